@@ -1,0 +1,41 @@
+"""ember: one Tensor for PyTorch-style eager autograd and JAX-style function transforms."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .core.dtypes import (  # noqa: F401
+    DType as dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64,
+    bfloat16, get_default_dtype, set_default_dtype, promote_types, result_type as _result_type)
+from .core.dtypes import float16 as half, float32 as float, float64 as double  # noqa: F401
+from .core.dtypes import int64 as long, int32 as int, int16 as short  # noqa: F401
+from .core.tensor import Tensor, Size, device  # noqa: F401
+from .core.creation import tensor, as_tensor, from_numpy, from_dlpack  # noqa: F401
+from .core.autograd import (  # noqa: F401
+    no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode)
+from .core.primitive import registry as primitives  # noqa: F401
+from . import ops as _ops  # noqa: F401  (registers primitives and Tensor methods)
+from .ops.creation_ops import (  # noqa: F401
+    zeros, ones, empty, full, zeros_like, ones_like, empty_like, full_like, arange, linspace,
+    logspace, eye)
+from .ops.elementwise import *  # noqa: F401,F403
+from .ops.reduce import *  # noqa: F401,F403
+from .ops.shape import *  # noqa: F401,F403
+from .ops.indexing import *  # noqa: F401,F403
+from .ops.linalg import *  # noqa: F401,F403
+from .ops.conv import *  # noqa: F401,F403
+from .ops.nn_ops import *  # noqa: F401,F403
+from . import autograd  # noqa: F401
+from .random import manual_seed, seed, initial_seed, rand, randn, randint, normal, rand_like, randn_like, randint_like, randperm, Generator, default_generator  # noqa: F401,E501
+from . import random  # noqa: F401
+
+
+def result_type(*operands):
+    return _result_type(*operands)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(x):
+    return x.numel()

@@ -1,0 +1,388 @@
+"""Eager autograd: PyTorch's dynamic graph, built from the primitive table's VJP rules.
+
+When a primitive runs eagerly and grad mode is on and an input requires grad, one
+:class:`Node` is recorded: the primitive, its params, its inputs (kept for the VJP rule),
+their version numbers, and the output data. ``backward`` walks the nodes reachable from
+the root in reverse topological order, calls each primitive's ``vjp`` rule, and accumulates
+into the leaves' ``.grad``. With ``create_graph=True`` the rules run with grad mode on, so
+the backward pass is itself recorded (higher-order gradients).
+"""
+from __future__ import annotations
+
+from .tensor import Tensor
+
+
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _GradMode.enabled
+
+
+class set_grad_enabled:
+    """Context manager / function that sets grad mode (as ``torch.set_grad_enabled``)."""
+
+    def __init__(self, mode: bool):
+        self.prev = _GradMode.enabled
+        _GradMode.enabled = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _GradMode.enabled = self.prev
+        return False
+
+
+class _GradModeCtx:
+    mode = True
+
+    def __enter__(self):
+        self.prev = _GradMode.enabled
+        _GradMode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _GradMode.enabled = self.prev
+        return False
+
+    def __call__(self, fn):  # also a decorator
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            with type(self)():
+                return fn(*a, **k)
+        return wrapper
+
+
+class no_grad(_GradModeCtx):
+    """Disable gradient recording (context manager or decorator)."""
+    mode = False
+
+
+class enable_grad(_GradModeCtx):
+    """Enable gradient recording (context manager or decorator)."""
+    mode = True
+
+
+inference_mode = no_grad
+
+
+class Node:
+    """One recorded primitive application (what PyTorch calls a grad_fn)."""
+
+    __slots__ = ("prim", "params", "args", "parents", "versions", "out", "hooks", "__weakref__",
+                 "n_out", "out_version")
+
+    def __init__(self, prim, params, args, out, n_out):
+        self.prim = prim
+        self.params = params
+        self.args = args
+        # output array(s), kept only for rules that use the result (exp, tanh, ...)
+        self.out = out if prim.vjp_needs_out else None
+        self.out_version = None  # (version list, value) of the output tensor, set by the caller
+        self.n_out = n_out
+        parents = []
+        versions = []
+        for a in args:
+            if isinstance(a, Tensor):
+                versions.append(a._version[0])
+                if a.requires_grad:
+                    parents.append((a._node, a._oidx, a) if a._node is not None else (None, 0, a))
+                    continue
+            else:
+                versions.append(None)
+            parents.append(None)
+        self.parents = parents
+        self.versions = versions
+        self.hooks = None
+
+    @property
+    def name(self):
+        return self.prim.name.capitalize()
+
+    def name_(self):
+        return self.name
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+    @property
+    def next_functions(self):
+        return tuple((p[0], p[1]) if p is not None else (None, 0) for p in (self.parents or ()))
+
+
+def _node_needed(args):
+    for a in args:
+        if a.__class__ is Tensor or isinstance(a, Tensor):
+            if a.requires_grad:
+                return True
+    return False
+
+
+def eval_apply(prim, args, params):
+    """Run a primitive eagerly on NumPy data; record a tape node when needed."""
+    datas = [a._data if isinstance(a, Tensor) else a for a in args]
+    try:
+        out = prim.impl(*datas, **params)
+    except Exception as e:  # turn a backend error into one that names the op and shapes
+        from ..ops._util import op_error
+        raise op_error(prim, args, params, e) from e
+    if prim.multiple_results:
+        outs = [Tensor._wrap(o) for o in out]
+        if _GradMode.enabled and prim.differentiable and _node_needed(args):
+            node = Node(prim, params, args, out, len(outs))
+            ver = [0]
+            node.out_version = (ver, 0)
+            for i, t in enumerate(outs):
+                t._version = ver
+                if t._data.dtype.kind in "fc":
+                    t._node, t._oidx, t.requires_grad = node, i, True
+        return outs
+    t = Tensor._wrap(out)
+    if _GradMode.enabled and _node_needed(args):
+        if prim.differentiable and out.dtype.kind in "fc":
+            t._node = node = Node(prim, params, args, out, 1)
+            t.requires_grad = True
+            if prim.view and isinstance(args[0], Tensor):
+                t._version = args[0]._version
+            node.out_version = (t._version, t._version[0])
+            return t
+    if prim.view and isinstance(args[0], Tensor):
+        t._version = args[0]._version
+    return t
+
+
+# --------------------------------------------------------------------------------------
+# backward
+# --------------------------------------------------------------------------------------
+
+def _toposort(roots):
+    """Nodes reachable from root nodes, children before parents (reverse topological)."""
+    order, seen = [], set()
+    for root in roots:
+        if root is None or id(root) in seen:
+            continue
+        stack = [(root, iter(root.parents or ()))]
+        seen.add(id(root))
+        while stack:
+            node, it = stack[-1]
+            advanced = False
+            for p in it:
+                if p is not None and p[0] is not None and id(p[0]) not in seen:
+                    seen.add(id(p[0]))
+                    stack.append((p[0], iter(p[0].parents or ())))
+                    advanced = True
+                    break
+            if not advanced:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _add(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def _freed_error(node):
+    return RuntimeError(
+        f"backward: trying to go through the graph a second time (at {node.name}Backward), "
+        f"but its saved values were freed after the first backward(). Pass "
+        f"retain_graph=True to the first backward() (or to ember.autograd.grad) if you need to "
+        f"backward twice.")
+
+
+def _check_versions(node):
+    for a, v in zip(node.args, node.versions):
+        if v is not None and a._version[0] != v:
+            raise RuntimeError(
+                f"backward: a tensor of shape {tuple(a.shape)} ({a.dtype}) that "
+                f"{node.name}Backward needs was modified by an in-place operation after it "
+                f"was used (its version is {a._version[0]}, expected {v}). Use an "
+                f"out-of-place op (x = x + y instead of x += y) or .clone() the tensor first.")
+
+
+def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=False,
+                 allow_unused=False, accumulate=True):
+    """The engine behind ``Tensor.backward`` and ``ember.autograd.grad``."""
+    from ..ops import _util
+    cts: dict = {}        # (id(node), oidx) -> cotangent
+    leaf_cts: dict = {}   # id(leaf tensor) -> cotangent
+    leaf_objs: dict = {}
+    input_ids = None
+    if inputs is not None:
+        input_ids = {id(t): i for i, t in enumerate(inputs)}
+        # a non-leaf input: capture the cotangent flowing into its (node, oidx)
+        wanted_nodes = {(id(t._node), t._oidx): i for i, t in enumerate(inputs)
+                        if t._node is not None}
+    root_nodes = []
+    for r, ct in zip(roots, root_cts):
+        if r._node is None:
+            if r.requires_grad:
+                leaf_cts[id(r)] = _add(leaf_cts.get(id(r)), ct)
+                leaf_objs[id(r)] = r
+            continue
+        key = (id(r._node), r._oidx)
+        cts[key] = _add(cts.get(key), ct)
+        root_nodes.append(r._node)
+    results = [None] * len(inputs) if inputs is not None else None
+
+    with set_grad_enabled(create_graph):
+        for node in _toposort(root_nodes):
+            if node.args is None:
+                raise _freed_error(node)
+            outs_ct = [cts.pop((id(node), i), None) for i in range(node.n_out)]
+            for i in range(node.n_out):
+                g = outs_ct[i]
+                if node.hooks and g is not None:
+                    for h in node.hooks.get(i, ()):
+                        r = h(g)
+                        if r is not None:
+                            g = r
+                    outs_ct[i] = g
+                if inputs is not None and (id(node), i) in wanted_nodes and g is not None:
+                    k = wanted_nodes[(id(node), i)]
+                    results[k] = _add(results[k], g)
+            if all(g is None for g in outs_ct):
+                continue
+            _check_versions(node)
+            prim = node.prim
+            if node.n_out == 1:
+                ct_arg = outs_ct[0]
+                out_val = _util.saved_output(node, 0, create_graph)
+            else:
+                ct_arg = tuple(g if g is not None else _util.zeros_for_output(node, i)
+                               for i, g in enumerate(outs_ct))
+                out_val = tuple(_util.saved_output(node, i, create_graph)
+                                for i in range(node.n_out))
+            in_cts = prim.vjp(ct_arg, out_val, *node.args, **node.params)
+            for p, g in zip(node.parents, in_cts):
+                if p is None or g is None:
+                    continue
+                pnode, poidx, ptensor = p
+                if pnode is None:
+                    leaf_cts[id(ptensor)] = _add(leaf_cts.get(id(ptensor)), g)
+                    leaf_objs[id(ptensor)] = ptensor
+                else:
+                    key = (id(pnode), poidx)
+                    cts[key] = _add(cts.get(key), g)
+            if not retain_graph:
+                node.args = None
+                node.out = None
+
+    # leaves
+    for lid, g in leaf_cts.items():
+        leaf = leaf_objs[lid]
+        if leaf._hooks:
+            for h in leaf._hooks:
+                r = h(g)
+                if r is not None:
+                    g = r
+        if not create_graph:
+            g = g.detach() if g.requires_grad else g
+        if inputs is not None:
+            if lid in input_ids:
+                k = input_ids[lid]
+                results[k] = _add(results[k], g)
+            continue
+        if accumulate and leaf.requires_grad:
+            if g.shape != leaf.shape:
+                raise RuntimeError(f"internal error: gradient of shape {tuple(g.shape)} for a "
+                                   f"leaf of shape {tuple(leaf.shape)}")
+            if g.dtype != leaf.dtype:
+                g = g.to(leaf.dtype)
+            if leaf.grad is None:
+                leaf.grad = g if create_graph or g._data.base is None else g.clone()
+            else:
+                leaf.grad = leaf.grad + g
+    if inputs is not None:
+        for i, r in enumerate(results):
+            if r is None and not allow_unused:
+                t = inputs[i]
+                raise RuntimeError(
+                    f"autograd.grad: input {i} (shape {tuple(t.shape)}) was not used to compute "
+                    f"the outputs, so it has no gradient. Pass allow_unused=True to get None "
+                    f"for it, or check that it takes part in the computation.")
+        return results
+    return None
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Compute gradients of ``tensors`` w.r.t. the graph leaves (``torch.autograd.backward``)."""
+    from ..ops.creation_ops import ones_like_t
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors)
+    cts = []
+    for t, g in zip(tensors, grad_tensors):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"backward: the tensor (shape {tuple(t.shape)}) does not require grad and has no "
+                f"grad_fn. Create the inputs with requires_grad=True (or call "
+                f".requires_grad_()) and make sure the computation ran outside no_grad().")
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError(
+                    f"backward: grad can be implicitly created only for scalar outputs, but the "
+                    f"output has shape {tuple(t.shape)}. Reduce it first (e.g. loss.sum() or "
+                    f"loss.mean()) or pass gradient=<tensor of that shape>.")
+            g = ones_like_t(t)
+        elif not isinstance(g, Tensor):
+            from .creation import tensor
+            g = tensor(g, dtype=t.dtype)
+        if tuple(g.shape) != tuple(t.shape):
+            raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the output has "
+                               f"shape {tuple(t.shape)}; they must match")
+        cts.append(g)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        res = run_backward(tensors, cts, inputs=inputs, retain_graph=retain_graph,
+                           create_graph=create_graph, allow_unused=True)
+        for t, g in zip(inputs, res):
+            if g is not None:
+                t.grad = g if t.grad is None else t.grad + g
+        return
+    run_backward(tensors, cts, retain_graph=retain_graph, create_graph=create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated), as
+    ``torch.autograd.grad``."""
+    from ..ops.creation_ops import ones_like_t
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    cts = []
+    for o, g in zip(outputs, grad_outputs):
+        if not o.requires_grad:
+            raise RuntimeError(f"autograd.grad: output of shape {tuple(o.shape)} does not "
+                               f"require grad (no input with requires_grad=True reached it)")
+        if g is None:
+            if o.numel() != 1:
+                raise RuntimeError(f"autograd.grad: grad can be implicitly created only for "
+                                   f"scalar outputs, got shape {tuple(o.shape)}; pass "
+                                   f"grad_outputs")
+            g = ones_like_t(o)
+        cts.append(g)
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"autograd.grad: input {i} (shape {tuple(t.shape)}) does not "
+                               f"require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    res = run_backward(outputs, cts, inputs=inputs, retain_graph=retain_graph,
+                       create_graph=create_graph, allow_unused=allow_unused)
+    return tuple(res)

@@ -1,0 +1,192 @@
+"""Data types and the one promotion table.
+
+ember's dtypes are thin named wrappers over NumPy dtypes. Promotion follows PyTorch:
+
+* categories are ordered bool < integer < floating;
+* operands are ranked by priority: tensors with at least one dimension, then 0-d tensors,
+  then Python scalars (which are *weak*: ``float32_tensor * 2.0`` stays float32);
+* the result category is the highest category among all operands; the result dtype is the
+  NumPy promotion of the highest-priority operands of that category (integers and floats
+  each promote within their family); if only a Python scalar has that category, the result
+  is the category's default dtype (int64, or the default float dtype, float32).
+
+``promote_types`` (two dtypes, no weakness) is the same table NumPy uses within a category,
+with two PyTorch exceptions: integer + float16/bfloat16 gives the float, and
+bfloat16 + float16 gives float32.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+try:  # optional: bfloat16 lives in ml_dtypes
+    import ml_dtypes as _ml_dtypes
+    _BF16 = np.dtype(_ml_dtypes.bfloat16)
+except Exception:  # pragma: no cover - depends on the environment
+    _ml_dtypes = None
+    _BF16 = None
+
+
+class DType:
+    """A tensor element type (``ember.float32`` ...). Compare with ``==``; ``.np`` is NumPy's."""
+
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category")
+
+    def __init__(self, name, npdtype, category):
+        self.name = name
+        self.np = np.dtype(npdtype)
+        self.category = category  # 0 bool, 1 int, 2 float
+        self.is_floating_point = category == 2
+        self.is_signed = category == 2 or (category == 1 and self.np.kind == "i")
+        self.itemsize = self.np.itemsize
+
+    def __repr__(self):
+        return "ember." + self.name
+
+    def __reduce__(self):
+        return (as_dtype, (self.name,))
+
+    def __eq__(self, other):
+        if isinstance(other, DType):
+            return self is other
+        try:
+            return as_dtype(other) is self
+        except (TypeError, ValueError):
+            return False
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+bool_ = DType("bool", np.bool_, 0)
+uint8 = DType("uint8", np.uint8, 1)
+int8 = DType("int8", np.int8, 1)
+int16 = DType("int16", np.int16, 1)
+int32 = DType("int32", np.int32, 1)
+int64 = DType("int64", np.int64, 1)
+float16 = DType("float16", np.float16, 2)
+float32 = DType("float32", np.float32, 2)
+float64 = DType("float64", np.float64, 2)
+bfloat16 = DType("bfloat16", _BF16, 2) if _BF16 is not None else None
+
+ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, float16, float32, float64, bfloat16)
+       if d is not None]
+_BY_NP = {d.np: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL}
+_BY_NAME.update({"bool_": bool_, "half": float16, "float": float32, "double": float64,
+                 "long": int64, "int": int32, "short": int16})
+if bfloat16 is None:
+    _BY_NAME["bfloat16"] = None
+
+_default_float = [float32]
+
+
+def get_default_dtype() -> DType:
+    return _default_float[0]
+
+
+def set_default_dtype(d) -> None:
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"set_default_dtype: only floating dtypes can be the default, got {d}")
+    _default_float[0] = d
+
+
+def from_np(npdt) -> DType:
+    """The ember dtype of a NumPy dtype (raises a clear error for unsupported ones)."""
+    try:
+        return _BY_NP[npdt]
+    except KeyError:
+        pass
+    npdt = np.dtype(npdt)
+    if npdt in _BY_NP:
+        return _BY_NP[npdt]
+    raise TypeError(f"ember does not support NumPy dtype {npdt}; supported: "
+                    f"{', '.join(d.name for d in ALL)}")
+
+
+def as_dtype(d) -> DType:
+    """Accept an ember dtype, a NumPy dtype/type, a Python type or a name."""
+    if isinstance(d, DType):
+        return d
+    if d is None:
+        return get_default_dtype()
+    if d is float:
+        return get_default_dtype()
+    if d is int:
+        return int64
+    if d is bool:
+        return bool_
+    if isinstance(d, str):
+        name = d[len("ember."):] if d.startswith("ember.") else d
+        name = name[len("torch."):] if name.startswith("torch.") else name
+        if name in _BY_NAME:
+            r = _BY_NAME[name]
+            if r is None:
+                raise TypeError("bfloat16 needs the optional package ml_dtypes: pip install ml_dtypes")
+            return r
+    try:
+        return from_np(np.dtype(d))
+    except TypeError as e:
+        raise TypeError(f"unknown dtype {d!r}: use one of {', '.join(x.name for x in ALL)}") from e
+
+
+def _same_category_promote(a: DType, b: DType) -> DType:
+    if a is b:
+        return a
+    if a.category == 2:
+        if {a, b} == {float16, bfloat16}:
+            return float32
+        if a is bfloat16:
+            return b if b.itemsize > 2 else float32
+        if b is bfloat16:
+            return a if a.itemsize > 2 else float32
+    return from_np(np.promote_types(a.np, b.np))
+
+
+def promote_types(a, b) -> DType:
+    """Promotion of two (strong) dtypes."""
+    a, b = as_dtype(a), as_dtype(b)
+    if a is b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    return _same_category_promote(a, b)
+
+
+def _scalar_category(v) -> int:
+    if isinstance(v, (bool, np.bool_)):
+        return 0
+    if isinstance(v, (int, np.integer)):
+        return 1
+    if isinstance(v, (float, np.floating)):
+        return 2
+    if isinstance(v, complex):
+        raise TypeError("ember does not support complex numbers yet")
+    raise TypeError(f"expected a tensor or a Python number, got {type(v).__name__}")
+
+
+_CAT_DEFAULT = {0: lambda: bool_, 1: lambda: int64, 2: get_default_dtype}
+
+
+def result_type(*operands) -> DType:
+    """The promoted dtype of tensors (anything with ``.dtype`` and ``.ndim``) and Python scalars."""
+    # priority 2: dimensioned tensors, 1: 0-d tensors, 0: python scalars
+    best_cat = -1
+    groups = ({}, {}, {})
+    for o in operands:
+        dt = getattr(o, "dtype", None)
+        if dt is None:
+            cat, prio, d = _scalar_category(o), 0, None
+        else:
+            d = dt if isinstance(dt, DType) else from_np(dt)
+            cat = d.category
+            prio = 2 if o.ndim > 0 else 1
+        if cat > best_cat:
+            best_cat = cat
+        if d is not None:
+            g = groups[prio]
+            g[cat] = d if cat not in g else _same_category_promote(g[cat], d)
+    for prio in (2, 1):
+        if best_cat in groups[prio]:
+            return groups[prio][best_cat]
+    return _CAT_DEFAULT[best_cat]()

@@ -1,0 +1,364 @@
+"""The primitive table and the interpreter stack.
+
+A :class:`Primitive` carries every rule of one operation in one place:
+
+``impl(*arrays, **params)``
+    computes on backend arrays (NumPy). Returns an array (or a tuple with ``multiple_results``).
+``shape(*avals, **params)``
+    output ``Aval`` (shape, dtype) from input avals; used by ``jit`` staging and for errors.
+    When omitted, it is derived by running ``impl`` on zero-filled arrays of those avals.
+``vjp(ct, out, *args, **params)``
+    reverse mode: cotangents for each positional input (``None`` = no gradient). ``ct`` and
+    ``out`` are the output cotangent(s) and output value(s). Written with ember ops, so the
+    rule is itself differentiable (higher order) and traceable by the outer transforms.
+``jvp(primals, tangents, out, **params)``
+    forward mode: the output tangent(s). ``tangents`` holds a value for every input.
+``batch(args, dims, **params)``
+    vmap: ``args`` with their batch dimension (int or ``None``) -> ``(out, out_dim)``.
+
+``bind(prim, *args, **params)`` applies a primitive. With no transform active it goes straight
+to :func:`eval_apply` (eager NumPy compute plus, when needed, one autograd tape node).
+Otherwise the value with the highest interpreter level decides which interpreter runs the
+primitive; an interpreter that binds primitives in turn is seen by the levels below it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable
+
+import numpy as np
+
+from . import dtypes as _dt
+
+registry: dict[str, "Primitive"] = {}
+
+
+class Aval:
+    """An abstract value: the shape and dtype of a tensor, without its data."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(shape)
+        self.dtype = dtype if isinstance(dtype, _dt.DType) else _dt.as_dtype(dtype)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __eq__(self, other):
+        return isinstance(other, Aval) and self.shape == other.shape and self.dtype is other.dtype
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+    def __repr__(self):
+        return f"{self.dtype.name}{list(self.shape)}"
+
+    def str_short(self):
+        return f"{self.dtype.name}{list(self.shape)}"
+
+
+def _zeros_like_aval(aval: Aval):
+    # a zero-strided array: no memory, any shape
+    return np.lib.stride_tricks.as_strided(np.zeros(1, aval.dtype.np), aval.shape,
+                                           (0,) * len(aval.shape), writeable=False)
+
+
+class Primitive:
+    """One operation and all of its rules (see the module docstring)."""
+
+    def __init__(self, name: str, impl: Callable, *, shape=None, vjp=None, jvp=None, batch=None,
+                 multiple_results: bool = False, differentiable: bool = True,
+                 linear: bool = False, vjp_needs_out: bool = False, view: bool = False,
+                 doc: str = ""):
+        if name in registry:
+            raise ValueError(f"primitive {name!r} is already registered")
+        self.name = name
+        self.impl = impl
+        self.shape_rule = shape
+        self.vjp = vjp
+        self.jvp = jvp
+        self.batch = batch
+        self.multiple_results = multiple_results
+        # non-differentiable primitives (comparisons, argmax, floor, ...) have zero derivative
+        self.differentiable = differentiable
+        self.linear = linear
+        # the vjp rule reads ``out``: eager autograd keeps the output for it
+        self.vjp_needs_out = vjp_needs_out
+        # eager impl returns a NumPy view of input 0 (shares its version counter)
+        self.view = view
+        self.__doc__ = doc
+        registry[name] = self
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+    def __call__(self, *args, **params):
+        return bind(self, *args, **params)
+
+    def abstract_eval(self, avals, params):
+        if self.shape_rule is not None:
+            return self.shape_rule(*avals, **params)
+        with np.errstate(all="ignore"):
+            out = self.impl(*[_zeros_like_aval(a) for a in avals], **params)
+        if self.multiple_results:
+            return tuple(Aval(o.shape, _dt.from_np(o.dtype)) for o in out)
+        out = np.asarray(out)
+        return Aval(out.shape, _dt.from_np(out.dtype))
+
+
+def defprim(name, impl, **kw) -> Primitive:
+    return Primitive(name, impl, **kw)
+
+
+# --------------------------------------------------------------------------------------
+# The interpreter stack.
+# --------------------------------------------------------------------------------------
+
+class MainTrace:
+    """One active transformation: its level, its interpreter class and its private data."""
+
+    __slots__ = ("level", "trace_type", "global_data", "alive", "origin")
+
+    def __init__(self, level, trace_type, global_data=None):
+        self.level = level
+        self.trace_type = trace_type
+        self.global_data = global_data
+        self.alive = True
+        self.origin = None
+
+    def __repr__(self):
+        return f"MainTrace({self.level}, {self.trace_type.__name__})"
+
+
+class Trace:
+    """An interpreter at one level. Subclasses implement pure/lift/process_primitive."""
+
+    def __init__(self, main: MainTrace):
+        self.main = main
+
+    def pure(self, val):  # a value from outside the transform
+        raise NotImplementedError
+
+    lift = pure  # a tracer of a lower level
+
+    def full_raise(self, val):
+        if isinstance(val, Tracer):
+            m = val._trace.main
+            if m is self.main:
+                return val
+            if not m.alive:
+                raise escaped_tracer_error(val)
+            if m.level < self.main.level:
+                return self.lift(val)
+            raise RuntimeError(f"internal error: tracer of level {m.level} met in level "
+                               f"{self.main.level}")
+        return self.pure(val)
+
+    def process_primitive(self, prim, tracers, params):
+        raise NotImplementedError
+
+
+_stack: list[MainTrace] = []  # index 0 is the eager evaluator (level 0)
+_dynamic: list[MainTrace | None] = [None]  # a staging trace that captures even constants
+
+
+class new_main:
+    """Context manager pushing a new interpreter level."""
+
+    def __init__(self, trace_type, global_data=None, dynamic=False):
+        self.main = MainTrace(len(_stack), trace_type, global_data)
+        self.dynamic = dynamic
+
+    def __enter__(self):
+        _stack.append(self.main)
+        if self.dynamic:
+            self.prev_dynamic = _dynamic[0]
+            _dynamic[0] = self.main
+        return self.main
+
+    def __exit__(self, *exc):
+        _stack.pop()
+        self.main.alive = False
+        if self.dynamic:
+            _dynamic[0] = self.prev_dynamic
+        return False
+
+
+def transforms_active() -> bool:
+    return len(_stack) > 1
+
+
+def find_top_trace(args):
+    top = _stack[0]
+    for a in args:
+        if isinstance(a, Tracer):
+            m = a._trace.main
+            if m.level > top.level:
+                top = m
+    dyn = _dynamic[0]
+    if dyn is not None and dyn.level > top.level:
+        top = dyn
+    if not top.alive:
+        for a in args:
+            if isinstance(a, Tracer) and a._trace.main is top:
+                raise escaped_tracer_error(a)
+    return top.trace_type(top)
+
+
+def bind(prim: Primitive, *args, **params):
+    if len(_stack) == 1:
+        for a in args:
+            if isinstance(a, Tracer):
+                break
+        else:
+            return eval_apply(prim, args, params)
+    trace = find_top_trace(args)
+    tracers = [trace.full_raise(a) for a in args]
+    return trace.process_primitive(prim, tracers, params)
+
+
+def bind1(prim, *args, **params):
+    return bind(prim, *args, **params)
+
+
+# --------------------------------------------------------------------------------------
+# Errors that point at the user's code.
+# --------------------------------------------------------------------------------------
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_frame():
+    """The innermost stack frame outside the ember package, as 'file:line'."""
+    f = sys._getframe(1)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if not os.path.abspath(fn).startswith(_PKG_DIR) and "importlib" not in fn:
+            return f"{os.path.basename(fn)}:{f.f_lineno}"
+        f = f.f_back
+    return "<unknown>"
+
+
+class ConcretizationError(TypeError):
+    pass
+
+
+class EscapedTracerError(RuntimeError):
+    pass
+
+
+def escaped_tracer_error(t):
+    where = t._trace.main.origin or "a transform"
+    return EscapedTracerError(
+        f"a traced value ({t.aval.str_short()}) created inside {where} was used after that "
+        f"transform finished (seen at {user_frame()}). It was probably stored in a global or "
+        f"a closure. Return it from the transformed function instead.")
+
+
+# --------------------------------------------------------------------------------------
+# Tracers: Tensors whose value is managed by an interpreter.
+# --------------------------------------------------------------------------------------
+
+from .tensor import Tensor  # noqa: E402  (Tensor needs nothing from this module at import)
+
+
+class Tracer(Tensor):
+    """A Tensor whose value lives in an interpreter (jvp, vmap, grad, jit staging)."""
+
+    __slots__ = ("_trace",)
+
+    @property
+    def aval(self) -> Aval:
+        raise NotImplementedError
+
+    @property
+    def shape(self):
+        from .tensor import Size
+        return Size(self.aval.shape)
+
+    @property
+    def dtype(self):
+        return self.aval.dtype
+
+    @property
+    def ndim(self):
+        return len(self.aval.shape)
+
+    def full_lower(self):
+        return self
+
+    def _concrete_error(self, what):
+        where = self._trace.main.origin or "a transform"
+        return ConcretizationError(
+            f"{where}: {what} needs a concrete value, but this tensor is traced "
+            f"({self.aval.str_short()}) at {user_frame()}. Mark the argument static with "
+            f"static_argnums, compute it outside the transform, or use ember.cond / "
+            f"ember.where for data-dependent choices.")
+
+    @property
+    def _data(self):
+        raise self._concrete_error("reading the data of a tensor")
+
+    def __bool__(self):
+        raise self._concrete_error("the Python truth value (an 'if' or 'while')")
+
+    def __int__(self):
+        raise self._concrete_error("int()")
+
+    def __float__(self):
+        raise self._concrete_error("float()")
+
+    def __index__(self):
+        raise self._concrete_error("using a tensor as an index or size")
+
+    def item(self):
+        raise self._concrete_error(".item()")
+
+    def numpy(self, *a, **k):
+        raise self._concrete_error(".numpy()")
+
+    def tolist(self):
+        raise self._concrete_error(".tolist()")
+
+    def __array__(self, *a, **k):
+        raise self._concrete_error("conversion to a NumPy array")
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.aval.str_short()})"
+
+    def __hash__(self):
+        return id(self)
+
+    @property
+    def requires_grad(self):
+        return False
+
+    @requires_grad.setter
+    def requires_grad(self, v):
+        raise RuntimeError("requires_grad cannot be set on a traced tensor; use ember.grad "
+                           "inside transforms")
+
+
+from .autograd import eval_apply  # noqa: E402
+
+
+class EvalTrace(Trace):
+    """Level 0: run primitives on concrete data (with the eager autograd tape)."""
+
+    def pure(self, val):
+        return val
+
+    lift = pure
+
+    def process_primitive(self, prim, tracers, params):
+        return eval_apply(prim, tracers, params)
+
+
+_stack.append(MainTrace(0, EvalTrace))

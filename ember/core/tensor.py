@@ -1,0 +1,301 @@
+"""The Tensor: a NumPy array plus what eager autograd needs.
+
+Operations are installed as methods by the ``ember.ops`` modules (one place per operation);
+this file holds only storage, properties, conversion and printing.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as _dt
+
+
+class Size(tuple):
+    """The shape of a tensor (a tuple, as ``torch.Size``)."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"ember.Size({list(self)})"
+
+
+class device:
+    """Where a tensor's data lives. The NumPy backend has one device, 'cpu'."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type="cpu", index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        if ":" in str(type):
+            type, idx = str(type).split(":", 1)
+            index = int(idx)
+        if type != "cpu":
+            raise RuntimeError(f"device '{type}': this build of ember has only the NumPy CPU "
+                               f"backend; use device='cpu'")
+        self.type = type
+        self.index = index
+
+    def __eq__(self, other):
+        try:
+            other = device(other)
+        except (RuntimeError, TypeError, ValueError):
+            return False
+        return self.type == other.type
+
+    def __hash__(self):
+        return hash(self.type)
+
+    def __repr__(self):
+        return f"device(type='{self.type}')"
+
+    def __str__(self):
+        return self.type
+
+
+CPU = device("cpu")
+
+
+class Tensor:
+    """An n-dimensional array with optional gradient tracking (see ``ember.tensor``)."""
+
+    __slots__ = ("_data", "requires_grad", "grad", "_node", "_oidx", "_version", "_hooks",
+                 "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # so that ndarray + Tensor calls Tensor.__radd__
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        # ember.Tensor(data) mirrors torch.Tensor(data): float32 by default.
+        from .creation import _to_array
+        arr = _to_array(data, dtype if dtype is not None else _dt.get_default_dtype())
+        self._data = arr
+        self.requires_grad = False
+        self.grad = None
+        self._node = None
+        self._oidx = 0
+        self._version = [0]
+        self._hooks = None
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # fast constructor used by every op
+    @classmethod
+    def _wrap(cls, arr):
+        t = object.__new__(cls)
+        t._data = arr
+        t.requires_grad = False
+        t.grad = None
+        t._node = None
+        t._oidx = 0
+        t._version = [0]
+        t._hooks = None
+        t._retains_grad = False
+        return t
+
+    # ---- properties ------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return self.shape
+        from ..ops._util import canon_dim
+        return self.shape[canon_dim(dim, self.ndim, "size")]
+
+    @property
+    def dtype(self):
+        return _dt.from_np(self._data.dtype)
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return self.shape.numel()
+
+    nelement = numel
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def aval(self):
+        from .primitive import Aval
+        return Aval(self.shape, self.dtype)
+
+    @property
+    def data(self):
+        """A tensor sharing storage with this one, outside the autograd graph."""
+        t = Tensor._wrap(self._data)
+        t._version = self._version
+        return t
+
+    @data.setter
+    def data(self, value):
+        value = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._data = value
+
+    @property
+    def _version_count(self):
+        return self._version[0]
+
+    @property
+    def is_floating_point_(self):
+        return self.dtype.is_floating_point
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
+
+    def data_ptr(self):
+        return self._data.__array_interface__["data"][0]
+
+    # ---- conversion ----------------------------------------------------------------
+    def numpy(self, force=False):
+        if self.requires_grad and not force:
+            raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def item(self):
+        if self._data.size != 1:
+            raise ValueError(f"item(): only a tensor with one element can be converted to a "
+                             f"Python number, got shape {tuple(self.shape)}")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        a = self._data
+        if dtype is not None:
+            a = a.astype(dtype, copy=False)
+        return a
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self._data.size} elements is "
+                               f"ambiguous; use .any() or .all()")
+        return bool(self._data)
+
+    def __int__(self):
+        return int(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __index__(self):
+        if self.dtype.category != 1 or self._data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index (got {self.dtype}, shape {tuple(self.shape)})")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __reduce__(self):
+        return (_rebuild, (np.array(self._data), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        t = Tensor._wrap(self._data.copy())
+        t.requires_grad = self.requires_grad
+        if self.grad is not None:
+            t.grad = Tensor._wrap(self.grad._data.copy())
+        memo[id(self)] = t
+        return t
+
+    # ---- printing ------------------------------------------------------------------
+    def __repr__(self):
+        return _format(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+
+def _rebuild(arr, requires_grad):
+    t = Tensor._wrap(arr)
+    t.requires_grad = requires_grad
+    return t
+
+
+def _format(t: Tensor) -> str:
+    a = t._data
+    extras = []
+    if t.dtype not in (_dt.float32, _dt.int64, _dt.bool_) or a.size == 0:
+        if not (a.size == 0 and t.dtype is _dt.float32 and a.ndim == 1):
+            extras.append(f"dtype={t.dtype!r}")
+    if a.size == 0 and a.ndim > 1:
+        extras.insert(0, f"size={tuple(a.shape)}")
+    if t._node is not None:
+        extras.append(f"grad_fn=<{t._node.name}Backward>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    kind = a.dtype.kind
+    opts = dict(separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, max_line_width=80)
+    if kind == "f":
+        vals = a.astype(np.float64) if a.dtype.itemsize < 4 or a.dtype.name == "bfloat16" else a
+        finite = vals[np.isfinite(vals)] if vals.size else vals
+        if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
+            body = np.array2string(vals, formatter={"float_kind": lambda x: f"{x:.0f}."}, **opts)
+        else:
+            sci = finite.size and (np.abs(finite).max() >= 1e8 or
+                                   (np.abs(finite[finite != 0]).min() < 1e-4
+                                    if np.any(finite != 0) else False))
+            fmt = (lambda x: f"{x:.4e}") if sci else (lambda x: f"{x:.4f}")
+            body = np.array2string(vals, formatter={"float_kind": fmt}, **opts)
+    elif kind == "b":
+        body = np.array2string(a, formatter={"bool": lambda x: "True" if x else "False"}, **opts)
+    else:
+        body = np.array2string(a, **opts)
+    body = "tensor(" + body
+    if extras:
+        return body + ", " + ", ".join(extras) + ")"
+    return body + ")"

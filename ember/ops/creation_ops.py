@@ -1,0 +1,121 @@
+"""Tensor factories: zeros, ones, full, arange, linspace, eye, *_like, and random ones."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import dtypes as _dt
+from ..core.tensor import Tensor, device as _device
+
+
+def _shape(size, op):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    try:
+        shape = tuple(int(s) for s in size)
+    except TypeError:
+        raise TypeError(f"{op}: size must be integers or a tuple of integers, got {size!r}") from None
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{op}: negative dimension in size {shape}")
+    return shape
+
+
+def _make(arr, requires_grad, device):
+    if device is not None:
+        _device(device)
+    t = Tensor._wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _make(np.zeros(_shape(size, "zeros"), _dt.as_dtype(dtype).np), requires_grad, device)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _make(np.ones(_shape(size, "ones"), _dt.as_dtype(dtype).np), requires_grad, device)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return _make(np.empty(_shape(size, "empty"), _dt.as_dtype(dtype).np), requires_grad, device)
+
+
+def _fill_dtype(fill_value, dtype):
+    if dtype is not None:
+        return _dt.as_dtype(dtype)
+    if isinstance(fill_value, Tensor):
+        return fill_value.dtype
+    if isinstance(fill_value, (bool, np.bool_)):
+        return _dt.bool_
+    if isinstance(fill_value, (int, np.integer)):
+        return _dt.int64
+    return _dt.get_default_dtype()
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    d = _fill_dtype(fill_value, dtype)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _make(np.full(_shape((size,), "full"), fill_value, d.np), requires_grad, device)
+
+
+def zeros_like(x, dtype=None, device=None, requires_grad=False):
+    return zeros(tuple(x.shape), dtype=dtype or x.dtype, device=device,
+                 requires_grad=requires_grad)
+
+
+def ones_like(x, dtype=None, device=None, requires_grad=False):
+    return ones(tuple(x.shape), dtype=dtype or x.dtype, device=device,
+                requires_grad=requires_grad)
+
+
+def empty_like(x, dtype=None, device=None, requires_grad=False):
+    return empty(tuple(x.shape), dtype=dtype or x.dtype, device=device,
+                 requires_grad=requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(tuple(x.shape), fill_value, dtype=dtype or x.dtype, device=device,
+                requires_grad=requires_grad)
+
+
+def ones_like_t(x):
+    """ones with x's shape and dtype that also works on traced values (used by autograd)."""
+    from ..core.primitive import Tracer
+    if isinstance(x, Tracer):
+        from .elementwise import full_like_traced
+        return full_like_traced(x, 1)
+    return Tensor._wrap(np.ones(x._data.shape, x._data.dtype))
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if vals[2] == 0:
+        raise ValueError("arange: step must be nonzero")
+    if dtype is None:
+        dtype = (_dt.int64 if all(isinstance(v, (int, np.integer)) for v in vals)
+                 else _dt.get_default_dtype())
+    d = _dt.as_dtype(dtype)
+    return _make(np.arange(*vals, dtype=np.float64 if d.is_floating_point else None).astype(d.np),
+                 requires_grad, device)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    if int(steps) < 0:
+        raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
+    d = _dt.as_dtype(dtype)
+    return _make(np.linspace(float(start), float(end), int(steps)).astype(d.np), requires_grad,
+                 device)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    d = _dt.as_dtype(dtype)
+    return _make(np.logspace(float(start), float(end), int(steps), base=base).astype(d.np),
+                 requires_grad, device)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    return _make(np.eye(int(n), None if m is None else int(m), dtype=_dt.as_dtype(dtype).np),
+                 requires_grad, device)

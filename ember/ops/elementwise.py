@@ -1,0 +1,738 @@
+"""Elementwise primitives: unary math, binary arithmetic with NumPy broadcasting,
+comparisons, logical ops, select (where), casts.
+
+Binary primitives broadcast implicitly (as NumPy does), so their VJP rules sum the
+cotangent back to each input's shape (``unbroadcast``), and their batching rule lines the
+batch dimension up in front of both operands.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core import dtypes as _dt
+from ..core.primitive import Aval, Primitive, Tracer, bind
+from ..core.tensor import Tensor
+from ._util import broadcast_shapes
+from .registry_helpers import method, export
+
+__all__: list[str] = []
+
+# --------------------------------------------------------------------------------------
+# value conversion and promotion
+# --------------------------------------------------------------------------------------
+
+
+def as_value(x):
+    """Tensors/tracers pass through; arrays and Python data become Tensors."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._wrap(x)
+    from ..core.creation import tensor
+    return tensor(x)
+
+
+def cast(x, dtype):
+    """``x`` converted to ``dtype`` (a no-op when it already has it)."""
+    dtype = _dt.as_dtype(dtype)
+    if isinstance(x, Tensor):
+        if x.dtype is dtype:
+            return x
+        return bind(convert_element_type_p, x, new_dtype=dtype)
+    # a Python or NumPy scalar
+    return dtype.np.type(x)
+
+
+def promote(*xs, op="op"):
+    """Operands converted to their common dtype (PyTorch's promotion; scalars are weak)."""
+    d = _dt.result_type(*xs)
+    return [cast(x, d) for x in xs], d
+
+
+def _binary_args(x, y):
+    # the hot path: two tensors of the same dtype
+    if type(x) is Tensor and type(y) is Tensor and x._data.dtype is y._data.dtype:
+        return x, y
+    if not isinstance(x, Tensor):
+        if not isinstance(x, (int, float, bool, np.number, np.bool_)):
+            x = as_value(x)
+    if not isinstance(y, Tensor):
+        if not isinstance(y, (int, float, bool, np.number, np.bool_)):
+            y = as_value(y)
+    (x, y), _ = promote(x, y)
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        x = as_value(x)
+    return x, y
+
+
+# --------------------------------------------------------------------------------------
+# generic rules
+# --------------------------------------------------------------------------------------
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` down to ``shape`` (the reverse of NumPy broadcasting)."""
+    shape = tuple(shape)
+    gshape = tuple(g.shape)
+    if gshape == shape:
+        return g
+    from .reduce import sum as _sum
+    lead = len(gshape) - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
+                                      if s == 1 and gshape[i + lead] != 1)
+    if dims:
+        g = _sum(g, dim=dims, keepdim=True)
+    if lead or tuple(g.shape) != shape:
+        g = g.reshape(shape)
+    return g
+
+
+def _shape(a):
+    return tuple(a.shape) if hasattr(a, "shape") else ()
+
+
+def moveaxis_to_front(x, d):
+    if d == 0:
+        return x
+    from .shape import movedim
+    return movedim(x, d, 0)
+
+
+def elementwise_batch(prim):
+    """Batching rule for any elementwise primitive with implicit broadcasting."""
+    def rule(args, dims, **params):
+        ranks = [len(_shape(a)) - (d is not None) for a, d in zip(args, dims)]
+        r = max(ranks)
+        new = []
+        for a, d, k in zip(args, dims, ranks):
+            if d is None:
+                new.append(a)
+            else:
+                a = moveaxis_to_front(a, d)
+                if k < r:  # insert size-1 dims after the batch dim so trailing dims align
+                    s = _shape(a)
+                    a = a.reshape((s[0],) + (1,) * (r - k) + s[1:])
+                new.append(a)
+        return bind(prim, *new, **params), 0
+    return rule
+
+
+def _float_dtype(x):
+    d = x.dtype
+    return d if d.is_floating_point else _dt.get_default_dtype()
+
+
+def _same_shape_rule(x, **_):
+    return Aval(x.shape, x.dtype)
+
+
+def _broadcast_rule(*xs, **_):
+    shapes = [tuple(x.shape) for x in xs]
+    return Aval(broadcast_shapes(*shapes, op="elementwise"), xs[0].dtype)
+
+
+def _bool_broadcast_rule(*xs, **_):
+    return Aval(broadcast_shapes(*[tuple(x.shape) for x in xs], op="compare"), _dt.bool_)
+
+
+def _zero_tangent(out):
+    return zeros_like_v(out)
+
+
+def zeros_like_v(x):
+    """Zeros shaped like x, working on tensors and traced values alike."""
+    return full_like_traced(x, 0)
+
+
+def full_like_traced(x, value):
+    if isinstance(x, Tracer):
+        return bind(broadcast_in_dim_p, np.asarray(value, x.dtype.np), shape=tuple(x.shape))
+    return Tensor._wrap(np.full(x._data.shape, value, x._data.dtype))
+
+
+def _unary(name, fn, deriv=None, *, float_only=True, differentiable=True, needs_out=False,
+           export_name=None, doc=""):
+    """Define a unary elementwise primitive. ``deriv(x, out)`` returns f'(x) as an ember value."""
+    p = Primitive(name, fn, shape=_same_shape_rule, differentiable=differentiable and
+                  deriv is not None, vjp_needs_out=needs_out, doc=doc)
+    if deriv is not None:
+        p.vjp = lambda ct, out, x: (ct * deriv(x, out),)
+        p.jvp = lambda primals, tangents, out: tangents[0] * deriv(primals[0], out)
+    else:  # piecewise constant (floor, sign, ...): zero derivative
+        p.vjp = lambda ct, out, x: (None,)
+        p.jvp = lambda primals, tangents, out: zeros_like_v(out)
+    p.batch = elementwise_batch(p)
+
+    def op(x):
+        x = as_value(x)
+        if float_only and not x.dtype.is_floating_point:
+            x = cast(x, _dt.get_default_dtype())
+        return bind(p, x)
+    op.__name__ = export_name or name
+    op.__doc__ = doc or f"Elementwise {name}."
+    p.op = op
+    if export_name is None:
+        export(op, __all__)
+        method(op)
+    return p
+
+
+# --------------------------------------------------------------------------------------
+# casts
+# --------------------------------------------------------------------------------------
+
+def _convert_impl(x, new_dtype):
+    return x.astype(new_dtype.np)
+
+
+convert_element_type_p = Primitive(
+    "convert_element_type", _convert_impl,
+    shape=lambda x, new_dtype: Aval(x.shape, new_dtype),
+    vjp=lambda ct, out, x, new_dtype: (cast(ct, x.dtype) if x.dtype.is_floating_point
+                                       else None,),
+    jvp=lambda primals, tangents, out, new_dtype: (
+        cast(tangents[0], new_dtype) if new_dtype.is_floating_point else zeros_like_v(out)),
+    linear=True,
+)
+convert_element_type_p.batch = lambda args, dims, new_dtype: (
+    bind(convert_element_type_p, args[0], new_dtype=new_dtype), dims[0])
+
+
+# broadcast_in_dim: a (usually scalar) value broadcast to a shape; used for traced constants
+def _bid_impl(x, shape):
+    return np.broadcast_to(x, shape).copy()
+
+
+broadcast_in_dim_p = Primitive(
+    "broadcast_in_dim", _bid_impl,
+    shape=lambda x, shape: Aval(shape, x.dtype),
+    vjp=lambda ct, out, x, shape: (unbroadcast(ct, _shape(x)),),
+    jvp=lambda primals, tangents, out, shape: bind(broadcast_in_dim_p, tangents[0], shape=shape),
+    linear=True,
+)
+
+
+def _bid_batch(args, dims, shape):
+    x = moveaxis_to_front(args[0], dims[0])
+    s = _shape(x)
+    k = len(s) - 1
+    x = x.reshape((s[0],) + (1,) * (len(shape) - k) + s[1:])
+    return bind(broadcast_in_dim_p, x, shape=(s[0],) + tuple(shape)), 0
+
+
+broadcast_in_dim_p.batch = _bid_batch
+
+
+# --------------------------------------------------------------------------------------
+# binary arithmetic
+# --------------------------------------------------------------------------------------
+
+
+def _binary(name, fn, vjp, jvp, *, shape=_broadcast_rule, differentiable=True, needs_out=False):
+    p = Primitive(name, fn, shape=shape, vjp=vjp, jvp=jvp, differentiable=differentiable,
+                  vjp_needs_out=needs_out)
+    p.batch = elementwise_batch(p)
+    return p
+
+
+def _ub(g, x):
+    return None if g is None else unbroadcast(g, _shape(x))
+
+
+add_p = _binary("add", np.add,
+                lambda ct, out, x, y: (_ub(ct, x), _ub(ct, y)),
+                lambda p, t, out: t[0] + t[1])
+add_p.linear = True
+sub_p = _binary("sub", np.subtract,
+                lambda ct, out, x, y: (_ub(ct, x), _ub(-ct, y)),
+                lambda p, t, out: t[0] - t[1])
+sub_p.linear = True
+mul_p = _binary("mul", np.multiply,
+                lambda ct, out, x, y: (_ub(ct * y, x), _ub(ct * x, y)),
+                lambda p, t, out: t[0] * p[1] + p[0] * t[1])
+
+
+def _div_vjp(ct, out, x, y):
+    gx = ct / y
+    return _ub(gx, x), _ub(-gx * x / y, y)
+
+
+div_p = _binary("div", np.true_divide, _div_vjp,
+                lambda p, t, out: t[0] / p[1] - t[1] * p[0] / (p[1] * p[1]))
+
+
+def _pow_vjp(ct, out, x, y):
+    gx = ct * y * pow(x, y - 1) if isinstance(x, Tensor) else None
+    gy = None
+    if isinstance(y, Tensor) and y.dtype.is_floating_point:
+        safe = where(x > 0, x, ones_like_v(x))
+        gy = ct * out_pow(x, y) * log(safe)
+        gy = where(x > 0, gy, zeros_like_v(gy))
+    return _ub(gx, x) if gx is not None else None, _ub(gy, y) if gy is not None else None
+
+
+def out_pow(x, y):
+    return pow(x, y)
+
+
+def _pow_jvp(p, t, out):
+    x, y = p
+    tx, ty = t
+    r = tx * y * pow(x, y - 1)
+    if y.dtype.is_floating_point:
+        safe = where(x > 0, x, ones_like_v(x))
+        r = r + where(x > 0, ty * out * log(safe), zeros_like_v(out))
+    return r
+
+
+pow_p = _binary("pow", np.power, _pow_vjp, _pow_jvp)
+
+
+def _minmax_vjp(ct, out, x, y):
+    # ties split the gradient evenly, as PyTorch and JAX do
+    xm = cast(x == out, ct.dtype)
+    ym = cast(y == out, ct.dtype)
+    denom = xm + ym
+    return _ub(ct * xm / denom, x), _ub(ct * ym / denom, y)
+
+
+def _minmax_jvp(p, t, out):
+    xm = cast(p[0] == out, t[0].dtype)
+    ym = cast(p[1] == out, t[0].dtype)
+    return (t[0] * xm + t[1] * ym) / (xm + ym)
+
+
+maximum_p = _binary("maximum", np.maximum, _minmax_vjp, _minmax_jvp, needs_out=True)
+minimum_p = _binary("minimum", np.minimum, _minmax_vjp, _minmax_jvp, needs_out=True)
+
+
+def _nodiff(name, fn, shape=_bool_broadcast_rule):
+    p = Primitive(name, fn, shape=shape, differentiable=False,
+                  vjp=lambda ct, out, *a: (None,) * len(a),
+                  jvp=lambda p, t, out: zeros_like_v(out))
+    p.batch = elementwise_batch(p)
+    return p
+
+
+eq_p = _nodiff("eq", np.equal)
+ne_p = _nodiff("ne", np.not_equal)
+lt_p = _nodiff("lt", np.less)
+le_p = _nodiff("le", np.less_equal)
+gt_p = _nodiff("gt", np.greater)
+ge_p = _nodiff("ge", np.greater_equal)
+and_p = _nodiff("logical_and", np.logical_and)
+or_p = _nodiff("logical_or", np.logical_or)
+xor_p = _nodiff("logical_xor", np.logical_xor)
+bitand_p = _nodiff("bitwise_and", np.bitwise_and, shape=_broadcast_rule)
+bitor_p = _nodiff("bitwise_or", np.bitwise_or, shape=_broadcast_rule)
+bitxor_p = _nodiff("bitwise_xor", np.bitwise_xor, shape=_broadcast_rule)
+floordiv_p = _nodiff("floor_divide", np.floor_divide, shape=_broadcast_rule)
+
+
+def _fmod_vjp(ct, out, x, y):
+    return _ub(ct, x), _ub(-ct * trunc(x / y), y)
+
+
+def _rem_vjp(ct, out, x, y):
+    return _ub(ct, x), _ub(-ct * floor(x / y), y)
+
+
+remainder_p = _binary("remainder", np.remainder, _rem_vjp,
+                      lambda p, t, out: t[0] - t[1] * floor(p[0] / p[1]))
+fmod_p = _binary("fmod", np.fmod, _fmod_vjp,
+                 lambda p, t, out: t[0] - t[1] * trunc(p[0] / p[1]))
+atan2_p = _binary("atan2", np.arctan2,
+                  lambda ct, out, y, x: (_ub(ct * x / (x * x + y * y), y),
+                                         _ub(-ct * y / (x * x + y * y), x)),
+                  lambda p, t, out: (t[0] * p[1] - t[1] * p[0]) / (p[0] * p[0] + p[1] * p[1]))
+
+
+def _select_impl(c, x, y):
+    return np.where(c, x, y)
+
+
+def _select_vjp(ct, out, c, x, y):
+    z = zeros_like_v(ct)
+    return None, _ub(where(c, ct, z), x), _ub(where(c, z, ct), y)
+
+
+select_p = Primitive(
+    "select", _select_impl,
+    shape=lambda c, x, y: Aval(broadcast_shapes(tuple(c.shape), tuple(x.shape), tuple(y.shape),
+                                                op="where"), x.dtype),
+    vjp=_select_vjp,
+    jvp=lambda p, t, out: bind(select_p, p[0], t[1], t[2]),
+)
+select_p.batch = elementwise_batch(select_p)
+
+
+# --------------------------------------------------------------------------------------
+# public binary functions
+# --------------------------------------------------------------------------------------
+
+def _defbinary(prim, name, doc=""):
+    def op(input, other):
+        x, y = _binary_args(input, other)
+        return bind(prim, x, y)
+    op.__name__ = name
+    op.__doc__ = doc or f"Elementwise {name} with broadcasting."
+    export(op, __all__)
+    method(op)
+    return op
+
+
+def _defbinary_float(prim, name):
+    def op(input, other):
+        x, y = _binary_args(input, other)
+        if not x.dtype.is_floating_point:
+            x, y = cast(x, _dt.get_default_dtype()), cast(y, _dt.get_default_dtype())
+        return bind(prim, x, y)
+    op.__name__ = name
+    export(op, __all__)
+    method(op)
+    return op
+
+
+def add(input, other, alpha=1):
+    """``input + alpha * other`` with broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    x, y = _binary_args(input, other)
+    return bind(add_p, x, y)
+
+
+def sub(input, other, alpha=1):
+    """``input - alpha * other`` with broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    x, y = _binary_args(input, other)
+    return bind(sub_p, x, y)
+
+
+mul = _defbinary(mul_p, "mul")
+maximum = _defbinary(maximum_p, "maximum")
+minimum = _defbinary(minimum_p, "minimum")
+eq = _defbinary(eq_p, "eq")
+ne = _defbinary(ne_p, "ne")
+lt = _defbinary(lt_p, "lt")
+le = _defbinary(le_p, "le")
+gt = _defbinary(gt_p, "gt")
+ge = _defbinary(ge_p, "ge")
+remainder = _defbinary(remainder_p, "remainder")
+fmod = _defbinary(fmod_p, "fmod")
+atan2 = _defbinary_float(atan2_p, "atan2")
+floor_divide = _defbinary(floordiv_p, "floor_divide")
+for _f in (add, sub):
+    export(_f, __all__)
+    method(_f)
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+multiply, subtract = mul, sub
+
+
+def div(input, other, rounding_mode=None):
+    """True division (integers give floats); ``rounding_mode`` 'trunc' or 'floor'."""
+    x, y = _binary_args(input, other)
+    if rounding_mode is None:
+        if not x.dtype.is_floating_point:
+            x, y = cast(x, _dt.get_default_dtype()), cast(y, _dt.get_default_dtype())
+        return bind(div_p, x, y)
+    if rounding_mode == "floor":
+        if x.dtype.is_floating_point:
+            return floor(bind(div_p, x, y))
+        return bind(floordiv_p, x, y)
+    if rounding_mode == "trunc":
+        if x.dtype.is_floating_point:
+            return trunc(bind(div_p, x, y))
+        q = bind(div_p, cast(x, _dt.float64), cast(y, _dt.float64))
+        return cast(trunc(q), x.dtype)
+    raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+
+
+true_divide = divide = div
+
+
+def pow(input, exponent):
+    """``input ** exponent`` elementwise."""
+    x, y = _binary_args(input, exponent)
+    return bind(pow_p, x, y)
+
+
+def float_power(input, exponent):
+    x, y = _binary_args(input, exponent)
+    return pow(cast(x, _dt.float64), cast(y, _dt.float64))
+
+
+def logical_and(input, other):
+    return bind(and_p, *_logical_args(input, other))
+
+
+def logical_or(input, other):
+    return bind(or_p, *_logical_args(input, other))
+
+
+def logical_xor(input, other):
+    return bind(xor_p, *_logical_args(input, other))
+
+
+def _logical_args(x, y):
+    return cast(as_value(x), _dt.bool_), cast(as_value(y), _dt.bool_)
+
+
+def logical_not(input):
+    return bind(eq_p, cast(as_value(input), _dt.bool_), np.bool_(False))
+
+
+def bitwise_and(input, other):
+    return bind(bitand_p, *_binary_args(input, other))
+
+
+def bitwise_or(input, other):
+    return bind(bitor_p, *_binary_args(input, other))
+
+
+def bitwise_xor(input, other):
+    return bind(bitxor_p, *_binary_args(input, other))
+
+
+def bitwise_not(input):
+    x = as_value(input)
+    if x.dtype is _dt.bool_:
+        return logical_not(x)
+    return bind(bitxor_p, x, x.dtype.np.type(-1))
+
+
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` holds, else ``other`` (broadcast together)."""
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    c = cast(as_value(condition), _dt.bool_)
+    (x, y), _ = promote(input, other)
+    if not isinstance(x, Tensor):
+        x = as_value(x)
+    return bind(select_p, c, x, y)
+
+
+for _f in (div, pow, float_power, logical_and, logical_or, logical_xor, logical_not,
+           bitwise_and, bitwise_or, bitwise_xor, bitwise_not, where):
+    export(_f, __all__)
+    method(_f)
+for _n, _f in (("true_divide", div), ("divide", div), ("multiply", mul), ("subtract", sub),
+               ("greater", gt), ("greater_equal", ge), ("less", lt), ("less_equal", le),
+               ("not_equal", ne)):
+    export(_f, __all__, _n)
+    method(_f, _n)
+
+
+# --------------------------------------------------------------------------------------
+# unary math
+# --------------------------------------------------------------------------------------
+
+def _sigmoid_impl(x):
+    return (np.tanh(x * x.dtype.type(0.5)) + 1) * x.dtype.type(0.5)
+
+
+neg_p = _unary("neg", np.negative, lambda x, out: -ones_like_v(x), float_only=False)
+neg_p.vjp = lambda ct, out, x: (-ct,)
+neg_p.jvp = lambda p, t, out: -t[0]
+neg_p.linear = True
+exp_p = _unary("exp", np.exp, lambda x, out: out, needs_out=True)
+exp2_p = _unary("exp2", np.exp2, lambda x, out: out * math.log(2.0), needs_out=True)
+expm1_p = _unary("expm1", np.expm1, lambda x, out: out + 1, needs_out=True)
+log_p = _unary("log", np.log, lambda x, out: 1 / x)
+log2_p = _unary("log2", np.log2, lambda x, out: 1 / (x * math.log(2.0)))
+log10_p = _unary("log10", np.log10, lambda x, out: 1 / (x * math.log(10.0)))
+log1p_p = _unary("log1p", np.log1p, lambda x, out: 1 / (x + 1))
+sqrt_p = _unary("sqrt", np.sqrt, lambda x, out: 0.5 / out, needs_out=True)
+rsqrt_p = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda x, out: -0.5 * out / x,
+                 needs_out=True)
+sin_p = _unary("sin", np.sin, lambda x, out: cos(x))
+cos_p = _unary("cos", np.cos, lambda x, out: -sin(x))
+tan_p = _unary("tan", np.tan, lambda x, out: 1 + out * out, needs_out=True)
+asin_p = _unary("asin", np.arcsin, lambda x, out: rsqrt(1 - x * x))
+acos_p = _unary("acos", np.arccos, lambda x, out: -rsqrt(1 - x * x))
+atan_p = _unary("atan", np.arctan, lambda x, out: 1 / (1 + x * x))
+sinh_p = _unary("sinh", np.sinh, lambda x, out: cosh(x))
+cosh_p = _unary("cosh", np.cosh, lambda x, out: sinh(x))
+tanh_p = _unary("tanh", np.tanh, lambda x, out: 1 - out * out, needs_out=True)
+sigmoid_p = _unary("sigmoid", _sigmoid_impl, lambda x, out: out * (1 - out), needs_out=True)
+reciprocal_p = _unary("reciprocal", np.reciprocal, lambda x, out: -out * out, needs_out=True)
+abs_p = _unary("abs", np.abs, lambda x, out: sign(x), float_only=False)
+sign_p = _unary("sign", np.sign, None, float_only=False)
+floor_p = _unary("floor", np.floor, None, float_only=False)
+ceil_p = _unary("ceil", np.ceil, None, float_only=False)
+round_p = _unary("round_", np.round, None, float_only=False, export_name="_round")
+trunc_p = _unary("trunc", np.trunc, None, float_only=False)
+relu_p = _unary("relu", lambda x: np.maximum(x, x.dtype.type(0)),
+                lambda x, out: cast(out > 0, out.dtype), float_only=False, needs_out=True)
+square_p = None  # composed below
+
+
+def _softplus_impl(x):
+    return np.logaddexp(x.dtype.type(0), x)
+
+
+softplus_p = _unary("softplus_", _softplus_impl, lambda x, out: sigmoid(x),
+                    export_name="_softplus_prim")
+
+
+def _erf_impl(x):
+    from ..backend import erf as _erf
+    return _erf(x)
+
+
+erf_p = _unary("erf", _erf_impl, lambda x, out: (2 / math.sqrt(math.pi)) * exp(-x * x))
+erfc_p = None
+
+
+def _rename(p, name):
+    return p.op
+
+
+neg, exp, exp2, expm1, log, log2, log10, log1p = (
+    neg_p.op, exp_p.op, exp2_p.op, expm1_p.op, log_p.op, log2_p.op, log10_p.op, log1p_p.op)
+sqrt, rsqrt, sin, cos, tan, asin, acos, atan = (
+    sqrt_p.op, rsqrt_p.op, sin_p.op, cos_p.op, tan_p.op, asin_p.op, acos_p.op, atan_p.op)
+sinh, cosh, tanh, sigmoid, reciprocal, abs, sign = (
+    sinh_p.op, cosh_p.op, tanh_p.op, sigmoid_p.op, reciprocal_p.op, abs_p.op, sign_p.op)
+floor, ceil, trunc, relu, erf = floor_p.op, ceil_p.op, trunc_p.op, relu_p.op, erf_p.op
+negative, absolute, arcsin, arccos, arctan, fix = neg, abs, asin, acos, atan, trunc
+for _n, _f in (("negative", neg), ("absolute", abs), ("arcsin", asin), ("arccos", acos),
+               ("arctan", atan), ("fix", trunc)):
+    export(_f, __all__, _n)
+    method(_f, _n)
+
+
+def ones_like_v(x):
+    return full_like_traced(x, 1)
+
+
+def round(input, decimals=0):
+    """Round half to even (as ``torch.round``); ``decimals`` scales first."""
+    x = as_value(input)
+    if decimals == 0:
+        return bind(round_p, x)
+    s = 10.0 ** decimals
+    return bind(round_p, x * s) / s
+
+
+def square(input):
+    return mul(input, input)
+
+
+def clamp(input, min=None, max=None):
+    """Limit values to [min, max]; the gradient passes where min <= x <= max."""
+    x = as_value(input)
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        r = x
+        if min is not None:
+            r = maximum(r, min)
+        if max is not None:
+            r = minimum(r, max)
+        return r
+    if x.dtype.category != 2 and (isinstance(min, float) or isinstance(max, float)):
+        x = cast(x, _dt.get_default_dtype())
+    return bind(clamp_p, x, lo=None if min is None else float(min) if x.dtype.category == 2
+                else int(min), hi=None if max is None else float(max) if x.dtype.category == 2
+                else int(max))
+
+
+def _clamp_impl(x, lo, hi):
+    return np.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+
+def _clamp_mask(x, lo, hi):
+    m = None
+    if lo is not None:
+        m = x >= lo
+    if hi is not None:
+        m = (x <= hi) if m is None else logical_and(m, x <= hi)
+    return cast(m, x.dtype)
+
+
+clamp_p = Primitive("clamp", _clamp_impl, shape=_same_shape_rule,
+                    vjp=lambda ct, out, x, lo, hi: (ct * _clamp_mask(x, lo, hi),),
+                    jvp=lambda p, t, out, lo, hi: t[0] * _clamp_mask(p[0], lo, hi))
+clamp_p.batch = elementwise_batch(clamp_p)
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (as PyTorch)."""
+    x = as_value(input)
+    bx = x * beta if beta != 1 else x
+    sp = bind(softplus_p, bx)
+    if beta != 1:
+        sp = sp / beta
+    return where(bx > threshold, x, sp)
+
+
+def silu(input):
+    x = as_value(input)
+    return x * sigmoid(x)
+
+
+def gelu(input, approximate="none"):
+    """GELU: x * Phi(x); ``approximate='tanh'`` uses the tanh formula (as PyTorch)."""
+    x = as_value(input)
+    if approximate == "tanh":
+        c = math.sqrt(2.0 / math.pi)
+        return 0.5 * x * (1 + tanh(c * (x + 0.044715 * x * x * x)))
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2.0))))
+
+
+def lerp(input, end, weight):
+    return input + weight * (end - input)
+
+
+def isnan(input):
+    x = as_value(input)
+    return ne(x, x)
+
+
+def isinf(input):
+    x = as_value(input)
+    return eq(abs(x), float("inf")) if x.dtype.is_floating_point else zeros_like_v(x) != 0
+
+
+def isfinite(input):
+    x = as_value(input)
+    if not x.dtype.is_floating_point:
+        return zeros_like_v(x) == 0
+    return logical_not(logical_or(isnan(x), isinf(x)))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    x = as_value(input)
+    big = float(np.finfo(x.dtype.np).max) if x.dtype.is_floating_point else 0
+    x = where(isnan(x), nan, x)
+    x = where(x == float("inf"), big if posinf is None else posinf, x)
+    return where(x == float("-inf"), -big if neginf is None else neginf, x)
+
+
+def sigmoid_(x):
+    return sigmoid(x)
+
+
+for _f in (round, square, clamp, clip, clamp_min, clamp_max, softplus, silu, gelu, lerp,
+           isnan, isinf, isfinite, nan_to_num):
+    export(_f, __all__)
+    method(_f)
+
+
+def to_dtype(x, dtype):
+    return cast(as_value(x), dtype)

@@ -1,0 +1,134 @@
+"""Linear algebra: matmul (the one BLAS primitive) and what composes from it
+(mm, bmm, mv, dot, outer, einsum, tensordot)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.primitive import Aval, Primitive, bind
+from .elementwise import _binary_args, moveaxis_to_front
+from .registry_helpers import export, method
+
+__all__: list[str] = []
+
+
+def _mm_shape(x, y):
+    xs, ys = tuple(x.shape), tuple(y.shape)
+    if len(xs) < 2 or len(ys) < 2:
+        raise ValueError(f"matmul: internal primitive needs >= 2-d operands, got {xs} and {ys}")
+    if xs[-1] != ys[-2]:
+        raise ValueError(
+            f"matmul: shapes {xs} and {ys} don't line up: {xs[-1]} != {ys[-2]} (dim -1 of the "
+            f"first vs dim -2 of the second)")
+    from ._util import broadcast_shapes
+    batch = broadcast_shapes(xs[:-2], ys[:-2], op="matmul (batch dims)")
+    return Aval(batch + (xs[-2], ys[-1]), x.dtype)
+
+
+def _mT(a):
+    return a.transpose(-1, -2)
+
+
+def _mm_vjp(ct, out, x, y):
+    from .elementwise import unbroadcast
+    gx = unbroadcast(bind(matmul_p, ct, _mT(y)), tuple(x.shape))
+    gy = unbroadcast(bind(matmul_p, _mT(x), ct), tuple(y.shape))
+    return gx, gy
+
+
+def _mm_batch(args, dims):
+    x, y = args
+    dx, dy = dims
+    if dx is not None and dy is not None:
+        x, y = moveaxis_to_front(x, dx), moveaxis_to_front(y, dy)
+        # align ranks: insert unit batch dims after the vmapped dim
+        rx, ry = x.ndim, y.ndim
+        if rx < ry:
+            x = x.reshape((x.shape[0],) + (1,) * (ry - rx) + tuple(x.shape[1:]))
+        elif ry < rx:
+            y = y.reshape((y.shape[0],) + (1,) * (rx - ry) + tuple(y.shape[1:]))
+        return bind(matmul_p, x, y), 0
+    if dx is not None:
+        x = moveaxis_to_front(x, dx)
+        if x.ndim == 3 and y.ndim == 2:  # (B, n, k) @ (k, m): fold B into rows
+            b, n, k = x.shape
+            return bind(matmul_p, x.reshape((b * n, k)), y).reshape((b, n, y.shape[-1])), 0
+        rx, ry = x.ndim - 1, y.ndim
+        if ry > rx:
+            x = x.reshape((x.shape[0],) + (1,) * (ry - rx) + tuple(x.shape[1:]))
+        return bind(matmul_p, x, y), 0
+    y = moveaxis_to_front(y, dy)
+    if y.ndim - 1 < x.ndim:  # keep the batch dim leftmost after broadcasting
+        y = y.reshape((y.shape[0],) + (1,) * (x.ndim - (y.ndim - 1)) + tuple(y.shape[1:]))
+    return bind(matmul_p, x, y), 0
+
+
+matmul_p = Primitive(
+    "matmul", np.matmul, shape=_mm_shape, vjp=_mm_vjp,
+    jvp=lambda p, t, out: bind(matmul_p, t[0], p[1]) + bind(matmul_p, p[0], t[1]),
+    batch=_mm_batch)
+
+
+def matmul(input, other):
+    """Matrix product with NumPy/PyTorch semantics for 1-d and batched operands."""
+    x, y = _binary_args(input, other)
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                         f"{tuple(x.shape)} and {tuple(y.shape)}; use * for scalars")
+    xv, yv = x.ndim == 1, y.ndim == 1
+    if xv:
+        x = x.reshape((1,) + tuple(x.shape))
+    if yv:
+        y = y.reshape(tuple(y.shape) + (1,))
+    if x.shape[-1] != y.shape[-2]:
+        xs = (tuple(x.shape)[1:] if xv else tuple(x.shape))
+        ys = (tuple(y.shape)[:-1] if yv else tuple(y.shape))
+        raise ValueError(
+            f"matmul: shapes {xs} and {ys} don't line up: {x.shape[-1]} != {y.shape[-2]} "
+            f"(dim -1 of the first vs dim {'-1' if yv else '-2'} of the second)")
+    out = bind(matmul_p, x, y)
+    if xv and yv:
+        return out.reshape(())
+    if xv:
+        return out.squeeze(-2)
+    if yv:
+        return out.squeeze(-1)
+    return out
+
+
+def mm(input, mat2):
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise ValueError(f"mm: expects 2-d tensors, got shapes {tuple(input.shape)} and "
+                         f"{tuple(mat2.shape)}")
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise ValueError(f"bmm: expects 3-d tensors, got shapes {tuple(input.shape)} and "
+                         f"{tuple(mat2.shape)}")
+    if input.shape[0] != mat2.shape[0]:
+        raise ValueError(f"bmm: batch sizes differ: {input.shape[0]} vs {mat2.shape[0]}")
+    return matmul(input, mat2)
+
+
+def mv(input, vec):
+    return matmul(input, vec)
+
+
+def dot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise ValueError(f"dot: expects 1-d tensors, got shapes {tuple(input.shape)} and "
+                         f"{tuple(other.shape)}")
+    return matmul(input, other)
+
+
+def outer(input, vec2):
+    return matmul(input.reshape((-1, 1)), vec2.reshape((1, -1)))
+
+
+ger = outer
+
+
+for _f in (matmul, mm, bmm, mv, dot, outer):
+    export(_f, __all__)
+    method(_f)

@@ -1,0 +1,298 @@
+"""Shape primitives: reshape, transpose/permute, broadcast (expand), and the ops composed
+from them (view, flatten, squeeze, unsqueeze, movedim, ...)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.primitive import Aval, Primitive, bind
+from ._util import canon_dim
+from .elementwise import as_value, moveaxis_to_front
+from .registry_helpers import export, method
+
+__all__: list[str] = []
+
+
+def _shape_arg(shape, op):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        return tuple(int(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{op}: shape must be integers, got {shape!r}") from None
+
+
+def infer_shape(shape, numel, old_shape, op="reshape"):
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise ValueError(f"{op}: only one dimension can be -1, got {shape}")
+    if neg:
+        known = 1
+        for s in shape:
+            if s != -1:
+                known *= s
+        if known == 0 or numel % known:
+            raise ValueError(f"{op}: shape {shape} is invalid for input of shape "
+                             f"{tuple(old_shape)} ({numel} elements)")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    n = 1
+    for s in shape:
+        if s < 0:
+            raise ValueError(f"{op}: invalid size {s} in shape {shape}")
+        n *= s
+    if n != numel:
+        raise ValueError(f"{op}: shape {shape} is invalid for input of shape {tuple(old_shape)} "
+                         f"({numel} elements, the new shape has {n})")
+    return shape
+
+
+# ---- reshape ------------------------------------------------------------------------
+
+reshape_p = Primitive(
+    "reshape", lambda x, shape: np.reshape(x, shape),
+    shape=lambda x, shape: Aval(shape, x.dtype), linear=True, view=True,
+    vjp=lambda ct, out, x, shape: (bind(reshape_p, ct, shape=tuple(x.shape)),),
+    jvp=lambda p, t, out, shape: bind(reshape_p, t[0], shape=shape))
+reshape_p.batch = lambda args, dims, shape: (
+    bind(reshape_p, moveaxis_to_front(args[0], dims[0]),
+         shape=(args[0].shape[dims[0]],) + tuple(shape)), 0)
+
+
+def reshape(input, *shape):
+    """A tensor with the same data and a new shape (one dim may be -1)."""
+    x = as_value(input)
+    shape = infer_shape(_shape_arg(shape, "reshape"), x.numel(), x.shape, "reshape")
+    if shape == tuple(x.shape):
+        return x
+    return bind(reshape_p, x, shape=shape)
+
+
+def view(input, *shape):
+    x = as_value(input)
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
+        return x.to(shape[0])  # view(dtype) is not a reinterpretation here
+    return reshape(x, *shape)
+
+
+# ---- transpose ----------------------------------------------------------------------
+
+def _inv_perm(perm):
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return tuple(inv)
+
+
+transpose_p = Primitive(
+    "transpose", lambda x, perm: np.transpose(x, perm),
+    shape=lambda x, perm: Aval(tuple(x.shape[p] for p in perm), x.dtype), linear=True, view=True,
+    vjp=lambda ct, out, x, perm: (bind(transpose_p, ct, perm=_inv_perm(perm)),),
+    jvp=lambda p, t, out, perm: bind(transpose_p, t[0], perm=perm))
+
+
+def _transpose_batch(args, dims, perm):
+    x = moveaxis_to_front(args[0], dims[0])
+    return bind(transpose_p, x, perm=(0,) + tuple(p + 1 for p in perm)), 0
+
+
+transpose_p.batch = _transpose_batch
+
+
+def permute(input, *dims):
+    """Reorder the dims (``x.permute(2, 0, 1)``)."""
+    x = as_value(input)
+    dims = _shape_arg(dims, "permute")
+    if len(dims) != x.ndim:
+        raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim} dims "
+                         f"(shape {tuple(x.shape)}); give one entry per dim")
+    perm = tuple(canon_dim(d, x.ndim, "permute") for d in dims)
+    if sorted(perm) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {dims} repeat a dimension")
+    if perm == tuple(range(x.ndim)):
+        return x
+    return bind(transpose_p, x, perm=perm)
+
+
+def transpose(input, dim0, dim1):
+    """Swap two dims."""
+    x = as_value(input)
+    n = x.ndim
+    if n == 0:
+        return x
+    d0, d1 = canon_dim(dim0, n, "transpose"), canon_dim(dim1, n, "transpose")
+    perm = list(range(n))
+    perm[d0], perm[d1] = perm[d1], perm[d0]
+    return permute(x, perm)
+
+
+def movedim(input, source, destination):
+    x = as_value(input)
+    n = x.ndim
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [canon_dim(s, n, "movedim") for s in src]
+    dst = [canon_dim(d, n, "movedim") for d in dst]
+    rest = [i for i in range(n) if i not in src]
+    perm = [None] * n
+    for s, d in zip(src, dst):
+        perm[d] = s
+    it = iter(rest)
+    perm = [p if p is not None else next(it) for p in perm]
+    return permute(x, perm)
+
+
+moveaxis = movedim
+
+
+def t(input):
+    x = as_value(input)
+    if x.ndim > 2:
+        raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}; "
+                         f"use transpose(dim0, dim1) or .mT")
+    return x if x.ndim < 2 else transpose(x, 0, 1)
+
+
+# ---- broadcast ----------------------------------------------------------------------
+
+def _bcast_vjp(ct, out, x, shape):
+    from .elementwise import unbroadcast
+    return (unbroadcast(ct, tuple(x.shape)),)
+
+
+def _bcast_batch(args, dims, shape):
+    x = moveaxis_to_front(args[0], dims[0])
+    b = x.shape[0]
+    k = x.ndim - 1
+    x = bind(reshape_p, x, shape=(b,) + (1,) * (len(shape) - k) + tuple(x.shape[1:]))
+    return bind(broadcast_to_p, x, shape=(b,) + tuple(shape)), 0
+
+
+broadcast_to_p = Primitive(
+    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+    shape=lambda x, shape: Aval(shape, x.dtype), linear=True, view=True, vjp=_bcast_vjp,
+    jvp=lambda p, t, out, shape: bind(broadcast_to_p, t[0], shape=shape))
+broadcast_to_p.batch = _bcast_batch
+
+
+def expand(input, *sizes):
+    """Broadcast to a larger shape without copying (-1 keeps a dim)."""
+    x = as_value(input)
+    sizes = _shape_arg(sizes, "expand")
+    if len(sizes) < x.ndim:
+        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+                         f"number of dims ({x.ndim}, shape {tuple(x.shape)})")
+    lead = len(sizes) - x.ndim
+    shape = []
+    for i, s in enumerate(sizes):
+        if s == -1:
+            if i < lead:
+                raise ValueError("expand: -1 is not allowed for a new leading dim")
+            s = x.shape[i - lead]
+        elif i >= lead and x.shape[i - lead] not in (1, s):
+            raise ValueError(f"expand: the size of dim {i - lead} ({x.shape[i - lead]}) must "
+                             f"match the new size {s} or be 1 (input {tuple(x.shape)}, target "
+                             f"{tuple(sizes)})")
+        shape.append(s)
+    shape = tuple(shape)
+    if shape == tuple(x.shape):
+        return x
+    return bind(broadcast_to_p, x, shape=shape)
+
+
+def broadcast_to(input, shape):
+    return expand(input, tuple(shape))
+
+
+def expand_as(input, other):
+    return expand(input, tuple(other.shape))
+
+
+def broadcast_tensors(*tensors):
+    from ._util import broadcast_shapes
+    ts = [as_value(t) for t in tensors]
+    shape = broadcast_shapes(*[tuple(t.shape) for t in ts], op="broadcast_tensors")
+    return tuple(expand(t, shape) for t in ts)
+
+
+# ---- composed views ----------------------------------------------------------------
+
+def flatten(input, start_dim=0, end_dim=-1):
+    x = as_value(input)
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s = canon_dim(start_dim, x.ndim, "flatten")
+    e = canon_dim(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shp = tuple(x.shape)
+    n = 1
+    for v in shp[s:e + 1]:
+        n *= v
+    return reshape(x, shp[:s] + (n,) + shp[e + 1:])
+
+
+def unflatten(input, dim, sizes):
+    x = as_value(input)
+    d = canon_dim(dim, x.ndim, "unflatten")
+    shp = tuple(x.shape)
+    sizes = infer_shape(tuple(sizes), shp[d], (shp[d],), "unflatten")
+    return reshape(x, shp[:d] + tuple(sizes) + shp[d + 1:])
+
+
+def squeeze(input, dim=None):
+    x = as_value(input)
+    shp = tuple(x.shape)
+    if dim is None:
+        return reshape(x, tuple(s for s in shp if s != 1))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = {canon_dim(d, x.ndim, "squeeze") for d in dims} if x.ndim else set()
+    return reshape(x, tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1)))
+
+
+def unsqueeze(input, dim):
+    x = as_value(input)
+    d = canon_dim(dim, x.ndim + 1, "unsqueeze")
+    shp = tuple(x.shape)
+    return reshape(x, shp[:d] + (1,) + shp[d:])
+
+
+def contiguous(input, memory_format=None):
+    return as_value(input)
+
+
+def view_as(input, other):
+    return reshape(input, tuple(other.shape))
+
+
+def reshape_as(input, other):
+    return reshape(input, tuple(other.shape))
+
+
+def ravel(input):
+    return reshape(input, -1)
+
+
+def _T(self):
+    n = self.ndim
+    return self if n < 2 else permute(self, tuple(range(n - 1, -1, -1)))
+
+
+def _mT(self):
+    if self.ndim < 2:
+        raise ValueError(f"mT: needs a tensor with at least 2 dims, got shape {tuple(self.shape)}")
+    return transpose(self, -2, -1)
+
+
+for _f in (reshape, view, permute, transpose, movedim, moveaxis, t, expand, broadcast_to,
+           expand_as, flatten, unflatten, squeeze, unsqueeze, contiguous, view_as, reshape_as,
+           ravel):
+    export(_f, __all__)
+    method(_f)
+export(broadcast_tensors, __all__)
+export(moveaxis, __all__, "swapdims") if False else None
+from ..core.tensor import Tensor  # noqa: E402
+
+Tensor.T = property(_T)
+Tensor.mT = property(_mT)
+Tensor.H = property(_T)
+Tensor.mH = property(_mT)
+Tensor.swapaxes = Tensor.swapdims = transpose

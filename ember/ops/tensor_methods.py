@@ -1,0 +1,369 @@
+"""Operators, conversions and autograd methods of Tensor, and the in-place op machinery."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import dtypes as _dt
+from ..core import autograd as _ag
+from ..core.tensor import Tensor, device as _device
+from . import elementwise as E
+from .registry_helpers import method
+
+# ---- arithmetic operators -------------------------------------------------------------
+
+
+def _r(fn):
+    return lambda self, other: fn(other, self)
+
+
+Tensor.__add__ = lambda self, other: E.add(self, other)
+Tensor.__radd__ = _r(E.add)
+Tensor.__sub__ = lambda self, other: E.sub(self, other)
+Tensor.__rsub__ = _r(E.sub)
+Tensor.__mul__ = E.mul
+Tensor.__rmul__ = _r(E.mul)
+Tensor.__truediv__ = lambda self, other: E.div(self, other)
+Tensor.__rtruediv__ = lambda self, other: E.div(other, self)
+Tensor.__floordiv__ = lambda self, other: E.div(self, other, rounding_mode="floor")
+Tensor.__rfloordiv__ = lambda self, other: E.div(other, self, rounding_mode="floor")
+Tensor.__mod__ = E.remainder
+Tensor.__rmod__ = _r(E.remainder)
+Tensor.__pow__ = lambda self, other: E.pow(self, other)
+Tensor.__rpow__ = lambda self, other: E.pow(other, self)
+Tensor.__neg__ = E.neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = E.abs
+Tensor.__invert__ = E.bitwise_not
+Tensor.__and__ = E.bitwise_and
+Tensor.__rand__ = _r(E.bitwise_and)
+Tensor.__or__ = E.bitwise_or
+Tensor.__ror__ = _r(E.bitwise_or)
+Tensor.__xor__ = E.bitwise_xor
+Tensor.__rxor__ = _r(E.bitwise_xor)
+Tensor.__eq__ = E.eq
+Tensor.__ne__ = E.ne
+Tensor.__lt__ = E.lt
+Tensor.__le__ = E.le
+Tensor.__gt__ = E.gt
+Tensor.__ge__ = E.ge
+
+
+def _matmul(self, other):
+    from .linalg import matmul
+    return matmul(self, other)
+
+
+Tensor.__matmul__ = _matmul
+Tensor.__rmatmul__ = lambda self, other: _matmul(E.as_value(other), self)
+
+
+# ---- dtype / device conversion --------------------------------------------------------
+
+@method
+def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+    """Convert dtype and/or device: ``x.to(ember.float64)``, ``x.to('cpu')``, ``x.to(other)``."""
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, (str, _device)) and not _is_dtype_name(a):
+            device = a
+        else:
+            dtype = a
+    if device is not None:
+        _device(device)
+    out = self if dtype is None else E.cast(self, _dt.as_dtype(dtype))
+    if copy and out is self:
+        out = clone(self)
+    return out
+
+
+def _is_dtype_name(a):
+    if not isinstance(a, str):
+        return False
+    try:
+        _dt.as_dtype(a)
+        return True
+    except TypeError:
+        return False
+
+
+def _caster(d):
+    return lambda self, memory_format=None: E.cast(self, d)
+
+
+Tensor.float = _caster(_dt.float32)
+Tensor.double = _caster(_dt.float64)
+Tensor.half = _caster(_dt.float16)
+Tensor.long = _caster(_dt.int64)
+Tensor.int = _caster(_dt.int32)
+Tensor.short = _caster(_dt.int16)
+Tensor.char = _caster(_dt.int8)
+Tensor.byte = _caster(_dt.uint8)
+Tensor.bool = _caster(_dt.bool_)
+if _dt.bfloat16 is not None:
+    Tensor.bfloat16 = _caster(_dt.bfloat16)
+Tensor.type_as = lambda self, other: E.cast(self, other.dtype)
+Tensor.cpu = lambda self: self
+Tensor.cuda = lambda self, *a, **k: _device("cuda")
+
+
+@method
+def type(self, dtype=None):
+    if dtype is None:
+        names = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
+                 "int32": "IntTensor", "bool": "BoolTensor", "float16": "HalfTensor",
+                 "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor",
+                 "bfloat16": "BFloat16Tensor"}
+        return "ember." + names[self.dtype.name]
+    return E.cast(self, dtype)
+
+
+# ---- autograd methods -----------------------------------------------------------------
+
+@method
+def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (PyTorch semantics)."""
+    _ag.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
+
+
+@method
+def requires_grad_(self, requires_grad=True):
+    if requires_grad and not self.dtype.is_floating_point:
+        raise RuntimeError(f"requires_grad_: only floating point tensors can require gradients, "
+                           f"got {self.dtype}; convert with .float() first")
+    if not requires_grad and self._node is not None:
+        raise RuntimeError("requires_grad_(False): this tensor is not a leaf (it was computed "
+                           "from tensors that require grad); use .detach() instead")
+    self.requires_grad = bool(requires_grad)
+    return self
+
+
+@method
+def detach(self):
+    """A tensor sharing data with this one but cut off from the graph."""
+    t = Tensor._wrap(self._data)
+    t._version = self._version
+    return t
+
+
+@method
+def detach_(self):
+    self._node = None
+    self.requires_grad = False
+    return self
+
+
+def _clone_impl(x):
+    return np.array(x, copy=True)
+
+
+from ..core.primitive import Primitive, bind, Aval  # noqa: E402
+
+copy_p = Primitive("copy", _clone_impl, shape=lambda x: Aval(x.shape, x.dtype), linear=True,
+                   vjp=lambda ct, out, x: (ct,), jvp=lambda p, t, out: t[0])
+copy_p.batch = lambda args, dims: (bind(copy_p, args[0]), dims[0])
+
+
+@method
+def clone(self, memory_format=None):
+    """A copy of the data that stays in the graph (gradients flow back)."""
+    return bind(copy_p, E.as_value(self))
+
+
+@method
+def register_hook(self, hook):
+    """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new grad."""
+    if not self.requires_grad:
+        raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                           "require grad")
+    if self._node is None:
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        lst, node = self._hooks, None
+    else:
+        node = self._node
+        if node.hooks is None:
+            node.hooks = {}
+        lst = node.hooks.setdefault(self._oidx, [])
+        lst.append(hook)
+
+    class _Handle:
+        def remove(self_):
+            if hook in lst:
+                lst.remove(hook)
+    return _Handle()
+
+
+@method
+def retain_grad(self):
+    """Keep ``.grad`` of a non-leaf tensor after backward."""
+    if self._node is None:
+        return
+    if self._retains_grad:
+        return
+    self._retains_grad = True
+    import weakref
+    ref = weakref.ref(self)
+
+    def hook(g):
+        t = ref()
+        if t is not None:
+            gd = g.detach()
+            t.grad = gd if t.grad is None else t.grad + gd
+    self.register_hook(hook)
+
+
+Tensor.retains_grad = property(lambda self: self._retains_grad)
+
+
+# ---- in-place operations --------------------------------------------------------------
+
+def inplace_apply(self, fn, *args, **kwargs):
+    """Run ``fn(self, *args)`` out of place and write the result into ``self``'s storage.
+
+    Keeps PyTorch's semantics: views see the change, the version counter goes up (so a
+    backward that needed the old value raises), and a non-leaf keeps a correct grad_fn.
+    """
+    grad_on = _ag._GradMode.enabled
+    if self.requires_grad and grad_on:
+        if self._node is None:
+            raise RuntimeError(
+                f"{fn.__name__}_: a leaf tensor that requires grad (shape {tuple(self.shape)}) "
+                f"is being used in an in-place operation. Do it under ember.no_grad(), or on "
+                f"a .clone()")
+        # the old value may be needed by the new node: give it a private snapshot
+        snap = Tensor._wrap(self._data.copy())
+        snap._node, snap._oidx, snap.requires_grad = self._node, self._oidx, True
+        out = fn(snap, *args, **kwargs)
+    else:
+        out = fn(self, *args, **kwargs)
+    if not isinstance(out, Tensor):
+        out = E.as_value(out)
+    if tuple(out.shape) != tuple(self.shape):
+        raise RuntimeError(f"{fn.__name__}_: the result has shape {tuple(out.shape)}, which "
+                           f"can't be written in place into a tensor of shape "
+                           f"{tuple(self.shape)} (in-place ops can't broadcast the target)")
+    if self._data.flags.writeable is False:
+        raise RuntimeError(f"{fn.__name__}_: this tensor is a read-only (broadcast) view; "
+                           f"clone() it before writing")
+    np.copyto(self._data, out._data, casting="unsafe")
+    self._version[0] += 1
+    if out.requires_grad and grad_on:
+        self._node, self._oidx = out._node, out._oidx
+        self.requires_grad = True
+    return self
+
+
+def _def_inplace(name, fn):
+    def op(self, *args, **kwargs):
+        return inplace_apply(self, fn, *args, **kwargs)
+    op.__name__ = name + "_"
+    setattr(Tensor, name + "_", op)
+    return op
+
+
+def _fast_binary_inplace(name, ufunc, fn):
+    """In-place arithmetic without autograd involvement runs the ufunc into the storage."""
+    def op(self, other, alpha=None):
+        if alpha is not None:
+            other = E.mul(other, alpha)
+        if not ((self.requires_grad or getattr(other, "requires_grad", False))
+                and _ag._GradMode.enabled) and type(self) is Tensor:
+            o = other._data if isinstance(other, Tensor) else other
+            if isinstance(o, np.ndarray) and o.dtype.kind == "f" and self._data.dtype.kind != "f":
+                return inplace_apply(self, fn, other)
+            try:
+                ufunc(self._data, o, out=self._data, casting="same_kind")
+            except (TypeError, ValueError, np._core._exceptions._UFuncOutputCastingError):
+                return inplace_apply(self, fn, other)
+            self._version[0] += 1
+            return self
+        return inplace_apply(self, fn, other)
+    op.__name__ = name + "_"
+    setattr(Tensor, name + "_", op)
+    return op
+
+
+_fast_binary_inplace("add", np.add, E.add)
+_fast_binary_inplace("sub", np.subtract, E.sub)
+_fast_binary_inplace("mul", np.multiply, E.mul)
+_fast_binary_inplace("div", np.true_divide, E.div)
+Tensor.__iadd__ = Tensor.add_
+Tensor.__isub__ = Tensor.sub_
+Tensor.__imul__ = Tensor.mul_
+Tensor.__itruediv__ = Tensor.div_
+Tensor.subtract_ = Tensor.sub_
+Tensor.multiply_ = Tensor.mul_
+Tensor.divide_ = Tensor.div_
+
+for _name in ("neg", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu",
+              "abs", "sign", "floor", "ceil", "round", "trunc", "clamp", "clamp_min",
+              "clamp_max", "pow", "reciprocal", "remainder", "fmod", "lerp", "maximum",
+              "minimum", "where", "log1p", "expm1", "square", "atan2", "erf", "nan_to_num",
+              "logical_not", "logical_and", "logical_or", "sigmoid", "tan", "silu", "gelu",
+              "floor_divide"):
+    _def_inplace(_name, getattr(E, _name))
+Tensor.__ipow__ = Tensor.pow_
+Tensor.clip_ = Tensor.clamp_
+
+
+def _addcmul(self, tensor1, tensor2, value=1):
+    return self + value * tensor1 * tensor2
+
+
+def _addcdiv(self, tensor1, tensor2, value=1):
+    return self + value * tensor1 / tensor2
+
+
+Tensor.addcmul = _addcmul
+Tensor.addcdiv = _addcdiv
+_def_inplace("addcmul", _addcmul)
+_def_inplace("addcdiv", _addcdiv)
+
+
+@method
+def zero_(self):
+    return fill_(self, 0)
+
+
+@method
+def fill_(self, value):
+    if isinstance(value, Tensor):
+        value = value.item()
+    if self.requires_grad and _ag._GradMode.enabled:
+        return inplace_apply(self, lambda s, v: E.where(E.full_like_traced(s, True), v, s) * 0
+                             + v, value)
+    self._data[...] = value
+    self._version[0] += 1
+    return self
+
+
+@method
+def copy_(self, src, non_blocking=False):
+    """Copy ``src`` (broadcast) into this tensor's storage; gradients flow to ``src``."""
+    src = E.as_value(src)
+    if (self.requires_grad or src.requires_grad) and _ag._GradMode.enabled:
+        def _copy(s, v):
+            return E.cast(v, s.dtype).expand(tuple(s.shape)) + E.zeros_like_v(s)
+        return inplace_apply(self, _copy, src)
+    np.copyto(self._data, np.broadcast_to(src._data, self._data.shape), casting="unsafe")
+    self._version[0] += 1
+    return self
+
+
+def _uniform_(self, a=0.0, b=1.0, generator=None):
+    from ..random import _global_uniform
+    with _ag.no_grad():
+        return copy_(self, _global_uniform(tuple(self.shape), a, b, self.dtype, generator))
+
+
+def _normal_(self, mean=0.0, std=1.0, generator=None):
+    from ..random import _global_normal
+    with _ag.no_grad():
+        return copy_(self, _global_normal(tuple(self.shape), mean, std, self.dtype, generator))
+
+
+Tensor.uniform_ = _uniform_
+Tensor.normal_ = _normal_
