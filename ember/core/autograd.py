@@ -116,43 +116,51 @@ class Node:
 
 def _node_needed(args):
     for a in args:
-        if a.__class__ is Tensor or isinstance(a, Tensor):
-            if a.requires_grad:
-                return True
+        if isinstance(a, Tensor) and a.requires_grad:
+            return True
     return False
+
+
+_new = object.__new__
 
 
 def eval_apply(prim, args, params):
     """Run a primitive eagerly on NumPy data; record a tape node when needed."""
-    datas = [a._data if isinstance(a, Tensor) else a for a in args]
     try:
-        out = prim.impl(*datas, **params)
+        out = prim.impl(*[a._data if isinstance(a, Tensor) else a for a in args], **params)
     except Exception as e:  # turn a backend error into one that names the op and shapes
+        from ..core.primitive import ConcretizationError
+        if isinstance(e, ConcretizationError):
+            raise
         from ..ops._util import op_error
         raise op_error(prim, args, params, e) from e
     if prim.multiple_results:
-        outs = [Tensor._wrap(o) for o in out]
-        if _GradMode.enabled and prim.differentiable and _node_needed(args):
-            node = Node(prim, params, args, out, len(outs))
-            ver = [0]
-            node.out_version = (ver, 0)
-            for i, t in enumerate(outs):
-                t._version = ver
-                if t._data.dtype.kind in "fc":
-                    t._node, t._oidx, t.requires_grad = node, i, True
-        return outs
-    t = Tensor._wrap(out)
-    if _GradMode.enabled and _node_needed(args):
-        if prim.differentiable and out.dtype.kind in "fc":
-            t._node = node = Node(prim, params, args, out, 1)
-            t.requires_grad = True
-            if prim.view and isinstance(args[0], Tensor):
-                t._version = args[0]._version
-            node.out_version = (t._version, t._version[0])
-            return t
-    if prim.view and isinstance(args[0], Tensor):
-        t._version = args[0]._version
+        return _wrap_multi(prim, args, params, out)
+    t = _new(Tensor)
+    t._data = out
+    if _GradMode.enabled and prim.differentiable and _node_needed(args) and \
+            out.dtype.kind in "fc":
+        t._node = node = Node(prim, params, args, out, 1)
+        t.requires_grad = True
+        if prim.view and isinstance(args[0], Tensor):
+            t._ver = args[0]._version
+        node.out_version = (t._version, t._version[0])
+    elif prim.view and isinstance(args[0], Tensor):
+        t._ver = args[0]._version
     return t
+
+
+def _wrap_multi(prim, args, params, out):
+    outs = [Tensor._wrap(o) for o in out]
+    if _GradMode.enabled and prim.differentiable and _node_needed(args):
+        node = Node(prim, params, args, out, len(outs))
+        ver = [0]
+        node.out_version = (ver, 0)
+        for i, t in enumerate(outs):
+            t._ver = ver
+            if t._data.dtype.kind in "fc":
+                t._node, t._oidx, t.requires_grad = node, i, True
+    return outs
 
 
 # --------------------------------------------------------------------------------------

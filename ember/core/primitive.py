@@ -214,11 +214,14 @@ def find_top_trace(args):
 
 def bind(prim: Primitive, *args, **params):
     if len(_stack) == 1:
-        for a in args:
-            if isinstance(a, Tracer):
-                break
-        else:
+        try:
             return eval_apply(prim, args, params)
+        except ConcretizationError:
+            # a tracer reached the eager evaluator: its transform has finished
+            for a in args:
+                if isinstance(a, Tracer) and not a._trace.main.alive:
+                    raise escaped_tracer_error(a) from None
+            raise
     trace = find_top_trace(args)
     tracers = [trace.full_raise(a) for a in args]
     return trace.process_primitive(prim, tracers, params)

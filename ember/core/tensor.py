@@ -63,22 +63,21 @@ CPU = device("cpu")
 class Tensor:
     """An n-dimensional array with optional gradient tracking (see ``ember.tensor``)."""
 
-    __slots__ = ("_data", "requires_grad", "grad", "_node", "_oidx", "_version", "_hooks",
-                 "_retains_grad", "__weakref__")
+    # Per-instance state lives in the instance dict; these class defaults make creating a
+    # tensor cost two attribute stores (the hot path of every eager op).
     __array_priority__ = 1000  # so that ndarray + Tensor calls Tensor.__radd__
+    requires_grad = False
+    grad = None
+    _node = None
+    _oidx = 0
+    _ver = None
+    _hooks = None
+    _retains_grad = False
 
     def __init__(self, data, dtype=None, requires_grad=False):
         # ember.Tensor(data) mirrors torch.Tensor(data): float32 by default.
         from .creation import _to_array
-        arr = _to_array(data, dtype if dtype is not None else _dt.get_default_dtype())
-        self._data = arr
-        self.requires_grad = False
-        self.grad = None
-        self._node = None
-        self._oidx = 0
-        self._version = [0]
-        self._hooks = None
-        self._retains_grad = False
+        self._data = _to_array(data, dtype if dtype is not None else _dt.get_default_dtype())
         if requires_grad:
             self.requires_grad_(True)
 
@@ -87,14 +86,19 @@ class Tensor:
     def _wrap(cls, arr):
         t = object.__new__(cls)
         t._data = arr
-        t.requires_grad = False
-        t.grad = None
-        t._node = None
-        t._oidx = 0
-        t._version = [0]
-        t._hooks = None
-        t._retains_grad = False
         return t
+
+    @property
+    def _version(self):
+        """A version counter shared by a tensor and its views (a one-element list)."""
+        v = self._ver
+        if v is None:
+            v = self._ver = [0]
+        return v
+
+    @_version.setter
+    def _version(self, v):
+        self._ver = v
 
     # ---- properties ------------------------------------------------------------------
     @property

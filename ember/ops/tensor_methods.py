@@ -7,6 +7,8 @@ from ..core import dtypes as _dt
 from ..core import autograd as _ag
 from ..core.tensor import Tensor, device as _device
 from . import elementwise as E
+from . import linalg as _linalg
+from ..core.primitive import bind
 from .registry_helpers import method
 
 # ---- arithmetic operators -------------------------------------------------------------
@@ -16,12 +18,27 @@ def _r(fn):
     return lambda self, other: fn(other, self)
 
 
-Tensor.__add__ = lambda self, other: E.add(self, other)
-Tensor.__radd__ = _r(E.add)
-Tensor.__sub__ = lambda self, other: E.sub(self, other)
-Tensor.__rsub__ = _r(E.sub)
-Tensor.__mul__ = E.mul
-Tensor.__rmul__ = _r(E.mul)
+def _binop(prim):
+    def op(self, other):
+        if type(other) is Tensor and type(self) is Tensor and \
+                self._data.dtype is other._data.dtype:
+            return bind(prim, self, other)
+        return bind(prim, *E._binary_args(self, other))
+    return op
+
+
+def _rbinop(prim):
+    def op(self, other):
+        return bind(prim, *E._binary_args(other, self))
+    return op
+
+
+Tensor.__add__ = _binop(E.add_p)
+Tensor.__radd__ = _rbinop(E.add_p)
+Tensor.__sub__ = _binop(E.sub_p)
+Tensor.__rsub__ = _rbinop(E.sub_p)
+Tensor.__mul__ = _binop(E.mul_p)
+Tensor.__rmul__ = _rbinop(E.mul_p)
 Tensor.__truediv__ = lambda self, other: E.div(self, other)
 Tensor.__rtruediv__ = lambda self, other: E.div(other, self)
 Tensor.__floordiv__ = lambda self, other: E.div(self, other, rounding_mode="floor")
@@ -49,8 +66,11 @@ Tensor.__ge__ = E.ge
 
 
 def _matmul(self, other):
-    from .linalg import matmul
-    return matmul(self, other)
+    if type(other) is Tensor and type(self) is Tensor:
+        a, b = self._data, other._data
+        if a.ndim >= 2 and b.ndim >= 2 and a.dtype is b.dtype and a.shape[-1] == b.shape[-2]:
+            return bind(_linalg.matmul_p, self, other)
+    return _linalg.matmul(self, other)
 
 
 Tensor.__matmul__ = _matmul
