@@ -39,3 +39,6 @@ def is_tensor(obj):
 
 def numel(x):
     return x.numel()
+from .tree import (  # noqa: F401,E402
+    tree_map, tree_flatten, tree_unflatten, tree_leaves, tree_structure, register_pytree_node)
+from .transforms import jvp, vmap, jacfwd  # noqa: F401,E402

@@ -1,0 +1,123 @@
+"""vmap: an interpreter whose values carry a batch dimension, using each primitive's
+batching rule (no per-example Python loop)."""
+from __future__ import annotations
+
+from ..core.primitive import Aval, Trace, Tracer, bind, new_main
+from ..core.tensor import Tensor
+from ..ops.elementwise import as_value, moveaxis_to_front
+from ..tree import tree_flatten, tree_unflatten
+
+
+class BatchTracer(Tracer):
+    __slots__ = ("val", "bdim")
+
+    def __init__(self, trace, val, bdim):
+        self._trace = trace
+        self.val = val
+        self.bdim = bdim
+
+    @property
+    def aval(self):
+        s = tuple(self.val.shape)
+        if self.bdim is None:
+            return Aval(s, self.val.dtype)
+        return Aval(s[:self.bdim] + s[self.bdim + 1:], self.val.dtype)
+
+
+class BatchTrace(Trace):
+    def pure(self, val):
+        return BatchTracer(self, val, None)
+
+    lift = pure
+
+    def process_primitive(self, prim, tracers, params):
+        vals = [t.val for t in tracers]
+        dims = [t.bdim for t in tracers]
+        if all(d is None for d in dims):
+            out = bind(prim, *vals, **params)
+            if prim.multiple_results:
+                return [BatchTracer(self, o, None) for o in out]
+            return BatchTracer(self, out, None)
+        if prim.batch is None:
+            raise NotImplementedError(f"vmap: primitive {prim.name} has no batching rule")
+        out, odim = prim.batch(vals, dims, **params)
+        if prim.multiple_results:
+            odims = odim if isinstance(odim, (tuple, list)) else [odim] * len(out)
+            return [BatchTracer(self, o, d) for o, d in zip(out, odims)]
+        return BatchTracer(self, out, odim)
+
+
+def _broadcast_axes(axes, tree, name):
+    """Expand an int/None/pytree-prefix ``axes`` to one entry per leaf of ``tree``."""
+    leaves, td = tree_flatten(tree)
+    if axes is None or isinstance(axes, int):
+        return [axes] * len(leaves)
+    if isinstance(axes, (tuple, list)) and isinstance(tree, (tuple, list)) and \
+            len(axes) == len(tree):
+        out = []
+        for a, t in zip(axes, tree):
+            out.extend(_broadcast_axes(a, t, name))
+        return out
+    if isinstance(axes, dict) and isinstance(tree, dict):
+        out = []
+        for k in sorted(tree.keys(), key=str):
+            out.extend(_broadcast_axes(axes.get(k), tree[k], name))
+        return out
+    raise ValueError(f"vmap: {name} {axes!r} does not match the structure of the arguments "
+                     f"({td}); give an int, None, or a tuple with one entry per argument")
+
+
+def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
+    """Vectorise ``fun`` over a batch axis (``jax.vmap`` semantics)."""
+    def batched(*args):
+        leaves, td = tree_flatten(args)
+        axes = _broadcast_axes(in_axes if not isinstance(in_axes, list) else tuple(in_axes),
+                               args, "in_axes")
+        sizes = set()
+        vals = []
+        for i, (x, a) in enumerate(zip(leaves, axes)):
+            if a is None:
+                vals.append(x)
+                continue
+            x = as_value(x)
+            if x.ndim == 0:
+                raise ValueError(f"vmap: in_axes={a} for argument leaf {i}, but it is a 0-d "
+                                 f"tensor; use in_axes=None for it")
+            a = a % x.ndim if -x.ndim <= a < x.ndim else None
+            if a is None:
+                raise ValueError(f"vmap: in_axes {axes[i]} is out of range for argument leaf "
+                                 f"{i} with shape {tuple(x.shape)}")
+            sizes.add(x.shape[a])
+            vals.append((x, a))
+        if len(sizes) > 1:
+            raise ValueError(f"vmap: inconsistent sizes along the mapped axes: {sorted(sizes)} "
+                             f"(every mapped argument must have the same size there)")
+        if not sizes and axis_size is None:
+            raise ValueError("vmap: no argument is mapped (all in_axes are None) and no "
+                             "axis_size was given")
+        size = sizes.pop() if sizes else axis_size
+        with new_main(BatchTrace) as main:
+            main.origin = f"vmap({getattr(fun, '__name__', 'fun')})"
+            trace = BatchTrace(main)
+            ins = [BatchTracer(trace, v[0], v[1]) if isinstance(v, tuple) else v for v in vals]
+            out = fun(*tree_unflatten(td, ins))
+            o_leaves, o_def = tree_flatten(out)
+            oax = _broadcast_axes(out_axes, out, "out_axes")
+            res = []
+            for o, a in zip(o_leaves, oax):
+                t = trace.full_raise(o) if isinstance(o, Tensor) else trace.pure(as_value(o))
+                v, d = t.val, t.bdim
+                if d is None:
+                    v = as_value(v)
+                    v = v.reshape((1,) + tuple(v.shape)).expand((size,) + tuple(v.shape))
+                    d = 0
+                if a is None:
+                    raise ValueError("vmap: out_axes=None needs an unbatched output")
+                v = moveaxis_to_front(v, d)
+                if a != 0:
+                    from ..ops.shape import movedim
+                    v = movedim(v, 0, a)
+                res.append(v)
+        return tree_unflatten(o_def, res)
+    batched.__name__ = f"vmap({getattr(fun, '__name__', 'fun')})"
+    return batched
