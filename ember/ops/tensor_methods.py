@@ -127,8 +127,7 @@ Tensor.cpu = lambda self: self
 Tensor.cuda = lambda self, *a, **k: _device("cuda")
 
 
-@method
-def type(self, dtype=None):
+def _type_method(self, dtype=None):
     if dtype is None:
         names = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
                  "int32": "IntTensor", "bool": "BoolTensor", "float16": "HalfTensor",
@@ -136,6 +135,9 @@ def type(self, dtype=None):
                  "bfloat16": "BFloat16Tensor"}
         return "ember." + names[self.dtype.name]
     return E.cast(self, dtype)
+
+
+Tensor.type = _type_method
 
 
 # ---- autograd methods -----------------------------------------------------------------
