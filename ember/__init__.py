@@ -41,4 +41,5 @@ def numel(x):
     return x.numel()
 from .tree import (  # noqa: F401,E402
     tree_map, tree_flatten, tree_unflatten, tree_leaves, tree_structure, register_pytree_node)
-from .transforms import jvp, vmap, jacfwd  # noqa: F401,E402
+from .transforms import (  # noqa: F401,E402
+    jvp, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, hessian, stop_gradient)

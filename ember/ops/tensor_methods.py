@@ -389,3 +389,10 @@ def _normal_(self, mean=0.0, std=1.0, generator=None):
 
 Tensor.uniform_ = _uniform_
 Tensor.normal_ = _normal_
+
+
+# stop_gradient: identity whose derivative is zero (JAX's lax.stop_gradient)
+stop_gradient_p = Primitive(
+    "stop_gradient", lambda x: x, shape=lambda x: Aval(x.shape, x.dtype), differentiable=False,
+    vjp=lambda ct, out, x: (None,), jvp=lambda p, t, out: E.zeros_like_v(out))
+stop_gradient_p.batch = lambda args, dims: (bind(stop_gradient_p, args[0]), dims[0])

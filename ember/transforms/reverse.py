@@ -1,0 +1,232 @@
+"""Reverse mode as a transform: ``vjp``, ``grad``, ``value_and_grad``, ``jacrev``, ``hessian``.
+
+An interpreter level whose values carry (primal, tape entry). Running ``fun`` records, for
+every primitive applied, the primitive, its params, its primal inputs and output; the backward
+pass then calls each primitive's ``vjp`` rule in reverse order. The rules bind primitives on
+primal values, which belong to the levels below, so outer transforms see the backward pass:
+``grad(grad(f))``, ``vmap(grad(f))`` (per-example gradients) and ``jvp(grad(f))``
+(Hessian-vector products) all work.
+"""
+from __future__ import annotations
+
+from ..core.primitive import Aval, Trace, Tracer, bind, new_main
+from ..core.tensor import Tensor
+from ..ops.elementwise import as_value, cast, full_like_traced, zeros_like_v
+from ..tree import tree_flatten, tree_unflatten
+
+
+class _Entry:
+    __slots__ = ("prim", "params", "primals", "out", "parents", "n_out")
+
+    def __init__(self, prim, params, primals, out, parents, n_out):
+        self.prim, self.params, self.primals, self.out = prim, params, primals, out
+        self.parents, self.n_out = parents, n_out
+
+
+class VJPTracer(Tracer):
+    __slots__ = ("primal", "entry", "oidx")
+
+    def __init__(self, trace, primal, entry, oidx=0):
+        self._trace = trace
+        self.primal = primal
+        self.entry = entry  # None for inputs and constants
+        self.oidx = oidx
+
+    @property
+    def aval(self):
+        p = self.primal
+        return Aval(tuple(p.shape), p.dtype)
+
+
+class VJPTrace(Trace):
+    def pure(self, val):
+        return VJPTracer(self, val, None)
+
+    lift = pure
+
+    def process_primitive(self, prim, tracers, params):
+        primals = [t.primal for t in tracers]
+        out = bind(prim, *primals, **params)
+        if not prim.differentiable or all(t.entry is None and id(t) not in self.main.global_data
+                                          for t in tracers):
+            if prim.multiple_results:
+                return [VJPTracer(self, o, None) for o in out]
+            return VJPTracer(self, out, None)
+        parents = [t if (t.entry is not None or id(t) in self.main.global_data) else None
+                   for t in tracers]
+        n = len(out) if prim.multiple_results else 1
+        entry = _Entry(prim, params, primals, out, parents, n)
+        if prim.multiple_results:
+            return [VJPTracer(self, o, entry, i) for i, o in enumerate(out)]
+        return VJPTracer(self, out, entry)
+
+
+def _toposort(roots):
+    order, seen = [], set()
+    for r in roots:
+        if r is None or id(r) in seen:
+            continue
+        seen.add(id(r))
+        stack = [(r, iter(r.parents))]
+        while stack:
+            e, it = stack[-1]
+            for p in it:
+                if p is not None and p.entry is not None and id(p.entry) not in seen:
+                    seen.add(id(p.entry))
+                    stack.append((p.entry, iter(p.entry.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(e)
+    order.reverse()
+    return order
+
+
+def _add(a, b):
+    return b if a is None else (a if b is None else a + b)
+
+
+def _backward(out_tracers, out_cts, in_tracers):
+    cts = {}
+    for t, ct in zip(out_tracers, out_cts):
+        key = (id(t.entry), t.oidx) if t.entry is not None else ("in", id(t))
+        cts[key] = _add(cts.get(key), ct)
+    for e in _toposort([t.entry for t in out_tracers]):
+        outs = [cts.pop((id(e), i), None) for i in range(e.n_out)]
+        if all(g is None for g in outs):
+            continue
+        if e.n_out == 1:
+            ct, out = outs[0], e.out
+        else:
+            ct = tuple(g if g is not None else zeros_like_v(o) for g, o in zip(outs, e.out))
+            out = tuple(e.out)
+        in_cts = e.prim.vjp(ct, out if e.prim.vjp_needs_out else None, *e.primals, **e.params)
+        for p, g in zip(e.parents, in_cts):
+            if p is None or g is None:
+                continue
+            key = (id(p.entry), p.oidx) if p.entry is not None else ("in", id(p))
+            cts[key] = _add(cts.get(key), g)
+    res = []
+    for t in in_tracers:
+        g = cts.get(("in", id(t)))
+        res.append(zeros_like_v(t.primal) if g is None else g)
+    return res
+
+
+def vjp(fun, *primals, has_aux=False):
+    """``(fun(*primals), vjp_fn)`` as ``jax.vjp``: ``vjp_fn(cotangent)`` returns one cotangent
+    per primal (pytrees in and out)."""
+    p_leaves, p_def = tree_flatten(primals)
+    p_leaves = [as_value(p) for p in p_leaves]
+    with new_main(VJPTrace, global_data=set()) as main:
+        main.origin = f"vjp({getattr(fun, '__name__', 'fun')})"
+        trace = VJPTrace(main)
+        ins = [VJPTracer(trace, p, None) for p in p_leaves]
+        for t in ins:
+            main.global_data.add(id(t))
+        out = fun(*tree_unflatten(p_def, ins))
+        aux = None
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise ValueError("vjp(has_aux=True): the function must return a pair "
+                                 "(output, aux)")
+            out, aux = out
+            a_leaves, a_def = tree_flatten(aux)
+            aux = tree_unflatten(a_def, [a.primal if isinstance(a, VJPTracer) and
+                                         a._trace.main is main else a for a in a_leaves])
+        o_leaves, o_def = tree_flatten(out)
+        outs = [trace.full_raise(as_value(o)) for o in o_leaves]
+    primal_out = tree_unflatten(o_def, [o.primal for o in outs])
+
+    def vjp_fn(ct):
+        c_leaves, c_def = tree_flatten(ct)
+        if c_def != o_def:
+            raise ValueError(f"vjp_fn: the cotangent's structure {c_def} differs from the "
+                             f"output's {o_def}")
+        cs = []
+        for c, o in zip(c_leaves, outs):
+            c = as_value(c)
+            if tuple(c.shape) != tuple(o.primal.shape):
+                raise ValueError(f"vjp_fn: cotangent shape {tuple(c.shape)} differs from the "
+                                 f"output shape {tuple(o.primal.shape)}")
+            cs.append(cast(c, o.primal.dtype))
+        g = _backward(outs, cs, ins)
+        return tree_unflatten(p_def, g)
+
+    if has_aux:
+        return primal_out, vjp_fn, aux
+    return primal_out, vjp_fn
+
+
+def value_and_grad(fun, argnums=0, has_aux=False):
+    """``(fun(*args), d fun / d args[argnums])`` for a scalar-valued ``fun``."""
+    def vg(*args, **kwargs):
+        nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        for n in nums:
+            if n >= len(args):
+                raise ValueError(f"grad: argnums={argnums} but the function got only "
+                                 f"{len(args)} positional arguments")
+
+        def f_sel(*sel):
+            a = list(args)
+            for n, s in zip(nums, sel):
+                a[n] = s
+            return fun(*a, **kwargs)
+        res = vjp(f_sel, *[args[n] for n in nums], has_aux=has_aux)
+        if has_aux:
+            out, fn, aux = res
+        else:
+            out, fn = res
+        o = as_value(out) if not isinstance(out, Tensor) else out
+        if not isinstance(out, Tensor) or o.ndim != 0:
+            raise TypeError(f"grad: the function must return a scalar (0-d tensor), got "
+                            f"{'shape ' + str(tuple(o.shape)) if isinstance(out, Tensor) else type(out).__name__}"  # noqa: E501
+                            f". Reduce it (e.g. .sum() or .mean()) or use vjp/jacrev.")
+        if not o.dtype.is_floating_point:
+            raise TypeError(f"grad: the output dtype is {o.dtype}; grad needs a floating output")
+        g = fn(full_like_traced(o, 1))
+        g = g[0] if isinstance(argnums, int) else tuple(g)
+        return ((out, aux), g) if has_aux else (out, g)
+    vg.__name__ = f"value_and_grad({getattr(fun, '__name__', 'fun')})"
+    return vg
+
+
+def grad(fun, argnums=0, has_aux=False):
+    """The gradient of a scalar-valued ``fun`` w.r.t. ``args[argnums]`` (``jax.grad``)."""
+    vg = value_and_grad(fun, argnums, has_aux)
+
+    def g(*args, **kwargs):
+        (out, aux), gr = vg(*args, **kwargs) if has_aux else ((None, None), vg(*args, **kwargs)[1])
+        return (gr, aux) if has_aux else gr
+    g.__name__ = f"grad({getattr(fun, '__name__', 'fun')})"
+    return g
+
+
+def jacrev(fun, argnums=0):
+    """The Jacobian by reverse mode: one VJP per output element, batched with vmap."""
+    from .batching import vmap
+    from ..ops.creation_ops import eye
+
+    def jac(*args):
+        a = list(args)
+
+        def f1(x):
+            return fun(*a[:argnums], x, *a[argnums + 1:])
+        out, fn = vjp(f1, as_value(args[argnums]))
+        m = out.numel()
+        basis = eye(m, dtype=out.dtype).reshape((m,) + tuple(out.shape))
+        rows = vmap(lambda c: fn(c)[0])(basis)  # (m, *x_shape)
+        return rows.reshape(tuple(out.shape) + tuple(rows.shape[1:]))
+    return jac
+
+
+def hessian(fun, argnums=0):
+    """Forward-over-reverse Hessian."""
+    from .jvp import jacfwd
+    return jacfwd(jacrev(fun, argnums), argnums)
+
+
+def stop_gradient(x):
+    """``x`` with no gradient flowing back through it (in every transform and in eager)."""
+    from ..ops.tensor_methods import stop_gradient_p
+    return bind(stop_gradient_p, as_value(x))
