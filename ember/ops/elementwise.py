@@ -281,7 +281,7 @@ def _pow_jvp(p, t, out):
     x, y = p
     tx, ty = t
     r = tx * y * pow(x, y - 1)
-    if y.dtype.is_floating_point:
+    if isinstance(y, Tensor) and y.dtype.is_floating_point:
         safe = where(x > 0, x, ones_like_v(x))
         r = r + where(x > 0, ty * out * log(safe), zeros_like_v(out))
     return r
