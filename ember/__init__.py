@@ -42,4 +42,5 @@ def numel(x):
 from .tree import (  # noqa: F401,E402
     tree_map, tree_flatten, tree_unflatten, tree_leaves, tree_structure, register_pytree_node)
 from .transforms import (  # noqa: F401,E402
-    jvp, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, hessian, stop_gradient)
+    jvp, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, hessian, stop_gradient, jit,
+    make_graph, disable_jit, config)

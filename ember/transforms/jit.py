@@ -1,0 +1,467 @@
+"""jit: trace a function with abstract values into a small typed graph, optimise it, and run
+it through generated straight-line Python that calls each primitive's backend kernel.
+
+Today's slice: staging, printing (``make_graph``), dead-code and common-subexpression
+elimination, constant folding of all-constant equations, a cache keyed by pytree structure,
+shapes, dtypes and static arguments, retrace counting and explanations, ``disable_jit``.
+Under other transforms (grad, vmap, jvp) and for eager inputs that require grad, the graph is
+evaluated equation by equation through ``bind``, so those transforms and the eager tape see
+the primitives (a compiled backward graph is a later slice).
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+
+import numpy as np
+
+from ..core import dtypes as _dt
+from ..core.primitive import Aval, Trace, Tracer, _stack, bind, new_main
+from ..core.tensor import Tensor
+from ..core import autograd as _ag
+from ..tree import tree_flatten, tree_unflatten
+
+log = logging.getLogger("ember.jit")
+
+
+class config:
+    explain_retraces = bool(os.environ.get("EMBER_EXPLAIN_RETRACES"))
+    disable_jit = False
+
+
+class disable_jit:
+    """Context manager: jitted functions run eagerly (print and pdb work)."""
+
+    def __enter__(self):
+        self.prev = config.disable_jit
+        config.disable_jit = True
+
+    def __exit__(self, *exc):
+        config.disable_jit = self.prev
+        return False
+
+
+# ---- the graph IR ----------------------------------------------------------------------
+
+class Var:
+    __slots__ = ("aval", "id")
+    _ids = itertools.count()
+
+    def __init__(self, aval):
+        self.aval = aval
+        self.id = next(Var._ids)
+
+
+class Lit:
+    """A constant: a NumPy scalar/array or a concrete Tensor captured by the function."""
+    __slots__ = ("val", "aval")
+
+    def __init__(self, val):
+        self.val = val
+        a = val._data if isinstance(val, Tensor) else np.asarray(val)
+        self.aval = Aval(a.shape, _dt.from_np(a.dtype))
+
+
+class Eqn:
+    __slots__ = ("prim", "ins", "params", "outs")
+
+    def __init__(self, prim, ins, params, outs):
+        self.prim, self.ins, self.params, self.outs = prim, ins, params, outs
+
+
+class Graph:
+    """Inputs, equations, outputs. ``str(graph)`` prints it readably."""
+
+    def __init__(self, invars, eqns, outs):
+        self.invars, self.eqns, self.outs = invars, eqns, outs
+
+    def __str__(self):
+        names = {}
+
+        def nm(v):
+            if isinstance(v, Lit):
+                a = v.val._data if isinstance(v.val, Tensor) else np.asarray(v.val)
+                return (repr(a.item()) if a.size == 1 and a.ndim == 0 else
+                        f"const:{v.aval.str_short()}")
+            if id(v) not in names:
+                i = len(names)
+                names[id(v)] = "".join(chr(97 + d) for d in _digits(i))
+            return names[id(v)]
+        lines = ["{ lambda " + ", ".join(f"{nm(v)}:{v.aval.str_short()}" for v in self.invars)
+                 + " ."]
+        for e in self.eqns:
+            outs = " ".join(f"{nm(o)}:{o.aval.str_short()}" for o in e.outs)
+            ps = " ".join(f"{k}={_fmt_param(p)}" for k, p in e.params.items())
+            lines.append(f"    {outs} = {e.prim.name}" + (f"[{ps}]" if ps else "") + " " +
+                         " ".join(nm(i) for i in e.ins))
+        lines.append("  in (" + ", ".join(nm(o) for o in self.outs) + ") }")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _digits(i):
+    d = []
+    while True:
+        d.append(i % 26)
+        i = i // 26 - 1
+        if i < 0:
+            return reversed(d)
+
+
+def _fmt_param(p):
+    return p.name if isinstance(p, _dt.DType) else repr(p)
+
+
+# ---- staging ---------------------------------------------------------------------------
+
+class StageTracer(Tracer):
+    __slots__ = ("var",)
+
+    def __init__(self, trace, var):
+        self._trace = trace
+        self.var = var
+
+    @property
+    def aval(self):
+        return self.var.aval
+
+
+class _Builder:
+    def __init__(self):
+        self.eqns = []
+        self.consts = {}  # id(value) -> Lit
+
+    def lit(self, val):
+        k = id(val)
+        if k not in self.consts:
+            self.consts[k] = Lit(val)
+        return self.consts[k]
+
+
+class StageTrace(Trace):
+    def pure(self, val):
+        if isinstance(val, Tracer):
+            raise TypeError("jit: a value from an outer transform was captured by a jitted "
+                            "function; pass it as an argument instead")
+        b = self.main.global_data
+        return StageTracer(self, b.lit(val))
+
+    lift = pure
+
+    def process_primitive(self, prim, tracers, params):
+        ins = [t.var for t in tracers]
+        avals = [v.aval for v in ins]
+        out_avals = prim.abstract_eval(avals, params)
+        if prim.multiple_results:
+            outs = [Var(a) for a in out_avals]
+        else:
+            outs = [Var(out_avals)]
+        self.main.global_data.eqns.append(Eqn(prim, ins, params, outs))
+        tr = [StageTracer(self, o) for o in outs]
+        return tr if prim.multiple_results else tr[0]
+
+
+def _abstract(x):
+    if isinstance(x, Tensor):
+        return Aval(tuple(x.shape), x.dtype)
+    a = np.asarray(x)
+    return Aval(a.shape, _dt.from_np(a.dtype))
+
+
+def trace_to_graph(fun, args, name="fun"):
+    """Stage ``fun(*args)`` (args: flat list of values) into a Graph; returns (graph, out_def)."""
+    with new_main(StageTrace, global_data=_Builder(), dynamic=True) as main:
+        main.origin = f"jit({name})"
+        trace = StageTrace(main)
+        invars = [Var(_abstract(a)) for a in args]
+        ins = [StageTracer(trace, v) for v in invars]
+        with _ag.no_grad():
+            out = fun(ins)
+        o_leaves, o_def = tree_flatten(out)
+        outs = []
+        for o in o_leaves:
+            if isinstance(o, StageTracer) and o._trace.main is main:
+                outs.append(o.var)
+            elif isinstance(o, Tensor) and not isinstance(o, Tracer):
+                outs.append(main.global_data.lit(o))
+            else:
+                raise TypeError(f"jit({name}): outputs must be tensors (or pytrees of tensors), "
+                                f"got {type(o).__name__}")
+    return Graph(invars, main.global_data.eqns, outs), o_def
+
+
+# ---- passes ----------------------------------------------------------------------------
+
+def _hashable_params(params):
+    try:
+        key = tuple(sorted(params.items()))
+        hash(key)
+        return key
+    except TypeError:
+        return None
+
+
+def fold_constants(g: Graph) -> Graph:
+    """Evaluate equations whose inputs are all constants (once, at compile time)."""
+    env = {}
+    eqns = []
+    for e in g.eqns:
+        ins = [env.get(id(i), i) for i in e.ins]
+        if all(isinstance(i, Lit) for i in ins) and e.prim.differentiable is not None and \
+                e.prim.name not in _NO_FOLD:
+            vals = [i.val._data if isinstance(i.val, Tensor) else i.val for i in ins]
+            r = e.prim.impl(*vals, **e.params)
+            rs = r if e.prim.multiple_results else [r]
+            for o, v in zip(e.outs, rs):
+                env[id(o)] = Lit(np.asarray(v))
+            continue
+        eqns.append(Eqn(e.prim, ins, e.params, e.outs))
+    outs = [env.get(id(o), o) for o in g.outs]
+    return Graph(g.invars, eqns, outs)
+
+
+_NO_FOLD = {"threefry2x32", "random_bits"}  # large outputs: keep them lazy
+
+
+def _operand_key(x):
+    if isinstance(x, Lit):
+        a = x.val._data if isinstance(x.val, Tensor) else np.asarray(x.val)
+        if a.size <= 16:  # small constants compare by value
+            return ("lit", a.dtype.str, a.shape, a.tobytes())
+        return ("lit-id", id(x.val))
+    return id(x)
+
+
+def cse(g: Graph) -> Graph:
+    seen = {}
+    env = {}
+    eqns = []
+    for e in g.eqns:
+        ins = [env.get(id(i), i) for i in e.ins]
+        pk = _hashable_params(e.params)
+        key = None if pk is None else (e.prim.name, tuple(_operand_key(i) for i in ins), pk)
+        if key is not None and key in seen:
+            for o, prev in zip(e.outs, seen[key].outs):
+                env[id(o)] = prev
+            continue
+        ne = Eqn(e.prim, ins, e.params, e.outs)
+        if key is not None:
+            seen[key] = ne
+        eqns.append(ne)
+    return Graph(g.invars, eqns, [env.get(id(o), o) for o in g.outs])
+
+
+def dce(g: Graph) -> Graph:
+    live = {id(o) for o in g.outs}
+    kept = []
+    for e in reversed(g.eqns):
+        if any(id(o) in live for o in e.outs):
+            kept.append(e)
+            live.update(id(i) for i in e.ins)
+    kept.reverse()
+    return Graph(g.invars, kept, g.outs)
+
+
+def optimize(g: Graph) -> Graph:
+    return dce(cse(fold_constants(g)))
+
+
+# ---- the plan: generated straight-line Python ------------------------------------------
+
+def compile_plan(g: Graph):
+    names = {}
+    glb = {}
+    lines = []
+
+    def nm(v):
+        if isinstance(v, Lit):
+            k = f"c{len(glb)}"
+            glb[k] = v.val._data if isinstance(v.val, Tensor) else v.val
+            return k
+        if id(v) not in names:
+            names[id(v)] = f"v{len(names)}"
+        return names[id(v)]
+    args = ", ".join(nm(v) for v in g.invars)
+    for i, e in enumerate(g.eqns):
+        glb[f"f{i}"] = e.prim.impl
+        glb[f"p{i}"] = e.params
+        call = f"f{i}({', '.join(nm(x) for x in e.ins)}{', **p%d' % i if e.params else ''})"
+        if e.prim.multiple_results:
+            lines.append(f"    {', '.join(nm(o) for o in e.outs)}, = {call}")
+        else:
+            lines.append(f"    {nm(e.outs[0])} = {call}")
+    ret = ", ".join(nm(o) for o in g.outs)
+    src = f"def plan({args}):\n" + "\n".join(lines) + f"\n    return ({ret}{',' if g.outs else ''})\n"
+    exec(compile(src, "<ember.jit plan>", "exec"), glb)
+    plan = glb["plan"]
+    plan.source = src
+    return plan
+
+
+def eval_graph(g: Graph, args):
+    """Evaluate a graph through bind (seen by active transforms and the eager tape)."""
+    env = {}
+    for v, a in zip(g.invars, args):
+        env[id(v)] = a
+
+    def read(x):
+        if isinstance(x, Lit):
+            return x.val
+        return env[id(x)]
+    for e in g.eqns:
+        r = bind(e.prim, *[read(i) for i in e.ins], **e.params)
+        rs = r if e.prim.multiple_results else [r]
+        for o, v in zip(e.outs, rs):
+            env[id(o)] = v
+    return [read(o) for o in g.outs]
+
+
+# ---- the user-facing wrapper -----------------------------------------------------------
+
+def _signature(leaves, static_vals):
+    sig = []
+    for x in leaves:
+        if isinstance(x, Tensor):
+            sig.append(("T", tuple(x.shape), x.dtype))
+        elif isinstance(x, np.ndarray):
+            sig.append(("A", x.shape, x.dtype))
+        else:
+            sig.append(("S", type(x), x))
+    return tuple(sig), static_vals
+
+
+def _describe_change(old, new, arg_names):
+    (osig, ostat), (nsig, nstat) = old, new
+    msgs = []
+    if len(osig) != len(nsig):
+        msgs.append(f"the argument structure changed ({len(osig)} -> {len(nsig)} leaves)")
+    for i, (a, b) in enumerate(zip(osig, nsig)):
+        if a != b:
+            name = arg_names[i] if i < len(arg_names) else f"leaf {i}"
+            fa = f"{a[2].name}{list(a[1])}" if a[0] != "S" else repr(a[2])
+            fb = f"{b[2].name}{list(b[1])}" if b[0] != "S" else repr(b[2])
+            msgs.append(f"{name}: {fa} -> {fb}")
+    for i, (a, b) in enumerate(zip(ostat, nstat)):
+        if a != b:
+            msgs.append(f"static argument {i}: {a!r} -> {b!r}")
+    return "; ".join(msgs) or "a new signature"
+
+
+class Jitted:
+    def __init__(self, fun, static_argnums=(), static_argnames=(), debug=False):
+        self.fun = fun
+        self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
+                               else tuple(static_argnums))
+        self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
+                                else tuple(static_argnames))
+        self.debug = debug
+        self.cache = {}
+        self.trace_count = 0
+        self._last_sig = None
+        self.__name__ = getattr(fun, "__name__", "fun")
+        self.__doc__ = getattr(fun, "__doc__", None)
+        self.__wrapped__ = fun
+
+    def _split(self, args, kwargs):
+        dyn = [a for i, a in enumerate(args) if i not in self.static_argnums]
+        stat = tuple((i, args[i]) for i in self.static_argnums if i < len(args))
+        dkw = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        skw = tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
+        try:
+            hash((stat, skw))
+        except TypeError as e:
+            raise TypeError(f"jit({self.__name__}): static arguments must be hashable: {e}") \
+                from None
+        return dyn, dkw, stat + skw
+
+    def _rebuild(self, args, dyn_vals, kwargs_dyn_vals, stat):
+        a = list(args)
+        it = iter(dyn_vals)
+        for i in range(len(a)):
+            if i not in self.static_argnums:
+                a[i] = next(it)
+        kw = dict(kwargs_dyn_vals)
+        kw.update({k: v for k, v in stat if isinstance(k, str)})
+        return a, kw
+
+    def lower(self, *args, **kwargs):
+        """Trace and optimise; returns (graph, plan, out_def)."""
+        dyn, dkw, stat = self._split(args, kwargs)
+        leaves, td = tree_flatten((dyn, dkw))
+        key = (td, _signature(leaves, stat))
+        entry = self.cache.get(key)
+        if entry is None:
+            entry = self._compile(args, kwargs, dyn, dkw, stat, leaves, td, key)
+        return entry
+
+    def _compile(self, args, kwargs, dyn, dkw, stat, leaves, td, key):
+        sig = key[1]
+        if self._last_sig is not None and config.explain_retraces:
+            names = _leaf_names(td)
+            log.warning("jit(%s): retracing (trace #%d) because %s", self.__name__,
+                        self.trace_count + 1, _describe_change(self._last_sig, sig, names))
+        tensor_pos = [i for i, x in enumerate(leaves) if isinstance(x, (Tensor, np.ndarray))]
+
+        def flat_fun(ins):
+            vals = list(leaves)
+            for p, v in zip(tensor_pos, ins):
+                vals[p] = v
+            d, k = tree_unflatten(td, vals)
+            a, kw = self._rebuild(args, d, k, stat)
+            return self.fun(*a, **kw)
+        graph, out_def = trace_to_graph(flat_fun, [leaves[i] for i in tensor_pos], self.__name__)
+        graph = optimize(graph)
+        plan = compile_plan(graph)
+        self.trace_count += 1
+        self._last_sig = sig
+        entry = (graph, plan, out_def, tensor_pos)
+        self.cache[key] = entry
+        return entry
+
+    def __call__(self, *args, **kwargs):
+        if self.debug or config.disable_jit:
+            return self.fun(*args, **kwargs)
+        graph, plan, out_def, pos = self.lower(*args, **kwargs)
+        leaves = tree_flatten((self._split(args, kwargs)[:2]))[0]
+        ins = [leaves[i] for i in pos]
+        if len(_stack) > 1 or (_ag._GradMode.enabled and any(
+                isinstance(x, Tensor) and x.requires_grad for x in ins)) or \
+                _graph_consts_need_grad(graph):
+            outs = eval_graph(graph, ins)
+        else:
+            outs = [Tensor._wrap(np.asarray(o)) for o in
+                    plan(*[x._data if isinstance(x, Tensor) else x for x in ins])]
+        return tree_unflatten(out_def, outs)
+
+
+def _graph_consts_need_grad(g):
+    if not _ag._GradMode.enabled:
+        return False
+    for e in g.eqns:
+        for i in e.ins:
+            if isinstance(i, Lit) and isinstance(i.val, Tensor) and i.val.requires_grad:
+                return True
+    return False
+
+
+def _leaf_names(td):
+    return [f"leaf {i}" for i in range(td.num_leaves)]
+
+
+def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False):
+    """Compile ``fun`` (``jax.jit`` semantics; also usable as a decorator)."""
+    if fun is None:
+        return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames,
+                             debug=debug)
+    return Jitted(fun, static_argnums, static_argnames, debug)
+
+
+def make_graph(fun, static_argnums=()):
+    """``make_graph(f)(*args)`` returns the optimised staged graph of ``f`` (printable)."""
+    j = fun if isinstance(fun, Jitted) else Jitted(fun, static_argnums)
+
+    def mk(*args, **kwargs):
+        return j.lower(*args, **kwargs)[0]
+    return mk

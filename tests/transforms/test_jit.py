@@ -1,0 +1,122 @@
+"""jit: staging, passes, caching and retrace explanations, and composition."""
+import logging
+
+import numpy as np
+import pytest
+
+import ember
+from ember import grad, jit, make_graph, vmap
+
+from .test_jvp_vmap import FUNCS
+
+rng = np.random.default_rng(2)
+
+
+def T(*shape, dtype=np.float32):
+    return ember.tensor(rng.standard_normal(shape).astype(dtype))
+
+
+def loss(params, x, y):
+    pred = ember.tanh(x @ params["w"] + params["b"])
+    return ((pred - y) ** 2).mean()
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_jit_equals_eager_bit_for_bit(name):
+    f = FUNCS[name]
+    x = T(3, 4)
+    np.testing.assert_array_equal(jit(f)(x).numpy(), f(x).numpy())
+
+
+def test_jitted_training_step_matches_eager_and_is_cached():
+    params = {"w": T(3, 1), "b": ember.zeros(1)}
+    x, y = T(8, 3), T(8, 1)
+    sgd = lambda p, g: ember.tree_map(lambda a, b: a - 0.1 * b, p, g)  # noqa: E731
+    step = jit(lambda p, x, y: sgd(p, grad(loss)(p, x, y)))
+    p_jit, p_eager = params, params
+    for _ in range(3):
+        p_jit = step(p_jit, x, y)
+        p_eager = sgd(p_eager, grad(loss)(p_eager, x, y))
+    for k in params:
+        np.testing.assert_array_equal(p_jit[k].numpy(), p_eager[k].numpy())
+    assert step.trace_count == 1
+    step(params, T(5, 3), T(5, 1))  # a new batch size retraces once
+    assert step.trace_count == 2
+
+
+def test_retrace_is_explained(caplog):
+    ember.config.explain_retraces = True
+    try:
+        f = jit(lambda a: a * 2)
+        f(T(3))
+        with caplog.at_level(logging.WARNING, logger="ember.jit"):
+            f(T(4))
+        assert "retracing" in caplog.text and "float32[3] -> float32[4]" in caplog.text
+    finally:
+        ember.config.explain_retraces = False
+
+
+def test_static_argnums():
+    f = jit(lambda a, n: a * n if n > 1 else a, static_argnums=1)
+    x = T(3)
+    np.testing.assert_array_equal(f(x, 3).numpy(), (x * 3).numpy())
+    np.testing.assert_array_equal(f(x, 1).numpy(), x.numpy())
+    assert f.trace_count == 2
+
+
+def test_python_if_on_traced_value_names_the_line():
+    def f(a):
+        if a.sum() > 0:
+            return a
+        return -a
+    with pytest.raises(TypeError, match=r"jit\(f\).*traced.*test_jit.py:\d+.*static_argnums"):
+        jit(f)(T(3))
+
+
+def test_graph_prints_and_passes_remove_dead_and_repeated_work():
+    def f(a):
+        unused = a.exp()  # noqa: F841  (dead)
+        return (a * 2).sin() + (a * 2).sin()  # repeated
+    g = make_graph(f)(T(3))
+    text = str(g)
+    assert "exp" not in text
+    assert text.count("sin") == 1 and text.count("mul") == 1
+    assert "float32[3]" in text
+
+
+def test_disable_jit_and_debug_run_eagerly():
+    seen = []
+
+    def f(a):
+        seen.append(type(a).__name__)
+        return a + 1
+    x = T(2)
+    with ember.disable_jit():
+        jit(f)(x)
+    jit(f, debug=True)(x)
+    assert seen == ["Tensor", "Tensor"]
+
+
+def test_composition_with_grad_and_vmap():
+    x = T(4, 3, dtype=np.float64)
+    f = lambda a: (a.sin() * a).sum()  # noqa: E731
+    g_ref = grad(f)(x[0] if hasattr(ember.Tensor, "__getitem__") else x).numpy()
+    x0 = x[0] if hasattr(ember.Tensor, "__getitem__") else x
+    np.testing.assert_array_equal(grad(jit(f))(x0).numpy(), g_ref)
+    np.testing.assert_array_equal(jit(grad(f))(x0).numpy(), g_ref)
+    per = vmap(grad(f))(x).numpy()
+    np.testing.assert_array_equal(vmap(jit(grad(f)))(x).numpy(), per)
+    np.testing.assert_array_equal(jit(vmap(grad(f)))(x).numpy(), per)
+
+
+def test_eager_backward_through_jit():
+    w = T(3, 2).requires_grad_()
+    x = T(5, 3)
+    f = jit(lambda a: (a @ w).relu().sum())  # w is captured from the closure
+    f(x).backward()
+    w2 = w.detach().requires_grad_()
+    (x @ w2).relu().sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), w2.grad.numpy(), rtol=1e-6)
+    xr = T(5, 3).requires_grad_()
+    jit(lambda a: (a * a).sum())(xr).backward()
+    np.testing.assert_allclose(xr.grad.numpy(), 2 * xr.detach().numpy(), rtol=1e-6)
