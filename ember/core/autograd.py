@@ -250,7 +250,9 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
             for i in range(node.n_out):
                 g = outs_ct[i]
                 if node.hooks and g is not None:
-                    for h in node.hooks.get(i, ()):
+                    hooks = node.hooks.get(i, ())
+                    # retain_grad's hook sees the final gradient: it runs last (as PyTorch)
+                    for h in sorted(hooks, key=lambda h: getattr(h, "_retain", False)):
                         r = h(g)
                         if r is not None:
                             g = r

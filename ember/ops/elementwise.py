@@ -383,10 +383,15 @@ def _defbinary(prim, name, doc=""):
     return op
 
 
+def _dtype(v):
+    d = v.dtype
+    return d if isinstance(d, _dt.DType) else _dt.from_np(d)
+
+
 def _defbinary_float(prim, name):
     def op(input, other):
         x, y = _binary_args(input, other)
-        if not x.dtype.is_floating_point:
+        if not _dtype(x).is_floating_point:
             x, y = cast(x, _dt.get_default_dtype()), cast(y, _dt.get_default_dtype())
         return bind(prim, x, y)
     op.__name__ = name
@@ -435,18 +440,18 @@ def div(input, other, rounding_mode=None):
     """True division (integers give floats); ``rounding_mode`` 'trunc' or 'floor'."""
     x, y = _binary_args(input, other)
     if rounding_mode is None:
-        if not x.dtype.is_floating_point:
+        if not _dtype(x).is_floating_point:
             x, y = cast(x, _dt.get_default_dtype()), cast(y, _dt.get_default_dtype())
         return bind(div_p, x, y)
     if rounding_mode == "floor":
-        if x.dtype.is_floating_point:
+        if _dtype(x).is_floating_point:
             return floor(bind(div_p, x, y))
         return bind(floordiv_p, x, y)
     if rounding_mode == "trunc":
-        if x.dtype.is_floating_point:
+        if _dtype(x).is_floating_point:
             return trunc(bind(div_p, x, y))
         q = bind(div_p, cast(x, _dt.float64), cast(y, _dt.float64))
-        return cast(trunc(q), x.dtype)
+        return cast(trunc(q), _dtype(x))
     raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
 
 

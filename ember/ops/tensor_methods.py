@@ -234,6 +234,7 @@ def retain_grad(self):
         if t is not None:
             gd = g.detach()
             t.grad = gd if t.grad is None else t.grad + gd
+    hook._retain = True
     self.register_hook(hook)
 
 

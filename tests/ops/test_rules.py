@@ -1,0 +1,168 @@
+"""Every primitive in the table carries all of its rules, and the rules agree with finite
+differences, with each other (JVP vs VJP), with Python loops (vmap) and with PyTorch."""
+import numpy as np
+import pytest
+
+import ember
+from ember.transforms import jvp, vjp, vmap
+
+try:
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+
+
+@pytest.mark.parametrize("name", sorted(ember.primitives))
+def test_primitive_has_every_rule(name):
+    p = ember.primitives[name]
+    missing = [r for r in ("impl", "vjp", "jvp", "batch") if getattr(p, r) is None]
+    assert not missing, f"primitive {name} lacks rules: {missing}"
+
+
+rng = np.random.default_rng(3)
+
+# (name, function of ember-or-torch module and tensors, input shapes, positive-domain?)
+CASES = [
+    ("add_bcast", lambda m, a, b: a + b, [(3, 1), (4,)], False),
+    ("sub_scalar", lambda m, a: 2.0 - a, [(3,)], False),
+    ("mul_bcast", lambda m, a, b: a * b, [(2, 3), (1, 3)], False),
+    ("div", lambda m, a, b: a / b, [(3,), (3,)], True),
+    ("pow", lambda m, a, b: a ** b, [(3,), (3,)], True),
+    ("pow_scalar", lambda m, a: a ** 3, [(3,)], False),
+    ("maximum", lambda m, a, b: m.maximum(a, b), [(4,), (4,)], False),
+    ("minimum", lambda m, a, b: m.minimum(a, b), [(4,), (4,)], False),
+    ("exp", lambda m, a: a.exp(), [(3,)], False),
+    ("log", lambda m, a: a.log(), [(3,)], True),
+    ("log1p_expm1", lambda m, a: a.log1p() + a.expm1(), [(3,)], True),
+    ("sqrt_rsqrt", lambda m, a: a.sqrt() + a.rsqrt(), [(3,)], True),
+    ("trig", lambda m, a: a.sin() * a.cos() + a.tan() * 0.1, [(3,)], False),
+    ("hyper", lambda m, a: a.tanh() + a.sinh() * a.cosh(), [(3,)], False),
+    ("sigmoid", lambda m, a: m.sigmoid(a), [(5,)], False),
+    ("relu", lambda m, a: m.relu(a), [(5,)], False),
+    ("abs", lambda m, a: a.abs(), [(5,)], False),
+    ("clamp", lambda m, a: a.clamp(-0.5, 0.5), [(6,)], False),
+    ("erf_gelu", lambda m, a: m.erf(a) + m.nn.functional.gelu(a) if m is torch
+     else m.erf(a) + m.gelu(a), [(4,)], False),
+    ("softplus_silu", lambda m, a: (m.nn.functional.softplus(a) + m.nn.functional.silu(a))
+     if m is torch else m.softplus(a) + m.silu(a), [(4,)], False),
+    ("where", lambda m, a, b: m.where(a > 0, a, b), [(4,), (4,)], False),
+    ("atan2", lambda m, a, b: m.atan2(a, b), [(3,), (3,)], True),
+    ("sum", lambda m, a: a.sum(dim=1, keepdim=True) * a, [(2, 3)], False),
+    ("mean", lambda m, a: a.mean(dim=(0, 2)), [(2, 3, 4)], False),
+    ("reshape_permute", lambda m, a: a.reshape(3, 2).permute(1, 0).flatten(), [(2, 3)], False),
+    ("expand_unsqueeze", lambda m, a: a.unsqueeze(0).expand(2, 3) * 2, [(3,)], False),
+    ("transpose_squeeze", lambda m, a: a.transpose(0, 2).squeeze(), [(2, 1, 3)], False),
+    ("matmul", lambda m, a, b: a @ b, [(2, 3), (3, 4)], False),
+    ("matmul_batched", lambda m, a, b: a @ b, [(2, 2, 3), (3, 4)], False),
+    ("matmul_vec", lambda m, a, b: a @ b, [(3,), (3, 2)], False),
+    ("clone", lambda m, a: a.clone() * a, [(3,)], False),
+]
+
+
+def _inputs(shapes, pos):
+    return [rng.uniform(0.5, 2.0, s) if pos else rng.standard_normal(s) for s in shapes]
+
+
+def _fd_grads(f, arrays, w, eps=1e-6):
+    grads = []
+    for k, a in enumerate(arrays):
+        g = np.zeros_like(a)
+        for i in np.ndindex(a.shape):
+            hi = [x.copy() for x in arrays]
+            lo = [x.copy() for x in arrays]
+            hi[k][i] += eps
+            lo[k][i] -= eps
+            fp = (f(*map(ember.tensor, hi)).numpy() * w).sum()
+            fm = (f(*map(ember.tensor, lo)).numpy() * w).sum()
+            g[i] = (fp - fm) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_gradients_match_finite_differences(case):
+    _, fn, shapes, pos = case
+    arrays = _inputs(shapes, pos)
+    f = lambda *ts: fn(ember, *ts)  # noqa: E731
+    ts = [ember.tensor(a, requires_grad=True) for a in arrays]
+    out = f(*ts)
+    w = rng.standard_normal(tuple(out.shape))
+    (out * ember.tensor(w)).sum().backward()
+    for t, g in zip(ts, _fd_grads(f, arrays, w)):
+        np.testing.assert_allclose(t.grad.numpy(), g, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_second_order_matches_finite_differences(case):
+    _, fn, shapes, pos = case
+    arrays = _inputs(shapes, pos)
+    w = None
+
+    def first_grad(*ts):
+        nonlocal w
+        ts = [t if t.requires_grad else t.detach().requires_grad_() for t in ts]
+        out = fn(ember, *ts)
+        if w is None:
+            w = rng.standard_normal(tuple(out.shape))
+        return ember.autograd.grad((out * ember.tensor(w)).sum(), ts[0], create_graph=True)[0]
+
+    ts = [ember.tensor(a, requires_grad=True) for a in arrays]
+    g = first_grad(*ts)
+    w2 = rng.standard_normal(tuple(g.shape))
+    if g.requires_grad:  # the first gradient depends on the input
+        (h,) = ember.autograd.grad((g * ember.tensor(w2)).sum(), ts[0], allow_unused=True)
+    else:
+        h = None
+    h = np.zeros_like(arrays[0]) if h is None else h.numpy()
+    fd = _fd_grads(lambda *x: first_grad(*x).detach(), arrays, w2)
+    np.testing.assert_allclose(h, fd[0], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_jvp_agrees_with_vjp(case):
+    _, fn, shapes, pos = case
+    arrays = [ember.tensor(a) for a in _inputs(shapes, pos)]
+    tangents = [ember.tensor(rng.standard_normal(tuple(a.shape))) for a in arrays]
+    f = lambda *ts: fn(ember, *ts)  # noqa: E731
+    out, jv = jvp(f, tuple(arrays), tuple(tangents))
+    u = ember.tensor(rng.standard_normal(tuple(out.shape)))
+    _, fn_vjp = vjp(f, *arrays)
+    cts = fn_vjp(u)
+    lhs = (u * jv).sum().item()
+    rhs = sum((c * t).sum().item() for c, t in zip(cts, tangents))
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_vmap_equals_loop(case):
+    _, fn, shapes, pos = case
+    B = 3
+    batched = [rng.uniform(0.5, 2.0, (B,) + s) if pos else rng.standard_normal((B,) + s)
+               for s in shapes]
+    f = lambda *ts: fn(ember, *ts)  # noqa: E731
+    out = vmap(f)(*map(ember.tensor, batched))
+    loop = np.stack([f(*[ember.tensor(b[i]) for b in batched]).numpy() for i in range(B)])
+    np.testing.assert_allclose(out.numpy(), loop, rtol=1e-12, atol=1e-12)
+    # only the first argument batched, on a non-leading axis
+    moved = np.moveaxis(batched[0], 0, -1)
+    rest = [ember.tensor(b[0]) for b in batched[1:]]
+    out = vmap(lambda a: f(a, *rest), in_axes=-1)(ember.tensor(moved))
+    loop = np.stack([f(ember.tensor(batched[0][i]), *rest).numpy() for i in range(B)])
+    np.testing.assert_allclose(out.numpy(), loop, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_parity_with_torch(case):
+    _, fn, shapes, pos = case
+    arrays = [a.astype(np.float32) for a in _inputs(shapes, pos)]
+    es = [ember.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    eo, to = fn(ember, *es), fn(torch, *ts)
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert eo.dtype.name == str(to.dtype).replace("torch.", "")
+    w = rng.standard_normal(tuple(eo.shape)).astype(np.float32)
+    (eo * ember.tensor(w)).sum().backward()
+    (to * torch.tensor(w)).sum().backward()
+    for e, t in zip(es, ts):
+        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)
