@@ -1,0 +1,1 @@
+"""``ember.utils``: ``ember.utils.data`` mirrors PyTorch's import path for ``ember.data``."""

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+import ember
+from ember.data import DataLoader, Digits, TensorDataset, random_split
+
+
+def test_batches_drop_last_and_shuffle_determinism():
+    ds = TensorDataset(ember.arange(10), ember.arange(10) * 2)
+    batches = list(DataLoader(ds, batch_size=4))
+    assert [b[0].tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert len(DataLoader(ds, batch_size=4, drop_last=True)) == 2
+
+    def order(seed):
+        ember.manual_seed(seed)
+        return [v for b in DataLoader(ds, batch_size=3, shuffle=True) for v in b[0].tolist()]
+    assert order(1) == order(1) and sorted(order(1)) == list(range(10))
+    assert order(1) != order(2)
+
+
+def test_collate_of_tuples_and_dicts():
+    class DS(ember.data.Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return {"x": ember.ones(2) * i, "y": i}
+    b = next(iter(DataLoader(DS(), batch_size=5)))
+    assert tuple(b["x"].shape) == (5, 2) and b["y"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_random_split_partitions():
+    parts = random_split(TensorDataset(ember.arange(10)), [7, 3])
+    idx = sorted(parts[0].indices + parts[1].indices)
+    assert idx == list(range(10))
+    with pytest.raises(ValueError, match="sum to"):
+        random_split(TensorDataset(ember.arange(10)), [5, 3])
+
+
+def test_digits_bundled_split():
+    tr, te = Digits(train=True), Digits(train=False)
+    assert len(tr) == 1437 and len(te) == 360
+    x, y = tr[0]
+    assert tuple(x.shape) == (1, 8, 8) and 0 <= y <= 9
+    assert 0.0 <= tr.data.min() and tr.data.max() <= 1.0
+    assert set(np.unique(te.targets)) == set(range(10))
+
+
+def test_digits_corrupted_file_is_reported(tmp_path):
+    (tmp_path / "digits.npz").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(RuntimeError, match="truncated or corrupted"):
+        Digits(root=str(tmp_path))
