@@ -44,3 +44,4 @@ from .tree import (  # noqa: F401,E402
 from .transforms import (  # noqa: F401,E402
     jvp, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, hessian, stop_gradient, jit,
     make_graph, disable_jit, config)
+from . import nn, optim, data  # noqa: F401,E402

@@ -1,0 +1,1 @@
+"""Reference training recipes: readable scripts a user can copy."""
