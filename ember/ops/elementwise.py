@@ -52,9 +52,16 @@ def promote(*xs, op="op"):
 
 
 def _binary_args(x, y):
-    # the hot path: two tensors of the same dtype
-    if type(x) is Tensor and type(y) is Tensor and x._data.dtype is y._data.dtype:
-        return x, y
+    # the hot paths: two tensors of the same dtype; a float tensor and a Python number
+    tx, ty = type(x), type(y)
+    if tx is Tensor:
+        if ty is Tensor:
+            if x._data.dtype is y._data.dtype:
+                return x, y
+        elif (ty is float or ty is int) and x._data.dtype.kind == "f":
+            return x, x._data.dtype.type(y)
+    elif ty is Tensor and (tx is float or tx is int) and y._data.dtype.kind == "f":
+        return y._data.dtype.type(x), y
     if not isinstance(x, Tensor):
         if not isinstance(x, (int, float, bool, np.number, np.bool_)):
             x = as_value(x)
