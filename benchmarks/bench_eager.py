@@ -28,15 +28,16 @@ def linreg_data():
     return x, 2 * x + 1
 
 
-def ember_eager_step():
-    X, Y = map(ember.tensor, linreg_data())
-    w = ember.zeros(1, 1, requires_grad=True)
-    b = ember.zeros(1, requires_grad=True)
+def eager_step(lib):
+    """The PyTorch-style step, written once for ``lib`` = ember or torch."""
+    X, Y = map(lib.tensor, linreg_data())
+    w = lib.zeros(1, 1, requires_grad=True)
+    b = lib.zeros(1, requires_grad=True)
 
     def step():
         loss = ((X @ w + b - Y) ** 2).mean()
         loss.backward()
-        with ember.no_grad():
+        with lib.no_grad():
             w.sub_(0.01 * w.grad)
             b.sub_(0.01 * b.grad)
         w.grad = None
@@ -59,22 +60,6 @@ def ember_jit_step():
     return step
 
 
-def torch_eager_step():
-    X, Y = map(torch.tensor, linreg_data())
-    w = torch.zeros(1, 1, requires_grad=True)
-    b = torch.zeros(1, requires_grad=True)
-
-    def step():
-        loss = ((X @ w + b - Y) ** 2).mean()
-        loss.backward()
-        with torch.no_grad():
-            w.sub_(0.01 * w.grad)
-            b.sub_(0.01 * b.grad)
-        w.grad = None
-        b.grad = None
-    return step
-
-
 def numpy_step():
     X, Y = linreg_data()
     w = np.zeros((1, 1), np.float32)
@@ -94,7 +79,7 @@ def cases():
     out = {
         ("add 4", "ember"): lambda: a + b,
         ("matmul 32x32", "ember"): lambda: m @ m,
-        ("linreg step", "ember eager"): ember_eager_step(),
+        ("linreg step", "ember eager"): eager_step(ember),
         ("linreg step", "ember jit"): ember_jit_step(),
         ("linreg step", "numpy"): numpy_step(),
     }
@@ -105,7 +90,7 @@ def cases():
         ta, tm = torch.ones(4), torch.randn(32, 32)
         out[("add 4", "torch")] = lambda: ta + ta
         out[("matmul 32x32", "torch")] = lambda: tm @ tm
-        out[("linreg step", "torch eager")] = torch_eager_step()
+        out[("linreg step", "torch eager")] = eager_step(torch)
     return out
 
 
