@@ -1,2 +1,341 @@
-"""(being written)"""
+"""Indexing: ``x[...]`` (basic: ints, slices, None, Ellipsis; advanced: integer/bool tensors)
+and concatenation (``cat``, ``stack``).
+
+Basic indexing is one primitive whose eager result is a NumPy view; its VJP writes the
+cotangent into zeros (``index_put_basic``). Advanced indexing gathers (``gather_nd``); its VJP
+scatter-adds (``index_add_nd``, NumPy's ``add.at``), whose own VJP gathers again.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import dtypes as _dt
+from ..core.primitive import Aval, Primitive, bind
+from ..core.tensor import Tensor
+from ._util import canon_dim
+from .elementwise import as_value, moveaxis_to_front, promote
+from .registry_helpers import export, method
+
 __all__: list[str] = []
+
+# An index is stored in params as a tuple of hashable items:
+#   ("i", k) an int, ("s", start, stop, step) a slice, ("n",) None, ("e",) Ellipsis,
+#   ("a", j) the j-th index array argument (advanced indexing only).
+
+
+def _to_np_index(spec, arrays=()):
+    out = []
+    for it in spec:
+        k = it[0]
+        if k == "i":
+            out.append(it[1])
+        elif k == "s":
+            out.append(slice(it[1], it[2], it[3]))
+        elif k == "n":
+            out.append(None)
+        elif k == "e":
+            out.append(Ellipsis)
+        else:
+            out.append(arrays[it[1]])
+    return tuple(out)
+
+
+def _check_int(i, size, dim):
+    if not -size <= i < size:
+        raise IndexError(f"index {i} is out of bounds for dim {dim} with size {size}")
+
+
+def _parse(x, idx):
+    """(spec, index tensors) with bounds checked against x's shape."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    n_real = sum(1 for i in idx if i is not None and i is not Ellipsis and
+                 not (isinstance(i, (Tensor, np.ndarray)) and np.dtype(
+                     i.dtype.np if isinstance(i, Tensor) else i.dtype) == np.bool_))
+    n_bool_dims = sum(i.ndim for i in idx if isinstance(i, (Tensor, np.ndarray)) and
+                      (i.dtype == _dt.bool_ if isinstance(i, Tensor) else i.dtype == np.bool_))
+    if sum(1 for i in idx if i is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if n_real + n_bool_dims > x.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim} (shape "
+                         f"{tuple(x.shape)}): got {n_real + n_bool_dims}")
+    spec, arrays = [], []
+    dim = 0
+    shape = tuple(x.shape)
+    for i in idx:
+        if i is None:
+            spec.append(("n",))
+        elif i is Ellipsis:
+            spec.append(("e",))
+            dim += x.ndim - n_real - n_bool_dims
+        elif isinstance(i, slice):
+            step = 1 if i.step is None else int(i.step)
+            if step <= 0:
+                raise ValueError(f"indexing: step must be greater than zero, got {step} (use "
+                                 f"ember.flip to reverse)")
+            spec.append(("s", None if i.start is None else int(i.start),
+                         None if i.stop is None else int(i.stop), step))
+            dim += 1
+        elif isinstance(i, (bool, np.bool_)):
+            raise IndexError("indexing with a Python bool is not supported; use a bool tensor")
+        elif isinstance(i, (int, np.integer)) or (isinstance(i, Tensor) and i.ndim == 0 and
+                                                  i.dtype.category == 1 and
+                                                  not _is_traced(i)):
+            k = int(i)
+            _check_int(k, shape[dim], dim)
+            spec.append(("i", k))
+            dim += 1
+        else:
+            t = i if isinstance(i, Tensor) else as_value(np.asarray(i))
+            if t.dtype is _dt.bool_:
+                if tuple(t.shape) != shape[dim:dim + t.ndim]:
+                    raise IndexError(f"the shape of the mask {tuple(t.shape)} does not match "
+                                     f"the shape {shape[dim:dim + t.ndim]} of the indexed "
+                                     f"tensor at dim {dim}")
+                for nz in np.nonzero(t._data):  # needs a concrete mask
+                    spec.append(("a", len(arrays)))
+                    arrays.append(Tensor._wrap(nz.astype(np.int64)))
+                dim += t.ndim
+                continue
+            if t.dtype.category != 1:
+                raise IndexError(f"tensors used as indices must be integer or bool, got "
+                                 f"{t.dtype}")
+            if not _is_traced(t) and t.numel():
+                lo, hi = int(t._data.min()), int(t._data.max())
+                for v in (lo, hi):
+                    _check_int(v, shape[dim], dim)
+            spec.append(("a", len(arrays)))
+            arrays.append(t)
+            dim += 1
+    return tuple(spec), arrays
+
+
+def _is_traced(t):
+    from ..core.primitive import Tracer
+    return isinstance(t, Tracer)
+
+
+# ---- basic indexing ------------------------------------------------------------------
+
+def _basic_impl(x, spec):
+    return x[_to_np_index(spec)]
+
+
+def _basic_vjp(ct, out, x, spec):
+    return (bind(index_put_basic_p, ct, shape=tuple(x.shape), spec=spec),)
+
+
+def _prepend_batch(spec):
+    return (("s", None, None, 1),) + spec
+
+
+getitem_basic_p = Primitive(
+    "getitem_basic", _basic_impl, view=True, linear=True, vjp=_basic_vjp,
+    jvp=lambda p, t, out, spec: bind(getitem_basic_p, t[0], spec=spec),
+    batch=lambda args, dims, spec: (
+        bind(getitem_basic_p, moveaxis_to_front(args[0], dims[0]),
+             spec=_prepend_batch(spec)), 0))
+
+
+def _put_basic_impl(ct, shape, spec):
+    z = np.zeros(shape, ct.dtype)
+    z[_to_np_index(spec)] = ct
+    return z
+
+
+index_put_basic_p = Primitive(
+    "index_put_basic", _put_basic_impl, linear=True,
+    shape=lambda ct, shape, spec: Aval(shape, ct.dtype),
+    vjp=lambda ct, out, g, shape, spec: (bind(getitem_basic_p, ct, spec=spec),),
+    jvp=lambda p, t, out, shape, spec: bind(index_put_basic_p, t[0], shape=shape, spec=spec),
+    batch=lambda args, dims, shape, spec: (
+        bind(index_put_basic_p, moveaxis_to_front(args[0], dims[0]),
+             shape=(args[0].shape[dims[0]],) + tuple(shape), spec=_prepend_batch(spec)), 0))
+
+
+# ---- advanced indexing ---------------------------------------------------------------
+
+def _gather_impl(x, *arrays, spec):
+    return x[_to_np_index(spec, arrays)]
+
+
+def _gather_vjp(ct, out, x, *arrays, spec):
+    g = bind(index_add_nd_p, ct, *arrays, shape=tuple(x.shape), spec=spec)
+    return (g,) + (None,) * len(arrays)
+
+
+def _adv_out_bdim(spec):
+    """Where the batch dim lands when a full slice is prepended to an advanced index."""
+    pos = [i for i, it in enumerate(spec) if it[0] == "a"]
+    adjacent = pos == list(range(pos[0], pos[-1] + 1))
+    return 0 if adjacent else None
+
+
+def _gather_batch(args, dims, spec):
+    x, arrays = args[0], args[1:]
+    if any(d is not None for d in dims[1:]):
+        raise NotImplementedError("vmap: advanced indexing with batched index tensors is not "
+                                  "supported yet; map over the indexed tensor only")
+    x = moveaxis_to_front(x, dims[0])
+    new = _prepend_batch(spec)
+    out = bind(gather_nd_p, x, *arrays, spec=new)
+    bd = _adv_out_bdim(spec)
+    if bd is None:  # NumPy moved the advanced dims to the front
+        nd = max((a.ndim for a in arrays), default=0)
+        bd = nd
+    return out, bd
+
+
+gather_nd_p = Primitive(
+    "gather_nd", _gather_impl, vjp=_gather_vjp,
+    jvp=lambda p, t, out, spec: bind(gather_nd_p, t[0], *p[1:], spec=spec),
+    batch=_gather_batch)
+
+
+def _index_add_impl(ct, *arrays, shape, spec):
+    z = np.zeros(shape, ct.dtype)
+    np.add.at(z, _to_np_index(spec, arrays), ct)
+    return z
+
+
+def _index_add_batch(args, dims, shape, spec):
+    if any(d is not None for d in dims[1:]):
+        raise NotImplementedError("vmap: advanced indexing with batched index tensors is not "
+                                  "supported yet; map over the indexed tensor only")
+    bd = _adv_out_bdim(spec)
+    ct = args[0]
+    if bd is None:
+        nd = max((a.ndim for a in args[1:]), default=0)
+        from .shape import movedim
+        ct = movedim(ct, dims[0], nd)
+    else:
+        ct = moveaxis_to_front(ct, dims[0])
+    b = args[0].shape[dims[0]]
+    return bind(index_add_nd_p, ct, *args[1:], shape=(b,) + tuple(shape),
+                spec=_prepend_batch(spec)), 0
+
+
+index_add_nd_p = Primitive(
+    "index_add_nd", _index_add_impl, linear=True,
+    shape=lambda ct, *arrays, shape, spec: Aval(shape, ct.dtype),
+    vjp=lambda ct, out, g, *arrays, shape, spec: (
+        (bind(gather_nd_p, ct, *arrays, spec=spec),) + (None,) * len(arrays)),
+    jvp=lambda p, t, out, shape, spec: bind(index_add_nd_p, t[0], *p[1:], shape=shape,
+                                            spec=spec),
+    batch=_index_add_batch)
+
+
+def getitem(x, idx):
+    """``x[idx]`` with PyTorch/NumPy semantics."""
+    x = as_value(x)
+    spec, arrays = _parse(x, idx)
+    if arrays:
+        return bind(gather_nd_p, x, *arrays, spec=spec)
+    return bind(getitem_basic_p, x, spec=spec)
+
+
+Tensor.__getitem__ = getitem
+
+
+def _setitem(self, idx, value):
+    from .tensor_methods import inplace_apply
+
+    def put(s, v):
+        from .elementwise import where
+        spec, arrays = _parse(s, idx)
+        v = as_value(v) if not isinstance(v, (int, float, bool)) else v
+        ones = Tensor._wrap(np.ones(tuple(s.shape), np.bool_))
+        if arrays:  # where an index repeats, the written values are averaged
+            sel = bind(gather_nd_p, ones, *arrays, spec=spec)
+            vv = (sel.to(s.dtype) * 0 + v) if not isinstance(v, Tensor) else \
+                v.expand(tuple(sel.shape)).to(s.dtype)
+            count = bind(index_add_nd_p, sel.to(s.dtype), *arrays, shape=tuple(s.shape),
+                         spec=spec)
+            placed = bind(index_add_nd_p, vv, *arrays, shape=tuple(s.shape), spec=spec)
+            filled = placed / where(count > 0, count, 1) if s.dtype.is_floating_point \
+                else placed
+            return where(count > 0, filled, s)
+        sel = bind(getitem_basic_p, ones, spec=spec)
+        vv = (sel.to(s.dtype) * 0 + v) if not isinstance(v, Tensor) else \
+            v.expand(tuple(sel.shape)).to(s.dtype)
+        placed = bind(index_put_basic_p, vv, shape=tuple(s.shape), spec=spec)
+        mask = bind(index_put_basic_p, sel, shape=tuple(s.shape), spec=spec)
+        return where(mask, placed, s)
+    put.__name__ = "setitem"
+    inplace_apply(self, put, value)
+
+
+Tensor.__setitem__ = _setitem
+
+
+# ---- concatenation ---------------------------------------------------------------------
+
+def _cat_impl(*xs, dim):
+    return np.concatenate(xs, axis=dim)
+
+
+def _cat_vjp(ct, out, *xs, dim):
+    res, start = [], 0
+    for x in xs:
+        n = x.shape[dim]
+        spec = tuple(("s", None, None, 1) for _ in range(dim)) + (("s", start, start + n, 1),)
+        res.append(bind(getitem_basic_p, ct, spec=spec))
+        start += n
+    return tuple(res)
+
+
+def _cat_batch(args, dims, dim):
+    b = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    xs = []
+    for a, d in zip(args, dims):
+        if d is None:
+            a = a.reshape((1,) + tuple(a.shape)).expand((b,) + tuple(a.shape))
+        else:
+            a = moveaxis_to_front(a, d)
+        xs.append(a)
+    return bind(cat_p, *xs, dim=dim + 1), 0
+
+
+cat_p = Primitive("cat", _cat_impl, linear=True, vjp=_cat_vjp,
+                  jvp=lambda p, t, out, dim: bind(cat_p, *t, dim=dim), batch=_cat_batch)
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dim (all other dims must match)."""
+    ts = [as_value(t) for t in tensors]
+    if not ts:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    ts = [t for t in ts if not (t.ndim == 1 and t.shape[0] == 0)] or ts[:1]  # torch legacy
+    d = canon_dim(dim, ts[0].ndim, "cat")
+    ref = tuple(ts[0].shape)
+    for i, t in enumerate(ts[1:], 1):
+        s = tuple(t.shape)
+        if len(s) != len(ref) or any(a != b for k, (a, b) in enumerate(zip(s, ref)) if k != d):
+            raise ValueError(f"cat: tensor {i} has shape {s}, which doesn't match tensor 0's "
+                             f"shape {ref} outside dim {d}; all dims but dim {d} must be equal")
+    ts, _ = promote(*ts)
+    if len(ts) == 1:
+        return ts[0]
+    return bind(cat_p, *ts, dim=d)
+
+
+def stack(tensors, dim=0):
+    """Join tensors of the same shape along a new dim."""
+    ts = [as_value(t) for t in tensors]
+    if not ts:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    ref = tuple(ts[0].shape)
+    for i, t in enumerate(ts[1:], 1):
+        if tuple(t.shape) != ref:
+            raise ValueError(f"stack: tensor {i} has shape {tuple(t.shape)} but tensor 0 has "
+                             f"{ref}; stack needs equal shapes")
+    d = canon_dim(dim, len(ref) + 1, "stack")
+    return cat([t.unsqueeze(d) for t in ts], d)
+
+
+concat = concatenate = cat
+for _f in (cat, stack):
+    export(_f, __all__)
+export(cat, __all__, "concat")
+export(cat, __all__, "concatenate")
+method(getitem, "__getitem__")

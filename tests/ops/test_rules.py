@@ -56,6 +56,11 @@ CASES = [
     ("matmul_batched", lambda m, a, b: a @ b, [(2, 2, 3), (3, 4)], False),
     ("matmul_vec", lambda m, a, b: a @ b, [(3,), (3, 2)], False),
     ("clone", lambda m, a: a.clone() * a, [(3,)], False),
+    ("getitem_basic", lambda m, a: a[1:, None, ..., ::2] * a[0, 1, 4], [(3, 4, 5)], False),
+    ("getitem_advanced", lambda m, a: a[:, [0, 2, 2]] + a[[1, 0, 1], 1:4], [(3, 4)], False),
+    ("getitem_advanced_split", lambda m, a: a[[0, 1], :, [2, 0]], [(2, 3, 4)], False),
+    ("cat_stack", lambda m, a, b: m.cat([a, b * 2], 1).sum(1) + m.stack([a, b], 0)[1, :, 0],
+     [(2, 3), (2, 3)], False),
 ]
 
 

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+import ember
+
+
+def test_setitem_basic_advanced_and_autograd():
+    z = ember.zeros(3, 4)
+    z[1] = 5
+    z[:, 2] = ember.tensor([1.0, 2.0, 3.0])
+    z[[0, 2], [0, 0]] = 7
+    ref = np.zeros((3, 4), np.float32)
+    ref[1] = 5
+    ref[:, 2] = [1, 2, 3]
+    ref[[0, 2], [0, 0]] = 7
+    np.testing.assert_array_equal(z.numpy(), ref)
+    a = ember.ones(3, requires_grad=True)
+    b = a * 2
+    b[0] = 10.0
+    b.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 2.0, 2.0])
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        a[0] = 1.0
+
+
+def test_views_share_storage_and_version():
+    x = ember.arange(6.0).reshape(2, 3)
+    row = x[1]
+    row.add_(10)
+    assert x.tolist() == [[0.0, 1.0, 2.0], [13.0, 14.0, 15.0]]
+
+
+def test_index_errors_name_dim_index_and_size():
+    x = ember.zeros(3, 4)
+    with pytest.raises(IndexError, match="index 5 is out of bounds for dim 0 with size 3"):
+        x[5]
+    with pytest.raises(IndexError, match="index 9 is out of bounds for dim 1 with size 4"):
+        x[:, [1, 9]]
+    with pytest.raises(IndexError, match="too many indices"):
+        x[0, 0, 0]
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        x[::-1]
+    with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(2, 4\).*\(2, 3\)"):
+        ember.cat([ember.ones(2, 3), ember.ones(2, 4)])
+    with pytest.raises(ValueError, match="stack: tensor 1 has shape"):
+        ember.stack([ember.ones(2), ember.ones(3)])
+
+
+def test_bool_mask_and_index_tensor_match_numpy():
+    x = np.arange(24.0).reshape(4, 6)
+    e = ember.tensor(x)
+    m = x[:, 0] > 5
+    np.testing.assert_array_equal(e[ember.tensor(m)].numpy(), x[m])
+    np.testing.assert_array_equal(e[ember.tensor([3, 0])].numpy(), x[[3, 0]])
+    np.testing.assert_array_equal(e[..., -1].numpy(), x[..., -1])
