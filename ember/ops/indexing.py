@@ -164,26 +164,72 @@ def _gather_vjp(ct, out, x, *arrays, spec):
     return (g,) + (None,) * len(arrays)
 
 
-def _adv_out_bdim(spec):
-    """Where the batch dim lands when a full slice is prepended to an advanced index."""
+def _adv_layout(spec, arrays):
+    """(k, r): advanced indices that are adjacent put their broadcast block (r dims) at
+    output position k (the number of dims before it); otherwise NumPy puts it first (k=0)."""
     pos = [i for i, it in enumerate(spec) if it[0] == "a"]
-    adjacent = pos == list(range(pos[0], pos[-1] + 1))
-    return 0 if adjacent else None
+    r = len(np.broadcast_shapes(*[tuple(a.shape) for a in arrays])) if arrays else 0
+    if pos != list(range(pos[0], pos[-1] + 1)):
+        return 0, r
+    k = sum(1 for it in spec[:pos[0]] if it[0] in ("s", "n", "e"))
+    if ("e",) in spec[:pos[0]]:
+        return None, r  # an ellipsis before the block: position depends on the rank
+    return k, r
+
+
+def _batched_spec(spec, args, dims):
+    """Batch everything: x and every index array get the batch dim in front, and an extra
+    leading index ``arange(B)`` selects each example's slice. The output then has layout
+    (B, block, other dims)."""
+    from .creation_ops import arange
+    x, arrays = args[0], list(args[1:])
+    b = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    r = _example_rank(arrays, dims[1:])
+    if dims[0] is None:
+        x = x.reshape((1,) + tuple(x.shape)).expand((b,) + tuple(x.shape))
+    else:
+        x = moveaxis_to_front(x, dims[0])
+    new_arrays = []
+    for a, d in zip(arrays, dims[1:]):
+        if d is None:
+            a = a.reshape((1,) * (r + 1 - a.ndim) + tuple(a.shape))
+        else:
+            a = moveaxis_to_front(a, d)
+            a = a.reshape((a.shape[0],) + (1,) * (r + 1 - a.ndim) + tuple(a.shape[1:]))
+        new_arrays.append(a)
+    bidx = arange(b).reshape((b,) + (1,) * r)
+    new_spec = (("a", len(new_arrays)),) + spec
+    return x, new_arrays + [bidx], new_spec, r
+
+
+def _example_rank(arrays, dims):
+    """Rank of the broadcast index block of one example (batch dims left out)."""
+    return len(np.broadcast_shapes(*[tuple(a.shape) if d is None else
+                                     tuple(a.shape)[:d] + tuple(a.shape)[d + 1:]
+                                     for a, d in zip(arrays, dims)]))
 
 
 def _gather_batch(args, dims, spec):
-    x, arrays = args[0], args[1:]
-    if any(d is not None for d in dims[1:]):
-        raise NotImplementedError("vmap: advanced indexing with batched index tensors is not "
-                                  "supported yet; map over the indexed tensor only")
-    x = moveaxis_to_front(x, dims[0])
-    new = _prepend_batch(spec)
-    out = bind(gather_nd_p, x, *arrays, spec=new)
-    bd = _adv_out_bdim(spec)
-    if bd is None:  # NumPy moved the advanced dims to the front
-        nd = max((a.ndim for a in arrays), default=0)
-        bd = nd
-    return out, bd
+    x = args[0]
+    if dims[0] is not None and all(d is None for d in dims[1:]):
+        # only x is batched: a full slice in front keeps the block where it was
+        out = bind(gather_nd_p, moveaxis_to_front(x, dims[0]), *args[1:],
+                   spec=_prepend_batch(spec))
+        k, r = _adv_layout(spec, args[1:])
+        return out, (0 if k not in (0,) or _starts_adjacent_at_zero(spec) else r)
+    xb, arrays, new_spec, r = _batched_spec(spec, args, dims)
+    out = bind(gather_nd_p, xb, *arrays, spec=new_spec)  # (B, block, others)
+    k, _ = _adv_layout(spec, args[1:])
+    if k:  # per example the block sits after k leading dims: move it there
+        from .shape import movedim
+        out = movedim(out, tuple(range(1, 1 + r)), tuple(range(1 + k, 1 + k + r)))
+    return out, 0
+
+
+def _starts_adjacent_at_zero(spec):
+    pos = [i for i, it in enumerate(spec) if it[0] == "a"]
+    return pos == list(range(pos[0], pos[-1] + 1)) and not any(
+        it[0] in ("s", "n", "e") for it in spec[:pos[0]])
 
 
 gather_nd_p = Primitive(
@@ -199,20 +245,27 @@ def _index_add_impl(ct, *arrays, shape, spec):
 
 
 def _index_add_batch(args, dims, shape, spec):
-    if any(d is not None for d in dims[1:]):
-        raise NotImplementedError("vmap: advanced indexing with batched index tensors is not "
-                                  "supported yet; map over the indexed tensor only")
-    bd = _adv_out_bdim(spec)
+    from .shape import movedim
     ct = args[0]
-    if bd is None:
-        nd = max((a.ndim for a in args[1:]), default=0)
-        from .shape import movedim
-        ct = movedim(ct, dims[0], nd)
+    b = ct.shape[dims[0]] if dims[0] is not None else next(
+        a.shape[d] for a, d in zip(args, dims) if d is not None)
+    if dims[0] is None:
+        ct = ct.reshape((1,) + tuple(ct.shape)).expand((b,) + tuple(ct.shape))
     else:
         ct = moveaxis_to_front(ct, dims[0])
-    b = args[0].shape[dims[0]]
-    return bind(index_add_nd_p, ct, *args[1:], shape=(b,) + tuple(shape),
-                spec=_prepend_batch(spec)), 0
+    k, _ = _adv_layout(spec, args[1:])
+    r = _example_rank(args[1:], dims[1:])
+    if all(d is None for d in dims[1:]):
+        if not _starts_adjacent_at_zero(spec) and k == 0:
+            ct = movedim(ct, 0, r)  # NumPy's layout has the block first, then the batch dim
+        return bind(index_add_nd_p, ct, *args[1:], shape=(b,) + tuple(shape),
+                    spec=_prepend_batch(spec)), 0
+    # batched index arrays: bring ct to (B, block, others) and scatter with arange(B)
+    if k:
+        ct = movedim(ct, tuple(range(1 + k, 1 + k + r)), tuple(range(1, 1 + r)))
+    _, arrays, new_spec, _ = _batched_spec(spec, (Tensor._wrap(np.zeros(shape, np.float32)),)
+                                           + tuple(args[1:]), (None,) + tuple(dims[1:]))
+    return bind(index_add_nd_p, ct, *arrays, shape=(b,) + tuple(shape), spec=new_spec), 0
 
 
 index_add_nd_p = Primitive(

@@ -90,3 +90,229 @@ def mean(input, dim=None, keepdim=False, dtype=None):
 for _f in (sum, mean):
     export(_f, __all__)
     method(_f)
+
+
+# ---- max / min ------------------------------------------------------------------------
+
+def _amax_vjp_rule(ct, out, x, dims, keepdim):
+    # the gradient is shared evenly among the tied maxima (PyTorch's amax/amin)
+    o = out if keepdim else out.reshape(_reduced_shape(tuple(x.shape), dims, True))
+    g = ct if keepdim else ct.reshape(_reduced_shape(tuple(x.shape), dims, True))
+    mask = cast(x == o, x.dtype)
+    count = bind(sum_p, mask, dims=dims, keepdim=True, dtype=None)
+    return (mask * (g / count),)
+
+
+def _amax_jvp_rule(p, t, out, dims, keepdim):
+    x = p[0]
+    o = out if keepdim else out.reshape(_reduced_shape(tuple(x.shape), dims, True))
+    mask = cast(x == o, x.dtype)
+    num = bind(sum_p, mask * t[0], dims=dims, keepdim=keepdim, dtype=None)
+    return num / bind(sum_p, mask, dims=dims, keepdim=keepdim, dtype=None)
+
+
+def _def_extreme(name, fn):
+    p = Primitive(name, lambda x, dims, keepdim: fn(x, axis=dims, keepdims=keepdim),
+                  shape=lambda x, dims, keepdim: Aval(_reduced_shape(x.shape, dims, keepdim),
+                                                      x.dtype),
+                  vjp=_amax_vjp_rule, jvp=_amax_jvp_rule, vjp_needs_out=True)
+    p.batch = _reduce_batch(p)
+    return p
+
+
+amax_p = _def_extreme("amax", np.max)
+amin_p = _def_extreme("amin", np.min)
+
+
+def _extreme(prim, op, input, dim, keepdim):
+    x = as_value(input)
+    if x.numel() == 0:
+        raise ValueError(f"{op}: the reduction has no identity, so an empty tensor (shape "
+                         f"{tuple(x.shape)}) can't be reduced")
+    return bind(prim, x, dims=canon_dims(dim, x.ndim, op), keepdim=bool(keepdim))
+
+
+def amax(input, dim=None, keepdim=False):
+    """Largest value over ``dim`` (ties share the gradient evenly)."""
+    return _extreme(amax_p, "amax", input, dim, keepdim)
+
+
+def amin(input, dim=None, keepdim=False):
+    """Smallest value over ``dim`` (ties share the gradient evenly)."""
+    return _extreme(amin_p, "amin", input, dim, keepdim)
+
+
+def _argext(fn, name):
+    p = Primitive(name, lambda x, dim, keepdim: _arg_impl(fn, x, dim, keepdim),
+                  shape=lambda x, dim, keepdim: Aval(
+                      _reduced_shape(x.shape, (range(x.ndim) if dim is None else (dim,)),
+                                     keepdim) if dim is not None or keepdim else (), _dt.int64),
+                  differentiable=False, vjp=lambda ct, out, x, dim, keepdim: (None,),
+                  jvp=lambda p, t, out, dim, keepdim: out * 0)
+
+    def batch(args, dims, dim, keepdim):
+        x = moveaxis_to_front(args[0], dims[0])
+        if dim is None:
+            x = x.reshape((x.shape[0], -1))
+            r = bind(p, x, dim=1, keepdim=False)
+            if keepdim:
+                r = r.reshape((x.shape[0],) + (1,) * (args[0].ndim - 1))
+            return r, 0
+        return bind(p, x, dim=dim + 1, keepdim=keepdim), 0
+    p.batch = batch
+    return p
+
+
+def _arg_impl(fn, x, dim, keepdim):
+    if dim is None:
+        r = fn(x.reshape(-1)).astype(np.int64)
+        return r.reshape((1,) * x.ndim) if keepdim else np.asarray(r)
+    return fn(x, axis=dim, keepdims=keepdim).astype(np.int64)
+
+
+argmax_p = _argext(np.argmax, "argmax")
+argmin_p = _argext(np.argmin, "argmin")
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the (first) largest value, over all elements or along ``dim``."""
+    x = as_value(input)
+    d = None if dim is None else canon_dims(dim, x.ndim, "argmax")[0]
+    return bind(argmax_p, x, dim=d, keepdim=bool(keepdim))
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the (first) smallest value, over all elements or along ``dim``."""
+    x = as_value(input)
+    d = None if dim is None else canon_dims(dim, x.ndim, "argmin")[0]
+    return bind(argmin_p, x, dim=d, keepdim=bool(keepdim))
+
+
+class _ValuesIndices(tuple):
+    """(values, indices), as PyTorch's ``torch.return_types.max``."""
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+
+def _max_min(prim_ext, prim_arg, binary, name):
+    def f(input, dim=None, keepdim=False):
+        from ..core.tensor import Tensor
+        if isinstance(dim, Tensor):  # max(a, b) is the elementwise maximum
+            return binary(input, dim)
+        if dim is None:
+            return _extreme(prim_ext, name, input, None, False)
+        x = as_value(input)
+        idx = bind(prim_arg, x, dim=canon_dims(dim, x.ndim, name)[0], keepdim=True)
+        from .indexing_helpers import take_along
+        vals = take_along(x, idx, canon_dims(dim, x.ndim, name)[0])
+        if not keepdim:
+            vals, idx = vals.squeeze(dim), idx.squeeze(dim)
+        return _ValuesIndices(vals, idx)
+    f.__name__ = name
+    f.__doc__ = (f"``{name}(x)`` over all elements; ``{name}(x, dim)`` returns (values, "
+                 f"indices); ``{name}(x, other)`` is elementwise.")
+    return f
+
+
+from .elementwise import maximum as _maximum, minimum as _minimum  # noqa: E402
+
+max = _max_min(amax_p, argmax_p, _maximum, "max")
+min = _max_min(amin_p, argmin_p, _minimum, "min")
+
+
+# ---- composites ---------------------------------------------------------------------
+
+def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    """Variance over ``dim`` with Bessel's ``correction`` (default 1, as PyTorch)."""
+    x = as_value(input)
+    if correction is None:
+        correction = 1 if unbiased is None else int(bool(unbiased))
+    dims = canon_dims(dim, x.ndim, "var")
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    mu = mean(x, dims, keepdim=True)
+    d = x - mu
+    return sum(d * d, dims, keepdim=keepdim) / max_(n - correction, 0)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    return var(input, dim, unbiased, keepdim, correction).sqrt()
+
+
+def max_(a, b):  # the builtin max is shadowed in this module by ember's max
+    return a if a > b else b
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(x))) over ``dim``, computed stably."""
+    x = as_value(input)
+    dims = canon_dims(dim, x.ndim, "logsumexp")
+    from ..transforms.reverse import stop_gradient
+    m = stop_gradient(amax(x, dims, keepdim=True))
+    r = sum((x - m).exp(), dims, keepdim=True).log() + m
+    return r if keepdim else r.reshape(_reduced_shape(tuple(x.shape), dims, False))
+
+
+cumsum_p = Primitive("cumsum", lambda x, dim: np.cumsum(x, axis=dim),
+                     shape=lambda x, dim: Aval(x.shape, x.dtype), linear=True,
+                     vjp=lambda ct, out, x, dim: (_rev(bind(cumsum_p, _rev(ct, dim), dim=dim),
+                                                       dim),),
+                     jvp=lambda p, t, out, dim: bind(cumsum_p, t[0], dim=dim))
+cumsum_p.batch = lambda args, dims, dim: (
+    bind(cumsum_p, moveaxis_to_front(args[0], dims[0]), dim=dim + 1), 0)
+
+
+def _rev(x, dim):
+    n = x.shape[dim]
+    from .indexing import getitem
+    idx = (slice(None),) * dim + (list(range(n - 1, -1, -1)),)
+    return getitem(x, idx)
+
+
+def cumsum(input, dim, dtype=None):
+    """Running sum along ``dim``."""
+    x = as_value(input)
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif x.dtype.category < 2:
+        x = cast(x, _dt.int64)
+    return bind(cumsum_p, x, dim=canon_dims(dim, x.ndim, "cumsum")[0])
+
+
+def any(input, dim=None, keepdim=False):
+    x = cast(as_value(input), _dt.bool_)
+    return amax(cast(x, _dt.uint8), dim, keepdim) > 0 if x.numel() else \
+        cast(sum(cast(x, _dt.int64), dim, keepdim) > 0, _dt.bool_)
+
+
+def all(input, dim=None, keepdim=False):
+    x = cast(as_value(input), _dt.bool_)
+    return amin(cast(x, _dt.uint8), dim, keepdim) > 0 if x.numel() else \
+        cast(sum(cast(x == False, _dt.int64), dim, keepdim) == 0, _dt.bool_)  # noqa: E712
+
+
+def norm(input, p="fro", dim=None, keepdim=False):
+    """Vector p-norm over ``dim`` (all elements by default): p = 2/'fro', 1, inf, -inf, or any
+    positive number."""
+    x = as_value(input).abs()
+    if p in ("fro", 2, 2.0):
+        return sum(x * x, dim, keepdim).sqrt()
+    if p in (1, 1.0):
+        return sum(x, dim, keepdim)
+    if p == float("inf"):
+        return amax(x, dim, keepdim)
+    if p == float("-inf"):
+        return amin(x, dim, keepdim)
+    if isinstance(p, (int, float)) and p > 0:
+        return sum(x ** p, dim, keepdim) ** (1.0 / p)
+    raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a positive number or +-inf")
+
+
+for _f in (amax, amin, argmax, argmin, max, min, var, std, logsumexp, cumsum, any, all, norm):
+    export(_f, __all__)
+    method(_f)

@@ -53,3 +53,34 @@ def test_bool_mask_and_index_tensor_match_numpy():
     np.testing.assert_array_equal(e[ember.tensor(m)].numpy(), x[m])
     np.testing.assert_array_equal(e[ember.tensor([3, 0])].numpy(), x[[3, 0]])
     np.testing.assert_array_equal(e[..., -1].numpy(), x[..., -1])
+
+
+def test_argmax_max_with_indices_and_bool_reductions():
+    x = ember.tensor([[1.0, 5.0, 5.0], [7.0, 0.0, -1.0]])
+    assert x.argmax().item() == 3
+    assert x.argmax(1).tolist() == [1, 0]
+    v, i = x.max(dim=1)
+    assert v.tolist() == [5.0, 7.0] and i.tolist() == [1, 0]
+    assert x.min(1, keepdim=True).indices.tolist() == [[0], [2]]
+    assert ember.tensor([True, False]).any().item() and not ember.tensor([True, False]).all().item()
+    with pytest.raises(ValueError, match="empty tensor"):
+        ember.zeros(0).amax()
+    x = ember.tensor([2.0, 2.0, 1.0], requires_grad=True)
+    x.amax().backward()  # ties share the gradient
+    assert x.grad.tolist() == [0.5, 0.5, 0.0]
+
+
+@pytest.mark.parametrize("f", [
+    lambda a, i: (a[:, i] ** 2).sum(),
+    lambda a, i: (a[[0, 2], :][:, i] ** 3).sum(),
+    lambda a, i: (a[i[0] % 3, 1:] * a[1:, i].sum()).sum(),
+    lambda a, i: a.max(dim=1).values.sum() + a[i % 3, i].sum(),
+], ids=["column_gather", "chained", "mixed", "max_dim"])
+def test_vmap_of_grad_with_batched_index_tensors_equals_loop(f):
+    rng = np.random.default_rng(0)
+    X = ember.tensor(rng.standard_normal((5, 3, 4)))
+    idx = ember.tensor(rng.integers(0, 4, (5, 2)))
+    out = ember.vmap(ember.grad(f))(X, idx).numpy()
+    loop = np.stack([ember.grad(f)(ember.tensor(X.numpy()[j]), ember.tensor(idx.numpy()[j]))
+                     .numpy() for j in range(5)])
+    np.testing.assert_allclose(out, loop, rtol=1e-12, atol=1e-12)
