@@ -163,7 +163,11 @@ def requires_grad_(self, requires_grad=True):
 
 @method
 def detach(self):
-    """A tensor sharing data with this one but cut off from the graph."""
+    """A tensor sharing data with this one but cut off from the graph (under a transform:
+    ``stop_gradient``)."""
+    from ..core.primitive import Tracer
+    if isinstance(self, Tracer):
+        return bind(stop_gradient_p, self)
     t = Tensor._wrap(self._data)
     t._version = self._version
     return t
