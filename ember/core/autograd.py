@@ -103,9 +103,6 @@ class Node:
     def name(self):
         return self.prim.name.capitalize()
 
-    def name_(self):
-        return self.name
-
     def __repr__(self):
         return f"<{self.name}Backward>"
 

@@ -113,10 +113,6 @@ class Primitive:
         return Aval(out.shape, _dt.from_np(out.dtype))
 
 
-def defprim(name, impl, **kw) -> Primitive:
-    return Primitive(name, impl, **kw)
-
-
 # --------------------------------------------------------------------------------------
 # The interpreter stack.
 # --------------------------------------------------------------------------------------
@@ -225,10 +221,6 @@ def bind(prim: Primitive, *args, **params):
     trace = find_top_trace(args)
     tracers = [trace.full_raise(a) for a in args]
     return trace.process_primitive(prim, tracers, params)
-
-
-def bind1(prim, *args, **params):
-    return bind(prim, *args, **params)
 
 
 # --------------------------------------------------------------------------------------

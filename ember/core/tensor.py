@@ -169,10 +169,6 @@ class Tensor:
     def _version_count(self):
         return self._version[0]
 
-    @property
-    def is_floating_point_(self):
-        return self.dtype.is_floating_point
-
     def is_floating_point(self):
         return self.dtype.is_floating_point
 

@@ -144,10 +144,6 @@ def _bool_broadcast_rule(*xs, **_):
     return Aval(broadcast_shapes(*[tuple(x.shape) for x in xs], op="compare"), _dt.bool_)
 
 
-def _zero_tangent(out):
-    return zeros_like_v(out)
-
-
 def zeros_like_v(x):
     """Zeros shaped like x, working on tensors and traced values alike."""
     return full_like_traced(x, 0)
@@ -275,13 +271,9 @@ def _pow_vjp(ct, out, x, y):
     gy = None
     if isinstance(y, Tensor) and y.dtype.is_floating_point:
         safe = where(x > 0, x, ones_like_v(x))
-        gy = ct * out_pow(x, y) * log(safe)
+        gy = ct * out * log(safe)
         gy = where(x > 0, gy, zeros_like_v(gy))
     return _ub(gx, x) if gx is not None else None, _ub(gy, y) if gy is not None else None
-
-
-def out_pow(x, y):
-    return pow(x, y)
 
 
 def _pow_jvp(p, t, out):
@@ -294,7 +286,7 @@ def _pow_jvp(p, t, out):
     return r
 
 
-pow_p = _binary("pow", np.power, _pow_vjp, _pow_jvp)
+pow_p = _binary("pow", np.power, _pow_vjp, _pow_jvp, needs_out=True)
 
 
 def _minmax_vjp(ct, out, x, y):
@@ -579,7 +571,6 @@ round_p = _unary("round_", np.round, None, float_only=False, export_name="_round
 trunc_p = _unary("trunc", np.trunc, None, float_only=False)
 relu_p = _unary("relu", lambda x: np.maximum(x, x.dtype.type(0)),
                 lambda x, out: cast(out > 0, out.dtype), float_only=False, needs_out=True)
-square_p = None  # composed below
 
 
 def _softplus_impl(x):
@@ -596,11 +587,6 @@ def _erf_impl(x):
 
 
 erf_p = _unary("erf", _erf_impl, lambda x, out: (2 / math.sqrt(math.pi)) * exp(-x * x))
-erfc_p = None
-
-
-def _rename(p, name):
-    return p.op
 
 
 neg, exp, exp2, expm1, log, log2, log10, log1p = (
@@ -736,15 +722,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return where(x == float("-inf"), -big if neginf is None else neginf, x)
 
 
-def sigmoid_(x):
-    return sigmoid(x)
-
-
 for _f in (round, square, clamp, clip, clamp_min, clamp_max, softplus, silu, gelu, lerp,
            isnan, isinf, isfinite, nan_to_num):
     export(_f, __all__)
     method(_f)
-
-
-def to_dtype(x, dtype):
-    return cast(as_value(x), dtype)

@@ -288,7 +288,6 @@ for _f in (reshape, view, permute, transpose, movedim, moveaxis, t, expand, broa
     export(_f, __all__)
     method(_f)
 export(broadcast_tensors, __all__)
-export(moveaxis, __all__, "swapdims") if False else None
 from ..core.tensor import Tensor  # noqa: E402
 
 Tensor.T = property(_T)

@@ -209,8 +209,7 @@ def fold_constants(g: Graph) -> Graph:
     eqns = []
     for e in g.eqns:
         ins = [env.get(id(i), i) for i in e.ins]
-        if all(isinstance(i, Lit) for i in ins) and e.prim.differentiable is not None and \
-                e.prim.name not in _NO_FOLD:
+        if all(isinstance(i, Lit) for i in ins) and e.prim.name not in _NO_FOLD:
             vals = [i.val._data if isinstance(i.val, Tensor) else i.val for i in ins]
             r = e.prim.impl(*vals, **e.params)
             rs = r if e.prim.multiple_results else [r]
@@ -387,19 +386,22 @@ class Jitted:
         return a, kw
 
     def lower(self, *args, **kwargs):
-        """Trace and optimise; returns (graph, plan, out_def)."""
+        """Trace and optimise; returns (graph, plan, out_def, tensor positions)."""
+        return self._lookup(args, kwargs)[0]
+
+    def _lookup(self, args, kwargs):
         dyn, dkw, stat = self._split(args, kwargs)
         leaves, td = tree_flatten((dyn, dkw))
         key = (td, _signature(leaves, stat))
         entry = self.cache.get(key)
         if entry is None:
             entry = self._compile(args, kwargs, dyn, dkw, stat, leaves, td, key)
-        return entry
+        return entry, leaves
 
     def _compile(self, args, kwargs, dyn, dkw, stat, leaves, td, key):
         sig = key[1]
         if self._last_sig is not None and config.explain_retraces:
-            names = _leaf_names(td)
+            names = [f"leaf {i}" for i in range(td.num_leaves)]
             log.warning("jit(%s): retracing (trace #%d) because %s", self.__name__,
                         self.trace_count + 1, _describe_change(self._last_sig, sig, names))
         tensor_pos = [i for i, x in enumerate(leaves) if isinstance(x, (Tensor, np.ndarray))]
@@ -423,8 +425,7 @@ class Jitted:
     def __call__(self, *args, **kwargs):
         if self.debug or config.disable_jit:
             return self.fun(*args, **kwargs)
-        graph, plan, out_def, pos = self.lower(*args, **kwargs)
-        leaves = tree_flatten((self._split(args, kwargs)[:2]))[0]
+        (graph, plan, out_def, pos), leaves = self._lookup(args, kwargs)
         ins = [leaves[i] for i in pos]
         if len(_stack) > 1 or (_ag._GradMode.enabled and any(
                 isinstance(x, Tensor) and x.requires_grad for x in ins)) or \
@@ -444,10 +445,6 @@ def _graph_consts_need_grad(g):
             if isinstance(i, Lit) and isinstance(i.val, Tensor) and i.val.requires_grad:
                 return True
     return False
-
-
-def _leaf_names(td):
-    return [f"leaf {i}" for i in range(td.num_leaves)]
 
 
 def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False):
