@@ -21,6 +21,7 @@ from .ops.elementwise import *  # noqa: F401,F403
 from .ops.reduce import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.indexing import *  # noqa: F401,F403
+from .ops.slicing import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.nn_ops import *  # noqa: F401,F403
 from . import autograd  # noqa: F401

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..ops.elementwise import relu, gelu, silu, softplus, sigmoid, tanh  # noqa: F401
 from ..ops.nn_ops import log_softmax, softmax, one_hot  # noqa: F401
+from ..ops.slicing import pad  # noqa: F401
 
 
 def linear(input, weight, bias=None):

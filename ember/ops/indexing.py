@@ -290,6 +290,20 @@ def getitem(x, idx):
 Tensor.__getitem__ = getitem
 
 
+def _put_advanced(s, spec, arrays, v):
+    """``s`` with ``v`` written at the advanced index (out of place); where an index repeats,
+    the written values are averaged."""
+    from .elementwise import where
+    ones = Tensor._wrap(np.ones(tuple(s.shape), np.bool_))
+    sel = bind(gather_nd_p, ones, *arrays, spec=spec)
+    vv = (sel.to(s.dtype) * 0 + v) if not isinstance(v, Tensor) else \
+        v.expand(tuple(sel.shape)).to(s.dtype)
+    count = bind(index_add_nd_p, sel.to(s.dtype), *arrays, shape=tuple(s.shape), spec=spec)
+    placed = bind(index_add_nd_p, vv, *arrays, shape=tuple(s.shape), spec=spec)
+    filled = placed / where(count > 0, count, 1) if s.dtype.is_floating_point else placed
+    return where(count > 0, filled, s)
+
+
 def _setitem(self, idx, value):
     from .tensor_methods import inplace_apply
 
@@ -298,16 +312,8 @@ def _setitem(self, idx, value):
         spec, arrays = _parse(s, idx)
         v = as_value(v) if not isinstance(v, (int, float, bool)) else v
         ones = Tensor._wrap(np.ones(tuple(s.shape), np.bool_))
-        if arrays:  # where an index repeats, the written values are averaged
-            sel = bind(gather_nd_p, ones, *arrays, spec=spec)
-            vv = (sel.to(s.dtype) * 0 + v) if not isinstance(v, Tensor) else \
-                v.expand(tuple(sel.shape)).to(s.dtype)
-            count = bind(index_add_nd_p, sel.to(s.dtype), *arrays, shape=tuple(s.shape),
-                         spec=spec)
-            placed = bind(index_add_nd_p, vv, *arrays, shape=tuple(s.shape), spec=spec)
-            filled = placed / where(count > 0, count, 1) if s.dtype.is_floating_point \
-                else placed
-            return where(count > 0, filled, s)
+        if arrays:
+            return _put_advanced(s, spec, arrays, v)
         sel = bind(getitem_basic_p, ones, spec=spec)
         vv = (sel.to(s.dtype) * 0 + v) if not isinstance(v, Tensor) else \
             v.expand(tuple(sel.shape)).to(s.dtype)
@@ -392,3 +398,168 @@ for _f in (cat, stack):
 export(cat, __all__, "concat")
 export(cat, __all__, "concatenate")
 method(getitem, "__getitem__")
+
+
+# ---- gather / scatter family (composed from gather_nd / index_add_nd) -------------------
+
+def _along_index(index, dim, op, x_shape):
+    """Index arrays that address ``x[..., index[...], ...]`` along ``dim`` (PyTorch's
+    gather/scatter convention: the other dims count up with the position in ``index``)."""
+    from .creation_ops import arange
+    idx = as_value(index)
+    if idx.dtype.category != 1:
+        raise TypeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
+    if idx.ndim != len(x_shape):
+        raise ValueError(f"{op}: index has {idx.ndim} dims but the input has {len(x_shape)} "
+                         f"(shape {x_shape}); they must have the same number of dims")
+    shp = tuple(idx.shape)
+    for d, (a, b) in enumerate(zip(shp, x_shape)):
+        if d != dim and a > b:
+            raise ValueError(f"{op}: index shape {shp} is larger than the input shape "
+                             f"{x_shape} at dim {d}")
+    if not _is_traced(idx) and idx.numel():
+        lo, hi = int(idx._data.min()), int(idx._data.max())
+        if lo < -x_shape[dim] or hi >= x_shape[dim]:
+            raise IndexError(f"{op}: index {hi if hi >= x_shape[dim] else lo} is out of bounds "
+                             f"for dim {dim} with size {x_shape[dim]}")
+    arrays = []
+    for d in range(len(shp)):
+        if d == dim:
+            arrays.append(idx)
+        else:
+            s = [1] * len(shp)
+            s[d] = shp[d]
+            arrays.append(arange(shp[d]).reshape(s))
+    spec = tuple(("a", i) for i in range(len(shp)))
+    return spec, arrays
+
+
+def gather(input, dim, index):
+    """``out[i][j][k] = input[i][index[i][j][k]][k]`` for dim=1 (PyTorch's gather)."""
+    x = as_value(input)
+    d = canon_dim(dim, x.ndim, "gather")
+    spec, arrays = _along_index(index, d, "gather", tuple(x.shape))
+    return bind(gather_nd_p, x, *arrays, spec=spec)
+
+
+def take_along_dim(input, indices, dim=None):
+    """Values at ``indices`` along ``dim`` (indices broadcast against input outside dim)."""
+    x = as_value(input)
+    idx = as_value(indices)
+    if dim is None:
+        return gather(x.reshape(-1), 0, idx.reshape(-1))
+    d = canon_dim(dim, x.ndim, "take_along_dim")
+    xs, js = list(x.shape), list(idx.shape)
+    xs[d] = js[d] = 1
+    from ._util import broadcast_shapes
+    b = list(broadcast_shapes(tuple(xs), tuple(js), op="take_along_dim"))
+    bx, bi = list(b), list(b)
+    bx[d], bi[d] = x.shape[d], idx.shape[d]
+    return gather(x.expand(tuple(bx)), d, idx.expand(tuple(bi)))
+
+
+def _src_for(src, index, x, op):
+    if isinstance(src, (int, float, bool)):
+        from .creation_ops import full
+        return full(tuple(index.shape), src, dtype=x.dtype)
+    s = as_value(src)
+    if s.ndim != index.ndim or any(a > b for a, b in zip(index.shape, s.shape)):
+        raise ValueError(f"{op}: src shape {tuple(s.shape)} must have the index's number of "
+                         f"dims and be at least as large as the index shape "
+                         f"{tuple(index.shape)}")
+    spec = tuple(("s", 0, n, 1) for n in index.shape)
+    return bind(getitem_basic_p, s, spec=spec).to(x.dtype)
+
+
+def scatter_add(input, dim, index, src):
+    """``out = input`` plus ``src[i][j]`` added at ``out[index[i][j]][j]`` (dim=0)."""
+    x = as_value(input)
+    d = canon_dim(dim, x.ndim, "scatter_add")
+    idx = as_value(index)
+    spec, arrays = _along_index(idx, d, "scatter_add", tuple(x.shape))
+    s = _src_for(src, idx, x, "scatter_add")
+    return x + bind(index_add_nd_p, s, *arrays, shape=tuple(x.shape), spec=spec)
+
+
+def scatter(input, dim, index, src=None, value=None, reduce=None):
+    """``out = input`` with ``src`` (or ``value``) written at the positions ``index`` names
+    along ``dim``. Where an index repeats, PyTorch leaves the winner unspecified; ember
+    writes the mean of the colliding values. ``reduce='add'`` is ``scatter_add``."""
+    x = as_value(input)
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter: give src (a tensor) or value (a number)")
+    if reduce in ("add", "sum"):
+        return scatter_add(x, dim, index, src)
+    if reduce is not None:
+        raise ValueError(f"scatter: reduce={reduce!r} is not supported; use None or 'add'")
+    d = canon_dim(dim, x.ndim, "scatter")
+    idx = as_value(index)
+    _, arrays = _along_index(idx, d, "scatter", tuple(x.shape))
+    s = _src_for(src, idx, x, "scatter")
+    return _put_advanced(x, tuple(("a", i) for i in range(len(arrays))), arrays, s)
+
+
+def index_select(input, dim, index):
+    """The entries of ``input`` at the 1-D ``index`` along ``dim``."""
+    x = as_value(input)
+    d = canon_dim(dim, x.ndim, "index_select")
+    idx = as_value(index)
+    if idx.ndim > 1:
+        raise ValueError(f"index_select: index must be 0-D or 1-D, got shape {tuple(idx.shape)}")
+    return getitem(x, (slice(None),) * d + (idx.reshape(-1),))
+
+
+def index_add(input, dim, index, source, alpha=1):
+    """``input`` with ``alpha * source`` slices added at the 1-D ``index`` along ``dim``."""
+    x = as_value(input)
+    d = canon_dim(dim, x.ndim, "index_add")
+    idx = as_value(index).reshape(-1)
+    spec, arrays = _parse(x, (slice(None),) * d + (idx,))
+    s = as_value(source) * alpha if alpha != 1 else as_value(source)
+    return x + bind(index_add_nd_p, s.to(x.dtype), *arrays, shape=tuple(x.shape), spec=spec)
+
+
+def masked_fill(input, mask, value):
+    """``value`` where ``mask`` is True (mask broadcasts against input)."""
+    from .elementwise import where
+    x = as_value(input)
+    m = as_value(mask)
+    if m.dtype is not _dt.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}")
+    v = value if not isinstance(value, Tensor) else value.to(x.dtype)
+    out = where(m, v, x)
+    if tuple(out.shape) != tuple(x.shape):
+        raise ValueError(f"masked_fill: mask shape {tuple(m.shape)} does not broadcast to the "
+                         f"input shape {tuple(x.shape)}")
+    return out.to(x.dtype)
+
+
+def masked_select(input, mask):
+    """The 1-D tensor of the entries where ``mask`` (broadcast) is True."""
+    from .shape import broadcast_tensors
+    x, m = broadcast_tensors(as_value(input), as_value(mask))
+    if m.dtype is not _dt.bool_:
+        raise TypeError(f"masked_select: mask must be a bool tensor, got {m.dtype}")
+    return getitem(x, m)
+
+
+def nonzero(input, as_tuple=False):
+    """Indices of the non-zero entries: an (n, ndim) int64 tensor, or a tuple of 1-D ones."""
+    x = as_value(input)
+    nz = np.nonzero(np.asarray(x._data))
+    if as_tuple:
+        return tuple(Tensor._wrap(a.astype(np.int64)) for a in nz)
+    return Tensor._wrap(np.stack(nz, axis=1).astype(np.int64) if nz else
+                        np.zeros((1 if np.asarray(x._data).item() else 0, 0), np.int64))
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+for _f in (gather, take_along_dim, scatter, scatter_add, index_select, index_add, masked_fill,
+           masked_select, nonzero, argwhere):
+    export(_f, __all__)
+    method(_f)

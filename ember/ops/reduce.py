@@ -284,6 +284,116 @@ def cumsum(input, dim, dtype=None):
     return bind(cumsum_p, x, dim=canon_dims(dim, x.ndim, "cumsum")[0])
 
 
+cumprod_p = Primitive("cumprod", lambda x, dim: np.cumprod(x, axis=dim),
+                      shape=lambda x, dim: Aval(x.shape, x.dtype))
+cumprod_p.batch = lambda args, dims, dim: (
+    bind(cumprod_p, moveaxis_to_front(args[0], dims[0]), dim=dim + 1), 0)
+
+
+def _cumprod_parts(xm):
+    """For x with the scanned dim last: L_i = prod_{j<i} x_j and M_ik = prod_{i<j<=k} x_j
+    (zero for k < i). d out_k / d x_i = L_i M_ik, built from products only (no division),
+    so zeros in x are handled exactly."""
+    from .creation_ops import arange
+    from .elementwise import where
+    n = xm.shape[-1]
+    i = arange(n).reshape(n, 1)
+    j = arange(n).reshape(1, n)
+    ones = xm[..., :1] * 0 + 1
+    excl = bind(cumprod_p, cat_last(ones, xm[..., :n - 1]), dim=xm.ndim - 1)
+    rows = where(j > i, xm.unsqueeze(-2), 1.0)                        # (..., i, j)
+    m = where(j >= i, bind(cumprod_p, rows, dim=rows.ndim - 1), 0.0)  # (..., i, k)
+    return excl, m
+
+
+def _cumprod_vjp(ct, out, x, dim):
+    from .shape import movedim
+    if x.numel() == 0:
+        return (ct,)
+    excl, m = _cumprod_parts(movedim(x, dim, -1))
+    g = excl * (m * movedim(ct, dim, -1).unsqueeze(-2)).sum(-1)
+    return (movedim(g, -1, dim),)
+
+
+def _cumprod_jvp(p, t, out, dim):
+    from .shape import movedim
+    if p[0].numel() == 0:
+        return t[0]
+    excl, m = _cumprod_parts(movedim(p[0], dim, -1))
+    jt = ((excl * movedim(t[0], dim, -1)).unsqueeze(-1) * m).sum(-2)
+    return movedim(jt, -1, dim)
+
+
+def cat_last(a, b):
+    from .indexing import cat
+    return cat([a, b], -1)
+
+
+cumprod_p.vjp = _cumprod_vjp
+cumprod_p.jvp = _cumprod_jvp
+
+
+def cumprod(input, dim, dtype=None):
+    """Running product along ``dim`` (gradients are exact where the input has zeros)."""
+    x = as_value(input)
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif x.dtype.category < 2:
+        x = cast(x, _dt.int64)
+    return bind(cumprod_p, x, dim=canon_dims(dim, x.ndim, "cumprod")[0])
+
+
+prod_p = Primitive("prod", lambda x, dims, keepdim: np.prod(x, axis=dims, keepdims=keepdim),
+                   shape=lambda x, dims, keepdim: Aval(_reduced_shape(x.shape, dims, keepdim),
+                                                       x.dtype))
+prod_p.batch = _reduce_batch(prod_p)
+
+
+def _others_product(x, dims):
+    """prod over ``dims`` of every element but the one at each position (exact with zeros):
+    the exclusive products from the left times those from the right, along the flattened
+    ``dims``."""
+    from .shape import permute
+    rest = [d for d in range(x.ndim) if d not in dims]
+    xp = permute(x, tuple(rest) + tuple(dims))
+    lead = tuple(xp.shape)[:len(rest)]
+    flat = xp.reshape(lead + (-1,))
+    n = flat.shape[-1]
+    ones = flat[..., :1] * 0 + 1
+    left = bind(cumprod_p, cat_last(ones, flat[..., :n - 1]), dim=flat.ndim - 1)
+    rflat = flat.flip(-1)
+    right = bind(cumprod_p, cat_last(ones, rflat[..., :n - 1]), dim=flat.ndim - 1).flip(-1)
+    others = (left * right).reshape(tuple(xp.shape))
+    inv = [0] * x.ndim
+    for k, d in enumerate(tuple(rest) + tuple(dims)):
+        inv[d] = k
+    return permute(others, tuple(inv))
+
+
+def _prod_vjp(ct, out, x, dims, keepdim):
+    if x.numel() == 0:
+        return (x * 0,)
+    return (_expand_back(ct, tuple(x.shape), dims, keepdim) * _others_product(x, dims),)
+
+
+prod_p.vjp = _prod_vjp
+prod_p.jvp = lambda p, t, out, dims, keepdim: bind(
+    sum_p, _others_product(p[0], dims) * t[0], dims=dims, keepdim=keepdim, dtype=None) \
+    if p[0].numel() else out * 0
+
+
+def prod(input, dim=None, keepdim=False, dtype=None):
+    """Product over ``dim`` (all elements by default); gradients are exact with zeros."""
+    x = as_value(input)
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif x.dtype.category < 2:
+        x = cast(x, _dt.int64)
+    if dim is None:
+        return bind(prod_p, x, dims=tuple(range(x.ndim)), keepdim=False)
+    return bind(prod_p, x, dims=canon_dims(dim, x.ndim, "prod")[:1], keepdim=bool(keepdim))
+
+
 def any(input, dim=None, keepdim=False):
     x = cast(as_value(input), _dt.bool_)
     return amax(cast(x, _dt.uint8), dim, keepdim) > 0 if x.numel() else \
@@ -313,6 +423,7 @@ def norm(input, p="fro", dim=None, keepdim=False):
     raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a positive number or +-inf")
 
 
-for _f in (amax, amin, argmax, argmin, max, min, var, std, logsumexp, cumsum, any, all, norm):
+for _f in (amax, amin, argmax, argmin, max, min, var, std, logsumexp, cumsum, cumprod, prod,
+           any, all, norm):
     export(_f, __all__)
     method(_f)

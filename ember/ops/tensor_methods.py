@@ -401,3 +401,12 @@ stop_gradient_p = Primitive(
     "stop_gradient", lambda x: x, shape=lambda x: Aval(x.shape, x.dtype), differentiable=False,
     vjp=lambda ct, out, x: (None,), jvp=lambda p, t, out: E.zeros_like_v(out))
 stop_gradient_p.batch = lambda args, dims: (bind(stop_gradient_p, args[0]), dims[0])
+
+
+def _install_late_inplace():
+    from . import indexing as I
+    for name in ("masked_fill", "scatter", "scatter_add", "index_add"):
+        _def_inplace(name, getattr(I, name))
+
+
+_install_late_inplace()

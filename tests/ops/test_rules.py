@@ -80,6 +80,30 @@ CASES = [
     ("log_softmax", lambda m, a: m.log_softmax(a, 1) * a, [(3, 4)], False),
     ("cat_stack", lambda m, a, b: m.cat([a, b * 2], 1).sum(1) + m.stack([a, b], 0)[1, :, 0],
      [(2, 3), (2, 3)], False),
+    ("prod", lambda m, a: a.prod(1) + a.prod(), [(3, 4)], False),
+    ("cumprod", lambda m, a: a.cumprod(1) + a.cumprod(0), [(3, 4)], False),
+    ("pad_constant", lambda m, a: m.nn.functional.pad(a, (1, 2, 0, 1), value=0.5), [(2, 3)],
+     False),
+    ("pad_modes", lambda m, a: m.nn.functional.pad(a, (2, 1), mode="reflect")
+     + m.nn.functional.pad(a, (1, 2), mode="replicate")
+     + m.nn.functional.pad(a, (0, 3), mode="circular"), [(2, 4)], False),
+    ("pad_crop", lambda m, a: m.nn.functional.pad(a, (-1, 2)), [(2, 4)], False),
+    ("split_chunk_unbind", lambda m, a: m.cat(a.split([1, 3], 1)[::-1], 1)
+     + m.stack(a.unbind(1)[::-1], 1) + m.cat(a.chunk(2, 1), 1), [(3, 4)], False),
+    ("narrow_flip_roll", lambda m, a: a.narrow(1, 1, 2).flip(0).roll(1, 1)
+     + m.roll(a, 2).narrow(1, 0, 2), [(3, 4)], False),
+    ("repeat_tile", lambda m, a: a.repeat(2, 1, 2) + m.tile(a, (2, 1, 2)), [(2, 3)], False),
+    ("repeat_interleave", lambda m, a: m.repeat_interleave(a, 2, dim=0), [(2, 3)], False),
+    ("gather", lambda m, a: m.gather(a, 1, m.tensor([[0, 3, 3], [1, 0, 2], [2, 2, 0]])),
+     [(3, 4)], False),
+    ("scatter_add", lambda m, a, b: a.scatter_add(0, m.tensor([[0, 1, 0], [0, 2, 2]]), b),
+     [(3, 3), (2, 3)], False),
+    ("scatter", lambda m, a, b: a.scatter(1, m.tensor([[2], [0], [1]]), b), [(3, 3), (3, 1)],
+     False),
+    ("index_select_take_along", lambda m, a: m.index_select(a, 1, m.tensor([3, 0, 3]))
+     + m.take_along_dim(a, m.tensor([[1], [0], [3]]), 1), [(3, 4)], False),
+    ("masked_fill", lambda m, a: a.masked_fill(m.tensor([True, False, True, False]), 2.0),
+     [(3, 4)], False),
 ]
 
 
