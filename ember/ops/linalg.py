@@ -1,5 +1,5 @@
 """Linear algebra: matmul (the one BLAS primitive) and what composes from it
-(mm, bmm, mv, dot, outer, einsum, tensordot)."""
+(mm, bmm, mv, dot, outer); einsum and tensordot live in einsum.py."""
 from __future__ import annotations
 
 import numpy as np

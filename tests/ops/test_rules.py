@@ -104,6 +104,16 @@ CASES = [
      + m.take_along_dim(a, m.tensor([[1], [0], [3]]), 1), [(3, 4)], False),
     ("masked_fill", lambda m, a: a.masked_fill(m.tensor([True, False, True, False]), 2.0),
      [(3, 4)], False),
+    ("einsum_matmul_bcast", lambda m, a, b: m.einsum("bij,bjk->bik", a, b), [(1, 2, 3), (4, 3, 2)],
+     False),
+    ("einsum_ellipsis_sum", lambda m, a, b: m.einsum("...ij,jk", a, b) + m.einsum("ij->", b),
+     [(2, 2, 3), (3, 2)], False),
+    ("einsum_diag_outer", lambda m, a, b: m.einsum("ii,j->ij", a, b) + m.einsum("ii", a),
+     [(3, 3), (3,)], False),
+    ("einsum_three", lambda m, a, b, c: m.einsum("ab,bc,cd->ad", a, b, c), [(2, 3), (3, 4), (4, 2)],
+     False),
+    ("tensordot", lambda m, a, b: m.tensordot(a, b, dims=([0, 2], [1, 0])) + m.tensordot(
+        a[0], b[:, :, 0], 1).sum(), [(4, 2, 3), (3, 4, 5)], False),
 ]
 
 
