@@ -24,6 +24,7 @@ from .ops.indexing import *  # noqa: F401,F403
 from .ops.slicing import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.einsum import *  # noqa: F401,F403
+from .ops.conv import *  # noqa: F401,F403
 from .ops.nn_ops import *  # noqa: F401,F403
 from . import autograd  # noqa: F401
 from .random import manual_seed, seed, initial_seed, rand, randn, randint, normal, rand_like, randn_like, randint_like, randperm, Generator, default_generator  # noqa: F401,E501

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 from ..ops.elementwise import relu, gelu, silu, softplus, sigmoid, tanh  # noqa: F401
-from ..ops.nn_ops import log_softmax, softmax, one_hot  # noqa: F401
+from ..ops.nn_ops import log_softmax, softmax, one_hot, embedding, dropout  # noqa: F401
+from ..ops.conv import (  # noqa: F401
+    conv1d, conv2d, conv_transpose1d, conv_transpose2d, max_pool1d, max_pool2d, avg_pool1d,
+    avg_pool2d, adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
+    adaptive_max_pool2d)
 from ..ops.slicing import pad  # noqa: F401
 
 

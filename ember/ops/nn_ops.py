@@ -64,3 +64,47 @@ for _f in (log_softmax, softmax):
     export(_f, __all__)
     method(_f)
 export(one_hot, __all__)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` at the integer ``input``; the row ``padding_idx`` gets no gradient."""
+    from .indexing import getitem
+    idx = as_value(input)
+    w = as_value(weight)
+    if idx.dtype.category != 1:
+        raise TypeError(f"embedding: input must hold integer indices, got {idx.dtype}")
+    if w.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
+                         f"shape {tuple(w.shape)}")
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
+                                  "supported")
+    out = getitem(w, idx)
+    if padding_idx is not None:
+        from .elementwise import where
+        p = padding_idx % w.shape[0]
+        out = where((idx == p).unsqueeze(-1), out.detach(), out)
+    return out
+
+
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only).
+    The mask comes from the global generator (``ember.manual_seed``)."""
+    x = as_value(input)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0
+    from ..random import _global_uniform
+    from ..core.tensor import Tensor
+    keep = _global_uniform(tuple(x.shape), 0.0, 1.0, _dt.float32, generator)
+    keep = keep._data if isinstance(keep, Tensor) else keep
+    mask = Tensor._wrap(((keep >= p) / (1.0 - p)).astype(x.dtype.np))
+    return x.mul_(mask) if inplace else x * mask
+
+
+export(embedding, __all__)
+export(dropout, __all__)

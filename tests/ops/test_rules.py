@@ -114,6 +114,25 @@ CASES = [
      False),
     ("tensordot", lambda m, a, b: m.tensordot(a, b, dims=([0, 2], [1, 0])) + m.tensordot(
         a[0], b[:, :, 0], 1).sum(), [(4, 2, 3), (3, 4, 5)], False),
+    ("conv2d", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, stride=(2, 1), padding=1),
+     [(2, 2, 5, 4), (3, 2, 3, 2), (3,)], False),
+    ("conv2d_groups_dilation", lambda m, x, w: m.nn.functional.conv2d(
+        x, w, padding="same", dilation=2, groups=2), [(1, 4, 5, 5), (2, 2, 2, 3)], False),
+    ("conv1d", lambda m, x, w: m.nn.functional.conv1d(x, w, stride=2), [(2, 2, 7), (3, 2, 3)],
+     False),
+    ("conv_transpose2d", lambda m, x, w, b: m.nn.functional.conv_transpose2d(
+        x, w, b, stride=2, padding=1, output_padding=1), [(1, 2, 3, 3), (2, 3, 3, 2), (3,)],
+     False),
+    ("conv_transpose1d_groups", lambda m, x, w: m.nn.functional.conv_transpose1d(
+        x, w, groups=2, dilation=2), [(2, 4, 3), (4, 1, 2)], False),
+    ("max_pool", lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1, ceil_mode=True).sum((1, 2))
+     + m.nn.functional.max_pool1d(x[:, :, 0], 2).sum(-1), [(2, 3, 6, 5)], False),
+    ("avg_pool", lambda m, x: m.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
+     + m.nn.functional.avg_pool1d(x[:, :, 0], 3, 2, 1).unsqueeze(-1), [(2, 3, 6, 5)], False),
+    ("adaptive_pool", lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (4, 2))
+     + m.nn.functional.adaptive_max_pool2d(x, (4, 2)), [(2, 2, 6, 5)], False),
+    ("embedding", lambda m, w: m.nn.functional.embedding(
+        m.tensor([[0, 2, 3], [3, 1, 0]]), w), [(4, 3)], False),
 ]
 
 

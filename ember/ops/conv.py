@@ -1,0 +1,422 @@
+"""Convolution and pooling, for any number of spatial dims (1-D and 2-D are exported).
+
+Two linear primitives carry all the rules:
+
+* ``windows``: the sliding windows of the trailing spatial dims as a strided view
+  ``(..., *out_spatial, *kernel)`` (im2col without a copy);
+* ``unwindows``: its transpose, which adds each window back into place (col2im).
+
+Convolution is ``einsum(windows(pad(x)), w)`` (BLAS through tensordot); its transpose
+(``conv_transpose``) is ``unwindows(einsum(x, w))`` cropped; max/avg pooling reduce over the
+window dims. Gradients, JVPs, batching and higher orders follow from the primitives'
+rules.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.primitive import Aval, Primitive, bind
+from .elementwise import as_value, moveaxis_to_front
+from .einsum import einsum
+from .registry_helpers import export
+from .slicing import pad_p
+
+__all__: list[str] = []
+
+
+def _out_len(n, k, s, d):
+    return (n - d * (k - 1) - 1) // s + 1
+
+
+def _windows_impl(x, kernel, stride, dilation):
+    nsp = len(kernel)
+    lead, sp = x.shape[:-nsp], x.shape[-nsp:]
+    out = tuple(_out_len(n, k, s, d) for n, k, s, d in zip(sp, kernel, stride, dilation))
+    st = x.strides
+    sp_st = st[-nsp:]
+    strides = st[:-nsp] + tuple(a * s for a, s in zip(sp_st, stride)) + \
+        tuple(a * d for a, d in zip(sp_st, dilation))
+    return np.lib.stride_tricks.as_strided(x, lead + out + tuple(kernel), strides,
+                                           writeable=False)
+
+
+def _windows_shape(x, kernel, stride, dilation):
+    nsp = len(kernel)
+    sp = x.shape[-nsp:]
+    out = tuple(_out_len(n, k, s, d) for n, k, s, d in zip(sp, kernel, stride, dilation))
+    return Aval(tuple(x.shape[:-nsp]) + out + tuple(kernel), x.dtype)
+
+
+def _unwindows_impl(cols, size, kernel, stride, dilation):
+    nsp = len(kernel)
+    lead = cols.shape[:-2 * nsp]
+    out = cols.shape[-2 * nsp:-nsp]
+    z = np.zeros(lead + tuple(size), cols.dtype)
+    if all(k == s for k, s in zip(kernel, stride)) and all(d == 1 for d in dilation):
+        # non-overlapping windows (pooling with stride == kernel): one strided copy
+        view = _windows_impl(z, kernel, stride, dilation)
+        view = np.lib.stride_tricks.as_strided(z, view.shape, view.strides)
+        view[...] = cols
+        return z
+    for koff in np.ndindex(*kernel):
+        dst = tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
+                    for k, d, s, o in zip(koff, dilation, stride, out))
+        z[(Ellipsis,) + dst] += cols[(Ellipsis,) + tuple(slice(None) for _ in out) + koff]
+    return z
+
+
+def _spatial_batch(prim):
+    """Both primitives act on the trailing dims, so a batch dim just moves to the front."""
+    def rule(args, dims, **params):
+        return bind(prim, moveaxis_to_front(args[0], dims[0]), **params), 0
+    return rule
+
+
+windows_p = Primitive(
+    "windows", _windows_impl, shape=_windows_shape, linear=True,
+    vjp=lambda ct, out, x, kernel, stride, dilation: (
+        bind(unwindows_p, ct, size=tuple(x.shape[-len(kernel):]), kernel=kernel, stride=stride,
+             dilation=dilation),),
+    jvp=lambda p, t, out, **kw: bind(windows_p, t[0], **kw))
+
+unwindows_p = Primitive(
+    "unwindows", _unwindows_impl, linear=True,
+    shape=lambda c, size, kernel, stride, dilation: Aval(
+        tuple(c.shape[:-2 * len(kernel)]) + tuple(size), c.dtype),
+    vjp=lambda ct, out, c, size, kernel, stride, dilation: (
+        bind(windows_p, ct, kernel=kernel, stride=stride, dilation=dilation),),
+    jvp=lambda p, t, out, **kw: bind(unwindows_p, t[0], **kw))
+windows_p.batch = _spatial_batch(windows_p)
+unwindows_p.batch = _spatial_batch(unwindows_p)
+
+
+# ---- argument handling --------------------------------------------------------------------
+
+def _tuple(v, n, name, op):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(a) for a in v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise ValueError(f"{op}: {name} must be an int or a tuple of {n}, got {v}")
+    return v
+
+
+def _check_input(x, nsp, op, what="input"):
+    if x.ndim not in (nsp + 1, nsp + 2):
+        raise ValueError(f"{op}: expected a {nsp + 2}-D (batched) or {nsp + 1}-D (unbatched) "
+                         f"{what}, got shape {tuple(x.shape)}")
+
+
+def _pad_spatial(x, pads, value):
+    if all(p == (0, 0) for p in pads):
+        return x
+    full = ((0, 0),) * (x.ndim - len(pads)) + tuple(pads)
+    return bind(pad_p, x, pads=full, value=value)
+
+
+def _letters(n):
+    return "".join("hwd"[i] for i in range(n)), "".join("klm"[i] for i in range(n))
+
+
+# ---- convolution ---------------------------------------------------------------------------
+
+def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
+    x, w = as_value(input), as_value(weight)
+    _check_input(x, nsp, op)
+    unbatched = x.ndim == nsp + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    if w.ndim != nsp + 2:
+        raise ValueError(f"{op}: weight must be {nsp + 2}-D (out_channels, in_channels/groups, "
+                         f"*kernel), got shape {tuple(w.shape)}")
+    stride = _tuple(stride, nsp, "stride", op)
+    dilation = _tuple(dilation, nsp, "dilation", op)
+    kernel = tuple(w.shape[2:])
+    c, o, g = x.shape[1], w.shape[0], int(groups)
+    if g < 1 or c % g or o % g:
+        raise ValueError(f"{op}: groups={g} must divide both in_channels {c} and out_channels "
+                         f"{o}")
+    if w.shape[1] * g != c:
+        raise ValueError(f"{op}: input has {c} channels (shape {tuple(x.shape)}) but the weight "
+                         f"{tuple(w.shape)} expects {w.shape[1] * g} (= weight.shape[1] * "
+                         f"groups); check in_channels")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nsp
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+            tot = [d * (k - 1) for d, k in zip(dilation, kernel)]
+            pads = tuple((t // 2, t - t // 2) for t in tot)
+        else:
+            raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple, got "
+                             f"{padding!r}")
+    else:
+        pads = tuple((p, p) for p in _tuple(padding, nsp, "padding", op))
+    xp = _pad_spatial(x, pads, 0)
+    for n, k, d in zip(xp.shape[2:], kernel, dilation):
+        if n < d * (k - 1) + 1:
+            raise ValueError(f"{op}: the (padded) input {tuple(xp.shape)} is smaller than the "
+                             f"dilated kernel {kernel} (dilation {dilation})")
+    cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation)
+    sp, kk = _letters(nsp)
+    if g == 1:
+        out = einsum(f"nc{sp}{kk},oc{kk}->no{sp}", cols, w)
+    else:
+        cols = cols.reshape((cols.shape[0], g, c // g) + tuple(cols.shape[2:]))
+        wg = w.reshape((g, o // g) + tuple(w.shape[1:]))
+        out = einsum(f"ngc{sp}{kk},goc{kk}->ngo{sp}", cols, wg)
+        out = out.reshape((out.shape[0], o) + tuple(out.shape[3:]))
+    if bias is not None:
+        out = out + as_value(bias).reshape((o,) + (1,) * nsp)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation over (N, C, L), as ``torch.nn.functional.conv1d``."""
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups, "conv1d")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation over (N, C, H, W), as ``torch.nn.functional.conv2d``."""
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups, "conv2d")
+
+
+def _conv_transpose(nsp, input, weight, bias, stride, padding, output_padding, groups,
+                    dilation, op):
+    x, w = as_value(input), as_value(weight)
+    _check_input(x, nsp, op)
+    unbatched = x.ndim == nsp + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    stride = _tuple(stride, nsp, "stride", op)
+    dilation = _tuple(dilation, nsp, "dilation", op)
+    padding = _tuple(padding, nsp, "padding", op)
+    opad = _tuple(output_padding, nsp, "output_padding", op)
+    g = int(groups)
+    c = x.shape[1]
+    if w.ndim != nsp + 2 or w.shape[0] != c or c % g:
+        raise ValueError(f"{op}: weight must be (in_channels={c}, out_channels/groups, *kernel) "
+                         f"with in_channels divisible by groups={g}; got weight shape "
+                         f"{tuple(w.shape)} for input {tuple(x.shape)}")
+    for p, s, d in zip(opad, stride, dilation):
+        if p >= max(s, d):
+            raise ValueError(f"{op}: output_padding {opad} must be smaller than stride {stride} "
+                             f"or dilation {dilation}")
+    kernel = tuple(w.shape[2:])
+    o = w.shape[1] * g
+    sp, kk = _letters(nsp)
+    if g == 1:
+        cols = einsum(f"nc{sp},co{kk}->no{sp}{kk}", x, w)
+    else:
+        xg = x.reshape((x.shape[0], g, c // g) + tuple(x.shape[2:]))
+        wg = w.reshape((g, c // g) + tuple(w.shape[1:]))
+        cols = einsum(f"ngc{sp},gco{kk}->ngo{sp}{kk}", xg, wg)
+        cols = cols.reshape((cols.shape[0], o) + tuple(cols.shape[3:]))
+    full = tuple((n - 1) * s + d * (k - 1) + 1 + p for n, s, d, k, p in
+                 zip(x.shape[2:], stride, dilation, kernel, opad))
+    out = bind(unwindows_p, cols, size=full, kernel=kernel, stride=stride, dilation=dilation)
+    if any(padding):
+        sizes = [f - 2 * p for f, p in zip(full, padding)]
+        if any(s <= 0 for s in sizes):
+            raise ValueError(f"{op}: padding {padding} leaves no output for input "
+                             f"{tuple(x.shape)} and kernel {kernel}")
+        idx = (slice(None), slice(None)) + tuple(slice(p, p + s) for p, s in
+                                                 zip(padding, sizes))
+        out = out[idx]
+    if bias is not None:
+        out = out + as_value(bias).reshape((o,) + (1,) * nsp)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The transpose (input gradient) of conv1d, as ``torch.nn.functional.conv_transpose1d``."""
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, "conv_transpose1d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The transpose (input gradient) of conv2d, as ``torch.nn.functional.conv_transpose2d``."""
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, "conv_transpose2d")
+
+
+# ---- pooling ---------------------------------------------------------------------------
+
+def _pool_geometry(x, nsp, kernel_size, stride, padding, dilation, ceil_mode, op):
+    _check_input(x, nsp, op)
+    kernel = _tuple(kernel_size, nsp, "kernel_size", op)
+    stride = kernel if stride is None or stride == () or stride == [] else \
+        _tuple(stride, nsp, "stride", op)
+    padding = _tuple(padding, nsp, "padding", op)
+    dilation = _tuple(dilation, nsp, "dilation", op)
+    for p, k in zip(padding, kernel):
+        if p > k // 2:
+            raise ValueError(f"{op}: padding {padding} must be at most half the kernel size "
+                             f"{kernel}")
+    pads, outs = [], []
+    for n, k, s, p, d in zip(x.shape[-nsp:], kernel, stride, padding, dilation):
+        span = n + 2 * p - d * (k - 1) - 1
+        if span < 0:
+            raise ValueError(f"{op}: input {tuple(x.shape)} with padding {padding} is smaller "
+                             f"than the kernel {kernel} (dilation {dilation})")
+        if ceil_mode:
+            out = -(-span // s) + 1
+            if (out - 1) * s >= n + p:  # the last window must start inside the input
+                out -= 1
+        else:
+            out = span // s + 1
+        outs.append(out)
+        pads.append((p, max((out - 1) * s + d * (k - 1) + 1 - n - p, 0)))
+    return kernel, stride, padding, dilation, tuple(pads), tuple(outs)
+
+
+def _max_pool(nsp, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+              op):
+    x = as_value(input)
+    kernel, stride, padding, dilation, pads, outs = _pool_geometry(
+        x, nsp, kernel_size, stride, padding, dilation, ceil_mode, op)
+    fill = -np.inf if x.dtype.is_floating_point else np.iinfo(x.dtype.np).min
+    xp = _pad_spatial(x, pads, fill)
+    cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation)
+    from .reduce import amax, argmax
+    wdims = tuple(range(cols.ndim - nsp, cols.ndim))
+    out = amax(cols, wdims)
+    if not return_indices:
+        return out
+    flat = cols.reshape(tuple(cols.shape[:-nsp]) + (-1,))
+    k = argmax(flat, -1)._data
+    sizes = x.shape[-nsp:]
+    pos = np.unravel_index(k, kernel)
+    from ..core.tensor import Tensor
+    lin = np.zeros(k.shape, np.int64)
+    for i in range(nsp):
+        start = np.arange(outs[i]) * stride[i] - padding[i]
+        start = start.reshape((-1,) + (1,) * (nsp - 1 - i))
+        lin = lin * sizes[i] + start + pos[i] * dilation[i]
+    return out, Tensor._wrap(lin)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over sliding windows of (N, C, L), as ``torch.nn.functional.max_pool1d``."""
+    return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices, "max_pool1d")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over sliding windows of (N, C, H, W), as ``torch.nn.functional.max_pool2d``.
+    Where several entries of a window tie for the max, the gradient is shared evenly (PyTorch
+    gives it to one of them)."""
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices, "max_pool2d")
+
+
+def _avg_pool(nsp, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, op):
+    x = as_value(input)
+    kernel, stride, padding, dilation, pads, outs = _pool_geometry(
+        x, nsp, kernel_size, stride, padding, 1, ceil_mode, op)
+    xp = _pad_spatial(x, pads, 0)
+    cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation)
+    wdims = tuple(range(cols.ndim - nsp, cols.ndim))
+    total = cols.sum(wdims)
+    if divisor_override:
+        return total / divisor_override
+    # the divisor counts the window's cells inside the input (plus the explicit padding when
+    # count_include_pad), never the extra cells ceil_mode adds on the right
+    ones = np.ones((), x.dtype.np)
+    for n, (lo, hi), p in zip(x.shape[-nsp:], pads, padding):
+        j = np.arange(n + lo + hi) - lo  # input coordinate of each padded cell
+        m = (j >= -p) & (j < n + p) if count_include_pad else (j >= 0) & (j < n)
+        ones = np.multiply.outer(ones, m.astype(x.dtype.np))
+    cnt = _windows_impl(ones, kernel, stride, dilation).sum(axis=tuple(range(nsp, 2 * nsp)))
+    return total / cnt.astype(x.dtype.np)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """Mean over sliding windows of (N, C, L), as ``torch.nn.functional.avg_pool1d``."""
+    return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     None, "avg_pool1d")
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Mean over sliding windows of (N, C, H, W), as ``torch.nn.functional.avg_pool2d``."""
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, "avg_pool2d")
+
+
+def _adaptive_matrix(n, m, dtype):
+    """(m, n) averaging matrix: row i averages [floor(i n / m), ceil((i + 1) n / m))."""
+    a = np.zeros((m, n), dtype)
+    for i in range(m):
+        lo, hi = (i * n) // m, -(-((i + 1) * n) // m)
+        a[i, lo:hi] = 1.0 / (hi - lo)
+    return a
+
+
+def _adaptive_avg(nsp, input, output_size, op):
+    x = as_value(input)
+    _check_input(x, nsp, op)
+    sizes = x.shape[-nsp:]
+    outs = (output_size,) * nsp if isinstance(output_size, (int, np.integer)) else \
+        tuple(output_size)
+    outs = tuple(n if o is None else int(o) for o, n in zip(outs, sizes))
+    if len(outs) != nsp or any(o <= 0 for o in outs):
+        raise ValueError(f"{op}: output_size must be {nsp} positive sizes, got {output_size}")
+    from ..core.tensor import Tensor
+    sp = "hw"[:nsp]
+    mats = [Tensor._wrap(_adaptive_matrix(n, o, x.dtype.np)) for n, o in zip(sizes, outs)]
+    eq = f"...{sp}," + ",".join(f"{u}{s}" for u, s in zip("ij", sp)) + f"->...{'ij'[:nsp]}"
+    return einsum(eq, x, *mats)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return _adaptive_avg(1, input, output_size, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to a fixed output size, as ``torch.nn.functional.adaptive_avg_pool2d``."""
+    return _adaptive_avg(2, input, output_size, "adaptive_avg_pool2d")
+
+
+def _adaptive_max(nsp, input, output_size, op):
+    x = as_value(input)
+    _check_input(x, nsp, op)
+    sizes = x.shape[-nsp:]
+    outs = (output_size,) * nsp if isinstance(output_size, (int, np.integer)) else \
+        tuple(output_size)
+    outs = tuple(n if o is None else int(o) for o, n in zip(outs, sizes))
+    if all(n % o == 0 for n, o in zip(sizes, outs)):
+        k = tuple(n // o for n, o in zip(sizes, outs))
+        return _max_pool(nsp, x, k, k, 0, 1, False, False, op)
+    # windows of varying size: one max per output cell (a declared loop over the cells)
+    from .reduce import amax
+    from .indexing import stack
+    cells = []
+    for idx in np.ndindex(*outs):
+        sl = tuple(slice((i * n) // o, -(-((i + 1) * n) // o)) for i, n, o in
+                   zip(idx, sizes, outs))
+        cells.append(amax(x[(Ellipsis,) + sl], tuple(range(x.ndim - nsp, x.ndim))))
+    return stack(cells, -1).reshape(tuple(x.shape[:-nsp]) + outs)
+
+
+def adaptive_max_pool2d(input, output_size):
+    return _adaptive_max(2, input, output_size, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool1d(input, output_size):
+    return _adaptive_max(1, input, output_size, "adaptive_max_pool1d")
+
+
+for _f in (conv1d, conv2d, conv_transpose1d, conv_transpose2d, max_pool1d, max_pool2d,
+           avg_pool1d, avg_pool2d, adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
+           adaptive_max_pool2d):
+    export(_f, __all__)

@@ -1,0 +1,86 @@
+"""Convolution, pooling, embedding and dropout: the behaviours the generated rule checks in
+test_rules.py don't cover (indices, padding_idx, randomness, errors)."""
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+
+torch = pytest.importorskip("torch")
+
+
+def test_max_pool_return_indices_match_torch():
+    x = np.random.default_rng(0).standard_normal((2, 3, 9, 7)).astype(np.float32)
+    out, idx = F.max_pool2d(ember.tensor(x), 3, 2, 1, return_indices=True)
+    tout, tidx = torch.nn.functional.max_pool2d(torch.tensor(x), 3, 2, 1, return_indices=True)
+    np.testing.assert_array_equal(out.numpy(), tout.numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    assert idx.dtype == ember.int64
+
+
+def test_embedding_padding_idx_gets_no_gradient():
+    w = ember.randn(5, 3, requires_grad=True)
+    idx = ember.tensor([[0, 4, 4], [2, 4, 1]])
+    F.embedding(idx, w, padding_idx=4).sum().backward()
+    g = w.grad.numpy()
+    np.testing.assert_array_equal(g[4], 0)
+    np.testing.assert_array_equal(g[[0, 1, 2]], 1)
+    np.testing.assert_array_equal(g[3], 0)
+
+
+def test_dropout_scales_kept_values_and_is_seeded():
+    x = ember.ones(200, 50, requires_grad=True)
+    ember.manual_seed(0)
+    y = F.dropout(x, 0.3)
+    kept = y.detach().numpy() != 0
+    assert 0.65 < kept.mean() < 0.75
+    np.testing.assert_allclose(y.detach().numpy()[kept], 1 / 0.7, rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), kept / 0.7, rtol=1e-6)
+    ember.manual_seed(0)
+    np.testing.assert_array_equal(F.dropout(x, 0.3).detach().numpy(), y.detach().numpy())
+    assert F.dropout(x, 0.3, training=False) is x
+
+
+def test_conv_errors_name_the_problem():
+    x = ember.randn(1, 3, 8, 8)
+    with pytest.raises(ValueError, match=r"conv2d: input has 3 channels.*expects 4"):
+        F.conv2d(x, ember.randn(2, 4, 3, 3))
+    with pytest.raises(ValueError, match=r"conv2d: padding='same' needs stride 1"):
+        F.conv2d(x, ember.randn(2, 3, 3, 3), stride=2, padding="same")
+    with pytest.raises(ValueError, match=r"conv2d: expected a 4-D"):
+        F.conv2d(ember.randn(8, 8), ember.randn(2, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"smaller than the dilated kernel"):
+        F.conv2d(ember.randn(1, 3, 2, 2), ember.randn(2, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"max_pool2d: padding"):
+        F.max_pool2d(x, 2, padding=2)
+
+
+def test_conv2d_cifar_lenet_shapes_match_torch():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 3, 32, 32)).astype(np.float32)
+    w1 = rng.standard_normal((6, 3, 5, 5)).astype(np.float32) * 0.1
+    w2 = rng.standard_normal((16, 6, 5, 5)).astype(np.float32) * 0.1
+
+    def net(m, x, w1, w2):
+        f = m.nn.functional
+        h = f.max_pool2d(f.relu(f.conv2d(x, w1)), 2)
+        return f.max_pool2d(f.relu(f.conv2d(h, w2)), 2).flatten(1)
+    e = net(ember, *map(ember.tensor, (x, w1, w2)))
+    t = net(torch, *map(torch.tensor, (x, w1, w2)))
+    assert tuple(e.shape) == (4, 400)
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_gather_scatter_errors():
+    x = ember.randn(3, 4)
+    with pytest.raises(IndexError, match=r"gather: index 4 is out of bounds for dim 1"):
+        ember.gather(x, 1, ember.tensor([[4]]))
+    with pytest.raises(ValueError, match=r"gather: index has 1 dims but the input has 2"):
+        ember.gather(x, 1, ember.tensor([0]))
+    with pytest.raises(TypeError, match=r"masked_fill: mask must be a bool tensor"):
+        x.masked_fill(ember.tensor([1, 0, 1, 0]), 0.0)
+    with pytest.raises(ValueError, match=r"split: sections \[1, 2\] must"):
+        x.split([1, 2], 1)
+    with pytest.raises(ValueError, match=r"einsum: operand 1 has 2 dims"):
+        ember.einsum("ij,j->i", x, x)
