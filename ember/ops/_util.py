@@ -21,10 +21,16 @@ def canon_dim(dim, ndim, op="op"):
 
 
 def canon_dims(dims, ndim, op="op"):
+    """Sorted non-negative dims. A 0-d tensor accepts dim 0 or -1 (it names the tensor
+    itself, as in PyTorch) and has no dims to reduce: ``()``."""
     if dims is None:
         return tuple(range(ndim))
     if isinstance(dims, (int, np.integer)):
         dims = (dims,)
+    if ndim == 0:
+        for d in dims:
+            canon_dim(d, 0, op)
+        return ()
     out = tuple(sorted(canon_dim(d, ndim, op) for d in dims))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: dim {tuple(dims)} names the same dimension twice")

@@ -158,13 +158,13 @@ def full_like_traced(x, value):
 def _unary(name, fn, deriv=None, *, float_only=True, differentiable=True, needs_out=False,
            export_name=None, doc=""):
     """Define a unary elementwise primitive. ``deriv(x, out)`` returns f'(x) as an ember value."""
-    p = Primitive(name, fn, shape=_same_shape_rule, differentiable=differentiable and
-                  deriv is not None, vjp_needs_out=needs_out, doc=doc)
+    p = Primitive(name, fn, shape=_same_shape_rule, differentiable=differentiable,
+                  vjp_needs_out=needs_out, doc=doc)
     if deriv is not None:
         p.vjp = lambda ct, out, x: (ct * deriv(x, out),)
         p.jvp = lambda primals, tangents, out: tangents[0] * deriv(primals[0], out)
-    else:  # piecewise constant (floor, sign, ...): zero derivative
-        p.vjp = lambda ct, out, x: (None,)
+    else:  # piecewise constant (floor, sign, ...): a zero gradient, as PyTorch
+        p.vjp = lambda ct, out, x: (ct * 0,)
         p.jvp = lambda primals, tangents, out: zeros_like_v(out)
     p.batch = elementwise_batch(p)
 

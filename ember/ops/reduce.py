@@ -253,6 +253,9 @@ def logsumexp(input, dim, keepdim=False):
     x = as_value(input)
     dims = canon_dims(dim, x.ndim, "logsumexp")
     from ..transforms.reverse import stop_gradient
+    if x.numel() == 0:
+        r = sum(x.exp(), dims, keepdim=True).log()
+        return r if keepdim else r.reshape(_reduced_shape(tuple(x.shape), dims, False))
     m = stop_gradient(amax(x, dims, keepdim=True))
     r = sum((x - m).exp(), dims, keepdim=True).log() + m
     return r if keepdim else r.reshape(_reduced_shape(tuple(x.shape), dims, False))
@@ -268,10 +271,8 @@ cumsum_p.batch = lambda args, dims, dim: (
 
 
 def _rev(x, dim):
-    n = x.shape[dim]
-    from .indexing import getitem
-    idx = (slice(None),) * dim + (list(range(n - 1, -1, -1)),)
-    return getitem(x, idx)
+    from .slicing import flip
+    return flip(x, dim)
 
 
 def cumsum(input, dim, dtype=None):
@@ -281,7 +282,8 @@ def cumsum(input, dim, dtype=None):
         x = cast(x, dtype)
     elif x.dtype.category < 2:
         x = cast(x, _dt.int64)
-    return bind(cumsum_p, x, dim=canon_dims(dim, x.ndim, "cumsum")[0])
+    d = canon_dims(dim, x.ndim, "cumsum")
+    return bind(cumsum_p, x, dim=d[0]) if d else x.clone()
 
 
 cumprod_p = Primitive("cumprod", lambda x, dim: np.cumprod(x, axis=dim),
@@ -340,7 +342,8 @@ def cumprod(input, dim, dtype=None):
         x = cast(x, dtype)
     elif x.dtype.category < 2:
         x = cast(x, _dt.int64)
-    return bind(cumprod_p, x, dim=canon_dims(dim, x.ndim, "cumprod")[0])
+    d = canon_dims(dim, x.ndim, "cumprod")
+    return bind(cumprod_p, x, dim=d[0]) if d else x.clone()
 
 
 prod_p = Primitive("prod", lambda x, dims, keepdim: np.prod(x, axis=dims, keepdims=keepdim),
