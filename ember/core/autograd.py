@@ -196,6 +196,17 @@ def _add(a, b):
     return a + b
 
 
+def _add_arrays(a, b):
+    """Accumulate two cotangents outside create_graph: one NumPy add, no dispatch."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if a._data.shape == b._data.shape and a._data.dtype == b._data.dtype:
+        return Tensor._wrap(a._data + b._data)
+    return a + b
+
+
 def _freed_error(node):
     return RuntimeError(
         f"backward: trying to go through the graph a second time (at {node.name}Backward), "
@@ -206,7 +217,7 @@ def _freed_error(node):
 
 def _check_versions(node):
     for a, v in zip(node.args, node.versions):
-        if v is not None and a._version[0] != v:
+        if v is not None and a._version[0] != v:  # noqa: SIM102
             raise RuntimeError(
                 f"backward: a tensor of shape {tuple(a.shape)} ({a.dtype}) that "
                 f"{node.name}Backward needs was modified by an in-place operation after it "
@@ -218,10 +229,13 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
                  allow_unused=False, accumulate=True):
     """The engine behind ``Tensor.backward`` and ``ember.autograd.grad``."""
     from ..ops import _util
+    from . import vjp_plans
+    add = _add if create_graph else _add_arrays
+    given = set()  # arrays already handed out as a .grad (shared cotangents get copied)
     cts: dict = {}        # (id(node), oidx) -> cotangent
     leaf_cts: dict = {}   # id(leaf tensor) -> cotangent
     leaf_objs: dict = {}
-    input_ids = None
+    input_ids = wanted_nodes = None
     if inputs is not None:
         input_ids = {id(t): i for i, t in enumerate(inputs)}
         # a non-leaf input: capture the cotangent flowing into its (node, oidx)
@@ -243,22 +257,29 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
         for node in _toposort(root_nodes):
             if node.args is None:
                 raise _freed_error(node)
-            outs_ct = [cts.pop((id(node), i), None) for i in range(node.n_out)]
-            for i in range(node.n_out):
-                g = outs_ct[i]
-                if node.hooks and g is not None:
-                    hooks = node.hooks.get(i, ())
-                    # retain_grad's hook sees the final gradient: it runs last (as PyTorch)
-                    for h in sorted(hooks, key=lambda h: getattr(h, "_retain", False)):
-                        r = h(g)
-                        if r is not None:
-                            g = r
-                    outs_ct[i] = g
-                if inputs is not None and (id(node), i) in wanted_nodes and g is not None:
-                    k = wanted_nodes[(id(node), i)]
-                    results[k] = _add(results[k], g)
-            if all(g is None for g in outs_ct):
-                continue
+            nid = id(node)
+            if node.n_out == 1 and not node.hooks and wanted_nodes is None:
+                g = cts.pop((nid, 0), None)  # the common case, without the bookkeeping
+                if g is None:
+                    continue
+                outs_ct = (g,)
+            else:
+                outs_ct = [cts.pop((nid, i), None) for i in range(node.n_out)]
+                for i in range(node.n_out):
+                    g = outs_ct[i]
+                    if node.hooks and g is not None:
+                        hooks = node.hooks.get(i, ())
+                        # retain_grad's hook sees the final gradient: it runs last (as PyTorch)
+                        for h in sorted(hooks, key=lambda h: getattr(h, "_retain", False)):
+                            r = h(g)
+                            if r is not None:
+                                g = r
+                        outs_ct[i] = g
+                    if wanted_nodes is not None and (nid, i) in wanted_nodes and g is not None:
+                        k = wanted_nodes[(nid, i)]
+                        results[k] = _add(results[k], g)
+                if all(g is None for g in outs_ct):
+                    continue
             _check_versions(node)
             prim = node.prim
             if node.n_out == 1:
@@ -269,17 +290,20 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
                                for i, g in enumerate(outs_ct))
                 out_val = tuple(_util.saved_output(node, i, create_graph)
                                 for i in range(node.n_out))
-            in_cts = prim.vjp(ct_arg, out_val, *node.args, **node.params)
+            if create_graph:
+                in_cts = prim.vjp(ct_arg, out_val, *node.args, **node.params)
+            else:
+                in_cts = vjp_plans.run(prim, node.params, node.args, ct_arg, out_val)
             for p, g in zip(node.parents, in_cts):
                 if p is None or g is None:
                     continue
                 pnode, poidx, ptensor = p
                 if pnode is None:
-                    leaf_cts[id(ptensor)] = _add(leaf_cts.get(id(ptensor)), g)
+                    leaf_cts[id(ptensor)] = add(leaf_cts.get(id(ptensor)), g)
                     leaf_objs[id(ptensor)] = ptensor
                 else:
                     key = (id(pnode), poidx)
-                    cts[key] = _add(cts.get(key), g)
+                    cts[key] = add(cts.get(key), g)
             if not retain_graph:
                 node.args = None
                 node.out = None
@@ -306,7 +330,10 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
             if g.dtype != leaf.dtype:
                 g = g.to(leaf.dtype)
             if leaf.grad is None:
-                leaf.grad = g if create_graph or g._data.base is None else g.clone()
+                if not create_graph and (g._data.base is not None or id(g._data) in given):
+                    g = g.clone()
+                given.add(id(g._data))
+                leaf.grad = g
             else:
                 leaf.grad = leaf.grad + g
     if inputs is not None:

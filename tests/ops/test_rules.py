@@ -245,6 +245,26 @@ def test_parity_with_torch(case):
         np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_compiled_backward_is_bit_identical_to_eager_rules(case):
+    """backward() stages each VJP rule on its second use and runs the plan from then on:
+    the gradients must not change by a single bit."""
+    _, fn, shapes, pos = case
+    arrays = _inputs(shapes, pos)
+    w = None
+    grads = []
+    for _ in range(3):  # eager rules, then compile, then the cached plan
+        ts = [ember.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(ember, *ts)
+        if w is None:
+            w = ember.tensor(rng.standard_normal(tuple(out.shape)))
+        (out * w).sum().backward()
+        grads.append([t.grad.numpy() for t in ts])
+    for later in grads[1:]:
+        for a, b in zip(grads[0], later):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_cases_exercise_every_primitive(monkeypatch):
     """A primitive that no case binds (eagerly, under jvp, vjp or vmap) fails here."""
     from ember.core import autograd as A
@@ -257,6 +277,9 @@ def test_cases_exercise_every_primitive(monkeypatch):
         return orig(prim, args, params)
     monkeypatch.setattr(A, "eval_apply", spy)
     monkeypatch.setattr(P, "eval_apply", spy)
+    from ember.core import vjp_plans  # compiled rules skip eval_apply: run them eagerly here
+    monkeypatch.setattr(vjp_plans, "run", lambda prim, params, args, ct, out: prim.vjp(
+        ct, out, *args, **params))
     for _, fn, shapes, pos in CASES:
         arrays = _inputs(shapes, pos)
         f = lambda *ts: fn(ember, *ts)  # noqa: E731

@@ -1,0 +1,111 @@
+"""Compiled VJP rules for the eager backward pass.
+
+A VJP rule is ordinary ember code; run eagerly, every op in it pays Python dispatch. A
+training loop calls the same rule with the same shapes every step, so the first-order
+backward (``create_graph=False``) stages a rule once per signature (primitive, params, input
+shapes/dtypes, scalar values) with ``jit``'s tracer, optimises it (constant folding, CSE,
+DCE) and afterwards runs the generated straight-line NumPy plan. A signature is compiled on
+its second use, so one-off shapes never pay for tracing; a rule that can't be staged (it
+reads concrete data) keeps running eagerly. The plan calls the same kernels in the same
+order as the eager rule, so gradients are identical either way.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .tensor import Tensor
+
+_plans: dict = {}
+_MAX_PLANS = 4096
+_SEEN_ONCE = 1
+_NOT_STAGEABLE = 2
+
+
+def _sig(x):
+    if type(x) is Tensor:
+        d = x._data
+        return (d.shape, d.dtype)
+    if isinstance(x, Tensor):
+        d = x._data
+        return (d.shape, d.dtype)
+    if x is None:
+        return None
+    if isinstance(x, np.ndarray):
+        return ("a", x.shape, x.dtype, x.tobytes() if x.size <= 8 else id(x))
+    try:
+        hash(x)
+    except TypeError:
+        return ("id", id(x))
+    return ("s", type(x), x)
+
+
+def _params_key(params):
+    if not params:
+        return ()
+    try:
+        key = tuple(sorted(params.items()))
+        hash(key)
+        return key
+    except TypeError:
+        return None
+
+
+def run(prim, params, args, ct, out):
+    """``prim.vjp(ct, out, *args, **params)`` through a cached plan when possible.
+    ``ct`` and ``out`` are Tensors (or tuples of them for multi-output primitives)."""
+    pk = _params_key(params)
+    multi = isinstance(ct, tuple)
+    if pk is None:
+        return prim.vjp(ct, out, *args, **params)
+    cts = ct if multi else (ct,)
+    outs = out if multi else (out,)
+    key = (prim, pk, tuple([_sig(c) for c in cts]), tuple([_sig(o) for o in outs]),
+           tuple([_sig(a) for a in args]))
+    entry = _plans.get(key)
+    if entry is None or entry is _NOT_STAGEABLE:
+        if entry is None:
+            if len(_plans) >= _MAX_PLANS:
+                _plans.clear()
+            _plans[key] = _SEEN_ONCE
+        return prim.vjp(ct, out, *args, **params)
+    if entry is _SEEN_ONCE:
+        entry = _compile(prim, params, args, cts, outs, multi)
+        _plans[key] = entry
+        if entry is _NOT_STAGEABLE:
+            return prim.vjp(ct, out, *args, **params)
+    plan, mask, fresh = entry
+    ins = [c._data for c in cts] + [o._data for o in outs if o is not None] + \
+        [a._data for a in args if isinstance(a, Tensor)]
+    res = plan(*ins)
+    if not fresh:  # a constant of the plan must not be handed out (it could be modified)
+        res = [np.array(r) for r in res]
+    res = iter(res)
+    return tuple(Tensor._wrap(next(res)) if m else None for m in mask)
+
+
+def _compile(prim, params, args, cts, outs, multi):
+    from ..transforms.jit import trace_to_graph, optimize, compile_plan
+    n_ct = len(cts)
+    has_out = [o is not None for o in outs]
+    t_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    flat = list(cts) + [o for o in outs if o is not None] + [args[i] for i in t_pos]
+    mask = []
+
+    def rule(ins):
+        it = iter(ins)
+        c = tuple(next(it) for _ in range(n_ct))
+        o = tuple(next(it) if h else None for h in has_out)
+        a = list(args)
+        for i in t_pos:
+            a[i] = next(it)
+        res = prim.vjp(c if multi else c[0], o if multi else o[0], *a, **params)
+        mask[:] = [r is not None for r in res]
+        return [r for r in res if r is not None]
+    try:
+        graph, _ = trace_to_graph(rule, flat, name=f"{prim.name}_vjp")
+    except Exception:  # the rule needs concrete values: keep it eager
+        return _NOT_STAGEABLE
+    from ..transforms.jit import Lit
+    graph = optimize(graph)
+    fresh = not any(isinstance(o, Lit) for o in graph.outs)
+    return compile_plan(graph), tuple(mask), fresh
