@@ -74,7 +74,7 @@ class Node:
     """One recorded primitive application (what PyTorch calls a grad_fn)."""
 
     __slots__ = ("prim", "params", "args", "parents", "versions", "out", "hooks", "__weakref__",
-                 "n_out", "out_version")
+                 "n_out", "out_version", "needed")
 
     def __init__(self, prim, params, args, out, n_out):
         self.prim = prim
@@ -96,6 +96,7 @@ class Node:
                 versions.append(None)
             parents.append(None)
         self.parents = parents
+        self.needed = tuple(p is not None for p in parents)
         self.versions = versions
         self.hooks = None
 
@@ -293,7 +294,8 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
             if create_graph:
                 in_cts = prim.vjp(ct_arg, out_val, *node.args, **node.params)
             else:
-                in_cts = vjp_plans.run(prim, node.params, node.args, ct_arg, out_val)
+                in_cts = vjp_plans.run(prim, node.params, node.args, ct_arg, out_val,
+                                        node.needed)
             for p, g in zip(node.parents, in_cts):
                 if p is None or g is None:
                     continue

@@ -24,10 +24,10 @@ _NOT_STAGEABLE = 2
 def _sig(x):
     if type(x) is Tensor:
         d = x._data
-        return (d.shape, d.dtype)
-    if isinstance(x, Tensor):
+        return (d.shape, d.dtype.char)
+    if isinstance(x, Tensor):  # a tracer or subclass: by shape and dtype
         d = x._data
-        return (d.shape, d.dtype)
+        return (type(x), d.shape, d.dtype)
     if x is None:
         return None
     if isinstance(x, np.ndarray):
@@ -50,17 +50,41 @@ def _params_key(params):
         return None
 
 
-def run(prim, params, args, ct, out):
+def run(prim, params, args, ct, out, needed):
     """``prim.vjp(ct, out, *args, **params)`` through a cached plan when possible.
-    ``ct`` and ``out`` are Tensors (or tuples of them for multi-output primitives)."""
+    ``ct`` and ``out`` are Tensors (or tuples of them for multi-output primitives);
+    ``needed[i]`` says whether the cotangent of ``args[i]`` is wanted (the plan computes
+    only those)."""
     pk = _params_key(params)
-    multi = isinstance(ct, tuple)
     if pk is None:
         return prim.vjp(ct, out, *args, **params)
+    multi = isinstance(ct, tuple)
     cts = ct if multi else (ct,)
     outs = out if multi else (out,)
-    key = (prim, pk, tuple([_sig(c) for c in cts]), tuple([_sig(o) for o in outs]),
-           tuple([_sig(a) for a in args]))
+    key = [prim, pk, needed]
+    ins = []
+    for c in cts:
+        d = c._data
+        key.append(d.shape)
+        key.append(d.dtype.char)
+        ins.append(d)
+    for o in outs:
+        if o is None:
+            key.append(None)
+        else:
+            key.append(0)  # the output's shape/dtype follow from the inputs
+            ins.append(o._data)
+    for a in args:
+        if type(a) is Tensor:
+            d = a._data
+            key.append(d.shape)
+            key.append(d.dtype.char)
+            ins.append(d)
+        else:
+            key.append(_sig(a))
+            if isinstance(a, Tensor):
+                ins.append(a._data)
+    key = tuple(key)
     entry = _plans.get(key)
     if entry is None or entry is _NOT_STAGEABLE:
         if entry is None:
@@ -69,21 +93,20 @@ def run(prim, params, args, ct, out):
             _plans[key] = _SEEN_ONCE
         return prim.vjp(ct, out, *args, **params)
     if entry is _SEEN_ONCE:
-        entry = _compile(prim, params, args, cts, outs, multi)
+        entry = _compile(prim, params, args, cts, outs, multi, needed)
         _plans[key] = entry
         if entry is _NOT_STAGEABLE:
             return prim.vjp(ct, out, *args, **params)
     plan, mask, fresh = entry
-    ins = [c._data for c in cts] + [o._data for o in outs if o is not None] + \
-        [a._data for a in args if isinstance(a, Tensor)]
     res = plan(*ins)
     if not fresh:  # a constant of the plan must not be handed out (it could be modified)
         res = [np.array(r) for r in res]
     res = iter(res)
-    return tuple(Tensor._wrap(next(res)) if m else None for m in mask)
+    wrap = Tensor._wrap
+    return tuple([wrap(next(res)) if m else None for m in mask])
 
 
-def _compile(prim, params, args, cts, outs, multi):
+def _compile(prim, params, args, cts, outs, multi, needed):
     from ..transforms.jit import trace_to_graph, optimize, compile_plan
     n_ct = len(cts)
     has_out = [o is not None for o in outs]
@@ -99,7 +122,8 @@ def _compile(prim, params, args, cts, outs, multi):
         for i in t_pos:
             a[i] = next(it)
         res = prim.vjp(c if multi else c[0], o if multi else o[0], *a, **params)
-        mask[:] = [r is not None for r in res]
+        mask[:] = [r is not None and n for r, n in zip(res, needed)]
+        res = [r if m else None for r, m in zip(res, mask)]
         return [r for r in res if r is not None]
     try:
         graph, _ = trace_to_graph(rule, flat, name=f"{prim.name}_vjp")

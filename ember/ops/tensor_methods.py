@@ -5,6 +5,7 @@ import numpy as np
 
 from ..core import dtypes as _dt
 from ..core import autograd as _ag
+from ..core import primitive as _primitive
 from ..core.tensor import Tensor, device as _device
 from . import elementwise as E
 from . import linalg as _linalg
@@ -19,9 +20,21 @@ def _r(fn):
 
 
 def _binop(prim):
+    impl = prim.impl
+    stack = _primitive._stack
+    mode = _ag._GradMode
+    wrap = Tensor._wrap
+
     def op(self, other):
         if type(other) is Tensor and type(self) is Tensor and \
                 self._data.dtype is other._data.dtype:
+            if len(stack) == 1 and not (mode.enabled and (self.requires_grad or
+                                                          other.requires_grad)):
+                # nothing to record and no transform active: straight to the kernel
+                try:
+                    return wrap(impl(self._data, other._data))
+                except Exception:
+                    pass  # let bind raise its descriptive error
             return bind(prim, self, other)
         return bind(prim, *E._binary_args(self, other))
     return op

@@ -278,7 +278,7 @@ def test_cases_exercise_every_primitive(monkeypatch):
     monkeypatch.setattr(A, "eval_apply", spy)
     monkeypatch.setattr(P, "eval_apply", spy)
     from ember.core import vjp_plans  # compiled rules skip eval_apply: run them eagerly here
-    monkeypatch.setattr(vjp_plans, "run", lambda prim, params, args, ct, out: prim.vjp(
+    monkeypatch.setattr(vjp_plans, "run", lambda prim, params, args, ct, out, needed: prim.vjp(
         ct, out, *args, **params))
     for _, fn, shapes, pos in CASES:
         arrays = _inputs(shapes, pos)
