@@ -4,7 +4,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .core.dtypes import (  # noqa: F401
-    DType as dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64,
+    DType as dtype, bool_ as bool, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, float32, float64,
     bfloat16, get_default_dtype, set_default_dtype, promote_types, result_type as _result_type)
 from .core.dtypes import float16 as half, float32 as float, float64 as double  # noqa: F401
 from .core.dtypes import int64 as long, int32 as int, int16 as short  # noqa: F401
@@ -25,9 +25,10 @@ from .ops.slicing import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.einsum import *  # noqa: F401,F403
 from .ops.conv import *  # noqa: F401,F403
+from .ops.prng_ops import erfinv, argsort, sort, topk  # noqa: F401
 from .ops.nn_ops import *  # noqa: F401,F403
 from . import autograd  # noqa: F401
-from .random import manual_seed, seed, initial_seed, rand, randn, randint, normal, rand_like, randn_like, randint_like, randperm, Generator, default_generator  # noqa: F401,E501
+from .generator import manual_seed, seed, initial_seed, rand, randn, randint, normal, rand_like, randn_like, randint_like, randperm, Generator, default_generator  # noqa: F401,E501
 from . import random  # noqa: F401
 
 

@@ -1,125 +1,319 @@
-"""The PyTorch-style global generator: ``manual_seed``, ``rand``, ``randn``, ``randint``,
-``normal``, ``randperm``, and ``Tensor.uniform_/normal_``.
+"""Explicit, splittable randomness (JAX's ``jax.random``), on the Threefry-2x32 cipher.
 
-For now it draws from NumPy's PCG64 generator seeded by ``manual_seed``; the explicit
-counter-based JAX-style keys (``random.key``/``split``/...) are the next slice, after which
-this module becomes a thin layer over them.
+A key is a uint32 tensor of shape ``(2,)`` (a batch of keys: ``(..., 2)``). Functions are pure:
+the same key gives the same numbers eagerly, under ``jit`` and under ``vmap`` (where a batch of
+keys gives independent samples per example, as in JAX). Bits, splits, ``fold_in``, uniform
+samples in [0, 1), ``randint``, ``permutation``, ``bernoulli`` and ``categorical`` are
+bit-identical to JAX's (with its default ``jax_threefry_partitionable``, for seeds below
+2**31: ember keeps all 64 bits of a seed, JAX without x64 keeps 32); scaled uniform and normal
+samples agree to float32 rounding (XLA fuses multiply-adds).
+
+The PyTorch-style stateful functions (``manual_seed``, ``seed``, ``initial_seed``) are
+re-exported here as in ``torch.random``.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from .core import dtypes as _dt
 from .core.tensor import Tensor
+from .generator import manual_seed, seed, initial_seed, Generator, default_generator  # noqa: F401
+from .ops.elementwise import as_value, cast, maximum, minimum, where
+from .ops.prng_ops import threefry2x32, bits_to_unit_p, erfinv, argsort
+from .core.primitive import bind
+
+__all__ = ["key", "PRNGKey", "key_data", "split", "fold_in", "bits", "uniform", "normal",
+           "bernoulli", "categorical", "randint", "permutation", "truncated_normal", "gumbel",
+           "manual_seed", "seed", "initial_seed"]
 
 
-class Generator:
-    """A seeded source of random numbers (as ``torch.Generator``)."""
-
-    def __init__(self, device="cpu"):
-        self._seed = 0
-        self._rng = np.random.default_rng(0)
-
-    def manual_seed(self, seed):
-        self._seed = int(seed)
-        self._rng = np.random.default_rng(self._seed)
-        return self
-
-    def seed(self):
-        s = int(np.random.SeedSequence().entropy % (2 ** 63))
-        self.manual_seed(s)
-        return s
-
-    def initial_seed(self):
-        return self._seed
-
-    def get_state(self):
-        return self._rng.bit_generator.state
-
-    def set_state(self, state):
-        self._rng.bit_generator.state = state
+def key(seed):
+    """A key from an integer seed: the seed's 64 bits as (high word, low word)."""
+    if isinstance(seed, Tensor):
+        if seed.ndim != 0 or seed.dtype.category != 1:
+            raise TypeError(f"random.key: seed must be a scalar integer, got {seed.dtype} of "
+                            f"shape {tuple(seed.shape)}")
+        s = cast(seed, _dt.int64)
+        hi = cast((s // (2 ** 32)) % (2 ** 32), _dt.uint32)
+        lo = cast(s % (2 ** 32), _dt.uint32)
+        from .ops.indexing import stack
+        return stack([hi, lo])
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"random.key: seed must be an integer, got {seed!r}")
+    s = int(seed) & 0xFFFFFFFFFFFFFFFF
+    return Tensor._wrap(np.array([s >> 32, s & 0xFFFFFFFF], np.uint32))
 
 
-default_generator = Generator()
+PRNGKey = key
 
 
-def manual_seed(s):
-    """Seed the global generator (and return it)."""
-    return default_generator.manual_seed(s)
+def key_data(k):
+    return _check_key(k, "key_data")
 
 
-def seed():
-    return default_generator.seed()
+def _check_key(k, op):
+    k = as_value(k)
+    if k.dtype is not _dt.uint32 or k.ndim < 1 or k.shape[-1] != 2:
+        raise TypeError(f"random.{op}: expected a key (uint32 tensor of shape (2,), from "
+                        f"random.key(seed)), got {k.dtype} of shape {tuple(k.shape)}")
+    if k.ndim > 1:
+        raise ValueError(f"random.{op}: got a batch of keys of shape {tuple(k.shape)}; use "
+                         f"ember.vmap over the keys to draw with each")
+    return k
 
 
-def initial_seed():
-    return default_generator.initial_seed()
+def _shape(shape, op):
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    try:
+        return tuple(int(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"random.{op}: shape must be a tuple of ints, got {shape!r}") from None
 
 
-def _gen(generator):
-    return (generator or default_generator)._rng
+def _counts(shape):
+    """The flat index of every element of ``shape`` as two uint32 words (high, low)."""
+    n = math.prod(shape)
+    iota = np.arange(n, dtype=np.uint64).reshape(shape)
+    return (Tensor._wrap((iota >> np.uint64(32)).astype(np.uint32)),
+            Tensor._wrap(iota.astype(np.uint32)))
 
 
-def _shape(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(int(s) for s in size)
+def _hash(k, shape):
+    hi, lo = _counts(shape)
+    return threefry2x32(k[0], k[1], hi, lo)
 
 
-def _mk(a, dtype, requires_grad):
-    t = Tensor._wrap(np.asarray(a).astype(_dt.as_dtype(dtype).np, copy=False))
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+def split(key, num=2):
+    """``num`` new keys (shape ``(num, 2)``; ``num`` may be a shape)."""
+    k = _check_key(key, "split")
+    shape = _shape(num, "split")
+    b1, b2 = _hash(k, shape)
+    from .ops.indexing import stack
+    return stack([b1, b2], -1)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    """Uniform samples in [0, 1)."""
-    return _mk(_gen(generator).random(_shape(size)), dtype, requires_grad)
+def fold_in(key, data):
+    """A new key that mixes the integer ``data`` into ``key``."""
+    k = _check_key(key, "fold_in")
+    d = as_value(data) if isinstance(data, Tensor) else Tensor._wrap(
+        np.array(int(data) & 0xFFFFFFFF, np.uint32))
+    if d.ndim != 0:
+        raise ValueError(f"random.fold_in: data must be a scalar, got shape {tuple(d.shape)}")
+    d = cast(d, _dt.uint32) if d.dtype is not _dt.uint32 else d
+    zero = Tensor._wrap(np.zeros((), np.uint32))
+    b1, b2 = threefry2x32(k[0], k[1], zero, d)
+    from .ops.indexing import stack
+    return stack([b1, b2])
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    """Standard normal samples."""
-    return _mk(_gen(generator).standard_normal(_shape(size)), dtype, requires_grad)
+def bits(key, shape=(), dtype=None):
+    """Uniform random bits: an unsigned integer tensor (uint32 by default, or uint8/16/64)."""
+    k = _check_key(key, "bits")
+    shape = _shape(shape, "bits")
+    dtype = _dt.uint32 if dtype is None else _dt.as_dtype(dtype)
+    width = dtype.np.itemsize * 8
+    b1, b2 = _hash(k, shape)
+    if width == 64:
+        return cast(b1, dtype) * (2 ** 32) + cast(b2, dtype)
+    from .ops.elementwise import bitwise_xor
+    x = bitwise_xor(b1, b2)
+    return x if width == 32 else cast(x, dtype)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None, generator=None,
-            requires_grad=False):
-    """Integers in [low, high)."""
-    if high is None:
-        low, high = 0, low
-    if high <= low:
-        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    return _mk(_gen(generator).integers(low, high, tuple(size)), dtype or _dt.int64, False)
+def _float_dtype(dtype, op):
+    d = _dt.get_default_dtype() if dtype is None else _dt.as_dtype(dtype)
+    if not d.is_floating_point:
+        raise TypeError(f"random.{op}: dtype must be floating point, got {d}")
+    return d
 
 
-def normal(mean, std, size=None, generator=None, dtype=None):
-    """Normal samples with the given mean and std (floats or tensors, broadcast)."""
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
-    shape = tuple(size) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
-    return _mk(_gen(generator).normal(m, s, shape), dtype, False)
+def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
+    """Uniform samples in [minval, maxval)."""
+    d = _float_dtype(dtype, "uniform")
+    shape = _shape(shape, "uniform")
+    width = d.np.itemsize * 8
+    nmant = _nmant(d)
+    rng = bits(key, shape, {8: _dt.uint8, 16: _dt.uint16, 32: _dt.uint32,
+                            64: _dt.uint64}[8 if nmant < 8 else width])
+    u = bind(bits_to_unit_p, rng, dtype=d)
+    lo = _as_float(minval, d)
+    hi = _as_float(maxval, d)
+    return maximum(lo, u * (hi - lo) + lo)
 
 
-def rand_like(x, dtype=None):
-    return rand(tuple(x.shape), dtype=dtype or x.dtype)
+def _nmant(d):
+    from .ops.prng_ops import _nmant as nm
+    return nm(d.np)
 
 
-def randn_like(x, dtype=None):
-    return randn(tuple(x.shape), dtype=dtype or x.dtype)
+def _as_float(v, d):
+    if isinstance(v, Tensor):
+        return cast(v, d)
+    return Tensor._wrap(np.asarray(v, d.np))
 
 
-def randint_like(x, low, high=None, dtype=None):
-    return randint(low, high, tuple(x.shape), dtype=dtype or x.dtype)
+def normal(key, shape=(), dtype=None):
+    """Standard normal samples (inverse-CDF of a uniform sample, as JAX)."""
+    _check_key(key, "uniform")
+    d = _float_dtype(dtype, "normal")
+    lo = np.nextafter(np.array(-1.0, d.np), np.array(0.0, d.np))
+    u = uniform(key, shape, d, lo, 1.0)
+    return erfinv(u) * d.np.type(math.sqrt(2))
 
 
-def randperm(n, dtype=None, generator=None):
-    return _mk(_gen(generator).permutation(int(n)), dtype or _dt.int64, False)
+def truncated_normal(key, lower, upper, shape=None, dtype=None):
+    """Normal samples conditioned on ``lower < x < upper``."""
+    _check_key(key, "normal")
+    d = _float_dtype(dtype, "truncated_normal")
+    from .ops.elementwise import erf
+    lo, hi = _as_float(lower, d), _as_float(upper, d)
+    if shape is None:
+        shape = np.broadcast_shapes(tuple(lo.shape), tuple(hi.shape))
+    s2 = d.np.type(math.sqrt(2))
+    a, b = erf(lo / s2), erf(hi / s2)
+    u = uniform(key, shape, d, a, b)
+    out = erfinv(u) * s2
+    if not hasattr(lo, "_trace") and not hasattr(hi, "_trace"):
+        # keep samples strictly inside the interval despite rounding
+        lo = Tensor._wrap(np.nextafter(lo._data, np.array(np.inf, d.np)))
+        hi = Tensor._wrap(np.nextafter(hi._data, np.array(-np.inf, d.np)))
+    return minimum(maximum(out, lo), hi)
 
 
-def _global_uniform(shape, a, b, dtype, generator=None):
-    return _mk(_gen(generator).uniform(a, b, shape), dtype, False)
+def bernoulli(key, p=0.5, shape=None):
+    """Booleans that are True with probability ``p``."""
+    _check_key(key, "truncated_normal")
+    pt = p if isinstance(p, Tensor) else Tensor._wrap(np.asarray(p, np.float32))
+    if not pt.dtype.is_floating_point:
+        pt = cast(pt, _dt.float32)
+    if shape is None:
+        shape = tuple(pt.shape)
+    return uniform(key, shape, pt.dtype) < pt
 
 
-def _global_normal(shape, mean, std, dtype, generator=None):
-    return _mk(_gen(generator).normal(mean, std, shape), dtype, False)
+def gumbel(key, shape=(), dtype=None):
+    """Standard Gumbel samples."""
+    _check_key(key, "bernoulli")
+    d = _float_dtype(dtype, "gumbel")
+    tiny = np.finfo(d.np).tiny if d is not _dt.bfloat16 else _tiny_bf16()
+    return -(-uniform(key, shape, d, tiny, 1.0).log()).log()
+
+
+def _tiny_bf16():
+    import ml_dtypes
+    return ml_dtypes.finfo(ml_dtypes.bfloat16).tiny
+
+
+def categorical(key, logits, axis=-1, shape=None):
+    """Class indices sampled from ``softmax(logits)`` along ``axis`` (Gumbel-max)."""
+    _check_key(key, "gumbel")
+    from .ops.reduce import argmax
+    lg = as_value(logits)
+    ax = axis % lg.ndim
+    batch_shape = tuple(s for i, s in enumerate(lg.shape) if i != ax)
+    if shape is None:
+        shape = batch_shape
+    shape = _shape(shape, "categorical")
+    extra = len(shape) - len(batch_shape)
+    if extra < 0 or tuple(shape[extra:]) != batch_shape:
+        raise ValueError(f"random.categorical: shape {shape} must end with the logits' batch "
+                         f"shape {batch_shape}")
+    full = list(shape[extra:])
+    full.insert(ax, lg.shape[ax])
+    g = gumbel(key, tuple(shape[:extra]) + tuple(full), lg.dtype)
+    return cast(argmax(g + lg.reshape((1,) * extra + tuple(lg.shape)), ax + extra), _dt.int32)
+
+
+def randint(key, shape, minval, maxval, dtype=None):
+    """Integers in [minval, maxval) (int32 by default, as JAX)."""
+    _check_key(key, "categorical")
+    d = _dt.int32 if dtype is None else _dt.as_dtype(dtype)
+    if d.category != 1 or d is _dt.bool_:
+        raise TypeError(f"random.randint: dtype must be an integer type, got {d}")
+    shape = _shape(shape, "randint")
+    width = d.np.itemsize * 8
+    if width < 32:  # narrow types draw 32-bit samples in their range, as JAX does
+        info = np.iinfo(d.np)
+        lo = cast(as_value(minval), _dt.int64).clamp(int(info.min), int(info.max))
+        hi = cast(as_value(maxval), _dt.int64).clamp(int(info.min), int(info.max) + 1)
+        return cast(randint(key, shape, lo, hi, _dt.int32), d)
+    ud = {8: _dt.uint8, 16: _dt.uint16, 32: _dt.uint32, 64: _dt.uint64}[width]
+    info = np.iinfo(d.np)
+    lo_v, hi_v = as_value(minval), as_value(maxval)
+    hi_out = cast(hi_v, _dt.int64) > int(info.max)
+    lo = cast(cast(lo_v, _dt.int64).clamp(int(info.min), int(info.max)), d)
+    hi = cast(cast(hi_v, _dt.int64).clamp(int(info.min), int(info.max)), d)
+    ks = split(key)
+    higher, lower = bits(ks[0], shape, ud), bits(ks[1], shape, ud)
+    span = cast(hi - lo, ud)
+    span = where(hi <= lo, Tensor._wrap(np.ones((), ud.np)), span)
+    span = where(hi_out & (hi > lo), span + ud.np.type(1), span)
+    half = Tensor._wrap(np.asarray(2 ** (width // 2), ud.np))
+    mult = _rem(half, span)
+    mult = _rem(mult * mult, span)
+    off = _rem(_rem(higher, span) * mult + _rem(lower, span), span)
+    return lo + cast(off, d)
+
+
+def _rem(a, b):
+    from .ops.elementwise import remainder
+    return remainder(a, b)
+
+
+def permutation(key, x, axis=0):
+    """A random permutation of ``range(x)`` (int) or of ``x`` along ``axis`` (a tensor)."""
+    _check_key(key, "randint")
+    k = _check_key(key, "permutation")
+    if isinstance(x, (int, np.integer)):
+        arr = Tensor._wrap(np.arange(int(x), dtype=np.int32))
+    else:
+        arr = as_value(x)
+    if arr.ndim == 0:
+        raise ValueError("random.permutation: x must be an int or a tensor with at least 1 dim")
+    ax = axis % arr.ndim
+    n = arr.shape[ax]
+    rounds = int(np.ceil(3 * np.log(max(1, n)) / np.log(np.iinfo(np.uint32).max)))
+    from .ops.indexing import getitem
+    for _ in range(rounds):
+        ks = split(k)
+        k, sub = ks[0], ks[1]
+        sort_keys = bits(sub, (n,))
+        order = argsort(sort_keys, 0)
+        arr = getitem(arr, (slice(None),) * ax + (order,))
+    return arr
+
+
+def choice(key, a, shape=(), replace=True, p=None):
+    """Samples from ``range(a)`` or the rows of ``a``, with or without replacement."""
+    _check_key(key, "choice")
+    arr = Tensor._wrap(np.arange(int(a), dtype=np.int32)) if isinstance(a, (int, np.integer)) \
+        else as_value(a)
+    n = arr.shape[0]
+    shape = _shape(shape, "choice")
+    m = math.prod(shape)
+    from .ops.indexing import getitem
+    if p is None:
+        if replace:
+            idx = randint(key, shape, 0, n)
+        else:
+            if m > n:
+                raise ValueError(f"random.choice: can't take {m} samples without replacement "
+                                 f"from {n} entries")
+            idx = permutation(key, n)[:m].reshape(shape)
+        return getitem(arr, idx)
+    pt = as_value(p)
+    if replace:
+        idx = categorical(key, pt.log(), shape=shape)
+    else:
+        if m > n:
+            raise ValueError(f"random.choice: can't take {m} samples without replacement from "
+                             f"{n} entries")
+        g = gumbel(key, (n,), pt.dtype) + pt.log()
+        idx = argsort(g, 0, descending=True)[:m].reshape(shape)
+    return getitem(arr, idx)
+
+
+__all__.append("choice")

@@ -63,13 +63,16 @@ int8 = DType("int8", np.int8, 1)
 int16 = DType("int16", np.int16, 1)
 int32 = DType("int32", np.int32, 1)
 int64 = DType("int64", np.int64, 1)
+uint16 = DType("uint16", np.uint16, 1)  # the wide unsigned types exist for random bits
+uint32 = DType("uint32", np.uint32, 1)
+uint64 = DType("uint64", np.uint64, 1)
 float16 = DType("float16", np.float16, 2)
 float32 = DType("float32", np.float32, 2)
 float64 = DType("float64", np.float64, 2)
 bfloat16 = DType("bfloat16", _BF16, 2) if _BF16 is not None else None
 
-ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, float16, float32, float64, bfloat16)
-       if d is not None]
+ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, uint16, uint32, uint64, float16,
+                   float32, float64, bfloat16) if d is not None]
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update({"bool_": bool_, "half": float16, "float": float32, "double": float64,
@@ -140,7 +143,11 @@ def _same_category_promote(a: DType, b: DType) -> DType:
             return b if b.itemsize > 2 else float32
         if b is bfloat16:
             return a if a.itemsize > 2 else float32
-    return from_np(np.promote_types(a.np, b.np))
+    r = np.promote_types(a.np, b.np)
+    if r.kind not in "iub" and a.category == 1:
+        raise TypeError(f"promotion of {a} and {b} has no integer type that holds both; "
+                        f"convert one of them explicitly")
+    return from_np(r)
 
 
 def promote_types(a, b) -> DType:

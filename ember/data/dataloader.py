@@ -66,7 +66,7 @@ def random_split(dataset, lengths, generator=None):
 
 def _seed_from(generator):
     if generator is None:
-        from ..random import default_generator
+        from ..generator import default_generator
         generator = default_generator
     return int(generator._rng.integers(0, 2 ** 63))
 

@@ -98,7 +98,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         return x
     if p == 1.0:
         return x * 0
-    from ..random import _global_uniform
+    from ..generator import _global_uniform
     from ..core.tensor import Tensor
     keep = _global_uniform(tuple(x.shape), 0.0, 1.0, _dt.float32, generator)
     keep = keep._data if isinstance(keep, Tensor) else keep

@@ -394,13 +394,13 @@ def copy_(self, src, non_blocking=False):
 
 
 def _uniform_(self, a=0.0, b=1.0, generator=None):
-    from ..random import _global_uniform
+    from ..generator import _global_uniform
     with _ag.no_grad():
         return copy_(self, _global_uniform(tuple(self.shape), a, b, self.dtype, generator))
 
 
 def _normal_(self, mean=0.0, std=1.0, generator=None):
-    from ..random import _global_normal
+    from ..generator import _global_normal
     with _ag.no_grad():
         return copy_(self, _global_normal(tuple(self.shape), mean, std, self.dtype, generator))
 
