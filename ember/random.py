@@ -132,6 +132,7 @@ def _float_dtype(dtype, op):
 
 def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
     """Uniform samples in [minval, maxval)."""
+    _check_key(key, "uniform")
     d = _float_dtype(dtype, "uniform")
     shape = _shape(shape, "uniform")
     width = d.np.itemsize * 8
@@ -157,7 +158,7 @@ def _as_float(v, d):
 
 def normal(key, shape=(), dtype=None):
     """Standard normal samples (inverse-CDF of a uniform sample, as JAX)."""
-    _check_key(key, "uniform")
+    _check_key(key, "normal")
     d = _float_dtype(dtype, "normal")
     lo = np.nextafter(np.array(-1.0, d.np), np.array(0.0, d.np))
     u = uniform(key, shape, d, lo, 1.0)
@@ -166,7 +167,7 @@ def normal(key, shape=(), dtype=None):
 
 def truncated_normal(key, lower, upper, shape=None, dtype=None):
     """Normal samples conditioned on ``lower < x < upper``."""
-    _check_key(key, "normal")
+    _check_key(key, "truncated_normal")
     d = _float_dtype(dtype, "truncated_normal")
     from .ops.elementwise import erf
     lo, hi = _as_float(lower, d), _as_float(upper, d)
@@ -185,7 +186,7 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
 
 def bernoulli(key, p=0.5, shape=None):
     """Booleans that are True with probability ``p``."""
-    _check_key(key, "truncated_normal")
+    _check_key(key, "bernoulli")
     pt = p if isinstance(p, Tensor) else Tensor._wrap(np.asarray(p, np.float32))
     if not pt.dtype.is_floating_point:
         pt = cast(pt, _dt.float32)
@@ -196,7 +197,7 @@ def bernoulli(key, p=0.5, shape=None):
 
 def gumbel(key, shape=(), dtype=None):
     """Standard Gumbel samples."""
-    _check_key(key, "bernoulli")
+    _check_key(key, "gumbel")
     d = _float_dtype(dtype, "gumbel")
     tiny = np.finfo(d.np).tiny if d is not _dt.bfloat16 else _tiny_bf16()
     return -(-uniform(key, shape, d, tiny, 1.0).log()).log()
@@ -209,7 +210,7 @@ def _tiny_bf16():
 
 def categorical(key, logits, axis=-1, shape=None):
     """Class indices sampled from ``softmax(logits)`` along ``axis`` (Gumbel-max)."""
-    _check_key(key, "gumbel")
+    _check_key(key, "categorical")
     from .ops.reduce import argmax
     lg = as_value(logits)
     ax = axis % lg.ndim
@@ -229,7 +230,7 @@ def categorical(key, logits, axis=-1, shape=None):
 
 def randint(key, shape, minval, maxval, dtype=None):
     """Integers in [minval, maxval) (int32 by default, as JAX)."""
-    _check_key(key, "categorical")
+    _check_key(key, "randint")
     d = _dt.int32 if dtype is None else _dt.as_dtype(dtype)
     if d.category != 1 or d is _dt.bool_:
         raise TypeError(f"random.randint: dtype must be an integer type, got {d}")
@@ -265,7 +266,6 @@ def _rem(a, b):
 
 def permutation(key, x, axis=0):
     """A random permutation of ``range(x)`` (int) or of ``x`` along ``axis`` (a tensor)."""
-    _check_key(key, "randint")
     k = _check_key(key, "permutation")
     if isinstance(x, (int, np.integer)):
         arr = Tensor._wrap(np.arange(int(x), dtype=np.int32))
