@@ -48,3 +48,4 @@ from .transforms import (  # noqa: F401,E402
     jvp, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, hessian, stop_gradient, jit,
     make_graph, disable_jit, config)
 from . import nn, optim, data  # noqa: F401,E402
+from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
