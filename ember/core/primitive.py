@@ -191,6 +191,21 @@ def transforms_active() -> bool:
     return len(_stack) > 1
 
 
+class eager_context:
+    """Run code as if no transform were active (a primitive's impl calling user code on
+    concrete arrays must not be captured by an enclosing jit or vmap)."""
+
+    def __enter__(self):
+        self.saved = (_stack[1:], _dynamic[0])
+        del _stack[1:]
+        _dynamic[0] = None
+
+    def __exit__(self, *exc):
+        _stack[1:] = self.saved[0]
+        _dynamic[0] = self.saved[1]
+        return False
+
+
 def find_top_trace(args):
     top = _stack[0]
     for a in args:

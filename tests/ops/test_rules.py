@@ -307,5 +307,11 @@ def test_cases_exercise_every_primitive(monkeypatch):
          + ember.scan(lambda c, z: (c + z, c), v[0], v)[1]
          + ember.while_loop(lambda c: c.sum() < 10, lambda c: c * 2, v.abs() + 1))(
         ember.ones(2, 3))
+    # custom rules and checkpoint: tests/transforms/test_custom.py
+    cv = ember.custom_vjp(lambda x: x * 2)
+    cv.defvjp(lambda x: (x * 2, None), lambda r, g: (g * 2,))
+    cj = ember.custom_jvp(lambda x: x * 2)
+    cj.defjvp(lambda p, t: (p[0] * 2, t[0] * 2))
+    ember.checkpoint(lambda x: x.sin())(cv(cj(ember.ones(2))))
     missing = sorted(set(ember.primitives) - seen)
     assert not missing, f"primitives with no test case in tests/ops/test_rules.py: {missing}"
