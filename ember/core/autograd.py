@@ -287,8 +287,9 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
                 ct_arg = outs_ct[0]
                 out_val = _util.saved_output(node, 0, create_graph)
             else:
-                ct_arg = tuple(g if g is not None else _util.zeros_for_output(node, i)
-                               for i, g in enumerate(outs_ct))
+                ct_arg = tuple(outs_ct) if getattr(prim, "vjp_accepts_none", False) else \
+                    tuple(g if g is not None else _util.zeros_for_output(node, i)
+                          for i, g in enumerate(outs_ct))
                 out_val = tuple(_util.saved_output(node, i, create_graph)
                                 for i in range(node.n_out))
             if create_graph:

@@ -64,6 +64,9 @@ def run(prim, params, args, ct, out, needed):
     key = [prim, pk, needed]
     ins = []
     for c in cts:
+        if c is None:  # a cotangent the rule accepts as absent
+            key.append(None)
+            continue
         d = c._data
         key.append(d.shape)
         key.append(d.dtype.char)
@@ -108,15 +111,16 @@ def run(prim, params, args, ct, out, needed):
 
 def _compile(prim, params, args, cts, outs, multi, needed):
     from ..transforms.jit import trace_to_graph, optimize, compile_plan
-    n_ct = len(cts)
+    has_ct = [c is not None for c in cts]
     has_out = [o is not None for o in outs]
     t_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-    flat = list(cts) + [o for o in outs if o is not None] + [args[i] for i in t_pos]
+    flat = [c for c in cts if c is not None] + [o for o in outs if o is not None] + \
+        [args[i] for i in t_pos]
     mask = []
 
     def rule(ins):
         it = iter(ins)
-        c = tuple(next(it) for _ in range(n_ct))
+        c = tuple(next(it) if h else None for h in has_ct)
         o = tuple(next(it) if h else None for h in has_out)
         a = list(args)
         for i in t_pos:

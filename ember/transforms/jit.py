@@ -21,6 +21,7 @@ from ..core.primitive import Aval, Trace, Tracer, _stack, bind, new_main
 from ..core.tensor import Tensor
 from ..core import autograd as _ag
 from ..tree import tree_flatten, tree_unflatten
+from ..ops.elementwise import as_value
 
 log = logging.getLogger("ember.jit")
 
@@ -164,6 +165,8 @@ class StageTrace(Trace):
 
 
 def _abstract(x):
+    if isinstance(x, Aval):
+        return x
     if isinstance(x, Tensor):
         return Aval(tuple(x.shape), x.dtype)
     a = np.asarray(x)
@@ -209,7 +212,9 @@ def fold_constants(g: Graph) -> Graph:
     eqns = []
     for e in g.eqns:
         ins = [env.get(id(i), i) for i in e.ins]
-        if all(isinstance(i, Lit) for i in ins) and e.prim.name not in _NO_FOLD:
+        if all(isinstance(i, Lit) for i in ins) and e.prim.name not in _NO_FOLD and not any(
+                isinstance(i.val, Tensor) and i.val.requires_grad for i in ins):
+            # (a constant that requires grad is a parameter: its uses must stay in the graph)
             vals = [i.val._data if isinstance(i.val, Tensor) else i.val for i in ins]
             r = e.prim.impl(*vals, **e.params)
             rs = r if e.prim.multiple_results else [r]
@@ -357,6 +362,7 @@ class Jitted:
                                 else tuple(static_argnames))
         self.debug = debug
         self.cache = {}
+        self.grad_plans = {}
         self.trace_count = 0
         self._last_sig = None
         self.__name__ = getattr(fun, "__name__", "fun")
@@ -427,10 +433,16 @@ class Jitted:
             return self.fun(*args, **kwargs)
         (graph, plan, out_def, pos), leaves = self._lookup(args, kwargs)
         ins = [leaves[i] for i in pos]
-        if len(_stack) > 1 or (_ag._GradMode.enabled and any(
-                isinstance(x, Tensor) and x.requires_grad for x in ins)) or \
-                _graph_consts_need_grad(graph):
+        if len(_stack) > 1:  # under another transform: it sees every primitive
             outs = eval_graph(graph, ins)
+        elif _ag._GradMode.enabled and (any(isinstance(x, Tensor) and x.requires_grad
+                                            for x in ins) or _graph_consts_need_grad(graph)):
+            # the eager tape records one node whose backward is a compiled graph
+            from .jit_grad import GradPlan, call_with_tape
+            gp = self.grad_plans.get(id(graph))
+            if gp is None:
+                gp = self.grad_plans[id(graph)] = GradPlan(graph)
+            outs = call_with_tape(gp, [as_value(x) for x in ins])
         else:
             outs = [Tensor._wrap(np.asarray(o)) for o in
                     plan(*[x._data if isinstance(x, Tensor) else x for x in ins])]

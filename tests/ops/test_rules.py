@@ -313,5 +313,8 @@ def test_cases_exercise_every_primitive(monkeypatch):
     cj = ember.custom_jvp(lambda x: x * 2)
     cj.defjvp(lambda p, t: (p[0] * 2, t[0] * 2))
     ember.checkpoint(lambda x: x.sin())(cv(cj(ember.ones(2))))
+    # a jitted call on tensors that require grad: tests/transforms/test_jit_tape.py
+    w = ember.ones(2, requires_grad=True)
+    ember.jit(lambda a: (a * a).sum())(w).backward()
     missing = sorted(set(ember.primitives) - seen)
     assert not missing, f"primitives with no test case in tests/ops/test_rules.py: {missing}"
