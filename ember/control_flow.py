@@ -80,7 +80,7 @@ def _stage(fun, args, name):
         for o in leaves:
             o = as_value(o)
             t = trace.full_raise(o)
-            outs.append(t.var)
+            outs.append(t.gvar)
     captured = list(b.captured.values())
     g = Graph(invars + [v for _, v in captured], b.eqns, outs)
     return _Closed(g, [c for c, _ in captured], out_def)

@@ -30,6 +30,8 @@ def as_value(x):
         return x
     if isinstance(x, np.ndarray):
         return Tensor._wrap(x)
+    if isinstance(x, np.generic):  # a NumPy scalar keeps its dtype
+        return Tensor._wrap(np.asarray(x))
     from ..core.creation import tensor
     return tensor(x)
 

@@ -118,15 +118,15 @@ def _fmt_param(p):
 # ---- staging ---------------------------------------------------------------------------
 
 class StageTracer(Tracer):
-    __slots__ = ("var",)
+    __slots__ = ("gvar",)
 
     def __init__(self, trace, var):
         self._trace = trace
-        self.var = var
+        self.gvar = var
 
     @property
     def aval(self):
-        return self.var.aval
+        return self.gvar.aval
 
 
 class _Builder:
@@ -152,7 +152,7 @@ class StageTrace(Trace):
     lift = pure
 
     def process_primitive(self, prim, tracers, params):
-        ins = [t.var for t in tracers]
+        ins = [t.gvar for t in tracers]
         avals = [v.aval for v in ins]
         out_avals = prim.abstract_eval(avals, params)
         if prim.multiple_results:
@@ -186,7 +186,7 @@ def trace_to_graph(fun, args, name="fun"):
         outs = []
         for o in o_leaves:
             if isinstance(o, StageTracer) and o._trace.main is main:
-                outs.append(o.var)
+                outs.append(o.gvar)
             elif isinstance(o, Tensor) and not isinstance(o, Tracer):
                 outs.append(main.global_data.lit(o))
             else:

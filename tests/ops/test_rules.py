@@ -249,6 +249,19 @@ def test_parity_with_torch(case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_jit_equals_eager_bit_for_bit(case):
+    _, fn, shapes, pos = case
+    arrays = [ember.tensor(a) for a in _inputs(shapes, pos)]
+    f = lambda *ts: fn(ember, *ts)  # noqa: E731
+    eager = f(*arrays).numpy()
+    jf = ember.jit(f)
+    for _ in range(2):  # compile, then the cached plan
+        np.testing.assert_array_equal(jf(*arrays).numpy(), eager)
+    g = ember.grad(lambda *ts: (f(*ts) * f(*ts)).sum())
+    np.testing.assert_array_equal(ember.jit(g)(*arrays).numpy(), g(*arrays).numpy())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_compiled_backward_is_bit_identical_to_eager_rules(case):
     """backward() stages each VJP rule on its second use and runs the plan from then on:
     the gradients must not change by a single bit."""
