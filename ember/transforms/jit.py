@@ -312,7 +312,8 @@ def eval_graph(g: Graph, args):
 
     def read(x):
         if isinstance(x, Lit):
-            return x.val
+            v = x.val
+            return Tensor._wrap(v) if isinstance(v, np.ndarray) else v
         return env[id(x)]
     for e in g.eqns:
         r = bind(e.prim, *[read(i) for i in e.ins], **e.params)
