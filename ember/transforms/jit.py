@@ -268,13 +268,117 @@ def dce(g: Graph) -> Graph:
     return Graph(g.invars, kept, g.outs)
 
 
+def fuse_transposed_matmul(g: Graph) -> Graph:
+    """``transpose(a @ b)`` (last two dims swapped) becomes ``b.T @ a.T``: BLAS reads the
+    transposed operands for free and the result is contiguous, so the elementwise ops that
+    use it (a weight gradient in an optimizer update, say) don't run on a strided view."""
+    uses = {}
+    for e in g.eqns:
+        for i in e.ins:
+            uses[id(i)] = uses.get(id(i), 0) + 1
+    for o in g.outs:
+        uses[id(o)] = uses.get(id(o), 0) + 1
+    producer = {}
+    for k, e in enumerate(g.eqns):
+        for o in e.outs:
+            producer[id(o)] = k
+    from ..ops.shape import transpose_p
+    from ..ops.linalg import matmul_p
+    eqns = list(g.eqns)
+    for k, e in enumerate(eqns):
+        if e is None or e.prim is not transpose_p:
+            continue
+        perm = e.params["perm"]
+        n = len(perm)
+        if n < 2 or tuple(perm) != tuple(range(n - 2)) + (n - 1, n - 2):
+            continue
+        src = e.ins[0]
+        j = producer.get(id(src))
+        if j is None or eqns[j] is None or eqns[j].prim is not matmul_p or uses[id(src)] != 1:
+            continue
+        a, b = eqns[j].ins
+        if len(a.aval.shape) != n or len(b.aval.shape) != n:
+            continue  # broadcast batch dims: keep the simple form
+        sw = tuple(range(n - 2)) + (n - 1, n - 2)
+        bt = Var(Aval(tuple(b.aval.shape[p] for p in sw), b.aval.dtype))
+        at = Var(Aval(tuple(a.aval.shape[p] for p in sw), a.aval.dtype))
+        eqns[j] = None
+        eqns[k] = [Eqn(transpose_p, [b], {"perm": sw}, [bt]),
+                   Eqn(transpose_p, [a], {"perm": sw}, [at]),
+                   Eqn(matmul_p, [bt, at], {}, list(e.outs))]
+    flat = []
+    for e in eqns:
+        if e is None:
+            continue
+        flat.extend(e if isinstance(e, list) else [e])
+    return Graph(g.invars, flat, g.outs)
+
+
 def optimize(g: Graph) -> Graph:
-    return dce(cse(fold_constants(g)))
+    return dce(fuse_transposed_matmul(cse(fold_constants(g))))
 
 
 # ---- the plan: generated straight-line Python ------------------------------------------
 
-def compile_plan(g: Graph):
+# kernels whose result is always a new array (never a view of an input)
+_ALLOCATING = {"matmul", "sum", "select", "log_softmax", "cat", "pad", "gather_nd",
+               "index_add_nd", "unwindows", "copy", "cumsum", "amax", "amin", "prod"}
+
+
+def _is_elementwise_ufunc(e):
+    return isinstance(e.prim.impl, np.ufunc) and e.prim.impl.signature is None and \
+        not e.params and not e.prim.multiple_results
+
+
+def _inplace_targets(g: Graph, donated=()):
+    """For each equation, an input whose buffer the result may overwrite (preallocated
+    buffers, reused): the equation is an elementwise NumPy ufunc, and the input is a fresh
+    buffer (made by a ufunc or matmul, or a donated argument) of the result's shape and dtype
+    that neither it nor any view of it is read later, and that is not a graph output."""
+    outs = {id(o) for o in g.outs}
+    roots = {}  # var -> ids of the fresh buffers it may share memory with
+    fresh = {id(g.invars[j]) for j in donated if g.invars[j].aval.shape != ()}
+    for v in g.invars:
+        roots[id(v)] = {id(v)}
+    last = {}
+    for k, e in enumerate(g.eqns):
+        for i in e.ins:
+            if isinstance(i, Var):
+                for r in roots.get(id(i), ()):
+                    last[r] = k
+        if _is_elementwise_ufunc(e) or e.prim.name in _ALLOCATING:
+            for o in e.outs:
+                roots[id(o)] = {id(o)}
+                if (_is_elementwise_ufunc(e) or e.prim.name == "matmul") and o.aval.shape != ():
+                    fresh.add(id(o))
+        else:  # a view, or a kernel that may return its input: results alias the inputs
+            shared = set()
+            for i in e.ins:
+                if isinstance(i, Var):
+                    shared |= roots.get(id(i), set())
+            for o in e.outs:
+                roots[id(o)] = set(shared)
+    pinned = set()
+    for o in g.outs:
+        pinned |= roots.get(id(o), set())
+    targets = {}
+    for k, e in enumerate(g.eqns):
+        if not _is_elementwise_ufunc(e):
+            continue
+        o = e.outs[0].aval
+        for pos, i in enumerate(e.ins):
+            if isinstance(i, Var) and id(i) in fresh and id(i) not in pinned and \
+                    last.get(id(i)) == k and i.aval.shape == o.shape and \
+                    i.aval.dtype == o.dtype:
+                targets[k] = pos
+                fresh.discard(id(i))
+                # the result now lives in i's buffer
+                roots[id(e.outs[0])] = {id(i)}
+                break
+    return targets
+
+
+def compile_plan(g: Graph, donated=()):
     names = {}
     glb = {}
     lines = []
@@ -288,10 +392,15 @@ def compile_plan(g: Graph):
             names[id(v)] = f"v{len(names)}"
         return names[id(v)]
     args = ", ".join(nm(v) for v in g.invars)
+    inplace = _inplace_targets(g, donated)
     for i, e in enumerate(g.eqns):
         glb[f"f{i}"] = e.prim.impl
         glb[f"p{i}"] = e.params
-        call = f"f{i}({', '.join(nm(x) for x in e.ins)}{', **p%d' % i if e.params else ''})"
+        operands = ", ".join(nm(x) for x in e.ins)
+        if i in inplace:
+            call = f"f{i}({operands}, out={nm(e.ins[inplace[i]])})"
+        else:
+            call = f"f{i}({operands}{', **p%d' % i if e.params else ''})"
         if e.prim.multiple_results:
             lines.append(f"    {', '.join(nm(o) for o in e.outs)}, = {call}")
         else:
@@ -355,8 +464,11 @@ def _describe_change(old, new, arg_names):
 
 
 class Jitted:
-    def __init__(self, fun, static_argnums=(), static_argnames=(), debug=False):
+    def __init__(self, fun, static_argnums=(), static_argnames=(), debug=False,
+                 donate_argnums=()):
         self.fun = fun
+        self.donate_argnums = ((donate_argnums,) if isinstance(donate_argnums, int)
+                               else tuple(donate_argnums))
         self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
                                else tuple(static_argnums))
         self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
@@ -422,12 +534,27 @@ class Jitted:
             return self.fun(*a, **kw)
         graph, out_def = trace_to_graph(flat_fun, [leaves[i] for i in tensor_pos], self.__name__)
         graph = optimize(graph)
-        plan = compile_plan(graph)
+        donated = self._donated_leaves(args, tensor_pos)
+        plan = compile_plan(graph, donated)
         self.trace_count += 1
         self._last_sig = sig
         entry = (graph, plan, out_def, tensor_pos)
         self.cache[key] = entry
         return entry
+
+    def _donated_leaves(self, args, tensor_pos):
+        """Indices (among the graph inputs) of the leaves of ``donate_argnums`` arguments."""
+        if not self.donate_argnums:
+            return set()
+        donated, k = set(), 0
+        for i, a in enumerate(args):
+            if i in self.static_argnums:
+                continue
+            n = len(tree_flatten(a)[0])
+            if i in self.donate_argnums:
+                donated.update(range(k, k + n))
+            k += n
+        return {j for j, p in enumerate(tensor_pos) if p in donated}
 
     def __call__(self, *args, **kwargs):
         if self.debug or config.disable_jit:
@@ -460,12 +587,15 @@ def _graph_consts_need_grad(g):
     return False
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False):
-    """Compile ``fun`` (``jax.jit`` semantics; also usable as a decorator)."""
+def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False, donate_argnums=()):
+    """Compile ``fun`` (``jax.jit`` semantics; also usable as a decorator).
+
+    ``donate_argnums``: the buffers of these arguments may be reused for the results (as in
+    JAX); don't use the donated tensors after the call, their contents are overwritten."""
     if fun is None:
         return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames,
-                             debug=debug)
-    return Jitted(fun, static_argnums, static_argnames, debug)
+                             debug=debug, donate_argnums=donate_argnums)
+    return Jitted(fun, static_argnums, static_argnames, debug, donate_argnums)
 
 
 def make_graph(fun, static_argnums=()):

@@ -120,3 +120,27 @@ def test_eager_backward_through_jit():
     xr = T(5, 3).requires_grad_()
     jit(lambda a: (a * a).sum())(xr).backward()
     np.testing.assert_allclose(xr.grad.numpy(), 2 * xr.detach().numpy(), rtol=1e-6)
+
+
+def test_plan_reuses_dead_buffers_without_changing_results():
+    """In-place reuse of dead intermediates (and donated inputs) must not change a bit, and
+    never overwrite a live value, a view's base or an output."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    w = ember.tensor(rng.standard_normal((5, 4)))
+    x = ember.tensor(rng.standard_normal((3, 4)))
+
+    def step(w, x):
+        h = (x @ w.T).tanh()
+        v = h.T  # a view of h, read after h's last elementwise use
+        g = (h * 2 + 1) * h
+        return w - 0.1 * (v @ x) * 1.0, g.sum(), h
+    want = [t.numpy().copy() for t in step(w, x)]
+    src = ember.jit(step).lower(w, x)[1].source
+    assert "out=" in src  # some buffer is reused
+    for donate in ((), (0,)):
+        wd = ember.tensor(w.numpy().copy())
+        got = ember.jit(step, donate_argnums=donate)(wd, x)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.numpy(), b)
+    np.testing.assert_array_equal(x.numpy(), x.numpy())
