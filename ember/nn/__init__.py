@@ -1,6 +1,19 @@
-"""``ember.nn``: modules, layers and losses with PyTorch's names (first slice)."""
+"""``ember.nn``: modules, layers and losses with PyTorch's names, constructor arguments,
+default initialisation, parameter shapes and state_dict keys."""
 from . import functional, init  # noqa: F401
 from .module import Module, Parameter  # noqa: F401
 from .layers import (  # noqa: F401
-    Identity, Linear, ReLU, Tanh, Sigmoid, Flatten, Sequential, ModuleList, CrossEntropyLoss,
-    MSELoss)
+    Identity, Linear, Bilinear, ReLU, ReLU6, Tanh, Sigmoid, SiLU, GELU, LeakyReLU, ELU,
+    LogSigmoid, Softmax, LogSoftmax, Dropout, Embedding, Flatten, Unflatten, Sequential,
+    ModuleList, ModuleDict, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, NLLLoss, CrossEntropyLoss,
+    BCELoss, BCEWithLogitsLoss, KLDivLoss)
+from .conv import (  # noqa: F401
+    Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, MaxPool1d, MaxPool2d, AvgPool1d,
+    AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool2d)
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm  # noqa: F401
+from .rnn import RNN, LSTM, GRU  # noqa: F401
+from .attention import MultiheadAttention, TransformerEncoderLayer  # noqa: F401
+try:  # gradient clipping lives in ember/nn/utils.py
+    from . import utils  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass

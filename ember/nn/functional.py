@@ -8,6 +8,8 @@ from ..ops.conv import (  # noqa: F401
     avg_pool2d, adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
     adaptive_max_pool2d)
 from ..ops.slicing import pad  # noqa: F401
+from ..ops.elementwise import where
+from ..ops.indexing import gather
 
 
 def linear(input, weight, bias=None):
@@ -25,23 +27,330 @@ def _reduce(x, reduction, op):
     raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def nll_loss(input, target, reduction="mean"):
-    """Negative log-likelihood of class indices ``target`` (N,) under log-probs (N, C)."""
-    if input.ndim != 2 or target.ndim != 1 or target.shape[0] != input.shape[0]:
-        raise ValueError(f"nll_loss: expects input (N, C) and target (N,), got "
-                         f"{tuple(input.shape)} and {tuple(target.shape)}")
-    picked = (input * one_hot(target, input.shape[1]).to(input.dtype)).sum(1)
-    return _reduce(-picked, reduction, "nll_loss")
+def _weighted_mean(loss, w, reduction, op):
+    if reduction == "mean":
+        return loss.sum() / w.sum()
+    return _reduce(loss, reduction, op)
 
 
-def cross_entropy(input, target, reduction="mean"):
-    """Cross entropy of logits (N, C) against class indices (N,), computed stably."""
-    return nll_loss(log_softmax(input, 1), target, reduction)
+def _class_dim_last(x):
+    """(N, C, d1, ...) -> (N * d1 * ..., C)."""
+    if x.ndim <= 2:
+        return x
+    return x.movedim(1, -1).reshape(-1, x.shape[1])
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of class indices under log-probabilities: input (N, C) or
+    (N, C, d1, ...), target (N,) or (N, d1, ...) (or (C,) with ()), as ``F.nll_loss``."""
+    if input.ndim < 1 or target.dtype.category != 1:
+        raise TypeError(f"nll_loss: target must hold integer class indices, got {target.dtype}")
+    if input.ndim == 1:
+        input, target = input.unsqueeze(0), target.reshape(1)
+    if input.ndim == 2 and (target.ndim != 1 or target.shape[0] != input.shape[0]) or \
+            input.ndim > 2 and tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
+        raise ValueError(f"nll_loss: input {tuple(input.shape)} and target "
+                         f"{tuple(target.shape)} don't match (expected target (N,) for input "
+                         f"(N, C), or (N, d1, ...) for (N, C, d1, ...))")
+    shape = tuple(target.shape)
+    logp = _class_dim_last(input)
+    t = target.reshape(-1)
+    c = logp.shape[1]
+    valid = t != ignore_index
+    safe = where(valid, t, 0)
+    if not getattr(safe, "_trace", None) and safe.numel() and (
+            int(safe.max().item()) >= c or int(safe.min().item()) < 0):
+        raise IndexError(f"nll_loss: target holds class {int(safe.max().item())} but the input "
+                         f"has {c} classes (valid: 0..{c - 1}, or ignore_index={ignore_index})")
+    picked = gather(logp, 1, safe.unsqueeze(1)).squeeze(1)
+    w = valid.to(input.dtype)
+    if weight is not None:
+        w = w * weight[safe]
+    loss = -picked * w
+    if reduction == "none":
+        return loss.reshape(shape)
+    return _weighted_mean(loss, w, reduction, "nll_loss")
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Cross entropy of logits (N, C[, d1, ...]) against class indices or class
+    probabilities (same shape as input), with ``weight``, ``ignore_index`` and
+    ``label_smoothing``, computed stably (log-softmax), as ``F.cross_entropy``."""
+    cdim = 1 if input.ndim > 1 else 0
+    logp = log_softmax(input, cdim)
+    c = input.shape[cdim]
+    if target.dtype.is_floating_point:  # probabilities
+        if tuple(target.shape) != tuple(input.shape):
+            raise ValueError(f"cross_entropy: probability targets must have the input's shape "
+                             f"{tuple(input.shape)}, got {tuple(target.shape)}")
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / c
+        wl = logp if weight is None else logp * weight.reshape((c,) + (1,) * (input.ndim - 2))
+        loss = -(wl * target).sum(cdim)
+        if reduction == "mean":
+            return loss.sum() / (loss.numel() if loss.ndim else 1)
+        return _reduce(loss, reduction, "cross_entropy")
+    nll = nll_loss(logp, target, weight, ignore_index, "none")
+    if not label_smoothing:
+        if reduction == "none":
+            return nll
+        t = target.reshape(-1)
+        w = (t != ignore_index).to(input.dtype)
+        if weight is not None:
+            w = w * weight[where(t != ignore_index, t, 0)]
+        return _weighted_mean(nll.reshape(-1), w, reduction, "cross_entropy")
+    # smoothing: (1 - eps) * nll + eps * mean over classes of -logp (weighted)
+    lp = _class_dim_last(logp if logp.ndim > 1 else logp.unsqueeze(0))
+    t = target.reshape(-1)
+    valid = (t != ignore_index).to(input.dtype)
+    wc = weight if weight is not None else None
+    smooth = -(lp * wc).sum(1) if wc is not None else -lp.sum(1)
+    smooth = smooth * valid / c
+    loss = (1 - label_smoothing) * nll.reshape(-1) + label_smoothing * smooth
+    if reduction == "none":
+        return loss.reshape(tuple(target.shape))
+    if reduction == "sum":
+        return loss.sum()
+    w = valid if weight is None else valid * weight[where(t != ignore_index, t, 0)]
+    return loss.sum() / w.sum()
 
 
 def mse_loss(input, target, reduction="mean"):
-    if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(f"mse_loss: input shape {tuple(input.shape)} and target shape "
-                         f"{tuple(target.shape)} differ")
+    _same_shape(input, target, "mse_loss")
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
+
+
+def _same_shape(input, target, op):
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{op}: input shape {tuple(input.shape)} and target shape "
+                         f"{tuple(target.shape)} differ; they must match")
+
+
+def l1_loss(input, target, reduction="mean"):
+    _same_shape(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    _same_shape(input, target, "smooth_l1_loss")
+    d = (input - target).abs()
+    if beta == 0:
+        return _reduce(d, reduction, "smooth_l1_loss")
+    return _reduce(where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction,
+                   "smooth_l1_loss")
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    _same_shape(input, target, "huber_loss")
+    d = (input - target).abs()
+    return _reduce(where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction,
+                   "huber_loss")
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """BCE on probabilities; logs are clamped at -100 as PyTorch does."""
+    _same_shape(input, target, "binary_cross_entropy")
+    loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log()
+             .clamp(min=-100))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """BCE on logits, stable for large |logits|: (1 - t) x + (1 + (pw - 1) t) softplus(-x)."""
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    sp = softplus(-input)
+    if pos_weight is not None:
+        loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * sp
+    else:
+        loss = (1 - target) * input + sp
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """KL(target || exp(input)) pointwise; ``reduction='batchmean'`` divides by the batch."""
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = where(target > 0, target * (where(target > 0, target, 1.0).log() - input), 0.0)
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction, "kl_div")
+
+
+# ---- activations -----------------------------------------------------------------------
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return where(input > 0, input, input * negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return where(input > 0, input, alpha * input.expm1())
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    return input.clamp(min_val, max_val)
+
+
+def relu6(input, inplace=False):
+    return input.clamp(0.0, 6.0)
+
+
+def logsigmoid(input):
+    return -softplus(-input)
+
+
+# ---- normalisation -------------------------------------------------------------------------
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalise over (N, spatial...) per channel (dim 1). In training the batch statistics
+    are used and the running ones updated in place (unbiased variance), as PyTorch."""
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input with >= 2 dims (N, C, ...), got shape "
+                         f"{tuple(input.shape)}")
+    c = input.shape[1]
+    dims = (0,) + tuple(range(2, input.ndim))
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if training:
+        n = input.numel() // c
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input of shape {tuple(input.shape)}")
+        mean = input.mean(dims)
+        var = input.var(dims, unbiased=False)
+        if running_mean is not None:
+            from ..core.autograd import no_grad
+            with no_grad():
+                m, v = mean.detach(), var.detach() * (n / (n - 1))
+                _update_stat(running_mean, (1 - momentum) * running_mean + momentum * m)
+                _update_stat(running_var, (1 - momentum) * running_var + momentum * v)
+    else:
+        if running_mean is None:
+            raise ValueError("batch_norm: eval mode needs running_mean and running_var")
+        mean, var = running_mean, running_var
+    out = (input - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def _update_stat(buf, new):
+    from ..core.primitive import Tracer
+    if isinstance(buf, Tracer) or isinstance(new, Tracer):
+        return  # under a transform the module's buffers are not updated (see BatchNorm docs)
+    buf.copy_(new)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(ns):]) != ns:
+        raise ValueError(f"layer_norm: normalized_shape {ns} doesn't match the trailing dims "
+                         f"of the input {tuple(input.shape)}")
+    dims = tuple(range(input.ndim - len(ns), input.ndim))
+    mean = input.mean(dims, keepdim=True)
+    var = input.var(dims, unbiased=False, keepdim=True)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise ValueError(f"group_norm: num_groups={num_groups} must divide the {c} channels")
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(2, keepdim=True)
+    var = x.var(2, unbiased=False, keepdim=True)
+    out = ((x - mean) * (var + eps).rsqrt()).reshape(tuple(input.shape))
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+# ---- resampling and attention -----------------------------------------------------------------
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Resize the spatial dims of (N, C, *spatial): ``nearest`` or ``bilinear`` (2-D)/``linear``
+    (1-D), PyTorch's coordinate conventions (align_corners False by default)."""
+    nsp = input.ndim - 2
+    if nsp not in (1, 2):
+        raise ValueError(f"interpolate: expected a 3-D or 4-D input, got {tuple(input.shape)}")
+    in_sz = tuple(input.shape[2:])
+    if size is not None:
+        out_sz = (size,) * nsp if isinstance(size, int) else tuple(size)
+        scales = [None] * nsp
+    elif scale_factor is not None:
+        sf = (scale_factor,) * nsp if isinstance(scale_factor, (int, float)) else \
+            tuple(scale_factor)
+        out_sz = tuple(int(n * f) for n, f in zip(in_sz, sf))
+        scales = list(sf)
+    else:
+        raise ValueError("interpolate: give size or scale_factor")
+    import numpy as np
+    x = input
+    for k in range(nsp):
+        n, m = in_sz[k], out_sz[k]
+        ax = 2 + k
+        scale = (1.0 / scales[k]) if scales[k] else n / m
+        if mode == "nearest":
+            idx = np.minimum(np.floor(np.arange(m) * scale).astype(np.int64), n - 1)
+            x = x.index_select(ax, _t(idx))
+        elif mode in ("bilinear", "linear"):
+            if align_corners:
+                src = np.arange(m) * ((n - 1) / (m - 1) if m > 1 else 0.0)
+            else:
+                src = np.maximum((np.arange(m) + 0.5) * scale - 0.5, 0.0)
+            lo = np.minimum(np.floor(src).astype(np.int64), n - 1)
+            hi = np.minimum(lo + 1, n - 1)
+            frac = (src - lo).astype(x.dtype.np)
+            shape = [1] * x.ndim
+            shape[ax] = m
+            f = _t(frac.reshape(shape))
+            x = x.index_select(ax, _t(lo)) * (1 - f) + x.index_select(ax, _t(hi)) * f
+        else:
+            raise ValueError(f"interpolate: mode {mode!r} is not supported; use 'nearest', "
+                             f"'linear' or 'bilinear'")
+    return x
+
+
+def _t(a):
+    from ..core.tensor import Tensor
+    return Tensor._wrap(a)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None):
+    """softmax(q k^T / sqrt(d) + mask) v over the last two dims."""
+    import math
+    d = query.shape[-1]
+    s = (query @ key.mT) * (scale if scale is not None else 1.0 / math.sqrt(d))
+    if is_causal:
+        import numpy as np
+        lq, lk = query.shape[-2], key.shape[-2]
+        s = s.masked_fill(_t(~np.tril(np.ones((lq, lk), bool))), float("-inf"))
+    if attn_mask is not None:
+        s = s.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype.category == 0 \
+            else s + attn_mask
+    p = softmax(s, -1)
+    if dropout_p:
+        p = dropout(p, dropout_p)
+    return p @ value

@@ -40,6 +40,9 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() is called; "
                                  f"call super().__init__() first in {type(self).__name__}")
+        if name in self._buffers and (value is None or isinstance(value, Tensor)):
+            self._buffers[name] = value  # assigning a tensor to a buffer's name updates it
+            return
         for d in (self._parameters, self._buffers, self._modules):
             d.pop(name, None)
         if isinstance(value, Parameter):
@@ -69,7 +72,15 @@ class Module:
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
+        if "." in name or not name:
+            raise KeyError(f"register_buffer: invalid buffer name {name!r}")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
+                            f"{type(tensor).__name__}")
+        self.__dict__.pop(name, None)
         self._buffers[name] = tensor
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
 
     def add_module(self, name, module):
         self._modules[name] = module
@@ -78,7 +89,26 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        d = self.__dict__
+        for hook in d.get("_forward_pre_hooks", {}).values():
+            r = hook(self, args)
+            if r is not None:
+                args = r if isinstance(r, tuple) else (r,)
+        out = self.forward(*args, **kwargs)
+        for hook in d.get("_forward_hooks", {}).values():
+            r = hook(self, args, out)
+            if r is not None:
+                out = r
+        return out
+
+    def register_forward_hook(self, hook):
+        """``hook(module, inputs, output)`` runs after forward; a non-None return replaces the
+        output. Returns a handle with ``remove()``."""
+        return _Handle(self.__dict__.setdefault("_forward_hooks", OrderedDict()), hook)
+
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, inputs)`` runs before forward; a non-None return replaces the inputs."""
+        return _Handle(self.__dict__.setdefault("_forward_pre_hooks", OrderedDict()), hook)
 
     # ---- traversal ---------------------------------------------------------------------
     def named_modules(self, prefix=""):
@@ -124,8 +154,9 @@ class Module:
             for n, p in m._parameters.items():
                 if p is not None:
                     out[f"{mp}.{n}" if mp else n] = p.detach()
+            skip = m.__dict__.get("_non_persistent", ())
             for n, b in m._buffers.items():
-                if b is not None:
+                if b is not None and n not in skip:
                     out[f"{mp}.{n}" if mp else n] = b.detach()
         return out
 
@@ -177,6 +208,18 @@ class Module:
         fn(self)
         return self
 
+    def double(self):
+        return self.to(dtype="float64")
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def half(self):
+        return self.to(dtype="float16")
+
+    def cpu(self):
+        return self
+
     def to(self, *args, **kwargs):
         from ..core.dtypes import as_dtype
         dtype = kwargs.get("dtype")
@@ -188,6 +231,9 @@ class Module:
             for p in self.parameters():
                 if p._data.dtype.kind == "f":
                     p._data = p._data.astype(d)
+            for b in self.buffers():
+                if b._data.dtype.kind == "f":
+                    b._data = b._data.astype(d)
         return self
 
     def extra_repr(self):
@@ -202,3 +248,76 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+class _Handle:
+    _next = [0]
+
+    def __init__(self, store, hook):
+        self.store, self.id = store, _Handle._next[0]
+        _Handle._next[0] += 1
+        store[self.id] = hook
+
+    def remove(self):
+        self.store.pop(self.id, None)
+
+
+# ---- modules as pytrees ---------------------------------------------------------------------
+
+class _ModuleRef:
+    """Pytree aux data: a module compared by identity (the same model gives the same
+    structure, so jit caches hit)."""
+
+    __slots__ = ("module", "names")
+
+    def __init__(self, module, names):
+        self.module, self.names = module, names
+
+    def __eq__(self, other):
+        return isinstance(other, _ModuleRef) and other.module is self.module and \
+            other.names == self.names
+
+    def __hash__(self):
+        return hash((id(self.module), self.names))
+
+
+def _named_tensors(module):
+    out = []
+    for mp, m in module.named_modules():
+        for store in ("_parameters", "_buffers"):
+            for n, t in m.__dict__[store].items():
+                if t is not None:
+                    out.append((f"{mp}.{n}" if mp else n, t))
+    return out
+
+
+def _module_flatten(module):
+    items = _named_tensors(module)
+    return [t for _, t in items], _ModuleRef(module, tuple(n for n, _ in items))
+
+
+def _module_unflatten(aux, leaves):
+    return _with_tensors(aux.module, dict(zip(aux.names, leaves)))
+
+
+def _with_tensors(module, mapping, prefix=""):
+    """A shallow copy of ``module`` (and its submodules) with named tensors replaced."""
+    new = object.__new__(type(module))
+    d = dict(module.__dict__)
+    d["_parameters"] = OrderedDict(
+        (n, mapping.get(f"{prefix}{n}", p)) for n, p in module._parameters.items())
+    d["_buffers"] = OrderedDict(
+        (n, mapping.get(f"{prefix}{n}", b)) for n, b in module._buffers.items())
+    d["_modules"] = OrderedDict(
+        (n, None if m is None else _with_tensors(m, mapping, f"{prefix}{n}."))
+        for n, m in module._modules.items())
+    new.__dict__.update(d)
+    return new
+
+
+def _register_module_pytree():
+    from ..tree import register_pytree_node
+    register_pytree_node(Module, _module_flatten, _module_unflatten)
+
+
+_register_module_pytree()

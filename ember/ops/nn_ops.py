@@ -108,3 +108,92 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
 
 export(embedding, __all__)
 export(dropout, __all__)
+
+
+# ---- the LSTM cell: one primitive per time step ----------------------------------------------
+
+def _sig(x):
+    return 0.5 * (np.tanh(0.5 * x) + 1)  # overflow-free logistic
+
+
+def _lstm_cell_impl(gates, c):
+    h4 = gates.shape[-1] // 4
+    i = _sig(gates[..., :h4])
+    f = _sig(gates[..., h4:2 * h4])
+    g = np.tanh(gates[..., 2 * h4:3 * h4])
+    o = _sig(gates[..., 3 * h4:])
+    c2 = f * c + i * g
+    return [o * np.tanh(c2), c2]
+
+
+def _lstm_parts(gates):
+    h4 = gates.shape[-1] // 4
+    from .elementwise import sigmoid, tanh
+    return (sigmoid(gates[..., :h4]), sigmoid(gates[..., h4:2 * h4]),
+            tanh(gates[..., 2 * h4:3 * h4]), sigmoid(gates[..., 3 * h4:]))
+
+
+def _lstm_cell_vjp(ct, out, gates, c):
+    from .indexing import cat
+    from .elementwise import zeros_like_v
+    ct_h, ct_c = ct if isinstance(ct, (tuple, list)) else (ct, None)
+    i, f, g, o = _lstm_parts(gates)
+    c2 = out[1]
+    tc = c2.tanh()
+    ct_h = ct_h if ct_h is not None else zeros_like_v(c2)
+    dc = ct_h * o * (1 - tc * tc)
+    if ct_c is not None:
+        dc = dc + ct_c
+    dgates = cat([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g),
+                  ct_h * tc * o * (1 - o)], -1)
+    return dgates, dc * f
+
+
+def _lstm_cell_jvp(p, t, out, **_):
+    from .elementwise import zeros_like_v
+    gates, c = p
+    tg = t[0] if t[0] is not None else zeros_like_v(gates)
+    tcp = t[1] if t[1] is not None else zeros_like_v(c)
+    i, f, g, o = _lstm_parts(gates)
+    h4 = gates.shape[-1] // 4
+    di = i * (1 - i) * tg[..., :h4]
+    df = f * (1 - f) * tg[..., h4:2 * h4]
+    dg = (1 - g * g) * tg[..., 2 * h4:3 * h4]
+    do = o * (1 - o) * tg[..., 3 * h4:]
+    c2 = out[1]
+    tc = c2.tanh()
+    dc = df * c + f * tcp + di * g + i * dg
+    return [do * tc + o * (1 - tc * tc) * dc, dc]
+
+
+def _lstm_cell_batch(args, dims):
+    gates, c = args
+    b = gates.shape[dims[0]] if dims[0] is not None else c.shape[dims[1]]
+    out = []
+    for a, d in zip(args, dims):
+        if d is None:
+            a = a.reshape((1,) + tuple(a.shape)).expand((b,) + tuple(a.shape))
+        else:
+            a = moveaxis_to_front(a, d)
+        out.append(a)
+    return bind(lstm_cell_p, *out), [0, 0]
+
+
+lstm_cell_p = Primitive(
+    "lstm_cell", _lstm_cell_impl, multiple_results=True, vjp_needs_out=True,
+    shape=lambda gates, c: [Aval(c.shape, c.dtype), Aval(c.shape, c.dtype)],
+    vjp=_lstm_cell_vjp, jvp=_lstm_cell_jvp, batch=_lstm_cell_batch)
+
+
+def lstm_cell(gates, c):
+    """One LSTM step from pre-activation ``gates`` (..., 4H) in PyTorch's order (input,
+    forget, cell, output) and the cell state ``c`` (..., H): returns (h, c_new)."""
+    g, cc = as_value(gates), as_value(c)
+    if g.shape[-1] != 4 * cc.shape[-1] or tuple(g.shape[:-1]) != tuple(cc.shape[:-1]):
+        raise ValueError(f"lstm_cell: gates {tuple(g.shape)} must be (..., 4H) for a cell "
+                         f"state (..., H) = {tuple(cc.shape)}")
+    h, c2 = bind(lstm_cell_p, g, cc)
+    return h, c2
+
+
+export(lstm_cell, __all__)

@@ -134,9 +134,20 @@ CASES = [
     ("erfinv", lambda m, a: m.erfinv(m.tanh(a) * 0.9), [(5,)], False),
     ("sort_topk", lambda m, a: a.sort(1)[0] + a.sort(1, descending=True).values
      + a.topk(2, 1)[0].sum(1, keepdim=True) + a.argsort(0).to(a.dtype), [(3, 4)], False),
+    ("lstm_cell", lambda m, g, c: _lstm_cell(m, g, c), [(2, 8), (2, 2)], False),
     ("embedding", lambda m, w: m.nn.functional.embedding(
         m.tensor([[0, 2, 3], [3, 1, 0]]), w), [(4, 3)], False),
 ]
+
+
+def _lstm_cell(m, g, c):
+    if m is torch:  # the cell written out, as PyTorch's LSTM computes it
+        i, f, gg, o = g.chunk(4, -1)
+        c2 = f.sigmoid() * c + i.sigmoid() * gg.tanh()
+        h = o.sigmoid() * c2.tanh()
+    else:
+        h, c2 = m.lstm_cell(g, c)
+    return m.cat([h, c2 * 2], -1)
 
 
 def _inputs(shapes, pos):

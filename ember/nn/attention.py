@@ -1,0 +1,129 @@
+"""Multi-head attention and the Transformer encoder layer (PyTorch's parameter layout)."""
+from __future__ import annotations
+
+from . import functional as F
+from . import init
+from .layers import Linear, Dropout
+from .module import Module, Parameter
+from .norm import LayerNorm
+from ..ops.creation_ops import empty
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    pass
+
+
+class MultiheadAttention(Module):
+    """``MultiheadAttention(embed_dim, num_heads, dropout=0., bias=True, batch_first=False)``
+    with packed ``in_proj_weight`` (3E, E) and ``out_proj``; returns (output, averaged attention
+    weights or None)."""
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False,
+                 dtype=None):
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible by "
+                             f"num_heads {num_heads}")
+        self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
+        self.batch_first, self.head_dim = batch_first, embed_dim // num_heads
+        self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, dtype=dtype))
+        if bias:
+            self.in_proj_bias = Parameter(empty(3 * embed_dim, dtype=dtype))
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
+                                                        dtype=dtype)
+        init.xavier_uniform_(self.in_proj_weight)
+        if bias:
+            init.zeros_(self.in_proj_bias)
+            init.zeros_(self.out_proj.bias)
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
+                attn_mask=None, average_attn_weights=True, is_causal=False):
+        import math
+        unbatched = query.ndim == 2
+        if unbatched:
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        elif self.batch_first:
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        lq, n, e = query.shape
+        lk = key.shape[0]
+        if e != self.embed_dim:
+            raise ValueError(f"MultiheadAttention(embed_dim={self.embed_dim}): query has "
+                             f"{e} features")
+        w, b = self.in_proj_weight, self.in_proj_bias
+        q = F.linear(query, w[:e], None if b is None else b[:e])
+        k = F.linear(key, w[e:2 * e], None if b is None else b[e:2 * e])
+        v = F.linear(value, w[2 * e:], None if b is None else b[2 * e:])
+        h, d = self.num_heads, self.head_dim
+
+        def heads(t, ln):  # (L, N, E) -> (N, H, L, D)
+            return t.reshape(ln, n, h, d).permute(1, 2, 0, 3)
+        q, k, v = heads(q, lq), heads(k, lk), heads(v, lk)
+        s = (q @ k.mT) * (1.0 / math.sqrt(d))
+        if attn_mask is not None:
+            m = attn_mask if attn_mask.ndim == 2 else attn_mask.reshape(n, h, lq, lk)
+            s = s.masked_fill(m, float("-inf")) if m.dtype.category == 0 else s + m
+        if is_causal and attn_mask is None:
+            import numpy as np
+            from ..core.tensor import Tensor
+            s = s.masked_fill(Tensor._wrap(~np.tril(np.ones((lq, lk), bool))), float("-inf"))
+        if key_padding_mask is not None:
+            kpm = key_padding_mask.reshape(n, 1, 1, lk)
+            s = s.masked_fill(kpm, float("-inf")) if kpm.dtype.category == 0 else s + kpm
+        p = F.softmax(s, -1)
+        if self.dropout and self.training:
+            p = F.dropout(p, self.dropout)
+        o = (p @ v).permute(2, 0, 1, 3).reshape(lq, n, e)
+        o = self.out_proj(o)
+        if unbatched:
+            o = o.squeeze(1)
+        elif self.batch_first:
+            o = o.transpose(0, 1)
+        if not need_weights:
+            return o, None
+        pw = p.mean(1) if average_attn_weights else p
+        return o, (pw.squeeze(0) if unbatched else pw)
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention + feed-forward block (post-norm by default, ``norm_first`` for pre-norm)."""
+
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
+                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
+                 dtype=None):
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first,
+                                            dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, dtype=dtype)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        if activation in ("relu", F.relu):
+            self.activation = F.relu
+        elif activation in ("gelu", F.gelu):
+            self.activation = F.gelu
+        elif callable(activation):
+            self.activation = activation
+        else:
+            raise ValueError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or a "
+                             f"callable, got {activation!r}")
+
+    def _sa(self, x, mask, kpm, is_causal):
+        return self.dropout1(self.self_attn(x, x, x, key_padding_mask=kpm, attn_mask=mask,
+                                            need_weights=False, is_causal=is_causal)[0])
+
+    def _ff(self, x):
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        x = src
+        if self.norm_first:
+            x = x + self._sa(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self._ff(self.norm2(x))
+        x = self.norm1(x + self._sa(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self._ff(x))

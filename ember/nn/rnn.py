@@ -1,0 +1,185 @@
+"""Recurrent layers: RNN, LSTM, GRU (num_layers, bidirectional, batch_first, dropout between
+layers, initial states), with PyTorch's parameter names, shapes and initialisation.
+
+The input projection of every time step is one matrix product over the whole sequence;
+the recurrence then runs step by step (an LSTM step is one ``lstm_cell`` primitive).
+"""
+from __future__ import annotations
+
+import math
+
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+from ..ops.creation_ops import empty, zeros
+from ..ops.indexing import stack, cat
+
+
+class _RNNBase(Module):
+    _gates = 1
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, nonlinearity="tanh", dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        if not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got "
+                             f"{nonlinearity!r}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
+        self.bidirectional, self.nonlinearity = bidirectional, nonlinearity
+        g = self._gates * hidden_size
+        dirs = 2 if bidirectional else 1
+        for layer in range(num_layers):
+            for d in range(dirs):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                isz = input_size if layer == 0 else hidden_size * dirs
+                setattr(self, "weight_ih" + sfx, Parameter(empty(g, isz, dtype=dtype)))
+                setattr(self, "weight_hh" + sfx, Parameter(empty(g, hidden_size, dtype=dtype)))
+                if bias:
+                    setattr(self, "bias_ih" + sfx, Parameter(empty(g, dtype=dtype)))
+                    setattr(self, "bias_hh" + sfx, Parameter(empty(g, dtype=dtype)))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        k = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for p in self.parameters():
+            init.uniform_(p, -k, k)
+
+    def _weights(self, layer, d):
+        sfx = f"_l{layer}" + ("_reverse" if d else "")
+        get = self._parameters.get
+        return (get("weight_ih" + sfx), get("weight_hh" + sfx), get("bias_ih" + sfx),
+                get("bias_hh" + sfx))
+
+    def forward(self, input, hx=None):
+        name = type(self).__name__
+        x = input
+        if x.ndim not in (2, 3):
+            raise ValueError(f"{name}: expected a 2-D (unbatched) or 3-D input, got shape "
+                             f"{tuple(x.shape)}")
+        unbatched = x.ndim == 2
+        if unbatched:
+            x = x.unsqueeze(1)
+        elif self.batch_first:
+            x = x.transpose(0, 1)
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}(input_size={self.input_size}): input has {x.shape[-1]} "
+                             f"features (shape {tuple(input.shape)})")
+        n = x.shape[1]
+        dirs = 2 if self.bidirectional else 1
+        state_shape = (self.num_layers * dirs, n, self.hidden_size)
+        h0, c0 = self._initial(hx, state_shape, unbatched, x)
+        hs, cs = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                o, h, c = self._run(x, self._weights(layer, d), h0[k],
+                                    None if c0 is None else c0[k], reverse=bool(d))
+                outs.append(o)
+                hs.append(h)
+                cs.append(c)
+            x = outs[0] if dirs == 1 else cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout)
+        out = x
+        h_n = stack(hs)
+        if unbatched:
+            out, h_n = out.squeeze(1), h_n.squeeze(1)
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        if self._gates == 4:
+            c_n = stack(cs)
+            return out, (h_n, c_n.squeeze(1) if unbatched else c_n)
+        return out, h_n
+
+    def _initial(self, hx, shape, unbatched, x):
+        name = type(self).__name__
+        if hx is None:
+            z = zeros(*shape, dtype=x.dtype)
+            return z, (z if self._gates == 4 else None)
+        hs = hx if isinstance(hx, tuple) else (hx,)
+        if (self._gates == 4) != (len(hs) == 2):
+            raise ValueError(f"{name}: hx must be {'(h_0, c_0)' if self._gates == 4 else 'h_0'}")
+        fixed = []
+        for t in hs:
+            t = t.unsqueeze(1) if unbatched else t
+            if tuple(t.shape) != shape:
+                raise ValueError(f"{name}: initial state has shape {tuple(t.shape)}, expected "
+                                 f"{shape if not unbatched else (shape[0], shape[2])}")
+            fixed.append(t)
+        return fixed[0], (fixed[1] if len(fixed) == 2 else None)
+
+    def _project(self, x, w_ih, b_ih, b_hh):
+        xw = x @ w_ih.mT
+        if b_ih is not None:
+            xw = xw + (b_ih + b_hh if self._gates != 3 else b_ih)
+        return xw
+
+
+class RNN(_RNNBase):
+    """Elman RNN: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
+
+    def _run(self, x, w, h, c, reverse):
+        w_ih, w_hh, b_ih, b_hh = w
+        xw = self._project(x, w_ih, b_ih, b_hh)
+        act = F.relu if self.nonlinearity == "relu" else (lambda v: v.tanh())
+        whh = w_hh.mT
+        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        outs = [None] * x.shape[0]
+        for t in steps:
+            h = act(xw[t] + h @ whh)
+            outs[t] = h
+        return stack(outs), h, None
+
+
+class LSTM(_RNNBase):
+    """LSTM with gates (input, forget, cell, output) in PyTorch's order and layout."""
+
+    _gates = 4
+
+    def __init__(self, *args, proj_size=0, **kwargs):
+        if proj_size:
+            raise ValueError("LSTM: proj_size is not supported")
+        super().__init__(*args, **kwargs)
+
+    def _run(self, x, w, h, c, reverse):
+        from ..ops.nn_ops import lstm_cell
+        w_ih, w_hh, b_ih, b_hh = w
+        xw = self._project(x, w_ih, b_ih, b_hh)
+        whh = w_hh.mT
+        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        outs = [None] * x.shape[0]
+        for t in steps:
+            h, c = lstm_cell(xw[t] + h @ whh, c)
+            outs[t] = h
+        return stack(outs), h, c
+
+
+class GRU(_RNNBase):
+    """GRU with gates (reset, update, new) in PyTorch's order:
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1 - z) n + z h."""
+
+    _gates = 3
+
+    def _run(self, x, w, h, c, reverse):
+        w_ih, w_hh, b_ih, b_hh = w
+        xw = self._project(x, w_ih, b_ih, b_hh)
+        whh = w_hh.mT
+        hs = self.hidden_size
+        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        outs = [None] * x.shape[0]
+        for t in steps:
+            gh = h @ whh
+            if b_hh is not None:
+                gh = gh + b_hh
+            gx = xw[t]
+            rz = (gx[..., :2 * hs] + gh[..., :2 * hs]).sigmoid()
+            r, z = rz[..., :hs], rz[..., hs:]
+            n = (gx[..., 2 * hs:] + r * gh[..., 2 * hs:]).tanh()
+            h = n + z * (h - n)
+            outs[t] = h
+        return stack(outs), h, None

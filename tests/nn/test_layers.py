@@ -1,0 +1,175 @@
+"""Layers against PyTorch: state_dict keys and shapes, forward values and gradients."""
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+
+torch = pytest.importorskip("torch")
+rng = np.random.default_rng(0)
+
+# (constructor args as a lambda of the nn module, input shape(s), kwargs for forward)
+LAYERS = [
+    ("Linear", lambda m: m.Linear(5, 3), [(4, 5)]),
+    ("Bilinear", lambda m: m.Bilinear(3, 4, 2), [(5, 3), (5, 4)]),
+    ("Conv1d", lambda m: m.Conv1d(3, 4, 3, stride=2, padding=1), [(2, 3, 9)]),
+    ("Conv2d", lambda m: m.Conv2d(4, 6, 3, padding=1, groups=2), [(2, 4, 7, 6)]),
+    ("Conv2d_reflect", lambda m: m.Conv2d(2, 3, 3, padding=1, padding_mode="reflect"),
+     [(1, 2, 5, 5)]),
+    ("ConvTranspose2d", lambda m: m.ConvTranspose2d(4, 2, 3, stride=2, padding=1,
+                                                    output_padding=1), [(2, 4, 4, 4)]),
+    ("MaxPool2d", lambda m: m.MaxPool2d(2), [(2, 3, 6, 6)]),
+    ("AvgPool2d", lambda m: m.AvgPool2d(3, 2, 1), [(2, 3, 7, 6)]),
+    ("AdaptiveAvgPool2d", lambda m: m.AdaptiveAvgPool2d((2, 3)), [(2, 3, 7, 8)]),
+    ("BatchNorm1d", lambda m: m.BatchNorm1d(4), [(6, 4)]),
+    ("BatchNorm2d", lambda m: m.BatchNorm2d(3), [(4, 3, 5, 5)]),
+    ("LayerNorm", lambda m: m.LayerNorm((4, 5)), [(3, 4, 5)]),
+    ("GroupNorm", lambda m: m.GroupNorm(2, 4), [(3, 4, 5)]),
+    ("Embedding", lambda m: m.Embedding(10, 4, padding_idx=0), "idx"),
+    ("LSTM", lambda m: m.LSTM(5, 6, num_layers=2, batch_first=True, bidirectional=True),
+     [(3, 4, 5)]),
+    ("GRU", lambda m: m.GRU(5, 6), [(4, 3, 5)]),
+    ("RNN", lambda m: m.RNN(5, 6, nonlinearity="relu"), [(4, 3, 5)]),
+    ("MultiheadAttention", lambda m: m.MultiheadAttention(8, 2, batch_first=True), "mha"),
+    ("TransformerEncoderLayer", lambda m: m.TransformerEncoderLayer(8, 2, 16, dropout=0.0,
+                                                                    batch_first=True),
+     [(2, 5, 8)]),
+    ("activations", lambda m: m.Sequential(m.Linear(4, 4), m.LeakyReLU(0.2), m.GELU(),
+                                           m.SiLU(), m.ELU(), m.Softmax(-1)), [(3, 4)]),
+]
+
+
+def _copy_weights(em, tm):
+    sd = {k: ember.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()}
+    em.load_state_dict(sd)
+
+
+@pytest.mark.parametrize("name,make,shapes", LAYERS, ids=[c[0] for c in LAYERS])
+def test_layer_matches_torch(name, make, shapes):
+    tm, em = make(torch.nn), make(nn)
+    tsd, esd = tm.state_dict(), em.state_dict()
+    assert list(esd) == list(tsd)
+    for k in tsd:
+        assert tuple(esd[k].shape) == tuple(tsd[k].shape), k
+    _copy_weights(em, tm)
+    if shapes == "idx":
+        idx = rng.integers(0, 10, (3, 4))
+        eins, tins = [ember.tensor(idx)], [torch.tensor(idx)]
+    elif shapes == "mha":
+        arrays = [rng.standard_normal(s).astype(np.float32) for s in [(2, 5, 8)] * 3]
+        eins = [ember.tensor(a, requires_grad=True) for a in arrays]
+        tins = [torch.tensor(a, requires_grad=True) for a in arrays]
+    else:
+        arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+        eins = [ember.tensor(a, requires_grad=True) for a in arrays]
+        tins = [torch.tensor(a, requires_grad=True) for a in arrays]
+    eo, to = em(*eins), tm(*tins)
+    if isinstance(to, tuple):
+        eo, to = eo[0], to[0]
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-4, atol=1e-5)
+    w = rng.standard_normal(tuple(to.shape)).astype(np.float32)
+    (eo * ember.tensor(w)).sum().backward()
+    (to * torch.tensor(w)).sum().backward()
+    for (n, ep), (_, tp) in zip(em.named_parameters(), tm.named_parameters()):
+        np.testing.assert_allclose(ep.grad.numpy(), tp.grad.numpy(), rtol=1e-3, atol=1e-4,
+                                   err_msg=n)
+    for e, t in zip(eins, tins):
+        if t.grad is not None:
+            np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-3, atol=1e-4)
+    # buffers (running statistics) follow torch too
+    for (n, eb), (_, tb) in zip(em.named_buffers(), tm.named_buffers()):
+        np.testing.assert_allclose(eb.numpy(), tb.numpy(), rtol=1e-5, atol=1e-6, err_msg=n)
+
+
+def test_batchnorm_eval_uses_running_stats():
+    tm, em = torch.nn.BatchNorm2d(3), nn.BatchNorm2d(3)
+    x = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
+    for _ in range(3):
+        tm(torch.tensor(x * 2 + 1))
+        em(ember.tensor(x * 2 + 1))
+    tm.eval()
+    em.eval()
+    np.testing.assert_allclose(em(ember.tensor(x)).detach().numpy(),
+                               tm(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+    assert em.num_batches_tracked.item() == 3
+
+
+@pytest.mark.parametrize("make", [lambda m: m.Linear(300, 200), lambda m: m.Conv2d(3, 8, 5),
+                                  lambda m: m.LSTM(10, 20), lambda m: m.Embedding(50, 6)])
+def test_default_initialisation_matches_torch_distribution(make):
+    ember.manual_seed(0)
+    torch.manual_seed(0)
+    for (n, e), (_, t) in zip(make(nn).named_parameters(), make(torch.nn).named_parameters()):
+        e, t = e.detach().numpy(), t.detach().numpy()
+        assert abs(e.std() - t.std()) < 0.1 * t.std() + 1e-6, n
+        assert abs(np.abs(e).max() - np.abs(t).max()) < 0.35 * np.abs(t).max() + 1e-6, n
+
+
+LOSSES = [
+    ("cross_entropy", lambda F, x, t: F.cross_entropy(x, t), "cls"),
+    ("cross_entropy_weight_ignore_smooth", lambda F, x, t: F.cross_entropy(
+        x, t, weight=_w(F), ignore_index=2, label_smoothing=0.1), "cls"),
+    ("cross_entropy_probs", lambda F, x, t: F.cross_entropy(x, t.softmax(1)), "same"),
+    ("cross_entropy_spatial", lambda F, x, t: F.cross_entropy(x.reshape(2, 5, 3), t.reshape(2, 3)),
+     "cls_spatial"),
+    ("nll_loss_sum", lambda F, x, t: F.nll_loss(x.log_softmax(1), t, reduction="sum"), "cls"),
+    ("mse", lambda F, x, t: F.mse_loss(x, t), "same"),
+    ("l1", lambda F, x, t: F.l1_loss(x, t, reduction="sum"), "same"),
+    ("smooth_l1", lambda F, x, t: F.smooth_l1_loss(x, t, beta=0.5), "same"),
+    ("huber", lambda F, x, t: F.huber_loss(x, t, delta=0.7), "same"),
+    ("bce", lambda F, x, t: F.binary_cross_entropy(x.sigmoid(), t.sigmoid()), "same"),
+    ("bce_logits", lambda F, x, t: F.binary_cross_entropy_with_logits(
+        x * 30, t.sigmoid(), pos_weight=_pw(F)), "same"),
+    ("kl_div", lambda F, x, t: F.kl_div(x.log_softmax(1), t.softmax(1), reduction="batchmean"),
+     "same"),
+]
+
+
+def _w(F):
+    m = torch if F is torch.nn.functional else ember
+    return m.tensor([1.0, 2.0, 0.5, 1.5, 1.0])
+
+
+def _pw(F):
+    m = torch if F is torch.nn.functional else ember
+    return m.tensor([2.0, 1.0, 0.5, 1.0, 3.0])
+
+
+@pytest.mark.parametrize("name,f,kind", LOSSES, ids=[c[0] for c in LOSSES])
+def test_losses_match_torch(name, f, kind):
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    if kind == "cls":
+        t = rng.integers(0, 5, 6)
+    elif kind == "cls_spatial":
+        t = rng.integers(0, 5, 6)
+    else:
+        t = rng.standard_normal((6, 5)).astype(np.float32)
+    ex = ember.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    eo = f(nn.functional, ex, ember.tensor(t))
+    to = f(torch.nn.functional, tx, torch.tensor(t))
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-5, atol=1e-6)
+    eo.backward()
+    to.backward()
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_losses_are_stable_for_large_logits():
+    x = ember.tensor([[1000.0, -1000.0, 0.0]], requires_grad=True)
+    loss = nn.functional.cross_entropy(x, ember.tensor([1]))
+    assert np.isfinite(loss.item()) and loss.item() == pytest.approx(2000.0)
+    loss.backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    b = nn.functional.binary_cross_entropy_with_logits(ember.tensor([500.0, -500.0]),
+                                                       ember.tensor([0.0, 1.0]))
+    assert b.item() == pytest.approx(500.0)
+
+
+def test_interpolate_matches_torch():
+    x = rng.standard_normal((1, 2, 5, 4)).astype(np.float32)
+    for kw in [dict(size=(7, 3), mode="nearest"), dict(scale_factor=2, mode="bilinear"),
+               dict(size=(3, 6), mode="bilinear", align_corners=True)]:
+        e = nn.functional.interpolate(ember.tensor(x), **kw).numpy()
+        t = torch.nn.functional.interpolate(torch.tensor(x), **kw).numpy()
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
