@@ -286,7 +286,7 @@ def fuse_transposed_matmul(g: Graph) -> Graph:
     from ..ops.linalg import matmul_p
     eqns = list(g.eqns)
     for k, e in enumerate(eqns):
-        if e is None or e.prim is not transpose_p:
+        if not isinstance(e, Eqn) or e.prim is not transpose_p:
             continue
         perm = e.params["perm"]
         n = len(perm)
@@ -294,7 +294,8 @@ def fuse_transposed_matmul(g: Graph) -> Graph:
             continue
         src = e.ins[0]
         j = producer.get(id(src))
-        if j is None or eqns[j] is None or eqns[j].prim is not matmul_p or uses[id(src)] != 1:
+        if j is None or not isinstance(eqns[j], Eqn) or eqns[j].prim is not matmul_p or \
+                uses[id(src)] != 1:
             continue
         a, b = eqns[j].ins
         if len(a.aval.shape) != n or len(b.aval.shape) != n:

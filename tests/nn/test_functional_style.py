@@ -1,0 +1,69 @@
+"""Modules in the functional style: pytrees, functional_call, grad/vmap/jit over models."""
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+from ember.func import functional_call
+
+
+def _mlp():
+    ember.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+
+
+def test_module_is_a_pytree_of_its_parameters_and_buffers():
+    m = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    leaves, td = ember.tree_flatten(m)
+    assert [tuple(t.shape) for t in leaves] == [(3, 2), (3,), (3,), (3,), (3,), (3,), ()]
+    doubled = ember.tree_map(lambda t: t * 2 if t.dtype.is_floating_point else t, m)
+    assert isinstance(doubled, nn.Sequential)
+    np.testing.assert_allclose(doubled[0].weight.detach().numpy(),
+                               2 * m[0].weight.detach().numpy())
+    assert m[0].weight is not doubled[0].weight  # the original is untouched
+
+
+def test_grad_over_a_model_equals_backward():
+    m, x, y = _mlp(), ember.randn(5, 4), ember.tensor([0, 2, 1, 1, 0])
+    loss = lambda model: nn.functional.cross_entropy(model(x), y)  # noqa: E731
+    g = ember.grad(loss)(m)
+    loss(m).backward()
+    for (name, p), gp in zip(m.named_parameters(), ember.tree_leaves(g)):
+        np.testing.assert_allclose(gp.detach().numpy(), p.grad.numpy(), rtol=1e-6, err_msg=name)
+    jg = ember.jit(ember.grad(loss))(m)
+    for a, b in zip(ember.tree_leaves(jg), ember.tree_leaves(g)):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6)
+
+
+def test_functional_call_per_example_gradients():
+    m = _mlp()
+    params = {k: v.detach() for k, v in m.named_parameters()}
+    x, y = ember.randn(6, 4), ember.tensor([0, 1, 2, 0, 1, 2])
+
+    def loss(p, xi, yi):
+        out = functional_call(m, p, (xi.unsqueeze(0),))
+        return nn.functional.cross_entropy(out, yi.unsqueeze(0))
+    per = ember.vmap(ember.grad(loss), in_axes=(None, 0, 0))(params, x, y)
+    for i in range(6):
+        gi = ember.grad(loss)(params, x[i], y[i])
+        for k in params:
+            np.testing.assert_allclose(per[k][i].numpy(), gi[k].numpy(), rtol=1e-5, atol=1e-7)
+    # the module keeps its own parameters
+    assert all(p is q for p, q in zip(m.parameters(), m.parameters()))
+    with pytest.raises(KeyError, match="functional_call"):
+        functional_call(m, {"nope": ember.zeros(1)}, (x,))
+
+
+def test_forward_hooks_and_repr():
+    m = _mlp()
+    seen = []
+    h = m[0].register_forward_hook(lambda mod, inp, out: seen.append(tuple(out.shape)))
+    m(ember.randn(2, 4))
+    h.remove()
+    m(ember.randn(2, 4))
+    assert seen == [(2, 8)]
+    pre = m.register_forward_pre_hook(lambda mod, inp: (inp[0] * 0,))
+    out = m(ember.randn(2, 4))
+    np.testing.assert_allclose(out.detach().numpy(), m(ember.zeros(2, 4)).detach().numpy())
+    pre.remove()
+    assert "Linear(in_features=4, out_features=8, bias=True)" in repr(m)
