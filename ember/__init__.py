@@ -49,4 +49,6 @@ from .transforms import (  # noqa: F401,E402
     make_graph, disable_jit, config)
 from . import nn, optim, data  # noqa: F401,E402
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
+from .serialization import save, load  # noqa: F401,E402
+from . import func  # noqa: F401,E402
 from .transforms.custom import custom_vjp, custom_jvp, checkpoint, remat  # noqa: F401,E402

@@ -1,0 +1,100 @@
+"""Checkpoints: safetensors round trips, atomic writes, corrupted files, PyTorch interop."""
+import os
+
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+
+
+def _model():
+    ember.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+
+
+def test_state_dict_and_nested_round_trip(tmp_path):
+    m = _model()
+    opt = ember.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    x = ember.randn(2, 1, 6, 6)
+    m(x).sum().backward()
+    opt.step()
+    ck = {"model": m.state_dict(), "optim": opt.state_dict(), "epoch": 3, "best": 0.5,
+          "name": "run", "history": [1.0, 2.0], "none": None, "arr": np.arange(3)}
+    ember.save(ck, tmp_path / "ck.safetensors")
+    back = ember.load(tmp_path / "ck.safetensors")
+    assert back["epoch"] == 3 and back["name"] == "run" and back["none"] is None
+    assert back["history"] == [1.0, 2.0]
+    np.testing.assert_array_equal(back["arr"], np.arange(3))
+    m2 = _model()
+    m2.load_state_dict(back["model"])
+    np.testing.assert_array_equal(m2(x).detach().numpy(), m(x).detach().numpy())
+    opt2 = ember.optim.SGD(m2.parameters(), lr=0.1, momentum=0.9)
+    opt2.load_state_dict(back["optim"])
+    for p1, p2 in zip(m.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(opt.state[id(p1)]["momentum_buffer"],
+                                      opt2.state[id(p2)]["momentum_buffer"])
+
+
+def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "ck.safetensors"
+    ember.save({"w": ember.ones(3)}, path)
+    import safetensors.numpy as stn
+
+    def crash(tensors, filename, metadata=None):
+        with open(filename, "wb") as f:
+            f.write(b"partial")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(stn, "save_file", crash)
+    with pytest.raises(KeyboardInterrupt):
+        ember.save({"w": ember.zeros(3)}, path)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(ember.load(path)["w"].numpy(), np.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.safetensors"]
+
+
+def test_truncated_or_corrupted_files_raise_clear_errors(tmp_path):
+    path = tmp_path / "ck.safetensors"
+    ember.save({"w": ember.ones(100)}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[:-50])
+    with pytest.raises(RuntimeError, match="not a valid safetensors checkpoint"):
+        ember.load(path)
+    path.write_bytes(b"\x00" * 5)
+    with pytest.raises(RuntimeError, match="truncated or corrupted"):
+        ember.load(path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ember.load(tmp_path / "missing.safetensors")
+
+
+def test_pytorch_checkpoints_load_both_ways(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file, load_file
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                             torch.nn.Linear(2 * 4 * 4, 3))
+    save_file(tm.state_dict(), str(tmp_path / "torch.safetensors"))
+    em = _model()
+    em.load_state_dict(ember.load(tmp_path / "torch.safetensors"))
+    x = np.random.default_rng(0).standard_normal((2, 1, 6, 6)).astype(np.float32)
+    np.testing.assert_allclose(em(ember.tensor(x)).detach().numpy(),
+                               tm(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    ember.save(em.state_dict(), tmp_path / "ember.safetensors")
+    tm2 = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                              torch.nn.Linear(2 * 4 * 4, 3))
+    tm2.load_state_dict(load_file(str(tmp_path / "ember.safetensors")))
+    np.testing.assert_allclose(tm2(torch.tensor(x)).detach().numpy(),
+                               em(ember.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_load_state_dict_reports_every_problem_at_once():
+    m = _model()
+    sd = m.state_dict()
+    sd.pop("0.bias")
+    sd["extra"] = ember.ones(1)
+    sd["3.weight"] = ember.ones(3, 5)
+    with pytest.raises(RuntimeError) as e:
+        m.load_state_dict(sd)
+    msg = str(e.value)
+    assert "missing keys ['0.bias']" in msg and "unexpected keys ['extra']" in msg
+    assert "shape mismatch for '3.weight'" in msg
