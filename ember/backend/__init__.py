@@ -105,4 +105,13 @@ def blas_info() -> dict:
         info["blas"] = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
     except Exception:  # pragma: no cover
         info["blas"] = "unknown"
+    try:
+        from threadpoolctl import threadpool_info
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        if pools:
+            info["threads"] = pools[0].get("num_threads")
+    except Exception:
+        import os
+        env = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+        info["threads"] = int(env) if env and env.isdigit() else os.cpu_count()
     return info

@@ -1,4 +1,5 @@
-"""``ember train`` (the reference recipes) and ``ember info`` (versions and backend)."""
+"""``ember train`` (the reference recipes), ``ember bench`` (side-by-side training-step
+benchmark) and ``ember info`` (versions, backend, BLAS)."""
 from __future__ import annotations
 
 import argparse
@@ -7,29 +8,35 @@ import os
 import platform
 import sys
 
-RECIPES = {"digits-mlp": "ember.recipes.digits_mlp"}
-
 
 def cmd_train(a):
+    from ember.recipes import RECIPES
+    from ember.recipes.trainer import train
     mod = importlib.import_module(RECIPES[a.recipe])
-    kw = dict(mod.DEFAULTS)
-    for k in kw:
-        v = getattr(a, k)
-        if v is not None:
-            kw[k] = v
-    mod.train(**kw, progress=not a.no_progress)
+    train(mod, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
+          data_dir=a.data_dir, dataset=a.dataset, mode=a.mode, out=a.out, resume=a.resume,
+          progress=not a.no_progress, limit=a.limit)
     return 0
+
+
+def cmd_bench(a):
+    from ember.bench.runner import main as bench_main
+    return bench_main(a)
 
 
 def cmd_info(a):
     import numpy as np
     import ember
     from ember.backend import blas_info, name
+    info = blas_info()
     print(f"ember {ember.__version__}")
     print(f"python {platform.python_version()} ({sys.executable})")
     print(f"numpy {np.__version__}")
-    print(f"backend {name}; BLAS {blas_info().get('blas')}; CPUs {os.cpu_count()}")
-    for extra in ("tqdm", "safetensors", "matplotlib", "ml_dtypes", "hypothesis", "torch", "jax"):
+    print(f"backend {name}; BLAS {info.get('blas')}; threads {info.get('threads', '?')}; "
+          f"CPUs {os.cpu_count()}")
+    print("optional extras:")
+    for extra in ("tqdm", "safetensors", "matplotlib", "ml_dtypes", "hypothesis", "torch", "jax",
+                  "optax"):
         try:
             m = importlib.import_module(extra)
             print(f"  {extra:12s} {getattr(m, '__version__', 'installed')}")
@@ -39,16 +46,31 @@ def cmd_info(a):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="ember", description="ember: train and inspect")
+    from ember.recipes import RECIPES
+    p = argparse.ArgumentParser(prog="ember", description="ember: train, benchmark, inspect")
     sub = p.add_subparsers(dest="cmd")
     t = sub.add_parser("train", help="train a reference recipe (default: digits-mlp)")
     t.add_argument("--recipe", choices=sorted(RECIPES), default="digits-mlp")
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", dest="batch_size", type=int)
     t.add_argument("--lr", type=float)
-    t.add_argument("--seed", type=int)
-    t.add_argument("--no-progress", action="store_true", help="plain per-epoch lines")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--data-dir", dest="data_dir")
+    t.add_argument("--dataset", choices=["mnist", "fashion-mnist"],
+                   help="for the mnist-* recipes (default fashion-mnist)")
+    t.add_argument("--mode", choices=["eager", "jit"], default="eager",
+                   help="eager: loss.backward(); opt.step(). jit: one compiled step")
+    t.add_argument("--out", help="folder for logs, checkpoints and the plot "
+                                 "(default runs/<recipe>-<mode>)")
+    t.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors")
+    t.add_argument("--limit", type=int, help="use only the first N examples (smoke tests)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
     t.set_defaults(func=cmd_train)
+    b = sub.add_parser("bench", help="one training step per workload: ember eager/jit vs "
+                                     "PyTorch eager/compile vs JAX jit")
+    from ember.bench.runner import add_arguments
+    add_arguments(b)
+    b.set_defaults(func=cmd_bench)
     i = sub.add_parser("info", help="versions, backend, BLAS, optional extras")
     i.set_defaults(func=cmd_info)
     a = p.parse_args(argv)

@@ -1,0 +1,218 @@
+"""Run the workloads side by side and report median ms/step, samples/s, the ratio to ember jit,
+first-call (compile) time and peak memory; write JSON and Markdown, optionally a bar chart;
+``--check`` verifies that after N steps every framework holds the same weights.
+
+Frameworks are timed in alternating rounds (each round runs every framework for a few steps),
+so that drift of the machine hits all alike; the reported figure is the median over rounds.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from . import workloads as W
+
+ALL_WORKLOADS = list(W.SPECS)
+ALL_FRAMEWORKS = list(W.BUILDERS)
+
+
+def add_arguments(p):
+    p.add_argument("--workloads", default=",".join(ALL_WORKLOADS),
+                   help=f"comma-separated subset of {','.join(ALL_WORKLOADS)}")
+    p.add_argument("--frameworks", default=",".join(ALL_FRAMEWORKS),
+                   help=f"comma-separated subset of {','.join(ALL_FRAMEWORKS)}")
+    p.add_argument("--rounds", type=int, default=7, help="alternating timing rounds")
+    p.add_argument("--steps", type=int, default=5, help="steps per framework per round")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps after the first call")
+    p.add_argument("--check", type=int, default=0, metavar="N",
+                   help="also verify that N steps from the same weights agree across frameworks")
+    p.add_argument("--tiny", action="store_true", help="tiny sizes (smoke tests)")
+    p.add_argument("--no-memory", dest="memory", action="store_false",
+                   help="skip the peak-memory probe (one subprocess per cell)")
+    p.add_argument("--json", default="bench.json", help="where to write the JSON results")
+    p.add_argument("--markdown", default="bench.md", help="where to write the Markdown table")
+    p.add_argument("--plot", nargs="?", const="bench.png", default=None,
+                   help="draw a bar chart (PNG; needs matplotlib)")
+
+
+def _available(fw):
+    for mod in W.REQUIRES.get(fw, ()):
+        try:
+            importlib.import_module(mod)
+        except Exception:
+            return False
+    return True
+
+
+def _median_ms(times):
+    return statistics.median(times) * 1e3 if times else float("nan")
+
+
+def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False, memory=True,
+        log=print):
+    results = []
+    for name in workloads:
+        spec = W.resolve(name, tiny)
+        w = W.initial_weights(spec)
+        data = spec.make_data(spec.batch, 0)
+        cells = {}
+        for fw in frameworks:
+            if not _available(fw):
+                log(f"  {name}: {fw} skipped (not installed)")
+                continue
+            t0 = time.perf_counter()
+            step, weights = W.BUILDERS[fw](w, data, spec)
+            step()
+            first = time.perf_counter() - t0
+            for _ in range(warmup):
+                step()
+            cells[fw] = dict(step=step, weights=weights, first=first, times=[])
+        for _ in range(rounds):
+            for fw, c in cells.items():
+                t = time.perf_counter()
+                for _ in range(steps):
+                    c["step"]()
+                c["times"].append((time.perf_counter() - t) / steps)
+        check_res = _check(name, spec, w, data, list(cells), check) if check else {}
+        ref = _median_ms(cells["ember-jit"]["times"]) if "ember-jit" in cells else None
+        for fw, c in cells.items():
+            ms = _median_ms(c["times"])
+            row = dict(workload=name, framework=fw, batch=spec.batch, ms_per_step=ms,
+                       samples_per_s=spec.batch / (ms / 1e3), first_call_s=c["first"],
+                       vs_ember_jit=(ms / ref) if ref else None)
+            if memory:
+                row["peak_mb"] = _peak_memory(name, fw, tiny)
+            if check:
+                row["check_max_diff"] = check_res.get(fw)
+            results.append(row)
+            log(f"  {name:12s} {fw:14s} {ms:9.3f} ms/step")
+    return results
+
+
+def _check(name, spec, w, data, frameworks, n):
+    """Max abs weight difference to ember eager (or the first framework) after n steps."""
+    final = {}
+    for fw in frameworks:
+        step, weights = W.BUILDERS[fw](w, data, spec)
+        for _ in range(n):
+            step()
+        final[fw] = weights()
+    ref = final["ember-eager"] if "ember-eager" in final else final[frameworks[0]]
+    return {fw: max(float(np.max(np.abs(v[k] - ref[k]))) for k in ref) for fw, v in
+            final.items()}
+
+
+def _peak_memory(name, fw, tiny):
+    """Peak resident memory (MB) a fresh process gains while building and stepping one cell
+    (framework imports excluded)."""
+    code = ("import resource, sys\n"
+            "from ember.bench import workloads as W\n"
+            f"fw, name, tiny = {fw!r}, {name!r}, {tiny!r}\n"
+            "import importlib\n"
+            "[importlib.import_module(m) for m in W.REQUIRES.get(fw, ())]\n"
+            "import ember\n"
+            "spec = W.resolve(name, tiny); w = W.initial_weights(spec)\n"
+            "data = spec.make_data(spec.batch, 0)\n"
+            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "step, _ = W.BUILDERS[fw](w, data, spec)\n"
+            "[step() for _ in range(3)]\n"
+            "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)\n")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=600)
+        return round(float(out.stdout.strip().splitlines()[-1]), 1)
+    except Exception:
+        return None
+
+
+def table(results):
+    head = ["workload", "framework", "ms/step", "samples/s", "vs ember jit", "first call s",
+            "peak MB", "check"]
+    rows = []
+    for r in results:
+        rows.append([r["workload"], r["framework"], f"{r['ms_per_step']:.3f}",
+                     f"{r['samples_per_s']:.0f}",
+                     f"{r['vs_ember_jit']:.2f}x" if r.get("vs_ember_jit") else "-",
+                     f"{r['first_call_s']:.2f}",
+                     f"{r['peak_mb']:.0f}" if r.get("peak_mb") is not None else "-",
+                     (f"{r['check_max_diff']:.1e}" if r.get("check_max_diff") is not None
+                      else "-")])
+    return head, rows
+
+
+def markdown(results, meta):
+    head, rows = table(results)
+    lines = [f"ember bench ({meta['date']}, {meta['machine']}; ratios are time / ember jit "
+             f"time: above 1 means ember jit is faster)", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def text_table(results):
+    head, rows = table(results)
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
+    return "\n".join([fmt.format(*head)] + [fmt.format(*r) for r in rows])
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    wls = list(dict.fromkeys(r["workload"] for r in results))
+    fws = list(dict.fromkeys(r["framework"] for r in results))
+    fig, axes = plt.subplots(1, len(wls), figsize=(3.2 * len(wls), 3.2), squeeze=False)
+    for ax, wl in zip(axes[0], wls):
+        rs = [r for r in results if r["workload"] == wl]
+        ax.bar([r["framework"] for r in rs], [r["ms_per_step"] for r in rs],
+               color=[f"C{fws.index(r['framework'])}" for r in rs])
+        ax.set_title(wl)
+        ax.set_ylabel("ms / step")
+        ax.tick_params(axis="x", rotation=60, labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(a):
+    import platform
+    wls = [w for w in a.workloads.split(",") if w]
+    fws = [f for f in a.frameworks.split(",") if f]
+    bad = [w for w in wls if w not in W.SPECS] + [f for f in fws if f not in W.BUILDERS]
+    if bad:
+        print(f"ember bench: unknown workload/framework {bad}; choose from {ALL_WORKLOADS} and "
+              f"{ALL_FRAMEWORKS}", file=sys.stderr)
+        return 2
+    results = run(wls, fws, a.rounds, a.steps, a.warmup, a.check, a.tiny, a.memory)
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, "
+            f"{os.cpu_count()} CPUs, python {platform.python_version()}",
+            "rounds": a.rounds, "steps": a.steps, "tiny": a.tiny}
+    print()
+    print(text_table(results))
+    with open(a.json, "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=1)
+    with open(a.markdown, "w") as f:
+        f.write(markdown(results, meta))
+    if a.plot:
+        try:
+            plot(results, a.plot)
+        except ImportError:
+            print("ember bench: --plot needs matplotlib (pip install 'ember[plot]')",
+                  file=sys.stderr)
+    if a.check:
+        bad = [r for r in results if r.get("check_max_diff") is not None and
+               r["check_max_diff"] > 1e-3]
+        if bad:
+            print(f"ember bench --check: weights differ: "
+                  f"{[(r['workload'], r['framework'], r['check_max_diff']) for r in bad]}",
+                  file=sys.stderr)
+            return 1
+    return 0

@@ -1,0 +1,300 @@
+"""The reference workloads, written once per framework from the same initial weights (PyTorch's
+state_dict layout, as NumPy arrays) and the same batch.
+
+Each ``build_<framework>(w, data, spec)`` returns ``(step, weights)``: ``step()`` runs one
+full training step (forward, loss, backward, update) and blocks until it is done;
+``weights()`` returns the current parameters as NumPy arrays keyed like the state_dict.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Spec:
+    def __init__(self, name, batch, make_model, opt, lr, loss, make_data, tiny=None):
+        self.name, self.batch, self.make_model = name, batch, make_model
+        self.opt, self.lr, self.loss, self.make_data = opt, lr, loss, make_data
+        self.tiny = tiny or {}
+
+
+def _mlp(nn):
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128),
+                         nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def _cnn(nn):
+    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(32 * 14 * 14, 128), nn.ReLU(),
+                         nn.Linear(128, 10))
+
+
+def _lenet(nn):
+    return nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
+                         nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120),
+                         nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+def _lstm_classifier(nn, vocab):
+    class LSTMClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, 100)
+            self.lstm = nn.LSTM(100, 128, num_layers=2, batch_first=True)
+            self.fc = nn.Linear(128, 2)
+
+        def forward(self, ids):
+            out, (h, c) = self.lstm(self.embedding(ids))
+            return self.fc(h[-1])
+    return LSTMClassifier()
+
+
+def _images(shape, classes):
+    def make(batch, seed):
+        rng = np.random.default_rng(seed)
+        return (rng.standard_normal((batch,) + shape).astype(np.float32),
+                rng.integers(0, classes, batch).astype(np.int64))
+    return make
+
+
+def _linreg_data(batch, seed):
+    x = np.arange(batch, dtype=np.float32).reshape(batch, 1)
+    return x, 2 * x + 1
+
+
+def _tokens(vocab, seq):
+    def make(batch, seed):
+        rng = np.random.default_rng(seed)
+        return (rng.integers(0, vocab, (batch, seq)).astype(np.int64),
+                rng.integers(0, 2, batch).astype(np.int64))
+    return make
+
+
+SPECS = {
+    "linreg": Spec("linreg", 5, lambda nn: nn.Linear(1, 1), "sgd", 0.01, "mse", _linreg_data),
+    "mnist-mlp": Spec("mnist-mlp", 100, _mlp, "sgd_momentum", 0.001, "ce",
+                      _images((1, 28, 28), 10), tiny={"batch": 8}),
+    "mnist-cnn": Spec("mnist-cnn", 64, _cnn, "adam", 1e-3, "ce", _images((1, 28, 28), 10),
+                      tiny={"batch": 4}),
+    "cifar-lenet": Spec("cifar-lenet", 32, _lenet, "sgd_momentum", 0.001, "ce",
+                        _images((3, 32, 32), 10), tiny={"batch": 4}),
+    "text-lstm": Spec("text-lstm", 64, lambda nn: _lstm_classifier(nn, 25000), "adam", 1e-3,
+                      "ce", _tokens(25000, 200),
+                      tiny={"batch": 4, "seq": 12, "vocab": 50}),
+}
+
+
+def resolve(name, tiny):
+    """The spec, shrunk for smoke tests when ``tiny``."""
+    s = SPECS[name]
+    if not tiny or not s.tiny:
+        return s
+    t = s.tiny
+    if name == "text-lstm":
+        return Spec(s.name, t["batch"], lambda nn: _lstm_classifier(nn, t["vocab"]), s.opt, s.lr,
+                    s.loss, _tokens(t["vocab"], t["seq"]))
+    return Spec(s.name, t["batch"], s.make_model, s.opt, s.lr, s.loss, s.make_data)
+
+
+def initial_weights(spec, seed=0):
+    """PyTorch-layout weights from ember's default initialisation (seeded)."""
+    import ember
+    ember.manual_seed(seed)
+    return {k: v.numpy().copy() for k, v in spec.make_model(ember.nn).state_dict().items()}
+
+
+# ---- ember --------------------------------------------------------------------------------
+
+def _ember_model(spec, w):
+    import ember
+    m = spec.make_model(ember.nn)
+    m.load_state_dict({k: ember.tensor(v) for k, v in w.items()})
+    return m
+
+
+def _ember_loss(spec):
+    import ember
+    f = ember.nn.functional
+    return f.mse_loss if spec.loss == "mse" else f.cross_entropy
+
+
+def build_ember_eager(w, data, spec):
+    import ember
+    m = _ember_model(spec, w)
+    x, y = ember.tensor(data[0]), ember.tensor(data[1])
+    if spec.opt == "adam":
+        opt = ember.optim.Adam(m.parameters(), lr=spec.lr)
+    else:
+        opt = ember.optim.SGD(m.parameters(), lr=spec.lr,
+                              momentum=0.9 if spec.opt == "sgd_momentum" else 0.0)
+    loss_fn = _ember_loss(spec)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(m(x), y)
+        loss.backward()
+        opt.step()
+    return step, lambda: {k: v.numpy().copy() for k, v in m.state_dict().items()}
+
+
+def build_ember_jit(w, data, spec):
+    import ember
+    from ember.func import functional_call
+    F = ember.optim.functional
+    m = _ember_model(spec, w)
+    x, y = ember.tensor(data[0]), ember.tensor(data[1])
+    fopt = F.adam(spec.lr) if spec.opt == "adam" else \
+        F.sgd(spec.lr, momentum=0.9 if spec.opt == "sgd_momentum" else 0.0)
+    loss_fn = _ember_loss(spec)
+    params = {k: ember.tensor(v) for k, v in w.items()}
+    box = [params, fopt.init(params)]
+
+    def train_step(p, s, x, y):
+        g = ember.grad(lambda q: loss_fn(functional_call(m, q, (x,)), y))(p)
+        u, s = fopt.update(g, s, p)
+        return F.apply_updates(p, u), s
+    jstep = ember.jit(train_step, donate_argnums=(0, 1))
+
+    def step():
+        box[0], box[1] = jstep(box[0], box[1], x, y)
+    return step, lambda: {k: v.numpy().copy() for k, v in box[0].items()}
+
+
+# ---- PyTorch --------------------------------------------------------------------------------
+
+def _torch_model(spec, w):
+    import torch
+    m = spec.make_model(torch.nn)
+    m.load_state_dict({k: torch.tensor(v) for k, v in w.items()})
+    return m
+
+
+def _torch_build(w, data, spec, compiled):
+    import torch
+    m = _torch_model(spec, w)
+    x, y = torch.tensor(data[0]), torch.tensor(data[1])
+    if spec.opt == "adam":
+        opt = torch.optim.Adam(m.parameters(), lr=spec.lr)
+    else:
+        opt = torch.optim.SGD(m.parameters(), lr=spec.lr,
+                              momentum=0.9 if spec.opt == "sgd_momentum" else 0.0)
+    loss_fn = torch.nn.functional.mse_loss if spec.loss == "mse" else \
+        torch.nn.functional.cross_entropy
+    fwd = torch.compile(m) if compiled else m
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(fwd(x), y)
+        loss.backward()
+        opt.step()
+    return step, lambda: {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+
+
+def build_torch_eager(w, data, spec):
+    return _torch_build(w, data, spec, False)
+
+
+def build_torch_compile(w, data, spec):
+    return _torch_build(w, data, spec, True)
+
+
+# ---- JAX (plain jax.numpy / lax, with optax) ----------------------------------------------
+
+def _jax_forward(spec):
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    def linear(p, k, x):
+        return x @ p[k + ".weight"].T + p[k + ".bias"]
+
+    def conv(p, k, x, pad):
+        y = lax.conv_general_dilated(x, p[k + ".weight"], (1, 1), [(pad, pad), (pad, pad)],
+                                     dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return y + p[k + ".bias"][None, :, None, None]
+
+    def pool(x):
+        return lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+    relu = jax.nn.relu
+    if spec.name == "linreg":
+        return lambda p, x: x @ p["weight"].T + p["bias"]
+    if spec.name == "mnist-mlp":
+        def f(p, x):
+            h = x.reshape(x.shape[0], -1)
+            for i, k in enumerate(("1", "3", "5", "7")):
+                h = linear(p, k, h)
+                if i < 3:
+                    h = relu(h)
+            return h
+        return f
+    if spec.name == "mnist-cnn":
+        def f(p, x):
+            h = pool(relu(conv(p, "0", x, 1))).reshape(x.shape[0], -1)
+            return linear(p, "6", relu(linear(p, "4", h)))
+        return f
+    if spec.name == "cifar-lenet":
+        def f(p, x):
+            h = pool(relu(conv(p, "0", x, 0)))
+            h = pool(relu(conv(p, "3", h, 0))).reshape(x.shape[0], -1)
+            return linear(p, "11", relu(linear(p, "9", relu(linear(p, "7", h)))))
+        return f
+
+    def lstm_f(p, ids):  # text-lstm
+        h = p["embedding.weight"][ids].transpose(1, 0, 2)  # (T, N, E)
+        n = ids.shape[0]
+        for layer in range(2):
+            wi, wh = p[f"lstm.weight_ih_l{layer}"], p[f"lstm.weight_hh_l{layer}"]
+            b = p[f"lstm.bias_ih_l{layer}"] + p[f"lstm.bias_hh_l{layer}"]
+            xw = h @ wi.T + b
+            hid = wh.shape[1]
+
+            def cell(carry, g_x):
+                hh, cc = carry
+                g = g_x + hh @ wh.T
+                i, f, gg, o = jnp.split(g, 4, axis=-1)
+                cc = jax.nn.sigmoid(f) * cc + jax.nn.sigmoid(i) * jnp.tanh(gg)
+                hh = jax.nn.sigmoid(o) * jnp.tanh(cc)
+                return (hh, cc), hh
+            z = jnp.zeros((n, hid), h.dtype)
+            (hl, _), h = lax.scan(cell, (z, z), xw)
+        return linear(p, "fc", hl)
+    return lstm_f
+
+
+def build_jax_jit(w, data, spec):
+    import jax
+    import jax.numpy as jnp
+    import optax
+    fwd = _jax_forward(spec)
+    x, y = jnp.asarray(data[0]), jnp.asarray(data[1])
+    if spec.loss == "mse":
+        def loss(p):
+            return jnp.mean((fwd(p, x) - y) ** 2)
+    else:
+        def loss(p):
+            return optax.softmax_cross_entropy_with_integer_labels(fwd(p, x), y).mean()
+    opt = optax.adam(spec.lr) if spec.opt == "adam" else \
+        optax.sgd(spec.lr, momentum=0.9 if spec.opt == "sgd_momentum" else None)
+    params = {k: jnp.asarray(v) for k, v in w.items()}
+    box = [params, opt.init(params)]
+
+    @jax.jit
+    def train_step(p, s):
+        g = jax.grad(loss)(p)
+        u, s = opt.update(g, s, p)
+        return optax.apply_updates(p, u), s
+
+    def step():
+        box[0], box[1] = train_step(box[0], box[1])
+        jax.block_until_ready(box[0])
+    return step, lambda: {k: np.asarray(v).copy() for k, v in box[0].items()}
+
+
+BUILDERS = {
+    "ember-eager": build_ember_eager,
+    "ember-jit": build_ember_jit,
+    "torch-eager": build_torch_eager,
+    "torch-compile": build_torch_compile,
+    "jax-jit": build_jax_jit,
+}
+REQUIRES = {"torch-eager": ("torch",), "torch-compile": ("torch",), "jax-jit": ("jax", "optax")}

@@ -1,0 +1,268 @@
+"""The training loop shared by the recipes: eager (PyTorch style) or jit (one compiled
+functional step), with progress bars, CSV/JSON logs, best/last checkpoints, a plot, and
+``--resume``.
+
+A recipe is a small module with ``NAME``, ``DEFAULTS``, ``data(args)`` (train and test
+tensors), ``model()``, ``optimizer(params, lr)`` / ``functional_optimizer(lr)`` and ``loss``;
+``metric`` is ``"accuracy"`` (classification) or ``"mse"``.
+
+Determinism: the data order of epoch ``e`` is a permutation seeded by (seed, e), and the global
+generator is reseeded at every epoch start, so a run resumed from the checkpoint of epoch ``e``
+continues exactly as the uninterrupted run would.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+
+import numpy as np
+
+import ember
+from ember import nn
+
+MODES = ("eager", "jit")
+
+
+class Args:
+    """The run configuration (the command line's options)."""
+
+    def __init__(self, **kw):
+        self.epochs = self.batch_size = self.lr = None
+        self.seed, self.data_dir, self.dataset = 0, None, None
+        self.mode, self.out, self.resume, self.progress = "eager", None, False, True
+        self.limit = None  # use only this many training/test examples (smoke tests)
+        self.__dict__.update(kw)
+
+
+def _batches(n, batch_size, seed, epoch, shuffle=True):
+    order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+    for i in range(0, n, batch_size):
+        yield order[i:i + batch_size]
+
+
+def _take(t, idx):
+    return ember.Tensor._wrap(t._data[idx]) if not isinstance(t, (list, tuple)) else \
+        type(t)(_take(x, idx) for x in t)
+
+
+def _len(t):
+    return len(t[0]) if isinstance(t, (list, tuple)) else t.shape[0]
+
+
+class Run:
+    def __init__(self, recipe, args):
+        self.r, self.a = recipe, args
+        for k, v in recipe.DEFAULTS.items():
+            if getattr(args, k, None) is None:
+                setattr(args, k, v)
+        if args.mode not in MODES:
+            raise ValueError(f"train: --mode must be one of {MODES}, got {args.mode!r}")
+        self.metric = getattr(recipe, "metric", "accuracy")
+        self.out = args.out or os.path.join("runs", f"{recipe.NAME}-{args.mode}")
+        self.history = []
+
+    # ---- data, model, optimizer ------------------------------------------------------------
+    def setup(self):
+        a = self.a
+        ember.manual_seed(a.seed)
+        self.xtr, self.ytr, self.xte, self.yte = self.r.data(a)
+        if a.limit:
+            self.xtr, self.ytr = _take(self.xtr, slice(0, a.limit)), self.ytr[:a.limit]
+            self.xte, self.yte = _take(self.xte, slice(0, a.limit)), self.yte[:a.limit]
+        self.model = self.r.model()
+        self.start_epoch = 1
+        if a.mode == "eager":
+            self.opt = self.r.optimizer(self.model.parameters(), a.lr)
+        else:
+            self.fopt = self.r.functional_optimizer(a.lr)
+            self.params = self._own_params()
+            self.opt_state = self.fopt.init(self.params)
+            self.step = self._make_jit_step()
+        if a.resume:
+            self._load(os.path.join(self.out, "last.safetensors"))
+
+    def _own_params(self):
+        # copies: the jitted step donates (reuses) these buffers
+        return {k: ember.Tensor._wrap(v._data.copy()) for k, v in self.model.named_parameters()}
+
+    def _make_jit_step(self):
+        model, loss_fn, fopt = self.model, self.r.loss, self.fopt
+        from ember.func import functional_call
+
+        def step(params, state, x, y):
+            def objective(p):
+                return loss_fn(functional_call(model, p, (x,)), y)
+            loss, grads = ember.value_and_grad(objective)(params)
+            updates, state = fopt.update(grads, state, params)
+            return ember.optim.functional.apply_updates(params, updates), state, loss
+        return ember.jit(step, donate_argnums=(0, 1))
+
+    # ---- one epoch ---------------------------------------------------------------------------
+    def train_epoch(self, epoch):
+        a = self.a
+        ember.manual_seed(a.seed * 100003 + epoch)
+        n = _len(self.xtr)
+        bar = self._bar(epoch, n)
+        total, count, t0 = 0.0, 0, time.perf_counter()
+        self.model.train()
+        for idx in _batches(n, a.batch_size, a.seed, epoch):
+            x, y = _take(self.xtr, idx), self.ytr[idx]
+            if a.mode == "eager":
+                self.opt.zero_grad()
+                loss = self.r.loss(self.model(x), y)
+                loss.backward()
+                self.opt.step()
+            else:
+                self.params, self.opt_state, loss = self.step(self.params, self.opt_state, x, y)
+            lv = loss.item()
+            total += lv * len(idx)
+            count += len(idx)
+            if bar is not None:
+                bar.update(len(idx))
+                bar.set_postfix(loss=f"{lv:.4f}",
+                                samples_s=f"{count / (time.perf_counter() - t0):.0f}")
+        if bar is not None:
+            bar.close()
+        if a.mode == "jit":
+            self._params_into_model()
+        return total / max(count, 1), count / (time.perf_counter() - t0)
+
+    def _params_into_model(self):
+        with ember.no_grad():
+            for k, p in self.model.named_parameters():
+                p.copy_(self.params[k])
+
+    def evaluate(self, x, y):
+        self.model.eval()
+        loss_sum, correct, n = 0.0, 0, _len(x)
+        with ember.no_grad():
+            for idx in _batches(n, 1000, 0, 0, shuffle=False):
+                out = self.model(_take(x, idx))
+                t = y[idx]
+                loss_sum += self.r.loss(out, t).item() * len(idx)
+                if self.metric == "accuracy":
+                    correct += int((out.numpy().argmax(-1) == t.numpy()).sum())
+        self.model.train()
+        return loss_sum / max(n, 1), (correct / max(n, 1) if self.metric == "accuracy" else None)
+
+    # ---- the run -----------------------------------------------------------------------------
+    def run(self, log=print):
+        self.setup()
+        a = self.a
+        os.makedirs(self.out, exist_ok=True)
+        if a.resume and self.start_epoch > 1:
+            log(f"resuming {self.r.NAME} from epoch {self.start_epoch - 1} ({self.out})")
+        for epoch in range(self.start_epoch, a.epochs + 1):
+            train_loss, speed = self.train_epoch(epoch)
+            test_loss, test_acc = self.evaluate(self.xte, self.yte)
+            rec = dict(epoch=epoch, train_loss=train_loss, test_loss=test_loss,
+                       samples_per_s=speed)
+            if test_acc is not None:
+                rec["test_acc"] = test_acc
+            self.history.append(rec)
+            log(f"epoch {epoch:3d}  train loss {train_loss:.4f}  test loss {test_loss:.4f}"
+                + (f"  test acc {test_acc:.4f}" if test_acc is not None else "")
+                + f"  ({speed:.0f} samples/s)")
+            self._write_logs()
+            self._save(os.path.join(self.out, "last.safetensors"), epoch)
+            if self._is_best(rec):
+                self._save(os.path.join(self.out, "best.safetensors"), epoch)
+        self._plot(log)
+        final = self.history[-1] if self.history else {}
+        if "test_acc" in final:
+            log(f"test accuracy: {final['test_acc']:.4f}")
+        elif final:
+            log(f"test loss: {final['test_loss']:.6f}")
+        return self.model, self.history
+
+    def _is_best(self, rec):
+        key = "test_acc" if "test_acc" in rec else "test_loss"
+        vals = [h[key] for h in self.history]
+        return rec[key] == (max(vals) if key == "test_acc" else min(vals))
+
+    # ---- outputs -----------------------------------------------------------------------------
+    def _bar(self, epoch, n):
+        if not self.a.progress:
+            return None
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return None
+        return tqdm(total=n, desc=f"{self.r.NAME} epoch {epoch}/{self.a.epochs}", unit="ex",
+                    leave=False)
+
+    def _write_logs(self):
+        with open(os.path.join(self.out, "metrics.json"), "w") as f:
+            json.dump({"recipe": self.r.NAME, "mode": self.a.mode, "seed": self.a.seed,
+                       "history": self.history}, f, indent=1)
+        keys = list(self.history[0])
+        with open(os.path.join(self.out, "metrics.csv"), "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            w.writerows(self.history)
+
+    def _plot(self, log):
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            log("(matplotlib not installed: no plot; pip install 'ember[plot]')")
+            return
+        ep = [h["epoch"] for h in self.history]
+        if not ep:
+            return
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+        axes[0].plot(ep, [h["train_loss"] for h in self.history], label="train")
+        axes[0].plot(ep, [h["test_loss"] for h in self.history], label="test")
+        axes[0].set_xlabel("epoch")
+        axes[0].set_ylabel("loss")
+        axes[0].legend()
+        if "test_acc" in self.history[0]:
+            axes[1].plot(ep, [h["test_acc"] for h in self.history])
+            axes[1].set_ylabel("test accuracy")
+        axes[1].set_xlabel("epoch")
+        fig.suptitle(f"{self.r.NAME} ({self.a.mode})")
+        fig.tight_layout()
+        fig.savefig(os.path.join(self.out, "curves.png"), dpi=100)
+        plt.close(fig)
+
+    def _save(self, path, epoch):
+        ck = {"model": self.model.state_dict(), "epoch": epoch, "history": self.history,
+              "mode": self.a.mode, "seed": self.a.seed, "recipe": self.r.NAME}
+        if self.a.mode == "eager":
+            ck["optim"] = self.opt.state_dict()
+        else:
+            leaves, _ = ember.tree_flatten(self.opt_state)
+            ck["optim_leaves"] = list(leaves)
+        ember.save(ck, path)
+
+    def _load(self, path):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"train --resume: no checkpoint at {path}; run without "
+                                    f"--resume first (or pass the same --out)")
+        ck = ember.load(path)
+        if ck.get("recipe") != self.r.NAME or ck.get("mode") != self.a.mode:
+            raise ValueError(f"train --resume: {path} is from recipe {ck.get('recipe')!r} in "
+                             f"mode {ck.get('mode')!r}, not {self.r.NAME!r}/{self.a.mode!r}")
+        self.model.load_state_dict(ck["model"])
+        if self.a.mode == "eager":
+            self.opt.load_state_dict(ck["optim"])
+        else:
+            self.params = self._own_params()
+            _, td = ember.tree_flatten(self.opt_state)
+            self.opt_state = ember.tree_unflatten(td, ck["optim_leaves"])
+        self.history = list(ck["history"])
+        self.start_epoch = int(ck["epoch"]) + 1
+
+
+def train(recipe, **kw):
+    """Run ``recipe`` (a recipe module) with options as keyword arguments."""
+    log = kw.pop("log", print)
+    return Run(recipe, Args(**kw)).run(log=log)
+
+
+def cross_entropy(logits, y):
+    return nn.functional.cross_entropy(logits, y)
