@@ -1,2 +1,5 @@
-"""``ember.optim``: optimizers with PyTorch's names and update formulas (first slice: SGD)."""
+"""``ember.optim``: optimizers with PyTorch's names and update formulas, learning-rate
+schedulers, and pure functional optimizers (``ember.optim.functional``) sharing the same math."""
 from .sgd import Optimizer, SGD  # noqa: F401
+from .optimizers import Adam, AdamW, RMSprop, Adagrad  # noqa: F401
+from . import functional, lr_scheduler  # noqa: F401

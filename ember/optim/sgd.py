@@ -1,5 +1,6 @@
 """Optimizer base class and SGD (momentum, dampening, nesterov, weight decay), with
-PyTorch's update rule; updates run in place on the parameters' storage."""
+PyTorch's update rule (``update_rules.sgd``); updates run in place on the parameters'
+storage."""
 from __future__ import annotations
 
 import numpy as np
@@ -41,6 +42,13 @@ class Optimizer:
                    "params": [idx[id(p)] for p in g["params"]]} for g in self.param_groups]
         return {"state": state, "param_groups": groups}
 
+    def add_param_group(self, group):
+        group = dict(group)
+        group["params"] = list(group["params"])
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        self.param_groups.append(group)
+
     def load_state_dict(self, sd):
         plist = [p for g in self.param_groups for p in g["params"]]
         self.state = {id(plist[i]): {n: (v.copy() if isinstance(v, np.ndarray) else v)
@@ -65,26 +73,22 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def step(self, closure=None):
+        from . import update_rules as R
         loss = closure() if closure is not None else None
         for g in self.param_groups:
-            lr, mu, damp, wd = g["lr"], g["momentum"], g["dampening"], g["weight_decay"]
+            hp = {k: v for k, v in g.items() if k != "params"}
             for p in g["params"]:
                 if p.grad is None:
                     continue
-                d = p.grad._data
-                if g["maximize"]:
-                    d = -d
-                if wd:
-                    d = d + wd * p._data
-                if mu:
-                    st = self.state.setdefault(id(p), {})
-                    buf = st.get("momentum_buffer")
-                    if buf is None:
-                        buf = st["momentum_buffer"] = np.array(d, copy=True)
-                    else:
-                        buf *= mu
-                        buf += (1 - damp) * d
-                    d = d + mu * buf if g["nesterov"] else buf
-                p._data -= (lr * d).astype(p._data.dtype, copy=False)
+                st = self.state.setdefault(id(p), {"step": 0})
+                st["step"] += 1
+                first = st["step"] == 1 or st.get("momentum_buffer") is None
+                s = {"momentum_buffer": 0.0 if first else st["momentum_buffer"]}
+                delta, new = R.sgd(p._data, p.grad._data, s, st["step"],
+                                   first=lambda g0, other: np.array(g0, copy=True) if first
+                                   else other, **hp)
+                if g["momentum"]:
+                    st["momentum_buffer"] = new["momentum_buffer"]
+                p._data += np.asarray(delta, dtype=p._data.dtype)
                 p._version[0] += 1
         return loss

@@ -1,0 +1,273 @@
+"""Learning-rate schedulers with PyTorch's names, arguments and formulas (closed forms).
+
+``scheduler.step()`` after each epoch (or batch for OneCycleLR) sets every param group's
+``lr``; ``get_last_lr()``, ``state_dict()``/``load_state_dict()`` as in PyTorch.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+
+__all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
+           "LinearLR", "LambdaLR", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau"]
+
+
+class LRScheduler:
+    def __init__(self, optimizer, last_epoch=-1):
+        self.optimizer = optimizer
+        for g in optimizer.param_groups:
+            g.setdefault("initial_lr", g["lr"])
+        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self.step()
+
+    def lr_at(self, epoch):
+        """The learning rate of each group at ``epoch`` (closed form)."""
+        raise NotImplementedError
+
+    def step(self, epoch=None):
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        self._set(self.lr_at(self.last_epoch))
+
+    def _set(self, lrs):
+        for g, lr in zip(self.optimizer.param_groups, lrs):
+            g["lr"] = lr
+        self._last_lr = list(lrs)
+
+    def get_last_lr(self):
+        return list(self._last_lr)
+
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer" and not callable(v)}
+
+    def load_state_dict(self, sd):
+        self.__dict__.update(sd)
+
+
+_LRScheduler = LRScheduler
+
+
+class StepLR(LRScheduler):
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, e):
+        return [b * self.gamma ** (e // self.step_size) for b in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones, self.gamma = sorted(milestones), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, e):
+        return [b * self.gamma ** bisect.bisect_right(self.milestones, e) for b in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, e):
+        return [b * self.gamma ** e for b in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, e):
+        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * e / self.T_max)) / 2
+                for b in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
+                 last_epoch=-1):
+        if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1] and end_factor in "
+                             f"[0, 1], got {start_factor}, {end_factor}")
+        self.start_factor, self.end_factor, self.total_iters = \
+            start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, e):
+        f = self.start_factor + (self.end_factor - self.start_factor) * \
+            min(e, self.total_iters) / self.total_iters
+        return [b * f for b in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        n = len(optimizer.param_groups)
+        self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else \
+            [lr_lambda] * n
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, e):
+        return [b * f(e) for b, f in zip(self.base_lrs, self.lr_lambdas)]
+
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith): warm up from max_lr/div_factor to max_lr over pct_start of
+    the steps, then anneal to initial_lr/final_div_factor (or the three-phase variant);
+    momentum (or Adam's beta1) cycles inversely between base_momentum and max_momentum."""
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True,
+                 base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
+                 final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+            total_steps = epochs * steps_per_epoch
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got "
+                             f"{anneal_strategy!r}")
+        self.total_steps = total_steps
+        n = len(optimizer.param_groups)
+        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * n
+        for g, m in zip(optimizer.param_groups, max_lrs):
+            g["initial_lr"] = m / div_factor
+            g["max_lr"] = m
+            g["min_lr"] = g["initial_lr"] / final_div_factor
+            g["lr"] = g["initial_lr"]
+        p = float(pct_start * total_steps)
+        if three_phase:
+            self.phases = [(p - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                           (2 * p - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                           (total_steps - 1, "initial_lr", "min_lr", "max_momentum",
+                            "max_momentum")]
+        else:
+            self.phases = [(p - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                           (total_steps - 1, "max_lr", "min_lr", "base_momentum",
+                            "max_momentum")]
+        self.anneal_strategy = anneal_strategy
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            for g in optimizer.param_groups:
+                if "momentum" not in g and "betas" not in g:
+                    raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with "
+                                     "momentum or betas; pass cycle_momentum=False")
+                g["base_momentum"], g["max_momentum"] = base_momentum, max_momentum
+        super().__init__(optimizer, last_epoch)
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def lr_at(self, step):
+        if step > self.total_steps:
+            raise ValueError(f"OneCycleLR: stepped {step} times but total_steps is "
+                             f"{self.total_steps}")
+        lrs, moms = [], []
+        for g in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr0, lr1, m0, m1) in enumerate(self.phases):
+                if step <= end or i == len(self.phases) - 1:
+                    pct = (step - start) / (end - start)
+                    lrs.append(self._anneal(g[lr0], g[lr1], pct))
+                    moms.append(self._anneal(g.get(m0, 0), g.get(m1, 0), pct))
+                    break
+                start = end
+        self._moms = moms
+        return lrs
+
+    def _set(self, lrs):
+        super()._set(lrs)
+        if self.cycle_momentum:
+            for g, m in zip(self.optimizer.param_groups, self._moms):
+                if "betas" in g:
+                    g["betas"] = (m, g["betas"][1])
+                else:
+                    g["momentum"] = m
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers[i]`` from ``milestones[i-1]`` on (each restarting at its epoch 0)."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: expected {len(schedulers) - 1} milestones for "
+                             f"{len(schedulers)} schedulers, got {len(milestones)}")
+        self._schedulers, self._milestones = list(schedulers), list(milestones)
+        for g in optimizer.param_groups:
+            g["lr"] = g["initial_lr"]
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, e):
+        i = bisect.bisect_right(self._milestones, e)
+        start = self._milestones[i - 1] if i else 0
+        s = self._schedulers[i]
+        s.last_epoch = e - start
+        return s.lr_at(e - start)
+
+    def state_dict(self):
+        d = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        d["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return d
+
+
+class ReduceLROnPlateau:
+    """Multiply the lr by ``factor`` when ``step(metric)`` has not improved for
+    ``patience`` epochs (PyTorch's thresholds, cooldown and min_lr)."""
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor}")
+        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise ValueError("ReduceLROnPlateau: mode must be 'min'/'max' and threshold_mode "
+                             "'rel'/'abs'")
+        self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
+        self.threshold, self.threshold_mode, self.cooldown = threshold, threshold_mode, cooldown
+        n = len(optimizer.param_groups)
+        self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
+        self.eps = eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+    def _better(self, a):
+        if self.mode == "min":
+            ref = self.best * (1 - self.threshold) if self.threshold_mode == "rel" else \
+                self.best - self.threshold
+            return a < ref
+        ref = self.best * (1 + self.threshold) if self.threshold_mode == "rel" else \
+            self.best + self.threshold
+        return a > ref
+
+    def step(self, metrics):
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._better(current):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for g, mn in zip(self.optimizer.param_groups, self.min_lrs):
+                new = max(g["lr"] * self.factor, mn)
+                if g["lr"] - new > self.eps:
+                    g["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def get_last_lr(self):
+        return list(self._last_lr)
+
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, sd):
+        self.__dict__.update(sd)

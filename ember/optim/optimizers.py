@@ -1,0 +1,100 @@
+"""Adam, AdamW, RMSprop, Adagrad: PyTorch's stateful optimizers, on the shared update rules
+(``update_rules.py``) applied to the parameters' NumPy storage in place."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import update_rules as R
+from .sgd import Optimizer
+
+
+class _RuleOptimizer(Optimizer):
+    rule = None
+    extra = {}
+
+    def _init_state(self, p, g):
+        hp = dict(g)
+        st = {"step": 0}
+        for name in R.STATE[self.rule](hp):
+            init = hp.get("initial_accumulator_value", 0.0) if name == "sum" else 0.0
+            st[name] = np.full_like(p._data, init)
+        return st
+
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        rule = R.RULES[self.rule]
+        for group in self.param_groups:
+            hp = {k: v for k, v in group.items() if k != "params"}
+            hp.update(self.extra)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state.get(id(p))
+                if st is None:
+                    st = self.state[id(p)] = self._init_state(p, group)
+                st["step"] += 1
+                arrays = {k: v for k, v in st.items() if k != "step"}
+                delta, new = rule(p._data, p.grad._data, arrays, st["step"], sqrt=np.sqrt,
+                                  maximum=np.maximum, **hp)
+                st.update(new)
+                p._data += np.asarray(delta, dtype=p._data.dtype)
+                p._version[0] += 1
+        return loss
+
+
+def _check(name, lr, eps=None, betas=None, weight_decay=0.0):
+    if lr < 0:
+        raise ValueError(f"{name}: invalid learning rate {lr} (must be >= 0)")
+    if eps is not None and eps < 0:
+        raise ValueError(f"{name}: invalid eps {eps} (must be >= 0)")
+    if betas is not None and not all(0 <= b < 1 for b in betas):
+        raise ValueError(f"{name}: invalid betas {betas} (each must be in [0, 1))")
+    if weight_decay < 0:
+        raise ValueError(f"{name}: invalid weight_decay {weight_decay} (must be >= 0)")
+
+
+class Adam(_RuleOptimizer):
+    """Adam (Kingma & Ba) with PyTorch's defaults; ``weight_decay`` is L2 added to the
+    gradient; ``amsgrad`` keeps the running maximum of the second moment."""
+
+    rule = "adam"
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, maximize=False):
+        _check(type(self).__name__, lr, eps, betas, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p *= 1 - lr * weight_decay."""
+
+    extra = {"decoupled": True}
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+class RMSprop(_RuleOptimizer):
+    rule = "rmsprop"
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, maximize=False):
+        _check("RMSprop", lr, eps, None, weight_decay)
+        if not 0 <= alpha:
+            raise ValueError(f"RMSprop: invalid alpha {alpha}")
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
+
+
+class Adagrad(_RuleOptimizer):
+    rule = "adagrad"
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, maximize=False):
+        _check("Adagrad", lr, eps, None, weight_decay)
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize))
