@@ -1,3 +1,9 @@
-"""``ember.data`` (also ``ember.utils.data``): datasets and the DataLoader (first slice)."""
-from .dataloader import Dataset, TensorDataset, Subset, DataLoader, random_split  # noqa: F401
-from .datasets import Digits  # noqa: F401
+"""``ember.data`` (also ``ember.utils.data``): datasets, samplers, the DataLoader, transforms,
+text utilities, and readers for the standard data set files."""
+from .dataloader import (  # noqa: F401
+    Dataset, IterableDataset, TensorDataset, Subset, ConcatDataset, DataLoader, random_split,
+    default_collate, Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,
+    BatchSampler)
+from .datasets import (  # noqa: F401
+    Digits, MNIST, FashionMNIST, CIFAR10, IMDB, TextPolarityCSV, read_idx)
+from . import transforms, text  # noqa: F401

@@ -1,4 +1,5 @@
-"""Dataset, TensorDataset, Subset, random_split and a single-process DataLoader."""
+"""Datasets (map-style and iterable), samplers, ``random_split`` and the ``DataLoader``
+(single process, or worker processes that yield the same batches in the same order)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,6 +13,36 @@ class Dataset:
 
     def __len__(self):
         raise NotImplementedError
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses implement ``__iter__``."""
+
+    def __iter__(self):
+        raise NotImplementedError
+
+    def __getitem__(self, i):
+        raise TypeError("IterableDataset has no random access; iterate over it")
+
+
+class ConcatDataset(Dataset):
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: give at least one dataset")
+        self.cumulative = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self):
+        return self.cumulative[-1]
+
+    def __getitem__(self, i):
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"ConcatDataset: index {i} out of range for length {len(self)}")
+        import bisect
+        k = bisect.bisect_right(self.cumulative, i)
+        return self.datasets[k][i - (self.cumulative[k - 1] if k else 0)]
 
 
 class TensorDataset(Dataset):
@@ -93,43 +124,199 @@ def default_collate(batch):
     return batch
 
 
-class DataLoader:
-    """Batches of a dataset; ``shuffle`` order is fixed by ``generator`` or the global seed."""
+class Sampler:
+    def __init__(self, data_source=None):
+        self.data_source = data_source
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, drop_last=False,
-                 collate_fn=None, num_workers=0, generator=None):
-        if num_workers:
-            raise NotImplementedError("DataLoader: num_workers > 0 (worker processes) is not "
-                                      "implemented yet; use num_workers=0")
-        if batch_size is None or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
-                             f"{batch_size}")
-        self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
-        self.sampler, self.drop_last = sampler, drop_last
-        self.collate_fn = collate_fn or default_collate
-        self.generator = generator
 
-    def _order(self):
-        n = len(self.dataset)
-        if self.sampler is not None:
-            return list(iter(self.sampler))
-        if self.shuffle:
-            return np.random.default_rng(_seed_from(self.generator)).permutation(n).tolist()
-        return list(range(n))
+class SequentialSampler(Sampler):
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """A permutation (or ``num_samples`` draws with replacement) seeded by ``generator`` or
+    the global generator."""
+
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+        super().__init__(data_source)
+        self.replacement, self.generator = replacement, generator
+        self.num_samples = num_samples or len(data_source)
 
     def __iter__(self):
-        order = self._order()
+        rng = np.random.default_rng(_seed_from(self.generator))
+        n = len(self.data_source)
+        if self.replacement:
+            return iter(rng.integers(0, n, self.num_samples).tolist())
+        return iter(rng.permutation(n)[:self.num_samples].tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    def __init__(self, indices, generator=None):
+        super().__init__(None)
+        self.indices, self.generator = list(indices), generator
+
+    def __iter__(self):
+        rng = np.random.default_rng(_seed_from(self.generator))
+        return iter([self.indices[i] for i in rng.permutation(len(self.indices))])
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class BatchSampler(Sampler):
+    def __init__(self, sampler, batch_size, drop_last):
+        if batch_size < 1:
+            raise ValueError(f"BatchSampler: batch_size must be positive, got {batch_size}")
+        super().__init__(None)
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def __iter__(self):
+        batch = []
+        for i in self.sampler:
+            batch.append(i)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self):
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+def _worker_loop(dataset, collate, tasks, results, worker_id, init_fn, seed):
+    from ..generator import default_generator
+    default_generator.manual_seed(seed + worker_id)
+    if init_fn is not None:
+        init_fn(worker_id)
+    while True:
+        job = tasks.get()
+        if job is None:
+            return
+        k, idx = job
+        try:
+            results.put((k, collate([dataset[i] for i in idx]), None))
+        except Exception as e:  # reported in the main process, naming the batch
+            results.put((k, None, f"{type(e).__name__}: {e}"))
+
+
+class DataLoader:
+    """Batches of a dataset, as ``torch.utils.data.DataLoader``. The ``shuffle`` order is
+    fixed by ``generator`` (or the global seed); ``num_workers > 0`` loads batches in worker
+    processes and yields exactly the batches, in the order, that ``num_workers=0`` gives."""
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
+                 num_workers=0, collate_fn=None, drop_last=False, generator=None,
+                 worker_init_fn=None, persistent_workers=False, prefetch_factor=2, timeout=0,
+                 pin_memory=False):
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
+                                          or drop_last):
+            raise ValueError("DataLoader: batch_sampler is mutually exclusive with "
+                             "batch_size, shuffle, sampler and drop_last")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive")
+        if batch_sampler is None and (batch_size is None or batch_size < 1):
+            raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
+                             f"{batch_size}")
+        if num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be >= 0, got {num_workers}")
+        if isinstance(dataset, IterableDataset) and (shuffle or sampler or batch_sampler):
+            raise ValueError("DataLoader: an IterableDataset can't be shuffled or sampled")
+        self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
+        self.sampler, self.batch_sampler, self.drop_last = sampler, batch_sampler, drop_last
+        self.collate_fn = collate_fn or default_collate
+        self.generator, self.num_workers = generator, num_workers
+        self.worker_init_fn, self.prefetch_factor = worker_init_fn, max(prefetch_factor, 1)
+
+    def _batches(self):
+        if self.batch_sampler is not None:
+            return [list(b) for b in self.batch_sampler]
+        n = len(self.dataset)
+        if self.sampler is not None:
+            order = list(iter(self.sampler))
+        elif self.shuffle:
+            order = np.random.default_rng(_seed_from(self.generator)).permutation(n).tolist()
+        else:
+            order = list(range(n))
+        out = [order[s:s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+        if self.drop_last and out and len(out[-1]) < self.batch_size:
+            out.pop()
+        return out
+
+    def __iter__(self):
         ds = self.dataset
+        if isinstance(ds, IterableDataset):
+            yield from self._iter_stream()
+            return
+        batches = self._batches()
+        if self.num_workers:
+            yield from self._iter_workers(batches)
+            return
         fast = isinstance(ds, TensorDataset) and self.collate_fn is default_collate
-        for s in range(0, len(order), self.batch_size):
-            idx = order[s:s + self.batch_size]
-            if self.drop_last and len(idx) < self.batch_size:
-                return
+        for idx in batches:
             if fast:  # gather whole batches at once
                 yield tuple(Tensor._wrap(t._data[idx]) for t in ds.tensors)
             else:
                 yield self.collate_fn([ds[i] for i in idx])
 
+    def _iter_stream(self):
+        batch = []
+        for item in self.dataset:
+            batch.append(item)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
+
+    def _iter_workers(self, batches):
+        import multiprocessing as mp
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else \
+            mp.get_context()
+        tasks, results = ctx.Queue(), ctx.Queue()
+        seed = _seed_from(self.generator) % (2 ** 31)
+        procs = [ctx.Process(target=_worker_loop, daemon=True,
+                             args=(self.dataset, self.collate_fn, tasks, results, w,
+                                   self.worker_init_fn, seed))
+                 for w in range(self.num_workers)]
+        for p in procs:
+            p.start()
+        try:
+            ahead = self.num_workers * self.prefetch_factor
+            sent = 0
+            for k in range(min(ahead, len(batches))):
+                tasks.put((k, batches[k]))
+                sent += 1
+            pending = {}
+            for k in range(len(batches)):
+                while k not in pending:
+                    j, batch, err = results.get()
+                    if err is not None:
+                        raise RuntimeError(f"DataLoader worker: batch {j} (indices "
+                                           f"{batches[j][:8]}...) failed: {err}")
+                    pending[j] = batch
+                    if sent < len(batches):
+                        tasks.put((sent, batches[sent]))
+                        sent += 1
+                yield pending.pop(k)
+        finally:
+            for _ in procs:
+                tasks.put(None)
+            for p in procs:
+                p.join(timeout=5)
+                if p.is_alive():
+                    p.terminate()
+
     def __len__(self):
-        n = len(self.dataset)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)

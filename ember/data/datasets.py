@@ -59,3 +59,313 @@ class Digits(Dataset):
     def tensors(self):
         """The whole split as (images, targets) tensors."""
         return Tensor._wrap(self.data), Tensor._wrap(self.targets)
+
+
+# ---- shared helpers --------------------------------------------------------------------------
+
+def _missing(name, files, where, url=None):
+    hint = f" or download them from {url}" if url else ""
+    return FileNotFoundError(
+        f"{name}: can't find {', '.join(files)} in {', '.join(where)}. Put the files there "
+        f"(the standard distribution files){hint}; download=True needs a network connection")
+
+
+def _download(name, base_url, files, root):
+    """Fetch ``files`` (name -> md5) from ``base_url`` into ``root``, verifying checksums."""
+    import hashlib
+    import urllib.request
+    os.makedirs(root, exist_ok=True)
+    for fname, md5 in files.items():
+        dest = os.path.join(root, fname)
+        if os.path.exists(dest):
+            continue
+        try:
+            with urllib.request.urlopen(base_url + fname, timeout=30) as r:
+                data = r.read()
+        except OSError as e:
+            raise RuntimeError(f"{name}: download of {base_url + fname} failed ({e}); without "
+                               f"a network, put {fname} in {root} yourself") from None
+        if md5 and hashlib.md5(data).hexdigest() != md5:
+            raise RuntimeError(f"{name}: {fname} from {base_url} has the wrong checksum; not "
+                               f"saved")
+        with open(dest + ".part", "wb") as f:
+            f.write(data)
+        os.replace(dest + ".part", dest)
+
+
+class _ImageSet(Dataset):
+    """In-memory image sets: ``data`` (uint8), ``targets`` (int64)."""
+
+    channels_last = False
+
+    def __len__(self):
+        return len(self.targets)
+
+    def _float(self, imgs):
+        x = imgs.astype(np.float32) / 255.0
+        return x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
+
+    def __getitem__(self, i):
+        img, y = self.data[i], int(self.targets[i])
+        if self.transform is not None:
+            x = self.transform(img)
+        else:
+            x = Tensor._wrap(self._float(img[None])[0])
+        if self.target_transform is not None:
+            y = self.target_transform(y)
+        return x, y
+
+    def tensors(self):
+        """The whole split as (N, C, H, W) float32 in [0, 1] and (N,) int64 tensors."""
+        return Tensor._wrap(self._float(self.data)), Tensor._wrap(self.targets.astype(np.int64))
+
+
+# ---- MNIST / Fashion-MNIST (IDX files) ---------------------------------------------------------
+
+def read_idx(path):
+    """An IDX file (optionally gzipped) as a NumPy array; validates the header and size."""
+    import gzip
+    import struct
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise RuntimeError(f"IDX: {path} can't be read (truncated or corrupted?): {e}") from None
+    if len(raw) < 4:
+        raise RuntimeError(f"IDX: {path} is too short to hold an IDX header")
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    types = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    if zero != 0 or dtype_code not in types or ndim == 0:
+        raise RuntimeError(f"IDX: {path} has a bad magic number (not an IDX file)")
+    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    dt = np.dtype(types[dtype_code])
+    need = int(np.prod(dims)) * dt.itemsize
+    body = raw[4 + 4 * ndim:]
+    if len(body) != need:
+        raise RuntimeError(f"IDX: {path} holds {len(body)} data bytes but its header "
+                           f"{dims} needs {need} (truncated or corrupted)")
+    return np.frombuffer(body, dt).reshape(dims)
+
+
+class MNIST(_ImageSet):
+    """MNIST from the four IDX files (gzipped or not), looked up in ``root``,
+    ``root/<ClassName>/raw`` and ``root/raw``. Items: (1x28x28 float32 in [0, 1], label)."""
+
+    urls = ["https://ossci-datasets.s3.amazonaws.com/mnist/"]
+    files = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+             "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+             "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+             "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}
+    extra_dirs: tuple = ()
+
+    def __init__(self, root=None, train=True, transform=None, target_transform=None,
+                 download=False):
+        name = type(self).__name__
+        roots = [r for r in ([root] if root else []) for r in
+                 (r, os.path.join(r, name, "raw"), os.path.join(r, "raw"))] + \
+            list(self.extra_dirs)
+        if download and root:
+            _download(name, self.urls[0], self.files, os.path.join(root, name, "raw"))
+        prefix = "train" if train else "t10k"
+        img = self._find(roots, f"{prefix}-images-idx3-ubyte")
+        lab = self._find(roots, f"{prefix}-labels-idx1-ubyte")
+        if img is None or lab is None:
+            raise _missing(name, [f"{prefix}-images-idx3-ubyte[.gz]",
+                                  f"{prefix}-labels-idx1-ubyte[.gz]"], roots or ["(no root)"],
+                           self.urls[0])
+        self.data, self.targets = read_idx(img), read_idx(lab).astype(np.int64)
+        if self.data.ndim != 3 or len(self.data) != len(self.targets):
+            raise RuntimeError(f"{name}: {img} and {lab} don't match: images "
+                               f"{self.data.shape}, labels {self.targets.shape}")
+        self.transform, self.target_transform, self.train = transform, target_transform, train
+
+    @staticmethod
+    def _find(roots, base):
+        for r in roots:
+            for ext in ("", ".gz"):
+                p = os.path.join(r, base + ext)
+                if os.path.exists(p):
+                    return p
+        return None
+
+
+class FashionMNIST(MNIST):
+    """Fashion-MNIST (same IDX format); also found where Debian's ``dataset-fashion-mnist``
+    installs it (/usr/share/datasets/fashion-mnist)."""
+
+    urls = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
+    files = {"train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+             "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+             "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+             "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"}
+    extra_dirs = ("/usr/share/datasets/fashion-mnist",)
+
+
+# ---- CIFAR-10 (python pickle batches) -------------------------------------------------------
+
+class _RestrictedUnpickler:
+    """Unpickling that can only build the plain containers and NumPy arrays the CIFAR batches
+    hold: a crafted file can't run code."""
+
+    allowed = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray",
+                                                             "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar"), ("builtins", "bytes")}
+
+    @classmethod
+    def load(cls, f, path):
+        import pickle
+
+        class U(pickle.Unpickler):
+            def find_class(self, module, name):
+                if (module, name) in cls.allowed:
+                    return super().find_class(module, name)
+                raise RuntimeError(f"CIFAR10: {path} asks to load {module}.{name}, which a "
+                                   f"CIFAR batch never needs; refusing (the file may be "
+                                   f"malicious)")
+        try:
+            return U(f, encoding="bytes").load()
+        except RuntimeError:
+            raise
+        except Exception as e:
+            raise RuntimeError(f"CIFAR10: {path} is truncated or corrupted: {e}") from None
+
+
+class CIFAR10(_ImageSet):
+    """CIFAR-10 from ``root/cifar-10-batches-py/`` or ``root/cifar-10-python.tar.gz``.
+    Items: (3x32x32 float32 in [0, 1], label)."""
+
+    url = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+    md5 = "c58f30108f718f92721af3b95e74349a"
+
+    def __init__(self, root, train=True, transform=None, target_transform=None,
+                 download=False):
+        import io
+        import tarfile
+        names = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
+        folder = os.path.join(root, "cifar-10-batches-py")
+        tar_path = os.path.join(root, "cifar-10-python.tar.gz")
+        if download and not os.path.isdir(folder) and not os.path.exists(tar_path):
+            _download("CIFAR10", self.url.rsplit("/", 1)[0] + "/",
+                      {"cifar-10-python.tar.gz": self.md5}, root)
+        blobs = []
+        if os.path.isdir(folder):
+            for n in names:
+                p = os.path.join(folder, n)
+                if not os.path.exists(p):
+                    raise _missing("CIFAR10", [n], [folder], self.url)
+                with open(p, "rb") as f:
+                    blobs.append((p, f.read()))
+        elif os.path.exists(tar_path):
+            try:
+                with tarfile.open(tar_path, "r:gz") as tf:
+                    for n in names:
+                        m = tf.extractfile(f"cifar-10-batches-py/{n}")
+                        blobs.append((f"{tar_path}:{n}", m.read()))
+            except (tarfile.TarError, KeyError, OSError, EOFError) as e:
+                raise RuntimeError(f"CIFAR10: {tar_path} is truncated or corrupted: {e}") \
+                    from None
+        else:
+            raise _missing("CIFAR10", ["cifar-10-batches-py/", "cifar-10-python.tar.gz"], [root],
+                           self.url)
+        data, labels = [], []
+        for p, raw in blobs:
+            d = _RestrictedUnpickler.load(io.BytesIO(raw), p)
+            if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
+                raise RuntimeError(f"CIFAR10: {p} is not a CIFAR batch (no data/labels)")
+            x = np.asarray(d[b"data"], np.uint8)
+            if x.ndim != 2 or x.shape[1] != 3072 or len(d[b"labels"]) != len(x):
+                raise RuntimeError(f"CIFAR10: {p} has data of shape {x.shape}, expected "
+                                   f"(N, 3072) with N labels")
+            data.append(x.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            labels.extend(d[b"labels"])
+        self.data = np.concatenate(data)
+        self.targets = np.asarray(labels, np.int64)
+        self.transform, self.target_transform, self.train = transform, target_transform, train
+
+
+# ---- text ---------------------------------------------------------------------------------------
+
+class IMDB(Dataset):
+    """The ``aclImdb`` folder layout (``aclImdb/{train,test}/{pos,neg}/*.txt``); ``root`` may
+    be the aclImdb folder or its parent. Items: (text, label) with 1 = positive."""
+
+    url = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+
+    def __init__(self, root, split="train", train=None, transform=None,
+                 target_transform=None, download=False):
+        if train is not None:
+            split = "train" if train else "test"
+        if split not in ("train", "test"):
+            raise ValueError(f"IMDB: split must be 'train' or 'test', got {split!r}")
+        base = root if os.path.basename(os.path.normpath(root)) == "aclImdb" else \
+            os.path.join(root, "aclImdb")
+        self.samples = []
+        for label, sub in ((1, "pos"), (0, "neg")):
+            d = os.path.join(base, split, sub)
+            if not os.path.isdir(d):
+                raise _missing("IMDB", [f"aclImdb/{split}/{sub}/"], [root], self.url)
+            for name in sorted(os.listdir(d)):
+                if name.endswith(".txt"):
+                    self.samples.append((os.path.join(d, name), label))
+        self.transform, self.target_transform = transform, target_transform
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        path, y = self.samples[i]
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        if self.transform is not None:
+            text = self.transform(text)
+        if self.target_transform is not None:
+            y = self.target_transform(y)
+        return text, y
+
+
+class TextPolarityCSV(Dataset):
+    """Rows ``label,text`` (label 1/-1 or 1/0; text may be quoted), e.g. the Pang & Lee
+    movie-review polarity corpus. Labels map to 1 (positive) / 0. A deterministic held-out
+    split: ``train=False`` gives ``test_fraction`` of the rows (seeded permutation)."""
+
+    def __init__(self, path, train=True, test_fraction=0.2, seed=0, transform=None,
+                 target_transform=None):
+        import csv
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"TextPolarityCSV: {path} does not exist")
+        rows = []
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            for k, row in enumerate(csv.reader(f)):
+                if not row or not row[0].strip():
+                    continue
+                try:
+                    lab = int(float(row[0]))
+                except ValueError:
+                    if k == 0:
+                        continue  # a header line
+                    raise RuntimeError(f"TextPolarityCSV: {path} line {k + 1}: label "
+                                       f"{row[0]!r} is not a number") from None
+                if lab not in (1, 0, -1):
+                    raise RuntimeError(f"TextPolarityCSV: {path} line {k + 1}: label {lab} "
+                                       f"must be 1, 0 or -1")
+                rows.append((",".join(row[1:]), 1 if lab == 1 else 0))
+        if not rows:
+            raise RuntimeError(f"TextPolarityCSV: {path} holds no label,text rows")
+        perm = np.random.default_rng(seed).permutation(len(rows))
+        n_test = int(round(len(rows) * test_fraction))
+        sel = perm[n_test:] if train else perm[:n_test]
+        self.samples = [rows[i] for i in sorted(sel)]
+        self.transform, self.target_transform = transform, target_transform
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        text, y = self.samples[i]
+        if self.transform is not None:
+            text = self.transform(text)
+        if self.target_transform is not None:
+            y = self.target_transform(y)
+        return text, y

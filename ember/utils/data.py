@@ -1,3 +1,5 @@
-"""PyTorch's import path for the data utilities."""
-from ..data import *  # noqa: F401,F403
-from ..data import Dataset, TensorDataset, Subset, DataLoader, random_split  # noqa: F401
+"""PyTorch's import path for the data utilities (``torch.utils.data``)."""
+from ..data import (  # noqa: F401
+    Dataset, IterableDataset, TensorDataset, Subset, ConcatDataset, DataLoader, random_split,
+    default_collate, Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,
+    BatchSampler)

@@ -50,3 +50,48 @@ def test_digits_corrupted_file_is_reported(tmp_path):
     (tmp_path / "digits.npz").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(RuntimeError, match="truncated or corrupted"):
         Digits(root=str(tmp_path))
+
+
+def test_workers_yield_the_same_batches_in_order():
+    import numpy as np
+    from ember.data import DataLoader, Dataset
+
+    class Squares(Dataset):
+        def __len__(self):
+            return 37
+
+        def __getitem__(self, i):
+            return ember.tensor([float(i * i)]), i
+    g = ember.Generator().manual_seed(5)
+    single = [(x.numpy().copy(), y.numpy().copy())
+              for x, y in DataLoader(Squares(), batch_size=4, shuffle=True,
+                                     generator=ember.Generator().manual_seed(5))]
+    multi = [(x.numpy(), y.numpy())
+             for x, y in DataLoader(Squares(), batch_size=4, shuffle=True, num_workers=2,
+                                    generator=g)]
+    assert len(single) == len(multi) == 10
+    for (a, b), (c, d) in zip(single, multi):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+
+
+def test_samplers_concat_and_iterable():
+    import numpy as np
+    from ember.data import (DataLoader, ConcatDataset, TensorDataset, BatchSampler,
+                            SequentialSampler, IterableDataset)
+    a = TensorDataset(ember.arange(5))
+    b = TensorDataset(ember.arange(5, 8))
+    cat = ConcatDataset([a, b])
+    assert len(cat) == 8 and cat[6][0].item() == 6
+    bs = BatchSampler(SequentialSampler(cat), 3, drop_last=False)
+    got = [x[0].numpy().tolist() for x in DataLoader(cat, batch_sampler=bs)]
+    assert got == [[0, 1, 2], [3, 4, 5], [6, 7]]
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            return iter(range(5))
+    assert [t.numpy().tolist() for t in DataLoader(Stream(), batch_size=2)] == \
+        [[0, 1], [2, 3], [4]]
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        DataLoader(cat, sampler=SequentialSampler(cat), shuffle=True)
+    _ = np

@@ -1,0 +1,139 @@
+"""Image transforms with torchvision's names: ``Compose, ToTensor, Normalize, RandomCrop,
+RandomHorizontalFlip, Resize, Lambda``. Random ones draw from ember's global generator
+(``ember.manual_seed`` makes them reproducible)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.tensor import Tensor
+
+__all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFlip", "Resize",
+           "Lambda"]
+
+
+def _rng():
+    from ..generator import default_generator
+    return default_generator._rng
+
+
+def _chw(x, op):
+    a = x._data if isinstance(x, Tensor) else np.asarray(x)
+    if a.ndim != 3:
+        raise ValueError(f"{op}: expected a CxHxW tensor, got shape {a.shape}")
+    return a
+
+
+class Compose:
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+
+    def __call__(self, x):
+        for t in self.transforms:
+            x = t(x)
+        return x
+
+    def __repr__(self):
+        return "Compose(" + ", ".join(repr(t) for t in self.transforms) + ")"
+
+
+class ToTensor:
+    """HxWxC (or HxW) uint8 image -> CxHxW float32 tensor in [0, 1] (float input kept)."""
+
+    def __call__(self, img):
+        a = np.asarray(img)
+        if a.ndim == 2:
+            a = a[:, :, None]
+        if a.ndim != 3:
+            raise ValueError(f"ToTensor: expected an HxW or HxWxC image, got shape {a.shape}")
+        a = a.transpose(2, 0, 1)
+        a = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+        return Tensor._wrap(np.ascontiguousarray(a))
+
+    def __repr__(self):
+        return "ToTensor()"
+
+
+class Normalize:
+    """(x - mean) / std per channel."""
+
+    def __init__(self, mean, std):
+        self.mean = np.asarray(mean, np.float32).reshape(-1, 1, 1)
+        self.std = np.asarray(std, np.float32).reshape(-1, 1, 1)
+        if np.any(self.std == 0):
+            raise ValueError(f"Normalize: std {std} has a zero; it would divide by zero")
+
+    def __call__(self, x):
+        a = _chw(x, "Normalize")
+        return Tensor._wrap(((a - self.mean) / self.std).astype(a.dtype))
+
+    def __repr__(self):
+        return f"Normalize(mean={self.mean.ravel().tolist()}, std={self.std.ravel().tolist()})"
+
+
+class RandomCrop:
+    """A random ``size`` crop, after zero-padding each side by ``padding``."""
+
+    def __init__(self, size, padding=None, fill=0):
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.padding, self.fill = padding, fill
+
+    def __call__(self, x):
+        a = _chw(x, "RandomCrop")
+        if self.padding:
+            p = self.padding
+            a = np.pad(a, ((0, 0), (p, p), (p, p)), constant_values=self.fill)
+        h, w = a.shape[1:]
+        th, tw = self.size
+        if th > h or tw > w:
+            raise ValueError(f"RandomCrop: crop {self.size} is larger than the image {(h, w)}")
+        i = int(_rng().integers(0, h - th + 1))
+        j = int(_rng().integers(0, w - tw + 1))
+        return Tensor._wrap(np.ascontiguousarray(a[:, i:i + th, j:j + tw]))
+
+    def __repr__(self):
+        return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class RandomHorizontalFlip:
+    def __init__(self, p=0.5):
+        self.p = p
+
+    def __call__(self, x):
+        a = _chw(x, "RandomHorizontalFlip")
+        if _rng().random() < self.p:
+            a = np.ascontiguousarray(a[:, :, ::-1])
+        return Tensor._wrap(a)
+
+    def __repr__(self):
+        return f"RandomHorizontalFlip(p={self.p})"
+
+
+class Resize:
+    """Resize a CxHxW tensor to ``size`` (an int resizes the shorter side) with bilinear
+    (default) or nearest interpolation."""
+
+    def __init__(self, size, interpolation="bilinear"):
+        self.size, self.interpolation = size, interpolation
+
+    def __call__(self, x):
+        a = _chw(x, "Resize")
+        h, w = a.shape[1:]
+        if isinstance(self.size, int):
+            s = self.size
+            size = (s, max(1, int(s * w / h))) if h <= w else (max(1, int(s * h / w)), s)
+        else:
+            size = tuple(self.size)
+        from ..nn.functional import interpolate
+        out = interpolate(Tensor._wrap(a[None]), size=size, mode=self.interpolation)
+        return Tensor._wrap(out._data[0])
+
+    def __repr__(self):
+        return f"Resize(size={self.size}, interpolation={self.interpolation})"
+
+
+class Lambda:
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, x):
+        return self.fn(x)
