@@ -25,22 +25,26 @@ def register_dataclass(cls):
 class PyTreeDef:
     """The structure of a pytree (everything but its leaves)."""
 
-    __slots__ = ("kind", "aux", "children", "num_leaves")
+    __slots__ = ("kind", "aux", "children", "num_leaves", "_k", "_h")
 
     def __init__(self, kind, aux, children):
         self.kind = kind
         self.aux = aux
         self.children = children
         self.num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
+        # the comparison key and hash are built once, from the children's (jit looks them up
+        # on every call)
+        self._k = (kind, aux, tuple(c._k for c in children))
+        self._h = hash((kind, aux, tuple(c._h for c in children)))
 
     def _key(self):
-        return (self.kind, self.aux, tuple(c._key() for c in self.children))
+        return self._k
 
     def __eq__(self, other):
-        return isinstance(other, PyTreeDef) and self._key() == other._key()
+        return isinstance(other, PyTreeDef) and self._h == other._h and self._k == other._k
 
     def __hash__(self):
-        return hash(self._key())
+        return self._h
 
     def __repr__(self):
         if self.kind is None:
@@ -56,6 +60,9 @@ class PyTreeDef:
         if self.kind is tuple:
             return f"({inner}{',' if len(self.children) == 1 else ''})"
         return f"{self.kind.__name__}({inner})"
+
+
+_LEAF = PyTreeDef(None, None, ())  # every leaf shares one structure
 
 
 def _flatten_one(x):
@@ -92,17 +99,18 @@ def _sort_key(k):
 def tree_flatten(tree, is_leaf=None):
     """(leaves, treedef)."""
     leaves = []
+    from .core.tensor import Tensor
 
     def rec(x):
-        if is_leaf is not None and is_leaf(x):
+        if type(x) is Tensor or (is_leaf is not None and is_leaf(x)):
             leaves.append(x)
-            return PyTreeDef(None, None, ())
+            return _LEAF
         r = _flatten_one(x)
         if r is None:
             leaves.append(x)
-            return PyTreeDef(None, None, ())
+            return _LEAF
         kind, aux, ch = r
-        return PyTreeDef(kind, aux, tuple(rec(c) for c in ch))
+        return PyTreeDef(kind, aux, tuple([rec(c) for c in ch]))
     return leaves, rec(tree)
 
 

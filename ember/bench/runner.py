@@ -34,6 +34,9 @@ def add_arguments(p):
     p.add_argument("--check", type=int, default=0, metavar="N",
                    help="also verify that N steps from the same weights agree across frameworks")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (smoke tests)")
+    p.add_argument("--settle", type=float, default=0.25,
+                   help="seconds of pause before each timed cell, so that spinning BLAS/OpenMP "
+                        "threads of the previous framework don't steal the CPU")
     p.add_argument("--no-memory", dest="memory", action="store_false",
                    help="skip the peak-memory probe (one subprocess per cell)")
     p.add_argument("--json", default="bench.json", help="where to write the JSON results")
@@ -56,7 +59,7 @@ def _median_ms(times):
 
 
 def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False, memory=True,
-        log=print):
+        log=print, settle=0.25):
     results = []
     for name in workloads:
         spec = W.resolve(name, tiny)
@@ -76,6 +79,7 @@ def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False,
             cells[fw] = dict(step=step, weights=weights, first=first, times=[])
         for _ in range(rounds):
             for fw, c in cells.items():
+                time.sleep(settle)  # let the previous framework's worker threads go idle
                 t = time.perf_counter()
                 for _ in range(steps):
                     c["step"]()
@@ -191,10 +195,11 @@ def main(a):
         print(f"ember bench: unknown workload/framework {bad}; choose from {ALL_WORKLOADS} and "
               f"{ALL_FRAMEWORKS}", file=sys.stderr)
         return 2
-    results = run(wls, fws, a.rounds, a.steps, a.warmup, a.check, a.tiny, a.memory)
+    results = run(wls, fws, a.rounds, a.steps, a.warmup, a.check, a.tiny, a.memory,
+                  settle=a.settle)
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, "
             f"{os.cpu_count()} CPUs, python {platform.python_version()}",
-            "rounds": a.rounds, "steps": a.steps, "tiny": a.tiny}
+            "rounds": a.rounds, "steps": a.steps, "settle_s": a.settle, "tiny": a.tiny}
     print()
     print(text_table(results))
     with open(a.json, "w") as f:

@@ -438,8 +438,11 @@ def eval_graph(g: Graph, args):
 def _signature(leaves, static_vals):
     sig = []
     for x in leaves:
-        if isinstance(x, Tensor):
-            sig.append(("T", tuple(x.shape), x.dtype))
+        if type(x) is Tensor:
+            d = x._data
+            sig.append(("T", d.shape, d.dtype))
+        elif isinstance(x, Tensor):
+            sig.append(("T", tuple(x.shape), x.dtype.np))
         elif isinstance(x, np.ndarray):
             sig.append(("A", x.shape, x.dtype))
         else:
@@ -578,14 +581,18 @@ class Jitted:
         return tree_unflatten(out_def, outs)
 
 
+_tensor_consts: dict = {}
+
+
 def _graph_consts_need_grad(g):
     if not _ag._GradMode.enabled:
         return False
-    for e in g.eqns:
-        for i in e.ins:
-            if isinstance(i, Lit) and isinstance(i.val, Tensor) and i.val.requires_grad:
-                return True
-    return False
+    consts = _tensor_consts.get(id(g))
+    if consts is None:  # the graph's tensor constants, found once per graph
+        consts = _tensor_consts[id(g)] = (g, [i.val for e in g.eqns for i in e.ins
+                                              if isinstance(i, Lit) and
+                                              isinstance(i.val, Tensor)])
+    return any(t.requires_grad for t in consts[1])
 
 
 def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False, donate_argnums=()):
