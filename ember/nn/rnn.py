@@ -125,9 +125,9 @@ class RNN(_RNNBase):
 
     def _run(self, x, w, h, c, reverse):
         w_ih, w_hh, b_ih, b_hh = w
-        xw = self._project(x, w_ih, b_ih, b_hh)
+        xw = self._project(x, w_ih, b_ih, b_hh).unbind(0)
         act = F.relu if self.nonlinearity == "relu" else (lambda v: v.tanh())
-        whh = w_hh.mT
+        whh = w_hh.mT.clone()  # contiguous: per-step gradients accumulate without strides
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         outs = [None] * x.shape[0]
         for t in steps:
@@ -149,8 +149,8 @@ class LSTM(_RNNBase):
     def _run(self, x, w, h, c, reverse):
         from ..ops.nn_ops import lstm_cell
         w_ih, w_hh, b_ih, b_hh = w
-        xw = self._project(x, w_ih, b_ih, b_hh)
-        whh = w_hh.mT
+        xw = self._project(x, w_ih, b_ih, b_hh).unbind(0)  # one split: one VJP concatenation
+        whh = w_hh.mT.clone()  # contiguous: per-step gradients accumulate without strides
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         outs = [None] * x.shape[0]
         for t in steps:
@@ -167,8 +167,8 @@ class GRU(_RNNBase):
 
     def _run(self, x, w, h, c, reverse):
         w_ih, w_hh, b_ih, b_hh = w
-        xw = self._project(x, w_ih, b_ih, b_hh)
-        whh = w_hh.mT
+        xw = self._project(x, w_ih, b_ih, b_hh).unbind(0)
+        whh = w_hh.mT.clone()  # contiguous: per-step gradients accumulate without strides
         hs = self.hidden_size
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         outs = [None] * x.shape[0]

@@ -37,6 +37,46 @@ def narrow(input, dim, start, length):
     return _slice_dim(x, d, start, start + int(length))
 
 
+def _split_impl(x, sizes, dim):
+    bounds = np.cumsum(sizes)[:-1]
+    return np.split(x, bounds, axis=dim)
+
+
+def _split_vjp(ct, out, x, sizes, dim):
+    from .creation_ops import zeros
+    cts = ct if isinstance(ct, (tuple, list)) else (ct,)
+    parts = []
+    for c, n in zip(cts, sizes):
+        if c is None:
+            shp = list(x.shape)
+            shp[dim] = n
+            c = zeros(tuple(shp), dtype=x.dtype)
+        parts.append(c)
+    return (cat(parts, dim) if len(parts) > 1 else parts[0],)
+
+
+def _split_batch(args, dims, sizes, dim):
+    return bind(split_p, moveaxis_to_front(args[0], dims[0]), sizes=sizes, dim=dim + 1), 0
+
+
+split_p = Primitive(
+    "split", _split_impl, multiple_results=True, linear=True, view=True,
+    shape=lambda x, sizes, dim: [Aval(tuple(n if i == dim else s for i, s in enumerate(x.shape)),
+                                      x.dtype) for n in sizes],
+    vjp=_split_vjp,
+    jvp=lambda p, t, out, sizes, dim: bind(split_p, t[0], sizes=sizes, dim=dim),
+    batch=_split_batch)
+split_p.vjp_accepts_none = True  # unused pieces need no zeros until the VJP concatenates
+
+
+def _split_sizes(x, d, sizes):
+    """One split primitive: its VJP is a single concatenation (slicing a long tensor piece by
+    piece would make every piece's VJP allocate the whole tensor)."""
+    if len(sizes) == 1:
+        return (x,)
+    return tuple(bind(split_p, x, sizes=tuple(sizes), dim=d))
+
+
 def split(tensor, split_size_or_sections, dim=0):
     """Split into pieces of ``split_size`` (the last may be smaller) or of the given sizes."""
     x = as_value(tensor)
@@ -52,11 +92,7 @@ def split(tensor, split_size_or_sections, dim=0):
         if sum(sizes) != n or any(v < 0 for v in sizes):
             raise ValueError(f"split: sections {sizes} must be non-negative and sum to the size "
                              f"{n} of dim {d} (shape {tuple(x.shape)})")
-    out, start = [], 0
-    for v in sizes:
-        out.append(_slice_dim(x, d, start, start + v))
-        start += v
-    return tuple(out)
+    return _split_sizes(x, d, sizes)
 
 
 def chunk(input, chunks, dim=0):
@@ -80,19 +116,18 @@ def tensor_split(input, indices_or_sections, dim=0):
     else:
         bounds = [0] + [min(max(int(i), 0), n) for i in indices_or_sections] + [n]
         sizes = [max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
-    out, start = [], 0
-    for v in sizes:
-        out.append(_slice_dim(x, d, start, start + v))
-        start += v
-    return tuple(out)
+    return _split_sizes(x, d, sizes)
 
 
 def unbind(input, dim=0):
     """The slices along ``dim``, with that dim removed."""
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "unbind")
-    return tuple(bind(getitem_basic_p, x, spec=(_ALL,) * d + (("i", i),))
-                 for i in range(x.shape[d]))
+    shp = tuple(x.shape)
+    rest = shp[:d] + shp[d + 1:]
+    if shp[d] == 1:
+        return (x.reshape(rest),)
+    return tuple(p.reshape(rest) for p in _split_sizes(x, d, [1] * shp[d]))
 
 
 def flip(input, dims):
