@@ -90,6 +90,92 @@ windows_p.batch = _spatial_batch(windows_p)
 unwindows_p.batch = _spatial_batch(unwindows_p)
 
 
+# ---- max pooling: the window maximum and its (first) position --------------------------------
+# These loop over the kernel offsets with strided slices (one np.maximum per offset), which is
+# far faster than reducing a 6-D strided window view. The position is the first maximum in
+# window order, as PyTorch picks it, so ties send the whole gradient to one entry.
+
+def _offset_slices(kernel, stride, dilation, out):
+    for koff in np.ndindex(*kernel):
+        yield tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
+                    for k, d, s, o in zip(koff, dilation, stride, out))
+
+
+def _pool_out(x_shape, kernel, stride, dilation):
+    nsp = len(kernel)
+    return tuple(_out_len(n, k, s, d) for n, k, s, d in
+                 zip(x_shape[-nsp:], kernel, stride, dilation))
+
+
+def _pool_max_impl(x, kernel, stride, dilation):
+    out = None
+    for sl in _offset_slices(kernel, stride, dilation, _pool_out(x.shape, kernel, stride,
+                                                                   dilation)):
+        v = x[(Ellipsis,) + sl]
+        out = v.copy() if out is None else np.maximum(out, v, out=out)
+    return out
+
+
+def _first_hits(x, out, kernel, stride, dilation):
+    """For each kernel offset: (slices, mask of windows whose first maximum sits there)."""
+    taken = np.zeros(out.shape, bool)
+    for sl in _offset_slices(kernel, stride, dilation, out.shape[-len(kernel):]):
+        hit = (x[(Ellipsis,) + sl] == out) & ~taken
+        taken |= hit
+        yield sl, hit
+
+
+def _argmax_gather_impl(t, x, out, kernel, stride, dilation):
+    res = np.zeros(out.shape, t.dtype)
+    for sl, hit in _first_hits(x, out, kernel, stride, dilation):
+        np.copyto(res, t[(Ellipsis,) + sl], where=hit)
+    return res
+
+
+def _argmax_scatter_impl(ct, x, out, kernel, stride, dilation):
+    z = np.zeros(x.shape, ct.dtype)
+    for sl, hit in _first_hits(x, out, kernel, stride, dilation):
+        z[(Ellipsis,) + sl] += np.where(hit, ct, 0)
+    return z
+
+
+def _pool_batch(prim, n_arr):
+    def rule(args, dims, **params):
+        b = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+        new = []
+        for a, d in zip(args, dims):
+            if d is None:
+                a = a.reshape((1,) + tuple(a.shape)).expand((b,) + tuple(a.shape))
+            else:
+                a = moveaxis_to_front(a, d)
+            new.append(a)
+        return bind(prim, *new, **params), 0
+    return rule
+
+
+pool_max_p = Primitive(
+    "pool_max", _pool_max_impl, vjp_needs_out=True,
+    shape=lambda x, kernel, stride, dilation: Aval(
+        tuple(x.shape[:-len(kernel)]) + _pool_out(x.shape, kernel, stride, dilation), x.dtype),
+    vjp=lambda ct, out, x, **kw: (bind(argmax_scatter_p, ct, x, out, **kw),),
+    jvp=lambda p, t, out, **kw: bind(argmax_gather_p, t[0], p[0], out, **kw))
+pool_max_p.batch = _pool_batch(pool_max_p, 1)
+
+argmax_gather_p = Primitive(
+    "pool_argmax_gather", _argmax_gather_impl, linear=True,
+    shape=lambda t, x, out, **kw: Aval(out.shape, t.dtype),
+    vjp=lambda ct, o, t, x, out, **kw: (bind(argmax_scatter_p, ct, x, out, **kw), None, None),
+    jvp=lambda p, t, o, **kw: bind(argmax_gather_p, t[0], p[1], p[2], **kw))
+argmax_gather_p.batch = _pool_batch(argmax_gather_p, 3)
+
+argmax_scatter_p = Primitive(
+    "pool_argmax_scatter", _argmax_scatter_impl, linear=True,
+    shape=lambda ct, x, out, **kw: Aval(x.shape, ct.dtype),
+    vjp=lambda c, o, ct, x, out, **kw: (bind(argmax_gather_p, c, x, out, **kw), None, None),
+    jvp=lambda p, t, o, **kw: bind(argmax_scatter_p, t[0], p[1], p[2], **kw))
+argmax_scatter_p.batch = _pool_batch(argmax_scatter_p, 3)
+
+
 # ---- argument handling --------------------------------------------------------------------
 
 def _tuple(v, n, name, op):
@@ -282,12 +368,11 @@ def _max_pool(nsp, input, kernel_size, stride, padding, dilation, ceil_mode, ret
         x, nsp, kernel_size, stride, padding, dilation, ceil_mode, op)
     fill = -np.inf if x.dtype.is_floating_point else np.iinfo(x.dtype.np).min
     xp = _pad_spatial(x, pads, fill)
-    cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation)
-    from .reduce import amax, argmax
-    wdims = tuple(range(cols.ndim - nsp, cols.ndim))
-    out = amax(cols, wdims)
+    out = bind(pool_max_p, xp, kernel=kernel, stride=stride, dilation=dilation)
     if not return_indices:
         return out
+    from .reduce import argmax
+    cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation)
     flat = cols.reshape(tuple(cols.shape[:-nsp]) + (-1,))
     k = argmax(flat, -1)._data
     sizes = x.shape[-nsp:]
