@@ -39,15 +39,16 @@ def _sig(x):
     return ("s", type(x), x)
 
 
+_hashable = []
+
+
 def _params_key(params):
     if not params:
         return ()
-    try:
-        key = tuple(sorted(params.items()))
-        hash(key)
-        return key
-    except TypeError:
-        return None
+    if not _hashable:  # jit's helper (imported late: jit builds on this package)
+        from ..transforms.jit import _hashable_params
+        _hashable.append(_hashable_params)
+    return _hashable[0](params)
 
 
 def run(prim, params, args, ct, out, needed):

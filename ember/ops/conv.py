@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.primitive import Aval, Primitive, bind
-from .elementwise import as_value, moveaxis_to_front
+from .elementwise import as_value, moveaxis_to_front, batch_all_front
 from .einsum import einsum
 from .registry_helpers import export
 from .slicing import pad_p
@@ -139,17 +139,9 @@ def _argmax_scatter_impl(ct, x, out, kernel, stride, dilation):
     return z
 
 
-def _pool_batch(prim, n_arr):
+def _pool_batch(prim):
     def rule(args, dims, **params):
-        b = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
-        new = []
-        for a, d in zip(args, dims):
-            if d is None:
-                a = a.reshape((1,) + tuple(a.shape)).expand((b,) + tuple(a.shape))
-            else:
-                a = moveaxis_to_front(a, d)
-            new.append(a)
-        return bind(prim, *new, **params), 0
+        return bind(prim, *batch_all_front(args, dims), **params), 0
     return rule
 
 
@@ -159,21 +151,21 @@ pool_max_p = Primitive(
         tuple(x.shape[:-len(kernel)]) + _pool_out(x.shape, kernel, stride, dilation), x.dtype),
     vjp=lambda ct, out, x, **kw: (bind(argmax_scatter_p, ct, x, out, **kw),),
     jvp=lambda p, t, out, **kw: bind(argmax_gather_p, t[0], p[0], out, **kw))
-pool_max_p.batch = _pool_batch(pool_max_p, 1)
+pool_max_p.batch = _pool_batch(pool_max_p)
 
 argmax_gather_p = Primitive(
     "pool_argmax_gather", _argmax_gather_impl, linear=True,
     shape=lambda t, x, out, **kw: Aval(out.shape, t.dtype),
     vjp=lambda ct, o, t, x, out, **kw: (bind(argmax_scatter_p, ct, x, out, **kw), None, None),
     jvp=lambda p, t, o, **kw: bind(argmax_gather_p, t[0], p[1], p[2], **kw))
-argmax_gather_p.batch = _pool_batch(argmax_gather_p, 3)
+argmax_gather_p.batch = _pool_batch(argmax_gather_p)
 
 argmax_scatter_p = Primitive(
     "pool_argmax_scatter", _argmax_scatter_impl, linear=True,
     shape=lambda ct, x, out, **kw: Aval(x.shape, ct.dtype),
     vjp=lambda c, o, ct, x, out, **kw: (bind(argmax_gather_p, c, x, out, **kw), None, None),
     jvp=lambda p, t, o, **kw: bind(argmax_scatter_p, t[0], p[1], p[2], **kw))
-argmax_scatter_p.batch = _pool_batch(argmax_scatter_p, 3)
+argmax_scatter_p.batch = _pool_batch(argmax_scatter_p)
 
 
 # ---- argument handling --------------------------------------------------------------------

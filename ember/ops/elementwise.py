@@ -109,6 +109,20 @@ def moveaxis_to_front(x, d):
     return movedim(x, d, 0)
 
 
+def batch_all_front(args, dims):
+    """Every argument with its batch dim in front; unbatched ones broadcast to the batch size.
+    The simple batching rule of primitives that act on trailing dims."""
+    b = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    out = []
+    for a, d in zip(args, dims):
+        if d is None:
+            a = a.reshape((1,) + tuple(a.shape)).expand((b,) + tuple(a.shape))
+        else:
+            a = moveaxis_to_front(a, d)
+        out.append(a)
+    return out
+
+
 def elementwise_batch(prim):
     """Batching rule for any elementwise primitive with implicit broadcasting."""
     def rule(args, dims, **params):

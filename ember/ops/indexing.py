@@ -344,15 +344,8 @@ def _cat_vjp(ct, out, *xs, dim):
 
 
 def _cat_batch(args, dims, dim):
-    b = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
-    xs = []
-    for a, d in zip(args, dims):
-        if d is None:
-            a = a.reshape((1,) + tuple(a.shape)).expand((b,) + tuple(a.shape))
-        else:
-            a = moveaxis_to_front(a, d)
-        xs.append(a)
-    return bind(cat_p, *xs, dim=dim + 1), 0
+    from .elementwise import batch_all_front
+    return bind(cat_p, *batch_all_front(args, dims), dim=dim + 1), 0
 
 
 cat_p = Primitive("cat", _cat_impl, linear=True, vjp=_cat_vjp,

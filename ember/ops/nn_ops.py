@@ -167,16 +167,8 @@ def _lstm_cell_jvp(p, t, out, **_):
 
 
 def _lstm_cell_batch(args, dims):
-    gates, c = args
-    b = gates.shape[dims[0]] if dims[0] is not None else c.shape[dims[1]]
-    out = []
-    for a, d in zip(args, dims):
-        if d is None:
-            a = a.reshape((1,) + tuple(a.shape)).expand((b,) + tuple(a.shape))
-        else:
-            a = moveaxis_to_front(a, d)
-        out.append(a)
-    return bind(lstm_cell_p, *out), [0, 0]
+    from .elementwise import batch_all_front
+    return bind(lstm_cell_p, *batch_all_front(args, dims)), [0, 0]
 
 
 lstm_cell_p = Primitive(

@@ -275,15 +275,23 @@ def _rev(x, dim):
     return flip(x, dim)
 
 
-def cumsum(input, dim, dtype=None):
-    """Running sum along ``dim``."""
+def _int64_or(input, dtype):
+    """The input in ``dtype``, or (as PyTorch's sum-like ops) bool/integers as int64."""
     x = as_value(input)
     if dtype is not None:
-        x = cast(x, dtype)
-    elif x.dtype.category < 2:
-        x = cast(x, _dt.int64)
-    d = canon_dims(dim, x.ndim, "cumsum")
-    return bind(cumsum_p, x, dim=d[0]) if d else x.clone()
+        return cast(x, dtype)
+    return cast(x, _dt.int64) if x.dtype.category < 2 else x
+
+
+def _scan(prim, input, dim, dtype, op):
+    x = _int64_or(input, dtype)
+    d = canon_dims(dim, x.ndim, op)
+    return bind(prim, x, dim=d[0]) if d else x.clone()
+
+
+def cumsum(input, dim, dtype=None):
+    """Running sum along ``dim``."""
+    return _scan(cumsum_p, input, dim, dtype, "cumsum")
 
 
 cumprod_p = Primitive("cumprod", lambda x, dim: np.cumprod(x, axis=dim),
@@ -337,13 +345,7 @@ cumprod_p.jvp = _cumprod_jvp
 
 def cumprod(input, dim, dtype=None):
     """Running product along ``dim`` (gradients are exact where the input has zeros)."""
-    x = as_value(input)
-    if dtype is not None:
-        x = cast(x, dtype)
-    elif x.dtype.category < 2:
-        x = cast(x, _dt.int64)
-    d = canon_dims(dim, x.ndim, "cumprod")
-    return bind(cumprod_p, x, dim=d[0]) if d else x.clone()
+    return _scan(cumprod_p, input, dim, dtype, "cumprod")
 
 
 prod_p = Primitive("prod", lambda x, dims, keepdim: np.prod(x, axis=dims, keepdims=keepdim),
@@ -387,11 +389,7 @@ prod_p.jvp = lambda p, t, out, dims, keepdim: bind(
 
 def prod(input, dim=None, keepdim=False, dtype=None):
     """Product over ``dim`` (all elements by default); gradients are exact with zeros."""
-    x = as_value(input)
-    if dtype is not None:
-        x = cast(x, dtype)
-    elif x.dtype.category < 2:
-        x = cast(x, _dt.int64)
+    x = _int64_or(input, dtype)
     if dim is None:
         return bind(prod_p, x, dims=tuple(range(x.ndim)), keepdim=False)
     return bind(prod_p, x, dims=canon_dims(dim, x.ndim, "prod")[:1], keepdim=bool(keepdim))

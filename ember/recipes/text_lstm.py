@@ -12,7 +12,7 @@ from ember.data import IMDB, TextPolarityCSV
 from ember.data.text import Vocab, basic_english_tokenize
 
 NAME = "text-lstm"
-DEFAULTS = dict(epochs=5, batch_size=64, lr=1e-3)
+DEFAULTS = dict(epochs=10, batch_size=64, lr=1e-3)
 MAX_LEN, VOCAB = 200, 25000
 _vocab_size = [VOCAB + 2]
 
@@ -28,13 +28,14 @@ def data(args):
         train, test = IMDB(path, split="train"), IMDB(path, split="test")
     tr = [(basic_english_tokenize(t), y) for t, y in train]
     te = [(basic_english_tokenize(t), y) for t, y in test]
-    vocab = Vocab((toks for toks, _ in tr), max_size=VOCAB, specials=("<pad>", "<unk>"))
+    vocab = Vocab((toks for toks, _ in tr), min_freq=2, max_size=VOCAB,
+                  specials=("<pad>", "<unk>"))
     _vocab_size[0] = len(vocab)
 
-    def encode(rows):  # left-padded, so the LSTM's last step sees the last real token
+    def encode(rows):  # the last MAX_LEN tokens (reviews end with the verdict), left-padded
         ids = np.zeros((len(rows), MAX_LEN), np.int64)
         for i, (toks, _) in enumerate(rows):
-            seq = vocab.lookup_indices(toks[:MAX_LEN])
+            seq = vocab.lookup_indices(toks[-MAX_LEN:])
             if seq:
                 ids[i, MAX_LEN - len(seq):] = seq
         return ember.tensor(ids), ember.tensor([y for _, y in rows])
