@@ -173,3 +173,25 @@ def test_interpolate_matches_torch():
         e = nn.functional.interpolate(ember.tensor(x), **kw).numpy()
         t = torch.nn.functional.interpolate(torch.tensor(x), **kw).numpy()
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
+def test_init_functions():
+    from ember.nn import init
+    w = ember.empty(64, 32)
+    init.orthogonal_(w, gain=2.0)
+    np.testing.assert_allclose(w.numpy().T @ w.numpy(), 4 * np.eye(32), atol=1e-4)
+    for fn, std in ((init.xavier_normal_, np.sqrt(2 / (300 + 200))),
+                    (init.kaiming_normal_, np.sqrt(2.0) / np.sqrt(200)),
+                    (init.trunc_normal_, None)):
+        t = ember.empty(300, 200)
+        fn(t)
+        if std is not None:
+            assert abs(t.numpy().std() - std) < 0.05 * std
+    t = ember.empty(1000)
+    init.trunc_normal_(t, std=1.0, a=-0.5, b=0.5)
+    assert t.numpy().min() >= -0.5 and t.numpy().max() <= 0.5
+    k = ember.random.key(3)
+    a, b = ember.empty(5, 4), ember.empty(5, 4)
+    init.kaiming_uniform_(a, key=k)
+    init.kaiming_uniform_(b, key=k)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
