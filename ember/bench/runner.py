@@ -113,24 +113,39 @@ def _check(name, spec, w, data, frameworks, n):
             final.items()}
 
 
+_PEAK_PROBE = """
+import importlib, resource, sys
+from ember.bench import workloads as W
+fw, name, tiny = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+[importlib.import_module(m) for m in W.REQUIRES.get(fw, ())]
+spec = W.resolve(name, tiny)
+w = W.initial_weights(spec)
+data = spec.make_data(spec.batch, 0)
+
+def kib(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field))
+
+try:  # reset the high-water mark, so setup's transient peaks don't hide the step's
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base, peak = kib("VmRSS:"), lambda: kib("VmHWM:")
+except OSError:  # no procfs: the process's maximum resident set, which includes setup
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+step, _ = W.BUILDERS[fw](w, data, spec)
+for _ in range(3):
+    step()
+print(max(peak() - base, 0) / 1024)
+"""
+
+
 def _peak_memory(name, fw, tiny):
     """Peak resident memory (MB) a fresh process gains while building and stepping one cell
-    (framework imports excluded)."""
-    code = ("import resource, sys\n"
-            "from ember.bench import workloads as W\n"
-            f"fw, name, tiny = {fw!r}, {name!r}, {tiny!r}\n"
-            "import importlib\n"
-            "[importlib.import_module(m) for m in W.REQUIRES.get(fw, ())]\n"
-            "import ember\n"
-            "spec = W.resolve(name, tiny); w = W.initial_weights(spec)\n"
-            "data = spec.make_data(spec.batch, 0)\n"
-            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-            "step, _ = W.BUILDERS[fw](w, data, spec)\n"
-            "[step() for _ in range(3)]\n"
-            "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)\n")
+    (framework imports, weights and data excluded)."""
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             timeout=600)
+        out = subprocess.run([sys.executable, "-c", _PEAK_PROBE, fw, name, "1" if tiny else "0"],
+                             capture_output=True, text=True, timeout=600)
         return round(float(out.stdout.strip().splitlines()[-1]), 1)
     except Exception:
         return None

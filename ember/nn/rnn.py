@@ -2,7 +2,8 @@
 layers, initial states), with PyTorch's parameter names, shapes and initialisation.
 
 The input projection of every time step is one matrix product over the whole sequence;
-the recurrence then runs step by step (an LSTM step is one ``lstm_cell`` primitive).
+the recurrence then runs step by step; an LSTM layer's whole recurrence is one
+``lstm_sequence`` primitive (forward and backward each one NumPy loop).
 """
 from __future__ import annotations
 
@@ -147,16 +148,11 @@ class LSTM(_RNNBase):
         super().__init__(*args, **kwargs)
 
     def _run(self, x, w, h, c, reverse):
-        from ..ops.nn_ops import lstm_cell
+        from ..ops.nn_ops import lstm_sequence
         w_ih, w_hh, b_ih, b_hh = w
-        xw = self._project(x, w_ih, b_ih, b_hh).unbind(0)  # one split: one VJP concatenation
-        whh = w_hh.mT.clone()  # contiguous: per-step gradients accumulate without strides
-        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
-        outs = [None] * x.shape[0]
-        for t in steps:
-            h, c = lstm_cell(xw[t] + h @ whh, c)
-            outs[t] = h
-        return stack(outs), h, c
+        hs, cs = lstm_sequence(self._project(x, w_ih, b_ih, b_hh), w_hh.mT, h, c, reverse)
+        last = 0 if reverse else -1
+        return hs, hs[last], cs[last]
 
 
 class GRU(_RNNBase):

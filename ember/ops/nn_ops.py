@@ -189,3 +189,287 @@ def lstm_cell(gates, c):
 
 
 export(lstm_cell, __all__)
+
+
+# ---- a whole LSTM layer's recurrence: one primitive forward, one backward -------------------
+#
+# lstm_seq(xw, whhT, h0, c0) runs the recurrence over T steps, where xw (T, N, 4H) holds the
+# input projections (biases included) and whhT (H, 4H) is the recurrent weight, transposed.
+# Outputs: the hidden states hs (T, N, H), the cell states cs (T, N, H) and `acts`
+# (T, N, 5H): the activated gates i, f, g, o and tanh(c) of every step, which the backward
+# reads; the layer exposes hs and cs only. lstm_seq_bwd runs the backward recurrence, one
+# (N, 4H) x (4H, H) product per step, and forms the recurrent weight's gradient as ONE
+# product over all steps. Both impls are NumPy loops over preallocated buffers. Their
+# derivative and batching rules (JVP, second order, vmap over per-example weights) use the
+# same math written in ember ops (_lstm_seq_ref, _lstm_seq_bwd_ref), so every transform
+# composes with them.
+
+def _steps(T, reverse):
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def _lstm_seq_impl(xw, whhT, h0, c0, reverse):
+    T, n, h4 = xw.shape
+    H = h4 // 4
+    dt = np.result_type(xw, whhT, h0, c0)
+    hs = np.empty((T, n, H), dt)
+    cs = np.empty((T, n, H), dt)
+    acts = np.empty((T, n, 5 * H), dt)
+    scale = np.full(h4, -1, dt)
+    scale[2 * H:3 * H] = -2  # sigmoid(x) = 1 / (1 + exp(-x)); tanh(x) = 2 sigmoid(2x) - 1
+    gates = np.empty((n, h4), dt)
+    tmp = np.empty((n, H), dt)
+    h, c = h0, c0
+    with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x: sigmoid(x) = 0
+        for t in _steps(T, reverse):
+            np.matmul(h, whhT, out=gates)
+            gates += xw[t]
+            gates *= scale
+            np.exp(gates, out=gates)
+            gates += 1
+            a = acts[t]
+            np.reciprocal(gates, out=a[:, :h4])
+            i, f, g, o, tc = (a[:, k * H:(k + 1) * H] for k in range(5))
+            g *= 2
+            g -= 1
+            c_new, h_new = cs[t], hs[t]
+            np.multiply(f, c, out=c_new)
+            np.multiply(i, g, out=tmp)
+            c_new += tmp
+            np.tanh(c_new, out=tc)
+            np.multiply(o, tc, out=h_new)
+            h, c = h_new, c_new
+    return [hs, cs, acts]
+
+
+def _lstm_seq_shape(xw, whhT, h0, c0, reverse):
+    T, n, h4 = xw.shape
+    dt = h0.dtype
+    return [Aval((T, n, h4 // 4), dt), Aval((T, n, h4 // 4), dt), Aval((T, n, 5 * h4 // 4), dt)]
+
+
+def _prev(seq, first, reverse, cat):
+    """The state entering each step: [first, seq[0], ..., seq[T-2]] (mirrored if reverse)."""
+    first = first.reshape((1,) + tuple(first.shape))
+    return cat([seq[1:], first]) if reverse else cat([first, seq[:-1]])
+
+
+def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, whhT, h0, c0, *, reverse, groups):
+    T, n, H = hs.shape
+    dt = hs.dtype
+    dgates = np.empty((T, n, 4 * H), dt)
+    dh = np.zeros((n, H), dt)
+    dc = np.zeros((n, H), dt)
+    tmp = np.empty((n, H), dt)
+    order = list(_steps(T, reverse))
+    for k in range(T - 1, -1, -1):  # backwards through the processing order
+        t = order[k]
+        c_prev = c0 if k == 0 else cs[order[k - 1]]
+        i, f, g, o, tc = (acts[t, :, j * H:(j + 1) * H] for j in range(5))
+        di, df, dg, do = (dgates[t, :, j * H:(j + 1) * H] for j in range(4))
+        dh += ct_hs[t]
+        dc += ct_cs[t]
+        np.multiply(tc, tc, out=tmp)                   # dc += dh o (1 - tanh(c)^2)
+        np.subtract(1, tmp, out=tmp)
+        tmp *= o
+        tmp *= dh
+        dc += tmp
+        for out, s, x, by in ((do, o, tc, dh), (di, i, g, dc), (df, f, c_prev, dc)):
+            np.subtract(1, s, out=tmp)                 # d gate = by x s (1 - s)
+            tmp *= s
+            tmp *= x
+            np.multiply(by, tmp, out=out)
+        np.multiply(g, g, out=tmp)                     # d cell gate = dc i (1 - g^2)
+        np.subtract(1, tmp, out=tmp)
+        tmp *= i
+        np.multiply(dc, tmp, out=dg)
+        dc *= f                                        # into the previous step
+        np.matmul(dgates[t], whhT.T, out=dh)
+    h_prev = _prev(hs, h0, reverse, np.concatenate)
+    if groups == 1:
+        dw = h_prev.reshape(-1, H).T @ dgates.reshape(-1, 4 * H)
+    else:  # vmap merged `groups` examples into the batch axis: one gradient per example
+        hp = h_prev.reshape(T, groups, -1, H).transpose(1, 3, 0, 2).reshape(groups, H, -1)
+        dg_ = dgates.reshape(T, groups, -1, 4 * H).transpose(1, 0, 2, 3).reshape(
+            groups, -1, 4 * H)
+        dw = hp @ dg_
+    return [dgates, dw.astype(dt, copy=False), dh, dc]
+
+
+def _lstm_seq_bwd_shape(ct_hs, ct_cs, hs, cs, acts, whhT, h0, c0, *, reverse, groups):
+    T, n, H = hs.shape
+    w = tuple(whhT.shape) if groups == 1 else (groups,) + tuple(whhT.shape)
+    return [Aval((T, n, 4 * H), hs.dtype), Aval(w, hs.dtype), Aval((n, H), hs.dtype),
+            Aval((n, H), hs.dtype)]
+
+
+def _lstm_seq_ref(xw, whhT, h0, c0, reverse):
+    """lstm_seq in ember ops (for the derivative and batching rules)."""
+    from .elementwise import sigmoid, tanh
+    from .indexing import cat, stack
+    H = whhT.shape[0]
+    xs = xw.unbind(0)
+    hs, cs, acts = [None] * len(xs), [None] * len(xs), [None] * len(xs)
+    h, c = h0, c0
+    for t in _steps(len(xs), reverse):
+        gates = xs[t] + h @ whhT
+        i, f, o = (sigmoid(gates[..., k * H:(k + 1) * H]) for k in (0, 1, 3))
+        g = tanh(gates[..., 2 * H:3 * H])
+        c = f * c + i * g
+        tc = tanh(c)
+        h = o * tc
+        hs[t], cs[t], acts[t] = h, c, cat([i, f, g, o, tc], -1)
+    return [stack(hs), stack(cs), stack(acts)]
+
+
+def _lstm_seq_bwd_ref(ct_hs, ct_cs, hs, cs, acts, whhT, h0, c0, *, reverse, groups):
+    """lstm_seq_bwd in ember ops (for the derivative and batching rules)."""
+    from .elementwise import zeros_like_v
+    from .einsum import einsum
+    from .indexing import cat, stack
+    T, n, H = hs.shape
+    a = acts.reshape((T, n, 5, H))
+    i, f, g, o, tc = (a[:, :, k] for k in range(5))
+    c_prev = _prev(cs, c0, reverse, cat)
+    # what the recurrence multiplies by, for all steps at once: d gates = (dc, dc, dc, dh) z
+    z = stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tc * o * (1 - o)], 2)
+    cts_h, cts_c, zs, rs, fs = (v.unbind(0) for v in (ct_hs, ct_cs, z, o * (1 - tc * tc), f))
+    dgates = [None] * T
+    dh, dc = zeros_like_v(h0), zeros_like_v(c0)
+    for t in reversed(_steps(T, reverse)):
+        dh = dh + cts_h[t]
+        dc = dc + cts_c[t] + dh * rs[t]
+        dgates[t] = cat([dc.unsqueeze(1) * zs[t][:, :3], (dh * zs[t][:, 3]).unsqueeze(1)],
+                        1).reshape((n, 4 * H))
+        dc = dc * fs[t]
+        dh = dgates[t] @ whhT.mT
+    dgates = stack(dgates)
+    h_prev = _prev(hs, h0, reverse, cat)
+    if groups == 1:
+        dw = h_prev.reshape((-1, H)).mT @ dgates.reshape((-1, 4 * H))
+    else:
+        dw = einsum("tgnh,tgnk->ghk", h_prev.reshape((T, groups, -1, H)),
+                    dgates.reshape((T, groups, -1, 4 * H)))
+    return [dgates, dw, dh, dc]
+
+
+def _lstm_seq_vjp(ct, out, xw, whhT, h0, c0, reverse):
+    from .elementwise import zeros_like_v
+    ct_hs, ct_cs, ct_acts = ct
+    hs, cs, acts = out
+    if ct_acts is not None:  # a derivative of the backward itself (second order): ember ops
+        from ..transforms.reverse import vjp
+        _, pull = vjp(lambda *a: _lstm_seq_ref(*a, reverse), xw, whhT, h0, c0)
+        return tuple(pull([ct_hs if ct_hs is not None else zeros_like_v(hs),
+                           ct_cs if ct_cs is not None else zeros_like_v(cs), ct_acts]))
+    ct_hs = ct_hs if ct_hs is not None else zeros_like_v(hs)
+    ct_cs = ct_cs if ct_cs is not None else zeros_like_v(cs)
+    return tuple(bind(lstm_seq_bwd_p, ct_hs, ct_cs, hs, cs, acts, whhT, h0, c0,
+                      reverse=reverse, groups=1))
+
+
+def _ref_jvp(ref):
+    def rule(p, t, out, **params):
+        from ..transforms.jvp import jvp
+        from .elementwise import zeros_like_v
+        t = [ti if ti is not None else zeros_like_v(pi) for pi, ti in zip(p, t)]
+        return list(jvp(lambda *a: ref(*a, **params), tuple(p), tuple(t))[1])
+    return rule
+
+
+def _bwd_vjp(ct, out, *args, **params):
+    from ..transforms.reverse import vjp
+    _, pull = vjp(lambda *a: _lstm_seq_bwd_ref(*a, **params), *args)
+    return tuple(pull(list(ct)))
+
+
+def _merge_batch(args, dims):
+    """Fold the vmapped axis into the batch axis N of every argument: sequences (T, N, ...)
+    and states (N, ...) become (T, B*N, ...) and (B*N, ...)."""
+    b = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    out = []
+    for a, d in zip(args, dims):
+        if d is None:
+            a = a.reshape((1,) + tuple(a.shape)).expand((b,) + tuple(a.shape))
+        else:
+            a = moveaxis_to_front(a, d)
+        if a.ndim == 4:  # (B, T, N, K) -> (T, B*N, K)
+            a = a.transpose(0, 1).reshape((a.shape[1], -1, a.shape[3]))
+        else:  # (B, N, K) -> (B*N, K)
+            a = a.reshape((-1, a.shape[2]))
+        out.append(a)
+    return out, b
+
+
+def _split_batch(x, b, seq):
+    if seq:  # (T, B*N, K) -> (T, B, N, K), batched at 1
+        return x.reshape((x.shape[0], b, -1, x.shape[2])), 1
+    return x.reshape((b, -1, x.shape[1])), 0
+
+
+def _lstm_seq_batch(args, dims, reverse):
+    from ..transforms.batching import vmap
+    if dims[1] is not None:  # per-example recurrent weights: the ember-ops recurrence, vmapped
+        outs = vmap(lambda *a: _lstm_seq_ref(*a, reverse), in_axes=tuple(dims))(*args)
+        return outs, [0, 0, 0]
+    w = args[1]
+    rest, b = _merge_batch([a for k, a in enumerate(args) if k != 1],
+                           [d for k, d in enumerate(dims) if k != 1])
+    outs = bind(lstm_seq_p, rest[0], w, rest[1], rest[2], reverse=reverse)
+    outs = [_split_batch(o, b, True) for o in outs]
+    return [o for o, _ in outs], [d for _, d in outs]
+
+
+def _lstm_seq_bwd_batch(args, dims, reverse, groups):
+    from ..transforms.batching import vmap
+    params = dict(reverse=reverse, groups=groups)
+    iw = len(args) - 3
+    if dims[iw] is not None:
+        outs = vmap(lambda *a: _lstm_seq_bwd_ref(*a, **params), in_axes=tuple(dims))(*args)
+        return outs, [0, 0, 0, 0]
+    w = args[iw]
+    rest, b = _merge_batch([a for k, a in enumerate(args) if k != iw],
+                           [d for k, d in enumerate(dims) if k != iw])
+    rest.insert(iw, w)
+    dg, dw, dh, dc = bind(lstm_seq_bwd_p, *rest, reverse=reverse, groups=groups * b)
+    dw = dw.reshape((b,) + tuple(w.shape)) if groups == 1 else \
+        dw.reshape((b, groups) + tuple(w.shape))
+    (dg, ddg), (dh, ddh), (dc, ddc) = (_split_batch(dg, b, True), _split_batch(dh, b, False),
+                                       _split_batch(dc, b, False))
+    return [dg, dw, dh, dc], [ddg, 0, ddh, ddc]
+
+
+lstm_seq_p = Primitive(
+    "lstm_seq", _lstm_seq_impl, multiple_results=True, vjp_needs_out=True,
+    shape=_lstm_seq_shape, vjp=_lstm_seq_vjp, jvp=_ref_jvp(_lstm_seq_ref), batch=_lstm_seq_batch)
+lstm_seq_p.vjp_accepts_none = True  # `acts` has a cotangent only in second order: no zeros
+
+lstm_seq_bwd_p = Primitive(
+    "lstm_seq_bwd", _lstm_seq_bwd_impl, multiple_results=True, shape=_lstm_seq_bwd_shape,
+    vjp=_bwd_vjp, jvp=_ref_jvp(_lstm_seq_bwd_ref), batch=_lstm_seq_bwd_batch)
+
+
+def lstm_sequence(xw, whh_t, h0, c0, reverse=False):
+    """An LSTM layer's recurrence over a whole sequence: ``xw`` (T, N, 4H) are the input
+    projections with biases, ``whh_t`` (H, 4H) the transposed recurrent weight, ``h0``/``c0``
+    (N, H) the initial states; gates in PyTorch's order (input, forget, cell, output).
+    Returns the hidden and cell states of every step, (T, N, H) each; ``reverse`` runs the
+    sequence from its last step to its first."""
+    xw, w, h0, c0 = (as_value(v) for v in (xw, whh_t, h0, c0))
+    if xw.ndim != 3 or w.ndim != 2 or xw.shape[2] != w.shape[1] or w.shape[1] != 4 * w.shape[0] \
+            or tuple(h0.shape) != (xw.shape[1], w.shape[0]) or tuple(c0.shape) != tuple(h0.shape):
+        raise ValueError(
+            f"lstm_sequence: expected xw (T, N, 4H), whh_t (H, 4H), h0 and c0 (N, H); got xw "
+            f"{tuple(xw.shape)}, whh_t {tuple(w.shape)}, h0 {tuple(h0.shape)}, c0 "
+            f"{tuple(c0.shape)}")
+    if xw.shape[0] == 0:
+        raise ValueError("lstm_sequence: the sequence is empty (T = 0)")
+    dts = {v.dtype for v in (xw, w, h0, c0)}
+    if len(dts) != 1:
+        raise TypeError(f"lstm_sequence: xw, whh_t, h0, c0 must share one dtype, got "
+                        f"{sorted(d.name for d in dts)}")
+    hs, cs, _ = bind(lstm_seq_p, xw, w, h0, c0, reverse=bool(reverse))
+    return hs, cs
+
+
+export(lstm_sequence, __all__)

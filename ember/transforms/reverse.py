@@ -98,7 +98,8 @@ def _backward(out_tracers, out_cts, in_tracers):
         if e.n_out == 1:
             ct, out = outs[0], e.out
         else:
-            ct = tuple(g if g is not None else zeros_like_v(o) for g, o in zip(outs, e.out))
+            ct = tuple(outs) if getattr(e.prim, "vjp_accepts_none", False) else \
+                tuple(g if g is not None else zeros_like_v(o) for g, o in zip(outs, e.out))
             out = tuple(e.out)
         in_cts = e.prim.vjp(ct, out if e.prim.vjp_needs_out else None, *e.primals, **e.params)
         for p, g in zip(e.parents, in_cts):

@@ -84,3 +84,47 @@ def test_gather_scatter_errors():
         x.split([1, 2], 1)
     with pytest.raises(ValueError, match=r"einsum: operand 1 has 2 dims"):
         ember.einsum("ij,j->i", x, x)
+
+
+def _lstm_loss(x, w, h0, c0):
+    hs, cs = ember.lstm_sequence(x, w, h0, c0)
+    hr, _ = ember.lstm_sequence(x, w, h0, c0, reverse=True)
+    return (hs * hs).sum() + cs[-1].sum() + (hr[0] * 2).sum()
+
+
+@pytest.mark.parametrize("in_axes", [(0, None, 0, None), (0, 0, 0, 0)],
+                         ids=["shared-weight", "per-example-weight"])
+def test_lstm_sequence_per_example_gradients_equal_a_loop(in_axes):
+    """vmap(grad) over the fused recurrence: with a shared weight the examples fold into the
+    batch axis (one gradient per example from one loop), otherwise the ember-ops recurrence."""
+    rng = np.random.default_rng(0)
+    B = 3
+    full = [rng.standard_normal(s) for s in [(4, 2, 8), (2, 8), (2, 2), (2, 2)]]
+    args = [ember.tensor(rng.standard_normal((B,) + a.shape)) if ax == 0 else ember.tensor(a)
+            for a, ax in zip(full, in_axes)]
+    g = ember.vmap(ember.grad(_lstm_loss, argnums=(0, 1, 2, 3)), in_axes=in_axes)(*args)
+    for b in range(B):
+        one = [a[b] if ax == 0 else a for a, ax in zip(args, in_axes)]
+        ref = ember.grad(_lstm_loss, argnums=(0, 1, 2, 3))(*one)
+        for gb, r in zip(g, ref):
+            np.testing.assert_allclose(gb[b].numpy(), r.numpy(), rtol=1e-10, atol=1e-12)
+    # nested vmap: the merged examples form groups of groups
+    nested = ember.vmap(ember.vmap(ember.grad(_lstm_loss, argnums=1), in_axes=(0, None, 0, None)),
+                        in_axes=(0, None, 0, None))
+    x2 = ember.tensor(rng.standard_normal((2, B, 4, 2, 8)))
+    h2 = ember.tensor(rng.standard_normal((2, B, 2, 2)))
+    gw = nested(x2, args[1] if in_axes[1] is None else args[1][0], h2, ember.tensor(full[3]))
+    w = args[1] if in_axes[1] is None else args[1][0]
+    for a in range(2):
+        for b in range(B):
+            ref = ember.grad(_lstm_loss, argnums=1)(x2[a, b], w, h2[a, b], ember.tensor(full[3]))
+            np.testing.assert_allclose(gw[a, b].numpy(), ref.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_lstm_sequence_errors_name_the_shapes():
+    x = ember.zeros(3, 2, 8)
+    with pytest.raises(ValueError, match=r"lstm_sequence: expected xw \(T, N, 4H\).*h0 \(2, 3\)"):
+        ember.lstm_sequence(x, ember.zeros(2, 8), ember.zeros(2, 3), ember.zeros(2, 2))
+    with pytest.raises(TypeError, match="share one dtype"):
+        ember.lstm_sequence(x, ember.zeros(2, 8, dtype=ember.float64), ember.zeros(2, 2),
+                            ember.zeros(2, 2))

@@ -135,6 +135,8 @@ CASES = [
     ("sort_topk", lambda m, a: a.sort(1)[0] + a.sort(1, descending=True).values
      + a.topk(2, 1)[0].sum(1, keepdim=True) + a.argsort(0).to(a.dtype), [(3, 4)], False),
     ("lstm_cell", lambda m, g, c: _lstm_cell(m, g, c), [(2, 8), (2, 2)], False),
+    ("lstm_sequence", lambda m, x, w, h, c: _lstm_sequence(m, x, w, h, c),
+     [(3, 2, 8), (2, 8), (2, 2), (2, 2)], False),
     ("embedding", lambda m, w: m.nn.functional.embedding(
         m.tensor([[0, 2, 3], [3, 1, 0]]), w), [(4, 3)], False),
 ]
@@ -148,6 +150,24 @@ def _lstm_cell(m, g, c):
     else:
         h, c2 = m.lstm_cell(g, c)
     return m.cat([h, c2 * 2], -1)
+
+
+def _lstm_sequence(m, x, w, h0, c0):
+    outs = []
+    for reverse in (False, True):
+        if m is torch:  # the recurrence written out
+            steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+            hs, cs, h, c = [None] * x.shape[0], [None] * x.shape[0], h0, c0
+            for t in steps:
+                i, f, g, o = (x[t] + h @ w).chunk(4, -1)
+                c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+                h = o.sigmoid() * c.tanh()
+                hs[t], cs[t] = h, c
+            hs, cs = m.stack(hs), m.stack(cs)
+        else:
+            hs, cs = m.lstm_sequence(x, w, h0, c0, reverse=reverse)
+        outs += [hs, cs * 0.5]
+    return m.cat(outs, -1)
 
 
 def _inputs(shapes, pos):
