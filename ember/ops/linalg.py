@@ -28,10 +28,21 @@ def _mT(a):
     return a.transpose(-1, -2)
 
 
+def _mm_impl(x, y):
+    if x.ndim > 2 and y.ndim == 2 and x.flags.c_contiguous:
+        # (..., n, k) @ (k, m) as ONE (.. n, k) @ (k, m) product, not a loop of small ones
+        return np.matmul(x.reshape(-1, x.shape[-1]), y).reshape(x.shape[:-1] + y.shape[-1:])
+    return np.matmul(x, y)
+
+
 def _mm_vjp(ct, out, x, y):
     from .elementwise import unbroadcast
     gx = unbroadcast(bind(matmul_p, ct, _mT(y)), tuple(x.shape))
-    gy = unbroadcast(bind(matmul_p, _mT(x), ct), tuple(y.shape))
+    if y.ndim == 2 and x.ndim > 2:  # a weight shared by every row: one product, no batch sum
+        k, m = y.shape
+        gy = bind(matmul_p, _mT(x.reshape((-1, k))), ct.reshape((-1, m)))
+    else:
+        gy = unbroadcast(bind(matmul_p, _mT(x), ct), tuple(y.shape))
     return gx, gy
 
 
@@ -63,7 +74,7 @@ def _mm_batch(args, dims):
 
 
 matmul_p = Primitive(
-    "matmul", np.matmul, shape=_mm_shape, vjp=_mm_vjp,
+    "matmul", _mm_impl, shape=_mm_shape, vjp=_mm_vjp,
     jvp=lambda p, t, out: bind(matmul_p, t[0], p[1]) + bind(matmul_p, p[0], t[1]),
     batch=_mm_batch)
 
