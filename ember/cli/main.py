@@ -27,13 +27,15 @@ def cmd_bench(a):
 def cmd_info(a):
     import numpy as np
     import ember
-    from ember.backend import blas_info, name
+    from ember.backend import allocator_tuned, blas_info, name
     info = blas_info()
     print(f"ember {ember.__version__}")
     print(f"python {platform.python_version()} ({sys.executable})")
     print(f"numpy {np.__version__}")
     print(f"backend {name}; BLAS {info.get('blas')}; threads {info.get('threads', '?')}; "
           f"CPUs {os.cpu_count()}")
+    print("allocator: " + ("malloc keeps freed memory for reuse (EMBER_MALLOC_TUNING=0 turns "
+                           "this off)" if allocator_tuned else "system default"))
     print("optional extras:")
     for extra in ("tqdm", "safetensors", "matplotlib", "ml_dtypes", "hypothesis", "torch", "jax",
                   "optax"):

@@ -118,10 +118,14 @@ def _pool_max_impl(x, kernel, stride, dilation):
 
 def _first_hits(x, out, kernel, stride, dilation):
     """For each kernel offset: (slices, mask of windows whose first maximum sits there)."""
-    taken = np.zeros(out.shape, bool)
+    taken = None
     for sl in _offset_slices(kernel, stride, dilation, out.shape[-len(kernel):]):
-        hit = (x[(Ellipsis,) + sl] == out) & ~taken
-        taken |= hit
+        hit = np.equal(x[(Ellipsis,) + sl], out)
+        if taken is None:
+            taken = hit.copy()
+        else:
+            np.greater(hit, taken, out=hit)  # hit and not taken
+            taken |= hit
         yield sl, hit
 
 
@@ -134,8 +138,14 @@ def _argmax_gather_impl(t, x, out, kernel, stride, dilation):
 
 def _argmax_scatter_impl(ct, x, out, kernel, stride, dilation):
     z = np.zeros(x.shape, ct.dtype)
+    # windows that don't overlap own their input entries: write, don't accumulate
+    disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
     for sl, hit in _first_hits(x, out, kernel, stride, dilation):
-        z[(Ellipsis,) + sl] += np.where(hit, ct, 0)
+        dst = z[(Ellipsis,) + sl]
+        if disjoint:
+            np.multiply(hit, ct, out=dst)
+        else:
+            dst += np.where(hit, ct, 0)
     return z
 
 
