@@ -114,6 +114,80 @@ def tree_flatten(tree, is_leaf=None):
     return leaves, rec(tree)
 
 
+_sorted_keys: dict = {}  # a dict's keys in insertion order -> in pytree order
+
+
+def flatten_with_key(tree):
+    """(leaves, key): the leaves in ``tree_flatten``'s order and a hashable key that is equal
+    exactly when the structures are; cheaper than a PyTreeDef (jit builds one per call)."""
+    from .core.tensor import Tensor
+    leaves = []
+
+    def rec(x):
+        t = type(x)
+        if t is Tensor:
+            leaves.append(x)
+            return None
+        if t is tuple or t is list:
+            return (t, tuple([rec(c) for c in x]))
+        if t is dict:
+            ks = tuple(x)
+            sk = _sorted_keys.get(ks)
+            if sk is None:
+                if len(_sorted_keys) > 4096:
+                    _sorted_keys.clear()
+                sk = _sorted_keys[ks] = tuple(sorted(ks, key=_sort_key))
+            return (dict, sk, tuple([rec(x[k]) for k in sk]))
+        r = _flatten_one(x)
+        if r is None:
+            leaves.append(x)
+            return None
+        kind, aux, ch = r
+        return (kind, aux, tuple([rec(c) for c in ch]))
+    return leaves, rec(tree)
+
+
+_builders: dict = {}
+
+
+def unflattener(treedef: PyTreeDef):
+    """A function of a leaf list that builds the tree ``treedef`` describes, as straight-line
+    Python compiled once per structure (jit rebuilds its outputs on every call)."""
+    fn = _builders.get(treedef)
+    if fn is not None:
+        return fn
+    glb, counter = {}, [0]
+
+    def const(v):
+        name = f"k{len(glb)}"
+        glb[name] = v
+        return name
+
+    def src(d):
+        if d.kind is None:
+            counter[0] += 1
+            return f"l[{counter[0] - 1}]"
+        ch = [src(c) for c in d.children]
+        if d.kind is tuple:
+            return "(" + "".join(c + ", " for c in ch) + ")"
+        if d.kind is list:
+            return "[" + ", ".join(ch) + "]"
+        if d.kind is dict:
+            return "{" + ", ".join(f"{const(k)}: {c}" for k, c in zip(d.aux, ch)) + "}"
+        if d.kind is type(None):
+            return "None"
+        if d.kind in _registry:
+            return f"{const(_registry[d.kind][1])}({const(d.aux)}, [{', '.join(ch)}])"
+        return f"{const(d.kind)}({', '.join(ch)})"  # namedtuple
+    body = src(treedef)
+    exec(compile(f"def build(l):\n    return {body}\n", "<ember.tree unflatten>", "exec"), glb)
+    fn = glb["build"]
+    if len(_builders) > 4096:
+        _builders.clear()
+    _builders[treedef] = fn
+    return fn
+
+
 def tree_unflatten(treedef: PyTreeDef, leaves):
     it = iter(leaves)
 

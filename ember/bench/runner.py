@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -29,7 +30,8 @@ def add_arguments(p):
     p.add_argument("--frameworks", default=",".join(ALL_FRAMEWORKS),
                    help=f"comma-separated subset of {','.join(ALL_FRAMEWORKS)}")
     p.add_argument("--rounds", type=int, default=7, help="alternating timing rounds")
-    p.add_argument("--steps", type=int, default=5, help="steps per framework per round")
+    p.add_argument("--steps", type=int, default=5, help="minimum steps per framework per round (fast steps run more, so "
+                   "that each timed batch lasts at least 50 ms)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps after the first call")
     p.add_argument("--check", type=int, default=0, metavar="N",
                    help="also verify that N steps from the same weights agree across frameworks")
@@ -54,6 +56,9 @@ def _available(fw):
     return True
 
 
+MIN_BATCH_S = 0.05
+
+
 def _median_ms(times):
     return statistics.median(times) * 1e3 if times else float("nan")
 
@@ -74,16 +79,22 @@ def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False,
             step, weights = W.BUILDERS[fw](w, data, spec)
             step()
             first = time.perf_counter() - t0
+            t0 = time.perf_counter()
             for _ in range(warmup):
                 step()
-            cells[fw] = dict(step=step, weights=weights, first=first, times=[])
+            per_step = (time.perf_counter() - t0) / warmup if warmup else first
+            # a timed batch lasts at least MIN_BATCH_S, so that tiny steps aren't dominated
+            # by the wake-up after the settle pause
+            n = max(steps, min(5000, math.ceil(MIN_BATCH_S / max(per_step, 1e-7))))
+            cells[fw] = dict(step=step, weights=weights, first=first, times=[], n=n)
         for _ in range(rounds):
             for fw, c in cells.items():
                 time.sleep(settle)  # let the previous framework's worker threads go idle
+                c["step"]()  # wake up: caches, BLAS threads
                 t = time.perf_counter()
-                for _ in range(steps):
+                for _ in range(c["n"]):
                     c["step"]()
-                c["times"].append((time.perf_counter() - t) / steps)
+                c["times"].append((time.perf_counter() - t) / c["n"])
         check_res = _check(name, spec, w, data, list(cells), check) if check else {}
         ref = _median_ms(cells["ember-jit"]["times"]) if "ember-jit" in cells else None
         for fw, c in cells.items():

@@ -20,7 +20,7 @@ from ..core import dtypes as _dt
 from ..core.primitive import Aval, Trace, Tracer, _stack, bind, new_main
 from ..core.tensor import Tensor
 from ..core import autograd as _ag
-from ..tree import tree_flatten, tree_unflatten
+from ..tree import flatten_with_key, tree_flatten, tree_unflatten, unflattener
 from ..ops.elementwise import as_value
 
 log = logging.getLogger("ember.jit")
@@ -514,10 +514,11 @@ class Jitted:
 
     def _lookup(self, args, kwargs):
         dyn, dkw, stat = self._split(args, kwargs)
-        leaves, td = tree_flatten((dyn, dkw))
-        key = (td, _signature(leaves, stat))
+        leaves, skey = flatten_with_key((dyn, dkw))
+        key = (skey, _signature(leaves, stat))
         entry = self.cache.get(key)
         if entry is None:
+            td = tree_flatten((dyn, dkw))[1]
             entry = self._compile(args, kwargs, dyn, dkw, stat, leaves, td, key)
         return entry, leaves
 
@@ -576,8 +577,9 @@ class Jitted:
                 gp = self.grad_plans[id(graph)] = GradPlan(graph)
             outs = call_with_tape(gp, [as_value(x) for x in ins])
         else:
-            outs = [Tensor._wrap(np.asarray(o)) for o in
-                    plan(*[x._data if isinstance(x, Tensor) else x for x in ins])]
+            wrap = Tensor._wrap
+            return unflattener(out_def)([wrap(np.asarray(o)) for o in plan(
+                *[x._data if isinstance(x, Tensor) else x for x in ins])])
         return tree_unflatten(out_def, outs)
 
 

@@ -116,3 +116,34 @@ def test_pytrees_roundtrip_and_map():
     assert [b.v for b in out] == [10, 20]
     with pytest.raises(ValueError, match="structures differ"):
         tree_map(lambda a, b: a, [1, 2], [1])
+
+
+def test_jit_fast_flatten_and_unflatten_agree_with_the_treedef():
+    """jit's per-call helpers: the structure key is equal exactly when the treedefs are, the
+    leaves come in tree_flatten's order, and the compiled builder rebuilds the tree."""
+    from ember.tree import flatten_with_key, unflattener
+
+    class Box:
+        def __init__(self, v, tag):
+            self.v, self.tag = v, tag
+
+        def __eq__(self, other):
+            return isinstance(other, Box) and (self.v, self.tag) == (other.v, other.tag)
+    register_pytree_node(Box, lambda b: ([b.v], b.tag), lambda aux, ch: Box(ch[0], aux))
+    P = collections.namedtuple("P", "w b")
+    t = ember.ones(2)
+    trees = [{"b": [P(1, t), (3, None)], "a": Box(t, "x")}, ({"z": 1, "y": [2]},),
+             {"a": Box(t, "x"), "b": [P(1, t), (3, None)]},  # same as the first, other order
+             {"b": [P(1, t), (3, None)], "a": Box(t, "y")},  # another aux: another structure
+             [t, [t, (t,)]], [t, [t, [t]]]]
+    keys = []
+    for tree in trees:
+        leaves, key = flatten_with_key(tree)
+        ref_leaves, td = tree_flatten(tree)
+        assert [id(v) for v in leaves] == [id(v) for v in ref_leaves]
+        assert unflattener(td)(leaves) == tree_unflatten(td, leaves)
+        keys.append((key, td))
+    for k1, td1 in keys:
+        for k2, td2 in keys:
+            assert (k1 == k2) == (td1 == td2)
+    assert keys[0][0] == keys[2][0] and keys[0][0] != keys[3][0]
