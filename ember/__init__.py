@@ -46,7 +46,7 @@ def numel(x):
 from .tree import (  # noqa: F401,E402
     tree_map, tree_flatten, tree_unflatten, tree_leaves, tree_structure, register_pytree_node)
 from .transforms import (  # noqa: F401,E402
-    jvp, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, hessian, stop_gradient, jit,
+    jvp, linearize, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, hessian, stop_gradient, jit,
     make_graph, disable_jit, config)
 from . import nn, optim, data  # noqa: F401,E402
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402

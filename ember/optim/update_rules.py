@@ -13,14 +13,18 @@ from __future__ import annotations
 
 def sgd(p, g, s, t, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
         maximize=False, first=None, **_):
-    """``first``: whether this is the first step (the momentum buffer starts as ``g``)."""
+    """``first(g, other)``: ``g`` on the first step, else ``other`` (with dampening, the
+    momentum buffer starts as ``g``); the buffer starts at zero."""
     if maximize:
         g = -g
     if weight_decay:
         g = g + weight_decay * p
     if momentum:
         buf = s["momentum_buffer"]
-        buf = first(g, momentum * buf + (1 - dampening) * g)
+        if dampening:  # the buffer starts as g, not as (1 - dampening) g
+            buf = first(g, momentum * buf + (1 - dampening) * g)
+        else:  # from the zero buffer the first step gives g itself
+            buf = momentum * buf + g
         s = dict(s, momentum_buffer=buf)
         g = g + momentum * buf if nesterov else buf
     return -lr * g, s

@@ -1,0 +1,71 @@
+"""``linearize``: a function's value at a point and its JVP there as a staged linear function.
+
+``jvp`` of ``fun`` is traced once into a graph over (primals, tangents), as ``jit`` traces,
+and split by dependence on the tangents (the partial evaluation ``jit``'s tape node uses): the
+part that needs only the primals runs now and yields the outputs and the residuals; the rest
+is the linear map, compiled into a plan, that ``f_jvp`` runs for each new tangent without
+repeating the primal computation. Python control flow on values therefore needs ``ember.cond``
+and friends, as under ``jit``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import primitive as P
+from ..core.primitive import Aval, Tracer
+from ..core.tensor import Tensor
+from ..ops.elementwise import as_value
+from ..tree import tree_flatten, tree_unflatten
+from .jit import compile_plan, eval_graph, optimize, trace_to_graph
+from .jit_grad import _split
+from .jvp import jvp
+
+
+def _run(graph, plan, args):
+    """The compiled plan on concrete values; through bind when a transform is active."""
+    if len(P._stack) > 1 or any(isinstance(a, Tracer) for a in args):
+        return list(eval_graph(graph, list(args)))
+    return [Tensor._wrap(np.asarray(r)) for r in plan(*[a._data for a in args])]
+
+
+def linearize(fun, *primals):
+    """``(fun(*primals), f_jvp)`` as ``jax.linearize``: ``f_jvp(*tangents)`` equals
+    ``jvp(fun, primals, tangents)[1]``; pytrees in and out."""
+    name = getattr(fun, "__name__", "fun")
+    leaves, p_def = tree_flatten(primals)
+    leaves = [as_value(x) for x in leaves]
+    avals = [Aval(tuple(x.shape), x.dtype) for x in leaves]
+    for i, a in enumerate(avals):
+        if not a.dtype.is_floating_point:
+            raise TypeError(f"linearize({name}): input leaf {i} has dtype {a.dtype.name}; "
+                            f"linearize at floating-point inputs only (close over the others)")
+    n = len(leaves)
+    out_def = []
+
+    def joint(ins):
+        ps = tree_unflatten(p_def, ins[:n])
+        ts = tree_unflatten(p_def, ins[n:])
+        out, tan = jvp(fun, tuple(ps), tuple(ts))
+        o_leaves, o_def = tree_flatten(out)
+        out_def.append(o_def)
+        return list(o_leaves) + list(tree_flatten(tan)[0])
+    graph = optimize(trace_to_graph(joint, avals + avals, f"linearize({name})")[0])
+    n_out = len(graph.outs) // 2
+    known, linear, _ = _split(graph, n, n_out)
+    vals = _run(known, compile_plan(known), leaves)
+    outs, residuals = vals[:n_out], vals[n_out:]
+    plan = compile_plan(linear)
+
+    def f_jvp(*tangents):
+        t_leaves, t_def = tree_flatten(tangents)
+        if t_def != p_def:
+            raise ValueError(f"linearize({name}): f_jvp takes tangents structured like the "
+                             f"primals, {p_def}; got {t_def}")
+        ts = [as_value(t) for t in t_leaves]
+        for i, (t, a) in enumerate(zip(ts, avals)):
+            if tuple(t.shape) != a.shape or t.dtype != a.dtype:
+                raise ValueError(f"linearize({name}): tangent leaf {i} is {t.dtype.name}"
+                                 f"{list(t.shape)} but its primal is {a.dtype.name}"
+                                 f"{list(a.shape)}")
+        return tree_unflatten(out_def[0], _run(linear, plan, residuals + ts))
+    return tree_unflatten(out_def[0], outs), f_jvp
