@@ -386,19 +386,15 @@ def _bwd_vjp(ct, out, *args, **params):
 def _merge_batch(args, dims):
     """Fold the vmapped axis into the batch axis N of every argument: sequences (T, N, ...)
     and states (N, ...) become (T, B*N, ...) and (B*N, ...)."""
-    b = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    from .elementwise import batch_all_front
     out = []
-    for a, d in zip(args, dims):
-        if d is None:
-            a = a.reshape((1,) + tuple(a.shape)).expand((b,) + tuple(a.shape))
-        else:
-            a = moveaxis_to_front(a, d)
+    for a in batch_all_front(args, dims):
         if a.ndim == 4:  # (B, T, N, K) -> (T, B*N, K)
             a = a.transpose(0, 1).reshape((a.shape[1], -1, a.shape[3]))
         else:  # (B, N, K) -> (B*N, K)
             a = a.reshape((-1, a.shape[2]))
         out.append(a)
-    return out, b
+    return out, next(a.shape[d] for a, d in zip(args, dims) if d is not None)
 
 
 def _split_batch(x, b, seq):
