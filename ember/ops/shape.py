@@ -48,7 +48,7 @@ def infer_shape(shape, numel, old_shape, op="reshape"):
 # ---- reshape ------------------------------------------------------------------------
 
 reshape_p = Primitive(
-    "reshape", lambda x, shape: np.reshape(x, shape),
+    "reshape", lambda x, shape: np.asarray(x).reshape(shape),
     shape=lambda x, shape: Aval(shape, x.dtype), linear=True, view=True,
     vjp=lambda ct, out, x, shape: (bind(reshape_p, ct, shape=tuple(x.shape)),),
     jvp=lambda p, t, out, shape: bind(reshape_p, t[0], shape=shape))
@@ -83,7 +83,7 @@ def _inv_perm(perm):
 
 
 transpose_p = Primitive(
-    "transpose", lambda x, perm: np.transpose(x, perm),
+    "transpose", lambda x, perm: np.asarray(x).transpose(perm),
     shape=lambda x, perm: Aval(tuple(x.shape[p] for p in perm), x.dtype), linear=True, view=True,
     vjp=lambda ct, out, x, perm: (bind(transpose_p, ct, perm=_inv_perm(perm)),),
     jvp=lambda p, t, out, perm: bind(transpose_p, t[0], perm=perm))
