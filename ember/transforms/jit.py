@@ -487,6 +487,8 @@ class Jitted:
         self.__wrapped__ = fun
 
     def _split(self, args, kwargs):
+        if not self.static_argnums and not self.static_argnames:
+            return list(args), kwargs, ()
         dyn = [a for i, a in enumerate(args) if i not in self.static_argnums]
         stat = tuple((i, args[i]) for i in self.static_argnums if i < len(args))
         dkw = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
@@ -568,8 +570,8 @@ class Jitted:
         ins = [leaves[i] for i in pos]
         if len(_stack) > 1:  # under another transform: it sees every primitive
             outs = eval_graph(graph, ins)
-        elif _ag._GradMode.enabled and (any(isinstance(x, Tensor) and x.requires_grad
-                                            for x in ins) or _graph_consts_need_grad(graph)):
+        elif _ag._GradMode.enabled and (any([isinstance(x, Tensor) and x.requires_grad
+                                             for x in ins]) or _graph_consts_need_grad(graph)):
             # the eager tape records one node whose backward is a compiled graph
             from .jit_grad import GradPlan, call_with_tape
             gp = self.grad_plans.get(id(graph))
