@@ -315,8 +315,32 @@ def fuse_transposed_matmul(g: Graph) -> Graph:
     return Graph(g.invars, flat, g.outs)
 
 
+def compose_transposes(g: Graph) -> Graph:
+    """``transpose(transpose(x))`` becomes one transpose of ``x``, or ``x`` itself (the
+    backward of ``x @ w.T`` transposes twice, and small graphs pay for every call)."""
+    from ..ops.shape import transpose_p
+    made = {}  # id(result of a transpose) -> (its input, perm)
+    env = {}
+    eqns = []
+    for e in g.eqns:
+        ins = [env.get(id(i), i) for i in e.ins]
+        if e.prim is transpose_p and id(ins[0]) in made:
+            x, inner = made[id(ins[0])]
+            perm = tuple(inner[i] for i in e.params["perm"])
+            if perm == tuple(range(len(perm))):
+                env[id(e.outs[0])] = x
+                continue
+            e = Eqn(transpose_p, [x], {"perm": perm}, e.outs)
+        else:
+            e = Eqn(e.prim, ins, e.params, e.outs)
+        if e.prim is transpose_p:
+            made[id(e.outs[0])] = (e.ins[0], tuple(e.params["perm"]))
+        eqns.append(e)
+    return Graph(g.invars, eqns, [env.get(id(o), o) for o in g.outs])
+
+
 def optimize(g: Graph) -> Graph:
-    return dce(fuse_transposed_matmul(cse(fold_constants(g))))
+    return dce(compose_transposes(fuse_transposed_matmul(cse(fold_constants(g)))))
 
 
 # ---- the plan: generated straight-line Python ------------------------------------------
@@ -467,6 +491,61 @@ def _describe_change(old, new, arg_names):
     return "; ".join(msgs) or "a new signature"
 
 
+def _make_guard(args, kwargs):
+    """Straight-line Python that checks a call has exactly the structure, leaf types, shapes,
+    dtypes and constant leaf values of (args, kwargs), and no tensor requiring grad, and then
+    returns the arrays the plan takes, or None. The repeat call of a jitted function runs
+    this instead of flattening, building a signature and looking it up; anything it doesn't
+    cover (registered pytree types, namedtuples, ...) gets no guard."""
+    glb, lines, arrays = {}, [], []
+
+    def const(v):
+        name = f"k{len(glb)}"
+        glb[name] = v
+        return name
+
+    def walk(expr, x, depth):
+        t = type(x)
+        v = f"a{depth}_{len(lines)}"
+        lines.append(f"    {v} = {expr}")
+        if isinstance(x, Tensor):
+            if isinstance(x, Tracer):
+                return False
+            d = x._data
+            lines.append(f"    if {v}.__class__ is not {const(t)} or {v}.requires_grad: "
+                         f"return None")
+            lines.append(f"    {v} = {v}._data")
+            lines.append(f"    if {v}.shape != {const(d.shape)} or {v}.dtype != "
+                         f"{const(d.dtype)}: return None")
+            arrays.append(v)
+            return True
+        if t is np.ndarray:
+            lines.append(f"    if {v}.__class__ is not {const(t)} or {v}.shape != "
+                         f"{const(x.shape)} or {v}.dtype != {const(x.dtype)}: return None")
+            arrays.append(v)
+            return True
+        if t is tuple or t is list or t is dict:
+            lines.append(f"    if {v}.__class__ is not {const(t)} or len({v}) != {len(x)}: "
+                         f"return None")
+            if t is dict:
+                keys = tree_flatten(x)[1].aux  # pytree order
+                return all(walk(f"{v}[{const(k)}]", x[k], depth + 1) for k in keys)
+            return all(walk(f"{v}[{i}]", c, depth + 1) for i, c in enumerate(x))
+        if t in (int, float, bool, str, type(None)):
+            lines.append(f"    if {v}.__class__ is not {const(t)} or {v} != {const(x)}: "
+                         f"return None")
+            return True
+        return False  # another pytree node or leaf kind: no guard
+    if not walk("args", tuple(args), 0) or not walk("kwargs", dict(kwargs), 0):
+        return None
+    src = ("def guard(args, kwargs):\n    try:\n" +
+           "\n".join("    " + ln for ln in lines) +
+           "\n    except (KeyError, IndexError, TypeError):\n        return None\n" +
+           f"    return [{', '.join(arrays)}]\n")
+    exec(compile(src, "<ember.jit guard>", "exec"), glb)
+    return glb["guard"]
+
+
 class Jitted:
     def __init__(self, fun, static_argnums=(), static_argnames=(), debug=False,
                  donate_argnums=()):
@@ -482,6 +561,8 @@ class Jitted:
         self.grad_plans = {}
         self.trace_count = 0
         self._last_sig = None
+        self._fast = None  # (guard, plan, output builder, graph) of the last plain call
+        self._guards = {}  # id(graph) -> that tuple, or False where no guard can be made
         self.__name__ = getattr(fun, "__name__", "fun")
         self.__doc__ = getattr(fun, "__doc__", None)
         self.__wrapped__ = fun
@@ -566,6 +647,12 @@ class Jitted:
     def __call__(self, *args, **kwargs):
         if self.debug or config.disable_jit:
             return self.fun(*args, **kwargs)
+        fast = self._fast
+        if fast is not None and len(_stack) == 1:
+            arrays = fast[0](args, kwargs)
+            if arrays is not None and not (fast[3] and _graph_consts_need_grad(fast[3])):
+                wrap = Tensor._wrap
+                return fast[2]([wrap(np.asarray(o)) for o in fast[1](*arrays)])
         (graph, plan, out_def, pos), leaves = self._lookup(args, kwargs)
         ins = [leaves[i] for i in pos]
         if len(_stack) > 1:  # under another transform: it sees every primitive
@@ -580,23 +667,36 @@ class Jitted:
             outs = call_with_tape(gp, [as_value(x) for x in ins])
         else:
             wrap = Tensor._wrap
-            return unflattener(out_def)([wrap(np.asarray(o)) for o in plan(
-                *[x._data if isinstance(x, Tensor) else x for x in ins])])
+            build = unflattener(out_def)
+            outs = [wrap(np.asarray(o)) for o in plan(
+                *[x._data if isinstance(x, Tensor) else x for x in ins])]
+            if not self.static_argnums and not self.static_argnames:
+                fast = self._guards.get(id(graph))
+                if fast is None:  # one guard per cache entry, made on its first plain call
+                    guard = _make_guard(args, kwargs)
+                    fast = self._guards[id(graph)] = False if guard is None else (
+                        guard, plan, build, graph if _tensor_consts_of(graph) else None)
+                self._fast = fast or None
+            return build(outs)
         return tree_unflatten(out_def, outs)
 
 
 _tensor_consts: dict = {}
 
 
-def _graph_consts_need_grad(g):
-    if not _ag._GradMode.enabled:
-        return False
+def _tensor_consts_of(g):
     consts = _tensor_consts.get(id(g))
     if consts is None:  # the graph's tensor constants, found once per graph
         consts = _tensor_consts[id(g)] = (g, [i.val for e in g.eqns for i in e.ins
                                               if isinstance(i, Lit) and
                                               isinstance(i.val, Tensor)])
-    return any(t.requires_grad for t in consts[1])
+    return consts[1]
+
+
+def _graph_consts_need_grad(g):
+    if not _ag._GradMode.enabled:
+        return False
+    return any(t.requires_grad for t in _tensor_consts_of(g))
 
 
 def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False, donate_argnums=()):

@@ -84,6 +84,17 @@ def test_graph_prints_and_passes_remove_dead_and_repeated_work():
     assert "float32[3]" in text
 
 
+def test_transposes_of_transposes_compose():
+    def f(a):
+        return a.T.T * 2 + a.permute(2, 0, 1).permute(2, 0, 1).permute(2, 0, 1)
+    a = T(2, 3, 4)
+    assert "transpose" not in str(make_graph(f)(a))  # both chains are the identity
+    g = lambda a: a.permute(1, 2, 0).permute(1, 0, 2) + 1  # noqa: E731
+    assert str(make_graph(g)(a)).count("transpose") == 1
+    for fn in (f, g):
+        np.testing.assert_array_equal(jit(fn)(a).numpy(), fn(a).numpy())
+
+
 def test_disable_jit_and_debug_run_eagerly():
     seen = []
 
@@ -144,3 +155,46 @@ def test_plan_reuses_dead_buffers_without_changing_results():
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a.numpy(), b)
     np.testing.assert_array_equal(x.numpy(), x.numpy())
+
+
+def test_repeat_calls_take_the_guard_and_any_change_falls_back():
+    """The repeat call of a jitted function is checked by a generated guard; every change it
+    must notice (structure, shape, dtype, constant leaf value, requires_grad, transforms)
+    falls back to the full lookup and gives what eager gives."""
+    def f(d, x, scale):
+        return (d["w"] * x).sum() * scale + d["b"]
+    jf = ember.jit(f)
+
+    def check(*args):
+        np.testing.assert_array_equal(jf(*args).numpy(), f(*args).numpy())
+    d = {"w": ember.ones(3), "b": ember.tensor(0.5)}
+    x = ember.arange(3.0)
+    check(d, x, 2.0)
+    check(d, x, 2.0)
+    assert jf.trace_count == 1 and jf._fast is not None
+    check({"w": ember.ones(4), "b": ember.tensor(0.5)}, ember.arange(4.0), 2.0)  # shapes
+    check(d, x.to(ember.float64), 2.0)                                           # dtype
+    check(d, x, 3.0)                                                             # constant
+    check({"w": ember.ones(3), "b": ember.tensor(0.5), "c": ember.ones(1)}, x, 3.0)  # keys
+    assert jf.trace_count == 5
+    check(d, x, 2.0)  # back to the first signature: cached, no new trace, its guard again
+    assert jf.trace_count == 5 and len(jf._guards) == 5
+    # a tensor that requires grad takes the tape path, and the guard doesn't hide it
+    w = ember.ones(3, requires_grad=True)
+    jf({"w": w, "b": ember.tensor(0.5)}, x, 2.0).backward()
+    np.testing.assert_array_equal(w.grad.numpy(), 2.0 * x.numpy())
+    # under vmap the guard is skipped: the transform sees the primitives
+    xs = ember.arange(6.0).reshape(2, 3)
+    out = ember.vmap(lambda v: jf(d, v, 2.0))(xs)
+    np.testing.assert_array_equal(out.numpy(), np.stack([f(d, v, 2.0).numpy() for v in xs]))
+
+
+def test_guarded_call_still_sees_closure_parameters_that_require_grad():
+    w = ember.ones(3)
+    jf = ember.jit(lambda x: (w * x).sum())
+    x = ember.arange(3.0)
+    jf(x)
+    jf(x)  # guarded
+    w.requires_grad_(True)
+    jf(x).backward()  # the constant now requires grad: the tape path, not the guard
+    np.testing.assert_array_equal(w.grad.numpy(), x.numpy())
