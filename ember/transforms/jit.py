@@ -10,6 +10,7 @@ the primitives (a compiled backward graph is a later slice).
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import logging
 import os
@@ -403,6 +404,29 @@ def _inplace_targets(g: Graph, donated=()):
     return targets
 
 
+_param_orders: dict = {}
+
+
+def _positional_params(impl, n_ops, params):
+    """The names of ``params`` in the order ``impl`` takes them right after its ``n_ops``
+    operands, when it can take all of them positionally; else None."""
+    key = (impl, n_ops, tuple(params))
+    if key in _param_orders:
+        return _param_orders[key]
+    order = None
+    try:
+        ps = list(inspect.signature(impl).parameters.values())
+    except (TypeError, ValueError):  # builtins without a signature
+        ps = None
+    if ps is not None and len(ps) >= n_ops + len(params) and all(
+            p.kind is p.POSITIONAL_OR_KEYWORD for p in ps[:n_ops + len(params)]):
+        names = [p.name for p in ps[n_ops:n_ops + len(params)]]
+        if set(names) == set(params):
+            order = names
+    _param_orders[key] = order
+    return order
+
+
 def compile_plan(g: Graph, donated=()):
     names = {}
     glb = {}
@@ -424,8 +448,18 @@ def compile_plan(g: Graph, donated=()):
         operands = ", ".join(nm(x) for x in e.ins)
         if i in inplace:
             call = f"f{i}({operands}, out={nm(e.ins[inplace[i]])})"
+        elif not e.params:
+            call = f"f{i}({operands})"
         else:
-            call = f"f{i}({operands}{', **p%d' % i if e.params else ''})"
+            order = _positional_params(e.prim.impl, len(e.ins), e.params)
+            if order is None:
+                call = f"f{i}({operands}, **p{i})"
+            else:  # params as positional constants: no keyword dict to unpack per call
+                consts = []
+                for name in order:
+                    consts.append(f"c{len(glb)}")
+                    glb[consts[-1]] = e.params[name]
+                call = f"f{i}({', '.join([operands] + consts)})"
         if e.prim.multiple_results:
             lines.append(f"    {', '.join(nm(o) for o in e.outs)}, = {call}")
         else:
