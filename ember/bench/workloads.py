@@ -290,11 +290,78 @@ def build_jax_jit(w, data, spec):
     return step, lambda: {k: np.asarray(v).copy() for k, v in box[0].items()}
 
 
+# ---- hand-written NumPy (the floor a framework's step is measured against) -----------------
+
+def build_numpy(w, data, spec):
+    """Forward, backward and update written out by hand with in-place NumPy, for the
+    workloads whose gradients are short enough to write (linreg, mnist-mlp)."""
+    if spec.name not in NUMPY_WORKLOADS:
+        raise NotImplementedError(f"no hand-written NumPy step for {spec.name!r}")
+    x, y = data
+    x = np.ascontiguousarray(x.reshape(x.shape[0], -1), dtype=np.float32)
+    lr, n = np.float32(spec.lr), x.shape[0]
+    if spec.name == "linreg":
+        wt, b = w["weight"].copy(), w["bias"].copy()       # (1, 1), (1,)
+        scale = np.float32(2.0 / y.size)
+        pred, gw = np.empty_like(y), np.empty_like(wt)
+
+        def step():  # out= throughout: the buffers are the closure's, not the step's
+            np.matmul(x, wt.T, out=pred)
+            np.add(pred, b, out=pred)
+            np.subtract(pred, y, out=pred)
+            np.multiply(pred, scale, out=pred)             # dL/dpred of the mean square
+            np.matmul(pred.T, x, out=gw)
+            np.subtract(wt, np.multiply(gw, lr, out=gw), out=wt)
+            np.subtract(b, lr * pred.sum(0), out=b)
+        return step, lambda: {"weight": wt.copy(), "bias": b.copy()}
+
+    keys = ("1", "3", "5", "7")
+    ws = [w[k + ".weight"].T.copy() for k in keys]          # (in, out), so h @ W
+    bs = [w[k + ".bias"].copy() for k in keys]
+    bufs = [np.zeros_like(a) for a in ws + bs]              # momentum buffers
+    hs = [np.empty((n, a.shape[1]), np.float32) for a in ws]
+    gws, gbs = [np.empty_like(a) for a in ws], [np.empty_like(a) for a in bs]
+    ghs = [np.empty_like(a) for a in hs[:3]]                # gradients of the hidden layers
+    rows, inv_n, mom = np.arange(n), np.float32(1.0 / n), np.float32(0.9)
+
+    def step():
+        h = x
+        for i in range(4):                                  # forward
+            np.matmul(h, ws[i], out=hs[i])
+            hs[i] += bs[i]
+            if i < 3:
+                np.maximum(hs[i], 0, out=hs[i])
+            h = hs[i]
+        g = hs[3]                                           # softmax cross-entropy gradient
+        g -= g.max(1, keepdims=True)
+        np.exp(g, out=g)
+        g /= g.sum(1, keepdims=True)
+        g[rows, y] -= 1
+        g *= inv_n
+        for i in range(3, -1, -1):                          # backward
+            np.matmul((hs[i - 1] if i else x).T, g, out=gws[i])
+            np.add.reduce(g, 0, out=gbs[i])
+            if i:
+                g = np.matmul(g, ws[i].T, out=ghs[i - 1])
+                g *= hs[i - 1] > 0
+        for p, gr, buf in zip(ws + bs, gws + gbs, bufs):     # SGD, momentum 0.9
+            buf *= mom
+            buf += gr
+            p -= lr * buf
+    return step, lambda: {**{k + ".weight": a.T.copy() for k, a in zip(keys, ws)},
+                          **{k + ".bias": a.copy() for k, a in zip(keys, bs)}}
+
+
+NUMPY_WORKLOADS = ("linreg", "mnist-mlp")
+
 BUILDERS = {
     "ember-eager": build_ember_eager,
     "ember-jit": build_ember_jit,
     "torch-eager": build_torch_eager,
     "torch-compile": build_torch_compile,
     "jax-jit": build_jax_jit,
+    "numpy": build_numpy,
 }
+SUPPORTS = {"numpy": NUMPY_WORKLOADS}
+"""Frameworks that only implement some workloads."""
 REQUIRES = {"torch-eager": ("torch",), "torch-compile": ("torch",), "jax-jit": ("jax", "optax")}

@@ -102,6 +102,20 @@ def test_bench_tiny_writes_a_table(tmp_path, capsys):
     assert "vs ember jit" in capsys.readouterr().out
 
 
+def test_bench_numpy_floor_matches_ember_and_skips_other_workloads(tmp_path):
+    j = tmp_path / "b.json"
+    assert main(["bench", "--tiny", "--workloads", "linreg,mnist-mlp,cifar-lenet",
+                 "--frameworks", "ember-eager,numpy", "--rounds", "1", "--steps", "1",
+                 "--warmup", "1", "--check", "4", "--no-memory", "--json", str(j),
+                 "--markdown", str(tmp_path / "b.md")]) == 0
+    res = json.loads(j.read_text())["results"]
+    cells = {(r["workload"], r["framework"]) for r in res}
+    assert ("linreg", "numpy") in cells and ("mnist-mlp", "numpy") in cells
+    assert ("cifar-lenet", "numpy") not in cells and ("cifar-lenet", "ember-eager") in cells
+    for r in res:  # the hand-written gradients and momentum agree with ember's
+        assert r["check_max_diff"] < 1e-5, r
+
+
 def _has(mod):
     try:
         __import__(mod)
