@@ -140,6 +140,9 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
     rng = bits(key, shape, {8: _dt.uint8, 16: _dt.uint16, 32: _dt.uint32,
                             64: _dt.uint64}[8 if nmant < 8 else width])
     u = bind(bits_to_unit_p, rng, dtype=d)
+    if not isinstance(minval, Tensor) and not isinstance(maxval, Tensor) and \
+            minval == 0 and maxval == 1:
+        return u  # already in [0, 1)
     lo = _as_float(minval, d)
     hi = _as_float(maxval, d)
     return maximum(lo, u * (hi - lo) + lo)

@@ -244,10 +244,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 def _update_stat(buf, new):
-    from ..core.primitive import Tracer
-    if isinstance(buf, Tracer) or isinstance(new, Tracer):
-        return  # under a transform the module's buffers are not updated (see BatchNorm docs)
-    buf.copy_(new)
+    from ..transforms.effects import update_buffer
+    update_buffer(buf, new)  # inside jit: written after each call; under vmap/grad: skipped
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -8,6 +8,8 @@ import numpy as np
 
 from ..core.tensor import Tensor
 from ..core.autograd import no_grad
+from ..core.primitive import _stack
+from ..transforms.effects import note_buffer_read, note_training_read
 
 
 class Parameter(Tensor):
@@ -34,7 +36,7 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_is_training", True)
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
@@ -54,11 +56,27 @@ class Module:
             return
         self.__dict__.pop(name, None)
 
+    @property
+    def training(self):
+        """Train mode (``train()``) or eval mode (``eval()``). A jitted function that reads it
+        is retraced when the mode changes."""
+        t = self.__dict__["_is_training"]
+        if len(_stack) > 1:
+            note_training_read(self, t)
+        return t
+
+    @training.setter
+    def training(self, mode):
+        self.__dict__["_is_training"] = bool(mode)
+
     def __getattr__(self, name):
         d = self.__dict__
         for store in ("_parameters", "_buffers", "_modules"):
             if store in d and name in d[store]:
-                return d[store][name]
+                v = d[store][name]
+                if store == "_buffers" and len(_stack) > 1:
+                    note_buffer_read(v)
+                return v
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):
@@ -184,7 +202,7 @@ class Module:
     # ---- modes and helpers -------------------------------------------------------------
     def train(self, mode=True):
         for m in self.modules():
-            object.__setattr__(m, "training", mode)
+            m.training = mode
         return self
 
     def eval(self):

@@ -10,8 +10,10 @@ from ..core import dtypes as _dt
 
 class _BatchNorm(Module):
     """Batch statistics in training (running mean/var updated with ``momentum``; the
-    running variance uses the unbiased estimate), running statistics in eval mode. Under
-    ``jit``/``functional_call`` the running buffers of the module are not updated."""
+    running variance uses the unbiased estimate), running statistics in eval mode. A jitted
+    call updates the running buffers as an eager one does; under ``vmap`` or ``grad`` of eager
+    code, and for buffers passed in as arguments (``functional_call``), they are not updated.
+    """
 
     _dims = (2,)
 
@@ -49,9 +51,7 @@ class _BatchNorm(Module):
                              f"{x.shape[1]} channels (shape {tuple(x.shape)})")
         use_batch = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
-            from ..core.primitive import Tracer
-            if not isinstance(self.num_batches_tracked, Tracer):
-                self.num_batches_tracked._data += 1
+            F._update_stat(self.num_batches_tracked, self.num_batches_tracked + 1)
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             use_batch, self.momentum, self.eps)
 

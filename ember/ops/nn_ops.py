@@ -99,10 +99,8 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     if p == 1.0:
         return x * 0
     from ..generator import _global_uniform
-    from ..core.tensor import Tensor
-    keep = _global_uniform(tuple(x.shape), 0.0, 1.0, _dt.float32, generator)
-    keep = keep._data if isinstance(keep, Tensor) else keep
-    mask = Tensor._wrap(((keep >= p) / (1.0 - p)).astype(x.dtype.np))
+    keep = _global_uniform(tuple(x.shape), 0.0, 1.0, _dt.float32, generator, "dropout")
+    mask = cast(keep >= p, x.dtype) * (1.0 / (1.0 - p))
     return x.mul_(mask) if inplace else x * mask
 
 

@@ -1,12 +1,13 @@
 """jit: trace a function with abstract values into a small typed graph, optimise it, and run
 it through generated straight-line Python that calls each primitive's backend kernel.
 
-Today's slice: staging, printing (``make_graph``), dead-code and common-subexpression
-elimination, constant folding of all-constant equations, a cache keyed by pytree structure,
-shapes, dtypes and static arguments, retrace counting and explanations, ``disable_jit``.
-Under other transforms (grad, vmap, jvp) and for eager inputs that require grad, the graph is
-evaluated equation by equation through ``bind``, so those transforms and the eager tape see
-the primitives (a compiled backward graph is a later slice).
+Staging, printing (``make_graph``), dead-code and common-subexpression elimination, constant
+folding, a cache keyed by pytree structure, shapes, dtypes and static arguments (plus the
+modes of the modules read, see ``effects.py``), retrace counting and explanations,
+``disable_jit``/``debug``. A repeat call runs a generated guard and the plan. Under other
+transforms (grad, vmap, jvp) the graph is evaluated equation by equation through ``bind``, so
+those transforms see the primitives; for eager inputs that require grad the tape records one
+node whose backward is a compiled graph (``jit_grad.py``).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from ..core.tensor import Tensor
 from ..core import autograd as _ag
 from ..tree import flatten_with_key, tree_flatten, tree_unflatten, unflattener
 from ..ops.elementwise import as_value
+from .effects import Effects, eager_keys
 
 log = logging.getLogger("ember.jit")
 
@@ -134,6 +136,7 @@ class _Builder:
     def __init__(self):
         self.eqns = []
         self.consts = {}  # id(value) -> Lit
+        self.effects = Effects()
 
     def lit(self, val):
         k = id(val)
@@ -174,8 +177,11 @@ def _abstract(x):
     return Aval(a.shape, _dt.from_np(a.dtype))
 
 
-def trace_to_graph(fun, args, name="fun"):
-    """Stage ``fun(*args)`` (args: flat list of values) into a Graph; returns (graph, out_def)."""
+def trace_to_graph(fun, args, name="fun", effects=False):
+    """Stage ``fun(*args)`` (args: flat list of values) into a Graph; returns (graph, out_def),
+    or (graph, out_def, Effects) with ``effects``: then the graph also takes one key per
+    stateful generator drawn from (after the arguments) and also returns the new values of
+    the buffers updated (after the outputs)."""
     with new_main(StageTrace, global_data=_Builder(), dynamic=True) as main:
         main.origin = f"jit({name})"
         trace = StageTrace(main)
@@ -193,7 +199,16 @@ def trace_to_graph(fun, args, name="fun"):
             else:
                 raise TypeError(f"jit({name}): outputs must be tensors (or pytrees of tensors), "
                                 f"got {type(o).__name__}")
-    return Graph(invars, main.global_data.eqns, outs), o_def
+        fx = main.global_data.effects
+        if not effects:
+            if fx.gens:
+                raise ValueError(f"{name}: the function draws from the stateful random "
+                                 f"generator (dropout, ember.rand, ...), which this transform "
+                                 f"can't thread through; pass explicit ember.random keys")
+            return Graph(invars, main.global_data.eqns, outs), o_def
+        for _, v in fx.updates:
+            outs.append(v.gvar if isinstance(v, StageTracer) else main.global_data.lit(v))
+    return Graph(invars + fx.key_vars, main.global_data.eqns, outs), o_def, fx
 
 
 # ---- passes ----------------------------------------------------------------------------
@@ -207,15 +222,17 @@ def _hashable_params(params):
         return None
 
 
-def fold_constants(g: Graph) -> Graph:
-    """Evaluate equations whose inputs are all constants (once, at compile time)."""
+def fold_constants(g: Graph, live=()) -> Graph:
+    """Evaluate equations whose inputs are all constants (once, at compile time).
+    ``live``: ids of tensors that may change between calls (module buffers)."""
     env = {}
     eqns = []
     for e in g.eqns:
         ins = [env.get(id(i), i) for i in e.ins]
         if all(isinstance(i, Lit) for i in ins) and e.prim.name not in _NO_FOLD and not any(
-                isinstance(i.val, Tensor) and i.val.requires_grad for i in ins):
-            # (a constant that requires grad is a parameter: its uses must stay in the graph)
+                isinstance(i.val, Tensor) and (i.val.requires_grad or id(i.val) in live)
+                for i in ins):
+            # (a parameter or a buffer: its uses must stay in the graph, reading it live)
             vals = [i.val._data if isinstance(i.val, Tensor) else i.val for i in ins]
             r = e.prim.impl(*vals, **e.params)
             rs = r if e.prim.multiple_results else [r]
@@ -230,23 +247,26 @@ def fold_constants(g: Graph) -> Graph:
 _NO_FOLD = {"threefry2x32", "random_bits"}  # large outputs: keep them lazy
 
 
-def _operand_key(x):
+def _operand_key(x, live):
     if isinstance(x, Lit):
-        a = x.val._data if isinstance(x.val, Tensor) else np.asarray(x.val)
+        v = x.val
+        if isinstance(v, Tensor) and (v.requires_grad or id(v) in live):
+            return ("lit-id", id(v))  # a parameter or buffer: its value may change
+        a = v._data if isinstance(v, Tensor) else np.asarray(v)
         if a.size <= 16:  # small constants compare by value
             return ("lit", a.dtype.str, a.shape, a.tobytes())
         return ("lit-id", id(x.val))
     return id(x)
 
 
-def cse(g: Graph) -> Graph:
+def cse(g: Graph, live=()) -> Graph:
     seen = {}
     env = {}
     eqns = []
     for e in g.eqns:
         ins = [env.get(id(i), i) for i in e.ins]
         pk = _hashable_params(e.params)
-        key = None if pk is None else (e.prim.name, tuple(_operand_key(i) for i in ins), pk)
+        key = None if pk is None else (e.prim.name, tuple(_operand_key(i, live) for i in ins), pk)
         if key is not None and key in seen:
             for o, prev in zip(e.outs, seen[key].outs):
                 env[id(o)] = prev
@@ -340,8 +360,8 @@ def compose_transposes(g: Graph) -> Graph:
     return Graph(g.invars, eqns, [env.get(id(o), o) for o in g.outs])
 
 
-def optimize(g: Graph) -> Graph:
-    return dce(compose_transposes(fuse_transposed_matmul(cse(fold_constants(g)))))
+def optimize(g: Graph, live=()) -> Graph:
+    return dce(compose_transposes(fuse_transposed_matmul(cse(fold_constants(g, live), live))))
 
 
 # ---- the plan: generated straight-line Python ------------------------------------------
@@ -435,7 +455,10 @@ def compile_plan(g: Graph, donated=()):
     def nm(v):
         if isinstance(v, Lit):
             k = f"c{len(glb)}"
-            glb[k] = v.val._data if isinstance(v.val, Tensor) else v.val
+            if isinstance(v.val, Tensor):  # read at each call: it may be updated in place
+                glb[k] = v.val
+                return f"{k}._data"
+            glb[k] = v.val
             return k
         if id(v) not in names:
             names[id(v)] = f"v{len(names)}"
@@ -597,7 +620,7 @@ class Jitted:
         self._last_sig = None
         self._fast = None  # (guard, plan, output builder, graph) of the last plain call
         self._guards = {}  # id(graph) -> that tuple, or False where no guard can be made
-        self.__name__ = getattr(fun, "__name__", "fun")
+        self.__name__ = getattr(fun, "__name__", type(fun).__name__)
         self.__doc__ = getattr(fun, "__doc__", None)
         self.__wrapped__ = fun
 
@@ -633,18 +656,22 @@ class Jitted:
         dyn, dkw, stat = self._split(args, kwargs)
         leaves, skey = flatten_with_key((dyn, dkw))
         key = (skey, _signature(leaves, stat))
-        entry = self.cache.get(key)
-        if entry is None:
-            td = tree_flatten((dyn, dkw))[1]
-            entry = self._compile(args, kwargs, dyn, dkw, stat, leaves, td, key)
-        return entry, leaves
+        entries = self.cache.get(key)
+        if entries is not None:
+            for entry in entries:  # more than one when modules were traced in other modes
+                if entry[4] is None or entry[4].modes_hold():
+                    return entry, leaves
+        td = tree_flatten((dyn, dkw))[1]
+        return self._compile(args, kwargs, dyn, dkw, stat, leaves, td, key, entries), leaves
 
-    def _compile(self, args, kwargs, dyn, dkw, stat, leaves, td, key):
+    def _compile(self, args, kwargs, dyn, dkw, stat, leaves, td, key, stale):
         sig = key[1]
         if self._last_sig is not None and config.explain_retraces:
             names = [f"leaf {i}" for i in range(td.num_leaves)]
+            why = stale[-1][4].describe_modes() if stale else \
+                _describe_change(self._last_sig, sig, names)
             log.warning("jit(%s): retracing (trace #%d) because %s", self.__name__,
-                        self.trace_count + 1, _describe_change(self._last_sig, sig, names))
+                        self.trace_count + 1, why)
         tensor_pos = [i for i, x in enumerate(leaves) if isinstance(x, (Tensor, np.ndarray))]
 
         def flat_fun(ins):
@@ -654,14 +681,15 @@ class Jitted:
             d, k = tree_unflatten(td, vals)
             a, kw = self._rebuild(args, d, k, stat)
             return self.fun(*a, **kw)
-        graph, out_def = trace_to_graph(flat_fun, [leaves[i] for i in tensor_pos], self.__name__)
-        graph = optimize(graph)
+        graph, out_def, fx = trace_to_graph(flat_fun, [leaves[i] for i in tensor_pos],
+                                            self.__name__, effects=True)
+        graph = optimize(graph, fx.live)
         donated = self._donated_leaves(args, tensor_pos)
         plan = compile_plan(graph, donated)
         self.trace_count += 1
         self._last_sig = sig
-        entry = (graph, plan, out_def, tensor_pos)
-        self.cache[key] = entry
+        entry = (graph, plan, out_def, tensor_pos, fx.finish() or None)
+        self.cache.setdefault(key, []).append(entry)
         return entry
 
     def _donated_leaves(self, args, tensor_pos):
@@ -680,16 +708,21 @@ class Jitted:
 
     def __call__(self, *args, **kwargs):
         if self.debug or config.disable_jit:
-            return self.fun(*args, **kwargs)
+            with eager_keys():  # stateful draws use the keys the plan would: bit-identical
+                return self.fun(*args, **kwargs)
         fast = self._fast
         if fast is not None and len(_stack) == 1:
             arrays = fast[0](args, kwargs)
             if arrays is not None and not (fast[3] and _graph_consts_need_grad(fast[3])):
                 wrap = Tensor._wrap
                 return fast[2]([wrap(np.asarray(o)) for o in fast[1](*arrays)])
-        (graph, plan, out_def, pos), leaves = self._lookup(args, kwargs)
+        (graph, plan, out_def, pos, fx), leaves = self._lookup(args, kwargs)
         ins = [leaves[i] for i in pos]
+        if fx is not None:
+            ins += fx.keys(f"jit({self.__name__})")
         if len(_stack) > 1:  # under another transform: it sees every primitive
+            if fx is not None:
+                fx.note_live()
             outs = eval_graph(graph, ins)
         elif _ag._GradMode.enabled and (any([isinstance(x, Tensor) and x.requires_grad
                                              for x in ins]) or _graph_consts_need_grad(graph)):
@@ -697,21 +730,24 @@ class Jitted:
             from .jit_grad import GradPlan, call_with_tape
             gp = self.grad_plans.get(id(graph))
             if gp is None:
-                gp = self.grad_plans[id(graph)] = GradPlan(graph)
+                gp = self.grad_plans[id(graph)] = GradPlan(graph, fx.live if fx else ())
             outs = call_with_tape(gp, [as_value(x) for x in ins])
         else:
             wrap = Tensor._wrap
             build = unflattener(out_def)
             outs = [wrap(np.asarray(o)) for o in plan(
                 *[x._data if isinstance(x, Tensor) else x for x in ins])]
-            if not self.static_argnums and not self.static_argnames:
-                fast = self._guards.get(id(graph))
-                if fast is None:  # one guard per cache entry, made on its first plain call
-                    guard = _make_guard(args, kwargs)
-                    fast = self._guards[id(graph)] = False if guard is None else (
-                        guard, plan, build, graph if _tensor_consts_of(graph) else None)
-                self._fast = fast or None
-            return build(outs)
+            if fx is None:
+                if not self.static_argnums and not self.static_argnames:
+                    fast = self._guards.get(id(graph))
+                    if fast is None:  # one guard per cache entry, made on its first plain call
+                        guard = _make_guard(args, kwargs)
+                        fast = self._guards[id(graph)] = False if guard is None else (
+                            guard, plan, build, graph if _tensor_consts_of(graph) else None)
+                    self._fast = fast or None
+                return build(outs)
+        if fx is not None:
+            outs = fx.write_back(outs)
         return tree_unflatten(out_def, outs)
 
 

@@ -23,7 +23,7 @@ from .jit import Graph, Lit, Var, compile_plan, dce, eval_graph, optimize, trace
 class GradPlan:
     """Forward and backward plans for one jitted signature."""
 
-    def __init__(self, graph):
+    def __init__(self, graph, live=()):
         lifted, g = _lift_grad_constants(graph)
         self.lifted = lifted           # constant tensors that require grad, now inputs
         self.graph = g
@@ -44,7 +44,7 @@ class GradPlan:
                                  for gi, ai in zip(grads, a)]
         in_avals = [v.aval for v in g.invars]
         joint_g, _ = trace_to_graph(joint, in_avals + ct_avals, "jit_backward")
-        joint_g = optimize(joint_g)
+        joint_g = optimize(joint_g, live)  # live: buffers that must be read at each call
         fwd, bwd, n_res = _split(joint_g, n_in, self.n_out)
         self.fwd_graph, self.bwd_graph, self.n_res = fwd, bwd, n_res
         self.fwd_plan = compile_plan(fwd)

@@ -1,0 +1,192 @@
+"""What traced code does besides computing its outputs, so that ``jit`` keeps PyTorch's
+stateful semantics:
+
+- draws from a stateful generator (dropout masks, ``ember.rand`` ...): the trace takes one
+  key per generator as a hidden input; every call draws a fresh key from the generator, and
+  each draw inside is ``random.fold_in(key, i)``. Calls differ, seeds reproduce, and
+  ``jit(f, debug=True)`` / ``disable_jit`` draw the same keys, so they match bit for bit.
+- reads of ``Module.training``: the compiled plan is only reused while every module read
+  during the trace is in the same mode (``model.eval()`` retraces, and says so).
+- updates of module buffers (BatchNorm's running statistics): the new values are extra
+  outputs of the plan, written into the buffers after each call.
+- module buffers read during the trace stay live constants (never folded at compile time).
+
+Under ``vmap`` a stateful generator can't be used (every example would get the same numbers);
+like ``torch.func.vmap``'s default, that is an error that points at explicit keys.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import dtypes as _dt
+from ..core.primitive import Aval, Tracer, _stack
+from ..core.tensor import Tensor
+
+
+class Effects:
+    """The side channels of one trace (``global_data.effects`` of a jit stage)."""
+
+    __slots__ = ("gens", "key_vars", "slots", "ops", "updates", "reads", "live")
+
+    def __init__(self):
+        self.gens = []       # generators drawn from, in first-use order
+        self.key_vars = []   # the graph input holding each generator's key
+        self.slots = {}      # id(generator) -> [key tracer, draws so far]
+        self.ops = []        # the operations that drew (for error messages)
+        self.updates = []    # (buffer tensor, its new value)
+        self.reads = {}      # id(module) -> (module, the training flag read)
+        self.live = {}       # id -> module buffer read: never constant-folded
+
+    def __bool__(self):
+        return bool(self.gens or self.updates or self.reads or self.live)
+
+    def finish(self):
+        """Drop the trace's tracers once the graph is built; returns self."""
+        self.slots.clear()
+        self.updates = [(buf, None) for buf, _ in self.updates]
+        return self
+
+    def modes_hold(self):
+        """True while every module read during the trace is in the mode it was then."""
+        return all(m.training == v for m, v in self.reads.values())
+
+    def describe_modes(self):
+        return "; ".join(f"{type(m).__name__}.training: {v} -> {not v}"
+                         for m, v in self.reads.values() if m.training != v)
+
+    def keys(self, name):
+        """The keys one call of the plan takes (drawn now, one per generator)."""
+        op = f"{name} ({', '.join(self.ops)} inside)"
+        keys = [next_key(g, op) for g in self.gens]
+        return [fresh_key(g) if k is None else k for g, k in zip(self.gens, keys)]
+
+    def write_back(self, outs):
+        """Write the plan's trailing outputs into the buffers; returns the others."""
+        n = len(outs) - len(self.updates)
+        for (buf, _), v in zip(self.updates, outs[n:]):
+            update_buffer(buf, v)
+        return outs[:n]
+
+    def note_live(self):
+        """Inside an enclosing trace the buffers stay live there too."""
+        for buf in self.live.values():
+            note_buffer_read(buf)
+
+
+def _stage():
+    """(the innermost jit stage on the trace stack or None, whether a vmap is above it)."""
+    batched = False
+    for m in reversed(_stack[1:]):
+        name = m.trace_type.__name__
+        if name == "StageTrace":
+            return m, batched
+        if name == "BatchTrace":
+            batched = True
+    return None, batched
+
+
+_debug_keys = [None]  # while a jitted function runs eagerly: its scope (see eager_keys)
+
+
+class eager_keys:
+    """Around an eager run of a jitted function (debug / disable_jit): stateful draws use the
+    keys the compiled plan would use: per generator one key, taken from the generator (or,
+    nested in another such run, from the enclosing run's keys), folded with the draw's index.
+    """
+
+    def __enter__(self):
+        self.prev = _debug_keys[0]
+        _debug_keys[0] = {"parent": self.prev}
+
+    def __exit__(self, *exc):
+        _debug_keys[0] = self.prev
+        return False
+
+
+def _scope_slot(scope, g):
+    slot = scope.get(id(g))
+    if slot is None:
+        parent = scope["parent"]
+        base = fresh_key(g) if parent is None else _fold_next(_scope_slot(parent, g))
+        slot = scope[id(g)] = [base, 0]
+    return slot
+
+
+def _fold_next(slot):
+    slot[1] += 1
+    from .. import random
+    return random.fold_in(slot[0], slot[1] - 1)
+
+
+def fresh_key(generator):
+    from ..generator import default_generator
+    g = generator or default_generator
+    return Tensor._wrap(g._rng.integers(0, 2 ** 32, size=2, dtype=np.uint32))
+
+
+def next_key(generator, op):
+    """The key of the next draw from ``generator`` (None: the default one) when it must be
+    keyed: inside a jit trace or an eager debug run of a jitted function. None otherwise
+    (a plain eager draw)."""
+    if len(_stack) == 1 and _debug_keys[0] is None:
+        return None
+    stage, batched = _stage()
+    if batched:
+        raise ValueError(
+            f"{op}: the stateful random generator can't be used under vmap (every example "
+            f"would get the same numbers). Draw from explicit keys instead: "
+            f"ember.random.split(key, batch) and vmap over the keys (e.g. "
+            f"ember.random.bernoulli(k, 1 - p, x.shape) for a dropout mask)")
+    from ..generator import default_generator
+    g = generator or default_generator
+    if stage is not None:
+        fx = stage.global_data.effects
+        slot = fx.slots.get(id(g))
+        if slot is None:
+            from .jit import StageTrace, StageTracer, Var
+            var = Var(Aval((2,), _dt.uint32))
+            fx.gens.append(g)
+            fx.key_vars.append(var)
+            slot = fx.slots[id(g)] = [StageTracer(StageTrace(stage), var), 0]
+        if op not in fx.ops:
+            fx.ops.append(op)
+    else:
+        scope = _debug_keys[0]
+        if scope is None:
+            return None  # grad / jvp of eager code: draw concretely
+        slot = _scope_slot(scope, g)
+    return _fold_next(slot)
+
+
+def note_training_read(module, value):
+    stage, _ = _stage()
+    if stage is not None:
+        stage.global_data.effects.reads.setdefault(id(module), (module, value))
+
+
+def note_buffer_read(buf):
+    stage, _ = _stage()
+    if stage is not None and isinstance(buf, Tensor):
+        stage.global_data.effects.live[id(buf)] = buf
+
+
+def update_buffer(buf, new):
+    """Set a module buffer to ``new`` (BatchNorm's running statistics): at once when both are
+    concrete; inside a jit trace, as an extra output written after each call; under other
+    transforms (vmap, grad of eager code) the buffer is left alone."""
+    if isinstance(buf, Tracer):
+        return
+    if not isinstance(new, Tracer):
+        np.copyto(buf._data, np.broadcast_to(np.asarray(new._data if isinstance(new, Tensor)
+                                                        else new), buf._data.shape),
+                  casting="unsafe")
+        buf._version[0] += 1
+        return
+    stage, batched = _stage()
+    if stage is None or batched:
+        return
+    while isinstance(new, Tracer) and new._trace.main is not stage:
+        new = getattr(new, "primal", None)  # under grad/jvp inside the jit: the primal value
+        if new is None:
+            return
+    stage.global_data.effects.updates.append((buf, new))

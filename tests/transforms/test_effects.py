@@ -1,0 +1,205 @@
+"""jit keeps PyTorch's stateful semantics: random draws (dropout, ember.rand ...) differ per
+call and reproduce per seed, module modes retrace, BatchNorm's running statistics update."""
+import copy
+import logging
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+
+
+def _np(t):
+    return t.detach().numpy().copy()
+
+
+def test_jitted_dropout_draws_a_new_mask_each_call_and_reproduces_per_seed():
+    d = nn.Dropout(0.5)
+    f = ember.jit(lambda x: d(x))
+    x = ember.ones(64)
+    ember.manual_seed(0)
+    a, b = _np(f(x)), _np(f(x))
+    assert not np.array_equal(a, b)
+    assert set(np.unique(a)) <= {0.0, 2.0}
+    ember.manual_seed(0)
+    np.testing.assert_array_equal(_np(f(x)), a)
+    np.testing.assert_array_equal(_np(f(x)), b)
+    assert f.trace_count == 1
+
+
+def test_jitted_dropout_rate_is_p():
+    d = nn.Dropout(0.3)
+    f = ember.jit(lambda x: d(x))
+    ember.manual_seed(1)
+    out = _np(f(ember.ones(20000)))
+    assert abs((out == 0).mean() - 0.3) < 0.02
+    np.testing.assert_allclose(out[out != 0], 1 / 0.7, rtol=1e-6)
+
+
+def _random_fn(x):
+    return (x + ember.rand(4) + ember.randn(4) + ember.normal(0.0, 2.0, (4,)) +
+            ember.randint(0, 10, (4,)).float() + ember.randperm(4).float())
+
+
+@pytest.mark.parametrize("mode", ["debug", "disable_jit"])
+def test_eager_run_of_a_jitted_function_draws_the_same_numbers(mode):
+    x = ember.zeros(4)
+    f = ember.jit(_random_fn)
+    ember.manual_seed(3)
+    want = [_np(f(x)) for _ in range(2)]
+    ember.manual_seed(3)
+    if mode == "debug":
+        g = ember.jit(_random_fn, debug=True)
+        got = [_np(g(x)) for _ in range(2)]
+    else:
+        with ember.disable_jit():
+            got = [_np(f(x)) for _ in range(2)]
+    for w, g_ in zip(want, got):
+        np.testing.assert_array_equal(w, g_)
+    assert not np.array_equal(want[0], want[1])
+
+
+def test_randperm_inside_jit_is_a_permutation():
+    f = ember.jit(lambda x: x + ember.randperm(10))
+    perms = [np.sort(_np(f(ember.zeros(10, dtype=ember.int64)))) for _ in range(3)]
+    for p in perms:
+        np.testing.assert_array_equal(p, np.arange(10))
+
+
+def _model():
+    ember.manual_seed(0)
+    return nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.4),
+                         nn.Linear(16, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3))
+
+
+def test_backward_through_a_jitted_model_with_dropout_and_batchnorm_matches_its_eager_run():
+    m1 = _model()
+    m2 = copy.deepcopy(m1)
+    f, g = ember.jit(m1), ember.jit(m2, debug=True)
+    x = ember.randn(32, 6)
+    for step in range(3):
+        ember.manual_seed(10 + step)
+        y1 = f(x)
+        ember.manual_seed(10 + step)
+        y2 = g(x)
+        np.testing.assert_array_equal(_np(y1), _np(y2))
+        (y1 ** 2).mean().backward()
+        (y2 ** 2).mean().backward()
+        for (k, p1), p2 in zip(m1.named_parameters(), m2.parameters()):
+            np.testing.assert_allclose(_np(p1.grad), _np(p2.grad), rtol=1e-5, atol=1e-6,
+                                       err_msg=k)
+        for (k, b1), b2 in zip(m1.named_buffers(), m2.buffers()):
+            np.testing.assert_allclose(_np(b1), _np(b2), rtol=1e-6, atol=1e-7, err_msg=k)
+    assert int(m1[1].num_batches_tracked) == 3
+    assert f.trace_count == 1
+
+
+def test_batchnorm_running_stats_update_under_jit_without_grad():
+    m1 = _model()
+    m2 = copy.deepcopy(m1)
+    m1[3].p = m2[3].p = 0.0  # no dropout: compare with plain eager calls
+    f = ember.jit(m1)
+    with ember.no_grad():
+        for i in range(4):
+            x = ember.randn(16, 6)
+            np.testing.assert_allclose(_np(f(x)), _np(m2(x)), rtol=1e-5, atol=1e-6)
+    for (k, b1), b2 in zip(m1.named_buffers(), m2.buffers()):
+        np.testing.assert_allclose(_np(b1), _np(b2), rtol=1e-6, atol=1e-7, err_msg=k)
+    assert int(m1[5].num_batches_tracked) == 4
+
+
+def test_eval_retraces_says_why_and_reads_the_current_running_stats(caplog):
+    m1 = _model()
+    m2 = copy.deepcopy(m1)
+    m1[3].p = m2[3].p = 0.0  # the same batch statistics in both
+    f = ember.jit(m1)
+    x = ember.randn(16, 6)
+    m1.eval(), m2.eval()
+    np.testing.assert_allclose(_np(f(x)), _np(m2(x)), rtol=1e-5, atol=1e-6)
+    m1.train(), m2.train()
+    prev = ember.config.explain_retraces
+    ember.config.explain_retraces = True
+    try:
+        with caplog.at_level(logging.WARNING, logger="ember.jit"):
+            f(x)  # a train-mode trace: updates m1's running stats
+    finally:
+        ember.config.explain_retraces = prev
+    assert f.trace_count == 2
+    assert "BatchNorm1d.training: False -> True" in caplog.text
+    with ember.no_grad():
+        m2(x)
+    m1.eval(), m2.eval()
+    # the eval plan is reused, and reads the buffers as they are now (not folded at trace)
+    np.testing.assert_allclose(_np(f(x)), _np(m2(x)), rtol=1e-5, atol=1e-6)
+    assert f.trace_count == 2
+    state = {k: v * 0 + 1 for k, v in m1.state_dict().items() if "running" in k}
+    m1.load_state_dict({**m1.state_dict(), **state})
+    m2.load_state_dict({**m2.state_dict(), **state})
+    np.testing.assert_allclose(_np(f(x)), _np(m2(x)), rtol=1e-5, atol=1e-6)
+
+
+def test_nested_jit_updates_buffers_and_threads_keys():
+    m1 = _model()
+    m2 = copy.deepcopy(m1)
+    inner = ember.jit(m1)
+    outer = ember.jit(lambda x: inner(x) * 2)
+    ref = ember.jit(lambda x: ember.jit(m2)(x) * 2, debug=True)
+    x = ember.randn(8, 6)
+    for s in range(2):
+        ember.manual_seed(s)
+        a = outer(x)
+        ember.manual_seed(s)
+        b = ref(x)
+        np.testing.assert_array_equal(_np(a), _np(b))
+    for (k, b1), b2 in zip(m1.named_buffers(), m2.buffers()):
+        np.testing.assert_allclose(_np(b1), _np(b2), rtol=1e-6, atol=1e-7, err_msg=k)
+    ember.manual_seed(5)
+    a = outer(x)
+    ember.manual_seed(5)
+    with ember.disable_jit():  # both levels eager: still the same draws
+        np.testing.assert_array_equal(_np(outer(x)), _np(a))
+
+
+def test_jit_of_grad_with_dropout_matches_its_eager_run():
+    d = nn.Dropout(0.5)
+    x = ember.randn(10)
+
+    def loss(w):
+        return (d(x * w) ** 2).sum()
+    f = ember.jit(ember.grad(loss))
+    g = ember.jit(ember.grad(loss), debug=True)
+    w = ember.ones(10)
+    ember.manual_seed(7)
+    a, a2 = _np(f(w)), _np(f(w))
+    ember.manual_seed(7)
+    np.testing.assert_array_equal(_np(g(w)), a)
+    np.testing.assert_array_equal(_np(g(w)), a2)
+    assert not np.array_equal(a, a2)
+    assert (a == 0).any() and (a != 0).any()  # dropped and kept elements
+
+
+def test_stateful_random_under_vmap_is_a_clear_error():
+    d = nn.Dropout(0.5)
+    with pytest.raises(ValueError, match=r"dropout: .*vmap.*explicit keys"):
+        ember.vmap(lambda x: d(x))(ember.ones(3, 4))
+    with pytest.raises(ValueError, match=r"randn: .*vmap"):
+        ember.vmap(lambda x: x + ember.randn(4))(ember.ones(3, 4))
+    with pytest.raises(ValueError, match=r"jit\(<lambda>\) \(dropout inside\): .*vmap"):
+        ember.vmap(ember.jit(lambda x: d(x)))(ember.ones(3, 4))
+
+
+def test_linearize_of_a_stateful_draw_names_the_problem():
+    d = nn.Dropout(0.5)
+    with pytest.raises(ValueError, match=r"linearize.*stateful random generator"):
+        ember.linearize(lambda x: d(x), ember.ones(4))
+
+
+def test_eager_dropout_and_grad_still_draw_from_numpy():
+    d = nn.Dropout(0.5)
+    ember.manual_seed(0)
+    a = _np(d(ember.ones(32)))
+    ember.manual_seed(0)
+    np.testing.assert_array_equal(_np(d(ember.ones(32))), a)
+    gw = ember.grad(lambda w: d(w).sum())(ember.ones(32))
+    assert set(np.unique(_np(gw))) <= {0.0, 2.0}
