@@ -360,8 +360,64 @@ def compose_transposes(g: Graph) -> Graph:
     return Graph(g.invars, eqns, [env.get(id(o), o) for o in g.outs])
 
 
+def _foldable_lit(x, live):
+    """A constant whose value may be folded into another (not a parameter or live buffer)."""
+    if not isinstance(x, Lit):
+        return False
+    v = x.val
+    return not (isinstance(v, Tensor) and (v.requires_grad or id(v) in live))
+
+
+def simplify(g: Graph, live=()) -> Graph:
+    """Local rewrites that save a kernel call each (exact in floating point):
+    ``(c * x) + (c * x)`` -> ``(2c) * x`` (what CSE leaves of the derivative of ``x * x``) and
+    ``reshape(sum(x, keepdim=True))`` to the keepdim=False shape -> ``sum(x)``."""
+    from ..ops.elementwise import add_p, mul_p
+    from ..ops.reduce import sum_p
+    from ..ops.shape import reshape_p
+    uses = {}
+    for e in g.eqns:
+        for i in e.ins:
+            uses[id(i)] = uses.get(id(i), 0) + 1
+    for o in g.outs:
+        uses[id(o)] = uses.get(id(o), 0) + 2  # never rewrite an output's producer away
+    made, env, eqns = {}, {}, []
+    for e in g.eqns:
+        ins = [env.get(id(i), i) for i in e.ins]
+        p = made.get(id(ins[0])) if ins and isinstance(ins[0], Var) else None
+        n_here = sum(1 for i in ins if i is ins[0])
+        if p is not None and uses[id(ins[0])] == n_here:  # used by this equation only
+            k, pe = p
+            if e.prim is add_p and ins[0] is ins[1] and pe.prim is mul_p and \
+                    _foldable_lit(pe.ins[0], live) and isinstance(pe.ins[1], Var):
+                c = pe.ins[0].val
+                c = c._data if isinstance(c, Tensor) else np.asarray(c)
+                eqns[k] = None
+                e = Eqn(mul_p, [Lit(c * c.dtype.type(2)), pe.ins[1]], {}, e.outs)
+            elif e.prim is reshape_p and pe.prim is sum_p and pe.params["keepdim"] and \
+                    tuple(e.params["shape"]) == tuple(
+                        d for i, d in enumerate(pe.outs[0].aval.shape)
+                        if i not in _canon_dims(pe.params["dims"], len(pe.ins[0].aval.shape))):
+                eqns[k] = None
+                e = Eqn(sum_p, pe.ins, {**pe.params, "keepdim": False}, e.outs)
+            else:
+                e = Eqn(e.prim, ins, e.params, e.outs)
+        else:
+            e = Eqn(e.prim, ins, e.params, e.outs)
+        if len(e.outs) == 1:
+            made[id(e.outs[0])] = (len(eqns), e)
+        eqns.append(e)
+    return Graph(g.invars, [e for e in eqns if e is not None],
+                 [env.get(id(o), o) for o in g.outs])
+
+
+def _canon_dims(dims, ndim):
+    return {d % ndim for d in dims} if ndim else set()
+
+
 def optimize(g: Graph, live=()) -> Graph:
-    return dce(compose_transposes(fuse_transposed_matmul(cse(fold_constants(g, live), live))))
+    g = cse(fold_constants(g, live), live)
+    return dce(compose_transposes(fuse_transposed_matmul(simplify(g, live))))
 
 
 # ---- the plan: generated straight-line Python ------------------------------------------
@@ -447,6 +503,35 @@ def _positional_params(impl, n_ops, params):
     return order
 
 
+def _inline_transpose(e, ops, const):
+    perm = tuple(e.params["perm"])
+    return f"{ops[0]}.T" if perm == (1, 0) else f"{ops[0]}.transpose({const(perm)})"
+
+
+def _inline_matmul(e, ops, const):
+    x, y = (len(v.aval.shape) for v in e.ins)
+    if x > 2 and y == 2:
+        return None  # the kernel flattens the batch into one product
+    return f"_np_matmul({ops[0]}, {ops[1]})"
+
+
+def _inline_sum(e, ops, const):
+    p = e.params
+    dt = "None" if p.get("dtype") is None else const(p["dtype"].np)
+    return f"_np_add_reduce({ops[0]}, {const(p['dims'])}, {dt}, None, {p['keepdim']})"
+
+
+# primitives whose plan line calls NumPy directly (the kernels are thin wrappers of these;
+# operands are arrays or NumPy scalars, both of which have these methods)
+_INLINE = {
+    "transpose": _inline_transpose,
+    "reshape": lambda e, ops, const: f"{ops[0]}.reshape({const(tuple(e.params['shape']))})",
+    "matmul": _inline_matmul,
+    "sum": _inline_sum,
+}
+_INLINE_GLOBALS = {"_np_matmul": np.matmul, "_np_add_reduce": np.add.reduce}
+
+
 def compile_plan(g: Graph, donated=()):
     names = {}
     glb = {}
@@ -465,11 +550,21 @@ def compile_plan(g: Graph, donated=()):
         return names[id(v)]
     args = ", ".join(nm(v) for v in g.invars)
     inplace = _inplace_targets(g, donated)
+    def const(v):
+        k = f"c{len(glb)}"
+        glb[k] = v
+        return k
+    glb.update(_INLINE_GLOBALS)
     for i, e in enumerate(g.eqns):
         glb[f"f{i}"] = e.prim.impl
         glb[f"p{i}"] = e.params
         operands = ", ".join(nm(x) for x in e.ins)
-        if i in inplace:
+        inline = _INLINE.get(e.prim.name)
+        expr = None if inline is None or i in inplace else inline(e, [nm(x) for x in e.ins],
+                                                                   const)
+        if expr is not None:  # a method or ufunc call in place of the kernel's wrapper
+            call = expr
+        elif i in inplace:
             call = f"f{i}({operands}, out={nm(e.ins[inplace[i]])})"
         elif not e.params:
             call = f"f{i}({operands})"

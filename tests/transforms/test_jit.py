@@ -95,6 +95,28 @@ def test_transposes_of_transposes_compose():
         np.testing.assert_array_equal(jit(fn)(a).numpy(), fn(a).numpy())
 
 
+def test_simplify_doubles_constants_and_drops_keepdim_reshapes_exactly():
+    c = ember.tensor(np.full((2, 3), 0.3, np.float32))
+
+    def f(a):
+        d = c * a
+        s = a.sum(1, keepdim=True).reshape(2)
+        return d + d, s
+    a = T(2, 3)
+    text = str(make_graph(f)(a))
+    assert text.count("mul") == 1 and "add" not in text and "reshape" not in text
+    for x, y in zip(jit(f)(a), f(a)):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+    def g(a):  # c * a is used twice: it must stay
+        d = c * a
+        return d + d, d.exp()
+    text = str(make_graph(g)(a))
+    assert text.count("mul") == 1 and "add" in text
+    for x, y in zip(jit(g)(a), g(a)):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
 def test_disable_jit_and_debug_run_eagerly():
     seen = []
 
