@@ -85,6 +85,15 @@ def _stage():
     return None, batched
 
 
+def _loop_body():
+    """The loop construct whose body is being staged (a draw there would repeat), or None."""
+    for m in reversed(_stack[1:]):
+        if m.trace_type.__name__ == "_CaptureTrace" and (m.origin or "").startswith(
+                ("scan", "while")):
+            return m.origin
+    return None
+
+
 _debug_keys = [None]  # while a jitted function runs eagerly: its scope (see eager_keys)
 
 
@@ -137,6 +146,14 @@ def next_key(generator, op):
             f"would get the same numbers). Draw from explicit keys instead: "
             f"ember.random.split(key, batch) and vmap over the keys (e.g. "
             f"ember.random.bernoulli(k, 1 - p, x.shape) for a dropout mask)")
+    loop = _loop_body()
+    if loop is not None:
+        raise ValueError(
+            f"{op}: a stateful random draw inside a loop body staged once for all "
+            f"iterations ({loop}: scan, fori_loop or while_loop under jit, grad or vmap) "
+            f"would give the same numbers in every iteration. Carry an explicit key "
+            f"instead: split it in the body with ember.random.split(key) and draw with "
+            f"ember.random")
     from ..generator import default_generator
     g = generator or default_generator
     if stage is not None:

@@ -203,3 +203,23 @@ def test_eager_dropout_and_grad_still_draw_from_numpy():
     np.testing.assert_array_equal(_np(d(ember.ones(32))), a)
     gw = ember.grad(lambda w: d(w).sum())(ember.ones(32))
     assert set(np.unique(_np(gw))) <= {0.0, 2.0}
+
+
+def test_stateful_draw_in_a_staged_loop_body_is_an_error_not_a_repeated_draw():
+    def f(x):
+        return ember.scan(lambda c, _: (c, ember.rand(3)), x, None, length=3)[1]
+    eager = _np(f(ember.zeros(1)))
+    assert not np.array_equal(eager[0], eager[1])  # eagerly the body runs per iteration
+    with pytest.raises(ValueError, match=r"rand: .*loop body.*\(scan: .*explicit key"):
+        ember.jit(f)(ember.zeros(1))
+    with pytest.raises(ValueError, match=r"randn: .*loop body"):
+        ember.jit(lambda x: ember.fori_loop(0, 3, lambda i, c: c + ember.randn(1), x))(
+            ember.zeros(1))
+
+    def keyed(x, key):  # the supported way: a key in the carry
+        def body(c, _):
+            k, sub = ember.random.split(c)
+            return k, ember.random.uniform(sub, (3,))
+        return ember.scan(body, key, None, length=3)[1]
+    out = _np(ember.jit(keyed)(ember.zeros(1), ember.random.key(0)))
+    assert not np.array_equal(out[0], out[1])
