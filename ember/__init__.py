@@ -44,10 +44,13 @@ def is_tensor(obj):
 def numel(x):
     return x.numel()
 from .tree import (  # noqa: F401,E402
-    tree_map, tree_flatten, tree_unflatten, tree_leaves, tree_structure, register_pytree_node)
+    tree_map, tree_flatten, tree_unflatten, tree_leaves, tree_structure, tree_all, tree_reduce,
+    tree_flatten_with_path, tree_leaves_with_path, tree_map_with_path, register_pytree_node,
+    register_pytree_with_keys, register_dataclass)
+from . import tree, tree_util  # noqa: F401,E402
 from .transforms import (  # noqa: F401,E402
     jvp, linearize, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, hessian, stop_gradient, jit,
-    make_graph, disable_jit, config)
+    make_graph, disable_jit, config, eval_shape, ShapeDtypeStruct, block_until_ready)
 from . import nn, optim, data  # noqa: F401,E402
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402

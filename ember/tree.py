@@ -2,24 +2,78 @@
 types) whose leaves are tensors or other values, with JAX's names and semantics."""
 from __future__ import annotations
 
+import builtins
 import dataclasses
+import functools
 from typing import Any, Callable
 
 _registry: dict[type, tuple[Callable, Callable]] = {}
+_child_keys: dict[type, Callable] = {}  # cls -> (x, aux) -> the key entry of each child
 
 
 def register_pytree_node(cls, flatten, unflatten):
     """Register ``cls``: ``flatten(x) -> (children, aux)``, ``unflatten(aux, children) -> x``."""
     _registry[cls] = (flatten, unflatten)
+    _child_keys.pop(cls, None)
+    return cls
+
+
+def register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten_func=None):
+    """Register ``cls`` with named children: ``flatten_with_keys(x) -> ([(key, child), ...],
+    aux)`` (keys such as ``GetAttrKey('w')`` show in ``tree_flatten_with_path``)."""
+    def flatten(x):
+        kc, aux = flatten_with_keys(x)
+        return [c for _, c in kc], aux
+    register_pytree_node(cls, flatten_func or flatten, unflatten)
+    _child_keys[cls] = lambda x, aux: [k for k, _ in flatten_with_keys(x)[0]]
     return cls
 
 
 def register_dataclass(cls):
     """Register a dataclass: every field is a child."""
     names = [f.name for f in dataclasses.fields(cls)]
-    register_pytree_node(cls, lambda x: ([getattr(x, n) for n in names], None),
-                         lambda aux, ch: cls(**dict(zip(names, ch))))
-    return cls
+    return register_pytree_with_keys(
+        cls, lambda x: ([(GetAttrKey(n), getattr(x, n)) for n in names], None),
+        lambda aux, ch: cls(**dict(zip(names, ch))))
+
+
+# ---- key paths (JAX's names): where a leaf sits in a tree ---------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class DictKey:
+    key: Any
+
+    def __str__(self):
+        return f"[{self.key!r}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceKey:
+    idx: int
+
+    def __str__(self):
+        return f"[{self.idx}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class GetAttrKey:
+    name: str
+
+    def __str__(self):
+        return f".{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class FlattenedIndexKey:
+    key: int
+
+    def __str__(self):
+        return f"[<flat index {self.key}>]"
+
+
+def keystr(path):
+    """A key path as a string, e.g. ``['params'][0].w``."""
+    return "".join(str(k) for k in path)
 
 
 class PyTreeDef:
@@ -233,8 +287,88 @@ def tree_map(f, tree, *rest, is_leaf=None):
     return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])
 
 
-def tree_all(tree):
-    return all(tree_leaves(tree))
+def tree_all(tree, is_leaf=None):
+    """True when every leaf is truthy."""
+    return builtins.all(tree_leaves(tree, is_leaf))
+
+
+_MISSING = object()
+
+
+def tree_reduce(function, tree, initializer=_MISSING, is_leaf=None):
+    """``functools.reduce`` over the leaves."""
+    leaves = tree_leaves(tree, is_leaf)
+    if initializer is _MISSING:
+        return functools.reduce(function, leaves)
+    return functools.reduce(function, leaves, initializer)
+
+
+def _keys_of(x, kind, aux, n):
+    if kind is tuple or kind is list:
+        return [SequenceKey(i) for i in range(n)]
+    if kind is dict:
+        return [DictKey(k) for k in aux]
+    fn = _child_keys.get(kind)
+    if fn is not None:
+        return fn(x, aux)
+    if kind not in _registry and hasattr(kind, "_fields"):  # namedtuple
+        return [GetAttrKey(f) for f in kind._fields]
+    return [FlattenedIndexKey(i) for i in range(n)]
+
+
+def tree_flatten_with_path(tree, is_leaf=None):
+    """([(key path, leaf), ...], treedef): each leaf with the keys that lead to it."""
+    from .core.tensor import Tensor
+    out = []
+
+    def rec(x, path):
+        if type(x) is Tensor or (is_leaf is not None and is_leaf(x)):
+            out.append((path, x))
+            return
+        r = _flatten_one(x)
+        if r is None:
+            out.append((path, x))
+            return
+        kind, aux, ch = r
+        for k, c in zip(_keys_of(x, kind, aux, len(ch)), ch):
+            rec(c, path + (k,))
+    rec(tree, ())
+    return out, tree_structure(tree, is_leaf)
+
+
+def tree_leaves_with_path(tree, is_leaf=None):
+    return tree_flatten_with_path(tree, is_leaf)[0]
+
+
+def tree_map_with_path(f, tree, *rest, is_leaf=None):
+    """``f(path, leaf, *others)`` leafwise (``tree_map`` that also sees each leaf's path)."""
+    pairs, td = tree_flatten_with_path(tree, is_leaf)
+    others = []
+    for r in rest:
+        lv, td2 = tree_flatten(r, is_leaf)
+        if td2 != td:
+            raise ValueError(f"tree_map_with_path: structures differ: {td} vs {td2}")
+        others.append(lv)
+    return tree_unflatten(td, [f(p, x, *xs) for (p, x), *xs in zip(pairs, *others)])
+
+
+__all__ = ["register_pytree_node", "register_pytree_with_keys", "register_dataclass",
+           "PyTreeDef", "DictKey", "SequenceKey", "GetAttrKey", "FlattenedIndexKey", "keystr",
+           "tree_flatten", "tree_unflatten", "tree_leaves", "tree_structure", "tree_map",
+           "tree_all", "tree_reduce", "tree_flatten_with_path", "tree_leaves_with_path",
+           "tree_map_with_path"]
+
+# ``jax.tree``-style short names: ember.tree.map, ember.tree.leaves, ... (not star-exported)
+map = tree_map  # noqa: A001
+leaves = tree_leaves
+structure = tree_structure
+flatten = tree_flatten
+unflatten = tree_unflatten
+reduce = tree_reduce
+all = tree_all  # noqa: A001
+flatten_with_path = tree_flatten_with_path
+leaves_with_path = tree_leaves_with_path
+map_with_path = tree_map_with_path
 
 
 Any_ = Any

@@ -333,9 +333,16 @@ def _with_tensors(module, mapping, prefix=""):
     return new
 
 
+def _module_flatten_with_keys(module):
+    from ..tree import GetAttrKey
+    items = _named_tensors(module)
+    return [(GetAttrKey(n), t) for n, t in items], _ModuleRef(module, tuple(n for n, _ in items))
+
+
 def _register_module_pytree():
-    from ..tree import register_pytree_node
-    register_pytree_node(Module, _module_flatten, _module_unflatten)
+    from ..tree import register_pytree_with_keys
+    register_pytree_with_keys(Module, _module_flatten_with_keys, _module_unflatten,
+                              flatten_func=_module_flatten)
 
 
 _register_module_pytree()

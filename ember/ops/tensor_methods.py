@@ -163,6 +163,12 @@ def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=
 
 
 @method
+def block_until_ready(self):
+    """``self``: NumPy computes synchronously (JAX's method, for code that calls it)."""
+    return self
+
+
+@method
 def requires_grad_(self, requires_grad=True):
     if requires_grad and not self.dtype.is_floating_point:
         raise RuntimeError(f"requires_grad_: only floating point tensors can require gradients, "

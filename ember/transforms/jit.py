@@ -882,3 +882,61 @@ def make_graph(fun, static_argnums=()):
     def mk(*args, **kwargs):
         return j.lower(*args, **kwargs)[0]
     return mk
+
+
+class ShapeDtypeStruct:
+    """A shape and dtype standing for a tensor (``eval_shape``'s inputs and outputs)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = _dt.as_dtype(dtype)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __eq__(self, other):
+        return isinstance(other, ShapeDtypeStruct) and self.shape == other.shape and \
+            self.dtype is other.dtype
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+    def __repr__(self):
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
+
+
+def eval_shape(fun, *args, **kwargs):
+    """The shapes and dtypes of ``fun(*args, **kwargs)`` as a pytree of ``ShapeDtypeStruct``,
+    found by tracing: nothing is computed and no state (random generator, module buffers) is
+    touched. Arguments may be tensors, NumPy arrays or ``ShapeDtypeStruct``s."""
+    leaves, td = tree_flatten((args, kwargs))
+    pos = [i for i, x in enumerate(leaves)
+           if isinstance(x, (Tensor, np.ndarray, ShapeDtypeStruct))]
+    avals = [Aval(x.shape, x.dtype) if isinstance(x, ShapeDtypeStruct) else _abstract(x)
+             for x in (leaves[i] for i in pos)]
+
+    def flat_fun(ins):
+        vals = list(leaves)
+        for p, v in zip(pos, ins):
+            vals[p] = v
+        a, kw = tree_unflatten(td, vals)
+        return fun(*a, **kw)
+    name = getattr(fun, "__name__", type(fun).__name__)
+    # (effects=True: draws are staged with a key input, buffer updates recorded, none applied)
+    graph, out_def, fx = trace_to_graph(flat_fun, avals, f"eval_shape({name})", effects=True)
+    outs = graph.outs[:len(graph.outs) - len(fx.updates)]
+    return tree_unflatten(out_def, [ShapeDtypeStruct(o.aval.shape, o.aval.dtype) for o in outs])
+
+
+def block_until_ready(x):
+    """Return ``x``. NumPy computes synchronously, so every ember value is ready when an
+    operation returns; this exists so that code written for JAX's asynchronous dispatch runs
+    unchanged."""
+    return x

@@ -220,3 +220,31 @@ def test_guarded_call_still_sees_closure_parameters_that_require_grad():
     w.requires_grad_(True)
     jf(x).backward()  # the constant now requires grad: the tape path, not the guard
     np.testing.assert_array_equal(w.grad.numpy(), x.numpy())
+
+
+def test_eval_shape_computes_nothing_and_touches_no_state():
+    nn = ember.nn
+    m = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), nn.Linear(8, 2))
+    state = ember.default_generator.get_state()
+    before = m[1].running_mean.numpy().copy()
+    out = ember.eval_shape(m, ember.ShapeDtypeStruct((16, 4), ember.float32))
+    assert out == ember.ShapeDtypeStruct((16, 2), "float32")
+    assert ember.default_generator.get_state() == state
+    np.testing.assert_array_equal(m[1].running_mean.numpy(), before)
+    assert int(m[1].num_batches_tracked) == 0
+
+    def f(p, x):
+        return {"y": x @ p["w"], "n": x.sum().int(), "k": 3 * ember.ones(2)}
+    got = ember.eval_shape(f, {"w": ember.ones(4, 3)}, np.zeros((5, 4), np.float32))
+    assert got == {"y": ember.ShapeDtypeStruct((5, 3), ember.float32),
+                   "n": ember.ShapeDtypeStruct((), ember.int32),
+                   "k": ember.ShapeDtypeStruct((2,), ember.float32)}
+    with pytest.raises(ValueError, match="matmul"):
+        ember.eval_shape(f, {"w": ember.ones(3, 3)}, ember.ShapeDtypeStruct((5, 4), "float32"))
+
+
+def test_block_until_ready_returns_its_argument():
+    t = ember.ones(3)
+    assert t.block_until_ready() is t
+    tree = {"a": t, "b": [1]}
+    assert ember.block_until_ready(tree) is tree

@@ -1,0 +1,67 @@
+"""Key paths, reductions and the jax.tree / jax.tree_util names."""
+import collections
+import dataclasses
+
+import pytest
+
+import ember
+from ember import tree
+
+P = collections.namedtuple("P", "a b")
+
+
+@ember.register_dataclass
+@dataclasses.dataclass
+class Layer:
+    w: object
+    b: object
+
+
+class Box:
+    def __init__(self, items):
+        self.items = items
+
+
+ember.register_pytree_node(Box, lambda x: (x.items, None), lambda aux, ch: Box(list(ch)))
+
+
+def test_leaves_with_path_name_every_container_kind():
+    t = {"x": [1, (2, None)], "p": P(3, 4), "l": Layer(5, 6), "box": Box([7, 8])}
+    got = [(tree.keystr(p), v) for p, v in ember.tree_leaves_with_path(t)]
+    assert got == [("['box'][<flat index 0>]", 7), ("['box'][<flat index 1>]", 8),
+                   ("['l'].w", 5), ("['l'].b", 6), ("['p'].a", 3), ("['p'].b", 4),
+                   ("['x'][0]", 1), ("['x'][1][0]", 2)]
+    assert [v for _, v in ember.tree_leaves_with_path(t)] == ember.tree_leaves(t)
+    path = ember.tree_leaves_with_path(t)[2][0]
+    assert path == (tree.DictKey("l"), tree.GetAttrKey("w"))
+
+
+def test_module_paths_are_its_state_dict_names():
+    m = ember.nn.Sequential(ember.nn.Linear(2, 3), ember.nn.BatchNorm1d(3))
+    names = [tree.keystr(p)[1:] for p, _ in ember.tree_leaves_with_path(m)]
+    assert names == list(m.state_dict().keys())
+
+
+def test_map_with_path_and_structure_mismatch():
+    t = {"a": 1, "b": [2, 3]}
+    out = ember.tree_map_with_path(lambda p, x, y: (tree.keystr(p), x + y), t,
+                                   {"a": 10, "b": [20, 30]})
+    assert out == {"a": ("['a']", 11), "b": [("['b'][0]", 22), ("['b'][1]", 33)]}
+    with pytest.raises(ValueError, match="tree_map_with_path: structures differ"):
+        ember.tree_map_with_path(lambda p, x, y: x, t, {"a": 1, "b": [2]})
+
+
+def test_reduce_all_and_the_short_names():
+    t = [1, {"a": 2, "b": (3, 4)}]
+    assert ember.tree_reduce(lambda a, b: a + b, t) == 10
+    assert tree.reduce(max, t, 100) == 100
+    assert tree.reduce(lambda a, b: a * b, [], 7) == 7
+    with pytest.raises(TypeError):
+        tree.reduce(max, [])  # no leaves and no initializer, as functools.reduce
+    assert ember.tree_all([1, (True, 2)]) and not tree.all([1, (0,)])
+    assert tree.map(lambda x: x * 2, t) == ember.tree_map(lambda x: x * 2, t)
+    leaves, td = tree.flatten(t)
+    assert tree.unflatten(td, leaves) == t and tree.structure(t) == td
+    assert tree.leaves(t) == [1, 2, 3, 4]
+    assert ember.tree_util.tree_map is ember.tree_map
+    assert "map" not in tree.__all__  # the short names don't shadow builtins on star-import
