@@ -9,6 +9,8 @@ the backward pass is itself recorded (higher-order gradients).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .tensor import Tensor
 
 
@@ -333,8 +335,16 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
             if g.dtype != leaf.dtype:
                 g = g.to(leaf.dtype)
             if leaf.grad is None:
-                if not create_graph and (g._data.base is not None or id(g._data) in given):
-                    g = g.clone()
+                if not create_graph:
+                    d, lf = g._data, leaf._data.flags
+                    order = "C" if lf.c_contiguous else "F" if lf.f_contiguous else "K"
+                    if d.base is not None or id(d) in given or (
+                            order == "C" and not d.flags.c_contiguous) or (
+                            order == "F" and not d.flags.f_contiguous):
+                        # the grad gets its own storage, laid out as the leaf (as PyTorch's
+                        # layout contract): a weight's gradient often arrives transposed,
+                        # and the optimizer would stream it against C-ordered state
+                        g = Tensor._wrap(np.array(d, order=order))
                 given.add(id(g._data))
                 leaf.grad = g
             else:

@@ -1,6 +1,6 @@
 """Optimizer base class and SGD (momentum, dampening, nesterov, weight decay), with
-PyTorch's update rule (``update_rules.sgd``); updates run in place on the parameters'
-storage."""
+PyTorch's update rule (``update_rules.sgd``, run in place by ``inplace.sgd_``) on the
+parameters' storage."""
 from __future__ import annotations
 
 import numpy as np
@@ -73,7 +73,7 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def step(self, closure=None):
-        from . import update_rules as R
+        from .inplace import sgd_
         loss = closure() if closure is not None else None
         for g in self.param_groups:
             hp = {k: v for k, v in g.items() if k != "params"}
@@ -82,13 +82,6 @@ class SGD(Optimizer):
                     continue
                 st = self.state.setdefault(id(p), {"step": 0})
                 st["step"] += 1
-                first = st["step"] == 1 or st.get("momentum_buffer") is None
-                s = {"momentum_buffer": 0.0 if first else st["momentum_buffer"]}
-                delta, new = R.sgd(p._data, p.grad._data, s, st["step"],
-                                   first=lambda g0, other: np.array(g0, copy=True) if first
-                                   else other, **hp)
-                if g["momentum"]:
-                    st["momentum_buffer"] = new["momentum_buffer"]
-                p._data += np.asarray(delta, dtype=p._data.dtype)
+                sgd_(p._data, p.grad._data, st, **hp)  # update_rules.sgd, in place
                 p._version[0] += 1
         return loss

@@ -218,3 +218,18 @@ def test_errors_name_the_op_and_shapes():
         ember.zeros(2, 3).reshape(4)
     with pytest.raises(RuntimeError, match="device 'cuda'"):
         ember.zeros(2, device="cuda")
+
+
+def test_leaf_gradients_are_laid_out_as_the_leaf():
+    # x @ w.T produces w's gradient as a transposed product; .grad is C-ordered like w
+    import ember.nn as nn
+    lin = nn.Linear(5, 3)
+    x = ember.randn(4, 5)
+    lin(x).sum().backward()
+    for p in lin.parameters():
+        assert p.grad._data.flags.c_contiguous and p.grad._data.base is None
+    np.testing.assert_allclose(lin.weight.grad.numpy(), np.ones((4, 3)).T @ x.numpy(),
+                               rtol=1e-6)
+    w = ember.from_numpy(np.asfortranarray(np.ones((3, 2), np.float32))).requires_grad_()
+    (w * 2).sum().backward()  # a Fortran-ordered leaf keeps its order
+    assert w.grad._data.flags.f_contiguous
