@@ -884,29 +884,13 @@ def make_graph(fun, static_argnums=()):
     return mk
 
 
-class ShapeDtypeStruct:
+class ShapeDtypeStruct(Aval):
     """A shape and dtype standing for a tensor (``eval_shape``'s inputs and outputs)."""
 
-    __slots__ = ("shape", "dtype")
+    __slots__ = ()
 
     def __init__(self, shape, dtype):
-        self.shape = tuple(int(d) for d in shape)
-        self.dtype = _dt.as_dtype(dtype)
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    @property
-    def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    def __eq__(self, other):
-        return isinstance(other, ShapeDtypeStruct) and self.shape == other.shape and \
-            self.dtype is other.dtype
-
-    def __hash__(self):
-        return hash((self.shape, self.dtype))
+        super().__init__(tuple(int(d) for d in shape), dtype)
 
     def __repr__(self):
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
@@ -919,8 +903,7 @@ def eval_shape(fun, *args, **kwargs):
     leaves, td = tree_flatten((args, kwargs))
     pos = [i for i, x in enumerate(leaves)
            if isinstance(x, (Tensor, np.ndarray, ShapeDtypeStruct))]
-    avals = [Aval(x.shape, x.dtype) if isinstance(x, ShapeDtypeStruct) else _abstract(x)
-             for x in (leaves[i] for i in pos)]
+    avals = [_abstract(leaves[i]) for i in pos]  # a ShapeDtypeStruct is an Aval
 
     def flat_fun(ins):
         vals = list(leaves)
