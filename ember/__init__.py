@@ -48,6 +48,7 @@ from .tree import (  # noqa: F401,E402
     tree_flatten_with_path, tree_leaves_with_path, tree_map_with_path, register_pytree_node,
     register_pytree_with_keys, register_dataclass)
 from . import tree, tree_util  # noqa: F401,E402
+from . import numpy  # noqa: F401,E402  (jax.numpy-style names: import ember.numpy as jnp)
 from .transforms import (  # noqa: F401,E402
     jvp, linearize, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, hessian, stop_gradient, jit,
     make_graph, disable_jit, config, eval_shape, ShapeDtypeStruct, block_until_ready)

@@ -304,27 +304,72 @@ def _put_advanced(s, spec, arrays, v):
     return where(count > 0, filled, s)
 
 
+def _selection(s, idx, v):
+    """(spec, index arrays, ``v`` broadcast to the selected block in ``s``'s dtype)."""
+    spec, arrays = _parse(s, idx)
+    v = as_value(v) if not isinstance(v, (int, float, bool)) else v
+    ones = Tensor._wrap(np.ones(tuple(s.shape), np.bool_))
+    sel = bind(gather_nd_p, ones, *arrays, spec=spec) if arrays else \
+        bind(getitem_basic_p, ones, spec=spec)
+    vv = (sel.to(s.dtype) * 0 + v) if not isinstance(v, Tensor) else \
+        v.expand(tuple(sel.shape)).to(s.dtype)
+    return spec, arrays, sel, vv
+
+
+def _put(s, idx, v):
+    """``s`` with ``v`` written at ``idx`` (out of place)."""
+    from .elementwise import where
+    if _parse(s, idx)[1]:
+        spec, arrays = _parse(s, idx)
+        v = as_value(v) if not isinstance(v, (int, float, bool)) else v
+        return _put_advanced(s, spec, arrays, v)
+    spec, _, sel, vv = _selection(s, idx, v)
+    placed = bind(index_put_basic_p, vv, shape=tuple(s.shape), spec=spec)
+    mask = bind(index_put_basic_p, sel, shape=tuple(s.shape), spec=spec)
+    return where(mask, placed, s)
+
+
+def _add_at(s, idx, v):
+    """``s`` with ``v`` added at ``idx`` (out of place; repeated indices accumulate)."""
+    spec, arrays, _, vv = _selection(s, idx, v)
+    if arrays:
+        return s + bind(index_add_nd_p, vv, *arrays, shape=tuple(s.shape), spec=spec)
+    return s + bind(index_put_basic_p, vv, shape=tuple(s.shape), spec=spec)
+
+
 def _setitem(self, idx, value):
     from .tensor_methods import inplace_apply
 
     def put(s, v):
-        from .elementwise import where
-        spec, arrays = _parse(s, idx)
-        v = as_value(v) if not isinstance(v, (int, float, bool)) else v
-        ones = Tensor._wrap(np.ones(tuple(s.shape), np.bool_))
-        if arrays:
-            return _put_advanced(s, spec, arrays, v)
-        sel = bind(getitem_basic_p, ones, spec=spec)
-        vv = (sel.to(s.dtype) * 0 + v) if not isinstance(v, Tensor) else \
-            v.expand(tuple(sel.shape)).to(s.dtype)
-        placed = bind(index_put_basic_p, vv, shape=tuple(s.shape), spec=spec)
-        mask = bind(index_put_basic_p, sel, shape=tuple(s.shape), spec=spec)
-        return where(mask, placed, s)
+        return _put(s, idx, v)
     put.__name__ = "setitem"
     inplace_apply(self, put, value)
 
 
+class _At:
+    """``x.at[idx]``: functional updates as in JAX (``set``, ``add``, ``get``); each returns
+    a new tensor and leaves ``x`` alone, so they work under every transform."""
+
+    __slots__ = ("_x", "_idx")
+
+    def __init__(self, x, idx=None):
+        self._x, self._idx = x, idx
+
+    def __getitem__(self, idx):
+        return _At(self._x, idx)
+
+    def get(self):
+        return getitem(self._x, self._idx)
+
+    def set(self, values):
+        return _put(as_value(self._x), self._idx, values)
+
+    def add(self, values):
+        return _add_at(as_value(self._x), self._idx, values)
+
+
 Tensor.__setitem__ = _setitem
+Tensor.at = property(_At, doc=_At.__doc__)
 
 
 # ---- concatenation ---------------------------------------------------------------------
