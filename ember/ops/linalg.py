@@ -38,9 +38,13 @@ def _mm_impl(x, y):
 def _mm_vjp(ct, out, x, y):
     from .elementwise import unbroadcast
     gx = unbroadcast(bind(matmul_p, ct, _mT(y)), tuple(x.shape))
-    if y.ndim == 2 and x.ndim > 2:  # a weight shared by every row: one product, no batch sum
+    if y.ndim == 2:  # a weight shared by every row: one product, no batch sum, computed as
+        # (ct^T x)^T so that the gradient of a transposed weight (x @ w.T, as nn.Linear) comes
+        # out C-ordered after the transpose's own VJP, with no copy
         k, m = y.shape
-        gy = bind(matmul_p, _mT(x.reshape((-1, k))), ct.reshape((-1, m)))
+        x2 = x if x.ndim == 2 else x.reshape((-1, k))
+        c2 = ct if ct.ndim == 2 else ct.reshape((-1, m))
+        gy = _mT(bind(matmul_p, _mT(c2), x2))
     else:
         gy = unbroadcast(bind(matmul_p, _mT(x), ct), tuple(y.shape))
     return gx, gy

@@ -289,53 +289,6 @@ def dce(g: Graph) -> Graph:
     return Graph(g.invars, kept, g.outs)
 
 
-def fuse_transposed_matmul(g: Graph) -> Graph:
-    """``transpose(a @ b)`` (last two dims swapped) becomes ``b.T @ a.T``: BLAS reads the
-    transposed operands for free and the result is contiguous, so the elementwise ops that
-    use it (a weight gradient in an optimizer update, say) don't run on a strided view."""
-    uses = {}
-    for e in g.eqns:
-        for i in e.ins:
-            uses[id(i)] = uses.get(id(i), 0) + 1
-    for o in g.outs:
-        uses[id(o)] = uses.get(id(o), 0) + 1
-    producer = {}
-    for k, e in enumerate(g.eqns):
-        for o in e.outs:
-            producer[id(o)] = k
-    from ..ops.shape import transpose_p
-    from ..ops.linalg import matmul_p
-    eqns = list(g.eqns)
-    for k, e in enumerate(eqns):
-        if not isinstance(e, Eqn) or e.prim is not transpose_p:
-            continue
-        perm = e.params["perm"]
-        n = len(perm)
-        if n < 2 or tuple(perm) != tuple(range(n - 2)) + (n - 1, n - 2):
-            continue
-        src = e.ins[0]
-        j = producer.get(id(src))
-        if j is None or not isinstance(eqns[j], Eqn) or eqns[j].prim is not matmul_p or \
-                uses[id(src)] != 1:
-            continue
-        a, b = eqns[j].ins
-        if len(a.aval.shape) != n or len(b.aval.shape) != n:
-            continue  # broadcast batch dims: keep the simple form
-        sw = tuple(range(n - 2)) + (n - 1, n - 2)
-        bt = Var(Aval(tuple(b.aval.shape[p] for p in sw), b.aval.dtype))
-        at = Var(Aval(tuple(a.aval.shape[p] for p in sw), a.aval.dtype))
-        eqns[j] = None
-        eqns[k] = [Eqn(transpose_p, [b], {"perm": sw}, [bt]),
-                   Eqn(transpose_p, [a], {"perm": sw}, [at]),
-                   Eqn(matmul_p, [bt, at], {}, list(e.outs))]
-    flat = []
-    for e in eqns:
-        if e is None:
-            continue
-        flat.extend(e if isinstance(e, list) else [e])
-    return Graph(g.invars, flat, g.outs)
-
-
 def compose_transposes(g: Graph) -> Graph:
     """``transpose(transpose(x))`` becomes one transpose of ``x``, or ``x`` itself (the
     backward of ``x @ w.T`` transposes twice, and small graphs pay for every call)."""
@@ -417,7 +370,7 @@ def _canon_dims(dims, ndim):
 
 def optimize(g: Graph, live=()) -> Graph:
     g = cse(fold_constants(g, live), live)
-    return dce(compose_transposes(fuse_transposed_matmul(simplify(g, live))))
+    return dce(compose_transposes(simplify(g, live)))
 
 
 # ---- the plan: generated straight-line Python ------------------------------------------

@@ -248,3 +248,24 @@ def test_block_until_ready_returns_its_argument():
     assert t.block_until_ready() is t
     tree = {"a": t, "b": [1]}
     assert ember.block_until_ready(tree) is tree
+
+
+def test_compiled_gradients_are_bit_identical_to_the_eager_run():
+    rng = np.random.default_rng(3)
+    p = [ember.tensor(rng.standard_normal(s).astype(np.float32)) for s in ((30, 20), (20, 5))]
+    x = ember.tensor(rng.standard_normal((64, 20)).astype(np.float32))
+
+    def loss(p, x):  # a torch-style transposed weight, a JAX-style one, a transposed product
+        h = ember.tanh(x @ p[0].T)
+        return ((h @ p[0]) @ p[1]).T.sin().mean()
+    step = ember.grad(loss)
+    for a, b in zip(jit(step)(p, x), jit(step, debug=True)(p, x)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    lin = ember.nn.Linear(20, 7)
+    ref = ember.nn.Linear(20, 7)
+    ref.load_state_dict(lin.state_dict())
+    jit(lin)(x).tanh().sum().backward()
+    ref(x).tanh().sum().backward()
+    for a, b in zip(lin.parameters(), ref.parameters()):
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+        assert a.grad._data.flags.c_contiguous
