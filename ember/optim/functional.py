@@ -30,7 +30,9 @@ class GradientTransformation:
             fill = self.hp.get("initial_accumulator_value", 0.0) if name == "sum" else 0.0
             slots[name] = tree_unflatten(td, [full_like(p, fill) if fill else zeros_like(p)
                                               for p in leaves])
-        return {"step": zeros((), dtype=_dt.float32), "slots": slots}
+        # the step count in float64: bias corrections like 1 - b**t then round as the stateful
+        # optimizers' (and PyTorch's) Python floats do, so both give the same bits
+        return {"step": zeros((), dtype=_dt.float64), "slots": slots}
 
     def update(self, grads, state, params=None):
         from ..ops.elementwise import sqrt, maximum, where
