@@ -76,32 +76,35 @@ def _mk(a, dtype, requires_grad):
     return t
 
 
-def _key(generator, op):
-    """The key of this draw inside a jit trace (or its debug run); None for an eager draw."""
-    from .transforms.effects import next_key
-    return next_key(generator, op)
+def _draw(generator, op, shape, keyed, eager):
+    """A draw of ``shape``: ``eager(rng, shape)`` from the NumPy stream, or ``keyed(key,
+    shape)`` inside a jit trace; under vmap as its ``randomness`` says (transforms/effects)."""
+    from .transforms.effects import draw
+    return draw(generator, op, tuple(shape), keyed, eager)
 
 
-def _keyed(t, requires_grad):
+def _random():
+    from . import random
+    return random
+
+
+def _grad(t, requires_grad):
     return t.requires_grad_(True) if requires_grad else t
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform samples in [0, 1)."""
-    k = _key(generator, "rand")
-    if k is not None:
-        from . import random
-        return _keyed(random.uniform(k, _shape(size), dtype), requires_grad)
-    return _mk(_gen(generator).random(_shape(size)), dtype, requires_grad)
+    return _grad(_draw(generator, "rand", _shape(size),
+                       lambda k, s: _random().uniform(k, s, dtype),
+                       lambda rng, s: _mk(rng.random(s), dtype, False)), requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal samples."""
-    k = _key(generator, "randn")
-    if k is not None:
-        from . import random
-        return _keyed(random.normal(k, _shape(size), dtype), requires_grad)
-    return _mk(_gen(generator).standard_normal(_shape(size)), dtype, requires_grad)
+    return _grad(_draw(generator, "randn", _shape(size),
+                       lambda k, s: _random().normal(k, s, dtype),
+                       lambda rng, s: _mk(rng.standard_normal(s), dtype, False)),
+                 requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None,
@@ -111,25 +114,24 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None,
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    k = _key(generator, "randint")
-    if k is not None:
-        from . import random
-        return random.randint(k, tuple(size), low, high, dtype or _dt.int64)
-    return _mk(_gen(generator).integers(low, high, tuple(size)), dtype or _dt.int64, False)
+    dt = dtype or _dt.int64
+    return _draw(generator, "randint", tuple(size),
+                 lambda k, s: _random().randint(k, s, low, high, dt),
+                 lambda rng, s: _mk(rng.integers(low, high, s), dt, False))
 
 
 def normal(mean, std, size=None, generator=None, dtype=None):
     """Normal samples with the given mean and std (floats or tensors, broadcast)."""
-    k = _key(generator, "normal")
-    if k is not None:
-        from . import random
-        shape = tuple(size) if size is not None else np.broadcast_shapes(
-            tuple(getattr(mean, "shape", ())), tuple(getattr(std, "shape", ())))
-        return random.normal(k, shape, dtype) * std + mean
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
-    shape = tuple(size) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
-    return _mk(_gen(generator).normal(m, s, shape), dtype, False)
+    shape = tuple(size) if size is not None else np.broadcast_shapes(
+        tuple(getattr(mean, "shape", np.shape(mean))), tuple(getattr(std, "shape",
+                                                                     np.shape(std))))
+
+    def eager(rng, s):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        sd = std._data if isinstance(std, Tensor) else std
+        return _mk(rng.normal(m, sd, s), dtype, False)
+    return _draw(generator, "normal", shape,
+                 lambda k, s: _random().normal(k, s, dtype) * std + mean, eager)
 
 
 def rand_like(x, dtype=None):
@@ -145,24 +147,27 @@ def randint_like(x, low, high=None, dtype=None):
 
 
 def randperm(n, dtype=None, generator=None):
-    k = _key(generator, "randperm")
-    if k is not None:
-        from . import random
-        return random.permutation(k, int(n)).to(dtype or _dt.int64)
-    return _mk(_gen(generator).permutation(int(n)), dtype or _dt.int64, False)
+    """A random permutation of ``range(n)``."""
+    dt = dtype or _dt.int64
+
+    def keyed(k, s):  # batched (vmap, randomness="different"): one permutation per example
+        if len(s) == 1:
+            return _random().permutation(k, int(n)).to(dt)
+        return _random().uniform(k, s).argsort(-1).to(dt)
+
+    def eager(rng, s):
+        if len(s) == 1:
+            return _mk(rng.permutation(int(n)), dt, False)
+        return _mk(rng.random(s).argsort(-1), dt, False)
+    return _draw(generator, "randperm", (int(n),), keyed, eager)
 
 
 def _global_uniform(shape, a, b, dtype, generator=None, op="uniform_"):
-    k = _key(generator, op)
-    if k is not None:
-        from . import random
-        return random.uniform(k, shape, dtype, a, b)
-    return _mk(_gen(generator).uniform(a, b, shape), dtype, False)
+    return _draw(generator, op, shape, lambda k, s: _random().uniform(k, s, dtype, a, b),
+                 lambda rng, s: _mk(rng.uniform(a, b, s), dtype, False))
 
 
 def _global_normal(shape, mean, std, dtype, generator=None):
-    k = _key(generator, "normal_")
-    if k is not None:
-        from . import random
-        return random.normal(k, shape, dtype) * std + mean
-    return _mk(_gen(generator).normal(mean, std, shape), dtype, False)
+    return _draw(generator, "normal_", shape,
+                 lambda k, s: _random().normal(k, s, dtype) * std + mean,
+                 lambda rng, s: _mk(rng.normal(mean, std, s), dtype, False))

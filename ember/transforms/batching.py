@@ -67,8 +67,17 @@ def _broadcast_axes(axes, tree, name):
                      f"({td}); give an int, None, or a tuple with one entry per argument")
 
 
-def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
-    """Vectorise ``fun`` over a batch axis (``jax.vmap`` semantics)."""
+def vmap(fun, in_axes=0, out_axes=0, axis_size=None, randomness="error"):
+    """Vectorise ``fun`` over a batch axis (``jax.vmap`` semantics).
+
+    ``randomness`` (``torch.func.vmap``'s argument) says what draws from the stateful
+    generator (dropout, ``ember.rand``) do inside: "error" (the default) raises, "same" draws
+    once for all examples, "different" draws independently per example. Explicit keys
+    (``ember.random``) need none of this."""
+    if randomness not in ("error", "same", "different"):
+        raise ValueError(f"vmap: randomness must be 'error', 'same' or 'different', got "
+                         f"{randomness!r}")
+
     def batched(*args):
         leaves, td = tree_flatten(args)
         axes = _broadcast_axes(in_axes if not isinstance(in_axes, list) else tuple(in_axes),
@@ -96,7 +105,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
             raise ValueError("vmap: no argument is mapped (all in_axes are None) and no "
                              "axis_size was given")
         size = sizes.pop() if sizes else axis_size
-        with new_main(BatchTrace) as main:
+        with new_main(BatchTrace, global_data=(randomness, size)) as main:
             main.origin = f"vmap({getattr(fun, '__name__', 'fun')})"
             trace = BatchTrace(main)
             ins = [BatchTracer(trace, v[0], v[1]) if isinstance(v, tuple) else v for v in vals]

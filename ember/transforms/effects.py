@@ -11,8 +11,8 @@ stateful semantics:
   outputs of the plan, written into the buffers after each call.
 - module buffers read during the trace stay live constants (never folded at compile time).
 
-Under ``vmap`` a stateful generator can't be used (every example would get the same numbers);
-like ``torch.func.vmap``'s default, that is an error that points at explicit keys.
+Under ``vmap`` the ``randomness`` argument decides, as in ``torch.func.vmap``: "error" (the
+default), "same" (one draw shared by every example) or "different" (one per example).
 """
 from __future__ import annotations
 
@@ -55,10 +55,11 @@ class Effects:
                          for m, v in self.reads.values() if m.training != v)
 
     def keys(self, name):
-        """The keys one call of the plan takes (drawn now, one per generator)."""
+        """The keys one call of the plan takes (drawn now, one per generator; under vmap
+        with randomness="different", one per example)."""
         op = f"{name} ({', '.join(self.ops)} inside)"
-        keys = [next_key(g, op) for g in self.gens]
-        return [fresh_key(g) if k is None else k for g, k in zip(self.gens, keys)]
+        return [draw(g, op, (), _keyed_keys, lambda rng, shape, g=g: fresh_key(g, shape))
+                for g in self.gens]
 
     def write_back(self, outs):
         """Write the plan's trailing outputs into the buffers; returns the others."""
@@ -74,14 +75,15 @@ class Effects:
 
 
 def _stage():
-    """(the innermost jit stage on the trace stack or None, whether a vmap is above it)."""
-    batched = False
+    """(the innermost jit stage on the trace stack or None, the vmap levels above it,
+    innermost first)."""
+    batched = []
     for m in reversed(_stack[1:]):
         name = m.trace_type.__name__
         if name == "StageTrace":
             return m, batched
         if name == "BatchTrace":
-            batched = True
+            batched.append(m)
     return None, batched
 
 
@@ -127,25 +129,50 @@ def _fold_next(slot):
     return random.fold_in(slot[0], slot[1] - 1)
 
 
-def fresh_key(generator):
+def fresh_key(generator, shape=()):
+    """Keys (``shape + (2,)`` uint32) taken from a generator's NumPy stream."""
     from ..generator import default_generator
     g = generator or default_generator
-    return Tensor._wrap(g._rng.integers(0, 2 ** 32, size=2, dtype=np.uint32))
+    return Tensor._wrap(g._rng.integers(0, 2 ** 32, size=tuple(shape) + (2,), dtype=np.uint32))
 
 
-def next_key(generator, op):
-    """The key of the next draw from ``generator`` (None: the default one) when it must be
-    keyed: inside a jit trace or an eager debug run of a jitted function. None otherwise
-    (a plain eager draw)."""
+def draw(generator, op, shape, keyed, eager):
+    """One draw of ``shape`` from a stateful generator (None: the default one).
+
+    ``keyed(key, shape)`` draws from an explicit key, ``eager(rng, shape)`` from the NumPy
+    generator. Eagerly the NumPy stream is used; inside a jit trace (or its debug run) the
+    draw is keyed (see the module docstring). Under ``vmap`` the level's ``randomness``
+    decides: "error" raises, "same" draws one value for every example, "different" draws one
+    per example (the batch axes are prepended to the draw and become batch dims)."""
+    from ..generator import default_generator
+    g = generator or default_generator
     if len(_stack) == 1 and _debug_keys[0] is None:
-        return None
-    stage, batched = _stage()
-    if batched:
-        raise ValueError(
-            f"{op}: the stateful random generator can't be used under vmap (every example "
-            f"would get the same numbers). Draw from explicit keys instead: "
-            f"ember.random.split(key, batch) and vmap over the keys (e.g. "
-            f"ember.random.bernoulli(k, 1 - p, x.shape) for a dropout mask)")
+        return eager(g._rng, shape)
+    stage, levels = _stage()
+    diff = []
+    for m in reversed(levels):  # outermost first
+        mode, size = m.global_data or ("error", None)
+        if mode == "error":
+            raise ValueError(
+                f"{op}: the stateful random generator under vmap: pass vmap(..., "
+                f"randomness='different') for independent draws per example or 'same' for "
+                f"one draw shared by all (as torch.func.vmap), or draw from explicit keys: "
+                f"ember.random.split(key, batch) and vmap over the keys (e.g. "
+                f"ember.random.bernoulli(k, 1 - p, x.shape) for a dropout mask)")
+        if mode == "different":
+            diff.append((m, size))
+    full = tuple(n for _, n in diff) + tuple(shape)
+    key = _next_key(g, op, stage)
+    v = eager(g._rng, full) if key is None else keyed(key, full)
+    from .batching import BatchTrace, BatchTracer
+    for m, _ in diff:
+        v = BatchTracer(BatchTrace(m), v, 0)
+    return v
+
+
+def _next_key(g, op, stage):
+    """The key of the next draw from ``g`` inside a jit trace or an eager debug run of a
+    jitted function; None for a plain draw (e.g. grad of eager code)."""
     loop = _loop_body()
     if loop is not None:
         raise ValueError(
@@ -154,8 +181,6 @@ def next_key(generator, op):
             f"would give the same numbers in every iteration. Carry an explicit key "
             f"instead: split it in the body with ember.random.split(key) and draw with "
             f"ember.random")
-    from ..generator import default_generator
-    g = generator or default_generator
     if stage is not None:
         fx = stage.global_data.effects
         slot = fx.slots.get(id(g))
@@ -170,9 +195,14 @@ def next_key(generator, op):
     else:
         scope = _debug_keys[0]
         if scope is None:
-            return None  # grad / jvp of eager code: draw concretely
+            return None
         slot = _scope_slot(scope, g)
     return _fold_next(slot)
+
+
+def _keyed_keys(key, shape):
+    from .. import random
+    return key if not shape else random.bits(key, tuple(shape) + (2,))
 
 
 def note_training_read(module, value):

@@ -223,3 +223,47 @@ def test_stateful_draw_in_a_staged_loop_body_is_an_error_not_a_repeated_draw():
         return ember.scan(body, key, None, length=3)[1]
     out = _np(ember.jit(keyed)(ember.zeros(1), ember.random.key(0)))
     assert not np.array_equal(out[0], out[1])
+
+
+def test_vmap_randomness_same_and_different():
+    d = nn.Dropout(0.5)
+    x = ember.ones(4, 16)
+    with pytest.raises(ValueError, match="randomness must be"):
+        ember.vmap(lambda r: d(r), randomness="sometimes")
+    same = _np(ember.vmap(lambda r: d(r), randomness="same")(x))
+    assert all(np.array_equal(same[i], same[0]) for i in range(4))
+    ember.manual_seed(4)
+    diff = _np(ember.vmap(lambda r: d(r), randomness="different")(x))
+    assert len({diff[i].tobytes() for i in range(4)}) == 4
+    ember.manual_seed(4)  # reproducible
+    np.testing.assert_array_equal(_np(ember.vmap(lambda r: d(r), randomness="different")(x)),
+                                  diff)
+    f = ember.vmap(lambda r: d(r), randomness="different")
+    ember.manual_seed(5)
+    a = _np(ember.jit(f)(x))
+    ember.manual_seed(5)
+    np.testing.assert_array_equal(_np(ember.jit(f, debug=True)(x)), a)
+    assert len({a[i].tobytes() for i in range(4)}) == 4
+    b = _np(ember.vmap(ember.jit(lambda r: d(r)), randomness="different")(x))
+    assert len({b[i].tobytes() for i in range(4)}) == 4
+    nested = _np(ember.vmap(ember.vmap(lambda r: ember.rand(3) + r, randomness="different"),
+                            randomness="different")(ember.zeros(2, 3, 1)))
+    assert len({nested[i, j].tobytes() for i in range(2) for j in range(3)}) == 6
+    perms = _np(ember.vmap(lambda r: ember.randperm(5) + r, randomness="different")(
+        ember.zeros(3, 5, dtype=ember.int64)))
+    for p in perms:
+        np.testing.assert_array_equal(np.sort(p), np.arange(5))
+
+
+def test_per_example_gradients_with_dropout():
+    d = nn.Dropout(0.5)
+    x, w = ember.randn(4, 8), ember.ones(8)
+
+    def loss(w, r):
+        return (d(r * w) ** 2).sum()
+    ember.manual_seed(6)
+    g = _np(ember.vmap(ember.grad(loss), in_axes=(None, 0), randomness="different")(w, x))
+    ember.manual_seed(6)
+    masks = _np(ember.vmap(lambda r: d(r), randomness="different")(ember.ones(4, 8)))
+    # d(r * w) = r * w * mask: the gradient is 2 (r * mask)^2 w, zero where dropped
+    np.testing.assert_allclose(g, 2 * (_np(x) * masks) ** 2, rtol=1e-5)
