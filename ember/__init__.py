@@ -49,6 +49,7 @@ from .tree import (  # noqa: F401,E402
     register_pytree_with_keys, register_dataclass)
 from . import tree, tree_util  # noqa: F401,E402
 from . import numpy  # noqa: F401,E402  (jax.numpy-style names: import ember.numpy as jnp)
+from . import lax  # noqa: F401,E402  (jax.lax's control flow: from ember import lax)
 from .transforms import (  # noqa: F401,E402
     jvp, linearize, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, hessian, stop_gradient, jit,
     make_graph, disable_jit, config, eval_shape, ShapeDtypeStruct, block_until_ready)
