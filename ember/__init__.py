@@ -51,8 +51,10 @@ from . import tree, tree_util  # noqa: F401,E402
 from . import numpy  # noqa: F401,E402  (jax.numpy-style names: import ember.numpy as jnp)
 from . import lax  # noqa: F401,E402  (jax.lax's control flow: from ember import lax)
 from .transforms import (  # noqa: F401,E402
-    jvp, linearize, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, hessian, stop_gradient, jit,
+    jvp, linearize, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, jacobian, hessian,
+    stop_gradient, jit,
     make_graph, disable_jit, config, eval_shape, ShapeDtypeStruct, block_until_ready)
+make_jaxpr = make_graph  # JAX's name for the printable staged graph
 from . import nn, optim, data  # noqa: F401,E402
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402

@@ -651,6 +651,43 @@ def _make_guard(args, kwargs):
     return glb["guard"]
 
 
+class Lowered:
+    """``jit(f).lower(*args)``: the optimised graph traced for one argument signature."""
+
+    def __init__(self, jitted, entry, key):
+        self._jitted, self._key = jitted, key
+        self.graph, self.plan = entry[0], entry[1]
+
+    def as_text(self):
+        return str(self.graph)
+
+    def compile(self):
+        return Compiled(self)
+
+
+class Compiled:
+    """``jit(f).lower(*args).compile()``: callable on arguments of that signature only."""
+
+    def __init__(self, lowered):
+        self._lowered = lowered
+
+    def as_text(self):
+        """The generated plan (Python source)."""
+        return self._lowered.plan.source
+
+    def __call__(self, *args, **kwargs):
+        j = self._lowered._jitted
+        dyn, dkw, stat = j._split(args, kwargs)
+        leaves, skey = flatten_with_key((dyn, dkw))
+        key = (skey, _signature(leaves, stat))
+        if key != self._lowered._key:
+            names = [f"leaf {i}" for i in range(len(leaves))]
+            raise TypeError(f"jit({j.__name__}): this compiled function was lowered for other "
+                            f"arguments: {_describe_change(self._lowered._key[1], key[1], names)}"
+                            f"; call the jitted function (it retraces) or lower again")
+        return j(*args, **kwargs)
+
+
 class Jitted:
     def __init__(self, fun, static_argnums=(), static_argnames=(), debug=False,
                  donate_argnums=()):
@@ -697,8 +734,11 @@ class Jitted:
         return a, kw
 
     def lower(self, *args, **kwargs):
-        """Trace and optimise; returns (graph, plan, out_def, tensor positions)."""
-        return self._lookup(args, kwargs)[0]
+        """Trace and optimise for these arguments (JAX's ahead-of-time API): a ``Lowered``
+        with ``as_text()`` (the graph) and ``compile()``."""
+        dyn, dkw, stat = self._split(args, kwargs)
+        leaves, skey = flatten_with_key((dyn, dkw))
+        return Lowered(self, self._lookup(args, kwargs)[0], (skey, _signature(leaves, stat)))
 
     def _lookup(self, args, kwargs):
         dyn, dkw, stat = self._split(args, kwargs)
@@ -833,7 +873,7 @@ def make_graph(fun, static_argnums=()):
     j = fun if isinstance(fun, Jitted) else Jitted(fun, static_argnums)
 
     def mk(*args, **kwargs):
-        return j.lower(*args, **kwargs)[0]
+        return j.lower(*args, **kwargs).graph
     return mk
 
 

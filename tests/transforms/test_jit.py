@@ -169,7 +169,7 @@ def test_plan_reuses_dead_buffers_without_changing_results():
         g = (h * 2 + 1) * h
         return w - 0.1 * (v @ x) * 1.0, g.sum(), h
     want = [t.numpy().copy() for t in step(w, x)]
-    src = ember.jit(step).lower(w, x)[1].source
+    src = ember.jit(step).lower(w, x).compile().as_text()
     assert "out=" in src  # some buffer is reused
     for donate in ((), (0,)):
         wd = ember.tensor(w.numpy().copy())
@@ -269,3 +269,17 @@ def test_compiled_gradients_are_bit_identical_to_the_eager_run():
     for a, b in zip(lin.parameters(), ref.parameters()):
         np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
         assert a.grad._data.flags.c_contiguous
+
+
+def test_ahead_of_time_lower_and_compile():
+    f = jit(lambda x, y: (x * y).sum())
+    x = ember.ones(3)
+    low = f.lower(x, x)
+    assert "mul" in low.as_text() and "float32[3]" in low.as_text()
+    c = low.compile()
+    assert "def plan(" in c.as_text()
+    assert float(c(x, 2 * x)) == 6.0
+    with pytest.raises(TypeError, match=r"lowered for other arguments: leaf 1: float32\[3\] -> "
+                                         r"float32\[4\]"):
+        c(x, ember.ones(4))
+    assert f.trace_count == 1
