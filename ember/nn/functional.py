@@ -1,6 +1,8 @@
 """``ember.nn.functional``: layers and losses as functions (PyTorch's names)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..ops.elementwise import relu, gelu, silu, softplus, sigmoid, tanh  # noqa: F401
 from ..ops.nn_ops import log_softmax, softmax, one_hot, embedding, dropout  # noqa: F401
 from ..ops.conv import (  # noqa: F401
@@ -53,6 +55,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
                          f"{tuple(target.shape)} don't match (expected target (N,) for input "
                          f"(N, C), or (N, d1, ...) for (N, C, d1, ...))")
     shape = tuple(target.shape)
+    fast = _nll_eager(input, target, weight, ignore_index, reduction)
+    if fast is not None:
+        return fast
     logp = _class_dim_last(input)
     t = target.reshape(-1)
     c = logp.shape[1]
@@ -70,6 +75,33 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     if reduction == "none":
         return loss.reshape(shape)
     return _weighted_mean(loss, w, reduction, "nll_loss")
+
+
+def _nll_eager(logp, target, weight, ignore_index, reduction):
+    """The common eager case in 4 ops instead of ~20 (per-op overhead dominates small
+    batches): (N, C) log-probabilities, concrete (N,) targets, no class weights, no ignored
+    target. The same arithmetic as the general path (which jit traces), so the same bits."""
+    from ..core.primitive import Tracer
+    if logp.ndim != 2 or weight is not None or isinstance(target, Tracer) or \
+            isinstance(logp, Tracer):
+        return None
+    t = target._data
+    n, c = logp.shape
+    if (t == ignore_index).any():
+        return None
+    if t.size and (int(t.max()) >= c or int(t.min()) < 0):
+        bad = int(t.max()) if int(t.max()) >= c else int(t.min())
+        raise IndexError(f"nll_loss: target holds class {bad} but the input has {c} classes "
+                         f"(valid: 0..{c - 1}, or ignore_index={ignore_index})")
+    from ..core.primitive import bind
+    from ..core.tensor import Tensor
+    from ..ops.indexing import gather_nd_p
+    # logp[arange(n), target], bound directly (parsing the index costs more than the gather)
+    loss = -bind(gather_nd_p, logp, Tensor._wrap(np.arange(n)), target,
+                 spec=(("a", 0), ("a", 1)))
+    if reduction == "mean":
+        return loss.sum() / float(n)
+    return _reduce(loss, reduction, "nll_loss")
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -91,6 +123,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if reduction == "mean":
             return loss.sum() / (loss.numel() if loss.ndim else 1)
         return _reduce(loss, reduction, "cross_entropy")
+    if not label_smoothing and input.ndim == 2:
+        fast = _nll_eager(logp, target, weight, ignore_index, reduction)
+        if fast is not None:
+            return fast
     nll = nll_loss(logp, target, weight, ignore_index, "none")
     if not label_smoothing:
         if reduction == "none":

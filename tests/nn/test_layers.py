@@ -195,3 +195,26 @@ def test_init_functions():
     init.kaiming_uniform_(a, key=k)
     init.kaiming_uniform_(b, key=k)
     np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_eager_cross_entropy_shortcut_gives_the_traced_paths_bits(reduction):
+    # eagerly, concrete targets without ignored entries take a 4-op path; jit and grad trace
+    # the general one: values and gradients must agree bit for bit
+    F = ember.nn.functional
+    rng = np.random.default_rng(0)
+    logits = ember.tensor(rng.standard_normal((16, 7)).astype(np.float32))
+    for target in (ember.tensor(rng.integers(0, 7, 16)),
+                   ember.tensor(rng.integers(0, 7, 16).astype(np.int32)),
+                   ember.tensor(np.r_[rng.integers(0, 7, 15), -100])):  # ignored: general
+        for fn in (lambda o: F.cross_entropy(o, target, reduction=reduction),
+                   lambda o: F.nll_loss(F.log_softmax(o, 1), target, reduction=reduction)):
+            o = logits.detach().requires_grad_()
+            eager = fn(o)
+            eager.sum().backward()
+            traced = ember.jit(fn)(logits)
+            g = ember.jit(ember.grad(lambda o: fn(o).sum()))(logits)
+            np.testing.assert_array_equal(eager.detach().numpy(), traced.numpy())
+            np.testing.assert_array_equal(o.grad.numpy(), g.numpy())
+    with pytest.raises(IndexError, match="nll_loss: target holds class 9 but the input has 7"):
+        F.cross_entropy(logits, ember.tensor(np.full(16, 9)))
