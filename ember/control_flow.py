@@ -82,8 +82,11 @@ def _stage(fun, args, name):
             t = trace.full_raise(o)
             outs.append(t.gvar)
     captured = list(b.captured.values())
-    g = Graph(invars + [v for _, v in captured], b.eqns, outs)
-    return _Closed(g, [c for c, _ in captured], out_def)
+    fx = b.effects  # a scan body that draws from a stateful generator takes a key per step
+    g = Graph(invars + fx.key_vars + [v for _, v in captured], b.eqns, outs)
+    closed = _Closed(g, [c for c, _ in captured], out_def)
+    closed.key_gens, closed.key_ops = list(fx.gens), list(fx.ops)
+    return closed
 
 
 def _run(closed, args):
@@ -93,6 +96,24 @@ def _run(closed, args):
 
 def _eager():
     return len(_stack) == 1
+
+
+class _NoKeys:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def at(self, i):
+        pass
+
+
+def _iteration_keys(length):
+    """In a debug run of a jitted function, each iteration of an eager loop draws from the
+    key the staged scan would give it (so debug and compiled agree bit for bit)."""
+    from .transforms import effects
+    return effects.loop_keys(length) if effects._debug_keys[0] is not None else _NoKeys()
 
 
 def _aval(x):
@@ -416,10 +437,12 @@ def scan(f, init, xs=None, length=None, reverse=False):
     if _eager():
         carry, ys = init, []
         steps = range(length - 1, -1, -1) if reverse else range(length)
-        for i in steps:
-            x = tree_unflatten(x_def, [a[i] for a in x_leaves])
-            carry, y = f(carry, x)
-            ys.append(y)
+        with _iteration_keys(length) as keys:
+            for i in steps:
+                keys.at(i)
+                x = tree_unflatten(x_def, [a[i] for a in x_leaves])
+                carry, y = f(carry, x)
+                ys.append(y)
         if reverse:
             ys.reverse()
         if not ys:
@@ -451,7 +474,13 @@ def scan(f, init, xs=None, length=None, reverse=False):
             raise TypeError(f"scan: the body changes the carry from {tuple(a.shape)} "
                             f"{a.dtype} to {tuple(o.shape)} {o.dtype}; the carry's shapes and "
                             f"dtypes must stay fixed")
-    res = bind(scan_p, *c_leaves, *x_leaves, *closed.consts, body=closed, n_consts=0,
+    keys = []
+    if closed.key_gens:  # one key per step and generator, sliced like xs
+        from .transforms.effects import draw, fresh_key, _keyed_keys
+        op = f"scan ({', '.join(closed.key_ops)} inside)"
+        keys = [draw(g, op, (length,), _keyed_keys, lambda rng, s, g=g: fresh_key(g, s))
+                for g in closed.key_gens]
+    res = bind(scan_p, *c_leaves, *x_leaves, *keys, *closed.consts, body=closed, n_consts=0,
                n_carry=n_c, length=length, reverse=bool(reverse))
     return tree_unflatten(c_def, res[:n_c]), tree_unflatten(y_def_box[-1], res[n_c:])
 
@@ -566,8 +595,10 @@ def fori_loop(lower, upper, body_fun, init_val):
     concrete = isinstance(lower, (int, np.integer)) and isinstance(upper, (int, np.integer))
     if _eager() and concrete:
         val = init_val
-        for i in range(int(lower), int(upper)):
-            val = body_fun(i, val)
+        with _iteration_keys(max(int(upper) - int(lower), 0)) as keys:
+            for k, i in enumerate(range(int(lower), int(upper))):
+                keys.at(k)
+                val = body_fun(i, val)
         return val
     if concrete:
         from .ops.creation_ops import arange

@@ -74,13 +74,14 @@ class Effects:
             note_buffer_read(buf)
 
 
-def _stage():
+def _stage(keys=False):
     """(the innermost jit stage on the trace stack or None, the vmap levels above it,
-    innermost first)."""
+    innermost first). With ``keys``, a scan body being staged counts as a stage too: it
+    takes its own key per iteration."""
     batched = []
     for m in reversed(_stack[1:]):
         name = m.trace_type.__name__
-        if name == "StageTrace":
+        if name == "StageTrace" or (keys and name == "_CaptureTrace" and m.origin == "scan"):
             return m, batched
         if name == "BatchTrace":
             batched.append(m)
@@ -88,10 +89,9 @@ def _stage():
 
 
 def _loop_body():
-    """The loop construct whose body is being staged (a draw there would repeat), or None."""
+    """The while loop whose body is being staged (a draw there would repeat), or None."""
     for m in reversed(_stack[1:]):
-        if m.trace_type.__name__ == "_CaptureTrace" and (m.origin or "").startswith(
-                ("scan", "while")):
+        if m.trace_type.__name__ == "_CaptureTrace" and (m.origin or "").startswith("while"):
             return m.origin
     return None
 
@@ -114,11 +114,42 @@ class eager_keys:
         return False
 
 
+class loop_keys:
+    """Around the eager loop of a scan/fori_loop inside a debug run: each iteration draws
+    from its own key, as the staged scan does (a sequence of keys taken once per loop)."""
+
+    def __init__(self, length):
+        self.length = length
+
+    def __enter__(self):
+        self.prev = _debug_keys[0]
+        self.scope = _debug_keys[0] = {"parent": self.prev, "loop": self, "seqs": {}}
+        return self
+
+    def at(self, i):
+        """Start iteration ``i`` (its index in the key sequence)."""
+        self.i = i
+        for k in [k for k in self.scope if isinstance(k, int)]:
+            del self.scope[k]
+
+    def __exit__(self, *exc):
+        _debug_keys[0] = self.prev
+        return False
+
+
 def _scope_slot(scope, g):
     slot = scope.get(id(g))
     if slot is None:
         parent = scope["parent"]
-        base = fresh_key(g) if parent is None else _fold_next(_scope_slot(parent, g))
+        loop = scope.get("loop")
+        if loop is not None:  # this iteration's key from the loop's sequence
+            seq = scope["seqs"].get(id(g))
+            if seq is None:
+                seq = scope["seqs"][id(g)] = _keyed_keys(_fold_next(_scope_slot(parent, g)),
+                                                         (loop.length,))
+            base = seq[loop.i]
+        else:
+            base = fresh_key(g) if parent is None else _fold_next(_scope_slot(parent, g))
         slot = scope[id(g)] = [base, 0]
     return slot
 
@@ -148,7 +179,7 @@ def draw(generator, op, shape, keyed, eager):
     g = generator or default_generator
     if len(_stack) == 1 and _debug_keys[0] is None:
         return eager(g._rng, shape)
-    stage, levels = _stage()
+    stage, levels = _stage(keys=True)
     diff = []
     for m in reversed(levels):  # outermost first
         mode, size = m.global_data or ("error", None)
@@ -176,20 +207,20 @@ def _next_key(g, op, stage):
     loop = _loop_body()
     if loop is not None:
         raise ValueError(
-            f"{op}: a stateful random draw inside a loop body staged once for all "
-            f"iterations ({loop}: scan, fori_loop or while_loop under jit, grad or vmap) "
-            f"would give the same numbers in every iteration. Carry an explicit key "
-            f"instead: split it in the body with ember.random.split(key) and draw with "
-            f"ember.random")
+            f"{op}: a stateful random draw inside a while_loop body staged once for all "
+            f"iterations ({loop}, under jit, grad or vmap) would give the same numbers in "
+            f"every iteration. Use scan or fori_loop with Python-int bounds (they take a key "
+            f"per iteration), or carry an explicit key: split it in the body with "
+            f"ember.random.split(key) and draw with ember.random")
     if stage is not None:
         fx = stage.global_data.effects
         slot = fx.slots.get(id(g))
         if slot is None:
-            from .jit import StageTrace, StageTracer, Var
+            from .jit import StageTracer, Var
             var = Var(Aval((2,), _dt.uint32))
             fx.gens.append(g)
             fx.key_vars.append(var)
-            slot = fx.slots[id(g)] = [StageTracer(StageTrace(stage), var), 0]
+            slot = fx.slots[id(g)] = [StageTracer(stage.trace_type(stage), var), 0]
         if op not in fx.ops:
             fx.ops.append(op)
     else:

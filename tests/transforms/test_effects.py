@@ -205,18 +205,52 @@ def test_eager_dropout_and_grad_still_draw_from_numpy():
     assert set(np.unique(_np(gw))) <= {0.0, 2.0}
 
 
-def test_stateful_draw_in_a_staged_loop_body_is_an_error_not_a_repeated_draw():
+def test_scan_and_fori_loop_bodies_draw_per_iteration_under_transforms():
     def f(x):
         return ember.scan(lambda c, _: (c, ember.rand(3)), x, None, length=3)[1]
-    eager = _np(f(ember.zeros(1)))
-    assert not np.array_equal(eager[0], eager[1])  # eagerly the body runs per iteration
-    with pytest.raises(ValueError, match=r"rand: .*loop body.*\(scan: .*explicit key"):
-        ember.jit(f)(ember.zeros(1))
-    with pytest.raises(ValueError, match=r"randn: .*loop body"):
-        ember.jit(lambda x: ember.fori_loop(0, 3, lambda i, c: c + ember.randn(1), x))(
-            ember.zeros(1))
 
-    def keyed(x, key):  # the supported way: a key in the carry
+    def g(x):
+        return ember.fori_loop(0, 4, lambda i, c: c * 0.5 + ember.randn(2), x)
+    for fn, arg in ((f, ember.zeros(1)), (g, ember.zeros(2))):
+        ember.manual_seed(0)
+        a = _np(ember.jit(fn)(arg))
+        ember.manual_seed(0)
+        np.testing.assert_array_equal(_np(ember.jit(fn, debug=True)(arg)), a)
+        ember.manual_seed(0)
+        with ember.disable_jit():
+            np.testing.assert_array_equal(_np(ember.jit(fn)(arg)), a)
+    out = _np(ember.jit(f)(ember.zeros(1)))
+    assert len({row.tobytes() for row in out}) == 3  # a new draw every iteration
+    rev = ember.jit(lambda x: ember.scan(lambda c, _: (c, ember.rand(2)), x, None, length=4,
+                                         reverse=True)[1])
+    ember.manual_seed(2)
+    r = _np(rev(ember.zeros(1)))
+    ember.manual_seed(2)
+    with ember.disable_jit():
+        np.testing.assert_array_equal(_np(rev(ember.zeros(1))), r)
+    # grad through a scan whose body uses dropout: the mask differs per step
+    d = nn.Dropout(0.5)
+
+    def h(w):
+        return ember.scan(lambda c, x: (c, d(x * w)), ember.zeros(()), ember.ones(5, 8))[1]
+    ember.manual_seed(3)
+    gw = _np(ember.grad(lambda w: h(w).sum())(ember.ones(8)))  # sum of 5 masks (each 0 or 2)
+    assert set(gw) <= {0.0, 2.0, 4.0, 6.0, 8.0, 10.0} and set(gw) - {0.0, 10.0}
+    ember.manual_seed(3)
+    per_step = _np(ember.jit(h)(ember.ones(8)))
+    assert len({row.tobytes() for row in per_step}) > 1
+    batched = _np(ember.vmap(f, randomness="different")(ember.zeros(2, 1)))
+    assert not np.array_equal(batched[0], batched[1])
+
+
+def test_stateful_draw_in_a_staged_while_body_is_an_error_not_a_repeated_draw():
+    def w(x):
+        return ember.while_loop(lambda c: c.sum() < 3, lambda c: c + ember.rand(1), x)
+    assert float(w(ember.zeros(1))) >= 3  # eagerly the body runs per iteration
+    with pytest.raises(ValueError, match=r"rand: .*while_loop body.*scan or fori_loop"):
+        ember.jit(w)(ember.zeros(1))
+
+    def keyed(x, key):  # explicit keys in the carry work anywhere
         def body(c, _):
             k, sub = ember.random.split(c)
             return k, ember.random.uniform(sub, (3,))
