@@ -32,8 +32,10 @@ def _safetensors():
 
 
 def _array(x):
-    a = np.ascontiguousarray(x._data if isinstance(x, Tensor) else x)
-    return a
+    a = np.asarray(x._data if isinstance(x, Tensor) else x)
+    # (np.ascontiguousarray would turn a 0-d array, e.g. BatchNorm's num_batches_tracked,
+    # into shape (1,))
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
 def _encode(obj, tensors):

@@ -98,3 +98,27 @@ def test_load_state_dict_reports_every_problem_at_once():
     msg = str(e.value)
     assert "missing keys ['0.bias']" in msg and "unexpected keys ['extra']" in msg
     assert "shape mismatch for '3.weight'" in msg
+
+
+def test_zero_dim_and_batchnorm_buffers_round_trip(tmp_path):
+    # BatchNorm's num_batches_tracked is 0-d; so are a functional optimizer's step and scalars
+    m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    m(ember.randn(5, 3))
+    fopt = ember.optim.functional.adam(1e-3)
+    ck = {"model": m.state_dict(), "fopt": fopt.init(dict(m.named_parameters())),
+          "scalar": ember.tensor(2.5), "arr0": np.array(7)}
+    ember.save(ck, tmp_path / "ck.safetensors")
+    ember.save(m.state_dict(), tmp_path / "flat.safetensors")
+    back = ember.load(tmp_path / "ck.safetensors")
+    assert back["model"]["1.num_batches_tracked"].shape == ()
+    assert int(back["model"]["1.num_batches_tracked"]) == 1
+    assert back["fopt"]["step"].shape == () and back["scalar"].shape == ()
+    assert back["arr0"].shape == () and int(back["arr0"]) == 7
+    m2 = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    m2.load_state_dict(back["model"])
+    m2.load_state_dict(ember.load(tmp_path / "flat.safetensors"))
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    tm.load_state_dict(load_file(str(tmp_path / "flat.safetensors")))
+    assert int(tm[1].num_batches_tracked) == 1
