@@ -76,7 +76,8 @@ def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False,
                 log(f"  {name}: {fw} skipped (not installed)")
                 continue
             if name not in W.SUPPORTS.get(fw, (name,)):
-                continue  # e.g. the hand-written NumPy step exists for linreg and mlp only
+                log(f"  {name}: {fw} skipped (written for {', '.join(W.SUPPORTS[fw])} only)")
+                continue
             t0 = time.perf_counter()
             step, weights = W.BUILDERS[fw](w, data, spec)
             step()
