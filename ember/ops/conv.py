@@ -51,6 +51,8 @@ def _unwindows_impl(cols, size, kernel, stride, dilation):
     nsp = len(kernel)
     lead = cols.shape[:-2 * nsp]
     out = cols.shape[-2 * nsp:-nsp]
+    if nsp == 2 and stride == (1, 1) and dilation == (1, 1) and kernel != (1, 1):
+        return _unwindows_rows(cols, size, kernel)
     z = np.zeros(lead + tuple(size), cols.dtype)
     if all(k == s for k, s in zip(kernel, stride)) and all(d == 1 for d in dilation):
         # non-overlapping windows (pooling with stride == kernel): one strided copy
@@ -63,6 +65,24 @@ def _unwindows_impl(cols, size, kernel, stride, dilation):
                     for k, d, s, o in zip(koff, dilation, stride, out))
         z[(Ellipsis,) + dst] += cols[(Ellipsis,) + tuple(slice(None) for _ in out) + koff]
     return z
+
+
+def _unwindows_rows(cols, size, kernel):
+    """col2im for 2-D stride-1 windows (a convolution's input gradient): each kernel offset's
+    slab, padded with zeros to the output's row width, is added to the flattened output as
+    one contiguous run (window rows are short: a row-by-row add is mostly loop overhead).
+    The same additions in the same order as the general loop, so the same bits."""
+    (hh, ww), (kh, kw) = size, kernel
+    lead, (oh, ow) = cols.shape[:-4], cols.shape[-4:-2]
+    slabs = np.zeros((kh, kw) + lead + (oh, ww), cols.dtype)
+    slabs[..., :ow] = np.moveaxis(cols, (-2, -1), (0, 1))
+    flat = np.zeros(lead + (hh * ww + ww,), cols.dtype)  # a spare row for the last tail
+    n = oh * ww
+    for i in range(kh):
+        for j in range(kw):
+            o = i * ww + j
+            flat[..., o:o + n] += slabs[i, j].reshape(lead + (n,))
+    return flat[..., :hh * ww].reshape(lead + (hh, ww))
 
 
 def _spatial_batch(prim):

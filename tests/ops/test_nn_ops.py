@@ -128,3 +128,18 @@ def test_lstm_sequence_errors_name_the_shapes():
     with pytest.raises(TypeError, match="share one dtype"):
         ember.lstm_sequence(x, ember.zeros(2, 8, dtype=ember.float64), ember.zeros(2, 2),
                             ember.zeros(2, 2))
+
+
+@pytest.mark.parametrize("shape,size", [((3, 4, 6, 6, 5, 5), (10, 10)),
+                                        ((2, 1, 7, 9, 3, 2), (9, 10)),
+                                        ((5, 4, 1, 1, 3, 3), (3, 3))])
+def test_col2im_by_rows_is_the_offset_loop_bit_for_bit(shape, size):
+    from ember.ops.conv import _unwindows_impl
+    cols = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    oh, ow, kh, kw = shape[-4:]
+    want = np.zeros(shape[:-4] + size, np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            want[..., i:i + oh, j:j + ow] += cols[..., i, j]
+    got = _unwindows_impl(cols, size, (kh, kw), (1, 1), (1, 1))
+    np.testing.assert_array_equal(got, want)
