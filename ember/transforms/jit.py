@@ -579,7 +579,9 @@ def _signature(leaves, static_vals):
     return tuple(sig), static_vals
 
 
-def _describe_change(old, new, arg_names):
+def _describe_change(old, new, arg_names, static_name=str):
+    """What differs between two signatures, naming the arguments (``arg_names``: one name
+    per leaf; ``static_name``: a static argument's position or keyword -> its name)."""
     (osig, ostat), (nsig, nstat) = old, new
     msgs = []
     if len(osig) != len(nsig):
@@ -590,10 +592,23 @@ def _describe_change(old, new, arg_names):
             fa = f"{a[2].name}{list(a[1])}" if a[0] != "S" else repr(a[2])
             fb = f"{b[2].name}{list(b[1])}" if b[0] != "S" else repr(b[2])
             msgs.append(f"{name}: {fa} -> {fb}")
-    for i, (a, b) in enumerate(zip(ostat, nstat)):
-        if a != b:
-            msgs.append(f"static argument {i}: {a!r} -> {b!r}")
+    od, nd = dict(ostat), dict(nstat)
+    for k in sorted(set(od) | set(nd), key=str):
+        if od.get(k, _UNSET) != nd.get(k, _UNSET):
+            fa = repr(od[k]) if k in od else "(not given)"
+            fb = repr(nd[k]) if k in nd else "(not given)"
+            msgs.append(f"static {static_name(k)}: {fa} -> {fb}")
     return "; ".join(msgs) or "a new signature"
+
+
+_UNSET = object()
+
+
+def _sig_distance(a, b):
+    (asig, astat), (bsig, bstat) = a, b
+    if len(asig) != len(bsig):
+        return (1 << 20) + (astat != bstat)
+    return sum(x != y for x, y in zip(asig, bsig)) + (astat != bstat)
 
 
 def _make_guard(args, kwargs):
@@ -681,10 +696,11 @@ class Compiled:
         leaves, skey = flatten_with_key((dyn, dkw))
         key = (skey, _signature(leaves, stat))
         if key != self._lowered._key:
-            names = [f"leaf {i}" for i in range(len(leaves))]
+            why = _describe_change(self._lowered._key[1], key[1], j._leaf_names(dyn, dkw),
+                                   j._static_name)
             raise TypeError(f"jit({j.__name__}): this compiled function was lowered for other "
-                            f"arguments: {_describe_change(self._lowered._key[1], key[1], names)}"
-                            f"; call the jitted function (it retraces) or lower again")
+                            f"arguments: {why}; call the jitted function (it retraces) or "
+                            f"lower again")
         return j(*args, **kwargs)
 
 
@@ -755,9 +771,12 @@ class Jitted:
     def _compile(self, args, kwargs, dyn, dkw, stat, leaves, td, key, stale):
         sig = key[1]
         if self._last_sig is not None and config.explain_retraces:
-            names = [f"leaf {i}" for i in range(td.num_leaves)]
-            why = stale[-1][4].describe_modes() if stale else \
-                _describe_change(self._last_sig, sig, names)
+            if stale:
+                why = stale[-1][4].describe_modes()
+            else:  # against the cached signature closest to this call
+                near = min((k[1] for k in self.cache), key=lambda s: _sig_distance(s, sig))
+                why = _describe_change(near, sig, self._leaf_names(dyn, dkw),
+                                       self._static_name)
             log.warning("jit(%s): retracing (trace #%d) because %s", self.__name__,
                         self.trace_count + 1, why)
         tensor_pos = [i for i, x in enumerate(leaves) if isinstance(x, (Tensor, np.ndarray))]
@@ -779,6 +798,38 @@ class Jitted:
         entry = (graph, plan, out_def, tensor_pos, fx.finish() or None)
         self.cache.setdefault(key, []).append(entry)
         return entry
+
+    def _param_names(self):
+        try:
+            ps = list(inspect.signature(self.fun).parameters.values())
+        except (TypeError, ValueError):
+            return [], False
+        var = any(p.kind is p.VAR_POSITIONAL for p in ps)
+        return [p.name for p in ps if p.kind in (p.POSITIONAL_ONLY,
+                                                   p.POSITIONAL_OR_KEYWORD)], var
+
+    def _leaf_names(self, dyn, dkw):
+        """A readable name per leaf of (dynamic args, dynamic kwargs): ``params['w']``,
+        ``x``, ``args[3]``, ``scale=``."""
+        from ..tree import SequenceKey, keystr, tree_flatten_with_path
+        names, _ = self._param_names()
+        positions = [i for i in range(len(dyn) + len(self.static_argnums))
+                     if i not in self.static_argnums][:len(dyn)]
+        out = []
+        for path, _ in tree_flatten_with_path((dyn, dkw))[0]:
+            if path[0] == SequenceKey(0):
+                i = positions[path[1].idx]
+                head = names[i] if i < len(names) else f"args[{i}]"
+            else:
+                head = str(path[1].key)
+            out.append(head + keystr(path[2:]))
+        return out
+
+    def _static_name(self, k):
+        if isinstance(k, str):
+            return k
+        names, _ = self._param_names()
+        return names[k] if k < len(names) else f"argument {k}"
 
     def _donated_leaves(self, args, tensor_pos):
         """Indices (among the graph inputs) of the leaves of ``donate_argnums`` arguments."""

@@ -51,9 +51,31 @@ def test_retrace_is_explained(caplog):
         f(T(3))
         with caplog.at_level(logging.WARNING, logger="ember.jit"):
             f(T(4))
-        assert "retracing" in caplog.text and "float32[3] -> float32[4]" in caplog.text
+        assert "retracing" in caplog.text and "a: float32[3] -> float32[4]" in caplog.text
     finally:
         ember.config.explain_retraces = False
+
+
+def test_retrace_names_the_argument_path_and_static_keywords(caplog):
+    def loss(params, x, *, scale=1.0):
+        return (x @ params["w"]).sum() * scale
+    f = jit(loss, static_argnames=("scale",))
+    p = {"w": T(3, 1)}
+    ember.config.explain_retraces = True
+    try:
+        f(p, T(5, 3))
+        with caplog.at_level(logging.WARNING, logger="ember.jit"):
+            f(p, T(7, 3))
+            f({"w": ember.ones(3, 1, dtype=ember.float64)}, T(7, 3))
+            f(p, T(5, 3), scale=2.0)  # closest cached signature: the first one
+    finally:
+        ember.config.explain_retraces = False
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].endswith("because x: float32[5, 3] -> float32[7, 3]")
+    assert lines[1].endswith("because params['w']: float32[3, 1] -> float64[3, 1]")
+    assert lines[2].endswith("because static scale: (not given) -> 2.0")
+    with pytest.raises(TypeError, match=r"lowered for other arguments: x: float32\[5, 3\] -> "):
+        f.lower(p, T(5, 3)).compile()(p, T(6, 3))
 
 
 def test_static_argnums():
@@ -279,7 +301,7 @@ def test_ahead_of_time_lower_and_compile():
     c = low.compile()
     assert "def plan(" in c.as_text()
     assert float(c(x, 2 * x)) == 6.0
-    with pytest.raises(TypeError, match=r"lowered for other arguments: leaf 1: float32\[3\] -> "
+    with pytest.raises(TypeError, match=r"lowered for other arguments: y: float32\[3\] -> "
                                          r"float32\[4\]"):
         c(x, ember.ones(4))
     assert f.trace_count == 1
