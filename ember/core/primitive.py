@@ -120,7 +120,7 @@ class Primitive:
 class MainTrace:
     """One active transformation: its level, its interpreter class and its private data."""
 
-    __slots__ = ("level", "trace_type", "global_data", "alive", "origin")
+    __slots__ = ("level", "trace_type", "global_data", "alive", "origin", "site")
 
     def __init__(self, level, trace_type, global_data=None):
         self.level = level
@@ -128,6 +128,7 @@ class MainTrace:
         self.global_data = global_data
         self.alive = True
         self.origin = None
+        self.site = None  # where the transformed function is defined, for error messages
 
     def __repr__(self):
         return f"MainTrace({self.level}, {self.trace_type.__name__})"
@@ -264,8 +265,18 @@ class EscapedTracerError(RuntimeError):
     pass
 
 
+def defined_at(fun):
+    """'file.py:line' where ``fun`` (a function, or a module's forward) is defined, or None."""
+    while hasattr(fun, "__wrapped__"):  # a transform's own wrapper: the user's function
+        fun = fun.__wrapped__
+    code = getattr(fun, "__code__", None) or getattr(getattr(fun, "forward", None), "__code__",
+                                                      None)
+    return f"{os.path.basename(code.co_filename)}:{code.co_firstlineno}" if code else None
+
+
 def escaped_tracer_error(t):
-    where = t._trace.main.origin or "a transform"
+    m = t._trace.main
+    where = (m.origin or "a transform") + (f" (defined at {m.site})" if m.site else "")
     return EscapedTracerError(
         f"a traced value ({t.aval.str_short()}) created inside {where} was used after that "
         f"transform finished (seen at {user_frame()}). It was probably stored in a global or "

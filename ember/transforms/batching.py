@@ -2,7 +2,7 @@
 batching rule (no per-example Python loop)."""
 from __future__ import annotations
 
-from ..core.primitive import Aval, Trace, Tracer, bind, new_main
+from ..core.primitive import Aval, Trace, Tracer, bind, defined_at, new_main
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value, moveaxis_to_front
 from ..tree import tree_flatten, tree_unflatten
@@ -107,6 +107,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, randomness="error"):
         size = sizes.pop() if sizes else axis_size
         with new_main(BatchTrace, global_data=(randomness, size)) as main:
             main.origin = f"vmap({getattr(fun, '__name__', 'fun')})"
+            main.site = defined_at(fun)
             trace = BatchTrace(main)
             ins = [BatchTracer(trace, v[0], v[1]) if isinstance(v, tuple) else v for v in vals]
             out = fun(*tree_unflatten(td, ins))

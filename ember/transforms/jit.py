@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.primitive import Aval, Trace, Tracer, _stack, bind, new_main
+from ..core.primitive import Aval, Trace, Tracer, _stack, bind, defined_at, new_main
 from ..core.tensor import Tensor
 from ..core import autograd as _ag
 from ..tree import flatten_with_key, tree_flatten, tree_unflatten, unflattener
@@ -177,13 +177,13 @@ def _abstract(x):
     return Aval(a.shape, _dt.from_np(a.dtype))
 
 
-def trace_to_graph(fun, args, name="fun", effects=False):
+def trace_to_graph(fun, args, name="fun", effects=False, site=None):
     """Stage ``fun(*args)`` (args: flat list of values) into a Graph; returns (graph, out_def),
     or (graph, out_def, Effects) with ``effects``: then the graph also takes one key per
     stateful generator drawn from (after the arguments) and also returns the new values of
     the buffers updated (after the outputs)."""
     with new_main(StageTrace, global_data=_Builder(), dynamic=True) as main:
-        main.origin = f"jit({name})"
+        main.origin, main.site = f"jit({name})", site
         trace = StageTrace(main)
         invars = [Var(_abstract(a)) for a in args]
         ins = [StageTracer(trace, v) for v in invars]
@@ -789,7 +789,8 @@ class Jitted:
             a, kw = self._rebuild(args, d, k, stat)
             return self.fun(*a, **kw)
         graph, out_def, fx = trace_to_graph(flat_fun, [leaves[i] for i in tensor_pos],
-                                            self.__name__, effects=True)
+                                            self.__name__, effects=True,
+                                            site=defined_at(self.fun))
         graph = optimize(graph, fx.live)
         donated = self._donated_leaves(args, tensor_pos)
         plan = compile_plan(graph, donated)

@@ -87,8 +87,16 @@ def test_escaped_tracer_is_reported():
         leaked.append(a)
         return a * 2
     vmap(f)(T(3, 2))
-    with pytest.raises(RuntimeError, match="after that transform finished"):
+    line = f.__code__.co_firstlineno
+    with pytest.raises(RuntimeError, match=rf"created inside vmap\(f\) \(defined at "
+                                           rf"test_jvp_vmap.py:{line}\) was used after that "
+                                           rf"transform finished"):
         leaked[0] + 1
+    for transform in (ember.jit, ember.grad):  # jit's and grad's wrappers name f too
+        leaked.clear()
+        transform(lambda a: f(a).sum())(T(3))
+        with pytest.raises(RuntimeError, match=r"\(defined at test_jvp_vmap.py:\d+\)"):
+            leaked[0] + 1
 
 
 def test_jacfwd_matches_analytic():
