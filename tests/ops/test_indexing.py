@@ -84,3 +84,22 @@ def test_vmap_of_grad_with_batched_index_tensors_equals_loop(f):
     loop = np.stack([ember.grad(f)(ember.tensor(X.numpy()[j]), ember.tensor(idx.numpy()[j]))
                      .numpy() for j in range(5)])
     np.testing.assert_allclose(out, loop, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("vocab,shape,row", [(50, (7, 30), (4,)), (10, (300,), (3, 2)),
+                                             (1000, (64, 200), (8,))])
+def test_row_scatter_add_is_add_at_bit_for_bit(vocab, shape, row):
+    # an embedding's gradient: rows picked by one index array, many repeats (padding)
+    from ember.ops.indexing import _index_add_impl
+    rng = np.random.default_rng(1)
+    idx = rng.integers(-vocab, vocab, shape)
+    idx.reshape(-1)[::7] = 0
+    ct = rng.standard_normal(shape + row).astype(np.float32)
+    want = np.zeros((vocab,) + row, np.float32)
+    np.add.at(want, idx, ct)
+    got = _index_add_impl(ct, idx, shape=(vocab,) + row, spec=(("a", 0),))
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(IndexError, match=f"index {vocab} is out of bounds"):
+        bad = idx.copy()
+        bad.reshape(-1)[3] = vocab
+        _index_add_impl(ct, bad, shape=(vocab,) + row, spec=(("a", 0),))
