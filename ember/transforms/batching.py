@@ -6,6 +6,7 @@ from ..core.primitive import Aval, Trace, Tracer, bind, defined_at, new_main
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value, moveaxis_to_front
 from ..tree import tree_flatten, tree_unflatten
+from .jit import argument_leaf_names
 
 
 class BatchTracer(Tracer):
@@ -82,29 +83,33 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, randomness="error"):
         leaves, td = tree_flatten(args)
         axes = _broadcast_axes(in_axes if not isinstance(in_axes, list) else tuple(in_axes),
                                args, "in_axes")
-        sizes = set()
+        sizes = {}
         vals = []
+        names = None
         for i, (x, a) in enumerate(zip(leaves, axes)):
             if a is None:
                 vals.append(x)
                 continue
             x = as_value(x)
-            if x.ndim == 0:
-                raise ValueError(f"vmap: in_axes={a} for argument leaf {i}, but it is a 0-d "
-                                 f"tensor; use in_axes=None for it")
-            a = a % x.ndim if -x.ndim <= a < x.ndim else None
-            if a is None:
-                raise ValueError(f"vmap: in_axes {axes[i]} is out of range for argument leaf "
-                                 f"{i} with shape {tuple(x.shape)}")
-            sizes.add(x.shape[a])
+            if x.ndim == 0 or not -x.ndim <= a < x.ndim:
+                names = names or argument_leaf_names(fun, args)
+                if x.ndim == 0:
+                    raise ValueError(f"vmap: in_axes={a} for argument {names[i]}, but it is a "
+                                     f"0-d tensor; use in_axes=None for it")
+                raise ValueError(f"vmap: in_axes {a} is out of range for argument "
+                                 f"{names[i]} with shape {tuple(x.shape)}")
+            a %= x.ndim
+            sizes.setdefault(x.shape[a], i)
             vals.append((x, a))
         if len(sizes) > 1:
-            raise ValueError(f"vmap: inconsistent sizes along the mapped axes: {sorted(sizes)} "
-                             f"(every mapped argument must have the same size there)")
+            names = argument_leaf_names(fun, args)
+            which = ", ".join(f"{names[i]} has {n}" for n, i in sorted(sizes.items()))
+            raise ValueError(f"vmap: inconsistent sizes along the mapped axes: {which} (every "
+                             f"mapped argument must have the same size there)")
         if not sizes and axis_size is None:
             raise ValueError("vmap: no argument is mapped (all in_axes are None) and no "
                              "axis_size was given")
-        size = sizes.pop() if sizes else axis_size
+        size = next(iter(sizes)) if sizes else axis_size
         with new_main(BatchTrace, global_data=(randomness, size)) as main:
             main.origin = f"vmap({getattr(fun, '__name__', 'fun')})"
             main.site = defined_at(fun)

@@ -666,6 +666,32 @@ def _make_guard(args, kwargs):
     return glb["guard"]
 
 
+def _positional_names(fun):
+    try:
+        ps = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def argument_leaf_names(fun, args, kwargs=None, positions=None):
+    """A readable name per leaf of ``(args, kwargs)`` as passed to ``fun``: ``params['w']``,
+    ``x``, ``args[3]`` (no parameter name), ``scale`` (a keyword). ``positions``: each
+    arg's index in the call (when some were left out, e.g. static arguments)."""
+    from ..tree import SequenceKey, keystr, tree_flatten_with_path
+    names = _positional_names(fun)
+    positions = list(range(len(args))) if positions is None else positions
+    out = []
+    for path, _ in tree_flatten_with_path((list(args), dict(kwargs or {})))[0]:
+        if path[0] == SequenceKey(0):
+            i = positions[path[1].idx]
+            head = names[i] if i < len(names) else f"args[{i}]"
+        else:
+            head = str(path[1].key)
+        out.append(head + keystr(path[2:]))
+    return out
+
+
 class Lowered:
     """``jit(f).lower(*args)``: the optimised graph traced for one argument signature."""
 
@@ -800,36 +826,15 @@ class Jitted:
         self.cache.setdefault(key, []).append(entry)
         return entry
 
-    def _param_names(self):
-        try:
-            ps = list(inspect.signature(self.fun).parameters.values())
-        except (TypeError, ValueError):
-            return [], False
-        var = any(p.kind is p.VAR_POSITIONAL for p in ps)
-        return [p.name for p in ps if p.kind in (p.POSITIONAL_ONLY,
-                                                   p.POSITIONAL_OR_KEYWORD)], var
-
     def _leaf_names(self, dyn, dkw):
-        """A readable name per leaf of (dynamic args, dynamic kwargs): ``params['w']``,
-        ``x``, ``args[3]``, ``scale=``."""
-        from ..tree import SequenceKey, keystr, tree_flatten_with_path
-        names, _ = self._param_names()
         positions = [i for i in range(len(dyn) + len(self.static_argnums))
                      if i not in self.static_argnums][:len(dyn)]
-        out = []
-        for path, _ in tree_flatten_with_path((dyn, dkw))[0]:
-            if path[0] == SequenceKey(0):
-                i = positions[path[1].idx]
-                head = names[i] if i < len(names) else f"args[{i}]"
-            else:
-                head = str(path[1].key)
-            out.append(head + keystr(path[2:]))
-        return out
+        return argument_leaf_names(self.fun, dyn, dkw, positions)
 
     def _static_name(self, k):
         if isinstance(k, str):
             return k
-        names, _ = self._param_names()
+        names = _positional_names(self.fun)
         return names[k] if k < len(names) else f"argument {k}"
 
     def _donated_leaves(self, args, tensor_pos):

@@ -67,12 +67,16 @@ def test_vmap_in_axes_out_axes_and_nesting():
 
 
 def test_vmap_errors_are_clear():
-    with pytest.raises(ValueError, match="inconsistent sizes"):
+    with pytest.raises(ValueError, match="inconsistent sizes along the mapped axes: a has 3, "
+                                         "b has 4"):
         vmap(lambda a, b: a + b)(T(3, 2), T(4, 2))
     with pytest.raises(ValueError, match="in_axes"):
         vmap(lambda a, b: a + b, in_axes=(0, 0, 0))(T(3), T(3))
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(ValueError, match=r"in_axes 2 is out of range for argument a with "
+                                         r"shape \(3, 2\)"):
         vmap(lambda a: a, in_axes=2)(T(3, 2))
+    with pytest.raises(ValueError, match=r"argument batch\['x'\], but it is a 0-d tensor"):
+        vmap(lambda p, batch: p * batch["x"])(T(3), {"x": ember.tensor(1.0)})
 
 
 def test_traced_value_cannot_be_used_as_python_bool():
