@@ -239,7 +239,7 @@ gather_nd_p = Primitive(
 
 
 def _index_add_impl(ct, *arrays, shape, spec):
-    if spec == (("a", 0),) and arrays[0].size > 64 and len(shape) > 1:
+    if spec == (("a", 0),) and arrays[0].size > 64 and len(shape) > 1 and ct.dtype.kind == "f":
         # rows of a table picked by one index array (an embedding's gradient)
         return _add_rows(ct, arrays[0], shape)
     z = np.zeros(shape, ct.dtype)
