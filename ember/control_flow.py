@@ -24,6 +24,7 @@ from .core.primitive import Aval, Primitive, Tracer, bind, new_main, _stack
 from .core.tensor import Tensor
 from .ops.elementwise import as_value, where, zeros_like_v
 from .tree import tree_flatten, tree_unflatten
+from .transforms.effects import draw_keys, loop_keys
 from .transforms.jit import (StageTrace, StageTracer, Var, Lit, Graph, _Builder, _abstract,
                              optimize, compile_plan, eval_graph)
 
@@ -96,24 +97,6 @@ def _run(closed, args):
 
 def _eager():
     return len(_stack) == 1
-
-
-class _NoKeys:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def at(self, i):
-        pass
-
-
-def _iteration_keys(length):
-    """In a debug run of a jitted function, each iteration of an eager loop draws from the
-    key the staged scan would give it (so debug and compiled agree bit for bit)."""
-    from .transforms import effects
-    return effects.loop_keys(length) if effects._debug_keys[0] is not None else _NoKeys()
 
 
 def _aval(x):
@@ -437,7 +420,7 @@ def scan(f, init, xs=None, length=None, reverse=False):
     if _eager():
         carry, ys = init, []
         steps = range(length - 1, -1, -1) if reverse else range(length)
-        with _iteration_keys(length) as keys:
+        with loop_keys(length) as keys:  # a debug run: the staged scan's keys
             for i in steps:
                 keys.at(i)
                 x = tree_unflatten(x_def, [a[i] for a in x_leaves])
@@ -476,10 +459,8 @@ def scan(f, init, xs=None, length=None, reverse=False):
                             f"dtypes must stay fixed")
     keys = []
     if closed.key_gens:  # one key per step and generator, sliced like xs
-        from .transforms.effects import draw, fresh_key, _keyed_keys
         op = f"scan ({', '.join(closed.key_ops)} inside)"
-        keys = [draw(g, op, (length,), _keyed_keys, lambda rng, s, g=g: fresh_key(g, s))
-                for g in closed.key_gens]
+        keys = [draw_keys(g, op, (length,)) for g in closed.key_gens]
     res = bind(scan_p, *c_leaves, *x_leaves, *keys, *closed.consts, body=closed, n_consts=0,
                n_carry=n_c, length=length, reverse=bool(reverse))
     return tree_unflatten(c_def, res[:n_c]), tree_unflatten(y_def_box[-1], res[n_c:])
@@ -595,7 +576,7 @@ def fori_loop(lower, upper, body_fun, init_val):
     concrete = isinstance(lower, (int, np.integer)) and isinstance(upper, (int, np.integer))
     if _eager() and concrete:
         val = init_val
-        with _iteration_keys(max(int(upper) - int(lower), 0)) as keys:
+        with loop_keys(max(int(upper) - int(lower), 0)) as keys:
             for k, i in enumerate(range(int(lower), int(upper))):
                 keys.at(k)
                 val = body_fun(i, val)

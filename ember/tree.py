@@ -275,15 +275,21 @@ def tree_structure(tree, is_leaf=None):
     return tree_flatten(tree, is_leaf)[1]
 
 
-def tree_map(f, tree, *rest, is_leaf=None):
-    """Apply ``f`` leafwise over ``tree`` and trees of the same structure."""
-    leaves, td = tree_flatten(tree, is_leaf)
+def _leaves_like(td, rest, is_leaf, op):
+    """The leaves of each tree in ``rest``, which must all have the structure ``td``."""
     others = []
     for r in rest:
         lv, td2 = tree_flatten(r, is_leaf)
         if td2 != td:
-            raise ValueError(f"tree_map: structures differ: {td} vs {td2}")
+            raise ValueError(f"{op}: structures differ: {td} vs {td2}")
         others.append(lv)
+    return others
+
+
+def tree_map(f, tree, *rest, is_leaf=None):
+    """Apply ``f`` leafwise over ``tree`` and trees of the same structure."""
+    leaves, td = tree_flatten(tree, is_leaf)
+    others = _leaves_like(td, rest, is_leaf, "tree_map")
     return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])
 
 
@@ -343,12 +349,7 @@ def tree_leaves_with_path(tree, is_leaf=None):
 def tree_map_with_path(f, tree, *rest, is_leaf=None):
     """``f(path, leaf, *others)`` leafwise (``tree_map`` that also sees each leaf's path)."""
     pairs, td = tree_flatten_with_path(tree, is_leaf)
-    others = []
-    for r in rest:
-        lv, td2 = tree_flatten(r, is_leaf)
-        if td2 != td:
-            raise ValueError(f"tree_map_with_path: structures differ: {td} vs {td2}")
-        others.append(lv)
+    others = _leaves_like(td, rest, is_leaf, "tree_map_with_path")
     return tree_unflatten(td, [f(p, x, *xs) for (p, x), *xs in zip(pairs, *others)])
 
 

@@ -120,7 +120,7 @@ class Primitive:
 class MainTrace:
     """One active transformation: its level, its interpreter class and its private data."""
 
-    __slots__ = ("level", "trace_type", "global_data", "alive", "origin", "site")
+    __slots__ = ("level", "trace_type", "global_data", "alive", "origin", "fun")
 
     def __init__(self, level, trace_type, global_data=None):
         self.level = level
@@ -128,7 +128,7 @@ class MainTrace:
         self.global_data = global_data
         self.alive = True
         self.origin = None
-        self.site = None  # where the transformed function is defined, for error messages
+        self.fun = None  # the transformed function (where it is defined: error messages)
 
     def __repr__(self):
         return f"MainTrace({self.level}, {self.trace_type.__name__})"
@@ -276,7 +276,8 @@ def defined_at(fun):
 
 def escaped_tracer_error(t):
     m = t._trace.main
-    where = (m.origin or "a transform") + (f" (defined at {m.site})" if m.site else "")
+    site = defined_at(m.fun) if m.fun is not None else None
+    where = (m.origin or "a transform") + (f" (defined at {site})" if site else "")
     return EscapedTracerError(
         f"a traced value ({t.aval.str_short()}) created inside {where} was used after that "
         f"transform finished (seen at {user_frame()}). It was probably stored in a global or "

@@ -19,14 +19,14 @@ def linear(input, weight, bias=None):
     return out + bias if bias is not None else out
 
 
+def _check_reduction(reduction, op):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
 def _reduce(x, reduction, op):
-    if reduction == "mean":
-        return x.mean()
-    if reduction == "sum":
-        return x.sum()
-    if reduction == "none":
-        return x
-    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    _check_reduction(reduction, op)
+    return x.mean() if reduction == "mean" else x.sum() if reduction == "sum" else x
 
 
 def _weighted_mean(loss, w, reduction, op):
@@ -87,12 +87,12 @@ def _nll_eager(logp, target, weight, ignore_index, reduction):
         return None
     t = target._data
     n, c = logp.shape
-    if (t == ignore_index).any():
+    if not t.size or (t == ignore_index).any():
         return None
-    if t.size and (int(t.max()) >= c or int(t.min()) < 0):
-        bad = int(t.max()) if int(t.max()) >= c else int(t.min())
-        raise IndexError(f"nll_loss: target holds class {bad} but the input has {c} classes "
-                         f"(valid: 0..{c - 1}, or ignore_index={ignore_index})")
+    lo, hi = int(t.min()), int(t.max())
+    if hi >= c or lo < 0:
+        raise IndexError(f"nll_loss: target holds class {hi if hi >= c else lo} but the input "
+                         f"has {c} classes (valid: 0..{c - 1}, or ignore_index={ignore_index})")
     from ..core.primitive import bind
     from ..core.tensor import Tensor
     from ..ops.indexing import gather_nd_p
@@ -123,19 +123,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if reduction == "mean":
             return loss.sum() / (loss.numel() if loss.ndim else 1)
         return _reduce(loss, reduction, "cross_entropy")
-    if not label_smoothing and input.ndim == 2:
-        fast = _nll_eager(logp, target, weight, ignore_index, reduction)
-        if fast is not None:
-            return fast
+    _check_reduction(reduction, "cross_entropy")
+    if not label_smoothing:  # the class weights' mean of the picked -log-probabilities
+        return nll_loss(logp, target, weight, ignore_index, reduction)
     nll = nll_loss(logp, target, weight, ignore_index, "none")
-    if not label_smoothing:
-        if reduction == "none":
-            return nll
-        t = target.reshape(-1)
-        w = (t != ignore_index).to(input.dtype)
-        if weight is not None:
-            w = w * weight[where(t != ignore_index, t, 0)]
-        return _weighted_mean(nll.reshape(-1), w, reduction, "cross_entropy")
     # smoothing: (1 - eps) * nll + eps * mean over classes of -logp (weighted)
     lp = _class_dim_last(logp if logp.ndim > 1 else logp.unsqueeze(0))
     t = target.reshape(-1)

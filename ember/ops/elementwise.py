@@ -171,14 +171,20 @@ def full_like_traced(x, value):
     return Tensor._wrap(np.full(x._data.shape, value, x._data.dtype))
 
 
+def _times(t, d):
+    """``t * f'(x)``. A derivative that is a bool mask (relu's) multiplies as it is: NumPy
+    takes float * bool, so the mask needs no float copy (same values as casting it)."""
+    return bind(mul_p, t, d) if d.dtype is _dt.bool_ else t * d
+
+
 def _unary(name, fn, deriv=None, *, float_only=True, differentiable=True, needs_out=False,
            export_name=None, doc=""):
     """Define a unary elementwise primitive. ``deriv(x, out)`` returns f'(x) as an ember value."""
     p = Primitive(name, fn, shape=_same_shape_rule, differentiable=differentiable,
                   vjp_needs_out=needs_out, doc=doc)
     if deriv is not None:
-        p.vjp = lambda ct, out, x: (ct * deriv(x, out),)
-        p.jvp = lambda primals, tangents, out: tangents[0] * deriv(primals[0], out)
+        p.vjp = lambda ct, out, x: (_times(ct, deriv(x, out)),)
+        p.jvp = lambda primals, tangents, out: _times(tangents[0], deriv(primals[0], out))
     else:  # piecewise constant (floor, sign, ...): a zero gradient, as PyTorch
         p.vjp = lambda ct, out, x: (ct * 0,)
         p.jvp = lambda primals, tangents, out: zeros_like_v(out)
@@ -586,11 +592,7 @@ ceil_p = _unary("ceil", np.ceil, None, float_only=False)
 round_p = _unary("round_", np.round, None, float_only=False, export_name="_round")
 trunc_p = _unary("trunc", np.trunc, None, float_only=False)
 relu_p = _unary("relu", lambda x: np.maximum(x, x.dtype.type(0)),
-                lambda x, out: cast(out > 0, out.dtype), float_only=False, needs_out=True)
-# ct times the mask itself (NumPy multiplies float by bool directly): the same values as
-# ct * cast(mask), without a float copy of the mask (np.where is ~8x slower than this)
-relu_p.vjp = lambda ct, out, x: (bind(mul_p, ct, out > 0),)
-relu_p.jvp = lambda primals, tangents, out: bind(mul_p, tangents[0], out > 0)
+                lambda x, out: out > 0, float_only=False, needs_out=True)
 
 
 def _softplus_impl(x):

@@ -258,9 +258,10 @@ def _add_rows(ct, idx, shape):
     n = shape[0]
     idx = idx.reshape(-1)
     g = ct.reshape((idx.size,) + tuple(shape[1:]))
-    if idx.min() < -n or idx.max() >= n:
-        bad = idx.max() if idx.max() >= n else idx.min()
-        raise IndexError(f"index {bad} is out of bounds for axis 0 with size {n}")
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo < -n or hi >= n:
+        raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for axis 0 with "
+                         f"size {n}")
     idx = np.where(idx < 0, idx + n, idx)
     z = np.zeros(shape, ct.dtype)
     order = np.argsort(idx, kind="stable")
@@ -323,40 +324,35 @@ def getitem(x, idx):
 Tensor.__getitem__ = getitem
 
 
-def _put_advanced(s, spec, arrays, v):
-    """``s`` with ``v`` written at the advanced index (out of place); where an index repeats,
-    the written values are averaged."""
-    from .elementwise import where
-    ones = Tensor._wrap(np.ones(tuple(s.shape), np.bool_))
-    sel = bind(gather_nd_p, ones, *arrays, spec=spec)
-    vv = (sel.to(s.dtype) * 0 + v) if not isinstance(v, Tensor) else \
-        v.expand(tuple(sel.shape)).to(s.dtype)
-    count = bind(index_add_nd_p, sel.to(s.dtype), *arrays, shape=tuple(s.shape), spec=spec)
-    placed = bind(index_add_nd_p, vv, *arrays, shape=tuple(s.shape), spec=spec)
-    filled = placed / where(count > 0, count, 1) if s.dtype.is_floating_point else placed
-    return where(count > 0, filled, s)
-
-
-def _selection(s, idx, v):
-    """(spec, index arrays, ``v`` broadcast to the selected block in ``s``'s dtype)."""
-    spec, arrays = _parse(s, idx)
+def _selection(s, spec, arrays, v):
+    """(mask of the block ``spec`` selects in ``s``, ``v`` broadcast to it in ``s``'s dtype)."""
     v = as_value(v) if not isinstance(v, (int, float, bool)) else v
     ones = Tensor._wrap(np.ones(tuple(s.shape), np.bool_))
     sel = bind(gather_nd_p, ones, *arrays, spec=spec) if arrays else \
         bind(getitem_basic_p, ones, spec=spec)
     vv = (sel.to(s.dtype) * 0 + v) if not isinstance(v, Tensor) else \
         v.expand(tuple(sel.shape)).to(s.dtype)
-    return spec, arrays, sel, vv
+    return sel, vv
+
+
+def _put_advanced(s, spec, arrays, v):
+    """``s`` with ``v`` written at the advanced index (out of place); where an index repeats,
+    the written values are averaged."""
+    from .elementwise import where
+    sel, vv = _selection(s, spec, arrays, v)
+    count = bind(index_add_nd_p, sel.to(s.dtype), *arrays, shape=tuple(s.shape), spec=spec)
+    placed = bind(index_add_nd_p, vv, *arrays, shape=tuple(s.shape), spec=spec)
+    filled = placed / where(count > 0, count, 1) if s.dtype.is_floating_point else placed
+    return where(count > 0, filled, s)
 
 
 def _put(s, idx, v):
     """``s`` with ``v`` written at ``idx`` (out of place)."""
     from .elementwise import where
-    if _parse(s, idx)[1]:
-        spec, arrays = _parse(s, idx)
-        v = as_value(v) if not isinstance(v, (int, float, bool)) else v
+    spec, arrays = _parse(s, idx)
+    if arrays:
         return _put_advanced(s, spec, arrays, v)
-    spec, _, sel, vv = _selection(s, idx, v)
+    sel, vv = _selection(s, spec, arrays, v)
     placed = bind(index_put_basic_p, vv, shape=tuple(s.shape), spec=spec)
     mask = bind(index_put_basic_p, sel, shape=tuple(s.shape), spec=spec)
     return where(mask, placed, s)
@@ -364,7 +360,8 @@ def _put(s, idx, v):
 
 def _add_at(s, idx, v):
     """``s`` with ``v`` added at ``idx`` (out of place; repeated indices accumulate)."""
-    spec, arrays, _, vv = _selection(s, idx, v)
+    spec, arrays = _parse(s, idx)
+    _, vv = _selection(s, spec, arrays, v)
     if arrays:
         return s + bind(index_add_nd_p, vv, *arrays, shape=tuple(s.shape), spec=spec)
     return s + bind(index_put_basic_p, vv, shape=tuple(s.shape), spec=spec)

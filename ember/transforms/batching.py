@@ -2,7 +2,7 @@
 batching rule (no per-example Python loop)."""
 from __future__ import annotations
 
-from ..core.primitive import Aval, Trace, Tracer, bind, defined_at, new_main
+from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value, moveaxis_to_front
 from ..tree import tree_flatten, tree_unflatten
@@ -83,16 +83,15 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, randomness="error"):
         leaves, td = tree_flatten(args)
         axes = _broadcast_axes(in_axes if not isinstance(in_axes, list) else tuple(in_axes),
                                args, "in_axes")
-        sizes = {}
+        sizes = {}  # size -> the first leaf mapped with it
         vals = []
-        names = None
         for i, (x, a) in enumerate(zip(leaves, axes)):
             if a is None:
                 vals.append(x)
                 continue
             x = as_value(x)
             if x.ndim == 0 or not -x.ndim <= a < x.ndim:
-                names = names or argument_leaf_names(fun, args)
+                names = argument_leaf_names(fun, args)
                 if x.ndim == 0:
                     raise ValueError(f"vmap: in_axes={a} for argument {names[i]}, but it is a "
                                      f"0-d tensor; use in_axes=None for it")
@@ -112,7 +111,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, randomness="error"):
         size = next(iter(sizes)) if sizes else axis_size
         with new_main(BatchTrace, global_data=(randomness, size)) as main:
             main.origin = f"vmap({getattr(fun, '__name__', 'fun')})"
-            main.site = defined_at(fun)
+            main.fun = fun
             trace = BatchTrace(main)
             ins = [BatchTracer(trace, v[0], v[1]) if isinstance(v, tuple) else v for v in vals]
             out = fun(*tree_unflatten(td, ins))

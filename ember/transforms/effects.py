@@ -58,8 +58,7 @@ class Effects:
         """The keys one call of the plan takes (drawn now, one per generator; under vmap
         with randomness="different", one per example)."""
         op = f"{name} ({', '.join(self.ops)} inside)"
-        return [draw(g, op, (), _keyed_keys, lambda rng, shape, g=g: fresh_key(g, shape))
-                for g in self.gens]
+        return [draw_keys(g, op) for g in self.gens]
 
     def write_back(self, outs):
         """Write the plan's trailing outputs into the buffers; returns the others."""
@@ -115,22 +114,26 @@ class eager_keys:
 
 
 class loop_keys:
-    """Around the eager loop of a scan/fori_loop inside a debug run: each iteration draws
-    from its own key, as the staged scan does (a sequence of keys taken once per loop)."""
+    """Around the eager loop of a scan/fori_loop: inside a debug run each iteration draws from
+    its own key, as the staged scan does (a sequence of keys taken once per loop); elsewhere
+    it does nothing."""
 
     def __init__(self, length):
         self.length = length
 
     def __enter__(self):
         self.prev = _debug_keys[0]
-        self.scope = _debug_keys[0] = {"parent": self.prev, "loop": self, "seqs": {}}
+        if self.prev is not None:
+            _debug_keys[0] = {"parent": self.prev, "loop": self, "seqs": {}}
         return self
 
     def at(self, i):
         """Start iteration ``i`` (its index in the key sequence)."""
-        self.i = i
-        for k in [k for k in self.scope if isinstance(k, int)]:
-            del self.scope[k]
+        if self.prev is not None:  # this iteration's slots start afresh
+            self.i = i
+            scope = _debug_keys[0]
+            for k in [k for k in scope if isinstance(k, int)]:
+                del scope[k]
 
     def __exit__(self, *exc):
         _debug_keys[0] = self.prev
@@ -149,7 +152,8 @@ def _scope_slot(scope, g):
                                                          (loop.length,))
             base = seq[loop.i]
         else:
-            base = fresh_key(g) if parent is None else _fold_next(_scope_slot(parent, g))
+            base = _fresh_keys(g._rng, ()) if parent is None else \
+                _fold_next(_scope_slot(parent, g))
         slot = scope[id(g)] = [base, 0]
     return slot
 
@@ -160,11 +164,14 @@ def _fold_next(slot):
     return random.fold_in(slot[0], slot[1] - 1)
 
 
-def fresh_key(generator, shape=()):
+def _fresh_keys(rng, shape):
     """Keys (``shape + (2,)`` uint32) taken from a generator's NumPy stream."""
-    from ..generator import default_generator
-    g = generator or default_generator
-    return Tensor._wrap(g._rng.integers(0, 2 ** 32, size=tuple(shape) + (2,), dtype=np.uint32))
+    return Tensor._wrap(rng.integers(0, 2 ** 32, size=tuple(shape) + (2,), dtype=np.uint32))
+
+
+def draw_keys(generator, op, shape=()):
+    """Keys for plans and scan steps, drawn like any other stateful draw."""
+    return draw(generator, op, shape, _keyed_keys, _fresh_keys)
 
 
 def draw(generator, op, shape, keyed, eager):
@@ -182,7 +189,7 @@ def draw(generator, op, shape, keyed, eager):
     stage, levels = _stage(keys=True)
     diff = []
     for m in reversed(levels):  # outermost first
-        mode, size = m.global_data or ("error", None)
+        mode, size = m.global_data  # vmap's (randomness, axis size)
         if mode == "error":
             raise ValueError(
                 f"{op}: the stateful random generator under vmap: pass vmap(..., "
@@ -255,10 +262,7 @@ def update_buffer(buf, new):
     if isinstance(buf, Tracer):
         return
     if not isinstance(new, Tracer):
-        np.copyto(buf._data, np.broadcast_to(np.asarray(new._data if isinstance(new, Tensor)
-                                                        else new), buf._data.shape),
-                  casting="unsafe")
-        buf._version[0] += 1
+        buf.copy_(new)
         return
     stage, batched = _stage()
     if stage is None or batched:

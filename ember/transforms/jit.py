@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.primitive import Aval, Trace, Tracer, _stack, bind, defined_at, new_main
+from ..core.primitive import Aval, Trace, Tracer, _stack, bind, new_main
 from ..core.tensor import Tensor
 from ..core import autograd as _ag
 from ..tree import flatten_with_key, tree_flatten, tree_unflatten, unflattener
@@ -177,13 +177,13 @@ def _abstract(x):
     return Aval(a.shape, _dt.from_np(a.dtype))
 
 
-def trace_to_graph(fun, args, name="fun", effects=False, site=None):
+def trace_to_graph(fun, args, name="fun", effects=False, user_fun=None):
     """Stage ``fun(*args)`` (args: flat list of values) into a Graph; returns (graph, out_def),
     or (graph, out_def, Effects) with ``effects``: then the graph also takes one key per
     stateful generator drawn from (after the arguments) and also returns the new values of
     the buffers updated (after the outputs)."""
     with new_main(StageTrace, global_data=_Builder(), dynamic=True) as main:
-        main.origin, main.site = f"jit({name})", site
+        main.origin, main.fun = f"jit({name})", user_fun
         trace = StageTrace(main)
         invars = [Var(_abstract(a)) for a in args]
         ins = [StageTracer(trace, v) for v in invars]
@@ -229,10 +229,8 @@ def fold_constants(g: Graph, live=()) -> Graph:
     eqns = []
     for e in g.eqns:
         ins = [env.get(id(i), i) for i in e.ins]
-        if all(isinstance(i, Lit) for i in ins) and e.prim.name not in _NO_FOLD and not any(
-                isinstance(i.val, Tensor) and (i.val.requires_grad or id(i.val) in live)
-                for i in ins):
-            # (a parameter or a buffer: its uses must stay in the graph, reading it live)
+        if all(isinstance(i, Lit) for i in ins) and e.prim.name not in _NO_FOLD and \
+                not any(_is_live(i.val, live) for i in ins):
             vals = [i.val._data if isinstance(i.val, Tensor) else i.val for i in ins]
             r = e.prim.impl(*vals, **e.params)
             rs = r if e.prim.multiple_results else [r]
@@ -247,11 +245,18 @@ def fold_constants(g: Graph, live=()) -> Graph:
 _NO_FOLD = {"threefry2x32", "random_bits"}  # large outputs: keep them lazy
 
 
+def _is_live(v, live):
+    """A constant tensor whose value may change between calls: a parameter (requires grad) or
+    a module buffer read during the trace (``live``: their ids). Its uses stay in the graph
+    and read it at each call; it is never folded or compared by value."""
+    return isinstance(v, Tensor) and (v.requires_grad or id(v) in live)
+
+
 def _operand_key(x, live):
     if isinstance(x, Lit):
         v = x.val
-        if isinstance(v, Tensor) and (v.requires_grad or id(v) in live):
-            return ("lit-id", id(v))  # a parameter or buffer: its value may change
+        if _is_live(v, live):
+            return ("lit-id", id(v))
         a = v._data if isinstance(v, Tensor) else np.asarray(v)
         if a.size <= 16:  # small constants compare by value
             return ("lit", a.dtype.str, a.shape, a.tobytes())
@@ -313,14 +318,6 @@ def compose_transposes(g: Graph) -> Graph:
     return Graph(g.invars, eqns, [env.get(id(o), o) for o in g.outs])
 
 
-def _foldable_lit(x, live):
-    """A constant whose value may be folded into another (not a parameter or live buffer)."""
-    if not isinstance(x, Lit):
-        return False
-    v = x.val
-    return not (isinstance(v, Tensor) and (v.requires_grad or id(v) in live))
-
-
 def simplify(g: Graph, live=()) -> Graph:
     """Local rewrites that save a kernel call each (exact in floating point):
     ``(c * x) + (c * x)`` -> ``(2c) * x`` (what CSE leaves of the derivative of ``x * x``) and
@@ -342,7 +339,8 @@ def simplify(g: Graph, live=()) -> Graph:
         if p is not None and uses[id(ins[0])] == n_here:  # used by this equation only
             k, pe = p
             if e.prim is add_p and ins[0] is ins[1] and pe.prim is mul_p and \
-                    _foldable_lit(pe.ins[0], live) and isinstance(pe.ins[1], Var):
+                    isinstance(pe.ins[0], Lit) and not _is_live(pe.ins[0].val, live) and \
+                    isinstance(pe.ins[1], Var):
                 c = pe.ins[0].val
                 c = c._data if isinstance(c, Tensor) else np.asarray(c)
                 eqns[k] = None
@@ -490,23 +488,19 @@ def compile_plan(g: Graph, donated=()):
     glb = {}
     lines = []
 
+    def const(v):
+        k = f"c{len(glb)}"
+        glb[k] = v
+        return k
+
     def nm(v):
-        if isinstance(v, Lit):
-            k = f"c{len(glb)}"
-            if isinstance(v.val, Tensor):  # read at each call: it may be updated in place
-                glb[k] = v.val
-                return f"{k}._data"
-            glb[k] = v.val
-            return k
+        if isinstance(v, Lit):  # a tensor constant is read at each call (updated in place)
+            return f"{const(v.val)}._data" if isinstance(v.val, Tensor) else const(v.val)
         if id(v) not in names:
             names[id(v)] = f"v{len(names)}"
         return names[id(v)]
     args = ", ".join(nm(v) for v in g.invars)
     inplace = _inplace_targets(g, donated)
-    def const(v):
-        k = f"c{len(glb)}"
-        glb[k] = v
-        return k
     glb.update(_INLINE_GLOBALS)
     for i, e in enumerate(g.eqns):
         glb[f"f{i}"] = e.prim.impl
@@ -526,11 +520,7 @@ def compile_plan(g: Graph, donated=()):
             if order is None:
                 call = f"f{i}({operands}, **p{i})"
             else:  # params as positional constants: no keyword dict to unpack per call
-                consts = []
-                for name in order:
-                    consts.append(f"c{len(glb)}")
-                    glb[consts[-1]] = e.params[name]
-                call = f"f{i}({', '.join([operands] + consts)})"
+                call = f"f{i}({', '.join([operands] + [const(e.params[k]) for k in order])})"
         if e.prim.multiple_results:
             lines.append(f"    {', '.join(nm(o) for o in e.outs)}, = {call}")
         else:
@@ -692,6 +682,19 @@ def argument_leaf_names(fun, args, kwargs=None, positions=None):
     return out
 
 
+def _array_positions(leaves, kinds=(Tensor, np.ndarray)):
+    """Which leaves are traced (tensors and NumPy arrays; eval_shape adds avals)."""
+    return [i for i, x in enumerate(leaves) if isinstance(x, kinds)]
+
+
+def _with_leaves(td, leaves, pos, ins):
+    """The tree ``td`` of ``leaves`` with those at ``pos`` replaced by ``ins``."""
+    vals = list(leaves)
+    for p, v in zip(pos, ins):
+        vals[p] = v
+    return tree_unflatten(td, vals)
+
+
 class Lowered:
     """``jit(f).lower(*args)``: the optimised graph traced for one argument signature."""
 
@@ -718,9 +721,7 @@ class Compiled:
 
     def __call__(self, *args, **kwargs):
         j = self._lowered._jitted
-        dyn, dkw, stat = j._split(args, kwargs)
-        leaves, skey = flatten_with_key((dyn, dkw))
-        key = (skey, _signature(leaves, stat))
+        dyn, dkw, _, _, key = j._key(args, kwargs)
         if key != self._lowered._key:
             why = _describe_change(self._lowered._key[1], key[1], j._leaf_names(dyn, dkw),
                                    j._static_name)
@@ -744,7 +745,6 @@ class Jitted:
         self.cache = {}
         self.grad_plans = {}
         self.trace_count = 0
-        self._last_sig = None
         self._fast = None  # (guard, plan, output builder, graph) of the last plain call
         self._guards = {}  # id(graph) -> that tuple, or False where no guard can be made
         self.__name__ = getattr(fun, "__name__", type(fun).__name__)
@@ -778,14 +778,16 @@ class Jitted:
     def lower(self, *args, **kwargs):
         """Trace and optimise for these arguments (JAX's ahead-of-time API): a ``Lowered``
         with ``as_text()`` (the graph) and ``compile()``."""
+        return Lowered(self, self._lookup(args, kwargs)[0], self._key(args, kwargs)[-1])
+
+    def _key(self, args, kwargs):
+        """(dynamic args, dynamic kwargs, static values, leaves, cache key) of a call."""
         dyn, dkw, stat = self._split(args, kwargs)
         leaves, skey = flatten_with_key((dyn, dkw))
-        return Lowered(self, self._lookup(args, kwargs)[0], (skey, _signature(leaves, stat)))
+        return dyn, dkw, stat, leaves, (skey, _signature(leaves, stat))
 
     def _lookup(self, args, kwargs):
-        dyn, dkw, stat = self._split(args, kwargs)
-        leaves, skey = flatten_with_key((dyn, dkw))
-        key = (skey, _signature(leaves, stat))
+        dyn, dkw, stat, leaves, key = self._key(args, kwargs)
         entries = self.cache.get(key)
         if entries is not None:
             for entry in entries:  # more than one when modules were traced in other modes
@@ -796,7 +798,7 @@ class Jitted:
 
     def _compile(self, args, kwargs, dyn, dkw, stat, leaves, td, key, stale):
         sig = key[1]
-        if self._last_sig is not None and config.explain_retraces:
+        if self.trace_count and config.explain_retraces:
             if stale:
                 why = stale[-1][4].describe_modes()
             else:  # against the cached signature closest to this call
@@ -805,23 +807,19 @@ class Jitted:
                                        self._static_name)
             log.warning("jit(%s): retracing (trace #%d) because %s", self.__name__,
                         self.trace_count + 1, why)
-        tensor_pos = [i for i, x in enumerate(leaves) if isinstance(x, (Tensor, np.ndarray))]
+        tensor_pos = _array_positions(leaves)
 
         def flat_fun(ins):
-            vals = list(leaves)
-            for p, v in zip(tensor_pos, ins):
-                vals[p] = v
-            d, k = tree_unflatten(td, vals)
+            d, k = _with_leaves(td, leaves, tensor_pos, ins)
             a, kw = self._rebuild(args, d, k, stat)
             return self.fun(*a, **kw)
         graph, out_def, fx = trace_to_graph(flat_fun, [leaves[i] for i in tensor_pos],
                                             self.__name__, effects=True,
-                                            site=defined_at(self.fun))
+                                            user_fun=self.fun)
         graph = optimize(graph, fx.live)
         donated = self._donated_leaves(args, tensor_pos)
         plan = compile_plan(graph, donated)
         self.trace_count += 1
-        self._last_sig = sig
         entry = (graph, plan, out_def, tensor_pos, fx.finish() or None)
         self.cache.setdefault(key, []).append(entry)
         return entry
@@ -951,15 +949,11 @@ def eval_shape(fun, *args, **kwargs):
     found by tracing: nothing is computed and no state (random generator, module buffers) is
     touched. Arguments may be tensors, NumPy arrays or ``ShapeDtypeStruct``s."""
     leaves, td = tree_flatten((args, kwargs))
-    pos = [i for i, x in enumerate(leaves)
-           if isinstance(x, (Tensor, np.ndarray, ShapeDtypeStruct))]
+    pos = _array_positions(leaves, (Tensor, np.ndarray, Aval))
     avals = [_abstract(leaves[i]) for i in pos]  # a ShapeDtypeStruct is an Aval
 
     def flat_fun(ins):
-        vals = list(leaves)
-        for p, v in zip(pos, ins):
-            vals[p] = v
-        a, kw = tree_unflatten(td, vals)
+        a, kw = _with_leaves(td, leaves, pos, ins)
         return fun(*a, **kw)
     name = getattr(fun, "__name__", type(fun).__name__)
     # (effects=True: draws are staged with a key input, buffer updates recorded, none applied)

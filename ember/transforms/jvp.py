@@ -1,7 +1,7 @@
 """Forward-mode differentiation: an interpreter whose values carry (primal, tangent)."""
 from __future__ import annotations
 
-from ..core.primitive import Aval, Trace, Tracer, bind, defined_at, new_main
+from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value, zeros_like_v
 from ..tree import tree_flatten, tree_unflatten
@@ -58,7 +58,7 @@ def jvp(fun, primals, tangents, has_aux=False):
                              f"primal has shape {tuple(as_value(p).shape)}")
     with new_main(JVPTrace) as main:
         main.origin = f"jvp({getattr(fun, '__name__', 'fun')})"
-        main.site = defined_at(fun)
+        main.fun = fun
         trace = JVPTrace(main)
         ins = [JVPTracer(trace, as_value(p), as_value(t)) for p, t in zip(p_leaves, t_leaves)]
         out = fun(*tree_unflatten(p_def, ins))

@@ -9,7 +9,7 @@ primal values, which belong to the levels below, so outer transforms see the bac
 """
 from __future__ import annotations
 
-from ..core.primitive import Aval, Trace, Tracer, bind, defined_at, new_main
+from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value, cast, full_like_traced, zeros_like_v
 from ..tree import tree_flatten, tree_unflatten
@@ -121,7 +121,7 @@ def vjp(fun, *primals, has_aux=False):
     p_leaves = [as_value(p) for p in p_leaves]
     with new_main(VJPTrace, global_data=set()) as main:
         main.origin = f"vjp({getattr(fun, '__name__', 'fun')})"
-        main.site = defined_at(fun)
+        main.fun = fun
         trace = VJPTrace(main)
         ins = [VJPTracer(trace, p, None) for p in p_leaves]
         for t in ins:
