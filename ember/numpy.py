@@ -148,7 +148,8 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
 
 
 def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
-    return var(a, axis, dtype, ddof, keepdims).sqrt()
+    from .ops.reduce import root_zero_grad
+    return root_zero_grad(var(a, axis, dtype, ddof, keepdims), 2)
 
 
 def _arg(target):

@@ -288,24 +288,49 @@ div_p = _binary("div", np.true_divide, _div_vjp,
                 lambda p, t, out: t[0] / p[1] - t[1] * p[0] / (p[1] * p[1]))
 
 
+def _pow_dx(x, y):
+    """d(x**y)/dx = y * x**(y-1), taken as 0 where y == 0 (as PyTorch): the unguarded
+    formula gives 0 * 0**-1 = NaN at x = 0. A tensor exponent is made safe before the power,
+    so that no NaN reaches higher derivatives through the unselected branch either."""
+    if not isinstance(y, Tensor):  # a scalar exponent: decided here, no extra ops
+        return None if y == 0 else y * pow(x, y - 1)
+    nz = y != 0
+    y_safe = where(nz, y, ones_like_v(y))
+    return where(nz, y_safe * pow(x, y_safe - 1), zeros_like_v(y))
+
+
+def _pow_dy(x, out):
+    """d(x**y)/dy = x**y * log(x) for x > 0, and 0 elsewhere (the limit at x = 0)."""
+    if not isinstance(x, Tensor):  # a Python/NumPy number as the base: 0.7 ** y
+        return out * np.log(x) if x > 0 else zeros_like_v(out)
+    pos = x > 0
+    safe = where(pos, x, ones_like_v(x))
+    return where(pos, out * log(safe), zeros_like_v(out))
+
+
 def _pow_vjp(ct, out, x, y):
-    gx = ct * y * pow(x, y - 1) if isinstance(x, Tensor) else None
-    gy = None
+    gx = gy = None
+    if isinstance(x, Tensor):
+        d = _pow_dx(x, y)
+        gx = _ub(ct * 0 if d is None else ct * d, x)
     if isinstance(y, Tensor) and y.dtype.is_floating_point:
-        safe = where(x > 0, x, ones_like_v(x))
-        gy = ct * out * log(safe)
-        gy = where(x > 0, gy, zeros_like_v(gy))
-    return _ub(gx, x) if gx is not None else None, _ub(gy, y) if gy is not None else None
+        gy = _ub(ct * _pow_dy(x, out), y)
+    return gx, gy
 
 
 def _pow_jvp(p, t, out):
     x, y = p
     tx, ty = t
-    r = tx * y * pow(x, y - 1)
+    r = None
+    if isinstance(x, Tensor):
+        d = _pow_dx(x, y)
+        if d is not None:
+            # a zero tangent contributes 0 even where the derivative is infinite (0 ** 0.5)
+            r = where(tx == 0, zeros_like_v(out), tx * d)
     if isinstance(y, Tensor) and y.dtype.is_floating_point:
-        safe = where(x > 0, x, ones_like_v(x))
-        r = r + where(x > 0, ty * out * log(safe), zeros_like_v(out))
-    return r
+        ry = ty * _pow_dy(x, out)
+        r = ry if r is None else r + ry
+    return zeros_like_v(out) if r is None else r
 
 
 pow_p = _binary("pow", np.power, _pow_vjp, _pow_jvp, needs_out=True)
@@ -364,10 +389,16 @@ remainder_p = _binary("remainder", np.remainder, _rem_vjp,
                       lambda p, t, out: t[0] - t[1] * floor(p[0] / p[1]))
 fmod_p = _binary("fmod", np.fmod, _fmod_vjp,
                  lambda p, t, out: t[0] - t[1] * trunc(p[0] / p[1]))
+def _atan2_denominator(y, x):
+    """x^2 + y^2, with 1 where both are 0: there the gradient is 0 (as PyTorch), not 0/0."""
+    d = x * x + y * y
+    return where(d == 0, ones_like_v(d), d)
+
+
 atan2_p = _binary("atan2", np.arctan2,
-                  lambda ct, out, y, x: (_ub(ct * x / (x * x + y * y), y),
-                                         _ub(-ct * y / (x * x + y * y), x)),
-                  lambda p, t, out: (t[0] * p[1] - t[1] * p[0]) / (p[0] * p[0] + p[1] * p[1]))
+                  lambda ct, out, y, x: (_ub(ct * x / _atan2_denominator(y, x), y),
+                                         _ub(-ct * y / _atan2_denominator(y, x), x)),
+                  lambda p, t, out: (t[0] * p[1] - t[1] * p[0]) / _atan2_denominator(*p))
 
 
 def _select_impl(c, x, y):

@@ -242,7 +242,21 @@ def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, correction=None):
-    return var(input, dim, unbiased, keepdim, correction).sqrt()
+    """Standard deviation over ``dim``; its gradient is 0 where it is 0 (a constant slice, an
+    axis of length 1 with ``correction=0``, a 0-d value), as PyTorch's, not NaN."""
+    return root_zero_grad(var(input, dim, unbiased, keepdim, correction), 2)
+
+
+def root_zero_grad(v, p):
+    """``v ** (1/p)`` for v >= 0 whose derivative at v == 0 is 0 instead of inf * 0 = NaN
+    (PyTorch's convention for std and norms: a subgradient). The root runs on a value made
+    safe first, so no NaN comes back from the unselected branch at any order either. A
+    NaN ``v`` stays NaN."""
+    from .elementwise import ones_like_v, sqrt, where, zeros_like_v
+    zero = v == 0
+    safe = where(zero, ones_like_v(v), v)
+    r = sqrt(safe) if p == 2 else safe ** (1.0 / p)
+    return where(zero, zeros_like_v(v), r)
 
 
 def max_(a, b):  # the builtin max is shadowed in this module by ember's max
@@ -413,7 +427,7 @@ def norm(input, p="fro", dim=None, keepdim=False):
     positive number."""
     x = as_value(input).abs()
     if p in ("fro", 2, 2.0):
-        return sum(x * x, dim, keepdim).sqrt()
+        return root_zero_grad(sum(x * x, dim, keepdim), 2)
     if p in (1, 1.0):
         return sum(x, dim, keepdim)
     if p == float("inf"):
@@ -421,7 +435,7 @@ def norm(input, p="fro", dim=None, keepdim=False):
     if p == float("-inf"):
         return amin(x, dim, keepdim)
     if isinstance(p, (int, float)) and p > 0:
-        return sum(x ** p, dim, keepdim) ** (1.0 / p)
+        return root_zero_grad(sum(x ** p, dim, keepdim), p)
     raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a positive number or +-inf")
 
 

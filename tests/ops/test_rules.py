@@ -362,3 +362,81 @@ def test_cases_exercise_every_primitive(monkeypatch):
     ember.jit(lambda a: (a * a).sum())(w).backward()
     missing = sorted(set(ember.primitives) - seen)
     assert not missing, f"primitives with no test case in tests/ops/test_rules.py: {missing}"
+
+
+# ---- gradient edge cases: values where a naive rule forms 0 * inf or 0 / 0 -----------------
+
+def _f64(v):
+    return ember.tensor(v, dtype=ember.float64)
+
+
+@pytest.mark.parametrize("y", [0.5, 2.5, 0.0])
+def test_pow_zero_base_forward_mode_wrt_exponent_is_zero(y):
+    # d/dy 0**y = 0: the x-term of the JVP must not form 0 * y * 0**(y-1) = NaN
+    x = _f64(0.0)
+    _, t = jvp(lambda y: ember.pow(x, y), (_f64(y),), (_f64(1.0),))
+    _, t2 = jvp(lambda x, y: ember.pow(x, y), (x, _f64(y)), (_f64(0.0), _f64(1.0)))
+    assert t.item() == 0.0 and t2.item() == 0.0
+    assert ember.grad(lambda y: ember.pow(x, y))(_f64(y)).item() == 0.0
+
+
+@pytest.mark.parametrize("exponent", [0.0, "tensor"])
+def test_pow_zero_exponent_at_zero_has_zero_derivatives(exponent):
+    e = _f64(0.0) if exponent == "tensor" else 0.0
+    f = lambda x: x ** e  # noqa: E731
+    x = _f64(0.0)
+    assert ember.grad(f)(x).item() == 0.0
+    assert ember.grad(ember.grad(f))(x).item() == 0.0
+    t = ember.tensor(0.0, requires_grad=True)
+    (g,) = ember.autograd.grad(t ** e, t, create_graph=True)
+    assert g.item() == 0.0
+    if torch is not None:
+        tt = torch.tensor(0.0, requires_grad=True)
+        (tg,) = torch.autograd.grad(tt ** 0.0, tt)
+        assert tg.item() == g.item()
+
+
+def test_python_number_base_with_traced_exponent():
+    g = ember.grad(lambda y: 0.7 ** y)(ember.tensor(1.8))
+    np.testing.assert_allclose(g.item(), 0.7 ** 1.8 * np.log(0.7), rtol=1e-6)
+    np.testing.assert_allclose(g.item(), -0.18769, rtol=1e-4)
+    _, t = jvp(lambda y: 0.7 ** y, (_f64(1.8),), (_f64(1.0),))
+    np.testing.assert_allclose(t.item(), 0.7 ** 1.8 * np.log(0.7), rtol=1e-12)
+    # a zero or negative Python base: the derivative w.r.t. the exponent is 0 (no log)
+    assert ember.grad(lambda y: 0.0 ** y)(_f64(2.0)).item() == 0.0
+
+
+def test_std_of_constant_or_single_element_has_zero_gradient():
+    for shape, dim in (((2, 1), 1), ((), None), ((3,), 0)):
+        a = ember.tensor(np.ones(shape), requires_grad=True)
+        ember.std(a, dim, correction=0).sum().backward()
+        np.testing.assert_array_equal(a.grad.numpy(), np.zeros(shape))
+        if torch is not None:
+            t = torch.tensor(np.ones(shape), requires_grad=True)
+            (t.std(dim, correction=0) if dim is not None else t.std(correction=0)).sum().backward()
+            np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
+    # jnp.std (ddof=0) of one element, first and second order
+    import ember.numpy as jnp
+    x = _f64([2.0])
+    assert ember.grad(lambda x: jnp.std(x))(x).numpy().tolist() == [0.0]
+    assert ember.grad(lambda x: ember.grad(lambda x: jnp.std(x))(x).sum())(x).numpy()[0] == 0.0
+    # a NaN variance (correction 1 over one element) stays NaN, as in PyTorch
+    assert np.isnan(ember.tensor([1.0]).std().item())
+
+
+def test_norm_at_zero_has_zero_gradient():
+    for p in ("fro", 2, 3.0):
+        a = ember.tensor(np.zeros((2, 3)), requires_grad=True)
+        a.norm(p).backward()
+        np.testing.assert_array_equal(a.grad.numpy(), np.zeros((2, 3)))
+    a = ember.tensor(np.zeros(3), requires_grad=True)
+    (g,) = ember.autograd.grad(a.norm(), a, create_graph=True)
+    assert np.isfinite(g.detach().numpy()).all()
+
+
+def test_atan2_at_origin_has_zero_gradient():
+    a = ember.tensor([0.0, 0.0], requires_grad=True)
+    ember.atan2(a[0], a[1]).backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0])
+    _, t = jvp(ember.atan2, (_f64(0.0), _f64(0.0)), (_f64(1.0), _f64(1.0)))
+    assert t.item() == 0.0
