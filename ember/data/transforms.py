@@ -7,8 +7,8 @@ import numpy as np
 
 from ..core.tensor import Tensor
 
-__all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFlip", "Resize",
-           "Lambda"]
+__all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "CenterCrop", "RandomHorizontalFlip",
+           "Resize", "Lambda"]
 
 
 def _rng():
@@ -92,6 +92,28 @@ class RandomCrop:
 
     def __repr__(self):
         return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class CenterCrop:
+    """The central ``size`` crop (an int: a square); an image smaller than ``size`` is first
+    zero-padded evenly on each side, as torchvision does."""
+
+    def __init__(self, size):
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+
+    def __call__(self, x):
+        a = _chw(x, "CenterCrop")
+        th, tw = self.size
+        h, w = a.shape[1:]
+        if th > h or tw > w:
+            ph, pw = max(th - h, 0), max(tw - w, 0)
+            a = np.pad(a, ((0, 0), (ph // 2, (ph + 1) // 2), (pw // 2, (pw + 1) // 2)))
+            h, w = a.shape[1:]
+        i, j = int(round((h - th) / 2.0)), int(round((w - tw) / 2.0))
+        return Tensor._wrap(np.ascontiguousarray(a[:, i:i + th, j:j + tw]))
+
+    def __repr__(self):
+        return f"CenterCrop(size={self.size})"
 
 
 class RandomHorizontalFlip:
