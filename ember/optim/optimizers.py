@@ -6,7 +6,7 @@ import numpy as np
 
 from . import update_rules as R
 from .inplace import INPLACE, scalar_sqrt
-from .sgd import Optimizer
+from .sgd import Optimizer, check_hyperparameters
 
 
 class _RuleOptimizer(Optimizer):
@@ -46,17 +46,6 @@ class _RuleOptimizer(Optimizer):
         return loss
 
 
-def _check(name, lr, eps=None, betas=None, weight_decay=0.0):
-    if lr < 0:
-        raise ValueError(f"{name}: invalid learning rate {lr} (must be >= 0)")
-    if eps is not None and eps < 0:
-        raise ValueError(f"{name}: invalid eps {eps} (must be >= 0)")
-    if betas is not None and not all(0 <= b < 1 for b in betas):
-        raise ValueError(f"{name}: invalid betas {betas} (each must be in [0, 1))")
-    if weight_decay < 0:
-        raise ValueError(f"{name}: invalid weight_decay {weight_decay} (must be >= 0)")
-
-
 class Adam(_RuleOptimizer):
     """Adam (Kingma & Ba) with PyTorch's defaults; ``weight_decay`` is L2 added to the
     gradient; ``amsgrad`` keeps the running maximum of the second moment."""
@@ -65,7 +54,8 @@ class Adam(_RuleOptimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, maximize=False):
-        _check(type(self).__name__, lr, eps, betas, weight_decay)
+        check_hyperparameters(type(self).__name__, lr=lr, eps=eps, betas=betas,
+                              weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))
@@ -86,9 +76,8 @@ class RMSprop(_RuleOptimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False, maximize=False):
-        _check("RMSprop", lr, eps, None, weight_decay)
-        if not 0 <= alpha:
-            raise ValueError(f"RMSprop: invalid alpha {alpha}")
+        check_hyperparameters("RMSprop", lr=lr, eps=eps, weight_decay=weight_decay,
+                              momentum=momentum, alpha=alpha)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 
@@ -98,7 +87,8 @@ class Adagrad(_RuleOptimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10, maximize=False):
-        _check("Adagrad", lr, eps, None, weight_decay)
+        check_hyperparameters("Adagrad", lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                              initial_accumulator_value=initial_accumulator_value, eps=eps)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize))

@@ -6,22 +6,64 @@ from __future__ import annotations
 import numpy as np
 
 
+def _type_name(x):
+    from ..core.tensor import Tensor
+    if isinstance(x, Tensor):
+        return f"a Tensor of shape {tuple(x.shape)} ({x.dtype})"
+    return type(x).__name__
+
+
+def check_hyperparameters(op, **values):
+    """PyTorch's argument checks, one message per value: each of ``values`` must be a real
+    number >= 0 (``betas`` a pair in [0, 1))."""
+    for name, v in values.items():
+        if v is None:
+            continue
+        if name == "betas":
+            try:
+                pair = tuple(v)
+            except TypeError:
+                pair = ()
+            if len(pair) != 2:
+                raise ValueError(f"{op}: betas must be a pair (beta1, beta2), got {v!r}")
+            for i, b in enumerate(pair):
+                if not isinstance(b, (int, float, np.integer, np.floating)) or \
+                        not 0.0 <= b < 1.0:
+                    raise ValueError(f"{op}: Invalid beta parameter at index {i}: {b!r} (each "
+                                     f"beta must be in [0, 1))")
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{op}: {name} must be a number, got {_type_name(v)} ({v!r})")
+        if not v >= 0:  # also refuses NaN
+            what = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
+            raise ValueError(f"{op}: Invalid {what}: {v} ({name} must be >= 0)")
+
+
 class Optimizer:
+    """The base of the stateful optimizers: ``params`` is an iterable of tensors, of
+    ``(name, tensor)`` pairs, or of dicts (parameter groups: ``{"params": [...], **options}``);
+    every tensor must be a leaf (a tensor computed from others is never updated) and appear
+    once."""
+
     def __init__(self, params, defaults):
+        from ..core.tensor import Tensor
+        op = type(self).__name__
+        if isinstance(params, (Tensor, dict, set, str, bytes)) or not hasattr(params,
+                                                                             "__iter__"):
+            raise TypeError(f"{op}: params argument given to the optimizer should be an "
+                            f"iterable of Tensors or dicts, but got {_type_name(params)}; "
+                            f"pass model.parameters() or a list, e.g. [w]")
         params = list(params)
         if not params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ValueError(f"{op}: optimizer got an empty parameter list (did the model "
+                             f"register no parameters, or was a generator used up?)")
         if not isinstance(params[0], dict):
             params = [{"params": params}]
         self.defaults = defaults
         self.param_groups = []
-        for g in params:
-            g = dict(g)
-            g["params"] = list(g["params"])
-            for k, v in defaults.items():
-                g.setdefault(k, v)
-            self.param_groups.append(g)
         self.state = {}
+        for g in params:
+            self.add_param_group(g)
 
     def zero_grad(self, set_to_none=True):
         for g in self.param_groups:
@@ -43,10 +85,47 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def add_param_group(self, group):
+        """Add a group ``{"params": [...], **options}``; options left out take the
+        optimizer's defaults."""
+        from ..core.tensor import Tensor
+        op = type(self).__name__
+        if not isinstance(group, dict):
+            raise TypeError(f"{op}: a parameter group must be a dict with a 'params' entry, "
+                            f"got {_type_name(group)}")
+        if "params" not in group:
+            raise ValueError(f"{op}: parameter group {sorted(group)} has no 'params' entry")
         group = dict(group)
-        group["params"] = list(group["params"])
+        ps = group["params"]
+        if isinstance(ps, Tensor):
+            ps = [ps]
+        elif isinstance(ps, (set, dict, str)) or not hasattr(ps, "__iter__"):
+            raise TypeError(f"{op}: a group's params should be an iterable of Tensors, got "
+                            f"{_type_name(ps)}")
+        ps = [p[1] if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) else p
+              for p in ps]
+        seen = set()
+        for i, p in enumerate(ps):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{op}: optimizer can only optimize Tensors, but one of the "
+                                f"params (index {i}) is {_type_name(p)}")
+            if not p.is_leaf:
+                raise ValueError(f"{op}: can't optimize a non-leaf Tensor (params index {i}, "
+                                 f"shape {tuple(p.shape)}, computed by "
+                                 f"{p._node.name}); optimize the leaf it was computed from, "
+                                 f"or pass t.detach().requires_grad_()")
+            if id(p) in seen:
+                raise ValueError(f"{op}: parameter index {i} (shape {tuple(p.shape)}) appears "
+                                 f"twice in one parameter group; it would be updated twice "
+                                 f"per step. Pass each parameter once")
+            seen.add(id(p))
+        for g in self.param_groups:
+            if any(id(p) in seen for p in g["params"]):
+                raise ValueError(f"{op}: some parameters appear in more than one parameter "
+                                 f"group; give each parameter to one group")
         for k, v in self.defaults.items():
             group.setdefault(k, v)
+        check_hyperparameters(op, **{k: group.get(k) for k in _CHECKED if k in group})
+        group["params"] = ps
         self.param_groups.append(group)
 
     def load_state_dict(self, sd):
@@ -57,17 +136,21 @@ class Optimizer:
             g.update({k: v for k, v in sg.items() if k != "params"})
 
 
+# the options every group's values are checked for (PyTorch checks these, not dampening)
+_CHECKED = ("lr", "momentum", "weight_decay", "eps", "betas", "alpha", "lr_decay",
+            "initial_accumulator_value")
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent: ``v = mu v + (1 - dampening) g``; ``p -= lr v``
     (or ``g + mu v`` with nesterov), with L2 weight decay added to ``g``."""
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, maximize=False):
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got lr={lr}, "
-                             f"momentum={momentum}, weight_decay={weight_decay}")
+        check_hyperparameters("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+            raise ValueError(f"SGD: Nesterov momentum requires a momentum and zero dampening, "
+                             f"got momentum={momentum}, dampening={dampening}")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))

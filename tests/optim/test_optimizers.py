@@ -107,9 +107,9 @@ def test_state_dict_round_trip_continues_identically():
 
 def test_errors():
     p = [nn.Parameter(ember.zeros(2))]
-    with pytest.raises(ValueError, match="Adam: invalid learning rate -1"):
+    with pytest.raises(ValueError, match="Adam: Invalid learning rate: -1"):
         ember.optim.Adam(p, lr=-1)
-    with pytest.raises(ValueError, match=r"Adam: invalid betas \(1.0, 0.9\)"):
+    with pytest.raises(ValueError, match=r"Adam: Invalid beta parameter at index 0: 1.0"):
         ember.optim.Adam(p, betas=(1.0, 0.9))
     with pytest.raises(ValueError, match="empty parameter list"):
         ember.optim.SGD([], lr=0.1)

@@ -28,5 +28,5 @@ def test_sgd_rejects_bad_arguments():
     p = ember.nn.Parameter(ember.zeros(2))
     with pytest.raises(ValueError, match="lr"):
         ember.optim.SGD([p], lr=-1)
-    with pytest.raises(ValueError, match="nesterov"):
+    with pytest.raises(ValueError, match="Nesterov momentum requires"):
         ember.optim.SGD([p], lr=0.1, nesterov=True)
