@@ -297,14 +297,22 @@ def take(a, indices, axis=None):
 
 # ---- products -----------------------------------------------------------------------------
 
+def _promoted(a, b):
+    """Both operands in their common dtype: jax.numpy's products promote (ember.matmul, like
+    torch.matmul, refuses mixed dtypes)."""
+    from .ops.elementwise import promote
+    (x, y), _ = promote(asarray(a), asarray(b), op="matmul")
+    return x, y
+
+
 def matmul(a, b):
-    return _e().matmul(asarray(a), asarray(b))
+    return _e().matmul(*_promoted(a, b))
 
 
 def dot(a, b):
     """NumPy's dot: scalars multiply, 1-D/2-D operands are a matrix product, N-D contracts the
     last axis of ``a`` with the second-to-last of ``b``."""
-    x, y = asarray(a), asarray(b)
+    x, y = _promoted(a, b)
     if x.ndim == 0 or y.ndim == 0:
         return x * y
     if x.ndim <= 2 and y.ndim <= 2:

@@ -12,9 +12,24 @@ from ..ops.conv import (  # noqa: F401
 from ..ops.slicing import pad  # noqa: F401
 from ..ops.elementwise import where
 from ..ops.indexing import gather
+from ..ops._util import check_same_dtype, layer_input_fix
+from ..core.primitive import Tracer
+
+
+def _dtype_of(t):
+    """A concrete tensor's NumPy dtype (cheap), a tracer's ember dtype: equal values mean
+    equal dtypes; unequal ones are compared again by ``check_same_dtype``."""
+    return t.dtype if isinstance(t, Tracer) else t._data.dtype
 
 
 def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``. The input must have the layer's dtype (no promotion, as
+    PyTorch)."""
+    if _dtype_of(input) != _dtype_of(weight):
+        check_same_dtype("linear", input, weight, ("input", "weight"),
+                         fix=layer_input_fix(input, weight))
+    if bias is not None and _dtype_of(bias) != _dtype_of(weight):
+        check_same_dtype("linear", bias, weight, ("bias", "weight"))
     out = input @ weight.mT
     return out + bias if bias is not None else out
 

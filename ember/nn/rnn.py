@@ -14,6 +14,7 @@ from . import init
 from .module import Module, Parameter
 from ..ops.creation_ops import empty, zeros
 from ..ops.indexing import stack, cat
+from ..ops._util import check_same_dtype, layer_input_fix
 
 
 class _RNNBase(Module):
@@ -61,6 +62,9 @@ class _RNNBase(Module):
         if x.ndim not in (2, 3):
             raise ValueError(f"{name}: expected a 2-D (unbatched) or 3-D input, got shape "
                              f"{tuple(x.shape)}")
+        w = self.weight_ih_l0
+        if x.dtype != w.dtype:
+            check_same_dtype(name, x, w, ("input", "weight"), fix=layer_input_fix(x, w))
         unbatched = x.ndim == 2
         if unbatched:
             x = x.unsqueeze(1)

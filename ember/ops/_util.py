@@ -100,3 +100,23 @@ def broadcast_shapes(*shapes, op="broadcast"):
         raise ValueError(f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be "
                          f"broadcast together (sizes must match or be 1, aligned from the right)"
                          ) from None
+
+
+def check_same_dtype(op, a, b, what=("mat1", "mat2"), fix=None):
+    """PyTorch's rule for the products (matmul, linear, conv): no implicit promotion between
+    the operands; a mismatch is a RuntimeError naming both dtypes and shapes."""
+    da, db = a.dtype, b.dtype
+    if da != db:
+        fix = fix or (f"convert one side, e.g. x.to({db})" if getattr(db, "is_floating_point",
+                                                                      False) else
+                      f"convert one side, e.g. y.to({da})")
+        raise RuntimeError(f"{op}: {what[0]} and {what[1]} must have the same dtype, but got "
+                           f"{da} {tuple(a.shape)} and {db} {tuple(b.shape)}; {fix}")
+
+
+def layer_input_fix(x, w):
+    """The fix to suggest when a layer's input dtype differs from its weight's."""
+    if getattr(x.dtype, "is_floating_point", False):
+        return (f"convert the input, e.g. x.to({w.dtype}), or the layer, e.g. "
+                f"layer.to({x.dtype})")
+    return f"convert the input, e.g. x.to({w.dtype}) (integer data needs an explicit cast)"

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core.primitive import Aval, Primitive, bind
 from .elementwise import as_value, moveaxis_to_front, batch_all_front
+from ._util import check_same_dtype, layer_input_fix
 from .einsum import einsum
 from .registry_helpers import export
 from .slicing import pad_p
@@ -234,8 +235,18 @@ def _letters(n):
 
 # ---- convolution ---------------------------------------------------------------------------
 
+def _check_dtypes(op, x, w, bias):
+    """No promotion between the input, the weight and the bias (PyTorch's rule)."""
+    if x.dtype != w.dtype:
+        check_same_dtype(op, x, w, ("input", "weight"),
+                         fix=layer_input_fix(x, w))
+    if bias is not None and as_value(bias).dtype != w.dtype:
+        check_same_dtype(op, as_value(bias), w, ("bias", "weight"))
+
+
 def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
     x, w = as_value(input), as_value(weight)
+    _check_dtypes(op, x, w, bias)
     _check_input(x, nsp, op)
     unbatched = x.ndim == nsp + 1
     if unbatched:
@@ -299,6 +310,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def _conv_transpose(nsp, input, weight, bias, stride, padding, output_padding, groups,
                     dilation, op):
     x, w = as_value(input), as_value(weight)
+    _check_dtypes(op, x, w, bias)
     _check_input(x, nsp, op)
     unbatched = x.ndim == nsp + 1
     if unbatched:

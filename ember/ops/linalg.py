@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.primitive import Aval, Primitive, bind
+from ..core.tensor import Tensor
+from ._util import check_same_dtype
 from .elementwise import _binary_args, moveaxis_to_front
 from .registry_helpers import export, method
 
@@ -84,8 +86,16 @@ matmul_p = Primitive(
 
 
 def matmul(input, other):
-    """Matrix product with NumPy/PyTorch semantics for 1-d and batched operands."""
-    x, y = _binary_args(input, other)
+    """Matrix product with NumPy/PyTorch semantics for 1-d and batched operands. As in
+    PyTorch, two tensors of different dtypes are an error (no implicit promotion)."""
+    if isinstance(input, Tensor) and isinstance(other, Tensor):
+        if type(input) is not Tensor or type(other) is not Tensor or \
+                input._data.dtype is not other._data.dtype:
+            check_same_dtype("matmul", input, other,
+                             fix="convert one operand, e.g. a @ b.to(a.dtype)")
+        x, y = input, other
+    else:
+        x, y = _binary_args(input, other)
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes "
                          f"{tuple(x.shape)} and {tuple(y.shape)}; use * for scalars")

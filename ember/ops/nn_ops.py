@@ -6,6 +6,7 @@ import numpy as np
 
 from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind
+from ..core.tensor import Tensor
 from ._util import canon_dim
 from .elementwise import as_value, cast, moveaxis_to_front
 from .registry_helpers import export, method
@@ -80,6 +81,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
                                   "supported")
+    if type(idx) is Tensor and idx._data.size:  # concrete indices: PyTorch's range check
+        lo, hi = idx._data.min(), idx._data.max()
+        if lo < 0 or hi >= w.shape[0]:
+            bad = lo if lo < 0 else hi
+            raise IndexError(f"embedding: index {bad} is out of range for a table of "
+                             f"{w.shape[0]} rows (weight {tuple(w.shape)}); indices must be in "
+                             f"[0, {w.shape[0] - 1}] (negative indices are not allowed)")
     out = getitem(w, idx)
     if padding_idx is not None:
         from .elementwise import where

@@ -58,7 +58,7 @@ def test_retrace_is_explained(caplog):
 
 def test_retrace_names_the_argument_path_and_static_keywords(caplog):
     def loss(params, x, *, scale=1.0):
-        return (x @ params["w"]).sum() * scale
+        return (x @ params["w"].to(x.dtype)).sum() * scale  # matmul refuses mixed dtypes
     f = jit(loss, static_argnames=("scale",))
     p = {"w": T(3, 1)}
     ember.config.explain_retraces = True
