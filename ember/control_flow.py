@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import autograd as _ag
-from .core.primitive import Aval, Primitive, Tracer, bind, new_main, _stack
+from .core.primitive import Aval, Primitive, Tracer, bind, new_main, transforms_active
 from .core.tensor import Tensor
 from .ops.elementwise import as_value, where, zeros_like_v
 from .tree import tree_flatten, tree_unflatten
@@ -96,7 +96,7 @@ def _run(closed, args):
 
 
 def _eager():
-    return len(_stack) == 1
+    return not transforms_active()
 
 
 def _aval(x):

@@ -9,31 +9,44 @@ the backward pass is itself recorded (higher-order gradients).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from . import state as _state
+from .state import grad_off_threads as _grad_off, tls as _tls
 from .tensor import Tensor
 
 
-class _GradMode:
-    enabled = True
+class _GradModeView:
+    """``_GradMode.enabled``: this thread's grad mode (read-only; for code written before grad
+    mode became per-thread state; new code calls ``is_grad_enabled()``)."""
+
+    @property
+    def enabled(self):
+        return not _grad_off[0] or _tls.grad_enabled
+
+
+_GradMode = _GradModeView()
 
 
 def is_grad_enabled() -> bool:
-    return _GradMode.enabled
+    """Whether this thread records the autograd tape (a new thread starts with it on)."""
+    return not _grad_off[0] or _tls.grad_enabled
 
 
 class set_grad_enabled:
-    """Context manager / function that sets grad mode (as ``torch.set_grad_enabled``)."""
+    """Context manager / function that sets this thread's grad mode
+    (as ``torch.set_grad_enabled``)."""
 
     def __init__(self, mode: bool):
-        self.prev = _GradMode.enabled
-        _GradMode.enabled = bool(mode)
+        self.prev = _state.set_grad(mode)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        _GradMode.enabled = self.prev
+        _state.set_grad(self.prev)
         return False
 
 
@@ -41,17 +54,14 @@ class _GradModeCtx:
     mode = True
 
     def __enter__(self):
-        self.prev = _GradMode.enabled
-        _GradMode.enabled = self.mode
+        self.prev = _state.set_grad(self.mode)
         return self
 
     def __exit__(self, *exc):
-        _GradMode.enabled = self.prev
+        _state.set_grad(self.prev)
         return False
 
     def __call__(self, fn):  # also a decorator
-        import functools
-
         @functools.wraps(fn)
         def wrapper(*a, **k):
             with type(self)():
@@ -60,12 +70,12 @@ class _GradModeCtx:
 
 
 class no_grad(_GradModeCtx):
-    """Disable gradient recording (context manager or decorator)."""
+    """Disable gradient recording in this thread (context manager or decorator)."""
     mode = False
 
 
 class enable_grad(_GradModeCtx):
-    """Enable gradient recording (context manager or decorator)."""
+    """Enable gradient recording in this thread (context manager or decorator)."""
     mode = True
 
 
@@ -138,8 +148,8 @@ def eval_apply(prim, args, params):
         return _wrap_multi(prim, args, params, out)
     t = _new(Tensor)
     t._data = out
-    if _GradMode.enabled and prim.differentiable and _node_needed(args) and \
-            out.dtype.kind in "fc":
+    if (not _grad_off[0] or _tls.grad_enabled) and prim.differentiable and \
+            _node_needed(args) and out.dtype.kind in "fc":
         t._node = node = Node(prim, params, args, out, 1)
         t.requires_grad = True
         if prim.view and isinstance(args[0], Tensor):
@@ -152,7 +162,7 @@ def eval_apply(prim, args, params):
 
 def _wrap_multi(prim, args, params, out):
     outs = [Tensor._wrap(o) for o in out]
-    if _GradMode.enabled and prim.differentiable and _node_needed(args):
+    if (not _grad_off[0] or _tls.grad_enabled) and prim.differentiable and _node_needed(args):
         node = Node(prim, params, args, out, len(outs))
         ver = [0]
         node.out_version = (ver, 0)

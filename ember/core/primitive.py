@@ -30,6 +30,8 @@ from typing import Any, Callable
 import numpy as np
 
 from . import dtypes as _dt
+from . import state as _state
+from .state import tls as _tls, transform_levels as _levels
 
 registry: dict[str, "Primitive"] = {}
 
@@ -162,34 +164,51 @@ class Trace:
         raise NotImplementedError
 
 
-_stack: list[MainTrace] = []  # index 0 is the eager evaluator (level 0)
-_dynamic: list[MainTrace | None] = [None]  # a staging trace that captures even constants
+class _ThreadStack:
+    """``_stack``: this thread's interpreter stack (for code written before the stack became
+    per-thread state; new code reads ``state.tls.stack`` or calls ``transforms_active()``)."""
+
+    def __len__(self):
+        return len(_tls.stack)
+
+    def __getitem__(self, i):
+        return _tls.stack[i]
+
+    def __iter__(self):
+        return iter(_tls.stack)
+
+    def __reversed__(self):
+        return reversed(_tls.stack)
+
+
+_stack = _ThreadStack()
 
 
 class new_main:
-    """Context manager pushing a new interpreter level."""
+    """Context manager pushing a new interpreter level (in this thread)."""
 
     def __init__(self, trace_type, global_data=None, dynamic=False):
-        self.main = MainTrace(len(_stack), trace_type, global_data)
+        self.main = MainTrace(len(_tls.stack), trace_type, global_data)
         self.dynamic = dynamic
 
     def __enter__(self):
-        _stack.append(self.main)
+        state = _tls
+        self.main.level = len(state.stack)
+        _state.push_level(self.main)
         if self.dynamic:
-            self.prev_dynamic = _dynamic[0]
-            _dynamic[0] = self.main
+            self.prev_dynamic = state.dynamic
+            state.dynamic = self.main
         return self.main
 
     def __exit__(self, *exc):
-        _stack.pop()
+        _state.pop_level()
         self.main.alive = False
         if self.dynamic:
-            _dynamic[0] = self.prev_dynamic
+            _tls.dynamic = self.prev_dynamic
         return False
 
 
-def transforms_active() -> bool:
-    return len(_stack) > 1
+transforms_active = _state.transforms_active
 
 
 class eager_context:
@@ -197,24 +216,28 @@ class eager_context:
     concrete arrays must not be captured by an enclosing jit or vmap)."""
 
     def __enter__(self):
-        self.saved = (_stack[1:], _dynamic[0])
-        del _stack[1:]
-        _dynamic[0] = None
+        state = _tls
+        self.saved = (state.stack[1:], state.dynamic)
+        for _ in self.saved[0]:
+            _state.pop_level()
+        state.dynamic = None
 
     def __exit__(self, *exc):
-        _stack[1:] = self.saved[0]
-        _dynamic[0] = self.saved[1]
+        for m in self.saved[0]:
+            _state.push_level(m)
+        _tls.dynamic = self.saved[1]
         return False
 
 
 def find_top_trace(args):
-    top = _stack[0]
+    state = _tls
+    top = state.stack[0]
     for a in args:
         if isinstance(a, Tracer):
             m = a._trace.main
             if m.level > top.level:
                 top = m
-    dyn = _dynamic[0]
+    dyn = state.dynamic
     if dyn is not None and dyn.level > top.level:
         top = dyn
     if not top.alive:
@@ -225,7 +248,7 @@ def find_top_trace(args):
 
 
 def bind(prim: Primitive, *args, **params):
-    if len(_stack) == 1:
+    if not _levels[0] or len(_tls.stack) == 1:  # no transform active in this thread
         try:
             return eval_apply(prim, args, params)
         except ConcretizationError:
@@ -383,4 +406,4 @@ class EvalTrace(Trace):
         return eval_apply(prim, tracers, params)
 
 
-_stack.append(MainTrace(0, EvalTrace))
+_state.set_eval_main(MainTrace(0, EvalTrace))

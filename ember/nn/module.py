@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.tensor import Tensor
 from ..core.autograd import no_grad
-from ..core.primitive import _stack
+from ..core.primitive import transforms_active
 from ..transforms.effects import note_buffer_read, note_training_read
 
 
@@ -61,7 +61,7 @@ class Module:
         """Train mode (``train()``) or eval mode (``eval()``). A jitted function that reads it
         is retraced when the mode changes."""
         t = self.__dict__["_is_training"]
-        if len(_stack) > 1:
+        if transforms_active():
             note_training_read(self, t)
         return t
 
@@ -74,7 +74,7 @@ class Module:
         for store in ("_parameters", "_buffers", "_modules"):
             if store in d and name in d[store]:
                 v = d[store][name]
-                if store == "_buffers" and len(_stack) > 1:
+                if store == "_buffers" and transforms_active():
                     note_buffer_read(v)
                 return v
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")

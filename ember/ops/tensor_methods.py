@@ -5,7 +5,7 @@ import numpy as np
 
 from ..core import dtypes as _dt
 from ..core import autograd as _ag
-from ..core import primitive as _primitive
+from ..core import state as _state
 from ..core.tensor import Tensor, device as _device
 from . import elementwise as E
 from . import linalg as _linalg
@@ -21,15 +21,17 @@ def _r(fn):
 
 def _binop(prim):
     impl = prim.impl
-    stack = _primitive._stack
-    mode = _ag._GradMode
+    levels = _state.transform_levels
+    grad_off = _state.grad_off_threads
+    tls = _state.tls
     wrap = Tensor._wrap
 
     def op(self, other):
         if type(other) is Tensor and type(self) is Tensor and \
                 self._data.dtype is other._data.dtype:
-            if len(stack) == 1 and not (mode.enabled and (self.requires_grad or
-                                                          other.requires_grad)):
+            if (not levels[0] or len(tls.stack) == 1) and not (
+                    (self.requires_grad or other.requires_grad) and
+                    (not grad_off[0] or tls.grad_enabled)):
                 # nothing to record and no transform active: straight to the kernel
                 try:
                     return wrap(impl(self._data, other._data))
@@ -272,7 +274,7 @@ def inplace_apply(self, fn, *args, **kwargs):
     Keeps PyTorch's semantics: views see the change, the version counter goes up (so a
     backward that needed the old value raises), and a non-leaf keeps a correct grad_fn.
     """
-    grad_on = _ag._GradMode.enabled
+    grad_on = _ag.is_grad_enabled()
     if self.requires_grad and grad_on:
         if self._node is None:
             raise RuntimeError(
@@ -316,7 +318,7 @@ def _fast_binary_inplace(name, ufunc, fn):
         if alpha is not None:
             other = E.mul(other, alpha)
         if not ((self.requires_grad or getattr(other, "requires_grad", False))
-                and _ag._GradMode.enabled) and type(self) is Tensor:
+                and _ag.is_grad_enabled()) and type(self) is Tensor:
             o = other._data if isinstance(other, Tensor) else other
             if isinstance(o, np.ndarray) and o.dtype.kind == "f" and self._data.dtype.kind != "f":
                 return inplace_apply(self, fn, other)
@@ -378,7 +380,7 @@ def zero_(self):
 def fill_(self, value):
     if isinstance(value, Tensor):
         value = value.item()
-    if self.requires_grad and _ag._GradMode.enabled:
+    if self.requires_grad and _ag.is_grad_enabled():
         return inplace_apply(self, lambda s, v: E.where(E.full_like_traced(s, True), v, s) * 0
                              + v, value)
     self._data[...] = value
@@ -390,7 +392,7 @@ def fill_(self, value):
 def copy_(self, src, non_blocking=False):
     """Copy ``src`` (broadcast) into this tensor's storage; gradients flow to ``src``."""
     src = E.as_value(src)
-    if (self.requires_grad or src.requires_grad) and _ag._GradMode.enabled:
+    if (self.requires_grad or src.requires_grad) and _ag.is_grad_enabled():
         def _copy(s, v):
             return E.cast(v, s.dtype).expand(tuple(s.shape)) + E.zeros_like_v(s)
         return inplace_apply(self, _copy, src)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.primitive import Aval, Tracer, _stack
+from ..core.primitive import Aval, Tracer
+from ..core.state import tls as _tls
 from ..core.tensor import Tensor
 
 
@@ -78,7 +79,7 @@ def _stage(keys=False):
     innermost first). With ``keys``, a scan body being staged counts as a stage too: it
     takes its own key per iteration."""
     batched = []
-    for m in reversed(_stack[1:]):
+    for m in reversed(_tls.stack[1:]):
         name = m.trace_type.__name__
         if name == "StageTrace" or (keys and name == "_CaptureTrace" and m.origin == "scan"):
             return m, batched
@@ -89,13 +90,12 @@ def _stage(keys=False):
 
 def _loop_body():
     """The while loop whose body is being staged (a draw there would repeat), or None."""
-    for m in reversed(_stack[1:]):
+    for m in reversed(_tls.stack[1:]):
         if m.trace_type.__name__ == "_CaptureTrace" and (m.origin or "").startswith("while"):
             return m.origin
     return None
 
 
-_debug_keys = [None]  # while a jitted function runs eagerly: its scope (see eager_keys)
 
 
 class eager_keys:
@@ -105,11 +105,11 @@ class eager_keys:
     """
 
     def __enter__(self):
-        self.prev = _debug_keys[0]
-        _debug_keys[0] = {"parent": self.prev}
+        self.prev = _tls.debug_keys
+        _tls.debug_keys = {"parent": self.prev}
 
     def __exit__(self, *exc):
-        _debug_keys[0] = self.prev
+        _tls.debug_keys = self.prev
         return False
 
 
@@ -122,21 +122,21 @@ class loop_keys:
         self.length = length
 
     def __enter__(self):
-        self.prev = _debug_keys[0]
+        self.prev = _tls.debug_keys
         if self.prev is not None:
-            _debug_keys[0] = {"parent": self.prev, "loop": self, "seqs": {}}
+            _tls.debug_keys = {"parent": self.prev, "loop": self, "seqs": {}}
         return self
 
     def at(self, i):
         """Start iteration ``i`` (its index in the key sequence)."""
         if self.prev is not None:  # this iteration's slots start afresh
             self.i = i
-            scope = _debug_keys[0]
+            scope = _tls.debug_keys
             for k in [k for k in scope if isinstance(k, int)]:
                 del scope[k]
 
     def __exit__(self, *exc):
-        _debug_keys[0] = self.prev
+        _tls.debug_keys = self.prev
         return False
 
 
@@ -184,7 +184,7 @@ def draw(generator, op, shape, keyed, eager):
     per example (the batch axes are prepended to the draw and become batch dims)."""
     from ..generator import default_generator
     g = generator or default_generator
-    if len(_stack) == 1 and _debug_keys[0] is None:
+    if len(_tls.stack) == 1 and _tls.debug_keys is None:
         return eager(g._rng, shape)
     stage, levels = _stage(keys=True)
     diff = []
@@ -231,7 +231,7 @@ def _next_key(g, op, stage):
         if op not in fx.ops:
             fx.ops.append(op)
     else:
-        scope = _debug_keys[0]
+        scope = _tls.debug_keys
         if scope is None:
             return None
         slot = _scope_slot(scope, g)

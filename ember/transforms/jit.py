@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.primitive import Aval, Trace, Tracer, _stack, bind, new_main
+from ..core.primitive import Aval, Trace, Tracer, bind, new_main, transforms_active
 from ..core.tensor import Tensor
 from ..core import autograd as _ag
 from ..tree import flatten_with_key, tree_flatten, tree_unflatten, unflattener
@@ -854,7 +854,7 @@ class Jitted:
             with eager_keys():  # stateful draws use the keys the plan would: bit-identical
                 return self.fun(*args, **kwargs)
         fast = self._fast
-        if fast is not None and len(_stack) == 1:
+        if fast is not None and not transforms_active():
             arrays = fast[0](args, kwargs)
             if arrays is not None and not (fast[3] and _graph_consts_need_grad(fast[3])):
                 wrap = Tensor._wrap
@@ -863,11 +863,11 @@ class Jitted:
         ins = [leaves[i] for i in pos]
         if fx is not None:
             ins += fx.keys(f"jit({self.__name__})")
-        if len(_stack) > 1:  # under another transform: it sees every primitive
+        if transforms_active():  # under another transform: it sees every primitive
             if fx is not None:
                 fx.note_live()
             outs = eval_graph(graph, ins)
-        elif _ag._GradMode.enabled and (any([isinstance(x, Tensor) and x.requires_grad
+        elif _ag.is_grad_enabled() and (any([isinstance(x, Tensor) and x.requires_grad
                                              for x in ins]) or _graph_consts_need_grad(graph)):
             # the eager tape records one node whose backward is a compiled graph
             from .jit_grad import GradPlan, call_with_tape
@@ -907,7 +907,7 @@ def _tensor_consts_of(g):
 
 
 def _graph_consts_need_grad(g):
-    if not _ag._GradMode.enabled:
+    if not _ag.is_grad_enabled():
         return False
     return any(t.requires_grad for t in _tensor_consts_of(g))
 

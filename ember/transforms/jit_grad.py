@@ -115,7 +115,7 @@ def _shape(*avals, plan):
 def _vjp(ct, out, *args, plan):
     from ..core import autograd as _ag
     ct = ct if isinstance(ct, (tuple, list)) else (ct,)
-    if _ag._GradMode.enabled:
+    if _ag.is_grad_enabled():
         # create_graph: differentiate the graph again from its inputs, so the backward is
         # itself recorded with every dependence on the inputs (the residual path included)
         from .reverse import vjp

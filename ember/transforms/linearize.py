@@ -23,7 +23,7 @@ from .jvp import jvp
 
 def _run(graph, plan, args):
     """The compiled plan on concrete values; through bind when a transform is active."""
-    if len(P._stack) > 1 or any(isinstance(a, Tracer) for a in args):
+    if P.transforms_active() or any(isinstance(a, Tracer) for a in args):
         return list(eval_graph(graph, list(args)))
     return [Tensor._wrap(np.asarray(r)) for r in plan(*[a._data for a in args])]
 

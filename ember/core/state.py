@@ -1,0 +1,89 @@
+"""Per-thread interpreter state: grad mode, the interpreter stack and the dynamic trace.
+
+As in PyTorch, grad mode is a property of the thread: ``no_grad`` in one thread does not
+change another thread's recording, and a new thread starts with grad mode on. The stack of
+active transforms (jit staging, vmap, grad, jvp) is per thread as well, so tracing in one
+thread never captures another thread's eager work.
+
+Reading thread-local storage costs more than reading a module global, and ``bind`` reads
+this state on every primitive. Two process-wide counters make the common case cheap:
+``transform_levels[0]`` counts the transform levels pushed in all threads and
+``grad_off_threads[0]`` counts the threads whose grad mode is off. When a counter is 0, no
+thread has that state, so the hot path skips the thread-local read. Each thread raises a
+counter before it changes its own state and lowers it after, so a thread reading 0 never
+misses a level or a no_grad of its own (other threads' changes only make the check take the
+thread-local path). The counters change only under ``lock``.
+
+What stays process-wide (as in PyTorch): the default dtype (``set_default_dtype``), the
+global generator (``manual_seed``; NumPy's generator locks each draw), and the caches of
+compiled plans (keyed by what they compile; two threads may compile the same entry once
+each, and either result is the same plan).
+"""
+from __future__ import annotations
+
+import threading
+
+lock = threading.Lock()
+transform_levels = [0]  # transform levels pushed, summed over all threads
+grad_off_threads = [0]  # threads whose grad mode is off
+
+_eval_main = []  # the level-0 interpreter (set once by core.primitive)
+
+
+class ThreadState(threading.local):
+    """One thread's state. A new thread starts with grad mode on and no transform active."""
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.stack = list(_eval_main)  # index 0: the eager evaluator (level 0)
+        self.dynamic = None  # a staging trace that captures even constants
+        self.debug_keys = None  # the key scope of a jitted function run eagerly (effects.py)
+
+
+tls = ThreadState()
+
+
+def set_eval_main(main):
+    """Install the level-0 interpreter every thread's stack starts with."""
+    _eval_main[:] = [main]
+    if not tls.stack:  # this (the importing) thread's state was made before
+        tls.stack.append(main)
+
+
+def grad_enabled() -> bool:
+    """Whether this thread records the autograd tape."""
+    return not grad_off_threads[0] or tls.grad_enabled
+
+
+def set_grad(mode: bool) -> bool:
+    """Set this thread's grad mode; returns the previous mode."""
+    state = tls
+    prev = state.grad_enabled
+    mode = bool(mode)
+    if prev and not mode:
+        with lock:
+            grad_off_threads[0] += 1
+        state.grad_enabled = False
+    elif mode and not prev:
+        state.grad_enabled = True
+        with lock:
+            grad_off_threads[0] -= 1
+    return prev
+
+
+def push_level(main):
+    with lock:
+        transform_levels[0] += 1
+    tls.stack.append(main)
+
+
+def pop_level():
+    main = tls.stack.pop()
+    with lock:
+        transform_levels[0] -= 1
+    return main
+
+
+def transforms_active() -> bool:
+    """Whether a transform (jit staging, vmap, grad, jvp) is active in this thread."""
+    return bool(transform_levels[0]) and len(tls.stack) > 1
