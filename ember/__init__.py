@@ -1,6 +1,8 @@
 """ember: one Tensor for PyTorch-style eager autograd and JAX-style function transforms."""
 from __future__ import annotations
 
+import sys as _sys
+
 __version__ = "0.1.0"
 
 from .core.dtypes import (  # noqa: F401
@@ -24,6 +26,8 @@ from .ops.shape import *  # noqa: F401,F403
 from .ops.indexing import *  # noqa: F401,F403
 from .ops.slicing import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
+from .ops.linalg_decomp import *  # noqa: F401,F403
+from .ops.special import *  # noqa: F401,F403
 from .ops.einsum import *  # noqa: F401,F403
 from .ops.conv import *  # noqa: F401,F403
 from .ops.prng_ops import erfinv, argsort, sort, topk  # noqa: F401
@@ -50,6 +54,11 @@ from .tree import (  # noqa: F401,E402
 from . import tree, tree_util  # noqa: F401,E402
 from . import numpy  # noqa: F401,E402  (jax.numpy-style names: import ember.numpy as jnp)
 from . import lax  # noqa: F401,E402  (jax.lax's control flow: from ember import lax)
+from . import linalg  # noqa: F401,E402  (torch.linalg's names)
+from . import numpy_linalg as _numpy_linalg  # noqa: E402  (jax.numpy.linalg's names)
+numpy.linalg = _numpy_linalg  # reached as ember.numpy.linalg; importable under that name too
+_sys.modules[__name__ + ".numpy.linalg"] = _numpy_linalg
+from . import scipy  # noqa: F401,E402  (jax.scipy's linalg and special)
 from .transforms import (  # noqa: F401,E402
     jvp, linearize, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, jacobian, hessian,
     stop_gradient, jit,

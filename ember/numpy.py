@@ -418,3 +418,4 @@ def ndim(a):
 
 def size(a):
     return int(_np.prod(shape(a), dtype=_np.int64))
+

@@ -139,7 +139,55 @@ CASES = [
      [(3, 2, 8), (2, 8), (2, 2), (2, 2)], False),
     ("embedding", lambda m, w: m.nn.functional.embedding(
         m.tensor([[0, 2, 3], [3, 1, 0]]), w), [(4, 3)], False),
+    # linear algebra (ember/ops/linalg_decomp.py; ember.linalg as torch.linalg)
+    ("linalg_solve", lambda m, a, b: m.linalg.solve(_wellcond(m, a), b)
+     + m.linalg.solve(_wellcond(m, a), b[:, 0]).unsqueeze(-1), [(3, 3), (3, 2)], False),
+    ("linalg_solve_triangular", lambda m, a, b: m.linalg.solve_triangular(
+        _wellcond(m, a), b, upper=True) + m.linalg.solve_triangular(
+        _wellcond(m, a), b.mT, upper=False, left=False, unitriangular=True).mT, [(3, 3), (3, 2)],
+     False),
+    ("linalg_det_inv", lambda m, a: m.linalg.inv(_wellcond(m, a)) * m.linalg.det(_wellcond(m, a))
+     + m.linalg.slogdet(_wellcond(m, a))[1] + m.logdet(_wellcond(m, a)), [(3, 3)], False),
+    ("linalg_cholesky", lambda m, a, b: m.cat([m.linalg.cholesky(_spd(m, a)), m.cholesky_solve(
+        b, m.linalg.cholesky(_spd(m, a)))], 1), [(3, 3), (3, 2)], False),
+    ("linalg_qr", lambda m, a: m.cat(list(m.linalg.qr(a)), 0), [(4, 3)], False),
+    ("linalg_eigh", lambda m, a: _eigh_case(m, a), [(3, 3)], False),
+    ("linalg_svd_tall", lambda m, a: _svd_case(m, a), [(4, 3)], False),
+    ("linalg_svd_wide", lambda m, a: _svd_case(m, a), [(2, 4)], False),
+    ("linalg_pinv_lstsq_norms", lambda m, a, b: m.linalg.pinv(a).sum(1, keepdim=True).mT
+     + m.linalg.lstsq(a, b).solution.mT + m.linalg.matrix_norm(a, "nuc")
+     + m.linalg.matrix_norm(a, 2) + m.linalg.matrix_norm(a, -2) + m.linalg.matrix_norm(a, 1)
+     + m.linalg.matrix_norm(a, float("-inf")) + m.linalg.norm(a) + m.linalg.vector_norm(a, 3)
+     + m.linalg.vector_norm(b, float("inf"), dim=0).unsqueeze(-1), [(4, 3), (4, 2)], False),
+    ("linalg_power_cross", lambda m, a, b: m.linalg.matrix_power(a, 3)
+     + m.linalg.matrix_power(_wellcond(m, a), -2) + m.linalg.cross(a, b)
+     + m.linalg.multi_dot([a, b.mT, a]), [(3, 3), (3, 3)], False),
+    ("tril_triu_diagonal", lambda m, a: m.tril(a, -1) + m.triu(a, 1) * 2
+     + m.diag_embed(m.diagonal(a, 0, -2, -1)) + a.trace() + m.diag(m.diag(a, 1), -1),
+     [(3, 3)], False),
+    ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
+     + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
 ]
+
+
+def _wellcond(m, a):
+    return a + 3 * m.eye(a.shape[-1], dtype=a.dtype)
+
+
+def _spd(m, a):
+    return a @ a.mT + m.eye(a.shape[-1], dtype=a.dtype)
+
+
+def _eigh_case(m, a):
+    w, v = m.linalg.eigh(a + a.mT)
+    return m.cat([w.unsqueeze(0), v * v, m.linalg.eigvalsh(a * a.mT).unsqueeze(0)], 0)
+
+
+def _svd_case(m, a):
+    u, s, vh = m.linalg.svd(a, full_matrices=False)
+    # sign-invariant outputs: a singular pair's signs flip together
+    return m.cat([(u * u).flatten(), (vh * vh).flatten(), s, m.linalg.svdvals(a),
+                  (u[:, :1] * vh[:1, :]).flatten()])
 
 
 def _lstm_cell(m, g, c):

@@ -1,0 +1,635 @@
+"""Matrix decompositions and solves: the primitives behind ``ember.linalg``,
+``ember.numpy.linalg`` and ``ember.scipy.linalg``.
+
+Seven primitives carry all of linear algebra beyond the matrix product; everything else
+composes from them (inv = solve against the identity, det = sign * exp(logabsdet), pinv and
+lstsq through the SVD, norms through reductions or singular values):
+
+- ``solve(a, b)``               a x = b for a general square ``a`` (LU in LAPACK)
+- ``triangular_solve(a, b)``    a x = b reading one triangle of ``a``
+- ``slogdet(a)``                (sign, log|det a|)
+- ``cholesky(a)``               lower L with L L^T = a (reads a's lower triangle)
+- ``qr(a)``                     Q R (reduced or complete)
+- ``eigh(a)``                   (w, V) of a symmetric matrix (reads its lower triangle)
+- ``svd(a)``                    (U, S, Vh)
+
+Every one acts on the last two dims and broadcasts the leading ones (a batch of matrices).
+Derivative conventions are PyTorch's and JAX's: eigh's and svd's gradients assume distinct
+eigen/singular values (equal ones give inf or NaN, as theirs do); a symmetric input's
+gradient is taken as if every entry were free (a function of ``a`` that symmetrises first
+gets the exact gradient); QR's gradient needs m >= n (a wide matrix raises); det's and
+slogdet's gradient needs an invertible matrix.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import dtypes as _dt
+from ..core.primitive import Aval, Primitive, bind
+from ..core.tensor import Tensor
+from ._util import broadcast_shapes
+from .elementwise import as_value, cast, moveaxis_to_front, unbroadcast, where, zeros_like_v
+from .linalg import matmul
+from .registry_helpers import export, method
+
+__all__: list[str] = []
+
+
+class LinAlgError(RuntimeError, ValueError):
+    """A matrix that the decomposition cannot handle (singular, not positive-definite). A
+    RuntimeError as PyTorch's; also a ValueError, which keeps its class through ember's
+    error wrapping (the wrapped message names the primitive and the input shapes)."""
+
+
+# ---- small helpers (compositions, differentiable) -----------------------------------------
+
+def _mT(a):
+    return a.transpose(-1, -2)
+
+
+def _check_matrix(op, x, square=False):
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expects a matrix or a batch of matrices (..., m, n), got shape "
+                         f"{tuple(x.shape)}")
+    if square and x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"{op}: expects square matrices (..., n, n), got shape "
+                         f"{tuple(x.shape)}")
+
+
+def _float(op, x):
+    x = as_value(x)
+    if not x.dtype.is_floating_point:
+        x = cast(x, _dt.get_default_dtype())
+    return x
+
+
+def tril(input, diagonal=0):
+    """The lower triangle of the last two dims (entries above ``diagonal`` set to 0)."""
+    x = as_value(input)
+    _check_matrix("tril", x)
+    mask = np.tri(x.shape[-2], x.shape[-1], diagonal, dtype=bool)
+    return where(mask, x, zeros_like_v(x))
+
+
+def triu(input, diagonal=0):
+    """The upper triangle of the last two dims (entries below ``diagonal`` set to 0)."""
+    x = as_value(input)
+    _check_matrix("triu", x)
+    mask = ~np.tri(x.shape[-2], x.shape[-1], diagonal - 1, dtype=bool)
+    return where(mask, x, zeros_like_v(x))
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal of the (dim1, dim2) planes, appended as the last dim (as PyTorch)."""
+    x = as_value(input)
+    if x.ndim < 2:
+        raise ValueError(f"diagonal: needs at least 2 dims, got shape {tuple(x.shape)}")
+    from .shape import movedim
+    d1, d2 = dim1 % x.ndim, dim2 % x.ndim
+    if d1 == d2:
+        raise ValueError(f"diagonal: dim1 and dim2 must differ, both are {dim1}")
+    x = movedim(x, (d1, d2), (-2, -1))
+    n, m = x.shape[-2], x.shape[-1]
+    k = max(0, min(n + min(offset, 0), m - max(offset, 0)))
+    rows = np.arange(k) + max(-offset, 0)
+    cols = np.arange(k) + max(offset, 0)
+    return x[..., rows, cols]
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Matrices whose diagonal ``offset`` holds the last dim of ``input`` (as PyTorch)."""
+    v = as_value(input)
+    if (dim1, dim2) != (-2, -1):
+        raise ValueError("diag_embed: only dim1=-2, dim2=-1 are supported; move the dims "
+                         "afterwards with movedim")
+    k = v.shape[-1]
+    n = k + abs(offset)
+    from .slicing import pad
+    mask = np.eye(n, k=offset, dtype=bool)
+    # row i of the result holds v[i - max(-offset, 0)] on its diagonal entry
+    col = v.unsqueeze(-1)  # (..., k, 1)
+    if offset > 0:
+        col = pad(col, (0, 0, 0, offset))
+    elif offset < 0:
+        col = pad(col, (0, 0, -offset, 0))
+    return where(mask, col, zeros_like_v(col))
+
+
+def diag(input, diagonal=0):
+    """A 1-d input becomes a diagonal matrix; a 2-d input gives its diagonal (as PyTorch)."""
+    x = as_value(input)
+    if x.ndim == 1:
+        return diag_embed(x, diagonal)
+    if x.ndim == 2:
+        return globals()["diagonal"](x, diagonal)
+    raise ValueError(f"diag: expects a 1-d or 2-d input, got shape {tuple(x.shape)}")
+
+
+def trace(input):
+    """The sum of the main diagonal of a matrix (the last two dims for a batch)."""
+    x = as_value(input)
+    _check_matrix("trace", x)
+    return diagonal(x, 0, -2, -1).sum(-1)
+
+
+def _eye_like(x, n=None):
+    n = x.shape[-1] if n is None else n
+    return as_value(np.eye(n, dtype=x.dtype.np))
+
+
+def _matrix_batch(prim):
+    """Batching rule for a primitive on (..., m, n) operands that broadcasts leading dims:
+    the batch dim moves to the front and every operand gets the same rank."""
+    def rule(args, dims, **params):
+        moved = []
+        for a, d in zip(args, dims):
+            if d is None:
+                a = a.reshape((1,) + tuple(a.shape))
+            else:
+                a = moveaxis_to_front(a, d)
+            moved.append(a)
+        r = max(a.ndim for a in moved)
+        moved = [a.reshape((a.shape[0],) + (1,) * (r - a.ndim) + tuple(a.shape[1:]))
+                 if a.ndim < r else a for a in moved]
+        out = bind(prim, *moved, **params)
+        return out, ([0] * len(out) if prim.multiple_results else 0)
+    return rule
+
+
+def _lapack(op, fn, *arrays):
+    try:
+        with np.errstate(all="ignore"):
+            return fn(*arrays)
+    except np.linalg.LinAlgError as e:
+        hint = {"cholesky": "the input is not (numerically) symmetric positive-definite; add a "
+                            "multiple of the identity or check how it is built",
+                "solve": "the matrix is singular; use linalg.lstsq or linalg.pinv for a "
+                         "least-squares solution",
+                }.get(op, "the input is ill-conditioned")
+        raise LinAlgError(f"{e} ({hint})") from None
+
+
+def _bcast_pair(a, b):
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
+
+
+def _pair_shape(op):
+    def rule(a, b, **_):
+        if a.shape[-1] != a.shape[-2] or a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"linalg.{op}: the coefficient matrix must be square (..., n, n) and "
+                             f"the right-hand side (..., n, k); got {a.shape} and {b.shape}")
+        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2], op=f"linalg.{op} (batch dims)")
+        return Aval(batch + b.shape[-2:], a.dtype)
+    return rule
+
+
+# ---- solve ----------------------------------------------------------------------------------
+
+def _solve_impl(a, b):
+    return _lapack("solve", np.linalg.solve, *_bcast_pair(a, b))
+
+
+def _solve_vjp(ct, out, a, b):
+    gb = bind(solve_p, _mT(a), ct)
+    ga = -matmul(gb, _mT(out))
+    return unbroadcast(ga, tuple(a.shape)), unbroadcast(gb, tuple(b.shape))
+
+
+solve_p = Primitive("linalg_solve", _solve_impl, shape=_pair_shape("solve"), vjp=_solve_vjp,
+                    vjp_needs_out=True,
+                    jvp=lambda p, t, out: bind(solve_p, p[0], t[1] - matmul(t[0], out)))
+solve_p.batch = _matrix_batch(solve_p)
+
+
+# ---- triangular solve --------------------------------------------------------------------
+
+def _tri_mask(n, lower, unit):
+    if lower:
+        return np.tri(n, n, -1 if unit else 0, dtype=bool)
+    return ~np.tri(n, n, 0 if unit else -1, dtype=bool)
+
+
+def _tri_part(a, lower, unit):
+    """The triangle of ``a`` the solve reads (strict when the diagonal is taken as ones)."""
+    return where(_tri_mask(a.shape[-1], lower, unit), a, zeros_like_v(a))
+
+
+def _tri_impl(a, b, lower, unit_diagonal):
+    n = a.shape[-1]
+    t = np.where(_tri_mask(n, lower, unit_diagonal), a, 0).astype(a.dtype, copy=False)
+    if unit_diagonal:
+        t = t + np.eye(n, dtype=a.dtype)
+    return _lapack("solve_triangular", np.linalg.solve, *_bcast_pair(t, b))
+
+
+def _tri_vjp(ct, out, a, b, lower, unit_diagonal):
+    gb = bind(triangular_solve_p, _mT(a), ct, lower=not lower, unit_diagonal=unit_diagonal)
+    ga = _tri_part(-matmul(gb, _mT(out)), lower, unit_diagonal)
+    return unbroadcast(ga, tuple(a.shape)), unbroadcast(gb, tuple(b.shape))
+
+
+def _tri_jvp(p, t, out, lower, unit_diagonal):
+    rhs = t[1] - matmul(_tri_part(t[0], lower, unit_diagonal), out)
+    return bind(triangular_solve_p, p[0], rhs, lower=lower, unit_diagonal=unit_diagonal)
+
+
+triangular_solve_p = Primitive("triangular_solve", _tri_impl, shape=_pair_shape(
+    "solve_triangular"), vjp=_tri_vjp, jvp=_tri_jvp, vjp_needs_out=True)
+triangular_solve_p.batch = _matrix_batch(triangular_solve_p)
+
+
+# ---- slogdet ------------------------------------------------------------------------------
+
+def _slogdet_impl(a):
+    s, l = np.linalg.slogdet(a)
+    return np.asarray(s, a.dtype), np.asarray(l, a.dtype)
+
+
+def _slogdet_vjp(ct, out, a):
+    g = ct[1]
+    inv_t = _mT(bind(solve_p, a, _eye_like(a)))
+    return (g.unsqueeze(-1).unsqueeze(-1) * inv_t,)
+
+
+def _slogdet_jvp(p, t, out):
+    return [zeros_like_v(out[0]), trace(bind(solve_p, p[0], t[0]))]
+
+
+slogdet_p = Primitive(
+    "linalg_slogdet", _slogdet_impl, multiple_results=True,
+    shape=lambda a: [Aval(a.shape[:-2], a.dtype)] * 2, vjp=_slogdet_vjp, jvp=_slogdet_jvp)
+slogdet_p.batch = _matrix_batch(slogdet_p)
+
+
+# ---- cholesky ------------------------------------------------------------------------------
+
+def _phi(x):
+    """The lower triangle with its diagonal halved."""
+    return tril(x) - 0.5 * diag_embed(diagonal(x, 0, -2, -1))
+
+
+def _cholesky_vjp(ct, out, a):
+    L = out
+    p = _phi(matmul(_mT(L), ct))
+    # S = L^-T P L^-1, symmetrised
+    x1 = bind(triangular_solve_p, _mT(L), p, lower=False, unit_diagonal=False)
+    s = _mT(bind(triangular_solve_p, _mT(L), _mT(x1), lower=False, unit_diagonal=False))
+    return (0.5 * (s + _mT(s)),)
+
+
+def _cholesky_jvp(p, t, out):
+    L = out
+    x = bind(triangular_solve_p, L, t[0], lower=True, unit_diagonal=False)  # L^-1 dA
+    y = _mT(bind(triangular_solve_p, L, _mT(x), lower=True, unit_diagonal=False))  # .. L^-T
+    return matmul(L, _phi(y))
+
+
+cholesky_p = Primitive(
+    "linalg_cholesky", lambda a: _lapack("cholesky", np.linalg.cholesky, a),
+    shape=lambda a: Aval(a.shape, a.dtype), vjp=_cholesky_vjp, jvp=_cholesky_jvp,
+    vjp_needs_out=True)
+cholesky_p.batch = _matrix_batch(cholesky_p)
+
+
+# ---- qr --------------------------------------------------------------------------------------
+
+def _qr_impl(a, mode):
+    q, r = np.linalg.qr(a, mode=mode)
+    return q, r
+
+
+def _qr_shape(a, mode):
+    m, n = a.shape[-2:]
+    k = m if mode == "complete" else min(m, n)
+    b = a.shape[:-2]
+    return [Aval(b + (m, k), a.dtype), Aval(b + (k, n), a.dtype)]
+
+
+def _copyltu(m):
+    low = tril(m, -1)
+    return low + _mT(low) + diag_embed(diagonal(m, 0, -2, -1))
+
+
+def _qr_check_diff(a, mode):
+    m, n = a.shape[-2:]
+    if m < n or (mode == "complete" and m != n):
+        raise NotImplementedError(
+            f"linalg.qr: the derivative is defined here for m >= n with mode='reduced' (or a "
+            f"square matrix), got shape {tuple(a.shape)} with mode={mode!r}; differentiate "
+            f"the QR of the first m columns, or of the transpose, instead")
+
+
+def _qr_vjp(ct, out, a, mode):
+    _qr_check_diff(a, mode)
+    gq, gr = ct
+    q, r = out
+    m = matmul(r, _mT(gr)) - matmul(_mT(gq), q)
+    b = gq + matmul(q, _copyltu(m))
+    # b R^-T: solve R x^T = b^T
+    return (_mT(bind(triangular_solve_p, r, _mT(b), lower=False, unit_diagonal=False)),)
+
+
+def _qr_jvp(p, t, out, mode):
+    a, = p
+    _qr_check_diff(a, mode)
+    q, r = out
+    # dA R^-1: solve R^T X^T = dA^T
+    dx_rinv = _mT(bind(triangular_solve_p, _mT(r), _mT(t[0]), lower=True, unit_diagonal=False))
+    qt_dx_rinv = matmul(_mT(q), dx_rinv)
+    low = tril(qt_dx_rinv, -1)
+    do = low - _mT(low)
+    dq = matmul(q, do - qt_dx_rinv) + dx_rinv
+    dr = matmul(qt_dx_rinv - do, r)
+    return [dq, dr]
+
+
+qr_p = Primitive("linalg_qr", _qr_impl, multiple_results=True, shape=_qr_shape,
+                 vjp=_qr_vjp, jvp=_qr_jvp, vjp_needs_out=True)
+qr_p.batch = _matrix_batch(qr_p)
+
+
+# ---- eigh -----------------------------------------------------------------------------------
+
+def _eigh_impl(a):
+    w, v = _lapack("eigh", np.linalg.eigh, a)
+    return w, v
+
+
+def _inv_gaps(w):
+    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it."""
+    e = w.unsqueeze(-2) - w.unsqueeze(-1)
+    eye = np.eye(w.shape[-1], dtype=bool)
+    safe = where(eye, e * 0 + 1, e)
+    return where(eye, zeros_like_v(e), 1 / safe)
+
+
+def _eigh_vjp(ct, out, a):
+    gw, gv = ct
+    w, v = out
+    inner = _inv_gaps(w) * matmul(_mT(v), gv) + diag_embed(gw)
+    return (matmul(matmul(v, inner), _mT(v)),)
+
+
+def _eigh_jvp(p, t, out):
+    w, v = out
+    dp = matmul(matmul(_mT(v), t[0]), v)
+    return [diagonal(dp, 0, -2, -1), matmul(v, _inv_gaps(w) * dp)]
+
+
+eigh_p = Primitive("linalg_eigh", _eigh_impl, multiple_results=True,
+                   shape=lambda a: [Aval(a.shape[:-1], a.dtype), Aval(a.shape, a.dtype)],
+                   vjp=_eigh_vjp, jvp=_eigh_jvp, vjp_needs_out=True)
+eigh_p.batch = _matrix_batch(eigh_p)
+
+
+# ---- svd ------------------------------------------------------------------------------------
+
+def _svd_impl(a, full_matrices):
+    u, s, vh = _lapack("svd", lambda x: np.linalg.svd(x, full_matrices=full_matrices), a)
+    return u, s, vh
+
+
+def _svd_shape(a, full_matrices):
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    b = a.shape[:-2]
+    if full_matrices:
+        return [Aval(b + (m, m), a.dtype), Aval(b + (k,), a.dtype), Aval(b + (n, n), a.dtype)]
+    return [Aval(b + (m, k), a.dtype), Aval(b + (k,), a.dtype), Aval(b + (k, n), a.dtype)]
+
+
+def _svd_reduced(a, out, ct=None):
+    """The first k = min(m, n) singular vectors (full_matrices=True: the rest carry no
+    derivative, as in PyTorch)."""
+    k = min(a.shape[-2:])
+    u, s, vh = out
+    u, vh = u[..., :, :k], vh[..., :k, :]
+    if ct is None:
+        return u, s, vh
+    gu, gs, gvh = ct
+    return (u, s, vh), (gu[..., :, :k], gs, gvh[..., :k, :])
+
+
+def _svd_vjp(ct, out, a, full_matrices):
+    (u, s, vh), (gu, gs, gvh) = _svd_reduced(a, out, ct)
+    m, n = a.shape[-2:]
+    v, gv = _mT(vh), _mT(gvh)
+    f = _inv_gaps(s * s)
+    utgu = matmul(_mT(u), gu)
+    vtgv = matmul(_mT(v), gv)
+    j = f * (utgu - _mT(utgu))
+    kk = f * (vtgv - _mT(vtgv))
+    inner = j * s.unsqueeze(-2) + s.unsqueeze(-1) * kk + diag_embed(gs)
+    ga = matmul(matmul(u, inner), vh)
+    sinv = 1 / s
+    if m > n:  # the part of gU outside U's span
+        proj = gu - matmul(u, utgu)
+        ga = ga + matmul(proj * sinv.unsqueeze(-2), vh)
+    if n > m:  # the part of gV outside V's span
+        proj = gv - matmul(v, vtgv)
+        ga = ga + matmul(u * sinv.unsqueeze(-2), _mT(proj))
+    return (ga,)
+
+
+def _svd_jvp(p, t, out, full_matrices):
+    a, = p
+    if full_matrices and a.shape[-1] != a.shape[-2]:
+        raise NotImplementedError(
+            f"linalg.svd: forward-mode derivatives of full_matrices=True need a square matrix, "
+            f"got shape {tuple(a.shape)}; use full_matrices=False")
+    u, s, vh = _svd_reduced(a, out)
+    v = _mT(vh)
+    da = t[0]
+    m, n = a.shape[-2:]
+    dp = matmul(matmul(_mT(u), da), v)
+    ds = diagonal(dp, 0, -2, -1)
+    f = _inv_gaps(s * s)
+    srow, scol = s.unsqueeze(-2), s.unsqueeze(-1)
+    du = matmul(u, f * (dp * srow + scol * _mT(dp)))
+    dv = matmul(v, f * (scol * dp + _mT(dp) * srow))
+    sinv = (1 / s).unsqueeze(-2)
+    if m > n:
+        dav = matmul(da, v)
+        du = du + (dav - matmul(u, matmul(_mT(u), dav))) * sinv
+    if n > m:
+        datu = matmul(_mT(da), u)
+        dv = dv + (datu - matmul(v, matmul(_mT(v), datu))) * sinv
+    return [du, ds, _mT(dv)]
+
+
+svd_p = Primitive("linalg_svd", _svd_impl, multiple_results=True, shape=_svd_shape,
+                  vjp=_svd_vjp, jvp=_svd_jvp, vjp_needs_out=True)
+svd_p.batch = _matrix_batch(svd_p)
+
+
+# ---- public functions on the primitives (PyTorch's names; ember.linalg re-exports) -----
+
+def solve(A, B, left=True):
+    """x with A x = B (``left=False``: x A = B). ``B`` is a vector batch when it has one dim
+    less than ``A`` and matches ``A.shape[:-1]`` (PyTorch's rule), else a matrix batch."""
+    a, b = _float("linalg.solve", A), _float("linalg.solve", B)
+    (a, b), _ = _promote_pair(a, b)
+    _check_matrix("linalg.solve", a, square=True)
+    if not left:
+        return _mT(solve(_mT(a), _mT(b)))
+    vec = b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
+    if vec:
+        return bind(solve_p, a, b.unsqueeze(-1)).squeeze(-1)
+    return bind(solve_p, a, b)
+
+
+def _promote_pair(a, b):
+    from .elementwise import promote
+    return promote(a, b)
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """x with A x = B (``left=False``: x A = B) for triangular A (only its ``upper`` or lower
+    triangle is read; ``unitriangular``: its diagonal is taken as ones)."""
+    a, b = _float("linalg.solve_triangular", A), _float("linalg.solve_triangular", B)
+    (a, b), _ = _promote_pair(a, b)
+    _check_matrix("linalg.solve_triangular", a, square=True)
+    _check_matrix("linalg.solve_triangular", b)
+    if not left:
+        return _mT(bind(triangular_solve_p, _mT(a), _mT(b), lower=upper,
+                        unit_diagonal=unitriangular))
+    return bind(triangular_solve_p, a, b, lower=not upper, unit_diagonal=unitriangular)
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+    """``torch.triangular_solve``: (solution of op(A) x = b, A) with op the transpose or not."""
+    a = _float("triangular_solve", A)
+    if transpose:
+        x = bind(triangular_solve_p, _mT(a), _float("triangular_solve", b), lower=upper,
+                 unit_diagonal=unitriangular)
+    else:
+        x = solve_triangular(a, b, upper=upper, unitriangular=unitriangular)
+    return x, a
+
+
+def cholesky(A, upper=False):
+    """Lower L with L L^T = A for symmetric positive-definite A (its lower triangle is read);
+    ``upper=True`` returns L^T."""
+    a = _float("linalg.cholesky", A)
+    _check_matrix("linalg.cholesky", a, square=True)
+    L = bind(cholesky_p, a)
+    return _mT(L) if upper else L
+
+
+def cholesky_solve(B, L, upper=False):
+    """x with (L L^T) x = B given the Cholesky factor L (``torch.cholesky_solve``)."""
+    lo = _float("cholesky_solve", L)
+    if upper:
+        lo = _mT(lo)
+    y = solve_triangular(lo, B, upper=False)
+    return solve_triangular(_mT(lo), y, upper=True)
+
+
+def slogdet(A):
+    """(sign, log|det A|) of square matrices."""
+    a = _float("linalg.slogdet", A)
+    _check_matrix("linalg.slogdet", a, square=True)
+    s, l = bind(slogdet_p, a)
+    return s, l
+
+
+def det(A):
+    """The determinant of square matrices (sign * exp(log|det|))."""
+    s, l = slogdet(A)
+    from .elementwise import exp
+    return s * exp(l)
+
+
+def logdet(A):
+    """log det A: NaN for a negative determinant, -inf for a singular matrix (as PyTorch)."""
+    s, l = slogdet(A)
+    from .elementwise import log
+    return l + log(s)
+
+
+def inv(A):
+    """The inverse of square matrices."""
+    a = _float("linalg.inv", A)
+    _check_matrix("linalg.inv", a, square=True)
+    return bind(solve_p, a, _eye_like(a))
+
+
+def qr(A, mode="reduced"):
+    """Q, R with A = Q R; ``mode`` 'reduced' (Q is m x k), 'complete' (Q is m x m) or 'r'
+    (Q empty, as PyTorch)."""
+    a = _float("linalg.qr", A)
+    _check_matrix("linalg.qr", a)
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    q, r = bind(qr_p, a, mode="complete" if mode == "complete" else "reduced")
+    if mode == "r":
+        from .creation_ops import zeros
+        return zeros(0, dtype=a.dtype), r
+    return q, r
+
+
+def eigh(A, UPLO="L"):
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices. The values are those
+    of the lower (``UPLO='L'``) or upper triangle mirrored; the gradient is PyTorch's: that
+    of the symmetric part (A + A^T) / 2, so it is symmetric. It assumes distinct
+    eigenvalues (equal ones give inf/NaN, as PyTorch and JAX)."""
+    a = _float("linalg.eigh", A)
+    _check_matrix("linalg.eigh", a, square=True)
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    low = tril(a, -1) if UPLO == "L" else _mT(triu(a, 1))
+    mirrored = low + _mT(low) + diag_embed(diagonal(a, 0, -2, -1))
+    half = 0.5 * (a + _mT(a))
+    # exactly ``mirrored`` for a symmetric input; the derivative is the symmetric part's
+    return eigh_symmetric(half + (mirrored - half).detach())
+
+
+def eigh_symmetric(a):
+    """eigh of a matrix taken as symmetric as it is (no triangle read, no symmetrising):
+    the primitive, for callers that symmetrise themselves (jnp.linalg.eigh)."""
+    w, v = bind(eigh_p, a)
+    return w, v
+
+
+def eigvalsh(A, UPLO="L"):
+    return eigh(A, UPLO)[0]
+
+
+def svd(A, full_matrices=True):
+    """U, S, Vh with A = U diag(S) Vh; S descending. The gradient assumes distinct nonzero
+    singular values; with ``full_matrices=True`` the extra columns of U / rows of Vh carry
+    no gradient (as in PyTorch)."""
+    a = _float("linalg.svd", A)
+    _check_matrix("linalg.svd", a)
+    u, s, vh = bind(svd_p, a, full_matrices=bool(full_matrices))
+    return u, s, vh
+
+
+def svdvals(A):
+    return svd(A, full_matrices=False)[1]
+
+
+def eig(A):
+    raise NotImplementedError(
+        "linalg.eig: the eigen-decomposition of a non-symmetric matrix has complex values in "
+        "general, and ember has no complex dtypes yet; for a symmetric matrix use "
+        "linalg.eigh, for singular values linalg.svd")
+
+
+eigvals = eig
+
+
+for _f in (tril, triu, diagonal, diag_embed, diag, trace):
+    export(_f, __all__)
+    method(_f)
+for _f in (det, logdet, slogdet, triangular_solve, cholesky_solve):
+    export(_f, __all__)
+for _n, _f in (("inverse", inv),):
+    export(_f, __all__, _n)
+    method(_f, _n)
+method(det)
+method(logdet)
+method(slogdet)
+method(cholesky_solve)
+method(triangular_solve)

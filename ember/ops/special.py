@@ -1,0 +1,143 @@
+"""Special functions with their own math: log-gamma and the polygamma family (digamma is
+polygamma of order 0). Each derivative is the next member of the family, so every order of
+derivative is available. The rest of ``ember.scipy.special`` composes from existing ops.
+
+Kernels (NumPy only): ``gammaln`` runs ``math.lgamma`` per element (exact to the last bit of
+the C library); ``polygamma(n, x)`` shifts x up to >= 20 with the recurrence
+psi_n(x) = psi_n(x + 1) - (-1)^n n! / x^(n+1) (digamma: psi(x) = psi(x + 1) - 1/x), then sums
+the asymptotic series with Bernoulli numbers up to B12 (relative error < 1e-14 there); a
+negative argument of digamma uses the reflection psi(1 - x) - psi(x) = pi cot(pi x).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core import dtypes as _dt
+from ..core.primitive import Primitive, bind
+from .elementwise import _same_shape_rule, as_value, cast, elementwise_batch
+
+__all__: list[str] = []
+
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730)  # B2, B4, ..., B12
+_SHIFT_TO = 20.0
+_LGAMMA = np.frompyfunc(math.lgamma, 1, 1)
+
+
+def _gammaln_impl(x):
+    with np.errstate(all="ignore"):
+        out = np.empty(x.shape, x.dtype)
+        finite = np.isfinite(x) & ~((x <= 0) & (x == np.floor(x)))
+        out[...] = np.inf
+        out[np.isnan(x)] = np.nan
+        if finite.any():
+            out[finite] = _LGAMMA(x[finite].astype(np.float64)).astype(np.float64)
+    return out
+
+
+def _digamma64(x):
+    x = np.array(x, np.float64)
+    out = np.full(x.shape, np.nan)
+    poles = (x <= 0) & (x == np.floor(x))
+    refl = (x < 0) & ~poles
+    xr = np.where(refl, 1 - x, x)  # reflect negative arguments to positive ones
+    acc = np.zeros(x.shape)
+    z = np.where(poles | np.isnan(xr), _SHIFT_TO, xr)
+    while True:
+        small = z < _SHIFT_TO
+        if not small.any():
+            break
+        acc -= np.where(small, 1 / np.where(small, z, 1), 0)
+        z = np.where(small, z + 1, z)
+    inv2 = 1 / (z * z)
+    series = np.log(z) - 0.5 / z
+    p = inv2
+    for k, b in enumerate(_BERNOULLI, start=1):
+        series -= b / (2 * k) * p
+        p = p * inv2
+    val = series + acc
+    val = np.where(refl, val - np.pi / np.tan(np.pi * x), val)
+    out = np.where(poles | np.isnan(x), out, val)
+    return out
+
+
+def _polygamma64(n, x):
+    """psi_n(x) for n >= 1."""
+    x = np.array(x, np.float64)
+    sign = -1.0 if n % 2 == 0 else 1.0  # (-1)^(n+1)
+    fact = math.factorial(n)
+    poles = (x <= 0) & (x == np.floor(x))
+    z = np.where(poles | np.isnan(x), _SHIFT_TO, x)
+    acc = np.zeros(x.shape)
+    while True:
+        small = z < _SHIFT_TO
+        if not small.any():
+            break
+        acc += np.where(small, 1 / np.where(small, z, 1) ** (n + 1), 0)
+        z = np.where(small, z + 1, z)
+    # asymptotic series: (n-1)!/z^n + n!/(2 z^(n+1)) + sum B2k (2k+n-1)!/((2k)! z^(2k+n))
+    series = math.factorial(n - 1) / z ** n + fact / (2 * z ** (n + 1))
+    for k, b in enumerate(_BERNOULLI, start=1):
+        series += b * math.factorial(2 * k + n - 1) / math.factorial(2 * k) / z ** (2 * k + n)
+    val = sign * (series + fact * acc)
+    out = np.where(poles, np.inf if n % 2 else np.nan, val)
+    return np.where(np.isnan(x), np.nan, out)
+
+
+def _polygamma_impl(x, n):
+    with np.errstate(all="ignore"):
+        r = _digamma64(x) if n == 0 else _polygamma64(n, x)
+    return r.astype(x.dtype, copy=False)
+
+
+def _float(x):
+    x = as_value(x)
+    return x if x.dtype.is_floating_point else cast(x, _dt.get_default_dtype())
+
+
+polygamma_p = Primitive(
+    "polygamma", _polygamma_impl, shape=_same_shape_rule,
+    vjp=lambda ct, out, x, n: (ct * bind(polygamma_p, x, n=n + 1),),
+    jvp=lambda p, t, out, n: t[0] * bind(polygamma_p, p[0], n=n + 1))
+polygamma_p.batch = elementwise_batch(polygamma_p)
+
+gammaln_p = Primitive(
+    "gammaln", _gammaln_impl, shape=_same_shape_rule,
+    vjp=lambda ct, out, x: (ct * bind(polygamma_p, x, n=0),),
+    jvp=lambda p, t, out: t[0] * bind(polygamma_p, p[0], n=0))
+gammaln_p.batch = elementwise_batch(gammaln_p)
+
+
+def lgamma(input):
+    """log |Gamma(x)| elementwise (``torch.lgamma``, ``scipy.special.gammaln``)."""
+    return bind(gammaln_p, _float(input))
+
+
+def digamma(input):
+    """psi(x) = d/dx log Gamma(x) elementwise."""
+    return bind(polygamma_p, _float(input), n=0)
+
+
+def polygamma(n, input):
+    """The n-th derivative of digamma (``torch.polygamma(n, x)``)."""
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"polygamma: the order n must be a non-negative integer, got {n!r}")
+    return bind(polygamma_p, _float(input), n=int(n))
+
+
+def mvlgamma(input, p):
+    """The multivariate log-gamma of dimension p."""
+    x = _float(input)
+    r = (p * (p - 1) / 4) * math.log(math.pi)
+    for j in range(p):
+        r = r + lgamma(x - j / 2)
+    return r
+
+
+for _f in (lgamma, digamma, polygamma, mvlgamma):
+    __all__.append(_f.__name__)
+from .registry_helpers import method  # noqa: E402
+method(lgamma)
+method(digamma)
+method(lambda self, n: polygamma(n, self), "polygamma")
