@@ -11,7 +11,16 @@ import ember.numpy as jnp
 torch = pytest.importorskip("torch")
 jax = pytest.importorskip("jax")
 J = jax.numpy
-jax.config.update("jax_enable_x64", True)
+
+
+@pytest.fixture(autouse=True)
+def _x64():
+    """JAX in 64-bit mode for these comparisons (other test files switch it off)."""
+    prev = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", prev)
+
 
 rng = np.random.default_rng(7)
 
