@@ -25,8 +25,10 @@ from .core.tensor import Tensor
 from .ops.elementwise import as_value, where, zeros_like_v
 from .tree import tree_flatten, tree_unflatten
 from .transforms.effects import draw_keys, loop_keys
-from .transforms.jit import (StageTrace, StageTracer, Var, Lit, Graph, _Builder, _abstract,
-                             optimize, compile_plan, eval_graph)
+from .transforms.staging.codegen import compile_plan, eval_graph
+from .transforms.staging.ir import Graph, Lit, Var
+from .transforms.staging.passes import optimize
+from .transforms.staging.tracing import StageTrace, StageTracer, _Builder, _abstract
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan"]
 

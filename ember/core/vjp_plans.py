@@ -46,7 +46,7 @@ def _params_key(params):
     if not params:
         return ()
     if not _hashable:  # jit's helper (imported late: jit builds on this package)
-        from ..transforms.jit import _hashable_params
+        from ..transforms.staging.passes import _hashable_params
         _hashable.append(_hashable_params)
     return _hashable[0](params)
 
@@ -111,7 +111,9 @@ def run(prim, params, args, ct, out, needed):
 
 
 def _compile(prim, params, args, cts, outs, multi, needed):
-    from ..transforms.jit import trace_to_graph, optimize, compile_plan
+    from ..transforms.staging.codegen import compile_plan
+    from ..transforms.staging.passes import optimize
+    from ..transforms.staging.tracing import trace_to_graph
     has_ct = [c is not None for c in cts]
     has_out = [o is not None for o in outs]
     t_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -134,7 +136,7 @@ def _compile(prim, params, args, cts, outs, multi, needed):
         graph, _ = trace_to_graph(rule, flat, name=f"{prim.name}_vjp")
     except Exception:  # the rule needs concrete values: keep it eager
         return _NOT_STAGEABLE
-    from ..transforms.jit import Lit
+    from ..transforms.staging.ir import Lit
     graph = optimize(graph)
     fresh = not any(isinstance(o, Lit) for o in graph.outs)
     return compile_plan(graph), tuple(mask), fresh

@@ -6,7 +6,7 @@ from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value, moveaxis_to_front
 from ..tree import tree_flatten, tree_unflatten
-from .jit import argument_leaf_names
+from .argnames import argument_leaf_names
 
 
 class BatchTracer(Tracer):

@@ -223,11 +223,10 @@ def _next_key(g, op, stage):
         fx = stage.global_data.effects
         slot = fx.slots.get(id(g))
         if slot is None:
-            from .jit import StageTracer, Var
-            var = Var(Aval((2,), _dt.uint32))
+            key = stage.trace_type(stage).new_input(Aval((2,), _dt.uint32))
             fx.gens.append(g)
-            fx.key_vars.append(var)
-            slot = fx.slots[id(g)] = [StageTracer(stage.trace_type(stage), var), 0]
+            fx.key_vars.append(key.gvar)
+            slot = fx.slots[id(g)] = [key, 0]
         if op not in fx.ops:
             fx.ops.append(op)
     else:

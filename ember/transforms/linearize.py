@@ -16,8 +16,10 @@ from ..core.primitive import Aval, Tracer
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value
 from ..tree import tree_flatten, tree_unflatten
-from .jit import compile_plan, eval_graph, optimize, trace_to_graph
-from .jit_grad import _split
+from .staging.call import _split
+from .staging.codegen import compile_plan, eval_graph
+from .staging.passes import optimize
+from .staging.tracing import trace_to_graph
 from .jvp import jvp
 
 

@@ -14,10 +14,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.primitive import Aval, Primitive, bind
-from ..core.tensor import Tensor
-from ..ops.elementwise import zeros_like_v
-from .jit import Graph, Lit, Var, compile_plan, dce, eval_graph, optimize, trace_to_graph
+from ...core import autograd as _ag
+from ...core import dtypes as _dt
+from ...core.primitive import Aval, Primitive, bind
+from ...core.tensor import Tensor
+from ...ops.elementwise import zeros_like_v
+from ..batching import vmap
+from ..jvp import jvp
+from ..reverse import vjp
+from .codegen import compile_plan, eval_graph
+from .ir import Eqn, Graph, Lit, Var
+from .passes import dce, optimize
+from .tracing import trace_to_graph
 
 
 class GradPlan:
@@ -34,7 +42,6 @@ class GradPlan:
         ct_avals = [a for a, d in zip(out_avals, self.diff_out) if d]
 
         def joint(ins):
-            from .reverse import vjp
             a, ct = ins[:n_in], ins[n_in:]
             outs, pull = vjp(lambda *x: eval_graph(g, x), *a)
             it = iter(ct)
@@ -59,7 +66,6 @@ def _aval(v):
     if isinstance(v, Tensor):
         return Aval(tuple(v.shape), v.dtype)
     a = np.asarray(v)
-    from ..core import dtypes as _dt
     return Aval(a.shape, _dt.from_np(a.dtype))
 
 
@@ -74,7 +80,6 @@ def _lift_grad_constants(g):
                 lits.append(i)
     if not lits:
         return [], g
-    from .jit import Eqn
     sub = lambda x: var_of.get(id(x), x)  # noqa: E731
     eqns = [Eqn(e.prim, [sub(i) for i in e.ins], e.params, e.outs) for e in g.eqns]
     return [l.val for l in lits], Graph(list(g.invars) + [var_of[id(l)] for l in lits], eqns,
@@ -113,12 +118,10 @@ def _shape(*avals, plan):
 
 
 def _vjp(ct, out, *args, plan):
-    from ..core import autograd as _ag
     ct = ct if isinstance(ct, (tuple, list)) else (ct,)
     if _ag.is_grad_enabled():
         # create_graph: differentiate the graph again from its inputs, so the backward is
         # itself recorded with every dependence on the inputs (the residual path included)
-        from .reverse import vjp
         outs, pull = vjp(lambda *a: eval_graph(plan.graph, a), *args)
         cts = [c if c is not None else zeros_like_v(o) for c, o in zip(ct, outs)]
         return tuple(g if f else None for g, f in zip(pull(cts), plan.in_float))
@@ -130,14 +133,12 @@ def _vjp(ct, out, *args, plan):
 
 
 def _jvp(primals, tangents, out, plan):
-    from .jvp import jvp
     ts = [t if t is not None else zeros_like_v(p) for p, t in zip(primals, tangents)]
     _, to = jvp(lambda *a: eval_graph(plan.fwd_graph, a), tuple(primals), tuple(ts))
     return list(to)
 
 
 def _batch(args, dims, plan):
-    from .batching import vmap
     size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
     out = vmap(lambda *a: eval_graph(plan.fwd_graph, a), in_axes=tuple(dims),
                axis_size=size)(*args)

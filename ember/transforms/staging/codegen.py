@@ -1,0 +1,134 @@
+"""Code generation: a Graph becomes straight-line Python that calls each primitive's kernel
+(``compile_plan``), or is evaluated equation by equation through ``bind`` (``eval_graph``)."""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ...core.primitive import bind
+from ...core.tensor import Tensor
+from .ir import Graph, Lit
+from .passes import _inplace_targets
+
+
+_param_orders: dict = {}
+
+
+def _positional_params(impl, n_ops, params):
+    """The names of ``params`` in the order ``impl`` takes them right after its ``n_ops``
+    operands, when it can take all of them positionally; else None."""
+    key = (impl, n_ops, tuple(params))
+    if key in _param_orders:
+        return _param_orders[key]
+    order = None
+    try:
+        ps = list(inspect.signature(impl).parameters.values())
+    except (TypeError, ValueError):  # builtins without a signature
+        ps = None
+    if ps is not None and len(ps) >= n_ops + len(params) and all(
+            p.kind is p.POSITIONAL_OR_KEYWORD for p in ps[:n_ops + len(params)]):
+        names = [p.name for p in ps[n_ops:n_ops + len(params)]]
+        if set(names) == set(params):
+            order = names
+    _param_orders[key] = order
+    return order
+
+
+def _inline_transpose(e, ops, const):
+    perm = tuple(e.params["perm"])
+    return f"{ops[0]}.T" if perm == (1, 0) else f"{ops[0]}.transpose({const(perm)})"
+
+
+def _inline_matmul(e, ops, const):
+    x, y = (len(v.aval.shape) for v in e.ins)
+    if x > 2 and y == 2:
+        return None  # the kernel flattens the batch into one product
+    return f"_np_matmul({ops[0]}, {ops[1]})"
+
+
+def _inline_sum(e, ops, const):
+    p = e.params
+    dt = "None" if p.get("dtype") is None else const(p["dtype"].np)
+    return f"_np_add_reduce({ops[0]}, {const(p['dims'])}, {dt}, None, {p['keepdim']})"
+
+
+# primitives whose plan line calls NumPy directly (the kernels are thin wrappers of these;
+# operands are arrays or NumPy scalars, both of which have these methods)
+_INLINE = {
+    "transpose": _inline_transpose,
+    "reshape": lambda e, ops, const: f"{ops[0]}.reshape({const(tuple(e.params['shape']))})",
+    "matmul": _inline_matmul,
+    "sum": _inline_sum,
+}
+_INLINE_GLOBALS = {"_np_matmul": np.matmul, "_np_add_reduce": np.add.reduce}
+
+
+def compile_plan(g: Graph, donated=()):
+    names = {}
+    glb = {}
+    lines = []
+
+    def const(v):
+        k = f"c{len(glb)}"
+        glb[k] = v
+        return k
+
+    def nm(v):
+        if isinstance(v, Lit):  # a tensor constant is read at each call (updated in place)
+            return f"{const(v.val)}._data" if isinstance(v.val, Tensor) else const(v.val)
+        if id(v) not in names:
+            names[id(v)] = f"v{len(names)}"
+        return names[id(v)]
+    args = ", ".join(nm(v) for v in g.invars)
+    inplace = _inplace_targets(g, donated)
+    glb.update(_INLINE_GLOBALS)
+    for i, e in enumerate(g.eqns):
+        glb[f"f{i}"] = e.prim.impl
+        glb[f"p{i}"] = e.params
+        operands = ", ".join(nm(x) for x in e.ins)
+        inline = _INLINE.get(e.prim.name)
+        expr = None if inline is None or i in inplace else inline(e, [nm(x) for x in e.ins],
+                                                                   const)
+        if expr is not None:  # a method or ufunc call in place of the kernel's wrapper
+            call = expr
+        elif i in inplace:
+            call = f"f{i}({operands}, out={nm(e.ins[inplace[i]])})"
+        elif not e.params:
+            call = f"f{i}({operands})"
+        else:
+            order = _positional_params(e.prim.impl, len(e.ins), e.params)
+            if order is None:
+                call = f"f{i}({operands}, **p{i})"
+            else:  # params as positional constants: no keyword dict to unpack per call
+                call = f"f{i}({', '.join([operands] + [const(e.params[k]) for k in order])})"
+        if e.prim.multiple_results:
+            lines.append(f"    {', '.join(nm(o) for o in e.outs)}, = {call}")
+        else:
+            lines.append(f"    {nm(e.outs[0])} = {call}")
+    ret = ", ".join(nm(o) for o in g.outs)
+    src = f"def plan({args}):\n" + "\n".join(lines) + f"\n    return ({ret}{',' if g.outs else ''})\n"
+    exec(compile(src, "<ember.jit plan>", "exec"), glb)
+    plan = glb["plan"]
+    plan.source = src
+    return plan
+
+
+def eval_graph(g: Graph, args):
+    """Evaluate a graph through bind (seen by active transforms and the eager tape)."""
+    env = {}
+    for v, a in zip(g.invars, args):
+        env[id(v)] = a
+
+    def read(x):
+        if isinstance(x, Lit):
+            v = x.val
+            return Tensor._wrap(v) if isinstance(v, np.ndarray) else v
+        return env[id(x)]
+    for e in g.eqns:
+        r = bind(e.prim, *[read(i) for i in e.ins], **e.params)
+        rs = r if e.prim.multiple_results else [r]
+        for o, v in zip(e.outs, rs):
+            env[id(o)] = v
+    return [read(o) for o in g.outs]
+

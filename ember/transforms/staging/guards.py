@@ -1,0 +1,127 @@
+"""The jit cache's keys and guards: call signatures, the generated guard of a repeat call,
+and the explanations of a retrace (which argument changed, and how)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.primitive import Tracer
+from ...core.tensor import Tensor
+from ...tree import tree_flatten, tree_unflatten
+from ..argnames import argument_leaf_names, positional_names  # noqa: F401
+
+
+def _signature(leaves, static_vals):
+    sig = []
+    for x in leaves:
+        if type(x) is Tensor:
+            d = x._data
+            sig.append(("T", d.shape, d.dtype))
+        elif isinstance(x, Tensor):
+            sig.append(("T", tuple(x.shape), x.dtype.np))
+        elif isinstance(x, np.ndarray):
+            sig.append(("A", x.shape, x.dtype))
+        else:
+            sig.append(("S", type(x), x))
+    return tuple(sig), static_vals
+
+
+def _describe_change(old, new, arg_names, static_name=str):
+    """What differs between two signatures, naming the arguments (``arg_names``: one name
+    per leaf; ``static_name``: a static argument's position or keyword -> its name)."""
+    (osig, ostat), (nsig, nstat) = old, new
+    msgs = []
+    if len(osig) != len(nsig):
+        msgs.append(f"the argument structure changed ({len(osig)} -> {len(nsig)} leaves)")
+    for i, (a, b) in enumerate(zip(osig, nsig)):
+        if a != b:
+            name = arg_names[i] if i < len(arg_names) else f"leaf {i}"
+            fa = f"{a[2].name}{list(a[1])}" if a[0] != "S" else repr(a[2])
+            fb = f"{b[2].name}{list(b[1])}" if b[0] != "S" else repr(b[2])
+            msgs.append(f"{name}: {fa} -> {fb}")
+    od, nd = dict(ostat), dict(nstat)
+    for k in sorted(set(od) | set(nd), key=str):
+        if od.get(k, _UNSET) != nd.get(k, _UNSET):
+            fa = repr(od[k]) if k in od else "(not given)"
+            fb = repr(nd[k]) if k in nd else "(not given)"
+            msgs.append(f"static {static_name(k)}: {fa} -> {fb}")
+    return "; ".join(msgs) or "a new signature"
+
+
+_UNSET = object()
+
+
+def _sig_distance(a, b):
+    (asig, astat), (bsig, bstat) = a, b
+    if len(asig) != len(bsig):
+        return (1 << 20) + (astat != bstat)
+    return sum(x != y for x, y in zip(asig, bsig)) + (astat != bstat)
+
+
+def _make_guard(args, kwargs):
+    """Straight-line Python that checks a call has exactly the structure, leaf types, shapes,
+    dtypes and constant leaf values of (args, kwargs), and no tensor requiring grad, and then
+    returns the arrays the plan takes, or None. The repeat call of a jitted function runs
+    this instead of flattening, building a signature and looking it up; anything it doesn't
+    cover (registered pytree types, namedtuples, ...) gets no guard."""
+    glb, lines, arrays = {}, [], []
+
+    def const(v):
+        name = f"k{len(glb)}"
+        glb[name] = v
+        return name
+
+    def walk(expr, x, depth):
+        t = type(x)
+        v = f"a{depth}_{len(lines)}"
+        lines.append(f"    {v} = {expr}")
+        if isinstance(x, Tensor):
+            if isinstance(x, Tracer):
+                return False
+            d = x._data
+            lines.append(f"    if {v}.__class__ is not {const(t)} or {v}.requires_grad: "
+                         f"return None")
+            lines.append(f"    {v} = {v}._data")
+            lines.append(f"    if {v}.shape != {const(d.shape)} or {v}.dtype != "
+                         f"{const(d.dtype)}: return None")
+            arrays.append(v)
+            return True
+        if t is np.ndarray:
+            lines.append(f"    if {v}.__class__ is not {const(t)} or {v}.shape != "
+                         f"{const(x.shape)} or {v}.dtype != {const(x.dtype)}: return None")
+            arrays.append(v)
+            return True
+        if t is tuple or t is list or t is dict:
+            lines.append(f"    if {v}.__class__ is not {const(t)} or len({v}) != {len(x)}: "
+                         f"return None")
+            if t is dict:
+                keys = tree_flatten(x)[1].aux  # pytree order
+                return all(walk(f"{v}[{const(k)}]", x[k], depth + 1) for k in keys)
+            return all(walk(f"{v}[{i}]", c, depth + 1) for i, c in enumerate(x))
+        if t in (int, float, bool, str, type(None)):
+            lines.append(f"    if {v}.__class__ is not {const(t)} or {v} != {const(x)}: "
+                         f"return None")
+            return True
+        return False  # another pytree node or leaf kind: no guard
+    if not walk("args", tuple(args), 0) or not walk("kwargs", dict(kwargs), 0):
+        return None
+    src = ("def guard(args, kwargs):\n    try:\n" +
+           "\n".join("    " + ln for ln in lines) +
+           "\n    except (KeyError, IndexError, TypeError):\n        return None\n" +
+           f"    return [{', '.join(arrays)}]\n")
+    exec(compile(src, "<ember.jit guard>", "exec"), glb)
+    return glb["guard"]
+
+
+
+def _array_positions(leaves, kinds=(Tensor, np.ndarray)):
+    """Which leaves are traced (tensors and NumPy arrays; eval_shape adds avals)."""
+    return [i for i, x in enumerate(leaves) if isinstance(x, kinds)]
+
+
+def _with_leaves(td, leaves, pos, ins):
+    """The tree ``td`` of ``leaves`` with those at ``pos`` replaced by ``ins``."""
+    vals = list(leaves)
+    for p, v in zip(pos, ins):
+        vals[p] = v
+    return tree_unflatten(td, vals)
+

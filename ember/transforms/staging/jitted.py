@@ -1,0 +1,323 @@
+"""jit: trace a function with abstract values into a small typed graph, optimise it, and run
+it through generated straight-line Python that calls each primitive's backend kernel.
+
+Staging, printing (``make_graph``), dead-code and common-subexpression elimination, constant
+folding, a cache keyed by pytree structure, shapes, dtypes and static arguments (plus the
+modes of the modules read, see ``effects.py``), retrace counting and explanations,
+``disable_jit``/``debug``. A repeat call runs a generated guard and the plan. Under other
+transforms (grad, vmap, jvp) the graph is evaluated equation by equation through ``bind``, so
+those transforms see the primitives; for eager inputs that require grad the tape records one
+node whose backward is a compiled graph (``call.py``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+from ...core.primitive import Aval, transforms_active
+from ...core.tensor import Tensor
+from ...core import autograd as _ag
+from ...tree import flatten_with_key, tree_flatten, tree_unflatten, unflattener
+from ...ops.elementwise import as_value
+from ..effects import eager_keys
+from .call import GradPlan, call_with_tape
+from .codegen import compile_plan, eval_graph
+from .guards import (_array_positions, _describe_change, _make_guard, _sig_distance,
+                     _signature, _with_leaves, argument_leaf_names, positional_names)
+from .ir import Lit
+from .passes import optimize
+from .tracing import _abstract, trace_to_graph
+
+log = logging.getLogger("ember.jit")
+
+
+class config:
+    explain_retraces = bool(os.environ.get("EMBER_EXPLAIN_RETRACES"))
+    disable_jit = False
+
+
+class disable_jit:
+    """Context manager: jitted functions run eagerly (print and pdb work)."""
+
+    def __enter__(self):
+        self.prev = config.disable_jit
+        config.disable_jit = True
+
+    def __exit__(self, *exc):
+        config.disable_jit = self.prev
+        return False
+
+
+class Lowered:
+    """``jit(f).lower(*args)``: the optimised graph traced for one argument signature."""
+
+    def __init__(self, jitted, entry, key):
+        self._jitted, self._key = jitted, key
+        self.graph, self.plan = entry[0], entry[1]
+
+    def as_text(self):
+        return str(self.graph)
+
+    def compile(self):
+        return Compiled(self)
+
+
+class Compiled:
+    """``jit(f).lower(*args).compile()``: callable on arguments of that signature only."""
+
+    def __init__(self, lowered):
+        self._lowered = lowered
+
+    def as_text(self):
+        """The generated plan (Python source)."""
+        return self._lowered.plan.source
+
+    def __call__(self, *args, **kwargs):
+        j = self._lowered._jitted
+        dyn, dkw, _, _, key = j._key(args, kwargs)
+        if key != self._lowered._key:
+            why = _describe_change(self._lowered._key[1], key[1], j._leaf_names(dyn, dkw),
+                                   j._static_name)
+            raise TypeError(f"jit({j.__name__}): this compiled function was lowered for other "
+                            f"arguments: {why}; call the jitted function (it retraces) or "
+                            f"lower again")
+        return j(*args, **kwargs)
+
+
+class Jitted:
+    def __init__(self, fun, static_argnums=(), static_argnames=(), debug=False,
+                 donate_argnums=()):
+        self.fun = fun
+        self.donate_argnums = ((donate_argnums,) if isinstance(donate_argnums, int)
+                               else tuple(donate_argnums))
+        self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
+                               else tuple(static_argnums))
+        self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
+                                else tuple(static_argnames))
+        self.debug = debug
+        self.cache = {}
+        self.grad_plans = {}
+        self.trace_count = 0
+        self._fast = None  # (guard, plan, output builder, graph) of the last plain call
+        self._guards = {}  # id(graph) -> that tuple, or False where no guard can be made
+        self.__name__ = getattr(fun, "__name__", type(fun).__name__)
+        self.__doc__ = getattr(fun, "__doc__", None)
+        self.__wrapped__ = fun
+
+    def _split(self, args, kwargs):
+        if not self.static_argnums and not self.static_argnames:
+            return list(args), kwargs, ()
+        dyn = [a for i, a in enumerate(args) if i not in self.static_argnums]
+        stat = tuple((i, args[i]) for i in self.static_argnums if i < len(args))
+        dkw = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        skw = tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
+        try:
+            hash((stat, skw))
+        except TypeError as e:
+            raise TypeError(f"jit({self.__name__}): static arguments must be hashable: {e}") \
+                from None
+        return dyn, dkw, stat + skw
+
+    def _rebuild(self, args, dyn_vals, kwargs_dyn_vals, stat):
+        a = list(args)
+        it = iter(dyn_vals)
+        for i in range(len(a)):
+            if i not in self.static_argnums:
+                a[i] = next(it)
+        kw = dict(kwargs_dyn_vals)
+        kw.update({k: v for k, v in stat if isinstance(k, str)})
+        return a, kw
+
+    def lower(self, *args, **kwargs):
+        """Trace and optimise for these arguments (JAX's ahead-of-time API): a ``Lowered``
+        with ``as_text()`` (the graph) and ``compile()``."""
+        return Lowered(self, self._lookup(args, kwargs)[0], self._key(args, kwargs)[-1])
+
+    def _key(self, args, kwargs):
+        """(dynamic args, dynamic kwargs, static values, leaves, cache key) of a call."""
+        dyn, dkw, stat = self._split(args, kwargs)
+        leaves, skey = flatten_with_key((dyn, dkw))
+        return dyn, dkw, stat, leaves, (skey, _signature(leaves, stat))
+
+    def _lookup(self, args, kwargs):
+        dyn, dkw, stat, leaves, key = self._key(args, kwargs)
+        entries = self.cache.get(key)
+        if entries is not None:
+            for entry in entries:  # more than one when modules were traced in other modes
+                if entry[4] is None or entry[4].modes_hold():
+                    return entry, leaves
+        td = tree_flatten((dyn, dkw))[1]
+        return self._compile(args, kwargs, dyn, dkw, stat, leaves, td, key, entries), leaves
+
+    def _compile(self, args, kwargs, dyn, dkw, stat, leaves, td, key, stale):
+        sig = key[1]
+        if self.trace_count and config.explain_retraces:
+            if stale:
+                why = stale[-1][4].describe_modes()
+            else:  # against the cached signature closest to this call
+                near = min((k[1] for k in self.cache), key=lambda s: _sig_distance(s, sig))
+                why = _describe_change(near, sig, self._leaf_names(dyn, dkw),
+                                       self._static_name)
+            log.warning("jit(%s): retracing (trace #%d) because %s", self.__name__,
+                        self.trace_count + 1, why)
+        tensor_pos = _array_positions(leaves)
+
+        def flat_fun(ins):
+            d, k = _with_leaves(td, leaves, tensor_pos, ins)
+            a, kw = self._rebuild(args, d, k, stat)
+            return self.fun(*a, **kw)
+        graph, out_def, fx = trace_to_graph(flat_fun, [leaves[i] for i in tensor_pos],
+                                            self.__name__, effects=True,
+                                            user_fun=self.fun)
+        graph = optimize(graph, fx.live)
+        donated = self._donated_leaves(args, tensor_pos)
+        plan = compile_plan(graph, donated)
+        self.trace_count += 1
+        entry = (graph, plan, out_def, tensor_pos, fx.finish() or None)
+        self.cache.setdefault(key, []).append(entry)
+        return entry
+
+    def _leaf_names(self, dyn, dkw):
+        positions = [i for i in range(len(dyn) + len(self.static_argnums))
+                     if i not in self.static_argnums][:len(dyn)]
+        return argument_leaf_names(self.fun, dyn, dkw, positions)
+
+    def _static_name(self, k):
+        if isinstance(k, str):
+            return k
+        names = positional_names(self.fun)
+        return names[k] if k < len(names) else f"argument {k}"
+
+    def _donated_leaves(self, args, tensor_pos):
+        """Indices (among the graph inputs) of the leaves of ``donate_argnums`` arguments."""
+        if not self.donate_argnums:
+            return set()
+        donated, k = set(), 0
+        for i, a in enumerate(args):
+            if i in self.static_argnums:
+                continue
+            n = len(tree_flatten(a)[0])
+            if i in self.donate_argnums:
+                donated.update(range(k, k + n))
+            k += n
+        return {j for j, p in enumerate(tensor_pos) if p in donated}
+
+    def __call__(self, *args, **kwargs):
+        if self.debug or config.disable_jit:
+            with eager_keys():  # stateful draws use the keys the plan would: bit-identical
+                return self.fun(*args, **kwargs)
+        fast = self._fast
+        if fast is not None and not transforms_active():
+            arrays = fast[0](args, kwargs)
+            if arrays is not None and not (fast[3] and _graph_consts_need_grad(fast[3])):
+                wrap = Tensor._wrap
+                return fast[2]([wrap(np.asarray(o)) for o in fast[1](*arrays)])
+        (graph, plan, out_def, pos, fx), leaves = self._lookup(args, kwargs)
+        ins = [leaves[i] for i in pos]
+        if fx is not None:
+            ins += fx.keys(f"jit({self.__name__})")
+        if transforms_active():  # under another transform: it sees every primitive
+            if fx is not None:
+                fx.note_live()
+            outs = eval_graph(graph, ins)
+        elif _ag.is_grad_enabled() and (any([isinstance(x, Tensor) and x.requires_grad
+                                             for x in ins]) or _graph_consts_need_grad(graph)):
+            # the eager tape records one node whose backward is a compiled graph
+            gp = self.grad_plans.get(id(graph))
+            if gp is None:
+                gp = self.grad_plans[id(graph)] = GradPlan(graph, fx.live if fx else ())
+            outs = call_with_tape(gp, [as_value(x) for x in ins])
+        else:
+            wrap = Tensor._wrap
+            build = unflattener(out_def)
+            outs = [wrap(np.asarray(o)) for o in plan(
+                *[x._data if isinstance(x, Tensor) else x for x in ins])]
+            if fx is None:
+                if not self.static_argnums and not self.static_argnames:
+                    fast = self._guards.get(id(graph))
+                    if fast is None:  # one guard per cache entry, made on its first plain call
+                        guard = _make_guard(args, kwargs)
+                        fast = self._guards[id(graph)] = False if guard is None else (
+                            guard, plan, build, graph if _tensor_consts_of(graph) else None)
+                    self._fast = fast or None
+                return build(outs)
+        if fx is not None:
+            outs = fx.write_back(outs)
+        return tree_unflatten(out_def, outs)
+
+
+_tensor_consts: dict = {}
+
+
+def _tensor_consts_of(g):
+    consts = _tensor_consts.get(id(g))
+    if consts is None:  # the graph's tensor constants, found once per graph
+        consts = _tensor_consts[id(g)] = (g, [i.val for e in g.eqns for i in e.ins
+                                              if isinstance(i, Lit) and
+                                              isinstance(i.val, Tensor)])
+    return consts[1]
+
+
+def _graph_consts_need_grad(g):
+    if not _ag.is_grad_enabled():
+        return False
+    return any(t.requires_grad for t in _tensor_consts_of(g))
+
+
+def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False, donate_argnums=()):
+    """Compile ``fun`` (``jax.jit`` semantics; also usable as a decorator).
+
+    ``donate_argnums``: the buffers of these arguments may be reused for the results (as in
+    JAX); don't use the donated tensors after the call, their contents are overwritten."""
+    if fun is None:
+        return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames,
+                             debug=debug, donate_argnums=donate_argnums)
+    return Jitted(fun, static_argnums, static_argnames, debug, donate_argnums)
+
+
+def make_graph(fun, static_argnums=()):
+    """``make_graph(f)(*args)`` returns the optimised staged graph of ``f`` (printable)."""
+    j = fun if isinstance(fun, Jitted) else Jitted(fun, static_argnums)
+
+    def mk(*args, **kwargs):
+        return j.lower(*args, **kwargs).graph
+    return mk
+
+
+class ShapeDtypeStruct(Aval):
+    """A shape and dtype standing for a tensor (``eval_shape``'s inputs and outputs)."""
+
+    __slots__ = ()
+
+    def __init__(self, shape, dtype):
+        super().__init__(tuple(int(d) for d in shape), dtype)
+
+    def __repr__(self):
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
+
+
+def eval_shape(fun, *args, **kwargs):
+    """The shapes and dtypes of ``fun(*args, **kwargs)`` as a pytree of ``ShapeDtypeStruct``,
+    found by tracing: nothing is computed and no state (random generator, module buffers) is
+    touched. Arguments may be tensors, NumPy arrays or ``ShapeDtypeStruct``s."""
+    leaves, td = tree_flatten((args, kwargs))
+    pos = _array_positions(leaves, (Tensor, np.ndarray, Aval))
+    avals = [_abstract(leaves[i]) for i in pos]  # a ShapeDtypeStruct is an Aval
+
+    def flat_fun(ins):
+        a, kw = _with_leaves(td, leaves, pos, ins)
+        return fun(*a, **kw)
+    name = getattr(fun, "__name__", type(fun).__name__)
+    # (effects=True: draws are staged with a key input, buffer updates recorded, none applied)
+    graph, out_def, fx = trace_to_graph(flat_fun, avals, f"eval_shape({name})", effects=True)
+    outs = graph.outs[:len(graph.outs) - len(fx.updates)]
+    return tree_unflatten(out_def, [ShapeDtypeStruct(o.aval.shape, o.aval.dtype) for o in outs])
+
+
+def block_until_ready(x):
+    """Return ``x``. NumPy computes synchronously, so every ember value is ready when an
+    operation returns; this exists so that code written for JAX's asynchronous dispatch runs
+    unchanged."""
+    return x

@@ -1,0 +1,225 @@
+"""Graph passes: constant folding, common-subexpression elimination, dead-code elimination,
+local simplifications, and the in-place targets of a plan."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.tensor import Tensor
+from ...ops.elementwise import add_p, mul_p
+from ...ops.reduce import sum_p
+from ...ops.shape import reshape_p, transpose_p
+from .ir import Eqn, Graph, Lit, Var
+
+
+def _hashable_params(params):
+    try:
+        key = tuple(sorted(params.items()))
+        hash(key)
+        return key
+    except TypeError:
+        return None
+
+
+def fold_constants(g: Graph, live=()) -> Graph:
+    """Evaluate equations whose inputs are all constants (once, at compile time).
+    ``live``: ids of tensors that may change between calls (module buffers)."""
+    env = {}
+    eqns = []
+    for e in g.eqns:
+        ins = [env.get(id(i), i) for i in e.ins]
+        if all(isinstance(i, Lit) for i in ins) and e.prim.name not in _NO_FOLD and \
+                not any(_is_live(i.val, live) for i in ins):
+            vals = [i.val._data if isinstance(i.val, Tensor) else i.val for i in ins]
+            r = e.prim.impl(*vals, **e.params)
+            rs = r if e.prim.multiple_results else [r]
+            for o, v in zip(e.outs, rs):
+                env[id(o)] = Lit(np.asarray(v))
+            continue
+        eqns.append(Eqn(e.prim, ins, e.params, e.outs))
+    outs = [env.get(id(o), o) for o in g.outs]
+    return Graph(g.invars, eqns, outs)
+
+
+_NO_FOLD = {"threefry2x32", "random_bits"}  # large outputs: keep them lazy
+
+
+def _is_live(v, live):
+    """A constant tensor whose value may change between calls: a parameter (requires grad) or
+    a module buffer read during the trace (``live``: their ids). Its uses stay in the graph
+    and read it at each call; it is never folded or compared by value."""
+    return isinstance(v, Tensor) and (v.requires_grad or id(v) in live)
+
+
+def _operand_key(x, live):
+    if isinstance(x, Lit):
+        v = x.val
+        if _is_live(v, live):
+            return ("lit-id", id(v))
+        a = v._data if isinstance(v, Tensor) else np.asarray(v)
+        if a.size <= 16:  # small constants compare by value
+            return ("lit", a.dtype.str, a.shape, a.tobytes())
+        return ("lit-id", id(x.val))
+    return id(x)
+
+
+def cse(g: Graph, live=()) -> Graph:
+    seen = {}
+    env = {}
+    eqns = []
+    for e in g.eqns:
+        ins = [env.get(id(i), i) for i in e.ins]
+        pk = _hashable_params(e.params)
+        key = None if pk is None else (e.prim.name, tuple(_operand_key(i, live) for i in ins), pk)
+        if key is not None and key in seen:
+            for o, prev in zip(e.outs, seen[key].outs):
+                env[id(o)] = prev
+            continue
+        ne = Eqn(e.prim, ins, e.params, e.outs)
+        if key is not None:
+            seen[key] = ne
+        eqns.append(ne)
+    return Graph(g.invars, eqns, [env.get(id(o), o) for o in g.outs])
+
+
+def dce(g: Graph) -> Graph:
+    live = {id(o) for o in g.outs}
+    kept = []
+    for e in reversed(g.eqns):
+        if any(id(o) in live for o in e.outs):
+            kept.append(e)
+            live.update(id(i) for i in e.ins)
+    kept.reverse()
+    return Graph(g.invars, kept, g.outs)
+
+
+def compose_transposes(g: Graph) -> Graph:
+    """``transpose(transpose(x))`` becomes one transpose of ``x``, or ``x`` itself (the
+    backward of ``x @ w.T`` transposes twice, and small graphs pay for every call)."""
+    made = {}  # id(result of a transpose) -> (its input, perm)
+    env = {}
+    eqns = []
+    for e in g.eqns:
+        ins = [env.get(id(i), i) for i in e.ins]
+        if e.prim is transpose_p and id(ins[0]) in made:
+            x, inner = made[id(ins[0])]
+            perm = tuple(inner[i] for i in e.params["perm"])
+            if perm == tuple(range(len(perm))):
+                env[id(e.outs[0])] = x
+                continue
+            e = Eqn(transpose_p, [x], {"perm": perm}, e.outs)
+        else:
+            e = Eqn(e.prim, ins, e.params, e.outs)
+        if e.prim is transpose_p:
+            made[id(e.outs[0])] = (e.ins[0], tuple(e.params["perm"]))
+        eqns.append(e)
+    return Graph(g.invars, eqns, [env.get(id(o), o) for o in g.outs])
+
+
+def simplify(g: Graph, live=()) -> Graph:
+    """Local rewrites that save a kernel call each (exact in floating point):
+    ``(c * x) + (c * x)`` -> ``(2c) * x`` (what CSE leaves of the derivative of ``x * x``) and
+    ``reshape(sum(x, keepdim=True))`` to the keepdim=False shape -> ``sum(x)``."""
+    uses = {}
+    for e in g.eqns:
+        for i in e.ins:
+            uses[id(i)] = uses.get(id(i), 0) + 1
+    for o in g.outs:
+        uses[id(o)] = uses.get(id(o), 0) + 2  # never rewrite an output's producer away
+    made, env, eqns = {}, {}, []
+    for e in g.eqns:
+        ins = [env.get(id(i), i) for i in e.ins]
+        p = made.get(id(ins[0])) if ins and isinstance(ins[0], Var) else None
+        n_here = sum(1 for i in ins if i is ins[0])
+        if p is not None and uses[id(ins[0])] == n_here:  # used by this equation only
+            k, pe = p
+            if e.prim is add_p and ins[0] is ins[1] and pe.prim is mul_p and \
+                    isinstance(pe.ins[0], Lit) and not _is_live(pe.ins[0].val, live) and \
+                    isinstance(pe.ins[1], Var):
+                c = pe.ins[0].val
+                c = c._data if isinstance(c, Tensor) else np.asarray(c)
+                eqns[k] = None
+                e = Eqn(mul_p, [Lit(c * c.dtype.type(2)), pe.ins[1]], {}, e.outs)
+            elif e.prim is reshape_p and pe.prim is sum_p and pe.params["keepdim"] and \
+                    tuple(e.params["shape"]) == tuple(
+                        d for i, d in enumerate(pe.outs[0].aval.shape)
+                        if i not in _canon_dims(pe.params["dims"], len(pe.ins[0].aval.shape))):
+                eqns[k] = None
+                e = Eqn(sum_p, pe.ins, {**pe.params, "keepdim": False}, e.outs)
+            else:
+                e = Eqn(e.prim, ins, e.params, e.outs)
+        else:
+            e = Eqn(e.prim, ins, e.params, e.outs)
+        if len(e.outs) == 1:
+            made[id(e.outs[0])] = (len(eqns), e)
+        eqns.append(e)
+    return Graph(g.invars, [e for e in eqns if e is not None],
+                 [env.get(id(o), o) for o in g.outs])
+
+
+def _canon_dims(dims, ndim):
+    return {d % ndim for d in dims} if ndim else set()
+
+
+def optimize(g: Graph, live=()) -> Graph:
+    g = cse(fold_constants(g, live), live)
+    return dce(compose_transposes(simplify(g, live)))
+
+
+
+# kernels whose result is always a new array (never a view of an input)
+_ALLOCATING = {"matmul", "sum", "select", "log_softmax", "cat", "pad", "gather_nd",
+               "index_add_nd", "unwindows", "copy", "cumsum", "amax", "amin", "prod"}
+
+
+def _is_elementwise_ufunc(e):
+    return isinstance(e.prim.impl, np.ufunc) and e.prim.impl.signature is None and \
+        not e.params and not e.prim.multiple_results
+
+
+def _inplace_targets(g: Graph, donated=()):
+    """For each equation, an input whose buffer the result may overwrite (preallocated
+    buffers, reused): the equation is an elementwise NumPy ufunc, and the input is a fresh
+    buffer (made by a ufunc or matmul, or a donated argument) of the result's shape and dtype
+    that neither it nor any view of it is read later, and that is not a graph output."""
+    outs = {id(o) for o in g.outs}
+    roots = {}  # var -> ids of the fresh buffers it may share memory with
+    fresh = {id(g.invars[j]) for j in donated if g.invars[j].aval.shape != ()}
+    for v in g.invars:
+        roots[id(v)] = {id(v)}
+    last = {}
+    for k, e in enumerate(g.eqns):
+        for i in e.ins:
+            if isinstance(i, Var):
+                for r in roots.get(id(i), ()):
+                    last[r] = k
+        if _is_elementwise_ufunc(e) or e.prim.name in _ALLOCATING:
+            for o in e.outs:
+                roots[id(o)] = {id(o)}
+                if (_is_elementwise_ufunc(e) or e.prim.name == "matmul") and o.aval.shape != ():
+                    fresh.add(id(o))
+        else:  # a view, or a kernel that may return its input: results alias the inputs
+            shared = set()
+            for i in e.ins:
+                if isinstance(i, Var):
+                    shared |= roots.get(id(i), set())
+            for o in e.outs:
+                roots[id(o)] = set(shared)
+    pinned = set()
+    for o in g.outs:
+        pinned |= roots.get(id(o), set())
+    targets = {}
+    for k, e in enumerate(g.eqns):
+        if not _is_elementwise_ufunc(e):
+            continue
+        o = e.outs[0].aval
+        for pos, i in enumerate(e.ins):
+            if isinstance(i, Var) and id(i) in fresh and id(i) not in pinned and \
+                    last.get(id(i)) == k and i.aval.shape == o.shape and \
+                    i.aval.dtype == o.dtype:
+                targets[k] = pos
+                fresh.discard(id(i))
+                # the result now lives in i's buffer
+                roots[id(e.outs[0])] = {id(i)}
+                break
+    return targets
+
