@@ -78,7 +78,8 @@ class Primitive:
     def __init__(self, name: str, impl: Callable, *, shape=None, vjp=None, jvp=None, batch=None,
                  multiple_results: bool = False, differentiable: bool = True,
                  linear: bool = False, vjp_needs_out: bool = False, view: bool = False,
-                 doc: str = ""):
+                 doc: str = "", allocating: bool = False, foldable: bool = True,
+                 elementwise_ufunc: bool = False, emit_inline=None):
         if name in registry:
             raise ValueError(f"primitive {name!r} is already registered")
         self.name = name
@@ -95,6 +96,17 @@ class Primitive:
         self.vjp_needs_out = vjp_needs_out
         # eager impl returns a NumPy view of input 0 (shares its version counter)
         self.view = view
+        # facts jit's passes read (see transforms/staging): the kernel always returns a new
+        # array, never a view of an input or the input itself
+        self.allocating = allocating or elementwise_ufunc
+        # may be evaluated at compile time when every input is a constant (False for large
+        # outputs best kept lazy, e.g. random bits)
+        self.foldable = foldable
+        # the impl is an elementwise NumPy ufunc: it takes ``out=`` (plans reuse buffers)
+        self.elementwise_ufunc = elementwise_ufunc
+        # ``emit_inline(eqn, operand_names, const) -> str | None``: a plan expression that
+        # replaces the call of the impl (``const(v)`` names a constant); None: call the impl
+        self.emit_inline = emit_inline
         self.__doc__ = doc
         registry[name] = self
 

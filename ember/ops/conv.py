@@ -101,7 +101,7 @@ windows_p = Primitive(
     jvp=lambda p, t, out, **kw: bind(windows_p, t[0], **kw))
 
 unwindows_p = Primitive(
-    "unwindows", _unwindows_impl, linear=True,
+    "unwindows", _unwindows_impl, linear=True, allocating=True,
     shape=lambda c, size, kernel, stride, dilation: Aval(
         tuple(c.shape[:-2 * len(kernel)]) + tuple(size), c.dtype),
     vjp=lambda ct, out, c, size, kernel, stride, dilation: (

@@ -177,11 +177,16 @@ def _times(t, d):
     return bind(mul_p, t, d) if d.dtype is _dt.bool_ else t * d
 
 
+def _is_ufunc(fn):
+    """An elementwise NumPy ufunc (no core signature): it takes ``out=``."""
+    return isinstance(fn, np.ufunc) and fn.signature is None
+
+
 def _unary(name, fn, deriv=None, *, float_only=True, differentiable=True, needs_out=False,
            export_name=None, doc=""):
     """Define a unary elementwise primitive. ``deriv(x, out)`` returns f'(x) as an ember value."""
     p = Primitive(name, fn, shape=_same_shape_rule, differentiable=differentiable,
-                  vjp_needs_out=needs_out, doc=doc)
+                  vjp_needs_out=needs_out, doc=doc, elementwise_ufunc=_is_ufunc(fn))
     if deriv is not None:
         p.vjp = lambda ct, out, x: (_times(ct, deriv(x, out)),)
         p.jvp = lambda primals, tangents, out: _times(tangents[0], deriv(primals[0], out))
@@ -257,7 +262,7 @@ broadcast_in_dim_p.batch = _bid_batch
 
 def _binary(name, fn, vjp, jvp, *, shape=_broadcast_rule, differentiable=True, needs_out=False):
     p = Primitive(name, fn, shape=shape, vjp=vjp, jvp=jvp, differentiable=differentiable,
-                  vjp_needs_out=needs_out)
+                  vjp_needs_out=needs_out, elementwise_ufunc=_is_ufunc(fn))
     p.batch = elementwise_batch(p)
     return p
 
@@ -355,7 +360,7 @@ minimum_p = _binary("minimum", np.minimum, _minmax_vjp, _minmax_jvp, needs_out=T
 
 
 def _nodiff(name, fn, shape=_bool_broadcast_rule):
-    p = Primitive(name, fn, shape=shape, differentiable=False,
+    p = Primitive(name, fn, shape=shape, differentiable=False, elementwise_ufunc=_is_ufunc(fn),
                   vjp=lambda ct, out, *a: (None,) * len(a),
                   jvp=lambda p, t, out: zeros_like_v(out))
     p.batch = elementwise_batch(p)
@@ -411,7 +416,7 @@ def _select_vjp(ct, out, c, x, y):
 
 
 select_p = Primitive(
-    "select", _select_impl,
+    "select", _select_impl, allocating=True,
     shape=lambda c, x, y: Aval(broadcast_shapes(tuple(c.shape), tuple(x.shape), tuple(y.shape),
                                                 op="where"), x.dtype),
     vjp=_select_vjp,

@@ -233,7 +233,7 @@ def _starts_adjacent_at_zero(spec):
 
 
 gather_nd_p = Primitive(
-    "gather_nd", _gather_impl, vjp=_gather_vjp,
+    "gather_nd", _gather_impl, vjp=_gather_vjp, allocating=True,
     jvp=lambda p, t, out, spec: bind(gather_nd_p, t[0], *p[1:], spec=spec),
     batch=_gather_batch)
 
@@ -303,7 +303,7 @@ def _index_add_batch(args, dims, shape, spec):
 
 
 index_add_nd_p = Primitive(
-    "index_add_nd", _index_add_impl, linear=True,
+    "index_add_nd", _index_add_impl, linear=True, allocating=True,
     shape=lambda ct, *arrays, shape, spec: Aval(shape, ct.dtype),
     vjp=lambda ct, out, g, *arrays, shape, spec: (
         (bind(gather_nd_p, ct, *arrays, spec=spec),) + (None,) * len(arrays)),
@@ -423,7 +423,7 @@ def _cat_batch(args, dims, dim):
     return bind(cat_p, *batch_all_front(args, dims), dim=dim + 1), 0
 
 
-cat_p = Primitive("cat", _cat_impl, linear=True, vjp=_cat_vjp,
+cat_p = Primitive("cat", _cat_impl, linear=True, allocating=True, vjp=_cat_vjp,
                   jvp=lambda p, t, out, dim: bind(cat_p, *t, dim=dim), batch=_cat_batch)
 
 

@@ -79,8 +79,17 @@ def _mm_batch(args, dims):
     return bind(matmul_p, x, y), 0
 
 
+def _emit_matmul(e, ops, const):
+    """jit plans call ``np.matmul`` directly, except where the kernel flattens a batch of
+    vectors times a matrix into one product."""
+    x, y = (len(v.aval.shape) for v in e.ins)
+    if x > 2 and y == 2:
+        return None
+    return f"{const(np.matmul)}({ops[0]}, {ops[1]})"
+
+
 matmul_p = Primitive(
-    "matmul", _mm_impl, shape=_mm_shape, vjp=_mm_vjp,
+    "matmul", _mm_impl, shape=_mm_shape, vjp=_mm_vjp, allocating=True, emit_inline=_emit_matmul,
     jvp=lambda p, t, out: bind(matmul_p, t[0], p[1]) + bind(matmul_p, p[0], t[1]),
     batch=_mm_batch)
 

@@ -28,7 +28,7 @@ def _ls_jvp(p, t, out, dim):
     return t[0] - (out.exp() * t[0]).sum(dim=dim, keepdim=True)
 
 
-log_softmax_p = Primitive("log_softmax", _log_softmax_impl,
+log_softmax_p = Primitive("log_softmax", _log_softmax_impl, allocating=True,
                           shape=lambda x, dim: Aval(x.shape, x.dtype), vjp=_ls_vjp, jvp=_ls_jvp,
                           vjp_needs_out=True)
 log_softmax_p.batch = lambda args, dims, dim: (

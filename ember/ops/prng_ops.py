@@ -54,6 +54,7 @@ def _threefry_shape(k1, k2, x1, x2):
 threefry2x32_p = Primitive(
     "threefry2x32", _threefry_impl, shape=_threefry_shape, multiple_results=True,
     differentiable=False, vjp=lambda ct, out, *args: (None,) * 4,
+    foldable=False,  # large outputs: keep them lazy under jit
     jvp=lambda p, t, out: [o * 0 for o in out])
 threefry2x32_p.batch = elementwise_batch(threefry2x32_p)
 

@@ -45,12 +45,19 @@ def _sum_impl(x, dims, keepdim, dtype=None):
     return np.add.reduce(x, axis=dims, keepdims=keepdim, dtype=None if dtype is None else dtype.np)
 
 
+def _emit_sum(e, ops, const):
+    """jit plans call ``np.add.reduce`` directly (positional arguments: no keyword parsing)."""
+    p = e.params
+    dt = "None" if p.get("dtype") is None else const(p["dtype"].np)
+    return f"{const(np.add.reduce)}({ops[0]}, {const(p['dims'])}, {dt}, None, {p['keepdim']})"
+
+
 def _sum_shape(x, dims, keepdim, dtype=None):
     return Aval(_reduced_shape(x.shape, dims, keepdim), dtype or x.dtype)
 
 
 sum_p = Primitive(
-    "sum", _sum_impl, shape=_sum_shape, linear=True,
+    "sum", _sum_impl, shape=_sum_shape, linear=True, allocating=True, emit_inline=_emit_sum,
     vjp=lambda ct, out, x, dims, keepdim, dtype=None: (
         cast(_expand_back(ct, tuple(x.shape), dims, keepdim), x.dtype),),
     jvp=lambda p, t, out, dims, keepdim, dtype=None: bind(sum_p, t[0], dims=dims,
@@ -116,7 +123,7 @@ def _def_extreme(name, fn):
     p = Primitive(name, lambda x, dims, keepdim: fn(x, axis=dims, keepdims=keepdim),
                   shape=lambda x, dims, keepdim: Aval(_reduced_shape(x.shape, dims, keepdim),
                                                       x.dtype),
-                  vjp=_amax_vjp_rule, jvp=_amax_jvp_rule, vjp_needs_out=True)
+                  vjp=_amax_vjp_rule, jvp=_amax_jvp_rule, vjp_needs_out=True, allocating=True)
     p.batch = _reduce_batch(p)
     return p
 
@@ -276,7 +283,7 @@ def logsumexp(input, dim, keepdim=False):
     return r if keepdim else r.reshape(_reduced_shape(tuple(x.shape), dims, False))
 
 
-cumsum_p = Primitive("cumsum", lambda x, dim: np.cumsum(x, axis=dim),
+cumsum_p = Primitive("cumsum", lambda x, dim: np.cumsum(x, axis=dim), allocating=True,
                      shape=lambda x, dim: Aval(x.shape, x.dtype), linear=True,
                      vjp=lambda ct, out, x, dim: (_rev(bind(cumsum_p, _rev(ct, dim), dim=dim),
                                                        dim),),
@@ -364,6 +371,7 @@ def cumprod(input, dim, dtype=None):
 
 
 prod_p = Primitive("prod", lambda x, dims, keepdim: np.prod(x, axis=dims, keepdims=keepdim),
+                   allocating=True,
                    shape=lambda x, dims, keepdim: Aval(_reduced_shape(x.shape, dims, keepdim),
                                                        x.dtype))
 prod_p.batch = _reduce_batch(prod_p)

@@ -49,6 +49,7 @@ def infer_shape(shape, numel, old_shape, op="reshape"):
 
 reshape_p = Primitive(
     "reshape", lambda x, shape: np.asarray(x).reshape(shape),
+    emit_inline=lambda e, ops, const: f"{ops[0]}.reshape({const(tuple(e.params['shape']))})",
     shape=lambda x, shape: Aval(shape, x.dtype), linear=True, view=True,
     vjp=lambda ct, out, x, shape: (bind(reshape_p, ct, shape=tuple(x.shape)),),
     jvp=lambda p, t, out, shape: bind(reshape_p, t[0], shape=shape))
@@ -82,8 +83,14 @@ def _inv_perm(perm):
     return tuple(inv)
 
 
+def _emit_transpose(e, ops, const):
+    """jit plans call the array's method (operands are arrays or NumPy scalars)."""
+    perm = tuple(e.params["perm"])
+    return f"{ops[0]}.T" if perm == (1, 0) else f"{ops[0]}.transpose({const(perm)})"
+
+
 transpose_p = Primitive(
-    "transpose", lambda x, perm: np.asarray(x).transpose(perm),
+    "transpose", lambda x, perm: np.asarray(x).transpose(perm), emit_inline=_emit_transpose,
     shape=lambda x, perm: Aval(tuple(x.shape[p] for p in perm), x.dtype), linear=True, view=True,
     vjp=lambda ct, out, x, perm: (bind(transpose_p, ct, perm=_inv_perm(perm)),),
     jvp=lambda p, t, out, perm: bind(transpose_p, t[0], perm=perm))

@@ -220,7 +220,7 @@ def _pad_vjp(ct, out, x, pads, value):
 
 
 pad_p = Primitive(
-    "pad", _pad_impl,
+    "pad", _pad_impl, allocating=True,
     shape=lambda x, pads, value: Aval(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pads)),
                                       x.dtype),
     vjp=_pad_vjp,

@@ -208,6 +208,7 @@ def _clone_impl(x):
 from ..core.primitive import Primitive, bind, Aval  # noqa: E402
 
 copy_p = Primitive("copy", _clone_impl, shape=lambda x: Aval(x.shape, x.dtype), linear=True,
+                   allocating=True,
                    vjp=lambda ct, out, x: (ct,), jvp=lambda p, t, out: t[0])
 copy_p.batch = lambda args, dims: (bind(copy_p, args[0]), dims[0])
 

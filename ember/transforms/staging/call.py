@@ -16,7 +16,7 @@ import numpy as np
 
 from ...core import autograd as _ag
 from ...core import dtypes as _dt
-from ...core.primitive import Aval, Primitive, bind
+from ...core.primitive import Aval, Primitive, Tracer, bind
 from ...core.tensor import Tensor
 from ...ops.elementwise import zeros_like_v
 from ..batching import vmap
@@ -29,7 +29,11 @@ from .tracing import trace_to_graph
 
 
 class GradPlan:
-    """Forward and backward plans for one jitted signature."""
+    """Forward and backward plans for one jitted signature (kept on its jit cache entry)."""
+
+    # unhashable: no table keyed by primitive params (the eager backward's staged-VJP cache,
+    # CSE) holds on to it, so it dies with its jitted function
+    __hash__ = None
 
     def __init__(self, graph, live=()):
         lifted, g = _lift_grad_constants(graph)
@@ -55,6 +59,7 @@ class GradPlan:
         fwd, bwd, n_res = _split(joint_g, n_in, self.n_out)
         self.fwd_graph, self.bwd_graph, self.n_res = fwd, bwd, n_res
         self.fwd_plan = compile_plan(fwd)
+        self.bwd_plan = compile_plan(bwd)
         self.in_float = [v.aval.dtype.is_floating_point for v in g.invars]
 
     def __repr__(self):
@@ -128,7 +133,11 @@ def _vjp(ct, out, *args, plan):
     res = list(out[plan.n_out:])
     cts = [c if c is not None else zeros_like_v(o)
            for c, o, d in zip(ct[:plan.n_out], out[:plan.n_out], plan.diff_out) if d]
-    grads = eval_graph(plan.bwd_graph, res + cts)
+    ins = res + cts
+    if any(isinstance(x, Tracer) for x in ins):
+        grads = eval_graph(plan.bwd_graph, ins)
+    else:  # the compiled backward plan
+        grads = [Tensor._wrap(np.asarray(g)) for g in plan.bwd_plan(*[x._data for x in ins])]
     return tuple(g if f else None for g, f in zip(grads, plan.in_float))
 
 

@@ -35,35 +35,6 @@ def _positional_params(impl, n_ops, params):
     return order
 
 
-def _inline_transpose(e, ops, const):
-    perm = tuple(e.params["perm"])
-    return f"{ops[0]}.T" if perm == (1, 0) else f"{ops[0]}.transpose({const(perm)})"
-
-
-def _inline_matmul(e, ops, const):
-    x, y = (len(v.aval.shape) for v in e.ins)
-    if x > 2 and y == 2:
-        return None  # the kernel flattens the batch into one product
-    return f"_np_matmul({ops[0]}, {ops[1]})"
-
-
-def _inline_sum(e, ops, const):
-    p = e.params
-    dt = "None" if p.get("dtype") is None else const(p["dtype"].np)
-    return f"_np_add_reduce({ops[0]}, {const(p['dims'])}, {dt}, None, {p['keepdim']})"
-
-
-# primitives whose plan line calls NumPy directly (the kernels are thin wrappers of these;
-# operands are arrays or NumPy scalars, both of which have these methods)
-_INLINE = {
-    "transpose": _inline_transpose,
-    "reshape": lambda e, ops, const: f"{ops[0]}.reshape({const(tuple(e.params['shape']))})",
-    "matmul": _inline_matmul,
-    "sum": _inline_sum,
-}
-_INLINE_GLOBALS = {"_np_matmul": np.matmul, "_np_add_reduce": np.add.reduce}
-
-
 def compile_plan(g: Graph, donated=()):
     names = {}
     glb = {}
@@ -82,12 +53,11 @@ def compile_plan(g: Graph, donated=()):
         return names[id(v)]
     args = ", ".join(nm(v) for v in g.invars)
     inplace = _inplace_targets(g, donated)
-    glb.update(_INLINE_GLOBALS)
     for i, e in enumerate(g.eqns):
         glb[f"f{i}"] = e.prim.impl
         glb[f"p{i}"] = e.params
         operands = ", ".join(nm(x) for x in e.ins)
-        inline = _INLINE.get(e.prim.name)
+        inline = e.prim.emit_inline  # a primitive's own plan expression (see Primitive)
         expr = None if inline is None or i in inplace else inline(e, [nm(x) for x in e.ins],
                                                                    const)
         if expr is not None:  # a method or ufunc call in place of the kernel's wrapper

@@ -32,7 +32,7 @@ def _describe_change(old, new, arg_names, static_name=str):
     msgs = []
     if len(osig) != len(nsig):
         msgs.append(f"the argument structure changed ({len(osig)} -> {len(nsig)} leaves)")
-    for i, (a, b) in enumerate(zip(osig, nsig)):
+    for i, (a, b) in enumerate(zip(osig, nsig) if len(osig) == len(nsig) else ()):
         if a != b:
             name = arg_names[i] if i < len(arg_names) else f"leaf {i}"
             fa = f"{a[2].name}{list(a[1])}" if a[0] != "S" else repr(a[2])
@@ -48,6 +48,20 @@ def _describe_change(old, new, arg_names, static_name=str):
 
 
 _UNSET = object()
+
+
+def _changed_names(old, new, arg_names, static_name=str):
+    """The names of the arguments (leaves and static arguments) that differ between two
+    signatures; the structure when the number of leaves differs."""
+    (osig, ostat), (nsig, nstat) = old, new
+    if len(osig) != len(nsig):
+        return ["the argument structure"]
+    names = [arg_names[i] if i < len(arg_names) else f"leaf {i}"
+             for i, (a, b) in enumerate(zip(osig, nsig)) if a != b]
+    od, nd = dict(ostat), dict(nstat)
+    names += [f"static {static_name(k)}" for k in sorted(set(od) | set(nd), key=str)
+              if od.get(k, _UNSET) != nd.get(k, _UNSET)]
+    return names
 
 
 def _sig_distance(a, b):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import warnings
 
 import numpy as np
 
@@ -24,7 +26,7 @@ from ...ops.elementwise import as_value
 from ..effects import eager_keys
 from .call import GradPlan, call_with_tape
 from .codegen import compile_plan, eval_graph
-from .guards import (_array_positions, _describe_change, _make_guard, _sig_distance,
+from .guards import (_array_positions, _changed_names, _describe_change, _make_guard, _sig_distance,
                      _signature, _with_leaves, argument_leaf_names, positional_names)
 from .ir import Lit
 from .passes import optimize
@@ -34,8 +36,13 @@ log = logging.getLogger("ember.jit")
 
 
 class config:
+    """jit's settings: ``explain_retraces`` logs why each retrace happened; a jitted function
+    compiles at most ``cache_limit`` signatures (None: no limit), then runs new ones eagerly;
+    it warns once when it is traced for the ``retrace_warning``-th time."""
     explain_retraces = bool(os.environ.get("EMBER_EXPLAIN_RETRACES"))
     disable_jit = False
+    cache_limit = int(os.environ.get("EMBER_JIT_CACHE_LIMIT", "8")) or None
+    retrace_warning = 5
 
 
 class disable_jit:
@@ -55,7 +62,7 @@ class Lowered:
 
     def __init__(self, jitted, entry, key):
         self._jitted, self._key = jitted, key
-        self.graph, self.plan = entry[0], entry[1]
+        self.graph, self.plan = entry.graph, entry.plan
 
     def as_text(self):
         return str(self.graph)
@@ -86,9 +93,34 @@ class Compiled:
         return j(*args, **kwargs)
 
 
+class JitRetraceWarning(UserWarning):
+    """A jitted function keeps retracing (or hit its cache limit and now runs eagerly)."""
+
+
+class _Entry:
+    """One cached trace of a jitted function, and what is derived from it on first use
+    (all of it dies with the entry: nothing is kept in module-level tables)."""
+
+    __slots__ = ("graph", "plan", "out_def", "pos", "fx", "tensor_consts", "grad_plan",
+                 "guard", "__weakref__")
+
+    def __init__(self, graph, plan, out_def, pos, fx):
+        self.graph, self.plan, self.out_def, self.pos, self.fx = graph, plan, out_def, pos, fx
+        # the graph's tensor constants (checked for requires_grad at each call)
+        self.tensor_consts = [i.val for e in graph.eqns for i in e.ins
+                              if isinstance(i, Lit) and isinstance(i.val, Tensor)]
+        self.grad_plan = None  # the eager tape's forward/backward plans, made on first use
+        self.guard = None      # (guard, plan, output builder, entry) of plain calls, or False
+
+    def consts_need_grad(self):
+        if not self.tensor_consts or not _ag.is_grad_enabled():
+            return False
+        return any(t.requires_grad for t in self.tensor_consts)
+
+
 class Jitted:
     def __init__(self, fun, static_argnums=(), static_argnames=(), debug=False,
-                 donate_argnums=()):
+                 donate_argnums=(), cache_limit=None):
         self.fun = fun
         self.donate_argnums = ((donate_argnums,) if isinstance(donate_argnums, int)
                                else tuple(donate_argnums))
@@ -97,14 +129,30 @@ class Jitted:
         self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
                                 else tuple(static_argnames))
         self.debug = debug
+        if cache_limit is not None and (not isinstance(cache_limit, int) or cache_limit < 1):
+            raise ValueError(f"jit: cache_limit must be a positive int (the number of "
+                             f"argument signatures compiled before falling back to eager "
+                             f"execution) or None for config.cache_limit, got {cache_limit!r}")
+        self.cache_limit = cache_limit
         self.cache = {}
-        self.grad_plans = {}
         self.trace_count = 0
-        self._fast = None  # (guard, plan, output builder, graph) of the last plain call
-        self._guards = {}  # id(graph) -> that tuple, or False where no guard can be made
+        self._fast = None  # the guard tuple of the last plain call (see _Entry.guard)
+        self._lock = threading.RLock()  # one thread traces and inserts at a time
+        self._changes = {}  # argument name -> how many retraces it caused
+        self._warned = set()
         self.__name__ = getattr(fun, "__name__", type(fun).__name__)
         self.__doc__ = getattr(fun, "__doc__", None)
         self.__wrapped__ = fun
+
+    def clear_cache(self):
+        """Forget every compiled plan (and the retrace statistics); the next call traces
+        afresh. As ``jax.jit(f).clear_cache()``."""
+        with self._lock:
+            self.cache = {}
+            self._fast = None
+            self.trace_count = 0
+            self._changes = {}
+            self._warned = set()
 
     def _split(self, args, kwargs):
         if not self.static_argnums and not self.static_argnames:
@@ -133,7 +181,8 @@ class Jitted:
     def lower(self, *args, **kwargs):
         """Trace and optimise for these arguments (JAX's ahead-of-time API): a ``Lowered``
         with ``as_text()`` (the graph) and ``compile()``."""
-        return Lowered(self, self._lookup(args, kwargs)[0], self._key(args, kwargs)[-1])
+        entry = self._lookup(args, kwargs, limit=False)[0]
+        return Lowered(self, entry, self._key(args, kwargs)[-1])
 
     def _key(self, args, kwargs):
         """(dynamic args, dynamic kwargs, static values, leaves, cache key) of a call."""
@@ -141,27 +190,69 @@ class Jitted:
         leaves, skey = flatten_with_key((dyn, dkw))
         return dyn, dkw, stat, leaves, (skey, _signature(leaves, stat))
 
-    def _lookup(self, args, kwargs):
+    def _lookup(self, args, kwargs, limit=True):
+        """(the cache entry for this call, its leaves); the entry is None when the cache is
+        full and this call runs eagerly."""
         dyn, dkw, stat, leaves, key = self._key(args, kwargs)
+        entry = self._cached(key)
+        if entry is not None:
+            return entry, leaves
+        with self._lock:  # another thread may have traced it meanwhile
+            entries = self.cache.get(key)
+            entry = self._cached(key)
+            if entry is not None:
+                return entry, leaves
+            td = tree_flatten((dyn, dkw))[1]
+            return self._compile(args, kwargs, dyn, dkw, stat, leaves, td, key, entries,
+                                 limit), leaves
+
+    def _cached(self, key):
         entries = self.cache.get(key)
         if entries is not None:
             for entry in entries:  # more than one when modules were traced in other modes
-                if entry[4] is None or entry[4].modes_hold():
-                    return entry, leaves
-        td = tree_flatten((dyn, dkw))[1]
-        return self._compile(args, kwargs, dyn, dkw, stat, leaves, td, key, entries), leaves
+                if entry.fx is None or entry.fx.modes_hold():
+                    return entry
+        return None
 
-    def _compile(self, args, kwargs, dyn, dkw, stat, leaves, td, key, stale):
+    def _compile(self, args, kwargs, dyn, dkw, stat, leaves, td, key, stale, limit=True):
         sig = key[1]
-        if self.trace_count and config.explain_retraces:
+        if self.trace_count and self.cache:
             if stale:
-                why = stale[-1][4].describe_modes()
+                why = stale[-1].fx.describe_modes()
+                changed = [why]
             else:  # against the cached signature closest to this call
-                near = min((k[1] for k in self.cache), key=lambda s: _sig_distance(s, sig))
+                near = min((k[1] for k in reversed(list(self.cache))),  # ties: the latest
+                           key=lambda s: _sig_distance(s, sig))
+                changed = _changed_names(near, sig, self._leaf_names(dyn, dkw),
+                                         self._static_name)
                 why = _describe_change(near, sig, self._leaf_names(dyn, dkw),
                                        self._static_name)
-            log.warning("jit(%s): retracing (trace #%d) because %s", self.__name__,
-                        self.trace_count + 1, why)
+            for name in changed:
+                self._changes[name] = self._changes.get(name, 0) + 1
+            if config.explain_retraces:
+                log.warning("jit(%s): retracing (trace #%d) because %s", self.__name__,
+                            self.trace_count + 1, why)
+            n_limit = self.cache_limit or config.cache_limit
+            if limit and n_limit is not None and len(self.cache) >= n_limit:
+                if "limit" not in self._warned:
+                    self._warned.add("limit")
+                    warnings.warn(
+                        f"jit({self.__name__}): {len(self.cache)} argument signatures "
+                        f"compiled, the cache limit; new signatures now run eagerly "
+                        f"(uncompiled). This call: {why}. {self._culprits()}Give the "
+                        f"changing argument fewer distinct values (pad batches to a few "
+                        f"sizes), mark it static only if it takes few values, or raise the "
+                        f"limit: jit(f, cache_limit=N) or ember.config.cache_limit = N",
+                        JitRetraceWarning, stacklevel=4)
+                return None
+            if self.trace_count + 1 == config.retrace_warning and "retrace" not in self._warned:
+                self._warned.add("retrace")
+                warnings.warn(
+                    f"jit({self.__name__}): traced {self.trace_count + 1} times, each a new "
+                    f"compilation; this time because {why}. {self._culprits()}Each new "
+                    f"shape, dtype or static value compiles anew (the cache holds up to "
+                    f"{n_limit} signatures). Set ember.config.explain_retraces = True to "
+                    f"log every retrace", JitRetraceWarning, stacklevel=4)
         tensor_pos = _array_positions(leaves)
 
         def flat_fun(ins):
@@ -175,9 +266,17 @@ class Jitted:
         donated = self._donated_leaves(args, tensor_pos)
         plan = compile_plan(graph, donated)
         self.trace_count += 1
-        entry = (graph, plan, out_def, tensor_pos, fx.finish() or None)
-        self.cache.setdefault(key, []).append(entry)
+        entry = _Entry(graph, plan, out_def, tensor_pos, fx.finish() or None)
+        self.cache = {**self.cache, key: (self.cache.get(key) or []) + [entry]}
         return entry
+
+    def _culprits(self):
+        """Which arguments caused the retraces so far (most often first)."""
+        if not self._changes:
+            return ""
+        top = sorted(self._changes.items(), key=lambda kv: -kv[1])[:3]
+        return ("Retraces so far were caused by: " +
+                ", ".join(f"{n} ({c}x)" for n, c in top) + ". ")
 
     def _leaf_names(self, dyn, dkw):
         positions = [i for i in range(len(dyn) + len(self.static_argnums))
@@ -211,10 +310,15 @@ class Jitted:
         fast = self._fast
         if fast is not None and not transforms_active():
             arrays = fast[0](args, kwargs)
-            if arrays is not None and not (fast[3] and _graph_consts_need_grad(fast[3])):
+            if arrays is not None and not fast[3].consts_need_grad():
                 wrap = Tensor._wrap
                 return fast[2]([wrap(np.asarray(o)) for o in fast[1](*arrays)])
-        (graph, plan, out_def, pos, fx), leaves = self._lookup(args, kwargs)
+        entry, leaves = self._lookup(args, kwargs)
+        if entry is None:  # the cache is full: run eagerly (as PyTorch past its limit)
+            with eager_keys():
+                return self.fun(*args, **kwargs)
+        graph, plan, out_def, pos, fx = (entry.graph, entry.plan, entry.out_def, entry.pos,
+                                         entry.fx)
         ins = [leaves[i] for i in pos]
         if fx is not None:
             ins += fx.keys(f"jit({self.__name__})")
@@ -223,11 +327,11 @@ class Jitted:
                 fx.note_live()
             outs = eval_graph(graph, ins)
         elif _ag.is_grad_enabled() and (any([isinstance(x, Tensor) and x.requires_grad
-                                             for x in ins]) or _graph_consts_need_grad(graph)):
+                                             for x in ins]) or entry.consts_need_grad()):
             # the eager tape records one node whose backward is a compiled graph
-            gp = self.grad_plans.get(id(graph))
+            gp = entry.grad_plan
             if gp is None:
-                gp = self.grad_plans[id(graph)] = GradPlan(graph, fx.live if fx else ())
+                gp = entry.grad_plan = GradPlan(graph, fx.live if fx else ())
             outs = call_with_tape(gp, [as_value(x) for x in ins])
         else:
             wrap = Tensor._wrap
@@ -236,11 +340,11 @@ class Jitted:
                 *[x._data if isinstance(x, Tensor) else x for x in ins])]
             if fx is None:
                 if not self.static_argnums and not self.static_argnames:
-                    fast = self._guards.get(id(graph))
+                    fast = entry.guard
                     if fast is None:  # one guard per cache entry, made on its first plain call
                         guard = _make_guard(args, kwargs)
-                        fast = self._guards[id(graph)] = False if guard is None else (
-                            guard, plan, build, graph if _tensor_consts_of(graph) else None)
+                        fast = entry.guard = False if guard is None else (
+                            guard, plan, build, entry)
                     self._fast = fast or None
                 return build(outs)
         if fx is not None:
@@ -248,33 +352,21 @@ class Jitted:
         return tree_unflatten(out_def, outs)
 
 
-_tensor_consts: dict = {}
-
-
-def _tensor_consts_of(g):
-    consts = _tensor_consts.get(id(g))
-    if consts is None:  # the graph's tensor constants, found once per graph
-        consts = _tensor_consts[id(g)] = (g, [i.val for e in g.eqns for i in e.ins
-                                              if isinstance(i, Lit) and
-                                              isinstance(i.val, Tensor)])
-    return consts[1]
-
-
-def _graph_consts_need_grad(g):
-    if not _ag.is_grad_enabled():
-        return False
-    return any(t.requires_grad for t in _tensor_consts_of(g))
-
-
-def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False, donate_argnums=()):
+def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False, donate_argnums=(),
+        cache_limit=None):
     """Compile ``fun`` (``jax.jit`` semantics; also usable as a decorator).
 
     ``donate_argnums``: the buffers of these arguments may be reused for the results (as in
-    JAX); don't use the donated tensors after the call, their contents are overwritten."""
+    JAX); don't use the donated tensors after the call, their contents are overwritten.
+    ``cache_limit``: how many argument signatures (shapes, dtypes, static values) are
+    compiled; past it a ``JitRetraceWarning`` names the argument that keeps changing and new
+    signatures run eagerly (PyTorch's recompile limit). None: ``ember.config.cache_limit``
+    (8). ``jit(f).clear_cache()`` forgets the compiled plans."""
     if fun is None:
         return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames,
-                             debug=debug, donate_argnums=donate_argnums)
-    return Jitted(fun, static_argnums, static_argnames, debug, donate_argnums)
+                             debug=debug, donate_argnums=donate_argnums,
+                             cache_limit=cache_limit)
+    return Jitted(fun, static_argnums, static_argnames, debug, donate_argnums, cache_limit)
 
 
 def make_graph(fun, static_argnums=()):

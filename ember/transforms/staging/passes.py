@@ -27,7 +27,7 @@ def fold_constants(g: Graph, live=()) -> Graph:
     eqns = []
     for e in g.eqns:
         ins = [env.get(id(i), i) for i in e.ins]
-        if all(isinstance(i, Lit) for i in ins) and e.prim.name not in _NO_FOLD and \
+        if all(isinstance(i, Lit) for i in ins) and e.prim.foldable and \
                 not any(_is_live(i.val, live) for i in ins):
             vals = [i.val._data if isinstance(i.val, Tensor) else i.val for i in ins]
             r = e.prim.impl(*vals, **e.params)
@@ -38,9 +38,6 @@ def fold_constants(g: Graph, live=()) -> Graph:
         eqns.append(Eqn(e.prim, ins, e.params, e.outs))
     outs = [env.get(id(o), o) for o in g.outs]
     return Graph(g.invars, eqns, outs)
-
-
-_NO_FOLD = {"threefry2x32", "random_bits"}  # large outputs: keep them lazy
 
 
 def _is_live(v, live):
@@ -166,20 +163,15 @@ def optimize(g: Graph, live=()) -> Graph:
 
 
 
-# kernels whose result is always a new array (never a view of an input)
-_ALLOCATING = {"matmul", "sum", "select", "log_softmax", "cat", "pad", "gather_nd",
-               "index_add_nd", "unwindows", "copy", "cumsum", "amax", "amin", "prod"}
-
-
 def _is_elementwise_ufunc(e):
-    return isinstance(e.prim.impl, np.ufunc) and e.prim.impl.signature is None and \
-        not e.params and not e.prim.multiple_results
+    """The equation calls an elementwise ufunc with no parameters: it can take ``out=``."""
+    return e.prim.elementwise_ufunc and not e.params and not e.prim.multiple_results
 
 
 def _inplace_targets(g: Graph, donated=()):
     """For each equation, an input whose buffer the result may overwrite (preallocated
     buffers, reused): the equation is an elementwise NumPy ufunc, and the input is a fresh
-    buffer (made by a ufunc or matmul, or a donated argument) of the result's shape and dtype
+    buffer (made by an allocating kernel, or a donated argument) of the result's shape and dtype
     that neither it nor any view of it is read later, and that is not a graph output."""
     outs = {id(o) for o in g.outs}
     roots = {}  # var -> ids of the fresh buffers it may share memory with
@@ -192,10 +184,10 @@ def _inplace_targets(g: Graph, donated=()):
             if isinstance(i, Var):
                 for r in roots.get(id(i), ()):
                     last[r] = k
-        if _is_elementwise_ufunc(e) or e.prim.name in _ALLOCATING:
+        if e.prim.allocating:
             for o in e.outs:
                 roots[id(o)] = {id(o)}
-                if (_is_elementwise_ufunc(e) or e.prim.name == "matmul") and o.aval.shape != ():
+                if o.aval.shape != ():
                     fresh.add(id(o))
         else:  # a view, or a kernel that may return its input: results alias the inputs
             shared = set()
