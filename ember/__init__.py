@@ -59,11 +59,14 @@ from . import numpy_linalg as _numpy_linalg  # noqa: E402  (jax.numpy.linalg's n
 numpy.linalg = _numpy_linalg  # reached as ember.numpy.linalg; importable under that name too
 _sys.modules[__name__ + ".numpy.linalg"] = _numpy_linalg
 from . import scipy  # noqa: F401,E402  (jax.scipy's linalg and special)
+from .transforms import vjp_plans as _vjp_plans  # noqa: E402
 from .transforms import (  # noqa: F401,E402
     jvp, linearize, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, jacobian, hessian,
     stop_gradient, jit,
     make_graph, disable_jit, config, eval_shape, ShapeDtypeStruct, block_until_ready)
 make_jaxpr = make_graph  # JAX's name for the printable staged graph
+# the eager backward runs first-order VJP rules through staged plans cached per signature
+autograd.set_vjp_executor(_vjp_plans.run)
 from . import nn, optim, data  # noqa: F401,E402
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402

@@ -13,9 +13,12 @@ import functools
 
 import numpy as np
 
+from . import dtypes as _dt
 from . import state as _state
+from .creation import tensor
+from .errors import ConcretizationError, op_error
 from .state import grad_off_threads as _grad_off, tls as _tls
-from .tensor import Tensor
+from .tensor import Aval, Tensor
 
 
 class _GradModeView:
@@ -138,11 +141,9 @@ def eval_apply(prim, args, params):
     """Run a primitive eagerly on NumPy data; record a tape node when needed."""
     try:
         out = prim.impl(*[a._data if isinstance(a, Tensor) else a for a in args], **params)
+    except ConcretizationError:
+        raise
     except Exception as e:  # turn a backend error into one that names the op and shapes
-        from ..core.primitive import ConcretizationError
-        if isinstance(e, ConcretizationError):
-            raise
-        from ..ops._util import op_error
         raise op_error(prim, args, params, e) from e
     if prim.multiple_results:
         return _wrap_multi(prim, args, params, out)
@@ -177,28 +178,101 @@ def _wrap_multi(prim, args, params, out):
 # backward
 # --------------------------------------------------------------------------------------
 
-def _toposort(roots):
-    """Nodes reachable from root nodes, children before parents (reverse topological)."""
+def toposort(roots, leaf_refs=None):
+    """The nodes reachable from ``roots``, children before parents (reverse topological).
+
+    A node is anything with ``parents``: a list holding, per input, ``None`` (no gradient
+    wanted) or ``(parent node, output index, tensor)``, where a parent node of ``None`` marks
+    a leaf (the tensor itself). With ``leaf_refs`` (a dict), the edges into each leaf are
+    counted there (by ``id`` of the leaf tensor), so the walk knows when a leaf is done."""
     order, seen = [], set()
     for root in roots:
         if root is None or id(root) in seen:
             continue
-        stack = [(root, iter(root.parents or ()))]
+        stack = [(root, iter(root.parents))]
         seen.add(id(root))
         while stack:
             node, it = stack[-1]
-            advanced = False
             for p in it:
-                if p is not None and p[0] is not None and id(p[0]) not in seen:
-                    seen.add(id(p[0]))
-                    stack.append((p[0], iter(p[0].parents or ())))
-                    advanced = True
+                if p is None:
+                    continue
+                parent = p[0]
+                if parent is None:
+                    if leaf_refs is not None:
+                        k = id(p[2])
+                        leaf_refs[k] = leaf_refs.get(k, 0) + 1
+                elif id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append((parent, iter(parent.parents)))
                     break
-            if not advanced:
+            else:
                 stack.pop()
                 order.append(node)
     order.reverse()
     return order
+
+
+def walk(roots, cts, leaf_cts, run_vjp, add, finish_leaf=None, capture=None):
+    """The reverse-mode engine, shared by the eager tape (``run_backward``) and the ``vjp``
+    transform (``transforms/reverse.py``).
+
+    ``cts`` maps ``(id(node), output index)`` to the cotangent flowing into that output and
+    ``leaf_cts`` maps ``id(leaf)`` to ``(leaf, cotangent)``; both are filled in place. Each
+    node (see ``toposort``) is visited once, after every node that uses its outputs: the
+    hooks of its outputs (``node.hooks``: output index -> list of ``hook(grad)``) run, then
+    ``run_vjp(node, output cotangents)`` returns one cotangent (or ``None``) per input,
+    summed with ``add`` into the parents. ``finish_leaf(leaf, ct)`` is called as soon as a
+    leaf's last edge has been walked (not at the end of the pass), then the leaf is dropped
+    from ``leaf_cts``; leaves not finished by the walk (roots that are leaves) stay there.
+    ``capture`` maps ``(id(node), output index)`` to a callback that receives the final
+    cotangent of that output (``autograd.grad`` with respect to non-leaf tensors)."""
+    refs = {} if finish_leaf is not None else None
+    for node in toposort(roots, refs):
+        nid = id(node)
+        if node.n_out == 1 and not node.hooks and capture is None:
+            g = cts.pop((nid, 0), None)  # the common case, without the bookkeeping
+            outs_ct = None if g is None else (g,)
+        else:
+            outs_ct = [cts.pop((nid, i), None) for i in range(node.n_out)]
+            for i, g in enumerate(outs_ct):
+                if node.hooks and g is not None:
+                    hooks = node.hooks.get(i, ())
+                    # retain_grad's hook sees the final gradient: it runs last (as PyTorch)
+                    for h in sorted(hooks, key=lambda h: getattr(h, "_retain", False)):
+                        r = h(g)
+                        if r is not None:
+                            g = r
+                    outs_ct[i] = g
+                if capture is not None and g is not None:
+                    cb = capture.get((nid, i))
+                    if cb is not None:
+                        cb(g)
+            if all(g is None for g in outs_ct):
+                outs_ct = None
+        if outs_ct is not None:
+            for p, g in zip(node.parents, run_vjp(node, outs_ct)):
+                if p is None or g is None:
+                    continue
+                parent = p[0]
+                if parent is None:
+                    k = id(p[2])
+                    prev = leaf_cts.get(k)
+                    leaf_cts[k] = (p[2], g if prev is None else add(prev[1], g))
+                else:
+                    key = (id(parent), p[1])
+                    cts[key] = add(cts.get(key), g)
+        if refs:
+            for p in node.parents:
+                if p is not None and p[0] is None:
+                    k = id(p[2])
+                    left = refs[k] - 1
+                    if left:
+                        refs[k] = left
+                        continue
+                    del refs[k]
+                    done = leaf_cts.pop(k, None)
+                    if done is not None:
+                        finish_leaf(*done)
 
 
 def _add(a, b):
@@ -238,94 +312,126 @@ def _check_versions(node):
                 f"out-of-place op (x = x + y instead of x += y) or .clone() the tensor first.")
 
 
+def saved_output(node, i, create_graph):
+    """Output ``i`` of a node, as its VJP rule sees it (checked against in-place changes)."""
+    if node.out is None:
+        return None
+    if node.out_version is not None:
+        ver, v = node.out_version
+        if ver[0] != v:
+            raise RuntimeError(
+                f"backward: the output of {node.name}Backward, which its gradient needs, was "
+                f"modified by an in-place operation. Use an out-of-place op or .clone() it "
+                f"before modifying it.")
+    data = node.out[i] if node.n_out > 1 else node.out
+    t = Tensor._wrap(data)
+    if create_graph:
+        t._node, t._oidx, t.requires_grad = node, i, True
+    return t
+
+
+def zeros_for_output(node, i):
+    """Zeros shaped as output ``i`` of a node (a cotangent that never arrived)."""
+    avals = [Aval(a.shape, a.dtype) if isinstance(a, Tensor) else
+             Aval(np.shape(a), _dt.from_np(np.asarray(a).dtype)) for a in node.args]
+    aval = node.prim.abstract_eval(avals, node.params)[i]
+    return Tensor._wrap(np.zeros(aval.shape, aval.dtype.np))
+
+
+# The executor of first-order VJP rules. None: run each rule op by op; ``ember`` installs
+# the staged-plan cache of ``transforms/vjp_plans.py`` (see ``set_vjp_executor``).
+_vjp_executor = [None]
+
+
+def set_vjp_executor(fn):
+    """Install ``fn(prim, params, args, ct, out, needed)`` to run the VJP rules of the
+    first-order eager backward (``create_graph=False``); it must return what
+    ``prim.vjp(ct, out, *args, **params)`` returns (``needed[i]``: whether the cotangent of
+    ``args[i]`` is wanted). ``None`` runs the rules directly. Returns the previous one."""
+    prev = _vjp_executor[0]
+    _vjp_executor[0] = fn
+    return prev
+
+
+def _vjp_runner(create_graph, retain_graph):
+    """``run_vjp`` for ``walk`` over eager tape nodes."""
+    executor = None if create_graph else _vjp_executor[0]
+
+    def run_vjp(node, outs_ct):
+        if node.args is None:
+            raise _freed_error(node)
+        _check_versions(node)
+        prim = node.prim
+        if node.n_out == 1:
+            ct_arg = outs_ct[0]
+            out_val = saved_output(node, 0, create_graph)
+        else:
+            ct_arg = tuple(outs_ct) if getattr(prim, "vjp_accepts_none", False) else \
+                tuple(g if g is not None else zeros_for_output(node, i)
+                      for i, g in enumerate(outs_ct))
+            out_val = tuple(saved_output(node, i, create_graph) for i in range(node.n_out))
+        if executor is None:
+            in_cts = prim.vjp(ct_arg, out_val, *node.args, **node.params)
+        else:
+            in_cts = executor(prim, node.params, node.args, ct_arg, out_val, node.needed)
+        if not retain_graph:
+            node.args = None
+            node.out = None
+        return in_cts
+    return run_vjp
+
+
+# --------------------------------------------------------------------------------------
+# end-of-backward callbacks
+# --------------------------------------------------------------------------------------
+
+def queue_callback(callback):
+    """Run ``callback()`` when the backward pass running in this thread ends (after every
+    leaf's ``.grad`` is written), as PyTorch's
+    ``Variable._execution_engine.queue_callback``. Call it during backward (from a hook);
+    callbacks run in the order queued, and a callback may queue another."""
+    passes = _tls.backward_callbacks
+    if not passes:
+        raise RuntimeError("queue_callback: no backward pass is running in this thread; "
+                           "queue the callback from a hook while backward() runs")
+    passes[-1].append(callback)
+
+
+def _run_callbacks(queued):
+    i = 0
+    while i < len(queued):  # a callback may queue more
+        queued[i]()
+        i += 1
+
+
 def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=False,
                  allow_unused=False, accumulate=True):
     """The engine behind ``Tensor.backward`` and ``ember.autograd.grad``."""
-    from ..ops import _util
-    from . import vjp_plans
     add = _add if create_graph else _add_arrays
     given = set()  # arrays already handed out as a .grad (shared cotangents get copied)
     cts: dict = {}        # (id(node), oidx) -> cotangent
-    leaf_cts: dict = {}   # id(leaf tensor) -> cotangent
-    leaf_objs: dict = {}
-    input_ids = wanted_nodes = None
+    leaf_cts: dict = {}   # id(leaf tensor) -> (leaf, cotangent)
+    input_ids = capture = None
+    results = [None] * len(inputs) if inputs is not None else None
     if inputs is not None:
         input_ids = {id(t): i for i, t in enumerate(inputs)}
         # a non-leaf input: capture the cotangent flowing into its (node, oidx)
-        wanted_nodes = {(id(t._node), t._oidx): i for i, t in enumerate(inputs)
-                        if t._node is not None}
+        capture = {}
+        for i, t in enumerate(inputs):
+            if t._node is not None:
+                capture[(id(t._node), t._oidx)] = _collector(results, i)
     root_nodes = []
     for r, ct in zip(roots, root_cts):
         if r._node is None:
             if r.requires_grad:
-                leaf_cts[id(r)] = _add(leaf_cts.get(id(r)), ct)
-                leaf_objs[id(r)] = r
+                prev = leaf_cts.get(id(r))
+                leaf_cts[id(r)] = (r, _add(prev[1] if prev else None, ct))
             continue
         key = (id(r._node), r._oidx)
         cts[key] = _add(cts.get(key), ct)
         root_nodes.append(r._node)
-    results = [None] * len(inputs) if inputs is not None else None
 
-    with set_grad_enabled(create_graph):
-        for node in _toposort(root_nodes):
-            if node.args is None:
-                raise _freed_error(node)
-            nid = id(node)
-            if node.n_out == 1 and not node.hooks and wanted_nodes is None:
-                g = cts.pop((nid, 0), None)  # the common case, without the bookkeeping
-                if g is None:
-                    continue
-                outs_ct = (g,)
-            else:
-                outs_ct = [cts.pop((nid, i), None) for i in range(node.n_out)]
-                for i in range(node.n_out):
-                    g = outs_ct[i]
-                    if node.hooks and g is not None:
-                        hooks = node.hooks.get(i, ())
-                        # retain_grad's hook sees the final gradient: it runs last (as PyTorch)
-                        for h in sorted(hooks, key=lambda h: getattr(h, "_retain", False)):
-                            r = h(g)
-                            if r is not None:
-                                g = r
-                        outs_ct[i] = g
-                    if wanted_nodes is not None and (nid, i) in wanted_nodes and g is not None:
-                        k = wanted_nodes[(nid, i)]
-                        results[k] = _add(results[k], g)
-                if all(g is None for g in outs_ct):
-                    continue
-            _check_versions(node)
-            prim = node.prim
-            if node.n_out == 1:
-                ct_arg = outs_ct[0]
-                out_val = _util.saved_output(node, 0, create_graph)
-            else:
-                ct_arg = tuple(outs_ct) if getattr(prim, "vjp_accepts_none", False) else \
-                    tuple(g if g is not None else _util.zeros_for_output(node, i)
-                          for i, g in enumerate(outs_ct))
-                out_val = tuple(_util.saved_output(node, i, create_graph)
-                                for i in range(node.n_out))
-            if create_graph:
-                in_cts = prim.vjp(ct_arg, out_val, *node.args, **node.params)
-            else:
-                in_cts = vjp_plans.run(prim, node.params, node.args, ct_arg, out_val,
-                                        node.needed)
-            for p, g in zip(node.parents, in_cts):
-                if p is None or g is None:
-                    continue
-                pnode, poidx, ptensor = p
-                if pnode is None:
-                    leaf_cts[id(ptensor)] = add(leaf_cts.get(id(ptensor)), g)
-                    leaf_objs[id(ptensor)] = ptensor
-                else:
-                    key = (id(pnode), poidx)
-                    cts[key] = add(cts.get(key), g)
-            if not retain_graph:
-                node.args = None
-                node.out = None
-
-    # leaves
-    for lid, g in leaf_cts.items():
-        leaf = leaf_objs[lid]
+    def finish_leaf(leaf, g):
         if leaf._hooks:
             for h in leaf._hooks:
                 r = h(g)
@@ -334,31 +440,27 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
         if not create_graph:
             g = g.detach() if g.requires_grad else g
         if inputs is not None:
-            if lid in input_ids:
-                k = input_ids[lid]
+            k = input_ids.get(id(leaf))
+            if k is not None:
                 results[k] = _add(results[k], g)
-            continue
+            return
         if accumulate and leaf.requires_grad:
-            if g.shape != leaf.shape:
-                raise RuntimeError(f"internal error: gradient of shape {tuple(g.shape)} for a "
-                                   f"leaf of shape {tuple(leaf.shape)}")
-            if g.dtype != leaf.dtype:
-                g = g.to(leaf.dtype)
-            if leaf.grad is None:
-                if not create_graph:
-                    d, lf = g._data, leaf._data.flags
-                    order = "C" if lf.c_contiguous else "F" if lf.f_contiguous else "K"
-                    if d.base is not None or id(d) in given or (
-                            order == "C" and not d.flags.c_contiguous) or (
-                            order == "F" and not d.flags.f_contiguous):
-                        # the grad gets its own storage, laid out as the leaf (as PyTorch's
-                        # layout contract): a weight's gradient often arrives transposed,
-                        # and the optimizer would stream it against C-ordered state
-                        g = Tensor._wrap(np.array(d, order=order))
-                given.add(id(g._data))
-                leaf.grad = g
-            else:
-                leaf.grad = leaf.grad + g
+            _accumulate(leaf, g, create_graph, given)
+            if leaf._post_acc_hooks:
+                for h in list(leaf._post_acc_hooks):
+                    h(leaf)
+
+    callbacks = []
+    _tls.backward_callbacks.append(callbacks)
+    try:
+        with set_grad_enabled(create_graph):
+            walk(root_nodes, cts, leaf_cts, _vjp_runner(create_graph, retain_graph), add,
+                 finish_leaf, capture)
+            for leaf, g in list(leaf_cts.values()):  # leaves that are roots themselves
+                finish_leaf(leaf, g)
+        _run_callbacks(callbacks)  # still inside the pass: a callback may queue another
+    finally:
+        _tls.backward_callbacks.pop()
     if inputs is not None:
         for i, r in enumerate(results):
             if r is None and not allow_unused:
@@ -371,9 +473,42 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
     return None
 
 
+def _collector(results, i):
+    def collect(g):
+        results[i] = _add(results[i], g)
+    return collect
+
+
+def _accumulate(leaf, g, create_graph, given):
+    """Add ``g`` into ``leaf.grad`` (PyTorch's AccumulateGrad)."""
+    if g.shape != leaf.shape:
+        raise RuntimeError(f"internal error: gradient of shape {tuple(g.shape)} for a "
+                           f"leaf of shape {tuple(leaf.shape)}")
+    if g.dtype != leaf.dtype:
+        g = g.to(leaf.dtype)
+    if leaf.grad is None:
+        if not create_graph:
+            d, lf = g._data, leaf._data.flags
+            order = "C" if lf.c_contiguous else "F" if lf.f_contiguous else "K"
+            if d.base is not None or id(d) in given or (
+                    order == "C" and not d.flags.c_contiguous) or (
+                    order == "F" and not d.flags.f_contiguous):
+                # the grad gets its own storage, laid out as the leaf (as PyTorch's
+                # layout contract): a weight's gradient often arrives transposed,
+                # and the optimizer would stream it against C-ordered state
+                g = Tensor._wrap(np.array(d, order=order))
+        given.add(id(g._data))
+        leaf.grad = g
+    else:
+        leaf.grad = leaf.grad + g
+
+
+def _ones_like(t):
+    return Tensor._wrap(np.ones(t._data.shape, t._data.dtype))
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Compute gradients of ``tensors`` w.r.t. the graph leaves (``torch.autograd.backward``)."""
-    from ..ops.creation_ops import ones_like_t
     if isinstance(tensors, Tensor):
         tensors = [tensors]
     if grad_tensors is None or isinstance(grad_tensors, Tensor):
@@ -391,9 +526,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                     f"backward: grad can be implicitly created only for scalar outputs, but the "
                     f"output has shape {tuple(t.shape)}. Reduce it first (e.g. loss.sum() or "
                     f"loss.mean()) or pass gradient=<tensor of that shape>.")
-            g = ones_like_t(t)
+            g = _ones_like(t)
         elif not isinstance(g, Tensor):
-            from .creation import tensor
             g = tensor(g, dtype=t.dtype)
         if tuple(g.shape) != tuple(t.shape):
             raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the output has "
@@ -416,7 +550,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          allow_unused=False):
     """Gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated), as
     ``torch.autograd.grad``."""
-    from ..ops.creation_ops import ones_like_t
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
@@ -432,7 +565,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise RuntimeError(f"autograd.grad: grad can be implicitly created only for "
                                    f"scalar outputs, got shape {tuple(o.shape)}; pass "
                                    f"grad_outputs")
-            g = ones_like_t(o)
+            g = _ones_like(o)
         cts.append(g)
     for i, t in enumerate(inputs):
         if not t.requires_grad:

@@ -4,69 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
-from .tensor import Tensor
-
-
-def _infer_dtype(data):
-    """PyTorch's inference: bool, int64, or the default float dtype for Python data."""
-    a = np.asarray(data)
-    k = a.dtype.kind
-    if k == "b":
-        return _dt.bool_
-    if k in "iu":
-        return _dt.int64
-    if k == "f":
-        return _dt.get_default_dtype()
-    if k == "O":
-        raise TypeError("tensor(): could not infer a dtype from the data (mixed or non-numeric "
-                        "objects); pass numbers, nested lists of numbers or an array")
-    raise TypeError(f"tensor(): unsupported data of kind {a.dtype}")
-
-
-def _contains_tensor(x):
-    if isinstance(x, Tensor):
-        return True
-    if isinstance(x, (list, tuple)) and x:
-        return any(_contains_tensor(v) for v in x)
-    return False
-
-
-def _unwrap_nested(x):
-    if isinstance(x, Tensor):
-        return x._data
-    if isinstance(x, (list, tuple)):
-        return [_unwrap_nested(v) for v in x]
-    return x
-
-
-def _to_array(data, dtype=None, copy=True):
-    if isinstance(data, Tensor):
-        arr = data._data
-    elif isinstance(data, np.ndarray):
-        arr = data
-    elif _contains_tensor(data):
-        arr = np.array(_unwrap_nested(data))
-    else:
-        if dtype is None:
-            dtype = _infer_dtype(data)
-        try:
-            arr = np.array(data, dtype=_dt.as_dtype(dtype).np)
-        except (ValueError, TypeError) as e:
-            raise TypeError(f"tensor(): could not convert the data to a tensor: {e}") from None
-        return arr
-    if dtype is not None:
-        npd = _dt.as_dtype(dtype).np
-        if arr.dtype != npd:
-            return arr.astype(npd)
-    else:
-        _dt.from_np(arr.dtype)  # raises for unsupported dtypes
-    return arr.copy() if copy else arr
+from .tensor import Tensor, _contains_tensor, _infer_dtype, _to_array, _unwrap_nested  # noqa: F401
+from .tensor import device as _device
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or tensors)."""
     if device is not None:
-        from .tensor import device as _device
         _device(device)
     if isinstance(data, np.ndarray) and data.dtype == np.float64 and dtype is None:
         arr = data.copy()  # NumPy float64 stays float64, as torch.tensor(ndarray) does

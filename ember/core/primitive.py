@@ -30,40 +30,13 @@ from typing import Any, Callable
 import numpy as np
 
 from . import dtypes as _dt
+from .autograd import eval_apply
+from .errors import ConcretizationError, EscapedTracerError  # noqa: F401 (re-exported)
+from .tensor import Aval, Size, Tensor
 from . import state as _state
 from .state import tls as _tls, transform_levels as _levels
 
 registry: dict[str, "Primitive"] = {}
-
-
-class Aval:
-    """An abstract value: the shape and dtype of a tensor, without its data."""
-
-    __slots__ = ("shape", "dtype")
-
-    def __init__(self, shape, dtype):
-        self.shape = tuple(shape)
-        self.dtype = dtype if isinstance(dtype, _dt.DType) else _dt.as_dtype(dtype)
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    @property
-    def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    def __eq__(self, other):
-        return isinstance(other, Aval) and self.shape == other.shape and self.dtype is other.dtype
-
-    def __hash__(self):
-        return hash((self.shape, self.dtype))
-
-    def __repr__(self):
-        return f"{self.dtype.name}{list(self.shape)}"
-
-    def str_short(self):
-        return f"{self.dtype.name}{list(self.shape)}"
 
 
 def _zeros_like_aval(aval: Aval):
@@ -292,14 +265,6 @@ def user_frame():
     return "<unknown>"
 
 
-class ConcretizationError(TypeError):
-    pass
-
-
-class EscapedTracerError(RuntimeError):
-    pass
-
-
 def defined_at(fun):
     """'file.py:line' where ``fun`` (a function, or a module's forward) is defined, or None."""
     while hasattr(fun, "__wrapped__"):  # a transform's own wrapper: the user's function
@@ -323,7 +288,6 @@ def escaped_tracer_error(t):
 # Tracers: Tensors whose value is managed by an interpreter.
 # --------------------------------------------------------------------------------------
 
-from .tensor import Tensor  # noqa: E402  (Tensor needs nothing from this module at import)
 
 
 class Tracer(Tensor):
@@ -337,7 +301,6 @@ class Tracer(Tensor):
 
     @property
     def shape(self):
-        from .tensor import Size
         return Size(self.aval.shape)
 
     @property
@@ -403,7 +366,6 @@ class Tracer(Tensor):
                            "inside transforms")
 
 
-from .autograd import eval_apply  # noqa: E402
 
 
 class EvalTrace(Trace):

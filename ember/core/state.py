@@ -38,6 +38,7 @@ class ThreadState(threading.local):
         self.stack = list(_eval_main)  # index 0: the eager evaluator (level 0)
         self.dynamic = None  # a staging trace that captures even constants
         self.debug_keys = None  # the key scope of a jitted function run eagerly (effects.py)
+        self.backward_callbacks = []  # per running backward pass: its queued callbacks
 
 
 tls = ThreadState()

@@ -10,6 +10,106 @@ import numpy as np
 from . import dtypes as _dt
 
 
+class Aval:
+    """An abstract value: the shape and dtype of a tensor, without its data."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(shape)
+        self.dtype = dtype if isinstance(dtype, _dt.DType) else _dt.as_dtype(dtype)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __eq__(self, other):
+        return isinstance(other, Aval) and self.shape == other.shape and self.dtype is other.dtype
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+    def __repr__(self):
+        return f"{self.dtype.name}{list(self.shape)}"
+
+    def str_short(self):
+        return f"{self.dtype.name}{list(self.shape)}"
+
+
+def canon_dim(dim, ndim, op="op"):
+    """Normalise a possibly negative dim; raise a clear error when out of range."""
+    try:
+        d = int(dim)
+    except TypeError:
+        raise TypeError(f"{op}: dim must be an integer, got {dim!r}") from None
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dimension"
+                         f"{'s' if ndim != 1 else ''} (expected a dim in [{-n}, {n - 1}])")
+    return d % n
+
+
+def _infer_dtype(data):
+    """PyTorch's inference: bool, int64, or the default float dtype for Python data."""
+    a = np.asarray(data)
+    k = a.dtype.kind
+    if k == "b":
+        return _dt.bool_
+    if k in "iu":
+        return _dt.int64
+    if k == "f":
+        return _dt.get_default_dtype()
+    if k == "O":
+        raise TypeError("tensor(): could not infer a dtype from the data (mixed or non-numeric "
+                        "objects); pass numbers, nested lists of numbers or an array")
+    raise TypeError(f"tensor(): unsupported data of kind {a.dtype}")
+
+
+def _contains_tensor(x):
+    if isinstance(x, Tensor):
+        return True
+    if isinstance(x, (list, tuple)) and x:
+        return any(_contains_tensor(v) for v in x)
+    return False
+
+
+def _unwrap_nested(x):
+    if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, (list, tuple)):
+        return [_unwrap_nested(v) for v in x]
+    return x
+
+
+def _to_array(data, dtype=None, copy=True):
+    if isinstance(data, Tensor):
+        arr = data._data
+    elif isinstance(data, np.ndarray):
+        arr = data
+    elif _contains_tensor(data):
+        arr = np.array(_unwrap_nested(data))
+    else:
+        if dtype is None:
+            dtype = _infer_dtype(data)
+        try:
+            arr = np.array(data, dtype=_dt.as_dtype(dtype).np)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"tensor(): could not convert the data to a tensor: {e}") from None
+        return arr
+    if dtype is not None:
+        npd = _dt.as_dtype(dtype).np
+        if arr.dtype != npd:
+            return arr.astype(npd)
+    else:
+        _dt.from_np(arr.dtype)  # raises for unsupported dtypes
+    return arr.copy() if copy else arr
+
+
+
 class Size(tuple):
     """The shape of a tensor (a tuple, as ``torch.Size``)."""
 
@@ -73,10 +173,10 @@ class Tensor:
     _ver = None
     _hooks = None
     _retains_grad = False
+    _post_acc_hooks = None  # hook(tensor) after this leaf's .grad is accumulated
 
     def __init__(self, data, dtype=None, requires_grad=False):
         # ember.Tensor(data) mirrors torch.Tensor(data): float32 by default.
-        from .creation import _to_array
         self._data = _to_array(data, dtype if dtype is not None else _dt.get_default_dtype())
         if requires_grad:
             self.requires_grad_(True)
@@ -108,7 +208,6 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return self.shape
-        from ..ops._util import canon_dim
         return self.shape[canon_dim(dim, self.ndim, "size")]
 
     @property
@@ -150,7 +249,6 @@ class Tensor:
 
     @property
     def aval(self):
-        from .primitive import Aval
         return Aval(self.shape, self.dtype)
 
     @property

@@ -4,20 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.tensor import Tensor
-
-
-def canon_dim(dim, ndim, op="op"):
-    """Normalise a possibly negative dim; raise a clear error when out of range."""
-    try:
-        d = int(dim)
-    except TypeError:
-        raise TypeError(f"{op}: dim must be an integer, got {dim!r}") from None
-    n = max(ndim, 1)
-    if not -n <= d < n:
-        raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dimension"
-                         f"{'s' if ndim != 1 else ''} (expected a dim in [{-n}, {n - 1}])")
-    return d % n
+from ..core.errors import describe, op_error  # noqa: F401 (used by the op families)
+from ..core.tensor import Tensor, canon_dim  # noqa: F401
 
 
 def canon_dims(dims, ndim, op="op"):
@@ -39,54 +27,6 @@ def canon_dims(dims, ndim, op="op"):
 
 def shape_of(x):
     return tuple(x.shape) if hasattr(x, "shape") else ()
-
-
-def describe(x):
-    if isinstance(x, Tensor):
-        return f"{tuple(x.shape)} {x.dtype.name}"
-    if isinstance(x, np.ndarray):
-        return f"{x.shape} {x.dtype}"
-    return repr(x)
-
-
-def op_error(prim, args, params, exc):
-    """Wrap a backend failure into an error naming the op, its input shapes and params."""
-    kind = type(exc) if isinstance(exc, (ValueError, IndexError, TypeError)) else RuntimeError
-    shapes = ", ".join(describe(a) for a in args)
-    ps = ", ".join(f"{k}={v!r}" for k, v in params.items())
-    msg = f"{prim.name}: failed for inputs ({shapes})" + (f" with {ps}" if ps else "")
-    return kind(f"{msg}: {exc}")
-
-
-def saved_output(node, i, create_graph):
-    if node.out is None:
-        return None
-    if node.out_version is not None:
-        ver, v = node.out_version
-        if ver[0] != v:
-            raise RuntimeError(
-                f"backward: the output of {node.name}Backward, which its gradient needs, was "
-                f"modified by an in-place operation. Use an out-of-place op or .clone() it "
-                f"before modifying it.")
-    data = node.out[i] if node.n_out > 1 else node.out
-    t = Tensor._wrap(data)
-    if create_graph:
-        t._node, t._oidx, t.requires_grad = node, i, True
-    return t
-
-
-def zeros_for_output(node, i):
-    from .creation_ops import zeros
-    aval = node.prim.abstract_eval([_aval_of(a) for a in node.args], node.params)[i]
-    return zeros(aval.shape, dtype=aval.dtype)
-
-
-def _aval_of(a):
-    from ..core.primitive import Aval
-    if isinstance(a, Tensor):
-        return Aval(a.shape, a.dtype)
-    a = np.asarray(a)
-    return Aval(a.shape, _dt.from_np(a.dtype))
 
 
 def is_tensorlike(x):

@@ -245,6 +245,34 @@ def register_hook(self, hook):
 
 
 @method
+def register_post_accumulate_grad_hook(self, hook):
+    """Call ``hook(tensor)`` in each backward pass as soon as this leaf's ``.grad`` has been
+    accumulated (before the rest of the pass runs, when the leaf is done early); returns a
+    handle whose ``.remove()`` unregisters it (as PyTorch)."""
+    if not callable(hook):
+        raise TypeError(f"register_post_accumulate_grad_hook: the hook must be callable, "
+                        f"got {type(hook).__name__}")
+    if not self.requires_grad:
+        raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a "
+                           "tensor that doesn't require grad; call .requires_grad_() first")
+    if self._node is not None:
+        raise RuntimeError(
+            f"register_post_accumulate_grad_hook: only leaf tensors accumulate a .grad, but "
+            f"this tensor (shape {tuple(self.shape)}) is the output of {self._node.name}"
+            f"Backward. Register it on the leaf, or use register_hook for non-leaf tensors.")
+    if self._post_acc_hooks is None:
+        self._post_acc_hooks = []
+    lst = self._post_acc_hooks
+    lst.append(hook)
+
+    class _Handle:
+        def remove(self_):
+            if hook in lst:
+                lst.remove(hook)
+    return _Handle()
+
+
+@method
 def retain_grad(self):
     """Keep ``.grad`` of a non-leaf tensor after backward."""
     if self._node is None:

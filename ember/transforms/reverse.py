@@ -9,6 +9,7 @@ primal values, which belong to the levels below, so outer transforms see the bac
 """
 from __future__ import annotations
 
+from ..core.autograd import walk
 from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value, cast, full_like_traced, zeros_like_v
@@ -16,7 +17,12 @@ from ..tree import tree_flatten, tree_unflatten
 
 
 class _Entry:
+    """One recorded primitive application: a node of the shared reverse-mode engine
+    (``core.autograd.walk``); ``parents`` holds ``(entry, output index, tracer)`` per input
+    that needs a gradient (``entry`` None: an input of the transform) or ``None``."""
+
     __slots__ = ("prim", "params", "primals", "out", "parents", "n_out")
+    hooks = None  # (tensor hooks exist only on the eager tape)
 
     def __init__(self, prim, params, primals, out, parents, n_out):
         self.prim, self.params, self.primals, self.out = prim, params, primals, out
@@ -52,7 +58,8 @@ class VJPTrace(Trace):
             if prim.multiple_results:
                 return [VJPTracer(self, o, None) for o in out]
             return VJPTracer(self, out, None)
-        parents = [t if (t.entry is not None or id(t) in self.main.global_data) else None
+        gd = self.main.global_data
+        parents = [(t.entry, t.oidx, t) if (t.entry is not None or id(t) in gd) else None
                    for t in tracers]
         n = len(out) if prim.multiple_results else 1
         entry = _Entry(prim, params, primals, out, parents, n)
@@ -61,56 +68,36 @@ class VJPTrace(Trace):
         return VJPTracer(self, out, entry)
 
 
-def _toposort(roots):
-    order, seen = [], set()
-    for r in roots:
-        if r is None or id(r) in seen:
-            continue
-        seen.add(id(r))
-        stack = [(r, iter(r.parents))]
-        while stack:
-            e, it = stack[-1]
-            for p in it:
-                if p is not None and p.entry is not None and id(p.entry) not in seen:
-                    seen.add(id(p.entry))
-                    stack.append((p.entry, iter(p.entry.parents)))
-                    break
-            else:
-                stack.pop()
-                order.append(e)
-    order.reverse()
-    return order
-
-
 def _add(a, b):
     return b if a is None else (a if b is None else a + b)
 
 
+def _entry_vjp(e, outs):
+    if e.n_out == 1:
+        ct, out = outs[0], e.out
+    else:
+        ct = tuple(outs) if getattr(e.prim, "vjp_accepts_none", False) else \
+            tuple(g if g is not None else zeros_like_v(o) for g, o in zip(outs, e.out))
+        out = tuple(e.out)
+    return e.prim.vjp(ct, out if e.prim.vjp_needs_out else None, *e.primals, **e.params)
+
+
 def _backward(out_tracers, out_cts, in_tracers):
-    cts = {}
+    """Cotangents of ``in_tracers`` (zeros where none arrives), by the engine the eager tape
+    uses."""
+    cts, leaf_cts = {}, {}
     for t, ct in zip(out_tracers, out_cts):
-        key = (id(t.entry), t.oidx) if t.entry is not None else ("in", id(t))
-        cts[key] = _add(cts.get(key), ct)
-    for e in _toposort([t.entry for t in out_tracers]):
-        outs = [cts.pop((id(e), i), None) for i in range(e.n_out)]
-        if all(g is None for g in outs):
-            continue
-        if e.n_out == 1:
-            ct, out = outs[0], e.out
-        else:
-            ct = tuple(outs) if getattr(e.prim, "vjp_accepts_none", False) else \
-                tuple(g if g is not None else zeros_like_v(o) for g, o in zip(outs, e.out))
-            out = tuple(e.out)
-        in_cts = e.prim.vjp(ct, out if e.prim.vjp_needs_out else None, *e.primals, **e.params)
-        for p, g in zip(e.parents, in_cts):
-            if p is None or g is None:
-                continue
-            key = (id(p.entry), p.oidx) if p.entry is not None else ("in", id(p))
-            cts[key] = _add(cts.get(key), g)
+        if t.entry is not None:
+            key = (id(t.entry), t.oidx)
+            cts[key] = _add(cts.get(key), ct)
+        else:  # an input (or a constant) returned as it is
+            prev = leaf_cts.get(id(t))
+            leaf_cts[id(t)] = (t, _add(prev[1] if prev else None, ct))
+    walk([t.entry for t in out_tracers], cts, leaf_cts, _entry_vjp, _add)
     res = []
     for t in in_tracers:
-        g = cts.get(("in", id(t)))
-        res.append(zeros_like_v(t.primal) if g is None else g)
+        g = leaf_cts.get(id(t))
+        res.append(zeros_like_v(t.primal) if g is None else g[1])
     return res
 
 

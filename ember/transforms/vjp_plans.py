@@ -8,12 +8,21 @@ DCE) and afterwards runs the generated straight-line NumPy plan. A signature is 
 its second use, so one-off shapes never pay for tracing; a rule that can't be staged (it
 reads concrete data) keeps running eagerly. The plan calls the same kernels in the same
 order as the eager rule, so gradients are identical either way.
+
+The eager tape (``core/autograd.py``) does not import this module: ``ember`` installs
+``run`` with ``core.autograd.set_vjp_executor`` on import; without it the tape runs each
+rule op by op.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .tensor import Tensor
+from ..core.errors import ConcretizationError
+from ..core.tensor import Tensor
+from .staging.codegen import compile_plan
+from .staging.ir import Lit
+from .staging.passes import _hashable_params, optimize
+from .staging.tracing import trace_to_graph
 
 _plans: dict = {}
 _MAX_PLANS = 4096
@@ -39,16 +48,8 @@ def _sig(x):
     return ("s", type(x), x)
 
 
-_hashable = []
-
-
 def _params_key(params):
-    if not params:
-        return ()
-    if not _hashable:  # jit's helper (imported late: jit builds on this package)
-        from ..transforms.staging.passes import _hashable_params
-        _hashable.append(_hashable_params)
-    return _hashable[0](params)
+    return _hashable_params(params) if params else ()
 
 
 def run(prim, params, args, ct, out, needed):
@@ -111,9 +112,6 @@ def run(prim, params, args, ct, out, needed):
 
 
 def _compile(prim, params, args, cts, outs, multi, needed):
-    from ..transforms.staging.codegen import compile_plan
-    from ..transforms.staging.passes import optimize
-    from ..transforms.staging.tracing import trace_to_graph
     has_ct = [c is not None for c in cts]
     has_out = [o is not None for o in outs]
     t_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -134,9 +132,8 @@ def _compile(prim, params, args, cts, outs, multi, needed):
         return [r for r in res if r is not None]
     try:
         graph, _ = trace_to_graph(rule, flat, name=f"{prim.name}_vjp")
-    except Exception:  # the rule needs concrete values: keep it eager
+    except ConcretizationError:  # the rule needs concrete values: keep it eager
         return _NOT_STAGEABLE
-    from ..transforms.staging.ir import Lit
     graph = optimize(graph)
     fresh = not any(isinstance(o, Lit) for o in graph.outs)
     return compile_plan(graph), tuple(mask), fresh
