@@ -186,6 +186,10 @@ def probes_files():
                                               train=False), RuntimeError, ["uint8"]
     yield "CIFAR 81-byte batch declaring 300 MB", lambda: CIFAR10(
         _cifar_raw(_huge_cifar_pickle()), train=False), RuntimeError, ["test_batch"], 10, 50
+    bomb = (b"\x80\x04}q\x00(C\x04data\x8c\x08builtins\x8c\x05bytes\x93J\x00\xc2\xeb\x2f\x85R"
+            b"C\x06labels]u.")
+    yield "CIFAR 40-byte batch asking bytes(804 MB)", lambda: CIFAR10(
+        _cifar_raw(bomb), train=False), RuntimeError, ["test_batch"], 10, 50
     ims = _idx(0x08, (2, 28, 28), bytes(2 * 784))
     yield "MNIST label 200", lambda: MNIST(_mnist_dir(ims, _idx(0x08, (2,), bytes([1, 200]))),
                                            train=False), RuntimeError, ["200", "label"]
