@@ -34,7 +34,7 @@ class Digits(Dataset):
             raise FileNotFoundError(f"Digits: {path} not found; it ships with ember (reinstall "
                                     f"the package) or pass root= to a folder with digits.npz"
                                     ) from None
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as e:
             raise RuntimeError(f"Digits: {path} is truncated or corrupted ({e}); reinstall "
                                f"ember or replace the file") from None
         if images.shape[1:] != (8, 8) or len(images) != len(labels):
