@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy as np
 
@@ -61,24 +60,101 @@ def _encode_key(k):
     raise TypeError(f"ember.save: dict keys must be str/int/float/bool, got {k!r}")
 
 
+class _BadTree(Exception):
+    pass
+
+
 def _decode(node, tensors):
+    if not isinstance(node, dict) or len(node) != 1:
+        raise _BadTree(f"expected a one-entry object {{kind: value}}, found {_short(node)}")
     (kind, v), = node.items()
-    if kind == "T":
-        return Tensor._wrap(tensors[v])
-    if kind == "A":
-        return tensors[v]
+    if kind in ("T", "A"):
+        if not isinstance(v, str) or v not in tensors:
+            raise _BadTree(f"a tensor reference {_short(v)} names no tensor in the file")
+        return Tensor._wrap(tensors[v]) if kind == "T" else tensors[v]
     if kind == "D":
+        if not isinstance(v, list) or not all(isinstance(kv, list) and len(kv) == 2
+                                              for kv in v):
+            raise _BadTree(f"a dict must be a list of [key, value] pairs, found {_short(v)}")
         return {_decode_key(k): _decode(x, tensors) for k, x in v}
-    if kind == "L":
-        return [_decode(x, tensors) for x in v]
-    if kind == "U":
-        return tuple(_decode(x, tensors) for x in v)
-    return v
+    if kind in ("L", "U"):
+        if not isinstance(v, list):
+            raise _BadTree(f"a list/tuple must be a JSON array, found {_short(v)}")
+        items = [_decode(x, tensors) for x in v]
+        return items if kind == "L" else tuple(items)
+    if kind == "V":
+        if v is not None and not isinstance(v, (bool, int, float, str)):
+            raise _BadTree(f"a value must be null, a bool, a number or a string, found "
+                           f"{_short(v)}")
+        return v
+    raise _BadTree(f"unknown entry kind {_short(kind)} (expected T, A, D, L, U or V)")
 
 
 def _decode_key(k):
-    t, v = k
-    return {"int": int, "float": float, "bool": bool, "str": str}.get(t, lambda x: x)(v)
+    types = {"int": int, "float": float, "bool": bool, "str": str, "NoneType": lambda v: None}
+    if not (isinstance(k, list) and len(k) == 2 and k[0] in types):
+        raise _BadTree(f"a dict key must be [type, value] with type int/float/bool/str/"
+                       f"NoneType, found {_short(k)}")
+    try:
+        return types[k[0]](k[1])
+    except (TypeError, ValueError):
+        raise _BadTree(f"dict key {_short(k)} does not hold a {k[0]}") from None
+
+
+def _short(v):
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+_TMP_PREFIX = ".tmp-"
+_active_tmps = set()  # temporary files of saves running in this process
+
+
+def _tmp_name(path):
+    """``.tmp-<target name>.<pid>.<random>.safetensors`` beside the target: a later save can
+    tell its own target's leftovers from another target's, and a live writer's from a dead
+    one's."""
+    import secrets
+    folder, base = os.path.split(os.path.abspath(path))
+    return os.path.join(folder, f"{_TMP_PREFIX}{base}.{os.getpid()}.{secrets.token_hex(4)}"
+                                f".safetensors")
+
+
+def _pid_alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _remove_stale_tmps(path):
+    """Delete the temporary files that interrupted saves of ``path`` left behind (their
+    writer process is gone); another process's save in progress is left alone."""
+    folder, base = os.path.split(os.path.abspath(path))
+    head = f"{_TMP_PREFIX}{base}."
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(head) and name.endswith(".safetensors")):
+            continue
+        parts = name[len(head):-len(".safetensors")].split(".")
+        if len(parts) != 2 or not parts[0].isdigit():
+            continue
+        full = os.path.join(folder, name)
+        pid = int(parts[0])
+        if full in _active_tmps or (pid != os.getpid() and _pid_alive(pid)):
+            continue
+        try:
+            os.remove(full)
+        except OSError:
+            pass
 
 
 def save(obj, path):
@@ -94,21 +170,69 @@ def save(obj, path):
         metadata = {"format": "pt"}
     else:
         tensors = {}
-        tree = _encode(obj, tensors)
-        metadata = {"format": "ember", _TREE_KEY: json.dumps(tree)}
+        try:
+            tree = _encode(obj, tensors)
+            metadata = {"format": "ember", _TREE_KEY: json.dumps(tree)}
+        except RecursionError:
+            raise ValueError(f"ember.save: the object for {path} is nested too deeply (or "
+                             f"contains itself); store a flatter structure") from None
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=folder)
-    os.close(fd)
+    _remove_stale_tmps(path)
+    tmp = _tmp_name(path)
+    # created with the mode the umask gives (as open() would), or the mode of the checkpoint
+    # it replaces
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    _active_tmps.add(tmp)
     try:
-        stn.save_file(tensors, tmp, metadata=metadata)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = os.fstat(fd).st_mode & 0o7777  # 0o666 less the umask
+        os.close(fd)
+        try:
+            stn.save_file(tensors, tmp, metadata=metadata)  # (it creates files as 0o600)
+            os.chmod(tmp, mode)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        except Exception as e:  # a full disk, a quota, an I/O error
+            raise _write_error(path, e) from None
         os.replace(tmp, path)
+        _fsync_dir(folder)
     except BaseException:
-        if os.path.exists(tmp):
+        try:
             os.remove(tmp)
+        except OSError:
+            pass
         raise
+    finally:
+        _active_tmps.discard(tmp)
+
+
+def _write_error(path, e):
+    import errno
+    msg = str(e)
+    code = getattr(e, "errno", None) or (errno.ENOSPC if "os error 28" in msg or
+                                         "No space left" in msg else
+                                         errno.EDQUOT if "os error 122" in msg else errno.EIO)
+    prev = (f"the previous checkpoint at {path} is intact (it is replaced only after a "
+            f"complete write)" if os.path.exists(path) else f"no file was written at {path}")
+    return OSError(code, f"ember.save: writing {path} failed ({type(e).__name__}: {msg}); "
+                         f"{prev}. Free space on the disk or save elsewhere, then retry")
+
+
+def _fsync_dir(folder):
+    """Make the rename itself durable (a crash right after save keeps the new file)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def load(path):
@@ -129,7 +253,9 @@ def load(path):
     if _TREE_KEY in metadata:
         try:
             return _decode(json.loads(metadata[_TREE_KEY]), tensors)
-        except (ValueError, KeyError, TypeError) as e:
-            raise RuntimeError(f"ember.load: the structure stored in {path} is corrupted: "
-                               f"{e}") from None
+        except (ValueError, _BadTree, RecursionError) as e:
+            what = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+            raise RuntimeError(f"ember.load: the structure stored in {path} (metadata "
+                               f"{_TREE_KEY!r}) is corrupted: {what}; the file was not "
+                               f"written by ember.save or was modified") from None
     return {k: Tensor._wrap(v) for k, v in tensors.items()}

@@ -165,7 +165,19 @@ def tree_flatten(tree, is_leaf=None):
             return _LEAF
         kind, aux, ch = r
         return PyTreeDef(kind, aux, tuple([rec(c) for c in ch]))
-    return leaves, rec(tree)
+    try:
+        return leaves, rec(tree)
+    except RecursionError:
+        raise _too_deep("tree_flatten") from None
+
+
+def _too_deep(op):
+    import sys
+    return ValueError(
+        f"{op}: the pytree is nested too deeply to walk (deeper than Python's recursion limit "
+        f"of {sys.getrecursionlimit()} frames allows), or a container holds itself. Pytrees "
+        f"are for nested parameters and batches, a few levels deep: keep a long chain as a "
+        f"flat list, or pass is_leaf= to stop at a container you treat as one leaf")
 
 
 _sorted_keys: dict = {}  # a dict's keys in insertion order -> in pytree order
@@ -198,7 +210,10 @@ def flatten_with_key(tree):
             return None
         kind, aux, ch = r
         return (kind, aux, tuple([rec(c) for c in ch]))
-    return leaves, rec(tree)
+    try:
+        return leaves, rec(tree)
+    except RecursionError:
+        raise _too_deep("flatten_with_key") from None
 
 
 _builders: dict = {}
@@ -233,7 +248,10 @@ def unflattener(treedef: PyTreeDef):
         if d.kind in _registry:
             return f"{const(_registry[d.kind][1])}({const(d.aux)}, [{', '.join(ch)}])"
         return f"{const(d.kind)}({', '.join(ch)})"  # namedtuple
-    body = src(treedef)
+    try:
+        body = src(treedef)
+    except RecursionError:
+        raise _too_deep("unflattener") from None
     exec(compile(f"def build(l):\n    return {body}\n", "<ember.tree unflatten>", "exec"), glb)
     fn = glb["build"]
     if len(_builders) > 4096:
@@ -260,7 +278,10 @@ def tree_unflatten(treedef: PyTreeDef, leaves):
         if d.kind in _registry:
             return _registry[d.kind][1](d.aux, ch)
         return d.kind(*ch)  # namedtuple
-    out = rec(treedef)
+    try:
+        out = rec(treedef)
+    except RecursionError:
+        raise _too_deep("tree_unflatten") from None
     rest = list(it)
     if rest:
         raise ValueError(f"tree_unflatten: {len(rest)} leaves left over for structure {treedef}")
@@ -338,7 +359,10 @@ def tree_flatten_with_path(tree, is_leaf=None):
         kind, aux, ch = r
         for k, c in zip(_keys_of(x, kind, aux, len(ch)), ch):
             rec(c, path + (k,))
-    rec(tree, ())
+    try:
+        rec(tree, ())
+    except RecursionError:
+        raise _too_deep("tree_flatten_with_path") from None
     return out, tree_structure(tree, is_leaf)
 
 

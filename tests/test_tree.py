@@ -65,3 +65,26 @@ def test_reduce_all_and_the_short_names():
     assert tree.leaves(t) == [1, 2, 3, 4]
     assert ember.tree_util.tree_map is ember.tree_map
     assert "map" not in tree.__all__  # the short names don't shadow builtins on star-import
+
+
+def test_too_deep_or_self_containing_trees_are_a_clear_error():
+    from ember import tree
+    deep = 1
+    for _ in range(100_000):
+        deep = [deep]
+    loop = []
+    loop.append(loop)
+    for t in (deep, loop, {"a": deep}):
+        for f in (tree.tree_leaves, tree.tree_structure, tree.tree_flatten_with_path,
+                  lambda t: tree.tree_map(lambda x: x, t), tree.flatten_with_key):
+            with pytest.raises(ValueError, match=r"the pytree is nested too deeply to walk "
+                                                 r"\(deeper than Python's recursion limit"):
+                f(t)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        ember.jit(lambda t: t)(deep)
+    # a moderately deep tree still works
+    mid = ember.ones(2)
+    for _ in range(200):
+        mid = {"x": [mid]}
+    leaves, td = tree.tree_flatten(mid)
+    assert len(leaves) == 1 and tree.tree_unflatten(td, leaves)["x"][0]["x"][0] is not None

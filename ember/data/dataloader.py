@@ -2,6 +2,9 @@
 (single process, or worker processes that yield the same batches in the same order)."""
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 
 from ..core.tensor import Tensor
@@ -192,13 +195,28 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
-def _worker_loop(dataset, collate, tasks, results, worker_id, init_fn, seed):
+def _worker_loop(dataset, collate, tasks, results, worker_id, init_fn, seed, parent):
+    import queue
+    import signal
     from ..generator import default_generator
+    # Ctrl-C reaches the whole process group: the main process handles it and shuts the
+    # workers down; a worker's own traceback would only add noise
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     default_generator.manual_seed(seed + worker_id)
     if init_fn is not None:
-        init_fn(worker_id)
+        try:
+            init_fn(worker_id)
+        except Exception as e:  # reported in the main process
+            results.put((-1 - worker_id, None, f"worker_init_fn failed: {type(e).__name__}: "
+                                               f"{e}"))
+            return
     while True:
-        job = tasks.get()
+        try:
+            job = tasks.get(timeout=_WORKER_POLL)
+        except queue.Empty:
+            if os.getppid() != parent:  # the main process died: don't linger as an orphan
+                return
+            continue
         if job is None:
             return
         k, idx = job
@@ -206,6 +224,29 @@ def _worker_loop(dataset, collate, tasks, results, worker_id, init_fn, seed):
             results.put((k, collate([dataset[i] for i in idx]), None))
         except Exception as e:  # reported in the main process, naming the batch
             results.put((k, None, f"{type(e).__name__}: {e}"))
+
+
+_WORKER_POLL = 1.0  # seconds between a waiting worker's checks that the main process lives
+_MAIN_POLL = 0.1  # seconds between the main process's checks that the workers live
+
+
+def _death_message(proc):
+    import signal
+    code = proc.exitcode
+    if code < 0:
+        try:
+            name = signal.strsignal(-code) or signal.Signals(-code).name
+        except (ValueError, AttributeError):
+            name = f"signal {-code}"
+        hint = (" A worker killed by SIGKILL usually ran out of memory (the OOM killer): "
+                "use fewer workers, smaller batches or a smaller prefetch_factor."
+                if -code == signal.SIGKILL else "")
+        return (f"DataLoader worker (pid {proc.pid}) is killed by signal: {name}.{hint} The "
+                f"batch it was loading is lost; the other workers were shut down.")
+    return (f"DataLoader worker (pid {proc.pid}) exited unexpectedly with exit code {code} "
+            f"(sys.exit or os._exit in the dataset, collate_fn or worker_init_fn?). The batch "
+            f"it was loading is lost; the other workers were shut down. Run with "
+            f"num_workers=0 to debug it in the main process.")
 
 
 class DataLoader:
@@ -228,6 +269,15 @@ class DataLoader:
                              f"{batch_size}")
         if num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be >= 0, got {num_workers}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or \
+                not timeout >= 0:
+            raise ValueError(f"DataLoader: timeout option should be a non-negative number of "
+                             f"seconds (0 waits forever), got {timeout!r}")
+        if timeout and not num_workers:
+            raise ValueError(f"DataLoader: timeout={timeout} applies to batches loaded by "
+                             f"worker processes; set num_workers > 0 or leave timeout at 0")
+        if persistent_workers and not num_workers:
+            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
         if isinstance(dataset, IterableDataset) and (shuffle or sampler or batch_sampler):
             raise ValueError("DataLoader: an IterableDataset can't be shuffled or sampled")
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
@@ -235,6 +285,7 @@ class DataLoader:
         self.collate_fn = collate_fn or default_collate
         self.generator, self.num_workers = generator, num_workers
         self.worker_init_fn, self.prefetch_factor = worker_init_fn, max(prefetch_factor, 1)
+        self.timeout = timeout
 
     def _batches(self):
         if self.batch_sampler is not None:
@@ -278,6 +329,11 @@ class DataLoader:
             yield self.collate_fn(batch)
 
     def _iter_workers(self, batches):
+        """Batches from worker processes, in order. A worker that dies (a signal, an
+        out-of-memory kill, sys.exit/os._exit) or a batch that takes longer than ``timeout``
+        seconds raises a RuntimeError instead of waiting forever; the workers are shut down
+        however the iteration ends (exhausted, an error, KeyboardInterrupt, the loop left
+        early)."""
         import multiprocessing as mp
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else \
             mp.get_context()
@@ -285,11 +341,11 @@ class DataLoader:
         seed = _seed_from(self.generator) % (2 ** 31)
         procs = [ctx.Process(target=_worker_loop, daemon=True,
                              args=(self.dataset, self.collate_fn, tasks, results, w,
-                                   self.worker_init_fn, seed))
+                                   self.worker_init_fn, seed, os.getpid()))
                  for w in range(self.num_workers)]
-        for p in procs:
-            p.start()
         try:
+            for p in procs:
+                p.start()
             ahead = self.num_workers * self.prefetch_factor
             sent = 0
             for k in range(min(ahead, len(batches))):
@@ -298,8 +354,10 @@ class DataLoader:
             pending = {}
             for k in range(len(batches)):
                 while k not in pending:
-                    j, batch, err = results.get()
+                    j, batch, err = self._next_result(results, procs, k)
                     if err is not None:
+                        if j < 0:
+                            raise RuntimeError(f"DataLoader worker {-1 - j}: {err}")
                         raise RuntimeError(f"DataLoader worker: batch {j} (indices "
                                            f"{batches[j][:8]}...) failed: {err}")
                     pending[j] = batch
@@ -308,15 +366,58 @@ class DataLoader:
                         sent += 1
                 yield pending.pop(k)
         finally:
-            for _ in procs:
-                tasks.put(None)
+            _shutdown(procs, tasks, results)
+
+    def _next_result(self, results, procs, k):
+        import queue
+        start = time.monotonic()
+        while True:
+            wait = _MAIN_POLL
+            if self.timeout:
+                wait = min(wait, max(self.timeout - (time.monotonic() - start), 0.0))
+            try:
+                return results.get(timeout=wait)
+            except queue.Empty:
+                pass
             for p in procs:
-                p.join(timeout=5)
-                if p.is_alive():
-                    p.terminate()
+                if p.exitcode is not None:
+                    try:  # it may have delivered its last result just before exiting
+                        return results.get(timeout=_MAIN_POLL)
+                    except queue.Empty:
+                        raise RuntimeError(_death_message(p)) from None
+            if self.timeout and time.monotonic() - start >= self.timeout:
+                raise RuntimeError(f"DataLoader timed out after {self.timeout} seconds "
+                                   f"waiting for batch {k} from {len(procs)} worker "
+                                   f"process(es); raise timeout= or look for a stuck "
+                                   f"__getitem__")
 
     def __len__(self):
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+def _shutdown(procs, tasks, results):
+    """Stop the workers: ask politely, then terminate, then kill; never wait on a queue that
+    a dead worker may have left locked."""
+    for p in procs:
+        if p.is_alive():
+            try:
+                tasks.put_nowait(None)
+            except Exception:  # noqa: BLE001 - a closed or broken queue: terminate below
+                pass
+    deadline = time.monotonic() + 2.0
+    for p in procs:
+        if p.pid is None:  # never started
+            continue
+        p.join(timeout=max(deadline - time.monotonic(), 0.0))
+        if p.is_alive():
+            p.terminate()
+            p.join(timeout=1.0)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=1.0)
+    for q in (tasks, results):
+        q.cancel_join_thread()  # don't block the main process's exit on unread items
+        q.close()

@@ -27,13 +27,14 @@ class Digits(Dataset):
                  download=False):
         path = os.path.join(root or _HERE, "digits.npz")
         try:
+            _check_npz_sizes(path, "Digits")
             with np.load(path) as f:
                 images, labels = f["images"], f["labels"]
         except FileNotFoundError:
             raise FileNotFoundError(f"Digits: {path} not found; it ships with ember (reinstall "
                                     f"the package) or pass root= to a folder with digits.npz"
                                     ) from None
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as e:
             raise RuntimeError(f"Digits: {path} is truncated or corrupted ({e}); reinstall "
                                f"ember or replace the file") from None
         if images.shape[1:] != (8, 8) or len(images) != len(labels):
@@ -62,6 +63,29 @@ class Digits(Dataset):
 
 
 # ---- shared helpers --------------------------------------------------------------------------
+
+def _check_npz_sizes(path, name):
+    """Every array in the .npz must declare no more bytes than its member holds, so a crafted
+    header can't make np.load allocate more than the file's size."""
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with z.open(info) as m:
+                version = np.lib.format.read_magic(m)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(m)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(m)
+                else:
+                    raise ValueError(f"unsupported .npy version {version}")
+            n = dtype.itemsize
+            for d in shape:
+                n *= d
+            if dtype.hasobject or n > info.file_size:
+                raise ValueError(f"member {info.filename} declares {dtype} {shape} ({n} "
+                                 f"bytes) but holds {info.file_size} bytes")
+
 
 def _missing(name, files, where, url=None):
     hint = f" or download them from {url}" if url else ""
@@ -122,30 +146,86 @@ class _ImageSet(Dataset):
 
 # ---- MNIST / Fashion-MNIST (IDX files) ---------------------------------------------------------
 
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def _read_at_most(f, n):
+    """Up to ``n`` bytes of ``f`` in chunks: a declared size never becomes an allocation
+    larger than what the file really holds."""
+    chunks, got = [], 0
+    while got < n:
+        c = f.read(min(n - got, 1 << 24))
+        if not c:
+            break
+        chunks.append(c)
+        got += len(c)
+    return b"".join(chunks)
+
+
 def read_idx(path):
-    """An IDX file (optionally gzipped) as a NumPy array; validates the header and size."""
+    """An IDX file (optionally gzipped) as a NumPy array. The header is validated and the
+    size it declares is checked against the file before anything is allocated."""
     import gzip
     import struct
-    opener = gzip.open if path.endswith(".gz") else open
+    import zlib
+    gz = path.endswith(".gz")
     try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
-        raise RuntimeError(f"IDX: {path} can't be read (truncated or corrupted?): {e}") from None
-    if len(raw) < 4:
-        raise RuntimeError(f"IDX: {path} is too short to hold an IDX header")
-    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
-    types = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-    if zero != 0 or dtype_code not in types or ndim == 0:
-        raise RuntimeError(f"IDX: {path} has a bad magic number (not an IDX file)")
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    dt = np.dtype(types[dtype_code])
-    need = int(np.prod(dims)) * dt.itemsize
-    body = raw[4 + 4 * ndim:]
+        with (gzip.open if gz else open)(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4:
+                raise RuntimeError(f"IDX: {path} holds {len(head)} bytes, too short for an "
+                                   f"IDX header (4 bytes: 0, 0, type code, number of dims)")
+            zero, dtype_code, ndim = struct.unpack(">HBB", head)
+            if zero != 0 or dtype_code not in _IDX_TYPES or ndim == 0:
+                raise RuntimeError(f"IDX: {path} has a bad magic number {head.hex()} (not an "
+                                   f"IDX file: expected 0000 then a type code in "
+                                   f"{sorted(_IDX_TYPES)} and a nonzero number of dims)")
+            raw_dims = f.read(4 * ndim)
+            if len(raw_dims) < 4 * ndim:
+                raise RuntimeError(f"IDX: {path} has a {4 + len(raw_dims)}-byte header but "
+                                   f"declares {ndim} dimensions, which need {4 + 4 * ndim} "
+                                   f"bytes (truncated or corrupted)")
+            dims = struct.unpack(">" + "I" * ndim, raw_dims)
+            dt = np.dtype(_IDX_TYPES[dtype_code])
+            need = dt.itemsize
+            for d in dims:  # Python ints: no overflow
+                need *= d
+            if not gz:
+                have = os.fstat(f.fileno()).st_size - 4 - 4 * ndim
+                if have != need:
+                    raise RuntimeError(f"IDX: {path} holds {have} data bytes but its header "
+                                       f"{dims} ({dt.name}) needs {need} (truncated or "
+                                       f"corrupted)")
+            body = _read_at_most(f, need + 1)
+    except (OSError, EOFError, zlib.error) as e:
+        raise RuntimeError(f"IDX: {path} can't be read (truncated or corrupted?): "
+                           f"{type(e).__name__}: {e}") from None
     if len(body) != need:
-        raise RuntimeError(f"IDX: {path} holds {len(body)} data bytes but its header "
-                           f"{dims} needs {need} (truncated or corrupted)")
+        raise RuntimeError(f"IDX: {path} holds {len(body)}{'+' if len(body) > need else ''} "
+                           f"data bytes but its header {dims} ({dt.name}) needs {need} "
+                           f"(truncated or corrupted)")
     return np.frombuffer(body, dt).reshape(dims)
+
+
+def _check_labels(name, path, labels, n_classes, n=None):
+    """Labels must be a 1-D integer array in [0, n_classes) (one per image)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise RuntimeError(f"{name}: {path} holds labels of shape {labels.shape}; expected a "
+                           f"1-D label file (one label per image)")
+    if labels.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}: {path} holds {labels.dtype} labels; expected integer "
+                           f"class indices 0..{n_classes - 1}")
+    if n is not None and len(labels) != n:
+        raise RuntimeError(f"{name}: {path} holds {len(labels)} labels for {n} images")
+    bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
+    if bad.size:
+        i = int(bad[0])
+        raise RuntimeError(f"{name}: {path} record {i}: label {int(labels[i])} is outside "
+                           f"0..{n_classes - 1} ({bad.size} such record"
+                           f"{'s' if bad.size > 1 else ''}); the file is corrupted or not a "
+                           f"{name} label file")
+    return labels.astype(np.int64)
 
 
 class MNIST(_ImageSet):
@@ -174,10 +254,11 @@ class MNIST(_ImageSet):
             raise _missing(name, [f"{prefix}-images-idx3-ubyte[.gz]",
                                   f"{prefix}-labels-idx1-ubyte[.gz]"], roots or ["(no root)"],
                            self.urls[0])
-        self.data, self.targets = read_idx(img), read_idx(lab).astype(np.int64)
-        if self.data.ndim != 3 or len(self.data) != len(self.targets):
-            raise RuntimeError(f"{name}: {img} and {lab} don't match: images "
-                               f"{self.data.shape}, labels {self.targets.shape}")
+        self.data = read_idx(img)
+        if self.data.ndim != 3 or self.data.dtype != np.uint8:
+            raise RuntimeError(f"{name}: {img} holds {self.data.dtype} data of shape "
+                               f"{self.data.shape}; expected uint8 images (N, rows, cols)")
+        self.targets = _check_labels(name, lab, read_idx(lab), 10, len(self.data))
         self.transform, self.target_transform, self.train = transform, target_transform, train
 
     @staticmethod
@@ -206,21 +287,60 @@ class FashionMNIST(MNIST):
 
 class _RestrictedUnpickler:
     """Unpickling that can only build the plain containers and NumPy arrays the CIFAR batches
-    hold: a crafted file can't run code."""
-
-    allowed = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray",
-                                                             "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-               ("numpy._core.multiarray", "scalar"), ("builtins", "bytes")}
+    hold: a crafted file can't run code, and can't make the loader allocate more than the
+    file's own size (every array or bytes object it asks for is checked first)."""
 
     @classmethod
-    def load(cls, f, path):
+    def load(cls, f, path, size):
         import pickle
+
+        def too_big(n, what):
+            if n > size:
+                raise RuntimeError(f"CIFAR10: {path} ({size} bytes) declares {what} of {n} "
+                                   f"bytes, more than the file holds; refusing to allocate "
+                                   f"it (the file is corrupted or crafted)")
+
+        def reconstruct(subtype, shape, dtype_code):
+            if subtype is not np.ndarray:
+                raise RuntimeError(f"CIFAR10: {path} asks for an array of type {subtype!r}; "
+                                   f"a CIFAR batch holds plain ndarrays")
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            n = 1
+            for d in shape:
+                if not isinstance(d, int) or d < 0:
+                    raise RuntimeError(f"CIFAR10: {path} declares an array of shape {shape}")
+                n *= d
+            too_big(n, f"an array of shape {shape}")
+            return np.ndarray.__new__(np.ndarray, shape, dtype_code)
+
+        def make_dtype(*args):
+            d = np.dtype(*args)
+            too_big(d.itemsize, f"a {d} element")
+            return d
+
+        def make_bytes(*args):
+            if args and not isinstance(args[0], (bytes, bytearray, str)):
+                raise RuntimeError(f"CIFAR10: {path} asks for bytes({args[0]!r}); a CIFAR "
+                                   f"batch never needs that")
+            return bytes(*args)
+
+        def scalar(dtype, data=None):
+            import numpy
+            core = getattr(numpy, "_core", None) or numpy.core
+            return core.multiarray.scalar(dtype, data) if data is not None else \
+                core.multiarray.scalar(dtype)
+
+        allowed = {("numpy.core.multiarray", "_reconstruct"): reconstruct,
+                   ("numpy._core.multiarray", "_reconstruct"): reconstruct,
+                   ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): make_dtype,
+                   ("numpy.core.multiarray", "scalar"): scalar,
+                   ("numpy._core.multiarray", "scalar"): scalar,
+                   ("builtins", "bytes"): make_bytes, ("__builtin__", "bytes"): make_bytes}
 
         class U(pickle.Unpickler):
             def find_class(self, module, name):
-                if (module, name) in cls.allowed:
-                    return super().find_class(module, name)
+                if (module, name) in allowed:
+                    return allowed[(module, name)]
                 raise RuntimeError(f"CIFAR10: {path} asks to load {module}.{name}, which a "
                                    f"CIFAR batch never needs; refusing (the file may be "
                                    f"malicious)")
@@ -228,8 +348,42 @@ class _RestrictedUnpickler:
             return U(f, encoding="bytes").load()
         except RuntimeError:
             raise
+        except RecursionError:
+            raise RuntimeError(f"CIFAR10: {path} is nested too deeply to be a CIFAR batch") \
+                from None
         except Exception as e:
-            raise RuntimeError(f"CIFAR10: {path} is truncated or corrupted: {e}") from None
+            raise RuntimeError(f"CIFAR10: {path} is truncated or corrupted: "
+                               f"{type(e).__name__}: {e}") from None
+
+
+def _cifar_batch(p, raw):
+    """The (images, labels) of one CIFAR-10 batch, validated: uint8 data of shape (N, 3072),
+    N integer labels in 0..9."""
+    import io
+    d = _RestrictedUnpickler.load(io.BytesIO(raw), p, len(raw))
+    if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
+        found = sorted(d) if isinstance(d, dict) else type(d).__name__
+        raise RuntimeError(f"CIFAR10: {p} is not a CIFAR batch: expected a dict with b'data' "
+                           f"and b'labels', found {found}")
+    x, labels = d[b"data"], d[b"labels"]
+    if not isinstance(x, np.ndarray) or x.dtype != np.uint8 or x.ndim != 2 or \
+            x.shape[1] != 3072:
+        what = f"{x.dtype} data of shape {x.shape}" if isinstance(x, np.ndarray) else \
+            f"data of type {type(x).__name__}"
+        raise RuntimeError(f"CIFAR10: {p} holds {what}; expected uint8 pixels of shape "
+                           f"(N, 3072)")
+    if isinstance(labels, np.ndarray):
+        labels = labels.tolist()
+    if not isinstance(labels, (list, tuple)):
+        raise RuntimeError(f"CIFAR10: {p} holds labels of type {type(labels).__name__}; "
+                           f"expected a list of N ints")
+    for i, v in enumerate(labels):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise RuntimeError(f"CIFAR10: {p} record {i}: label {v!r} is a "
+                               f"{type(v).__name__}; expected an int class index 0..9")
+    labels = _check_labels("CIFAR10", p, np.asarray(labels, np.int64) if labels else
+                           np.zeros(0, np.int64), 10, len(x))
+    return x, labels
 
 
 class CIFAR10(_ImageSet):
@@ -271,17 +425,11 @@ class CIFAR10(_ImageSet):
                            self.url)
         data, labels = [], []
         for p, raw in blobs:
-            d = _RestrictedUnpickler.load(io.BytesIO(raw), p)
-            if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
-                raise RuntimeError(f"CIFAR10: {p} is not a CIFAR batch (no data/labels)")
-            x = np.asarray(d[b"data"], np.uint8)
-            if x.ndim != 2 or x.shape[1] != 3072 or len(d[b"labels"]) != len(x):
-                raise RuntimeError(f"CIFAR10: {p} has data of shape {x.shape}, expected "
-                                   f"(N, 3072) with N labels")
+            x, y = _cifar_batch(p, raw)
             data.append(x.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-            labels.extend(d[b"labels"])
+            labels.append(y)
         self.data = np.concatenate(data)
-        self.targets = np.asarray(labels, np.int64)
+        self.targets = np.concatenate(labels)
         self.transform, self.target_transform, self.train = transform, target_transform, train
 
 
@@ -325,6 +473,16 @@ class IMDB(Dataset):
         return text, y
 
 
+def _polarity(field):
+    """1 for a positive label ("1", "+1", "1.0"), 0 for "0"/"-1"; None for anything else
+    (a header, "0.5", "pos")."""
+    try:
+        v = float(field)
+    except ValueError:
+        return None
+    return {1.0: 1, 0.0: 0, -1.0: 0}.get(v)
+
+
 class TextPolarityCSV(Dataset):
     """Rows ``label,text`` (label 1/-1 or 1/0; text may be quoted), e.g. the Pang & Lee
     movie-review polarity corpus. Labels map to 1 (positive) / 0. A deterministic held-out
@@ -336,21 +494,24 @@ class TextPolarityCSV(Dataset):
         if not os.path.exists(path):
             raise FileNotFoundError(f"TextPolarityCSV: {path} does not exist")
         rows = []
-        with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            for k, row in enumerate(csv.reader(f)):
-                if not row or not row[0].strip():
-                    continue
-                try:
-                    lab = int(float(row[0]))
-                except ValueError:
-                    if k == 0:
-                        continue  # a header line
-                    raise RuntimeError(f"TextPolarityCSV: {path} line {k + 1}: label "
-                                       f"{row[0]!r} is not a number") from None
-                if lab not in (1, 0, -1):
-                    raise RuntimeError(f"TextPolarityCSV: {path} line {k + 1}: label {lab} "
-                                       f"must be 1, 0 or -1")
-                rows.append((",".join(row[1:]), 1 if lab == 1 else 0))
+        try:
+            with open(path, newline="", encoding="utf-8", errors="replace") as f:
+                reader = csv.reader(f)
+                for row in reader:
+                    k = reader.line_num
+                    if not row or not row[0].strip():
+                        continue
+                    lab = _polarity(row[0])
+                    if lab is None:
+                        if not rows and k == 1:
+                            continue  # a header line
+                        raise RuntimeError(f"TextPolarityCSV: {path} line {k}: label "
+                                           f"{row[0][:40]!r} is not a polarity; expected 1, 0 "
+                                           f"or -1 before the first comma")
+                    rows.append((",".join(row[1:]), lab))
+        except csv.Error as e:  # a NUL byte, a field over the csv module's size limit
+            raise RuntimeError(f"TextPolarityCSV: {path} line {reader.line_num}: not a "
+                               f"label,text row ({e})") from None
         if not rows:
             raise RuntimeError(f"TextPolarityCSV: {path} holds no label,text rows")
         perm = np.random.default_rng(seed).permutation(len(rows))
