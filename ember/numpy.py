@@ -30,10 +30,14 @@ def _e():
 
 
 def asarray(a, dtype=None):
-    """``a`` as a tensor (no copy when it already is one of that dtype)."""
+    """``a`` as a tensor (no copy when it already is one of that dtype). A (nested) list that
+    holds tensors, traced ones included, is stacked: ``jnp.array([x, x ** 2])``."""
     if isinstance(a, Tensor):
         return a if dtype is None or _dt.as_dtype(dtype) is a.dtype else a.to(_dt.as_dtype(dtype))
-    return _e().tensor(a, dtype=None if dtype is None else _dt.as_dtype(dtype))
+    d = None if dtype is None else _dt.as_dtype(dtype)
+    if isinstance(a, (list, tuple)) and _contains_tensor(a):
+        return _stack_nested(a, d)
+    return _e().tensor(a, dtype=d)
 
 
 def array(a, dtype=None, copy=True):
@@ -95,12 +99,33 @@ def round(a, decimals=0):  # noqa: A001
     return _e().round(asarray(a), decimals=decimals)
 
 
-def where(condition, x=None, y=None):
-    """``x`` where ``condition`` else ``y`` (the three-argument form)."""
+def where(condition, x=None, y=None, *, size=None, fill_value=None):
+    """``x`` where ``condition`` else ``y``; with one argument the indices of the nonzero
+    entries, one array per dim (``nonzero``: needs a concrete value, not under jit)."""
+    if x is None and y is None:
+        return nonzero(condition)
     if x is None or y is None:
-        raise TypeError("where: ember.numpy supports the three-argument form where(condition, "
-                        "x, y); for the indices of nonzero entries use ember.nonzero")
+        raise TypeError("where: pass both x and y, or neither (for the nonzero indices)")
     return _e().where(asarray(condition), _v(x), _v(y))
+
+
+def nonzero(a, *, size=None, fill_value=None):
+    """The indices of the nonzero entries, one int64 array per dim. Eager only: the result's
+    size depends on the data (JAX's ``size=`` for a fixed size is not supported)."""
+    if size is not None:
+        raise ValueError("nonzero: size= is not supported; compute the indices outside jit")
+    x = asarray(a)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    return tuple(_e().nonzero(x, as_tuple=True))
+
+
+def argwhere(a):
+    return stack(nonzero(a), axis=1)
+
+
+def flatnonzero(a):
+    return nonzero(ravel(a))[0]
 
 
 def clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
@@ -237,11 +262,15 @@ def stack(arrays, axis=0):
 
 def hstack(tup):
     xs = [asarray(a) for a in tup]
+    xs = [x.reshape(1) if x.ndim == 0 else x for x in xs]
     return concatenate(xs, axis=0 if xs[0].ndim == 1 else 1)
 
 
 def vstack(tup):
-    return concatenate([x.reshape(1, -1) if x.ndim == 1 else x for x in map(asarray, tup)], 0)
+    return concatenate([x.reshape(1, -1) if x.ndim <= 1 else x for x in map(asarray, tup)], 0)
+
+
+row_stack = vstack
 
 
 def split(ary, indices_or_sections, axis=0):
@@ -339,7 +368,31 @@ def tensordot(a, b, axes=2):
     return _e().tensordot(asarray(a), asarray(b), dims=axes)
 
 
-def einsum(subscripts, *operands):
+def einsum(subscripts, *operands, optimize=None, precision=None):
+    """Einstein summation; also the sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``
+    (ints name the axes, ``Ellipsis`` the broadcast dims)."""
+    if not isinstance(subscripts, str):
+        args = (subscripts,) + operands
+        ops, subs = list(args[0::2]), list(args[1::2])
+        out = None
+        if len(args) % 2 == 1:  # an output sublist closes the argument list
+            out = args[-1]
+            ops = ops[:-1]
+        letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+        def word(sub):
+            w = ""
+            for s in sub:
+                if s is Ellipsis:
+                    w += "..."
+                elif isinstance(s, (int, _np.integer)) and 0 <= s < len(letters):
+                    w += letters[s]
+                else:
+                    raise ValueError(f"einsum: sublist entries must be ints in [0, 52) or "
+                                     f"Ellipsis, got {s!r}")
+            return w
+        subscripts = ",".join(word(s) for s in subs) + ("" if out is None else "->" + word(out))
+        operands = tuple(ops)
     return _e().einsum(subscripts, *[asarray(o) for o in operands])
 
 
@@ -389,10 +442,33 @@ def arange(start, stop=None, step=1, dtype=None):
     return _e().arange(start, stop, step, dtype=_dtype(dtype))
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None):
-    if endpoint or num <= 1:
-        return _e().linspace(start, stop, num, dtype=_dtype(dtype))
-    return _e().linspace(start, stop, num + 1, dtype=_dtype(dtype))[:-1]
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """``num`` evenly spaced values; ``start``/``stop`` may be arrays or traced values (the
+    values run along a new ``axis``, and the result is differentiable in both ends)."""
+    num = int(num)
+    if num < 0:
+        raise ValueError(f"linspace: num must be >= 0, got {num}")
+    if not isinstance(start, Tensor) and not isinstance(stop, Tensor) and _np.ndim(start) == 0 \
+            and _np.ndim(stop) == 0 and axis == 0 and not retstep:
+        if endpoint or num <= 1:
+            return _e().linspace(start, stop, num, dtype=_dtype(dtype))
+        return _e().linspace(start, stop, num + 1, dtype=_dtype(dtype))[:-1]
+    a, b = asarray(start), asarray(stop)
+    d = _dtype(dtype) or _dt.result_type(a, b)
+    if not d.is_floating_point:
+        d = _dt.get_default_dtype()
+    a, b = _e().broadcast_tensors(a.to(d), b.to(d))
+    div = (num - 1) if endpoint else num
+    frac = _np.arange(num, dtype=d.np) / builtins.max(div, 1)
+    shape = (num,) + (1,) * a.ndim
+    t = asarray(frac.reshape(shape))
+    r = a.unsqueeze(0) + t * (b - a).unsqueeze(0)
+    if endpoint and num > 1:  # the last value is exactly stop
+        r = concatenate([r[:-1], b.unsqueeze(0)], 0)
+    r = moveaxis(r, 0, axis) if axis != 0 else r
+    if dtype is not None:
+        r = r.to(_dt.as_dtype(dtype))
+    return (r, (b - a) / builtins.max(div, 1)) if retstep else r
 
 
 def eye(N, M=None, k=0, dtype=None):
@@ -419,3 +495,446 @@ def ndim(a):
 def size(a):
     return int(_np.prod(shape(a), dtype=_np.int64))
 
+
+
+# ---- more of NumPy's / jax.numpy's surface ------------------------------------------------
+
+__version__ = _np.__version__  # the NumPy API level these names follow
+newaxis = None
+
+
+def _contains_tensor(a):
+    if isinstance(a, Tensor):
+        return True
+    if isinstance(a, (list, tuple)):
+        return builtins.any(_contains_tensor(x) for x in a)
+    return False
+
+
+def _stack_nested(a, dtype):
+    """A (nested) list holding tensors, traced ones included, built by stacking (as
+    ``jnp.array([x, x ** 2])``): the elements are promoted to one dtype first."""
+    if isinstance(a, (list, tuple)):
+        parts = [_stack_nested(x, dtype) for x in a]
+        if not parts:
+            return _e().tensor([], dtype=dtype)
+        d = dtype or _dt.result_type(*parts)
+        return _e().stack([p if p.dtype is d else p.to(d) for p in parts])
+    if isinstance(a, Tensor):
+        return a if dtype is None else a.to(dtype)
+    return _e().tensor(a, dtype=dtype)
+
+
+def tril(m, k=0):
+    return _e().tril(asarray(m), k)
+
+
+def triu(m, k=0):
+    return _e().triu(asarray(m), k)
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    return _e().diagonal(asarray(a), offset, axis1, axis2)
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
+    r = diagonal(a, offset, axis1, axis2).sum(-1)
+    return r if dtype is None else r.to(_dt.as_dtype(dtype))
+
+
+def diag(v, k=0):
+    return _e().diag(asarray(v), k)
+
+
+def fill_diagonal(a, val, wrap=False, *, inplace=False):
+    """A copy of ``a`` with ``val`` on its main diagonal (JAX's form: ``inplace=False``)."""
+    if inplace:
+        raise ValueError("fill_diagonal: ember.numpy arrays are not modified in place; pass "
+                         "inplace=False and use the result")
+    x = asarray(a)
+    mask = _np.eye(x.shape[0], x.shape[1], dtype=bool)
+    return _e().where(mask, val, x)
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    x, y = asarray(a), asarray(b)
+    E = _e()
+    if not x.dtype.is_floating_point:
+        x = x.to(_dt.get_default_dtype())
+    y = y.to(x.dtype)
+    close = (x - y).abs() <= atol + rtol * y.abs()
+    both_inf = E.logical_and(E.isinf(x), x == y)
+    r = E.logical_or(E.logical_and(close, E.isfinite(x)), both_inf)
+    if equal_nan:
+        r = E.logical_or(r, E.logical_and(E.isnan(x), E.isnan(y)))
+    return r
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return all(isclose(a, b, rtol, atol, equal_nan))
+
+
+def array_equal(a1, a2, equal_nan=False):
+    x, y = asarray(a1), asarray(a2)
+    if tuple(x.shape) != tuple(y.shape):
+        return asarray(False)
+    eq = x == y
+    if equal_nan:
+        eq = _e().logical_or(eq, _e().logical_and(_e().isnan(x), _e().isnan(y)))
+    return all(eq)
+
+
+def atleast_1d(*arys):
+    r = [asarray(a) if asarray(a).ndim >= 1 else asarray(a).reshape(1) for a in arys]
+    return r[0] if len(r) == 1 else r
+
+
+def atleast_2d(*arys):
+    r = []
+    for a in map(asarray, arys):
+        r.append(a.reshape((1,) * (2 - a.ndim) + tuple(a.shape)) if a.ndim < 2 else a)
+    return r[0] if len(r) == 1 else r
+
+
+def atleast_3d(*arys):
+    r = []
+    for a in map(asarray, arys):
+        if a.ndim == 0:
+            a = a.reshape(1, 1, 1)
+        elif a.ndim == 1:
+            a = a.reshape(1, -1, 1)
+        elif a.ndim == 2:
+            a = a.unsqueeze(-1)
+        r.append(a)
+    return r[0] if len(r) == 1 else r
+
+
+def column_stack(tup):
+    return concatenate([a.reshape(-1, 1) if a.ndim < 2 else a for a in map(asarray, tup)], 1)
+
+
+def dstack(tup):
+    return concatenate([atleast_3d(a) for a in tup], 2)
+
+
+def append(arr, values, axis=None):
+    x, v = asarray(arr), asarray(values)
+    if axis is None:
+        return concatenate([x.reshape(-1), v.reshape(-1)], 0)
+    return concatenate([x, v], axis)
+
+
+def array_split(ary, indices_or_sections, axis=0):
+    """As ``split``, but an int need not divide the axis: the first sections get one more."""
+    x = asarray(ary)
+    if isinstance(indices_or_sections, (int, _np.integer)):
+        n, k = x.shape[axis], int(indices_or_sections)
+        if k <= 0:
+            raise ValueError(f"array_split: the number of sections must be > 0, got {k}")
+        q, r = divmod(n, k)
+        sizes = [q + 1] * r + [q] * (k - r)
+        pts = list(_np.cumsum(sizes)[:-1])
+        return split(x, pts, axis)
+    return split(x, list(indices_or_sections), axis)
+
+
+def hsplit(ary, indices_or_sections):
+    x = asarray(ary)
+    return split(x, indices_or_sections, 1 if x.ndim > 1 else 0)
+
+
+def vsplit(ary, indices_or_sections):
+    x = asarray(ary)
+    if x.ndim < 2:
+        raise ValueError(f"vsplit: needs at least 2 dims, got shape {tuple(x.shape)}")
+    return split(x, indices_or_sections, 0)
+
+
+def dsplit(ary, indices_or_sections):
+    x = asarray(ary)
+    if x.ndim < 3:
+        raise ValueError(f"dsplit: needs at least 3 dims, got shape {tuple(x.shape)}")
+    return split(x, indices_or_sections, 2)
+
+
+def flipud(m):
+    return flip(m, 0)
+
+
+def fliplr(m):
+    x = asarray(m)
+    if x.ndim < 2:
+        raise ValueError(f"fliplr: needs at least 2 dims, got shape {tuple(x.shape)}")
+    return flip(x, 1)
+
+
+def rot90(m, k=1, axes=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``axes`` (first towards second)."""
+    x = asarray(m)
+    a0, a1 = axes
+    k %= 4
+    if k == 0:
+        return x
+    if k == 2:
+        return flip(flip(x, a0), a1)
+    if k == 1:
+        return swapaxes(flip(x, a1), a0, a1)
+    return flip(swapaxes(x, a0, a1), a1)
+
+
+def _f(x):
+    v = asarray(x)
+    return v if v.dtype.is_floating_point else v.to(_dt.get_default_dtype())
+
+
+def arcsinh(x):
+    v = _f(x)
+    a = v.abs()
+    return v.sign() * (a + (a * a + 1).sqrt()).log()
+
+
+def arccosh(x):
+    v = _f(x)
+    return (v + (v * v - 1).sqrt()).log()
+
+
+def arctanh(x):
+    v = _f(x)
+    return 0.5 * ((1 + v) / (1 - v)).log()
+
+
+asinh, acosh, atanh = arcsinh, arccosh, arctanh
+
+
+def deg2rad(x):
+    return _f(x) * (_np.pi / 180)
+
+
+def rad2deg(x):
+    return _f(x) * (180 / _np.pi)
+
+
+radians, degrees = deg2rad, rad2deg
+
+
+def fabs(x):
+    return _f(x).abs()
+
+
+def hypot(x1, x2):
+    from .ops.reduce import root_zero_grad
+    a, b = _v(x1), _v(x2)
+    s = multiply(a, a) + multiply(b, b)
+    return root_zero_grad(_f(s), 2)
+
+
+def sinc(x):
+    """sin(pi x) / (pi x), 1 at 0 (its derivative there is 0)."""
+    v = _f(x)
+    zero = v == 0
+    safe = _e().where(zero, _e().ones_like(v), v) * _np.pi
+    return _e().where(zero, _e().ones_like(v), safe.sin() / safe)
+
+
+def logaddexp(x1, x2):
+    a, b = _f(x1), _v(x2)
+    a, b = _e().broadcast_tensors(a, _f(b).to(a.dtype))
+    m = _e().maximum(a, b)
+    m_safe = _e().where(_e().isfinite(m), m, _e().zeros_like(m)).detach()
+    return ((a - m_safe).exp() + (b - m_safe).exp()).log() + m_safe
+
+
+def logaddexp2(x1, x2):
+    ln2 = _np.log(2.0)
+    return logaddexp(_f(x1) * ln2, _f(x2) * ln2) / ln2
+
+
+def fmax(x1, x2):
+    a, b = asarray(x1), asarray(x2)
+    E = _e()
+    return E.where(E.isnan(b), a, E.where(E.isnan(a), b, maximum(a, b)))
+
+
+def fmin(x1, x2):
+    a, b = asarray(x1), asarray(x2)
+    E = _e()
+    return E.where(E.isnan(b), a, E.where(E.isnan(a), b, minimum(a, b)))
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return _e().nan_to_num(asarray(x), nan, posinf, neginf)
+
+
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    x = asarray(a)
+    parts = []
+    if prepend is not None:
+        p = asarray(prepend)
+        if p.ndim == 0:
+            shp = list(x.shape)
+            shp[axis] = 1
+            p = broadcast_to(p, shp)
+        parts.append(p)
+    parts.append(x)
+    if append is not None:
+        p = asarray(append)
+        if p.ndim == 0:
+            shp = list(x.shape)
+            shp[axis] = 1
+            p = broadcast_to(p, shp)
+        parts.append(p)
+    if len(parts) > 1:
+        x = concatenate(parts, axis)
+    for _ in range(n):
+        k = x.shape[axis]
+        x = _e().narrow(x, axis, 1, k - 1) - _e().narrow(x, axis, 0, k - 1)
+    return x
+
+
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """Central differences inside, one-sided at the edges (``edge_order`` 1); scalar
+    spacings only."""
+    x = _f(f)
+    axes = list(range(x.ndim)) if axis is None else list(_axes(axis, x.ndim))
+    if edge_order != 1:
+        raise ValueError("gradient: only edge_order=1 is supported")
+    if len(varargs) == 0:
+        dx = [1.0] * len(axes)
+    elif len(varargs) == 1:
+        dx = [varargs[0]] * len(axes)
+    else:
+        dx = list(varargs)
+    out = []
+    for ax, h in zip(axes, dx):
+        if not isinstance(h, (int, float)):
+            raise ValueError("gradient: only scalar spacings are supported")
+        n = x.shape[ax]
+        if n < 2:
+            raise ValueError(f"gradient: axis {ax} has size {n}; needs at least 2 points")
+        N = _e().narrow
+        inner = (N(x, ax, 2, n - 2) - N(x, ax, 0, n - 2)) / (2 * h)
+        first = (N(x, ax, 1, 1) - N(x, ax, 0, 1)) / h
+        last = (N(x, ax, n - 1, 1) - N(x, ax, n - 2, 1)) / h
+        out.append(concatenate([first, inner, last], ax))
+    return out[0] if len(out) == 1 else out
+
+
+def kron(a, b):
+    x, y = asarray(a), asarray(b)
+    nd = builtins.max(x.ndim, y.ndim)
+    x = x.reshape((1,) * (nd - x.ndim) + tuple(x.shape))
+    y = y.reshape((1,) * (nd - y.ndim) + tuple(y.shape))
+    xs = []
+    for s in x.shape:
+        xs += [s, 1]
+    ys = []
+    for s in y.shape:
+        ys += [1, s]
+    r = x.reshape(xs) * y.reshape(ys)
+    return r.reshape(tuple(p * q for p, q in zip(x.shape, y.shape)))
+
+
+def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    x = asarray(a)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    return _e().sort(x, dim=axis, descending=descending)[0]
+
+
+def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    x = asarray(a)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    return _e().argsort(x, dim=axis, descending=descending)
+
+
+def partition(a, kth, axis=-1):
+    """A partition around ``kth`` (the k-th smallest at position kth, smaller ones before,
+    larger after); this one is fully sorted, which is a valid partition."""
+    return sort(a, axis)
+
+
+def argpartition(a, kth, axis=-1):
+    return argsort(a, axis)
+
+
+def select(condlist, choicelist, default=0):
+    """The first choice whose condition holds, elementwise; ``default`` where none does."""
+    if len(condlist) != len(choicelist):
+        raise ValueError(f"select: {len(condlist)} conditions but {len(choicelist)} choices")
+    out = asarray(default) if not isinstance(default, (int, float)) else default
+    for c, v in reversed(list(zip(condlist, choicelist))):
+        out = where(c, v, out)
+    return out
+
+
+def piecewise(x, condlist, funclist, *args, **kw):
+    """``funclist[i](x)`` where ``condlist[i]`` holds (later conditions win, as NumPy); one
+    extra function is the default for where no condition holds. Every function is
+    evaluated on the whole array (as under jit); constants are allowed."""
+    v = asarray(x)
+    if isinstance(condlist, Tensor) and condlist.ndim == v.ndim:
+        condlist = [condlist]
+    condlist = list(condlist)
+    funcs = list(funclist)
+    if len(funcs) == len(condlist) + 1:
+        default = funcs.pop()
+    elif len(funcs) == len(condlist):
+        default = 0
+    else:
+        raise ValueError(f"piecewise: {len(condlist)} conditions need {len(condlist)} or "
+                         f"{len(condlist) + 1} functions, got {len(funcs)}")
+
+    def val(f):
+        r = f(v, *args, **kw) if callable(f) else f
+        return r if isinstance(r, Tensor) else full_like(v, r)
+
+    out = val(default)
+    for c, f in zip(condlist, funcs):
+        out = where(c, val(f), out)
+    return out
+
+
+def count_nonzero(a, axis=None, keepdims=False):
+    x = asarray(a)
+    return sum((x != 0).to(_dt.int64), axis=axis, keepdims=keepdims)
+
+
+class _Concatenator:
+    """``r_`` / ``c_``: slices become aranges (a complex step is a number of points), scalars
+    1-d arrays, then everything is concatenated (``c_``: as columns)."""
+
+    def __init__(self, columns):
+        self._columns = columns
+
+    def __getitem__(self, key):
+        if not isinstance(key, tuple):
+            key = (key,)
+        axis = -1 if self._columns else 0
+        items = []
+        for k in key:
+            if isinstance(k, str):
+                try:
+                    axis = int(k.split(",")[0])
+                    continue
+                except ValueError:
+                    raise ValueError(f"r_/c_: only an integer axis directive is supported, got "
+                                     f"{k!r}") from None
+            if isinstance(k, slice):
+                start = 0 if k.start is None else k.start
+                step = 1 if k.step is None else k.step
+                if isinstance(step, complex):
+                    items.append(linspace(start, k.stop, int(builtins.abs(step))))
+                else:
+                    items.append(arange(start, k.stop, step))
+            else:
+                items.append(asarray(k))
+        if self._columns:
+            items = [i.reshape(-1, 1) if i.ndim <= 1 else i for i in items]
+            return concatenate(items, axis=axis)
+        items = [i.reshape(1) if i.ndim == 0 else i for i in items]
+        return concatenate(items, axis=axis)
+
+
+r_ = _Concatenator(False)
+c_ = _Concatenator(True)
