@@ -16,7 +16,7 @@ def cmd_train(a):
     mod = importlib.import_module(RECIPES[a.recipe])
     train(mod, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
           data_dir=a.data_dir, dataset=a.dataset, mode=a.mode, out=a.out, resume=a.resume,
-          progress=not a.no_progress, limit=a.limit)
+          progress=not a.no_progress, limit=a.limit, tensorboard=a.tensorboard)
     return 0
 
 
@@ -104,6 +104,8 @@ def main(argv=None):
     t.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors")
     t.add_argument("--limit", type=int, help="use only the first N examples (smoke tests)")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    t.add_argument("--tensorboard", metavar="DIR", help="also log the losses (per step and per "
+                   "epoch) as TensorBoard event files in DIR (needs pip install tensorboard)")
     t.set_defaults(func=cmd_train)
     b = sub.add_parser("bench", help="one training step per workload: ember eager/jit vs "
                                      "PyTorch eager/compile vs JAX jit")
