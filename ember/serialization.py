@@ -237,12 +237,19 @@ def _fsync_dir(folder):
 
 def load(path):
     """Read a checkpoint written by ``ember.save`` (or any safetensors file, e.g. one saved by
-    PyTorch: then a ``{name: tensor}`` dict). A truncated or corrupted file raises a clear
-    error naming it."""
-    stn, safe_open = _safetensors()
+    PyTorch: then a ``{name: tensor}`` dict), or a PyTorch ``torch.save`` file (``.pth``/``.pt``,
+    zip or legacy layout; read without PyTorch by a weights-only unpickler that never runs code
+    from the file, see ``ember.torch_format``). The format is told from the content, not the
+    extension. A truncated or corrupted file raises a clear error naming it."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"ember.load: {path} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"ember.load: {path} is a folder, not a checkpoint file")
+    from .torch_format import is_torch_file, load_torch_file
+    if is_torch_file(path):
+        return load_torch_file(path)
+    stn, safe_open = _safetensors()
     try:
         with safe_open(path, framework="numpy") as f:
             metadata = f.metadata() or {}

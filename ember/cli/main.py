@@ -1,5 +1,6 @@
 """``ember train`` (the reference recipes), ``ember bench`` (side-by-side training-step
-benchmark) and ``ember info`` (versions, backend, BLAS)."""
+benchmark), ``ember convert`` (PyTorch checkpoints to safetensors) and ``ember info``
+(versions, backend, BLAS)."""
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,7 @@ def cmd_train(a):
     mod = importlib.import_module(RECIPES[a.recipe])
     train(mod, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
           data_dir=a.data_dir, dataset=a.dataset, mode=a.mode, out=a.out, resume=a.resume,
-          progress=not a.no_progress, limit=a.limit)
+          progress=not a.no_progress, limit=a.limit, tensorboard=a.tensorboard)
     return 0
 
 
@@ -47,6 +48,42 @@ def cmd_info(a):
     return 0
 
 
+def cmd_convert(a):
+    import ember
+    from ember.core.tensor import Tensor
+    try:
+        obj = ember.load(a.input)
+    except (OSError, RuntimeError) as e:
+        print(f"ember convert: {e}", file=sys.stderr)
+        return 1
+    if a.key:
+        for part in a.key.split("."):
+            if not isinstance(obj, dict) or part not in obj:
+                have = sorted(map(str, obj)) if isinstance(obj, dict) else type(obj).__name__
+                print(f"ember convert: {a.input} has no entry {a.key!r} (at {part!r}; the "
+                      f"checkpoint has {have})", file=sys.stderr)
+                return 1
+            obj = obj[part]
+    ember.save(obj, a.output)
+    tensors = []
+
+    def collect(o):
+        if isinstance(o, Tensor):
+            tensors.append(o)
+        elif isinstance(o, dict):
+            for v in o.values():
+                collect(v)
+        elif isinstance(o, (list, tuple)):
+            for v in o:
+                collect(v)
+    collect(obj)
+    dtypes = sorted({str(t.dtype).replace("ember.", "") for t in tensors})
+    n = sum(t.numel() for t in tensors)
+    print(f"{a.input} -> {a.output}: {len(tensors)} tensors, {n:,} values"
+          f"{' (' + ', '.join(dtypes) + ')' if dtypes else ''}")
+    return 0
+
+
 def main(argv=None):
     from ember.recipes import RECIPES
     p = argparse.ArgumentParser(prog="ember", description="ember: train, benchmark, inspect")
@@ -67,12 +104,21 @@ def main(argv=None):
     t.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors")
     t.add_argument("--limit", type=int, help="use only the first N examples (smoke tests)")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    t.add_argument("--tensorboard", metavar="DIR", help="also log the losses (per step and per "
+                   "epoch) as TensorBoard event files in DIR (needs pip install tensorboard)")
     t.set_defaults(func=cmd_train)
     b = sub.add_parser("bench", help="one training step per workload: ember eager/jit vs "
                                      "PyTorch eager/compile vs JAX jit")
     from ember.bench.runner import add_arguments
     add_arguments(b)
     b.set_defaults(func=cmd_bench)
+    c = sub.add_parser("convert", help="convert a checkpoint (a PyTorch .pth/.pt, read without "
+                                       "running code from it, or safetensors) to safetensors")
+    c.add_argument("input", help="the checkpoint to read (format told from its content)")
+    c.add_argument("output", help="the .safetensors file to write")
+    c.add_argument("--key", help="convert only this entry of a dict checkpoint, e.g. "
+                                 "state_dict or model (dots for nesting)")
+    c.set_defaults(func=cmd_convert)
     i = sub.add_parser("info", help="versions, backend, BLAS, optional extras")
     i.set_defaults(func=cmd_info)
     a = p.parse_args(argv)

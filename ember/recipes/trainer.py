@@ -33,6 +33,7 @@ class Args:
         self.seed, self.data_dir, self.dataset = 0, None, None
         self.mode, self.out, self.resume, self.progress = "eager", None, False, True
         self.limit = None  # use only this many training/test examples (smoke tests)
+        self.tensorboard = None  # a folder: log the losses there for TensorBoard
         self.__dict__.update(kw)
 
 
@@ -54,6 +55,7 @@ def _len(t):
 class Run:
     def __init__(self, recipe, args):
         self.r, self.a = recipe, args
+        self.tb = None  # the SummaryWriter of --tensorboard, during run()
         for k, v in recipe.DEFAULTS.items():
             if getattr(args, k, None) is None:
                 setattr(args, k, v)
@@ -107,6 +109,7 @@ class Run:
         bar = self._bar(epoch, n)
         total, count, t0 = 0.0, 0, time.perf_counter()
         self.model.train()
+        tb, step = self.tb, (epoch - 1) * -(-n // a.batch_size)
         for idx in _batches(n, a.batch_size, a.seed, epoch):
             x, y = _take(self.xtr, idx), self.ytr[idx]
             if a.mode == "eager":
@@ -119,6 +122,9 @@ class Run:
             lv = loss.item()
             total += lv * len(idx)
             count += len(idx)
+            if tb is not None:
+                step += 1
+                tb.add_scalar("train/loss_step", lv, step)
             if bar is not None:
                 bar.update(len(idx))
                 bar.set_postfix(loss=f"{lv:.4f}",
@@ -152,6 +158,19 @@ class Run:
         self.setup()
         a = self.a
         os.makedirs(self.out, exist_ok=True)
+        if a.tensorboard:
+            from ember.utils.tensorboard import SummaryWriter
+            self.tb = SummaryWriter(a.tensorboard)
+            log(f"TensorBoard logs in {a.tensorboard} (tensorboard --logdir {a.tensorboard})")
+        try:
+            return self._run_epochs(log)
+        finally:
+            if self.tb is not None:
+                self.tb.close()
+                self.tb = None
+
+    def _run_epochs(self, log):
+        a = self.a
         if a.resume and self.start_epoch > 1:
             log(f"resuming {self.r.NAME} from epoch {self.start_epoch - 1} ({self.out})")
         for epoch in range(self.start_epoch, a.epochs + 1):
@@ -162,6 +181,13 @@ class Run:
             if test_acc is not None:
                 rec["test_acc"] = test_acc
             self.history.append(rec)
+            if self.tb is not None:
+                for key, tag in (("train_loss", "train/loss"), ("test_loss", "test/loss"),
+                                 ("test_acc", "test/accuracy"),
+                                 ("samples_per_s", "train/samples_per_s")):
+                    if key in rec:
+                        self.tb.add_scalar(tag, rec[key], epoch)
+                self.tb.flush()
             log(f"epoch {epoch:3d}  train loss {train_loss:.4f}  test loss {test_loss:.4f}"
                 + (f"  test acc {test_acc:.4f}" if test_acc is not None else "")
                 + f"  ({speed:.0f} samples/s)")

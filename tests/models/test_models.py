@@ -17,11 +17,6 @@ def _torch_checkpoint(tmp_path, tmodel, name):
     return path
 
 
-def _torch_sd_as_numpy(path):
-    # (slice 1: read with torch; the torch-free reader is tested in tests/test_torch_format.py)
-    return {k: v.numpy() for k, v in torch.load(path, weights_only=True).items()}
-
-
 def _input(seed=0, dtype=np.float32):
     return np.random.default_rng(seed).standard_normal((2, 3, 64, 64)).astype(dtype)
 
@@ -66,7 +61,7 @@ def test_resnet18_from_torch_checkpoint_matches_pytorch(tmp_path):
     torch.manual_seed(0)
     tm = t_resnet18()
     path = _torch_checkpoint(tmp_path, tm, "resnet18")
-    em = models.resnet18(weights=_torch_sd_as_numpy(path))
+    em = models.resnet18(weights=path)
     assert _check_same_model(tm, em, train_steps=2) == 3 * 20
 
 
@@ -77,7 +72,7 @@ def test_resnet50_from_torch_checkpoint_matches_pytorch(tmp_path):
     tm = t_resnet50(num_classes=10).double()
     path = _torch_checkpoint(tmp_path, tm, "resnet50")
     em = models.get_model("resnet50", num_classes=10).double()
-    em.load_state_dict(_torch_sd_as_numpy(path))
+    em.load_state_dict(ember.load(path))
     assert _check_same_model(tm, em, dtype=np.float64, tol=1e-9) == 3 * 53
 
 
@@ -97,7 +92,7 @@ def test_vgg11_keys_and_parameter_count(vgg11_pair):
 def test_vgg11_from_torch_checkpoint_matches_pytorch(tmp_path, vgg11_pair):
     tm, em = vgg11_pair
     path = _torch_checkpoint(tmp_path, tm, "vgg11")
-    em.load_state_dict(_torch_sd_as_numpy(path))
+    em.load_state_dict(ember.load(path))
     tm.classifier[2].p = tm.classifier[5].p = 0.0    # train mode without dropout's randomness
     em.classifier[2].p = em.classifier[5].p = 0.0
     assert _check_same_model(tm, em) == 0
@@ -107,7 +102,7 @@ def test_vgg11_bn_train_mode_batchnorm_updates(tmp_path):
     torch.manual_seed(3)
     tm = t_vgg11(bn=True, num_classes=10, dropout=0.0)
     path = _torch_checkpoint(tmp_path, tm, "vgg11_bn")
-    em = models.vgg11_bn(num_classes=10, dropout=0.0, weights=_torch_sd_as_numpy(path))
+    em = models.vgg11_bn(num_classes=10, dropout=0.0, weights=path)
     assert len(em.state_dict()) == 62
     # torchvision's vgg11_bn has 132,868,840 parameters with 1000 classes
     assert sum(p.numel() for p in em.parameters()) == 132_868_840 - 4096 * 990 - 990
