@@ -19,6 +19,13 @@ class Digits(Dataset):
     The split is fixed: a permutation seeded with 0 (NumPy PCG64) puts 1437 images (80%) in
     ``train`` and 360 in ``test``; the sets don't overlap.
     ``root`` may point at a folder holding another ``digits.npz`` in the same format.
+
+    >>> train = ember.data.Digits()
+    >>> len(train), len(ember.data.Digits(train=False))
+    (1437, 360)
+    >>> image, label = train[0]
+    >>> image.shape, image.dtype, 0 <= label <= 9
+    (ember.Size([1, 8, 8]), ember.float32, True)
     """
 
     n_train = 1437
@@ -123,7 +130,15 @@ class _ImageSet(Dataset):
 # ---- MNIST / Fashion-MNIST (IDX files) ---------------------------------------------------------
 
 def read_idx(path):
-    """An IDX file (optionally gzipped) as a NumPy array; validates the header and size."""
+    """An IDX file (optionally gzipped) as a NumPy array; validates the header and size.
+
+    >>> import os, struct, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(struct.pack(">HBBI", 0, 0x08, 1, 3) + bytes([7, 0, 9]))
+    >>> ember.data.read_idx(path)
+    array([7, 0, 9], dtype=uint8)
+    """
     import gzip
     import struct
     opener = gzip.open if path.endswith(".gz") else open
@@ -289,7 +304,17 @@ class CIFAR10(_ImageSet):
 
 class IMDB(Dataset):
     """The ``aclImdb`` folder layout (``aclImdb/{train,test}/{pos,neg}/*.txt``); ``root`` may
-    be the aclImdb folder or its parent. Items: (text, label) with 1 = positive."""
+    be the aclImdb folder or its parent. Items: (text, label) with 1 = positive.
+
+    >>> import os, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> for sub, text in [("pos", "A delight."), ("neg", "Dull.")]:
+    ...     os.makedirs(os.path.join(root, "aclImdb", "train", sub))
+    ...     with open(os.path.join(root, "aclImdb", "train", sub, "0_1.txt"), "w") as f:
+    ...         _ = f.write(text)
+    >>> list(ember.data.IMDB(root, split="train"))
+    [('A delight.', 1), ('Dull.', 0)]
+    """
 
     url = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 
@@ -326,9 +351,19 @@ class IMDB(Dataset):
 
 
 class TextPolarityCSV(Dataset):
-    """Rows ``label,text`` (label 1/-1 or 1/0; text may be quoted), e.g. the Pang & Lee
+    r"""Rows ``label,text`` (label 1/-1 or 1/0; text may be quoted), e.g. the Pang & Lee
     movie-review polarity corpus. Labels map to 1 (positive) / 0. A deterministic held-out
-    split: ``train=False`` gives ``test_fraction`` of the rows (seeded permutation)."""
+    split: ``train=False`` gives ``test_fraction`` of the rows (seeded permutation).
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "reviews.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write('1,"a fine film"\n-1,a bore\n1,loved it\n-1,"no, thanks"\n1,superb\n')
+    >>> train = ember.data.TextPolarityCSV(path, test_fraction=0.2)
+    >>> test = ember.data.TextPolarityCSV(path, train=False, test_fraction=0.2)
+    >>> len(train), len(test), sorted(label for _, label in list(train) + list(test))
+    (4, 1, [0, 0, 1, 1, 1])
+    """
 
     def __init__(self, path, train=True, test_fraction=0.2, seed=0, transform=None,
                  target_transform=None):
