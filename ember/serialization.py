@@ -84,7 +84,18 @@ def _decode_key(k):
 def save(obj, path):
     """Write ``obj`` to ``path`` (safetensors). The file is written to a temporary name in the
     same folder, flushed to disk and renamed over ``path``, so an interrupted save leaves any
-    previous checkpoint intact."""
+    previous checkpoint intact.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> model = ember.nn.Linear(2, 1)
+    >>> ember.save(model.state_dict(), path)
+    >>> restored = ember.nn.Linear(2, 1)
+    >>> restored.load_state_dict(ember.load(path))
+    ([], [])
+    >>> bool((restored.weight == model.weight).all())
+    True
+    """
     stn, _ = _safetensors()
     path = os.fspath(path)
     flat = isinstance(obj, dict) and obj and all(
@@ -114,7 +125,14 @@ def save(obj, path):
 def load(path):
     """Read a checkpoint written by ``ember.save`` (or any safetensors file, e.g. one saved by
     PyTorch: then a ``{name: tensor}`` dict). A truncated or corrupted file raises a clear
-    error naming it."""
+    error naming it.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "checkpoint.safetensors")
+    >>> ember.save({"step": 3, "weights": [ember.tensor([1., 2.])]}, path)
+    >>> ember.load(path)
+    {'step': 3, 'weights': [tensor([1., 2.])]}
+    """
     stn, safe_open = _safetensors()
     path = os.fspath(path)
     if not os.path.exists(path):
