@@ -221,7 +221,8 @@ def switch(index, branches, *operands):
     >>> branches = [lambda x: x + 1, lambda x: x * 10, lambda x: -x]
     >>> ember.switch(1, branches, ember.tensor([2.]))
     tensor([20.])
-    >>> ember.jit(lambda i, x: ember.switch(i, branches, x))(ember.tensor(5), ember.tensor([2.]))  # clamped to 2
+    >>> pick = ember.jit(lambda i, x: ember.switch(i, branches, x))
+    >>> pick(ember.tensor(5), ember.tensor([2.]))            # the index is clamped to 2
     tensor([-2.])
     """
     if _eager():

@@ -15,7 +15,8 @@ def functional_call(module, parameter_and_buffer_dicts, args=(), kwargs=None, *,
     >>> params = {"weight": ember.tensor([[1., 2.]]), "bias": ember.tensor([0.5])}
     >>> ember.func.functional_call(layer, params, (ember.tensor([[3., 4.]]),))
     tensor([[11.5000]])
-    >>> grads = ember.grad(lambda p: ember.func.functional_call(layer, p, ember.ones(1, 2)).sum())(params)
+    >>> loss = lambda p: ember.func.functional_call(layer, p, ember.ones(1, 2)).sum()
+    >>> grads = ember.grad(loss)(params)
     >>> grads["weight"]
     tensor([[1., 1.]])
     """

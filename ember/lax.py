@@ -22,7 +22,8 @@ def map(f, xs):  # noqa: A001
 def select(pred, on_true, on_false):
     """Elementwise ``on_true`` where ``pred`` else ``on_false`` (shapes must match).
 
-    >>> ember.lax.select(ember.tensor([True, False]), ember.tensor([1., 2.]), ember.tensor([10., 20.]))
+    >>> pred = ember.tensor([True, False])
+    >>> ember.lax.select(pred, ember.tensor([1., 2.]), ember.tensor([10., 20.]))
     tensor([1., 20.])
     """
     from .ops.elementwise import as_value, where

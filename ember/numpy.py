@@ -267,7 +267,8 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
 
 
 def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
-    """The standard deviation over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's default 0).
+    """The standard deviation over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's
+    default 0).
 
     >>> import ember.numpy as jnp
     >>> jnp.std(jnp.array([1., 2., 3., 4.]), ddof=1)

@@ -17,7 +17,8 @@ def register_pytree_node(cls, flatten, unflatten):
     >>> class Pair:
     ...     def __init__(self, a, b):
     ...         self.a, self.b = a, b
-    >>> ember.tree.register_pytree_node(Pair, lambda p: ((p.a, p.b), None), lambda aux, children: Pair(*children))
+    >>> ember.tree.register_pytree_node(Pair, lambda p: ((p.a, p.b), None),
+    ...                                 lambda aux, children: Pair(*children))
     <class 'Pair'>
     >>> doubled = ember.tree.tree_map(lambda x: x * 2, Pair(1, ember.tensor([1., 2.])))
     >>> doubled.a, doubled.b
@@ -36,7 +37,9 @@ def register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten_func=No
     ...     def __init__(self, x, y):
     ...         self.x, self.y = x, y
     >>> ember.tree.register_pytree_with_keys(
-    ...     Point, lambda p: (((ember.tree.GetAttrKey("x"), p.x), (ember.tree.GetAttrKey("y"), p.y)), None),
+    ...     Point,
+    ...     lambda p: (((ember.tree.GetAttrKey("x"), p.x), (ember.tree.GetAttrKey("y"), p.y)),
+    ...                None),
     ...     lambda aux, children: Point(*children))
     <class 'Point'>
     >>> [ember.tree.keystr(path) for path, _ in ember.tree.tree_leaves_with_path(Point(1, 2))]
@@ -459,7 +462,8 @@ def tree_leaves_with_path(tree, is_leaf=None):
 def tree_map_with_path(f, tree, *rest, is_leaf=None):
     """``f(path, leaf, *others)`` leafwise (``tree_map`` that also sees each leaf's path).
 
-    >>> ember.tree.tree_map_with_path(lambda path, x: ember.tree.keystr(path) + "=" + str(x), {"a": 1, "b": [2]})
+    >>> label = lambda path, x: ember.tree.keystr(path) + "=" + str(x)
+    >>> ember.tree.tree_map_with_path(label, {"a": 1, "b": [2]})
     {'a': "['a']=1", 'b': ["['b'][0]=2"]}
     """
     pairs, td = tree_flatten_with_path(tree, is_leaf)

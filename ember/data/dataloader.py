@@ -118,7 +118,8 @@ def random_split(dataset, lengths, generator=None):
     r"""Splits ``dataset`` into non-overlapping random ``Subset``\ s of the given lengths (or
     fractions summing to 1), seeded by ``generator`` or the global generator.
 
-    >>> train, val = ember.data.random_split(range(10), [0.8, 0.2], generator=ember.Generator().manual_seed(0))
+    >>> seeded = ember.Generator().manual_seed(0)
+    >>> train, val = ember.data.random_split(range(10), [0.8, 0.2], generator=seeded)
     >>> len(train), len(val), sorted(list(train) + list(val)) == list(range(10))
     (8, 2, True)
     """

@@ -165,7 +165,20 @@ def read_idx(path):
 
 class MNIST(_ImageSet):
     """MNIST from the four IDX files (gzipped or not), looked up in ``root``,
-    ``root/<ClassName>/raw`` and ``root/raw``. Items: (1x28x28 float32 in [0, 1], label)."""
+    ``root/<ClassName>/raw`` and ``root/raw``. Items: (1x28x28 float32 in [0, 1], label).
+
+    >>> import os, struct, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> def write_idx(name, array):                 # the IDX format: a header, then the bytes
+    ...     with open(os.path.join(root, name), "wb") as f:
+    ...         header = struct.pack(">HBB", 0, 0x08, array.ndim)
+    ...         _ = f.write(header + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes())
+    >>> write_idx("t10k-images-idx3-ubyte", np.full((2, 28, 28), 255, dtype=np.uint8))
+    >>> write_idx("t10k-labels-idx1-ubyte", np.array([7, 2], dtype=np.uint8))
+    >>> test = ember.data.MNIST(root, train=False)
+    >>> len(test), test[1][0].shape, test[1][0].max().item(), test[1][1]
+    (2, ember.Size([1, 28, 28]), 1.0, 2)
+    """
 
     urls = ["https://ossci-datasets.s3.amazonaws.com/mnist/"]
     files = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -207,7 +220,18 @@ class MNIST(_ImageSet):
 
 class FashionMNIST(MNIST):
     """Fashion-MNIST (same IDX format); also found where Debian's ``dataset-fashion-mnist``
-    installs it (/usr/share/datasets/fashion-mnist)."""
+    installs it (/usr/share/datasets/fashion-mnist).
+
+    >>> import os, struct, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> for name, array in [("t10k-images-idx3-ubyte", np.zeros((3, 28, 28), np.uint8)),
+    ...                     ("t10k-labels-idx1-ubyte", np.array([9, 0, 3], np.uint8))]:
+    ...     with open(os.path.join(root, name), "wb") as f:
+    ...         header = struct.pack(">HBB", 0, 0x08, array.ndim)
+    ...         _ = f.write(header + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes())
+    >>> [label for _, label in ember.data.FashionMNIST(root, train=False)]
+    [9, 0, 3]
+    """
 
     urls = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
     files = {"train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
@@ -249,7 +273,18 @@ class _RestrictedUnpickler:
 
 class CIFAR10(_ImageSet):
     """CIFAR-10 from ``root/cifar-10-batches-py/`` or ``root/cifar-10-python.tar.gz``.
-    Items: (3x32x32 float32 in [0, 1], label)."""
+    Items: (3x32x32 float32 in [0, 1], label).
+
+    >>> import os, pickle, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(root, "cifar-10-batches-py"))
+    >>> batch = {b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, 8]}
+    >>> with open(os.path.join(root, "cifar-10-batches-py", "test_batch"), "wb") as f:
+    ...     pickle.dump(batch, f)
+    >>> test = ember.data.CIFAR10(root, train=False)
+    >>> len(test), test[0][0].shape, test[1][1]
+    (2, ember.Size([3, 32, 32]), 8)
+    """
 
     url = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
     md5 = "c58f30108f718f92721af3b95e74349a"

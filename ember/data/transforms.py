@@ -120,7 +120,15 @@ class RandomCrop:
 
 class CenterCrop:
     """The central ``size`` crop (an int: a square); an image smaller than ``size`` is first
-    zero-padded evenly on each side, as torchvision does."""
+    zero-padded evenly on each side, as torchvision does.
+
+    >>> crop = ember.data.transforms.CenterCrop(2)
+    >>> crop(ember.arange(16.).reshape(1, 4, 4))
+    tensor([[[5., 6.],
+             [9., 10.]]])
+    >>> ember.data.transforms.CenterCrop((4, 6))(ember.ones(3, 2, 2)).shape    # smaller: padded
+    ember.Size([3, 4, 6])
+    """
 
     def __init__(self, size):
         self.size = (size, size) if isinstance(size, int) else tuple(size)

@@ -98,7 +98,8 @@ class MultiheadAttention(Module):
 class TransformerEncoderLayer(Module):
     """Self-attention + feed-forward block (post-norm by default, ``norm_first`` for pre-norm).
 
-    >>> layer = ember.nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, batch_first=True)
+    >>> layer = ember.nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16,
+    ...                                         batch_first=True)
     >>> layer(ember.randn(3, 5, 8)).shape
     ember.Size([3, 5, 8])
     """

@@ -124,7 +124,8 @@ class ConvTranspose2d(_ConvNd):
     """The transpose (gradient) of Conv2d: upsamples ``(N, C_in, H, W)``; weight shape
     ``(C_in, C_out / groups, kH, kW)``.
 
-    >>> ember.nn.ConvTranspose2d(8, 3, kernel_size=4, stride=2, padding=1)(ember.zeros(1, 8, 7, 7)).shape
+    >>> up = ember.nn.ConvTranspose2d(8, 3, kernel_size=4, stride=2, padding=1)
+    >>> up(ember.zeros(1, 8, 7, 7)).shape
     ember.Size([1, 3, 14, 14])
     """
     _n = 2

@@ -15,6 +15,17 @@ from ..ops.indexing import gather
 from ..ops._util import check_same_dtype, layer_input_fix
 from ..core.primitive import Tracer
 
+# the public names (the imports above that are helpers stay out of it)
+__all__ = [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "conv_transpose1d",
+    "conv_transpose2d", "cross_entropy", "dropout", "elu", "embedding", "gelu", "group_norm",
+    "hardtanh", "huber_loss", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu",
+    "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mse_loss", "nll_loss",
+    "normalize", "one_hot", "pad", "relu", "relu6", "scaled_dot_product_attention", "sigmoid",
+    "silu", "smooth_l1_loss", "softmax", "softplus", "tanh"]
+
 
 def _dtype_of(t):
     """A concrete tensor's NumPy dtype (cheap), a tracer's ember dtype: equal values mean
@@ -210,7 +221,8 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """Squared error (over ``2 * beta``) below ``beta``, absolute error minus ``beta / 2``
     above it.
 
-    >>> ember.nn.functional.smooth_l1_loss(ember.tensor([0.5, 3.]), ember.zeros(2), reduction="none")
+    >>> import ember.nn.functional as F
+    >>> F.smooth_l1_loss(ember.tensor([0.5, 3.]), ember.zeros(2), reduction="none")
     tensor([0.1250, 2.5000])
     """
     _same_shape(input, target, "smooth_l1_loss")
@@ -224,7 +236,8 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
 def huber_loss(input, target, reduction="mean", delta=1.0):
     """Half the squared error below ``delta``, ``delta * (|d| - delta / 2)`` above it.
 
-    >>> ember.nn.functional.huber_loss(ember.tensor([1., 4.]), ember.zeros(2), reduction="none", delta=2.0)
+    >>> import ember.nn.functional as F
+    >>> F.huber_loss(ember.tensor([1., 4.]), ember.zeros(2), reduction="none", delta=2.0)
     tensor([0.5000, 6.0000])
     """
     _same_shape(input, target, "huber_loss")
@@ -251,7 +264,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
                                      pos_weight=None):
     """BCE on logits, stable for large |logits|: (1 - t) x + (1 + (pw - 1) t) softplus(-x).
 
-    >>> ember.nn.functional.binary_cross_entropy_with_logits(ember.tensor([0., 100.]), ember.tensor([1., 1.]))
+    >>> import ember.nn.functional as F
+    >>> F.binary_cross_entropy_with_logits(ember.tensor([0., 100.]), ember.tensor([1., 1.]))
     tensor(0.3466)
     """
     _same_shape(input, target, "binary_cross_entropy_with_logits")

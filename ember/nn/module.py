@@ -212,7 +212,8 @@ class Module:
         detached from the graph.
 
         >>> list(ember.nn.Sequential(ember.nn.Linear(2, 3), ember.nn.BatchNorm1d(3)).state_dict())
-        ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']
+        ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var',
+         '1.num_batches_tracked']
         """
         out = OrderedDict()
         for mp, m in self.named_modules():

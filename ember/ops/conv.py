@@ -312,7 +312,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     >>> ember.nn.functional.conv2d(ember.ones(1, 1, 3, 3), ember.ones(1, 1, 2, 2))
     tensor([[[[4., 4.],
               [4., 4.]]]])
-    >>> ember.nn.functional.conv2d(ember.ones(8, 3, 32, 32), ember.ones(16, 3, 3, 3), stride=2, padding=1).shape
+    >>> x, w = ember.ones(8, 3, 32, 32), ember.ones(16, 3, 3, 3)
+    >>> ember.nn.functional.conv2d(x, w, stride=2, padding=1).shape
     ember.Size([8, 16, 16, 16])
     """
     return _conv(2, input, weight, bias, stride, padding, dilation, groups, "conv2d")
@@ -370,7 +371,8 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      dilation=1):
     """The transpose (input gradient) of conv1d, as ``torch.nn.functional.conv_transpose1d``.
 
-    >>> ember.nn.functional.conv_transpose1d(ember.tensor([[[1., 2.]]]), ember.tensor([[[1., 10.]]]), stride=2)
+    >>> x, w = ember.tensor([[[1., 2.]]]), ember.tensor([[[1., 10.]]])
+    >>> ember.nn.functional.conv_transpose1d(x, w, stride=2)
     tensor([[[1., 10., 2., 20.]]])
     """
     return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups,
@@ -381,7 +383,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      dilation=1):
     """The transpose (input gradient) of conv2d, as ``torch.nn.functional.conv_transpose2d``.
 
-    >>> ember.nn.functional.conv_transpose2d(ember.ones(1, 4, 5, 5), ember.ones(4, 2, 2, 2), stride=2).shape
+    >>> x, w = ember.ones(1, 4, 5, 5), ember.ones(4, 2, 2, 2)
+    >>> ember.nn.functional.conv_transpose2d(x, w, stride=2).shape
     ember.Size([1, 2, 10, 10])
     """
     return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups,

@@ -250,7 +250,8 @@ def _max_min(prim_ext, prim_arg, binary, name):
     f.__doc__ = (f"``{name}(x)`` over all elements; ``{name}(x, dim)`` returns (values, "
                  f"indices); ``{name}(x, other)`` is elementwise.\n\n"
                  f">>> x = ember.tensor([[1., 5.], [3., 2.]])\n"
-                 f">>> ember.{name}(x), ember.{name}(x, dim=1).values, ember.{name}(x, dim=1).indices\n"
+                 f">>> ember.{name}(x), ember.{name}(x, dim=1).values, "
+                 f"ember.{name}(x, dim=1).indices\n"
                  f"{example}\n")
     return f
 

@@ -148,7 +148,8 @@ def adagrad(learning_rate=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumula
 def apply_updates(params, updates):
     """``params + updates``, leaf by leaf.
 
-    >>> ember.optim.functional.apply_updates([ember.tensor(1.), ember.tensor(2.)], [ember.tensor(0.5), ember.tensor(-1.)])
+    >>> params = [ember.tensor(1.), ember.tensor(2.)]
+    >>> ember.optim.functional.apply_updates(params, [ember.tensor(0.5), ember.tensor(-1.)])
     [tensor(1.5000), tensor(1.)]
     """
     p, td = tree_flatten(params)

@@ -206,7 +206,8 @@ class OneCycleLR(LRScheduler):
     momentum (or Adam's beta1) cycles inversely between base_momentum and max_momentum.
 
     >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
-    >>> sched = ember.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=5, pct_start=0.5, anneal_strategy='linear')
+    >>> sched = ember.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=5, pct_start=0.5,
+    ...                                             anneal_strategy='linear')
     >>> lrs = []
     >>> for epoch in range(5):
     ...     lrs.append(round(sched.get_last_lr()[0], 4))
@@ -291,8 +292,9 @@ class SequentialLR(LRScheduler):
     """Run ``schedulers[i]`` from ``milestones[i-1]`` on (each restarting at its epoch 0).
 
     >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
-    >>> sched = ember.optim.lr_scheduler.SequentialLR(opt, [ember.optim.lr_scheduler.LinearLR(opt, 0.5, total_iters=2),
-    ...     ember.optim.lr_scheduler.ExponentialLR(opt, 0.5)], milestones=[2])
+    >>> from ember.optim.lr_scheduler import LinearLR, ExponentialLR
+    >>> sched = ember.optim.lr_scheduler.SequentialLR(
+    ...     opt, [LinearLR(opt, 0.5, total_iters=2), ExponentialLR(opt, 0.5)], milestones=[2])
     >>> lrs = []
     >>> for epoch in range(5):
     ...     lrs.append(round(sched.get_last_lr()[0], 4))

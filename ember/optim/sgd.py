@@ -94,7 +94,8 @@ class Optimizer:
         PyTorch), for ``load_state_dict``.
 
         >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1, momentum=0.9)
-        >>> opt.state_dict()["param_groups"][0]["momentum"], opt.state_dict()["param_groups"][0]["params"]
+        >>> group = opt.state_dict()["param_groups"][0]
+        >>> group["momentum"], group["params"]
         (0.9, [0])
         """
         idx = {}

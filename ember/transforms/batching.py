@@ -83,7 +83,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, randomness="error"):
             [1., 2.],
             [1., 2.]])
     >>> per_example = ember.vmap(ember.grad(lambda w, x: (w * x).sum()), in_axes=(None, 0))
-    >>> per_example(ember.ones(2), ember.tensor([[1., 2.], [3., 4.]]))         # per-example gradients
+    >>> per_example(ember.ones(2), ember.tensor([[1., 2.], [3., 4.]]))    # a gradient per example
     tensor([[1., 2.],
             [3., 4.]])
     """

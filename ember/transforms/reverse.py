@@ -171,7 +171,8 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     >>> loss = lambda w, x: ((x @ w) ** 2).mean()
     >>> ember.value_and_grad(loss)(ember.tensor([1., 1.]), ember.tensor([[1., 2.]]))
     (tensor(9.), tensor([6., 12.]))
-    >>> value, (gw, gx) = ember.value_and_grad(loss, argnums=(0, 1))(ember.tensor([1., 1.]), ember.tensor([[1., 2.]]))
+    >>> both = ember.value_and_grad(loss, argnums=(0, 1))
+    >>> value, (gw, gx) = both(ember.tensor([1., 1.]), ember.tensor([[1., 2.]]))
     >>> gx
     tensor([[6., 6.]])
     """
