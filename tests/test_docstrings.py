@@ -30,8 +30,15 @@ PUBLIC_MODULES = [
     "ember.data.transforms", "ember.random", "ember.tree", "ember.tree_util", "ember.numpy",
     "ember.lax", "ember.func", "ember.autograd", "ember.serialization",
 ]
-# modules in which every public name must have a runnable example (it grows; never shrinks)
-FULLY_DOCUMENTED: list[str] = []
+# modules in which every public name must have a runnable example (it grows; never shrinks).
+# Not yet: "ember" (the new linalg/special functions, erfinv, lstm_cell/lstm_sequence),
+# "ember.numpy" and "ember.data.transforms" (being extended now; complete at the time of writing).
+FULLY_DOCUMENTED = [
+    "ember.nn", "ember.nn.functional", "ember.nn.init", "ember.nn.utils", "ember.optim",
+    "ember.optim.lr_scheduler", "ember.optim.functional", "ember.data", "ember.random",
+    "ember.tree", "ember.tree_util", "ember.lax", "ember.func", "ember.autograd",
+    "ember.serialization",
+]
 
 
 def _ember_modules():
@@ -47,6 +54,26 @@ def _ember_modules():
     return modules
 
 
+def public_names(module_name):
+    """(qualified name, object) for each public callable of a user-facing module."""
+    module = importlib.import_module(module_name)
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n in dir(module) if not n.startswith("_")]
+    out = []
+    for name in names:
+        obj = getattr(module, name, None)
+        if obj is None or inspect.ismodule(obj) or not callable(obj):
+            continue
+        out.append((f"{module_name}.{name}", obj))
+    return out
+
+
+def has_example(obj):
+    doc = getattr(obj, "__doc__", None)
+    return isinstance(doc, str) and ">>>" in doc
+
+
 def _collect():
     finder = doctest.DocTestFinder(exclude_empty=True)
     found = {}
@@ -54,6 +81,16 @@ def _collect():
         for test in finder.find(module, globs={}):
             if test.examples:
                 found.setdefault(test.name, test)
+    # a public function made in one module and exported from another (a generated op) is
+    # not seen by the walk above: take its docstring from the public name
+    seen_docs = {test.docstring for test in found.values()}
+    own_docs = doctest.DocTestFinder(recurse=False, exclude_empty=True)
+    for module_name in PUBLIC_MODULES:
+        for qualname, obj in public_names(module_name):
+            if has_example(obj) and obj.__doc__ not in seen_docs:
+                for test in own_docs.find(obj, name=qualname, module=False, globs={}):
+                    found.setdefault(test.name, test)
+                seen_docs.add(obj.__doc__)
     return [found[name] for name in sorted(found)]
 
 
@@ -82,26 +119,6 @@ def test_docstring_example(test, fresh_state):
 def test_docstring_examples_are_collected():
     # the finder sees the package (a broken import path or finder option would make this 0)
     assert len(DOCTESTS) > 50, f"only {len(DOCTESTS)} docstrings with examples were found"
-
-
-def public_names(module_name):
-    """(qualified name, object) for each public callable of a user-facing module."""
-    module = importlib.import_module(module_name)
-    names = getattr(module, "__all__", None)
-    if names is None:
-        names = [n for n in dir(module) if not n.startswith("_")]
-    out = []
-    for name in names:
-        obj = getattr(module, name, None)
-        if obj is None or inspect.ismodule(obj) or not callable(obj):
-            continue
-        out.append((f"{module_name}.{name}", obj))
-    return out
-
-
-def has_example(obj):
-    doc = getattr(obj, "__doc__", None)
-    return isinstance(doc, str) and ">>>" in doc
 
 
 def example_coverage():

@@ -133,7 +133,10 @@ def _erfinv_impl(x):
 
 erfinv_p = _unary("erfinv", _erfinv_impl,
                   lambda x, out: mul(exp(out * out), math.sqrt(math.pi) / 2), needs_out=True,
-                  export_name="erfinv")
+                  export_name="erfinv",
+                  doc="The inverse of ``erf`` on (-1, 1), elementwise.\n\n"
+                      ">>> ember.erfinv(ember.tensor([0.0, 0.5]))\n"
+                      "tensor([0.0000, 0.4769])\n")
 erfinv = erfinv_p.op
 export(erfinv, __all__)
 method(erfinv)
