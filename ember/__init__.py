@@ -38,14 +38,34 @@ from . import random  # noqa: F401
 
 
 def result_type(*operands):
+    """The dtype that an operation on ``operands`` (tensors, dtypes' tensors and Python
+    numbers) gives, by ember's promotion table; Python numbers are weak.
+
+    >>> ember.result_type(ember.ones(2, dtype=ember.int32), ember.ones(2, dtype=ember.float16))
+    ember.float16
+    >>> ember.result_type(ember.ones(2), 2.5)             # a Python float doesn't widen float32
+    ember.float32
+    >>> ember.result_type(ember.ones(2, dtype=ember.int64), 2.5)
+    ember.float32
+    """
     return _result_type(*operands)
 
 
 def is_tensor(obj):
+    """Whether ``obj`` is an ember Tensor (parameters and tracers included).
+
+    >>> ember.is_tensor(ember.zeros(1)), ember.is_tensor([0.0])
+    (True, False)
+    """
     return isinstance(obj, Tensor)
 
 
 def numel(x):
+    """The number of elements of ``x``.
+
+    >>> ember.numel(ember.zeros(2, 3))
+    6
+    """
     return x.numel()
 from .tree import (  # noqa: F401,E402
     tree_map, tree_flatten, tree_unflatten, tree_leaves, tree_structure, tree_all, tree_reduce,

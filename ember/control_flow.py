@@ -218,7 +218,15 @@ cond_p = Primitive("cond", _cond_impl, shape=_cond_shape, multiple_results=True,
 
 
 def switch(index, branches, *operands):
-    """``branches[index](*operands)`` (index clamped to the valid range)."""
+    """``branches[index](*operands)`` (index clamped to the valid range).
+
+    >>> branches = [lambda x: x + 1, lambda x: x * 10, lambda x: -x]
+    >>> ember.switch(1, branches, ember.tensor([2.]))
+    tensor([20.])
+    >>> pick = ember.jit(lambda i, x: ember.switch(i, branches, x))
+    >>> pick(ember.tensor(5), ember.tensor([2.]))            # the index is clamped to 2
+    tensor([-2.])
+    """
     if _eager():
         i = int(np.clip(int(as_value(index).item()) if isinstance(index, Tensor) else int(index),
                         0, len(branches) - 1))
@@ -246,7 +254,12 @@ def switch(index, branches, *operands):
 
 def cond(pred, true_fun, false_fun, *operands):
     """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)`` (``jax.lax.cond``).
-    Both branches must return the same structure, shapes and dtypes."""
+    Both branches must return the same structure, shapes and dtypes.
+
+    >>> f = ember.jit(lambda x: ember.cond(x.sum() > 0, lambda v: v * 2, lambda v: v - 1, x))
+    >>> f(ember.tensor([1., 2.])), f(ember.tensor([-1., -2.]))
+    (tensor([2., 4.]), tensor([-2., -3.]))
+    """
     if _eager():
         p = pred.item() if isinstance(pred, Tensor) else pred
         return true_fun(*operands) if p else false_fun(*operands)
@@ -406,7 +419,14 @@ scan_p = Primitive("scan", _scan_impl, shape=_scan_shape, multiple_results=True,
 
 def scan(f, init, xs=None, length=None, reverse=False):
     """``jax.lax.scan``: ``carry, y = f(carry, x)`` over the leading axis of ``xs``; returns
-    the final carry and the stacked ys."""
+    the final carry and the stacked ys.
+
+    >>> def cumulative(carry, x):
+    ...     carry = carry + x
+    ...     return carry, carry
+    >>> ember.scan(cumulative, ember.tensor(0.), ember.tensor([1., 2., 3.]))
+    (tensor(6.), tensor([1., 3., 6.]))
+    """
     x_leaves, x_def = tree_flatten(xs)
     x_leaves = [as_value(a) for a in x_leaves]
     lengths = {a.shape[0] for a in x_leaves if a.ndim}
@@ -548,7 +568,11 @@ while_p = Primitive("while_loop", _while_impl, shape=_while_shape, multiple_resu
 
 def while_loop(cond_fun, body_fun, init_val):
     """``jax.lax.while_loop``: repeat ``val = body_fun(val)`` while ``cond_fun(val)``.
-    Forward-mode differentiable and batchable; reverse mode raises (see fori_loop/scan)."""
+    Forward-mode differentiable and batchable; reverse mode raises (see fori_loop/scan).
+
+    >>> ember.while_loop(lambda v: v < 100, lambda v: v * 2, ember.tensor(3))
+    tensor(192)
+    """
     if _eager():
         val = init_val
         while bool(as_value(cond_fun(val)).item()):
@@ -574,7 +598,11 @@ def while_loop(cond_fun, body_fun, init_val):
 
 def fori_loop(lower, upper, body_fun, init_val):
     """``jax.lax.fori_loop``: ``val = body_fun(i, val)`` for i in [lower, upper). With Python
-    int bounds it is a ``scan`` (differentiable); with traced bounds a ``while_loop``."""
+    int bounds it is a ``scan`` (differentiable); with traced bounds a ``while_loop``.
+
+    >>> ember.fori_loop(0, 5, lambda i, total: total + i, ember.tensor(0))
+    tensor(10)
+    """
     concrete = isinstance(lower, (int, np.integer)) and isinstance(upper, (int, np.integer))
     if _eager() and concrete:
         val = init_val

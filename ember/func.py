@@ -9,7 +9,17 @@ __all__ = ["functional_call", "params_of"]
 
 def functional_call(module, parameter_and_buffer_dicts, args=(), kwargs=None, *, strict=False):
     """``module(*args, **kwargs)`` with its parameters/buffers replaced by the tensors in the
-    dict(s) (keys as in ``named_parameters()``); the module itself is left unchanged."""
+    dict(s) (keys as in ``named_parameters()``); the module itself is left unchanged.
+
+    >>> layer = ember.nn.Linear(2, 1)
+    >>> params = {"weight": ember.tensor([[1., 2.]]), "bias": ember.tensor([0.5])}
+    >>> ember.func.functional_call(layer, params, (ember.tensor([[3., 4.]]),))
+    tensor([[11.5000]])
+    >>> loss = lambda p: ember.func.functional_call(layer, p, ember.ones(1, 2)).sum()
+    >>> grads = ember.grad(loss)(params)
+    >>> grads["weight"]
+    tensor([[1., 1.]])
+    """
     if not isinstance(module, Module):
         raise TypeError(f"functional_call: expected an nn.Module, got {type(module).__name__}")
     dicts = parameter_and_buffer_dicts
@@ -34,5 +44,10 @@ def functional_call(module, parameter_and_buffer_dicts, args=(), kwargs=None, *,
 
 
 def params_of(module):
-    """``{name: parameter}`` as a plain dict (a pytree for ``grad``/``jit``)."""
+    """``{name: parameter}`` as a plain dict (a pytree for ``grad``/``jit``).
+
+    >>> params = ember.func.params_of(ember.nn.Linear(3, 2))
+    >>> {name: tuple(p.shape) for name, p in params.items()}
+    {'weight': (2, 3), 'bias': (2,)}
+    """
     return dict(module.named_parameters())

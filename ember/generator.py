@@ -17,7 +17,19 @@ from .core.tensor import Tensor
 
 
 class Generator:
-    """A seeded source of random numbers (as ``torch.Generator``)."""
+    """A seeded source of random numbers (as ``torch.Generator``).
+
+    >>> g = ember.Generator().manual_seed(42)
+    >>> a = ember.rand(3, generator=g)
+    >>> b = ember.rand(3, generator=ember.Generator().manual_seed(42))
+    >>> bool((a == b).all()), g.initial_seed()
+    (True, 42)
+    >>> state = g.get_state()
+    >>> x = ember.randn(2, generator=g)
+    >>> g.set_state(state)
+    >>> bool((ember.randn(2, generator=g) == x).all())
+    True
+    """
 
     def __init__(self, device="cpu"):
         self._seed = 0
@@ -47,15 +59,34 @@ default_generator = Generator()
 
 
 def manual_seed(s):
-    """Seed the global generator (and return it)."""
+    """Seed the global generator (and return it).
+
+    >>> _ = ember.manual_seed(0)
+    >>> a = ember.randn(3)
+    >>> _ = ember.manual_seed(0)
+    >>> bool((ember.randn(3) == a).all())
+    True
+    """
     return default_generator.manual_seed(s)
 
 
 def seed():
+    """Seeds the global generator from fresh OS entropy and returns the seed.
+
+    >>> s = ember.seed()
+    >>> ember.initial_seed() == s
+    True
+    """
     return default_generator.seed()
 
 
 def initial_seed():
+    """The seed the global generator was last seeded with.
+
+    >>> _ = ember.manual_seed(123)
+    >>> ember.initial_seed()
+    123
+    """
     return default_generator.initial_seed()
 
 
@@ -93,14 +124,24 @@ def _grad(t, requires_grad):
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    """Uniform samples in [0, 1)."""
+    """Uniform samples in [0, 1).
+
+    >>> x = ember.rand(2, 3)
+    >>> x.shape, x.dtype, bool(((x >= 0) & (x < 1)).all())
+    (ember.Size([2, 3]), ember.float32, True)
+    """
     return _grad(_draw(generator, "rand", _shape(size),
                        lambda k, s: _random().uniform(k, s, dtype),
                        lambda rng, s: _mk(rng.random(s), dtype, False)), requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    """Standard normal samples."""
+    """Standard normal samples.
+
+    >>> x = ember.randn(10000, dtype=ember.float64)
+    >>> round(x.mean().item(), 1), round(x.std().item(), 1)
+    (0.0, 1.0)
+    """
     return _grad(_draw(generator, "randn", _shape(size),
                        lambda k, s: _random().normal(k, s, dtype),
                        lambda rng, s: _mk(rng.standard_normal(s), dtype, False)),
@@ -109,7 +150,16 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
 
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None,
             requires_grad=False):
-    """Integers in [low, high)."""
+    """Integers in [low, high).
+
+    >>> x = ember.randint(0, 10, (1000,))
+    >>> x.dtype, int(x.min()), int(x.max())
+    (ember.int64, 0, 9)
+    >>> ember.randint(3, (2,)).shape                # randint(high, size) draws from [0, high)
+    ember.Size([2])
+    """
+    if isinstance(high, (tuple, list)) and size == ():  # randint(high, size), as PyTorch
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if high <= low:
@@ -121,7 +171,13 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None,
 
 
 def normal(mean, std, size=None, generator=None, dtype=None):
-    """Normal samples with the given mean and std (floats or tensors, broadcast)."""
+    """Normal samples with the given mean and std (floats or tensors, broadcast).
+
+    >>> ember.normal(ember.tensor([0., 100.]), 0.0)   # per-element means; std 0 gives the means
+    tensor([0., 100.])
+    >>> ember.normal(5.0, 2.0, size=(10000,)).mean().round().item()
+    5.0
+    """
     shape = tuple(size) if size is not None else np.broadcast_shapes(
         tuple(getattr(mean, "shape", np.shape(mean))), tuple(getattr(std, "shape",
                                                                      np.shape(std))))
@@ -135,19 +191,39 @@ def normal(mean, std, size=None, generator=None, dtype=None):
 
 
 def rand_like(x, dtype=None):
+    """Uniform samples in [0, 1) with the shape (and dtype) of ``x``.
+
+    >>> ember.rand_like(ember.zeros(2, 2, dtype=ember.float64)).dtype
+    ember.float64
+    """
     return rand(tuple(x.shape), dtype=dtype or x.dtype)
 
 
 def randn_like(x, dtype=None):
+    """Standard normal samples with the shape (and dtype) of ``x``.
+
+    >>> ember.randn_like(ember.zeros(4, 5)).shape
+    ember.Size([4, 5])
+    """
     return randn(tuple(x.shape), dtype=dtype or x.dtype)
 
 
 def randint_like(x, low, high=None, dtype=None):
+    """Integers in [low, high) with the shape (and dtype) of ``x``.
+
+    >>> x = ember.randint_like(ember.zeros(1000), 5)
+    >>> x.dtype, sorted(set(x.tolist()))
+    (ember.float32, [0.0, 1.0, 2.0, 3.0, 4.0])
+    """
     return randint(low, high, tuple(x.shape), dtype=dtype or x.dtype)
 
 
 def randperm(n, dtype=None, generator=None):
-    """A random permutation of ``range(n)``."""
+    """A random permutation of ``range(n)``.
+
+    >>> sorted(ember.randperm(5).tolist())
+    [0, 1, 2, 3, 4]
+    """
     dt = dtype or _dt.int64
 
     def keyed(k, s):  # batched (vmap, randomness="different"): one permutation per example

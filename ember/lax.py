@@ -11,12 +11,21 @@ __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map", "stop_gra
 
 def map(f, xs):  # noqa: A001
     """``f`` applied to each slice of ``xs`` along its leading axis (a ``scan`` without a
-    carry), results stacked."""
+    carry), results stacked.
+
+    >>> ember.lax.map(lambda row: row.sum(), ember.tensor([[1., 2.], [3., 4.]]))
+    tensor([3., 7.])
+    """
     return scan(lambda c, x: (c, f(x)), None, xs)[1]
 
 
 def select(pred, on_true, on_false):
-    """Elementwise ``on_true`` where ``pred`` else ``on_false`` (shapes must match)."""
+    """Elementwise ``on_true`` where ``pred`` else ``on_false`` (shapes must match).
+
+    >>> pred = ember.tensor([True, False])
+    >>> ember.lax.select(pred, ember.tensor([1., 2.]), ember.tensor([10., 20.]))
+    tensor([1., 20.])
+    """
     from .ops.elementwise import as_value, where
     p, t, f = as_value(pred), as_value(on_true), as_value(on_false)
     if tuple(t.shape) != tuple(f.shape) or tuple(p.shape) not in ((), tuple(t.shape)):
@@ -27,6 +36,10 @@ def select(pred, on_true, on_false):
 
 
 def dot(x, y):
-    """Vector/matrix dot product (``lax.dot``: 1-D or 2-D operands)."""
+    """Vector/matrix dot product (``lax.dot``: 1-D or 2-D operands).
+
+    >>> ember.lax.dot(ember.tensor([[1., 2.]]), ember.tensor([[3.], [4.]]))
+    tensor([[11.]])
+    """
     from .ops.linalg import matmul
     return matmul(x, y)

@@ -31,7 +31,12 @@ def _e():
 
 def asarray(a, dtype=None):
     """``a`` as a tensor (no copy when it already is one of that dtype). A (nested) list that
-    holds tensors, traced ones included, is stacked: ``jnp.array([x, x ** 2])``."""
+    holds tensors, traced ones included, is stacked: ``jnp.array([x, x ** 2])``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.asarray([1.5, 2.5])
+    tensor([1.5000, 2.5000])
+    """
     if isinstance(a, Tensor):
         return a if dtype is None or _dt.as_dtype(dtype) is a.dtype else a.to(_dt.as_dtype(dtype))
     d = None if dtype is None else _dt.as_dtype(dtype)
@@ -41,6 +46,13 @@ def asarray(a, dtype=None):
 
 
 def array(a, dtype=None, copy=True):
+    """A new tensor from nested lists, NumPy arrays or tensors (a copy unless ``copy=False``).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.array([[1, 2], [3, 4]], dtype=jnp.float32)
+    tensor([[1., 2.],
+            [3., 4.]])
+    """
     t = asarray(a, dtype)
     return t.clone() if copy and t is a else t
 
@@ -57,11 +69,18 @@ def _axes(axis, ndim):
 
 # ---- elementwise ------------------------------------------------------------------------
 
+def _example(call, output):
+    """A docstring example: ``call`` typed after ``import ember.numpy as jnp``, and its output."""
+    return f"\n\n>>> import ember.numpy as jnp\n>>> {call}\n{output}\n"
+
+
 def _unary(name, target):
     def f(x):
         return getattr(_e(), target)(asarray(x))
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"Elementwise ``{name}`` (``ember.{target}``)."
+    arg, output = _UNARY_EXAMPLES[name]
+    f.__doc__ = (f"Elementwise ``{name}`` (``ember.{target}``)."
+                 + _example(f"jnp.{name}(jnp.array({arg}))", output))
     return f
 
 
@@ -72,8 +91,72 @@ def _binary(name, target):
             a = asarray(a, b.dtype if isinstance(b, Tensor) else None)
         return getattr(_e(), target)(a, b)
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"Elementwise ``{name}`` with broadcasting (``ember.{target}``)."
+    args, output = _BINARY_EXAMPLES[name]
+    f.__doc__ = (f"Elementwise ``{name}`` with broadcasting (``ember.{target}``)."
+                 + _example(f"jnp.{name}({args})", output))
     return f
+
+
+# the docstring examples of the generated functions: (argument(s), output); the outputs are
+# NumPy's values for the same inputs, printed as ember prints them
+_HALF_TWO = "[0.5, 2.0]"
+_UNARY_EXAMPLES = {
+    "exp": (_HALF_TWO, "tensor([1.6487, 7.3891])"),
+    "log": (_HALF_TWO, "tensor([-0.6931, 0.6931])"),
+    "log1p": (_HALF_TWO, "tensor([0.4055, 1.0986])"),
+    "expm1": (_HALF_TWO, "tensor([0.6487, 6.3891])"),
+    "sqrt": (_HALF_TWO, "tensor([0.7071, 1.4142])"),
+    "sin": (_HALF_TWO, "tensor([0.4794, 0.9093])"),
+    "cos": (_HALF_TWO, "tensor([0.8776, -0.4161])"),
+    "tan": (_HALF_TWO, "tensor([0.5463, -2.1850])"),
+    "tanh": (_HALF_TWO, "tensor([0.4621, 0.9640])"),
+    "sinh": (_HALF_TWO, "tensor([0.5211, 3.6269])"),
+    "cosh": (_HALF_TWO, "tensor([1.1276, 3.7622])"),
+    "arctan": (_HALF_TWO, "tensor([0.4636, 1.1071])"),
+    "square": (_HALF_TWO, "tensor([0.2500, 4.0000])"),
+    "reciprocal": (_HALF_TWO, "tensor([2.0000, 0.5000])"),
+    "exp2": (_HALF_TWO, "tensor([1.4142, 4.0000])"),
+    "log2": (_HALF_TWO, "tensor([-1., 1.])"),
+    "log10": (_HALF_TWO, "tensor([-0.3010, 0.3010])"),
+    "abs": ("[-2.0, 3.0]", "tensor([2., 3.])"),
+    "absolute": ("[-2.0, 3.0]", "tensor([2., 3.])"),
+    "negative": ("[-2.0, 3.0]", "tensor([2., -3.])"),
+    "arcsin": ("[0.0, 1.0]", "tensor([0.0000, 1.5708])"),
+    "arccos": ("[0.0, 1.0]", "tensor([1.5708, 0.0000])"),
+    "sign": ("[-2.0, 0.0, 3.0]", "tensor([-1., 0., 1.])"),
+    "floor": ("[-1.5, 1.5]", "tensor([-2., 1.])"),
+    "ceil": ("[-1.5, 1.5]", "tensor([-1., 2.])"),
+    "isnan": ("[1.0, jnp.nan]", "tensor([False, True])"),
+    "isfinite": ("[1.0, jnp.inf]", "tensor([True, False])"),
+    "isinf": ("[1.0, -jnp.inf]", "tensor([False, True])"),
+    "logical_not": ("[True, False]", "tensor([False, True])"),
+}
+_NUMBERS = "jnp.array([-3.0, 6.0]), 4.0"
+_BOOLS = "jnp.array([True, True, False]), jnp.array([True, False, False])"
+_BINARY_EXAMPLES = {
+    "add": (_NUMBERS, "tensor([1., 10.])"),
+    "subtract": (_NUMBERS, "tensor([-7., 2.])"),
+    "multiply": (_NUMBERS, "tensor([-12., 24.])"),
+    "divide": (_NUMBERS, "tensor([-0.7500, 1.5000])"),
+    "true_divide": (_NUMBERS, "tensor([-0.7500, 1.5000])"),
+    "floor_divide": (_NUMBERS, "tensor([-1., 1.])"),
+    "power": ("jnp.array([2.0, 3.0]), jnp.array([3.0, 2.0])", "tensor([8., 9.])"),
+    "maximum": (_NUMBERS, "tensor([4., 6.])"),
+    "minimum": (_NUMBERS, "tensor([-3., 4.])"),
+    "equal": ("jnp.array([4.0, 6.0]), 4.0", "tensor([True, False])"),
+    "not_equal": ("jnp.array([4.0, 6.0]), 4.0", "tensor([False, True])"),
+    "less": (_NUMBERS, "tensor([True, False])"),
+    "less_equal": (_NUMBERS, "tensor([True, False])"),
+    "greater": (_NUMBERS, "tensor([False, True])"),
+    "greater_equal": (_NUMBERS, "tensor([False, True])"),
+    "logical_and": (_BOOLS, "tensor([True, False, False])"),
+    "logical_or": (_BOOLS, "tensor([True, True, False])"),
+    "logical_xor": (_BOOLS, "tensor([False, True, False])"),
+    "arctan2": (_NUMBERS, "tensor([-0.6435, 0.9828])"),
+    "mod": (_NUMBERS, "tensor([1., 2.])"),
+    "remainder": (_NUMBERS, "tensor([1., 2.])"),
+    "fmod": (_NUMBERS, "tensor([-3., 2.])"),
+}
 
 
 _UNARY = dict(exp="exp", log="log", log1p="log1p", expm1="expm1", sqrt="sqrt", abs="abs",
@@ -96,12 +179,23 @@ del _n, _t
 
 
 def round(a, decimals=0):  # noqa: A001
+    """``a`` rounded to ``decimals`` decimals (halves to even, as NumPy).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.round(jnp.array([1.234, 5.678]), 1)
+    tensor([1.2000, 5.7000])
+    """
     return _e().round(asarray(a), decimals=decimals)
 
 
 def where(condition, x=None, y=None, *, size=None, fill_value=None):
     """``x`` where ``condition`` else ``y``; with one argument the indices of the nonzero
-    entries, one array per dim (``nonzero``: needs a concrete value, not under jit)."""
+    entries, one array per dim (``nonzero``: needs a concrete value, not under jit).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.where(jnp.array([True, False]), jnp.array([1., 2.]), 0.0)
+    tensor([1., 0.])
+    """
     if x is None and y is None:
         return nonzero(condition)
     if x is None or y is None:
@@ -129,6 +223,12 @@ def flatnonzero(a):
 
 
 def clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
+    """``a`` limited to [a_min, a_max] (either bound may be None).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.clip(jnp.array([-2., 0.5, 3.]), 0.0, 1.0)
+    tensor([0.0000, 0.5000, 1.0000])
+    """
     lo = a_min if min is None else min
     hi = a_max if max is None else max
     return _e().clamp(asarray(a), lo, hi)
@@ -143,8 +243,17 @@ def _reduce(name, target, **extra):
             x = x.to(_dt.as_dtype(dtype))
         return getattr(_e(), target)(x, dim=_axes(axis, x.ndim), keepdim=keepdims, **extra)
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"``{name}`` over ``axis`` (all axes when None)."
+    f.__doc__ = (f"``{name}`` over ``axis`` (all axes when None)."
+                 + _example(f"jnp.{name}(x := jnp.array([[1., 2.], [3., 4.]])), "
+                            f"jnp.{name}(x, axis=0)", _REDUCE_EXAMPLES[name]))
     return f
+
+
+_REDUCE_EXAMPLES = {
+    "sum": "(tensor(10.), tensor([4., 6.]))", "mean": "(tensor(2.5000), tensor([2., 3.]))",
+    "max": "(tensor(4.), tensor([3., 4.]))", "min": "(tensor(1.), tensor([1., 2.]))",
+    "any": "(tensor(True), tensor([True, True]))", "all": "(tensor(True), tensor([True, True]))",
+}
 
 
 sum = _reduce("sum", "sum")  # noqa: A001
@@ -156,7 +265,12 @@ all = _reduce("all", "all")  # noqa: A001
 
 
 def prod(a, axis=None, dtype=None, keepdims=False):
-    """Product over ``axis`` (all axes when None)."""
+    """Product over ``axis`` (all axes when None).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.prod(jnp.array([[1., 2.], [3., 4.]]), axis=1)
+    tensor([2., 12.])
+    """
     x = asarray(a) if dtype is None else asarray(a).to(_dt.as_dtype(dtype))
     for d in builtins.sorted(_axes(axis, x.ndim), reverse=True):
         x = _e().prod(x, dim=d, keepdim=keepdims)
@@ -164,7 +278,12 @@ def prod(a, axis=None, dtype=None, keepdims=False):
 
 
 def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
-    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's default 0)."""
+    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's default 0).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.var(jnp.array([1., 2., 3., 4.]))
+    tensor(1.2500)
+    """
     x = asarray(a) if dtype is None else asarray(a).to(_dt.as_dtype(dtype))
     dims = _axes(axis, x.ndim)
     n = int(_np.prod([x.shape[d] for d in dims], dtype=_np.int64))
@@ -173,6 +292,13 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
 
 
 def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
+    """The standard deviation over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's
+    default 0).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.std(jnp.array([1., 2., 3., 4.]), ddof=1)
+    tensor(1.2910)
+    """
     from .ops.reduce import root_zero_grad
     return root_zero_grad(var(a, axis, dtype, ddof, keepdims), 2)
 
@@ -185,7 +311,11 @@ def _arg(target):
             return r.reshape((1,) * x.ndim) if keepdims else r
         return getattr(_e(), target)(x, dim=axis, keepdim=keepdims)
     f.__name__ = f.__qualname__ = target
-    f.__doc__ = f"Index of the {target[3:]} along ``axis`` (of the flattened array if None)."
+    f.__doc__ = (f"Index of the {target[3:]} along ``axis`` (of the flattened array if None)."
+                 + _example(f"jnp.{target}(x := jnp.array([[1., 5.], [3., 2.]])), "
+                            f"jnp.{target}(x, axis=0)",
+                            "(tensor(1), tensor([1, 0]))" if target == "argmax"
+                            else "(tensor(0), tensor([0, 1]))"))
     return f
 
 
@@ -199,6 +329,10 @@ def _cum(target):
             x, axis = x.reshape(-1), 0
         return getattr(_e(), target)(x, dim=axis)
     f.__name__ = f.__qualname__ = target
+    f.__doc__ = (f"The cumulative {target[3:]} along ``axis`` (of the flattened array if None)."
+                 + _example(f"jnp.{target}(jnp.array([[1., 2.], [3., 4.]]))",
+                            "tensor([1., 3., 6., 10.])" if target == "cumsum"
+                            else "tensor([1., 2., 6., 24.])"))
     return f
 
 
@@ -208,28 +342,65 @@ cumsum, cumprod = _cum("cumsum"), _cum("cumprod")
 # ---- shapes -----------------------------------------------------------------------------
 
 def reshape(a, newshape=None, *, shape=None):
+    """``a`` with a new shape (one entry may be -1).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.reshape(jnp.arange(6), (2, -1))
+    tensor([[0, 1, 2],
+            [3, 4, 5]])
+    """
     s = newshape if shape is None else shape
     return asarray(a).reshape((s,) if isinstance(s, int) else tuple(s))
 
 
 def ravel(a):
+    """``a`` flattened to 1-D.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.ravel(jnp.array([[1, 2], [3, 4]]))
+    tensor([1, 2, 3, 4])
+    """
     return asarray(a).reshape(-1)
 
 
 def transpose(a, axes=None):
+    """``a`` with its axes permuted (reversed when ``axes`` is None).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.transpose(jnp.zeros((2, 3, 4))).shape
+    ember.Size([4, 3, 2])
+    """
     x = asarray(a)
     return x.permute(*(range(x.ndim - 1, -1, -1) if axes is None else axes))
 
 
 def swapaxes(a, axis1, axis2):
+    """``a`` with axes ``axis1`` and ``axis2`` exchanged.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.swapaxes(jnp.zeros((2, 3, 4)), 0, 2).shape
+    ember.Size([4, 3, 2])
+    """
     return asarray(a).transpose(axis1, axis2)
 
 
 def moveaxis(a, source, destination):
+    """``a`` with axis ``source`` moved to ``destination``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.moveaxis(jnp.zeros((2, 3, 4)), 0, -1).shape
+    ember.Size([3, 4, 2])
+    """
     return _e().movedim(asarray(a), source, destination)
 
 
 def expand_dims(a, axis):
+    """``a`` with new size-1 axes at the positions ``axis``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.expand_dims(jnp.zeros((2, 3)), (0, -1)).shape
+    ember.Size([1, 2, 3, 1])
+    """
     x = asarray(a)
     n = x.ndim + len(_axes(axis, 0))
     for d in builtins.sorted(ax % n for ax in _axes(axis, 0)):
@@ -238,6 +409,12 @@ def expand_dims(a, axis):
 
 
 def squeeze(a, axis=None):
+    """``a`` without size-1 axes (only those in ``axis`` when given).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.squeeze(jnp.zeros((1, 3, 1)), axis=0).shape
+    ember.Size([3, 1])
+    """
     x = asarray(a)
     if axis is None:
         return x.squeeze()
@@ -250,6 +427,12 @@ def squeeze(a, axis=None):
 
 
 def concatenate(arrays, axis=0):
+    """The arrays joined along an existing ``axis`` (flattened first when ``axis=None``).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.concatenate([jnp.zeros((1, 2)), jnp.ones((2, 2))]).shape
+    ember.Size([3, 2])
+    """
     xs = [asarray(a) for a in arrays]
     if axis is None:
         xs, axis = [x.reshape(-1) for x in xs], 0
@@ -257,10 +440,23 @@ def concatenate(arrays, axis=0):
 
 
 def stack(arrays, axis=0):
+    """The arrays joined along a new ``axis``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.stack([jnp.array([1, 2]), jnp.array([3, 4])], axis=1)
+    tensor([[1, 3],
+            [2, 4]])
+    """
     return _e().stack([asarray(a) for a in arrays], dim=axis)
 
 
 def hstack(tup):
+    """The arrays joined horizontally (along axis 0 for 1-D arrays, else axis 1).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.hstack([jnp.array([1, 2]), jnp.array([3])])
+    tensor([1, 2, 3])
+    """
     xs = [asarray(a) for a in tup]
     xs = [x.reshape(1) if x.ndim == 0 else x for x in xs]
     return concatenate(xs, axis=0 if xs[0].ndim == 1 else 1)
@@ -274,7 +470,12 @@ row_stack = vstack
 
 
 def split(ary, indices_or_sections, axis=0):
-    """NumPy's split: an int is a number of equal sections, a list holds split points."""
+    """NumPy's split: an int is a number of equal sections, a list holds split points.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.split(jnp.arange(5), [1, 3])
+    [tensor([0]), tensor([1, 2]), tensor([3, 4])]
+    """
     x = asarray(ary)
     n = x.shape[axis]
     if isinstance(indices_or_sections, int):
@@ -292,19 +493,45 @@ def split(ary, indices_or_sections, axis=0):
 
 
 def flip(m, axis=None):
+    """``m`` with the order of elements reversed along ``axis`` (all axes when None).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.flip(jnp.array([[1, 2], [3, 4]]), axis=1)
+    tensor([[2, 1],
+            [4, 3]])
+    """
     x = asarray(m)
     return _e().flip(x, dims=_axes(axis, x.ndim))
 
 
 def broadcast_to(array, shape):
+    """``array`` broadcast to ``shape`` (a view, no copy).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.broadcast_to(jnp.array([1., 2.]), (2, 2))
+    tensor([[1., 2.],
+            [1., 2.]])
+    """
     return _e().broadcast_to(asarray(array), tuple(shape))
 
 
 def tile(A, reps):
+    """``A`` repeated ``reps`` times along each axis.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.tile(jnp.array([1, 2]), 2)
+    tensor([1, 2, 1, 2])
+    """
     return _e().tile(asarray(A), (reps,) if isinstance(reps, int) else tuple(reps))
 
 
 def repeat(a, repeats, axis=None):
+    """Each element repeated ``repeats`` times along ``axis`` (of the flattened array when None).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.repeat(jnp.array([1, 2]), 2)
+    tensor([1, 1, 2, 2])
+    """
     x = asarray(a)
     if axis is None:
         x, axis = x.reshape(-1), 0
@@ -312,10 +539,23 @@ def repeat(a, repeats, axis=None):
 
 
 def take_along_axis(arr, indices, axis):
+    """Elements of ``arr`` picked by ``indices`` along ``axis`` (as ``argsort``'s output).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.take_along_axis(jnp.array([[10, 30, 20]]), jnp.array([[0, 2, 1]]), axis=1)
+    tensor([[10, 20, 30]])
+    """
     return _e().take_along_dim(asarray(arr), asarray(indices), dim=axis)
 
 
 def take(a, indices, axis=None):
+    """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array when None).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.take(jnp.array([[1, 2], [3, 4]]), jnp.array([1, 0]), axis=1)
+    tensor([[2, 1],
+            [4, 3]])
+    """
     x = asarray(a)
     if axis is None:
         x, axis = x.reshape(-1), 0
@@ -335,12 +575,23 @@ def _promoted(a, b):
 
 
 def matmul(a, b):
+    """The matrix product with NumPy's broadcasting of batch dimensions.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.matmul(jnp.ones((5, 2, 3)), jnp.ones((3, 4))).shape
+    ember.Size([5, 2, 4])
+    """
     return _e().matmul(*_promoted(a, b))
 
 
 def dot(a, b):
     """NumPy's dot: scalars multiply, 1-D/2-D operands are a matrix product, N-D contracts the
-    last axis of ``a`` with the second-to-last of ``b``."""
+    last axis of ``a`` with the second-to-last of ``b``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.dot(jnp.array([1., 2.]), jnp.array([3., 4.]))
+    tensor(11.)
+    """
     x, y = _promoted(a, b)
     if x.ndim == 0 or y.ndim == 0:
         return x * y
@@ -350,10 +601,22 @@ def dot(a, b):
 
 
 def vdot(a, b):
+    """The dot product of the flattened ``a`` and ``b``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.vdot(jnp.array([[1., 2.], [3., 4.]]), jnp.ones((2, 2)))
+    tensor(10.)
+    """
     return (asarray(a).reshape(-1) * asarray(b).reshape(-1)).sum()
 
 
 def inner(a, b):
+    """The inner product over the last axes of ``a`` and ``b``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.inner(jnp.array([1., 2.]), jnp.array([3., 4.]))
+    tensor(11.)
+    """
     x, y = asarray(a), asarray(b)
     if x.ndim == 0 or y.ndim == 0:
         return x * y
@@ -361,16 +624,35 @@ def inner(a, b):
 
 
 def outer(a, b):
+    """The outer product of the flattened ``a`` and ``b``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.outer(jnp.array([1., 2.]), jnp.array([1., 10., 100.]))
+    tensor([[1., 10., 100.],
+            [2., 20., 200.]])
+    """
     return asarray(a).reshape(-1, 1) * asarray(b).reshape(1, -1)
 
 
 def tensordot(a, b, axes=2):
+    """The sum of products over the last ``axes`` axes of ``a`` and the first of ``b`` (or the
+    given pairs of axes).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.tensordot(jnp.ones((2, 3, 4)), jnp.ones((3, 4, 5))).shape
+    ember.Size([2, 5])
+    """
     return _e().tensordot(asarray(a), asarray(b), dims=axes)
 
 
 def einsum(subscripts, *operands, optimize=None, precision=None):
     """Einstein summation; also the sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``
-    (ints name the axes, ``Ellipsis`` the broadcast dims)."""
+    (ints name the axes, ``Ellipsis`` the broadcast dims).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.einsum("ij,j->i", jnp.ones((2, 3)), jnp.array([1., 2., 3.]))
+    tensor([6., 6.])
+    """
     if not isinstance(subscripts, str):
         args = (subscripts,) + operands
         ops, subs = list(args[0::2]), list(args[1::2])
@@ -407,44 +689,97 @@ def _dtype(dtype):
 
 
 def zeros(shape, dtype=None):
+    """An array of ``shape`` filled with zeros.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.zeros((2, 2))
+    tensor([[0., 0.],
+            [0., 0.]])
+    """
     return _e().zeros(_shape(shape), dtype=_dtype(dtype))
 
 
 def ones(shape, dtype=None):
+    """An array of ``shape`` filled with ones.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.ones((2,), dtype=jnp.int32)
+    tensor([1, 1], dtype=ember.int32)
+    """
     return _e().ones(_shape(shape), dtype=_dtype(dtype))
 
 
 def empty(shape, dtype=None):
-    """Zeros (as ``jax.numpy.empty``: arrays are never uninitialised)."""
+    """Zeros (as ``jax.numpy.empty``: arrays are never uninitialised).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.empty((2,))
+    tensor([0., 0.])
+    """
     return zeros(shape, dtype)
 
 
 def full(shape, fill_value, dtype=None):
+    """An array of ``shape`` filled with ``fill_value``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.full((2,), 7.0)
+    tensor([7., 7.])
+    """
     return _e().full(_shape(shape), fill_value, dtype=_dtype(dtype))
 
 
 def zeros_like(a, dtype=None):
+    """An array of zeros like ``a`` (shape and dtype).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.zeros_like(jnp.array([1, 2]))
+    tensor([0, 0])
+    """
     x = asarray(a)
     return zeros(x.shape, dtype or x.dtype)
 
 
 def ones_like(a, dtype=None):
+    """An array of ones like ``a`` (shape and dtype).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.ones_like(jnp.zeros((2,)))
+    tensor([1., 1.])
+    """
     x = asarray(a)
     return ones(x.shape, dtype or x.dtype)
 
 
 def full_like(a, fill_value, dtype=None):
+    """An array like ``a`` (shape and dtype) filled with ``fill_value``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.full_like(jnp.zeros(2, dtype=jnp.int32), 5)
+    tensor([5, 5], dtype=ember.int32)
+    """
     x = asarray(a)
     return full(x.shape, fill_value, dtype or x.dtype)
 
 
 def arange(start, stop=None, step=1, dtype=None):
+    """Evenly spaced values in [start, stop) with ``step`` (integers stay integers).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.arange(1, 7, 2)
+    tensor([1, 3, 5])
+    """
     return _e().arange(start, stop, step, dtype=_dtype(dtype))
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """``num`` evenly spaced values; ``start``/``stop`` may be arrays or traced values (the
-    values run along a new ``axis``, and the result is differentiable in both ends)."""
+    values run along a new ``axis``, and the result is differentiable in both ends).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.linspace(0., 1., 4, endpoint=False)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500])
+    """
     num = int(num)
     if num < 0:
         raise ValueError(f"linspace: num must be >= 0, got {num}")
@@ -472,6 +807,13 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def eye(N, M=None, k=0, dtype=None):
+    """A 2-D array with ones on the ``k``-th diagonal.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.eye(2, 3, k=1)
+    tensor([[0., 1., 0.],
+            [0., 0., 1.]])
+    """
     if k == 0:
         return _e().eye(N, M, dtype=_dtype(dtype))
     m = N if M is None else M
@@ -481,18 +823,43 @@ def eye(N, M=None, k=0, dtype=None):
 
 
 def identity(n, dtype=None):
+    """The ``n x n`` identity matrix.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.identity(2)
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
     return eye(n, dtype=dtype)
 
 
 def shape(a):
+    """The shape of ``a`` as a tuple.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.shape(jnp.zeros((2, 3)))
+    (2, 3)
+    """
     return tuple(asarray(a).shape)
 
 
 def ndim(a):
+    """The number of dimensions of ``a``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.ndim([[1, 2], [3, 4]])
+    2
+    """
     return asarray(a).ndim
 
 
 def size(a):
+    """The number of elements of ``a``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.size(jnp.zeros((2, 3)))
+    6
+    """
     return int(_np.prod(shape(a), dtype=_np.int64))
 
 

@@ -30,7 +30,13 @@ __all__ = ["key", "PRNGKey", "key_data", "split", "fold_in", "bits", "uniform", 
 
 
 def key(seed):
-    """A key from an integer seed: the seed's 64 bits as (high word, low word)."""
+    """A key from an integer seed: the seed's 64 bits as (high word, low word).
+
+    >>> ember.random.key(0)
+    tensor([0, 0], dtype=ember.uint32)
+    >>> ember.random.key(2 ** 32 + 5)
+    tensor([1, 5], dtype=ember.uint32)
+    """
     if isinstance(seed, Tensor):
         if seed.ndim != 0 or seed.dtype.category != 1:
             raise TypeError(f"random.key: seed must be a scalar integer, got {seed.dtype} of "
@@ -50,6 +56,12 @@ PRNGKey = key
 
 
 def key_data(k):
+    """The raw uint32 words of a key (keys are plain uint32 tensors already, so this is
+    the key itself).
+
+    >>> ember.random.key_data(ember.random.key(7))
+    tensor([0, 7], dtype=ember.uint32)
+    """
     return _check_key(k, "key_data")
 
 
@@ -87,7 +99,15 @@ def _hash(k, shape):
 
 
 def split(key, num=2):
-    """``num`` new keys (shape ``(num, 2)``; ``num`` may be a shape)."""
+    """``num`` new keys (shape ``(num, 2)``; ``num`` may be a shape).
+
+    >>> ember.random.split(ember.random.key(0))           # the same words as jax.random.split
+    tensor([[1797259609, 2579123966],
+            [ 928981903, 3453687069]], dtype=ember.uint32)
+    >>> subkeys = ember.random.split(ember.random.key(0), 3)
+    >>> subkeys.shape
+    ember.Size([3, 2])
+    """
     k = _check_key(key, "split")
     shape = _shape(num, "split")
     b1, b2 = _hash(k, shape)
@@ -96,7 +116,14 @@ def split(key, num=2):
 
 
 def fold_in(key, data):
-    """A new key that mixes the integer ``data`` into ``key``."""
+    """A new key that mixes the integer ``data`` into ``key``.
+
+    >>> k = ember.random.key(0)
+    >>> ember.random.fold_in(k, 1)
+    tensor([ 928981903, 3453687069], dtype=ember.uint32)
+    >>> bool((ember.random.fold_in(k, 1) == ember.random.fold_in(k, 2)).all())
+    False
+    """
     k = _check_key(key, "fold_in")
     d = as_value(data) if isinstance(data, Tensor) else Tensor._wrap(
         np.array(int(data) & 0xFFFFFFFF, np.uint32))
@@ -110,7 +137,11 @@ def fold_in(key, data):
 
 
 def bits(key, shape=(), dtype=None):
-    """Uniform random bits: an unsigned integer tensor (uint32 by default, or uint8/16/64)."""
+    """Uniform random bits: an unsigned integer tensor (uint32 by default, or uint8/16/64).
+
+    >>> ember.random.bits(ember.random.key(0), (3,))
+    tensor([4070199207, 4202968722, 1427181096], dtype=ember.uint32)
+    """
     k = _check_key(key, "bits")
     shape = _shape(shape, "bits")
     dtype = _dt.uint32 if dtype is None else _dt.as_dtype(dtype)
@@ -131,7 +162,14 @@ def _float_dtype(dtype, op):
 
 
 def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
-    """Uniform samples in [minval, maxval)."""
+    """Uniform samples in [minval, maxval).
+
+    >>> ember.random.uniform(ember.random.key(0), (3,))      # jax.random.uniform's values
+    tensor([0.9477, 0.9786, 0.3323])
+    >>> x = ember.random.uniform(ember.random.key(1), (1000,), minval=-2.0, maxval=2.0)
+    >>> bool(x.min() >= -2.0) and bool(x.max() < 2.0)
+    True
+    """
     _check_key(key, "uniform")
     d = _float_dtype(dtype, "uniform")
     shape = _shape(shape, "uniform")
@@ -160,7 +198,13 @@ def _as_float(v, d):
 
 
 def normal(key, shape=(), dtype=None):
-    """Standard normal samples (inverse-CDF of a uniform sample, as JAX)."""
+    """Standard normal samples (inverse-CDF of a uniform sample, as JAX).
+
+    >>> ember.random.normal(ember.random.key(0), (3,))
+    tensor([1.6226, 2.0253, -0.4336])
+    >>> ember.random.normal(ember.random.key(0), (2,), dtype=ember.float64).dtype
+    ember.float64
+    """
     _check_key(key, "normal")
     d = _float_dtype(dtype, "normal")
     lo = np.nextafter(np.array(-1.0, d.np), np.array(0.0, d.np))
@@ -169,7 +213,12 @@ def normal(key, shape=(), dtype=None):
 
 
 def truncated_normal(key, lower, upper, shape=None, dtype=None):
-    """Normal samples conditioned on ``lower < x < upper``."""
+    """Normal samples conditioned on ``lower < x < upper``.
+
+    >>> x = ember.random.truncated_normal(ember.random.key(0), -1.0, 1.0, (1000,))
+    >>> bool(x.min() > -1.0) and bool(x.max() < 1.0)
+    True
+    """
     _check_key(key, "truncated_normal")
     d = _float_dtype(dtype, "truncated_normal")
     from .ops.elementwise import erf
@@ -188,7 +237,13 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
 
 
 def bernoulli(key, p=0.5, shape=None):
-    """Booleans that are True with probability ``p``."""
+    """Booleans that are True with probability ``p``.
+
+    >>> ember.random.bernoulli(ember.random.key(0), 0.5, (5,))
+    tensor([False, False, True, True, False])
+    >>> round(ember.random.bernoulli(ember.random.key(0), 0.3, (10000,)).float().mean().item(), 1)
+    0.3
+    """
     _check_key(key, "bernoulli")
     pt = p if isinstance(p, Tensor) else Tensor._wrap(np.asarray(p, np.float32))
     if not pt.dtype.is_floating_point:
@@ -199,7 +254,12 @@ def bernoulli(key, p=0.5, shape=None):
 
 
 def gumbel(key, shape=(), dtype=None):
-    """Standard Gumbel samples."""
+    """Standard Gumbel samples.
+
+    >>> x = ember.random.gumbel(ember.random.key(0), (10000,))
+    >>> round(x.mean().item(), 1)                              # Euler's constant, 0.577...
+    0.6
+    """
     _check_key(key, "gumbel")
     d = _float_dtype(dtype, "gumbel")
     tiny = np.finfo(d.np).tiny if d is not _dt.bfloat16 else _tiny_bf16()
@@ -212,7 +272,12 @@ def _tiny_bf16():
 
 
 def categorical(key, logits, axis=-1, shape=None):
-    """Class indices sampled from ``softmax(logits)`` along ``axis`` (Gumbel-max)."""
+    """Class indices sampled from ``softmax(logits)`` along ``axis`` (Gumbel-max).
+
+    >>> logits = ember.tensor([0., 10., 0.])                   # class 1 is e^10 times likelier
+    >>> ember.random.categorical(ember.random.key(0), logits, shape=(4,))
+    tensor([1, 1, 1, 1], dtype=ember.int32)
+    """
     _check_key(key, "categorical")
     from .ops.reduce import argmax
     lg = as_value(logits)
@@ -232,7 +297,11 @@ def categorical(key, logits, axis=-1, shape=None):
 
 
 def randint(key, shape, minval, maxval, dtype=None):
-    """Integers in [minval, maxval) (int32 by default, as JAX)."""
+    """Integers in [minval, maxval) (int32 by default, as JAX).
+
+    >>> ember.random.randint(ember.random.key(0), (5,), 0, 10)
+    tensor([9, 0, 2, 3, 1], dtype=ember.int32)
+    """
     _check_key(key, "randint")
     d = _dt.int32 if dtype is None else _dt.as_dtype(dtype)
     if d.category != 1 or d is _dt.bool_:
@@ -268,7 +337,13 @@ def _rem(a, b):
 
 
 def permutation(key, x, axis=0):
-    """A random permutation of ``range(x)`` (int) or of ``x`` along ``axis`` (a tensor)."""
+    """A random permutation of ``range(x)`` (int) or of ``x`` along ``axis`` (a tensor).
+
+    >>> ember.random.permutation(ember.random.key(0), 5)
+    tensor([0, 1, 4, 3, 2], dtype=ember.int32)
+    >>> ember.random.permutation(ember.random.key(0), ember.tensor([10., 11., 12., 13., 14.]))
+    tensor([10., 11., 14., 13., 12.])
+    """
     k = _check_key(key, "permutation")
     if isinstance(x, (int, np.integer)):
         arr = Tensor._wrap(np.arange(int(x), dtype=np.int32))
@@ -290,7 +365,13 @@ def permutation(key, x, axis=0):
 
 
 def choice(key, a, shape=(), replace=True, p=None):
-    """Samples from ``range(a)`` or the rows of ``a``, with or without replacement."""
+    """Samples from ``range(a)`` or the rows of ``a``, with or without replacement.
+
+    >>> ember.random.choice(ember.random.key(0), 5, (3,), replace=False)
+    tensor([0, 1, 4], dtype=ember.int32)
+    >>> ember.random.choice(ember.random.key(0), 3, (4,), p=ember.tensor([0., 1., 0.]))
+    tensor([1, 1, 1, 1], dtype=ember.int32)
+    """
     _check_key(key, "choice")
     arr = Tensor._wrap(np.arange(int(a), dtype=np.int32)) if isinstance(a, (int, np.integer)) \
         else as_value(a)

@@ -160,7 +160,18 @@ def _remove_stale_tmps(path):
 def save(obj, path):
     """Write ``obj`` to ``path`` (safetensors). The file is written to a temporary name in the
     same folder, flushed to disk and renamed over ``path``, so an interrupted save leaves any
-    previous checkpoint intact."""
+    previous checkpoint intact.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> model = ember.nn.Linear(2, 1)
+    >>> ember.save(model.state_dict(), path)
+    >>> restored = ember.nn.Linear(2, 1)
+    >>> restored.load_state_dict(ember.load(path))
+    ([], [])
+    >>> bool((restored.weight == model.weight).all())
+    True
+    """
     stn, _ = _safetensors()
     path = os.fspath(path)
     flat = isinstance(obj, dict) and obj and all(

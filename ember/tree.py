@@ -12,7 +12,18 @@ _child_keys: dict[type, Callable] = {}  # cls -> (x, aux) -> the key entry of ea
 
 
 def register_pytree_node(cls, flatten, unflatten):
-    """Register ``cls``: ``flatten(x) -> (children, aux)``, ``unflatten(aux, children) -> x``."""
+    """Register ``cls``: ``flatten(x) -> (children, aux)``, ``unflatten(aux, children) -> x``.
+
+    >>> class Pair:
+    ...     def __init__(self, a, b):
+    ...         self.a, self.b = a, b
+    >>> ember.tree.register_pytree_node(Pair, lambda p: ((p.a, p.b), None),
+    ...                                 lambda aux, children: Pair(*children))
+    <class 'Pair'>
+    >>> doubled = ember.tree.tree_map(lambda x: x * 2, Pair(1, ember.tensor([1., 2.])))
+    >>> doubled.a, doubled.b
+    (2, tensor([2., 4.]))
+    """
     _registry[cls] = (flatten, unflatten)
     _child_keys.pop(cls, None)
     return cls
@@ -20,7 +31,20 @@ def register_pytree_node(cls, flatten, unflatten):
 
 def register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten_func=None):
     """Register ``cls`` with named children: ``flatten_with_keys(x) -> ([(key, child), ...],
-    aux)`` (keys such as ``GetAttrKey('w')`` show in ``tree_flatten_with_path``)."""
+    aux)`` (keys such as ``GetAttrKey('w')`` show in ``tree_flatten_with_path``).
+
+    >>> class Point:
+    ...     def __init__(self, x, y):
+    ...         self.x, self.y = x, y
+    >>> ember.tree.register_pytree_with_keys(
+    ...     Point,
+    ...     lambda p: (((ember.tree.GetAttrKey("x"), p.x), (ember.tree.GetAttrKey("y"), p.y)),
+    ...                None),
+    ...     lambda aux, children: Point(*children))
+    <class 'Point'>
+    >>> [ember.tree.keystr(path) for path, _ in ember.tree.tree_leaves_with_path(Point(1, 2))]
+    ['.x', '.y']
+    """
     def flatten(x):
         kc, aux = flatten_with_keys(x)
         return [c for _, c in kc], aux
@@ -30,7 +54,17 @@ def register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten_func=No
 
 
 def register_dataclass(cls):
-    """Register a dataclass: every field is a child."""
+    """Register a dataclass: every field is a child.
+
+    >>> import dataclasses
+    >>> @ember.tree.register_dataclass
+    ... @dataclasses.dataclass
+    ... class Params:
+    ...     w: object
+    ...     b: object
+    >>> ember.tree.tree_leaves(Params(w=ember.tensor([1., 2.]), b=ember.tensor(0.)))
+    [tensor([1., 2.]), tensor(0.)]
+    """
     names = [f.name for f in dataclasses.fields(cls)]
     return register_pytree_with_keys(
         cls, lambda x: ([(GetAttrKey(n), getattr(x, n)) for n in names], None),
@@ -41,6 +75,11 @@ def register_dataclass(cls):
 
 @dataclasses.dataclass(frozen=True)
 class DictKey:
+    """A path entry: the child under dict key ``key``.
+
+    >>> ember.tree.tree_leaves_with_path({"w": 1})
+    [((DictKey(key='w'),), 1)]
+    """
     key: Any
 
     def __str__(self):
@@ -49,6 +88,11 @@ class DictKey:
 
 @dataclasses.dataclass(frozen=True)
 class SequenceKey:
+    """A path entry: the child at position ``idx`` of a list or tuple.
+
+    >>> ember.tree.tree_leaves_with_path([7, 8])[1]
+    ((SequenceKey(idx=1),), 8)
+    """
     idx: int
 
     def __str__(self):
@@ -57,6 +101,11 @@ class SequenceKey:
 
 @dataclasses.dataclass(frozen=True)
 class GetAttrKey:
+    """A path entry: the child in attribute ``name`` (modules, dataclasses, named tuples).
+
+    >>> str(ember.tree.GetAttrKey("weight"))
+    '.weight'
+    """
     name: str
 
     def __str__(self):
@@ -65,6 +114,11 @@ class GetAttrKey:
 
 @dataclasses.dataclass(frozen=True)
 class FlattenedIndexKey:
+    """A path entry: the child at position ``key`` of a node registered without key names.
+
+    >>> str(ember.tree.FlattenedIndexKey(1))
+    '[<flat index 1>]'
+    """
     key: int
 
     def __str__(self):
@@ -72,12 +126,23 @@ class FlattenedIndexKey:
 
 
 def keystr(path):
-    """A key path as a string, e.g. ``['params'][0].w``."""
+    """A key path as a string, e.g. ``['params'][0].w``.
+
+    >>> path, leaf = ember.tree.tree_leaves_with_path({"params": [{"w": 1.0}]})[0]
+    >>> ember.tree.keystr(path)
+    "['params'][0]['w']"
+    """
     return "".join(str(k) for k in path)
 
 
 class PyTreeDef:
-    """The structure of a pytree (everything but its leaves)."""
+    """The structure of a pytree (everything but its leaves).
+
+    >>> ember.tree.tree_structure({"a": [1, 2], "b": (3,)})
+    {'a': [*, *], 'b': (*,)}
+    >>> ember.tree.tree_structure([1, 2]) == ember.tree.tree_structure([3, 4])
+    True
+    """
 
     __slots__ = ("kind", "aux", "children", "num_leaves", "_k", "_h")
 
@@ -151,7 +216,14 @@ def _sort_key(k):
 
 
 def tree_flatten(tree, is_leaf=None):
-    """(leaves, treedef)."""
+    """(leaves, treedef).
+
+    >>> leaves, treedef = ember.tree.tree_flatten({"b": (3, 4), "a": [ember.tensor(1.)]})
+    >>> leaves                                     # dict keys in sorted order
+    [tensor(1.), 3, 4]
+    >>> ember.tree.tree_unflatten(treedef, [10, 20, 30])
+    {'a': [10], 'b': (20, 30)}
+    """
     leaves = []
     from .core.tensor import Tensor
 
@@ -261,6 +333,12 @@ def unflattener(treedef: PyTreeDef):
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves):
+    """The tree of structure ``treedef`` with the given leaves (in ``tree_flatten``'s order).
+
+    >>> treedef = ember.tree.tree_structure([1, (2, 3)])
+    >>> ember.tree.tree_unflatten(treedef, ["x", "y", "z"])
+    ['x', ('y', 'z')]
+    """
     it = iter(leaves)
 
     def rec(d):
@@ -289,10 +367,20 @@ def tree_unflatten(treedef: PyTreeDef, leaves):
 
 
 def tree_leaves(tree, is_leaf=None):
+    """The leaves of ``tree`` in order (dict keys sorted; ``None`` is an empty node).
+
+    >>> ember.tree.tree_leaves([1, {"b": 2, "a": 3}, None, (4,)])
+    [1, 3, 2, 4]
+    """
     return tree_flatten(tree, is_leaf)[0]
 
 
 def tree_structure(tree, is_leaf=None):
+    """The ``PyTreeDef`` of ``tree``: its structure without the leaves.
+
+    >>> ember.tree.tree_structure((1, [2, 3]))
+    (*, [*, *])
+    """
     return tree_flatten(tree, is_leaf)[1]
 
 
@@ -308,14 +396,22 @@ def _leaves_like(td, rest, is_leaf, op):
 
 
 def tree_map(f, tree, *rest, is_leaf=None):
-    """Apply ``f`` leafwise over ``tree`` and trees of the same structure."""
+    """Apply ``f`` leafwise over ``tree`` and trees of the same structure.
+
+    >>> ember.tree.tree_map(lambda x, y: x + y, {"a": 1, "b": [2, 3]}, {"a": 10, "b": [20, 30]})
+    {'a': 11, 'b': [22, 33]}
+    """
     leaves, td = tree_flatten(tree, is_leaf)
     others = _leaves_like(td, rest, is_leaf, "tree_map")
     return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])
 
 
 def tree_all(tree, is_leaf=None):
-    """True when every leaf is truthy."""
+    """True when every leaf is truthy.
+
+    >>> ember.tree.tree_all([True, {"x": 1}]), ember.tree.tree_all([True, (0,)])
+    (True, False)
+    """
     return builtins.all(tree_leaves(tree, is_leaf))
 
 
@@ -323,7 +419,13 @@ _MISSING = object()
 
 
 def tree_reduce(function, tree, initializer=_MISSING, is_leaf=None):
-    """``functools.reduce`` over the leaves."""
+    """``functools.reduce`` over the leaves.
+
+    >>> ember.tree.tree_reduce(lambda a, b: a + b, {"a": 1, "b": [2, 3]})
+    6
+    >>> ember.tree.tree_reduce(max, [], initializer=0)
+    0
+    """
     leaves = tree_leaves(tree, is_leaf)
     if initializer is _MISSING:
         return functools.reduce(function, leaves)
@@ -344,7 +446,12 @@ def _keys_of(x, kind, aux, n):
 
 
 def tree_flatten_with_path(tree, is_leaf=None):
-    """([(key path, leaf), ...], treedef): each leaf with the keys that lead to it."""
+    """([(key path, leaf), ...], treedef): each leaf with the keys that lead to it.
+
+    >>> pairs, treedef = ember.tree.tree_flatten_with_path({"w": [1, 2]})
+    >>> [(ember.tree.keystr(path), leaf) for path, leaf in pairs]
+    [("['w'][0]", 1), ("['w'][1]", 2)]
+    """
     from .core.tensor import Tensor
     out = []
 
@@ -367,11 +474,22 @@ def tree_flatten_with_path(tree, is_leaf=None):
 
 
 def tree_leaves_with_path(tree, is_leaf=None):
+    """``[(key path, leaf), ...]`` (``tree_flatten_with_path`` without the treedef).
+
+    >>> layer = ember.nn.Linear(2, 1)
+    >>> [ember.tree.keystr(path) for path, _ in ember.tree.tree_leaves_with_path(layer)]
+    ['.weight', '.bias']
+    """
     return tree_flatten_with_path(tree, is_leaf)[0]
 
 
 def tree_map_with_path(f, tree, *rest, is_leaf=None):
-    """``f(path, leaf, *others)`` leafwise (``tree_map`` that also sees each leaf's path)."""
+    """``f(path, leaf, *others)`` leafwise (``tree_map`` that also sees each leaf's path).
+
+    >>> label = lambda path, x: ember.tree.keystr(path) + "=" + str(x)
+    >>> ember.tree.tree_map_with_path(label, {"a": 1, "b": [2]})
+    {'a': "['a']=1", 'b': ["['b'][0]=2"]}
+    """
     pairs, td = tree_flatten_with_path(tree, is_leaf)
     others = _leaves_like(td, rest, is_leaf, "tree_map_with_path")
     return tree_unflatten(td, [f(p, x, *xs) for (p, x), *xs in zip(pairs, *others)])

@@ -34,13 +34,27 @@ _GradMode = _GradModeView()
 
 
 def is_grad_enabled() -> bool:
-    """Whether this thread records the autograd tape (a new thread starts with it on)."""
+    """Whether this thread records the autograd tape (a new thread starts with it on).
+
+    >>> ember.is_grad_enabled()
+    True
+    >>> with ember.no_grad():
+    ...     ember.is_grad_enabled()
+    False
+    """
     return not _grad_off[0] or _tls.grad_enabled
 
 
 class set_grad_enabled:
     """Context manager / function that sets this thread's grad mode
-    (as ``torch.set_grad_enabled``)."""
+    (as ``torch.set_grad_enabled``).
+
+    >>> x = ember.tensor([1.], requires_grad=True)
+    >>> with ember.set_grad_enabled(False):
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
 
     def __init__(self, mode: bool):
         self.prev = _state.set_grad(mode)
@@ -73,12 +87,32 @@ class _GradModeCtx:
 
 
 class no_grad(_GradModeCtx):
-    """Disable gradient recording in this thread (context manager or decorator)."""
+    """Disable gradient recording in this thread (context manager or decorator).
+
+    >>> w = ember.tensor([1., 2.], requires_grad=True)
+    >>> with ember.no_grad():
+    ...     w -= 0.1 * ember.ones(2)          # an in-place update that is not recorded
+    >>> w.requires_grad, (w * 2).requires_grad
+    (True, True)
+    >>> @ember.no_grad()
+    ... def predict(x):
+    ...     return x * w
+    >>> predict(ember.ones(2)).requires_grad
+    False
+    """
     mode = False
 
 
 class enable_grad(_GradModeCtx):
-    """Enable gradient recording in this thread (context manager or decorator)."""
+    """Enable gradient recording in this thread (context manager or decorator).
+
+    >>> x = ember.tensor([1.], requires_grad=True)
+    >>> with ember.no_grad():
+    ...     with ember.enable_grad():
+    ...         y = x * 2
+    >>> y.requires_grad
+    True
+    """
     mode = True
 
 
@@ -86,7 +120,12 @@ inference_mode = no_grad
 
 
 class Node:
-    """One recorded primitive application (what PyTorch calls a grad_fn)."""
+    """One recorded primitive application (what PyTorch calls a grad_fn).
+
+    >>> y = ember.tensor([1., 2.], requires_grad=True).exp()
+    >>> y.grad_fn
+    <ExpBackward>
+    """
 
     __slots__ = ("prim", "params", "args", "parents", "versions", "out", "hooks", "__weakref__",
                  "n_out", "out_version", "needed")
@@ -508,7 +547,13 @@ def _ones_like(t):
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
-    """Compute gradients of ``tensors`` w.r.t. the graph leaves (``torch.autograd.backward``)."""
+    """Compute gradients of ``tensors`` w.r.t. the graph leaves (``torch.autograd.backward``).
+
+    >>> x = ember.tensor([1., 2.], requires_grad=True)
+    >>> ember.autograd.backward([(x * x).sum()])
+    >>> x.grad
+    tensor([2., 4.])
+    """
     if isinstance(tensors, Tensor):
         tensors = [tensors]
     if grad_tensors is None or isinstance(grad_tensors, Tensor):

@@ -9,7 +9,16 @@ from .tensor import device as _device
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or tensors)."""
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or tensors).
+
+    >>> ember.tensor([[1, 2], [3, 4]])
+    tensor([[1, 2],
+            [3, 4]])
+    >>> ember.tensor([1.5, 2.0]).dtype, ember.tensor(True).dtype
+    (ember.float32, ember.bool)
+    >>> ember.tensor([1., 2.], dtype=ember.float64, requires_grad=True)
+    tensor([1., 2.], dtype=ember.float64, requires_grad=True)
+    """
     if device is not None:
         _device(device)
     if isinstance(data, np.ndarray) and data.dtype == np.float64 and dtype is None:
@@ -25,7 +34,14 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
 
 def as_tensor(data, dtype=None, device=None):
-    """Like ``tensor`` but shares memory with ``data`` when it already is a suitable array."""
+    """Like ``tensor`` but shares memory with ``data`` when it already is a suitable array.
+
+    >>> a = np.array([1., 2.])
+    >>> t = ember.as_tensor(a)
+    >>> a[0] = 10.0                          # shared memory: the tensor sees the change
+    >>> t
+    tensor([10., 2.], dtype=ember.float64)
+    """
     if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
         return data
     if isinstance(data, np.ndarray):
@@ -34,7 +50,14 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def from_numpy(arr: np.ndarray) -> Tensor:
-    """A tensor sharing memory with a NumPy array (writes are seen by both)."""
+    """A tensor sharing memory with a NumPy array (writes are seen by both).
+
+    >>> a = np.zeros(3, dtype=np.float32)
+    >>> t = ember.from_numpy(a)
+    >>> t[1] = 5.0
+    >>> a
+    array([0., 5., 0.], dtype=float32)
+    """
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(arr).__name__}")
     _dt.from_np(arr.dtype)
@@ -42,5 +65,9 @@ def from_numpy(arr: np.ndarray) -> Tensor:
 
 
 def from_dlpack(ext) -> Tensor:
-    """A tensor sharing memory with any object that implements the DLPack protocol."""
+    """A tensor sharing memory with any object that implements the DLPack protocol.
+
+    >>> ember.from_dlpack(np.arange(3.0))
+    tensor([0., 1., 2.], dtype=ember.float64)
+    """
     return Tensor._wrap(np.from_dlpack(ext))

@@ -27,7 +27,13 @@ except Exception:  # pragma: no cover - depends on the environment
 
 
 class DType:
-    """A tensor element type (``ember.float32`` ...). Compare with ``==``; ``.np`` is NumPy's."""
+    """A tensor element type (``ember.float32`` ...). Compare with ``==``; ``.np`` is NumPy's.
+
+    >>> ember.float32, ember.float32.is_floating_point, ember.float32.itemsize
+    (ember.float32, True, 4)
+    >>> ember.float32 == "float32", ember.int64 == np.int64
+    (True, True)
+    """
 
     __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category")
 
@@ -84,10 +90,25 @@ _default_float = [float32]
 
 
 def get_default_dtype() -> DType:
+    """The dtype of floating-point tensors made from Python numbers (float32 unless changed).
+
+    >>> ember.get_default_dtype()
+    ember.float32
+    >>> ember.tensor([1.5]).dtype
+    ember.float32
+    """
     return _default_float[0]
 
 
 def set_default_dtype(d) -> None:
+    """Sets the dtype of floating-point tensors made from Python numbers (float16, bfloat16,
+    float32 or float64).
+
+    >>> ember.set_default_dtype(ember.float64)
+    >>> ember.tensor([1.5]).dtype, ember.zeros(2).dtype
+    (ember.float64, ember.float64)
+    >>> ember.set_default_dtype(ember.float32)
+    """
     d = as_dtype(d)
     if not d.is_floating_point:
         raise TypeError(f"set_default_dtype: only floating dtypes can be the default, got {d}")
@@ -151,7 +172,15 @@ def _same_category_promote(a: DType, b: DType) -> DType:
 
 
 def promote_types(a, b) -> DType:
-    """Promotion of two (strong) dtypes."""
+    """Promotion of two (strong) dtypes.
+
+    >>> ember.promote_types(ember.int32, ember.float16)
+    ember.float16
+    >>> ember.promote_types(ember.uint8, ember.int8)
+    ember.int16
+    >>> ember.promote_types(ember.bfloat16, ember.float16)
+    ember.float32
+    """
     a, b = as_dtype(a), as_dtype(b)
     if a is b:
         return a

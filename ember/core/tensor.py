@@ -111,7 +111,12 @@ def _to_array(data, dtype=None, copy=True):
 
 
 class Size(tuple):
-    """The shape of a tensor (a tuple, as ``torch.Size``)."""
+    """The shape of a tensor (a tuple, as ``torch.Size``).
+
+    >>> s = ember.zeros(2, 3).shape
+    >>> s, s[1], s.numel(), tuple(s) == (2, 3)
+    (ember.Size([2, 3]), 3, 6, True)
+    """
 
     def numel(self):
         n = 1
@@ -124,7 +129,13 @@ class Size(tuple):
 
 
 class device:
-    """Where a tensor's data lives. The NumPy backend has one device, 'cpu'."""
+    """Where a tensor's data lives. The NumPy backend has one device, 'cpu'.
+
+    >>> ember.device("cpu")
+    device(type='cpu')
+    >>> ember.zeros(2).device
+    device(type='cpu')
+    """
 
     __slots__ = ("type", "index")
 
@@ -161,7 +172,21 @@ CPU = device("cpu")
 
 
 class Tensor:
-    """An n-dimensional array with optional gradient tracking (see ``ember.tensor``)."""
+    """An n-dimensional array with optional gradient tracking (see ``ember.tensor``).
+
+    PyTorch's methods and operators work on it, and so do the function transforms.
+
+    >>> x = ember.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    >>> x.shape, x.dtype, x.ndim
+    (ember.Size([2, 2]), ember.float32, 2)
+    >>> y = (x @ x.T).relu().sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([[8., 12.],
+            [8., 12.]])
+    >>> x[1, 0].item(), x.detach().numpy()[0]
+    (3.0, array([1., 2.], dtype=float32))
+    """
 
     # Per-instance state lives in the instance dict; these class defaults make creating a
     # tensor cost two attribute stores (the hot path of every eager op).

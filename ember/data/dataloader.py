@@ -11,15 +11,37 @@ from ..core.tensor import Tensor
 
 
 class Dataset:
+    """A map-style dataset: subclasses give ``__getitem__(i)`` and ``__len__``; ``a + b``
+    concatenates two datasets.
+
+    >>> class Squares(ember.data.Dataset):
+    ...     def __len__(self):
+    ...         return 4
+    ...     def __getitem__(self, i):
+    ...         return i, i * i
+    >>> Squares()[3], len(Squares() + Squares())
+    ((3, 9), 8)
+    """
+
     def __getitem__(self, i):
         raise NotImplementedError
 
     def __len__(self):
         raise NotImplementedError
 
+    def __add__(self, other):
+        return ConcatDataset([self, other])
+
 
 class IterableDataset(Dataset):
-    """A stream of samples: subclasses implement ``__iter__``."""
+    """A stream of samples: subclasses implement ``__iter__``.
+
+    >>> class Countdown(ember.data.IterableDataset):
+    ...     def __iter__(self):
+    ...         return iter([3, 2, 1])
+    >>> [batch for batch in ember.data.DataLoader(Countdown(), batch_size=2)]
+    [tensor([3, 2]), tensor([1])]
+    """
 
     def __iter__(self):
         raise NotImplementedError
@@ -29,6 +51,12 @@ class IterableDataset(Dataset):
 
 
 class ConcatDataset(Dataset):
+    """Datasets one after another: index ``i`` runs through the first, then the second, ...
+
+    >>> both = ember.data.ConcatDataset([[1, 2], [3, 4, 5]])
+    >>> len(both), both[2], both[-1]
+    (5, 3, 5)
+    """
     def __init__(self, datasets):
         self.datasets = list(datasets)
         if not self.datasets:
@@ -49,7 +77,12 @@ class ConcatDataset(Dataset):
 
 
 class TensorDataset(Dataset):
-    """Samples are the i-th rows of tensors of equal first dimension."""
+    """Samples are the i-th rows of tensors of equal first dimension.
+
+    >>> ds = ember.data.TensorDataset(ember.arange(6).reshape(3, 2), ember.tensor([0, 1, 0]))
+    >>> len(ds), ds[1]
+    (3, (tensor([2, 3]), tensor(1)))
+    """
 
     def __init__(self, *tensors):
         if not tensors:
@@ -69,6 +102,11 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``.
+
+    >>> ember.data.Subset(["a", "b", "c", "d"], [3, 0])[0]
+    'd'
+    """
     def __init__(self, dataset, indices):
         self.dataset, self.indices = dataset, list(indices)
 
@@ -80,6 +118,14 @@ class Subset(Dataset):
 
 
 def random_split(dataset, lengths, generator=None):
+    r"""Splits ``dataset`` into non-overlapping random ``Subset``\ s of the given lengths (or
+    fractions summing to 1), seeded by ``generator`` or the global generator.
+
+    >>> seeded = ember.Generator().manual_seed(0)
+    >>> train, val = ember.data.random_split(range(10), [0.8, 0.2], generator=seeded)
+    >>> len(train), len(val), sorted(list(train) + list(val)) == list(range(10))
+    (8, 2, True)
+    """
     n = len(dataset)
     if all(isinstance(x, float) for x in lengths) and abs(sum(lengths) - 1) < 1e-6:
         counts = [int(np.floor(n * f)) for f in lengths]
@@ -106,7 +152,14 @@ def _seed_from(generator):
 
 
 def default_collate(batch):
-    """Stack samples into batch tensors, recursing into tuples, lists and dicts."""
+    """Stack samples into batch tensors, recursing into tuples, lists and dicts.
+
+    >>> ember.data.default_collate([(ember.tensor([1., 2.]), 0), (ember.tensor([3., 4.]), 1)])
+    (tensor([[1., 2.],
+            [3., 4.]]), tensor([0, 1]))
+    >>> ember.data.default_collate([{"label": 3}, {"label": 5}])
+    {'label': tensor([3, 5])}
+    """
     first = batch[0]
     if isinstance(first, Tensor):
         return Tensor._wrap(np.stack([b._data for b in batch]))
@@ -128,11 +181,26 @@ def default_collate(batch):
 
 
 class Sampler:
+    """Base class of samplers: ``__iter__`` yields dataset indices, ``__len__`` counts them.
+
+    >>> class EvenIndices(ember.data.Sampler):
+    ...     def __iter__(self):
+    ...         return iter(range(0, len(self.data_source), 2))
+    ...     def __len__(self):
+    ...         return (len(self.data_source) + 1) // 2
+    >>> list(ember.data.DataLoader(range(5), sampler=EvenIndices(range(5))))
+    [tensor([0]), tensor([2]), tensor([4])]
+    """
     def __init__(self, data_source=None):
         self.data_source = data_source
 
 
 class SequentialSampler(Sampler):
+    """The indices ``0, 1, ..., len(data_source) - 1`` in order.
+
+    >>> list(ember.data.SequentialSampler(range(3)))
+    [0, 1, 2]
+    """
     def __iter__(self):
         return iter(range(len(self.data_source)))
 
@@ -142,7 +210,14 @@ class SequentialSampler(Sampler):
 
 class RandomSampler(Sampler):
     """A permutation (or ``num_samples`` draws with replacement) seeded by ``generator`` or
-    the global generator."""
+    the global generator.
+
+    >>> order = list(ember.data.RandomSampler(range(5), generator=ember.Generator().manual_seed(0)))
+    >>> sorted(order)
+    [0, 1, 2, 3, 4]
+    >>> len(list(ember.data.RandomSampler(range(5), replacement=True, num_samples=12)))
+    12
+    """
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         super().__init__(data_source)
@@ -161,6 +236,11 @@ class RandomSampler(Sampler):
 
 
 class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a random order.
+
+    >>> sorted(ember.data.SubsetRandomSampler([7, 3, 5]))
+    [3, 5, 7]
+    """
     def __init__(self, indices, generator=None):
         super().__init__(None)
         self.indices, self.generator = list(indices), generator
@@ -174,6 +254,14 @@ class SubsetRandomSampler(Sampler):
 
 
 class BatchSampler(Sampler):
+    """Groups the indices of ``sampler`` into lists of ``batch_size`` (the last one shorter
+    unless ``drop_last``).
+
+    >>> list(ember.data.BatchSampler(range(5), batch_size=2, drop_last=False))
+    [[0, 1], [2, 3], [4]]
+    >>> list(ember.data.BatchSampler(range(5), batch_size=2, drop_last=True))
+    [[0, 1], [2, 3]]
+    """
     def __init__(self, sampler, batch_size, drop_last):
         if batch_size < 1:
             raise ValueError(f"BatchSampler: batch_size must be positive, got {batch_size}")
@@ -252,7 +340,21 @@ def _death_message(proc):
 class DataLoader:
     """Batches of a dataset, as ``torch.utils.data.DataLoader``. The ``shuffle`` order is
     fixed by ``generator`` (or the global seed); ``num_workers > 0`` loads batches in worker
-    processes and yields exactly the batches, in the order, that ``num_workers=0`` gives."""
+    processes and yields exactly the batches, in the order, that ``num_workers=0`` gives.
+
+    >>> ds = ember.data.TensorDataset(ember.arange(10.), ember.arange(10))
+    >>> loader = ember.data.DataLoader(ds, batch_size=4)
+    >>> len(loader)
+    3
+    >>> for x, y in loader:
+    ...     print(x.shape, y.tolist())
+    ember.Size([4]) [0, 1, 2, 3]
+    ember.Size([4]) [4, 5, 6, 7]
+    ember.Size([2]) [8, 9]
+    >>> shuffled = ember.data.DataLoader(ds, batch_size=5, shuffle=True)
+    >>> sorted(sum((y.tolist() for _, y in shuffled), []))
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
                  num_workers=0, collate_fn=None, drop_last=False, generator=None,

@@ -19,6 +19,13 @@ class Digits(Dataset):
     The split is fixed: a permutation seeded with 0 (NumPy PCG64) puts 1437 images (80%) in
     ``train`` and 360 in ``test``; the sets don't overlap.
     ``root`` may point at a folder holding another ``digits.npz`` in the same format.
+
+    >>> train = ember.data.Digits()
+    >>> len(train), len(ember.data.Digits(train=False))
+    (1437, 360)
+    >>> image, label = train[0]
+    >>> image.shape, image.dtype, 0 <= label <= 9
+    (ember.Size([1, 8, 8]), ember.float32, True)
     """
 
     n_train = 1437
@@ -164,7 +171,15 @@ def _read_at_most(f, n):
 
 def read_idx(path):
     """An IDX file (optionally gzipped) as a NumPy array. The header is validated and the
-    size it declares is checked against the file before anything is allocated."""
+    size it declares is checked against the file before anything is allocated.
+
+    >>> import os, struct, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(struct.pack(">HBBI", 0, 0x08, 1, 3) + bytes([7, 0, 9]))
+    >>> ember.data.read_idx(path)
+    array([7, 0, 9], dtype=uint8)
+    """
     import gzip
     import struct
     import zlib
@@ -230,7 +245,20 @@ def _check_labels(name, path, labels, n_classes, n=None):
 
 class MNIST(_ImageSet):
     """MNIST from the four IDX files (gzipped or not), looked up in ``root``,
-    ``root/<ClassName>/raw`` and ``root/raw``. Items: (1x28x28 float32 in [0, 1], label)."""
+    ``root/<ClassName>/raw`` and ``root/raw``. Items: (1x28x28 float32 in [0, 1], label).
+
+    >>> import os, struct, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> def write_idx(name, array):                 # the IDX format: a header, then the bytes
+    ...     with open(os.path.join(root, name), "wb") as f:
+    ...         header = struct.pack(">HBB", 0, 0x08, array.ndim)
+    ...         _ = f.write(header + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes())
+    >>> write_idx("t10k-images-idx3-ubyte", np.full((2, 28, 28), 255, dtype=np.uint8))
+    >>> write_idx("t10k-labels-idx1-ubyte", np.array([7, 2], dtype=np.uint8))
+    >>> test = ember.data.MNIST(root, train=False)
+    >>> len(test), test[1][0].shape, test[1][0].max().item(), test[1][1]
+    (2, ember.Size([1, 28, 28]), 1.0, 2)
+    """
 
     urls = ["https://ossci-datasets.s3.amazonaws.com/mnist/"]
     files = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -273,7 +301,18 @@ class MNIST(_ImageSet):
 
 class FashionMNIST(MNIST):
     """Fashion-MNIST (same IDX format); also found where Debian's ``dataset-fashion-mnist``
-    installs it (/usr/share/datasets/fashion-mnist)."""
+    installs it (/usr/share/datasets/fashion-mnist).
+
+    >>> import os, struct, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> for name, array in [("t10k-images-idx3-ubyte", np.zeros((3, 28, 28), np.uint8)),
+    ...                     ("t10k-labels-idx1-ubyte", np.array([9, 0, 3], np.uint8))]:
+    ...     with open(os.path.join(root, name), "wb") as f:
+    ...         header = struct.pack(">HBB", 0, 0x08, array.ndim)
+    ...         _ = f.write(header + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes())
+    >>> [label for _, label in ember.data.FashionMNIST(root, train=False)]
+    [9, 0, 3]
+    """
 
     urls = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
     files = {"train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
@@ -388,7 +427,18 @@ def _cifar_batch(p, raw):
 
 class CIFAR10(_ImageSet):
     """CIFAR-10 from ``root/cifar-10-batches-py/`` or ``root/cifar-10-python.tar.gz``.
-    Items: (3x32x32 float32 in [0, 1], label)."""
+    Items: (3x32x32 float32 in [0, 1], label).
+
+    >>> import os, pickle, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(root, "cifar-10-batches-py"))
+    >>> batch = {b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, 8]}
+    >>> with open(os.path.join(root, "cifar-10-batches-py", "test_batch"), "wb") as f:
+    ...     pickle.dump(batch, f)
+    >>> test = ember.data.CIFAR10(root, train=False)
+    >>> len(test), test[0][0].shape, test[1][1]
+    (2, ember.Size([3, 32, 32]), 8)
+    """
 
     url = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
     md5 = "c58f30108f718f92721af3b95e74349a"
@@ -437,7 +487,17 @@ class CIFAR10(_ImageSet):
 
 class IMDB(Dataset):
     """The ``aclImdb`` folder layout (``aclImdb/{train,test}/{pos,neg}/*.txt``); ``root`` may
-    be the aclImdb folder or its parent. Items: (text, label) with 1 = positive."""
+    be the aclImdb folder or its parent. Items: (text, label) with 1 = positive.
+
+    >>> import os, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> for sub, text in [("pos", "A delight."), ("neg", "Dull.")]:
+    ...     os.makedirs(os.path.join(root, "aclImdb", "train", sub))
+    ...     with open(os.path.join(root, "aclImdb", "train", sub, "0_1.txt"), "w") as f:
+    ...         _ = f.write(text)
+    >>> list(ember.data.IMDB(root, split="train"))
+    [('A delight.', 1), ('Dull.', 0)]
+    """
 
     url = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 
@@ -484,9 +544,19 @@ def _polarity(field):
 
 
 class TextPolarityCSV(Dataset):
-    """Rows ``label,text`` (label 1/-1 or 1/0; text may be quoted), e.g. the Pang & Lee
+    r"""Rows ``label,text`` (label 1/-1 or 1/0; text may be quoted), e.g. the Pang & Lee
     movie-review polarity corpus. Labels map to 1 (positive) / 0. A deterministic held-out
-    split: ``train=False`` gives ``test_fraction`` of the rows (seeded permutation)."""
+    split: ``train=False`` gives ``test_fraction`` of the rows (seeded permutation).
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "reviews.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write('1,"a fine film"\n-1,a bore\n1,loved it\n-1,"no, thanks"\n1,superb\n')
+    >>> train = ember.data.TextPolarityCSV(path, test_fraction=0.2)
+    >>> test = ember.data.TextPolarityCSV(path, train=False, test_fraction=0.2)
+    >>> len(train), len(test), sorted(label for _, label in list(train) + list(test))
+    (4, 1, [0, 0, 1, 1, 1])
+    """
 
     def __init__(self, path, train=True, test_fraction=0.2, seed=0, transform=None,
                  target_transform=None):

@@ -24,6 +24,13 @@ def _chw(x, op):
 
 
 class Compose:
+    """Applies the transforms in order.
+
+    >>> from ember.data import transforms as T
+    >>> pipeline = T.Compose([T.ToTensor(), T.Normalize([0.5], [0.5])])
+    >>> pipeline(np.array([[0, 255]], dtype=np.uint8))
+    tensor([[[-1., 1.]]])
+    """
     def __init__(self, transforms):
         self.transforms = list(transforms)
 
@@ -37,7 +44,14 @@ class Compose:
 
 
 class ToTensor:
-    """HxWxC (or HxW) uint8 image -> CxHxW float32 tensor in [0, 1] (float input kept)."""
+    """HxWxC (or HxW) uint8 image -> CxHxW float32 tensor in [0, 1] (float input kept).
+
+    >>> img = np.zeros((2, 3, 3), dtype=np.uint8)       # H x W x C
+    >>> img[0, 0] = 255
+    >>> t = ember.data.transforms.ToTensor()(img)
+    >>> t.shape, t.dtype, t[:, 0, 0]
+    (ember.Size([3, 2, 3]), ember.float32, tensor([1., 1., 1.]))
+    """
 
     def __call__(self, img):
         a = np.asarray(img)
@@ -54,7 +68,12 @@ class ToTensor:
 
 
 class Normalize:
-    """(x - mean) / std per channel."""
+    """(x - mean) / std per channel.
+
+    >>> norm = ember.data.transforms.Normalize(mean=[0.5, 0.0], std=[0.5, 2.0])
+    >>> norm(ember.ones(2, 1, 1)).flatten()
+    tensor([1.0000, 0.5000])
+    """
 
     def __init__(self, mean, std):
         self.mean = np.asarray(mean, np.float32).reshape(-1, 1, 1)
@@ -71,7 +90,12 @@ class Normalize:
 
 
 class RandomCrop:
-    """A random ``size`` crop, after zero-padding each side by ``padding``."""
+    """A random ``size`` crop, after zero-padding each side by ``padding``.
+
+    >>> crop = ember.data.transforms.RandomCrop(28, padding=2)
+    >>> crop(ember.ones(1, 28, 28)).shape
+    ember.Size([1, 28, 28])
+    """
 
     def __init__(self, size, padding=None, fill=0):
         self.size = (size, size) if isinstance(size, int) else tuple(size)
@@ -96,7 +120,15 @@ class RandomCrop:
 
 class CenterCrop:
     """The central ``size`` crop (an int: a square); an image smaller than ``size`` is first
-    zero-padded evenly on each side, as torchvision does."""
+    zero-padded evenly on each side, as torchvision does.
+
+    >>> crop = ember.data.transforms.CenterCrop(2)
+    >>> crop(ember.arange(16.).reshape(1, 4, 4))
+    tensor([[[5., 6.],
+             [9., 10.]]])
+    >>> ember.data.transforms.CenterCrop((4, 6))(ember.ones(3, 2, 2)).shape    # smaller: padded
+    ember.Size([3, 4, 6])
+    """
 
     def __init__(self, size):
         self.size = (size, size) if isinstance(size, int) else tuple(size)
@@ -117,6 +149,12 @@ class CenterCrop:
 
 
 class RandomHorizontalFlip:
+    """Mirrors a CxHxW image left-right with probability ``p``.
+
+    >>> flip = ember.data.transforms.RandomHorizontalFlip(p=1.0)
+    >>> flip(ember.tensor([[[1., 2., 3.]]]))
+    tensor([[[3., 2., 1.]]])
+    """
     def __init__(self, p=0.5):
         self.p = p
 
@@ -132,7 +170,13 @@ class RandomHorizontalFlip:
 
 class Resize:
     """Resize a CxHxW tensor to ``size`` (an int resizes the shorter side) with bilinear
-    (default) or nearest interpolation."""
+    (default) or nearest interpolation.
+
+    >>> ember.data.transforms.Resize((4, 6))(ember.ones(3, 2, 3)).shape
+    ember.Size([3, 4, 6])
+    >>> ember.data.transforms.Resize(16)(ember.ones(3, 8, 12)).shape      # the shorter side
+    ember.Size([3, 16, 24])
+    """
 
     def __init__(self, size, interpolation="bilinear"):
         self.size, self.interpolation = size, interpolation
@@ -154,6 +198,11 @@ class Resize:
 
 
 class Lambda:
+    """A user function as a transform.
+
+    >>> ember.data.transforms.Lambda(lambda x: x * 2)(ember.tensor([1., 2.]))
+    tensor([2., 4.])
+    """
     def __init__(self, fn):
         self.fn = fn
 

@@ -16,7 +16,16 @@ class NonDynamicallyQuantizableLinear(Linear):
 class MultiheadAttention(Module):
     """``MultiheadAttention(embed_dim, num_heads, dropout=0., bias=True, batch_first=False)``
     with packed ``in_proj_weight`` (3E, E) and ``out_proj``; returns (output, averaged attention
-    weights or None)."""
+    weights or None).
+
+    >>> attn = ember.nn.MultiheadAttention(embed_dim=8, num_heads=2, batch_first=True)
+    >>> x = ember.randn(3, 5, 8)                       # (batch, sequence, embed_dim)
+    >>> out, weights = attn(x, x, x)
+    >>> out.shape, weights.shape
+    (ember.Size([3, 5, 8]), ember.Size([3, 5, 5]))
+    >>> bool(((weights.sum(-1) - 1).abs() < 1e-6).all())     # each row is a distribution
+    True
+    """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False,
                  dtype=None):
@@ -87,7 +96,13 @@ class MultiheadAttention(Module):
 
 
 class TransformerEncoderLayer(Module):
-    """Self-attention + feed-forward block (post-norm by default, ``norm_first`` for pre-norm)."""
+    """Self-attention + feed-forward block (post-norm by default, ``norm_first`` for pre-norm).
+
+    >>> layer = ember.nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16,
+    ...                                         batch_first=True)
+    >>> layer(ember.randn(3, 5, 8)).shape
+    ember.Size([3, 5, 8])
+    """
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,

@@ -73,6 +73,13 @@ class _ConvNd(Module):
 
 
 class Conv1d(_ConvNd):
+    """1-D convolution over ``(N, C_in, L)`` with PyTorch's arguments (stride, padding incl.
+    ``'same'``, dilation, groups) and weight shape ``(C_out, C_in / groups, k)``.
+
+    >>> conv = ember.nn.Conv1d(2, 4, kernel_size=3, padding=1)
+    >>> conv.weight.shape, conv(ember.zeros(8, 2, 10)).shape
+    (ember.Size([4, 2, 3]), ember.Size([8, 4, 10]))
+    """
     _n = 1
 
     def forward(self, x):
@@ -81,6 +88,15 @@ class Conv1d(_ConvNd):
 
 
 class Conv2d(_ConvNd):
+    """2-D convolution over ``(N, C_in, H, W)`` with PyTorch's arguments (stride, padding incl.
+    ``'same'``, dilation, groups) and weight shape ``(C_out, C_in / groups, kH, kW)``.
+
+    >>> conv = ember.nn.Conv2d(3, 16, kernel_size=3, stride=2, padding=1)
+    >>> conv(ember.zeros(1, 3, 32, 32)).shape
+    ember.Size([1, 16, 16, 16])
+    >>> ember.nn.Conv2d(4, 8, 3, groups=2).weight.shape
+    ember.Size([8, 2, 3, 3])
+    """
     _n = 2
 
     def forward(self, x):
@@ -89,6 +105,13 @@ class Conv2d(_ConvNd):
 
 
 class ConvTranspose1d(_ConvNd):
+    """The transpose (gradient) of Conv1d: upsamples ``(N, C_in, L)``; weight shape
+    ``(C_in, C_out / groups, k)``.
+
+    >>> up = ember.nn.ConvTranspose1d(4, 2, kernel_size=2, stride=2)
+    >>> up.weight.shape, up(ember.zeros(1, 4, 5)).shape
+    (ember.Size([4, 2, 2]), ember.Size([1, 2, 10]))
+    """
     _n = 1
     _transposed = True
 
@@ -98,6 +121,13 @@ class ConvTranspose1d(_ConvNd):
 
 
 class ConvTranspose2d(_ConvNd):
+    """The transpose (gradient) of Conv2d: upsamples ``(N, C_in, H, W)``; weight shape
+    ``(C_in, C_out / groups, kH, kW)``.
+
+    >>> up = ember.nn.ConvTranspose2d(8, 3, kernel_size=4, stride=2, padding=1)
+    >>> up(ember.zeros(1, 8, 7, 7)).shape
+    ember.Size([1, 3, 14, 14])
+    """
     _n = 2
     _transposed = True
 
@@ -120,18 +150,36 @@ class _Pool(Module):
 
 
 class MaxPool1d(_Pool):
+    """The maximum of each window of ``kernel_size`` (stride defaults to ``kernel_size``).
+
+    >>> ember.nn.MaxPool1d(2)(ember.tensor([[[1., 5., 2., 0.]]]))
+    tensor([[[5., 2.]]])
+    """
     def forward(self, x):
         return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
 
 
 class MaxPool2d(_Pool):
+    """The maximum of each ``kernel_size`` window over the last two dims (stride defaults
+    to ``kernel_size``).
+
+    >>> x = ember.arange(16.).reshape(1, 1, 4, 4)
+    >>> ember.nn.MaxPool2d(2)(x)
+    tensor([[[[5., 7.],
+              [13., 15.]]]])
+    """
     def forward(self, x):
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
 
 
 class AvgPool1d(_Pool):
+    """The mean of each window of ``kernel_size`` (stride defaults to ``kernel_size``).
+
+    >>> ember.nn.AvgPool1d(2)(ember.tensor([[[1., 5., 2., 0.]]]))
+    tensor([[[3., 1.]]])
+    """
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
         super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode,
@@ -143,6 +191,13 @@ class AvgPool1d(_Pool):
 
 
 class AvgPool2d(_Pool):
+    """The mean of each ``kernel_size`` window over the last two dims.
+
+    >>> x = ember.arange(16.).reshape(1, 1, 4, 4)
+    >>> ember.nn.AvgPool2d(2)(x)
+    tensor([[[[2.5000, 4.5000],
+              [10.5000, 12.5000]]]])
+    """
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
         super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode,
@@ -163,15 +218,31 @@ class _Adaptive(Module):
 
 
 class AdaptiveAvgPool1d(_Adaptive):
+    """Average pooling to a fixed output length, whatever the input length.
+
+    >>> ember.nn.AdaptiveAvgPool1d(1)(ember.tensor([[[1., 2., 6.]]]))
+    tensor([[[3.]]])
+    """
     def forward(self, x):
         return F.adaptive_avg_pool1d(x, self.output_size)
 
 
 class AdaptiveAvgPool2d(_Adaptive):
+    """Average pooling to a fixed ``(H, W)`` output, whatever the input size.
+
+    >>> ember.nn.AdaptiveAvgPool2d((1, 1))(ember.zeros(2, 64, 7, 7)).shape
+    ember.Size([2, 64, 1, 1])
+    """
     def forward(self, x):
         return F.adaptive_avg_pool2d(x, self.output_size)
 
 
 class AdaptiveMaxPool2d(_Adaptive):
+    """Max pooling to a fixed ``(H, W)`` output, whatever the input size.
+
+    >>> x = ember.arange(16.).reshape(1, 1, 4, 4)
+    >>> ember.nn.AdaptiveMaxPool2d(1)(x)
+    tensor([[[[15.]]]])
+    """
     def forward(self, x):
         return F.adaptive_max_pool2d(x, self.output_size)

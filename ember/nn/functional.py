@@ -15,6 +15,17 @@ from ..ops.indexing import gather
 from ..ops._util import check_same_dtype, layer_input_fix
 from ..core.primitive import Tracer
 
+# the public names (the imports above that are helpers stay out of it)
+__all__ = [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "conv_transpose1d",
+    "conv_transpose2d", "cross_entropy", "dropout", "elu", "embedding", "gelu", "group_norm",
+    "hardtanh", "huber_loss", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu",
+    "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mse_loss", "nll_loss",
+    "normalize", "one_hot", "pad", "relu", "relu6", "scaled_dot_product_attention", "sigmoid",
+    "silu", "smooth_l1_loss", "softmax", "softplus", "tanh"]
+
 
 def _dtype_of(t):
     """A concrete tensor's NumPy dtype (cheap), a tracer's ember dtype: equal values mean
@@ -23,8 +34,14 @@ def _dtype_of(t):
 
 
 def linear(input, weight, bias=None):
-    """``input @ weight.T + bias``. The input must have the layer's dtype (no promotion, as
-    PyTorch)."""
+    """``input @ weight.T + bias``: the affine map of ``nn.Linear`` with a weight of shape
+    ``(out_features, in_features)``. The input must have the layer's dtype (no promotion, as
+    PyTorch).
+
+    >>> w = ember.tensor([[1., 0.], [1., 1.]])
+    >>> ember.nn.functional.linear(ember.tensor([[2., 3.]]), w, ember.tensor([0., 10.]))
+    tensor([[2., 15.]])
+    """
     if _dtype_of(input) != _dtype_of(weight):
         check_same_dtype("linear", input, weight, ("input", "weight"),
                          fix=layer_input_fix(input, weight))
@@ -59,7 +76,14 @@ def _class_dim_last(x):
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of class indices under log-probabilities: input (N, C) or
-    (N, C, d1, ...), target (N,) or (N, d1, ...) (or (C,) with ()), as ``F.nll_loss``."""
+    (N, C, d1, ...), target (N,) or (N, d1, ...) (or (C,) with ()), as ``F.nll_loss``.
+
+    >>> logp = ember.tensor([[-0.1, -2.3], [-1.2, -0.4]])
+    >>> ember.nn.functional.nll_loss(logp, ember.tensor([0, 1]))
+    tensor(0.2500)
+    >>> ember.nn.functional.nll_loss(logp, ember.tensor([0, -100]))   # -100 is ignored
+    tensor(0.1000)
+    """
     if input.ndim < 1 or target.dtype.category != 1:
         raise TypeError(f"nll_loss: target must hold integer class indices, got {target.dtype}")
     if input.ndim == 1:
@@ -123,7 +147,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                   label_smoothing=0.0):
     """Cross entropy of logits (N, C[, d1, ...]) against class indices or class
     probabilities (same shape as input), with ``weight``, ``ignore_index`` and
-    ``label_smoothing``, computed stably (log-softmax), as ``F.cross_entropy``."""
+    ``label_smoothing``, computed stably (log-softmax), as ``F.cross_entropy``.
+
+    >>> import ember.nn.functional as F
+    >>> logits = ember.tensor([[2., 0.], [0., 2.]])
+    >>> F.cross_entropy(logits, ember.tensor([0, 1]))
+    tensor(0.1269)
+    >>> F.cross_entropy(logits, ember.tensor([[1., 0.], [0., 1.]]))  # class probabilities
+    tensor(0.1269)
+    """
     cdim = 1 if input.ndim > 1 else 0
     logp = log_softmax(input, cdim)
     c = input.shape[cdim]
@@ -159,6 +191,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 def mse_loss(input, target, reduction="mean"):
+    """Mean squared error between ``input`` and ``target`` (same shape).
+
+    >>> ember.nn.functional.mse_loss(ember.tensor([1., 2.]), ember.tensor([1., 4.]))
+    tensor(2.)
+    """
     _same_shape(input, target, "mse_loss")
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
@@ -171,11 +208,23 @@ def _same_shape(input, target, op):
 
 
 def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error between ``input`` and ``target`` (same shape).
+
+    >>> ember.nn.functional.l1_loss(ember.tensor([1., 2.]), ember.tensor([0., 4.]))
+    tensor(1.5000)
+    """
     _same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """Squared error (over ``2 * beta``) below ``beta``, absolute error minus ``beta / 2``
+    above it.
+
+    >>> import ember.nn.functional as F
+    >>> F.smooth_l1_loss(ember.tensor([0.5, 3.]), ember.zeros(2), reduction="none")
+    tensor([0.1250, 2.5000])
+    """
     _same_shape(input, target, "smooth_l1_loss")
     d = (input - target).abs()
     if beta == 0:
@@ -185,6 +234,12 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
+    """Half the squared error below ``delta``, ``delta * (|d| - delta / 2)`` above it.
+
+    >>> import ember.nn.functional as F
+    >>> F.huber_loss(ember.tensor([1., 4.]), ember.zeros(2), reduction="none", delta=2.0)
+    tensor([0.5000, 6.0000])
+    """
     _same_shape(input, target, "huber_loss")
     d = (input - target).abs()
     return _reduce(where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction,
@@ -192,7 +247,11 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """BCE on probabilities; logs are clamped at -100 as PyTorch does."""
+    """BCE on probabilities; logs are clamped at -100 as PyTorch does.
+
+    >>> ember.nn.functional.binary_cross_entropy(ember.tensor([0.5, 0.9]), ember.tensor([1., 1.]))
+    tensor(0.3993)
+    """
     _same_shape(input, target, "binary_cross_entropy")
     loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log()
              .clamp(min=-100))
@@ -203,7 +262,12 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
                                      pos_weight=None):
-    """BCE on logits, stable for large |logits|: (1 - t) x + (1 + (pw - 1) t) softplus(-x)."""
+    """BCE on logits, stable for large |logits|: (1 - t) x + (1 + (pw - 1) t) softplus(-x).
+
+    >>> import ember.nn.functional as F
+    >>> F.binary_cross_entropy_with_logits(ember.tensor([0., 100.]), ember.tensor([1., 1.]))
+    tensor(0.3466)
+    """
     _same_shape(input, target, "binary_cross_entropy_with_logits")
     sp = softplus(-input)
     if pos_weight is not None:
@@ -216,7 +280,13 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 
 
 def kl_div(input, target, reduction="mean", log_target=False):
-    """KL(target || exp(input)) pointwise; ``reduction='batchmean'`` divides by the batch."""
+    """KL(target || exp(input)) pointwise; ``reduction='batchmean'`` divides by the batch.
+
+    >>> p = ember.tensor([[0.5, 0.5]])
+    >>> q = ember.tensor([[0.25, 0.75]])
+    >>> ember.nn.functional.kl_div(q.log(), p, reduction="batchmean")
+    tensor(0.1438)
+    """
     if log_target:
         loss = target.exp() * (target - input)
     else:
@@ -229,22 +299,47 @@ def kl_div(input, target, reduction="mean", log_target=False):
 # ---- activations -----------------------------------------------------------------------
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """``input`` where positive, ``negative_slope * input`` elsewhere.
+
+    >>> ember.nn.functional.leaky_relu(ember.tensor([-2., 3.]), 0.1)
+    tensor([-0.2000, 3.0000])
+    """
     return where(input > 0, input, input * negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
+    """``input`` where positive, ``alpha * (exp(input) - 1)`` elsewhere.
+
+    >>> ember.nn.functional.elu(ember.tensor([-1., 2.]))
+    tensor([-0.6321, 2.0000])
+    """
     return where(input > 0, input, alpha * input.expm1())
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """``input`` clamped to ``[min_val, max_val]``.
+
+    >>> ember.nn.functional.hardtanh(ember.tensor([-3., 0.5, 2.]))
+    tensor([-1.0000, 0.5000, 1.0000])
+    """
     return input.clamp(min_val, max_val)
 
 
 def relu6(input, inplace=False):
+    """``input`` clamped to ``[0, 6]``.
+
+    >>> ember.nn.functional.relu6(ember.tensor([-1., 3., 8.]))
+    tensor([0., 3., 6.])
+    """
     return input.clamp(0.0, 6.0)
 
 
 def logsigmoid(input):
+    """``log(sigmoid(input))``, computed without overflow for large negative inputs.
+
+    >>> ember.nn.functional.logsigmoid(ember.tensor([0., -200.]))
+    tensor([-0.6931, -200.0000])
+    """
     return -softplus(-input)
 
 
@@ -253,7 +348,16 @@ def logsigmoid(input):
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalise over (N, spatial...) per channel (dim 1). In training the batch statistics
-    are used and the running ones updated in place (unbiased variance), as PyTorch."""
+    are used and the running ones updated in place (unbiased variance), as PyTorch.
+
+    >>> x = ember.tensor([[1.], [3.]])
+    >>> mean, var = ember.zeros(1), ember.ones(1)
+    >>> ember.nn.functional.batch_norm(x, mean, var, training=True, eps=0.0)
+    tensor([[-1.],
+            [1.]])
+    >>> mean, var          # running statistics moved by momentum 0.1 (unbiased variance)
+    (tensor([0.2000]), tensor([1.1000]))
+    """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input with >= 2 dims (N, C, ...), got shape "
                          f"{tuple(input.shape)}")
@@ -291,6 +395,12 @@ def _update_stat(buf, new):
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalises over the trailing ``normalized_shape`` dims to zero mean and unit variance,
+    then scales by ``weight`` and shifts by ``bias``.
+
+    >>> ember.nn.functional.layer_norm(ember.tensor([[1., 3.]]), (2,), eps=0.0)
+    tensor([[-1., 1.]])
+    """
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[input.ndim - len(ns):]) != ns:
         raise ValueError(f"layer_norm: normalized_shape {ns} doesn't match the trailing dims "
@@ -307,6 +417,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalises each group of ``C / num_groups`` channels (with the spatial dims) per
+    example, then applies the per-channel ``weight`` and ``bias``.
+
+    >>> x = ember.tensor([[[1.], [3.], [5.], [9.]]])             # (N=1, C=4, L=1)
+    >>> ember.nn.functional.group_norm(x, 2, eps=0.0).flatten()
+    tensor([-1., 1., -1., 1.])
+    """
     n, c = input.shape[0], input.shape[1]
     if c % num_groups:
         raise ValueError(f"group_norm: num_groups={num_groups} must divide the {c} channels")
@@ -323,6 +440,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``).
+
+    >>> ember.nn.functional.normalize(ember.tensor([[3., 4.]]))
+    tensor([[0.6000, 0.8000]])
+    """
     return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
 
 
@@ -330,7 +452,14 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
     """Resize the spatial dims of (N, C, *spatial): ``nearest`` or ``bilinear`` (2-D)/``linear``
-    (1-D), PyTorch's coordinate conventions (align_corners False by default)."""
+    (1-D), PyTorch's coordinate conventions (align_corners False by default).
+
+    >>> x = ember.tensor([[[1., 2.]]])
+    >>> ember.nn.functional.interpolate(x, scale_factor=2)
+    tensor([[[1., 1., 2., 2.]]])
+    >>> ember.nn.functional.interpolate(x, size=3, mode="linear", align_corners=True)
+    tensor([[[1.0000, 1.5000, 2.0000]]])
+    """
     nsp = input.ndim - 2
     if nsp not in (1, 2):
         raise ValueError(f"interpolate: expected a 3-D or 4-D input, got {tuple(input.shape)}")
@@ -379,7 +508,14 @@ def _t(a):
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None):
-    """softmax(q k^T / sqrt(d) + mask) v over the last two dims."""
+    """softmax(q k^T / sqrt(d) + mask) v over the last two dims.
+
+    >>> q = k = ember.tensor([[[1., 0.], [0., 1.]]])
+    >>> v = ember.tensor([[[1., 2.], [3., 4.]]])
+    >>> ember.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    tensor([[[1.0000, 2.0000],
+             [2.3395, 3.3395]]])
+    """
     import math
     d = query.shape[-1]
     s = (query @ key.mT) * (scale if scale is not None else 1.0 / math.sqrt(d))

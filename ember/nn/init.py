@@ -22,7 +22,16 @@ def _fill(t, value):
 
 
 def uniform_(t, a=0.0, b=1.0, key=None):
-    """Uniform in [a, b): from the global generator, or from ``key`` (ember.random)."""
+    """Uniform in [a, b): from the global generator, or from ``key`` (ember.random).
+
+    >>> w = ember.nn.init.uniform_(ember.empty(1000), -0.5, 0.5)
+    >>> bool(w.min() >= -0.5) and bool(w.max() < 0.5)
+    True
+    >>> a = ember.nn.init.uniform_(ember.empty(3), key=ember.random.key(0))
+    >>> b = ember.nn.init.uniform_(ember.empty(3), key=ember.random.key(0))
+    >>> bool((a == b).all())                   # a key makes it reproducible
+    True
+    """
     if key is not None:
         from .. import random
         return _fill(t, random.uniform(key, tuple(t.shape), t.dtype, a, b))
@@ -31,6 +40,13 @@ def uniform_(t, a=0.0, b=1.0, key=None):
 
 
 def normal_(t, mean=0.0, std=1.0, key=None):
+    """Fills ``t`` in place with samples of Normal(``mean``, ``std``) (from the global
+    generator, or from ``key``); returns ``t``.
+
+    >>> w = ember.nn.init.normal_(ember.empty(10000), mean=3.0, std=0.5)
+    >>> round(w.mean().item(), 1), round(w.std().item(), 1)
+    (3.0, 0.5)
+    """
     if key is not None:
         from .. import random
         return _fill(t, random.normal(key, tuple(t.shape), t.dtype) * std + mean)
@@ -39,7 +55,12 @@ def normal_(t, mean=0.0, std=1.0, key=None):
 
 
 def trunc_normal_(t, mean=0.0, std=1.0, a=-2.0, b=2.0, key=None):
-    """Normal(mean, std) truncated to [a, b]."""
+    """Normal(mean, std) truncated to [a, b].
+
+    >>> w = ember.nn.init.trunc_normal_(ember.empty(1000), std=1.0, a=-0.5, b=0.5)
+    >>> bool(w.abs().max() <= 0.5)
+    True
+    """
     from .. import random
     if key is None:
         from ..generator import default_generator
@@ -49,19 +70,43 @@ def trunc_normal_(t, mean=0.0, std=1.0, a=-2.0, b=2.0, key=None):
 
 
 def constant_(t, val):
+    """Fills ``t`` in place with ``val``; returns ``t``.
+
+    >>> ember.nn.init.constant_(ember.empty(3), 0.25)
+    tensor([0.2500, 0.2500, 0.2500])
+    """
     with no_grad():
         return t.fill_(val)
 
 
 def zeros_(t):
+    """Fills ``t`` in place with zeros; returns ``t``.
+
+    >>> ember.nn.init.zeros_(ember.empty(2, 2))
+    tensor([[0., 0.],
+            [0., 0.]])
+    """
     return constant_(t, 0.0)
 
 
 def ones_(t):
+    """Fills ``t`` in place with ones; returns ``t``.
+
+    >>> ember.nn.init.ones_(ember.empty(3))
+    tensor([1., 1., 1.])
+    """
     return constant_(t, 1.0)
 
 
 def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for a nonlinearity (PyTorch's table): 1 for linear/sigmoid,
+    5/3 for tanh, sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for leaky_relu.
+
+    >>> ember.nn.init.calculate_gain("relu")
+    1.4142135623730951
+    >>> ember.nn.init.calculate_gain("tanh")
+    1.6666666666666667
+    """
     if nonlinearity in ("linear", "sigmoid", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
                         "conv_transpose2d"):
         return 1.0
@@ -78,6 +123,14 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def kaiming_uniform_(t, a=0, mode="fan_in", nonlinearity="leaky_relu", key=None):
+    """He initialisation: uniform in ``[-b, b]`` with ``b = gain * sqrt(3 / fan)``, ``fan``
+    the fan-in (or fan-out with ``mode="fan_out"``); returns ``t``.
+
+    >>> w = ember.nn.init.kaiming_uniform_(ember.empty(256, 600), nonlinearity="relu")
+    >>> bound = (2 ** 0.5) * (3 / 600) ** 0.5                 # 0.1
+    >>> bool(w.abs().max() <= bound), bool(w.abs().max() > 0.9 * bound)
+    (True, True)
+    """
     fan_in, fan_out = _fans(t)
     fan = fan_in if mode == "fan_in" else fan_out
     bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
@@ -85,24 +138,48 @@ def kaiming_uniform_(t, a=0, mode="fan_in", nonlinearity="leaky_relu", key=None)
 
 
 def kaiming_normal_(t, a=0, mode="fan_in", nonlinearity="leaky_relu", key=None):
+    """He initialisation: Normal(0, ``gain / sqrt(fan)``); returns ``t``.
+
+    >>> w = ember.nn.init.kaiming_normal_(ember.empty(512, 200), nonlinearity="relu")
+    >>> round(w.std().item(), 2)                               # sqrt(2 / 200)
+    0.1
+    """
     fan_in, fan_out = _fans(t)
     fan = fan_in if mode == "fan_in" else fan_out
     return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), key=key)
 
 
 def xavier_uniform_(t, gain=1.0, key=None):
+    """Glorot initialisation: uniform in ``[-b, b]`` with
+    ``b = gain * sqrt(6 / (fan_in + fan_out))``; returns ``t``.
+
+    >>> w = ember.nn.init.xavier_uniform_(ember.empty(300, 300))
+    >>> bool(w.abs().max() <= 0.1), bool(w.abs().max() > 0.09)
+    (True, True)
+    """
     fan_in, fan_out = _fans(t)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound, key=key)
 
 
 def xavier_normal_(t, gain=1.0, key=None):
+    """Glorot initialisation: Normal(0, ``gain * sqrt(2 / (fan_in + fan_out))``); returns ``t``.
+
+    >>> w = ember.nn.init.xavier_normal_(ember.empty(400, 400))
+    >>> round(w.std().item(), 2)                               # sqrt(2 / 800)
+    0.05
+    """
     fan_in, fan_out = _fans(t)
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), key=key)
 
 
 def orthogonal_(t, gain=1.0, key=None):
-    """A (semi-)orthogonal matrix from the QR decomposition of a normal sample."""
+    """A (semi-)orthogonal matrix from the QR decomposition of a normal sample.
+
+    >>> w = ember.nn.init.orthogonal_(ember.empty(3, 3))
+    >>> bool((w @ w.T - ember.eye(3)).abs().max() < 1e-5)
+    True
+    """
     import numpy as np
     from ..core.tensor import Tensor
     if t.ndim < 2:

@@ -10,12 +10,25 @@ from ..ops.creation_ops import empty
 
 
 class Identity(Module):
+    """Returns its input unchanged (a placeholder layer, e.g. to drop a head from a model).
+
+    >>> x = ember.tensor([1., 2.])
+    >>> ember.nn.Identity()(x) is x
+    True
+    """
     def forward(self, x):
         return x
 
 
 class Linear(Module):
-    """y = x W^T + b, with PyTorch's default initialisation and parameter shapes."""
+    """y = x W^T + b, with PyTorch's default initialisation and parameter shapes.
+
+    >>> layer = ember.nn.Linear(3, 2)
+    >>> layer.weight.shape, layer.bias.shape
+    (ember.Size([2, 3]), ember.Size([2]))
+    >>> layer(ember.ones(4, 3)).shape
+    ember.Size([4, 2])
+    """
 
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
@@ -45,22 +58,31 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
-def _act(name, fn):
+def _act(name, fn, example_output):
+    """A module class applying ``fn``; its docstring example applies it to [-1., 0., 2.]."""
+    doc = (f"The {name} activation as a module.\n\n"
+           f">>> ember.nn.{name}()(ember.tensor([-1., 0., 2.]))\n{example_output}\n")
     cls = type(name, (Module,), {"forward": lambda self, x: fn(x),
                                  "__init__": lambda self, inplace=False: Module.__init__(self),
-                                 "__doc__": f"The {name} activation as a module."})
+                                 "__doc__": doc})
     return cls
 
 
-ReLU = _act("ReLU", F.relu)
-Tanh = _act("Tanh", lambda x: x.tanh())
-Sigmoid = _act("Sigmoid", lambda x: x.sigmoid())
-SiLU = _act("SiLU", F.silu)
-ReLU6 = _act("ReLU6", F.relu6)
-LogSigmoid = _act("LogSigmoid", F.logsigmoid)
+ReLU = _act("ReLU", F.relu, "tensor([0., 0., 2.])")
+Tanh = _act("Tanh", lambda x: x.tanh(), "tensor([-0.7616, 0.0000, 0.9640])")
+Sigmoid = _act("Sigmoid", lambda x: x.sigmoid(), "tensor([0.2689, 0.5000, 0.8808])")
+SiLU = _act("SiLU", F.silu, "tensor([-0.2689, 0.0000, 1.7616])")
+ReLU6 = _act("ReLU6", F.relu6, "tensor([0., 0., 2.])")
+LogSigmoid = _act("LogSigmoid", F.logsigmoid, "tensor([-1.3133, -0.6931, -0.1269])")
 
 
 class GELU(Module):
+    """The Gaussian error linear unit ``x * Phi(x)``; ``approximate="tanh"`` uses the tanh
+    approximation.
+
+    >>> ember.nn.GELU()(ember.tensor([-1., 0., 1.]))
+    tensor([-0.1587, 0.0000, 0.8413])
+    """
     def __init__(self, approximate="none"):
         super().__init__()
         self.approximate = approximate
@@ -71,6 +93,11 @@ class GELU(Module):
 
 
 class LeakyReLU(Module):
+    """``x`` where positive, ``negative_slope * x`` elsewhere.
+
+    >>> ember.nn.LeakyReLU(0.1)(ember.tensor([-2., 3.]))
+    tensor([-0.2000, 3.0000])
+    """
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = negative_slope
@@ -83,6 +110,11 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
+    """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere.
+
+    >>> ember.nn.ELU()(ember.tensor([-1., 2.]))
+    tensor([-0.6321, 2.0000])
+    """
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
         self.alpha = alpha
@@ -92,6 +124,12 @@ class ELU(Module):
 
 
 class Softmax(Module):
+    """Softmax along ``dim``: non-negative values that sum to 1 along that dimension.
+
+    >>> ember.nn.Softmax(dim=-1)(ember.tensor([[0., 0.], [0., 1.]]))
+    tensor([[0.5000, 0.5000],
+            [0.2689, 0.7311]])
+    """
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
@@ -104,12 +142,25 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """The logarithm of the softmax along ``dim``, computed stably.
+
+    >>> ember.nn.LogSoftmax(dim=-1)(ember.tensor([0., 0.]))
+    tensor([-0.6931, -0.6931])
+    """
     def forward(self, x):
         return F.log_softmax(x, self.dim if self.dim is not None else -1)
 
 
 class Dropout(Module):
-    """Zeroes elements with probability ``p`` in training mode (identity in eval mode)."""
+    """Zeroes elements with probability ``p`` in training mode (identity in eval mode).
+
+    >>> drop = ember.nn.Dropout(p=0.5)
+    >>> y = drop(ember.ones(1000))
+    >>> sorted(set(y.tolist()))          # kept values are scaled by 1 / (1 - p)
+    [0.0, 2.0]
+    >>> drop.eval()(ember.ones(3))       # eval mode: the identity
+    tensor([1., 1., 1.])
+    """
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
@@ -126,7 +177,14 @@ class Dropout(Module):
 
 class Embedding(Module):
     """A lookup table of ``num_embeddings`` vectors; the ``padding_idx`` row starts at zero
-    and gets no gradient."""
+    and gets no gradient.
+
+    >>> emb = ember.nn.Embedding(10, 3, padding_idx=0)
+    >>> emb(ember.tensor([[0, 4, 4]])).shape
+    ember.Size([1, 3, 3])
+    >>> emb.weight[0]
+    tensor([0., 0., 0.], grad_fn=<...>)
+    """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
@@ -157,6 +215,15 @@ class Embedding(Module):
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+        """An Embedding whose table is ``embeddings`` (frozen unless ``freeze=False``).
+
+        >>> emb = ember.nn.Embedding.from_pretrained(ember.tensor([[1., 2.], [3., 4.]]))
+        >>> emb(ember.tensor([1, 1]))
+        tensor([[3., 4.],
+                [3., 4.]])
+        >>> emb.weight.requires_grad
+        False
+        """
         m = cls(embeddings.shape[0], embeddings.shape[1], padding_idx=padding_idx,
                 _weight=embeddings)
         m.weight.requires_grad = not freeze
@@ -168,7 +235,12 @@ class Embedding(Module):
 
 
 class Bilinear(Module):
-    """y = x1^T A x2 + b with A of shape (out, in1, in2)."""
+    """y = x1^T A x2 + b with A of shape (out, in1, in2).
+
+    >>> layer = ember.nn.Bilinear(3, 4, 5)
+    >>> layer(ember.ones(2, 3), ember.ones(2, 4)).shape
+    ember.Size([2, 5])
+    """
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=None):
         super().__init__()
@@ -190,6 +262,11 @@ class Bilinear(Module):
 
 
 class Flatten(Module):
+    """Flattens dims ``start_dim..end_dim`` into one (by default all but the batch dim).
+
+    >>> ember.nn.Flatten()(ember.zeros(8, 3, 4, 4)).shape
+    ember.Size([8, 48])
+    """
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
@@ -199,6 +276,11 @@ class Flatten(Module):
 
 
 class Unflatten(Module):
+    """Splits dimension ``dim`` into ``unflattened_size``.
+
+    >>> ember.nn.Unflatten(1, (3, 16))(ember.zeros(8, 48)).shape
+    ember.Size([8, 3, 16])
+    """
     def __init__(self, dim, unflattened_size):
         super().__init__()
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
@@ -208,6 +290,17 @@ class Unflatten(Module):
 
 
 class Sequential(Module):
+    """Runs its modules one after another; built from modules or from an ordered dict of
+    named modules.
+
+    >>> model = ember.nn.Sequential(ember.nn.Linear(3, 2), ember.nn.ReLU())
+    >>> model(ember.ones(4, 3)).shape
+    ember.Size([4, 2])
+    >>> list(model.state_dict())
+    ['0.weight', '0.bias']
+    >>> model[0]
+    Linear(in_features=3, out_features=2, bias=True)
+    """
     def __init__(self, *mods):
         super().__init__()
         if len(mods) == 1 and isinstance(mods[0], dict):
@@ -239,6 +332,12 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
+    """A list of modules whose parameters belong to the owning module.
+
+    >>> layers = ember.nn.ModuleList([ember.nn.Linear(2, 2) for _ in range(3)])
+    >>> len(layers), len(list(layers.parameters()))
+    (3, 6)
+    """
     def __init__(self, mods=()):
         super().__init__()
         for m in mods:
@@ -264,6 +363,12 @@ class ModuleList(Module):
 
 
 class ModuleDict(Module):
+    """A dict of named modules whose parameters belong to the owning module.
+
+    >>> heads = ember.nn.ModuleDict({"cls": ember.nn.Linear(4, 10), "box": ember.nn.Linear(4, 4)})
+    >>> list(heads.keys()), heads["box"](ember.ones(1, 4)).shape
+    (['cls', 'box'], ember.Size([1, 4]))
+    """
     def __init__(self, modules=None):
         super().__init__()
         for k, m in (modules or {}).items():
@@ -306,16 +411,32 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
+    """Mean squared error ``(input - target) ** 2``, reduced by ``reduction``.
+
+    >>> ember.nn.MSELoss()(ember.tensor([1., 2.]), ember.tensor([1., 4.]))
+    tensor(2.)
+    """
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
+    """Mean absolute error ``|input - target|``, reduced by ``reduction``.
+
+    >>> ember.nn.L1Loss(reduction="sum")(ember.tensor([1., 2.]), ember.tensor([0., 4.]))
+    tensor(3.)
+    """
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
+    """Squared error below ``beta`` (scaled by ``0.5 / beta``), absolute error minus
+    ``beta / 2`` above it.
+
+    >>> ember.nn.SmoothL1Loss(reduction="none")(ember.tensor([0.5, 3.]), ember.tensor([0., 0.]))
+    tensor([0.1250, 2.5000])
+    """
     def __init__(self, reduction="mean", beta=1.0):
         super().__init__(reduction)
         self.beta = beta
@@ -325,6 +446,11 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
+    """Squared error below ``delta`` (times 0.5), linear above it (``delta * (|d| - delta / 2)``).
+
+    >>> ember.nn.HuberLoss(reduction="none", delta=2.0)(ember.tensor([1., 4.]), ember.zeros(2))
+    tensor([0.5000, 6.0000])
+    """
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction)
         self.delta = delta
@@ -334,6 +460,12 @@ class HuberLoss(_Loss):
 
 
 class NLLLoss(_Loss):
+    """Negative log-likelihood of the target classes, from log-probabilities ``(N, C)``.
+
+    >>> logp = ember.tensor([[-0.1, -2.3], [-1.2, -0.4]])
+    >>> ember.nn.NLLLoss()(logp, ember.tensor([0, 1]))
+    tensor(0.2500)
+    """
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
         self.weight, self.ignore_index = weight, ignore_index
@@ -343,6 +475,13 @@ class NLLLoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
+    """Cross entropy from raw scores ``(N, C, ...)`` and class indices (or class
+    probabilities), with optional class weights, ``ignore_index`` and label smoothing.
+
+    >>> logits = ember.tensor([[2., 0.], [0., 2.]])
+    >>> ember.nn.CrossEntropyLoss()(logits, ember.tensor([0, 1]))
+    tensor(0.1269)
+    """
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
         self.weight, self.ignore_index = weight, ignore_index
@@ -354,6 +493,11 @@ class CrossEntropyLoss(_Loss):
 
 
 class BCELoss(_Loss):
+    """Binary cross entropy from probabilities in [0, 1].
+
+    >>> ember.nn.BCELoss()(ember.tensor([0.5, 0.5]), ember.tensor([1., 0.]))
+    tensor(0.6931)
+    """
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
         self.weight = weight
@@ -363,6 +507,12 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
+    """Binary cross entropy from logits (a sigmoid folded in, numerically stable), with
+    optional ``pos_weight`` for the positive class.
+
+    >>> ember.nn.BCEWithLogitsLoss()(ember.tensor([0., 0.]), ember.tensor([1., 0.]))
+    tensor(0.6931)
+    """
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)
         self.weight, self.pos_weight = weight, pos_weight
@@ -373,6 +523,13 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
+    """Kullback-Leibler divergence ``target * (log(target) - input)`` with ``input`` given
+    as log-probabilities (``log_target=True``: the target too).
+
+    >>> p = ember.tensor([[0.5, 0.5]])
+    >>> ember.nn.KLDivLoss(reduction="batchmean")(p.log(), p)
+    tensor(0.)
+    """
     def __init__(self, reduction="mean", log_target=False):
         super().__init__(reduction)
         self.log_target = log_target

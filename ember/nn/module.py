@@ -13,7 +13,12 @@ from ..transforms.effects import note_buffer_read, note_training_read
 
 
 class Parameter(Tensor):
-    """A tensor that a Module registers as a learnable parameter (requires_grad by default)."""
+    """A tensor that a Module registers as a learnable parameter (requires_grad by default).
+
+    >>> p = ember.nn.Parameter(ember.tensor([1., 2.]))
+    >>> p.requires_grad, isinstance(p, ember.Tensor)
+    (True, True)
+    """
 
     def __new__(cls, data=None, requires_grad=True):
         t = object.__new__(cls)
@@ -30,7 +35,26 @@ class Parameter(Tensor):
 
 
 class Module:
-    """Base class of every layer: holds parameters, buffers and submodules in order."""
+    """Base class of every layer: holds parameters, buffers and submodules in order.
+
+    Subclass it, create the layers in ``__init__`` and write ``forward``; assigning a
+    ``Parameter`` or a ``Module`` to an attribute registers it.
+
+    >>> class TwoLayer(ember.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc1 = ember.nn.Linear(4, 8)
+    ...         self.fc2 = ember.nn.Linear(8, 2)
+    ...     def forward(self, x):
+    ...         return self.fc2(self.fc1(x).relu())
+    >>> model = TwoLayer()
+    >>> model(ember.ones(3, 4)).shape
+    ember.Size([3, 2])
+    >>> [name for name, _ in model.named_parameters()]
+    ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+    >>> sum(p.numel() for p in model.parameters())
+    58
+    """
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -90,6 +114,14 @@ class Module:
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
+        """Registers a tensor that is state but not a parameter (e.g. running statistics); it is
+        saved in ``state_dict`` unless ``persistent=False``.
+
+        >>> m = ember.nn.Module()
+        >>> m.register_buffer("count", ember.zeros(()))
+        >>> list(m.state_dict()), list(m.parameters())
+        (['count'], [])
+        """
         if "." in name or not name:
             raise KeyError(f"register_buffer: invalid buffer name {name!r}")
         if tensor is not None and not isinstance(tensor, Tensor):
@@ -121,7 +153,16 @@ class Module:
 
     def register_forward_hook(self, hook):
         """``hook(module, inputs, output)`` runs after forward; a non-None return replaces the
-        output. Returns a handle with ``remove()``."""
+        output. Returns a handle with ``remove()``.
+
+        >>> layer = ember.nn.Linear(2, 2)
+        >>> handle = layer.register_forward_hook(lambda module, inputs, output: output.clamp(0, 0))
+        >>> layer(ember.ones(1, 2))
+        tensor([[0., 0.]], grad_fn=<...>)
+        >>> handle.remove()
+        >>> layer(ember.ones(1, 2)).shape
+        ember.Size([1, 2])
+        """
         return _Handle(self.__dict__.setdefault("_forward_hooks", OrderedDict()), hook)
 
     def register_forward_pre_hook(self, hook):
@@ -167,6 +208,13 @@ class Module:
 
     # ---- state -------------------------------------------------------------------------
     def state_dict(self):
+        """The parameters and persistent buffers by dotted name (PyTorch's keys), as tensors
+        detached from the graph.
+
+        >>> list(ember.nn.Sequential(ember.nn.Linear(2, 3), ember.nn.BatchNorm1d(3)).state_dict())
+        ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var',
+         '1.num_batches_tracked']
+        """
         out = OrderedDict()
         for mp, m in self.named_modules():
             for n, p in m._parameters.items():
@@ -179,6 +227,16 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict=True):
+        """Copies the tensors of ``state_dict`` into the parameters and buffers; with
+        ``strict=True`` a missing or unexpected key or a shape mismatch raises. Returns the
+        missing and unexpected keys.
+
+        >>> a, b = ember.nn.Linear(2, 1), ember.nn.Linear(2, 1)
+        >>> b.load_state_dict(a.state_dict())
+        ([], [])
+        >>> bool((a.weight == b.weight).all())
+        True
+        """
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -201,6 +259,15 @@ class Module:
 
     # ---- modes and helpers -------------------------------------------------------------
     def train(self, mode=True):
+        """Sets train mode (``mode=True``) or eval mode on this module and its submodules;
+        returns the module.
+
+        >>> model = ember.nn.Sequential(ember.nn.Dropout(0.5))
+        >>> model.eval().training, model[0].training
+        (False, False)
+        >>> model.train().training
+        True
+        """
         for m in self.modules():
             m.training = mode
         return self
@@ -209,6 +276,17 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none=True):
+        """Clears the ``.grad`` of every parameter (sets it to None, or zero with
+        ``set_to_none=False``).
+
+        >>> layer = ember.nn.Linear(2, 1)
+        >>> layer(ember.ones(1, 2)).sum().backward()
+        >>> layer.bias.grad
+        tensor([1.])
+        >>> layer.zero_grad()
+        >>> layer.bias.grad is None
+        True
+        """
         for p in self.parameters():
             if set_to_none:
                 p.grad = None

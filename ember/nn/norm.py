@@ -61,14 +61,38 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over ``(N, C)`` or ``(N, C, L)`` per channel ``C``.
+
+    >>> bn = ember.nn.BatchNorm1d(1)
+    >>> bn(ember.tensor([[1.], [3.]]))                 # training: the batch's statistics
+    tensor([[-1.0000],
+            [1.0000]], grad_fn=<...>)
+    >>> bn.running_mean, bn.running_var
+    (tensor([0.2000]), tensor([1.1000]))
+    """
     _dims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
+    """Batch normalisation over ``(N, C, H, W)`` per channel ``C``.
+
+    >>> bn = ember.nn.BatchNorm2d(3)
+    >>> bn(ember.randn(4, 3, 5, 5)).mean(dim=(0, 2, 3)).abs().max() < 1e-5
+    tensor(True)
+    >>> list(bn.state_dict())
+    ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
+    """
     _dims = (4,)
 
 
 class LayerNorm(Module):
+    """Normalises over the trailing ``normalized_shape`` dims of each example, then applies an
+    elementwise ``weight`` and ``bias``.
+
+    >>> ember.nn.LayerNorm(2)(ember.tensor([[1., 3.], [0., 10.]]))
+    tensor([[-1.0000,  1.0000],
+            [-1.0000,  1.0000]], grad_fn=<...>)
+    """
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  dtype=None):
         super().__init__()
@@ -94,6 +118,13 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
+    """Normalises groups of ``num_channels / num_groups`` channels of each example, then applies
+    a per-channel ``weight`` and ``bias``.
+
+    >>> gn = ember.nn.GroupNorm(2, 4)
+    >>> gn(ember.tensor([[1., 3., 5., 9.]]).reshape(1, 4, 1)).flatten()
+    tensor([-1.0000,  1.0000, -1.0000,  1.0000], grad_fn=<...>)
+    """
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None):
         super().__init__()
         if num_channels % num_groups:

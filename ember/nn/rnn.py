@@ -126,7 +126,13 @@ class _RNNBase(Module):
 
 
 class RNN(_RNNBase):
-    """Elman RNN: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
+    """Elman RNN: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu).
+
+    >>> rnn = ember.nn.RNN(input_size=3, hidden_size=5, num_layers=2, batch_first=True)
+    >>> out, h_n = rnn(ember.zeros(4, 7, 3))                  # (batch, time, features)
+    >>> out.shape, h_n.shape
+    (ember.Size([4, 7, 5]), ember.Size([2, 4, 5]))
+    """
 
     def _run(self, x, w, h, c, reverse):
         w_ih, w_hh, b_ih, b_hh = w
@@ -142,7 +148,15 @@ class RNN(_RNNBase):
 
 
 class LSTM(_RNNBase):
-    """LSTM with gates (input, forget, cell, output) in PyTorch's order and layout."""
+    """LSTM with gates (input, forget, cell, output) in PyTorch's order and layout.
+
+    >>> lstm = ember.nn.LSTM(input_size=3, hidden_size=5)
+    >>> out, (h_n, c_n) = lstm(ember.zeros(7, 4, 3))          # (time, batch, features)
+    >>> out.shape, h_n.shape, c_n.shape
+    (ember.Size([7, 4, 5]), ember.Size([1, 4, 5]), ember.Size([1, 4, 5]))
+    >>> lstm.weight_ih_l0.shape                               # 4 gates stacked
+    ember.Size([20, 3])
+    """
 
     _gates = 4
 
@@ -161,7 +175,13 @@ class LSTM(_RNNBase):
 
 class GRU(_RNNBase):
     """GRU with gates (reset, update, new) in PyTorch's order:
-    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1 - z) n + z h."""
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1 - z) n + z h.
+
+    >>> gru = ember.nn.GRU(3, 5, bidirectional=True)
+    >>> out, h_n = gru(ember.zeros(7, 4, 3))
+    >>> out.shape, h_n.shape
+    (ember.Size([7, 4, 10]), ember.Size([2, 4, 5]))
+    """
 
     _gates = 3
 

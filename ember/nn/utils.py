@@ -17,7 +17,15 @@ def _params(parameters):
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scale the gradients in place so their joint ``norm_type`` norm is at most
-    ``max_norm``; returns the norm before clipping (a 0-d tensor)."""
+    ``max_norm``; returns the norm before clipping (a 0-d tensor).
+
+    >>> w = ember.nn.Parameter(ember.zeros(2))
+    >>> w.grad = ember.tensor([3., 4.])
+    >>> ember.nn.utils.clip_grad_norm_([w], max_norm=1.0)
+    tensor(5.)
+    >>> w.grad
+    tensor([0.6000, 0.8000])
+    """
     parameters = _params(parameters)  # a generator can be walked only once
     grads = [p.grad._data for p in parameters if p.grad is not None]
     if not grads:
@@ -41,18 +49,41 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
 
 def clip_grad_value_(parameters, clip_value):
-    """Clamp every gradient element to [-clip_value, clip_value] in place."""
+    """Clamp every gradient element to [-clip_value, clip_value] in place.
+
+    >>> w = ember.nn.Parameter(ember.zeros(3))
+    >>> w.grad = ember.tensor([-5., 0.5, 5.])
+    >>> ember.nn.utils.clip_grad_value_([w], 1.0)
+    >>> w.grad
+    tensor([-1.0000, 0.5000, 1.0000])
+    """
     for p in _params(parameters):
         if p.grad is not None:
             np.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
 
 
 def parameters_to_vector(parameters):
+    """The parameters flattened and concatenated into one 1-D tensor.
+
+    >>> layer = ember.nn.Linear(3, 2)
+    >>> ember.nn.utils.parameters_to_vector(layer.parameters()).shape
+    ember.Size([8])
+    """
     from ..ops.indexing import cat
     return cat([p.reshape(-1) for p in parameters])
 
 
 def vector_to_parameters(vec, parameters):
+    """Copies consecutive slices of the 1-D ``vec`` into the parameters in place (the inverse
+    of ``parameters_to_vector``).
+
+    >>> layer = ember.nn.Linear(2, 1)
+    >>> ember.nn.utils.vector_to_parameters(ember.tensor([1., 2., 3.]), layer.parameters())
+    >>> layer.weight, layer.bias
+    (Parameter containing:
+    tensor([[1., 2.]], requires_grad=True), Parameter containing:
+    tensor([3.], requires_grad=True))
+    """
     i = 0
     for p in parameters:
         n = p.numel()

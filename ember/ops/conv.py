@@ -298,12 +298,24 @@ def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """1-D cross-correlation over (N, C, L), as ``torch.nn.functional.conv1d``."""
+    """1-D cross-correlation over (N, C, L), as ``torch.nn.functional.conv1d``.
+
+    >>> ember.nn.functional.conv1d(ember.tensor([[[1., 2., 3., 4.]]]), ember.tensor([[[1., -1.]]]))
+    tensor([[[-1., -1., -1.]]])
+    """
     return _conv(1, input, weight, bias, stride, padding, dilation, groups, "conv1d")
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """2-D cross-correlation over (N, C, H, W), as ``torch.nn.functional.conv2d``."""
+    """2-D cross-correlation over (N, C, H, W), as ``torch.nn.functional.conv2d``.
+
+    >>> ember.nn.functional.conv2d(ember.ones(1, 1, 3, 3), ember.ones(1, 1, 2, 2))
+    tensor([[[[4., 4.],
+              [4., 4.]]]])
+    >>> x, w = ember.ones(8, 3, 32, 32), ember.ones(16, 3, 3, 3)
+    >>> ember.nn.functional.conv2d(x, w, stride=2, padding=1).shape
+    ember.Size([8, 16, 16, 16])
+    """
     return _conv(2, input, weight, bias, stride, padding, dilation, groups, "conv2d")
 
 
@@ -357,14 +369,24 @@ def _conv_transpose(nsp, input, weight, bias, stride, padding, output_padding, g
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    """The transpose (input gradient) of conv1d, as ``torch.nn.functional.conv_transpose1d``."""
+    """The transpose (input gradient) of conv1d, as ``torch.nn.functional.conv_transpose1d``.
+
+    >>> x, w = ember.tensor([[[1., 2.]]]), ember.tensor([[[1., 10.]]])
+    >>> ember.nn.functional.conv_transpose1d(x, w, stride=2)
+    tensor([[[1., 10., 2., 20.]]])
+    """
     return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups,
                            dilation, "conv_transpose1d")
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    """The transpose (input gradient) of conv2d, as ``torch.nn.functional.conv_transpose2d``."""
+    """The transpose (input gradient) of conv2d, as ``torch.nn.functional.conv_transpose2d``.
+
+    >>> x, w = ember.ones(1, 4, 5, 5), ember.ones(4, 2, 2, 2)
+    >>> ember.nn.functional.conv_transpose2d(x, w, stride=2).shape
+    ember.Size([1, 2, 10, 10])
+    """
     return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups,
                            dilation, "conv_transpose2d")
 
@@ -426,7 +448,11 @@ def _max_pool(nsp, input, kernel_size, stride, padding, dilation, ceil_mode, ret
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """Max over sliding windows of (N, C, L), as ``torch.nn.functional.max_pool1d``."""
+    """Max over sliding windows of (N, C, L), as ``torch.nn.functional.max_pool1d``.
+
+    >>> ember.nn.functional.max_pool1d(ember.tensor([[[1., 5., 2., 0.]]]), 2)
+    tensor([[[5., 2.]]])
+    """
     return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices, "max_pool1d")
 
@@ -435,7 +461,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                return_indices=False):
     """Max over sliding windows of (N, C, H, W), as ``torch.nn.functional.max_pool2d``.
     Where several entries of a window tie for the max, the gradient is shared evenly (PyTorch
-    gives it to one of them)."""
+    gives it to one of them).
+
+    >>> ember.nn.functional.max_pool2d(ember.arange(16.).reshape(1, 1, 4, 4), 2)
+    tensor([[[[5., 7.],
+              [13., 15.]]]])
+    """
     return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices, "max_pool2d")
 
@@ -464,14 +495,23 @@ def _avg_pool(nsp, input, kernel_size, stride, padding, ceil_mode, count_include
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
-    """Mean over sliding windows of (N, C, L), as ``torch.nn.functional.avg_pool1d``."""
+    """Mean over sliding windows of (N, C, L), as ``torch.nn.functional.avg_pool1d``.
+
+    >>> ember.nn.functional.avg_pool1d(ember.tensor([[[1., 5., 2., 0.]]]), 2)
+    tensor([[[3., 1.]]])
+    """
     return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      None, "avg_pool1d")
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
-    """Mean over sliding windows of (N, C, H, W), as ``torch.nn.functional.avg_pool2d``."""
+    """Mean over sliding windows of (N, C, H, W), as ``torch.nn.functional.avg_pool2d``.
+
+    >>> ember.nn.functional.avg_pool2d(ember.arange(16.).reshape(1, 1, 4, 4), 2)
+    tensor([[[[2.5000, 4.5000],
+              [10.5000, 12.5000]]]])
+    """
     return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override, "avg_pool2d")
 
@@ -502,11 +542,21 @@ def _adaptive_avg(nsp, input, output_size, op):
 
 
 def adaptive_avg_pool1d(input, output_size):
+    """Average pooling of ``(N, C, L)`` to ``output_size`` positions.
+
+    >>> ember.nn.functional.adaptive_avg_pool1d(ember.tensor([[[1., 2., 6.]]]), 1)
+    tensor([[[3.]]])
+    """
     return _adaptive_avg(1, input, output_size, "adaptive_avg_pool1d")
 
 
 def adaptive_avg_pool2d(input, output_size):
-    """Average pooling to a fixed output size, as ``torch.nn.functional.adaptive_avg_pool2d``."""
+    """Average pooling to a fixed output size, as ``torch.nn.functional.adaptive_avg_pool2d``.
+
+    >>> ember.nn.functional.adaptive_avg_pool2d(ember.arange(16.).reshape(1, 1, 4, 4), 2)
+    tensor([[[[2.5000, 4.5000],
+              [10.5000, 12.5000]]]])
+    """
     return _adaptive_avg(2, input, output_size, "adaptive_avg_pool2d")
 
 
@@ -532,10 +582,20 @@ def _adaptive_max(nsp, input, output_size, op):
 
 
 def adaptive_max_pool2d(input, output_size):
+    """Max pooling of ``(N, C, H, W)`` to ``output_size``.
+
+    >>> ember.nn.functional.adaptive_max_pool2d(ember.arange(16.).reshape(1, 1, 4, 4), 1)
+    tensor([[[[15.]]]])
+    """
     return _adaptive_max(2, input, output_size, "adaptive_max_pool2d")
 
 
 def adaptive_max_pool1d(input, output_size):
+    """Max pooling of ``(N, C, L)`` to ``output_size`` positions.
+
+    >>> ember.nn.functional.adaptive_max_pool1d(ember.tensor([[[1., 5., 2., 0.]]]), 2)
+    tensor([[[5., 2.]]])
+    """
     return _adaptive_max(1, input, output_size, "adaptive_max_pool1d")
 
 

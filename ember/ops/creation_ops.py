@@ -29,14 +29,30 @@ def _make(arr, requires_grad, device):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of zeros of the given size.
+
+    >>> ember.zeros(2, 3)
+    tensor([[0., 0., 0.],
+            [0., 0., 0.]])
+    """
     return _make(np.zeros(_shape(size, "zeros"), _dt.as_dtype(dtype).np), requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of ones of the given size.
+
+    >>> ember.ones(2, dtype=ember.int64)
+    tensor([1, 1])
+    """
     return _make(np.ones(_shape(size, "ones"), _dt.as_dtype(dtype).np), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
+    """An uninitialised tensor of the given size (ember fills it with zeros).
+
+    >>> ember.empty(2, 3).shape
+    ember.Size([2, 3])
+    """
     return _make(np.empty(_shape(size, "empty"), _dt.as_dtype(dtype).np), requires_grad, device)
 
 
@@ -53,6 +69,13 @@ def _fill_dtype(fill_value, dtype):
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``size`` filled with ``fill_value`` (its dtype from the value unless given).
+
+    >>> ember.full((2,), 7)
+    tensor([7, 7])
+    >>> ember.full((2,), 0.5)
+    tensor([0.5000, 0.5000])
+    """
     d = _fill_dtype(fill_value, dtype)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
@@ -60,21 +83,41 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def zeros_like(x, dtype=None, device=None, requires_grad=False):
+    """Zeros with the shape and dtype of ``x``.
+
+    >>> ember.zeros_like(ember.tensor([1, 2]))
+    tensor([0, 0])
+    """
     return zeros(tuple(x.shape), dtype=dtype or x.dtype, device=device,
                  requires_grad=requires_grad)
 
 
 def ones_like(x, dtype=None, device=None, requires_grad=False):
+    """Ones with the shape and dtype of ``x``.
+
+    >>> ember.ones_like(ember.tensor([1., 2.]))
+    tensor([1., 1.])
+    """
     return ones(tuple(x.shape), dtype=dtype or x.dtype, device=device,
                 requires_grad=requires_grad)
 
 
 def empty_like(x, dtype=None, device=None, requires_grad=False):
+    """An uninitialised tensor with the shape and dtype of ``x``.
+
+    >>> ember.empty_like(ember.ones(2, 2)).shape
+    ember.Size([2, 2])
+    """
     return empty(tuple(x.shape), dtype=dtype or x.dtype, device=device,
                  requires_grad=requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    """``fill_value`` with the shape and dtype of ``x``.
+
+    >>> ember.full_like(ember.ones(2), 3.5)
+    tensor([3.5000, 3.5000])
+    """
     return full(tuple(x.shape), fill_value, dtype=dtype or x.dtype, device=device,
                 requires_grad=requires_grad)
 
@@ -89,6 +132,13 @@ def ones_like_t(x):
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Values from ``start`` to ``end`` (excluded) in steps of ``step``; integers give int64.
+
+    >>> ember.arange(4)
+    tensor([0, 1, 2, 3])
+    >>> ember.arange(1, 2, 0.25)
+    tensor([1.0000, 1.2500, 1.5000, 1.7500])
+    """
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -103,6 +153,11 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` (both included).
+
+    >>> ember.linspace(0, 1, 5)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
     if int(steps) < 0:
         raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
     d = _dt.as_dtype(dtype)
@@ -111,11 +166,22 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in log scale.
+
+    >>> ember.logspace(0, 2, 3)
+    tensor([1., 10., 100.])
+    """
     d = _dt.as_dtype(dtype)
     return _make(np.logspace(float(start), float(end), int(steps), base=base).astype(d.np),
                  requires_grad, device)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """The identity matrix (``n x m`` with ones on the diagonal).
+
+    >>> ember.eye(2, 3)
+    tensor([[1., 0., 0.],
+            [0., 1., 0.]])
+    """
     return _make(np.eye(int(n), None if m is None else int(m), dtype=_dt.as_dtype(dtype).np),
                  requires_grad, device)

@@ -164,7 +164,15 @@ einsum_p = Primitive("einsum", _einsum_impl, vjp=_einsum_vjp, jvp=_einsum_jvp,
 
 def einsum(equation, *operands):
     """Einstein summation, as ``torch.einsum``/``np.einsum`` (``...`` and implicit output
-    supported; operands may also be passed as one list)."""
+    supported; operands may also be passed as one list).
+
+    >>> ember.einsum('ij,jk->ik', ember.ones(2, 3), ember.ones(3, 4)).shape
+    ember.Size([2, 4])
+    >>> ember.einsum('ii->', ember.tensor([[1., 2.], [3., 4.]]))
+    tensor(5.)
+    >>> ember.einsum('bi,bi->b', ember.tensor([[1., 2.], [3., 4.]]), ember.ones(2, 2))
+    tensor([3., 7.])
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ops = [as_value(o) for o in operands]
@@ -175,7 +183,14 @@ def einsum(equation, *operands):
 
 def tensordot(a, b, dims=2):
     """Contract the last ``dims`` dims of ``a`` with the first of ``b``, or the explicit
-    lists ``dims = ([dims of a], [dims of b])``."""
+    lists ``dims = ([dims of a], [dims of b])``.
+
+    >>> ember.tensordot(ember.ones(2, 3, 4), ember.ones(3, 4, 5), dims=2).shape
+    ember.Size([2, 5])
+    >>> ember.tensordot(ember.ones(2, 3), ember.ones(3, 2), dims=([1], [0]))
+    tensor([[3., 3.],
+            [3., 3.]])
+    """
     a, b = as_value(a), as_value(b)
     if isinstance(dims, (int, np.integer)):
         da, db = list(range(a.ndim - int(dims), a.ndim)), list(range(int(dims)))

@@ -428,7 +428,14 @@ cat_p = Primitive("cat", _cat_impl, linear=True, allocating=True, vjp=_cat_vjp,
 
 
 def cat(tensors, dim=0):
-    """Join tensors along an existing dim (all other dims must match)."""
+    """Join tensors along an existing dim (all other dims must match).
+
+    >>> ember.cat([ember.tensor([1, 2]), ember.tensor([3])])
+    tensor([1, 2, 3])
+    >>> ember.cat([ember.zeros(2, 1), ember.ones(2, 2)], dim=1)
+    tensor([[0., 1., 1.],
+            [0., 1., 1.]])
+    """
     ts = [as_value(t) for t in tensors]
     if not ts:
         raise ValueError("cat: expected a non-empty sequence of tensors")
@@ -447,7 +454,12 @@ def cat(tensors, dim=0):
 
 
 def stack(tensors, dim=0):
-    """Join tensors of the same shape along a new dim."""
+    """Join tensors of the same shape along a new dim.
+
+    >>> ember.stack([ember.tensor([1, 2]), ember.tensor([3, 4])], dim=1)
+    tensor([[1, 3],
+            [2, 4]])
+    """
     ts = [as_value(t) for t in tensors]
     if not ts:
         raise ValueError("stack: expected a non-empty sequence of tensors")
@@ -503,7 +515,12 @@ def _along_index(index, dim, op, x_shape):
 
 
 def gather(input, dim, index):
-    """``out[i][j][k] = input[i][index[i][j][k]][k]`` for dim=1 (PyTorch's gather)."""
+    """``out[i][j][k] = input[i][index[i][j][k]][k]`` for dim=1 (PyTorch's gather).
+
+    >>> ember.gather(ember.tensor([[1, 2], [3, 4]]), 1, ember.tensor([[0, 0], [1, 0]]))
+    tensor([[1, 1],
+            [4, 3]])
+    """
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "gather")
     spec, arrays = _along_index(index, d, "gather", tuple(x.shape))
@@ -511,7 +528,11 @@ def gather(input, dim, index):
 
 
 def take_along_dim(input, indices, dim=None):
-    """Values at ``indices`` along ``dim`` (indices broadcast against input outside dim)."""
+    """Values at ``indices`` along ``dim`` (indices broadcast against input outside dim).
+
+    >>> ember.take_along_dim(ember.tensor([[10, 30, 20]]), ember.tensor([[0, 2, 1]]), dim=1)
+    tensor([[10, 20, 30]])
+    """
     x = as_value(input)
     idx = as_value(indices)
     if dim is None:
@@ -540,7 +561,11 @@ def _src_for(src, index, x, op):
 
 
 def scatter_add(input, dim, index, src):
-    """``out = input`` plus ``src[i][j]`` added at ``out[index[i][j]][j]`` (dim=0)."""
+    """``out = input`` plus ``src[i][j]`` added at ``out[index[i][j]][j]`` (dim=0).
+
+    >>> ember.scatter_add(ember.zeros(3), 0, ember.tensor([0, 2, 0]), ember.tensor([1., 2., 3.]))
+    tensor([4., 0., 2.])
+    """
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "scatter_add")
     idx = as_value(index)
@@ -552,7 +577,12 @@ def scatter_add(input, dim, index, src):
 def scatter(input, dim, index, src=None, value=None, reduce=None):
     """``out = input`` with ``src`` (or ``value``) written at the positions ``index`` names
     along ``dim``. Where an index repeats, PyTorch leaves the winner unspecified; ember
-    writes the mean of the colliding values. ``reduce='add'`` is ``scatter_add``."""
+    writes the mean of the colliding values. ``reduce='add'`` is ``scatter_add``.
+
+    >>> ember.scatter(ember.zeros(2, 3), 1, ember.tensor([[2], [0]]), ember.tensor([[5.], [7.]]))
+    tensor([[0., 0., 5.],
+            [7., 0., 0.]])
+    """
     x = as_value(input)
     if src is None:
         src = value
@@ -570,7 +600,12 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
 
 
 def index_select(input, dim, index):
-    """The entries of ``input`` at the 1-D ``index`` along ``dim``."""
+    """The entries of ``input`` at the 1-D ``index`` along ``dim``.
+
+    >>> ember.index_select(ember.tensor([[1, 2], [3, 4], [5, 6]]), 0, ember.tensor([2, 0]))
+    tensor([[5, 6],
+            [1, 2]])
+    """
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "index_select")
     idx = as_value(index)
@@ -580,7 +615,11 @@ def index_select(input, dim, index):
 
 
 def index_add(input, dim, index, source, alpha=1):
-    """``input`` with ``alpha * source`` slices added at the 1-D ``index`` along ``dim``."""
+    """``input`` with ``alpha * source`` slices added at the 1-D ``index`` along ``dim``.
+
+    >>> ember.index_add(ember.zeros(3), 0, ember.tensor([0, 2, 0]), ember.tensor([1., 2., 3.]))
+    tensor([4., 0., 2.])
+    """
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "index_add")
     idx = as_value(index).reshape(-1)
@@ -590,7 +629,11 @@ def index_add(input, dim, index, source, alpha=1):
 
 
 def masked_fill(input, mask, value):
-    """``value`` where ``mask`` is True (mask broadcasts against input)."""
+    """``value`` where ``mask`` is True (mask broadcasts against input).
+
+    >>> ember.masked_fill(ember.tensor([1., 2., 3.]), ember.tensor([True, False, True]), 0.0)
+    tensor([0., 2., 0.])
+    """
     from .elementwise import where
     x = as_value(input)
     m = as_value(mask)
@@ -605,7 +648,11 @@ def masked_fill(input, mask, value):
 
 
 def masked_select(input, mask):
-    """The 1-D tensor of the entries where ``mask`` (broadcast) is True."""
+    """The 1-D tensor of the entries where ``mask`` (broadcast) is True.
+
+    >>> ember.masked_select(ember.tensor([1., 2., 3.]), ember.tensor([True, False, True]))
+    tensor([1., 3.])
+    """
     from .shape import broadcast_tensors
     x, m = broadcast_tensors(as_value(input), as_value(mask))
     if m.dtype is not _dt.bool_:
@@ -614,7 +661,12 @@ def masked_select(input, mask):
 
 
 def nonzero(input, as_tuple=False):
-    """Indices of the non-zero entries: an (n, ndim) int64 tensor, or a tuple of 1-D ones."""
+    """Indices of the non-zero entries: an (n, ndim) int64 tensor, or a tuple of 1-D ones.
+
+    >>> ember.nonzero(ember.tensor([[0, 1], [2, 0]]))
+    tensor([[0, 1],
+            [1, 0]])
+    """
     x = as_value(input)
     nz = np.nonzero(np.asarray(x._data))
     if as_tuple:
@@ -624,6 +676,12 @@ def nonzero(input, as_tuple=False):
 
 
 def argwhere(input):
+    """The indices of the nonzero elements, one row per element (as ``nonzero``).
+
+    >>> ember.argwhere(ember.tensor([0, 3, 0, 4]))
+    tensor([[1],
+            [3]])
+    """
     return nonzero(input)
 
 

@@ -96,7 +96,13 @@ matmul_p = Primitive(
 
 def matmul(input, other):
     """Matrix product with NumPy/PyTorch semantics for 1-d and batched operands. As in
-    PyTorch, two tensors of different dtypes are an error (no implicit promotion)."""
+    PyTorch, two tensors of different dtypes are an error (no implicit promotion).
+
+    >>> ember.matmul(ember.tensor([[1., 2.]]), ember.tensor([[3.], [4.]]))
+    tensor([[11.]])
+    >>> ember.matmul(ember.ones(5, 2, 3), ember.ones(3, 4)).shape
+    ember.Size([5, 2, 4])
+    """
     if isinstance(input, Tensor) and isinstance(other, Tensor):
         if type(input) is not Tensor or type(other) is not Tensor or \
                 input._data.dtype is not other._data.dtype:
@@ -130,6 +136,12 @@ def matmul(input, other):
 
 
 def mm(input, mat2):
+    """The matrix product of two 2-D tensors.
+
+    >>> ember.mm(ember.tensor([[1., 2.], [3., 4.]]), ember.eye(2))
+    tensor([[1., 2.],
+            [3., 4.]])
+    """
     if input.ndim != 2 or mat2.ndim != 2:
         raise ValueError(f"mm: expects 2-d tensors, got shapes {tuple(input.shape)} and "
                          f"{tuple(mat2.shape)}")
@@ -137,6 +149,11 @@ def mm(input, mat2):
 
 
 def bmm(input, mat2):
+    """A batch of matrix products: ``(b, n, k) @ (b, k, m)``.
+
+    >>> ember.bmm(ember.ones(5, 2, 3), ember.ones(5, 3, 4)).shape
+    ember.Size([5, 2, 4])
+    """
     if input.ndim != 3 or mat2.ndim != 3:
         raise ValueError(f"bmm: expects 3-d tensors, got shapes {tuple(input.shape)} and "
                          f"{tuple(mat2.shape)}")
@@ -146,10 +163,20 @@ def bmm(input, mat2):
 
 
 def mv(input, vec):
+    """The product of a matrix and a vector.
+
+    >>> ember.mv(ember.tensor([[1., 2.], [3., 4.]]), ember.tensor([1., 1.]))
+    tensor([3., 7.])
+    """
     return matmul(input, vec)
 
 
 def dot(input, other):
+    """The dot product of two 1-D tensors.
+
+    >>> ember.dot(ember.tensor([1., 2.]), ember.tensor([3., 4.]))
+    tensor(11.)
+    """
     if input.ndim != 1 or other.ndim != 1:
         raise ValueError(f"dot: expects 1-d tensors, got shapes {tuple(input.shape)} and "
                          f"{tuple(other.shape)}")
@@ -157,6 +184,12 @@ def dot(input, other):
 
 
 def outer(input, vec2):
+    """The outer product of two 1-D tensors.
+
+    >>> ember.outer(ember.tensor([1., 2.]), ember.tensor([1., 10., 100.]))
+    tensor([[1., 10., 100.],
+            [2., 20., 200.]])
+    """
     return matmul(input.reshape((-1, 1)), vec2.reshape((1, -1)))
 
 

@@ -64,7 +64,12 @@ def _float(op, x):
 
 
 def tril(input, diagonal=0):
-    """The lower triangle of the last two dims (entries above ``diagonal`` set to 0)."""
+    """The lower triangle of the last two dims (entries above ``diagonal`` set to 0).
+
+    >>> ember.tril(ember.tensor([[1., 2.], [3., 4.]]))
+    tensor([[1., 0.],
+            [3., 4.]])
+    """
     x = as_value(input)
     _check_matrix("tril", x)
     mask = np.tri(x.shape[-2], x.shape[-1], diagonal, dtype=bool)
@@ -72,7 +77,12 @@ def tril(input, diagonal=0):
 
 
 def triu(input, diagonal=0):
-    """The upper triangle of the last two dims (entries below ``diagonal`` set to 0)."""
+    """The upper triangle of the last two dims (entries below ``diagonal`` set to 0).
+
+    >>> ember.triu(ember.tensor([[1., 2.], [3., 4.]]))
+    tensor([[1., 2.],
+            [0., 4.]])
+    """
     x = as_value(input)
     _check_matrix("triu", x)
     mask = ~np.tri(x.shape[-2], x.shape[-1], diagonal - 1, dtype=bool)
@@ -80,7 +90,11 @@ def triu(input, diagonal=0):
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
-    """The diagonal of the (dim1, dim2) planes, appended as the last dim (as PyTorch)."""
+    """The diagonal of the (dim1, dim2) planes, appended as the last dim (as PyTorch).
+
+    >>> ember.diagonal(ember.tensor([[1., 2.], [3., 4.]]))
+    tensor([1., 4.])
+    """
     x = as_value(input)
     if x.ndim < 2:
         raise ValueError(f"diagonal: needs at least 2 dims, got shape {tuple(x.shape)}")
@@ -97,7 +111,12 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
-    """Matrices whose diagonal ``offset`` holds the last dim of ``input`` (as PyTorch)."""
+    """Matrices whose diagonal ``offset`` holds the last dim of ``input`` (as PyTorch).
+
+    >>> ember.diag_embed(ember.tensor([[1., 2.]]))
+    tensor([[[1., 0.],
+             [0., 2.]]])
+    """
     v = as_value(input)
     if (dim1, dim2) != (-2, -1):
         raise ValueError("diag_embed: only dim1=-2, dim2=-1 are supported; move the dims "
@@ -116,7 +135,12 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
 
 
 def diag(input, diagonal=0):
-    """A 1-d input becomes a diagonal matrix; a 2-d input gives its diagonal (as PyTorch)."""
+    """A 1-d input becomes a diagonal matrix; a 2-d input gives its diagonal (as PyTorch).
+
+    >>> ember.diag(ember.tensor([[1., 2.], [3., 4.]])), ember.diag(ember.tensor([1., 2.]))
+    (tensor([1., 4.]), tensor([[1., 0.],
+            [0., 2.]]))
+    """
     x = as_value(input)
     if x.ndim == 1:
         return diag_embed(x, diagonal)
@@ -126,7 +150,11 @@ def diag(input, diagonal=0):
 
 
 def trace(input):
-    """The sum of the main diagonal of a matrix (the last two dims for a batch)."""
+    """The sum of the main diagonal of a matrix (the last two dims for a batch).
+
+    >>> ember.trace(ember.tensor([[1., 2.], [3., 4.]]))
+    tensor(5.)
+    """
     x = as_value(input)
     _check_matrix("trace", x)
     return diagonal(x, 0, -2, -1).sum(-1)
@@ -498,7 +526,14 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
 
 
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
-    """``torch.triangular_solve``: (solution of op(A) x = b, A) with op the transpose or not."""
+    """``torch.triangular_solve``: (solution of op(A) x = b, A) with op the transpose or not.
+
+    >>> A = ember.tensor([[2., 0.], [1., 1.]])
+    >>> solution, _ = ember.triangular_solve(ember.tensor([[2.], [3.]]), A, upper=False)
+    >>> solution
+    tensor([[1.],
+            [2.]])
+    """
     a = _float("triangular_solve", A)
     if transpose:
         x = bind(triangular_solve_p, _mT(a), _float("triangular_solve", b), lower=upper,
@@ -518,7 +553,13 @@ def cholesky(A, upper=False):
 
 
 def cholesky_solve(B, L, upper=False):
-    """x with (L L^T) x = B given the Cholesky factor L (``torch.cholesky_solve``)."""
+    """x with (L L^T) x = B given the Cholesky factor L (``torch.cholesky_solve``).
+
+    >>> L = ember.tensor([[2., 0.], [1., 1.]])                # A = L @ L.T
+    >>> ember.cholesky_solve(ember.tensor([[2.], [3.]]), L)
+    tensor([[-0.5000],
+            [2.0000]])
+    """
     lo = _float("cholesky_solve", L)
     if upper:
         lo = _mT(lo)
@@ -527,7 +568,11 @@ def cholesky_solve(B, L, upper=False):
 
 
 def slogdet(A):
-    """(sign, log|det A|) of square matrices."""
+    """(sign, log|det A|) of square matrices.
+
+    >>> ember.slogdet(ember.tensor([[1., 2.], [3., 4.]]))
+    (tensor(-1.), tensor(0.6931))
+    """
     a = _float("linalg.slogdet", A)
     _check_matrix("linalg.slogdet", a, square=True)
     s, l = bind(slogdet_p, a)
@@ -535,21 +580,34 @@ def slogdet(A):
 
 
 def det(A):
-    """The determinant of square matrices (sign * exp(log|det|))."""
+    """The determinant of square matrices (sign * exp(log|det|)).
+
+    >>> ember.det(ember.tensor([[1., 2.], [3., 4.]]))
+    tensor(-2.)
+    """
     s, l = slogdet(A)
     from .elementwise import exp
     return s * exp(l)
 
 
 def logdet(A):
-    """log det A: NaN for a negative determinant, -inf for a singular matrix (as PyTorch)."""
+    """log det A: NaN for a negative determinant, -inf for a singular matrix (as PyTorch).
+
+    >>> ember.logdet(ember.tensor([[2., 0.], [0., 3.]]))
+    tensor(1.7918)
+    """
     s, l = slogdet(A)
     from .elementwise import log
     return l + log(s)
 
 
 def inv(A):
-    """The inverse of square matrices."""
+    """The inverse of square matrices.
+
+    >>> ember.inverse(ember.tensor([[1., 2.], [3., 4.]]))
+    tensor([[-2.0000, 1.0000],
+            [1.5000, -0.5000]])
+    """
     a = _float("linalg.inv", A)
     _check_matrix("linalg.inv", a, square=True)
     return bind(solve_p, a, _eye_like(a))

@@ -36,7 +36,11 @@ log_softmax_p.batch = lambda args, dims, dim: (
 
 
 def log_softmax(input, dim, dtype=None):
-    """log(softmax(x)) along ``dim``, computed stably (max subtracted first)."""
+    """log(softmax(x)) along ``dim``, computed stably (max subtracted first).
+
+    >>> ember.log_softmax(ember.tensor([0., 0.]), dim=0)
+    tensor([-0.6931, -0.6931])
+    """
     x = as_value(input)
     if dtype is not None:
         x = cast(x, dtype)
@@ -46,12 +50,22 @@ def log_softmax(input, dim, dtype=None):
 
 
 def softmax(input, dim, dtype=None):
-    """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
+    """exp(x) / sum(exp(x)) along ``dim``, computed stably.
+
+    >>> ember.softmax(ember.tensor([[0., 0.], [0., 1.]]), dim=1)
+    tensor([[0.5000, 0.5000],
+            [0.2689, 0.7311]])
+    """
     return log_softmax(input, dim, dtype).exp()
 
 
 def one_hot(tensor, num_classes=-1):
-    """int64 one-hot encoding with a new last dim of size ``num_classes``."""
+    """int64 one-hot encoding with a new last dim of size ``num_classes``.
+
+    >>> ember.nn.functional.one_hot(ember.tensor([0, 2]), num_classes=3)
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
     t = as_value(tensor)
     if t.dtype.category != 1:
         raise TypeError(f"one_hot: expects an integer tensor of class indices, got {t.dtype}")
@@ -69,7 +83,12 @@ export(one_hot, __all__)
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
-    """Rows of ``weight`` at the integer ``input``; the row ``padding_idx`` gets no gradient."""
+    """Rows of ``weight`` at the integer ``input``; the row ``padding_idx`` gets no gradient.
+
+    >>> ember.nn.functional.embedding(ember.tensor([1, 0]), ember.tensor([[0., 0.], [1., 2.]]))
+    tensor([[1., 2.],
+            [0., 0.]])
+    """
     from .indexing import getitem
     idx = as_value(input)
     w = as_value(weight)
@@ -98,7 +117,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only).
-    The mask comes from the global generator (``ember.manual_seed``)."""
+    The mask comes from the global generator (``ember.manual_seed``).
+
+    >>> ember.nn.functional.dropout(ember.ones(4), p=0.5, training=False)
+    tensor([1., 1., 1., 1.])
+    >>> sorted(set(ember.nn.functional.dropout(ember.ones(1000), p=0.75).tolist()))
+    [0.0, 4.0]
+    """
     x = as_value(input)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")

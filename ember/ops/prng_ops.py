@@ -134,7 +134,10 @@ def _erfinv_impl(x):
 
 erfinv_p = _unary("erfinv", _erfinv_impl,
                   lambda x, out: mul(exp(out * out), math.sqrt(math.pi) / 2), needs_out=True,
-                  export_name="erfinv")
+                  export_name="erfinv",
+                  doc="The inverse of ``erf`` on (-1, 1), elementwise.\n\n"
+                      ">>> ember.erfinv(ember.tensor([0.0, 0.5]))\n"
+                      "tensor([0.0000, 0.4769])\n")
 erfinv = erfinv_p.op
 export(erfinv, __all__)
 method(erfinv)
@@ -162,7 +165,13 @@ argsort_p.batch = lambda args, dims, dim, descending: (
 
 
 def argsort(input, dim=-1, descending=False, stable=True):
-    """Indices that sort ``input`` along ``dim`` (stable: ties keep their order)."""
+    """Indices that sort ``input`` along ``dim`` (stable: ties keep their order).
+
+    >>> ember.argsort(ember.tensor([3., 1., 2.]))
+    tensor([1, 2, 0])
+    >>> ember.argsort(ember.tensor([3., 1., 2.]), descending=True)
+    tensor([0, 2, 1])
+    """
     x = as_value(input)
     if x.ndim == 0:
         return (x * 0).to(_dt.int64)
@@ -179,7 +188,11 @@ class _SortResult(tuple):
 
 
 def sort(input, dim=-1, descending=False, stable=True):
-    """(values, indices) sorted along ``dim``; differentiable in the values."""
+    """(values, indices) sorted along ``dim``; differentiable in the values.
+
+    >>> ember.sort(ember.tensor([3., 1., 2.]))
+    (tensor([1., 2., 3.]), tensor([1, 2, 0]))
+    """
     from .indexing import gather
     x = as_value(input)
     idx = argsort(x, dim, descending)
@@ -189,7 +202,11 @@ def sort(input, dim=-1, descending=False, stable=True):
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
-    """The ``k`` largest (or smallest) entries along ``dim`` and their indices."""
+    """The ``k`` largest (or smallest) entries along ``dim`` and their indices.
+
+    >>> ember.topk(ember.tensor([1., 5., 3., 4.]), 2)
+    (tensor([5., 4.]), tensor([1, 3]))
+    """
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "topk")
     if not 0 <= k <= x.shape[d]:

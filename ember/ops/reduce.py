@@ -66,7 +66,16 @@ sum_p.batch = _reduce_batch(sum_p)
 
 
 def sum(input, dim=None, keepdim=False, dtype=None):
-    """Sum over ``dim`` (all dims by default). Integer and bool inputs sum as int64."""
+    """Sum over ``dim`` (all dims by default). Integer and bool inputs sum as int64.
+
+    >>> ember.sum(ember.tensor([[1., 5.], [3., 2.]]))
+    tensor(11.)
+    >>> ember.sum(ember.tensor([[1., 5.], [3., 2.]]), dim=0)
+    tensor([4., 7.])
+    >>> ember.tensor([[1., 5.], [3., 2.]]).sum(dim=1, keepdim=True)
+    tensor([[6.],
+            [5.]])
+    """
     x = as_value(input)
     dims = canon_dims(dim, x.ndim, "sum")
     if dtype is None and x.dtype.category < 2:
@@ -80,7 +89,11 @@ def sum(input, dim=None, keepdim=False, dtype=None):
 
 
 def mean(input, dim=None, keepdim=False, dtype=None):
-    """Arithmetic mean over ``dim`` (floating inputs only, as PyTorch)."""
+    """Arithmetic mean over ``dim`` (floating inputs only, as PyTorch).
+
+    >>> ember.mean(ember.tensor([[1., 5.], [3., 2.]]), dim=1)
+    tensor([3.0000, 2.5000])
+    """
     x = as_value(input)
     if dtype is not None:
         x = cast(x, dtype)
@@ -141,12 +154,20 @@ def _extreme(prim, op, input, dim, keepdim):
 
 
 def amax(input, dim=None, keepdim=False):
-    """Largest value over ``dim`` (ties share the gradient evenly)."""
+    """Largest value over ``dim`` (ties share the gradient evenly).
+
+    >>> ember.amax(ember.tensor([[1., 5.], [3., 2.]]), dim=0)
+    tensor([3., 5.])
+    """
     return _extreme(amax_p, "amax", input, dim, keepdim)
 
 
 def amin(input, dim=None, keepdim=False):
-    """Smallest value over ``dim`` (ties share the gradient evenly)."""
+    """Smallest value over ``dim`` (ties share the gradient evenly).
+
+    >>> ember.amin(ember.tensor([[1., 5.], [3., 2.]]), dim=1)
+    tensor([1., 2.])
+    """
     return _extreme(amin_p, "amin", input, dim, keepdim)
 
 
@@ -183,14 +204,24 @@ argmin_p = _argext(np.argmin, "argmin")
 
 
 def argmax(input, dim=None, keepdim=False):
-    """Index of the (first) largest value, over all elements or along ``dim``."""
+    """Index of the (first) largest value, over all elements or along ``dim``.
+
+    >>> ember.argmax(ember.tensor([[1., 5.], [3., 2.]]))
+    tensor(1)
+    >>> ember.argmax(ember.tensor([[1., 5.], [3., 2.]]), dim=1)
+    tensor([1, 0])
+    """
     x = as_value(input)
     d = None if dim is None else canon_dims(dim, x.ndim, "argmax")[0]
     return bind(argmax_p, x, dim=d, keepdim=bool(keepdim))
 
 
 def argmin(input, dim=None, keepdim=False):
-    """Index of the (first) smallest value, over all elements or along ``dim``."""
+    """Index of the (first) smallest value, over all elements or along ``dim``.
+
+    >>> ember.argmin(ember.tensor([[1., 5.], [3., 2.]]), dim=0)
+    tensor([0, 1])
+    """
     x = as_value(input)
     d = None if dim is None else canon_dims(dim, x.ndim, "argmin")[0]
     return bind(argmin_p, x, dim=d, keepdim=bool(keepdim))
@@ -221,8 +252,14 @@ def _max_min(prim_ext, prim_arg, binary, name):
             vals, idx = vals.squeeze(dim), idx.squeeze(dim)
         return _ValuesIndices(vals, idx)
     f.__name__ = name
+    example = {"max": "(tensor(5.), tensor([5., 3.]), tensor([1, 0]))",
+               "min": "(tensor(1.), tensor([1., 2.]), tensor([0, 1]))"}[name]
     f.__doc__ = (f"``{name}(x)`` over all elements; ``{name}(x, dim)`` returns (values, "
-                 f"indices); ``{name}(x, other)`` is elementwise.")
+                 f"indices); ``{name}(x, other)`` is elementwise.\n\n"
+                 f">>> x = ember.tensor([[1., 5.], [3., 2.]])\n"
+                 f">>> ember.{name}(x), ember.{name}(x, dim=1).values, "
+                 f"ember.{name}(x, dim=1).indices\n"
+                 f"{example}\n")
     return f
 
 
@@ -235,7 +272,13 @@ min = _max_min(amin_p, argmin_p, _minimum, "min")
 # ---- composites ---------------------------------------------------------------------
 
 def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
-    """Variance over ``dim`` with Bessel's ``correction`` (default 1, as PyTorch)."""
+    """Variance over ``dim`` with Bessel's ``correction`` (default 1, as PyTorch).
+
+    >>> ember.var(ember.tensor([1., 2., 3., 4.]))
+    tensor(1.6667)
+    >>> ember.var(ember.tensor([1., 2., 3., 4.]), correction=0)
+    tensor(1.2500)
+    """
     x = as_value(input)
     if correction is None:
         correction = 1 if unbiased is None else int(bool(unbiased))
@@ -250,7 +293,11 @@ def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
 
 def std(input, dim=None, unbiased=None, keepdim=False, correction=None):
     """Standard deviation over ``dim``; its gradient is 0 where it is 0 (a constant slice, an
-    axis of length 1 with ``correction=0``, a 0-d value), as PyTorch's, not NaN."""
+    axis of length 1 with ``correction=0``, a 0-d value), as PyTorch's, not NaN.
+
+    >>> ember.std(ember.tensor([1., 2., 3., 4.]))
+    tensor(1.2910)
+    """
     return root_zero_grad(var(input, dim, unbiased, keepdim, correction), 2)
 
 
@@ -271,7 +318,13 @@ def max_(a, b):  # the builtin max is shadowed in this module by ember's max
 
 
 def logsumexp(input, dim, keepdim=False):
-    """log(sum(exp(x))) over ``dim``, computed stably."""
+    """log(sum(exp(x))) over ``dim``, computed stably.
+
+    >>> ember.logsumexp(ember.tensor([0., 0.]), dim=0)
+    tensor(0.6931)
+    >>> ember.logsumexp(ember.tensor([1000., 1000.]), dim=0)
+    tensor(1000.6932)
+    """
     x = as_value(input)
     dims = canon_dims(dim, x.ndim, "logsumexp")
     from ..transforms.reverse import stop_gradient
@@ -312,7 +365,11 @@ def _scan(prim, input, dim, dtype, op):
 
 
 def cumsum(input, dim, dtype=None):
-    """Running sum along ``dim``."""
+    """Running sum along ``dim``.
+
+    >>> ember.cumsum(ember.tensor([1, 2, 3]), dim=0)
+    tensor([1, 3, 6])
+    """
     return _scan(cumsum_p, input, dim, dtype, "cumsum")
 
 
@@ -366,7 +423,11 @@ cumprod_p.jvp = _cumprod_jvp
 
 
 def cumprod(input, dim, dtype=None):
-    """Running product along ``dim`` (gradients are exact where the input has zeros)."""
+    """Running product along ``dim`` (gradients are exact where the input has zeros).
+
+    >>> ember.cumprod(ember.tensor([1., 2., 3.]), dim=0)
+    tensor([1., 2., 6.])
+    """
     return _scan(cumprod_p, input, dim, dtype, "cumprod")
 
 
@@ -411,7 +472,13 @@ prod_p.jvp = lambda p, t, out, dims, keepdim: bind(
 
 
 def prod(input, dim=None, keepdim=False, dtype=None):
-    """Product over ``dim`` (all elements by default); gradients are exact with zeros."""
+    """Product over ``dim`` (all elements by default); gradients are exact with zeros.
+
+    >>> ember.prod(ember.tensor([[1., 5.], [3., 2.]]))
+    tensor(30.)
+    >>> ember.prod(ember.tensor([[1., 5.], [3., 2.]]), dim=1)
+    tensor([5., 6.])
+    """
     x = _int64_or(input, dtype)
     if dim is None:
         return bind(prod_p, x, dims=tuple(range(x.ndim)), keepdim=False)
@@ -419,12 +486,26 @@ def prod(input, dim=None, keepdim=False, dtype=None):
 
 
 def any(input, dim=None, keepdim=False):
+    """True where any element (along ``dim``, or of the whole tensor) is nonzero.
+
+    >>> ember.any(ember.tensor([0, 0, 2]))
+    tensor(True)
+    >>> ember.any(ember.tensor([[True, False], [False, False]]), dim=1)
+    tensor([True, False])
+    """
     x = cast(as_value(input), _dt.bool_)
     return amax(cast(x, _dt.uint8), dim, keepdim) > 0 if x.numel() else \
         cast(sum(cast(x, _dt.int64), dim, keepdim) > 0, _dt.bool_)
 
 
 def all(input, dim=None, keepdim=False):
+    """True where every element (along ``dim``, or of the whole tensor) is nonzero.
+
+    >>> ember.all(ember.tensor([1, 1, 2]))
+    tensor(True)
+    >>> ember.all(ember.tensor([[True, False], [True, True]]), dim=1)
+    tensor([False, True])
+    """
     x = cast(as_value(input), _dt.bool_)
     return amin(cast(x, _dt.uint8), dim, keepdim) > 0 if x.numel() else \
         cast(sum(cast(x == False, _dt.int64), dim, keepdim) == 0, _dt.bool_)  # noqa: E712
@@ -432,7 +513,13 @@ def all(input, dim=None, keepdim=False):
 
 def norm(input, p="fro", dim=None, keepdim=False):
     """Vector p-norm over ``dim`` (all elements by default): p = 2/'fro', 1, inf, -inf, or any
-    positive number."""
+    positive number.
+
+    >>> ember.norm(ember.tensor([3., 4.]))
+    tensor(5.)
+    >>> ember.norm(ember.tensor([3., -4.]), p=1)
+    tensor(7.)
+    """
     x = as_value(input).abs()
     if p in ("fro", 2, 2.0):
         return root_zero_grad(sum(x * x, dim, keepdim), 2)

@@ -59,7 +59,12 @@ reshape_p.batch = lambda args, dims, shape: (
 
 
 def reshape(input, *shape):
-    """A tensor with the same data and a new shape (one dim may be -1)."""
+    """A tensor with the same data and a new shape (one dim may be -1).
+
+    >>> ember.reshape(ember.arange(6), (2, -1))
+    tensor([[0, 1, 2],
+            [3, 4, 5]])
+    """
     x = as_value(input)
     shape = infer_shape(_shape_arg(shape, "reshape"), x.numel(), x.shape, "reshape")
     if shape == tuple(x.shape):
@@ -68,6 +73,13 @@ def reshape(input, *shape):
 
 
 def view(input, *shape):
+    """The same data with a new shape (one entry may be -1).
+
+    >>> ember.arange(6).view(3, 2)
+    tensor([[0, 1],
+            [2, 3],
+            [4, 5]])
+    """
     x = as_value(input)
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
         return x.to(shape[0])  # view(dtype) is not a reinterpretation here
@@ -105,7 +117,11 @@ transpose_p.batch = _transpose_batch
 
 
 def permute(input, *dims):
-    """Reorder the dims (``x.permute(2, 0, 1)``)."""
+    """Reorder the dims (``x.permute(2, 0, 1)``).
+
+    >>> ember.permute(ember.zeros(2, 3, 4), (2, 0, 1)).shape
+    ember.Size([4, 2, 3])
+    """
     x = as_value(input)
     dims = _shape_arg(dims, "permute")
     if len(dims) != x.ndim:
@@ -120,7 +136,13 @@ def permute(input, *dims):
 
 
 def transpose(input, dim0, dim1):
-    """Swap two dims."""
+    """Swap two dims.
+
+    >>> ember.transpose(ember.tensor([[1, 2, 3]]), 0, 1)
+    tensor([[1],
+            [2],
+            [3]])
+    """
     x = as_value(input)
     n = x.ndim
     if n == 0:
@@ -132,6 +154,11 @@ def transpose(input, dim0, dim1):
 
 
 def movedim(input, source, destination):
+    """``input`` with dimension(s) ``source`` moved to ``destination``.
+
+    >>> ember.movedim(ember.zeros(2, 3, 4), 0, -1).shape
+    ember.Size([3, 4, 2])
+    """
     x = as_value(input)
     n = x.ndim
     src = [source] if isinstance(source, int) else list(source)
@@ -151,6 +178,12 @@ moveaxis = movedim
 
 
 def t(input):
+    """The transpose of a matrix (a 0-D or 1-D tensor is returned as is).
+
+    >>> ember.t(ember.tensor([[1, 2], [3, 4]]))
+    tensor([[1, 3],
+            [2, 4]])
+    """
     x = as_value(input)
     if x.ndim > 2:
         raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}; "
@@ -181,7 +214,12 @@ broadcast_to_p.batch = _bcast_batch
 
 
 def expand(input, *sizes):
-    """Broadcast to a larger shape without copying (-1 keeps a dim)."""
+    """Broadcast to a larger shape without copying (-1 keeps a dim).
+
+    >>> ember.tensor([[1], [2]]).expand(2, 3)
+    tensor([[1, 1, 1],
+            [2, 2, 2]])
+    """
     x = as_value(input)
     sizes = _shape_arg(sizes, "expand")
     if len(sizes) < x.ndim:
@@ -206,14 +244,32 @@ def expand(input, *sizes):
 
 
 def broadcast_to(input, shape):
+    """``input`` broadcast to ``size`` (a view, no copy).
+
+    >>> ember.broadcast_to(ember.tensor([1, 2]), (2, 2))
+    tensor([[1, 2],
+            [1, 2]])
+    """
     return expand(input, tuple(shape))
 
 
 def expand_as(input, other):
+    """``input`` broadcast to the shape of ``other``.
+
+    >>> ember.tensor([1, 2]).expand_as(ember.zeros(3, 2)).shape
+    ember.Size([3, 2])
+    """
     return expand(input, tuple(other.shape))
 
 
 def broadcast_tensors(*tensors):
+    """The tensors broadcast to their common shape.
+
+    >>> ember.broadcast_tensors(ember.tensor([1, 2]), ember.tensor([[0], [10]]))
+    (tensor([[1, 2],
+            [1, 2]]), tensor([[ 0,  0],
+            [10, 10]]))
+    """
     from ._util import broadcast_shapes
     ts = [as_value(t) for t in tensors]
     shape = broadcast_shapes(*[tuple(t.shape) for t in ts], op="broadcast_tensors")
@@ -223,6 +279,11 @@ def broadcast_tensors(*tensors):
 # ---- composed views ----------------------------------------------------------------
 
 def flatten(input, start_dim=0, end_dim=-1):
+    """Dims ``start_dim`` to ``end_dim`` merged into one.
+
+    >>> ember.flatten(ember.zeros(2, 3, 4), start_dim=1).shape
+    ember.Size([2, 12])
+    """
     x = as_value(input)
     if x.ndim == 0:
         return reshape(x, (1,))
@@ -238,6 +299,11 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 
 def unflatten(input, dim, sizes):
+    """Dimension ``dim`` split into the shape ``sizes``.
+
+    >>> ember.unflatten(ember.zeros(2, 12), 1, (3, 4)).shape
+    ember.Size([2, 3, 4])
+    """
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "unflatten")
     shp = tuple(x.shape)
@@ -246,6 +312,13 @@ def unflatten(input, dim, sizes):
 
 
 def squeeze(input, dim=None):
+    """``input`` without its size-1 dims (only ``dim`` when given).
+
+    >>> ember.squeeze(ember.zeros(1, 3, 1)).shape
+    ember.Size([3])
+    >>> ember.squeeze(ember.zeros(1, 3, 1), 0).shape
+    ember.Size([3, 1])
+    """
     x = as_value(input)
     shp = tuple(x.shape)
     if dim is None:
@@ -256,6 +329,12 @@ def squeeze(input, dim=None):
 
 
 def unsqueeze(input, dim):
+    """``input`` with a new size-1 dim at position ``dim``.
+
+    >>> ember.unsqueeze(ember.tensor([1, 2]), 1)
+    tensor([[1],
+            [2]])
+    """
     x = as_value(input)
     d = canon_dim(dim, x.ndim + 1, "unsqueeze")
     shp = tuple(x.shape)
@@ -263,18 +342,41 @@ def unsqueeze(input, dim):
 
 
 def contiguous(input, memory_format=None):
+    """``input`` itself: ember's operations take any memory layout, so unlike PyTorch no
+    copy is made (``is_contiguous()`` may still be False).
+
+    >>> ember.tensor([[1, 2], [3, 4]]).t().contiguous().is_contiguous()
+    False
+    """
     return as_value(input)
 
 
 def view_as(input, other):
+    """``input`` reshaped to the shape of ``other``.
+
+    >>> ember.arange(4).view_as(ember.zeros(2, 2))
+    tensor([[0, 1],
+            [2, 3]])
+    """
     return reshape(input, tuple(other.shape))
 
 
 def reshape_as(input, other):
+    """``input`` reshaped to the shape of ``other``.
+
+    >>> ember.arange(4).reshape_as(ember.zeros(2, 2))
+    tensor([[0, 1],
+            [2, 3]])
+    """
     return reshape(input, tuple(other.shape))
 
 
 def ravel(input):
+    """``input`` flattened to 1-D.
+
+    >>> ember.ravel(ember.tensor([[1, 2], [3, 4]]))
+    tensor([1, 2, 3, 4])
+    """
     return reshape(input, -1)
 
 

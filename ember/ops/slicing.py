@@ -24,7 +24,11 @@ def _slice_dim(x, dim, start, stop, step=1):
 
 
 def narrow(input, dim, start, length):
-    """The slice ``start:start+length`` of ``dim`` (a view)."""
+    """The slice ``start:start+length`` of ``dim`` (a view).
+
+    >>> ember.narrow(ember.arange(6), 0, 2, 3)
+    tensor([2, 3, 4])
+    """
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "narrow")
     n = x.shape[d]
@@ -78,7 +82,13 @@ def _split_sizes(x, d, sizes):
 
 
 def split(tensor, split_size_or_sections, dim=0):
-    """Split into pieces of ``split_size`` (the last may be smaller) or of the given sizes."""
+    """Split into pieces of ``split_size`` (the last may be smaller) or of the given sizes.
+
+    >>> ember.split(ember.arange(5), 2)
+    (tensor([0, 1]), tensor([2, 3]), tensor([4]))
+    >>> ember.split(ember.arange(5), [1, 4])
+    (tensor([0]), tensor([1, 2, 3, 4]))
+    """
     x = as_value(tensor)
     d = canon_dim(dim, x.ndim, "split")
     n = x.shape[d]
@@ -96,7 +106,11 @@ def split(tensor, split_size_or_sections, dim=0):
 
 
 def chunk(input, chunks, dim=0):
-    """Split into ``chunks`` pieces of size ceil(n / chunks) (fewer if that divides early)."""
+    """Split into ``chunks`` pieces of size ceil(n / chunks) (fewer if that divides early).
+
+    >>> ember.chunk(ember.arange(5), 2)
+    (tensor([0, 1, 2]), tensor([3, 4]))
+    """
     x = as_value(input)
     if int(chunks) <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
@@ -106,6 +120,14 @@ def chunk(input, chunks, dim=0):
 
 
 def tensor_split(input, indices_or_sections, dim=0):
+    """Splits into ``n`` nearly equal parts (the first ones one longer), or at the given
+    indices.
+
+    >>> ember.tensor_split(ember.arange(5), 3)
+    (tensor([0, 1]), tensor([2, 3]), tensor([4]))
+    >>> ember.tensor_split(ember.arange(5), [1, 4])
+    (tensor([0]), tensor([1, 2, 3]), tensor([4]))
+    """
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "tensor_split")
     n = x.shape[d]
@@ -120,7 +142,11 @@ def tensor_split(input, indices_or_sections, dim=0):
 
 
 def unbind(input, dim=0):
-    """The slices along ``dim``, with that dim removed."""
+    """The slices along ``dim``, with that dim removed.
+
+    >>> ember.unbind(ember.tensor([[1, 2], [3, 4]]))
+    (tensor([1, 2]), tensor([3, 4]))
+    """
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "unbind")
     shp = tuple(x.shape)
@@ -131,7 +157,12 @@ def unbind(input, dim=0):
 
 
 def flip(input, dims):
-    """Reverse the order of elements along ``dims``."""
+    """Reverse the order of elements along ``dims``.
+
+    >>> ember.flip(ember.tensor([[1, 2], [3, 4]]), [0])
+    tensor([[3, 4],
+            [1, 2]])
+    """
     x = as_value(input)
     ds = canon_dims(dims, x.ndim, "flip")
     spec = tuple(("s", None, None, -1) if i in ds else _ALL for i in range(x.ndim))
@@ -139,15 +170,34 @@ def flip(input, dims):
 
 
 def fliplr(input):
+    """``input`` with the order of its columns (dim 1) reversed.
+
+    >>> ember.fliplr(ember.tensor([[1, 2], [3, 4]]))
+    tensor([[2, 1],
+            [4, 3]])
+    """
     return flip(input, 1)
 
 
 def flipud(input):
+    """``input`` with the order of its rows (dim 0) reversed.
+
+    >>> ember.flipud(ember.tensor([[1, 2], [3, 4]]))
+    tensor([[3, 4],
+            [1, 2]])
+    """
     return flip(input, 0)
 
 
 def roll(input, shifts, dims=None):
-    """Shift elements cyclically along ``dims`` (the flattened tensor when dims is None)."""
+    """Shift elements cyclically along ``dims`` (the flattened tensor when dims is None).
+
+    >>> ember.roll(ember.tensor([1, 2, 3, 4]), 1)
+    tensor([4, 1, 2, 3])
+    >>> ember.roll(ember.tensor([[1, 2], [3, 4]]), 1, dims=1)
+    tensor([[2, 1],
+            [4, 3]])
+    """
     x = as_value(input)
     if dims is None:
         return roll(x.reshape(-1), shifts, 0).reshape(tuple(x.shape))
@@ -165,7 +215,12 @@ def roll(input, shifts, dims=None):
 
 
 def repeat(input, *sizes):
-    """Tile the tensor ``sizes[i]`` times along each dim (PyTorch's ``Tensor.repeat``)."""
+    """Tile the tensor ``sizes[i]`` times along each dim (PyTorch's ``Tensor.repeat``).
+
+    >>> ember.tensor([1, 2]).repeat(2, 2)
+    tensor([[1, 2, 1, 2],
+            [1, 2, 1, 2]])
+    """
     x = as_value(input)
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
@@ -186,7 +241,11 @@ def repeat(input, *sizes):
 
 
 def tile(input, dims):
-    """Like ``repeat``, but fewer sizes than dims are padded with ones on the left."""
+    """Like ``repeat``, but fewer sizes than dims are padded with ones on the left.
+
+    >>> ember.tile(ember.tensor([1, 2]), (2,))
+    tensor([1, 2, 1, 2])
+    """
     x = as_value(input)
     dims = tuple(dims)
     if len(dims) < x.ndim:
@@ -195,7 +254,11 @@ def tile(input, dims):
 
 
 def repeat_interleave(input, repeats, dim=None):
-    """Repeat each element ``repeats`` times along ``dim`` (flattened when None)."""
+    """Repeat each element ``repeats`` times along ``dim`` (flattened when None).
+
+    >>> ember.repeat_interleave(ember.tensor([1, 2]), 2)
+    tensor([1, 1, 2, 2])
+    """
     x = as_value(input)
     if dim is None:
         x, dim = x.reshape(-1), 0
@@ -250,7 +313,14 @@ def _pad_index(n, lo, hi, mode):
 
 def pad(input, pad, mode="constant", value=None):
     """Pad the last ``len(pad) // 2`` dims: ``pad = (left_last, right_last, left_prev, ...)``
-    as PyTorch's ``F.pad``. Negative amounts crop."""
+    as PyTorch's ``F.pad``. Negative amounts crop.
+
+    >>> ember.nn.functional.pad(ember.tensor([[1., 2.]]), (1, 2))
+    tensor([[0., 1., 2., 0., 0.]])
+    >>> ember.nn.functional.pad(ember.tensor([[1., 2.]]), (0, 0, 1, 0), value=9.0)
+    tensor([[9., 9.],
+            [1., 2.]])
+    """
     x = as_value(input)
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:

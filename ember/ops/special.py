@@ -110,24 +110,40 @@ gammaln_p.batch = elementwise_batch(gammaln_p)
 
 
 def lgamma(input):
-    """log |Gamma(x)| elementwise (``torch.lgamma``, ``scipy.special.gammaln``)."""
+    """log |Gamma(x)| elementwise (``torch.lgamma``, ``scipy.special.gammaln``).
+
+    >>> ember.lgamma(ember.tensor([1., 5.]))                 # log(0!), log(4!)
+    tensor([0.0000, 3.1781])
+    """
     return bind(gammaln_p, _float(input))
 
 
 def digamma(input):
-    """psi(x) = d/dx log Gamma(x) elementwise."""
+    """psi(x) = d/dx log Gamma(x) elementwise.
+
+    >>> ember.digamma(ember.tensor([1.]))                    # minus Euler's constant
+    tensor([-0.5772])
+    """
     return bind(polygamma_p, _float(input), n=0)
 
 
 def polygamma(n, input):
-    """The n-th derivative of digamma (``torch.polygamma(n, x)``)."""
+    """The n-th derivative of digamma (``torch.polygamma(n, x)``).
+
+    >>> ember.polygamma(1, ember.tensor([1.]))               # pi^2 / 6
+    tensor([1.6449])
+    """
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"polygamma: the order n must be a non-negative integer, got {n!r}")
     return bind(polygamma_p, _float(input), n=int(n))
 
 
 def mvlgamma(input, p):
-    """The multivariate log-gamma of dimension p."""
+    """The multivariate log-gamma of dimension p.
+
+    >>> ember.mvlgamma(ember.tensor([2.5]), 2)
+    tensor([0.8570])
+    """
     x = _float(input)
     r = (p * (p - 1) / 4) * math.log(math.pi)
     for j in range(p):

@@ -16,7 +16,16 @@ __all__ = ["GradientTransformation", "sgd", "adam", "adamw", "rmsprop", "adagrad
 
 class GradientTransformation:
     """``init(params) -> state`` and ``update(grads, state, params=None) -> (updates,
-    state)``; ``state = {"step": 0-d tensor, "slots": {name: pytree like params}}``."""
+    state)``; ``state = {"step": 0-d tensor, "slots": {name: pytree like params}}``.
+
+    >>> opt = ember.optim.functional.sgd(0.1)
+    >>> params = {"w": ember.tensor([1., 2.])}
+    >>> state = opt.init(params)
+    >>> grads = ember.grad(lambda p: (p["w"] ** 2).sum())(params)
+    >>> updates, state = opt.update(grads, state, params)
+    >>> ember.optim.functional.apply_updates(params, updates)
+    {'w': tensor([0.8000, 1.6000])}
+    """
 
     def __init__(self, rule, **hp):
         self.rule, self.hp = rule, hp
@@ -62,23 +71,61 @@ class GradientTransformation:
 
 
 def sgd(learning_rate, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+    """SGD as a pure ``GradientTransformation`` (the math of ``ember.optim.SGD``).
+
+    >>> opt = ember.optim.functional.sgd(0.5, momentum=0.9)
+    >>> params = ember.tensor([1.])
+    >>> state = opt.init(params)
+    >>> updates, state = opt.update(ember.tensor([1.]), state)
+    >>> updates, state["slots"]["momentum_buffer"]
+    (tensor([-0.5000]), tensor([1.]))
+    """
     return GradientTransformation("sgd", lr=learning_rate, momentum=momentum,
                                   dampening=dampening, nesterov=nesterov,
                                   weight_decay=weight_decay)
 
 
 def adam(learning_rate=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False):
+    """Adam as a pure ``GradientTransformation`` (the math of ``ember.optim.Adam``; Optax's
+    argument names ``b1``, ``b2``). The whole step can run under ``ember.jit``:
+
+    >>> opt = ember.optim.functional.adam(0.1)
+    >>> @ember.jit
+    ... def step(params, state):
+    ...     grads = ember.grad(lambda p: (p ** 2).sum())(params)
+    ...     updates, state = opt.update(grads, state, params)
+    ...     return ember.optim.functional.apply_updates(params, updates), state
+    >>> params = ember.tensor([1., 2.])
+    >>> params, state = step(params, opt.init(params))
+    >>> params
+    tensor([0.9000, 1.9000])
+    """
     return GradientTransformation("adam", lr=learning_rate, betas=(b1, b2), eps=eps,
                                   weight_decay=weight_decay, amsgrad=amsgrad)
 
 
 def adamw(learning_rate=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-2, amsgrad=False):
+    """AdamW (decoupled weight decay) as a pure ``GradientTransformation``.
+
+    >>> opt = ember.optim.functional.adamw(0.1, weight_decay=0.5)
+    >>> params = ember.tensor([1.])
+    >>> updates, _ = opt.update(ember.zeros(1), opt.init(params), params)
+    >>> updates                                  # -lr * weight_decay * p
+    tensor([-0.0500])
+    """
     return GradientTransformation("adam", lr=learning_rate, betas=(b1, b2), eps=eps,
                                   weight_decay=weight_decay, amsgrad=amsgrad, decoupled=True)
 
 
 def rmsprop(learning_rate=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
             centered=False):
+    """RMSprop as a pure ``GradientTransformation`` (the math of ``ember.optim.RMSprop``).
+
+    >>> opt = ember.optim.functional.rmsprop(0.01)
+    >>> updates, _ = opt.update(ember.tensor([1.]), opt.init(ember.tensor([1.])))
+    >>> updates
+    tensor([-0.1000])
+    """
     return GradientTransformation("rmsprop", lr=learning_rate, alpha=alpha, eps=eps,
                                   weight_decay=weight_decay, momentum=momentum,
                                   centered=centered)
@@ -86,13 +133,25 @@ def rmsprop(learning_rate=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum
 
 def adagrad(learning_rate=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
             eps=1e-10):
+    """Adagrad as a pure ``GradientTransformation`` (the math of ``ember.optim.Adagrad``).
+
+    >>> opt = ember.optim.functional.adagrad(0.5)
+    >>> updates, _ = opt.update(ember.tensor([2.]), opt.init(ember.tensor([1.])))
+    >>> updates
+    tensor([-0.5000])
+    """
     return GradientTransformation("adagrad", lr=learning_rate, lr_decay=lr_decay,
                                   weight_decay=weight_decay,
                                   initial_accumulator_value=initial_accumulator_value, eps=eps)
 
 
 def apply_updates(params, updates):
-    """``params + updates``, leaf by leaf."""
+    """``params + updates``, leaf by leaf.
+
+    >>> params = [ember.tensor(1.), ember.tensor(2.)]
+    >>> ember.optim.functional.apply_updates(params, [ember.tensor(0.5), ember.tensor(-1.)])
+    [tensor(1.5000), tensor(1.)]
+    """
     p, td = tree_flatten(params)
     u, _ = tree_flatten(updates)
     return tree_unflatten(td, [a + b for a, b in zip(p, u)])

@@ -13,6 +13,19 @@ __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnea
 
 
 class LRScheduler:
+    """Base class of the epoch-indexed schedulers: a subclass gives ``lr_at(epoch)``, the
+    learning rate of each param group at an epoch in closed form; ``step()`` advances the
+    epoch and sets the groups' ``lr``.
+
+    >>> class Halving(ember.optim.lr_scheduler.LRScheduler):
+    ...     def lr_at(self, epoch):
+    ...         return [base / 2 ** epoch for base in self.base_lrs]
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = Halving(opt)
+    >>> sched.step(); sched.step()
+    >>> opt.param_groups[0]["lr"], sched.get_last_lr()
+    (0.25, [0.25])
+    """
     def __init__(self, optimizer, last_epoch=-1):
         self.optimizer = optimizer
         for g in optimizer.param_groups:
@@ -48,6 +61,18 @@ _LRScheduler = LRScheduler
 
 
 class StepLR(LRScheduler):
+    """Multiplies the initial lr by ``gamma`` every ``step_size`` epochs.
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = ember.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    >>> lrs = []
+    >>> for epoch in range(5):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
@@ -57,6 +82,18 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
+    """Multiplies the lr by ``gamma`` at each epoch in ``milestones``.
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = ember.optim.lr_scheduler.MultiStepLR(opt, milestones=[1, 3], gamma=0.1)
+    >>> lrs = []
+    >>> for epoch in range(4):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [1.0, 0.1, 0.1, 0.01]
+    """
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         self.milestones, self.gamma = sorted(milestones), gamma
         super().__init__(optimizer, last_epoch)
@@ -66,6 +103,18 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
+    """Multiplies the lr by ``gamma`` every epoch.
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = ember.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    >>> lrs = []
+    >>> for epoch in range(4):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [1.0, 0.5, 0.25, 0.125]
+    """
     def __init__(self, optimizer, gamma, last_epoch=-1):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -75,6 +124,18 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
+    """Anneals from the initial lr to ``eta_min`` along a half cosine over ``T_max`` epochs.
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = ember.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+    >>> lrs = []
+    >>> for epoch in range(5):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [1.0, 0.8536, 0.5, 0.1464, 0.0]
+    """
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
@@ -85,6 +146,19 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class LinearLR(LRScheduler):
+    """Scales the lr by a factor going linearly from ``start_factor`` to ``end_factor`` over
+    ``total_iters`` epochs (a warm-up).
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = ember.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=3)
+    >>> lrs = []
+    >>> for epoch in range(5):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):
         if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
@@ -101,6 +175,18 @@ class LinearLR(LRScheduler):
 
 
 class LambdaLR(LRScheduler):
+    """The initial lr times ``lr_lambda(epoch)`` (one function, or one per param group).
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1)
+    >>> sched = ember.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1 / (epoch + 1))
+    >>> lrs = []
+    >>> for epoch in range(4):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [0.1, 0.05, 0.0333, 0.025]
+    """
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         n = len(optimizer.param_groups)
         self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else \
@@ -117,7 +203,19 @@ class LambdaLR(LRScheduler):
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith): warm up from max_lr/div_factor to max_lr over pct_start of
     the steps, then anneal to initial_lr/final_div_factor (or the three-phase variant);
-    momentum (or Adam's beta1) cycles inversely between base_momentum and max_momentum."""
+    momentum (or Adam's beta1) cycles inversely between base_momentum and max_momentum.
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = ember.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=5, pct_start=0.5,
+    ...                                             anneal_strategy='linear')
+    >>> lrs = []
+    >>> for epoch in range(5):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [0.04, 0.68, 0.8, 0.4, 0.0]
+    """
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
                  pct_start=0.3, anneal_strategy="cos", cycle_momentum=True,
@@ -191,7 +289,20 @@ class OneCycleLR(LRScheduler):
 
 
 class SequentialLR(LRScheduler):
-    """Run ``schedulers[i]`` from ``milestones[i-1]`` on (each restarting at its epoch 0)."""
+    """Run ``schedulers[i]`` from ``milestones[i-1]`` on (each restarting at its epoch 0).
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> from ember.optim.lr_scheduler import LinearLR, ExponentialLR
+    >>> sched = ember.optim.lr_scheduler.SequentialLR(
+    ...     opt, [LinearLR(opt, 0.5, total_iters=2), ExponentialLR(opt, 0.5)], milestones=[2])
+    >>> lrs = []
+    >>> for epoch in range(5):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [0.5, 0.75, 1.0, 0.5, 0.25]
+    """
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
         if len(milestones) != len(schedulers) - 1:
@@ -217,7 +328,15 @@ class SequentialLR(LRScheduler):
 
 class ReduceLROnPlateau:
     """Multiply the lr by ``factor`` when ``step(metric)`` has not improved for
-    ``patience`` epochs (PyTorch's thresholds, cooldown and min_lr)."""
+    ``patience`` epochs (PyTorch's thresholds, cooldown and min_lr).
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = ember.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)
+    >>> for val_loss in [1.0, 0.9, 0.9, 0.9, 0.9, 0.9]:
+    ...     sched.step(val_loss)
+    >>> sched.get_last_lr()
+    [0.25]
+    """
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):

@@ -48,7 +48,16 @@ class _RuleOptimizer(Optimizer):
 
 class Adam(_RuleOptimizer):
     """Adam (Kingma & Ba) with PyTorch's defaults; ``weight_decay`` is L2 added to the
-    gradient; ``amsgrad`` keeps the running maximum of the second moment."""
+    gradient; ``amsgrad`` keeps the running maximum of the second moment.
+
+    >>> w = ember.nn.Parameter(ember.tensor([1., 2.]))
+    >>> opt = ember.optim.Adam([w], lr=0.1)
+    >>> (w ** 2).sum().backward()
+    >>> opt.step()                              # the first step moves each weight by about lr
+    >>> w
+    Parameter containing:
+    tensor([0.9000, 1.9000], requires_grad=True)
+    """
 
     rule = "adam"
 
@@ -62,7 +71,16 @@ class Adam(_RuleOptimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter): p *= 1 - lr * weight_decay."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p *= 1 - lr * weight_decay.
+
+    >>> w = ember.nn.Parameter(ember.tensor([1.]))
+    >>> opt = ember.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> w.grad = ember.zeros(1)                 # no gradient: only the decay acts
+    >>> opt.step()
+    >>> w
+    Parameter containing:
+    tensor([0.9500], requires_grad=True)
+    """
 
     extra = {"decoupled": True}
 
@@ -72,6 +90,17 @@ class AdamW(Adam):
 
 
 class RMSprop(_RuleOptimizer):
+    """RMSprop with PyTorch's formula: ``v = alpha v + (1 - alpha) g^2``,
+    ``p -= lr g / (sqrt(v) + eps)`` (with optional momentum, centering and L2 decay).
+
+    >>> w = ember.nn.Parameter(ember.tensor([1.]))
+    >>> opt = ember.optim.RMSprop([w], lr=0.01, alpha=0.99)
+    >>> w.grad = ember.tensor([1.])
+    >>> opt.step()                              # 1 - 0.01 / sqrt(0.01)
+    >>> w
+    Parameter containing:
+    tensor([0.9000], requires_grad=True)
+    """
     rule = "rmsprop"
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
@@ -83,6 +112,17 @@ class RMSprop(_RuleOptimizer):
 
 
 class Adagrad(_RuleOptimizer):
+    """Adagrad with PyTorch's formula: ``s += g^2``, ``p -= lr g / (sqrt(s) + eps)`` (with an
+    optional learning-rate decay, L2 decay and initial accumulator value).
+
+    >>> w = ember.nn.Parameter(ember.tensor([1.]))
+    >>> opt = ember.optim.Adagrad([w], lr=0.5)
+    >>> w.grad = ember.tensor([2.])
+    >>> opt.step()
+    >>> w
+    Parameter containing:
+    tensor([0.5000], requires_grad=True)
+    """
     rule = "adagrad"
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,

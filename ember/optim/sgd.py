@@ -43,7 +43,14 @@ class Optimizer:
     """The base of the stateful optimizers: ``params`` is an iterable of tensors, of
     ``(name, tensor)`` pairs, or of dicts (parameter groups: ``{"params": [...], **options}``);
     every tensor must be a leaf (a tensor computed from others is never updated) and appear
-    once."""
+    once. Each group keeps its own hyperparameters; per-parameter state lives in ``state``.
+
+    >>> w = ember.nn.Parameter(ember.tensor([1.]))
+    >>> b = ember.nn.Parameter(ember.tensor([1.]))
+    >>> opt = ember.optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    >>> [group["lr"] for group in opt.param_groups]
+    [0.1, 0.5]
+    """
 
     def __init__(self, params, defaults):
         from ..core.tensor import Tensor
@@ -66,6 +73,15 @@ class Optimizer:
             self.add_param_group(g)
 
     def zero_grad(self, set_to_none=True):
+        """Clears the gradients of all parameters (None, or zeros with ``set_to_none=False``).
+
+        >>> w = ember.nn.Parameter(ember.tensor([1.]))
+        >>> opt = ember.optim.SGD([w], lr=0.1)
+        >>> (2 * w).sum().backward()
+        >>> opt.zero_grad()
+        >>> w.grad is None
+        True
+        """
         for g in self.param_groups:
             for p in g["params"]:
                 if set_to_none:
@@ -74,6 +90,14 @@ class Optimizer:
                     p.grad._data[...] = 0
 
     def state_dict(self):
+        """The optimizer's state and hyperparameters, with parameters referred to by index (as
+        PyTorch), for ``load_state_dict``.
+
+        >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1, momentum=0.9)
+        >>> group = opt.state_dict()["param_groups"][0]
+        >>> group["momentum"], group["params"]
+        (0.9, [0])
+        """
         idx = {}
         for g in self.param_groups:
             for p in g["params"]:
@@ -143,7 +167,16 @@ _CHECKED = ("lr", "momentum", "weight_decay", "eps", "betas", "alpha", "lr_decay
 
 class SGD(Optimizer):
     """Stochastic gradient descent: ``v = mu v + (1 - dampening) g``; ``p -= lr v``
-    (or ``g + mu v`` with nesterov), with L2 weight decay added to ``g``."""
+    (or ``g + mu v`` with nesterov), with L2 weight decay added to ``g``.
+
+    >>> w = ember.nn.Parameter(ember.tensor([1., 2.]))
+    >>> opt = ember.optim.SGD([w], lr=0.1)
+    >>> (w ** 2).sum().backward()              # gradient 2 * w
+    >>> opt.step()
+    >>> w
+    Parameter containing:
+    tensor([0.8000, 1.6000], requires_grad=True)
+    """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, maximize=False):

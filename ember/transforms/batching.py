@@ -74,7 +74,19 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, randomness="error"):
     ``randomness`` (``torch.func.vmap``'s argument) says what draws from the stateful
     generator (dropout, ``ember.rand``) do inside: "error" (the default) raises, "same" draws
     once for all examples, "different" draws independently per example. Explicit keys
-    (``ember.random``) need none of this."""
+    (``ember.random``) need none of this.
+
+    >>> ember.vmap(lambda v: v @ v)(ember.tensor([[1., 2.], [3., 4.]]))            # a dot per row
+    tensor([5., 25.])
+    >>> ember.vmap(lambda a, b: a * b, in_axes=(0, None))(ember.ones(3, 2), ember.tensor([1., 2.]))
+    tensor([[1., 2.],
+            [1., 2.],
+            [1., 2.]])
+    >>> per_example = ember.vmap(ember.grad(lambda w, x: (w * x).sum()), in_axes=(None, 0))
+    >>> per_example(ember.ones(2), ember.tensor([[1., 2.], [3., 4.]]))    # a gradient per example
+    tensor([[1., 2.],
+            [3., 4.]])
+    """
     if randomness not in ("error", "same", "different"):
         raise ValueError(f"vmap: randomness must be 'error', 'same' or 'different', got "
                          f"{randomness!r}")

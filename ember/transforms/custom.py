@@ -112,7 +112,15 @@ custom_vjp_call_p.batch = _batch_rule(custom_vjp_call_p)
 
 class custom_vjp:
     """``jax.custom_vjp``: ``f.defvjp(fwd, bwd)`` with ``fwd(*args) -> (out, residuals)`` and
-    ``bwd(residuals, out_cotangent) -> tuple of input cotangents``."""
+    ``bwd(residuals, out_cotangent) -> tuple of input cotangents``.
+
+    >>> @ember.custom_vjp
+    ... def clip_gradient(x):
+    ...     return x
+    >>> _ = clip_gradient.defvjp(lambda x: (x, None), lambda residuals, ct: (ct.clamp(-1.0, 1.0),))
+    >>> ember.grad(lambda x: (5.0 * clip_gradient(x)).sum())(ember.tensor([1., 2.]))
+    tensor([1., 1.])
+    """
 
     def __init__(self, fun):
         self.fun = fun
@@ -177,7 +185,18 @@ custom_jvp_call_p.batch = _batch_rule(custom_jvp_call_p)
 
 class custom_jvp:
     """``jax.custom_jvp``: ``@f.defjvp`` a rule ``(primals, tangents) -> (out, tangent_out)``.
-    Reverse mode works too (the rule is transposed)."""
+    Reverse mode works too (the rule is transposed).
+
+    >>> @ember.custom_jvp
+    ... def softplus(x):
+    ...     return (1 + x.exp()).log()
+    >>> @softplus.defjvp
+    ... def softplus_jvp(primals, tangents):
+    ...     (x,), (t,) = primals, tangents
+    ...     return softplus(x), t * x.sigmoid()
+    >>> ember.grad(lambda x: softplus(x).sum())(ember.tensor([0.]))      # via the rule, transposed
+    tensor([0.5000])
+    """
 
     def __init__(self, fun):
         self.fun = fun
@@ -225,7 +244,12 @@ remat_p.batch = _batch_rule(remat_p)
 
 def checkpoint(fun):
     """``jax.checkpoint``: differentiating ``checkpoint(f)`` stores only f's inputs and
-    recomputes its intermediates during the backward pass (memory for compute)."""
+    recomputes its intermediates during the backward pass (memory for compute).
+
+    >>> block = ember.checkpoint(lambda x: x.sin().sin())
+    >>> ember.grad(lambda x: block(x).sum())(ember.tensor([0.]))
+    tensor([1.])
+    """
     @functools.wraps(fun)
     def wrapped(*args):
         leaves, td, statics = _split(args)

@@ -44,7 +44,11 @@ class JVPTrace(Trace):
 
 
 def jvp(fun, primals, tangents, has_aux=False):
-    """``(fun(*primals), J(primals) @ tangents)`` as ``jax.jvp``; pytrees in and out."""
+    """``(fun(*primals), J(primals) @ tangents)`` as ``jax.jvp``; pytrees in and out.
+
+    >>> ember.jvp(lambda x: x ** 2, (ember.tensor([1., 2.]),), (ember.tensor([1., 0.]),))
+    (tensor([1., 4.]), tensor([2., 0.]))
+    """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples (one entry per argument)")
     p_leaves, p_def = tree_flatten(tuple(primals))
@@ -76,7 +80,12 @@ def jvp(fun, primals, tangents, has_aux=False):
 
 
 def jacfwd(fun, argnums=0):
-    """The Jacobian of ``fun`` w.r.t. one argument by forward mode (columns via vmap of jvp)."""
+    """The Jacobian of ``fun`` w.r.t. one argument by forward mode (columns via vmap of jvp).
+
+    >>> ember.jacfwd(lambda x: x.sin())(ember.tensor([0., 0.]))
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
     from .batching import vmap
     from ..ops.creation_ops import eye
 

@@ -32,7 +32,12 @@ def _run(graph, plan, args):
 
 def linearize(fun, *primals):
     """``(fun(*primals), f_jvp)`` as ``jax.linearize``: ``f_jvp(*tangents)`` equals
-    ``jvp(fun, primals, tangents)[1]``; pytrees in and out."""
+    ``jvp(fun, primals, tangents)[1]``; pytrees in and out.
+
+    >>> y, f_jvp = ember.linearize(lambda x: x.sin(), ember.tensor([0., 1.]))
+    >>> y, f_jvp(ember.tensor([1., 1.]))                 # sin(x), cos(x) * t
+    (tensor([0.0000, 0.8415]), tensor([1.0000, 0.5403]))
+    """
     name = getattr(fun, "__name__", "fun")
     leaves, p_def = tree_flatten(primals)
     leaves = [as_value(x) for x in leaves]

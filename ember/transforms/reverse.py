@@ -103,7 +103,12 @@ def _backward(out_tracers, out_cts, in_tracers):
 
 def vjp(fun, *primals, has_aux=False):
     """``(fun(*primals), vjp_fn)`` as ``jax.vjp``: ``vjp_fn(cotangent)`` returns one cotangent
-    per primal (pytrees in and out)."""
+    per primal (pytrees in and out).
+
+    >>> y, pullback = ember.vjp(lambda x: x ** 2, ember.tensor([1., 2.]))
+    >>> y, pullback(ember.tensor([1., 10.]))
+    (tensor([1., 4.]), (tensor([2., 40.]),))
+    """
     p_leaves, p_def = tree_flatten(primals)
     p_leaves = [as_value(p) for p in p_leaves]
     with new_main(VJPTrace, global_data=set()) as main:
@@ -148,7 +153,16 @@ def vjp(fun, *primals, has_aux=False):
 
 
 def value_and_grad(fun, argnums=0, has_aux=False):
-    """``(fun(*args), d fun / d args[argnums])`` for a scalar-valued ``fun``."""
+    """``(fun(*args), d fun / d args[argnums])`` for a scalar-valued ``fun``.
+
+    >>> loss = lambda w, x: ((x @ w) ** 2).mean()
+    >>> ember.value_and_grad(loss)(ember.tensor([1., 1.]), ember.tensor([[1., 2.]]))
+    (tensor(9.), tensor([6., 12.]))
+    >>> both = ember.value_and_grad(loss, argnums=(0, 1))
+    >>> value, (gw, gx) = both(ember.tensor([1., 1.]), ember.tensor([[1., 2.]]))
+    >>> gx
+    tensor([[6., 6.]])
+    """
     def vg(*args, **kwargs):
         nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
         for n in nums:
@@ -182,7 +196,16 @@ def value_and_grad(fun, argnums=0, has_aux=False):
 
 
 def grad(fun, argnums=0, has_aux=False):
-    """The gradient of a scalar-valued ``fun`` w.r.t. ``args[argnums]`` (``jax.grad``)."""
+    """The gradient of a scalar-valued ``fun`` w.r.t. ``args[argnums]`` (``jax.grad``).
+
+    >>> ember.grad(lambda x: (x ** 3).sum())(ember.tensor([1., 2.]))
+    tensor([3., 12.])
+    >>> ember.grad(ember.grad(lambda x: x ** 3))(ember.tensor(2.))      # second derivative 6x
+    tensor(12.)
+    >>> params = {"w": ember.tensor([1., 2.]), "b": ember.tensor(0.5)}
+    >>> ember.grad(lambda p: (p["w"] * 3 + p["b"]).sum())(params)        # a pytree of gradients
+    {'b': tensor(2.), 'w': tensor([3., 3.])}
+    """
     vg = value_and_grad(fun, argnums, has_aux)
 
     def g(*args, **kwargs):
@@ -193,7 +216,12 @@ def grad(fun, argnums=0, has_aux=False):
 
 
 def jacrev(fun, argnums=0):
-    """The Jacobian by reverse mode: one VJP per output element, batched with vmap."""
+    """The Jacobian by reverse mode: one VJP per output element, batched with vmap.
+
+    >>> ember.jacrev(lambda x: x ** 2)(ember.tensor([1., 2.]))
+    tensor([[2., 0.],
+            [0., 4.]])
+    """
     from .batching import vmap
     from ..ops.creation_ops import eye
 
@@ -211,12 +239,21 @@ def jacrev(fun, argnums=0):
 
 
 def hessian(fun, argnums=0):
-    """Forward-over-reverse Hessian."""
+    """Forward-over-reverse Hessian.
+
+    >>> ember.hessian(lambda x: (x ** 3).sum())(ember.tensor([1., 2.]))
+    tensor([[6., 0.],
+            [0., 12.]])
+    """
     from .jvp import jacfwd
     return jacfwd(jacrev(fun, argnums), argnums)
 
 
 def stop_gradient(x):
-    """``x`` with no gradient flowing back through it (in every transform and in eager)."""
+    """``x`` with no gradient flowing back through it (in every transform and in eager).
+
+    >>> ember.grad(lambda x: (x * ember.stop_gradient(x)).sum())(ember.tensor([3.]))
+    tensor([3.])
+    """
     from ..ops.tensor_methods import stop_gradient_p
     return bind(stop_gradient_p, as_value(x))
