@@ -251,7 +251,14 @@ def load(path):
     PyTorch: then a ``{name: tensor}`` dict), or a PyTorch ``torch.save`` file (``.pth``/``.pt``,
     zip or legacy layout; read without PyTorch by a weights-only unpickler that never runs code
     from the file, see ``ember.torch_format``). The format is told from the content, not the
-    extension. A truncated or corrupted file raises a clear error naming it."""
+    extension. A truncated or corrupted file raises a clear error naming it.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "checkpoint.safetensors")
+    >>> ember.save({"step": 3, "weights": [ember.tensor([1., 2.])]}, path)
+    >>> ember.load(path)
+    {'step': 3, 'weights': [tensor([1., 2.])]}
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"ember.load: {path} does not exist")

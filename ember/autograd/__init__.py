@@ -26,7 +26,12 @@ class _ExecutionEngine:
 class Variable:
     """PyTorch's legacy ``Variable``: ``Variable(data, requires_grad=False)`` returns a
     Tensor; ``Variable._execution_engine.queue_callback(cb)`` queues an end-of-backward
-    callback."""
+    callback.
+
+    >>> v = ember.autograd.Variable([1., 2.], requires_grad=True)
+    >>> type(v).__name__, v.requires_grad
+    ('Tensor', True)
+    """
 
     _execution_engine = _ExecutionEngine()
 

@@ -386,7 +386,19 @@ def set_vjp_executor(fn):
     """Install ``fn(prim, params, args, ct, out, needed)`` to run the VJP rules of the
     first-order eager backward (``create_graph=False``); it must return what
     ``prim.vjp(ct, out, *args, **params)`` returns (``needed[i]``: whether the cotangent of
-    ``args[i]`` is wanted). ``None`` runs the rules directly. Returns the previous one."""
+    ``args[i]`` is wanted). ``None`` runs the rules directly. Returns the previous one.
+
+    >>> seen = []
+    >>> def logged(prim, params, args, ct, out, needed):
+    ...     seen.append(prim.name)
+    ...     return prim.vjp(ct, out, *args, **params)
+    >>> previous = ember.autograd.set_vjp_executor(logged)
+    >>> x = ember.tensor([1., 2.], requires_grad=True)
+    >>> (x * 3.0).sum().backward()
+    >>> _ = ember.autograd.set_vjp_executor(previous)
+    >>> sorted(set(seen)), x.grad
+    (['mul', 'sum'], tensor([3., 3.]))
+    """
     prev = _vjp_executor[0]
     _vjp_executor[0] = fn
     return prev
@@ -428,7 +440,16 @@ def queue_callback(callback):
     """Run ``callback()`` when the backward pass running in this thread ends (after every
     leaf's ``.grad`` is written), as PyTorch's
     ``Variable._execution_engine.queue_callback``. Call it during backward (from a hook);
-    callbacks run in the order queued, and a callback may queue another."""
+    callbacks run in the order queued, and a callback may queue another.
+
+    >>> w = ember.tensor([1., 2.], requires_grad=True)
+    >>> done = []
+    >>> _ = w.register_hook(lambda g: ember.autograd.queue_callback(
+    ...     lambda: done.append(w.grad.tolist())))
+    >>> (w * w).sum().backward()
+    >>> done                                  # ran after .grad was written
+    [[2.0, 4.0]]
+    """
     passes = _tls.backward_callbacks
     if not passes:
         raise RuntimeError("queue_callback: no backward pass is running in this thread; "
@@ -594,7 +615,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
     """Gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated), as
-    ``torch.autograd.grad``."""
+    ``torch.autograd.grad``.
+
+    >>> x = ember.tensor([1., 2.], requires_grad=True)
+    >>> y = (x ** 3).sum()
+    >>> (g,) = ember.autograd.grad(y, [x], create_graph=True)
+    >>> g, x.grad is None                    # returned, not accumulated
+    (tensor([3., 12.], grad_fn=<...>), True)
+    >>> ember.autograd.grad(g.sum(), [x])    # create_graph=True: differentiate again
+    (tensor([6., 12.]),)
+    """
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
