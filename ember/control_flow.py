@@ -582,7 +582,7 @@ def while_loop(cond_fun, body_fun, init_val):
     leaves = [as_value(a) for a in leaves]
     cg = _stage(lambda *z: [cond_fun(tree_unflatten(td, list(z)))], leaves, "while_cond")
     if len(cg.out_avals) != 1 or cg.out_avals[0].shape != () or \
-            cg.out_avals[0].dtype.category != 0:
+            not cg.out_avals[0].dtype.is_bool:
         raise TypeError(f"while_loop: cond_fun must return a scalar bool, got "
                         f"{[(a.shape, a.dtype.name) for a in cg.out_avals]}")
     bg = _stage(lambda *z: body_fun(tree_unflatten(td, list(z))), leaves, "while_body")

@@ -38,7 +38,7 @@ def key(seed):
     tensor([1, 5], dtype=ember.uint32)
     """
     if isinstance(seed, Tensor):
-        if seed.ndim != 0 or seed.dtype.category != 1:
+        if seed.ndim != 0 or not seed.dtype.is_integer:
             raise TypeError(f"random.key: seed must be a scalar integer, got {seed.dtype} of "
                             f"shape {tuple(seed.shape)}")
         s = cast(seed, _dt.int64)
@@ -187,8 +187,8 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
 
 
 def _nmant(d):
-    from .ops.prng_ops import _nmant as nm
-    return nm(d.np)
+    from .ops.prng_ops import _nmant
+    return _nmant(d.np)
 
 
 def _as_float(v, d):
@@ -304,7 +304,7 @@ def randint(key, shape, minval, maxval, dtype=None):
     """
     _check_key(key, "randint")
     d = _dt.int32 if dtype is None else _dt.as_dtype(dtype)
-    if d.category != 1 or d is _dt.bool_:
+    if not d.is_integer or d is _dt.bool_:
         raise TypeError(f"random.randint: dtype must be an integer type, got {d}")
     shape = _shape(shape, "randint")
     width = d.np.itemsize * 8

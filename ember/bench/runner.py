@@ -18,10 +18,10 @@ import time
 
 import numpy as np
 
-from . import workloads as W
+from . import workloads
 
-ALL_WORKLOADS = list(W.SPECS)
-ALL_FRAMEWORKS = list(W.BUILDERS)
+ALL_WORKLOADS = list(workloads.SPECS)
+ALL_FRAMEWORKS = list(workloads.BUILDERS)
 
 
 def add_arguments(p):
@@ -48,7 +48,7 @@ def add_arguments(p):
 
 
 def _available(fw):
-    for mod in W.REQUIRES.get(fw, ()):
+    for mod in workloads.REQUIRES.get(fw, ()):
         try:
             importlib.import_module(mod)
         except Exception:
@@ -67,19 +67,19 @@ def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False,
         log=print, settle=0.25):
     results = []
     for name in workloads:
-        spec = W.resolve(name, tiny)
-        w = W.initial_weights(spec)
+        spec = workloads.resolve(name, tiny)
+        w = workloads.initial_weights(spec)
         data = spec.make_data(spec.batch, 0)
         cells = {}
         for fw in frameworks:
             if not _available(fw):
                 log(f"  {name}: {fw} skipped (not installed)")
                 continue
-            if name not in W.SUPPORTS.get(fw, (name,)):
-                log(f"  {name}: {fw} skipped (written for {', '.join(W.SUPPORTS[fw])} only)")
+            if name not in workloads.SUPPORTS.get(fw, (name,)):
+                log(f"  {name}: {fw} skipped (written for {', '.join(workloads.SUPPORTS[fw])} only)")
                 continue
             t0 = time.perf_counter()
-            step, weights = W.BUILDERS[fw](w, data, spec)
+            step, weights = workloads.BUILDERS[fw](w, data, spec)
             step()
             first = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -118,7 +118,7 @@ def _check(name, spec, w, data, frameworks, n):
     """Max abs weight difference to ember eager (or the first framework) after n steps."""
     final = {}
     for fw in frameworks:
-        step, weights = W.BUILDERS[fw](w, data, spec)
+        step, weights = workloads.BUILDERS[fw](w, data, spec)
         for _ in range(n):
             step()
         final[fw] = weights()
@@ -129,11 +129,11 @@ def _check(name, spec, w, data, frameworks, n):
 
 _PEAK_PROBE = """
 import importlib, resource, sys
-from ember.bench import workloads as W
+from ember.bench import workloads
 fw, name, tiny = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
-[importlib.import_module(m) for m in W.REQUIRES.get(fw, ())]
-spec = W.resolve(name, tiny)
-w = W.initial_weights(spec)
+[importlib.import_module(m) for m in workloads.REQUIRES.get(fw, ())]
+spec = workloads.resolve(name, tiny)
+w = workloads.initial_weights(spec)
 data = spec.make_data(spec.batch, 0)
 
 def kib(field):
@@ -147,7 +147,7 @@ try:  # reset the high-water mark, so setup's transient peaks don't hide the ste
 except OSError:  # no procfs: the process's maximum resident set, which includes setup
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-step, _ = W.BUILDERS[fw](w, data, spec)
+step, _ = workloads.BUILDERS[fw](w, data, spec)
 for _ in range(3):
     step()
 print(max(peak() - base, 0) / 1024)
@@ -219,7 +219,7 @@ def main(a):
     import platform
     wls = [w for w in a.workloads.split(",") if w]
     fws = [f for f in a.frameworks.split(",") if f]
-    bad = [w for w in wls if w not in W.SPECS] + [f for f in fws if f not in W.BUILDERS]
+    bad = [w for w in wls if w not in workloads.SPECS] + [f for f in fws if f not in workloads.BUILDERS]
     if bad:
         print(f"ember bench: unknown workload/framework {bad}; choose from {ALL_WORKLOADS} and "
               f"{ALL_FRAMEWORKS}", file=sys.stderr)

@@ -26,6 +26,10 @@ except Exception:  # pragma: no cover - depends on the environment
     _BF16 = None
 
 
+# the categories, ordered for promotion: a result takes the highest category of its operands
+BOOL, INTEGER, FLOATING = 0, 1, 2
+
+
 class DType:
     """A tensor element type (``ember.float32`` ...). Compare with ``==``; ``.np`` is NumPy's.
 
@@ -35,14 +39,17 @@ class DType:
     (True, True)
     """
 
-    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category")
+    __slots__ = ("name", "np", "is_floating_point", "is_integer", "is_bool", "is_signed",
+                 "itemsize", "category")
 
     def __init__(self, name, npdtype, category):
         self.name = name
         self.np = np.dtype(npdtype)
-        self.category = category  # 0 bool, 1 int, 2 float
-        self.is_floating_point = category == 2
-        self.is_signed = category == 2 or (category == 1 and self.np.kind == "i")
+        self.category = category  # BOOL, INTEGER or FLOATING
+        self.is_floating_point = category == FLOATING
+        self.is_integer = category == INTEGER
+        self.is_bool = category == BOOL
+        self.is_signed = category == FLOATING or (category == INTEGER and self.np.kind == "i")
         self.itemsize = self.np.itemsize
 
     def __repr__(self):
@@ -63,19 +70,19 @@ class DType:
         return hash(self.name)
 
 
-bool_ = DType("bool", np.bool_, 0)
-uint8 = DType("uint8", np.uint8, 1)
-int8 = DType("int8", np.int8, 1)
-int16 = DType("int16", np.int16, 1)
-int32 = DType("int32", np.int32, 1)
-int64 = DType("int64", np.int64, 1)
-uint16 = DType("uint16", np.uint16, 1)  # the wide unsigned types exist for random bits
-uint32 = DType("uint32", np.uint32, 1)
-uint64 = DType("uint64", np.uint64, 1)
-float16 = DType("float16", np.float16, 2)
-float32 = DType("float32", np.float32, 2)
-float64 = DType("float64", np.float64, 2)
-bfloat16 = DType("bfloat16", _BF16, 2) if _BF16 is not None else None
+bool_ = DType("bool", np.bool_, BOOL)
+uint8 = DType("uint8", np.uint8, INTEGER)
+int8 = DType("int8", np.int8, INTEGER)
+int16 = DType("int16", np.int16, INTEGER)
+int32 = DType("int32", np.int32, INTEGER)
+int64 = DType("int64", np.int64, INTEGER)
+uint16 = DType("uint16", np.uint16, INTEGER)  # the wide unsigned types exist for random bits
+uint32 = DType("uint32", np.uint32, INTEGER)
+uint64 = DType("uint64", np.uint64, INTEGER)
+float16 = DType("float16", np.float16, FLOATING)
+float32 = DType("float32", np.float32, FLOATING)
+float64 = DType("float64", np.float64, FLOATING)
+bfloat16 = DType("bfloat16", _BF16, FLOATING) if _BF16 is not None else None
 
 ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, uint16, uint32, uint64, float16,
                    float32, float64, bfloat16) if d is not None]
@@ -157,7 +164,7 @@ def as_dtype(d) -> DType:
 def _same_category_promote(a: DType, b: DType) -> DType:
     if a is b:
         return a
-    if a.category == 2:
+    if a.category == FLOATING:
         if {a, b} == {float16, bfloat16}:
             return float32
         if a is bfloat16:
@@ -165,7 +172,7 @@ def _same_category_promote(a: DType, b: DType) -> DType:
         if b is bfloat16:
             return a if a.itemsize > 2 else float32
     r = np.promote_types(a.np, b.np)
-    if r.kind not in "iub" and a.category == 1:
+    if r.kind not in "iub" and a.category == INTEGER:
         raise TypeError(f"promotion of {a} and {b} has no integer type that holds both; "
                         f"convert one of them explicitly")
     return from_np(r)
@@ -191,17 +198,17 @@ def promote_types(a, b) -> DType:
 
 def _scalar_category(v) -> int:
     if isinstance(v, (bool, np.bool_)):
-        return 0
+        return BOOL
     if isinstance(v, (int, np.integer)):
-        return 1
+        return INTEGER
     if isinstance(v, (float, np.floating)):
-        return 2
+        return FLOATING
     if isinstance(v, complex):
         raise TypeError("ember does not support complex numbers yet")
     raise TypeError(f"expected a tensor or a Python number, got {type(v).__name__}")
 
 
-_CAT_DEFAULT = {0: lambda: bool_, 1: lambda: int64, 2: get_default_dtype}
+_CAT_DEFAULT = {BOOL: lambda: bool_, INTEGER: lambda: int64, FLOATING: get_default_dtype}
 
 
 def result_type(*operands) -> DType:

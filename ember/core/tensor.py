@@ -352,7 +352,7 @@ class Tensor:
         return float(self.item())
 
     def __index__(self):
-        if self.dtype.category != 1 or self._data.size != 1:
+        if not self.dtype.is_integer or self._data.size != 1:
             raise TypeError(f"only integer tensors of a single element can be converted to an "
                             f"index (got {self.dtype}, shape {tuple(self.shape)})")
         return int(self.item())

@@ -72,14 +72,14 @@ class MultiheadAttention(Module):
         s = (q @ k.mT) * (1.0 / math.sqrt(d))
         if attn_mask is not None:
             m = attn_mask if attn_mask.ndim == 2 else attn_mask.reshape(n, h, lq, lk)
-            s = s.masked_fill(m, float("-inf")) if m.dtype.category == 0 else s + m
+            s = s.masked_fill(m, float("-inf")) if m.dtype.is_bool else s + m
         if is_causal and attn_mask is None:
             import numpy as np
             from ..core.tensor import Tensor
             s = s.masked_fill(Tensor._wrap(~np.tril(np.ones((lq, lk), bool))), float("-inf"))
         if key_padding_mask is not None:
             kpm = key_padding_mask.reshape(n, 1, 1, lk)
-            s = s.masked_fill(kpm, float("-inf")) if kpm.dtype.category == 0 else s + kpm
+            s = s.masked_fill(kpm, float("-inf")) if kpm.dtype.is_bool else s + kpm
         p = F.softmax(s, -1)
         if self.dropout and self.training:
             p = F.dropout(p, self.dropout)

@@ -84,7 +84,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     >>> ember.nn.functional.nll_loss(logp, ember.tensor([0, -100]))   # -100 is ignored
     tensor(0.1000)
     """
-    if input.ndim < 1 or target.dtype.category != 1:
+    if input.ndim < 1 or not target.dtype.is_integer:
         raise TypeError(f"nll_loss: target must hold integer class indices, got {target.dtype}")
     if input.ndim == 1:
         input, target = input.unsqueeze(0), target.reshape(1)
@@ -524,7 +524,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         lq, lk = query.shape[-2], key.shape[-2]
         s = s.masked_fill(_t(~np.tril(np.ones((lq, lk), bool))), float("-inf"))
     if attn_mask is not None:
-        s = s.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype.category == 0 \
+        s = s.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype.is_bool \
             else s + attn_mask
     p = softmax(s, -1)
     if dropout_p:

@@ -267,26 +267,27 @@ def _binary(name, fn, vjp, jvp, *, shape=_broadcast_rule, differentiable=True, n
     return p
 
 
-def _ub(g, x):
+def _unbroadcast_like(g, x):
+    """The cotangent ``g`` of a broadcast operand ``x``, summed back to ``x``'s shape."""
     return None if g is None else unbroadcast(g, _shape(x))
 
 
 add_p = _binary("add", np.add,
-                lambda ct, out, x, y: (_ub(ct, x), _ub(ct, y)),
+                lambda ct, out, x, y: (_unbroadcast_like(ct, x), _unbroadcast_like(ct, y)),
                 lambda p, t, out: t[0] + t[1])
 add_p.linear = True
 sub_p = _binary("sub", np.subtract,
-                lambda ct, out, x, y: (_ub(ct, x), _ub(-ct, y)),
+                lambda ct, out, x, y: (_unbroadcast_like(ct, x), _unbroadcast_like(-ct, y)),
                 lambda p, t, out: t[0] - t[1])
 sub_p.linear = True
 mul_p = _binary("mul", np.multiply,
-                lambda ct, out, x, y: (_ub(ct * y, x), _ub(ct * x, y)),
+                lambda ct, out, x, y: (_unbroadcast_like(ct * y, x), _unbroadcast_like(ct * x, y)),
                 lambda p, t, out: t[0] * p[1] + p[0] * t[1])
 
 
 def _div_vjp(ct, out, x, y):
     gx = ct / y
-    return _ub(gx, x), _ub(-gx * x / y, y)
+    return _unbroadcast_like(gx, x), _unbroadcast_like(-gx * x / y, y)
 
 
 div_p = _binary("div", np.true_divide, _div_vjp,
@@ -317,9 +318,9 @@ def _pow_vjp(ct, out, x, y):
     gx = gy = None
     if isinstance(x, Tensor):
         d = _pow_dx(x, y)
-        gx = _ub(ct * 0 if d is None else ct * d, x)
+        gx = _unbroadcast_like(ct * 0 if d is None else ct * d, x)
     if isinstance(y, Tensor) and y.dtype.is_floating_point:
-        gy = _ub(ct * _pow_dy(x, out), y)
+        gy = _unbroadcast_like(ct * _pow_dy(x, out), y)
     return gx, gy
 
 
@@ -346,7 +347,7 @@ def _minmax_vjp(ct, out, x, y):
     xm = cast(x == out, ct.dtype)
     ym = cast(y == out, ct.dtype)
     denom = xm + ym
-    return _ub(ct * xm / denom, x), _ub(ct * ym / denom, y)
+    return _unbroadcast_like(ct * xm / denom, x), _unbroadcast_like(ct * ym / denom, y)
 
 
 def _minmax_jvp(p, t, out):
@@ -383,11 +384,11 @@ floordiv_p = _nodiff("floor_divide", np.floor_divide, shape=_broadcast_rule)
 
 
 def _fmod_vjp(ct, out, x, y):
-    return _ub(ct, x), _ub(-ct * trunc(x / y), y)
+    return _unbroadcast_like(ct, x), _unbroadcast_like(-ct * trunc(x / y), y)
 
 
 def _rem_vjp(ct, out, x, y):
-    return _ub(ct, x), _ub(-ct * floor(x / y), y)
+    return _unbroadcast_like(ct, x), _unbroadcast_like(-ct * floor(x / y), y)
 
 
 remainder_p = _binary("remainder", np.remainder, _rem_vjp,
@@ -401,8 +402,8 @@ def _atan2_denominator(y, x):
 
 
 atan2_p = _binary("atan2", np.arctan2,
-                  lambda ct, out, y, x: (_ub(ct * x / _atan2_denominator(y, x), y),
-                                         _ub(-ct * y / _atan2_denominator(y, x), x)),
+                  lambda ct, out, y, x: (_unbroadcast_like(ct * x / _atan2_denominator(y, x), y),
+                                         _unbroadcast_like(-ct * y / _atan2_denominator(y, x), x)),
                   lambda p, t, out: (t[0] * p[1] - t[1] * p[0]) / _atan2_denominator(*p))
 
 
@@ -412,7 +413,7 @@ def _select_impl(c, x, y):
 
 def _select_vjp(ct, out, c, x, y):
     z = zeros_like_v(ct)
-    return None, _ub(where(c, ct, z), x), _ub(where(c, z, ct), y)
+    return None, _unbroadcast_like(where(c, ct, z), x), _unbroadcast_like(where(c, z, ct), y)
 
 
 select_p = Primitive(
@@ -690,10 +691,10 @@ def clamp(input, min=None, max=None):
         if max is not None:
             r = minimum(r, max)
         return r
-    if x.dtype.category != 2 and (isinstance(min, float) or isinstance(max, float)):
+    if not x.dtype.is_floating_point and (isinstance(min, float) or isinstance(max, float)):
         x = cast(x, _dt.get_default_dtype())
-    return bind(clamp_p, x, lo=None if min is None else float(min) if x.dtype.category == 2
-                else int(min), hi=None if max is None else float(max) if x.dtype.category == 2
+    return bind(clamp_p, x, lo=None if min is None else float(min) if x.dtype.is_floating_point
+                else int(min), hi=None if max is None else float(max) if x.dtype.is_floating_point
                 else int(max))
 
 

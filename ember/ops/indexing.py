@@ -79,7 +79,7 @@ def _parse(x, idx):
         elif isinstance(i, (bool, np.bool_)):
             raise IndexError("indexing with a Python bool is not supported; use a bool tensor")
         elif isinstance(i, (int, np.integer)) or (isinstance(i, Tensor) and i.ndim == 0 and
-                                                  i.dtype.category == 1 and
+                                                  i.dtype.is_integer and
                                                   not _is_traced(i)):
             k = int(i)
             _check_int(k, shape[dim], dim)
@@ -97,7 +97,7 @@ def _parse(x, idx):
                     arrays.append(Tensor._wrap(nz.astype(np.int64)))
                 dim += t.ndim
                 continue
-            if t.dtype.category != 1:
+            if not t.dtype.is_integer:
                 raise IndexError(f"tensors used as indices must be integer or bool, got "
                                  f"{t.dtype}")
             if not _is_traced(t) and t.numel():
@@ -487,7 +487,7 @@ def _along_index(index, dim, op, x_shape):
     gather/scatter convention: the other dims count up with the position in ``index``)."""
     from .creation_ops import arange
     idx = as_value(index)
-    if idx.dtype.category != 1:
+    if not idx.dtype.is_integer:
         raise TypeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
     if idx.ndim != len(x_shape):
         raise ValueError(f"{op}: index has {idx.ndim} dims but the input has {len(x_shape)} "

@@ -67,7 +67,7 @@ def one_hot(tensor, num_classes=-1):
             [0, 0, 1]])
     """
     t = as_value(tensor)
-    if t.dtype.category != 1:
+    if not t.dtype.is_integer:
         raise TypeError(f"one_hot: expects an integer tensor of class indices, got {t.dtype}")
     if num_classes < 0:
         num_classes = int(t.max().item()) + 1 if hasattr(t, "max") else int(t._data.max()) + 1
@@ -92,7 +92,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     from .indexing import getitem
     idx = as_value(input)
     w = as_value(weight)
-    if idx.dtype.category != 1:
+    if not idx.dtype.is_integer:
         raise TypeError(f"embedding: input must hold integer indices, got {idx.dtype}")
     if w.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "

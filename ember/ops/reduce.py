@@ -78,7 +78,7 @@ def sum(input, dim=None, keepdim=False, dtype=None):
     """
     x = as_value(input)
     dims = canon_dims(dim, x.ndim, "sum")
-    if dtype is None and x.dtype.category < 2:
+    if dtype is None and not x.dtype.is_floating_point:
         dtype = _dt.int64
     elif dtype is not None:
         dtype = _dt.as_dtype(dtype)
@@ -355,7 +355,7 @@ def _int64_or(input, dtype):
     x = as_value(input)
     if dtype is not None:
         return cast(x, dtype)
-    return cast(x, _dt.int64) if x.dtype.category < 2 else x
+    return cast(x, _dt.int64) if not x.dtype.is_floating_point else x
 
 
 def _scan(prim, input, dim, dtype, op):

@@ -7,7 +7,7 @@ from ..core import dtypes as _dt
 from ..core import autograd as _ag
 from ..core import state as _state
 from ..core.tensor import Tensor, device as _device
-from . import elementwise as E
+from . import elementwise
 from . import linalg as _linalg
 from ..core.primitive import bind
 from .registry_helpers import method
@@ -38,46 +38,46 @@ def _binop(prim):
                 except Exception:
                     pass  # let bind raise its descriptive error
             return bind(prim, self, other)
-        return bind(prim, *E._binary_args(self, other))
+        return bind(prim, *elementwise._binary_args(self, other))
     return op
 
 
 def _rbinop(prim):
     def op(self, other):
-        return bind(prim, *E._binary_args(other, self))
+        return bind(prim, *elementwise._binary_args(other, self))
     return op
 
 
-Tensor.__add__ = _binop(E.add_p)
-Tensor.__radd__ = _rbinop(E.add_p)
-Tensor.__sub__ = _binop(E.sub_p)
-Tensor.__rsub__ = _rbinop(E.sub_p)
-Tensor.__mul__ = _binop(E.mul_p)
-Tensor.__rmul__ = _rbinop(E.mul_p)
-Tensor.__truediv__ = lambda self, other: E.div(self, other)
-Tensor.__rtruediv__ = lambda self, other: E.div(other, self)
-Tensor.__floordiv__ = lambda self, other: E.div(self, other, rounding_mode="floor")
-Tensor.__rfloordiv__ = lambda self, other: E.div(other, self, rounding_mode="floor")
-Tensor.__mod__ = E.remainder
-Tensor.__rmod__ = _r(E.remainder)
-Tensor.__pow__ = lambda self, other: E.pow(self, other)
-Tensor.__rpow__ = lambda self, other: E.pow(other, self)
-Tensor.__neg__ = E.neg
+Tensor.__add__ = _binop(elementwise.add_p)
+Tensor.__radd__ = _rbinop(elementwise.add_p)
+Tensor.__sub__ = _binop(elementwise.sub_p)
+Tensor.__rsub__ = _rbinop(elementwise.sub_p)
+Tensor.__mul__ = _binop(elementwise.mul_p)
+Tensor.__rmul__ = _rbinop(elementwise.mul_p)
+Tensor.__truediv__ = lambda self, other: elementwise.div(self, other)
+Tensor.__rtruediv__ = lambda self, other: elementwise.div(other, self)
+Tensor.__floordiv__ = lambda self, other: elementwise.div(self, other, rounding_mode="floor")
+Tensor.__rfloordiv__ = lambda self, other: elementwise.div(other, self, rounding_mode="floor")
+Tensor.__mod__ = elementwise.remainder
+Tensor.__rmod__ = _r(elementwise.remainder)
+Tensor.__pow__ = lambda self, other: elementwise.pow(self, other)
+Tensor.__rpow__ = lambda self, other: elementwise.pow(other, self)
+Tensor.__neg__ = elementwise.neg
 Tensor.__pos__ = lambda self: self
-Tensor.__abs__ = E.abs
-Tensor.__invert__ = E.bitwise_not
-Tensor.__and__ = E.bitwise_and
-Tensor.__rand__ = _r(E.bitwise_and)
-Tensor.__or__ = E.bitwise_or
-Tensor.__ror__ = _r(E.bitwise_or)
-Tensor.__xor__ = E.bitwise_xor
-Tensor.__rxor__ = _r(E.bitwise_xor)
-Tensor.__eq__ = E.eq
-Tensor.__ne__ = E.ne
-Tensor.__lt__ = E.lt
-Tensor.__le__ = E.le
-Tensor.__gt__ = E.gt
-Tensor.__ge__ = E.ge
+Tensor.__abs__ = elementwise.abs
+Tensor.__invert__ = elementwise.bitwise_not
+Tensor.__and__ = elementwise.bitwise_and
+Tensor.__rand__ = _r(elementwise.bitwise_and)
+Tensor.__or__ = elementwise.bitwise_or
+Tensor.__ror__ = _r(elementwise.bitwise_or)
+Tensor.__xor__ = elementwise.bitwise_xor
+Tensor.__rxor__ = _r(elementwise.bitwise_xor)
+Tensor.__eq__ = elementwise.eq
+Tensor.__ne__ = elementwise.ne
+Tensor.__lt__ = elementwise.lt
+Tensor.__le__ = elementwise.le
+Tensor.__gt__ = elementwise.gt
+Tensor.__ge__ = elementwise.ge
 
 
 def _matmul(self, other):
@@ -89,7 +89,7 @@ def _matmul(self, other):
 
 
 Tensor.__matmul__ = _matmul
-Tensor.__rmatmul__ = lambda self, other: _matmul(E.as_value(other), self)
+Tensor.__rmatmul__ = lambda self, other: _matmul(elementwise.as_value(other), self)
 
 
 # ---- dtype / device conversion --------------------------------------------------------
@@ -106,7 +106,7 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
             dtype = a
     if device is not None:
         _device(device)
-    out = self if dtype is None else E.cast(self, _dt.as_dtype(dtype))
+    out = self if dtype is None else elementwise.cast(self, _dt.as_dtype(dtype))
     if copy and out is self:
         out = clone(self)
     return out
@@ -123,7 +123,7 @@ def _is_dtype_name(a):
 
 
 def _caster(d):
-    return lambda self, memory_format=None: E.cast(self, d)
+    return lambda self, memory_format=None: elementwise.cast(self, d)
 
 
 Tensor.float = _caster(_dt.float32)
@@ -137,7 +137,7 @@ Tensor.byte = _caster(_dt.uint8)
 Tensor.bool = _caster(_dt.bool_)
 if _dt.bfloat16 is not None:
     Tensor.bfloat16 = _caster(_dt.bfloat16)
-Tensor.type_as = lambda self, other: E.cast(self, other.dtype)
+Tensor.type_as = lambda self, other: elementwise.cast(self, other.dtype)
 Tensor.cpu = lambda self: self
 Tensor.cuda = lambda self, *a, **k: _device("cuda")
 
@@ -149,7 +149,7 @@ def _type_method(self, dtype=None):
                  "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor",
                  "bfloat16": "BFloat16Tensor"}
         return "ember." + names[self.dtype.name]
-    return E.cast(self, dtype)
+    return elementwise.cast(self, dtype)
 
 
 Tensor.type = _type_method
@@ -216,7 +216,7 @@ copy_p.batch = lambda args, dims: (bind(copy_p, args[0]), dims[0])
 @method
 def clone(self, memory_format=None):
     """A copy of the data that stays in the graph (gradients flow back)."""
-    return bind(copy_p, E.as_value(self))
+    return bind(copy_p, elementwise.as_value(self))
 
 
 @method
@@ -317,7 +317,7 @@ def inplace_apply(self, fn, *args, **kwargs):
     else:
         out = fn(self, *args, **kwargs)
     if not isinstance(out, Tensor):
-        out = E.as_value(out)
+        out = elementwise.as_value(out)
     if tuple(out.shape) != tuple(self.shape):
         raise RuntimeError(f"{fn.__name__}_: the result has shape {tuple(out.shape)}, which "
                            f"can't be written in place into a tensor of shape "
@@ -345,7 +345,7 @@ def _fast_binary_inplace(name, ufunc, fn):
     """In-place arithmetic without autograd involvement runs the ufunc into the storage."""
     def op(self, other, alpha=None):
         if alpha is not None:
-            other = E.mul(other, alpha)
+            other = elementwise.mul(other, alpha)
         if not ((self.requires_grad or getattr(other, "requires_grad", False))
                 and _ag.is_grad_enabled()) and type(self) is Tensor:
             o = other._data if isinstance(other, Tensor) else other
@@ -363,10 +363,10 @@ def _fast_binary_inplace(name, ufunc, fn):
     return op
 
 
-_fast_binary_inplace("add", np.add, E.add)
-_fast_binary_inplace("sub", np.subtract, E.sub)
-_fast_binary_inplace("mul", np.multiply, E.mul)
-_fast_binary_inplace("div", np.true_divide, E.div)
+_fast_binary_inplace("add", np.add, elementwise.add)
+_fast_binary_inplace("sub", np.subtract, elementwise.sub)
+_fast_binary_inplace("mul", np.multiply, elementwise.mul)
+_fast_binary_inplace("div", np.true_divide, elementwise.div)
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_
 Tensor.__imul__ = Tensor.mul_
@@ -381,7 +381,7 @@ for _name in ("neg", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmo
               "minimum", "where", "log1p", "expm1", "square", "atan2", "erf", "nan_to_num",
               "logical_not", "logical_and", "logical_or", "sigmoid", "tan", "silu", "gelu",
               "floor_divide"):
-    _def_inplace(_name, getattr(E, _name))
+    _def_inplace(_name, getattr(elementwise, _name))
 Tensor.__ipow__ = Tensor.pow_
 Tensor.clip_ = Tensor.clamp_
 
@@ -410,7 +410,7 @@ def fill_(self, value):
     if isinstance(value, Tensor):
         value = value.item()
     if self.requires_grad and _ag.is_grad_enabled():
-        return inplace_apply(self, lambda s, v: E.where(E.full_like_traced(s, True), v, s) * 0
+        return inplace_apply(self, lambda s, v: elementwise.where(elementwise.full_like_traced(s, True), v, s) * 0
                              + v, value)
     self._data[...] = value
     self._version[0] += 1
@@ -420,10 +420,10 @@ def fill_(self, value):
 @method
 def copy_(self, src, non_blocking=False):
     """Copy ``src`` (broadcast) into this tensor's storage; gradients flow to ``src``."""
-    src = E.as_value(src)
+    src = elementwise.as_value(src)
     if (self.requires_grad or src.requires_grad) and _ag.is_grad_enabled():
         def _copy(s, v):
-            return E.cast(v, s.dtype).expand(tuple(s.shape)) + E.zeros_like_v(s)
+            return elementwise.cast(v, s.dtype).expand(tuple(s.shape)) + elementwise.zeros_like_v(s)
         return inplace_apply(self, _copy, src)
     np.copyto(self._data, np.broadcast_to(src._data, self._data.shape), casting="unsafe")
     self._version[0] += 1
@@ -449,14 +449,14 @@ Tensor.normal_ = _normal_
 # stop_gradient: identity whose derivative is zero (JAX's lax.stop_gradient)
 stop_gradient_p = Primitive(
     "stop_gradient", lambda x: x, shape=lambda x: Aval(x.shape, x.dtype), differentiable=False,
-    vjp=lambda ct, out, x: (None,), jvp=lambda p, t, out: E.zeros_like_v(out))
+    vjp=lambda ct, out, x: (None,), jvp=lambda p, t, out: elementwise.zeros_like_v(out))
 stop_gradient_p.batch = lambda args, dims: (bind(stop_gradient_p, args[0]), dims[0])
 
 
 def _install_late_inplace():
-    from . import indexing as I
+    from . import indexing
     for name in ("masked_fill", "scatter", "scatter_add", "index_add"):
-        _def_inplace(name, getattr(I, name))
+        _def_inplace(name, getattr(indexing, name))
 
 
 _install_late_inplace()

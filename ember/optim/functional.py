@@ -6,7 +6,7 @@ optimizers.
 """
 from __future__ import annotations
 
-from . import update_rules as R
+from . import update_rules
 from ..core import dtypes as _dt
 from ..tree import tree_flatten, tree_unflatten
 
@@ -29,7 +29,7 @@ class GradientTransformation:
 
     def __init__(self, rule, **hp):
         self.rule, self.hp = rule, hp
-        self.slots = R.STATE[rule](hp)
+        self.slots = update_rules.STATE[rule](hp)
 
     def init(self, params):
         from ..ops.creation_ops import zeros, full_like, zeros_like
@@ -61,7 +61,7 @@ class GradientTransformation:
         first = (lambda g, other: where(t == 1, g, other))
         for i, (p, g) in enumerate(zip(p_leaves, g_leaves)):
             s = {n: slot_leaves[n][i] for n in self.slots}
-            u, s = R.RULES[self.rule](p, g, s, t, sqrt=sqrt, maximum=maximum, first=first,
+            u, s = update_rules.RULES[self.rule](p, g, s, t, sqrt=sqrt, maximum=maximum, first=first,
                                       **self.hp)
             ups.append(u.to(g.dtype) if u.dtype != g.dtype else u)
             for n in self.slots:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import update_rules as R
+from . import update_rules
 from .inplace import INPLACE, scalar_sqrt
 from .sgd import Optimizer, check_hyperparameters
 
@@ -16,14 +16,14 @@ class _RuleOptimizer(Optimizer):
     def _init_state(self, p, g):
         hp = dict(g)
         st = {"step": 0}
-        for name in R.STATE[self.rule](hp):
+        for name in update_rules.STATE[self.rule](hp):
             init = hp.get("initial_accumulator_value", 0.0) if name == "sum" else 0.0
             st[name] = np.full_like(p._data, init)
         return st
 
     def step(self, closure=None):
         loss = closure() if closure is not None else None
-        rule, fast = R.RULES[self.rule], INPLACE.get(self.rule)
+        rule, fast = update_rules.RULES[self.rule], INPLACE.get(self.rule)
         for group in self.param_groups:
             hp = {k: v for k, v in group.items() if k != "params"}
             hp.update(self.extra)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import primitive as P
+from ..core import primitive
 from ..core.primitive import Aval, Tracer
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value
@@ -25,7 +25,7 @@ from .jvp import jvp
 
 def _run(graph, plan, args):
     """The compiled plan on concrete values; through bind when a transform is active."""
-    if P.transforms_active() or any(isinstance(a, Tracer) for a in args):
+    if primitive.transforms_active() or any(isinstance(a, Tracer) for a in args):
         return list(eval_graph(graph, list(args)))
     return [Tensor._wrap(np.asarray(r)) for r in plan(*[a._data for a in args])]
 

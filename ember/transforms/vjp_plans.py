@@ -26,8 +26,22 @@ from .staging.tracing import trace_to_graph
 
 _plans: dict = {}
 _MAX_PLANS = 4096
-_SEEN_ONCE = 1
-_NOT_STAGEABLE = 2
+
+
+class _CacheMark:
+    """A cache entry that is not a compiled plan (yet): compared by identity."""
+
+    def __init__(self, meaning):
+        self.meaning = meaning
+
+    def __repr__(self):
+        return f"<{self.meaning}>"
+
+
+# a signature met once: the next time its rule is staged and compiled
+_SEEN_ONCE = _CacheMark("seen once: compile at the next use")
+# a rule that needs concrete values (it can't be staged): always run it eagerly
+_NOT_STAGEABLE = _CacheMark("not stageable: run the rule eagerly")
 
 
 def _sig(x):
