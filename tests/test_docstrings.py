@@ -101,10 +101,14 @@ DOCTESTS = _collect()
 def fresh_state():
     dtype = ember.get_default_dtype()
     grad_on = ember.is_grad_enabled()
+    generator = ember.default_generator
+    seed, state = generator.initial_seed(), generator.get_state()
     ember.manual_seed(0)
     yield
     ember.set_default_dtype(dtype)
     ember.set_grad_enabled(grad_on)
+    generator.manual_seed(seed)
+    generator.set_state(state)
 
 
 @pytest.mark.parametrize("test", DOCTESTS, ids=[t.name for t in DOCTESTS])
