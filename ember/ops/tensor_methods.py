@@ -96,7 +96,12 @@ Tensor.__rmatmul__ = lambda self, other: _matmul(elementwise.as_value(other), se
 
 @method
 def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
-    """Convert dtype and/or device: ``x.to(ember.float64)``, ``x.to('cpu')``, ``x.to(other)``."""
+    """Convert dtype and/or device: ``x.to(ember.float64)``, ``x.to('cpu')``, ``x.to(other)``.
+
+    >>> x = ember.tensor([1.5, 2.5])
+    >>> x.to(ember.float64).dtype, x.to(ember.int64), x.to("cpu") is x
+    (ember.float64, tensor([1, 2]), True)
+    """
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
@@ -159,7 +164,17 @@ Tensor.type = _type_method
 
 @method
 def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (PyTorch semantics)."""
+    """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (PyTorch semantics).
+
+    >>> x = ember.tensor([1., 2.], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    >>> y = x * 3                                  # a non-scalar output needs a gradient
+    >>> y.backward(ember.tensor([1., 0.]))
+    >>> x.grad                                     # accumulated
+    tensor([5., 4.])
+    """
     _ag.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
                  inputs=inputs)
 
@@ -172,6 +187,12 @@ def block_until_ready(self):
 
 @method
 def requires_grad_(self, requires_grad=True):
+    """Sets ``requires_grad`` on a leaf tensor, in place; returns it.
+
+    >>> w = ember.zeros(2).requires_grad_()
+    >>> w.requires_grad, w.is_leaf
+    (True, True)
+    """
     if requires_grad and not self.dtype.is_floating_point:
         raise RuntimeError(f"requires_grad_: only floating point tensors can require gradients, "
                            f"got {self.dtype}; convert with .float() first")
@@ -185,7 +206,13 @@ def requires_grad_(self, requires_grad=True):
 @method
 def detach(self):
     """A tensor sharing data with this one but cut off from the graph (under a transform:
-    ``stop_gradient``)."""
+    ``stop_gradient``).
+
+    >>> x = ember.tensor([1., 2.], requires_grad=True)
+    >>> y = (x * 2).detach()
+    >>> y.requires_grad, y.grad_fn is None
+    (False, True)
+    """
     from ..core.primitive import Tracer
     if isinstance(self, Tracer):
         return bind(stop_gradient_p, self)
@@ -215,13 +242,27 @@ copy_p.batch = lambda args, dims: (bind(copy_p, args[0]), dims[0])
 
 @method
 def clone(self, memory_format=None):
-    """A copy of the data that stays in the graph (gradients flow back)."""
+    """A copy of the data that stays in the graph (gradients flow back).
+
+    >>> x = ember.tensor([1., 2.], requires_grad=True)
+    >>> y = x.clone()
+    >>> y.sum().backward()
+    >>> x.grad
+    tensor([1., 1.])
+    """
     return bind(copy_p, elementwise.as_value(self))
 
 
 @method
 def register_hook(self, hook):
-    """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new grad."""
+    """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new grad.
+
+    >>> x = ember.tensor([1., 2.], requires_grad=True)
+    >>> handle = x.register_hook(lambda grad: grad * 10)
+    >>> x.sum().backward()
+    >>> x.grad
+    tensor([10., 10.])
+    """
     if not self.requires_grad:
         raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
                            "require grad")
@@ -274,7 +315,15 @@ def register_post_accumulate_grad_hook(self, hook):
 
 @method
 def retain_grad(self):
-    """Keep ``.grad`` of a non-leaf tensor after backward."""
+    """Keep ``.grad`` of a non-leaf tensor after backward.
+
+    >>> x = ember.tensor([1., 2.], requires_grad=True)
+    >>> y = x * 2
+    >>> y.retain_grad()
+    >>> (y * y).sum().backward()
+    >>> y.grad
+    tensor([4., 8.])
+    """
     if self._node is None:
         return
     if self._retains_grad:
@@ -402,11 +451,21 @@ _def_inplace("addcdiv", _addcdiv)
 
 @method
 def zero_(self):
+    """Fills the tensor with zeros in place; returns it.
+
+    >>> ember.ones(3).zero_()
+    tensor([0., 0., 0.])
+    """
     return fill_(self, 0)
 
 
 @method
 def fill_(self, value):
+    """Fills the tensor with ``value`` in place; returns it.
+
+    >>> ember.zeros(2, dtype=ember.int64).fill_(7)
+    tensor([7, 7])
+    """
     if isinstance(value, Tensor):
         value = value.item()
     if self.requires_grad and _ag.is_grad_enabled():
@@ -419,7 +478,13 @@ def fill_(self, value):
 
 @method
 def copy_(self, src, non_blocking=False):
-    """Copy ``src`` (broadcast) into this tensor's storage; gradients flow to ``src``."""
+    """Copy ``src`` (broadcast) into this tensor's storage; gradients flow to ``src``.
+
+    >>> x = ember.zeros(2, 2)
+    >>> x.copy_(ember.tensor([1., 2.]))
+    tensor([[1., 2.],
+            [1., 2.]])
+    """
     src = elementwise.as_value(src)
     if (self.requires_grad or src.requires_grad) and _ag.is_grad_enabled():
         def _copy(s, v):
