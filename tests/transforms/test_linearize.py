@@ -79,8 +79,10 @@ def test_linearize_errors():
         linearize(lambda v: v * 2, ember.tensor([1, 2]))
 
 
-def test_parity_with_jax_linearize():
+def test_parity_with_jax_linearize(request):
     jax = pytest.importorskip("jax")
+    previous = jax.config.jax_enable_x64  # restored afterwards: other files compare in 32 bits
+    request.addfinalizer(lambda: jax.config.update("jax_enable_x64", previous))
     jax.config.update("jax_enable_x64", True)
     jnp = jax.numpy
     x, t = rng.standard_normal(5), rng.standard_normal(5)

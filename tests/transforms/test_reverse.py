@@ -107,8 +107,10 @@ def test_eager_backward_through_grad_transform():
     np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-12)
 
 
-def test_parity_with_jax():
+def test_parity_with_jax(request):
     jax = pytest.importorskip("jax")
+    previous = jax.config.jax_enable_x64  # restored afterwards: other files compare in 32 bits
+    request.addfinalizer(lambda: jax.config.update("jax_enable_x64", previous))
     jax.config.update("jax_enable_x64", True)
     jnp = jax.numpy
     x = T(4)
