@@ -38,7 +38,11 @@ log = logging.getLogger("ember.jit")
 class config:
     """jit's settings: ``explain_retraces`` logs why each retrace happened; a jitted function
     compiles at most ``cache_limit`` signatures (None: no limit), then runs new ones eagerly;
-    it warns once when it is traced for the ``retrace_warning``-th time."""
+    it warns once when it is traced for the ``retrace_warning``-th time.
+
+    >>> ember.config.disable_jit
+    False
+    """
     explain_retraces = bool(os.environ.get("EMBER_EXPLAIN_RETRACES"))
     disable_jit = False
     cache_limit = int(os.environ.get("EMBER_JIT_CACHE_LIMIT", "8")) or None
@@ -46,7 +50,17 @@ class config:
 
 
 class disable_jit:
-    """Context manager: jitted functions run eagerly (print and pdb work)."""
+    """Context manager: jitted functions run eagerly (print and pdb work).
+
+    >>> @ember.jit
+    ... def f(x):
+    ...     print("running with", type(x).__name__)   # under jit this prints once, at tracing
+    ...     return x * 2
+    >>> with ember.disable_jit():
+    ...     f(ember.tensor([1.]))
+    running with Tensor
+    tensor([2.])
+    """
 
     def __enter__(self):
         self.prev = config.disable_jit
@@ -361,7 +375,23 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False, donate_
     ``cache_limit``: how many argument signatures (shapes, dtypes, static values) are
     compiled; past it a ``JitRetraceWarning`` names the argument that keeps changing and new
     signatures run eagerly (PyTorch's recompile limit). None: ``ember.config.cache_limit``
-    (8). ``jit(f).clear_cache()`` forgets the compiled plans."""
+    (8). ``jit(f).clear_cache()`` forgets the compiled plans.
+
+    >>> @ember.jit
+    ... def affine(x, w, b):
+    ...     return x @ w + b
+    >>> affine(ember.ones(2, 3), ember.ones(3, 4), ember.zeros(4))
+    tensor([[3., 3., 3., 3.],
+            [3., 3., 3., 3.]])
+    >>> from functools import partial
+    >>> @partial(ember.jit, static_argnums=1)
+    ... def power(x, n):
+    ...     for _ in range(n - 1):                  # a Python loop over a static value
+    ...         x = x * x
+    ...     return x
+    >>> power(ember.tensor([2.]), 3)
+    tensor([16.])
+    """
     if fun is None:
         return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames,
                              debug=debug, donate_argnums=donate_argnums,
@@ -370,7 +400,14 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False, donate_
 
 
 def make_graph(fun, static_argnums=()):
-    """``make_graph(f)(*args)`` returns the optimised staged graph of ``f`` (printable)."""
+    """``make_graph(f)(*args)`` returns the optimised staged graph of ``f`` (printable).
+
+    >>> print(ember.make_graph(lambda x: (x * 2).sin())(ember.ones(3)))
+    { lambda a:float32[3] .
+        b:float32[3] = mul a 2.0
+        c:float32[3] = sin b
+      in (c) }
+    """
     j = fun if isinstance(fun, Jitted) else Jitted(fun, static_argnums)
 
     def mk(*args, **kwargs):
@@ -379,7 +416,11 @@ def make_graph(fun, static_argnums=()):
 
 
 class ShapeDtypeStruct(Aval):
-    """A shape and dtype standing for a tensor (``eval_shape``'s inputs and outputs)."""
+    """A shape and dtype standing for a tensor (``eval_shape``'s inputs and outputs).
+
+    >>> ember.ShapeDtypeStruct((2, 3), ember.float32)
+    ShapeDtypeStruct(shape=(2, 3), dtype=float32)
+    """
 
     __slots__ = ()
 
@@ -393,7 +434,12 @@ class ShapeDtypeStruct(Aval):
 def eval_shape(fun, *args, **kwargs):
     """The shapes and dtypes of ``fun(*args, **kwargs)`` as a pytree of ``ShapeDtypeStruct``,
     found by tracing: nothing is computed and no state (random generator, module buffers) is
-    touched. Arguments may be tensors, NumPy arrays or ``ShapeDtypeStruct``s."""
+    touched. Arguments may be tensors, NumPy arrays or ``ShapeDtypeStruct``s.
+
+    >>> x = ember.ShapeDtypeStruct((32, 784), ember.float32)
+    >>> ember.eval_shape(ember.nn.Linear(784, 10), x)
+    ShapeDtypeStruct(shape=(32, 10), dtype=float32)
+    """
     leaves, td = tree_flatten((args, kwargs))
     pos = _array_positions(leaves, (Tensor, np.ndarray, Aval))
     avals = [_abstract(leaves[i]) for i in pos]  # a ShapeDtypeStruct is an Aval
@@ -411,5 +457,10 @@ def eval_shape(fun, *args, **kwargs):
 def block_until_ready(x):
     """Return ``x``. NumPy computes synchronously, so every ember value is ready when an
     operation returns; this exists so that code written for JAX's asynchronous dispatch runs
-    unchanged."""
+    unchanged.
+
+    >>> x = ember.ones(2)
+    >>> ember.block_until_ready(x) is x
+    True
+    """
     return x
