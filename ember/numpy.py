@@ -205,7 +205,12 @@ def where(condition, x=None, y=None, *, size=None, fill_value=None):
 
 def nonzero(a, *, size=None, fill_value=None):
     """The indices of the nonzero entries, one int64 array per dim. Eager only: the result's
-    size depends on the data (JAX's ``size=`` for a fixed size is not supported)."""
+    size depends on the data (JAX's ``size=`` for a fixed size is not supported).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.nonzero(jnp.array([0, 3, 0, 4]))
+    (tensor([1, 3]),)
+    """
     if size is not None:
         raise ValueError("nonzero: size= is not supported; compute the indices outside jit")
     x = asarray(a)
@@ -215,10 +220,23 @@ def nonzero(a, *, size=None, fill_value=None):
 
 
 def argwhere(a):
+    """``argwhere`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.argwhere(jnp.array([0, 3, 0, 4]))
+    tensor([[1],
+            [3]])
+    """
     return stack(nonzero(a), axis=1)
 
 
 def flatnonzero(a):
+    """``flatnonzero`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.flatnonzero(jnp.array([[0, 1], [2, 0]]))
+    tensor([1, 2])
+    """
     return nonzero(ravel(a))[0]
 
 
@@ -893,28 +911,67 @@ def _stack_nested(a, dtype):
 
 
 def tril(m, k=0):
+    """``tril`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.tril(jnp.array([[1, 2], [3, 4]]))
+    tensor([[1, 0],
+            [3, 4]])
+    """
     return _e().tril(asarray(m), k)
 
 
 def triu(m, k=0):
+    """``triu`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.triu(jnp.array([[1, 2], [3, 4]]))
+    tensor([[1, 2],
+            [0, 4]])
+    """
     return _e().triu(asarray(m), k)
 
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
+    """``diagonal`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.diagonal(jnp.array([[1, 2], [3, 4]]))
+    tensor([1, 4])
+    """
     return _e().diagonal(asarray(a), offset, axis1, axis2)
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
+    """``trace`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.trace(jnp.array([[1, 2], [3, 4]]))
+    tensor(5)
+    """
     r = diagonal(a, offset, axis1, axis2).sum(-1)
     return r if dtype is None else r.to(_dt.as_dtype(dtype))
 
 
 def diag(v, k=0):
+    """``diag`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.diag(jnp.array([1, 2]))
+    tensor([[1, 0],
+            [0, 2]])
+    """
     return _e().diag(asarray(v), k)
 
 
 def fill_diagonal(a, val, wrap=False, *, inplace=False):
-    """A copy of ``a`` with ``val`` on its main diagonal (JAX's form: ``inplace=False``)."""
+    """A copy of ``a`` with ``val`` on its main diagonal (JAX's form: ``inplace=False``).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.fill_diagonal(jnp.zeros((2, 2)), 5.0, inplace=False)
+    tensor([[5., 0.],
+            [0., 5.]])
+    """
     if inplace:
         raise ValueError("fill_diagonal: ember.numpy arrays are not modified in place; pass "
                          "inplace=False and use the result")
@@ -924,6 +981,12 @@ def fill_diagonal(a, val, wrap=False, *, inplace=False):
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """``isclose`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.isclose(jnp.array([1.0, 2.0]), jnp.array([1.0, 2.1]))
+    tensor([True, False])
+    """
     x, y = asarray(a), asarray(b)
     E = _e()
     if not x.dtype.is_floating_point:
@@ -938,10 +1001,22 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """``allclose`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.allclose(jnp.array([1.0, 2.0]), jnp.array([1.0, 2.0 + 1e-9]))
+    tensor(True)
+    """
     return all(isclose(a, b, rtol, atol, equal_nan))
 
 
 def array_equal(a1, a2, equal_nan=False):
+    """``array_equal`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.array_equal(jnp.array([1, 2]), jnp.array([1, 2]))
+    tensor(True)
+    """
     x, y = asarray(a1), asarray(a2)
     if tuple(x.shape) != tuple(y.shape):
         return asarray(False)
@@ -952,11 +1027,23 @@ def array_equal(a1, a2, equal_nan=False):
 
 
 def atleast_1d(*arys):
+    """``atleast_1d`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.atleast_1d(jnp.array(3.0)).shape
+    ember.Size([1])
+    """
     r = [asarray(a) if asarray(a).ndim >= 1 else asarray(a).reshape(1) for a in arys]
     return r[0] if len(r) == 1 else r
 
 
 def atleast_2d(*arys):
+    """``atleast_2d`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.atleast_2d(jnp.array([1, 2])).shape
+    ember.Size([1, 2])
+    """
     r = []
     for a in map(asarray, arys):
         r.append(a.reshape((1,) * (2 - a.ndim) + tuple(a.shape)) if a.ndim < 2 else a)
@@ -964,6 +1051,12 @@ def atleast_2d(*arys):
 
 
 def atleast_3d(*arys):
+    """``atleast_3d`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.atleast_3d(jnp.array([1, 2])).shape
+    ember.Size([1, 2, 1])
+    """
     r = []
     for a in map(asarray, arys):
         if a.ndim == 0:
@@ -977,14 +1070,33 @@ def atleast_3d(*arys):
 
 
 def column_stack(tup):
+    """``column_stack`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.column_stack([jnp.array([1, 2]), jnp.array([3, 4])])
+    tensor([[1, 3],
+            [2, 4]])
+    """
     return concatenate([a.reshape(-1, 1) if a.ndim < 2 else a for a in map(asarray, tup)], 1)
 
 
 def dstack(tup):
+    """``dstack`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.dstack([jnp.array([1, 2]), jnp.array([3, 4])]).shape
+    ember.Size([1, 2, 2])
+    """
     return concatenate([atleast_3d(a) for a in tup], 2)
 
 
 def append(arr, values, axis=None):
+    """``append`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.append(jnp.array([1, 2]), jnp.array([3, 4]))
+    tensor([1, 2, 3, 4])
+    """
     x, v = asarray(arr), asarray(values)
     if axis is None:
         return concatenate([x.reshape(-1), v.reshape(-1)], 0)
@@ -992,7 +1104,12 @@ def append(arr, values, axis=None):
 
 
 def array_split(ary, indices_or_sections, axis=0):
-    """As ``split``, but an int need not divide the axis: the first sections get one more."""
+    """As ``split``, but an int need not divide the axis: the first sections get one more.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.array_split(jnp.arange(5), 2)
+    [tensor([0, 1, 2]), tensor([3, 4])]
+    """
     x = asarray(ary)
     if isinstance(indices_or_sections, (int, _np.integer)):
         n, k = x.shape[axis], int(indices_or_sections)
@@ -1006,11 +1123,23 @@ def array_split(ary, indices_or_sections, axis=0):
 
 
 def hsplit(ary, indices_or_sections):
+    """``hsplit`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.hsplit(jnp.arange(4), 2)
+    [tensor([0, 1]), tensor([2, 3])]
+    """
     x = asarray(ary)
     return split(x, indices_or_sections, 1 if x.ndim > 1 else 0)
 
 
 def vsplit(ary, indices_or_sections):
+    """``vsplit`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.vsplit(jnp.arange(4).reshape(2, 2), 2)
+    [tensor([[0, 1]]), tensor([[2, 3]])]
+    """
     x = asarray(ary)
     if x.ndim < 2:
         raise ValueError(f"vsplit: needs at least 2 dims, got shape {tuple(x.shape)}")
@@ -1018,6 +1147,12 @@ def vsplit(ary, indices_or_sections):
 
 
 def dsplit(ary, indices_or_sections):
+    """``dsplit`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> [p.shape for p in jnp.dsplit(jnp.zeros((1, 1, 4)), 2)]
+    [ember.Size([1, 1, 2]), ember.Size([1, 1, 2])]
+    """
     x = asarray(ary)
     if x.ndim < 3:
         raise ValueError(f"dsplit: needs at least 3 dims, got shape {tuple(x.shape)}")
@@ -1025,10 +1160,24 @@ def dsplit(ary, indices_or_sections):
 
 
 def flipud(m):
+    """``flipud`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.flipud(jnp.array([[1, 2], [3, 4]]))
+    tensor([[3, 4],
+            [1, 2]])
+    """
     return flip(m, 0)
 
 
 def fliplr(m):
+    """``fliplr`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.fliplr(jnp.array([[1, 2], [3, 4]]))
+    tensor([[2, 1],
+            [4, 3]])
+    """
     x = asarray(m)
     if x.ndim < 2:
         raise ValueError(f"fliplr: needs at least 2 dims, got shape {tuple(x.shape)}")
@@ -1036,7 +1185,13 @@ def fliplr(m):
 
 
 def rot90(m, k=1, axes=(0, 1)):
-    """Rotate by 90 degrees ``k`` times in the plane of ``axes`` (first towards second)."""
+    """Rotate by 90 degrees ``k`` times in the plane of ``axes`` (first towards second).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.rot90(jnp.array([[1, 2], [3, 4]]))
+    tensor([[2, 4],
+            [1, 3]])
+    """
     x = asarray(m)
     a0, a1 = axes
     k %= 4
@@ -1055,17 +1210,35 @@ def _f(x):
 
 
 def arcsinh(x):
+    """``arcsinh`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.arcsinh(jnp.array([0.0, 1.0]))
+    tensor([0.0000, 0.8814])
+    """
     v = _f(x)
     a = v.abs()
     return v.sign() * (a + (a * a + 1).sqrt()).log()
 
 
 def arccosh(x):
+    """``arccosh`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.arccosh(jnp.array([1.0, 2.0]))
+    tensor([0.0000, 1.3170])
+    """
     v = _f(x)
     return (v + (v * v - 1).sqrt()).log()
 
 
 def arctanh(x):
+    """``arctanh`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.arctanh(jnp.array([0.0, 0.5]))
+    tensor([0.0000, 0.5493])
+    """
     v = _f(x)
     return 0.5 * ((1 + v) / (1 - v)).log()
 
@@ -1074,6 +1247,12 @@ asinh, acosh, atanh = arcsinh, arccosh, arctanh
 
 
 def deg2rad(x):
+    """``deg2rad`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.deg2rad(jnp.array([180.0]))
+    tensor([3.1416])
+    """
     return _f(x) * (_np.pi / 180)
 
 
@@ -1085,10 +1264,22 @@ radians, degrees = deg2rad, rad2deg
 
 
 def fabs(x):
+    """``fabs`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.fabs(jnp.array([-1.5, 2.0]))
+    tensor([1.5000, 2.0000])
+    """
     return _f(x).abs()
 
 
 def hypot(x1, x2):
+    """``hypot`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.hypot(jnp.array([3.0]), jnp.array([4.0]))
+    tensor([5.])
+    """
     from .ops.reduce import root_zero_grad
     a, b = _v(x1), _v(x2)
     s = multiply(a, a) + multiply(b, b)
@@ -1096,7 +1287,12 @@ def hypot(x1, x2):
 
 
 def sinc(x):
-    """sin(pi x) / (pi x), 1 at 0 (its derivative there is 0)."""
+    """sin(pi x) / (pi x), 1 at 0 (its derivative there is 0).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.sinc(jnp.array([0.0, 0.5]))
+    tensor([1.0000, 0.6366])
+    """
     v = _f(x)
     zero = v == 0
     safe = _e().where(zero, _e().ones_like(v), v) * _np.pi
@@ -1104,6 +1300,12 @@ def sinc(x):
 
 
 def logaddexp(x1, x2):
+    """``logaddexp`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.logaddexp(jnp.array([0.0]), jnp.array([0.0]))
+    tensor([0.6931])
+    """
     a, b = _f(x1), _v(x2)
     a, b = _e().broadcast_tensors(a, _f(b).to(a.dtype))
     m = _e().maximum(a, b)
@@ -1112,27 +1314,57 @@ def logaddexp(x1, x2):
 
 
 def logaddexp2(x1, x2):
+    """``logaddexp2`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.logaddexp2(jnp.array([1.0]), jnp.array([1.0]))
+    tensor([2.])
+    """
     ln2 = _np.log(2.0)
     return logaddexp(_f(x1) * ln2, _f(x2) * ln2) / ln2
 
 
 def fmax(x1, x2):
+    """``fmax`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.fmax(jnp.array([1.0, jnp.nan]), jnp.array([2.0, 0.0]))
+    tensor([2., 0.])
+    """
     a, b = asarray(x1), asarray(x2)
     E = _e()
     return E.where(E.isnan(b), a, E.where(E.isnan(a), b, maximum(a, b)))
 
 
 def fmin(x1, x2):
+    """``fmin`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.fmin(jnp.array([1.0, jnp.nan]), jnp.array([2.0, 0.0]))
+    tensor([1., 0.])
+    """
     a, b = asarray(x1), asarray(x2)
     E = _e()
     return E.where(E.isnan(b), a, E.where(E.isnan(a), b, minimum(a, b)))
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """``nan_to_num`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.nan_to_num(jnp.array([jnp.nan, 1.0]))
+    tensor([0., 1.])
+    """
     return _e().nan_to_num(asarray(x), nan, posinf, neginf)
 
 
 def diff(a, n=1, axis=-1, prepend=None, append=None):
+    """``diff`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.diff(jnp.array([1, 4, 9, 16]))
+    tensor([3, 5, 7])
+    """
     x = asarray(a)
     parts = []
     if prepend is not None:
@@ -1160,7 +1392,12 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
 def gradient(f, *varargs, axis=None, edge_order=1):
     """Central differences inside, one-sided at the edges (``edge_order`` 1); scalar
-    spacings only."""
+    spacings only.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.gradient(jnp.array([1.0, 4.0, 9.0, 16.0]))
+    tensor([3., 4., 6., 7.])
+    """
     x = _f(f)
     axes = list(range(x.ndim)) if axis is None else list(_axes(axis, x.ndim))
     if edge_order != 1:
@@ -1187,6 +1424,12 @@ def gradient(f, *varargs, axis=None, edge_order=1):
 
 
 def kron(a, b):
+    """``kron`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.kron(jnp.array([1, 10]), jnp.array([1, 2]))
+    tensor([ 1,  2, 10, 20])
+    """
     x, y = asarray(a), asarray(b)
     nd = builtins.max(x.ndim, y.ndim)
     x = x.reshape((1,) * (nd - x.ndim) + tuple(x.shape))
@@ -1202,6 +1445,12 @@ def kron(a, b):
 
 
 def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    """``sort`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.sort(jnp.array([3, 1, 2]))
+    tensor([1, 2, 3])
+    """
     x = asarray(a)
     if axis is None:
         x, axis = x.reshape(-1), 0
@@ -1209,6 +1458,12 @@ def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
 
 
 def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    """``argsort`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.argsort(jnp.array([3, 1, 2]))
+    tensor([1, 2, 0])
+    """
     x = asarray(a)
     if axis is None:
         x, axis = x.reshape(-1), 0
@@ -1217,16 +1472,33 @@ def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
 
 def partition(a, kth, axis=-1):
     """A partition around ``kth`` (the k-th smallest at position kth, smaller ones before,
-    larger after); this one is fully sorted, which is a valid partition."""
+    larger after); this one is fully sorted, which is a valid partition.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.partition(jnp.array([3, 1, 2]), 1)[1]
+    tensor(2)
+    """
     return sort(a, axis)
 
 
 def argpartition(a, kth, axis=-1):
+    """``argpartition`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.argpartition(jnp.array([3, 1, 2]), 0)[0]
+    tensor(1)
+    """
     return argsort(a, axis)
 
 
 def select(condlist, choicelist, default=0):
-    """The first choice whose condition holds, elementwise; ``default`` where none does."""
+    """The first choice whose condition holds, elementwise; ``default`` where none does.
+
+    >>> import ember.numpy as jnp
+    >>> conditions = [jnp.array([True, False]), jnp.array([False, False])]
+    >>> jnp.select(conditions, [jnp.array([1, 2]), jnp.array([3, 4])], default=0)
+    tensor([1, 0])
+    """
     if len(condlist) != len(choicelist):
         raise ValueError(f"select: {len(condlist)} conditions but {len(choicelist)} choices")
     out = asarray(default) if not isinstance(default, (int, float)) else default
@@ -1238,7 +1510,13 @@ def select(condlist, choicelist, default=0):
 def piecewise(x, condlist, funclist, *args, **kw):
     """``funclist[i](x)`` where ``condlist[i]`` holds (later conditions win, as NumPy); one
     extra function is the default for where no condition holds. Every function is
-    evaluated on the whole array (as under jit); constants are allowed."""
+    evaluated on the whole array (as under jit); constants are allowed.
+
+    >>> import ember.numpy as jnp
+    >>> conditions = [jnp.array([True, False]), jnp.array([False, True])]
+    >>> jnp.piecewise(jnp.array([-1.0, 2.0]), conditions, [0.0, lambda v: v * 10])
+    tensor([0., 20.])
+    """
     v = asarray(x)
     if isinstance(condlist, Tensor) and condlist.ndim == v.ndim:
         condlist = [condlist]
@@ -1263,6 +1541,12 @@ def piecewise(x, condlist, funclist, *args, **kw):
 
 
 def count_nonzero(a, axis=None, keepdims=False):
+    """``count_nonzero`` as in NumPy.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.count_nonzero(jnp.array([0, 3, 0, 4]))
+    tensor(2)
+    """
     x = asarray(a)
     return sum((x != 0).to(_dt.int64), axis=axis, keepdims=keepdims)
 
