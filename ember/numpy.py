@@ -481,6 +481,13 @@ def hstack(tup):
 
 
 def vstack(tup):
+    """The arrays joined vertically (1-D arrays become rows); also ``row_stack``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.vstack([jnp.array([1, 2]), jnp.array([3, 4])])
+    tensor([[1, 2],
+            [3, 4]])
+    """
     return concatenate([x.reshape(1, -1) if x.ndim <= 1 else x for x in map(asarray, tup)], 0)
 
 
@@ -1257,6 +1264,12 @@ def deg2rad(x):
 
 
 def rad2deg(x):
+    """Radians to degrees (also ``degrees``).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.rad2deg(jnp.array([jnp.pi]))
+    tensor([180.])
+    """
     return _f(x) * (180 / _np.pi)
 
 
