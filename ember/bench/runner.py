@@ -18,10 +18,10 @@ import time
 
 import numpy as np
 
-from . import workloads
+from . import workloads as workload_specs
 
-ALL_WORKLOADS = list(workloads.SPECS)
-ALL_FRAMEWORKS = list(workloads.BUILDERS)
+ALL_WORKLOADS = list(workload_specs.SPECS)
+ALL_FRAMEWORKS = list(workload_specs.BUILDERS)
 
 
 def add_arguments(p):
@@ -48,7 +48,7 @@ def add_arguments(p):
 
 
 def _available(fw):
-    for mod in workloads.REQUIRES.get(fw, ()):
+    for mod in workload_specs.REQUIRES.get(fw, ()):
         try:
             importlib.import_module(mod)
         except Exception:
@@ -67,19 +67,19 @@ def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False,
         log=print, settle=0.25):
     results = []
     for name in workloads:
-        spec = workloads.resolve(name, tiny)
-        w = workloads.initial_weights(spec)
+        spec = workload_specs.resolve(name, tiny)
+        w = workload_specs.initial_weights(spec)
         data = spec.make_data(spec.batch, 0)
         cells = {}
         for fw in frameworks:
             if not _available(fw):
                 log(f"  {name}: {fw} skipped (not installed)")
                 continue
-            if name not in workloads.SUPPORTS.get(fw, (name,)):
-                log(f"  {name}: {fw} skipped (written for {', '.join(workloads.SUPPORTS[fw])} only)")
+            if name not in workload_specs.SUPPORTS.get(fw, (name,)):
+                log(f"  {name}: {fw} skipped (written for {', '.join(workload_specs.SUPPORTS[fw])} only)")
                 continue
             t0 = time.perf_counter()
-            step, weights = workloads.BUILDERS[fw](w, data, spec)
+            step, weights = workload_specs.BUILDERS[fw](w, data, spec)
             step()
             first = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -118,7 +118,7 @@ def _check(name, spec, w, data, frameworks, n):
     """Max abs weight difference to ember eager (or the first framework) after n steps."""
     final = {}
     for fw in frameworks:
-        step, weights = workloads.BUILDERS[fw](w, data, spec)
+        step, weights = workload_specs.BUILDERS[fw](w, data, spec)
         for _ in range(n):
             step()
         final[fw] = weights()
@@ -219,7 +219,7 @@ def main(a):
     import platform
     wls = [w for w in a.workloads.split(",") if w]
     fws = [f for f in a.frameworks.split(",") if f]
-    bad = [w for w in wls if w not in workloads.SPECS] + [f for f in fws if f not in workloads.BUILDERS]
+    bad = [w for w in wls if w not in workload_specs.SPECS] + [f for f in fws if f not in workload_specs.BUILDERS]
     if bad:
         print(f"ember bench: unknown workload/framework {bad}; choose from {ALL_WORKLOADS} and "
               f"{ALL_FRAMEWORKS}", file=sys.stderr)
