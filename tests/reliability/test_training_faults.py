@@ -32,11 +32,13 @@ def test_kill_minus_9_during_train_then_resume_is_bit_identical(tmp_path, mode):
     proc = subprocess.Popen([sys.executable, "-u", "-m", "ember.cli.main"] + args +
                             ["--out", str(part)], stdout=subprocess.PIPE, text=True,
                             env=_env())
-    # wait for the first epoch (its checkpoint is written right after the line), then kill
-    # at a random point of the following epochs and checkpoint writes
+    # wait for the first checkpoint (written right after the epoch's log line), then kill at
+    # a random point of the following epochs and checkpoint writes
     for line in proc.stdout:
         if line.startswith("epoch   1"):
             break
+    while not (part / "last.safetensors").exists() and proc.poll() is None:
+        time.sleep(0.01)
     time.sleep(rng.uniform(0.0, 0.3))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
