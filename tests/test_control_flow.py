@@ -94,11 +94,12 @@ def test_scan_grad_matches_jax():
             return h, h * w[2]
         h, ys = jax.lax.scan(step, jnp.zeros(2), xs)
         return (ys ** 2).sum() + h.sum()
+    x64 = jax.config.jax_enable_x64
     jax.config.update("jax_enable_x64", True)
     try:
         jg = jax.grad(jloss)(w, xs)
-    finally:
-        jax.config.update("jax_enable_x64", False)
+    finally:  # restore, don't force off: other test modules in this worker rely on x64
+        jax.config.update("jax_enable_x64", x64)
     eg = grad(rnn_loss)(ember.tensor(w), ember.tensor(xs))
     np.testing.assert_allclose(eg.numpy(), np.asarray(jg), rtol=1e-10)
 
