@@ -153,10 +153,41 @@ class Optimizer:
         self.param_groups.append(group)
 
     def load_state_dict(self, sd):
+        """Restore ``state_dict()``'s output. The groups must match this optimizer's (same
+        number of groups and of parameters in each), and each saved buffer must have its
+        parameter's shape."""
+        op = type(self).__name__
+        if not isinstance(sd, dict) or "state" not in sd or "param_groups" not in sd:
+            raise ValueError(f"{op}.load_state_dict: expected a dict with 'state' and "
+                             f"'param_groups' (an optimizer's state_dict()), got "
+                             f"{sorted(sd) if isinstance(sd, dict) else type(sd).__name__}")
+        groups = sd["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"{op}.load_state_dict: loaded state dict has a different number "
+                             f"of parameter groups ({len(groups)}) than the optimizer "
+                             f"({len(self.param_groups)})")
+        for k, (g, sg) in enumerate(zip(self.param_groups, groups)):
+            if len(sg.get("params", ())) != len(g["params"]):
+                raise ValueError(f"{op}.load_state_dict: loaded state dict contains a "
+                                 f"parameter group that doesn't match the size of optimizer's "
+                                 f"group {k}: {len(sg.get('params', ()))} vs "
+                                 f"{len(g['params'])} parameters")
         plist = [p for g in self.param_groups for p in g["params"]]
-        self.state = {id(plist[i]): {n: (v.copy() if isinstance(v, np.ndarray) else v)
-                                     for n, v in s.items()} for i, s in sd["state"].items()}
-        for g, sg in zip(self.param_groups, sd["param_groups"]):
+        state = {}
+        for i, s in sd["state"].items():
+            if not isinstance(i, (int, np.integer)) or not 0 <= i < len(plist):
+                raise ValueError(f"{op}.load_state_dict: state for parameter {i!r}, but the "
+                                 f"optimizer has {len(plist)} parameters")
+            p = plist[i]
+            for n, v in s.items():
+                if isinstance(v, np.ndarray) and v.ndim and v.shape != tuple(p.shape):
+                    raise ValueError(f"{op}.load_state_dict: state {n!r} of parameter {i} has "
+                                     f"shape {v.shape}, but the parameter has shape "
+                                     f"{tuple(p.shape)}; the checkpoint is from another model")
+            state[id(p)] = {n: (v.copy() if isinstance(v, np.ndarray) else v)
+                            for n, v in s.items()}
+        self.state = state
+        for g, sg in zip(self.param_groups, groups):
             g.update({k: v for k, v in sg.items() if k != "params"})
 
 

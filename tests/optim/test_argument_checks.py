@@ -110,3 +110,32 @@ def test_valid_forms_still_work():
         assert not np.array_equal(before, m.weight.detach().numpy())
     # a frozen (requires_grad=False) leaf is accepted, as in PyTorch
     ember.optim.Adam([ember.ones(2)])
+
+
+def test_load_state_dict_checks_groups_and_shapes():
+    a, b = nn.Linear(3, 2), nn.Linear(4, 2)
+    for m in (a, b):
+        m(ember.ones(1, m.in_features)).sum().backward()
+    oa, ob = ember.optim.Adam(a.parameters()), ember.optim.Adam(b.parameters())
+    oa.step()
+    ob.step()
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: state 'exp_avg' of parameter "
+                                         r"0 has shape \(2, 3\), but the parameter has shape "
+                                         r"\(2, 4\)"):
+        ob.load_state_dict(oa.state_dict())
+    one = ember.optim.Adam([a.weight])
+    with pytest.raises(ValueError, match="doesn't match the size of optimizer's group 0: 2 vs 1"):
+        one.load_state_dict(oa.state_dict())
+    two = ember.optim.Adam([{"params": [a.weight]}, {"params": [a.bias]}])
+    with pytest.raises(ValueError, match=r"different number of parameter groups \(1\) than the "
+                                         r"optimizer \(2\)"):
+        two.load_state_dict(oa.state_dict())
+    with pytest.raises(ValueError, match="expected a dict with 'state' and 'param_groups'"):
+        oa.load_state_dict({"w": 1})
+    # a matching state dict (also through ember.save/load) restores the trajectory
+    import tempfile, os
+    path = os.path.join(tempfile.mkdtemp(), "opt.safetensors")
+    ember.save(oa.state_dict(), path)
+    again = ember.optim.Adam(a.parameters())
+    again.load_state_dict(ember.load(path))
+    assert again.state_dict()["state"][0]["step"] == 1
