@@ -1,5 +1,15 @@
-"""``jit`` and the eager tape: a jitted function called on tensors that require grad records
-one tape node whose backward is a compiled graph.
+"""A jitted function as one primitive, ``jit_call``, whose parameter is its staged graph: what
+the eager tape records for a jitted call on tensors that require grad, and what ``grad``,
+``vjp``, ``jvp`` and ``vmap`` see of a jitted function (an enclosing ``jit`` inlines the graph
+instead). Its rules are derived from the graph, each staged once, optimised and compiled:
+
+- VJP: the graph's joint forward/backward split by partial evaluation (below);
+- JVP: the JVP of the graph, a graph of (primals, tangents) -> output tangents;
+- batching: the vmap of the graph for the batch dims and size seen.
+
+A ``Call`` (a plain graph) or a ``GradPlan`` (the forward that also returns the residuals
+of its backward) is the primitive's parameter; each keeps the calls derived from it, so all
+of them live as long as the jitted function's cache entry.
 
 From the jitted graph ``f`` we stage the joint function ``(inputs, cotangents) -> (outputs,
 input cotangents)`` with ``vjp`` and split it by dependence on the cotangents (partial
@@ -28,17 +38,83 @@ from .passes import dce, optimize
 from .tracing import trace_to_graph
 
 
-class GradPlan:
-    """Forward and backward plans for one jitted signature (kept on its jit cache entry)."""
+class Call:
+    """A staged graph as the parameter of ``jit_call``: a compiled plan and, made on first
+    use, the calls its rules bind (see the module docstring). Constants that require grad
+    (parameters captured by closure) become inputs (``lifted``), so the tape reaches them."""
 
     # unhashable: no table keyed by primitive params (the eager backward's staged-VJP cache,
     # CSE) holds on to it, so it dies with its jitted function
     __hash__ = None
 
-    def __init__(self, graph, live=()):
+    def __init__(self, graph, live=(), plan=None):
         lifted, g = _lift_grad_constants(graph)
         self.lifted = lifted           # constant tensors that require grad, now inputs
         self.graph = g
+        self.live = live
+        self.fwd_graph = g             # what the primitive computes
+        self.fwd_plan = plan if plan is not None and not lifted else compile_plan(g)
+        self.n_out = len(g.outs)       # the outputs the caller sees (first of fwd_graph's)
+        self.in_float = [v.aval.dtype.is_floating_point for v in g.invars]
+        self._derived = {}
+
+    def bind(self, ins):
+        """The caller's outputs of one call on ``ins`` (seen by the active transforms)."""
+        return bind(jit_call_p, *ins, *self.lifted, plan=self)[:self.n_out]
+
+    def _made(self, key, make):
+        d = self._derived.get(key)
+        if d is None:
+            d = self._derived[key] = make()
+        return d
+
+    def grad_plan(self):
+        """The forward with residuals and the backward of this call's graph."""
+        return self._made("grad", lambda: GradPlan(self.graph, self.live))
+
+    def full(self):
+        """This call with every output of ``fwd_graph`` visible."""
+        return self
+
+    def jvp_call(self):
+        """(primals, tangents) -> the tangents of every output of ``fwd_graph``."""
+        def make():
+            g, n = self.fwd_graph, len(self.fwd_graph.invars)
+
+            def tangents(ins):
+                return list(jvp(lambda *a: eval_graph(g, a), tuple(ins[:n]),
+                                tuple(ins[n:]))[1])
+            avals = [v.aval for v in g.invars]
+            jg, _ = trace_to_graph(tangents, avals + avals, "jit_jvp")
+            return Call(optimize(jg, self.live), self.live)
+        return self._made("jvp", make)
+
+    def batched(self, args, dims, size):
+        """The vmap of ``fwd_graph`` for these batch dims and size (outputs batched at 0)."""
+        def make():
+            g = self.fwd_graph
+
+            def fun(ins):
+                return list(vmap(lambda *a: eval_graph(g, a), in_axes=tuple(dims),
+                                 axis_size=size)(*ins))
+            bg, _ = trace_to_graph(fun, [_aval(a) for a in args], "jit_vmap")
+            return Call(optimize(bg, self.live), self.live)
+        return self._made(("vmap", tuple(dims), size), make)
+
+    def __repr__(self):
+        return f"<jit call: {len(self.fwd_graph.eqns)} eqns>"
+
+
+class GradPlan(Call):
+    """Forward and backward plans of a graph: the forward also returns the residuals the
+    backward reads, so a backward pass never re-runs the forward."""
+
+    def __init__(self, graph, live=()):
+        lifted, g = _lift_grad_constants(graph)
+        self.lifted = lifted
+        self.graph = g
+        self.live = live
+        self._derived = {}
         n_in = len(g.invars)
         out_avals = [o.aval if isinstance(o, Var) else _aval(o.val) for o in g.outs]
         self.n_out = len(out_avals)
@@ -61,6 +137,16 @@ class GradPlan:
         self.fwd_plan = compile_plan(fwd)
         self.bwd_plan = compile_plan(bwd)
         self.in_float = [v.aval.dtype.is_floating_point for v in g.invars]
+
+    def grad_plan(self):
+        return self
+
+    def full(self):
+        return self._made("full", lambda: Call(self.fwd_graph, self.live, self.fwd_plan))
+
+    def backward_call(self):
+        """(residuals, cotangents) -> input cotangents, as a call of its own."""
+        return self._made("bwd", lambda: Call(self.bwd_graph, self.live, self.bwd_plan))
 
     def __repr__(self):
         return (f"<jit grad plan: forward {len(self.fwd_graph.eqns)} eqns, backward "
@@ -122,35 +208,45 @@ def _shape(*avals, plan):
     return [o.aval if isinstance(o, Var) else _aval(o.val) for o in plan.fwd_graph.outs]
 
 
+def _needs_recording(xs):
+    """Values a backward must be seen with: tracers of a transform, or (with grad mode on,
+    i.e. ``create_graph``) tensors that require grad."""
+    grad_on = _ag.is_grad_enabled()
+    return any(isinstance(x, Tracer) or (grad_on and isinstance(x, Tensor) and x.requires_grad)
+               for x in xs)
+
+
 def _vjp(ct, out, *args, plan):
-    ct = ct if isinstance(ct, (tuple, list)) else (ct,)
-    if _ag.is_grad_enabled():
-        # create_graph: differentiate the graph again from its inputs, so the backward is
-        # itself recorded with every dependence on the inputs (the residual path included)
-        outs, pull = vjp(lambda *a: eval_graph(plan.graph, a), *args)
-        cts = [c if c is not None else zeros_like_v(o) for c, o in zip(ct, outs)]
-        return tuple(g if f else None for g, f in zip(pull(cts), plan.in_float))
-    res = list(out[plan.n_out:])
+    ct = tuple(ct) if isinstance(ct, (tuple, list)) else (ct,)
+    gp = plan.grad_plan()
+    if gp is plan and all(c is None for c in ct[gp.n_out:]):
+        res, outs = list(out[gp.n_out:]), out[:gp.n_out]
+    else:
+        # no residuals at hand (a plain call), or cotangents for them (a second derivative
+        # through the residuals): run the forward of the graph of every output, with its
+        # residuals
+        if gp is plan:
+            gp = plan.full().grad_plan()
+        full = bind(jit_call_p, *args, plan=gp)
+        res, outs = list(full[gp.n_out:]), full[:gp.n_out]
     cts = [c if c is not None else zeros_like_v(o)
-           for c, o, d in zip(ct[:plan.n_out], out[:plan.n_out], plan.diff_out) if d]
+           for c, o, d in zip(ct, outs, gp.diff_out) if d]
     ins = res + cts
-    if any(isinstance(x, Tracer) for x in ins):
-        grads = eval_graph(plan.bwd_graph, ins)
+    if _needs_recording(ins):  # the backward is itself one call, seen by the transforms
+        grads = bind(jit_call_p, *ins, plan=gp.backward_call())
     else:  # the compiled backward plan
-        grads = [Tensor._wrap(np.asarray(g)) for g in plan.bwd_plan(*[x._data for x in ins])]
+        grads = [Tensor._wrap(np.asarray(g)) for g in gp.bwd_plan(*[x._data for x in ins])]
     return tuple(g if f else None for g, f in zip(grads, plan.in_float))
 
 
 def _jvp(primals, tangents, out, plan):
     ts = [t if t is not None else zeros_like_v(p) for p, t in zip(primals, tangents)]
-    _, to = jvp(lambda *a: eval_graph(plan.fwd_graph, a), tuple(primals), tuple(ts))
-    return list(to)
+    return bind(jit_call_p, *primals, *ts, plan=plan.jvp_call())
 
 
 def _batch(args, dims, plan):
     size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
-    out = vmap(lambda *a: eval_graph(plan.fwd_graph, a), in_axes=tuple(dims),
-               axis_size=size)(*args)
+    out = bind(jit_call_p, *args, plan=plan.batched(args, dims, size))
     return out, [0] * len(out)
 
 
@@ -161,5 +257,4 @@ jit_call_p.vjp_accepts_none = True  # residual outputs never get cotangents: don
 
 def call_with_tape(plan, ins):
     """Run the forward plan as one tape node; returns the user-visible outputs."""
-    outs = bind(jit_call_p, *ins, *plan.lifted, plan=plan)
-    return outs[:plan.n_out]
+    return plan.bind(ins)

@@ -24,13 +24,15 @@ from ...core import autograd as _ag
 from ...tree import flatten_with_key, tree_flatten, tree_unflatten, unflattener
 from ...ops.elementwise import as_value
 from ..effects import eager_keys
-from .call import GradPlan, call_with_tape
+from ...core.state import tls as _tls
+from ..reverse import VJPTrace
+from .call import Call, GradPlan
 from .codegen import compile_plan, eval_graph
 from .guards import (_array_positions, _changed_names, _describe_change, _make_guard, _sig_distance,
                      _signature, _with_leaves, argument_leaf_names, positional_names)
 from .ir import Lit
 from .passes import optimize
-from .tracing import _abstract, trace_to_graph
+from .tracing import StageTrace, _abstract, trace_to_graph
 
 log = logging.getLogger("ember.jit")
 
@@ -116,15 +118,27 @@ class _Entry:
     (all of it dies with the entry: nothing is kept in module-level tables)."""
 
     __slots__ = ("graph", "plan", "out_def", "pos", "fx", "tensor_consts", "grad_plan",
-                 "guard", "__weakref__")
+                 "call", "guard", "__weakref__")
 
     def __init__(self, graph, plan, out_def, pos, fx):
         self.graph, self.plan, self.out_def, self.pos, self.fx = graph, plan, out_def, pos, fx
         # the graph's tensor constants (checked for requires_grad at each call)
         self.tensor_consts = [i.val for e in graph.eqns for i in e.ins
                               if isinstance(i, Lit) and isinstance(i.val, Tensor)]
-        self.grad_plan = None  # the eager tape's forward/backward plans, made on first use
+        self.grad_plan = None  # forward (with residuals) and backward plans, on first use
+        self.call = None       # the graph as a jit_call parameter (no residuals), on first use
         self.guard = None      # (guard, plan, output builder, entry) of plain calls, or False
+
+    def grad_plan_(self):
+        if self.grad_plan is None:
+            self.grad_plan = GradPlan(self.graph, self.fx.live if self.fx else ())
+        return self.grad_plan
+
+    def call_(self):
+        if self.call is None:
+            # (its own plan: the cached one may overwrite donated arguments)
+            self.call = Call(self.graph, self.fx.live if self.fx else ())
+        return self.call
 
     def consts_need_grad(self):
         if not self.tensor_consts or not _ag.is_grad_enabled():
@@ -324,7 +338,7 @@ class Jitted:
         fast = self._fast
         if fast is not None and not transforms_active():
             arrays = fast[0](args, kwargs)
-            if arrays is not None and not fast[3].consts_need_grad():
+            if arrays is not None and not (fast[3] and fast[3].consts_need_grad()):
                 wrap = Tensor._wrap
                 return fast[2]([wrap(np.asarray(o)) for o in fast[1](*arrays)])
         entry, leaves = self._lookup(args, kwargs)
@@ -336,17 +350,20 @@ class Jitted:
         ins = [leaves[i] for i in pos]
         if fx is not None:
             ins += fx.keys(f"jit({self.__name__})")
-        if transforms_active():  # under another transform: it sees every primitive
+        if transforms_active():
             if fx is not None:
                 fx.note_live()
-            outs = eval_graph(graph, ins)
+            top = _tls.stack[-1].trace_type
+            if issubclass(top, StageTrace):  # an enclosing jit (or a staged body) inlines it
+                outs = eval_graph(graph, ins)
+            else:  # grad, vjp, jvp, vmap see one jit_call primitive
+                call = entry.grad_plan_() if any(issubclass(m.trace_type, VJPTrace)
+                                                 for m in _tls.stack) else entry.call_()
+                outs = call.bind([as_value(x) for x in ins])
         elif _ag.is_grad_enabled() and (any([isinstance(x, Tensor) and x.requires_grad
                                              for x in ins]) or entry.consts_need_grad()):
             # the eager tape records one node whose backward is a compiled graph
-            gp = entry.grad_plan
-            if gp is None:
-                gp = entry.grad_plan = GradPlan(graph, fx.live if fx else ())
-            outs = call_with_tape(gp, [as_value(x) for x in ins])
+            outs = entry.grad_plan_().bind([as_value(x) for x in ins])
         else:
             wrap = Tensor._wrap
             build = unflattener(out_def)
@@ -358,7 +375,7 @@ class Jitted:
                     if fast is None:  # one guard per cache entry, made on its first plain call
                         guard = _make_guard(args, kwargs)
                         fast = entry.guard = False if guard is None else (
-                            guard, plan, build, entry)
+                            guard, plan, build, entry if entry.tensor_consts else None)
                     self._fast = fast or None
                 return build(outs)
         if fx is not None:
