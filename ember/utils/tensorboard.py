@@ -253,7 +253,7 @@ class SummaryWriter:
         (jit's staged, optimised graph): one node per primitive, with its parameters and
         output shapes; inputs, captured constants (parameters) and outputs as their own
         nodes."""
-        from ..transforms.jit import make_graph
+        from ..transforms import make_graph
         if input_to_model is None:
             raise ValueError("SummaryWriter.add_graph: pass input_to_model (a tensor or a "
                              "tuple of tensors): the graph is traced from a call")
