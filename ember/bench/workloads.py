@@ -48,6 +48,82 @@ def _lstm_classifier(nn, vocab):
     return LSTMClassifier()
 
 
+def _resnet18(nn):
+    """ResNet-18 (10 classes) with torchvision's module names: ember.models' own for ember, the
+    same architecture written here for PyTorch (torchvision is not a dependency)."""
+    if nn.__name__.startswith("ember"):
+        from ember.models import resnet18
+        return resnet18(num_classes=10)
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin, planes, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.downsample = None
+            if stride != 1 or cin != planes:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, planes, 1, stride, bias=False),
+                                                nn.BatchNorm2d(planes))
+
+        def forward(self, x):
+            y = self.relu(self.bn1(self.conv1(x)))
+            y = self.bn2(self.conv2(y))
+            return self.relu(y + (x if self.downsample is None else self.downsample(x)))
+
+    class ResNet18(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+            self.relu = nn.ReLU(inplace=True)
+            self.maxpool = nn.MaxPool2d(3, 2, 1)
+            cin = 64
+            for i, planes in enumerate((64, 128, 256, 512)):
+                stride = 1 if i == 0 else 2
+                setattr(self, f"layer{i + 1}", nn.Sequential(BasicBlock(cin, planes, stride),
+                                                             BasicBlock(planes, planes, 1)))
+                cin = planes
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(512, 10)
+
+        def forward(self, x):
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(self.avgpool(x).flatten(1))
+    return ResNet18()
+
+
+def _vgg11(nn):
+    """VGG-11 (10 classes) with torchvision's module names, without dropout (so that the
+    frameworks' steps can be checked against each other)."""
+    if nn.__name__.startswith("ember"):
+        from ember.models import vgg11
+        return vgg11(num_classes=10, dropout=0.0, init_weights=False)
+
+    class VGG11(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layers, cin = [], 3
+            for v in (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"):
+                if v == "M":
+                    layers.append(nn.MaxPool2d(2, 2))
+                else:
+                    layers += [nn.Conv2d(cin, v, 3, padding=1), nn.ReLU(inplace=True)]
+                    cin = v
+            self.features = nn.Sequential(*layers)
+            self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+            self.classifier = nn.Sequential(
+                nn.Linear(512 * 49, 4096), nn.ReLU(True), nn.Dropout(0.0),
+                nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(0.0), nn.Linear(4096, 10))
+
+        def forward(self, x):
+            return self.classifier(self.avgpool(self.features(x)).flatten(1))
+    return VGG11()
+
+
 def _images(shape, classes):
     def make(batch, seed):
         rng = np.random.default_rng(seed)
@@ -80,6 +156,10 @@ SPECS = {
     "text-lstm": Spec("text-lstm", 64, lambda nn: _lstm_classifier(nn, 25000), "adam", 1e-3,
                       "ce", _tokens(25000, 200),
                       tiny={"batch": 4, "seq": 12, "vocab": 50}),
+    "resnet18": Spec("resnet18", 16, _resnet18, "sgd_momentum", 0.01, "ce",
+                     _images((3, 64, 64), 10), tiny={"batch": 2}),
+    "vgg11": Spec("vgg11", 16, _vgg11, "sgd_momentum", 0.01, "ce", _images((3, 64, 64), 10),
+                  tiny={"batch": 2}),
 }
 
 
@@ -142,10 +222,13 @@ def build_ember_jit(w, data, spec):
     F = ember.optim.functional
     m = _ember_model(spec, w)
     x, y = ember.tensor(data[0]), ember.tensor(data[1])
+    # the parameters are the step's arguments; buffers (BatchNorm's running statistics) stay
+    # in the module, and the jitted step updates them as an eager step does
+    trainable = {k for k, _ in m.named_parameters()}
     fopt = F.adam(spec.lr) if spec.opt == "adam" else \
         F.sgd(spec.lr, momentum=0.9 if spec.opt == "sgd_momentum" else 0.0)
     loss_fn = _ember_loss(spec)
-    params = {k: ember.tensor(v) for k, v in w.items()}
+    params = {k: ember.tensor(v) for k, v in w.items() if k in trainable}
     box = [params, fopt.init(params)]
 
     def train_step(p, s, x, y):
@@ -156,7 +239,12 @@ def build_ember_jit(w, data, spec):
 
     def step():
         box[0], box[1] = jstep(box[0], box[1], x, y)
-    return step, lambda: {k: v.numpy().copy() for k, v in box[0].items()}
+
+    def weights():
+        out = {k: v.numpy().copy() for k, v in m.state_dict().items()}
+        out.update({k: v.numpy().copy() for k, v in box[0].items()})
+        return out
+    return step, weights
 
 
 # ---- PyTorch --------------------------------------------------------------------------------
@@ -362,6 +450,7 @@ BUILDERS = {
     "jax-jit": build_jax_jit,
     "numpy": build_numpy,
 }
-SUPPORTS = {"numpy": NUMPY_WORKLOADS}
+JAX_WORKLOADS = ("linreg", "mnist-mlp", "mnist-cnn", "cifar-lenet", "text-lstm")
+SUPPORTS = {"numpy": NUMPY_WORKLOADS, "jax-jit": JAX_WORKLOADS}
 """Frameworks that only implement some workloads."""
 REQUIRES = {"torch-eager": ("torch",), "torch-compile": ("torch",), "jax-jit": ("jax", "optax")}
