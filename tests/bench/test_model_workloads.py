@@ -4,15 +4,15 @@ import json
 
 import pytest
 
-from ember.bench import workloads as W
+from ember.bench import workloads
 from ember.cli.main import main
 
 
 def test_model_workloads_are_registered():
     for name in ("resnet18", "vgg11"):
-        spec = W.SPECS[name]
+        spec = workloads.SPECS[name]
         assert spec.batch == 16 and spec.make_data(2, 0)[0].shape == (2, 3, 64, 64)
-        assert name not in W.SUPPORTS["jax-jit"]          # no hand-written JAX forward
+        assert name not in workloads.SUPPORTS["jax-jit"]          # no hand-written JAX forward
 
 
 def test_resnet18_steps_agree_across_frameworks(tmp_path):
