@@ -15,7 +15,7 @@ from .core.creation import tensor, as_tensor, from_numpy, from_dlpack  # noqa: F
 from .core.autograd import (  # noqa: F401
     no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode)
 from .core.primitive import registry as primitives  # noqa: F401
-from . import backend  # noqa: F401  (the array backend; tunes the allocator on import)
+from . import backend  # noqa: F401  (the array backend)
 from . import ops as _ops  # noqa: F401  (registers primitives and Tensor methods)
 from .ops.creation_ops import (  # noqa: F401
     zeros, ones, empty, full, zeros_like, ones_like, empty_like, full_like, arange, linspace,

@@ -25,8 +25,11 @@ def keep_freed_memory() -> bool:
     on a virtual machine those faults cost more than the arithmetic (mnist-cnn jit step
     ~50 -> ~25 ms here; PyTorch in the same process gains alike). With no mmap for large
     blocks and no trimming, freed blocks are reused, as a caching allocator would; the price
-    is that the process keeps its peak heap. ember calls this on import unless the
-    environment sets EMBER_MALLOC_TUNING=0. Returns whether it took effect (glibc only)."""
+    is that the process keeps its peak heap. It changes the allocator of the whole process,
+    so importing ember does not call it: the ``ember`` command (``train``, ``bench``,
+    ``info``) calls it unless the environment sets EMBER_MALLOC_TUNING=0; a training script
+    may call it itself. Returns whether it took effect (glibc only); ``allocator_tuned``
+    tells whether it is on."""
     global allocator_tuned
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -37,9 +40,6 @@ def keep_freed_memory() -> bool:
         bool(mallopt(m_trim_threshold, (1 << 31) - 1))
     return allocator_tuned
 
-
-if os.environ.get("EMBER_MALLOC_TUNING", "1") != "0":
-    keep_freed_memory()
 
 _math_erf = np.frompyfunc(math.erf, 1, 1)
 

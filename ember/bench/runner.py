@@ -128,8 +128,11 @@ def _check(name, spec, w, data, frameworks, n):
 
 
 _PEAK_PROBE = """
-import importlib, resource, sys
+import importlib, os, resource, sys
+from ember.backend import keep_freed_memory
 from ember.bench import workloads
+if os.environ.get("EMBER_MALLOC_TUNING", "1") != "0":
+    keep_freed_memory()  # as the ember command that runs this probe
 fw, name, tiny = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 [importlib.import_module(m) for m in workloads.REQUIRES.get(fw, ())]
 spec = workloads.resolve(name, tiny)

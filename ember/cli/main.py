@@ -28,7 +28,8 @@ def cmd_bench(a):
 def cmd_info(a):
     import numpy as np
     import ember
-    from ember.backend import allocator_tuned, blas_info, name
+    from ember.backend import blas_info, name
+    import ember.backend
     info = blas_info()
     print(f"ember {ember.__version__}")
     print(f"python {platform.python_version()} ({sys.executable})")
@@ -36,7 +37,7 @@ def cmd_info(a):
     print(f"backend {name}; BLAS {info.get('blas')}; threads {info.get('threads', '?')}; "
           f"CPUs {os.cpu_count()}")
     print("allocator: " + ("malloc keeps freed memory for reuse (EMBER_MALLOC_TUNING=0 turns "
-                           "this off)" if allocator_tuned else "system default"))
+                           "this off)" if ember.backend.allocator_tuned else "system default"))
     print("optional extras:")
     for extra in ("tqdm", "safetensors", "matplotlib", "ml_dtypes", "hypothesis", "torch", "jax",
                   "optax"):
@@ -122,6 +123,9 @@ def main(argv=None):
     i = sub.add_parser("info", help="versions, backend, BLAS, optional extras")
     i.set_defaults(func=cmd_info)
     a = p.parse_args(argv)
+    if os.environ.get("EMBER_MALLOC_TUNING", "1") != "0":
+        from ember.backend import keep_freed_memory
+        keep_freed_memory()  # the command's process, not every importer of ember
     if a.cmd is None:
         p.print_help()
         return 2

@@ -1,4 +1,4 @@
-"""The allocator tuning ember applies on import (glibc only) and its opt-out."""
+"""The allocator tuning: an explicit call (the ember command makes it), never an import."""
 import ctypes
 import os
 import subprocess
@@ -15,24 +15,28 @@ def _has_mallopt():
         return False
 
 
-def _tuned(env_value):
+def _run(code_or_args, env_value=None):
     env = dict(os.environ)
     env.pop("EMBER_MALLOC_TUNING", None)
     if env_value is not None:
         env["EMBER_MALLOC_TUNING"] = env_value
-    out = subprocess.run([sys.executable, "-c", "import ember; print(ember.backend.allocator_tuned)"],
-                         env=env, capture_output=True, text=True, check=True)
-    return out.stdout.strip()
+    args = ["-c", code_or_args] if isinstance(code_or_args, str) else code_or_args
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_import_leaves_the_allocator_alone():
+    assert _run("import ember; print(ember.backend.allocator_tuned)").strip() == "False"
 
 
 @pytest.mark.skipif(not _has_mallopt(), reason="not glibc")
-def test_import_tunes_glibc_malloc_unless_turned_off():
-    assert _tuned(None) == "True"
-    assert _tuned("0") == "False"
+def test_keep_freed_memory_is_an_explicit_call():
+    out = _run("import ember; print(ember.backend.keep_freed_memory(), "
+               "ember.backend.allocator_tuned)")
+    assert out.split() == ["True", "True"]
 
 
 @pytest.mark.skipif(not _has_mallopt(), reason="not glibc")
-def test_info_reports_the_allocator():
-    out = subprocess.run([sys.executable, "-m", "ember.cli.main", "info"], capture_output=True,
-                         text=True, check=True)
-    assert "allocator: malloc keeps freed memory" in out.stdout
+def test_the_cli_tunes_it_and_info_reports_it_unless_turned_off():
+    assert "allocator: malloc keeps freed memory" in _run(["-m", "ember.cli.main", "info"])
+    assert "allocator: system default" in _run(["-m", "ember.cli.main", "info"], "0")
