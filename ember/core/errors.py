@@ -24,8 +24,22 @@ def describe(x):
 
 
 def op_error(prim, args, params, exc):
-    """Wrap a backend failure into an error naming the op, its input shapes and params."""
+    """Wrap a backend failure into an error naming the op, its input shapes and params.
+
+    Operands that don't broadcast give the primitive's shape-rule error, the message jit
+    raises while staging the same call (one mistake, one message in both modes); an error
+    the impl raised that already names the op passes through."""
     kind = type(exc) if isinstance(exc, (ValueError, IndexError, TypeError)) else RuntimeError
+    if kind is type(exc) and str(exc).startswith(f"{prim.name}: "):
+        return exc
+    if kind is ValueError and "broadcast" in str(exc) and prim.shape_rule is not None:
+        try:  # tensors carry shape and dtype, as the rule's avals do
+            prim.shape_rule(*[a if isinstance(a, Tensor) else np.asarray(a) for a in args],
+                            **params)
+        except ValueError as shape_exc:
+            return shape_exc
+        except Exception:  # the rule itself can't judge these inputs: the generic message
+            pass
     shapes = ", ".join(describe(a) for a in args)
     ps = ", ".join(f"{k}={v!r}" for k, v in params.items())
     msg = f"{prim.name}: failed for inputs ({shapes})" + (f" with {ps}" if ps else "")

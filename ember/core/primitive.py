@@ -48,11 +48,17 @@ def _zeros_like_aval(aval: Aval):
 class Primitive:
     """One operation and all of its rules (see the module docstring)."""
 
+    # the name of the array namespace's ufunc that computes this elementwise primitive and
+    # can write into an operand (``"add"``: ``xp.add(a, b, out=a)``); the in-place
+    # arithmetic fast path (``x.add_(y)`` outside autograd) reads it. None: no such ufunc.
+    ufunc: str | None = None
+
     def __init__(self, name: str, impl: Callable, *, shape=None, vjp=None, jvp=None, batch=None,
                  multiple_results: bool = False, differentiable: bool = True,
                  linear: bool = False, vjp_needs_out: bool = False, view: bool = False,
                  doc: str = "", allocating: bool = False, foldable: bool = True,
-                 elementwise_ufunc: bool = False, emit_inline=None):
+                 elementwise_ufunc: bool = False, emit_inline=None,
+                 reference: Callable | None = None):
         if name in registry:
             raise ValueError(f"primitive {name!r} is already registered")
         self.name = name
@@ -81,6 +87,11 @@ class Primitive:
         # replaces the call of the impl (``const(v)`` names a constant); None: call the impl
         self.emit_inline = emit_inline
         self.__doc__ = doc
+        # the same computation written with ember ops: the rules this primitive lacks, or
+        # that return NotImplemented for a case, are derived from it (see use_reference)
+        self.reference = reference
+        if reference is not None:
+            use_reference(self)
         registry[name] = self
 
     def __repr__(self):
@@ -98,6 +109,52 @@ class Primitive:
             return tuple(Aval(o.shape, _dt.from_np(o.dtype)) for o in out)
         out = np.asarray(out)
         return Aval(out.shape, _dt.from_np(out.dtype))
+
+
+# --------------------------------------------------------------------------------------
+# Rules derived from a reference definition (fused primitives).
+#
+# A fused primitive (a whole LSTM recurrence as one NumPy loop) has a fast ``impl`` and maybe
+# a fast rule for the common case (a first-order VJP kernel), and a ``reference``: the same
+# computation written with ember ops. Every rule it lacks comes from the reference: the JVP is
+# the reference's JVP, the VJP the reference's VJP, the batching rule the reference under
+# vmap; a rule it has may return ``NotImplemented`` for a case it does not cover (a second-
+# order cotangent, a batched weight) and that case goes to the reference too. The transforms
+# layer owns jvp/vjp/vmap, so it installs the derivations here (``derivations[kind] =
+# fn(prim, *rule_args, **params)``); core and ops only call them.
+# --------------------------------------------------------------------------------------
+
+derivations: dict[str, Callable] = {}
+
+
+def derived_rule(kind: str, prim: "Primitive", *args, **params):
+    """Apply ``prim``'s ``kind`` rule ("vjp", "jvp" or "batch", same arguments as the
+    rule) derived from ``prim.reference``."""
+    try:
+        derive = derivations[kind]
+    except KeyError:
+        raise RuntimeError(f"{prim.name}: its {kind} rule is derived from its reference "
+                           f"definition, which needs ember.transforms (import ember)") from None
+    return derive(prim, *args, **params)
+
+
+def _or_reference(prim, kind, rule):
+    if rule is None:
+        def derived(*args, **params):
+            return derived_rule(kind, prim, *args, **params)
+    else:
+        def derived(*args, **params):
+            out = rule(*args, **params)
+            return derived_rule(kind, prim, *args, **params) if out is NotImplemented else out
+    derived.__name__ = f"{prim.name}_{kind}"
+    return derived
+
+
+def use_reference(prim: "Primitive"):
+    """Complete ``prim``'s vjp/jvp/batch rules from ``prim.reference`` (see above)."""
+    prim.vjp = _or_reference(prim, "vjp", prim.vjp)
+    prim.jvp = _or_reference(prim, "jvp", prim.jvp)
+    prim.batch = _or_reference(prim, "batch", prim.batch)
 
 
 # --------------------------------------------------------------------------------------

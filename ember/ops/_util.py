@@ -34,12 +34,25 @@ def is_tensorlike(x):
 
 
 def broadcast_shapes(*shapes, op="broadcast"):
+    """The shape the given shapes broadcast to (NumPy's rule); a clear error naming ``op``,
+    the shapes and the first dim that conflicts otherwise."""
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        raise ValueError(f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be "
-                         f"broadcast together (sizes must match or be 1, aligned from the right)"
-                         ) from None
+        pass
+    shapes = [tuple(s) for s in shapes]
+    ndim = max(len(s) for s in shapes)
+    where = ""
+    for k in range(1, ndim + 1):  # aligned from the right
+        sizes = [s[-k] for s in shapes if len(s) >= k]
+        big = sorted({n for n in sizes if n != 1})
+        if len(big) > 1:
+            where = f": dim {-k} is " + " vs ".join(str(n) for n in big)
+            break
+    names = ", ".join(str(s) for s in shapes[:-1]) + f" and {shapes[-1]}"
+    raise ValueError(f"{op}: shapes {names} cannot be broadcast together{where} (sizes must "
+                     f"match or be 1, aligned from the right); reshape or unsqueeze an operand "
+                     f"so that they line up") from None
 
 
 def check_same_dtype(op, a, b, what=("mat1", "mat2"), fix=None):

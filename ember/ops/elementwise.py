@@ -151,13 +151,12 @@ def _same_shape_rule(x, **_):
     return Aval(x.shape, x.dtype)
 
 
-def _broadcast_rule(*xs, **_):
-    shapes = [tuple(x.shape) for x in xs]
-    return Aval(broadcast_shapes(*shapes, op="elementwise"), xs[0].dtype)
-
-
-def _bool_broadcast_rule(*xs, **_):
-    return Aval(broadcast_shapes(*[tuple(x.shape) for x in xs], op="compare"), _dt.bool_)
+def _broadcast_rule(op, bool_out=False):
+    """The shape rule of a broadcasting elementwise primitive; errors name ``op``."""
+    def rule(*xs, **_):
+        shape = broadcast_shapes(*[tuple(x.shape) for x in xs], op=op)
+        return Aval(shape, _dt.bool_ if bool_out else xs[0].dtype)
+    return rule
 
 
 def zeros_like_v(x):
@@ -260,9 +259,10 @@ broadcast_in_dim_p.batch = _bid_batch
 # --------------------------------------------------------------------------------------
 
 
-def _binary(name, fn, vjp, jvp, *, shape=_broadcast_rule, differentiable=True, needs_out=False):
-    p = Primitive(name, fn, shape=shape, vjp=vjp, jvp=jvp, differentiable=differentiable,
-                  vjp_needs_out=needs_out, elementwise_ufunc=_is_ufunc(fn))
+def _binary(name, fn, vjp, jvp, *, differentiable=True, needs_out=False):
+    p = Primitive(name, fn, shape=_broadcast_rule(name), vjp=vjp, jvp=jvp,
+                  differentiable=differentiable, vjp_needs_out=needs_out,
+                  elementwise_ufunc=_is_ufunc(fn))
     p.batch = elementwise_batch(p)
     return p
 
@@ -285,6 +285,10 @@ mul_p = _binary("mul", np.multiply,
                 lambda p, t, out: t[0] * p[1] + p[0] * t[1])
 
 
+# the ufunc that computes each one in place (``x.add_(y)`` outside autograd)
+add_p.ufunc, sub_p.ufunc, mul_p.ufunc = "add", "subtract", "multiply"
+
+
 def _div_vjp(ct, out, x, y):
     gx = ct / y
     return _unbroadcast_like(gx, x), _unbroadcast_like(-gx * x / y, y)
@@ -292,6 +296,7 @@ def _div_vjp(ct, out, x, y):
 
 div_p = _binary("div", np.true_divide, _div_vjp,
                 lambda p, t, out: t[0] / p[1] - t[1] * p[0] / (p[1] * p[1]))
+div_p.ufunc = "divide"
 
 
 def _pow_dx(x, y):
@@ -360,8 +365,9 @@ maximum_p = _binary("maximum", np.maximum, _minmax_vjp, _minmax_jvp, needs_out=T
 minimum_p = _binary("minimum", np.minimum, _minmax_vjp, _minmax_jvp, needs_out=True)
 
 
-def _nodiff(name, fn, shape=_bool_broadcast_rule):
-    p = Primitive(name, fn, shape=shape, differentiable=False, elementwise_ufunc=_is_ufunc(fn),
+def _nodiff(name, fn, bool_out=True):
+    p = Primitive(name, fn, shape=_broadcast_rule(name, bool_out), differentiable=False,
+                  elementwise_ufunc=_is_ufunc(fn),
                   vjp=lambda ct, out, *a: (None,) * len(a),
                   jvp=lambda p, t, out: zeros_like_v(out))
     p.batch = elementwise_batch(p)
@@ -377,10 +383,10 @@ ge_p = _nodiff("ge", np.greater_equal)
 and_p = _nodiff("logical_and", np.logical_and)
 or_p = _nodiff("logical_or", np.logical_or)
 xor_p = _nodiff("logical_xor", np.logical_xor)
-bitand_p = _nodiff("bitwise_and", np.bitwise_and, shape=_broadcast_rule)
-bitor_p = _nodiff("bitwise_or", np.bitwise_or, shape=_broadcast_rule)
-bitxor_p = _nodiff("bitwise_xor", np.bitwise_xor, shape=_broadcast_rule)
-floordiv_p = _nodiff("floor_divide", np.floor_divide, shape=_broadcast_rule)
+bitand_p = _nodiff("bitwise_and", np.bitwise_and, bool_out=False)
+bitor_p = _nodiff("bitwise_or", np.bitwise_or, bool_out=False)
+bitxor_p = _nodiff("bitwise_xor", np.bitwise_xor, bool_out=False)
+floordiv_p = _nodiff("floor_divide", np.floor_divide, bool_out=False)
 
 
 def _fmod_vjp(ct, out, x, y):

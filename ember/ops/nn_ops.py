@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.primitive import Aval, Primitive, bind
+from ..core.primitive import Aval, Primitive, bind, derived_rule
 from ..core.tensor import Tensor
 from ._util import canon_dim
 from .elementwise import as_value, cast, moveaxis_to_front
@@ -232,21 +232,49 @@ def lstm_cell(gates, c):
 export(lstm_cell, __all__)
 
 
-# ---- a whole LSTM layer's recurrence: one primitive forward, one backward -------------------
+# ---- a whole LSTM layer's recurrence: one fused primitive forward, one backward ------------
 #
 # lstm_seq(xw, whhT, h0, c0) runs the recurrence over T steps, where xw (T, N, 4H) holds the
 # input projections (biases included) and whhT (H, 4H) is the recurrent weight, transposed.
 # Outputs: the hidden states hs (T, N, H), the cell states cs (T, N, H) and `acts`
 # (T, N, 5H): the activated gates i, f, g, o and tanh(c) of every step, which the backward
-# reads; the layer exposes hs and cs only. lstm_seq_bwd runs the backward recurrence, one
-# (N, 4H) x (4H, H) product per step, and forms the recurrent weight's gradient as ONE
-# product over all steps. Both impls are NumPy loops over preallocated buffers. Their
-# derivative and batching rules (JVP, second order, vmap over per-example weights) use the
-# same math written in ember ops (_lstm_seq_ref, _lstm_seq_bwd_ref), so every transform
-# composes with them.
+# reads; the layer exposes hs and cs only.
+#
+# The recurrence is written once, in ember ops (_lstm_seq_ref): the primitive's reference
+# definition. Its impl is a NumPy loop over preallocated buffers computing the same thing,
+# and its first-order VJP is a second fused primitive, lstm_seq_bwd (the backward recurrence,
+# one (N, 4H) x (4H, H) product per step and the recurrent weight's gradient as ONE product
+# over all steps). Everything else comes from the reference through Primitive(reference=):
+# the JVP, the second-order VJP (a cotangent for `acts`), vmap over per-example recurrent
+# weights; lstm_seq_bwd's own reference is the derived VJP of lstm_seq's.
 
 def _steps(T, reverse):
     return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def _lstm_seq_ref(xw, whhT, h0, c0, reverse):
+    """The LSTM recurrence in ember ops, the definition of lstm_seq. ``whhT`` (H, 4H), or
+    (G, H, 4H): one recurrent weight per group of N/G examples (lstm_seq_bwd's reference
+    uses that for per-example weight gradients)."""
+    from .elementwise import sigmoid, tanh
+    from .indexing import cat, stack
+    H = whhT.shape[-2]
+    xs = xw.unbind(0)
+    hs, cs, acts = [None] * len(xs), [None] * len(xs), [None] * len(xs)
+    h, c = h0, c0
+    for t in _steps(len(xs), reverse):
+        if whhT.ndim == 3:
+            hw = (h.reshape((whhT.shape[0], -1, H)) @ whhT).reshape(tuple(xs[t].shape))
+        else:
+            hw = h @ whhT
+        gates = xs[t] + hw
+        i, f, o = (sigmoid(gates[..., k * H:(k + 1) * H]) for k in (0, 1, 3))
+        g = tanh(gates[..., 2 * H:3 * H])
+        c = f * c + i * g
+        tc = tanh(c)
+        h = o * tc
+        hs[t], cs[t], acts[t] = h, c, cat([i, f, g, o, tc], -1)
+    return [stack(hs), stack(cs), stack(acts)]
 
 
 def _lstm_seq_impl(xw, whhT, h0, c0, reverse):
@@ -289,13 +317,61 @@ def _lstm_seq_shape(xw, whhT, h0, c0, reverse):
     return [Aval((T, n, h4 // 4), dt), Aval((T, n, h4 // 4), dt), Aval((T, n, 5 * h4 // 4), dt)]
 
 
-def _prev(seq, first, reverse, cat):
-    """The state entering each step: [first, seq[0], ..., seq[T-2]] (mirrored if reverse)."""
-    first = first.reshape((1,) + tuple(first.shape))
-    return cat([seq[1:], first]) if reverse else cat([first, seq[:-1]])
+def _lstm_seq_vjp(ct, out, xw, whhT, h0, c0, reverse):
+    from .elementwise import zeros_like_v
+    ct_hs, ct_cs, ct_acts = ct
+    if ct_acts is not None:  # a derivative of the backward itself (second order)
+        return NotImplemented  # -> the reference's VJP
+    hs, cs, acts = out
+    ct_hs = ct_hs if ct_hs is not None else zeros_like_v(hs)
+    ct_cs = ct_cs if ct_cs is not None else zeros_like_v(cs)
+    return tuple(bind(lstm_seq_bwd_p, ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0,
+                      reverse=reverse, groups=1))
 
 
-def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, whhT, h0, c0, *, reverse, groups):
+def _merge_batch(args, dims):
+    """Fold the vmapped axis into the batch axis N of every argument: sequences (T, N, ...)
+    and states (N, ...) become (T, B*N, ...) and (B*N, ...)."""
+    from .elementwise import batch_all_front
+    out = []
+    for a in batch_all_front(args, dims):
+        if a.ndim == 4:  # (B, T, N, K) -> (T, B*N, K)
+            a = a.transpose(0, 1).reshape((a.shape[1], -1, a.shape[3]))
+        else:  # (B, N, K) -> (B*N, K)
+            a = a.reshape((-1, a.shape[2]))
+        out.append(a)
+    return out, next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+
+
+def _split_batch(x, b, seq):
+    if seq:  # (T, B*N, K) -> (T, B, N, K), batched at 1
+        return x.reshape((x.shape[0], b, -1, x.shape[2])), 1
+    return x.reshape((b, -1, x.shape[1])), 0
+
+
+def _lstm_seq_batch(args, dims, reverse):
+    if dims[1] is not None:  # per-example recurrent weights
+        return NotImplemented  # -> the reference under vmap
+    w = args[1]
+    rest, b = _merge_batch([a for k, a in enumerate(args) if k != 1],
+                           [d for k, d in enumerate(dims) if k != 1])
+    outs = bind(lstm_seq_p, rest[0], w, rest[1], rest[2], reverse=reverse)
+    outs = [_split_batch(o, b, True) for o in outs]
+    return [o for o, _ in outs], [d for _, d in outs]
+
+
+lstm_seq_p = Primitive(
+    "lstm_seq", _lstm_seq_impl, multiple_results=True, vjp_needs_out=True,
+    shape=_lstm_seq_shape, vjp=_lstm_seq_vjp, batch=_lstm_seq_batch, reference=_lstm_seq_ref)
+lstm_seq_p.vjp_accepts_none = True  # `acts` has a cotangent only in second order: no zeros
+
+
+# lstm_seq_bwd(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0) -> d xw (= d gates), d whhT,
+# d h0, d c0. The impl reads the saved states and activations; the reference recomputes them
+# from xw (which the impl does not read). `groups` > 1: vmap merged that many examples into
+# N, and the weight's gradient is one per example, (groups, H, 4H).
+
+def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse, groups):
     T, n, H = hs.shape
     dt = hs.dtype
     dgates = np.empty((T, n, 4 * H), dt)
@@ -326,10 +402,12 @@ def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, whhT, h0, c0, *, reverse, gro
         np.multiply(dc, tmp, out=dg)
         dc *= f                                        # into the previous step
         np.matmul(dgates[t], whhT.T, out=dh)
-    h_prev = _prev(hs, h0, reverse, np.concatenate)
+    # the state entering each step: [h0, hs[0], ..., hs[T-2]] (mirrored if reverse)
+    first = h0.reshape((1,) + h0.shape)
+    h_prev = np.concatenate([hs[1:], first] if reverse else [first, hs[:-1]])
     if groups == 1:
         dw = h_prev.reshape(-1, H).T @ dgates.reshape(-1, 4 * H)
-    else:  # vmap merged `groups` examples into the batch axis: one gradient per example
+    else:  # one gradient per example
         hp = h_prev.reshape(T, groups, -1, H).transpose(1, 3, 0, 2).reshape(groups, H, -1)
         dg_ = dgates.reshape(T, groups, -1, 4 * H).transpose(1, 0, 2, 3).reshape(
             groups, -1, 4 * H)
@@ -337,133 +415,25 @@ def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, whhT, h0, c0, *, reverse, gro
     return [dgates, dw.astype(dt, copy=False), dh, dc]
 
 
-def _lstm_seq_bwd_shape(ct_hs, ct_cs, hs, cs, acts, whhT, h0, c0, *, reverse, groups):
+def _lstm_seq_bwd_shape(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse, groups):
     T, n, H = hs.shape
     w = tuple(whhT.shape) if groups == 1 else (groups,) + tuple(whhT.shape)
     return [Aval((T, n, 4 * H), hs.dtype), Aval(w, hs.dtype), Aval((n, H), hs.dtype),
             Aval((n, H), hs.dtype)]
 
 
-def _lstm_seq_ref(xw, whhT, h0, c0, reverse):
-    """lstm_seq in ember ops (for the derivative and batching rules)."""
-    from .elementwise import sigmoid, tanh
-    from .indexing import cat, stack
-    H = whhT.shape[0]
-    xs = xw.unbind(0)
-    hs, cs, acts = [None] * len(xs), [None] * len(xs), [None] * len(xs)
-    h, c = h0, c0
-    for t in _steps(len(xs), reverse):
-        gates = xs[t] + h @ whhT
-        i, f, o = (sigmoid(gates[..., k * H:(k + 1) * H]) for k in (0, 1, 3))
-        g = tanh(gates[..., 2 * H:3 * H])
-        c = f * c + i * g
-        tc = tanh(c)
-        h = o * tc
-        hs[t], cs[t], acts[t] = h, c, cat([i, f, g, o, tc], -1)
-    return [stack(hs), stack(cs), stack(acts)]
-
-
-def _lstm_seq_bwd_ref(ct_hs, ct_cs, hs, cs, acts, whhT, h0, c0, *, reverse, groups):
-    """lstm_seq_bwd in ember ops (for the derivative and batching rules)."""
-    from .elementwise import zeros_like_v
-    from .einsum import einsum
-    from .indexing import cat, stack
-    T, n, H = hs.shape
-    a = acts.reshape((T, n, 5, H))
-    i, f, g, o, tc = (a[:, :, k] for k in range(5))
-    c_prev = _prev(cs, c0, reverse, cat)
-    # what the recurrence multiplies by, for all steps at once: d gates = (dc, dc, dc, dh) z
-    z = stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tc * o * (1 - o)], 2)
-    cts_h, cts_c, zs, rs, fs = (v.unbind(0) for v in (ct_hs, ct_cs, z, o * (1 - tc * tc), f))
-    dgates = [None] * T
-    dh, dc = zeros_like_v(h0), zeros_like_v(c0)
-    for t in reversed(_steps(T, reverse)):
-        dh = dh + cts_h[t]
-        dc = dc + cts_c[t] + dh * rs[t]
-        dgates[t] = cat([dc.unsqueeze(1) * zs[t][:, :3], (dh * zs[t][:, 3]).unsqueeze(1)],
-                        1).reshape((n, 4 * H))
-        dc = dc * fs[t]
-        dh = dgates[t] @ whhT.mT
-    dgates = stack(dgates)
-    h_prev = _prev(hs, h0, reverse, cat)
-    if groups == 1:
-        dw = h_prev.reshape((-1, H)).mT @ dgates.reshape((-1, 4 * H))
-    else:
-        dw = einsum("tgnh,tgnk->ghk", h_prev.reshape((T, groups, -1, H)),
-                    dgates.reshape((T, groups, -1, 4 * H)))
-    return [dgates, dw, dh, dc]
-
-
-def _lstm_seq_vjp(ct, out, xw, whhT, h0, c0, reverse):
-    from .elementwise import zeros_like_v
-    ct_hs, ct_cs, ct_acts = ct
-    hs, cs, acts = out
-    if ct_acts is not None:  # a derivative of the backward itself (second order): ember ops
-        from ..transforms.reverse import vjp
-        _, pull = vjp(lambda *a: _lstm_seq_ref(*a, reverse), xw, whhT, h0, c0)
-        return tuple(pull([ct_hs if ct_hs is not None else zeros_like_v(hs),
-                           ct_cs if ct_cs is not None else zeros_like_v(cs), ct_acts]))
-    ct_hs = ct_hs if ct_hs is not None else zeros_like_v(hs)
-    ct_cs = ct_cs if ct_cs is not None else zeros_like_v(cs)
-    return tuple(bind(lstm_seq_bwd_p, ct_hs, ct_cs, hs, cs, acts, whhT, h0, c0,
-                      reverse=reverse, groups=1))
-
-
-def _ref_jvp(ref):
-    def rule(p, t, out, **params):
-        from ..transforms.jvp import jvp
-        from .elementwise import zeros_like_v
-        t = [ti if ti is not None else zeros_like_v(pi) for pi, ti in zip(p, t)]
-        return list(jvp(lambda *a: ref(*a, **params), tuple(p), tuple(t))[1])
-    return rule
-
-
-def _bwd_vjp(ct, out, *args, **params):
-    from ..transforms.reverse import vjp
-    _, pull = vjp(lambda *a: _lstm_seq_bwd_ref(*a, **params), *args)
-    return tuple(pull(list(ct)))
-
-
-def _merge_batch(args, dims):
-    """Fold the vmapped axis into the batch axis N of every argument: sequences (T, N, ...)
-    and states (N, ...) become (T, B*N, ...) and (B*N, ...)."""
-    from .elementwise import batch_all_front
-    out = []
-    for a in batch_all_front(args, dims):
-        if a.ndim == 4:  # (B, T, N, K) -> (T, B*N, K)
-            a = a.transpose(0, 1).reshape((a.shape[1], -1, a.shape[3]))
-        else:  # (B, N, K) -> (B*N, K)
-            a = a.reshape((-1, a.shape[2]))
-        out.append(a)
-    return out, next(a.shape[d] for a, d in zip(args, dims) if d is not None)
-
-
-def _split_batch(x, b, seq):
-    if seq:  # (T, B*N, K) -> (T, B, N, K), batched at 1
-        return x.reshape((x.shape[0], b, -1, x.shape[2])), 1
-    return x.reshape((b, -1, x.shape[1])), 0
-
-
-def _lstm_seq_batch(args, dims, reverse):
-    from ..transforms.batching import vmap
-    if dims[1] is not None:  # per-example recurrent weights: the ember-ops recurrence, vmapped
-        outs = vmap(lambda *a: _lstm_seq_ref(*a, reverse), in_axes=tuple(dims))(*args)
-        return outs, [0, 0, 0]
-    w = args[1]
-    rest, b = _merge_batch([a for k, a in enumerate(args) if k != 1],
-                           [d for k, d in enumerate(dims) if k != 1])
-    outs = bind(lstm_seq_p, rest[0], w, rest[1], rest[2], reverse=reverse)
-    outs = [_split_batch(o, b, True) for o in outs]
-    return [o for o, _ in outs], [d for _, d in outs]
+def _lstm_seq_bwd_ref(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse, groups):
+    """lstm_seq_bwd by definition: the VJP of lstm_seq's reference at (xw, whhT, h0, c0);
+    with groups > 1, taken for one copy of the weight per group of examples."""
+    w = whhT if groups == 1 else whhT.expand((groups,) + tuple(whhT.shape))
+    return list(derived_rule("vjp", lstm_seq_p, [ct_hs, ct_cs, None], None, xw, w, h0, c0,
+                             reverse=reverse))
 
 
 def _lstm_seq_bwd_batch(args, dims, reverse, groups):
-    from ..transforms.batching import vmap
-    params = dict(reverse=reverse, groups=groups)
-    iw = len(args) - 3
-    if dims[iw] is not None:
-        outs = vmap(lambda *a: _lstm_seq_bwd_ref(*a, **params), in_axes=tuple(dims))(*args)
-        return outs, [0, 0, 0, 0]
+    iw = 6  # whhT
+    if dims[iw] is not None:  # per-example recurrent weights
+        return NotImplemented  # -> the reference under vmap
     w = args[iw]
     rest, b = _merge_batch([a for k, a in enumerate(args) if k != iw],
                            [d for k, d in enumerate(dims) if k != iw])
@@ -476,14 +446,9 @@ def _lstm_seq_bwd_batch(args, dims, reverse, groups):
     return [dg, dw, dh, dc], [ddg, 0, ddh, ddc]
 
 
-lstm_seq_p = Primitive(
-    "lstm_seq", _lstm_seq_impl, multiple_results=True, vjp_needs_out=True,
-    shape=_lstm_seq_shape, vjp=_lstm_seq_vjp, jvp=_ref_jvp(_lstm_seq_ref), batch=_lstm_seq_batch)
-lstm_seq_p.vjp_accepts_none = True  # `acts` has a cotangent only in second order: no zeros
-
 lstm_seq_bwd_p = Primitive(
     "lstm_seq_bwd", _lstm_seq_bwd_impl, multiple_results=True, shape=_lstm_seq_bwd_shape,
-    vjp=_bwd_vjp, jvp=_ref_jvp(_lstm_seq_bwd_ref), batch=_lstm_seq_bwd_batch)
+    batch=_lstm_seq_bwd_batch, reference=_lstm_seq_bwd_ref)
 
 
 def lstm_sequence(xw, whh_t, h0, c0, reverse=False):

@@ -390,32 +390,47 @@ def _def_inplace(name, fn):
     return op
 
 
-def _fast_binary_inplace(name, ufunc, fn):
-    """In-place arithmetic without autograd involvement runs the ufunc into the storage."""
+def _fast_binary_inplace(name, prim, fn):
+    """``x.add_(y)`` and its siblings. Outside autograd, the primitive's ufunc (the table's
+    ``ufunc`` field, looked up in the array namespace) writes straight into the storage when
+    the operand casts to the target's dtype (same kind) and broadcasts to its shape; everything else
+    (autograd, int target with a float operand, a shape that would grow the target, bad
+    input) goes through ``inplace_apply``, which computes ``fn`` out of place and raises the
+    op's own error."""
+    ufunc = getattr(np, prim.ufunc)
+    grad_enabled = _ag.is_grad_enabled
+    can_cast = np.can_cast
+
     def op(self, other, alpha=None):
         if alpha is not None:
             other = elementwise.mul(other, alpha)
-        if not ((self.requires_grad or getattr(other, "requires_grad", False))
-                and _ag.is_grad_enabled()) and type(self) is Tensor:
-            o = other._data if isinstance(other, Tensor) else other
-            if isinstance(o, np.ndarray) and o.dtype.kind == "f" and self._data.dtype.kind != "f":
-                return inplace_apply(self, fn, other)
-            try:
-                ufunc(self._data, o, out=self._data, casting="same_kind")
-            except (TypeError, ValueError, np._core._exceptions._UFuncOutputCastingError):
-                return inplace_apply(self, fn, other)
-            self._version[0] += 1
-            return self
+        if type(self) is Tensor and not (grad_enabled() and (
+                self.requires_grad or getattr(other, "requires_grad", False))):
+            dst = self._data
+            if type(other) is Tensor:
+                o = other._data
+                fits = o.dtype is dst.dtype or can_cast(o.dtype, dst.dtype, "same_kind")
+            else:  # a weak Python scalar (bool is an int) fits a target of its kind
+                o = other
+                fits = (type(other) is float and dst.dtype.kind == "f") or (
+                    isinstance(other, int) and dst.dtype.kind in "fiu")
+            if fits:
+                try:
+                    ufunc(dst, o, out=dst, casting="same_kind")
+                except (TypeError, ValueError, OverflowError):  # a read-only view, shapes
+                    return inplace_apply(self, fn, other)  # that don't broadcast: op's error
+                self._version[0] += 1
+                return self
         return inplace_apply(self, fn, other)
     op.__name__ = name + "_"
     setattr(Tensor, name + "_", op)
     return op
 
 
-_fast_binary_inplace("add", np.add, elementwise.add)
-_fast_binary_inplace("sub", np.subtract, elementwise.sub)
-_fast_binary_inplace("mul", np.multiply, elementwise.mul)
-_fast_binary_inplace("div", np.true_divide, elementwise.div)
+_fast_binary_inplace("add", elementwise.add_p, elementwise.add)
+_fast_binary_inplace("sub", elementwise.sub_p, elementwise.sub)
+_fast_binary_inplace("mul", elementwise.mul_p, elementwise.mul)
+_fast_binary_inplace("div", elementwise.div_p, elementwise.div)
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_
 Tensor.__imul__ = Tensor.mul_

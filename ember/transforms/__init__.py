@@ -9,4 +9,5 @@ from .reverse import jacrev as jacobian  # noqa: F401  (JAX's alias)
 from .staging.jitted import (jit, make_graph, disable_jit, config, eval_shape,  # noqa: F401
                              ShapeDtypeStruct, block_until_ready)
 from . import custom  # noqa: F401,E402  (registers its primitives)
+from . import reference_rules  # noqa: F401,E402  (rules derived from reference definitions)
 from .linearize import linearize  # noqa: F401,E402

@@ -143,3 +143,28 @@ def test_col2im_by_rows_is_the_offset_loop_bit_for_bit(shape, size):
             want[..., i:i + oh, j:j + ow] += cols[..., i, j]
     got = _unwindows_impl(cols, size, (kh, kw), (1, 1), (1, 1))
     np.testing.assert_array_equal(got, want)
+
+
+def test_lstm_sequence_derived_rules_through_the_fused_backward():
+    """Forward mode over per-example gradients with a shared weight runs the fused backward's
+    reference with one weight copy per example (groups); eager second order hands the
+    cotangent of the saved activations to the reference. Both equal a loop of plain rules."""
+    rng = np.random.default_rng(1)
+    B = 2
+    x = ember.tensor(rng.standard_normal((B, 3, 2, 8)))
+    w = ember.tensor(rng.standard_normal((2, 8)))
+    h = ember.tensor(rng.standard_normal((B, 2, 2)))
+    c = ember.tensor(rng.standard_normal((2, 2)))
+    tw = ember.tensor(rng.standard_normal((2, 8)))
+    per_example = ember.vmap(ember.grad(_lstm_loss, argnums=1), in_axes=(0, None, 0, None))
+    _, tan = ember.jvp(lambda v: per_example(x, v, h, c), (w,), (tw,))
+    for b in range(B):
+        _, ref = ember.jvp(lambda v: ember.grad(_lstm_loss, argnums=1)(x[b], v, h[b], c),
+                           (w,), (tw,))
+        np.testing.assert_allclose(tan[b].numpy(), ref.numpy(), rtol=1e-9, atol=1e-11)
+    we = w.detach().requires_grad_()
+    (gw,) = ember.autograd.grad(_lstm_loss(x[0], we, h[0], c), we, create_graph=True)
+    (hw,) = ember.autograd.grad((gw * tw).sum(), we)
+    ref = ember.grad(lambda v: (ember.grad(_lstm_loss, argnums=1)(x[0], v, h[0], c) * tw)
+                     .sum())(w)
+    np.testing.assert_allclose(hw.numpy(), ref.numpy(), rtol=1e-9, atol=1e-11)
