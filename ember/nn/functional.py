@@ -5,6 +5,7 @@ import numpy as np
 
 from ..ops.elementwise import relu, gelu, silu, softplus, sigmoid, tanh  # noqa: F401
 from ..ops.nn_ops import log_softmax, softmax, one_hot, embedding, dropout  # noqa: F401
+from ..ops.nn_ops import nll_loss_rows
 from ..ops.conv import (  # noqa: F401
     conv1d, conv2d, conv_transpose1d, conv_transpose2d, max_pool1d, max_pool2d, avg_pool1d,
     avg_pool2d, adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
@@ -93,54 +94,15 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         raise ValueError(f"nll_loss: input {tuple(input.shape)} and target "
                          f"{tuple(target.shape)} don't match (expected target (N,) for input "
                          f"(N, C), or (N, d1, ...) for (N, C, d1, ...))")
-    shape = tuple(target.shape)
-    fast = _nll_eager(input, target, weight, ignore_index, reduction)
-    if fast is not None:
-        return fast
-    logp = _class_dim_last(input)
-    t = target.reshape(-1)
-    c = logp.shape[1]
-    valid = t != ignore_index
-    safe = where(valid, t, 0)
-    if not getattr(safe, "_trace", None) and safe.numel() and (
-            int(safe.max().item()) >= c or int(safe.min().item()) < 0):
-        raise IndexError(f"nll_loss: target holds class {int(safe.max().item())} but the input "
-                         f"has {c} classes (valid: 0..{c - 1}, or ignore_index={ignore_index})")
-    picked = gather(logp, 1, safe.unsqueeze(1)).squeeze(1)
-    w = valid.to(input.dtype)
-    if weight is not None:
-        w = w * weight[safe]
-    loss = -picked * w
-    if reduction == "none":
-        return loss.reshape(shape)
-    return _weighted_mean(loss, w, reduction, "nll_loss")
-
-
-def _nll_eager(logp, target, weight, ignore_index, reduction):
-    """The common eager case in 4 ops instead of ~20 (per-op overhead dominates small
-    batches): (N, C) log-probabilities, concrete (N,) targets, no class weights, no ignored
-    target. The same arithmetic as the general path (which jit traces), so the same bits."""
-    from ..core.primitive import Tracer
-    if logp.ndim != 2 or weight is not None or isinstance(target, Tracer) or \
-            isinstance(logp, Tracer):
-        return None
-    t = target._data
-    n, c = logp.shape
-    if not t.size or (t == ignore_index).any():
-        return None
-    lo, hi = int(t.min()), int(t.max())
-    if hi >= c or lo < 0:
-        raise IndexError(f"nll_loss: target holds class {hi if hi >= c else lo} but the input "
-                         f"has {c} classes (valid: 0..{c - 1}, or ignore_index={ignore_index})")
-    from ..core.primitive import bind
-    from ..core.tensor import Tensor
-    from ..ops.indexing import gather_nd_p
-    # logp[arange(n), target], bound directly (parsing the index costs more than the gather)
-    loss = -bind(gather_nd_p, logp, Tensor._wrap(np.arange(n)), target,
-                 spec=(("a", 0), ("a", 1)))
-    if reduction == "mean":
-        return loss.sum() / float(n)
-    return _reduce(loss, reduction, "nll_loss")
+    _check_reduction(reduction, "nll_loss")
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != input.shape[1]):
+        raise ValueError(f"nll_loss: weight must hold one value per class, shape "
+                         f"({input.shape[1]},), got {tuple(weight.shape)}")
+    if weight is not None and weight.dtype != input.dtype:
+        weight = weight.to(input.dtype)
+    loss = nll_loss_rows(_class_dim_last(input), target.reshape(-1), weight, ignore_index,
+                         reduction)
+    return loss.reshape(tuple(target.shape)) if reduction == "none" else loss
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",

@@ -475,3 +475,100 @@ def lstm_sequence(xw, whh_t, h0, c0, reverse=False):
 
 
 export(lstm_sequence, __all__)
+
+
+# ---- the negative log-likelihood loss: one primitive -------------------------------------
+#
+# nll_loss(logp (M, C), target (M,) [, weight (C,)]; ignore_index, reduction): the picked
+# log-probabilities -w[t_i] * logp[i, t_i] (0 where t_i == ignore_index), summed, averaged by
+# the weights of the counted rows ("mean") or returned per row ("none"). Linear in logp: the
+# JVP is the primitive on the tangent, the VJP scatters the per-row coefficients to (i, t_i).
+# Class weights get no gradient (as in PyTorch). Batching comes from the reference.
+
+def _nll_check(target, c, ignore_index):
+    """Targets outside 0..C-1 (other than ignore_index) are an error, eagerly and in plans."""
+    if target.size:
+        bad = (target < 0) | (target >= c)
+        if ignore_index < 0 or ignore_index >= c:
+            bad &= target != ignore_index
+        if bad.any():
+            cls = int(target[bad][0])
+            raise IndexError(f"nll_loss: target holds class {cls} but the input has {c} "
+                             f"classes (valid: 0..{c - 1}, or ignore_index={ignore_index})")
+
+
+def _nll_impl(logp, target, *weight, ignore_index, reduction):
+    m, c = logp.shape
+    _nll_check(target, c, ignore_index)
+    ignored = target == ignore_index
+    counted_all = not ignored.any()
+    safe = target if counted_all else np.where(ignored, 0, target)
+    picked = logp[np.arange(m), safe]
+    if counted_all and not weight:  # the common case: every row counts with weight 1
+        loss, total = -picked, None
+    else:
+        w = (~ignored).astype(logp.dtype)
+        if weight:
+            w = w * weight[0][safe]
+        loss, total = -picked * w, w
+    if reduction == "none":
+        return loss
+    s = np.add.reduce(loss, axis=0)
+    if reduction == "sum":
+        return s
+    return s / (logp.dtype.type(m) if total is None else np.add.reduce(total, axis=0))
+
+
+def _nll_shape(logp, target, *weight, ignore_index, reduction):
+    return Aval((logp.shape[0],) if reduction == "none" else (), logp.dtype)
+
+
+def _nll_weights(target, weight, ignore_index, dtype):
+    """(the safe targets, each row's weight): ignored rows get class 0 and weight 0."""
+    from .elementwise import where
+    from .indexing import getitem
+    counted = target != ignore_index
+    safe = where(counted, target, 0)
+    w = cast(counted, dtype)
+    if weight:
+        w = w * getitem(weight[0], safe)
+    return safe, w
+
+
+def _nll_vjp(ct, out, logp, target, *weight, ignore_index, reduction):
+    from .creation_ops import arange
+    from .indexing import index_add_nd_p
+    safe, w = _nll_weights(target, weight, ignore_index, logp.dtype)
+    if reduction == "mean":
+        ct = ct / w.sum()
+    coeff = -(ct * w)
+    g = bind(index_add_nd_p, coeff, arange(logp.shape[0]), safe, shape=tuple(logp.shape),
+             spec=(("a", 0), ("a", 1)))
+    return (g, None) + (None,) * len(weight)
+
+
+def _nll_jvp(primals, tangents, out, ignore_index, reduction):
+    return bind(nll_loss_p, tangents[0], *primals[1:], ignore_index=ignore_index,
+                reduction=reduction)
+
+
+def _nll_ref(logp, target, *weight, ignore_index, reduction):
+    """nll_loss in ember ops (the batching rule runs it under vmap)."""
+    from .indexing import gather
+    safe, w = _nll_weights(target, weight, ignore_index, logp.dtype)
+    loss = -gather(logp, 1, safe.unsqueeze(1)).squeeze(1) * w
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.sum() / w.sum()
+
+
+nll_loss_p = Primitive("nll_loss", _nll_impl, shape=_nll_shape, vjp=_nll_vjp, jvp=_nll_jvp,
+                       reference=_nll_ref)
+
+
+def nll_loss_rows(logp, target, weight=None, ignore_index=-100, reduction="mean"):
+    """The nll_loss primitive on rows: ``logp`` (M, C) log-probabilities, ``target`` (M,)
+    integer classes, ``weight`` (C,) or None; ``ember.nn.functional.nll_loss`` checks and
+    reshapes its arguments into this form."""
+    args = (logp, target) if weight is None else (logp, target, weight)
+    return bind(nll_loss_p, *args, ignore_index=int(ignore_index), reduction=reduction)

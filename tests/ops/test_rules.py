@@ -137,6 +137,7 @@ CASES = [
     ("lstm_cell", lambda m, g, c: _lstm_cell(m, g, c), [(2, 8), (2, 2)], False),
     ("lstm_sequence", lambda m, x, w, h, c: _lstm_sequence(m, x, w, h, c),
      [(3, 2, 8), (2, 8), (2, 2), (2, 2)], False),
+    ("nll_loss", lambda m, x: _nll_loss(m, x), [(4, 3)], False),
     ("embedding", lambda m, w: m.nn.functional.embedding(
         m.tensor([[0, 2, 3], [3, 1, 0]]), w), [(4, 3)], False),
     # linear algebra (ember/ops/linalg_decomp.py; ember.linalg as torch.linalg)
@@ -188,6 +189,18 @@ def _svd_case(m, a):
     # sign-invariant outputs: a singular pair's signs flip together
     return m.cat([(u * u).flatten(), (vh * vh).flatten(), s, m.linalg.svdvals(a),
                   (u[:, :1] * vh[:1, :]).flatten()])
+
+
+def _nll_loss(m, x):
+    F = m.nn.functional
+    w = m.tensor([0.5, 2.0, 1.5], dtype=x.dtype)
+    t = m.tensor([2, -100, 0, 1])
+    return m.stack([F.nll_loss(x, m.tensor([1, 0, 2, 2]), reduction="sum"),
+                    F.nll_loss(x, m.tensor([1, 0, 2, 2])),
+                    F.nll_loss(x, t, weight=w),
+                    F.nll_loss(x, m.tensor([2, 1, 0, 1]), weight=w, ignore_index=1,
+                               reduction="sum"),
+                    F.nll_loss(x, t, reduction="none")[2]])
 
 
 def _lstm_cell(m, g, c):
