@@ -58,11 +58,11 @@ class GradientTransformation:
         t = state["step"] + 1
         slot_leaves = {n: tree_flatten(state["slots"][n])[0] for n in self.slots}
         ups, new_slots = [], {n: [] for n in self.slots}
-        first = (lambda g, other: where(t == 1, g, other))
+        arith = update_rules.Functional(sqrt, maximum,
+                                        lambda t, g, other: where(t == 1, g, other))
         for i, (p, g) in enumerate(zip(p_leaves, g_leaves)):
             s = {n: slot_leaves[n][i] for n in self.slots}
-            u, s = update_rules.RULES[self.rule](p, g, s, t, sqrt=sqrt, maximum=maximum, first=first,
-                                      **self.hp)
+            u, s = update_rules.RULES[self.rule](arith, p, g, s, t, **self.hp)
             ups.append(u.to(g.dtype) if u.dtype != g.dtype else u)
             for n in self.slots:
                 new_slots[n].append(s[n])

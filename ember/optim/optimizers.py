@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import update_rules
-from .inplace import INPLACE, scalar_sqrt
+from .inplace import IN_PLACE
 from .sgd import Optimizer, check_hyperparameters
 
 
@@ -23,7 +23,7 @@ class _RuleOptimizer(Optimizer):
 
     def step(self, closure=None):
         loss = closure() if closure is not None else None
-        rule, fast = update_rules.RULES[self.rule], INPLACE.get(self.rule)
+        rule = update_rules.RULES[self.rule]
         for group in self.param_groups:
             hp = {k: v for k, v in group.items() if k != "params"}
             hp.update(self.extra)
@@ -34,14 +34,10 @@ class _RuleOptimizer(Optimizer):
                 if st is None:
                     st = self.state[id(p)] = self._init_state(p, group)
                 st["step"] += 1
-                if fast is not None:  # the same rule, evaluated in place
-                    fast(p._data, p.grad._data, st, st["step"], **hp)
-                else:
-                    arrays = {k: v for k, v in st.items() if k != "step"}
-                    delta, new = rule(p._data, p.grad._data, arrays, st["step"],
-                                      sqrt=scalar_sqrt, maximum=np.maximum, **hp)
-                    st.update(new)
-                    p._data += np.asarray(delta, dtype=p._data.dtype)
+                arrays = {k: v for k, v in st.items() if k != "step"}
+                delta, new = rule(IN_PLACE, p._data, p.grad._data, arrays, st["step"], **hp)
+                st.update(new)  # in place: the same buffers, updated
+                p._data += np.asarray(delta, dtype=p._data.dtype)
                 p._version[0] += 1
         return loss
 

@@ -1,6 +1,6 @@
 """Optimizer base class and SGD (momentum, dampening, nesterov, weight decay), with
-PyTorch's update rule (``update_rules.sgd``, run in place by ``inplace.sgd_``) on the
-parameters' storage."""
+PyTorch's update rule (``update_rules.sgd``, evaluated in place by ``inplace.IN_PLACE``) on
+the parameters' storage."""
 from __future__ import annotations
 
 import numpy as np
@@ -220,7 +220,8 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def step(self, closure=None):
-        from .inplace import sgd_
+        from .inplace import IN_PLACE
+        from .update_rules import sgd
         loss = closure() if closure is not None else None
         for g in self.param_groups:
             hp = {k: v for k, v in g.items() if k != "params"}
@@ -229,6 +230,8 @@ class SGD(Optimizer):
                     continue
                 st = self.state.setdefault(id(p), {"step": 0})
                 st["step"] += 1
-                sgd_(p._data, p.grad._data, st, **hp)  # update_rules.sgd, in place
+                delta, new = sgd(IN_PLACE, p._data, p.grad._data, st, st["step"], **hp)
+                st.update(new)
+                p._data += delta
                 p._version[0] += 1
         return loss

@@ -1,64 +1,113 @@
-"""The update math of every optimizer, written once over "array-like" values: the stateful
-optimizers call these rules on NumPy arrays (in place on the parameter storage afterwards),
-the functional ones (``ember.optim.functional``) on ember tensors, so both run under ``jit``
-and give the same numbers. ``sqrt`` and ``maximum`` come from the caller's array library.
+"""The update math of every optimizer, written once. Each rule computes with an arithmetic
+object ``A`` that says how values are combined:
 
-Every rule takes the parameter ``p``, its gradient ``g``, its state (a dict of arrays), the
+- :class:`Functional` returns a new value for every operation (on ember tensors, so the
+  functional optimizers in ``ember.optim.functional`` run under ``jit``; or on NumPy arrays);
+- ``inplace.InPlace`` runs the same operations as NumPy ufuncs, writing into the buffer named
+  by ``into=`` (the optimizer state, or one scratch array) where the rule gives one: the eager
+  optimizers' hot path, ~2.5x faster on large tensors than making a temporary per operation.
+
+The operations and their order are the same in both, so both give the same bits. Every rule
+takes the parameter ``p``, its gradient ``g`` (never modified), its state (a dict), the
 1-based step ``t`` and the hyper-parameters, and returns the update to add to ``p`` (``p +
-update`` equals PyTorch's in-place step bit for bit, except AdamW's decay) and the new state.
-PyTorch's formulas, including where weight decay and bias corrections enter.
+update`` equals PyTorch's in-place step bit for bit, except AdamW's decay) and the new state
+(in place: the same buffers, updated). PyTorch's formulas, including where weight decay and
+bias corrections enter. Scalars stay Python floats where they can (NumPy treats them as weak,
+so float32 state is updated in float32 arithmetic, as in PyTorch).
 """
 from __future__ import annotations
 
 
-def sgd(p, g, s, t, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-        maximize=False, first=None, **_):
-    """``first(g, other)``: ``g`` on the first step, else ``other`` (with dampening, the
-    momentum buffer starts as ``g``); the buffer starts at zero."""
+class Functional:
+    """Arithmetic that returns a new value per operation (``into`` is ignored). ``sqrt`` and
+    ``maximum`` come from the values' library; ``first(t, g, other)`` is ``g`` at step 1 and
+    ``other`` after (a ``where`` when the step count is traced)."""
+
+    def __init__(self, sqrt, maximum, first=None):
+        self.sqrt_, self.maximum_ = sqrt, maximum
+        self.first_ = first or (lambda t, g, other: g if t == 1 else other)
+
+    def neg(self, x):
+        return -x
+
+    def mul(self, x, y, into=None):
+        return x * y
+
+    def add(self, x, y, into=None):
+        return x + y
+
+    def div(self, x, y, into=None):
+        return x / y
+
+    def sqrt(self, x, into=None):
+        return self.sqrt_(x)
+
+    def maximum(self, x, y, into=None):
+        return self.maximum_(x, y)
+
+    def copy(self, x):
+        return x
+
+    def first(self, t, g, other):
+        return self.first_(t, g, other)
+
+
+def sgd(A, p, g, s, t, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+        maximize=False, **_):
+    """The momentum buffer starts at zero (functional state), or is absent until the first
+    step (the eager optimizers' state), which then makes it ``g`` itself."""
     if maximize:
-        g = -g
+        g = A.neg(g)
     if weight_decay:
-        g = g + weight_decay * p
+        g = A.add(A.mul(p, weight_decay), g)
     if momentum:
-        buf = s["momentum_buffer"]
-        if dampening:  # the buffer starts as g, not as (1 - dampening) g
-            buf = first(g, momentum * buf + (1 - dampening) * g)
-        else:  # from the zero buffer the first step gives g itself
-            buf = momentum * buf + g
+        buf = s.get("momentum_buffer")
+        if buf is None:  # from the zero buffer the first step gives g itself
+            buf = A.copy(g)
+        elif dampening:  # the buffer starts as g, not as (1 - dampening) g
+            buf = A.first(t, g, A.add(A.mul(buf, momentum, into=buf),
+                                      A.mul(g, 1 - dampening), into=buf))
+        else:
+            buf = A.add(A.mul(buf, momentum, into=buf), g, into=buf)
         s = dict(s, momentum_buffer=buf)
-        g = g + momentum * buf if nesterov else buf
-    return -lr * g, s
+        g = A.add(A.mul(buf, momentum), g) if nesterov else buf
+    return A.mul(g, -lr), s
 
 
-def adam(p, g, s, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-         maximize=False, decoupled=False, sqrt=None, maximum=None, **_):
+def adam(A, p, g, s, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+         maximize=False, decoupled=False, **_):
     """Adam (``decoupled=False``) and AdamW (``decoupled=True``: p *= 1 - lr * wd)."""
     b1, b2 = betas
     if maximize:
-        g = -g
+        g = A.neg(g)
     decay = None
     if weight_decay:
         if decoupled:
-            decay = -(lr * weight_decay) * p
+            decay = A.mul(p, -(lr * weight_decay))
         else:
-            g = g + weight_decay * p
-    m = b1 * s["exp_avg"] + (1 - b1) * g
-    v = b2 * s["exp_avg_sq"] + (1 - b2) * (g * g)
+            g = A.add(A.mul(p, weight_decay), g)
+    m, v = s["exp_avg"], s["exp_avg_sq"]
+    tmp = A.mul(g, 1 - b1)  # the one scratch buffer
+    m = A.add(A.mul(m, b1, into=m), tmp, into=m)
+    tmp = A.mul(A.mul(g, g, into=tmp), 1 - b2, into=tmp)
+    v = A.add(A.mul(v, b2, into=v), tmp, into=v)
     s = dict(s, exp_avg=m, exp_avg_sq=v)
     bc1 = 1 - b1 ** t
-    bc2_sqrt = sqrt(1 - b2 ** t)
+    bc2_sqrt = A.sqrt(1 - b2 ** t)
     if amsgrad:
-        vmax = maximum(s["max_exp_avg_sq"], v)
+        vmax = A.maximum(s["max_exp_avg_sq"], v, into=s["max_exp_avg_sq"])
         s["max_exp_avg_sq"] = vmax
-        denom = sqrt(vmax) / bc2_sqrt + eps
+        tmp = A.sqrt(vmax, into=tmp)
     else:
-        denom = sqrt(v) / bc2_sqrt + eps
-    step = -(lr / bc1) * (m / denom)
-    return (step if decay is None else decay + step), s
+        tmp = A.sqrt(v, into=tmp)
+    tmp = A.add(A.div(tmp, bc2_sqrt, into=tmp), eps, into=tmp)
+    tmp = A.mul(A.div(m, tmp, into=tmp), -(lr / bc1), into=tmp)
+    return (tmp if decay is None else A.add(decay, tmp, into=decay)), s
 
 
-def rmsprop(p, g, s, t, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-            centered=False, maximize=False, sqrt=None, **_):
+def rmsprop(A, p, g, s, t, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+            centered=False, maximize=False, **_):
+    sqrt = A.sqrt
     if maximize:
         g = -g
     if weight_decay:
@@ -78,8 +127,9 @@ def rmsprop(p, g, s, t, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0
     return -lr * (g / avg), s
 
 
-def adagrad(p, g, s, t, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False,
-            sqrt=None, **_):
+def adagrad(A, p, g, s, t, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False,
+            **_):
+    sqrt = A.sqrt
     if maximize:
         g = -g
     if weight_decay:
