@@ -481,7 +481,8 @@ def hstack(tup):
 
 
 def vstack(tup):
-    """The arrays joined vertically (1-D arrays become rows); also ``row_stack``.
+    """The arrays joined vertically (1-D arrays and 0-d values become rows); also
+    ``row_stack``.
 
     >>> import ember.numpy as jnp
     >>> jnp.vstack([jnp.array([1, 2]), jnp.array([3, 4])])
@@ -671,8 +672,9 @@ def tensordot(a, b, axes=2):
 
 
 def einsum(subscripts, *operands, optimize=None, precision=None):
-    """Einstein summation; also the sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``
-    (ints name the axes, ``Ellipsis`` the broadcast dims).
+    """Einstein summation over the operands (``ember.einsum``); also the sublist form
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (ints name the axes, ``Ellipsis`` the broadcast
+    dims).
 
     >>> import ember.numpy as jnp
     >>> jnp.einsum("ij,j->i", jnp.ones((2, 3)), jnp.array([1., 2., 3.]))
@@ -798,8 +800,9 @@ def arange(start, stop=None, step=1, dtype=None):
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
-    """``num`` evenly spaced values; ``start``/``stop`` may be arrays or traced values (the
-    values run along a new ``axis``, and the result is differentiable in both ends).
+    """``num`` evenly spaced values from ``start`` to ``stop`` (excluded with
+    ``endpoint=False``); ``start``/``stop`` may be arrays or traced values (the values run
+    along a new ``axis``, and the result is differentiable in both ends).
 
     >>> import ember.numpy as jnp
     >>> jnp.linspace(0., 1., 4, endpoint=False)
