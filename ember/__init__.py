@@ -87,6 +87,7 @@ from .transforms import (  # noqa: F401,E402
 make_jaxpr = make_graph  # JAX's name for the printable staged graph
 # the eager backward runs first-order VJP rules through staged plans cached per signature
 autograd.set_vjp_executor(_vjp_plans.run)
+from .config import config  # noqa: F401,E402,F811  (jax.config's update/read, jit's switches)
 from . import nn, optim, data  # noqa: F401,E402
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402

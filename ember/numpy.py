@@ -14,6 +14,7 @@ import builtins
 
 import numpy as _np
 
+from .config import x64_enabled as _x64_enabled
 from .core import dtypes as _dt
 from .core.tensor import Tensor
 
@@ -42,7 +43,21 @@ def asarray(a, dtype=None):
     d = None if dtype is None else _dt.as_dtype(dtype)
     if isinstance(a, (list, tuple)) and _contains_tensor(a):
         return _stack_nested(a, d)
+    if d is None:  # JAX's rule: floats are float32 unless 64-bit mode is on
+        kind = _np.asarray(a).dtype
+        if kind == _np.float64 or (kind.kind == "f" and not isinstance(a, _np.ndarray)):
+            d = _float_default()
     return _e().tensor(a, dtype=d)
+
+
+def _float_default():
+    """float64 in 64-bit mode (``ember.config.update("jax_enable_x64", True)``), else the
+    default float dtype (float32)."""
+    return _dt.float64 if _x64_enabled() else _dt.get_default_dtype()
+
+
+def _float_or_default(x):
+    return x if x.dtype.is_floating_point else x.to(_float_default())
 
 
 def array(a, dtype=None, copy=True):
@@ -259,6 +274,8 @@ def _reduce(name, target, **extra):
         x = asarray(a)
         if dtype is not None:
             x = x.to(_dt.as_dtype(dtype))
+        elif name == "mean":  # JAX: the mean of bools and ints is a float
+            x = _float_or_default(x)
         return getattr(_e(), target)(x, dim=_axes(axis, x.ndim), keepdim=keepdims, **extra)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = (f"``{name}`` over ``axis`` (all axes when None)."
@@ -302,7 +319,7 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     >>> jnp.var(jnp.array([1., 2., 3., 4.]))
     tensor(1.2500)
     """
-    x = asarray(a) if dtype is None else asarray(a).to(_dt.as_dtype(dtype))
+    x = _float_or_default(asarray(a)) if dtype is None else asarray(a).to(_dt.as_dtype(dtype))
     dims = _axes(axis, x.ndim)
     n = int(_np.prod([x.shape[d] for d in dims], dtype=_np.int64))
     dev = x - x.mean(dim=dims, keepdim=True)
@@ -712,7 +729,7 @@ def _shape(shape):
 
 
 def _dtype(dtype):
-    return None if dtype is None else _dt.as_dtype(dtype)
+    return _float_default() if dtype is None else _dt.as_dtype(dtype)
 
 
 def zeros(shape, dtype=None):
@@ -753,7 +770,9 @@ def full(shape, fill_value, dtype=None):
     >>> jnp.full((2,), 7.0)
     tensor([7., 7.])
     """
-    return _e().full(_shape(shape), fill_value, dtype=_dtype(dtype))
+    if dtype is None:  # the fill value's dtype (JAX's rule; floats per 64-bit mode)
+        return _e().full(_shape(shape), fill_value, dtype=asarray(fill_value).dtype)
+    return _e().full(_shape(shape), fill_value, dtype=_dt.as_dtype(dtype))
 
 
 def zeros_like(a, dtype=None):
@@ -790,13 +809,21 @@ def full_like(a, fill_value, dtype=None):
 
 
 def arange(start, stop=None, step=1, dtype=None):
-    """Evenly spaced values in [start, stop) with ``step`` (integers stay integers).
+    """Evenly spaced values in [start, stop) with ``step`` (integers stay integers;
+    a float argument gives floats).
 
     >>> import ember.numpy as jnp
     >>> jnp.arange(1, 7, 2)
     tensor([1, 3, 5])
     """
-    return _e().arange(start, stop, step, dtype=_dtype(dtype))
+    if dtype is None:
+        floaty = builtins.any(isinstance(v, float) or (isinstance(v, Tensor) and
+                                                         v.dtype.is_floating_point)
+                              for v in (start, stop, step))
+        d = _float_default() if floaty else None
+    else:
+        d = _dt.as_dtype(dtype)
+    return _e().arange(start, stop, step, dtype=d)
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
@@ -1605,3 +1632,242 @@ class _Concatenator:
 
 r_ = _Concatenator(False)
 c_ = _Concatenator(True)
+
+
+# ---- the Array API standard's spellings (2024.12) beside NumPy's ------------------------
+
+__array_api_version__ = "2024.12"
+uint16, uint32, uint64 = _dt.uint16, _dt.uint32, _dt.uint64
+acos, asin, atan, atan2, pow = arccos, arcsin, arctan, arctan2, power  # noqa: A001
+concat = concatenate
+_BINARY_EXAMPLES.update(
+    bitwise_and=("jnp.array([6, 5]), jnp.array([3, 3])", "tensor([2, 1])"),
+    bitwise_or=("jnp.array([6, 5]), jnp.array([3, 3])", "tensor([7, 7])"),
+    bitwise_xor=("jnp.array([6, 5]), jnp.array([3, 3])", "tensor([5, 6])"))
+_UNARY_EXAMPLES.update(bitwise_invert=("[1, 2]", "tensor([-2, -3])"),
+                       trunc=("[1.5, -1.5]", "tensor([1., -1.])"))
+bitwise_and = _binary("bitwise_and", "bitwise_and")
+bitwise_or = _binary("bitwise_or", "bitwise_or")
+bitwise_xor = _binary("bitwise_xor", "bitwise_xor")
+bitwise_invert = invert = _unary("bitwise_invert", "bitwise_not")
+trunc = _unary("trunc", "trunc")
+
+
+def positive(x):
+    return asarray(x)
+
+
+def signbit(x):
+    v = asarray(x)
+    if not v.dtype.is_floating_point:
+        return v < 0
+    # -0.0 has its sign bit set: 1 / -0.0 is -inf
+    return _e().logical_or(v < 0, _e().logical_and(v == 0, (1 / v) < 0))
+
+
+def copysign(x1, x2):
+    a, b = _f(x1), _f(x2)
+    return _e().where(signbit(b), -a.abs(), a.abs())
+
+
+def permute_dims(x, /, axes):
+    return asarray(x).permute(*axes)
+
+
+def matrix_transpose(x, /):
+    return asarray(x).transpose(-1, -2)
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    return (asarray(x1) * asarray(x2)).sum(axis)
+
+
+def astype(x, dtype, /, *, copy=True, device=None):
+    v = asarray(x)
+    d = _dt.as_dtype(dtype)
+    if v.dtype is d:
+        return v.clone() if copy else v
+    return v.to(d)
+
+
+def isdtype(dtype, kind):
+    """Whether ``dtype`` is of ``kind``: a dtype, a kind name ('bool', 'signed integer',
+    'unsigned integer', 'integral', 'real floating', 'numeric', ...) or a tuple of them."""
+    d = _dt.as_dtype(dtype)
+    if isinstance(kind, tuple):
+        return builtins.any(isdtype(d, k) for k in kind)
+    if not isinstance(kind, str):
+        return d is _dt.as_dtype(kind)
+    k = d.np.kind
+    table = {"bool": k == "b", "signed integer": k == "i", "unsigned integer": k == "u",
+             "integral": k in "iu", "real floating": k == "f", "complex floating": False,
+             "numeric": k in "iuf"}
+    if kind not in table:
+        raise ValueError(f"isdtype: unknown kind {kind!r}; use one of {sorted(table)}")
+    return table[kind]
+
+
+def result_type(*arrays_and_dtypes):
+    ds = []
+    for a in arrays_and_dtypes:
+        if isinstance(a, Tensor):
+            ds.append(a)
+        elif isinstance(a, (int, float, bool)):
+            ds.append(a)
+        else:
+            ds.append(ones((), dtype=_dt.as_dtype(a)))
+    return _dt.result_type(*ds)
+
+
+def can_cast(from_, to, /):
+    f = from_.dtype if isinstance(from_, Tensor) else _dt.as_dtype(from_)
+    return bool(_np.can_cast(f.np, _dt.as_dtype(to).np, "safe"))
+
+
+class finfo:
+    """Machine limits of a floating dtype (bits, eps, max, min, smallest_normal, dtype)."""
+
+    def __init__(self, dtype):
+        d = dtype.dtype if isinstance(dtype, Tensor) else _dt.as_dtype(dtype)
+        if not d.is_floating_point:
+            raise ValueError(f"finfo: {d} is not a floating dtype; use iinfo")
+        i = _np.finfo(d.np)
+        self.bits, self.eps, self.max, self.min = i.bits, float(i.eps), float(i.max), float(i.min)
+        self.smallest_normal = self.tiny = float(i.smallest_normal)
+        self.resolution = float(i.resolution)
+        self.dtype = d
+
+
+class iinfo:
+    """Limits of an integer dtype (bits, max, min, dtype)."""
+
+    def __init__(self, dtype):
+        d = dtype.dtype if isinstance(dtype, Tensor) else _dt.as_dtype(dtype)
+        if d.is_floating_point or d is _dt.bool_:
+            raise ValueError(f"iinfo: {d} is not an integer dtype; use finfo")
+        i = _np.iinfo(d.np)
+        self.bits, self.max, self.min, self.dtype = i.bits, int(i.max), int(i.min), d
+
+
+def unstack(x, /, *, axis=0):
+    return tuple(_e().unbind(asarray(x), axis))
+
+
+def broadcast_arrays(*arrays):
+    return list(_e().broadcast_tensors(*[asarray(a) for a in arrays]))
+
+
+def meshgrid(*xi, indexing="xy", copy=True, sparse=False):
+    """Coordinate grids; ``indexing='xy'`` (default, NumPy's) or 'ij'."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    xs = [asarray(x).reshape(-1) for x in xi]
+    n = len(xs)
+    shapes = []
+    for i, x in enumerate(xs):
+        s = [1] * n
+        s[i] = x.shape[0]
+        shapes.append(s)
+    if indexing == "xy" and n >= 2:
+        for s in shapes:
+            s[0], s[1] = s[1], s[0]
+    out = [x.reshape(tuple(s)) for x, s in zip(xs, shapes)]
+    if sparse:
+        return out
+    return list(_e().broadcast_tensors(*out))
+
+
+def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
+    v = asarray(x)
+    if axis is None:
+        if v.ndim > 1:
+            raise ValueError("cumulative_sum: axis is required for arrays of more than 1 dim")
+        axis = 0
+    r = cumsum(v, axis, dtype)
+    if include_initial:
+        shp = list(r.shape)
+        shp[axis] = 1
+        r = concatenate([zeros(shp, dtype=r.dtype), r], axis)
+    return r
+
+
+def searchsorted(a, v, side="left", sorter=None):
+    """Insertion points of ``v`` into the sorted 1-d ``a`` (``side`` 'left' or 'right')."""
+    x, q = asarray(a), asarray(v)
+    if sorter is not None:
+        x = take(x, sorter)
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    cmp = (x.reshape((1,) * q.ndim + (-1,)) < q.unsqueeze(-1)) if side == "left" else \
+        (x.reshape((1,) * q.ndim + (-1,)) <= q.unsqueeze(-1))
+    return cmp.to(_dt.int64).sum(-1)
+
+
+def unique_values(x, /):
+    return _e().tensor(_np.unique(asarray(x).numpy()))
+
+
+def unique_counts(x, /):
+    v, c = _np.unique(asarray(x).numpy(), return_counts=True)
+    return _e().tensor(v), _e().tensor(c)
+
+
+def unique_inverse(x, /):
+    a = asarray(x).numpy()
+    v, inv = _np.unique(a, return_inverse=True)
+    return _e().tensor(v), _e().tensor(inv.reshape(a.shape))
+
+
+def unique_all(x, /):
+    a = asarray(x).numpy()
+    v, idx, inv, c = _np.unique(a, return_index=True, return_inverse=True, return_counts=True)
+    return _e().tensor(v), _e().tensor(idx), _e().tensor(inv.reshape(a.shape)), _e().tensor(c)
+
+
+def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None):
+    """NumPy's unique (eager only: the size depends on the data)."""
+    r = _np.unique(asarray(ar).numpy(), return_index, return_inverse, return_counts, axis)
+    if isinstance(r, tuple):
+        return tuple(_e().tensor(t) for t in r)
+    return _e().tensor(r)
+
+
+def __array_namespace_info__():
+    return _NamespaceInfo()
+
+
+class _NamespaceInfo:
+    def capabilities(self):
+        return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": 64}
+
+    def default_device(self):
+        return _e().device("cpu")
+
+    def devices(self):
+        return [_e().device("cpu")]
+
+    def default_dtypes(self, *, device=None):
+        return {"real floating": _float_default(), "complex floating": None,
+                "integral": _dt.int64, "indexing": _dt.int64}
+
+    def dtypes(self, *, device=None, kind=None):
+        all_ = {d.name: d for d in (bool_, int8, int16, int32, int64, uint8, uint16, uint32,
+                                    uint64, float32, float64)}
+        if kind is None:
+            return all_
+        return {n: d for n, d in all_.items() if isdtype(d, kind)}
+
+
+def _array_namespace(self, api_version=None):
+    """The Array API namespace of a tensor: ``ember.numpy``."""
+    import sys
+    return sys.modules[__name__]
+
+
+def _to_device(self, device, /, *, stream=None):
+    """The tensor on ``device`` (the Array API's spelling of ``.to(device)``)."""
+    return self.to(device)
+
+
+Tensor.__array_namespace__ = _array_namespace
+Tensor.to_device = _to_device

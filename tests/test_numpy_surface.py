@@ -36,7 +36,7 @@ VALUES = [
     ("logaddexp", lambda m: m.logaddexp(A, B)), ("logaddexp2", lambda m: m.logaddexp2(A, B)),
     ("fmax", lambda m: m.fmax(np.where(A > 0, np.nan, A), B)),
     ("fmin", lambda m: m.fmin(A, np.where(B > 0, np.nan, B))),
-    ("nan_to_num", lambda m: m.nan_to_num(np.array([np.nan, np.inf, -np.inf, 1.0]))),
+    ("nan_to_num", lambda m: m.nan_to_num(np.array([np.nan, np.inf, -np.inf, 1.0], np.float32))),
     ("diff", lambda m: m.diff(A, 2, axis=1)), ("diff_prepend", lambda m: m.diff(V, prepend=0.0)),
     ("gradient", lambda m: m.gradient(V, 0.5)), ("gradient_2d", lambda m: m.gradient(A)[0]),
     ("kron", lambda m: m.kron(A[:2, :2], B[:2, :3])), ("outer", lambda m: m.outer(V, V)),
@@ -112,3 +112,35 @@ def test_linspace_with_traced_endpoints():
 def test_version_and_newaxis():
     assert isinstance(jnp.__version__, str) and jnp.newaxis is None
     assert ember.__version__
+
+
+def test_array_api_names():
+    assert jnp.__array_api_version__ == "2024.12"
+    x = jnp.arange(6.0).reshape(2, 3)
+    assert x.__array_namespace__() is jnp and x.to_device("cpu") is not None
+    assert jnp.finfo(jnp.float32).eps == np.finfo(np.float32).eps
+    assert jnp.iinfo(jnp.int16).min == -32768 and jnp.uint32 is ember.uint32
+    assert jnp.isdtype(jnp.int32, ("bool", "signed integer"))
+    assert not jnp.isdtype(jnp.float32, "integral")
+    assert jnp.result_type(jnp.int32, jnp.float32) == ember.float32
+    assert jnp.can_cast(jnp.int8, jnp.int32) and not jnp.can_cast(jnp.float64, jnp.int32)
+    np.testing.assert_array_equal(jnp.permute_dims(x, (1, 0)).numpy(), x.numpy().T)
+    np.testing.assert_array_equal(jnp.matrix_transpose(x).numpy(), x.numpy().T)
+    np.testing.assert_allclose(jnp.vecdot(x, x).numpy(), (x.numpy() ** 2).sum(-1))
+    np.testing.assert_array_equal(jnp.concat([x, x]).numpy(), np.concatenate([x.numpy()] * 2))
+    np.testing.assert_array_equal(jnp.signbit(jnp.array([-0.0, 0.0, -2.0])).numpy(),
+                                  [True, False, True])
+    np.testing.assert_array_equal(jnp.copysign(jnp.array([1.0, -2.0]), -1.0).numpy(), [-1, -2])
+    np.testing.assert_array_equal(jnp.searchsorted(jnp.array([1, 3, 5]), jnp.array([3, 6]),
+                                                   side="right").numpy(), [2, 3])
+    for a, b in zip(jnp.meshgrid(jnp.arange(3), jnp.arange(2), indexing="ij"),
+                    np.meshgrid(np.arange(3), np.arange(2), indexing="ij")):
+        np.testing.assert_array_equal(a.numpy(), b)
+    v, c = jnp.unique_counts(jnp.array([3, 1, 3]))
+    assert v.numpy().tolist() == [1, 3] and c.numpy().tolist() == [1, 2]
+    np.testing.assert_array_equal(jnp.cumulative_sum(jnp.array([1, 2]), include_initial=True)
+                                  .numpy(), [0, 1, 3])
+    assert [u.numpy().tolist() for u in jnp.unstack(x, axis=1)][0] == [0.0, 3.0]
+    assert jnp.astype(x, jnp.int32).dtype == ember.int32
+    assert jnp.bitwise_and(jnp.array([6]), jnp.array([3])).item() == 2
+    assert jnp.pow(x, 2).dtype == ember.float32 and jnp.acos(jnp.array([1.0])).item() == 0.0

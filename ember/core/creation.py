@@ -71,3 +71,6 @@ def from_dlpack(ext) -> Tensor:
     tensor([0., 1., 2.], dtype=ember.float64)
     """
     return Tensor._wrap(np.from_dlpack(ext))
+
+
+_dt._constructor[0] = tensor

@@ -69,6 +69,15 @@ class DType:
     def __hash__(self):
         return hash(self.name)
 
+    def __call__(self, value):
+        """A tensor of this dtype from ``value``, as JAX's ``jnp.float32(3)`` (a 0-d array
+        for a number)."""
+        return _constructor[0](value, dtype=self)
+
+
+# the tensor constructor DType.__call__ uses; core/creation.py installs ember.tensor
+_constructor = [None]
+
 
 bool_ = DType("bool", np.bool_, BOOL)
 uint8 = DType("uint8", np.uint8, INTEGER)

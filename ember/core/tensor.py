@@ -257,6 +257,20 @@ class Tensor:
         return self.dtype.itemsize
 
     @property
+    def itemsize(self):
+        """Bytes per element (NumPy's and JAX's name for ``element_size()``)."""
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        """Bytes of all elements (``numel() * itemsize``), as NumPy and JAX."""
+        return self.numel() * self.dtype.itemsize
+
+    def astype(self, dtype):
+        """A copy converted to ``dtype`` (NumPy's and JAX's name for ``.to(dtype)``)."""
+        return self.to(_dt.as_dtype(dtype))
+
+    @property
     def device(self):
         return CPU
 
