@@ -57,7 +57,8 @@ def test_cache_limit_warns_names_the_argument_and_falls_back_to_eager():
 
 
 def test_cache_limit_from_config_and_validation(monkeypatch):
-    monkeypatch.setattr(ember.config, "cache_limit", 2)
+    monkeypatch.setattr(ember.transforms.config, "cache_limit", 2)  # the owner of jit's switches
+    assert ember.config.cache_limit == 2  # read through ember.config
     jf = ember.jit(_f)
     with pytest.warns(JitRetraceWarning, match="cache limit"):
         for n in range(1, 5):
@@ -84,7 +85,7 @@ def test_fallback_past_the_limit_keeps_stateful_semantics():
 
 
 def test_retrace_warning_by_default_names_the_changing_argument(monkeypatch):
-    monkeypatch.setattr(ember.config, "retrace_warning", 3)
+    monkeypatch.setattr(ember.transforms.config, "retrace_warning", 3)
 
     def g(params, batch):
         return (params["w"] * batch).sum()
