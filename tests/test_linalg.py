@@ -13,16 +13,7 @@ jax = pytest.importorskip("jax")
 J = jax.numpy
 
 
-@pytest.fixture(autouse=True)
-def _x64():
-    """JAX and ember.numpy in 64-bit mode for these comparisons (other test files switch
-    JAX's off)."""
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    ember.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", prev)
-    ember.config.update("jax_enable_x64", False)
+pytestmark = pytest.mark.usefixtures("jax_x64")  # float64 on both sides (tests/conftest.py)
 
 
 rng = np.random.default_rng(7)
