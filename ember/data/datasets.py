@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tokenize
 import zipfile
 
 import numpy as np
@@ -41,7 +42,8 @@ class Digits(Dataset):
             raise FileNotFoundError(f"Digits: {path} not found; it ships with ember (reinstall "
                                     f"the package) or pass root= to a folder with digits.npz"
                                     ) from None
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as e:
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, SyntaxError,
+                tokenize.TokenError) as e:  # the last two: a mangled .npy header
             raise RuntimeError(f"Digits: {path} is truncated or corrupted ({e}); reinstall "
                                f"ember or replace the file") from None
         if images.shape[1:] != (8, 8) or len(images) != len(labels):

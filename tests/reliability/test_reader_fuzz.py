@@ -159,6 +159,19 @@ def test_fuzz_digits_npz(data):
     _check(lambda: Digits(root=root), path)
 
 
+def test_digits_npz_with_mangled_header_fails_clearly():
+    # found by the fuzzer: a flipped bracket in a member's .npy header made NumPy's header
+    # parser raise tokenize.TokenError, which the reader did not catch
+    raw = NPZ.replace(b"(20, 8, 8)", b")20, 8, 8)")
+    assert raw != NPZ
+    root = _tmpdir()
+    path = os.path.join(root, "digits.npz")
+    with open(path, "wb") as f:
+        f.write(raw)
+    with pytest.raises(RuntimeError, match="digits.npz is truncated or corrupted"):
+        Digits(root=root)
+
+
 # ---- CSV and text ------------------------------------------------------------------------------
 
 CSV = b"label,text\n" + b"".join(b'%d,"a review, number %d"\n' % (1 if i % 2 else -1, i)
