@@ -1,0 +1,76 @@
+"""Launching ranks: find ``mpiexec`` and build the command ``ember run -n N`` runs."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+
+
+def find_mpiexec(explicit=None):
+    """The ``mpiexec`` to use: ``explicit``, ``$EMBER_MPIEXEC``, the one next to this Python
+    (the mpich wheel installs it there), or the first on ``PATH``."""
+    for cand in (explicit, os.environ.get("EMBER_MPIEXEC")):
+        if cand:
+            path = shutil.which(cand)
+            if path is None:
+                raise FileNotFoundError(f"ember run: mpiexec {cand!r} was not found")
+            return path
+    dirs = [os.path.dirname(sys.executable), sysconfig.get_path("scripts")]
+    for d in dirs:
+        p = os.path.join(d, "mpiexec")
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    path = shutil.which("mpiexec") or shutil.which("mpirun")
+    if path is None:
+        raise FileNotFoundError(
+            "ember run: no mpiexec found (looked next to this Python and on PATH); install MPI "
+            "with pip install 'ember[dist]' (mpi4py and mpich wheels) or your system's MPI, or "
+            "name one with --mpiexec / EMBER_MPIEXEC")
+    return path
+
+
+def _is_open_mpi(mpiexec):
+    try:
+        out = subprocess.run([mpiexec, "--version"], capture_output=True, text=True,
+                             timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "Open MPI" in out or "OpenRTE" in out
+
+
+def mpiexec_command(nproc, argv, hostfile=None, mpiexec=None, python=None, module=False):
+    """The argument list that starts ``nproc`` ranks of ``python argv...`` (``python -m argv``
+    with ``module=True``)."""
+    if not isinstance(nproc, int) or nproc < 1:
+        raise ValueError(f"ember run: -n must be a positive number of processes, got {nproc!r}")
+    exe = find_mpiexec(mpiexec)
+    cmd = [exe, "-n", str(nproc)]
+    if hostfile is not None:
+        if not os.path.isfile(hostfile):
+            raise FileNotFoundError(f"ember run: hostfile {hostfile!r} does not exist (one host "
+                                    f"per line, e.g. 'node1:2' for two ranks on node1)")
+        cmd += ["-hostfile", hostfile]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and _is_open_mpi(exe):
+        cmd.append("--allow-run-as-root")
+    cmd.append(python or sys.executable)
+    if module:
+        cmd.append("-m")
+    return cmd + list(argv)
+
+
+def run(nproc, argv, hostfile=None, mpiexec=None, module=False, echo=print):
+    """Start ``nproc`` ranks and wait for them; returns mpiexec's exit code."""
+    cmd = mpiexec_command(nproc, argv, hostfile=hostfile, mpiexec=mpiexec, module=module)
+    echo("ember run: " + " ".join(_quote(c) for c in cmd))
+    sys.stdout.flush()
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _quote(s):
+    import shlex
+    return shlex.quote(s)
