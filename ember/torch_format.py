@@ -184,7 +184,7 @@ def _tensor(storage, offset, size, stride, dtype=None, requires_grad=False):
         raise TorchFormatError(f"the checkpoint holds a {(dtype or storage.dtype).name} tensor "
                                f"of shape {tuple(size)}; ember has no such dtype") from None
     t = Tensor._wrap(a)
-    if requires_grad and a.dtype.kind in "fc":
+    if requires_grad and (a.dtype.kind == "c" or _dt.is_floating_np(a.dtype)):
         t.requires_grad_(True)
     return t
 

@@ -105,6 +105,23 @@ if bfloat16 is None:
 _default_float = [float32]
 
 
+def is_floating_np(npdt) -> bool:
+    """Whether a NumPy dtype is one of ember's floating types. ml_dtypes' bfloat16 has NumPy
+    kind 'V' (not 'f'), so ``dtype.kind == "f"`` alone misses it.
+
+    >>> from ember.core.dtypes import is_floating_np
+    >>> is_floating_np(np.dtype(np.float16)), is_floating_np(ember.bfloat16.np), is_floating_np(np.dtype(np.int16))
+    (True, True, False)
+    """
+    return npdt.kind == "f" or (npdt is _BF16 and _BF16 is not None)
+
+
+def is_low_precision_np(npdt) -> bool:
+    """float16 or bfloat16 (NumPy dtype chars 'e' and 'E'): the types whose products ember
+    accumulates in float32 and rounds once (``matmul``, ``einsum`` and what builds on them)."""
+    return npdt.char in "eE" and (npdt.kind == "f" or npdt is _BF16)
+
+
 def get_default_dtype() -> DType:
     """The dtype of floating-point tensors made from Python numbers (float32 unless changed).
 

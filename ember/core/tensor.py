@@ -417,7 +417,7 @@ def _format(t: Tensor) -> str:
         extras.append("requires_grad=True")
     kind = a.dtype.kind
     opts = dict(separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, max_line_width=80)
-    if kind == "f":
+    if kind == "f" or _dt.is_floating_np(a.dtype):
         vals = a.astype(np.float64) if a.dtype.itemsize < 4 or a.dtype.name == "bfloat16" else a
         finite = vals[np.isfinite(vals)] if vals.size else vals
         if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:

@@ -317,7 +317,7 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        from ..core.dtypes import as_dtype
+        from ..core.dtypes import as_dtype, is_floating_np
         dtype = kwargs.get("dtype")
         for a in args:
             if not isinstance(a, str) or a != "cpu":
@@ -325,10 +325,10 @@ class Module:
         if dtype is not None:
             d = as_dtype(dtype).np
             for p in self.parameters():
-                if p._data.dtype.kind == "f":
+                if is_floating_np(p._data.dtype):
                     p._data = p._data.astype(d)
             for b in self.buffers():
-                if b._data.dtype.kind == "f":
+                if is_floating_np(b._data.dtype):
                     b._data = b._data.astype(d)
         return self
 

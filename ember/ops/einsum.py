@@ -84,6 +84,10 @@ _paths: dict = {}
 
 
 def _einsum_impl(*ops, eq):
+    dt = ops[0].dtype
+    if dt.char in "eE":  # float16/bfloat16: accumulate in float32 (NumPy has no bfloat16
+        # einsum, and its float16 loops are slow), round once to the operands' dtype
+        return _einsum_impl(*[o.astype(np.float32) for o in ops], eq=eq).astype(dt)
     if len(ops) <= 2:
         return np.einsum(eq, *ops, optimize=len(ops) == 2)
     key = (eq,) + tuple(o.shape for o in ops)

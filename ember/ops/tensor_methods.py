@@ -412,8 +412,9 @@ def _fast_binary_inplace(name, prim, fn):
                 fits = o.dtype is dst.dtype or can_cast(o.dtype, dst.dtype, "same_kind")
             else:  # a weak Python scalar (bool is an int) fits a target of its kind
                 o = other
-                fits = (type(other) is float and dst.dtype.kind == "f") or (
-                    isinstance(other, int) and dst.dtype.kind in "fiu")
+                fits = (type(other) is float and _dt.is_floating_np(dst.dtype)) or (
+                    isinstance(other, int) and (dst.dtype.kind in "iu" or
+                                                _dt.is_floating_np(dst.dtype)))
             if fits:
                 try:
                     ufunc(dst, o, out=dst, casting="same_kind")
