@@ -6,4 +6,5 @@ from .dataloader import (  # noqa: F401
     BatchSampler)
 from .datasets import (  # noqa: F401
     Digits, MNIST, FashionMNIST, CIFAR10, IMDB, TextPolarityCSV, read_idx)
-from . import transforms, text  # noqa: F401
+from .distributed import DistributedSampler  # noqa: F401
+from . import transforms, text, distributed  # noqa: F401

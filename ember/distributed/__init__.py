@@ -11,7 +11,7 @@ The engine underneath is ``ember.distributed.comm``: a ``Communicator`` over Num
 ...); ``_world()`` returns the default group's, for engines that work on arrays (``pmap``).
 """
 from .comm import Communicator, LocalCommunicator, MPICommunicator, Request  # noqa: F401
-from .group import (  # noqa: F401
+from .groups import (  # noqa: F401
     Backend, ProcessGroup, GroupMember, init_process_group, destroy_process_group,
     is_initialized, is_available, is_mpi_available, is_gloo_available, is_nccl_available,
     get_rank, get_world_size, get_backend, get_global_rank, get_process_group_ranks, new_group,

@@ -17,7 +17,7 @@ import numpy as np
 from ..core.primitive import Tracer
 from ..core.tensor import Tensor
 from .comm import Request
-from .group import _resolve, GroupMember  # noqa: F401
+from .groups import _resolve, GroupMember  # noqa: F401
 
 
 class ReduceOp:

@@ -13,6 +13,7 @@ from .conv import (  # noqa: F401
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm  # noqa: F401
 from .rnn import RNN, LSTM, GRU  # noqa: F401
 from .attention import MultiheadAttention, TransformerEncoderLayer  # noqa: F401
+from . import parallel  # noqa: F401  (DistributedDataParallel)
 try:  # gradient clipping lives in ember/nn/utils.py
     from . import utils  # noqa: F401
 except ImportError:  # pragma: no cover

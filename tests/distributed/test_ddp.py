@@ -1,0 +1,100 @@
+"""DistributedDataParallel and DistributedSampler on 2 MPI ranks, and in a world of one."""
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+import ember.distributed as dist
+from ember import nn
+from .mpi_helpers import run_ranks, check_ok
+
+
+def test_ddp_and_sampler_on_two_ranks_equal_one_process():
+    # SGD/Adam x (one bucket, many), no_sync, unused branch, BatchNorm, SyncBatchNorm, sampler
+    check_ok(run_ranks("ddp.py", timeout=180), "ddp ok")
+
+
+@pytest.fixture
+def world_of_one(monkeypatch):
+    for k in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MV2_COMM_WORLD_SIZE",
+              "MPI_LOCALNRANKS", "WORLD_SIZE", "RANK", "EMBER_DIST_MPI"):
+        monkeypatch.delenv(k, raising=False)
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    dist.init_process_group()
+    yield
+    dist.destroy_process_group()
+
+
+def test_ddp_in_a_world_of_one_trains_as_the_plain_module(world_of_one):
+    ember.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    ref = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    ref.load_state_dict(net.state_dict())
+    ddp = nn.parallel.DistributedDataParallel(net, bucket_cap_mb=1e-4)
+    assert len(ddp._buckets) > 1
+    x, y = ember.randn(5, 4), ember.tensor([0, 1, 1, 0, 1])
+    for m in (ddp, ref):
+        opt = ember.optim.SGD(m.parameters(), lr=0.1)
+        for _ in range(3):
+            opt.zero_grad()
+            nn.functional.cross_entropy(m(x), y).backward()
+            opt.step()
+    for (k, a), b in zip(ddp.state_dict().items(), ref.state_dict().values()):
+        assert k.startswith("module.")
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    ddp.load_state_dict(ddp.state_dict())
+
+
+def test_ddp_before_init_says_so():
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    with pytest.raises(RuntimeError, match="DistributedDataParallel: the default process group "
+                                           "is not initialized"):
+        nn.parallel.DistributedDataParallel(nn.Linear(2, 2))
+
+
+def test_ddp_bad_arguments(world_of_one):
+    with pytest.raises(TypeError, match="must be an ember.nn.Module"):
+        nn.parallel.DistributedDataParallel(lambda x: x)
+    with pytest.raises(ValueError, match="bucket_cap_mb must be positive"):
+        nn.parallel.DistributedDataParallel(nn.Linear(2, 2), bucket_cap_mb=0)
+
+
+def test_sampler_before_init_and_bad_arguments():
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    with pytest.raises(RuntimeError, match="DistributedSampler: the default process group is not "
+                                           "initialized.*num_replicas= and rank="):
+        ember.data.DistributedSampler(range(10))
+    with pytest.raises(ValueError, match=r"rank 3 is out of range: it must be in \[0, 1\]"):
+        ember.data.DistributedSampler(range(10), num_replicas=2, rank=3)
+
+
+@pytest.mark.parametrize("n,reps,drop_last", [(10, 3, False), (10, 3, True), (9, 3, False),
+                                              (2, 4, False), (7, 2, True)])
+def test_sampler_matches_pytorchs_partition(n, reps, drop_last):
+    torch = pytest.importorskip("torch")
+    from torch.utils.data.distributed import DistributedSampler as TS
+    from ember.utils.data.distributed import DistributedSampler
+    for r in range(reps):
+        ours = DistributedSampler(
+            range(n), num_replicas=reps, rank=r, shuffle=False, drop_last=drop_last)
+        theirs = TS(range(n), num_replicas=reps, rank=r, shuffle=False, drop_last=drop_last)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+def test_sampler_shuffles_per_epoch_and_warns_on_a_repeated_epoch():
+    s = ember.data.DistributedSampler(range(20), num_replicas=2, rank=0, seed=3)
+    first = list(s)
+    with pytest.warns(UserWarning, match="epoch 0 again.*set_epoch"):
+        assert list(s) == first
+    s.set_epoch(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = list(s)
+    assert second != first
+    other = ember.data.DistributedSampler(range(20), num_replicas=2, rank=1, seed=3)
+    other.set_epoch(1)
+    assert sorted(second + list(other)) == list(range(20))
