@@ -89,6 +89,8 @@ make_jaxpr = make_graph  # JAX's name for the printable staged graph
 autograd.set_vjp_executor(_vjp_plans.run)
 from .config import config  # noqa: F401,E402,F811  (jax.config's update/read, jit's switches)
 from . import nn, optim, data  # noqa: F401,E402
+from . import amp  # noqa: F401,E402  (mixed precision: autocast, GradScaler, jmp's Policy)
+from .amp import autocast, is_autocast_enabled, get_autocast_dtype  # noqa: F401,E402
 from . import distributed  # noqa: F401,E402  (torch.distributed's API on MPI)
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402

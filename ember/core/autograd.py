@@ -513,6 +513,8 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
 
     callbacks = []
     _tls.backward_callbacks.append(callbacks)
+    # the rules run in the dtypes autocast chose in the forward pass, not cast again
+    autocast = _state.set_autocast(None) if _state.autocast_threads[0] else None
     try:
         with set_grad_enabled(create_graph):
             walk(root_nodes, cts, leaf_cts, _vjp_runner(create_graph, retain_graph), add,
@@ -522,6 +524,8 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
         _run_callbacks(callbacks)  # still inside the pass: a callback may queue another
     finally:
         _tls.backward_callbacks.pop()
+        if autocast is not None:
+            _state.set_autocast(autocast)
     if inputs is not None:
         for i, r in enumerate(results):
             if r is None and not allow_unused:

@@ -12,7 +12,9 @@ this state on every primitive. Two process-wide counters make the common case ch
 thread has that state, so the hot path skips the thread-local read. Each thread raises a
 counter before it changes its own state and lowers it after, so a thread reading 0 never
 misses a level or a no_grad of its own (other threads' changes only make the check take the
-thread-local path). The counters change only under ``lock``.
+thread-local path). The counters change only under ``lock``. ``autocast_threads[0]`` does
+the same for ``ember.autocast``: public functions on the autocast lists test it before
+reading the thread's autocast dtype.
 
 What stays process-wide (as in PyTorch): the default dtype (``set_default_dtype``), the
 global generator (``manual_seed``; NumPy's generator locks each draw), and the caches of
@@ -26,6 +28,7 @@ import threading
 lock = threading.Lock()
 transform_levels = [0]  # transform levels pushed, summed over all threads
 grad_off_threads = [0]  # threads whose grad mode is off
+autocast_threads = [0]  # threads inside an enabled ember.autocast region
 
 _eval_main = []  # the level-0 interpreter (set once by core.primitive)
 
@@ -39,6 +42,7 @@ class ThreadState(threading.local):
         self.dynamic = None  # a staging trace that captures even constants
         self.debug_keys = None  # the key scope of a jitted function run eagerly (effects.py)
         self.backward_callbacks = []  # per running backward pass: its queued callbacks
+        self.autocast = None  # the lower-precision DType of an enabled autocast region
 
 
 tls = ThreadState()
@@ -69,6 +73,29 @@ def set_grad(mode: bool) -> bool:
         state.grad_enabled = True
         with lock:
             grad_off_threads[0] -= 1
+    return prev
+
+
+def autocast_dtype():
+    """The dtype this thread's enabled ``ember.autocast`` region casts to, or None. Callers
+    on a hot path test ``autocast_threads[0]`` first (0: no thread has autocast on)."""
+    return tls.autocast if autocast_threads[0] else None
+
+
+def set_autocast(dtype):
+    """Set this thread's autocast dtype (None: off); returns the previous one."""
+    state = tls
+    prev = state.autocast
+    if prev is None and dtype is not None:
+        with lock:
+            autocast_threads[0] += 1
+        state.autocast = dtype
+    elif prev is not None and dtype is None:
+        state.autocast = None
+        with lock:
+            autocast_threads[0] -= 1
+    else:
+        state.autocast = dtype
     return prev
 
 

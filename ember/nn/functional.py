@@ -15,6 +15,8 @@ from ..ops.elementwise import where
 from ..ops.indexing import gather
 from ..ops._util import check_same_dtype, layer_input_fix
 from ..core.primitive import Tracer
+from ..core.state import autocast_threads as _ac
+from ..ops import autocast_policy as _autocast
 
 # the public names (the imports above that are helpers stay out of it)
 __all__ = [
@@ -43,6 +45,8 @@ def linear(input, weight, bias=None):
     >>> ember.nn.functional.linear(ember.tensor([[2., 3.]]), w, ember.tensor([0., 10.]))
     tensor([[2., 15.]])
     """
+    if _ac[0]:  # ember.autocast: on the lower-precision list
+        input, weight, bias = _autocast.lower(input, weight, bias)
     if _dtype_of(input) != _dtype_of(weight):
         check_same_dtype("linear", input, weight, ("input", "weight"),
                          fix=layer_input_fix(input, weight))
@@ -85,6 +89,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     >>> ember.nn.functional.nll_loss(logp, ember.tensor([0, -100]))   # -100 is ignored
     tensor(0.1000)
     """
+    if _ac[0]:  # ember.autocast: on the float32 list
+        input, weight = _autocast.float32(input, weight)
     if input.ndim < 1 or not target.dtype.is_integer:
         raise TypeError(f"nll_loss: target must hold integer class indices, got {target.dtype}")
     if input.ndim == 1:
@@ -118,6 +124,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     >>> F.cross_entropy(logits, ember.tensor([[1., 0.], [0., 1.]]))  # class probabilities
     tensor(0.1269)
     """
+    if _ac[0]:  # ember.autocast: on the float32 list
+        input, target, weight = _autocast.float32(input, target, weight)
     cdim = 1 if input.ndim > 1 else 0
     logp = log_softmax(input, cdim)
     c = input.shape[cdim]
@@ -158,6 +166,8 @@ def mse_loss(input, target, reduction="mean"):
     >>> ember.nn.functional.mse_loss(ember.tensor([1., 2.]), ember.tensor([1., 4.]))
     tensor(2.)
     """
+    if _ac[0]:  # ember.autocast: on the float32 list
+        input, target = _autocast.float32(input, target)
     _same_shape(input, target, "mse_loss")
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
@@ -175,6 +185,8 @@ def l1_loss(input, target, reduction="mean"):
     >>> ember.nn.functional.l1_loss(ember.tensor([1., 2.]), ember.tensor([0., 4.]))
     tensor(1.5000)
     """
+    if _ac[0]:  # ember.autocast: on the float32 list
+        input, target = _autocast.float32(input, target)
     _same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
@@ -187,6 +199,8 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     >>> F.smooth_l1_loss(ember.tensor([0.5, 3.]), ember.zeros(2), reduction="none")
     tensor([0.1250, 2.5000])
     """
+    if _ac[0]:  # ember.autocast: on the float32 list
+        input, target = _autocast.float32(input, target)
     _same_shape(input, target, "smooth_l1_loss")
     d = (input - target).abs()
     if beta == 0:
@@ -202,6 +216,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     >>> F.huber_loss(ember.tensor([1., 4.]), ember.zeros(2), reduction="none", delta=2.0)
     tensor([0.5000, 6.0000])
     """
+    if _ac[0]:  # ember.autocast: on the float32 list
+        input, target = _autocast.float32(input, target)
     _same_shape(input, target, "huber_loss")
     d = (input - target).abs()
     return _reduce(where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction,
@@ -214,6 +230,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     >>> ember.nn.functional.binary_cross_entropy(ember.tensor([0.5, 0.9]), ember.tensor([1., 1.]))
     tensor(0.3993)
     """
+    if _ac[0]:  # ember.autocast: on the float32 list
+        input, target, weight = _autocast.float32(input, target, weight)
     _same_shape(input, target, "binary_cross_entropy")
     loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log()
              .clamp(min=-100))
@@ -230,6 +248,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     >>> F.binary_cross_entropy_with_logits(ember.tensor([0., 100.]), ember.tensor([1., 1.]))
     tensor(0.3466)
     """
+    if _ac[0]:  # ember.autocast: on the float32 list
+        input, target, weight, pos_weight = _autocast.float32(input, target, weight, pos_weight)
     _same_shape(input, target, "binary_cross_entropy_with_logits")
     sp = softplus(-input)
     if pos_weight is not None:
@@ -249,6 +269,8 @@ def kl_div(input, target, reduction="mean", log_target=False):
     >>> ember.nn.functional.kl_div(q.log(), p, reduction="batchmean")
     tensor(0.1438)
     """
+    if _ac[0]:  # ember.autocast: on the float32 list
+        input, target = _autocast.float32(input, target)
     if log_target:
         loss = target.exp() * (target - input)
     else:
@@ -323,6 +345,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input with >= 2 dims (N, C, ...), got shape "
                          f"{tuple(input.shape)}")
+    wide = _wider_params(input, running_mean, weight, bias)
+    if wide is not None:  # a float16/bfloat16 input with float32 statistics (autocast):
+        # normalise in float32 and return the input's dtype, as PyTorch
+        return batch_norm(input.to(wide), running_mean, running_var, weight, bias, training,
+                          momentum, eps).to(input.dtype)
     c = input.shape[1]
     dims = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
@@ -351,6 +378,18 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return out
 
 
+def _wider_params(input, *params):
+    """The dtype to normalise a float16/bfloat16 ``input`` in when its parameters or running
+    statistics are wider (float32 under autocast), else None."""
+    d = input.dtype
+    if not (d.is_floating_point and d.itemsize == 2):
+        return None
+    for p in params:
+        if p is not None and p.dtype is not d and p.dtype.is_floating_point:
+            return p.dtype
+    return None
+
+
 def _update_stat(buf, new):
     from ..transforms.effects import update_buffer
     update_buffer(buf, new)  # inside jit: written after each call; under vmap/grad: skipped
@@ -367,6 +406,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if tuple(input.shape[input.ndim - len(ns):]) != ns:
         raise ValueError(f"layer_norm: normalized_shape {ns} doesn't match the trailing dims "
                          f"of the input {tuple(input.shape)}")
+    wide = _wider_params(input, weight, bias)
+    if wide is not None:  # float16/bfloat16 input, float32 affine (autocast): as PyTorch,
+        # normalise in float32 and return the input's dtype
+        return layer_norm(input.to(wide), ns, weight, bias, eps).to(input.dtype)
     dims = tuple(range(input.ndim - len(ns), input.ndim))
     mean = input.mean(dims, keepdim=True)
     var = input.var(dims, unbiased=False, keepdim=True)
@@ -386,6 +429,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     >>> ember.nn.functional.group_norm(x, 2, eps=0.0).flatten()
     tensor([-1., 1., -1., 1.])
     """
+    wide = _wider_params(input, weight, bias)
+    if wide is not None:  # float16/bfloat16 input, float32 affine: in float32, as PyTorch
+        return group_norm(input.to(wide), num_groups, weight, bias, eps).to(input.dtype)
     n, c = input.shape[0], input.shape[1]
     if c % num_groups:
         raise ValueError(f"group_norm: num_groups={num_groups} must divide the {c} channels")
@@ -478,6 +524,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     tensor([[[1.0000, 2.0000],
              [2.3395, 3.3395]]])
     """
+    if _ac[0]:  # ember.autocast: on the lower-precision list
+        query, key, value = _autocast.lower(query, key, value)
     import math
     d = query.shape[-1]
     s = (query @ key.mT) * (scale if scale is not None else 1.0 / math.sqrt(d))
@@ -492,3 +540,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if dropout_p:
         p = dropout(p, dropout_p)
     return p @ value
+
+
+for _n, _f in (("linear", linear), ("nll_loss", nll_loss), ("cross_entropy_loss", cross_entropy),
+               ("mse_loss", mse_loss), ("l1_loss", l1_loss), ("smooth_l1_loss", smooth_l1_loss),
+               ("huber_loss", huber_loss), ("binary_cross_entropy", binary_cross_entropy),
+               ("binary_cross_entropy_with_logits", binary_cross_entropy_with_logits),
+               ("kl_div", kl_div), ("scaled_dot_product_attention", scaled_dot_product_attention)):
+    _autocast.register(_n, _f)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.primitive import Aval, Primitive, bind
+from ..core.state import autocast_threads as _ac
+from . import autocast_policy as _autocast
 from .elementwise import as_value, moveaxis_to_front, batch_all_front
 from ._util import check_same_dtype, layer_input_fix
 from .einsum import einsum
@@ -246,6 +248,8 @@ def _check_dtypes(op, x, w, bias):
 
 def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
     x, w = as_value(input), as_value(weight)
+    if _ac[0]:  # ember.autocast: convolutions are on the lower-precision list
+        x, w, bias = _autocast.lower(x, w, bias)
     _check_dtypes(op, x, w, bias)
     _check_input(x, nsp, op)
     unbatched = x.ndim == nsp + 1
@@ -322,6 +326,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def _conv_transpose(nsp, input, weight, bias, stride, padding, output_padding, groups,
                     dilation, op):
     x, w = as_value(input), as_value(weight)
+    if _ac[0]:  # ember.autocast: convolutions are on the lower-precision list
+        x, w, bias = _autocast.lower(x, w, bias)
     _check_dtypes(op, x, w, bias)
     _check_input(x, nsp, op)
     unbatched = x.ndim == nsp + 1
@@ -603,3 +609,6 @@ for _f in (conv1d, conv2d, conv_transpose1d, conv_transpose2d, max_pool1d, max_p
            avg_pool1d, avg_pool2d, adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
            adaptive_max_pool2d):
     export(_f, __all__)
+
+for _n in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"):
+    _autocast.register(_n, globals()[_n])

@@ -12,6 +12,8 @@ import string
 import numpy as np
 
 from ..core.primitive import Primitive, bind
+from ..core.state import autocast_threads as _ac
+from . import autocast_policy as _autocast
 from .elementwise import as_value, moveaxis_to_front, promote
 from .registry_helpers import export
 
@@ -180,6 +182,8 @@ def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ops = [as_value(o) for o in operands]
+    if _ac[0]:  # ember.autocast: PyTorch's einsum runs as bmm, on the lower-precision list
+        ops = _autocast.lower(*ops)
     ops, _ = promote(*ops)
     eq = _normalise(equation, [tuple(o.shape) for o in ops])
     return bind(einsum_p, *ops, eq=eq)
@@ -222,3 +226,4 @@ def tensordot(a, b, dims=2):
 
 export(einsum, __all__)
 export(tensordot, __all__)
+_autocast.register("einsum (as bmm)", einsum)

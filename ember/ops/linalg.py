@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.primitive import Aval, Primitive, bind
+from ..core.state import autocast_threads as _ac
 from ..core.tensor import Tensor
+from . import autocast_policy as _autocast
 from ._util import check_same_dtype
 from .elementwise import _binary_args, moveaxis_to_front
 from .registry_helpers import export, method
@@ -113,6 +115,13 @@ def matmul(input, other):
     >>> ember.matmul(ember.ones(5, 2, 3), ember.ones(3, 4)).shape
     ember.Size([5, 2, 4])
     """
+    if _ac[0]:  # ember.autocast: on the lower-precision list
+        input, other = _autocast.lower(input, other)
+    return _matmul(input, other)
+
+
+def _matmul(input, other):
+    """``matmul`` without autocast (``mv`` and ``dot`` are not on PyTorch's autocast list)."""
     if isinstance(input, Tensor) and isinstance(other, Tensor):
         if type(input) is not Tensor or type(other) is not Tensor or \
                 input._data.dtype is not other._data.dtype:
@@ -178,7 +187,7 @@ def mv(input, vec):
     >>> ember.mv(ember.tensor([[1., 2.], [3., 4.]]), ember.tensor([1., 1.]))
     tensor([3., 7.])
     """
-    return matmul(input, vec)
+    return _matmul(input, vec)
 
 
 def dot(input, other):
@@ -190,7 +199,7 @@ def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise ValueError(f"dot: expects 1-d tensors, got shapes {tuple(input.shape)} and "
                          f"{tuple(other.shape)}")
-    return matmul(input, other)
+    return _matmul(input, other)
 
 
 def outer(input, vec2):
@@ -200,7 +209,7 @@ def outer(input, vec2):
     tensor([[1., 10., 100.],
             [2., 20., 200.]])
     """
-    return matmul(input.reshape((-1, 1)), vec2.reshape((1, -1)))
+    return _matmul(input.reshape((-1, 1)), vec2.reshape((1, -1)))
 
 
 ger = outer
@@ -209,3 +218,6 @@ ger = outer
 for _f in (matmul, mm, bmm, mv, dot, outer):
     export(_f, __all__)
     method(_f)
+
+for _name in ("matmul", "mm", "bmm"):
+    _autocast.register(_name, matmul)

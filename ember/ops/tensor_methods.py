@@ -6,6 +6,7 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core import autograd as _ag
 from ..core import state as _state
+from ..core.state import autocast_threads as _ac
 from ..core.tensor import Tensor, device as _device
 from . import elementwise
 from . import linalg as _linalg
@@ -81,7 +82,7 @@ Tensor.__ge__ = elementwise.ge
 
 
 def _matmul(self, other):
-    if type(other) is Tensor and type(self) is Tensor:
+    if type(other) is Tensor and type(self) is Tensor and not _ac[0]:
         a, b = self._data, other._data
         if a.ndim >= 2 and b.ndim >= 2 and a.dtype is b.dtype and a.shape[-1] == b.shape[-2]:
             return bind(_linalg.matmul_p, self, other)

@@ -24,7 +24,7 @@ from ...core import autograd as _ag
 from ...tree import flatten_with_key, tree_flatten, tree_unflatten, unflattener
 from ...ops.elementwise import as_value
 from ..effects import eager_keys
-from ...core.state import tls as _tls
+from ...core.state import tls as _tls, autocast_threads as _ac
 from ..reverse import VJPTrace
 from .call import Call, GradPlan
 from .codegen import compile_plan, eval_graph
@@ -107,6 +107,11 @@ class Compiled:
                             f"arguments: {why}; call the jitted function (it retraces) or "
                             f"lower again")
         return j(*args, **kwargs)
+
+
+def _autocast_name(key):
+    """How a cache key's autocast state reads in a retrace explanation."""
+    return f"on ({key[2].name})" if len(key) > 2 else "off"
 
 
 class JitRetraceWarning(UserWarning):
@@ -216,6 +221,8 @@ class Jitted:
         """(dynamic args, dynamic kwargs, static values, leaves, cache key) of a call."""
         dyn, dkw, stat = self._split(args, kwargs)
         leaves, skey = flatten_with_key((dyn, dkw))
+        if _ac[0] and _tls.autocast is not None:  # ember.autocast's dtype is traced in
+            return dyn, dkw, stat, leaves, (skey, _signature(leaves, stat), _tls.autocast)
         return dyn, dkw, stat, leaves, (skey, _signature(leaves, stat))
 
     def _lookup(self, args, kwargs, limit=True):
@@ -249,12 +256,17 @@ class Jitted:
                 why = stale[-1].fx.describe_modes()
                 changed = [why]
             else:  # against the cached signature closest to this call
-                near = min((k[1] for k in reversed(list(self.cache))),  # ties: the latest
-                           key=lambda s: _sig_distance(s, sig))
+                near_key = min(reversed(list(self.cache)),  # ties: the latest
+                               key=lambda k: _sig_distance(k[1], sig) + (k[2:] != key[2:]))
+                near = near_key[1]
                 changed = _changed_names(near, sig, self._leaf_names(dyn, dkw),
                                          self._static_name)
                 why = _describe_change(near, sig, self._leaf_names(dyn, dkw),
                                        self._static_name)
+                if near_key[2:] != key[2:]:  # entered or left an ember.autocast region
+                    ac = (f"autocast: {_autocast_name(near_key)} -> {_autocast_name(key)}")
+                    why = ac if near == sig else f"{ac}; {why}"
+                    changed.append("autocast")
             for name in changed:
                 self._changes[name] = self._changes.get(name, 0) + 1
             if config.explain_retraces:
@@ -336,7 +348,7 @@ class Jitted:
             with eager_keys():  # stateful draws use the keys the plan would: bit-identical
                 return self.fun(*args, **kwargs)
         fast = self._fast
-        if fast is not None and not transforms_active():
+        if fast is not None and not transforms_active() and not _ac[0]:
             arrays = fast[0](args, kwargs)
             if arrays is not None and not (fast[3] and fast[3].consts_need_grad()):
                 wrap = Tensor._wrap
@@ -369,7 +381,7 @@ class Jitted:
             build = unflattener(out_def)
             outs = [wrap(np.asarray(o)) for o in plan(
                 *[x._data if isinstance(x, Tensor) else x for x in ins])]
-            if fx is None:
+            if fx is None and not _ac[0]:  # (the guard knows nothing of autocast)
                 if not self.static_argnums and not self.static_argnames:
                     fast = entry.guard
                     if fast is None:  # one guard per cache entry, made on its first plain call
