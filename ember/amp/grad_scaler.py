@@ -27,7 +27,7 @@ class GradScaler:
 
     >>> model = ember.nn.Linear(3, 1)
     >>> opt = ember.optim.SGD(model.parameters(), lr=0.1)
-    >>> scaler = ember.amp.GradScaler("cpu")
+    >>> scaler = ember.amp.GradScaler("cpu", init_scale=1024.0)
     >>> with ember.autocast("cpu", dtype=ember.float16):
     ...     loss = ember.nn.functional.mse_loss(model(ember.ones(4, 3)), ember.zeros(4, 1))
     >>> scaler.scale(loss).backward()
@@ -35,7 +35,7 @@ class GradScaler:
     True
     >>> scaler.update()
     >>> scaler.get_scale()
-    65536.0
+    1024.0
     """
 
     def __init__(self, device="cpu", init_scale=2.0 ** 16, growth_factor=2.0,
