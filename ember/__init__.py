@@ -15,7 +15,8 @@ from .core.creation import tensor, as_tensor, from_numpy, from_dlpack  # noqa: F
 from .core.autograd import (  # noqa: F401
     no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode)
 from .core.primitive import registry as primitives  # noqa: F401
-from . import backend  # noqa: F401  (the array backend)
+from . import backend  # noqa: F401  (the array backends)
+from .backend import set_default_device, default_device as get_default_device  # noqa: F401
 from . import ops as _ops  # noqa: F401  (registers primitives and Tensor methods)
 from .ops.creation_ops import (  # noqa: F401
     zeros, ones, empty, full, zeros_like, ones_like, empty_like, full_like, arange, linspace,
@@ -95,4 +96,5 @@ from . import distributed  # noqa: F401,E402  (torch.distributed's API on MPI)
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402
 from . import func  # noqa: F401,E402
+from . import cuda, accelerator, backends  # noqa: F401,E402  (PyTorch's device queries)
 from .transforms.custom import custom_vjp, custom_jvp, checkpoint, remat  # noqa: F401,E402

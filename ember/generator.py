@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import backend as _backend
 from .core import dtypes as _dt
+from .core.creation import place
+from .core.primitive import Tracer
 from .core.tensor import Tensor
 
 
@@ -119,8 +122,19 @@ def _random():
     return random
 
 
-def _grad(t, requires_grad):
+def _grad(t, requires_grad, device=None):
+    if (device is not None or _backend.default_device().type != "cpu") and \
+            not isinstance(t, Tracer):
+        t = Tensor._wrap(place(t._data, device))
     return t.requires_grad_(True) if requires_grad else t
+
+
+def _meta(shape, dtype, device, requires_grad=False):
+    """A meta tensor when ``device`` (or the default device) has no data, else None: a draw
+    on the meta device takes nothing from the generator (as PyTorch's)."""
+    if _backend.get(device).computes:
+        return None
+    return _grad(Tensor._wrap(_backend.MetaArray(shape, _dt.as_dtype(dtype).np)), requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
@@ -130,9 +144,12 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     >>> x.shape, x.dtype, bool(((x >= 0) & (x < 1)).all())
     (ember.Size([2, 3]), ember.float32, True)
     """
+    m = _meta(_shape(size), dtype, device, requires_grad)
+    if m is not None:
+        return m
     return _grad(_draw(generator, "rand", _shape(size),
                        lambda k, s: _random().uniform(k, s, dtype),
-                       lambda rng, s: _mk(rng.random(s), dtype, False)), requires_grad)
+                       lambda rng, s: _mk(rng.random(s), dtype, False)), requires_grad, device)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
@@ -142,10 +159,13 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     >>> round(x.mean().item(), 1), round(x.std().item(), 1)
     (0.0, 1.0)
     """
+    m = _meta(_shape(size), dtype, device, requires_grad)
+    if m is not None:
+        return m
     return _grad(_draw(generator, "randn", _shape(size),
                        lambda k, s: _random().normal(k, s, dtype),
                        lambda rng, s: _mk(rng.standard_normal(s), dtype, False)),
-                 requires_grad)
+                 requires_grad, device)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None,
@@ -165,9 +185,13 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None,
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     dt = dtype or _dt.int64
-    return _draw(generator, "randint", tuple(size),
-                 lambda k, s: _random().randint(k, s, low, high, dt),
-                 lambda rng, s: _mk(rng.integers(low, high, s), dt, False))
+    m = _meta(tuple(size), dt, device, requires_grad)
+    if m is not None:
+        return m
+    return _grad(_draw(generator, "randint", tuple(size),
+                       lambda k, s: _random().randint(k, s, low, high, dt),
+                       lambda rng, s: _mk(rng.integers(low, high, s), dt, False)),
+                 requires_grad, device)
 
 
 def normal(mean, std, size=None, generator=None, dtype=None):
@@ -190,32 +214,16 @@ def normal(mean, std, size=None, generator=None, dtype=None):
                  lambda k, s: _random().normal(k, s, dtype) * std + mean, eager)
 
 
-def rand_like(x, dtype=None):
-    """Uniform samples in [0, 1) with the shape (and dtype) of ``x``.
-
-    >>> ember.rand_like(ember.zeros(2, 2, dtype=ember.float64)).dtype
-    ember.float64
-    """
-    return rand(tuple(x.shape), dtype=dtype or x.dtype)
+def rand_like(x, dtype=None, device=None):
+    return rand(tuple(x.shape), dtype=dtype or x.dtype, device=device or x.device)
 
 
-def randn_like(x, dtype=None):
-    """Standard normal samples with the shape (and dtype) of ``x``.
-
-    >>> ember.randn_like(ember.zeros(4, 5)).shape
-    ember.Size([4, 5])
-    """
-    return randn(tuple(x.shape), dtype=dtype or x.dtype)
+def randn_like(x, dtype=None, device=None):
+    return randn(tuple(x.shape), dtype=dtype or x.dtype, device=device or x.device)
 
 
-def randint_like(x, low, high=None, dtype=None):
-    """Integers in [low, high) with the shape (and dtype) of ``x``.
-
-    >>> x = ember.randint_like(ember.zeros(1000), 5)
-    >>> x.dtype, sorted(set(x.tolist()))
-    (ember.float32, [0.0, 1.0, 2.0, 3.0, 4.0])
-    """
-    return randint(low, high, tuple(x.shape), dtype=dtype or x.dtype)
+def randint_like(x, low, high=None, dtype=None, device=None):
+    return randint(low, high, tuple(x.shape), dtype=dtype or x.dtype, device=device or x.device)
 
 
 def randperm(n, dtype=None, generator=None):

@@ -18,6 +18,8 @@ from . import state as _state
 from .creation import tensor
 from .errors import ConcretizationError, op_error
 from .state import grad_off_threads as _grad_off, tls as _tls
+from .. import backend as _backend
+from . import dtypes as _dt
 from .tensor import Aval, Tensor
 
 
@@ -183,8 +185,8 @@ def eval_apply(prim, args, params):
         out = prim.impl(*[a._data if isinstance(a, Tensor) else a for a in args], **params)
     except ConcretizationError:
         raise
-    except Exception as e:  # turn a backend error into one that names the op and shapes
-        raise op_error(prim, args, params, e) from e
+    except Exception as e:  # meta data, mixed devices, or a backend error to explain
+        out = _impl_failed(prim, args, params, e)
     if prim.multiple_results:
         return _wrap_multi(prim, args, params, out)
     t = _new(Tensor)
@@ -199,6 +201,39 @@ def eval_apply(prim, args, params):
     elif prim.view and isinstance(args[0], Tensor):
         t._ver = args[0]._version
     return t
+
+
+def _impl_failed(prim, args, params, exc):
+    """An impl raised: run the shape rule for meta inputs (they have no data), name both
+    devices when inputs live on different ones, else re-raise naming the op and shapes."""
+    devices = []
+    for a in args:
+        if isinstance(a, Tensor) or hasattr(a, "__array_namespace__") or \
+                isinstance(a, _backend.MetaArray):
+            arr = a._data if isinstance(a, Tensor) else a
+            d = _backend.device_of(arr)
+            if d.type == "cpu" and not arr.shape:
+                continue  # a CPU scalar mixes with any device (as in PyTorch)
+            if d not in devices:
+                devices.append(d)
+    if len(devices) > 1:
+        raise RuntimeError(
+            f"{prim.name}: expected all tensors to be on the same device, but found at least "
+            f"two devices, {devices[0]} and {devices[1]}! Move them to one device with "
+            f".to(device) first.") from None
+    if devices and devices[0].type == "meta" and isinstance(exc, _backend.meta.MetaCompute):
+        avals = [Aval(a.shape, a.dtype) if isinstance(a, Tensor) else
+                 Aval(getattr(a, "shape", ()), _dt.from_np(_np_dtype(a))) for a in args]
+        out = prim.abstract_eval(avals, params)
+        if prim.multiple_results:
+            return tuple(_backend.MetaArray(o.shape, o.dtype.np) for o in out)
+        return _backend.MetaArray(out.shape, out.dtype.np)
+    raise op_error(prim, args, params, exc) from exc
+
+
+def _np_dtype(a):
+    d = getattr(a, "dtype", None)
+    return d if d is not None else np.asarray(a).dtype
 
 
 def _wrap_multi(prim, args, params, out):
@@ -552,7 +587,7 @@ def _accumulate(leaf, g, create_graph, given):
     if g.dtype != leaf.dtype:
         g = g.to(leaf.dtype)
     if leaf.grad is None:
-        if not create_graph:
+        if not create_graph and type(g._data) is not _backend.MetaArray:
             d, lf = g._data, leaf._data.flags
             order = "C" if lf.c_contiguous else "F" if lf.f_contiguous else "K"
             if d.base is not None or id(d) in given or (
@@ -561,7 +596,7 @@ def _accumulate(leaf, g, create_graph, given):
                 # the grad gets its own storage, laid out as the leaf (as PyTorch's
                 # layout contract): a weight's gradient often arrives transposed,
                 # and the optimizer would stream it against C-ordered state
-                g = Tensor._wrap(np.array(d, order=order))
+                g = Tensor._wrap(_backend.namespace(d).array(d, order=order))
         given.add(id(g._data))
         leaf.grad = g
     else:

@@ -3,9 +3,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend as _backend
 from . import dtypes as _dt
 from .tensor import Tensor, _contains_tensor, _infer_dtype, _to_array, _unwrap_nested  # noqa: F401
 from .tensor import device as _device
+
+
+def place(arr, device=None):
+    """``arr`` (any backend's array) on ``device`` (None: the default device), copied across
+    backends through the host when it lives elsewhere."""
+    if device is None and type(arr) is np.ndarray and _backend.default_device().type == "cpu":
+        return arr
+    dst = _backend.get(device)
+    src = _backend.backend_of(arr)
+    if src is dst:
+        return arr
+    if not dst.computes:
+        return dst.empty(arr.shape, arr.dtype)
+    if not src.computes:
+        raise RuntimeError(f"to(): a meta tensor of shape {tuple(arr.shape)} has no data to copy "
+                           f"to {dst.name}; use module.to_empty(device='{dst.name}') or "
+                           f"ember.empty_like(t, device='{dst.name}') and initialise it")
+    return dst.from_host(src.to_host(arr))
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -19,15 +38,15 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     >>> ember.tensor([1., 2.], dtype=ember.float64, requires_grad=True)
     tensor([1., 2.], dtype=ember.float64, requires_grad=True)
     """
-    if device is not None:
-        _device(device)
+    if device is None and isinstance(data, Tensor):
+        device = data.device  # as torch.tensor(t): stays on t's device
     if isinstance(data, np.ndarray) and data.dtype == np.float64 and dtype is None:
         arr = data.copy()  # NumPy float64 stays float64, as torch.tensor(ndarray) does
     else:
         arr = _to_array(data, dtype, copy=True)
     if arr.dtype.kind == "f" and dtype is None and not isinstance(data, (np.ndarray, Tensor)):
         arr = arr.astype(_dt.get_default_dtype().np, copy=False)
-    t = Tensor._wrap(arr)
+    t = Tensor._wrap(place(arr, device))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -42,10 +61,11 @@ def as_tensor(data, dtype=None, device=None):
     >>> t
     tensor([10., 2.], dtype=ember.float64)
     """
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype) and \
+            (device is None or data.device == _backend.device(device)):
         return data
     if isinstance(data, np.ndarray):
-        return Tensor._wrap(_to_array(data, dtype, copy=False))
+        return Tensor._wrap(place(_to_array(data, dtype, copy=False), device))
     return tensor(data, dtype=dtype, device=device)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend as _backend
+from ..backend import device  # noqa: F401  (ember.device)
 from . import dtypes as _dt
 
 
@@ -128,46 +130,6 @@ class Size(tuple):
         return f"ember.Size({list(self)})"
 
 
-class device:
-    """Where a tensor's data lives. The NumPy backend has one device, 'cpu'.
-
-    >>> ember.device("cpu")
-    device(type='cpu')
-    >>> ember.zeros(2).device
-    device(type='cpu')
-    """
-
-    __slots__ = ("type", "index")
-
-    def __init__(self, type="cpu", index=None):
-        if isinstance(type, device):
-            type, index = type.type, type.index
-        if ":" in str(type):
-            type, idx = str(type).split(":", 1)
-            index = int(idx)
-        if type != "cpu":
-            raise RuntimeError(f"device '{type}': this build of ember has only the NumPy CPU "
-                               f"backend; use device='cpu'")
-        self.type = type
-        self.index = index
-
-    def __eq__(self, other):
-        try:
-            other = device(other)
-        except (RuntimeError, TypeError, ValueError):
-            return False
-        return self.type == other.type
-
-    def __hash__(self):
-        return hash(self.type)
-
-    def __repr__(self):
-        return f"device(type='{self.type}')"
-
-    def __str__(self):
-        return self.type
-
-
 CPU = device("cpu")
 
 
@@ -272,11 +234,20 @@ class Tensor:
 
     @property
     def device(self):
-        return CPU
+        """Where the data lives: ``device(type='cpu')``, ``'meta'``, ``'strict'``."""
+        return _backend.device_of(self._data)
 
     @property
     def is_cuda(self):
         return False
+
+    @property
+    def is_meta(self):
+        return type(self._data) is _MetaArray
+
+    @property
+    def is_cpu(self):
+        return _backend.device_of(self._data).type == "cpu"
 
     @property
     def grad_fn(self):
@@ -320,19 +291,37 @@ class Tensor:
         if self.requires_grad and not force:
             raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
-        return self._data
+        a = self._data
+        if type(a) is not np.ndarray and not isinstance(a, np.generic):
+            if not force:
+                raise TypeError(f"numpy(): can't convert a {self.device} tensor to NumPy; copy "
+                                f"it to the host first with .cpu()")
+            return _backend.backend_of(a).to_host(a)
+        return a
 
     def item(self):
+        if type(self._data) is _MetaArray:
+            raise RuntimeError("item(): a meta tensor has no data (shape and dtype only)")
         if self._data.size != 1:
             raise ValueError(f"item(): only a tensor with one element can be converted to a "
                              f"Python number, got shape {tuple(self.shape)}")
         return self._data.reshape(()).item()
 
     def tolist(self):
-        return self._data.tolist()
+        return self._host().tolist()
+
+    def _host(self):
+        """The data as a NumPy array (a copy for other devices; meta raises)."""
+        a = self._data
+        if type(a) is np.ndarray:
+            return a
+        return _backend.backend_of(a).to_host(a)
 
     def __array__(self, dtype=None, copy=None):
         a = self._data
+        if type(a) is not np.ndarray and not isinstance(a, np.generic):
+            raise TypeError(f"can't convert a {self.device} tensor to a NumPy array; copy it to "
+                            f"the host first with .cpu()")
         if dtype is not None:
             a = a.astype(dtype, copy=False)
         return a
@@ -375,6 +364,8 @@ class Tensor:
         return id(self)
 
     def __reduce__(self):
+        if type(self._data) is not np.ndarray:  # other devices pickle their own arrays
+            return (_rebuild, (self._data, self.requires_grad))
         return (_rebuild, (np.array(self._data), self.requires_grad))
 
     def __deepcopy__(self, memo):
@@ -405,7 +396,14 @@ def _rebuild(arr, requires_grad):
 
 def _format(t: Tensor) -> str:
     a = t._data
-    extras = []
+    dev = _backend.device_of(a)
+    if type(a) is _MetaArray:
+        return f"tensor(..., device='meta', size={tuple(a.shape)}" + (
+            f", dtype={t.dtype!r}" if t.dtype is not _dt.float32 else "") + (
+            ", requires_grad=True)" if t.requires_grad else ")")
+    if dev.type != "cpu":
+        a = _backend.backend_of(a).to_host(a)
+    extras = [f"device='{dev}'"] if dev.type != "cpu" else []
     if t.dtype not in (_dt.float32, _dt.int64, _dt.bool_) or a.size == 0:
         if not (a.size == 0 and t.dtype is _dt.float32 and a.ndim == 1):
             extras.append(f"dtype={t.dtype!r}")
@@ -436,3 +434,6 @@ def _format(t: Tensor) -> str:
     if extras:
         return body + ", " + ", ".join(extras) + ")"
     return body + ")"
+
+
+from ..backend.meta import MetaArray as _MetaArray  # noqa: E402

@@ -16,6 +16,11 @@ def _fans(t):
     return t.shape[1] * rf, t.shape[0] * rf
 
 
+def _no_data(t):
+    """A meta tensor has no storage: initialisers leave it alone (and draw nothing)."""
+    return t.is_meta
+
+
 def _fill(t, value):
     with no_grad():
         return t.copy_(value)
@@ -32,6 +37,8 @@ def uniform_(t, a=0.0, b=1.0, key=None):
     >>> bool((a == b).all())                   # a key makes it reproducible
     True
     """
+    if _no_data(t):
+        return t
     if key is not None:
         from .. import random
         return _fill(t, random.uniform(key, tuple(t.shape), t.dtype, a, b))
@@ -47,6 +54,8 @@ def normal_(t, mean=0.0, std=1.0, key=None):
     >>> round(w.mean().item(), 1), round(w.std().item(), 1)
     (3.0, 0.5)
     """
+    if _no_data(t):
+        return t
     if key is not None:
         from .. import random
         return _fill(t, random.normal(key, tuple(t.shape), t.dtype) * std + mean)
@@ -61,6 +70,8 @@ def trunc_normal_(t, mean=0.0, std=1.0, a=-2.0, b=2.0, key=None):
     >>> bool(w.abs().max() <= 0.5)
     True
     """
+    if _no_data(t):
+        return t
     from .. import random
     if key is None:
         from ..generator import default_generator
@@ -75,6 +86,8 @@ def constant_(t, val):
     >>> ember.nn.init.constant_(ember.empty(3), 0.25)
     tensor([0.2500, 0.2500, 0.2500])
     """
+    if _no_data(t):
+        return t
     with no_grad():
         return t.fill_(val)
 
@@ -184,6 +197,8 @@ def orthogonal_(t, gain=1.0, key=None):
     from ..core.tensor import Tensor
     if t.ndim < 2:
         raise ValueError(f"orthogonal_: needs a tensor with >= 2 dims, got {tuple(t.shape)}")
+    if _no_data(t):
+        return t
     rows = t.shape[0]
     cols = t.numel() // rows
     flat = Tensor._wrap(np.zeros((rows, cols), np.float64))

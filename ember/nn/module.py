@@ -6,6 +6,10 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..backend import device as _device, get as _get_backend
+from ..backend.meta import MetaArray as _MetaArray
+from ..core.creation import place
+from ..core.dtypes import DType, as_dtype, is_floating_np
 from ..core.tensor import Tensor
 from ..core.autograd import no_grad
 from ..core.primitive import transforms_active
@@ -314,22 +318,60 @@ class Module:
         return self.to(dtype="float16")
 
     def cpu(self):
-        return self
+        """Move every parameter and buffer to the CPU (in place; returns the module)."""
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        raise RuntimeError("cuda(): this build of ember has no CUDA backend "
+                           "(ember.cuda.is_available() is False); keep the model on the CPU")
 
     def to(self, *args, **kwargs):
-        from ..core.dtypes import as_dtype, is_floating_np
-        dtype = kwargs.get("dtype")
+        """Move and/or cast the parameters and buffers in place, as ``torch.nn.Module.to``:
+        ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` (its device and
+        dtype), or the keywords ``device=``/``dtype=``. Floating-point tensors take the
+        dtype; every tensor takes the device. Parameters stay the same objects (optimizers
+        holding them keep working)."""
+        dtype, device = kwargs.get("dtype"), kwargs.get("device")
         for a in args:
-            if not isinstance(a, str) or a != "cpu":
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, _device):
+                device = a
+            elif isinstance(a, DType):
                 dtype = a
-        if dtype is not None:
-            d = as_dtype(dtype).np
-            for p in self.parameters():
-                if is_floating_np(p._data.dtype):
-                    p._data = p._data.astype(d)
-            for b in self.buffers():
-                if is_floating_np(b._data.dtype):
-                    b._data = b._data.astype(d)
+            elif isinstance(a, str):
+                try:
+                    dtype = as_dtype(a)
+                except TypeError:
+                    device = a
+            else:
+                dtype = a
+        if device is not None:
+            device = _device(device)
+            _get_backend(device)  # a device without a backend (cuda) fails before anything moves
+        d = None if dtype is None else as_dtype(dtype).np
+        for t in list(self.parameters()) + list(self.buffers()):
+            data = t._data
+            if d is not None and is_floating_np(data.dtype) and data.dtype != d:
+                data = data.astype(d) if type(data) is not _MetaArray else _MetaArray(
+                    data.shape, d)
+            if device is not None:
+                data = place(data, device)
+            t._data = data
+            if t.grad is not None and device is not None:
+                t.grad._data = place(t.grad._data, device)
+        return self
+
+    def to_empty(self, *, device=None, recurse=True):
+        """Give every parameter and buffer new, uninitialised storage on ``device`` (as
+        ``torch.nn.Module.to_empty``): how a model built on the meta device gets memory.
+        Initialise it afterwards (``reset_parameters()`` or ``load_state_dict``)."""
+        backend = _get_backend(device)
+        tensors = list(self.parameters(recurse=recurse)) + (
+            list(self.buffers()) if recurse else list(self._buffers.values()))
+        for t in tensors:
+            t._data = backend.empty(tuple(t._data.shape), t._data.dtype)
+            t.grad = None
         return self
 
     def extra_repr(self):
@@ -344,6 +386,7 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n" + "\n".join(lines) + "\n)"
+
 
 
 class _Handle:

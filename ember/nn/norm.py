@@ -18,20 +18,21 @@ class _BatchNorm(Module):
     _dims = (2,)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None):
+                 track_running_stats=True, dtype=None, device=None):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
-            self.weight = Parameter(empty(num_features, dtype=dtype))
-            self.bias = Parameter(empty(num_features, dtype=dtype))
+            self.weight = Parameter(empty(num_features, dtype=dtype, device=device))
+            self.bias = Parameter(empty(num_features, dtype=dtype, device=device))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", zeros((), dtype=_dt.int64))
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
+            self.register_buffer("num_batches_tracked", zeros((), dtype=_dt.int64,
+                                                               device=device))
         else:
             for n in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(n, None)
@@ -94,15 +95,15 @@ class LayerNorm(Module):
             [-1.0000,  1.0000]], grad_fn=<...>)
     """
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype=None):
+                 dtype=None, device=None):
         super().__init__()
         ns = (normalized_shape,) if isinstance(normalized_shape, int) else \
             tuple(normalized_shape)
         self.normalized_shape, self.eps = ns, eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(ones(*ns, dtype=dtype))
-            self.bias = Parameter(zeros(*ns, dtype=dtype)) if bias else None
+            self.weight = Parameter(ones(*ns, dtype=dtype, device=device))
+            self.bias = Parameter(zeros(*ns, dtype=dtype, device=device)) if bias else None
             if not bias:
                 self.register_parameter("bias", None)
         else:
@@ -125,7 +126,8 @@ class GroupNorm(Module):
     >>> gn(ember.tensor([[1., 3., 5., 9.]]).reshape(1, 4, 1)).flatten()
     tensor([-1.0000,  1.0000, -1.0000,  1.0000], grad_fn=<...>)
     """
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None,
+                 device=None):
         super().__init__()
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels {num_channels} must be divisible by "
@@ -133,8 +135,8 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels, self.eps, self.affine = \
             num_groups, num_channels, eps, affine
         if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dtype))
-            self.bias = Parameter(zeros(num_channels, dtype=dtype))
+            self.weight = Parameter(ones(num_channels, dtype=dtype, device=device))
+            self.bias = Parameter(zeros(num_channels, dtype=dtype, device=device))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)

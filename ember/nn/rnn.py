@@ -21,7 +21,7 @@ class _RNNBase(Module):
     _gates = 1
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, nonlinearity="tanh", dtype=None):
+                 dropout=0.0, bidirectional=False, nonlinearity="tanh", dtype=None, device=None):
         super().__init__()
         name = type(self).__name__
         if not 0 <= dropout <= 1:
@@ -38,11 +38,11 @@ class _RNNBase(Module):
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 isz = input_size if layer == 0 else hidden_size * dirs
-                setattr(self, "weight_ih" + sfx, Parameter(empty(g, isz, dtype=dtype)))
-                setattr(self, "weight_hh" + sfx, Parameter(empty(g, hidden_size, dtype=dtype)))
+                setattr(self, "weight_ih" + sfx, Parameter(empty(g, isz, dtype=dtype, device=device)))
+                setattr(self, "weight_hh" + sfx, Parameter(empty(g, hidden_size, dtype=dtype, device=device)))
                 if bias:
-                    setattr(self, "bias_ih" + sfx, Parameter(empty(g, dtype=dtype)))
-                    setattr(self, "bias_hh" + sfx, Parameter(empty(g, dtype=dtype)))
+                    setattr(self, "bias_ih" + sfx, Parameter(empty(g, dtype=dtype, device=device)))
+                    setattr(self, "bias_hh" + sfx, Parameter(empty(g, dtype=dtype, device=device)))
         self.reset_parameters()
 
     def reset_parameters(self):

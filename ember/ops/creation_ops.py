@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend as _backend
 from ..core import dtypes as _dt
-from ..core.tensor import Tensor, device as _device
+from ..core.creation import place
+from ..core.tensor import Tensor
 
 
 def _shape(size, op):
@@ -20,8 +22,14 @@ def _shape(size, op):
 
 
 def _make(arr, requires_grad, device):
-    if device is not None:
-        _device(device)
+    """A tensor of ``arr`` (made on the host) on ``device``."""
+    t = Tensor._wrap(place(arr, device))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _made(arr, requires_grad):
     t = Tensor._wrap(arr)
     if requires_grad:
         t.requires_grad_(True)
@@ -35,7 +43,8 @@ def zeros(*size, dtype=None, device=None, requires_grad=False):
     tensor([[0., 0., 0.],
             [0., 0., 0.]])
     """
-    return _make(np.zeros(_shape(size, "zeros"), _dt.as_dtype(dtype).np), requires_grad, device)
+    return _made(_backend.get(device).xp.zeros(_shape(size, "zeros"), _dt.as_dtype(dtype).np),
+                 requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
@@ -44,7 +53,8 @@ def ones(*size, dtype=None, device=None, requires_grad=False):
     >>> ember.ones(2, dtype=ember.int64)
     tensor([1, 1])
     """
-    return _make(np.ones(_shape(size, "ones"), _dt.as_dtype(dtype).np), requires_grad, device)
+    return _made(_backend.get(device).xp.ones(_shape(size, "ones"), _dt.as_dtype(dtype).np),
+                 requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
@@ -53,7 +63,8 @@ def empty(*size, dtype=None, device=None, requires_grad=False):
     >>> ember.empty(2, 3).shape
     ember.Size([2, 3])
     """
-    return _make(np.empty(_shape(size, "empty"), _dt.as_dtype(dtype).np), requires_grad, device)
+    return _made(_backend.get(device).xp.empty(_shape(size, "empty"), _dt.as_dtype(dtype).np),
+                 requires_grad)
 
 
 def _fill_dtype(fill_value, dtype):
@@ -79,7 +90,8 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     d = _fill_dtype(fill_value, dtype)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _make(np.full(_shape((size,), "full"), fill_value, d.np), requires_grad, device)
+    return _made(_backend.get(device).xp.full(_shape((size,), "full"), fill_value, d.np),
+                 requires_grad)
 
 
 def zeros_like(x, dtype=None, device=None, requires_grad=False):
@@ -88,7 +100,7 @@ def zeros_like(x, dtype=None, device=None, requires_grad=False):
     >>> ember.zeros_like(ember.tensor([1, 2]))
     tensor([0, 0])
     """
-    return zeros(tuple(x.shape), dtype=dtype or x.dtype, device=device,
+    return zeros(tuple(x.shape), dtype=dtype or x.dtype, device=device or _device_of(x),
                  requires_grad=requires_grad)
 
 
@@ -98,7 +110,7 @@ def ones_like(x, dtype=None, device=None, requires_grad=False):
     >>> ember.ones_like(ember.tensor([1., 2.]))
     tensor([1., 1.])
     """
-    return ones(tuple(x.shape), dtype=dtype or x.dtype, device=device,
+    return ones(tuple(x.shape), dtype=dtype or x.dtype, device=device or _device_of(x),
                 requires_grad=requires_grad)
 
 
@@ -108,7 +120,7 @@ def empty_like(x, dtype=None, device=None, requires_grad=False):
     >>> ember.empty_like(ember.ones(2, 2)).shape
     ember.Size([2, 2])
     """
-    return empty(tuple(x.shape), dtype=dtype or x.dtype, device=device,
+    return empty(tuple(x.shape), dtype=dtype or x.dtype, device=device or _device_of(x),
                  requires_grad=requires_grad)
 
 
@@ -118,7 +130,7 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
     >>> ember.full_like(ember.ones(2), 3.5)
     tensor([3.5000, 3.5000])
     """
-    return full(tuple(x.shape), fill_value, dtype=dtype or x.dtype, device=device,
+    return full(tuple(x.shape), fill_value, dtype=dtype or x.dtype, device=device or _device_of(x),
                 requires_grad=requires_grad)
 
 
@@ -128,7 +140,7 @@ def ones_like_t(x):
     if isinstance(x, Tracer):
         from .elementwise import full_like_traced
         return full_like_traced(x, 1)
-    return Tensor._wrap(np.ones(x._data.shape, x._data.dtype))
+    return Tensor._wrap(_backend.namespace(x._data).ones(x._data.shape, x._data.dtype))
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -183,5 +195,5 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     tensor([[1., 0., 0.],
             [0., 1., 0.]])
     """
-    return _make(np.eye(int(n), None if m is None else int(m), dtype=_dt.as_dtype(dtype).np),
-                 requires_grad, device)
+    return _made(_backend.get(device).xp.eye(int(n), None if m is None else int(m),
+                                             dtype=_dt.as_dtype(dtype).np), requires_grad)

@@ -11,6 +11,7 @@ import string
 
 import numpy as np
 
+from ..backend import namespace
 from ..core.primitive import Primitive, bind
 from ..core.state import autocast_threads as _ac
 from . import autocast_policy as _autocast
@@ -90,13 +91,14 @@ def _einsum_impl(*ops, eq):
     if dt.char in "eE":  # float16/bfloat16: accumulate in float32 (NumPy has no bfloat16
         # einsum, and its float16 loops are slow), round once to the operands' dtype
         return _einsum_impl(*[o.astype(np.float32) for o in ops], eq=eq).astype(dt)
+    xp = namespace(*ops)
     if len(ops) <= 2:
-        return np.einsum(eq, *ops, optimize=len(ops) == 2)
+        return xp.einsum(eq, *ops, optimize=len(ops) == 2)
     key = (eq,) + tuple(o.shape for o in ops)
     path = _paths.get(key)
     if path is None:
-        path = _paths[key] = np.einsum_path(eq, *ops, optimize="greedy")[0]
-    return np.einsum(eq, *ops, optimize=path)
+        path = _paths[key] = xp.einsum_path(eq, *ops, optimize="greedy")[0]
+    return xp.einsum(eq, *ops, optimize=path)
 
 
 def _einsum_vjp(ct, out, *ops, eq):

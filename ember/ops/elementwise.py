@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from ..backend import namespace
+from ..backend import ufuncs as U
 from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, Tracer, bind
 from ..core.tensor import Tensor
@@ -167,7 +169,7 @@ def zeros_like_v(x):
 def full_like_traced(x, value):
     if isinstance(x, Tracer):
         return bind(broadcast_in_dim_p, np.asarray(value, x.dtype.np), shape=tuple(x.shape))
-    return Tensor._wrap(np.full(x._data.shape, value, x._data.dtype))
+    return Tensor._wrap(namespace(x._data).full(x._data.shape, value, x._data.dtype))
 
 
 def _times(t, d):
@@ -231,7 +233,7 @@ convert_element_type_p.batch = lambda args, dims, new_dtype: (
 
 # broadcast_in_dim: a (usually scalar) value broadcast to a shape; used for traced constants
 def _bid_impl(x, shape):
-    return np.broadcast_to(x, shape).copy()
+    return namespace(x).broadcast_to(x, shape).copy()
 
 
 broadcast_in_dim_p = Primitive(
@@ -272,15 +274,15 @@ def _unbroadcast_like(g, x):
     return None if g is None else unbroadcast(g, _shape(x))
 
 
-add_p = _binary("add", np.add,
+add_p = _binary("add", U.add,
                 lambda ct, out, x, y: (_unbroadcast_like(ct, x), _unbroadcast_like(ct, y)),
                 lambda p, t, out: t[0] + t[1])
 add_p.linear = True
-sub_p = _binary("sub", np.subtract,
+sub_p = _binary("sub", U.subtract,
                 lambda ct, out, x, y: (_unbroadcast_like(ct, x), _unbroadcast_like(-ct, y)),
                 lambda p, t, out: t[0] - t[1])
 sub_p.linear = True
-mul_p = _binary("mul", np.multiply,
+mul_p = _binary("mul", U.multiply,
                 lambda ct, out, x, y: (_unbroadcast_like(ct * y, x), _unbroadcast_like(ct * x, y)),
                 lambda p, t, out: t[0] * p[1] + p[0] * t[1])
 
@@ -294,7 +296,7 @@ def _div_vjp(ct, out, x, y):
     return _unbroadcast_like(gx, x), _unbroadcast_like(-gx * x / y, y)
 
 
-div_p = _binary("div", np.true_divide, _div_vjp,
+div_p = _binary("div", U.true_divide, _div_vjp,
                 lambda p, t, out: t[0] / p[1] - t[1] * p[0] / (p[1] * p[1]))
 div_p.ufunc = "divide"
 
@@ -344,7 +346,7 @@ def _pow_jvp(p, t, out):
     return zeros_like_v(out) if r is None else r
 
 
-pow_p = _binary("pow", np.power, _pow_vjp, _pow_jvp, needs_out=True)
+pow_p = _binary("pow", U.power, _pow_vjp, _pow_jvp, needs_out=True)
 
 
 def _minmax_vjp(ct, out, x, y):
@@ -361,8 +363,8 @@ def _minmax_jvp(p, t, out):
     return (t[0] * xm + t[1] * ym) / (xm + ym)
 
 
-maximum_p = _binary("maximum", np.maximum, _minmax_vjp, _minmax_jvp, needs_out=True)
-minimum_p = _binary("minimum", np.minimum, _minmax_vjp, _minmax_jvp, needs_out=True)
+maximum_p = _binary("maximum", U.maximum, _minmax_vjp, _minmax_jvp, needs_out=True)
+minimum_p = _binary("minimum", U.minimum, _minmax_vjp, _minmax_jvp, needs_out=True)
 
 
 def _nodiff(name, fn, bool_out=True):
@@ -374,19 +376,19 @@ def _nodiff(name, fn, bool_out=True):
     return p
 
 
-eq_p = _nodiff("eq", np.equal)
-ne_p = _nodiff("ne", np.not_equal)
-lt_p = _nodiff("lt", np.less)
-le_p = _nodiff("le", np.less_equal)
-gt_p = _nodiff("gt", np.greater)
-ge_p = _nodiff("ge", np.greater_equal)
-and_p = _nodiff("logical_and", np.logical_and)
-or_p = _nodiff("logical_or", np.logical_or)
-xor_p = _nodiff("logical_xor", np.logical_xor)
-bitand_p = _nodiff("bitwise_and", np.bitwise_and, bool_out=False)
-bitor_p = _nodiff("bitwise_or", np.bitwise_or, bool_out=False)
-bitxor_p = _nodiff("bitwise_xor", np.bitwise_xor, bool_out=False)
-floordiv_p = _nodiff("floor_divide", np.floor_divide, bool_out=False)
+eq_p = _nodiff("eq", U.equal)
+ne_p = _nodiff("ne", U.not_equal)
+lt_p = _nodiff("lt", U.less)
+le_p = _nodiff("le", U.less_equal)
+gt_p = _nodiff("gt", U.greater)
+ge_p = _nodiff("ge", U.greater_equal)
+and_p = _nodiff("logical_and", U.logical_and)
+or_p = _nodiff("logical_or", U.logical_or)
+xor_p = _nodiff("logical_xor", U.logical_xor)
+bitand_p = _nodiff("bitwise_and", U.bitwise_and, bool_out=False)
+bitor_p = _nodiff("bitwise_or", U.bitwise_or, bool_out=False)
+bitxor_p = _nodiff("bitwise_xor", U.bitwise_xor, bool_out=False)
+floordiv_p = _nodiff("floor_divide", U.floor_divide, bool_out=False)
 
 
 def _fmod_vjp(ct, out, x, y):
@@ -397,9 +399,9 @@ def _rem_vjp(ct, out, x, y):
     return _unbroadcast_like(ct, x), _unbroadcast_like(-ct * floor(x / y), y)
 
 
-remainder_p = _binary("remainder", np.remainder, _rem_vjp,
+remainder_p = _binary("remainder", U.remainder, _rem_vjp,
                       lambda p, t, out: t[0] - t[1] * floor(p[0] / p[1]))
-fmod_p = _binary("fmod", np.fmod, _fmod_vjp,
+fmod_p = _binary("fmod", U.fmod, _fmod_vjp,
                  lambda p, t, out: t[0] - t[1] * trunc(p[0] / p[1]))
 def _atan2_denominator(y, x):
     """x^2 + y^2, with 1 where both are 0: there the gradient is 0 (as PyTorch), not 0/0."""
@@ -407,14 +409,14 @@ def _atan2_denominator(y, x):
     return where(d == 0, ones_like_v(d), d)
 
 
-atan2_p = _binary("atan2", np.arctan2,
+atan2_p = _binary("atan2", U.arctan2,
                   lambda ct, out, y, x: (_unbroadcast_like(ct * x / _atan2_denominator(y, x), y),
                                          _unbroadcast_like(-ct * y / _atan2_denominator(y, x), x)),
                   lambda p, t, out: (t[0] * p[1] - t[1] * p[0]) / _atan2_denominator(*p))
 
 
 def _select_impl(c, x, y):
-    return np.where(c, x, y)
+    return namespace(x, y, c).where(c, x, y)
 
 
 def _select_vjp(ct, out, c, x, y):
@@ -600,46 +602,46 @@ for _n, _f in (("true_divide", div), ("divide", div), ("multiply", mul), ("subtr
 # --------------------------------------------------------------------------------------
 
 def _sigmoid_impl(x):
-    return (np.tanh(x * x.dtype.type(0.5)) + 1) * x.dtype.type(0.5)
+    return (U.tanh(x * x.dtype.type(0.5)) + 1) * x.dtype.type(0.5)
 
 
-neg_p = _unary("neg", np.negative, lambda x, out: -ones_like_v(x), float_only=False)
+neg_p = _unary("neg", U.negative, lambda x, out: -ones_like_v(x), float_only=False)
 neg_p.vjp = lambda ct, out, x: (-ct,)
 neg_p.jvp = lambda p, t, out: -t[0]
 neg_p.linear = True
-exp_p = _unary("exp", np.exp, lambda x, out: out, needs_out=True)
-exp2_p = _unary("exp2", np.exp2, lambda x, out: out * math.log(2.0), needs_out=True)
-expm1_p = _unary("expm1", np.expm1, lambda x, out: out + 1, needs_out=True)
-log_p = _unary("log", np.log, lambda x, out: 1 / x)
-log2_p = _unary("log2", np.log2, lambda x, out: 1 / (x * math.log(2.0)))
-log10_p = _unary("log10", np.log10, lambda x, out: 1 / (x * math.log(10.0)))
-log1p_p = _unary("log1p", np.log1p, lambda x, out: 1 / (x + 1))
-sqrt_p = _unary("sqrt", np.sqrt, lambda x, out: 0.5 / out, needs_out=True)
-rsqrt_p = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda x, out: -0.5 * out / x,
+exp_p = _unary("exp", U.exp, lambda x, out: out, needs_out=True)
+exp2_p = _unary("exp2", U.exp2, lambda x, out: out * math.log(2.0), needs_out=True)
+expm1_p = _unary("expm1", U.expm1, lambda x, out: out + 1, needs_out=True)
+log_p = _unary("log", U.log, lambda x, out: 1 / x)
+log2_p = _unary("log2", U.log2, lambda x, out: 1 / (x * math.log(2.0)))
+log10_p = _unary("log10", U.log10, lambda x, out: 1 / (x * math.log(10.0)))
+log1p_p = _unary("log1p", U.log1p, lambda x, out: 1 / (x + 1))
+sqrt_p = _unary("sqrt", U.sqrt, lambda x, out: 0.5 / out, needs_out=True)
+rsqrt_p = _unary("rsqrt", lambda x: 1 / U.sqrt(x), lambda x, out: -0.5 * out / x,
                  needs_out=True)
-sin_p = _unary("sin", np.sin, lambda x, out: cos(x))
-cos_p = _unary("cos", np.cos, lambda x, out: -sin(x))
-tan_p = _unary("tan", np.tan, lambda x, out: 1 + out * out, needs_out=True)
-asin_p = _unary("asin", np.arcsin, lambda x, out: rsqrt(1 - x * x))
-acos_p = _unary("acos", np.arccos, lambda x, out: -rsqrt(1 - x * x))
-atan_p = _unary("atan", np.arctan, lambda x, out: 1 / (1 + x * x))
-sinh_p = _unary("sinh", np.sinh, lambda x, out: cosh(x))
-cosh_p = _unary("cosh", np.cosh, lambda x, out: sinh(x))
-tanh_p = _unary("tanh", np.tanh, lambda x, out: 1 - out * out, needs_out=True)
+sin_p = _unary("sin", U.sin, lambda x, out: cos(x))
+cos_p = _unary("cos", U.cos, lambda x, out: -sin(x))
+tan_p = _unary("tan", U.tan, lambda x, out: 1 + out * out, needs_out=True)
+asin_p = _unary("asin", U.arcsin, lambda x, out: rsqrt(1 - x * x))
+acos_p = _unary("acos", U.arccos, lambda x, out: -rsqrt(1 - x * x))
+atan_p = _unary("atan", U.arctan, lambda x, out: 1 / (1 + x * x))
+sinh_p = _unary("sinh", U.sinh, lambda x, out: cosh(x))
+cosh_p = _unary("cosh", U.cosh, lambda x, out: sinh(x))
+tanh_p = _unary("tanh", U.tanh, lambda x, out: 1 - out * out, needs_out=True)
 sigmoid_p = _unary("sigmoid", _sigmoid_impl, lambda x, out: out * (1 - out), needs_out=True)
-reciprocal_p = _unary("reciprocal", np.reciprocal, lambda x, out: -out * out, needs_out=True)
-abs_p = _unary("abs", np.abs, lambda x, out: sign(x), float_only=False)
-sign_p = _unary("sign", np.sign, None, float_only=False)
-floor_p = _unary("floor", np.floor, None, float_only=False)
-ceil_p = _unary("ceil", np.ceil, None, float_only=False)
-round_p = _unary("round_", np.round, None, float_only=False, export_name="_round")
-trunc_p = _unary("trunc", np.trunc, None, float_only=False)
-relu_p = _unary("relu", lambda x: np.maximum(x, x.dtype.type(0)),
+reciprocal_p = _unary("reciprocal", U.reciprocal, lambda x, out: -out * out, needs_out=True)
+abs_p = _unary("abs", U.abs, lambda x, out: sign(x), float_only=False)
+sign_p = _unary("sign", U.sign, None, float_only=False)
+floor_p = _unary("floor", U.floor, None, float_only=False)
+ceil_p = _unary("ceil", U.ceil, None, float_only=False)
+round_p = _unary("round_", lambda x: namespace(x).round(x), None, float_only=False, export_name="_round")
+trunc_p = _unary("trunc", U.trunc, None, float_only=False)
+relu_p = _unary("relu", lambda x: U.maximum(x, x.dtype.type(0)),
                 lambda x, out: out > 0, float_only=False, needs_out=True)
 
 
 def _softplus_impl(x):
-    return np.logaddexp(x.dtype.type(0), x)
+    return U.logaddexp(x.dtype.type(0), x)
 
 
 softplus_p = _unary("softplus_", _softplus_impl, lambda x, out: sigmoid(x),
@@ -647,8 +649,7 @@ softplus_p = _unary("softplus_", _softplus_impl, lambda x, out: sigmoid(x),
 
 
 def _erf_impl(x):
-    from ..backend import erf as _erf
-    return _erf(x)
+    return namespace(x).erf(x)
 
 
 erf_p = _unary("erf", _erf_impl, lambda x, out: (2 / math.sqrt(math.pi)) * exp(-x * x))
@@ -705,7 +706,7 @@ def clamp(input, min=None, max=None):
 
 
 def _clamp_impl(x, lo, hi):
-    return np.clip(x, lo, hi).astype(x.dtype, copy=False)
+    return namespace(x).clip(x, lo, hi).astype(x.dtype, copy=False)
 
 
 def _clamp_mask(x, lo, hi):

@@ -2,8 +2,9 @@
 (mm, bmm, mv, dot, outer); einsum and tensordot live in einsum.py."""
 from __future__ import annotations
 
-import numpy as np
 
+
+from ..backend import ufuncs as U
 from ..core.primitive import Aval, Primitive, bind
 from ..core.state import autocast_threads as _ac
 from ..core.tensor import Tensor
@@ -37,8 +38,8 @@ def _mm_impl(x, y):
         return _lowp_mm(x, y)
     if x.ndim > 2 and y.ndim == 2 and x.flags.c_contiguous:
         # (..., n, k) @ (k, m) as ONE (.. n, k) @ (k, m) product, not a loop of small ones
-        return np.matmul(x.reshape(-1, x.shape[-1]), y).reshape(x.shape[:-1] + y.shape[-1:])
-    return np.matmul(x, y)
+        return U.matmul(x.reshape(-1, x.shape[-1]), y).reshape(x.shape[:-1] + y.shape[-1:])
+    return U.matmul(x, y)
 
 
 def _lowp_mm(x, y):

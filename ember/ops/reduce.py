@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import namespace
+from ..backend import ufuncs as U
+
 from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind
 from ._util import canon_dims
@@ -41,8 +44,8 @@ def _reduce_batch(prim):
 # ---- sum ----------------------------------------------------------------------------
 
 def _sum_impl(x, dims, keepdim, dtype=None):
-    # np.add.reduce is what np.sum calls, minus its Python-level dispatch
-    return np.add.reduce(x, axis=dims, keepdims=keepdim, dtype=None if dtype is None else dtype.np)
+    # add.reduce is what np.sum calls, minus its Python-level dispatch
+    return U.add.reduce(x, axis=dims, keepdims=keepdim, dtype=None if dtype is None else dtype.np)
 
 
 def _emit_sum(e, ops, const):
@@ -141,8 +144,8 @@ def _def_extreme(name, fn):
     return p
 
 
-amax_p = _def_extreme("amax", np.max)
-amin_p = _def_extreme("amin", np.min)
+amax_p = _def_extreme("amax", U.maximum.reduce)
+amin_p = _def_extreme("amin", U.minimum.reduce)
 
 
 def _extreme(prim, op, input, dim, keepdim):
@@ -192,15 +195,15 @@ def _argext(fn, name):
     return p
 
 
-def _arg_impl(fn, x, dim, keepdim):
+def _arg_impl(method, x, dim, keepdim):
     if dim is None:
-        r = fn(x.reshape(-1)).astype(np.int64)
-        return r.reshape((1,) * x.ndim) if keepdim else np.asarray(r)
-    return fn(x, axis=dim, keepdims=keepdim).astype(np.int64)
+        r = getattr(x.reshape(-1), method)().astype(np.int64)
+        return r.reshape((1,) * x.ndim) if keepdim else namespace(x).asarray(r)
+    return getattr(x, method)(axis=dim, keepdims=keepdim).astype(np.int64)
 
 
-argmax_p = _argext(np.argmax, "argmax")
-argmin_p = _argext(np.argmin, "argmin")
+argmax_p = _argext("argmax", "argmax")
+argmin_p = _argext("argmin", "argmin")
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -336,7 +339,7 @@ def logsumexp(input, dim, keepdim=False):
     return r if keepdim else r.reshape(_reduced_shape(tuple(x.shape), dims, False))
 
 
-cumsum_p = Primitive("cumsum", lambda x, dim: np.cumsum(x, axis=dim), allocating=True,
+cumsum_p = Primitive("cumsum", lambda x, dim: x.cumsum(axis=dim), allocating=True,
                      shape=lambda x, dim: Aval(x.shape, x.dtype), linear=True,
                      vjp=lambda ct, out, x, dim: (_rev(bind(cumsum_p, _rev(ct, dim), dim=dim),
                                                        dim),),
@@ -373,7 +376,7 @@ def cumsum(input, dim, dtype=None):
     return _scan(cumsum_p, input, dim, dtype, "cumsum")
 
 
-cumprod_p = Primitive("cumprod", lambda x, dim: np.cumprod(x, axis=dim),
+cumprod_p = Primitive("cumprod", lambda x, dim: x.cumprod(axis=dim),
                       shape=lambda x, dim: Aval(x.shape, x.dtype))
 cumprod_p.batch = lambda args, dims, dim: (
     bind(cumprod_p, moveaxis_to_front(args[0], dims[0]), dim=dim + 1), 0)
@@ -431,7 +434,7 @@ def cumprod(input, dim, dtype=None):
     return _scan(cumprod_p, input, dim, dtype, "cumprod")
 
 
-prod_p = Primitive("prod", lambda x, dims, keepdim: np.prod(x, axis=dims, keepdims=keepdim),
+prod_p = Primitive("prod", lambda x, dims, keepdim: x.prod(axis=dims, keepdims=keepdim),
                    allocating=True,
                    shape=lambda x, dims, keepdim: Aval(_reduced_shape(x.shape, dims, keepdim),
                                                        x.dtype))

@@ -2,7 +2,7 @@
 from them (view, flatten, squeeze, unsqueeze, movedim, ...)."""
 from __future__ import annotations
 
-import numpy as np
+from ..backend import namespace
 
 from ..core.primitive import Aval, Primitive, bind
 from ._util import canon_dim
@@ -48,7 +48,7 @@ def infer_shape(shape, numel, old_shape, op="reshape"):
 # ---- reshape ------------------------------------------------------------------------
 
 reshape_p = Primitive(
-    "reshape", lambda x, shape: np.asarray(x).reshape(shape),
+    "reshape", lambda x, shape: x.reshape(shape),
     emit_inline=lambda e, ops, const: f"{ops[0]}.reshape({const(tuple(e.params['shape']))})",
     shape=lambda x, shape: Aval(shape, x.dtype), linear=True, view=True,
     vjp=lambda ct, out, x, shape: (bind(reshape_p, ct, shape=tuple(x.shape)),),
@@ -102,7 +102,7 @@ def _emit_transpose(e, ops, const):
 
 
 transpose_p = Primitive(
-    "transpose", lambda x, perm: np.asarray(x).transpose(perm), emit_inline=_emit_transpose,
+    "transpose", lambda x, perm: x.transpose(perm), emit_inline=_emit_transpose,
     shape=lambda x, perm: Aval(tuple(x.shape[p] for p in perm), x.dtype), linear=True, view=True,
     vjp=lambda ct, out, x, perm: (bind(transpose_p, ct, perm=_inv_perm(perm)),),
     jvp=lambda p, t, out, perm: bind(transpose_p, t[0], perm=perm))
@@ -207,7 +207,7 @@ def _bcast_batch(args, dims, shape):
 
 
 broadcast_to_p = Primitive(
-    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+    "broadcast_to", lambda x, shape: namespace(x).broadcast_to(x, shape),
     shape=lambda x, shape: Aval(shape, x.dtype), linear=True, view=True, vjp=_bcast_vjp,
     jvp=lambda p, t, out, shape: bind(broadcast_to_p, t[0], shape=shape))
 broadcast_to_p.batch = _bcast_batch

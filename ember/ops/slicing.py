@@ -5,8 +5,11 @@ All but ``pad`` compose from the indexing and shape primitives, so their gradien
 batching rules come from those."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
+from ..backend import namespace
 from ..core.primitive import Aval, Primitive, bind
 from ._util import canon_dim, canon_dims
 from .elementwise import as_value, moveaxis_to_front
@@ -42,8 +45,8 @@ def narrow(input, dim, start, length):
 
 
 def _split_impl(x, sizes, dim):
-    bounds = np.cumsum(sizes)[:-1]
-    return np.split(x, bounds, axis=dim)
+    bounds = list(itertools.accumulate(sizes))[:-1]
+    return namespace(x).split(x, bounds, axis=dim)
 
 
 def _split_vjp(ct, out, x, sizes, dim):
@@ -274,7 +277,7 @@ def repeat_interleave(input, repeats, dim=None):
 # ---- padding -------------------------------------------------------------------------
 
 def _pad_impl(x, pads, value):
-    return np.pad(x, pads, mode="constant", constant_values=value)
+    return namespace(x).pad(x, pads, mode="constant", constant_values=value)
 
 
 def _pad_vjp(ct, out, x, pads, value):

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import namespace
+from ..backend.meta import MetaArray
 from ..core import dtypes as _dt
 from ..core import autograd as _ag
 from ..core import state as _state
 from ..core.state import autocast_threads as _ac
 from ..core.tensor import Tensor, device as _device
+from . import device_ops as _device_ops
 from . import elementwise
 from . import linalg as _linalg
 from ..core.primitive import bind
@@ -106,13 +109,14 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
+            device = _device_ops.source_device(a)
         elif isinstance(a, (str, _device)) and not _is_dtype_name(a):
             device = a
         else:
             dtype = a
-    if device is not None:
-        _device(device)
     out = self if dtype is None else elementwise.cast(self, _dt.as_dtype(dtype))
+    if device is not None:
+        out = _device_ops.device_put(out, device)
     if copy and out is self:
         out = clone(self)
     return out
@@ -144,8 +148,6 @@ Tensor.bool = _caster(_dt.bool_)
 if _dt.bfloat16 is not None:
     Tensor.bfloat16 = _caster(_dt.bfloat16)
 Tensor.type_as = lambda self, other: elementwise.cast(self, other.dtype)
-Tensor.cpu = lambda self: self
-Tensor.cuda = lambda self, *a, **k: _device("cuda")
 
 
 def _type_method(self, dtype=None):
@@ -375,7 +377,7 @@ def inplace_apply(self, fn, *args, **kwargs):
     if self._data.flags.writeable is False:
         raise RuntimeError(f"{fn.__name__}_: this tensor is a read-only (broadcast) view; "
                            f"clone() it before writing")
-    np.copyto(self._data, out._data, casting="unsafe")
+    namespace(self._data).copyto(self._data, out._data, casting="unsafe")
     self._version[0] += 1
     if out.requires_grad and grad_on:
         self._node, self._oidx = out._node, out._oidx
@@ -507,19 +509,24 @@ def copy_(self, src, non_blocking=False):
         def _copy(s, v):
             return elementwise.cast(v, s.dtype).expand(tuple(s.shape)) + elementwise.zeros_like_v(s)
         return inplace_apply(self, _copy, src)
-    np.copyto(self._data, np.broadcast_to(src._data, self._data.shape), casting="unsafe")
+    xp = namespace(self._data)
+    xp.copyto(self._data, xp.broadcast_to(src._data, self._data.shape), casting="unsafe")
     self._version[0] += 1
     return self
 
 
 def _uniform_(self, a=0.0, b=1.0, generator=None):
     from ..generator import _global_uniform
+    if type(self._data) is MetaArray:  # no storage: nothing drawn, nothing written
+        return self
     with _ag.no_grad():
         return copy_(self, _global_uniform(tuple(self.shape), a, b, self.dtype, generator))
 
 
 def _normal_(self, mean=0.0, std=1.0, generator=None):
     from ..generator import _global_normal
+    if type(self._data) is MetaArray:  # no storage: nothing drawn, nothing written
+        return self
     with _ag.no_grad():
         return copy_(self, _global_normal(tuple(self.shape), mean, std, self.dtype, generator))
 

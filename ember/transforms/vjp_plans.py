@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend as _backend
+from ..backend.meta import MetaArray as _MetaArray
 from ..core.errors import ConcretizationError
 from ..core.tensor import Tensor
 from .staging.codegen import compile_plan
@@ -103,6 +105,12 @@ def run(prim, params, args, ct, out, needed):
             key.append(_sig(a))
             if isinstance(a, Tensor):
                 ins.append(a._data)
+    # plans are per backend: the array type is part of the key; meta arrays have no data to
+    # run a plan on (their rules run eagerly, as shape rules)
+    array_type = type(ins[0]) if ins else None
+    if array_type is _MetaArray:
+        return prim.vjp(ct, out, *args, **params)
+    key.append(array_type)
     key = tuple(key)
     entry = _plans.get(key)
     if entry is None or entry is _NOT_STAGEABLE:
@@ -119,7 +127,7 @@ def run(prim, params, args, ct, out, needed):
     plan, mask, fresh = entry
     res = plan(*ins)
     if not fresh:  # a constant of the plan must not be handed out (it could be modified)
-        res = [np.array(r) for r in res]
+        res = [_backend.namespace(r).array(r) for r in res]
     res = iter(res)
     wrap = Tensor._wrap
     return tuple([wrap(next(res)) if m else None for m in mask])

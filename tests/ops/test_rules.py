@@ -420,6 +420,9 @@ def test_cases_exercise_every_primitive(monkeypatch):
     # a jitted call on tensors that require grad: tests/transforms/test_jit_tape.py
     w = ember.ones(2, requires_grad=True)
     ember.jit(lambda a: (a * a).sum())(w).backward()
+    # a device transfer: tests/backend/test_devices.py
+    w = ember.ones(2, requires_grad=True)
+    (w.to("strict") * 2).cpu().sum().backward()
     missing = sorted(set(ember.primitives) - seen)
     assert not missing, f"primitives with no test case in tests/ops/test_rules.py: {missing}"
 
