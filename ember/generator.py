@@ -214,16 +214,36 @@ def normal(mean, std, size=None, generator=None, dtype=None):
                  lambda k, s: _random().normal(k, s, dtype) * std + mean, eager)
 
 
+def _like_device(x):
+    return None if isinstance(x, Tracer) else x.device
+
+
 def rand_like(x, dtype=None, device=None):
-    return rand(tuple(x.shape), dtype=dtype or x.dtype, device=device or x.device)
+    """Uniform samples in [0, 1) with the shape (and dtype) of ``x``.
+
+    >>> ember.rand_like(ember.zeros(2, 2, dtype=ember.float64)).dtype
+    ember.float64
+    """
+    return rand(tuple(x.shape), dtype=dtype or x.dtype, device=device or _like_device(x))
 
 
 def randn_like(x, dtype=None, device=None):
-    return randn(tuple(x.shape), dtype=dtype or x.dtype, device=device or x.device)
+    """Standard normal samples with the shape (and dtype) of ``x``.
+
+    >>> ember.randn_like(ember.zeros(4, 5)).shape
+    ember.Size([4, 5])
+    """
+    return randn(tuple(x.shape), dtype=dtype or x.dtype, device=device or _like_device(x))
 
 
 def randint_like(x, low, high=None, dtype=None, device=None):
-    return randint(low, high, tuple(x.shape), dtype=dtype or x.dtype, device=device or x.device)
+    """Integers in [low, high) with the shape (and dtype) of ``x``.
+
+    >>> x = ember.randint_like(ember.zeros(1000), 5)
+    >>> x.dtype, sorted(set(x.tolist()))
+    (ember.float32, [0.0, 1.0, 2.0, 3.0, 4.0])
+    """
+    return randint(low, high, tuple(x.shape), dtype=dtype or x.dtype, device=device or _like_device(x))
 
 
 def randperm(n, dtype=None, generator=None):

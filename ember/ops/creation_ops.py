@@ -6,6 +6,7 @@ import numpy as np
 from .. import backend as _backend
 from ..core import dtypes as _dt
 from ..core.creation import place
+from ..core.primitive import Tracer
 from ..core.tensor import Tensor
 
 
@@ -27,6 +28,12 @@ def _make(arr, requires_grad, device):
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def _device_of(x):
+    """``x``'s device; a traced value's (known only when the plan runs) counts as the default
+    device."""
+    return None if isinstance(x, Tracer) or not isinstance(x, Tensor) else x.device
 
 
 def _made(arr, requires_grad):
