@@ -410,7 +410,8 @@ def zeros_for_output(node, i):
     avals = [Aval(a.shape, a.dtype) if isinstance(a, Tensor) else
              Aval(np.shape(a), _dt.from_np(np.asarray(a).dtype)) for a in node.args]
     aval = node.prim.abstract_eval(avals, node.params)[i]
-    return Tensor._wrap(np.zeros(aval.shape, aval.dtype.np))
+    xp = _backend.namespace(*[a._data for a in node.args if isinstance(a, Tensor)])
+    return Tensor._wrap(xp.zeros(aval.shape, aval.dtype.np))
 
 
 # The executor of first-order VJP rules. None: run each rule op by op; ``ember`` installs
@@ -604,7 +605,7 @@ def _accumulate(leaf, g, create_graph, given):
 
 
 def _ones_like(t):
-    return Tensor._wrap(np.ones(t._data.shape, t._data.dtype))
+    return Tensor._wrap(_backend.namespace(t._data).ones(t._data.shape, t._data.dtype))
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
