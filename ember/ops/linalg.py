@@ -98,7 +98,7 @@ def _emit_matmul(e, ops, const):
     x, y = (len(v.aval.shape) for v in e.ins)
     if x > 2 and y == 2 or e.ins[0].aval.dtype.np.char in "eE":  # low precision: the impl
         return None
-    return f"{const(np.matmul)}({ops[0]}, {ops[1]})"
+    return f"{const(U.matmul)}({ops[0]}, {ops[1]})"
 
 
 matmul_p = Primitive(
