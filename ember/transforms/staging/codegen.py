@@ -35,13 +35,18 @@ def _positional_params(impl, n_ops, params):
     return order
 
 
-def compile_plan(g: Graph, donated=()):
+def compile_plan(g: Graph, donated=(), backend=None):
+    """Python source for ``g``, compiled: one line per equation calling the primitive's impl.
+    ``backend``: the backend of the arrays the plan will run on, when not the CPU; the
+    graph's NumPy constants are moved there once, here."""
     names = {}
     glb = {}
     lines = []
 
     def const(v):
         k = f"c{len(glb)}"
+        if backend is not None and type(v) is np.ndarray and v.ndim:
+            v = backend.from_host(v)
         glb[k] = v
         return k
 

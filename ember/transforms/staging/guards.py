@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...backend import device_of
 from ...core.primitive import Tracer
 from ...core.tensor import Tensor
 from ...tree import tree_flatten, tree_unflatten
@@ -13,9 +14,11 @@ from ..argnames import argument_leaf_names, positional_names  # noqa: F401
 def _signature(leaves, static_vals):
     sig = []
     for x in leaves:
-        if type(x) is Tensor:
+        if isinstance(x, Tensor) and not isinstance(x, Tracer):
             d = x._data
-            sig.append(("T", d.shape, d.dtype))
+            # a plan is compiled for one device: its constants live there
+            sig.append(("T", d.shape, d.dtype) if type(d) is np.ndarray else
+                       ("T", d.shape, d.dtype, device_of(d).type))
         elif isinstance(x, Tensor):
             sig.append(("T", tuple(x.shape), x.dtype.np))
         elif isinstance(x, np.ndarray):
@@ -35,8 +38,7 @@ def _describe_change(old, new, arg_names, static_name=str):
     for i, (a, b) in enumerate(zip(osig, nsig) if len(osig) == len(nsig) else ()):
         if a != b:
             name = arg_names[i] if i < len(arg_names) else f"leaf {i}"
-            fa = f"{a[2].name}{list(a[1])}" if a[0] != "S" else repr(a[2])
-            fb = f"{b[2].name}{list(b[1])}" if b[0] != "S" else repr(b[2])
+            fa, fb = _describe_leaf(a), _describe_leaf(b)
             msgs.append(f"{name}: {fa} -> {fb}")
     od, nd = dict(ostat), dict(nstat)
     for k in sorted(set(od) | set(nd), key=str):
@@ -45,6 +47,12 @@ def _describe_change(old, new, arg_names, static_name=str):
             fb = repr(nd[k]) if k in nd else "(not given)"
             msgs.append(f"static {static_name(k)}: {fa} -> {fb}")
     return "; ".join(msgs) or "a new signature"
+
+
+def _describe_leaf(sig):
+    if sig[0] == "S":
+        return repr(sig[2])
+    return f"{sig[2].name}{list(sig[1])}" + (f" on {sig[3]}" if len(sig) > 3 else "")
 
 
 _UNSET = object()
@@ -95,8 +103,8 @@ def _make_guard(args, kwargs):
             lines.append(f"    if {v}.__class__ is not {const(t)} or {v}.requires_grad: "
                          f"return None")
             lines.append(f"    {v} = {v}._data")
-            lines.append(f"    if {v}.shape != {const(d.shape)} or {v}.dtype != "
-                         f"{const(d.dtype)}: return None")
+            lines.append(f"    if {v}.__class__ is not {const(type(d))} or {v}.shape != "
+                         f"{const(d.shape)} or {v}.dtype != {const(d.dtype)}: return None")
             arrays.append(v)
             return True
         if t is np.ndarray:

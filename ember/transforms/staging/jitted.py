@@ -18,7 +18,8 @@ import warnings
 
 import numpy as np
 
-from ...core.primitive import Aval, transforms_active
+from ...backend import backend_of
+from ...core.primitive import Aval, Tracer, transforms_active
 from ...core.tensor import Tensor
 from ...core import autograd as _ag
 from ...tree import flatten_with_key, tree_flatten, tree_unflatten, unflattener
@@ -304,7 +305,7 @@ class Jitted:
                                             user_fun=self.fun)
         graph = optimize(graph, fx.live)
         donated = self._donated_leaves(args, tensor_pos)
-        plan = compile_plan(graph, donated)
+        plan = compile_plan(graph, donated, _plan_backend(leaves, tensor_pos))
         self.trace_count += 1
         entry = _Entry(graph, plan, out_def, tensor_pos, fx.finish() or None)
         self.cache = {**self.cache, key: (self.cache.get(key) or []) + [entry]}
@@ -352,7 +353,7 @@ class Jitted:
             arrays = fast[0](args, kwargs)
             if arrays is not None and not (fast[3] and fast[3].consts_need_grad()):
                 wrap = Tensor._wrap
-                return fast[2]([wrap(np.asarray(o)) for o in fast[1](*arrays)])
+                return fast[2]([wrap(np.asanyarray(o)) for o in fast[1](*arrays)])
         entry, leaves = self._lookup(args, kwargs)
         if entry is None:  # the cache is full: run eagerly (as PyTorch past its limit)
             with eager_keys():
@@ -379,7 +380,7 @@ class Jitted:
         else:
             wrap = Tensor._wrap
             build = unflattener(out_def)
-            outs = [wrap(np.asarray(o)) for o in plan(
+            outs = [wrap(np.asanyarray(o)) for o in plan(
                 *[x._data if isinstance(x, Tensor) else x for x in ins])]
             if fx is None and not _ac[0]:  # (the guard knows nothing of autocast)
                 if not self.static_argnums and not self.static_argnames:
@@ -393,6 +394,17 @@ class Jitted:
         if fx is not None:
             outs = fx.write_back(outs)
         return tree_unflatten(out_def, outs)
+
+
+def _plan_backend(leaves, tensor_pos):
+    """The backend of the traced arguments' arrays when it is not the CPU (None: the CPU)."""
+    for i in tensor_pos:
+        x = leaves[i]
+        d = x._data if isinstance(x, Tensor) else x
+        if type(d) is not np.ndarray and not isinstance(d, Tracer):
+            b = backend_of(d)
+            return None if b.name == "cpu" else b
+    return None
 
 
 def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False, donate_argnums=(),
