@@ -2,8 +2,6 @@
 (mm, bmm, mv, dot, outer); einsum and tensordot live in einsum.py."""
 from __future__ import annotations
 
-
-
 from ..backend import ufuncs as U
 from ..core.primitive import Aval, Primitive, bind
 from ..core.state import autocast_threads as _ac
@@ -46,8 +44,7 @@ def _lowp_mm(x, y):
     """float16/bfloat16 products accumulate in float32 and round to the operand dtype, as
     PyTorch's CPU kernels: NumPy's own float16 loop is ~400x slower than float32 BLAS, and
     ml_dtypes' bfloat16 matmul returns float32."""
-    f32 = np.float32
-    return _mm_impl(x.astype(f32), y.astype(f32)).astype(x.dtype)
+    return _mm_impl(x.astype("float32"), y.astype("float32")).astype(x.dtype)
 
 
 def _mm_vjp(ct, out, x, y):

@@ -400,8 +400,10 @@ def _plan_backend(leaves, tensor_pos):
     """The backend of the traced arguments' arrays when it is not the CPU (None: the CPU)."""
     for i in tensor_pos:
         x = leaves[i]
+        if isinstance(x, Tracer):  # traced by an enclosing transform: device known later
+            continue
         d = x._data if isinstance(x, Tensor) else x
-        if type(d) is not np.ndarray and not isinstance(d, Tracer):
+        if type(d) is not np.ndarray:
             b = backend_of(d)
             return None if b.name == "cpu" else b
     return None
