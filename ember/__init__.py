@@ -82,7 +82,7 @@ _sys.modules[__name__ + ".numpy.linalg"] = _numpy_linalg
 from . import scipy  # noqa: F401,E402  (jax.scipy's linalg and special)
 from .transforms import vjp_plans as _vjp_plans  # noqa: E402
 from .transforms import (  # noqa: F401,E402
-    jvp, linearize, vmap, jacfwd, vjp, grad, value_and_grad, jacrev, jacobian, hessian,
+    jvp, linearize, vmap, pmap, jacfwd, vjp, grad, value_and_grad, jacrev, jacobian, hessian,
     stop_gradient, jit,
     make_graph, disable_jit, config, eval_shape, ShapeDtypeStruct, block_until_ready)
 make_jaxpr = make_graph  # JAX's name for the printable staged graph

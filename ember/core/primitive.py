@@ -52,6 +52,10 @@ class Primitive:
     # can write into an operand (``"add"``: ``xp.add(a, b, out=a)``); the in-place
     # arithmetic fast path (``x.add_(y)`` outside autograd) reads it. None: no such ufunc.
     ufunc: str | None = None
+    # a named-axis collective (psum, all_gather, ...; param ``axis_name``): under transforms,
+    # ``bind`` hands it to the interpreter of the vmap that binds its axis name when that
+    # level is above its operands' (a value not batched along the axis is still seen there)
+    axis_collective: bool = False
 
     def __init__(self, name: str, impl: Callable, *, shape=None, vjp=None, jvp=None, batch=None,
                  multiple_results: bool = False, differentiable: bool = True,
@@ -300,6 +304,11 @@ def bind(prim: Primitive, *args, **params):
                     raise escaped_tracer_error(a) from None
             raise
     trace = find_top_trace(args)
+    if prim.axis_collective:
+        frame = _state.axis_frame(params["axis_name"])
+        if frame is not None and frame.main is not None and \
+                frame.main.level > trace.main.level:
+            trace = frame.main.trace_type(frame.main)
     tracers = [trace.full_raise(a) for a in args]
     return trace.process_primitive(prim, tracers, params)
 

@@ -43,6 +43,7 @@ class ThreadState(threading.local):
         self.debug_keys = None  # the key scope of a jitted function run eagerly (effects.py)
         self.backward_callbacks = []  # per running backward pass: its queued callbacks
         self.autocast = None  # the lower-precision DType of an enabled autocast region
+        self.axis_env = []  # the named axes in scope, innermost last (AxisFrame)
 
 
 tls = ThreadState()
@@ -110,6 +111,48 @@ def pop_level():
     with lock:
         transform_levels[0] -= 1
     return main
+
+
+class AxisFrame:
+    """A named axis in scope: ``vmap(f, axis_name=name)`` (``main`` is its interpreter level)
+    or one rank of an SPMD program over a process group (``main`` None, ``comm`` the
+    communicator the collectives run on). Named-axis collectives (``ember.lax.psum``, ...)
+    find their axis here."""
+
+    __slots__ = ("name", "size", "main", "comm")
+
+    def __init__(self, name, size, main=None, comm=None):
+        self.name = name
+        self.size = size
+        self.main = main
+        self.comm = comm
+
+    def __repr__(self):
+        return f"AxisFrame({self.name!r}, size={self.size})"
+
+
+def axis_frame(name):
+    """The innermost frame binding the axis ``name`` in this thread, or None."""
+    for f in reversed(tls.axis_env):
+        if f.name == name:
+            return f
+    return None
+
+
+class bind_axis:
+    """Context manager putting an :class:`AxisFrame` in scope (in this thread)."""
+
+    def __init__(self, frame):
+        self.frame = frame
+
+    def __enter__(self):
+        tls.axis_env.append(self.frame)
+        return self.frame
+
+    def __exit__(self, *exc):
+        env = tls.axis_env
+        env.remove(self.frame) if env[-1] is not self.frame else env.pop()
+        return False
 
 
 def transforms_active() -> bool:

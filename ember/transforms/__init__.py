@@ -11,3 +11,4 @@ from .staging.jitted import (jit, make_graph, disable_jit, config, eval_shape,  
 from . import custom  # noqa: F401,E402  (registers its primitives)
 from . import reference_rules  # noqa: F401,E402  (rules derived from reference definitions)
 from .linearize import linearize  # noqa: F401,E402
+from .pmap import pmap  # noqa: F401,E402

@@ -3,6 +3,7 @@ batching rule (no per-example Python loop)."""
 from __future__ import annotations
 
 from ..core.primitive import Aval, Trace, Tracer, bind, new_main
+from ..core.state import AxisFrame, axis_frame, bind_axis
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value, moveaxis_to_front
 from ..tree import tree_flatten, tree_unflatten
@@ -34,6 +35,11 @@ class BatchTrace(Trace):
     def process_primitive(self, prim, tracers, params):
         vals = [t.val for t in tracers]
         dims = [t.bdim for t in tracers]
+        if prim.axis_collective:  # a collective over this vmap's own axis name
+            frame = axis_frame(params["axis_name"])
+            if frame is not None and frame.main is self.main:
+                out, odim = prim.named_batch(vals, dims, frame.size, **params)
+                return BatchTracer(self, out, odim)
         if all(d is None for d in dims):
             out = bind(prim, *vals, **params)
             if prim.multiple_results:
@@ -68,8 +74,13 @@ def _broadcast_axes(axes, tree, name):
                      f"({td}); give an int, None, or a tuple with one entry per argument")
 
 
-def vmap(fun, in_axes=0, out_axes=0, axis_size=None, randomness="error"):
+def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, randomness="error",
+         spmd_axis_name=None):
     """Vectorise ``fun`` over a batch axis (``jax.vmap`` semantics).
+
+    ``axis_name`` names the mapped axis for the collectives of ``ember.lax`` (``psum``,
+    ``pmean``, ``all_gather``, ``axis_index``, ...) called inside ``fun``; nested vmaps bind
+    different names. ``spmd_axis_name`` (JAX's sharding hint) is accepted and must be None.
 
     ``randomness`` (``torch.func.vmap``'s argument) says what draws from the stateful
     generator (dropout, ``ember.rand``) do inside: "error" (the default) raises, "same" draws
@@ -86,7 +97,18 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, randomness="error"):
     >>> per_example(ember.ones(2), ember.tensor([[1., 2.], [3., 4.]]))    # a gradient per example
     tensor([[1., 2.],
             [3., 4.]])
+    >>> ember.vmap(lambda v: v / ember.lax.psum(v, "i"), axis_name="i")(ember.tensor([1., 3.]))
+    tensor([0.2500, 0.7500])
     """
+    if spmd_axis_name is not None:
+        raise NotImplementedError("vmap: spmd_axis_name (a sharding constraint for JAX's "
+                                  "compiler) has no meaning in ember; leave it None")
+    if axis_name is not None:
+        try:
+            hash(axis_name)
+        except TypeError:
+            raise TypeError(f"vmap: axis_name must be hashable (a string), got "
+                            f"{axis_name!r}") from None
     if randomness not in ("error", "same", "different"):
         raise ValueError(f"vmap: randomness must be 'error', 'same' or 'different', got "
                          f"{randomness!r}")
@@ -126,7 +148,11 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, randomness="error"):
             main.fun = fun
             trace = BatchTrace(main)
             ins = [BatchTracer(trace, v[0], v[1]) if isinstance(v, tuple) else v for v in vals]
-            out = fun(*tree_unflatten(td, ins))
+            if axis_name is None:
+                out = fun(*tree_unflatten(td, ins))
+            else:
+                with bind_axis(AxisFrame(axis_name, size, main)):
+                    out = fun(*tree_unflatten(td, ins))
             o_leaves, o_def = tree_flatten(out)
             oax = _broadcast_axes(out_axes, out, "out_axes")
             res = []

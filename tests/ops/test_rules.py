@@ -417,6 +417,18 @@ def test_cases_exercise_every_primitive(monkeypatch):
     cj = ember.custom_jvp(lambda x: x * 2)
     cj.defjvp(lambda p, t: (p[0] * 2, t[0] * 2))
     ember.checkpoint(lambda x: x.sin())(cv(cj(ember.ones(2))))
+    # named-axis collectives: tests/ops/test_collective_ops.py; under vmap(axis_name=) their
+    # named batching rules compute them, eagerly they run on a process group's communicator
+    # (here a world of one process)
+    from ember.core.state import AxisFrame, bind_axis
+    from ember.distributed.comm import LocalCommunicator
+    L = ember.lax
+    with bind_axis(AxisFrame("i", 1, comm=LocalCommunicator())):
+        v = ember.ones(1, 2, requires_grad=True)
+        out = (L.psum(v, "i") + L.pmax(v, "i") + L.pmin(v, "i") + L.psum_scatter(v, "i")
+               + L.all_gather(v, "i", tiled=True) + L.ppermute(v, "i", [(0, 0)])) \
+            * L.axis_index("i")
+        out.sum().backward()
     # a jitted call on tensors that require grad: tests/transforms/test_jit_tape.py
     w = ember.ones(2, requires_grad=True)
     ember.jit(lambda a: (a * a).sum())(w).backward()

@@ -76,7 +76,8 @@ def compile_plan(g: Graph, donated=(), backend=None):
             if order is None:
                 call = f"f{i}({operands}, **p{i})"
             else:  # params as positional constants: no keyword dict to unpack per call
-                call = f"f{i}({', '.join([operands] + [const(e.params[k]) for k in order])})"
+                pos = ([operands] if e.ins else []) + [const(e.params[k]) for k in order]
+                call = f"f{i}({', '.join(pos)})"
         if e.prim.multiple_results:
             lines.append(f"    {', '.join(nm(o) for o in e.outs)}, = {call}")
         else:

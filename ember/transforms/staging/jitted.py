@@ -124,7 +124,7 @@ class _Entry:
     (all of it dies with the entry: nothing is kept in module-level tables)."""
 
     __slots__ = ("graph", "plan", "out_def", "pos", "fx", "tensor_consts", "grad_plan",
-                 "call", "guard", "__weakref__")
+                 "call", "guard", "collective", "__weakref__")
 
     def __init__(self, graph, plan, out_def, pos, fx):
         self.graph, self.plan, self.out_def, self.pos, self.fx = graph, plan, out_def, pos, fx
@@ -134,6 +134,8 @@ class _Entry:
         self.grad_plan = None  # forward (with residuals) and backward plans, on first use
         self.call = None       # the graph as a jit_call parameter (no residuals), on first use
         self.guard = None      # (guard, plan, output builder, entry) of plain calls, or False
+        # it binds named-axis collectives (psum, ...): under transforms it runs inline
+        self.collective = any(e.prim.axis_collective for e in graph.eqns)
 
     def grad_plan_(self):
         if self.grad_plan is None:
@@ -367,7 +369,9 @@ class Jitted:
             if fx is not None:
                 fx.note_live()
             top = _tls.stack[-1].trace_type
-            if issubclass(top, StageTrace):  # an enclosing jit (or a staged body) inlines it
+            if issubclass(top, StageTrace) or entry.collective:
+                # an enclosing jit (or a staged body) inlines it; so does a graph with
+                # named-axis collectives, whose meaning comes from the enclosing vmap's axis
                 outs = eval_graph(graph, ins)
             else:  # grad, vjp, jvp, vmap see one jit_call primitive
                 call = entry.grad_plan_() if any(issubclass(m.trace_type, VJPTrace)
