@@ -139,6 +139,14 @@ def axis_frame(name):
     return None
 
 
+# the SPMD frames of the named axes a pmap over the ranks of a process group has bound
+# (name -> AxisFrame with a communicator), kept after the call: a backward pass that runs
+# after the mapped function returned (the eager tape, a compiled backward plan) still runs
+# its collectives on that communicator. Only derivative rules reach these; a collective
+# written by the user still needs its axis in scope.
+spmd_axes = {}
+
+
 class bind_axis:
     """Context manager putting an :class:`AxisFrame` in scope (in this thread)."""
 

@@ -23,3 +23,7 @@ from .collectives import (  # noqa: F401
     gather_object, scatter_object_list)
 
 group = GroupMember  # ``dist.group.WORLD``, as PyTorch
+
+# ember.pmap over the ranks of the default group (SPMD) asks for its communicator here
+from ..transforms.pmap import set_spmd_world as _set_spmd_world  # noqa: E402
+_set_spmd_world(lambda: _world() if is_initialized() else None)

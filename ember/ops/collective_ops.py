@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind
-from ..core.state import axis_frame, tls as _tls
+from ..core.state import axis_frame, spmd_axes, tls as _tls
 from .elementwise import as_value, moveaxis_to_front, zeros_like_v
 
 
@@ -65,7 +65,9 @@ def axis_size(axis_name):
 
 def _spmd_comm(op, name):
     """The communicator of an SPMD frame (impl reached eagerly)."""
-    f = frame_of(op, name)
+    f = axis_frame(name) or spmd_axes.get(name)
+    if f is None:
+        raise unbound_axis_error(op, name)
     if f.comm is None:  # a vmap frame reached the eager evaluator: an internal error
         raise RuntimeError(f"{op}: axis {name!r} is a vmap axis but the collective was "
                            f"evaluated outside its interpreter (internal error)")
@@ -169,8 +171,15 @@ def _all_gather_impl(x, axis_name, axis, tiled):
     return np.ascontiguousarray(np.moveaxis(out, 0, axis))
 
 
+def _bound_size(op, name):
+    f = axis_frame(name) or spmd_axes.get(name)
+    if f is None:
+        raise unbound_axis_error(op, name)
+    return f.size
+
+
 def _all_gather_shape(x, axis_name, axis, tiled):
-    n = frame_of("all_gather", axis_name).size
+    n = _bound_size("all_gather", axis_name)
     return Aval(_gather_shape(x.shape, n, axis, tiled), x.dtype)
 
 
@@ -209,7 +218,7 @@ def _psum_scatter_impl(x, axis_name, scatter_dimension, tiled):
 
 
 def _psum_scatter_shape(x, axis_name, scatter_dimension, tiled):
-    n = frame_of("psum_scatter", axis_name).size
+    n = _bound_size("psum_scatter", axis_name)
     _scatter_shape_check(x.shape, n, scatter_dimension, tiled)
     s = tuple(x.shape)
     sd = scatter_dimension

@@ -4,13 +4,33 @@ In one process, ``pmap(f, axis_name="i")`` is ``jit(vmap(f, axis_name="i"))``: e
 of the axis (a "device" in JAX's words) is one slice of the inputs, and the collectives of
 ``ember.lax`` (``psum``, ``pmean``, ``all_gather``, ...) combine the members. The results are
 Tensors with the mapped axis in front (``out_axes``), as JAX's on N CPU devices.
+
+Across processes (SPMD, as multi-host JAX): when a process group is initialised
+(``ember.distributed.init_process_group`` under ``ember run -n N``) and its world size equals
+the mapped axis size, rank ``r`` evaluates member ``r`` only: it takes slice ``r`` of the
+mapped arguments, runs ``jit(f)`` with the axis bound to the group's communicator (the
+collectives run over MPI), and gathers the members' outputs, so every rank returns what the
+one-process pmap returns. Gradients flow through both ends (a slice's cotangent is gathered
+from every rank), so a script gives the same numbers both ways.
 """
 from __future__ import annotations
 
+from ..core.state import AxisFrame, bind_axis, spmd_axes
 from ..core.tensor import Tensor
-from ..tree import tree_flatten
+from ..ops import collective_ops as _c
+from ..tree import tree_flatten, tree_unflatten
 from .batching import _broadcast_axes, vmap
+from .custom import custom_vjp
 from .staging.jitted import jit
+
+# () -> the default process group's communicator, or None when no group is initialised;
+# ember.distributed installs it (set_spmd_world), so this layer does not import it
+_spmd_world = [lambda: None]
+
+
+def set_spmd_world(provider):
+    """Install the function pmap asks for the process group's communicator (or None)."""
+    _spmd_world[0] = provider
 
 
 def _argnums(v, name):
@@ -70,6 +90,13 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_argnu
         if devices is not None and len(devices) != size:
             raise ValueError(f"pmap({name}): {len(devices)} devices given for a mapped axis "
                              f"of size {size}; give one device per member")
+        comm = _spmd_world[0]()
+        if comm is not None and comm.size > 1 and comm.size == size:
+            key = ("spmd", n, st)
+            f = compiled.get(key)
+            if f is None:
+                f = compiled[key] = jit(fun, static_argnums=st)
+            return _spmd_call(f, args, axes, out_axes, axis_name, size, comm)
         key = (n, axes)
         f = compiled.get(key)
         if f is None:
@@ -92,3 +119,59 @@ def _mapped_size(name, args, axes, axis_size):
         raise ValueError(f"pmap({name}): no argument is mapped (all in_axes are None) and no "
                          f"axis_size was given")
     return axis_size
+
+
+def _local_slice(x, axis, name):
+    """Slice ``comm.rank`` of ``x`` along ``axis``; its cotangent is every rank's, gathered
+    (the transpose of taking one member's slice of a value every rank holds)."""
+    rank = _c._spmd_comm("pmap", name).rank
+
+    idx = (slice(None),) * axis + (rank,)
+
+    @custom_vjp
+    def take(v):
+        return v[idx]
+    take.defvjp(lambda v: (v[idx], None),
+                lambda res, ct: (_c.bind(_c.all_gather_p, ct, axis_name=name, axis=axis,
+                                         tiled=False),))
+    return take(x)
+
+
+def _spmd_call(f, args, axes, out_axes, axis_name, size, comm):
+    """One rank's part of a pmap over the ranks of a process group (see the module doc)."""
+    name = axis_name if axis_name is not None else ("pmap", id(f))
+    frame = AxisFrame(name, size, None, comm)
+    spmd_axes[name] = frame
+    leaves, td = tree_flatten(args)
+    per_leaf = _broadcast_axes(axes, args, "in_axes")
+    with bind_axis(frame):
+        local = [x if a is None or not isinstance(x, Tensor) else
+                 _local_slice(x, a % x.ndim, name) for x, a in zip(leaves, per_leaf)]
+        out = f(*tree_unflatten(td, local))
+        o_leaves, o_def = tree_flatten(out)
+        oax = _broadcast_axes(out_axes, out, "out_axes")
+        res = []
+        for o, a in zip(o_leaves, oax):
+            o = _c.as_value(o)
+            if a is None:  # replicated: every member holds the same value
+                res.append(o)
+                continue
+            a = a % (o.ndim + 1)
+            res.append(_gather_output(o, a, name))
+    return tree_unflatten(o_def, res)
+
+
+def _gather_output(x, axis, name):
+    """Every rank's ``x`` stacked along ``axis``, on every rank (a value every rank holds);
+    its cotangent (every rank holds the same) is this rank's slice of it."""
+    rank = _c._spmd_comm("pmap", name).rank
+    idx = (slice(None),) * axis + (rank,)
+
+    def gather(v):
+        return _c.bind(_c.all_gather_p, v, axis_name=name, axis=axis, tiled=False)
+
+    @custom_vjp
+    def stack(v):
+        return gather(v)
+    stack.defvjp(lambda v: (gather(v), None), lambda res, ct: (ct[idx],))
+    return stack(x)
