@@ -56,6 +56,9 @@ class Primitive:
     # ``bind`` hands it to the interpreter of the vmap that binds its axis name when that
     # level is above its operands' (a value not batched along the axis is still seen there)
     axis_collective: bool = False
+    # an effect beyond computing the output (a collective over ranks): jit's passes never
+    # fold, merge (CSE) or drop (DCE) its equations, so every rank runs it in program order
+    effectful: bool = False
 
     def __init__(self, name: str, impl: Callable, *, shape=None, vjp=None, jvp=None, batch=None,
                  multiple_results: bool = False, differentiable: bool = True,

@@ -22,6 +22,8 @@ from .collectives import (  # noqa: F401
     send, recv, isend, irecv, P2POp, batch_isend_irecv, broadcast_object_list, all_gather_object,
     gather_object, scatter_object_list)
 
+from . import functional  # noqa: F401,E402  (collectives as differentiable primitives)
+
 group = GroupMember  # ``dist.group.WORLD``, as PyTorch
 
 # ember.pmap over the ranks of the default group (SPMD) asks for its communicator here

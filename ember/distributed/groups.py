@@ -186,6 +186,8 @@ def _world():
 def _resolve(group, op):
     """The ProcessGroup for ``group`` (None: the default), or None when this rank is not in
     it."""
+    if isinstance(group, ProcessGroup):
+        return group
     world = _world_group(op)
     if group is None or group is GroupMember.WORLD:
         return world

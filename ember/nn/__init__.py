@@ -10,7 +10,7 @@ from .layers import (  # noqa: F401
 from .conv import (  # noqa: F401
     Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, MaxPool1d, MaxPool2d, AvgPool1d,
     AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool2d)
-from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm  # noqa: F401
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, SyncBatchNorm  # noqa: F401
 from .rnn import RNN, LSTM, GRU  # noqa: F401
 from .attention import MultiheadAttention, TransformerEncoderLayer  # noqa: F401
 from . import parallel  # noqa: F401  (DistributedDataParallel)

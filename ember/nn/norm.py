@@ -4,7 +4,9 @@ from __future__ import annotations
 from . import functional as F
 from . import init
 from .module import Module, Parameter
-from ..ops.creation_ops import empty, zeros, ones
+from ..ops.creation_ops import empty, zeros, ones, full
+from ..ops.indexing import cat
+from ..core.primitive import Tracer
 from ..core import dtypes as _dt
 
 
@@ -146,3 +148,91 @@ class GroupNorm(Module):
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalisation whose training statistics are taken over the batches of every rank
+    of ``process_group`` (default: the world), as ``torch.nn.SyncBatchNorm``: with N ranks
+    of batch B it normalises as BatchNorm on the whole N*B batch (forward, gradients and
+    running statistics). Two all-reduces per forward (sum and count; then the centred squares)
+    and their transposes in backward. In eval mode it uses the running statistics, with no
+    communication. ``convert_sync_batchnorm`` swaps it in for a model's BatchNorm layers.
+
+    >>> import ember.distributed as dist
+    >>> dist.init_process_group()                       # a world of one: as BatchNorm
+    >>> net = ember.nn.SyncBatchNorm.convert_sync_batchnorm(
+    ...     ember.nn.Sequential(ember.nn.Linear(2, 3), ember.nn.BatchNorm1d(3)))
+    >>> type(net[1]).__name__, net(ember.randn(4, 2)).shape
+    ('SyncBatchNorm', ember.Size([4, 3]))
+    >>> dist.destroy_process_group()
+    """
+
+    _dims = (2, 3, 4, 5)
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, process_group=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype)
+        object.__setattr__(self, "process_group", process_group)
+
+    def forward(self, x):
+        if not (self.training or not self.track_running_stats):
+            return super().forward(x)
+        from ..distributed import functional as DF
+        if x.ndim not in self._dims:
+            raise ValueError(f"SyncBatchNorm: expected a 2-D to 5-D input (N, C, ...), got "
+                             f"shape {tuple(x.shape)}")
+        c = self.num_features
+        if x.shape[1] != c:
+            raise ValueError(f"SyncBatchNorm({c}): input has {x.shape[1]} channels (shape "
+                             f"{tuple(x.shape)})")
+        group = self.process_group
+        dims = (0,) + tuple(range(2, x.ndim))
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        count = x.numel() // c
+        local = cat([x.sum(dims), full((1,), float(count), dtype=x.dtype)])
+        tot = DF.all_reduce(local, "sum", group)    # per-channel sums and the total count
+        n = tot[c:c + 1].detach()
+        if not isinstance(n, Tracer) and float(n.item()) <= 1:
+            raise ValueError(f"SyncBatchNorm: expected more than 1 value per channel over all "
+                             f"ranks when training, got input of shape {tuple(x.shape)} here "
+                             f"and {int(n.item())} values in all")
+        mean = tot[:c] / n
+        xc = x - mean.reshape(shape)
+        var = DF.all_reduce((xc * xc).sum(dims), "sum", group) / n
+        if self.training and self.track_running_stats:
+            F._update_stat(self.num_batches_tracked, self.num_batches_tracked + 1)
+            m = self.momentum if self.momentum is not None else \
+                1.0 / float(self.num_batches_tracked.item())
+            from ..core.autograd import no_grad
+            with no_grad():
+                F._update_stat(self.running_mean, (1 - m) * self.running_mean + m * mean.detach())
+                F._update_stat(self.running_var, (1 - m) * self.running_var
+                               + m * (var.detach() * (n / (n - 1))))
+        out = xc * (var.reshape(shape) + self.eps).rsqrt()
+        if self.weight is not None:
+            out = out * self.weight.reshape(shape)
+        if self.bias is not None:
+            out = out + self.bias.reshape(shape)
+        return out
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """``module`` with every BatchNorm layer replaced by a SyncBatchNorm that shares its
+        parameters and buffers (a BatchNorm ``module`` itself is returned converted)."""
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            new = cls.__new__(cls)
+            Module.__init__(new)
+            for k in ("num_features", "eps", "momentum", "affine", "track_running_stats"):
+                object.__setattr__(new, k, getattr(module, k))
+            object.__setattr__(new, "process_group", process_group)
+            for name, p in module._parameters.items():
+                new._parameters[name] = p
+            for name, b in module._buffers.items():
+                new._buffers[name] = b
+            new.train(module.training)
+            return new
+        for name, child in list(module._modules.items()):
+            if child is not None:
+                module._modules[name] = cls.convert_sync_batchnorm(child, process_group)
+        return module
+

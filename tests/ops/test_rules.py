@@ -168,7 +168,23 @@ CASES = [
      [(3, 3)], False),
     ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
      + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
+    # over a group of one process the all-reduce is the identity (2 ranks: tests/distributed)
+    ("dist_all_reduce", lambda m, a: a * 2.0 if m is torch else _all_reduce_1(a) * 2.0,
+     [(3,)], False),
 ]
+
+
+def _all_reduce_1(x):
+    from ember.distributed import functional
+    g = _group_of_one()
+    return functional.all_reduce(x, "sum", g) + functional.all_reduce(x, "avg", g) * 0.0
+
+
+def _group_of_one(cache=[]):
+    if not cache:
+        from ember.distributed import ProcessGroup, LocalCommunicator
+        cache.append(ProcessGroup(LocalCommunicator(), [0]))
+    return cache[0]
 
 
 def _wellcond(m, a):

@@ -65,7 +65,7 @@ def cse(g: Graph, live=()) -> Graph:
     eqns = []
     for e in g.eqns:
         ins = [env.get(id(i), i) for i in e.ins]
-        pk = _hashable_params(e.params)
+        pk = None if e.prim.effectful else _hashable_params(e.params)
         key = None if pk is None else (e.prim.name, tuple(_operand_key(i, live) for i in ins), pk)
         if key is not None and key in seen:
             for o, prev in zip(e.outs, seen[key].outs):
@@ -82,7 +82,7 @@ def dce(g: Graph) -> Graph:
     live = {id(o) for o in g.outs}
     kept = []
     for e in reversed(g.eqns):
-        if any(id(o) in live for o in e.outs):
+        if e.prim.effectful or any(id(o) in live for o in e.outs):
             kept.append(e)
             live.update(id(i) for i in e.ins)
     kept.reverse()

@@ -194,6 +194,39 @@ if hasattr(nn, "SyncBatchNorm"):
         out, rout = ddp(ember.tensor(X[:4])), ref.eval()(ember.tensor(X[:4]))
     assert np.abs(out.numpy() - rout.numpy()).max() < 1e-5
 
+# a jitted data-parallel step: gradients averaged by the all_reduce primitive inside jit
+from ember.func import functional_call
+import ember.distributed.functional as DF
+ember.manual_seed(6)
+net = mlp()
+ref = copy.deepcopy(net)
+
+
+def step(params, x, y):
+    def objective(p):
+        return nn.functional.cross_entropy(functional_call(net, p, (x,)), y)
+    loss, grads = ember.value_and_grad(objective)(params)
+    grads = ember.tree_map(lambda g: DF.all_reduce(g, "avg"), grads)
+    return {k: params[k] - 0.1 * grads[k] for k in params}, DF.all_reduce(loss, "avg")
+
+
+jstep = ember.jit(step)
+params = {k: v.detach() for k, v in net.named_parameters()}
+ropt = ember.optim.SGD(ref.parameters(), lr=0.1)
+for _ in range(3):
+    params, loss = jstep(params, ember.tensor(X[mine]), ember.tensor(Y[mine]))
+    ropt.zero_grad()
+    rloss = nn.functional.cross_entropy(ref(ember.tensor(X)), ember.tensor(Y))
+    rloss.backward()
+    ropt.step()
+    assert abs(loss.item() - rloss.item()) < 1e-6, (loss.item(), rloss.item())
+d = max(float(np.abs(params[k].numpy() - v.detach().numpy()).max())
+        for k, v in ref.named_parameters())
+report["jit step"] = d
+assert d < 1e-6, d
+assert "dist_all_reduce" in str(ember.make_graph(step)(params, ember.tensor(X[mine]),
+                                                         ember.tensor(Y[mine])))
+
 # the sampler: coverage, disjointness, padding, set_epoch, the repeated-epoch warning
 N = 103
 s = ember.data.DistributedSampler(range(N), seed=7)

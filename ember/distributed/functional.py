@@ -1,0 +1,74 @@
+"""Collectives as primitives: they return new tensors, differentiate, and run under ``jit``,
+``grad`` and ``vmap`` (``torch.distributed._functional_collectives``' idea).
+
+``all_reduce(x, op)`` is the primitive ``dist_all_reduce``: its VJP and JVP are all-reduces
+of the cotangent/tangent (for SUM and AVG; the gradient of a cross-rank sum reaches every
+rank's input), a batched input is reduced as a whole, and jit's passes never fold, merge or
+drop it (``effectful``), so every rank runs the same collectives in the same order.
+``SyncBatchNorm`` computes its statistics with it; a jitted data-parallel step averages its
+gradients with it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.primitive import Primitive, bind
+from ..core.tensor import Tensor
+from ..core.creation import as_tensor
+from . import groups as _groups
+
+_LINEAR = ("sum", "avg")
+
+
+def _impl(x, op, group):
+    out = np.array(x, order="C", copy=True)
+    group.comm.allreduce(out, op)
+    return out
+
+
+def _vjp(ct, out, x, op, group):
+    if op not in _LINEAR:
+        raise NotImplementedError(
+            f"all_reduce: ReduceOp.{op.upper()} has no gradient rule here; differentiate "
+            f"through SUM or AVG (e.g. a max over ranks of a value that is not differentiated)")
+    return (bind(all_reduce_p, ct, op=op, group=group),)
+
+
+def _jvp(primals, tangents, out, op, group):
+    if op not in _LINEAR:
+        raise NotImplementedError(f"all_reduce: ReduceOp.{op.upper()} has no derivative rule "
+                                  f"here; use SUM or AVG")
+    return bind(all_reduce_p, tangents[0], op=op, group=group)
+
+
+def _batch(args, dims, op, group):
+    # every rank holds the same batch size: the batched array is reduced elementwise as a whole
+    return bind(all_reduce_p, args[0], op=op, group=group), dims[0]
+
+
+all_reduce_p = Primitive("dist_all_reduce", _impl, shape=lambda a, op, group: a,
+                         vjp=_vjp, jvp=_jvp, batch=_batch, foldable=False, allocating=True)
+all_reduce_p.effectful = True
+
+
+def all_reduce(x, op="sum", group=None):
+    """A new tensor: ``x`` reduced over the ranks of ``group`` (``op``: "sum", "avg",
+    "product", "min", "max" or a ``ReduceOp``). Differentiable (SUM/AVG), and usable inside
+    ``jit``/``grad``/``vmap``, unlike the in-place ``ember.distributed.all_reduce``.
+
+    >>> import ember.distributed as dist
+    >>> dist.init_process_group()                     # a world of one: the identity
+    >>> x = ember.tensor([1., 2.], requires_grad=True)
+    >>> y = dist.functional.all_reduce(x * 3, op="avg")
+    >>> y.sum().backward(); x.grad
+    tensor([3., 3.])
+    >>> dist.destroy_process_group()
+    """
+    from .collectives import _op_name
+    name = _op_name(op, "all_reduce")
+    g = _groups._resolve(group, "all_reduce")
+    if g is None:
+        raise ValueError("all_reduce: this rank is not in the given group")
+    if not isinstance(x, Tensor):
+        x = as_tensor(x)
+    return bind(all_reduce_p, x, op=name, group=g)
