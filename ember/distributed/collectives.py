@@ -105,7 +105,18 @@ def _arr(t, fn, what="tensor"):
                         f"use ember.distributed.functional.{fn} (returns a new tensor)")
     if not isinstance(t, Tensor):
         raise TypeError(f"{fn}: {what} must be an ember Tensor, got {type(t).__name__}")
-    return t._data
+    return host_array(t._data, fn, t)
+
+
+def host_array(a, fn, t=None):
+    """MPI moves host memory: the NumPy array of a CPU tensor (an error for other devices)."""
+    if not isinstance(a, np.ndarray):
+        if isinstance(a, (np.generic, int, float, bool)):  # a 0-d value inside a jit plan
+            return np.asarray(a)
+        dev = getattr(t, "device", None) if t is not None else None
+        raise TypeError(f"{fn}: MPI collectives move CPU (NumPy) tensors, got a tensor on "
+                        f"device {dev or type(a).__name__}; move it with .to('cpu') first")
+    return a
 
 
 def _written(*ts):

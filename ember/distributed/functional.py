@@ -21,7 +21,8 @@ _LINEAR = ("sum", "avg")
 
 
 def _impl(x, op, group):
-    out = np.array(x, order="C", copy=True)
+    from .collectives import host_array
+    out = np.array(host_array(x, "all_reduce"), order="C", copy=True)
     group.comm.allreduce(out, op)
     return out
 
