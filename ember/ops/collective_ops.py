@@ -337,6 +337,24 @@ ppermute_p.batch = _passthrough_batch(ppermute_p)
 ppermute_p.named_batch = _ppermute_named
 
 
+# ---- pvary: identity forward, psum backward (tensor parallelism's input) ----------------
+
+def _pvary_impl(x, axis_name):
+    _spmd_comm("pvary", axis_name)  # the axis must be bound (no communication)
+    return x
+
+
+pvary_p = Primitive(
+    "pvary", _pvary_impl, shape=_same, foldable=False,
+    jvp=lambda p, t, out, axis_name: bind(pvary_p, t[0], axis_name=axis_name),
+    vjp=lambda ct, out, x, axis_name: (bind(psum_p, ct, axis_name=axis_name),),
+    doc="The identity on a value every member holds, whose cotangent is summed over the "
+        "members (Megatron's 'copy to the tensor-parallel region'; JAX's former pvary).")
+pvary_p.linear = True
+pvary_p.batch = _passthrough_batch(pvary_p)
+pvary_p.named_batch = lambda vals, dims, size, axis_name: (vals[0], dims[0])
+
+
 # ---- axis_index --------------------------------------------------------------------------
 
 def _axis_index_named(vals, dims, size, axis_name):
@@ -354,7 +372,8 @@ axis_index_p = Primitive(
     doc="This member's index along the named axis (int32).")
 axis_index_p.named_batch = _axis_index_named
 
-for _p in (psum_p, pmax_p, pmin_p, all_gather_p, psum_scatter_p, ppermute_p, axis_index_p):
+for _p in (psum_p, pmax_p, pmin_p, all_gather_p, psum_scatter_p, ppermute_p, pvary_p,
+           axis_index_p):
     _p.axis_collective = True
 
 
@@ -407,3 +426,8 @@ def ppermute1(x, axis_name, perm):
 def axis_index1(axis_name):
     frame_of("axis_index", axis_name)
     return bind(axis_index_p, axis_name=axis_name)
+
+
+def pvary1(x, axis_name):
+    frame_of("pvary", axis_name)
+    return bind(pvary_p, as_value(x), axis_name=axis_name)

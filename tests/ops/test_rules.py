@@ -451,7 +451,8 @@ def test_cases_exercise_every_primitive(monkeypatch):
     with bind_axis(AxisFrame("i", 1, comm=LocalCommunicator())):
         v = ember.ones(1, 2, requires_grad=True)
         out = (L.psum(v, "i") + L.pmax(v, "i") + L.pmin(v, "i") + L.psum_scatter(v, "i")
-               + L.all_gather(v, "i", tiled=True) + L.ppermute(v, "i", [(0, 0)])) \
+               + L.all_gather(v, "i", tiled=True) + L.ppermute(v, "i", [(0, 0)])
+               + ember.ops.collective_ops.pvary1(v, "i")) \
             * L.axis_index("i")
         out.sum().backward()
     # a jitted call on tensors that require grad: tests/transforms/test_jit_tape.py

@@ -1,3 +1,7 @@
 """``ember.nn.parallel``: ``DistributedDataParallel`` (data parallel over the ranks of
-``ember.distributed``)."""
+``ember.distributed``) and tensor parallelism (``tensor_parallel.py``: Megatron's
+column/row-parallel Linear pair, ``parallelize_module``)."""
 from .distributed import DistributedDataParallel, DDP  # noqa: F401
+from .tensor_parallel import (  # noqa: F401
+    ColumnParallelLinear, RowParallelLinear, ColwiseParallel, RowwiseParallel, parallelize_module,
+    copy_to_tensor_parallel_region, reduce_from_tensor_parallel_region)
