@@ -1,4 +1,5 @@
-"""``ember train`` (the reference recipes), ``ember bench`` (side-by-side training-step
+"""``ember train`` (the reference recipes; ``--nproc N`` data-parallel over MPI ranks),
+``ember run -n N script.py`` (launch ranks, as torchrun), ``ember bench`` (side-by-side training-step
 benchmark), ``ember convert`` (PyTorch checkpoints to safetensors) and ``ember info``
 (versions, backend, BLAS)."""
 from __future__ import annotations
@@ -13,11 +14,34 @@ import sys
 def cmd_train(a):
     from ember.recipes import RECIPES
     from ember.recipes.trainer import train
+    if a.nproc is not None and a.nproc < 1:
+        print(f"ember train: --nproc must be a positive number of processes, got {a.nproc}",
+              file=sys.stderr)
+        return 2
+    if a.nproc and a.nproc > 1:
+        from ember.distributed.groups import _launched_by_mpi
+        if not _launched_by_mpi():  # this process launches the ranks, each runs this command
+            from ember.distributed.launch import run
+            return run(a.nproc, ["-m", "ember.cli.main"] + list(a._argv))
     mod = importlib.import_module(RECIPES[a.recipe])
     train(mod, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
           data_dir=a.data_dir, dataset=a.dataset, mode=a.mode, out=a.out, resume=a.resume,
-          progress=not a.no_progress, limit=a.limit, tensorboard=a.tensorboard)
+          progress=not a.no_progress, limit=a.limit, tensorboard=a.tensorboard,
+          nproc=a.nproc)
     return 0
+
+
+def cmd_run(a):
+    from ember.distributed.launch import run
+    if not a.args:
+        print("ember run: give a script to run: ember run -n 2 script.py [args...]",
+              file=sys.stderr)
+        return 2
+    try:
+        return run(a.nproc, a.args, hostfile=a.hostfile, mpiexec=a.mpiexec, module=a.module)
+    except (FileNotFoundError, ValueError) as e:
+        print(str(e), file=sys.stderr)
+        return 2
 
 
 def cmd_bench(a):
@@ -107,7 +131,23 @@ def main(argv=None):
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     t.add_argument("--tensorboard", metavar="DIR", help="also log the losses (per step and per "
                    "epoch) as TensorBoard event files in DIR (needs pip install tensorboard)")
+    t.add_argument("--nproc", type=int, help="train data-parallel on N processes (MPI ranks, "
+                   "launched with mpiexec): --batch-size is the global batch, split over the "
+                   "ranks; rank 0 alone writes logs, checkpoints and progress")
     t.set_defaults(func=cmd_train)
+    r = sub.add_parser("run", help="launch N processes of a script under MPI, as torchrun "
+                                   "(ember run -n 2 script.py args...)")
+    r.add_argument("-n", "--nproc", "--nproc-per-node", dest="nproc", type=int, required=True,
+                   help="number of processes (ranks)")
+    r.add_argument("--hostfile", help="MPI hostfile for several machines (one host per line, "
+                                      "e.g. 'node1:2')")
+    r.add_argument("--mpiexec", help="the mpiexec to use (default: next to this Python, then "
+                                     "PATH; or EMBER_MPIEXEC)")
+    r.add_argument("-m", dest="module", action="store_true",
+                   help="run a module (python -m) instead of a script")
+    r.add_argument("args", nargs=argparse.REMAINDER, help="script.py (or module) and its "
+                                                          "arguments")
+    r.set_defaults(func=cmd_run)
     b = sub.add_parser("bench", help="one training step per workload: ember eager/jit vs "
                                      "PyTorch eager/compile vs JAX jit")
     from ember.bench.runner import add_arguments
@@ -123,6 +163,7 @@ def main(argv=None):
     i = sub.add_parser("info", help="versions, backend, BLAS, optional extras")
     i.set_defaults(func=cmd_info)
     a = p.parse_args(argv)
+    a._argv = list(sys.argv[1:] if argv is None else argv)
     if os.environ.get("EMBER_MALLOC_TUNING", "1") != "0":
         from ember.backend import keep_freed_memory
         keep_freed_memory()  # the command's process, not every importer of ember

@@ -66,9 +66,22 @@ def run(nproc, argv, hostfile=None, mpiexec=None, module=False, echo=print):
     echo("ember run: " + " ".join(_quote(c) for c in cmd))
     sys.stdout.flush()
     try:
-        return subprocess.call(cmd)
+        return subprocess.call(cmd, env=child_env())
     except KeyboardInterrupt:
         return 130
+
+
+def child_env():
+    """The environment of the ranks: this one, with the folder holding the ``ember`` package
+    this launcher runs first on PYTHONPATH (so the ranks import the same ember, also from a
+    source checkout)."""
+    import ember
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(ember.__file__)))
+    parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if root not in parts:
+        env["PYTHONPATH"] = os.pathsep.join([root] + parts)
+    return env
 
 
 def _quote(s):

@@ -34,6 +34,7 @@ class Args:
         self.mode, self.out, self.resume, self.progress = "eager", None, False, True
         self.limit = None  # use only this many training/test examples (smoke tests)
         self.tensorboard = None  # a folder: log the losses there for TensorBoard
+        self.nproc = None  # data-parallel over this many MPI ranks (ember train --nproc)
         self.__dict__.update(kw)
 
 
@@ -64,10 +65,34 @@ class Run:
         self.metric = getattr(recipe, "metric", "accuracy")
         self.out = args.out or os.path.join("runs", f"{recipe.NAME}-{args.mode}")
         self.history = []
+        self.rank, self.world, self.ddp = 0, 1, None
+        self.main = True  # rank 0: the one that writes logs, checkpoints and progress
+
+    # ---- data parallel (--nproc) -------------------------------------------------------------
+    def _join_ranks(self):
+        """Under ``--nproc N`` (launched by MPI): join the process group and split the global
+        batch over the ranks."""
+        a = self.a
+        if not a.nproc or a.nproc <= 1:
+            return
+        import ember.distributed as dist
+        if not dist.is_initialized():
+            dist.init_process_group()
+        self.rank, self.world = dist.get_rank(), dist.get_world_size()
+        if self.world != a.nproc:
+            raise RuntimeError(f"train --nproc {a.nproc}: this run has {self.world} MPI ranks; "
+                               f"launch it with `ember train --nproc {a.nproc} ...` (or "
+                               f"mpiexec -n {a.nproc})")
+        if a.batch_size % self.world:
+            raise ValueError(f"train --nproc {self.world}: --batch-size {a.batch_size} is the "
+                             f"global batch and must split evenly over {self.world} ranks; "
+                             f"use a multiple of {self.world}")
+        self.main = self.rank == 0
 
     # ---- data, model, optimizer ------------------------------------------------------------
     def setup(self):
         a = self.a
+        self._join_ranks()
         ember.manual_seed(a.seed)
         self.xtr, self.ytr, self.xte, self.yte = self.r.data(a)
         if a.limit:
@@ -84,6 +109,14 @@ class Run:
             self.step = self._make_jit_step()
         if a.resume:
             self._load(os.path.join(self.out, "last.safetensors"))
+        if self.world > 1:
+            from ember.nn.parallel import DistributedDataParallel
+            if a.mode == "eager":  # broadcasts rank 0's weights, averages gradients
+                self.ddp = DistributedDataParallel(self.model)
+            else:
+                import ember.distributed as dist
+                for v in self.params.values():
+                    dist.broadcast(v, src=0)
 
     def _own_params(self):
         # copies: the jitted step donates (reuses) these buffers
@@ -93,10 +126,15 @@ class Run:
         model, loss_fn, fopt = self.model, self.r.loss, self.fopt
         from ember.func import functional_call
 
+        world = self.world
+
         def step(params, state, x, y):
             def objective(p):
                 return loss_fn(functional_call(model, p, (x,)), y)
             loss, grads = ember.value_and_grad(objective)(params)
+            if world > 1:  # data parallel: average the gradients over the ranks
+                from ember.distributed.functional import all_reduce
+                grads = {k: all_reduce(g, "avg") for k, g in grads.items()}
             updates, state = fopt.update(grads, state, params)
             return ember.optim.functional.apply_updates(params, updates), state, loss
         return ember.jit(step, donate_argnums=(0, 1))
@@ -110,11 +148,16 @@ class Run:
         total, count, t0 = 0.0, 0, time.perf_counter()
         self.model.train()
         tb, step = self.tb, (epoch - 1) * -(-n // a.batch_size)
+        net = self.ddp if self.ddp is not None else self.model
         for idx in _batches(n, a.batch_size, a.seed, epoch):
+            if self.world > 1:  # this rank's share of the global batch
+                if len(idx) < self.world:
+                    continue  # a last batch too small to give every rank an example
+                idx = np.array_split(idx, self.world)[self.rank]
             x, y = _take(self.xtr, idx), self.ytr[idx]
             if a.mode == "eager":
                 self.opt.zero_grad()
-                loss = self.r.loss(self.model(x), y)
+                loss = self.r.loss(net(x), y)
                 loss.backward()
                 self.opt.step()
             else:
@@ -133,6 +176,11 @@ class Run:
             bar.close()
         if a.mode == "jit":
             self._params_into_model()
+        if self.world > 1:  # the epoch's loss and speed over all ranks
+            import ember.distributed as dist
+            sums = ember.tensor([total, float(count)], dtype=ember.float64)
+            dist.all_reduce(sums)
+            total, count = sums.tolist()
         return total / max(count, 1), count / (time.perf_counter() - t0)
 
     def _params_into_model(self):
@@ -157,8 +205,13 @@ class Run:
     def run(self, log=print):
         self.setup()
         a = self.a
+        if not self.main:
+            log = _quiet
+        elif self.world > 1:
+            log(f"data parallel: {self.world} ranks (MPI); global batch {a.batch_size} = "
+                f"{self.world} x {a.batch_size // self.world} per rank; rank 0 writes {self.out}")
         os.makedirs(self.out, exist_ok=True)
-        if a.tensorboard:
+        if a.tensorboard and self.main:
             from ember.utils.tensorboard import SummaryWriter
             self.tb = SummaryWriter(a.tensorboard)
             log(f"TensorBoard logs in {a.tensorboard} (tensorboard --logdir {a.tensorboard})")
@@ -175,6 +228,8 @@ class Run:
             log(f"resuming {self.r.NAME} from epoch {self.start_epoch - 1} ({self.out})")
         for epoch in range(self.start_epoch, a.epochs + 1):
             train_loss, speed = self.train_epoch(epoch)
+            if not self.main:  # the other ranks only train
+                continue
             test_loss, test_acc = self.evaluate(self.xte, self.yte)
             rec = dict(epoch=epoch, train_loss=train_loss, test_loss=test_loss,
                        samples_per_s=speed)
@@ -195,7 +250,8 @@ class Run:
             self._save(os.path.join(self.out, "last.safetensors"), epoch)
             if self._is_best(rec):
                 self._save(os.path.join(self.out, "best.safetensors"), epoch)
-        self._plot(log)
+        if self.main:
+            self._plot(log)
         final = self.history[-1] if self.history else {}
         if "test_acc" in final:
             log(f"test accuracy: {final['test_acc']:.4f}")
@@ -210,7 +266,7 @@ class Run:
 
     # ---- outputs -----------------------------------------------------------------------------
     def _bar(self, epoch, n):
-        if not self.a.progress:
+        if not self.a.progress or not self.main:
             return None
         try:
             from tqdm import tqdm
@@ -282,6 +338,10 @@ class Run:
             self.opt_state = ember.tree_unflatten(td, ck["optim_leaves"])
         self.history = list(ck["history"])
         self.start_epoch = int(ck["epoch"]) + 1
+
+
+def _quiet(*args, **kwargs):
+    pass
 
 
 def train(recipe, **kw):

@@ -1,0 +1,70 @@
+"""`ember run -n N` and `ember train --nproc N` (each launches mpiexec as a subprocess)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from .mpi_helpers import need_mpi, ROOT, WORKERS
+
+
+def _ember(*args, timeout=240):
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               EMBER_MALLOC_TUNING="0")
+    return subprocess.run([sys.executable, "-m", "ember.cli.main", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+def test_ember_run_launches_ranks_and_prints_the_command():
+    need_mpi()
+    p = _ember("run", "-n", "2", os.path.join(WORKERS, "hello.py"), "--flag", "x")
+    assert p.returncode == 0, p.stderr
+    first = p.stdout.splitlines()[0]
+    assert first.startswith("ember run: ") and "mpiexec -n 2" in first and "hello.py" in first
+    for r in range(2):
+        assert f"rank {r} of 2 args ['--flag', 'x'] sum 1.0" in p.stdout, p.stdout
+
+
+def test_ember_run_errors():
+    p = _ember("run", "-n", "2")
+    assert p.returncode == 2 and "give a script" in p.stderr
+    p = _ember("run", "-n", "0", "x.py")
+    assert p.returncode == 2 and "-n must be a positive number" in p.stderr
+    need_mpi()
+    p = _ember("run", "-n", "2", "--hostfile", "/nonexistent/hosts", "x.py")
+    assert p.returncode == 2 and "hostfile '/nonexistent/hosts' does not exist" in p.stderr
+
+
+def test_train_nproc_splits_the_batch_rank0_writes_and_resumes(tmp_path):
+    need_mpi()
+    out = tmp_path / "run"
+    common = ["train", "--recipe", "digits-mlp", "--batch-size", "64", "--limit", "512",
+              "--no-progress", "--out", str(out)]
+    p = _ember(*common, "--nproc", "2", "--epochs", "1")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "mpiexec -n 2" in p.stdout
+    assert "global batch 64 = 2 x 32 per rank" in p.stdout
+    assert p.stdout.count("epoch   1") == 1          # rank 0 alone logs
+    assert (out / "last.safetensors").exists()
+    p = _ember(*common, "--nproc", "2", "--epochs", "2", "--resume")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "resuming digits-mlp from epoch 1" in p.stdout and "epoch   2" in p.stdout
+    hist = json.loads((out / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in hist] == [1, 2]
+    # one process reaches about the same loss (the last, partial batch splits 15/14 over the
+    # ranks and DDP weighs both halves equally; the float sums run in another order)
+    one = tmp_path / "one"
+    p = _ember(*common[:-1], str(one), "--epochs", "2")
+    assert p.returncode == 0, p.stderr
+    h1 = json.loads((one / "metrics.json").read_text())["history"]
+    assert abs(h1[-1]["train_loss"] - hist[-1]["train_loss"]) < 0.05 * h1[-1]["train_loss"]
+
+
+def test_train_nproc_global_batch_must_split_evenly(tmp_path):
+    need_mpi()
+    p = _ember("train", "--recipe", "digits-mlp", "--batch-size", "33", "--nproc", "2",
+               "--epochs", "1", "--limit", "100", "--no-progress", "--out", str(tmp_path))
+    assert p.returncode != 0
+    assert "--batch-size 33 is the global batch and must split evenly over 2 ranks" in p.stderr

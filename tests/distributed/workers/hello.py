@@ -1,0 +1,11 @@
+"""`ember run -n 2 hello.py a b`: each rank prints its rank, the world size and its arguments."""
+import sys
+
+import ember
+import ember.distributed as dist
+
+dist.init_process_group()
+t = ember.tensor([float(dist.get_rank())])
+dist.all_reduce(t)
+print(f"rank {dist.get_rank()} of {dist.get_world_size()} args {sys.argv[1:]} sum {t.item()}",
+      flush=True)
