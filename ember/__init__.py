@@ -34,7 +34,9 @@ from .ops.conv import *  # noqa: F401,F403
 from .ops.prng_ops import erfinv, argsort, sort, topk  # noqa: F401
 from .ops.nn_ops import *  # noqa: F401,F403
 from . import autograd  # noqa: F401
-from .generator import manual_seed, seed, initial_seed, rand, randn, randint, normal, rand_like, randn_like, randint_like, randperm, Generator, default_generator  # noqa: F401,E501
+from .random.generator import (  # noqa: F401
+    manual_seed, seed, initial_seed, rand, randn, randint, normal, rand_like, randn_like,
+    randint_like, randperm, Generator, default_generator, dropout)
 from . import random  # noqa: F401
 
 

@@ -146,7 +146,7 @@ def random_split(dataset, lengths, generator=None):
 
 def _seed_from(generator):
     if generator is None:
-        from ..generator import default_generator
+        from ..random.generator import default_generator
         generator = default_generator
     return int(generator._rng.integers(0, 2 ** 63))
 
@@ -286,7 +286,7 @@ class BatchSampler(Sampler):
 def _worker_loop(dataset, collate, tasks, results, worker_id, init_fn, seed, parent):
     import queue
     import signal
-    from ..generator import default_generator
+    from ..random.generator import default_generator
     # Ctrl-C reaches the whole process group: the main process handles it and shuts the
     # workers down; a worker's own traceback would only add noise
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -12,7 +12,7 @@ __all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "CenterCrop", "Rand
 
 
 def _rng():
-    from ..generator import default_generator
+    from ..random.generator import default_generator
     return default_generator._rng
 
 

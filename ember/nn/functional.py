@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.elementwise import relu, gelu, silu, softplus, sigmoid, tanh  # noqa: F401
-from ..ops.nn_ops import log_softmax, softmax, one_hot, embedding, dropout  # noqa: F401
+from ..ops.nn_ops import log_softmax, softmax, one_hot, embedding  # noqa: F401
+from ..random.generator import dropout  # noqa: F401
 from ..ops.nn_ops import nll_loss_rows
 from ..ops.conv import (  # noqa: F401
     conv1d, conv2d, conv_transpose1d, conv_transpose2d, max_pool1d, max_pool2d, avg_pool1d,

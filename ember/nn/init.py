@@ -74,7 +74,7 @@ def trunc_normal_(t, mean=0.0, std=1.0, a=-2.0, b=2.0, key=None):
         return t
     from .. import random
     if key is None:
-        from ..generator import default_generator
+        from ..random.generator import default_generator
         key = random.key(int(default_generator._rng.integers(0, 2 ** 31)))
     z = random.truncated_normal(key, (a - mean) / std, (b - mean) / std, tuple(t.shape), t.dtype)
     return _fill(t, z * std + mean)

@@ -924,3 +924,10 @@ def _add_example(name, call, output, summary=""):
 for _name, _entry in _EXAMPLES.items():
     _add_example(_name, *_entry)
 del _name, _entry
+
+
+# stop_gradient: identity whose derivative is zero (JAX's lax.stop_gradient)
+stop_gradient_p = Primitive(
+    "stop_gradient", lambda x: x, shape=lambda x: Aval(x.shape, x.dtype), differentiable=False,
+    vjp=lambda ct, out, x: (None,), jvp=lambda p, t, out: zeros_like_v(out))
+stop_gradient_p.batch = lambda args, dims: (bind(stop_gradient_p, args[0]), dims[0])

@@ -125,30 +125,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     return out
 
 
-def dropout(input, p=0.5, training=True, inplace=False, generator=None):
-    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only).
-    The mask comes from the global generator (``ember.manual_seed``).
-
-    >>> ember.nn.functional.dropout(ember.ones(4), p=0.5, training=False)
-    tensor([1., 1., 1., 1.])
-    >>> sorted(set(ember.nn.functional.dropout(ember.ones(1000), p=0.75).tolist()))
-    [0.0, 4.0]
-    """
-    x = as_value(input)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x * 0
-    from ..generator import _global_uniform
-    keep = _global_uniform(tuple(x.shape), 0.0, 1.0, _dt.float32, generator, "dropout")
-    mask = cast(keep >= p, x.dtype) * (1.0 / (1.0 - p))
-    return x.mul_(mask) if inplace else x * mask
-
-
 export(embedding, __all__)
-export(dropout, __all__)
 
 
 # ---- the LSTM cell: one primitive per time step ----------------------------------------------

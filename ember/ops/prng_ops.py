@@ -13,8 +13,11 @@ import numpy as np
 
 from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind
+from ..core.tensor import Tensor
 from ._util import canon_dim
-from .elementwise import as_value, elementwise_batch, moveaxis_to_front, _unary, exp, mul
+from .elementwise import (as_value, bitwise_xor, elementwise_batch, moveaxis_to_front, _unary,
+                          exp, mul)
+from .indexing import stack
 from .registry_helpers import export, method
 
 __all__: list[str] = []
@@ -67,6 +70,32 @@ def threefry2x32(k1, k2, x1, x2):
         if a.dtype is not _dt.uint32:
             raise TypeError(f"threefry2x32: expects uint32 inputs, got {a.dtype}")
     return tuple(bind(threefry2x32_p, *args))
+
+
+# ---- key arithmetic shared by ember.random (JAX's API) and the jit's keyed stateful draws ----
+
+def counter_words(shape):
+    """The flat index of every element of ``shape`` as two uint32 tensors (high, low word)."""
+    iota = np.arange(math.prod(shape), dtype=np.uint64).reshape(shape)
+    return (Tensor._wrap((iota >> np.uint64(32)).astype(np.uint32)),
+            Tensor._wrap(iota.astype(np.uint32)))
+
+
+def hash_key(key, shape):
+    """Threefry of every element's counter under ``key`` (a uint32 (2,) value): two words."""
+    return threefry2x32(key[0], key[1], *counter_words(shape))
+
+
+def fold_in_key(key, data):
+    """A new key mixing the uint32 scalar value ``data`` into ``key`` (``random.fold_in``)."""
+    b1, b2 = threefry2x32(key[0], key[1], Tensor._wrap(np.zeros((), np.uint32)), data)
+    return stack([b1, b2])
+
+
+def key_bits32(key, shape):
+    """uint32 bits of ``shape`` from ``key`` (``random.bits``' 32-bit case)."""
+    b1, b2 = hash_key(key, shape)
+    return bitwise_xor(b1, b2)
 
 
 def _unit_impl(bits, dtype):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import namespace
-from ..backend.meta import MetaArray
 from ..core import dtypes as _dt
 from ..core import autograd as _ag
 from ..core import state as _state
@@ -218,7 +217,7 @@ def detach(self):
     """
     from ..core.primitive import Tracer
     if isinstance(self, Tracer):
-        return bind(stop_gradient_p, self)
+        return bind(elementwise.stop_gradient_p, self)
     t = Tensor._wrap(self._data)
     t._version = self._version
     return t
@@ -235,7 +234,7 @@ def _clone_impl(x):
     return np.array(x, copy=True)
 
 
-from ..core.primitive import Primitive, bind, Aval  # noqa: E402
+from ..core.primitive import Primitive, Aval  # noqa: E402
 
 copy_p = Primitive("copy", _clone_impl, shape=lambda x: Aval(x.shape, x.dtype), linear=True,
                    allocating=True,
@@ -515,31 +514,6 @@ def copy_(self, src, non_blocking=False):
     return self
 
 
-def _uniform_(self, a=0.0, b=1.0, generator=None):
-    from ..generator import _global_uniform
-    if type(self._data) is MetaArray:  # no storage: nothing drawn, nothing written
-        return self
-    with _ag.no_grad():
-        return copy_(self, _global_uniform(tuple(self.shape), a, b, self.dtype, generator))
-
-
-def _normal_(self, mean=0.0, std=1.0, generator=None):
-    from ..generator import _global_normal
-    if type(self._data) is MetaArray:  # no storage: nothing drawn, nothing written
-        return self
-    with _ag.no_grad():
-        return copy_(self, _global_normal(tuple(self.shape), mean, std, self.dtype, generator))
-
-
-Tensor.uniform_ = _uniform_
-Tensor.normal_ = _normal_
-
-
-# stop_gradient: identity whose derivative is zero (JAX's lax.stop_gradient)
-stop_gradient_p = Primitive(
-    "stop_gradient", lambda x: x, shape=lambda x: Aval(x.shape, x.dtype), differentiable=False,
-    vjp=lambda ct, out, x: (None,), jvp=lambda p, t, out: elementwise.zeros_like_v(out))
-stop_gradient_p.batch = lambda args, dims: (bind(stop_gradient_p, args[0]), dims[0])
 
 
 def _install_late_inplace():

@@ -22,6 +22,7 @@ from ..core import dtypes as _dt
 from ..core.primitive import Aval, Tracer
 from ..core.state import tls as _tls
 from ..core.tensor import Tensor
+from ..ops.prng_ops import fold_in_key, key_bits32
 
 
 class Effects:
@@ -160,8 +161,7 @@ def _scope_slot(scope, g):
 
 def _fold_next(slot):
     slot[1] += 1
-    from .. import random
-    return random.fold_in(slot[0], slot[1] - 1)
+    return fold_in_key(slot[0], Tensor._wrap(np.array(slot[1] - 1, np.uint32)))
 
 
 def _fresh_keys(rng, shape):
@@ -175,15 +175,14 @@ def draw_keys(generator, op, shape=()):
 
 
 def draw(generator, op, shape, keyed, eager):
-    """One draw of ``shape`` from a stateful generator (None: the default one).
+    """One draw of ``shape`` from the stateful ``generator``.
 
     ``keyed(key, shape)`` draws from an explicit key, ``eager(rng, shape)`` from the NumPy
     generator. Eagerly the NumPy stream is used; inside a jit trace (or its debug run) the
     draw is keyed (see the module docstring). Under ``vmap`` the level's ``randomness``
     decides: "error" raises, "same" draws one value for every example, "different" draws one
     per example (the batch axes are prepended to the draw and become batch dims)."""
-    from ..generator import default_generator
-    g = generator or default_generator
+    g = generator
     if len(_tls.stack) == 1 and _tls.debug_keys is None:
         return eager(g._rng, shape)
     stage, levels = _stage(keys=True)
@@ -238,8 +237,7 @@ def _next_key(g, op, stage):
 
 
 def _keyed_keys(key, shape):
-    from .. import random
-    return key if not shape else random.bits(key, tuple(shape) + (2,))
+    return key if not shape else key_bits32(key, tuple(shape) + (2,))
 
 
 def note_training_read(module, value):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..core.autograd import walk
 from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.tensor import Tensor
-from ..ops.elementwise import as_value, cast, full_like_traced, zeros_like_v
+from ..ops.elementwise import as_value, cast, full_like_traced, stop_gradient_p, zeros_like_v
 from ..tree import tree_flatten, tree_unflatten
 
 
@@ -255,5 +255,4 @@ def stop_gradient(x):
     >>> ember.grad(lambda x: (x * ember.stop_gradient(x)).sum())(ember.tensor([3.]))
     tensor([3.])
     """
-    from ..ops.tensor_methods import stop_gradient_p
     return bind(stop_gradient_p, as_value(x))

@@ -7,9 +7,6 @@ samples in [0, 1), ``randint``, ``permutation``, ``bernoulli`` and ``categorical
 bit-identical to JAX's (with its default ``jax_threefry_partitionable``, for seeds below
 2**31: ember keeps all 64 bits of a seed, JAX without x64 keeps 32); scaled uniform and normal
 samples agree to float32 rounding (XLA fuses multiply-adds).
-
-The PyTorch-style stateful functions (``manual_seed``, ``seed``, ``initial_seed``) are
-re-exported here as in ``torch.random``.
 """
 from __future__ import annotations
 
@@ -17,16 +14,17 @@ import math
 
 import numpy as np
 
-from .core import dtypes as _dt
-from .core.tensor import Tensor
-from .generator import manual_seed, seed, initial_seed, Generator, default_generator  # noqa: F401
-from .ops.elementwise import as_value, cast, maximum, minimum, where
-from .ops.prng_ops import threefry2x32, bits_to_unit_p, erfinv, argsort
-from .core.primitive import bind
+from ..core import dtypes as _dt
+from ..core.primitive import bind
+from ..core.tensor import Tensor
+from ..ops.elementwise import as_value, cast, erf, maximum, minimum, remainder, where
+from ..ops.indexing import getitem, stack
+from ..ops.prng_ops import (_nmant as _mantissa_bits, argsort, bits_to_unit_p, erfinv,
+                            fold_in_key, hash_key, key_bits32)
+from ..ops.reduce import argmax
 
 __all__ = ["key", "PRNGKey", "key_data", "split", "fold_in", "bits", "uniform", "normal",
-           "bernoulli", "categorical", "randint", "permutation", "truncated_normal", "gumbel",
-           "manual_seed", "seed", "initial_seed"]
+           "bernoulli", "categorical", "randint", "permutation", "truncated_normal", "gumbel"]
 
 
 def key(seed):
@@ -44,7 +42,6 @@ def key(seed):
         s = cast(seed, _dt.int64)
         hi = cast((s // (2 ** 32)) % (2 ** 32), _dt.uint32)
         lo = cast(s % (2 ** 32), _dt.uint32)
-        from .ops.indexing import stack
         return stack([hi, lo])
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"random.key: seed must be an integer, got {seed!r}")
@@ -85,19 +82,6 @@ def _shape(shape, op):
         raise TypeError(f"random.{op}: shape must be a tuple of ints, got {shape!r}") from None
 
 
-def _counts(shape):
-    """The flat index of every element of ``shape`` as two uint32 words (high, low)."""
-    n = math.prod(shape)
-    iota = np.arange(n, dtype=np.uint64).reshape(shape)
-    return (Tensor._wrap((iota >> np.uint64(32)).astype(np.uint32)),
-            Tensor._wrap(iota.astype(np.uint32)))
-
-
-def _hash(k, shape):
-    hi, lo = _counts(shape)
-    return threefry2x32(k[0], k[1], hi, lo)
-
-
 def split(key, num=2):
     """``num`` new keys (shape ``(num, 2)``; ``num`` may be a shape).
 
@@ -110,8 +94,7 @@ def split(key, num=2):
     """
     k = _check_key(key, "split")
     shape = _shape(num, "split")
-    b1, b2 = _hash(k, shape)
-    from .ops.indexing import stack
+    b1, b2 = hash_key(k, shape)
     return stack([b1, b2], -1)
 
 
@@ -129,11 +112,7 @@ def fold_in(key, data):
         np.array(int(data) & 0xFFFFFFFF, np.uint32))
     if d.ndim != 0:
         raise ValueError(f"random.fold_in: data must be a scalar, got shape {tuple(d.shape)}")
-    d = cast(d, _dt.uint32) if d.dtype is not _dt.uint32 else d
-    zero = Tensor._wrap(np.zeros((), np.uint32))
-    b1, b2 = threefry2x32(k[0], k[1], zero, d)
-    from .ops.indexing import stack
-    return stack([b1, b2])
+    return fold_in_key(k, cast(d, _dt.uint32) if d.dtype is not _dt.uint32 else d)
 
 
 def bits(key, shape=(), dtype=None):
@@ -146,11 +125,10 @@ def bits(key, shape=(), dtype=None):
     shape = _shape(shape, "bits")
     dtype = _dt.uint32 if dtype is None else _dt.as_dtype(dtype)
     width = dtype.np.itemsize * 8
-    b1, b2 = _hash(k, shape)
     if width == 64:
+        b1, b2 = hash_key(k, shape)
         return cast(b1, dtype) * (2 ** 32) + cast(b2, dtype)
-    from .ops.elementwise import bitwise_xor
-    x = bitwise_xor(b1, b2)
+    x = key_bits32(k, shape)
     return x if width == 32 else cast(x, dtype)
 
 
@@ -187,8 +165,7 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
 
 
 def _nmant(d):
-    from .ops.prng_ops import _nmant
-    return _nmant(d.np)
+    return _mantissa_bits(d.np)
 
 
 def _as_float(v, d):
@@ -221,7 +198,6 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
     """
     _check_key(key, "truncated_normal")
     d = _float_dtype(dtype, "truncated_normal")
-    from .ops.elementwise import erf
     lo, hi = _as_float(lower, d), _as_float(upper, d)
     if shape is None:
         shape = np.broadcast_shapes(tuple(lo.shape), tuple(hi.shape))
@@ -279,7 +255,6 @@ def categorical(key, logits, axis=-1, shape=None):
     tensor([1, 1, 1, 1], dtype=ember.int32)
     """
     _check_key(key, "categorical")
-    from .ops.reduce import argmax
     lg = as_value(logits)
     ax = axis % lg.ndim
     batch_shape = tuple(s for i, s in enumerate(lg.shape) if i != ax)
@@ -332,7 +307,6 @@ def randint(key, shape, minval, maxval, dtype=None):
 
 
 def _rem(a, b):
-    from .ops.elementwise import remainder
     return remainder(a, b)
 
 
@@ -354,7 +328,6 @@ def permutation(key, x, axis=0):
     ax = axis % arr.ndim
     n = arr.shape[ax]
     rounds = int(np.ceil(3 * np.log(max(1, n)) / np.log(np.iinfo(np.uint32).max)))
-    from .ops.indexing import getitem
     for _ in range(rounds):
         ks = split(k)
         k, sub = ks[0], ks[1]
@@ -378,7 +351,6 @@ def choice(key, a, shape=(), replace=True, p=None):
     n = arr.shape[0]
     shape = _shape(shape, "choice")
     m = math.prod(shape)
-    from .ops.indexing import getitem
     if p is None:
         if replace:
             idx = randint(key, shape, 0, n)

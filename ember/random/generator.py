@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend as _backend
-from .core import dtypes as _dt
-from .core.creation import place
-from .core.primitive import Tracer
-from .core.tensor import Tensor
+from .. import backend as _backend
+from ..backend.meta import MetaArray
+from ..core import autograd as _ag
+from ..core import dtypes as _dt
+from ..core.creation import place
+from ..core.primitive import Tracer
+from ..core.tensor import Tensor
+from ..ops.elementwise import as_value, cast
+from ..ops.tensor_methods import copy_
+from ..transforms.effects import draw
+from . import keys as _keys
 
 
 class Generator:
@@ -113,13 +119,7 @@ def _mk(a, dtype, requires_grad):
 def _draw(generator, op, shape, keyed, eager):
     """A draw of ``shape``: ``eager(rng, shape)`` from the NumPy stream, or ``keyed(key,
     shape)`` inside a jit trace; under vmap as its ``randomness`` says (transforms/effects)."""
-    from .transforms.effects import draw
-    return draw(generator, op, tuple(shape), keyed, eager)
-
-
-def _random():
-    from . import random
-    return random
+    return draw(generator or default_generator, op, tuple(shape), keyed, eager)
 
 
 def _grad(t, requires_grad, device=None):
@@ -148,7 +148,7 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     if m is not None:
         return m
     return _grad(_draw(generator, "rand", _shape(size),
-                       lambda k, s: _random().uniform(k, s, dtype),
+                       lambda k, s: _keys.uniform(k, s, dtype),
                        lambda rng, s: _mk(rng.random(s), dtype, False)), requires_grad, device)
 
 
@@ -163,7 +163,7 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     if m is not None:
         return m
     return _grad(_draw(generator, "randn", _shape(size),
-                       lambda k, s: _random().normal(k, s, dtype),
+                       lambda k, s: _keys.normal(k, s, dtype),
                        lambda rng, s: _mk(rng.standard_normal(s), dtype, False)),
                  requires_grad, device)
 
@@ -189,7 +189,7 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None,
     if m is not None:
         return m
     return _grad(_draw(generator, "randint", tuple(size),
-                       lambda k, s: _random().randint(k, s, low, high, dt),
+                       lambda k, s: _keys.randint(k, s, low, high, dt),
                        lambda rng, s: _mk(rng.integers(low, high, s), dt, False)),
                  requires_grad, device)
 
@@ -211,7 +211,7 @@ def normal(mean, std, size=None, generator=None, dtype=None):
         sd = std._data if isinstance(std, Tensor) else std
         return _mk(rng.normal(m, sd, s), dtype, False)
     return _draw(generator, "normal", shape,
-                 lambda k, s: _random().normal(k, s, dtype) * std + mean, eager)
+                 lambda k, s: _keys.normal(k, s, dtype) * std + mean, eager)
 
 
 def _like_device(x):
@@ -256,8 +256,8 @@ def randperm(n, dtype=None, generator=None):
 
     def keyed(k, s):  # batched (vmap, randomness="different"): one permutation per example
         if len(s) == 1:
-            return _random().permutation(k, int(n)).to(dt)
-        return _random().uniform(k, s).argsort(-1).to(dt)
+            return _keys.permutation(k, int(n)).to(dt)
+        return _keys.uniform(k, s).argsort(-1).to(dt)
 
     def eager(rng, s):
         if len(s) == 1:
@@ -267,11 +267,60 @@ def randperm(n, dtype=None, generator=None):
 
 
 def _global_uniform(shape, a, b, dtype, generator=None, op="uniform_"):
-    return _draw(generator, op, shape, lambda k, s: _random().uniform(k, s, dtype, a, b),
+    return _draw(generator, op, shape, lambda k, s: _keys.uniform(k, s, dtype, a, b),
                  lambda rng, s: _mk(rng.uniform(a, b, s), dtype, False))
 
 
 def _global_normal(shape, mean, std, dtype, generator=None):
     return _draw(generator, "normal_", shape,
-                 lambda k, s: _random().normal(k, s, dtype) * std + mean,
+                 lambda k, s: _keys.normal(k, s, dtype) * std + mean,
                  lambda rng, s: _mk(rng.normal(mean, std, s), dtype, False))
+
+
+def _uniform_(self, a=0.0, b=1.0, generator=None):
+    """Fill in place with uniform samples in [a, b) from the global (or given) generator.
+
+    >>> ember.zeros(3).uniform_(0.0, 1.0).shape
+    ember.Size([3])
+    """
+    if type(self._data) is MetaArray:  # no storage: nothing drawn, nothing written
+        return self
+    with _ag.no_grad():
+        return copy_(self, _global_uniform(tuple(self.shape), a, b, self.dtype, generator))
+
+
+def _normal_(self, mean=0.0, std=1.0, generator=None):
+    """Fill in place with normal samples N(mean, std**2) from the global (or given) generator.
+
+    >>> ember.zeros(2, 3).normal_(0.0, 0.02).shape
+    ember.Size([2, 3])
+    """
+    if type(self._data) is MetaArray:  # no storage: nothing drawn, nothing written
+        return self
+    with _ag.no_grad():
+        return copy_(self, _global_normal(tuple(self.shape), mean, std, self.dtype, generator))
+
+
+Tensor.uniform_ = _uniform_
+Tensor.normal_ = _normal_
+
+
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only).
+    The mask comes from the global generator (``ember.manual_seed``).
+
+    >>> ember.nn.functional.dropout(ember.ones(4), p=0.5, training=False)
+    tensor([1., 1., 1., 1.])
+    >>> sorted(set(ember.nn.functional.dropout(ember.ones(1000), p=0.75).tolist()))
+    [0.0, 4.0]
+    """
+    x = as_value(input)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0
+    keep = _global_uniform(tuple(x.shape), 0.0, 1.0, _dt.float32, generator, "dropout")
+    mask = cast(keep >= p, x.dtype) * (1.0 / (1.0 - p))
+    return x.mul_(mask) if inplace else x * mask
