@@ -198,17 +198,20 @@ class DistributedDataParallel(Module):
 
     def _launch(self, b):
         n = len(b.params)
-        buf = np.empty(b.numel + n, b.dtype)  # the gradients, then one "used" count per param
+        scale = 1.0 / self._comm.size
+        buf = b.buf
+        if buf is None:  # the gradients, then one "used" count per param; kept across passes
+            buf = b.buf = np.empty(b.numel + n, b.dtype)
         for k, (p, off) in enumerate(zip(b.params, b.offsets)):
             g = p.grad
             size = p._data.size
             if g is None:
                 buf[off:off + size] = 0
                 buf[b.numel + k] = 0
-            else:
-                np.copyto(buf[off:off + size].reshape(p._data.shape), g._data)
+            else:  # copied in pre-divided by the world size: the sum is the average
+                view = buf[off:off + size].reshape(p._data.shape)
+                np.multiply(g._data, scale, out=view, casting="unsafe")
                 buf[b.numel + k] = 1
-        b.buf = buf
         b.req = self._comm.iallreduce(buf, "sum")
 
     def _finish_backward(self):
@@ -217,21 +220,19 @@ class DistributedDataParallel(Module):
         for b in buckets[self._next_launch:]:  # gradients that never came on this rank
             self._launch(b)
         object.__setattr__(self, "_next_launch", 0)
-        scale = 1.0 / self._comm.size
         for b in buckets:
             b.req.wait()
             buf = b.buf
             grads = buf[:b.numel]
-            np.multiply(grads, scale, out=grads, casting="unsafe")
             used = buf[b.numel:]
             for k, (p, off) in enumerate(zip(b.params, b.offsets)):
                 if used[k] == 0:
                     continue  # no rank had a gradient for it: leave .grad None
-                # a view of this pass's bucket buffer (a fresh one each pass: no aliasing
-                # with the previous step's gradients)
+                # a view of the bucket (PyTorch's gradient_as_bucket_view): the next pass's
+                # accumulation makes a new gradient array, which is copied back in
                 p.grad = Tensor._wrap(grads[off:off + p._data.size].reshape(p._data.shape))
             b.ready = 0
-            b.buf = b.req = None
+            b.req = None
 
     def extra_repr(self):
         return (f"world_size={self._comm.size}, buckets={len(self._buckets)}, "

@@ -1,0 +1,290 @@
+"""Distributed benchmark: all-reduce bandwidth and data-parallel training steps.
+
+    python benchmarks/bench_distributed.py [--rounds 3] [--json out.json]
+
+It launches, in alternating rounds:
+- ``mpiexec -n 2`` of this file (``--role mpi``): all-reduce of 1 MB and 25 MB float32 buffers
+  with raw mpi4py ``Allreduce``, ``ember.distributed.all_reduce`` (a Tensor, with its
+  cross-rank shape check) and DDP's bucket path (copy into the bucket, non-blocking
+  all-reduce, wait, average, gradients written back); then a DDP training step (eager) of
+  mnist-mlp and cifar-lenet at 2 ranks, and DDP's gradient reduction for each model alone
+  vs a raw all-reduce of the same bytes;
+- one process (``--role single``): the same steps without DDP (1 rank, same per-rank batch);
+- PyTorch (``--role torch``): the same steps in one process and with DDP over gloo on 2
+  processes (torch.multiprocessing), and gloo's all-reduce of the same buffers.
+
+Every process runs with one BLAS thread (a 2-core machine gives each rank one core). The
+table reports the median over rounds of each run's median step time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORKLOADS = ("mnist-mlp", "cifar-lenet")
+SIZES_MB = (1, 25)
+
+
+def _median_time(fn, reps, warmup=3, sync=None):
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(reps):
+        if sync is not None:
+            sync()
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def _reps(mb):
+    return 40 if mb <= 1 else 8
+
+
+# ---- ember under mpiexec ------------------------------------------------------------------------
+
+def role_mpi():
+    from mpi4py import MPI
+    import ember
+    import ember.distributed as dist
+    from ember.nn.parallel import DistributedDataParallel as DDP
+    from ember.bench.workloads import SPECS, initial_weights, _ember_model, _ember_loss
+    dist.init_process_group()
+    comm = MPI.COMM_WORLD
+    out = {"allreduce": {}, "ddp": {}}
+    for mb in SIZES_MB:
+        n = mb * 2 ** 20 // 4
+        raw = np.ones(n, np.float32)
+        t = ember.ones(n)
+        p = ember.nn.Parameter(ember.zeros(n))
+        holder = ember.nn.Module()
+        holder.p = p
+        ddp = DDP(holder, bucket_cap_mb=mb + 1)
+        p.grad = ember.ones(n)
+
+        def ddp_reduce():
+            for b in ddp._buckets:
+                b.ready = len(b.params)
+            ddp._launch_ready()
+            ddp._finish_backward()
+        res = {}
+        for _ in range(3):  # alternate
+            for name, fn in (("raw mpi4py Allreduce",
+                              lambda: comm.Allreduce(MPI.IN_PLACE, raw, op=MPI.SUM)),
+                             ("ember dist.all_reduce", lambda: dist.all_reduce(t)),
+                             ("ember DDP bucket", ddp_reduce)):
+                res.setdefault(name, []).append(_median_time(fn, _reps(mb), sync=comm.Barrier))
+        out["allreduce"][f"{mb} MB"] = {k: statistics.median(v) for k, v in res.items()}
+    for wl in WORKLOADS:
+        spec = SPECS[wl]
+        w = initial_weights(spec)
+        x, y = spec.make_data(spec.batch, 1 + dist.get_rank())
+        m = _ember_model(spec, w)
+        ddp = DDP(m)
+        opt = ember.optim.SGD(ddp.parameters(), lr=spec.lr, momentum=0.9)
+        loss_fn = _ember_loss(spec)
+        xt, yt = ember.tensor(x), ember.tensor(y)
+
+        def step():
+            opt.zero_grad()
+            loss_fn(ddp(xt), yt).backward()
+            opt.step()
+        step_t = _median_time(step, 30, warmup=5, sync=comm.Barrier)
+        for q in m.parameters():
+            q.grad = ember.ones_like(q)
+
+        def ddp_reduce():
+            for b in ddp._buckets:
+                b.ready = len(b.params)
+            ddp._launch_ready()
+            ddp._finish_backward()
+        nbytes = sum(q.numel() * 4 for q in m.parameters())
+        flat = np.ones(nbytes // 4, np.float32)
+        red = _median_time(ddp_reduce, 30, sync=comm.Barrier)
+        raw = _median_time(lambda: comm.Allreduce(MPI.IN_PLACE, flat, op=MPI.SUM), 30,
+                           sync=comm.Barrier)
+        out["ddp"][wl] = {"step": step_t, "ddp_reduce": red, "raw_allreduce": raw,
+                          "grad_bytes": nbytes, "buckets": len(ddp._buckets),
+                          "batch_per_rank": spec.batch}
+    if dist.get_rank() == 0:
+        print("RESULT " + json.dumps(out), flush=True)
+
+
+def role_single():
+    import ember
+    from ember.bench.workloads import SPECS, initial_weights, _ember_model, _ember_loss
+    out = {}
+    for wl in WORKLOADS:
+        spec = SPECS[wl]
+        x, y = spec.make_data(spec.batch, 1)
+        m = _ember_model(spec, initial_weights(spec))
+        opt = ember.optim.SGD(m.parameters(), lr=spec.lr, momentum=0.9)
+        loss_fn = _ember_loss(spec)
+        xt, yt = ember.tensor(x), ember.tensor(y)
+
+        def step():
+            opt.zero_grad()
+            loss_fn(m(xt), yt).backward()
+            opt.step()
+        out[wl] = _median_time(step, 30, warmup=5)
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+# ---- PyTorch gloo -------------------------------------------------------------------------------
+
+def _torch_worker(rank, world, init_file, q):
+    import torch
+    import torch.distributed as tdist
+    from torch.nn.parallel import DistributedDataParallel as TDDP
+    from ember.bench.workloads import SPECS, initial_weights, _torch_model
+    torch.set_num_threads(1)
+    tdist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
+                             world_size=world)
+    out = {"allreduce": {}, "ddp": {}}
+    for mb in SIZES_MB:
+        t = torch.ones(mb * 2 ** 20 // 4)
+        out["allreduce"][f"{mb} MB"] = _median_time(lambda: tdist.all_reduce(t), _reps(mb),
+                                                    sync=tdist.barrier)
+    for wl in WORKLOADS:
+        spec = SPECS[wl]
+        x, y = spec.make_data(spec.batch, 1 + rank)
+        m = TDDP(_torch_model(spec, initial_weights(spec)))
+        opt = torch.optim.SGD(m.parameters(), lr=spec.lr, momentum=0.9)
+        xt, yt = torch.tensor(x), torch.tensor(y)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(m(xt), yt).backward()
+            opt.step()
+        out["ddp"][wl] = _median_time(step, 30, warmup=5, sync=tdist.barrier)
+    if rank == 0:
+        q.put(out)
+    tdist.destroy_process_group()
+
+
+def role_torch():
+    import tempfile
+    import torch
+    import torch.multiprocessing as tmp
+    from ember.bench.workloads import SPECS, initial_weights, _torch_model
+    torch.set_num_threads(1)
+    single = {}
+    for wl in WORKLOADS:
+        spec = SPECS[wl]
+        x, y = spec.make_data(spec.batch, 1)
+        m = _torch_model(spec, initial_weights(spec))
+        opt = torch.optim.SGD(m.parameters(), lr=spec.lr, momentum=0.9)
+        xt, yt = torch.tensor(x), torch.tensor(y)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(m(xt), yt).backward()
+            opt.step()
+        single[wl] = _median_time(step, 30, warmup=5)
+    ctx = tmp.get_context("spawn")
+    q = ctx.Queue()
+    fd, init_file = tempfile.mkstemp()
+    os.close(fd)
+    os.unlink(init_file)
+    procs = [ctx.Process(target=_torch_worker, args=(r, 2, init_file, q)) for r in range(2)]
+    for p in procs:
+        p.start()
+    res = q.get(timeout=600)
+    for p in procs:
+        p.join()
+    res["single"] = single
+    print("RESULT " + json.dumps(res), flush=True)
+
+
+# ---- orchestration ------------------------------------------------------------------------------
+
+def _run(cmd):
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stdout}\n{p.stderr}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--role", choices=["mpi", "single", "torch"])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--json")
+    a = ap.parse_args(argv)
+    if a.role:
+        return {"mpi": role_mpi, "single": role_single, "torch": role_torch}[a.role]()
+    from ember.distributed.launch import find_mpiexec
+    me = os.path.abspath(__file__)
+    runs = {"mpi": [], "single": [], "torch": []}
+    for r in range(a.rounds):
+        runs["mpi"].append(_run([find_mpiexec(), "-n", "2", sys.executable, me, "--role", "mpi"]))
+        runs["single"].append(_run([sys.executable, me, "--role", "single"]))
+        if not a.no_torch:
+            runs["torch"].append(_run([sys.executable, me, "--role", "torch"]))
+        print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
+    med = statistics.median
+    ms = lambda s: f"{s * 1e3:.2f}"  # noqa: E731
+    print("\n## All-reduce, 2 ranks (float32, ms per call; GB/s = bytes / time)\n")
+    print("| buffer | raw mpi4py Allreduce | ember dist.all_reduce | ember DDP bucket path "
+          "| torch gloo all_reduce |")
+    print("|---|---|---|---|---|")
+    summary = {"allreduce": {}, "ddp": {}}
+    for mb in SIZES_MB:
+        k = f"{mb} MB"
+        vals = {name: med([r["allreduce"][k][name] for r in runs["mpi"]])
+                for name in runs["mpi"][0]["allreduce"][k]}
+        gloo = med([r["allreduce"][k] for r in runs["torch"]]) if runs["torch"] else None
+        summary["allreduce"][k] = dict(vals, gloo=gloo)
+        raw = vals["raw mpi4py Allreduce"]
+        cells = [f"{ms(raw)} ({mb * 2 ** 20 / raw / 1e9:.2f} GB/s)"]
+        for name in ("ember dist.all_reduce", "ember DDP bucket"):
+            cells.append(f"{ms(vals[name])} ({(vals[name] / raw - 1) * 100:+.1f}%)")
+        cells.append(ms(gloo) if gloo is not None else "-")
+        print(f"| {k} | " + " | ".join(cells) + " |")
+    print("\n## Training step (eager, SGD momentum), ms: 1 rank vs DDP on 2 ranks, same "
+          "per-rank batch\n")
+    print("| workload | ember 1 rank | ember DDP 2 ranks | ember DDP gradient reduction vs "
+          "raw all-reduce of the same bytes | hidden by backward | torch 1 process | torch "
+          "DDP gloo 2 ranks |")
+    print("|---|---|---|---|---|---|---|")
+    for wl in WORKLOADS:
+        one = med([r[wl] for r in runs["single"]])
+        d = {k: med([r["ddp"][wl][k] for r in runs["mpi"]])
+             for k in ("step", "ddp_reduce", "raw_allreduce")}
+        info = runs["mpi"][0]["ddp"][wl]
+        hidden = (one + d["ddp_reduce"] - d["step"]) / d["ddp_reduce"] if d["ddp_reduce"] else 0
+        t1 = med([r["single"][wl] for r in runs["torch"]]) if runs["torch"] else None
+        t2 = med([r["ddp"][wl] for r in runs["torch"]]) if runs["torch"] else None
+        summary["ddp"][wl] = dict(d, single=one, torch_single=t1, torch_ddp=t2,
+                                  grad_bytes=info["grad_bytes"], buckets=info["buckets"],
+                                  batch_per_rank=info["batch_per_rank"])
+        print(f"| {wl} (batch {info['batch_per_rank']}/rank, {info['grad_bytes'] / 1e6:.2f} MB "
+              f"grads, {info['buckets']} bucket) | {ms(one)} | {ms(d['step'])} | "
+              f"{ms(d['ddp_reduce'])} vs {ms(d['raw_allreduce'])} "
+              f"({(d['ddp_reduce'] / d['raw_allreduce'] - 1) * 100:+.0f}%) | "
+              f"{max(0.0, min(1.0, hidden)) * 100:.0f}% | "
+              f"{ms(t1) if t1 else '-'} | {ms(t2) if t2 else '-'} |")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"summary": summary, "runs": runs}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
