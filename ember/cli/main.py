@@ -27,7 +27,7 @@ def cmd_train(a):
     train(mod, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
           data_dir=a.data_dir, dataset=a.dataset, mode=a.mode, out=a.out, resume=a.resume,
           progress=not a.no_progress, limit=a.limit, tensorboard=a.tensorboard,
-          nproc=a.nproc)
+          nproc=a.nproc, amp=a.amp)
     return 0
 
 
@@ -134,6 +134,9 @@ def main(argv=None):
     t.add_argument("--nproc", type=int, help="train data-parallel on N processes (MPI ranks, "
                    "launched with mpiexec): --batch-size is the global batch, split over the "
                    "ranks; rank 0 alone writes logs, checkpoints and progress")
+    t.add_argument("--amp", choices=["bf16", "fp16"],
+                   help="mixed precision: the forward pass under ember.autocast with this "
+                        "dtype, parameters in float32 (fp16 adds dynamic loss scaling)")
     t.set_defaults(func=cmd_train)
     r = sub.add_parser("run", help="launch N processes of a script under MPI, as torchrun "
                                    "(ember run -n 2 script.py args...)")

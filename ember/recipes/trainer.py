@@ -23,6 +23,7 @@ import ember
 from ember import nn
 
 MODES = ("eager", "jit")
+AMP = {"bf16": "bfloat16", "fp16": "float16"}  # --amp: ember.autocast's dtype
 
 
 class Args:
@@ -35,6 +36,7 @@ class Args:
         self.limit = None  # use only this many training/test examples (smoke tests)
         self.tensorboard = None  # a folder: log the losses there for TensorBoard
         self.nproc = None  # data-parallel over this many MPI ranks (ember train --nproc)
+        self.amp = None  # "bf16" or "fp16": mixed precision (autocast; fp16 adds loss scaling)
         self.__dict__.update(kw)
 
 
@@ -62,8 +64,11 @@ class Run:
                 setattr(args, k, v)
         if args.mode not in MODES:
             raise ValueError(f"train: --mode must be one of {MODES}, got {args.mode!r}")
+        if args.amp is not None and args.amp not in AMP:
+            raise ValueError(f"train: --amp must be one of {sorted(AMP)}, got {args.amp!r}")
         self.metric = getattr(recipe, "metric", "accuracy")
-        self.out = args.out or os.path.join("runs", f"{recipe.NAME}-{args.mode}")
+        self.out = args.out or os.path.join(
+            "runs", f"{recipe.NAME}-{args.mode}" + (f"-{args.amp}" if args.amp else ""))
         self.history = []
         self.rank, self.world, self.ddp = 0, 1, None
         self.main = True  # rank 0: the one that writes logs, checkpoints and progress
@@ -100,12 +105,19 @@ class Run:
             self.xte, self.yte = _take(self.xte, slice(0, a.limit)), self.yte[:a.limit]
         self.model = self.r.model()
         self.start_epoch = 1
+        # --amp: parameters stay float32; the forward pass runs under autocast; float16 adds
+        # loss scaling (GradScaler eagerly, a DynamicLossScale carried through the jit step)
+        self.scaler = self.loss_scale = None
         if a.mode == "eager":
             self.opt = self.r.optimizer(self.model.parameters(), a.lr)
+            if a.amp == "fp16":
+                self.scaler = ember.amp.GradScaler("cpu")
         else:
             self.fopt = self.r.functional_optimizer(a.lr)
             self.params = self._own_params()
             self.opt_state = self.fopt.init(self.params)
+            if a.amp == "fp16":
+                self.loss_scale = ember.amp.DynamicLossScale(ember.tensor(2.0 ** 16))
             self.step = self._make_jit_step()
         if a.resume:
             self._load(os.path.join(self.out, "last.safetensors"))
@@ -122,21 +134,47 @@ class Run:
         # copies: the jitted step donates (reuses) these buffers
         return {k: ember.Tensor._wrap(v._data.copy()) for k, v in self.model.named_parameters()}
 
+    def _autocast(self):
+        """The autocast region of --amp (a disabled one without it)."""
+        amp = self.a.amp
+        return ember.autocast("cpu", dtype=getattr(ember, AMP[amp]) if amp else None,
+                              enabled=amp is not None)
+
     def _make_jit_step(self):
         model, loss_fn, fopt = self.model, self.r.loss, self.fopt
         from ember.func import functional_call
-
+        region = self._autocast
         world = self.world
 
         def step(params, state, x, y):
             def objective(p):
-                return loss_fn(functional_call(model, p, (x,)), y)
+                with region():
+                    return loss_fn(functional_call(model, p, (x,)), y)
             loss, grads = ember.value_and_grad(objective)(params)
             if world > 1:  # data parallel: average the gradients over the ranks
                 from ember.distributed.functional import all_reduce
                 grads = {k: all_reduce(g, "avg") for k, g in grads.items()}
             updates, state = fopt.update(grads, state, params)
             return ember.optim.functional.apply_updates(params, updates), state, loss
+
+        def scaled_step(params, state, loss_scale, x, y):
+            def objective(p):
+                with region():
+                    loss = loss_fn(functional_call(model, p, (x,)), y)
+                return loss_scale.scale(loss), loss
+            grads, loss = ember.grad(objective, has_aux=True)(params)
+            if world > 1:  # data parallel: average the (scaled) gradients over the ranks
+                from ember.distributed.functional import all_reduce
+                grads = {k: all_reduce(g, "avg") for k, g in grads.items()}
+            grads = loss_scale.unscale(grads)
+            finite = ember.amp.all_finite(grads)
+            updates, new_state = fopt.update(grads, state, params)
+            new_params = ember.optim.functional.apply_updates(params, updates)
+            params, state = ember.amp.select_tree(finite, (new_params, new_state),
+                                                  (params, state))
+            return params, state, loss_scale.adjust(finite), loss
+        if self.loss_scale is not None:
+            return ember.jit(scaled_step, donate_argnums=(0, 1))
         return ember.jit(step, donate_argnums=(0, 1))
 
     # ---- one epoch ---------------------------------------------------------------------------
@@ -157,9 +195,18 @@ class Run:
             x, y = _take(self.xtr, idx), self.ytr[idx]
             if a.mode == "eager":
                 self.opt.zero_grad()
-                loss = self.r.loss(net(x), y)
-                loss.backward()
-                self.opt.step()
+                with self._autocast():
+                    loss = self.r.loss(net(x), y)
+                if self.scaler is not None:
+                    self.scaler.scale(loss).backward()
+                    self.scaler.step(self.opt)
+                    self.scaler.update()
+                else:
+                    loss.backward()
+                    self.opt.step()
+            elif self.loss_scale is not None:
+                self.params, self.opt_state, self.loss_scale, loss = self.step(
+                    self.params, self.opt_state, self.loss_scale, x, y)
             else:
                 self.params, self.opt_state, loss = self.step(self.params, self.opt_state, x, y)
             lv = loss.item()
@@ -191,13 +238,13 @@ class Run:
     def evaluate(self, x, y):
         self.model.eval()
         loss_sum, correct, n = 0.0, 0, _len(x)
-        with ember.no_grad():
+        with ember.no_grad(), self._autocast():
             for idx in _batches(n, 1000, 0, 0, shuffle=False):
                 out = self.model(_take(x, idx))
                 t = y[idx]
                 loss_sum += self.r.loss(out, t).item() * len(idx)
                 if self.metric == "accuracy":
-                    correct += int((out.numpy().argmax(-1) == t.numpy()).sum())
+                    correct += int((out.float().numpy().argmax(-1) == t.numpy()).sum())
         self.model.train()
         return loss_sum / max(n, 1), (correct / max(n, 1) if self.metric == "accuracy" else None)
 
@@ -278,7 +325,7 @@ class Run:
     def _write_logs(self):
         with open(os.path.join(self.out, "metrics.json"), "w") as f:
             json.dump({"recipe": self.r.NAME, "mode": self.a.mode, "seed": self.a.seed,
-                       "history": self.history}, f, indent=1)
+                       "amp": self.a.amp, "history": self.history}, f, indent=1)
         keys = list(self.history[0])
         with open(os.path.join(self.out, "metrics.csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=keys)
@@ -306,7 +353,8 @@ class Run:
             axes[1].plot(ep, [h["test_acc"] for h in self.history])
             axes[1].set_ylabel("test accuracy")
         axes[1].set_xlabel("epoch")
-        fig.suptitle(f"{self.r.NAME} ({self.a.mode})")
+        fig.suptitle(f"{self.r.NAME} ({self.a.mode}" +
+                     (f", amp {self.a.amp})" if self.a.amp else ")"))
         fig.tight_layout()
         fig.savefig(os.path.join(self.out, "curves.png"), dpi=100)
         plt.close(fig)
@@ -319,6 +367,10 @@ class Run:
         else:
             leaves, _ = ember.tree_flatten(self.opt_state)
             ck["optim_leaves"] = list(leaves)
+        if self.scaler is not None:
+            ck["scaler"] = self.scaler.state_dict()
+        if self.loss_scale is not None:
+            ck["loss_scale"] = [self.loss_scale.loss_scale, self.loss_scale.counter]
         ember.save(ck, path)
 
     def _load(self, path):
@@ -336,6 +388,11 @@ class Run:
             self.params = self._own_params()
             _, td = ember.tree_flatten(self.opt_state)
             self.opt_state = ember.tree_unflatten(td, ck["optim_leaves"])
+        if self.scaler is not None and "scaler" in ck:
+            self.scaler.load_state_dict(ck["scaler"])
+        if self.loss_scale is not None and "loss_scale" in ck:
+            s, c = ck["loss_scale"]
+            self.loss_scale = ember.amp.DynamicLossScale(s, c)
         self.history = list(ck["history"])
         self.start_epoch = int(ck["epoch"]) + 1
 

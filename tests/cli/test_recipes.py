@@ -130,3 +130,39 @@ def test_train_errors_are_clear(tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         main(["train", "--resume", "--no-progress", "--out", str(tmp_path / "none")])
     _ = os
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+@pytest.mark.parametrize("recipe,data,extra", CASES, ids=[c[0] for c in CASES])
+def test_recipe_trains_with_amp(tmp_path, data_dirs, recipe, data, extra, mode, amp, capsys):
+    out = tmp_path / "run"
+    args = ["train", "--recipe", recipe, "--mode", mode, "--amp", amp, "--epochs", "1",
+            "--limit", "40", "--no-progress", "--out", str(out)] + extra
+    if data:
+        args += ["--data-dir", data_dirs[data]]
+    assert main(args) == 0
+    meta = json.loads((out / "metrics.json").read_text())
+    assert meta["amp"] == amp and np.isfinite(meta["history"][-1]["train_loss"])
+    ck = ember.load(out / "last.safetensors")
+    assert all(v.dtype == ember.float32 for v in ck["model"].values()
+               if v.dtype.is_floating_point)  # parameters stay float32
+
+
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+def test_amp_changes_the_arithmetic_and_resumes(tmp_path, mode):
+    base = ["train", "--recipe", "digits-mlp", "--mode", mode, "--limit", "200",
+            "--no-progress"]
+    assert main(base + ["--epochs", "2", "--out", str(tmp_path / "f32")]) == 0
+    assert main(base + ["--epochs", "2", "--amp", "fp16", "--out", str(tmp_path / "full")]) == 0
+    assert main(base + ["--epochs", "1", "--amp", "fp16", "--out", str(tmp_path / "part")]) == 0
+    assert main(base + ["--epochs", "2", "--amp", "fp16", "--out", str(tmp_path / "part"),
+                        "--resume"]) == 0
+    f32 = ember.load(tmp_path / "f32" / "last.safetensors")
+    a = ember.load(tmp_path / "full" / "last.safetensors")
+    b = ember.load(tmp_path / "part" / "last.safetensors")
+    assert ("scaler" in a) if mode == "eager" else ("loss_scale" in a)
+    assert any(not np.array_equal(a["model"][k].numpy(), f32["model"][k].numpy())
+               for k in a["model"])
+    for k in a["model"]:
+        np.testing.assert_array_equal(a["model"][k].numpy(), b["model"][k].numpy())
