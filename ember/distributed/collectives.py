@@ -49,7 +49,8 @@ reduce_op = ReduceOp  # PyTorch's deprecated spelling
 
 _OP_CODES = {"sum": 1, "avg": 2, "product": 3, "min": 4, "max": 5}
 _OPS = ("all_reduce", "broadcast", "all_gather", "all_gather_into_tensor",
-        "reduce_scatter_tensor", "gather", "scatter", "reduce", "reduce_scatter", "all_to_all")
+        "reduce_scatter_tensor", "gather", "scatter", "reduce", "reduce_scatter", "all_to_all",
+        "barrier")
 
 
 def _op_name(op, fn):
@@ -434,8 +435,14 @@ def barrier(group=None, async_op=False, device_ids=None):
     g = _group(group, "barrier")
     if g is None:
         return None
-    g.comm.barrier()
+    if _checks[0] and g.comm.size > 1:
+        _check(g, "barrier", _NOTHING)  # an all-gather: a barrier that also checks the call
+    else:
+        g.comm.barrier()
     return _done(async_op)
+
+
+_NOTHING = np.zeros(0, np.uint8)
 
 
 # ---- point to point --------------------------------------------------------------------------

@@ -37,6 +37,11 @@ if case == "messages":
     else:
         expect_error(lambda: dist.broadcast(t, src=0), "rank 0 called all_reduce",
                      "rank 1 called broadcast")
+    if rank == 0:
+        expect_error(lambda: dist.barrier(), "rank 0 called barrier", "rank 1 called all_reduce")
+    else:
+        expect_error(lambda: dist.all_reduce(t), "rank 0 called barrier",
+                     "rank 1 called all_reduce")
     expect_error(lambda: dist.all_reduce(t, op=dist.ReduceOp.SUM if rank else dist.ReduceOp.MAX),
                  "different reduce ops", "ReduceOp.MAX", "ReduceOp.SUM")
     expect_error(lambda: dist.broadcast(t, src=rank), "different roots")
