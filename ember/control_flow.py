@@ -118,7 +118,7 @@ def _is_float(x):
 
 def _cond_impl(index, *args, branches):
     i = int(np.clip(int(index), 0, len(branches) - 1))
-    return [np.asarray(r) for r in branches[i].plan(*args)]
+    return [np.asanyarray(r) for r in branches[i].plan(*args)]
 
 
 def _cond_shape(index, *args, branches):
@@ -289,8 +289,8 @@ def _scan_impl(*args, body, n_consts, n_carry, length, reverse):
     steps = range(length - 1, -1, -1) if reverse else range(length)
     for i in steps:
         out = body.plan(*consts, *carry, *[x[i] for x in xs], *cap)
-        carry = [np.asarray(o) for o in out[:n_carry]]
-        ys.append([np.asarray(o) for o in out[n_carry:]])
+        carry = [np.asanyarray(o) for o in out[:n_carry]]
+        ys.append([np.asanyarray(o) for o in out[n_carry:]])
     if reverse:
         ys.reverse()
     n_y = len(body.out_avals) - n_carry
@@ -494,7 +494,7 @@ def _while_impl(*args, cond_g, body_g, n_carry):
     carry = list(args[:n_carry])
     cc, bc = args[n_carry:n_carry + len(cond_g.consts)], args[n_carry + len(cond_g.consts):]
     while bool(cond_g.plan(*carry, *cc)[0]):
-        carry = [np.asarray(o) for o in body_g.plan(*carry, *bc)]
+        carry = [np.asanyarray(o) for o in body_g.plan(*carry, *bc)]
     return carry
 
 

@@ -21,7 +21,8 @@ def make_namespace(name, base=np, **extra):
 
 class NumPyBackend(Backend):
     name = "cpu"
-    xp = make_namespace("ember.backend.numpy_backend.xp", erf=erf)
+    xp = make_namespace("ember.backend.numpy_backend.xp", erf=erf,
+                        as_strided=np.lib.stride_tricks.as_strided)
     array_types = (np.ndarray,)
 
     def from_host(self, a):

@@ -40,6 +40,10 @@ class StrictArray(np.ndarray):
         return _strict(func(*_plain_tree(args, func.__name__),
                             **_plain_tree(kwargs, func.__name__)))
 
+    def __getitem__(self, idx):  # an int index gives a 0-d strict array, not a NumPy scalar
+        r = np.ndarray.__getitem__(self, idx)
+        return r if type(r) is StrictArray else _strict(r)
+
     def __reduce__(self):  # pickles (e.g. to a DataLoader worker) as a strict array again
         return (_rebuild, (np.asarray(self.view(np.ndarray)),))
 
@@ -86,6 +90,8 @@ def _strict(x):
         return np.asarray(x).view(StrictArray)
     if t is tuple or t is list:
         return t(_strict(v) for v in x)
+    if isinstance(x, tuple):  # NumPy's named results (linalg.qr, svd, eigh, slogdet)
+        return t(*(_strict(v) for v in x))
     return x
 
 
@@ -100,7 +106,8 @@ def _creating(fn):
 
 def _make_strict_namespace():
     from .kernels import erf
-    ns = make_namespace("ember.backend.strict.xp", erf=erf)
+    ns = make_namespace("ember.backend.strict.xp", erf=erf,
+                        as_strided=np.lib.stride_tricks.as_strided)
     for k, v in list(vars(ns).items()):
         # ufuncs dispatch through StrictArray.__array_ufunc__ already; classes (dtypes,
         # ndarray) and submodules stay as they are; every other function gets its results

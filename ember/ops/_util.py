@@ -5,6 +5,9 @@ import numpy as np
 
 from ..core import dtypes as _dt
 from ..core.errors import describe, op_error  # noqa: F401 (used by the op families)
+from ..backend import device_of
+from ..core.creation import place
+from ..core.primitive import Tracer
 from ..core.tensor import Tensor, canon_dim  # noqa: F401
 
 
@@ -73,3 +76,16 @@ def layer_input_fix(x, w):
         return (f"convert the input, e.g. x.to({w.dtype}), or the layer, e.g. "
                 f"layer.to({x.dtype})")
     return f"convert the input, e.g. x.to({w.dtype}) (integer data needs an explicit cast)"
+
+
+def host_on_device_of(arr, like):
+    """A host (NumPy) array an op makes as a constant (index arrays, masks) moved to the
+    device of ``like`` (a Tensor or an array); a traced ``like`` counts as on the default
+    device (its arrays' device is known only when the plan runs, and jit moves constants to
+    the plan's backend then). On the CPU this is ``arr`` itself."""
+    if isinstance(like, Tracer):
+        return place(arr)
+    d = like._data if isinstance(like, Tensor) else like
+    if type(d) is np.ndarray:
+        return arr
+    return place(arr, device_of(d))

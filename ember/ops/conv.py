@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import namespace
 from ..core.primitive import Aval, Primitive, bind
+from ..core.tensor import Tensor
 from ..core.state import autocast_threads as _ac
 from . import autocast_policy as _autocast
 from .elementwise import as_value, moveaxis_to_front, batch_all_front
-from ._util import check_same_dtype, layer_input_fix
+from ._util import check_same_dtype, host_on_device_of, layer_input_fix
 from .einsum import einsum
 from .registry_helpers import export
 from .slicing import pad_p
@@ -39,8 +41,7 @@ def _windows_impl(x, kernel, stride, dilation):
     sp_st = st[-nsp:]
     strides = st[:-nsp] + tuple(a * s for a, s in zip(sp_st, stride)) + \
         tuple(a * d for a, d in zip(sp_st, dilation))
-    return np.lib.stride_tricks.as_strided(x, lead + out + tuple(kernel), strides,
-                                           writeable=False)
+    return namespace(x).as_strided(x, lead + out + tuple(kernel), strides, writeable=False)
 
 
 def _windows_shape(x, kernel, stride, dilation):
@@ -56,11 +57,12 @@ def _unwindows_impl(cols, size, kernel, stride, dilation):
     out = cols.shape[-2 * nsp:-nsp]
     if nsp == 2 and stride == (1, 1) and dilation == (1, 1) and kernel != (1, 1):
         return _unwindows_rows(cols, size, kernel)
-    z = np.zeros(lead + tuple(size), cols.dtype)
+    xp = namespace(cols)
+    z = xp.zeros(lead + tuple(size), cols.dtype)
     if all(k == s for k, s in zip(kernel, stride)) and all(d == 1 for d in dilation):
         # non-overlapping windows (pooling with stride == kernel): one strided copy
         view = _windows_impl(z, kernel, stride, dilation)
-        view = np.lib.stride_tricks.as_strided(z, view.shape, view.strides)
+        view = xp.as_strided(z, view.shape, view.strides)
         view[...] = cols
         return z
     for koff in np.ndindex(*kernel):
@@ -77,9 +79,10 @@ def _unwindows_rows(cols, size, kernel):
     The same additions in the same order as the general loop, so the same bits."""
     (hh, ww), (kh, kw) = size, kernel
     lead, (oh, ow) = cols.shape[:-4], cols.shape[-4:-2]
-    slabs = np.zeros((kh, kw) + lead + (oh, ww), cols.dtype)
-    slabs[..., :ow] = np.moveaxis(cols, (-2, -1), (0, 1))
-    flat = np.zeros(lead + (hh * ww + ww,), cols.dtype)  # a spare row for the last tail
+    xp = namespace(cols)
+    slabs = xp.zeros((kh, kw) + lead + (oh, ww), cols.dtype)
+    slabs[..., :ow] = xp.moveaxis(cols, (-2, -1), (0, 1))
+    flat = xp.zeros(lead + (hh * ww + ww,), cols.dtype)  # a spare row for the last tail
     n = oh * ww
     for i in range(kh):
         for j in range(kw):
@@ -153,7 +156,7 @@ def _first_hits(x, out, kernel, stride, dilation):
 
 
 def _argmax_gather_impl(t, x, out, kernel, stride, dilation):
-    res = np.zeros(out.shape, t.dtype)
+    res = namespace(t).zeros(out.shape, t.dtype)
     for sl, hit in _first_hits(x, out, kernel, stride, dilation):
         np.copyto(res, t[(Ellipsis,) + sl], where=hit)
     return res
@@ -166,7 +169,8 @@ def _argmax_scatter_impl(ct, x, out, kernel, stride, dilation):
     tiled = all(d == 1 and s == k and o * s == n for k, s, d, o, n in
                 zip(kernel, stride, dilation, out.shape[-nsp:], x.shape[-nsp:]))
     # windows that tile the input write every entry once: no zero fill needed
-    z = np.empty(x.shape, ct.dtype) if tiled else np.zeros(x.shape, ct.dtype)
+    xp = namespace(ct)
+    z = xp.empty(x.shape, ct.dtype) if tiled else xp.zeros(x.shape, ct.dtype)
     for sl, hit in _first_hits(x, out, kernel, stride, dilation):
         dst = z[(Ellipsis,) + sl]
         if disjoint:
@@ -442,11 +446,11 @@ def _max_pool(nsp, input, kernel_size, stride, padding, dilation, ceil_mode, ret
     flat = cols.reshape(tuple(cols.shape[:-nsp]) + (-1,))
     k = argmax(flat, -1)._data
     sizes = x.shape[-nsp:]
-    pos = np.unravel_index(k, kernel)
-    from ..core.tensor import Tensor
-    lin = np.zeros(k.shape, np.int64)
+    xp = namespace(k)
+    pos = xp.unravel_index(k, kernel)
+    lin = xp.zeros(k.shape, np.int64)
     for i in range(nsp):
-        start = np.arange(outs[i]) * stride[i] - padding[i]
+        start = xp.arange(outs[i]) * stride[i] - padding[i]
         start = start.reshape((-1,) + (1,) * (nsp - 1 - i))
         lin = lin * sizes[i] + start + pos[i] * dilation[i]
     return out, Tensor._wrap(lin)
@@ -496,7 +500,7 @@ def _avg_pool(nsp, input, kernel_size, stride, padding, ceil_mode, count_include
         m = (j >= -p) & (j < n + p) if count_include_pad else (j >= 0) & (j < n)
         ones = np.multiply.outer(ones, m.astype(x.dtype.np))
     cnt = _windows_impl(ones, kernel, stride, dilation).sum(axis=tuple(range(nsp, 2 * nsp)))
-    return total / cnt.astype(x.dtype.np)
+    return total / Tensor._wrap(host_on_device_of(cnt.astype(x.dtype.np), x))
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -540,9 +544,9 @@ def _adaptive_avg(nsp, input, output_size, op):
     outs = tuple(n if o is None else int(o) for o, n in zip(outs, sizes))
     if len(outs) != nsp or any(o <= 0 for o in outs):
         raise ValueError(f"{op}: output_size must be {nsp} positive sizes, got {output_size}")
-    from ..core.tensor import Tensor
     sp = "hw"[:nsp]
-    mats = [Tensor._wrap(_adaptive_matrix(n, o, x.dtype.np)) for n, o in zip(sizes, outs)]
+    mats = [Tensor._wrap(host_on_device_of(_adaptive_matrix(n, o, x.dtype.np), x))
+            for n, o in zip(sizes, outs)]
     eq = f"...{sp}," + ",".join(f"{u}{s}" for u, s in zip("ij", sp)) + f"->...{'ij'[:nsp]}"
     return einsum(eq, x, *mats)
 

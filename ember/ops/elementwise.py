@@ -14,6 +14,7 @@ import numpy as np
 from ..backend import namespace
 from ..backend import ufuncs as U
 from ..core import dtypes as _dt
+from ..core.creation import place
 from ..core.primitive import Aval, Primitive, Tracer, bind
 from ..core.tensor import Tensor
 from ._util import broadcast_shapes
@@ -168,7 +169,9 @@ def zeros_like_v(x):
 
 def full_like_traced(x, value):
     if isinstance(x, Tracer):
-        return bind(broadcast_in_dim_p, np.asarray(value, x.dtype.np), shape=tuple(x.shape))
+        # a traced value's device is the default device (its plan's backend moves it there)
+        return bind(broadcast_in_dim_p, place(np.asarray(value, x.dtype.np)),
+                    shape=tuple(x.shape))
     return Tensor._wrap(namespace(x._data).full(x._data.shape, value, x._data.dtype))
 
 

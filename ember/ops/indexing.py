@@ -12,7 +12,8 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind
 from ..core.tensor import Tensor
-from ._util import canon_dim
+from ..backend import namespace
+from ._util import canon_dim, host_on_device_of
 from .elementwise import as_value, moveaxis_to_front, promote
 from .registry_helpers import export, method
 
@@ -86,7 +87,10 @@ def _parse(x, idx):
             spec.append(("i", k))
             dim += 1
         else:
-            t = i if isinstance(i, Tensor) else as_value(np.asarray(i))
+            t = i if isinstance(i, Tensor) else Tensor._wrap(host_on_device_of(np.asarray(i), x))
+            if type(t) is Tensor and type(x) is Tensor and type(t._data) is not type(x._data) \
+                    and type(t._data) is np.ndarray:
+                t = Tensor._wrap(host_on_device_of(t._data, x))  # a CPU index, as in PyTorch
             if t.dtype is _dt.bool_:
                 if tuple(t.shape) != shape[dim:dim + t.ndim]:
                     raise IndexError(f"the shape of the mask {tuple(t.shape)} does not match "
@@ -138,7 +142,7 @@ getitem_basic_p = Primitive(
 
 
 def _put_basic_impl(ct, shape, spec):
-    z = np.zeros(shape, ct.dtype)
+    z = namespace(ct).zeros(shape, ct.dtype)
     z[_to_np_index(spec)] = ct
     return z
 
@@ -181,7 +185,6 @@ def _batched_spec(spec, args, dims):
     """Batch everything: x and every index array get the batch dim in front, and an extra
     leading index ``arange(B)`` selects each example's slice. The output then has layout
     (B, block, other dims)."""
-    from .creation_ops import arange
     x, arrays = args[0], list(args[1:])
     b = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
     r = _example_rank(arrays, dims[1:])
@@ -197,7 +200,8 @@ def _batched_spec(spec, args, dims):
             a = moveaxis_to_front(a, d)
             a = a.reshape((a.shape[0],) + (1,) * (r + 1 - a.ndim) + tuple(a.shape[1:]))
         new_arrays.append(a)
-    bidx = arange(b).reshape((b,) + (1,) * r)
+    bidx = Tensor._wrap(host_on_device_of(np.arange(b, dtype=np.int64), x)).reshape(
+        (b,) + (1,) * r)
     new_spec = (("a", len(new_arrays)),) + spec
     return x, new_arrays + [bidx], new_spec, r
 
@@ -242,8 +246,8 @@ def _index_add_impl(ct, *arrays, shape, spec):
     if spec == (("a", 0),) and arrays[0].size > 64 and len(shape) > 1 and ct.dtype.kind == "f":
         # rows of a table picked by one index array (an embedding's gradient)
         return _add_rows(ct, arrays[0], shape)
-    z = np.zeros(shape, ct.dtype)
-    np.add.at(z, _to_np_index(spec, arrays), ct)
+    z = namespace(ct).zeros(shape, ct.dtype)
+    np.add.at(z, _to_np_index(spec, arrays), ct)  # a ufunc: dispatches on z's array type
     return z
 
 
@@ -262,12 +266,13 @@ def _add_rows(ct, idx, shape):
     if lo < -n or hi >= n:
         raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for axis 0 with "
                          f"size {n}")
-    idx = np.where(idx < 0, idx + n, idx)
-    z = np.zeros(shape, ct.dtype)
-    order = np.argsort(idx, kind="stable")
+    xp = namespace(ct)
+    idx = xp.where(idx < 0, idx + n, idx)
+    z = xp.zeros(shape, ct.dtype)
+    order = xp.argsort(idx, kind="stable")
     srt = idx[order]
-    starts = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
-    lens = np.diff(np.r_[starts, srt.size])
+    starts = xp.flatnonzero(xp.concatenate((xp.ones(1, bool), srt[1:] != srt[:-1])))
+    lens = xp.diff(xp.concatenate((starts, xp.full(1, srt.size, starts.dtype))))
     few = lens <= _ROW_PASSES
     st, ln = starts[few], lens[few]
     for k in range(int(ln.max()) if ln.size else 0):
@@ -297,7 +302,7 @@ def _index_add_batch(args, dims, shape, spec):
     # batched index arrays: bring ct to (B, block, others) and scatter with arange(B)
     if k:
         ct = movedim(ct, tuple(range(1 + k, 1 + k + r)), tuple(range(1, 1 + r)))
-    _, arrays, new_spec, _ = _batched_spec(spec, (Tensor._wrap(np.zeros(shape, np.float32)),)
+    _, arrays, new_spec, _ = _batched_spec(spec, (Tensor._wrap(host_on_device_of(np.zeros(shape, np.float32), ct)),)
                                            + tuple(args[1:]), (None,) + tuple(dims[1:]))
     return bind(index_add_nd_p, ct, *arrays, shape=(b,) + tuple(shape), spec=new_spec), 0
 
@@ -327,7 +332,7 @@ Tensor.__getitem__ = getitem
 def _selection(s, spec, arrays, v):
     """(mask of the block ``spec`` selects in ``s``, ``v`` broadcast to it in ``s``'s dtype)."""
     v = as_value(v) if not isinstance(v, (int, float, bool)) else v
-    ones = Tensor._wrap(np.ones(tuple(s.shape), np.bool_))
+    ones = Tensor._wrap(host_on_device_of(np.ones(tuple(s.shape), np.bool_), s))
     sel = bind(gather_nd_p, ones, *arrays, spec=spec) if arrays else \
         bind(getitem_basic_p, ones, spec=spec)
     vv = (sel.to(s.dtype) * 0 + v) if not isinstance(v, Tensor) else \
@@ -485,7 +490,6 @@ method(getitem, "__getitem__")
 def _along_index(index, dim, op, x_shape):
     """Index arrays that address ``x[..., index[...], ...]`` along ``dim`` (PyTorch's
     gather/scatter convention: the other dims count up with the position in ``index``)."""
-    from .creation_ops import arange
     idx = as_value(index)
     if not idx.dtype.is_integer:
         raise TypeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
@@ -509,7 +513,7 @@ def _along_index(index, dim, op, x_shape):
         else:
             s = [1] * len(shp)
             s[d] = shp[d]
-            arrays.append(arange(shp[d]).reshape(s))
+            arrays.append(Tensor._wrap(host_on_device_of(np.arange(shp[d], dtype=np.int64), idx)).reshape(s))
     spec = tuple(("a", i) for i in range(len(shp)))
     return spec, arrays
 
@@ -668,11 +672,13 @@ def nonzero(input, as_tuple=False):
             [1, 0]])
     """
     x = as_value(input)
-    nz = np.nonzero(np.asarray(x._data))
+    d = x._data
+    xp = namespace(d)
+    nz = xp.nonzero(d) if d.ndim else ()
     if as_tuple:
         return tuple(Tensor._wrap(a.astype(np.int64)) for a in nz)
-    return Tensor._wrap(np.stack(nz, axis=1).astype(np.int64) if nz else
-                        np.zeros((1 if np.asarray(x._data).item() else 0, 0), np.int64))
+    return Tensor._wrap(xp.stack(nz, axis=1).astype(np.int64) if nz else
+                        xp.zeros((1 if d.item() else 0, 0), np.int64))
 
 
 def argwhere(input):

@@ -27,7 +27,8 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind
 from ..core.tensor import Tensor
-from ._util import broadcast_shapes
+from ..backend import namespace
+from ._util import broadcast_shapes, host_on_device_of
 from .elementwise import as_value, cast, moveaxis_to_front, unbroadcast, where, zeros_like_v
 from .linalg import matmul
 from .registry_helpers import export, method
@@ -73,7 +74,7 @@ def tril(input, diagonal=0):
     x = as_value(input)
     _check_matrix("tril", x)
     mask = np.tri(x.shape[-2], x.shape[-1], diagonal, dtype=bool)
-    return where(mask, x, zeros_like_v(x))
+    return where(_on_device_of(mask, x), x, zeros_like_v(x))
 
 
 def triu(input, diagonal=0):
@@ -86,7 +87,7 @@ def triu(input, diagonal=0):
     x = as_value(input)
     _check_matrix("triu", x)
     mask = ~np.tri(x.shape[-2], x.shape[-1], diagonal - 1, dtype=bool)
-    return where(mask, x, zeros_like_v(x))
+    return where(_on_device_of(mask, x), x, zeros_like_v(x))
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
@@ -131,7 +132,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
         col = pad(col, (0, 0, 0, offset))
     elif offset < 0:
         col = pad(col, (0, 0, -offset, 0))
-    return where(mask, col, zeros_like_v(col))
+    return where(_on_device_of(mask, col), col, zeros_like_v(col))
 
 
 def diag(input, diagonal=0):
@@ -160,9 +161,14 @@ def trace(input):
     return diagonal(x, 0, -2, -1).sum(-1)
 
 
+def _on_device_of(a, x):
+    """Host array ``a`` (a constant mask or matrix) as a tensor on ``x``'s device."""
+    return Tensor._wrap(host_on_device_of(a, x))
+
+
 def _eye_like(x, n=None):
     n = x.shape[-1] if n is None else n
-    return as_value(np.eye(n, dtype=x.dtype.np))
+    return _on_device_of(np.eye(n, dtype=x.dtype.np), x)
 
 
 def _matrix_batch(prim):
@@ -215,7 +221,7 @@ def _pair_shape(op):
 # ---- solve ----------------------------------------------------------------------------------
 
 def _solve_impl(a, b):
-    return _lapack("solve", np.linalg.solve, *_bcast_pair(a, b))
+    return _lapack("solve", namespace(a).linalg.solve, *_bcast_pair(a, b))
 
 
 def _solve_vjp(ct, out, a, b):
@@ -240,15 +246,20 @@ def _tri_mask(n, lower, unit):
 
 def _tri_part(a, lower, unit):
     """The triangle of ``a`` the solve reads (strict when the diagonal is taken as ones)."""
-    return where(_tri_mask(a.shape[-1], lower, unit), a, zeros_like_v(a))
+    return where(_on_device_of(_tri_mask(a.shape[-1], lower, unit), a), a, zeros_like_v(a))
 
 
 def _tri_impl(a, b, lower, unit_diagonal):
     n = a.shape[-1]
-    t = np.where(_tri_mask(n, lower, unit_diagonal), a, 0).astype(a.dtype, copy=False)
+    xp = namespace(a)
+    if lower:
+        mask = xp.tri(n, n, -1 if unit_diagonal else 0, dtype=bool)
+    else:
+        mask = ~xp.tri(n, n, 0 if unit_diagonal else -1, dtype=bool)
+    t = xp.where(mask, a, 0).astype(a.dtype, copy=False)
     if unit_diagonal:
-        t = t + np.eye(n, dtype=a.dtype)
-    return _lapack("solve_triangular", np.linalg.solve, *_bcast_pair(t, b))
+        t = t + xp.eye(n, dtype=a.dtype)
+    return _lapack("solve_triangular", xp.linalg.solve, *_bcast_pair(t, b))
 
 
 def _tri_vjp(ct, out, a, b, lower, unit_diagonal):
@@ -270,8 +281,9 @@ triangular_solve_p.batch = _matrix_batch(triangular_solve_p)
 # ---- slogdet ------------------------------------------------------------------------------
 
 def _slogdet_impl(a):
-    s, l = np.linalg.slogdet(a)
-    return np.asarray(s, a.dtype), np.asarray(l, a.dtype)
+    xp = namespace(a)
+    s, l = xp.linalg.slogdet(a)
+    return xp.asarray(s, a.dtype), xp.asarray(l, a.dtype)
 
 
 def _slogdet_vjp(ct, out, a):
@@ -314,7 +326,7 @@ def _cholesky_jvp(p, t, out):
 
 
 cholesky_p = Primitive(
-    "linalg_cholesky", lambda a: _lapack("cholesky", np.linalg.cholesky, a),
+    "linalg_cholesky", lambda a: _lapack("cholesky", namespace(a).linalg.cholesky, a),
     shape=lambda a: Aval(a.shape, a.dtype), vjp=_cholesky_vjp, jvp=_cholesky_jvp,
     vjp_needs_out=True)
 cholesky_p.batch = _matrix_batch(cholesky_p)
@@ -323,7 +335,7 @@ cholesky_p.batch = _matrix_batch(cholesky_p)
 # ---- qr --------------------------------------------------------------------------------------
 
 def _qr_impl(a, mode):
-    q, r = np.linalg.qr(a, mode=mode)
+    q, r = namespace(a).linalg.qr(a, mode=mode)
     return q, r
 
 
@@ -380,14 +392,14 @@ qr_p.batch = _matrix_batch(qr_p)
 # ---- eigh -----------------------------------------------------------------------------------
 
 def _eigh_impl(a):
-    w, v = _lapack("eigh", np.linalg.eigh, a)
+    w, v = _lapack("eigh", namespace(a).linalg.eigh, a)
     return w, v
 
 
 def _inv_gaps(w):
     """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it."""
     e = w.unsqueeze(-2) - w.unsqueeze(-1)
-    eye = np.eye(w.shape[-1], dtype=bool)
+    eye = _on_device_of(np.eye(w.shape[-1], dtype=bool), w)
     safe = where(eye, e * 0 + 1, e)
     return where(eye, zeros_like_v(e), 1 / safe)
 
@@ -414,7 +426,7 @@ eigh_p.batch = _matrix_batch(eigh_p)
 # ---- svd ------------------------------------------------------------------------------------
 
 def _svd_impl(a, full_matrices):
-    u, s, vh = _lapack("svd", lambda x: np.linalg.svd(x, full_matrices=full_matrices), a)
+    u, s, vh = _lapack("svd", lambda x: namespace(x).linalg.svd(x, full_matrices=full_matrices), a)
     return u, s, vh
 
 

@@ -7,7 +7,8 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind, derived_rule
 from ..core.tensor import Tensor
-from ._util import canon_dim
+from ..backend import namespace
+from ._util import canon_dim, host_on_device_of
 from .elementwise import as_value, cast, moveaxis_to_front
 from .registry_helpers import export, method
 
@@ -257,14 +258,15 @@ def _lstm_seq_ref(xw, whhT, h0, c0, reverse):
 def _lstm_seq_impl(xw, whhT, h0, c0, reverse):
     T, n, h4 = xw.shape
     H = h4 // 4
-    dt = np.result_type(xw, whhT, h0, c0)
-    hs = np.empty((T, n, H), dt)
-    cs = np.empty((T, n, H), dt)
-    acts = np.empty((T, n, 5 * H), dt)
-    scale = np.full(h4, -1, dt)
+    xp = namespace(xw)
+    dt = np.result_type(xw.dtype, whhT.dtype, h0.dtype, c0.dtype)
+    hs = xp.empty((T, n, H), dt)
+    cs = xp.empty((T, n, H), dt)
+    acts = xp.empty((T, n, 5 * H), dt)
+    scale = xp.full(h4, -1, dt)
     scale[2 * H:3 * H] = -2  # sigmoid(x) = 1 / (1 + exp(-x)); tanh(x) = 2 sigmoid(2x) - 1
-    gates = np.empty((n, h4), dt)
-    tmp = np.empty((n, H), dt)
+    gates = xp.empty((n, h4), dt)
+    tmp = xp.empty((n, H), dt)
     h, c = h0, c0
     with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x: sigmoid(x) = 0
         for t in _steps(T, reverse):
@@ -351,10 +353,11 @@ lstm_seq_p.vjp_accepts_none = True  # `acts` has a cotangent only in second orde
 def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse, groups):
     T, n, H = hs.shape
     dt = hs.dtype
-    dgates = np.empty((T, n, 4 * H), dt)
-    dh = np.zeros((n, H), dt)
-    dc = np.zeros((n, H), dt)
-    tmp = np.empty((n, H), dt)
+    xp = namespace(hs)
+    dgates = xp.empty((T, n, 4 * H), dt)
+    dh = xp.zeros((n, H), dt)
+    dc = xp.zeros((n, H), dt)
+    tmp = xp.empty((n, H), dt)
     order = list(_steps(T, reverse))
     for k in range(T - 1, -1, -1):  # backwards through the processing order
         t = order[k]
@@ -480,7 +483,7 @@ def _nll_impl(logp, target, *weight, ignore_index, reduction):
     ignored = target == ignore_index
     counted_all = not ignored.any()
     safe = target if counted_all else np.where(ignored, 0, target)
-    picked = logp[np.arange(m), safe]
+    picked = logp[namespace(logp).arange(m), safe]
     if counted_all and not weight:  # the common case: every row counts with weight 1
         loss, total = -picked, None
     else:
@@ -513,13 +516,13 @@ def _nll_weights(target, weight, ignore_index, dtype):
 
 
 def _nll_vjp(ct, out, logp, target, *weight, ignore_index, reduction):
-    from .creation_ops import arange
     from .indexing import index_add_nd_p
     safe, w = _nll_weights(target, weight, ignore_index, logp.dtype)
+    rows = Tensor._wrap(host_on_device_of(np.arange(logp.shape[0], dtype=np.int64), logp))
     if reduction == "mean":
         ct = ct / w.sum()
     coeff = -(ct * w)
-    g = bind(index_add_nd_p, coeff, arange(logp.shape[0]), safe, shape=tuple(logp.shape),
+    g = bind(index_add_nd_p, coeff, rows, safe, shape=tuple(logp.shape),
              spec=(("a", 0), ("a", 1)))
     return (g, None) + (None,) * len(weight)
 

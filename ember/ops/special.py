@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ..backend import namespace
 from ..core import dtypes as _dt
 from ..core.primitive import Primitive, bind
 from .elementwise import _same_shape_rule, as_value, cast, elementwise_batch
@@ -27,7 +28,7 @@ _LGAMMA = np.frompyfunc(math.lgamma, 1, 1)
 
 def _gammaln_impl(x):
     with np.errstate(all="ignore"):
-        out = np.empty(x.shape, x.dtype)
+        out = namespace(x).empty(x.shape, x.dtype)
         finite = np.isfinite(x) & ~((x <= 0) & (x == np.floor(x)))
         out[...] = np.inf
         out[np.isnan(x)] = np.nan
@@ -37,12 +38,13 @@ def _gammaln_impl(x):
 
 
 def _digamma64(x):
-    x = np.array(x, np.float64)
-    out = np.full(x.shape, np.nan)
+    xp = namespace(x)
+    x = xp.array(x, np.float64)
+    out = xp.full(x.shape, np.nan)
     poles = (x <= 0) & (x == np.floor(x))
     refl = (x < 0) & ~poles
     xr = np.where(refl, 1 - x, x)  # reflect negative arguments to positive ones
-    acc = np.zeros(x.shape)
+    acc = xp.zeros(x.shape)
     z = np.where(poles | np.isnan(xr), _SHIFT_TO, xr)
     while True:
         small = z < _SHIFT_TO
@@ -64,12 +66,13 @@ def _digamma64(x):
 
 def _polygamma64(n, x):
     """psi_n(x) for n >= 1."""
-    x = np.array(x, np.float64)
+    xp = namespace(x)
+    x = xp.array(x, np.float64)
     sign = -1.0 if n % 2 == 0 else 1.0  # (-1)^(n+1)
     fact = math.factorial(n)
     poles = (x <= 0) & (x == np.floor(x))
     z = np.where(poles | np.isnan(x), _SHIFT_TO, x)
-    acc = np.zeros(x.shape)
+    acc = xp.zeros(x.shape)
     while True:
         small = z < _SHIFT_TO
         if not small.any():

@@ -231,7 +231,7 @@ def detach_(self):
 
 
 def _clone_impl(x):
-    return np.array(x, copy=True)
+    return namespace(x).array(x, copy=True)
 
 
 from ..core.primitive import Primitive, Aval  # noqa: E402

@@ -27,7 +27,7 @@ def _run(graph, plan, args):
     """The compiled plan on concrete values; through bind when a transform is active."""
     if primitive.transforms_active() or any(isinstance(a, Tracer) for a in args):
         return list(eval_graph(graph, list(args)))
-    return [Tensor._wrap(np.asarray(r)) for r in plan(*[a._data for a in args])]
+    return [Tensor._wrap(np.asanyarray(r)) for r in plan(*[a._data for a in args])]
 
 
 def linearize(fun, *primals):

@@ -120,7 +120,9 @@ def run(prim, params, args, ct, out, needed):
             _plans[key] = _SEEN_ONCE
         return prim.vjp(ct, out, *args, **params)
     if entry is _SEEN_ONCE:
-        entry = _compile(prim, params, args, cts, outs, multi, needed)
+        entry = _compile(prim, params, args, cts, outs, multi, needed,
+                         None if array_type is np.ndarray or array_type is None
+                         else _backend.backend_of(ins[0]))
         _plans[key] = entry
         if entry is _NOT_STAGEABLE:
             return prim.vjp(ct, out, *args, **params)
@@ -133,7 +135,7 @@ def run(prim, params, args, ct, out, needed):
     return tuple([wrap(next(res)) if m else None for m in mask])
 
 
-def _compile(prim, params, args, cts, outs, multi, needed):
+def _compile(prim, params, args, cts, outs, multi, needed, backend):
     has_ct = [c is not None for c in cts]
     has_out = [o is not None for o in outs]
     t_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -158,4 +160,5 @@ def _compile(prim, params, args, cts, outs, multi, needed):
         return _NOT_STAGEABLE
     graph = optimize(graph)
     fresh = not any(isinstance(o, Lit) for o in graph.outs)
-    return compile_plan(graph), tuple(mask), fresh
+    # a plan per backend: the graph's NumPy constants move to the inputs' backend once, here
+    return compile_plan(graph, backend=backend), tuple(mask), fresh

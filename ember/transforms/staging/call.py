@@ -201,7 +201,7 @@ def _split(joint, n_in, n_out):
 
 
 def _impl(*arrays, plan):
-    return [np.asarray(r) for r in plan.fwd_plan(*arrays)]
+    return [np.asanyarray(r) for r in plan.fwd_plan(*arrays)]
 
 
 def _shape(*avals, plan):
@@ -235,7 +235,7 @@ def _vjp(ct, out, *args, plan):
     if _needs_recording(ins):  # the backward is itself one call, seen by the transforms
         grads = bind(jit_call_p, *ins, plan=gp.backward_call())
     else:  # the compiled backward plan
-        grads = [Tensor._wrap(np.asarray(g)) for g in gp.bwd_plan(*[x._data for x in ins])]
+        grads = [Tensor._wrap(np.asanyarray(g)) for g in gp.bwd_plan(*[x._data for x in ins])]
     return tuple(g if f else None for g, f in zip(grads, plan.in_float))
 
 

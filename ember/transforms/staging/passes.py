@@ -33,7 +33,7 @@ def fold_constants(g: Graph, live=()) -> Graph:
             r = e.prim.impl(*vals, **e.params)
             rs = r if e.prim.multiple_results else [r]
             for o, v in zip(e.outs, rs):
-                env[id(o)] = Lit(np.asarray(v))
+                env[id(o)] = Lit(np.asanyarray(v))  # keeps a backend array type
             continue
         eqns.append(Eqn(e.prim, ins, e.params, e.outs))
     outs = [env.get(id(o), o) for o in g.outs]
