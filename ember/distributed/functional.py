@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import backend_of
 from ..core.primitive import Primitive, bind
 from ..core.tensor import Tensor
 from ..core.creation import as_tensor
@@ -24,6 +25,8 @@ def _impl(x, op, group):
     from .collectives import host_array
     out = np.array(host_array(x, "all_reduce"), order="C", copy=True)
     group.comm.allreduce(out, op)
+    if isinstance(x, np.ndarray) and type(x) is not np.ndarray:  # a host-memory device's
+        return backend_of(x).from_host(out)  # array type (strict): the result stays there
     return out
 
 
