@@ -285,7 +285,8 @@ class ScheduleGPipe(_Schedule):
 
     >>> stages = ember.nn.parallel.split_sequential(
     ...     ember.nn.Sequential(ember.nn.Linear(2, 2), ember.nn.Linear(2, 1)), num_stages=2)
-    >>> print(ember.nn.parallel.ScheduleGPipe(stages, 3))
+    >>> mse = lambda out, target: ((out - target) ** 2).mean()
+    >>> print(ember.nn.parallel.ScheduleGPipe(stages, 3, loss_fn=mse))
     GPipe (2 stages, 3 micro-batches)
     stage 0: F0 F1 F2 B2 B1 B0
     stage 1: F0 F1 F2 B2 B1 B0
@@ -299,7 +300,8 @@ class Schedule1F1B(_Schedule):
 
     >>> stages = ember.nn.parallel.split_sequential(
     ...     ember.nn.Sequential(ember.nn.Linear(2, 2), ember.nn.Linear(2, 1)), num_stages=2)
-    >>> print(ember.nn.parallel.Schedule1F1B(stages, 4))
+    >>> mse = lambda out, target: ((out - target) ** 2).mean()
+    >>> print(ember.nn.parallel.Schedule1F1B(stages, 4, loss_fn=mse))
     1F1B (2 stages, 4 micro-batches)
     stage 0: F0 F1 B0 F2 B1 F3 B2 B3
     stage 1: F0 B0 F1 B1 F2 B2 F3 B3
