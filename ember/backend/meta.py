@@ -91,6 +91,25 @@ class MetaArray:
         return (MetaArray, (self.shape, self.dtype))
 
 
+def _refusing(name):
+    def op(self, *args):
+        _refuse(f"operator {name}")
+    op.__name__ = name
+    return op
+
+
+# Python's operators on a meta array compute: they refuse as NumPy functions do (the eager
+# evaluator then runs the op's shape rule)
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
+              "xor", "lshift", "rshift"):
+    for _fmt in ("__{}__", "__r{}__", "__i{}__"):
+        setattr(MetaArray, _fmt.format(_name), _refusing(_fmt.format(_name)))
+for _name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__", "__neg__", "__pos__",
+              "__abs__", "__invert__", "__float__", "__int__", "__index__", "__complex__"):
+    setattr(MetaArray, _name, _refusing(_name))
+MetaArray.__hash__ = object.__hash__
+
+
 _META_FLAGS = types.SimpleNamespace(writeable=True, c_contiguous=True, f_contiguous=False,
                                     owndata=True)
 

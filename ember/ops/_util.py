@@ -6,6 +6,7 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.errors import describe, op_error  # noqa: F401 (used by the op families)
 from ..backend import device_of
+from ..backend.meta import MetaArray
 from ..core.creation import place
 from ..core.primitive import Tracer
 from ..core.tensor import Tensor, canon_dim  # noqa: F401
@@ -89,3 +90,9 @@ def host_on_device_of(arr, like):
     if type(d) is np.ndarray:
         return arr
     return place(arr, device_of(d))
+
+
+def has_values(t):
+    """Whether tensor ``t``'s values can be read now: not traced, not on the meta device
+    (value checks such as index bounds are skipped for the others)."""
+    return not isinstance(t, Tracer) and type(t._data) is not MetaArray

@@ -13,7 +13,7 @@ from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind
 from ..core.tensor import Tensor
 from ..backend import namespace
-from ._util import canon_dim, host_on_device_of
+from ._util import canon_dim, has_values, host_on_device_of
 from .elementwise import as_value, moveaxis_to_front, promote
 from .registry_helpers import export, method
 
@@ -104,7 +104,7 @@ def _parse(x, idx):
             if not t.dtype.is_integer:
                 raise IndexError(f"tensors used as indices must be integer or bool, got "
                                  f"{t.dtype}")
-            if not _is_traced(t) and t.numel():
+            if has_values(t) and t.numel():
                 lo, hi = int(t._data.min()), int(t._data.max())
                 for v in (lo, hi):
                     _check_int(v, shape[dim], dim)
@@ -501,7 +501,7 @@ def _along_index(index, dim, op, x_shape):
         if d != dim and a > b:
             raise ValueError(f"{op}: index shape {shp} is larger than the input shape "
                              f"{x_shape} at dim {d}")
-    if not _is_traced(idx) and idx.numel():
+    if has_values(idx) and idx.numel():
         lo, hi = int(idx._data.min()), int(idx._data.max())
         if lo < -x_shape[dim] or hi >= x_shape[dim]:
             raise IndexError(f"{op}: index {hi if hi >= x_shape[dim] else lo} is out of bounds "

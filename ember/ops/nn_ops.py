@@ -8,7 +8,7 @@ from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind, derived_rule
 from ..core.tensor import Tensor
 from ..backend import namespace
-from ._util import canon_dim, host_on_device_of
+from ._util import canon_dim, has_values, host_on_device_of
 from .elementwise import as_value, cast, moveaxis_to_front
 from .registry_helpers import export, method
 
@@ -107,7 +107,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
                                   "supported")
-    if type(idx) is Tensor and idx._data.size and idx._data.dtype.kind == "i":
+    if type(idx) is Tensor and has_values(idx) and idx._data.size and \
+            idx._data.dtype.kind == "i":
         # concrete indices: PyTorch's range check (too large ones fail in the gather below;
         # a negative one would silently count from the end)
         lo = idx._data.min()

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from ..backend import namespace
+
 
 def scalar_sqrt(x):
     """``sqrt`` for NumPy arrays and Python numbers: a Python float stays a Python float (a
@@ -49,7 +51,7 @@ class InPlace:
 
     @staticmethod
     def copy(x):
-        return np.array(x, copy=True)
+        return namespace(x).array(x, copy=True)
 
     @staticmethod
     def first(t, g, other):

@@ -37,7 +37,7 @@ class _RuleOptimizer(Optimizer):
                 arrays = {k: v for k, v in st.items() if k != "step"}
                 delta, new = rule(IN_PLACE, p._data, p.grad._data, arrays, st["step"], **hp)
                 st.update(new)  # in place: the same buffers, updated
-                p._data += np.asarray(delta, dtype=p._data.dtype)
+                p._data += np.asanyarray(delta, dtype=p._data.dtype)  # keeps the device
                 p._version[0] += 1
         return loss
 

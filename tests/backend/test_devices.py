@@ -7,6 +7,8 @@ import pytest
 
 import ember
 import ember.nn as nn
+import ember.nn.functional as F
+from ember.models import resnet18
 
 
 def test_device_objects_parse_compare_and_print():
@@ -159,3 +161,42 @@ def test_module_to_device_and_dtype_keeps_parameter_objects():
     assert w.device == "cpu" and w.dtype == ember.float64 and w.grad.device == "cpu"
     m.to(dtype=ember.float32).cpu()
     assert w.dtype == ember.float32
+
+
+def _lenet():
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(),
+                         nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 10))
+
+
+class _LSTMClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(100, 16)
+        self.lstm = nn.LSTM(16, 32, num_layers=2, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(64, 5)
+
+    def forward(self, tokens):
+        h, _ = self.lstm(self.emb(tokens))
+        return self.fc(h[:, -1])
+
+
+@pytest.mark.parametrize("name, make, make_input, out_shape", [
+    ("lenet", _lenet, lambda: ember.randn(4, 1, 28, 28), (4, 10)),
+    ("lstm_classifier", _LSTMClassifier, lambda: ember.randint(0, 100, (4, 7)), (4, 5)),
+    ("resnet18", lambda: resnet18(num_classes=10), lambda: ember.randn(2, 3, 64, 64), (2, 10)),
+], ids=["lenet", "lstm_classifier", "resnet18"])
+def test_models_run_forward_and_backward_on_meta(name, make, make_input, out_shape):
+    """Every op of a conv net (conv, pooling, batch norm, residual adds), an LSTM classifier
+    (embedding, the fused recurrence, reversed directions) and their backward passes run
+    their shape rules on meta: right shapes, no data."""
+    with ember.device("meta"):
+        model = make()
+        out = model(make_input())
+        assert out.is_meta and tuple(out.shape) == out_shape
+        loss = F.cross_entropy(out, ember.randint(0, out_shape[1], (out_shape[0],)))
+        assert loss.is_meta and loss.shape == ()
+        loss.backward()
+    for p in model.parameters():
+        assert p.is_meta and p.grad is not None and p.grad.is_meta
+        assert tuple(p.grad.shape) == tuple(p.shape) and p.grad.dtype == p.dtype
