@@ -7,6 +7,8 @@ import dataclasses
 import functools
 from typing import Any, Callable
 
+from .core.tensor import Tensor
+
 _registry: dict[type, tuple[Callable, Callable]] = {}
 _child_keys: dict[type, Callable] = {}  # cls -> (x, aux) -> the key entry of each child
 
@@ -225,10 +227,9 @@ def tree_flatten(tree, is_leaf=None):
     {'a': [10], 'b': (20, 30)}
     """
     leaves = []
-    from .core.tensor import Tensor
 
     def rec(x):
-        if type(x) is Tensor or (is_leaf is not None and is_leaf(x)):
+        if isinstance(x, Tensor) or (is_leaf is not None and is_leaf(x)):
             leaves.append(x)
             return _LEAF
         r = _flatten_one(x)
@@ -258,12 +259,11 @@ _sorted_keys: dict = {}  # a dict's keys in insertion order -> in pytree order
 def flatten_with_key(tree):
     """(leaves, key): the leaves in ``tree_flatten``'s order and a hashable key that is equal
     exactly when the structures are; cheaper than a PyTreeDef (jit builds one per call)."""
-    from .core.tensor import Tensor
     leaves = []
 
     def rec(x):
         t = type(x)
-        if t is Tensor:
+        if t is Tensor or isinstance(x, Tensor):  # tensors, parameters, tracers
             leaves.append(x)
             return None
         if t is tuple or t is list:
@@ -452,11 +452,10 @@ def tree_flatten_with_path(tree, is_leaf=None):
     >>> [(ember.tree.keystr(path), leaf) for path, leaf in pairs]
     [("['w'][0]", 1), ("['w'][1]", 2)]
     """
-    from .core.tensor import Tensor
     out = []
 
     def rec(x, path):
-        if type(x) is Tensor or (is_leaf is not None and is_leaf(x)):
+        if isinstance(x, Tensor) or (is_leaf is not None and is_leaf(x)):
             out.append((path, x))
             return
         r = _flatten_one(x)
