@@ -50,7 +50,8 @@ MetaArray = meta.MetaArray
 
 
 def blas_info() -> dict:
-    """Which BLAS NumPy uses and with how many threads (best effort)."""
+    """Which BLAS NumPy uses, its kernel (the CPU family OpenBLAS chose, via threadpoolctl when
+    installed) and how many threads (best effort)."""
     info = {"numpy": np.__version__}
     try:
         cfg = np.show_config(mode="dicts")
@@ -60,11 +61,46 @@ def blas_info() -> dict:
         info["blas"] = "unknown"
     try:
         from threadpoolctl import threadpool_info
+    except ImportError:
+        env = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+        info["threads"] = int(env) if env and env.isdigit() else os.cpu_count()
+    else:
         pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
         if pools:
             info["threads"] = pools[0].get("num_threads")
-    except Exception:
-        import os
-        env = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-        info["threads"] = int(env) if env and env.isdigit() else os.cpu_count()
+            info["kernel"] = pools[0].get("architecture")
     return info
+
+
+# OpenBLAS kernels (its names for CPU families) that use AVX2 and FMA
+_AVX2_KERNELS = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator"}
+
+
+def cpu_flags() -> set:
+    """The CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def blas_kernel_warning(kernel, flags, env=None):
+    """A warning when OpenBLAS runs a kernel older than this CPU supports (None when fine or
+    unknown). A forced ``OPENBLAS_CORETYPE=Prescott`` makes sgemm ~4x slower here.
+
+    >>> ember.backend.blas_kernel_warning("Haswell", {"avx2", "fma"}) is None
+    True
+    >>> print(ember.backend.blas_kernel_warning("Katmai", {"avx2", "fma"}, {}))
+    BLAS kernel Katmai does not use this CPU's AVX2/FMA: matrix products run several times slower than they could. Unset OPENBLAS_CORETYPE, or set it to Haswell
+    """
+    if not kernel or not {"avx2", "fma"} <= set(flags) or kernel.lower() in _AVX2_KERNELS:
+        return None
+    env = os.environ if env is None else env
+    forced = env.get("OPENBLAS_CORETYPE")
+    cause = (f" (OPENBLAS_CORETYPE={forced} is set)" if forced else "")
+    return (f"BLAS kernel {kernel}{cause} does not use this CPU's AVX2/FMA: matrix products run "
+            f"several times slower than they could. Unset OPENBLAS_CORETYPE, or set it to Haswell")

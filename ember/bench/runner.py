@@ -4,6 +4,10 @@ first-call (compile) time and peak memory; write JSON and Markdown, optionally a
 
 Frameworks are timed in alternating rounds (each round runs every framework for a few steps),
 so that drift of the machine hits all alike; the reported figure is the median over rounds.
+All frameworks then share one process, and the allocator setting the ``ember`` command makes
+(``ember.backend.keep_freed_memory``) applies to PyTorch and JAX as well. ``--isolate`` runs
+each framework in its own process instead, in its out-of-the-box setting (the allocator
+setting only for ember's cells), one framework after the other.
 """
 from __future__ import annotations
 
@@ -36,6 +40,11 @@ def add_arguments(p):
     p.add_argument("--check", type=int, default=0, metavar="N",
                    help="also verify that N steps from the same weights agree across frameworks")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (smoke tests)")
+    p.add_argument("--batch", type=int, default=None,
+                   help="samples per training step (default: each workload's own)")
+    p.add_argument("--isolate", action="store_true",
+                   help="run each framework in its own process, in its out-of-the-box setting "
+                        "(default: all in this process, alternating rounds)")
     p.add_argument("--settle", type=float, default=0.25,
                    help="seconds of pause before each timed cell, so that spinning BLAS/OpenMP "
                         "threads of the previous framework don't steal the CPU")
@@ -63,11 +72,70 @@ def _median_ms(times):
     return statistics.median(times) * 1e3 if times else float("nan")
 
 
+def _build_cell(fw, spec, w, data, steps, warmup):
+    """Build one framework's step, time its first call and size its timed batches."""
+    t0 = time.perf_counter()
+    step, weights = workload_specs.BUILDERS[fw](w, data, spec)
+    step()
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(warmup):
+        step()
+    per_step = (time.perf_counter() - t0) / warmup if warmup else first
+    # a timed batch lasts at least MIN_BATCH_S, so that tiny steps aren't dominated by the
+    # wake-up after the settle pause
+    n = max(steps, min(5000, math.ceil(MIN_BATCH_S / max(per_step, 1e-7))))
+    return dict(step=step, weights=weights, first=first, times=[], n=n)
+
+
+def _time_batch(cell, settle):
+    time.sleep(settle)  # let the previous framework's worker threads go idle
+    cell["step"]()  # wake up: caches, BLAS threads
+    t = time.perf_counter()
+    for _ in range(cell["n"]):
+        cell["step"]()
+    cell["times"].append((time.perf_counter() - t) / cell["n"])
+
+
+def _tunes_allocator(fw):
+    """Whether a framework's own process would run with ember's allocator setting."""
+    return fw.startswith("ember") and os.environ.get("EMBER_MALLOC_TUNING", "1") != "0"
+
+
+_CELL_PROBE = """
+import importlib, json, sys
+from ember.backend import keep_freed_memory
+from ember.bench import runner, workloads
+args = json.loads(sys.argv[1])
+if args["tune"]:
+    keep_freed_memory()
+[importlib.import_module(m) for m in workloads.REQUIRES.get(args["fw"], ())]
+spec = workloads.resolve(args["name"], args["tiny"], args["batch"])
+w = workloads.initial_weights(spec)
+cell = runner._build_cell(args["fw"], spec, w, spec.make_data(spec.batch, 0), args["steps"],
+                          args["warmup"])
+for _ in range(args["rounds"]):
+    runner._time_batch(cell, args["settle"])
+print(json.dumps({"first": cell["first"], "times": cell["times"], "n": cell["n"]}))
+"""
+
+
+def _isolated_cell(fw, name, tiny, batch, rounds, steps, warmup, settle):
+    args = dict(fw=fw, name=name, tiny=tiny, batch=batch, rounds=rounds, steps=steps,
+                warmup=warmup, settle=settle, tune=_tunes_allocator(fw))
+    out = subprocess.run([sys.executable, "-c", _CELL_PROBE, json.dumps(args)],
+                         capture_output=True, text=True, timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(f"ember bench --isolate: the {fw} process for {name} failed:\n"
+                           f"{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False, memory=True,
-        log=print, settle=0.25):
+        log=print, settle=0.25, batch=None, isolate=False):
     results = []
     for name in workloads:
-        spec = workload_specs.resolve(name, tiny)
+        spec = workload_specs.resolve(name, tiny, batch)
         w = workload_specs.initial_weights(spec)
         data = spec.make_data(spec.batch, 0)
         cells = {}
@@ -78,26 +146,15 @@ def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False,
             if name not in workload_specs.SUPPORTS.get(fw, (name,)):
                 log(f"  {name}: {fw} skipped (written for {', '.join(workload_specs.SUPPORTS[fw])} only)")
                 continue
-            t0 = time.perf_counter()
-            step, weights = workload_specs.BUILDERS[fw](w, data, spec)
-            step()
-            first = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            for _ in range(warmup):
-                step()
-            per_step = (time.perf_counter() - t0) / warmup if warmup else first
-            # a timed batch lasts at least MIN_BATCH_S, so that tiny steps aren't dominated
-            # by the wake-up after the settle pause
-            n = max(steps, min(5000, math.ceil(MIN_BATCH_S / max(per_step, 1e-7))))
-            cells[fw] = dict(step=step, weights=weights, first=first, times=[], n=n)
-        for _ in range(rounds):
-            for fw, c in cells.items():
-                time.sleep(settle)  # let the previous framework's worker threads go idle
-                c["step"]()  # wake up: caches, BLAS threads
-                t = time.perf_counter()
-                for _ in range(c["n"]):
-                    c["step"]()
-                c["times"].append((time.perf_counter() - t) / c["n"])
+            if isolate:
+                cells[fw] = _isolated_cell(fw, name, tiny, spec.batch, rounds, steps, warmup,
+                                           settle)
+            else:
+                cells[fw] = _build_cell(fw, spec, w, data, steps, warmup)
+        if not isolate:
+            for _ in range(rounds):
+                for c in cells.values():
+                    _time_batch(c, settle)
         check_res = _check(name, spec, w, data, list(cells), check) if check else {}
         ref = _median_ms(cells["ember-jit"]["times"]) if "ember-jit" in cells else None
         for fw, c in cells.items():
@@ -106,7 +163,9 @@ def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False,
                        samples_per_s=spec.batch / (ms / 1e3), first_call_s=c["first"],
                        vs_ember_jit=(ms / ref) if ref else None)
             if memory:
-                row["peak_mb"] = _peak_memory(name, fw, tiny)
+                row["peak_mb"] = _peak_memory(name, fw, tiny, spec.batch,
+                                              _tunes_allocator(fw) if isolate else
+                                              os.environ.get("EMBER_MALLOC_TUNING", "1") != "0")
             if check:
                 row["check_max_diff"] = check_res.get(fw)
             results.append(row)
@@ -131,11 +190,12 @@ _PEAK_PROBE = """
 import importlib, os, resource, sys
 from ember.backend import keep_freed_memory
 from ember.bench import workloads
-if os.environ.get("EMBER_MALLOC_TUNING", "1") != "0":
-    keep_freed_memory()  # as the ember command that runs this probe
-fw, name, tiny = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+fw, name, tiny, batch, tune = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4]), \
+    sys.argv[5] == "1"
+if tune:
+    keep_freed_memory()  # as the process whose step it measures
 [importlib.import_module(m) for m in workloads.REQUIRES.get(fw, ())]
-spec = workloads.resolve(name, tiny)
+spec = workloads.resolve(name, tiny, batch)
 w = workloads.initial_weights(spec)
 data = spec.make_data(spec.batch, 0)
 
@@ -157,11 +217,12 @@ print(max(peak() - base, 0) / 1024)
 """
 
 
-def _peak_memory(name, fw, tiny):
+def _peak_memory(name, fw, tiny, batch, tune):
     """Peak resident memory (MB) a fresh process gains while building and stepping one cell
     (framework imports, weights and data excluded)."""
     try:
-        out = subprocess.run([sys.executable, "-c", _PEAK_PROBE, fw, name, "1" if tiny else "0"],
+        out = subprocess.run([sys.executable, "-c", _PEAK_PROBE, fw, name, "1" if tiny else "0",
+                              str(batch), "1" if tune else "0"],
                              capture_output=True, text=True, timeout=600)
         return round(float(out.stdout.strip().splitlines()[-1]), 1)
     except Exception:
@@ -185,8 +246,8 @@ def table(results):
 
 def markdown(results, meta):
     head, rows = table(results)
-    lines = [f"ember bench ({meta['date']}, {meta['machine']}; ratios are time / ember jit "
-             f"time: above 1 means ember jit is faster)", "",
+    lines = [f"ember bench ({meta['date']}, {meta['machine']}; {meta.get('mode', '')}; ratios "
+             f"are time / ember jit time: above 1 means ember jit is faster)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
@@ -227,11 +288,18 @@ def main(a):
         print(f"ember bench: unknown workload/framework {bad}; choose from {ALL_WORKLOADS} and "
               f"{ALL_FRAMEWORKS}", file=sys.stderr)
         return 2
+    from ember.backend import blas_info, blas_kernel_warning, cpu_flags
+    warning = blas_kernel_warning(blas_info().get("kernel"), cpu_flags())
+    if warning:
+        print(f"ember bench: warning: {warning}", file=sys.stderr)
+    isolate = getattr(a, "isolate", False)
     results = run(wls, fws, a.rounds, a.steps, a.warmup, a.check, a.tiny, a.memory,
-                  settle=a.settle)
+                  settle=a.settle, batch=getattr(a, "batch", None), isolate=isolate)
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, "
             f"{os.cpu_count()} CPUs, python {platform.python_version()}",
-            "rounds": a.rounds, "steps": a.steps, "settle_s": a.settle, "tiny": a.tiny}
+            "rounds": a.rounds, "steps": a.steps, "settle_s": a.settle, "tiny": a.tiny,
+            "mode": ("each framework in its own process (--isolate)" if isolate else
+                     "all frameworks in one process, alternating rounds")}
     print()
     print(text_table(results))
     with open(a.json, "w") as f:

@@ -163,16 +163,20 @@ SPECS = {
 }
 
 
-def resolve(name, tiny):
-    """The spec, shrunk for smoke tests when ``tiny``."""
+def resolve(name, tiny, batch=None):
+    """The spec, shrunk for smoke tests when ``tiny``, with ``batch`` samples per step when
+    given."""
     s = SPECS[name]
-    if not tiny or not s.tiny:
-        return s
-    t = s.tiny
-    if name == "text-lstm":
-        return Spec(s.name, t["batch"], lambda nn: _lstm_classifier(nn, t["vocab"]), s.opt, s.lr,
-                    s.loss, _tokens(t["vocab"], t["seq"]))
-    return Spec(s.name, t["batch"], s.make_model, s.opt, s.lr, s.loss, s.make_data)
+    if tiny and s.tiny:
+        t = s.tiny
+        if name == "text-lstm":
+            s = Spec(s.name, t["batch"], lambda nn: _lstm_classifier(nn, t["vocab"]), s.opt,
+                     s.lr, s.loss, _tokens(t["vocab"], t["seq"]))
+        else:
+            s = Spec(s.name, t["batch"], s.make_model, s.opt, s.lr, s.loss, s.make_data)
+    if batch is not None and batch != s.batch:
+        s = Spec(s.name, int(batch), s.make_model, s.opt, s.lr, s.loss, s.make_data, s.tiny)
+    return s
 
 
 def initial_weights(spec, seed=0):

@@ -58,13 +58,17 @@ def cmd_info(a):
     print(f"ember {ember.__version__}")
     print(f"python {platform.python_version()} ({sys.executable})")
     print(f"numpy {np.__version__}")
-    print(f"backend {name}; BLAS {info.get('blas')}; threads {info.get('threads', '?')}; "
-          f"CPUs {os.cpu_count()}")
+    kernel = info.get("kernel") or "unknown (pip install threadpoolctl to see it)"
+    print(f"backend {name}; BLAS {info.get('blas')}, kernel {kernel}; threads "
+          f"{info.get('threads', '?')}; CPUs {os.cpu_count()}")
+    warning = ember.backend.blas_kernel_warning(info.get("kernel"), ember.backend.cpu_flags())
+    if warning:
+        print(f"warning: {warning}")
     print("allocator: " + ("malloc keeps freed memory for reuse (EMBER_MALLOC_TUNING=0 turns "
                            "this off)" if ember.backend.allocator_tuned else "system default"))
     print("optional extras:")
-    for extra in ("tqdm", "safetensors", "matplotlib", "ml_dtypes", "hypothesis", "torch", "jax",
-                  "optax"):
+    for extra in ("tqdm", "safetensors", "matplotlib", "ml_dtypes", "hypothesis", "threadpoolctl",
+                  "torch", "jax", "optax", "mpi4py"):
         try:
             m = importlib.import_module(extra)
             print(f"  {extra:12s} {getattr(m, '__version__', 'installed')}")

@@ -1,0 +1,36 @@
+"""ember bench's --batch and --isolate options (tiny sizes)."""
+import ember
+from ember.bench import runner
+
+
+def _rows(**kw):
+    return runner.run(["linreg"], ["ember-eager", "ember-jit"], rounds=2, steps=1, warmup=1,
+                      tiny=True, memory=False, log=lambda *a: None, settle=0.0, **kw)
+
+
+def test_batch_option_sets_the_samples_per_step():
+    rows = _rows(batch=8)
+    assert [r["batch"] for r in rows] == [8, 8]
+    assert all(r["ms_per_step"] > 0 and r["samples_per_s"] > 0 for r in rows)
+
+
+def test_isolate_runs_each_framework_in_a_child_process(monkeypatch):
+    launched = []
+    real = runner.subprocess.run
+
+    def spy(cmd, **kw):
+        launched.append(cmd)
+        return real(cmd, **kw)
+    monkeypatch.setattr(runner.subprocess, "run", spy)
+    rows = _rows(batch=4, isolate=True)
+    assert len(launched) == 2 and all(c[1] == "-c" for c in launched)
+    assert [r["framework"] for r in rows] == ["ember-eager", "ember-jit"]
+    assert all(r["batch"] == 4 and r["ms_per_step"] > 0 for r in rows)
+
+
+def test_blas_kernel_warning_names_a_forced_old_kernel():
+    flags = {"avx2", "fma", "sse2"}
+    assert ember.backend.blas_kernel_warning("Haswell", flags, {}) is None
+    assert ember.backend.blas_kernel_warning("Prescott", {"sse2"}, {}) is None  # an old CPU
+    msg = ember.backend.blas_kernel_warning("Katmai", flags, {"OPENBLAS_CORETYPE": "Prescott"})
+    assert "Katmai" in msg and "OPENBLAS_CORETYPE=Prescott" in msg and "AVX2" in msg
