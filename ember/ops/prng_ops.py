@@ -14,7 +14,8 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind
 from ..core.tensor import Tensor
-from ._util import canon_dim
+from ..backend import namespace
+from ._util import canon_dim, host_on_device_of
 from .elementwise import (as_value, bitwise_xor, elementwise_batch, moveaxis_to_front, _unary,
                           exp, mul)
 from .indexing import stack
@@ -29,10 +30,11 @@ _PARITY = np.uint32(0x1BD11BDA)
 def _threefry_impl(k1, k2, x1, x2):
     shape = np.broadcast_shapes(np.shape(k1), np.shape(k2), np.shape(x1), np.shape(x2))
     u = np.uint32
-    ks = [np.broadcast_to(np.asarray(k1, u), shape), np.broadcast_to(np.asarray(k2, u), shape)]
+    xp = namespace(k1, k2, x1, x2)
+    ks = [xp.broadcast_to(xp.asarray(k1, u), shape), xp.broadcast_to(xp.asarray(k2, u), shape)]
     ks.append(ks[0] ^ ks[1] ^ _PARITY)
-    a = np.add(np.broadcast_to(np.asarray(x1, u), shape), ks[0], dtype=u)
-    b = np.add(np.broadcast_to(np.asarray(x2, u), shape), ks[1], dtype=u)
+    a = np.add(xp.broadcast_to(xp.asarray(x1, u), shape), ks[0], dtype=u)
+    b = np.add(xp.broadcast_to(xp.asarray(x2, u), shape), ks[1], dtype=u)
     a, b = np.atleast_1d(a), np.atleast_1d(b)  # uint32 scalars would warn on wrap-around
     t = np.empty_like(b)
     for i in range(5):
@@ -74,16 +76,19 @@ def threefry2x32(k1, k2, x1, x2):
 
 # ---- key arithmetic shared by ember.random (JAX's API) and the jit's keyed stateful draws ----
 
-def counter_words(shape):
-    """The flat index of every element of ``shape`` as two uint32 tensors (high, low word)."""
+def counter_words(shape, like=None):
+    """The flat index of every element of ``shape`` as two uint32 tensors (high, low word),
+    on the device of ``like`` (a key; None: the CPU)."""
     iota = np.arange(math.prod(shape), dtype=np.uint64).reshape(shape)
-    return (Tensor._wrap((iota >> np.uint64(32)).astype(np.uint32)),
-            Tensor._wrap(iota.astype(np.uint32)))
+    hi, lo = (iota >> np.uint64(32)).astype(np.uint32), iota.astype(np.uint32)
+    if like is not None:
+        hi, lo = host_on_device_of(hi, like), host_on_device_of(lo, like)
+    return Tensor._wrap(hi), Tensor._wrap(lo)
 
 
 def hash_key(key, shape):
     """Threefry of every element's counter under ``key`` (a uint32 (2,) value): two words."""
-    return threefry2x32(key[0], key[1], *counter_words(shape))
+    return threefry2x32(key[0], key[1], *counter_words(shape, key))
 
 
 def fold_in_key(key, data):

@@ -322,5 +322,8 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     if p == 1.0:
         return x * 0
     keep = _global_uniform(tuple(x.shape), 0.0, 1.0, _dt.float32, generator, "dropout")
+    if not isinstance(keep, Tracer) and not isinstance(x, Tracer) and \
+            type(keep._data) is not type(x._data):  # the host stream's draw, on x's device
+        keep = Tensor._wrap(place(keep._data, x.device))
     mask = cast(keep >= p, x.dtype) * (1.0 / (1.0 - p))
     return x.mul_(mask) if inplace else x * mask

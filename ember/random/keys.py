@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ..core import dtypes as _dt
+from ..core.creation import place
 from ..core.primitive import bind
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value, cast, erf, maximum, minimum, remainder, where
@@ -46,7 +47,7 @@ def key(seed):
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"random.key: seed must be an integer, got {seed!r}")
     s = int(seed) & 0xFFFFFFFFFFFFFFFF
-    return Tensor._wrap(np.array([s >> 32, s & 0xFFFFFFFF], np.uint32))
+    return Tensor._wrap(place(np.array([s >> 32, s & 0xFFFFFFFF], np.uint32)))  # default device
 
 
 PRNGKey = key
@@ -320,7 +321,7 @@ def permutation(key, x, axis=0):
     """
     k = _check_key(key, "permutation")
     if isinstance(x, (int, np.integer)):
-        arr = Tensor._wrap(np.arange(int(x), dtype=np.int32))
+        arr = Tensor._wrap(place(np.arange(int(x), dtype=np.int32)))  # default device
     else:
         arr = as_value(x)
     if arr.ndim == 0:
