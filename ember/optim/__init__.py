@@ -3,3 +3,4 @@ schedulers, and pure functional optimizers (``ember.optim.functional``) sharing 
 from .sgd import Optimizer, SGD  # noqa: F401
 from .optimizers import Adam, AdamW, RMSprop, Adagrad  # noqa: F401
 from . import functional, lr_scheduler  # noqa: F401
+from .more_optimizers import Adadelta, Adamax, NAdam, RAdam, ASGD, Rprop, LBFGS  # noqa: F401
