@@ -77,6 +77,8 @@ from .tree import (  # noqa: F401,E402
 from . import tree, tree_util  # noqa: F401,E402
 from . import numpy  # noqa: F401,E402  (jax.numpy-style names: import ember.numpy as jnp)
 from . import lax  # noqa: F401,E402  (jax.lax's control flow: from ember import lax)
+from . import sharding  # noqa: F401,E402  (jax.sharding's Mesh/PartitionSpec, shard_map)
+from .sharding import shard_map  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402  (torch.linalg's names)
 from . import numpy_linalg as _numpy_linalg  # noqa: E402  (jax.numpy.linalg's names)
 numpy.linalg = _numpy_linalg  # reached as ember.numpy.linalg; importable under that name too

@@ -159,12 +159,19 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, randomness=
             for o, a in zip(o_leaves, oax):
                 t = trace.full_raise(o) if isinstance(o, Tensor) else trace.pure(as_value(o))
                 v, d = t.val, t.bdim
+                if a is None:  # the output must not vary along the mapped axis
+                    if d is not None:
+                        raise ValueError(
+                            f"vmap: out_axes=None for an output of shape {tuple(t.shape)} "
+                            f"that varies along the mapped axis; give it an int out_axes, "
+                            f"or make it the same for every member (e.g. lax.psum/pmean "
+                            f"over the axis name)")
+                    res.append(as_value(v))
+                    continue
                 if d is None:
                     v = as_value(v)
                     v = v.reshape((1,) + tuple(v.shape)).expand((size,) + tuple(v.shape))
                     d = 0
-                if a is None:
-                    raise ValueError("vmap: out_axes=None needs an unbatched output")
                 v = moveaxis_to_front(v, d)
                 if a != 0:
                     from ..ops.shape import movedim

@@ -40,6 +40,10 @@ def programs():
                                                .sum()), axis_name="i")(x)
     out["grad_outside"] = ember.grad(lambda v: (ember.pmap(
         lambda u: (u @ w) / lax.psum(u * u, "i").sum(), axis_name="i")(v) ** 2).sum())(x)
+    from ember.sharding import PartitionSpec as P, make_mesh
+    out["shard_map"] = ember.shard_map(lambda a: lax.psum(a.sum(0), "i") * a,
+                                       mesh=make_mesh((N,), ("i",)), in_specs=P("i"),
+                                       out_specs=P("i"))(x.reshape(N * 3, 4))
     # eager .backward() through a pmap: the tape's rules run the collectives after the call
     xe = ember.tensor(x.numpy(), requires_grad=True)
     (ember.pmap(lambda u: u * lax.pmean(u, "i"), axis_name="i")(xe) ** 2).sum().backward()
