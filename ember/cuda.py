@@ -2,10 +2,13 @@
 the planned GPU backend, one file in ``ember/backend/``), so no CUDA device is available."""
 from __future__ import annotations
 
+from . import backend as _backend
+
 
 def is_available() -> bool:
-    """Whether a CUDA device can be used: False in this build."""
-    return False
+    """Whether a CUDA device can be used: a registered ``cuda`` backend that says so (none
+    ships in this build, so False)."""
+    return "cuda" in _backend.available() and _backend.get("cuda").is_available()
 
 
 def device_count() -> int:

@@ -200,3 +200,27 @@ def test_models_run_forward_and_backward_on_meta(name, make, make_input, out_sha
     for p in model.parameters():
         assert p.is_meta and p.grad is not None and p.grad.is_meta
         assert tuple(p.grad.shape) == tuple(p.shape) and p.grad.dtype == p.dtype
+
+
+def test_cuda_is_available_asks_a_registered_cuda_backend():
+    """A GPU backend is one module registering a ``cuda`` Backend; ember.cuda's query reads
+    the registry (none ships here, so False; a registered one that reports itself usable
+    makes it True)."""
+    from ember.backend import base
+    assert ember.cuda.is_available() is False
+
+    class FakeGPU(base.Backend):
+        name = "cuda"
+        xp = ember.backend.xp
+
+        def is_available(self):
+            return True
+
+    saved = base._backends.get("cuda"), base._devices.get("cuda")
+    base.register(FakeGPU())
+    try:
+        assert ember.cuda.is_available() is True
+    finally:
+        del base._backends["cuda"], base._devices["cuda"]
+        assert saved == (None, None)
+    assert ember.cuda.is_available() is False
