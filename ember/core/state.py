@@ -28,6 +28,7 @@ import threading
 lock = threading.Lock()
 transform_levels = [0]  # transform levels pushed, summed over all threads
 grad_off_threads = [0]  # threads whose grad mode is off
+axis_frames = [0]  # named-axis frames in scope, summed over all threads
 autocast_threads = [0]  # threads inside an enabled ember.autocast region
 
 _eval_main = []  # the level-0 interpreter (set once by core.primitive)
@@ -154,13 +155,25 @@ class bind_axis:
         self.frame = frame
 
     def __enter__(self):
+        with lock:
+            axis_frames[0] += 1
         tls.axis_env.append(self.frame)
         return self.frame
 
     def __exit__(self, *exc):
         env = tls.axis_env
         env.remove(self.frame) if env[-1] is not self.frame else env.pop()
+        with lock:
+            axis_frames[0] -= 1
         return False
+
+
+def axis_key():
+    """The named axes in scope as a hashable key ((name, size), ...) or () (jit's cache key:
+    a graph traced under an axis of one size is not the graph for another)."""
+    if not axis_frames[0]:
+        return ()
+    return tuple((f.name, f.size) for f in tls.axis_env)
 
 
 def transforms_active() -> bool:

@@ -222,3 +222,11 @@ def test_eager_collectives_on_a_world_of_one_process():
         assert lax.axis_index("i").item() == 0
         (lax.psum(x, "i") * 3).sum().backward()
     assert x.grad.tolist() == [[3., 3.]]
+
+
+def test_jit_inside_vmaps_of_different_sizes_traces_once_per_size():
+    h = ember.jit(lambda v: lax.all_gather(v, "i").reshape(-1))
+    assert tuple(ember.vmap(h, axis_name="i")(ember.ones(2, 3)).shape) == (2, 6)
+    assert tuple(ember.vmap(h, axis_name="i")(ember.ones(4, 3)).shape) == (4, 12)
+    assert tuple(ember.vmap(h, axis_name="i")(ember.ones(2, 3)).shape) == (2, 6)
+    assert len(h.cache) == 2

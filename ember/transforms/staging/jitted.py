@@ -25,7 +25,7 @@ from ...core import autograd as _ag
 from ...tree import flatten_with_key, tree_flatten, tree_unflatten, unflattener
 from ...ops.elementwise import as_value
 from ..effects import eager_keys
-from ...core.state import tls as _tls, autocast_threads as _ac
+from ...core.state import tls as _tls, autocast_threads as _ac, axis_frames as _ax, axis_key
 from ..reverse import VJPTrace
 from .call import Call, GradPlan
 from .codegen import compile_plan, eval_graph
@@ -112,7 +112,14 @@ class Compiled:
 
 def _autocast_name(key):
     """How a cache key's autocast state reads in a retrace explanation."""
-    return f"on ({key[2].name})" if len(key) > 2 else "off"
+    ac = key[2] if len(key) > 2 else None
+    return f"on ({ac.name})" if ac is not None else "off"
+
+
+def _axes_name(key):
+    """The named axes (vmap/pmap axis_name) a cache key was traced under."""
+    axes = key[3] if len(key) > 3 else ()
+    return ", ".join(f"{n!r}: {size}" for n, size in axes) or "none"
 
 
 class JitRetraceWarning(UserWarning):
@@ -224,6 +231,11 @@ class Jitted:
         """(dynamic args, dynamic kwargs, static values, leaves, cache key) of a call."""
         dyn, dkw, stat = self._split(args, kwargs)
         leaves, skey = flatten_with_key((dyn, dkw))
+        if _ax[0]:  # the named axes in scope (their sizes shape all_gather's output)
+            axes = axis_key()
+            if axes:
+                ac = _tls.autocast if _ac[0] else None
+                return dyn, dkw, stat, leaves, (skey, _signature(leaves, stat), ac, axes)
         if _ac[0] and _tls.autocast is not None:  # ember.autocast's dtype is traced in
             return dyn, dkw, stat, leaves, (skey, _signature(leaves, stat), _tls.autocast)
         return dyn, dkw, stat, leaves, (skey, _signature(leaves, stat))
@@ -266,10 +278,15 @@ class Jitted:
                                          self._static_name)
                 why = _describe_change(near, sig, self._leaf_names(dyn, dkw),
                                        self._static_name)
-                if near_key[2:] != key[2:]:  # entered or left an ember.autocast region
-                    ac = (f"autocast: {_autocast_name(near_key)} -> {_autocast_name(key)}")
+                if near_key[2:] != key[2:]:  # autocast or the named axes in scope changed
+                    parts = []
+                    for what, name_of in (("autocast", _autocast_name),
+                                          ("named axes", _axes_name)):
+                        if name_of(near_key) != name_of(key):
+                            parts.append(f"{what}: {name_of(near_key)} -> {name_of(key)}")
+                            changed.append(what)
+                    ac = "; ".join(parts)
                     why = ac if near == sig else f"{ac}; {why}"
-                    changed.append("autocast")
             for name in changed:
                 self._changes[name] = self._changes.get(name, 0) + 1
             if config.explain_retraces:
