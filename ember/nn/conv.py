@@ -149,7 +149,13 @@ class _Pool(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class MaxPool1d(_Pool):
+class _MaxPool(_Pool):
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+                f", dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPool):
     """The maximum of each window of ``kernel_size`` (stride defaults to ``kernel_size``).
 
     >>> ember.nn.MaxPool1d(2)(ember.tensor([[[1., 5., 2., 0.]]]))
@@ -160,7 +166,7 @@ class MaxPool1d(_Pool):
                             self.ceil_mode, self.return_indices)
 
 
-class MaxPool2d(_Pool):
+class MaxPool2d(_MaxPool):
     """The maximum of each ``kernel_size`` window over the last two dims (stride defaults
     to ``kernel_size``).
 
@@ -188,6 +194,11 @@ class AvgPool1d(_Pool):
     def forward(self, x):
         return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
+
+    def extra_repr(self):  # PyTorch shows AvgPool1d's sizes as 1-tuples
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
+        return (f"kernel_size={one(self.kernel_size)}, stride={one(self.stride)}, "
+                f"padding={one(self.padding)}")
 
 
 class AvgPool2d(_Pool):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.elementwise import relu, gelu, silu, softplus, sigmoid, tanh  # noqa: F401
-from ..ops.nn_ops import log_softmax, softmax, one_hot, embedding  # noqa: F401
+from ..ops import nn_ops as _nn_ops
+from ..ops.nn_ops import one_hot, embedding  # noqa: F401
 from ..random.generator import dropout  # noqa: F401
 from ..ops.nn_ops import nll_loss_rows
 from ..ops.conv import (  # noqa: F401
@@ -29,6 +30,39 @@ __all__ = [
     "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mse_loss", "nll_loss",
     "normalize", "one_hot", "pad", "relu", "relu6", "scaled_dot_product_attention", "sigmoid",
     "silu", "smooth_l1_loss", "softmax", "softplus", "tanh"]
+
+
+def _implicit_softmax_dim(name, ndim, stacklevel):
+    """PyTorch's choice when ``dim`` is left out (deprecated there too, with this warning)."""
+    import warnings
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  f"to include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``ember.softmax`` with ``torch.nn.functional.softmax``'s signature: ``dim`` may be left
+    out (PyTorch's deprecated implicit choice: dim 0 for 0-, 1- and 3-d inputs, else 1).
+
+    >>> ember.nn.functional.softmax(ember.tensor([[0., 0.], [0., 1.]]), dim=1)
+    tensor([[0.5000, 0.5000],
+            [0.2689, 0.7311]])
+    """
+    if dim is None:
+        dim = _implicit_softmax_dim("softmax", input.ndim, _stacklevel)
+    return _nn_ops.softmax(input, dim, dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``ember.log_softmax`` with ``torch.nn.functional.log_softmax``'s signature (``dim`` may
+    be left out, as in :func:`softmax`).
+
+    >>> ember.nn.functional.log_softmax(ember.tensor([0., 0.]), dim=0)
+    tensor([-0.6931, -0.6931])
+    """
+    if dim is None:
+        dim = _implicit_softmax_dim("log_softmax", input.ndim, _stacklevel)
+    return _nn_ops.log_softmax(input, dim, dtype)
 
 
 def _dtype_of(t):

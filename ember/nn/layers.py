@@ -62,9 +62,13 @@ def _act(name, fn, example_output):
     """A module class applying ``fn``; its docstring example applies it to [-1., 0., 2.]."""
     doc = (f"The {name} activation as a module.\n\n"
            f">>> ember.nn.{name}()(ember.tensor([-1., 0., 2.]))\n{example_output}\n")
-    cls = type(name, (Module,), {"forward": lambda self, x: fn(x),
-                                 "__init__": lambda self, inplace=False: Module.__init__(self),
-                                 "__doc__": doc})
+    def __init__(self, inplace=False):
+        Module.__init__(self)
+        self.inplace = inplace
+
+    cls = type(name, (Module,), {"forward": lambda self, x: fn(x), "__init__": __init__,
+                                 "extra_repr": lambda self: "inplace=True" if self.inplace
+                                 else "", "__doc__": doc})
     return cls
 
 
@@ -90,6 +94,9 @@ class GELU(Module):
     def forward(self, x):
         return F.gelu(x, approximate=self.approximate) if self.approximate != "none" \
             else F.gelu(x)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
 
 
 class LeakyReLU(Module):
@@ -117,10 +124,13 @@ class ELU(Module):
     """
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha = alpha
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, x):
         return F.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Softmax(Module):
@@ -135,7 +145,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x):
-        return F.softmax(x, self.dim if self.dim is not None else -1)
+        return F.softmax(x, self.dim, _stacklevel=5)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -148,7 +158,7 @@ class LogSoftmax(Softmax):
     tensor([-0.6931, -0.6931])
     """
     def forward(self, x):
-        return F.log_softmax(x, self.dim if self.dim is not None else -1)
+        return F.log_softmax(x, self.dim, _stacklevel=5)
 
 
 class Dropout(Module):
@@ -166,13 +176,13 @@ class Dropout(Module):
         super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f"Dropout: probability has to be between 0 and 1, got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}, inplace=False"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Embedding(Module):
@@ -260,6 +270,10 @@ class Bilinear(Module):
         y = einsum("...i,oij,...j->...o", x1, self.weight, x2)
         return y + self.bias if self.bias is not None else y
 
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
 
 class Flatten(Module):
     """Flattens dims ``start_dim..end_dim`` into one (by default all but the batch dim).
@@ -274,6 +288,9 @@ class Flatten(Module):
     def forward(self, x):
         return x.flatten(self.start_dim, self.end_dim)
 
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
 
 class Unflatten(Module):
     """Splits dimension ``dim`` into ``unflattened_size``.
@@ -287,6 +304,9 @@ class Unflatten(Module):
 
     def forward(self, x):
         return x.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Sequential(Module):

@@ -50,6 +50,20 @@ class _RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -k, k)
 
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
     def _weights(self, layer, d):
         sfx = f"_l{layer}" + ("_reverse" if d else "")
         get = self._parameters.get

@@ -149,13 +149,25 @@ if _dt.bfloat16 is not None:
 Tensor.type_as = lambda self, other: elementwise.cast(self, other.dtype)
 
 
-def _type_method(self, dtype=None):
+# PyTorch's legacy tensor type names, by dtype (``x.type()``, ``ember.FloatTensor``, ...)
+LEGACY_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
+                     "int32": "IntTensor", "bool": "BoolTensor", "float16": "HalfTensor",
+                     "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor",
+                     "bfloat16": "BFloat16Tensor"}
+_LEGACY_DTYPES = {v: k for k, v in LEGACY_TYPE_NAMES.items()}
+
+
+def _type_method(self, dtype=None, non_blocking=False):
+    """``x.type()``: the legacy type name (``"ember.FloatTensor"``); ``x.type(t)``: ``x`` cast
+    to ``t``, a dtype, a legacy type (``ember.LongTensor``) or its name (``"torch.LongTensor"``
+    is accepted too)."""
     if dtype is None:
-        names = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
-                 "int32": "IntTensor", "bool": "BoolTensor", "float16": "HalfTensor",
-                 "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor",
-                 "bfloat16": "BFloat16Tensor"}
-        return "ember." + names[self.dtype.name]
+        return "ember." + LEGACY_TYPE_NAMES[self.dtype.name]
+    legacy = getattr(dtype, "dtype", None) if isinstance(dtype, type) else None
+    if legacy is not None:
+        dtype = legacy
+    elif isinstance(dtype, str) and dtype.rpartition(".")[2] in _LEGACY_DTYPES:
+        dtype = _LEGACY_DTYPES[dtype.rpartition(".")[2]]
     return elementwise.cast(self, dtype)
 
 
