@@ -46,7 +46,7 @@ def _median_time(fn, reps, warmup=3, sync=None):
         t = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+    return [statistics.median(ts), min(ts)]
 
 
 def _reps(mb):
@@ -86,7 +86,8 @@ def role_mpi():
                              ("ember dist.all_reduce", lambda: dist.all_reduce(t)),
                              ("ember DDP bucket", ddp_reduce)):
                 res.setdefault(name, []).append(_median_time(fn, _reps(mb), sync=comm.Barrier))
-        out["allreduce"][f"{mb} MB"] = {k: statistics.median(v) for k, v in res.items()}
+        out["allreduce"][f"{mb} MB"] = {k: [statistics.median(x[0] for x in v),
+                                             min(x[1] for x in v)] for k, v in res.items()}
     for wl in WORKLOADS:
         spec = SPECS[wl]
         w = initial_weights(spec)
@@ -220,31 +221,20 @@ def _run(cmd):
     raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stdout}\n{p.stderr}")
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--role", choices=["mpi", "single", "torch"])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--no-torch", action="store_true")
-    ap.add_argument("--json")
-    a = ap.parse_args(argv)
-    if a.role:
-        return {"mpi": role_mpi, "single": role_single, "torch": role_torch}[a.role]()
-    from ember.distributed.launch import find_mpiexec
-    me = os.path.abspath(__file__)
-    runs = {"mpi": [], "single": [], "torch": []}
-    for r in range(a.rounds):
-        runs["mpi"].append(_run([find_mpiexec(), "-n", "2", sys.executable, me, "--role", "mpi"]))
-        runs["single"].append(_run([sys.executable, me, "--role", "single"]))
-        if not a.no_torch:
-            runs["torch"].append(_run([sys.executable, me, "--role", "torch"]))
-        print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
-    med = statistics.median
+def report(runs, which, rounds):
+    """Print the tables; ``which`` 0: each run's median call, 1: each run's fastest call."""
+    summary = {"allreduce": {}, "ddp": {}}
+
+    def med(vals):
+        return statistics.median(v[which] if isinstance(v, list) else v for v in vals)
     ms = lambda s: f"{s * 1e3:.2f}"  # noqa: E731
+    print(f"(load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
+          f"{'fastest call' if which else 'median call'} of each run, median over "
+          f"{rounds} rounds)")
     print("\n## All-reduce, 2 ranks (float32, ms per call; GB/s = bytes / time)\n")
     print("| buffer | raw mpi4py Allreduce | ember dist.all_reduce | ember DDP bucket path "
           "| torch gloo all_reduce |")
     print("|---|---|---|---|---|")
-    summary = {"allreduce": {}, "ddp": {}}
     for mb in SIZES_MB:
         k = f"{mb} MB"
         vals = {name: med([r["allreduce"][k][name] for r in runs["mpi"]])
@@ -280,9 +270,32 @@ def main(argv=None):
               f"({(d['ddp_reduce'] / d['raw_allreduce'] - 1) * 100:+.0f}%) | "
               f"{max(0.0, min(1.0, hidden)) * 100:.0f}% | "
               f"{ms(t1) if t1 else '-'} | {ms(t2) if t2 else '-'} |")
+    return summary
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--role", choices=["mpi", "single", "torch"])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--json")
+    a = ap.parse_args(argv)
+    if a.role:
+        return {"mpi": role_mpi, "single": role_single, "torch": role_torch}[a.role]()
+    from ember.distributed.launch import find_mpiexec
+    me = os.path.abspath(__file__)
+    runs = {"mpi": [], "single": [], "torch": []}
+    for r in range(a.rounds):
+        runs["mpi"].append(_run([find_mpiexec(), "-n", "2", sys.executable, me, "--role", "mpi"]))
+        runs["single"].append(_run([sys.executable, me, "--role", "single"]))
+        if not a.no_torch:
+            runs["torch"].append(_run([sys.executable, me, "--role", "torch"]))
+        print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
+    summary = {"median": report(runs, 0, a.rounds), "best": report(runs, 1, a.rounds)}
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"summary": summary, "runs": runs}, f, indent=1)
+            json.dump({"summary": summary, "runs": runs,
+                       "loadavg": os.getloadavg()[0]}, f, indent=1)
     return 0
 
 
