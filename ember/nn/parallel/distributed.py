@@ -26,7 +26,7 @@ from ..module import Module
 
 
 class _Bucket:
-    __slots__ = ("index", "params", "offsets", "numel", "dtype", "ready", "buf", "req")
+    __slots__ = ("index", "params", "offsets", "numel", "dtype", "ready", "buf", "req", "views")
 
     def __init__(self, index, params, dtype):
         self.index, self.params, self.dtype = index, params, dtype
@@ -36,7 +36,7 @@ class _Bucket:
             off += p._data.size
         self.numel = off
         self.ready = 0
-        self.buf = self.req = None
+        self.buf = self.req = self.views = None
 
 
 class DistributedDataParallel(Module):
@@ -202,16 +202,17 @@ class DistributedDataParallel(Module):
         buf = b.buf
         if buf is None:  # the gradients, then one "used" count per param; kept across passes
             buf = b.buf = np.empty(b.numel + n, b.dtype)
-        for k, (p, off) in enumerate(zip(b.params, b.offsets)):
+            b.views = [buf[off:off + p._data.size].reshape(p._data.shape)
+                       for p, off in zip(b.params, b.offsets)]
+        used = buf[b.numel:]
+        for k, (p, view) in enumerate(zip(b.params, b.views)):
             g = p.grad
-            size = p._data.size
             if g is None:
-                buf[off:off + size] = 0
-                buf[b.numel + k] = 0
+                view.fill(0)
+                used[k] = 0
             else:  # copied in pre-divided by the world size: the sum is the average
-                view = buf[off:off + size].reshape(p._data.shape)
                 np.multiply(g._data, scale, out=view, casting="unsafe")
-                buf[b.numel + k] = 1
+                used[k] = 1
         b.req = self._comm.iallreduce(buf, "sum")
 
     def _finish_backward(self):
@@ -222,15 +223,13 @@ class DistributedDataParallel(Module):
         object.__setattr__(self, "_next_launch", 0)
         for b in buckets:
             b.req.wait()
-            buf = b.buf
-            grads = buf[:b.numel]
-            used = buf[b.numel:]
-            for k, (p, off) in enumerate(zip(b.params, b.offsets)):
-                if used[k] == 0:
+            used = b.buf[b.numel:].tolist()
+            for k, (p, view) in enumerate(zip(b.params, b.views)):
+                if not used[k]:
                     continue  # no rank had a gradient for it: leave .grad None
                 # a view of the bucket (PyTorch's gradient_as_bucket_view): the next pass's
                 # accumulation makes a new gradient array, which is copied back in
-                p.grad = Tensor._wrap(grads[off:off + p._data.size].reshape(p._data.shape))
+                p.grad = Tensor._wrap(view)
             b.ready = 0
             b.req = None
 
