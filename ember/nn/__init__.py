@@ -14,7 +14,4 @@ from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, SyncBatchNorm 
 from .rnn import RNN, LSTM, GRU  # noqa: F401
 from .attention import MultiheadAttention, TransformerEncoderLayer  # noqa: F401
 from . import parallel  # noqa: F401  (DistributedDataParallel)
-try:  # gradient clipping lives in ember/nn/utils.py
-    from . import utils  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
+from . import utils  # noqa: F401  (clip_grad_norm_, prune, ...)

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..core.tensor import Tensor
+from ...core.tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
            "vector_to_parameters"]
@@ -69,7 +69,7 @@ def parameters_to_vector(parameters):
     >>> ember.nn.utils.parameters_to_vector(layer.parameters()).shape
     ember.Size([8])
     """
-    from ..ops.indexing import cat
+    from ...ops.indexing import cat
     return cat([p.reshape(-1) for p in parameters])
 
 
@@ -90,3 +90,4 @@ def vector_to_parameters(vec, parameters):
         p._data[...] = vec._data[i:i + n].reshape(p._data.shape)
         p._version[0] += 1
         i += n
+from . import prune  # noqa: E402,F401  (torch.nn.utils.prune)
