@@ -13,5 +13,6 @@ from .conv import (  # noqa: F401
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, SyncBatchNorm  # noqa: F401
 from .rnn import RNN, LSTM, GRU  # noqa: F401
 from .attention import MultiheadAttention, TransformerEncoderLayer  # noqa: F401
+from .distill import Teacher, DistillationLoss  # noqa: F401
 from . import parallel  # noqa: F401  (DistributedDataParallel)
 from . import utils  # noqa: F401  (clip_grad_norm_, prune, ...)

@@ -25,7 +25,8 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv1d", "conv2d", "conv_transpose1d",
-    "conv_transpose2d", "cross_entropy", "dropout", "elu", "embedding", "gelu", "group_norm",
+    "conv_transpose2d", "cross_entropy", "distillation_loss", "dropout", "elu", "embedding",
+    "gelu", "group_norm",
     "hardtanh", "huber_loss", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu",
     "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mse_loss", "nll_loss",
     "normalize", "one_hot", "pad", "relu", "relu6", "scaled_dot_product_attention", "sigmoid",
@@ -312,7 +313,40 @@ def kl_div(input, target, reduction="mean", log_target=False):
         loss = where(target > 0, target * (where(target > 0, target, 1.0).log() - input), 0.0)
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
+    if reduction == "mean":
+        import warnings
+        warnings.warn("kl_div: reduction='mean' divides the summed loss by the number of "
+                      "elements (batch size times support size), which is not the KL "
+                      "divergence; reduction='batchmean' divides by the batch size only, as the "
+                      "definition does (PyTorch's 'mean' is to change to that)", UserWarning,
+                      stacklevel=2)
     return _reduce(loss, reduction, "kl_div")
+
+
+def distillation_loss(student_logits, teacher_logits, target=None, T=4.0, alpha=0.9,
+                      reduction="batchmean"):
+    """Knowledge distillation (Hinton et al. 2015): ``alpha * T**2 * KL(softmax(teacher / T) ||
+    softmax(student / T))`` (``batchmean``) plus ``(1 - alpha) * cross_entropy(student,
+    target)``. The teacher's logits are detached; ``T**2`` keeps the soft term's gradient
+    scale independent of ``T``. Without ``target``, the soft term alone (``alpha`` ignored).
+
+    >>> s = ember.tensor([[2.0, 0.5, -1.0]])
+    >>> ember.nn.functional.distillation_loss(s, s.clone(), ember.tensor([0]), T=2.0, alpha=0.5)
+    tensor(0.1207)
+    """
+    if T <= 0:
+        raise ValueError(f"distillation_loss: temperature T must be > 0, got {T}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"distillation_loss: alpha must be in [0, 1], got {alpha}")
+    if tuple(student_logits.shape) != tuple(teacher_logits.shape):
+        raise ValueError(f"distillation_loss: student logits {tuple(student_logits.shape)} and "
+                         f"teacher logits {tuple(teacher_logits.shape)} must have one shape")
+    soft = kl_div(log_softmax(student_logits / T, dim=-1),
+                  log_softmax(teacher_logits.detach() / T, dim=-1), reduction=reduction,
+                  log_target=True) * (T * T)
+    if target is None:
+        return soft
+    return alpha * soft + (1.0 - alpha) * cross_entropy(student_logits, target)
 
 
 # ---- activations -----------------------------------------------------------------------

@@ -272,8 +272,9 @@ class Module:
         >>> model.train().training
         True
         """
-        for m in self.modules():
-            m.training = mode
+        self.training = mode
+        for m in self.children():  # each child's own train() (a Teacher stays in eval)
+            m.train(mode)
         return self
 
     def eval(self):
