@@ -2,12 +2,25 @@
 batching rule (no per-example Python loop)."""
 from __future__ import annotations
 
+import threading
+
 from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.state import AxisFrame, axis_frame, bind_axis
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value, moveaxis_to_front
 from ..tree import tree_flatten, tree_unflatten
 from .argnames import argument_leaf_names
+
+
+# A batching rule that re-vectorises a sub-computation (a control-flow body, a custom rule's
+# function) with its own vmap maps over the same axis: while a named vmap runs a rule, the
+# first vmap of that size the rule opens binds the same axis name (``inherit.frame``).
+_inherit = threading.local()
+
+
+class _BatchData(tuple):
+    """A vmap level's (randomness, size), and its named-axis frame (or None)."""
+    frame = None
 
 
 class BatchTracer(Tracer):
@@ -47,7 +60,16 @@ class BatchTrace(Trace):
             return BatchTracer(self, out, None)
         if prim.batch is None:
             raise NotImplementedError(f"vmap: primitive {prim.name} has no batching rule")
-        out, odim = prim.batch(vals, dims, **params)
+        frame = self.main.global_data.frame
+        if frame is None:
+            out, odim = prim.batch(vals, dims, **params)
+        else:  # a vmap the rule opens over this axis binds its name too
+            prev = getattr(_inherit, "frame", None)
+            _inherit.frame = frame
+            try:
+                out, odim = prim.batch(vals, dims, **params)
+            finally:
+                _inherit.frame = prev
         if prim.multiple_results:
             odims = odim if isinstance(odim, (tuple, list)) else [odim] * len(out)
             return [BatchTracer(self, o, d) for o, d in zip(out, odims)]
@@ -143,7 +165,19 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, randomness=
             raise ValueError("vmap: no argument is mapped (all in_axes are None) and no "
                              "axis_size was given")
         size = next(iter(sizes)) if sizes else axis_size
-        with new_main(BatchTrace, global_data=(randomness, size)) as main:
+        inherited = getattr(_inherit, "frame", None)
+        if inherited is not None:  # opened by a named vmap's batching rule (see _inherit)
+            _inherit.frame = None  # (only this vmap: not the ones its body opens)
+            try:
+                return run(size, axis_name if axis_name is not None or
+                           inherited.size != size else inherited.name, td, vals)
+            finally:
+                _inherit.frame = inherited
+        return run(size, axis_name, td, vals)
+
+    def run(size, axis_name, td, vals):
+        gd = _BatchData((randomness, size))
+        with new_main(BatchTrace, global_data=gd) as main:
             main.origin = f"vmap({getattr(fun, '__name__', 'fun')})"
             main.fun = fun
             trace = BatchTrace(main)
@@ -151,7 +185,8 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, randomness=
             if axis_name is None:
                 out = fun(*tree_unflatten(td, ins))
             else:
-                with bind_axis(AxisFrame(axis_name, size, main)):
+                gd.frame = AxisFrame(axis_name, size, main)
+                with bind_axis(gd.frame):
                     out = fun(*tree_unflatten(td, ins))
             o_leaves, o_def = tree_flatten(out)
             oax = _broadcast_axes(out_axes, out, "out_axes")
