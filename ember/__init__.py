@@ -38,6 +38,7 @@ from .random.generator import (  # noqa: F401
     manual_seed, seed, initial_seed, rand, randn, randint, normal, rand_like, randn_like,
     randint_like, randperm, Generator, default_generator, dropout)
 from . import random  # noqa: F401
+from . import interop  # noqa: F401  (PyTorch <-> Flax weight layouts)
 from .tensor_types import *  # noqa: F401,F403  (FloatTensor, LongTensor, ...)
 
 
