@@ -98,6 +98,12 @@ from .config import config  # noqa: F401,E402,F811  (jax.config's update/read, j
 from . import nn, optim, data  # noqa: F401,E402
 from . import amp  # noqa: F401,E402  (mixed precision: autocast, GradScaler, jmp's Policy)
 from .amp import autocast, is_autocast_enabled, get_autocast_dtype  # noqa: F401,E402
+from . import ao  # noqa: F401,E402  (quantization: ember.ao.quantization)
+from .ao import quantization  # noqa: F401,E402  (also importable as ember.quantization)
+from .ao.quantization import (  # noqa: F401,E402  (PyTorch's functional names)
+    quantize_per_tensor, quantize_per_channel, fake_quantize_per_tensor_affine,
+    fake_quantize_per_channel_affine)
+_sys.modules[__name__ + ".quantization"] = quantization
 from . import distributed  # noqa: F401,E402  (torch.distributed's API on MPI)
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402

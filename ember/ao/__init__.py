@@ -1,0 +1,2 @@
+"""``ember.ao``: architecture optimisation, as ``torch.ao`` (quantization)."""
+from . import quantization  # noqa: F401

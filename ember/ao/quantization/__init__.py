@@ -1,0 +1,10 @@
+"""``ember.ao.quantization`` (also ``ember.quantization``): int8 affine quantization on
+ordinary tensors. Today: the functional layer (quantize/dequantize per tensor and per
+channel, fake quantization with PyTorch's straight-through gradient); the module workflows
+(observers, prepare/convert, quantized Linear) are not there yet."""
+from .functional import (  # noqa: F401
+    quantize_per_tensor, quantize_per_channel, dequantize, fake_quantize_per_tensor_affine,
+    fake_quantize_per_channel_affine)
+
+__all__ = ["quantize_per_tensor", "quantize_per_channel", "dequantize",
+           "fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine"]
