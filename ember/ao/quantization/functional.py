@@ -172,7 +172,7 @@ def dequantize(input, scale, zero_point, axis=None):
 
     >>> q = ember.quantize_per_tensor(ember.tensor([0.25, -0.2]), 0.1, 3, "quint8")
     >>> ember.ao.quantization.dequantize(q, 0.1, 3)
-    tensor([0.2000, -0.2000])
+    tensor([0.3000, -0.2000])
     """
     q = as_value(input)
     if q.dtype.is_floating_point:
