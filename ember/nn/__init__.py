@@ -14,5 +14,6 @@ from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, SyncBatchNorm 
 from .rnn import RNN, LSTM, GRU  # noqa: F401
 from .attention import MultiheadAttention, TransformerEncoderLayer  # noqa: F401
 from .distill import Teacher, DistillationLoss  # noqa: F401
+from .more import *  # noqa: F401,F403  (activations, pads, shuffles, cells, more losses)
 from . import parallel  # noqa: F401  (DistributedDataParallel)
 from . import utils  # noqa: F401  (clip_grad_norm_, prune, ...)

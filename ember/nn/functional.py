@@ -617,3 +617,36 @@ for _n, _f in (("linear", linear), ("nll_loss", nll_loss), ("cross_entropy_loss"
                ("binary_cross_entropy_with_logits", binary_cross_entropy_with_logits),
                ("kl_div", kl_div), ("scaled_dot_product_attention", scaled_dot_product_attention)):
     _autocast.register(_n, _f)
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """``interpolate`` under its older name (PyTorch's ``F.upsample``).
+
+    >>> ember.nn.functional.upsample(ember.tensor([[[1., 2.]]]), scale_factor=2)
+    tensor([[[1., 1., 2., 2.]]])
+    """
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """``interpolate(input, size, scale_factor, mode='nearest')``.
+
+    >>> ember.nn.functional.upsample_nearest(ember.tensor([[[[1., 2.]]]]), size=(1, 4))
+    tensor([[[[1., 1., 2., 2.]]]])
+    """
+    return interpolate(input, size, scale_factor, "nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """``interpolate(input, size, scale_factor, mode='bilinear', align_corners=True)``.
+
+    >>> ember.nn.functional.upsample_bilinear(ember.tensor([[[[1., 2.]]]]), size=(1, 3))
+    tensor([[[[1.0000, 1.5000, 2.0000]]]])
+    """
+    return interpolate(input, size, scale_factor, "bilinear", align_corners=True)
+
+
+# more of torch.nn.functional (activations, channel dropouts, shuffles, distances, losses)
+from .functional_more import *  # noqa: E402,F401,F403
+from . import functional_more as _more  # noqa: E402
+__all__ += _more.__all__ + ["upsample", "upsample_nearest", "upsample_bilinear"]

@@ -1,0 +1,646 @@
+"""More of ``torch.nn.functional`` (activations, channel dropouts, pixel shuffles, distances,
+cell recurrences and margin/likelihood losses), composed from ember ops; re-exported by
+``ember.nn.functional`` with PyTorch's names and arguments."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..ops.elementwise import softplus, sigmoid, where
+from ..ops.nn_ops import softmax, one_hot
+from ..core.autograd import no_grad
+from ..ops.creation_ops import ones
+from ..random.generator import dropout
+from ..ops.slicing import pad
+from ..core.tensor import Tensor
+from ..transforms.effects import update_buffer as _update_stat
+
+__all__ = [
+    "prelu", "selu", "celu", "mish", "hardswish", "hardsigmoid", "softsign", "tanhshrink",
+    "softshrink", "hardshrink", "threshold", "glu", "softmin", "cosine_similarity",
+    "pairwise_distance", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+    "feature_alpha_dropout", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
+    "rms_norm", "instance_norm",
+    "local_response_norm", "margin_ranking_loss", "cosine_embedding_loss",
+    "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    "multilabel_soft_margin_loss", "multi_margin_loss", "soft_margin_loss",
+    "hinge_embedding_loss"]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _reduce(x, reduction, op):
+    if reduction == "mean":
+        return x.mean()
+    if reduction == "sum":
+        return x.sum()
+    if reduction == "none":
+        return x
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+# ---- activations -----------------------------------------------------------------------
+
+def prelu(input, weight):
+    """``input`` where positive, ``weight * input`` elsewhere; ``weight`` holds one slope or one
+    per channel (dim 1).
+
+    >>> ember.nn.functional.prelu(ember.tensor([[-2., 3.]]), ember.tensor([0.25]))
+    tensor([[-0.5000, 3.0000]])
+    """
+    n = weight.numel()
+    if input.ndim >= 2:
+        c = input.shape[1]
+        if n not in (1, c):
+            raise ValueError(f"prelu: weight has {n} slopes but the input {tuple(input.shape)} "
+                             f"has {c} channels (dim 1); use 1 or {c} slopes")
+        w = weight.reshape((1, n) + (1,) * (input.ndim - 2))
+    else:
+        if n != 1:
+            raise ValueError(f"prelu: an input of shape {tuple(input.shape)} has no channel "
+                             f"dim; the weight must hold 1 slope, got {n}")
+        w = weight.reshape(())
+    return where(input > 0, input, w * input)
+
+
+def selu(input, inplace=False):
+    """``scale * (max(0, x) + min(0, alpha * (exp(x) - 1)))`` with the self-normalising
+    constants.
+
+    >>> ember.nn.functional.selu(ember.tensor([-1., 1.]))
+    tensor([-1.1113, 1.0507])
+    """
+    return _SELU_SCALE * where(input > 0, input, _SELU_ALPHA * input.expm1())
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    >>> ember.nn.functional.celu(ember.tensor([-1., 1.]), alpha=2.0)
+    tensor([-0.7869, 1.0000])
+    """
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides the input)")
+    return where(input > 0, input, alpha * (input / alpha).expm1())
+
+
+def mish(input, inplace=False):
+    """``x * tanh(softplus(x))``.
+
+    >>> ember.nn.functional.mish(ember.tensor([-1., 1.]))
+    tensor([-0.3034, 0.8651])
+    """
+    return input * softplus(input).tanh()
+
+
+def hardsigmoid(input, inplace=False):
+    """``relu6(x + 3) / 6``.
+
+    >>> ember.nn.functional.hardsigmoid(ember.tensor([-4., 0., 1.5]))
+    tensor([0.0000, 0.5000, 0.7500])
+    """
+    return (input + 3.0).clamp(0.0, 6.0) / 6.0
+
+
+def hardswish(input, inplace=False):
+    """``x * relu6(x + 3) / 6``.
+
+    >>> ember.nn.functional.hardswish(ember.tensor([-4., 1., 4.]))
+    tensor([-0.0000, 0.6667, 4.0000])
+    """
+    return input * ((input + 3.0).clamp(0.0, 6.0) / 6.0)
+
+
+def softsign(input):
+    """``x / (1 + |x|)``.
+
+    >>> ember.nn.functional.softsign(ember.tensor([-1., 3.]))
+    tensor([-0.5000, 0.7500])
+    """
+    return input / (input.abs() + 1.0)
+
+
+def tanhshrink(input):
+    """``x - tanh(x)``.
+
+    >>> ember.nn.functional.tanhshrink(ember.tensor([1.]))
+    tensor([0.2384])
+    """
+    return input - input.tanh()
+
+
+def softshrink(input, lambd=0.5):
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, 0 between.
+
+    >>> ember.nn.functional.softshrink(ember.tensor([-2., 0.2, 1.]))
+    tensor([-1.5000, 0.0000, 0.5000])
+    """
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be non-negative, got {lambd}")
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+
+
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, 0 elsewhere.
+
+    >>> ember.nn.functional.hardshrink(ember.tensor([-2., 0.2, 1.]))
+    tensor([-2., 0., 1.])
+    """
+    return where((input > lambd) | (input < -lambd), input, 0.0)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """``x`` where ``x > threshold``, ``value`` elsewhere.
+
+    >>> ember.nn.functional.threshold(ember.tensor([-1., 0.5, 2.]), 1.0, 9.0)
+    tensor([9., 9., 2.])
+    """
+    return where(input > threshold, input, value)
+
+
+def glu(input, dim=-1):
+    """The gated linear unit: split ``input`` in halves ``a, b`` along ``dim``;
+    ``a * sigmoid(b)``.
+
+    >>> ember.nn.functional.glu(ember.tensor([1., 0.]))
+    tensor([0.5000])
+    """
+    if input.ndim == 0:
+        raise ValueError("glu: does not support a 0-dim input")
+    n = input.shape[dim]
+    if n % 2:
+        raise ValueError(f"glu: halving dimension {dim} of the input {tuple(input.shape)} "
+                         f"needs an even size, got {n}")
+    a, b = input.chunk(2, dim)
+    return a * sigmoid(b)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """``softmax(-input, dim)``.
+
+    >>> ember.nn.functional.softmin(ember.tensor([0., 1.]), dim=0)
+    tensor([0.7311, 0.2689])
+    """
+    if dtype is not None:
+        input = input.to(dtype)
+    return softmax(-input, -1 if dim is None else dim)
+
+
+# ---- distances --------------------------------------------------------------------------
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """``x1 . x2 / (max(||x1||, eps) * max(||x2||, eps))`` along ``dim`` (broadcasting).
+
+    >>> ember.nn.functional.cosine_similarity(ember.tensor([[1., 0.]]), ember.tensor([[1., 1.]]))
+    tensor([0.7071])
+    """
+    n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
+    n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """``||x1 - x2 + eps||_p`` along the last dim.
+
+    >>> ember.nn.functional.pairwise_distance(ember.tensor([[0., 0.]]), ember.tensor([[3., 4.]]), eps=0.0)
+    tensor([5.])
+    """
+    d = x1 - x2 + eps
+    if d.ndim == 0:
+        return d.abs()
+    return d.norm(p, -1, keepdim=keepdim)
+
+
+# ---- dropouts -----------------------------------------------------------------------------
+
+def _channel_mask(input, p, training, batched_ndim, name):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (batched_ndim - 1, batched_ndim):
+        raise ValueError(f"{name}: expected a {batched_ndim - 1}-D or {batched_ndim}-D input "
+                         f"(channels then {batched_ndim - 2} spatial dims), got shape "
+                         f"{tuple(input.shape)}")
+    lead = input.ndim - (batched_ndim - 2)
+    shape = tuple(input.shape[:lead]) + (1,) * (batched_ndim - 2)
+    return dropout(ones(shape, dtype=input.dtype, device=input.device), p, training)
+
+
+def _feature_dropout(input, p, training, nd, name):
+    if not training or p == 0.0:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"{name}: probability has to be between 0 and 1, but got {p}")
+        return input
+    return input * _channel_mask(input, p, training, nd, name)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) with probability ``p``, scale the rest by
+    1/(1-p).
+
+    >>> ember.nn.functional.dropout1d(ember.ones(1, 2, 3), training=False).shape
+    ember.Size([1, 2, 3])
+    """
+    return _feature_dropout(input, p, training, 3, "dropout1d")
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) or (C, H, W) with probability ``p``.
+
+    >>> ember.nn.functional.dropout2d(ember.ones(1, 2, 3, 3), training=False).shape
+    ember.Size([1, 2, 3, 3])
+    """
+    return _feature_dropout(input, p, training, 4, "dropout2d")
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``.
+
+    >>> ember.nn.functional.dropout3d(ember.ones(1, 2, 1, 3, 3), training=False).shape
+    ember.Size([1, 2, 1, 3, 3])
+    """
+    return _feature_dropout(input, p, training, 5, "dropout3d")
+
+
+_ALPHA_P = -_SELU_ALPHA * _SELU_SCALE  # SELU's negative saturation value
+
+
+def _alpha_apply(input, keep, p):
+    a = ((1.0 - p) * (1.0 + p * _ALPHA_P ** 2)) ** -0.5
+    b = -a * _ALPHA_P * p
+    return (input * keep + _ALPHA_P * (1.0 - keep)) * a + b
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps a SELU network's mean and variance: dropped elements take SELU's
+    saturation value, then an affine map restores the statistics.
+
+    >>> ember.nn.functional.alpha_dropout(ember.ones(3), 0.5, training=False)
+    tensor([1., 1., 1.])
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"alpha_dropout: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0
+    keep = dropout(ones(tuple(input.shape), dtype=input.dtype, device=input.device), p) * (1 - p)
+    return _alpha_apply(input, keep, p)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """``alpha_dropout`` over whole channels (dim 1) of a batched input.
+
+    >>> ember.nn.functional.feature_alpha_dropout(ember.ones(1, 2, 3), 0.5).shape
+    ember.Size([1, 2, 3])
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"feature_alpha_dropout: probability has to be between 0 and 1, "
+                         f"but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0
+    if input.ndim < 2:
+        raise ValueError(f"feature_alpha_dropout: expected an input with a batch and a channel "
+                         f"dim, got shape {tuple(input.shape)}")
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    keep = dropout(ones(shape, dtype=input.dtype, device=input.device), p) * (1 - p)
+    return _alpha_apply(input, keep, p)
+
+
+# ---- rearrangements -----------------------------------------------------------------------
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) -> (*, C, H r, W r).
+
+    >>> ember.nn.functional.pixel_shuffle(ember.arange(4.).reshape(1, 4, 1, 1), 2)
+    tensor([[[[0., 1.],
+              [2., 3.]]]])
+    """
+    r = int(upscale_factor)
+    if input.ndim < 3:
+        raise ValueError(f"pixel_shuffle: expected an input with at least 3 dims, got shape "
+                         f"{tuple(input.shape)}")
+    if r <= 0:
+        raise ValueError(f"pixel_shuffle: upscale_factor must be positive, got {r}")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise ValueError(f"pixel_shuffle: the channel dim ({c}) of the input "
+                         f"{tuple(input.shape)} must be divisible by upscale_factor ** 2 = "
+                         f"{r * r}")
+    k = len(lead)
+    x = input.reshape(tuple(lead) + (c // (r * r), r, r, h, w))
+    x = x.permute(tuple(range(k)) + (k, k + 3, k + 1, k + 4, k + 2))
+    return x.reshape(tuple(lead) + (c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of ``pixel_shuffle``.
+
+    >>> ember.nn.functional.pixel_unshuffle(ember.arange(4.).reshape(1, 1, 2, 2), 2).flatten()
+    tensor([0., 1., 2., 3.])
+    """
+    r = int(downscale_factor)
+    if input.ndim < 3:
+        raise ValueError(f"pixel_unshuffle: expected an input with at least 3 dims, got shape "
+                         f"{tuple(input.shape)}")
+    if r <= 0:
+        raise ValueError(f"pixel_unshuffle: downscale_factor must be positive, got {r}")
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise ValueError(f"pixel_unshuffle: the height ({h}) and width ({w}) of the input "
+                         f"{tuple(input.shape)} must be divisible by downscale_factor = {r}")
+    k = len(lead)
+    x = input.reshape(tuple(lead) + (c, h // r, r, w // r, r))
+    x = x.permute(tuple(range(k)) + (k, k + 2, k + 4, k + 1, k + 3))
+    return x.reshape(tuple(lead) + (c * r * r, h // r, w // r))
+
+
+def channel_shuffle(input, groups):
+    """Interleave the channels (dim 1) of ``groups`` groups: (N, g * k, *) viewed as
+    (N, g, k, *), transposed to (N, k, g, *).
+
+    >>> ember.nn.functional.channel_shuffle(ember.arange(4.).reshape(1, 4, 1), 2).flatten()
+    tensor([0., 2., 1., 3.])
+    """
+    g = int(groups)
+    if input.ndim < 3:
+        raise ValueError(f"channel_shuffle: expected an input with at least 3 dims, got shape "
+                         f"{tuple(input.shape)}")
+    if g <= 0:
+        raise ValueError(f"channel_shuffle: groups must be positive, got {g}")
+    n, c, *rest = input.shape
+    if c % g:
+        raise ValueError(f"channel_shuffle: the number of channels ({c}) must be divisible by "
+                         f"groups = {g}")
+    x = input.reshape((n, g, c // g) + tuple(rest)).transpose(1, 2)
+    return x.reshape(tuple(input.shape))
+
+
+# ---- normalisation --------------------------------------------------------------------------
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """``x / sqrt(mean(x^2) + eps)`` over the trailing ``normalized_shape`` dims, times
+    ``weight``; ``eps`` defaults to the dtype's machine epsilon.
+
+    >>> ember.nn.functional.rms_norm(ember.tensor([[3., 4.]]), (2,), eps=0.0)
+    tensor([[0.8485, 1.1314]])
+    """
+    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if len(ns) > input.ndim or tuple(input.shape[input.ndim - len(ns):]) != ns:
+        raise ValueError(f"rms_norm: normalized_shape {ns} doesn't match the trailing dims "
+                         f"of the input {tuple(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input.dtype.np).eps)
+    dims = tuple(range(input.ndim - len(ns), input.ndim))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each (example, channel) over its spatial dims; with running statistics,
+    training updates them (mean over the batch, unbiased variance) and ``use_input_stats=False``
+    normalises with them.
+
+    >>> x = ember.tensor([[[1., 3.]]])
+    >>> ember.nn.functional.instance_norm(x, eps=0.0)
+    tensor([[[-1., 1.]]])
+    """
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected an input (N, C, *spatial) with at least one "
+                         f"spatial dim, got shape {tuple(input.shape)}")
+    c = input.shape[1]
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    dims = tuple(range(2, input.ndim))
+    if use_input_stats:
+        mean = input.mean(dims, keepdim=True)
+        var = input.var(dims, unbiased=False, keepdim=True)
+        if running_mean is not None or running_var is not None:
+            n = 1
+            for d in dims:
+                n *= input.shape[d]
+            with no_grad():
+                if running_mean is not None:
+                    bm = mean.detach().reshape(input.shape[0], c).mean(0)
+                    _update_stat(running_mean, running_mean * (1 - momentum) + bm * momentum)
+                if running_var is not None:
+                    bv = (var.detach() * (n / max(n - 1, 1))).reshape(input.shape[0], c).mean(0)
+                    _update_stat(running_var, running_var * (1 - momentum) + bv * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and "
+                             "running_var")
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """``x / (k + alpha * mean of x^2 over `size` neighbouring channels) ** beta`` (the window
+    is zero-padded: ``size // 2`` channels before, ``(size - 1) // 2`` after).
+
+    >>> ember.nn.functional.local_response_norm(ember.ones(1, 1, 1), 1, alpha=1.0, beta=1.0)
+    tensor([[[0.5000]]])
+    """
+    if input.ndim < 3:
+        raise ValueError(f"local_response_norm: expected an input (N, C, *) with at least 3 "
+                         f"dims, got shape {tuple(input.shape)}")
+    if input.numel() == 0:
+        return input
+    c = input.shape[1]
+    sq = (input * input).movedim(1, -1)
+    sq = pad(sq, (size // 2, (size - 1) // 2))
+    acc = sq[..., 0:c]
+    for i in range(1, size):
+        acc = acc + sq[..., i:i + c]
+    div = (acc.movedim(-1, 1) * (alpha / size) + k) ** beta
+    return input / div
+
+
+# ---- losses -------------------------------------------------------------------------------
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """``max(0, -target * (input1 - input2) + margin)``.
+
+    >>> ember.nn.functional.margin_ranking_loss(ember.tensor([1.]), ember.tensor([2.]), ember.tensor([1.]))
+    tensor(1.)
+    """
+    if not (input1.ndim == input2.ndim == target.ndim):
+        raise ValueError(f"margin_ranking_loss: input1, input2 and target must have the same "
+                         f"number of dims, got shapes {tuple(input1.shape)}, "
+                         f"{tuple(input2.shape)}, {tuple(target.shape)}")
+    loss = (-target * (input1 - input2) + margin).clamp(min=0.0)
+    return _reduce(loss, reduction, "margin_ranking_loss")
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos(x1, x2) - margin)`` where
+    ``target == -1`` (cosine over the last dim).
+
+    >>> x = ember.tensor([[1., 0.]])
+    >>> ember.nn.functional.cosine_embedding_loss(x, x, ember.tensor([1.]))
+    tensor(0.)
+    """
+    if input1.ndim not in (1, 2) or input1.shape != input2.shape:
+        raise ValueError(f"cosine_embedding_loss: input1 and input2 must be 1-D or 2-D of the "
+                         f"same shape, got {tuple(input1.shape)} and {tuple(input2.shape)}")
+    e = 1e-12
+    prod = (input1 * input2).sum(-1)
+    m1 = (input1 * input1).sum(-1) + e
+    m2 = (input2 * input2).sum(-1) + e
+    cos = prod / (m1 * m2).sqrt()
+    zeros = cos * 0
+    loss = where(target == 1, 1 - cos, zeros) + \
+        where(target == -1, (cos - margin).clamp(min=0.0), zeros)
+    return _reduce(loss, reduction, "cosine_embedding_loss")
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """``max(0, d(a, p) - d(a, n) + margin)`` with ``d`` the ``p``-norm pairwise distance
+    (``swap``: the smaller of ``d(a, n)`` and ``d(p, n)``).
+
+    >>> a = ember.tensor([[0., 0.]])
+    >>> ember.nn.functional.triplet_margin_loss(a, a, ember.tensor([[3., 4.]]), eps=0.0)
+    tensor(0.)
+    """
+    if not (anchor.ndim == positive.ndim == negative.ndim) or anchor.ndim not in (1, 2):
+        raise ValueError(f"triplet_margin_loss: anchor, positive and negative must all be 1-D "
+                         f"or 2-D, got shapes {tuple(anchor.shape)}, {tuple(positive.shape)}, "
+                         f"{tuple(negative.shape)}")
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_swap = pairwise_distance(positive, negative, p, eps)
+        d_neg = where(d_swap < d_neg, d_swap, d_neg)
+    loss = (d_pos - d_neg + margin).clamp(min=0.0)
+    return _reduce(loss, reduction, "triplet_margin_loss")
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """Poisson negative log likelihood: ``exp(input) - target * input`` (``log_input``) or
+    ``input - target * log(input + eps)``; ``full`` adds Stirling's term where target > 1.
+
+    >>> ember.nn.functional.poisson_nll_loss(ember.tensor([0.]), ember.tensor([1.]))
+    tensor(1.)
+    """
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        t = where(target > 1, target, 1.0)
+        stirling = t * t.log() - t + 0.5 * (2 * math.pi * t).log()
+        loss = loss + where(target > 1, stirling, 0.0)
+    return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """``0.5 * (log(var) + (input - target)^2 / var)`` (+ ``0.5 log(2 pi)`` when ``full``),
+    ``var`` clamped below at ``eps`` (the clamp passes the gradient through, as PyTorch).
+
+    >>> ember.nn.functional.gaussian_nll_loss(ember.tensor([1.]), ember.tensor([1.]), ember.tensor([1.]))
+    tensor(0.)
+    """
+    if not isinstance(var, Tensor) and not hasattr(var, "shape"):
+        var = ones(tuple(input.shape), dtype=input.dtype, device=input.device) * float(var)
+    vs, ins = tuple(var.shape), tuple(input.shape)
+    if vs != ins:
+        if ins[:-1] == vs:
+            var = var.unsqueeze(-1)
+        elif not (ins[:-1] == vs[:-1] and vs[-1:] == (1,)):
+            raise ValueError(f"gaussian_nll_loss: var of shape {vs} does not fit the input "
+                             f"{ins}: give the input's shape, its shape without the last dim, "
+                             f"or that with a last dim of 1")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"gaussian_nll_loss: reduction must be 'mean', 'sum' or 'none', "
+                         f"got {reduction!r}")
+    if bool((var < 0).any()):
+        raise ValueError("gaussian_nll_loss: var has negative entries")
+    var = var + (var.clamp(min=eps) - var).detach()
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, "gaussian_nll_loss")
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """Per-class logistic loss averaged over the classes (dim -1), then reduced over the
+    batch.
+
+    >>> ember.nn.functional.multilabel_soft_margin_loss(ember.tensor([[0., 0.]]), ember.tensor([[1., 0.]]))
+    tensor(0.6931)
+    """
+    loss = -(target * -softplus(-input) + (1 - target) * -softplus(input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(-1) / input.shape[-1] if input.ndim else loss
+    return _reduce(loss, reduction, "multilabel_soft_margin_loss")
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    """Multi-class hinge loss: ``sum_{j != y} max(0, margin - x[y] + x[j]) ** p / C``
+    (times ``weight[y]``).
+
+    >>> ember.nn.functional.multi_margin_loss(ember.tensor([[0.1, 0.2, 0.4, 0.8]]), ember.tensor([3]))
+    tensor(0.3250)
+    """
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
+    if input.ndim not in (1, 2):
+        raise ValueError(f"multi_margin_loss: expected a 1-D or 2-D input, got shape "
+                         f"{tuple(input.shape)}")
+    x = input if input.ndim == 2 else input.unsqueeze(0)
+    t = target.reshape(-1).long()
+    c = x.shape[1]
+    if t.shape[0] != x.shape[0]:
+        raise ValueError(f"multi_margin_loss: target of shape {tuple(target.shape)} does not "
+                         f"match the input {tuple(input.shape)}")
+    xy = x.gather(1, t.unsqueeze(1))
+    h = (x - xy + margin).clamp(min=0.0)
+    if p == 2:
+        h = h * h
+    not_y = 1 - one_hot(t, c).to(x.dtype)
+    h = h * not_y
+    if weight is not None:
+        h = h * weight[t].unsqueeze(1)
+    loss = h.sum(1) / c
+    if input.ndim == 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction, "multi_margin_loss")
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """The logistic loss ``log(1 + exp(-target * input))``.
+
+    >>> ember.nn.functional.soft_margin_loss(ember.tensor([0.]), ember.tensor([1.]))
+    tensor(0.6931)
+    """
+    return _reduce(softplus(-target * input), reduction, "soft_margin_loss")
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1``.
+
+    >>> ember.nn.functional.hinge_embedding_loss(ember.tensor([0.3, 0.3]), ember.tensor([1., -1.]))
+    tensor(0.5000)
+    """
+    zeros = input * 0
+    loss = where(target != 1, (margin - input).clamp(min=0.0), zeros) + \
+        where(target != -1, input, zeros)
+    return _reduce(loss, reduction, "hinge_embedding_loss")
