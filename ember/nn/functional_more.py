@@ -10,7 +10,7 @@ import numpy as np
 from ..ops.elementwise import softplus, sigmoid, where
 from ..ops.nn_ops import softmax, one_hot
 from ..core.autograd import no_grad
-from ..ops.creation_ops import ones
+from ..ops.creation_ops import ones, zeros
 from ..random.generator import dropout
 from ..ops.slicing import pad
 from ..core.tensor import Tensor
@@ -25,7 +25,7 @@ __all__ = [
     "local_response_norm", "margin_ranking_loss", "cosine_embedding_loss",
     "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
     "multilabel_soft_margin_loss", "multi_margin_loss", "soft_margin_loss",
-    "hinge_embedding_loss"]
+    "hinge_embedding_loss", "embedding_bag", "unfold", "fold"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -644,3 +644,170 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     loss = where(target != 1, (margin - input).clamp(min=0.0), zeros) + \
         where(target != -1, input, zeros)
     return _reduce(loss, reduction, "hinge_embedding_loss")
+
+
+# ---- bags and patches ----------------------------------------------------------------------
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
+                  mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False,
+                  padding_idx=None):
+    """Sum, mean or max of the embedding rows of each bag: the rows of a 2-D ``input``, or
+    the slices of a 1-D ``input`` that start at ``offsets``. ``padding_idx`` entries are
+    skipped; an empty bag gives zeros.
+
+    >>> w = ember.tensor([[1., 2.], [3., 4.], [5., 6.]])
+    >>> ember.nn.functional.embedding_bag(ember.tensor([0, 1, 2]), w, ember.tensor([0, 2]))
+    tensor([[2., 3.],
+            [5., 6.]])
+    """
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+    if max_norm is not None:
+        raise NotImplementedError("embedding_bag: max_norm (renormalising rows in place) is not "
+                                  "supported; renormalise the weight before the call")
+    if per_sample_weights is not None and mode != "sum":
+        raise ValueError(f"embedding_bag: per_sample_weights is only supported with "
+                         f"mode='sum', got mode={mode!r}")
+    idx = np.asarray(input.numpy() if hasattr(input, "numpy") else input)
+    if idx.dtype.kind not in "iu":
+        raise ValueError(f"embedding_bag: input must hold integer indices, got {idx.dtype}")
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError(f"embedding_bag: offsets must be None for a 2-D input "
+                             f"{idx.shape} (each row is a bag)")
+        b, length = idx.shape
+        starts = np.arange(b) * length
+        flat = idx.reshape(-1)
+        psw = per_sample_weights.reshape(-1) if per_sample_weights is not None else None
+    elif idx.ndim == 1:
+        if offsets is None:
+            raise ValueError("embedding_bag: a 1-D input needs offsets (the start of each bag)")
+        starts = np.asarray(offsets.numpy() if hasattr(offsets, "numpy") else offsets,
+                            dtype=np.int64).reshape(-1)
+        if include_last_offset:
+            if starts.size == 0:
+                raise ValueError("embedding_bag: include_last_offset needs at least one offset")
+            starts = starts[:-1]
+        flat = idx
+        psw = per_sample_weights
+        if starts.size and (starts[0] != 0 or np.any(np.diff(starts) < 0)
+                            or starts[-1] > flat.size):
+            raise ValueError(f"embedding_bag: offsets must start at 0, be non-decreasing and "
+                             f"at most len(input) = {flat.size}, got {starts.tolist()}")
+    else:
+        raise ValueError(f"embedding_bag: input must be 1-D (with offsets) or 2-D, got shape "
+                         f"{idx.shape}")
+    if flat.size and (flat.min() < 0 or flat.max() >= weight.shape[0]):
+        raise IndexError(f"embedding_bag: indices must be in [0, {weight.shape[0]}), got "
+                         f"values in [{flat.min()}, {flat.max()}]")
+    b = starts.size
+    ends = np.append(starts[1:], flat.size) if b else starts
+    counts = ends - starts
+    lmax = int(counts.max()) if b else 0
+    pos = starts[:, None] + np.arange(max(lmax, 1))[None, :]
+    valid = np.arange(max(lmax, 1))[None, :] < counts[:, None]
+    pos = np.where(valid, pos, 0)
+    if flat.size == 0:
+        flat = np.zeros(1, np.int64)
+    rows = flat[pos]
+    if padding_idx is not None:
+        valid = valid & (rows != padding_idx)
+    d = weight.shape[1]
+    g = weight.index_select(0, Tensor._wrap(rows.reshape(-1).astype(np.int64)))
+    g = g.reshape(b, max(lmax, 1), d)
+    m = Tensor._wrap(valid[..., None])
+    if mode == "max":
+        out = where(m, g, float("-inf")).amax(1)
+        return where(Tensor._wrap(valid.any(1)[:, None]), out, 0.0)
+    if psw is not None:
+        pw = psw.index_select(0, Tensor._wrap(pos.reshape(-1).astype(np.int64)))
+        g = g * pw.reshape(b, max(lmax, 1), 1)
+    out = where(m, g, 0.0).sum(1)
+    if mode == "mean":
+        n = np.maximum(valid.sum(1), 1).astype(weight.dtype.np)[:, None]
+        out = out / Tensor._wrap(n)
+    return out
+
+
+def _pair(v, name, what):
+    t = (v, v) if isinstance(v, int) else tuple(v)
+    if len(t) != 2:
+        raise ValueError(f"{name}: {what} must be an int or a pair, got {v}")
+    return t
+
+
+def _patch_index(c, hw, kernel_size, dilation, padding, stride, name):
+    """Flat positions in the padded (C, Hp, Wp) image of every patch element, as (C*kh*kw, L)."""
+    kh, kw = _pair(kernel_size, name, "kernel_size")
+    dh, dw = _pair(dilation, name, "dilation")
+    ph, pw = _pair(padding, name, "padding")
+    sh, sw = _pair(stride, name, "stride")
+    if min(kh, kw, dh, dw, sh, sw) <= 0 or min(ph, pw) < 0:
+        raise ValueError(f"{name}: kernel_size, dilation and stride must be positive and padding "
+                         f"non-negative, got kernel_size={kernel_size}, dilation={dilation}, "
+                         f"padding={padding}, stride={stride}")
+    hp, wp = hw[0] + 2 * ph, hw[1] + 2 * pw
+    oh = (hp - dh * (kh - 1) - 1) // sh + 1
+    ow = (wp - dw * (kw - 1) - 1) // sw + 1
+    if oh <= 0 or ow <= 0:
+        raise ValueError(f"{name}: the kernel {(kh, kw)} (dilation {(dh, dw)}) does not fit the "
+                         f"padded size {(hp, wp)}")
+    r = (np.arange(oh) * sh)[None, :, None] + (np.arange(kh) * dh)[:, None, None]  # kh, oh, 1
+    q = (np.arange(ow) * sw)[None, None, :] + (np.arange(kw) * dw)[:, None, None]  # kw, 1, ow
+    pos = r[:, None, :, :] * wp + q[None, :, :, :]  # kh, kw, oh, ow
+    pos = pos.reshape(kh * kw, oh * ow)
+    full = (np.arange(c) * hp * wp)[:, None, None] + pos[None]
+    return full.reshape(c * kh * kw, oh * ow).astype(np.int64), (hp, wp), (ph, pw), oh * ow
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Extract sliding patches (im2col): (N, C, H, W) -> (N, C * kh * kw, L), L the number of
+    patch positions (unbatched (C, H, W) too).
+
+    >>> ember.nn.functional.unfold(ember.arange(4.).reshape(1, 1, 2, 2), 1).shape
+    ember.Size([1, 1, 4])
+    """
+    if input.ndim not in (3, 4):
+        raise ValueError(f"unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
+                         f"shape {tuple(input.shape)}")
+    x = input if input.ndim == 4 else input.unsqueeze(0)
+    n, c, h, w = x.shape
+    idx, (hp, wp), (ph, pw), length = _patch_index(c, (h, w), kernel_size, dilation, padding,
+                                                   stride, "unfold")
+    if ph or pw:
+        x = pad(x, (pw, pw, ph, ph))
+    cols = x.reshape(n, c * hp * wp).index_select(1, Tensor._wrap(idx.reshape(-1)))
+    cols = cols.reshape(n, idx.shape[0], length)
+    return cols if input.ndim == 4 else cols.squeeze(0)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sum sliding patches back into an image (col2im), the adjoint of ``unfold``:
+    (N, C * kh * kw, L) -> (N, C, H, W) (unbatched (C * kh * kw, L) too).
+
+    >>> ember.nn.functional.fold(ember.ones(1, 4, 1), (2, 2), 2)
+    tensor([[[[1., 1.],
+              [1., 1.]]]])
+    """
+    if input.ndim not in (2, 3):
+        raise ValueError(f"fold: expected a 2-D (C * kh * kw, L) or 3-D (N, C * kh * kw, L) "
+                         f"input, got shape {tuple(input.shape)}")
+    x = input if input.ndim == 3 else input.unsqueeze(0)
+    n, ck, length = x.shape
+    kh, kw = _pair(kernel_size, "fold", "kernel_size")
+    if ck % (kh * kw):
+        raise ValueError(f"fold: dim 1 of the input ({ck}) must be divisible by the kernel's "
+                         f"size kh * kw = {kh * kw}")
+    c = ck // (kh * kw)
+    h, w = _pair(output_size, "fold", "output_size")
+    idx, (hp, wp), (ph, pw), expect = _patch_index(c, (h, w), kernel_size, dilation, padding,
+                                                   stride, "fold")
+    if length != expect:
+        raise ValueError(f"fold: the input has {length} patches (dim 2) but output_size "
+                         f"{(h, w)} with kernel_size={kernel_size}, dilation={dilation}, "
+                         f"padding={padding}, stride={stride} gives {expect}")
+    out = zeros((n, c * hp * wp), dtype=x.dtype, device=x.device).index_add(1, Tensor._wrap(idx.reshape(-1)),
+                                                       x.reshape(n, ck * length))
+    out = out.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w]
+    return out if input.ndim == 3 else out.squeeze(0)
+

@@ -119,6 +119,13 @@ MODULES = [
     ("GRUCell", lambda m: m.GRUCell(3, 4), F1(5, 3) + F1(5, 4)),
     ("GRUCell_unbatched", lambda m: m.GRUCell(3, 4), F1(3)),
     ("LSTMCell", lambda m: m.LSTMCell(3, 4), F1(5, 3)),
+    # patches
+    ("Unfold", lambda m: m.Unfold((2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+     F1(2, 3, 5, 6)),
+    ("Unfold_unbatched", lambda m: m.Unfold(2), F1(3, 4, 4)),
+    ("Fold", lambda m: m.Fold((5, 6), (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+     F1(2, 18, 12)),
+    ("Fold_unbatched", lambda m: m.Fold(3, 2), F1(8, 4)),
     # losses
     ("MarginRankingLoss", lambda m: m.MarginRankingLoss(margin=0.3),
      F1(6) + F1(6) + [("pm1", (6,))]),
@@ -224,6 +231,8 @@ FUNCTIONALS = [
     ("instance_norm", lambda f, x, w, b: f.instance_norm(x, weight=w, bias=b),
      F1(2, 3, 5) + F1(3) + F1(3)),
     ("local_response_norm", lambda f, x: f.local_response_norm(x, 4, k=0.5), F1(2, 6, 3)),
+    ("unfold", lambda f, x: f.unfold(x, 3, padding=1, stride=2), F1(2, 2, 5, 5)),
+    ("fold", lambda f, x: f.fold(x, (4, 5), 2, dilation=2), F1(2, 12, 6)),
     ("margin_ranking_loss", lambda f, a, b, y: f.margin_ranking_loss(a, b, y, 0.1),
      F1(5) + F1(5) + [("pm1", (5,))]),
     ("cosine_embedding_loss", lambda f, a, b, y: f.cosine_embedding_loss(a, b, y, 0.1),
@@ -341,3 +350,68 @@ def test_cells_match_torch_sequences():
 def test_bad_arguments_name_the_module(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("layout", ["offsets", "2d", "last_offset", "padding_idx", "psw"])
+def test_embedding_bag_matches_torch(mode, layout):
+    if layout == "psw" and mode != "sum":
+        pytest.skip("per_sample_weights needs mode='sum' (checked below)")
+    kw = {"mode": mode}
+    if layout == "last_offset":
+        kw["include_last_offset"] = True
+    if layout == "padding_idx":
+        kw["padding_idx"] = 3
+    tm, em = torch.nn.EmbeddingBag(7, 4, **kw), nn.EmbeddingBag(7, 4, **kw)
+    assert repr(em) == repr(tm)
+    assert list(em.state_dict()) == list(tm.state_dict())
+    _load(em, tm)
+    rng = np.random.default_rng(5)
+    idx = rng.integers(0, 7, 9)
+    idx[2] = 3
+    offs = np.array([0, 2, 2, 6])  # the third bag is empty
+    if layout == "2d":
+        args_t, args_e = [torch.tensor(idx[:8].reshape(2, 4))], [ember.tensor(idx[:8].reshape(2, 4))]
+    elif layout == "last_offset":
+        o = np.append(offs, 9)
+        args_t, args_e = [torch.tensor(idx), torch.tensor(o)], [ember.tensor(idx), ember.tensor(o)]
+    else:
+        args_t, args_e = [torch.tensor(idx), torch.tensor(offs)], [ember.tensor(idx),
+                                                                   ember.tensor(offs)]
+    if layout == "psw":
+        pw = rng.standard_normal(9).astype(np.float32)
+        tp, ep = torch.tensor(pw, requires_grad=True), ember.tensor(pw, requires_grad=True)
+        to, eo = tm(*args_t, per_sample_weights=tp), em(*args_e, per_sample_weights=ep)
+    else:
+        to, eo = tm(*args_t), em(*args_e)
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-5, atol=1e-6)
+    w = rng.standard_normal(tuple(to.shape)).astype(np.float32)
+    (to * torch.tensor(w)).sum().backward()
+    (eo * ember.tensor(w)).sum().backward()
+    np.testing.assert_allclose(em.weight.grad.numpy(), tm.weight.grad.numpy(), rtol=1e-4,
+                               atol=1e-5)
+    if layout == "psw":
+        np.testing.assert_allclose(ep.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_embedding_bag_bad_arguments():
+    bag = nn.EmbeddingBag(5, 2)
+    with pytest.raises(ValueError, match="offsets"):
+        bag(ember.tensor([1, 2]))
+    with pytest.raises(ValueError, match="per_sample_weights"):
+        bag(ember.tensor([1, 2]), ember.tensor([0]), per_sample_weights=ember.ones(2))
+    with pytest.raises(IndexError, match="embedding_bag"):
+        bag(ember.tensor([[1, 7]]))
+    with pytest.raises(ValueError, match="EmbeddingBag"):
+        nn.EmbeddingBag(5, 2, mode="median")
+
+
+def test_fold_is_unfolds_adjoint_and_checks_patches():
+    x = ember.randn(2, 3, 6, 5)
+    cols = F.unfold(x, 3, padding=1)
+    y = ember.randn(*cols.shape)
+    lhs = float((cols * y).sum())
+    rhs = float((x * F.fold(y, (6, 5), 3, padding=1)).sum())
+    assert abs(lhs - rhs) < 1e-3 * max(1.0, abs(lhs))
+    with pytest.raises(ValueError, match="fold"):
+        F.fold(ember.ones(1, 12, 7), (6, 5), 2)
