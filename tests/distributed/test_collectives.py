@@ -28,16 +28,6 @@ def test_a_rank_that_raises_makes_every_rank_exit():
 
 # ---- a world of one (no launcher, no MPI needed) ----------------------------------------------
 
-@pytest.fixture
-def world_of_one(monkeypatch):
-    for k in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MV2_COMM_WORLD_SIZE",
-              "MPI_LOCALNRANKS", "WORLD_SIZE", "RANK", "EMBER_DIST_MPI"):
-        monkeypatch.delenv(k, raising=False)
-    if dist.is_initialized():
-        dist.destroy_process_group()
-    dist.init_process_group()
-    yield
-    dist.destroy_process_group()
 
 
 def test_world_of_one_collectives(world_of_one):

@@ -15,16 +15,6 @@ def test_ddp_and_sampler_on_two_ranks_equal_one_process():
     check_ok(run_ranks("ddp.py", timeout=180), "ddp ok")
 
 
-@pytest.fixture
-def world_of_one(monkeypatch):
-    for k in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MV2_COMM_WORLD_SIZE",
-              "MPI_LOCALNRANKS", "WORLD_SIZE", "RANK", "EMBER_DIST_MPI"):
-        monkeypatch.delenv(k, raising=False)
-    if dist.is_initialized():
-        dist.destroy_process_group()
-    dist.init_process_group()
-    yield
-    dist.destroy_process_group()
 
 
 def test_ddp_in_a_world_of_one_trains_as_the_plain_module(world_of_one):

@@ -11,16 +11,6 @@ import ember.distributed.functional as DF
 from ember import nn
 
 
-@pytest.fixture
-def world_of_one(monkeypatch):
-    for k in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MV2_COMM_WORLD_SIZE",
-              "MPI_LOCALNRANKS", "WORLD_SIZE", "RANK", "EMBER_DIST_MPI"):
-        monkeypatch.delenv(k, raising=False)
-    if dist.is_initialized():
-        dist.destroy_process_group()
-    dist.init_process_group()
-    yield
-    dist.destroy_process_group()
 
 
 def test_jit_never_folds_merges_or_drops_a_collective(world_of_one):
