@@ -15,5 +15,6 @@ from .rnn import RNN, LSTM, GRU  # noqa: F401
 from .attention import MultiheadAttention, TransformerEncoderLayer  # noqa: F401
 from .distill import Teacher, DistillationLoss  # noqa: F401
 from .more import *  # noqa: F401,F403  (activations, pads, shuffles, cells, more losses)
+from .transformer import *  # noqa: F401,F403  (encoder/decoder stacks, Transformer)
 from . import parallel  # noqa: F401  (DistributedDataParallel)
 from . import utils  # noqa: F401  (clip_grad_norm_, prune, ...)

@@ -381,6 +381,24 @@ class ModuleList(Module):
     def __len__(self):
         return len(self._modules)
 
+    def __repr__(self):
+        # as torch: consecutive children with the same printout are shown once, as
+        # "(i-j): n x Child(...)"
+        reprs = [repr(m) for m in self._modules.values()]
+        if not reprs:
+            return f"{type(self).__name__}()"
+        runs = []  # [first index, last index, printout]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = []
+        for a, b, r in runs:
+            label = f"({a})" if a == b else f"({a}-{b}): {b - a + 1} x"
+            lines.append(f"  {label}{':' if a == b else ''} " + r.replace("\n", "\n  "))
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """A dict of named modules whose parameters belong to the owning module.

@@ -415,3 +415,72 @@ def test_fold_is_unfolds_adjoint_and_checks_patches():
     assert abs(lhs - rhs) < 1e-3 * max(1.0, abs(lhs))
     with pytest.raises(ValueError, match="fold"):
         F.fold(ember.ones(1, 12, 7), (6, 5), 2)
+
+
+def _compare_grads(em, tm, eo, to, eins, tins):
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-4, atol=1e-4)
+    w = np.random.default_rng(6).standard_normal(tuple(to.shape)).astype(np.float32)
+    (eo * ember.tensor(w)).sum().backward()
+    (to * torch.tensor(w)).sum().backward()
+    for (n, ep), (_, tp) in zip(em.named_parameters(), tm.named_parameters()):
+        np.testing.assert_allclose(ep.grad.numpy(), tp.grad.numpy(), rtol=1e-3, atol=1e-4,
+                                   err_msg=n)
+    for e, t in zip(eins, tins):
+        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_transformer_decoder_stack_matches_torch(norm_first, batch_first):
+    def make(m):
+        layer = m.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=batch_first,
+                                          norm_first=norm_first, activation="gelu")
+        return m.TransformerDecoder(layer, 2, norm=m.LayerNorm(8))
+    tm, em = make(torch.nn), make(nn)
+    assert repr(em) == repr(tm)
+    assert list(em.state_dict()) == list(tm.state_dict())
+    _load(em, tm)
+    shape_t, shape_m = ((3, 4, 8), (3, 6, 8)) if batch_first else ((4, 3, 8), (6, 3, 8))
+    arrays = _arrays(F1(*shape_t) + F1(*shape_m), seed=11)
+    eins, tins = _wrap(ember, arrays), _wrap(torch, arrays)
+    mask = np.triu(np.full((4, 4), -np.inf, np.float32), 1)
+    kpm = np.zeros((3, 6), bool)
+    kpm[1, 4:] = True
+    eo = em(*eins, tgt_mask=ember.tensor(mask), memory_key_padding_mask=ember.tensor(kpm))
+    to = tm(*tins, tgt_mask=torch.tensor(mask), memory_key_padding_mask=torch.tensor(kpm))
+    _compare_grads(em, tm, eo, to, eins, tins)
+
+
+def test_transformer_matches_torch():
+    torch.manual_seed(0)
+    tm = torch.nn.Transformer(8, 2, 2, 1, 16, dropout=0.0, batch_first=True)
+    em = nn.Transformer(8, 2, 2, 1, 16, dropout=0.0, batch_first=True)
+    assert repr(em) == repr(tm)
+    assert list(em.state_dict()) == list(tm.state_dict())
+    _load(em, tm)
+    arrays = _arrays(F1(2, 5, 8) + F1(2, 4, 8), seed=12)
+    eins, tins = _wrap(ember, arrays), _wrap(torch, arrays)
+    emask = nn.Transformer.generate_square_subsequent_mask(4)
+    tmask = torch.nn.Transformer.generate_square_subsequent_mask(4)
+    np.testing.assert_array_equal(emask.numpy(), tmask.numpy())
+    eo, to = em(*eins, tgt_mask=emask), tm(*tins, tgt_mask=tmask)
+    _compare_grads(em, tm, eo, to, eins, tins)
+    with pytest.raises(ValueError, match="Transformer"):
+        em(ember.ones(2, 5, 8), ember.ones(3, 4, 8))
+
+
+def test_transformer_init_is_xavier_and_layers_are_independent():
+    ember.manual_seed(0)
+    model = nn.Transformer(16, 2, 2, 2, 32)
+    w0 = model.encoder.layers[0].linear1.weight.detach().numpy()
+    w1 = model.encoder.layers[1].linear1.weight.detach().numpy()
+    assert not np.array_equal(w0, w1)
+    bound = np.sqrt(6.0 / (16 + 32))
+    assert np.abs(w0).max() <= bound and np.abs(w0).max() > 0.8 * bound
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.ModuleList([m.Linear(2, 2), m.Linear(2, 2), m.ReLU(), m.Linear(2, 3)]),
+    lambda m: m.ModuleList([]), lambda m: m.ModuleList([m.Tanh()] * 3 + [m.ReLU()] * 2)])
+def test_module_list_repr_folds_repeats_as_torch(make):
+    assert repr(make(nn)) == repr(make(torch.nn))
