@@ -199,9 +199,8 @@ class Transformer(Module):
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
         """A float (sz, sz) mask: 0 on and below the diagonal, -inf above.
 
-        >>> ember.nn.Transformer.generate_square_subsequent_mask(2)
-        tensor([[0., -inf],
-                [0., 0.]])
+        >>> ember.nn.Transformer.generate_square_subsequent_mask(2).tolist()
+        [[0.0, -inf], [0.0, 0.0]]
         """
         m = np.triu(np.full((sz, sz), -np.inf, dtype=np.float32), 1)
         return Tensor._wrap(m) if dtype is None else Tensor._wrap(m).to(dtype)
