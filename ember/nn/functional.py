@@ -527,7 +527,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
 
 # ---- resampling and attention -----------------------------------------------------------------
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
     """Resize the spatial dims of (N, C, *spatial): ``nearest`` or ``bilinear`` (2-D)/``linear``
     (1-D), PyTorch's coordinate conventions (align_corners False by default).
 
@@ -537,6 +538,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     >>> ember.nn.functional.interpolate(x, size=3, mode="linear", align_corners=True)
     tensor([[[1.0000, 1.5000, 2.0000]]])
     """
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported; pass "
+                                  "antialias=False")
     nsp = input.ndim - 2
     if nsp not in (1, 2):
         raise ValueError(f"interpolate: expected a 3-D or 4-D input, got {tuple(input.shape)}")
@@ -548,7 +552,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         sf = (scale_factor,) * nsp if isinstance(scale_factor, (int, float)) else \
             tuple(scale_factor)
         out_sz = tuple(int(n * f) for n, f in zip(in_sz, sf))
-        scales = list(sf)
+        scales = [None] * nsp if recompute_scale_factor else list(sf)
     else:
         raise ValueError("interpolate: give size or scale_factor")
     import numpy as np

@@ -484,3 +484,13 @@ def test_transformer_init_is_xavier_and_layers_are_independent():
     lambda m: m.ModuleList([]), lambda m: m.ModuleList([m.Tanh()] * 3 + [m.ReLU()] * 2)])
 def test_module_list_repr_folds_repeats_as_torch(make):
     assert repr(make(nn)) == repr(make(torch.nn))
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_interpolate_recompute_scale_factor_matches_torch(mode):
+    x = np.random.default_rng(8).standard_normal((1, 2, 5, 7)).astype(np.float32)
+    e = F.interpolate(ember.tensor(x), scale_factor=1.7, mode=mode, recompute_scale_factor=True)
+    t = TF.interpolate(torch.tensor(x), scale_factor=1.7, mode=mode, recompute_scale_factor=True)
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(NotImplementedError, match="antialias"):
+        F.interpolate(ember.tensor(x), scale_factor=2, mode=mode, antialias=True)
