@@ -6,8 +6,7 @@ Two linear primitives carry all the rules:
   ``(..., *out_spatial, *kernel)`` (im2col without a copy);
 * ``unwindows``: its transpose, which adds each window back into place (col2im).
 
-Convolution is ``einsum(windows(pad(x)), w)``; with one group it runs as the fused primitive
-``conv_gemm`` (see its section below), with that composition as its reference; its transpose
+Convolution is ``einsum(windows(pad(x)), w)`` (BLAS through tensordot); its transpose
 (``conv_transpose``) is ``unwindows(einsum(x, w))`` cropped; max/avg pooling reduce over the
 window dims. Gradients, JVPs, batching and higher orders follow from the primitives'
 rules.
