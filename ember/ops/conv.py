@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import namespace
-from ..core.primitive import Aval, Primitive, bind, derived_rule
+from ..core.primitive import Aval, Primitive, bind
 from ..core.tensor import Tensor
 from ..core.state import autocast_threads as _ac
 from . import autocast_policy as _autocast
@@ -115,106 +115,6 @@ unwindows_p = Primitive(
 windows_p.batch = _spatial_batch(windows_p)
 unwindows_p.batch = _spatial_batch(unwindows_p)
 
-
-
-# ---- convolution as one GEMM over channel-kernel-major windows --------------------------------
-# conv(xp, w) for one group: the windows of the (padded) input are copied once into a
-# (C*K, N*out) matrix whose rows run along the input's rows (a fast copy: contiguous reads for
-# stride 1), then one BLAS product with the (O, C*K) weight. The first-order VJP is one fused
-# primitive (conv_bwd: the same copy, the weight gradient as one product with it, the input
-# gradient as one product and one col2im). JVP, batching with a batched weight and higher
-# orders come from the reference definition (windows + einsum) through Primitive(reference=).
-
-def _lowp(*arrays):
-    """float16/bfloat16 operands compute in float32 (BLAS), rounded once at the end."""
-    dt = arrays[0].dtype
-    return (dt, [a.astype("float32") for a in arrays]) if dt.char in "eE" else (None, arrays)
-
-
-def _cols_ckk(xp, kernel, stride, dilation):
-    """The windows of ``xp`` (N, C, *S) as a contiguous (C*prod(K), N*prod(out)) matrix."""
-    nsp = len(kernel)
-    cols = _windows_impl(xp, kernel, stride, dilation)  # (N, C, *out, *K), a view
-    perm = (1,) + tuple(range(2 + nsp, 2 + 2 * nsp)) + (0,) + tuple(range(2, 2 + nsp))
-    m = namespace(xp).ascontiguousarray(cols.transpose(perm))
-    return m.reshape(int(np.prod(m.shape[:1 + nsp])), -1), tuple(cols.shape[2:2 + nsp])
-
-
-def _conv_gemm_impl(xp, w, stride, dilation):
-    low, (xp, w) = _lowp(xp, w)
-    kernel = tuple(w.shape[2:])
-    cols, out = _cols_ckk(xp, kernel, stride, dilation)
-    y = w.reshape(w.shape[0], -1) @ cols  # (O, N*out)
-    y = namespace(y).ascontiguousarray(y.reshape((w.shape[0], xp.shape[0]) + out).swapaxes(0, 1))
-    return y if low is None else y.astype(low)
-
-
-def _conv_gemm_shape(xp, w, stride, dilation):
-    kernel = tuple(w.shape[2:])
-    out = tuple(_out_len(n, k, s, d) for n, k, s, d in zip(xp.shape[2:], kernel, stride,
-                                                             dilation))
-    return Aval((xp.shape[0], w.shape[0]) + out, xp.dtype)
-
-
-def _conv_gemm_ref(xp, w, stride, dilation):
-    nsp = w.ndim - 2
-    cols = bind(windows_p, xp, kernel=tuple(w.shape[2:]), stride=stride, dilation=dilation)
-    sp, kk = _letters(nsp)
-    return einsum(f"nc{sp}{kk},oc{kk}->no{sp}", cols, w)
-
-
-def _conv_gemm_vjp(ct, out, xp, w, stride, dilation):
-    gx, gw = bind(conv_bwd_p, ct, xp, w, stride=stride, dilation=dilation)
-    return gx, gw
-
-
-def _conv_gemm_batch(args, dims, stride, dilation):
-    (x, w), (dx, dw) = args, dims
-    if dw is not None:  # per-example weights
-        return NotImplemented  # -> the reference under vmap
-    x = moveaxis_to_front(x, dx)  # (B, N, C, *S) -> (B*N, C, *S)
-    b = x.shape[0]
-    y = bind(conv_gemm_p, x.reshape((-1,) + tuple(x.shape[2:])), w, stride=stride,
-             dilation=dilation)
-    return y.reshape((b, -1) + tuple(y.shape[1:])), 0
-
-
-conv_gemm_p = Primitive("conv_gemm", _conv_gemm_impl, shape=_conv_gemm_shape,
-                        vjp=_conv_gemm_vjp, batch=_conv_gemm_batch, reference=_conv_gemm_ref)
-
-
-def _conv_bwd_impl(ct, xp, w, stride, dilation):
-    low, (ct, xp, w) = _lowp(ct, xp, w)
-    nsp = w.ndim - 2
-    kernel = tuple(w.shape[2:])
-    o, c, n = w.shape[0], w.shape[1], xp.shape[0]
-    cols, out = _cols_ckk(xp, kernel, stride, dilation)
-    ns = namespace(ct)
-    ct2 = ns.ascontiguousarray(ct.swapaxes(0, 1)).reshape(o, -1)  # (O, N*out)
-    gw = (ct2 @ cols.T).reshape(w.shape)
-    gcols = (w.reshape(o, -1).T @ ct2).reshape((c,) + kernel + (n,) + out)
-    # col2im with (C, N) leading, as gcols is laid out (C, *K, N, *out): each kernel offset's
-    # slab is then a contiguous block; the (C, N, *S) result is transposed once at the end
-    perm = (0, 1 + nsp) + tuple(range(2 + nsp, 2 + 2 * nsp)) + tuple(range(1, 1 + nsp))
-    gx = _unwindows_impl(gcols.transpose(perm), tuple(xp.shape[2:]), kernel, stride, dilation)
-    gx = ns.ascontiguousarray(gx.swapaxes(0, 1))
-    if low is not None:
-        gx, gw = gx.astype(low), gw.astype(low)
-    return [gx, gw]
-
-
-def _conv_bwd_shape(ct, xp, w, stride, dilation):
-    return [Aval(tuple(xp.shape), xp.dtype), Aval(tuple(w.shape), w.dtype)]
-
-
-def _conv_bwd_ref(ct, xp, w, stride, dilation):
-    """conv_bwd by definition: the VJP of conv_gemm's reference at (xp, w)."""
-    return list(derived_rule("vjp", conv_gemm_p, ct, None, xp, w, stride=stride,
-                             dilation=dilation))
-
-
-conv_bwd_p = Primitive("conv_bwd", _conv_bwd_impl, multiple_results=True,
-                       shape=_conv_bwd_shape, reference=_conv_bwd_ref)
 
 # ---- max pooling: the window maximum and its (first) position --------------------------------
 # These loop over the kernel offsets with strided slices (one np.maximum per offset), which is
@@ -391,11 +291,11 @@ def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
         if n < d * (k - 1) + 1:
             raise ValueError(f"{op}: the (padded) input {tuple(xp.shape)} is smaller than the "
                              f"dilated kernel {kernel} (dilation {dilation})")
+    cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation)
+    sp, kk = _letters(nsp)
     if g == 1:
-        out = bind(conv_gemm_p, xp, w, stride=stride, dilation=dilation)
+        out = einsum(f"nc{sp}{kk},oc{kk}->no{sp}", cols, w)
     else:
-        cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation)
-        sp, kk = _letters(nsp)
         cols = cols.reshape((cols.shape[0], g, c // g) + tuple(cols.shape[2:]))
         wg = w.reshape((g, o // g) + tuple(w.shape[1:]))
         out = einsum(f"ngc{sp}{kk},goc{kk}->ngo{sp}", cols, wg)
