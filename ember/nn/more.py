@@ -9,8 +9,8 @@ from . import functional as F
 from . import init
 from .module import Module, Parameter
 from .layers import _Loss
+from .norm import init_channel_norm
 from ..ops.creation_ops import empty, ones, zeros
-from ..core import dtypes as _dt
 
 
 # ---- activations -----------------------------------------------------------------------
@@ -614,22 +614,8 @@ class _InstanceNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False, dtype=None, device=None):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype, device=device))
-            self.bias = Parameter(zeros(num_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
-            self.register_buffer("num_batches_tracked", zeros((), dtype=_dt.int64,
-                                                              device=device))
-        else:
-            for n in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(n, None)
+        init_channel_norm(self, num_features, eps, momentum, affine, True, track_running_stats,
+                          dtype, device)
 
     def forward(self, x):
         name = type(self).__name__

@@ -4,10 +4,35 @@ from __future__ import annotations
 from . import functional as F
 from . import init
 from .module import Module, Parameter
-from ..ops.creation_ops import empty, zeros, ones, full
+from ..ops.creation_ops import zeros, ones, full
 from ..ops.indexing import cat
 from ..core.primitive import Tracer
 from ..core import dtypes as _dt
+
+
+def init_channel_norm(module, num_features, eps, momentum, affine, bias, track_running_stats,
+                      dtype, device):
+    """The state of a per-channel normalisation (BatchNorm, InstanceNorm): an affine
+    ``weight`` (ones) and ``bias`` (zeros) when ``affine``, and the running statistics with
+    ``num_batches_tracked`` when ``track_running_stats`` (else None entries, as PyTorch)."""
+    module.num_features, module.eps, module.momentum = num_features, eps, momentum
+    module.affine, module.track_running_stats = affine, track_running_stats
+    if affine:
+        module.weight = Parameter(ones(num_features, dtype=dtype, device=device))
+        if bias:
+            module.bias = Parameter(zeros(num_features, dtype=dtype, device=device))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+    if track_running_stats:
+        module.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
+        module.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
+        module.register_buffer("num_batches_tracked", zeros((), dtype=_dt.int64, device=device))
+    else:
+        for n in ("running_mean", "running_var", "num_batches_tracked"):
+            module.register_buffer(n, None)
 
 
 class _BatchNorm(Module):
@@ -22,26 +47,8 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, dtype=None, device=None, *, bias=True):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(empty(num_features, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(empty(num_features, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
-            self.register_buffer("num_batches_tracked", zeros((), dtype=_dt.int64,
-                                                               device=device))
-        else:
-            for n in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(n, None)
-        self.reset_parameters()
+        init_channel_norm(self, num_features, eps, momentum, affine, bias, track_running_stats,
+                          dtype, device)
 
     def reset_parameters(self):
         if self.affine:
