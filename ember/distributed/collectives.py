@@ -342,6 +342,27 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     return None
 
 
+def _root_list(g, root, op, list_name, tensors, like, like_name, root_arg):
+    """The arrays of ``tensors`` (one per rank, each like ``like``) on the root rank, None on
+    the others, where the list must be None or empty; clear errors otherwise."""
+    role = "destination" if op == "gather" else "source"
+    if g.rank() != root:
+        if tensors:
+            raise ValueError(f"{op}: {list_name} must be None (or empty) on ranks other than "
+                             f"the {role} {root_arg} (this is rank {g.ranks[g.rank()]})")
+        return None
+    n = g.size()
+    if tensors is None or len(tensors) != n:
+        raise ValueError(f"{op}: on the {role} rank {root_arg}, {list_name} must hold one tensor "
+                         f"per rank ({n}), got {None if tensors is None else len(tensors)}")
+    arrays = [_arr(t, op, f"{list_name}[{i}]") for i, t in enumerate(tensors)]
+    for i, a in enumerate(arrays):
+        if a.shape != like.shape or a.dtype != like.dtype:
+            raise ValueError(f"{op}: {list_name}[{i}] has shape {a.shape} ({a.dtype}), the "
+                             f"{like_name} {like.shape} ({like.dtype}); they must match")
+    return arrays
+
+
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     """Rank ``dst``'s ``gather_list[r]`` receives rank ``r``'s ``tensor``."""
     inp = _arr(tensor, "gather")
@@ -349,22 +370,9 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     if g is None:
         return None
     root = g.group_rank(dst, "gather")
-    n = g.size()
     buf = None
-    if g.rank() == root:
-        if gather_list is None or len(gather_list) != n:
-            raise ValueError(f"gather: on the destination rank {dst}, gather_list must hold "
-                             f"one tensor per rank ({n}), got "
-                             f"{None if gather_list is None else len(gather_list)}")
-        for i, t in enumerate(gather_list):
-            o = _arr(t, "gather", f"gather_list[{i}]")
-            if o.shape != inp.shape or o.dtype != inp.dtype:
-                raise ValueError(f"gather: gather_list[{i}] has shape {o.shape} ({o.dtype}), "
-                                 f"the input {inp.shape} ({inp.dtype}); they must match")
-        buf = np.empty((n,) + inp.shape, inp.dtype)
-    elif gather_list:
-        raise ValueError(f"gather: gather_list must be None (or empty) on ranks other than the "
-                         f"destination {dst} (this is rank {g.ranks[g.rank()]})")
+    if _root_list(g, root, "gather", "gather_list", gather_list, inp, "input", dst) is not None:
+        buf = np.empty((g.size(),) + inp.shape, inp.dtype)
     _check(g, "gather", inp, root=root)
     g.comm.gather(inp, buf, root)
     if buf is not None:
@@ -381,22 +389,8 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     if g is None:
         return None
     root = g.group_rank(src, "scatter")
-    n = g.size()
-    send = None
-    if g.rank() == root:
-        if scatter_list is None or len(scatter_list) != n:
-            raise ValueError(f"scatter: on the source rank {src}, scatter_list must hold one "
-                             f"tensor per rank ({n}), got "
-                             f"{None if scatter_list is None else len(scatter_list)}")
-        blocks = [_arr(t, "scatter", f"scatter_list[{i}]") for i, t in enumerate(scatter_list)]
-        for i, b in enumerate(blocks):
-            if b.shape != out.shape or b.dtype != out.dtype:
-                raise ValueError(f"scatter: scatter_list[{i}] has shape {b.shape} ({b.dtype}), "
-                                 f"the output {out.shape} ({out.dtype}); they must match")
-        send = np.stack(blocks) if blocks else None
-    elif scatter_list:
-        raise ValueError(f"scatter: scatter_list must be None (or empty) on ranks other than "
-                         f"the source {src}")
+    blocks = _root_list(g, root, "scatter", "scatter_list", scatter_list, out, "output", src)
+    send = np.stack(blocks) if blocks else None
     _check(g, "scatter", out, root=root)
     g.comm.scatter(send, out, root)
     _written(tensor)
