@@ -2,6 +2,7 @@
 ordinary tensors. Today: the functional layer (quantize/dequantize per tensor and per
 channel, fake quantization with PyTorch's straight-through gradient); the module workflows
 (observers, prepare/convert, quantized Linear) are not there yet."""
+from . import kernels  # noqa: F401  (int_matmul: exact int8 GEMM through float32 BLAS)
 from .functional import (  # noqa: F401
     quantize_per_tensor, quantize_per_channel, dequantize, fake_quantize_per_tensor_affine,
     fake_quantize_per_channel_affine)
