@@ -387,7 +387,8 @@ class DataLoader:
         self.collate_fn = collate_fn or default_collate
         self.generator, self.num_workers = generator, num_workers
         self.worker_init_fn, self.prefetch_factor = worker_init_fn, max(prefetch_factor, 1)
-        self.timeout = timeout
+        self.timeout, self.persistent_workers = timeout, bool(persistent_workers)
+        self._pool = None  # persistent_workers: the live _WorkerPool between epochs
 
     def _batches(self):
         if self.batch_sampler is not None:
@@ -435,40 +436,52 @@ class DataLoader:
         out-of-memory kill, sys.exit/os._exit) or a batch that takes longer than ``timeout``
         seconds raises a RuntimeError instead of waiting forever; the workers are shut down
         however the iteration ends (exhausted, an error, KeyboardInterrupt, the loop left
-        early)."""
-        import multiprocessing as mp
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else \
-            mp.get_context()
-        tasks, results = ctx.Queue(), ctx.Queue()
-        seed = _seed_from(self.generator) % (2 ** 31)
-        procs = [ctx.Process(target=_worker_loop, daemon=True,
-                             args=(self.dataset, self.collate_fn, tasks, results, w,
-                                   self.worker_init_fn, seed, os.getpid()))
-                 for w in range(self.num_workers)]
+        early) -- except that with ``persistent_workers=True`` they stay alive after an epoch
+        that ended normally or was left early, and the next epoch reuses them (their random
+        state and ``worker_init_fn`` effects carry over, as in PyTorch). They stop when the
+        loader is garbage collected or the interpreter exits."""
+        pool = self._pool if self.persistent_workers else None
+        if pool is None or not pool.alive():
+            if pool is not None:
+                pool.close()
+            pool = _WorkerPool(self)
+            if self.persistent_workers:
+                self._pool = pool
+        base = pool.next_key  # results tagged below base come from an abandoned epoch
+        pool.next_key += len(batches)
+        ok = False
         try:
-            for p in procs:
-                p.start()
             ahead = self.num_workers * self.prefetch_factor
             sent = 0
             for k in range(min(ahead, len(batches))):
-                tasks.put((k, batches[k]))
+                pool.tasks.put((base + k, batches[k]))
                 sent += 1
             pending = {}
             for k in range(len(batches)):
                 while k not in pending:
-                    j, batch, err = self._next_result(results, procs, k)
+                    j, batch, err = self._next_result(pool.results, pool.procs, k)
+                    if err is not None and j < 0:
+                        raise RuntimeError(f"DataLoader worker {-1 - j}: {err}")
+                    if j < base:
+                        continue  # a late batch of an epoch that was left early
+                    j -= base
                     if err is not None:
-                        if j < 0:
-                            raise RuntimeError(f"DataLoader worker {-1 - j}: {err}")
                         raise RuntimeError(f"DataLoader worker: batch {j} (indices "
                                            f"{batches[j][:8]}...) failed: {err}")
                     pending[j] = batch
                     if sent < len(batches):
-                        tasks.put((sent, batches[sent]))
+                        pool.tasks.put((base + sent, batches[sent]))
                         sent += 1
                 yield pending.pop(k)
+            ok = True
+        except GeneratorExit:  # the loop was left early: the pool is still sound
+            ok = True
+            raise
         finally:
-            _shutdown(procs, tasks, results)
+            if not (ok and self.persistent_workers):
+                pool.close()
+                if self._pool is pool:
+                    self._pool = None
 
     def _next_result(self, results, procs, k):
         import queue
@@ -498,6 +511,39 @@ class DataLoader:
             return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class _WorkerPool:
+    """A DataLoader's worker processes and their two queues; ``close`` (also run when the
+    pool is garbage collected or at interpreter exit) shuts them down."""
+
+    def __init__(self, loader):
+        import multiprocessing as mp
+        import weakref
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else \
+            mp.get_context()
+        self.tasks, self.results = ctx.Queue(), ctx.Queue()
+        self.next_key = 0
+        seed = _seed_from(loader.generator) % (2 ** 31)
+        self.procs = [ctx.Process(target=_worker_loop, daemon=True,
+                                  args=(loader.dataset, loader.collate_fn, self.tasks,
+                                        self.results, w, loader.worker_init_fn, seed,
+                                        os.getpid()))
+                      for w in range(loader.num_workers)]
+        self._finalize = weakref.finalize(self, _shutdown, self.procs, self.tasks,
+                                          self.results)
+        try:
+            for p in self.procs:
+                p.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def alive(self):
+        return all(p.exitcode is None for p in self.procs)
+
+    def close(self):
+        self._finalize()
 
 
 def _shutdown(procs, tasks, results):

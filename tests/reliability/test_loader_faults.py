@@ -157,3 +157,53 @@ def test_ctrl_c_and_exit_in_the_main_process(mode):
         assert out.split() == ["interrupted", "0"]
     for pid in map(int, first[1:]):
         assert not _alive(pid), f"worker {pid} outlived the main process"
+
+
+class Pids(Dataset):
+    """Each item is (its index, the pid of the process that loaded it)."""
+
+    def __len__(self):
+        return 12
+
+    def __getitem__(self, i):
+        return np.array([i, os.getpid()], dtype=np.int64)
+
+
+def _epoch(loader):
+    return np.concatenate([b.numpy() for b in loader])
+
+
+def test_persistent_workers_survive_epochs_and_stop_with_the_loader():
+    loader = DataLoader(Pids(), batch_size=3, num_workers=2, persistent_workers=True)
+    first, second = _epoch(loader), _epoch(loader)
+    assert first[:, 0].tolist() == second[:, 0].tolist() == list(range(12))
+    procs = list(loader._pool.procs)
+    # both epochs were loaded by the same two worker processes
+    assert set(first[:, 1]) | set(second[:, 1]) <= {p.pid for p in procs}
+    assert all(p.is_alive() for p in procs)
+    del loader
+    import gc
+    gc.collect()
+    assert not any(p.is_alive() for p in procs)
+
+
+def test_persistent_workers_after_an_epoch_left_early():
+    loader = DataLoader(Pids(), batch_size=2, num_workers=2, persistent_workers=True)
+    it = iter(loader)
+    next(it)
+    it.close()  # left after one batch; the late batches of that epoch must not leak in
+    assert _epoch(loader)[:, 0].tolist() == list(range(12))
+
+
+def test_without_persistent_workers_each_epoch_starts_new_workers():
+    loader = DataLoader(Pids(), batch_size=3, num_workers=2)
+    assert set(_epoch(loader)[:, 1]).isdisjoint(set(_epoch(loader)[:, 1]))  # new pids
+    assert loader._pool is None
+
+
+def test_persistent_workers_replaced_after_a_worker_died():
+    loader = DataLoader(Faulty("sigkill"), batch_size=2, num_workers=2,
+                        persistent_workers=True)
+    with pytest.raises(RuntimeError, match="killed by signal"):
+        list(loader)
+    assert loader._pool is None
