@@ -23,6 +23,14 @@ def describe(x):
     return repr(x)
 
 
+def user_op_error(exc):
+    """Mark ``exc`` as already naming the user's operation (e.g. ``embedding`` for a check
+    that a helper primitive runs for it): the wrappers of eager calls and of jit plans then
+    raise it unchanged, so both modes give one message."""
+    exc.names_user_op = True
+    return exc
+
+
 def op_error(prim, args, params, exc):
     """Wrap a backend failure into an error naming the op, its input shapes and params.
 
@@ -30,7 +38,8 @@ def op_error(prim, args, params, exc):
     raises while staging the same call (one mistake, one message in both modes); an error
     the impl raised that already names the op passes through."""
     kind = type(exc) if isinstance(exc, (ValueError, IndexError, TypeError)) else RuntimeError
-    if kind is type(exc) and str(exc).startswith(f"{prim.name}: "):
+    if kind is type(exc) and (str(exc).startswith(f"{prim.name}: ") or
+                              getattr(exc, "names_user_op", False)):
         return exc
     if kind is ValueError and "broadcast" in str(exc) and prim.shape_rule is not None:
         try:  # tensors carry shape and dtype, as the rule's avals do

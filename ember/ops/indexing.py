@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import dtypes as _dt
+from ..core.errors import user_op_error
 from ..core.primitive import Aval, Primitive, bind
 from ..core.tensor import Tensor
 from ..backend import namespace
 from ._util import canon_dim, has_values, host_on_device_of
-from .elementwise import as_value, moveaxis_to_front, promote
+from .elementwise import as_value, moveaxis_to_front, promote, zeros_like_v
 from .registry_helpers import export, method
 
 __all__: list[str] = []
@@ -315,6 +316,37 @@ index_add_nd_p = Primitive(
     jvp=lambda p, t, out, shape, spec: bind(index_add_nd_p, t[0], *p[1:], shape=shape,
                                             spec=spec),
     batch=_index_add_batch)
+
+
+# ---- index range checks that hold in every mode ---------------------------------------
+
+def _check_index_impl(idx, *, size, op, table):
+    """``idx`` itself, after PyTorch's range check for indices into ``size`` rows: run as
+    part of eager calls and of compiled jit plans alike, so a negative index (which NumPy
+    would silently count from the end) or one past the end fails the same way in both."""
+    if idx.size:
+        lo, hi = idx.min(), idx.max()
+        if lo < 0 or hi >= size:
+            bad = lo if lo < 0 else hi
+            raise user_op_error(IndexError(
+                f"{op}: index {int(bad)} is out of range for a table of {size} rows ({table}); "
+                f"indices must be in [0, {size - 1}] (negative indices are not allowed)"))
+    return idx
+
+
+check_index_p = Primitive(
+    "check_index", _check_index_impl, differentiable=False, foldable=False,
+    shape=lambda idx, *, size, op, table: Aval(idx.shape, idx.dtype),
+    vjp=lambda ct, out, idx, *, size, op, table: (None,),
+    jvp=lambda p, t, out, **kw: zeros_like_v(out),
+    batch=lambda args, dims, **kw: (bind(check_index_p, args[0], **kw), dims[0]),
+    doc="identity on integer indices that raises IndexError unless all are in [0, size)")
+
+
+def check_index(idx, size, op, table=""):
+    """``idx`` unchanged if every index is in ``[0, size)``; else IndexError naming ``op``
+    -- also inside ``jit``, ``vmap`` and ``grad`` (the check runs when the values exist)."""
+    return bind(check_index_p, idx, size=int(size), op=op, table=table)
 
 
 def getitem(x, idx):

@@ -82,12 +82,6 @@ for _f in (log_softmax, softmax):
 export(one_hot, __all__)
 
 
-def _embedding_index_error(bad, w):
-    return IndexError(f"embedding: index {bad} is out of range for a table of {w.shape[0]} "
-                      f"rows (weight {tuple(w.shape)}); indices must be in "
-                      f"[0, {w.shape[0] - 1}] (negative indices are not allowed)")
-
-
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Rows of ``weight`` at the integer ``input``; the row ``padding_idx`` gets no gradient.
@@ -96,7 +90,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     tensor([[1., 2.],
             [0., 0.]])
     """
-    from .indexing import getitem
+    from .indexing import check_index, getitem
     idx = as_value(input)
     w = as_value(weight)
     if not idx.dtype.is_integer:
@@ -107,19 +101,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
                                   "supported")
-    if type(idx) is Tensor and has_values(idx) and idx._data.size and \
-            idx._data.dtype.kind == "i":
-        # concrete indices: PyTorch's range check (too large ones fail in the gather below;
-        # a negative one would silently count from the end)
-        lo = idx._data.min()
-        if lo < 0:
-            raise _embedding_index_error(lo, w)
-    try:
-        out = getitem(w, idx)
-    except IndexError:
-        if type(idx) is Tensor:
-            raise _embedding_index_error(idx._data.max(), w) from None
-        raise
+    out = getitem(w, check_index(idx, w.shape[0], "embedding", f"weight {tuple(w.shape)}"))
     if padding_idx is not None:
         from .elementwise import where
         p = padding_idx % w.shape[0]

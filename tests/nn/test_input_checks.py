@@ -65,3 +65,24 @@ def test_embedding_valid_indices_and_padding_idx():
     np.testing.assert_array_equal(out.detach().numpy(), em.weight.detach().numpy()[[[0, 4], [2, 3]]])
     assert em.padding_idx == 4
     assert tuple(em(ember.tensor([], dtype=ember.int64)).shape) == (0, 2)
+
+
+@pytest.mark.parametrize("mode", ["jit", "vmap", "grad", "jit_grad"])
+@pytest.mark.parametrize("bad, worst", [([[0, -1]], -1), ([[2, 5]], 5)])
+def test_embedding_range_check_holds_under_transforms(mode, bad, worst):
+    em = nn.Embedding(5, 2)
+    w = em.weight.detach()
+
+    def loss(w, i):
+        return nn.functional.embedding(i, w).sum()
+
+    f = {"jit": ember.jit(lambda w, i: nn.functional.embedding(i, w)),
+         "vmap": ember.vmap(lambda w, i: nn.functional.embedding(i, w), in_axes=(None, 0)),
+         "grad": ember.grad(loss), "jit_grad": ember.jit(ember.grad(loss))}[mode]
+    good = f(w, ember.tensor([[0, 4]]))  # traced/compiled with valid indices first
+    assert good.shape[-1] == 2
+    with pytest.raises(IndexError) as err:
+        f(w, ember.tensor(bad))
+    # the message eager calls give, unwrapped
+    assert str(err.value).startswith(f"embedding: index {worst} is out of range for a table "
+                                     f"of 5 rows")
