@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import time
 
 import numpy as np
 
@@ -132,6 +134,20 @@ def _pid_alive(pid):
     return True
 
 
+# the temp names older saves made (tempfile.mkstemp: ".tmp-" + 8 random characters); they name
+# neither target nor writer, so one is removed only when nothing touched it for an hour
+_OLD_TMP = re.compile(r"\.tmp-[a-z0-9_]{8}\.safetensors")
+_OLD_TMP_AGE = 3600.0
+
+
+def _remove_if_old(full):
+    try:
+        if time.time() - os.stat(full).st_mtime > _OLD_TMP_AGE:
+            os.remove(full)
+    except OSError:
+        pass
+
+
 def _remove_stale_tmps(path):
     """Delete the temporary files that interrupted saves of ``path`` left behind (their
     writer process is gone); another process's save in progress is left alone."""
@@ -142,6 +158,9 @@ def _remove_stale_tmps(path):
     except OSError:
         return
     for name in names:
+        if _OLD_TMP.fullmatch(name):  # earlier versions' anonymous temp names
+            _remove_if_old(os.path.join(folder, name))
+            continue
         if not (name.startswith(head) and name.endswith(".safetensors")):
             continue
         parts = name[len(head):-len(".safetensors")].split(".")

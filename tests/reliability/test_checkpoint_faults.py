@@ -137,3 +137,14 @@ def test_too_deep_structures():
         deep = [deep]
     with pytest.raises(ValueError, match="nested too deeply"):
         ember.save(deep, os.path.join(tempfile.mkdtemp(), "x.safetensors"))
+
+
+def test_temp_files_of_earlier_versions_are_removed_once_an_hour_old(tmp_path):
+    old = tmp_path / ".tmp-k3j_x9a2.safetensors"  # tempfile.mkstemp's name, as saves made it
+    fresh = tmp_path / ".tmp-p0q1r2s3.safetensors"  # maybe a save running right now
+    for p in (old, fresh):
+        p.write_bytes(b"partial")
+    hour_ago = time.time() - 3700
+    os.utime(old, (hour_ago, hour_ago))
+    ember.save({"w": ember.ones(2)}, tmp_path / "ck.safetensors")
+    assert sorted(_tmps(tmp_path)) == [fresh.name]
