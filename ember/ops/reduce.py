@@ -45,12 +45,20 @@ def _reduce_batch(prim):
 
 def _sum_impl(x, dims, keepdim, dtype=None):
     # add.reduce is what np.sum calls, minus its Python-level dispatch
+    if dtype is None and x.itemsize == 2 and x.dtype.kind in "fV":
+        # float16/bfloat16 accumulate in float32 and round once, as PyTorch (NumPy's half
+        # loops round every partial sum: 10000 bfloat16 ones would sum to 256)
+        with np.errstate(over="ignore"):  # beyond float16's range: inf, as PyTorch
+            return U.add.reduce(x, axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
     return U.add.reduce(x, axis=dims, keepdims=keepdim, dtype=None if dtype is None else dtype.np)
 
 
 def _emit_sum(e, ops, const):
-    """jit plans call ``np.add.reduce`` directly (positional arguments: no keyword parsing)."""
+    """jit plans call ``np.add.reduce`` directly (positional arguments: no keyword parsing);
+    a float16/bfloat16 result calls the kernel (float32 accumulation)."""
     p = e.params
+    if e.outs[0].aval.dtype.itemsize == 2:
+        return None
     dt = "None" if p.get("dtype") is None else const(p["dtype"].np)
     return f"{const(np.add.reduce)}({ops[0]}, {const(p['dims'])}, {dt}, None, {p['keepdim']})"
 
@@ -69,7 +77,8 @@ sum_p.batch = _reduce_batch(sum_p)
 
 
 def sum(input, dim=None, keepdim=False, dtype=None):
-    """Sum over ``dim`` (all dims by default). Integer and bool inputs sum as int64.
+    """Sum over ``dim`` (all dims by default). Integer and bool inputs sum as int64;
+    float16/bfloat16 inputs accumulate in float32 and round the result once, as PyTorch.
 
     >>> ember.sum(ember.tensor([[1., 5.], [3., 2.]]))
     tensor(11.)
@@ -92,7 +101,8 @@ def sum(input, dim=None, keepdim=False, dtype=None):
 
 
 def mean(input, dim=None, keepdim=False, dtype=None):
-    """Arithmetic mean over ``dim`` (floating inputs only, as PyTorch).
+    """Arithmetic mean over ``dim`` (floating inputs only, as PyTorch; float16/bfloat16 sum
+    and divide in float32 and round once).
 
     >>> ember.mean(ember.tensor([[1., 5.], [3., 2.]]), dim=1)
     tensor([3.0000, 2.5000])
@@ -107,6 +117,9 @@ def mean(input, dim=None, keepdim=False, dtype=None):
     n = 1
     for d in dims:
         n *= x.shape[d]
+    if x.dtype.itemsize == 2:  # float16/bfloat16: sum and divide in float32, round once
+        s = bind(sum_p, x, dims=dims, keepdim=bool(keepdim), dtype=_dt.float32)
+        return cast(s / n if n != 1 else s, x.dtype)
     s = bind(sum_p, x, dims=dims, keepdim=bool(keepdim), dtype=None)
     return s / n if n != 1 else s
 

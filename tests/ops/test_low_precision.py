@@ -157,3 +157,41 @@ def test_module_to_float32_after_bfloat16_and_printing():
     assert m.weight.dtype == ember.float32 and m.bias.dtype == ember.float32
     s = repr(ember.tensor([1.5, -2.0]).to(ember.bfloat16))
     assert s == "tensor([1.5000, -2.0000], dtype=ember.bfloat16)"
+
+
+@pytest.fixture
+def torch_one_thread():
+    """PyTorch's multi-threaded full reductions round each thread's partial sum to the output
+    dtype; with one thread its half sum is the float32 sum rounded once."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.mark.parametrize("name,eps", LOW)
+def test_low_precision_sum_and_mean_accumulate_in_float32(name, eps, torch_one_thread):
+    edt, tdt = _pair(name)
+    # a long sum: rounding each partial sum to bfloat16 stalls (10000 ones summed to 256)
+    ones = ember.ones(10000, dtype=edt)
+    total = ones.sum().item()
+    assert total == torch.ones(10000, dtype=tdt).sum().item() and abs(total - 1e4) <= eps * 1e4
+    rng = np.random.default_rng(1)
+    a = (rng.random((300, 200)) * 0.5).astype(np.float32)
+    e, t = ember.tensor(a).to(edt), torch.tensor(a).to(tdt)
+    for f in (lambda v: v.sum(), lambda v: v.sum(0), lambda v: v.sum(1, keepdim=True),
+              lambda v: v.mean(), lambda v: v.mean(1), lambda v: v.mean((0, 1), keepdim=True)):
+        got, ref = f(e), f(t)
+        assert got.dtype == edt and got.shape == tuple(ref.shape)
+        # float32 accumulation rounded once: the same bits as PyTorch (sums of at most 300
+        # terms; NumPy's pairwise order vs PyTorch's can only differ past float32's precision)
+        np.testing.assert_array_equal(got.float().numpy(), ref.float().numpy())
+    exact = _rounded(a, name).astype(np.float64).sum()
+    assert abs(e.sum().item() - exact) <= eps * exact
+    # jit gives the eager bits; the gradient keeps the input dtype
+    jf = ember.jit(lambda v: (v.sum(), v.mean(0)))
+    js, jm = jf(e)
+    assert js.dtype == edt and js.item() == e.sum().item()
+    np.testing.assert_array_equal(jm.float().numpy(), e.mean(0).float().numpy())
+    g = ember.grad(lambda v: v.mean().float())(e)
+    assert g.dtype == edt
