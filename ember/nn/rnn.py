@@ -15,6 +15,8 @@ from .module import Module, Parameter
 from ..ops.creation_ops import empty, zeros
 from ..ops.indexing import stack, cat
 from ..ops._util import check_same_dtype, layer_input_fix
+from ..ops import autocast_policy as _autocast
+from ..core.state import autocast_threads as _ac, autocast_dtype as _autocast_dtype
 
 
 class _RNNBase(Module):
@@ -64,11 +66,12 @@ class _RNNBase(Module):
             s += f", bidirectional={self.bidirectional}"
         return s
 
-    def _weights(self, layer, d):
+    def _weights(self, layer, d, low=False):
         sfx = f"_l{layer}" + ("_reverse" if d else "")
         get = self._parameters.get
-        return (get("weight_ih" + sfx), get("weight_hh" + sfx), get("bias_ih" + sfx),
-                get("bias_hh" + sfx))
+        ws = (get("weight_ih" + sfx), get("weight_hh" + sfx), get("bias_ih" + sfx),
+              get("bias_hh" + sfx))
+        return _autocast.lower(*ws) if low else ws
 
     def forward(self, input, hx=None):
         name = type(self).__name__
@@ -76,8 +79,16 @@ class _RNNBase(Module):
         if x.ndim not in (2, 3):
             raise ValueError(f"{name}: expected a 2-D (unbatched) or 3-D input, got shape "
                              f"{tuple(x.shape)}")
+        low = False
+        if _ac[0] and self._gates == 4 and x.dtype.itemsize <= 4 and _autocast_dtype():
+            # ember.autocast: PyTorch's CPU autocast runs the LSTM layer (mkldnn_rnn_layer)
+            # with input, states and weights in the lower precision (outputs in it too)
+            low = True
+            x, = _autocast.lower(x)
+            if hx is not None:
+                hx = _autocast.lower(*hx) if isinstance(hx, (tuple, list)) else hx
         w = self.weight_ih_l0
-        if x.dtype != w.dtype:
+        if x.dtype != w.dtype and not low:
             check_same_dtype(name, x, w, ("input", "weight"), fix=layer_input_fix(x, w))
         unbatched = x.ndim == 2
         if unbatched:
@@ -96,7 +107,7 @@ class _RNNBase(Module):
             outs = []
             for d in range(dirs):
                 k = layer * dirs + d
-                o, h, c = self._run(x, self._weights(layer, d), h0[k],
+                o, h, c = self._run(x, self._weights(layer, d, low), h0[k],
                                     None if c0 is None else c0[k], reverse=bool(d))
                 outs.append(o)
                 hs.append(h)
@@ -217,3 +228,6 @@ class GRU(_RNNBase):
             h = n + z * (h - n)
             outs[t] = h
         return stack(outs), h, None
+
+
+_autocast.register("mkldnn_rnn_layer", LSTM)

@@ -237,3 +237,51 @@ def test_policy_is_published_as_data():
     assert p["promote"] == ["stack", "cat", "index_copy"]
     for name in ("linear", "conv2d", "matmul", "mse_loss", "cross_entropy_loss"):
         assert name in p["implemented"]
+
+
+@pytest.mark.parametrize("name", ["bfloat16", "float16"])
+def test_lstm_runs_in_lower_precision_as_torch(name):
+    """PyTorch's CPU list has the LSTM layer (mkldnn_rnn_layer): input, states and weights
+    run in the lower precision and output, h_n, c_n come back in it; parameters stay float32
+    and get float32 gradients."""
+    edt, tdt = getattr(ember, name), getattr(torch, name)
+    torch.manual_seed(0)
+    tl = torch.nn.LSTM(3, 5, num_layers=2)
+    el = ember.nn.LSTM(3, 5, num_layers=2)
+    el.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in tl.state_dict().items()})
+    a = np.random.default_rng(0).standard_normal((7, 4, 3)).astype(np.float32)
+    ex = ember.tensor(a, requires_grad=True)
+    with ember.autocast("cpu", dtype=edt):
+        eo, (eh, ec) = el(ex)
+        eo2, _ = el(ex, (ember.zeros(2, 4, 5), ember.zeros(2, 4, 5)))
+    assert eo.dtype == eh.dtype == ec.dtype == eo2.dtype == edt
+    eo.float().sum().backward()
+    assert ex.grad.dtype == ember.float32 and el.weight_hh_l1.grad.dtype == ember.float32
+    # PyTorch's float32-input path needs oneDNN's low-precision LSTM, which some CPUs lack;
+    # its input-in-lower-precision path runs everywhere and is the same computation
+    tx = torch.tensor(a).to(tdt)
+    with torch.autocast("cpu", dtype=tdt):
+        to, (th, tc) = tl(tx)
+    assert to.dtype == th.dtype == tc.dtype == tdt
+    with ember.autocast("cpu", dtype=edt):
+        lo, (lh, lc) = el(ember.tensor(a).to(edt))
+    assert lo.dtype == edt
+    np.testing.assert_array_equal(lo.detach().float().numpy(), eo.detach().float().numpy())
+    eps = 2.0 ** -7 if name == "bfloat16" else 2.0 ** -10
+    for e, t in ((lo, to), (lh, th), (lc, tc)):  # bounded |values| < 1: a few units of eps
+        np.testing.assert_allclose(e.detach().float().numpy(), t.float().detach().numpy(),
+                                   atol=8 * eps)
+    try:
+        with torch.autocast("cpu", dtype=tdt):
+            fo, _ = tl(torch.tensor(a))
+        assert fo.dtype == tdt
+    except RuntimeError as err:  # oneDNN without low-precision RNN support on this CPU
+        assert "primitive descriptor" in str(err)
+    # jit under autocast gives the eager bits; float64 is left alone, as PyTorch
+    jl = ember.jit(lambda x: el(x)[0])
+    with ember.autocast("cpu", dtype=edt):
+        jo = jl(ember.tensor(a))
+    np.testing.assert_array_equal(jo.detach().float().numpy(), eo.detach().float().numpy())
+    el64 = ember.nn.LSTM(3, 5).double()
+    with ember.autocast("cpu", dtype=edt):
+        assert el64(ember.tensor(a).double())[0].dtype == ember.float64
