@@ -9,3 +9,6 @@ from .functional import (  # noqa: F401
 
 __all__ = ["quantize_per_tensor", "quantize_per_channel", "dequantize",
            "fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine"]
+from .params import QuantizedArray, quantize_params, dequantize_params  # noqa: F401,E402
+
+__all__ += ["QuantizedArray", "quantize_params", "dequantize_params"]
