@@ -458,6 +458,11 @@ def test_cases_exercise_every_primitive(monkeypatch):
     # a jitted call on tensors that require grad: tests/transforms/test_jit_tape.py
     w = ember.ones(2, requires_grad=True)
     ember.jit(lambda a: (a * a).sum())(w).backward()
+    # int8 inference ops (no derivative): tests/ao/test_quantized_ops.py
+    from ember.ao.quantization import qlinear, qconv2d
+    xq, wq = ember.ones(1, 1, 2, 2, dtype=ember.uint8), ember.ones(1, 1, 2, 2, dtype=ember.int8)
+    qconv2d(xq, wq, None, 1.0, 0, 1.0, 0, 1.0, 0)
+    qlinear(xq.reshape(1, 4), wq.reshape(1, 4), None, 1.0, 0, 1.0, 0, 1.0, 0)
     # a device transfer: tests/backend/test_devices.py
     w = ember.ones(2, requires_grad=True)
     (w.to("strict") * 2).cpu().sum().backward()

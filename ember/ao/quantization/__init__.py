@@ -3,11 +3,12 @@ ordinary tensors. Today: the functional layer (quantize/dequantize per tensor an
 channel, fake quantization with PyTorch's straight-through gradient); the module workflows
 (observers, prepare/convert, quantized Linear) are not there yet."""
 from . import kernels  # noqa: F401  (int_matmul: exact int8 GEMM through float32 BLAS)
+from .quantized_ops import qlinear, qconv2d  # noqa: F401
 from .functional import (  # noqa: F401
     quantize_per_tensor, quantize_per_channel, dequantize, fake_quantize_per_tensor_affine,
     fake_quantize_per_channel_affine)
 
-__all__ = ["quantize_per_tensor", "quantize_per_channel", "dequantize",
+__all__ = ["qlinear", "qconv2d", "quantize_per_tensor", "quantize_per_channel", "dequantize",
            "fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine"]
 from .params import QuantizedArray, quantize_params, dequantize_params  # noqa: F401,E402
 
