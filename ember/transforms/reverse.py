@@ -170,6 +170,12 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 raise ValueError(f"grad: argnums={argnums} but the function got only "
                                  f"{len(args)} positional arguments")
 
+        fast = getattr(fun, "_value_and_grad_fast", None)  # a jitted fun: one joint plan
+        if fast is not None:
+            r = fast(args, kwargs, nums, has_aux)
+            if r is not None:
+                return r[0], (r[1][0] if isinstance(argnums, int) else tuple(r[1]))
+
         def f_sel(*sel):
             a = list(args)
             for n, s in zip(nums, sel):

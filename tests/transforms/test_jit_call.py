@@ -149,3 +149,67 @@ def test_random_draws_and_buffers_under_transforms():
     ember.grad(lambda x: bn2(x).sum())(xb)
     np.testing.assert_allclose(bn.running_mean.numpy(), bn2.running_mean.numpy(), rtol=1e-6)
 
+
+
+def _bits(a, b):
+    la, lb = ember.tree_leaves(a), ember.tree_leaves(b)
+    assert len(la) == len(lb)
+    for u, v in zip(la, lb):
+        assert u.dtype == v.dtype and np.array_equal(u.numpy(), v.numpy())
+
+
+def _f32(tree):
+    return ember.tree_map(lambda t: t.to(ember.float32), tree)
+
+
+@pytest.mark.parametrize("argnums", [0, 1, (0, 1), (1, 0)])
+def test_value_and_grad_of_jit_runs_one_joint_plan_with_the_same_bits(argnums, monkeypatch):
+    params, x = _f32(_mlp_params()), _f32(_x())
+    jl = ember.jit(loss)
+    fast = ember.value_and_grad(jl, argnums=argnums)(params, x)
+    key = (argnums,) if isinstance(argnums, int) else argnums
+    assert key in jl._vg_fast  # the joint plan ran
+    _bits(fast, ember.value_and_grad(jl, argnums=argnums)(params, x))  # the repeat call
+    _bits(fast, ember.jit(ember.value_and_grad(loss, argnums=argnums))(params, x))
+    # the general path: grad through the jit_call primitive (forward and backward plans)
+    monkeypatch.setattr(type(jl), "_value_and_grad_fast", lambda *a: None)
+    _bits(fast, ember.value_and_grad(jl, argnums=argnums)(params, x))
+
+
+def test_grad_of_jit_fast_path_follows_new_shapes_and_clear_cache():
+    params, jl = _mlp_params(), ember.jit(loss)
+    for n in (4, 7, 4):
+        x = _x(n=n)
+        _close(ember.grad(jl)(params, x), ember.grad(loss)(params, x))
+    jl.clear_cache()
+    assert not jl._vg_fast
+    _close(ember.grad(jl)(params, _x()), ember.grad(loss)(params, _x()))
+
+
+def test_grad_of_jit_cases_the_joint_plan_leaves_to_the_general_path():
+    params, x = _mlp_params(), _x()
+    jl = ember.jit(loss)
+    # aux output, keyword arguments, static arguments
+    (v, aux), g = ember.value_and_grad(ember.jit(lambda p, x: (loss(p, x), x.sum())),
+                                       has_aux=True)(params, x)
+    _close(g, ember.grad(loss)(params, x))
+    _close(ember.grad(jl)(params, x=x), ember.grad(loss)(params, x))
+    js = ember.jit(lambda p, x, k: loss(p, x) * k, static_argnums=2)
+    _close(ember.grad(js)(params, x, 3), ember.grad(lambda p, x: loss(p, x) * 3)(params, x))
+    # inputs that require grad (the tape sees the call) and closure parameters
+    w = ember.tensor(np.ones((5, 5)), requires_grad=True)
+    jw = ember.jit(lambda p, x: loss(p, x @ w))
+    _close(ember.tree_map(lambda t: t.detach(), ember.grad(jw)(params, x)),
+           ember.tree_map(lambda t: t.detach(), ember.grad(lambda p, x: loss(p, x @ w))(params, x)))
+    pr = ember.tree_map(lambda t: t.detach().requires_grad_(), params)
+    _close(ember.tree_map(lambda t: t.detach(), ember.grad(jl)(pr, x)),
+           ember.grad(loss)(params, x))
+    assert not jl._vg_fast and not jw._vg_fast
+    # integer inputs: what the general path gives
+    ji = ember.jit(lambda i: (i * 2.0).sum())
+    _bits(ember.grad(ji)(ember.tensor([1, 2])),
+          ember.grad(lambda i: (i * 2.0).sum())(ember.tensor([1, 2])))
+    assert not ji._vg_fast
+    # under another transform the jit stays one jit_call primitive
+    pg = ember.vmap(ember.grad(jl), in_axes=(None, 0))(params, ember.stack([x, x]))
+    _close(ember.tree_map(lambda t: t[0], pg), ember.grad(loss)(params, x))

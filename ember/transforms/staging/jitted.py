@@ -31,7 +31,7 @@ from .call import Call, GradPlan
 from .codegen import compile_plan, eval_graph
 from .guards import (_array_positions, _changed_names, _describe_change, _make_guard, _sig_distance,
                      _signature, _with_leaves, argument_leaf_names, positional_names)
-from .ir import Lit
+from .ir import Lit, Var
 from .passes import optimize
 from .tracing import StageTrace, _abstract, trace_to_graph
 
@@ -180,6 +180,7 @@ class Jitted:
         self.cache = {}
         self.trace_count = 0
         self._fast = None  # the guard tuple of the last plain call (see _Entry.guard)
+        self._vg_fast = {}  # argnums -> value_and_grad's guard tuple (_make_vg_fast)
         self._lock = threading.RLock()  # one thread traces and inserts at a time
         self._changes = {}  # argument name -> how many retraces it caused
         self._warned = set()
@@ -193,6 +194,7 @@ class Jitted:
         with self._lock:
             self.cache = {}
             self._fast = None
+            self._vg_fast = {}
             self.trace_count = 0
             self._changes = {}
             self._warned = set()
@@ -362,6 +364,68 @@ class Jitted:
                 donated.update(range(k, k + n))
             k += n
         return {j for j, p in enumerate(tensor_pos) if p in donated}
+
+    def _value_and_grad_fast(self, args, kwargs, nums, has_aux):
+        """``value_and_grad(this jitted function, argnums=nums)(*args)`` as one compiled
+        call of the entry's joint forward+backward plan: ``(value, [gradient pytree per
+        argnum])``, or None when the general path (grad through the ``jit_call`` primitive)
+        must run: transforms or autocast active, static or keyword arguments, aux outputs,
+        stateful effects, inputs that are not plain float CPU tensors, or a tape to record.
+        The same equations as the general path, so the same bits. A repeat call with the
+        same argument structure runs a generated guard instead of the cache lookup (as a
+        plain repeat call does)."""
+        if (kwargs or has_aux or self.debug or config.disable_jit or self.static_argnums
+                or self.static_argnames or _ac[0] or transforms_active()):
+            return None
+        fast = self._vg_fast.get(nums)
+        if fast is not None:
+            arrays = fast[0](args, kwargs)
+            if arrays is not None and not fast[3].consts_need_grad():
+                return fast[2](fast[1](*arrays, fast[4]))
+        made = self._make_vg_fast(args, nums)
+        arrays = None if made is None else made[0](args, kwargs)
+        if arrays is None:  # (the guard also refuses inputs that require grad)
+            return None
+        self._vg_fast[nums] = made
+        return made[2](made[1](*arrays, made[4]))
+
+    def _make_vg_fast(self, args, nums):
+        """(guard, joint plan, result builder, entry, output seed) for value_and_grad calls
+        shaped like ``args``, or None (see ``_value_and_grad_fast``)."""
+        entry, leaves = self._lookup(args, {})
+        if entry is None or entry.fx is not None or entry.collective or \
+                entry.consts_need_grad():
+            return None
+        if not all(isinstance(x, Tensor) and type(x._data) is np.ndarray for x in leaves):
+            return None
+        guard = _make_guard(args, {})  # (it also refuses tensors that require grad)
+        gp = entry.grad_plan_()
+        out = gp.joint_graph.outs[0] if gp.n_out == 1 else None
+        if guard is None or not isinstance(out, Var) or out.aval.shape != () or \
+                not gp.diff_out[0] or gp.lifted or entry.out_def.kind is not None:
+            return None
+        spans, start = {}, 0  # argnum -> (its leaf positions, its structure)
+        for n, a in enumerate(args):
+            a_leaves, a_def = tree_flatten(a)
+            if n in nums:
+                if not all(x.dtype.is_floating_point for x in a_leaves):
+                    return None  # (the general path says why it can't differentiate)
+                spans[n] = (range(start, start + len(a_leaves)), a_def)
+            start += len(a_leaves)
+        pos = entry.pos
+        wanted = {i for span, _ in spans.values() for i in span}
+        at = tuple(k for k, i in enumerate(pos) if i in wanted)  # graph inputs to differentiate
+        slot = {pos[k]: 1 + j for j, k in enumerate(at)}  # leaf -> index in the plan's result
+        # per argnum: its structure's builder and, per leaf, a result slot or a zero template
+        parts = [(unflattener(spans[n][1]),
+                  [slot.get(i, leaves[i]._data) for i in spans[n][0]]) for n in nums]
+        wrap = Tensor._wrap
+
+        def build(res):
+            return wrap(np.asanyarray(res[0])), [
+                b([wrap(np.asanyarray(res[s])) if type(s) is int else wrap(np.zeros_like(s))
+                   for s in slots]) for b, slots in parts]
+        return guard, gp.joint_plan(at), build, entry, np.ones((), out.aval.dtype.np)
 
     def __call__(self, *args, **kwargs):
         if self.debug or config.disable_jit:
