@@ -104,6 +104,9 @@ from .ao.quantization import (  # noqa: F401,E402  (PyTorch's functional names)
     quantize_per_tensor, quantize_per_channel, fake_quantize_per_tensor_affine,
     fake_quantize_per_channel_affine)
 _sys.modules[__name__ + ".quantization"] = quantization
+# PyTorch's quantized dtype names; ember's quantized values are plain integer tensors, so
+# they name the storage dtypes (ember.qint8 is ember.int8)
+qint8, quint8, qint32 = int8, uint8, int32  # noqa: F405,E305
 from . import distributed  # noqa: F401,E402  (torch.distributed's API on MPI)
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402

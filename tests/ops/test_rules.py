@@ -466,6 +466,8 @@ def test_cases_exercise_every_primitive(monkeypatch):
     # a device transfer: tests/backend/test_devices.py
     w = ember.ones(2, requires_grad=True)
     (w.to("strict") * 2).cpu().sum().backward()
+    # dynamic int8 linear (no derivative): tests/ao/test_quantize_dynamic.py
+    ember.ao.quantization.linear_dynamic(ember.ones(1, 2), ember.ones(1, 2, dtype=ember.int8), 1.0)
     missing = sorted(set(ember.primitives) - seen)
     assert not missing, f"primitives with no test case in tests/ops/test_rules.py: {missing}"
 

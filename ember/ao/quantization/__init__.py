@@ -13,3 +13,7 @@ __all__ = ["qlinear", "qconv2d", "quantize_per_tensor", "quantize_per_channel", 
 from .params import QuantizedArray, quantize_params, dequantize_params  # noqa: F401,E402
 
 __all__ += ["QuantizedArray", "quantize_params", "dequantize_params"]
+from .dynamic_ops import linear_dynamic  # noqa: F401,E402
+from .quantize_dynamic import quantize_dynamic  # noqa: F401,E402
+
+__all__ += ["linear_dynamic", "quantize_dynamic"]
