@@ -19,8 +19,9 @@ def _signature(leaves, static_vals):
             # a plan is compiled for one device: its constants live there
             sig.append(("T", d.shape, d.dtype) if type(d) is np.ndarray else
                        ("T", d.shape, d.dtype, device_of(d).type))
-        elif isinstance(x, Tensor):
-            sig.append(("T", tuple(x.shape), x.dtype.np))
+        elif isinstance(x, Tensor):  # a tracer: its abstract value, built once
+            a = x.aval
+            sig.append(("T", tuple(a.shape), a.dtype.np))
         elif isinstance(x, np.ndarray):
             sig.append(("A", x.shape, x.dtype))
         else:
