@@ -4,12 +4,15 @@ channel, fake quantization with PyTorch's straight-through gradient); the module
 (observers, prepare/convert, quantized Linear) are not there yet."""
 from . import kernels  # noqa: F401  (int_matmul: exact int8 GEMM through float32 BLAS)
 from .quantized_ops import qlinear, qconv2d  # noqa: F401
+from . import observer  # noqa: F401
+from .observer import *  # noqa: F401,F403  (MinMaxObserver, ..., the qscheme names)
 from .functional import (  # noqa: F401
     quantize_per_tensor, quantize_per_channel, dequantize, fake_quantize_per_tensor_affine,
     fake_quantize_per_channel_affine)
 
 __all__ = ["qlinear", "qconv2d", "quantize_per_tensor", "quantize_per_channel", "dequantize",
            "fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine"]
+__all__ += observer.__all__
 from .params import QuantizedArray, quantize_params, dequantize_params  # noqa: F401,E402
 
 __all__ += ["QuantizedArray", "quantize_params", "dequantize_params"]
