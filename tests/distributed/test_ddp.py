@@ -88,3 +88,14 @@ def test_sampler_shuffles_per_epoch_and_warns_on_a_repeated_epoch():
     other = ember.data.DistributedSampler(range(20), num_replicas=2, rank=1, seed=3)
     other.set_epoch(1)
     assert sorted(second + list(other)) == list(range(20))
+
+
+def test_ddp_first_bucket_is_small_as_pytorchs(world_of_one):
+    # backward order, last layer first: its 600x500 floats (1.2 MB) close the 1 MiB first
+    # bucket by themselves; the rest (2 MB each) share the 25 MB default bucket
+    net = nn.Sequential(nn.Linear(500, 1000), nn.Linear(1000, 500), nn.Linear(500, 600))
+    ddp = nn.parallel.DistributedDataParallel(net)
+    sizes = [[tuple(p.shape) for p in b.params] for b in ddp._buckets]
+    assert sizes == [[(600,), (600, 500)], [(500,), (500, 1000), (1000,), (1000, 500)]]
+    small = nn.parallel.DistributedDataParallel(net, bucket_cap_mb=0.5)  # a smaller cap rules
+    assert [len(b.params) for b in small._buckets] == [2, 2, 2]

@@ -25,6 +25,9 @@ from ...distributed import groups as _group
 from ..module import Module
 
 
+FIRST_BUCKET_BYTES = 2 ** 20  # PyTorch's first bucket is 1 MiB, whatever bucket_cap_mb says
+
+
 class _Bucket:
     __slots__ = ("index", "params", "offsets", "numel", "dtype", "ready", "buf", "req", "views")
 
@@ -85,7 +88,8 @@ class DistributedDataParallel(Module):
         object.__setattr__(self, "_named_params", named)
         self._check_same_model()
         self._broadcast_state()
-        buckets = self._make_buckets([p for _, p in named], int(bucket_cap_mb * 2 ** 20))
+        cap = int(bucket_cap_mb * 2 ** 20)
+        buckets = self._make_buckets([p for _, p in named], cap, min(cap, FIRST_BUCKET_BYTES))
         object.__setattr__(self, "_buckets", buckets)
         object.__setattr__(self, "_where", {id(p): b for b in buckets for p in b.params})
         object.__setattr__(self, "_pass_active", False)
@@ -137,14 +141,17 @@ class DistributedDataParallel(Module):
                 off += n
 
     @staticmethod
-    def _make_buckets(params, cap_bytes):
+    def _make_buckets(params, cap_bytes, first_cap_bytes):
+        """Buckets in reverse parameter order, per dtype; the first bucket closes at
+        ``first_cap_bytes`` (as PyTorch's 1 MiB first bucket) so that the first all-reduce
+        starts early in backward, the others at ``cap_bytes``."""
         buckets, cur, size = [], {}, {}
         for p in reversed(params):  # backward produces the last layers' gradients first
             dt = p._data.dtype
             lst = cur.setdefault(dt, [])
             lst.append(p)
             size[dt] = size.get(dt, 0) + p._data.nbytes
-            if size[dt] >= cap_bytes:
+            if size[dt] >= (cap_bytes if buckets else first_cap_bytes):
                 buckets.append(_Bucket(len(buckets), lst, dt))
                 cur[dt], size[dt] = [], 0
         for dt, lst in cur.items():
