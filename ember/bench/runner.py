@@ -54,6 +54,11 @@ def add_arguments(p):
     p.add_argument("--markdown", default="bench.md", help="where to write the Markdown table")
     p.add_argument("--plot", nargs="?", const="bench.png", default=None,
                    help="draw a bar chart (PNG; needs matplotlib)")
+    p.add_argument("--distributed", action="store_true",
+                   help="instead: the data-parallel benchmark on 2 MPI ranks (all-reduce of 1 and "
+                        "25 MB vs raw mpi4py, DDP steps of mnist-mlp and cifar-lenet vs 1 rank "
+                        "and vs PyTorch's gloo DDP); uses --rounds, --frameworks (torch or not) "
+                        "and --json; needs ember[dist]")
 
 
 def _available(fw):
@@ -281,6 +286,10 @@ def plot(results, path):
 
 def main(a):
     import platform
+    if getattr(a, "distributed", False):
+        from .distributed import main as distributed_main
+        return distributed_main(["--rounds", str(a.rounds), "--json", a.json] +
+                                ([] if "torch" in a.frameworks.split(",") else ["--no-torch"]))
     wls = [w for w in a.workloads.split(",") if w]
     fws = [f for f in a.frameworks.split(",") if f]
     bad = [w for w in wls if w not in workload_specs.SPECS] + [f for f in fws if f not in workload_specs.BUILDERS]

@@ -1,9 +1,10 @@
 """Distributed benchmark: all-reduce bandwidth and data-parallel training steps.
 
-    python benchmarks/bench_distributed.py [--rounds 3] [--json out.json]
+    ember bench --distributed [--rounds 3] [--json out.json]
+    (or: python -m ember.bench.distributed [--rounds 3] [--json out.json] [--no-torch])
 
 It launches, in alternating rounds:
-- ``mpiexec -n 2`` of this file (``--role mpi``): all-reduce of 1 MB and 25 MB float32 buffers
+- ``mpiexec -n 2`` of this module (``--role mpi``): all-reduce of 1 MB and 25 MB float32 buffers
   with raw mpi4py ``Allreduce``, ``ember.distributed.all_reduce`` (a Tensor, with its
   cross-rank shape check) and DDP's bucket path (copy into the bucket, non-blocking
   all-reduce, wait, average, gradients written back); then a DDP training step (eager) of
@@ -28,10 +29,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WORKLOADS = ("mnist-mlp", "cifar-lenet")
 SIZES_MB = (1, 25)
 
@@ -283,13 +281,13 @@ def main(argv=None):
     if a.role:
         return {"mpi": role_mpi, "single": role_single, "torch": role_torch}[a.role]()
     from ember.distributed.launch import find_mpiexec
-    me = os.path.abspath(__file__)
+    me = [sys.executable, "-m", "ember.bench.distributed"]
     runs = {"mpi": [], "single": [], "torch": []}
     for r in range(a.rounds):
-        runs["mpi"].append(_run([find_mpiexec(), "-n", "2", sys.executable, me, "--role", "mpi"]))
-        runs["single"].append(_run([sys.executable, me, "--role", "single"]))
+        runs["mpi"].append(_run([find_mpiexec(), "-n", "2", *me, "--role", "mpi"]))
+        runs["single"].append(_run([*me, "--role", "single"]))
         if not a.no_torch:
-            runs["torch"].append(_run([sys.executable, me, "--role", "torch"]))
+            runs["torch"].append(_run([*me, "--role", "torch"]))
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
     summary = {"median": report(runs, 0, a.rounds), "best": report(runs, 1, a.rounds)}
     if a.json:
