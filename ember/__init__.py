@@ -15,6 +15,7 @@ from .core.creation import tensor, as_tensor, from_numpy, from_dlpack  # noqa: F
 from .core.autograd import (  # noqa: F401
     no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode)
 from .core.primitive import registry as primitives  # noqa: F401
+from .core.exceptions import OpError  # noqa: F401  (both RuntimeError and ValueError)
 from . import backend  # noqa: F401  (the array backends)
 from .backend import set_default_device, default_device as get_default_device  # noqa: F401
 from . import ops as _ops  # noqa: F401  (registers primitives and Tensor methods)
@@ -112,4 +113,5 @@ from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F40
 from .serialization import save, load  # noqa: F401,E402
 from . import func  # noqa: F401,E402
 from . import cuda, accelerator, backends  # noqa: F401,E402  (PyTorch's device queries)
+from . import utils  # noqa: F401,E402  (ember.utils.data, torch.utils.data's import path)
 from .transforms.custom import custom_vjp, custom_jvp, checkpoint, remat  # noqa: F401,E402

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .tensor import Tensor
+from .exceptions import OpError  # noqa: F401  (re-exported: ember.OpError)
 
 
 class ConcretizationError(TypeError):
@@ -37,11 +38,16 @@ def op_error(prim, args, params, exc):
     Operands that don't broadcast give the primitive's shape-rule error, the message jit
     raises while staging the same call (one mistake, one message in both modes); an error
     the impl raised that already names the op passes through."""
-    kind = type(exc) if isinstance(exc, (ValueError, IndexError, TypeError)) else RuntimeError
-    if kind is type(exc) and (str(exc).startswith(f"{prim.name}: ") or
-                              getattr(exc, "names_user_op", False)):
+    kind = type(exc) if isinstance(exc, (IndexError, TypeError)) else OpError
+    if getattr(exc, "names_user_op", False):
         return exc
-    if kind is ValueError and "broadcast" in str(exc) and prim.shape_rule is not None:
+    if str(exc).startswith(f"{prim.name}: "):
+        # already names the op: keep it (a plain ValueError becomes an OpError, as PyTorch's
+        # RuntimeError)
+        if isinstance(exc, ValueError) and not isinstance(exc, OpError):
+            return OpError(str(exc))
+        return exc
+    if isinstance(exc, ValueError) and "broadcast" in str(exc) and prim.shape_rule is not None:
         try:  # tensors carry shape and dtype, as the rule's avals do
             prim.shape_rule(*[a if isinstance(a, Tensor) else np.asarray(a) for a in args],
                             **params)

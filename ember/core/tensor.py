@@ -10,6 +10,7 @@ import numpy as np
 from .. import backend as _backend
 from ..backend import device  # noqa: F401  (ember.device)
 from . import dtypes as _dt
+from .exceptions import OpError
 
 
 class Aval:
@@ -45,6 +46,8 @@ class Aval:
 def canon_dim(dim, ndim, op="op"):
     """Normalise a possibly negative dim; raise a clear error when out of range."""
     try:
+        if isinstance(dim, (str, bytes, float)):
+            raise TypeError
         d = int(dim)
     except TypeError:
         raise TypeError(f"{op}: dim must be an integer, got {dim!r}") from None
@@ -303,7 +306,7 @@ class Tensor:
         if type(self._data) is _MetaArray:
             raise RuntimeError("item(): a meta tensor has no data (shape and dtype only)")
         if self._data.size != 1:
-            raise ValueError(f"item(): only a tensor with one element can be converted to a "
+            raise OpError(f"item(): only a tensor with one element can be converted to a "
                              f"Python number, got shape {tuple(self.shape)}")
         return self._data.reshape(()).item()
 

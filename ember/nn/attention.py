@@ -7,6 +7,7 @@ from .layers import Linear, Dropout
 from .module import Module, Parameter
 from .norm import LayerNorm
 from ..ops.creation_ops import empty
+from ..core.exceptions import OpError
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -31,7 +32,7 @@ class MultiheadAttention(Module):
                  dtype=None, device=None):
         super().__init__()
         if embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible by "
+            raise OpError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible by "
                              f"num_heads {num_heads}")
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.batch_first, self.head_dim = batch_first, embed_dim // num_heads
@@ -58,7 +59,7 @@ class MultiheadAttention(Module):
         lq, n, e = query.shape
         lk = key.shape[0]
         if e != self.embed_dim:
-            raise ValueError(f"MultiheadAttention(embed_dim={self.embed_dim}): query has "
+            raise OpError(f"MultiheadAttention(embed_dim={self.embed_dim}): query has "
                              f"{e} features")
         w, b = self.in_proj_weight, self.in_proj_bias
         q = F.linear(query, w[:e], None if b is None else b[:e])
@@ -125,7 +126,7 @@ class TransformerEncoderLayer(Module):
         elif callable(activation):
             self.activation = activation
         else:
-            raise ValueError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or a "
+            raise OpError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or a "
                              f"callable, got {activation!r}")
 
     def _sa(self, x, mask, kpm, is_causal):

@@ -7,6 +7,7 @@ from . import functional as F
 from . import init
 from .module import Module, Parameter
 from ..ops.creation_ops import empty
+from ..core.exceptions import OpError
 
 
 def _ntuple(v, n):
@@ -23,10 +24,10 @@ class _ConvNd(Module):
         n = self._n
         name = type(self).__name__
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
+            raise OpError(f"{name}: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
+            raise OpError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
                              f"'circular', got {padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _ntuple(kernel_size, n)

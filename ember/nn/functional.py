@@ -19,6 +19,7 @@ from ..ops._util import check_same_dtype, layer_input_fix
 from ..core.primitive import Tracer
 from ..core.state import autocast_threads as _ac
 from ..ops import autocast_policy as _autocast
+from ..core.exceptions import OpError
 
 # the public names (the imports above that are helpers stay out of it)
 __all__ = [
@@ -94,7 +95,7 @@ def linear(input, weight, bias=None):
 
 def _check_reduction(reduction, op):
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        raise OpError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _reduce(x, reduction, op):
@@ -133,12 +134,12 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         input, target = input.unsqueeze(0), target.reshape(1)
     if input.ndim == 2 and (target.ndim != 1 or target.shape[0] != input.shape[0]) or \
             input.ndim > 2 and tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
-        raise ValueError(f"nll_loss: input {tuple(input.shape)} and target "
+        raise OpError(f"nll_loss: input {tuple(input.shape)} and target "
                          f"{tuple(target.shape)} don't match (expected target (N,) for input "
                          f"(N, C), or (N, d1, ...) for (N, C, d1, ...))")
     _check_reduction(reduction, "nll_loss")
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != input.shape[1]):
-        raise ValueError(f"nll_loss: weight must hold one value per class, shape "
+        raise OpError(f"nll_loss: weight must hold one value per class, shape "
                          f"({input.shape[1]},), got {tuple(weight.shape)}")
     if weight is not None and weight.dtype != input.dtype:
         weight = weight.to(input.dtype)
@@ -167,7 +168,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     c = input.shape[cdim]
     if target.dtype.is_floating_point:  # probabilities
         if tuple(target.shape) != tuple(input.shape):
-            raise ValueError(f"cross_entropy: probability targets must have the input's shape "
+            raise OpError(f"cross_entropy: probability targets must have the input's shape "
                              f"{tuple(input.shape)}, got {tuple(target.shape)}")
         if label_smoothing:
             target = target * (1 - label_smoothing) + label_smoothing / c
@@ -211,7 +212,7 @@ def mse_loss(input, target, reduction="mean"):
 
 def _same_shape(input, target, op):
     if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(f"{op}: input shape {tuple(input.shape)} and target shape "
+        raise OpError(f"{op}: input shape {tuple(input.shape)} and target shape "
                          f"{tuple(target.shape)} differ; they must match")
 
 
@@ -335,11 +336,11 @@ def distillation_loss(student_logits, teacher_logits, target=None, T=4.0, alpha=
     tensor(0.1207)
     """
     if T <= 0:
-        raise ValueError(f"distillation_loss: temperature T must be > 0, got {T}")
+        raise OpError(f"distillation_loss: temperature T must be > 0, got {T}")
     if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"distillation_loss: alpha must be in [0, 1], got {alpha}")
+        raise OpError(f"distillation_loss: alpha must be in [0, 1], got {alpha}")
     if tuple(student_logits.shape) != tuple(teacher_logits.shape):
-        raise ValueError(f"distillation_loss: student logits {tuple(student_logits.shape)} and "
+        raise OpError(f"distillation_loss: student logits {tuple(student_logits.shape)} and "
                          f"teacher logits {tuple(teacher_logits.shape)} must have one shape")
     soft = kl_div(log_softmax(student_logits / T, dim=-1),
                   log_softmax(teacher_logits.detach() / T, dim=-1), reduction=reduction,
@@ -412,7 +413,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     (tensor([0.2000]), tensor([1.1000]))
     """
     if input.ndim < 2:
-        raise ValueError(f"batch_norm: expected input with >= 2 dims (N, C, ...), got shape "
+        raise OpError(f"batch_norm: expected input with >= 2 dims (N, C, ...), got shape "
                          f"{tuple(input.shape)}")
     wide = _wider_params(input, running_mean, weight, bias)
     if wide is not None:  # a float16/bfloat16 input with float32 statistics (autocast):
@@ -425,7 +426,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         n = input.numel() // c
         if n <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+            raise OpError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {tuple(input.shape)}")
         mean = input.mean(dims)
         var = input.var(dims, unbiased=False)
@@ -437,7 +438,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 _update_stat(running_var, (1 - momentum) * running_var + momentum * v)
     else:
         if running_mean is None:
-            raise ValueError("batch_norm: eval mode needs running_mean and running_var")
+            raise OpError("batch_norm: eval mode needs running_mean and running_var")
         mean, var = running_mean, running_var
     out = (input - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
     if weight is not None:
@@ -473,7 +474,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[input.ndim - len(ns):]) != ns:
-        raise ValueError(f"layer_norm: normalized_shape {ns} doesn't match the trailing dims "
+        raise OpError(f"layer_norm: normalized_shape {ns} doesn't match the trailing dims "
                          f"of the input {tuple(input.shape)}")
     wide = _wider_params(input, weight, bias)
     if wide is not None:  # float16/bfloat16 input, float32 affine (autocast): as PyTorch,
@@ -503,7 +504,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         return group_norm(input.to(wide), num_groups, weight, bias, eps).to(input.dtype)
     n, c = input.shape[0], input.shape[1]
     if c % num_groups:
-        raise ValueError(f"group_norm: num_groups={num_groups} must divide the {c} channels")
+        raise OpError(f"group_norm: num_groups={num_groups} must divide the {c} channels")
     x = input.reshape(n, num_groups, -1)
     mean = x.mean(2, keepdim=True)
     var = x.var(2, unbiased=False, keepdim=True)
@@ -543,7 +544,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                   "antialias=False")
     nsp = input.ndim - 2
     if nsp not in (1, 2):
-        raise ValueError(f"interpolate: expected a 3-D or 4-D input, got {tuple(input.shape)}")
+        raise OpError(f"interpolate: expected a 3-D or 4-D input, got {tuple(input.shape)}")
     in_sz = tuple(input.shape[2:])
     if size is not None:
         out_sz = (size,) * nsp if isinstance(size, int) else tuple(size)
@@ -554,7 +555,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         out_sz = tuple(int(n * f) for n, f in zip(in_sz, sf))
         scales = [None] * nsp if recompute_scale_factor else list(sf)
     else:
-        raise ValueError("interpolate: give size or scale_factor")
+        raise OpError("interpolate: give size or scale_factor")
     import numpy as np
     x = input
     for k in range(nsp):
@@ -577,7 +578,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             f = _t(frac.reshape(shape))
             x = x.index_select(ax, _t(lo)) * (1 - f) + x.index_select(ax, _t(hi)) * f
         else:
-            raise ValueError(f"interpolate: mode {mode!r} is not supported; use 'nearest', "
+            raise OpError(f"interpolate: mode {mode!r} is not supported; use 'nearest', "
                              f"'linear' or 'bilinear'")
     return x
 

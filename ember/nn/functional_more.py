@@ -15,6 +15,7 @@ from ..random.generator import dropout
 from ..ops.slicing import pad
 from ..core.tensor import Tensor
 from ..transforms.effects import update_buffer as _update_stat
+from ..core.exceptions import OpError
 
 __all__ = [
     "prelu", "selu", "celu", "mish", "hardswish", "hardsigmoid", "softsign", "tanhshrink",
@@ -38,7 +39,7 @@ def _reduce(x, reduction, op):
         return x.sum()
     if reduction == "none":
         return x
-    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    raise OpError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 # ---- activations -----------------------------------------------------------------------
@@ -54,12 +55,12 @@ def prelu(input, weight):
     if input.ndim >= 2:
         c = input.shape[1]
         if n not in (1, c):
-            raise ValueError(f"prelu: weight has {n} slopes but the input {tuple(input.shape)} "
+            raise OpError(f"prelu: weight has {n} slopes but the input {tuple(input.shape)} "
                              f"has {c} channels (dim 1); use 1 or {c} slopes")
         w = weight.reshape((1, n) + (1,) * (input.ndim - 2))
     else:
         if n != 1:
-            raise ValueError(f"prelu: an input of shape {tuple(input.shape)} has no channel "
+            raise OpError(f"prelu: an input of shape {tuple(input.shape)} has no channel "
                              f"dim; the weight must hold 1 slope, got {n}")
         w = weight.reshape(())
     return where(input > 0, input, w * input)
@@ -82,7 +83,7 @@ def celu(input, alpha=1.0, inplace=False):
     tensor([-0.7869, 1.0000])
     """
     if alpha == 0:
-        raise ValueError("celu: alpha must not be 0 (it divides the input)")
+        raise OpError("celu: alpha must not be 0 (it divides the input)")
     return where(input > 0, input, alpha * (input / alpha).expm1())
 
 
@@ -138,7 +139,7 @@ def softshrink(input, lambd=0.5):
     tensor([-1.5000, 0.0000, 0.5000])
     """
     if lambd < 0:
-        raise ValueError(f"softshrink: lambd must be non-negative, got {lambd}")
+        raise OpError(f"softshrink: lambd must be non-negative, got {lambd}")
     return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
 
 
@@ -168,10 +169,10 @@ def glu(input, dim=-1):
     tensor([0.5000])
     """
     if input.ndim == 0:
-        raise ValueError("glu: does not support a 0-dim input")
+        raise OpError("glu: does not support a 0-dim input")
     n = input.shape[dim]
     if n % 2:
-        raise ValueError(f"glu: halving dimension {dim} of the input {tuple(input.shape)} "
+        raise OpError(f"glu: halving dimension {dim} of the input {tuple(input.shape)} "
                          f"needs an even size, got {n}")
     a, b = input.chunk(2, dim)
     return a * sigmoid(b)
@@ -217,9 +218,9 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 def _channel_mask(input, p, training, batched_ndim, name):
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{name}: probability has to be between 0 and 1, but got {p}")
+        raise OpError(f"{name}: probability has to be between 0 and 1, but got {p}")
     if input.ndim not in (batched_ndim - 1, batched_ndim):
-        raise ValueError(f"{name}: expected a {batched_ndim - 1}-D or {batched_ndim}-D input "
+        raise OpError(f"{name}: expected a {batched_ndim - 1}-D or {batched_ndim}-D input "
                          f"(channels then {batched_ndim - 2} spatial dims), got shape "
                          f"{tuple(input.shape)}")
     lead = input.ndim - (batched_ndim - 2)
@@ -230,7 +231,7 @@ def _channel_mask(input, p, training, batched_ndim, name):
 def _feature_dropout(input, p, training, nd, name):
     if not training or p == 0.0:
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"{name}: probability has to be between 0 and 1, but got {p}")
+            raise OpError(f"{name}: probability has to be between 0 and 1, but got {p}")
         return input
     return input * _channel_mask(input, p, training, nd, name)
 
@@ -280,7 +281,7 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     tensor([1., 1., 1.])
     """
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"alpha_dropout: probability has to be between 0 and 1, but got {p}")
+        raise OpError(f"alpha_dropout: probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
@@ -296,14 +297,14 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     ember.Size([1, 2, 3])
     """
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"feature_alpha_dropout: probability has to be between 0 and 1, "
+        raise OpError(f"feature_alpha_dropout: probability has to be between 0 and 1, "
                          f"but got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
         return input * 0
     if input.ndim < 2:
-        raise ValueError(f"feature_alpha_dropout: expected an input with a batch and a channel "
+        raise OpError(f"feature_alpha_dropout: expected an input with a batch and a channel "
                          f"dim, got shape {tuple(input.shape)}")
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     keep = dropout(ones(shape, dtype=input.dtype, device=input.device), p) * (1 - p)
@@ -321,13 +322,13 @@ def pixel_shuffle(input, upscale_factor):
     """
     r = int(upscale_factor)
     if input.ndim < 3:
-        raise ValueError(f"pixel_shuffle: expected an input with at least 3 dims, got shape "
+        raise OpError(f"pixel_shuffle: expected an input with at least 3 dims, got shape "
                          f"{tuple(input.shape)}")
     if r <= 0:
-        raise ValueError(f"pixel_shuffle: upscale_factor must be positive, got {r}")
+        raise OpError(f"pixel_shuffle: upscale_factor must be positive, got {r}")
     *lead, c, h, w = input.shape
     if c % (r * r):
-        raise ValueError(f"pixel_shuffle: the channel dim ({c}) of the input "
+        raise OpError(f"pixel_shuffle: the channel dim ({c}) of the input "
                          f"{tuple(input.shape)} must be divisible by upscale_factor ** 2 = "
                          f"{r * r}")
     k = len(lead)
@@ -344,13 +345,13 @@ def pixel_unshuffle(input, downscale_factor):
     """
     r = int(downscale_factor)
     if input.ndim < 3:
-        raise ValueError(f"pixel_unshuffle: expected an input with at least 3 dims, got shape "
+        raise OpError(f"pixel_unshuffle: expected an input with at least 3 dims, got shape "
                          f"{tuple(input.shape)}")
     if r <= 0:
-        raise ValueError(f"pixel_unshuffle: downscale_factor must be positive, got {r}")
+        raise OpError(f"pixel_unshuffle: downscale_factor must be positive, got {r}")
     *lead, c, h, w = input.shape
     if h % r or w % r:
-        raise ValueError(f"pixel_unshuffle: the height ({h}) and width ({w}) of the input "
+        raise OpError(f"pixel_unshuffle: the height ({h}) and width ({w}) of the input "
                          f"{tuple(input.shape)} must be divisible by downscale_factor = {r}")
     k = len(lead)
     x = input.reshape(tuple(lead) + (c, h // r, r, w // r, r))
@@ -367,13 +368,13 @@ def channel_shuffle(input, groups):
     """
     g = int(groups)
     if input.ndim < 3:
-        raise ValueError(f"channel_shuffle: expected an input with at least 3 dims, got shape "
+        raise OpError(f"channel_shuffle: expected an input with at least 3 dims, got shape "
                          f"{tuple(input.shape)}")
     if g <= 0:
-        raise ValueError(f"channel_shuffle: groups must be positive, got {g}")
+        raise OpError(f"channel_shuffle: groups must be positive, got {g}")
     n, c, *rest = input.shape
     if c % g:
-        raise ValueError(f"channel_shuffle: the number of channels ({c}) must be divisible by "
+        raise OpError(f"channel_shuffle: the number of channels ({c}) must be divisible by "
                          f"groups = {g}")
     x = input.reshape((n, g, c // g) + tuple(rest)).transpose(1, 2)
     return x.reshape(tuple(input.shape))
@@ -390,7 +391,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if len(ns) > input.ndim or tuple(input.shape[input.ndim - len(ns):]) != ns:
-        raise ValueError(f"rms_norm: normalized_shape {ns} doesn't match the trailing dims "
+        raise OpError(f"rms_norm: normalized_shape {ns} doesn't match the trailing dims "
                          f"of the input {tuple(input.shape)}")
     if eps is None:
         eps = float(np.finfo(input.dtype.np).eps)
@@ -410,7 +411,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     tensor([[[-1., 1.]]])
     """
     if input.ndim < 3:
-        raise ValueError(f"instance_norm: expected an input (N, C, *spatial) with at least one "
+        raise OpError(f"instance_norm: expected an input (N, C, *spatial) with at least one "
                          f"spatial dim, got shape {tuple(input.shape)}")
     c = input.shape[1]
     shape = (1, c) + (1,) * (input.ndim - 2)
@@ -431,7 +432,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                     _update_stat(running_var, running_var * (1 - momentum) + bv * momentum)
     else:
         if running_mean is None or running_var is None:
-            raise ValueError("instance_norm: use_input_stats=False needs running_mean and "
+            raise OpError("instance_norm: use_input_stats=False needs running_mean and "
                              "running_var")
         mean, var = running_mean.reshape(shape), running_var.reshape(shape)
     out = (input - mean) * (var + eps).rsqrt()
@@ -450,7 +451,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     tensor([[[0.5000]]])
     """
     if input.ndim < 3:
-        raise ValueError(f"local_response_norm: expected an input (N, C, *) with at least 3 "
+        raise OpError(f"local_response_norm: expected an input (N, C, *) with at least 3 "
                          f"dims, got shape {tuple(input.shape)}")
     if input.numel() == 0:
         return input
@@ -474,7 +475,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     tensor(1.)
     """
     if not (input1.ndim == input2.ndim == target.ndim):
-        raise ValueError(f"margin_ranking_loss: input1, input2 and target must have the same "
+        raise OpError(f"margin_ranking_loss: input1, input2 and target must have the same "
                          f"number of dims, got shapes {tuple(input1.shape)}, "
                          f"{tuple(input2.shape)}, {tuple(target.shape)}")
     loss = (-target * (input1 - input2) + margin).clamp(min=0.0)
@@ -491,7 +492,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     tensor(0.)
     """
     if input1.ndim not in (1, 2) or input1.shape != input2.shape:
-        raise ValueError(f"cosine_embedding_loss: input1 and input2 must be 1-D or 2-D of the "
+        raise OpError(f"cosine_embedding_loss: input1 and input2 must be 1-D or 2-D of the "
                          f"same shape, got {tuple(input1.shape)} and {tuple(input2.shape)}")
     e = 1e-12
     prod = (input1 * input2).sum(-1)
@@ -514,11 +515,11 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     tensor(0.)
     """
     if not (anchor.ndim == positive.ndim == negative.ndim) or anchor.ndim not in (1, 2):
-        raise ValueError(f"triplet_margin_loss: anchor, positive and negative must all be 1-D "
+        raise OpError(f"triplet_margin_loss: anchor, positive and negative must all be 1-D "
                          f"or 2-D, got shapes {tuple(anchor.shape)}, {tuple(positive.shape)}, "
                          f"{tuple(negative.shape)}")
     if margin <= 0:
-        raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
+        raise OpError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
@@ -561,14 +562,14 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         if ins[:-1] == vs:
             var = var.unsqueeze(-1)
         elif not (ins[:-1] == vs[:-1] and vs[-1:] == (1,)):
-            raise ValueError(f"gaussian_nll_loss: var of shape {vs} does not fit the input "
+            raise OpError(f"gaussian_nll_loss: var of shape {vs} does not fit the input "
                              f"{ins}: give the input's shape, its shape without the last dim, "
                              f"or that with a last dim of 1")
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"gaussian_nll_loss: reduction must be 'mean', 'sum' or 'none', "
+        raise OpError(f"gaussian_nll_loss: reduction must be 'mean', 'sum' or 'none', "
                          f"got {reduction!r}")
     if bool((var < 0).any()):
-        raise ValueError("gaussian_nll_loss: var has negative entries")
+        raise OpError("gaussian_nll_loss: var has negative entries")
     var = var + (var.clamp(min=eps) - var).detach()
     loss = 0.5 * (var.log() + (input - target) ** 2 / var)
     if full:
@@ -600,15 +601,15 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     tensor(0.3250)
     """
     if p not in (1, 2):
-        raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
+        raise OpError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
     if input.ndim not in (1, 2):
-        raise ValueError(f"multi_margin_loss: expected a 1-D or 2-D input, got shape "
+        raise OpError(f"multi_margin_loss: expected a 1-D or 2-D input, got shape "
                          f"{tuple(input.shape)}")
     x = input if input.ndim == 2 else input.unsqueeze(0)
     t = target.reshape(-1).long()
     c = x.shape[1]
     if t.shape[0] != x.shape[0]:
-        raise ValueError(f"multi_margin_loss: target of shape {tuple(target.shape)} does not "
+        raise OpError(f"multi_margin_loss: target of shape {tuple(target.shape)} does not "
                          f"match the input {tuple(input.shape)}")
     xy = x.gather(1, t.unsqueeze(1))
     h = (x - xy + margin).clamp(min=0.0)
@@ -661,19 +662,19 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             [5., 6.]])
     """
     if mode not in ("sum", "mean", "max"):
-        raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+        raise OpError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
     if max_norm is not None:
         raise NotImplementedError("embedding_bag: max_norm (renormalising rows in place) is not "
                                   "supported; renormalise the weight before the call")
     if per_sample_weights is not None and mode != "sum":
-        raise ValueError(f"embedding_bag: per_sample_weights is only supported with "
+        raise OpError(f"embedding_bag: per_sample_weights is only supported with "
                          f"mode='sum', got mode={mode!r}")
     idx = np.asarray(input.numpy() if hasattr(input, "numpy") else input)
     if idx.dtype.kind not in "iu":
-        raise ValueError(f"embedding_bag: input must hold integer indices, got {idx.dtype}")
+        raise OpError(f"embedding_bag: input must hold integer indices, got {idx.dtype}")
     if idx.ndim == 2:
         if offsets is not None:
-            raise ValueError(f"embedding_bag: offsets must be None for a 2-D input "
+            raise OpError(f"embedding_bag: offsets must be None for a 2-D input "
                              f"{idx.shape} (each row is a bag)")
         b, length = idx.shape
         starts = np.arange(b) * length
@@ -681,21 +682,21 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         psw = per_sample_weights.reshape(-1) if per_sample_weights is not None else None
     elif idx.ndim == 1:
         if offsets is None:
-            raise ValueError("embedding_bag: a 1-D input needs offsets (the start of each bag)")
+            raise OpError("embedding_bag: a 1-D input needs offsets (the start of each bag)")
         starts = np.asarray(offsets.numpy() if hasattr(offsets, "numpy") else offsets,
                             dtype=np.int64).reshape(-1)
         if include_last_offset:
             if starts.size == 0:
-                raise ValueError("embedding_bag: include_last_offset needs at least one offset")
+                raise OpError("embedding_bag: include_last_offset needs at least one offset")
             starts = starts[:-1]
         flat = idx
         psw = per_sample_weights
         if starts.size and (starts[0] != 0 or np.any(np.diff(starts) < 0)
                             or starts[-1] > flat.size):
-            raise ValueError(f"embedding_bag: offsets must start at 0, be non-decreasing and "
+            raise OpError(f"embedding_bag: offsets must start at 0, be non-decreasing and "
                              f"at most len(input) = {flat.size}, got {starts.tolist()}")
     else:
-        raise ValueError(f"embedding_bag: input must be 1-D (with offsets) or 2-D, got shape "
+        raise OpError(f"embedding_bag: input must be 1-D (with offsets) or 2-D, got shape "
                          f"{idx.shape}")
     if flat.size and (flat.min() < 0 or flat.max() >= weight.shape[0]):
         raise IndexError(f"embedding_bag: indices must be in [0, {weight.shape[0]}), got "
@@ -732,7 +733,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
 def _pair(v, name, what):
     t = (v, v) if isinstance(v, int) else tuple(v)
     if len(t) != 2:
-        raise ValueError(f"{name}: {what} must be an int or a pair, got {v}")
+        raise OpError(f"{name}: {what} must be an int or a pair, got {v}")
     return t
 
 
@@ -743,14 +744,14 @@ def _patch_index(c, hw, kernel_size, dilation, padding, stride, name):
     ph, pw = _pair(padding, name, "padding")
     sh, sw = _pair(stride, name, "stride")
     if min(kh, kw, dh, dw, sh, sw) <= 0 or min(ph, pw) < 0:
-        raise ValueError(f"{name}: kernel_size, dilation and stride must be positive and padding "
+        raise OpError(f"{name}: kernel_size, dilation and stride must be positive and padding "
                          f"non-negative, got kernel_size={kernel_size}, dilation={dilation}, "
                          f"padding={padding}, stride={stride}")
     hp, wp = hw[0] + 2 * ph, hw[1] + 2 * pw
     oh = (hp - dh * (kh - 1) - 1) // sh + 1
     ow = (wp - dw * (kw - 1) - 1) // sw + 1
     if oh <= 0 or ow <= 0:
-        raise ValueError(f"{name}: the kernel {(kh, kw)} (dilation {(dh, dw)}) does not fit the "
+        raise OpError(f"{name}: the kernel {(kh, kw)} (dilation {(dh, dw)}) does not fit the "
                          f"padded size {(hp, wp)}")
     r = (np.arange(oh) * sh)[None, :, None] + (np.arange(kh) * dh)[:, None, None]  # kh, oh, 1
     q = (np.arange(ow) * sw)[None, None, :] + (np.arange(kw) * dw)[:, None, None]  # kw, 1, ow
@@ -768,7 +769,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     ember.Size([1, 1, 4])
     """
     if input.ndim not in (3, 4):
-        raise ValueError(f"unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
+        raise OpError(f"unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
                          f"shape {tuple(input.shape)}")
     x = input if input.ndim == 4 else input.unsqueeze(0)
     n, c, h, w = x.shape
@@ -790,20 +791,20 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
               [1., 1.]]]])
     """
     if input.ndim not in (2, 3):
-        raise ValueError(f"fold: expected a 2-D (C * kh * kw, L) or 3-D (N, C * kh * kw, L) "
+        raise OpError(f"fold: expected a 2-D (C * kh * kw, L) or 3-D (N, C * kh * kw, L) "
                          f"input, got shape {tuple(input.shape)}")
     x = input if input.ndim == 3 else input.unsqueeze(0)
     n, ck, length = x.shape
     kh, kw = _pair(kernel_size, "fold", "kernel_size")
     if ck % (kh * kw):
-        raise ValueError(f"fold: dim 1 of the input ({ck}) must be divisible by the kernel's "
+        raise OpError(f"fold: dim 1 of the input ({ck}) must be divisible by the kernel's "
                          f"size kh * kw = {kh * kw}")
     c = ck // (kh * kw)
     h, w = _pair(output_size, "fold", "output_size")
     idx, (hp, wp), (ph, pw), expect = _patch_index(c, (h, w), kernel_size, dilation, padding,
                                                    stride, "fold")
     if length != expect:
-        raise ValueError(f"fold: the input has {length} patches (dim 2) but output_size "
+        raise OpError(f"fold: the input has {length} patches (dim 2) but output_size "
                          f"{(h, w)} with kernel_size={kernel_size}, dilation={dilation}, "
                          f"padding={padding}, stride={stride} gives {expect}")
     out = zeros((n, c * hp * wp), dtype=x.dtype, device=x.device).index_add(1, Tensor._wrap(idx.reshape(-1)),

@@ -7,6 +7,7 @@ from . import functional as F
 from . import init
 from .module import Module, Parameter
 from ..ops.creation_ops import empty
+from ..core.exceptions import OpError
 
 
 class Identity(Module):
@@ -48,7 +49,7 @@ class Linear(Module):
 
     def forward(self, x):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear(in_features={self.in_features}): input has "
+            raise OpError(f"Linear(in_features={self.in_features}): input has "
                              f"{x.shape[-1] if x.ndim else 0} features (shape "
                              f"{tuple(x.shape)})")
         return F.linear(x, self.weight, self.bias)
@@ -175,7 +176,7 @@ class Dropout(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: probability has to be between 0 and 1, got {p}")
+            raise OpError(f"Dropout: probability has to be between 0 and 1, got {p}")
         self.p, self.inplace = p, inplace
 
     def forward(self, x):
@@ -203,7 +204,7 @@ class Embedding(Module):
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
+                raise OpError(f"Embedding: padding_idx {padding_idx} must be within "
                                  f"num_embeddings {num_embeddings}")
             padding_idx %= num_embeddings
         self.padding_idx = padding_idx
@@ -443,7 +444,7 @@ class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
         if reduction not in ("mean", "sum", "none", "batchmean"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or "
+            raise OpError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or "
                              f"'none', got {reduction!r}")
         self.reduction = reduction
 

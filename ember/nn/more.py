@@ -11,6 +11,7 @@ from .module import Module, Parameter
 from .layers import _Loss
 from .norm import init_channel_norm
 from ..ops.creation_ops import empty, ones, zeros
+from ..core.exceptions import OpError
 
 
 # ---- activations -----------------------------------------------------------------------
@@ -24,7 +25,7 @@ class Hardtanh(Module):
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
         if max_val <= min_val:
-            raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val "
+            raise OpError(f"Hardtanh: max_val ({max_val}) must be greater than min_val "
                              f"({min_val})")
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
@@ -229,7 +230,7 @@ class PReLU(Module):
     def __init__(self, num_parameters=1, init=0.25, dtype=None, device=None):
         super().__init__()
         if num_parameters < 1:
-            raise ValueError(f"PReLU: num_parameters must be at least 1, got {num_parameters}")
+            raise OpError(f"PReLU: num_parameters must be at least 1, got {num_parameters}")
         self.num_parameters, self.init = num_parameters, init
         self.weight = Parameter(empty(num_parameters, dtype=dtype, device=device))
         self.reset_parameters()
@@ -282,7 +283,7 @@ class _DropoutNd(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0 <= p <= 1:
-            raise ValueError(f"{type(self).__name__}: dropout probability has to be between 0 "
+            raise OpError(f"{type(self).__name__}: dropout probability has to be between 0 "
                              f"and 1, but got {p}")
         self.p, self.inplace = p, inplace
 
@@ -345,7 +346,7 @@ def _pad_tuple(padding, n, name):
         return (padding,) * (2 * n)
     padding = tuple(padding)
     if len(padding) != 2 * n:
-        raise ValueError(f"{name}: padding must be an int or a tuple of {2 * n} ints, got "
+        raise OpError(f"{name}: padding must be an int or a tuple of {2 * n} ints, got "
                          f"{padding}")
     return padding
 
@@ -359,7 +360,7 @@ class _PadNd(Module):
 
     def forward(self, x):
         if x.ndim not in (self._n + 1, self._n + 2):
-            raise ValueError(f"{type(self).__name__}: expected a {self._n + 1}-D or "
+            raise OpError(f"{type(self).__name__}: expected a {self._n + 1}-D or "
                              f"{self._n + 2}-D input, got shape {tuple(x.shape)}")
         return F.pad(x, self.padding, self._mode)
 
@@ -379,7 +380,7 @@ class ConstantPad1d(_PadNd):
 
     def forward(self, x):
         if x.ndim < self._n:
-            raise ValueError(f"{type(self).__name__}: expected an input with at least "
+            raise OpError(f"{type(self).__name__}: expected an input with at least "
                              f"{self._n} dims, got shape {tuple(x.shape)}")
         return F.pad(x, self.padding, "constant", self.value)
 
@@ -535,7 +536,7 @@ class Upsample(Module):
                  recompute_scale_factor=None):
         super().__init__()
         if size is not None and scale_factor is not None:
-            raise ValueError(f"{type(self).__name__}: give only one of size and scale_factor")
+            raise OpError(f"{type(self).__name__}: give only one of size and scale_factor")
         self.name = type(self).__name__
         self.size = size
         if isinstance(scale_factor, tuple):
@@ -621,13 +622,13 @@ class _InstanceNorm(Module):
         name = type(self).__name__
         n = self._spatial
         if x.ndim not in (n + 1, n + 2):
-            raise ValueError(f"{name}: expected a {n + 1}-D (unbatched) or {n + 2}-D input, "
+            raise OpError(f"{name}: expected a {n + 1}-D (unbatched) or {n + 2}-D input, "
                              f"got shape {tuple(x.shape)}")
         unbatched = x.ndim == n + 1
         if unbatched:
             x = x.unsqueeze(0)
         if self.affine and x.shape[1] != self.num_features:
-            raise ValueError(f"{name}({self.num_features}): expected {self.num_features} "
+            raise OpError(f"{name}({self.num_features}): expected {self.num_features} "
                              f"channels (dim 1), got input of shape {tuple(x.shape)}")
         use_input = self.training or not self.track_running_stats
         out = F.instance_norm(x, self.running_mean if self.training else None,
@@ -709,10 +710,10 @@ class _CellBase(Module):
     def _check(self, input, hx):
         name = type(self).__name__
         if input.ndim not in (1, 2):
-            raise ValueError(f"{name}: expected a 1-D (unbatched) or 2-D (batch, input_size) "
+            raise OpError(f"{name}: expected a 1-D (unbatched) or 2-D (batch, input_size) "
                              f"input, got shape {tuple(input.shape)}")
         if input.shape[-1] != self.input_size:
-            raise ValueError(f"{name}(input_size={self.input_size}): input has "
+            raise OpError(f"{name}(input_size={self.input_size}): input has "
                              f"{input.shape[-1]} features (shape {tuple(input.shape)})")
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
@@ -723,12 +724,12 @@ class _CellBase(Module):
         if h is None:
             return zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
         if h.ndim != (2 if batched else 1):
-            raise ValueError(f"{name}: a {'2-D' if batched else '1-D'} input needs a "
+            raise OpError(f"{name}: a {'2-D' if batched else '1-D'} input needs a "
                              f"{'2-D' if batched else '1-D'} hidden state, got shape "
                              f"{tuple(h.shape)}")
         h = h if batched else h.unsqueeze(0)
         if tuple(h.shape) != (x.shape[0], self.hidden_size):
-            raise ValueError(f"{name}: hidden state of shape {tuple(h.shape)} does not match "
+            raise OpError(f"{name}: hidden state of shape {tuple(h.shape)} does not match "
                              f"(batch={x.shape[0]}, hidden_size={self.hidden_size})")
         return h
 
@@ -757,7 +758,7 @@ class RNNCell(_CellBase):
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=None,
                  device=None):
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got "
+            raise OpError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got "
                              f"{nonlinearity!r}")
         super().__init__(input_size, hidden_size, bias, dtype, device, nonlinearity)
 
@@ -785,7 +786,7 @@ class LSTMCell(_CellBase):
             h = c = self._hidden(None, x, batched)
         else:
             if len(hx) != 2:
-                raise ValueError("LSTMCell: hx must be a pair (h, c)")
+                raise OpError("LSTMCell: hx must be a pair (h, c)")
             h, c = self._hidden(hx[0], x, batched), self._hidden(hx[1], x, batched)
         gi, gh = self._proj(x, h)
         i, f, g, o = (gi + gh).chunk(4, 1)
@@ -832,12 +833,12 @@ class EmbeddingBag(Module):
                  include_last_offset=False, padding_idx=None, dtype=None, device=None):
         super().__init__()
         if mode not in ("sum", "mean", "max"):
-            raise ValueError(f"EmbeddingBag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+            raise OpError(f"EmbeddingBag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
         if max_norm is not None:
             raise NotImplementedError("EmbeddingBag: max_norm is not supported yet")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"EmbeddingBag: padding_idx must be within num_embeddings "
+                raise OpError(f"EmbeddingBag: padding_idx must be within num_embeddings "
                                  f"({num_embeddings}), got {padding_idx}")
             if padding_idx < 0:
                 padding_idx += num_embeddings
@@ -851,7 +852,7 @@ class EmbeddingBag(Module):
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(f"EmbeddingBag: _weight has shape {tuple(_weight.shape)}, "
+                raise OpError(f"EmbeddingBag: _weight has shape {tuple(_weight.shape)}, "
                                  f"expected {(num_embeddings, embedding_dim)}")
             self.weight = Parameter(_weight)
 
@@ -960,7 +961,7 @@ class TripletMarginLoss(_Loss):
                  reduce=None, reduction="mean"):
         super().__init__(reduction)
         if margin <= 0:
-            raise ValueError(f"TripletMarginLoss: margin must be greater than 0, got {margin}")
+            raise OpError(f"TripletMarginLoss: margin must be greater than 0, got {margin}")
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
 
     def forward(self, anchor, positive, negative):
@@ -1028,7 +1029,7 @@ class MultiMarginLoss(_WeightedLoss):
                  reduction="mean"):
         super().__init__(weight, reduction)
         if p not in (1, 2):
-            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got {p}")
+            raise OpError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got {p}")
         self.p, self.margin = p, margin
 
     def forward(self, input, target):

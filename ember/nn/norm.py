@@ -8,6 +8,7 @@ from ..ops.creation_ops import zeros, ones, full
 from ..ops.indexing import cat
 from ..core.primitive import Tracer
 from ..core import dtypes as _dt
+from ..core.exceptions import OpError
 
 
 def init_channel_norm(module, num_features, eps, momentum, affine, bias, track_running_stats,
@@ -58,10 +59,10 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         if x.ndim not in self._dims:
-            raise ValueError(f"{type(self).__name__}: expected a {' or '.join(map(str, self._dims))}"
+            raise OpError(f"{type(self).__name__}: expected a {' or '.join(map(str, self._dims))}"
                              f"-D input, got shape {tuple(x.shape)}")
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}): input has "
+            raise OpError(f"{type(self).__name__}({self.num_features}): input has "
                              f"{x.shape[1]} channels (shape {tuple(x.shape)})")
         use_batch = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
@@ -144,7 +145,7 @@ class GroupNorm(Module):
                  device=None, *, bias=True):
         super().__init__()
         if num_channels % num_groups:
-            raise ValueError(f"GroupNorm: num_channels {num_channels} must be divisible by "
+            raise OpError(f"GroupNorm: num_channels {num_channels} must be divisible by "
                              f"num_groups {num_groups}")
         self.num_groups, self.num_channels, self.eps, self.affine = \
             num_groups, num_channels, eps, affine
@@ -195,11 +196,11 @@ class SyncBatchNorm(_BatchNorm):
             return super().forward(x)
         from ..distributed import functional as DF
         if x.ndim not in self._dims:
-            raise ValueError(f"SyncBatchNorm: expected a 2-D to 5-D input (N, C, ...), got "
+            raise OpError(f"SyncBatchNorm: expected a 2-D to 5-D input (N, C, ...), got "
                              f"shape {tuple(x.shape)}")
         c = self.num_features
         if x.shape[1] != c:
-            raise ValueError(f"SyncBatchNorm({c}): input has {x.shape[1]} channels (shape "
+            raise OpError(f"SyncBatchNorm({c}): input has {x.shape[1]} channels (shape "
                              f"{tuple(x.shape)})")
         group = self.process_group
         dims = (0,) + tuple(range(2, x.ndim))
@@ -209,7 +210,7 @@ class SyncBatchNorm(_BatchNorm):
         tot = DF.all_reduce(local, "sum", group)    # per-channel sums and the total count
         n = tot[c:c + 1].detach()
         if not isinstance(n, Tracer) and float(n.item()) <= 1:
-            raise ValueError(f"SyncBatchNorm: expected more than 1 value per channel over all "
+            raise OpError(f"SyncBatchNorm: expected more than 1 value per channel over all "
                              f"ranks when training, got input of shape {tuple(x.shape)} here "
                              f"and {int(n.item())} values in all")
         mean = tot[:c] / n

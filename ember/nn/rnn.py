@@ -17,6 +17,7 @@ from ..ops.indexing import stack, cat
 from ..ops._util import check_same_dtype, layer_input_fix
 from ..ops import autocast_policy as _autocast
 from ..core.state import autocast_threads as _ac, autocast_dtype as _autocast_dtype
+from ..core.exceptions import OpError
 
 
 class _RNNBase(Module):
@@ -27,9 +28,9 @@ class _RNNBase(Module):
         super().__init__()
         name = type(self).__name__
         if not 0 <= dropout <= 1:
-            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+            raise OpError(f"{name}: dropout must be in [0, 1], got {dropout}")
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got "
+            raise OpError(f"{name}: nonlinearity must be 'tanh' or 'relu', got "
                              f"{nonlinearity!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
@@ -77,7 +78,7 @@ class _RNNBase(Module):
         name = type(self).__name__
         x = input
         if x.ndim not in (2, 3):
-            raise ValueError(f"{name}: expected a 2-D (unbatched) or 3-D input, got shape "
+            raise OpError(f"{name}: expected a 2-D (unbatched) or 3-D input, got shape "
                              f"{tuple(x.shape)}")
         low = False
         if _ac[0] and self._gates == 4 and x.dtype.itemsize <= 4 and _autocast_dtype():
@@ -96,7 +97,7 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = x.transpose(0, 1)
         if x.shape[-1] != self.input_size:
-            raise ValueError(f"{name}(input_size={self.input_size}): input has {x.shape[-1]} "
+            raise OpError(f"{name}(input_size={self.input_size}): input has {x.shape[-1]} "
                              f"features (shape {tuple(input.shape)})")
         n = x.shape[1]
         dirs = 2 if self.bidirectional else 1
@@ -133,12 +134,12 @@ class _RNNBase(Module):
             return z, (z if self._gates == 4 else None)
         hs = hx if isinstance(hx, tuple) else (hx,)
         if (self._gates == 4) != (len(hs) == 2):
-            raise ValueError(f"{name}: hx must be {'(h_0, c_0)' if self._gates == 4 else 'h_0'}")
+            raise OpError(f"{name}: hx must be {'(h_0, c_0)' if self._gates == 4 else 'h_0'}")
         fixed = []
         for t in hs:
             t = t.unsqueeze(1) if unbatched else t
             if tuple(t.shape) != shape:
-                raise ValueError(f"{name}: initial state has shape {tuple(t.shape)}, expected "
+                raise OpError(f"{name}: initial state has shape {tuple(t.shape)}, expected "
                                  f"{shape if not unbatched else (shape[0], shape[2])}")
             fixed.append(t)
         return fixed[0], (fixed[1] if len(fixed) == 2 else None)
@@ -187,7 +188,7 @@ class LSTM(_RNNBase):
 
     def __init__(self, *args, proj_size=0, **kwargs):
         if proj_size:
-            raise ValueError("LSTM: proj_size is not supported")
+            raise OpError("LSTM: proj_size is not supported")
         super().__init__(*args, **kwargs)
 
     def _run(self, x, w, h, c, reverse):

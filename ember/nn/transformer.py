@@ -13,6 +13,7 @@ from .layers import Linear, Dropout, ModuleList
 from .module import Module
 from .norm import LayerNorm
 from ..core.tensor import Tensor
+from ..core.exceptions import OpError
 
 
 def _activation(activation, name):
@@ -22,7 +23,7 @@ def _activation(activation, name):
         return F.gelu
     if callable(activation):
         return activation
-    raise ValueError(f"{name}: activation must be 'relu', 'gelu' or a callable, got "
+    raise OpError(f"{name}: activation must be 'relu', 'gelu' or a callable, got "
                      f"{activation!r}")
 
 
@@ -83,7 +84,7 @@ class TransformerDecoderLayer(Module):
 
 def _clones(layer, n, name):
     if not isinstance(n, int) or n < 0:
-        raise ValueError(f"{name}: num_layers must be a non-negative int, got {n!r}")
+        raise OpError(f"{name}: num_layers must be a non-negative int, got {n!r}")
     return ModuleList([copy.deepcopy(layer) for _ in range(n)])
 
 
@@ -183,10 +184,10 @@ class Transformer(Module):
         batched = src.ndim == 3
         bdim = 0 if self.batch_first else 1
         if batched and src.shape[bdim] != tgt.shape[bdim]:
-            raise ValueError(f"Transformer: the batch sizes of src {tuple(src.shape)} and tgt "
+            raise OpError(f"Transformer: the batch sizes of src {tuple(src.shape)} and tgt "
                              f"{tuple(tgt.shape)} differ (batch_first={self.batch_first})")
         if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
-            raise ValueError(f"Transformer: the feature size of src {tuple(src.shape)} and tgt "
+            raise OpError(f"Transformer: the feature size of src {tuple(src.shape)} and tgt "
                              f"{tuple(tgt.shape)} must equal d_model = {self.d_model}")
         memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
                               is_causal=src_is_causal)

@@ -10,6 +10,7 @@ from ..backend.meta import MetaArray
 from ..core.creation import place
 from ..core.primitive import Tracer
 from ..core.tensor import Tensor, canon_dim  # noqa: F401
+from ..core.exceptions import OpError
 
 
 def canon_dims(dims, ndim, op="op"):
@@ -17,7 +18,7 @@ def canon_dims(dims, ndim, op="op"):
     itself, as in PyTorch) and has no dims to reduce: ``()``."""
     if dims is None:
         return tuple(range(ndim))
-    if isinstance(dims, (int, np.integer)):
+    if isinstance(dims, (int, np.integer, str)):
         dims = (dims,)
     if ndim == 0:
         for d in dims:
@@ -25,7 +26,7 @@ def canon_dims(dims, ndim, op="op"):
         return ()
     out = tuple(sorted(canon_dim(d, ndim, op) for d in dims))
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dim {tuple(dims)} names the same dimension twice")
+        raise OpError(f"{op}: dim {tuple(dims)} names the same dimension twice")
     return out
 
 
@@ -54,7 +55,7 @@ def broadcast_shapes(*shapes, op="broadcast"):
             where = f": dim {-k} is " + " vs ".join(str(n) for n in big)
             break
     names = ", ".join(str(s) for s in shapes[:-1]) + f" and {shapes[-1]}"
-    raise ValueError(f"{op}: shapes {names} cannot be broadcast together{where} (sizes must "
+    raise OpError(f"{op}: shapes {names} cannot be broadcast together{where} (sizes must "
                      f"match or be 1, aligned from the right); reshape or unsqueeze an operand "
                      f"so that they line up") from None
 

@@ -29,6 +29,7 @@ from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind
 from ..core.state import axis_frame, spmd_axes, tls as _tls
 from .elementwise import as_value, moveaxis_to_front, zeros_like_v
+from ..core.exceptions import OpError
 
 
 def bound_axes():
@@ -81,7 +82,7 @@ def _same(x, **params):
 def _check_dim(op, d, r, what, allow_end=False):
     hi = r + 1 if allow_end else r
     if not isinstance(d, (int, np.integer)) or not 0 <= d < hi:
-        raise ValueError(f"{op}: {what}={d!r} is out of range for a per-example value of "
+        raise OpError(f"{op}: {what}={d!r} is out of range for a per-example value of "
                          f"{r} dims (expected 0 <= {what} < {hi})")
 
 
@@ -201,7 +202,7 @@ def _scatter_shape_check(shape, n, sd, tiled):
     m = shape[sd]
     if (m != n) if not tiled else (m % n):
         need = f"equal to the axis size {n}" if not tiled else f"a multiple of {n}"
-        raise ValueError(f"psum_scatter: dim {sd} (scatter_dimension) of the per-example "
+        raise OpError(f"psum_scatter: dim {sd} (scatter_dimension) of the per-example "
                          f"shape {tuple(shape)} has size {m}, which must be {need} "
                          f"({'tiled=True' if tiled else 'tiled=False'})")
 
@@ -280,12 +281,12 @@ def check_perm(perm, n, name):
     dsts = [d for _, d in pairs]
     bad = [p for p in pairs if not (0 <= p[0] < n and 0 <= p[1] < n)]
     if bad:
-        raise ValueError(f"ppermute: pairs {bad} of perm are out of range for axis {name!r} "
+        raise OpError(f"ppermute: pairs {bad} of perm are out of range for axis {name!r} "
                          f"of size {n} (indices must be in [0, {n}))")
     for what, xs in (("source", srcs), ("destination", dsts)):
         dup = sorted({i for i in xs if xs.count(i) > 1})
         if dup:
-            raise ValueError(f"ppermute: {what} indices {dup} appear more than once in perm "
+            raise OpError(f"ppermute: {what} indices {dup} appear more than once in perm "
                              f"{list(pairs)}; each member may send once and receive once")
     return pairs
 
@@ -401,7 +402,7 @@ def all_gather1(x, axis_name, axis=0, tiled=False):
     if axis < 0:
         axis += r if tiled else r + 1
     if tiled and r == 0:
-        raise ValueError("all_gather: tiled=True needs a value with at least one dim, got a "
+        raise OpError("all_gather: tiled=True needs a value with at least one dim, got a "
                          "0-d value; use tiled=False to stack scalars")
     _check_dim("all_gather", axis, r, "axis", allow_end=not tiled)
     return bind(all_gather_p, x, axis_name=axis_name, axis=int(axis), tiled=bool(tiled))

@@ -25,6 +25,7 @@ from ._util import check_same_dtype, host_on_device_of, layer_input_fix
 from .einsum import einsum
 from .registry_helpers import export
 from .slicing import pad_p
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -218,13 +219,13 @@ def _tuple(v, n, name, op):
     if len(v) == 1:
         return v * n
     if len(v) != n:
-        raise ValueError(f"{op}: {name} must be an int or a tuple of {n}, got {v}")
+        raise OpError(f"{op}: {name} must be an int or a tuple of {n}, got {v}")
     return v
 
 
 def _check_input(x, nsp, op, what="input"):
     if x.ndim not in (nsp + 1, nsp + 2):
-        raise ValueError(f"{op}: expected a {nsp + 2}-D (batched) or {nsp + 1}-D (unbatched) "
+        raise OpError(f"{op}: expected a {nsp + 2}-D (batched) or {nsp + 1}-D (unbatched) "
                          f"{what}, got shape {tuple(x.shape)}")
 
 
@@ -260,17 +261,17 @@ def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
     if unbatched:
         x = x.unsqueeze(0)
     if w.ndim != nsp + 2:
-        raise ValueError(f"{op}: weight must be {nsp + 2}-D (out_channels, in_channels/groups, "
+        raise OpError(f"{op}: weight must be {nsp + 2}-D (out_channels, in_channels/groups, "
                          f"*kernel), got shape {tuple(w.shape)}")
     stride = _tuple(stride, nsp, "stride", op)
     dilation = _tuple(dilation, nsp, "dilation", op)
     kernel = tuple(w.shape[2:])
     c, o, g = x.shape[1], w.shape[0], int(groups)
     if g < 1 or c % g or o % g:
-        raise ValueError(f"{op}: groups={g} must divide both in_channels {c} and out_channels "
+        raise OpError(f"{op}: groups={g} must divide both in_channels {c} and out_channels "
                          f"{o}")
     if w.shape[1] * g != c:
-        raise ValueError(f"{op}: input has {c} channels (shape {tuple(x.shape)}) but the weight "
+        raise OpError(f"{op}: input has {c} channels (shape {tuple(x.shape)}) but the weight "
                          f"{tuple(w.shape)} expects {w.shape[1] * g} (= weight.shape[1] * "
                          f"groups); check in_channels")
     if isinstance(padding, str):
@@ -278,18 +279,18 @@ def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
             pads = ((0, 0),) * nsp
         elif padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+                raise OpError(f"{op}: padding='same' needs stride 1, got stride {stride}")
             tot = [d * (k - 1) for d, k in zip(dilation, kernel)]
             pads = tuple((t // 2, t - t // 2) for t in tot)
         else:
-            raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple, got "
+            raise OpError(f"{op}: padding must be 'valid', 'same', an int or a tuple, got "
                              f"{padding!r}")
     else:
         pads = tuple((p, p) for p in _tuple(padding, nsp, "padding", op))
     xp = _pad_spatial(x, pads, 0)
     for n, k, d in zip(xp.shape[2:], kernel, dilation):
         if n < d * (k - 1) + 1:
-            raise ValueError(f"{op}: the (padded) input {tuple(xp.shape)} is smaller than the "
+            raise OpError(f"{op}: the (padded) input {tuple(xp.shape)} is smaller than the "
                              f"dilated kernel {kernel} (dilation {dilation})")
     cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation)
     sp, kk = _letters(nsp)
@@ -344,12 +345,12 @@ def _conv_transpose(nsp, input, weight, bias, stride, padding, output_padding, g
     g = int(groups)
     c = x.shape[1]
     if w.ndim != nsp + 2 or w.shape[0] != c or c % g:
-        raise ValueError(f"{op}: weight must be (in_channels={c}, out_channels/groups, *kernel) "
+        raise OpError(f"{op}: weight must be (in_channels={c}, out_channels/groups, *kernel) "
                          f"with in_channels divisible by groups={g}; got weight shape "
                          f"{tuple(w.shape)} for input {tuple(x.shape)}")
     for p, s, d in zip(opad, stride, dilation):
         if p >= max(s, d):
-            raise ValueError(f"{op}: output_padding {opad} must be smaller than stride {stride} "
+            raise OpError(f"{op}: output_padding {opad} must be smaller than stride {stride} "
                              f"or dilation {dilation}")
     kernel = tuple(w.shape[2:])
     o = w.shape[1] * g
@@ -367,7 +368,7 @@ def _conv_transpose(nsp, input, weight, bias, stride, padding, output_padding, g
     if any(padding):
         sizes = [f - 2 * p for f, p in zip(full, padding)]
         if any(s <= 0 for s in sizes):
-            raise ValueError(f"{op}: padding {padding} leaves no output for input "
+            raise OpError(f"{op}: padding {padding} leaves no output for input "
                              f"{tuple(x.shape)} and kernel {kernel}")
         idx = (slice(None), slice(None)) + tuple(slice(p, p + s) for p, s in
                                                  zip(padding, sizes))
@@ -412,13 +413,13 @@ def _pool_geometry(x, nsp, kernel_size, stride, padding, dilation, ceil_mode, op
     dilation = _tuple(dilation, nsp, "dilation", op)
     for p, k in zip(padding, kernel):
         if p > k // 2:
-            raise ValueError(f"{op}: padding {padding} must be at most half the kernel size "
+            raise OpError(f"{op}: padding {padding} must be at most half the kernel size "
                              f"{kernel}")
     pads, outs = [], []
     for n, k, s, p, d in zip(x.shape[-nsp:], kernel, stride, padding, dilation):
         span = n + 2 * p - d * (k - 1) - 1
         if span < 0:
-            raise ValueError(f"{op}: input {tuple(x.shape)} with padding {padding} is smaller "
+            raise OpError(f"{op}: input {tuple(x.shape)} with padding {padding} is smaller "
                              f"than the kernel {kernel} (dilation {dilation})")
         if ceil_mode:
             out = -(-span // s) + 1
@@ -543,7 +544,7 @@ def _adaptive_avg(nsp, input, output_size, op):
         tuple(output_size)
     outs = tuple(n if o is None else int(o) for o, n in zip(outs, sizes))
     if len(outs) != nsp or any(o <= 0 for o in outs):
-        raise ValueError(f"{op}: output_size must be {nsp} positive sizes, got {output_size}")
+        raise OpError(f"{op}: output_size must be {nsp} positive sizes, got {output_size}")
     sp = "hw"[:nsp]
     mats = [Tensor._wrap(host_on_device_of(_adaptive_matrix(n, o, x.dtype.np), x))
             for n, o in zip(sizes, outs)]

@@ -8,17 +8,20 @@ from ..core import dtypes as _dt
 from ..core.creation import place
 from ..core.primitive import Tracer
 from ..core.tensor import Tensor
+from ..core.exceptions import OpError
 
 
 def _shape(size, op):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     try:
+        if any(isinstance(s, (str, bytes, float)) for s in size):
+            raise TypeError
         shape = tuple(int(s) for s in size)
     except TypeError:
         raise TypeError(f"{op}: size must be integers or a tuple of integers, got {size!r}") from None
     if any(s < 0 for s in shape):
-        raise ValueError(f"{op}: negative dimension in size {shape}")
+        raise OpError(f"{op}: negative dimension in size {shape}")
     return shape
 
 
@@ -162,7 +165,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     if vals[2] == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise OpError("arange: step must be nonzero")
     if dtype is None:
         dtype = (_dt.int64 if all(isinstance(v, (int, np.integer)) for v in vals)
                  else _dt.get_default_dtype())
@@ -178,7 +181,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
     """
     if int(steps) < 0:
-        raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
+        raise OpError(f"linspace: number of steps must be non-negative, got {steps}")
     d = _dt.as_dtype(dtype)
     return _make(np.linspace(float(start), float(end), int(steps)).astype(d.np), requires_grad,
                  device)

@@ -17,6 +17,7 @@ from ..core.state import autocast_threads as _ac
 from . import autocast_policy as _autocast
 from .elementwise import as_value, moveaxis_to_front, promote
 from .registry_helpers import export
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -32,7 +33,7 @@ def _normalise(equation, shapes):
         lhs, rhs = eq, None
     ins = lhs.split(",")
     if len(ins) != len(shapes):
-        raise ValueError(f"einsum: the equation {equation!r} names {len(ins)} operands but "
+        raise OpError(f"einsum: the equation {equation!r} names {len(ins)} operands but "
                          f"{len(shapes)} were given")
     used = set(c for c in eq if c.isalpha())
     free = [c for c in _LETTERS if c not in used]
@@ -44,13 +45,13 @@ def _normalise(equation, shapes):
     out_ins = []
     for k, (sub, shp) in enumerate(zip(ins, shapes)):
         if any(not (c.isalpha() or c == ".") for c in sub):
-            raise ValueError(f"einsum: invalid subscript {sub!r} in {equation!r} (letters and "
+            raise OpError(f"einsum: invalid subscript {sub!r} in {equation!r} (letters and "
                              f"'...' only)")
         if "..." in sub:
             m = len(shp) - (len(sub) - 3)
             sub = sub.replace("...", ell[n_ell - m:] if m else "")
         if len(sub) != len(shp):
-            raise ValueError(f"einsum: operand {k} has {len(shp)} dims (shape {tuple(shp)}) but "
+            raise OpError(f"einsum: operand {k} has {len(shp)} dims (shape {tuple(shp)}) but "
                              f"its subscript {sub!r} names {len(sub)}")
         out_ins.append(sub)
     if rhs is None:
@@ -65,16 +66,16 @@ def _normalise(equation, shapes):
     for sub, shp in zip(out_ins, shapes):
         for c, n in zip(sub, shp):
             if sizes.get(c, 1) != 1 and n not in (1, sizes[c]):
-                raise ValueError(f"einsum: subscript {c!r} has size {sizes[c]} in one operand "
+                raise OpError(f"einsum: subscript {c!r} has size {sizes[c]} in one operand "
                                  f"and {n} in another (shapes {[tuple(s) for s in shapes]})")
             if n != 1 or c not in sizes:
                 sizes[c] = n
     for c in rhs:
         if c not in sizes:
-            raise ValueError(f"einsum: output subscript {c!r} does not appear in the inputs of "
+            raise OpError(f"einsum: output subscript {c!r} does not appear in the inputs of "
                              f"{equation!r}")
     if len(set(rhs)) != len(rhs):
-        raise ValueError(f"einsum: output subscript {rhs!r} repeats a letter")
+        raise OpError(f"einsum: output subscript {rhs!r} repeats a letter")
     return ",".join(out_ins) + "->" + rhs
 
 
@@ -208,12 +209,12 @@ def tensordot(a, b, dims=2):
         da, db = ([dims[0]] if isinstance(dims[0], int) else list(dims[0]),
                   [dims[1]] if isinstance(dims[1], int) else list(dims[1]))
     if len(da) != len(db):
-        raise ValueError(f"tensordot: dims lists {da} and {db} must have the same length")
+        raise OpError(f"tensordot: dims lists {da} and {db} must have the same length")
     da = [d % max(a.ndim, 1) for d in da]
     db = [d % max(b.ndim, 1) for d in db]
     for i, j in zip(da, db):
         if a.shape[i] != b.shape[j]:
-            raise ValueError(f"tensordot: dim {i} of a (size {a.shape[i]}, shape "
+            raise OpError(f"tensordot: dim {i} of a (size {a.shape[i]}, shape "
                              f"{tuple(a.shape)}) doesn't match dim {j} of b (size "
                              f"{b.shape[j]}, shape {tuple(b.shape)})")
     la = _LETTERS[:a.ndim]

@@ -19,6 +19,7 @@ from ..core.primitive import Aval, Primitive, Tracer, bind
 from ..core.tensor import Tensor
 from ._util import broadcast_shapes
 from .registry_helpers import method, export
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -521,7 +522,7 @@ def div(input, other, rounding_mode=None):
             return trunc(bind(div_p, x, y))
         q = bind(div_p, cast(x, _dt.float64), cast(y, _dt.float64))
         return cast(trunc(q), _dtype(x))
-    raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    raise OpError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
 
 
 true_divide = divide = div
@@ -693,7 +694,7 @@ def clamp(input, min=None, max=None):
     """Limit values to [min, max]; the gradient passes where min <= x <= max."""
     x = as_value(input)
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise OpError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         r = x
         if min is not None:
@@ -758,7 +759,7 @@ def gelu(input, approximate="none"):
         c = math.sqrt(2.0 / math.pi)
         return 0.5 * x * (1 + tanh(c * (x + 0.044715 * x * x * x)))
     if approximate != "none":
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise OpError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2.0))))
 
 

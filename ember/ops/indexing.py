@@ -17,6 +17,7 @@ from ..backend import namespace
 from ._util import canon_dim, has_values, host_on_device_of
 from .elementwise import as_value, moveaxis_to_front, promote, zeros_like_v
 from .registry_helpers import export, method
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -72,9 +73,8 @@ def _parse(x, idx):
             dim += x.ndim - n_real - n_bool_dims
         elif isinstance(i, slice):
             step = 1 if i.step is None else int(i.step)
-            if step <= 0:
-                raise ValueError(f"indexing: step must be greater than zero, got {step} (use "
-                                 f"ember.flip to reverse)")
+            if step == 0:
+                raise OpError("indexing: slice step cannot be zero")
             spec.append(("s", None if i.start is None else int(i.start),
                          None if i.stop is None else int(i.stop), step))
             dim += 1
@@ -475,14 +475,14 @@ def cat(tensors, dim=0):
     """
     ts = [as_value(t) for t in tensors]
     if not ts:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
+        raise OpError("cat: expected a non-empty sequence of tensors")
     ts = [t for t in ts if not (t.ndim == 1 and t.shape[0] == 0)] or ts[:1]  # torch legacy
     d = canon_dim(dim, ts[0].ndim, "cat")
     ref = tuple(ts[0].shape)
     for i, t in enumerate(ts[1:], 1):
         s = tuple(t.shape)
         if len(s) != len(ref) or any(a != b for k, (a, b) in enumerate(zip(s, ref)) if k != d):
-            raise ValueError(f"cat: tensor {i} has shape {s}, which doesn't match tensor 0's "
+            raise OpError(f"cat: tensor {i} has shape {s}, which doesn't match tensor 0's "
                              f"shape {ref} outside dim {d}; all dims but dim {d} must be equal")
     ts, _ = promote(*ts)
     if len(ts) == 1:
@@ -499,11 +499,11 @@ def stack(tensors, dim=0):
     """
     ts = [as_value(t) for t in tensors]
     if not ts:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+        raise OpError("stack: expected a non-empty sequence of tensors")
     ref = tuple(ts[0].shape)
     for i, t in enumerate(ts[1:], 1):
         if tuple(t.shape) != ref:
-            raise ValueError(f"stack: tensor {i} has shape {tuple(t.shape)} but tensor 0 has "
+            raise OpError(f"stack: tensor {i} has shape {tuple(t.shape)} but tensor 0 has "
                              f"{ref}; stack needs equal shapes")
     d = canon_dim(dim, len(ref) + 1, "stack")
     return cat([t.unsqueeze(d) for t in ts], d)
@@ -526,12 +526,12 @@ def _along_index(index, dim, op, x_shape):
     if not idx.dtype.is_integer:
         raise TypeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
     if idx.ndim != len(x_shape):
-        raise ValueError(f"{op}: index has {idx.ndim} dims but the input has {len(x_shape)} "
+        raise OpError(f"{op}: index has {idx.ndim} dims but the input has {len(x_shape)} "
                          f"(shape {x_shape}); they must have the same number of dims")
     shp = tuple(idx.shape)
     for d, (a, b) in enumerate(zip(shp, x_shape)):
         if d != dim and a > b:
-            raise ValueError(f"{op}: index shape {shp} is larger than the input shape "
+            raise OpError(f"{op}: index shape {shp} is larger than the input shape "
                              f"{x_shape} at dim {d}")
     if has_values(idx) and idx.numel():
         lo, hi = int(idx._data.min()), int(idx._data.max())
@@ -589,7 +589,7 @@ def _src_for(src, index, x, op):
         return full(tuple(index.shape), src, dtype=x.dtype)
     s = as_value(src)
     if s.ndim != index.ndim or any(a > b for a, b in zip(index.shape, s.shape)):
-        raise ValueError(f"{op}: src shape {tuple(s.shape)} must have the index's number of "
+        raise OpError(f"{op}: src shape {tuple(s.shape)} must have the index's number of "
                          f"dims and be at least as large as the index shape "
                          f"{tuple(index.shape)}")
     spec = tuple(("s", 0, n, 1) for n in index.shape)
@@ -627,7 +627,7 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
     if reduce in ("add", "sum"):
         return scatter_add(x, dim, index, src)
     if reduce is not None:
-        raise ValueError(f"scatter: reduce={reduce!r} is not supported; use None or 'add'")
+        raise OpError(f"scatter: reduce={reduce!r} is not supported; use None or 'add'")
     d = canon_dim(dim, x.ndim, "scatter")
     idx = as_value(index)
     _, arrays = _along_index(idx, d, "scatter", tuple(x.shape))
@@ -646,7 +646,7 @@ def index_select(input, dim, index):
     d = canon_dim(dim, x.ndim, "index_select")
     idx = as_value(index)
     if idx.ndim > 1:
-        raise ValueError(f"index_select: index must be 0-D or 1-D, got shape {tuple(idx.shape)}")
+        raise OpError(f"index_select: index must be 0-D or 1-D, got shape {tuple(idx.shape)}")
     return getitem(x, (slice(None),) * d + (idx.reshape(-1),))
 
 
@@ -678,7 +678,7 @@ def masked_fill(input, mask, value):
     v = value if not isinstance(value, Tensor) else value.to(x.dtype)
     out = where(m, v, x)
     if tuple(out.shape) != tuple(x.shape):
-        raise ValueError(f"masked_fill: mask shape {tuple(m.shape)} does not broadcast to the "
+        raise OpError(f"masked_fill: mask shape {tuple(m.shape)} does not broadcast to the "
                          f"input shape {tuple(x.shape)}")
     return out.to(x.dtype)
 

@@ -10,6 +10,7 @@ from . import autocast_policy as _autocast
 from ._util import check_same_dtype
 from .elementwise import _binary_args, moveaxis_to_front
 from .registry_helpers import export, method
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -17,9 +18,9 @@ __all__: list[str] = []
 def _mm_shape(x, y):
     xs, ys = tuple(x.shape), tuple(y.shape)
     if len(xs) < 2 or len(ys) < 2:
-        raise ValueError(f"matmul: internal primitive needs >= 2-d operands, got {xs} and {ys}")
+        raise OpError(f"matmul: internal primitive needs >= 2-d operands, got {xs} and {ys}")
     if xs[-1] != ys[-2]:
-        raise ValueError(
+        raise OpError(
             f"matmul: shapes {xs} and {ys} don't line up: {xs[-1]} != {ys[-2]} (dim -1 of the "
             f"first vs dim -2 of the second)")
     from ._util import broadcast_shapes
@@ -129,7 +130,7 @@ def _matmul(input, other):
     else:
         x, y = _binary_args(input, other)
     if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes "
+        raise OpError(f"matmul: both arguments need at least 1 dimension, got shapes "
                          f"{tuple(x.shape)} and {tuple(y.shape)}; use * for scalars")
     xv, yv = x.ndim == 1, y.ndim == 1
     if xv:
@@ -139,7 +140,7 @@ def _matmul(input, other):
     if x.shape[-1] != y.shape[-2]:
         xs = (tuple(x.shape)[1:] if xv else tuple(x.shape))
         ys = (tuple(y.shape)[:-1] if yv else tuple(y.shape))
-        raise ValueError(
+        raise OpError(
             f"matmul: shapes {xs} and {ys} don't line up: {x.shape[-1]} != {y.shape[-2]} "
             f"(dim -1 of the first vs dim {'-1' if yv else '-2'} of the second)")
     out = bind(matmul_p, x, y)
@@ -160,7 +161,7 @@ def mm(input, mat2):
             [3., 4.]])
     """
     if input.ndim != 2 or mat2.ndim != 2:
-        raise ValueError(f"mm: expects 2-d tensors, got shapes {tuple(input.shape)} and "
+        raise OpError(f"mm: expects 2-d tensors, got shapes {tuple(input.shape)} and "
                          f"{tuple(mat2.shape)}")
     return matmul(input, mat2)
 
@@ -172,10 +173,10 @@ def bmm(input, mat2):
     ember.Size([5, 2, 4])
     """
     if input.ndim != 3 or mat2.ndim != 3:
-        raise ValueError(f"bmm: expects 3-d tensors, got shapes {tuple(input.shape)} and "
+        raise OpError(f"bmm: expects 3-d tensors, got shapes {tuple(input.shape)} and "
                          f"{tuple(mat2.shape)}")
     if input.shape[0] != mat2.shape[0]:
-        raise ValueError(f"bmm: batch sizes differ: {input.shape[0]} vs {mat2.shape[0]}")
+        raise OpError(f"bmm: batch sizes differ: {input.shape[0]} vs {mat2.shape[0]}")
     return matmul(input, mat2)
 
 
@@ -195,7 +196,7 @@ def dot(input, other):
     tensor(11.)
     """
     if input.ndim != 1 or other.ndim != 1:
-        raise ValueError(f"dot: expects 1-d tensors, got shapes {tuple(input.shape)} and "
+        raise OpError(f"dot: expects 1-d tensors, got shapes {tuple(input.shape)} and "
                          f"{tuple(other.shape)}")
     return _matmul(input, other)
 

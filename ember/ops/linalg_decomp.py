@@ -32,6 +32,7 @@ from ._util import broadcast_shapes, host_on_device_of
 from .elementwise import as_value, cast, moveaxis_to_front, unbroadcast, where, zeros_like_v
 from .linalg import matmul
 from .registry_helpers import export, method
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -50,10 +51,10 @@ def _mT(a):
 
 def _check_matrix(op, x, square=False):
     if x.ndim < 2:
-        raise ValueError(f"{op}: expects a matrix or a batch of matrices (..., m, n), got shape "
+        raise OpError(f"{op}: expects a matrix or a batch of matrices (..., m, n), got shape "
                          f"{tuple(x.shape)}")
     if square and x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"{op}: expects square matrices (..., n, n), got shape "
+        raise OpError(f"{op}: expects square matrices (..., n, n), got shape "
                          f"{tuple(x.shape)}")
 
 
@@ -98,11 +99,11 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     """
     x = as_value(input)
     if x.ndim < 2:
-        raise ValueError(f"diagonal: needs at least 2 dims, got shape {tuple(x.shape)}")
+        raise OpError(f"diagonal: needs at least 2 dims, got shape {tuple(x.shape)}")
     from .shape import movedim
     d1, d2 = dim1 % x.ndim, dim2 % x.ndim
     if d1 == d2:
-        raise ValueError(f"diagonal: dim1 and dim2 must differ, both are {dim1}")
+        raise OpError(f"diagonal: dim1 and dim2 must differ, both are {dim1}")
     x = movedim(x, (d1, d2), (-2, -1))
     n, m = x.shape[-2], x.shape[-1]
     k = max(0, min(n + min(offset, 0), m - max(offset, 0)))
@@ -120,7 +121,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     """
     v = as_value(input)
     if (dim1, dim2) != (-2, -1):
-        raise ValueError("diag_embed: only dim1=-2, dim2=-1 are supported; move the dims "
+        raise OpError("diag_embed: only dim1=-2, dim2=-1 are supported; move the dims "
                          "afterwards with movedim")
     k = v.shape[-1]
     n = k + abs(offset)
@@ -147,7 +148,7 @@ def diag(input, diagonal=0):
         return diag_embed(x, diagonal)
     if x.ndim == 2:
         return globals()["diagonal"](x, diagonal)
-    raise ValueError(f"diag: expects a 1-d or 2-d input, got shape {tuple(x.shape)}")
+    raise OpError(f"diag: expects a 1-d or 2-d input, got shape {tuple(x.shape)}")
 
 
 def trace(input):
@@ -211,7 +212,7 @@ def _bcast_pair(a, b):
 def _pair_shape(op):
     def rule(a, b, **_):
         if a.shape[-1] != a.shape[-2] or a.shape[-1] != b.shape[-2]:
-            raise ValueError(f"linalg.{op}: the coefficient matrix must be square (..., n, n) and "
+            raise OpError(f"linalg.{op}: the coefficient matrix must be square (..., n, n) and "
                              f"the right-hand side (..., n, k); got {a.shape} and {b.shape}")
         batch = broadcast_shapes(a.shape[:-2], b.shape[:-2], op=f"linalg.{op} (batch dims)")
         return Aval(batch + b.shape[-2:], a.dtype)
@@ -631,7 +632,7 @@ def qr(A, mode="reduced"):
     a = _float("linalg.qr", A)
     _check_matrix("linalg.qr", a)
     if mode not in ("reduced", "complete", "r"):
-        raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+        raise OpError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     q, r = bind(qr_p, a, mode="complete" if mode == "complete" else "reduced")
     if mode == "r":
         from .creation_ops import zeros
@@ -647,7 +648,7 @@ def eigh(A, UPLO="L"):
     a = _float("linalg.eigh", A)
     _check_matrix("linalg.eigh", a, square=True)
     if UPLO not in ("L", "U"):
-        raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+        raise OpError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     low = tril(a, -1) if UPLO == "L" else _mT(triu(a, 1))
     mirrored = low + _mT(low) + diag_embed(diagonal(a, 0, -2, -1))
     half = 0.5 * (a + _mT(a))

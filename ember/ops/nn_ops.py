@@ -11,6 +11,7 @@ from ..backend import namespace
 from ._util import canon_dim, has_values, host_on_device_of
 from .elementwise import as_value, cast, moveaxis_to_front
 from .registry_helpers import export, method
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -96,7 +97,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if not idx.dtype.is_integer:
         raise TypeError(f"embedding: input must hold integer indices, got {idx.dtype}")
     if w.ndim != 2:
-        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
+        raise OpError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
                          f"shape {tuple(w.shape)}")
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
@@ -184,7 +185,7 @@ def lstm_cell(gates, c):
     forget, cell, output) and the cell state ``c`` (..., H): returns (h, c_new)."""
     g, cc = as_value(gates), as_value(c)
     if g.shape[-1] != 4 * cc.shape[-1] or tuple(g.shape[:-1]) != tuple(cc.shape[:-1]):
-        raise ValueError(f"lstm_cell: gates {tuple(g.shape)} must be (..., 4H) for a cell "
+        raise OpError(f"lstm_cell: gates {tuple(g.shape)} must be (..., 4H) for a cell "
                          f"state (..., H) = {tuple(cc.shape)}")
     h, c2 = bind(lstm_cell_p, g, cc)
     return h, c2
@@ -423,12 +424,12 @@ def lstm_sequence(xw, whh_t, h0, c0, reverse=False):
     xw, w, h0, c0 = (as_value(v) for v in (xw, whh_t, h0, c0))
     if xw.ndim != 3 or w.ndim != 2 or xw.shape[2] != w.shape[1] or w.shape[1] != 4 * w.shape[0] \
             or tuple(h0.shape) != (xw.shape[1], w.shape[0]) or tuple(c0.shape) != tuple(h0.shape):
-        raise ValueError(
+        raise OpError(
             f"lstm_sequence: expected xw (T, N, 4H), whh_t (H, 4H), h0 and c0 (N, H); got xw "
             f"{tuple(xw.shape)}, whh_t {tuple(w.shape)}, h0 {tuple(h0.shape)}, c0 "
             f"{tuple(c0.shape)}")
     if xw.shape[0] == 0:
-        raise ValueError("lstm_sequence: the sequence is empty (T = 0)")
+        raise OpError("lstm_sequence: the sequence is empty (T = 0)")
     dts = {v.dtype for v in (xw, w, h0, c0)}
     if len(dts) != 1:
         raise TypeError(f"lstm_sequence: xw, whh_t, h0, c0 must share one dtype, got "

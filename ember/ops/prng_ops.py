@@ -20,6 +20,7 @@ from .elementwise import (as_value, bitwise_xor, elementwise_batch, moveaxis_to_
                           exp, mul)
 from .indexing import stack
 from .registry_helpers import export, method
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -244,7 +245,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "topk")
     if not 0 <= k <= x.shape[d]:
-        raise ValueError(f"topk: k={k} is out of range for dim {d} of size {x.shape[d]}")
+        raise OpError(f"topk: k={k} is out of range for dim {d} of size {x.shape[d]}")
     v, i = sort(x, d, descending=largest)
     from .slicing import narrow
     return _SortResult(narrow(v, d, 0, k), narrow(i, d, 0, k))

@@ -12,6 +12,7 @@ from ..core.primitive import Aval, Primitive, bind
 from ._util import canon_dims
 from .elementwise import as_value, cast, moveaxis_to_front, stop_gradient_p
 from .registry_helpers import export, method
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -164,7 +165,7 @@ amin_p = _def_extreme("amin", U.minimum.reduce)
 def _extreme(prim, op, input, dim, keepdim):
     x = as_value(input)
     if x.numel() == 0:
-        raise ValueError(f"{op}: the reduction has no identity, so an empty tensor (shape "
+        raise OpError(f"{op}: the reduction has no identity, so an empty tensor (shape "
                          f"{tuple(x.shape)}) can't be reduced")
     return bind(prim, x, dims=canon_dims(dim, x.ndim, op), keepdim=bool(keepdim))
 
@@ -546,7 +547,7 @@ def norm(input, p="fro", dim=None, keepdim=False):
         return amin(x, dim, keepdim)
     if isinstance(p, (int, float)) and p > 0:
         return root_zero_grad(sum(x ** p, dim, keepdim), p)
-    raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a positive number or +-inf")
+    raise OpError(f"norm: unsupported p={p!r}; use 'fro', a positive number or +-inf")
 
 
 for _f in (amax, amin, argmax, argmin, max, min, var, std, logsumexp, cumsum, cumprod, prod,

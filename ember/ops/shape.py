@@ -8,6 +8,7 @@ from ..core.primitive import Aval, Primitive, bind
 from ._util import canon_dim
 from .elementwise import as_value, moveaxis_to_front
 from .registry_helpers import export, method
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -24,23 +25,23 @@ def _shape_arg(shape, op):
 def infer_shape(shape, numel, old_shape, op="reshape"):
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
-        raise ValueError(f"{op}: only one dimension can be -1, got {shape}")
+        raise OpError(f"{op}: only one dimension can be -1, got {shape}")
     if neg:
         known = 1
         for s in shape:
             if s != -1:
                 known *= s
         if known == 0 or numel % known:
-            raise ValueError(f"{op}: shape {shape} is invalid for input of shape "
+            raise OpError(f"{op}: shape {shape} is invalid for input of shape "
                              f"{tuple(old_shape)} ({numel} elements)")
         shape = tuple(numel // known if s == -1 else s for s in shape)
     n = 1
     for s in shape:
         if s < 0:
-            raise ValueError(f"{op}: invalid size {s} in shape {shape}")
+            raise OpError(f"{op}: invalid size {s} in shape {shape}")
         n *= s
     if n != numel:
-        raise ValueError(f"{op}: shape {shape} is invalid for input of shape {tuple(old_shape)} "
+        raise OpError(f"{op}: shape {shape} is invalid for input of shape {tuple(old_shape)} "
                          f"({numel} elements, the new shape has {n})")
     return shape
 
@@ -125,11 +126,11 @@ def permute(input, *dims):
     x = as_value(input)
     dims = _shape_arg(dims, "permute")
     if len(dims) != x.ndim:
-        raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim} dims "
+        raise OpError(f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim} dims "
                          f"(shape {tuple(x.shape)}); give one entry per dim")
     perm = tuple(canon_dim(d, x.ndim, "permute") for d in dims)
     if sorted(perm) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {dims} repeat a dimension")
+        raise OpError(f"permute: dims {dims} repeat a dimension")
     if perm == tuple(range(x.ndim)):
         return x
     return bind(transpose_p, x, perm=perm)
@@ -186,7 +187,7 @@ def t(input):
     """
     x = as_value(input)
     if x.ndim > 2:
-        raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}; "
+        raise OpError(f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}; "
                          f"use transpose(dim0, dim1) or .mT")
     return x if x.ndim < 2 else transpose(x, 0, 1)
 
@@ -223,17 +224,17 @@ def expand(input, *sizes):
     x = as_value(input)
     sizes = _shape_arg(sizes, "expand")
     if len(sizes) < x.ndim:
-        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+        raise OpError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
                          f"number of dims ({x.ndim}, shape {tuple(x.shape)})")
     lead = len(sizes) - x.ndim
     shape = []
     for i, s in enumerate(sizes):
         if s == -1:
             if i < lead:
-                raise ValueError("expand: -1 is not allowed for a new leading dim")
+                raise OpError("expand: -1 is not allowed for a new leading dim")
             s = x.shape[i - lead]
         elif i >= lead and x.shape[i - lead] not in (1, s):
-            raise ValueError(f"expand: the size of dim {i - lead} ({x.shape[i - lead]}) must "
+            raise OpError(f"expand: the size of dim {i - lead} ({x.shape[i - lead]}) must "
                              f"match the new size {s} or be 1 (input {tuple(x.shape)}, target "
                              f"{tuple(sizes)})")
         shape.append(s)
@@ -290,7 +291,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     s = canon_dim(start_dim, x.ndim, "flatten")
     e = canon_dim(end_dim, x.ndim, "flatten")
     if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        raise OpError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shp = tuple(x.shape)
     n = 1
     for v in shp[s:e + 1]:
@@ -387,7 +388,7 @@ def _T(self):
 
 def _mT(self):
     if self.ndim < 2:
-        raise ValueError(f"mT: needs a tensor with at least 2 dims, got shape {tuple(self.shape)}")
+        raise OpError(f"mT: needs a tensor with at least 2 dims, got shape {tuple(self.shape)}")
     return transpose(self, -2, -1)
 
 

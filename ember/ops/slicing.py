@@ -15,6 +15,7 @@ from ._util import canon_dim, canon_dims
 from .elementwise import as_value, moveaxis_to_front
 from .indexing import getitem, getitem_basic_p, cat
 from .registry_helpers import export, method
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -98,12 +99,12 @@ def split(tensor, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, (int, np.integer)):
         s = int(split_size_or_sections)
         if s <= 0 and n:
-            raise ValueError(f"split: split_size must be positive, got {s}")
+            raise OpError(f"split: split_size must be positive, got {s}")
         sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
     else:
         sizes = [int(v) for v in split_size_or_sections]
         if sum(sizes) != n or any(v < 0 for v in sizes):
-            raise ValueError(f"split: sections {sizes} must be non-negative and sum to the size "
+            raise OpError(f"split: sections {sizes} must be non-negative and sum to the size "
                              f"{n} of dim {d} (shape {tuple(x.shape)})")
     return _split_sizes(x, d, sizes)
 
@@ -116,7 +117,7 @@ def chunk(input, chunks, dim=0):
     """
     x = as_value(input)
     if int(chunks) <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        raise OpError(f"chunk: chunks must be positive, got {chunks}")
     d = canon_dim(dim, x.ndim, "chunk")
     n = x.shape[d]
     return split(x, max(-(-n // int(chunks)), 1), d)
@@ -207,7 +208,7 @@ def roll(input, shifts, dims=None):
     shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     if len(shifts) != len(dims):
-        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+        raise OpError(f"roll: shifts {shifts} and dims {dims} must have the same length")
     for s, d in zip(shifts, dims):
         d = canon_dim(d, x.ndim, "roll")
         n = x.shape[d]
@@ -229,7 +230,7 @@ def repeat(input, *sizes):
         sizes = tuple(sizes[0])
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) < x.ndim:
-        raise ValueError(f"repeat: got {len(sizes)} repeat sizes for a tensor with {x.ndim} "
+        raise OpError(f"repeat: got {len(sizes)} repeat sizes for a tensor with {x.ndim} "
                          f"dims; give at least one per dim")
     shp = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
     x = x.reshape(shp)
@@ -299,7 +300,7 @@ def _pad_index(n, lo, hi, mode):
     i = np.arange(-lo, n + hi)
     if mode == "reflect":
         if lo >= n or hi >= n:
-            raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
+            raise OpError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
                              f"dim size {n}")
         period = 2 * (n - 1) if n > 1 else 1
         i = np.abs(i) % period
@@ -308,9 +309,9 @@ def _pad_index(n, lo, hi, mode):
         return np.clip(i, 0, n - 1)
     if mode == "circular":
         if lo > n or hi > n:
-            raise ValueError(f"pad: circular padding ({lo}, {hi}) can't exceed the dim size {n}")
+            raise OpError(f"pad: circular padding ({lo}, {hi}) can't exceed the dim size {n}")
         return i % n
-    raise ValueError(f"pad: unknown mode {mode!r}; use 'constant', 'reflect', 'replicate' or "
+    raise OpError(f"pad: unknown mode {mode!r}; use 'constant', 'reflect', 'replicate' or "
                      f"'circular'")
 
 
@@ -327,7 +328,7 @@ def pad(input, pad, mode="constant", value=None):
     x = as_value(input)
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: padding {pad} must have an even length of at most 2 * ndim = "
+        raise OpError(f"pad: padding {pad} must have an even length of at most 2 * ndim = "
                          f"{2 * x.ndim} for input of shape {tuple(x.shape)}")
     pairs = [(0, 0)] * x.ndim
     for k in range(len(pad) // 2):
@@ -342,7 +343,7 @@ def pad(input, pad, mode="constant", value=None):
             return x
         return bind(pad_p, x, pads=tuple(pairs), value=0 if value is None else value)
     if value not in (None, 0):
-        raise ValueError(f"pad: value is only used with mode='constant', got mode={mode!r}")
+        raise OpError(f"pad: value is only used with mode='constant', got mode={mode!r}")
     for d, (lo, hi) in enumerate(pairs):
         if lo or hi:
             x = getitem(x, (slice(None),) * d + (_pad_index(x.shape[d], lo, hi, mode),))

@@ -18,6 +18,7 @@ from ..backend import namespace
 from ..core import dtypes as _dt
 from ..core.primitive import Primitive, bind
 from .elementwise import _same_shape_rule, as_value, cast, elementwise_batch
+from ..core.exceptions import OpError
 
 __all__: list[str] = []
 
@@ -137,7 +138,7 @@ def polygamma(n, input):
     tensor([1.6449])
     """
     if not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"polygamma: the order n must be a non-negative integer, got {n!r}")
+        raise OpError(f"polygamma: the order n must be a non-negative integer, got {n!r}")
     return bind(polygamma_p, _float(input), n=int(n))
 
 

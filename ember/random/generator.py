@@ -19,6 +19,7 @@ from ..core import dtypes as _dt
 from ..core.creation import place
 from ..core.primitive import Tracer
 from ..core.tensor import Tensor
+from ..ops.creation_ops import _shape as _creation_shape
 from ..ops.elementwise import as_value, cast
 from ..ops.tensor_methods import copy_
 from ..transforms.effects import draw
@@ -103,10 +104,8 @@ def _gen(generator):
     return (generator or default_generator)._rng
 
 
-def _shape(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(int(s) for s in size)
+def _shape(size, op="random"):
+    return _creation_shape(size, op)
 
 
 def _mk(a, dtype, requires_grad):
@@ -144,10 +143,10 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     >>> x.shape, x.dtype, bool(((x >= 0) & (x < 1)).all())
     (ember.Size([2, 3]), ember.float32, True)
     """
-    m = _meta(_shape(size), dtype, device, requires_grad)
+    m = _meta(_shape(size, "rand"), dtype, device, requires_grad)
     if m is not None:
         return m
-    return _grad(_draw(generator, "rand", _shape(size),
+    return _grad(_draw(generator, "rand", _shape(size, "rand"),
                        lambda k, s: _keys.uniform(k, s, dtype),
                        lambda rng, s: _mk(rng.random(s), dtype, False)), requires_grad, device)
 
@@ -159,10 +158,10 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     >>> round(x.mean().item(), 1), round(x.std().item(), 1)
     (0.0, 1.0)
     """
-    m = _meta(_shape(size), dtype, device, requires_grad)
+    m = _meta(_shape(size, "randn"), dtype, device, requires_grad)
     if m is not None:
         return m
-    return _grad(_draw(generator, "randn", _shape(size),
+    return _grad(_draw(generator, "randn", _shape(size, "randn"),
                        lambda k, s: _keys.normal(k, s, dtype),
                        lambda rng, s: _mk(rng.standard_normal(s), dtype, False)),
                  requires_grad, device)

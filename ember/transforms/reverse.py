@@ -152,8 +152,19 @@ def vjp(fun, *primals, has_aux=False):
     return primal_out, vjp_fn
 
 
-def value_and_grad(fun, argnums=0, has_aux=False):
+def _check_holomorphic(holomorphic, op):
+    if holomorphic:
+        raise TypeError(f"{op}(holomorphic=True) needs complex inputs and outputs, and ember "
+                        f"has no complex dtypes yet; differentiate the real and imaginary parts "
+                        f"as separate real arguments, or drop holomorphic=True")
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     """``(fun(*args), d fun / d args[argnums])`` for a scalar-valued ``fun``.
+
+    ``holomorphic`` and ``allow_int`` are ``jax.value_and_grad``'s: ``holomorphic=True`` needs
+    complex numbers (an error here); an integer argument gets a zero gradient of its dtype
+    whether or not ``allow_int`` is set.
 
     >>> loss = lambda w, x: ((x @ w) ** 2).mean()
     >>> ember.value_and_grad(loss)(ember.tensor([1., 1.]), ember.tensor([[1., 2.]]))
@@ -163,6 +174,8 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     >>> gx
     tensor([[6., 6.]])
     """
+    _check_holomorphic(holomorphic, "value_and_grad")
+
     def vg(*args, **kwargs):
         nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
         for n in nums:
@@ -201,8 +214,9 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     return vg
 
 
-def grad(fun, argnums=0, has_aux=False):
-    """The gradient of a scalar-valued ``fun`` w.r.t. ``args[argnums]`` (``jax.grad``).
+def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
+    """The gradient of a scalar-valued ``fun`` w.r.t. ``args[argnums]`` (``jax.grad``;
+    ``holomorphic``/``allow_int`` as in :func:`value_and_grad`).
 
     >>> ember.grad(lambda x: (x ** 3).sum())(ember.tensor([1., 2.]))
     tensor([3., 12.])
@@ -212,6 +226,7 @@ def grad(fun, argnums=0, has_aux=False):
     >>> ember.grad(lambda p: (p["w"] * 3 + p["b"]).sum())(params)        # a pytree of gradients
     {'b': tensor(2.), 'w': tensor([3., 3.])}
     """
+    _check_holomorphic(holomorphic, "grad")
     vg = value_and_grad(fun, argnums, has_aux)
 
     def g(*args, **kwargs):

@@ -38,8 +38,8 @@ def test_index_errors_name_dim_index_and_size():
         x[:, [1, 9]]
     with pytest.raises(IndexError, match="too many indices"):
         x[0, 0, 0]
-    with pytest.raises(ValueError, match="step must be greater than zero"):
-        x[::-1]
+    with pytest.raises(ValueError, match="slice step cannot be zero"):
+        x[::0]
     with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(2, 4\).*\(2, 3\)"):
         ember.cat([ember.ones(2, 3), ember.ones(2, 4)])
     with pytest.raises(ValueError, match="stack: tensor 1 has shape"):
@@ -103,3 +103,25 @@ def test_row_scatter_add_is_add_at_bit_for_bit(vocab, shape, row):
         bad = idx.copy()
         bad.reshape(-1)[3] = vocab
         _index_add_impl(ct, bad, shape=(vocab,) + row, spec=(("a", 0),))
+
+
+def test_negative_slice_steps_follow_numpy_in_every_mode():
+    """``x[::-1]`` as NumPy/jax.numpy (PyTorch refuses it; one Tensor serves both), with its
+    gradient, JVP, vmap and jit."""
+    a = np.arange(12.0).reshape(3, 4)
+    x = ember.tensor(a, requires_grad=True)
+    y = x[::-1, 3:0:-2]
+    np.testing.assert_array_equal(y.detach().numpy(), a[::-1, 3:0:-2])
+    w = np.arange(6.0).reshape(3, 2)
+    (y * ember.tensor(w)).sum().backward()
+    g = np.zeros_like(a)
+    g[::-1, 3:0:-2] = w
+    np.testing.assert_array_equal(x.grad.numpy(), g)
+    xd = x.detach()
+    np.testing.assert_array_equal(ember.jit(lambda t: t[::-2, ::-1])(xd).numpy(), a[::-2, ::-1])
+    np.testing.assert_array_equal(ember.vmap(lambda t: t[::-1])(xd).numpy(), a[:, ::-1])
+    _, t = ember.jvp(lambda t: t[::-1], (xd,), (ember.tensor(a * 2),))
+    np.testing.assert_array_equal(t.numpy(), (a * 2)[::-1])
+    z = ember.zeros(5)
+    z[::-2] = ember.tensor([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(z.numpy(), [3.0, 0.0, 2.0, 0.0, 1.0])
