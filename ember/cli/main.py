@@ -1,7 +1,7 @@
 """``ember train`` (the reference recipes; ``--nproc N`` data-parallel over MPI ranks),
 ``ember run -n N script.py`` (launch ranks, as torchrun), ``ember bench`` (side-by-side training-step
-benchmark), ``ember convert`` (PyTorch checkpoints to safetensors) and ``ember info``
-(versions, backend, BLAS)."""
+benchmark), ``ember convert`` (PyTorch checkpoints to safetensors), ``ember quantize`` (a
+trained checkpoint to int8) and ``ember info`` (versions, backend, BLAS)."""
 from __future__ import annotations
 
 import argparse
@@ -113,6 +113,17 @@ def cmd_convert(a):
     return 0
 
 
+def cmd_quantize(a):
+    from ember.recipes.quantize import quantize_checkpoint
+    try:
+        quantize_checkpoint(a.checkpoint, recipe=a.recipe, mode=a.mode, out=a.out,
+                            data_dir=a.data_dir, dataset=a.dataset, limit=a.limit)
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        print(f"ember quantize: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv=None):
     from ember.recipes import RECIPES
     p = argparse.ArgumentParser(prog="ember", description="ember: train, benchmark, inspect")
@@ -167,6 +178,20 @@ def main(argv=None):
     c.add_argument("--key", help="convert only this entry of a dict checkpoint, e.g. "
                                  "state_dict or model (dots for nesting)")
     c.set_defaults(func=cmd_convert)
+    q = sub.add_parser("quantize", help="quantize a trained recipe's checkpoint to int8 and "
+                                        "print the size and test accuracy before and after")
+    q.add_argument("checkpoint", help="a checkpoint written by ember train (e.g. "
+                                      "runs/mnist-mlp-eager/best.safetensors)")
+    q.add_argument("--recipe", choices=sorted(RECIPES),
+                   help="the recipe it was trained with (default: the one it records)")
+    q.add_argument("--mode", choices=["dynamic"], default="dynamic",
+                   help="dynamic: int8 Linear/LSTM weights, activations quantized per call")
+    q.add_argument("--out", help="the quantized checkpoint to write (default: "
+                                 "CHECKPOINT-int8-MODE.safetensors)")
+    q.add_argument("--data-dir", dest="data_dir")
+    q.add_argument("--dataset", choices=["mnist", "fashion-mnist"])
+    q.add_argument("--limit", type=int, help="evaluate on the first N test examples only")
+    q.set_defaults(func=cmd_quantize)
     i = sub.add_parser("info", help="versions, backend, BLAS, optional extras")
     i.set_defaults(func=cmd_info)
     a = p.parse_args(argv)
