@@ -7,7 +7,7 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, bind, derived_rule
 from ..core.tensor import Tensor
-from ..backend import namespace
+from ..backend import namespace, threads
 from ._util import canon_dim, has_values, host_on_device_of
 from .elementwise import as_value, cast, moveaxis_to_front
 from .registry_helpers import export, method
@@ -239,6 +239,18 @@ def _lstm_seq_ref(xw, whhT, h0, c0, reverse):
     return [stack(hs), stack(cs), stack(acts)]
 
 
+# The kernels split the batch into two halves of at least _SPLIT_ROWS rows each (when H is
+# large enough that a step's NumPy calls outweigh their Python overhead) and run the halves'
+# recurrences on two threads (backend/threads.py); the split depends on the shapes only, so
+# eager, jit and every machine compute the same bits.
+_SPLIT_ROWS = 16
+_SPLIT_MIN_H = 64
+
+
+def _row_parts(n, H):
+    return threads.halves(n, _SPLIT_ROWS) if H >= _SPLIT_MIN_H else [(0, n)]
+
+
 def _lstm_seq_impl(xw, whhT, h0, c0, reverse):
     T, n, h4 = xw.shape
     H = h4 // 4
@@ -249,9 +261,20 @@ def _lstm_seq_impl(xw, whhT, h0, c0, reverse):
     acts = xp.empty((T, n, 5 * H), dt)
     scale = xp.full(h4, -1, dt)
     scale[2 * H:3 * H] = -2  # sigmoid(x) = 1 / (1 + exp(-x)); tanh(x) = 2 sigmoid(2x) - 1
-    gates = xp.empty((n, h4), dt)
-    tmp = xp.empty((n, H), dt)
-    h, c = h0, c0
+    threads.run_parts(_lstm_seq_rows, [(xw, whhT, h0, c0, reverse, hs, cs, acts, scale, a, b)
+                                       for a, b in _row_parts(n, H)])
+    return [hs, cs, acts]
+
+
+def _lstm_seq_rows(xw, whhT, h0, c0, reverse, hs, cs, acts, scale, a, b):
+    """The forward recurrence for the examples a:b (rows of every step), into hs, cs, acts."""
+    T, _, h4 = xw.shape
+    H = h4 // 4
+    xp = namespace(xw)
+    gates = xp.empty((b - a, h4), hs.dtype)
+    tmp = xp.empty((b - a, H), hs.dtype)
+    xw, hs, cs, acts = xw[:, a:b], hs[:, a:b], cs[:, a:b], acts[:, a:b]
+    h, c = h0[a:b], c0[a:b]
     with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x: sigmoid(x) = 0
         for t in _steps(T, reverse):
             np.matmul(h, whhT, out=gates)
@@ -259,9 +282,9 @@ def _lstm_seq_impl(xw, whhT, h0, c0, reverse):
             gates *= scale
             np.exp(gates, out=gates)
             gates += 1
-            a = acts[t]
-            np.reciprocal(gates, out=a[:, :h4])
-            i, f, g, o, tc = (a[:, k * H:(k + 1) * H] for k in range(5))
+            a_t = acts[t]
+            np.reciprocal(gates, out=a_t[:, :h4])
+            i, f, g, o, tc = (a_t[:, k * H:(k + 1) * H] for k in range(5))
             g *= 2
             g -= 1
             c_new, h_new = cs[t], hs[t]
@@ -271,7 +294,6 @@ def _lstm_seq_impl(xw, whhT, h0, c0, reverse):
             np.tanh(c_new, out=tc)
             np.multiply(o, tc, out=h_new)
             h, c = h_new, c_new
-    return [hs, cs, acts]
 
 
 def _lstm_seq_shape(xw, whhT, h0, c0, reverse):
@@ -341,7 +363,29 @@ def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse,
     dgates = xp.empty((T, n, 4 * H), dt)
     dh = xp.zeros((n, H), dt)
     dc = xp.zeros((n, H), dt)
-    tmp = xp.empty((n, H), dt)
+    threads.run_parts(_lstm_seq_bwd_rows,
+                      [(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh, dc, a, b)
+                       for a, b in _row_parts(n, H)])
+    # the state entering each step: [h0, hs[0], ..., hs[T-2]] (mirrored if reverse)
+    first = h0.reshape((1,) + h0.shape)
+    h_prev = np.concatenate([hs[1:], first] if reverse else [first, hs[:-1]])
+    if groups == 1:
+        dw = h_prev.reshape(-1, H).T @ dgates.reshape(-1, 4 * H)
+    else:  # one gradient per example
+        hp = h_prev.reshape(T, groups, -1, H).transpose(1, 3, 0, 2).reshape(groups, H, -1)
+        dg_ = dgates.reshape(T, groups, -1, 4 * H).transpose(1, 0, 2, 3).reshape(
+            groups, -1, 4 * H)
+        dw = hp @ dg_
+    return [dgates, dw.astype(dt, copy=False), dh, dc]
+
+
+def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh, dc, a, b):
+    """The backward recurrence for the examples a:b: their rows of dgates, dh, dc."""
+    T, _, H = hs.shape
+    tmp = namespace(hs).empty((b - a, H), hs.dtype)
+    ct_hs, ct_cs, cs, acts, dgates = (v[:, a:b] for v in (ct_hs, ct_cs, cs, acts, dgates))
+    dh, dc, c0 = dh[a:b], dc[a:b], c0[a:b]
+    wT = whhT.T
     order = list(_steps(T, reverse))
     for k in range(T - 1, -1, -1):  # backwards through the processing order
         t = order[k]
@@ -365,18 +409,7 @@ def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse,
         tmp *= i
         np.multiply(dc, tmp, out=dg)
         dc *= f                                        # into the previous step
-        np.matmul(dgates[t], whhT.T, out=dh)
-    # the state entering each step: [h0, hs[0], ..., hs[T-2]] (mirrored if reverse)
-    first = h0.reshape((1,) + h0.shape)
-    h_prev = np.concatenate([hs[1:], first] if reverse else [first, hs[:-1]])
-    if groups == 1:
-        dw = h_prev.reshape(-1, H).T @ dgates.reshape(-1, 4 * H)
-    else:  # one gradient per example
-        hp = h_prev.reshape(T, groups, -1, H).transpose(1, 3, 0, 2).reshape(groups, H, -1)
-        dg_ = dgates.reshape(T, groups, -1, 4 * H).transpose(1, 0, 2, 3).reshape(
-            groups, -1, 4 * H)
-        dw = hp @ dg_
-    return [dgates, dw.astype(dt, copy=False), dh, dc]
+        np.matmul(dgates[t], wT, out=dh)
 
 
 def _lstm_seq_bwd_shape(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse, groups):

@@ -1,0 +1,119 @@
+"""The second core for kernels whose work splits into independent parts.
+
+NumPy releases the GIL inside its ufunc loops and BLAS calls, so two Python threads that each
+run a loop of NumPy calls over their own rows (an LSTM's recurrence over two halves of the
+batch) use two cores. :func:`run_parts` runs the first part in the calling thread and the
+others in a small pool of kernel threads; the parts are fixed by the caller from shapes
+alone, so the result's bits never depend on how many cores there are (with one core the
+parts run one after the other). While parts run in parallel, OpenBLAS is held to one thread
+(:func:`blas_single_thread`): two callers each asking for its two threads would oversubscribe
+the cores and spin.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+
+
+def _count_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+cores = _count_cores()
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _get_pool():
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+                _pool = ThreadPoolExecutor(max(1, min(cores, 4) - 1),
+                                           thread_name_prefix="ember-kernel")
+    return _pool
+
+
+def _forget_pool():  # a forked child has none of its parent's threads
+    global _pool, _depth
+    _pool, _depth = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+# ---- OpenBLAS's thread count while kernel threads run ------------------------------------
+
+_blas = None  # the BLAS thread-pool controllers (threadpoolctl), found once
+_depth = 0
+_saved: list = []
+_blas_lock = threading.Lock()
+
+
+def _blas_controllers():
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas = [c for c in ThreadpoolController().lib_controllers
+                     if c.user_api == "blas"]
+        except Exception:  # threadpoolctl missing or unable to read the libraries
+            _blas = []
+    return _blas
+
+
+@contextmanager
+def blas_single_thread():
+    """BLAS calls inside run on one thread each (when threadpoolctl can set it); nested and
+    concurrent uses restore the thread counts when the last one leaves."""
+    global _depth, _saved
+    with _blas_lock:
+        if _depth == 0:
+            _saved = []
+            for c in _blas_controllers():
+                n = c.get_num_threads()
+                if n != 1:
+                    c.set_num_threads(1)
+                    _saved.append((c, n))
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _depth -= 1
+            if _depth == 0:
+                for c, n in _saved:
+                    c.set_num_threads(n)
+                _saved = []
+
+
+def run_parts(fn, parts):
+    """``[fn(*p) for p in parts]``, the parts on separate threads when this process may use
+    more than one core. The parts must write disjoint memory."""
+    if len(parts) < 2 or cores < 2:
+        return [fn(*p) for p in parts]
+    pool = _get_pool()
+    with blas_single_thread():
+        futures = [pool.submit(fn, *p) for p in parts[1:]]
+        try:
+            first = fn(*parts[0])
+        finally:
+            rest = [f.result() for f in futures]  # waits for all, re-raises the first error
+    return [first] + rest
+
+
+def halves(n: int, min_rows: int) -> list:
+    """Row ranges for splitting ``n`` rows in two when each half has ``min_rows`` or more
+    (decided from the shape alone, so that the split, and with it the bits, is the same on
+    every machine); one range otherwise."""
+    if n >= 2 * min_rows and n >= 2:
+        m = (n + 1) // 2
+        return [(0, m), (m, n)]
+    return [(0, n)]

@@ -1,0 +1,106 @@
+"""The kernel threads (backend/threads.py) and the LSTM kernels that split the batch over
+them: the split is fixed by shapes, so threads or no threads, eager or jit, the bits agree."""
+import numpy as np
+import pytest
+
+import ember
+from ember.backend import threads
+from ember.ops import nn_ops
+
+
+def test_run_parts_returns_in_order_and_reraises():
+    assert threads.run_parts(lambda a, b: a * b, [(1, 2), (3, 4), (5, 6)]) == [2, 12, 30]
+
+    def boom(k):
+        if k == 1:
+            raise ValueError("part 1")
+        return k
+    with pytest.raises(ValueError, match="part 1"):
+        threads.run_parts(boom, [(0,), (1,)])
+
+
+def test_halves_depend_on_the_shape_only():
+    assert threads.halves(64, 16) == [(0, 32), (32, 64)]
+    assert threads.halves(33, 16) == [(0, 17), (17, 33)]
+    assert threads.halves(31, 16) == [(0, 31)]
+
+
+def test_blas_single_thread_restores_the_thread_counts():
+    ctl = threads._blas_controllers()
+    before = [c.get_num_threads() for c in ctl]
+    with threads.blas_single_thread():
+        with threads.blas_single_thread():
+            assert all(c.get_num_threads() == 1 for c in ctl)
+        assert all(c.get_num_threads() == 1 for c in ctl)
+    assert [c.get_num_threads() for c in ctl] == before
+
+
+def _seq_args(rng, T, n, H, dtype):
+    return [rng.standard_normal(s).astype(dtype)
+            for s in [(T, n, 4 * H), (H, 4 * H), (n, H), (n, H)]]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_split_kernels_run_on_threads_or_not_with_the_same_bits(monkeypatch, reverse):
+    rng = np.random.default_rng(0)
+    T, n, H = 6, 40, 64
+    xw, w, h0, c0 = _seq_args(rng, T, n, H, np.float32)
+    assert len(nn_ops._row_parts(n, H)) == 2
+    ct = [rng.standard_normal((T, n, H)).astype(np.float32) for _ in range(2)]
+
+    def run():
+        out = nn_ops._lstm_seq_impl(xw, w, h0, c0, reverse)
+        return out + nn_ops._lstm_seq_bwd_impl(*ct, *out, xw, w, h0, c0, reverse=reverse,
+                                               groups=1)
+    threaded = run()
+    monkeypatch.setattr(threads, "cores", 1)
+    for a, b in zip(threaded, run()):
+        np.testing.assert_array_equal(a, b)
+
+
+def _loss(x, w, h0, c0):
+    hs, cs = ember.lstm_sequence(x, w, h0, c0)
+    hr, cr = ember.lstm_sequence(x, w, h0, c0, reverse=True)
+    return (hs * hs).sum() + cs[-1].sum() + (hr[0] * 3).sum() + (cr * cr).sum()
+
+
+def _ref_loss(x, w, h0, c0):
+    hs, cs, _ = nn_ops._lstm_seq_ref(x, w, h0, c0, False)
+    hr, cr, _ = nn_ops._lstm_seq_ref(x, w, h0, c0, True)
+    return (hs * hs).sum() + cs[-1].sum() + (hr[0] * 3).sum() + (cr * cr).sum()
+
+
+@pytest.mark.parametrize("n", [2, 5, 9])
+def test_split_kernels_equal_the_reference_recurrence(monkeypatch, n):
+    """Halves of 1..5 rows (the split forced at any size), float64: values and the gradients
+    of every input equal the ember-ops definition's."""
+    monkeypatch.setattr(nn_ops, "_SPLIT_ROWS", 1)
+    monkeypatch.setattr(nn_ops, "_SPLIT_MIN_H", 1)
+    assert len(nn_ops._row_parts(n, 3)) == 2
+    args = [ember.tensor(a) for a in _seq_args(np.random.default_rng(n), 4, n, 3, np.float64)]
+    np.testing.assert_allclose(_loss(*args).item(), _ref_loss(*args).item(), rtol=1e-12)
+    got = ember.grad(_loss, argnums=(0, 1, 2, 3))(*args)
+    want = ember.grad(_ref_loss, argnums=(0, 1, 2, 3))(*args)
+    for g, r in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_lstm_eager_and_jit_agree_bit_for_bit_when_split():
+    """nn.LSTM at a size where the kernels split (34 examples, hidden 64): the eager tape and
+    a jitted gradient run the same kernels, so loss and gradients have the same bits."""
+    ember.manual_seed(0)
+    m = ember.nn.LSTM(8, 64, num_layers=2)
+    x = ember.tensor(np.random.default_rng(3).standard_normal((7, 34, 8)).astype(np.float32))
+    assert len(nn_ops._row_parts(34, 64)) == 2
+    params = dict(m.named_parameters())
+
+    def loss(p):
+        out, (h, c) = ember.func.functional_call(m, p, (x,))
+        return (out * out).mean() + h.sum() + c.mean()
+    eager = loss(params)
+    eager.backward()
+    val, grads = ember.jit(ember.value_and_grad(loss))(
+        {k: v.detach() for k, v in params.items()})
+    np.testing.assert_array_equal(val.numpy(), eager.detach().numpy())
+    for k, p in params.items():
+        np.testing.assert_array_equal(grads[k].numpy(), p.grad.numpy(), err_msg=k)
