@@ -27,7 +27,7 @@ def cmd_train(a):
     train(mod, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
           data_dir=a.data_dir, dataset=a.dataset, mode=a.mode, out=a.out, resume=a.resume,
           progress=not a.no_progress, limit=a.limit, tensorboard=a.tensorboard,
-          nproc=a.nproc, amp=a.amp)
+          nproc=a.nproc, amp=a.amp, teacher=a.teacher, seeds=a.seeds, labels=a.labels)
     return 0
 
 
@@ -152,6 +152,12 @@ def main(argv=None):
     t.add_argument("--amp", choices=["bf16", "fp16"],
                    help="mixed precision: the forward pass under ember.autocast with this "
                         "dtype, parameters in float32 (fp16 adds dynamic loss scaling)")
+    t.add_argument("--teacher", metavar="CKPT", help="distill: the teacher's weights (a "
+                   "checkpoint of `ember train --recipe mnist-cnn`); default: train it first")
+    t.add_argument("--seeds", type=int, help="distill, transfer: how many seeds to compare "
+                   "over (default 3: --seed, --seed+1, ...)")
+    t.add_argument("--labels", type=int, help="distill: the student's labelled images "
+                   "(default 2000)")
     t.set_defaults(func=cmd_train)
     r = sub.add_parser("run", help="launch N processes of a script under MPI, as torchrun "
                                    "(ember run -n 2 script.py args...)")

@@ -6,4 +6,5 @@ RECIPES = {
     "mnist-cnn": "ember.recipes.mnist_cnn",
     "cifar-lenet": "ember.recipes.cifar_lenet",
     "text-lstm": "ember.recipes.text_lstm",
+    "distill": "ember.recipes.distill",
 }

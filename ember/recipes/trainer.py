@@ -4,7 +4,8 @@ functional step), with progress bars, CSV/JSON logs, best/last checkpoints, a pl
 
 A recipe is a small module with ``NAME``, ``DEFAULTS``, ``data(args)`` (train and test
 tensors), ``model()``, ``optimizer(params, lr)`` / ``functional_optimizer(lr)`` and ``loss``;
-``metric`` is ``"accuracy"`` (classification) or ``"mse"``.
+``metric`` is ``"accuracy"`` (classification) or ``"mse"``. A recipe that compares several
+runs (``distill``, ``transfer``) defines ``experiment(args, log)`` instead, which ``train`` calls.
 
 Determinism: the data order of epoch ``e`` is a permutation seeded by (seed, e), and the global
 generator is reseeded at every epoch start, so a run resumed from the checkpoint of epoch ``e``
@@ -404,6 +405,17 @@ def _quiet(*args, **kwargs):
 def train(recipe, **kw):
     """Run ``recipe`` (a recipe module) with options as keyword arguments."""
     log = kw.pop("log", print)
+    if hasattr(recipe, "experiment"):  # a comparison of several runs (distill, transfer)
+        args = Args(**kw)
+        for k, v in recipe.DEFAULTS.items():
+            if getattr(args, k, None) is None:
+                setattr(args, k, v)
+        if args.mode not in MODES:
+            raise ValueError(f"train: --mode must be one of {MODES}, got {args.mode!r}")
+        if args.resume:
+            raise ValueError(f"train --resume: recipe {recipe.NAME!r} compares several runs "
+                             f"and cannot be resumed; run it again without --resume")
+        return recipe.experiment(args, log)
     return Run(recipe, Args(**kw)).run(log=log)
 
 
