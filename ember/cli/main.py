@@ -27,7 +27,8 @@ def cmd_train(a):
     train(mod, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
           data_dir=a.data_dir, dataset=a.dataset, mode=a.mode, out=a.out, resume=a.resume,
           progress=not a.no_progress, limit=a.limit, tensorboard=a.tensorboard,
-          nproc=a.nproc, amp=a.amp, teacher=a.teacher, seeds=a.seeds, labels=a.labels)
+          nproc=a.nproc, amp=a.amp, teacher=a.teacher, seeds=a.seeds, labels=a.labels,
+          split=a.split, shots=a.shots, pretrain_epochs=a.pretrain_epochs)
     return 0
 
 
@@ -158,6 +159,12 @@ def main(argv=None):
                    "over (default 3: --seed, --seed+1, ...)")
     t.add_argument("--labels", type=int, help="distill: the student's labelled images "
                    "(default 2000)")
+    t.add_argument("--split", choices=["similar", "counter", "both"], help="transfer: the "
+                   "class split (default both)")
+    t.add_argument("--shots", help="transfer: labelled images per target class, a comma list "
+                   "(default 10,50)")
+    t.add_argument("--pretrain-epochs", dest="pretrain_epochs", type=int,
+                   help="transfer: epochs of pretraining on the source classes (default 2)")
     t.set_defaults(func=cmd_train)
     r = sub.add_parser("run", help="launch N processes of a script under MPI, as torchrun "
                                    "(ember run -n 2 script.py args...)")

@@ -7,4 +7,5 @@ RECIPES = {
     "cifar-lenet": "ember.recipes.cifar_lenet",
     "text-lstm": "ember.recipes.text_lstm",
     "distill": "ember.recipes.distill",
+    "transfer": "ember.recipes.transfer",
 }

@@ -132,8 +132,10 @@ class Run:
                     dist.broadcast(v, src=0)
 
     def _own_params(self):
-        # copies: the jitted step donates (reuses) these buffers
-        return {k: ember.Tensor._wrap(v._data.copy()) for k, v in self.model.named_parameters()}
+        # copies: the jitted step donates (reuses) these buffers; a frozen parameter
+        # (requires_grad=False, as in fine-tuning) is not trained, as the eager optimizer skips it
+        return {k: ember.Tensor._wrap(v._data.copy()) for k, v in self.model.named_parameters()
+                if v.requires_grad}
 
     def _autocast(self):
         """The autocast region of --amp (a disabled one without it)."""
@@ -234,7 +236,8 @@ class Run:
     def _params_into_model(self):
         with ember.no_grad():
             for k, p in self.model.named_parameters():
-                p.copy_(self.params[k])
+                if k in self.params:
+                    p.copy_(self.params[k])
 
     def evaluate(self, x, y):
         self.model.eval()
