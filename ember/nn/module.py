@@ -37,6 +37,15 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    def __deepcopy__(self, memo):
+        # a copy of a parameter is a parameter (copy.deepcopy(model) keeps them registered as
+        # such, as in PyTorch)
+        t = Tensor.__deepcopy__(self, memo)
+        p = Parameter(t, requires_grad=self.requires_grad)
+        p.grad = t.grad
+        memo[id(self)] = p
+        return p
+
 
 class Module:
     """Base class of every layer: holds parameters, buffers and submodules in order.

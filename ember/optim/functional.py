@@ -11,7 +11,7 @@ from ..core import dtypes as _dt
 from ..tree import tree_flatten, tree_unflatten
 
 __all__ = ["GradientTransformation", "sgd", "adam", "adamw", "rmsprop", "adagrad",
-           "apply_updates"]
+           "apply_updates", "masked_update"]
 
 
 class GradientTransformation:
@@ -155,3 +155,45 @@ def apply_updates(params, updates):
     p, td = tree_flatten(params)
     u, _ = tree_flatten(updates)
     return tree_unflatten(td, [a + b for a, b in zip(p, u)])
+
+
+class MaskedUpdate:
+    """``masked_update``'s transformation: ``inner`` restricted to the unpruned entries."""
+
+    def __init__(self, inner, masks):
+        self.inner, self.masks = inner, masks
+
+    def init(self, params):
+        return self.inner.init(params)
+
+    def update(self, grads, state, params=None):
+        from ..ops.elementwise import where
+        from ..ops.creation_ops import zeros_like
+        g, td = tree_flatten(grads)
+        m, mtd = tree_flatten(self.masks)
+        if td != mtd:
+            raise ValueError(f"masked_update: the masks' structure {mtd} doesn't match the "
+                             f"gradients' {td}")
+        keep = [mk != 0 for mk in m]
+        grads = tree_unflatten(td, [where(k, x, zeros_like(x)) for k, x in zip(keep, g)])
+        updates, state = self.inner.update(grads, state, params)
+        u, _ = tree_flatten(updates)
+        return tree_unflatten(td, [where(k, x, zeros_like(x)) for k, x in zip(keep, u)]), state
+
+
+def masked_update(inner, masks):
+    """``inner`` (a ``GradientTransformation``) on a pruned params pytree, JAX style: the
+    gradients and the updates of pruned entries (``masks`` 0, e.g. from
+    ``ember.nn.utils.prune.magnitude_masks``) are zero, so weights set to zero stay exactly
+    zero however long the (jitted) training runs, and the optimizer's moments there stay
+    zero too.
+
+    >>> params = {"w": ember.tensor([0., 2.])}
+    >>> opt = ember.optim.functional.masked_update(ember.optim.functional.adam(0.1),
+    ...                                            {"w": ember.tensor([0., 1.])})
+    >>> grads = {"w": ember.tensor([1., 1.])}
+    >>> updates, _ = opt.update(grads, opt.init(params), params)
+    >>> ember.optim.functional.apply_updates(params, updates)
+    {'w': tensor([0.0000, 1.9000])}
+    """
+    return MaskedUpdate(inner, masks)

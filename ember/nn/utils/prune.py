@@ -28,7 +28,8 @@ from ...random.generator import rand_like
 __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructured",
            "L1Unstructured", "RandomStructured", "LnStructured", "CustomFromMask", "identity",
            "random_unstructured", "l1_unstructured", "random_structured", "ln_structured",
-           "global_unstructured", "custom_from_mask", "remove", "is_pruned"]
+           "global_unstructured", "custom_from_mask", "remove", "is_pruned", "shrink",
+           "plain_state_dict", "apply_masks", "magnitude_masks", "masked_params"]
 
 
 def _nparams_to_prune(amount, size, op):
@@ -409,3 +410,8 @@ def is_pruned(module):
     return any(isinstance(h, BasePruningMethod)
                for m in module.modules()
                for h in getattr(m, "_forward_pre_hooks", {}).values())
+
+
+# beyond PyTorch: physical removal of pruned channels, and pruned checkpoints for plain models
+from .prune_shrink import (  # noqa: E402,F401
+    shrink, plain_state_dict, apply_masks, magnitude_masks, masked_params)
