@@ -383,7 +383,9 @@ def dequantize_tensor(q, scale, zero_point, axis=None):
     tensor([1., -1.])
     """
     q = as_value(q)
+    if axis is None:  # PyTorch: float32 arithmetic per tensor, float64 per channel
+        s, z = as_value(scale).to(_dt.float32), as_value(zero_point).to(_dt.float32)
+        return (q.to(_dt.float32) - z) * s
     s = _along(as_value(scale).to(_dt.float64), axis, q.ndim)
     z = _along(as_value(zero_point).to(_dt.float64), axis, q.ndim)
-    # in float64 and rounded once, as PyTorch (its scales are doubles)
     return ((q.to(_dt.float64) - z) * s).to(_dt.float32)

@@ -1,0 +1,36 @@
+"""Fused float modules (``torch.ao.nn.intrinsic``): what ``fuse_modules`` puts in place of a
+Linear/Conv2d followed by a ReLU, so that ``convert`` makes one quantized layer with the ReLU
+folded into its output range. They run as the Sequential of their parts."""
+from __future__ import annotations
+
+from ....nn.layers import Sequential
+
+__all__ = ["LinearReLU", "ConvReLU2d"]
+
+
+class _FusedModule(Sequential):
+    _fused = True
+
+
+class LinearReLU(_FusedModule):
+    """``Linear`` then ``ReLU`` as one module (the Sequential of the two).
+
+    >>> m = ember.ao.nn.intrinsic.LinearReLU(ember.nn.Linear(2, 2), ember.nn.ReLU())
+    >>> bool((m(ember.randn(4, 2)) >= 0).all())
+    True
+    """
+
+    def __init__(self, linear, relu):
+        super().__init__(linear, relu)
+
+
+class ConvReLU2d(_FusedModule):
+    """``Conv2d`` then ``ReLU`` as one module.
+
+    >>> m = ember.ao.nn.intrinsic.ConvReLU2d(ember.nn.Conv2d(1, 2, 3), ember.nn.ReLU())
+    >>> m(ember.randn(1, 1, 4, 4)).shape
+    ember.Size([1, 2, 2, 2])
+    """
+
+    def __init__(self, conv, relu):
+        super().__init__(conv, relu)
