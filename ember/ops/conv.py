@@ -34,7 +34,12 @@ def _out_len(n, k, s, d):
     return (n - d * (k - 1) - 1) // s + 1
 
 
-def _windows_impl(x, kernel, stride, dilation):
+def _windows_impl(x, kernel, stride, dilation, copy=False):
+    """The windows of ``x`` (..., C, *S) as (..., C, *out, *K): a strided view, or with
+    ``copy`` the same values in a new array laid out channel-kernel-major, (C, *K, ..., *out)
+    in memory. Convolution asks for the copy: its forward product and its weight gradient
+    both read that layout as a plain (C*K, N*out) matrix (einsum's BLAS path reshapes it for
+    free), where the strided view is gathered anew by each (and slowly: K-long rows)."""
     nsp = len(kernel)
     lead, sp = x.shape[:-nsp], x.shape[-nsp:]
     out = tuple(_out_len(n, k, s, d) for n, k, s, d in zip(sp, kernel, stride, dilation))
@@ -42,10 +47,16 @@ def _windows_impl(x, kernel, stride, dilation):
     sp_st = st[-nsp:]
     strides = st[:-nsp] + tuple(a * s for a, s in zip(sp_st, stride)) + \
         tuple(a * d for a, d in zip(sp_st, dilation))
-    return namespace(x).as_strided(x, lead + out + tuple(kernel), strides, writeable=False)
+    view = namespace(x).as_strided(x, lead + out + tuple(kernel), strides, writeable=False)
+    if not copy or not lead:
+        return view
+    n = len(lead)
+    perm = (n - 1,) + tuple(range(n + nsp, n + 2 * nsp)) + tuple(range(n - 1)) + \
+        tuple(range(n, n + nsp))
+    return view.transpose(perm).copy().transpose(tuple(np.argsort(perm)))
 
 
-def _windows_shape(x, kernel, stride, dilation):
+def _windows_shape(x, kernel, stride, dilation, copy=False):
     nsp = len(kernel)
     sp = x.shape[-nsp:]
     out = tuple(_out_len(n, k, s, d) for n, k, s, d in zip(sp, kernel, stride, dilation))
@@ -101,7 +112,7 @@ def _spatial_batch(prim):
 
 windows_p = Primitive(
     "windows", _windows_impl, shape=_windows_shape, linear=True,
-    vjp=lambda ct, out, x, kernel, stride, dilation: (
+    vjp=lambda ct, out, x, kernel, stride, dilation, copy=False: (
         bind(unwindows_p, ct, size=tuple(x.shape[-len(kernel):]), kernel=kernel, stride=stride,
              dilation=dilation),),
     jvp=lambda p, t, out, **kw: bind(windows_p, t[0], **kw))
@@ -292,7 +303,7 @@ def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
         if n < d * (k - 1) + 1:
             raise OpError(f"{op}: the (padded) input {tuple(xp.shape)} is smaller than the "
                              f"dilated kernel {kernel} (dilation {dilation})")
-    cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation)
+    cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation, copy=True)
     sp, kk = _letters(nsp)
     if g == 1:
         out = einsum(f"nc{sp}{kk},oc{kk}->no{sp}", cols, w)

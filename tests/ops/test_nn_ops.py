@@ -168,3 +168,42 @@ def test_lstm_sequence_derived_rules_through_the_fused_backward():
     ref = ember.grad(lambda v: (ember.grad(_lstm_loss, argnums=1)(x[0], v, h[0], c) * tw)
                      .sum())(w)
     np.testing.assert_allclose(hw.numpy(), ref.numpy(), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("shape,kernel,stride,dilation", [((4, 3, 9, 8), (3, 2), (1, 1), (1, 1)),
+                                                          ((2, 5, 11), (3,), (2,), (2,)),
+                                                          ((3, 2, 4, 7, 7), (2, 3), (2, 1),
+                                                           (1, 2))])
+def test_conv_windows_copy_is_the_view_laid_out_channel_kernel_major(shape, kernel, stride,
+                                                                     dilation):
+    """conv asks `windows` for a copy (one gather that its forward product and weight gradient
+    share); its values are the strided view's, in (C, *K, lead..., *out) memory order."""
+    from ember.ops.conv import _windows_impl
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    view = _windows_impl(x, kernel, stride, dilation)
+    got = _windows_impl(x, kernel, stride, dilation, copy=True)
+    np.testing.assert_array_equal(got, view)
+    nsp, lead = len(kernel), len(shape) - len(kernel)
+    perm = (lead - 1,) + tuple(range(lead + nsp, lead + 2 * nsp)) + tuple(range(lead - 1)) + \
+        tuple(range(lead, lead + nsp))
+    assert got.transpose(perm).flags.c_contiguous
+
+
+def test_conv2d_and_its_gradients_keep_the_bits_of_the_strided_view_einsum():
+    """The copied windows change the layout only: the forward and both gradients equal the
+    same einsums over the strided view, bit for bit."""
+    from ember.ops.conv import _windows_impl
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, 3, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((6, 3, 5, 5)).astype(np.float32)
+    xe, we = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
+    y = F.conv2d(xe, we)
+    ct = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+    (y * ember.tensor(ct)).sum().backward()
+    view = _windows_impl(x, (5, 5), (1, 1), (1, 1))
+    np.testing.assert_array_equal(
+        y.detach().numpy(), np.einsum("nchwkl,ockl->nohw", view, w, optimize=True))
+    np.testing.assert_array_equal(
+        we.grad.numpy(), np.einsum("nohw,nchwkl->ockl", ct, view, optimize=True))
+    jy = ember.jit(lambda a, b: F.conv2d(a, b))(ember.tensor(x), ember.tensor(w))
+    np.testing.assert_array_equal(jy.numpy(), y.detach().numpy())
