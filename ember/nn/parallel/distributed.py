@@ -220,7 +220,14 @@ class DistributedDataParallel(Module):
             else:  # copied in pre-divided by the world size: the sum is the average
                 np.multiply(g._data, scale, out=view, casting="unsafe")
                 used[k] = 1
-        b.req = self._comm.iallreduce(buf, "sum")
+        if b.index == len(self._buckets) - 1:
+            # the last bucket: every other one is launched, so nothing is left to overlap;
+            # a blocking all-reduce skips the request machinery (MPI keeps the order of the
+            # ranks' collectives, blocking or not)
+            self._comm.allreduce(buf, "sum")
+            b.req = None
+        else:
+            b.req = self._comm.iallreduce(buf, "sum")
 
     def _finish_backward(self):
         object.__setattr__(self, "_pass_active", False)
@@ -229,7 +236,8 @@ class DistributedDataParallel(Module):
             self._launch(b)
         object.__setattr__(self, "_next_launch", 0)
         for b in buckets:
-            b.req.wait()
+            if b.req is not None:
+                b.req.wait()
             used = b.buf[b.numel:].tolist()
             for k, (p, view) in enumerate(zip(b.params, b.views)):
                 if not used[k]:
