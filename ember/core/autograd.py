@@ -625,6 +625,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         grad_tensors = [grad_tensors] * len(tensors)
     cts = []
     for t, g in zip(tensors, grad_tensors):
+        trace = getattr(t, "_trace", None)  # a tracer (core.primitive.Tracer)
+        if trace is not None:
+            main = trace.main
+            raise RuntimeError(
+                f"backward: called on a value traced by {getattr(main, 'origin', None) or main.trace_type.__name__}; "
+                f"the eager tape does not run inside transforms. Inside jit/vmap/grad, "
+                f"compute gradients functionally (ember.grad or ember.value_and_grad of the "
+                f"loss, and ember.optim.functional for the update; torch.func-style "
+                f"functional_call for a module), or jit only the model (model = "
+                f"ember.jit(model)) and call loss.backward() and optimizer.step() outside.")
         if not t.requires_grad:
             raise RuntimeError(
                 f"backward: the tensor (shape {tuple(t.shape)}) does not require grad and has no "

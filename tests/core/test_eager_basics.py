@@ -233,3 +233,18 @@ def test_leaf_gradients_are_laid_out_as_the_leaf():
     w = ember.from_numpy(np.asfortranarray(np.ones((3, 2), np.float32))).requires_grad_()
     (w * 2).sum().backward()  # a Fortran-ordered leaf keeps its order
     assert w.grad._data.flags.f_contiguous
+
+
+def test_backward_inside_a_transform_says_to_compute_gradients_functionally():
+    w = ember.tensor([1., 2.], requires_grad=True)
+
+    def step(x):
+        loss = (x * w).sum()
+        loss.backward()
+        return loss
+    with pytest.raises(RuntimeError, match=r"backward: called on a value traced by jit\(step\)"
+                                           r".*ember.grad or ember.value_and_grad"):
+        ember.jit(step)(ember.tensor([3., 4.]))
+    with pytest.raises(RuntimeError, match=r"traced by vmap"):
+        ember.vmap(step)(ember.ones(2, 2))
+    assert w.grad is None
