@@ -259,7 +259,9 @@ def update_buffer(buf, new):
     if isinstance(buf, Tracer):
         return
     if not isinstance(new, Tracer):
-        buf.copy_(new)
+        # a buffer is state, not part of the graph (as PyTorch updates running statistics
+        # under no_grad): the jitted call's tape node must not become its grad_fn
+        buf.copy_(new.detach())
         return
     stage, batched = _stage()
     if stage is None or batched:

@@ -93,6 +93,8 @@ def test_backward_through_a_jitted_model_with_dropout_and_batchnorm_matches_its_
             np.testing.assert_allclose(_np(b1), _np(b2), rtol=1e-6, atol=1e-7, err_msg=k)
     assert int(m1[1].num_batches_tracked) == 3
     assert f.trace_count == 1
+    for b in m1.buffers():  # state, not part of the graph (PyTorch updates them under no_grad)
+        assert b.grad_fn is None and not b.requires_grad
 
 
 def test_batchnorm_running_stats_update_under_jit_without_grad():
