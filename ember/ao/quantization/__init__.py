@@ -15,13 +15,18 @@ from .functional import (  # noqa: F401
 __all__ = ["qlinear", "qconv2d", "quantize_per_tensor", "quantize_per_channel", "dequantize",
            "fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine"]
 __all__ += observer.__all__
+from . import fake_quantize  # noqa: F401,E402
+from .fake_quantize import *  # noqa: F401,F403,E402  (FakeQuantize and its defaults)
 from .qconfig import (QConfig, default_qconfig, default_per_channel_qconfig,  # noqa: F401,E402
-                      get_default_qconfig)
+                      get_default_qconfig, default_qat_qconfig, get_default_qat_qconfig)
 from .quantize import (QuantStub, DeQuantStub, propagate_qconfig_, prepare,  # noqa: F401,E402
-                       convert, DEFAULT_STATIC_QUANT_MODULE_MAPPINGS)
+                       prepare_qat, convert, DEFAULT_STATIC_QUANT_MODULE_MAPPINGS,
+                       DEFAULT_QAT_MODULE_MAPPINGS)
 from .fuse import fuse_modules, fuse_conv_bn_eval, fuse_linear_bn_eval  # noqa: F401,E402
 
+__all__ += fake_quantize.__all__
 __all__ += ["QConfig", "default_qconfig", "default_per_channel_qconfig", "get_default_qconfig",
+            "default_qat_qconfig", "get_default_qat_qconfig", "prepare_qat",
             "QuantStub", "DeQuantStub", "propagate_qconfig_", "prepare", "convert",
             "fuse_modules", "fuse_conv_bn_eval", "fuse_linear_bn_eval"]
 from .params import QuantizedArray, quantize_params, dequantize_params  # noqa: F401,E402

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .observer import (HistogramObserver, MinMaxObserver, PerChannelMinMaxObserver,
+from .fake_quantize import (FakeQuantize, default_fake_quant,
+                            default_per_channel_weight_fake_quant, default_weight_fake_quant)
+from .observer import (MovingAverageMinMaxObserver, HistogramObserver, MinMaxObserver, PerChannelMinMaxObserver,
                        default_observer, default_weight_observer, per_channel_symmetric,
                        per_tensor_symmetric)
 
 __all__ = ["QConfig", "default_qconfig", "default_per_channel_qconfig",
-           "get_default_qconfig"]
+           "get_default_qconfig", "default_qat_qconfig", "get_default_qat_qconfig"]
 
 
 class QConfig(namedtuple("QConfig", ["activation", "weight"])):
@@ -63,3 +65,27 @@ def get_default_qconfig(backend="x86", version=0):
                                                        qscheme=per_tensor_symmetric))
     raise ValueError(f"get_default_qconfig: unknown backend {backend!r}; choose 'x86', "
                      f"'fbgemm', 'qnnpack' or 'onednn'")
+
+
+default_qat_qconfig = QConfig(activation=default_fake_quant, weight=default_weight_fake_quant)
+
+
+def get_default_qat_qconfig(backend="x86", version=1):
+    """PyTorch's default quantization-aware-training qconfig for ``backend``: FakeQuantize
+    on activations (moving-average min/max, 7 bits for 'x86'/'fbgemm') and on weights (per
+    output channel, symmetric int8; per tensor for 'qnnpack').
+
+    >>> qc = ember.ao.quantization.get_default_qat_qconfig("x86")
+    >>> fq = qc.weight()
+    >>> type(fq).__name__, fq.qscheme, (fq.quant_min, fq.quant_max)
+    ('FakeQuantize', 'per_channel_symmetric', (-128, 127))
+    """
+    if backend not in ("x86", "fbgemm", "qnnpack", "onednn"):
+        raise ValueError(f"get_default_qat_qconfig: unknown backend {backend!r}; choose "
+                         f"'x86', 'fbgemm', 'qnnpack' or 'onednn'")
+    activation = FakeQuantize.with_args(observer=MovingAverageMinMaxObserver, quant_min=0,
+                                        quant_max=255, reduce_range=backend in ("x86",
+                                                                                "fbgemm"))
+    weight = default_weight_fake_quant if backend == "qnnpack" else \
+        default_per_channel_weight_fake_quant
+    return QConfig(activation=activation, weight=weight)

@@ -20,10 +20,11 @@ from ...nn.layers import Linear
 from ...nn.module import Module
 from ..nn import intrinsic as _nni
 from ..nn import quantized as _nnq
+from ..nn import qat as _nnqat
 from ..nn.intrinsic import quantized as _nniq
 
-__all__ = ["QuantStub", "DeQuantStub", "propagate_qconfig_", "prepare", "convert",
-           "DEFAULT_STATIC_QUANT_MODULE_MAPPINGS"]
+__all__ = ["QuantStub", "DeQuantStub", "propagate_qconfig_", "prepare", "prepare_qat",
+           "convert", "DEFAULT_STATIC_QUANT_MODULE_MAPPINGS", "DEFAULT_QAT_MODULE_MAPPINGS"]
 
 
 class QuantStub(Module):
@@ -63,6 +64,14 @@ class DeQuantStub(Module):
 DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
     Linear: _nnq.Linear, Conv2d: _nnq.Conv2d,
     _nni.LinearReLU: _nniq.LinearReLU, _nni.ConvReLU2d: _nniq.ConvReLU2d,
+    # after quantization-aware training
+    _nnqat.Linear: _nnq.Linear, _nnqat.Conv2d: _nnq.Conv2d,
+    _nnqat.LinearReLU: _nniq.LinearReLU, _nnqat.ConvReLU2d: _nniq.ConvReLU2d,
+}
+# float layer type -> its quantization-aware-training layer
+DEFAULT_QAT_MODULE_MAPPINGS = {
+    Linear: _nnqat.Linear, Conv2d: _nnqat.Conv2d,
+    _nni.LinearReLU: _nnqat.LinearReLU, _nni.ConvReLU2d: _nnqat.ConvReLU2d,
 }
 
 
@@ -174,6 +183,58 @@ def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list
             "prepare: no layer to quantize: set a qconfig on the model or its layers first "
             "(model.qconfig = ember.ao.quantization.get_default_qconfig('x86')); layers "
             f"quantized: {_supported_names(mapping)}")
+    return model
+
+
+def _swap_qat(module, mapping):
+    for name, child in list(module._modules.items()):
+        if child is None:
+            continue
+        if type(child) in mapping and getattr(child, "qconfig", None) is not None:
+            module._modules[name] = mapping[type(child)].from_float(child, child.qconfig)
+        else:
+            _swap_qat(child, mapping)
+
+
+def prepare_qat(model, mapping=None, inplace=False):
+    """Prepare ``model`` (in training mode) for quantization-aware training, as
+    ``torch.ao.quantization.prepare_qat``: its Linear/Conv2d layers (and fused forms) with a
+    qconfig become ``ember.ao.nn.qat`` layers whose weights pass through FakeQuantize, and
+    FakeQuantize modules on their inputs and outputs (forward hooks) put activations on the
+    int8 grid; gradients pass straight through. Train as usual, then ``convert``.
+
+    >>> model = ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.ReLU(), ember.nn.Linear(8, 2))
+    >>> model.qconfig = ember.ao.quantization.get_default_qat_qconfig("x86")
+    >>> qat = ember.ao.quantization.prepare_qat(model)
+    >>> opt = ember.optim.SGD(qat.parameters(), lr=0.1)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     qat(ember.randn(16, 4)).pow(2).mean().backward()
+    ...     opt.step()
+    >>> type(ember.ao.quantization.convert(qat.eval())[0]).__name__
+    'Linear'
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"prepare_qat: expects an ember.nn.Module, got {type(model).__name__}")
+    if not model.training:
+        raise ValueError("prepare_qat: the model is in eval mode; quantization-aware training "
+                         "needs training mode (model.train()) (for post-training quantization "
+                         "use prepare)")
+    mapping = DEFAULT_QAT_MODULE_MAPPINGS if mapping is None else mapping
+    if not inplace:
+        model = copy.deepcopy(model)
+    explicit = propagate_qconfig_(model)
+    inner = _in_fused(model)
+    for name, m in model.named_modules():
+        if name in inner:
+            m.qconfig = None
+    if type(model) in mapping and model.qconfig is not None:
+        model = mapping[type(model)].from_float(model, model.qconfig)
+    _swap_qat(model, mapping)
+    if not _attach(model, {t: None for t in mapping.values()}, explicit, "prepare_qat"):
+        raise ValueError(
+            "prepare_qat: no layer to quantize: set a qconfig on the model or its layers first "
+            "(model.qconfig = ember.ao.quantization.get_default_qat_qconfig('x86'))")
     return model
 
 
