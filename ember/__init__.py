@@ -114,4 +114,6 @@ from .serialization import save, load  # noqa: F401,E402
 from . import func  # noqa: F401,E402
 from . import cuda, accelerator, backends  # noqa: F401,E402  (PyTorch's device queries)
 from . import utils  # noqa: F401,E402  (ember.utils.data, torch.utils.data's import path)
+from . import compiler  # noqa: F401,E402  (torch.compile's twin on jit)
+from .compiler import compile  # noqa: F401,E402
 from .transforms.custom import custom_vjp, custom_jvp, checkpoint, remat  # noqa: F401,E402

@@ -16,7 +16,7 @@ import numpy as np
 from . import dtypes as _dt
 from . import state as _state
 from .creation import tensor
-from .errors import ConcretizationError, op_error
+from .errors import ConcretizationError, TransformBackwardError, op_error
 from .state import grad_off_threads as _grad_off, tls as _tls
 from .. import backend as _backend
 from . import dtypes as _dt
@@ -628,7 +628,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         trace = getattr(t, "_trace", None)  # a tracer (core.primitive.Tracer)
         if trace is not None:
             main = trace.main
-            raise RuntimeError(
+            raise TransformBackwardError(
                 f"backward: called on a value traced by {getattr(main, 'origin', None) or main.trace_type.__name__}; "
                 f"the eager tape does not run inside transforms. Inside jit/vmap/grad, "
                 f"compute gradients functionally (ember.grad or ember.value_and_grad of the "

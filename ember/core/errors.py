@@ -15,6 +15,10 @@ class EscapedTracerError(RuntimeError):
     """A traced value was used after its transform finished."""
 
 
+class TransformBackwardError(RuntimeError):
+    """``backward()`` was called on a value that a transform (jit, vmap, grad) traces."""
+
+
 def describe(x):
     """``(shape) dtype`` of a tensor or array, or the repr of anything else."""
     if isinstance(x, Tensor):
