@@ -22,6 +22,7 @@ ndarray = Tensor
 float16, float32, float64 = _dt.float16, _dt.float32, _dt.float64
 int8, int16, int32, int64, uint8 = _dt.int8, _dt.int16, _dt.int32, _dt.int64, _dt.uint8
 bool_ = _dt.bool_
+bool = bool_  # noqa: A001  (the Array API's name; the module uses builtins.bool for Python's)
 pi, e, inf, nan = _np.pi, _np.e, _np.inf, _np.nan
 
 
@@ -30,14 +31,18 @@ def _e():
     return ember
 
 
-def asarray(a, dtype=None):
+def asarray(a, dtype=None, order=None, *, device=None, copy=None):
     """``a`` as a tensor (no copy when it already is one of that dtype). A (nested) list that
     holds tensors, traced ones included, is stacked: ``jnp.array([x, x ** 2])``.
+    ``device`` places the result; ``copy=True`` always copies, ``copy=False`` raises when a
+    copy would be needed (the Array API's ``copy``).
 
     >>> import ember.numpy as jnp
     >>> jnp.asarray([1.5, 2.5])
     tensor([1.5000, 2.5000])
     """
+    if copy is not None or device is not None:
+        return _asarray_copy(a, dtype, device, copy)
     if isinstance(a, Tensor):
         return a if dtype is None or _dt.as_dtype(dtype) is a.dtype else a.to(_dt.as_dtype(dtype))
     d = None if dtype is None else _dt.as_dtype(dtype)
@@ -48,6 +53,34 @@ def asarray(a, dtype=None):
         if kind == _np.float64 or (kind.kind == "f" and not isinstance(a, _np.ndarray)):
             d = _float_default()
     return _e().tensor(a, dtype=d)
+
+
+def _asarray_copy(a, dtype, device, copy):
+    src = a
+    if copy is False:
+        if not isinstance(a, Tensor):
+            if not (isinstance(a, _np.ndarray) or hasattr(a, "__dlpack__")):
+                raise ValueError(f"asarray(copy=False): a {type(a).__name__} can't be used "
+                                 f"without a copy; pass copy=None or copy=True")
+        t = asarray(a, dtype)
+        if isinstance(a, _np.ndarray) and a.dtype == t.dtype.np:
+            t = _e().from_numpy(a)  # shares a's memory
+        same = t is a or (isinstance(a, _np.ndarray) and _np.shares_memory(t._data, a))
+        if not same or (device is not None and _e().device(device) != t.device):
+            raise ValueError(f"asarray(copy=False): the result needs a copy (dtype "
+                             f"{getattr(src, 'dtype', type(src).__name__)} -> {t.dtype}"
+                             f"{', device ' + str(device) if device is not None else ''}); "
+                             f"pass copy=None or copy=True")
+        return t
+    t = asarray(a, dtype)
+    if copy and (t is a or (isinstance(a, _np.ndarray) and _np.shares_memory(t._data, a))):
+        t = t.clone()
+    return _on(t, device)
+
+
+def _on(t, device):
+    """``t`` on ``device`` (None: where it is)."""
+    return t if device is None else t.to(device)
 
 
 def _float_default():
@@ -73,7 +106,7 @@ def array(a, dtype=None, copy=True):
 
 
 def _v(x):  # an operand: tensors and Python scalars stay as they are (scalars are weak)
-    return x if isinstance(x, (Tensor, int, float, bool)) else asarray(x)
+    return x if isinstance(x, (Tensor, int, float, builtins.bool)) else asarray(x)
 
 
 def _axes(axis, ndim):
@@ -312,13 +345,15 @@ def prod(a, axis=None, dtype=None, keepdims=False):
     return x
 
 
-def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
+def var(a, axis=None, dtype=None, ddof=0, keepdims=False, *, correction=None):
     """Variance over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's default 0).
 
     >>> import ember.numpy as jnp
     >>> jnp.var(jnp.array([1., 2., 3., 4.]))
     tensor(1.2500)
     """
+    if correction is not None:  # the Array API's name for ddof
+        ddof = correction
     x = _float_or_default(asarray(a)) if dtype is None else asarray(a).to(_dt.as_dtype(dtype))
     dims = _axes(axis, x.ndim)
     n = int(_np.prod([x.shape[d] for d in dims], dtype=_np.int64))
@@ -326,7 +361,7 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     return (dev * dev).sum(dim=dims, keepdim=keepdims) / builtins.max(n - ddof, 0)
 
 
-def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
+def std(a, axis=None, dtype=None, ddof=0, keepdims=False, *, correction=None):
     """The standard deviation over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's
     default 0).
 
@@ -335,7 +370,7 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
     tensor(1.2910)
     """
     from .ops.reduce import root_zero_grad
-    return root_zero_grad(var(a, axis, dtype, ddof, keepdims), 2)
+    return root_zero_grad(var(a, axis, dtype, ddof, keepdims, correction=correction), 2)
 
 
 def _arg(target):
@@ -732,7 +767,7 @@ def _dtype(dtype):
     return _float_default() if dtype is None else _dt.as_dtype(dtype)
 
 
-def zeros(shape, dtype=None):
+def zeros(shape, dtype=None, *, device=None):
     """An array of ``shape`` filled with zeros.
 
     >>> import ember.numpy as jnp
@@ -740,42 +775,45 @@ def zeros(shape, dtype=None):
     tensor([[0., 0.],
             [0., 0.]])
     """
-    return _e().zeros(_shape(shape), dtype=_dtype(dtype))
+    return _e().zeros(_shape(shape), dtype=_dtype(dtype), device=device)
 
 
-def ones(shape, dtype=None):
+def ones(shape, dtype=None, *, device=None):
     """An array of ``shape`` filled with ones.
 
     >>> import ember.numpy as jnp
     >>> jnp.ones((2,), dtype=jnp.int32)
     tensor([1, 1], dtype=ember.int32)
     """
-    return _e().ones(_shape(shape), dtype=_dtype(dtype))
+    return _e().ones(_shape(shape), dtype=_dtype(dtype), device=device)
 
 
-def empty(shape, dtype=None):
+def empty(shape, dtype=None, *, device=None):
     """Zeros (as ``jax.numpy.empty``: arrays are never uninitialised).
 
     >>> import ember.numpy as jnp
     >>> jnp.empty((2,))
     tensor([0., 0.])
     """
-    return zeros(shape, dtype)
+    return zeros(shape, dtype, device=device)
 
 
-def full(shape, fill_value, dtype=None):
+def full(shape, fill_value, dtype=None, *, device=None):
     """An array of ``shape`` filled with ``fill_value``.
 
     >>> import ember.numpy as jnp
     >>> jnp.full((2,), 7.0)
     tensor([7., 7.])
     """
+    if isinstance(fill_value, Tensor) and fill_value.ndim == 0:
+        fill_value = fill_value.item()
     if dtype is None:  # the fill value's dtype (JAX's rule; floats per 64-bit mode)
-        return _e().full(_shape(shape), fill_value, dtype=asarray(fill_value).dtype)
-    return _e().full(_shape(shape), fill_value, dtype=_dt.as_dtype(dtype))
+        return _e().full(_shape(shape), fill_value, dtype=asarray(fill_value).dtype,
+                         device=device)
+    return _e().full(_shape(shape), fill_value, dtype=_dt.as_dtype(dtype), device=device)
 
 
-def zeros_like(a, dtype=None):
+def zeros_like(a, dtype=None, *, device=None):
     """An array of zeros like ``a`` (shape and dtype).
 
     >>> import ember.numpy as jnp
@@ -783,10 +821,10 @@ def zeros_like(a, dtype=None):
     tensor([0, 0])
     """
     x = asarray(a)
-    return zeros(x.shape, dtype or x.dtype)
+    return zeros(x.shape, dtype or x.dtype, device=device or x.device)
 
 
-def ones_like(a, dtype=None):
+def ones_like(a, dtype=None, *, device=None):
     """An array of ones like ``a`` (shape and dtype).
 
     >>> import ember.numpy as jnp
@@ -794,10 +832,10 @@ def ones_like(a, dtype=None):
     tensor([1., 1.])
     """
     x = asarray(a)
-    return ones(x.shape, dtype or x.dtype)
+    return ones(x.shape, dtype or x.dtype, device=device or x.device)
 
 
-def full_like(a, fill_value, dtype=None):
+def full_like(a, fill_value, dtype=None, *, device=None):
     """An array like ``a`` (shape and dtype) filled with ``fill_value``.
 
     >>> import ember.numpy as jnp
@@ -805,10 +843,20 @@ def full_like(a, fill_value, dtype=None):
     tensor([5, 5], dtype=ember.int32)
     """
     x = asarray(a)
-    return full(x.shape, fill_value, dtype or x.dtype)
+    return full(x.shape, fill_value, dtype or x.dtype, device=device or x.device)
 
 
-def arange(start, stop=None, step=1, dtype=None):
+def empty_like(a, dtype=None, *, device=None):
+    """An array like ``a`` (shape and dtype), of zeros (``jax.numpy.empty_like``).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.empty_like(jnp.ones(2, dtype=jnp.int32))
+    tensor([0, 0], dtype=ember.int32)
+    """
+    return zeros_like(a, dtype, device=device)
+
+
+def arange(start, stop=None, step=1, dtype=None, *, device=None):
     """Evenly spaced values in [start, stop) with ``step`` (integers stay integers;
     a float argument gives floats).
 
@@ -823,10 +871,11 @@ def arange(start, stop=None, step=1, dtype=None):
         d = _float_default() if floaty else None
     else:
         d = _dt.as_dtype(dtype)
-    return _e().arange(start, stop, step, dtype=d)
+    return _on(_e().arange(start, stop, step, dtype=d), device)
 
 
-def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
+             device=None):
     """``num`` evenly spaced values from ``start`` to ``stop`` (excluded with
     ``endpoint=False``); ``start``/``stop`` may be arrays or traced values (the values run
     along a new ``axis``, and the result is differentiable in both ends).
@@ -835,6 +884,9 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     >>> jnp.linspace(0., 1., 4, endpoint=False)
     tensor([0.0000, 0.2500, 0.5000, 0.7500])
     """
+    if device is not None:
+        r = linspace(start, stop, num, endpoint, retstep, dtype, axis)
+        return (_on(r[0], device), r[1]) if retstep else _on(r, device)
     num = int(num)
     if num < 0:
         raise ValueError(f"linspace: num must be >= 0, got {num}")
@@ -861,7 +913,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     return (r, (b - a) / builtins.max(div, 1)) if retstep else r
 
 
-def eye(N, M=None, k=0, dtype=None):
+def eye(N, M=None, k=0, dtype=None, *, device=None):
     """A 2-D array with ones on the ``k``-th diagonal.
 
     >>> import ember.numpy as jnp
@@ -869,6 +921,8 @@ def eye(N, M=None, k=0, dtype=None):
     tensor([[0., 1., 0.],
             [0., 0., 1.]])
     """
+    if device is not None:
+        return _on(eye(N, M, k, dtype), device)
     if k == 0:
         return _e().eye(N, M, dtype=_dtype(dtype))
     m = N if M is None else M
@@ -1013,7 +1067,7 @@ def fill_diagonal(a, val, wrap=False, *, inplace=False):
         raise ValueError("fill_diagonal: ember.numpy arrays are not modified in place; pass "
                          "inplace=False and use the result")
     x = asarray(a)
-    mask = _np.eye(x.shape[0], x.shape[1], dtype=bool)
+    mask = _np.eye(x.shape[0], x.shape[1], dtype=_np.bool_)
     return _e().where(mask, val, x)
 
 
@@ -1712,7 +1766,7 @@ def result_type(*arrays_and_dtypes):
     for a in arrays_and_dtypes:
         if isinstance(a, Tensor):
             ds.append(a)
-        elif isinstance(a, (int, float, bool)):
+        elif isinstance(a, (int, float, builtins.bool)):
             ds.append(a)
         else:
             ds.append(ones((), dtype=_dt.as_dtype(a)))
@@ -1871,3 +1925,130 @@ def _to_device(self, device, /, *, stream=None):
 
 Tensor.__array_namespace__ = _array_namespace
 Tensor.to_device = _to_device
+
+
+# ---- more of the Array API standard -------------------------------------------------------
+
+def bitwise_left_shift(x1, x2, /):
+    """``x1 << x2`` for integer arrays.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.bitwise_left_shift(jnp.array([1, 3]), 2)
+    tensor([ 4, 12])
+    """
+    a, b = _v(x1), _v(x2)
+    return _e().bitwise_left_shift(a if isinstance(a, Tensor) else asarray(a), b)
+
+
+def bitwise_right_shift(x1, x2, /):
+    """``x1 >> x2`` for integer arrays (arithmetic for signed ones).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.bitwise_right_shift(jnp.array([16, -16]), 2)
+    tensor([ 4, -4])
+    """
+    a, b = _v(x1), _v(x2)
+    return _e().bitwise_right_shift(a if isinstance(a, Tensor) else asarray(a), b)
+
+
+left_shift, right_shift = bitwise_left_shift, bitwise_right_shift
+
+
+def nextafter(x1, x2, /):
+    """The next representable float after ``x1`` towards ``x2``.
+
+    >>> import ember.numpy as jnp
+    >>> bool(jnp.nextafter(jnp.array(1.0), 2.0) > 1.0)
+    True
+    """
+    a, b = _v(x1), _v(x2)
+    return _e().nextafter(a if isinstance(a, Tensor) else asarray(a), b)
+
+
+def conj(x, /):
+    """The complex conjugate: ``x`` itself for real arrays (ember has no complex dtypes).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.conj(jnp.array([1.0, -2.0]))
+    tensor([1., -2.])
+    """
+    return asarray(x)
+
+
+conjugate = conj
+
+
+def real(x, /):
+    """The real part: ``x`` itself for real arrays.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.real(jnp.array([1.5]))
+    tensor([1.5000])
+    """
+    return asarray(x)
+
+
+def imag(x, /):
+    """The imaginary part: zeros like ``x`` for real arrays.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.imag(jnp.array([1.5]))
+    tensor([0.])
+    """
+    return zeros_like(x)
+
+
+def roll(a, shift, axis=None):
+    """``a`` with elements shifted by ``shift`` along ``axis`` (of the flattened array when
+    None), wrapping around.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.roll(jnp.array([1, 2, 3, 4]), 1)
+    tensor([4, 1, 2, 3])
+    """
+    x = asarray(a)
+    if axis is None:
+        return _e().roll(x.reshape(-1), shift, 0).reshape(x.shape)
+    return _e().roll(x, shift, axis)
+
+
+def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
+    """The cumulative product along ``axis`` (optional for 1-d arrays), with a leading 1
+    when ``include_initial``.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.cumulative_prod(jnp.array([1, 2, 3]), include_initial=True)
+    tensor([1, 1, 2, 6])
+    """
+    v = asarray(x)
+    if axis is None:
+        if v.ndim > 1:
+            raise ValueError("cumulative_prod: axis is required for arrays of more than 1 dim")
+        axis = 0
+    r = cumprod(v, axis, dtype)
+    if include_initial:
+        shp = list(r.shape)
+        shp[axis] = 1
+        r = concatenate([ones(shp, dtype=r.dtype), r], axis)
+    return r
+
+
+def from_dlpack(x, /, *, device=None, copy=None):
+    """An array sharing memory with ``x`` (any DLPack producer: NumPy, PyTorch, JAX...);
+    ``copy=True`` copies.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.from_dlpack(np.arange(3.0))
+    tensor([0., 1., 2.], dtype=ember.float64)
+    """
+    t = _e().from_dlpack(x)
+    if copy:
+        t = t.clone()
+    return _on(t, device)
+
+
+def _complex(self):
+    return complex(self.item())
+
+
+Tensor.__complex__ = _complex

@@ -393,6 +393,9 @@ bitand_p = _nodiff("bitwise_and", U.bitwise_and, bool_out=False)
 bitor_p = _nodiff("bitwise_or", U.bitwise_or, bool_out=False)
 bitxor_p = _nodiff("bitwise_xor", U.bitwise_xor, bool_out=False)
 floordiv_p = _nodiff("floor_divide", U.floor_divide, bool_out=False)
+lshift_p = _nodiff("bitwise_left_shift", U.left_shift, bool_out=False)
+rshift_p = _nodiff("bitwise_right_shift", U.right_shift, bool_out=False)
+nextafter_p = _nodiff("nextafter", U.nextafter, bool_out=False)
 
 
 def _fmod_vjp(ct, out, x, y):
@@ -571,6 +574,47 @@ def bitwise_xor(input, other):
     return bind(bitxor_p, *_binary_args(input, other))
 
 
+def _int_args(op, input, other):
+    x, y = _binary_args(input, other)
+    for v in (x, y):
+        k = v.dtype.np.kind if isinstance(v, Tensor) else np.asarray(v).dtype.kind
+        if k not in "iu":
+            raise TypeError(f"{op}: needs integer tensors, got "
+                            f"{v.dtype if isinstance(v, Tensor) else type(v).__name__}")
+    return x, y
+
+
+def bitwise_left_shift(input, other):
+    """``input`` shifted left by ``other`` bits (integers; ``input << other``).
+
+    >>> ember.bitwise_left_shift(ember.tensor([1, 3]), 2)
+    tensor([ 4, 12])
+    """
+    return bind(lshift_p, *_int_args("bitwise_left_shift", input, other))
+
+
+def bitwise_right_shift(input, other):
+    """``input`` shifted right by ``other`` bits, arithmetic for signed integers
+    (``input >> other``).
+
+    >>> ember.bitwise_right_shift(ember.tensor([16, -16]), 2)
+    tensor([ 4, -4])
+    """
+    return bind(rshift_p, *_int_args("bitwise_right_shift", input, other))
+
+
+def nextafter(input, other):
+    """The next floating-point value after ``input`` towards ``other`` (no gradient).
+
+    >>> ember.nextafter(ember.tensor([1.0]), ember.tensor([2.0])) > 1.0
+    tensor([True])
+    """
+    x, y = _binary_args(input, other)
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"nextafter: needs floating tensors, got {x.dtype}")
+    return bind(nextafter_p, x, y)
+
+
 def bitwise_not(input):
     x = as_value(input)
     if x.dtype is _dt.bool_:
@@ -591,7 +635,8 @@ def where(condition, input=None, other=None):
 
 
 for _f in (div, pow, float_power, logical_and, logical_or, logical_xor, logical_not,
-           bitwise_and, bitwise_or, bitwise_xor, bitwise_not, where):
+           bitwise_and, bitwise_or, bitwise_xor, bitwise_not, where, bitwise_left_shift,
+           bitwise_right_shift, nextafter):
     export(_f, __all__)
     method(_f)
 for _n, _f in (("true_divide", div), ("divide", div), ("multiply", mul), ("subtract", sub),

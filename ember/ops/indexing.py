@@ -349,9 +349,27 @@ def check_index(idx, size, op, table=""):
     return bind(check_index_p, idx, size=int(size), op=op, table=table)
 
 
+def _scalar_bool(idx):
+    """True/False for an index that is one Python bool or one concrete 0-d bool tensor
+    (NumPy and PyTorch: a new leading axis of length 1 or 0), else None."""
+    if isinstance(idx, tuple) and len(idx) == 1:
+        idx = idx[0]
+    if isinstance(idx, (bool, np.bool_)):
+        return bool(idx)
+    if isinstance(idx, Tensor) and idx.ndim == 0 and idx.dtype is _dt.bool_ and \
+            not _is_traced(idx):
+        return bool(idx._data)
+    return None
+
+
 def getitem(x, idx):
     """``x[idx]`` with PyTorch/NumPy semantics."""
     x = as_value(x)
+    if type(idx) is not int and type(idx) is not slice:
+        b = _scalar_bool(idx)
+        if b is not None:
+            y = getitem(x, None)
+            return y if b else getitem(y, slice(0, 0))
     spec, arrays = _parse(x, idx)
     if arrays:
         return bind(gather_nd_p, x, *arrays, spec=spec)
@@ -386,6 +404,11 @@ def _put_advanced(s, spec, arrays, v):
 def _put(s, idx, v):
     """``s`` with ``v`` written at ``idx`` (out of place)."""
     from .elementwise import where
+    b = _scalar_bool(idx)
+    if b is not None:  # a lone bool: all of s (as s[None]) or nothing
+        if not b:
+            return s
+        idx = None
     spec, arrays = _parse(s, idx)
     if arrays:
         return _put_advanced(s, spec, arrays, v)

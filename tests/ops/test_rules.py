@@ -468,6 +468,9 @@ def test_cases_exercise_every_primitive(monkeypatch):
     (w.to("strict") * 2).cpu().sum().backward()
     # dynamic int8 linear (no derivative): tests/ao/test_quantize_dynamic.py
     ember.ao.quantization.linear_dynamic(ember.ones(1, 2), ember.ones(1, 2, dtype=ember.int8), 1.0)
+    # integer shifts and nextafter (no derivative): tests/test_array_api_surface.py
+    ember.bitwise_left_shift(ember.tensor([1]), 2) + ember.bitwise_right_shift(ember.tensor([8]), 1)
+    ember.nextafter(ember.ones(2), ember.zeros(2))
     missing = sorted(set(ember.primitives) - seen)
     assert not missing, f"primitives with no test case in tests/ops/test_rules.py: {missing}"
 
