@@ -269,3 +269,18 @@ def test_fuse_modules_errors():
         Q.fuse_modules(model.eval(), ["0", "2"])
     with pytest.raises(ValueError, match="no submodule 'conv'"):
         Q.fuse_modules(model.eval(), ["conv", "1"])
+
+
+def test_fused_layer_observers_see_its_input_and_output():
+    # the observers attached to a fused (Sequential) layer are not run as its last parts
+    model = Q.fuse_modules(_mlp().eval(), _MLP_FUSE)
+    model.qconfig = Q.QConfig(activation=Q.MinMaxObserver, weight=Q.default_weight_observer)
+    p = Q.prepare(model)
+    x = ember.tensor(rng.standard_normal((16, 1, 8, 8)).astype(np.float32))
+    p(x)
+    pre, post = p[1].activation_pre_process, p[1].activation_post_process
+    assert float(pre.min_val.item()) == float(x.min().item())
+    h = model[1](model[0](x))
+    assert float(post.min_val.item()) == 0.0 and float(post.max_val.item()) == \
+        float(h.max().item())
+    assert float(p[3].activation_pre_process.max_val.item()) == float(h.max().item())
