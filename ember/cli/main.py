@@ -118,7 +118,8 @@ def cmd_quantize(a):
     from ember.recipes.quantize import quantize_checkpoint
     try:
         quantize_checkpoint(a.checkpoint, recipe=a.recipe, mode=a.mode, out=a.out,
-                            data_dir=a.data_dir, dataset=a.dataset, limit=a.limit)
+                            data_dir=a.data_dir, dataset=a.dataset, limit=a.limit,
+                            calibrate=a.calibrate)
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"ember quantize: {e}", file=sys.stderr)
         return 1
@@ -197,8 +198,12 @@ def main(argv=None):
                                       "runs/mnist-mlp-eager/best.safetensors)")
     q.add_argument("--recipe", choices=sorted(RECIPES),
                    help="the recipe it was trained with (default: the one it records)")
-    q.add_argument("--mode", choices=["dynamic"], default="dynamic",
-                   help="dynamic: int8 Linear/LSTM weights, activations quantized per call")
+    q.add_argument("--mode", choices=["dynamic", "static"], default="dynamic",
+                   help="dynamic: int8 Linear/LSTM weights, activations quantized per call; "
+                        "static: int8 Linear/Conv2d with per-channel weights and activation "
+                        "ranges calibrated on --calibrate training examples (x86 qconfig)")
+    q.add_argument("--calibrate", type=int, default=1000, metavar="N",
+                   help="static mode: calibrate on the first N training examples (1000)")
     q.add_argument("--out", help="the quantized checkpoint to write (default: "
                                  "CHECKPOINT-int8-MODE.safetensors)")
     q.add_argument("--data-dir", dest="data_dir")

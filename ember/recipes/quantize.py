@@ -4,12 +4,13 @@ before and after.
 
 ``--mode dynamic`` (the default) swaps the Linear and LSTM layers for dynamically quantized
 ones (``ember.ao.quantization.quantize_dynamic``: int8 weights, activations quantized per
-call; no calibration data). The written checkpoint holds the quantized model's state_dict
-under ``"model"`` (int8 weights and their scales are plain tensors) with ``"recipe"`` and
-``"quantization"``; to use it::
-
-    model = quantize_dynamic(recipe.model())        # the same structure, then its values
-    model.load_state_dict(ember.load(path)["model"])
+call; no calibration data). ``--mode static`` is post-training static quantization with
+PyTorch's x86 qconfig (per-channel int8 weights, histogram-calibrated activations):
+``prepare``, ``--calibrate N`` training examples through the model, ``convert``; Linear and
+Conv2d become int8, other layers (an LSTM) stay float. The written checkpoint holds the
+quantized model's state_dict under ``"model"`` (int8 weights, scales and zero points are
+plain tensors) with ``"recipe"`` and ``"quantization"``; ``load_quantized(path)`` rebuilds
+the model from it.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import ember
 from ember import nn
 from .trainer import Args, _batches, _len, _take
 
-MODES = ("dynamic",)
+MODES = ("dynamic", "static")
 
 
 def _state_bytes(state):
@@ -68,8 +69,23 @@ def _read_checkpoint(path, recipe_name):
     return name, state
 
 
+def quantized_model(model, mode, calibration=None, batch_size=100):
+    """``model`` (float, eval mode) quantized by ``mode``: ``"dynamic"`` (Linear, LSTM) or
+    ``"static"`` (x86 qconfig; ``calibration``: the inputs to observe)."""
+    q = ember.ao.quantization
+    if mode == "dynamic":
+        return q.quantize_dynamic(model, {nn.Linear, nn.LSTM}, dtype=ember.qint8)
+    model.qconfig = q.get_default_qconfig("x86")
+    prepared = q.prepare(model)
+    if calibration is not None:
+        with ember.no_grad():
+            for idx in _batches(_len(calibration), batch_size, 0, 0, shuffle=False):
+                prepared(_take(calibration, idx))
+    return q.convert(prepared)
+
+
 def quantize_checkpoint(checkpoint, recipe=None, mode="dynamic", out=None, data_dir=None,
-                        dataset=None, limit=None, log=print):
+                        dataset=None, limit=None, calibrate=1000, log=print):
     """Quantize ``checkpoint`` (a recipe's float checkpoint), write the quantized one to
     ``out`` and return a dict of the figures (sizes in bytes, loss/accuracy before and after)."""
     import importlib
@@ -78,16 +94,19 @@ def quantize_checkpoint(checkpoint, recipe=None, mode="dynamic", out=None, data_
         raise ValueError(f"quantize: --mode must be one of {MODES}, got {mode!r}")
     name, state = _read_checkpoint(checkpoint, recipe)
     r = importlib.import_module(RECIPES[name])
+    if mode == "static" and (calibrate is None or calibrate < 1):
+        raise ValueError(f"quantize --mode static: --calibrate must be a positive number of "
+                         f"training examples, got {calibrate}")
     args = Args(data_dir=data_dir, dataset=dataset, limit=limit)
-    _, _, xte, yte = r.data(args)  # before model(): a recipe may size its model from the data
+    xtr, _, xte, yte = r.data(args)  # before model(): a recipe may size its model from the data
     if limit:
         xte, yte = _take(xte, slice(0, limit)), yte[:limit]
     model = r.model()
     model.load_state_dict(state)
     model.eval()
     before = evaluate(model, r, xte, yte)
-    qmodel = ember.ao.quantization.quantize_dynamic(model, {nn.Linear, nn.LSTM},
-                                                    dtype=ember.qint8)
+    calib = _take(xtr, slice(0, calibrate)) if mode == "static" else None
+    qmodel = quantized_model(model, mode, calib)
     after = evaluate(qmodel, r, xte, yte)
     qstate = qmodel.state_dict()
     out = out or os.path.splitext(checkpoint)[0] + f"-int8-{mode}.safetensors"
@@ -96,13 +115,16 @@ def quantize_checkpoint(checkpoint, recipe=None, mode="dynamic", out=None, data_
                          f"another path")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     ember.save({"model": qstate, "recipe": name, "quantization": mode,
-                "source": os.path.basename(checkpoint)}, out)
+                "source": os.path.basename(checkpoint),
+                "input_shape": [int(d) for d in xte.shape[1:]],
+                "input_dtype": str(xte.dtype).replace("ember.", "")}, out)
     res = {"recipe": name, "mode": mode, "out": out, "float_bytes": _state_bytes(state),
            "int8_bytes": _state_bytes(qstate), "file_bytes": os.path.getsize(out),
            "float_loss": before[0], "int8_loss": after[0], "float_acc": before[1],
            "int8_acc": after[1], "test_examples": _len(xte)}
     fb, qb = res["float_bytes"], res["int8_bytes"]
-    log(f"{name}: {mode} int8 quantization of {checkpoint}")
+    log(f"{name}: {mode} int8 quantization of {checkpoint}"
+        + (f" (calibrated on {_len(calib)} training examples)" if calib is not None else ""))
     log(f"  weights   float32 {fb / 1e6:8.3f} MB -> int8 {qb / 1e6:8.3f} MB "
         f"({fb / max(qb, 1):.2f}x smaller); wrote {out} ({res['file_bytes'] / 1e6:.3f} MB)")
     if before[1] is not None:
@@ -123,10 +145,14 @@ def load_quantized(path, recipe_module=None):
         raise ValueError(f"load_quantized: {path} is not a checkpoint written by ember "
                          f"quantize (no 'quantization' entry)")
     r = recipe_module or importlib.import_module(RECIPES[ck["recipe"]])
-    model = ember.ao.quantization.quantize_dynamic(r.model(), {nn.Linear, nn.LSTM},
-                                                   dtype=ember.qint8)
+    model = r.model().eval()
+    if ck["quantization"] == "static":  # convert needs observed layers: one batch of zeros
+        x = ember.zeros(1, *ck["input_shape"], dtype=getattr(ember, ck["input_dtype"]))
+        model = quantized_model(model, "static", x)
+    else:
+        model = quantized_model(model, "dynamic")
     model.load_state_dict(ck["model"])
     return model.eval()
 
 
-__all__ = ["quantize_checkpoint", "load_quantized", "evaluate"]
+__all__ = ["quantize_checkpoint", "quantized_model", "load_quantized", "evaluate"]
