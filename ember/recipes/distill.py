@@ -32,6 +32,10 @@ def student():
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
 
 
+model = student  # the recipe's model (its checkpoints are students: ember quantize reads them)
+loss = nn.functional.cross_entropy
+
+
 def distill_loss(logits, y):
     """Cross entropy for plain labels (evaluation); for the training targets of the distilled
     arm, ``y`` is (N, 1 + classes): the label in column 0, the teacher's logits after it (one

@@ -125,7 +125,7 @@ def _to_images(x):
 
 def pretrain(args, x, y, xte, yte, out, log):
     """The source network: ``PRETRAIN`` epochs on every source image."""
-    recipe = _compare.arm_recipe(NAME, (x, y, xte, yte), SmallResNet, _optimizer,
+    recipe = _compare.arm_recipe(f"{NAME}-pretrain", (x, y, xte, yte), SmallResNet, _optimizer,
                                  _functional_optimizer, nn.functional.cross_entropy, PRETRAIN)
     pargs = copy.copy(args)
     pargs.batch_size, pargs.lr = PRETRAIN["batch_size"], PRETRAIN["lr"]
@@ -173,13 +173,13 @@ def experiment(args, log=print):
                 idx = _few_shots(yt, k, seed)
                 x, y = _compare.subset_rows(xt, idx), yt[idx]
                 for arm in ARMS:
-                    recipe = _compare.arm_recipe(
-                        NAME, (x, y, xtt, ytt), lambda arm=arm: _arm_model(arm, pre),
+                    tag = ("scratch", "frozen", "finetune")[ARMS.index(arm)]
+                    recipe = _compare.arm_recipe(  # (its own name: 5 classes, not the data's 10)
+                        f"{NAME}-{tag}", (x, y, xtt, ytt), lambda arm=arm: _arm_model(arm, pre),
                         _optimizer, _functional_optimizer, nn.functional.cross_entropy,
                         DEFAULTS)
                     aargs = copy.copy(args)
                     aargs.batch_size = args.batch_size or k
-                    tag = ("scratch", "frozen", "finetune")[ARMS.index(arm)]
                     _, acc, secs = _compare.run_arm(
                         recipe, aargs, os.path.join(out, name, f"{tag}-{k}shot-seed{seed}"),
                         seed)

@@ -342,8 +342,10 @@ def shrink(model, example_input):
     >>> model = ember.nn.Sequential(ember.nn.Linear(4, 6), ember.nn.ReLU(), ember.nn.Linear(6, 2))
     >>> _ = ember.nn.utils.prune.ln_structured(model[0], "weight", amount=0.5, n=2, dim=0)
     >>> small = ember.nn.utils.prune.shrink(model, ember.randn(3, 4))
-    >>> small[0], small[2]
-    (Linear(in_features=4, out_features=3, bias=True), Linear(in_features=3, out_features=2, bias=True))
+    >>> small[0]
+    Linear(in_features=4, out_features=3, bias=True)
+    >>> tuple(small[2].weight.shape)
+    (2, 3)
     """
     if not isinstance(model, Module):
         raise TypeError(f"shrink: expected an nn.Module, got {type(model).__name__}")
