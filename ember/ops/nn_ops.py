@@ -259,41 +259,54 @@ def _lstm_seq_impl(xw, whhT, h0, c0, reverse):
     hs = xp.empty((T, n, H), dt)
     cs = xp.empty((T, n, H), dt)
     acts = xp.empty((T, n, 5 * H), dt)
+    # sigmoid(x) = 1 / (1 + exp(-x)); tanh(x) = 2 / (1 + exp(-2x)) - 1. The scales are powers
+    # of two, so scaling the weight and the inputs is exact: h (s W) + s x = s (h W + x)
     scale = xp.full(h4, -1, dt)
-    scale[2 * H:3 * H] = -2  # sigmoid(x) = 1 / (1 + exp(-x)); tanh(x) = 2 sigmoid(2x) - 1
-    threads.run_parts(_lstm_seq_rows, [(xw, whhT, h0, c0, reverse, hs, cs, acts, scale, a, b)
-                                       for a, b in _row_parts(n, H)])
+    scale[2 * H:3 * H] = -2
+    numer = xp.ones(h4, dt)
+    numer[2 * H:3 * H] = 2
+    ws = whhT * scale
+    threads.run_parts(_lstm_seq_rows, [(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer,
+                                        a, b) for a, b in _row_parts(n, H)])
     return [hs, cs, acts]
 
 
-def _lstm_seq_rows(xw, whhT, h0, c0, reverse, hs, cs, acts, scale, a, b):
-    """The forward recurrence for the examples a:b (rows of every step), into hs, cs, acts."""
+_FWD_CHUNK = 8  # steps whose scaled inputs are formed in one call
+
+
+def _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, a, b):
+    """The forward recurrence for the examples a:b (rows of every step), into hs, cs, acts;
+    ``ws`` is the recurrent weight times ``scale``."""
     T, _, h4 = xw.shape
     H = h4 // 4
+    L = min(_FWD_CHUNK, T)
     xp = namespace(xw)
     gates = xp.empty((b - a, h4), hs.dtype)
     tmp = xp.empty((b - a, H), hs.dtype)
+    xs = xp.empty((L, b - a, h4), hs.dtype)
     xw, hs, cs, acts = xw[:, a:b], hs[:, a:b], cs[:, a:b], acts[:, a:b]
     h, c = h0[a:b], c0[a:b]
     with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x: sigmoid(x) = 0
-        for t in _steps(T, reverse):
-            np.matmul(h, whhT, out=gates)
-            gates += xw[t]
-            gates *= scale
-            np.exp(gates, out=gates)
-            gates += 1
-            a_t = acts[t]
-            np.reciprocal(gates, out=a_t[:, :h4])
-            i, f, g, o, tc = (a_t[:, k * H:(k + 1) * H] for k in range(5))
-            g *= 2
-            g -= 1
-            c_new, h_new = cs[t], hs[t]
-            np.multiply(f, c, out=c_new)
-            np.multiply(i, g, out=tmp)
-            c_new += tmp
-            np.tanh(c_new, out=tc)
-            np.multiply(o, tc, out=h_new)
-            h, c = h_new, c_new
+        for k_lo in range(0, T, L):  # chunks of the processing order
+            k_hi = min(T, k_lo + L)
+            ta, tb = (T - k_hi, T - k_lo) if reverse else (k_lo, k_hi)
+            np.multiply(xw[ta:tb], scale, out=xs[:tb - ta])
+            for t in (range(tb - 1, ta - 1, -1) if reverse else range(ta, tb)):
+                np.matmul(h, ws, out=gates)
+                gates += xs[t - ta]
+                np.exp(gates, out=gates)
+                gates += 1
+                a_t = acts[t]
+                np.divide(numer, gates, out=a_t[:, :h4])
+                i, f, g, o, tc = (a_t[:, k * H:(k + 1) * H] for k in range(5))
+                g -= 1
+                c_new, h_new = cs[t], hs[t]
+                np.multiply(f, c, out=c_new)
+                np.multiply(i, g, out=tmp)
+                c_new += tmp
+                np.tanh(c_new, out=tc)
+                np.multiply(o, tc, out=h_new)
+                h, c = h_new, c_new
 
 
 def _lstm_seq_shape(xw, whhT, h0, c0, reverse):

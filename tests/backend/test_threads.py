@@ -108,16 +108,21 @@ def test_lstm_eager_and_jit_agree_bit_for_bit_when_split():
 
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("T", [1, 5, 19])
-def test_lstm_backward_chunks_keep_the_bits_of_a_step_by_step_loop(monkeypatch, reverse, T):
-    """The backward computes its step-local factors a chunk of steps at a time; with chunks
-    of one step it is the plain per-step loop, and every chunking gives the same bits."""
+def test_lstm_chunks_keep_the_bits_of_a_step_by_step_loop(monkeypatch, reverse, T):
+    """The forward scales a chunk of steps' inputs at once, the backward computes its
+    step-local factors a chunk at a time; with chunks of one step each is the plain per-step
+    loop, and every chunking gives the same bits."""
     rng = np.random.default_rng(T)
     n, H = 6, 5
     xw, w, h0, c0 = _seq_args(rng, T, n, H, np.float32)
     ct = [rng.standard_normal((T, n, H)).astype(np.float32) for _ in range(2)]
-    out = nn_ops._lstm_seq_impl(xw, w, h0, c0, reverse)
-    got = nn_ops._lstm_seq_bwd_impl(*ct, *out, xw, w, h0, c0, reverse=reverse, groups=1)
+
+    def run():
+        out = nn_ops._lstm_seq_impl(xw, w, h0, c0, reverse)
+        return out + nn_ops._lstm_seq_bwd_impl(*ct, *out, xw, w, h0, c0, reverse=reverse,
+                                               groups=1)
+    got = run()
     monkeypatch.setattr(nn_ops, "_BWD_CHUNK", 1)
-    want = nn_ops._lstm_seq_bwd_impl(*ct, *out, xw, w, h0, c0, reverse=reverse, groups=1)
-    for a, b in zip(got, want):
+    monkeypatch.setattr(nn_ops, "_FWD_CHUNK", 1)
+    for a, b in zip(got, run()):
         np.testing.assert_array_equal(a, b)
