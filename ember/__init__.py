@@ -41,6 +41,8 @@ from .random.generator import (  # noqa: F401
 from . import random  # noqa: F401
 from . import interop  # noqa: F401  (PyTorch <-> Flax weight layouts)
 from .tensor_types import *  # noqa: F401,F403  (FloatTensor, LongTensor, ...)
+from .torch_ops import *  # noqa: F401,F403  (PyTorch's hypot, kron, quantile, cdist, ...)
+from .torch_settings import *  # noqa: F401,F403  (set_num_threads, set_printoptions, ...)
 
 
 def result_type(*operands):

@@ -397,6 +397,11 @@ def _rebuild(arr, requires_grad):
     return t
 
 
+# ember.set_printoptions (as torch.set_printoptions) edits these
+PRINT_OPTIONS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80,
+                 "sci_mode": None}
+
+
 def _format(t: Tensor) -> str:
     a = t._data
     dev = _backend.device_of(a)
@@ -417,7 +422,9 @@ def _format(t: Tensor) -> str:
     elif t.requires_grad:
         extras.append("requires_grad=True")
     kind = a.dtype.kind
-    opts = dict(separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, max_line_width=80)
+    po = PRINT_OPTIONS
+    opts = dict(separator=", ", prefix="tensor(", threshold=po["threshold"],
+                edgeitems=po["edgeitems"], max_line_width=po["linewidth"])
     if kind == "f" or _dt.is_floating_np(a.dtype):
         vals = a.astype(np.float64) if a.dtype.itemsize < 4 or a.dtype.name == "bfloat16" else a
         finite = vals[np.isfinite(vals)] if vals.size else vals
@@ -427,7 +434,10 @@ def _format(t: Tensor) -> str:
             sci = finite.size and (np.abs(finite).max() >= 1e8 or
                                    (np.abs(finite[finite != 0]).min() < 1e-4
                                     if np.any(finite != 0) else False))
-            fmt = (lambda x: f"{x:.4e}") if sci else (lambda x: f"{x:.4f}")
+            if po["sci_mode"] is not None:
+                sci = po["sci_mode"]
+            prec = po["precision"]
+            fmt = (lambda x: f"{x:.{prec}e}") if sci else (lambda x: f"{x:.{prec}f}")
             body = np.array2string(vals, formatter={"float_kind": fmt}, **opts)
     elif kind == "b":
         body = np.array2string(a, formatter={"bool": lambda x: "True" if x else "False"}, **opts)
