@@ -508,15 +508,22 @@ def trapz(y, x=None, *, dx=None, dim=-1):
 
 
 def logcumsumexp(input, dim):
-    """``log(cumsum(exp(input), dim))`` computed stably (as ``torch.logcumsumexp``)."""
+    """``log(cumsum(exp(input), dim))`` computed stably (as ``torch.logcumsumexp``): a
+    log-depth prefix scan of ``logaddexp``, so no entry under- or overflows whatever the
+    spread of the values."""
     x = _t(input, "logcumsumexp")
     _float_check(x, "logcumsumexp")
-    d = _norm_dim(dim, x.ndim, "logcumsumexp") if x.ndim else 0
     if x.ndim == 0:
         return x + 0
-    m = _red.amax(x, d, keepdim=True)
-    m = _ew.where(_ew.isfinite(m), m, _zl(m)).detach()
-    return _ew.log(_red.cumsum(_ew.exp(x - m), d)) + m
+    d = _norm_dim(dim, x.ndim, "logcumsumexp")
+    n = x.shape[d]
+    y, shift = x, 1
+    while shift < n:
+        head = _sl.narrow(y, d, 0, n - shift)
+        pad = _ew.full_like_traced(_sl.narrow(y, d, 0, shift), -math.inf)
+        y = logaddexp(y, _ix.cat([pad, head], d))
+        shift *= 2
+    return y if n > 1 else y + 0
 
 
 def _cumext(input, dim, op, better):
