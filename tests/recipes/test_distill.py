@@ -79,3 +79,16 @@ def test_distill_loss_reads_the_packed_targets():
                                rtol=1e-6)
     np.testing.assert_allclose(distill.distill_loss(logits, y).item(),
                                ember.nn.functional.cross_entropy(logits, y).item(), rtol=1e-6)
+
+
+def test_distill_logs_each_arm_to_tensorboard(tmp_path, fashion_dir, teacher_ckpt):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    tb = tmp_path / "tb"
+    _run(tmp_path, fashion_dir, "--teacher", teacher_ckpt, "--seeds", "1", "--tensorboard",
+         str(tb))
+    assert sorted(p.name for p in tb.iterdir()) == ["alone-seed0", "distilled-seed0"]
+    ea = EventAccumulator(str(tb / "distilled-seed0"))
+    ea.Reload()
+    assert [e.step for e in ea.Scalars("train/loss")] == [1, 2]
+    assert 0.0 <= ea.Scalars("test/accuracy")[-1].value <= 1.0

@@ -36,9 +36,12 @@ import re
 
 import numpy as np
 
+from ...core.autograd import no_grad
 from ...core.tensor import Tensor
 from ...ops.creation_ops import zeros_like
 from ...ops.elementwise import where
+from ...transforms.staging.ir import Lit
+from ...transforms.staging.jitted import make_graph
 from ...tree import tree_flatten, tree_unflatten
 from ..module import Module, Parameter, _with_tensors
 from . import prune as _prune
@@ -105,7 +108,6 @@ def _layer(name, mods):
 def _trace(model, args):
     params = dict(model.named_parameters())
     buffers = dict(model.named_buffers())
-    from ...transforms.staging.jitted import make_graph
 
     def run(p, b, *xs):
         return _with_tensors(model, dict(p, **b))(*xs)
@@ -121,7 +123,6 @@ def _trace(model, args):
 
 def _values(graph, leaves):
     """Every value of the graph on these inputs (NumPy arrays), by running its equations."""
-    from ...transforms.staging.ir import Lit
     env = {id(v): leaf._data if isinstance(leaf, Tensor) else np.asarray(leaf)
            for v, leaf in zip(graph.invars, leaves)}
 
@@ -139,7 +140,6 @@ def _values(graph, leaves):
 
 def _analyse(graph, pnames):
     """Follow channel spaces through ``graph``; returns (spaces, tags, consumer records)."""
-    from ...transforms.staging.ir import Lit
     S = _Spaces()
     tags = {}      # id(var) -> _Tag
     pderiv = {}    # id(var) -> (set of param names sized by dim 0, transposed-param name)
@@ -442,7 +442,6 @@ def _fold(c, gone, env, arr, params, mods):
     if not sel.any():
         return
     wsel = np.take(arr[w], cols, axis=c["dim"])
-    from ...transforms.staging.ir import Lit
     ins = [(v.val._data if isinstance(v.val, Tensor) else v.val) if isinstance(v, Lit)
            else env[id(v)] for v in e.ins]
     ins[k] = sel.astype(np.float64)
@@ -508,7 +507,6 @@ def _check(model, new, args):
     ref.eval()
     was = new.training
     new.eval()
-    from ...core.autograd import no_grad
     with no_grad():
         a, b = ref(*args), new(*args)
     new.train(was)
@@ -532,7 +530,6 @@ def plain_state_dict(model):
     >>> sorted(state), sorted(masks), int((state["weight"] == 0).sum())
     (['bias', 'weight'], ['weight'], 4)
     """
-    from ...core.autograd import no_grad
     state, masks = {}, {}
     pruned = {}
     for mname, m in model.named_modules():
