@@ -93,7 +93,7 @@ def _qlinear_impl(x, w, bias, x_scale, x_zp, w_scale, w_zp, scale, zero_point, *
     xc = _centered(x, x_zp)
     wc = _centered(w, w_zp, 0)
     acc = int_matmul(xc, wc.T, a_bound=_span(xi.min, xi.max, x_zp),
-                     b_bound=int(np.abs(wc).max(initial=0)))
+                     b_bound=_span(-128, 127, w_zp))
     return _requantize(acc, x_scale, w_scale, bias, scale, zero_point, out_dtype, relu, (-1,))
 
 
@@ -130,7 +130,7 @@ def _qconv2d_impl(x, w, bias, x_scale, x_zp, w_scale, w_zp, scale, zero_point, *
         xc = np.pad(xc, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     wc = _centered(w, w_zp, 0).reshape(cout, cin_g * kh * kw)
     xb = _span(xi.min, xi.max, x_zp)
-    wb = int(np.abs(wc).max(initial=0))
+    wb = _span(-128, 127, w_zp)
     cout_g = cout // groups
     outs = []
     for g in range(groups):
