@@ -194,3 +194,12 @@ def test_bad_input_names_the_op_and_the_fix():
     cargs = list(_conv_args())
     with pytest.raises(ValueError, match=r"qconv2d: input \(2, 3, 6, 6\) has 3 channels"):
         qconv2d(*cargs, groups=3)
+
+
+def test_strict_device_gives_the_cpu_bits():
+    # the kernels reach no plain NumPy array past the operands' namespace
+    for fn, args, kw in ((qlinear, _lin_args(), {}), (qconv2d, _conv_args(), {"padding": 1})):
+        moved = [a.to("strict") if isinstance(a, ember.Tensor) and a.ndim else a for a in args]
+        out = fn(*moved, **kw)
+        assert out.device.type == "strict"
+        np.testing.assert_array_equal(out.cpu().numpy(), fn(*args, **kw).numpy())

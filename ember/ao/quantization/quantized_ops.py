@@ -24,6 +24,7 @@ import numpy as np
 
 from ...core import dtypes as _dt
 from ...core.primitive import Aval, Primitive, bind
+from ...backend import namespace
 from ...core.tensor import Tensor
 from ...ops.elementwise import as_value, moveaxis_to_front
 from ...ops.indexing import stack
@@ -42,10 +43,15 @@ _F32 = np.float32
 # the shared integer kernel pieces (NumPy level)
 # --------------------------------------------------------------------------------------
 
+def _arr(v):
+    """An operand as an array of its own backend (NumPy for Python numbers)."""
+    return v if hasattr(v, "astype") else np.asarray(v)
+
+
 def _centered(q, zp, axis=None):
     """``q - zp`` as float32 (exact: |values| < 2**24), zp per slice along ``axis``."""
     qf = q.astype(_F32)
-    z = np.asarray(zp).astype(_F32)
+    z = _arr(zp).astype(_F32)
     if z.ndim and axis is not None:
         shape = [1] * q.ndim
         shape[axis] = -1
@@ -65,7 +71,9 @@ def _span(qmin, qmax, zp):
 def _requantize(acc, x_scale, w_scale, bias, scale, zero_point, out_dtype, relu, ch_shape):
     """int32 accumulators -> the output's integers (fbgemm's float-bias order, float32)."""
     storage, qmin, qmax = _OUT[out_dtype]
-    xw = (_F32(x_scale) * np.asarray(w_scale).astype(_F32)).reshape(ch_shape)
+    xw = _F32(x_scale) * _arr(w_scale).astype(_F32)
+    if xw.ndim:  # per channel (a per-tensor 0-d scale broadcasts as it is, on any device)
+        xw = xw.reshape(ch_shape)
     v = acc.astype(_F32)
     if bias is not None:
         v += (bias.astype(_F32).reshape(ch_shape) / xw)
@@ -103,7 +111,7 @@ def _windows(x, kh, kw, stride, dilation, out_hw):
     ho, wo = out_hw
     sh, sw = stride
     dh, dw = dilation
-    cols = np.empty((n, c, kh, kw, ho, wo), x.dtype)
+    cols = namespace(x).empty((n, c, kh, kw, ho, wo), x.dtype)
     for i in range(kh):
         for j in range(kw):
             cols[:, :, i, j] = x[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
@@ -252,8 +260,8 @@ def _operands(op, input, weight, bias, input_scale, input_zero_point, weight_sca
     if dtype not in _OUT:
         raise ValueError(f"{op}: dtype must be 'quint8' or 'qint8', got {dtype!r}")
     n = w.shape[0]
-    if bias is None:
-        b = Tensor._wrap(np.zeros((n,), np.float32))
+    if bias is None:  # zeros on the weight's device (and traced with it under jit)
+        b = (w[:, 0] if w.ndim == 2 else w[:, 0, 0, 0]).to(_dt.float32) * 0.0
     else:
         b = as_value(bias)
         if tuple(b.shape) != (n,) or not b.dtype.is_floating_point:
