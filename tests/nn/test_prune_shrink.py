@@ -59,6 +59,20 @@ def test_shrink_folds_the_constant_of_pruned_units_into_the_next_bias():
     _same(m, s, x)
 
 
+def test_shrink_folds_constant_channels_into_an_unpadded_convolution():
+    ember.manual_seed(2)
+    m = nn.Sequential(nn.Conv2d(2, 6, 3), nn.ReLU(), nn.Conv2d(6, 4, 3), nn.Flatten(),
+                      nn.Linear(4 * 4 * 4, 3))
+    with ember.no_grad():
+        m[0].bias.copy_(ember.rand(6) + 0.1)  # the pruned channels are relu(bias) > 0
+    P.ln_structured(m[0], "weight", amount=0.5, n=1, dim=0)
+    x = ember.randn(2, 2, 8, 8)
+    s = P.shrink(m, x)
+    assert (s[0].out_channels, s[2].in_channels) == (3, 3)
+    assert not np.array_equal(s[2].bias.detach().numpy(), m[2].bias.detach().numpy())
+    _same(m, s, x)
+
+
 def test_shrink_a_conv_net_with_batchnorm():
     ember.manual_seed(0)
     m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),

@@ -236,7 +236,7 @@ def _einsum(e, ins, tags, pderiv, pnames, S):
                 any(j == others[0] for j, _ in direct):
             wname = dict(direct)[others[0]]
             S.consumers[S.find(t.space)].append(dict(weight=wname, dim=subs[others[0]].index(
-                letter), block=t.block, var=i, eqn=e, operand=k))
+                letter), block=t.block, var=i, eqn=e, operand=k, w_operand=others[0]))
         else:
             S.block(t.space, f"einsum '{eq}' mixes its channels")
     if len(direct) == 1:  # a layer's weight: its letters not in the data give the new space
@@ -446,16 +446,24 @@ def _fold(c, gone, env, arr, params, mods):
            else env[id(v)] for v in e.ins]
     ins[k] = sel.astype(np.float64)
     # the weight operand: the consumer's weight (or its transpose, for matmul)
-    wi = 1 - k if len(e.ins) == 2 else None
+    layer = _layer(w, mods)
     if e.prim.name == "matmul":
         ins[1] = wsel.astype(np.float64).T
+        out_axis = sel.ndim - 1
     else:
+        wi = c["w_operand"]
         ins[wi] = wsel.astype(np.float64)
+        lhs, rhs = e.params["eq"].split("->")
+        subs = lhs.split(",")
+        outs = [ch for ch in subs[wi] if ch in rhs and ch not in subs[k]]
+        if len(outs) != 1:
+            raise ValueError(f"shrink: the pruned channels {gone.tolist()[:8]} reach {layer} "
+                             f"as non-zero constants through einsum '{e.params['eq']}', which "
+                             f"shrink cannot fold into a bias; prune their bias (or BatchNorm "
+                             f"shift) too so that they carry zero")
+        out_axis = rhs.index(outs[0])
     contrib = np.asarray(e.prim.impl(*ins, **e.params))
-    layer = _layer(w, mods)
     # one constant per output channel of the consumer?
-    out_axis = contrib.ndim - 1 if e.prim.name == "matmul" else \
-        e.params["eq"].split("->")[1].index(e.params["eq"].split("->")[0].split(",")[wi][0])
     moved = np.moveaxis(contrib, out_axis, 0).reshape(contrib.shape[out_axis], -1)
     if not np.allclose(moved, moved[:, :1], rtol=1e-6, atol=1e-7 * max(1.0, np.abs(
             moved).max())):
@@ -478,7 +486,7 @@ def _tag_axis(c, x):
     if e.prim.name == "matmul":
         return x.ndim - 1
     lhs = e.params["eq"].split("->")[0].split(",")
-    w = lhs[1 - k]
+    w = lhs[c["w_operand"]]
     letter = w[c["dim"]]
     return lhs[k].index(letter)
 
