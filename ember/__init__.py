@@ -43,6 +43,7 @@ from . import interop  # noqa: F401  (PyTorch <-> Flax weight layouts)
 from .tensor_types import *  # noqa: F401,F403  (FloatTensor, LongTensor, ...)
 from .torch_ops import *  # noqa: F401,F403  (PyTorch's hypot, kron, quantile, cdist, ...)
 from .torch_settings import *  # noqa: F401,F403  (set_num_threads, set_printoptions, ...)
+from . import special, testing  # noqa: F401,E402  (torch.special's and torch.testing's names)
 
 
 def result_type(*operands):

@@ -43,3 +43,8 @@ def synchronize(device=None) -> None:
 
 def get_device_name(device=None) -> str:
     _no_cuda("get_device_name")
+
+
+def empty_cache() -> None:
+    """Release cached CUDA memory: with no CUDA device there is no cache, so nothing to do
+    (PyTorch's call is likewise a no-op when CUDA was never initialised)."""

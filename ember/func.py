@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .nn.module import Module, _with_tensors, _named_tensors
 
-__all__ = ["functional_call", "params_of"]
+__all__ = ["functional_call", "params_of", "vmap", "grad", "grad_and_value", "vjp", "jvp",
+           "jacrev", "jacfwd", "hessian", "linearize"]
 
 
 def functional_call(module, parameter_and_buffer_dicts, args=(), kwargs=None, *, strict=False):
@@ -51,3 +52,122 @@ def params_of(module):
     {'weight': (2, 3), 'bias': (2,)}
     """
     return dict(module.named_parameters())
+
+
+# ---- torch.func's transform names over ember's transforms -----------------------------------
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """``torch.func.vmap``: ``ember.vmap`` with PyTorch's keyword names (``in_dims``/
+    ``out_dims``); ``chunk_size`` is accepted (the whole batch runs at once).
+
+    >>> ember.func.vmap(lambda row: row.sum(), in_dims=0)(ember.ones(3, 2))
+    tensor([2., 2., 2.])
+    """
+    from .transforms import vmap as _vmap
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"func.vmap: chunk_size must be a positive int or None, got "
+                         f"{chunk_size!r}")
+    return _vmap(func, in_axes=in_dims, out_axes=out_dims, randomness=randomness)
+
+
+def grad(func, argnums=0, has_aux=False):
+    """``torch.func.grad``: the gradient of a scalar-valued ``func`` (as ``ember.grad``).
+
+    >>> ember.func.grad(lambda x: (x ** 2).sum())(ember.tensor([1., 2.]))
+    tensor([2., 4.])
+    """
+    from .transforms import grad as _grad
+    return _grad(func, argnums=argnums, has_aux=has_aux)
+
+
+def grad_and_value(func, argnums=0, has_aux=False):
+    """``torch.func.grad_and_value``: ``(gradient, value)`` (note the order: JAX's
+    ``value_and_grad`` gives ``(value, gradient)``); with ``has_aux``,
+    ``(gradient, (value, aux))``.
+
+    >>> g, v = ember.func.grad_and_value(lambda x: (x ** 2).sum())(ember.tensor([1., 2.]))
+    >>> g, v
+    (tensor([2., 4.]), tensor(5.))
+    """
+    from .transforms import value_and_grad as _vg
+    vg = _vg(func, argnums=argnums, has_aux=has_aux)
+
+    def wrapper(*args, **kwargs):
+        value, g = vg(*args, **kwargs)
+        return g, value
+    return wrapper
+
+
+def vjp(func, *primals, has_aux=False):
+    """``torch.func.vjp``: ``(output, vjp_fn)`` (as ``ember.vjp``).
+
+    >>> out, f_vjp = ember.func.vjp(lambda x: x * 3.0, ember.tensor([1., 2.]))
+    >>> f_vjp(ember.ones(2))
+    (tensor([3., 3.]),)
+    """
+    from .transforms import vjp as _vjp
+    return _vjp(func, *primals, has_aux=has_aux)
+
+
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    """``torch.func.jvp``: ``(output, jvp_out)`` (as ``ember.jvp``).
+
+    >>> ember.func.jvp(lambda x: x * x, (ember.tensor([3.]),), (ember.tensor([1.]),))
+    (tensor([9.]), tensor([6.]))
+    """
+    from .transforms import jvp as _jvp
+    return _jvp(func, tuple(primals), tuple(tangents), has_aux=has_aux)
+
+
+def _with_aux(jac, func, argnums, has_aux):
+    if not has_aux:
+        return jac(func, argnums=argnums)
+    j = jac(lambda *args: func(*args)[0], argnums=argnums)
+
+    def wrapper(*args):  # the auxiliary output comes from one more (plain) call of func
+        return j(*args), func(*args)[1]
+    return wrapper
+
+
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
+    """``torch.func.jacrev``: the Jacobian by reverse mode (as ``ember.jacrev``).
+
+    >>> ember.func.jacrev(lambda x: x * 2.0)(ember.tensor([1., 2.]))
+    tensor([[2., 0.],
+            [0., 2.]])
+    """
+    from .transforms import jacrev as _jacrev
+    return _with_aux(_jacrev, func, argnums, has_aux)
+
+
+def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
+    """``torch.func.jacfwd``: the Jacobian by forward mode (as ``ember.jacfwd``).
+
+    >>> ember.func.jacfwd(lambda x: x ** 2)(ember.tensor([1., 3.]))
+    tensor([[2., 0.],
+            [0., 6.]])
+    """
+    from .transforms import jacfwd as _jacfwd
+    return _with_aux(_jacfwd, func, argnums, has_aux)
+
+
+def hessian(func, argnums=0):
+    """``torch.func.hessian`` (as ``ember.hessian``).
+
+    >>> ember.func.hessian(lambda x: (x ** 3).sum())(ember.tensor([1., 2.]))
+    tensor([[6., 0.],
+            [0., 12.]])
+    """
+    from .transforms import hessian as _hessian
+    return _hessian(func, argnums=argnums)
+
+
+def linearize(func, *primals):
+    """``torch.func.linearize``: ``(output, jvp_fn)`` (as ``ember.linearize``).
+
+    >>> out, f_jvp = ember.func.linearize(lambda x: x.sin(), ember.tensor([0.]))
+    >>> f_jvp(ember.tensor([2.]))
+    tensor([2.])
+    """
+    from .transforms import linearize as _linearize
+    return _linearize(func, *primals)

@@ -40,3 +40,7 @@ class Variable:
         if requires_grad:
             t.requires_grad_(True)
         return t
+from .function import Function, FunctionCtx, once_differentiable  # noqa: F401,E402
+from .anomaly import (  # noqa: F401,E402
+    set_detect_anomaly, detect_anomaly, is_anomaly_enabled, is_anomaly_check_nan_enabled)
+from . import function  # noqa: F401,E402  (torch.autograd.function's import path)
