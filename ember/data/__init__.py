@@ -7,4 +7,5 @@ from .dataloader import (  # noqa: F401
 from .datasets import (  # noqa: F401
     Digits, MNIST, FashionMNIST, CIFAR10, IMDB, TextPolarityCSV, read_idx)
 from .distributed import DistributedSampler  # noqa: F401
+from .samplers import WeightedRandomSampler  # noqa: F401
 from . import transforms, text, distributed  # noqa: F401

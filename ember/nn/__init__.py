@@ -18,3 +18,4 @@ from .more import *  # noqa: F401,F403  (activations, pads, shuffles, cells, mor
 from .transformer import *  # noqa: F401,F403  (encoder/decoder stacks, Transformer)
 from . import parallel  # noqa: F401  (DistributedDataParallel)
 from . import utils  # noqa: F401  (clip_grad_norm_, prune, ...)
+from .containers import ParameterList, ParameterDict  # noqa: F401,E402

@@ -91,3 +91,6 @@ def vector_to_parameters(vec, parameters):
         p._version[0] += 1
         i += n
 from . import prune  # noqa: E402,F401  (torch.nn.utils.prune)
+
+
+from . import rnn  # noqa: F401,E402  (pad_sequence, pack_padded_sequence, ...)
