@@ -128,3 +128,25 @@ def test_prepare_qat_needs_training_mode():
     model.qconfig = Q.get_default_qat_qconfig("x86")
     with pytest.raises(ValueError, match=r"prepare_qat: the model is in eval mode.*model.train"):
         Q.prepare_qat(model)
+
+
+def test_jit_of_a_qat_model_with_frozen_observers_equals_eager():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+    model.qconfig = Q.get_default_qat_qconfig("x86")
+    qat = Q.prepare_qat(model)
+    x = ember.randn(4, 1, 6, 6)
+    qat(x)
+    with pytest.raises(TypeError, match="FakeQuantize under a transform.*disable_observer"):
+        ember.jit(qat)(x)
+    qat.apply(Q.disable_observer)
+    np.testing.assert_array_equal(ember.jit(qat)(x).detach().numpy(), qat(x).detach().numpy())
+    # and the gradients of a jitted loss equal the eager ones (straight through)
+    loss = ember.jit(lambda v: qat(v).pow(2).sum())
+    loss(x).backward()
+    g = qat[3].weight.grad.numpy().copy()
+    qat.zero_grad()
+    qat(x).pow(2).sum().backward()
+    np.testing.assert_allclose(g, qat[3].weight.grad.numpy(), rtol=1e-6)
+    # the model as a jit argument (its buffers traced): the switches are still read
+    np.testing.assert_array_equal(ember.jit(lambda m, v: m(v))(qat, x).detach().numpy(),
+                                  qat(x).detach().numpy())

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core import dtypes as _dt
+from ...core.errors import ConcretizationError
+from ...core.primitive import transforms_active
 from ...core.tensor import Tensor
 from ...nn.module import Module
 from .functional import fake_quantize_per_channel_affine, fake_quantize_per_tensor_affine
@@ -16,6 +19,29 @@ from .observer import (MovingAverageMinMaxObserver, MovingAveragePerChannelMinMa
 __all__ = ["FakeQuantize", "default_fake_quant", "default_weight_fake_quant",
            "default_per_channel_weight_fake_quant", "disable_observer", "enable_observer",
            "disable_fake_quant", "enable_fake_quant"]
+
+
+_UNDER_JIT = ("FakeQuantize under a transform (jit, grad, vmap): its observer records "
+              "statistics with NumPy, eagerly. Train (or calibrate) with observers eagerly, "
+              "then freeze them (model.apply(ember.ao.quantization.disable_observer)) before "
+              "jit; fake quantization with frozen qparams traces")
+
+
+def _flag(module, name):
+    """A switch's value: its buffer (state_dict), or under a trace that passes the module's
+    buffers as traced inputs, the Python copy kept beside it."""
+    try:
+        return bool(int(getattr(module, name).numpy()[0]))
+    except ConcretizationError:
+        return module.__dict__.get("_" + name, True)
+
+
+def _along(t, axis, ndim):
+    if axis is None:
+        return t.reshape(())
+    shape = [1] * ndim
+    shape[axis] = -1
+    return t.reshape(shape)
 
 
 class FakeQuantize(Module):
@@ -59,6 +85,7 @@ class FakeQuantize(Module):
 
     def enable_observer(self, enabled=True):
         self.observer_enabled = Tensor._wrap(np.asarray([int(enabled)], np.uint8))
+        self.__dict__["_observer_enabled"] = bool(enabled)
         return self
 
     def disable_observer(self):
@@ -66,25 +93,42 @@ class FakeQuantize(Module):
 
     def enable_fake_quant(self, enabled=True):
         self.fake_quant_enabled = Tensor._wrap(np.asarray([int(enabled)], np.uint8))
+        self.__dict__["_fake_quant_enabled"] = bool(enabled)
         return self
 
     def disable_fake_quant(self):
         return self.enable_fake_quant(False)
 
     def forward(self, x):
-        if int(self.observer_enabled.numpy()[0]):
+        if _flag(self, "observer_enabled"):
+            if transforms_active():
+                raise TypeError(_UNDER_JIT)
             self.activation_post_process(x.detach())
             scale, zp = self.calculate_qparams()
             self.scale, self.zero_point = scale, zp
-        if not int(self.fake_quant_enabled.numpy()[0]):
+        if not _flag(self, "fake_quant_enabled"):
             return x
-        if self.is_per_channel:
-            return fake_quantize_per_channel_affine(x, self.scale, self.zero_point,
-                                                    self.ch_axis, self.quant_min,
-                                                    self.quant_max)
-        return fake_quantize_per_tensor_affine(x, self.scale.reshape(()),
-                                               self.zero_point.reshape(()), self.quant_min,
-                                               self.quant_max)
+        if not transforms_active():
+            if self.is_per_channel:
+                return fake_quantize_per_channel_affine(x, self.scale, self.zero_point,
+                                                        self.ch_axis, self.quant_min,
+                                                        self.quant_max)
+            return fake_quantize_per_tensor_affine(x, self.scale.reshape(()),
+                                                   self.zero_point.reshape(()),
+                                                   self.quant_min, self.quant_max)
+        return self._traced_fake_quantize(x)
+
+    def _traced_fake_quantize(self, x):
+        """The same arithmetic as the functional fake quantization with the qparams as
+        (traced) tensors: a jitted model reads the frozen qparams at each call."""
+        axis = self.ch_axis if self.is_per_channel else None
+        s = _along(self.scale.to(_dt.float32), axis, x.ndim)
+        z = _along(self.zero_point.to(_dt.float32), axis, x.ndim)
+        inv = 1.0 / s
+        r = (x.detach() * inv).round() + z
+        inside = (r >= self.quant_min) & (r <= self.quant_max)
+        q = ((r.clamp(self.quant_min, self.quant_max) - z) * s).to(x.dtype)
+        return q + (x - x.detach()) * inside.to(x.dtype)
 
     def extra_repr(self):
         return (f"fake_quant_enabled={int(self.fake_quant_enabled.numpy()[0])}, "
