@@ -24,12 +24,20 @@ def cmd_train(a):
             from ember.distributed.launch import run
             return run(a.nproc, ["-m", "ember.cli.main"] + list(a._argv))
     mod = importlib.import_module(RECIPES[a.recipe])
+    try:
+        _train(train, mod, a)
+    except FileNotFoundError as e:  # missing data or checkpoint: one line saying what to do
+        print(f"ember train: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _train(train, mod, a):
     train(mod, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
           data_dir=a.data_dir, dataset=a.dataset, mode=a.mode, out=a.out, resume=a.resume,
           progress=not a.no_progress, limit=a.limit, tensorboard=a.tensorboard,
           nproc=a.nproc, amp=a.amp, teacher=a.teacher, seeds=a.seeds, labels=a.labels,
           split=a.split, shots=a.shots, pretrain_epochs=a.pretrain_epochs)
-    return 0
 
 
 def cmd_run(a):
@@ -126,34 +134,70 @@ def cmd_quantize(a):
     return 0
 
 
+def _recipe_defaults(argv):
+    """The epilog of ``ember train --help``: each recipe's default epochs, batch size and
+    learning rate (the recipes are imported only when that help is asked for)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if "train" not in args or not {"-h", "--help"} & set(args):
+        return None
+    from ember.recipes import RECIPES
+    lines = ["recipe defaults (--epochs, --batch-size, --lr):"]
+    for name in sorted(RECIPES):
+        try:
+            d = getattr(importlib.import_module(RECIPES[name]), "DEFAULTS", {})
+        except ImportError:
+            continue
+        lines.append(f"  {name}: " + ", ".join(f"{k.replace('_', '-')} {d[k]}" for k in
+                                               ("epochs", "batch_size", "lr") if d.get(k) is not None))
+    return "\n".join(lines)
+
+
 def main(argv=None):
     from ember.recipes import RECIPES
     p = argparse.ArgumentParser(prog="ember", description="ember: train, benchmark, inspect")
     sub = p.add_subparsers(dest="cmd")
-    t = sub.add_parser("train", help="train a reference recipe (default: digits-mlp)")
-    t.add_argument("--recipe", choices=sorted(RECIPES), default="digits-mlp")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", dest="batch_size", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--data-dir", dest="data_dir")
+    t = sub.add_parser("train", help="train a reference recipe (default: digits-mlp)",
+                       description="Train a reference recipe; it ends by saying where its "
+                       "checkpoints, logs and plot went (--out).",
+                       epilog=_recipe_defaults(argv),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--recipe", choices=sorted(RECIPES), default="digits-mlp",
+                   help="what to train (default digits-mlp: the bundled Digits set, offline)")
+    t.add_argument("--epochs", type=int,
+                   help="passes over the training set (default: the recipe's, listed below)")
+    t.add_argument("--batch-size", dest="batch_size", type=int,
+                   help="examples per optimizer step (default: the recipe's, listed below)")
+    t.add_argument("--lr", type=float, help="learning rate (default: the recipe's, below)")
+    t.add_argument("--seed", type=int, default=0,
+                   help="seed of the initial weights and the batch order (default 0)")
+    t.add_argument("--data-dir", dest="data_dir",
+                   help="the data set's folder (default: none; mnist-mlp/mnist-cnn find "
+                   "Fashion-MNIST in /usr/share/datasets/fashion-mnist, Debian/Ubuntu package "
+                   "dataset-fashion-mnist; digits-mlp and linreg need no data)")
     t.add_argument("--dataset", choices=["mnist", "fashion-mnist"],
                    help="for the mnist-* recipes (default fashion-mnist)")
     t.add_argument("--mode", choices=["eager", "jit"], default="eager",
-                   help="eager: loss.backward(); opt.step(). jit: one compiled step")
+                   help="eager: loss.backward(); opt.step(). jit: one compiled step "
+                   "(default eager)")
     t.add_argument("--out", help="folder for logs, checkpoints and the plot "
                                  "(default runs/<recipe>-<mode>)")
-    t.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors")
-    t.add_argument("--limit", type=int, help="use only the first N examples (smoke tests)")
-    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    t.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors "
+                   "(default: start afresh)")
+    t.add_argument("--limit", type=int, help="a smoke test: train and test on the first N "
+                   "examples of each split only (default: all). Few examples give few "
+                   "optimizer steps, so the accuracy says nothing about the recipe")
+    t.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (default: bars when tqdm is installed)")
     t.add_argument("--tensorboard", metavar="DIR", help="also log the losses (per step and per "
-                   "epoch) as TensorBoard event files in DIR (needs pip install tensorboard)")
+                   "epoch) as TensorBoard event files in DIR (needs pip install tensorboard; "
+                   "default: off)")
     t.add_argument("--nproc", type=int, help="train data-parallel on N processes (MPI ranks, "
                    "launched with mpiexec): --batch-size is the global batch, split over the "
-                   "ranks; rank 0 alone writes logs, checkpoints and progress")
+                   "ranks; rank 0 alone writes logs, checkpoints and progress (default 1)")
     t.add_argument("--amp", choices=["bf16", "fp16"],
                    help="mixed precision: the forward pass under ember.autocast with this "
-                        "dtype, parameters in float32 (fp16 adds dynamic loss scaling)")
+                        "dtype, parameters in float32 (fp16 adds dynamic loss scaling; "
+                        "default: off, float32)")
     t.add_argument("--teacher", metavar="CKPT", help="distill: the teacher's weights (a "
                    "checkpoint of `ember train --recipe mnist-cnn`); default: train it first")
     t.add_argument("--seeds", type=int, help="distill, transfer: how many seeds to compare "

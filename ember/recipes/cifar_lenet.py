@@ -15,7 +15,8 @@ DEFAULTS = dict(epochs=10, batch_size=32, lr=0.001)
 def data(args):
     if args.data_dir is None:
         raise FileNotFoundError("cifar-lenet: pass --data-dir DIR with cifar-10-batches-py/ or "
-                                "cifar-10-python.tar.gz")
+                                "cifar-10-python.tar.gz (from "
+                                "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz)")
     xtr, ytr = CIFAR10(args.data_dir, train=True).tensors()
     xte, yte = CIFAR10(args.data_dir, train=False).tensors()
     return (xtr - 0.5) / 0.5, ytr, (xte - 0.5) / 0.5, yte

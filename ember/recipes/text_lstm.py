@@ -21,7 +21,8 @@ def data(args):
     path = args.data_dir
     if path is None:
         raise FileNotFoundError("text-lstm: pass --data-dir with an aclImdb folder (or its "
-                                "parent) or a label,text CSV file")
+                                "parent; from https://ai.stanford.edu/~amaas/data/sentiment/"
+                                "aclImdb_v1.tar.gz) or a label,text CSV file")
     if path.endswith(".csv"):
         train, test = TextPolarityCSV(path, train=True), TextPolarityCSV(path, train=False)
     else:

@@ -262,6 +262,8 @@ class Run:
             log(f"data parallel: {self.world} ranks (MPI); global batch {a.batch_size} = "
                 f"{self.world} x {a.batch_size // self.world} per rank; rank 0 writes {self.out}")
         os.makedirs(self.out, exist_ok=True)
+        if a.limit:
+            self._limit_note(log)
         if a.tensorboard and self.main:
             from ember.utils.tensorboard import SummaryWriter
             self.tb = SummaryWriter(a.tensorboard)
@@ -272,6 +274,16 @@ class Run:
             if self.tb is not None:
                 self.tb.close()
                 self.tb = None
+
+    def _limit_note(self, log):
+        """--limit is a smoke test: say what it leaves, and that few steps don't train."""
+        a = self.a
+        n, m = _len(self.xtr), _len(self.xte)
+        steps = -(-n // max(a.batch_size or 1, 1)) * max(a.epochs - self.start_epoch + 1, 0)
+        log(f"--limit {a.limit}: a smoke test on the first {n} training and {m} test examples, "
+            f"{steps} optimizer steps in all" +
+            ("; too few to train the model, so expect about chance accuracy (drop --limit "
+             "or add --epochs for a real result)" if steps < 200 else ""))
 
     def _run_epochs(self, log):
         a = self.a
@@ -301,14 +313,24 @@ class Run:
             self._save(os.path.join(self.out, "last.safetensors"), epoch)
             if self._is_best(rec):
                 self._save(os.path.join(self.out, "best.safetensors"), epoch)
-        if self.main:
-            self._plot(log)
+        plot = self._plot(log) if self.main else None
         final = self.history[-1] if self.history else {}
         if "test_acc" in final:
             log(f"test accuracy: {final['test_acc']:.4f}")
         elif final:
             log(f"test loss: {final['test_loss']:.6f}")
+        if final:
+            self._say_where(log, plot)
         return self.model, self.history
+
+    def _say_where(self, log, plot):
+        """The run's last lines: where its checkpoints, logs and plot went."""
+        j = lambda name: os.path.join(self.out, name)  # noqa: E731
+        log(f"checkpoints: {j('last.safetensors')} (last epoch), {j('best.safetensors')} "
+            f"(best test {'accuracy' if 'test_acc' in self.history[-1] else 'loss'})")
+        log(f"logs: {j('metrics.csv')}, {j('metrics.json')}"
+            + (f"; TensorBoard: {self.a.tensorboard}" if self.a.tensorboard else ""))
+        log(f"plot: {plot}" if plot else "plot: none (pip install matplotlib for curves.png)")
 
     def _is_best(self, rec):
         key = "test_acc" if "test_acc" in rec else "test_loss"
@@ -343,10 +365,10 @@ class Run:
             import matplotlib.pyplot as plt
         except ImportError:
             log("(matplotlib not installed: no plot; pip install 'ember[plot]')")
-            return
+            return None
         ep = [h["epoch"] for h in self.history]
         if not ep:
-            return
+            return None
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
         axes[0].plot(ep, [h["train_loss"] for h in self.history], label="train")
         axes[0].plot(ep, [h["test_loss"] for h in self.history], label="test")
@@ -360,8 +382,10 @@ class Run:
         fig.suptitle(f"{self.r.NAME} ({self.a.mode}" +
                      (f", amp {self.a.amp})" if self.a.amp else ")"))
         fig.tight_layout()
-        fig.savefig(os.path.join(self.out, "curves.png"), dpi=100)
+        path = os.path.join(self.out, "curves.png")
+        fig.savefig(path, dpi=100)
         plt.close(fig)
+        return path
 
     def _save(self, path, epoch):
         ck = {"model": self.model.state_dict(), "epoch": epoch, "history": self.history,

@@ -125,11 +125,63 @@ def _has(mod):
 
 
 def test_train_errors_are_clear(tmp_path, capsys):
-    with pytest.raises(FileNotFoundError, match="--data-dir"):
-        main(["train", "--recipe", "cifar-lenet", "--no-progress", "--out", str(tmp_path)])
-    with pytest.raises(FileNotFoundError, match="no checkpoint"):
-        main(["train", "--resume", "--no-progress", "--out", str(tmp_path / "none")])
+    """Missing data or checkpoint: exit code 2 and one line saying what to do, no traceback."""
+    assert main(["train", "--recipe", "cifar-lenet", "--no-progress", "--out",
+                 str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("ember train: cifar-lenet:")
+    assert "--data-dir" in err and "cifar-10-python.tar.gz" in err and "https://" in err
+    assert main(["train", "--resume", "--no-progress", "--out", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no checkpoint" in err
+    for recipe in ("text-lstm", "mnist-mlp"):
+        args = ["train", "--recipe", recipe, "--no-progress", "--out", str(tmp_path)]
+        if recipe == "mnist-mlp":
+            args += ["--dataset", "mnist"]
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "--data-dir" in err and "https://" in err, err
     _ = os
+
+
+def test_missing_data_messages_say_where_to_get_it():
+    from ember.recipes import _mnist
+    msg = _mnist.missing_message("fashion-mnist")
+    assert "apt install dataset-fashion-mnist" in msg and "--data-dir" in msg
+    assert "train-images-idx3-ubyte.gz" in msg and "t10k-labels-idx1-ubyte.gz" in msg
+    msg = _mnist.missing_message("mnist")
+    assert "--data-dir" in msg and "train-labels-idx1-ubyte.gz" in msg
+
+
+def test_train_ends_by_saying_where_its_outputs_went_and_explains_limit(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    assert main(["train", "--recipe", "digits-mlp", "--epochs", "1", "--limit", "256",
+                 "--no-progress", "--out", str(out_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    note = [l for l in lines if l.startswith("--limit 256:")]
+    assert note and "smoke test" in note[0] and "8 optimizer steps" in note[0]
+    assert "chance accuracy" in note[0]
+    tail = "\n".join(lines[-3:])
+    for name in ("last.safetensors", "best.safetensors", "metrics.csv", "metrics.json"):
+        assert str(out_dir / name) in tail and (out_dir / name).exists()
+    assert lines[-1].startswith("plot: ")
+    if _has("matplotlib"):
+        assert str(out_dir / "curves.png") in lines[-1] and (out_dir / "curves.png").exists()
+
+
+def test_train_help_describes_every_option_with_its_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    opts = out.split("options:")[1].split("recipe defaults")[0]
+    import re
+    entries = re.split(r"\n  (?=-)", opts)
+    for e in entries:
+        e = " ".join(e.split())
+        if not e or e.startswith("-h"):
+            continue
+        assert "default" in e, f"--help gives no default for: {e}"
+    assert "mnist-mlp: epochs 10, batch-size 100, lr 0.001" in out
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
