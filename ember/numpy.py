@@ -16,6 +16,7 @@ import numpy as _np
 
 from .config import x64_enabled as _x64_enabled
 from .core import dtypes as _dt
+from .core.primitive import Tracer
 from .core.tensor import Tensor
 
 ndarray = Tensor
@@ -813,6 +814,14 @@ def full(shape, fill_value, dtype=None, *, device=None):
     return _e().full(_shape(shape), fill_value, dtype=_dt.as_dtype(dtype), device=device)
 
 
+def _like_device(x, device):
+    """The device a ``*_like`` result goes to: the one given, else ``x``'s (a traced value's
+    device is not known while tracing: the default one, as the traced constants)."""
+    if device is not None or isinstance(x, Tracer):
+        return device
+    return x.device
+
+
 def zeros_like(a, dtype=None, *, device=None):
     """An array of zeros like ``a`` (shape and dtype).
 
@@ -821,7 +830,7 @@ def zeros_like(a, dtype=None, *, device=None):
     tensor([0, 0])
     """
     x = asarray(a)
-    return zeros(x.shape, dtype or x.dtype, device=device or x.device)
+    return zeros(x.shape, dtype or x.dtype, device=_like_device(x, device))
 
 
 def ones_like(a, dtype=None, *, device=None):
@@ -832,7 +841,7 @@ def ones_like(a, dtype=None, *, device=None):
     tensor([1., 1.])
     """
     x = asarray(a)
-    return ones(x.shape, dtype or x.dtype, device=device or x.device)
+    return ones(x.shape, dtype or x.dtype, device=_like_device(x, device))
 
 
 def full_like(a, fill_value, dtype=None, *, device=None):
@@ -843,7 +852,7 @@ def full_like(a, fill_value, dtype=None, *, device=None):
     tensor([5, 5], dtype=ember.int32)
     """
     x = asarray(a)
-    return full(x.shape, fill_value, dtype or x.dtype, device=device or x.device)
+    return full(x.shape, fill_value, dtype or x.dtype, device=_like_device(x, device))
 
 
 def empty_like(a, dtype=None, *, device=None):
