@@ -44,6 +44,7 @@ from .tensor_types import *  # noqa: F401,F403  (FloatTensor, LongTensor, ...)
 from .torch_ops import *  # noqa: F401,F403  (PyTorch's hypot, kron, quantile, cdist, ...)
 from .torch_settings import *  # noqa: F401,F403  (set_num_threads, set_printoptions, ...)
 from . import special, testing  # noqa: F401,E402  (torch.special's and torch.testing's names)
+from . import distributions  # noqa: F401,E402  (torch.distributions' Normal, Categorical, ...)
 
 
 def result_type(*operands):
