@@ -655,3 +655,7 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 from .functional_more import *  # noqa: E402,F401,F403
 from . import functional_more as _more  # noqa: E402
 __all__ += _more.__all__ + ["upsample", "upsample_nearest", "upsample_bilinear"]
+
+
+from .functional_torch import gumbel_softmax, affine_grid  # noqa: E402,F401
+__all__ += ["gumbel_softmax", "affine_grid"]
