@@ -40,9 +40,10 @@ def _get_pool():
     return _pool
 
 
-def _forget_pool():  # a forked child has none of its parent's threads
-    global _pool, _depth
-    _pool, _depth = None, 0
+def _forget_pool():  # a forked child has none of its parent's threads, and no lock held
+    global _pool, _pool_lock, _depth, _saved, _blas_lock
+    _pool, _pool_lock, _depth, _saved, _blas_lock = None, threading.Lock(), 0, [], \
+        threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

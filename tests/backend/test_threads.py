@@ -126,3 +126,20 @@ def test_lstm_chunks_keep_the_bits_of_a_step_by_step_loop(monkeypatch, reverse, 
     monkeypatch.setattr(nn_ops, "_FWD_CHUNK", 1)
     for a, b in zip(got, run()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_kernel_threads_work_in_a_forked_child():
+    """A forked child (DataLoader workers) starts its own kernel thread; the parent's pool
+    and locks are not inherited."""
+    import os
+    rng = np.random.default_rng(0)
+    xw, w, h0, c0 = _seq_args(rng, 3, 40, 64, np.float32)
+    assert len(nn_ops._row_parts(40, 64)) == 2
+    want = nn_ops._lstm_seq_impl(xw, w, h0, c0, False)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        got = nn_ops._lstm_seq_impl(xw, w, h0, c0, False)
+        os._exit(0 if all(np.array_equal(a, b) for a, b in zip(got, want)) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
