@@ -42,7 +42,10 @@ def op_error(prim, args, params, exc):
     Operands that don't broadcast give the primitive's shape-rule error, the message jit
     raises while staging the same call (one mistake, one message in both modes); an error
     the impl raised that already names the op passes through."""
-    kind = type(exc) if isinstance(exc, (IndexError, TypeError)) else OpError
+    # IndexError/TypeError keep their class, as do errors that are already both a
+    # RuntimeError and a ValueError (OpError, LinAlgError); the rest become OpError
+    kind = type(exc) if isinstance(exc, (IndexError, TypeError)) or (
+        isinstance(exc, RuntimeError) and isinstance(exc, ValueError)) else OpError
     if getattr(exc, "names_user_op", False):
         return exc
     if str(exc).startswith(f"{prim.name}: "):
