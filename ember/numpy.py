@@ -806,8 +806,6 @@ def full(shape, fill_value, dtype=None, *, device=None):
     >>> jnp.full((2,), 7.0)
     tensor([7., 7.])
     """
-    if isinstance(fill_value, Tensor) and fill_value.ndim == 0:
-        fill_value = fill_value.item()
     if dtype is None:  # the fill value's dtype (JAX's rule; floats per 64-bit mode)
         return _e().full(_shape(shape), fill_value, dtype=asarray(fill_value).dtype,
                          device=device)
