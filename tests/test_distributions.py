@@ -128,6 +128,16 @@ def test_under_grad_and_jit():
 
 
 def test_validation():
+    # (importing torch._dynamo, as torch.compile does, turns torch's default validation off)
+    prev = td.Distribution._validate_args
+    td.Distribution.set_default_validate_args(True)
+    try:
+        _check_validation()
+    finally:
+        td.Distribution.set_default_validate_args(prev)
+
+
+def _check_validation():
     for bad in (lambda m: m.Normal(0.0, -1.0), lambda m: m.Uniform(1.0, 0.0),
                 lambda m: m.Bernoulli(probs=m_t(m)([1.5])),
                 lambda m: m.Categorical(probs=m_t(m)([0.5, -0.1]))):
