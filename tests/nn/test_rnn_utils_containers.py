@@ -1,7 +1,8 @@
 """nn.utils.rnn (pad/pack/unpack), ParameterList/ParameterDict, WeightedRandomSampler vs torch."""
 import numpy as np
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")  # parity tests: skipped without torch
 import torch.nn.utils.rnn as trnn
 
 import ember
