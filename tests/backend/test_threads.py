@@ -42,6 +42,7 @@ def _seq_args(rng, T, n, H, dtype):
 
 @pytest.mark.parametrize("reverse", [False, True])
 def test_split_kernels_run_on_threads_or_not_with_the_same_bits(monkeypatch, reverse):
+    monkeypatch.setattr(nn_ops, "_SPLIT_MIN_H", 64)  # (off by default)
     rng = np.random.default_rng(0)
     T, n, H = 6, 40, 64
     xw, w, h0, c0 = _seq_args(rng, T, n, H, np.float32)
@@ -85,9 +86,11 @@ def test_split_kernels_equal_the_reference_recurrence(monkeypatch, n):
         np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-10, atol=1e-12)
 
 
-def test_lstm_eager_and_jit_agree_bit_for_bit_when_split():
-    """nn.LSTM at a size where the kernels split (34 examples, hidden 64): the eager tape and
-    a jitted gradient run the same kernels, so loss and gradients have the same bits."""
+def test_lstm_eager_and_jit_agree_bit_for_bit_when_split(monkeypatch):
+    """nn.LSTM at a size where the kernels split (34 examples, hidden 64; the split is off by
+    default): the eager tape and a jitted gradient run the same kernels, so loss and gradients
+    have the same bits."""
+    monkeypatch.setattr(nn_ops, "_SPLIT_MIN_H", 64)
     ember.manual_seed(0)
     m = ember.nn.LSTM(8, 64, num_layers=2)
     x = ember.tensor(np.random.default_rng(3).standard_normal((7, 34, 8)).astype(np.float32))
@@ -129,10 +132,11 @@ def test_lstm_chunks_keep_the_bits_of_a_step_by_step_loop(monkeypatch, reverse, 
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
-def test_kernel_threads_work_in_a_forked_child():
+def test_kernel_threads_work_in_a_forked_child(monkeypatch):
     """A forked child (DataLoader workers) starts its own kernel thread; the parent's pool
     and locks are not inherited."""
     import os
+    monkeypatch.setattr(nn_ops, "_SPLIT_MIN_H", 64)
     rng = np.random.default_rng(0)
     xw, w, h0, c0 = _seq_args(rng, 3, 40, 64, np.float32)
     assert len(nn_ops._row_parts(40, 64)) == 2
