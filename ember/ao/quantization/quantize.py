@@ -27,7 +27,19 @@ __all__ = ["QuantStub", "DeQuantStub", "propagate_qconfig_", "prepare", "prepare
            "convert", "DEFAULT_STATIC_QUANT_MODULE_MAPPINGS", "DEFAULT_QAT_MODULE_MAPPINGS"]
 
 
-class QuantStub(Module):
+class _Stub(Module):
+    """An identity marker that may carry a ``qconfig``."""
+
+    def __init__(self, qconfig=None):
+        super().__init__()
+        if qconfig is not None:
+            self.qconfig = qconfig
+
+    def forward(self, x):
+        return x
+
+
+class QuantStub(_Stub):
     """Marks where a float input enters the quantized part (optional in ember: every
     quantized layer quantizes its own input); ``convert`` makes it a ``Quantize``.
 
@@ -35,29 +47,13 @@ class QuantStub(Module):
     tensor([0.5000])
     """
 
-    def __init__(self, qconfig=None):
-        super().__init__()
-        if qconfig is not None:
-            self.qconfig = qconfig
 
-    def forward(self, x):
-        return x
-
-
-class DeQuantStub(Module):
+class DeQuantStub(_Stub):
     """Marks where values leave the quantized part; ``convert`` makes it a ``DeQuantize``.
 
     >>> ember.ao.quantization.DeQuantStub()(ember.tensor([0.5]))
     tensor([0.5000])
     """
-
-    def __init__(self, qconfig=None):
-        super().__init__()
-        if qconfig is not None:
-            self.qconfig = qconfig
-
-    def forward(self, x):
-        return x
 
 
 # float layer type -> its int8 inference layer
