@@ -1838,18 +1838,24 @@ def meshgrid(*xi, indexing="xy", copy=True, sparse=False):
     return list(_e().broadcast_tensors(*out))
 
 
-def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
+def _cumulative(name, scan, start, x, axis, dtype, include_initial):
+    """The Array API's cumulative_sum/prod: ``scan`` along ``axis`` (required above 1-D),
+    with ``include_initial`` a leading slice of ``start`` (zeros or ones)."""
     v = asarray(x)
     if axis is None:
         if v.ndim > 1:
-            raise ValueError("cumulative_sum: axis is required for arrays of more than 1 dim")
+            raise ValueError(f"{name}: axis is required for arrays of more than 1 dim")
         axis = 0
-    r = cumsum(v, axis, dtype)
+    r = scan(v, axis, dtype)
     if include_initial:
         shp = list(r.shape)
         shp[axis] = 1
-        r = concatenate([zeros(shp, dtype=r.dtype), r], axis)
+        r = concatenate([start(shp, dtype=r.dtype), r], axis)
     return r
+
+
+def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
+    return _cumulative("cumulative_sum", cumsum, zeros, x, axis, dtype, include_initial)
 
 
 def searchsorted(a, v, side="left", sorter=None):
@@ -2027,17 +2033,7 @@ def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
     >>> jnp.cumulative_prod(jnp.array([1, 2, 3]), include_initial=True)
     tensor([1, 1, 2, 6])
     """
-    v = asarray(x)
-    if axis is None:
-        if v.ndim > 1:
-            raise ValueError("cumulative_prod: axis is required for arrays of more than 1 dim")
-        axis = 0
-    r = cumprod(v, axis, dtype)
-    if include_initial:
-        shp = list(r.shape)
-        shp[axis] = 1
-        r = concatenate([ones(shp, dtype=r.dtype), r], axis)
-    return r
+    return _cumulative("cumulative_prod", cumprod, ones, x, axis, dtype, include_initial)
 
 
 def from_dlpack(x, /, *, device=None, copy=None):
