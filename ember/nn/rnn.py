@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -18,6 +20,9 @@ from ..ops._util import check_same_dtype, layer_input_fix
 from ..ops import autocast_policy as _autocast
 from ..core.state import autocast_threads as _ac, autocast_dtype as _autocast_dtype
 from ..core.exceptions import OpError
+from ..core.creation import tensor as _tensor
+from ..ops import indexing as _ix, shape as _sh
+from .utils.rnn import PackedSequence
 
 
 class _RNNBase(Module):
@@ -75,6 +80,8 @@ class _RNNBase(Module):
         return _autocast.lower(*ws) if low else ws
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         name = type(self).__name__
         x = input
         if x.ndim not in (2, 3):
@@ -108,11 +115,12 @@ class _RNNBase(Module):
             outs = []
             for d in range(dirs):
                 k = layer * dirs + d
-                o, h, c = self._run(x, self._weights(layer, d, low), h0[k],
-                                    None if c0 is None else c0[k], reverse=bool(d))
+                o, oc = self._run(x, self._weights(layer, d, low), h0[k],
+                                  None if c0 is None else c0[k], reverse=bool(d))
+                last = 0 if d else -1
                 outs.append(o)
-                hs.append(h)
-                cs.append(c)
+                hs.append(o[last])
+                cs.append(None if oc is None else oc[last])
             x = outs[0] if dirs == 1 else cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout)
@@ -126,6 +134,72 @@ class _RNNBase(Module):
             c_n = stack(cs)
             return out, (h_n, c_n.squeeze(1) if unbatched else c_n)
         return out, h_n
+
+    def _forward_packed(self, packed, hx):
+        # A PackedSequence runs as its padded (time, batch) form in sorted order: padding
+        # after a sequence's end cannot reach its valid steps in the forward direction; the
+        # reverse direction runs forward over each sequence flipped within its own length.
+        # The last valid step of each sequence gives h_n (and c_n).
+        name = type(self).__name__
+        data = packed.data
+        if data.ndim != 2:
+            raise OpError(f"{name}: a PackedSequence's data must be 2-D (steps, features), "
+                          f"got shape {tuple(data.shape)}")
+        if data.shape[-1] != self.input_size:
+            raise OpError(f"{name}(input_size={self.input_size}): the PackedSequence has "
+                          f"{data.shape[-1]} features")
+        low = bool(_ac[0] and self._gates == 4 and data.dtype.itemsize <= 4 and _autocast_dtype())
+        if low:
+            data, = _autocast.lower(data)
+            if hx is not None:
+                hx = _autocast.lower(*hx) if isinstance(hx, (tuple, list)) else hx
+        elif data.dtype != self.weight_ih_l0.dtype:
+            check_same_dtype(name, data, self.weight_ih_l0, ("input", "weight"),
+                             fix=layer_input_fix(data, self.weight_ih_l0))
+        bs = np.asarray(packed.batch_sizes.numpy()).astype(np.int64)
+        T, B, n = len(bs), int(bs[0]), data.shape[0]
+        lens = (bs[None, :] > np.arange(B)[:, None]).sum(1)
+        row = np.full((T, B), n, np.int64)  # the data row of step t of sorted sequence b
+        row[np.arange(T)[:, None] < lens[None, :]] = np.arange(n)  # rows are t-major
+        t_idx, b_idx = np.arange(T)[:, None], np.arange(B)[None, :]
+        flip = np.where(t_idx < lens, lens - 1 - t_idx, t_idx) * B + b_idx
+        flip, last = _tensor(flip.reshape(-1)), _tensor((lens - 1) * B + np.arange(B))
+        packed_rows = _tensor((t_idx * B + b_idx)[row < n])
+        src = _ix.cat([data, zeros(1, data.shape[1], dtype=data.dtype)], 0)
+        x = _sh.reshape(_ix.index_select(src, 0, _tensor(row.reshape(-1))), (T, B, -1))
+
+        def by_step(v, index):
+            flat = _ix.index_select(_sh.reshape(v, (T * B, v.shape[-1])), 0, index)
+            return flat if index is last else _sh.reshape(flat, (T, B, v.shape[-1]))
+
+        dirs = 2 if self.bidirectional else 1
+        order = packed.sorted_indices
+        if hx is not None and order is not None:
+            hx = tuple(_ix.index_select(t, 1, order) for t in hx) if isinstance(hx, tuple) \
+                else _ix.index_select(hx, 1, order)
+        h0, c0 = self._initial(hx, (self.num_layers * dirs, B, self.hidden_size), False, x)
+        hs, cs = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                o, oc = self._run(by_step(x, flip) if d else x, self._weights(layer, d, low),
+                                  h0[k], None if c0 is None else c0[k], reverse=False)
+                hs.append(by_step(o, last))
+                if oc is not None:
+                    cs.append(by_step(oc, last))
+                outs.append(by_step(o, flip) if d else o)
+            x = outs[0] if dirs == 1 else cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout)
+        out = PackedSequence(_ix.index_select(_sh.reshape(x, (T * B, x.shape[-1])), 0,
+                                              packed_rows),
+                             packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+        unsort = packed.unsorted_indices
+        states = [stack(v) for v in (hs, cs) if v]
+        if unsort is not None:
+            states = [_ix.index_select(v, 1, unsort) for v in states]
+        return out, (tuple(states) if self._gates == 4 else states[0])
 
     def _initial(self, hx, shape, unbatched, x):
         name = type(self).__name__
@@ -170,7 +244,7 @@ class RNN(_RNNBase):
         for t in steps:
             h = act(xw[t] + h @ whh)
             outs[t] = h
-        return stack(outs), h, None
+        return stack(outs), None
 
 
 class LSTM(_RNNBase):
@@ -194,9 +268,7 @@ class LSTM(_RNNBase):
     def _run(self, x, w, h, c, reverse):
         from ..ops.nn_ops import lstm_sequence
         w_ih, w_hh, b_ih, b_hh = w
-        hs, cs = lstm_sequence(self._project(x, w_ih, b_ih, b_hh), w_hh.mT, h, c, reverse)
-        last = 0 if reverse else -1
-        return hs, hs[last], cs[last]
+        return lstm_sequence(self._project(x, w_ih, b_ih, b_hh), w_hh.mT, h, c, reverse)
 
 
 class GRU(_RNNBase):
@@ -228,7 +300,7 @@ class GRU(_RNNBase):
             n = (gx[..., 2 * hs:] + r * gh[..., 2 * hs:]).tanh()
             h = n + z * (h - n)
             outs[t] = h
-        return stack(outs), h, None
+        return stack(outs), None
 
 
 _autocast.register("mkldnn_rnn_layer", LSTM)

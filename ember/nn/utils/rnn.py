@@ -1,8 +1,7 @@
 """``ember.nn.utils.rnn`` (PyTorch's ``torch.nn.utils.rnn``): ``pad_sequence``,
 ``PackedSequence``, ``pack_padded_sequence``, ``pad_packed_sequence``, ``pack_sequence``,
 ``unpad_sequence``. Packing and unpacking are index gathers, so gradients flow through both.
-ember's RNN modules do not take a ``PackedSequence`` yet: unpack it (``pad_packed_sequence``)
-and pass the padded batch."""
+``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` take a ``PackedSequence`` and return one, as PyTorch's."""
 from __future__ import annotations
 
 from collections import namedtuple
