@@ -657,5 +657,5 @@ from . import functional_more as _more  # noqa: E402
 __all__ += _more.__all__ + ["upsample", "upsample_nearest", "upsample_bilinear"]
 
 
-from .functional_torch import gumbel_softmax, affine_grid  # noqa: E402,F401
+from .functional_torch import gumbel_softmax, affine_grid, grid_sample  # noqa: E402,F401
 __all__ += ["gumbel_softmax", "affine_grid"]

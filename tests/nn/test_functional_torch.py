@@ -1,4 +1,4 @@
-"""gumbel_softmax and affine_grid vs torch."""
+"""gumbel_softmax, affine_grid and grid_sample vs torch."""
 import numpy as np
 import pytest
 
@@ -42,3 +42,40 @@ def test_gumbel_softmax():
     np.testing.assert_allclose(g.sum(-1), 0.0, atol=1e-5)  # softmax Jacobian rows sum to 0
     with pytest.raises(ValueError, match="tau"):
         F.gumbel_softmax(x, tau=0.0)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align", [False, True])
+def test_grid_sample(mode, padding_mode, align):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 5, 6))
+    g = rng.uniform(-1.6, 1.6, (2, 4, 7, 2))  # also past the edges
+    ex, eg = ember.tensor(x, requires_grad=True), ember.tensor(g, requires_grad=True)
+    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g, requires_grad=True)
+    kw = dict(mode=mode, padding_mode=padding_mode, align_corners=align)
+    eo, to = F.grid_sample(ex, eg, **kw), TF.grid_sample(tx, tg, **kw)
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), atol=1e-12)
+    w = rng.standard_normal(to.shape)
+    (eo * ember.tensor(w)).sum().backward()
+    (to * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+    if mode != "nearest":
+        np.testing.assert_allclose(eg.grad.numpy(), tg.grad.numpy(), atol=1e-11)
+    # the same under jit (float32 too)
+    f = ember.jit(lambda a, b: F.grid_sample(a, b, **kw))
+    a32, b32 = ember.tensor(x.astype(np.float32)), ember.tensor(g.astype(np.float32))
+    assert np.array_equal(f(a32, b32).numpy(), F.grid_sample(a32, b32, **kw).numpy())
+
+
+def test_grid_sample_with_affine_grid_identity_and_errors():
+    x = ember.randn(1, 2, 4, 5)
+    theta = ember.tensor([[[1., 0., 0.], [0., 1., 0.]]])
+    grid = F.affine_grid(theta, (1, 2, 4, 5), align_corners=False)
+    assert np.allclose(F.grid_sample(x, grid, align_corners=False).numpy(), x.numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="grid_sample: mode"):
+        F.grid_sample(x, grid, mode="area")
+    with pytest.raises(ValueError, match=r"grid_sample: expected input .* grid \(2, 4, 5, 2\)"):
+        F.grid_sample(x, ember.zeros(2, 4, 5, 2))
+    with pytest.raises(ValueError, match="volumetric"):
+        F.grid_sample(ember.zeros(1, 1, 2, 2, 2), ember.zeros(1, 1, 1, 1, 3))
