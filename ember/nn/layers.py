@@ -419,6 +419,12 @@ class ModuleDict(Module):
     def __setitem__(self, k, m):
         self.add_module(k, m)
 
+    def __delitem__(self, k):
+        del self._modules[k]
+
+    def pop(self, k):
+        return self._modules.pop(k)
+
     def __contains__(self, k):
         return k in self._modules
 

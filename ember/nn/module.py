@@ -388,14 +388,16 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = []
-        for name, m in self._modules.items():
-            sub = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {sub}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        if not lines:
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        children = [f"({name}): " + repr(m).replace("\n", "\n  ")
+                    for name, m in self._modules.items()]
+        head = f"{type(self).__name__}("
+        if len(lines) == 1 and not children:
+            return head + lines[0] + ")"
+        if not lines and not children:
             return head + ")"
-        return head + "\n" + "\n".join(lines) + "\n)"
+        return head + "\n  " + "\n  ".join(lines + children) + "\n)"
 
 
 

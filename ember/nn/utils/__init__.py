@@ -1,4 +1,6 @@
-"""``ember.nn.utils``: gradient clipping and parameter/vector conversion (PyTorch's names)."""
+"""``ember.nn.utils``: gradient clipping, parameter/vector conversion, weight and spectral
+normalisation, and the ``prune``, ``rnn``, ``parametrize`` and ``parametrizations``
+submodules (PyTorch's names)."""
 from __future__ import annotations
 
 import math
@@ -8,7 +10,8 @@ import numpy as np
 from ...core.tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "vector_to_parameters"]
+           "vector_to_parameters", "weight_norm", "remove_weight_norm", "spectral_norm",
+           "remove_spectral_norm"]
 
 
 def _params(parameters):
@@ -94,3 +97,6 @@ from . import prune  # noqa: E402,F401  (torch.nn.utils.prune)
 
 
 from . import rnn  # noqa: F401,E402  (pad_sequence, pack_padded_sequence, ...)
+from . import parametrize, parametrizations  # noqa: E402,F401  (torch.nn.utils.parametrize/-tions)
+from .hook_norms import (  # noqa: E402,F401
+    weight_norm, remove_weight_norm, spectral_norm, remove_spectral_norm)
