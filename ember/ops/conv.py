@@ -6,7 +6,8 @@ Two linear primitives carry all the rules:
   ``(..., *out_spatial, *kernel)`` (im2col without a copy);
 * ``unwindows``: its transpose, which adds each window back into place (col2im).
 
-Convolution is ``einsum(windows(pad(x)), w)`` (BLAS through tensordot); its transpose
+Convolution is ``einsum(windows(pad(x)), w)``, computed as one GEMM over the windows
+copied channel-kernel-major (see "the convolution's three products"); its transpose
 (``conv_transpose``) is ``unwindows(einsum(x, w))`` cropped; max/avg pooling reduce over the
 window dims. Gradients, JVPs, batching and higher orders follow from the primitives'
 rules.
@@ -22,7 +23,8 @@ from ..core.state import autocast_threads as _ac
 from . import autocast_policy as _autocast
 from .elementwise import as_value, moveaxis_to_front, batch_all_front
 from ._util import check_same_dtype, host_on_device_of, layer_input_fix
-from .einsum import einsum
+from .einsum import einsum, gemm_kernels
+from .linalg import _mm_impl
 from .registry_helpers import export
 from .slicing import pad_p
 from ..core.exceptions import OpError
@@ -38,8 +40,8 @@ def _windows_impl(x, kernel, stride, dilation, copy=False):
     """The windows of ``x`` (..., C, *S) as (..., C, *out, *K): a strided view, or with
     ``copy`` the same values in a new array laid out channel-kernel-major, (C, *K, ..., *out)
     in memory. Convolution asks for the copy: its forward product and its weight gradient
-    both read that layout as a plain (C*K, N*out) matrix (einsum's BLAS path reshapes it for
-    free), where the strided view is gathered anew by each (and slowly: K-long rows)."""
+    both read that layout as a plain (C*K, N*out) matrix (a free reshape), where the strided
+    view would be gathered anew by each (and slowly: K-long rows)."""
     nsp = len(kernel)
     lead, sp = x.shape[:-nsp], x.shape[-nsp:]
     out = tuple(_out_len(n, k, s, d) for n, k, s, d in zip(sp, kernel, stride, dilation))
@@ -67,10 +69,17 @@ def _unwindows_impl(cols, size, kernel, stride, dilation):
     nsp = len(kernel)
     lead = cols.shape[:-2 * nsp]
     out = cols.shape[-2 * nsp:-nsp]
-    if nsp == 2 and stride == (1, 1) and dilation == (1, 1) and kernel != (1, 1):
-        return _unwindows_rows(cols, size, kernel)
     xp = namespace(cols)
-    z = xp.zeros(lead + tuple(size), cols.dtype)
+    if len(lead) == 2 and cols.transpose((1,) + tuple(range(2 + nsp, 2 + 2 * nsp)) + (0,) + tuple(
+            range(2, 2 + nsp))).flags.c_contiguous:
+        # windows laid out (C, *K, N, *out), as a convolution's product gives their gradient:
+        # each kernel offset's slab is contiguous; add them into (C, N, *S) memory, returned
+        # as the (N, C, *S) view (the same additions in the same order as below)
+        z = xp.zeros((lead[1], lead[0]) + tuple(size), cols.dtype).swapaxes(0, 1)
+    elif nsp == 2 and stride == (1, 1) and dilation == (1, 1) and kernel != (1, 1):
+        return _unwindows_rows(cols, size, kernel)
+    else:
+        z = xp.zeros(lead + tuple(size), cols.dtype)
     if all(k == s for k, s in zip(kernel, stride)) and all(d == 1 for d in dilation):
         # non-overlapping windows (pooling with stride == kernel): one strided copy
         view = _windows_impl(z, kernel, stride, dilation)
@@ -126,6 +135,86 @@ unwindows_p = Primitive(
     jvp=lambda p, t, out, **kw: bind(unwindows_p, t[0], **kw))
 windows_p.batch = _spatial_batch(windows_p)
 unwindows_p.batch = _spatial_batch(unwindows_p)
+
+
+# ---- the convolution's three products as GEMMs ---------------------------------------------
+# A convolution is einsum(windows, w) (so transforms and graph analyses see one einsum), and
+# its VJP two more einsums. With the windows copied channel-kernel-major, (C, *K, N, *out) in
+# memory, each is one BLAS product (per group) over free matrix views, registered as the
+# einsum kernel of exactly these equations (einsum.gemm_kernels); NumPy's tensordot would
+# first copy the windows into its own orientation. The cotangent is copied once into (O,
+# N*out) rows (whatever its layout, so the product is the same call and gives the same bits
+# eagerly and in plans); the windows' gradient comes out (C*K, N*out) C-ordered, the layout
+# whose kernel-offset slabs col2im adds contiguously. Any other layout: None (np.einsum).
+
+def _ckm(cols, nsp, grouped):
+    """The windows (N, [G,] C, *out, *K) laid out channel-kernel-major as a ([G,] C*K, N*out)
+    matrix view, or None when their memory is not in that order."""
+    lead = 3 if grouped else 2
+    perm = tuple(range(1, lead)) + tuple(range(lead + nsp, lead + 2 * nsp)) + (0,) + \
+        tuple(range(lead, lead + nsp))
+    m = cols.transpose(perm)
+    if not m.flags.c_contiguous:
+        return None
+    head = (cols.shape[1],) if grouped else ()
+    return m.reshape(head + (-1, cols.shape[0] * int(np.prod(cols.shape[lead:lead + nsp]))))
+
+
+def _ct_rows(ct, nsp, grouped):
+    """The cotangent (N, [G,] O, *out) copied as ([G,] O, N*out) rows."""
+    lead = 3 if grouped else 2
+    perm = tuple(range(1, lead)) + (0,) + tuple(range(lead, lead + nsp))
+    m = namespace(ct).ascontiguousarray(ct.transpose(perm))
+    return m.reshape(m.shape[:lead - 1] + (-1,))
+
+
+def _conv_fwd_kernel(nsp, grouped):
+    def run(cols, w):  # (N, [G,] C, *out, *K), ([G,] O, C, *K) -> (N, [G,] O, *out)
+        m = _ckm(cols, nsp, grouped)
+        if m is None:
+            return None
+        head = w.shape[:1] if grouped else ()
+        y = _mm_impl(w.reshape(head + (w.shape[len(head)], -1)), m)
+        lead = 3 if grouped else 2
+        y = y.reshape(y.shape[:-1] + (cols.shape[0],) + cols.shape[lead:lead + nsp])
+        return y.transpose((lead - 1,) + tuple(range(lead - 1)) + tuple(range(lead,
+                                                                             lead + nsp)))
+    return run
+
+
+def _conv_cols_grad_kernel(nsp, grouped):
+    def run(ct, w):  # (N, [G,] O, *out), ([G,] O, C, *K) -> (N, [G,] C, *out, *K)
+        lead = 3 if grouped else 2
+        head = w.shape[:1] if grouped else ()
+        w2 = w.reshape(head + (w.shape[len(head)], -1))
+        g = _mm_impl(w2.swapaxes(-1, -2), _ct_rows(ct, nsp, grouped))  # ([G,] C*K, N*out)
+        kernel, out = tuple(w.shape[lead:]), tuple(ct.shape[lead:])
+        g = g.reshape(head + (w.shape[lead - 1],) + kernel + (ct.shape[0],) + out)
+        h = len(head)
+        perm = (h + 1 + nsp,) + tuple(range(h + 1)) + \
+            tuple(range(h + 2 + nsp, h + 2 + 2 * nsp)) + tuple(range(h + 1, h + 1 + nsp))
+        return g.transpose(perm)
+    return run
+
+
+def _conv_w_grad_kernel(nsp, grouped):
+    def run(ct, cols):  # (N, [G,] O, *out), (N, [G,] C, *out, *K) -> ([G,] O, C, *K)
+        m = _ckm(cols, nsp, grouped)
+        if m is None:
+            return None
+        lead = 3 if grouped else 2
+        gw = _mm_impl(_ct_rows(ct, nsp, grouped), m.swapaxes(-1, -2))  # ([G,] O, C*K)
+        return gw.reshape(gw.shape[:-1] + (cols.shape[lead - 1],) + cols.shape[lead + nsp:])
+    return run
+
+
+for _nsp in (1, 2, 3):
+    _sp, _kk = "".join("hwd"[i] for i in range(_nsp)), "".join("klm"[i] for i in range(_nsp))
+    for _grp, (_x, _w, _y) in ((False, (f"nc{_sp}{_kk}", f"oc{_kk}", f"no{_sp}")),
+                               (True, (f"ngc{_sp}{_kk}", f"goc{_kk}", f"ngo{_sp}"))):
+        gemm_kernels[f"{_x},{_w}->{_y}"] = _conv_fwd_kernel(_nsp, _grp)
+        gemm_kernels[f"{_y},{_w}->{_x}"] = _conv_cols_grad_kernel(_nsp, _grp)
+        gemm_kernels[f"{_y},{_x}->{_w}"] = _conv_w_grad_kernel(_nsp, _grp)
 
 
 # ---- max pooling: the window maximum and its (first) position --------------------------------

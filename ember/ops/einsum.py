@@ -86,6 +86,11 @@ def _split(eq):
 
 _paths: dict = {}
 
+# equation -> kernel(*operands) returning the result, or None to fall back to np.einsum: an
+# op family's products that are one BLAS call when its operands are laid out as it makes them
+# (ember/ops/conv.py registers the convolution's three equations)
+gemm_kernels: dict = {}
+
 
 def _einsum_impl(*ops, eq):
     dt = ops[0].dtype
@@ -93,6 +98,11 @@ def _einsum_impl(*ops, eq):
         # einsum, and its float16 loops are slow), round once to the operands' dtype
         return _einsum_impl(*[o.astype(np.float32) for o in ops], eq=eq).astype(dt)
     xp = namespace(*ops)
+    k = gemm_kernels.get(eq)
+    if k is not None and ops[0].dtype == ops[1].dtype:
+        r = k(*ops)
+        if r is not None:
+            return r
     if len(ops) <= 2:
         return xp.einsum(eq, *ops, optimize=len(ops) == 2)
     key = (eq,) + tuple(o.shape for o in ops)

@@ -189,21 +189,44 @@ def test_conv_windows_copy_is_the_view_laid_out_channel_kernel_major(shape, kern
     assert got.transpose(perm).flags.c_contiguous
 
 
-def test_conv2d_and_its_gradients_keep_the_bits_of_the_strided_view_einsum():
-    """The copied windows change the layout only: the forward and both gradients equal the
-    same einsums over the strided view, bit for bit."""
+@pytest.mark.parametrize("groups,stride,padding", [(1, 1, 0), (1, 2, 1), (3, 1, 2)])
+def test_conv2d_is_one_gemm_over_the_windows_matrix_bit_for_bit(groups, stride, padding):
+    """The forward and both gradients are the GEMMs of the windows as a (C*K, N*out) matrix
+    (one per group): w2 @ cols, ct2 @ cols^T and col2im(w2^T @ ct2), bit for bit; eager and
+    jit give the same bits."""
     from ember.ops.conv import _windows_impl
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((8, 3, 12, 12)).astype(np.float32)
-    w = rng.standard_normal((6, 3, 5, 5)).astype(np.float32)
+    x = rng.standard_normal((8, 6, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((9, 6 // groups, 5, 5)).astype(np.float32)
+    kw = dict(stride=stride, padding=padding, groups=groups)
     xe, we = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
-    y = F.conv2d(xe, we)
+    y = F.conv2d(xe, we, **kw)
     ct = rng.standard_normal(tuple(y.shape)).astype(np.float32)
     (y * ember.tensor(ct)).sum().backward()
-    view = _windows_impl(x, (5, 5), (1, 1), (1, 1))
-    np.testing.assert_array_equal(
-        y.detach().numpy(), np.einsum("nchwkl,ockl->nohw", view, w, optimize=True))
-    np.testing.assert_array_equal(
-        we.grad.numpy(), np.einsum("nohw,nchwkl->ockl", ct, view, optimize=True))
-    jy = ember.jit(lambda a, b: F.conv2d(a, b))(ember.tensor(x), ember.tensor(w))
-    np.testing.assert_array_equal(jy.numpy(), y.detach().numpy())
+    p = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    view = _windows_impl(xp, (5, 5), (stride,) * 2, (1, 1))  # (N, C, oh, ow, 5, 5)
+    n, _, oh, ow = view.shape[:4]
+    g, ck = groups, (6 // groups) * 25
+    cols = np.ascontiguousarray(view.transpose(1, 4, 5, 0, 2, 3)).reshape(g, ck, -1)
+    w2 = w.reshape(g, 9 // g, ck)
+    want = (w2 @ cols).reshape(9, n, oh, ow).transpose(1, 0, 2, 3)
+    np.testing.assert_array_equal(y.detach().numpy(), want)
+    ct2 = np.ascontiguousarray(ct.transpose(1, 0, 2, 3)).reshape(g, 9 // g, -1)
+    np.testing.assert_array_equal(we.grad.numpy(),
+                                  (ct2 @ cols.transpose(0, 2, 1)).reshape(w.shape))
+    gcols = (w2.transpose(0, 2, 1) @ ct2).reshape(6, 5, 5, n, oh, ow)
+    gx = np.zeros(xp.shape, np.float32)
+    for i in range(5):
+        for j in range(5):
+            gx[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride] += \
+                gcols[:, i, j].transpose(1, 0, 2, 3)
+    np.testing.assert_array_equal(xe.grad.numpy(), gx[:, :, p:p + 12, p:p + 12])
+    jf = ember.jit(lambda a, b: F.conv2d(a, b, **kw))
+    np.testing.assert_array_equal(jf(ember.tensor(x), ember.tensor(w)).numpy(),
+                                  y.detach().numpy())
+    jg = ember.jit(ember.grad(lambda a, b: (F.conv2d(a, b, **kw) * ember.tensor(ct)).sum(),
+                              argnums=(0, 1)))
+    gxj, gwj = jg(ember.tensor(x), ember.tensor(w))
+    np.testing.assert_array_equal(gxj.numpy(), xe.grad.numpy())
+    np.testing.assert_array_equal(gwj.numpy(), we.grad.numpy())
