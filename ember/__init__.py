@@ -7,8 +7,10 @@ __version__ = "0.1.0"
 
 from .core.dtypes import (  # noqa: F401
     DType as dtype, bool_ as bool, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, float32, float64,
-    bfloat16, get_default_dtype, set_default_dtype, promote_types, result_type as _result_type)
+    bfloat16, complex64, complex128, get_default_dtype, set_default_dtype, promote_types,
+    result_type as _result_type)
 from .core.dtypes import float16 as half, float32 as float, float64 as double  # noqa: F401
+from .core.dtypes import complex64 as cfloat, complex128 as cdouble  # noqa: F401
 from .core.dtypes import int64 as long, int32 as int, int16 as short  # noqa: F401
 from .core.tensor import Tensor, Size, device  # noqa: F401
 from .core.creation import tensor, as_tensor, from_numpy, from_dlpack  # noqa: F401

@@ -21,6 +21,7 @@ from .core.tensor import Tensor
 
 ndarray = Tensor
 float16, float32, float64 = _dt.float16, _dt.float32, _dt.float64
+complex64, complex128 = _dt.complex64, _dt.complex128
 int8, int16, int32, int64, uint8 = _dt.int8, _dt.int16, _dt.int32, _dt.int64, _dt.uint8
 bool_ = _dt.bool_
 bool = bool_  # noqa: A001  (the Array API's name; the module uses builtins.bool for Python's)
@@ -1761,8 +1762,8 @@ def isdtype(dtype, kind):
         return d is _dt.as_dtype(kind)
     k = d.np.kind
     table = {"bool": k == "b", "signed integer": k == "i", "unsigned integer": k == "u",
-             "integral": k in "iu", "real floating": k == "f", "complex floating": False,
-             "numeric": k in "iuf"}
+             "integral": k in "iu", "real floating": d.is_floating_point,
+             "complex floating": k == "c", "numeric": k in "iufc" or d.is_floating_point}
     if kind not in table:
         raise ValueError(f"isdtype: unknown kind {kind!r}; use one of {sorted(table)}")
     return table[kind]
@@ -1773,7 +1774,7 @@ def result_type(*arrays_and_dtypes):
     for a in arrays_and_dtypes:
         if isinstance(a, Tensor):
             ds.append(a)
-        elif isinstance(a, (int, float, builtins.bool)):
+        elif isinstance(a, (int, float, complex, builtins.bool)):
             ds.append(a)
         else:
             ds.append(ones((), dtype=_dt.as_dtype(a)))
@@ -1790,8 +1791,9 @@ class finfo:
 
     def __init__(self, dtype):
         d = dtype.dtype if isinstance(dtype, Tensor) else _dt.as_dtype(dtype)
-        if not d.is_floating_point:
-            raise ValueError(f"finfo: {d} is not a floating dtype; use iinfo")
+        if not d.is_inexact:
+            raise ValueError(f"finfo: {d} is not a floating or complex dtype; use iinfo")
+        d = _dt.real_of(d)  # a complex dtype's limits are its parts' (as NumPy and the Array API)
         i = _np.finfo(d.np)
         self.bits, self.eps, self.max, self.min = i.bits, float(i.eps), float(i.max), float(i.min)
         self.smallest_normal = self.tiny = float(i.smallest_normal)
@@ -1804,7 +1806,7 @@ class iinfo:
 
     def __init__(self, dtype):
         d = dtype.dtype if isinstance(dtype, Tensor) else _dt.as_dtype(dtype)
-        if d.is_floating_point or d is _dt.bool_:
+        if d.is_inexact or d is _dt.bool_:
             raise ValueError(f"iinfo: {d} is not an integer dtype; use finfo")
         i = _np.iinfo(d.np)
         self.bits, self.max, self.min, self.dtype = i.bits, int(i.max), int(i.min), d

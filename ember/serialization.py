@@ -206,6 +206,12 @@ def save(obj, path):
         except RecursionError:
             raise ValueError(f"ember.save: the object for {path} is nested too deeply (or "
                              f"contains itself); store a flatter structure") from None
+    for k, a in tensors.items():
+        if a.dtype == np.complex128:  # the format has C64 but no complex128
+            raise TypeError(f"ember.save: safetensors stores complex64 but has no complex128 "
+                            f"dtype, and {k!r} is a complex128 tensor of shape "
+                            f"{tuple(a.shape)}; convert it with .to(ember.complex64) or store "
+                            f"ember.view_as_real(t) (float64 pairs) instead")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     _remove_stale_tmps(path)

@@ -313,10 +313,15 @@ def walk(roots, cts, leaf_cts, run_vjp, add, finish_leaf=None, capture=None):
                 if node.hooks and g is not None:
                     hooks = node.hooks.get(i, ())
                     # retain_grad's hook sees the final gradient: it runs last (as PyTorch)
+                    flip = _is_complex(g)  # hooks see PyTorch's convention (below)
+                    if flip:
+                        g = g.conj()
                     for h in sorted(hooks, key=lambda h: getattr(h, "_retain", False)):
                         r = h(g)
                         if r is not None:
                             g = r
+                    if flip:
+                        g = g.conj()
                     outs_ct[i] = g
                 if capture is not None and g is not None:
                     cb = capture.get((nid, i))
@@ -522,6 +527,7 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
                 capture[(id(t._node), t._oidx)] = _collector(results, i)
     root_nodes = []
     for r, ct in zip(roots, root_cts):
+        ct = _torch_convention(ct)
         if r._node is None:
             if r.requires_grad:
                 prev = leaf_cts.get(id(r))
@@ -532,6 +538,7 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
         root_nodes.append(r._node)
 
     def finish_leaf(leaf, g):
+        g = _torch_convention(g)
         if leaf._hooks:
             for h in leaf._hooks:
                 r = h(g)
@@ -579,8 +586,21 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
 
 def _collector(results, i):
     def collect(g):
-        results[i] = _add(results[i], g)
+        results[i] = _add(results[i], _torch_convention(g))
     return collect
+
+
+def _is_complex(g):
+    return getattr(getattr(g, "_data", None), "dtype", None) is not None and \
+        g._data.dtype.kind == "c"
+
+
+def _torch_convention(g):
+    """A complex cotangent of the rules (JAX's convention: for a real loss L of z = x + iy,
+    ``dL/dx - i dL/dy``) as PyTorch's gradient (its conjugate, ``dL/dx + i dL/dy``); the
+    same map turns a PyTorch-style seed (``backward(gradient=)``) into a cotangent. Real
+    values pass unchanged."""
+    return g.conj() if g is not None and _is_complex(g) else g
 
 
 def _accumulate(leaf, g, create_graph, given):

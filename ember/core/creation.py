@@ -44,8 +44,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         arr = data.copy()  # NumPy float64 stays float64, as torch.tensor(ndarray) does
     else:
         arr = _to_array(data, dtype, copy=True)
-    if arr.dtype.kind == "f" and dtype is None and not isinstance(data, (np.ndarray, Tensor)):
-        arr = arr.astype(_dt.get_default_dtype().np, copy=False)
+    if arr.dtype.kind in "fc" and dtype is None and not isinstance(data, (np.ndarray, Tensor)):
+        arr = arr.astype((_dt.get_default_dtype() if arr.dtype.kind == "f" else
+                          _dt.default_complex_dtype()).np, copy=False)
     t = Tensor._wrap(place(arr, device))
     if requires_grad:
         t.requires_grad_(True)

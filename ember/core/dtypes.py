@@ -2,7 +2,7 @@
 
 ember's dtypes are thin named wrappers over NumPy dtypes. Promotion follows PyTorch:
 
-* categories are ordered bool < integer < floating;
+* categories are ordered bool < integer < floating < complex;
 * operands are ranked by priority: tensors with at least one dimension, then 0-d tensors,
   then Python scalars (which are *weak*: ``float32_tensor * 2.0`` stays float32);
 * the result category is the highest category among all operands; the result dtype is the
@@ -13,6 +13,13 @@ ember's dtypes are thin named wrappers over NumPy dtypes. Promotion follows PyTo
 ``promote_types`` (two dtypes, no weakness) is the same table NumPy uses within a category,
 with two PyTorch exceptions: integer + float16/bfloat16 gives the float, and
 bfloat16 + float16 gives float32.
+
+Complex numbers (complex64, complex128) rank above the floats. A complex result keeps the
+precision of the floats it meets: float64 + complex64 is complex128, float32 + complex128
+(a 0-d tensor or a Python complex) stays complex64 when the float is the higher-priority
+operand (PyTorch's rule: a lower-priority complex operand makes the higher-priority float
+complex, at its own precision); a Python complex alone gives the default complex dtype
+(complex64 while the default float is float32).
 """
 from __future__ import annotations
 
@@ -27,7 +34,7 @@ except Exception:  # pragma: no cover - depends on the environment
 
 
 # the categories, ordered for promotion: a result takes the highest category of its operands
-BOOL, INTEGER, FLOATING = 0, 1, 2
+BOOL, INTEGER, FLOATING, COMPLEX = 0, 1, 2, 3
 
 
 class DType:
@@ -40,16 +47,18 @@ class DType:
     """
 
     __slots__ = ("name", "np", "is_floating_point", "is_integer", "is_bool", "is_signed",
-                 "itemsize", "category")
+                 "itemsize", "category", "is_complex", "is_inexact")
 
     def __init__(self, name, npdtype, category):
         self.name = name
         self.np = np.dtype(npdtype)
-        self.category = category  # BOOL, INTEGER or FLOATING
-        self.is_floating_point = category == FLOATING
+        self.category = category  # BOOL, INTEGER, FLOATING or COMPLEX
+        self.is_floating_point = category == FLOATING  # False for complex, as in PyTorch
+        self.is_complex = category == COMPLEX
+        self.is_inexact = category >= FLOATING  # floating or complex: has gradients
         self.is_integer = category == INTEGER
         self.is_bool = category == BOOL
-        self.is_signed = category == FLOATING or (category == INTEGER and self.np.kind == "i")
+        self.is_signed = category >= FLOATING or (category == INTEGER and self.np.kind == "i")
         self.itemsize = self.np.itemsize
 
     def __repr__(self):
@@ -92,13 +101,16 @@ float16 = DType("float16", np.float16, FLOATING)
 float32 = DType("float32", np.float32, FLOATING)
 float64 = DType("float64", np.float64, FLOATING)
 bfloat16 = DType("bfloat16", _BF16, FLOATING) if _BF16 is not None else None
+complex64 = DType("complex64", np.complex64, COMPLEX)
+complex128 = DType("complex128", np.complex128, COMPLEX)
 
 ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, uint16, uint32, uint64, float16,
-                   float32, float64, bfloat16) if d is not None]
+                   float32, float64, bfloat16, complex64, complex128) if d is not None]
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update({"bool_": bool_, "half": float16, "float": float32, "double": float64,
-                 "long": int64, "int": int32, "short": int16})
+                 "long": int64, "int": int32, "short": int16, "cfloat": complex64,
+                 "cdouble": complex128})
 if bfloat16 is None:
     _BY_NAME["bfloat16"] = None
 
@@ -114,6 +126,38 @@ def is_floating_np(npdt) -> bool:
     (True, True, False)
     """
     return npdt.kind == "f" or (npdt is _BF16 and _BF16 is not None)
+
+
+def complex_of(d: DType) -> DType:
+    """The complex dtype with ``d``'s precision: complex128 for float64 (and complex128),
+    complex64 for the other floats and complex64.
+
+    >>> from ember.core.dtypes import complex_of
+    >>> complex_of(ember.float64), complex_of(ember.float32)
+    (ember.complex128, ember.complex64)
+    """
+    return complex128 if d is float64 or d is complex128 else complex64
+
+
+def real_of(d: DType) -> DType:
+    """The real dtype of a complex dtype's parts (float32 for complex64, float64 for
+    complex128); other dtypes are returned unchanged.
+
+    >>> from ember.core.dtypes import real_of
+    >>> real_of(ember.complex64), real_of(ember.complex128), real_of(ember.float16)
+    (ember.float32, ember.float64, ember.float16)
+    """
+    if d is complex64:
+        return float32
+    if d is complex128:
+        return float64
+    return d
+
+
+def default_complex_dtype() -> DType:
+    """The dtype of complex tensors made from Python complex numbers: complex64 while the
+    default float is float32 (or lower), complex128 when it is float64 (as PyTorch)."""
+    return complex_of(_default_float[0])
 
 
 def is_low_precision_np(npdt) -> bool:
@@ -173,6 +217,8 @@ def as_dtype(d) -> DType:
         return int64
     if d is bool:
         return bool_
+    if d is complex:
+        return default_complex_dtype()
     if isinstance(d, str):
         name = d[len("ember."):] if d.startswith("ember.") else d
         name = name[len("torch."):] if name.startswith("torch.") else name
@@ -190,6 +236,8 @@ def as_dtype(d) -> DType:
 def _same_category_promote(a: DType, b: DType) -> DType:
     if a is b:
         return a
+    if a.category == COMPLEX:
+        return complex128 if complex128 in (a, b) else complex64
     if a.category == FLOATING:
         if {a, b} == {float16, bfloat16}:
             return float32
@@ -213,12 +261,17 @@ def promote_types(a, b) -> DType:
     ember.int16
     >>> ember.promote_types(ember.bfloat16, ember.float16)
     ember.float32
+    >>> ember.promote_types(ember.float64, ember.complex64)
+    ember.complex128
     """
     a, b = as_dtype(a), as_dtype(b)
     if a is b:
         return a
     if a.category != b.category:
-        return a if a.category > b.category else b
+        hi, lo = (a, b) if a.category > b.category else (b, a)
+        if hi.category == COMPLEX and lo.category == FLOATING:
+            return complex_of(_same_category_promote(real_of(hi), lo))
+        return hi
     return _same_category_promote(a, b)
 
 
@@ -229,12 +282,13 @@ def _scalar_category(v) -> int:
         return INTEGER
     if isinstance(v, (float, np.floating)):
         return FLOATING
-    if isinstance(v, complex):
-        raise TypeError("ember does not support complex numbers yet")
+    if isinstance(v, (complex, np.complexfloating)):
+        return COMPLEX
     raise TypeError(f"expected a tensor or a Python number, got {type(v).__name__}")
 
 
-_CAT_DEFAULT = {BOOL: lambda: bool_, INTEGER: lambda: int64, FLOATING: get_default_dtype}
+_CAT_DEFAULT = {BOOL: lambda: bool_, INTEGER: lambda: int64, FLOATING: get_default_dtype,
+                COMPLEX: default_complex_dtype}
 
 
 def result_type(*operands) -> DType:
@@ -255,7 +309,31 @@ def result_type(*operands) -> DType:
         if d is not None:
             g = groups[prio]
             g[cat] = d if cat not in g else _same_category_promote(g[cat], d)
+    if best_cat == COMPLEX:
+        return _complex_result(groups)
     for prio in (2, 1):
         if best_cat in groups[prio]:
             return groups[prio][best_cat]
     return _CAT_DEFAULT[best_cat]()
+
+
+def _complex_result(groups):
+    """PyTorch's rule when some operand is complex: the highest-priority tier holding a
+    complex dtype decides, unless a higher-priority tier holds floats, whose precision the
+    complex result then takes (``float32 tensor + complex128 0-d`` is complex64)."""
+    result = None
+    for prio in (0, 1, 2):  # lowest priority first; a higher tier overrides
+        g = groups[prio]
+        if prio == 0 and result is None:
+            result = default_complex_dtype()
+            continue
+        tier = None
+        for d in g.values():
+            tier = d if tier is None else promote_types(tier, d)
+        if tier is None:
+            continue
+        if tier.category == COMPLEX:
+            result = tier
+        elif tier.category == FLOATING and result is not None:
+            result = complex_of(tier)
+    return result

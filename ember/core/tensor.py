@@ -68,6 +68,8 @@ def _infer_dtype(data):
         return _dt.int64
     if k == "f":
         return _dt.get_default_dtype()
+    if k == "c":
+        return _dt.default_complex_dtype()
     if k == "O":
         raise TypeError("tensor(): could not infer a dtype from the data (mixed or non-numeric "
                         "objects); pass numbers, nested lists of numbers or an array")
@@ -283,6 +285,10 @@ class Tensor:
     def is_floating_point(self):
         return self.dtype.is_floating_point
 
+    def is_complex(self):
+        """Whether the dtype is complex64 or complex128 (as ``torch.Tensor.is_complex``)."""
+        return self.dtype.is_complex
+
     def is_contiguous(self):
         return bool(self._data.flags.c_contiguous)
 
@@ -412,7 +418,7 @@ def _format(t: Tensor) -> str:
     if dev.type != "cpu":
         a = _backend.backend_of(a).to_host(a)
     extras = [f"device='{dev}'"] if dev.type != "cpu" else []
-    if t.dtype not in (_dt.float32, _dt.int64, _dt.bool_) or a.size == 0:
+    if t.dtype not in (_dt.float32, _dt.int64, _dt.bool_, _default_complex()) or a.size == 0:
         if not (a.size == 0 and t.dtype is _dt.float32 and a.ndim == 1):
             extras.append(f"dtype={t.dtype!r}")
     if a.size == 0 and a.ndim > 1:
@@ -439,6 +445,8 @@ def _format(t: Tensor) -> str:
             prec = po["precision"]
             fmt = (lambda x: f"{x:.{prec}e}") if sci else (lambda x: f"{x:.{prec}f}")
             body = np.array2string(vals, formatter={"float_kind": fmt}, **opts)
+    elif kind == "c":
+        body = np.array2string(a, formatter={"complex_kind": _complex_formatter(a)}, **opts)
     elif kind == "b":
         body = np.array2string(a, formatter={"bool": lambda x: "True" if x else "False"}, **opts)
     else:
@@ -447,6 +455,36 @@ def _format(t: Tensor) -> str:
     if extras:
         return body + ", " + ", ".join(extras) + ")"
     return body + ")"
+
+
+def _default_complex():
+    return _dt.default_complex_dtype() if _dt.get_default_dtype() is _dt.float32 else None
+
+
+def _complex_formatter(a):
+    """PyTorch's look for complex elements: ``1.+2.j``, ``0.5000-1.2500j``; the real and
+    imaginary parts each follow the float rules (integral values print as ``1.``)."""
+    parts = np.concatenate([a.real.ravel(), a.imag.ravel()]).astype(np.float64)
+    finite = parts[np.isfinite(parts)]
+    prec = PRINT_OPTIONS["precision"]
+    if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
+        def part(x):
+            return f"{x:.0f}." if np.isfinite(x) else f"{x}"
+    else:
+        nz = finite[finite != 0]
+        sci = bool(finite.size and (np.abs(finite).max() >= 1e8 or
+                                    (nz.size and np.abs(nz).min() < 1e-4)))
+        if PRINT_OPTIONS["sci_mode"] is not None:
+            sci = PRINT_OPTIONS["sci_mode"]
+
+        def part(x):
+            return f"{x:.{prec}e}" if sci else f"{x:.{prec}f}"
+
+    def fmt(z):
+        im = part(abs(z.imag)) if not np.isnan(z.imag) else "nan"
+        sign = "-" if np.signbit(z.imag) and not np.isnan(z.imag) else "+"
+        return f"{part(z.real)}{sign}{im}j"
+    return fmt
 
 
 from ..backend.meta import MetaArray as _MetaArray  # noqa: E402

@@ -8,6 +8,7 @@ batch dimension up in front of both operands.
 from __future__ import annotations
 
 import math
+from builtins import complex as _pycomplex
 
 import numpy as np
 
@@ -69,10 +70,10 @@ def _binary_args(x, y):
     elif ty is Tensor and (tx is float or tx is int) and y._data.dtype.kind == "f":
         return y._data.dtype.type(x), y
     if not isinstance(x, Tensor):
-        if not isinstance(x, (int, float, bool, np.number, np.bool_)):
+        if not isinstance(x, (int, float, bool, _pycomplex, np.number, np.bool_)):
             x = as_value(x)
     if not isinstance(y, Tensor):
-        if not isinstance(y, (int, float, bool, np.number, np.bool_)):
+        if not isinstance(y, (int, float, bool, _pycomplex, np.number, np.bool_)):
             y = as_value(y)
     (x, y), _ = promote(x, y)
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
@@ -188,7 +189,7 @@ def _is_ufunc(fn):
 
 
 def _unary(name, fn, deriv=None, *, float_only=True, differentiable=True, needs_out=False,
-           export_name=None, doc=""):
+           export_name=None, doc="", real_only=False):
     """Define a unary elementwise primitive. ``deriv(x, out)`` returns f'(x) as an ember value."""
     p = Primitive(name, fn, shape=_same_shape_rule, differentiable=differentiable,
                   vjp_needs_out=needs_out, doc=doc, elementwise_ufunc=_is_ufunc(fn))
@@ -202,8 +203,10 @@ def _unary(name, fn, deriv=None, *, float_only=True, differentiable=True, needs_
 
     def op(x):
         x = as_value(x)
-        if float_only and not x.dtype.is_floating_point:
+        if float_only and not x.dtype.is_inexact:
             x = cast(x, _dt.get_default_dtype())
+        elif real_only and x.dtype.is_complex:
+            raise_complex(op.__name__, x)
         return bind(p, x)
     op.__name__ = export_name or name
     op.__doc__ = doc or f"Elementwise {name}."
@@ -219,16 +222,18 @@ def _unary(name, fn, deriv=None, *, float_only=True, differentiable=True, needs_
 # --------------------------------------------------------------------------------------
 
 def _convert_impl(x, new_dtype):
+    if x.dtype.kind == "c" and new_dtype.np.kind != "c":
+        x = x.real  # complex -> real keeps the real part (as PyTorch; NumPy would warn)
     return x.astype(new_dtype.np)
 
 
 convert_element_type_p = Primitive(
     "convert_element_type", _convert_impl,
     shape=lambda x, new_dtype: Aval(x.shape, new_dtype),
-    vjp=lambda ct, out, x, new_dtype: (cast(ct, x.dtype) if x.dtype.is_floating_point
+    vjp=lambda ct, out, x, new_dtype: (cast(ct, x.dtype) if x.dtype.is_inexact
                                        else None,),
     jvp=lambda primals, tangents, out, new_dtype: (
-        cast(tangents[0], new_dtype) if new_dtype.is_floating_point else zeros_like_v(out)),
+        cast(tangents[0], new_dtype) if new_dtype.is_inexact else zeros_like_v(out)),
     linear=True,
 )
 convert_element_type_p.batch = lambda args, dims, new_dtype: (
@@ -319,7 +324,12 @@ def _pow_dx(x, y):
 def _pow_dy(x, out):
     """d(x**y)/dy = x**y * log(x) for x > 0, and 0 elsewhere (the limit at x = 0)."""
     if not isinstance(x, Tensor):  # a Python/NumPy number as the base: 0.7 ** y
+        if np.iscomplexobj(x):
+            return out * np.log(x) if x != 0 else zeros_like_v(out)
         return out * np.log(x) if x > 0 else zeros_like_v(out)
+    if x.dtype.is_complex:  # the principal log; 0 at x = 0
+        pos = x != 0
+        return where(pos, out * log(where(pos, x, ones_like_v(x))), zeros_like_v(out))
     pos = x > 0
     safe = where(pos, x, ones_like_v(x))
     return where(pos, out * log(safe), zeros_like_v(out))
@@ -330,7 +340,7 @@ def _pow_vjp(ct, out, x, y):
     if isinstance(x, Tensor):
         d = _pow_dx(x, y)
         gx = _unbroadcast_like(ct * 0 if d is None else ct * d, x)
-    if isinstance(y, Tensor) and y.dtype.is_floating_point:
+    if isinstance(y, Tensor) and y.dtype.is_inexact:
         gy = _unbroadcast_like(ct * _pow_dy(x, out), y)
     return gx, gy
 
@@ -344,7 +354,7 @@ def _pow_jvp(p, t, out):
         if d is not None:
             # a zero tangent contributes 0 even where the derivative is infinite (0 ** 0.5)
             r = where(tx == 0, zeros_like_v(out), tx * d)
-    if isinstance(y, Tensor) and y.dtype.is_floating_point:
+    if isinstance(y, Tensor) and y.dtype.is_inexact:
         ry = ty * _pow_dy(x, out)
         r = ry if r is None else r + ry
     return zeros_like_v(out) if r is None else r
@@ -445,7 +455,32 @@ select_p.batch = elementwise_batch(select_p)
 # public binary functions
 # --------------------------------------------------------------------------------------
 
-def _defbinary(prim, name, doc=""):
+def raise_complex(op, x, hint=""):
+    """The error of an ordering operation (``<``, max, sort, floor, ...) given complex
+    numbers, which have no order (PyTorch raises too)."""
+    raise TypeError(f"{op}: complex numbers have no order, got a {x.dtype} tensor of shape "
+                    f"{tuple(x.shape)}; compare their abs() or real parts instead{hint}")
+
+
+def _real_args(name, x, y):
+    for v in (x, y):
+        d = getattr(v, "dtype", None)
+        if d is not None and (d.is_complex if isinstance(d, _dt.DType) else d.kind == "c"):
+            raise_complex(name, v if isinstance(v, Tensor) else as_value(v))
+    return x, y
+
+
+def _defbinary(prim, name, doc="", real_only=False):
+    if real_only:
+        def op(input, other):
+            x, y = _real_args(name, *_binary_args(input, other))
+            return bind(prim, x, y)
+        op.__name__ = name
+        op.__doc__ = doc or f"Elementwise {name} with broadcasting."
+        export(op, __all__)
+        method(op)
+        return op
+
     def op(input, other):
         x, y = _binary_args(input, other)
         return bind(prim, x, y)
@@ -490,16 +525,16 @@ def sub(input, other, alpha=1):
 
 
 mul = _defbinary(mul_p, "mul")
-maximum = _defbinary(maximum_p, "maximum")
-minimum = _defbinary(minimum_p, "minimum")
+maximum = _defbinary(maximum_p, "maximum", real_only=True)
+minimum = _defbinary(minimum_p, "minimum", real_only=True)
 eq = _defbinary(eq_p, "eq")
 ne = _defbinary(ne_p, "ne")
-lt = _defbinary(lt_p, "lt")
-le = _defbinary(le_p, "le")
-gt = _defbinary(gt_p, "gt")
-ge = _defbinary(ge_p, "ge")
-remainder = _defbinary(remainder_p, "remainder")
-fmod = _defbinary(fmod_p, "fmod")
+lt = _defbinary(lt_p, "lt", real_only=True)
+le = _defbinary(le_p, "le", real_only=True)
+gt = _defbinary(gt_p, "gt", real_only=True)
+ge = _defbinary(ge_p, "ge", real_only=True)
+remainder = _defbinary(remainder_p, "remainder", real_only=True)
+fmod = _defbinary(fmod_p, "fmod", real_only=True)
 atan2 = _defbinary_float(atan2_p, "atan2")
 floor_divide = _defbinary(floordiv_p, "floor_divide")
 for _f in (add, sub):
@@ -513,7 +548,7 @@ def div(input, other, rounding_mode=None):
     """True division (integers give floats); ``rounding_mode`` 'trunc' or 'floor'."""
     x, y = _binary_args(input, other)
     if rounding_mode is None:
-        if not _dtype(x).is_floating_point:
+        if not _dtype(x).is_inexact:
             x, y = cast(x, _dt.get_default_dtype()), cast(y, _dt.get_default_dtype())
         return bind(div_p, x, y)
     if rounding_mode == "floor":
@@ -680,13 +715,13 @@ tanh_p = _unary("tanh", U.tanh, lambda x, out: 1 - out * out, needs_out=True)
 sigmoid_p = _unary("sigmoid", _sigmoid_impl, lambda x, out: out * (1 - out), needs_out=True)
 reciprocal_p = _unary("reciprocal", U.reciprocal, lambda x, out: -out * out, needs_out=True)
 abs_p = _unary("abs", U.abs, lambda x, out: sign(x), float_only=False)
-sign_p = _unary("sign", U.sign, None, float_only=False)
-floor_p = _unary("floor", U.floor, None, float_only=False)
-ceil_p = _unary("ceil", U.ceil, None, float_only=False)
+sign_p = _unary("sign", U.sign, None, float_only=False, real_only=True)
+floor_p = _unary("floor", U.floor, None, float_only=False, real_only=True)
+ceil_p = _unary("ceil", U.ceil, None, float_only=False, real_only=True)
 round_p = _unary("round_", lambda x: namespace(x).round(x), None, float_only=False, export_name="_round")
-trunc_p = _unary("trunc", U.trunc, None, float_only=False)
+trunc_p = _unary("trunc", U.trunc, None, float_only=False, real_only=True)
 relu_p = _unary("relu", lambda x: U.maximum(x, x.dtype.type(0)),
-                lambda x, out: out > 0, float_only=False, needs_out=True)
+                lambda x, out: out > 0, float_only=False, needs_out=True, real_only=True)
 
 
 def _softplus_impl(x):
@@ -725,6 +760,8 @@ def ones_like_v(x):
 def round(input, decimals=0):
     """Round half to even (as ``torch.round``); ``decimals`` scales first."""
     x = as_value(input)
+    if x.dtype.is_complex:
+        raise_complex("round", x)
     if decimals == 0:
         return bind(round_p, x)
     s = 10.0 ** decimals
@@ -738,6 +775,8 @@ def square(input):
 def clamp(input, min=None, max=None):
     """Limit values to [min, max]; the gradient passes where min <= x <= max."""
     x = as_value(input)
+    if x.dtype.is_complex:
+        raise_complex("clamp", x)
     if min is None and max is None:
         raise OpError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -819,12 +858,12 @@ def isnan(input):
 
 def isinf(input):
     x = as_value(input)
-    return eq(abs(x), float("inf")) if x.dtype.is_floating_point else zeros_like_v(x) != 0
+    return eq(abs(x), float("inf")) if x.dtype.is_inexact else zeros_like_v(x) != 0
 
 
 def isfinite(input):
     x = as_value(input)
-    if not x.dtype.is_floating_point:
+    if not x.dtype.is_inexact:
         return zeros_like_v(x) == 0
     return logical_not(logical_or(isnan(x), isinf(x)))
 
@@ -980,3 +1019,223 @@ stop_gradient_p = Primitive(
     "stop_gradient", lambda x: x, shape=lambda x: Aval(x.shape, x.dtype), differentiable=False,
     vjp=lambda ct, out, x: (None,), jvp=lambda p, t, out: zeros_like_v(out))
 stop_gradient_p.batch = lambda args, dims: (bind(stop_gradient_p, args[0]), dims[0])
+
+
+# --------------------------------------------------------------------------------------
+# complex numbers
+# --------------------------------------------------------------------------------------
+# Derivative convention. The rules propagate JAX's cotangents: for a holomorphic f the VJP is
+# ``ct * f'(z)`` (the formulas above hold for complex z unchanged) and every rule is the
+# transpose of its JVP over the reals. ``ember.grad``/``vjp`` return these, as JAX does.
+# PyTorch's ``.grad`` is their conjugate (``dL/dx + i dL/dy`` for a real loss L of z = x + iy,
+# the direction of steepest ascent); ``backward()`` conjugates complex seeds and complex leaf
+# gradients (core/autograd.py), so both conventions come from one table of rules.
+
+
+def _real_impl(x):
+    return x.real.copy() if x.dtype.kind == "c" else x
+
+
+def _imag_impl(x):
+    return x.imag.copy()
+
+
+def _real_dtype_rule(x, **_):
+    return Aval(x.shape, _dt.real_of(x.dtype))
+
+
+real_p = Primitive("real", _real_impl, shape=_real_dtype_rule,
+                   vjp=lambda ct, out, x: (cast(ct, x.dtype),),
+                   jvp=lambda p, t, out: bind(real_p, t[0]))
+real_p.batch = elementwise_batch(real_p)
+imag_p = Primitive("imag", _imag_impl, shape=_real_dtype_rule,
+                   vjp=lambda ct, out, x: (bind(complex_p, zeros_like_v(ct), -ct),),
+                   jvp=lambda p, t, out: bind(imag_p, t[0]))
+imag_p.batch = elementwise_batch(imag_p)
+conj_p = Primitive("conj", U.conjugate, shape=_same_shape_rule, elementwise_ufunc=True,
+                   vjp=lambda ct, out, x: (bind(conj_p, ct),),
+                   jvp=lambda p, t, out: bind(conj_p, t[0]))
+conj_p.batch = elementwise_batch(conj_p)
+
+
+def _complex_impl(re, im):
+    xp = namespace(re, im)
+    shape = np.broadcast_shapes(np.shape(re), np.shape(im))
+    out = xp.empty(shape, _dt.complex_of(_dt.from_np(re.dtype)).np)
+    out.real[...] = re
+    out.imag[...] = im
+    return out
+
+
+complex_p = Primitive(
+    "complex", _complex_impl,
+    shape=lambda re, im: Aval(broadcast_shapes(tuple(re.shape), tuple(im.shape), op="complex"),
+                              _dt.complex_of(re.dtype)),
+    vjp=lambda ct, out, re, im: (_unbroadcast_like(bind(real_p, ct), re),
+                                 _unbroadcast_like(-bind(imag_p, ct), im)),
+    jvp=lambda p, t, out: bind(complex_p, t[0], t[1]))
+complex_p.batch = elementwise_batch(complex_p)
+
+
+def _abs_sgn(x):
+    """``x / |x|`` (0 where x == 0) of a complex x: the direction abs' derivative points."""
+    r = bind(abs_p, x)
+    nz = r != 0
+    return where(nz, x / cast(where(nz, r, ones_like_v(r)), x.dtype), zeros_like_v(x))
+
+
+def _abs_vjp(ct, out, x):
+    if x.dtype.is_complex:
+        return (cast(ct, x.dtype) * bind(conj_p, _abs_sgn(x)),)
+    return (_times(ct, sign(x)),)
+
+
+def _abs_jvp(p, t, out):
+    x = p[0]
+    if x.dtype.is_complex:
+        return bind(real_p, bind(conj_p, _abs_sgn(x)) * t[0])
+    return _times(t[0], sign(x))
+
+
+abs_p.shape_rule = _real_dtype_rule
+abs_p.vjp, abs_p.jvp = _abs_vjp, _abs_jvp
+
+
+def _complex_arg(x, op):
+    x = as_value(x)
+    if not x.dtype.is_complex:
+        raise TypeError(f"{op}: expects a complex tensor, got {x.dtype}; "
+                        f"make one with ember.complex(real, imag) or x.to(ember.complex64)")
+    return x
+
+
+def real(input):
+    """The real part (a real tensor: float32 of complex64, float64 of complex128); a real
+    input is returned as it is (as ``torch.real``).
+
+    >>> ember.real(ember.tensor([1 + 2j, 3 - 1j]))
+    tensor([1., 3.])
+    """
+    x = as_value(input)
+    return bind(real_p, x) if x.dtype.is_complex else x
+
+
+def imag(input):
+    """The imaginary part of a complex tensor (a real tensor); a real input raises, as in
+    PyTorch (``ember.numpy.imag`` gives zeros, as NumPy).
+
+    >>> ember.imag(ember.tensor([1 + 2j, 3 - 1j]))
+    tensor([2., -1.])
+    """
+    return bind(imag_p, _complex_arg(input, "imag"))
+
+
+def conj(input):
+    """The complex conjugate (real inputs are returned as they are).
+
+    >>> ember.conj(ember.tensor([1 + 2j]))
+    tensor([1.-2.j])
+    """
+    x = as_value(input)
+    return bind(conj_p, x) if x.dtype.is_complex else x
+
+
+def complex(real, imag):
+    """The complex tensor ``real + 1j * imag`` (float32 parts give complex64, float64 parts
+    complex128; both parts must have the same floating dtype, as ``torch.complex``).
+
+    >>> ember.complex(ember.tensor([1., 2.]), ember.tensor([0.5, -1.]))
+    tensor([1.0000+0.5000j, 2.0000-1.0000j])
+    """
+    re, im = as_value(real), as_value(imag)
+    if not (re.dtype.is_floating_point and im.dtype.is_floating_point) or re.dtype is not im.dtype:
+        raise TypeError(f"complex: real and imag must have the same floating dtype (float32 "
+                        f"or float64), got {re.dtype} and {im.dtype}; convert with .float() or "
+                        f".double()")
+    if re.dtype not in (_dt.float32, _dt.float64):
+        re, im = cast(re, _dt.float32), cast(im, _dt.float32)
+    return bind(complex_p, re, im)
+
+
+def polar(abs, angle):
+    """The complex tensor ``abs * (cos(angle) + 1j * sin(angle))``.
+
+    >>> ember.polar(ember.tensor([2.0]), ember.tensor([0.0]))
+    tensor([2.+0.j])
+    """
+    r, t = as_value(abs), as_value(angle)
+    return complex(r * cos(t), r * sin(t))
+
+
+def angle(input):
+    """The argument of each complex number, in (-pi, pi] (a real tensor); for real inputs
+    pi where negative and 0 elsewhere (as ``torch.angle``).
+
+    >>> ember.angle(ember.tensor([1j, -1 + 0j]))
+    tensor([1.5708, 3.1416])
+    """
+    x = as_value(input)
+    if x.dtype.is_complex:
+        return atan2(bind(imag_p, x), bind(real_p, x))
+    if not x.dtype.is_floating_point:
+        x = cast(x, _dt.get_default_dtype())
+    return where(x < 0, math.pi, where(isnan(x), x, zeros_like_v(x)))
+
+
+def sgn(input):
+    """``x / |x|`` for complex x (0 at 0); the sign for real x (as ``torch.sgn``).
+
+    >>> ember.sgn(ember.tensor([3 + 4j, 0j]))
+    tensor([0.6000+0.8000j, 0.0000+0.0000j])
+    """
+    x = as_value(input)
+    return _abs_sgn(x) if x.dtype.is_complex else sign(x)
+
+
+def view_as_real(input):
+    """A complex tensor's numbers as real pairs: shape ``(..., 2)`` holding (real, imag)
+    (a copy here, where PyTorch returns a view).
+
+    >>> ember.view_as_real(ember.tensor([1 + 2j]))
+    tensor([[1., 2.]])
+    """
+    x = _complex_arg(input, "view_as_real")
+    from .indexing import stack
+    return stack([bind(real_p, x), bind(imag_p, x)], -1)
+
+
+def view_as_complex(input):
+    """The inverse of ``view_as_real``: a float32/float64 tensor whose last dim has size 2
+    read as (real, imag) pairs (a copy here, where PyTorch returns a view).
+
+    >>> ember.view_as_complex(ember.tensor([[1., 2.], [3., -1.]]))
+    tensor([1.+2.j, 3.-1.j])
+    """
+    x = as_value(input)
+    if x.ndim == 0 or x.shape[-1] != 2 or x.dtype not in (_dt.float32, _dt.float64):
+        raise TypeError(f"view_as_complex: expects a float32 or float64 tensor whose last dim "
+                        f"has size 2, got {x.dtype} of shape {tuple(x.shape)}")
+    return complex(x[..., 0], x[..., 1])
+
+
+def is_complex(input):
+    """Whether ``input``'s dtype is complex.
+
+    >>> ember.is_complex(ember.tensor([1j])), ember.is_complex(ember.tensor([1.]))
+    (True, False)
+    """
+    return as_value(input).dtype.is_complex
+
+
+for _f in (real, imag, conj, complex, polar, angle, sgn, view_as_real, view_as_complex,
+           is_complex):
+    export(_f, __all__)
+for _f in (conj, angle, sgn, polar):
+    method(_f)
+export(conj, __all__, "conj_physical")
+method(conj, "conj_physical")
+Tensor.resolve_conj = Tensor.resolve_neg = lambda self: self  # conj() is never lazy here
+Tensor.real = property(real, doc="The real part (a tensor; ``torch.Tensor.real``).")
+Tensor.imag = property(imag, doc="The imaginary part of a complex tensor "
+                                 "(``torch.Tensor.imag``).")
+Tensor.is_conj = lambda self: False

@@ -208,6 +208,9 @@ def argsort(input, dim=-1, descending=False, stable=True):
     tensor([0, 2, 1])
     """
     x = as_value(input)
+    if x.dtype.is_complex:
+        from .elementwise import raise_complex
+        raise_complex("sort", x)
     if x.ndim == 0:
         return (x * 0).to(_dt.int64)
     return bind(argsort_p, x, dim=canon_dim(dim, x.ndim, "argsort"),

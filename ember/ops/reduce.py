@@ -91,7 +91,7 @@ def sum(input, dim=None, keepdim=False, dtype=None):
     """
     x = as_value(input)
     dims = canon_dims(dim, x.ndim, "sum")
-    if dtype is None and not x.dtype.is_floating_point:
+    if dtype is None and not x.dtype.is_inexact:
         dtype = _dt.int64
     elif dtype is not None:
         dtype = _dt.as_dtype(dtype)
@@ -111,7 +111,7 @@ def mean(input, dim=None, keepdim=False, dtype=None):
     x = as_value(input)
     if dtype is not None:
         x = cast(x, dtype)
-    if not x.dtype.is_floating_point:
+    if not x.dtype.is_inexact:
         raise TypeError(f"mean: input dtype {x.dtype} is not floating point; pass "
                         f"dtype=ember.float32 or convert with .float()")
     dims = canon_dims(dim, x.ndim, "mean")
@@ -162,8 +162,15 @@ amax_p = _def_extreme("amax", U.maximum.reduce)
 amin_p = _def_extreme("amin", U.minimum.reduce)
 
 
+def _no_complex(x, op):
+    if x.dtype.is_complex:
+        from .elementwise import raise_complex
+        raise_complex(op, x)
+
+
 def _extreme(prim, op, input, dim, keepdim):
     x = as_value(input)
+    _no_complex(x, op)
     if x.numel() == 0:
         raise OpError(f"{op}: the reduction has no identity, so an empty tensor (shape "
                          f"{tuple(x.shape)}) can't be reduced")
@@ -229,6 +236,7 @@ def argmax(input, dim=None, keepdim=False):
     tensor([1, 0])
     """
     x = as_value(input)
+    _no_complex(x, "argmax")
     d = None if dim is None else canon_dims(dim, x.ndim, "argmax")[0]
     return bind(argmax_p, x, dim=d, keepdim=bool(keepdim))
 
@@ -240,6 +248,7 @@ def argmin(input, dim=None, keepdim=False):
     tensor([0, 1])
     """
     x = as_value(input)
+    _no_complex(x, "argmin")
     d = None if dim is None else canon_dims(dim, x.ndim, "argmin")[0]
     return bind(argmin_p, x, dim=d, keepdim=bool(keepdim))
 
@@ -262,6 +271,7 @@ def _max_min(prim_ext, prim_arg, binary, name):
         if dim is None:
             return _extreme(prim_ext, name, input, None, False)
         x = as_value(input)
+        _no_complex(x, name)
         idx = bind(prim_arg, x, dim=canon_dims(dim, x.ndim, name)[0], keepdim=True)
         from .indexing_helpers import take_along
         vals = take_along(x, idx, canon_dims(dim, x.ndim, name)[0])
@@ -371,7 +381,7 @@ def _int64_or(input, dtype):
     x = as_value(input)
     if dtype is not None:
         return cast(x, dtype)
-    return cast(x, _dt.int64) if not x.dtype.is_floating_point else x
+    return cast(x, _dt.int64) if not x.dtype.is_inexact else x
 
 
 def _scan(prim, input, dim, dtype, op):

@@ -211,8 +211,8 @@ def requires_grad_(self, requires_grad=True):
     >>> w.requires_grad, w.is_leaf
     (True, True)
     """
-    if requires_grad and not self.dtype.is_floating_point:
-        raise RuntimeError(f"requires_grad_: only floating point tensors can require gradients, "
+    if requires_grad and not self.dtype.is_inexact:
+        raise RuntimeError(f"requires_grad_: only floating point and complex tensors can require gradients, "
                            f"got {self.dtype}; convert with .float() first")
     if not requires_grad and self._node is not None:
         raise RuntimeError("requires_grad_(False): this tensor is not a leaf (it was computed "

@@ -43,7 +43,7 @@ def linearize(fun, *primals):
     leaves = [as_value(x) for x in leaves]
     avals = [Aval(tuple(x.shape), x.dtype) for x in leaves]
     for i, a in enumerate(avals):
-        if not a.dtype.is_floating_point:
+        if not a.dtype.is_inexact:
             raise TypeError(f"linearize({name}): input leaf {i} has dtype {a.dtype.name}; "
                             f"linearize at floating-point inputs only (close over the others)")
     n = len(leaves)

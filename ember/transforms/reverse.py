@@ -9,6 +9,7 @@ primal values, which belong to the levels below, so outer transforms see the bac
 """
 from __future__ import annotations
 
+from ..core import dtypes as _dt
 from ..core.autograd import walk
 from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.tensor import Tensor
@@ -152,19 +153,37 @@ def vjp(fun, *primals, has_aux=False):
     return primal_out, vjp_fn
 
 
-def _check_holomorphic(holomorphic, op):
+def _check_holomorphic(holomorphic, op, leaves=None):
+    """JAX's checks: ``holomorphic=True`` differentiates complex inputs only."""
+    if holomorphic and leaves is not None:
+        for x in leaves:
+            d = getattr(x, "dtype", None)
+            if d is None or not _dt.as_dtype(d).is_complex:
+                raise TypeError(f"{op}(holomorphic=True) needs complex inputs, got "
+                                f"{d if d is not None else type(x).__name__}; convert them "
+                                f"with x.to(ember.complex64) or drop holomorphic=True")
+
+
+def _check_output(o, holomorphic, op):
     if holomorphic:
-        raise TypeError(f"{op}(holomorphic=True) needs complex inputs and outputs, and ember "
-                        f"has no complex dtypes yet; differentiate the real and imaginary parts "
-                        f"as separate real arguments, or drop holomorphic=True")
+        if not o.dtype.is_complex:
+            raise TypeError(f"{op}(holomorphic=True) needs a complex output, got {o.dtype}")
+    elif o.dtype.is_complex:
+        raise TypeError(f"{op}: the output is complex ({o.dtype}); grad needs a real output. "
+                        f"For a holomorphic function pass holomorphic=True; otherwise take "
+                        f"the real part or abs() of the output")
+    elif not o.dtype.is_floating_point:
+        raise TypeError(f"{op}: the output dtype is {o.dtype}; grad needs a floating output")
 
 
 def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     """``(fun(*args), d fun / d args[argnums])`` for a scalar-valued ``fun``.
 
-    ``holomorphic`` and ``allow_int`` are ``jax.value_and_grad``'s: ``holomorphic=True`` needs
-    complex numbers (an error here); an integer argument gets a zero gradient of its dtype
-    whether or not ``allow_int`` is set.
+    ``holomorphic`` and ``allow_int`` are ``jax.value_and_grad``'s: without ``holomorphic``
+    the output must be real (complex inputs get JAX's cotangent, the conjugate of PyTorch's
+    ``.grad``: ``dL/dx - i dL/dy``); ``holomorphic=True`` needs complex inputs and a complex
+    output and gives the complex derivative ``f'(z)``. An integer argument gets a zero
+    gradient of its dtype whether or not ``allow_int`` is set.
 
     >>> loss = lambda w, x: ((x @ w) ** 2).mean()
     >>> ember.value_and_grad(loss)(ember.tensor([1., 1.]), ember.tensor([[1., 2.]]))
@@ -174,16 +193,17 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
     >>> gx
     tensor([[6., 6.]])
     """
-    _check_holomorphic(holomorphic, "value_and_grad")
-
     def vg(*args, **kwargs):
         nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
         for n in nums:
             if n >= len(args):
                 raise ValueError(f"grad: argnums={argnums} but the function got only "
                                  f"{len(args)} positional arguments")
+        if holomorphic:
+            _check_holomorphic(True, "grad", tree_flatten([args[n] for n in nums])[0])
 
-        fast = getattr(fun, "_value_and_grad_fast", None)  # a jitted fun: one joint plan
+        # a jitted fun: one joint plan (real outputs only; holomorphic goes the general way)
+        fast = None if holomorphic else getattr(fun, "_value_and_grad_fast", None)
         if fast is not None:
             r = fast(args, kwargs, nums, has_aux)
             if r is not None:
@@ -205,8 +225,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
             raise TypeError(f"grad: the function must return a scalar (0-d tensor), got "
                             f"{'shape ' + str(tuple(o.shape)) if isinstance(out, Tensor) else type(out).__name__}"  # noqa: E501
                             f". Reduce it (e.g. .sum() or .mean()) or use vjp/jacrev.")
-        if not o.dtype.is_floating_point:
-            raise TypeError(f"grad: the output dtype is {o.dtype}; grad needs a floating output")
+        _check_output(o, holomorphic, "grad")
         g = fn(full_like_traced(o, 1))
         g = g[0] if isinstance(argnums, int) else tuple(g)
         return ((out, aux), g) if has_aux else (out, g)
@@ -226,8 +245,7 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     >>> ember.grad(lambda p: (p["w"] * 3 + p["b"]).sum())(params)        # a pytree of gradients
     {'b': tensor(2.), 'w': tensor([3., 3.])}
     """
-    _check_holomorphic(holomorphic, "grad")
-    vg = value_and_grad(fun, argnums, has_aux)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic=holomorphic)
 
     def g(*args, **kwargs):
         (out, aux), gr = vg(*args, **kwargs) if has_aux else ((None, None), vg(*args, **kwargs)[1])

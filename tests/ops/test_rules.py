@@ -47,6 +47,13 @@ CASES = [
      if m is torch else m.softplus(a) + m.silu(a), [(4,)], False),
     ("where", lambda m, a, b: m.where(a > 0, a, b), [(4,), (4,)], False),
     ("atan2", lambda m, a, b: m.atan2(a, b), [(3,), (3,)], True),
+    # complex numbers inside a real function: complex, real, imag, conj, abs and the
+    # holomorphic rules (mul, pow, exp, div) on complex values
+    ("complex_parts", lambda m, a, b: m.real(m.complex(a, b) * m.conj(m.complex(b, a)) *
+                                             m.exp(m.complex(a, a))) +
+     m.imag(m.complex(a, b) ** 2 / m.complex(b + 3, a)), [(3,), (3,)], False),
+    ("complex_abs_angle", lambda m, a, b: m.abs(m.complex(a, b) * (1 + 2j)) +
+     m.angle(m.complex(a, b)), [(3,), (3,)], False),
     ("sum", lambda m, a: a.sum(dim=1, keepdim=True) * a, [(2, 3)], False),
     ("mean", lambda m, a: a.mean(dim=(0, 2)), [(2, 3, 4)], False),
     ("reshape_permute", lambda m, a: a.reshape(3, 2).permute(1, 0).flatten(), [(2, 3)], False),

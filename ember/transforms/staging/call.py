@@ -55,7 +55,7 @@ class Call:
         self.fwd_graph = g             # what the primitive computes
         self.fwd_plan = plan if plan is not None and not lifted else compile_plan(g)
         self.n_out = len(g.outs)       # the outputs the caller sees (first of fwd_graph's)
-        self.in_float = [v.aval.dtype.is_floating_point for v in g.invars]
+        self.in_float = [v.aval.dtype.is_inexact for v in g.invars]
         self._derived = {}
 
     def bind(self, ins):
@@ -118,7 +118,7 @@ class GradPlan(Call):
         n_in = len(g.invars)
         out_avals = [o.aval if isinstance(o, Var) else _aval(o.val) for o in g.outs]
         self.n_out = len(out_avals)
-        self.diff_out = [a.dtype.is_floating_point for a in out_avals]
+        self.diff_out = [a.dtype.is_inexact for a in out_avals]
         ct_avals = [a for a, d in zip(out_avals, self.diff_out) if d]
 
         def joint(ins):
@@ -137,7 +137,7 @@ class GradPlan(Call):
         self.fwd_graph, self.bwd_graph, self.n_res = fwd, bwd, n_res
         self.fwd_plan = compile_plan(fwd)
         self.bwd_plan = compile_plan(bwd)
-        self.in_float = [v.aval.dtype.is_floating_point for v in g.invars]
+        self.in_float = [v.aval.dtype.is_inexact for v in g.invars]
 
     def grad_plan(self):
         return self

@@ -402,13 +402,13 @@ class Jitted:
         gp = entry.grad_plan_()
         out = gp.joint_graph.outs[0] if gp.n_out == 1 else None
         if guard is None or not isinstance(out, Var) or out.aval.shape != () or \
-                not gp.diff_out[0] or gp.lifted or entry.out_def.kind is not None:
+                not gp.diff_out[0] or out.aval.dtype.is_complex or gp.lifted or entry.out_def.kind is not None:
             return None
         spans, start = {}, 0  # argnum -> (its leaf positions, its structure)
         for n, a in enumerate(args):
             a_leaves, a_def = tree_flatten(a)
             if n in nums:
-                if not all(x.dtype.is_floating_point for x in a_leaves):
+                if not all(x.dtype.is_inexact for x in a_leaves):
                     return None  # (the general path says why it can't differentiate)
                 spans[n] = (range(start, start + len(a_leaves)), a_def)
             start += len(a_leaves)
