@@ -44,6 +44,7 @@ from . import random  # noqa: F401
 from . import interop  # noqa: F401  (PyTorch <-> Flax weight layouts)
 from .tensor_types import *  # noqa: F401,F403  (FloatTensor, LongTensor, ...)
 from .torch_ops import *  # noqa: F401,F403  (PyTorch's hypot, kron, quantile, cdist, ...)
+from .torch_more import *  # noqa: F401,F403  (Tensor.new_zeros, stride, index_fill, finfo, ...)
 from .torch_settings import *  # noqa: F401,F403  (set_num_threads, set_printoptions, ...)
 from . import special, testing  # noqa: F401,E402  (torch.special's and torch.testing's names)
 from . import distributions  # noqa: F401,E402  (torch.distributions' Normal, Categorical, ...)

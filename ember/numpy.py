@@ -1794,7 +1794,11 @@ class finfo:
         if not d.is_inexact:
             raise ValueError(f"finfo: {d} is not a floating or complex dtype; use iinfo")
         d = _dt.real_of(d)  # a complex dtype's limits are its parts' (as NumPy and the Array API)
-        i = _np.finfo(d.np)
+        try:
+            i = _np.finfo(d.np)
+        except ValueError:  # bfloat16 (an ml_dtypes type NumPy's finfo doesn't know)
+            import ml_dtypes
+            i = ml_dtypes.finfo(d.np)
         self.bits, self.eps, self.max, self.min = i.bits, float(i.eps), float(i.max), float(i.min)
         self.smallest_normal = self.tiny = float(i.smallest_normal)
         self.resolution = float(i.resolution)
