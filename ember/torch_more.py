@@ -36,7 +36,7 @@ __all__ = [
     "finfo", "iinfo", "get_rng_state", "set_rng_state", "clone", "detach", "asarray",
     "scalar_tensor", "rsub", "broadcast_shapes", "is_floating_point", "is_nonzero",
     "is_same_size", "equal", "allclose", "isclose", "clip", "moveaxis", "msort", "positive",
-    "sgn", "fix", "arctan2", "fmax", "fmin", "frac", "gcd", "lcm", "heaviside", "copysign",
+    "fix", "arctan2", "fmax", "fmin", "frac", "gcd", "lcm", "heaviside", "copysign",
     "signbit", "sinc", "deg2rad", "rad2deg", "ldexp", "isneginf", "isposinf", "isreal",
     "inner", "vdot", "dist", "renorm", "addmv", "addr", "cov", "corrcoef", "diagflat",
     "matrix_power", "pinverse", "take", "index_fill", "index_copy", "index_put",
@@ -344,11 +344,6 @@ def positive(input):
     if input.dtype is _dt.bool_:
         raise TypeError("positive: not supported for bool tensors")
     return input
-
-
-def sgn(input):
-    """The sign of each element (``sign`` for real tensors)."""
-    return _ew.sign(input)
 
 
 def fix(input):
@@ -1150,7 +1145,7 @@ _METHODS = {
     "exponential_": exponential_, "geometric_": geometric_, "log_normal_": log_normal_,
     "cauchy_": cauchy_, "bernoulli_": bernoulli_, "is_nonzero": is_nonzero,
     "is_same_size": is_same_size, "equal": equal, "allclose": allclose, "isclose": isclose,
-    "clip": clip, "moveaxis": moveaxis, "msort": msort, "positive": positive, "sgn": sgn,
+    "clip": clip, "moveaxis": moveaxis, "msort": msort, "positive": positive,
     "fix": fix, "arctan2": arctan2, "fmax": fmax, "fmin": fmin, "frac": frac, "gcd": gcd,
     "lcm": lcm, "heaviside": heaviside, "copysign": copysign, "signbit": signbit,
     "sinc": sinc, "deg2rad": deg2rad, "rad2deg": rad2deg, "ldexp": ldexp,
