@@ -267,3 +267,116 @@ def test_jax_style_masks_match_global_pruning_and_masked_updates_keep_zeros_unde
         P.magnitude_masks({"b": ember.ones(3)}, 0.5)
     with pytest.raises(ValueError, match="masked_update: the masks' structure"):
         F.masked_update(F.sgd(0.1), {"w": ember.ones(2)}).update({"v": ember.ones(2)}, {})
+
+
+# ---- input columns (ln_structured dim=1): the readers' columns and the producers' outputs ----
+
+def test_shrink_pruned_input_columns_of_an_mlp_removes_the_producers_outputs():
+    ember.manual_seed(0)
+    m = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 5))
+    P.ln_structured(m[2], "weight", amount=0.5, n=2, dim=1)
+    x = ember.randn(7, 20)
+    s = P.shrink(m, x)
+    assert (s[0].out_features, s[2].in_features, s[2].out_features) == (16, 16, 5)
+    assert tuple(s[0].bias.shape) == (16,)
+    assert _count(s) <= 0.51 * _count(m)  # 837 -> 421
+    cols = np.flatnonzero(m[2].weight_mask.numpy().any(0))
+    np.testing.assert_array_equal(s[0].weight.detach().numpy(), m[0].weight.detach().numpy()[cols])
+    _same(m, s, x)
+    _same(m, s, ember.randn(3, 20))
+    np.testing.assert_allclose(ember.jit(s)(x).detach().numpy(), s(x).detach().numpy(), atol=1e-6)
+
+
+def test_shrink_pruned_input_columns_through_batchnorm_pooling_and_flatten():
+    ember.manual_seed(3)
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                      nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                      nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
+    for _ in range(2):
+        m(ember.randn(4, 3, 8, 8))  # running statistics that are not 0 and 1
+    # conv 3 reads half of conv 0's channels: no BatchNorm pruning needed (nothing to fold)
+    P.ln_structured(m[3], "weight", amount=0.5, n=2, dim=1)
+    # the Linear reads no feature of conv 3's channels 0, 5, 9 (their 4x4 blocks of columns)
+    mask = np.ones((10, 16, 16), np.float32)
+    mask[:, [0, 5, 9]] = 0
+    P.custom_from_mask(m[8], "weight", ember.tensor(mask.reshape(10, 256)))
+    # and half of the single columns of one more channel (not a whole block: it stays)
+    mask[:, 2, :8] = 0
+    P.custom_from_mask(m[8], "weight", ember.tensor(mask.reshape(10, 256)))
+    x = ember.randn(2, 3, 8, 8)
+    s = P.shrink(m, x)
+    assert (s[0].out_channels, s[1].num_features, s[3].in_channels, s[3].out_channels,
+            s[4].num_features, s[8].in_features) == (4, 4, 4, 13, 13, 13 * 16)
+    assert tuple(s[1].running_var.shape) == (4,) and tuple(s[3].bias.shape) == (13,)
+    _same(m, s, x)
+    s.train()
+    assert s(x).shape == (2, 10)
+
+
+def test_shrink_pruned_input_columns_in_a_residual_network():
+    ember.manual_seed(0)
+
+    def net():
+        return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), BasicBlock(8, 8),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4)).eval()
+    x = ember.randn(2, 3, 8, 8)
+    # inside the block: conv2 reads half of conv1's channels
+    r = net()
+    P.ln_structured(r[2].conv2, "weight", amount=0.5, n=2, dim=1)
+    s = P.shrink(r, x)
+    assert (s[2].conv1.out_channels, s[2].bn1.num_features, s[2].conv2.in_channels) == (4, 4, 4)
+    assert s[2].conv2.out_channels == 8
+    _same(r, s, x)
+    # the residual stream: a channel goes only when no layer reads it (conv1 and fc)
+    r = net()
+    P.ln_structured(r[2].conv1, "weight", amount=0.5, n=2, dim=1)
+    s = P.shrink(r, x)  # fc still reads every channel: nothing can go
+    assert s[2].conv1.in_channels == 8 and _count(s) == _count(r)
+    _same(r, s, x)
+    cols = r[2].conv1.weight_mask.numpy().any((0, 2, 3)).astype(np.float32)
+    P.custom_from_mask(r[5], "weight", ember.tensor(cols[None, :] * np.ones((4, 8), np.float32)))
+    s = P.shrink(r, x)  # now no layer reads them: the stem's and conv2's channels go as well
+    assert (s[0].out_channels, s[2].conv1.in_channels, s[2].conv2.out_channels,
+            s[2].bn2.num_features, s[5].in_features) == (4, 4, 4, 4, 4)
+    assert _count(s) <= 0.6 * _count(r)
+    _same(r, s, x)
+
+
+class _TwoOutputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(4, 6), nn.Linear(6, 2)
+
+    def forward(self, x):
+        h = nn.functional.relu(self.a(x))
+        return self.b(h) + h.sum(-1, keepdim=True) * 0 + h[:, :2]
+
+
+def test_shrink_keeps_pruned_input_columns_it_cannot_follow_and_says_so():
+    x = ember.randn(3, 4)
+    ember.manual_seed(0)
+    first = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    P.ln_structured(first[0], "weight", amount=0.5, n=2, dim=1)
+    s = P.shrink(first, x)  # the model's input keeps its shape
+    assert s[0].in_features == 4 and _count(s) == _count(first)
+    _same(first, s, x)
+    two = _TwoOutputs()
+    P.ln_structured(two.b, "weight", amount=0.5, n=2, dim=1)
+    with pytest.warns(UserWarning, match=r"input columns \[.*\] of 'b' \(Linear\) are pruned, "
+                                         r"but the channels they read \(outputs of 'a' "
+                                         r"\(Linear\)\) also reach"):
+        s = P.shrink(two, x)
+    assert s.b.in_features == 6
+    _same(two, s, x)
+    every = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    P.ln_structured(every[2], "weight", amount=1.0, n=2, dim=1)
+    with pytest.raises(ValueError, match=r"every input column of '2' \(Linear\) is pruned"):
+        P.shrink(every, x)
+    half = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    P.ln_structured(half[0], "weight", amount=0.5, n=2, dim=0)
+    P.custom_from_mask(half[2], "weight", ember.tensor(
+        (half[0].weight_mask.numpy().any(1) == 0).astype(np.float32)[None, :] * np.ones((2, 6),
+                                                                                         np.float32)))
+    with pytest.raises(ValueError, match=r"every channel of '0' \(Linear\) is pruned, as an "
+                                         r"output row there or as an input column"):
+        P.shrink(half, x)

@@ -16,10 +16,15 @@ intermediate value's channel axis is followed through the graph:
   there goes only if it is pruned in every layer that feeds the sum.
 
 A channel goes when every layer producing it has that output row all zero (what
-``ln_structured``/``random_structured`` with ``dim=0`` leave). Its value downstream is then a
-constant (a bias, a BatchNorm shift), which is folded into the consuming layer's bias where
-that is exact (a Linear, a convolution without padding); the outputs stay equal, which
-``shrink`` checks on ``example_input`` before returning.
+``ln_structured``/``random_structured`` with ``dim=0`` leave), or when every layer reading it
+has that input column all zero (``dim=1``: the columns go, and with them the producers' rows,
+the BatchNorm entries and the other readers' columns of the channel, since nothing reads it).
+A channel pruned as an output has a constant value downstream (a bias, a BatchNorm shift),
+which is folded into the consuming layer's bias where that is exact (a Linear, a convolution
+without padding); the outputs stay equal, which ``shrink`` checks on ``example_input`` before
+returning. Pruned input columns stay (as zero columns, with a warning) when their channels also
+go where shrink cannot follow (the model's output, an operation mixing channels); the columns
+of a layer that reads the model's input stay too (the input keeps its shape).
 
 What it refuses (``ValueError`` naming the layer): a pruned channel that reaches the model's
 output or passes an operation that mixes channels (softmax over channels, reshapes other than
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import copy
 import re
+import warnings
 
 import numpy as np
 
@@ -322,6 +328,17 @@ def _reshape(e, ins, tags, S):
         S.block(t.space, f"a reshape {src} -> {dst} across the channels")
 
 
+def _unread(consumers, size, arr):
+    """The channels of a space that no consumer reads: every consumer's weight has their
+    input columns (blocks, after a Flatten) all zero, as ``ln_structured(..., dim=1)`` leaves.
+    None without consumers."""
+    unread = np.ones(size, bool) if consumers else np.zeros(size, bool)
+    for c in consumers:
+        cols = np.moveaxis(arr[c["weight"]], c["dim"], 0)
+        unread &= ~cols.reshape(size, -1).any(axis=1)  # a channel's block of columns together
+    return unread
+
+
 def _bias_of(weight, params):
     b = weight[:-len("weight")] + "bias" if weight.endswith("weight") else None
     return b if b in params else None
@@ -334,7 +351,8 @@ def _keep_cols(keep, block):
 def shrink(model, example_input):
     """A copy of ``model`` with its structurally pruned output channels/features removed, and
     the matching inputs of the layers that consume them (through Sequential chains, residual
-    adds, BatchNorm, pooling, Flatten), found from the traced graph; pruning
+    adds, BatchNorm, pooling, Flatten), found from the traced graph; pruned input columns
+    (``dim=1``) go too, with the producers' outputs that no other layer reads; pruning
     reparametrisations are made permanent first. The outputs on ``example_input`` stay equal
     (checked); the module attributes (``in_features``, ``out_channels``, ``num_features``,
     ...) follow the new shapes. See the module's notes for what it refuses.
@@ -372,9 +390,29 @@ def shrink(model, example_input):
         for w, dim in S.producers[sp]:
             rows = np.moveaxis(arr[w], dim, 0).reshape(size, -1)
             zero &= ~rows.any(axis=1)
+        unread = _unread(S.consumers[sp], size, arr)
         partial = [w for w, dim in S.producers[sp] if
-                   (~np.moveaxis(arr[w], dim, 0).reshape(size, -1).any(axis=1) & ~zero).any()]
+                   (~np.moveaxis(arr[w], dim, 0).reshape(size, -1).any(axis=1) & ~zero &
+                    ~unread).any()]
         layers = sorted({_layer(w, mods) for w, _ in S.producers[sp]})
+        if unread.any() and S.blocked[sp]:
+            if not zero.any():  # columns pruned, but the channels are read elsewhere too
+                readers = sorted({_layer(c["weight"], mods) for c in S.consumers[sp]})
+                warnings.warn(
+                    f"shrink: the input columns {np.flatnonzero(unread).tolist()[:8]} of "
+                    f"{', '.join(readers)} are pruned, but the channels they read (outputs of "
+                    f"{', '.join(layers)}) also reach {S.blocked[sp][0]}, so they stay (as "
+                    f"zero columns)", stacklevel=2)
+                continue
+            unread[:] = False
+        if unread.all():
+            readers = sorted({_layer(c["weight"], mods) for c in S.consumers[sp]})
+            raise ValueError(f"shrink: every input column of {', '.join(readers)} is pruned; "
+                             f"the layer would read nothing (prune less)")
+        if (zero | unread).all() and not zero.all():
+            raise ValueError(f"shrink: every channel of {', '.join(layers)} is pruned, as an "
+                             f"output row there or as an input column of every layer reading "
+                             f"it; nothing would be left (prune less)")
         if partial and S.blocked[sp] == [] and len(S.producers[sp]) > 1:
             names = sorted({_layer(w, mods) for w in partial})
             raise ValueError(
@@ -382,7 +420,7 @@ def shrink(model, example_input):
                 f"add joins them with {', '.join(n for n in layers if n not in names)}, where "
                 f"the same channels are not; prune every layer feeding the sum at the same "
                 f"channels (or none)")
-        if not zero.any():
+        if not (zero | unread).any():
             continue
         if zero.all():
             raise ValueError(f"shrink: every output channel of {', '.join(layers)} is pruned; "
@@ -391,12 +429,13 @@ def shrink(model, example_input):
             raise ValueError(f"shrink: channels {np.flatnonzero(zero).tolist()[:8]} of "
                              f"{', '.join(layers)} are pruned but cannot be removed: they reach "
                              f"{S.blocked[sp][0]}")
-        gone, keep = np.flatnonzero(zero), np.flatnonzero(~zero)
-        if env is None:
-            env = _values(graph, leaves)
-        for c in S.consumers[sp]:  # the constant the removed channels carry, folded in
-            _fold(c, gone, env, arr, params, mods)
-        plan.append((sp, keep))
+        fold = np.flatnonzero(zero & ~unread)  # unread channels carry nothing to fold
+        if len(fold):
+            if env is None:
+                env = _values(graph, leaves)
+            for c in S.consumers[sp]:  # the constant the removed channels carry, folded in
+                _fold(c, fold, env, arr, params, mods)
+        plan.append((sp, np.flatnonzero(~(zero | unread))))
     if not plan:
         new.train(training)
         return new
