@@ -91,7 +91,7 @@ def train(m, params, x, y, epochs, batch, lr, seed, frozen=False):
             loss = F.cross_entropy(m(x[idx]), y[idx])
             loss.backward()
             opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def main():
