@@ -22,7 +22,7 @@ from ...core.primitive import Aval, Primitive, bind
 from ...core.tensor import Tensor
 from ...ops.elementwise import as_value, moveaxis_to_front
 from ...ops.indexing import stack
-from .kernels import int_matmul
+from .kernels import int_matmul_f32
 
 __all__ = ["choose_qparams", "linear_dynamic"]
 
@@ -75,10 +75,9 @@ def _linear_dynamic_impl(x, w, w_scale, bias=None, *, reduce_range=True):
     xq = xf * (_F32(1.0) / xs)
     np.rint(xq, out=xq)
     np.clip(xq, -zp, qmax - zp, out=xq)
-    wf = w.astype(_F32)
-    acc = int_matmul(xq, wf.T, a_bound=max(zp, qmax - zp), b_bound=128)
+    wf = w if w.dtype == _F32 else w.astype(_F32)  # (float32: a module's cached codes)
+    y = int_matmul_f32(xq, wf.T, a_bound=max(zp, qmax - zp), b_bound=128)
     ws = np.asarray(w_scale, _F32)
-    y = acc.astype(_F32)
     y *= xs * ws
     if bias is not None:
         y += bias.astype(_F32)
@@ -112,13 +111,16 @@ linear_dynamic_p = Primitive(
         "linear_dynamic)")
 
 
-def linear_dynamic(input, weight, weight_scale, bias=None, reduce_range=True):
+def linear_dynamic(input, weight, weight_scale, bias=None, reduce_range=True, *,
+                   weight_codes=None):
     """``input @ weight.T * scales + bias`` with ``weight`` int8 and ``input`` quantized to
     quint8 at run time from its own range, as PyTorch's dynamic quantized Linear (float32
     in, float32 out; see the module docstring for the arithmetic).
 
     ``weight_scale``: one float (per tensor) or one per output row; ``weight``'s zero point
     is 0 (symmetric). ``reduce_range``: 7-bit activations, PyTorch's default on x86.
+    ``weight_codes``: optionally the weight's integers as a float32 tensor (kept by the
+    dynamic quantized modules so that no call casts the weight).
 
     >>> from ember.ao.quantization import linear_dynamic
     >>> w = ember.tensor([[127, -64], [0, 32]], dtype=ember.int8)
@@ -153,6 +155,12 @@ def linear_dynamic(input, weight, weight_scale, bias=None, reduce_range=True):
                              f"({w.shape[0]},)")
         if b.dtype is not _dt.float32:
             b = b.to(_dt.float32)
+    if weight_codes is not None:
+        if weight_codes.dtype is not _dt.float32 or tuple(weight_codes.shape) != tuple(w.shape):
+            raise ValueError(f"linear_dynamic: weight_codes must be the weight's codes as "
+                             f"float32 of shape {tuple(w.shape)}, got {weight_codes.dtype} of "
+                             f"shape {tuple(weight_codes.shape)}")
+        w = weight_codes
     ops = (x, w, s) if b is None else (x, w, s, b)  # (no bias: no operand)
     out = bind(linear_dynamic_p, *ops, reduce_range=bool(reduce_range))
     return out if x_in.dtype is _dt.float32 else out.to(x_in.dtype)  # as PyTorch: Y.to(x.dtype)

@@ -29,7 +29,7 @@ import numpy as np
 
 from ...backend import namespace
 
-__all__ = ["int_matmul", "exact_chunk", "abs_bound"]
+__all__ = ["int_matmul", "int_matmul_f32", "exact_chunk", "abs_bound"]
 
 _F32_EXACT = 2 ** 24
 _F64_EXACT = 2 ** 53
@@ -119,3 +119,22 @@ def int_matmul(a, b, *, a_bound: int | None = None, b_bound: int | None = None):
     if a.ndim == 1 and b.ndim == 1:  # matmul of two vectors gives a scalar: keep an array
         out = namespace(a, b).asarray(out, acc)
     return out
+
+
+def int_matmul_f32(a, b, *, a_bound: int, b_bound: int):
+    """``int_matmul(a, b).astype(float32)`` for float32 operands holding integers (bounds
+    given): when one float32 GEMM is exact (``K * a_bound * b_bound <= 2**24``) its result
+    already is those accumulators, so it is returned as it is (no integer round trip);
+    longer contractions go through :func:`int_matmul`'s exact chunks.
+
+    >>> import numpy as np
+    >>> from ember.ao.quantization.kernels import int_matmul_f32
+    >>> a = np.full((1, 3), -128, np.float32); b = np.full((3, 2), 127, np.float32)
+    >>> int_matmul_f32(a, b, a_bound=128, b_bound=127)
+    array([[-48768., -48768.]], dtype=float32)
+    """
+    k = a.shape[-1]
+    if (a.dtype == np.float32 and b.dtype == np.float32 and a.ndim > 1 and b.ndim > 1
+            and exact_chunk(a_bound, b_bound, _F32_EXACT) >= k):
+        return np.matmul(a, b)
+    return int_matmul(a, b, a_bound=a_bound, b_bound=b_bound).astype(np.float32)

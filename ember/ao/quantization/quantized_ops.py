@@ -30,9 +30,10 @@ from ...ops.elementwise import as_value, moveaxis_to_front
 from ...ops.indexing import stack
 from ...transforms.jvp import JVPTracer
 from ...transforms.reverse import VJPTracer
-from .kernels import int_matmul
+from .kernels import int_matmul, int_matmul_f32
 
-__all__ = ["qlinear", "qconv2d", "quantize_tensor", "dequantize_tensor"]
+__all__ = ["qlinear", "qconv2d", "qlinear_float", "qconv2d_float", "quantize_tensor",
+           "dequantize_tensor"]
 
 _OUT = {"quint8": ("uint8", 0, 255), "qint8": ("int8", -128, 127),
         "uint8": ("uint8", 0, 255), "int8": ("int8", -128, 127)}
@@ -49,15 +50,19 @@ def _arr(v):
 
 
 def _centered(q, zp, axis=None):
-    """``q - zp`` as float32 (exact: |values| < 2**24), zp per slice along ``axis``."""
-    qf = q.astype(_F32)
+    """``q - zp`` as float32 (exact: |values| < 2**24), zp per slice along ``axis``. A
+    float32 ``q`` (the integer codes already as floats: a cached weight) is not copied when
+    the zero point is 0, and never written to."""
+    qf = q if q.dtype == _F32 else q.astype(_F32)
     z = _arr(zp).astype(_F32)
     if z.ndim and axis is not None:
         shape = [1] * q.ndim
         shape[axis] = -1
         z = z.reshape(shape)
-    if z.ndim == 0 and z == 0:
+    if not z.any():
         return qf
+    if qf is q:
+        return qf - z
     qf -= z
     return qf
 
@@ -68,21 +73,71 @@ def _span(qmin, qmax, zp):
     return int(max(np.max(np.abs(qmin - zp)), np.max(np.abs(qmax - zp))))
 
 
-def _requantize(acc, x_scale, w_scale, bias, scale, zero_point, out_dtype, relu, ch_shape):
-    """int32 accumulators -> the output's integers (fbgemm's float-bias order, float32)."""
-    storage, qmin, qmax = _OUT[out_dtype]
+def _requantize_centred(acc, x_scale, w_scale, bias, scale, zero_point, out_dtype, relu,
+                        ch_shape):
+    """int32 (or exact float32) accumulators -> the output's integer codes minus its zero
+    point, as float32 (fbgemm's float-bias order, in float32). Clamping ``q - zp`` to
+    ``[qmin - zp, qmax - zp]`` is clamping ``q`` to ``[qmin, qmax]``: integers, exactly."""
+    _, qmin, qmax = _OUT[out_dtype]
     xw = _F32(x_scale) * _arr(w_scale).astype(_F32)
     if xw.ndim:  # per channel (a per-tensor 0-d scale broadcasts as it is, on any device)
         xw = xw.reshape(ch_shape)
-    v = acc.astype(_F32)
+    v = acc if acc.dtype == _F32 else acc.astype(_F32)  # (float32 acc: a fresh array)
     if bias is not None:
         v += (bias.astype(_F32).reshape(ch_shape) / xw)
     v *= xw / _F32(scale)
     np.rint(v, out=v)
-    v += _F32(zero_point)
     zp = int(zero_point)
-    np.clip(v, max(qmin, zp) if relu else qmin, qmax, out=v)
-    return v.astype(storage)
+    np.clip(v, (max(qmin, zp) if relu else qmin) - zp, qmax - zp, out=v)
+    return v
+
+
+def _requantize(acc, x_scale, w_scale, bias, scale, zero_point, out_dtype, relu, ch_shape):
+    """int32 accumulators -> the output's integers (fbgemm's float-bias order, float32)."""
+    v = _requantize_centred(acc, x_scale, w_scale, bias, scale, zero_point, out_dtype, relu,
+                            ch_shape)
+    v += _F32(zero_point)
+    return v.astype(_OUT[out_dtype][0])
+
+
+def _requantize_float(acc, x_scale, w_scale, bias, scale, zero_point, relu, ch_shape):
+    """The accumulators -> the dequantized quint8 output, ``(q - zero_point) * scale`` in
+    float32 (``dequantize_tensor``'s numbers: ``q - zero_point`` is exact)."""
+    v = _requantize_centred(acc, x_scale, w_scale, bias, scale, zero_point, "quint8", relu,
+                            ch_shape)
+    v *= _F32(scale)
+    return v
+
+
+_NEAR_HALF = _F32(0.5 - 2.0 ** -10)
+
+
+def _quantize_codes(x, x_scale, x_zp, qmin, qmax):
+    """The codes :func:`quantize_tensor` gives ``x``, as a float32 array, minus the zero
+    point (exact): the centred operand of the integer product.
+
+    ``quantize_tensor`` rounds ``x * (1 / scale) + zero_point`` once, in float64 (then to
+    float32 and half to even); that costs ten float32 passes. Computed in float32 the sum
+    is off by at most 2**-15 where it is not clipped (|sum| < 512), which changes the
+    rounded integer only when the sum lies within that of a half-integer: those few
+    elements (|sum - rint(sum)| > 0.5 - 2**-10) are recomputed in float64. Same codes."""
+    inv = _F32(1.0) / _F32(x_scale)  # float32 reciprocal, as the kernel
+    xf = x if x.dtype == _F32 else x.astype(_F32)
+    v = xf * inv
+    v += _F32(x_zp)
+    q = np.rint(v)
+    with np.errstate(invalid="ignore"):  # (inf - inf: an infinity is clipped, never near)
+        v -= q  # the distance from the nearest integer (exact)
+    np.abs(v, out=v)
+    near = np.flatnonzero(v > _NEAR_HALF)
+    if near.size:
+        xs = xf.reshape(-1)[near].astype(np.float64)
+        q.reshape(-1)[near] = np.rint((xs * np.float64(inv) + np.float64(x_zp)).astype(_F32))
+    np.clip(q, qmin, qmax, out=q)
+    zp = _F32(x_zp)
+    if zp:
+        q -= zp
+    return q
 
 
 def _check_qparams(op, x_scale, scale, w_scale):
@@ -105,6 +160,18 @@ def _qlinear_impl(x, w, bias, x_scale, x_zp, w_scale, w_zp, scale, zero_point, *
     return _requantize(acc, x_scale, w_scale, bias, scale, zero_point, out_dtype, relu, (-1,))
 
 
+def _qlinear_float_impl(x, w, bias, x_scale, x_zp, w_scale, w_zp, scale, zero_point, *,
+                        relu=False):
+    """float in, float out: ``dequantize(qlinear(quantize(x)))`` (quint8 activations) in
+    float32 passes, with the same numbers as the three steps apart."""
+    _check_qparams("qlinear", x_scale, scale, w_scale)
+    xc = _quantize_codes(x, x_scale, x_zp, 0, 255)
+    wc = _centered(w, w_zp, 0)
+    acc = int_matmul_f32(xc, wc.T, a_bound=_span(0, 255, x_zp),
+                         b_bound=_span(-128, 127, w_zp))
+    return _requantize_float(acc, x_scale, w_scale, bias, scale, zero_point, relu, (-1,))
+
+
 def _windows(x, kh, kw, stride, dilation, out_hw):
     """(N, C, H, W) padded -> (N, C*kh*kw, Ho*Wo) patches (kernel-major per channel)."""
     n, c = x.shape[:2]
@@ -124,29 +191,48 @@ def _conv_out_hw(h, w, k, stride, padding, dilation):
                  for size, kk, s, p, d in zip((h, w), k, stride, padding, dilation))
 
 
-def _qconv2d_impl(x, w, bias, x_scale, x_zp, w_scale, w_zp, scale, zero_point, *,
-                  stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
-                  out_dtype="quint8", relu=False):
-    _check_qparams("qconv2d", x_scale, scale, w_scale)
-    xi = np.iinfo(x.dtype)
-    n, c, h, wd = x.shape
+def _qconv2d_acc(xc, xb, w, w_zp, stride, padding, dilation, groups):
+    """The exact accumulators (N, C_out, Ho*Wo) of the centred input ``xc`` (float32, values
+    within ``xb``) and the int8 (or float32-coded) weight."""
+    n, c, h, wd = xc.shape
     cout, cin_g, kh, kw = w.shape
     ho, wo = _conv_out_hw(h, wd, (kh, kw), stride, padding, dilation)
-    xc = _centered(x, x_zp)  # the zero point subtracted: padding with 0 is padding with x_zp
     ph, pw = padding
-    if ph or pw:
+    if ph or pw:  # the zero point subtracted: padding with 0 is padding with x_zp
         xc = np.pad(xc, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     wc = _centered(w, w_zp, 0).reshape(cout, cin_g * kh * kw)
-    xb = _span(xi.min, xi.max, x_zp)
     wb = _span(-128, 127, w_zp)
     cout_g = cout // groups
     outs = []
     for g in range(groups):
         cols = _windows(xc[:, g * cin_g:(g + 1) * cin_g], kh, kw, stride, dilation, (ho, wo))
-        outs.append(int_matmul(wc[g * cout_g:(g + 1) * cout_g], cols, a_bound=wb, b_bound=xb))
-    acc = outs[0] if groups == 1 else np.concatenate(outs, axis=1)
+        outs.append(int_matmul_f32(wc[g * cout_g:(g + 1) * cout_g], cols, a_bound=wb,
+                                   b_bound=xb))
+    return (outs[0] if groups == 1 else np.concatenate(outs, axis=1)), (ho, wo)
+
+
+def _qconv2d_impl(x, w, bias, x_scale, x_zp, w_scale, w_zp, scale, zero_point, *,
+                  stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
+                  out_dtype="quint8", relu=False):
+    _check_qparams("qconv2d", x_scale, scale, w_scale)
+    xi = np.iinfo(x.dtype)
+    acc, (ho, wo) = _qconv2d_acc(_centered(x, x_zp), _span(xi.min, xi.max, x_zp), w, w_zp,
+                                 stride, padding, dilation, groups)
     y = _requantize(acc, x_scale, w_scale, bias, scale, zero_point, out_dtype, relu, (-1, 1))
-    return y.reshape(n, cout, ho, wo)
+    return y.reshape(x.shape[0], w.shape[0], ho, wo)
+
+
+def _qconv2d_float_impl(x, w, bias, x_scale, x_zp, w_scale, w_zp, scale, zero_point, *,
+                        stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
+                        relu=False):
+    """float in, float out: ``dequantize(qconv2d(quantize(x)))`` in float32 passes (the
+    same numbers as the three steps apart)."""
+    _check_qparams("qconv2d", x_scale, scale, w_scale)
+    xc = _quantize_codes(x, x_scale, x_zp, 0, 255)
+    acc, (ho, wo) = _qconv2d_acc(xc, _span(0, 255, x_zp), w, w_zp, stride, padding,
+                                 dilation, groups)
+    v = _requantize_float(acc, x_scale, w_scale, bias, scale, zero_point, relu, (-1, 1))
+    return v.reshape(x.shape[0], w.shape[0], ho, wo)
 
 
 # --------------------------------------------------------------------------------------
@@ -226,6 +312,49 @@ qconv2d_p = Primitive(
     doc="int8 2-d convolution requantized to an output scale/zero point (see qconv2d)")
 
 
+def _qlinear_float_shape(x, w, bias, *qparams, relu=False):
+    return Aval(tuple(x.shape[:-1]) + (w.shape[0],), _dt.float32)
+
+
+def _qlinear_float_batch(args, dims, **params):
+    if all(d is None for d in dims[1:]):
+        return bind(qlinear_float_p, moveaxis_to_front(args[0], dims[0]), *args[1:],
+                    **params), 0
+    return _loop_batch(qlinear_float_p, args, dims, params)
+
+
+qlinear_float_p = Primitive(
+    "qlinear_float", _qlinear_float_impl, shape=_qlinear_float_shape,
+    vjp=_no_derivative("qlinear"), jvp=_no_derivative("qlinear"), batch=_qlinear_float_batch,
+    allocating=True,
+    doc="a quantized Linear layer on float values: quantize the input, int8 product, "
+        "requantize, dequantize (see quantized_linear_float)")
+
+
+def _qconv2d_float_shape(x, w, bias, *qparams, stride=(1, 1), padding=(0, 0),
+                         dilation=(1, 1), groups=1, relu=False):
+    ho, wo = _conv_out_hw(x.shape[2], x.shape[3], w.shape[2:], stride, padding, dilation)
+    return Aval((x.shape[0], w.shape[0], ho, wo), _dt.float32)
+
+
+def _qconv2d_float_batch(args, dims, **params):
+    if all(d is None for d in dims[1:]):
+        x = moveaxis_to_front(args[0], dims[0])
+        b, n = x.shape[0], x.shape[1]
+        y = bind(qconv2d_float_p, x.reshape((b * n,) + tuple(x.shape[2:])), *args[1:],
+                 **params)
+        return y.reshape((b, n) + tuple(y.shape[1:])), 0
+    return _loop_batch(qconv2d_float_p, args, dims, params)
+
+
+qconv2d_float_p = Primitive(
+    "qconv2d_float", _qconv2d_float_impl, shape=_qconv2d_float_shape,
+    vjp=_no_derivative("qconv2d"), jvp=_no_derivative("qconv2d"),
+    batch=_qconv2d_float_batch, allocating=True,
+    doc="a quantized Conv2d layer on float values: quantize the input, int8 convolution, "
+        "requantize, dequantize (see quantized_conv2d_float)")
+
+
 # --------------------------------------------------------------------------------------
 # public functions
 # --------------------------------------------------------------------------------------
@@ -247,9 +376,14 @@ def _channel_operand(v, dtype, n, op, name):
 
 
 def _operands(op, input, weight, bias, input_scale, input_zero_point, weight_scale,
-              weight_zero_point, scale, zero_point, dtype):
+              weight_zero_point, scale, zero_point, dtype, float_input=False):
     x, w = as_value(input), as_value(weight)
-    if x.dtype.name not in ("uint8", "int8"):
+    if float_input:
+        if not x.dtype.is_floating_point:
+            raise TypeError(f"{op}: input must be floating (it is quantized with input_scale/"
+                            f"input_zero_point here), got {x.dtype} of shape "
+                            f"{tuple(x.shape)}; give integers to {op[:-6]} instead")
+    elif x.dtype.name not in ("uint8", "int8"):
         raise TypeError(f"{op}: input must hold the uint8 (quint8) or int8 integers of a "
                         f"quantized activation, got {x.dtype} of shape {tuple(x.shape)}; "
                         f"quantize it first (ember.quantize_per_tensor(x, scale, zero_point, "
@@ -277,10 +411,23 @@ def _operands(op, input, weight, bias, input_scale, input_zero_point, weight_sca
             _scalar_operand(zero_point, np.int64, op, "zero_point"))
 
 
-def _checked(op, *args):
-    ops = _operands(op, *args)
+def _checked(op, *args, float_input=False):
+    ops = _operands(op, *args, float_input=float_input)
     _refuse_differentiation(op, ops)
     return ops
+
+
+def _with_codes(op, ops, weight_codes):
+    """``ops`` with the weight replaced by ``weight_codes``: a float32 tensor holding the
+    same integers (a quantized module's cached copy), so the product skips the cast."""
+    if weight_codes is None:
+        return ops
+    w = ops[1]
+    if weight_codes.dtype is not _dt.float32 or tuple(weight_codes.shape) != tuple(w.shape):
+        raise ValueError(f"{op}: weight_codes must be the weight's codes as float32 of shape "
+                         f"{tuple(w.shape)}, got {weight_codes.dtype} of shape "
+                         f"{tuple(weight_codes.shape)}")
+    return (ops[0], weight_codes) + tuple(ops[2:])
 
 
 def qlinear(input, weight, bias, input_scale, input_zero_point, weight_scale,
@@ -316,6 +463,20 @@ def _pair(v, name):
     return t
 
 
+def _check_conv_shapes(op, x, w, stride, padding, dilation, groups):
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"{op}: expects input (N, C, H, W) and weight (C_out, C_in/groups,"
+                         f" kH, kW), got {tuple(x.shape)} and {tuple(w.shape)}")
+    if x.shape[1] != w.shape[1] * groups or w.shape[0] % groups:
+        raise ValueError(f"{op}: input {tuple(x.shape)} has {x.shape[1]} channels but the "
+                         f"weight {tuple(w.shape)} with groups={groups} expects "
+                         f"{w.shape[1] * groups} (and C_out divisible by groups)")
+    ho, wo = _conv_out_hw(x.shape[2], x.shape[3], w.shape[2:], stride, padding, dilation)
+    if ho < 1 or wo < 1:
+        raise ValueError(f"{op}: input {tuple(x.shape)} is smaller than the kernel "
+                         f"{tuple(w.shape[2:])} (padding {padding}, dilation {dilation})")
+
+
 def qconv2d(input, weight, bias, input_scale, input_zero_point, weight_scale,
             weight_zero_point, scale, zero_point, stride=1, padding=0, dilation=1, groups=1,
             *, relu=False, dtype="quint8"):
@@ -336,19 +497,62 @@ def qconv2d(input, weight, bias, input_scale, input_zero_point, weight_scale,
     stride, padding, dilation = (_pair(stride, "stride"), _pair(padding, "padding"),
                                  _pair(dilation, "dilation"))
     groups = int(groups)
-    if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(f"qconv2d: expects input (N, C, H, W) and weight (C_out, C_in/groups,"
-                         f" kH, kW), got {tuple(x.shape)} and {tuple(w.shape)}")
-    if x.shape[1] != w.shape[1] * groups or w.shape[0] % groups:
-        raise ValueError(f"qconv2d: input {tuple(x.shape)} has {x.shape[1]} channels but the "
-                         f"weight {tuple(w.shape)} with groups={groups} expects "
-                         f"{w.shape[1] * groups} (and C_out divisible by groups)")
-    ho, wo = _conv_out_hw(x.shape[2], x.shape[3], w.shape[2:], stride, padding, dilation)
-    if ho < 1 or wo < 1:
-        raise ValueError(f"qconv2d: input {tuple(x.shape)} is smaller than the kernel "
-                         f"{tuple(w.shape[2:])} (padding {padding}, dilation {dilation})")
+    _check_conv_shapes("qconv2d", x, w, stride, padding, dilation, groups)
     return bind(qconv2d_p, *ops, stride=stride, padding=padding, dilation=dilation,
                 groups=groups, out_dtype=dtype, relu=bool(relu))
+
+
+def qlinear_float(input, weight, bias, input_scale, input_zero_point, weight_scale,
+                  weight_zero_point, scale, zero_point, *, relu=False, weight_codes=None):
+    """A quantized Linear layer on float values, as one op: ``input`` (float) is quantized
+    to quint8 with ``input_scale``/``input_zero_point``, multiplied by the int8 ``weight``
+    exactly, requantized to ``scale``/``zero_point`` and returned dequantized (float32):
+    the numbers of ``dequantize_tensor(qlinear(quantize_tensor(input, ...), ...), scale,
+    zero_point)`` in fewer passes. ``weight_codes``: optionally the weight's integers as a
+    float32 tensor (kept by ``ember.ao.nn.quantized.Linear`` so that no call casts it).
+
+    >>> from ember.ao.quantization.quantized_ops import qlinear_float
+    >>> w = ember.tensor([[100, -50], [20, 20]], dtype=ember.int8)
+    >>> qlinear_float(ember.tensor([[0.5, -1.0]]), w, ember.tensor([0.0, 0.1]), 0.05, 128,
+    ...               ember.tensor([0.01, 0.02]), ember.tensor([0, 0]), 0.02, 100)
+    tensor([[1.0000, -0.1000]])
+    """
+    ops = _checked("qlinear_float", input, weight, bias, input_scale, input_zero_point,
+                   weight_scale, weight_zero_point, scale, zero_point, "quint8",
+                   float_input=True)
+    x, w = ops[0], ops[1]
+    if w.ndim != 2 or x.ndim < 1 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"qlinear_float: input {tuple(x.shape)} and weight {tuple(w.shape)} "
+                         f"don't line up: the weight must be (out_features, in_features) "
+                         f"with in_features == input.shape[-1]")
+    return bind(qlinear_float_p, *_with_codes("qlinear_float", ops, weight_codes),
+                relu=bool(relu))
+
+
+def qconv2d_float(input, weight, bias, input_scale, input_zero_point, weight_scale,
+                  weight_zero_point, scale, zero_point, stride=1, padding=0, dilation=1,
+                  groups=1, *, relu=False, weight_codes=None):
+    """A quantized Conv2d layer on float values, as one op (see :func:`qlinear_float`): the
+    numbers of ``dequantize_tensor(qconv2d(quantize_tensor(input, ...), ...), scale,
+    zero_point)``.
+
+    >>> from ember.ao.quantization.quantized_ops import qconv2d_float
+    >>> w = ember.ones(2, 1, 2, 2, dtype=ember.int8) * 10         # 0.1 at scale 0.01
+    >>> qconv2d_float(ember.ones(1, 1, 3, 3), w, None, 0.1, 128, ember.tensor([0.01, 0.02]),
+    ...               ember.tensor([0, 0]), 0.1, 0)[0, :, 0, 0]
+    tensor([0.4000, 0.8000])
+    """
+    ops = _checked("qconv2d_float", input, weight, bias, input_scale, input_zero_point,
+                   weight_scale, weight_zero_point, scale, zero_point, "quint8",
+                   float_input=True)
+    x, w = ops[0], ops[1]
+    stride, padding, dilation = (_pair(stride, "stride"), _pair(padding, "padding"),
+                                 _pair(dilation, "dilation"))
+    groups = int(groups)
+    _check_conv_shapes("qconv2d_float", x, w, stride, padding, dilation, groups)
+    return bind(qconv2d_float_p, *_with_codes("qconv2d_float", ops, weight_codes),
+                stride=stride, padding=padding, dilation=dilation, groups=groups,
+                relu=bool(relu))
 
 
 # --------------------------------------------------------------------------------------

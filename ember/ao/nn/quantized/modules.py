@@ -22,8 +22,9 @@ import numpy as np
 from ....core import dtypes as _dt
 from ....core.tensor import Tensor
 from ....nn.module import Module
-from ...quantization.quantized_ops import (dequantize_tensor, qconv2d, qlinear,
-                                           quantize_tensor)
+from ...quantization.quantized_ops import (dequantize_tensor, qconv2d, qconv2d_float,
+                                           qlinear, qlinear_float, quantize_tensor)
+from ...quantization.weight_cache import float_weight
 
 __all__ = ["Linear", "Conv2d", "Quantize", "DeQuantize"]
 
@@ -39,6 +40,7 @@ def _qparams_of(observer, where):
 
 class _QuantizedLayer(Module):
     _relu = False
+    cache_float_weight = True  # keep a float32 copy of the int8 weight (see weight_cache)
 
     def _init_qparams(self, out_channels):
         self.register_buffer("weight_scale", _buf(np.ones(out_channels), np.float32))
@@ -78,12 +80,9 @@ class _QuantizedLayer(Module):
         self.zero_point = _buf(np.asarray(zo).reshape(-1)[0], np.int64)
         return self
 
-    def _run(self, x, kernel):
-        floating = x.dtype.is_floating_point
-        xq = quantize_tensor(x, self.input_scale, self.input_zero_point, 0, 255, "quint8") \
-            if floating else x
-        yq = kernel(xq)
-        return dequantize_tensor(yq, self.scale, self.zero_point) if floating else yq
+    def _operands(self):
+        return (self.weight, self.bias, self.input_scale, self.input_zero_point,
+                self.weight_scale, self.weight_zero_point, self.scale, self.zero_point)
 
     def dequantized_weight(self):
         """The float weight the int8 weight stands for."""
@@ -121,10 +120,11 @@ class Linear(_QuantizedLayer):
         self._init_qparams(out_features)
 
     def forward(self, x):
-        return self._run(x, lambda xq: qlinear(
-            xq, self.weight, self.bias, self.input_scale, self.input_zero_point,
-            self.weight_scale, self.weight_zero_point, self.scale, self.zero_point,
-            relu=self._relu))
+        ops = self._operands()
+        if x.dtype.is_floating_point:  # float in, float out: one op, no per-call weight cast
+            return qlinear_float(x, *ops, relu=self._relu,
+                                 weight_codes=float_weight(self, "weight", ops[0]))
+        return qlinear(x, *ops, relu=self._relu)
 
     @classmethod
     def from_float(cls, mod, weight_observer=None, input_qparams=None, output_qparams=None):
@@ -200,10 +200,12 @@ class Conv2d(_QuantizedLayer):
         self._init_qparams(out_channels)
 
     def forward(self, x):
-        return self._run(x, lambda xq: qconv2d(
-            xq, self.weight, self.bias, self.input_scale, self.input_zero_point,
-            self.weight_scale, self.weight_zero_point, self.scale, self.zero_point,
-            self.stride, self.padding, self.dilation, self.groups, relu=self._relu))
+        ops = self._operands()
+        conv = (self.stride, self.padding, self.dilation, self.groups)
+        if x.dtype.is_floating_point:  # float in, float out: one op, no per-call weight cast
+            return qconv2d_float(x, *ops, *conv, relu=self._relu,
+                                 weight_codes=float_weight(self, "weight", ops[0]))
+        return qconv2d(x, *ops, *conv, relu=self._relu)
 
     @classmethod
     def from_float(cls, mod, weight_observer=None, input_qparams=None, output_qparams=None):

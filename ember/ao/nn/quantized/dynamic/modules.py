@@ -23,6 +23,7 @@ from .....ops.creation_ops import zeros
 from .....ops.indexing import cat, stack
 from ....quantization.dynamic_ops import linear_dynamic
 from ....quantization.functional import quantize_per_tensor
+from ....quantization.weight_cache import float_weight
 
 __all__ = ["Linear", "LSTM"]
 
@@ -70,6 +71,7 @@ class Linear(Module):
     """
 
     _FLOAT_MODULE = _FloatLinear
+    cache_float_weight = True  # keep a float32 copy of the int8 weight (see weight_cache)
 
     def __init__(self, in_features, out_features, bias_=True, dtype=_dt.int8):
         super().__init__()
@@ -84,7 +86,9 @@ class Linear(Module):
     def forward(self, x):
         if self.dtype is _dt.float16:
             return F.linear(x, self.weight.to(x.dtype), self.bias)
-        return linear_dynamic(x, self.weight, self.scale, self.bias)
+        w = self.weight
+        return linear_dynamic(x, w, self.scale, self.bias,
+                              weight_codes=float_weight(self, "weight", w))
 
     def _get_name(self):
         return "DynamicQuantizedLinear"
@@ -128,6 +132,7 @@ class LSTM(Module):
     """
 
     _FLOAT_MODULE = _FloatLSTM
+    cache_float_weight = True  # keep float32 copies of the int8 weights (see weight_cache)
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, dtype=_dt.int8):
@@ -167,10 +172,12 @@ class LSTM(Module):
         return f"{self._get_name()}({self.extra_repr()})"
 
     def _product(self, x, kind, sfx):
-        w, b = getattr(self, f"weight_{kind}{sfx}"), getattr(self, f"bias_{kind}{sfx}")
+        name = f"weight_{kind}{sfx}"
+        w, b = getattr(self, name), getattr(self, f"bias_{kind}{sfx}")
         if self.dtype is _dt.float16:
             return F.linear(x, w.to(_dt.float32), b)
-        return linear_dynamic(x, w, getattr(self, f"weight_{kind}{sfx}_scale"), b)
+        return linear_dynamic(x, w, getattr(self, f"{name}_scale"), b,
+                              weight_codes=float_weight(self, name, w))
 
     def forward(self, input, hx=None):
         name = self._get_name()
