@@ -470,6 +470,10 @@ def test_cases_exercise_every_primitive(monkeypatch):
     xq, wq = ember.ones(1, 1, 2, 2, dtype=ember.uint8), ember.ones(1, 1, 2, 2, dtype=ember.int8)
     qconv2d(xq, wq, None, 1.0, 0, 1.0, 0, 1.0, 0)
     qlinear(xq.reshape(1, 4), wq.reshape(1, 4), None, 1.0, 0, 1.0, 0, 1.0, 0)
+    # their float-in float-out forms: tests/ao/test_float_weight_cache.py
+    from ember.ao.quantization.quantized_ops import qconv2d_float, qlinear_float
+    qconv2d_float(ember.ones(1, 1, 2, 2), wq, None, 1.0, 0, 1.0, 0, 1.0, 0)
+    qlinear_float(ember.ones(1, 4), wq.reshape(1, 4), None, 1.0, 0, 1.0, 0, 1.0, 0)
     # a device transfer: tests/backend/test_devices.py
     w = ember.ones(2, requires_grad=True)
     (w.to("strict") * 2).cpu().sum().backward()
