@@ -9,7 +9,9 @@ import bisect
 import math
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-           "LinearLR", "LambdaLR", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau"]
+           "LinearLR", "LambdaLR", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau",
+           "ConstantLR", "PolynomialLR", "MultiplicativeLR", "CosineAnnealingWarmRestarts",
+           "CyclicLR", "ChainedScheduler"]
 
 
 class LRScheduler:
@@ -319,6 +321,291 @@ class SequentialLR(LRScheduler):
         s = self._schedulers[i]
         s.last_epoch = e - start
         return s.lr_at(e - start)
+
+    def state_dict(self):
+        d = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        d["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return d
+
+
+class ConstantLR(LRScheduler):
+    """The initial lr times ``factor`` for the first ``total_iters`` epochs, then the initial
+    lr.
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = ember.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=2)
+    >>> lrs = []
+    >>> for epoch in range(4):
+    ...     lrs.append(sched.get_last_lr()[0])
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [0.5, 0.5, 1.0, 1.0]
+    """
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        if not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor}")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, e):
+        return [b * (self.factor if e < self.total_iters else 1.0) for b in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decays the initial lr to 0 over ``total_iters`` epochs as ``(1 - e / total_iters) **
+    power``.
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = ember.optim.lr_scheduler.PolynomialLR(opt, total_iters=4, power=2.0)
+    >>> lrs = []
+    >>> for epoch in range(5):
+    ...     lrs.append(sched.get_last_lr()[0])
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [1.0, 0.5625, 0.25, 0.0625, 0.0]
+    """
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, e):
+        f = (1.0 - min(e, self.total_iters) / self.total_iters) ** self.power
+        return [b * f for b in self.base_lrs]
+
+
+class MultiplicativeLR(LRScheduler):
+    """Each epoch multiplies the lr by ``lr_lambda(epoch)`` (one function or one per group).
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = ember.optim.lr_scheduler.MultiplicativeLR(opt, lambda epoch: 0.5)
+    >>> lrs = []
+    >>> for epoch in range(4):
+    ...     lrs.append(sched.get_last_lr()[0])
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [1.0, 0.5, 0.25, 0.125]
+    """
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        n = len(optimizer.param_groups)
+        self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else \
+            [lr_lambda] * n
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, e):
+        out = []
+        for b, f in zip(self.base_lrs, self.lr_lambdas):
+            for k in range(1, e + 1):
+                b = b * f(k)
+            out.append(b)
+        return out
+
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from the initial lr to ``eta_min`` over ``T_0`` epochs, then restarts,
+    each period ``T_mult`` times longer (SGDR). ``step(epoch)`` takes fractional epochs, so it
+    can be stepped per batch as ``step(epoch + i / iters)``.
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> sched = ember.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)
+    >>> lrs = []
+    >>> for epoch in range(7):
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [1.0, 0.5, 1.0, 0.8536, 0.5, 0.1464, 1.0]
+    """
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        if T_0 <= 0 or not isinstance(T_0, int):
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive integer, "
+                             f"got {T_0}")
+        if T_mult < 1 or not isinstance(T_mult, int):
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, "
+                             f"got {T_mult}")
+        self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+        self.T_i, self.T_cur = T_0, last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def step(self, epoch=None):
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"CosineAnnealingWarmRestarts: epoch must be non-negative, "
+                                 f"got {epoch}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i, self.T_cur = self.T_0, epoch
+        self.last_epoch = math.floor(epoch)
+        self._set(self.lr_at(self.last_epoch))
+
+    def lr_at(self, e):
+        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur /
+                                                                  self.T_i)) / 2
+                for b in self.base_lrs]
+
+
+class CyclicLR(LRScheduler):
+    """Cycles the lr between ``base_lr`` and ``max_lr`` (Smith's cyclical learning rates),
+    stepped per batch: ``step_size_up`` steps up, ``step_size_down`` (default the same)
+    down; ``mode`` 'triangular', 'triangular2' (the amplitude halves each cycle) or
+    'exp_range' (scaled by ``gamma ** step``), or a custom ``scale_fn``. Momentum (or Adam's
+    beta1) cycles inversely between ``base_momentum`` and ``max_momentum``.
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = ember.optim.lr_scheduler.CyclicLR(opt, base_lr=0.0, max_lr=1.0, step_size_up=2)
+    >>> lrs = []
+    >>> for batch in range(6):
+    ...     lrs.append(sched.get_last_lr()[0])
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [0.0, 0.5, 1.0, 0.5, 0.0, 0.5]
+    """
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        n = len(optimizer.param_groups)
+
+        def per_group(v, name):
+            if isinstance(v, (list, tuple)):
+                if len(v) != n:
+                    raise ValueError(f"CyclicLR: expected {n} values of {name}, got {len(v)}")
+                return list(v)
+            return [v] * n
+
+        base_lrs = per_group(base_lr, "base_lr")
+        if last_epoch == -1:
+            for g, lr in zip(optimizer.param_groups, base_lrs):
+                g["lr"] = lr
+                g["initial_lr"] = lr
+        self.max_lrs = per_group(max_lr, "max_lr")
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or "
+                             f"'exp_range' (or give scale_fn), got {mode!r}")
+        self.mode, self.gamma = mode, gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else \
+            ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("CyclicLR: cycle_momentum needs an optimizer with momentum or "
+                                 "betas; pass cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = per_group(base_momentum, "base_momentum")
+            self.max_momentums = per_group(max_momentum, "max_momentum")
+            if last_epoch == -1:
+                for g, m in zip(optimizer.param_groups, self.max_momentums):
+                    if self.use_beta1:
+                        g["betas"] = (m, *g["betas"][1:])
+                    else:
+                        g["momentum"] = m
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x):
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def _factor(self, e):
+        cycle = math.floor(1 + e / self.total_size)
+        x = 1.0 + e / self.total_size - cycle
+        f = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        return f, self.scale_fn(cycle if self.scale_mode == "cycle" else e)
+
+    def lr_at(self, e):
+        f, scale = self._factor(e)
+        base = getattr(self, "base_lrs", None) or [g["initial_lr"]
+                                                    for g in self.optimizer.param_groups]
+        return [b + (m - b) * f * scale for b, m in zip(base, self.max_lrs)]
+
+    def _set(self, lrs):
+        super()._set(lrs)
+        if self.cycle_momentum:
+            f, scale = self._factor(self.last_epoch)
+            for g, b, m in zip(self.optimizer.param_groups, self.base_momentums,
+                               self.max_momentums):
+                mom = m - (m - b) * f * scale
+                if self.use_beta1:
+                    g["betas"] = (mom, *g["betas"][1:])
+                else:
+                    g["momentum"] = mom
+
+    def state_dict(self):
+        d = super().state_dict()
+        d.pop("_scale_fn_custom", None)
+        return d
+
+
+class ChainedScheduler(LRScheduler):
+    """Steps several schedulers together; their factors on the initial lr multiply (as
+    PyTorch's chaining of ConstantLR, ExponentialLR, LinearLR, StepLR, PolynomialLR, ...).
+
+    >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
+    >>> from ember.optim.lr_scheduler import ConstantLR, ExponentialLR
+    >>> sched = ember.optim.lr_scheduler.ChainedScheduler(
+    ...     [ConstantLR(opt, factor=0.5, total_iters=2), ExponentialLR(opt, gamma=0.5)])
+    >>> lrs = []
+    >>> for epoch in range(4):
+    ...     lrs.append(sched.get_last_lr()[0])
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [0.5, 0.25, 0.25, 0.125]
+    """
+    def __init__(self, schedulers, optimizer=None):
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("ChainedScheduler: expected at least one scheduler")
+        opt = optimizer if optimizer is not None else schedulers[0].optimizer
+        for i, s in enumerate(schedulers):
+            if s.optimizer is not opt:
+                raise ValueError(f"ChainedScheduler: scheduler {i} ({type(s).__name__}) "
+                                 f"drives another optimizer")
+        self._schedulers = schedulers
+        self.optimizer = opt
+        self.base_lrs = [g["initial_lr"] for g in opt.param_groups]
+        self.last_epoch = schedulers[0].last_epoch
+        self._set(self.lr_at(self.last_epoch))
+
+    def step(self, epoch=None):
+        for s in self._schedulers:
+            s.last_epoch = s.last_epoch + 1
+        self.last_epoch += 1
+        self._set(self.lr_at(self.last_epoch))
+
+    def lr_at(self, e):
+        lrs = list(self.base_lrs)
+        for s in self._schedulers:
+            for i, (lr, b) in enumerate(zip(s.lr_at(s.last_epoch), s.base_lrs)):
+                lrs[i] *= lr / b if b else 0.0
+        return lrs
 
     def state_dict(self):
         d = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
