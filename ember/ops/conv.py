@@ -234,12 +234,39 @@ def _pool_out(x_shape, kernel, stride, dilation):
                  zip(x_shape[-nsp:], kernel, stride, dilation))
 
 
+_CHUNK_BYTES = 1 << 17  # the input bytes one piece of the max-pool backward reads
+
+
+def _chunks(x, nsp):
+    """(axis, [slice, ...]): a lead axis of ``x`` cut into pieces of about _CHUNK_BYTES, so
+    that the kernel-offset passes over one piece (each reads or writes a strided part of
+    every cache line) stay in cache; the outermost lead axis in memory. One piece when the
+    input is small enough to stay in cache anyway (below 16 pieces' worth)."""
+    lead = x.ndim - nsp
+    axes = [a for a in range(lead) if x.shape[a] > 1]
+    if x.nbytes <= 16 * _CHUNK_BYTES or not axes:
+        return None, [slice(None)]
+    ax = max(axes, key=lambda a: abs(x.strides[a]))
+    n = x.shape[ax]
+    step = max(1, n * _CHUNK_BYTES // x.nbytes)
+    return ax, [slice(a, min(n, a + step)) for a in range(0, n, step)]
+
+
+def _piece(v, ax, sl):
+    return v if ax is None else v[(slice(None),) * ax + (sl,)]
+
+
 def _pool_max_impl(x, kernel, stride, dilation):
-    out = None
-    for sl in _offset_slices(kernel, stride, dilation, _pool_out(x.shape, kernel, stride,
-                                                                   dilation)):
+    nsp = len(kernel)
+    offsets = list(_offset_slices(kernel, stride, dilation, _pool_out(x.shape, kernel, stride,
+                                                                        dilation)))
+    out = namespace(x).empty_like(x[(Ellipsis,) + offsets[0]])  # x's layout
+    for k, sl in enumerate(offsets):
         v = x[(Ellipsis,) + sl]
-        out = v.copy() if out is None else np.maximum(out, v, out=out)
+        if k == 0:
+            out[...] = v
+        else:
+            np.maximum(out, v, out=out)
     return out
 
 
@@ -269,15 +296,20 @@ def _argmax_scatter_impl(ct, x, out, kernel, stride, dilation):
     nsp = len(kernel)
     tiled = all(d == 1 and s == k and o * s == n for k, s, d, o, n in
                 zip(kernel, stride, dilation, out.shape[-nsp:], x.shape[-nsp:]))
-    # windows that tile the input write every entry once: no zero fill needed
+    # windows that tile the input write every entry once: no zero fill needed; the gradient
+    # is laid out as the input (a convolution's output may be channel-major in memory)
     xp = namespace(ct)
-    z = xp.empty(x.shape, ct.dtype) if tiled else xp.zeros(x.shape, ct.dtype)
-    for sl, hit in _first_hits(x, out, kernel, stride, dilation):
-        dst = z[(Ellipsis,) + sl]
-        if disjoint:
-            np.multiply(hit, ct, out=dst)
-        else:
-            dst += np.where(hit, ct, 0)
+    z = xp.empty_like(x, dtype=ct.dtype) if tiled else xp.zeros(x.shape, ct.dtype)
+    ax, pieces = _chunks(x, nsp)
+    for p in pieces:
+        zs, cs = _piece(z, ax, p), _piece(ct, ax, p)
+        for sl, hit in _first_hits(_piece(x, ax, p), _piece(out, ax, p), kernel, stride,
+                                   dilation):
+            dst = zs[(Ellipsis,) + sl]
+            if disjoint:
+                np.multiply(hit, cs, out=dst)
+            else:
+                dst += np.where(hit, cs, 0)
     return z
 
 

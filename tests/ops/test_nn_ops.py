@@ -230,3 +230,40 @@ def test_conv2d_is_one_gemm_over_the_windows_matrix_bit_for_bit(groups, stride, 
     gxj, gwj = jg(ember.tensor(x), ember.tensor(w))
     np.testing.assert_array_equal(gxj.numpy(), xe.grad.numpy())
     np.testing.assert_array_equal(gwj.numpy(), we.grad.numpy())
+
+
+@pytest.mark.parametrize("kernel,stride,channel_major", [((2, 2), (2, 2), False),
+                                                          ((2, 2), (2, 2), True),
+                                                          ((3, 3), (2, 2), True),
+                                                          ((3, 2), (1, 1), False)])
+def test_max_pool_backward_in_cache_sized_pieces_keeps_the_bits(monkeypatch, kernel, stride,
+                                                                 channel_major):
+    """The max-pool backward runs over pieces of a lead axis (the outermost in memory) when
+    the input is large; the pieces give the bits of one pass, ties (relu zeros) included, and
+    the gradient is laid out as the input."""
+    from ember.ops import conv as C
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.standard_normal((5, 7, 12, 10)), 0).astype(np.float32)
+    if channel_major:
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    out = C._pool_max_impl(x, kernel, stride, (1, 1))
+    assert out.strides[0] < out.strides[1] if channel_major else out.flags.c_contiguous
+    ct = rng.standard_normal(out.shape).astype(np.float32)
+    whole = C._argmax_scatter_impl(ct, x, out, kernel, stride, (1, 1))
+    monkeypatch.setattr(C, "_CHUNK_BYTES", 64)
+    assert len(C._chunks(x, 2)[1]) > 1
+    pieces = C._argmax_scatter_impl(ct, x, out, kernel, stride, (1, 1))
+    np.testing.assert_array_equal(pieces, whole)
+    # the reference: each window's gradient to its first maximum
+    want = np.zeros(x.shape, np.float32)
+    view = C._windows_impl(x, kernel, stride, (1, 1))
+    first = view.reshape(view.shape[:4] + (-1,)).argmax(-1)
+    for idx in np.ndindex(*out.shape):
+        i, j = np.unravel_index(first[idx], kernel)
+        want[idx[:2] + (idx[2] * stride[0] + i, idx[3] * stride[1] + j)] += ct[idx]
+    if kernel == stride:  # disjoint windows: one term per entry
+        np.testing.assert_array_equal(pieces, want)
+    else:  # overlapping: the same terms, summed in another order
+        np.testing.assert_allclose(pieces, want, rtol=1e-6, atol=1e-6)
+    if channel_major and kernel == stride:
+        assert pieces.strides[0] < pieces.strides[1]
