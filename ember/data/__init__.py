@@ -3,7 +3,7 @@ text utilities, and readers for the standard data set files."""
 from .dataloader import (  # noqa: F401
     Dataset, IterableDataset, TensorDataset, Subset, ConcatDataset, DataLoader, random_split,
     default_collate, Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,
-    BatchSampler)
+    BatchSampler, ChainDataset, StackDataset, default_convert, get_worker_info, WorkerInfo)
 from .datasets import (  # noqa: F401
     Digits, MNIST, FashionMNIST, CIFAR10, IMDB, TextPolarityCSV, read_idx)
 from .distributed import DistributedSampler  # noqa: F401

@@ -76,6 +76,63 @@ class ConcatDataset(Dataset):
         return self.datasets[k][i - (self.cumulative[k - 1] if k else 0)]
 
 
+class ChainDataset(IterableDataset):
+    """Iterable datasets chained one after the other (as ``torch.utils.data.ChainDataset``).
+
+    >>> class Upto(ember.data.IterableDataset):
+    ...     def __init__(self, n):
+    ...         self.n = n
+    ...     def __iter__(self):
+    ...         return iter(range(self.n))
+    >>> list(ember.data.ChainDataset([Upto(2), Upto(3)]))
+    [0, 1, 0, 1, 2]
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        for i, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset: dataset {i} ({type(d).__name__}) is not an "
+                                f"IterableDataset; use ConcatDataset for map-style datasets")
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Samples of several datasets of equal length side by side: a tuple (positional
+    arguments) or a dict (keyword arguments) per index.
+
+    >>> ds = ember.data.StackDataset(image=[10, 20], label=[1, 2])
+    >>> ds[1], len(ds)
+    ({'image': 20, 'label': 2}, 2)
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset: give the datasets as positional or as keyword "
+                             "arguments, not both")
+        self.datasets = args or kwargs
+        sizes = [len(d) for d in (args or kwargs.values())]
+        if not sizes:
+            raise ValueError("StackDataset: at least one dataset is needed")
+        if len(set(sizes)) != 1:
+            raise ValueError(f"StackDataset: the datasets have different lengths {sizes}")
+        self._length = sizes[0]
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length
+
+
 class TensorDataset(Dataset):
     """Samples are the i-th rows of tensors of equal first dimension.
 
@@ -178,6 +235,29 @@ def default_collate(batch):
             if not hasattr(first, "_fields") else type(first)(
                 *(default_collate(list(s)) for s in zip(*batch)))
     return batch
+
+
+def default_convert(data):
+    """NumPy arrays (and numbers inside sequences and dicts) to tensors, without batching:
+    the DataLoader's conversion when ``batch_size=None`` (as PyTorch's).
+
+    >>> ember.data.default_convert({"x": np.arange(2)})
+    {'x': tensor([0, 1])}
+    """
+    if isinstance(data, Tensor):
+        return data
+    if isinstance(data, np.ndarray):
+        return data if data.dtype.kind in "OSU" else Tensor._wrap(np.asarray(data))
+    if isinstance(data, np.generic) and data.dtype.kind not in "OSU":
+        return Tensor._wrap(np.asarray(data))
+    if isinstance(data, dict):
+        return type(data)({k: default_convert(v) for k, v in data.items()}) \
+            if type(data) is not dict else {k: default_convert(v) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(v) for v in data))
+    if isinstance(data, (list, tuple)):
+        return type(data)(default_convert(v) for v in data)
+    return data
 
 
 class Sampler:
@@ -283,10 +363,37 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
-def _worker_loop(dataset, collate, tasks, results, worker_id, init_fn, seed, parent):
+class WorkerInfo:
+    """What ``get_worker_info()`` returns inside a DataLoader worker process: ``id``,
+    ``num_workers``, ``seed`` and this worker's copy of the ``dataset``."""
+
+    def __init__(self, id, num_workers, seed, dataset):
+        self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
+
+    def __repr__(self):
+        return (f"WorkerInfo(id={self.id}, num_workers={self.num_workers}, seed={self.seed}, "
+                f"dataset={type(self.dataset).__name__})")
+
+
+_WORKER_INFO = [None]
+
+
+def get_worker_info():
+    """Inside a DataLoader worker process: its ``WorkerInfo`` (to shard an IterableDataset
+    or seed per worker); in the main process: None (as PyTorch).
+
+    >>> ember.data.get_worker_info() is None
+    True
+    """
+    return _WORKER_INFO[0]
+
+
+def _worker_loop(dataset, collate, tasks, results, worker_id, init_fn, seed, parent,
+                 num_workers=1):
     import queue
     import signal
     from ..random.generator import default_generator
+    _WORKER_INFO[0] = WorkerInfo(worker_id, num_workers, seed + worker_id, dataset)
     # Ctrl-C reaches the whole process group: the main process handles it and shuts the
     # workers down; a worker's own traceback would only add noise
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -366,9 +473,12 @@ class DataLoader:
                              "batch_size, shuffle, sampler and drop_last")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive")
-        if batch_sampler is None and (batch_size is None or batch_size < 1):
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
-                             f"{batch_size}")
+        if batch_sampler is None and batch_size is not None and batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive integer (or None to "
+                             f"load single samples), got {batch_size}")
+        if batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None (no batching) and drop_last=True "
+                             "are mutually exclusive")
         if num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be >= 0, got {num_workers}")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or \
@@ -384,7 +494,11 @@ class DataLoader:
             raise ValueError("DataLoader: an IterableDataset can't be shuffled or sampled")
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
         self.sampler, self.batch_sampler, self.drop_last = sampler, batch_sampler, drop_last
-        self.collate_fn = collate_fn or default_collate
+        # batch_size=None turns batching off: each sample is converted (default_convert) or
+        # passed to collate_fn alone, as PyTorch
+        self._batching = batch_size is not None or batch_sampler is not None
+        self.collate_fn = collate_fn or (default_collate if self._batching else default_convert)
+        self._collate = self.collate_fn if self._batching else _Single(self.collate_fn)
         self.generator, self.num_workers = generator, num_workers
         self.worker_init_fn, self.prefetch_factor = worker_init_fn, max(prefetch_factor, 1)
         self.timeout, self.persistent_workers = timeout, bool(persistent_workers)
@@ -400,8 +514,9 @@ class DataLoader:
             order = np.random.default_rng(_seed_from(self.generator)).permutation(n).tolist()
         else:
             order = list(range(n))
-        out = [order[s:s + self.batch_size] for s in range(0, len(order), self.batch_size)]
-        if self.drop_last and out and len(out[-1]) < self.batch_size:
+        bs = self.batch_size or 1
+        out = [order[s:s + bs] for s in range(0, len(order), bs)]
+        if self.drop_last and out and len(out[-1]) < bs:
             out.pop()
         return out
 
@@ -414,14 +529,18 @@ class DataLoader:
         if self.num_workers:
             yield from self._iter_workers(batches)
             return
-        fast = isinstance(ds, TensorDataset) and self.collate_fn is default_collate
+        fast = isinstance(ds, TensorDataset) and self._collate is default_collate
         for idx in batches:
             if fast:  # gather whole batches at once
                 yield tuple(Tensor._wrap(t._data[idx]) for t in ds.tensors)
             else:
-                yield self.collate_fn([ds[i] for i in idx])
+                yield self._collate([ds[i] for i in idx])
 
     def _iter_stream(self):
+        if not self._batching:
+            for item in self.dataset:
+                yield self.collate_fn(item)
+            return
         batch = []
         for item in self.dataset:
             batch.append(item)
@@ -510,7 +629,18 @@ class DataLoader:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        bs = self.batch_size or 1
+        return n // bs if self.drop_last else -(-n // bs)
+
+
+class _Single:
+    """The collate step of an unbatched loader: the one sample of each 'batch' alone."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, items):
+        return self.fn(items[0])
 
 
 class _WorkerPool:
@@ -526,9 +656,9 @@ class _WorkerPool:
         self.next_key = 0
         seed = _seed_from(loader.generator) % (2 ** 31)
         self.procs = [ctx.Process(target=_worker_loop, daemon=True,
-                                  args=(loader.dataset, loader.collate_fn, self.tasks,
+                                  args=(loader.dataset, loader._collate, self.tasks,
                                         self.results, w, loader.worker_init_fn, seed,
-                                        os.getpid()))
+                                        os.getpid(), loader.num_workers))
                       for w in range(loader.num_workers)]
         self._finalize = weakref.finalize(self, _shutdown, self.procs, self.tasks,
                                           self.results)
