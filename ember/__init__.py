@@ -15,7 +15,8 @@ from .core.dtypes import int64 as long, int32 as int, int16 as short  # noqa: F4
 from .core.tensor import Tensor, Size, device  # noqa: F401
 from .core.creation import tensor, as_tensor, from_numpy, from_dlpack  # noqa: F401
 from .core.autograd import (  # noqa: F401
-    no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode)
+    no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode,
+    is_inference_mode_enabled)
 from .core.primitive import registry as primitives  # noqa: F401
 from .core.exceptions import OpError  # noqa: F401  (both RuntimeError and ValueError)
 from . import backend  # noqa: F401  (the array backends)

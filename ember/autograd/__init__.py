@@ -44,3 +44,5 @@ from .function import Function, FunctionCtx, once_differentiable  # noqa: F401,E
 from .anomaly import (  # noqa: F401,E402
     set_detect_anomaly, detect_anomaly, is_anomaly_enabled, is_anomaly_check_nan_enabled)
 from . import function  # noqa: F401,E402  (torch.autograd.function's import path)
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError  # noqa: F401,E402
+from ..core.autograd import inference_mode, is_inference_mode_enabled  # noqa: F401,E402

@@ -105,6 +105,53 @@ class no_grad(_GradModeCtx):
     mode = False
 
 
+class inference_mode(_GradModeCtx):
+    """PyTorch's ``inference_mode``: gradient recording off (``inference_mode(False)``: left
+    on), as a context manager or decorator. ember does not mark the tensors made inside as
+    inference tensors: they behave as tensors made under ``no_grad``.
+
+    >>> w = ember.tensor([1., 2.], requires_grad=True)
+    >>> with ember.inference_mode():
+    ...     y = w * 2
+    >>> y.requires_grad, ember.is_inference_mode_enabled()
+    (False, False)
+    """
+
+    def __init__(self, mode=True):
+        self.mode = not mode
+        self._on = bool(mode)
+
+    def __enter__(self):
+        _INFERENCE.append(self._on)
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _INFERENCE.pop()
+        return super().__exit__(*exc)
+
+    def __call__(self, fn):
+        on = self._on
+
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            with inference_mode(on):
+                return fn(*a, **k)
+        return wrapper
+
+
+_INFERENCE = []
+
+
+def is_inference_mode_enabled():
+    """Whether code runs inside ``inference_mode()`` (in any thread's innermost use).
+
+    >>> with ember.inference_mode():
+    ...     ember.is_inference_mode_enabled()
+    True
+    """
+    return bool(_INFERENCE and _INFERENCE[-1])
+
+
 class enable_grad(_GradModeCtx):
     """Enable gradient recording in this thread (context manager or decorator).
 
@@ -118,7 +165,6 @@ class enable_grad(_GradModeCtx):
     mode = True
 
 
-inference_mode = no_grad
 
 
 class Node:

@@ -365,7 +365,11 @@ class BatchSampler(Sampler):
 
 class WorkerInfo:
     """What ``get_worker_info()`` returns inside a DataLoader worker process: ``id``,
-    ``num_workers``, ``seed`` and this worker's copy of the ``dataset``."""
+    ``num_workers``, ``seed`` and this worker's copy of the ``dataset``.
+
+    >>> ember.data.WorkerInfo(id=0, num_workers=2, seed=7, dataset=[1, 2])
+    WorkerInfo(id=0, num_workers=2, seed=7, dataset=list)
+    """
 
     def __init__(self, id, num_workers, seed, dataset):
         self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
