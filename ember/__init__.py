@@ -94,7 +94,8 @@ from . import linalg  # noqa: F401,E402  (torch.linalg's names)
 from . import numpy_linalg as _numpy_linalg  # noqa: E402  (jax.numpy.linalg's names)
 numpy.linalg = _numpy_linalg  # reached as ember.numpy.linalg; importable under that name too
 _sys.modules[__name__ + ".numpy.linalg"] = _numpy_linalg
-from . import numpy_fft as _numpy_fft  # noqa: E402  (jax.numpy.fft's real-valued helpers)
+from . import fft  # noqa: F401,E402  (torch.fft's names)
+from . import numpy_fft as _numpy_fft  # noqa: E402  (jax.numpy.fft's names)
 numpy.fft = _numpy_fft
 _sys.modules[__name__ + ".numpy.fft"] = _numpy_fft
 from . import scipy  # noqa: F401,E402  (jax.scipy's linalg and special)

@@ -52,6 +52,15 @@ CASES = [
     ("complex_parts", lambda m, a, b: m.real(m.complex(a, b) * m.conj(m.complex(b, a)) *
                                              m.exp(m.complex(a, a))) +
      m.imag(m.complex(a, b) ** 2 / m.complex(b + 3, a)), [(3,), (3,)], False),
+    # Fourier transforms (fft, rfft, irfft primitives) inside real functions
+    ("fft_c2c", lambda m, a, b: m.view_as_real(m.fft.ifft(m.fft.fft(m.complex(a, b), norm="ortho")
+                                                        * m.complex(b, a), n=5, dim=0)),
+     [(4, 2), (4, 2)], False),
+    ("rfft_irfft", lambda m, a: m.fft.irfft(m.fft.rfft(a, dim=0) * (1 - 2j), n=5, dim=0)[1:4] +
+     m.fft.irfft(m.fft.rfft(a, norm="forward"), n=4, norm="forward"),
+     [(3, 4)], False),
+    ("rfftn_hfft", lambda m, a: m.view_as_real(m.fft.rfftn(a, s=(3, 6))).sum(-1) +
+     m.fft.hfft(m.fft.ihfft(a), n=5)[:, :4], [(3, 5)], False),
     ("complex_abs_angle", lambda m, a, b: m.abs(m.complex(a, b) * (1 + 2j)) +
      m.angle(m.complex(a, b)), [(3,), (3,)], False),
     ("sum", lambda m, a: a.sum(dim=1, keepdim=True) * a, [(2, 3)], False),
