@@ -100,7 +100,10 @@ class ChainDataset(IterableDataset):
             yield from d
 
     def __len__(self):
-        return sum(len(d) for d in self.datasets)
+        try:
+            return sum(len(d) for d in self.datasets)
+        except NotImplementedError:  # a member without a length: so has the chain
+            raise TypeError("ChainDataset: a chained dataset has no len()") from None
 
 
 class StackDataset(Dataset):
