@@ -4,6 +4,7 @@ initial weights (ember's, copied), batch order, hyper-parameters and epochs as
 
     python benchmarks/accuracy_torch.py --recipe mnist-mlp --dataset fashion-mnist
     python benchmarks/accuracy_torch.py --recipe text-lstm --data-dir reviews.csv --epochs 8
+    python benchmarks/accuracy_torch.py --recipe mnist-cnn --amp bf16   # torch.autocast("cpu")
 """
 from __future__ import annotations
 
@@ -57,6 +58,9 @@ def main():
     p.add_argument("--data-dir")
     p.add_argument("--epochs", type=int)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--amp", choices=["bf16", "fp16"], help="the forward pass and loss under "
+                   "torch.autocast('cpu') in that dtype (fp16 with torch.amp.GradScaler), as "
+                   "ember train --amp")
     a = p.parse_args()
     r = importlib.import_module(RECIPES[a.recipe])
     args = Args(dataset=a.dataset, data_dir=a.data_dir, seed=a.seed, epochs=a.epochs)
@@ -69,15 +73,19 @@ def main():
     opt = (torch.optim.Adam(m.parameters(), lr=args.lr) if "adam" in
            r.optimizer.__code__.co_names or "Adam" in r.optimizer.__code__.co_names else
            torch.optim.SGD(m.parameters(), lr=args.lr, momentum=0.9))
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, None: None}[a.amp]
+    scaler = torch.amp.GradScaler("cpu", enabled=a.amp == "fp16")
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         m.train()
         for idx in _batches(len(ytr), args.batch_size, args.seed, epoch):
             idx = torch.tensor(idx)
             opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(m(xtr[idx]), ytr[idx])
-            loss.backward()
-            opt.step()
+            with torch.autocast("cpu", dtype=amp_dtype, enabled=amp_dtype is not None):
+                loss = torch.nn.functional.cross_entropy(m(xtr[idx]), ytr[idx])
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
         m.eval()
         with torch.no_grad():
             correct = sum(int((m(xte[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum())

@@ -66,6 +66,41 @@ def weight_bytes(state):
     return sum(int(v.nbytes) for v in state.values())
 
 
+def peak_step_memory(r, xtr, ytr, args, amp_dtype, steps=3):
+    """Peak bytes NumPy allocates during one eager training step (forward, under
+    ``ember.autocast(amp_dtype)`` unless None; backward; optimizer step) above what is live
+    before it, measured with ``tracemalloc`` (NumPy reports its array buffers to it); the
+    largest over ``steps`` steps after a warm-up step."""
+    import tracemalloc
+    ember.manual_seed(0)
+    model = r.model()
+    opt = r.optimizer(model.parameters(), args.lr)
+    batches = list(_batches(len(ytr), args.batch_size, 0, 1))[:steps + 1]
+
+    def step(idx):
+        x, y = _take(xtr, idx), ytr[idx]
+        if amp_dtype is None:
+            loss = r.loss(model(x), y)
+        else:
+            with ember.autocast("cpu", dtype=amp_dtype):
+                loss = r.loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    step(batches[0])
+    peaks = []
+    tracemalloc.start()
+    try:
+        for idx in batches[1:]:
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            step(idx)
+            peaks.append(tracemalloc.get_traced_memory()[1] - before)
+    finally:
+        tracemalloc.stop()
+    return max(peaks)
+
+
 def fake_quant_params(params, bits):
     """Weights (ndim >= 2) fake-quantized per output channel to ``bits`` (symmetric, the
     scheme of quantize_params), with the straight-through gradient."""
@@ -112,6 +147,8 @@ def main():
                    "examples only (default: all)")
     p.add_argument("--limit", type=int, help="evaluate on the first N test examples only")
     p.add_argument("--reps", type=int, default=15)
+    p.add_argument("--peak-memory", action="store_true", help="only measure the peak memory "
+                   "of a float32 and a bf16-autocast training step (tracemalloc)")
     a = p.parse_args()
     r = importlib.import_module(RECIPES[a.recipe])
     args = Args(dataset="fashion-mnist")
@@ -120,6 +157,13 @@ def main():
     xtr, ytr, xte, yte = r.data(args)
     if a.limit:
         xte, yte = _take(xte, slice(0, a.limit)), yte[:a.limit]
+    if a.peak_memory:
+        print(f"\n| {a.recipe} training step (batch {args.batch_size}, eager) | peak MB "
+              f"(tracemalloc, above the step's start) |\n|---|---|")
+        for name, dt in (("float32", None), ("autocast bfloat16", ember.bfloat16),
+                         ("autocast float16", ember.float16)):
+            print(f"| {name} | {peak_step_memory(r, xtr, ytr, args, dt) / 2**20:.2f} |")
+        return
     state = ember.load(a.checkpoint)["model"]
 
     def fresh():

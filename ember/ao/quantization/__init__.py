@@ -22,13 +22,14 @@ from .qconfig import (QConfig, default_qconfig, default_per_channel_qconfig,  # 
 from .quantize import (QuantStub, DeQuantStub, propagate_qconfig_, prepare,  # noqa: F401,E402
                        prepare_qat, convert, DEFAULT_STATIC_QUANT_MODULE_MAPPINGS,
                        DEFAULT_QAT_MODULE_MAPPINGS)
-from .fuse import fuse_modules, fuse_conv_bn_eval, fuse_linear_bn_eval  # noqa: F401,E402
+from .fuse import (fuse_modules, fuse_modules_qat, fuse_conv_bn_eval,  # noqa: F401,E402
+                   fuse_linear_bn_eval)
 
 __all__ += fake_quantize.__all__
 __all__ += ["QConfig", "default_qconfig", "default_per_channel_qconfig", "get_default_qconfig",
             "default_qat_qconfig", "get_default_qat_qconfig", "prepare_qat",
             "QuantStub", "DeQuantStub", "propagate_qconfig_", "prepare", "convert",
-            "fuse_modules", "fuse_conv_bn_eval", "fuse_linear_bn_eval"]
+            "fuse_modules", "fuse_modules_qat", "fuse_conv_bn_eval", "fuse_linear_bn_eval"]
 from .params import QuantizedArray, quantize_params, dequantize_params  # noqa: F401,E402
 
 __all__ += ["QuantizedArray", "quantize_params", "dequantize_params"]

@@ -16,7 +16,7 @@ from ...nn.module import Module, Parameter
 from ...nn.norm import BatchNorm1d, BatchNorm2d
 from ..nn import intrinsic as _nni
 
-__all__ = ["fuse_modules", "fuse_conv_bn_eval", "fuse_linear_bn_eval"]
+__all__ = ["fuse_modules", "fuse_modules_qat", "fuse_conv_bn_eval", "fuse_linear_bn_eval"]
 
 _F32 = np.float32
 
@@ -90,6 +90,20 @@ def _fuse(mods, names, op):
         f"Linear+BatchNorm1d")
 
 
+def _fuse_qat(mods, names, op):
+    types = tuple(type(m) for m in mods)
+    if types == (Conv2d, BatchNorm2d):
+        return _nni.ConvBn2d(*mods)
+    if types == (Conv2d, BatchNorm2d, ReLU):
+        return _nni.ConvBnReLU2d(*mods)
+    if types in ((Conv2d, ReLU), (Linear, ReLU)):
+        return _fuse(mods, names, op)
+    raise ValueError(
+        f"{op}: cannot fuse {names} ({', '.join(t.__name__ for t in types)}) for "
+        f"quantization-aware training; supported: Conv2d+BatchNorm2d(+ReLU), Conv2d+ReLU, "
+        f"Linear+ReLU (fold Linear+BatchNorm1d in eval mode with fuse_modules)")
+
+
 def _get(model, name, op):
     m = model
     for part in name.split("."):
@@ -131,16 +145,40 @@ def fuse_modules(model, modules_to_fuse, inplace=False, fuser_func=None,
     >>> bool(((fused(x) - model(x)).abs() < 1e-5).all())
     True
     """
+    return _fuse_groups(model, modules_to_fuse, inplace, fuser_func,
+                        lambda ms, names: _fuse(ms, names, "fuse_modules"), "fuse_modules")
+
+
+def fuse_modules_qat(model, modules_to_fuse, inplace=False, fuser_func=None,
+                     fuse_custom_config_dict=None):
+    """``fuse_modules`` for quantization-aware training (``torch.ao.quantization.
+    fuse_modules_qat``), on a model in training mode: Conv2d+BatchNorm2d(+ReLU) become
+    ``ember.ao.nn.intrinsic.ConvBn2d``/``ConvBnReLU2d`` (not folded: ``prepare_qat`` makes
+    them QAT layers that fold the BatchNorm into the fake-quantized weight at each step),
+    Conv2d+ReLU and Linear+ReLU as ``fuse_modules``.
+
+    >>> model = ember.nn.Sequential(ember.nn.Conv2d(1, 4, 3), ember.nn.BatchNorm2d(4),
+    ...                             ember.nn.ReLU())
+    >>> fused = ember.ao.quantization.fuse_modules_qat(model, [["0", "1", "2"]])
+    >>> type(fused[0]).__name__, type(fused[1]).__name__
+    ('ConvBnReLU2d', 'Identity')
+    """
+    return _fuse_groups(model, modules_to_fuse, inplace, fuser_func,
+                        lambda ms, names: _fuse_qat(ms, names, "fuse_modules_qat"),
+                        "fuse_modules_qat")
+
+
+def _fuse_groups(model, modules_to_fuse, inplace, fuser_func, fuser, op):
     if not isinstance(model, Module):
-        raise TypeError(f"fuse_modules: expects an ember.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"{op}: expects an ember.nn.Module, got {type(model).__name__}")
     groups = [modules_to_fuse] if modules_to_fuse and isinstance(modules_to_fuse[0], str) \
         else list(modules_to_fuse)
     if not inplace:
         model = copy.deepcopy(model)
     for names in groups:
         names = list(names)
-        mods = [_get(model, n, "fuse_modules") for n in names]
-        fused = (fuser_func or (lambda ms: _fuse(ms, names, "fuse_modules")))(mods)
+        mods = [_get(model, n, op) for n in names]
+        fused = fuser_func(mods) if fuser_func is not None else fuser(mods, names)
         _set(model, names[0], fused)
         for n in names[1:]:
             _set(model, n, Identity())

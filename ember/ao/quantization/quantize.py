@@ -21,6 +21,7 @@ from ...nn.module import Module
 from ..nn import intrinsic as _nni
 from ..nn import quantized as _nnq
 from ..nn import qat as _nnqat
+from ..nn.intrinsic import qat as _nniqat
 from ..nn.intrinsic import quantized as _nniq
 
 __all__ = ["QuantStub", "DeQuantStub", "propagate_qconfig_", "prepare", "prepare_qat",
@@ -63,11 +64,13 @@ DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
     # after quantization-aware training
     _nnqat.Linear: _nnq.Linear, _nnqat.Conv2d: _nnq.Conv2d,
     _nnqat.LinearReLU: _nniq.LinearReLU, _nnqat.ConvReLU2d: _nniq.ConvReLU2d,
+    _nniqat.ConvBn2d: _nnq.Conv2d, _nniqat.ConvBnReLU2d: _nniq.ConvReLU2d,
 }
 # float layer type -> its quantization-aware-training layer
 DEFAULT_QAT_MODULE_MAPPINGS = {
     Linear: _nnqat.Linear, Conv2d: _nnqat.Conv2d,
     _nni.LinearReLU: _nnqat.LinearReLU, _nni.ConvReLU2d: _nnqat.ConvReLU2d,
+    _nni.ConvBn2d: _nniqat.ConvBn2d, _nni.ConvBnReLU2d: _nniqat.ConvBnReLU2d,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ....nn.layers import Sequential
 
-__all__ = ["LinearReLU", "ConvReLU2d"]
+__all__ = ["LinearReLU", "ConvReLU2d", "ConvBn2d", "ConvBnReLU2d"]
 
 
 class _FusedModule(Sequential):
@@ -45,3 +45,30 @@ class ConvReLU2d(_FusedModule):
 
     def __init__(self, conv, relu):
         super().__init__(conv, relu)
+
+
+class ConvBn2d(_FusedModule):
+    """``Conv2d`` then ``BatchNorm2d`` kept apart for quantization-aware training
+    (``fuse_modules_qat``; ``prepare_qat`` makes it an ``ember.ao.nn.intrinsic.qat.ConvBn2d``,
+    which folds the BatchNorm into the fake-quantized weight).
+
+    >>> m = ember.ao.nn.intrinsic.ConvBn2d(ember.nn.Conv2d(1, 2, 3), ember.nn.BatchNorm2d(2))
+    >>> m(ember.randn(4, 1, 5, 5)).shape
+    ember.Size([4, 2, 3, 3])
+    """
+
+    def __init__(self, conv, bn):
+        super().__init__(conv, bn)
+
+
+class ConvBnReLU2d(_FusedModule):
+    """``Conv2d``, ``BatchNorm2d`` then ``ReLU`` kept apart for quantization-aware training.
+
+    >>> m = ember.ao.nn.intrinsic.ConvBnReLU2d(ember.nn.Conv2d(1, 2, 3), ember.nn.BatchNorm2d(2),
+    ...                                        ember.nn.ReLU())
+    >>> bool((m(ember.randn(4, 1, 5, 5)) >= 0).all())
+    True
+    """
+
+    def __init__(self, conv, bn, relu):
+        super().__init__(conv, bn, relu)

@@ -216,9 +216,12 @@ class Conv2d(_QuantizedLayer):
         if conv.padding_mode != "zeros":
             raise ValueError(f"quantized Conv2d: padding_mode must be 'zeros' (the quantized "
                              f"kernel pads with the zero point), got {conv.padding_mode!r}")
+        # a QAT Conv+BN layer: its BatchNorm folded in (running statistics)
+        weight, bias = conv.folded_weight_bias() if hasattr(conv, "folded_weight_bias") \
+            else (conv.weight, conv.bias)
         q = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                _numeric_padding(conv), conv.dilation, conv.groups, conv.bias is not None)
-        return q._set_from(conv.weight, conv.bias,
+                _numeric_padding(conv), conv.dilation, conv.groups, bias is not None)
+        return q._set_from(weight, bias,
                            weight_observer or default_per_channel_weight_observer(),
                            input_qparams or _observed(mod, "activation_pre_process"),
                            output_qparams or _observed(mod, "activation_post_process"))
