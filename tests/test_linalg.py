@@ -148,8 +148,10 @@ def test_errors_are_clear():
         ember.linalg.cholesky(-ember.eye(3))
     with pytest.raises(ValueError, match="square"):
         ember.linalg.det(ember.ones(2, 3))
-    with pytest.raises(NotImplementedError, match="complex"):
-        ember.linalg.eig(ember.eye(2))
+    with pytest.raises(TypeError, match="complex matrices are not supported"):
+        ember.linalg.inv(ember.eye(2).to(ember.complex64))
+    with pytest.raises(ValueError, match="square"):
+        ember.linalg.eig(ember.ones(2, 3))
     with pytest.raises(NotImplementedError, match="m >= n"):
         ember.grad(lambda x: ember.linalg.qr(x)[1].sum())(ember.ones(2, 3))
     with pytest.raises(ValueError, match="size 3"):
@@ -162,3 +164,35 @@ def test_vmap_and_jit_of_compositions():
     _close(jitted(a), np.broadcast_to(np.eye(3), (4, 3, 3)))
     _close(ember.vmap(ember.linalg.det)(a), np.linalg.det(a.numpy()))
     _close(ember.vmap(lambda x: ember.linalg.cholesky(x))(a), np.linalg.cholesky(a.numpy()))
+
+
+@pytest.mark.parametrize("kind", ["real", "complex"])
+def test_eig_values_and_gradients_match_torch(kind):
+    a = rng.standard_normal((2, 4, 4))
+    if kind == "complex":
+        a = a + 1j * rng.standard_normal((2, 4, 4))
+    e, t = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    (we, ve), (wt, vt) = ember.linalg.eig(e), torch.linalg.eig(t)
+    assert we.dtype is ember.complex128 and ve.dtype is ember.complex128
+    _close(we, wt.detach())
+    _close(ve, vt.detach())
+    _close(ember.linalg.eigvals(e), torch.linalg.eigvals(t).detach())
+    _close(ve @ ember.diag_embed(we), e.to(ember.complex128) @ ve)  # A V = V diag(w)
+    f = lambda m, w, v: (m.abs(w) ** 2).sum() + m.real(w * (1 + 2j)).sum() + (  # noqa: E731
+        m.abs(v) ** 3).sum()
+    f(ember, we, ve).backward()
+    f(torch, wt, vt).backward()
+    _close(e.grad, t.grad, 1e-9)
+    assert ember.linalg.eigvals(ember.eye(2)).dtype is ember.complex64  # float32 input
+
+
+def test_eig_grad_matches_jax_and_vmap_jit_agree():
+    a = rng.standard_normal((3, 3))
+    f = lambda m: lambda x: (m.abs(m.linalg.eigvals(x) - 0.5j) ** 2).sum()  # noqa: E731
+    _close(ember.grad(f(jnp))(ember.tensor(a)), jax.grad(f(J))(a), 1e-9)
+    batch = ember.tensor(rng.standard_normal((4, 3, 3)))
+    v = ember.vmap(ember.grad(f(jnp)))(batch)
+    loop = np.stack([ember.grad(f(jnp))(b).numpy() for b in batch])
+    _close(v, loop)
+    _close(ember.jit(ember.grad(f(jnp)))(batch[0]), loop[0])
+    _close(jnp.linalg.eigvals(batch), np.linalg.eigvals(batch.numpy()))

@@ -12,6 +12,8 @@ lstsq through the SVD, norms through reductions or singular values):
 - ``qr(a)``                     Q R (reduced or complete)
 - ``eigh(a)``                   (w, V) of a symmetric matrix (reads its lower triangle)
 - ``svd(a)``                    (U, S, Vh)
+- ``eig(a)``                    (w, V) of a general square matrix: complex, V's columns of
+                                unit norm (LAPACK's geev, as NumPy and PyTorch)
 
 Every one acts on the last two dims and broadcasts the leading ones (a batch of matrices).
 Derivative conventions are PyTorch's and JAX's: eigh's and svd's gradients assume distinct
@@ -60,6 +62,9 @@ def _check_matrix(op, x, square=False):
 
 def _float(op, x):
     x = as_value(x)
+    if x.dtype.is_complex:
+        raise TypeError(f"{op}: complex matrices are not supported yet ({x.dtype}, shape "
+                        f"{tuple(x.shape)}); linalg.eig/eigvals and matmul take them")
     if not x.dtype.is_floating_point:
         x = cast(x, _dt.get_default_dtype())
     return x
@@ -681,14 +686,89 @@ def svdvals(A):
     return svd(A, full_matrices=False)[1]
 
 
+# ---- eig (general square matrices; complex results) ------------------------------------------
+# The rules, in JAX's cotangent convention (see elementwise.py; backward() conjugates to
+# PyTorch's). With A = V diag(w) V^-1, dA' = V^-1 dA V and F[i, j] = 1 / (w[j] - w[i]) off
+# the diagonal: dw = diag(dA'), dV = V (F * dA') less V diag(Re(diag(V^H V (F * dA')))), the
+# part that would change the columns' unit norm. The VJP is that map's transpose over the
+# reals: gA = V^-T (diag(gw) + F * (V^T gV - V^T conj(V) diag(Re(diag(V^T gV))))) V^T (its
+# conjugate is PyTorch's formula). Distinct eigenvalues are assumed (equal ones give inf/NaN,
+# as in PyTorch); a loss that depends on the eigenvectors' phase has no well-defined gradient.
+
+def _eig_impl(a):
+    # a real matrix goes to LAPACK real (dgeev: its eigenvalue order and vector phases are
+    # NumPy's and PyTorch's), its results made complex
+    w, v = _lapack("eig", namespace(a).linalg.eig, a)
+    c = _dt.complex_of(_dt.from_np(a.dtype)).np
+    return w.astype(c, copy=False), v.astype(c, copy=False)
+
+
+def _eig_norm_part(v, dv0):
+    """Re(diag(V^H dV0)) as a row vector (..., 1, n): the radial part of each column."""
+    from .elementwise import conj_p, real_p
+    r = bind(real_p, (bind(conj_p, v) * dv0).sum(-2, keepdim=True))
+    return cast(r, v.dtype)
+
+
+def _eig_jvp(p, t, out):
+    w, v = out
+    da = cast(t[0], v.dtype)
+    dap = bind(solve_p, v, matmul(da, v))
+    dv0 = matmul(v, _inv_gaps(w) * dap)
+    return [diagonal(dap, 0, -2, -1), dv0 - v * _eig_norm_part(v, dv0)]
+
+
+def _eig_vjp(ct, out, a):
+    gw, gv = ct
+    w, v = out
+    vt = _mT(v)
+    inner = None
+    if gv is not None:
+        from .elementwise import conj_p, real_p
+        vtg = matmul(vt, gv)
+        s = cast(bind(real_p, diagonal(vtg, 0, -2, -1)), v.dtype)
+        inner = _inv_gaps(w) * (vtg - matmul(vt, bind(conj_p, v)) * s.unsqueeze(-2))
+    if gw is not None:
+        d = diag_embed(gw)
+        inner = d if inner is None else inner + d
+    if inner is None:
+        return (None,)
+    g = bind(solve_p, vt, matmul(inner, vt))
+    return (cast(g, a.dtype),)  # a real input takes the real part
+
+
+eig_p = Primitive("linalg_eig", _eig_impl, multiple_results=True,
+                  shape=lambda a: [Aval(a.shape[:-1], _dt.complex_of(a.dtype)),
+                                   Aval(a.shape, _dt.complex_of(a.dtype))],
+                  vjp=_eig_vjp, jvp=_eig_jvp, vjp_needs_out=True)
+eig_p.batch = _matrix_batch(eig_p)
+
+
 def eig(A):
-    raise NotImplementedError(
-        "linalg.eig: the eigen-decomposition of a non-symmetric matrix has complex values in "
-        "general, and ember has no complex dtypes yet; for a symmetric matrix use "
-        "linalg.eigh, for singular values linalg.svd")
+    """(eigenvalues, eigenvectors) of a general square matrix (batches too): complex64 for
+    float32/complex64 inputs, complex128 for float64/complex128; ``A @ V = V diag(w)`` with
+    columns of unit norm. The gradient (PyTorch's ``.grad``, JAX's from ``ember.grad``)
+    assumes distinct eigenvalues and a loss that does not depend on the eigenvectors' phase.
+
+    >>> w, V = ember.linalg.eig(ember.tensor([[2., 0.], [0., 3.]]))
+    >>> w
+    tensor([2.+0.j, 3.+0.j])
+    """
+    a = as_value(A)
+    _check_matrix("linalg.eig", a, square=True)
+    if a.dtype not in (_dt.float32, _dt.float64, _dt.complex64, _dt.complex128):
+        a = cast(a, _dt.get_default_dtype())
+    w, v = bind(eig_p, a)
+    return w, v
 
 
-eigvals = eig
+def eigvals(A):
+    """The eigenvalues of a general square matrix (complex; see :func:`eig`).
+
+    >>> ember.linalg.eigvals(ember.tensor([[0., -1.], [1., 0.]]))
+    tensor([0.+1.j, 0.-1.j])
+    """
+    return eig(A)[0]
 
 
 for _f in (tril, triu, diagonal, diag_embed, diag, trace):

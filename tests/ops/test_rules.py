@@ -61,6 +61,9 @@ CASES = [
      [(3, 4)], False),
     ("rfftn_hfft", lambda m, a: m.view_as_real(m.fft.rfftn(a, s=(3, 6))).sum(-1) +
      m.fft.hfft(m.fft.ihfft(a), n=5)[:, :4], [(3, 5)], False),
+    # eig of a general matrix (complex results): eigenvalues and phase-free eigenvector terms
+    ("linalg_eig", lambda m, a: m.real(m.linalg.eigvals(a) * (1 + 0.5j)).sum() +
+     (m.abs(m.linalg.eig(a)[1]) ** 2 * m.arange(3.0)).sum(), [(3, 3)], False),
     ("complex_abs_angle", lambda m, a, b: m.abs(m.complex(a, b) * (1 + 2j)) +
      m.angle(m.complex(a, b)), [(3,), (3,)], False),
     ("sum", lambda m, a: a.sum(dim=1, keepdim=True) * a, [(2, 3)], False),
