@@ -19,3 +19,4 @@ from .transformer import *  # noqa: F401,F403  (encoder/decoder stacks, Transfor
 from . import parallel  # noqa: F401  (DistributedDataParallel)
 from . import utils  # noqa: F401  (clip_grad_norm_, prune, ...)
 from .containers import ParameterList, ParameterDict  # noqa: F401,E402
+from .extra import *  # noqa: F401,F403,E402  (3-D layers, lazy layers, Buffer, DataParallel, ...)

@@ -657,5 +657,8 @@ from . import functional_more as _more  # noqa: E402
 __all__ += _more.__all__ + ["upsample", "upsample_nearest", "upsample_bilinear"]
 
 
-from .functional_torch import gumbel_softmax, affine_grid, grid_sample  # noqa: E402,F401
-__all__ += ["gumbel_softmax", "affine_grid"]
+from .functional_torch import *  # noqa: E402,F401,F403  (grid_sample, max_unpool2d, ...)
+from . import functional_torch as _ftorch  # noqa: E402
+from ..ops.conv3d import *  # noqa: E402,F401,F403  (conv3d, max_pool3d, ...)
+from ..ops import conv3d as _conv3d  # noqa: E402
+__all__ += _ftorch.__all__ + _conv3d.__all__ + _ftorch._install_inplace_activations()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.tensor import Tensor
+from ..core.primitive import Tracer
 from ..core.creation import tensor as _tensor
 from ..ops import elementwise as _ew, shape as _sh, indexing as _ix, linalg as _la
 from ..ops import nn_ops as _nn, reduce as _red
 from ..random import generator as _rnd
 
-__all__ = ["gumbel_softmax", "affine_grid", "grid_sample"]
+__all__ = ["gumbel_softmax", "affine_grid", "grid_sample", "rrelu", "lp_pool1d", "lp_pool2d",
+           "lp_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "pdist", "bilinear",
+           "triplet_margin_with_distance_loss", "multilabel_margin_loss"]
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
@@ -200,3 +203,230 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
                         _sh.unsqueeze(wx_ * wy_, 1)
                     out = v if out is None else out + v
     return _sh.reshape(out, (N, C, Ho, Wo))
+
+
+# ---- more of torch.nn.functional: 3-d layers, unpooling, LP pooling, RReLU, in-place forms ----
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU: in training each negative element is scaled by a slope drawn
+    uniformly from ``[lower, upper]``; in evaluation by their mean, as PyTorch's.
+
+    >>> ember.nn.functional.rrelu(ember.tensor([-3., 2.]), 0.1, 0.3)
+    tensor([-0.6000, 2.0000])
+    """
+    x = input
+    if training:
+        slope = _rnd.rand(*x.shape, dtype=x.dtype) * (upper - lower) + lower
+    else:
+        slope = (lower + upper) / 2.0
+    out = _ew.where(x >= 0, x, x * slope)
+    return x.copy_(out) if inplace else out
+
+
+def _lp_pool(nsp, input, norm_type, kernel_size, stride, ceil_mode, op):
+    from .functional import avg_pool1d, avg_pool2d, relu
+    from ..ops.conv3d import avg_pool3d
+    pool = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}[nsp]
+    ks = (kernel_size,) * nsp if isinstance(kernel_size, int) else tuple(kernel_size)
+    if nsp == 1:
+        out = pool(input.pow(norm_type), ks[0], stride, 0, ceil_mode)
+    else:
+        out = pool(input.pow(norm_type), ks, stride, 0, ceil_mode)
+    return (_ew.sign(out) * relu(_ew.abs(out))).mul(float(np.prod(ks))).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The ``norm_type``-norm of each window: ``(sum x**p) ** (1/p)`` (as PyTorch's).
+
+    >>> ember.nn.functional.lp_pool1d(ember.tensor([[[3., 4., 1., 0.]]]), 2, 2)
+    tensor([[[5., 1.]]])
+    """
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode, "lp_pool1d")
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The ``norm_type``-norm of each window over the last two dims.
+
+    >>> ember.nn.functional.lp_pool2d(ember.ones(1, 1, 2, 2), 1, 2)
+    tensor([[[[4.]]]])
+    """
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode, "lp_pool2d")
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The ``norm_type``-norm of each window over the last three dims.
+
+    >>> ember.nn.functional.lp_pool3d(ember.ones(1, 1, 2, 2, 2), 1, 2).flatten()
+    tensor([8.])
+    """
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode, "lp_pool3d")
+
+
+def _max_unpool(nsp, input, indices, kernel_size, stride, padding, output_size, op):
+    def tup(v):
+        return (v,) * nsp if isinstance(v, int) else tuple(v)
+    ks = tup(kernel_size)
+    st = ks if stride is None else tup(stride)
+    pd = tup(padding)
+    if tuple(indices.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: indices has shape {tuple(indices.shape)}, input "
+                         f"{tuple(input.shape)}; pass the indices max_pool returned")
+    spatial_in = tuple(input.shape[-nsp:])
+    if output_size is None:
+        out_sp = tuple((i - 1) * s - 2 * p + k for i, s, p, k in zip(spatial_in, st, pd, ks))
+    else:
+        out_sp = tuple(output_size)[-nsp:]
+    lead = tuple(input.shape[:-nsp])
+    n_out = int(np.prod(out_sp))
+    flat_in = _sh.reshape(input, lead + (-1,))
+    flat_idx = _sh.reshape(indices, lead + (-1,))
+    if flat_idx.numel() and not isinstance(flat_idx, Tracer) and \
+            int(flat_idx.max().item()) >= n_out:
+        raise ValueError(f"{op}: an index is out of range for the output size {out_sp}")
+    zeros = _ew.full_like_traced(_sh.expand(_sh.reshape(flat_in[..., :1], lead + (1,)),
+                                            lead + (n_out,)), 0.0)
+    out = _ix.scatter(zeros, -1, flat_idx, flat_in)
+    return _sh.reshape(out, lead + out_sp)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool1d``: each maximum put back at its index, zeros
+    elsewhere.
+
+    >>> x = ember.tensor([[[1., 5., 2., 0.]]])
+    >>> y, i = ember.nn.functional.max_pool1d(x, 2, return_indices=True)
+    >>> ember.nn.functional.max_unpool1d(y, i, 2)
+    tensor([[[0., 5., 2., 0.]]])
+    """
+    return _max_unpool(1, input, indices, kernel_size, stride, padding, output_size,
+                       "max_unpool1d")
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool2d`` (zeros where the maxima were not).
+
+    >>> x = ember.arange(16.).reshape(1, 1, 4, 4)
+    >>> y, i = ember.nn.functional.max_pool2d(x, 2, return_indices=True)
+    >>> ember.nn.functional.max_unpool2d(y, i, 2).sum()
+    tensor(40.)
+    """
+    return _max_unpool(2, input, indices, kernel_size, stride, padding, output_size,
+                       "max_unpool2d")
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool3d`` (zeros where the maxima were not).
+
+    >>> x = ember.arange(8.).reshape(1, 1, 2, 2, 2)
+    >>> y, i = ember.nn.functional.max_pool3d(x, 2, return_indices=True)
+    >>> ember.nn.functional.max_unpool3d(y, i, 2).sum()
+    tensor(7.)
+    """
+    return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size,
+                       "max_unpool3d")
+
+
+def pdist(input, p=2.0):
+    """The ``p``-norm distances between every pair of rows ``i < j`` of an (N, M) tensor,
+    as a flat tensor of N(N-1)/2 values (as ``torch.nn.functional.pdist``).
+
+    >>> ember.nn.functional.pdist(ember.tensor([[0., 0.], [3., 4.], [6., 8.]]))
+    tensor([5., 10., 5.])
+    """
+    if input.ndim != 2:
+        raise ValueError(f"pdist: expected a 2-d input, got shape {tuple(input.shape)}")
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    d = _ix.index_select(input, 0, _tensor(i)) - _ix.index_select(input, 0, _tensor(j))
+    if p == 0:
+        return (d != 0).to(input.dtype).sum(-1)
+    if p == float("inf"):
+        return _ew.abs(d).amax(-1)
+    return _ew.abs(d).pow(p).sum(-1).pow(1.0 / p)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """``x1^T W x2 + b`` for each output feature (as ``torch.nn.functional.bilinear``).
+
+    >>> ember.nn.functional.bilinear(ember.ones(1, 2), ember.ones(1, 3), ember.ones(4, 2, 3))
+    tensor([[6., 6., 6., 6.]])
+    """
+    from ..ops.einsum import einsum
+    y = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return y + bias if bias is not None else y
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """``max(0, d(a, p) - d(a, n) + margin)`` for any distance function (default: the
+    pairwise Euclidean distance), as PyTorch's.
+
+    >>> a = ember.tensor([[0., 0.]])
+    >>> ember.nn.functional.triplet_margin_with_distance_loss(a, a, ember.tensor([[3., 4.]]))
+    tensor(0.)
+    """
+    from .functional_more import pairwise_distance, _reduce
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_with_distance_loss: margin must be positive, got "
+                         f"{margin}")
+    dist = distance_function if distance_function is not None else pairwise_distance
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_swap = dist(positive, negative)
+        d_neg = _ew.where(d_swap < d_neg, d_swap, d_neg)
+    return _reduce(_ew.clamp(d_pos - d_neg + margin, 0.0), reduction,
+                   "triplet_margin_with_distance_loss")
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """The multi-class multi-label hinge loss: for each sample, the targets are the leading
+    non-negative entries of ``target`` (up to the first -1), and every (target j, non-target
+    i) pair adds ``max(0, 1 - (x[j] - x[i]))``, divided by the number of classes (as PyTorch).
+
+    >>> x = ember.tensor([[0.1, 0.2, 0.4, 0.8]])
+    >>> ember.nn.functional.multilabel_margin_loss(x, ember.tensor([[3, 0, -1, 1]]))
+    tensor(0.8500)
+    """
+    from .functional_more import _reduce
+    x = input if input.ndim == 2 else _sh.unsqueeze(input, 0)
+    t = (target if target.ndim == 2 else _sh.unsqueeze(target, 0)).numpy()
+    n, c = x.shape
+    is_t = np.zeros((n, c), bool)
+    for r in range(n):
+        for v in t[r]:
+            if v < 0:
+                break
+            is_t[r, int(v)] = True
+    mask_t = _tensor(is_t.astype(x.dtype.np))
+    mask_o = 1.0 - mask_t
+    # pairs (j target, i non-target): hinge(1 - x_j + x_i)
+    h = _ew.clamp(1.0 - _sh.unsqueeze(x, 2) + _sh.unsqueeze(x, 1), 0.0)
+    loss = (h * _sh.unsqueeze(mask_t, 2) * _sh.unsqueeze(mask_o, 1)).sum((1, 2)) / c
+    if input.ndim == 1:
+        loss = _sh.reshape(loss, ())
+    return _reduce(loss, reduction, "multilabel_margin_loss")
+
+
+def _inplace_activation(name, fn):
+    def op(input, *args, **kwargs):
+        kwargs.pop("inplace", None)
+        return input.copy_(fn(input, *args, **kwargs))
+    op.__name__ = name
+    extra = ", 0.5, 0.0" if name == "threshold_" else ""
+    op.__doc__ = (f"``{name[:-1]}`` written into ``input`` (returns it).\n\n"
+                  f"    >>> x = ember.tensor([-1., 2.])\n"
+                  f"    >>> y = ember.nn.functional.{name[:-1]}(x.clone(){extra})\n"
+                  f"    >>> ember.nn.functional.{name}(x{extra}) is x, bool((x == y).all())\n"
+                  f"    (True, True)\n    ")
+    return op
+
+
+def _install_inplace_activations():
+    from . import functional as F
+    names = []
+    for base in ("relu", "elu", "leaky_relu", "hardtanh", "threshold", "selu", "celu", "rrelu"):
+        fn = getattr(F, base, None) or globals().get(base)
+        if fn is not None and not hasattr(F, base + "_"):
+            setattr(F, base + "_", _inplace_activation(base + "_", fn))
+            names.append(base + "_")
+    return names

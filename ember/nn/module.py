@@ -47,6 +47,28 @@ class Parameter(Tensor):
         return p
 
 
+class Buffer(Tensor):
+    """A tensor that, assigned to a Module attribute, is registered as a buffer (PyTorch's
+    ``nn.Buffer``; ``persistent=False`` keeps it out of the state_dict).
+
+    >>> m = ember.nn.Module()
+    >>> m.steps = ember.nn.Buffer(ember.zeros(()))
+    >>> list(m.state_dict()), type(m.steps).__name__
+    (['steps'], 'Tensor')
+    """
+
+    def __new__(cls, data=None, *, persistent=True):
+        t = object.__new__(cls)
+        src = data if data is not None else Tensor._wrap(np.empty(0, np.float32))
+        t._data = src._data if isinstance(src, Tensor) else np.asarray(src)
+        t.requires_grad = False
+        t.persistent = bool(persistent)
+        return t
+
+    def __init__(self, data=None, *, persistent=True):
+        pass
+
+
 class Module:
     """Base class of every layer: holds parameters, buffers and submodules in order.
 
@@ -86,6 +108,9 @@ class Module:
             d.pop(name, None)
         if isinstance(value, Parameter):
             self._parameters[name] = value
+        elif isinstance(value, Buffer):  # nn.Buffer: registered as a (plain tensor) buffer
+            self.register_buffer(name, Tensor._wrap(value._data), value.persistent)
+            return
         elif isinstance(value, Module):
             self._modules[name] = value
         else:
