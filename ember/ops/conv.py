@@ -257,16 +257,11 @@ def _piece(v, ax, sl):
 
 
 def _pool_max_impl(x, kernel, stride, dilation):
-    nsp = len(kernel)
-    offsets = list(_offset_slices(kernel, stride, dilation, _pool_out(x.shape, kernel, stride,
-                                                                        dilation)))
-    out = namespace(x).empty_like(x[(Ellipsis,) + offsets[0]])  # x's layout
-    for k, sl in enumerate(offsets):
+    out = None
+    for sl in _offset_slices(kernel, stride, dilation, _pool_out(x.shape, kernel, stride,
+                                                                   dilation)):
         v = x[(Ellipsis,) + sl]
-        if k == 0:
-            out[...] = v
-        else:
-            np.maximum(out, v, out=out)
+        out = v.copy() if out is None else np.maximum(out, v, out=out)
     return out
 
 
@@ -297,7 +292,8 @@ def _argmax_scatter_impl(ct, x, out, kernel, stride, dilation):
     tiled = all(d == 1 and s == k and o * s == n for k, s, d, o, n in
                 zip(kernel, stride, dilation, out.shape[-nsp:], x.shape[-nsp:]))
     # windows that tile the input write every entry once: no zero fill needed; the gradient
-    # is laid out as the input (a convolution's output may be channel-major in memory)
+    # is laid out as the input (a convolution's output is channel-major in memory, and so
+    # its cotangent comes to the weight gradient's product with no transposing copy)
     xp = namespace(ct)
     z = xp.empty_like(x, dtype=ct.dtype) if tiled else xp.zeros(x.shape, ct.dtype)
     ax, pieces = _chunks(x, nsp)
