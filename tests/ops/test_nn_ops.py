@@ -190,10 +190,12 @@ def test_conv_windows_copy_is_the_view_laid_out_channel_kernel_major(shape, kern
 
 
 @pytest.mark.parametrize("groups,stride,padding", [(1, 1, 0), (1, 2, 1), (3, 1, 2)])
-def test_conv2d_is_one_gemm_over_the_windows_matrix_bit_for_bit(groups, stride, padding):
+def test_conv2d_is_one_gemm_over_the_windows_matrix_bit_for_bit(monkeypatch, groups, stride,
+                                                                 padding):
     """The forward and both gradients are the GEMMs of the windows as a (C*K, N*out) matrix
-    (one per group): w2 @ cols, ct2 @ cols^T and col2im(w2^T @ ct2), bit for bit; eager and
-    jit give the same bits."""
+    (one per group): w2 @ cols, ct2 @ cols^T and col2im(w2^T @ ct2), bit for bit; for stride 1
+    (one group) the windows' gradient is formed at the padded input's full row width W, (C*K,
+    N*OH*W), from the cotangent padded with zeros. Eager and jit give the same bits."""
     from ember.ops.conv import _windows_impl
     rng = np.random.default_rng(1)
     x = rng.standard_normal((8, 6, 12, 12)).astype(np.float32)
@@ -215,13 +217,25 @@ def test_conv2d_is_one_gemm_over_the_windows_matrix_bit_for_bit(groups, stride, 
     ct2 = np.ascontiguousarray(ct.transpose(1, 0, 2, 3)).reshape(g, 9 // g, -1)
     np.testing.assert_array_equal(we.grad.numpy(),
                                   (ct2 @ cols.transpose(0, 2, 1)).reshape(w.shape))
-    gcols = (w2.transpose(0, 2, 1) @ ct2).reshape(6, 5, 5, n, oh, ow)
+    width = xp.shape[-1] if stride == 1 and groups == 1 else ow
+    ctw = np.zeros((9, n, oh, width), np.float32)
+    ctw[..., :ow] = ct.transpose(1, 0, 2, 3)
+    gcols = (w2.transpose(0, 2, 1) @ ctw.reshape(g, 9 // g, -1)).reshape(
+        6, 5, 5, n, oh, width)[..., :ow]
     gx = np.zeros(xp.shape, np.float32)
     for i in range(5):
         for j in range(5):
             gx[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride] += \
                 gcols[:, i, j].transpose(1, 0, 2, 3)
     np.testing.assert_array_equal(xe.grad.numpy(), gx[:, :, p:p + 12, p:p + 12])
+    if stride == 1 and groups == 1:  # col2im took whole rows of the full-width gradient
+        from ember.ops import conv as C
+        seen = []
+        orig = C._unwindows_full_width
+        monkeypatch.setattr(C, "_unwindows_full_width", lambda *a: seen.append(1) or orig(*a))
+        x2 = ember.tensor(x, requires_grad=True)
+        F.conv2d(x2, we.detach(), **kw).sum().backward()
+        assert seen
     jf = ember.jit(lambda a, b: F.conv2d(a, b, **kw))
     np.testing.assert_array_equal(jf(ember.tensor(x), ember.tensor(w)).numpy(),
                                   y.detach().numpy())
