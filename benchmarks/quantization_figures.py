@@ -209,6 +209,15 @@ def main():
         q.convert(em, inplace=True)
         rows.append(("static int8 PTQ (per-channel)", evaluate(em, r, xte, yte)[1]))
         stat_state = em.state_dict()
+        e8 = fresh()
+        e8.qconfig = q.get_default_qconfig("onednn")
+        q.prepare(e8, inplace=True)
+        with ember.no_grad():
+            for i in range(0, a.calibrate, 100):
+                e8(_take(xtr, slice(i, i + 100)))
+        q.convert(e8, inplace=True)
+        rows.append(("static int8 PTQ (per-channel), 8-bit activations (onednn qconfig)",
+                     evaluate(e8, r, xte, yte)[1]))
     else:
         rows.append(("static int8 PTQ (per-channel)", None))
         stat_state = None
@@ -218,6 +227,17 @@ def main():
     m4 = fresh()
     m4.load_state_dict(p4)
     rows.append(("4-bit weights, PTQ (quantize_params)", evaluate(m4, r, xte, yte)[1]))
+    # PyTorch: the same per-channel symmetric 4-bit grid (fake_quantize_per_channel_affine,
+    # codes in [-7, 7]) applied to the same weights
+    t4 = torch_model(a.recipe, fresh())
+    with torch.no_grad():
+        for _, prm in t4.named_parameters():
+            if prm.ndim >= 2:
+                amax = prm.abs().amax(dim=tuple(range(1, prm.ndim)))
+                sc = torch.where(amax > 0, amax / 7, torch.ones_like(amax))
+                prm.copy_(torch.fake_quantize_per_channel_affine(
+                    prm, sc, torch.zeros(len(sc), dtype=torch.int32), 0, -7, 7))
+    torch_rows["4-bit weights, PTQ (quantize_params)"] = torch_acc(t4, tx, ty)
     t0 = time.perf_counter()
     n_qat = a.qat_examples or len(ytr)
     mq = qat(r, fresh(), _take(xtr, slice(0, n_qat)), ytr[:n_qat], 4, a.qat_epochs, args)

@@ -221,7 +221,12 @@ class _RNNBase(Module):
     def _project(self, x, w_ih, b_ih, b_hh):
         xw = x @ w_ih.mT
         if b_ih is not None:
-            xw = xw + (b_ih + b_hh if self._gates != 3 else b_ih)
+            b = b_ih + b_hh if self._gates != 3 else b_ih
+            if _ac[0] and xw.dtype.itemsize < b.dtype.itemsize and _autocast_dtype():
+                # under autocast PyTorch's cells add each bias inside a lowered linear:
+                # the projection stays in the lower precision (RNN's output is in it)
+                b = b.to(xw.dtype)
+            xw = xw + b
         return xw
 
 

@@ -285,3 +285,34 @@ def test_lstm_runs_in_lower_precision_as_torch(name):
     el64 = ember.nn.LSTM(3, 5).double()
     with ember.autocast("cpu", dtype=edt):
         assert el64(ember.tensor(a).double())[0].dtype == ember.float64
+
+
+@pytest.mark.parametrize("cls", ["GRU", "RNN", "GRUCell", "RNNCell", "LSTMCell"])
+@pytest.mark.parametrize("name", ["bfloat16", "float16"])
+def test_other_recurrent_layers_under_autocast_as_torch(cls, name):
+    """PyTorch's CPU autocast list has the LSTM layer only; the other recurrent layers run
+    their cells' linears in the lower precision (biases inside them): RNN/RNNCell return
+    the lower precision, GRU/GRUCell/LSTMCell float32 (their state update mixes the lowered
+    gates with the float32 state). ember returns the same dtypes and values within the lower
+    precision's rounding; parameters get float32 gradients."""
+    edt, tdt = getattr(ember, name), getattr(torch, name)
+    torch.manual_seed(0)
+    cell = cls.endswith("Cell")
+    tm = getattr(torch.nn, cls)(3, 5) if cell else getattr(torch.nn, cls)(3, 5, num_layers=2)
+    em = getattr(ember.nn, cls)(3, 5) if cell else getattr(ember.nn, cls)(3, 5, num_layers=2)
+    em.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    a = np.random.default_rng(1).standard_normal((6, 2, 3)).astype(np.float32)
+    a = a[0] if cell else a
+
+    def first(o):
+        return o[0] if isinstance(o, tuple) else o
+    with torch.autocast("cpu", dtype=tdt):
+        to = first(tm(torch.tensor(a))).detach()
+    with ember.autocast("cpu", dtype=edt):
+        eo = first(em(ember.tensor(a)))
+    assert str(eo.dtype).split(".")[-1] == str(to.dtype).split(".")[-1]
+    eps = 2.0 ** -8 if name == "bfloat16" else 2.0 ** -11
+    np.testing.assert_allclose(eo.detach().float().numpy(), to.float().numpy(), rtol=0,
+                               atol=8 * eps)
+    eo.float().sum().backward()
+    assert all(p.grad.dtype == ember.float32 for p in em.parameters())
