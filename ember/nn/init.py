@@ -211,3 +211,93 @@ def orthogonal_(t, gain=1.0, key=None):
     if rows < cols:
         q = q.T
     return _fill(t, Tensor._wrap((gain * q).reshape(tuple(t.shape)).astype(t.dtype.np)))
+
+
+def eye_(t):
+    """Fills a 2-d tensor with the identity matrix (ones on the diagonal; rectangular too).
+
+    >>> ember.nn.init.eye_(ember.empty(2, 3))
+    tensor([[1., 0., 0.],
+            [0., 1., 0.]])
+    """
+    import numpy as np
+    from ..core.tensor import Tensor
+    if t.ndim != 2:
+        raise ValueError(f"eye_: only 2-d tensors are supported, got shape {tuple(t.shape)}")
+    if _no_data(t):
+        return t
+    return _fill(t, Tensor._wrap(np.eye(*t.shape, dtype=t.dtype.np)))
+
+
+def dirac_(t, groups=1):
+    """Fills a 3-, 4- or 5-d convolution weight with the Dirac delta, so the convolution
+    copies its input channels (per group, as PyTorch's).
+
+    >>> w = ember.nn.init.dirac_(ember.empty(2, 2, 3, 3))
+    >>> x = ember.randn(1, 2, 5, 5)
+    >>> bool((ember.nn.functional.conv2d(x, w, padding=1) == x).all())
+    True
+    """
+    import numpy as np
+    from ..core.tensor import Tensor
+    if t.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: only 3-, 4- and 5-d tensors are supported, got shape "
+                         f"{tuple(t.shape)}")
+    if t.shape[0] % groups:
+        raise ValueError(f"dirac_: dim 0 ({t.shape[0]}) must be divisible by groups ({groups})")
+    if _no_data(t):
+        return t
+    w = np.zeros(tuple(t.shape), t.dtype.np)
+    out_per = t.shape[0] // groups
+    centre = tuple(s // 2 for s in t.shape[2:])
+    for g in range(groups):
+        for d in range(min(out_per, t.shape[1])):
+            w[(g * out_per + d, d) + centre] = 1
+    return _fill(t, Tensor._wrap(w))
+
+
+def sparse_(t, sparsity, std=0.01, generator=None):
+    """A 2-d tensor with normal(0, ``std``) entries of which a ``sparsity`` fraction in each
+    column is zero (as PyTorch's).
+
+    >>> w = ember.nn.init.sparse_(ember.empty(10, 4), sparsity=0.3)
+    >>> [int((w[:, j] == 0).sum()) for j in range(4)]
+    [3, 3, 3, 3]
+    """
+    import math as _m
+    import numpy as np
+    from ..core.tensor import Tensor
+    from ..random.generator import _gen
+    if t.ndim != 2:
+        raise ValueError(f"sparse_: only 2-d tensors are supported, got shape {tuple(t.shape)}")
+    if _no_data(t):
+        return t
+    rows, cols = t.shape
+    zeros = int(_m.ceil(sparsity * rows))
+    rng = _gen(generator)
+    w = rng.normal(0.0, std, (rows, cols))
+    for c in range(cols):
+        w[rng.permutation(rows)[:zeros], c] = 0
+    return _fill(t, Tensor._wrap(w.astype(t.dtype.np)))
+
+
+def _deprecated(name, fn):
+    def old(*args, **kwargs):
+        import warnings
+        warnings.warn(f"nn.init.{name} is now deprecated in favor of nn.init.{name}_.",
+                      FutureWarning, stacklevel=2)
+        return fn(*args, **kwargs)
+    old.__name__ = name
+    old.__doc__ = (f"Deprecated spelling of ``{name}_`` (as PyTorch, with its warning).\n\n"
+                   f"    >>> import warnings; warnings.simplefilter('ignore', FutureWarning)\n"
+                   f"    >>> ember.nn.init.{name}(ember.empty(2, 2)).shape\n"
+                   f"    ember.Size([2, 2])\n    ")
+    return old
+
+
+for _name in ("uniform", "normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+              "kaiming_normal", "orthogonal"):
+    globals()[_name] = _deprecated(_name, globals()[_name + "_"])
+constant = _deprecated("constant", lambda t, val=0.0: constant_(t, val))
+constant.__doc__ = constant.__doc__.replace("(ember.empty(2, 2))", "(ember.empty(2, 2), 0.5)")
+del _name

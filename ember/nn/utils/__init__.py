@@ -11,7 +11,9 @@ from ...core.tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
            "vector_to_parameters", "weight_norm", "remove_weight_norm", "spectral_norm",
-           "remove_spectral_norm"]
+           "remove_spectral_norm", "get_total_norm", "clip_grads_with_norm_", "skip_init",
+           "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+           "fuse_linear_bn_weights"]
 
 
 def _params(parameters):
@@ -49,6 +51,61 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
             if p.grad is not None:
                 p.grad._data *= p.grad._data.dtype.type(coef)
     return Tensor._wrap(np.asarray(total, grads[0].dtype))
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The ``norm_type`` norm of all the tensors together (e.g. the gradients, to clip them
+    with ``clip_grads_with_norm_``), as a 0-d tensor.
+
+    >>> ember.nn.utils.get_total_norm([ember.tensor([3.]), ember.tensor([4.])])
+    tensor(5.)
+    """
+    ts = [t for t in _params(tensors) if t is not None]
+    if not ts:
+        return Tensor._wrap(np.zeros((), np.float32))
+    norm_type = float(norm_type)
+    arrs = [np.asarray(t.detach()._data if isinstance(t, Tensor) else t) for t in ts]
+    if norm_type == math.inf:
+        total = max(float(np.abs(a).max()) if a.size else 0.0 for a in arrs)
+    else:
+        total = float(sum(float(np.sum(np.abs(a.astype(np.float64)) ** norm_type))
+                          for a in arrs) ** (1.0 / norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"get_total_norm: the total norm of order {norm_type} is "
+                           f"non-finite ({total})")
+    return Tensor._wrap(np.asarray(total, arrs[0].dtype))
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the gradients in place by ``max_norm / (total_norm + 1e-6)`` if that is below 1
+    (``total_norm`` from ``get_total_norm``).
+
+    >>> w = ember.nn.Parameter(ember.zeros(2))
+    >>> w.grad = ember.tensor([3., 4.])
+    >>> ember.nn.utils.clip_grads_with_norm_([w], 1.0, ember.tensor(5.))
+    >>> w.grad
+    tensor([0.6000, 0.8000])
+    """
+    coef = float(max_norm) / (float(total_norm) + 1e-6)
+    if coef < 1:
+        for p in _params(parameters):
+            if p.grad is not None:
+                p.grad._data *= p.grad._data.dtype.type(coef)
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """Build ``module_cls(*args, **kwargs)`` without running its parameter initialisation
+    (the storage is allocated but left as it is), as PyTorch's; the class must accept
+    ``device=``.
+
+    >>> lin = ember.nn.utils.skip_init(ember.nn.Linear, 3, 2)
+    >>> tuple(lin.weight.shape), lin.weight.is_meta
+    ((2, 3), False)
+    """
+    if "device" in kwargs:
+        raise ValueError("skip_init: the module is built on the meta device first; pass no "
+                         "device= (move it afterwards with .to())")
+    return module_cls(*args, device="meta", **kwargs).to_empty(device="cpu")
 
 
 def clip_grad_value_(parameters, clip_value):
@@ -100,3 +157,5 @@ from . import rnn  # noqa: F401,E402  (pad_sequence, pack_padded_sequence, ...)
 from . import parametrize, parametrizations  # noqa: E402,F401  (torch.nn.utils.parametrize/-tions)
 from .hook_norms import (  # noqa: E402,F401
     weight_norm, remove_weight_norm, spectral_norm, remove_spectral_norm)
+from .fusion import (  # noqa: E402,F401
+    fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights)
