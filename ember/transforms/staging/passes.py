@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.tensor import Tensor
-from ...ops.elementwise import add_p, mul_p
+from ...ops.conv import argmax_scatter_p
+from ...ops.elementwise import add_p, gt_p, mul_p
 from ...ops.reduce import sum_p
 from ...ops.shape import reshape_p, transpose_p
 from .ir import Eqn, Graph, Lit, Var
@@ -157,9 +158,60 @@ def _canon_dims(dims, ndim):
     return {d % ndim for d in dims} if ndim else set()
 
 
+def mask_before_scatter(g: Graph) -> Graph:
+    """``argmax_scatter(ct, x, out) * (x > 0)`` -> ``argmax_scatter(ct * (out > 0), x, out)``
+    for disjoint max-pool windows: the backward of relu followed by max pooling masks the
+    pooled cotangent (a quarter of the entries for 2x2 windows) instead of the input-sized
+    gradient, two passes over the large array fewer. Exact: a window's entry that gets its
+    gradient equals ``out`` (so the masks agree there); every other entry is ``0 * ct``
+    either way, the same signed zero."""
+    uses = {}
+    for e in g.eqns:
+        for i in e.ins:
+            uses[id(i)] = uses.get(id(i), 0) + 1
+    for o in g.outs:
+        uses[id(o)] = uses.get(id(o), 0) + 2
+    made = {}
+    for e in g.eqns:
+        for o in e.outs:
+            made[id(o)] = e
+    eqns, changed = [], False
+    for e in g.eqns:
+        if e.prim is mul_p and len(e.ins) == 2:
+            a, b = e.ins
+            sc, gt = made.get(id(a)), made.get(id(b))
+            if sc is None or gt is None or sc.prim is not argmax_scatter_p:
+                sc, gt = gt, sc
+            if sc is not None and gt is not None and sc.prim is argmax_scatter_p and \
+                    gt.prim is gt_p and uses.get(id(sc.outs[0])) == 1 and \
+                    gt.ins[0] is sc.ins[1] and isinstance(gt.ins[1], Lit) and \
+                    np.asarray(gt.ins[1].val._data if isinstance(gt.ins[1].val, Tensor) else
+                               gt.ins[1].val).ndim == 0 and \
+                    float(gt.ins[1].val._data if isinstance(gt.ins[1].val, Tensor) else
+                          gt.ins[1].val) == 0.0 and \
+                    e.outs[0].aval.dtype == sc.outs[0].aval.dtype and \
+                    _disjoint(sc.params):
+                ct, x, out = sc.ins
+                m = Var(type(out.aval)(out.aval.shape, gt.outs[0].aval.dtype))
+                cm = Var(ct.aval)
+                k = eqns.index(sc)
+                eqns[k:k + 1] = [Eqn(gt_p, [out, gt.ins[1]], {}, [m]),
+                                 Eqn(mul_p, [ct, m], {}, [cm]),
+                                 Eqn(argmax_scatter_p, [cm, x, out], sc.params, e.outs)]
+                changed = True
+                continue
+        eqns.append(e)
+    return Graph(g.invars, eqns, g.outs) if changed else g
+
+
+def _disjoint(params):
+    return all(s >= d * (k - 1) + 1 for k, s, d in zip(params["kernel"], params["stride"],
+                                                        params["dilation"]))
+
+
 def optimize(g: Graph, live=()) -> Graph:
     g = cse(fold_constants(g, live), live)
-    return dce(compose_transposes(simplify(g, live)))
+    return dce(mask_before_scatter(compose_transposes(simplify(g, live))))
 
 
 
