@@ -11,6 +11,7 @@ without x64 uses int32); floats default to float32 as in JAX.
 from __future__ import annotations
 
 import builtins
+from collections import namedtuple as _namedtuple
 
 import numpy as _np
 
@@ -211,12 +212,12 @@ _BINARY_EXAMPLES = {
 
 _UNARY = dict(exp="exp", log="log", log1p="log1p", expm1="expm1", sqrt="sqrt", abs="abs",
               absolute="abs", sin="sin", cos="cos", tan="tan", tanh="tanh", sinh="sinh",
-              cosh="cosh", arcsin="asin", arccos="acos", arctan="atan", sign="sign",
+              cosh="cosh", arcsin="asin", arccos="acos", arctan="atan",
               floor="floor", ceil="ceil", square="square", reciprocal="reciprocal",
               negative="neg", exp2="exp2", log2="log2", log10="log10", isnan="isnan",
               isfinite="isfinite", isinf="isinf", logical_not="logical_not")
 _BINARY = dict(add="add", subtract="sub", multiply="mul", divide="div", true_divide="div",
-               floor_divide="floor_divide", power="pow", maximum="maximum", minimum="minimum",
+               power="pow", maximum="maximum", minimum="minimum",
                equal="eq", not_equal="ne", less="lt", less_equal="le", greater="gt",
                greater_equal="ge", logical_and="logical_and", logical_or="logical_or",
                logical_xor="logical_xor", arctan2="atan2", mod="remainder",
@@ -265,7 +266,8 @@ def nonzero(a, *, size=None, fill_value=None):
         raise ValueError("nonzero: size= is not supported; compute the indices outside jit")
     x = asarray(a)
     if x.ndim == 0:
-        x = x.reshape(1)
+        raise ValueError("nonzero: a 0-d array has no indices to return (as jax.numpy and the "
+                         "Array API); use jnp.atleast_1d(a) first")
     return tuple(_e().nonzero(x, as_tuple=True))
 
 
@@ -290,8 +292,9 @@ def flatnonzero(a):
     return nonzero(ravel(a))[0]
 
 
-def clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
-    """``a`` limited to [a_min, a_max] (either bound may be None).
+def clip(a, /, min=None, max=None, *, a_min=None, a_max=None):  # noqa: A002
+    """``a`` limited to [min, max] (either bound may be None; both None: ``a`` unchanged).
+    ``a_min``/``a_max`` are NumPy's older names.
 
     >>> import ember.numpy as jnp
     >>> jnp.clip(jnp.array([-2., 0.5, 3.]), 0.0, 1.0)
@@ -299,7 +302,17 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
     """
     lo = a_min if min is None else min
     hi = a_max if max is None else max
-    return _e().clamp(asarray(a), lo, hi)
+    x = asarray(a)
+    if lo is None and hi is None:
+        return x
+    if isinstance(lo, Tensor) or isinstance(hi, Tensor):  # the Array API: x's dtype is kept
+        r = x
+        if lo is not None:
+            r = where(asarray(lo) > r, asarray(lo).to(x.dtype), r)
+        if hi is not None:
+            r = where(asarray(hi) < r, asarray(hi).to(x.dtype), r)
+        return r
+    return _e().clamp(x, lo, hi)
 
 
 # ---- reductions -------------------------------------------------------------------------
@@ -311,6 +324,9 @@ def _reduce(name, target, **extra):
             x = x.to(_dt.as_dtype(dtype))
         elif name == "mean":  # JAX: the mean of bools and ints is a float
             x = _float_or_default(x)
+        elif name == "sum":
+            x = _wide_int(x)
+            return _e().sum(x, dim=_axes(axis, x.ndim), keepdim=keepdims, dtype=x.dtype)
         return getattr(_e(), target)(x, dim=_axes(axis, x.ndim), keepdim=keepdims, **extra)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = (f"``{name}`` over ``axis`` (all axes when None)."
@@ -334,6 +350,15 @@ any = _reduce("any", "any")  # noqa: A001
 all = _reduce("all", "all")  # noqa: A001
 
 
+def _wide_int(x):
+    """Integers and bools as the Array API's sums and products take them: unsigned ones as
+    uint64, the others as int64."""
+    d = x.dtype
+    if d.is_inexact or d in (_dt.int64, _dt.uint64):
+        return x
+    return x.to(_dt.uint64 if d.np.kind == "u" else _dt.int64)
+
+
 def prod(a, axis=None, dtype=None, keepdims=False):
     """Product over ``axis`` (all axes when None).
 
@@ -341,9 +366,9 @@ def prod(a, axis=None, dtype=None, keepdims=False):
     >>> jnp.prod(jnp.array([[1., 2.], [3., 4.]]), axis=1)
     tensor([2., 12.])
     """
-    x = asarray(a) if dtype is None else asarray(a).to(_dt.as_dtype(dtype))
+    x = _wide_int(asarray(a)) if dtype is None else asarray(a).to(_dt.as_dtype(dtype))
     for d in builtins.sorted(_axes(axis, x.ndim), reverse=True):
-        x = _e().prod(x, dim=d, keepdim=keepdims)
+        x = _e().prod(x, dim=d, keepdim=keepdims, dtype=x.dtype)
     return x
 
 
@@ -399,7 +424,7 @@ def _cum(target):
         x = asarray(a) if dtype is None else asarray(a).to(_dt.as_dtype(dtype))
         if axis is None:
             x, axis = x.reshape(-1), 0
-        return getattr(_e(), target)(x, dim=axis)
+        return getattr(_e(), target)(x, dim=axis, dtype=x.dtype)
     f.__name__ = f.__qualname__ = target
     f.__doc__ = (f"The cumulative {target[3:]} along ``axis`` (of the flattened array if None)."
                  + _example(f"jnp.{target}(jnp.array([[1., 2.], [3., 4.]]))",
@@ -413,16 +438,19 @@ cumsum, cumprod = _cum("cumsum"), _cum("cumprod")
 
 # ---- shapes -----------------------------------------------------------------------------
 
-def reshape(a, newshape=None, *, shape=None):
-    """``a`` with a new shape (one entry may be -1).
+def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    """``a`` with a new shape (one entry may be -1); ``newshape`` is NumPy's older name.
 
     >>> import ember.numpy as jnp
     >>> jnp.reshape(jnp.arange(6), (2, -1))
     tensor([[0, 1, 2],
             [3, 4, 5]])
     """
+    if order != "C":
+        raise ValueError(f"reshape: only order='C' is supported, got {order!r}")
     s = newshape if shape is None else shape
-    return asarray(a).reshape((s,) if isinstance(s, int) else tuple(s))
+    r = asarray(a).reshape((s,) if isinstance(s, int) else tuple(s))
+    return r.clone() if copy else r
 
 
 def ravel(a):
@@ -722,7 +750,9 @@ def tensordot(a, b, axes=2):
     >>> jnp.tensordot(jnp.ones((2, 3, 4)), jnp.ones((3, 4, 5))).shape
     ember.Size([2, 5])
     """
-    return _e().tensordot(asarray(a), asarray(b), dims=axes)
+    x, y = asarray(a), asarray(b)
+    d = _dt.promote_types(x.dtype, y.dtype)
+    return _e().tensordot(x.to(d), y.to(d), dims=axes)
 
 
 def einsum(subscripts, *operands, optimize=None, precision=None):
@@ -1309,37 +1339,33 @@ def _f(x):
 
 
 def arcsinh(x):
-    """``arcsinh`` as in NumPy.
+    """``arcsinh`` as in NumPy (complex inputs too).
 
     >>> import ember.numpy as jnp
     >>> jnp.arcsinh(jnp.array([0.0, 1.0]))
     tensor([0.0000, 0.8814])
     """
-    v = _f(x)
-    a = v.abs()
-    return v.sign() * (a + (a * a + 1).sqrt()).log()
+    return _e().asinh(asarray(x))
 
 
 def arccosh(x):
-    """``arccosh`` as in NumPy.
+    """``arccosh`` as in NumPy (complex inputs too).
 
     >>> import ember.numpy as jnp
     >>> jnp.arccosh(jnp.array([1.0, 2.0]))
     tensor([0.0000, 1.3170])
     """
-    v = _f(x)
-    return (v + (v * v - 1).sqrt()).log()
+    return _e().acosh(asarray(x))
 
 
 def arctanh(x):
-    """``arctanh`` as in NumPy.
+    """``arctanh`` as in NumPy (complex inputs too).
 
     >>> import ember.numpy as jnp
     >>> jnp.arctanh(jnp.array([0.0, 0.5]))
     tensor([0.0000, 0.5493])
     """
-    v = _f(x)
-    return 0.5 * ((1 + v) / (1 - v)).log()
+    return _e().atanh(asarray(x))
 
 
 asinh, acosh, atanh = arcsinh, arccosh, arctanh
@@ -1741,7 +1767,9 @@ def matrix_transpose(x, /):
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    return (asarray(x1) * asarray(x2)).sum(axis)
+    """The dot product over ``axis`` (broadcast), ``x1`` conjugated: ``sum(conj(x1) * x2)``."""
+    a, b = asarray(x1), asarray(x2)
+    return (_e().conj(a) * b).sum(axis)
 
 
 def astype(x, dtype, /, *, copy=True, device=None):
@@ -1817,7 +1845,10 @@ class iinfo:
 
 
 def unstack(x, /, *, axis=0):
-    return tuple(_e().unbind(asarray(x), axis))
+    v = asarray(x)
+    if v.ndim and v.shape[axis] == 0:
+        return ()
+    return tuple(_e().unbind(v, axis))
 
 
 def broadcast_arrays(*arrays):
@@ -1852,6 +1883,8 @@ def _cumulative(name, scan, start, x, axis, dtype, include_initial):
         if v.ndim > 1:
             raise ValueError(f"{name}: axis is required for arrays of more than 1 dim")
         axis = 0
+    if dtype is None:
+        v = _wide_int(v)
     r = scan(v, axis, dtype)
     if include_initial:
         shp = list(r.shape)
@@ -1877,24 +1910,51 @@ def searchsorted(a, v, side="left", sorter=None):
 
 
 def unique_values(x, /):
-    return _e().tensor(_np.unique(asarray(x).numpy()))
+    """The distinct values (NaNs distinct from each other, as the Array API)."""
+    return unique_all(x).values
+
+
+UniqueCountsResult = _namedtuple("UniqueCountsResult", ["values", "counts"])
+UniqueInverseResult = _namedtuple("UniqueInverseResult", ["values", "inverse_indices"])
+UniqueAllResult = _namedtuple("UniqueAllResult",
+                              ["values", "indices", "inverse_indices", "counts"])
 
 
 def unique_counts(x, /):
-    v, c = _np.unique(asarray(x).numpy(), return_counts=True)
-    return _e().tensor(v), _e().tensor(c)
+    """The distinct values and how often each occurs (NaNs count one each, as the Array API);
+    a named tuple ``(values, counts)``."""
+    r = unique_all(x)
+    return UniqueCountsResult(r.values, r.counts)
 
 
 def unique_inverse(x, /):
-    a = asarray(x).numpy()
-    v, inv = _np.unique(a, return_inverse=True)
-    return _e().tensor(v), _e().tensor(inv.reshape(a.shape))
+    """The distinct values and, per element, the index of its value; a named tuple
+    ``(values, inverse_indices)``."""
+    r = unique_all(x)
+    return UniqueInverseResult(r.values, r.inverse_indices)
 
 
 def unique_all(x, /):
-    a = asarray(x).numpy()
-    v, idx, inv, c = _np.unique(a, return_index=True, return_inverse=True, return_counts=True)
-    return _e().tensor(v), _e().tensor(idx), _e().tensor(inv.reshape(a.shape)), _e().tensor(c)
+    """The distinct values, the index of each one's first occurrence, each element's index
+    into the values, and the counts: a named tuple ``(values, indices, inverse_indices,
+    counts)``. NaNs are distinct from each other (the Array API's rule). Eager only."""
+    t = asarray(x)
+    a = t.numpy()
+    flat = a.reshape(-1)
+    nan = _np.isnan(flat) if t.dtype.is_inexact else _np.zeros(flat.shape, builtins.bool)
+    v, idx, inv, c = _np.unique(flat[~nan], return_index=True, return_inverse=True,
+                                return_counts=True)
+    where_ok = _np.flatnonzero(~nan)
+    idx = where_ok[idx] if idx.size else idx
+    n_nan = int(nan.sum())
+    full_inv = _np.empty(flat.shape, _np.int64)
+    full_inv[~nan] = inv.reshape(-1)
+    full_inv[nan] = _np.arange(v.size, v.size + n_nan)
+    v = _np.concatenate([v, flat[nan]]).astype(a.dtype, copy=False)
+    idx = _np.concatenate([idx, _np.flatnonzero(nan)]).astype(_np.int64)
+    c = _np.concatenate([c, _np.ones(n_nan, _np.int64)]).astype(_np.int64)
+    mk = _e().tensor
+    return UniqueAllResult(mk(v, dtype=t.dtype), mk(idx), mk(full_inv.reshape(a.shape)), mk(c))
 
 
 def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None):
@@ -1920,12 +1980,13 @@ class _NamespaceInfo:
         return [_e().device("cpu")]
 
     def default_dtypes(self, *, device=None):
-        return {"real floating": _float_default(), "complex floating": None,
+        return {"real floating": _float_default(),
+                "complex floating": _dt.complex_of(_float_default()),
                 "integral": _dt.int64, "indexing": _dt.int64}
 
     def dtypes(self, *, device=None, kind=None):
         all_ = {d.name: d for d in (bool_, int8, int16, int32, int64, uint8, uint16, uint32,
-                                    uint64, float32, float64)}
+                                    uint64, float32, float64, complex64, complex128)}
         if kind is None:
             return all_
         return {n: d for n, d in all_.items() if isdtype(d, kind)}
@@ -1985,36 +2046,87 @@ def nextafter(x1, x2, /):
 
 
 def conj(x, /):
-    """The complex conjugate: ``x`` itself for real arrays (ember has no complex dtypes).
+    """The complex conjugate (``x`` itself for real arrays).
 
     >>> import ember.numpy as jnp
-    >>> jnp.conj(jnp.array([1.0, -2.0]))
-    tensor([1., -2.])
+    >>> jnp.conj(jnp.array([1 + 2j, -2.0]))
+    tensor([1.-2.j, -2.-0.j])
     """
-    return asarray(x)
+    return _e().conj(asarray(x))
 
 
 conjugate = conj
 
 
 def real(x, /):
-    """The real part: ``x`` itself for real arrays.
+    """The real part (``x`` itself for real arrays).
 
     >>> import ember.numpy as jnp
-    >>> jnp.real(jnp.array([1.5]))
+    >>> jnp.real(jnp.array([1.5 - 1j]))
     tensor([1.5000])
     """
-    return asarray(x)
+    return _e().real(asarray(x))
 
 
 def imag(x, /):
-    """The imaginary part: zeros like ``x`` for real arrays.
+    """The imaginary part (zeros like ``x`` for real arrays, as NumPy).
 
     >>> import ember.numpy as jnp
-    >>> jnp.imag(jnp.array([1.5]))
-    tensor([0.])
+    >>> jnp.imag(jnp.array([1.5])), jnp.imag(jnp.array([1 - 2j]))
+    (tensor([0.]), tensor([-2.]))
     """
-    return zeros_like(x)
+    v = asarray(x)
+    return _e().imag(v) if v.dtype.is_complex else zeros_like(v)
+
+
+def angle(z, deg=False):
+    """The argument of each (complex) number, in radians or ``deg``rees.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.angle(jnp.array([1j, -1.0]))
+    tensor([1.5708, 3.1416])
+    """
+    a = _e().angle(asarray(z))
+    return a * (180 / _np.pi) if deg else a
+
+
+def iscomplexobj(x):
+    """Whether ``x``'s dtype is complex."""
+    return asarray(x).dtype.is_complex
+
+
+def isrealobj(x):
+    """Whether ``x``'s dtype is not complex."""
+    return not iscomplexobj(x)
+
+
+def sign(x, /):
+    """The sign (-1, 0, 1); for complex numbers ``x / |x|`` (0 at 0), as NumPy 2 and the
+    Array API.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.sign(jnp.array([-2.0, 0.0, 3.0]))
+    tensor([-1., 0., 1.])
+    """
+    return _e().sgn(asarray(x))
+
+
+def floor_divide(x1, x2, /):
+    """The floor of ``x1 / x2``; for floats the Array API's infinities (``inf // 2`` is inf,
+    ``1 // -inf`` is -0, where Python and NumPy give nan and -1).
+
+    >>> import ember.numpy as jnp
+    >>> jnp.floor_divide(jnp.array([7.0, -7.0, jnp.inf]), 2.0)
+    tensor([3., -4., inf])
+    """
+    a, b = _v(x1), _v(x2)
+    r = _e().floor_divide(a, b)
+    if not r.dtype.is_floating_point:
+        return r
+    a, b = asarray(a).to(r.dtype), asarray(b).to(r.dtype)
+    q = a / b
+    fa, fb = _e().isfinite(a), _e().isfinite(b)
+    return _e().where(_e().logical_xor(fa, fb) & ~_e().isnan(q), q, r)
 
 
 def roll(a, shift, axis=None):

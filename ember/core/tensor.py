@@ -335,8 +335,10 @@ class Tensor:
             a = a.astype(dtype, copy=False)
         return a
 
-    def __dlpack__(self, *args, **kwargs):
-        return self._data.__dlpack__(*args, **kwargs)
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        kw = {k: v for k, v in (("stream", stream), ("max_version", max_version),
+                                ("dl_device", dl_device), ("copy", copy)) if v is not None}
+        return self._data.__dlpack__(**kw)
 
     def __dlpack_device__(self):
         return self._data.__dlpack_device__()
@@ -435,7 +437,8 @@ def _format(t: Tensor) -> str:
         vals = a.astype(np.float64) if a.dtype.itemsize < 4 or a.dtype.name == "bfloat16" else a
         finite = vals[np.isfinite(vals)] if vals.size else vals
         if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
-            body = np.array2string(vals, formatter={"float_kind": lambda x: f"{x:.0f}."}, **opts)
+            body = np.array2string(vals, formatter={"float_kind": lambda x: f"{x:.0f}."
+                                                    if np.isfinite(x) else f"{x}"}, **opts)
         else:
             sci = finite.size and (np.abs(finite).max() >= 1e8 or
                                    (np.abs(finite[finite != 0]).min() < 1e-4

@@ -710,6 +710,12 @@ asin_p = _unary("asin", U.arcsin, lambda x, out: rsqrt(1 - x * x))
 acos_p = _unary("acos", U.arccos, lambda x, out: -rsqrt(1 - x * x))
 atan_p = _unary("atan", U.arctan, lambda x, out: 1 / (1 + x * x))
 sinh_p = _unary("sinh", U.sinh, lambda x, out: cosh(x))
+asinh_p = _unary("asinh", U.arcsinh, lambda x, out: rsqrt(x * x + 1),
+                 doc="The inverse hyperbolic sine.")
+acosh_p = _unary("acosh", U.arccosh, lambda x, out: 1 / (sqrt(x - 1) * sqrt(x + 1)),
+                 doc="The inverse hyperbolic cosine (NaN below 1 for real inputs).")
+atanh_p = _unary("atanh", U.arctanh, lambda x, out: 1 / (1 - x * x),
+                 doc="The inverse hyperbolic tangent (NaN outside [-1, 1] for real inputs).")
 cosh_p = _unary("cosh", U.cosh, lambda x, out: sinh(x))
 tanh_p = _unary("tanh", U.tanh, lambda x, out: 1 - out * out, needs_out=True)
 sigmoid_p = _unary("sigmoid", _sigmoid_impl, lambda x, out: out * (1 - out), needs_out=True)
@@ -746,9 +752,12 @@ sqrt, rsqrt, sin, cos, tan, asin, acos, atan = (
 sinh, cosh, tanh, sigmoid, reciprocal, abs, sign = (
     sinh_p.op, cosh_p.op, tanh_p.op, sigmoid_p.op, reciprocal_p.op, abs_p.op, sign_p.op)
 floor, ceil, trunc, relu, erf = floor_p.op, ceil_p.op, trunc_p.op, relu_p.op, erf_p.op
+asinh, acosh, atanh = asinh_p.op, acosh_p.op, atanh_p.op
 negative, absolute, arcsin, arccos, arctan, fix = neg, abs, asin, acos, atan, trunc
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
 for _n, _f in (("negative", neg), ("absolute", abs), ("arcsin", asin), ("arccos", acos),
-               ("arctan", atan), ("fix", trunc)):
+               ("arctan", atan), ("fix", trunc), ("arcsinh", asinh), ("arccosh", acosh),
+               ("arctanh", atanh)):
     export(_f, __all__, _n)
     method(_f, _n)
 
@@ -956,6 +965,9 @@ _EXAMPLES = {
     "acos": ("ember.acos(ember.tensor([0.0, 1.0]))", "tensor([1.5708, 0.0000])"),
     "atan": (f"ember.atan({_HALF_TWO})", "tensor([0.4636, 1.1071])"),
     "sinh": (f"ember.sinh({_HALF_TWO})", "tensor([0.5211, 3.6269])"),
+    "asinh": (f"ember.asinh({_HALF_TWO})", "tensor([0.4812, 1.4436])"),
+    "acosh": ("ember.acosh(ember.tensor([1.0, 2.0]))", "tensor([0.0000, 1.3170])"),
+    "atanh": ("ember.atanh(ember.tensor([0.0, 0.5]))", "tensor([0.0000, 0.5493])"),
     "cosh": (f"ember.cosh({_HALF_TWO})", "tensor([1.1276, 3.7622])"),
     "tanh": (f"ember.tanh({_HALF_TWO})", "tensor([0.4621, 0.9640])"),
     "sigmoid": ("ember.sigmoid(ember.tensor([-1.0, 0.0, 2.0]))",

@@ -37,6 +37,8 @@ CASES = [
     ("sqrt_rsqrt", lambda m, a: a.sqrt() + a.rsqrt(), [(3,)], True),
     ("trig", lambda m, a: a.sin() * a.cos() + a.tan() * 0.1, [(3,)], False),
     ("hyper", lambda m, a: a.tanh() + a.sinh() * a.cosh(), [(3,)], False),
+    ("inverse_hyper", lambda m, a: m.asinh(a - 1) + m.acosh(a + 1) + m.atanh(a * 0.3),
+     [(3,)], True),
     ("sigmoid", lambda m, a: m.sigmoid(a), [(5,)], False),
     ("relu", lambda m, a: m.relu(a), [(5,)], False),
     ("abs", lambda m, a: a.abs(), [(5,)], False),
