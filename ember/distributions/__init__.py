@@ -1,6 +1,7 @@
-"""``ember.distributions`` (PyTorch's ``torch.distributions``, the common part): ``Normal``,
-``Bernoulli``, ``Categorical``, ``Uniform`` with ``sample``/``rsample``/``log_prob``/
-``entropy``/``mean``/``variance``, and ``kl_divergence`` between two of the same family.
+"""``ember.distributions`` (PyTorch's ``torch.distributions``): distributions with
+``sample``/``rsample``/``log_prob``/``entropy``/``mean``/``variance`` (``cdf``/``icdf`` where
+they exist), ``constraints``, and ``kl_divergence`` extended by ``register_kl``. The base
+class and the first four families live here; the others in submodules re-exported below.
 Everything is composed from ember ops, so ``log_prob``/``entropy``/``rsample`` differentiate
 (and trace under ``grad``/``jit``/``vmap``)."""
 from __future__ import annotations
@@ -319,36 +320,16 @@ class Categorical(Distribution):
         return _sh.expand(vals, (self._num_events,) + tuple(self.batch_shape)) if expand else vals
 
 
-def kl_divergence(p, q):
-    """``KL(p || q)`` for two distributions of the same family (Normal, Bernoulli,
-    Categorical, Uniform), as ``torch.distributions.kl_divergence``.
-
-    >>> p = ember.distributions.Normal(0.0, 1.0)
-    >>> q = ember.distributions.Normal(1.0, 2.0)
-    >>> ember.distributions.kl_divergence(p, q)
-    tensor(0.4431)
-    """
-    if type(p) is not type(q):
-        raise NotImplementedError(f"kl_divergence: no formula for {type(p).__name__} and "
-                                  f"{type(q).__name__}; both must be of the same family")
-    if isinstance(p, Normal):
-        var_ratio = (p.scale / q.scale) ** 2
-        t1 = ((p.loc - q.loc) / q.scale) ** 2
-        return 0.5 * (var_ratio + t1 - 1 - _ew.log(var_ratio))
-    if isinstance(p, Categorical):
-        t = p.probs * (p.logits - q.logits)
-        t = _ew.where(p.probs == 0, _ew.full_like_traced(t, 0.0), t)
-        return _red.sum(t, -1)
-    if isinstance(p, Bernoulli):
-        pp = p.probs
-        t1 = pp * (_ew.softplus(-q.logits) - _ew.softplus(-p.logits))
-        t2 = (1 - pp) * (_ew.softplus(q.logits) - _ew.softplus(p.logits))
-        return t1 + t2
-    if isinstance(p, Uniform):
-        res = _ew.log((q.high - q.low) / (p.high - p.low))
-        outside = (q.low > p.low) | (q.high < p.high)
-        return _ew.where(outside, _ew.full_like_traced(res, math.inf), res)
-    raise NotImplementedError(f"kl_divergence: {type(p).__name__} is not supported")
-
-
+# the submodules below import the classes above from this package
+from .constraints import Constraint  # noqa: E402,F401
+from . import constraints  # noqa: E402,F401
+from .independent import Independent  # noqa: E402
+from .univariate import (Exponential, Laplace, LogNormal, Cauchy, Gumbel,  # noqa: E402
+                         HalfNormal)
+from .discrete import Geometric, Poisson, Binomial, OneHotCategorical  # noqa: E402
+from .kl import kl_divergence, register_kl  # noqa: E402
 from . import kl  # noqa: E402,F401  (torch.distributions.kl's import path)
+
+__all__ += ["Independent", "Exponential", "Laplace", "LogNormal", "Cauchy", "Gumbel",
+            "HalfNormal", "Geometric", "Poisson", "Binomial", "OneHotCategorical",
+            "register_kl", "constraints", "Constraint"]
