@@ -327,9 +327,12 @@ from .independent import Independent  # noqa: E402
 from .univariate import (Exponential, Laplace, LogNormal, Cauchy, Gumbel,  # noqa: E402
                          HalfNormal)
 from .discrete import Geometric, Poisson, Binomial, OneHotCategorical  # noqa: E402
+from .multivariate_normal import MultivariateNormal  # noqa: E402
+from .gamma import Gamma, Chi2, Beta, Dirichlet, StudentT  # noqa: E402
 from .kl import kl_divergence, register_kl  # noqa: E402
 from . import kl  # noqa: E402,F401  (torch.distributions.kl's import path)
 
 __all__ += ["Independent", "Exponential", "Laplace", "LogNormal", "Cauchy", "Gumbel",
             "HalfNormal", "Geometric", "Poisson", "Binomial", "OneHotCategorical",
+            "MultivariateNormal", "Gamma", "Chi2", "Beta", "Dirichlet", "StudentT",
             "register_kl", "constraints", "Constraint"]

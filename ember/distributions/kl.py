@@ -9,6 +9,8 @@ from . import Normal, Bernoulli, Categorical, Uniform
 from .independent import Independent, _sum_rightmost
 from .univariate import Exponential, Laplace, LogNormal, Cauchy, Gumbel, HalfNormal
 from .discrete import Geometric, Poisson, Binomial, OneHotCategorical
+from .multivariate_normal import MultivariateNormal, _tri_solve_vec, _half_log_det
+from .gamma import Gamma, Beta, Dirichlet
 from ..ops import elementwise as _ew, reduce as _red, special as _sp
 
 __all__ = ["kl_divergence", "register_kl"]
@@ -185,3 +187,51 @@ def _kl_binomial_binomial(p, q):
     kl = p.total_count * (p.probs * (p.logits - q.logits) + _ew.log1p(-p.probs) -
                           _ew.log1p(-q.probs))
     return _inf_where(p.total_count > q.total_count, kl)
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p, q):
+    t1 = q.concentration * _ew.log(p.rate / q.rate)
+    t2 = _sp.lgamma(q.concentration) - _sp.lgamma(p.concentration)
+    t3 = (p.concentration - q.concentration) * _sp.digamma(p.concentration)
+    t4 = (q.rate - p.rate) * (p.concentration / p.rate)
+    return t1 + t2 + t3 + t4
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p, q):
+    sp_, sq = p.concentration1 + p.concentration0, q.concentration1 + q.concentration0
+    lb_q = _sp.lgamma(q.concentration1) + _sp.lgamma(q.concentration0) - _sp.lgamma(sq)
+    lb_p = _sp.lgamma(p.concentration1) + _sp.lgamma(p.concentration0) - _sp.lgamma(sp_)
+    return (lb_q - lb_p + (p.concentration1 - q.concentration1) * _sp.digamma(p.concentration1) +
+            (p.concentration0 - q.concentration0) * _sp.digamma(p.concentration0) +
+            (sq - sp_) * _sp.digamma(sp_))
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p, q):
+    cp, cq = p.concentration, q.concentration
+    sp_, sq = _red.sum(cp, -1), _red.sum(cq, -1)
+    t1 = _sp.lgamma(sp_) - _sp.lgamma(sq)
+    t2 = _red.sum(_sp.lgamma(cp) - _sp.lgamma(cq), -1)
+    t4 = _sp.digamma(cp) - _sp.digamma(sp_).unsqueeze(-1)
+    return t1 - t2 + _red.sum((cp - cq) * t4, -1)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_mvn_mvn(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError(f"kl_divergence: MultivariateNormal event shapes differ "
+                         f"({tuple(p.event_shape)} and {tuple(q.event_shape)})")
+    from ..ops import linalg_decomp as _ld, shape as _sh
+    import numpy as np
+    pL, qL = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    k = p.event_shape[0]
+    batch = tuple(np.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape)))
+    qLb, pLb = _sh.expand(qL, batch + (k, k)), _sh.expand(pL, batch + (k, k))
+    half_t1 = _half_log_det(qL) - _half_log_det(pL)
+    m = _ld.solve_triangular(qLb, pLb, upper=False)
+    t2 = _red.sum(_red.sum(m * m, -1), -1)
+    z = _tri_solve_vec(qLb, _sh.expand(q.loc - p.loc, batch + (k,)))
+    t3 = _red.sum(z * z, -1)
+    return half_t1 + 0.5 * (t2 + t3 - k)
