@@ -51,6 +51,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The vector ``ord``-norm over ``dim`` (all elements when None): any real ord, inf,
     -inf, or 0 (the number of nonzero entries). Its gradient at the zero vector is 0."""
     from .ops.reduce import root_zero_grad
+    x = _as_value(x)
+    if x.dtype.is_complex:  # the norm of the moduli
+        x = _e().abs(x)
     x = _float("linalg.vector_norm", x)
     if dtype is not None:
         x = x.to(_dt.as_dtype(dtype))
@@ -113,7 +116,11 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     """``torch.linalg.norm``: a vector norm when ``dim`` is an int (or the input is 1-d), a
     matrix norm when ``dim`` is a pair (or the input is 2-d and ``ord`` is given); with
     neither ``ord`` nor ``dim`` the 2-norm of all elements."""
-    a = _float("linalg.norm", A)
+    a = _as_value(A)
+    if a.dtype.is_complex and ord in (None, "fro", 1, -1, _np.inf, -_np.inf) or (
+            a.dtype.is_complex and (isinstance(dim, int) or a.ndim == 1)):
+        a = _e().abs(a)  # these norms depend on the moduli only
+    a = _float("linalg.norm", a)
     if isinstance(dim, int):
         dim = (dim,)
     if dim is not None and len(dim) == 2 or (dim is None and ord is not None and a.ndim == 2):

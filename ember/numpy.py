@@ -1118,9 +1118,10 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """
     x, y = asarray(a), asarray(b)
     E = _e()
-    if not x.dtype.is_floating_point:
+    if not x.dtype.is_inexact:
         x = x.to(_dt.get_default_dtype())
-    y = y.to(x.dtype)
+    y = y.to(_dt.promote_types(x.dtype, y.dtype))
+    x = x.to(y.dtype)
     close = (x - y).abs() <= atol + rtol * y.abs()
     both_inf = E.logical_and(E.isinf(x), x == y)
     r = E.logical_or(E.logical_and(close, E.isfinite(x)), both_inf)

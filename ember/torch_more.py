@@ -306,7 +306,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """``|input - other| <= atol + rtol * |other|`` elementwise (as ``torch.isclose``;
     infinities equal themselves)."""
     a, b = _t(input, "isclose"), _t(other, "isclose", "other")
-    if not (a.dtype.is_floating_point or b.dtype.is_floating_point):
+    if not (a.dtype.is_inexact or b.dtype.is_inexact):
         return a == b
     close = _ew.abs(a - b) <= atol + rtol * _ew.abs(b)
     close = close | (a == b)

@@ -465,29 +465,30 @@ def _default_complex():
 
 
 def _complex_formatter(a):
-    """PyTorch's look for complex elements: ``1.+2.j``, ``0.5000-1.2500j``; the real and
-    imaginary parts each follow the float rules (integral values print as ``1.``)."""
-    parts = np.concatenate([a.real.ravel(), a.imag.ravel()]).astype(np.float64)
-    finite = parts[np.isfinite(parts)]
-    prec = PRINT_OPTIONS["precision"]
-    if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
-        def part(x):
-            return f"{x:.0f}." if np.isfinite(x) else f"{x}"
-    else:
-        nz = finite[finite != 0]
-        sci = bool(finite.size and (np.abs(finite).max() >= 1e8 or
-                                    (nz.size and np.abs(nz).min() < 1e-4)))
-        if PRINT_OPTIONS["sci_mode"] is not None:
-            sci = PRINT_OPTIONS["sci_mode"]
-
-        def part(x):
-            return f"{x:.{prec}e}" if sci else f"{x:.{prec}f}"
+    """PyTorch's look for complex elements: ``1.+2.j``, ``0.5000-1.2500j``; the real parts and
+    the imaginary parts each follow the float rules on their own (integral values print as
+    ``1.``, small or large ones in scientific notation)."""
+    re_part = _part_formatter(a.real.ravel().astype(np.float64))
+    im_part = _part_formatter(a.imag.ravel().astype(np.float64))
 
     def fmt(z):
-        im = part(abs(z.imag)) if not np.isnan(z.imag) else "nan"
+        im = im_part(abs(z.imag)) if not np.isnan(z.imag) else "nan"
         sign = "-" if np.signbit(z.imag) and not np.isnan(z.imag) else "+"
-        return f"{part(z.real)}{sign}{im}j"
+        return f"{re_part(z.real)}{sign}{im}j"
     return fmt
+
+
+def _part_formatter(parts):
+    finite = parts[np.isfinite(parts)]
+    prec = PRINT_OPTIONS["precision"]
+    if np.all(finite == np.round(finite)) and (not finite.size or np.abs(finite).max() < 1e8):
+        return lambda x: f"{x:.0f}." if np.isfinite(x) else f"{x}"
+    nz = finite[finite != 0]
+    sci = bool(finite.size and (np.abs(finite).max() >= 1e8 or
+                                (nz.size and np.abs(nz).min() < 1e-4)))
+    if PRINT_OPTIONS["sci_mode"] is not None:
+        sci = PRINT_OPTIONS["sci_mode"]
+    return (lambda x: f"{x:.{prec}e}") if sci else (lambda x: f"{x:.{prec}f}")
 
 
 from ..backend.meta import MetaArray as _MetaArray  # noqa: E402

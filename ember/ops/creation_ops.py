@@ -86,6 +86,8 @@ def _fill_dtype(fill_value, dtype):
         return _dt.bool_
     if isinstance(fill_value, (int, np.integer)):
         return _dt.int64
+    if isinstance(fill_value, (complex, np.complexfloating)):
+        return _dt.default_complex_dtype()
     return _dt.get_default_dtype()
 
 

@@ -315,7 +315,12 @@ def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
         n *= x.shape[d]
     mu = mean(x, dims, keepdim=True)
     d = x - mu
-    return sum(d * d, dims, keepdim=keepdim) / max_(n - correction, 0)
+    if x.dtype.is_complex:  # |x - mean|^2: a real variance, as PyTorch and NumPy
+        from .elementwise import real, imag
+        sq = real(d) * real(d) + imag(d) * imag(d)
+    else:
+        sq = d * d
+    return sum(sq, dims, keepdim=keepdim) / max_(n - correction, 0)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, correction=None):

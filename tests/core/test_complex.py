@@ -275,3 +275,20 @@ def test_vmap_and_jit_of_complex_functions():
     loop = np.stack([f(_c128(r)).numpy() for r in zs.numpy()])
     np.testing.assert_allclose(v.numpy(), loop, rtol=1e-12)
     np.testing.assert_allclose(ember.jit(f)(zs).numpy(), f(zs).numpy(), rtol=1e-12)
+
+
+def test_statistics_norms_and_helpers_match_torch():
+    e, t = _c128(requires_grad=True), torch.tensor(Z0, requires_grad=True)
+    for f in (lambda m, z: z.var(), lambda m, z: z.std(dim=0), lambda m, z: m.linalg.norm(z),
+              lambda m, z: m.linalg.vector_norm(z, 1), lambda m, z: z.norm(),
+              lambda m, z: m.linalg.norm(z.reshape(3, 1))):
+        np.testing.assert_allclose(f(ember, e).detach().numpy(), f(torch, t).detach().numpy(),
+                                   rtol=1e-12)
+    e.var().backward()
+    t.var().backward()
+    np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    assert e.var().dtype is ember.float64
+    np.testing.assert_array_equal(ember.isclose(e, e + 1e-9).numpy(), [True] * 3)
+    np.testing.assert_array_equal(enp.isclose(e.detach(), e.detach() + 0.1j).numpy(), [False] * 3)
+    assert ember.full((2,), 1j).dtype is ember.complex64
+    assert repr(ember.tensor([1 + 2j, -0.5j])) == "tensor([1.+2.0000j, -0.-0.5000j])"
