@@ -329,10 +329,17 @@ from .univariate import (Exponential, Laplace, LogNormal, Cauchy, Gumbel,  # noq
 from .discrete import Geometric, Poisson, Binomial, OneHotCategorical  # noqa: E402
 from .multivariate_normal import MultivariateNormal  # noqa: E402
 from .gamma import Gamma, Chi2, Beta, Dirichlet, StudentT  # noqa: E402
+from . import transforms  # noqa: E402,F401
+from .transformed_distribution import TransformedDistribution  # noqa: E402
+from .mixture_same_family import MixtureSameFamily  # noqa: E402
+from .relaxed import (LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: E402
+                      ExpRelaxedCategorical, RelaxedOneHotCategorical)
 from .kl import kl_divergence, register_kl  # noqa: E402
 from . import kl  # noqa: E402,F401  (torch.distributions.kl's import path)
 
 __all__ += ["Independent", "Exponential", "Laplace", "LogNormal", "Cauchy", "Gumbel",
             "HalfNormal", "Geometric", "Poisson", "Binomial", "OneHotCategorical",
             "MultivariateNormal", "Gamma", "Chi2", "Beta", "Dirichlet", "StudentT",
-            "register_kl", "constraints", "Constraint"]
+            "TransformedDistribution", "MixtureSameFamily", "LogitRelaxedBernoulli",
+            "RelaxedBernoulli", "ExpRelaxedCategorical", "RelaxedOneHotCategorical",
+            "register_kl", "constraints", "transforms", "Constraint"]
