@@ -11,7 +11,8 @@ seconds.
 
     python benchmarks/transfer_torch.py [--split similar|counter|both] [--shots 10,50]
         [--seeds 3] [--epochs 20] [--lr 1e-3] [--pretrain-epochs 2] [--threads 1]
-        [--json out.json]
+        [--json out.json] [--ember-out DIR]
+        [--frozen-head-lr LR] [--frozen-bn-train] [--backbone-lr LR]   (what-ifs)
 """
 from __future__ import annotations
 
@@ -105,6 +106,13 @@ def main():
     p.add_argument("--epochs", type=int, default=transfer.DEFAULTS["epochs"])
     p.add_argument("--lr", type=float, default=transfer.DEFAULTS["lr"])
     p.add_argument("--pretrain-epochs", type=int, default=transfer.PRETRAIN["epochs"])
+    p.add_argument("--frozen-head-lr", type=float,
+                   help="what-if: the frozen arm's head learning rate (default --lr)")
+    p.add_argument("--frozen-bn-train", action="store_true",
+                   help="what-if: the frozen arm's BatchNorm in train mode (target statistics)")
+    p.add_argument("--backbone-lr", type=float,
+                   help="what-if: full fine-tuning's learning rate for the features (the new "
+                        "head keeps --lr)")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     p.add_argument("--json", help="write the runs here")
     p.add_argument("--ember-out", metavar="DIR",
@@ -155,9 +163,15 @@ def main():
                     frozen = arm == transfer.ARMS[1]
                     if frozen:
                         m.features.requires_grad_(False)
+                    lr, params = a.lr, [q for q in m.parameters() if q.requires_grad]
+                    if frozen and a.frozen_head_lr:
+                        lr = a.frozen_head_lr
+                    if arm == transfer.ARMS[2] and a.backbone_lr:
+                        params = [dict(params=m.features.parameters(), lr=a.backbone_lr),
+                                  dict(params=m.fc.parameters())]
                     t0 = time.perf_counter()
-                    loss = train(m, [q for q in m.parameters() if q.requires_grad], x, y,
-                                 a.epochs, k, a.lr, seed, frozen)
+                    loss = train(m, params, x, y, a.epochs, k, lr, seed,
+                                 frozen and not a.frozen_bn_train)
                     acc = accuracy(m, xtt, ytt)
                     secs = time.perf_counter() - t0
                     runs.append(dict(split=name, shots=k, seed=seed, arm=arm, test_acc=acc,
@@ -179,7 +193,9 @@ def main():
             print(f"| {s['split']} | {k} | " + " | ".join(cells) + " |")
     budget = dict(epochs=a.epochs, lr=a.lr,
                   pretrain_epochs=None if a.ember_out else a.pretrain_epochs,
-                  threads=a.threads, pretrained_by="ember" if a.ember_out else "torch")
+                  threads=a.threads, pretrained_by="ember" if a.ember_out else "torch",
+                  frozen_head_lr=a.frozen_head_lr, frozen_bn_train=a.frozen_bn_train,
+                  backbone_lr=a.backbone_lr)
     print(f"budget: {budget}; pretraining: " + ", ".join(
         f"{s['split']} {s['pretrain_test_acc'] * 100:.1f}% in {s['pretrain_seconds']:.0f} s"
         for s in summary))
