@@ -18,8 +18,10 @@ import numpy as np
 
 from .core.tensor import Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "add_safe_globals", "safe_globals", "get_safe_globals",
+           "clear_safe_globals"]
 _TREE_KEY = "__ember_tree__"
+_PICKLE_KEY = "__ember_pickle__"
 
 
 def _safetensors():
@@ -90,6 +92,146 @@ def _decode(node, tensors):
                            f"{_short(v)}")
         return v
     raise _BadTree(f"unknown entry kind {_short(kind)} (expected T, A, D, L, U or V)")
+
+
+class _TensorPickler:
+    """Pickles an object with every tensor and array replaced by a reference to a tensor
+    stored natively in the file (``persistent_id``)."""
+
+    def __init__(self, tensors):
+        self.tensors = tensors
+
+    def persistent_id(self, obj):
+        if isinstance(obj, (Tensor, np.ndarray)):
+            name = f"t{len(self.tensors)}"
+            self.tensors[name] = _array(obj)
+            if isinstance(obj, np.ndarray):
+                return ("A", name)
+            from .nn.module import Parameter
+            return ("P" if isinstance(obj, Parameter) else "T", name, bool(obj.requires_grad))
+        return None
+
+
+def _pickle_skeleton(obj, tensors, path):
+    import base64
+    import io
+    import pickle
+    buf = io.BytesIO()
+    p = pickle.Pickler(buf, protocol=4)
+    p.persistent_id = _TensorPickler(tensors).persistent_id
+    try:
+        p.dump(obj)
+    except (pickle.PicklingError, TypeError, AttributeError) as e:
+        raise TypeError(f"ember.save: can't store {type(obj).__name__} at {path}: {e}. "
+                        f"Checkpoints hold tensors, numbers, strings and containers of them, "
+                        f"or picklable objects (a model defined at module level); saving the "
+                        f"state_dict() is the portable choice") from None
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+_SAFE_GLOBALS = []  # classes/functions that a weights-only load may rebuild
+
+
+def add_safe_globals(safe_globals):
+    """Allow these classes/functions in weights-only loads of pickled objects (a whole model
+    saved with ``ember.save(model, f)``), as ``torch.serialization.add_safe_globals``.
+
+    >>> ember.serialization.add_safe_globals([ember.nn.Linear])
+    >>> ember.nn.Linear in ember.serialization.get_safe_globals()
+    True
+    >>> ember.serialization.clear_safe_globals()
+    """
+    for g in safe_globals:
+        if g not in _SAFE_GLOBALS:
+            _SAFE_GLOBALS.append(g)
+
+
+def get_safe_globals():
+    """The classes/functions allowed by ``add_safe_globals`` (and open ``safe_globals``).
+
+    >>> ember.serialization.get_safe_globals()
+    []
+    """
+    return list(_SAFE_GLOBALS)
+
+
+def clear_safe_globals():
+    """Forget every ``add_safe_globals`` entry.
+
+    >>> ember.serialization.clear_safe_globals()
+    """
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:
+    """A context in which weights-only loads may rebuild these classes/functions
+    (``torch.serialization.safe_globals``).
+
+    >>> with ember.serialization.safe_globals([ember.nn.Linear]):
+    ...     ember.nn.Linear in ember.serialization.get_safe_globals()
+    True
+    """
+
+    def __init__(self, safe_globals):
+        self.globals = list(safe_globals)
+
+    def __enter__(self):
+        self.added = [g for g in self.globals if g not in _SAFE_GLOBALS]
+        _SAFE_GLOBALS.extend(self.added)
+        return self
+
+    def __exit__(self, *exc):
+        for g in self.added:
+            _SAFE_GLOBALS.remove(g)
+        return False
+
+
+# what any weights-only load may rebuild: containers and ember's own value types
+_ALWAYS_SAFE = {("collections", "OrderedDict"), ("builtins", "set"), ("builtins", "frozenset"),
+                ("builtins", "slice"), ("builtins", "complex"), ("builtins", "object"),
+                ("copyreg", "__newobj__"), ("copyreg", "_reconstructor"),
+                ("ember.core.tensor", "Size"), ("ember.core.dtypes", "DType")}
+
+
+def _unpickle_skeleton(data, tensors, path, weights_only):
+    import base64
+    import io
+    import pickle
+    from .nn.module import Parameter
+
+    class Restricted(pickle.Unpickler):
+        def find_class(self, module, name):
+            if weights_only:
+                allowed = (module, name) in _ALWAYS_SAFE or any(
+                    getattr(g, "__module__", None) == module and
+                    getattr(g, "__qualname__", getattr(g, "__name__", None)) == name
+                    for g in _SAFE_GLOBALS)
+                if not allowed:
+                    raise pickle.UnpicklingError(
+                        f"ember.load: {path} holds a pickled Python object that needs "
+                        f"{module}.{name}, which a weights-only load does not rebuild (it "
+                        f"could run code from the file). If you trust the file, allow it with "
+                        f"ember.serialization.add_safe_globals([{name}]) (or the "
+                        f"safe_globals context), or pass weights_only=False")
+            return super().find_class(module, name)
+
+        def persistent_load(self, pid):
+            kind, name = pid[0], pid[1]
+            if name not in tensors:
+                raise pickle.UnpicklingError(f"ember.load: {path} refers to a tensor {name!r} "
+                                             f"that the file does not hold")
+            if kind == "A":
+                return tensors[name]
+            t = Tensor._wrap(tensors[name])
+            if kind == "P":
+                return Parameter(t, requires_grad=pid[2])
+            return t.requires_grad_(True) if pid[2] else t
+
+    try:
+        raw = base64.b64decode(data)
+    except ValueError:
+        raise RuntimeError(f"ember.load: the pickled object in {path} is corrupted") from None
+    return Restricted(io.BytesIO(raw)).load()
 
 
 def _decode_key(k):
@@ -176,10 +318,17 @@ def _remove_stale_tmps(path):
             pass
 
 
-def save(obj, path):
+def _is_file_object(f):
+    return hasattr(f, "write") or hasattr(f, "read")
+
+
+def save(obj, path, pickle_module=None, pickle_protocol=None,
+         _use_new_zipfile_serialization=True, _disable_byteorder_record=False):
     """Write ``obj`` to ``path`` (safetensors). The file is written to a temporary name in the
     same folder, flushed to disk and renamed over ``path``, so an interrupted save leaves any
-    previous checkpoint intact.
+    previous checkpoint intact. ``path`` may also be a binary file object (as
+    ``torch.save(obj, f)``): the bytes are written to it. PyTorch's pickle options are
+    accepted and have no effect (the format has no pickle).
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
@@ -192,6 +341,8 @@ def save(obj, path):
     True
     """
     stn, _ = _safetensors()
+    if _is_file_object(path):
+        return _save_to_file_object(obj, path)
     path = os.fspath(path)
     flat = isinstance(obj, dict) and obj and all(
         isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items())
@@ -206,6 +357,9 @@ def save(obj, path):
         except RecursionError:
             raise ValueError(f"ember.save: the object for {path} is nested too deeply (or "
                              f"contains itself); store a flatter structure") from None
+        except TypeError:  # a Module or another Python object (torch.save(model, f)):
+            tensors = {}   # its tensors as tensors, the rest as a pickle (see load)
+            metadata = {"format": "ember", _PICKLE_KEY: _pickle_skeleton(obj, tensors, path)}
     for k, a in tensors.items():
         if a.dtype == np.complex128:  # the format has C64 but no complex128
             raise TypeError(f"ember.save: safetensors stores complex64 but has no complex128 "
@@ -245,6 +399,43 @@ def save(obj, path):
         _active_tmps.discard(tmp)
 
 
+def _save_to_file_object(obj, f):
+    import shutil
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="ember-save-")
+    try:
+        tmp = os.path.join(folder, "obj.safetensors")
+        save(obj, tmp)
+        with open(tmp, "rb") as src:
+            shutil.copyfileobj(src, f)
+        if hasattr(f, "flush"):
+            f.flush()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _load_from_file_object(f, **kwargs):
+    import shutil
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="ember-load-")
+    try:
+        tmp = os.path.join(folder, "obj")
+        with open(tmp, "wb") as dst:
+            shutil.copyfileobj(f, dst)
+        return load(tmp, _shown_as=f"the file object {getattr(f, 'name', f)!r}", **kwargs)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_map_location(map_location):
+    if map_location is None or callable(map_location) or isinstance(map_location, dict):
+        return  # a function or a dict remaps storages between devices: all are CPU here
+    name = str(getattr(map_location, "type", map_location)).split(":")[0]
+    if name not in ("cpu", "meta"):
+        raise RuntimeError(f"ember.load: map_location={map_location!r} names a device this "
+                           f"machine does not have; use map_location='cpu' (or leave it out)")
+
+
 def _write_error(path, e):
     import errno
     msg = str(e)
@@ -271,12 +462,19 @@ def _fsync_dir(folder):
         os.close(fd)
 
 
-def load(path):
+def load(path, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
     """Read a checkpoint written by ``ember.save`` (or any safetensors file, e.g. one saved by
     PyTorch: then a ``{name: tensor}`` dict), or a PyTorch ``torch.save`` file (``.pth``/``.pt``,
     zip or legacy layout; read without PyTorch by a weights-only unpickler that never runs code
     from the file, see ``ember.torch_format``). The format is told from the content, not the
-    extension. A truncated or corrupted file raises a clear error naming it.
+    extension. A truncated or corrupted file raises a clear error naming it. ``path`` may be a
+    binary file object. PyTorch's ``map_location`` ('cpu', a CPU device, a function or dict)
+    are accepted: everything loads on the CPU. A whole model saved with ``ember.save(model,
+    f)`` holds a pickle of its Python objects (the tensors stay in safetensors form): loading
+    it needs its classes allowed (``ember.serialization.add_safe_globals`` or the
+    ``safe_globals`` context) or ``weights_only=False`` for a trusted file, as PyTorch since
+    2.6; nothing else in a checkpoint can run code.
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "checkpoint.safetensors")
@@ -284,6 +482,9 @@ def load(path):
     >>> ember.load(path)
     {'step': 3, 'weights': [tensor([1., 2.])]}
     """
+    _check_map_location(map_location)
+    if _is_file_object(path):
+        return _load_from_file_object(path, weights_only=weights_only)
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"ember.load: {path} does not exist")
@@ -300,6 +501,10 @@ def load(path):
     except Exception as e:  # safetensors validates the header and the data sizes
         raise RuntimeError(f"ember.load: {path} is not a valid safetensors checkpoint "
                            f"(truncated or corrupted?): {e}") from None
+    if _PICKLE_KEY in metadata:
+        return _unpickle_skeleton(metadata[_PICKLE_KEY], tensors,
+                                  pickle_load_args.get("_shown_as", path),
+                                  weights_only is not False)
     if _TREE_KEY in metadata:
         try:
             return _decode(json.loads(metadata[_TREE_KEY]), tensors)

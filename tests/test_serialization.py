@@ -122,3 +122,75 @@ def test_zero_dim_and_batchnorm_buffers_round_trip(tmp_path):
     tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
     tm.load_state_dict(load_file(str(tmp_path / "flat.safetensors")))
     assert int(tm[1].num_batches_tracked) == 1
+
+
+def test_save_load_file_objects_and_torch_load_arguments(tmp_path):
+    import io
+    obj = {"data": np.arange(6.0).reshape(2, 3), "w": ember.tensor([1., 2.]), "step": 3}
+    with open(tmp_path / "x.pt", "wb") as f:  # torch.save(obj, open(path, 'wb'))
+        ember.save(obj, f)
+    with open(tmp_path / "x.pt", "rb") as f:
+        back = ember.load(f, map_location="cpu", weights_only=True)
+    assert back["step"] == 3 and np.array_equal(back["data"], obj["data"])
+    buf = io.BytesIO()
+    ember.save(obj["w"], buf)
+    buf.seek(0)
+    assert ember.load(buf, map_location=lambda storage, loc: storage).tolist() == [1.0, 2.0]
+    assert ember.load(tmp_path / "x.pt", map_location=ember.device("cpu"))["step"] == 3
+    with pytest.raises(RuntimeError, match="map_location='cuda:0' names a device"):
+        ember.load(tmp_path / "x.pt", map_location="cuda:0")
+
+
+class _Net(nn.Module):  # module level: picklable by reference
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16)
+        self.rnn = nn.LSTM(8, 4)
+        self.head = nn.Linear(4, 2)
+        self.register_buffer("steps", ember.zeros(()))
+
+    def forward(self, x):
+        return self.head(self.rnn(self.enc(x))[0])
+
+
+def test_whole_model_save_needs_safe_globals_to_load(tmp_path):
+    import pickle
+    net = _Net().eval()
+    x = ember.randn(5, 3, 8)
+    path = tmp_path / "model.pt"
+    with open(path, "wb") as f:  # torch.save(model, f)
+        ember.save(net, f)
+    with pytest.raises(pickle.UnpicklingError, match="weights-only load does not rebuild"):
+        ember.load(path)
+    allowed = [_Net, ember.nn.functional.relu, ember.nn.modules.activation.MultiheadAttention,
+               ember.nn.modules.linear.Linear, ember.nn.modules.linear.NonDynamicallyQuantizableLinear,
+               ember.nn.modules.dropout.Dropout, ember.nn.modules.normalization.LayerNorm,
+               ember.nn.modules.transformer.TransformerEncoderLayer, ember.nn.modules.rnn.LSTM]
+    with ember.serialization.safe_globals(allowed):
+        back = ember.load(path)
+    assert ember.serialization.get_safe_globals() == []
+    back.rnn.flatten_parameters()
+    assert type(back) is _Net and isinstance(back.head.weight, nn.Parameter)
+    assert back.head.weight.requires_grad and not back.steps.requires_grad
+    assert np.array_equal(back(x).detach().numpy(), net(x).detach().numpy())
+    trusted = ember.load(path, weights_only=False)
+    assert np.array_equal(trusted(x).detach().numpy(), net(x).detach().numpy())
+
+
+def test_unpicklable_objects_say_how_to_save():
+    with pytest.raises(TypeError, match="saving the state_dict"):
+        ember.save({"f": lambda v: v}, "/tmp/never-written.safetensors")
+
+
+def test_torch_module_paths():
+    import ember.nn.modules.rnn as rnn_paths
+    from ember.nn.modules.batchnorm import _BatchNorm
+    from ember.nn.modules.conv import _ConvNd
+    assert rnn_paths.LSTM is nn.LSTM and ember.nn.modules.sparse.Embedding is nn.Embedding
+    assert isinstance(nn.BatchNorm1d(2), _BatchNorm) and isinstance(nn.Conv2d(1, 1, 1), _ConvNd)
+    torch = pytest.importorskip("torch")
+    for sub in ("rnn", "linear", "conv", "loss", "pooling", "activation", "container"):
+        tmod, emod = getattr(torch.nn.modules, sub), getattr(ember.nn.modules, sub)
+        shared = [n for n, v in vars(tmod).items() if not n.startswith("_") and hasattr(nn, n)
+                  and getattr(v, "__module__", None) == tmod.__name__]
+        assert shared and all(hasattr(emod, n) for n in shared), sub

@@ -72,6 +72,10 @@ class _RNNBase(Module):
             s += f", bidirectional={self.bidirectional}"
         return s
 
+    def flatten_parameters(self):
+        """PyTorch compacts cuDNN's weight buffer here; ember's weights need nothing: a no-op
+        kept so scripts that call it run."""
+
     def _weights(self, layer, d, low=False):
         sfx = f"_l{layer}" + ("_reverse" if d else "")
         get = self._parameters.get

@@ -208,7 +208,7 @@ def _unary(name, fn, deriv=None, *, float_only=True, differentiable=True, needs_
         elif real_only and x.dtype.is_complex:
             raise_complex(op.__name__, x)
         return bind(p, x)
-    op.__name__ = export_name or name
+    op.__name__ = op.__qualname__ = export_name or name  # (qualname: pickled by reference)
     op.__doc__ = doc or f"Elementwise {name}."
     p.op = op
     if export_name is None:
@@ -475,7 +475,7 @@ def _defbinary(prim, name, doc="", real_only=False):
         def op(input, other):
             x, y = _real_args(name, *_binary_args(input, other))
             return bind(prim, x, y)
-        op.__name__ = name
+        op.__name__ = op.__qualname__ = name
         op.__doc__ = doc or f"Elementwise {name} with broadcasting."
         export(op, __all__)
         method(op)
@@ -484,7 +484,7 @@ def _defbinary(prim, name, doc="", real_only=False):
     def op(input, other):
         x, y = _binary_args(input, other)
         return bind(prim, x, y)
-    op.__name__ = name
+    op.__name__ = op.__qualname__ = name
     op.__doc__ = doc or f"Elementwise {name} with broadcasting."
     export(op, __all__)
     method(op)
@@ -502,7 +502,7 @@ def _defbinary_float(prim, name):
         if not _dtype(x).is_floating_point:
             x, y = cast(x, _dt.get_default_dtype()), cast(y, _dt.get_default_dtype())
         return bind(prim, x, y)
-    op.__name__ = name
+    op.__name__ = op.__qualname__ = name
     export(op, __all__)
     method(op)
     return op
