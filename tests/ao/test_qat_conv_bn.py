@@ -123,6 +123,7 @@ def test_fuse_modules_qat_prepare_qat_train_convert():
     assert type(q[0]) is ember.ao.nn.intrinsic.quantized.ConvReLU2d
     assert q[0].weight.dtype is ember.int8 and q[0].bias is not None
     got = q(x).numpy()
+    np.testing.assert_array_equal(ember.jit(q)(x).numpy(), got)  # jit = eager
     # the int8 model computes what QAT simulated: the same argmax almost everywhere
     assert (got.argmax(1) == want.argmax(1)).mean() >= 0.9
     assert np.abs(got - want).max() < 0.25 * np.abs(want).max()
