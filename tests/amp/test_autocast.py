@@ -222,6 +222,8 @@ def test_context_decorator_nesting_and_threads():
 def test_bad_input_errors():
     with pytest.raises(TypeError, match=r"autocast: dtype must be a floating dtype .*int32"):
         ember.autocast("cpu", dtype=ember.int32)
+    with pytest.raises(TypeError, match=r"autocast: dtype must be a floating dtype .*complex64"):
+        ember.autocast("cpu", dtype=ember.complex64)
     with pytest.raises(ValueError, match=r"device_type='cuda' is not available"):
         ember.autocast("cuda")
     with pytest.warns(UserWarning, match="autocast is disabled"):
