@@ -41,10 +41,28 @@ class Distribution:
     constraints when they are concrete (not inside a ``jit``/``vmap`` trace)."""
 
     has_rsample = False
+    has_enumerate_support = False
+    _validate_default = True
+
+    @staticmethod
+    def set_default_validate_args(value):
+        """Turn parameter/support validation on or off for distributions created afterwards
+        without an explicit ``validate_args`` (as PyTorch's).
+
+        >>> ember.distributions.Distribution.set_default_validate_args(False)
+        >>> ember.distributions.Normal(0.0, -1.0).scale        # not checked now
+        tensor(-1.)
+        >>> ember.distributions.Distribution.set_default_validate_args(True)
+        """
+        if value not in (True, False):
+            raise ValueError(f"Distribution.set_default_validate_args: expected True or False, "
+                             f"got {value!r}")
+        Distribution._validate_default = value
 
     def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
         self._batch_shape, self._event_shape = Size(batch_shape), Size(event_shape)
-        self._validate = bool(validate_args) if validate_args is not None else True
+        self._validate = bool(validate_args) if validate_args is not None else \
+            Distribution._validate_default
 
     def _check(self, cond_fn, *params):
         """Whether to raise: validation is on, the parameters are concrete and fail."""
@@ -80,6 +98,10 @@ class Distribution:
 
     def sample_n(self, n):
         return self.sample((n,))
+
+    def perplexity(self):
+        """``exp(entropy())``."""
+        return _ew.exp(self.entropy())
 
     def __repr__(self):
         return f"{type(self).__name__}(batch_shape={tuple(self.batch_shape)})"
@@ -325,8 +347,9 @@ from .constraints import Constraint  # noqa: E402,F401
 from . import constraints  # noqa: E402,F401
 from .independent import Independent  # noqa: E402
 from .univariate import (Exponential, Laplace, LogNormal, Cauchy, Gumbel,  # noqa: E402
-                         HalfNormal)
-from .discrete import Geometric, Poisson, Binomial, OneHotCategorical  # noqa: E402
+                         HalfNormal, HalfCauchy, Pareto, Weibull)
+from .discrete import (Geometric, Poisson, Binomial, OneHotCategorical,  # noqa: E402
+                       NegativeBinomial, Multinomial)
 from .multivariate_normal import MultivariateNormal  # noqa: E402
 from .gamma import Gamma, Chi2, Beta, Dirichlet, StudentT  # noqa: E402
 from . import transforms  # noqa: E402,F401
@@ -342,4 +365,5 @@ __all__ += ["Independent", "Exponential", "Laplace", "LogNormal", "Cauchy", "Gum
             "MultivariateNormal", "Gamma", "Chi2", "Beta", "Dirichlet", "StudentT",
             "TransformedDistribution", "MixtureSameFamily", "LogitRelaxedBernoulli",
             "RelaxedBernoulli", "ExpRelaxedCategorical", "RelaxedOneHotCategorical",
+            "HalfCauchy", "Pareto", "Weibull", "NegativeBinomial", "Multinomial",
             "register_kl", "constraints", "transforms", "Constraint"]

@@ -14,7 +14,8 @@ from ..core.creation import as_tensor as _as_tensor
 from ..ops import elementwise as _ew, reduce as _red, shape as _sh, nn_ops as _nn, special as _sp
 from ..random import generator as _rnd
 
-__all__ = ["Geometric", "Poisson", "Binomial", "OneHotCategorical"]
+__all__ = ["Geometric", "Poisson", "Binomial", "OneHotCategorical", "NegativeBinomial",
+           "Multinomial"]
 
 
 def _softplus(x):
@@ -267,3 +268,128 @@ class OneHotCategorical(Distribution):
         vals = _as_tensor(np.eye(k, dtype=self.probs.dtype.np).reshape(
             (k,) + (1,) * len(self.batch_shape) + (k,)))
         return _sh.expand(vals, (k,) + tuple(self.batch_shape) + (k,)) if expand else vals
+
+
+class NegativeBinomial(Distribution):
+    """The number of successes (probability ``probs``) before ``total_count`` failures.
+
+    >>> d = ember.distributions.NegativeBinomial(3.0, probs=ember.tensor(0.5))
+    >>> d.log_prob(ember.tensor(2.0)), d.mean, d.variance
+    (tensor(-1.6740), tensor(3.), tensor(6.))
+    """
+
+    arg_constraints = {"total_count": constraints.greater_than_eq(0),
+                       "probs": constraints.half_open_interval(0.0, 1.0),
+                       "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, total_count, probs=None, logits=None, validate_args=None):
+        bern = Bernoulli(probs=probs, logits=logits, validate_args=validate_args)
+        param = bern._p if bern._p is not None else bern._lg
+        tc = total_count if isinstance(total_count, Tensor) else \
+            _as_tensor(np.asarray(total_count, dtype=param.dtype.np))
+        tc, param = _tensorize(tc.to(param.dtype), param)
+        self._bern = Bernoulli(probs=param, validate_args=False) if bern._p is not None \
+            else Bernoulli(logits=param, validate_args=False)
+        self.total_count = tc
+        super().__init__(tuple(param.shape), (), validate_args)
+        require(self, "total_count", constraints.greater_than_eq(0), tc)
+        if bern._p is not None:
+            require(self, "probs", constraints.half_open_interval(0.0, 1.0), param)
+
+    @property
+    def probs(self):
+        return self._bern.probs
+
+    @property
+    def logits(self):
+        return self._bern.logits
+
+    @property
+    def mean(self):
+        return self.total_count * _ew.exp(self.logits)
+
+    @property
+    def mode(self):
+        return _ew.clamp(_ew.floor((self.total_count - 1) * _ew.exp(self.logits)), 0.0, None)
+
+    @property
+    def variance(self):
+        return self.mean / _ew.sigmoid(-self.logits)
+
+    def sample(self, sample_shape=()):
+        n = eager_array(self.total_count, "NegativeBinomial")
+        p = eager_array(self.probs, "NegativeBinomial")
+        shape = self._extended_shape(sample_shape)
+        # NumPy counts failures before n successes: swap the roles of success and failure
+        out = numpy_rng().negative_binomial(np.broadcast_to(n, shape).astype(np.float64),
+                                            1.0 - np.broadcast_to(p, shape).astype(np.float64))
+        return _as_tensor(out.astype(p.dtype))
+
+    def log_prob(self, value):
+        v = as_value(value, self.total_count)
+        check_support(self, v)
+        n, lg = self.total_count, self.logits
+        log_unnorm = -n * _softplus(lg) + v * (lg - _softplus(lg))
+        log_norm = -_sp.lgamma(n + v) + _sp.lgamma(1.0 + v) + _sp.lgamma(n)
+        log_norm = _ew.where(n + v == 0, _ew.full_like_traced(log_norm, 0.0), log_norm)
+        return log_unnorm - log_norm
+
+
+class Multinomial(Distribution):
+    """Counts of ``total_count`` draws among ``K`` categories with ``probs`` (or ``logits``);
+    ``event_shape`` is ``(K,)``.
+
+    >>> d = ember.distributions.Multinomial(4, probs=ember.tensor([0.5, 0.25, 0.25]))
+    >>> d.log_prob(ember.tensor([2., 1., 1.])), d.mean
+    (tensor(-1.6740), tensor([2., 1., 1.]))
+    """
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+
+    def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
+        if not isinstance(total_count, (int, np.integer)) or total_count < 0:
+            raise ValueError("Multinomial: total_count must be a non-negative Python int "
+                             f"(inhomogeneous counts are not supported), got {total_count!r}")
+        self.total_count = int(total_count)
+        self._categorical = Categorical(probs=probs, logits=logits, validate_args=validate_args)
+        super().__init__(tuple(self._categorical.batch_shape),
+                         (self._categorical._num_events,), validate_args)
+
+    @property
+    def support(self):
+        return constraints.independent(constraints.integer_interval(0, self.total_count), 1)
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+    @property
+    def mean(self):
+        return self.probs * self.total_count
+
+    @property
+    def variance(self):
+        p = self.probs
+        return self.total_count * p * (1 - p)
+
+    def sample(self, sample_shape=()):
+        ss = _size(sample_shape)
+        k = self._categorical._num_events
+        idx = self._categorical.sample((self.total_count,) + ss)   # (n,) + ss + batch
+        counts = _red.sum(_nn.one_hot(idx, k), 0)
+        return counts.to(self.probs.dtype)
+
+    def log_prob(self, value):
+        v = as_value(value, self.probs)
+        check_support(self, v)
+        lg = self.logits
+        lo = float(np.finfo(lg.dtype.np).min)
+        lg = _ew.clamp(lg, lo, None)  # 0 * log(0) = 0
+        vl = _ew.where(v == 0, _ew.full_like_traced(v * lg, 0.0), v * lg)
+        return (_sp.lgamma(_red.sum(v, -1) + 1) - _red.sum(_sp.lgamma(v + 1), -1) +
+                _red.sum(vl, -1))

@@ -7,7 +7,8 @@ import math
 
 from . import Normal, Bernoulli, Categorical, Uniform
 from .independent import Independent, _sum_rightmost
-from .univariate import Exponential, Laplace, LogNormal, Cauchy, Gumbel, HalfNormal
+from .univariate import (Exponential, Laplace, LogNormal, Cauchy, Gumbel, HalfNormal,
+                         Pareto)
 from .discrete import Geometric, Poisson, Binomial, OneHotCategorical
 from .multivariate_normal import MultivariateNormal, _tri_solve_vec, _half_log_det
 from .gamma import Gamma, Beta, Dirichlet
@@ -235,3 +236,25 @@ def _kl_mvn_mvn(p, q):
     z = _tri_solve_vec(qLb, _sh.expand(q.loc - p.loc, batch + (k,)))
     t3 = _red.sum(z * z, -1)
     return half_t1 + 0.5 * (t2 + t3 - k)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p, q):
+    e_logx = _ew.log(p.scale) + p.alpha.reciprocal()
+    res = (_ew.log(p.alpha / q.alpha) + p.alpha * _ew.log(p.scale) -
+           q.alpha * _ew.log(q.scale) + (q.alpha - p.alpha) * e_logx)
+    return _inf_where(p.scale < q.scale, res)
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p, q):
+    e_logx = -0.57721566490153286061 - _ew.log(p.rate)
+    a, b = q.concentration, q.rate
+    return (_ew.log(p.rate) - 1 - a * _ew.log(b) - (a - 1) * e_logx + b / p.rate +
+            _sp.lgamma(a))
+
+
+@register_kl(Gamma, Exponential)
+def _kl_gamma_exponential(p, q):
+    a, b = p.concentration, p.rate
+    return -p.entropy() - _ew.log(q.rate) + q.rate * a / b

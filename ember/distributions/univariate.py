@@ -11,7 +11,8 @@ from .utils import as_value, require, tiny, check_support
 from ..ops import elementwise as _ew
 from ..random import generator as _rnd
 
-__all__ = ["Exponential", "Laplace", "LogNormal", "Cauchy", "Gumbel", "HalfNormal"]
+__all__ = ["Exponential", "Laplace", "LogNormal", "Cauchy", "Gumbel", "HalfNormal", "HalfCauchy",
+           "Pareto", "Weibull"]
 
 _EULER = 0.57721566490153286061
 
@@ -327,3 +328,166 @@ class HalfNormal(Distribution):
 
     def entropy(self):
         return 0.5 * math.log(math.pi / 2) + _ew.log(self.scale) + 0.5
+
+
+class HalfCauchy(Distribution):
+    """``|X|`` for ``X ~ Cauchy(0, scale)``; mean and variance are infinite.
+
+    >>> d = ember.distributions.HalfCauchy(1.0)
+    >>> d.log_prob(ember.tensor(1.0)), d.cdf(ember.tensor(1.0))
+    (tensor(-1.1447), tensor(0.5000))
+    """
+
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, scale, validate_args=None):
+        (self.scale,) = _tensorize(scale)
+        super().__init__(tuple(self.scale.shape), (), validate_args)
+        require(self, "scale", constraints.positive, self.scale)
+        self.base_dist = Cauchy(_ew.full_like_traced(self.scale, 0.0), self.scale,
+                                validate_args=False)
+
+    @property
+    def mean(self):
+        return _ew.full_like_traced(self.scale, math.inf)
+
+    @property
+    def mode(self):
+        return _ew.full_like_traced(self.scale, 0.0)
+
+    @property
+    def variance(self):
+        return _ew.full_like_traced(self.scale, math.inf)
+
+    def rsample(self, sample_shape=()):
+        return _ew.abs(self.base_dist.rsample(sample_shape))
+
+    def log_prob(self, value):
+        v = as_value(value, self.scale)
+        check_support(self, v)
+        lp = self.base_dist.log_prob(v) + math.log(2)
+        return _ew.where(v >= 0, lp, _ew.full_like_traced(lp, -math.inf))
+
+    def cdf(self, value):
+        return 2 * self.base_dist.cdf(as_value(value, self.scale)) - 1
+
+    def icdf(self, value):
+        return self.base_dist.icdf((as_value(value, self.scale) + 1) / 2)
+
+    def entropy(self):
+        return self.base_dist.entropy() - math.log(2)
+
+
+class Pareto(Distribution):
+    """The Pareto (type I) distribution with minimum ``scale`` and tail index ``alpha``.
+
+    >>> d = ember.distributions.Pareto(1.0, 3.0)
+    >>> d.log_prob(ember.tensor(2.0)), d.mean
+    (tensor(-1.6740), tensor(1.5000))
+    """
+
+    arg_constraints = {"scale": constraints.positive, "alpha": constraints.positive}
+    has_rsample = True
+
+    def __init__(self, scale, alpha, validate_args=None):
+        self.scale, self.alpha = _tensorize(scale, alpha)
+        super().__init__(tuple(self.scale.shape), (), validate_args)
+        require(self, "scale", constraints.positive, self.scale)
+        require(self, "alpha", constraints.positive, self.alpha)
+
+    @property
+    def support(self):
+        return constraints.greater_than_eq(self.scale)
+
+    @property
+    def mean(self):
+        a = _ew.clamp(self.alpha, 1.0, None)
+        return a * self.scale / (a - 1)
+
+    @property
+    def mode(self):
+        return self.scale
+
+    @property
+    def variance(self):
+        a = _ew.clamp(self.alpha, 2.0, None)
+        return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
+
+    def rsample(self, sample_shape=()):
+        u = _rnd.rand(*self._extended_shape(sample_shape), dtype=self.scale.dtype)
+        return self.scale * _ew.exp(-_ew.log1p(-u) / self.alpha)
+
+    def log_prob(self, value):
+        v = as_value(value, self.scale)
+        check_support(self, v)
+        return _ew.log(self.alpha) + self.alpha * _ew.log(self.scale) - \
+            (self.alpha + 1) * _ew.log(v)
+
+    def cdf(self, value):
+        return 1 - (self.scale / as_value(value, self.scale)).pow(self.alpha)
+
+    def icdf(self, value):
+        return self.scale * _ew.exp(-_ew.log1p(-as_value(value, self.scale)) / self.alpha)
+
+    def entropy(self):
+        return _ew.log(self.scale / self.alpha) + self.alpha.reciprocal() + 1
+
+
+class Weibull(Distribution):
+    """The Weibull distribution with ``scale`` and shape ``concentration``.
+
+    >>> d = ember.distributions.Weibull(1.0, 2.0)
+    >>> d.log_prob(ember.tensor(1.0)), d.mean
+    (tensor(-0.3069), tensor(0.8862))
+    """
+
+    arg_constraints = {"scale": constraints.positive, "concentration": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, scale, concentration, validate_args=None):
+        self.scale, self.concentration = _tensorize(scale, concentration)
+        super().__init__(tuple(self.scale.shape), (), validate_args)
+        require(self, "scale", constraints.positive, self.scale)
+        require(self, "concentration", constraints.positive, self.concentration)
+
+    @property
+    def mean(self):
+        from ..ops import special as _sp
+        return self.scale * _ew.exp(_sp.lgamma(1 + self.concentration.reciprocal()))
+
+    @property
+    def mode(self):
+        k = self.concentration
+        return self.scale * ((k - 1) / k).pow(k.reciprocal())
+
+    @property
+    def variance(self):
+        from ..ops import special as _sp
+        r = self.concentration.reciprocal()
+        g1 = _ew.exp(_sp.lgamma(1 + r))
+        return self.scale.pow(2) * (_ew.exp(_sp.lgamma(1 + 2 * r)) - g1 * g1)
+
+    def rsample(self, sample_shape=()):
+        u = _rnd.rand(*self._extended_shape(sample_shape), dtype=self.scale.dtype)
+        return self.scale * (-_ew.log1p(-u)).pow(self.concentration.reciprocal())
+
+    def log_prob(self, value):
+        v = as_value(value, self.scale)
+        check_support(self, v)
+        k, lam = self.concentration, self.scale
+        z = v / lam
+        return _ew.log(k / lam) + (k - 1) * _ew.log(z) - z.pow(k)
+
+    def cdf(self, value):
+        return 1 - _ew.exp(-(as_value(value, self.scale) / self.scale).pow(self.concentration))
+
+    def icdf(self, value):
+        p = as_value(value, self.scale)
+        return self.scale * (-_ew.log1p(-p)).pow(self.concentration.reciprocal())
+
+    def entropy(self):
+        k = self.concentration
+        return _EULER * (1 - k.reciprocal()) + _ew.log(self.scale / k) + 1

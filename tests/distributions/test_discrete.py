@@ -89,3 +89,40 @@ def test_one_hot_categorical(param):
     s = np_(e.sample((4000,)))
     assert s.shape == (4000, 3, 5) and (s.sum(-1) == 1).all()
     np.testing.assert_allclose(s.mean(0), np_(t.probs), atol=0.04)
+
+
+@pytest.mark.parametrize("param", ["probs", "logits"])
+def test_negative_binomial(param):
+    params = {param: PROB if param == "probs" else LOGIT}
+    n = np.array([1.0, 2.5, 4.0, 7.0], np.float32)
+    ep = {k: ember.tensor(v, requires_grad=True) for k, v in params.items()}
+    tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    en, tn = ember.tensor(n, requires_grad=True), torch.tensor(n, requires_grad=True)
+    e, t = ed.NegativeBinomial(en, **ep), td.NegativeBinomial(tn, **tp)
+    for p in ("mean", "variance", "mode"):
+        close(getattr(e, p), getattr(t, p), 1e-4)
+    close(e.log_prob(ember.tensor(COUNTS)), t.log_prob(torch.tensor(COUNTS)), 1e-4)
+    e.log_prob(ember.tensor(COUNTS)).sum().backward()
+    t.log_prob(torch.tensor(COUNTS)).sum().backward()
+    close(en.grad, tn.grad, 1e-4)
+    for k in ep:
+        close(ep[k].grad, tp[k].grad, 1e-4)
+    ember.manual_seed(0)
+    s = np_(e.sample((30000,)))
+    np.testing.assert_allclose(s.mean(0), np_(t.mean), rtol=0.06, atol=0.05)
+    np.testing.assert_allclose(s.var(0), np_(t.variance), rtol=0.15, atol=0.1)
+
+
+@pytest.mark.parametrize("param", ["probs", "logits"])
+def test_multinomial(param):
+    raw = rng.uniform(0.1, 1, (2, 4)).astype(np.float32)
+    params = {param: raw if param == "probs" else np.log(raw)}
+    v = np.stack([rng.multinomial(6, [0.25] * 4, 3) for _ in range(2)], 1).astype(np.float32)
+    e, t = compare(ed.Multinomial, td.Multinomial, params, v, props=("mean", "variance"),
+                   entropy=False, tol=1e-4, total_count=6)
+    ember.manual_seed(0)
+    s = np_(e.sample((5000,)))
+    assert s.shape == (5000, 2, 4) and (s.sum(-1) == 6).all()
+    np.testing.assert_allclose(s.mean(0), np_(t.mean), rtol=0.05)
+    with pytest.raises(ValueError, match="Multinomial.*total_count"):
+        ed.Multinomial(2.5, probs=ember.tensor([0.5, 0.5]))

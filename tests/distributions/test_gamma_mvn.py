@@ -187,3 +187,30 @@ def test_kl(name, gen):
     kt.sum().backward()
     check_grads(ep1, tp1, 1e-3)
     check_grads(ep2, tp2, 1e-3)
+
+
+CROSS = [
+    ("Pareto", lambda: {"scale": _pos(4, lo=0.5, hi=1.0), "alpha": _pos(4)},
+     "Pareto", lambda: {"scale": _pos(4, lo=0.1, hi=0.4), "alpha": _pos(4)}),
+    ("Exponential", lambda: {"rate": _pos(4)},
+     "Gamma", lambda: {"concentration": _pos(4), "rate": _pos(4)}),
+    ("Gamma", lambda: {"concentration": _pos(4), "rate": _pos(4)},
+     "Exponential", lambda: {"rate": _pos(4)}),
+]
+
+
+@pytest.mark.parametrize("pn,pg,qn,qg", CROSS, ids=[f"{c[0]}-{c[2]}" for c in CROSS])
+def test_kl_more_pairs(pn, pg, qn, qg):
+    e1, t1, ep1, tp1 = make(getattr(ed, pn), getattr(td, pn), pg())
+    e2, t2, ep2, tp2 = make(getattr(ed, qn), getattr(td, qn), qg())
+    ke, kt = ed.kl_divergence(e1, e2), td.kl_divergence(t1, t2)
+    close(ke, kt, 1e-4)
+    ke.sum().backward()
+    kt.sum().backward()
+    check_grads(ep1, tp1, 1e-3)
+    check_grads(ep2, tp2, 1e-3)
+
+
+def test_kl_pareto_support_mismatch_is_inf():
+    k = ed.kl_divergence(ed.Pareto(1.0, 2.0), ed.Pareto(2.0, 2.0))
+    assert np.isinf(np_(k))

@@ -101,3 +101,45 @@ def test_independent():
     close(e2.log_prob(ember.tensor(v)), td.Independent(base_t, 2).log_prob(torch.tensor(v)))
     with pytest.raises(ValueError, match="reinterpreted_batch_ndims"):
         ed.Independent(base_e, 3)
+
+
+MORE = [
+    ("HalfCauchy", {"scale": SCALE}, POS, ("mode",)),
+    ("Pareto", {"scale": SCALE, "alpha": np.array([0.5, 1.5, 2.5, 4.0], np.float32)},
+     POS + 2, ("mean", "variance", "mode")),
+    ("Weibull", {"scale": SCALE, "concentration": np.array([0.8, 1.5, 2.5, 4.0], np.float32)},
+     POS, ("mean", "variance", "mode")),
+]
+
+
+@pytest.mark.parametrize("name,params,value,props", MORE, ids=[c[0] for c in MORE])
+def test_more_parity(name, params, value, props):
+    e, t = compare(getattr(ed, name), getattr(td, name), params, value, props=props,
+                   methods=("log_prob", "cdf"), tol=1e-4)
+    close(e.icdf(ember.tensor(PROB)), t.icdf(torch.tensor(PROB)), 1e-4)
+    ember.manual_seed(0)
+    s = np_(e.rsample((20000,)))
+    # the empirical CDF at the true quartiles
+    for q in (0.25, 0.5, 0.75):
+        qv = np_(t.icdf(torch.full((4,), q)))
+        np.testing.assert_allclose((s <= qv).mean(0), q, atol=0.02)
+    _, _, ep, tp = make(getattr(ed, name), getattr(td, name), params)
+    u = rng.uniform(0.05, 0.95, (50, 4)).astype(np.float32)
+    ed_, td_ = getattr(ed, name)(**ep), getattr(td, name)(**tp)
+    ed_.icdf(ember.tensor(u)).sum().backward()
+    td_.icdf(torch.tensor(u)).sum().backward()
+    for k in ep:
+        close(ep[k].grad, tp[k].grad, 1e-3)
+
+
+def test_set_default_validate_args():
+    try:
+        ed.Distribution.set_default_validate_args(False)
+        ed.Exponential(ember.tensor([-1.0]))            # not validated
+        with pytest.raises(ValueError, match="Exponential"):
+            ed.Exponential(ember.tensor([-1.0]), validate_args=True)
+    finally:
+        ed.Distribution.set_default_validate_args(True)
+    with pytest.raises(ValueError, match="Exponential"):
+        ed.Exponential(ember.tensor([-1.0]))
+    close(ed.Exponential(2.0).perplexity(), td.Exponential(2.0).perplexity())
