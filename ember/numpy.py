@@ -322,6 +322,8 @@ def _reduce(name, target, **extra):
         x = asarray(a)
         if dtype is not None:
             x = x.to(_dt.as_dtype(dtype))
+            if name == "sum":
+                return _e().sum(x, dim=_axes(axis, x.ndim), keepdim=keepdims, dtype=x.dtype)
         elif name == "mean":  # JAX: the mean of bools and ints is a float
             x = _float_or_default(x)
         elif name == "sum":
@@ -1747,11 +1749,8 @@ def positive(x):
 
 
 def signbit(x):
-    v = asarray(x)
-    if not v.dtype.is_floating_point:
-        return v < 0
-    # -0.0 has its sign bit set: 1 / -0.0 is -inf
-    return _e().logical_or(v < 0, _e().logical_and(v == 0, (1 / v) < 0))
+    """True where the sign bit is set (negative numbers, -0.0, NaNs with the sign bit)."""
+    return _e().signbit(asarray(x))
 
 
 def copysign(x1, x2):
@@ -1770,7 +1769,15 @@ def matrix_transpose(x, /):
 def vecdot(x1, x2, /, *, axis=-1):
     """The dot product over ``axis`` (broadcast), ``x1`` conjugated: ``sum(conj(x1) * x2)``."""
     a, b = asarray(x1), asarray(x2)
-    return (_e().conj(a) * b).sum(axis)
+    n = builtins.min(a.ndim, b.ndim)
+    if not -n <= axis < 0 and not (0 <= axis < n):
+        raise ValueError(f"vecdot: axis {axis} is out of range for shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    if a.shape[axis] != b.shape[axis]:
+        raise ValueError(f"vecdot: the contracted axis {axis} has size {a.shape[axis]} in x1 "
+                         f"and {b.shape[axis]} in x2; they must be equal")
+    p = _e().conj(a) * b
+    return _e().sum(p, dim=axis, dtype=p.dtype)
 
 
 def astype(x, dtype, /, *, copy=True, device=None):

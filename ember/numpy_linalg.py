@@ -126,8 +126,10 @@ def diagonal(x, /, *, offset=0):
 
 
 def trace(x, /, *, offset=0, dtype=None):
-    v = diagonal(x, offset=offset).sum(-1)
-    return v if dtype is None else v.astype(dtype)
+    """The sum of each matrix's ``offset`` diagonal (the Array API's dtypes: unsigned
+    integers sum in uint64, other integers in int64)."""
+    from .numpy import sum as _sum
+    return _sum(diagonal(x, offset=offset), axis=-1, dtype=dtype)
 
 
 def matrix_transpose(x, /):
@@ -147,7 +149,9 @@ def outer(x1, x2, /):
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    return _tl.vecdot(_a(x1), _a(x2), dim=axis)
+    """The dot product over ``axis``, ``x1`` conjugated (the Array API's vecdot)."""
+    from .numpy import vecdot as _vecdot
+    return _vecdot(x1, x2, axis=axis)
 
 
 def tensordot(x1, x2, /, *, axes=2):

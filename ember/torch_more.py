@@ -415,11 +415,9 @@ def copysign(input, other):
 
 
 def signbit(input):
-    """Whether the sign bit is set (True for -0.0 too)."""
-    x = _t(input, "signbit")
-    if not x.dtype.is_floating_point:
-        return x < 0
-    return (x < 0) | ((x == 0) & ((1.0 / _ew.where(x == 0, x, _ol(x))) < 0))
+    """Whether the sign bit is set (True for -0.0 and sign-bit NaNs too): the ``signbit``
+    primitive (ops/elementwise.py)."""
+    return _ew.signbit(_t(input, "signbit"))
 
 
 def sinc(input):

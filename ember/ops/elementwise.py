@@ -638,6 +638,26 @@ def bitwise_right_shift(input, other):
     return bind(rshift_p, *_int_args("bitwise_right_shift", input, other))
 
 
+signbit_p = Primitive("signbit", U.signbit, shape=lambda x: Aval(x.shape, _dt.bool_),
+                      differentiable=False, elementwise_ufunc=True,
+                      vjp=lambda ct, out, x: (None,), jvp=lambda p, t, out: zeros_like_v(out))
+signbit_p.batch = elementwise_batch(signbit_p)
+
+
+def signbit(input):
+    """True where the sign bit is set: negative numbers, -0.0 and NaNs with the sign bit.
+
+    >>> ember.signbit(ember.tensor([-1.0, -0.0, 0.0, 2.0]))
+    tensor([True, True, False, False])
+    """
+    x = as_value(input)
+    if x.dtype.is_complex:
+        raise_complex("signbit", x)
+    if not x.dtype.is_floating_point:
+        return x < 0 if x.dtype.is_signed else zeros_like_v(x) != 0
+    return bind(signbit_p, x)
+
+
 def nextafter(input, other):
     """The next floating-point value after ``input`` towards ``other`` (no gradient).
 
@@ -671,7 +691,7 @@ def where(condition, input=None, other=None):
 
 for _f in (div, pow, float_power, logical_and, logical_or, logical_xor, logical_not,
            bitwise_and, bitwise_or, bitwise_xor, bitwise_not, where, bitwise_left_shift,
-           bitwise_right_shift, nextafter):
+           bitwise_right_shift, nextafter, signbit):
     export(_f, __all__)
     method(_f)
 for _n, _f in (("true_divide", div), ("divide", div), ("multiply", mul), ("subtract", sub),
@@ -695,7 +715,22 @@ neg_p.jvp = lambda p, t, out: -t[0]
 neg_p.linear = True
 exp_p = _unary("exp", U.exp, lambda x, out: out, needs_out=True)
 exp2_p = _unary("exp2", U.exp2, lambda x, out: out * math.log(2.0), needs_out=True)
-expm1_p = _unary("expm1", U.expm1, lambda x, out: out + 1, needs_out=True)
+def _expm1_impl(x):
+    if x.dtype.kind != "c":
+        return U.expm1(x)
+    # exp(z) - 1 without the cancellation near 0: expm1(a) cos(b) - 2 sin^2(b/2) + i e^a sin(b);
+    # infinities and NaNs take exp(z) - 1 (C99's special values of cexp)
+    re, im = x.real, x.imag
+    with np.errstate(all="ignore"):
+        s = U.sin(im * 0.5)
+        out = U.expm1(re) * U.cos(im) - 2 * s * s + 1j * (U.exp(re) * U.sin(im))
+        special = ~(U.isfinite(re) & U.isfinite(im))
+        if special.any():
+            out = namespace(x).where(special, U.exp(x) - 1, out)
+    return out.astype(x.dtype, copy=False)
+
+
+expm1_p = _unary("expm1", _expm1_impl, lambda x, out: out + 1, needs_out=True)
 log_p = _unary("log", U.log, lambda x, out: 1 / x)
 log2_p = _unary("log2", U.log2, lambda x, out: 1 / (x * math.log(2.0)))
 log10_p = _unary("log10", U.log10, lambda x, out: 1 / (x * math.log(10.0)))
@@ -1157,7 +1192,7 @@ def complex(real, imag):
     complex128; both parts must have the same floating dtype, as ``torch.complex``).
 
     >>> ember.complex(ember.tensor([1., 2.]), ember.tensor([0.5, -1.]))
-    tensor([1.0000+0.5000j, 2.0000-1.0000j])
+    tensor([1.+0.5000j, 2.-1.0000j])
     """
     re, im = as_value(real), as_value(imag)
     if not (re.dtype.is_floating_point and im.dtype.is_floating_point) or re.dtype is not im.dtype:

@@ -51,6 +51,9 @@ def _sum_impl(x, dims, keepdim, dtype=None):
         # loops round every partial sum: 10000 bfloat16 ones would sum to 256)
         with np.errstate(over="ignore"):  # beyond float16's range: inf, as PyTorch
             return U.add.reduce(x, axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
+    if dtype is None and x.dtype.kind in "iu":
+        dtype = x.dtype  # NumPy would widen small integers to int64; the shape rule keeps them
+        return U.add.reduce(x, axis=dims, keepdims=keepdim, dtype=dtype)
     return U.add.reduce(x, axis=dims, keepdims=keepdim, dtype=None if dtype is None else dtype.np)
 
 
@@ -60,7 +63,8 @@ def _emit_sum(e, ops, const):
     p = e.params
     if e.outs[0].aval.dtype.itemsize == 2:
         return None
-    dt = "None" if p.get("dtype") is None else const(p["dtype"].np)
+    out_np = e.outs[0].aval.dtype.np
+    dt = const(out_np) if p.get("dtype") is not None or out_np.kind in "iu" else "None"
     return f"{const(np.add.reduce)}({ops[0]}, {const(p['dims'])}, {dt}, None, {p['keepdim']})"
 
 
