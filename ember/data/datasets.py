@@ -127,19 +127,20 @@ def _download(name, base_url, files, root):
 
 
 class _ImageSet(Dataset):
-    """In-memory image sets: ``data`` (uint8), ``targets`` (int64)."""
+    """In-memory image sets: the images (uint8) and labels (int64) as NumPy arrays
+    (``_images``, ``_labels``); ``data``/``targets`` show them as torchvision's classes do."""
 
     channels_last = False
 
     def __len__(self):
-        return len(self.targets)
+        return len(self._labels)
 
     def _float(self, imgs):
         x = imgs.astype(np.float32) / 255.0
         return x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
 
     def __getitem__(self, i):
-        img, y = self.data[i], int(self.targets[i])
+        img, y = self._images[i], int(self._labels[i])
         if self.transform is not None:
             x = self.transform(img)
         else:
@@ -150,7 +151,7 @@ class _ImageSet(Dataset):
 
     def tensors(self):
         """The whole split as (N, C, H, W) float32 in [0, 1] and (N,) int64 tensors."""
-        return Tensor._wrap(self._float(self.data)), Tensor._wrap(self.targets.astype(np.int64))
+        return Tensor._wrap(self._float(self._images)), Tensor._wrap(self._labels.astype(np.int64))
 
 
 # ---- MNIST / Fashion-MNIST (IDX files) ---------------------------------------------------------
@@ -284,12 +285,31 @@ class MNIST(_ImageSet):
             raise _missing(name, [f"{prefix}-images-idx3-ubyte[.gz]",
                                   f"{prefix}-labels-idx1-ubyte[.gz]"], roots or ["(no root)"],
                            self.urls[0])
-        self.data = read_idx(img)
-        if self.data.ndim != 3 or self.data.dtype != np.uint8:
-            raise RuntimeError(f"{name}: {img} holds {self.data.dtype} data of shape "
-                               f"{self.data.shape}; expected uint8 images (N, rows, cols)")
-        self.targets = _check_labels(name, lab, read_idx(lab), 10, len(self.data))
+        self._images = read_idx(img)
+        if self._images.ndim != 3 or self._images.dtype != np.uint8:
+            raise RuntimeError(f"{name}: {img} holds {self._images.dtype} data of shape "
+                               f"{self._images.shape}; expected uint8 images (N, rows, cols)")
+        self._labels = _check_labels(name, lab, read_idx(lab), 10, len(self._images))
         self.transform, self.target_transform, self.train = transform, target_transform, train
+
+    @property
+    def data(self):
+        """The images as a uint8 tensor (N, 28, 28), as torchvision's (sharing memory)."""
+        return Tensor._wrap(self._images)
+
+    @data.setter
+    def data(self, value):
+        self._images = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
+
+    @property
+    def targets(self):
+        """The labels as an int64 tensor (N,), as torchvision's."""
+        return Tensor._wrap(self._labels)
+
+    @targets.setter
+    def targets(self, value):
+        self._labels = np.asarray(value.numpy() if isinstance(value, Tensor) else value,
+                                  np.int64)
 
     @staticmethod
     def _find(roots, base):
@@ -480,9 +500,28 @@ class CIFAR10(_ImageSet):
             x, y = _cifar_batch(p, raw)
             data.append(x.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
             labels.append(y)
-        self.data = np.concatenate(data)
-        self.targets = np.concatenate(labels)
+        self._images = np.concatenate(data)
+        self._labels = np.concatenate(labels)
         self.transform, self.target_transform, self.train = transform, target_transform, train
+
+    @property
+    def data(self):
+        """The images as a uint8 NumPy array (N, 32, 32, 3), as torchvision's."""
+        return self._images
+
+    @data.setter
+    def data(self, value):
+        self._images = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
+
+    @property
+    def targets(self):
+        """The labels as a list of ints, as torchvision's."""
+        return self._labels.tolist()
+
+    @targets.setter
+    def targets(self, value):
+        self._labels = np.asarray(value.numpy() if isinstance(value, Tensor) else value,
+                                  np.int64)
 
 
 # ---- text ---------------------------------------------------------------------------------------

@@ -247,12 +247,36 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of (N, C, H, W) or (C, H, W) with probability ``p``.
+    """Zero whole channels of (N, C, H, W) with probability ``p``. As PyTorch (and with its
+    warnings): a 3-D input is read as (N, C, L), and any other rank drops along dims 0 and 1
+    (for a 2-D (N, C) input: single elements).
 
     >>> ember.nn.functional.dropout2d(ember.ones(1, 2, 3, 3), training=False).shape
     ember.Size([1, 2, 3, 3])
     """
-    return _feature_dropout(input, p, training, 4, "dropout2d")
+    import warnings
+    if not 0.0 <= p <= 1.0:
+        raise OpError(f"dropout2d: probability has to be between 0 and 1, but got {p}")
+    nd = input.ndim
+    if nd not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {nd}-D input to dropout2d, which is deprecated "
+                      f"and will result in an error in a future release. To retain the "
+                      f"behavior and silence this warning, please use dropout instead. Note "
+                      f"that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      f"spatial dimensions, a channel dimension, and an optional batch "
+                      f"dimension (i.e. 3D or 4D inputs).", UserWarning, stacklevel=2)
+    if nd == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change "
+                      "in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", UserWarning,
+                      stacklevel=2)
+    if not training or p == 0.0 or nd < 2:
+        return input if nd >= 2 or not training or p == 0.0 else dropout(input, p, training)
+    shape = tuple(input.shape[:2]) + (1,) * (nd - 2)
+    return input * dropout(ones(shape, dtype=input.dtype, device=input.device), p, training)
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):

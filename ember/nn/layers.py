@@ -351,6 +351,59 @@ class Sequential(Module):
         self.add_module(str(len(self._modules)), m)
         return self
 
+    def __setitem__(self, i, m):
+        setattr(self, _key_at(self._modules, i, "Sequential"), m)
+
+    def __delitem__(self, i):
+        _delete_renumber(self, i, "Sequential")
+
+    def insert(self, index, m):
+        _insert_renumber(self, index, m, "Sequential")
+        return self
+
+    def extend(self, mods):
+        for m in mods:
+            self.append(m)
+        return self
+
+    def pop(self, i):
+        m = self[i]
+        del self[i]
+        return m
+
+
+def _key_at(modules, i, owner):
+    keys = list(modules)
+    n = len(keys)
+    j = i + n if i < 0 else i
+    if not 0 <= j < n:
+        raise IndexError(f"{owner}: index {i} is out of range for {n} modules")
+    return keys[j]
+
+
+def _delete_renumber(owner, i, name):
+    keys = [_key_at(owner._modules, k, name) for k in
+            (range(len(owner._modules))[i] if isinstance(i, slice) else [i])]
+    for k in keys:
+        del owner._modules[k]
+    if all(k.isdigit() for k in owner._modules):  # numbered: renumber 0..n-1, as PyTorch
+        mods = list(owner._modules.values())
+        owner._modules.clear()
+        for j, m in enumerate(mods):
+            owner._modules[str(j)] = m
+
+
+def _insert_renumber(owner, index, m, name):
+    n = len(owner._modules)
+    j = index + n if index < 0 else index
+    if not 0 <= j <= n:
+        raise IndexError(f"{name}: insert index {index} is out of range for {n} modules")
+    mods = list(owner._modules.values())
+    mods.insert(j, m)
+    owner._modules.clear()
+    for k, v in enumerate(mods):
+        owner._modules[str(k)] = v
+
 
 class ModuleList(Module):
     """A list of modules whose parameters belong to the owning module.
@@ -374,7 +427,26 @@ class ModuleList(Module):
         return self
 
     def __getitem__(self, i):
+        if isinstance(i, slice):
+            return type(self)(list(self._modules.values())[i])
         return list(self._modules.values())[i]
+
+    def __setitem__(self, i, m):
+        setattr(self, _key_at(self._modules, i, "ModuleList"), m)
+
+    def __delitem__(self, i):
+        _delete_renumber(self, i, "ModuleList")
+
+    def insert(self, index, m):
+        _insert_renumber(self, index, m, "ModuleList")
+
+    def pop(self, i=-1):
+        m = self[i]
+        del self[i]
+        return m
+
+    def __iadd__(self, mods):
+        return self.extend(mods)
 
     def __iter__(self):
         return iter(self._modules.values())

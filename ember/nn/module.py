@@ -104,8 +104,13 @@ class Module:
         if name in self._buffers and (value is None or isinstance(value, Tensor)):
             self._buffers[name] = value  # assigning a tensor to a buffer's name updates it
             return
+        # replacing a parameter/submodule keeps its place in the order (children(),
+        # state_dict keys), as PyTorch: pop only from the stores it is leaving
+        keep = self._parameters if isinstance(value, Parameter) else \
+            self._modules if isinstance(value, Module) else None
         for d in (self._parameters, self._buffers, self._modules):
-            d.pop(name, None)
+            if d is not keep:
+                d.pop(name, None)
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Buffer):  # nn.Buffer: registered as a (plain tensor) buffer

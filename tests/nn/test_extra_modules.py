@@ -174,3 +174,67 @@ def test_buffer_and_data_parallel():
     assert sorted(dp.state_dict()) == sorted(tdp.state_dict())
     with pytest.raises(ember.OpError, match="device_ids"):
         ember.nn.DataParallel(inner, device_ids=[0, 1])
+
+
+def test_dropout2d_reads_ranks_as_torch():
+    ember.manual_seed(0)
+    with pytest.warns(UserWarning, match="Received a 2-D input to dropout2d"):
+        y = F.dropout2d(ember.ones(64, 64), 0.5).numpy()
+    assert set(np.unique(y)) == {0.0, 2.0} and 0.3 < (y == 0).mean() < 0.7  # elementwise
+    with pytest.warns(UserWarning, match="interpreted as shape \\(N, C, L\\)"):
+        y = F.dropout2d(ember.ones(4, 8, 5), 0.5).numpy()
+    assert (y == y[..., :1]).all() and 0 < (y[..., 0] == 0).sum() < 32  # per (n, c)
+    y = F.dropout2d(ember.ones(2, 8, 3, 3), 0.5).numpy()
+    assert (y == y[..., :1, :1]).all()
+
+
+def test_replacing_a_child_keeps_its_place():
+    torch_net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
+    net = ember.nn.Sequential(ember.nn.Conv2d(3, 4, 3), ember.nn.ReLU(), ember.nn.Flatten())
+    for m in (net, torch_net):
+        setattr(m, "0", type(m[0])(1, 4, 3))  # as scripts swap a pretrained stem
+        m[2] = type(m[2])()
+    assert [type(c).__name__ for c in net.children()] == \
+        [type(c).__name__ for c in torch_net.children()] == ["Conv2d", "ReLU", "Flatten"]
+    lin = ember.nn.Linear(2, 2)
+    lin.weight = ember.nn.Parameter(ember.zeros(2, 2))
+    assert list(lin.state_dict()) == ["weight", "bias"]
+
+
+def test_vision_namespace_and_dataset_views(tmp_path):
+    import struct
+    import ember.vision as torchvision
+    import ember.vision.transforms as T  # noqa: F401  (the submodule import path works)
+    assert torchvision.models.resnet18 is not None and torchvision.utils.make_grid
+    for name, arr in (("t10k-images-idx3-ubyte", np.zeros((3, 28, 28), np.uint8)),
+                      ("t10k-labels-idx1-ubyte", np.array([4, 1, 7], np.uint8))):
+        with open(tmp_path / name, "wb") as f:
+            f.write(struct.pack(">HBB", 0, 8, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+                    + arr.tobytes())
+    ds = torchvision.datasets.MNIST(str(tmp_path), train=False)
+    assert isinstance(ds.data, ember.Tensor) and ds.data.dtype == ember.uint8
+    assert ds.targets.tolist() == [4, 1, 7] and tuple(ds.data.unsqueeze(1).shape) == (3, 1, 28, 28)
+    ds.targets = ds.targets[:2]
+    ds.data = ds.data[:2]
+    assert len(ds) == 2
+
+
+def test_sequential_and_module_list_editing_as_torch():
+    for lib in (ember.nn, torch.nn):
+        seq = lib.Sequential(lib.Linear(2, 3), lib.ReLU(), lib.Linear(3, 1))
+        seq[1] = lib.Tanh()
+        del seq[0]
+        seq.insert(0, lib.Linear(2, 3))
+        seq.append(lib.Sigmoid())
+        popped = seq.pop(3)
+        ml = lib.ModuleList([lib.ReLU(), lib.Tanh(), lib.Sigmoid()])
+        del ml[0]
+        ml.insert(1, lib.ELU())
+        ml[0] = lib.ReLU6()
+        ml += [lib.Identity()]
+        ml.pop(-1)
+        out = ([type(m).__name__ for m in seq], list(seq._modules), type(popped).__name__,
+               [type(m).__name__ for m in ml], list(ml._modules), type(ml[1:]).__name__)
+        if lib is ember.nn:
+            mine = out
+    assert mine == out
