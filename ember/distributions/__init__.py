@@ -351,12 +351,14 @@ from .univariate import (Exponential, Laplace, LogNormal, Cauchy, Gumbel,  # noq
 from .discrete import (Geometric, Poisson, Binomial, OneHotCategorical,  # noqa: E402
                        NegativeBinomial, Multinomial)
 from .multivariate_normal import MultivariateNormal  # noqa: E402
-from .gamma import Gamma, Chi2, Beta, Dirichlet, StudentT  # noqa: E402
+from .gamma import Gamma, Chi2, Beta, Dirichlet, StudentT, InverseGamma  # noqa: E402
 from . import transforms  # noqa: E402,F401
+from .transforms import *  # noqa: E402,F401,F403  (torch.distributions re-exports them)
 from .transformed_distribution import TransformedDistribution  # noqa: E402
 from .mixture_same_family import MixtureSameFamily  # noqa: E402
 from .relaxed import (LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: E402
-                      ExpRelaxedCategorical, RelaxedOneHotCategorical)
+                      ExpRelaxedCategorical, RelaxedOneHotCategorical,
+                      OneHotCategoricalStraightThrough)
 from .kl import kl_divergence, register_kl  # noqa: E402
 from . import kl  # noqa: E402,F401  (torch.distributions.kl's import path)
 
@@ -366,4 +368,5 @@ __all__ += ["Independent", "Exponential", "Laplace", "LogNormal", "Cauchy", "Gum
             "TransformedDistribution", "MixtureSameFamily", "LogitRelaxedBernoulli",
             "RelaxedBernoulli", "ExpRelaxedCategorical", "RelaxedOneHotCategorical",
             "HalfCauchy", "Pareto", "Weibull", "NegativeBinomial", "Multinomial",
-            "register_kl", "constraints", "transforms", "Constraint"]
+            "InverseGamma", "OneHotCategoricalStraightThrough",
+            "register_kl", "constraints", "transforms", "Constraint"] + transforms.__all__

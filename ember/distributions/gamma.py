@@ -19,7 +19,7 @@ from ..core.creation import as_tensor as _as_tensor
 from ..ops import elementwise as _ew, reduce as _red, shape as _sh, special as _sp
 from ..random import generator as _rnd
 
-__all__ = ["Gamma", "Chi2", "Beta", "Dirichlet", "StudentT"]
+__all__ = ["Gamma", "Chi2", "Beta", "Dirichlet", "StudentT", "InverseGamma"]
 
 
 def _standard_gamma_grad(x, a):
@@ -295,3 +295,49 @@ class StudentT(Distribution):
         return (_ew.log(self.scale) + 0.5 * (df + 1) *
                 (_sp.digamma(0.5 * (df + 1)) - _sp.digamma(0.5 * df)) +
                 0.5 * _ew.log(df) + lbeta)
+
+
+class InverseGamma(Distribution):
+    """``1 / X`` for ``X ~ Gamma(concentration, rate)``.
+
+    >>> d = ember.distributions.InverseGamma(ember.tensor(3.0), ember.tensor(2.0))
+    >>> d.mean, d.mode
+    (tensor(1.), tensor(0.5000))
+    """
+
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, concentration, rate, validate_args=None):
+        self.base_dist = Gamma(concentration, rate, validate_args=validate_args)
+        self.concentration, self.rate = self.base_dist.concentration, self.base_dist.rate
+        super().__init__(tuple(self.rate.shape), (), validate_args)
+
+    @property
+    def mean(self):
+        a = self.concentration
+        m = self.rate / (a - 1)
+        return _ew.where(a > 1, m, _ew.full_like_traced(m, math.inf))
+
+    @property
+    def mode(self):
+        return self.rate / (self.concentration + 1)
+
+    @property
+    def variance(self):
+        a = self.concentration
+        v = self.rate.pow(2) / ((a - 1).pow(2) * (a - 2))
+        return _ew.where(a > 2, v, _ew.full_like_traced(v, math.inf))
+
+    def rsample(self, sample_shape=()):
+        return self.base_dist.rsample(sample_shape).reciprocal()
+
+    def log_prob(self, value):
+        v = as_value(value, self.rate)
+        check_support(self, v)
+        return self.base_dist.log_prob(v.reciprocal()) - 2 * _ew.log(v)
+
+    def entropy(self):
+        a = self.concentration
+        return a + _ew.log(self.rate) + _sp.lgamma(a) - (1 + a) * _sp.digamma(a)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from . import Distribution, Bernoulli, Categorical, _tensorize
+from .discrete import OneHotCategorical
 from . import constraints
 from .transformed_distribution import TransformedDistribution
 from .transforms import SigmoidTransform, ExpTransform
@@ -14,7 +15,7 @@ from ..ops import elementwise as _ew, reduce as _red, special as _sp
 from ..random import generator as _rnd
 
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli", "ExpRelaxedCategorical",
-           "RelaxedOneHotCategorical"]
+           "RelaxedOneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
 def _temperature(t, like):
@@ -150,3 +151,22 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     @property
     def logits(self):
         return self.base_dist.logits
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """A ``OneHotCategorical`` whose ``rsample`` is the one-hot draw with the straight-through
+    gradient of ``probs`` (the draw's value, ``probs``' gradient).
+
+    >>> p = ember.tensor([0.2, 0.8], requires_grad=True)
+    >>> s = ember.distributions.OneHotCategoricalStraightThrough(probs=p).rsample()
+    >>> (s * ember.tensor([1.0, 2.0])).sum().backward()
+    >>> p.grad                  # through the normalised probs
+    tensor([-0.8000, 0.2000])
+    """
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=()):
+        s = self.sample(sample_shape)
+        p = self.probs
+        return s + (p - p.detach())

@@ -199,3 +199,33 @@ def test_relaxed(param):
     np.testing.assert_allclose(s.sum(-1), 1, rtol=1e-5)
     probs = k / k.sum(-1, keepdims=True)
     np.testing.assert_allclose(np.eye(3)[s.argmax(-1)].mean(0), probs, atol=0.02)
+
+
+def test_inverse_gamma_and_straight_through():
+    a = np.array([1.5, 2.5, 4.0], np.float32)
+    b = np.array([0.5, 1.0, 2.0], np.float32)
+    ea, eb = ember.tensor(a, requires_grad=True), ember.tensor(b, requires_grad=True)
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    e, t = ed.InverseGamma(ea, eb), td.InverseGamma(ta, tb)
+    v = np.array([0.3, 1.0, 2.5], np.float32)
+    for p in ("mean", "mode", "variance"):
+        close(getattr(e, p), getattr(t, p), 1e-5)
+    close(e.log_prob(ember.tensor(v)), t.log_prob(torch.tensor(v)), 1e-5)
+    close(e.entropy(), t.entropy(), 1e-5)
+    (e.log_prob(ember.tensor(v)).sum() + e.entropy().sum()).backward()
+    (t.log_prob(torch.tensor(v)).sum() + t.entropy().sum()).backward()
+    close(ea.grad, ta.grad, 1e-4)
+    close(eb.grad, tb.grad, 1e-4)
+    ember.manual_seed(0)
+    s = np_(e.rsample((20000,)))
+    np.testing.assert_allclose((1 / s).mean(0), a / b, rtol=0.05)
+    assert ed.AffineTransform is et.AffineTransform  # re-exported as torch does
+    p = ember.tensor([0.2, 0.3, 0.5], requires_grad=True)
+    d = ed.OneHotCategoricalStraightThrough(probs=p)
+    r = d.rsample((4,))
+    assert (np_(r).sum(-1) == 1).all()
+    (r * ember.tensor([1.0, 2.0, 3.0])).sum().backward()
+    tp = torch.tensor([0.2, 0.3, 0.5], requires_grad=True)
+    (td.OneHotCategoricalStraightThrough(probs=tp).rsample((4,)) *
+     torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    close(p.grad, tp.grad, 1e-5)   # the gradient of the normalised probs, as torch
