@@ -375,7 +375,7 @@ class PolynomialLR(LRScheduler):
         return [b * f for b in self.base_lrs]
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(LambdaLR):
     """Each epoch multiplies the lr by ``lr_lambda(epoch)`` (one function or one per group).
 
     >>> opt = ember.optim.SGD([ember.nn.Parameter(ember.zeros(1))], lr=1.0)
@@ -388,12 +388,6 @@ class MultiplicativeLR(LRScheduler):
     >>> lrs
     [1.0, 0.5, 0.25, 0.125]
     """
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
-        n = len(optimizer.param_groups)
-        self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else \
-            [lr_lambda] * n
-        super().__init__(optimizer, last_epoch)
-
     def lr_at(self, e):
         out = []
         for b, f in zip(self.base_lrs, self.lr_lambdas):
@@ -401,9 +395,6 @@ class MultiplicativeLR(LRScheduler):
                 b = b * f(k)
             out.append(b)
         return out
-
-    def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):

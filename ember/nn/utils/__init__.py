@@ -35,22 +35,24 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = [p.grad._data for p in parameters if p.grad is not None]
     if not grads:
         return Tensor._wrap(np.zeros((), np.float32))
+    total = _total_norm(grads, norm_type, error_if_nonfinite, "clip_grad_norm_")
+    clip_grads_with_norm_(parameters, max_norm, total)
+    return Tensor._wrap(np.asarray(total, grads[0].dtype))
+
+
+def _total_norm(arrays, norm_type, error_if_nonfinite, op):
+    """The joint ``norm_type`` norm of the arrays, as a Python float (float64 sums)."""
     norm_type = float(norm_type)
     if norm_type == math.inf:
-        total = max(float(np.abs(g).max()) if g.size else 0.0 for g in grads)
+        total = max(float(np.abs(a).max()) if a.size else 0.0 for a in arrays)
     else:
-        total = float(sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type))
-                          for g in grads) ** (1.0 / norm_type))
+        total = float(sum(float(np.sum(np.abs(a.astype(np.float64)) ** norm_type))
+                          for a in arrays) ** (1.0 / norm_type))
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
-                           f"gradients is non-finite ({total}); pass error_if_nonfinite=False "
-                           f"to clip anyway")
-    coef = max_norm / (total + 1e-6)
-    if coef < 1:
-        for p in parameters:
-            if p.grad is not None:
-                p.grad._data *= p.grad._data.dtype.type(coef)
-    return Tensor._wrap(np.asarray(total, grads[0].dtype))
+        raise RuntimeError(f"{op}: the total norm of order {norm_type} of the gradients is "
+                           f"non-finite ({total}); pass error_if_nonfinite=False to go on "
+                           f"anyway")
+    return total
 
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -63,16 +65,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     ts = [t for t in _params(tensors) if t is not None]
     if not ts:
         return Tensor._wrap(np.zeros((), np.float32))
-    norm_type = float(norm_type)
     arrs = [np.asarray(t.detach()._data if isinstance(t, Tensor) else t) for t in ts]
-    if norm_type == math.inf:
-        total = max(float(np.abs(a).max()) if a.size else 0.0 for a in arrs)
-    else:
-        total = float(sum(float(np.sum(np.abs(a.astype(np.float64)) ** norm_type))
-                          for a in arrs) ** (1.0 / norm_type))
-    if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"get_total_norm: the total norm of order {norm_type} is "
-                           f"non-finite ({total})")
+    total = _total_norm(arrs, norm_type, error_if_nonfinite, "get_total_norm")
     return Tensor._wrap(np.asarray(total, arrs[0].dtype))
 
 
