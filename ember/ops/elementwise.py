@@ -706,7 +706,8 @@ for _n, _f in (("true_divide", div), ("divide", div), ("multiply", mul), ("subtr
 # --------------------------------------------------------------------------------------
 
 def _sigmoid_impl(x):
-    return (U.tanh(x * x.dtype.type(0.5)) + 1) * x.dtype.type(0.5)
+    h = x.dtype.type(0.5)  # (typed constants: NumPy 1.x makes float32 scalar + 1 a float64)
+    return (U.tanh(x * h) + x.dtype.type(1)) * h
 
 
 neg_p = _unary("neg", U.negative, lambda x, out: -ones_like_v(x), float_only=False)
