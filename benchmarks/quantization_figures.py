@@ -143,6 +143,8 @@ def main():
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--calibrate", type=int, default=1000)
     p.add_argument("--qat-epochs", type=int, default=1)
+    p.add_argument("--lr", type=float, help="learning rate of the QAT and control fine-tuning "
+                   "(default: the recipe's training rate)")
     p.add_argument("--qat-examples", type=int, help="fine-tune on the first N training "
                    "examples only (default: all)")
     p.add_argument("--limit", type=int, help="evaluate on the first N test examples only")
@@ -154,6 +156,8 @@ def main():
     args = Args(dataset="fashion-mnist")
     for k, v in r.DEFAULTS.items():
         setattr(args, k, v)
+    if a.lr is not None:
+        args.lr = a.lr
     xtr, ytr, xte, yte = r.data(args)
     if a.limit:
         xte, yte = _take(xte, slice(0, a.limit)), yte[:a.limit]
