@@ -22,6 +22,7 @@ import numpy as np
 
 import ember
 from ember import nn
+from ember.serialization import _remove_stale_tmps as remove_stale_tmps
 
 MODES = ("eager", "jit")
 AMP = {"bf16": "bfloat16", "fp16": "float16"}  # --amp: ember.autocast's dtype
@@ -121,6 +122,10 @@ class Run:
                 self.loss_scale = ember.amp.DynamicLossScale(ember.tensor(2.0 ** 16))
             self.step = self._make_jit_step()
         if a.resume:
+            # a run killed inside a checkpoint write left its temporary file; the resumed run
+            # may have no epoch left to write that checkpoint again, so clear them now
+            for name in ("last.safetensors", "best.safetensors"):
+                remove_stale_tmps(os.path.join(self.out, name))
             self._load(os.path.join(self.out, "last.safetensors"))
         if self.world > 1:
             from ember.nn.parallel import DistributedDataParallel

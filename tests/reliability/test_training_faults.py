@@ -109,3 +109,25 @@ def test_long_run_memory_is_flat(mode):
     assert out.returncode == 0, out.stderr
     growth = float(out.stdout.split()[-1])
     assert growth < 3.0, f"RSS grew by {growth:.1f} MB over 2,000 {mode} steps after warm-up"
+
+
+def test_resume_clears_temporary_files_of_a_killed_checkpoint_write(tmp_path):
+    """A run killed while it wrote best.safetensors leaves that write's temporary file; a
+    resume with no epoch left to write best again still removes it (its writer is dead)."""
+    out = tmp_path / "run"
+    assert main(BASE[:4] + ["--epochs", "1", "--limit", "400", "--out", str(out)]) == 0
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = out / f".tmp-best.safetensors.{dead}.0a1b2c3d.safetensors"
+    stale.write_bytes(b"partial")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # a save in progress in another live process is left alone
+        live = out / f".tmp-last.safetensors.{sleeper.pid}.0a1b2c3d.safetensors"
+        live.write_bytes(b"partial")
+        assert main(BASE[:4] + ["--epochs", "1", "--limit", "400", "--out", str(out),
+                                "--resume"]) == 0
+        assert not stale.exists()
+        assert live.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
