@@ -3,7 +3,8 @@ layers, initial states), with PyTorch's parameter names, shapes and initialisati
 
 The input projection of every time step is one matrix product over the whole sequence;
 the recurrence then runs step by step; an LSTM layer's whole recurrence is one
-``lstm_sequence`` primitive (forward and backward each one NumPy loop).
+``lstm_sequence`` primitive and a GRU layer's one ``gru_sequence`` (forward and backward each
+one NumPy loop).
 """
 from __future__ import annotations
 
@@ -294,7 +295,13 @@ class GRU(_RNNBase):
 
     def _run(self, x, w, h, c, reverse):
         w_ih, w_hh, b_ih, b_hh = w
-        xw = self._project(x, w_ih, b_ih, b_hh).unbind(0)
+        xw = self._project(x, w_ih, b_ih, b_hh)
+        if _fused_gru(xw, w_hh, b_hh, h):
+            from ..ops.nn_ops import gru_sequence
+            bhh = b_hh if b_hh is not None else zeros(w_hh.shape[0], dtype=w_hh.dtype)
+            return gru_sequence(xw, w_hh.mT, bhh, h, reverse), None
+        # mixed precisions (autocast lowers the projection only): the recurrence in ember ops
+        xw = xw.unbind(0)
         whh = w_hh.mT.clone()  # contiguous: per-step gradients accumulate without strides
         hs = self.hidden_size
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
@@ -310,6 +317,14 @@ class GRU(_RNNBase):
             h = n + z * (h - n)
             outs[t] = h
         return stack(outs), None
+
+
+def _fused_gru(xw, w_hh, b_hh, h):
+    """Whether the fused gru_sequence kernel runs the recurrence: one float32/float64 dtype
+    for the projections, weight, bias and state (else the per-step ember-ops loop)."""
+    dt = w_hh.dtype
+    return dt.name in ("float32", "float64") and xw.dtype == dt and h.dtype == dt and \
+        (b_hh is None or b_hh.dtype == dt)
 
 
 _autocast.register("mkldnn_rnn_layer", LSTM)

@@ -519,6 +519,250 @@ def lstm_sequence(xw, whh_t, h0, c0, reverse=False):
 export(lstm_sequence, __all__)
 
 
+# ---- a whole GRU layer's recurrence: one fused primitive forward, one backward --------------
+#
+# gru_seq(xw, whhT, bhh, h0) runs PyTorch's GRU recurrence over T steps: xw (T, N, 3H) holds
+# the input projections with b_ih (gates reset, update, new), whhT (H, 3H) is the recurrent
+# weight transposed and bhh (3H,) its bias:
+#   r, z = sigmoid(x_rz + h W_rz + b_rz);  hn = h W_n + b_n;  n = tanh(x_n + r hn)
+#   h' = n + z (h - n)                           (= (1 - z) n + z h)
+# Outputs: hs (T, N, H) and `acts` (T, N, 4H) = r, z, n, hn of every step, which the backward
+# reads. As lstm_seq: the recurrence is written once in ember ops (_gru_seq_ref, the reference
+# every derived rule comes from), the impl is a NumPy loop over preallocated buffers, the
+# first-order VJP a second fused primitive (gru_seq_bwd) whose recurrent weight and bias
+# gradients are one product / one sum over all steps after its loop.
+
+def _gru_seq_ref(xw, whhT, bhh, h0, reverse):
+    """The GRU recurrence in ember ops, the definition of gru_seq. ``whhT`` (H, 3H) and
+    ``bhh`` (3H,), or (G, H, 3H) and (G, 3H): one recurrent weight and bias per group of N/G
+    examples (gru_seq_bwd's reference uses that for per-example gradients)."""
+    from .elementwise import sigmoid, tanh
+    from .indexing import cat, stack
+    H = whhT.shape[-2]
+    xs = xw.unbind(0)
+    hs, acts = [None] * len(xs), [None] * len(xs)
+    h = h0
+    for t in _steps(len(xs), reverse):
+        if whhT.ndim == 3:
+            G = whhT.shape[0]
+            gh = ((h.reshape((G, -1, H)) @ whhT) + bhh.reshape((G, 1, 3 * H))).reshape(
+                tuple(xs[t].shape))
+        else:
+            gh = h @ whhT + bhh
+        rz = sigmoid(xs[t][..., :2 * H] + gh[..., :2 * H])
+        r, z = rz[..., :H], rz[..., H:]
+        hn = gh[..., 2 * H:]
+        n = tanh(xs[t][..., 2 * H:] + r * hn)
+        h = n + z * (h - n)
+        hs[t], acts[t] = h, cat([r, z, n, hn], -1)
+    return [stack(hs), stack(acts)]
+
+
+def _gru_seq_impl(xw, whhT, bhh, h0, reverse):
+    T, n, h3 = xw.shape
+    H = h3 // 3
+    xp = namespace(xw)
+    dt = np.result_type(xw.dtype, whhT.dtype, bhh.dtype, h0.dtype)
+    hs = xp.empty((T, n, H), dt)
+    acts = xp.empty((T, n, 4 * H), dt)
+    # sigmoid(a) = 1 / (1 + exp(-a)): the reset/update columns of the weight are negated (exact)
+    ws = xp.array(whhT, dt)
+    np.negative(ws[:, :2 * H], out=ws[:, :2 * H])
+    nb = (-bhh[:2 * H]).astype(dt, copy=False)
+    bn = bhh[2 * H:].astype(dt, copy=False)
+    L = min(_FWD_CHUNK, T)
+    gh = xp.empty((n, h3), dt)
+    xs = xp.empty((L, n, 2 * H), dt)
+    h = h0
+    with np.errstate(over="ignore"):  # exp(-a) = inf for very negative a: sigmoid(a) = 0
+        for k_lo in range(0, T, L):  # chunks of the processing order
+            k_hi = min(T, k_lo + L)
+            ta, tb = (T - k_hi, T - k_lo) if reverse else (k_lo, k_hi)
+            np.subtract(nb, xw[ta:tb, :, :2 * H], out=xs[:tb - ta])  # -(x_rz + b_rz)
+            for t in (range(tb - 1, ta - 1, -1) if reverse else range(ta, tb)):
+                np.matmul(h, ws, out=gh)
+                a_t = acts[t]
+                rz, r, z, nn, hn = (a_t[:, :2 * H], a_t[:, :H], a_t[:, H:2 * H],
+                                    a_t[:, 2 * H:3 * H], a_t[:, 3 * H:])
+                np.add(gh[:, :2 * H], xs[t - ta], out=rz)
+                np.exp(rz, out=rz)
+                rz += 1
+                np.divide(1, rz, out=rz)
+                np.add(gh[:, 2 * H:], bn, out=hn)
+                np.multiply(r, hn, out=nn)
+                nn += xw[t, :, 2 * H:]
+                np.tanh(nn, out=nn)
+                h_new = hs[t]
+                np.subtract(h, nn, out=h_new)
+                h_new *= z
+                h_new += nn
+                h = h_new
+    return [hs, acts]
+
+
+def _gru_seq_shape(xw, whhT, bhh, h0, reverse):
+    T, n, h3 = xw.shape
+    dt = h0.dtype
+    return [Aval((T, n, h3 // 3), dt), Aval((T, n, 4 * h3 // 3), dt)]
+
+
+def _gru_seq_vjp(ct, out, xw, whhT, bhh, h0, reverse):
+    from .elementwise import zeros_like_v
+    ct_hs, ct_acts = ct
+    if ct_acts is not None:  # a derivative of the backward itself (second order)
+        return NotImplemented  # -> the reference's VJP
+    hs, acts = out
+    ct_hs = ct_hs if ct_hs is not None else zeros_like_v(hs)
+    return tuple(bind(gru_seq_bwd_p, ct_hs, hs, acts, xw, whhT, bhh, h0, reverse=reverse,
+                      groups=1))
+
+
+def _gru_seq_batch(args, dims, reverse):
+    if dims[1] is not None or dims[2] is not None:  # per-example recurrent weights
+        return NotImplemented  # -> the reference under vmap
+    rest, b = _merge_batch([args[0], args[3]], [dims[0], dims[3]])
+    outs = bind(gru_seq_p, rest[0], args[1], args[2], rest[1], reverse=reverse)
+    outs = [_split_batch(o, b, True) for o in outs]
+    return [o for o, _ in outs], [d for _, d in outs]
+
+
+gru_seq_p = Primitive(
+    "gru_seq", _gru_seq_impl, multiple_results=True, vjp_needs_out=True,
+    shape=_gru_seq_shape, vjp=_gru_seq_vjp, batch=_gru_seq_batch, reference=_gru_seq_ref)
+gru_seq_p.vjp_accepts_none = True  # `acts` has a cotangent only in second order: no zeros
+
+
+# gru_seq_bwd(ct_hs, hs, acts, xw, whhT, bhh, h0) -> d xw, d whhT, d bhh, d h0. The impl reads
+# the saved states and activations; the reference recomputes them from xw. `groups` > 1: vmap
+# merged that many examples into N; the weight and bias gradients are one per example.
+
+def _gru_seq_bwd_impl(ct_hs, hs, acts, xw, whhT, bhh, h0, *, reverse, groups):
+    T, n, H = hs.shape
+    dt = hs.dtype
+    xp = namespace(hs)
+    dxw = xp.empty((T, n, 3 * H), dt)
+    dghn = xp.empty((T, n, H), dt)  # d(hn) = d(n's pre-activation) * r: hn's own gradient
+    dh = xp.zeros((n, H), dt)
+    first = h0.reshape((1,) + h0.shape)
+    h_prev = np.concatenate([hs[1:], first] if reverse else [first, hs[:-1]])
+    _gru_seq_bwd_rows(ct_hs, h_prev, acts, whhT, reverse, dxw, dghn, dh)
+    hp = h_prev.reshape(-1, H)
+    drz = dxw.reshape(-1, 3 * H)[:, :2 * H]
+    dn = dghn.reshape(-1, H)
+    if groups == 1:
+        dw = np.concatenate([hp.T @ drz, hp.T @ dn], axis=1)
+        db = np.concatenate([np.add.reduce(drz, axis=0), np.add.reduce(dn, axis=0)])
+    else:  # one gradient per example
+        dg = np.concatenate([drz, dn], axis=1).reshape(T, groups, -1, 3 * H).transpose(
+            1, 0, 2, 3).reshape(groups, -1, 3 * H)
+        hpg = h_prev.reshape(T, groups, -1, H).transpose(1, 3, 0, 2).reshape(groups, H, -1)
+        dw = hpg @ dg
+        db = np.add.reduce(dg, axis=1)
+    return [dxw, dw.astype(dt, copy=False), db.astype(dt, copy=False), dh]
+
+
+def _gru_seq_bwd_rows(ct_hs, h_prev, acts, whhT, reverse, dxw, dghn, dh):
+    """The backward recurrence: dxw = (d r, d z, d n) pre-activations, dghn = d hn, and the
+    carried dh (d h0 at the end). The factors of each gate's derivative that don't depend on
+    the incoming dh are computed for a chunk of _BWD_CHUNK steps at once:
+      d n = dh (1 - z)(1 - n^2),  d z = dh (h - n) z (1 - z),  d r = d n hn r (1 - r)."""
+    T, n, H = h_prev.shape
+    L = min(_BWD_CHUNK, T)
+    xp = namespace(h_prev)
+    dt = h_prev.dtype
+    F = xp.empty((L, n, 3 * H), dt)  # the factors of d r, d z, d n
+    zc = xp.empty((L, n, H), dt)
+    tmp = xp.empty((n, H), dt)
+    wrz, wn = whhT[:, :2 * H].T, whhT[:, 2 * H:].T
+    for k_hi in range(T, 0, -L):  # chunks of the processing order, last first
+        k_lo = max(0, k_hi - L)
+        ta, tb = (T - k_hi, T - k_lo) if reverse else (k_lo, k_hi)
+        A, Fc, Z = acts[ta:tb], F[:tb - ta], zc[:tb - ta]
+        r, z, nn, hn = (A[..., j * H:(j + 1) * H] for j in range(4))
+        fr, fz, fn = (Fc[..., j * H:(j + 1) * H] for j in range(3))
+        np.subtract(1, z, out=Z)
+        np.multiply(nn, nn, out=fn)                    # (1 - z)(1 - n^2)
+        np.subtract(1, fn, out=fn)
+        fn *= Z
+        np.subtract(h_prev[ta:tb], nn, out=fz)         # (h - n) z (1 - z)
+        fz *= z
+        fz *= Z
+        np.subtract(1, r, out=fr)                      # (1 - r) r hn (1 - z)(1 - n^2)
+        fr *= r
+        fr *= hn
+        fr *= fn
+        for t in (range(tb - 1, ta - 1, -1) if not reverse else range(ta, tb)):
+            dh += ct_hs[t]
+            np.multiply(Fc[t - ta].reshape(n, 3, H), dh[:, None], out=dxw[t].reshape(n, 3, H))
+            np.multiply(dxw[t, :, 2 * H:], acts[t, :, :H], out=dghn[t])
+            np.multiply(dh, acts[t, :, H:2 * H], out=tmp)  # dh z: straight into h
+            np.matmul(dxw[t, :, :2 * H], wrz, out=dh)
+            dh += tmp
+            np.matmul(dghn[t], wn, out=tmp)
+            dh += tmp
+
+
+def _gru_seq_bwd_shape(ct_hs, hs, acts, xw, whhT, bhh, h0, *, reverse, groups):
+    T, n, H = hs.shape
+    g = () if groups == 1 else (groups,)
+    return [Aval((T, n, 3 * H), hs.dtype), Aval(g + tuple(whhT.shape), hs.dtype),
+            Aval(g + tuple(bhh.shape), hs.dtype), Aval((n, H), hs.dtype)]
+
+
+def _gru_seq_bwd_ref(ct_hs, hs, acts, xw, whhT, bhh, h0, *, reverse, groups):
+    """gru_seq_bwd by definition: the VJP of gru_seq's reference at (xw, whhT, bhh, h0); with
+    groups > 1, taken for one copy of the weight and bias per group of examples."""
+    w, b = (whhT, bhh) if groups == 1 else (
+        whhT.expand((groups,) + tuple(whhT.shape)), bhh.expand((groups,) + tuple(bhh.shape)))
+    return list(derived_rule("vjp", gru_seq_p, [ct_hs, None], None, xw, w, b, h0,
+                             reverse=reverse))
+
+
+def _gru_seq_bwd_batch(args, dims, reverse, groups):
+    if dims[4] is not None or dims[5] is not None:  # per-example recurrent weights
+        return NotImplemented  # -> the reference under vmap
+    w, bias = args[4], args[5]
+    keep = (0, 1, 2, 3, 6)
+    rest, b = _merge_batch([args[k] for k in keep], [dims[k] for k in keep])
+    dx, dw, db, dh = bind(gru_seq_bwd_p, *rest[:4], w, bias, rest[4], reverse=reverse,
+                          groups=groups * b)
+    lead = (b,) if groups == 1 else (b, groups)
+    dw, db = dw.reshape(lead + tuple(w.shape)), db.reshape(lead + tuple(bias.shape))
+    (dx, ddx), (dh, ddh) = _split_batch(dx, b, True), _split_batch(dh, b, False)
+    return [dx, dw, db, dh], [ddx, 0, 0, ddh]
+
+
+gru_seq_bwd_p = Primitive(
+    "gru_seq_bwd", _gru_seq_bwd_impl, multiple_results=True, shape=_gru_seq_bwd_shape,
+    batch=_gru_seq_bwd_batch, reference=_gru_seq_bwd_ref)
+
+
+def gru_sequence(xw, whh_t, bhh, h0, reverse=False):
+    """A GRU layer's recurrence over a whole sequence (PyTorch's GRU): ``xw`` (T, N, 3H) are
+    the input projections with ``b_ih``, ``whh_t`` (H, 3H) the transposed recurrent weight,
+    ``bhh`` (3H,) its bias, ``h0`` (N, H) the initial state; gates in PyTorch's order (reset,
+    update, new). Returns the hidden states of every step, (T, N, H); ``reverse`` runs the
+    sequence from its last step to its first."""
+    xw, w, b, h0 = (as_value(v) for v in (xw, whh_t, bhh, h0))
+    if xw.ndim != 3 or w.ndim != 2 or xw.shape[2] != w.shape[1] or w.shape[1] != 3 * w.shape[0] \
+            or tuple(b.shape) != (w.shape[1],) or tuple(h0.shape) != (xw.shape[1], w.shape[0]):
+        raise OpError(
+            f"gru_sequence: expected xw (T, N, 3H), whh_t (H, 3H), bhh (3H,) and h0 (N, H); "
+            f"got xw {tuple(xw.shape)}, whh_t {tuple(w.shape)}, bhh {tuple(b.shape)}, h0 "
+            f"{tuple(h0.shape)}")
+    if xw.shape[0] == 0:
+        raise OpError("gru_sequence: the sequence is empty (T = 0)")
+    dts = {v.dtype for v in (xw, w, b, h0)}
+    if len(dts) != 1:
+        raise TypeError(f"gru_sequence: xw, whh_t, bhh, h0 must share one dtype, got "
+                        f"{sorted(d.name for d in dts)}")
+    hs, _ = bind(gru_seq_p, xw, w, b, h0, reverse=bool(reverse))
+    return hs
+
+
+export(gru_sequence, __all__)
+
+
 # ---- the negative log-likelihood loss: one primitive -------------------------------------
 #
 # nll_loss(logp (M, C), target (M,) [, weight (C,)]; ignore_index, reduction): the picked

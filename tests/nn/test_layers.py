@@ -31,6 +31,8 @@ LAYERS = [
     # 34 examples, hidden 64: the fused kernels run two halves of the batch on two threads
     ("LSTM_two_threads", lambda m: m.LSTM(8, 64, num_layers=2), [(5, 34, 8)]),
     ("GRU", lambda m: m.GRU(5, 6), [(4, 3, 5)]),
+    ("GRU_stacked", lambda m: m.GRU(5, 6, num_layers=2, bidirectional=True, bias=False,
+                                    batch_first=True), [(3, 4, 5)]),
     ("RNN", lambda m: m.RNN(5, 6, nonlinearity="relu"), [(4, 3, 5)]),
     ("MultiheadAttention", lambda m: m.MultiheadAttention(8, 2, batch_first=True), "mha"),
     ("TransformerEncoderLayer", lambda m: m.TransformerEncoderLayer(8, 2, 16, dropout=0.0,

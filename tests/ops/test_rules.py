@@ -158,6 +158,8 @@ CASES = [
     ("lstm_cell", lambda m, g, c: _lstm_cell(m, g, c), [(2, 8), (2, 2)], False),
     ("lstm_sequence", lambda m, x, w, h, c: _lstm_sequence(m, x, w, h, c),
      [(3, 2, 8), (2, 8), (2, 2), (2, 2)], False),
+    ("gru_sequence", lambda m, x, w, b, h: _gru_sequence(m, x, w, b, h),
+     [(3, 2, 6), (2, 6), (6,), (2, 2)], False),
     ("nll_loss", lambda m, x: _nll_loss(m, x), [(4, 3)], False),
     ("embedding", lambda m, w: m.nn.functional.embedding(
         m.tensor([[0, 2, 3], [3, 1, 0]]), w), [(4, 3)], False),
@@ -265,6 +267,27 @@ def _lstm_sequence(m, x, w, h0, c0):
         else:
             hs, cs = m.lstm_sequence(x, w, h0, c0, reverse=reverse)
         outs += [hs, cs * 0.5]
+    return m.cat(outs, -1)
+
+
+def _gru_sequence(m, x, w, b, h0):
+    outs = []
+    for reverse in (False, True):
+        if m is torch:  # the recurrence written out, as PyTorch's GRU computes it
+            H = h0.shape[-1]
+            steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+            hs, h = [None] * x.shape[0], h0
+            for t in steps:
+                gh = h @ w + b
+                r = (x[t][..., :H] + gh[..., :H]).sigmoid()
+                z = (x[t][..., H:2 * H] + gh[..., H:2 * H]).sigmoid()
+                n = (x[t][..., 2 * H:] + r * gh[..., 2 * H:]).tanh()
+                h = (1 - z) * n + z * h
+                hs[t] = h
+            hs = m.stack(hs)
+        else:
+            hs = m.gru_sequence(x, w, b, h0, reverse=reverse)
+        outs.append(hs * (2.0 if reverse else 1.0))
     return m.cat(outs, -1)
 
 
