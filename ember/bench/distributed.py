@@ -6,8 +6,8 @@
 It launches, in alternating rounds:
 - ``mpiexec -n 2`` of this module (``--role mpi``): all-reduce of 1 MB and 25 MB float32 buffers
   with raw mpi4py ``Allreduce``, ``ember.distributed.all_reduce`` (a Tensor, with its
-  cross-rank shape check) and DDP's bucket path (copy into the bucket, non-blocking
-  all-reduce, wait, average, gradients written back); then a DDP training step (eager) of
+  cross-rank shape check) and DDP's bucket path (gradients in their bucket as backward
+  leaves them, all-reduce in place, ``.grad`` views of the result); then a DDP training step (eager) of
   mnist-mlp and cifar-lenet at 2 ranks, and DDP's gradient reduction for each model alone
   vs a raw all-reduce of the same bytes;
 - one process (``--role single``): the same steps without DDP (1 rank, same per-rank batch);
@@ -53,6 +53,21 @@ def _reps(mb):
 
 # ---- ember under mpiexec ------------------------------------------------------------------------
 
+def _ddp_reduction(ddp):
+    """DDP's reduction alone, as at the end of a backward pass: every gradient is in its
+    bucket already divided by the world size (where autograd's accumulation puts it: the
+    one copy autograd makes of a fresh gradient writes into the bucket), then the buckets'
+    all-reduces are launched and waited for and ``.grad`` points at the averages."""
+    def run():
+        for b in ddp._buckets:
+            for slot in b.slots:
+                slot.arrived = True
+            b.ready = len(b.params)
+        ddp._launch_ready()
+        ddp._finish_backward()
+    return run
+
+
 def role_mpi():
     from mpi4py import MPI
     import ember
@@ -71,12 +86,7 @@ def role_mpi():
         holder.p = p
         ddp = DDP(holder, bucket_cap_mb=mb + 1)
         p.grad = ember.ones(n)
-
-        def ddp_reduce():
-            for b in ddp._buckets:
-                b.ready = len(b.params)
-            ddp._launch_ready()
-            ddp._finish_backward()
+        ddp_reduce = _ddp_reduction(ddp)
         res = {}
         for _ in range(3):  # alternate
             for name, fn in (("raw mpi4py Allreduce",
@@ -103,12 +113,7 @@ def role_mpi():
         step_t = _median_time(step, 30, warmup=5, sync=comm.Barrier)
         for q in m.parameters():
             q.grad = ember.ones_like(q)
-
-        def ddp_reduce():
-            for b in ddp._buckets:
-                b.ready = len(b.params)
-            ddp._launch_ready()
-            ddp._finish_backward()
+        ddp_reduce = _ddp_reduction(ddp)
         nbytes = sum(q.numel() * 4 for q in m.parameters())
         flat = np.ones(nbytes // 4, np.float32)
         red = _median_time(ddp_reduce, 30, sync=comm.Barrier)

@@ -649,6 +649,13 @@ def _torch_convention(g):
     return g.conj() if g is not None and _is_complex(g) else g
 
 
+# A leaf's grad sink, ``sink(leaf, g) -> bool`` (first-order backward only): when set and it
+# returns True, it has accumulated ``g`` (the leaf's shape and dtype) into storage it owns and
+# left ``leaf.grad`` a view of it (DistributedDataParallel's flat buckets). The class default
+# lives here, next to its one reader.
+Tensor._grad_sink = None
+
+
 def _accumulate(leaf, g, create_graph, given):
     """Add ``g`` into ``leaf.grad`` (PyTorch's AccumulateGrad)."""
     if g.shape != leaf.shape:
@@ -656,6 +663,11 @@ def _accumulate(leaf, g, create_graph, given):
                            f"leaf of shape {tuple(leaf.shape)}")
     if g.dtype != leaf.dtype:
         g = g.to(leaf.dtype)
+    sink = leaf._grad_sink
+    if sink is not None and not create_graph and sink(leaf, g):
+        # the leaf's gradient lives in storage the sink owns (DistributedDataParallel's flat
+        # buckets): it added g there and left leaf.grad a view of it
+        return
     if leaf.grad is None:
         if not create_graph and type(g._data) is not _backend.MetaArray:
             d, lf = g._data, leaf._data.flags

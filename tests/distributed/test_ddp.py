@@ -37,6 +37,35 @@ def test_ddp_in_a_world_of_one_trains_as_the_plain_module(world_of_one):
     ddp.load_state_dict(ddp.state_dict())
 
 
+def test_ddp_gradients_accumulate_in_place_in_the_flat_buckets(world_of_one):
+    ember.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    ref = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    ref.load_state_dict(net.state_dict())
+    ddp = nn.parallel.DistributedDataParallel(net, bucket_cap_mb=1e-4)
+    x, y = ember.randn(5, 4), ember.tensor([0, 1, 1, 0, 1])
+    for m in (ddp, ref):
+        nn.functional.cross_entropy(m(x), y).backward()
+    first = [p.grad for p in net.parameters()]
+    for p in net.parameters():  # each .grad is a view of its bucket, not a copy
+        assert sum(np.shares_memory(p.grad._data, b.buf) for b in ddp._buckets) == 1
+    for m in (ddp, ref):        # accumulation writes into the same storage
+        nn.functional.cross_entropy(m(x), y).backward()
+    for p, q, g in zip(net.parameters(), ref.parameters(), first):
+        assert p.grad is g
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6, atol=1e-7)
+    ddp.zero_grad()             # set_to_none: the next backward re-views
+    assert all(p.grad is None for p in net.parameters())
+    nn.functional.cross_entropy(ddp(x), y).backward()
+    assert [p.grad for p in net.parameters()] == first
+    with ember.autograd.set_grad_enabled(True):  # create_graph: autograd's own path, then
+        loss = nn.functional.cross_entropy(ddp(x), y)  # copied into the bucket at the end
+    ddp.zero_grad()
+    loss.backward(create_graph=True)
+    for p, g in zip(net.parameters(), first):
+        assert p.grad is g
+
+
 def test_ddp_before_init_says_so():
     if dist.is_initialized():
         dist.destroy_process_group()

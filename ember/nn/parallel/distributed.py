@@ -2,16 +2,27 @@
 
 Each rank runs the same model on its share of the batch; during ``backward()`` the
 gradients are averaged over the ranks in buckets (about ``bucket_cap_mb`` each, in reverse
-parameter order, which is roughly the order backward produces them). A bucket starts its
-non-blocking all-reduce as soon as every gradient in it has been accumulated (the leaves'
-post-accumulate-grad hooks), so communication overlaps the rest of backward; an
-end-of-backward callback (``queue_callback``) launches what is left, waits for every bucket
-and writes the averaged gradients back into ``.grad``. Buckets are launched in index order on
-every rank, whatever order their gradients arrive in, so the ranks' collectives always match.
+parameter order, which is roughly the order backward produces them).
+
+Gradients live in the buckets (PyTorch's ``gradient_as_bucket_view=True``, always): each
+bucket is one contiguous buffer allocated at construction, and a parameter's ``.grad`` is a
+view of its slice. Autograd accumulates a parameter's gradient straight into that slice (the
+leaf's grad sink, ``Tensor._grad_sink``): a fresh gradient (after ``zero_grad()``, whose
+default sets ``.grad = None``) is written there already divided by the world size, a
+gradient added to an existing ``.grad`` (``no_sync`` accumulation, ``set_to_none=False``)
+is added in place. So the all-reduce (a SUM of pre-divided values: the average) runs in
+place on the bucket, with no copy into it before and none out of it after.
+
+A bucket starts its non-blocking all-reduce as soon as every gradient in it has been
+accumulated (the leaves' post-accumulate-grad hooks), so communication overlaps the rest of
+backward; an end-of-backward callback (``queue_callback``) launches what is left and waits
+for every bucket. Buckets are launched in index order on every rank, whatever order their
+gradients arrive in, so the ranks' collectives always match.
 
 A parameter that got no gradient on a rank (an unused branch) contributes zeros there; one
 used on no rank keeps ``.grad = None`` (a per-parameter "used" count rides in the bucket), so
-no ``find_unused_parameters`` flag is needed.
+no ``find_unused_parameters`` flag is needed. A ``.grad`` the user or an optimizer replaced by
+another tensor is copied back into the bucket at the next reduction.
 """
 from __future__ import annotations
 
@@ -29,17 +40,71 @@ FIRST_BUCKET_BYTES = 2 ** 20  # PyTorch's first bucket is 1 MiB, whatever bucket
 
 
 class _Bucket:
-    __slots__ = ("index", "params", "offsets", "numel", "dtype", "ready", "buf", "req", "views")
+    """Parameters reduced together: one buffer holding their gradients, then one "used"
+    count per parameter."""
+    __slots__ = ("index", "params", "slots", "numel", "dtype", "ready", "buf", "used", "req")
 
     def __init__(self, index, params, dtype):
         self.index, self.params, self.dtype = index, params, dtype
-        self.offsets, off = [], 0
+        offsets, off = [], 0
         for p in params:
-            self.offsets.append(off)
+            offsets.append(off)
             off += p._data.size
         self.numel = off
+        self.buf = np.zeros(off + len(params), dtype)
+        self.used = self.buf[off:]
+        self.slots = [_Slot(self, k, self.buf[o:o + p._data.size].reshape(p._data.shape))
+                      for k, (p, o) in enumerate(zip(params, offsets))]
         self.ready = 0
-        self.buf = self.req = self.views = None
+        self.req = None
+
+
+class _Slot:
+    """One parameter's place in its bucket; called by autograd as the parameter's grad sink
+    (``sink(leaf, g)``: accumulate ``g`` into the bucket, leave ``leaf.grad`` its view)."""
+    __slots__ = ("bucket", "k", "view", "grad", "arrived", "ddp")
+
+    def __init__(self, bucket, k, view):
+        self.bucket, self.k, self.view = bucket, k, view
+        self.grad = Tensor._wrap(view)  # the parameter's .grad whenever it has one
+        self.arrived = False  # this pass's gradient is in the view, divided by the world size
+        self.ddp = None
+
+    def __call__(self, leaf, g):
+        d = g._data
+        if type(d) is not np.ndarray:
+            return False  # not host memory (a strict device's arrays): autograd's own path
+        view, cur = self.view, leaf.grad
+        state = self.ddp._state
+        scale = state.scale if state.sync else 1.0
+        if cur is None:
+            if scale == 1.0:
+                np.copyto(view, d, casting="unsafe")
+            else:  # the division by the world size rides on the one copy into the bucket
+                np.multiply(d, scale, out=view, casting="unsafe")
+        else:
+            # accumulate in place (a .grad replaced by another tensor joins the bucket here)
+            np.add(view if cur is self.grad else cur._data, d, out=view, casting="unsafe")
+            if scale != 1.0:
+                np.multiply(view, scale, out=view)
+        if state.sync:
+            self.arrived = True
+        gt = self.grad
+        if cur is not gt:
+            leaf.grad = gt
+        v = gt._ver
+        if v is not None:
+            v[0] += 1
+        return True
+
+
+class _PassState:
+    """DDP's per-backward state, kept outside the Module (plain attribute access on the hot
+    path)."""
+    __slots__ = ("sync", "scale", "active", "next_launch")
+
+    def __init__(self, scale):
+        self.sync, self.scale, self.active, self.next_launch = True, scale, False, 0
 
 
 class DistributedDataParallel(Module):
@@ -78,7 +143,6 @@ class DistributedDataParallel(Module):
         object.__setattr__(self, "_comm", pg.comm)
         self.broadcast_buffers = broadcast_buffers
         self.bucket_cap_mb = bucket_cap_mb
-        self.require_backward_grad_sync = True
         self.dim = dim
         seen, named = set(), []
         for name, p in module.named_parameters():
@@ -90,10 +154,16 @@ class DistributedDataParallel(Module):
         self._broadcast_state()
         cap = int(bucket_cap_mb * 2 ** 20)
         buckets = self._make_buckets([p for _, p in named], cap, min(cap, FIRST_BUCKET_BYTES))
+        object.__setattr__(self, "_state", _PassState(1.0 / self._comm.size))
         object.__setattr__(self, "_buckets", buckets)
         object.__setattr__(self, "_where", {id(p): b for b in buckets for p in b.params})
-        object.__setattr__(self, "_pass_active", False)
-        object.__setattr__(self, "_next_launch", 0)
+        for b in buckets:
+            for p, slot in zip(b.params, b.slots):
+                slot.ddp = self
+                if p.grad is not None:  # a gradient from before the wrap: into the bucket
+                    np.copyto(slot.view, p.grad._data, casting="unsafe")
+                    p.grad = slot.grad
+                p._grad_sink = slot
         handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for _, p in named]
         object.__setattr__(self, "_hook_handles", handles)
 
@@ -168,85 +238,95 @@ class DistributedDataParallel(Module):
                 self._bcast_coalesced(bufs)
         return self.module(*args, **kwargs)
 
+    @property
+    def require_backward_grad_sync(self):
+        """Whether the next backward averages the gradients (False inside ``no_sync()``)."""
+        return self._state.sync
+
+    @require_backward_grad_sync.setter
+    def require_backward_grad_sync(self, value):
+        self._state.sync = bool(value)
+
     @contextlib.contextmanager
     def no_sync(self):
         """Inside this context, backward accumulates gradients locally without averaging them;
         the first backward after it averages the accumulated gradients."""
-        prev = self.require_backward_grad_sync
-        self.require_backward_grad_sync = False
+        state = self._state
+        prev = state.sync
+        state.sync = False
         try:
             yield
         finally:
-            self.require_backward_grad_sync = prev
+            state.sync = prev
 
     # ---- backward: buckets -------------------------------------------------------------------
     def _grad_ready(self, p):
-        if not self.require_backward_grad_sync:
+        state = self._state
+        if not state.sync:
             return
-        if not self._pass_active:
-            object.__setattr__(self, "_pass_active", True)
+        if not state.active:
+            state.active = True
             queue_callback(self._finish_backward)
         b = self._where[id(p)]
         b.ready += 1
         if b.ready == len(b.params):
             self._launch_ready()
         else:  # let MPI move the buckets already in flight
-            for q in self._buckets[:self._next_launch]:
+            for q in self._buckets[:state.next_launch]:
                 if q.req is not None:
                     q.req.test()
 
     def _launch_ready(self):
-        i = self._next_launch
+        state = self._state
+        i = state.next_launch
         buckets = self._buckets
         while i < len(buckets) and buckets[i].ready == len(buckets[i].params):
             self._launch(buckets[i])
             i += 1
-        object.__setattr__(self, "_next_launch", i)
+        state.next_launch = i
 
     def _launch(self, b):
-        n = len(b.params)
-        scale = 1.0 / self._comm.size
-        buf = b.buf
-        if buf is None:  # the gradients, then one "used" count per param; kept across passes
-            buf = b.buf = np.empty(b.numel + n, b.dtype)
-            b.views = [buf[off:off + p._data.size].reshape(p._data.shape)
-                       for p, off in zip(b.params, b.offsets)]
-        used = buf[b.numel:]
-        for k, (p, view) in enumerate(zip(b.params, b.views)):
+        scale = self._state.scale
+        used = b.used
+        for k, (p, slot) in enumerate(zip(b.params, b.slots)):
+            if slot.arrived:  # autograd put this pass's gradient in the bucket, divided
+                used[k] = 1
+                continue
             g = p.grad
+            view = slot.view
             if g is None:
                 view.fill(0)
                 used[k] = 0
-            else:  # copied in pre-divided by the world size: the sum is the average
-                np.multiply(g._data, scale, out=view, casting="unsafe")
+            else:  # accumulated under no_sync, left from an earlier pass, or replaced
+                np.multiply(view if g is slot.grad else g._data, scale, out=view,
+                            casting="unsafe")
                 used[k] = 1
         if b.index == len(self._buckets) - 1:
             # the last bucket: every other one is launched, so nothing is left to overlap;
             # a blocking all-reduce skips the request machinery (MPI keeps the order of the
             # ranks' collectives, blocking or not)
-            self._comm.allreduce(buf, "sum")
+            self._comm.allreduce(b.buf, "sum")
             b.req = None
         else:
-            b.req = self._comm.iallreduce(buf, "sum")
+            b.req = self._comm.iallreduce(b.buf, "sum")
 
     def _finish_backward(self):
-        object.__setattr__(self, "_pass_active", False)
+        state = self._state
+        state.active = False
         buckets = self._buckets
-        for b in buckets[self._next_launch:]:  # gradients that never came on this rank
+        for b in buckets[state.next_launch:]:  # gradients that never came on this rank
             self._launch(b)
-        object.__setattr__(self, "_next_launch", 0)
+        state.next_launch = 0
         for b in buckets:
             if b.req is not None:
                 b.req.wait()
-            used = b.buf[b.numel:].tolist()
-            for k, (p, view) in enumerate(zip(b.params, b.views)):
-                if not used[k]:
-                    continue  # no rank had a gradient for it: leave .grad None
-                # a view of the bucket (PyTorch's gradient_as_bucket_view): the next pass's
-                # accumulation makes a new gradient array, which is copied back in
-                p.grad = Tensor._wrap(view)
+                b.req = None
+            used = b.used.tolist()
+            for k, (p, slot) in enumerate(zip(b.params, b.slots)):
+                slot.arrived = False
+                if used[k] and p.grad is not slot.grad:
+                    p.grad = slot.grad  # got zeros here, or its .grad had been replaced
             b.ready = 0
-            b.req = None
 
     def extra_repr(self):
         return (f"world_size={self._comm.size}, buckets={len(self._buckets)}, "

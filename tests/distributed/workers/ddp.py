@@ -227,6 +227,77 @@ assert d < 1e-6, d
 assert "dist_all_reduce" in str(ember.make_graph(step)(params, ember.tensor(X[mine]),
                                                          ember.tensor(Y[mine])))
 
+# flat gradient buckets: .grad is a view of its bucket (the all-reduce runs in place there),
+# whatever way the gradients are cleared, accumulated or replaced between steps
+def in_bucket(ddp):
+    return all(p.grad is None or any(np.shares_memory(p.grad._data, b.buf)
+                                     for b in ddp._buckets) for p in ddp.module.parameters())
+
+
+def flat_case(clear, steps=3, jit=False, cap=0.05):
+    ember.manual_seed(8)
+    model = mlp()
+    ref = copy.deepcopy(model)
+    ddp = DDP(ember.compile(model) if jit else model, bucket_cap_mb=cap)   # compile: jit plans
+    bufs = [b.buf for b in ddp._buckets]
+    opt = ember.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+    ropt = ember.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    x, y = ember.tensor(X[mine]), ember.tensor(Y[mine])
+    for step in range(steps):
+        clear(opt)
+        nn.functional.cross_entropy(ddp(x), y).backward()
+        assert in_bucket(ddp), clear
+        opt.step()
+        ropt.zero_grad()
+        for r in range(n):
+            rs = slice(r * PER, (r + 1) * PER)
+            (nn.functional.cross_entropy(ref(ember.tensor(X[rs])), ember.tensor(Y[rs])) / n
+             ).backward()
+        ropt.step()
+    assert all(a is b.buf for a, b in zip(bufs, ddp._buckets))
+    return maxdiff(ddp.module if not jit else model, ref)
+
+
+def replace_grads(opt):      # an optimizer/user that puts a new tensor in .grad
+    for g in opt.param_groups:
+        for p in g["params"]:
+            if p.grad is not None:
+                p.grad = p.grad * 0.0
+
+
+for label, clear, jit in (("set_to_none", lambda o: o.zero_grad(), False),
+                          ("zeros in place", lambda o: o.zero_grad(set_to_none=False), False),
+                          ("replaced .grad", replace_grads, False),
+                          ("jitted module", lambda o: o.zero_grad(), True)):
+    d = flat_case(clear, jit=jit)
+    report[f"flat {label}"] = d
+    assert d < 1e-6, (label, d)
+
+# no_sync accumulation into the bucket, then a synced pass: the average of all three
+ember.manual_seed(9)
+model = mlp()
+ref = copy.deepcopy(model)
+ddp = DDP(model, bucket_cap_mb=0.05)
+for rep in range(2):                    # twice: the second round starts from views
+    ddp.zero_grad(set_to_none=(rep == 0))
+    ref.zero_grad()
+    with ddp.no_sync():
+        for s in parts[:2]:
+            nn.functional.cross_entropy(ddp(ember.tensor(X[mine][s])),
+                                        ember.tensor(Y[mine][s])).backward()
+    assert in_bucket(ddp)
+    nn.functional.cross_entropy(ddp(ember.tensor(X[mine][parts[2]])),
+                                ember.tensor(Y[mine][parts[2]])).backward()
+    for r in range(n):
+        for s in parts:
+            rs = slice(r * PER + s.start, r * PER + s.stop)
+            (nn.functional.cross_entropy(ref(ember.tensor(X[rs])), ember.tensor(Y[rs])) / n
+             ).backward()
+    d = max(float(np.abs(p.grad.numpy() - q.grad.numpy()).max())
+            for p, q in zip(ddp.module.parameters(), ref.parameters()))
+    assert d < 1e-6, (rep, d)
+report["flat no_sync"] = d
+
 # the sampler: coverage, disjointness, padding, set_epoch, the repeated-epoch warning
 N = 103
 s = ember.data.DistributedSampler(range(N), seed=7)
