@@ -125,16 +125,24 @@ def _written(*ts):
         t._version[0] += 1
 
 
-_checks = [os.environ.get("EMBER_DIST_CHECKS", "1") != "0"]
+def _check_mode(value):
+    v = (value or "1").strip().lower()
+    if v in ("0", "off", "false", "no"):
+        return 0
+    if v == "first":
+        return 2
+    return 1
+
+
+# 1: every call (the default); 2: the first call of each signature only; 0: never
+_checks = [_check_mode(os.environ.get("EMBER_DIST_CHECKS"))]
 _SIG = 14
+_CACHE_MAX = 4096
 
 
-def _check(g, fn, arr, root=-1, red=0):
-    """All ranks agree on (op, reduction, root, dtype, shape) of this call, or every rank
-    raises the same error naming them."""
-    comm = g.comm
-    if comm.size == 1 or not _checks[0]:
-        return
+def _signature(g, key, fn, arr, root, red):
+    """(this rank's signature, the all-gather's receive buffer, the bytes it holds when every
+    rank agrees), made once per signature and group."""
     sig = np.zeros(_SIG, np.int64)
     sig[0] = _OPS.index(fn) + 1
     sig[1] = red
@@ -144,10 +152,40 @@ def _check(g, fn, arr, root=-1, red=0):
     sig[5] = arr.size
     shp = arr.shape[:_SIG - 6]
     sig[6:6 + len(shp)] = shp
-    allsig = np.empty((comm.size, _SIG), np.int64)
-    comm.allgather(sig, allsig)
-    if (allsig == sig).all():
+    n = g.comm.size
+    entry = [sig, np.empty((n, _SIG), np.int64), np.tile(sig, n).tobytes(), False]
+    cache = g._sig_cache
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = entry
+    return entry
+
+
+def _check(g, fn, arr, root=-1, red=0):
+    """All ranks agree on (op, reduction, root, dtype, shape) of this call, or every rank
+    raises the same error naming them. One all-gather of 14 integers, built once per
+    signature (``EMBER_DIST_CHECKS``: unset or 1 every call, ``first`` only a signature's
+    first call on this rank, 0 never)."""
+    comm = g.comm
+    mode = _checks[0]
+    if comm.size == 1 or not mode:
         return
+    key = (fn, red, root, arr.dtype, arr.shape)
+    entry = g._sig_cache.get(key)
+    if entry is None:
+        entry = _signature(g, key, fn, arr, root, red)
+    elif mode == 2 and entry[3]:
+        return
+    sig, allsig, agreed = entry[0], entry[1], entry[2]
+    comm.allgather_raw(sig, allsig)
+    if allsig.tobytes() == agreed:
+        entry[3] = True
+        return
+    _mismatch(g, fn, arr, sig, allsig)
+
+
+def _mismatch(g, fn, arr, sig, allsig):
+    comm = g.comm
     ops = [_OPS[int(s[0]) - 1] for s in allsig]
     per_rank = []
     for r in range(comm.size):
@@ -202,9 +240,9 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     g = _group(group, "all_reduce")
     if g is None:
         return None
-    name = _op_name(op, "all_reduce")
+    name = op.name if type(op) is ReduceOp else _op_name(op, "all_reduce")
     _check(g, "all_reduce", arr, red=_OP_CODES[name])
-    _written(tensor)
+    tensor._version[0] += 1
     if async_op:
         return Work(g.comm.iallreduce(arr, name), [tensor])
     g.comm.allreduce(arr, name)
@@ -429,7 +467,7 @@ def barrier(group=None, async_op=False, device_ids=None):
     g = _group(group, "barrier")
     if g is None:
         return None
-    if _checks[0] and g.comm.size > 1:
+    if _checks[0] == 1 and g.comm.size > 1:
         _check(g, "barrier", _NOTHING)  # an all-gather: a barrier that also checks the call
     else:
         g.comm.barrier()

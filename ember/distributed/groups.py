@@ -34,6 +34,7 @@ class ProcessGroup:
 
     def __init__(self, comm, ranks, backend="mpi"):
         self.comm, self.ranks, self.backend = comm, list(ranks), backend
+        self._sig_cache = {}  # collectives' signature checks (collectives._check)
         self._global_to_group = {g: i for i, g in enumerate(self.ranks)}
 
     def rank(self):

@@ -19,6 +19,12 @@ def test_bad_input_messages_name_the_op_the_ranks_and_the_shapes():
     check_ok(run_ranks("faults.py", "messages"), "messages ok")
 
 
+@pytest.mark.parametrize("mode", ["1", "first"])
+def test_the_signature_check_every_call_or_once_per_signature(mode):
+    p = run_ranks("faults.py", "checks", env={"EMBER_DIST_CHECKS": mode})
+    check_ok(p, f"checks ok {mode == 'first'}")
+
+
 def test_a_rank_that_raises_makes_every_rank_exit():
     p = run_ranks("faults.py", "raise", timeout=50)
     assert p.returncode != 0

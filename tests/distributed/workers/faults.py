@@ -59,6 +59,29 @@ if case == "messages":
     assert t.tolist() == [2.0, 2.0], t
     if rank == 0:
         print("messages ok", flush=True)
+elif case == "checks":
+    # the signature check: one all-gather per call by default, once per signature with
+    # EMBER_DIST_CHECKS=first; a mismatch on new signatures is caught either way
+    from ember.distributed import collectives as C
+    comm = dist._world()
+    calls = []
+    raw = comm.allgather_raw
+    comm.allgather_raw = lambda a, o: (calls.append(1), raw(a, o))
+    first = C._checks[0] == 2
+    t = ember.ones(3)
+    for _ in range(4):
+        dist.all_reduce(t)
+    dist.all_reduce(t, op=dist.ReduceOp.AVG)
+    assert t.tolist() == [16.0, 16.0, 16.0], t   # 1 -> 2 -> 4 -> 8 -> 16, AVG keeps it
+    assert len(calls) == (2 if first else 5), (first, len(calls))
+    t = ember.zeros(2, 4) if rank == 0 else ember.zeros(4, 2)
+    expect_error(lambda: dist.all_reduce(t), "all_reduce", "rank 0 has shape (2, 4)",
+                 "rank 1 has shape (4, 2)")
+    t = ember.ones(2)
+    dist.all_reduce(t)
+    assert t.tolist() == [2.0, 2.0], t
+    if rank == 0:
+        print("checks ok", first, flush=True)
 elif case == "raise":
     # rank 1 raises; rank 0 waits in a collective it would never leave: both must exit
     if rank == 1:
