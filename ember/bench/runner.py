@@ -284,12 +284,19 @@ def plot(results, path):
     plt.close(fig)
 
 
+def distributed_argv(a):
+    """``ember bench --distributed``'s arguments for ``ember.bench.distributed``: PyTorch's gloo
+    columns run unless ``--frameworks`` names no torch framework (torch-eager, torch-compile)."""
+    fws = [f for f in a.frameworks.split(",") if f]
+    return ["--rounds", str(a.rounds), "--json", a.json] + (
+        [] if any(f == "torch" or f.startswith("torch-") for f in fws) else ["--no-torch"])
+
+
 def main(a):
     import platform
     if getattr(a, "distributed", False):
         from .distributed import main as distributed_main
-        return distributed_main(["--rounds", str(a.rounds), "--json", a.json] +
-                                ([] if "torch" in a.frameworks.split(",") else ["--no-torch"]))
+        return distributed_main(distributed_argv(a))
     wls = [w for w in a.workloads.split(",") if w]
     fws = [f for f in a.frameworks.split(",") if f]
     bad = [w for w in wls if w not in workload_specs.SPECS] + [f for f in fws if f not in workload_specs.BUILDERS]

@@ -34,3 +34,18 @@ def test_blas_kernel_warning_names_a_forced_old_kernel():
     assert ember.backend.blas_kernel_warning("Prescott", {"sse2"}, {}) is None  # an old CPU
     msg = ember.backend.blas_kernel_warning("Katmai", flags, {"OPENBLAS_CORETYPE": "Prescott"})
     assert "Katmai" in msg and "OPENBLAS_CORETYPE=Prescott" in msg and "AVX2" in msg
+
+
+def test_distributed_bench_runs_the_gloo_columns_with_the_default_frameworks():
+    # the default --frameworks names torch-eager/torch-compile, never plain "torch": the gloo
+    # columns must still run (they came out empty when only "torch" was recognised)
+    import argparse
+    p = argparse.ArgumentParser()
+    runner.add_arguments(p)
+    argv = runner.distributed_argv(p.parse_args(["--distributed", "--rounds", "2"]))
+    assert argv[:2] == ["--rounds", "2"] and "--no-torch" not in argv
+    argv = runner.distributed_argv(p.parse_args(["--distributed", "--frameworks", "torch-eager"]))
+    assert "--no-torch" not in argv
+    argv = runner.distributed_argv(p.parse_args(["--distributed", "--frameworks",
+                                                 "ember-eager,jax-jit"]))
+    assert "--no-torch" in argv
