@@ -805,9 +805,17 @@ class GRUCell(_CellBase):
     _gates = 3
 
     def forward(self, input, hx=None):
+        from .rnn import _fused_gru
+        from ..ops.nn_ops import gru_sequence
         x, batched = self._check(input, hx)
         h = self._hidden(hx, x, batched)
-        gi, gh = self._proj(x, h)
+        gi = F.linear(x, self.weight_ih, self.bias_ih)
+        if _fused_gru(gi, self.weight_hh, self.bias_hh, h):  # one step of the fused kernel
+            b = self.bias_hh if self.bias_hh is not None else \
+                zeros(3 * self.hidden_size, dtype=h.dtype)
+            out = gru_sequence(gi.unsqueeze(0), self.weight_hh.mT, b, h).squeeze(0)
+            return out if batched else out.squeeze(0)
+        gh = F.linear(h, self.weight_hh, self.bias_hh)  # mixed precisions under autocast
         ir, iz, inn = gi.chunk(3, 1)
         hr, hz, hn = gh.chunk(3, 1)
         r = (ir + hr).sigmoid()

@@ -264,16 +264,35 @@ def _lstm_seq_impl(xw, whhT, h0, c0, reverse):
     hs = xp.empty((T, n, H), dt)
     cs = xp.empty((T, n, H), dt)
     acts = xp.empty((T, n, 5 * H), dt)
-    # sigmoid(x) = 1 / (1 + exp(-x)); tanh(x) = 2 / (1 + exp(-2x)) - 1. The scales are powers
-    # of two, so scaling the weight and the inputs is exact: h (s W) + s x = s (h W + x)
-    scale = xp.full(h4, -1, dt)
-    scale[2 * H:3 * H] = -2
-    numer = xp.ones(h4, dt)
-    numer[2 * H:3 * H] = 2
+    scale, numer = _lstm_scales(xp, h4, dt)
     ws = whhT * scale
-    threads.run_parts(_lstm_seq_rows, [(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer,
-                                        a, b) for a, b in _row_parts(n, H)])
+    parts = _row_parts(n, H)
+    if len(parts) == 1:  # one part: no thread pool (a cell stepped eagerly calls this per step)
+        _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, 0, n)
+    else:
+        threads.run_parts(_lstm_seq_rows, [(xw, ws, h0, c0, reverse, hs, cs, acts, scale,
+                                            numer, a, b) for a, b in parts])
     return [hs, cs, acts]
+
+
+_SCALES = {}
+
+
+def _lstm_scales(xp, h4, dt):
+    """sigmoid(x) = 1 / (1 + exp(-x)); tanh(x) = 2 / (1 + exp(-2x)) - 1: the per-column
+    scales (-1, or -2 for the cell gate) and numerators, made once per width and dtype (read
+    only). The scales are powers of two, so scaling the weight and the inputs is exact:
+    h (s W) + s x = s (h W + x)."""
+    key = (xp, h4, np.dtype(dt).str)
+    got = _SCALES.get(key)
+    if got is None:
+        H = h4 // 4
+        scale = xp.full(h4, -1, dt)
+        scale[2 * H:3 * H] = -2
+        numer = xp.ones(h4, dt)
+        numer[2 * H:3 * H] = 2
+        got = _SCALES[key] = (scale, numer)
+    return got
 
 
 _FWD_CHUNK = 8  # steps whose scaled inputs are formed in one call
@@ -327,9 +346,9 @@ def _lstm_seq_vjp(ct, out, xw, whhT, h0, c0, reverse):
         return NotImplemented  # -> the reference's VJP
     hs, cs, acts = out
     ct_hs = ct_hs if ct_hs is not None else zeros_like_v(hs)
-    ct_cs = ct_cs if ct_cs is not None else zeros_like_v(cs)
-    return tuple(bind(lstm_seq_bwd_p, ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0,
-                      reverse=reverse, groups=1))
+    ct_c = ct_cs is not None  # else (the cell states unused: the common case) no zeros
+    return tuple(bind(lstm_seq_bwd_p, ct_hs, ct_cs if ct_c else ct_hs, hs, cs, acts, xw, whhT,
+                      h0, c0, reverse=reverse, groups=1, ct_c=ct_c))
 
 
 def _merge_batch(args, dims):
@@ -372,21 +391,29 @@ lstm_seq_p.vjp_accepts_none = True  # `acts` has a cotangent only in second orde
 # lstm_seq_bwd(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0) -> d xw (= d gates), d whhT,
 # d h0, d c0. The impl reads the saved states and activations; the reference recomputes them
 # from xw (which the impl does not read). `groups` > 1: vmap merged that many examples into
-# N, and the weight's gradient is one per example, (groups, H, 4H).
+# N, and the weight's gradient is one per example, (groups, H, 4H). `ct_c` False: the cell
+# states have no cotangent (the layer's cs unused) and ct_cs is a placeholder, not read.
 
-def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse, groups):
+def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse, groups,
+                       ct_c=True):
     T, n, H = hs.shape
     dt = hs.dtype
     xp = namespace(hs)
     dgates = xp.empty((T, n, 4 * H), dt)
     dh = xp.zeros((n, H), dt)
     dc = xp.zeros((n, H), dt)
-    threads.run_parts(_lstm_seq_bwd_rows,
-                      [(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh, dc, a, b)
-                       for a, b in _row_parts(n, H)])
+    ct_cs = ct_cs if ct_c else None
+    parts = _row_parts(n, H)
+    if len(parts) == 1:
+        _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh, dc, 0, n)
+    else:
+        threads.run_parts(_lstm_seq_bwd_rows,
+                          [(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh, dc, a, b)
+                           for a, b in parts])
     # the state entering each step: [h0, hs[0], ..., hs[T-2]] (mirrored if reverse)
     first = h0.reshape((1,) + h0.shape)
-    h_prev = np.concatenate([hs[1:], first] if reverse else [first, hs[:-1]])
+    h_prev = first if T == 1 else \
+        np.concatenate([hs[1:], first] if reverse else [first, hs[:-1]])
     if groups == 1:
         dw = h_prev.reshape(-1, H).T @ dgates.reshape(-1, 4 * H)
     else:  # one gradient per example
@@ -414,7 +441,9 @@ def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh
     m = b - a
     tmp = xp.empty((m, H), hs.dtype)
     q = xp.empty((L, m, H), hs.dtype)
-    ct_hs, ct_cs, cs, acts, dgates = (v[:, a:b] for v in (ct_hs, ct_cs, cs, acts, dgates))
+    ct_hs, cs, acts, dgates = (v[:, a:b] for v in (ct_hs, cs, acts, dgates))
+    if ct_cs is not None:
+        ct_cs = ct_cs[:, a:b]
     dh, dc, c0 = dh[a:b], dc[a:b], c0[a:b]
     wT = whhT.T
     for k_hi in range(T, 0, -L):  # chunks of the processing order, last first
@@ -447,7 +476,8 @@ def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh
         steps = range(tb - 1, ta - 1, -1) if not reverse else range(ta, tb)
         for t in steps:
             dh += ct_hs[t]
-            dc += ct_cs[t]
+            if ct_cs is not None:
+                dc += ct_cs[t]
             np.multiply(Q[t - ta], dh, out=tmp)        # dc += dh o (1 - tanh(c)^2)
             dc += tmp
             d4 = dgates[t].reshape(m, 4, H)
@@ -457,22 +487,24 @@ def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh
             np.matmul(dgates[t], wT, out=dh)
 
 
-def _lstm_seq_bwd_shape(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse, groups):
+def _lstm_seq_bwd_shape(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse, groups,
+                        ct_c=True):
     T, n, H = hs.shape
     w = tuple(whhT.shape) if groups == 1 else (groups,) + tuple(whhT.shape)
     return [Aval((T, n, 4 * H), hs.dtype), Aval(w, hs.dtype), Aval((n, H), hs.dtype),
             Aval((n, H), hs.dtype)]
 
 
-def _lstm_seq_bwd_ref(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse, groups):
+def _lstm_seq_bwd_ref(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse, groups,
+                      ct_c=True):
     """lstm_seq_bwd by definition: the VJP of lstm_seq's reference at (xw, whhT, h0, c0);
     with groups > 1, taken for one copy of the weight per group of examples."""
     w = whhT if groups == 1 else whhT.expand((groups,) + tuple(whhT.shape))
-    return list(derived_rule("vjp", lstm_seq_p, [ct_hs, ct_cs, None], None, xw, w, h0, c0,
-                             reverse=reverse))
+    return list(derived_rule("vjp", lstm_seq_p, [ct_hs, ct_cs if ct_c else None, None], None,
+                             xw, w, h0, c0, reverse=reverse))
 
 
-def _lstm_seq_bwd_batch(args, dims, reverse, groups):
+def _lstm_seq_bwd_batch(args, dims, reverse, groups, ct_c=True):
     iw = 6  # whhT
     if dims[iw] is not None:  # per-example recurrent weights
         return NotImplemented  # -> the reference under vmap
@@ -480,7 +512,8 @@ def _lstm_seq_bwd_batch(args, dims, reverse, groups):
     rest, b = _merge_batch([a for k, a in enumerate(args) if k != iw],
                            [d for k, d in enumerate(dims) if k != iw])
     rest.insert(iw, w)
-    dg, dw, dh, dc = bind(lstm_seq_bwd_p, *rest, reverse=reverse, groups=groups * b)
+    dg, dw, dh, dc = bind(lstm_seq_bwd_p, *rest, reverse=reverse, groups=groups * b,
+                          ct_c=ct_c)
     dw = dw.reshape((b,) + tuple(w.shape)) if groups == 1 else \
         dw.reshape((b, groups) + tuple(w.shape))
     (dg, ddg), (dh, ddh), (dc, ddc) = (_split_batch(dg, b, True), _split_batch(dh, b, False),
@@ -644,7 +677,8 @@ def _gru_seq_bwd_impl(ct_hs, hs, acts, xw, whhT, bhh, h0, *, reverse, groups):
     dghn = xp.empty((T, n, H), dt)  # d(hn) = d(n's pre-activation) * r: hn's own gradient
     dh = xp.zeros((n, H), dt)
     first = h0.reshape((1,) + h0.shape)
-    h_prev = np.concatenate([hs[1:], first] if reverse else [first, hs[:-1]])
+    h_prev = first if T == 1 else \
+        np.concatenate([hs[1:], first] if reverse else [first, hs[:-1]])
     _gru_seq_bwd_rows(ct_hs, h_prev, acts, whhT, reverse, dxw, dghn, dh)
     hp = h_prev.reshape(-1, H)
     drz = dxw.reshape(-1, 3 * H)[:, :2 * H]

@@ -130,6 +130,33 @@ def test_lstm_sequence_errors_name_the_shapes():
                             ember.zeros(2, 2))
 
 
+def test_lstm_sequence_unused_cell_states_skip_their_zero_cotangent():
+    """When the layer's cell states get no cotangent the fused backward reads none (no zeros
+    array): the same bits as an explicit zero cotangent."""
+    from ember.ops import nn_ops as K
+    rng = np.random.default_rng(4)
+    x, w, h, c = (rng.standard_normal(s).astype(np.float32) for s in [(5, 3, 8), (2, 8),
+                                                                         (3, 2), (3, 2)])
+    ct = rng.standard_normal((5, 3, 2)).astype(np.float32)
+    for reverse in (False, True):
+        hs, cs, acts = K._lstm_seq_impl(x, w, h, c, reverse)
+        full = K._lstm_seq_bwd_impl(ct, np.zeros_like(ct), hs, cs, acts, x, w, h, c,
+                                    reverse=reverse, groups=1)
+        skip = K._lstm_seq_bwd_impl(ct, ct, hs, cs, acts, x, w, h, c, reverse=reverse,
+                                    groups=1, ct_c=False)
+        for a, b in zip(full, skip):
+            np.testing.assert_array_equal(a, b)
+    xs, ws, hs_, cs_ = (ember.tensor(a, requires_grad=True) for a in (x, w, h, c))
+    (ember.lstm_sequence(xs, ws, hs_, cs_)[0] * ember.tensor(ct)).sum().backward()
+    ref = [v.grad.numpy() for v in (xs, ws, hs_, cs_)]
+    for v in (xs, ws, hs_, cs_):
+        v.grad = None
+    out = ember.lstm_sequence(xs, ws, hs_, cs_)
+    ((out[0] * ember.tensor(ct)).sum() + (out[1] * 0).sum()).backward()
+    for v, r in zip((xs, ws, hs_, cs_), ref):
+        np.testing.assert_array_equal(v.grad.numpy(), r)
+
+
 def _gru_loss(x, w, b, h0):
     hs = ember.gru_sequence(x, w, b, h0)
     hr = ember.gru_sequence(x, w, b, h0, reverse=True)
