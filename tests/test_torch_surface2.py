@@ -202,3 +202,8 @@ def test_assert_close():
 
 def test_cuda_empty_cache():
     assert ember.cuda.empty_cache() is None
+
+
+def test_device_type_flags_are_false_off_cpu_backends():
+    t = ember.ones(2)
+    assert t.is_cpu and not t.is_cuda and not t.is_xpu and not t.is_mps

@@ -244,7 +244,10 @@ class Tensor:
 
     @property
     def is_cuda(self):
+        """False: ember has no CUDA backend (as are ``is_xpu`` and ``is_mps``)."""
         return False
+
+    is_xpu = is_mps = is_cuda
 
     @property
     def is_meta(self):

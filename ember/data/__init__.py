@@ -5,7 +5,8 @@ from .dataloader import (  # noqa: F401
     default_collate, Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,
     BatchSampler, ChainDataset, StackDataset, default_convert, get_worker_info, WorkerInfo)
 from .datasets import (  # noqa: F401
-    Digits, MNIST, FashionMNIST, CIFAR10, IMDB, TextPolarityCSV, read_idx)
+    Digits, MNIST, FashionMNIST, CIFAR10, IMDB, TextPolarityCSV, read_idx, FakeData,
+    DatasetFolder, ImageFolder)
 from .distributed import DistributedSampler  # noqa: F401
 from .samplers import WeightedRandomSampler  # noqa: F401
 from . import transforms, text, distributed  # noqa: F401

@@ -641,3 +641,157 @@ class TextPolarityCSV(Dataset):
         if self.target_transform is not None:
             y = self.target_transform(y)
         return text, y
+
+
+# ---- generated and folder-of-files image sets (torchvision's FakeData, ImageFolder) -----------
+
+class FakeData(Dataset):
+    """``size`` random images (PIL images, as torchvision's: Gaussian noise scaled like
+    ``ToPILImage`` of a ``randn`` tensor) with random labels below ``num_classes``. Item ``i``
+    is the same every time (seeded by ``i + random_offset``). Needs Pillow.
+
+    >>> from ember.data import transforms
+    >>> ds = ember.data.FakeData(size=4, image_size=(3, 8, 8), transform=transforms.ToTensor())
+    >>> len(ds), ds.image_size
+    (4, (3, 8, 8))
+    """
+
+    def __init__(self, size=1000, image_size=(3, 224, 224), num_classes=10, transform=None,
+                 target_transform=None, random_offset=0):
+        image_size = tuple(image_size)
+        if len(image_size) != 3 or image_size[0] not in (1, 2, 3, 4):
+            raise ValueError(f"FakeData: image_size must be (channels 1-4, height, width), got "
+                             f"{image_size}")
+        self.size, self.image_size, self.num_classes = int(size), image_size, int(num_classes)
+        self.transform, self.target_transform = transform, target_transform
+        self.random_offset = int(random_offset)
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        if not -self.size <= index < self.size:
+            raise IndexError(f"FakeData: index {index} is out of range for {self.size} images")
+        index %= self.size
+        from .transforms import to_pil_image
+        rng = np.random.default_rng(index + self.random_offset)
+        img = to_pil_image(Tensor._wrap(rng.standard_normal(self.image_size, np.float32)))
+        target = int(rng.integers(0, self.num_classes))
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
+
+
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def pil_loader(path):
+    """Open an image file as an RGB PIL image."""
+    from .transforms import _pil
+    with open(path, "rb") as f:
+        return _pil().open(f).convert("RGB")
+
+
+default_loader = pil_loader
+
+
+class DatasetFolder(Dataset):
+    """Samples stored as ``root/<class>/**/<file>``: classes are the sorted subfolder names,
+    a sample is ``(loader(path), class index)``; files are kept by ``extensions`` (lower-case
+    suffixes) or by ``is_valid_file(path)``. Attributes as torchvision's: ``classes``,
+    ``class_to_idx``, ``samples``, ``targets``.
+
+    >>> import os, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> for cls in ("dog", "cat"):
+    ...     os.mkdir(os.path.join(root, cls))
+    ...     _ = open(os.path.join(root, cls, "a.txt"), "w").write(cls + " notes")
+    >>> ds = ember.data.DatasetFolder(root, loader=lambda p: open(p).read(), extensions=".txt")
+    >>> ds.classes, ds[0]
+    (['cat', 'dog'], ('cat notes', 0))
+    """
+
+    def __init__(self, root, loader, extensions=None, transform=None, target_transform=None,
+                 is_valid_file=None, allow_empty=False):
+        self.root = os.fspath(root)
+        if (extensions is None) == (is_valid_file is None):
+            raise ValueError(f"{type(self).__name__}: give exactly one of extensions= and "
+                             f"is_valid_file=")
+        self.classes, self.class_to_idx = self.find_classes(self.root)
+        self.samples = self.make_dataset(self.root, self.class_to_idx, extensions,
+                                         is_valid_file, allow_empty)
+        self.targets = [t for _, t in self.samples]
+        self.loader, self.extensions = loader, extensions
+        self.transform, self.target_transform = transform, target_transform
+
+    def find_classes(self, directory):
+        try:
+            classes = sorted(e.name for e in os.scandir(directory) if e.is_dir())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{type(self).__name__}: no folder {directory}") from None
+        if not classes:
+            raise FileNotFoundError(f"{type(self).__name__}: {directory} has no class "
+                                    f"subfolders (expected root/<class>/<file>)")
+        return classes, {c: i for i, c in enumerate(classes)}
+
+    def make_dataset(self, directory, class_to_idx, extensions=None, is_valid_file=None,
+                     allow_empty=False):
+        if is_valid_file is None:
+            exts = tuple(e.lower() for e in ((extensions,) if isinstance(extensions, str)
+                                             else extensions))
+
+            def is_valid_file(p):
+                return p.lower().endswith(exts)
+        samples, empty = [], []
+        for cls in sorted(class_to_idx):
+            found = 0
+            for folder, _, names in sorted(os.walk(os.path.join(directory, cls),
+                                                   followlinks=True)):
+                for name in sorted(names):
+                    path = os.path.join(folder, name)
+                    if is_valid_file(path):
+                        samples.append((path, class_to_idx[cls]))
+                        found += 1
+            if not found:
+                empty.append(cls)
+        if empty and not allow_empty:
+            what = f"extensions {extensions}" if extensions is not None else "is_valid_file"
+            raise FileNotFoundError(f"{type(self).__name__}: no valid file (by {what}) in the "
+                                    f"class folders {empty} of {directory}; pass "
+                                    f"allow_empty=True to keep empty classes")
+        return samples
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, index):
+        path, target = self.samples[index]
+        sample = self.loader(path)
+        if self.transform is not None:
+            sample = self.transform(sample)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return sample, target
+
+
+class ImageFolder(DatasetFolder):
+    """Images stored as ``root/<class>/<file>`` (.jpg .png .bmp ...), loaded as RGB PIL images;
+    ``imgs`` is ``samples``, as torchvision's.
+
+    >>> import os, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> for cls, name in (("bird", "1.png"), ("ant", "2.jpg"), ("ant", "readme.md")):
+    ...     os.makedirs(os.path.join(root, cls), exist_ok=True)
+    ...     open(os.path.join(root, cls, name), "w").close()
+    >>> ds = ember.data.ImageFolder(root)
+    >>> ds.class_to_idx, ds.targets
+    ({'ant': 0, 'bird': 1}, [0, 1])
+    """
+
+    def __init__(self, root, transform=None, target_transform=None, loader=default_loader,
+                 is_valid_file=None, allow_empty=False):
+        super().__init__(root, loader, IMG_EXTENSIONS if is_valid_file is None else None,
+                         transform, target_transform, is_valid_file, allow_empty)
+        self.imgs = self.samples

@@ -68,6 +68,51 @@ def get_weight(name):
     return ws[tag]
 
 
+class _WeightsEnumMeta(type):
+    """Iteration and ``[name]`` over a weights class's descriptors, as torchvision's enums."""
+
+    def __iter__(cls):
+        return iter(w for k, w in cls._members.items() if k != "DEFAULT")
+
+    def __getitem__(cls, name):
+        try:
+            return cls._members[name]
+        except KeyError:
+            raise KeyError(f"{cls.__name__}: no weights {name!r}; it has "
+                           f"{', '.join(sorted(cls._members))}") from None
+
+    def __len__(cls):
+        return len(list(iter(cls)))
+
+    def __repr__(cls):
+        return f"<weights {cls.__name__}: {', '.join(cls._members)}>"
+
+
+# torchvision's class names for the weights of each builder (ResNet18_Weights.IMAGENET1K_V1,
+# VGG16_BN_Weights.DEFAULT, ...): the attributes are the Weights descriptors
+_WEIGHTS_CLASS = {"resnext50_32x4d": "ResNeXt50_32X4D_Weights",
+                  "resnext101_32x8d": "ResNeXt101_32X8D_Weights",
+                  "wide_resnet50_2": "Wide_ResNet50_2_Weights",
+                  "wide_resnet101_2": "Wide_ResNet101_2_Weights"}
+
+
+def _weights_class(arch):
+    name = _WEIGHTS_CLASS.get(arch) or (
+        "ResNet" + arch[len("resnet"):] if arch.startswith("resnet") else arch.upper()) + \
+        ("_Weights" if arch not in _WEIGHTS_CLASS else "")
+    members = dict(_WEIGHTS[arch])
+    return _WeightsEnumMeta(name, (), {"_members": members, **members, "__doc__":
+                                       f"The pretrained weights of ``{arch}`` "
+                                       f"({', '.join(members)}), as torchvision's "
+                                       f"``{name}``."})
+
+
+for _arch in _WEIGHTS:
+    _cls = _weights_class(_arch)
+    globals()[_cls.__name__] = _cls
+_WEIGHTS_CLASSES = sorted(n for n in globals() if n.endswith("_Weights"))
+del _arch, _cls
+
 __all__ = ["get_model", "get_model_builder", "get_model_weights", "get_weight", "list_models",
            "Weights", "ImageClassification", "ResNet", "VGG", "BasicBlock", "Bottleneck",
-           *sorted(_BUILDERS)]
+           *sorted(_BUILDERS), *_WEIGHTS_CLASSES]

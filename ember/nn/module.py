@@ -13,6 +13,7 @@ from ..core.dtypes import DType, as_dtype, is_floating_np
 from ..core.tensor import Tensor
 from ..core.autograd import no_grad
 from ..core.primitive import transforms_active
+from ..ops.tensor_methods import zero_grad_in_place as _zero_in_place
 from ..transforms.effects import note_buffer_read, note_training_read
 
 
@@ -335,7 +336,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad = p.grad * 0
+                _zero_in_place(p.grad)
 
     def requires_grad_(self, requires_grad=True):
         for p in self.parameters():

@@ -240,8 +240,13 @@ def repeat(input, *sizes):
     big = []
     for r, s in zip(sizes, shp):
         big += [r, s]
-    return x.reshape(tuple(inter)).expand(tuple(big)).reshape(
+    out = x.reshape(tuple(inter)).expand(tuple(big)).reshape(
         tuple(r * s for r, s in zip(sizes, shp)))
+    d = out._data
+    if isinstance(d, np.ndarray) and (not d.flags.writeable or np.may_share_memory(d, x._data)):
+        # NumPy kept a (broadcast) view; PyTorch's repeat returns new, writable memory
+        out = out.clone()
+    return out
 
 
 def tile(input, dims):

@@ -364,6 +364,15 @@ Tensor.retains_grad = property(lambda self: self._retains_grad)
 
 # ---- in-place operations --------------------------------------------------------------
 
+def _storage(self):
+    """``self._data`` ready to be written: a reduction's 0-d result may hold an immutable NumPy
+    scalar, which becomes a 0-d array here (no view can share a scalar's memory)."""
+    d = self._data
+    if isinstance(d, np.generic):
+        d = self._data = np.array(d)
+    return d
+
+
 def inplace_apply(self, fn, *args, **kwargs):
     """Run ``fn(self, *args)`` out of place and write the result into ``self``'s storage.
 
@@ -389,7 +398,7 @@ def inplace_apply(self, fn, *args, **kwargs):
         raise RuntimeError(f"{fn.__name__}_: the result has shape {tuple(out.shape)}, which "
                            f"can't be written in place into a tensor of shape "
                            f"{tuple(self.shape)} (in-place ops can't broadcast the target)")
-    if self._data.flags.writeable is False:
+    if _storage(self).flags.writeable is False:
         raise RuntimeError(f"{fn.__name__}_: this tensor is a read-only (broadcast) view; "
                            f"clone() it before writing")
     namespace(self._data).copyto(self._data, out._data, casting="unsafe")
@@ -505,9 +514,16 @@ def fill_(self, value):
     if self.requires_grad and _ag.is_grad_enabled():
         return inplace_apply(self, lambda s, v: elementwise.where(elementwise.full_like_traced(s, True), v, s) * 0
                              + v, value)
-    self._data[...] = value
+    _storage(self)[...] = value
     self._version[0] += 1
     return self
+
+
+def zero_grad_in_place(g):
+    """Zero a ``.grad`` in place, as ``zero_grad(set_to_none=False)`` does in PyTorch: the
+    tensor (and views of it) is kept, detached from any graph, and NaN/inf become 0."""
+    g._node, g.requires_grad = None, False
+    return fill_(g, 0)
 
 
 @method
@@ -524,7 +540,7 @@ def copy_(self, src, non_blocking=False):
         def _copy(s, v):
             return elementwise.cast(v, s.dtype).expand(tuple(s.shape)) + elementwise.zeros_like_v(s)
         return inplace_apply(self, _copy, src)
-    xp = namespace(self._data)
+    xp = namespace(_storage(self))
     xp.copyto(self._data, xp.broadcast_to(src._data, self._data.shape), casting="unsafe")
     self._version[0] += 1
     return self

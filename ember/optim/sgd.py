@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops.tensor_methods import zero_grad_in_place as _zero_in_place
+
 
 def _type_name(x):
     from ..core.tensor import Tensor
@@ -87,7 +89,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad._data[...] = 0
+                    _zero_in_place(p.grad)
 
     def state_dict(self):
         """The optimizer's state and hyperparameters, with parameters referred to by index (as

@@ -17,4 +17,5 @@ from ..utils import vision as utils  # noqa: F401
 for _name, _mod in (("models", models), ("datasets", datasets), ("transforms", transforms),
                     ("utils", utils)):
     _sys.modules[f"{__name__}.{_name}"] = _mod
+_sys.modules[f"{__name__}.transforms.functional"] = transforms.functional
 del _name, _mod

@@ -123,3 +123,18 @@ def test_optimizer_state_dict_keeps_groups_and_replacing_fc_keeps_keys():
                       {"params": em.fc.parameters()}], lr=1e-2)
     sd = opt.state_dict()
     assert [g["lr"] for g in sd["param_groups"]] == [1e-4, 1e-2]
+
+
+def test_weights_classes_under_torchvision_names():
+    """``VGG16_Weights.IMAGENET1K_V1`` etc. are the Weights descriptors the builders take."""
+    assert models.VGG16_Weights.IMAGENET1K_V1 is models.get_weight("vgg16.IMAGENET1K_V1")
+    assert models.VGG16_BN_Weights.DEFAULT is models.get_weight("vgg16_bn.IMAGENET1K_V1")
+    assert models.ResNet18_Weights["IMAGENET1K_V1"].file_name == "resnet18-f37072fd.pth"
+    assert models.ResNeXt50_32X4D_Weights.DEFAULT.file_name.startswith("resnext50_32x4d")
+    assert models.Wide_ResNet50_2_Weights.DEFAULT.num_classes == 1000
+    assert list(models.ResNet50_Weights) == [models.ResNet50_Weights.IMAGENET1K_V1]
+    with pytest.raises(KeyError, match="VGG11_Weights: no weights 'V9'"):
+        models.VGG11_Weights["V9"]
+    with pytest.raises(FileNotFoundError, match="never downloads"):
+        models.vgg11(weights=models.VGG11_Weights.IMAGENET1K_V1,
+                     weights_dir="/nonexistent-ember-weights")

@@ -76,3 +76,28 @@ def test_inplace_under_autograd_still_records():
     y.add_(w)
     y.sum().backward()
     assert w.grad.tolist() == [3.0, 3.0]
+
+
+def test_in_place_ops_on_a_reductions_zero_d_result():
+    """A reduction's 0-d result is writable in place (``loss += ...`` across a loop)."""
+    import ember.nn.functional as F
+    a = ember.randn(2, 3, requires_grad=True)
+    b = ember.randn(2, 3)
+    total = 0.
+    for _ in range(3):
+        total += F.mse_loss(a, b)
+    total.backward()
+    np.testing.assert_allclose(a.grad.numpy(), 3 * 2 * (a - b).detach().numpy() / 6,
+                               rtol=1e-6)
+    s = ember.tensor([1., 2.]).sum()
+    assert s.fill_(3).item() == 3 and s.zero_().item() == 0
+    assert s.copy_(ember.tensor(5.)).item() == 5 and s.add_(1).item() == 6
+
+
+def test_repeat_returns_new_writable_memory():
+    x = ember.ones(1, 3, 2, 2)
+    y = x.repeat(4, 1, 1, 1)
+    y.div_(2)
+    z = x.repeat(1, 1, 1, 1)
+    z.mul_(3)
+    assert y.sum().item() == 24 and z.sum().item() == 36 and x.sum().item() == 12
