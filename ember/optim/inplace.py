@@ -21,7 +21,29 @@ def scalar_sqrt(x):
 
 class InPlace:
     """``update_rules``' arithmetic on NumPy arrays, in place where the rule says ``into``.
-    The gradient is never written; a buffer made on the first step is a copy."""
+    The gradient is never written; a buffer made on the first step is a copy.
+
+    ``keep_scratch``: ``scratch(like)`` hands out a view of a flat buffer that this object
+    keeps (one per array type and dtype, as large as the largest such parameter seen; for
+    arrays of 8192 entries or more), so a rule's scratch array is not allocated anew per
+    parameter and step (without ``backend.keep_freed_memory`` a large allocation may be a
+    fresh mmap whose pages fault in anew at each step). A rule's scratch array lives until
+    the next ``scratch`` call: the optimizer adds the update to the parameter before the
+    next parameter's rule runs."""
+
+    def __init__(self, keep_scratch=False):
+        self.keep_scratch = keep_scratch
+        self._flat = {}
+
+    def scratch(self, like):
+        n = like.size
+        if n < 8192 or not self.keep_scratch:  # small arrays: allocating costs less
+            return None
+        key = (type(like), like.dtype)
+        flat = self._flat.get(key)
+        if flat is None or flat.size < n:
+            flat = self._flat[key] = namespace(like).empty((n,), like.dtype)
+        return flat[:n].reshape(like.shape)
 
     @staticmethod
     def neg(x):
@@ -54,8 +76,8 @@ class InPlace:
         return namespace(x).array(x, copy=True)
 
     @staticmethod
-    def first(t, g, other):
-        return g if t == 1 else other
+    def first(t, g, other):  # a copy: ``g`` may be the gradient or the scratch buffer
+        return InPlace.copy(g) if t == 1 else other
 
 
-IN_PLACE = InPlace()
+IN_PLACE = InPlace()  # no kept scratch: rules allocate their one temporary

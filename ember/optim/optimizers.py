@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import update_rules
-from .inplace import IN_PLACE
+from .inplace import InPlace
 from .sgd import Optimizer, check_hyperparameters
 
 
@@ -21,9 +21,18 @@ class _RuleOptimizer(Optimizer):
             st[name] = np.full_like(p._data, init)
         return st
 
+    def _in_place(self):
+        """The in-place arithmetic this optimizer's rule runs with, with its kept scratch
+        buffer (made on the first step)."""
+        arith = self.__dict__.get("_arith")
+        if arith is None:
+            arith = self._arith = InPlace(keep_scratch=True)
+        return arith
+
     def step(self, closure=None):
         loss = closure() if closure is not None else None
         rule = update_rules.RULES[self.rule]
+        arith = self._in_place()
         for group in self.param_groups:
             hp = {k: v for k, v in group.items() if k != "params"}
             hp.update(self.extra)
@@ -35,7 +44,7 @@ class _RuleOptimizer(Optimizer):
                     st = self.state[id(p)] = self._init_state(p, group)
                 st["step"] += 1
                 arrays = {k: v for k, v in st.items() if k != "step"}
-                delta, new = rule(IN_PLACE, p._data, p.grad._data, arrays, st["step"], **hp)
+                delta, new = rule(arith, p._data, p.grad._data, arrays, st["step"], **hp)
                 st.update(new)  # in place: the same buffers, updated
                 p._data += np.asanyarray(delta, dtype=p._data.dtype)  # keeps the device
                 p._version[0] += 1
