@@ -340,12 +340,29 @@ def _piece(v, ax, sl):
 
 
 def _pool_max_impl(x, kernel, stride, dilation):
-    out = None
-    for sl in _offset_slices(kernel, stride, dilation, _pool_out(x.shape, kernel, stride,
-                                                                   dilation)):
-        v = x[(Ellipsis,) + sl]
-        out = v.copy() if out is None else np.maximum(out, v, out=out)
-    return out
+    """The window maximum, one spatial axis at a time (the maximum over a box is the maximum
+    over its rows of the maximum along each row): k - 1 passes per axis, the first over
+    whole rows (contiguous inner loops) and each next over the already reduced array,
+    instead of prod(k) - 1 strided passes over the input. The same values (NaN propagates
+    either way); only the sign of a zero maximum may come from another tied entry."""
+    nsp = len(kernel)
+    outs = _pool_out(x.shape, kernel, stride, dilation)
+    r, fresh = x, False
+    for a in range(nsp):  # the outermost spatial axis first: its rows are the longest
+        ax = x.ndim - nsp + a
+        k, s, d, o = kernel[a], stride[a], dilation[a], outs[a]
+        lead = (slice(None),) * ax
+        views = [r[lead + (slice(j * d, j * d + s * (o - 1) + 1, s),)] for j in range(k)]
+        if k == 1:
+            r = views[0]
+            continue
+        red = np.maximum(views[0], views[1], order="C")  # C order, as the result
+        for v in views[2:]:
+            np.maximum(red, v, out=red)
+        r, fresh = red, True
+    if not fresh or not r.flags.c_contiguous:  # (a window of one entry along some axis)
+        r = r.copy()  # (C order)
+    return r
 
 
 def _first_hits(x, out, kernel, stride, dilation):

@@ -382,3 +382,32 @@ def test_max_pool_backward_in_cache_sized_pieces_keeps_the_bits(monkeypatch, ker
         np.testing.assert_allclose(pieces, want, rtol=1e-6, atol=1e-6)
     if channel_major and kernel == stride:
         assert pieces.strides[0] < pieces.strides[1]
+
+
+@pytest.mark.parametrize("kernel,stride,dilation", [((2, 2), (2, 2), (1, 1)),
+                                                    ((3, 3), (2, 2), (1, 1)),
+                                                    ((3, 2), (1, 2), (2, 1)),
+                                                    ((1, 3), (1, 1), (1, 1)),
+                                                    ((1, 1), (2, 1), (1, 1))])
+@pytest.mark.parametrize("channel_major", [False, True])
+def test_max_pool_forward_axis_by_axis_equals_the_window_maximum(kernel, stride, dilation,
+                                                                 channel_major):
+    """The forward reduces one spatial axis at a time; it equals the maximum over each whole
+    window (NaN propagates), whatever the input's layout, and comes out in C order (the
+    flatten before a Linear layer then needs no copy)."""
+    from ember.ops import conv as C
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 4, 11, 9)).astype(np.float32)
+    x[0, 1, 3, 4] = np.nan
+    x[1, 2] = 0.0  # ties
+    if channel_major:
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    got = C._pool_max_impl(x, kernel, stride, dilation)
+    view = C._windows_impl(x, kernel, stride, dilation)
+    want = view.reshape(view.shape[:4] + (-1,)).max(-1)
+    np.testing.assert_array_equal(got, want)
+    assert got.flags.c_contiguous and not np.shares_memory(got, x)
+    x1 = rng.standard_normal((2, 3, 8)).astype(np.float32)  # one spatial axis
+    got1 = C._pool_max_impl(x1, kernel[:1], stride[:1], dilation[:1])
+    v1 = C._windows_impl(x1, kernel[:1], stride[:1], dilation[:1])
+    np.testing.assert_array_equal(got1, v1.max(-1))
