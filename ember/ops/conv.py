@@ -365,15 +365,22 @@ def _pool_max_impl(x, kernel, stride, dilation):
     return r
 
 
-def _first_hits(x, out, kernel, stride, dilation):
-    """For each kernel offset: (slices, mask of windows whose first maximum sits there)."""
-    taken = None
-    for sl in _offset_slices(kernel, stride, dilation, out.shape[-len(kernel):]):
-        hit = np.equal(x[(Ellipsis,) + sl], out)
-        if taken is None:
-            taken = hit.copy()
-        else:
-            np.greater(hit, taken, out=hit)  # hit and not taken
+def _first_hits(x, out, kernel, stride, dilation, bufs=None):
+    """For each kernel offset: (slices, mask of windows whose first maximum sits there).
+    ``bufs``: two boolean arrays of ``out``'s shape to compute in (reused across pieces); a
+    mask is valid until the next one is made."""
+    if bufs is None:
+        bufs = (namespace(out).empty(out.shape, bool), namespace(out).empty(out.shape, bool))
+    hit, taken = bufs
+    offsets = list(_offset_slices(kernel, stride, dilation, out.shape[-len(kernel):]))
+    for i, sl in enumerate(offsets):
+        v = x[(Ellipsis,) + sl]
+        if i == 0:
+            yield sl, np.equal(v, out, out=taken)
+            continue
+        np.equal(v, out, out=hit)
+        np.greater(hit, taken, out=hit)  # hit and not taken
+        if i + 1 < len(offsets):
             taken |= hit
         yield sl, hit
 
@@ -397,10 +404,12 @@ def _argmax_scatter_impl(ct, x, out, kernel, stride, dilation):
     xp = namespace(ct)
     z = xp.empty_like(x, dtype=ct.dtype) if tiled else xp.zeros(x.shape, ct.dtype)
     ax, pieces = _chunks(x, nsp)
+    bufs = None
     for p in pieces:
-        zs, cs = _piece(z, ax, p), _piece(ct, ax, p)
-        for sl, hit in _first_hits(_piece(x, ax, p), _piece(out, ax, p), kernel, stride,
-                                   dilation):
+        zs, cs, outs = _piece(z, ax, p), _piece(ct, ax, p), _piece(out, ax, p)
+        if bufs is None or bufs[0].shape != outs.shape:  # (the last piece may be shorter)
+            bufs = (xp.empty(outs.shape, bool), xp.empty(outs.shape, bool))
+        for sl, hit in _first_hits(_piece(x, ax, p), outs, kernel, stride, dilation, bufs):
             dst = zs[(Ellipsis,) + sl]
             if disjoint:
                 np.multiply(hit, cs, out=dst)
