@@ -189,10 +189,13 @@ def _is_ufunc(fn):
 
 
 def _unary(name, fn, deriv=None, *, float_only=True, differentiable=True, needs_out=False,
-           export_name=None, doc="", real_only=False):
-    """Define a unary elementwise primitive. ``deriv(x, out)`` returns f'(x) as an ember value."""
+           export_name=None, doc="", real_only=False, takes_out=False):
+    """Define a unary elementwise primitive. ``deriv(x, out)`` returns f'(x) as an ember value.
+    ``takes_out``: ``fn`` is no ufunc but acts as one (a new array of its input's shape and
+    dtype, or written into ``out=``), so a jit plan may run it in place."""
     p = Primitive(name, fn, shape=_same_shape_rule, differentiable=differentiable,
-                  vjp_needs_out=needs_out, doc=doc, elementwise_ufunc=_is_ufunc(fn))
+                  vjp_needs_out=needs_out, doc=doc,
+                  elementwise_ufunc=takes_out or _is_ufunc(fn))
     if deriv is not None:
         p.vjp = lambda ct, out, x: (_times(ct, deriv(x, out)),)
         p.jvp = lambda primals, tangents, out: _times(tangents[0], deriv(primals[0], out))
@@ -762,8 +765,13 @@ floor_p = _unary("floor", U.floor, None, float_only=False, real_only=True)
 ceil_p = _unary("ceil", U.ceil, None, float_only=False, real_only=True)
 round_p = _unary("round_", lambda x: namespace(x).round(x), None, float_only=False, export_name="_round")
 trunc_p = _unary("trunc", U.trunc, None, float_only=False, real_only=True)
-relu_p = _unary("relu", lambda x: U.maximum(x, x.dtype.type(0)),
-                lambda x, out: out > 0, float_only=False, needs_out=True, real_only=True)
+def _relu_impl(x, out=None):
+    return U.maximum(x, x.dtype.type(0), out=out)
+
+
+# in place in jit plans: relu(conv + bias) overwrites the sum, no second activation-sized array
+relu_p = _unary("relu", _relu_impl, lambda x, out: out > 0, float_only=False, needs_out=True,
+                real_only=True, takes_out=True)
 
 
 def _softplus_impl(x):

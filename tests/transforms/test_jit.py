@@ -337,3 +337,27 @@ def test_ahead_of_time_lower_and_compile():
                                          r"float32\[4\]"):
         c(x, ember.ones(4))
     assert f.trace_count == 1
+
+
+def test_relu_runs_in_place_in_a_plan_with_the_eager_bits():
+    """relu acts as a ufunc in plans: relu(conv + bias) overwrites the sum's buffer (no second
+    activation-sized array) and gives the eager bits, forward and gradient."""
+    import ember.nn.functional as F
+    rng = np.random.default_rng(0)
+    w = ember.tensor(rng.standard_normal((4, 2, 3, 3)).astype(np.float32))
+    b = ember.tensor(rng.standard_normal(4).astype(np.float32))
+    x = ember.tensor(rng.standard_normal((3, 2, 8, 8)).astype(np.float32))
+
+    def f(w, x):
+        return F.max_pool2d(F.relu(F.conv2d(x, w, b, padding=1)), 2).sum()
+    from ember.transforms.staging.passes import _inplace_targets, optimize
+    graph = optimize(ember.make_graph(f)(w, x))
+    k = [i for i, e in enumerate(graph.eqns) if e.prim.name == "relu"]
+    assert len(k) == 1 and k[0] in _inplace_targets(graph)
+    jf = ember.jit(f)
+    np.testing.assert_array_equal(jf(w, x).numpy(), f(w, x).numpy())
+    g, jg = ember.grad(f), ember.jit(ember.grad(f))
+    np.testing.assert_array_equal(jg(w, x).numpy(), g(w, x).numpy())
+    xi = ember.tensor(rng.integers(-5, 5, (6,)))  # an integer relu, in place too
+    np.testing.assert_array_equal(ember.jit(lambda v: ember.relu(v + 1))(xi).numpy(),
+                                  np.maximum(xi.numpy() + 1, 0))
