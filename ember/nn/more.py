@@ -789,7 +789,12 @@ class LSTMCell(_CellBase):
                 raise OpError("LSTMCell: hx must be a pair (h, c)")
             h, c = self._hidden(hx[0], x, batched), self._hidden(hx[1], x, batched)
         gi, gh = self._proj(x, h)
-        i, f, g, o = (gi + gh).chunk(4, 1)
+        dt = c.dtype
+        if dt.name in ("float32", "float64") and gi.dtype == dt and gh.dtype == dt:
+            from ..ops.nn_ops import lstm_cell  # one fused step, its VJP one kernel too
+            h2, c2 = lstm_cell(gi + gh, c)
+            return (h2, c2) if batched else (h2.squeeze(0), c2.squeeze(0))
+        i, f, g, o = (gi + gh).chunk(4, 1)  # mixed precisions under autocast
         c2 = f.sigmoid() * c + i.sigmoid() * g.tanh()
         h2 = o.sigmoid() * c2.tanh()
         return (h2, c2) if batched else (h2.squeeze(0), c2.squeeze(0))

@@ -115,18 +115,26 @@ export(embedding, __all__)
 
 # ---- the LSTM cell: one primitive per time step ----------------------------------------------
 
-def _sig(x):
-    return 0.5 * (np.tanh(0.5 * x) + 1)  # overflow-free logistic
+def _lstm_cell_acts(gates):
+    """The activated gates i, f, g, o of a cell, (..., 4H), as lstm_seq computes them (one
+    exp over all four gates: sigmoid(x) = 1 / (1 + exp(-x)), tanh(x) = 2 / (1 + exp(-2x)) - 1)."""
+    h4 = gates.shape[-1]
+    scale, numer = _lstm_scales(namespace(gates), h4, gates.dtype)
+    a = gates * scale
+    with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x: sigmoid(x) = 0
+        np.exp(a, out=a)
+    a += 1
+    np.divide(numer, a, out=a)
+    a[..., h4 // 2:3 * h4 // 4] -= 1
+    return a
 
 
 def _lstm_cell_impl(gates, c):
-    h4 = gates.shape[-1] // 4
-    i = _sig(gates[..., :h4])
-    f = _sig(gates[..., h4:2 * h4])
-    g = np.tanh(gates[..., 2 * h4:3 * h4])
-    o = _sig(gates[..., 3 * h4:])
-    c2 = f * c + i * g
-    return [o * np.tanh(c2), c2]
+    H = gates.shape[-1] // 4
+    a = _lstm_cell_acts(gates)
+    c2 = a[..., H:2 * H] * c
+    c2 += a[..., :H] * a[..., 2 * H:3 * H]
+    return [a[..., 3 * H:] * np.tanh(c2), c2]
 
 
 def _lstm_parts(gates):
@@ -137,19 +145,65 @@ def _lstm_parts(gates):
 
 
 def _lstm_cell_vjp(ct, out, gates, c):
-    from .indexing import cat
     from .elementwise import zeros_like_v
     ct_h, ct_c = ct if isinstance(ct, (tuple, list)) else (ct, None)
-    i, f, g, o = _lstm_parts(gates)
     c2 = out[1]
-    tc = c2.tanh()
     ct_h = ct_h if ct_h is not None else zeros_like_v(c2)
-    dc = ct_h * o * (1 - tc * tc)
-    if ct_c is not None:
-        dc = dc + ct_c
+    ct_c = ct_c if ct_c is not None else zeros_like_v(c2)
+    return tuple(bind(lstm_cell_bwd_p, ct_h, ct_c, gates, c, c2))
+
+
+# lstm_cell_bwd(ct_h, ct_c, gates, c, c2) -> d gates, d c: the cell's VJP as one NumPy kernel
+# (the activations recomputed from the gates); its reference, the same formulas in ember ops,
+# gives its own derivatives (second order) and its batching with batched... any argument.
+
+def _lstm_cell_bwd_ref(ct_h, ct_c, gates, c, c2):
+    from .indexing import cat
+    i, f, g, o = _lstm_parts(gates)
+    tc = c2.tanh()
+    dc = ct_h * o * (1 - tc * tc) + ct_c
     dgates = cat([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g),
                   ct_h * tc * o * (1 - o)], -1)
-    return dgates, dc * f
+    return [dgates, dc * f]
+
+
+def _lstm_cell_bwd_impl(ct_h, ct_c, gates, c, c2):
+    H = gates.shape[-1] // 4
+    a = _lstm_cell_acts(gates)
+    i, f, g, o = (a[..., k * H:(k + 1) * H] for k in range(4))
+    tc = np.tanh(c2)
+    dc = tc * tc                                   # dc = ct_h o (1 - tanh(c2)^2) + ct_c
+    np.subtract(1, dc, out=dc)
+    dc *= o
+    dc *= ct_h
+    dc += ct_c
+    d = np.subtract(1, a)                          # s (1 - s) for the sigmoid gates ...
+    d *= a
+    d[..., :H] *= g                                # ... times their partners
+    d[..., :H] *= dc
+    d[..., H:2 * H] *= c
+    d[..., H:2 * H] *= dc
+    d[..., 3 * H:] *= tc
+    d[..., 3 * H:] *= ct_h
+    dg = d[..., 2 * H:3 * H]                       # (1 - g^2) i dc for the cell gate
+    np.multiply(g, g, out=dg)
+    np.subtract(1, dg, out=dg)
+    dg *= i
+    dg *= dc
+    dc *= f
+    return [d, dc]
+
+
+def _lstm_cell_bwd_batch(args, dims):
+    from .elementwise import batch_all_front
+    return bind(lstm_cell_bwd_p, *batch_all_front(args, dims)), [0, 0]
+
+
+lstm_cell_bwd_p = Primitive(
+    "lstm_cell_bwd", _lstm_cell_bwd_impl, multiple_results=True,
+    shape=lambda ct_h, ct_c, gates, c, c2: [Aval(gates.shape, gates.dtype),
+                                            Aval(c.shape, c.dtype)],
+    batch=_lstm_cell_bwd_batch, reference=_lstm_cell_bwd_ref)
 
 
 def _lstm_cell_jvp(p, t, out, **_):
