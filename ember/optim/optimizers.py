@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import update_rules
-from .inplace import InPlace
 from .sgd import Optimizer, check_hyperparameters
 
 
@@ -20,14 +19,6 @@ class _RuleOptimizer(Optimizer):
             init = hp.get("initial_accumulator_value", 0.0) if name == "sum" else 0.0
             st[name] = np.full_like(p._data, init)
         return st
-
-    def _in_place(self):
-        """The in-place arithmetic this optimizer's rule runs with, with its kept scratch
-        buffer (made on the first step)."""
-        arith = self.__dict__.get("_arith")
-        if arith is None:
-            arith = self._arith = InPlace(keep_scratch=True)
-        return arith
 
     def step(self, closure=None):
         loss = closure() if closure is not None else None

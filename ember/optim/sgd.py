@@ -1,11 +1,12 @@
 """Optimizer base class and SGD (momentum, dampening, nesterov, weight decay), with
-PyTorch's update rule (``update_rules.sgd``, evaluated in place by ``inplace.IN_PLACE``) on
+PyTorch's update rule (``update_rules.sgd``, evaluated in place by ``inplace.InPlace``) on
 the parameters' storage."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..ops.tensor_methods import zero_grad_in_place as _zero_in_place
+from .inplace import InPlace
 
 
 def _type_name(x):
@@ -73,6 +74,14 @@ class Optimizer:
         self.state = {}
         for g in params:
             self.add_param_group(g)
+
+    def _in_place(self):
+        """The in-place arithmetic this optimizer's rules run with, with its kept scratch
+        buffer (made on the first step)."""
+        arith = self.__dict__.get("_arith")
+        if arith is None:
+            arith = self._arith = InPlace(keep_scratch=True)
+        return arith
 
     def zero_grad(self, set_to_none=True):
         """Clears the gradients of all parameters (None, or zeros with ``set_to_none=False``).
@@ -222,9 +231,9 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def step(self, closure=None):
-        from .inplace import IN_PLACE
         from .update_rules import sgd
         loss = closure() if closure is not None else None
+        arith = self._in_place()
         for g in self.param_groups:
             hp = {k: v for k, v in g.items() if k != "params"}
             for p in g["params"]:
@@ -232,7 +241,7 @@ class SGD(Optimizer):
                     continue
                 st = self.state.setdefault(id(p), {"step": 0})
                 st["step"] += 1
-                delta, new = sgd(IN_PLACE, p._data, p.grad._data, st, st["step"], **hp)
+                delta, new = sgd(arith, p._data, p.grad._data, st, st["step"], **hp)
                 st.update(new)
                 p._data += delta
                 p._version[0] += 1

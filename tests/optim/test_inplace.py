@@ -106,8 +106,6 @@ def test_stateful_with_kept_scratch_equals_jitted_functional(cls, fn, kw, fkw):
             np.testing.assert_array_equal(p.detach().numpy(), q[k].numpy(),
                                           err_msg=f"{cls} {kw} step {step + 1} {k}")
             np.testing.assert_array_equal(p.grad.numpy(), grads[k])  # the gradient is kept
-    if cls == "SGD":  # (SGD's step allocates its update: it keeps no scratch yet)
-        return
     flat = dict(opt._arith._flat)
     assert len(flat) == 2  # float32 and float64
     opt.step()
