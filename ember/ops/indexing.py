@@ -276,7 +276,11 @@ def _add_rows(ct, idx, shape):
     lens = xp.diff(xp.concatenate((starts, xp.full(1, srt.size, starts.dtype))))
     few = lens <= _ROW_PASSES
     st, ln = starts[few], lens[few]
-    for k in range(int(ln.max()) if ln.size else 0):
+    if st.size:  # first occurrences: z's rows are still 0, so 0 + v is stored, not added
+        v = g[order[st]]
+        v += 0  # as 0 + v: -0.0 becomes +0.0
+        z[srt[st]] = v
+    for k in range(1, int(ln.max()) if ln.size else 0):
         sel = ln > k
         z[srt[st[sel]]] += g[order[st[sel] + k]]
     for a, m in zip(starts[~few], lens[~few]):
