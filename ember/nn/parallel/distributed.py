@@ -42,7 +42,8 @@ FIRST_BUCKET_BYTES = 2 ** 20  # PyTorch's first bucket is 1 MiB, whatever bucket
 class _Bucket:
     """Parameters reduced together: one buffer holding their gradients, then one "used"
     count per parameter."""
-    __slots__ = ("index", "params", "slots", "numel", "dtype", "ready", "buf", "used", "req")
+    __slots__ = ("index", "params", "slots", "numel", "dtype", "ready", "buf", "used", "req",
+                 "scale")
 
     def __init__(self, index, params, dtype):
         self.index, self.params, self.dtype = index, params, dtype
@@ -57,6 +58,7 @@ class _Bucket:
                       for k, (p, o) in enumerate(zip(params, offsets))]
         self.ready = 0
         self.req = None
+        self.scale = None  # 1 / world size as a scalar of the bucket's dtype (set by DDP)
 
 
 class _Slot:
@@ -76,16 +78,17 @@ class _Slot:
             return False  # not host memory (a strict device's arrays): autograd's own path
         view, cur = self.view, leaf.grad
         state = self.ddp._state
-        scale = state.scale if state.sync else 1.0
+        scale = self.bucket.scale if state.sync and state.scale != 1.0 else None
+        # (autograd hands over g in the leaf's dtype, the bucket's)
         if cur is None:
-            if scale == 1.0:
-                np.copyto(view, d, casting="unsafe")
+            if scale is None:
+                np.copyto(view, d)
             else:  # the division by the world size rides on the one copy into the bucket
-                np.multiply(d, scale, out=view, casting="unsafe")
+                np.multiply(d, scale, out=view)
         else:
             # accumulate in place (a .grad replaced by another tensor joins the bucket here)
             np.add(view if cur is self.grad else cur._data, d, out=view, casting="unsafe")
-            if scale != 1.0:
+            if scale is not None:
                 np.multiply(view, scale, out=view)
         if state.sync:
             self.arrived = True
@@ -158,6 +161,7 @@ class DistributedDataParallel(Module):
         object.__setattr__(self, "_buckets", buckets)
         object.__setattr__(self, "_where", {id(p): b for b in buckets for p in b.params})
         for b in buckets:
+            b.scale = b.buf.dtype.type(1.0 / self._comm.size)
             for p, slot in zip(b.params, b.slots):
                 slot.ddp = self
                 if p.grad is not None:  # a gradient from before the wrap: into the bucket
