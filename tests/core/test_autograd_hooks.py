@@ -186,3 +186,34 @@ def test_core_imports_nothing_above_it():
                            if a.name.startswith("ember") and
                            not a.name.startswith(("ember.core", "ember.backend"))]
     assert upward == []
+
+
+def test_grad_sink_accumulates_into_storage_it_owns():
+    """A leaf's ``_grad_sink`` (DDP's flat buckets) takes the first-order gradient: it gets
+    the gradient in the leaf's dtype and leaves ``.grad`` a view of its own storage; a sink
+    that declines (returns False) and create_graph=True take autograd's own path."""
+    store = np.zeros(6, np.float32)
+    seen = []
+    w = ember.tensor([1., 2., 3.], requires_grad=True)
+
+    def sink(leaf, g):
+        seen.append(g.dtype)
+        view = store[:3]
+        if leaf.grad is None:
+            np.copyto(view, g._data)
+        else:
+            np.add(leaf.grad._data, g._data, out=view)
+        leaf.grad = ember.Tensor._wrap(view)
+        return True
+    w._grad_sink = sink
+    (w * w).sum().backward()
+    (w * w).sum().backward()
+    assert np.shares_memory(w.grad._data, store) and store[:3].tolist() == [4., 8., 12.]
+    assert seen == [ember.float32] * 2
+    w.grad = None
+    (w * 3.).sum().backward(create_graph=True)  # not taken: the gradient keeps its graph
+    assert len(seen) == 2 and not np.shares_memory(w.grad._data, store)
+    w.grad = None
+    w._grad_sink = lambda leaf, g: False       # declined: autograd accumulates as usual
+    (w * 2.).sum().backward()
+    assert w.grad.tolist() == [2., 2., 2.] and not np.shares_memory(w.grad._data, store)
