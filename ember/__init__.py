@@ -37,6 +37,7 @@ from .ops.einsum import *  # noqa: F401,F403
 from .ops.conv import *  # noqa: F401,F403
 from .ops.prng_ops import erfinv, argsort, sort, topk  # noqa: F401
 from .ops.nn_ops import *  # noqa: F401,F403
+from .ops.sparse import *  # noqa: F401,F403  (sparse COO tensors)
 from . import autograd  # noqa: F401
 from .random.generator import (  # noqa: F401
     manual_seed, seed, initial_seed, rand, randn, randint, normal, rand_like, randn_like,
@@ -48,6 +49,7 @@ from .torch_ops import *  # noqa: F401,F403  (PyTorch's hypot, kron, quantile, c
 from .torch_more import *  # noqa: F401,F403  (Tensor.new_zeros, stride, index_fill, finfo, ...)
 from .torch_settings import *  # noqa: F401,F403  (set_num_threads, set_printoptions, ...)
 from . import special, testing  # noqa: F401,E402  (torch.special's and torch.testing's names)
+from . import sparse  # noqa: F401,E402  (torch.sparse's mm, sum, addmm)
 from . import distributions  # noqa: F401,E402  (torch.distributions' Normal, Categorical, ...)
 
 

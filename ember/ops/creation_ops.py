@@ -39,6 +39,23 @@ def _device_of(x):
     return None if isinstance(x, Tracer) or not isinstance(x, Tensor) else x.device
 
 
+def _size_kw(size, kw, op):
+    """PyTorch's keyword forms of the factory functions: ``size=``, and ``layout``,
+    ``pin_memory``, ``memory_format`` (accepted with their dense defaults)."""
+    if kw:
+        extra = set(kw) - {"size", "layout", "pin_memory", "memory_format"}
+        if extra:
+            raise TypeError(f"{op}() got an unexpected keyword argument {sorted(extra)[0]!r}")
+        lay = kw.get("layout")
+        if lay is not None and getattr(lay, "name", lay) != "strided":
+            raise OpError(f"{op}: layout {lay} is not supported; dense (ember.strided) only")
+        if "size" in kw:
+            if size:
+                raise TypeError(f"{op}() got sizes both as arguments {size} and size=")
+            size = (kw["size"],)
+    return size
+
+
 def _made(arr, requires_grad):
     t = Tensor._wrap(arr)
     if requires_grad:
@@ -46,34 +63,34 @@ def _made(arr, requires_grad):
     return t
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def zeros(*size, dtype=None, device=None, requires_grad=False, **kw):
     """A tensor of zeros of the given size.
 
     >>> ember.zeros(2, 3)
     tensor([[0., 0., 0.],
             [0., 0., 0.]])
     """
-    return _made(_backend.get(device).xp.zeros(_shape(size, "zeros"), _dt.as_dtype(dtype).np),
+    return _made(_backend.get(device).xp.zeros(_shape(_size_kw(size, kw, "zeros"), "zeros"), _dt.as_dtype(dtype).np),
                  requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*size, dtype=None, device=None, requires_grad=False, **kw):
     """A tensor of ones of the given size.
 
     >>> ember.ones(2, dtype=ember.int64)
     tensor([1, 1])
     """
-    return _made(_backend.get(device).xp.ones(_shape(size, "ones"), _dt.as_dtype(dtype).np),
+    return _made(_backend.get(device).xp.ones(_shape(_size_kw(size, kw, "ones"), "ones"), _dt.as_dtype(dtype).np),
                  requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*size, dtype=None, device=None, requires_grad=False, **kw):
     """An uninitialised tensor of the given size (ember fills it with zeros).
 
     >>> ember.empty(2, 3).shape
     ember.Size([2, 3])
     """
-    return _made(_backend.get(device).xp.empty(_shape(size, "empty"), _dt.as_dtype(dtype).np),
+    return _made(_backend.get(device).xp.empty(_shape(_size_kw(size, kw, "empty"), "empty"), _dt.as_dtype(dtype).np),
                  requires_grad)
 
 

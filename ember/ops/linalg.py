@@ -10,6 +10,7 @@ from . import autocast_policy as _autocast
 from ._util import check_same_dtype
 from .elementwise import _binary_args, moveaxis_to_front
 from .registry_helpers import export, method
+from .sparse import SparseTensor, sparse_matmul
 from ..core.exceptions import OpError
 
 __all__: list[str] = []
@@ -114,6 +115,8 @@ def matmul(input, other):
     >>> ember.matmul(ember.ones(5, 2, 3), ember.ones(3, 4)).shape
     ember.Size([5, 2, 4])
     """
+    if isinstance(input, SparseTensor) or isinstance(other, SparseTensor):
+        return sparse_matmul(input, other)
     if _ac[0]:  # ember.autocast: on the lower-precision list
         input, other = _autocast.lower(input, other)
     return _matmul(input, other)

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..core.primitive import Aval, Primitive, bind
+from ..core.tensor import Tensor
 from ._util import canon_dim, canon_dims
 from .elementwise import as_value, moveaxis_to_front
 from .indexing import getitem, getitem_basic_p, cat
@@ -242,7 +243,7 @@ def repeat(input, *sizes):
         big += [r, s]
     out = x.reshape(tuple(inter)).expand(tuple(big)).reshape(
         tuple(r * s for r, s in zip(sizes, shp)))
-    d = out._data
+    d = out._data if type(out) is Tensor else None  # (a tracer under a transform)
     if isinstance(d, np.ndarray) and (not d.flags.writeable or np.may_share_memory(d, x._data)):
         # NumPy kept a (broadcast) view; PyTorch's repeat returns new, writable memory
         out = out.clone()

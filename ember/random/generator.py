@@ -19,7 +19,7 @@ from ..core import dtypes as _dt
 from ..core.creation import place
 from ..core.primitive import Tracer
 from ..core.tensor import Tensor
-from ..ops.creation_ops import _shape as _creation_shape
+from ..ops.creation_ops import _shape as _creation_shape, _size_kw
 from ..ops.elementwise import as_value, cast
 from ..ops.tensor_methods import copy_
 from ..transforms.effects import draw
@@ -136,13 +136,14 @@ def _meta(shape, dtype, device, requires_grad=False):
     return _grad(Tensor._wrap(_backend.MetaArray(shape, _dt.as_dtype(dtype).np)), requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None, **kw):
     """Uniform samples in [0, 1).
 
     >>> x = ember.rand(2, 3)
     >>> x.shape, x.dtype, bool(((x >= 0) & (x < 1)).all())
     (ember.Size([2, 3]), ember.float32, True)
     """
+    size = _size_kw(size, kw, "rand")
     m = _meta(_shape(size, "rand"), dtype, device, requires_grad)
     if m is not None:
         return m
@@ -151,13 +152,14 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
                        lambda rng, s: _mk(rng.random(s), dtype, False)), requires_grad, device)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, **kw):
     """Standard normal samples.
 
     >>> x = ember.randn(10000, dtype=ember.float64)
     >>> round(x.mean().item(), 1), round(x.std().item(), 1)
     (0.0, 1.0)
     """
+    size = _size_kw(size, kw, "randn")
     m = _meta(_shape(size, "randn"), dtype, device, requires_grad)
     if m is not None:
         return m
