@@ -80,13 +80,15 @@ def _sig_distance(a, b):
     return sum(x != y for x, y in zip(asig, bsig)) + (astat != bstat)
 
 
-def _make_guard(args, kwargs):
+def _make_guard(args, kwargs, scalars=None):
     """Straight-line Python that checks a call has exactly the structure, leaf types, shapes,
     dtypes and constant leaf values of (args, kwargs), and no tensor requiring grad, and then
     returns the arrays the plan takes, or None. The repeat call of a jitted function runs
     this instead of flattening, building a signature and looking it up; anything it doesn't
-    cover (registered pytree types, namedtuples, ...) gets no guard."""
+    cover (registered pytree types, namedtuples, ...) gets no guard. ``scalars``: the leaf
+    indices of Python numbers traced as 0-d arrays (any value of their type passes)."""
     glb, lines, arrays = {}, [], []
+    count = [0]  # leaves seen, in flattening order
 
     def const(v):
         name = f"k{len(glb)}"
@@ -98,6 +100,7 @@ def _make_guard(args, kwargs):
         v = f"a{depth}_{len(lines)}"
         lines.append(f"    {v} = {expr}")
         if isinstance(x, Tensor):
+            count[0] += 1
             if isinstance(x, Tracer):
                 return False
             d = x._data
@@ -109,6 +112,7 @@ def _make_guard(args, kwargs):
             arrays.append(v)
             return True
         if t is np.ndarray:
+            count[0] += 1
             lines.append(f"    if {v}.__class__ is not {const(t)} or {v}.shape != "
                          f"{const(x.shape)} or {v}.dtype != {const(x.dtype)}: return None")
             arrays.append(v)
@@ -120,7 +124,19 @@ def _make_guard(args, kwargs):
                 keys = tree_flatten(x)[1].aux  # pytree order
                 return all(walk(f"{v}[{const(k)}]", x[k], depth + 1) for k in keys)
             return all(walk(f"{v}[{i}]", c, depth + 1) for i, c in enumerate(x))
-        if t in (int, float, bool, str, type(None)):
+        if t is type(None):  # not a leaf
+            lines.append(f"    if {v} is not None: return None")
+            return True
+        if t in (int, float, bool, str):
+            count[0] += 1
+            if scalars and count[0] - 1 in scalars and t in (int, float):
+                arr = _scalars_as_arrays([x], (0,))[0]
+                lines.append(f"    if {v}.__class__ is not {const(t)}: return None")
+                if arr.dtype == np.int32:  # a value beyond int32: the full lookup decides
+                    lines.append(f"    if not -2147483648 <= {v} < 2147483648: return None")
+                lines.append(f"    {v} = {const(np.asarray)}({v}, {const(arr.dtype)})")
+                arrays.append(v)
+                return True
             lines.append(f"    if {v}.__class__ is not {const(t)} or {v} != {const(x)}: "
                          f"return None")
             return True
@@ -134,6 +150,20 @@ def _make_guard(args, kwargs):
     exec(compile(src, "<ember.jit guard>", "exec"), glb)
     return glb["guard"]
 
+
+
+def _scalars_as_arrays(leaves, idx):
+    """``leaves`` with the Python ints/floats at ``idx`` as 0-d arrays, so jit traces them:
+    int32 (int64 beyond its range) and float32, JAX's 32-bit types; a 0-d tensor promotes
+    like a Python number against tensors with dims."""
+    out = list(leaves)
+    for i in idx:
+        v = out[i]
+        if type(v) is int:
+            out[i] = np.asarray(v, np.int32 if -2**31 <= v < 2**31 else np.int64)
+        elif type(v) is float:
+            out[i] = np.asarray(v, np.float32)
+    return out
 
 
 def _array_positions(leaves, kinds=(Tensor, np.ndarray)):

@@ -29,7 +29,8 @@ from ...core.state import tls as _tls, autocast_threads as _ac, axis_frames as _
 from ..reverse import VJPTrace
 from .call import Call, GradPlan
 from .codegen import compile_plan, eval_graph
-from .guards import (_array_positions, _changed_names, _describe_change, _make_guard, _sig_distance,
+from .guards import (_array_positions, _changed_names, _describe_change, _make_guard,
+                     _scalars_as_arrays, _sig_distance,
                      _signature, _with_leaves, argument_leaf_names, positional_names)
 from .ir import Lit, Var
 from .passes import optimize
@@ -131,10 +132,11 @@ class _Entry:
     (all of it dies with the entry: nothing is kept in module-level tables)."""
 
     __slots__ = ("graph", "plan", "out_def", "pos", "fx", "tensor_consts", "grad_plan",
-                 "call", "guard", "collective", "__weakref__")
+                 "call", "guard", "collective", "scalars", "__weakref__")
 
     def __init__(self, graph, plan, out_def, pos, fx):
         self.graph, self.plan, self.out_def, self.pos, self.fx = graph, plan, out_def, pos, fx
+        self.scalars = None  # the leaf indices of the Python numbers traced as 0-d arrays
         # the graph's tensor constants (checked for requires_grad at each call)
         self.tensor_consts = [i.val for e in graph.eqns for i in e.ins
                               if isinstance(i, Lit) and isinstance(i.val, Tensor)]
@@ -184,6 +186,11 @@ class Jitted:
         self._lock = threading.RLock()  # one thread traces and inserts at a time
         self._changes = {}  # argument name -> how many retraces it caused
         self._warned = set()
+        # Python int/float arguments are static at first; one whose value changes between
+        # calls is traced from then on (as JAX traces them), unless tracing needs its value
+        # (tree key -> leaf indices traced / kept static)
+        self._dyn_scalars = {}
+        self._static_scalars = {}
         self.__name__ = getattr(fun, "__name__", type(fun).__name__)
         self.__doc__ = getattr(fun, "__doc__", None)
         self.__wrapped__ = fun
@@ -198,6 +205,8 @@ class Jitted:
             self.trace_count = 0
             self._changes = {}
             self._warned = set()
+            self._dyn_scalars = {}
+            self._static_scalars = {}
 
     def _split(self, args, kwargs):
         if not self.static_argnums and not self.static_argnames:
@@ -233,6 +242,10 @@ class Jitted:
         """(dynamic args, dynamic kwargs, static values, leaves, cache key) of a call."""
         dyn, dkw, stat = self._split(args, kwargs)
         leaves, skey = flatten_with_key((dyn, dkw))
+        if self._dyn_scalars:
+            idx = self._dyn_scalars.get(skey)
+            if idx:
+                leaves = _scalars_as_arrays(leaves, idx)
         if _ax[0]:  # the named axes in scope (their sizes shape all_gather's output)
             axes = axis_key()
             if axes:
@@ -254,9 +267,44 @@ class Jitted:
             entry = self._cached(key)
             if entry is not None:
                 return entry, leaves
+            if not entries and self.cache:
+                changed = self._changing_scalars(key)
+                if changed:  # trace those Python numbers from now on
+                    skey = key[0]
+                    self._dyn_scalars[skey] = self._dyn_scalars.get(skey, frozenset()) | changed
+                    try:
+                        return self._lookup(args, kwargs, limit)
+                    except Exception:  # the function needs their values: keep them static
+                        self._dyn_scalars[skey] -= changed
+                        if not self._dyn_scalars[skey]:
+                            del self._dyn_scalars[skey]
+                        self._static_scalars[skey] = (
+                            self._static_scalars.get(skey, frozenset()) | changed)
             td = tree_flatten((dyn, dkw))[1]
             return self._compile(args, kwargs, dyn, dkw, stat, leaves, td, key, entries,
                                  limit), leaves
+
+    def _changing_scalars(self, key):
+        """The leaf indices of Python ints/floats whose values alone tell this call's
+        signature from a cached one's (same structure, static arguments, types, modes)."""
+        skey, (sig, stat) = key[0], key[1]
+        never = self._static_scalars.get(skey, frozenset())
+        best = None
+        for k in self.cache:
+            if k[0] != skey or k[2:] != key[2:] or k[1][1] != stat or len(k[1][0]) != len(sig):
+                continue
+            diff = []
+            for i, (a, b) in enumerate(zip(k[1][0], sig)):
+                if a == b:
+                    continue
+                if (a[0] != "S" or b[0] != "S" or a[1] is not b[1]
+                        or a[1] not in (int, float) or i in never):
+                    break
+                diff.append(i)
+            else:
+                if diff and (best is None or len(diff) < len(best)):
+                    best = diff
+        return frozenset(best) if best else None
 
     def _cached(self, key):
         entries = self.cache.get(key)
@@ -329,6 +377,7 @@ class Jitted:
         plan = compile_plan(graph, donated, _plan_backend(leaves, tensor_pos))
         self.trace_count += 1
         entry = _Entry(graph, plan, out_def, tensor_pos, fx.finish() or None)
+        entry.scalars = self._dyn_scalars.get(key[0]) if self._dyn_scalars else None
         self.cache = {**self.cache, key: (self.cache.get(key) or []) + [entry]}
         return entry
 
@@ -471,7 +520,7 @@ class Jitted:
                 if not self.static_argnums and not self.static_argnames:
                     fast = entry.guard
                     if fast is None:  # one guard per cache entry, made on its first plain call
-                        guard = _make_guard(args, kwargs)
+                        guard = _make_guard(args, kwargs, entry.scalars)
                         fast = entry.guard = False if guard is None else (
                             guard, plan, build, entry if entry.tensor_consts else None)
                     self._fast = fast or None
