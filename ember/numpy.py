@@ -19,6 +19,9 @@ from .config import x64_enabled as _x64_enabled
 from .core import dtypes as _dt
 from .core.primitive import Tracer
 from .core.tensor import Tensor
+from .ops.slicing import pad as _ops_pad
+from .backend import device as _device
+from .tree import tree_map as _tree_map
 
 ndarray = Tensor
 float16, float32, float64 = _dt.float16, _dt.float32, _dt.float64
@@ -539,6 +542,70 @@ def concatenate(arrays, axis=0):
     if axis is None:
         xs, axis = [x.reshape(-1) for x in xs], 0
     return _e().cat(xs, dim=axis)
+
+
+def device_put(x, device=None, *, donate=False, may_alias=None):
+    """``x`` (an array or a pytree of arrays) as ember tensors, as ``jax.device_put``: NumPy
+    arrays are converted with JAX's dtype rules (float64 -> float32 unless 64-bit mode is
+    on); ``device`` (None, a device, or a sharding of ``ember.sharding``) names where they
+    go: every ember tensor of this process lives on its host device or the one named.
+
+    >>> import numpy as np
+    >>> ember.numpy.device_put(np.zeros(2)).dtype
+    ember.float32
+    """
+    dev = device if isinstance(device, (str, _device)) else None
+
+    def put(a):
+        t = a if isinstance(a, Tensor) else asarray(a)
+        return t if dev is None else t.to(dev)
+    return _tree_map(put, x)
+
+
+def device_get(x):
+    """``x`` (a tensor or a pytree of them) as NumPy arrays on the host, as
+    ``jax.device_get``.
+
+    >>> ember.numpy.device_get({"w": ember.ones(2)})
+    {'w': array([1., 1.], dtype=float32)}
+    """
+    return _tree_map(lambda a: a.cpu().numpy() if isinstance(a, Tensor) else a, x)
+
+
+_PAD_MODES = {"constant": "constant", "edge": "replicate", "reflect": "reflect",
+              "wrap": "circular"}
+
+
+def pad(array, pad_width, mode="constant", *, constant_values=0):
+    """``array`` padded by ``pad_width``: an int (every side of every axis), one
+    ``(before, after)`` pair for all axes, or one pair per axis, as ``numpy.pad``. ``mode`` is
+    'constant' (``constant_values``, a scalar), 'edge', 'reflect' or 'wrap'.
+
+    >>> import ember.numpy as jnp
+    >>> jnp.pad(jnp.array([1., 2.]), (1, 2), constant_values=9.)
+    tensor([9., 1., 2., 9., 9.])
+    >>> jnp.pad(jnp.ones((2, 2)), ((0, 1), (1, 0))).shape
+    ember.Size([3, 3])
+    """
+    x = asarray(array)
+    pw = _np.asarray(pad_width, dtype=object if isinstance(pad_width, Tensor) else None)
+    if not _np.issubdtype(pw.dtype, _np.integer) or pw.ndim > 2:
+        raise TypeError(f"pad: pad_width must be an int, a (before, after) pair or one pair "
+                        f"per axis, got {pad_width!r}")
+    pairs = _np.broadcast_to(pw.reshape((-1, 2) if pw.ndim == 2 else (1, -1) if pw.size == 2
+                                        else (1, 1)), (x.ndim, 2))
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported; use one of "
+                                  f"{sorted(_PAD_MODES)}")
+    if _np.ndim(constant_values) != 0:
+        raise NotImplementedError(f"pad: constant_values must be a scalar here, got "
+                                  f"{constant_values!r}")
+    flat = []
+    for lo, hi in reversed(pairs.tolist()):
+        flat += [int(lo), int(hi)]
+    if mode == "constant":
+        return _ops_pad(x, tuple(flat), value=constant_values)
+    return _ops_pad(x, tuple(flat), mode=_PAD_MODES[mode])
 
 
 def stack(arrays, axis=0):
