@@ -24,7 +24,7 @@ def erf(x):
     """The error function, elementwise, for float16/32/64 arrays."""
     if x.dtype == np.float64:
         if x.size <= 64:
-            return _math_erf(x).astype(np.float64)
+            return np.asarray(_math_erf(x), np.float64)  # (a 0-d input gives a Python float)
         return _erf_f64(x)
     # float32/float16: compute in float64 for full accuracy, then round
     return _erf_f64(x.astype(np.float64)).astype(x.dtype)

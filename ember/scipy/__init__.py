@@ -1,2 +1,3 @@
-"""``jax.scipy``'s names over ember: ``ember.scipy.linalg`` and ``ember.scipy.special``."""
-from . import linalg, special  # noqa: F401
+"""``jax.scipy``'s names over ember: ``ember.scipy.linalg``, ``ember.scipy.special`` and
+``ember.scipy.stats`` (``norm``)."""
+from . import linalg, special, stats  # noqa: F401
