@@ -90,6 +90,7 @@ from .tree import (  # noqa: F401,E402
 from . import tree, tree_util  # noqa: F401,E402
 from . import numpy  # noqa: F401,E402  (jax.numpy-style names: import ember.numpy as jnp)
 from . import lax  # noqa: F401,E402  (jax.lax's control flow: from ember import lax)
+from .numpy import device_put, device_get  # noqa: F401,E402  (jax.device_put/device_get)
 from . import sharding  # noqa: F401,E402  (jax.sharding's Mesh/PartitionSpec, shard_map)
 from .sharding import shard_map  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402  (torch.linalg's names)

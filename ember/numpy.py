@@ -551,7 +551,7 @@ def device_put(x, device=None, *, donate=False, may_alias=None):
     go: every ember tensor of this process lives on its host device or the one named.
 
     >>> import numpy as np
-    >>> ember.numpy.device_put(np.zeros(2)).dtype
+    >>> ember.device_put(np.zeros(2)).dtype
     ember.float32
     """
     dev = device if isinstance(device, (str, _device)) else None
@@ -566,7 +566,7 @@ def device_get(x):
     """``x`` (a tensor or a pytree of them) as NumPy arrays on the host, as
     ``jax.device_get``.
 
-    >>> ember.numpy.device_get({"w": ember.ones(2)})
+    >>> ember.device_get({"w": ember.ones(2)})
     {'w': array([1., 1.], dtype=float32)}
     """
     return _tree_map(lambda a: a.cpu().numpy() if isinstance(a, Tensor) else a, x)

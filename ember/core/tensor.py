@@ -350,6 +350,8 @@ class Tensor:
         if type(a) is not np.ndarray and not isinstance(a, np.generic):
             raise TypeError(f"can't convert a {self.device} tensor to a NumPy array; copy it to "
                             f"the host first with .cpu()")
+        if type(a) is not np.ndarray:  # a NumPy scalar (some 0-d results hold one)
+            a = np.asarray(a)
         if dtype is not None:
             a = a.astype(dtype, copy=False)
         return a
