@@ -24,7 +24,8 @@ def erf(x):
     """The error function, elementwise, for float16/32/64 arrays."""
     if x.dtype == np.float64:
         if x.size <= 64:
-            return np.asarray(_math_erf(x), np.float64)  # (a 0-d input gives a Python float)
+            r = _math_erf(x)  # (a 0-d input gives a Python float; arrays keep their type)
+            return r.astype(np.float64) if isinstance(r, np.ndarray) else np.asarray(r, np.float64)
         return _erf_f64(x)
     # float32/float16: compute in float64 for full accuracy, then round
     return _erf_f64(x.astype(np.float64)).astype(x.dtype)
