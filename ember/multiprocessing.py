@@ -126,8 +126,7 @@ def start_processes(fn, args=(), nprocs=1, join=True, daemon=False, start_method
     context = ProcessContext(processes, queues)
     if not join:
         return context
-    while not context.join():
-        pass
+    context.join()
     return None
 
 

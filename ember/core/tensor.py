@@ -175,15 +175,11 @@ class Tensor:
         # ember.Tensor(data) mirrors torch.Tensor(data): float32 by default. As PyTorch's
         # legacy constructor, ints (or a Size) are sizes: Tensor(2, 3) is a 2x3 tensor (of
         # zeros here; PyTorch leaves it uninitialized), Tensor([2, 3]) holds 2 and 3.
-        if _is_int(data) and (dtype is None or _is_int(dtype)) and \
-                (_is_int(requires_grad) and not isinstance(requires_grad, bool)
-                 or requires_grad is False) and all(_is_int(m) for m in more_sizes):
-            sizes = [data] + [d for d in (dtype, requires_grad) if d is not None and
-                              d is not False] + list(more_sizes)
-            self._data = np.zeros(tuple(sizes), _dt.get_default_dtype().np)
-            return
-        if isinstance(data, Size):
-            self._data = np.zeros(tuple(data), _dt.get_default_dtype().np)
+        rest = [a for a in (dtype, requires_grad) if a is not None and a is not False]
+        rest += more_sizes
+        if isinstance(data, Size) or (_is_int(data) and all(_is_int(a) for a in rest)):
+            sizes = tuple(data) if isinstance(data, Size) else (data, *rest)
+            self._data = np.zeros(sizes, _dt.get_default_dtype().np)
             return
         self._data = _to_array(data, dtype if dtype is not None else _dt.get_default_dtype())
         if requires_grad:

@@ -97,9 +97,12 @@ _WEIGHTS_CLASS = {"resnext50_32x4d": "ResNeXt50_32X4D_Weights",
 
 
 def _weights_class(arch):
-    name = _WEIGHTS_CLASS.get(arch) or (
-        "ResNet" + arch[len("resnet"):] if arch.startswith("resnet") else arch.upper()) + \
-        ("_Weights" if arch not in _WEIGHTS_CLASS else "")
+    if arch in _WEIGHTS_CLASS:
+        name = _WEIGHTS_CLASS[arch]
+    elif arch.startswith("resnet"):  # resnet50 -> ResNet50_Weights
+        name = "ResNet" + arch[len("resnet"):] + "_Weights"
+    else:  # vgg16_bn -> VGG16_BN_Weights
+        name = arch.upper() + "_Weights"
     members = dict(_WEIGHTS[arch])
     return _WeightsEnumMeta(name, (), {"_members": members, **members, "__doc__":
                                        f"The pretrained weights of ``{arch}`` "

@@ -580,6 +580,16 @@ lstm_seq_bwd_p = Primitive(
     batch=_lstm_seq_bwd_batch, reference=_lstm_seq_bwd_ref)
 
 
+def _check_sequence(op, names, xw, *others):
+    """A fused recurrence's common conditions: a non-empty sequence, one dtype for all."""
+    if xw.shape[0] == 0:
+        raise OpError(f"{op}: the sequence is empty (T = 0)")
+    dts = {v.dtype for v in (xw, *others)}
+    if len(dts) != 1:
+        raise TypeError(f"{op}: {names} must share one dtype, got "
+                        f"{sorted(d.name for d in dts)}")
+
+
 def lstm_sequence(xw, whh_t, h0, c0, reverse=False):
     """An LSTM layer's recurrence over a whole sequence: ``xw`` (T, N, 4H) are the input
     projections with biases, ``whh_t`` (H, 4H) the transposed recurrent weight, ``h0``/``c0``
@@ -593,12 +603,7 @@ def lstm_sequence(xw, whh_t, h0, c0, reverse=False):
             f"lstm_sequence: expected xw (T, N, 4H), whh_t (H, 4H), h0 and c0 (N, H); got xw "
             f"{tuple(xw.shape)}, whh_t {tuple(w.shape)}, h0 {tuple(h0.shape)}, c0 "
             f"{tuple(c0.shape)}")
-    if xw.shape[0] == 0:
-        raise OpError("lstm_sequence: the sequence is empty (T = 0)")
-    dts = {v.dtype for v in (xw, w, h0, c0)}
-    if len(dts) != 1:
-        raise TypeError(f"lstm_sequence: xw, whh_t, h0, c0 must share one dtype, got "
-                        f"{sorted(d.name for d in dts)}")
+    _check_sequence("lstm_sequence", "xw, whh_t, h0, c0", xw, w, h0, c0)
     hs, cs, _ = bind(lstm_seq_p, xw, w, h0, c0, reverse=bool(reverse))
     return hs, cs
 
@@ -838,12 +843,7 @@ def gru_sequence(xw, whh_t, bhh, h0, reverse=False):
             f"gru_sequence: expected xw (T, N, 3H), whh_t (H, 3H), bhh (3H,) and h0 (N, H); "
             f"got xw {tuple(xw.shape)}, whh_t {tuple(w.shape)}, bhh {tuple(b.shape)}, h0 "
             f"{tuple(h0.shape)}")
-    if xw.shape[0] == 0:
-        raise OpError("gru_sequence: the sequence is empty (T = 0)")
-    dts = {v.dtype for v in (xw, w, b, h0)}
-    if len(dts) != 1:
-        raise TypeError(f"gru_sequence: xw, whh_t, bhh, h0 must share one dtype, got "
-                        f"{sorted(d.name for d in dts)}")
+    _check_sequence("gru_sequence", "xw, whh_t, bhh, h0", xw, w, b, h0)
     hs, _ = bind(gru_seq_p, xw, w, b, h0, reverse=bool(reverse))
     return hs
 

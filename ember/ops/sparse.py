@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import dtypes as _dt
+from ..core.creation import tensor as _tensor
 from ..core.exceptions import OpError
 from ..core.tensor import Tensor
 from .elementwise import as_value
@@ -321,8 +322,7 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
     tensor([3., 9.])
     """
     idx = _as_index_array(indices, "sparse_coo_tensor")
-    vals = as_value(values) if isinstance(values, Tensor) else Tensor(
-        np.asarray(values), dtype=dtype)
+    vals = values if isinstance(values, Tensor) else _tensor(values)
     if dtype is not None:
         vals = vals.to(dtype)
     if vals.ndim != 1:
@@ -362,14 +362,13 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
     return SparseTensor(idx, vals, tuple(self.shape), True)
 
 
-Tensor.to_sparse_coo = lambda self: to_sparse(self)
+method(to_sparse, "to_sparse_coo")
 
 
+@method
 def to_dense(self, dtype=None, *, masked_grad=None):
+    """A dense tensor is its own dense form (``dtype``: converted)."""
     return self if dtype is None else self.to(dtype)
-
-
-Tensor.to_dense = to_dense
 
 
 def sparse_matmul(a, b):

@@ -23,6 +23,7 @@ def test_construction_dense_form_and_coalesce():
     np.testing.assert_array_equal(c.indices().numpy(), [[0, 1, 1], [2, 0, 2]])
     np.testing.assert_array_equal(c.values().numpy(), [4, 4, 5])
     inferred = ember.sparse_coo_tensor([[0, 3]], [1., 2.])
+    assert ember.sparse_coo_tensor([[0, 3]], [1, 2]).dtype == ember.int64  # as torch.tensor
     assert inferred.shape == (4,)
     d = ember.tensor([[0., 2.], [3., 0.]])
     sp = d.to_sparse()
