@@ -14,11 +14,13 @@ rules.
 """
 from __future__ import annotations
 
+import os
 import weakref
 
 import numpy as np
 
-from ..backend import namespace
+from ..backend import namespace, threads
+from ..backend import ufuncs as U
 from ..core.primitive import Aval, Primitive, bind
 from ..core.tensor import Tensor
 from ..core.state import autocast_threads as _ac
@@ -36,6 +38,46 @@ __all__: list[str] = []
 
 def _out_len(n, k, s, d):
     return (n - d * (k - 1) - 1) // s + 1
+
+
+# ---- the second core: a kernel's work split by batch --------------------------------------
+# The convolution's window copy, its products and col2im, and the max pool's forward and
+# backward split their batch into two halves that run on two threads (backend/threads.py;
+# NumPy releases the GIL in its loops and BLAS calls) when the array a kernel works through
+# has _SPLIT_MIN_BYTES or more (each half's NumPy calls must be large: the GIL serialises the
+# Python between them). Decided from shapes alone, so eager, jit and every machine compute
+# the same bits; only the weight gradient's product changes its order of sums when split
+# (two half-batch products added). None: never split. The environment variable
+# EMBER_CONV_SPLIT_MIN_BYTES sets it at import ("off" or a byte count).
+
+def _split_setting(default):
+    v = os.environ.get("EMBER_CONV_SPLIT_MIN_BYTES")
+    if v is None or v.strip() == "":
+        return default
+    if v.strip().lower() in ("off", "none", "no"):
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        raise ValueError(f"EMBER_CONV_SPLIT_MIN_BYTES must be 'off' or a byte count, got "
+                         f"{v!r}") from None
+
+
+_SPLIT_MIN_BYTES = _split_setting(None)
+
+
+def _batch_parts(n, nbytes):
+    """Row ranges of a batch of ``n`` for a kernel working through ``nbytes``: two halves
+    when the split is on and the work is large enough, else one range."""
+    if _SPLIT_MIN_BYTES is None or nbytes < _SPLIT_MIN_BYTES or n < 2:
+        return [(0, n)]
+    return threads.halves(n, 1)
+
+
+def _run_parts(fn, parts):
+    if len(parts) == 1:
+        return [fn(*parts[0])]
+    return threads.run_parts(fn, parts)
 
 
 def _windows_impl(x, kernel, stride, dilation, copy=False):
@@ -57,7 +99,18 @@ def _windows_impl(x, kernel, stride, dilation, copy=False):
     n = len(lead)
     perm = (n - 1,) + tuple(range(n + nsp, n + 2 * nsp)) + tuple(range(n - 1)) + \
         tuple(range(n, n + nsp))
-    return view.transpose(perm).copy().transpose(tuple(np.argsort(perm)))
+    src = view.transpose(perm)
+    inv = tuple(np.argsort(perm))
+    parts = _batch_parts(lead[0], src.nbytes) if n >= 2 else [(0, lead[0])]
+    if len(parts) == 1:
+        return src.copy().transpose(inv)
+    dst = namespace(x).empty(src.shape, x.dtype)
+    at = (slice(None),) * (1 + nsp)  # the batch axis of the copy: after C and the kernel
+
+    def part(a, b):
+        dst[at + (slice(a, b),)] = src[at + (slice(a, b),)]
+    _run_parts(part, parts)
+    return dst.transpose(inv)
 
 
 def _windows_shape(x, kernel, stride, dilation, copy=False):
@@ -109,11 +162,16 @@ def _unwindows_full_width(m, lead, size, kernel, dilation, out):
     (n, c), (h, w), (kh, kw), (dh, dw) = lead, size, kernel, dilation
     L = out[0] * w
     g = m.reshape((c, kh, kw, n, L))
-    z = namespace(m).zeros((c, n, h * w + w), m.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            o = i * dh * w + j * dw
-            z[:, :, o:o + L] += g[:, i, j]
+    z = namespace(m).empty((c, n, h * w + w), m.dtype)
+
+    def part(a, b):  # samples a..b: their own rows of z
+        zp = z[:, a:b]
+        zp[...] = 0
+        for i in range(kh):
+            for j in range(kw):
+                o = i * dh * w + j * dw
+                zp[:, :, o:o + L] += g[:, i, j, a:b]
+    _run_parts(part, _batch_parts(n, m.nbytes))
     return z[:, :, :h * w].reshape((c, n, h, w)).swapaxes(0, 1)
 
 
@@ -225,7 +283,19 @@ def _conv_fwd_kernel(nsp, grouped):
         if m is None:
             return None
         head = w.shape[:1] if grouped else ()
-        y = _mm_impl(w.reshape(head + (w.shape[len(head)], -1)), m)
+        w2 = w.reshape(head + (w.shape[len(head)], -1))
+        n = cols.shape[0]
+        parts = [(0, n)] if grouped or cols.dtype.char not in "fd" else \
+            _batch_parts(n, cols.nbytes)
+        if len(parts) == 1:
+            y = _mm_impl(w2, m)
+        else:  # each half of the batch is a block of columns of the product
+            q = m.shape[-1] // n
+            y = namespace(m).empty((w2.shape[0], m.shape[-1]), m.dtype)
+
+            def part(a, b):
+                U.matmul(w2, m[:, a * q:b * q], out=y[:, a * q:b * q])
+            _run_parts(part, parts)
         lead = 3 if grouped else 2
         outs = tuple(cols.shape[lead:lead + nsp])
         if width is None:
@@ -249,7 +319,21 @@ def _conv_cols_grad_kernel(nsp, grouped, full=False):
         # costs (OW + kw - 1) / OW more product, which pays from 5x5 kernels on (LeNet's
         # conv2: 1.57 -> 1.07 ms for product + col2im; a 3x3 on 28x28 lost 2.0 -> 2.5 ms)
         width = out[1] + kernel[1] - 1 if full and kernel[0] * kernel[1] > 9 else None
-        g = _mm_impl(w2.swapaxes(-1, -2), _ct_rows(ct, nsp, grouped, width))
+        n = ct.shape[0]
+        ck = w2.shape[-1]
+        parts = [(0, n)] if grouped or ct.dtype.char not in "fd" else \
+            _batch_parts(n, ct.nbytes * ck // w2.shape[-2])  # (the gradient's bytes)
+        if len(parts) == 1:
+            g = _mm_impl(w2.swapaxes(-1, -2), _ct_rows(ct, nsp, grouped, width))
+        else:  # each half of the batch is a block of columns of the product
+            q = (ct.shape[-2] * width if width is not None else
+                 int(np.prod(out)))
+            g = namespace(ct).empty((ck, n * q), ct.dtype)
+            wt = w2.swapaxes(-1, -2)
+
+            def part(a, b):
+                U.matmul(wt, _ct_rows(ct[a:b], nsp, grouped, width), out=g[:, a * q:b * q])
+            _run_parts(part, parts)
         cshape = head + (w.shape[lead - 1],) + kernel + (ct.shape[0],)
         if width is None:
             g = g.reshape(cshape + out)
@@ -268,7 +352,19 @@ def _conv_w_grad_kernel(nsp, grouped):
         if m is None:
             return None
         lead = 3 if grouped else 2
-        gw = _mm_impl(_ct_rows(ct, nsp, grouped, width), m.swapaxes(-1, -2))  # ([G,] O, C*K)
+        n = cols.shape[0]
+        parts = [(0, n)] if grouped or cols.dtype.char not in "fd" else \
+            _batch_parts(n, cols.nbytes)
+        if len(parts) == 1:
+            gw = _mm_impl(_ct_rows(ct, nsp, grouped, width), m.swapaxes(-1, -2))  # (O, C*K)
+        else:  # the sum over the batch as two half-batch products, added (first + second)
+            q = m.shape[-1] // n
+
+            def part(a, b):
+                return U.matmul(_ct_rows(ct[a:b], nsp, grouped, width),
+                                m[:, a * q:b * q].swapaxes(-1, -2))
+            first, second = _run_parts(part, parts)
+            gw = U.add(first, second, out=first)
         return gw.reshape(gw.shape[:-1] + (cols.shape[lead - 1],) + cols.shape[lead + nsp:])
     return run
 
@@ -346,6 +442,21 @@ def _pool_max_impl(x, kernel, stride, dilation):
     instead of prod(k) - 1 strided passes over the input. The same values (NaN propagates
     either way); only the sign of a zero maximum may come from another tied entry."""
     nsp = len(kernel)
+    if x.ndim > nsp and x.shape[0] > 1:
+        parts = _batch_parts(x.shape[0], x.nbytes)
+        if len(parts) > 1:  # each half of the batch into its own rows of the result
+            res = namespace(x).empty(x.shape[:-nsp] + _pool_out(x.shape, kernel, stride,
+                                                                dilation), x.dtype)
+
+            def part(a, b):
+                res[a:b] = _pool_max_rows(x[a:b], kernel, stride, dilation)
+            _run_parts(part, parts)
+            return res
+    return _pool_max_rows(x, kernel, stride, dilation)
+
+
+def _pool_max_rows(x, kernel, stride, dilation):
+    nsp = len(kernel)
     outs = _pool_out(x.shape, kernel, stride, dilation)
     r, fresh = x, False
     for a in range(nsp):  # the outermost spatial axis first: its rows are the longest
@@ -403,7 +514,18 @@ def _argmax_scatter_impl(ct, x, out, kernel, stride, dilation):
     # its cotangent comes to the weight gradient's product with no transposing copy)
     xp = namespace(ct)
     z = xp.empty_like(x, dtype=ct.dtype) if tiled else xp.zeros(x.shape, ct.dtype)
-    ax, pieces = _chunks(x, nsp)
+    parts = _batch_parts(x.shape[0], x.nbytes) if x.ndim > nsp else [(0, 1)]
+    if len(parts) == 1:
+        _scatter_rows(z, ct, x, out, kernel, stride, dilation, disjoint)
+    else:  # each half of the batch into its own rows of the gradient
+        _run_parts(lambda a, b: _scatter_rows(z[a:b], ct[a:b], x[a:b], out[a:b], kernel,
+                                              stride, dilation, disjoint), parts)
+    return z
+
+
+def _scatter_rows(z, ct, x, out, kernel, stride, dilation, disjoint):
+    xp = namespace(ct)
+    ax, pieces = _chunks(x, len(kernel))
     bufs = None
     for p in pieces:
         zs, cs, outs = _piece(z, ax, p), _piece(ct, ax, p), _piece(out, ax, p)
@@ -415,7 +537,6 @@ def _argmax_scatter_impl(ct, x, out, kernel, stride, dilation):
                 np.multiply(hit, cs, out=dst)
             else:
                 dst += np.where(hit, cs, 0)
-    return z
 
 
 def _pool_batch(prim):
