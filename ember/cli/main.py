@@ -213,8 +213,12 @@ def main(argv=None):
     t.set_defaults(func=cmd_train)
     r = sub.add_parser("run", help="launch N processes of a script under MPI, as torchrun "
                                    "(ember run -n 2 script.py args...)")
-    r.add_argument("-n", "--nproc", "--nproc-per-node", dest="nproc", type=int, required=True,
-                   help="number of processes (ranks)")
+    r.add_argument("-n", "--nproc", "--nproc-per-node", "--nproc_per_node", dest="nproc",
+                   type=int, required=True, help="number of processes (ranks); each gets "
+                   "torchrun's RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE")
+    r.add_argument("--standalone", action="store_true",
+                   help="accepted for torchrun command lines (MPI's launcher does the "
+                        "rendezvous)")
     r.add_argument("--hostfile", help="MPI hostfile for several machines (one host per line, "
                                       "e.g. 'node1:2')")
     r.add_argument("--mpiexec", help="the mpiexec to use (default: next to this Python, then "

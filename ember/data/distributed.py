@@ -51,6 +51,7 @@ class DistributedSampler(Sampler):
         self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
         self.epoch = 0
         self._last_epoch = None
+        self._epoch_set = False
         n = len(dataset)
         if drop_last and n % num_replicas:
             self.num_samples = math.ceil((n - num_replicas) / num_replicas)
@@ -59,7 +60,9 @@ class DistributedSampler(Sampler):
         self.total_size = self.num_samples * num_replicas
 
     def __iter__(self):
-        if self.shuffle and self._last_epoch == self.epoch:
+        # the common bug is never calling set_epoch; once a script calls it, a pass that
+        # reuses the epoch is its choice (e.g. peeking at one batch before set_epoch)
+        if self.shuffle and self._last_epoch == self.epoch and not self._epoch_set:
             warnings.warn(
                 f"DistributedSampler: a new pass starts with epoch {self.epoch} again, so it "
                 f"repeats the previous pass's order; call sampler.set_epoch(epoch) at the start "
@@ -84,3 +87,4 @@ class DistributedSampler(Sampler):
     def set_epoch(self, epoch):
         """Use ``epoch``'s order for the next pass (all ranks must pass the same number)."""
         self.epoch = int(epoch)
+        self._epoch_set = True

@@ -54,7 +54,8 @@ def mpiexec_command(nproc, argv, hostfile=None, mpiexec=None, python=None, modul
         cmd += ["-hostfile", hostfile]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and _is_open_mpi(exe):
         cmd.append("--allow-run-as-root")
-    cmd.append(python or sys.executable)
+    # each rank first sets torchrun's variables (RANK, LOCAL_RANK, ...), then runs argv
+    cmd += [python or sys.executable, "-m", "ember.distributed.rank_entry"]
     if module:
         cmd.append("-m")
     return cmd + list(argv)
@@ -82,6 +83,37 @@ def child_env():
     if root not in parts:
         env["PYTHONPATH"] = os.pathsep.join([root] + parts)
     return env
+
+
+# where MPI launchers put a rank's place: (rank, world size, rank on its host, ranks on its
+# host), first match wins (MPICH/Hydra and Intel MPI; Open MPI; MVAPICH; Slurm's srun)
+_RANK_VARS = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK", "PMIX_RANK",
+              "SLURM_PROCID")
+_SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "SLURM_NTASKS")
+_LOCAL_RANK_VARS = ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK",
+                    "MV2_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID")
+_LOCAL_SIZE_VARS = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE",
+                    "MV2_COMM_WORLD_LOCAL_SIZE")
+
+
+def torchrun_env(environ):
+    """torchrun's per-worker variables (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
+    ``LOCAL_WORLD_SIZE``) from an MPI launcher's ``environ``; those the launcher does not tell
+    are left out."""
+    def first(names):
+        for n in names:
+            v = environ.get(n)
+            if v not in (None, "") and v.lstrip("-").isdigit():
+                return int(v)
+        return None
+    rank, size = first(_RANK_VARS), first(_SIZE_VARS)
+    local_rank, local_size = first(_LOCAL_RANK_VARS), first(_LOCAL_SIZE_VARS)
+    out = {}
+    for k, v in (("RANK", rank), ("WORLD_SIZE", size), ("LOCAL_RANK", local_rank),
+                 ("LOCAL_WORLD_SIZE", local_size)):
+        if v is not None:
+            out[k] = str(v)
+    return out
 
 
 def _quote(s):

@@ -119,6 +119,21 @@ def test_sampler_shuffles_per_epoch_and_warns_on_a_repeated_epoch():
     assert sorted(second + list(other)) == list(range(20))
 
 
+def test_sampler_no_warning_for_a_peek_before_set_epoch():
+    # pytorch/examples ddp-tutorial-series: len(next(iter(loader))[0]) starts a pass with the
+    # old epoch, then set_epoch(epoch), then the epoch's pass: no repeated-epoch warning
+    s = ember.data.DistributedSampler(range(20), num_replicas=2, rank=0, seed=3)
+    loader = ember.data.DataLoader(range(20), batch_size=4, sampler=s)
+    orders = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for epoch in range(3):
+            next(iter(loader))
+            s.set_epoch(epoch)
+            orders.append([int(i) for b in loader for i in b])
+    assert orders[0] != orders[1] != orders[2]
+
+
 def test_ddp_first_bucket_is_small_as_pytorchs(world_of_one):
     # backward order, last layer first: its 600x500 floats (1.2 MB) close the 1 MiB first
     # bucket by themselves; the rest (2 MB each) share the 25 MB default bucket

@@ -68,3 +68,29 @@ def test_train_nproc_global_batch_must_split_evenly(tmp_path):
                "--epochs", "1", "--limit", "100", "--no-progress", "--out", str(tmp_path))
     assert p.returncode != 0
     assert "--batch-size 33 is the global batch and must split evenly over 2 ranks" in p.stderr
+
+
+def test_ember_run_sets_torchruns_variables_before_the_script_runs():
+    # pytorch/examples ddp-tutorial-series reads os.environ["LOCAL_RANK"] before
+    # init_process_group(); torchrun's command line (--standalone, --nproc_per_node) works too
+    need_mpi()
+    p = _ember("run", "--standalone", "--nproc_per_node=2",
+               os.path.join(WORKERS, "torchrun_env.py"), "x")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "rank_entry" in p.stdout.splitlines()[0]
+    for r in range(2):
+        assert (f"rank {r} argv ['x'] env [('LOCAL_RANK', '{r}'), ('LOCAL_WORLD_SIZE', '2'), "
+                f"('RANK', '{r}'), ('WORLD_SIZE', '2')]") in p.stdout, p.stdout
+
+
+def test_torchrun_env_from_each_launchers_variables():
+    from ember.distributed.launch import torchrun_env
+    assert torchrun_env({"PMI_RANK": "3", "PMI_SIZE": "4", "MPI_LOCALRANKID": "1",
+                         "MPI_LOCALNRANKS": "2"}) == {
+        "RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"}
+    assert torchrun_env({"OMPI_COMM_WORLD_RANK": "5", "OMPI_COMM_WORLD_SIZE": "8",
+                         "OMPI_COMM_WORLD_LOCAL_RANK": "1", "OMPI_COMM_WORLD_LOCAL_SIZE": "4"}) \
+        == {"RANK": "5", "WORLD_SIZE": "8", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "4"}
+    assert torchrun_env({"SLURM_PROCID": "2", "SLURM_NTASKS": "4", "SLURM_LOCALID": "0"}) == {
+        "RANK": "2", "WORLD_SIZE": "4", "LOCAL_RANK": "0"}
+    assert torchrun_env({"HOME": "/root"}) == {}
