@@ -284,6 +284,10 @@ def main(argv=None):
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     if a.role:
+        if a.role != "torch" and os.environ.get("EMBER_MALLOC_TUNING", "1") != "0":
+            # ember's ranks as `ember run` starts them (PyTorch's out of the box)
+            from ember.backend import keep_freed_memory
+            keep_freed_memory()
         return {"mpi": role_mpi, "single": role_single, "torch": role_torch}[a.role]()
     from ember.distributed.launch import find_mpiexec
     me = [sys.executable, "-m", "ember.bench.distributed"]

@@ -74,7 +74,9 @@ def run(prim, params, args, ct, out, needed):
     ``needed[i]`` says whether the cotangent of ``args[i]`` is wanted (the plan computes
     only those)."""
     pk = _params_key(params)
-    if pk is None:
+    if pk is None:  # unhashable params: a jitted call's graph (it stages its own backward)
+        if getattr(prim, "vjp_takes_needed", False):
+            return prim.vjp(ct, out, *args, needed=needed, **params)
         return prim.vjp(ct, out, *args, **params)
     multi = isinstance(ct, tuple)
     cts = ct if multi else (ct,)

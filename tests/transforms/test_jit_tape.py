@@ -56,3 +56,32 @@ def test_higher_order_through_a_jitted_node():
     xv = x.detach().numpy()
     np.testing.assert_allclose(g.detach().numpy(), np.cos(xv) * xv + np.sin(xv), rtol=1e-12)
     np.testing.assert_allclose(h.numpy(), 2 * np.cos(xv) - xv * np.sin(xv), rtol=1e-12)
+
+
+def test_compiled_backward_computes_only_the_cotangents_the_tape_needs():
+    # a compiled conv module on a data batch: the batch's cotangent (a transposed
+    # convolution, as costly as the weight gradient) is not computed; with x requiring grad
+    # it is, and every gradient equals eager's
+    ember.manual_seed(0)
+    conv = nn.Conv2d(3, 4, 3)
+    for x_grad in (False, True):
+        fast = ember.compile(conv)
+        x = ember.randn(2, 3, 8, 8, requires_grad=x_grad)
+        conv.zero_grad()
+        (conv(x) ** 2).sum().backward()
+        want = [p.grad.numpy().copy() for p in conv.parameters()]
+        want_x = x.grad.numpy().copy() if x_grad else None
+        for _ in range(2):
+            conv.zero_grad()
+            x.grad = None
+            out = fast(x)
+            plan = out.grad_fn.params["plan"].grad_plan()
+            (out ** 2).sum().backward()
+            for p, g in zip(conv.parameters(), want):
+                np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-5, atol=1e-6)
+            if x_grad:
+                np.testing.assert_allclose(x.grad.numpy(), want_x, rtol=1e-5, atol=1e-6)
+            else:
+                assert x.grad is None
+        partial = [k for k in plan._derived if isinstance(k, tuple) and k[0] == "bwd"]
+        assert partial == ([] if x_grad else [("bwd", (1, 2))]), partial

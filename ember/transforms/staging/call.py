@@ -156,6 +156,16 @@ class GradPlan(Call):
     def full(self):
         return self._made("full", lambda: Call(self.fwd_graph, self.live, self.fwd_plan))
 
+    def backward_plan(self, wanted):
+        """The compiled backward for the input cotangents at the positions ``wanted`` only
+        (a tuple): the eager tape's node knows which inputs require grad, and the others'
+        cotangents (a convolution's input gradient for the data batch: a transposed
+        convolution) are never computed. Same equations as ``bwd_plan``: the same bits."""
+        def make():
+            b = self.bwd_graph
+            return compile_plan(dce(Graph(b.invars, b.eqns, [b.outs[i] for i in wanted])))
+        return self._made(("bwd", wanted), make)
+
     def backward_call(self):
         """(residuals, cotangents) -> input cotangents, as a call of its own."""
         return self._made("bwd", lambda: Call(self.bwd_graph, self.live, self.bwd_plan))
@@ -228,7 +238,7 @@ def _needs_recording(xs):
                for x in xs)
 
 
-def _vjp(ct, out, *args, plan):
+def _vjp(ct, out, *args, plan, needed=None):
     ct = tuple(ct) if isinstance(ct, (tuple, list)) else (ct,)
     gp = plan.grad_plan()
     if gp is plan and all(c is None for c in ct[gp.n_out:]):
@@ -246,6 +256,13 @@ def _vjp(ct, out, *args, plan):
     ins = res + cts
     if _needs_recording(ins):  # the backward is itself one call, seen by the transforms
         grads = bind(jit_call_p, *ins, plan=gp.backward_call())
+    elif needed is not None and len(needed) == len(plan.in_float) and not all(needed):
+        # the eager tape says which inputs want a cotangent: compute only those
+        wanted = tuple(i for i, (n, f) in enumerate(zip(needed, plan.in_float)) if n and f)
+        got = iter(gp.backward_plan(wanted)(*[x._data for x in ins]))
+        keep = set(wanted)
+        return tuple(Tensor._wrap(np.asanyarray(next(got))) if i in keep else None
+                     for i in range(len(needed)))
     else:  # the compiled backward plan
         grads = [Tensor._wrap(np.asanyarray(g)) for g in gp.bwd_plan(*[x._data for x in ins])]
     return tuple(g if f else None for g, f in zip(grads, plan.in_float))
@@ -265,6 +282,9 @@ def _batch(args, dims, plan):
 jit_call_p = Primitive("jit_call", _impl, shape=_shape, multiple_results=True, vjp=_vjp,
                        jvp=_jvp, batch=_batch, vjp_needs_out=True)
 jit_call_p.vjp_accepts_none = True  # residual outputs never get cotangents: don't fill zeros
+# the eager backward's VJP executor passes the node's ``needed`` (which inputs want a
+# cotangent) to this rule
+jit_call_p.vjp_takes_needed = True
 
 
 def call_with_tape(plan, ins):

@@ -11,5 +11,8 @@ import ember.distributed as dist  # noqa: E402
 
 dist.init_process_group(backend="gloo")
 assert env["RANK"] == str(dist.get_rank()) and env["WORLD_SIZE"] == "2", env
+import ember.backend  # noqa: E402
+
+print(f"allocator tuned {ember.backend.allocator_tuned}", flush=True)
 print(f"rank {dist.get_rank()} argv {sys.argv[1:]} env {sorted(env.items())}", flush=True)
 dist.destroy_process_group()
