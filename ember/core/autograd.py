@@ -500,22 +500,25 @@ def _vjp_runner(create_graph, retain_graph):
     executor = None if create_graph else _vjp_executor[0]
 
     def run_vjp(node, outs_ct):
-        if node.args is None:
+        args = node.args
+        if args is None:
             raise _freed_error(node)
-        _check_versions(node)
+        for a, v in zip(args, node.versions):
+            if v is not None and a._version[0] != v:
+                _check_versions(node)  # raises, naming the tensor
         prim = node.prim
         if node.n_out == 1:
             ct_arg = outs_ct[0]
-            out_val = saved_output(node, 0, create_graph)
+            out_val = None if node.out is None else saved_output(node, 0, create_graph)
         else:
             ct_arg = tuple(outs_ct) if getattr(prim, "vjp_accepts_none", False) else \
                 tuple(g if g is not None else zeros_for_output(node, i)
                       for i, g in enumerate(outs_ct))
             out_val = tuple(saved_output(node, i, create_graph) for i in range(node.n_out))
         if executor is None:
-            in_cts = prim.vjp(ct_arg, out_val, *node.args, **node.params)
+            in_cts = prim.vjp(ct_arg, out_val, *args, **node.params)
         else:
-            in_cts = executor(prim, node.params, node.args, ct_arg, out_val, node.needed)
+            in_cts = executor(prim, node.params, args, ct_arg, out_val, node.needed)
         if not retain_graph:
             node.args = None
             node.out = None
@@ -584,14 +587,15 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
         root_nodes.append(r._node)
 
     def finish_leaf(leaf, g):
-        g = _torch_convention(g)
+        if g._data.dtype.kind == "c":
+            g = g.conj()  # PyTorch's convention (_torch_convention)
         if leaf._hooks:
             for h in leaf._hooks:
                 r = h(g)
                 if r is not None:
                     g = r
-        if not create_graph:
-            g = g.detach() if g.requires_grad else g
+        if not create_graph and g.requires_grad:
+            g = g.detach()
         if inputs is not None:
             k = input_ids.get(id(leaf))
             if k is not None:
@@ -608,12 +612,16 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
     # the rules run in the dtypes autocast chose in the forward pass, not cast again
     autocast = _state.set_autocast(None) if _state.autocast_threads[0] else None
     try:
-        with set_grad_enabled(create_graph):
+        grad_was = _state.set_grad(create_graph)
+        try:
             walk(root_nodes, cts, leaf_cts, _vjp_runner(create_graph, retain_graph), add,
                  finish_leaf, capture)
             for leaf, g in list(leaf_cts.values()):  # leaves that are roots themselves
                 finish_leaf(leaf, g)
-        _run_callbacks(callbacks)  # still inside the pass: a callback may queue another
+        finally:
+            _state.set_grad(grad_was)
+        if callbacks:
+            _run_callbacks(callbacks)  # still inside the pass: a callback may queue another
     finally:
         _tls.backward_callbacks.pop()
         if autocast is not None:
@@ -658,19 +666,22 @@ Tensor._grad_sink = None
 
 def _accumulate(leaf, g, create_graph, given):
     """Add ``g`` into ``leaf.grad`` (PyTorch's AccumulateGrad)."""
-    if g.shape != leaf.shape:
+    d, ld = g._data, leaf._data
+    if d.shape != ld.shape:
         raise RuntimeError(f"internal error: gradient of shape {tuple(g.shape)} for a "
                            f"leaf of shape {tuple(leaf.shape)}")
-    if g.dtype != leaf.dtype:
+    if d.dtype != ld.dtype:
         g = g.to(leaf.dtype)
+        d = g._data
     sink = leaf._grad_sink
     if sink is not None and not create_graph and sink(leaf, g):
         # the leaf's gradient lives in storage the sink owns (DistributedDataParallel's flat
         # buckets): it added g there and left leaf.grad a view of it
         return
-    if leaf.grad is None:
-        if not create_graph and type(g._data) is not _backend.MetaArray:
-            d, lf = g._data, leaf._data.flags
+    prev = leaf.grad
+    if prev is None:
+        if not create_graph and type(d) is not _backend.MetaArray:
+            lf = ld.flags
             order = "C" if lf.c_contiguous else "F" if lf.f_contiguous else "K"
             if d.base is not None or id(d) in given or (
                     order == "C" and not d.flags.c_contiguous) or (
@@ -681,12 +692,20 @@ def _accumulate(leaf, g, create_graph, given):
                 g = Tensor._wrap(_backend.namespace(d).array(d, order=order))
         given.add(id(g._data))
         leaf.grad = g
+    elif not create_graph and type(prev._data) is np.ndarray and type(d) is np.ndarray and \
+            prev._data.shape == d.shape and prev._data.dtype == d.dtype:
+        leaf.grad = Tensor._wrap(prev._data + d)  # what `prev + g` computes, without dispatch
     else:
-        leaf.grad = leaf.grad + g
+        leaf.grad = prev + g
 
 
 def _ones_like(t):
-    return Tensor._wrap(_backend.namespace(t._data).ones(t._data.shape, t._data.dtype))
+    d = t._data
+    if type(d) is np.ndarray:  # the common case: one C call less than np.ones
+        one = np.empty(d.shape, d.dtype)
+        one.fill(1)
+        return Tensor._wrap(one)
+    return Tensor._wrap(_backend.namespace(d).ones(d.shape, d.dtype))
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
@@ -719,13 +738,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 f"grad_fn. Create the inputs with requires_grad=True (or call "
                 f".requires_grad_()) and make sure the computation ran outside no_grad().")
         if g is None:
-            if t.numel() != 1:
+            if t._data.size != 1:
                 raise RuntimeError(
                     f"backward: grad can be implicitly created only for scalar outputs, but the "
                     f"output has shape {tuple(t.shape)}. Reduce it first (e.g. loss.sum() or "
                     f"loss.mean()) or pass gradient=<tensor of that shape>.")
-            g = _ones_like(t)
-        elif not isinstance(g, Tensor):
+            cts.append(_ones_like(t))
+            continue
+        if not isinstance(g, Tensor):
             g = tensor(g, dtype=t.dtype)
         if tuple(g.shape) != tuple(t.shape):
             raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the output has "
