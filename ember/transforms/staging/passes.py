@@ -221,10 +221,13 @@ def _is_elementwise_ufunc(e):
 
 
 def _inplace_targets(g: Graph, donated=()):
-    """For each equation, an input whose buffer the result may overwrite (preallocated
-    buffers, reused): the equation is an elementwise NumPy ufunc, and the input is a fresh
-    buffer (made by an allocating kernel, or a donated argument) of the result's shape and dtype
-    that neither it nor any view of it is read later, and that is not a graph output."""
+    """For each equation, where its result may be written (preallocated buffers, reused): an
+    input's position, or a Var whose buffer is dead by then. The equation is an elementwise
+    NumPy ufunc, and the buffer is fresh (made by an allocating kernel, or a donated
+    argument), of the result's shape and dtype, not a graph output, and neither it nor any
+    view of it is read later: first an input that dies here, else (``out=`` a dead buffer, so
+    that an optimizer's temporaries such as Adam's sqrt(v) take no fresh allocation) a buffer
+    an earlier ufunc equation (or the caller, donating) made and whose values are all read."""
     outs = {id(o) for o in g.outs}
     roots = {}  # var -> ids of the fresh buffers it may share memory with
     fresh = {id(g.invars[j]) for j in donated if g.invars[j].aval.shape != ()}
@@ -251,11 +254,25 @@ def _inplace_targets(g: Graph, donated=()):
     pinned = set()
     for o in g.outs:
         pinned |= roots.get(id(o), set())
+    # physical buffers: a root id -> the buffer holding it (in-place results join their
+    # target's buffer); per buffer its root ids and a var that is the whole buffer (a
+    # ufunc's result or a donated argument: an array of its own shape that out= can take)
+    phys = {}
+    members = {}
+    holder = {}
+    for j in donated:
+        v = g.invars[j]
+        if id(v) in fresh:
+            phys[id(v)] = id(v)
+            members[id(v)] = [id(v)]
+            holder[id(v)] = v
+    dead = {}  # (shape, dtype) -> buffers whose every value has been read, oldest first
     targets = {}
     for k, e in enumerate(g.eqns):
         if not _is_elementwise_ufunc(e):
             continue
         o = e.outs[0].aval
+        buf = None
         for pos, i in enumerate(e.ins):
             if isinstance(i, Var) and id(i) in fresh and id(i) not in pinned and \
                     last.get(id(i)) == k and i.aval.shape == o.shape and \
@@ -264,6 +281,24 @@ def _inplace_targets(g: Graph, donated=()):
                 fresh.discard(id(i))
                 # the result now lives in i's buffer
                 roots[id(e.outs[0])] = {id(i)}
+                buf = phys.get(id(i))
                 break
+        if k not in targets and o.shape != () and id(e.outs[0]) in fresh:
+            for b in dead.get((o.shape, o.dtype), ()):
+                if all(last.get(r, -1) < k and r not in pinned for r in members[b]):
+                    dead[(o.shape, o.dtype)].remove(b)
+                    targets[k] = holder[b]
+                    buf = b
+                    break
+        if buf is None and id(e.outs[0]) in fresh:  # a buffer of its own, made here
+            buf = id(e.outs[0])
+            members[buf] = []
+            holder[buf] = e.outs[0]
+        if buf is not None:
+            phys[id(e.outs[0])] = buf
+            members[buf].append(id(e.outs[0]))
+            if o.shape != () and all(r not in pinned for r in members[buf]):
+                lst = dead.setdefault((o.shape, o.dtype), [])
+                if buf not in lst:
+                    lst.append(buf)
     return targets
-
