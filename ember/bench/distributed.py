@@ -7,10 +7,13 @@ It launches, in alternating rounds:
 - ``mpiexec -n 2`` of this module (``--role mpi``): all-reduce of 1 MB and 25 MB float32 buffers
   with raw mpi4py ``Allreduce``, ``ember.distributed.all_reduce`` (a Tensor, with its
   cross-rank shape check) and DDP's bucket path (gradients in their bucket as backward
-  leaves them, all-reduce in place, ``.grad`` views of the result); then a DDP training step (eager) of
-  mnist-mlp and cifar-lenet at 2 ranks, and DDP's gradient reduction for each model alone
-  vs a raw all-reduce of the same bytes;
-- one process (``--role single``): the same steps without DDP (1 rank, same per-rank batch);
+  leaves them, all-reduce in place, ``.grad`` views of the result); then a data-parallel
+  training step of mnist-mlp and cifar-lenet at 2 ranks in each of ember's modes (eager
+  module under DDP, ``ember.compile(module)`` under DDP, the whole step under ``ember.jit``
+  with one coalesced all-reduce primitive in the plan; the fastest is marked), and DDP's
+  gradient reduction for each model alone vs a raw all-reduce of the same bytes;
+- one process (``--role single``): the same steps in each mode without the reduction (1
+  rank, same per-rank batch);
 - PyTorch (``--role torch``): the same steps in one process and with DDP over gloo on 2
   processes (torch.multiprocessing), and gloo's all-reduce of the same buffers.
 
@@ -68,12 +71,61 @@ def _ddp_reduction(ddp):
     return run
 
 
+MODES = ("eager", "compiled", "jit")
+MODE_HELP = {"eager": "eager module", "compiled": "ember.compile(module)",
+             "jit": "ember.jit of the whole step, gradients averaged by one coalesced "
+                    "all-reduce inside the plan"}
+
+
+def _ember_step(spec, mode, ddp, seed):
+    """One training step (SGD momentum) of ``spec`` in ``mode`` on this rank's batch; with
+    ``ddp`` the gradients are averaged over the ranks (DDP for eager/compiled, the
+    all-reduce primitive in the jitted step). Returns (step, the DDP wrapper or None)."""
+    import ember
+    from ember.func import functional_call
+    from ember.nn.parallel import DistributedDataParallel as DDP
+    import ember.distributed.functional as DF
+    from ember.bench.workloads import initial_weights, _ember_model, _ember_loss
+    x, y = spec.make_data(spec.batch, seed)
+    xt, yt = ember.tensor(x), ember.tensor(y)
+    m = _ember_model(spec, initial_weights(spec))
+    loss_fn = _ember_loss(spec)
+    if mode in ("eager", "compiled"):
+        net = ember.compile(m) if mode == "compiled" else m
+        if ddp:
+            net = DDP(net)
+        opt = ember.optim.SGD(net.parameters(), lr=spec.lr, momentum=0.9)
+
+        def step():
+            opt.zero_grad()
+            loss_fn(net(xt), yt).backward()
+            opt.step()
+        return step, net if ddp else None
+    F = ember.optim.functional
+    fopt = F.sgd(spec.lr, momentum=0.9)
+    params = {k: v.detach().clone() for k, v in m.named_parameters()}
+    box = [params, fopt.init(params)]
+
+    def train_step(p, s, x, y):
+        g = ember.grad(lambda q: loss_fn(functional_call(m, q, (x,)), y))(p)
+        if ddp:
+            keys = list(g)
+            g = dict(zip(keys, DF.all_reduce_coalesced([g[k] for k in keys], "avg")))
+        u, s = fopt.update(g, s, p)
+        return F.apply_updates(p, u), s
+    jstep = ember.jit(train_step, donate_argnums=(0, 1))
+
+    def step():
+        box[0], box[1] = jstep(box[0], box[1], xt, yt)
+    return step, None
+
+
 def role_mpi():
     from mpi4py import MPI
     import ember
     import ember.distributed as dist
     from ember.nn.parallel import DistributedDataParallel as DDP
-    from ember.bench.workloads import SPECS, initial_weights, _ember_model, _ember_loss
+    from ember.bench.workloads import SPECS
     dist.init_process_group()
     comm = MPI.COMM_WORLD
     out = {"allreduce": {}, "ddp": {}}
@@ -98,51 +150,42 @@ def role_mpi():
                                              min(x[1] for x in v)] for k, v in res.items()}
     for wl in WORKLOADS:
         spec = SPECS[wl]
-        w = initial_weights(spec)
-        x, y = spec.make_data(spec.batch, 1 + dist.get_rank())
-        m = _ember_model(spec, w)
-        ddp = DDP(m)
-        opt = ember.optim.SGD(ddp.parameters(), lr=spec.lr, momentum=0.9)
-        loss_fn = _ember_loss(spec)
-        xt, yt = ember.tensor(x), ember.tensor(y)
-
-        def step():
-            opt.zero_grad()
-            loss_fn(ddp(xt), yt).backward()
-            opt.step()
-        step_t = _median_time(step, 30, warmup=5, sync=comm.Barrier)
-        for q in m.parameters():
+        steps = {mode: _ember_step(spec, mode, True, 1 + dist.get_rank()) for mode in MODES}
+        times = _alternating(steps, comm.Barrier)
+        ddp = steps["eager"][1]
+        for q in ddp.module.parameters():
             q.grad = ember.ones_like(q)
         ddp_reduce = _ddp_reduction(ddp)
-        nbytes = sum(q.numel() * 4 for q in m.parameters())
+        nbytes = sum(q.numel() * 4 for q in ddp.module.parameters())
         flat = np.ones(nbytes // 4, np.float32)
         red = _median_time(ddp_reduce, 30, sync=comm.Barrier)
         raw = _median_time(lambda: comm.Allreduce(MPI.IN_PLACE, flat, op=MPI.SUM), 30,
                            sync=comm.Barrier)
-        out["ddp"][wl] = {"step": step_t, "ddp_reduce": red, "raw_allreduce": raw,
-                          "grad_bytes": nbytes, "buckets": len(ddp._buckets),
-                          "batch_per_rank": spec.batch}
+        out["ddp"][wl] = {"step": times["eager"], "modes": times, "ddp_reduce": red,
+                          "raw_allreduce": raw, "grad_bytes": nbytes,
+                          "buckets": len(ddp._buckets), "batch_per_rank": spec.batch}
     if dist.get_rank() == 0:
         print("RESULT " + json.dumps(out), flush=True)
 
 
+def _alternating(steps, sync=None, reps=30, rounds=3):
+    """{mode: [median, fastest]} of each step, the modes taking turns (so that a change in
+    the machine's load hits them alike)."""
+    res = {mode: [] for mode in steps}
+    for _ in range(rounds):
+        for mode, (fn, _) in steps.items():
+            res[mode].append(_median_time(fn, reps // rounds, warmup=3, sync=sync))
+    return {mode: [statistics.median(x[0] for x in v), min(x[1] for x in v)]
+            for mode, v in res.items()}
+
+
 def role_single():
-    import ember
-    from ember.bench.workloads import SPECS, initial_weights, _ember_model, _ember_loss
+    from ember.bench.workloads import SPECS
     out = {}
     for wl in WORKLOADS:
-        spec = SPECS[wl]
-        x, y = spec.make_data(spec.batch, 1)
-        m = _ember_model(spec, initial_weights(spec))
-        opt = ember.optim.SGD(m.parameters(), lr=spec.lr, momentum=0.9)
-        loss_fn = _ember_loss(spec)
-        xt, yt = ember.tensor(x), ember.tensor(y)
-
-        def step():
-            opt.zero_grad()
-            loss_fn(m(xt), yt).backward()
-            opt.step()
-        out[wl] = _median_time(step, 30, warmup=5)
+        steps = {mode: _ember_step(SPECS[wl], mode, False, 1) for mode in MODES}
+        times = _alternating(steps)
+        out[wl] = dict(times, step=times["eager"])
     print("RESULT " + json.dumps(out), flush=True)
 
 
@@ -250,29 +293,43 @@ def report(runs, which, rounds):
             cells.append(f"{ms(vals[name])} ({(vals[name] / raw - 1) * 100:+.1f}%)")
         cells.append(ms(gloo) if gloo is not None else "-")
         print(f"| {k} | " + " | ".join(cells) + " |")
-    print("\n## Training step (eager, SGD momentum), ms: 1 rank vs DDP on 2 ranks, same "
-          "per-rank batch\n")
-    print("| workload | ember 1 rank | ember DDP 2 ranks | ember DDP gradient reduction vs "
-          "raw all-reduce of the same bytes | hidden by backward | torch 1 process | torch "
-          "DDP gloo 2 ranks |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n## Training step (SGD momentum), ms: 1 rank vs data-parallel on 2 ranks, same "
+          "per-rank batch; ember in each mode (" + "; ".join(
+              f"{k}: {v}" for k, v in MODE_HELP.items()) + "), PyTorch eager\n")
+    print("| workload | ember mode | ember 1 rank | ember 2 ranks | ember DDP gradient "
+          "reduction vs raw all-reduce of the same bytes | hidden by backward | torch 1 "
+          "process | torch DDP gloo 2 ranks |")
+    print("|---|---|---|---|---|---|---|---|")
     for wl in WORKLOADS:
-        one = med([r[wl] for r in runs["single"]])
-        d = {k: med([r["ddp"][wl][k] for r in runs["mpi"]])
-             for k in ("step", "ddp_reduce", "raw_allreduce")}
         info = runs["mpi"][0]["ddp"][wl]
-        hidden = (one + d["ddp_reduce"] - d["step"]) / d["ddp_reduce"] if d["ddp_reduce"] else 0
+        d = {k: med([r["ddp"][wl][k] for r in runs["mpi"]])
+             for k in ("ddp_reduce", "raw_allreduce")}
         t1 = med([r["single"][wl] for r in runs["torch"]]) if runs["torch"] else None
         t2 = med([r["ddp"][wl] for r in runs["torch"]]) if runs["torch"] else None
-        summary["ddp"][wl] = dict(d, single=one, torch_single=t1, torch_ddp=t2,
+        modes = {}
+        for mode in MODES:
+            one = med([r[wl][mode] for r in runs["single"]])
+            two = med([r["ddp"][wl]["modes"][mode] for r in runs["mpi"]])
+            modes[mode] = {"single": one, "ddp": two}
+        fastest = min(modes, key=lambda k: modes[k]["ddp"])
+        summary["ddp"][wl] = dict(d, step=modes["eager"]["ddp"], single=modes["eager"]["single"],
+                                  modes=modes, fastest=fastest, torch_single=t1, torch_ddp=t2,
                                   grad_bytes=info["grad_bytes"], buckets=info["buckets"],
                                   batch_per_rank=info["batch_per_rank"])
-        print(f"| {wl} (batch {info['batch_per_rank']}/rank, {info['grad_bytes'] / 1e6:.2f} MB "
-              f"grads, {info['buckets']} bucket) | {ms(one)} | {ms(d['step'])} | "
-              f"{ms(d['ddp_reduce'])} vs {ms(d['raw_allreduce'])} "
-              f"({(d['ddp_reduce'] / d['raw_allreduce'] - 1) * 100:+.0f}%) | "
-              f"{max(0.0, min(1.0, hidden)) * 100:.0f}% | "
-              f"{ms(t1) if t1 else '-'} | {ms(t2) if t2 else '-'} |")
+        head = (f"{wl} (batch {info['batch_per_rank']}/rank, {info['grad_bytes'] / 1e6:.2f} MB "
+                f"grads, {info['buckets']} bucket)")
+        for mode in MODES:
+            one, two = modes[mode]["single"], modes[mode]["ddp"]
+            red = hidden = "-"
+            if mode != "jit":  # DDP's buckets (the jitted step reduces inside its plan)
+                red = (f"{ms(d['ddp_reduce'])} vs {ms(d['raw_allreduce'])} "
+                       f"({(d['ddp_reduce'] / d['raw_allreduce'] - 1) * 100:+.0f}%)")
+                h = (one + d["ddp_reduce"] - two) / d["ddp_reduce"] if d["ddp_reduce"] else 0
+                hidden = f"{max(0.0, min(1.0, h)) * 100:.0f}%"
+            label = mode + (" (fastest)" if mode == fastest else "")
+            print(f"| {head} | {label} | {ms(one)} | {ms(two)} | {red} | {hidden} | "
+                  f"{ms(t1) if t1 else '-'} | {ms(t2) if t2 else '-'} |")
+            head = ""
     return summary
 
 

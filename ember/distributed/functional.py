@@ -16,6 +16,7 @@ from ..backend import backend_of
 from ..core.primitive import Primitive, bind
 from ..core.tensor import Tensor
 from ..core.creation import as_tensor
+from ..ops.indexing import cat
 from . import groups as _groups
 
 _LINEAR = ("sum", "avg")
@@ -76,3 +77,35 @@ def all_reduce(x, op="sum", group=None):
     if not isinstance(x, Tensor):
         x = as_tensor(x)
     return bind(all_reduce_p, x, op=name, group=g)
+
+
+def all_reduce_coalesced(tensors, op="sum", group=None):
+    """New tensors: each of ``tensors`` reduced over the ranks of ``group``, with one
+    all-reduce per dtype (the tensors concatenated into one flat buffer, reduced, split
+    back), as ``torch.distributed._functional_collectives.all_reduce_coalesced``. A jitted
+    data-parallel step averages all its gradients with one collective instead of one per
+    parameter (each collective costs a round trip). Differentiable as ``all_reduce``.
+
+    >>> import ember.distributed as dist
+    >>> dist.init_process_group()                     # a world of one: the identity
+    >>> a, b = dist.functional.all_reduce_coalesced([ember.ones(2, 2), ember.zeros(3)], "avg")
+    >>> a.shape, b.tolist()
+    (ember.Size([2, 2]), [0.0, 0.0, 0.0])
+    >>> dist.destroy_process_group()
+    """
+    tensors = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
+    out = [None] * len(tensors)
+    by_dtype = {}
+    for i, t in enumerate(tensors):
+        by_dtype.setdefault(t.dtype, []).append(i)
+    for idx in by_dtype.values():
+        if len(idx) == 1:
+            out[idx[0]] = all_reduce(tensors[idx[0]], op, group)
+            continue
+        flat = all_reduce(cat([tensors[i].reshape(-1) for i in idx]), op, group)
+        off = 0
+        for i in idx:
+            n = tensors[i].numel()
+            out[i] = flat[off:off + n].reshape(tensors[i].shape)
+            off += n
+    return out

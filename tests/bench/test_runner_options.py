@@ -49,3 +49,25 @@ def test_distributed_bench_runs_the_gloo_columns_with_the_default_frameworks():
     argv = runner.distributed_argv(p.parse_args(["--distributed", "--frameworks",
                                                  "ember-eager,jax-jit"]))
     assert "--no-torch" in argv
+
+
+def test_distributed_report_shows_every_ember_mode_and_marks_the_fastest(capsys):
+    from ember.bench import distributed as bd
+    pair = lambda v: [v, v * 0.9]  # noqa: E731  (median, fastest)
+    wl_single = {m: pair(t) for m, t in zip(bd.MODES, (0.010, 0.009, 0.007))}
+    mpi = {"allreduce": {f"{mb} MB": {n: pair(mb * 1e-4) for n in (
+        "raw mpi4py Allreduce", "ember dist.all_reduce", "ember DDP bucket")}
+        for mb in bd.SIZES_MB},
+        "ddp": {wl: {"modes": {m: pair(t) for m, t in zip(bd.MODES, (0.0105, 0.013, 0.010))},
+                     "step": pair(0.014), "ddp_reduce": pair(0.001), "raw_allreduce":
+                     pair(0.0009), "grad_bytes": 250000, "buckets": 1, "batch_per_rank": 32}
+                for wl in bd.WORKLOADS}}
+    runs = {"mpi": [mpi], "single": [{wl: dict(wl_single) for wl in bd.WORKLOADS}],
+            "torch": []}
+    summary = bd.report(runs, 0, 1)
+    out = capsys.readouterr().out
+    for wl in bd.WORKLOADS:
+        assert summary["ddp"][wl]["fastest"] == "jit"
+        assert summary["ddp"][wl]["modes"]["compiled"] == {"single": 0.009, "ddp": 0.013}
+    assert out.count("| jit (fastest) | 7.00 | 10.00 | - | - |") == len(bd.WORKLOADS), out
+    assert "| eager | 10.00 | 10.50 | 1.00 vs 0.90 (+11%) | 50% |" in out, out

@@ -36,6 +36,19 @@ def test_all_reduce_gradient_and_bad_op(world_of_one):
         DF.all_reduce(y, "mean")
 
 
+def test_all_reduce_coalesced_one_collective_per_dtype(world_of_one):
+    a = ember.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    b = ember.tensor([5., 6., 7.], requires_grad=True)
+    c = ember.tensor([1, 2])
+    outs = DF.all_reduce_coalesced([a * 2, b, c], "sum")
+    assert [o.shape for o in outs] == [(2, 2), (3,), (2,)]
+    assert outs[0].tolist() == [[2., 4.], [6., 8.]] and outs[2].dtype == ember.int64
+    (outs[0].sum() + (outs[1] * outs[1]).sum()).backward()
+    assert a.grad.tolist() == [[2., 2.], [2., 2.]] and b.grad.tolist() == [10., 12., 14.]
+    text = str(ember.make_graph(lambda a, b, c: DF.all_reduce_coalesced([a, b, c]))(a, b, c))
+    assert text.count("dist_all_reduce") == 2, text   # float32 once, int64 once
+
+
 def test_sync_batchnorm_in_a_world_of_one_is_batchnorm(world_of_one):
     ember.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU())

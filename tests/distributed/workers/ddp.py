@@ -224,6 +224,32 @@ d = max(float(np.abs(params[k].numpy() - v.detach().numpy()).max())
         for k, v in ref.named_parameters())
 report["jit step"] = d
 assert d < 1e-6, d
+
+# the same step averaging every gradient with one coalesced all-reduce
+def step_coalesced(params, x, y):
+    def objective(p):
+        return nn.functional.cross_entropy(functional_call(net, p, (x,)), y)
+    loss, grads = ember.value_and_grad(objective)(params)
+    keys = list(grads)
+    avg = DF.all_reduce_coalesced([grads[k] for k in keys], "avg")
+    return {k: params[k] - 0.1 * g for k, g in zip(keys, avg)}
+
+
+params = {k: v.detach() for k, v in net.named_parameters()}
+ref = copy.deepcopy(net)
+ropt = ember.optim.SGD(ref.parameters(), lr=0.1)
+jc = ember.jit(step_coalesced)
+for _ in range(3):
+    params = jc(params, ember.tensor(X[mine]), ember.tensor(Y[mine]))
+    ropt.zero_grad()
+    nn.functional.cross_entropy(ref(ember.tensor(X)), ember.tensor(Y)).backward()
+    ropt.step()
+d = max(float(np.abs(params[k].numpy() - v.detach().numpy()).max())
+        for k, v in ref.named_parameters())
+report["jit step coalesced"] = d
+assert d < 1e-6, d
+assert str(ember.make_graph(step_coalesced)(params, ember.tensor(X[mine]),
+                                            ember.tensor(Y[mine]))).count("dist_all_reduce") == 1
 assert "dist_all_reduce" in str(ember.make_graph(step)(params, ember.tensor(X[mine]),
                                                          ember.tensor(Y[mine])))
 
