@@ -10,11 +10,7 @@ and ``ember.numpy``'s creation functions default to float64. The PyTorch-style e
 """
 from __future__ import annotations
 
-import os
-
-
-def _env_flag(*names):
-    return any(os.environ.get(n, "").strip().lower() in ("1", "true", "yes", "on") for n in names)
+from .core import dtypes as _dt
 
 
 class Config:
@@ -22,13 +18,11 @@ class Config:
     carries jit's switches (``explain_retraces``, ``disable_jit``; JAX's spellings
     ``jax_explain_cache_misses`` and ``jax_disable_jit`` in ``update``), which live with jit."""
 
-    _own = {"jax_enable_x64": bool}
+    # the flag itself lives in the core (``core.dtypes``), read by jit, grad, vmap and
+    # ember.numpy alike
+    _own = {"jax_enable_x64": (_dt.x64_enabled, _dt.set_x64)}
     _jax_names = {"jax_disable_jit": "disable_jit",
                   "jax_explain_cache_misses": "explain_retraces"}
-
-    def __init__(self):
-        object.__setattr__(self, "_values", {
-            "jax_enable_x64": _env_flag("EMBER_ENABLE_X64", "JAX_ENABLE_X64")})
 
     @staticmethod
     def _jit():
@@ -41,7 +35,7 @@ class Config:
 
     def update(self, name, value):
         if name in self._own:
-            self._values[name] = self._own[name](value)
+            self._own[name][1](value)
             return
         target = self._jax_names.get(name, name)
         if not hasattr(self._jit(), target) or target.startswith("_"):
@@ -51,7 +45,7 @@ class Config:
 
     def read(self, name):
         if name in self._own:
-            return self._values[name]
+            return self._own[name][0]()
         target = self._jax_names.get(name, name)
         if not hasattr(self._jit(), target) or target.startswith("_"):
             raise AttributeError(f"config.read: unknown option {name!r}; known: "
@@ -70,5 +64,4 @@ class Config:
 config = Config()
 
 
-def x64_enabled():
-    return config._values["jax_enable_x64"]
+x64_enabled = _dt.x64_enabled

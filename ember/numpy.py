@@ -15,7 +15,6 @@ from collections import namedtuple as _namedtuple
 
 import numpy as _np
 
-from .config import x64_enabled as _x64_enabled
 from .core import dtypes as _dt
 from .core.primitive import Tracer
 from .core.tensor import Tensor
@@ -58,6 +57,8 @@ def asarray(a, dtype=None, order=None, *, device=None, copy=None):
         kind = _np.asarray(a).dtype
         if kind == _np.float64 or (kind.kind == "f" and not isinstance(a, _np.ndarray)):
             d = _float_default()
+        elif kind == _np.complex128 or (kind.kind == "c" and not isinstance(a, _np.ndarray)):
+            d = _dt.complex_of(_float_default())
     return _e().tensor(a, dtype=d)
 
 
@@ -92,7 +93,7 @@ def _on(t, device):
 def _float_default():
     """float64 in 64-bit mode (``ember.config.update("jax_enable_x64", True)``), else the
     default float dtype (float32)."""
-    return _dt.float64 if _x64_enabled() else _dt.get_default_dtype()
+    return _dt.float64 if _dt._x64[0] else _dt.get_default_dtype()
 
 
 def _float_or_default(x):

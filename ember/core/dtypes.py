@@ -337,3 +337,74 @@ def _complex_result(groups):
         elif tier.category == FLOATING and result is not None:
             result = complex_of(tier)
     return result
+
+
+# ---- JAX's 64-bit switch -------------------------------------------------------------------
+# ``jax_enable_x64`` (``ember.config.update``): stored here, in the core, so that the
+# JAX-style transforms (jit's cache key and guard, grad, vmap, jvp) and ember.numpy read the
+# same flag while importing only downward. Off (JAX's default), the JAX-facing entry points
+# canonicalize non-tensor inputs to 32 bits (``canonical_np``); the PyTorch-style entry points
+# never read it. ``_x64_listeners``: called with the new value after each change (jit forgets
+# its last-call shortcuts, whose guards were built under the old setting).
+def _env_flag(*names):
+    import os
+    return any(os.environ.get(n, "").strip().lower() in ("1", "true", "yes", "on") for n in names)
+
+
+_x64 = [_env_flag("EMBER_ENABLE_X64", "JAX_ENABLE_X64")]
+_x64_listeners = []
+# (integers keep their width: ember.numpy's default integer is int64, see docs/jax_users.md)
+_TO_32 = {np.dtype(np.float64): np.dtype(np.float32),
+          np.dtype(np.complex128): np.dtype(np.complex64)}
+
+
+def x64_enabled() -> bool:
+    """Whether JAX's 64-bit mode is on (``ember.config.update("jax_enable_x64", True)``).
+
+    >>> ember.core.dtypes.x64_enabled()
+    False
+    """
+    return _x64[0]
+
+
+def set_x64(on) -> None:
+    """Turn JAX's 64-bit mode on or off (what ``ember.config.update("jax_enable_x64", on)``
+    calls); process-wide, as JAX's."""
+    on = bool(on)
+    if on != _x64[0]:
+        _x64[0] = on
+        for f in list(_x64_listeners):
+            f(on)
+
+
+def canonical_np(npdt):
+    """The NumPy dtype a JAX-facing entry point gives data of NumPy dtype ``npdt``: itself in
+    64-bit mode, else float64 -> float32 and complex128 -> complex64 (JAX's canonicalization;
+    integers keep their width, ember.numpy's default integer being int64).
+
+    >>> ember.core.dtypes.canonical_np(np.dtype(np.float64))
+    dtype('float32')
+    """
+    return npdt if _x64[0] else _TO_32.get(npdt, npdt)
+
+
+def canonical_value(x):
+    """A JAX-facing entry point's view of an input: tensors (and tracers) as they are (a
+    tensor's dtype was chosen by its maker: PyTorch's rules keep float64 data float64); NumPy
+    arrays and scalars with their dtype canonicalized (``canonical_np``); Python numbers as
+    0-d arrays (floats of the default float dtype, float32, or float64 in 64-bit mode; ints
+    int64, bools bool); anything else unchanged. Returns a NumPy array for data that was not
+    a tensor."""
+    t = type(x)
+    if t is np.ndarray:
+        d = canonical_np(x.dtype)
+        return x if d is x.dtype else x.astype(d)
+    if isinstance(x, np.generic):
+        return np.asarray(x, canonical_np(x.dtype))
+    if t is float:  # (a PyTorch-style default dtype set to float64 is honoured too)
+        return np.asarray(x, np.float64 if _x64[0] else _default_float[0].np)
+    if t is int or t is bool:
+        return np.asarray(x)  # int64 (ember's default integer) or bool
+    if t is complex:
+        return np.asarray(x, np.complex128 if _x64[0] else np.complex64)
+    return x

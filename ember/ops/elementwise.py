@@ -41,6 +41,15 @@ def as_value(x):
     return tensor(x)
 
 
+def as_jax_value(x):
+    """``as_value`` at a JAX-facing entry point (jit, grad, vjp, jvp, vmap): tensors pass
+    through; NumPy data and Python numbers get JAX's dtypes first (float64 -> float32 and
+    complex128 -> complex64 unless 64-bit mode is on: ``core.dtypes.canonical_value``)."""
+    if isinstance(x, Tensor):
+        return x
+    return as_value(_dt.canonical_value(x))
+
+
 def cast(x, dtype):
     """``x`` converted to ``dtype`` (a no-op when it already has it)."""
     dtype = _dt.as_dtype(dtype)

@@ -7,7 +7,7 @@ import threading
 from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.state import AxisFrame, axis_frame, bind_axis
 from ..core.tensor import Tensor
-from ..ops.elementwise import as_value, moveaxis_to_front
+from ..ops.elementwise import as_jax_value, as_value, moveaxis_to_front
 from ..tree import tree_flatten, tree_unflatten
 from .argnames import argument_leaf_names
 
@@ -145,7 +145,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, randomness=
             if a is None:
                 vals.append(x)
                 continue
-            x = as_value(x)
+            x = as_jax_value(x)
             if x.ndim == 0 or not -x.ndim <= a < x.ndim:
                 names = argument_leaf_names(fun, args)
                 if x.ndim == 0:

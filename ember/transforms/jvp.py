@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.tensor import Tensor
-from ..ops.elementwise import as_value, zeros_like_v
+from ..ops.elementwise import as_jax_value, as_value, zeros_like_v
 from ..tree import tree_flatten, tree_unflatten
 
 
@@ -64,7 +64,8 @@ def jvp(fun, primals, tangents, has_aux=False):
         main.origin = f"jvp({getattr(fun, '__name__', 'fun')})"
         main.fun = fun
         trace = JVPTrace(main)
-        ins = [JVPTracer(trace, as_value(p), as_value(t)) for p, t in zip(p_leaves, t_leaves)]
+        ins = [JVPTracer(trace, as_jax_value(p), as_jax_value(t))
+               for p, t in zip(p_leaves, t_leaves)]
         out = fun(*tree_unflatten(p_def, ins))
         aux = None
         if has_aux:
@@ -90,7 +91,7 @@ def jacfwd(fun, argnums=0):
     from ..ops.creation_ops import eye
 
     def jac(*args):
-        x = as_value(args[argnums])
+        x = as_jax_value(args[argnums])
         n = x.numel()
         basis = eye(n, dtype=x.dtype).reshape((n,) + tuple(x.shape))
 

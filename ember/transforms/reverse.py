@@ -13,7 +13,7 @@ from ..core import dtypes as _dt
 from ..core.autograd import walk
 from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.tensor import Tensor
-from ..ops.elementwise import as_value, cast, full_like_traced, stop_gradient_p, zeros_like_v
+from ..ops.elementwise import as_jax_value, as_value, cast, full_like_traced, stop_gradient_p, zeros_like_v
 from ..tree import tree_flatten, tree_unflatten
 
 
@@ -111,7 +111,7 @@ def vjp(fun, *primals, has_aux=False):
     (tensor([1., 4.]), (tensor([2., 40.]),))
     """
     p_leaves, p_def = tree_flatten(primals)
-    p_leaves = [as_value(p) for p in p_leaves]
+    p_leaves = [as_jax_value(p) for p in p_leaves]
     with new_main(VJPTrace, global_data=set()) as main:
         main.origin = f"vjp({getattr(fun, '__name__', 'fun')})"
         main.fun = fun
@@ -269,7 +269,7 @@ def jacrev(fun, argnums=0):
 
         def f1(x):
             return fun(*a[:argnums], x, *a[argnums + 1:])
-        out, fn = vjp(f1, as_value(args[argnums]))
+        out, fn = vjp(f1, as_jax_value(args[argnums]))
         m = out.numel()
         basis = eye(m, dtype=out.dtype).reshape((m,) + tuple(out.shape))
         rows = vmap(lambda c: fn(c)[0])(basis)  # (m, *x_shape)

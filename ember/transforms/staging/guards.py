@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...backend import device_of
+from ...core import dtypes as _dt
 from ...core.primitive import Tracer
 from ...core.tensor import Tensor
 from ...tree import tree_flatten, tree_unflatten
@@ -113,8 +114,16 @@ def _make_guard(args, kwargs, scalars=None):
             return True
         if t is np.ndarray:
             count[0] += 1
-            lines.append(f"    if {v}.__class__ is not {const(t)} or {v}.shape != "
-                         f"{const(x.shape)} or {v}.dtype != {const(x.dtype)}: return None")
+            canon = _dt.canonical_np(x.dtype)
+            if canon != x.dtype:  # float64 data traced as float32 (64-bit mode off)
+                lines.append(f"    if {v}.__class__ is not {const(t)} or {v}.shape != "
+                             f"{const(x.shape)}: return None")
+                lines.append(f"    if {v}.dtype != {const(canon)}:")
+                lines.append(f"        if {v}.dtype != {const(x.dtype)}: return None")
+                lines.append(f"        {v} = {v}.astype({const(canon)})")
+            else:
+                lines.append(f"    if {v}.__class__ is not {const(t)} or {v}.shape != "
+                             f"{const(x.shape)} or {v}.dtype != {const(x.dtype)}: return None")
             arrays.append(v)
             return True
         if t is tuple or t is list or t is dict:
@@ -154,16 +163,28 @@ def _make_guard(args, kwargs, scalars=None):
 
 def _scalars_as_arrays(leaves, idx):
     """``leaves`` with the Python ints/floats at ``idx`` as 0-d arrays, so jit traces them:
-    int32 (int64 beyond its range) and float32, JAX's 32-bit types; a 0-d tensor promotes
-    like a Python number against tensors with dims."""
+    int32 (int64 beyond its range) and float32, JAX's 32-bit types (int64 and float64 in
+    64-bit mode); a 0-d tensor promotes like a Python number against tensors with dims."""
     out = list(leaves)
+    wide = _dt._x64[0]
     for i in idx:
         v = out[i]
         if type(v) is int:
-            out[i] = np.asarray(v, np.int32 if -2**31 <= v < 2**31 else np.int64)
+            out[i] = np.asarray(v, np.int32 if -2**31 <= v < 2**31 and not wide else np.int64)
         elif type(v) is float:
-            out[i] = np.asarray(v, np.float32)
+            out[i] = np.asarray(v, np.float64 if wide else np.float32)
     return out
+
+
+def _canonical_leaves(leaves):
+    """``leaves`` with NumPy arrays of float64/complex128 as float32/complex64 (JAX's
+    canonicalization while 64-bit mode is off: ``core.dtypes.canonical_np``); the same list
+    when there are none."""
+    to32 = _dt._TO_32
+    for x in leaves:
+        if type(x) is np.ndarray and x.dtype in to32 and not _dt._x64[0]:
+            return [_dt.canonical_value(y) if type(y) is np.ndarray else y for y in leaves]
+    return leaves
 
 
 def _array_positions(leaves, kinds=(Tensor, np.ndarray)):

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import warnings
+import weakref
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from ...backend import backend_of
 from ...core.primitive import Aval, Tracer, transforms_active
 from ...core.tensor import Tensor
 from ...core import autograd as _ag
+from ...core import dtypes as _dt
 from ...tree import flatten_with_key, tree_flatten, tree_unflatten, unflattener
 from ...ops.elementwise import as_value
 from ..effects import eager_keys
@@ -29,7 +31,7 @@ from ...core.state import tls as _tls, autocast_threads as _ac, axis_frames as _
 from ..reverse import VJPTrace
 from .call import Call, GradPlan
 from .codegen import compile_plan, eval_graph
-from .guards import (_array_positions, _changed_names, _describe_change, _make_guard,
+from .guards import (_array_positions, _canonical_leaves, _changed_names, _describe_change, _make_guard,
                      _scalars_as_arrays, _sig_distance,
                      _signature, _with_leaves, argument_leaf_names, positional_names)
 from .ir import Lit, Var
@@ -123,6 +125,25 @@ def _axes_name(key):
     return ", ".join(f"{n!r}: {size}" for n, size in axes) or "none"
 
 
+def _x64_name(key):
+    """Whether a cache key was traced in JAX's 64-bit mode (``jax_enable_x64``)."""
+    return "on" if len(key) > 4 and key[4] else "off"
+
+
+# every jitted function, so that turning 64-bit mode on or off drops their last-call
+# shortcuts (their guards convert float64 NumPy inputs by the setting they were built under)
+_all_jitted = weakref.WeakSet()
+
+
+def _forget_shortcuts(_on):
+    for j in list(_all_jitted):
+        j._fast = None
+        j._vg_fast = {}
+
+
+_dt._x64_listeners.append(_forget_shortcuts)
+
+
 class JitRetraceWarning(UserWarning):
     """A jitted function keeps retracing (or hit its cache limit and now runs eagerly)."""
 
@@ -194,6 +215,7 @@ class Jitted:
         self.__name__ = getattr(fun, "__name__", type(fun).__name__)
         self.__doc__ = getattr(fun, "__doc__", None)
         self.__wrapped__ = fun
+        _all_jitted.add(self)
 
     def clear_cache(self):
         """Forget every compiled plan (and the retrace statistics); the next call traces
@@ -246,6 +268,11 @@ class Jitted:
             idx = self._dyn_scalars.get(skey)
             if idx:
                 leaves = _scalars_as_arrays(leaves, idx)
+        if _dt._x64[0]:  # JAX's 64-bit mode is read while tracing (jnp's defaults): in the key
+            ac = _tls.autocast if _ac[0] else None
+            return dyn, dkw, stat, leaves, (skey, _signature(leaves, stat), ac,
+                                            axis_key() if _ax[0] else (), True)
+        leaves = _canonical_leaves(leaves)  # float64 NumPy data is traced as float32
         if _ax[0]:  # the named axes in scope (their sizes shape all_gather's output)
             axes = axis_key()
             if axes:
@@ -331,7 +358,8 @@ class Jitted:
                 if near_key[2:] != key[2:]:  # autocast or the named axes in scope changed
                     parts = []
                     for what, name_of in (("autocast", _autocast_name),
-                                          ("named axes", _axes_name)):
+                                          ("named axes", _axes_name),
+                                          ("64-bit mode", _x64_name)):
                         if name_of(near_key) != name_of(key):
                             parts.append(f"{what}: {name_of(near_key)} -> {name_of(key)}")
                             changed.append(what)
@@ -618,6 +646,7 @@ def eval_shape(fun, *args, **kwargs):
     ShapeDtypeStruct(shape=(32, 10), dtype=float32)
     """
     leaves, td = tree_flatten((args, kwargs))
+    leaves = _canonical_leaves(leaves)  # (NumPy float64 data: float32 unless 64-bit mode)
     pos = _array_positions(leaves, (Tensor, np.ndarray, Aval))
     avals = [_abstract(leaves[i]) for i in pos]  # a ShapeDtypeStruct is an Aval
 
