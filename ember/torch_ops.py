@@ -18,7 +18,7 @@ import numpy as np
 
 from .core import dtypes as _dt
 from .core.tensor import Tensor
-from .core.primitive import Tracer
+from .core.primitive import Tracer, eager_mode
 from .core.creation import tensor as _tensor, as_tensor as _as_tensor
 from . import ops as _ops  # noqa: F401  (registers the primitives used below)
 from .ops import elementwise as _ew, reduce as _red, shape as _sh, indexing as _ix
@@ -782,7 +782,16 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
                              f"of non-zero weight, too few to draw without replacement; pass "
                              f"replacement=True or draw fewer")
     rows = w2.shape[0]
-    if replacement:
+    if replacement and type(w2) is Tensor and eager_mode():
+        # concrete weights: the same arithmetic as the ops below, straight on NumPy (a policy
+        # network samples one action per step; the ops' dispatch would cost more than the draw)
+        cdf = arr.cumsum(axis=-1)
+        u = _rnd.rand(rows, num_samples, dtype=w.dtype, generator=generator)._data * \
+            cdf[:, n - 1:n]
+        idx = (cdf[:, None, :] <= u[:, :, None]).astype(np.int64).sum(-1)
+        np.minimum(idx, n - 1, out=idx)
+        idx = Tensor._wrap(idx)
+    elif replacement:
         cdf = _red.cumsum(w2, -1)
         total = _sl.narrow(cdf, -1, n - 1, 1)
         u = _rnd.rand(rows, num_samples, dtype=w.dtype, generator=generator) * total

@@ -319,3 +319,20 @@ def test_settings():
     finally:
         ember.set_printoptions(profile="default")
     assert repr(ember.tensor([1.23456])) == "tensor([1.2346])"
+
+
+def test_multinomial_eager_shortcut_draws_what_the_ops_draw(monkeypatch):
+    # eager, concrete weights take a NumPy shortcut; it must give the ops' indices for the
+    # same generator state (including a zero-weight category and rows of different scale)
+    import ember.torch_ops as tops
+    w = np.array([[0.0, 1.0, 3.0, 0.5], [2.0, 2.0, 0.0, 4.0], [1e-3, 0.0, 0.0, 0.0]], np.float32)
+    draws = []
+    for shortcut in (True, False):
+        monkeypatch.setattr(tops, "eager_mode", lambda s=shortcut: s)
+        ember.manual_seed(7)
+        draws.append(ember.multinomial(E(w), 500, replacement=True).numpy())
+        draws.append(ember.multinomial(E(w[1]), 3, replacement=True).numpy())
+    np.testing.assert_array_equal(draws[0], draws[2])
+    np.testing.assert_array_equal(draws[1], draws[3])
+    assert draws[0].dtype == np.int64 and draws[1].shape == (3,)
+    assert not (draws[0][0] == 0).any() and (draws[0][2] == 0).all()

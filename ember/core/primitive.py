@@ -296,6 +296,12 @@ def find_top_trace(args):
     return top.trace_type(top)
 
 
+def eager_mode() -> bool:
+    """True when no transform is active in this thread: ``bind`` evaluates on the data (the
+    condition of its fast path, for kernels that take a NumPy shortcut eagerly)."""
+    return not _levels[0] or len(_tls.stack) == 1
+
+
 def bind(prim: Primitive, *args, **params):
     if not _levels[0] or len(_tls.stack) == 1:  # no transform active in this thread
         try:

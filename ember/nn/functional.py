@@ -8,6 +8,7 @@ from ..ops import nn_ops as _nn_ops
 from ..ops.nn_ops import one_hot, embedding  # noqa: F401
 from ..random.generator import dropout  # noqa: F401
 from ..ops.nn_ops import nll_loss_rows
+from ..ops.linalg import linear_eager as _linear_eager
 from ..ops.conv import (  # noqa: F401
     conv1d, conv2d, conv_transpose1d, conv_transpose2d, max_pool1d, max_pool2d, avg_pool1d,
     avg_pool2d, adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
@@ -89,6 +90,9 @@ def linear(input, weight, bias=None):
                          fix=layer_input_fix(input, weight))
     if bias is not None and _dtype_of(bias) != _dtype_of(weight):
         check_same_dtype("linear", bias, weight, ("bias", "weight"))
+    out = _linear_eager(input, weight, bias)
+    if out is not None:
+        return out
     out = input @ weight.mT
     return out + bias if bias is not None else out
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import ufuncs as U
-from ..core.primitive import Aval, Primitive, bind
+from ..core.primitive import Aval, Primitive, Tracer, bind, eager_mode
 from ..core.state import autocast_threads as _ac
 from ..core.tensor import Tensor
 from . import autocast_policy as _autocast
@@ -154,6 +154,66 @@ def _matmul(input, other):
     if yv:
         return out.squeeze(-1)
     return out
+
+
+# ---- the affine map of nn.Linear, fused for the eager tape -------------------------------
+# ``x @ w.T + b`` is three primitives (transpose, matmul, add): three tape nodes, three VJP
+# calls per layer, which dominate small eager models (a policy network stepped per action).
+# Eagerly (no transform active) F.linear binds this one primitive instead. Its kernel and its
+# VJP make the same NumPy calls on the same operands as the three primitives' do, so the
+# values and gradients are the same bits either way; under transforms (jit, grad, vmap) F.linear
+# keeps the three primitives, which graph passes and graph readers (pruning) know.
+
+def _linear_impl(x, w, b=None):
+    out = _mm_impl(x, _mT(w))
+    return out if b is None else U.add(out, b)
+
+
+def _linear_shape(x, w, b=None):
+    return Aval(tuple(x.shape[:-1]) + (w.shape[0],), x.dtype)
+
+
+def _linear_ref(x, w, b=None):
+    out = bind(matmul_p, x, _mT(w))
+    return out if b is None else out + b
+
+
+def _linear_vjp(ct, out, x, w, b=None):
+    gx = bind(matmul_p, ct, w)
+    n, k = w.shape
+    x2 = x if x.ndim == 2 else x.reshape((-1, k))
+    c2 = ct if ct.ndim == 2 else ct.reshape((-1, n))
+    gw = bind(matmul_p, _mT(c2), x2)
+    if b is None:
+        return gx, gw
+    from .elementwise import unbroadcast
+    return gx, gw, unbroadcast(ct, tuple(b.shape))
+
+
+linear_p = Primitive("linear", _linear_impl, shape=_linear_shape, vjp=_linear_vjp,
+                     allocating=True, reference=_linear_ref)
+
+
+def _dense(t):  # a concrete dense tensor (a Parameter too; not a tracer or a sparse tensor)
+    return isinstance(t, Tensor) and not isinstance(t, (Tracer, SparseTensor))
+
+
+def linear_eager(x, w, b):
+    """``x @ w.T + b`` as one primitive when the fused form applies (concrete tensors of one
+    dtype, ``x`` at least 2-d with matching features, ``w`` 2-d, ``b`` None or 1-d), else
+    None (the caller composes it from matmul and add)."""
+    if not (eager_mode() and _dense(x) and _dense(w)):
+        return None
+    xd, wd = x._data, w._data
+    if xd.ndim < 2 or wd.ndim != 2 or xd.shape[-1] != wd.shape[1] or xd.dtype is not wd.dtype \
+            or xd.dtype.char in "eE":
+        return None
+    if b is None:
+        return bind(linear_p, x, w)
+    if not _dense(b) or b._data.ndim != 1 or b._data.shape[0] != wd.shape[0] or \
+            b._data.dtype is not wd.dtype:
+        return None
+    return bind(linear_p, x, w, b)
 
 
 def mm(input, mat2):

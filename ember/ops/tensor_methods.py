@@ -12,7 +12,7 @@ from ..core.tensor import Tensor, device as _device
 from . import device_ops as _device_ops
 from . import elementwise
 from . import linalg as _linalg
-from ..core.primitive import bind
+from ..core.primitive import bind, Tracer as _Tracer
 from .registry_helpers import method
 
 # ---- arithmetic operators -------------------------------------------------------------
@@ -231,8 +231,7 @@ def detach(self):
     >>> y.requires_grad, y.grad_fn is None
     (False, True)
     """
-    from ..core.primitive import Tracer
-    if isinstance(self, Tracer):
+    if isinstance(self, _Tracer):
         return bind(elementwise.stop_gradient_p, self)
     t = Tensor._wrap(self._data)
     t._version = self._version
