@@ -16,6 +16,7 @@ import builtins
 import collections
 import math
 import mmap
+import os
 
 import numpy as np
 
@@ -157,10 +158,88 @@ def pin_memory(self):
                        "pin_memory=False to the DataLoader")
 
 
+class _SharedMapping(mmap.mmap):
+    """A shared mapping of a memory file (Linux: memfd) whose descriptor stays open, so that
+    pickling a tensor stored in it for another process (a ``multiprocessing`` Process argument
+    or Queue item, with any start method) sends the descriptor and the receiver maps the same
+    pages, as PyTorch's ``file_descriptor`` sharing strategy."""
+
+    def __del__(self):
+        fd = self.__dict__.pop("fd", None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _new_mapping(nbytes):
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("ember-shared", getattr(os, "MFD_CLOEXEC", 0))
+    else:  # an unlinked file in shared memory (or the temp dir)
+        import tempfile
+        d = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        fd, path = tempfile.mkstemp(prefix="ember-shared-", dir=d)
+        os.unlink(path)
+    try:
+        os.ftruncate(fd, nbytes)
+        m = _SharedMapping(fd, nbytes)
+    except BaseException:
+        os.close(fd)
+        raise
+    m.fd = fd
+    return m
+
+
+def _mapping_of(a):
+    """The shared mapping a NumPy array's memory lives in, or None."""
+    owner = _root(a).base
+    owner = getattr(owner, "obj", owner)  # np.frombuffer keeps a memoryview of the mapping
+    return owner if isinstance(owner, mmap.mmap) else None
+
+
+def _reduce_tensor(t):
+    """ForkingPickler's reduction of a Tensor: a tensor in a shared mapping travels as its
+    descriptor and layout (the receiver maps the same memory); any other by value."""
+    a = t._data
+    m = _mapping_of(a) if type(a) is np.ndarray else None
+    if m is None or getattr(m, "fd", None) is None:
+        return t.__reduce__()
+    from multiprocessing.reduction import DupFd
+    start = np.frombuffer(m, np.uint8).__array_interface__["data"][0]
+    offset = a.__array_interface__["data"][0] - start
+    return (_rebuild_shared, (DupFd(m.fd), len(m), a.dtype.str, a.shape, a.strides, offset,
+                              t.requires_grad))
+
+
+def _rebuild_shared(dupfd, nbytes, dtype, shape, strides, offset, requires_grad):
+    fd = dupfd.detach()
+    m = _SharedMapping(fd, nbytes)
+    m.fd = fd
+    arr = np.ndarray(shape, np.dtype(dtype), buffer=m, offset=offset, strides=strides)
+    t = Tensor._wrap(arr)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+_registered = []
+
+
+def _register_reduction():
+    """Teach multiprocessing's pickler (Process arguments, Queues) to send shared tensors by
+    descriptor; done on the first ``share_memory_``."""
+    if not _registered:
+        from multiprocessing.reduction import ForkingPickler
+        ForkingPickler.register(Tensor, _reduce_tensor)
+        _registered.append(True)
+
+
 def share_memory_(self):
-    """Moves the storage into shared memory (an anonymous shared mapping), so that processes
-    forked afterwards see each other's in-place writes (Hogwild-style training with
-    ``multiprocessing`` and the 'fork' start method). Returns the tensor.
+    """Moves the storage into shared memory, so that other processes see each other's
+    in-place writes: processes forked afterwards, and (with any start method) processes that
+    receive the tensor through ``multiprocessing`` (a Process argument, a Queue) — Hogwild
+    training. Returns the tensor.
 
     >>> x = ember.ones(3).share_memory_()
     >>> x.is_shared(), x.tolist()
@@ -170,9 +249,10 @@ def share_memory_(self):
     if not isinstance(a, np.ndarray):
         raise RuntimeError(f"share_memory_: only CPU tensors can be shared, not "
                            f"{self.device}")
+    _register_reduction()
     if self.is_shared():
         return self
-    buf = mmap.mmap(-1, builtins.max(a.nbytes, 1))
+    buf = _new_mapping(builtins.max(a.nbytes, 1))
     new = np.frombuffer(buf, dtype=a.dtype, count=a.size).reshape(a.shape)
     new[...] = a
     self._data = new
@@ -180,12 +260,11 @@ def share_memory_(self):
 
 
 def is_shared(self):
-    """Whether the storage is in shared memory (after ``share_memory_``)."""
+    """Whether the storage is in shared memory (after ``share_memory_``, or received from
+    another process that shared it)."""
     if not isinstance(self._data, np.ndarray):
         return False
-    owner = _root(self._data).base
-    owner = getattr(owner, "obj", owner)  # np.frombuffer keeps a memoryview of the mapping
-    return isinstance(owner, mmap.mmap)
+    return _mapping_of(self._data) is not None
 
 
 # --------------------------------------------------------------------------- global state

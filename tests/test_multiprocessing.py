@@ -45,3 +45,41 @@ def test_start_processes_without_join_gives_a_context():
     assert mp.cpu_count() >= 1 and mp.Queue is not None
     with pytest.raises(ValueError, match="nprocs must be at least 1"):
         mp.spawn(_fail_on_one, nprocs=0)
+
+
+def _hogwild_step(rank, model, queue):
+    # each process writes into the shared parameters in place, as an optimizer step does
+    with ember.no_grad():
+        model.weight[rank].add_(float(rank + 1))
+    t = queue.get()
+    t.mul_(10.0)  # a shared tensor received through a Queue is the same memory too
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_shared_module_is_written_by_child_processes(method):
+    ctx = mp.get_context(method)
+    model = ember.nn.Linear(3, 2)
+    with ember.no_grad():
+        model.weight.zero_()
+    assert model.share_memory() is model
+    assert model.weight.is_shared() and model.bias.is_shared()
+    extra = ember.ones(4).share_memory_()
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_hogwild_step, args=(r, model, queue)) for r in range(2)]
+    for p in procs:
+        p.start()
+    queue.put(extra[1:3])  # a view: sent as the mapping, its offset and strides
+    queue.put(extra[3:])
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert model.weight.tolist() == [[1.0] * 3, [2.0] * 3]
+    assert extra.tolist() == [1.0, 10.0, 10.0, 10.0]
+    assert isinstance(model.weight, ember.nn.Parameter)
+
+
+def test_parameters_pickle_as_parameters():
+    import pickle
+    m = pickle.loads(pickle.dumps(ember.nn.Linear(2, 3)))
+    assert all(isinstance(p, ember.nn.Parameter) for p in m.parameters())
+    assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]

@@ -38,6 +38,11 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    def __reduce_ex__(self, protocol):
+        # unpickles as a Parameter (the data inside pickles as a tensor: by value, or by
+        # descriptor when shared and sent to another process)
+        return (Parameter, (Tensor._wrap(self._data), self.requires_grad))
+
     def __deepcopy__(self, memo):
         # a copy of a parameter is a parameter (copy.deepcopy(model) keeps them registered as
         # such, as in PyTorch)
@@ -357,6 +362,18 @@ class Module:
 
     def half(self):
         return self.to(dtype="float16")
+
+    def share_memory(self):
+        """Move every parameter, its gradient if it has one, and every buffer into shared
+        memory (``Tensor.share_memory_``), for Hogwild training across processes. Returns the
+        module."""
+        for p in self.parameters():
+            p.share_memory_()
+            if p.grad is not None:
+                p.grad.share_memory_()
+        for b in self.buffers():
+            b.share_memory_()
+        return self
 
     def cpu(self):
         """Move every parameter and buffer to the CPU (in place; returns the module)."""
