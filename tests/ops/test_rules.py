@@ -135,6 +135,8 @@ CASES = [
      False),
     ("tensordot", lambda m, a, b: m.tensordot(a, b, dims=([0, 2], [1, 0])) + m.tensordot(
         a[0], b[:, :, 0], 1).sum(), [(4, 2, 3), (3, 4, 5)], False),
+    ("linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b)
+     + m.nn.functional.linear(m.stack([x, x * 2]), w).sum(0), [(2, 3), (4, 3), (4,)], False),
     ("conv2d", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, stride=(2, 1), padding=1),
      [(2, 2, 5, 4), (3, 2, 3, 2), (3,)], False),
     ("conv2d_groups_dilation", lambda m, x, w: m.nn.functional.conv2d(
