@@ -64,47 +64,54 @@ def _sig(x):
     return ("s", type(x), x)
 
 
-def _params_key(params):
-    return _hashable_params(params) if params else ()
-
-
 def run(prim, params, args, ct, out, needed):
     """``prim.vjp(ct, out, *args, **params)`` through a cached plan when possible.
     ``ct`` and ``out`` are Tensors (or tuples of them for multi-output primitives);
     ``needed[i]`` says whether the cotangent of ``args[i]`` is wanted (the plan computes
     only those)."""
-    pk = _params_key(params)
-    if pk is None:  # unhashable params: a jitted call's graph (it stages its own backward)
-        if getattr(prim, "vjp_takes_needed", False):
-            return prim.vjp(ct, out, *args, needed=needed, **params)
-        return prim.vjp(ct, out, *args, **params)
+    if params:
+        pk = _hashable_params(params)
+        if pk is None:  # unhashable params: a jitted call's graph (it stages its own backward)
+            if getattr(prim, "vjp_takes_needed", False):
+                return prim.vjp(ct, out, *args, needed=needed, **params)
+            return prim.vjp(ct, out, *args, **params)
+    else:
+        pk = ()
     multi = isinstance(ct, tuple)
-    cts = ct if multi else (ct,)
-    outs = out if multi else (out,)
-    key = [prim, pk, needed]
-    ins = []
-    for c in cts:
-        if c is None:  # a cotangent the rule accepts as absent
-            key.append(None)
-            continue
-        d = c._data
-        key.append(d.shape)
-        key.append(d.dtype.char)
-        ins.append(d)
-    for o in outs:
-        if o is None:
-            key.append(None)
-        else:
-            key.append(0)  # the output's shape/dtype follow from the inputs
-            ins.append(o._data)
+    if not multi and ct is not None:  # the common case, one output: no per-output loops
+        d = ct._data
+        if out is None:
+            key = (prim, pk, needed, d.shape, d.dtype.char, None)
+            ins = [d]
+        else:  # the output's shape/dtype follow from the inputs
+            key = (prim, pk, needed, d.shape, d.dtype.char, 0)
+            ins = [d, out._data]
+        cts, outs = (ct,), (out,)
+    else:
+        cts = ct if multi else (ct,)
+        outs = out if multi else (out,)
+        key = (prim, pk, needed)
+        ins = []
+        for c in cts:
+            if c is None:  # a cotangent the rule accepts as absent
+                key += (None,)
+                continue
+            d = c._data
+            key += (d.shape, d.dtype.char)
+            ins.append(d)
+        for o in outs:
+            if o is None:
+                key += (None,)
+            else:
+                key += (0,)
+                ins.append(o._data)
     for a in args:
         if type(a) is Tensor:
             d = a._data
-            key.append(d.shape)
-            key.append(d.dtype.char)
+            key += (d.shape, d.dtype.char)
             ins.append(d)
         else:
-            key.append(_sig(a))
+            key += (_sig(a),)
             if isinstance(a, Tensor):
                 ins.append(a._data)
     # plans are per backend: the array type is part of the key; meta arrays have no data to
@@ -112,8 +119,7 @@ def run(prim, params, args, ct, out, needed):
     array_type = type(ins[0]) if ins else None
     if array_type is _MetaArray:
         return prim.vjp(ct, out, *args, **params)
-    key.append(array_type)
-    key = tuple(key)
+    key += (array_type,)
     entry = _plans.get(key)
     if entry is None or entry is _NOT_STAGEABLE:
         if entry is None:
@@ -132,8 +138,10 @@ def run(prim, params, args, ct, out, needed):
     res = plan(*ins)
     if not fresh:  # a constant of the plan must not be handed out (it could be modified)
         res = [_backend.namespace(r).array(r) for r in res]
-    res = iter(res)
     wrap = Tensor._wrap
+    if len(res) == len(mask):  # every cotangent computed
+        return tuple([wrap(r) for r in res])
+    res = iter(res)
     return tuple([wrap(next(res)) if m else None for m in mask])
 
 
