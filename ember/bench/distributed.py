@@ -62,10 +62,7 @@ def _ddp_reduction(ddp):
     one copy autograd makes of a fresh gradient writes into the bucket), then the buckets'
     all-reduces are launched and waited for and ``.grad`` points at the averages."""
     def run():
-        for b in ddp._buckets:
-            for slot in b.slots:
-                slot.arrived = True
-            b.ready = len(b.params)
+        ddp._mark_all_arrived()
         ddp._launch_ready()
         ddp._finish_backward()
     return run

@@ -43,7 +43,7 @@ class _Bucket:
     """Parameters reduced together: one buffer holding their gradients, then one "used"
     count per parameter."""
     __slots__ = ("index", "params", "slots", "numel", "dtype", "ready", "buf", "used", "req",
-                 "scale")
+                 "scale", "n", "n_arrived")
 
     def __init__(self, index, params, dtype):
         self.index, self.params, self.dtype = index, params, dtype
@@ -56,7 +56,9 @@ class _Bucket:
         self.used = self.buf[off:]
         self.slots = [_Slot(self, k, self.buf[o:o + p._data.size].reshape(p._data.shape))
                       for k, (p, o) in enumerate(zip(params, offsets))]
-        self.ready = 0
+        self.n = len(params)
+        self.ready = 0      # parameters whose post-accumulate hook ran in this pass
+        self.n_arrived = 0  # parameters whose pass gradient the grad sink put in the buffer
         self.req = None
         self.scale = None  # 1 / world size as a scalar of the bucket's dtype (set by DDP)
 
@@ -69,7 +71,9 @@ class _Slot:
     def __init__(self, bucket, k, view):
         self.bucket, self.k, self.view = bucket, k, view
         self.grad = Tensor._wrap(view)  # the parameter's .grad whenever it has one
-        self.arrived = False  # this pass's gradient is in the view, divided by the world size
+        # the pass (DDP's generation number) whose gradient is in the view, divided by the
+        # world size; a generation number instead of a flag: nothing to reset between passes
+        self.arrived = 0
         self.ddp = None
 
     def __call__(self, leaf, g):
@@ -90,8 +94,9 @@ class _Slot:
             np.add(view if cur is self.grad else cur._data, d, out=view, casting="unsafe")
             if scale is not None:
                 np.multiply(view, scale, out=view)
-        if state.sync:
-            self.arrived = True
+        if state.sync and self.arrived != state.gen:
+            self.arrived = state.gen
+            self.bucket.n_arrived += 1
         gt = self.grad
         if cur is not gt:
             leaf.grad = gt
@@ -104,10 +109,11 @@ class _Slot:
 class _PassState:
     """DDP's per-backward state, kept outside the Module (plain attribute access on the hot
     path)."""
-    __slots__ = ("sync", "scale", "active", "next_launch")
+    __slots__ = ("sync", "scale", "active", "next_launch", "gen")
 
     def __init__(self, scale):
         self.sync, self.scale, self.active, self.next_launch = True, scale, False, 0
+        self.gen = 1  # the number of this synchronised pass (the slots' ``arrived``)
 
 
 class DistributedDataParallel(Module):
@@ -159,7 +165,6 @@ class DistributedDataParallel(Module):
         buckets = self._make_buckets([p for _, p in named], cap, min(cap, FIRST_BUCKET_BYTES))
         object.__setattr__(self, "_state", _PassState(1.0 / self._comm.size))
         object.__setattr__(self, "_buckets", buckets)
-        object.__setattr__(self, "_where", {id(p): b for b in buckets for p in b.params})
         for b in buckets:
             b.scale = b.buf.dtype.type(1.0 / self._comm.size)
             for p, slot in zip(b.params, b.slots):
@@ -168,7 +173,8 @@ class DistributedDataParallel(Module):
                     np.copyto(slot.view, p.grad._data, casting="unsafe")
                     p.grad = slot.grad
                 p._grad_sink = slot
-        handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for _, p in named]
+        handles = [p.register_post_accumulate_grad_hook(self._ready_hook(b))
+                   for b in buckets for p in b.params]
         object.__setattr__(self, "_hook_handles", handles)
 
     # ---- construction ------------------------------------------------------------------------
@@ -264,21 +270,34 @@ class DistributedDataParallel(Module):
             state.sync = prev
 
     # ---- backward: buckets -------------------------------------------------------------------
-    def _grad_ready(self, p):
-        state = self._state
-        if not state.sync:
-            return
-        if not state.active:
-            state.active = True
-            queue_callback(self._finish_backward)
-        b = self._where[id(p)]
-        b.ready += 1
-        if b.ready == len(b.params):
-            self._launch_ready()
-        else:  # let MPI move the buckets already in flight
-            for q in self._buckets[:state.next_launch]:
-                if q.req is not None:
-                    q.req.test()
+    def _ready_hook(self, b):
+        """The post-accumulate-grad hook of the parameters of bucket ``b``: count the
+        gradient in; a full bucket launches (with every full one before it)."""
+        state, buckets, finish = self._state, self._buckets, self._finish_backward
+
+        def grad_ready(p):
+            if not state.sync:
+                return
+            if not state.active:
+                state.active = True
+                queue_callback(finish)
+            b.ready += 1
+            if b.ready == b.n:
+                self._launch_ready()
+            elif state.next_launch:  # let MPI move the buckets already in flight
+                for q in buckets[:state.next_launch]:
+                    if q.req is not None:
+                        q.req.test()
+        return grad_ready
+
+    def _mark_all_arrived(self):
+        """As at the end of a backward pass that gave every parameter a gradient (the
+        distributed benchmark's reduction alone): every bucket full, nothing launched."""
+        gen = self._state.gen
+        for b in self._buckets:
+            for slot in b.slots:
+                slot.arrived = gen
+            b.ready = b.n_arrived = b.n
 
     def _launch_ready(self):
         state = self._state
@@ -290,10 +309,28 @@ class DistributedDataParallel(Module):
         state.next_launch = i
 
     def _launch(self, b):
-        scale = self._state.scale
+        if b.n_arrived == b.n:  # every gradient is in the bucket (the common case)
+            b.used.fill(1)
+        else:
+            self._fill_missing(b)
+        if b.index == len(self._buckets) - 1:
+            # the last bucket: every other one is launched, so nothing is left to overlap;
+            # a blocking all-reduce skips the request machinery (MPI keeps the order of the
+            # ranks' collectives, blocking or not)
+            self._comm.allreduce(b.buf, "sum")
+            b.req = None
+        else:
+            b.req = self._comm.iallreduce(b.buf, "sum")
+
+    def _fill_missing(self, b):
+        """Bucket ``b``'s entries for the parameters autograd gave no gradient in this pass
+        (zeros, "unused") or whose gradient is elsewhere (accumulated under no_sync, left
+        from an earlier pass, or replaced): into the bucket, divided by the world size."""
+        state = self._state
+        scale, gen = state.scale, state.gen
         used = b.used
         for k, (p, slot) in enumerate(zip(b.params, b.slots)):
-            if slot.arrived:  # autograd put this pass's gradient in the bucket, divided
+            if slot.arrived == gen:  # autograd put this pass's gradient in the bucket, divided
                 used[k] = 1
                 continue
             g = p.grad
@@ -305,14 +342,6 @@ class DistributedDataParallel(Module):
                 np.multiply(view if g is slot.grad else g._data, scale, out=view,
                             casting="unsafe")
                 used[k] = 1
-        if b.index == len(self._buckets) - 1:
-            # the last bucket: every other one is launched, so nothing is left to overlap;
-            # a blocking all-reduce skips the request machinery (MPI keeps the order of the
-            # ranks' collectives, blocking or not)
-            self._comm.allreduce(b.buf, "sum")
-            b.req = None
-        else:
-            b.req = self._comm.iallreduce(b.buf, "sum")
 
     def _finish_backward(self):
         state = self._state
@@ -321,16 +350,20 @@ class DistributedDataParallel(Module):
         for b in buckets[state.next_launch:]:  # gradients that never came on this rank
             self._launch(b)
         state.next_launch = 0
+        state.gen += 1  # this pass's arrivals are now the past
         for b in buckets:
-            if b.req is not None:
-                b.req.wait()
+            req = b.req
+            if req is not None:
+                req.wait()
                 b.req = None
-            used = b.used.tolist()
-            for k, (p, slot) in enumerate(zip(b.params, b.slots)):
-                slot.arrived = False
-                if used[k] and p.grad is not slot.grad:
-                    p.grad = slot.grad  # got zeros here, or its .grad had been replaced
-            b.ready = 0
+            if b.n_arrived != b.n:
+                # some .grad may not be the bucket's view yet: a parameter that got zeros
+                # here but a gradient on another rank, or a replaced .grad
+                used = b.used.tolist()
+                for k, (p, slot) in enumerate(zip(b.params, b.slots)):
+                    if used[k] and p.grad is not slot.grad:
+                        p.grad = slot.grad
+            b.ready = b.n_arrived = 0
 
     def extra_repr(self):
         return (f"world_size={self._comm.size}, buckets={len(self._buckets)}, "
