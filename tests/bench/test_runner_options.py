@@ -58,8 +58,10 @@ def test_distributed_report_shows_every_ember_mode_and_marks_the_fastest(capsys)
     mpi = {"allreduce": {f"{mb} MB": {n: pair(mb * 1e-4) for n in (
         "raw mpi4py Allreduce", "ember dist.all_reduce", "ember DDP bucket")}
         for mb in bd.SIZES_MB},
-        "ddp": {wl: {"modes": {m: pair(t) for m, t in zip(bd.MODES, (0.0105, 0.013, 0.010))},
-                     "step": pair(0.014), "ddp_reduce": pair(0.001), "raw_allreduce":
+        "ddp": {wl: {"modes": {m: pair(t) for m, t in zip(bd.MODES + ("eager-buckets",),
+                                                           (0.0105, 0.013, 0.010, 0.0104))},
+                     "step": pair(0.014), "ddp_reduce": pair(0.001),
+                     "several": {"cap_mb": 0.06, "buckets": 4, "ddp_reduce": pair(0.0012)}, "raw_allreduce":
                      pair(0.0009), "grad_bytes": 250000, "buckets": 1, "batch_per_rank": 32}
                 for wl in bd.WORKLOADS}}
     runs = {"mpi": [mpi], "single": [{wl: dict(wl_single) for wl in bd.WORKLOADS}],
@@ -71,3 +73,6 @@ def test_distributed_report_shows_every_ember_mode_and_marks_the_fastest(capsys)
         assert summary["ddp"][wl]["modes"]["compiled"] == {"single": 0.009, "ddp": 0.013}
     assert out.count("| jit (fastest) | 7.00 | 10.00 | - | - |") == len(bd.WORKLOADS), out
     assert "| eager | 10.00 | 10.50 | 1.00 vs 0.90 (+11%) | 50% |" in out, out
+    assert "| eager, 4 buckets (bucket_cap_mb=0.060) | 10.00 | 10.40 | 1.20 vs 0.90 (+33%) | 67% |" \
+        in out, out
+    assert summary["ddp"]["cifar-lenet"]["several"]["buckets"] == 4

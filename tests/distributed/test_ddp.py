@@ -143,3 +143,37 @@ def test_ddp_first_bucket_is_small_as_pytorchs(world_of_one):
     assert sizes == [[(600,), (600, 500)], [(500,), (500, 1000), (1000,), (1000, 500)]]
     small = nn.parallel.DistributedDataParallel(net, bucket_cap_mb=0.5)  # a smaller cap rules
     assert [len(b.params) for b in small._buckets] == [2, 2, 2]
+
+
+def test_ddp_buckets_launch_in_gradient_order_while_backward_runs(world_of_one):
+    # several buckets: the last layer's bucket starts its all-reduce while backward is still
+    # computing the first layers' gradients (overlap), each in index order, the last blocking
+    ember.manual_seed(0)
+    net = nn.Sequential(nn.Linear(64, 256), nn.Tanh(), nn.Linear(256, 256), nn.Tanh(),
+                        nn.Linear(256, 10))
+    ddp = nn.parallel.DistributedDataParallel(net, bucket_cap_mb=0.005)  # a layer each
+    assert len(ddp._buckets) == 3
+    events = []
+    comm = ddp._comm
+
+    class Logged:
+        def __getattr__(self, name):
+            return getattr(comm, name)
+
+        def iallreduce(self, buf, op):
+            events.append(("launch", next(b.index for b in ddp._buckets if b.buf is buf)))
+            return comm.iallreduce(buf, op)
+
+        def allreduce(self, buf, op):
+            events.append(("blocking", next(b.index for b in ddp._buckets if b.buf is buf)))
+            return comm.allreduce(buf, op)
+    object.__setattr__(ddp, "_comm", Logged())
+    x = ember.randn(8, 64)
+    h = net[0](x)   # the first layer's output: its gradient is among backward's last steps
+    h.register_hook(lambda g: events.append(("first layer reached", None)))
+    out = net[4](net[3](net[2](net[1](h))))
+    for _ in range(2):
+        events.clear()
+        out.sum().backward(retain_graph=True)
+        assert events == [("launch", 0), ("launch", 1), ("first layer reached", None),
+                          ("blocking", 2)], events
