@@ -132,3 +132,36 @@ from . import utils  # noqa: F401,E402  (ember.utils.data, torch.utils.data's im
 from . import compiler  # noqa: F401,E402  (torch.compile's twin on jit)
 from .compiler import compile  # noqa: F401,E402
 from .transforms.custom import custom_vjp, custom_jvp, checkpoint, remat  # noqa: F401,E402
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 * tensor2`` (as ``torch.addcmul``)."""
+    return input.addcmul(tensor1, tensor2, value=value)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 / tensor2`` (as ``torch.addcdiv``)."""
+    return input.addcdiv(tensor1, tensor2, value=value)
+
+
+def cross(input, other, dim=None):
+    """The cross product of 3-vectors along ``dim`` (as ``torch.cross``: without ``dim``, the
+    first dimension of size 3, which PyTorch deprecates in favour of
+    ``ember.linalg.cross``, whose default is the last dimension)."""
+    if dim is None:
+        from numpy import broadcast_shapes
+        shape = tuple(broadcast_shapes(tuple(input.shape), tuple(other.shape)))
+        dim = next((i for i, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError(f"cross: no dimension of size 3 in input of shape {shape}; "
+                               f"pass dim=")
+        import warnings
+        warnings.warn("cross without dim= takes the first dimension of size 3; this default "
+                      "is deprecated (as in PyTorch): pass dim=, or use ember.linalg.cross",
+                      UserWarning, stacklevel=2)
+    return linalg.cross(input, other, dim=dim)
+
+
+ger = outer  # noqa: F405  (PyTorch's deprecated name of outer)
+from . import out_arg as _out_arg  # noqa: E402
+_out_arg.install(globals())  # PyTorch's out= keyword on the top-level functions
