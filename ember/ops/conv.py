@@ -14,6 +14,7 @@ rules.
 """
 from __future__ import annotations
 
+import math
 import os
 import weakref
 
@@ -97,10 +98,8 @@ def _windows_impl(x, kernel, stride, dilation, copy=False):
     if not copy or not lead:
         return view
     n = len(lead)
-    perm = (n - 1,) + tuple(range(n + nsp, n + 2 * nsp)) + tuple(range(n - 1)) + \
-        tuple(range(n, n + nsp))
+    perm, inv = _copy_orders(n, nsp)
     src = view.transpose(perm)
-    inv = tuple(np.argsort(perm))
     parts = _batch_parts(lead[0], src.nbytes) if n >= 2 else [(0, lead[0])]
     if len(parts) == 1:
         return src.copy().transpose(inv)
@@ -111,6 +110,20 @@ def _windows_impl(x, kernel, stride, dilation, copy=False):
         dst[at + (slice(a, b),)] = src[at + (slice(a, b),)]
     _run_parts(part, parts)
     return dst.transpose(inv)
+
+
+_orders: dict = {}
+
+
+def _copy_orders(n, nsp):
+    """The axes of the windows (n lead dims, nsp spatial) in the copy's memory order
+    (channel, kernel, the other lead dims, output positions), and back."""
+    r = _orders.get((n, nsp))
+    if r is None:
+        perm = (n - 1,) + tuple(range(n + nsp, n + 2 * nsp)) + tuple(range(n - 1)) + \
+            tuple(range(n, n + nsp))
+        r = _orders[(n, nsp)] = (perm, tuple(int(i) for i in np.argsort(perm)))
+    return r
 
 
 def _windows_shape(x, kernel, stride, dilation, copy=False):
@@ -242,14 +255,14 @@ def _cols_matrix(cols, nsp, grouped):
     head = (cols.shape[1],) if grouped else ()
     n, outs = cols.shape[0], tuple(cols.shape[lead:lead + nsp])
     if m.flags.c_contiguous:
-        return m.reshape(head + (-1, n * int(np.prod(outs)))), None
+        return m.reshape(head + (-1, n * math.prod(outs))), None
     if nsp != 2 or grouped:
         return None, None
     e = cols.itemsize
     st = m.strides  # (C, kh, kw, N, OH, OW)
     w = st[4] // e
     L = n * outs[0] * w
-    k = int(np.prod(m.shape[1:3]))
+    k = math.prod(m.shape[1:3])
     if st[5] != e or st[4] % e or w < outs[1] or st[3] != outs[0] * w * e or \
             st[2] != L * e or st[1] != m.shape[2] * L * e or st[0] != k * L * e:
         return None, None
@@ -327,7 +340,7 @@ def _conv_cols_grad_kernel(nsp, grouped, full=False):
             g = _mm_impl(w2.swapaxes(-1, -2), _ct_rows(ct, nsp, grouped, width))
         else:  # each half of the batch is a block of columns of the product
             q = (ct.shape[-2] * width if width is not None else
-                 int(np.prod(out)))
+                 math.prod(out))
             g = namespace(ct).empty((ck, n * q), ct.dtype)
             wt = w2.swapaxes(-1, -2)
 

@@ -24,8 +24,22 @@ __all__: list[str] = []
 _LETTERS = string.ascii_letters
 
 
+_normalised: dict = {}  # (equation, shapes) -> its explicit form (a layer calls einsum per step)
+
+
 def _normalise(equation, shapes):
-    """Explicit 'ab,bc->ac' form with ellipses replaced by fresh letters."""
+    """Explicit 'ab,bc->ac' form with ellipses replaced by fresh letters (remembered)."""
+    key = (equation, tuple(shapes))
+    r = _normalised.get(key)
+    if r is None:
+        r = _normalise_new(equation, shapes)
+        if len(_normalised) >= 4096:
+            _normalised.clear()
+        _normalised[key] = r
+    return r
+
+
+def _normalise_new(equation, shapes):
     eq = equation.replace(" ", "")
     if "->" in eq:
         lhs, rhs = eq.split("->")
