@@ -131,6 +131,9 @@ from . import cuda, accelerator, backends  # noqa: F401,E402  (PyTorch's device 
 from . import utils  # noqa: F401,E402  (ember.utils.data, torch.utils.data's import path)
 from . import compiler  # noqa: F401,E402  (torch.compile's twin on jit)
 from .compiler import compile  # noqa: F401,E402
+from . import torch_jit as _torch_jit  # noqa: E402
+_torch_jit.install(jit)  # torch.jit's names as attributes of ember.jit (JAX's jit)
+_sys.modules[__name__ + ".jit"] = _torch_jit  # `from ember.jit import script` (torch's path)
 from .transforms.custom import custom_vjp, custom_jvp, checkpoint, remat  # noqa: F401,E402
 
 

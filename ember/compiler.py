@@ -37,10 +37,11 @@ _tls = threading.local()  # how many compiled calls this thread is inside
 class _Compiled:
     """A callable that runs ``fn`` jitted, or eagerly once tracing it as one graph failed."""
 
-    def __init__(self, fn, fullgraph, eager):
+    def __init__(self, fn, fullgraph, eager, label="ember.compile"):
         self.fn = fn
         self.fullgraph = fullgraph
         self.eager = eager
+        self.label = label  # the entry point the fallback warning names
         self.jitted = None if eager else jit(fn)
         functools.update_wrapper(self, fn, updated=())
         _compiled.add(self)
@@ -55,9 +56,9 @@ class _Compiled:
             if self.fullgraph:
                 raise
             name = getattr(self.fn, "__qualname__", None) or type(self.fn).__name__
-            warnings.warn(f"ember.compile: {name} can't be traced as one graph ({e}); it runs "
-                          f"eagerly from now on (torch.compile falls back to Python at such "
-                          f"a graph break; pass fullgraph=True to get the error instead)",
+            warnings.warn(f"{self.label}: {name} can't be traced as one graph ({e}); it "
+                          f"runs eagerly from now on (torch.compile falls back to Python at "
+                          f"such a graph break; pass fullgraph=True to get the error instead)",
                           RuntimeWarning, stacklevel=2)
             self.eager = True
         finally:
