@@ -190,7 +190,7 @@ class Node:
         versions = []
         for a in args:
             if isinstance(a, Tensor):
-                versions.append(a._version[0])
+                versions.append((a._ver or a._version)[0])
                 if a.requires_grad:
                     parents.append((a._node, a._oidx, a) if a._node is not None else (None, 0, a))
                     continue
@@ -198,7 +198,7 @@ class Node:
                 versions.append(None)
             parents.append(None)
         self.parents = parents
-        self.needed = tuple(p is not None for p in parents)
+        self.needed = tuple([p is not None for p in parents])
         self.versions = versions
         self.hooks = None
 
@@ -243,7 +243,8 @@ def eval_apply(prim, args, params):
         t.requires_grad = True
         if prim.view and isinstance(args[0], Tensor):
             t._ver = args[0]._version
-        node.out_version = (t._version, t._version[0])
+        ver = t._version
+        node.out_version = (ver, ver[0])
     elif prim.view and isinstance(args[0], Tensor):
         t._ver = args[0]._version
     return t
@@ -504,7 +505,7 @@ def _vjp_runner(create_graph, retain_graph):
         if args is None:
             raise _freed_error(node)
         for a, v in zip(args, node.versions):
-            if v is not None and a._version[0] != v:
+            if v is not None and (a._ver or a._version)[0] != v:
                 _check_versions(node)  # raises, naming the tensor
         prim = node.prim
         if node.n_out == 1:
