@@ -58,7 +58,9 @@ class Adam(_RuleOptimizer):
     rule = "adam"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, maximize=False):
+                 amsgrad=False, maximize=False, *, foreach=None, fused=None):
+        # foreach/fused: PyTorch's choice of kernels, same numbers; ember's update is one
+        # whole-tensor pass per parameter either way
         check_hyperparameters(type(self).__name__, lr=lr, eps=eps, betas=betas,
                               weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
@@ -81,7 +83,7 @@ class AdamW(Adam):
     extra = {"decoupled": True}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, maximize=False):
+                 amsgrad=False, maximize=False, *, foreach=None, fused=None):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
 
 

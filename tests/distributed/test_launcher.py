@@ -97,3 +97,34 @@ def test_torchrun_env_from_each_launchers_variables():
     assert torchrun_env({"SLURM_PROCID": "2", "SLURM_NTASKS": "4", "SLURM_LOCALID": "0"}) == {
         "RANK": "2", "WORLD_SIZE": "4", "LOCAL_RANK": "0"}
     assert torchrun_env({"HOME": "/root"}) == {}
+
+
+def test_tensor_parallel_with_torchs_device_mesh_and_import_paths():
+    # pytorch/examples distributed/tensor_parallelism/tensor_parallel_example.py's calls
+    need_mpi()
+    p = _ember("run", "-n", "2", os.path.join(WORKERS, "tp_device_mesh.py"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "rank 0 tp mesh ok" in p.stdout and "rank 1 tp mesh ok" in p.stdout, p.stdout
+
+
+def test_device_mesh_in_a_world_of_one_and_its_errors(monkeypatch):
+    import ember.distributed as dist
+    from ember.distributed.device_mesh import init_device_mesh, DeviceMesh
+    for k in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "WORLD_SIZE", "RANK"):
+        monkeypatch.delenv(k, raising=False)
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    try:
+        mesh = init_device_mesh("cpu", (1,), mesh_dim_names=("tp",))
+        assert dist.is_initialized() and mesh.get_local_rank("tp") == 0
+        assert mesh.mesh.tolist() == [0] and mesh.get_group() is not None
+        with pytest.raises(NotImplementedError, match="only a 1-D mesh"):
+            init_device_mesh("cpu", (1, 1))
+        with pytest.raises(ValueError, match=r"holds 2 ranks but the world has 1"):
+            init_device_mesh("cpu", (2,))
+        with pytest.raises(IndexError, match="no mesh dimension 'dp'"):
+            mesh["dp"]
+        with pytest.raises(NotImplementedError, match="more than one dimension"):
+            DeviceMesh("cpu", [[0]])
+    finally:
+        dist.destroy_process_group()

@@ -1,0 +1,1 @@
+"""``torch.distributed._tensor``'s older import paths (``._tensor.device_mesh``)."""
