@@ -6,6 +6,8 @@ enclosing ``ember.vmap(f, axis_name=...)`` or ``ember.pmap(f, axis_name=...)``
 (``ember/ops/collective_ops.py`` holds their rules)."""
 from __future__ import annotations
 
+import numpy as _np
+
 from .control_flow import cond, fori_loop, scan, switch, while_loop
 from .ops import collective_ops as _c
 from .core import dtypes as _dt
@@ -13,7 +15,7 @@ from .ops.creation_ops import arange as _arange_any
 from .ops.collective_ops import axis_size
 from .ops.conv import conv1d, conv2d
 from .ops.conv3d import conv3d
-from .ops.elementwise import as_value
+from .ops.elementwise import as_jax_value as as_value  # JAX's dtypes for NumPy data
 from .ops.indexing import index_select
 from .ops.slicing import pad as _pad
 from .transforms.reverse import stop_gradient
@@ -22,7 +24,9 @@ from .tree import tree_map
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map", "stop_gradient",
            "select", "dot", "psum", "pmean", "pmax", "pmin", "all_gather", "psum_scatter",
            "ppermute", "pshuffle", "axis_index", "axis_size", "conv_general_dilated",
-           "padtype_to_pads", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim"]
+           "padtype_to_pads", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
+           "conv_transpose", "dynamic_update_slice", "dynamic_update_slice_in_dim",
+           "dynamic_update_index_in_dim"]
 
 
 def _names(op, axis_name):
@@ -193,7 +197,7 @@ def select(pred, on_true, on_false):
     >>> ember.lax.select(pred, ember.tensor([1., 2.]), ember.tensor([10., 20.]))
     tensor([1., 20.])
     """
-    from .ops.elementwise import as_value, where
+    from .ops.elementwise import where
     p, t, f = as_value(pred), as_value(on_true), as_value(on_false)
     if tuple(t.shape) != tuple(f.shape) or tuple(p.shape) not in ((), tuple(t.shape)):
         raise ValueError(f"lax.select: pred {tuple(p.shape)}, on_true {tuple(t.shape)} and "
@@ -264,8 +268,9 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
     ``dimension_numbers`` (e.g. ``('NHWC', 'HWIO', 'NHWC')``; None is N, C, spatial for the
     input and output and O, I, spatial for the kernel), ``padding`` 'VALID'/'SAME'/
     'SAME_LOWER' or ``(low, high)`` pairs, kernel dilation, feature groups. Runs ember's
-    ``conv1d/2d/3d`` on transposed operands. ``lhs_dilation`` (a transposed convolution) and
-    ``batch_group_count`` are not supported.
+    ``conv1d/2d/3d`` on transposed operands. ``lhs_dilation`` (``d - 1`` zeros between the
+    input's entries: a transposed convolution, see ``conv_transpose``) and negative padding
+    (a crop) are supported; ``batch_group_count`` is not.
 
     >>> x, w = ember.ones(1, 5, 5, 1), ember.ones(3, 3, 1, 2)
     >>> ember.lax.conv_general_dilated(x, w, (1, 1), "SAME",
@@ -282,10 +287,6 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
     nsp = nd - 2
     if not 1 <= nsp <= 3:
         raise NotImplementedError(f"{op}: {nsp} spatial dims (1 to 3 are supported)")
-    if lhs_dilation is not None and any(int(d) != 1 for d in lhs_dilation):
-        raise NotImplementedError(f"{op}: lhs_dilation={tuple(lhs_dilation)} (a transposed "
-                                  f"convolution) is not supported; use "
-                                  f"ember.nn.functional.conv_transpose{nsp}d")
     if batch_group_count != 1:
         raise NotImplementedError(f"{op}: batch_group_count={batch_group_count} is not supported")
     spatial = [c for c in lspec if c not in "NC"]
@@ -297,10 +298,31 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
         raise ValueError(f"{op}: window_strides {strides} and rhs_dilation {dil} need one entry "
                          f"per spatial dim ({nsp})")
     eff = [(k - 1) * d + 1 for k, d in zip(w.shape[2:], dil)]
+    if isinstance(padding, str) and lhs_dilation is not None and \
+            any(int(d) != 1 for d in lhs_dilation):
+        raise ValueError(f"{op}: padding {padding!r} is ambiguous with lhs_dilation="
+                         f"{tuple(lhs_dilation)} (a transposed convolution); give explicit "
+                         f"(low, high) pairs or use lax.conv_transpose, which resolves "
+                         f"'SAME'/'VALID' for it")
     pads = padtype_to_pads(tuple(x.shape[2:]), eff, strides, padding)
     if len(pads) != nsp:
         raise ValueError(f"{op}: padding {padding!r} needs one (low, high) pair per spatial "
                          f"dim ({nsp})")
+    if lhs_dilation is not None:
+        ldil = tuple(int(d) for d in lhs_dilation)
+        if len(ldil) != nsp or any(d < 1 for d in ldil):
+            raise ValueError(f"{op}: lhs_dilation {ldil} needs one factor >= 1 per spatial "
+                             f"dim ({nsp})")
+        x = _dilate(x, ldil)
+    if any(lo < 0 or hi < 0 for lo, hi in pads):  # negative padding crops
+        x = x[(slice(None), slice(None)) + tuple(
+            slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(pads, x.shape[2:]))]
+        pads = [(max(lo, 0), max(hi, 0)) for lo, hi in pads]
+    for (lo, hi), n, k in zip(pads, x.shape[2:], eff):
+        if n + lo + hi < k:
+            raise ValueError(f"{op}: the padded input ({n + lo + hi} along a spatial dim) is "
+                             f"smaller than the dilated kernel ({k}); input {tuple(lhs.shape)},"
+                             f" kernel {tuple(rhs.shape)}, padding {padding!r}")
     if all(lo == hi and lo >= 0 for lo, hi in pads):
         sym = tuple(lo for lo, _ in pads)
     else:
@@ -319,10 +341,186 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
     return y
 
 
-def dynamic_slice(operand, start_indices, slice_sizes):
+def _dilate(x, factors):
+    """``x`` (N, C, spatial...) with ``f - 1`` zeros between neighbours along each spatial dim
+    (factor ``f``): the input of a transposed convolution. Built from ``cat`` and ``reshape``,
+    so every transform sees ordinary primitives."""
+    from .ops.indexing import cat
+    from .ops.creation_ops import zeros
+    for i, f in enumerate(factors):
+        d = 2 + i
+        n = x.shape[d]
+        if f == 1 or n <= 1:
+            continue
+        shape = list(x.shape)
+        gap = zeros(*shape[:d + 1], f - 1, *shape[d + 1:], dtype=x.dtype)
+        y = cat([x.unsqueeze(d + 1), gap], dim=d + 1)  # (.., n, f, ..)
+        y = y.reshape(*shape[:d], n * f, *shape[d + 1:])
+        x = y[(slice(None),) * d + (slice(0, (n - 1) * f + 1),)]
+    return x
+
+
+def _transpose_pads(k, s, padding):
+    """The (low, high) padding of a transposed convolution's dilated input for kernel size
+    ``k`` and stride ``s``: 'SAME' gives ``n * s`` outputs, 'VALID' ``n * s + max(k - s, 0)``."""
+    if padding == "SAME":
+        total = k + s - 2
+        lo = k - 1 if s > k - 1 else -(-total // 2)
+    elif padding == "VALID":
+        total = k + s - 2 + max(k - s, 0)
+        lo = k - 1
+    else:
+        raise ValueError(f"lax.conv_transpose: padding must be 'SAME', 'VALID' or (low, high) "
+                         f"pairs, got {padding!r}")
+    return lo, total - lo
+
+
+_TRANSPOSE_LAYOUTS = {2: ("NC", "IO", "NC"), 3: ("NHC", "HIO", "NHC"),
+                      4: ("NHWC", "HWIO", "NHWC"), 5: ("NHWDC", "HWDIO", "NHWDC")}
+
+
+def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numbers=None,
+                   transpose_kernel=False, precision=None, preferred_element_type=None):
+    """A transposed ("fractionally strided") convolution as ``jax.lax.conv_transpose``: the
+    input dilated by ``strides`` and convolved with stride 1. ``padding`` 'SAME' (output
+    size ``n * stride``), 'VALID' (``n * stride + max(k - stride, 0)``) or ``(low, high)``
+    pairs on the dilated input; ``dimension_numbers`` default to channels-last
+    (``('NHWC', 'HWIO', 'NHWC')`` in 2-D); ``transpose_kernel=True`` flips the kernel's
+    spatial dims and swaps its in/out channels (the gradient of a forward convolution, as
+    PyTorch's ``conv_transpose2d``).
+
+    >>> x, w = ember.ones(1, 3, 3, 1), ember.ones(2, 2, 1, 1)
+    >>> ember.lax.conv_transpose(x, w, (2, 2), "SAME")[0, :, :, 0]
+    tensor([[1., 1., 1., 1., 1., 1.],
+            [1., 1., 1., 1., 1., 1.],
+            [1., 1., 1., 1., 1., 1.],
+            [1., 1., 1., 1., 1., 1.],
+            [1., 1., 1., 1., 1., 1.],
+            [1., 1., 1., 1., 1., 1.]])
+    """
+    x, w = as_value(lhs), as_value(rhs)
+    if x.ndim != w.ndim or x.ndim < 3:
+        raise ValueError(f"lax.conv_transpose: lhs {tuple(x.shape)} and rhs {tuple(w.shape)} "
+                         f"must have the same number of dims, at least 3 (N, C, spatial)")
+    nsp = x.ndim - 2
+    dn = dimension_numbers or _TRANSPOSE_LAYOUTS.get(x.ndim)
+    lspec, rspec, ospec = _conv_specs("lax.conv_transpose", dn, x.ndim)
+    spatial = [c for c in lspec if c not in "NC"]
+    ksz = [w.shape[rspec.index(c)] for c in spatial]
+    strides = tuple(int(s) for s in strides)
+    dil = tuple(int(d) for d in rhs_dilation) if rhs_dilation is not None else (1,) * nsp
+    if len(strides) != nsp:
+        raise ValueError(f"lax.conv_transpose: strides {strides} need one entry per spatial "
+                         f"dim ({nsp})")
+    if isinstance(padding, str):
+        pads = [_transpose_pads((k - 1) * d + 1, s, padding.upper())
+                for k, d, s in zip(ksz, dil, strides)]
+    else:
+        pads = [tuple(int(v) for v in p) for p in padding]
+    if transpose_kernel:
+        w = w.flip([rspec.index(c) for c in spatial]).transpose(rspec.index("O"),
+                                                                rspec.index("I"))
+    return conv_general_dilated(x, w, (1,) * nsp, pads, lhs_dilation=strides,
+                                rhs_dilation=dil, dimension_numbers=(lspec, rspec, ospec),
+                                preferred_element_type=preferred_element_type)
+
+
+def _negatives(op, allow, nd):
+    """``allow_negative_indices`` as one bool per dim."""
+    if isinstance(allow, bool):
+        return (allow,) * nd
+    allow = tuple(bool(a) for a in allow)
+    if len(allow) != nd:
+        raise ValueError(f"lax.{op}: allow_negative_indices needs one bool per dim ({nd}), got "
+                         f"{len(allow)}")
+    return allow
+
+
+def _start(st, dim, n, negative):
+    """A block start as JAX takes it: a negative one counts from the end (when ``negative``),
+    then it is clamped so that a block of ``n`` fits in ``dim``; an int stays an int, a
+    traced start becomes an int64 tensor."""
+    if isinstance(st, (int, _np.integer)):
+        st = int(st)
+        if st < 0:
+            if not negative:
+                raise ValueError(f"lax: start index {st} is out of bounds for a dim of size "
+                                 f"{dim} with allow_negative_indices=False; give a start in "
+                                 f"[0, {dim - n}] or allow negative indices")
+            st += dim
+        return min(max(st, 0), dim - n)
+    st = as_value(st).to(_dt.int64)
+    if negative:
+        st = st + (st < 0).to(_dt.int64) * dim
+    return st.clamp(0, dim - n)
+
+
+def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indices=True):
+    """``operand`` with the block at ``start_indices`` replaced by ``update`` (a new tensor;
+    traced starts allowed, so it works under ``jit`` and in loops); each start is clamped so
+    that the block fits, as in JAX (a negative start counts from the end unless
+    ``allow_negative_indices=False``). Differentiable in both ``operand`` and ``update``.
+
+    >>> ember.lax.dynamic_update_slice(ember.zeros(5), ember.ones(2), (ember.tensor(4),))
+    tensor([0., 0., 0., 1., 1.])
+    """
+    x, u = as_value(operand), as_value(update)
+    starts = list(start_indices)
+    if u.ndim != x.ndim or len(starts) != x.ndim:
+        raise ValueError(f"lax.dynamic_update_slice: operand {tuple(x.shape)} needs an update "
+                         f"with as many dims and one start index per dim, got update "
+                         f"{tuple(u.shape)} and {len(starts)} start indices")
+    if any(n > m for n, m in zip(u.shape, x.shape)):
+        raise ValueError(f"lax.dynamic_update_slice: update {tuple(u.shape)} is larger than "
+                         f"the operand {tuple(x.shape)}")
+    if u.dtype != x.dtype:
+        u = u.to(x.dtype)
+    neg = _negatives("dynamic_update_slice", allow_negative_indices, x.ndim)
+    starts = [_start(st, m, n, g) for st, n, m, g in zip(starts, u.shape, x.shape, neg)]
+    if all(isinstance(st, int) for st in starts):
+        return x.at[tuple(slice(st, st + n) for st, n in zip(starts, u.shape))].set(u)
+    idx = []
+    for d, (st, n) in enumerate(zip(starts, u.shape)):
+        shape = [1] * x.ndim
+        shape[d] = n
+        idx.append((st + _arange(n)).reshape(shape))
+    return x.at[tuple(idx)].set(u)
+
+
+def dynamic_update_slice_in_dim(operand, update, start_index, axis):
+    """``dynamic_update_slice`` along one ``axis`` (the update spans the other dims).
+
+    >>> ember.lax.dynamic_update_slice_in_dim(ember.zeros(2, 3), ember.ones(2, 1), 1, axis=1)
+    tensor([[0., 1., 0.],
+            [0., 1., 0.]])
+    """
+    x = as_value(operand)
+    axis = axis % x.ndim
+    starts = [0] * x.ndim
+    starts[axis] = start_index
+    return dynamic_update_slice(x, update, starts)
+
+
+def dynamic_update_index_in_dim(operand, update, index, axis):
+    """``operand`` with entry ``index`` along ``axis`` replaced by ``update`` (which may lack
+    that dim).
+
+    >>> ember.lax.dynamic_update_index_in_dim(ember.zeros(3, 2), ember.ones(2), 2, axis=0)
+    tensor([[0., 0.],
+            [0., 0.],
+            [1., 1.]])
+    """
+    x, u = as_value(operand), as_value(update)
+    axis = axis % x.ndim
+    if u.ndim == x.ndim - 1:
+        u = u.unsqueeze(axis)
+    return dynamic_update_slice_in_dim(x, u, index, axis)
+
+
+def dynamic_slice(operand, start_indices, slice_sizes, *, allow_negative_indices=True):
     """The block of ``slice_sizes`` starting at ``start_indices`` (traced values allowed, so
     it works under ``jit`` and ``fori_loop``); a start is clamped so that the block fits, as
-    in JAX.
+    in JAX (a negative start counts from the end unless ``allow_negative_indices=False``).
 
     >>> x = ember.arange(10.)
     >>> ember.lax.dynamic_slice(x, (ember.tensor(8),), (3,))  # start clamped to 7
@@ -333,6 +531,7 @@ def dynamic_slice(operand, start_indices, slice_sizes):
     if len(starts) != x.ndim or len(sizes) != x.ndim:
         raise ValueError(f"lax.dynamic_slice: operand of shape {tuple(x.shape)} needs one start "
                          f"index and one slice size per dim, got {len(starts)} and {len(sizes)}")
+    neg = _negatives("dynamic_slice", allow_negative_indices, x.ndim)
     for d, (st, n) in enumerate(zip(starts, sizes)):
         dim = x.shape[d]
         if not 0 <= n <= dim:
@@ -340,11 +539,10 @@ def dynamic_slice(operand, start_indices, slice_sizes):
                              f"and the dim's size {dim}")
         if n == dim:
             continue
+        st = _start(st, dim, n, neg[d])
         if isinstance(st, int):
-            st = min(max(st, 0), dim - n)
             x = x[(slice(None),) * d + (slice(st, st + n),)]
             continue
-        st = as_value(st).to(_dt.int64).clamp(0, dim - n)
         x = index_select(x, d, st + _arange(n))
     return x
 

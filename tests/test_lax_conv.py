@@ -50,8 +50,10 @@ def test_feature_groups_and_padtype_to_pads():
 
 def test_unsupported_arguments_say_so():
     x, w = np.ones((1, 1, 4, 4), np.float32), np.ones((1, 1, 2, 2), np.float32)
-    with pytest.raises(NotImplementedError, match="lhs_dilation"):
-        ember.lax.conv_general_dilated(x, w, (1, 1), "VALID", lhs_dilation=(2, 2))
+    with pytest.raises(ValueError, match="lhs_dilation"):
+        ember.lax.conv_general_dilated(x, w, (1, 1), "VALID", lhs_dilation=(2,))
+    with pytest.raises(ValueError, match="smaller than the dilated kernel"):
+        ember.lax.conv_general_dilated(x, w, (1, 1), [(-2, -1), (0, 0)])
     with pytest.raises(ValueError, match="dimension_numbers"):
         ember.lax.conv_general_dilated(x, w, (1, 1), "VALID",
                                        dimension_numbers=("NHWC", "HWIO", "NCW"))

@@ -13,7 +13,10 @@ def test_traced_start_under_jit_is_clamped_like_jax():
         s = min(i * 3, 7)
         np.testing.assert_array_equal(f(x, ember.tensor(i)).numpy(), x[s:s + 3])
     assert f.trace_count == 1
+    # a negative start counts from the end (JAX's allow_negative_indices=True), then clamps
     np.testing.assert_array_equal(ember.lax.dynamic_slice(x, (ember.tensor(-2), 1), (2, 3)).numpy(),
+                                  x[8:10, 1:4])
+    np.testing.assert_array_equal(ember.lax.dynamic_slice(x, (ember.tensor(-12), 1), (2, 3)).numpy(),
                                   x[0:2, 1:4])
 
 

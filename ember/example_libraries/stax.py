@@ -37,7 +37,8 @@ from ..scipy import special as _special
 from ._initializers import glorot_normal, normal, ones, zeros
 
 __all__ = [
-    "Dense", "GeneralConv", "Conv", "BatchNorm", "elementwise", "Tanh", "Relu", "Exp",
+    "Dense", "GeneralConv", "Conv", "GeneralConvTranspose", "ConvTranspose", "Conv1DTranspose",
+    "BatchNorm", "elementwise", "Tanh", "Relu", "Exp",
     "LogSoftmax", "Softmax", "Softplus", "Sigmoid", "Elu", "LeakyRelu", "Selu", "Gelu",
     "MaxPool", "SumPool", "AvgPool", "Flatten", "Identity", "FanOut", "FanInSum",
     "FanInConcat", "Dropout", "serial", "parallel", "shape_dependent",
@@ -201,6 +202,76 @@ def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_init=None,
     """
     return GeneralConv(("NHWC", "HWIO", "NHWC"), out_chan, filter_shape, strides, padding,
                        W_init, b_init)
+
+
+def GeneralConvTranspose(dimension_numbers, out_chan, filter_shape, strides=None,
+                         padding="VALID", W_init=None, b_init=normal(1e-6)):
+    """A transposed convolution (``lax.conv_transpose``) with layouts ``dimension_numbers``:
+    each spatial dim of size ``n`` becomes ``n * stride`` ('SAME') or ``n * stride +
+    max(k - stride, 0)`` ('VALID').
+
+    >>> from ember.example_libraries import stax
+    >>> init, apply = stax.ConvTranspose(4, (3, 3), strides=(2, 2), padding="SAME")
+    >>> shape, (W, b) = init(ember.random.key(0), (1, 7, 7, 8))
+    >>> shape, W.shape, apply((W, b), ember.ones(1, 7, 7, 8)).shape
+    ((1, 14, 14, 4), ember.Size([3, 3, 8, 4]), ember.Size([1, 14, 14, 4]))
+    """
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    one = (1,) * len(filter_shape)
+    strides = tuple(strides) if strides else one
+    W_init = W_init or glorot_normal(rhs_spec.index("I"), rhs_spec.index("O"))
+    spatial = [c for c in lhs_spec if c not in "NC"]
+
+    def init_fun(rng, input_shape):
+        if len(input_shape) != len(lhs_spec):
+            raise ValueError(f"GeneralConvTranspose: input shape {tuple(input_shape)} does not "
+                             f"match the layout {lhs_spec!r}")
+        it = iter(filter_shape)
+        kernel_shape = tuple(out_chan if c == "O" else input_shape[lhs_spec.index("C")]
+                             if c == "I" else next(it) for c in rhs_spec)
+        dims = {"N": input_shape[lhs_spec.index("N")], "C": out_chan}
+        for i, c in enumerate(spatial):
+            n, k, st = input_shape[lhs_spec.index(c)], kernel_shape[rhs_spec.index(c)], strides[i]
+            if isinstance(padding, str):
+                lo, hi = lax._transpose_pads(k, st, padding.upper())
+            else:
+                lo, hi = padding[i]
+            dims[c] = -1 if n is None or n < 0 else (n - 1) * st + 1 + lo + hi - k + 1
+        out_shape = tuple(dims[c] for c in out_spec)
+        bias_shape = tuple(out_chan if c == "C" else 1 for c in out_spec)
+        k1, k2 = random.split(rng)
+        return out_shape, (W_init(k1, kernel_shape), b_init(k2, bias_shape))
+
+    def apply_fun(params, inputs, **kwargs):
+        W, b = params
+        return lax.conv_transpose(inputs, W, strides, padding,
+                                  dimension_numbers=dimension_numbers) + b
+    return init_fun, apply_fun
+
+
+def ConvTranspose(out_chan, filter_shape, strides=None, padding="VALID", W_init=None,
+                  b_init=normal(1e-6)):
+    """A 2-D transposed convolution over NHWC images with an HWIO kernel
+    (``GeneralConvTranspose`` with ``('NHWC', 'HWIO', 'NHWC')``).
+
+    >>> from ember.example_libraries import stax
+    >>> stax.ConvTranspose(3, (2, 2), strides=(2, 2))[0](ember.random.key(0), (-1, 5, 5, 8))[0]
+    (-1, 10, 10, 3)
+    """
+    return GeneralConvTranspose(("NHWC", "HWIO", "NHWC"), out_chan, filter_shape, strides,
+                                padding, W_init, b_init)
+
+
+def Conv1DTranspose(out_chan, filter_shape, strides=None, padding="VALID", W_init=None,
+                    b_init=normal(1e-6)):
+    """A 1-D transposed convolution over NHC sequences with an HIO kernel.
+
+    >>> from ember.example_libraries import stax
+    >>> stax.Conv1DTranspose(3, (4,), strides=(2,))[0](ember.random.key(0), (2, 5, 8))[0]
+    (2, 12, 3)
+    """
+    return GeneralConvTranspose(("NHC", "HIO", "NHC"), out_chan, filter_shape, strides,
+                                padding, W_init, b_init)
 
 
 def BatchNorm(axis=(0, 1, 2), epsilon=1e-5, center=True, scale=True, beta_init=zeros,
