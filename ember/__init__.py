@@ -93,6 +93,9 @@ from . import lax  # noqa: F401,E402  (jax.lax's control flow: from ember import
 from .numpy import device_put, device_get  # noqa: F401,E402  (jax.device_put/device_get)
 from . import sharding  # noqa: F401,E402  (jax.sharding's Mesh/PartitionSpec, shard_map)
 from .sharding import shard_map  # noqa: F401,E402
+from .sharding import (NamedSharding, devices, device_count, local_devices,  # noqa: F401,E402
+                       local_device_count, set_mesh, reshard)
+from .sharding import make_device_mesh as make_mesh  # noqa: F401,E402  (jax.make_mesh)
 from . import linalg  # noqa: F401,E402  (torch.linalg's names)
 from . import numpy_linalg as _numpy_linalg  # noqa: E402  (jax.numpy.linalg's names)
 numpy.linalg = _numpy_linalg  # reached as ember.numpy.linalg; importable under that name too

@@ -556,9 +556,15 @@ def device_put(x, device=None, *, donate=False, may_alias=None):
     ember.float32
     """
     dev = device if isinstance(device, (str, _device)) else None
+    layout = None
+    if device is not None and dev is None:  # a sharding (or a bare PartitionSpec)
+        from . import sharding as _sh
+        layout = _sh._resolve("device_put", device)
 
     def put(a):
         t = a if isinstance(a, Tensor) else asarray(a)
+        if layout is not None:
+            return _sh._place("device_put", t, layout)
         return t if dev is None else t.to(dev)
     return _tree_map(put, x)
 

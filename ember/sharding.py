@@ -173,3 +173,276 @@ def shard_map(f, mesh=None, in_specs=None, out_specs=None, *, axis_names=None,
     mapped.__name__ = f"shard_map({getattr(f, '__name__', 'f')})"
     mapped.__wrapped__ = f
     return mapped
+
+
+# ---- jax.sharding's device-level names --------------------------------------------------------
+# ember runs one device per process (the CPU; a process group gives one per rank), and every
+# array is whole on it. A NamedSharding over a mesh of this process's devices is therefore
+# always true of the data (with one device, every block of every split is on that device), and
+# programs written for JAX's sharding APIs compute the same results as unsharded. A mesh of
+# virtual members (``make_mesh`` of this module with more members than devices, for
+# ``shard_map``) is a layout for shard_map only: placing data on it says so.
+
+class AxisType:
+    """``jax.sharding.AxisType``: how a mesh axis is used (recorded on the mesh; ember's
+    arrays are whole on one device whatever the type).
+
+    >>> ember.sharding.AxisType.Explicit
+    AxisType.Explicit
+    """
+
+    class _T:
+        def __init__(self, name):
+            self.name = name
+
+        def __repr__(self):
+            return f"AxisType.{self.name}"
+
+    Auto, Explicit, Manual = _T("Auto"), _T("Explicit"), _T("Manual")
+
+
+def devices(backend=None):
+    """The devices of this process (``jax.devices``): ember's one CPU device.
+
+    >>> ember.devices()
+    [device(type='cpu')]
+    """
+    from .backend import device
+    if backend not in (None, "cpu"):
+        raise RuntimeError(f"devices: backend {backend!r} is not available; ember runs on the "
+                           f"'cpu' backend (one device per process)")
+    return [device("cpu")]
+
+
+local_devices = devices
+
+
+def device_count(backend=None):
+    """How many devices this process has (``jax.device_count``): 1, the CPU. (JAX counts
+    every process's devices; ember's multi-process runs use ``ember.distributed``.)
+
+    >>> ember.device_count()
+    1
+    """
+    return len(devices(backend))
+
+
+local_device_count = device_count
+
+
+def _is_device(d):
+    from .backend import device
+    return isinstance(d, device)
+
+
+class SingleDeviceSharding:
+    """All of an array on one device: what ``x.sharding`` is for a tensor not placed with a
+    ``NamedSharding``.
+
+    >>> ember.ones(2).sharding
+    SingleDeviceSharding(device=device(type='cpu'))
+    """
+
+    def __init__(self, device):
+        self.device = device
+
+    @property
+    def device_set(self):
+        return {self.device}
+
+    addressable_devices = device_set
+    is_fully_replicated = True
+    is_fully_addressable = True
+    num_devices = 1
+
+    def __eq__(self, other):
+        return isinstance(other, SingleDeviceSharding) and other.device == self.device
+
+    def __hash__(self):
+        return hash(("single", str(self.device)))
+
+    def __repr__(self):
+        return f"SingleDeviceSharding(device={self.device!r})"
+
+
+class NamedSharding:
+    """How an array is laid out over a mesh of devices: ``spec`` names, per dim, the mesh
+    axis it is split over (``jax.sharding.NamedSharding``). Over this process's devices (one
+    CPU) every block is on that device, so data placed with it is exactly the unsharded data.
+
+    >>> mesh = ember.make_mesh((1,), ("batch",))
+    >>> s = ember.NamedSharding(mesh, ember.sharding.PartitionSpec("batch"))
+    >>> s.spec, s.num_devices, ember.device_put(ember.ones(4, 2), s).sharding == s
+    (PartitionSpec('batch'), 1, True)
+    """
+
+    def __init__(self, mesh, spec=None):
+        if not isinstance(mesh, Mesh):
+            raise TypeError(f"NamedSharding: mesh must be a Mesh (ember.make_mesh), got "
+                            f"{mesh!r}")
+        spec = PartitionSpec() if spec is None else spec
+        if not isinstance(spec, PartitionSpec):
+            spec = PartitionSpec(*spec)
+        for p in spec:
+            for name in (p if isinstance(p, tuple) else (p,)):
+                if name is not None and name not in mesh.axis_names:
+                    raise ValueError(f"NamedSharding: {spec!r} names axis {name!r}, but the "
+                                     f"mesh's axes are {mesh.axis_names}")
+        self.mesh, self.spec = mesh, spec
+
+    @property
+    def device_set(self):
+        return set(self.mesh.devices)
+
+    addressable_devices = device_set
+
+    @property
+    def num_devices(self):
+        return self.mesh.size
+
+    @property
+    def is_fully_replicated(self):
+        return self.mesh.size == 1 or all(p is None for p in self.spec)
+
+    is_fully_addressable = True
+
+    def __eq__(self, other):
+        return (isinstance(other, NamedSharding) and other.mesh is self.mesh
+                and tuple(other.spec) == tuple(self.spec))
+
+    def __hash__(self):
+        return hash((id(self.mesh), tuple(self.spec)))
+
+    def __repr__(self):
+        return f"NamedSharding(mesh={self.mesh!r}, spec={self.spec!r})"
+
+
+_current_mesh = [None]
+
+
+class set_mesh:
+    """``with ember.set_mesh(mesh):`` makes ``mesh`` the current one (``jax.set_mesh``): a bare
+    ``PartitionSpec`` given to ``device_put``/``reshard`` means a ``NamedSharding`` over it.
+
+    >>> mesh = ember.make_mesh((1,), ("batch",))
+    >>> with ember.set_mesh(mesh):
+    ...     ember.reshard(ember.ones(2), ember.sharding.PartitionSpec("batch")).sharding.mesh is mesh
+    True
+    """
+
+    def __init__(self, mesh):
+        if not isinstance(mesh, Mesh):
+            raise TypeError(f"set_mesh: expected a Mesh, got {mesh!r}")
+        self.mesh = mesh
+        self._prev = _current_mesh[0]
+        _current_mesh[0] = mesh  # (also usable without `with`, as jax.set_mesh)
+
+    def __enter__(self):
+        return self.mesh
+
+    def __exit__(self, *exc):
+        _current_mesh[0] = self._prev
+        return False
+
+
+def get_mesh():
+    """The mesh made current by ``set_mesh`` (None outside one)."""
+    return _current_mesh[0]
+
+
+def _resolve(op, sharding):
+    if isinstance(sharding, PartitionSpec):
+        if _current_mesh[0] is None:
+            raise ValueError(f"{op}: a bare PartitionSpec {sharding!r} needs a current mesh: "
+                             f"wrap the call in `with ember.set_mesh(mesh):` or pass "
+                             f"NamedSharding(mesh, spec)")
+        return NamedSharding(_current_mesh[0], sharding)
+    return sharding
+
+
+def _place(op, x, sharding):
+    """``x`` (a tensor) laid out by ``sharding``: checked as JAX checks it (each split dim
+    divides by its mesh axes' sizes), the data unchanged (whole on this process's device),
+    and the sharding recorded for ``x.sharding``."""
+    if isinstance(sharding, NamedSharding):
+        mesh = sharding.mesh
+        if not all(_is_device(d) for d in mesh.devices):
+            raise ValueError(f"{op}: the mesh {mesh!r} has virtual members, not devices (ember."
+                             f"sharding.make_mesh for shard_map); ember holds arrays whole on "
+                             f"its one device per process, so place data with a mesh of "
+                             f"ember.devices() (ember.make_mesh) or pass it to shard_map as is")
+        spec = tuple(sharding.spec)
+        if len(spec) > x.ndim:
+            raise ValueError(f"{op}: {sharding.spec!r} has {len(spec)} entries for an array of "
+                             f"shape {tuple(x.shape)}")
+        for d, p in enumerate(spec):
+            names = p if isinstance(p, tuple) else (p,)
+            k = 1
+            for name in names:
+                if name is not None:
+                    k *= mesh.shape[name]
+            if x.shape[d] % k:
+                raise ValueError(f"{op}: dim {d} of shape {tuple(x.shape)} (size {x.shape[d]}) "
+                                 f"is split over mesh axes {names} of {k} devices, which does "
+                                 f"not divide it")
+    elif not isinstance(sharding, SingleDeviceSharding):
+        raise TypeError(f"{op}: expected a NamedSharding, SingleDeviceSharding or "
+                        f"PartitionSpec, got {sharding!r}")
+    from .core.primitive import Tracer
+    if isinstance(x, Tracer) or x.requires_grad:
+        return x  # (traced or on the tape: the value itself; its layout is the device's)
+    y = Tensor._wrap(x._data)  # a new array object sharing the data, as JAX may alias
+    y._sharding = sharding
+    return y
+
+
+def reshard(x, out_shardings):
+    """``x`` (a pytree) laid out by ``out_shardings`` (``jax.sharding.reshard``): ember's
+    arrays are whole on the one device, so the values are unchanged; the layout is checked
+    and reported by ``.sharding``.
+
+    >>> mesh = ember.make_mesh((1,), ("batch",))
+    >>> ember.reshard(ember.ones(4), ember.NamedSharding(mesh, ember.sharding.P("batch"))).shape
+    ember.Size([4])
+    """
+    from .numpy import device_put
+    return device_put(x, out_shardings)
+
+
+def _sharding_of(self):
+    """How this tensor is laid out: the ``NamedSharding`` it was placed with
+    (``device_put``/``reshard``), else all of it on its device."""
+    s = self.__dict__.get("_sharding")
+    return s if s is not None else SingleDeviceSharding(self.device)
+
+
+Tensor.sharding = property(_sharding_of)
+
+
+def make_device_mesh(axis_shapes, axis_names, *, devices=None, axis_types=None):
+    """A mesh of this process's devices (``jax.make_mesh``): the product of ``axis_shapes``
+    must be the number of devices (``ember.device_count()``, 1 here).
+
+    >>> ember.make_mesh((ember.device_count(),), ("batch",))
+    Mesh('batch': 1)
+    """
+    devs = list(devices) if devices is not None else globals()["devices"]()
+    shapes = tuple(int(s) for s in axis_shapes)
+    n = 1
+    for s in shapes:
+        n *= s
+    if n != len(devs):
+        raise ValueError(f"make_mesh: axis_shapes {shapes} need {n} devices, but this process "
+                         f"has {len(devs)} ({devs}); ember runs one device per process. Use "
+                         f"ember.device_count() for the size, or ember.sharding.make_mesh "
+                         f"with shard_map for virtual members run in turn")
+    mesh = Mesh(devs, axis_names) if len(shapes) == 1 else None
+    if mesh is None:
+        raise NotImplementedError(f"make_mesh: only 1-D meshes are supported, got {shapes}")
+    mesh.axis_types = tuple(axis_types) if axis_types is not None else (AxisType.Auto,)
+    return mesh
+
+
+__all__ += ["AxisType", "NamedSharding", "SingleDeviceSharding", "set_mesh", "get_mesh",
+            "reshard", "devices", "device_count", "local_devices", "local_device_count",
+            "make_device_mesh"]
