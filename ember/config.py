@@ -52,6 +52,18 @@ class Config:
                                  f"{self._names()}")
         return getattr(self._jit(), target)
 
+    def config_with_absl(self):
+        """Make the options command-line flags of an absl program (``jax.config``'s
+        ``config_with_absl``): ``--jax_enable_x64``, ``--jax_disable_jit``,
+        ``--jax_explain_cache_misses`` are defined as absl flags (absl must be installed)
+        and applied when absl parses the command line (``app.run``)."""
+        from absl import flags
+        for name in ("jax_enable_x64", "jax_disable_jit", "jax_explain_cache_misses"):
+            if name in flags.FLAGS:
+                continue
+            flags.DEFINE_bool(name, bool(self.read(name)), f"ember.config.{name}")
+            flags.register_validator(name, lambda v, n=name: self.update(n, bool(v)) or True)
+
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)

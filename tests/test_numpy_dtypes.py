@@ -75,3 +75,17 @@ def test_array_conventions():
     np.testing.assert_array_equal(jnp.flip(x, 0).numpy(), np.arange(6.0).reshape(2, 3)[::-1])
     # PyTorch wins where the two conflict: size is a method (x.size() / jnp.size(x))
     assert tuple(x.size()) == (2, 3) and jnp.size(x) == 6
+
+
+def test_config_with_absl_applies_command_line_flags():
+    flags = pytest.importorskip("absl.flags")
+    prev = ember.config.read("jax_enable_x64")
+    try:
+        ember.config.config_with_absl()
+        ember.config.config_with_absl()  # a second call is harmless
+        flags.FLAGS(["prog", "--jax_enable_x64"])
+        assert ember.config.jax_enable_x64 is True
+        assert jnp.asarray(np.ones(2)).dtype == ember.float64
+    finally:
+        flags.FLAGS.unparse_flags()
+        ember.config.update("jax_enable_x64", prev)

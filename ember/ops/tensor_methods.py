@@ -554,3 +554,21 @@ def _install_late_inplace():
 
 
 _install_late_inplace()
+
+
+# Augmented assignment on a traced value (``y -= x`` inside grad/jit/vmap) rebinds the name to
+# the out-of-place result, as JAX's immutable arrays do; eager tensors keep PyTorch's in-place
+# ``+=`` (the named in-place methods, ``y.sub_(x)``, still refuse a traced target).
+def _rebinding(op):
+    def aug(self, other):
+        return op(self, other)
+    aug.__name__ = f"__i{op.__name__.strip('_')}__"
+    return aug
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
+              "xor", "lshift", "rshift"):
+    _fwd = getattr(Tensor, f"__{_name}__", None)
+    if _fwd is not None:
+        setattr(_Tracer, f"__i{_name}__", _rebinding(_fwd))
+del _name, _fwd
