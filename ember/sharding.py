@@ -13,7 +13,7 @@ under a process group of that many ranks.
 from __future__ import annotations
 
 from .core.tensor import Tensor
-from .ops.elementwise import as_value
+from .ops.elementwise import as_jax_value, as_value
 from .transforms.batching import _broadcast_axes
 from .transforms.pmap import pmap
 from .tree import tree_flatten, tree_unflatten
@@ -405,8 +405,9 @@ def reshard(x, out_shardings):
     >>> ember.reshard(ember.ones(4), ember.NamedSharding(mesh, ember.sharding.P("batch"))).shape
     ember.Size([4])
     """
-    from .numpy import device_put
-    return device_put(x, out_shardings)
+    layout = _resolve("reshard", out_shardings)
+    leaves, tree = tree_flatten(x)
+    return tree_unflatten(tree, [_place("reshard", as_jax_value(a), layout) for a in leaves])
 
 
 def _sharding_of(self):
