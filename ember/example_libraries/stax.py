@@ -147,6 +147,38 @@ def _conv_out_dim(n, k, s, lo, hi):
     return (n + lo + hi - k) // s + 1
 
 
+def _conv_layer(name, dimension_numbers, out_chan, filter_shape, strides, W_init, b_init,
+                out_dims, conv):
+    """The (init_fun, apply_fun) pair of a convolution layer: ``out_dims(in_sizes,
+    kernel_sizes, strides)`` gives the output's spatial sizes, ``conv(x, W, strides)`` the
+    convolution (the bias is added to it)."""
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    strides = tuple(strides) if strides else (1,) * len(filter_shape)
+    W_init = W_init or glorot_normal(rhs_spec.index("I"), rhs_spec.index("O"))
+    spatial = [c for c in lhs_spec if c not in "NC"]
+
+    def init_fun(rng, input_shape):
+        if len(input_shape) != len(lhs_spec):
+            raise ValueError(f"{name}: input shape {tuple(input_shape)} does not match "
+                             f"the layout {lhs_spec!r}")
+        it = iter(filter_shape)
+        kernel_shape = tuple(out_chan if c == "O" else input_shape[lhs_spec.index("C")]
+                             if c == "I" else next(it) for c in rhs_spec)
+        ksp = [kernel_shape[rhs_spec.index(c)] for c in spatial]
+        insp = [input_shape[lhs_spec.index(c)] for c in spatial]
+        dims = {"N": input_shape[lhs_spec.index("N")], "C": out_chan}
+        dims.update(zip(spatial, out_dims(insp, ksp, strides)))
+        out_shape = tuple(dims[c] for c in out_spec)
+        bias_shape = tuple(out_chan if c == "C" else 1 for c in out_spec)
+        k1, k2 = random.split(rng)
+        return out_shape, (W_init(k1, kernel_shape), b_init(k2, bias_shape))
+
+    def apply_fun(params, inputs, **kwargs):
+        W, b = params
+        return conv(inputs, W, strides) + b
+    return init_fun, apply_fun
+
+
 def GeneralConv(dimension_numbers, out_chan, filter_shape, strides=None, padding="VALID",
                 W_init=None, b_init=normal(1e-6)):
     """A convolution with layouts ``dimension_numbers = (lhs, rhs, out)`` (e.g.
@@ -159,35 +191,17 @@ def GeneralConv(dimension_numbers, out_chan, filter_shape, strides=None, padding
     >>> shape, W.shape, b.shape
     ((2, 8, 10, 10), ember.Size([8, 3, 3, 3]), ember.Size([1, 8, 1, 1]))
     """
-    lhs_spec, rhs_spec, out_spec = dimension_numbers
     one = (1,) * len(filter_shape)
-    strides = tuple(strides) if strides else one
-    W_init = W_init or glorot_normal(rhs_spec.index("I"), rhs_spec.index("O"))
-    spatial = [c for c in lhs_spec if c not in "NC"]
 
-    def init_fun(rng, input_shape):
-        if len(input_shape) != len(lhs_spec):
-            raise ValueError(f"GeneralConv: input shape {tuple(input_shape)} does not match "
-                             f"the layout {lhs_spec!r}")
-        it = iter(filter_shape)
-        kernel_shape = tuple(out_chan if c == "O" else input_shape[lhs_spec.index("C")]
-                             if c == "I" else next(it) for c in rhs_spec)
-        ksp = [kernel_shape[rhs_spec.index(c)] for c in spatial]
-        insp = [input_shape[lhs_spec.index(c)] for c in spatial]
+    def out_dims(insp, ksp, strides):
         pads = lax.padtype_to_pads(insp, ksp, strides, padding)
-        dims = {"N": input_shape[lhs_spec.index("N")], "C": out_chan}
-        for c, n, k, s, (lo, hi) in zip(spatial, insp, ksp, strides, pads):
-            dims[c] = _conv_out_dim(n, k, s, lo, hi)
-        out_shape = tuple(dims[c] for c in out_spec)
-        bias_shape = tuple(out_chan if c == "C" else 1 for c in out_spec)
-        k1, k2 = random.split(rng)
-        return out_shape, (W_init(k1, kernel_shape), b_init(k2, bias_shape))
+        return [_conv_out_dim(n, k, s, lo, hi) for n, k, s, (lo, hi) in
+                zip(insp, ksp, strides, pads)]
 
-    def apply_fun(params, inputs, **kwargs):
-        W, b = params
-        return lax.conv_general_dilated(inputs, W, strides, padding, one, one,
-                                        dimension_numbers=dimension_numbers) + b
-    return init_fun, apply_fun
+    return _conv_layer("GeneralConv", dimension_numbers, out_chan, filter_shape, strides,
+                       W_init, b_init, out_dims,
+                       lambda x, W, st: lax.conv_general_dilated(
+                           x, W, st, padding, one, one, dimension_numbers=dimension_numbers))
 
 
 def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_init=None,
@@ -216,37 +230,18 @@ def GeneralConvTranspose(dimension_numbers, out_chan, filter_shape, strides=None
     >>> shape, W.shape, apply((W, b), ember.ones(1, 7, 7, 8)).shape
     ((1, 14, 14, 4), ember.Size([3, 3, 8, 4]), ember.Size([1, 14, 14, 4]))
     """
-    lhs_spec, rhs_spec, out_spec = dimension_numbers
-    one = (1,) * len(filter_shape)
-    strides = tuple(strides) if strides else one
-    W_init = W_init or glorot_normal(rhs_spec.index("I"), rhs_spec.index("O"))
-    spatial = [c for c in lhs_spec if c not in "NC"]
+    def out_dims(insp, ksp, strides):
+        out = []
+        for i, (n, k, st) in enumerate(zip(insp, ksp, strides)):
+            lo, hi = lax._transpose_pads(k, st, padding.upper()) \
+                if isinstance(padding, str) else padding[i]
+            out.append(-1 if n is None or n < 0 else (n - 1) * st + 1 + lo + hi - k + 1)
+        return out
 
-    def init_fun(rng, input_shape):
-        if len(input_shape) != len(lhs_spec):
-            raise ValueError(f"GeneralConvTranspose: input shape {tuple(input_shape)} does not "
-                             f"match the layout {lhs_spec!r}")
-        it = iter(filter_shape)
-        kernel_shape = tuple(out_chan if c == "O" else input_shape[lhs_spec.index("C")]
-                             if c == "I" else next(it) for c in rhs_spec)
-        dims = {"N": input_shape[lhs_spec.index("N")], "C": out_chan}
-        for i, c in enumerate(spatial):
-            n, k, st = input_shape[lhs_spec.index(c)], kernel_shape[rhs_spec.index(c)], strides[i]
-            if isinstance(padding, str):
-                lo, hi = lax._transpose_pads(k, st, padding.upper())
-            else:
-                lo, hi = padding[i]
-            dims[c] = -1 if n is None or n < 0 else (n - 1) * st + 1 + lo + hi - k + 1
-        out_shape = tuple(dims[c] for c in out_spec)
-        bias_shape = tuple(out_chan if c == "C" else 1 for c in out_spec)
-        k1, k2 = random.split(rng)
-        return out_shape, (W_init(k1, kernel_shape), b_init(k2, bias_shape))
-
-    def apply_fun(params, inputs, **kwargs):
-        W, b = params
-        return lax.conv_transpose(inputs, W, strides, padding,
-                                  dimension_numbers=dimension_numbers) + b
-    return init_fun, apply_fun
+    return _conv_layer("GeneralConvTranspose", dimension_numbers, out_chan, filter_shape,
+                       strides, W_init, b_init, out_dims,
+                       lambda x, W, st: lax.conv_transpose(
+                           x, W, st, padding, dimension_numbers=dimension_numbers))
 
 
 def ConvTranspose(out_chan, filter_shape, strides=None, padding="VALID", W_init=None,
