@@ -67,14 +67,15 @@ def compile_plan(g: Graph, donated=(), backend=None):
                                                                    const)
         if expr is not None:  # a method or ufunc call in place of the kernel's wrapper
             call = expr
-        elif i in inplace and isinstance(inplace[i], int):  # an input's buffer
-            call = f"f{i}({operands}, out={nm(e.ins[inplace[i]])})"
-        elif i in inplace:  # a dead buffer's, when the result has the layout it would have
-            # had (C order: the buffer and every operand of the result's shape C-ordered)
-            b = nm(inplace[i])
+        elif i in inplace:  # an input's buffer, or a dead buffer, when the result has the
+            # layout it would have had (C order: the buffer and every operand of the result's
+            # shape C-ordered); another layout would change the order of later sums over it,
+            # and with it the bits eager computes
+            t = inplace[i]
+            b = nm(e.ins[t]) if isinstance(t, int) else nm(t)
             full = dict.fromkeys(nm(x) for x in e.ins if not isinstance(x, Lit) and
                                  x.aval.shape == e.outs[0].aval.shape)
-            cond = " and ".join(f"{v}.flags.c_contiguous" for v in [b, *full])
+            cond = " and ".join(f"{v}.flags.c_contiguous" for v in dict.fromkeys([b, *full]))
             call = f"f{i}({operands}, out={b}) if {cond} else f{i}({operands})"
         elif not e.params:
             call = f"f{i}({operands})"
