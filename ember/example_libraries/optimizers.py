@@ -123,6 +123,16 @@ def _as(i, like):
 
 # ---- optimizers ----------------------------------------------------------------------------
 
+
+def _with_zeros(n):
+    """An optimizer's init: the parameters and ``n`` zero slots of their shape (moments)."""
+    return lambda x0: (x0,) + tuple(jnp.zeros_like(x0) for _ in range(n))
+
+
+def _first(state):
+    """An optimizer's get_params when the parameters are its state's first slot."""
+    return state[0]
+
 @optimizer
 def sgd(step_size):
     """Stochastic gradient descent: ``x - step_size(i) * g``.
@@ -156,15 +166,14 @@ def momentum(step_size, mass):
     """
     step_size = make_schedule(step_size)
 
-    def init(x0):
-        return x0, jnp.zeros_like(x0)
+    init = _with_zeros(1)
 
     def update(i, g, state):
         x, v = state
         v = mass * v + g
         return x - step_size(i) * v, v
 
-    return init, update, lambda state: state[0]
+    return init, update, _first
 
 
 @optimizer
@@ -178,15 +187,14 @@ def nesterov(step_size, mass):
     """
     step_size = make_schedule(step_size)
 
-    def init(x0):
-        return x0, jnp.zeros_like(x0)
+    init = _with_zeros(1)
 
     def update(i, g, state):
         x, v = state
         v = mass * v + g
         return x - step_size(i) * (mass * v + g), v
 
-    return init, update, lambda state: state[0]
+    return init, update, _first
 
 
 @optimizer
@@ -201,8 +209,7 @@ def adagrad(step_size, momentum=0.9):
     """
     step_size = make_schedule(step_size)
 
-    def init(x0):
-        return x0, jnp.zeros_like(x0), jnp.zeros_like(x0)
+    init = _with_zeros(2)
 
     def update(i, g, state):
         x, g_sq, m = state
@@ -211,7 +218,7 @@ def adagrad(step_size, momentum=0.9):
         m = (1. - momentum) * scaled + momentum * m
         return x - step_size(i) * m, g_sq, m
 
-    return init, update, lambda state: state[0]
+    return init, update, _first
 
 
 @optimizer
@@ -225,15 +232,14 @@ def rmsprop(step_size, gamma=0.9, eps=1e-8):
     """
     step_size = make_schedule(step_size)
 
-    def init(x0):
-        return x0, jnp.zeros_like(x0)
+    init = _with_zeros(1)
 
     def update(i, g, state):
         x, avg_sq = state
         avg_sq = avg_sq * gamma + jnp.square(g) * (1. - gamma)
         return x - step_size(i) * g / jnp.sqrt(avg_sq + eps), avg_sq
 
-    return init, update, lambda state: state[0]
+    return init, update, _first
 
 
 @optimizer
@@ -248,8 +254,7 @@ def rmsprop_momentum(step_size, gamma=0.9, eps=1e-8, momentum=0.9):
     """
     step_size = make_schedule(step_size)
 
-    def init(x0):
-        return x0, jnp.zeros_like(x0), jnp.zeros_like(x0)
+    init = _with_zeros(2)
 
     def update(i, g, state):
         x, avg_sq, mom = state
@@ -257,7 +262,7 @@ def rmsprop_momentum(step_size, gamma=0.9, eps=1e-8, momentum=0.9):
         mom = momentum * mom + step_size(i) * g / jnp.sqrt(avg_sq + eps)
         return x - mom, avg_sq, mom
 
-    return init, update, lambda state: state[0]
+    return init, update, _first
 
 
 @optimizer
@@ -272,8 +277,7 @@ def adam(step_size, b1=0.9, b2=0.999, eps=1e-8):
     """
     step_size = make_schedule(step_size)
 
-    def init(x0):
-        return x0, jnp.zeros_like(x0), jnp.zeros_like(x0)
+    init = _with_zeros(2)
 
     def update(i, g, state):
         x, m, v = state
@@ -284,7 +288,7 @@ def adam(step_size, b1=0.9, b2=0.999, eps=1e-8):
         v_hat = v / (1 - jnp.asarray(b2, m.dtype) ** t)
         return x - step_size(i) * m_hat / (jnp.sqrt(v_hat) + eps), m, v
 
-    return init, update, lambda state: state[0]
+    return init, update, _first
 
 
 @optimizer
@@ -299,8 +303,7 @@ def adamax(step_size, b1=0.9, b2=0.999, eps=1e-8):
     """
     step_size = make_schedule(step_size)
 
-    def init(x0):
-        return x0, jnp.zeros_like(x0), jnp.zeros_like(x0)
+    init = _with_zeros(2)
 
     def update(i, g, state):
         x, m, u = state
@@ -309,7 +312,7 @@ def adamax(step_size, b1=0.9, b2=0.999, eps=1e-8):
         t = _as(i, m) + 1
         return x - (step_size(i) / (1 - jnp.asarray(b1, m.dtype) ** t)) * m / (u + eps), m, u
 
-    return init, update, lambda state: state[0]
+    return init, update, _first
 
 
 @optimizer
@@ -347,7 +350,7 @@ def sm3(step_size, momentum=0.9):
               for d in range(nd)]
         return x, jnp.reshape(m1, m.shape), vs
 
-    return init, update, lambda state: state[0]
+    return init, update, _first
 
 
 # ---- schedules -----------------------------------------------------------------------------
