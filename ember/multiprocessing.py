@@ -112,9 +112,20 @@ class ProcessContext:
 def start_processes(fn, args=(), nprocs=1, join=True, daemon=False, start_method="spawn"):
     """Run ``fn(i, *args)`` for ``i`` in ``range(nprocs)``, each in a new process started
     with ``start_method``. With ``join`` wait for all (raising the first failure here);
-    otherwise return the :class:`ProcessContext`."""
-    if nprocs < 1:
+    otherwise return the :class:`ProcessContext`.
+
+    With the ``spawn`` method and MPI available (the ``ember[dist]`` extra), the processes
+    are the ranks of one MPI job (``ember.distributed.spawn``), so ``fn`` may call
+    ``ember.distributed.init_process_group(rank=i, world_size=nprocs)`` and use the
+    collectives, as PyTorch programs launched with ``mp.spawn`` do; ``EMBER_SPAWN=python``
+    starts them with Python's ``multiprocessing`` instead (then each is a world of one)."""
+    if not isinstance(nprocs, int) or nprocs < 1:
         raise ValueError(f"spawn: nprocs must be at least 1, got {nprocs}")
+    if start_method == "spawn":
+        from .distributed import spawn as mpi_spawn
+        if mpi_spawn.mpi_spawn_available():
+            return mpi_spawn.start(fn, args, nprocs, join,
+                                   (ProcessRaisedException, ProcessExitedException))
     ctx = _mp.get_context(start_method)
     processes, queues = [], []
     for i in range(nprocs):

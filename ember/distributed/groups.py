@@ -14,7 +14,9 @@ _MPI_ENV = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK",
             "MV2_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
 
 _HOW_TO_LAUNCH = ("launch one process per rank with `ember run -n N script.py args` (or "
-                  "`mpiexec -n N python script.py args`); ember's engine is MPI "
+                  "`mpiexec -n N python script.py args`), or start them from the "
+                  "script with ember.multiprocessing.spawn(fn, args, nprocs) as torch's "
+                  "mp.spawn programs do; ember's engine is MPI "
                   "(pip install 'ember[dist]')")
 
 

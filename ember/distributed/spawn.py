@@ -1,0 +1,227 @@
+"""Spawn-launched worlds: ``ember.multiprocessing.spawn(fn, args, nprocs)`` over MPI.
+
+PyTorch programs such as ``ddp-tutorial-series/multigpu.py`` start their ranks themselves::
+
+    mp.spawn(main, args=(world_size,), nprocs=world_size)   # in the parent
+    init_process_group("gloo", rank=rank, world_size=world_size)   # in each child
+
+torch's children meet at MASTER_ADDR:MASTER_PORT. MPI processes started one by one cannot
+form one world (MPICH's singletons cannot even connect to each other), so the parent starts
+the children the way ``ember run`` starts ranks: one ``mpiexec -n nprocs`` job. Each child
+is rank ``i`` of that job's ``MPI_COMM_WORLD``; ``fn(i, *args)`` runs in it, and its
+``init_process_group(rank=i, world_size=nprocs)`` joins that world (MASTER_ADDR/PORT are not
+needed). The parent is not a rank: it waits for the job.
+
+How ``fn`` and ``args`` reach the children: pickled (multiprocessing's pickler, so shared
+tensors and other resources travel as with ``spawn``) into a file of a temporary folder,
+with multiprocessing's preparation data (``sys.path``, the working folder, the main module,
+which each child imports as ``__mp_main__`` exactly as Python's ``spawn`` does, so a
+``main`` defined in the script unpickles). Each child writes ``rank<i>.ok`` when ``fn``
+returned, or ``rank<i>.err`` (the traceback) when it raised; a failing child then exits
+with code 1, so the MPI launcher stops the others (no rank waits forever in a collective),
+and the parent raises ``ProcessRaisedException`` naming the failing rank. A child that exits
+with a non-zero code or a signal without raising is reported as ``ProcessExitedException``
+(the job's exit code; the rank is the first without ``rank<i>.ok``).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import traceback
+
+# variables through which an MPI launcher places a process in its job: a spawn from inside a
+# rank must not hand them to the nested job's processes
+_LAUNCHER_PREFIXES = ("PMI_", "PMIX_", "HYDRA_", "HYDI_", "MPIR_", "OMPI_", "MV2_",
+                      "MPI_LOCAL", "I_MPI_", "SLURM_STEP", "EMBER_DIST_MPI")
+
+
+def mpi_spawn_available() -> bool:
+    """Whether :func:`start` can run: mpi4py installed and an ``mpiexec`` found (and
+    ``EMBER_SPAWN`` is not ``python``, which keeps Python's own process start)."""
+    if os.environ.get("EMBER_SPAWN", "").lower() == "python":
+        return False
+    try:
+        import mpi4py  # noqa: F401
+        from .launch import find_mpiexec
+        find_mpiexec()
+    except (ImportError, FileNotFoundError):
+        return False
+    return True
+
+
+def _child_environment():
+    from .launch import child_env
+    env = child_env()
+    for k in list(env):
+        if k.startswith(_LAUNCHER_PREFIXES):
+            del env[k]
+    return env
+
+
+class MPIProcessContext:
+    """The ranks started by :func:`start` (``ProcessContext``'s interface): ``join()`` waits
+    for the job and raises the first failing rank's error; ``pids()`` lists the ranks'
+    process ids (known once each child has started)."""
+
+    def __init__(self, popen, folder, nprocs, errors):
+        self.popen, self.folder, self.nprocs = popen, folder, nprocs
+        self.raised, self.exited = errors  # ember.multiprocessing's exception classes
+        self._done = False
+
+    def pids(self):
+        out = []
+        for i in range(self.nprocs):
+            try:
+                with open(os.path.join(self.folder, f"rank{i}.pid")) as f:
+                    out.append(int(f.read()))
+            except (OSError, ValueError):
+                out.append(None)
+        return out
+
+    def join(self, timeout=None):
+        """Wait for every rank (at most ``timeout`` seconds: False if they are still
+        running). True when all ended well; else the failure is raised here."""
+        if self._done:
+            return True
+        try:
+            code = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        except KeyboardInterrupt:
+            self._stop()
+            raise
+        try:
+            self._check(code)
+        finally:
+            self._done = True
+            shutil.rmtree(self.folder, ignore_errors=True)
+        return True
+
+    def _stop(self):
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self._done = True
+
+    def _check(self, code):
+        ProcessRaisedException, ProcessExitedException = self.raised, self.exited
+        pids = self.pids()
+        errors = []
+        for i in range(self.nprocs):
+            path = os.path.join(self.folder, f"rank{i}.err")
+            if os.path.exists(path):
+                with open(path) as f:
+                    errors.append((os.path.getmtime(path), i, f.read()))
+        if errors:
+            _, i, tb = min(errors)  # the first to fail (the others may fail because of it)
+            raise ProcessRaisedException(f"\n\n-- Process {i} terminated with the following "
+                                         f"error:\n{tb}", i, pids[i])
+        missing = [i for i in range(self.nprocs)
+                   if not os.path.exists(os.path.join(self.folder, f"rank{i}.ok"))]
+        if code == 0 and not missing:
+            return
+        i = missing[0] if missing else 0
+        if code < 0 or code > 128:  # the launcher killed, or reports a rank killed by a signal
+            num = -code if code < 0 else code - 128
+            try:
+                name = signal.Signals(num).name
+            except ValueError:
+                name = f"signal {num}"
+            raise ProcessExitedException(f"process {i} terminated with signal {name}", i,
+                                         pids[i], code, name)
+        if code == 0:
+            code = 1  # a rank ended without finishing fn and the launcher said nothing
+        raise ProcessExitedException(f"process {i} terminated with exit code {code}", i,
+                                     pids[i], code)
+
+
+def start(fn, args, nprocs, join, errors):
+    """Run ``fn(i, *args)`` as rank ``i`` of a new ``nprocs``-rank MPI job (the module
+    docstring); with ``join`` wait for it (raising a rank's failure here, as one of
+    ``errors`` = (ProcessRaisedException, ProcessExitedException)), else return the
+    :class:`MPIProcessContext`."""
+    from multiprocessing import spawn as mp_spawn
+    from multiprocessing.reduction import ForkingPickler
+    from .launch import find_mpiexec
+    folder = tempfile.mkdtemp(prefix="ember-spawn-")
+    try:
+        prep = mp_spawn.get_preparation_data("ember-spawn")
+        prep["authkey"] = bytes(prep["authkey"])  # the folder is this user's only (0700)
+        payload = {"prep": prep,
+                   "task": bytes(ForkingPickler.dumps((fn, tuple(args))))}
+        with open(os.path.join(folder, "payload.pkl"), "wb") as f:
+            pickle.dump(payload, f)
+        cmd = [find_mpiexec(), "-n", str(nprocs), sys.executable, "-m",
+               "ember.distributed.spawn", folder]
+        popen = subprocess.Popen(cmd, env=_child_environment())
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    ctx = MPIProcessContext(popen, folder, nprocs, errors)
+    if not join:
+        return ctx
+    ctx.join()
+    return None
+
+
+def _child_main(folder):
+    """A spawned rank: restore the parent's setting, run ``fn(rank, *args)``, report."""
+    from multiprocessing import spawn as mp_spawn
+    from .launch import torchrun_env
+    rank = int(torchrun_env(os.environ).get("RANK", "0"))
+    with open(os.path.join(folder, f"rank{rank}.pid"), "w") as f:
+        f.write(str(os.getpid()))
+    try:
+        with open(os.path.join(folder, "payload.pkl"), "rb") as f:
+            payload = pickle.load(f)
+        mp_spawn.prepare(payload["prep"])
+        fn, args = pickle.loads(payload["task"])
+        if os.environ.get("EMBER_MALLOC_TUNING", "1") != "0":
+            from ..backend import keep_freed_memory
+            keep_freed_memory()
+        fn(rank, *args)
+    except KeyboardInterrupt:
+        os._exit(130)
+    except SystemExit as e:  # as a process ending: its code is the rank's exit code
+        if e.code not in (None, 0):
+            _flush()
+            os._exit(e.code if isinstance(e.code, int) else 1)
+    except BaseException:
+        _report(folder, rank, traceback.format_exc())
+    with open(os.path.join(folder, f"rank{rank}.ok"), "w") as f:
+        f.write("ok")
+    _flush()
+    return 0
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _report(folder, rank, text):
+    """Write the traceback where the parent reads it, then end this rank at once with code
+    1 (the launcher stops the others; MPI_Finalize could wait for them)."""
+    tmp = os.path.join(folder, f"rank{rank}.err.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, os.path.join(folder, f"rank{rank}.err"))
+    _flush()
+    os._exit(1)
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1]))
