@@ -130,7 +130,7 @@ from . import distributed  # noqa: F401,E402  (torch.distributed's API on MPI)
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402
 from . import func  # noqa: F401,E402
-from . import cuda, accelerator, backends  # noqa: F401,E402  (PyTorch's device queries)
+from . import cuda, cpu, accelerator, backends  # noqa: F401,E402  (PyTorch's device queries)
 from . import utils  # noqa: F401,E402  (ember.utils.data, torch.utils.data's import path)
 from . import compiler  # noqa: F401,E402  (torch.compile's twin on jit)
 from .compiler import compile  # noqa: F401,E402

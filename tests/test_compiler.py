@@ -49,6 +49,24 @@ def test_compiled_module_trains_with_the_eager_bits():
                                   eager.eval()(ember.ones(2, 3)).detach().numpy())
 
 
+def test_a_forward_that_reads_device_metadata_compiles():
+    # nanoGPT's GPT.forward: device = idx.device; pos = arange(t, device=device)
+    class Pos(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(8, 3)
+
+        def forward(self, idx):
+            assert idx.is_cpu and not idx.is_meta
+            pos = ember.arange(0, idx.size(1), dtype=ember.long, device=idx.device)
+            return self.emb(idx) + self.emb(pos)
+
+    m = Pos()
+    fast = ember.compile(m, fullgraph=True)  # raises instead of falling back if it can't trace
+    idx = ember.tensor([[1, 2, 3], [4, 5, 6]])
+    np.testing.assert_array_equal(fast(idx).detach().numpy(), m(idx).detach().numpy())
+
+
 def test_optimized_module_keys_and_attributes_as_pytorch():
     torch = pytest.importorskip("torch")
     tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))

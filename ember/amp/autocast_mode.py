@@ -20,13 +20,23 @@ from ..ops import autocast_policy as _policy
 __all__ = ["autocast", "autocast_policy", "is_autocast_enabled", "get_autocast_dtype"]
 
 
+# Accelerator device types a PyTorch script may name: none is present in this build, so an
+# autocast region (or GradScaler) on one is disabled with a warning, as PyTorch does on a
+# machine without that device.
+ACCELERATORS = ("cuda", "mps", "xpu", "hpu", "xla", "ipu", "mtia", "privateuseone")
+
+
 def _check_device(device_type, op):
+    """True for 'cpu', False for an absent accelerator; raises on anything else."""
     if not isinstance(device_type, str):
         raise TypeError(f"{op}: device_type must be a string such as 'cpu', got "
                         f"{type(device_type).__name__} {device_type!r}")
-    if device_type != "cpu":
-        raise ValueError(f"{op}: device_type={device_type!r} is not available; ember autocasts "
-                         f"on 'cpu' (use device_type='cpu')")
+    if device_type == "cpu":
+        return True
+    if device_type in ACCELERATORS:
+        return False
+    raise ValueError(f"{op}: device_type={device_type!r} is not a device type; use 'cpu' "
+                     f"(or an accelerator name: {', '.join(ACCELERATORS)})")
 
 
 class autocast:
@@ -49,11 +59,17 @@ class autocast:
     """
 
     def __init__(self, device_type="cpu", dtype=None, enabled=True, cache_enabled=None):
-        _check_device(device_type, "autocast")
+        on_cpu = _check_device(device_type, "autocast")
         self.device_type = device_type
         self.fast_dtype = None
         self._enabled = bool(enabled)
-        d = _dt.bfloat16 if dtype is None else _as_float_dtype(dtype)
+        if not on_cpu and self._enabled:
+            warnings.warn(f"autocast: device_type {device_type!r} is not available in this "
+                          f"build; autocast is disabled in this region, as PyTorch does "
+                          f"(use device_type='cpu' for CPU mixed precision)", UserWarning,
+                          stacklevel=2)
+            self._enabled = False
+        d = (_dt.bfloat16 if on_cpu else _dt.float16) if dtype is None else _as_float_dtype(dtype)
         if d not in (_dt.bfloat16, _dt.float16):
             if self._enabled:
                 warnings.warn(f"autocast: dtype {d} is not a lower-precision dtype ember "
@@ -106,8 +122,7 @@ def is_autocast_enabled(device_type="cpu"):
     >>> ember.is_autocast_enabled()
     False
     """
-    _check_device(device_type, "is_autocast_enabled")
-    return autocast_dtype() is not None
+    return _check_device(device_type, "is_autocast_enabled") and autocast_dtype() is not None
 
 
 def get_autocast_dtype(device_type="cpu"):
@@ -117,7 +132,8 @@ def get_autocast_dtype(device_type="cpu"):
     ...     ember.get_autocast_dtype("cpu")
     ember.float16
     """
-    _check_device(device_type, "get_autocast_dtype")
+    if not _check_device(device_type, "get_autocast_dtype"):
+        return _dt.float16  # PyTorch's default for the accelerators
     return autocast_dtype() or _dt.bfloat16
 
 

@@ -9,10 +9,13 @@ after ``growth_interval`` finite steps in a row.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..core.autograd import no_grad
 from ..core.tensor import Tensor
+from .autocast_mode import _check_device
 
 __all__ = ["GradScaler"]
 
@@ -40,9 +43,13 @@ class GradScaler:
 
     def __init__(self, device="cpu", init_scale=2.0 ** 16, growth_factor=2.0,
                  backoff_factor=0.5, growth_interval=2000, enabled=True):
-        if not isinstance(device, str) or device != "cpu":
-            raise ValueError(f"GradScaler: device={device!r} is not available; ember scales "
-                             f"losses on 'cpu' (GradScaler('cpu'))")
+        if not _check_device(device, "GradScaler"):
+            if enabled:
+                warnings.warn(f"GradScaler: device {device!r} is not available in this build; "
+                              f"the scaler is disabled (scale() returns the loss unchanged, "
+                              f"step() steps), as PyTorch does. Use GradScaler('cpu') for CPU "
+                              f"loss scaling", UserWarning, stacklevel=2)
+            enabled = False
         if not growth_factor > 1.0:
             raise ValueError(f"GradScaler: growth_factor must be > 1.0, got {growth_factor}")
         if not 0.0 < backoff_factor < 1.0:

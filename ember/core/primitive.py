@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import backend as _backend
 from . import dtypes as _dt
 from .autograd import eval_apply
 from .errors import ConcretizationError, EscapedTracerError  # noqa: F401 (re-exported)
@@ -385,6 +386,20 @@ class Tracer(Tensor):
     @property
     def ndim(self):
         return len(self.aval.shape)
+
+    @property
+    def device(self):
+        """The default device: a traced value's arrays are placed only when the plan runs
+        (``idx.device`` in a traced forward is metadata, not a read of the data)."""
+        return _backend.default_device()
+
+    @property
+    def is_meta(self):
+        return False
+
+    @property
+    def is_cpu(self):
+        return self.device.type == "cpu"
 
     def full_lower(self):
         return self

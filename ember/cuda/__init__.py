@@ -2,7 +2,7 @@
 the planned GPU backend, one file in ``ember/backend/``), so no CUDA device is available."""
 from __future__ import annotations
 
-from . import backend as _backend
+from .. import backend as _backend
 
 
 def is_available() -> bool:
@@ -48,3 +48,5 @@ def get_device_name(device=None) -> str:
 def empty_cache() -> None:
     """Release cached CUDA memory: with no CUDA device there is no cache, so nothing to do
     (PyTorch's call is likewise a no-op when CUDA was never initialised)."""
+
+from . import amp  # noqa: E402,F401  (torch.cuda.amp: the older mixed-precision spelling)

@@ -1,6 +1,7 @@
 """ember.autocast against torch.autocast("cpu"): output dtypes per op, a whole model's
 forward, parameters and gradients in float32, and the same bits under jit."""
 import logging
+import warnings
 import threading
 
 import numpy as np
@@ -224,8 +225,8 @@ def test_bad_input_errors():
         ember.autocast("cpu", dtype=ember.int32)
     with pytest.raises(TypeError, match=r"autocast: dtype must be a floating dtype .*complex64"):
         ember.autocast("cpu", dtype=ember.complex64)
-    with pytest.raises(ValueError, match=r"device_type='cuda' is not available"):
-        ember.autocast("cuda")
+    with pytest.raises(ValueError, match=r"device_type='gpu0' is not a device type"):
+        ember.autocast("gpu0")
     with pytest.warns(UserWarning, match="autocast is disabled"):
         region = ember.autocast("cpu", dtype=ember.float32)
     with region:
@@ -318,3 +319,25 @@ def test_other_recurrent_layers_under_autocast_as_torch(cls, name):
                                atol=8 * eps)
     eo.float().sum().backward()
     assert all(p.grad.dtype == ember.float32 for p in em.parameters())
+
+
+def test_absent_accelerator_disables_with_a_warning_as_pytorch():
+    # A script written for a GPU (torch.autocast("cuda"), torch.cuda.amp.autocast()) runs on a
+    # CPU-only PyTorch with autocast off and a warning; ember does the same.
+    lin = ember.nn.Linear(4, 2)
+    for make in (lambda: ember.autocast("cuda", dtype=ember.float16),
+                 lambda: ember.cuda.amp.autocast(),
+                 lambda: ember.autocast(device_type="mps")):
+        with pytest.warns(UserWarning, match="not available in this build; autocast is disabled"):
+            region = make()
+        with region:
+            assert lin(ember.ones(3, 4)).dtype == ember.float32
+            assert not ember.is_autocast_enabled("cuda")
+    assert ember.get_autocast_dtype("cuda") == ember.float16
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with ember.autocast("cuda", enabled=False):  # disabled on purpose: no warning
+            pass
+    # torch.cpu.amp.autocast is autocast("cpu") (bfloat16 by default)
+    with ember.cpu.amp.autocast():
+        assert lin(ember.ones(3, 4)).dtype == ember.bfloat16

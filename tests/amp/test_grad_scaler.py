@@ -97,8 +97,24 @@ def test_defaults_and_bad_input():
         s.scale(ember.tensor([1, 2]).sum())
     with pytest.raises(RuntimeError, match="no inf checks were recorded"):
         s.update()
-    with pytest.raises(ValueError, match="device='cuda' is not available"):
-        ember.amp.GradScaler("cuda")
+    with pytest.raises(ValueError, match="device_type='tpu9' is not a device type"):
+        ember.amp.GradScaler("tpu9")
+    # an absent accelerator: disabled with a warning, as PyTorch on a CPU-only machine
+    for make in (lambda: ember.amp.GradScaler("cuda"), lambda: ember.cuda.amp.GradScaler()):
+        with pytest.warns(UserWarning, match="the scaler is disabled"):
+            gpu = make()
+        assert not gpu.is_enabled() and gpu.get_scale() == 1.0
+        model = ember.nn.Linear(2, 1)
+        opt = ember.optim.SGD(model.parameters(), lr=0.1)
+        loss = model(ember.ones(3, 2)).sum()
+        assert gpu.scale(loss) is loss
+        loss.backward()
+        before = model.weight.detach().clone()
+        gpu.unscale_(opt)
+        gpu.step(opt)
+        gpu.update()
+        assert not ember.equal(model.weight, before)
+    assert ember.cpu.amp.GradScaler(init_scale=8.0).get_scale() == 8.0
     off = ember.amp.GradScaler(enabled=False)
     x = ember.ones(2)
     assert off.scale(x) is x and off.get_scale() == 1.0 and off.state_dict() == {}

@@ -66,6 +66,19 @@ def test_cuda_is_absent_with_clear_errors():
     assert ember.accelerator.is_available() is False
     assert ember.accelerator.current_accelerator() is None
     assert ember.backends.mps.is_available() is False
+    # the GPU flags scripts set (nanoGPT's train.py) are kept and change nothing here
+    m = ember.backends.cuda.matmul
+    assert m.allow_tf32 is False and m.allow_fp16_reduced_precision_reduction is True
+    m.allow_tf32 = True
+    ember.backends.cudnn.allow_tf32 = True
+    assert m.allow_tf32 is True
+    m.allow_tf32 = False
+    with pytest.raises(AttributeError, match="no flag 'allow_tf33'"):
+        m.allow_tf33 = True
+    ember.backends.cuda.enable_flash_sdp(False)
+    assert ember.backends.cuda.flash_sdp_enabled() is False
+    ember.backends.cuda.enable_flash_sdp(True)
+    assert ember.cpu.is_available() and ember.cpu.device_count() == 1
     with pytest.raises(RuntimeError, match="no CUDA backend"):
         ember.ones(2).cuda()
     with pytest.raises(RuntimeError, match="no cuda backend"):
