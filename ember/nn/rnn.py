@@ -116,7 +116,16 @@ class _RNNBase(Module):
         state_shape = (self.num_layers * dirs, n, self.hidden_size)
         h0, c0 = self._initial(hx, state_shape, unbatched, x)
         hs, cs = [], []
+        wave = self._wave_pairs(dirs, low, x, h0, c0)
         for layer in range(self.num_layers):
+            if layer in wave:  # this layer and the next as one primitive
+                o, oc = self._run_pair(x, layer, h0, c0)
+                hs += [o[0][-1], o[1][-1]]
+                cs += [oc[0][-1], oc[1][-1]]
+                x = o[1]
+                continue
+            if layer - 1 in wave:
+                continue
             outs = []
             for d in range(dirs):
                 k = layer * dirs + d
@@ -184,7 +193,16 @@ class _RNNBase(Module):
                 else _ix.index_select(hx, 1, order)
         h0, c0 = self._initial(hx, (self.num_layers * dirs, B, self.hidden_size), False, x)
         hs, cs = [], []
+        wave = self._wave_pairs(dirs, low, x, h0, c0)
         for layer in range(self.num_layers):
+            if layer in wave:  # this layer and the next as one primitive
+                o, oc = self._run_pair(x, layer, h0, c0)
+                hs += [by_step(o[0], last), by_step(o[1], last)]
+                cs += [by_step(oc[0], last), by_step(oc[1], last)]
+                x = o[1]
+                continue
+            if layer - 1 in wave:
+                continue
             outs = []
             for d in range(dirs):
                 k = layer * dirs + d
@@ -205,6 +223,11 @@ class _RNNBase(Module):
         if unsort is not None:
             states = [_ix.index_select(v, 1, unsort) for v in states]
         return out, (tuple(states) if self._gates == 4 else states[0])
+
+    def _wave_pairs(self, dirs, low, x, h0, c0):
+        """The first layers of the pairs of layers that run as one fused two-layer primitive
+        (LSTM only, see LSTM._run_pair); none for the others."""
+        return ()
 
     def _initial(self, hx, shape, unbatched, x):
         name = type(self).__name__
@@ -279,6 +302,34 @@ class LSTM(_RNNBase):
         from ..ops.nn_ops import lstm_sequence
         w_ih, w_hh, b_ih, b_hh = w
         return lstm_sequence(self._project(x, w_ih, b_ih, b_hh), w_hh.mT, h, c, reverse)
+
+    def _wave_pairs(self, dirs, low, x, h0, c0):
+        # layers (0, 1), (2, 3), ... run as one lstm2_sequence (a wavefront on two threads
+        # above a size) when unidirectional, without dropout between them while training and
+        # in one float32/float64 dtype; the other cases (and a last odd layer) per layer
+        if dirs != 1 or self.num_layers < 2 or low or (self.dropout and self.training) \
+                or c0 is None:
+            return ()
+        dt = self.weight_ih_l0.dtype
+        if dt.name not in ("float32", "float64") or x.dtype != dt or h0.dtype != dt \
+                or c0.dtype != dt:
+            return ()
+        for p in self._parameters.values():
+            if p is not None and p.dtype != dt:
+                return ()
+        return range(0, self.num_layers - 1, 2)
+
+    def _run_pair(self, x, layer, h0, c0):
+        """Layers ``layer`` and ``layer + 1`` as one lstm2_sequence: ((hs1, hs2), (cs1, cs2))."""
+        from ..ops.nn_ops import lstm2_sequence
+        w_ih1, w_hh1, b_ih1, b_hh1 = self._weights(layer, 0)
+        w_ih2, w_hh2, b_ih2, b_hh2 = self._weights(layer + 1, 0)
+        b2 = b_ih2 + b_hh2 if b_ih2 is not None else \
+            zeros(w_hh2.shape[0], dtype=w_hh2.dtype)
+        (hs1, cs1), (hs2, cs2) = lstm2_sequence(
+            self._project(x, w_ih1, b_ih1, b_hh1), w_hh1.mT, w_ih2.mT, b2, w_hh2.mT,
+            h0[layer:layer + 2], c0[layer:layer + 2])
+        return (hs1, hs2), (cs1, cs2)
 
 
 class GRU(_RNNBase):

@@ -2,6 +2,8 @@
 softmax, and one_hot."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..core import dtypes as _dt
@@ -609,6 +611,241 @@ def lstm_sequence(xw, whh_t, h0, c0, reverse=False):
 
 
 export(lstm_sequence, __all__)
+
+
+# ---- two stacked LSTM layers as one primitive: the wavefront on two threads -----------------
+#
+# lstm2_seq(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02) runs layer 1's recurrence (xw1
+# its input projections, as lstm_seq's xw) and layer 2's, whose input projections are formed
+# inside, one GEMM per block of _WAVE_BLOCK steps: hs1[block] @ wih2T + b2. Outputs: each
+# layer's hs, cs and acts, as lstm_seq's. With the switch on (N * H >= _WAVE_MIN_NH and two
+# cores) layer 2 runs block k on a kernel thread while layer 1 runs block k+1 (the wavefront,
+# backend/threads.py); its VJP lstm2_seq_bwd is the reverse wavefront: layer 2's backward
+# runs block k (from the last) while layer 1's backward runs block k+1, whose input
+# cotangents dgates2[block] @ wih2T^T + ct_hs1[block] layer 2 has just made available.
+# The blocks are fixed by the shapes and every block runs the same kernels in either
+# schedule (each layer's recurrence over a block is lstm_seq's kernel with the previous
+# block's last state), so the bits are the same with the switch on or off, eager or jit;
+# they may differ from two lstm_seq calls (layer 2's projection there is one GEMM over all
+# steps). The reference (JVP, second order, vmap over weights) is two lstm_seq binds.
+_WAVE_BLOCK = 8  # steps per block: one handoff and one projection GEMM per block
+
+
+def _wave_min_from_env(default):
+    v = os.environ.get("EMBER_LSTM_WAVE_MIN_NH", "").strip().lower()
+    if not v:
+        return default
+    if v in ("off", "none", "never"):
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        raise ValueError(f"EMBER_LSTM_WAVE_MIN_NH={v!r}: expected an integer (batch x hidden "
+                         f"size from which two LSTM layers run as a wavefront on two threads) "
+                         f"or 'off'") from None
+
+
+# The wavefront on two threads when batch * hidden >= _WAVE_MIN_NH (None: never); a module
+# constant, set from the environment variable EMBER_LSTM_WAVE_MIN_NH ('off' or an integer).
+_WAVE_MIN_NH = _wave_min_from_env(None)
+
+
+def _wave_blocks(T):
+    return [(a, min(T, a + _WAVE_BLOCK)) for a in range(0, T, _WAVE_BLOCK)]
+
+
+def _wave_on(n, H):
+    return _WAVE_MIN_NH is not None and n * H >= _WAVE_MIN_NH
+
+
+def _c_copy(xp, a):
+    """``a`` as a fresh C-ordered array: one memory layout (and with it one BLAS call, one
+    order of sums) whether the caller passed a view (eager: ``w.mT``) or a copy (jit)."""
+    out = xp.empty(a.shape, a.dtype)
+    out[...] = a
+    return out
+
+
+def _lstm2_seq_impl(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
+    T, n, h4 = xw1.shape
+    H = h4 // 4
+    xp = namespace(xw1)
+    dt = xw1.dtype
+    outs = [xp.empty(s, dt) for s in ((T, n, H), (T, n, H), (T, n, 5 * H)) * 2]
+    hs1, cs1, a1, hs2, cs2, a2 = outs
+    scale, numer = _lstm_scales(xp, h4, dt)
+    ws1, ws2 = whh1T * scale, whh2T * scale
+    wi2 = _c_copy(xp, wih2T)
+    xw2 = xp.empty((min(_WAVE_BLOCK, T), n, h4), dt)
+
+    def layer1(a, b):
+        h, c = (h01, c01) if a == 0 else (hs1[a - 1], cs1[a - 1])
+        _lstm_seq_rows(xw1[a:b], ws1, h, c, False, hs1[a:b], cs1[a:b], a1[a:b], scale, numer,
+                       0, n)
+
+    def layer2(a, b):
+        x = xw2[:b - a]
+        np.matmul(hs1[a:b].reshape(-1, H), wi2, out=x.reshape(-1, h4))
+        x += b2
+        h, c = (h02, c02) if a == 0 else (hs2[a - 1], cs2[a - 1])
+        _lstm_seq_rows(x, ws2, h, c, False, hs2[a:b], cs2[a:b], a2[a:b], scale, numer, 0, n)
+
+    threads.wavefront(layer1, layer2, _wave_blocks(T), _wave_on(n, H))
+    return outs
+
+
+def _lstm2_seq_ref(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
+    """lstm2_seq by definition: two lstm_seq binds, layer 2's projection per block."""
+    from .indexing import cat
+    T, n, h4 = xw1.shape
+    H = h4 // 4
+    hs1, cs1, a1 = bind(lstm_seq_p, xw1, whh1T, h01, c01, reverse=False)
+    xw2 = cat([(hs1[a:b].reshape((-1, H)) @ wih2T).reshape((b - a, n, h4))
+               for a, b in _wave_blocks(T)], 0) + b2
+    hs2, cs2, a2 = bind(lstm_seq_p, xw2, whh2T, h02, c02, reverse=False)
+    return [hs1, cs1, a1, hs2, cs2, a2]
+
+
+def _lstm2_seq_shape(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
+    T, n, h4 = xw1.shape
+    H, dt = h4 // 4, xw1.dtype
+    return [Aval(s, dt) for s in ((T, n, H), (T, n, H), (T, n, 5 * H)) * 2]
+
+
+def _lstm2_seq_vjp(ct, out, *primals):
+    from .elementwise import zeros_like_v
+    c_hs1, c_cs1, c_a1, c_hs2, c_cs2, c_a2 = ct
+    if c_a1 is not None or c_a2 is not None:  # second order
+        return NotImplemented  # -> the reference's VJP
+    c_hs2 = c_hs2 if c_hs2 is not None else zeros_like_v(out[3])
+    flags = dict(ct_h1=c_hs1 is not None, ct_c1=c_cs1 is not None, ct_c2=c_cs2 is not None)
+    # a cotangent not given (None) is not read: its place holds c_hs2
+    cts = [v if v is not None else c_hs2 for v in (c_hs1, c_cs1, c_hs2, c_cs2)]
+    return tuple(bind(lstm2_seq_bwd_p, *cts, *out, *primals, **flags))
+
+
+def _lstm2_seq_batch(args, dims):
+    if any(d is not None for d in dims[1:5]):  # per-example weights or bias
+        return NotImplemented  # -> the reference under vmap
+    w = args[1:5]
+    rest, b = _merge_batch([args[0]] + list(args[5:]), [dims[0]] + list(dims[5:]))
+    outs = bind(lstm2_seq_p, rest[0], *w, *rest[1:])
+    outs = [_split_batch(o, b, True) for o in outs]
+    return [o for o, _ in outs], [d for _, d in outs]
+
+
+lstm2_seq_p = Primitive(
+    "lstm2_seq", _lstm2_seq_impl, multiple_results=True, vjp_needs_out=True, foldable=False,
+    shape=_lstm2_seq_shape, vjp=_lstm2_seq_vjp, batch=_lstm2_seq_batch, reference=_lstm2_seq_ref)
+lstm2_seq_p.vjp_accepts_none = True
+
+
+# lstm2_seq_bwd(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, acts1, hs2, cs2, acts2, xw1, whh1T,
+# wih2T, b2, whh2T, h01, c01, h02, c02) -> the cotangents of lstm2_seq's nine inputs. The
+# flags ct_h1, ct_c1, ct_c2 False: that cotangent was not given (its place holds another
+# array, not read). No batching rule of its own: vmap runs its reference (the derived VJP of
+# lstm2_seq's reference, i.e. lstm_seq_bwd twice).
+
+def _h_prev(hs, h0):
+    """The state entering each step of a forward recurrence: [h0, hs[0], ..., hs[T-2]]."""
+    first = h0.reshape((1,) + h0.shape)
+    return first if hs.shape[0] == 1 else np.concatenate([first, hs[:-1]])
+
+
+def _lstm2_seq_bwd_impl(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, a2, xw1,
+                        whh1T, wih2T, b2, whh2T, h01, c01, h02, c02, *, ct_h1=True,
+                        ct_c1=True, ct_c2=True):
+    T, n, H = hs1.shape
+    h4 = 4 * H
+    dt = hs1.dtype
+    xp = namespace(hs1)
+    dg1, dg2 = xp.empty((T, n, h4), dt), xp.empty((T, n, h4), dt)
+    dh1, dc1, dh2, dc2 = (xp.zeros((n, H), dt) for _ in range(4))
+    w1, w2 = _c_copy(xp, whh1T), _c_copy(xp, whh2T)
+    wi2 = _c_copy(xp, wih2T.T)  # (4H, H)
+    ccs1, ccs2 = (ct_cs1 if ct_c1 else None), (ct_cs2 if ct_c2 else None)
+    ct1 = xp.empty((min(_WAVE_BLOCK, T), n, H), dt)
+    grads = []
+
+    def layer2(a, b):
+        c = c02 if a == 0 else cs2[a - 1]
+        _lstm_seq_bwd_rows(ct_hs2[a:b], None if ccs2 is None else ccs2[a:b], hs2[a:b],
+                           cs2[a:b], a2[a:b], w2, c, False, dg2[a:b], dh2, dc2, 0, n)
+
+    def layer1(a, b):
+        d = ct1[:b - a]
+        np.matmul(dg2[a:b].reshape(-1, h4), wi2, out=d.reshape(-1, H))
+        if ct_h1:
+            d += ct_hs1[a:b]
+        c = c01 if a == 0 else cs1[a - 1]
+        _lstm_seq_bwd_rows(d, None if ccs1 is None else ccs1[a:b], hs1[a:b], cs1[a:b],
+                           a1[a:b], w1, c, False, dg1[a:b], dh1, dc1, 0, n)
+
+    def layer2_weights():  # on layer 2's thread while layer 1's backward still runs
+        g2 = dg2.reshape(-1, h4)
+        grads.append(_h_prev(hs2, h02).reshape(-1, H).T @ g2)
+        grads.append(hs1.reshape(-1, H).T @ g2)
+        grads.append(g2.sum(0))
+
+    threads.wavefront(layer2, layer1, _wave_blocks(T)[::-1], _wave_on(n, H),
+                      first_tail=layer2_weights)
+    dw2, dwi2, db2 = grads
+    dw1 = _h_prev(hs1, h01).reshape(-1, H).T @ dg1.reshape(-1, h4)
+    return [dg1, dw1, dwi2, db2, dw2, dh1, dc1, dh2, dc2]
+
+
+def _lstm2_seq_bwd_shape(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, a2, xw1,
+                         whh1T, wih2T, b2, whh2T, h01, c01, h02, c02, **_):
+    T, n, H = hs1.shape
+    dt = hs1.dtype
+    return [Aval(s, dt) for s in ((T, n, 4 * H), (H, 4 * H), (H, 4 * H), (4 * H,), (H, 4 * H),
+                                  (n, H), (n, H), (n, H), (n, H))]
+
+
+def _lstm2_seq_bwd_ref(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, a2, *primals,
+                       ct_h1=True, ct_c1=True, ct_c2=True):
+    """lstm2_seq_bwd by definition: the VJP of lstm2_seq's reference."""
+    cts = [ct_hs1 if ct_h1 else None, ct_cs1 if ct_c1 else None, None, ct_hs2,
+           ct_cs2 if ct_c2 else None, None]
+    return list(derived_rule("vjp", lstm2_seq_p, cts, None, *primals))
+
+
+lstm2_seq_bwd_p = Primitive(
+    "lstm2_seq_bwd", _lstm2_seq_bwd_impl, multiple_results=True, foldable=False,
+    shape=_lstm2_seq_bwd_shape, reference=_lstm2_seq_bwd_ref)
+
+
+def lstm2_sequence(xw1, whh1_t, wih2_t, b2, whh2_t, h0, c0):
+    """Two stacked LSTM layers over a whole sequence, as one primitive: ``xw1`` (T, N, 4H)
+    are layer 1's input projections with biases, ``whh1_t`` (H, 4H) its transposed recurrent
+    weight; layer 2's input projections are ``hs1 @ wih2_t + b2`` (``wih2_t`` (H, 4H), ``b2``
+    (4H,): both of layer 2's biases), ``whh2_t`` (H, 4H) its recurrent weight; ``h0``/``c0``
+    (2, N, H) the initial states of the two layers. Returns ``(hs1, cs1), (hs2, cs2)``, each
+    (T, N, H). Above a size (``EMBER_LSTM_WAVE_MIN_NH``) layer 2 runs on a second thread one
+    block of steps behind layer 1, and its backward the other way round; same bits either
+    way."""
+    xw1, w1, wi2, b2, w2, h0, c0 = (as_value(v) for v in (xw1, whh1_t, wih2_t, b2, whh2_t, h0,
+                                                          c0))
+    H = w1.shape[0] if w1.ndim == 2 else 0
+    n = xw1.shape[1] if xw1.ndim == 3 else -1
+    if H < 1 or xw1.ndim != 3 or xw1.shape[2] != 4 * H or \
+            any(tuple(v.shape) != (H, 4 * H) for v in (w1, wi2, w2)) or \
+            tuple(b2.shape) != (4 * H,) or tuple(h0.shape) != (2, n, H) or \
+            tuple(c0.shape) != (2, n, H):
+        raise OpError(
+            "lstm2_sequence: expected xw1 (T, N, 4H), whh1_t, wih2_t, whh2_t (H, 4H), b2 (4H,), "
+            "h0 and c0 (2, N, H); got " + ", ".join(
+                f"{k} {tuple(v.shape)}" for k, v in zip(
+                    ("xw1", "whh1_t", "wih2_t", "b2", "whh2_t", "h0", "c0"),
+                    (xw1, w1, wi2, b2, w2, h0, c0))))
+    _check_sequence("lstm2_sequence", "xw1, whh1_t, wih2_t, b2, whh2_t, h0, c0", xw1, w1, wi2,
+                    b2, w2, h0, c0)
+    hs1, cs1, _, hs2, cs2, _ = bind(lstm2_seq_p, xw1, w1, wi2, b2, w2, h0[0], c0[0], h0[1],
+                                    c0[1])
+    return (hs1, cs1), (hs2, cs2)
+
+
+export(lstm2_sequence, __all__)
 
 
 # ---- a whole GRU layer's recurrence: one fused primitive forward, one backward --------------

@@ -28,6 +28,10 @@ LAYERS = [
     ("Embedding", lambda m: m.Embedding(10, 4, padding_idx=0), "idx"),
     ("LSTM", lambda m: m.LSTM(5, 6, num_layers=2, batch_first=True, bidirectional=True),
      [(3, 4, 5)]),
+    # unidirectional stacks: layers (0, 1) as one two-layer primitive (lstm2_seq), 11 steps
+    ("LSTM_stacked", lambda m: m.LSTM(5, 6, num_layers=3), [(11, 4, 5)]),
+    ("LSTM_pair_no_bias", lambda m: m.LSTM(5, 6, num_layers=2, bias=False, batch_first=True),
+     [(4, 11, 5)]),
     # 34 examples, hidden 64: the fused kernels run two halves of the batch on two threads
     ("LSTM_two_threads", lambda m: m.LSTM(8, 64, num_layers=2), [(5, 34, 8)]),
     ("GRU", lambda m: m.GRU(5, 6), [(4, 3, 5)]),

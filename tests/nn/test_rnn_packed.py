@@ -22,6 +22,7 @@ def _diff(a, b):
 
 CASES = [("LSTM", dict(num_layers=2, bidirectional=True)), ("GRU", dict(bidirectional=True)),
          ("RNN", dict(num_layers=2, nonlinearity="relu")), ("LSTM", dict(batch_first=True)),
+         ("LSTM", dict(num_layers=3)),  # layers 0 and 1 as one lstm2_seq
          ("GRU", dict(num_layers=2, batch_first=True, bidirectional=True))]
 
 

@@ -160,6 +160,10 @@ CASES = [
     ("lstm_cell", lambda m, g, c: _lstm_cell(m, g, c), [(2, 8), (2, 2)], False),
     ("lstm_sequence", lambda m, x, w, h, c: _lstm_sequence(m, x, w, h, c),
      [(3, 2, 8), (2, 8), (2, 2), (2, 2)], False),
+    # 9 steps: two blocks of layer 2's projection (8 + 1)
+    ("lstm2_sequence", lambda m, x, w1, wi2, b2, w2, h, c: _lstm2_sequence(
+        m, x, w1, wi2, b2, w2, h, c), [(9, 2, 8), (2, 8), (2, 8), (8,), (2, 8), (2, 2, 2),
+                                       (2, 2, 2)], False),
     ("gru_sequence", lambda m, x, w, b, h: _gru_sequence(m, x, w, b, h),
      [(3, 2, 6), (2, 6), (6,), (2, 2)], False),
     ("nll_loss", lambda m, x: _nll_loss(m, x), [(4, 3)], False),
@@ -270,6 +274,26 @@ def _lstm_sequence(m, x, w, h0, c0):
             hs, cs = m.lstm_sequence(x, w, h0, c0, reverse=reverse)
         outs += [hs, cs * 0.5]
     return m.cat(outs, -1)
+
+
+def _lstm2_sequence(m, x, w1, wi2, b2, w2, h0, c0):
+    if m is torch:  # two layers written out
+        seqs = []
+        for k, (xin, w) in enumerate(((x, w1), (None, w2))):
+            if k:
+                xin = m.stack(seqs[-2]) @ wi2 + b2
+            hs, cs, h, c = [], [], h0[k], c0[k]
+            for t in range(x.shape[0]):
+                i, f, g, o = (xin[t] + h @ w).chunk(4, -1)
+                c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+                h = o.sigmoid() * c.tanh()
+                hs.append(h)
+                cs.append(c)
+            seqs += [hs, cs]
+        (hs1, cs1), (hs2, cs2) = (m.stack(v) for v in seqs[:2]), (m.stack(v) for v in seqs[2:])
+    else:
+        (hs1, cs1), (hs2, cs2) = m.lstm2_sequence(x, w1, wi2, b2, w2, h0, c0)
+    return m.cat([hs1, cs1 * 0.5, hs2 * 2, cs2], -1)
 
 
 def _gru_sequence(m, x, w, b, h0):
