@@ -44,7 +44,9 @@ def test_ddp_gradients_accumulate_in_place_in_the_flat_buckets(world_of_one):
     ref.load_state_dict(net.state_dict())
     ddp = nn.parallel.DistributedDataParallel(net, bucket_cap_mb=1e-4)
     x, y = ember.randn(5, 4), ember.tensor([0, 1, 1, 0, 1])
-    for m in (ddp, ref):
+    nn.functional.cross_entropy(ddp(x), y).backward()  # records the gradients' order
+    ddp.zero_grad()
+    for m in (ddp, ref):    # (ddp's forward rebuilds the buckets in that order)
         nn.functional.cross_entropy(m(x), y).backward()
     first = [p.grad for p in net.parameters()]
     for p in net.parameters():  # each .grad is a view of its bucket, not a copy
@@ -132,6 +134,55 @@ def test_sampler_no_warning_for_a_peek_before_set_epoch():
             s.set_epoch(epoch)
             orders.append([int(i) for b in loader for i in b])
     assert orders[0] != orders[1] != orders[2]
+
+
+def test_ddp_rebuilds_buckets_in_gradient_ready_order(world_of_one):
+    # PyTorch's rebuild: the first backward records when each gradient is ready, the next
+    # forward regroups the buckets so that the first holds the earliest gradients
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.out = nn.Linear(16, 3)     # registered first, runs last
+            self.inp = nn.Linear(4, 16)
+
+        def forward(self, x):
+            return self.out(self.inp(x).tanh())
+
+    ember.manual_seed(0)
+    net, ref = Net(), Net()
+    ref.load_state_dict(net.state_dict())
+    ddp = nn.parallel.DistributedDataParallel(net, bucket_cap_mb=1e-4)
+    names = {id(p): k for k, p in net.named_parameters()}
+
+    def layout():
+        return [[names[id(p)] for p in b.params] for b in ddp._buckets]
+    assert layout() == [["inp.bias", "inp.weight"], ["out.bias", "out.weight"]]
+    ready = []
+    for p in ref.parameters():
+        p.register_post_accumulate_grad_hook(
+            lambda p: ready.append({id(q): k for k, q in ref.named_parameters()}[id(p)]))
+    x, y = ember.randn(6, 4), ember.tensor([0, 1, 2, 0, 1, 2])
+    opt, ropt = ember.optim.SGD(ddp.parameters(), lr=0.1), ember.optim.SGD(ref.parameters(),
+                                                                        lr=0.1)
+    for step in range(3):
+        for m, o in ((ddp, opt), (ref, ropt)):
+            o.zero_grad(set_to_none=False)          # gradients carried over the rebuild
+            nn.functional.cross_entropy(m(x), y).backward()
+            o.step()
+        if step == 0:
+            assert ddp._bucket_order is None and ready == ["out.weight", "out.bias",
+                                                           "inp.weight", "inp.bias"]
+            grads = [p.grad for p in net.parameters()]
+    assert ddp._bucket_order == ready[:4]
+    # (a 104-byte cap: out.weight's 192 bytes close the first bucket by themselves)
+    assert layout() == [["out.weight"], ["out.bias", "inp.weight"], ["inp.bias"]]
+    for p, q, g in zip(net.parameters(), ref.parameters(), grads):
+        assert p.grad is not g and any(np.shares_memory(p.grad._data, b.buf)
+                                       for b in ddp._buckets)
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6, atol=1e-7)
+    before = [b.buf for b in ddp._buckets]
+    nn.functional.cross_entropy(ddp(x), y).backward()   # rebuilt once: the buffers stay
+    assert all(a is b.buf for a, b in zip(before, ddp._buckets))
 
 
 def test_ddp_first_bucket_is_small_as_pytorchs(world_of_one):

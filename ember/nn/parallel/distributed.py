@@ -19,6 +19,14 @@ backward; an end-of-backward callback (``queue_callback``) launches what is left
 for every bucket. Buckets are launched in index order on every rank, whatever order their
 gradients arrive in, so the ranks' collectives always match.
 
+Bucket rebuild (as PyTorch): the first synchronised backward records the order in which the
+parameters' gradients become ready; the next training forward rebuilds the buckets in that
+order (rank 0's order, broadcast, so every rank builds the same buckets), so the first
+bucket holds the earliest gradients and launches earliest. Reverse parameter order is only a
+guess of it (a Linear's weight gradient comes before its bias's; a model may register its
+layers in another order than it calls them). Gradients already in the old buckets are
+carried over; when the recorded order gives the same buckets, nothing changes.
+
 A parameter that got no gradient on a rank (an unused branch) contributes zeros there; one
 used on no rank keeps ``.grad = None`` (a per-parameter "used" count rides in the bucket), so
 no ``find_unused_parameters`` flag is needed. A ``.grad`` the user or an optimizer replaced by
@@ -109,11 +117,13 @@ class _Slot:
 class _PassState:
     """DDP's per-backward state, kept outside the Module (plain attribute access on the hot
     path)."""
-    __slots__ = ("sync", "scale", "active", "next_launch", "gen")
+    __slots__ = ("sync", "scale", "active", "next_launch", "gen", "order", "rebuild")
 
     def __init__(self, scale):
         self.sync, self.scale, self.active, self.next_launch = True, scale, False, 0
         self.gen = 1  # the number of this synchronised pass (the slots' ``arrived``)
+        self.order = []     # parameters in gradient-ready order (first synced pass), or None
+        self.rebuild = None  # that order, once the pass ended: the next forward rebuilds
 
 
 class DistributedDataParallel(Module):
@@ -161,21 +171,13 @@ class DistributedDataParallel(Module):
         object.__setattr__(self, "_named_params", named)
         self._check_same_model()
         self._broadcast_state()
-        cap = int(bucket_cap_mb * 2 ** 20)
-        buckets = self._make_buckets([p for _, p in named], cap, min(cap, FIRST_BUCKET_BYTES))
         object.__setattr__(self, "_state", _PassState(1.0 / self._comm.size))
-        object.__setattr__(self, "_buckets", buckets)
-        for b in buckets:
-            b.scale = b.buf.dtype.type(1.0 / self._comm.size)
-            for p, slot in zip(b.params, b.slots):
-                slot.ddp = self
-                if p.grad is not None:  # a gradient from before the wrap: into the bucket
-                    np.copyto(slot.view, p.grad._data, casting="unsafe")
-                    p.grad = slot.grad
-                p._grad_sink = slot
-        handles = [p.register_post_accumulate_grad_hook(self._ready_hook(b))
-                   for b in buckets for p in b.params]
-        object.__setattr__(self, "_hook_handles", handles)
+        object.__setattr__(self, "_buckets", [])
+        object.__setattr__(self, "_hook_handles", [])
+        object.__setattr__(self, "_bucket_order", None)  # names, once rebuilt (first-ready first)
+        # backward produces the last layers' gradients first: reverse parameter order until
+        # the first backward has shown the real order
+        self._install_buckets([p for _, p in reversed(named)])
 
     # ---- construction ------------------------------------------------------------------------
     def _check_same_model(self):
@@ -220,27 +222,77 @@ class DistributedDataParallel(Module):
                 t._version[0] += 1
                 off += n
 
+    def _install_buckets(self, order):
+        """Make the buckets for ``order`` (the parameters, first-ready first) and move every
+        parameter's gradient (a view of its old bucket, or a tensor of its own) into them;
+        nothing happens when they would hold the same parameters as now."""
+        cap = int(self.bucket_cap_mb * 2 ** 20)
+        groups = self._bucket_groups(order, cap, min(cap, FIRST_BUCKET_BYTES))
+        old = self._buckets
+        if [[id(p) for p in g] for g in groups] == [[id(p) for p in b.params] for b in old]:
+            return False
+        buckets = [_Bucket(i, g, g[0]._data.dtype) for i, g in enumerate(groups)]
+        scale = 1.0 / self._comm.size
+        for b in buckets:
+            b.scale = b.buf.dtype.type(scale)
+            for p, slot in zip(b.params, b.slots):
+                slot.ddp = self
+                g = p.grad
+                if g is not None:  # from before the wrap or the rebuild: into the bucket
+                    np.copyto(slot.view, g._data, casting="unsafe")
+                    p.grad = slot.grad
+                p._grad_sink = slot
+        for h in self._hook_handles:
+            h.remove()
+        handles = [p.register_post_accumulate_grad_hook(self._ready_hook(b))
+                   for b in buckets for p in b.params]
+        object.__setattr__(self, "_buckets", buckets)
+        object.__setattr__(self, "_hook_handles", handles)
+        return True
+
+    def _rebuild_buckets(self):
+        """Rebuild the buckets in the gradient-ready order the first synchronised backward
+        recorded (rank 0's, so that every rank builds the same buckets)."""
+        state = self._state
+        seen, ready = state.rebuild, []
+        state.rebuild = None
+        index = {id(p): i for i, (_, p) in enumerate(self._named_params)}
+        for p in seen:
+            i = index.get(id(p))
+            if i is not None and i not in ready:
+                ready.append(i)
+        if self._comm.size > 1:
+            ready = self._comm.bcast_object(ready, 0)
+        got = set(ready)
+        # parameters no gradient reached (on rank 0) go last, in reverse parameter order
+        rest = [i for i in reversed(range(len(self._named_params))) if i not in got]
+        object.__setattr__(self, "_bucket_order", [self._named_params[i][0]
+                                                   for i in ready + rest])
+        return self._install_buckets([self._named_params[i][1] for i in ready + rest])
+
     @staticmethod
-    def _make_buckets(params, cap_bytes, first_cap_bytes):
-        """Buckets in reverse parameter order, per dtype; the first bucket closes at
-        ``first_cap_bytes`` (as PyTorch's 1 MiB first bucket) so that the first all-reduce
-        starts early in backward, the others at ``cap_bytes``."""
+    def _bucket_groups(params, cap_bytes, first_cap_bytes):
+        """``params`` (in launch order) cut into buckets, per dtype; the first bucket closes
+        at ``first_cap_bytes`` (as PyTorch's 1 MiB first bucket) so that the first
+        all-reduce starts early in backward, the others at ``cap_bytes``."""
         buckets, cur, size = [], {}, {}
-        for p in reversed(params):  # backward produces the last layers' gradients first
+        for p in params:
             dt = p._data.dtype
             lst = cur.setdefault(dt, [])
             lst.append(p)
             size[dt] = size.get(dt, 0) + p._data.nbytes
             if size[dt] >= (cap_bytes if buckets else first_cap_bytes):
-                buckets.append(_Bucket(len(buckets), lst, dt))
+                buckets.append(lst)
                 cur[dt], size[dt] = [], 0
         for dt, lst in cur.items():
             if lst:
-                buckets.append(_Bucket(len(buckets), lst, dt))
+                buckets.append(lst)
         return buckets
 
     # ---- forward -----------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        if self._state.rebuild is not None and is_grad_enabled():
+            self._rebuild_buckets()
         if self.broadcast_buffers and self._comm.size > 1 and is_grad_enabled() and \
                 self.require_backward_grad_sync:
             bufs = [b for _, b in self.module.named_buffers() if b is not None]
@@ -281,6 +333,8 @@ class DistributedDataParallel(Module):
             if not state.active:
                 state.active = True
                 queue_callback(finish)
+            if state.order is not None:  # the first synchronised pass: record the order
+                state.order.append(p)
             b.ready += 1
             if b.ready == b.n:
                 self._launch_ready()
@@ -351,6 +405,8 @@ class DistributedDataParallel(Module):
             self._launch(b)
         state.next_launch = 0
         state.gen += 1  # this pass's arrivals are now the past
+        if state.order is not None:  # the next training forward rebuilds in this order
+            state.rebuild, state.order = state.order, None
         for b in buckets:
             req = b.req
             if req is not None:

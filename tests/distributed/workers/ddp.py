@@ -265,7 +265,7 @@ def flat_case(clear, steps=3, jit=False, cap=0.05):
     model = mlp()
     ref = copy.deepcopy(model)
     ddp = DDP(ember.compile(model) if jit else model, bucket_cap_mb=cap)   # compile: jit plans
-    bufs = [b.buf for b in ddp._buckets]
+    bufs = None
     opt = ember.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
     ropt = ember.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
     x, y = ember.tensor(X[mine]), ember.tensor(Y[mine])
@@ -273,6 +273,8 @@ def flat_case(clear, steps=3, jit=False, cap=0.05):
         clear(opt)
         nn.functional.cross_entropy(ddp(x), y).backward()
         assert in_bucket(ddp), clear
+        if step == 1:   # the buckets were rebuilt in gradient order at this step's forward
+            bufs = [b.buf for b in ddp._buckets]
         opt.step()
         ropt.zero_grad()
         for r in range(n):
@@ -298,6 +300,55 @@ for label, clear, jit in (("set_to_none", lambda o: o.zero_grad(), False),
     d = flat_case(clear, jit=jit)
     report[f"flat {label}"] = d
     assert d < 1e-6, (label, d)
+
+# bucket rebuild in gradient-arrival order: layers registered in another order than they run
+class Shuffled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(64, 10)      # registered first, used last
+        self.mid = nn.Linear(128, 64)
+        self.stem = nn.Linear(784, 128)    # registered last, used first
+
+    def forward(self, x):
+        return self.head(self.mid(self.stem(x).relu()).relu())
+
+
+for make in (sgd, adam):
+    ember.manual_seed(10 + rank)
+    model = Shuffled()
+    ember.manual_seed(10)
+    ref = Shuffled()
+    ddp = DDP(model, bucket_cap_mb=0.02)
+    names = {id(p): k for k, p in ddp.module.named_parameters()}
+    before = [[names[id(p)] for p in b.params] for b in ddp._buckets]
+    assert before[0] == ["stem.bias", "stem.weight"], before   # reverse registration order
+    opt, ropt = make(ddp.parameters()), make(ref.parameters())
+    for step in range(5):
+        opt.zero_grad(set_to_none=(step % 2 == 0))
+        nn.functional.cross_entropy(ddp(ember.tensor(X[mine])), ember.tensor(Y[mine])).backward()
+        opt.step()
+        ropt.zero_grad()
+        if make is sgd:     # the full batch; Adam: the ranks' halves averaged (see above)
+            nn.functional.cross_entropy(ref(ember.tensor(X)), ember.tensor(Y)).backward()
+        else:
+            for r in range(n):
+                rs = slice(r * PER, (r + 1) * PER)
+                (nn.functional.cross_entropy(ref(ember.tensor(X[rs])), ember.tensor(Y[rs]))
+                 * (1.0 / n)).backward()
+        ropt.step()
+        if step == 0:
+            assert ddp._bucket_order is None    # recorded, rebuilt at the next forward
+        else:
+            assert ddp._bucket_order == ["head.weight", "head.bias", "mid.weight", "mid.bias",
+                                         "stem.weight", "stem.bias"], ddp._bucket_order
+    after = [[names[id(p)] for p in b.params] for b in ddp._buckets]
+    assert after[0][0] == "head.weight" and after != before, after
+    every = [None] * n
+    dist.all_gather_object(every, after)
+    assert all(e == after for e in every), every       # the same buckets on every rank
+    d = maxdiff(ddp.module, ref)
+    report[f"rebuilt buckets {'sgd' if make is sgd else 'adam'}"] = d
+    assert d < 1e-6, d
 
 # no_sync accumulation into the bucket, then a synced pass: the average of all three
 ember.manual_seed(9)
