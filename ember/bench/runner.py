@@ -208,6 +208,12 @@ def kib(field):
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith(field))
 
+try:  # hand freed heap memory back to the OS first (setup's model was freed, and with the
+    # allocator setting its pages stay resident: a framework reusing them would look free)
+    import ctypes
+    ctypes.CDLL(None).malloc_trim(0)
+except (OSError, AttributeError):  # not glibc
+    pass
 try:  # reset the high-water mark, so setup's transient peaks don't hide the step's
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")

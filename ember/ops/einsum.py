@@ -12,7 +12,9 @@ import string
 import numpy as np
 
 from ..backend import namespace
+from ..core import dtypes as _dt
 from ..core.primitive import Primitive, bind
+from ..core.tensor import Aval
 from ..core.state import autocast_threads as _ac
 from . import autocast_policy as _autocast
 from .elementwise import as_value, moveaxis_to_front, promote
@@ -191,8 +193,39 @@ def _einsum_batch(args, dims, eq):
     return bind(einsum_p, *ops, eq=",".join(new_ins) + "->" + b + rhs), 0
 
 
-einsum_p = Primitive("einsum", _einsum_impl, vjp=_einsum_vjp, jvp=_einsum_jvp,
-                     batch=_einsum_batch)
+def _einsum_shape(*avals, eq):
+    """The output's shape and dtype from the explicit equation, without running a product
+    (staging used to run the impl on zero-strided dummies: seconds of arithmetic for a large
+    convolution's einsum, since BLAS cannot take such operands)."""
+    ins, rhs = _split(eq)
+    if len(ins) != len(avals):
+        raise OpError(f"einsum: the equation {eq!r} names {len(ins)} operands but "
+                      f"{len(avals)} were given")
+    sizes = {}
+    for k, (sub, a) in enumerate(zip(ins, avals)):
+        if len(sub) != len(a.shape):
+            raise OpError(f"einsum: operand {k} has {len(a.shape)} dims (shape "
+                          f"{tuple(a.shape)}) but its subscript {sub!r} names {len(sub)}")
+        for c, n in zip(sub, a.shape):
+            m = sizes.get(c, 1)
+            if m != 1 and n not in (1, m):
+                raise OpError(f"einsum: subscript {c!r} has size {m} in one operand and {n} "
+                              f"in another (shapes {[tuple(b.shape) for b in avals]}, "
+                              f"equation {eq!r})")
+            if n != 1 or c not in sizes:
+                sizes[c] = n
+    for c in rhs:
+        if c not in sizes:
+            raise OpError(f"einsum: output subscript {c!r} does not appear in the inputs of "
+                          f"{eq!r}")
+    dt = avals[0].dtype
+    if any(a.dtype is not dt for a in avals):
+        dt = _dt.from_np(np.result_type(*[a.dtype.np for a in avals]))
+    return Aval(tuple(sizes[c] for c in rhs), dt)
+
+
+einsum_p = Primitive("einsum", _einsum_impl, shape=_einsum_shape, vjp=_einsum_vjp,
+                     jvp=_einsum_jvp, batch=_einsum_batch)
 
 
 def einsum(equation, *operands):

@@ -115,6 +115,27 @@ def _mk(a, dtype, requires_grad):
     return t
 
 
+_DRAW_CHUNK = 1 << 18  # float64 draws converted per piece by _mk_drawn
+
+
+def _mk_drawn(fill, shape, dtype):
+    """``_mk(fill(shape), dtype)`` for a float64 NumPy stream ``fill(n)`` (n consecutive
+    draws): a large draw in a narrower dtype is drawn and converted piece by piece, so no
+    float64 array of the whole size is ever made (VGG-11's first Linear: 822 MB and its page
+    faults). NumPy's Generator draws these element after element, so the values are the
+    same as one call's."""
+    npdt = _dt.as_dtype(dtype).np
+    n = 1
+    for d in shape:
+        n *= int(d)
+    if n <= _DRAW_CHUNK or npdt == np.float64:
+        return _mk(fill(shape), dtype, False)
+    out = np.empty(n, npdt)
+    for i in range(0, n, _DRAW_CHUNK):
+        np.copyto(out[i:i + _DRAW_CHUNK], fill(min(_DRAW_CHUNK, n - i)), casting="unsafe")
+    return Tensor._wrap(out.reshape(shape))
+
+
 def _draw(generator, op, shape, keyed, eager):
     """A draw of ``shape``: ``eager(rng, shape)`` from the NumPy stream, or ``keyed(key,
     shape)`` inside a jit trace; under vmap as its ``randomness`` says (transforms/effects)."""
@@ -149,7 +170,7 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None, **
         return m
     return _grad(_draw(generator, "rand", _shape(size, "rand"),
                        lambda k, s: _keys.uniform(k, s, dtype),
-                       lambda rng, s: _mk(rng.random(s), dtype, False)), requires_grad, device)
+                       lambda rng, s: _mk_drawn(rng.random, s, dtype)), requires_grad, device)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, **kw):
@@ -165,7 +186,7 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, *
         return m
     return _grad(_draw(generator, "randn", _shape(size, "randn"),
                        lambda k, s: _keys.normal(k, s, dtype),
-                       lambda rng, s: _mk(rng.standard_normal(s), dtype, False)),
+                       lambda rng, s: _mk_drawn(rng.standard_normal, s, dtype)),
                  requires_grad, device)
 
 
@@ -269,13 +290,14 @@ def randperm(n, dtype=None, generator=None):
 
 def _global_uniform(shape, a, b, dtype, generator=None, op="uniform_"):
     return _draw(generator, op, shape, lambda k, s: _keys.uniform(k, s, dtype, a, b),
-                 lambda rng, s: _mk(rng.uniform(a, b, s), dtype, False))
+                 lambda rng, s: _mk_drawn(lambda n: rng.uniform(a, b, n), s, dtype))
 
 
 def _global_normal(shape, mean, std, dtype, generator=None):
     return _draw(generator, "normal_", shape,
                  lambda k, s: _keys.normal(k, s, dtype) * std + mean,
-                 lambda rng, s: _mk(rng.normal(mean, std, s), dtype, False))
+                 lambda rng, s: _mk_drawn(lambda n: rng.normal(mean, std, n), s,
+                                                   dtype))
 
 
 def _uniform_(self, a=0.0, b=1.0, generator=None):

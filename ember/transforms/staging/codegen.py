@@ -50,12 +50,16 @@ def compile_plan(g: Graph, donated=(), backend=None):
         glb[k] = v
         return k
 
+    last = {}  # a variable's name -> the last line that names it
+
     def nm(v):
         if isinstance(v, Lit):  # a tensor constant is read at each call (updated in place)
             return f"{const(v.val)}._data" if isinstance(v.val, Tensor) else const(v.val)
-        if id(v) not in names:
-            names[id(v)] = f"v{len(names)}"
-        return names[id(v)]
+        n = names.get(id(v))
+        if n is None:
+            n = names[id(v)] = f"v{len(names)}"
+        last[n] = len(lines)
+        return n
     args = ", ".join(nm(v) for v in g.invars)
     inplace = _inplace_targets(g, donated)
     for i, e in enumerate(g.eqns):
@@ -91,7 +95,21 @@ def compile_plan(g: Graph, donated=(), backend=None):
         else:
             lines.append(f"    {nm(e.outs[0])} = {call}")
     ret = ", ".join(nm(o) for o in g.outs)
-    src = f"def plan({args}):\n" + "\n".join(lines) + f"\n    return ({ret}{',' if g.outs else ''})\n"
+    # each variable is deleted after the line that names it last (its use, or its definition
+    # when unused), so that an intermediate's memory is freed, or reused by the next
+    # allocation, as soon as it is dead, as eager execution frees it; without this every
+    # intermediate of the plan stayed alive until it returned
+    dels = {}
+    kept = {names[id(o)] for o in g.outs if not isinstance(o, Lit)}
+    for n, k in last.items():
+        if k < len(lines) and n not in kept:
+            dels.setdefault(k, []).append(n)
+    body = []
+    for k, line in enumerate(lines):
+        body.append(line)
+        if k in dels:
+            body.append(f"    del {', '.join(dels[k])}")
+    src = f"def plan({args}):\n" + "\n".join(body) + f"\n    return ({ret}{',' if g.outs else ''})\n"
     exec(compile(src, "<ember.jit plan>", "exec"), glb)
     plan = glb["plan"]
     plan.source = src
