@@ -228,11 +228,12 @@ def build_ember_jit(w, data, spec):
     x, y = ember.tensor(data[0]), ember.tensor(data[1])
     # the parameters are the step's arguments; buffers (BatchNorm's running statistics) stay
     # in the module, and the jitted step updates them as an eager step does
-    trainable = {k for k, _ in m.named_parameters()}
     fopt = F.adam(spec.lr) if spec.opt == "adam" else \
         F.sgd(spec.lr, momentum=0.9 if spec.opt == "sgd_momentum" else 0.0)
     loss_fn = _ember_loss(spec)
-    params = {k: ember.tensor(v) for k, v in w.items() if k in trainable}
+    # the step's parameters are the module's own arrays (loaded from ``w``), not a second
+    # copy: functional_call swaps them in, and only the step reads and (donated) writes them
+    params = {k: v.detach() for k, v in m.named_parameters()}
     box = [params, fopt.init(params)]
 
     def train_step(p, s, x, y):

@@ -35,6 +35,17 @@ def _positional_params(impl, n_ops, params):
     return order
 
 
+_DEL_MIN_BYTES = 1 << 16  # smaller intermediates stay until the plan returns (no del line)
+
+
+def _nbytes(aval):
+    n = getattr(getattr(aval, "dtype", None), "np", None)
+    n = n.itemsize if n is not None else 8
+    for d in getattr(aval, "shape", ()):
+        n *= d
+    return n
+
+
 def compile_plan(g: Graph, donated=(), backend=None):
     """Python source for ``g``, compiled: one line per equation calling the primitive's impl.
     ``backend``: the backend of the arrays the plan will run on, when not the CPU; the
@@ -51,6 +62,7 @@ def compile_plan(g: Graph, donated=(), backend=None):
         return k
 
     last = {}  # a variable's name -> the last line that names it
+    big = set()  # names of arrays worth freeing early
 
     def nm(v):
         if isinstance(v, Lit):  # a tensor constant is read at each call (updated in place)
@@ -58,6 +70,8 @@ def compile_plan(g: Graph, donated=(), backend=None):
         n = names.get(id(v))
         if n is None:
             n = names[id(v)] = f"v{len(names)}"
+            if _nbytes(v.aval) >= _DEL_MIN_BYTES:
+                big.add(n)
         last[n] = len(lines)
         return n
     args = ", ".join(nm(v) for v in g.invars)
@@ -95,14 +109,14 @@ def compile_plan(g: Graph, donated=(), backend=None):
         else:
             lines.append(f"    {nm(e.outs[0])} = {call}")
     ret = ", ".join(nm(o) for o in g.outs)
-    # each variable is deleted after the line that names it last (its use, or its definition
-    # when unused), so that an intermediate's memory is freed, or reused by the next
+    # each large variable is deleted after the line that names it last (its use, or its
+    # definition when unused), so that an intermediate's memory is freed, or reused by the next
     # allocation, as soon as it is dead, as eager execution frees it; without this every
     # intermediate of the plan stayed alive until it returned
     dels = {}
     kept = {names[id(o)] for o in g.outs if not isinstance(o, Lit)}
     for n, k in last.items():
-        if k < len(lines) and n not in kept:
+        if k < len(lines) and n in big and n not in kept:
             dels.setdefault(k, []).append(n)
     body = []
     for k, line in enumerate(lines):
