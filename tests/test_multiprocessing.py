@@ -83,3 +83,22 @@ def test_parameters_pickle_as_parameters():
     m = pickle.loads(pickle.dumps(ember.nn.Linear(2, 3)))
     assert all(isinstance(p, ember.nn.Parameter) for p in m.parameters())
     assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
+
+
+def _hogwild_spawned(rank, model, t):
+    with ember.no_grad():
+        model.weight[rank].add_(float(rank + 1))
+    t.mul_(10.0)
+
+
+def test_spawn_passes_shared_tensors_to_every_process():
+    # mp.spawn(train, args=(model,)) with model.share_memory(): every process writes the
+    # same memory (each gets its own grant of the shared descriptor)
+    model = ember.nn.Linear(3, 2)
+    with ember.no_grad():
+        model.weight.zero_()
+    model.share_memory()
+    extra = ember.ones(4).share_memory_()
+    mp.spawn(_hogwild_spawned, args=(model, extra[1:3]), nprocs=2)
+    assert model.weight.tolist() == [[1.0] * 3, [2.0] * 3]
+    assert extra.tolist() == [1.0, 100.0, 100.0, 1.0]

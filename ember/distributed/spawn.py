@@ -13,7 +13,8 @@ is rank ``i`` of that job's ``MPI_COMM_WORLD``; ``fn(i, *args)`` runs in it, and
 needed). The parent is not a rank: it waits for the job.
 
 How ``fn`` and ``args`` reach the children: pickled (multiprocessing's pickler, so shared
-tensors and other resources travel as with ``spawn``) into a file of a temporary folder,
+tensors and other resources travel as with ``spawn``) into a file per rank of a temporary
+folder,
 with multiprocessing's preparation data (``sys.path``, the working folder, the main module,
 which each child imports as ``__mp_main__`` exactly as Python's ``spawn`` does, so a
 ``main`` defined in the script unpickles). Each child writes ``rank<i>.ok`` when ``fn``
@@ -157,10 +158,12 @@ def start(fn, args, nprocs, join, errors):
     try:
         prep = mp_spawn.get_preparation_data("ember-spawn")
         prep["authkey"] = bytes(prep["authkey"])  # the folder is this user's only (0700)
-        payload = {"prep": prep,
-                   "task": bytes(ForkingPickler.dumps((fn, tuple(args))))}
-        with open(os.path.join(folder, "payload.pkl"), "wb") as f:
-            pickle.dump(payload, f)
+        for i in range(nprocs):
+            # pickled once per rank: a resource that travels as a one-time grant (a shared
+            # tensor's descriptor through multiprocessing's resource sharer) needs its own
+            payload = {"prep": prep, "task": bytes(ForkingPickler.dumps((fn, tuple(args))))}
+            with open(os.path.join(folder, f"payload{i}.pkl"), "wb") as f:
+                pickle.dump(payload, f)
         cmd = [find_mpiexec(), "-n", str(nprocs), sys.executable, "-m",
                "ember.distributed.spawn", folder]
         popen = subprocess.Popen(cmd, env=_child_environment())
@@ -182,7 +185,7 @@ def _child_main(folder):
     with open(os.path.join(folder, f"rank{rank}.pid"), "w") as f:
         f.write(str(os.getpid()))
     try:
-        with open(os.path.join(folder, "payload.pkl"), "rb") as f:
+        with open(os.path.join(folder, f"payload{rank}.pkl"), "rb") as f:
             payload = pickle.load(f)
         mp_spawn.prepare(payload["prep"])
         fn, args = pickle.loads(payload["task"])
