@@ -8,9 +8,13 @@ __all__ = ["functional_call", "params_of", "vmap", "grad", "grad_and_value", "vj
            "jacrev", "jacfwd", "hessian", "linearize"]
 
 
-def functional_call(module, parameter_and_buffer_dicts, args=(), kwargs=None, *, strict=False):
+def functional_call(module, parameter_and_buffer_dicts, args=(), kwargs=None, *,
+                    tie_weights=True, strict=False):
     """``module(*args, **kwargs)`` with its parameters/buffers replaced by the tensors in the
     dict(s) (keys as in ``named_parameters()``); the module itself is left unchanged.
+    With ``tie_weights`` (the default, as PyTorch), a tensor the module holds under several
+    names (a language model's tied embedding and output weights) is replaced under all of
+    them by the value given for any one.
 
     >>> layer = ember.nn.Linear(2, 1)
     >>> params = {"weight": ember.tensor([[1., 2.]]), "bias": ember.tensor([0.5])}
@@ -32,16 +36,38 @@ def functional_call(module, parameter_and_buffer_dicts, args=(), kwargs=None, *,
             if k in mapping:
                 raise ValueError(f"functional_call: {k!r} appears in more than one dict")
             mapping[k] = v
-    names = {n for n, _ in _named_tensors(module)}
+    named = _named_tensors(module)
+    names = {n for n, _ in named}
     unknown = sorted(set(mapping) - names)
     if unknown:
         raise KeyError(f"functional_call: {unknown} are not parameters or buffers of "
                        f"{type(module).__name__}; expected names like {sorted(names)[:4]}")
+    if tie_weights:
+        _tie(named, mapping)
     if strict and names - set(mapping):
         raise KeyError(f"functional_call: missing {sorted(names - set(mapping))} (strict=True)")
     if not isinstance(args, tuple):
         args = (args,)
     return _with_tensors(module, mapping)(*args, **(kwargs or {}))
+
+
+def _tie(named, mapping):
+    """Give every name of a shared tensor the value given for one of its names."""
+    groups = {}
+    for n, t in named:
+        groups.setdefault(id(t), []).append(n)
+    for group in groups.values():
+        given = [n for n in group if n in mapping]
+        if len(group) < 2 or not given:
+            continue
+        value = mapping[given[0]]
+        clash = [n for n in given if mapping[n] is not value]
+        if clash:
+            raise ValueError(f"functional_call: {given[0]!r} and {clash[0]!r} are tied in the "
+                             f"module (one tensor) but got different values; pass one of them, "
+                             f"the same tensor for both, or tie_weights=False")
+        for n in group:
+            mapping[n] = value
 
 
 def params_of(module):

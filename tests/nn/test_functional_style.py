@@ -54,6 +54,38 @@ def test_functional_call_per_example_gradients():
         functional_call(m, {"nope": ember.zeros(1)}, (x,))
 
 
+class _TiedLM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(6, 4)
+        self.head = nn.Linear(4, 6, bias=False)
+        self.emb.weight = self.head.weight  # a language model's tied weights
+
+    def forward(self, idx):
+        return self.head(self.emb(idx))
+
+
+def test_functional_call_ties_shared_weights_as_pytorch():
+    m, idx = _TiedLM(), ember.tensor([[1, 2, 3]])
+    params = {k: v.detach() for k, v in m.named_parameters()}
+    assert list(params) == ["emb.weight"]  # named once, used twice
+    w = ember.randn(6, 4)
+    out = functional_call(m, {"emb.weight": w}, (idx,))
+    np.testing.assert_allclose(out.detach().numpy(), (w[idx] @ w.T).numpy(), rtol=1e-6)
+    assert not out.requires_grad  # both uses replaced: the module's parameter is not reached
+    # the gradient of the one name is the eager tape's sum over both uses
+    loss = lambda p: nn.functional.cross_entropy(  # noqa: E731
+        functional_call(m, p, (idx,)).view(-1, 6), ember.tensor([0, 4, 5]))
+    g = ember.grad(loss)(params)["emb.weight"]
+    loss({}).backward()
+    np.testing.assert_array_equal(g.numpy(), m.head.weight.grad.numpy())
+    # untied on request; conflicting values for the two names of one tensor are an error
+    untied = functional_call(m, {"emb.weight": w}, (idx,), tie_weights=False)
+    assert untied.requires_grad
+    with pytest.raises(ValueError, match="'emb.weight' and 'head.weight' are tied"):
+        functional_call(m, {"emb.weight": w, "head.weight": ember.randn(6, 4)}, (idx,))
+
+
 def test_forward_hooks_and_repr():
     m = _mlp()
     seen = []

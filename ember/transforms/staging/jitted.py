@@ -152,11 +152,15 @@ class _Entry:
     """One cached trace of a jitted function, and what is derived from it on first use
     (all of it dies with the entry: nothing is kept in module-level tables)."""
 
-    __slots__ = ("graph", "plan", "out_def", "pos", "fx", "tensor_consts", "grad_plan",
+    __slots__ = ("graph", "raw", "plan", "out_def", "pos", "fx", "tensor_consts", "grad_plan",
                  "call", "guard", "collective", "scalars", "__weakref__")
 
-    def __init__(self, graph, plan, out_def, pos, fx):
+    def __init__(self, graph, plan, out_def, pos, fx, raw=None):
         self.graph, self.plan, self.out_def, self.pos, self.fx = graph, plan, out_def, pos, fx
+        # the graph as traced, before the passes: what the backward differentiates, so that
+        # its cotangent sums run in the eager tape's order (CSE and folding change which
+        # equations a value flows through, hence the order in which its cotangents add up)
+        self.raw = graph if raw is None else raw
         self.scalars = None  # the leaf indices of the Python numbers traced as 0-d arrays
         # the graph's tensor constants (checked for requires_grad at each call)
         self.tensor_consts = [i.val for e in graph.eqns for i in e.ins
@@ -169,7 +173,7 @@ class _Entry:
 
     def grad_plan_(self):
         if self.grad_plan is None:
-            self.grad_plan = GradPlan(self.graph, self.fx.live if self.fx else ())
+            self.grad_plan = GradPlan(self.raw, self.fx.live if self.fx else ())
         return self.grad_plan
 
     def call_(self):
@@ -400,11 +404,11 @@ class Jitted:
         graph, out_def, fx = trace_to_graph(flat_fun, [leaves[i] for i in tensor_pos],
                                             self.__name__, effects=True,
                                             user_fun=self.fun)
-        graph = optimize(graph, fx.live)
+        raw, graph = graph, optimize(graph, fx.live)
         donated = self._donated_leaves(args, tensor_pos)
         plan = compile_plan(graph, donated, _plan_backend(leaves, tensor_pos))
         self.trace_count += 1
-        entry = _Entry(graph, plan, out_def, tensor_pos, fx.finish() or None)
+        entry = _Entry(graph, plan, out_def, tensor_pos, fx.finish() or None, raw)
         entry.scalars = self._dyn_scalars.get(key[0]) if self._dyn_scalars else None
         self.cache = {**self.cache, key: (self.cache.get(key) or []) + [entry]}
         return entry
