@@ -647,7 +647,12 @@ def _wave_min_from_env(default):
 
 # The wavefront on two threads when batch * hidden >= _WAVE_MIN_NH (None: never); a module
 # constant, set from the environment variable EMBER_LSTM_WAVE_MIN_NH ('off' or an integer).
-_WAVE_MIN_NH = _wave_min_from_env(None)
+# Default 8192 (text-lstm's 64 x 128 and up): on a quiet 2-core machine the forward of two
+# layers as a wavefront took 116-124 ms fastest / 148-152 median vs 155-163 / 164-173 on one
+# thread (session 10, benchmarks/lstm_wavefront.py); with half that work per step (32 rows)
+# two threads splitting a batch were 20% slower, the GIL serialising the per-call Python.
+# Re-measure with `python benchmarks/lstm_wavefront.py --rounds 10` on a quiet machine.
+_WAVE_MIN_NH = _wave_min_from_env(8192)
 
 
 def _wave_blocks(T):
