@@ -120,25 +120,34 @@ def halves(n: int, min_rows: int) -> list:
     return [(0, n)]
 
 
-def wavefront(first, second, blocks, parallel, first_tail=None):
+def wavefront(first, second, blocks, parallel, first_tail=None, second_tail=None):
     """``first(a, b)`` over ``blocks`` in order, and ``second(a, b)`` over the same blocks,
     each after ``first`` has finished that block (a pipeline of two stages: two layers of a
-    recurrence, layer 2 on block k while layer 1 runs block k+1); then ``first_tail()``.
+    recurrence, layer 2 on block k while layer 1 runs block k+1); then ``first_tail()`` and
+    ``second_tail()`` (on the threads of their stages).
 
     ``parallel``: ``second`` runs on a kernel thread, handed each block by one
     ``threading.Event`` (no pool submit per block), while the calling thread runs ``first``
-    and ``first_tail``; BLAS is held to one thread meanwhile. Otherwise (or with one core, or
-    from a kernel thread itself) everything runs on the calling thread, block by block. The
-    stages must compute the same bits in either schedule: each writes its own memory and
-    reads what the other has finished."""
-    if not parallel or cores < 2 or len(blocks) < 2 or \
-            threading.current_thread().name.startswith("ember-kernel"):
-        for a, b in blocks:
-            first(a, b)
-            second(a, b)
-        if first_tail is not None:
-            first_tail()
-        return
+    and ``first_tail``. Otherwise (or with one core, or from a kernel thread itself)
+    everything runs on the calling thread, block by block. BLAS is held to one thread in
+    both schedules: OpenBLAS's products can round differently with two threads than with
+    one, and the stages must compute the same bits in either schedule (each writes its own
+    memory and reads what the other has finished)."""
+    with blas_single_thread():
+        if not parallel or cores < 2 or len(blocks) < 2 or \
+                threading.current_thread().name.startswith("ember-kernel"):
+            for a, b in blocks:
+                first(a, b)
+                second(a, b)
+            if first_tail is not None:
+                first_tail()
+            if second_tail is not None:
+                second_tail()
+            return
+        _wave_threads(first, second, blocks, first_tail, second_tail)
+
+
+def _wave_threads(first, second, blocks, first_tail, second_tail):
     ready = [threading.Event() for _ in blocks]
     stop = []  # set when `first` failed: `second` leaves without waiting for more blocks
 
@@ -148,22 +157,23 @@ def wavefront(first, second, blocks, parallel, first_tail=None):
             if stop:
                 return
             second(a, b)
+        if second_tail is not None:
+            second_tail()
 
-    with blas_single_thread():
-        fut = _get_pool().submit(run_second)
+    fut = _get_pool().submit(run_second)
+    try:
+        for k, (a, b) in enumerate(blocks):
+            first(a, b)
+            ready[k].set()
+        if first_tail is not None:
+            first_tail()
+    except BaseException:
+        stop.append(True)
+        for ev in ready:
+            ev.set()
         try:
-            for k, (a, b) in enumerate(blocks):
-                first(a, b)
-                ready[k].set()
-            if first_tail is not None:
-                first_tail()
+            fut.result()  # wait: `second` must not write after we return
         except BaseException:
-            stop.append(True)
-            for ev in ready:
-                ev.set()
-            try:
-                fut.result()  # wait: `second` must not write after we return
-            except BaseException:
-                pass  # the first error is the one raised
-            raise
-        fut.result()  # re-raises an error of `second`
+            pass  # the first error is the one raised
+        raise
+    fut.result()  # re-raises an error of `second`

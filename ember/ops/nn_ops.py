@@ -681,19 +681,26 @@ def _lstm2_seq_impl(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
     scale, numer = _lstm_scales(xp, h4, dt)
     ws1, ws2 = whh1T * scale, whh2T * scale
     wi2 = _c_copy(xp, wih2T)
-    xw2 = xp.empty((min(_WAVE_BLOCK, T), n, h4), dt)
+    xw2 = xp.empty((T, n, h4), dt)
+
+    def project(a, b):  # layer 2's input projections of one block
+        x = xw2[a:b]
+        np.matmul(hs1[a:b].reshape(-1, H), wi2, out=x.reshape(-1, h4))
+        x += b2
 
     def layer1(a, b):
         h, c = (h01, c01) if a == 0 else (hs1[a - 1], cs1[a - 1])
         _lstm_seq_rows(xw1[a:b], ws1, h, c, False, hs1[a:b], cs1[a:b], a1[a:b], scale, numer,
                        0, n)
+        if a // _WAVE_BLOCK % 2:  # the odd blocks' projections here, the even ones in layer2:
+            project(a, b)         # the two threads' work balanced
 
     def layer2(a, b):
-        x = xw2[:b - a]
-        np.matmul(hs1[a:b].reshape(-1, H), wi2, out=x.reshape(-1, h4))
-        x += b2
+        if a // _WAVE_BLOCK % 2 == 0:
+            project(a, b)
         h, c = (h02, c02) if a == 0 else (hs2[a - 1], cs2[a - 1])
-        _lstm_seq_rows(x, ws2, h, c, False, hs2[a:b], cs2[a:b], a2[a:b], scale, numer, 0, n)
+        _lstm_seq_rows(xw2[a:b], ws2, h, c, False, hs2[a:b], cs2[a:b], a2[a:b], scale, numer,
+                       0, n)
 
     threads.wavefront(layer1, layer2, _wave_blocks(T), _wave_on(n, H))
     return outs
@@ -770,7 +777,7 @@ def _lstm2_seq_bwd_impl(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, 
     wi2 = _c_copy(xp, wih2T.T)  # (4H, H)
     ccs1, ccs2 = (ct_cs1 if ct_c1 else None), (ct_cs2 if ct_c2 else None)
     ct1 = xp.empty((min(_WAVE_BLOCK, T), n, H), dt)
-    grads = []
+    grads = {}
 
     def layer2(a, b):
         c = c02 if a == 0 else cs2[a - 1]
@@ -786,17 +793,20 @@ def _lstm2_seq_bwd_impl(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, 
         _lstm_seq_bwd_rows(d, None if ccs1 is None else ccs1[a:b], hs1[a:b], cs1[a:b],
                            a1[a:b], w1, c, False, dg1[a:b], dh1, dc1, 0, n)
 
-    def layer2_weights():  # on layer 2's thread while layer 1's backward still runs
+    # the weights' gradients, one product over all steps each, on the thread of their layer
+    # (two products each: the threads' work balanced)
+    def layer2_weights():
         g2 = dg2.reshape(-1, h4)
-        grads.append(_h_prev(hs2, h02).reshape(-1, H).T @ g2)
-        grads.append(hs1.reshape(-1, H).T @ g2)
-        grads.append(g2.sum(0))
+        grads["w2"] = _h_prev(hs2, h02).reshape(-1, H).T @ g2
+        grads["wi2"] = hs1.reshape(-1, H).T @ g2
+        grads["b2"] = g2.sum(0)
+
+    def layer1_weights():
+        grads["w1"] = _h_prev(hs1, h01).reshape(-1, H).T @ dg1.reshape(-1, h4)
 
     threads.wavefront(layer2, layer1, _wave_blocks(T)[::-1], _wave_on(n, H),
-                      first_tail=layer2_weights)
-    dw2, dwi2, db2 = grads
-    dw1 = _h_prev(hs1, h01).reshape(-1, H).T @ dg1.reshape(-1, h4)
-    return [dg1, dw1, dwi2, db2, dw2, dh1, dc1, dh2, dc2]
+                      first_tail=layer2_weights, second_tail=layer1_weights)
+    return [dg1, grads["w1"], grads["wi2"], grads["b2"], grads["w2"], dh1, dc1, dh2, dc2]
 
 
 def _lstm2_seq_bwd_shape(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, a2, xw1,

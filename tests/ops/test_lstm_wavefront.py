@@ -165,3 +165,20 @@ def test_errors_name_the_shapes():
     with pytest.raises(TypeError, match="lstm2_sequence: .* one dtype"):
         ember.lstm2_sequence(z(4, 3, 8), z(2, 8, dtype=ember.float64), z(2, 8), z(8), z(2, 8),
                              z(2, 3, 2), z(2, 3, 2))
+
+
+def test_same_bits_when_blas_itself_has_two_threads(monkeypatch):
+    """OpenBLAS's products can round differently on two threads than on one (at text-lstm's
+    sizes they do): the kernels hold BLAS to one thread in both schedules."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(1)
+    T, n, H = 17, 64, 128
+    args = _args(rng, T, n, H, np.float32)
+    cts = [rng.standard_normal((T, n, H)).astype(np.float32) for _ in range(4)]
+    monkeypatch.setattr(threads, "cores", 2)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        monkeypatch.setattr(nn_ops, "_WAVE_MIN_NH", None)
+        one = _kernels(args, cts, {})
+        monkeypatch.setattr(nn_ops, "_WAVE_MIN_NH", 1)
+        for a, b in zip(one, _kernels(args, cts, {})):
+            np.testing.assert_array_equal(a, b)
