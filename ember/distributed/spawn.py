@@ -23,6 +23,10 @@ with code 1, so the MPI launcher stops the others (no rank waits forever in a co
 and the parent raises ``ProcessRaisedException`` naming the failing rank. A child that exits
 with a non-zero code or a signal without raising is reported as ``ProcessExitedException``
 (the job's exit code; the rank is the first without ``rank<i>.ok``).
+
+As under ``ember run``, each rank gets its share of the cores for BLAS (``OMP_NUM_THREADS``
+= cores // nprocs unless the environment sets a thread count): every rank's BLAS taking
+all the cores would oversubscribe them.
 """
 from __future__ import annotations
 
@@ -153,7 +157,7 @@ def start(fn, args, nprocs, join, errors):
     :class:`MPIProcessContext`."""
     from multiprocessing import spawn as mp_spawn
     from multiprocessing.reduction import ForkingPickler
-    from .launch import find_mpiexec
+    from .launch import find_mpiexec, limit_rank_threads
     folder = tempfile.mkdtemp(prefix="ember-spawn-")
     try:
         prep = mp_spawn.get_preparation_data("ember-spawn")
@@ -166,7 +170,9 @@ def start(fn, args, nprocs, join, errors):
                 pickle.dump(payload, f)
         cmd = [find_mpiexec(), "-n", str(nprocs), sys.executable, "-m",
                "ember.distributed.spawn", folder]
-        popen = subprocess.Popen(cmd, env=_child_environment())
+        env = _child_environment()
+        limit_rank_threads(env, nprocs)  # each rank's BLAS its share of the cores
+        popen = subprocess.Popen(cmd, env=env)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -27,6 +27,32 @@ def test_ember_run_launches_ranks_and_prints_the_command():
         assert f"rank {r} of 2 args ['--flag', 'x'] sum 1.0" in p.stdout, p.stdout
 
 
+def test_ranks_get_their_share_of_the_cores_for_blas(monkeypatch):
+    from ember.distributed.launch import limit_rank_threads, _cores
+    env = {}
+    assert limit_rank_threads(env, 1) is None and env == {}       # one process: all cores
+    note = limit_rank_threads(env, 2)
+    assert env == {"OMP_NUM_THREADS": str(max(1, _cores() // 2))}
+    assert "OMP_NUM_THREADS" in note and "2 ranks" in note
+    env = {}
+    limit_rank_threads(env, 2, hostfile="hosts")                   # several hosts: torchrun's 1
+    assert env == {"OMP_NUM_THREADS": "1"}
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env = {var: "3"}                                           # the user's choice stays
+        assert limit_rank_threads(env, 2) is None and env == {var: "3"}
+    need_mpi()
+    env = {k: v for k, v in os.environ.items() if k not in
+           ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env.update(PYTHONPATH=ROOT, EMBER_MALLOC_TUNING="0")
+    p = subprocess.run([sys.executable, "-m", "ember.cli.main", "run", "-n", "2",
+                        os.path.join(WORKERS, "hello.py")], capture_output=True, text=True,
+                       timeout=240, env=env, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    n = max(1, _cores() // 2)
+    assert f"ember run: OMP_NUM_THREADS={n} per rank (2 ranks on" in p.stdout, p.stdout
+    assert p.stdout.count(f"threads {n}") == 2, p.stdout
+
+
 def test_ember_run_errors():
     p = _ember("run", "-n", "2")
     assert p.returncode == 2 and "give a script" in p.stderr

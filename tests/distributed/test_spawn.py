@@ -20,6 +20,8 @@ def _all_reduce_rank(rank, world_size, folder):
     model = ember.nn.parallel.DistributedDataParallel(ember.nn.Linear(3, 1))
     loss = model(ember.full((2, 3), float(rank + 1))).sum()
     loss.backward()
+    with open(os.path.join(folder, f"threads{rank}"), "w") as f:
+        f.write(os.environ.get("OMP_NUM_THREADS", "unset"))
     np.save(os.path.join(folder, f"rank{rank}.npy"),
             np.concatenate([[dist.get_rank(), dist.get_world_size()], t.numpy(),
                             model.module.weight.grad.numpy().ravel()]))
@@ -36,13 +38,16 @@ def _fail_while_the_other_waits(rank, world_size):
 def test_spawned_ranks_form_one_world(tmp_path, monkeypatch):
     need_mpi()
     monkeypatch.delenv("EMBER_SPAWN", raising=False)
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)  # each rank gets its share of the cores
     assert mp.spawn(_all_reduce_rank, args=(2, str(tmp_path)), nprocs=2, join=True) is None
     for rank in range(2):
         got = np.load(tmp_path / f"rank{rank}.npy")
         # rank, world size, the sum over ranks, and DDP's gradient averaged over the ranks:
         # d/dw sum(x @ w.T) = sum of x's rows = 2 * (rank + 1) per input, mean over ranks 3
         np.testing.assert_allclose(got, [rank, 2, 3.0, 30.0, 3.0, 3.0, 3.0])
+        from ember.distributed.launch import _cores
+        assert (tmp_path / f"threads{rank}").read_text() == str(max(1, _cores() // 2))
 
 
 def test_a_failing_spawned_rank_reaches_the_parent(monkeypatch):
