@@ -1,5 +1,7 @@
 """Run the workloads side by side and report median ms/step, samples/s, the ratio to ember jit,
-first-call (compile) time and peak memory; write JSON and Markdown, optionally a bar chart;
+build time (model and optimizer made, weights loaded), first-call time (the first step: for
+jit/compile the tracing and compiling, and for every framework the first run, whose new
+arrays page-fault in) and peak memory; write JSON and Markdown, optionally a bar chart;
 ``--check`` verifies that after N steps every framework holds the same weights.
 
 Frameworks are timed in alternating rounds (each round runs every framework for a few steps),
@@ -78,11 +80,15 @@ def _median_ms(times):
 
 
 def _build_cell(fw, spec, w, data, steps, warmup):
-    """Build one framework's step, time its first call and size its timed batches."""
+    """Build one framework's step, time the build (model, optimizer) and the first call (for
+    the compiled frameworks: tracing and compiling, then the first run, whose new arrays
+    page-fault in), and size its timed batches."""
     t0 = time.perf_counter()
     step, weights = workload_specs.BUILDERS[fw](w, data, spec)
+    t1 = time.perf_counter()
     step()
-    first = time.perf_counter() - t0
+    first = time.perf_counter() - t1
+    build = t1 - t0
     t0 = time.perf_counter()
     for _ in range(warmup):
         step()
@@ -90,7 +96,7 @@ def _build_cell(fw, spec, w, data, steps, warmup):
     # a timed batch lasts at least MIN_BATCH_S, so that tiny steps aren't dominated by the
     # wake-up after the settle pause
     n = max(steps, min(5000, math.ceil(MIN_BATCH_S / max(per_step, 1e-7))))
-    return dict(step=step, weights=weights, first=first, times=[], n=n)
+    return dict(step=step, weights=weights, first=first, build=build, times=[], n=n)
 
 
 def _time_batch(cell, settle):
@@ -121,7 +127,8 @@ cell = runner._build_cell(args["fw"], spec, w, spec.make_data(spec.batch, 0), ar
                           args["warmup"])
 for _ in range(args["rounds"]):
     runner._time_batch(cell, args["settle"])
-print(json.dumps({"first": cell["first"], "times": cell["times"], "n": cell["n"]}))
+print(json.dumps({"first": cell["first"], "build": cell["build"], "times": cell["times"],
+                  "n": cell["n"]}))
 """
 
 
@@ -166,6 +173,7 @@ def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False,
             ms = _median_ms(c["times"])
             row = dict(workload=name, framework=fw, batch=spec.batch, ms_per_step=ms,
                        samples_per_s=spec.batch / (ms / 1e3), first_call_s=c["first"],
+                       build_s=c.get("build"),
                        vs_ember_jit=(ms / ref) if ref else None)
             if memory:
                 row["peak_mb"] = _peak_memory(name, fw, tiny, spec.batch,
@@ -241,13 +249,14 @@ def _peak_memory(name, fw, tiny, batch, tune):
 
 
 def table(results):
-    head = ["workload", "framework", "ms/step", "samples/s", "vs ember jit", "first call s",
+    head = ["workload", "framework", "ms/step", "samples/s", "vs ember jit", "build s", "first call s",
             "peak MB", "check"]
     rows = []
     for r in results:
         rows.append([r["workload"], r["framework"], f"{r['ms_per_step']:.3f}",
                      f"{r['samples_per_s']:.0f}",
                      f"{r['vs_ember_jit']:.2f}x" if r.get("vs_ember_jit") else "-",
+                     f"{r['build_s']:.2f}" if r.get("build_s") is not None else "-",
                      f"{r['first_call_s']:.2f}",
                      f"{r['peak_mb']:.0f}" if r.get("peak_mb") is not None else "-",
                      (f"{r['check_max_diff']:.1e}" if r.get("check_max_diff") is not None

@@ -76,3 +76,25 @@ def test_distributed_report_shows_every_ember_mode_and_marks_the_fastest(capsys)
     assert "| eager, 4 buckets (bucket_cap_mb=0.060) | 10.00 | 10.40 | 1.20 vs 0.90 (+33%) | 67% |" \
         in out, out
     assert summary["ddp"]["cifar-lenet"]["several"]["buckets"] == 4
+
+
+def test_first_call_is_the_first_step_and_build_is_reported_apart(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: clock[0])
+
+    def builder(w, data, spec):
+        clock[0] += 3.0  # making the model and the optimizer
+
+        def step():
+            clock[0] += 0.5 if calls else 2.0  # the first call compiles
+            calls.append(1)
+        return step, lambda: {}
+    calls = []
+    monkeypatch.setitem(runner.workload_specs.BUILDERS, "ember-jit", builder)
+    cell = runner._build_cell("ember-jit", None, None, None, steps=1, warmup=2)
+    assert cell["build"] == 3.0 and cell["first"] == 2.0
+    head, rows = runner.table([dict(workload="w", framework="f", ms_per_step=1.0,
+                                    samples_per_s=1.0, vs_ember_jit=1.0, build_s=3.0,
+                                    first_call_s=2.0)])
+    assert rows[0][head.index("build s")] == "3.00"
+    assert rows[0][head.index("first call s")] == "2.00"

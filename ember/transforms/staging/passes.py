@@ -7,6 +7,7 @@ import numpy as np
 from ...core.tensor import Tensor
 from ...ops.conv import argmax_scatter_p
 from ...ops.elementwise import add_p, gt_p, mul_p
+from ...ops.linalg import matmul_p
 from ...ops.reduce import sum_p
 from ...ops.shape import reshape_p, transpose_p
 from .ir import Eqn, Graph, Lit, Var
@@ -220,6 +221,9 @@ def _is_elementwise_ufunc(e):
     return e.prim.elementwise_ufunc and not e.params and not e.prim.multiple_results
 
 
+_OWN_BUFFER = (matmul_p,)  # primitives whose (single) result is always a new array of its own
+
+
 def _inplace_targets(g: Graph, donated=()):
     """For each equation, where its result may be written (preallocated buffers, reused): an
     input's position, or a Var whose buffer is dead by then. The equation is an elementwise
@@ -227,7 +231,8 @@ def _inplace_targets(g: Graph, donated=()):
     argument), of the result's shape and dtype, not a graph output, and neither it nor any
     view of it is read later: first an input that dies here, else (``out=`` a dead buffer, so
     that an optimizer's temporaries such as Adam's sqrt(v) take no fresh allocation) a buffer
-    an earlier ufunc equation (or the caller, donating) made and whose values are all read."""
+    an earlier ufunc equation or product (or the caller, donating) made and whose values are
+    all read."""
     outs = {id(o) for o in g.outs}
     roots = {}  # var -> ids of the fresh buffers it may share memory with
     fresh = {id(g.invars[j]) for j in donated if g.invars[j].aval.shape != ()}
@@ -270,6 +275,13 @@ def _inplace_targets(g: Graph, donated=()):
     targets = {}
     for k, e in enumerate(g.eqns):
         if not _is_elementwise_ufunc(e):
+            if e.prim in _OWN_BUFFER and len(e.outs) == 1 and id(e.outs[0]) in fresh:
+                # a product's result is a fresh array of its own: once all read, a later
+                # ufunc may write into it (SGD's lr * momentum into the dead weight gradient)
+                buf = id(e.outs[0])
+                phys[buf], members[buf], holder[buf] = buf, [buf], e.outs[0]
+                if buf not in pinned:
+                    dead.setdefault((e.outs[0].aval.shape, e.outs[0].aval.dtype), []).append(buf)
             continue
         o = e.outs[0].aval
         buf = None
