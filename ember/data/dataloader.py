@@ -2,6 +2,7 @@
 (single process, or worker processes that yield the same batches in the same order)."""
 from __future__ import annotations
 
+import itertools
 import os
 import time
 
@@ -304,15 +305,33 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         super().__init__(data_source)
+        if not isinstance(replacement, bool):
+            raise TypeError(f"RandomSampler: replacement should be a boolean, got "
+                            f"{replacement!r}")
+        if num_samples is not None and (not isinstance(num_samples, (int, np.integer))
+                                        or isinstance(num_samples, bool) or num_samples <= 0):
+            raise ValueError(f"RandomSampler: num_samples should be a positive integer, got "
+                             f"{num_samples!r}")
         self.replacement, self.generator = replacement, generator
-        self.num_samples = num_samples or len(data_source)
+        self._num_samples = num_samples
+
+    @property
+    def num_samples(self):
+        return len(self.data_source) if self._num_samples is None else int(self._num_samples)
 
     def __iter__(self):
-        rng = np.random.default_rng(_seed_from(self.generator))
-        n = len(self.data_source)
+        # the seed is drawn now; the indices lazily, in blocks (makemore asks for 10**10
+        # draws with replacement and takes a few)
+        return self._draw(np.random.default_rng(_seed_from(self.generator)))
+
+    def _draw(self, rng):
+        n, total = len(self.data_source), self.num_samples
         if self.replacement:
-            return iter(rng.integers(0, n, self.num_samples).tolist())
-        return iter(rng.permutation(n)[:self.num_samples].tolist())
+            for lo in range(0, total, 4096):
+                yield from rng.integers(0, n, min(4096, total - lo)).tolist()
+            return
+        for lo in range(0, total, n):  # more than len(data_source): whole permutations again
+            yield from rng.permutation(n)[:total - lo].tolist()
 
     def __len__(self):
         return self.num_samples
@@ -512,20 +531,27 @@ class DataLoader:
         self._pool = None  # persistent_workers: the live _WorkerPool between epochs
 
     def _batches(self):
+        """The index lists of one epoch, made as they are consumed (a sampler may be
+        practically endless: makemore's RandomSampler with num_samples=10**10); the order's
+        seed is drawn now, before the workers' seeds."""
         if self.batch_sampler is not None:
-            return [list(b) for b in self.batch_sampler]
+            return (list(b) for b in self.batch_sampler)
         n = len(self.dataset)
         if self.sampler is not None:
-            order = list(iter(self.sampler))
+            order = iter(self.sampler)
         elif self.shuffle:
-            order = np.random.default_rng(_seed_from(self.generator)).permutation(n).tolist()
+            order = iter(np.random.default_rng(_seed_from(self.generator)).permutation(n).tolist())
         else:
-            order = list(range(n))
+            order = iter(range(n))
+        return self._chunks(order)
+
+    def _chunks(self, order):
         bs = self.batch_size or 1
-        out = [order[s:s + bs] for s in range(0, len(order), bs)]
-        if self.drop_last and out and len(out[-1]) < bs:
-            out.pop()
-        return out
+        while True:
+            batch = list(itertools.islice(order, bs))
+            if not batch or (self.drop_last and len(batch) < bs):
+                return
+            yield batch
 
     def __iter__(self):
         ds = self.dataset
@@ -574,16 +600,23 @@ class DataLoader:
             if self.persistent_workers:
                 self._pool = pool
         base = pool.next_key  # results tagged below base come from an abandoned epoch
-        pool.next_key += len(batches)
         ok = False
         try:
             ahead = self.num_workers * self.prefetch_factor
-            sent = 0
-            for k in range(min(ahead, len(batches))):
-                pool.tasks.put((base + k, batches[k]))
-                sent += 1
+            inflight = {}  # batch number -> its indices, until its result arrives
             pending = {}
-            for k in range(len(batches)):
+
+            def send():
+                idx = next(batches, None)
+                if idx is not None:
+                    key = pool.next_key - base
+                    pool.next_key += 1
+                    inflight[key] = idx
+                    pool.tasks.put((base + key, idx))
+            for _ in range(ahead):
+                send()
+            k = 0
+            while inflight or pending:
                 while k not in pending:
                     j, batch, err = self._next_result(pool.results, pool.procs, k)
                     if err is not None and j < 0:
@@ -591,14 +624,14 @@ class DataLoader:
                     if j < base:
                         continue  # a late batch of an epoch that was left early
                     j -= base
+                    idx = inflight.pop(j)
                     if err is not None:
                         raise RuntimeError(f"DataLoader worker: batch {j} (indices "
-                                           f"{batches[j][:8]}...) failed: {err}")
+                                           f"{idx[:8]}...) failed: {err}")
                     pending[j] = batch
-                    if sent < len(batches):
-                        pool.tasks.put((base + sent, batches[sent]))
-                        sent += 1
+                    send()
                 yield pending.pop(k)
+                k += 1
             ok = True
         except GeneratorExit:  # the loop was left early: the pool is still sound
             ok = True

@@ -95,3 +95,24 @@ def test_samplers_concat_and_iterable():
     with pytest.raises(ValueError, match="mutually exclusive"):
         DataLoader(cat, sampler=SequentialSampler(cat), shuffle=True)
     _ = np
+
+
+def test_an_endless_random_sampler_is_drawn_lazily():
+    # makemore's InfiniteDataLoader: RandomSampler(replacement=True, num_samples=10**10)
+    import itertools
+    from ember.data import DataLoader, RandomSampler, TensorDataset
+    ds = TensorDataset(ember.arange(10))
+    sampler = RandomSampler(ds, replacement=True, num_samples=int(1e10),
+                            generator=ember.Generator().manual_seed(0))
+    assert len(sampler) == 10 ** 10
+    for workers in (0, 2):
+        it = iter(DataLoader(ds, sampler=sampler, batch_size=4, num_workers=workers))
+        batches = [b[0].tolist() for b in itertools.islice(it, 3)]
+        assert [len(b) for b in batches] == [4, 4, 4]
+        assert all(0 <= i < 10 for b in batches for i in b)
+        del it
+    # more samples than items without replacement: whole permutations one after another
+    order = list(RandomSampler(range(4), num_samples=10, generator=ember.Generator().manual_seed(1)))
+    assert sorted(order[:4]) == sorted(order[4:8]) == [0, 1, 2, 3] and len(order) == 10
+    with pytest.raises(ValueError, match="num_samples should be a positive integer"):
+        RandomSampler(range(4), num_samples=0)
