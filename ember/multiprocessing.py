@@ -43,7 +43,10 @@ class ProcessExitedException(ProcessException):
                             self.signal_name)
 
 
-def _wrap(fn, i, args, error_queue):
+def _wrap(fn, i, args, error_queue, nprocs=None):
+    if nprocs is not None:  # spawn() without MPI: init_process_group explains what to install
+        import os
+        os.environ["EMBER_SPAWNED_WITHOUT_MPI"] = str(nprocs)
     try:
         fn(i, *args)
     except KeyboardInterrupt:
@@ -130,7 +133,9 @@ def start_processes(fn, args=(), nprocs=1, join=True, daemon=False, start_method
     processes, queues = [], []
     for i in range(nprocs):
         q = ctx.SimpleQueue()
-        p = ctx.Process(target=_wrap, args=(fn, i, tuple(args), q), daemon=daemon)
+        p = ctx.Process(target=_wrap, args=(fn, i, tuple(args), q,
+                                            nprocs if start_method == "spawn" else None),
+                        daemon=daemon)
         p.start()
         processes.append(p)
         queues.append(q)

@@ -154,6 +154,13 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
                                  f"-n")
     else:
         size = world_size if world_size is not None and world_size > 0 else (env_size or 1)
+        if size != 1 and os.environ.get("EMBER_SPAWNED_WITHOUT_MPI"):
+            raise RuntimeError(
+                f"init_process_group: world size {size} was asked for in a process that "
+                f"ember.multiprocessing.spawn started without MPI (mpi4py or mpiexec not found, "
+                f"or EMBER_SPAWN=python), so it cannot join the other processes; pip install "
+                f"'ember[dist]' (mpi4py and mpich) and spawn makes the processes ranks of one "
+                f"MPI job")
         if size != 1:
             raise RuntimeError(f"init_process_group: world size {size} was asked for (by "
                                f"{'world_size=' if world_size and world_size > 0 else 'WORLD_SIZE'}"

@@ -65,3 +65,26 @@ def test_spawn_world_size_must_match_nprocs(monkeypatch):
     monkeypatch.delenv("EMBER_SPAWN", raising=False)
     with pytest.raises(mp.ProcessRaisedException, match="world_size= says world size 3"):
         mp.spawn(_fail_while_the_other_waits, args=(3,), nprocs=2)
+
+
+def _world_of_two(rank):
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+
+
+def test_spawn_without_mpi_says_what_to_install(monkeypatch):
+    monkeypatch.setenv("EMBER_SPAWN", "python")     # Python's processes: no MPI world
+    with pytest.raises(mp.ProcessRaisedException, match="started without MPI"):
+        mp.spawn(_world_of_two, nprocs=2)
+
+
+def _rank_file(rank, folder):
+    with open(os.path.join(folder, f"done{rank}"), "w") as f:
+        f.write(str(os.getpid()))
+
+
+def test_spawn_without_join_returns_a_context(tmp_path, monkeypatch):
+    need_mpi()
+    monkeypatch.delenv("EMBER_SPAWN", raising=False)
+    ctx = mp.spawn(_rank_file, args=(str(tmp_path),), nprocs=2, join=False)
+    assert ctx.join() is True and ctx.join() is True
+    assert sorted(os.listdir(tmp_path)) == ["done0", "done1"]
