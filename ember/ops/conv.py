@@ -314,13 +314,16 @@ def _conv_blocked(rows, nbytes):
     """Whether a convolution whose window matrix has ``rows`` rows (C*K per group) and
     ``nbytes`` bytes in all takes the blocked products (decided from shapes only). They pay
     where the GEMMs are few-rowed, so bound by reading the matrix rather than by arithmetic,
-    and the matrix is larger than the caches (one thread, a loaded machine, fastest of 30:
-    the compiled LeNet step at batch 128 34.3 -> 31.9 ms, at batch 32 9.1 -> 8.8 ms; conv1's
-    forward and both gradients at batch 32 11.3 -> 9.8 ms; VGG's first convolution 28.4 ->
-    26.9 ms). With many rows (VGG's 64 -> 128 3x3 convolution: 132 -> 146 ms) the products
-    are bound by arithmetic and gathering the windows twice (forward and weight gradient)
-    costs more than the cache saves (LeNet's conv2, 150 rows, lost too); a small matrix
-    stays in cache anyway."""
+    and the matrix is larger than the caches; they also keep no window matrix for the
+    backward (LeNet at batch 128, peak RSS: eager 137 -> 94 MB, jit 106 -> 76 MB). Time (one
+    thread, the allocator tuned as by ``ember bench``, a loaded machine, the two paths
+    alternating in one process, 80 steps each, fastest / median): the compiled LeNet step at
+    batch 32 9.14 / 12.1 -> 8.86 / 11.1 ms, eager 11.7 / 16.6 -> 11.3 / 15.7 ms; at batch 128
+    par (jit 34.3 / 44.9 -> 34.5 / 45.4, eager 38.0 / 51.6 -> 40.5 / 51.3). With many rows
+    (VGG's 64 -> 128 3x3 convolution, forward and both gradients: 132 -> 146 ms; LeNet's
+    conv2, 150 rows, lost too) the products are bound by arithmetic and gathering the
+    windows twice (forward and weight gradient) costs more than the cache saves; a small
+    matrix stays in cache anyway."""
     return rows <= _BLOCK_MAX_ROWS and nbytes >= _BLOCK_MIN_BYTES
 
 
