@@ -19,7 +19,7 @@ def test_primitive_has_every_rule(name):
     assert not missing, f"primitive {name} lacks rules: {missing}"
 
 
-rng = np.random.default_rng(3)
+rng = np.random.default_rng(3)  # for the tests outside the per-case table (see _case_rng)
 
 # (name, function of ember-or-torch module and tensors, input shapes, positive-domain?)
 CASES = [
@@ -347,8 +347,9 @@ def _fd_grads(f, arrays, w, eps=1e-6):
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_gradients_match_finite_differences(case):
-    _, fn, shapes, pos = case
-    arrays = _inputs(shapes, pos)
+    name, fn, shapes, pos = case
+    rng = _case_rng(name)
+    arrays = _inputs(shapes, pos, rng)
     f = lambda *ts: fn(ember, *ts)  # noqa: E731
     ts = [ember.tensor(a, requires_grad=True) for a in arrays]
     out = f(*ts)
@@ -360,8 +361,9 @@ def test_gradients_match_finite_differences(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_second_order_matches_finite_differences(case):
-    _, fn, shapes, pos = case
-    arrays = _inputs(shapes, pos)
+    name, fn, shapes, pos = case
+    rng = _case_rng(name)
+    arrays = _inputs(shapes, pos, rng)
     w = None
 
     def first_grad(*ts):
@@ -386,8 +388,9 @@ def test_second_order_matches_finite_differences(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_jvp_agrees_with_vjp(case):
-    _, fn, shapes, pos = case
-    arrays = [ember.tensor(a) for a in _inputs(shapes, pos)]
+    name, fn, shapes, pos = case
+    rng = _case_rng(name)
+    arrays = [ember.tensor(a) for a in _inputs(shapes, pos, rng)]
     tangents = [ember.tensor(rng.standard_normal(tuple(a.shape))) for a in arrays]
     f = lambda *ts: fn(ember, *ts)  # noqa: E731
     out, jv = jvp(f, tuple(arrays), tuple(tangents))
@@ -401,7 +404,8 @@ def test_jvp_agrees_with_vjp(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_vmap_equals_loop(case):
-    _, fn, shapes, pos = case
+    name, fn, shapes, pos = case
+    rng = _case_rng(name)
     B = 3
     batched = [rng.uniform(0.5, 2.0, (B,) + s) if pos else rng.standard_normal((B,) + s)
                for s in shapes]
@@ -437,8 +441,9 @@ def test_parity_with_torch(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_jit_equals_eager_bit_for_bit(case):
-    _, fn, shapes, pos = case
-    arrays = [ember.tensor(a) for a in _inputs(shapes, pos)]
+    name, fn, shapes, pos = case
+    rng = _case_rng(name)
+    arrays = [ember.tensor(a) for a in _inputs(shapes, pos, rng)]
     f = lambda *ts: fn(ember, *ts)  # noqa: E731
     eager = f(*arrays).numpy()
     jf = ember.jit(f)
@@ -452,8 +457,9 @@ def test_jit_equals_eager_bit_for_bit(case):
 def test_compiled_backward_is_bit_identical_to_eager_rules(case):
     """backward() stages each VJP rule on its second use and runs the plan from then on:
     the gradients must not change by a single bit."""
-    _, fn, shapes, pos = case
-    arrays = _inputs(shapes, pos)
+    name, fn, shapes, pos = case
+    rng = _case_rng(name)
+    arrays = _inputs(shapes, pos, rng)
     w = None
     grads = []
     for _ in range(3):  # eager rules, then compile, then the cached plan
@@ -483,7 +489,7 @@ def test_cases_exercise_every_primitive(monkeypatch):
     # compiled rules skip eval_apply: run them op by op here (no VJP executor)
     monkeypatch.setattr(A, "_vjp_executor", [None])
     for _, fn, shapes, pos in CASES:
-        arrays = _inputs(shapes, pos)
+        arrays = _inputs(shapes, pos, rng)
         f = lambda *ts: fn(ember, *ts)  # noqa: E731
         ts = [ember.tensor(a, requires_grad=True) for a in arrays]
         f(*ts).sum().backward()
