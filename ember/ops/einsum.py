@@ -78,21 +78,30 @@ def _normalise_new(equation, shapes):
         rhs = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
     else:
         rhs = rhs.replace("...", ell)
+    _sizes(out_ins, rhs, shapes, equation)
+    if len(set(rhs)) != len(rhs):
+        raise OpError(f"einsum: output subscript {rhs!r} repeats a letter")
+    return ",".join(out_ins) + "->" + rhs
+
+
+def _sizes(ins, rhs, shapes, equation):
+    """{subscript letter: its size} over the operands (size-1 dims broadcast); a clash of
+    sizes or an output letter no input names is an error."""
     sizes = {}
-    for sub, shp in zip(out_ins, shapes):
+    for sub, shp in zip(ins, shapes):
         for c, n in zip(sub, shp):
-            if sizes.get(c, 1) != 1 and n not in (1, sizes[c]):
-                raise OpError(f"einsum: subscript {c!r} has size {sizes[c]} in one operand "
-                                 f"and {n} in another (shapes {[tuple(s) for s in shapes]})")
+            m = sizes.get(c, 1)
+            if m != 1 and n not in (1, m):
+                raise OpError(f"einsum: subscript {c!r} has size {m} in one operand and {n} "
+                              f"in another (shapes {[tuple(x) for x in shapes]}, equation "
+                              f"{equation!r})")
             if n != 1 or c not in sizes:
                 sizes[c] = n
     for c in rhs:
         if c not in sizes:
             raise OpError(f"einsum: output subscript {c!r} does not appear in the inputs of "
-                             f"{equation!r}")
-    if len(set(rhs)) != len(rhs):
-        raise OpError(f"einsum: output subscript {rhs!r} repeats a letter")
-    return ",".join(out_ins) + "->" + rhs
+                          f"{equation!r}")
+    return sizes
 
 
 def _split(eq):
@@ -201,23 +210,11 @@ def _einsum_shape(*avals, eq):
     if len(ins) != len(avals):
         raise OpError(f"einsum: the equation {eq!r} names {len(ins)} operands but "
                       f"{len(avals)} were given")
-    sizes = {}
     for k, (sub, a) in enumerate(zip(ins, avals)):
         if len(sub) != len(a.shape):
             raise OpError(f"einsum: operand {k} has {len(a.shape)} dims (shape "
                           f"{tuple(a.shape)}) but its subscript {sub!r} names {len(sub)}")
-        for c, n in zip(sub, a.shape):
-            m = sizes.get(c, 1)
-            if m != 1 and n not in (1, m):
-                raise OpError(f"einsum: subscript {c!r} has size {m} in one operand and {n} "
-                              f"in another (shapes {[tuple(b.shape) for b in avals]}, "
-                              f"equation {eq!r})")
-            if n != 1 or c not in sizes:
-                sizes[c] = n
-    for c in rhs:
-        if c not in sizes:
-            raise OpError(f"einsum: output subscript {c!r} does not appear in the inputs of "
-                          f"{eq!r}")
+    sizes = _sizes(ins, rhs, [a.shape for a in avals], eq)
     dt = avals[0].dtype
     if any(a.dtype is not dt for a in avals):
         dt = _dt.from_np(np.result_type(*[a.dtype.np for a in avals]))

@@ -6,6 +6,7 @@ import pytest
 import ember
 from ember.backend import threads
 from ember.ops import nn_ops
+from tests.ops.test_lstm_wavefront import lstm_eager_equals_jit
 
 
 def test_run_parts_returns_in_order_and_reraises():
@@ -95,18 +96,7 @@ def test_lstm_eager_and_jit_agree_bit_for_bit_when_split(monkeypatch):
     m = ember.nn.LSTM(8, 64, num_layers=2)
     x = ember.tensor(np.random.default_rng(3).standard_normal((7, 34, 8)).astype(np.float32))
     assert len(nn_ops._row_parts(34, 64)) == 2
-    params = dict(m.named_parameters())
-
-    def loss(p):
-        out, (h, c) = ember.func.functional_call(m, p, (x,))
-        return (out * out).mean() + h.sum() + c.mean()
-    eager = loss(params)
-    eager.backward()
-    val, grads = ember.jit(ember.value_and_grad(loss))(
-        {k: v.detach() for k, v in params.items()})
-    np.testing.assert_array_equal(val.numpy(), eager.detach().numpy())
-    for k, p in params.items():
-        np.testing.assert_array_equal(grads[k].numpy(), p.grad.numpy(), err_msg=k)
+    lstm_eager_equals_jit(m, x)
 
 
 @pytest.mark.parametrize("reverse", [False, True])

@@ -79,6 +79,12 @@ def _module_run(nl, wave, monkeypatch, **kw):
     x = ember.tensor(np.random.default_rng(3).standard_normal((19, 6, 8)).astype(np.float32))
     if kw.get("batch_first"):
         x = x.transpose(0, 1)
+    return lstm_eager_equals_jit(m, x)
+
+
+def lstm_eager_equals_jit(m, x):
+    """Loss and gradients of an nn.LSTM module on ``x``: the eager tape's, checked bit for bit
+    against a jitted value_and_grad's."""
     params = dict(m.named_parameters())
 
     def loss(p):

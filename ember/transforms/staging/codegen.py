@@ -39,11 +39,7 @@ _DEL_MIN_BYTES = 1 << 16  # smaller intermediates stay until the plan returns (n
 
 
 def _nbytes(aval):
-    n = getattr(getattr(aval, "dtype", None), "np", None)
-    n = n.itemsize if n is not None else 8
-    for d in getattr(aval, "shape", ()):
-        n *= d
-    return n
+    return aval.size * aval.dtype.itemsize
 
 
 def compile_plan(g: Graph, donated=(), backend=None):
