@@ -19,77 +19,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import autograd as _ag
-from .core.primitive import Aval, Primitive, Tracer, bind, new_main, transforms_active
+from .core.primitive import Aval, Primitive, bind, transforms_active
 from .core.tensor import Tensor
 from .ops.elementwise import as_value, where, zeros_like_v
 from .tree import tree_flatten, tree_unflatten
 from .transforms.effects import draw_keys, loop_keys
 from .transforms.staging.codegen import compile_plan, eval_graph
-from .transforms.staging.ir import Graph, Lit, Var
-from .transforms.staging.passes import optimize
-from .transforms.staging.tracing import StageTrace, StageTracer, _Builder, _abstract
+from .transforms.staging.ir import Graph, Var
+from .transforms.staging.capture import Closed, stage
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan"]
-
-
-# ---- staging sub-functions with closure capture -----------------------------------------
-
-class _CaptureTrace(StageTrace):
-    """Like jit's tracer, but a value from an enclosing transform (or an eager tensor that
-    requires grad) becomes an extra graph input instead of an error or a constant."""
-
-    def pure(self, val):
-        b = self.main.global_data
-        if isinstance(val, Tracer) or (isinstance(val, Tensor) and val.requires_grad):
-            k = id(val)
-            if k not in b.captured:
-                v = Var(Aval(tuple(val.shape), val.dtype))
-                b.captured[k] = (val, v)
-            return StageTracer(self, b.captured[k][1])
-        return StageTracer(self, b.lit(val))
-
-    lift = pure
-
-
-class _Closed:
-    """A staged sub-function: graph over (inputs..., captured...), with its compiled plan."""
-
-    def __init__(self, graph, consts, out_def):
-        self.graph = optimize(graph)
-        self.consts = consts
-        self.out_def = out_def
-        self.plan = compile_plan(self.graph)
-        self.out_avals = [o.aval if isinstance(o, Var) else _abstract(o.val)
-                          for o in self.graph.outs]
-
-    def __repr__(self):
-        return f"<graph {len(self.graph.eqns)} eqns>"
-
-
-def _stage(fun, args, name):
-    """Stage ``fun(*args) -> pytree of tensors`` (args: flat list of tensors or avals)."""
-    b = _Builder()
-    b.captured = {}
-    with new_main(_CaptureTrace, global_data=b, dynamic=True) as main:
-        main.origin = name
-        trace = _CaptureTrace(main)
-        invars = [Var(a if isinstance(a, Aval) else _abstract(a)) for a in args]
-        ins = [StageTracer(trace, v) for v in invars]
-        with _ag.no_grad():
-            out = fun(*ins)
-        leaves, out_def = tree_flatten(out)
-        outs = []
-        for o in leaves:
-            o = as_value(o)
-            t = trace.full_raise(o)
-            outs.append(t.gvar)
-    captured = list(b.captured.values())
-    fx = b.effects  # a scan body that draws from a stateful generator takes a key per step
-    g = Graph(invars + fx.key_vars + [v for _, v in captured], b.eqns, outs)
-    closed = _Closed(g, [c for c, _ in captured], out_def)
-    closed.key_gens, closed.key_ops = list(fx.gens), list(fx.ops)
-    return closed
 
 
 def _run(closed, args):
@@ -136,7 +75,7 @@ def _cond_jvp(primals, tangents, out, branches):
             p, t = z[:n], z[n:]
             o, to = jvp(lambda *a: _run(br, a), tuple(p), tuple(t))
             return list(o) + list(to)
-        return _stage(f, args + ts, "cond_jvp")
+        return stage(f, args + ts, "cond_jvp")
     new = _with_consts([mk(br) for br in branches])
     res = bind(cond_p, index, *args, *ts, *new[1], branches=new[0])
     return res[len(res) // 2:]
@@ -157,7 +96,7 @@ def _with_consts(closed_list):
         by_id = {id(v): var for v, var in zip(c.consts, c.graph.invars[n_in:])}
         extra = [by_id.get(id(v)) or Var(_aval(v)) for v in consts]
         g = Graph(ins + extra, c.graph.eqns, c.graph.outs)
-        cc = _Closed.__new__(_Closed)
+        cc = Closed.__new__(Closed)
         cc.graph, cc.consts, cc.out_def, cc.out_avals = g, consts, c.out_def, c.out_avals
         cc.plan = compile_plan(g)
         fixed.append(cc)
@@ -181,7 +120,7 @@ def _cond_vjp(ct, out, index, *args, branches):
             _, pull = vjp(lambda *x: _run(br, x), *a)
             g = pull(list(c))
             return [gi if gi is not None else zeros_like_v(ai) for gi, ai in zip(g, a)]
-        return _stage(f, list(args) + cts, "cond_vjp")
+        return stage(f, list(args) + cts, "cond_vjp")
     new, consts = _with_consts([mk(br) for br in branches])
     res = bind(cond_p, index, *args, *cts, *consts, branches=new)
     return (None,) + tuple(r if _is_float(a) else None for r, a in zip(res, args))
@@ -207,7 +146,7 @@ def _cond_batch(args, dims, branches):
         return res, [0] * len(res)
     size = next(a.shape[d] for a, d in zip(rest, rdims) if d is not None)
     new, consts = _with_consts([
-        _stage(lambda *a, br=br: vmap(lambda *x: _run(br, x), in_axes=tuple(rdims),
+        stage(lambda *a, br=br: vmap(lambda *x: _run(br, x), in_axes=tuple(rdims),
                                       axis_size=size)(*a), list(rest), "cond_vmap")
         for br in branches])
     return bind(cond_p, index, *rest, *consts, branches=new), [0] * len(new[0].out_avals)
@@ -233,7 +172,7 @@ def switch(index, branches, *operands):
         return branches[i](*operands)
     leaves, in_def = tree_flatten(operands)
     leaves = [as_value(x) for x in leaves]
-    closed = [_stage(lambda *a, f=f: f(*tree_unflatten(in_def, list(a))), leaves,
+    closed = [stage(lambda *a, f=f: f(*tree_unflatten(in_def, list(a))), leaves,
                      f"cond({getattr(f, '__name__', 'branch')})") for f in branches]
     sig = [(o.shape, o.dtype) for o in closed[0].out_avals]
     for k, c in enumerate(closed[1:], 1):
@@ -340,7 +279,7 @@ def _scan_jvp(primals, tangents, out, body, n_consts, n_carry, length, reverse):
         o, to = jvp(lambda *a: call(a[:nc], a[nc:nc + nca], a[nc + nca:]),
                     tuple(c_) + tuple(ca_) + tuple(x_), tuple(tc_) + tuple(tca_) + tuple(tx_))
         return list(o[:n_carry]) + list(to[:n_carry]) + list(o[n_carry:]) + list(to[n_carry:])
-    new = _stage(f, c + tc + ca + tca + [_slice0(a) for a in x + tx], "scan_jvp")
+    new = stage(f, c + tc + ca + tca + [_slice0(a) for a in x + tx], "scan_jvp")
     res = _scan_bind(new, c + tc, ca + tca, x + tx, length, reverse)
     n_y = (len(res) - 2 * nca) // 2
     return res[nca:2 * nca] + res[2 * nca + n_y:]
@@ -362,7 +301,7 @@ def _scan_vjp(ct, out, *args, body, n_consts, n_carry, length, reverse):
     def fwd(*z):
         o = call(z[:nc], z[nc:nc + nca], z[nc + nca:])
         return list(o[:n_carry]) + list(z[nc:nc + nca])
-    fw = _stage(fwd, c + ca + [_slice0(a) for a in x], "scan_fwd")
+    fw = stage(fwd, c + ca + [_slice0(a) for a in x], "scan_fwd")
     carries_in = _scan_bind(fw, c, ca, x, length, reverse)[nca:]
 
     # 2. a reverse scan of the body's VJP; the constants' cotangents accumulate in the carry
@@ -379,7 +318,7 @@ def _scan_vjp(ct, out, *args, body, n_consts, n_carry, length, reverse):
         return list(g[nc:nc + nca]) + [a + b for a, b in zip(g_k, g[:nc])] + list(g[nc + nca:])
     zero_k = [zeros_like_v(a) for a in c]
     seq = carries_in + x + ct_ys
-    bw = _stage(bwd, c + ct_carry + zero_k + [_slice0(a) for a in seq], "scan_vjp")
+    bw = stage(bwd, c + ct_carry + zero_k + [_slice0(a) for a in seq], "scan_vjp")
     res = _scan_bind(bw, c, ct_carry + zero_k, seq, length, not reverse)
     g_init, g_consts, g_xs = res[:nca], res[nca:nca + nc], res[nca + nc:]
     n0 = n_consts
@@ -406,7 +345,7 @@ def _scan_batch(args, dims, body, n_consts, n_carry, length, reverse):
         dxs.append(None if d is None else 0)
     nc, nca = len(c), len(ca)
     in_axes = tuple(dc) + (0,) * nca + tuple(dxs)
-    nb = _stage(lambda *z: vmap(lambda *a: call(a[:nc], a[nc:nc + nca], a[nc + nca:]),
+    nb = stage(lambda *z: vmap(lambda *a: call(a[:nc], a[nc:nc + nca], a[nc + nca:]),
                                 in_axes=in_axes, axis_size=size)(*z),
                 c + ca + [_slice0(a) for a in xs], "scan_vmap")
     res = _scan_bind(nb, c, ca, xs, length, reverse)
@@ -473,7 +412,7 @@ def scan(f, init, xs=None, length=None, reverse=False):
         yl, yd = tree_flatten(y)
         y_def_box.append(yd)
         return list(nl) + list(yl)
-    closed = _stage(body, c_leaves + [_slice0(a) for a in x_leaves], "scan")
+    closed = stage(body, c_leaves + [_slice0(a) for a in x_leaves], "scan")
     for a, o in zip(c_leaves, closed.out_avals[:n_c]):
         if tuple(a.shape) != tuple(o.shape) or a.dtype != o.dtype:
             raise TypeError(f"scan: the body changes the carry from {tuple(a.shape)} "
@@ -511,14 +450,14 @@ def _while_jvp(primals, tangents, out, cond_g, body_g, n_carry):
           for p, t in zip(bc, tangents[n_carry + nc_c:])]
     tcarry = [t if t is not None else zeros_like_v(p) for p, t in zip(carry, tangents)]
     n, nb = len(carry), len(bc)
-    new_cond = _stage(lambda *z: _run(cond_g, list(z[:n]) + list(z[2 * n:2 * n + nc_c])),
+    new_cond = stage(lambda *z: _run(cond_g, list(z[:n]) + list(z[2 * n:2 * n + nc_c])),
                       carry + tcarry + cc, "while_cond_jvp")
 
     def body(*z):
         p, t, b, tb_ = z[:n], z[n:2 * n], z[2 * n:2 * n + nb], z[2 * n + nb:]
         o, to = jvp(lambda *a: _run(body_g, a), tuple(p) + tuple(b), tuple(t) + tuple(tb_))
         return list(o) + list(to)
-    new_body = _stage(body, carry + tcarry + bc + tb, "while_body_jvp")
+    new_body = stage(body, carry + tcarry + bc + tb, "while_body_jvp")
     res = bind(while_p, *carry, *tcarry, *new_cond.consts, *new_body.consts,
                cond_g=new_cond, body_g=new_body, n_carry=2 * n)
     return res[n:]
@@ -547,7 +486,7 @@ def _while_batch(args, dims, cond_g, body_g, n_carry):
     def preds(z, consts):
         return vmap(lambda *a: _run(cond_g, a)[0], in_axes=(0,) * n + tuple(dcc),
                     axis_size=size)(*z, *consts)
-    new_cond = _stage(lambda *z: _any(preds(z[:n], z[n:])), carry + cc, "while_cond_vmap")
+    new_cond = stage(lambda *z: _any(preds(z[:n], z[n:])), carry + cc, "while_cond_vmap")
 
     def body(*z):
         cur, c_cc, c_bc = z[:n], z[n:n + nc_c], z[n + nc_c:]
@@ -556,7 +495,7 @@ def _while_batch(args, dims, cond_g, body_g, n_carry):
                    axis_size=size)(*cur, *c_bc)
         return [where(p.reshape((size,) + (1,) * (a.ndim - 1)), b, a)
                 for a, b in zip(cur, nxt)]
-    new_body = _stage(body, carry + cc + bc, "while_body_vmap")
+    new_body = stage(body, carry + cc + bc, "while_body_vmap")
     res = bind(while_p, *carry, *new_cond.consts, *new_body.consts, cond_g=new_cond,
                body_g=new_body, n_carry=n)
     return res, [0] * n
@@ -580,12 +519,12 @@ def while_loop(cond_fun, body_fun, init_val):
         return val
     leaves, td = tree_flatten(init_val)
     leaves = [as_value(a) for a in leaves]
-    cg = _stage(lambda *z: [cond_fun(tree_unflatten(td, list(z)))], leaves, "while_cond")
+    cg = stage(lambda *z: [cond_fun(tree_unflatten(td, list(z)))], leaves, "while_cond")
     if len(cg.out_avals) != 1 or cg.out_avals[0].shape != () or \
             not cg.out_avals[0].dtype.is_bool:
         raise TypeError(f"while_loop: cond_fun must return a scalar bool, got "
                         f"{[(a.shape, a.dtype.name) for a in cg.out_avals]}")
-    bg = _stage(lambda *z: body_fun(tree_unflatten(td, list(z))), leaves, "while_body")
+    bg = stage(lambda *z: body_fun(tree_unflatten(td, list(z))), leaves, "while_body")
     if bg.out_def != td or [(_aval(a).shape, _aval(a).dtype) for a in leaves] != \
             [(o.shape, o.dtype) for o in bg.out_avals]:
         raise TypeError(f"while_loop: body_fun must return the structure, shapes and dtypes "

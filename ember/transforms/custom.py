@@ -20,6 +20,9 @@ from ..core.tensor import Tensor
 from ..core import autograd as _ag
 from ..ops.elementwise import as_value, zeros_like_v
 from ..tree import tree_flatten, tree_unflatten
+from .effects import draw_keys
+from .staging.capture import stage
+from .staging.codegen import eval_graph
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
 
@@ -242,21 +245,53 @@ remat_p = Primitive("checkpoint", _impl_of("checkpoint"), multiple_results=True,
 remat_p.batch = _batch_rule(remat_p)
 
 
-def checkpoint(fun):
+class _StagedFn:
+    """A staged function as a primitive parameter: evaluates its graph. Unhashable, so no
+    table keyed by params (the eager backward's staged-VJP cache, CSE) keeps it alive."""
+
+    __hash__ = None
+
+    def __init__(self, closed):
+        self.closed = closed
+
+    def __call__(self, *ins):
+        return eval_graph(self.closed.graph, list(ins))
+
+
+def checkpoint(fun, *, prevent_cse=True, static_argnums=()):
     """``jax.checkpoint``: differentiating ``checkpoint(f)`` stores only f's inputs and
     recomputes its intermediates during the backward pass (memory for compute).
+
+    ``f`` is staged on each call (as JAX traces it): values it captures by closure from an
+    enclosing transform, or eager tensors that require grad (a module's parameters), become
+    inputs of the checkpointed call, so they get their gradients; random draws inside use
+    keys drawn once per call, so the recomputation sees the same draws. ``static_argnums``
+    marks arguments that are Python values, not arrays; the call is never merged with an
+    identical one (``prevent_cse`` is accepted and always in effect).
 
     >>> block = ember.checkpoint(lambda x: x.sin().sin())
     >>> ember.grad(lambda x: block(x).sum())(ember.tensor([0.]))
     tensor([1.])
     """
+    static = {static_argnums} if isinstance(static_argnums, int) else set(static_argnums)
+
     @functools.wraps(fun)
     def wrapped(*args):
-        leaves, td, statics = _split(args)
-        flat = _Flat(fun, td, statics)
-        out = bind(remat_p, *leaves, flat=flat)
+        dyn = [i for i in range(len(args)) if i not in static]
+        leaves, td, statics = _split(tuple(args[i] for i in dyn))
+        flat = _Flat(lambda *d: fun(*_merge(args, dyn, d)), td, statics)
+        closed = stage(flat, leaves, "checkpoint")
+        keys = [draw_keys(g, op) for g, op in zip(closed.key_gens, closed.key_ops)]
+        out = bind(remat_p, *leaves, *keys, *closed.consts, flat=_StagedFn(closed))
         return tree_unflatten(flat.out_def, out)
     return wrapped
+
+
+def _merge(args, dyn, values):
+    full = list(args)
+    for i, v in zip(dyn, values):
+        full[i] = v
+    return full
 
 
 remat = checkpoint

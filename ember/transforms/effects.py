@@ -78,11 +78,11 @@ class Effects:
 def _stage(keys=False):
     """(the innermost jit stage on the trace stack or None, the vmap levels above it,
     innermost first). With ``keys``, a scan body being staged counts as a stage too: it
-    takes its own key per iteration."""
+    takes its own key per iteration, and a checkpointed function its own key per call."""
     batched = []
     for m in reversed(_tls.stack[1:]):
         name = m.trace_type.__name__
-        if name == "StageTrace" or (keys and name == "_CaptureTrace" and m.origin == "scan"):
+        if name == "StageTrace" or (keys and name == "CaptureTrace" and m.origin in ("scan", "checkpoint")):
             return m, batched
         if name == "BatchTrace":
             batched.append(m)
@@ -92,7 +92,7 @@ def _stage(keys=False):
 def _loop_body():
     """The while loop whose body is being staged (a draw there would repeat), or None."""
     for m in reversed(_tls.stack[1:]):
-        if m.trace_type.__name__ == "_CaptureTrace" and (m.origin or "").startswith("while"):
+        if m.trace_type.__name__ == "CaptureTrace" and (m.origin or "").startswith("while"):
             return m.origin
     return None
 

@@ -91,3 +91,46 @@ def test_checkpoint_recomputes_instead_of_storing():
     n_ckpt, g2 = live_nodes(ember.checkpoint(_chain))
     np.testing.assert_allclose(g2, g, rtol=1e-12)
     assert n_plain >= 80 and n_ckpt <= 2  # the checkpointed forward keeps one node
+
+
+def test_checkpoint_closure_over_traced_and_grad_requiring_values():
+    # JAX closure conversion: a closed-over tracer of grad/jit/vmap, or an eager parameter,
+    # becomes an input of the checkpointed call and gets its gradient
+    w, x = ember.randn(3, 3), ember.randn(2, 3)
+    ref = grad(lambda w: (x @ w).tanh().sum())(w).numpy()
+
+    def f(w):
+        return ember.checkpoint(lambda v: (v @ w).tanh())(x).sum()
+    np.testing.assert_allclose(grad(f)(w).numpy(), ref, rtol=1e-6)
+    np.testing.assert_allclose(jit(grad(f))(w).numpy(), ref, rtol=1e-6)
+    per = ember.vmap(grad(f))(ember.stack([w, 2 * w])).numpy()
+    np.testing.assert_allclose(per[0], ref, rtol=1e-6)
+    lin = ember.nn.Linear(3, 3)
+    xt = x.detach().requires_grad_()
+    ember.checkpoint(lambda v: lin(v).tanh())(xt).sum().backward()
+    g = lin.weight.grad.numpy().copy()
+    lin.weight.grad = None
+    lin(xt).tanh().sum().backward()
+    np.testing.assert_allclose(g, lin.weight.grad.numpy(), rtol=1e-6)
+
+
+def test_checkpoint_recomputation_sees_the_forward_random_draws():
+    d = ember.nn.Dropout(0.5)
+
+    def f(x):
+        y = ember.checkpoint(lambda v: d(v) * 2)(x)
+        return y.sum(), y
+    (_, y), g = ember.value_and_grad(f, has_aux=True)(ember.ones(200))
+    np.testing.assert_array_equal(y.numpy() != 0, g.numpy() != 0)
+    assert 0 < (g.numpy() != 0).sum() < 200
+    xt = ember.ones(200, requires_grad=True)
+    y = ember.checkpoint(lambda v: d(v) * 2)(xt)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy() != 0, xt.grad.numpy() != 0)
+    g1, g2 = (jit(grad(lambda v: f(v)[0]))(ember.ones(200)) for _ in range(2))
+    assert (g1.numpy() != g2.numpy()).any()  # a new draw per call, as eager
+
+
+def test_checkpoint_static_argnums():
+    f = ember.checkpoint(lambda x, n: x ** n, static_argnums=(1,))
+    np.testing.assert_allclose(grad(lambda x: f(x, 3).sum())(ember.tensor([2.0])).numpy(), [12.0])
