@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import update_rules
+from . import inplace, update_rules
 from .sgd import Optimizer, check_hyperparameters
 
 
@@ -35,9 +35,9 @@ class _RuleOptimizer(Optimizer):
                     st = self.state[id(p)] = self._init_state(p, group)
                 st["step"] += 1
                 arrays = {k: v for k, v in st.items() if k != "step"}
-                delta, new = rule(arith, p._data, p.grad._data, arrays, st["step"], **hp)
-                st.update(new)  # in place: the same buffers, updated
-                p._data += np.asanyarray(delta, dtype=p._data.dtype)  # keeps the device
+                inplace.update(rule, arith, p._data, p.grad._data, arrays, st["step"], hp,
+                               cast=True)
+                st.update(arrays)  # the same buffers, updated (and any the rule made)
                 p._version[0] += 1
         return loss
 

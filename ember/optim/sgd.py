@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.tensor_methods import zero_grad_in_place as _zero_in_place
-from .inplace import InPlace
+from .inplace import InPlace, update as _update
 
 
 def _type_name(x):
@@ -242,8 +242,6 @@ class SGD(Optimizer):
                     continue
                 st = self.state.setdefault(id(p), {"step": 0})
                 st["step"] += 1
-                delta, new = sgd(arith, p._data, p.grad._data, st, st["step"], **hp)
-                st.update(new)
-                p._data += delta
+                _update(sgd, arith, p._data, p.grad._data, st, st["step"], hp)
                 p._version[0] += 1
         return loss

@@ -110,3 +110,75 @@ def test_stateful_with_kept_scratch_equals_jitted_functional(cls, fn, kw, fkw):
     assert len(flat) == 2  # float32 and float64
     opt.step()
     assert all(opt._arith._flat[k] is v for k, v in flat.items())  # no allocation per step
+
+
+# ---- large parameters are updated piece by piece (inplace.update): the same bits ----------
+
+PIECEWISE = [(R.sgd, hp) for hp in SGD] + [(R.adam, hp) for hp in ADAM] + [
+    (R.rmsprop, dict(lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.1)),
+    (R.rmsprop, dict(lr=0.01, maximize=True)),
+    (R.adagrad, dict(lr=0.1, lr_decay=0.01, weight_decay=0.1))]
+
+
+@pytest.mark.parametrize("rule,hp", PIECEWISE, ids=[f"{r.__name__}{i}"
+                                                    for i, (r, _) in enumerate(PIECEWISE)])
+def test_piecewise_update_equals_the_whole_array_update(rule, hp):
+    from ember.optim.inplace import InPlace, update
+    p0, gs = _grads((100, 250))  # 25000 entries: 3 pieces of 8192 and a short one
+    names = R.STATE[rule.__name__](hp)
+    init = {n: (np.full_like(p0, 0.5) if n == "sum" else np.zeros_like(p0)) for n in names}
+    if rule is R.sgd:
+        init = {}  # the momentum buffer is made by the first step (in pieces: put together)
+    runs = []
+    for piece in (1 << 30, 8192):
+        p, st = p0.copy(), {k: v.copy() for k, v in init.items()}
+        arith = InPlace(keep_scratch=True)
+        for t, g in enumerate(gs, 1):
+            g_before = g.copy()
+            buffers = dict(st)
+            update(rule, arith, p, g, st, t, hp, cast=True, piece=piece)
+            np.testing.assert_array_equal(g, g_before)
+            if piece == 8192 or rule in (R.sgd, R.adam):  # updated where they live
+                assert all(st[k] is v for k, v in buffers.items())
+        if piece == 8192 and rule is not R.rmsprop and rule is not R.adagrad:
+            # the kept scratch is one piece, not the parameter
+            assert [v.size for v in arith._flat.values()] == [piece]
+        runs.append((p, st))
+    (p_whole, st_whole), (p_pieces, st_pieces) = runs
+    np.testing.assert_array_equal(p_pieces, p_whole)
+    assert sorted(st_pieces) == sorted(st_whole)
+    for k in st_whole:
+        np.testing.assert_array_equal(st_pieces[k], st_whole[k], err_msg=k)
+        assert st_pieces[k].shape == p0.shape
+
+
+@pytest.mark.parametrize("cls,kw", [("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
+                                    ("Adam", dict(lr=0.01, amsgrad=True)),
+                                    ("AdamW", dict(lr=0.01, weight_decay=0.1)),
+                                    ("RMSprop", dict(lr=0.01, momentum=0.9)),
+                                    ("Adagrad", dict(lr=0.1))])
+def test_stateful_optimizer_updates_a_large_parameter_in_pieces(cls, kw, monkeypatch):
+    from ember.optim import inplace
+    rng = np.random.default_rng(5)
+    init = rng.standard_normal((300, 70)).astype(np.float32)  # 21000 > 2 pieces of 8192
+    grads = [rng.standard_normal(init.shape).astype(np.float32) for _ in range(4)]
+    # a transposed (not C-contiguous) parameter takes the whole-array path
+    out = []
+    for piece in (1 << 30, 8192):
+        monkeypatch.setattr(inplace, "PIECE", piece)
+        w = ember.nn.Parameter(ember.tensor(init.copy()))
+        wt = ember.nn.Parameter(ember.tensor(init.copy().T))
+        opt = getattr(ember.optim, cls)([w, wt], **kw)
+        for g in grads:
+            w.grad, wt.grad = ember.tensor(g.copy()), ember.tensor(g.copy().T)
+            opt.step()
+        if piece == 8192 and cls in ("SGD", "Adam", "AdamW"):
+            assert opt._arith._flat[(np.ndarray, np.dtype(np.float32))].size <= 2 * piece
+        out.append((w.detach().numpy().copy(), wt.detach().numpy().copy(),
+                    {k: v.copy() for k, v in opt.state[id(w)].items() if k != "step"}))
+    (a, at, sa), (b, bt, sb) = out
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(at, bt)
+    np.testing.assert_array_equal(a, at.T)  # the layouts agree too
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
