@@ -361,3 +361,23 @@ def test_relu_runs_in_place_in_a_plan_with_the_eager_bits():
     xi = ember.tensor(rng.integers(-5, 5, (6,)))  # an integer relu, in place too
     np.testing.assert_array_equal(ember.jit(lambda v: ember.relu(v + 1))(xi).numpy(),
                                   np.maximum(xi.numpy() + 1, 0))
+
+
+def test_jit_closing_over_values_of_an_enclosing_transform_runs_inline():
+    # JAX allows a jitted function to close over tracers of grad/vmap/jit around it
+    w, x = ember.randn(3, 3), ember.randn(2, 3)
+    ref = ember.grad(lambda w: (x @ w).tanh().sum())(w).numpy()
+    inner = None
+
+    def f(w):
+        nonlocal inner
+        inner = ember.jit(lambda v: (v @ w).tanh())
+        return inner(x).sum()
+    np.testing.assert_allclose(ember.grad(f)(w).numpy(), ref, rtol=1e-6)
+    assert inner._inline
+    np.testing.assert_allclose(ember.jit(ember.grad(f))(w).numpy(), ref, rtol=1e-6)
+    per = ember.vmap(ember.grad(f))(ember.stack([w, w])).numpy()
+    np.testing.assert_allclose(per[1], ref, rtol=1e-6)
+    plain = ember.jit(lambda v, s: v * s)  # no capture: stays one compiled call
+    ember.grad(lambda w: plain(x, w[0, 0]).sum())(w)
+    assert not plain._inline and plain.trace_count == 1

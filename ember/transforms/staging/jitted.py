@@ -36,7 +36,7 @@ from .guards import (_array_positions, _canonical_leaves, _changed_names, _descr
                      _signature, _with_leaves, argument_leaf_names, positional_names)
 from .ir import Lit, Var
 from .passes import optimize
-from .tracing import StageTrace, _abstract, trace_to_graph
+from .tracing import CapturedTracerError, StageTrace, _abstract, trace_to_graph
 
 log = logging.getLogger("ember.jit")
 
@@ -207,6 +207,7 @@ class Jitted:
         self.cache = {}
         self.trace_count = 0
         self._fast = None  # the guard tuple of the last plain call (see _Entry.guard)
+        self._inline = False  # set once it was found to close over an enclosing trace
         self._vg_fast = {}  # argnums -> value_and_grad's guard tuple (_make_vg_fast)
         self._lock = threading.RLock()  # one thread traces and inserts at a time
         self._changes = {}  # argument name -> how many retraces it caused
@@ -518,7 +519,17 @@ class Jitted:
             if arrays is not None and not (fast[3] and fast[3].consts_need_grad()):
                 wrap = Tensor._wrap
                 return fast[2]([wrap(np.asanyarray(o)) for o in fast[1](*arrays)])
-        entry, leaves = self._lookup(args, kwargs)
+        if self._inline and transforms_active():
+            return self.fun(*args, **kwargs)
+        try:
+            entry, leaves = self._lookup(args, kwargs)
+        except CapturedTracerError:
+            if not transforms_active():
+                raise
+            # it closes over values of the enclosing transforms (JAX allows that): from now
+            # on, under transforms, it runs inline in them, as the same function unjitted
+            self._inline = True
+            return self.fun(*args, **kwargs)
         if entry is None:  # the cache is full: run eagerly (as PyTorch past its limit)
             with eager_keys():
                 return self.fun(*args, **kwargs)

@@ -24,6 +24,10 @@ class StageTracer(Tracer):
         return self.gvar.aval
 
 
+class CapturedTracerError(TypeError):
+    """A function being staged by ``jit`` closes over a value of an enclosing transform."""
+
+
 class _Builder:
     def __init__(self):
         self.eqns = []
@@ -40,8 +44,8 @@ class _Builder:
 class StageTrace(Trace):
     def pure(self, val):
         if isinstance(val, Tracer):
-            raise TypeError("jit: a value from an outer transform was captured by a jitted "
-                            "function; pass it as an argument instead")
+            raise CapturedTracerError("jit: a value from an outer transform was captured by "
+                                      "a jitted function; pass it as an argument instead")
         b = self.main.global_data
         return StageTracer(self, b.lit(val))
 
