@@ -115,7 +115,14 @@ def _vjp(ct, out, *inputs, block):
     return list(grads)
 
 
-_block_p = Primitive("checkpoint_block", _impl, multiple_results=True, vjp=_vjp)
+def _eager_only(*_, **__):
+    raise TypeError("checkpoint_block: the eager tape's node of utils.checkpoint cannot be "
+                    "transformed; call checkpoint inside the transformed function (it then "
+                    "stages the block as ember.checkpoint)")
+
+
+_block_p = Primitive("checkpoint_block", _impl, multiple_results=True, vjp=_vjp,
+                     jvp=_eager_only, batch=_eager_only)
 _block_p.vjp_accepts_none = True  # outputs without a cotangent are skipped, not zero-filled
 
 

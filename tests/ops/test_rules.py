@@ -125,6 +125,8 @@ CASES = [
      + m.take_along_dim(a, m.tensor([[1], [0], [3]]), 1), [(3, 4)], False),
     ("masked_fill", lambda m, a: a.masked_fill(m.tensor([True, False, True, False]), 2.0),
      [(3, 4)], False),
+    ("utils_checkpoint", lambda m, a, b: m.utils.checkpoint.checkpoint(
+        lambda t, u: (t * u).sin() * 2, a, b, use_reentrant=False), [(3,), (3,)], False),
     ("einsum_matmul_bcast", lambda m, a, b: m.einsum("bij,bjk->bik", a, b), [(1, 2, 3), (4, 3, 2)],
      False),
     ("einsum_ellipsis_sum", lambda m, a, b: m.einsum("...ij,jk", a, b) + m.einsum("ij->", b),
