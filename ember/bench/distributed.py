@@ -37,11 +37,18 @@ WORKLOADS = ("mnist-mlp", "cifar-lenet")
 SIZES_MB = (1, 25)
 
 
-def _median_time(fn, reps, warmup=3, sync=None):
+def _median_time(fn, reps, warmup=3, sync=None, setup=None):
+    """[median, fastest] of ``reps`` timed calls of ``fn`` after ``warmup`` untimed ones;
+    ``sync()`` (a barrier: every rank starts the call together) and ``setup()`` run before
+    each call, outside the timed part."""
     for _ in range(warmup):
+        if setup is not None:
+            setup()
         fn()
     ts = []
     for _ in range(reps):
+        if setup is not None:
+            setup()
         if sync is not None:
             sync()
         t = time.perf_counter()
@@ -57,15 +64,34 @@ def _reps(mb):
 # ---- ember under mpiexec ------------------------------------------------------------------------
 
 def _ddp_reduction(ddp):
-    """DDP's reduction alone, as at the end of a backward pass: every gradient is in its
-    bucket already divided by the world size (where autograd's accumulation puts it: the
-    one copy autograd makes of a fresh gradient writes into the bucket), then the buckets'
-    all-reduces are launched and waited for and ``.grad`` points at the averages."""
+    """(setup, run): DDP's reduction alone, as at the end of a backward pass. ``setup``
+    (untimed) puts DDP in the state backward leaves: every gradient in its bucket, already
+    divided by the world size (the one copy autograd makes of a fresh gradient writes it
+    there), every bucket counted full (what the parameters' hooks count during backward,
+    a cost of the backward pass that the step times include); ``run`` is what remains: the
+    buckets' all-reduces launched and waited for, ``.grad`` pointing at the averages."""
     def run():
-        ddp._mark_all_arrived()
         ddp._launch_ready()
         ddp._finish_backward()
-    return run
+    return ddp._mark_all_arrived, run
+
+
+def _vs_raw(ddp, comm, MPI, reps=60, rounds=5):
+    """DDP's reduction and a raw mpi4py ``Allreduce`` (in place, float32) of a buffer of the
+    same bytes as DDP's buckets, taking turns in ``rounds`` (so that the machine's load hits
+    both alike), ``reps`` calls each per round after the same warm-up, each call after a
+    barrier: {"ddp": [median, fastest], "raw": [median, fastest]} over all calls."""
+    setup, run = _ddp_reduction(ddp)
+    flat = np.ones(sum(b.buf.size for b in ddp._buckets), ddp._buckets[0].buf.dtype)
+    fns = {"ddp": (run, setup),
+           "raw": (lambda: comm.Allreduce(MPI.IN_PLACE, flat, op=MPI.SUM), None)}
+    times = {k: [] for k in fns}
+    for r in range(rounds):
+        for k in (("ddp", "raw") if r % 2 == 0 else ("raw", "ddp")):
+            fn, pre = fns[k]
+            times[k].append(_median_time(fn, reps, warmup=3, sync=comm.Barrier, setup=pre))
+    return {k: [statistics.median(x[0] for x in v), min(x[1] for x in v)]
+            for k, v in times.items()}
 
 
 MODES = ("eager", "compiled", "jit")
@@ -135,14 +161,15 @@ def role_mpi():
         holder.p = p
         ddp = DDP(holder, bucket_cap_mb=mb + 1)
         p.grad = ember.ones(n)
-        ddp_reduce = _ddp_reduction(ddp)
+        ddp_setup, ddp_reduce = _ddp_reduction(ddp)
         res = {}
         for _ in range(3):  # alternate
-            for name, fn in (("raw mpi4py Allreduce",
-                              lambda: comm.Allreduce(MPI.IN_PLACE, raw, op=MPI.SUM)),
-                             ("ember dist.all_reduce", lambda: dist.all_reduce(t)),
-                             ("ember DDP bucket", ddp_reduce)):
-                res.setdefault(name, []).append(_median_time(fn, _reps(mb), sync=comm.Barrier))
+            for name, fn, pre in (("raw mpi4py Allreduce",
+                                   lambda: comm.Allreduce(MPI.IN_PLACE, raw, op=MPI.SUM), None),
+                                  ("ember dist.all_reduce", lambda: dist.all_reduce(t), None),
+                                  ("ember DDP bucket", ddp_reduce, ddp_setup)):
+                res.setdefault(name, []).append(_median_time(fn, _reps(mb), sync=comm.Barrier,
+                                                             setup=pre))
         out["allreduce"][f"{mb} MB"] = {k: [statistics.median(x[0] for x in v),
                                              min(x[1] for x in v)] for k, v in res.items()}
     for wl in WORKLOADS:
@@ -155,13 +182,10 @@ def role_mpi():
         steps["eager-buckets"] = _ember_step(spec, "eager", True, 1 + dist.get_rank(), cap)
         times = _alternating(steps, comm.Barrier)
         several = steps["eager-buckets"][1]
-        red_several = _median_time(_ddp_reduction(several), 30, sync=comm.Barrier)
+        red_several = _vs_raw(several, comm, MPI)["ddp"]
         ddp = steps["eager"][1]
-        ddp_reduce = _ddp_reduction(ddp)
-        flat = np.ones(nbytes // 4, np.float32)
-        red = _median_time(ddp_reduce, 30, sync=comm.Barrier)
-        raw = _median_time(lambda: comm.Allreduce(MPI.IN_PLACE, flat, op=MPI.SUM), 30,
-                           sync=comm.Barrier)
+        vs = _vs_raw(ddp, comm, MPI)
+        red, raw = vs["ddp"], vs["raw"]
         out["ddp"][wl] = {"step": times["eager"], "modes": times, "ddp_reduce": red,
                           "raw_allreduce": raw, "grad_bytes": nbytes,
                           "several": {"cap_mb": cap, "buckets": len(several._buckets),
@@ -346,6 +370,10 @@ def report(runs, which, rounds):
                   f"{ms(d['raw_allreduce'])} ({(red / d['raw_allreduce'] - 1) * 100:+.0f}%) | "
                   f"{max(0.0, min(1.0, h)) * 100:.0f}% | {ms(t1) if t1 else '-'} | "
                   f"{ms(t2) if t2 else '-'} |")
+    print("\n(DDP gradient reduction: the buckets' all-reduces and DDP's Python around them, "
+          "as at the end of backward (the per-parameter counting during backward is in the "
+          "step times), taking turns with a raw mpi4py Allreduce of a buffer of the same bytes "
+          "in 5 rounds of 60 calls each, every call after a barrier.)")
     print("\n(hidden by backward: (1-rank step + the reduction alone - 2-rank step) / the "
           "reduction alone. With 2 ranks on 2 cores each rank has one core and MPI moves data "
           "only while a rank calls into it, so this shows the launch order and the Python "

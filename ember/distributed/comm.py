@@ -10,6 +10,9 @@ Every method works on C-contiguous NumPy arrays and writes results in place (``o
 arrays are filled). Reductions take an op name: ``"sum"``, ``"avg"``, ``"product"``,
 ``"min"``, ``"max"``. Non-blocking methods (``iallreduce``, ``ibcast``, ``iallgather``,
 ``isend``, ``irecv``) return a :class:`Request` with ``wait()`` and ``test()``.
+``allreduce_init`` makes a persistent all-reduce of one buffer (MPI-4's ``MPI_Allreduce_init``:
+the buffer, op and algorithm are fixed once; each ``start()`` reduces the buffer's current
+values in place), or returns None where the MPI library or the array cannot have one.
 """
 from __future__ import annotations
 
@@ -48,6 +51,28 @@ class Request:
         self._done = True
         if fin is not None:
             fin()
+
+
+class PersistentAllreduce:
+    """An all-reduce of one buffer set up once (``MPICommunicator.allreduce_init``):
+    ``start()`` launches it on the buffer's current values, ``wait()`` blocks until the
+    result is in the buffer, ``test()`` says whether it is (and lets MPI progress);
+    ``free()`` releases it (not while started). Every rank must start its persistent
+    collectives in the same order, as with any collective."""
+
+    __slots__ = ("start", "wait", "test", "_preq", "_mpi", "buf", "__weakref__")
+
+    def __init__(self, preq, buf, mpi):
+        self._preq, self.buf, self._mpi = preq, buf, mpi  # MPI's buffer stays alive with it
+        # the request's own methods: no Python frame of ours between the caller and MPI
+        self.start, self.wait, self.test = preq.Start, preq.Wait, preq.Test
+
+    def free(self):
+        preq, self._preq = self._preq, None
+        if preq is not None:
+            self.start = self.wait = self.test = None
+            if not self._mpi.Is_finalized():
+                preq.Free()
 
 
 def _staged(arr):
@@ -116,6 +141,9 @@ class LocalCommunicator(Communicator):
 
     def iallreduce(self, arr, op="sum"):
         return Request()
+
+    def allreduce_init(self, arr, op="sum"):
+        return None  # nothing to reduce in a group of one
 
     def reduce(self, arr, op="sum", root=0):
         return arr
@@ -226,6 +254,20 @@ class MPICommunicator(Communicator):
         buf, back = _reducible(arr)
         req = self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self._ops[op])
         return Request(req, _chain(back, self._avg(arr, op)))
+
+    def allreduce_init(self, arr, op="sum"):
+        """A :class:`PersistentAllreduce` of ``arr`` in place with ``op`` (``"sum"``,
+        ``"product"``, ``"min"``, ``"max"``), or None when ``arr`` is not a contiguous array of
+        a type MPI reduces as it is, or the MPI library has no persistent collectives (before
+        MPI-4): then use :meth:`iallreduce`."""
+        if op not in self._ops or op == "avg" or arr.dtype not in _MPI_REDUCIBLE or \
+                not arr.flags.c_contiguous:
+            return None
+        try:
+            preq = self.comm.Allreduce_init(self._in_place, arr, op=self._ops[op])
+        except (NotImplementedError, AttributeError, self.MPI.Exception):
+            return None
+        return PersistentAllreduce(preq, arr, self.MPI)
 
     def reduce(self, arr, op="sum", root=0):
         buf, back = _reducible(arr)

@@ -17,7 +17,12 @@ A bucket starts its non-blocking all-reduce as soon as every gradient in it has 
 accumulated (the leaves' post-accumulate-grad hooks), so communication overlaps the rest of
 backward; an end-of-backward callback (``queue_callback``) launches what is left and waits
 for every bucket. Buckets are launched in index order on every rank, whatever order their
-gradients arrive in, so the ranks' collectives always match.
+gradients arrive in, so the ranks' collectives always match. Since a bucket's buffer never
+changes, its all-reduce is set up once as a persistent collective (MPI-4's
+``MPI_Allreduce_init``, where the MPI library has it; otherwise a fresh non-blocking
+all-reduce each pass): a pass only starts it (the last bucket's start is followed by its
+wait), so the reduction is the all-reduce of the bucket's bytes plus a few Python calls per
+bucket, with no copy in or out and no division after it.
 
 Bucket rebuild (as PyTorch): the first synchronised backward records the order in which the
 parameters' gradients become ready; the next training forward rebuilds the buckets in that
@@ -35,6 +40,7 @@ another tensor is copied back into the bucket at the next reduction.
 from __future__ import annotations
 
 import contextlib
+import weakref
 
 import numpy as np
 
@@ -51,7 +57,7 @@ class _Bucket:
     """Parameters reduced together: one buffer holding their gradients, then one "used"
     count per parameter."""
     __slots__ = ("index", "params", "slots", "numel", "dtype", "ready", "buf", "used", "req",
-                 "scale", "n", "n_arrived")
+                 "scale", "n", "n_arrived", "preq", "__weakref__")
 
     def __init__(self, index, params, dtype):
         self.index, self.params, self.dtype = index, params, dtype
@@ -68,6 +74,7 @@ class _Bucket:
         self.ready = 0      # parameters whose post-accumulate hook ran in this pass
         self.n_arrived = 0  # parameters whose pass gradient the grad sink put in the buffer
         self.req = None
+        self.preq = None   # the buffer's persistent all-reduce, where MPI has them (set by DDP)
         self.scale = None  # 1 / world size as a scalar of the bucket's dtype (set by DDP)
 
 
@@ -232,9 +239,20 @@ class DistributedDataParallel(Module):
         if [[id(p) for p in g] for g in groups] == [[id(p) for p in b.params] for b in old]:
             return False
         buckets = [_Bucket(i, g, g[0]._data.dtype) for i, g in enumerate(groups)]
-        scale = 1.0 / self._comm.size
+        comm = self._comm
+        scale = 1.0 / comm.size
+        for b in old:  # (between passes: none is in flight)
+            if b.preq is not None:
+                b.preq.free()
+                b.preq = None
         for b in buckets:
             b.scale = b.buf.dtype.type(scale)
+            if comm.size > 1:
+                # the buffer is the bucket's for good: its all-reduce is set up once (MPI-4's
+                # persistent collective), each pass only starts it
+                b.preq = comm.allreduce_init(b.buf, "sum")
+                if b.preq is not None:
+                    weakref.finalize(b, b.preq.free)
             for p, slot in zip(b.params, b.slots):
                 slot.ddp = self
                 g = p.grad
@@ -367,8 +385,16 @@ class DistributedDataParallel(Module):
             b.used.fill(1)
         else:
             self._fill_missing(b)
-        if b.index == len(self._buckets) - 1:
-            # the last bucket: every other one is launched, so nothing is left to overlap;
+        last = b.index == len(self._buckets) - 1
+        pr = b.preq
+        if pr is not None:  # the persistent all-reduce of the bucket's buffer
+            pr.start()
+            if last:  # every other bucket is launched: nothing is left to overlap
+                pr.wait()
+                b.req = None
+            else:
+                b.req = pr
+        elif last:
             # a blocking all-reduce skips the request machinery (MPI keeps the order of the
             # ranks' collectives, blocking or not)
             self._comm.allreduce(b.buf, "sum")

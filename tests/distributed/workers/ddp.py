@@ -3,6 +3,7 @@ import copy
 import warnings
 
 import numpy as np
+from mpi4py import MPI
 
 import ember
 import ember.distributed as dist
@@ -78,6 +79,9 @@ for name, make, dtype, halves, tol in (
         assert d < tol, (name, cap, d)
         if cap == 0.05:
             assert len(ddp._buckets) > 1, len(ddp._buckets)
+        if hasattr(MPI.Comm, "Allreduce_init") and MPI.Get_version() >= (4, 0):
+            # each bucket's all-reduce is a persistent collective on its buffer (set up once)
+            assert all(b.preq is not None and b.preq.buf is b.buf for b in ddp._buckets)
 # state_dict keys as PyTorch
 assert list(ddp.state_dict())[0] == "module.1.weight", list(ddp.state_dict())[:2]
 assert ddp.module is ddp.module and isinstance(ddp.module, nn.Sequential)
@@ -271,10 +275,14 @@ def flat_case(clear, steps=3, jit=False, cap=0.05):
     x, y = ember.tensor(X[mine]), ember.tensor(Y[mine])
     for step in range(steps):
         clear(opt)
+        before = list(ddp._buckets)
         nn.functional.cross_entropy(ddp(x), y).backward()
         assert in_bucket(ddp), clear
         if step == 1:   # the buckets were rebuilt in gradient order at this step's forward
             bufs = [b.buf for b in ddp._buckets]
+            # the replaced buckets' persistent all-reduces were released
+            gone = [b for b in before if b not in ddp._buckets]
+            assert all(b.preq is None for b in gone), clear
         opt.step()
         ropt.zero_grad()
         for r in range(n):
