@@ -192,15 +192,35 @@ class Node:
             if isinstance(a, Tensor):
                 versions.append((a._ver or a._version)[0])
                 if a.requires_grad:
-                    parents.append((a._node, a._oidx, a) if a._node is not None else (None, 0, a))
+                    # a leaf is kept (its .grad is written); of a computed input only its node
+                    # and output index, so the tape does not keep every activation alive until
+                    # the end of backward (node.args lets go of it once its rule has run)
+                    parents.append((a._node, a._oidx, None) if a._node is not None else
+                                   (None, 0, a))
                     continue
             else:
                 versions.append(None)
             parents.append(None)
         self.parents = parents
-        self.needed = tuple([p is not None for p in parents])
+        self.needed = needed = tuple([p is not None for p in parents])
         self.versions = versions
         self.hooks = None
+        reads = prim.vjp_reads
+        if reads is not None:  # keep only the inputs whose values the rule reads
+            if type(reads) is not tuple:
+                reads = reads(needed)
+            kept = None
+            for i, a in enumerate(args):
+                if i not in reads and versions[i] is not None:
+                    versions[i] = None  # its value is not used: changing it is harmless
+                    d = a._data
+                    # small arrays stay (a stand-in would save little and cost time)
+                    if type(d) is np.ndarray and d.nbytes >= 65536 and type(a) is Tensor:
+                        if kept is None:
+                            kept = list(args)
+                        kept[i] = _standin(d)
+            if kept is not None:
+                self.args = tuple(kept)
 
     @property
     def name(self):
@@ -212,6 +232,21 @@ class Node:
     @property
     def next_functions(self):
         return tuple((p[0], p[1]) if p is not None else (None, 0) for p in (self.parents or ()))
+
+
+_STANDINS: dict = {}
+
+
+def _standin(d):
+    """A tensor with the shape and dtype of the NumPy array ``d`` and no storage (zero strides;
+    read-only): what the tape keeps of an input whose value the VJP rule does not read."""
+    key = (d.shape, d.dtype)
+    t = _STANDINS.get(key)
+    if t is None:
+        if len(_STANDINS) >= 4096:
+            _STANDINS.clear()
+        t = _STANDINS[key] = Tensor._wrap(np.broadcast_to(np.zeros((), d.dtype), d.shape))
+    return t
 
 
 def _node_needed(args):

@@ -60,6 +60,13 @@ class Primitive:
     # an effect beyond computing the output (a collective over ranks): jit's passes never
     # fold, merge (CSE) or drop (DCE) its equations, so every rank runs it in program order
     effectful: bool = False
+    # which inputs' values the vjp rule reads: None (all of them), a tuple of input indices,
+    # or ``reads(needed) -> tuple`` (``needed[i]``: whether input i's cotangent is wanted).
+    # The eager tape keeps only a shape-and-dtype stand-in of the others of 64 KiB or more
+    # (add's inputs, relu's input: it reads its output), so activations die as early as in
+    # PyTorch, and does not check them for in-place changes. The rule may read their shape
+    # and dtype, never their values.
+    vjp_reads = None
 
     def __init__(self, name: str, impl: Callable, *, shape=None, vjp=None, jvp=None, batch=None,
                  multiple_results: bool = False, differentiable: bool = True,

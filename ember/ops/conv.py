@@ -229,6 +229,7 @@ unwindows_p = Primitive(
         bind(windows_p, ct, kernel=kernel, stride=stride, dilation=dilation),),
     jvp=lambda p, t, out, **kw: bind(unwindows_p, t[0], **kw))
 windows_p.batch = _spatial_batch(windows_p)
+windows_p.vjp_reads = ()  # the rule reads x's shape only
 unwindows_p.batch = _spatial_batch(unwindows_p)
 
 

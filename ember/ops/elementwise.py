@@ -1304,3 +1304,15 @@ Tensor.real = property(real, doc="The real part (a tensor; ``torch.Tensor.real``
 Tensor.imag = property(imag, doc="The imaginary part of a complex tensor "
                                  "(``torch.Tensor.imag``).")
 Tensor.is_conj = lambda self: False
+
+
+# the inputs whose values each vjp rule reads (Primitive.vjp_reads): the eager tape keeps a
+# shape-and-dtype stand-in of the others, so they are freed as soon as the forward drops them
+for _p in (add_p, sub_p, neg_p, convert_element_type_p, broadcast_in_dim_p,
+           # derivatives written in the output alone
+           exp_p, exp2_p, expm1_p, sqrt_p, tan_p, tanh_p, sigmoid_p, reciprocal_p, relu_p):
+    _p.vjp_reads = ()
+# x * y: x's cotangent reads y, y's reads x; x / y: both read y, y's reads x
+mul_p.vjp_reads = lambda needed: ((1,) if needed[0] else ()) + ((0,) if needed[1] else ())
+div_p.vjp_reads = lambda needed: (1, 0) if needed[1] else (1,)
+del _p

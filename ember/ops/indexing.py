@@ -140,6 +140,7 @@ getitem_basic_p = Primitive(
     batch=lambda args, dims, spec: (
         bind(getitem_basic_p, moveaxis_to_front(args[0], dims[0]),
              spec=_prepend_batch(spec)), 0))
+getitem_basic_p.vjp_reads = ()  # the rule reads x's shape only
 
 
 def _put_basic_impl(ct, shape, spec):

@@ -79,6 +79,7 @@ sum_p = Primitive(
     jvp=lambda p, t, out, dims, keepdim, dtype=None: bind(sum_p, t[0], dims=dims,
                                                           keepdim=keepdim, dtype=dtype))
 sum_p.batch = _reduce_batch(sum_p)
+sum_p.vjp_reads = ()  # the rule reads x's shape and dtype only
 
 
 def sum(input, dim=None, keepdim=False, dtype=None):

@@ -115,6 +115,8 @@ def _transpose_batch(args, dims, perm):
 
 
 transpose_p.batch = _transpose_batch
+# the rules read the input's shape only (Primitive.vjp_reads)
+reshape_p.vjp_reads = transpose_p.vjp_reads = ()
 
 
 def permute(input, *dims):
@@ -212,6 +214,7 @@ broadcast_to_p = Primitive(
     shape=lambda x, shape: Aval(shape, x.dtype), linear=True, view=True, vjp=_bcast_vjp,
     jvp=lambda p, t, out, shape: bind(broadcast_to_p, t[0], shape=shape))
 broadcast_to_p.batch = _bcast_batch
+broadcast_to_p.vjp_reads = ()  # the rule reads the input's shape only
 
 
 def expand(input, *sizes):

@@ -300,6 +300,7 @@ pad_p = Primitive(
     jvp=lambda p, t, out, pads, value: bind(pad_p, t[0], pads=pads, value=0),
     batch=lambda args, dims, pads, value: (
         bind(pad_p, moveaxis_to_front(args[0], dims[0]), pads=((0, 0),) + pads, value=value), 0))
+pad_p.vjp_reads = ()  # the rule reads x's shape only
 
 
 def _pad_index(n, lo, hi, mode):
