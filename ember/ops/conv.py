@@ -102,6 +102,8 @@ def _windows_impl(x, kernel, stride, dilation, copy=False):
     src = view.transpose(perm)
     parts = _batch_parts(lead[0], src.nbytes) if n >= 2 else [(0, lead[0])]
     if len(parts) == 1:
+        if _two_stage(x, kernel, stride, dilation, out):
+            return _windows_two_stage(x, kernel, out).transpose(inv)
         return src.copy().transpose(inv)
     dst = namespace(x).empty(src.shape, x.dtype)
     at = (slice(None),) * (1 + nsp)  # the batch axis of the copy: after C and the kernel
@@ -110,6 +112,41 @@ def _windows_impl(x, kernel, stride, dilation, copy=False):
         dst[at + (slice(a, b),)] = src[at + (slice(a, b),)]
     _run_parts(part, parts)
     return dst.transpose(inv)
+
+
+_TWO_STAGE_MAX_OW = 16  # output rows up to this long: the window copy in two stages
+
+
+def _two_stage(x, kernel, stride, dilation, out):
+    """Whether the windows copy of ``x`` (N, C, H, W) takes two stages (decided from shapes
+    and the layout only): 2-D, stride 1, undilated, rows of ``x`` contiguous, and output rows
+    short enough (OW <= _TWO_STAGE_MAX_OW) that copying them one by one is mostly NumPy's
+    per-row overhead (LeNet's conv2: 10-float rows)."""
+    e = x.itemsize
+    return len(kernel) == 2 and x.ndim == 4 and stride == (1, 1) and dilation == (1, 1) and \
+        kernel[1] > 1 and out[1] <= _TWO_STAGE_MAX_OW and x.strides[3] == e and \
+        x.strides[2] == x.shape[3] * e
+
+
+def _windows_two_stage(x, kernel, out):
+    """The windows of ``x`` (N, C, H, W) copied channel-kernel-major, (C, kh, kw, N, OH, OW)
+    in memory, in two stages: first each kernel column's shift of every input row, (C, kw,
+    N, H, OW); then, since OH consecutive rows of one shift are one contiguous run of
+    OH * OW, each window plane (c, i, j, n) as ONE copy of that run, instead of OH copies of
+    OW-long rows (C*kh*kw*N runs instead of C*kh*kw*N*OH; LeNet's conv2 at batch 32, CPU:
+    0.57 -> 0.40 ms). The same values."""
+    n, c, h, _ = x.shape
+    (kh, kw), (oh, ow) = kernel, out
+    xp = namespace(x)
+    sn, sc, sh, sw = x.strides
+    shifted = xp.empty((c, kw, n, h, ow), x.dtype)
+    shifted[...] = xp.as_strided(x, (c, kw, n, h, ow), (sc, sw, sn, sh, sw), writeable=False)
+    t = shifted.strides
+    dst = xp.empty((c, kh, kw, n, oh, ow), x.dtype)
+    dst.reshape((c, kh, kw, n, oh * ow))[...] = xp.as_strided(
+        shifted, (c, kh, kw, n, oh * ow), (t[0], t[3], t[1], t[2], x.itemsize),
+        writeable=False)
+    return dst
 
 
 _orders: dict = {}

@@ -1,0 +1,77 @@
+"""The convolution's windows copy (ember/ops/conv.py, _windows_impl with copy=True): for 2-D
+stride-1 undilated windows with short output rows it copies in two stages
+(_windows_two_stage: each kernel column's shift of the input rows, then each window plane
+as one run). The same values and layout as the one-stage copy; convolutions through it
+match float64 and PyTorch, eagerly and in jit plans alike."""
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.ops import conv as C
+
+
+def _one_stage(x, kernel):
+    view = C._windows_impl(x, kernel, (1, 1), (1, 1))
+    perm, inv = C._copy_orders(2, 2)
+    return view.transpose(perm).copy().transpose(inv)
+
+
+@pytest.mark.parametrize("shape,kernel", [
+    ((32, 6, 14, 14), (5, 5)),   # LeNet's conv2
+    ((1, 3, 7, 9), (3, 2)),      # batch 1, unequal kernel
+    ((5, 2, 6, 17), (1, 3)),     # one kernel row
+    ((3, 4, 12, 12), (2, 5)),
+])
+def test_the_two_stage_copy_gives_the_one_stage_windows(shape, kernel):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    out = (shape[2] - kernel[0] + 1, shape[3] - kernel[1] + 1)
+    assert C._two_stage(x, kernel, (1, 1), (1, 1), out)
+    got = C._windows_impl(x, kernel, (1, 1), (1, 1), copy=True)
+    want = _one_stage(x, kernel)
+    assert got.shape == want.shape and got.strides == want.strides
+    np.testing.assert_array_equal(got, want)
+
+
+def test_which_window_copies_take_two_stages():
+    x = np.zeros((4, 3, 14, 14), np.float32)
+    assert C._two_stage(x, (5, 5), (1, 1), (1, 1), (10, 10))
+    assert not C._two_stage(x, (5, 5), (2, 2), (1, 1), (5, 5))      # strided
+    assert not C._two_stage(x, (3, 3), (1, 1), (2, 2), (10, 10))    # dilated
+    assert not C._two_stage(x, (5, 1), (1, 1), (1, 1), (10, 14))    # one kernel column
+    big = np.zeros((4, 3, 30, 30), np.float32)
+    assert not C._two_stage(big, (3, 3), (1, 1), (1, 1), (28, 28))  # long rows: one stage
+    assert not C._two_stage(np.zeros((4, 3, 14, 16), np.float32)[..., :14], (5, 5), (1, 1),
+                            (1, 1), (10, 10))                       # rows not contiguous
+
+
+@pytest.mark.parametrize("kw", [{}, {"padding": 2}, {"bias": True}])
+def test_conv2d_through_the_two_stage_copy_matches_float64_torch_and_jit(kw):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((7, 6, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((16, 6, 5, 5)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32) if kw.get("bias") else None
+    pad = kw.get("padding", 0)
+
+    def f(x, w, b):
+        return (F.relu(F.conv2d(x, w, b, padding=pad)) ** 2).sum()
+    args = [ember.tensor(x), ember.tensor(w), None if b is None else ember.tensor(b)]
+    argn = (0, 1) if b is None else (0, 1, 2)
+    g = ember.grad(f, argnums=argn)
+    eager = g(*args)
+    jitted = ember.jit(g)(*args)
+    for a, j in zip(eager, jitted):
+        np.testing.assert_array_equal(a.numpy(), j.numpy())
+    ref = ember.grad(f, argnums=argn)(ember.tensor(x.astype(np.float64)),
+                                       ember.tensor(w.astype(np.float64)),
+                                       None if b is None else ember.tensor(b.astype(np.float64)))
+    for a, r in zip(eager, ref):
+        np.testing.assert_allclose(a.numpy(), r.numpy(), rtol=1e-4, atol=1e-3)
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True)
+    tb = None if b is None else torch.tensor(b, requires_grad=True)
+    (torch.relu(torch.nn.functional.conv2d(tx, tw, tb, padding=pad)) ** 2).sum().backward()
+    for a, t in zip(eager, [tx, tw, tb][:len(argn)]):
+        np.testing.assert_allclose(a.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-3)
