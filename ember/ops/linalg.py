@@ -36,10 +36,35 @@ def _mT(a):
 def _mm_impl(x, y):
     if x.dtype.char in "eE":  # float16/bfloat16: float32 BLAS, rounded once (see _lowp_mm)
         return _lowp_mm(x, y)
-    if x.ndim > 2 and y.ndim == 2 and x.flags.c_contiguous:
+    if x.ndim > 2 and y.ndim == 2:
         # (..., n, k) @ (k, m) as ONE (.. n, k) @ (k, m) product, not a loop of small ones
-        return U.matmul(x.reshape(-1, x.shape[-1]), y).reshape(x.shape[:-1] + y.shape[-1:])
+        # (each a BLAS call that wakes its threads): also when the rows are one block of
+        # memory in another order of the leading axes (a batch-first sequence seen
+        # time-first), the result then a view in the same order
+        perm = None if x.flags.c_contiguous else _rows_order(x)
+        if x.flags.c_contiguous or perm is not None:
+            xc = x if perm is None else x.transpose(perm)
+            out = U.matmul(xc.reshape(-1, x.shape[-1]), y).reshape(
+                xc.shape[:-1] + y.shape[-1:])
+            return out if perm is None else out.transpose(_inverse(perm))
     return U.matmul(x, y)
+
+
+def _rows_order(x):
+    """An order of x's leading axes in which x is C-contiguous (the last axis kept last),
+    or None."""
+    lead = sorted(range(x.ndim - 1), key=lambda a: -x.strides[a])
+    if lead == list(range(x.ndim - 1)):
+        return None
+    perm = tuple(lead) + (x.ndim - 1,)
+    return perm if x.transpose(perm).flags.c_contiguous else None
+
+
+def _inverse(perm):
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return tuple(inv)
 
 
 def _lowp_mm(x, y):
