@@ -20,11 +20,14 @@ _state = {"threads": None, "interop": 1, "deterministic": False, "warn_only": Fa
 
 
 def set_num_threads(num):
-    """Use ``num`` threads for BLAS-backed ops (matmul, conv) from now on."""
+    """Use ``num`` threads for BLAS-backed ops (matmul, conv) from now on, and at most
+    ``num`` cores for ember's kernel threads (``set_num_threads(1)``: none besides the
+    caller's)."""
     if not isinstance(num, int) or isinstance(num, bool) or num < 1:
         raise ValueError(f"ember.set_num_threads: expected a positive int, got {num!r}")
     for c in _threads._blas_controllers():
         c.set_num_threads(num)
+    _threads.cores = min(_threads._count_cores(), num)
     _state["threads"] = num
 
 

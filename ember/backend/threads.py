@@ -23,7 +23,31 @@ def _count_cores() -> int:
         return os.cpu_count() or 1
 
 
-cores = _count_cores()
+# how many processes of a launched job share this host (torchrun; MPICH/Hydra, Open MPI,
+# MVAPICH), first match wins
+_LOCAL_RANKS_VARS = ("LOCAL_WORLD_SIZE", "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE",
+                     "MV2_COMM_WORLD_LOCAL_SIZE")
+
+
+def thread_budget(environ=None) -> int:
+    """How many cores this process's kernels may use: the cores it may run on, at most
+    ``OMP_NUM_THREADS`` when that is set (as PyTorch's intra-op threads; ``ember run -n N``
+    and spawned worlds set it to cores // N), else their share when a launcher started
+    several processes on this host (``mpiexec -n 2 python ...``): with one core per rank, no
+    kernel thread competes with the other rank for it."""
+    env = os.environ if environ is None else environ
+    n = _count_cores()
+    omp = env.get("OMP_NUM_THREADS", "").split(",")[0].strip()  # (OpenMP allows "4,2")
+    if omp.isdigit() and int(omp) > 0:
+        return min(n, int(omp))
+    for var in _LOCAL_RANKS_VARS:
+        v = env.get(var, "").strip()
+        if v.isdigit() and int(v) > 1:
+            return max(1, n // int(v))
+    return n
+
+
+cores = thread_budget()  # kernel threads run parts in parallel only when this is 2 or more
 
 _pool = None
 _pool_lock = threading.Lock()

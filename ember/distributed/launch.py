@@ -93,7 +93,9 @@ def limit_rank_threads(env, nproc, hostfile=None):
     machine divided by the ranks (1 with a hostfile: how many ranks share a host is the
     hostfile's business). Every rank's BLAS taking all the cores oversubscribes them: its
     threads spin against each other (measured: a 2-rank LeNet DDP step on 2 cores ran 7x
-    slower). Returns a line saying what was set (None when nothing was)."""
+    slower). ember's kernel threads follow ``OMP_NUM_THREADS`` too
+    (``backend.threads.thread_budget``). Returns a line saying what was set (None when nothing
+    was)."""
     if nproc <= 1 or any(env.get(v) for v in THREAD_VARS):
         return None
     cores = _cores()

@@ -137,3 +137,43 @@ def test_kernel_threads_work_in_a_forked_child(monkeypatch):
         os._exit(0 if all(np.array_equal(a, b) for a, b in zip(got, want)) else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_thread_budget_follows_omp_num_threads_and_the_ranks_on_the_host():
+    n = threads._count_cores()
+    assert threads.thread_budget({}) == n
+    assert threads.thread_budget({"OMP_NUM_THREADS": "1"}) == 1
+    assert threads.thread_budget({"OMP_NUM_THREADS": str(n + 7)}) == n   # never past the cores
+    assert threads.thread_budget({"OMP_NUM_THREADS": "2,1"}) == min(n, 2)  # OpenMP's nested list
+    assert threads.thread_budget({"OMP_NUM_THREADS": "many"}) == n
+    # started by a launcher without a thread count (plain `mpiexec -n 2 python ...`): the
+    # cores shared among the ranks on this host; OMP_NUM_THREADS, when set, decides
+    assert threads.thread_budget({"MPI_LOCALNRANKS": "2"}) == max(1, n // 2)
+    assert threads.thread_budget({"LOCAL_WORLD_SIZE": str(2 * n)}) == 1
+    assert threads.thread_budget({"MPI_LOCALNRANKS": "2", "OMP_NUM_THREADS": "1"}) == 1
+    assert threads.thread_budget({"OMPI_COMM_WORLD_LOCAL_SIZE": "1"}) == n
+
+
+def test_with_a_budget_of_one_core_no_kernel_thread_starts(monkeypatch):
+    monkeypatch.setattr(threads, "cores", threads.thread_budget({"OMP_NUM_THREADS": "1"}))
+
+    def no_pool():
+        raise AssertionError("a kernel thread was started with a budget of one core")
+    monkeypatch.setattr(threads, "_get_pool", no_pool)
+    assert threads.run_parts(lambda a: a + 1, [(1,), (2,)]) == [2, 3]
+    seen = []
+    threads.wavefront(lambda a, b: seen.append(("first", a)), lambda a, b: seen.append(
+        ("second", a)), [(0, 1), (1, 2)], parallel=True)
+    assert seen == [("first", 0), ("second", 0), ("first", 1), ("second", 1)]
+
+
+def test_set_num_threads_sets_the_kernel_threads_budget(monkeypatch):
+    monkeypatch.setattr(threads, "cores", threads.cores)  # restored after the test
+    n = ember.get_num_threads()
+    ember.set_num_threads(1)
+    try:
+        assert threads.cores == 1
+        ember.set_num_threads(threads._count_cores() + 3)
+        assert threads.cores == threads._count_cores()
+    finally:
+        ember.set_num_threads(n)

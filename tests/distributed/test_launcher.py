@@ -51,6 +51,9 @@ def test_ranks_get_their_share_of_the_cores_for_blas(monkeypatch):
     n = max(1, _cores() // 2)
     assert f"ember run: OMP_NUM_THREADS={n} per rank (2 ranks on" in p.stdout, p.stdout
     assert p.stdout.count(f"threads {n}") == 2, p.stdout
+    # ember's kernel threads (the LSTM wavefront's second stage, the split kernels) follow
+    # the same budget: with one core per rank they run nothing beside the rank's own thread
+    assert p.stdout.count(f"kernel cores {n}") == 2, p.stdout
 
 
 def test_ember_run_errors():
