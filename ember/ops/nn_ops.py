@@ -354,26 +354,32 @@ def _lstm_scales(xp, h4, dt):
 _FWD_CHUNK = 8  # steps whose scaled inputs are formed in one call
 
 
-def _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, a, b):
+def _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, a, b,
+                   scaled=False):
     """The forward recurrence for the examples a:b (rows of every step), into hs, cs, acts;
-    ``ws`` is the recurrent weight times ``scale``."""
+    ``ws`` is the recurrent weight times ``scale``; ``scaled``: ``xw`` is already the input
+    projections times ``scale`` (lstm2_seq's layer 2 makes them so: no pass of its own)."""
     T, _, h4 = xw.shape
     H = h4 // 4
     L = min(_FWD_CHUNK, T)
     xp = namespace(xw)
     gates = xp.empty((b - a, h4), hs.dtype)
     tmp = xp.empty((b - a, H), hs.dtype)
-    xs = xp.empty((L, b - a, h4), hs.dtype)
+    xs = None if scaled else xp.empty((L, b - a, h4), hs.dtype)
     xw, hs, cs, acts = xw[:, a:b], hs[:, a:b], cs[:, a:b], acts[:, a:b]
     h, c = h0[a:b], c0[a:b]
     with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x: sigmoid(x) = 0
         for k_lo in range(0, T, L):  # chunks of the processing order
             k_hi = min(T, k_lo + L)
             ta, tb = (T - k_hi, T - k_lo) if reverse else (k_lo, k_hi)
-            np.multiply(xw[ta:tb], scale, out=xs[:tb - ta])
+            if scaled:
+                x_s, t0 = xw, 0
+            else:
+                np.multiply(xw[ta:tb], scale, out=xs[:tb - ta])
+                x_s, t0 = xs, ta
             for t in (range(tb - 1, ta - 1, -1) if reverse else range(ta, tb)):
                 np.matmul(h, ws, out=gates)
-                gates += xs[t - ta]
+                gates += x_s[t - t0]
                 np.exp(gates, out=gates)
                 gates += 1
                 a_t = acts[t]
@@ -680,13 +686,17 @@ def _lstm2_seq_impl(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
     hs1, cs1, a1, hs2, cs2, a2 = outs
     scale, numer = _lstm_scales(xp, h4, dt)
     ws1, ws2 = whh1T * scale, whh2T * scale
+    # layer 2's input projections times the gates' scales (powers of two: the same bits as
+    # scaling the projections afterwards), made so by the weight and bias
     wi2 = _c_copy(xp, wih2T)
+    wi2 *= scale
+    b2s = b2 * scale
     xw2 = xp.empty((T, n, h4), dt)
 
-    def project(a, b):  # layer 2's input projections of one block
+    def project(a, b):  # layer 2's (scaled) input projections of one block
         x = xw2[a:b]
         np.matmul(hs1[a:b].reshape(-1, H), wi2, out=x.reshape(-1, h4))
-        x += b2
+        x += b2s
 
     def layer1(a, b):
         h, c = (h01, c01) if a == 0 else (hs1[a - 1], cs1[a - 1])
@@ -700,7 +710,7 @@ def _lstm2_seq_impl(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
             project(a, b)
         h, c = (h02, c02) if a == 0 else (hs2[a - 1], cs2[a - 1])
         _lstm_seq_rows(xw2[a:b], ws2, h, c, False, hs2[a:b], cs2[a:b], a2[a:b], scale, numer,
-                       0, n)
+                       0, n, scaled=True)
 
     threads.wavefront(layer1, layer2, _wave_blocks(T), _wave_on(n, H))
     return outs
@@ -758,10 +768,15 @@ lstm2_seq_p.vjp_accepts_none = True
 # array, not read). No batching rule of its own: vmap runs its reference (the derived VJP of
 # lstm2_seq's reference, i.e. lstm_seq_bwd twice).
 
-def _h_prev(hs, h0):
-    """The state entering each step of a forward recurrence: [h0, hs[0], ..., hs[T-2]]."""
-    first = h0.reshape((1,) + h0.shape)
-    return first if hs.shape[0] == 1 else np.concatenate([first, hs[:-1]])
+def _w_grad(hs, h0, dg):
+    """The recurrent weight's gradient h_prev^T dg over all steps of a forward recurrence,
+    h_prev = [h0, hs[0], ..., hs[T-2]]: one product over steps 1.. (hs[:-1] as it is, no
+    copy of the states) plus step 0's."""
+    H, h4 = hs.shape[-1], dg.shape[-1]
+    w = h0.T @ dg[0]
+    if hs.shape[0] > 1:
+        w = hs[:-1].reshape(-1, H).T @ dg[1:].reshape(-1, h4) + w
+    return w
 
 
 def _lstm2_seq_bwd_impl(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, a2, xw1,
@@ -797,12 +812,12 @@ def _lstm2_seq_bwd_impl(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, 
     # (two products each: the threads' work balanced)
     def layer2_weights():
         g2 = dg2.reshape(-1, h4)
-        grads["w2"] = _h_prev(hs2, h02).reshape(-1, H).T @ g2
+        grads["w2"] = _w_grad(hs2, h02, dg2)
         grads["wi2"] = hs1.reshape(-1, H).T @ g2
         grads["b2"] = g2.sum(0)
 
     def layer1_weights():
-        grads["w1"] = _h_prev(hs1, h01).reshape(-1, H).T @ dg1.reshape(-1, h4)
+        grads["w1"] = _w_grad(hs1, h01, dg1)
 
     threads.wavefront(layer2, layer1, _wave_blocks(T)[::-1], _wave_on(n, H),
                       first_tail=layer2_weights, second_tail=layer1_weights)
