@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .nn.module import Module, _with_tensors, _named_tensors
 
-__all__ = ["functional_call", "params_of", "vmap", "grad", "grad_and_value", "vjp", "jvp",
+__all__ = ["functional_call", "stack_module_state", "params_of", "vmap", "grad", "grad_and_value", "vjp", "jvp",
            "jacrev", "jacfwd", "hessian", "linearize"]
 
 
@@ -51,6 +51,49 @@ def functional_call(module, parameter_and_buffer_dicts, args=(), kwargs=None, *,
     return _with_tensors(module, mapping)(*args, **(kwargs or {}))
 
 
+def stack_module_state(models):
+    """``torch.func.stack_module_state``: the parameters and the buffers of same-structured
+    ``models`` stacked along a new leading axis, as two dicts keyed like
+    ``named_parameters()``/``named_buffers()`` (an ensemble for ``vmap`` over
+    ``functional_call``). The stacked parameters are new leaves that require grad when the
+    originals do; the models are left unchanged.
+
+    >>> ms = [ember.nn.Linear(3, 2) for _ in range(4)]
+    >>> params, buffers = ember.func.stack_module_state(ms)
+    >>> params["weight"].shape, buffers
+    (ember.Size([4, 2, 3]), {})
+    """
+    from .core.autograd import no_grad
+    from .ops.indexing import stack
+    models = list(models)
+    if not models:
+        raise ValueError("stack_module_state: expected at least one model, got none")
+    if any(not isinstance(m, Module) for m in models):
+        raise TypeError(f"stack_module_state: expected nn.Modules, got "
+                        f"{[type(m).__name__ for m in models]}")
+
+    def stacked(named_of):
+        names = [[n for n, _ in named_of(m)] for m in models]
+        for i, ns in enumerate(names[1:], 1):
+            if ns != names[0]:
+                raise ValueError(f"stack_module_state: model {i} ({type(models[i]).__name__}) "
+                                 f"has other parameters/buffers than model 0: "
+                                 f"{sorted(set(ns) ^ set(names[0]))[:4]}; all models must "
+                                 f"have the same structure")
+        out = {}
+        for j, n in enumerate(names[0]):
+            ts = [dict(named_of(m))[n] for m in models]
+            shapes = {tuple(t.shape) for t in ts}
+            if len(shapes) > 1:
+                raise ValueError(f"stack_module_state: {n!r} has shapes {sorted(shapes)} "
+                                 f"across the models; they must be equal")
+            with no_grad():
+                st = stack([t.detach() for t in ts])
+            out[n] = st.requires_grad_() if ts[0].requires_grad else st
+        return out
+    return stacked(lambda m: m.named_parameters()), stacked(lambda m: m.named_buffers())
+
+
 def _tie(named, mapping):
     """Give every name of a shared tensor the value given for one of its names."""
     groups = {}
@@ -90,10 +133,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     tensor([2., 2., 2.])
     """
     from .transforms import vmap as _vmap
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ValueError(f"func.vmap: chunk_size must be a positive int or None, got "
-                         f"{chunk_size!r}")
-    return _vmap(func, in_axes=in_dims, out_axes=out_dims, randomness=randomness)
+    return _vmap(func, in_dims=in_dims, out_dims=out_dims, randomness=randomness,
+                 chunk_size=chunk_size)
 
 
 def grad(func, argnums=0, has_aux=False):
@@ -145,16 +186,6 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     return _jvp(func, tuple(primals), tuple(tangents), has_aux=has_aux)
 
 
-def _with_aux(jac, func, argnums, has_aux):
-    if not has_aux:
-        return jac(func, argnums=argnums)
-    j = jac(lambda *args: func(*args)[0], argnums=argnums)
-
-    def wrapper(*args):  # the auxiliary output comes from one more (plain) call of func
-        return j(*args), func(*args)[1]
-    return wrapper
-
-
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
     """``torch.func.jacrev``: the Jacobian by reverse mode (as ``ember.jacrev``).
 
@@ -163,7 +194,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
             [0., 2.]])
     """
     from .transforms import jacrev as _jacrev
-    return _with_aux(_jacrev, func, argnums, has_aux)
+    return _jacrev(func, argnums=argnums, has_aux=has_aux)
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
@@ -174,7 +205,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             [0., 6.]])
     """
     from .transforms import jacfwd as _jacfwd
-    return _with_aux(_jacfwd, func, argnums, has_aux)
+    return _jacfwd(func, argnums=argnums, has_aux=has_aux)
 
 
 def hessian(func, argnums=0):

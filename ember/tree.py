@@ -146,12 +146,17 @@ class PyTreeDef:
     True
     """
 
-    __slots__ = ("kind", "aux", "children", "num_leaves", "_k", "_h")
+    __slots__ = ("kind", "aux", "children", "num_leaves", "_k", "_h", "order")
 
-    def __init__(self, kind, aux, children):
+    def __init__(self, kind, aux, children, order=None):
         self.kind = kind
         self.aux = aux
         self.children = children
+        # a dict's keys in its insertion order when that is not the sorted (pytree) order:
+        # not part of the structure's identity (JAX's dicts compare by sorted keys), but the
+        # order in which unflattening inserts them, so a result keeps its input's key order
+        # (what torch.func users zip against ``named_parameters()``)
+        self.order = order
         self.num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
         # the comparison key and hash are built once, from the children's (jit looks them up
         # on every call)
@@ -223,8 +228,8 @@ def tree_flatten(tree, is_leaf=None):
     >>> leaves, treedef = ember.tree.tree_flatten({"b": (3, 4), "a": [ember.tensor(1.)]})
     >>> leaves                                     # dict keys in sorted order
     [tensor(1.), 3, 4]
-    >>> ember.tree.tree_unflatten(treedef, [10, 20, 30])
-    {'a': [10], 'b': (20, 30)}
+    >>> ember.tree.tree_unflatten(treedef, [10, 20, 30])     # in the dict's own key order
+    {'b': (20, 30), 'a': [10]}
     """
     leaves = []
 
@@ -237,6 +242,10 @@ def tree_flatten(tree, is_leaf=None):
             leaves.append(x)
             return _LEAF
         kind, aux, ch = r
+        if kind is dict:
+            order = tuple(x)
+            return PyTreeDef(kind, aux, tuple([rec(c) for c in ch]),
+                             None if order == aux else order)
         return PyTreeDef(kind, aux, tuple([rec(c) for c in ch]))
     try:
         return leaves, rec(tree)
@@ -294,7 +303,8 @@ _builders: dict = {}
 def unflattener(treedef: PyTreeDef):
     """A function of a leaf list that builds the tree ``treedef`` describes, as straight-line
     Python compiled once per structure (jit rebuilds its outputs on every call)."""
-    fn = _builders.get(treedef)
+    key = (treedef, _orders(treedef))
+    fn = _builders.get(key)
     if fn is not None:
         return fn
     glb, counter = {}, [0]
@@ -314,7 +324,8 @@ def unflattener(treedef: PyTreeDef):
         if d.kind is list:
             return "[" + ", ".join(ch) + "]"
         if d.kind is dict:
-            return "{" + ", ".join(f"{const(k)}: {c}" for k, c in zip(d.aux, ch)) + "}"
+            by_key = dict(zip(d.aux, ch))
+            return "{" + ", ".join(f"{const(k)}: {by_key[k]}" for k in d.order or d.aux) + "}"
         if d.kind is type(None):
             return "None"
         if d.kind in _registry:
@@ -328,8 +339,15 @@ def unflattener(treedef: PyTreeDef):
     fn = glb["build"]
     if len(_builders) > 4096:
         _builders.clear()
-    _builders[treedef] = fn
+    _builders[key] = fn
     return fn
+
+
+def _orders(d):
+    """The dict key orders inside ``d`` (equal treedefs may insert keys in other orders)."""
+    if not d.children:
+        return d.order
+    return (d.order, tuple([_orders(c) for c in d.children]))
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves):
@@ -350,7 +368,8 @@ def tree_unflatten(treedef: PyTreeDef, leaves):
         if d.kind is list:
             return ch
         if d.kind is dict:
-            return dict(zip(d.aux, ch))
+            out = dict(zip(d.aux, ch))
+            return out if d.order is None else {k: out[k] for k in d.order}
         if d.kind is type(None):
             return None
         if d.kind in _registry:

@@ -88,3 +88,20 @@ def test_too_deep_or_self_containing_trees_are_a_clear_error():
         mid = {"x": [mid]}
     leaves, td = tree.tree_flatten(mid)
     assert len(leaves) == 1 and tree.tree_unflatten(td, leaves)["x"][0]["x"][0] is not None
+
+
+def test_unflatten_keeps_each_dicts_insertion_order():
+    # leaves in sorted-key order (JAX); a rebuilt dict in its own order (torch.func users zip
+    # results against named_parameters())
+    tree = {"w2": 1, "b1": {"z": 2, "a": 3}, "a0": 4}
+    leaves, td = ember.tree.tree_flatten(tree)
+    assert leaves == [4, 3, 2, 1]
+    back = ember.tree.tree_unflatten(td, leaves)
+    assert list(back) == ["w2", "b1", "a0"] and list(back["b1"]) == ["z", "a"]
+    assert back == tree
+    assert td == ember.tree.tree_structure({"a0": 0, "b1": {"a": 0, "z": 0}, "w2": 0})
+    assert list(ember.tree.tree_map(lambda v: v, tree)) == ["w2", "b1", "a0"]
+    assert list(ember.tree.unflattener(td)(leaves)) == ["w2", "b1", "a0"]
+    g = ember.grad(lambda p: sum(v.sum() for v in p.values()))(
+        {"z": ember.ones(2), "a": ember.ones(3)})
+    assert list(g) == ["z", "a"]

@@ -56,7 +56,7 @@ def cast_to_full(tree):
     """Every floating tensor of ``tree`` as float32 (others unchanged).
 
     >>> ember.amp.cast_to_full({"w": ember.ones(2, dtype=ember.bfloat16), "n": ember.tensor(3)})
-    {'n': tensor(3), 'w': tensor([1., 1.])}
+    {'w': tensor([1., 1.]), 'n': tensor(3)}
     """
     return _cast_tree(tree, _dt.float32)
 
@@ -78,7 +78,7 @@ class Policy:
     >>> p = ember.amp.Policy(ember.float32, ember.bfloat16, ember.float32)
     >>> params = {"w": ember.ones(2, 2), "step": ember.tensor(0)}
     >>> {k: v.dtype for k, v in p.cast_to_compute(params).items()}
-    {'step': ember.int64, 'w': ember.bfloat16}
+    {'w': ember.bfloat16, 'step': ember.int64}
     >>> p
     Policy(param_dtype=ember.float32, compute_dtype=ember.bfloat16, output_dtype=ember.float32)
     """

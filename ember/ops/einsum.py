@@ -137,7 +137,7 @@ def _einsum_impl(*ops, eq):
     return xp.einsum(eq, *ops, optimize=path)
 
 
-def _einsum_vjp(ct, out, *ops, eq):
+def _einsum_vjp(ct, out, *ops, eq, needed=None):
     ins, rhs = _split(eq)
     sizes = {}
     for sub, o in zip(ins, ops):
@@ -146,6 +146,9 @@ def _einsum_vjp(ct, out, *ops, eq):
                 sizes[c] = n
     grads = []
     for k, sub in enumerate(ins):
+        if needed is not None and not needed[k]:  # a constant operand there (see _mm_vjp)
+            grads.append(None)
+            continue
         others = [(s, o) for j, (s, o) in enumerate(zip(ins, ops)) if j != k]
         present = set(rhs).union(*[set(s) for s, _ in others]) if others else set(rhs)
         used = set(eq)
@@ -223,6 +226,7 @@ def _einsum_shape(*avals, eq):
 
 einsum_p = Primitive("einsum", _einsum_impl, shape=_einsum_shape, vjp=_einsum_vjp,
                      jvp=_einsum_jvp, batch=_einsum_batch)
+einsum_p.vjp_takes_needed = True
 
 
 def einsum(equation, *operands):

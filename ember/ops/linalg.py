@@ -36,6 +36,10 @@ def _mT(a):
 def _mm_impl(x, y):
     if x.dtype.char in "eE":  # float16/bfloat16: float32 BLAS, rounded once (see _lowp_mm)
         return _lowp_mm(x, y)
+    if x.shape[-1] == 1 and x.ndim >= 2 and y.ndim >= 2 and x.dtype == y.dtype:
+        # an outer product (per-example weight gradients under vmap): one multiply per
+        # element either way, but NumPy's matmul with an inner size of 1 runs ~10x slower
+        return U.multiply(x, y)
     if x.ndim > 2 and y.ndim == 2:
         # (..., n, k) @ (k, m) as ONE (.. n, k) @ (k, m) product, not a loop of small ones
         # (each a BLAS call that wakes its threads): also when the rows are one block of
@@ -74,9 +78,15 @@ def _lowp_mm(x, y):
     return _mm_impl(x.astype("float32"), y.astype("float32")).astype(x.dtype)
 
 
-def _mm_vjp(ct, out, x, y):
+def _mm_vjp(ct, out, x, y, needed=None):
     from .elementwise import unbroadcast
-    gx = unbroadcast(bind(matmul_p, ct, _mT(y)), tuple(x.shape))
+    # ``needed`` (from transforms' backward passes): skip the product of an operand that is
+    # a constant there (a weight when differentiating w.r.t. the input, data for per-example
+    # gradients; under vmap a wasted product is a large one)
+    gx = None if needed is not None and not needed[0] else \
+        unbroadcast(bind(matmul_p, ct, _mT(y)), tuple(x.shape))
+    if needed is not None and not needed[1]:
+        return gx, None
     if y.ndim == 2:  # a weight shared by every row: one product, no batch sum, computed as
         # (ct^T x)^T so that the gradient of a transposed weight (x @ w.T, as nn.Linear) comes
         # out C-ordered after the transpose's own VJP, with no copy
@@ -129,6 +139,7 @@ matmul_p = Primitive(
     "matmul", _mm_impl, shape=_mm_shape, vjp=_mm_vjp, allocating=True, emit_inline=_emit_matmul,
     jvp=lambda p, t, out: bind(matmul_p, t[0], p[1]) + bind(matmul_p, p[0], t[1]),
     batch=_mm_batch)
+matmul_p.vjp_takes_needed = True
 
 
 def matmul(input, other):

@@ -97,8 +97,11 @@ def _broadcast_axes(axes, tree, name):
 
 
 def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, randomness="error",
-         spmd_axis_name=None):
+         spmd_axis_name=None, *, in_dims=None, out_dims=None, chunk_size=None):
     """Vectorise ``fun`` over a batch axis (``jax.vmap`` semantics).
+
+    ``torch.vmap``'s keywords work too: ``in_dims``/``out_dims`` for ``in_axes``/``out_axes``,
+    and ``chunk_size`` (accepted; the whole batch runs at once).
 
     ``axis_name`` names the mapped axis for the collectives of ``ember.lax`` (``psum``,
     ``pmean``, ``all_gather``, ``axis_index``, ...) called inside ``fun``; nested vmaps bind
@@ -122,6 +125,17 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, randomness=
     >>> ember.vmap(lambda v: v / ember.lax.psum(v, "i"), axis_name="i")(ember.tensor([1., 3.]))
     tensor([0.2500, 0.7500])
     """
+    if in_dims is not None:
+        if in_axes != 0:
+            raise TypeError("vmap: pass in_axes (JAX) or in_dims (PyTorch), not both")
+        in_axes = in_dims
+    if out_dims is not None:
+        if out_axes != 0:
+            raise TypeError("vmap: pass out_axes (JAX) or out_dims (PyTorch), not both")
+        out_axes = out_dims
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"vmap: chunk_size must be a positive int or None, got "
+                         f"{chunk_size!r}")
     if spmd_axis_name is not None:
         raise NotImplementedError("vmap: spmd_axis_name (a sharding constraint for JAX's "
                                   "compiler) has no meaning in ember; leave it None")

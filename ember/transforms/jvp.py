@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..core.primitive import Aval, Trace, Tracer, bind, new_main
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_jax_value, as_value, zeros_like_v
-from ..tree import tree_flatten, tree_unflatten
+from ..tree import tree_flatten, tree_map, tree_unflatten
 
 
 def _zero_tangent(val):
@@ -75,30 +75,9 @@ def jvp(fun, primals, tangents, has_aux=False):
                 for o in o_leaves]
         prim_out = tree_unflatten(o_def, [o.primal for o in outs])
         tan_out = tree_unflatten(o_def, [o.tangent for o in outs])
+        if has_aux:  # the auxiliary values leave without their tangents
+            aux = tree_map(lambda a: trace.full_raise(a).primal if isinstance(a, Tensor)
+                           else a, aux)
     if has_aux:
         return prim_out, tan_out, aux
     return prim_out, tan_out
-
-
-def jacfwd(fun, argnums=0):
-    """The Jacobian of ``fun`` w.r.t. one argument by forward mode (columns via vmap of jvp).
-
-    >>> ember.jacfwd(lambda x: x.sin())(ember.tensor([0., 0.]))
-    tensor([[1., 0.],
-            [0., 1.]])
-    """
-    from .batching import vmap
-    from ..ops.creation_ops import eye
-
-    def jac(*args):
-        x = as_jax_value(args[argnums])
-        n = x.numel()
-        basis = eye(n, dtype=x.dtype).reshape((n,) + tuple(x.shape))
-
-        def col(v):
-            a = list(args)
-            return jvp(lambda xx: fun(*a[:argnums], xx, *a[argnums + 1:]), (x,), (v,))[1]
-        cols = vmap(col)(basis)  # (n, *out_shape)
-        out_shape = tuple(cols.shape[1:])
-        return cols.reshape((n, -1)).transpose(0, 1).reshape(out_shape + tuple(x.shape))
-    return jac

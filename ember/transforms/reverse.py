@@ -80,6 +80,9 @@ def _entry_vjp(e, outs):
         ct = tuple(outs) if getattr(e.prim, "vjp_accepts_none", False) else \
             tuple(g if g is not None else zeros_like_v(o) for g, o in zip(outs, e.out))
         out = tuple(e.out)
+    if getattr(e.prim, "vjp_takes_needed", False):  # only the cotangents that flow on
+        return e.prim.vjp(ct, out if e.prim.vjp_needs_out else None, *e.primals,
+                          needed=tuple([p is not None for p in e.parents]), **e.params)
     return e.prim.vjp(ct, out if e.prim.vjp_needs_out else None, *e.primals, **e.params)
 
 
@@ -243,7 +246,7 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     tensor(12.)
     >>> params = {"w": ember.tensor([1., 2.]), "b": ember.tensor(0.5)}
     >>> ember.grad(lambda p: (p["w"] * 3 + p["b"]).sum())(params)        # a pytree of gradients
-    {'b': tensor(2.), 'w': tensor([3., 3.])}
+    {'w': tensor([3., 3.]), 'b': tensor(2.)}
     """
     vg = value_and_grad(fun, argnums, has_aux, holomorphic=holomorphic)
 
@@ -252,40 +255,6 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
         return (gr, aux) if has_aux else gr
     g.__name__ = f"grad({getattr(fun, '__name__', 'fun')})"
     return g
-
-
-def jacrev(fun, argnums=0):
-    """The Jacobian by reverse mode: one VJP per output element, batched with vmap.
-
-    >>> ember.jacrev(lambda x: x ** 2)(ember.tensor([1., 2.]))
-    tensor([[2., 0.],
-            [0., 4.]])
-    """
-    from .batching import vmap
-    from ..ops.creation_ops import eye
-
-    def jac(*args):
-        a = list(args)
-
-        def f1(x):
-            return fun(*a[:argnums], x, *a[argnums + 1:])
-        out, fn = vjp(f1, as_jax_value(args[argnums]))
-        m = out.numel()
-        basis = eye(m, dtype=out.dtype).reshape((m,) + tuple(out.shape))
-        rows = vmap(lambda c: fn(c)[0])(basis)  # (m, *x_shape)
-        return rows.reshape(tuple(out.shape) + tuple(rows.shape[1:]))
-    return jac
-
-
-def hessian(fun, argnums=0):
-    """Forward-over-reverse Hessian.
-
-    >>> ember.hessian(lambda x: (x ** 3).sum())(ember.tensor([1., 2.]))
-    tensor([[6., 0.],
-            [0., 12.]])
-    """
-    from .jvp import jacfwd
-    return jacfwd(jacrev(fun, argnums), argnums)
 
 
 def stop_gradient(x):

@@ -99,3 +99,25 @@ def test_forward_hooks_and_repr():
     np.testing.assert_allclose(out.detach().numpy(), m(ember.zeros(2, 4)).detach().numpy())
     pre.remove()
     assert "Linear(in_features=4, out_features=8, bias=True)" in repr(m)
+
+
+def test_stack_module_state_and_vmap_over_an_ensemble():
+    import copy
+    torch = pytest.importorskip("torch")  # noqa: F841  (torch.func's names are the spec)
+    ember.manual_seed(0)
+    models = [ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.ReLU(), ember.nn.Linear(8, 2))
+              for _ in range(3)]
+    params, buffers = ember.func.stack_module_state(models)
+    assert list(params) == [n for n, _ in models[0].named_parameters()]
+    assert params["0.weight"].shape == (3, 8, 4) and params["0.weight"].requires_grad
+    assert params["0.weight"].is_leaf and buffers == {}
+    base = copy.deepcopy(models[0]).to("meta")
+    x = ember.randn(5, 4)
+    out = ember.vmap(lambda p, b, v: ember.func.functional_call(base, (p, b), (v,)),
+                     in_dims=(0, 0, None))(params, buffers, x)
+    for i, m in enumerate(models):
+        np.testing.assert_allclose(out[i].detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="stack_module_state: .* shapes"):
+        ember.func.stack_module_state([ember.nn.Linear(2, 2), ember.nn.Linear(3, 2)])
+    with pytest.raises(TypeError, match="in_axes \\(JAX\\) or in_dims"):
+        ember.vmap(lambda v: v, in_axes=1, in_dims=0)(x)
