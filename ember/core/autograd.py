@@ -188,39 +188,53 @@ class Node:
         self.n_out = n_out
         parents = []
         versions = []
-        for a in args:
-            if isinstance(a, Tensor):
-                versions.append((a._ver or a._version)[0])
-                if a.requires_grad:
-                    # a leaf is kept (its .grad is written); of a computed input only its node
-                    # and output index, so the tape does not keep every activation alive until
-                    # the end of backward (node.args lets go of it once its rule has run)
-                    parents.append((a._node, a._oidx, None) if a._node is not None else
-                                   (None, 0, a))
-                    continue
-            else:
-                versions.append(None)
-            parents.append(None)
-        self.parents = parents
-        self.needed = needed = tuple([p is not None for p in parents])
-        self.versions = versions
-        self.hooks = None
         reads = prim.vjp_reads
-        if reads is not None:  # keep only the inputs whose values the rule reads
+        if reads is None:  # the rule may read every input
+            for a in args:
+                if isinstance(a, Tensor):
+                    versions.append((a._ver or a._version)[0])
+                    if a.requires_grad:
+                        # a leaf is kept (its .grad is written); of a computed input only its
+                        # node and output index, so the tape does not keep every activation
+                        # alive until the end of backward (node.args lets go of it once its
+                        # rule has run)
+                        parents.append((a._node, a._oidx, None) if a._node is not None else
+                                       (None, 0, a))
+                        continue
+                else:
+                    versions.append(None)
+                parents.append(None)
+        else:  # keep only the inputs whose values the rule reads
             if type(reads) is not tuple:
-                reads = reads(needed)
+                reads = reads(tuple([isinstance(a, Tensor) and a.requires_grad for a in args]))
             kept = None
-            for i, a in enumerate(args):
-                if i not in reads and versions[i] is not None:
-                    versions[i] = None  # its value is not used: changing it is harmless
-                    d = a._data
-                    # small arrays stay (a stand-in would save little and cost time)
-                    if type(d) is np.ndarray and d.nbytes >= 65536 and type(a) is Tensor:
-                        if kept is None:
-                            kept = list(args)
-                        kept[i] = _standin(d)
+            i = -1
+            for a in args:
+                i += 1
+                if isinstance(a, Tensor):
+                    if i in reads:
+                        versions.append((a._ver or a._version)[0])
+                    else:  # its value is not used: changing it in place is harmless
+                        versions.append(None)
+                        d = a._data
+                        # small arrays stay (a stand-in would save little and cost time)
+                        if type(d) is np.ndarray and d.nbytes >= 65536 and type(a) is Tensor:
+                            if kept is None:
+                                kept = list(args)
+                            kept[i] = _standin(d)
+                    if a.requires_grad:
+                        parents.append((a._node, a._oidx, None) if a._node is not None else
+                                       (None, 0, a))
+                        continue
+                else:
+                    versions.append(None)
+                parents.append(None)
             if kept is not None:
                 self.args = tuple(kept)
+        self.parents = parents
+        self.needed = tuple([p is not None for p in parents])
+        self.versions = versions
+        self.hooks = None
 
     @property
     def name(self):
