@@ -65,10 +65,14 @@ class _BatchNorm(Module):
             raise OpError(f"{type(self).__name__}({self.num_features}): input has "
                              f"{x.shape[1]} channels (shape {tuple(x.shape)})")
         use_batch = self.training or not self.track_running_stats
+        momentum = self.momentum
         if self.training and self.track_running_stats:
-            F._update_stat(self.num_batches_tracked, self.num_batches_tracked + 1)
+            count = self.num_batches_tracked + 1
+            F._update_stat(self.num_batches_tracked, count)
+            if momentum is None:  # a cumulative average of the batch statistics (PyTorch)
+                momentum = 1.0 / count
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch, self.momentum, self.eps)
+                            use_batch, momentum, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
