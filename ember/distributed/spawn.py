@@ -20,9 +20,22 @@ which each child imports as ``__mp_main__`` exactly as Python's ``spawn`` does, 
 ``main`` defined in the script unpickles). Each child writes ``rank<i>.ok`` when ``fn``
 returned, or ``rank<i>.err`` (the traceback) when it raised; a failing child then exits
 with code 1, so the MPI launcher stops the others (no rank waits forever in a collective),
-and the parent raises ``ProcessRaisedException`` naming the failing rank. A child that exits
-with a non-zero code or a signal without raising is reported as ``ProcessExitedException``
-(the job's exit code; the rank is the first without ``rank<i>.ok``).
+and the parent raises ``ProcessRaisedException`` naming the failing rank.
+
+Exit codes as ``torch.multiprocessing.spawn`` reports them (``ProcessExitedException`` with
+``error_index``, ``exit_code`` and ``signal_name``): a rank whose ``fn`` ends the process
+(``sys.exit(3)``, ``raise SystemExit("message")``: code 1 and the message on stderr, as
+Python) writes its code to ``rank<i>.exit`` first: exact, ``exit_code`` the code the OS
+reports (modulo 256). A rank killed by a fatal signal Python can trap (SIGSEGV, SIGFPE,
+SIGABRT, SIGBUS, SIGILL: faulthandler writes ``rank<i>.fault`` before the signal ends the
+process): exact, ``exit_code`` minus the signal number, ``signal_name`` its name. Not exact,
+because nothing of the rank runs to tell: a rank that ends without Python's exit
+(``os._exit(n)``, a C library's ``exit``) or by a signal nothing can trap (SIGKILL, e.g. the
+OOM killer; SIGTERM): the exit code is mpiexec's, which MPICH's Hydra sets to the failing
+rank's exit code or, for a signal, the signal's number (so ``os._exit(9)`` and SIGKILL both
+give 9, reported as exit code 9), and the rank is the first without ``rank<i>.ok`` (torch
+knows both from each child's wait status; the parent here is not the ranks' parent, mpiexec's
+proxy is).
 
 As under ``ember run``, each rank gets its share of the cores for BLAS (``OMP_NUM_THREADS``
 = cores // nprocs unless the environment sets a thread count): every rank's BLAS taking
@@ -118,19 +131,41 @@ class MPIProcessContext:
         shutil.rmtree(self.folder, ignore_errors=True)
         self._done = True
 
+    def _records(self):
+        """(time, rank, kind, text) of what the ranks wrote on failing: "err" (a traceback),
+        "exit" (the code of a SystemExit), "fault" (faulthandler's report of a fatal
+        signal); the first to fail first (the others may fail because of it)."""
+        out = []
+        for i in range(self.nprocs):
+            for kind in ("err", "exit", "fault"):
+                path = os.path.join(self.folder, f"rank{i}.{kind}")
+                try:
+                    with open(path) as f:
+                        text = f.read()
+                    when = os.path.getmtime(path)
+                except OSError:
+                    continue
+                if kind != "fault" or text.strip():  # (the fault file exists from the start)
+                    out.append((when, i, kind, text))
+        return sorted(out)
+
     def _check(self, code):
         ProcessRaisedException, ProcessExitedException = self.raised, self.exited
         pids = self.pids()
-        errors = []
-        for i in range(self.nprocs):
-            path = os.path.join(self.folder, f"rank{i}.err")
-            if os.path.exists(path):
-                with open(path) as f:
-                    errors.append((os.path.getmtime(path), i, f.read()))
-        if errors:
-            _, i, tb = min(errors)  # the first to fail (the others may fail because of it)
-            raise ProcessRaisedException(f"\n\n-- Process {i} terminated with the following "
-                                         f"error:\n{tb}", i, pids[i])
+        records = self._records()
+        if records:
+            _, i, kind, text = records[0]
+            if kind == "err":
+                raise ProcessRaisedException(f"\n\n-- Process {i} terminated with the "
+                                             f"following error:\n{text}", i, pids[i])
+            if kind == "exit":
+                status = int(text)
+                raise ProcessExitedException(f"process {i} terminated with exit code {status}",
+                                             i, pids[i], status)
+            num = _fault_signal(text, code)
+            name = signal.Signals(num).name
+            raise ProcessExitedException(f"process {i} terminated with signal {name}", i,
+                                         pids[i], -num, name)
         missing = [i for i in range(self.nprocs)
                    if not os.path.exists(os.path.join(self.folder, f"rank{i}.ok"))]
         if code == 0 and not missing:
@@ -143,11 +178,26 @@ class MPIProcessContext:
             except ValueError:
                 name = f"signal {num}"
             raise ProcessExitedException(f"process {i} terminated with signal {name}", i,
-                                         pids[i], code, name)
+                                         pids[i], -num, name)
         if code == 0:
             code = 1  # a rank ended without finishing fn and the launcher said nothing
         raise ProcessExitedException(f"process {i} terminated with exit code {code}", i,
                                      pids[i], code)
+
+
+# faulthandler's words for the fatal signals it traps
+_FAULTS = (("Segmentation fault", signal.SIGSEGV), ("Floating", signal.SIGFPE),
+           ("Aborted", signal.SIGABRT), ("Bus error", signal.SIGBUS),
+           ("Illegal instruction", signal.SIGILL))
+
+
+def _fault_signal(text, code):
+    """The signal number faulthandler's report ``text`` names (else mpiexec's ``code``, which
+    Hydra sets to a signalled rank's signal number)."""
+    for words, sig in _FAULTS:
+        if f"Fatal Python error: {words}" in text:
+            return int(sig)
+    return code if 0 < code < 65 else int(signal.SIGSEGV)
 
 
 def start(fn, args, nprocs, join, errors):
@@ -190,6 +240,10 @@ def _child_main(folder):
     rank = int(torchrun_env(os.environ).get("RANK", "0"))
     with open(os.path.join(folder, f"rank{rank}.pid"), "w") as f:
         f.write(str(os.getpid()))
+    import faulthandler
+    # a fatal signal (SIGSEGV, ...) writes its name here before it ends the process
+    fault = open(os.path.join(folder, f"rank{rank}.fault"), "w")  # noqa: SIM115 (kept open)
+    faulthandler.enable(file=fault, all_threads=False)
     try:
         with open(os.path.join(folder, f"payload{rank}.pkl"), "rb") as f:
             payload = pickle.load(f)
@@ -203,8 +257,15 @@ def _child_main(folder):
         os._exit(130)
     except SystemExit as e:  # as a process ending: its code is the rank's exit code
         if e.code not in (None, 0):
-            _flush()
-            os._exit(e.code if isinstance(e.code, int) else 1)
+            if isinstance(e.code, int):
+                status = e.code & 0xFF  # what the OS reports of it
+            else:  # Python prints the message and exits with 1
+                print(e.code, file=sys.stderr)
+                status = 1
+            if status:
+                _record(folder, rank, "exit", str(status))
+                _flush()
+                os._exit(status)
     except BaseException:
         _report(folder, rank, traceback.format_exc())
     with open(os.path.join(folder, f"rank{rank}.ok"), "w") as f:
@@ -221,13 +282,18 @@ def _flush():
             pass
 
 
+def _record(folder, rank, kind, text):
+    """Write ``rank<rank>.<kind>`` whole (the parent never reads half of it)."""
+    tmp = os.path.join(folder, f"rank{rank}.{kind}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, os.path.join(folder, f"rank{rank}.{kind}"))
+
+
 def _report(folder, rank, text):
     """Write the traceback where the parent reads it, then end this rank at once with code
     1 (the launcher stops the others; MPI_Finalize could wait for them)."""
-    tmp = os.path.join(folder, f"rank{rank}.err.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, os.path.join(folder, f"rank{rank}.err"))
+    _record(folder, rank, "err", text)
     _flush()
     os._exit(1)
 

@@ -35,6 +35,37 @@ def _fail_while_the_other_waits(rank, world_size):
     dist.all_reduce(ember.ones(4))  # rank 0 would wait here forever without the launcher
 
 
+def _exit_or_fault_while_the_other_waits(rank, how):
+    import signal
+    import sys
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    if rank == 1:
+        if how == "exit":
+            sys.exit(3)
+        if how == "message":
+            raise SystemExit("rank 1 stops here")
+        os.kill(os.getpid(), signal.SIGSEGV)
+    dist.all_reduce(ember.ones(4))  # rank 0 would wait here forever without the launcher
+
+
+@pytest.mark.parametrize("how, code, name", [("exit", 3, None), ("message", 1, None),
+                                             ("segv", -11, "SIGSEGV")])
+def test_spawned_ranks_exit_codes_as_torch_reports_them(monkeypatch, capfd, how, code, name):
+    # torch.multiprocessing.spawn: ProcessExitedException with the rank, the exit code (minus
+    # the signal's number for a signal) and the signal's name
+    need_mpi()
+    monkeypatch.delenv("EMBER_SPAWN", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    with pytest.raises(mp.ProcessExitedException) as e:
+        mp.spawn(_exit_or_fault_while_the_other_waits, args=(how,), nprocs=2)
+    err = e.value
+    assert (err.error_index, err.exit_code, err.signal_name) == (1, code, name), str(err)
+    assert str(err) == (f"process 1 terminated with signal {name}" if name else
+                        f"process 1 terminated with exit code {code}")
+    if how == "message":  # printed as Python prints an uncaught SystemExit's message
+        assert "rank 1 stops here" in capfd.readouterr().err
+
+
 def test_spawned_ranks_form_one_world(tmp_path, monkeypatch):
     need_mpi()
     monkeypatch.delenv("EMBER_SPAWN", raising=False)
