@@ -28,8 +28,9 @@ class _MatmulFlags:
 
 matmul = _MatmulFlags()
 
-# scaled_dot_product_attention's kernel choice: ember has one (the math) kernel on every
-# device, so these record the request only.
+# scaled_dot_product_attention's kernel choice (also set by nn.attention.sdpa_kernel).
+# ember has one kernel, which stands for the two PyTorch has on the CPU (math and flash):
+# with both of those off, the call fails as PyTorch's does on the CPU ("no available kernel").
 _sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True}
 
 

@@ -1,5 +1,10 @@
-"""Multi-head attention and the Transformer encoder layer (PyTorch's parameter layout)."""
+"""Multi-head attention and the Transformer encoder layer (PyTorch's parameter layout);
+``sdpa_kernel``/``SDPBackend`` (``torch.nn.attention``'s kernel choice for
+``scaled_dot_product_attention``)."""
 from __future__ import annotations
+
+import contextlib
+import enum
 
 from . import functional as F
 from . import init
@@ -8,6 +13,46 @@ from .module import Module, Parameter
 from .norm import LayerNorm
 from ..ops.creation_ops import empty
 from ..core.exceptions import OpError
+
+
+class SDPBackend(enum.IntEnum):
+    """The kernels of ``scaled_dot_product_attention`` (PyTorch's names and values)."""
+    ERROR = -1
+    MATH = 0
+    FLASH_ATTENTION = 1
+    EFFICIENT_ATTENTION = 2
+    CUDNN_ATTENTION = 3
+    OVERRIDEABLE = 4
+
+
+_FLAG = {SDPBackend.MATH: "math", SDPBackend.FLASH_ATTENTION: "flash",
+         SDPBackend.EFFICIENT_ATTENTION: "mem_efficient", SDPBackend.CUDNN_ATTENTION: "cudnn"}
+
+
+@contextlib.contextmanager
+def sdpa_kernel(backends, set_priority=False):
+    """Within the block, ``scaled_dot_product_attention`` may use only ``backends`` (one
+    ``SDPBackend`` or a list). ember's one kernel serves MATH and FLASH_ATTENTION (PyTorch's
+    CPU kernels); a block that enables neither makes the call fail, as on PyTorch's CPU.
+
+    >>> from ember.nn.attention import sdpa_kernel, SDPBackend
+    >>> with sdpa_kernel(SDPBackend.MATH):
+    ...     ember.backends.cuda.flash_sdp_enabled()
+    False
+    """
+    from ..backends.cuda import _sdp
+    chosen = [backends] if isinstance(backends, SDPBackend) else list(backends)
+    bad = [b for b in chosen if not isinstance(b, SDPBackend) or b not in _FLAG]
+    if bad:
+        raise TypeError(f"sdpa_kernel: expected SDPBackend members among "
+                        f"{[b.name for b in _FLAG]}, got {bad!r}")
+    saved = dict(_sdp)
+    for b, flag in _FLAG.items():
+        _sdp[flag] = b in chosen
+    try:
+        yield
+    finally:
+        _sdp.update(saved)
 
 
 class NonDynamicallyQuantizableLinear(Linear):

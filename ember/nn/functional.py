@@ -593,8 +593,9 @@ def _t(a):
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None):
-    """softmax(q k^T / sqrt(d) + mask) v over the last two dims.
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """softmax(q k^T / sqrt(d) + mask) v over the last two dims. ``enable_gqa``: grouped-query
+    attention, fewer key/value heads (dim -3) than query heads, each shared by a group.
 
     >>> q = k = ember.tensor([[[1., 0.], [0., 1.]]])
     >>> v = ember.tensor([[[1., 2.], [3., 4.]]])
@@ -602,8 +603,23 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     tensor([[[1.0000, 2.0000],
              [2.3395, 3.3395]]])
     """
+    from ..backends.cuda import _sdp
+    if not (_sdp["math"] or _sdp["flash"]):
+        raise RuntimeError("scaled_dot_product_attention: no available kernel: the enabled "
+                           "backends (nn.attention.sdpa_kernel / torch.backends.cuda.enable_*_"
+                           "sdp) have none that runs here; enable SDPBackend.MATH or "
+                           "FLASH_ATTENTION")
     if _ac[0]:  # ember.autocast: on the lower-precision list
         query, key, value = _autocast.lower(query, key, value)
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        hq, hk = query.shape[-3], key.shape[-3]
+        if hk == 0 or hq % hk or value.shape[-3] != hk:
+            raise OpError(f"scaled_dot_product_attention: enable_gqa needs the query heads "
+                          f"({hq}, dim -3 of {tuple(query.shape)}) to be a multiple of the "
+                          f"key/value heads (key {tuple(key.shape)}, value "
+                          f"{tuple(value.shape)})")
+        key = key.repeat_interleave(hq // hk, dim=-3)
+        value = value.repeat_interleave(hq // hk, dim=-3)
     import math
     d = query.shape[-1]
     s = (query @ key.mT) * (scale if scale is not None else 1.0 / math.sqrt(d))
