@@ -129,13 +129,26 @@ def test_the_weight_gradient_sums_the_blocks_in_order(blocks):
     view = C._windows_impl(x, (5, 5), (1, 1), (1, 1))
     got = C._conv_w_grad_kernel(2, False)(ct, view)
     cols = np.ascontiguousarray(view.transpose(1, 4, 5, 0, 2, 3)).reshape(75, 7, 64)
-    ct2 = np.ascontiguousarray(ct.transpose(1, 0, 2, 3))
+    # 4 output channels (not a multiple of 8): (C*K, 8) products of the window blocks and
+    # the cotangent rows padded with zero rows to 8, summed, cropped, transposed
+    ct8 = np.zeros((8, 7 * 64), np.float32)
+    ct8[:4] = np.ascontiguousarray(ct.transpose(1, 0, 2, 3)).reshape(4, -1)
     want = None
     for a in (0, 3, 6):
         e = min(7, a + 3)
-        p = ct2[:, a:e].reshape(4, -1) @ cols[:, a:e].reshape(75, -1).T
+        p = cols[:, a:e].reshape(75, -1) @ ct8[:, a * 64:e * 64].T
         want = p if want is None else want + p
-    np.testing.assert_array_equal(got, want.reshape(4, 3, 5, 5))
+    np.testing.assert_array_equal(got, want[:, :4].T.reshape(4, 3, 5, 5))
+    # 8 output channels: (O, C*K) products of the cotangent rows and the window blocks
+    ct_8 = rng.standard_normal((7, 8, 8, 8)).astype(np.float32)
+    got8 = C._conv_w_grad_kernel(2, False)(ct_8, view)
+    ct2 = np.ascontiguousarray(ct_8.transpose(1, 0, 2, 3))
+    want = None
+    for a in (0, 3, 6):
+        e = min(7, a + 3)
+        p = ct2[:, a:e].reshape(8, -1) @ cols[:, a:e].reshape(75, -1).T
+        want = p if want is None else want + p
+    np.testing.assert_array_equal(got8, want.reshape(8, 3, 5, 5))
     # the forward: each block's columns of one product
     w = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
     y = C._conv_fwd_kernel(2, False)(view, w)
