@@ -606,7 +606,9 @@ class TextPolarityCSV(Dataset):
             raise FileNotFoundError(f"TextPolarityCSV: {path} does not exist")
         rows = []
         try:
-            with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            # utf-8-sig: a byte-order mark before the first label is not part of it (the
+            # Pang & Lee file Debian ships starts with one)
+            with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
                 reader = csv.reader(f)
                 for row in reader:
                     k = reader.line_num

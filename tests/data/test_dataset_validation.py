@@ -170,3 +170,12 @@ def test_digits_npz_declared_sizes(tmp_path):
     _fails_small(lambda: Digits(root=str(tmp_path)),
                  r"Digits: .*digits.npz is truncated or corrupted \(member images.npy declares "
                  r"float64 \(1000000, 1000\) \(8000000000 bytes\) but holds")
+
+
+def test_text_polarity_csv_reads_a_file_that_starts_with_a_byte_order_mark(tmp_path):
+    p = tmp_path / "bom.csv"
+    p.write_bytes(b'\xef\xbb\xbf"1","a good\nfilm"\n-1,a bad one\n1,fine\n-1,dull\n1,great\n')
+    rows = TextPolarityCSV(str(p), train=True, test_fraction=0.2)
+    test = TextPolarityCSV(str(p), train=False, test_fraction=0.2)
+    assert len(rows) + len(test) == 5
+    assert sorted([t for _, t in list(rows) + list(test)]).count(1) == 3
