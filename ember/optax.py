@@ -231,8 +231,7 @@ def rmsprop(learning_rate, decay=0.9, eps=1e-8, initial_scale=0.0, momentum=None
 
 def apply_updates(params, updates):
     """``params + updates`` leafwise, in each parameter's dtype."""
-    return tree_map(lambda p, u: (p + u).astype(p.dtype) if p is not None else None,
-                    params, updates)
+    return tree_map(lambda p, u: (p + u).astype(p.dtype), params, updates)
 
 
 # ---- schedules: functions of the step count -------------------------------------------

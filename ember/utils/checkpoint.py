@@ -182,8 +182,6 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=None,
         with _ag.no_grad():
             return function(*args, **kwargs)
     rng = _rnd.default_generator.get_state() if preserve_rng_state else None
-    prev_ac = _state.set_autocast(None)
-    _state.set_autocast(prev_ac)
     detached = [args[i].detach().requires_grad_() for i in grad_pos]
     run_args = list(args)
     for i, d in zip(grad_pos, detached):
@@ -194,7 +192,8 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=None,
     captured = _frontier(outs, {id(d) for d in detached})
     if not grad_pos and not captured:
         return out
-    block = _Block(function, args, kwargs, grad_pos, captured, rng, prev_ac, outs)
+    block = _Block(function, args, kwargs, grad_pos, captured, rng, _state.autocast_dtype(),
+                   outs)
     new = iter(bind(_block_p, *[args[i] for i in grad_pos], *captured, block=block))
     fresh = [next(new) if isinstance(o, Tensor) else o for o in out_leaves]
     for o, f in zip(out_leaves, fresh):  # outputs the block made without grad stay so
