@@ -377,6 +377,18 @@ def set_x64(on) -> None:
             f(on)
 
 
+def jax_int(unsigned=False) -> DType:
+    """The integer dtype JAX-facing code defaults to (``ember.numpy``'s ``arange``, ``argmax``,
+    integer sums, ...): int32, int64 in 64-bit mode (uint32 / uint64 with ``unsigned``).
+
+    >>> ember.core.dtypes.jax_int()
+    ember.int32
+    """
+    if _x64[0]:
+        return uint64 if unsigned else int64
+    return uint32 if unsigned else int32
+
+
 def canonical_np(npdt):
     """The NumPy dtype a JAX-facing entry point gives data of NumPy dtype ``npdt``: itself in
     64-bit mode, else float64 -> float32 and complex128 -> complex64 (JAX's canonicalization;

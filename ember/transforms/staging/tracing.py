@@ -97,6 +97,10 @@ def trace_to_graph(fun, args, name="fun", effects=False, user_fun=None):
                 outs.append(o.gvar)
             elif isinstance(o, Tensor) and not isinstance(o, Tracer):
                 outs.append(main.global_data.lit(o))
+            elif isinstance(o, (bool, int, float, complex, np.ndarray, np.generic)):
+                # a constant result (``return 1``, ``return np.ones(3)``): an array, as JAX
+                # returns it, with a JAX-facing entry point's dtype (``canonical_value``)
+                outs.append(main.global_data.lit(Tensor._wrap(np.array(_dt.canonical_value(o)))))
             else:
                 raise TypeError(f"jit({name}): outputs must be tensors (or pytrees of tensors), "
                                 f"got {type(o).__name__}")
