@@ -133,6 +133,7 @@ from . import func  # noqa: F401,E402
 from . import cuda, cpu, accelerator, backends  # noqa: F401,E402  (PyTorch's device queries)
 from . import utils  # noqa: F401,E402  (ember.utils.data, torch.utils.data's import path)
 from . import compiler  # noqa: F401,E402  (torch.compile's twin on jit)
+from . import profiler  # noqa: F401,E402  (torch.profiler: profile, record_function, schedule)
 from .compiler import compile  # noqa: F401,E402
 from . import torch_jit as _torch_jit  # noqa: E402
 _torch_jit.install(jit)  # torch.jit's names as attributes of ember.jit (JAX's jit)

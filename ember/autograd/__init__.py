@@ -12,6 +12,7 @@ from ..core.autograd import (  # noqa: F401
 from ..core.creation import tensor as _tensor
 from ..core.tensor import Tensor as _Tensor
 from . import graph  # noqa: F401
+from . import profiler  # noqa: F401  (torch.autograd.profiler)
 
 
 class _ExecutionEngine:

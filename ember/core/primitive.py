@@ -310,6 +310,46 @@ def eager_mode() -> bool:
     return not _levels[0] or len(_tls.stack) == 1
 
 
+# --------------------------------------------------------------------------------------
+# Eager layers: code that must see every primitive run eagerly (the profiler, forward-mode
+# dual numbers) wraps ``eval_apply`` while it is active. ``bind`` calls this module's global
+# ``eval_apply``; adding or removing a layer rebinds that name, so the eager hot path pays
+# nothing when no layer is active.
+# --------------------------------------------------------------------------------------
+
+_base_eval_apply = eval_apply
+_eager_layers: list = []
+
+
+def add_eager_layer(make):
+    """Wrap eager evaluation while a feature is active: ``make(inner)`` returns
+    ``apply(prim, args, params)`` that calls ``inner`` (the next layer, finally
+    ``core.autograd.eval_apply``). Layers added later run outside earlier ones. Undo with
+    ``remove_eager_layer(make)``."""
+    _eager_layers.append(make)
+    _rebuild_eager_layers()
+    with _state.lock:  # (see state.eager_layers)
+        _state.eager_layers[0] += 1
+        _levels[0] += 1
+
+
+def remove_eager_layer(make):
+    """Remove a layer added by ``add_eager_layer`` (the same ``make``)."""
+    _eager_layers.remove(make)
+    _rebuild_eager_layers()
+    with _state.lock:
+        _state.eager_layers[0] -= 1
+        _levels[0] -= 1
+
+
+def _rebuild_eager_layers():
+    global eval_apply
+    fn = _base_eval_apply
+    for make in _eager_layers:
+        fn = make(fn)
+    eval_apply = fn
+
+
 def bind(prim: Primitive, *args, **params):
     if not _levels[0] or len(_tls.stack) == 1:  # no transform active in this thread
         try:

@@ -30,6 +30,10 @@ transform_levels = [0]  # transform levels pushed, summed over all threads
 grad_off_threads = [0]  # threads whose grad mode is off
 axis_frames = [0]  # named-axis frames in scope, summed over all threads
 autocast_threads = [0]  # threads inside an enabled ember.autocast region
+# eager layers active (core.primitive.add_eager_layer: the profiler, forward-mode dual
+# numbers). While one is, transform_levels[0] is raised by one too, so that a fast path that
+# skips bind when transform_levels[0] is 0 takes its checked path and tests this counter.
+eager_layers = [0]
 
 _eval_main = []  # the level-0 interpreter (set once by core.primitive)
 

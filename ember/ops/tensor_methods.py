@@ -26,13 +26,15 @@ def _binop(prim):
     impl = prim.impl
     levels = _state.transform_levels
     grad_off = _state.grad_off_threads
+    layers = _state.eager_layers
     tls = _state.tls
     wrap = Tensor._wrap
 
     def op(self, other):
         if type(other) is Tensor and type(self) is Tensor and \
                 self._data.dtype is other._data.dtype:
-            if (not levels[0] or len(tls.stack) == 1) and not (
+            # (an eager layer, e.g. the profiler, raises levels[0]: bind must see the op)
+            if (not levels[0] or (len(tls.stack) == 1 and not layers[0])) and not (
                     (self.requires_grad or other.requires_grad) and
                     (not grad_off[0] or tls.grad_enabled)):
                 # nothing to record and no transform active: straight to the kernel
