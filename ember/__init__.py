@@ -110,6 +110,10 @@ from .transforms import (  # noqa: F401,E402
     jvp, linearize, vmap, pmap, jacfwd, vjp, grad, value_and_grad, jacrev, jacobian, hessian,
     stop_gradient, jit,
     make_graph, disable_jit, config, eval_shape, ShapeDtypeStruct, block_until_ready)
+from .transforms.staging.jitted import Jitted as _Jitted  # noqa: E402
+from .core.primitive import register_call_target as _register_call_target  # noqa: E402
+# the profiler and forward_ad see a jitted call (its plan runs without bind) as one call
+_register_call_target(_Jitted, "__call__", lambda j: f"ember::jit({j.__name__})")
 make_jaxpr = make_graph  # JAX's name for the printable staged graph
 # the eager backward runs first-order VJP rules through staged plans cached per signature
 autograd.set_vjp_executor(_vjp_plans.run)

@@ -26,15 +26,10 @@ import time
 
 from .autograd import profiler as _legacy
 from .autograd.profiler import (  # noqa: F401
-    EventList, FunctionEvent, FunctionEventAvg, record_function, profiled_calls)
-from .transforms.staging.jitted import Jitted as _Jitted
+    EventList, FunctionEvent, FunctionEventAvg, record_function)
 
 __all__ = ["profile", "record_function", "schedule", "ProfilerAction", "ProfilerActivity",
            "tensorboard_trace_handler", "supported_activities"]
-
-# a jitted function's call is one event (its plan runs inside, not op by op)
-profiled_calls.append((_Jitted, "__call__", lambda j: f"ember::jit({j.__name__})"))
-
 
 class ProfilerActivity(enum.Enum):
     """What a profile records. ember runs on the CPU: the other kinds are accepted and

@@ -13,6 +13,7 @@ from ..core.creation import tensor as _tensor
 from ..core.tensor import Tensor as _Tensor
 from . import graph  # noqa: F401
 from . import profiler  # noqa: F401  (torch.autograd.profiler)
+from . import forward_ad  # noqa: F401  (torch.autograd.forward_ad: dual tensors)
 
 
 class _ExecutionEngine:

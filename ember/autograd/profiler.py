@@ -35,11 +35,6 @@ __all__ = ["profile", "record_function", "EventList", "FunctionEvent", "Function
 _active = [None]   # the recorder collecting events now (one at a time), or None
 _now = time.perf_counter_ns
 
-# Callables whose calls are one event each while a profiler records: (class, attribute,
-# name_of(instance)) entries, added by the layers that own them (jit registers its
-# jitted functions in ``ember.profiler``).
-profiled_calls: list = []
-
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -481,11 +476,7 @@ def _start(record_shapes=False, profile_memory=False, with_stack=False):
     rec = _Recorder(record_shapes, profile_memory, with_stack)
     rec.saved_vjp = _core_autograd.set_vjp_executor(None)
     _core_autograd.set_vjp_executor(_vjp_events(rec.saved_vjp))
-    rec.saved_calls = []
-    for cls, attr, name_of in profiled_calls:
-        orig = cls.__dict__[attr]
-        rec.saved_calls.append((cls, attr, orig))
-        setattr(cls, attr, _call_events(orig, name_of))
+    _primitive.add_call_layer(_call_events)
     _primitive.add_eager_layer(_profiling_layer)
     _active[0] = rec
     return rec
@@ -497,8 +488,7 @@ def _stop(rec):
         _active[0] = None
         _primitive.remove_eager_layer(_profiling_layer)
         _core_autograd.set_vjp_executor(rec.saved_vjp)
-        for cls, attr, orig in rec.saved_calls:
-            setattr(cls, attr, orig)
+        _primitive.remove_call_layer(_call_events)
     return rec.finish()
 
 

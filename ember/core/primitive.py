@@ -350,6 +350,39 @@ def _rebuild_eager_layers():
     eval_apply = fn
 
 
+# Call layers: the same for callables that run compiled code without ``bind`` (a jitted
+# function's call): a layer ``make(orig, name_of)`` returns the wrapper of ``orig`` (the
+# method; ``name_of(instance)`` names a call) installed on each registered target while the
+# layer is active; nothing is wrapped otherwise.
+_call_targets: list = []   # (class, attribute, original function, name_of)
+_call_layers: list = []
+
+
+def register_call_target(cls, attr, name_of):
+    """Let call layers see calls of ``cls.attr`` (e.g. ``Jitted.__call__``)."""
+    _call_targets.append((cls, attr, cls.__dict__[attr], name_of))
+    _rebuild_call_layers()
+
+
+def add_call_layer(make):
+    """Wrap the registered targets' calls while a feature is active (see above)."""
+    _call_layers.append(make)
+    _rebuild_call_layers()
+
+
+def remove_call_layer(make):
+    _call_layers.remove(make)
+    _rebuild_call_layers()
+
+
+def _rebuild_call_layers():
+    for cls, attr, orig, name_of in _call_targets:
+        fn = orig
+        for make in _call_layers:
+            fn = make(fn, name_of)
+        setattr(cls, attr, fn)
+
+
 def bind(prim: Primitive, *args, **params):
     if not _levels[0] or len(_tls.stack) == 1:  # no transform active in this thread
         try:

@@ -34,6 +34,9 @@ autocast_threads = [0]  # threads inside an enabled ember.autocast region
 # numbers). While one is, transform_levels[0] is raised by one too, so that a fast path that
 # skips bind when transform_levels[0] is 0 takes its checked path and tests this counter.
 eager_layers = [0]
+# ``listener(target, out)`` after an in-place op wrote ``out``'s value into ``target``,
+# called while an eager layer is active (forward_ad moves the tangent)
+inplace_listeners: list = []
 
 _eval_main = []  # the level-0 interpreter (set once by core.primitive)
 

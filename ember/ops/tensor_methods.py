@@ -404,6 +404,9 @@ def inplace_apply(self, fn, *args, **kwargs):
                            f"clone() it before writing")
     namespace(self._data).copyto(self._data, out._data, casting="unsafe")
     self._version[0] += 1
+    if _state.eager_layers[0]:  # e.g. forward_ad: the tangent follows the value
+        for listener in _state.inplace_listeners:
+            listener(self, out)
     if out.requires_grad and grad_on:
         self._node, self._oidx = out._node, out._oidx
         self.requires_grad = True
@@ -428,11 +431,13 @@ def _fast_binary_inplace(name, prim, fn):
     ufunc = getattr(np, prim.ufunc)
     grad_enabled = _ag.is_grad_enabled
     can_cast = np.can_cast
+    layers = _state.eager_layers
 
     def op(self, other, alpha=None):
         if alpha is not None:
             other = elementwise.mul(other, alpha)
-        if type(self) is Tensor and not (grad_enabled() and (
+        # (an active eager layer, e.g. the profiler or forward_ad, must see the op)
+        if type(self) is Tensor and not layers[0] and not (grad_enabled() and (
                 self.requires_grad or getattr(other, "requires_grad", False))):
             dst = self._data
             if type(other) is Tensor:
