@@ -2255,3 +2255,6 @@ def _complex(self):
 
 
 Tensor.__complex__ = _complex
+
+
+from .numpy_more import *  # noqa: E402,F401,F403  (jax.numpy names beyond the basics)
