@@ -6,6 +6,8 @@ enclosing ``ember.vmap(f, axis_name=...)`` or ``ember.pmap(f, axis_name=...)``
 (``ember/ops/collective_ops.py`` holds their rules)."""
 from __future__ import annotations
 
+from builtins import max as _max, min as _min, slice as _slice
+
 import numpy as _np
 
 from .control_flow import cond, fori_loop, scan, switch, while_loop
@@ -20,13 +22,15 @@ from .ops.indexing import index_select
 from .ops.slicing import pad as _pad
 from .transforms.reverse import stop_gradient
 from .tree import tree_map
+from . import lax_elementwise as _lax_elementwise
+from .lax_elementwise import *  # noqa: F401,F403 (add, exp, max, round, ...)
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map", "stop_gradient",
            "select", "dot", "psum", "pmean", "pmax", "pmin", "all_gather", "psum_scatter",
            "ppermute", "pshuffle", "axis_index", "axis_size", "conv_general_dilated",
            "padtype_to_pads", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
            "conv_transpose", "dynamic_update_slice", "dynamic_update_slice_in_dim",
-           "dynamic_update_index_in_dim"]
+           "dynamic_update_index_in_dim"] + _lax_elementwise.__all__
 
 
 def _names(op, axis_name):
@@ -255,7 +259,7 @@ def padtype_to_pads(in_shape, window_shape, window_strides, padding):
                          f"sequence of (low, high) pairs, got {padding!r}")
     pads = []
     for n, k, s in zip(in_shape, window_shape, window_strides):
-        total = max((-(-n // s) - 1) * s + k - n, 0)
+        total = _max((-(-n // s) - 1) * s + k - n, 0)
         small = total // 2
         pads.append((small, total - small) if kind == "SAME" else (total - small, small))
     return pads
@@ -315,9 +319,9 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
                              f"dim ({nsp})")
         x = _dilate(x, ldil)
     if any(lo < 0 or hi < 0 for lo, hi in pads):  # negative padding crops
-        x = x[(slice(None), slice(None)) + tuple(
-            slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(pads, x.shape[2:]))]
-        pads = [(max(lo, 0), max(hi, 0)) for lo, hi in pads]
+        x = x[(_slice(None), _slice(None)) + tuple(
+            _slice(_max(-lo, 0), n - _max(-hi, 0)) for (lo, hi), n in zip(pads, x.shape[2:]))]
+        pads = [(_max(lo, 0), _max(hi, 0)) for lo, hi in pads]
     for (lo, hi), n, k in zip(pads, x.shape[2:], eff):
         if n + lo + hi < k:
             raise ValueError(f"{op}: the padded input ({n + lo + hi} along a spatial dim) is "
@@ -356,7 +360,7 @@ def _dilate(x, factors):
         gap = zeros(*shape[:d + 1], f - 1, *shape[d + 1:], dtype=x.dtype)
         y = cat([x.unsqueeze(d + 1), gap], dim=d + 1)  # (.., n, f, ..)
         y = y.reshape(*shape[:d], n * f, *shape[d + 1:])
-        x = y[(slice(None),) * d + (slice(0, (n - 1) * f + 1),)]
+        x = y[(_slice(None),) * d + (_slice(0, (n - 1) * f + 1),)]
     return x
 
 
@@ -367,7 +371,7 @@ def _transpose_pads(k, s, padding):
         total = k + s - 2
         lo = k - 1 if s > k - 1 else -(-total // 2)
     elif padding == "VALID":
-        total = k + s - 2 + max(k - s, 0)
+        total = k + s - 2 + _max(k - s, 0)
         lo = k - 1
     else:
         raise ValueError(f"lax.conv_transpose: padding must be 'SAME', 'VALID' or (low, high) "
@@ -448,7 +452,7 @@ def _start(st, dim, n, negative):
                                  f"{dim} with allow_negative_indices=False; give a start in "
                                  f"[0, {dim - n}] or allow negative indices")
             st += dim
-        return min(max(st, 0), dim - n)
+        return _min(_max(st, 0), dim - n)
     st = as_value(st).to(_dt.int64)
     if negative:
         st = st + (st < 0).to(_dt.int64) * dim
@@ -478,7 +482,7 @@ def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indic
     neg = _negatives("dynamic_update_slice", allow_negative_indices, x.ndim)
     starts = [_start(st, m, n, g) for st, n, m, g in zip(starts, u.shape, x.shape, neg)]
     if all(isinstance(st, int) for st in starts):
-        return x.at[tuple(slice(st, st + n) for st, n in zip(starts, u.shape))].set(u)
+        return x.at[tuple(_slice(st, st + n) for st, n in zip(starts, u.shape))].set(u)
     idx = []
     for d, (st, n) in enumerate(zip(starts, u.shape)):
         shape = [1] * x.ndim
@@ -541,7 +545,7 @@ def dynamic_slice(operand, start_indices, slice_sizes, *, allow_negative_indices
             continue
         st = _start(st, dim, n, neg[d])
         if isinstance(st, int):
-            x = x[(slice(None),) * d + (slice(st, st + n),)]
+            x = x[(_slice(None),) * d + (_slice(st, st + n),)]
             continue
         x = index_select(x, d, st + _arange(n))
     return x

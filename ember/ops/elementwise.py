@@ -686,7 +686,7 @@ def bitwise_not(input):
     x = as_value(input)
     if x.dtype is _dt.bool_:
         return logical_not(x)
-    return bind(bitxor_p, x, x.dtype.np.type(-1))
+    return bind(bitxor_p, x, ~x.dtype.np.type(0))  # all bits set (unsigned too)
 
 
 def where(condition, input=None, other=None):
