@@ -117,6 +117,9 @@ _register_call_target(_Jitted, "__call__", lambda j: f"ember::jit({j.__name__})"
 make_jaxpr = make_graph  # JAX's name for the printable staged graph
 # the eager backward runs first-order VJP rules through staged plans cached per signature
 autograd.set_vjp_executor(_vjp_plans.run)
+# ... and replays a repeating tape's whole backward as one compiled plan
+from .transforms import tape_plans as _tape_plans  # noqa: E402
+autograd.set_backward_replayer(_tape_plans.replay)
 from .config import config  # noqa: F401,E402,F811  (jax.config's update/read, jit's switches)
 from . import nn, optim, data  # noqa: F401,E402
 from . import amp  # noqa: F401,E402  (mixed precision: autocast, GradScaler, jmp's Policy)

@@ -4,11 +4,13 @@
 thread's grad mode; ``graph.queue_callback`` (also spelled
 ``Variable._execution_engine.queue_callback``, as PyTorch) runs a function when the current
 backward pass ends; ``set_vjp_executor`` is the hook through which ``ember`` runs first-order
-VJP rules as staged plans (``transforms/vjp_plans.py``).
+VJP rules as staged plans (``transforms/vjp_plans.py``), ``set_backward_replayer`` the one
+through which it replays a repeating tape's whole backward as one compiled plan
+(``transforms/tape_plans.py``).
 """
 from ..core.autograd import (  # noqa: F401
     backward, grad, no_grad, enable_grad, set_grad_enabled, is_grad_enabled, Node,
-    set_vjp_executor, queue_callback)
+    set_vjp_executor, set_backward_replayer, queue_callback)
 from ..core.creation import tensor as _tensor
 from ..core.tensor import Tensor as _Tensor
 from . import graph  # noqa: F401

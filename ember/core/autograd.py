@@ -545,6 +545,23 @@ def set_vjp_executor(fn):
     return prev
 
 
+# The replayer of whole first-order backward passes. None: always walk the tape; ``ember``
+# installs the compiled-tape cache of ``transforms/tape_plans.py`` (see
+# ``set_backward_replayer``).
+_backward_replayer = [None]
+
+
+def set_backward_replayer(fn):
+    """Install ``fn(root_node, cts, retain_graph)`` to run a first-order ``backward()`` of one
+    root in place of the walk: it returns ``[(leaf, gradient)]`` in the order the walk would
+    finish the leaves (their hooks, accumulation and post-accumulate hooks then run as under
+    the walk), or None to have the tape walked. ``None`` turns it off. Returns the previous
+    one."""
+    prev = _backward_replayer[0]
+    _backward_replayer[0] = fn
+    return prev
+
+
 def _vjp_runner(create_graph, retain_graph):
     """``run_vjp`` for ``walk`` over eager tape nodes."""
     executor = None if create_graph else _vjp_executor[0]
@@ -664,8 +681,16 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
     try:
         grad_was = _state.set_grad(create_graph)
         try:
-            walk(root_nodes, cts, leaf_cts, _vjp_runner(create_graph, retain_graph), add,
-                 finish_leaf, capture)
+            replayed = None
+            if _backward_replayer[0] is not None and inputs is None and not create_graph and \
+                    accumulate and len(root_nodes) == 1 and not leaf_cts:
+                replayed = _backward_replayer[0](root_nodes[0], cts, retain_graph)
+            if replayed is None:
+                walk(root_nodes, cts, leaf_cts, _vjp_runner(create_graph, retain_graph), add,
+                     finish_leaf, capture)
+            else:
+                for leaf, g in replayed:
+                    finish_leaf(leaf, g)
             for leaf, g in list(leaf_cts.values()):  # leaves that are roots themselves
                 finish_leaf(leaf, g)
         finally:

@@ -1,0 +1,328 @@
+"""A replayed, compiled backward for a repeating eager tape.
+
+A training loop records the same tape every step: the same primitives with the same params
+and shapes, wired the same way, ending in the same leaves (the parameters). Walking it costs
+Python per node (the reverse topological walk, a per-rule plan lookup, a Tensor per
+cotangent, a dict entry per edge, an add per shared input) on top of the rules' kernels. Here
+the first-order backward of such a tape is staged once, as a whole, with ``jit``'s tracer:
+the walk of ``core.autograd.walk`` replayed on tracers (each node's VJP rule, the cotangents
+summed into each input in the walk's order), optimised (folding, CSE, DCE) and compiled to one
+straight-line NumPy plan. Later backwards with the same structure run that plan on the step's
+saved values and hand each leaf its gradient in the order the walk finishes them, so leaf
+hooks, post-accumulate hooks (DistributedDataParallel's buckets) and grad sinks see what they
+see under the walk. The plan calls the kernels the walk calls, in its order, so the gradients
+are the same bits.
+
+The key of a tape (``_key``) names, per node in walk order: the primitive, its params, its
+input shapes/dtypes (and non-tensor inputs by value), whether the output is saved, which
+inputs need a gradient and where each edge leads (a node's position in the order, or a leaf's
+position among the leaves). A key is compiled at its second sighting, so one-off graphs never
+pay for staging. Anything else goes to the walk: non-leaf hooks (``register_hook`` on an
+intermediate, ``retain_grad``), ``create_graph``, ``autograd.grad`` / ``backward(inputs=)``,
+several roots, anomaly mode or any other VJP executor, nodes of eager-only primitives
+(``checkpoint``'s block, custom ``Function``s), saved values freed or modified in place (the
+walk raises the error), non-CPU arrays, or a rule that can't be staged.
+
+``core.autograd`` does not import this module: ``ember`` installs ``replay`` with
+``core.autograd.set_backward_replayer`` on import.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ..core import autograd as _ag
+from ..core.errors import ConcretizationError
+from ..core.tensor import Tensor
+from . import vjp_plans as _vjp_plans
+from .staging.codegen import compile_plan
+from .staging.ir import Lit
+from .staging.passes import _hashable_params, optimize
+from .staging.tracing import trace_to_graph
+
+_plans: dict = {}
+_MAX_PLANS = 64
+_enabled = [True]
+# backward passes run by a compiled plan / compiled tapes (tests and profiling read them)
+stats = {"replayed": 0, "compiled": 0}
+
+# primitives whose rules run user code or eager-only machinery: always walked
+_WALKED = frozenset({"custom_vjp_call", "custom_jvp_call", "checkpoint_block"})
+# non-tensor inputs a key can hold by value (anything else: walk)
+_SCALARS = (int, float, bool, complex, str, type(None), tuple, np.generic)
+
+
+class _Mark:
+    def __init__(self, meaning):
+        self.meaning = meaning
+
+    def __repr__(self):
+        return f"<{self.meaning}>"
+
+
+_SEEN_ONCE = _Mark("seen once: compile at the next sighting")
+_NOT_STAGEABLE = _Mark("not stageable: walk the tape")
+
+
+def set_enabled(flag: bool) -> bool:
+    """Turn the replayed backward on or off (off: every backward walks the tape); returns
+    the previous setting. Tests compare the two; the gradients are the same bits."""
+    prev = _enabled[0]
+    _enabled[0] = bool(flag)
+    return prev
+
+
+def clear():
+    """Forget every compiled tape."""
+    _plans.clear()
+
+
+def _key(order, root_cts):
+    """``(key, saved arrays, leaves, finish order)`` for the tape ``order`` (nodes in walk
+    order, root first), or None when it must be walked."""
+    index = {}
+    i = 0
+    for node in order:
+        index[id(node)] = i
+        i += 1
+    leaf_pos = {}
+    leaves = []
+    saved = [c._data for c in root_cts if c is not None]
+    key = [tuple(None if c is None else (type(c._data), c._data.shape, c._data.dtype.char)
+                 for c in root_cts)]
+    ndarray = np.ndarray
+    for node in order:
+        args = node.args
+        if args is None or node.hooks or type(node) is not _ag.Node:
+            return None
+        prim = node.prim
+        if prim.name in _WALKED:
+            return None
+        params = node.params
+        if params:
+            pk = _hashable_params(params)
+            if pk is None:
+                return None
+        else:
+            pk = ()
+        sig = []
+        for a, v in zip(args, node.versions):
+            if isinstance(a, Tensor):
+                d = a._data
+                if v is not None and (a._ver or a._version)[0] != v:
+                    return None  # modified in place: the walk names it
+                if type(d) is ndarray and type(a) is Tensor:
+                    sig.append((d.shape, d.dtype.char))
+                elif isinstance(d, (ndarray, np.generic)):  # a NumPy scalar, a subclass
+                    sig.append((type(a), type(d), d.shape, d.dtype.char))
+                else:  # another backend's array
+                    return None
+                saved.append(d)
+            elif isinstance(a, _SCALARS):
+                try:
+                    hash(a)
+                except TypeError:
+                    return None
+                sig.append((type(a), a))
+            else:
+                return None
+        out = node.out
+        if out is not None:
+            ov = node.out_version
+            if ov is not None and ov[0][0] != ov[1]:
+                return None
+            if node.n_out == 1:
+                saved.append(out)
+            else:
+                saved.extend(out)
+        edges = []
+        for p in node.parents:
+            if p is None:
+                edges.append(None)
+            elif p[0] is None:
+                k = id(p[2])
+                j = leaf_pos.get(k)
+                if j is None:
+                    j = leaf_pos[k] = len(leaves)
+                    leaves.append(p[2])
+                edges.append(-1 - j)
+            else:
+                edges.append((index[id(p[0])], p[1]))
+        key.append((prim, pk, node.n_out, out is not None, tuple(sig), tuple(edges)))
+    return tuple(key), saved, leaves
+
+
+def replay(root, cts, retain_graph):
+    """Run the backward of the tape ending in ``root`` (a node; ``cts`` maps ``(id(root),
+    output index)`` to its cotangents) through a compiled plan. Returns ``[(leaf, grad)]`` in
+    the order the walk would finish the leaves, or None: walk the tape instead (nothing has
+    been changed then)."""
+    if not _enabled[0] or _ag._vjp_executor[0] is not _vjp_plans.run:
+        return None
+    rid = id(root)
+    root_cts = [cts.get((rid, i)) for i in range(root.n_out)]
+    if len(cts) != sum(c is not None for c in root_cts):
+        return None
+    order = _ag.toposort([root])
+    k = _key(order, root_cts)
+    if k is None:
+        return None
+    key, saved, leaves = k
+    entry = _plans.get(key)
+    if entry is None or entry is _NOT_STAGEABLE:
+        if entry is None:
+            if len(_plans) >= _MAX_PLANS:
+                _plans.clear()
+            _plans[key] = _SEEN_ONCE
+        return None
+    if entry is _SEEN_ONCE:
+        entry = _plans[key] = _compile(order, root_cts, len(leaves))
+        stats["compiled"] += 1
+        if entry is _NOT_STAGEABLE:
+            return None
+    plan, finished, copies = entry
+    stats["replayed"] += 1
+    if not retain_graph:
+        for node in order:
+            node.args = None
+            node.out = None
+    del order
+    res = plan(saved)  # the plan empties ``saved``: each value dies after its last use
+    wrap = Tensor._wrap
+    out = []
+    for j, r, c in zip(finished, res, copies):
+        out.append((leaves[j], wrap(np.array(r) if c else r)))
+    return out
+
+
+def _compile(order, root_cts, n_leaves):
+    """Stage the walk of ``order`` on tracers: ``(plan, finishing leaf positions, copy
+    flags)``, or ``_NOT_STAGEABLE``."""
+    index = {id(n): i for i, n in enumerate(order)}
+    steps = []
+    for i, node in enumerate(order):
+        t_pos = [j for j, a in enumerate(node.args) if isinstance(a, Tensor)]
+        edges = []
+        for p in node.parents:
+            if p is None:
+                edges.append(None)
+            elif p[0] is None:
+                edges.append(("leaf", id(p[2])))
+            else:
+                edges.append((index[id(p[0])], p[1]))
+        zeros = None
+        if node.n_out > 1 and not getattr(node.prim, "vjp_accepts_none", False):
+            zeros = [_ag.zeros_for_output(node, o) for o in range(node.n_out)]
+        steps.append((node.prim, node.params, node.n_out, node.out is not None, list(node.args),
+                      t_pos, edges, zeros))
+    # a leaf is finished when the walk has passed its last edge (core.autograd.walk's refs)
+    leaf_ids, refs = [], {}
+    for s in steps:
+        for e in s[6]:
+            if e is not None and e[0] == "leaf":
+                if e[1] not in refs:
+                    leaf_ids.append(e[1])
+                refs[e[1]] = refs.get(e[1], 0) + 1
+    pos = {lid: j for j, lid in enumerate(leaf_ids)}
+    finish_at = {}
+    for s_i, s in enumerate(steps):
+        for e in s[6]:
+            if e is not None and e[0] == "leaf":
+                refs[e[1]] -= 1
+                if not refs[e[1]]:
+                    finish_at.setdefault(s_i, []).append(pos[e[1]])
+    has_root = [c is not None for c in root_cts]
+    finished = []
+    flat = [c for c in root_cts if c is not None]
+    for node in order:
+        flat += [a for a in node.args if isinstance(a, Tensor)]
+        if node.out is not None:
+            flat += [Tensor._wrap(node.out)] if node.n_out == 1 else \
+                [Tensor._wrap(o) for o in node.out]
+
+    def backward(ins):
+        it = iter(ins)
+        cts = {}
+        for o, h in enumerate(has_root):
+            if h:
+                cts[(0, o)] = next(it)
+        leaf_cts = {}
+        results = []
+        finished.clear()
+        for i, (prim, params, n_out, has_out, args, t_pos, edges, zeros) in enumerate(steps):
+            a = list(args)
+            for j in t_pos:
+                a[j] = next(it)
+            out = None
+            if has_out:
+                out = next(it) if n_out == 1 else tuple(next(it) for _ in range(n_out))
+            outs_ct = [cts.pop((i, o), None) for o in range(n_out)]
+            if any(g is not None for g in outs_ct):
+                if n_out == 1:
+                    ct = outs_ct[0]
+                elif zeros is None:
+                    ct = tuple(outs_ct)
+                else:
+                    ct = tuple(g if g is not None else zeros[o] for o, g in enumerate(outs_ct))
+                in_cts = prim.vjp(ct, out, *a, **params)
+                for e, g in zip(edges, in_cts):
+                    if e is None or g is None:
+                        continue
+                    if e[0] == "leaf":
+                        prev = leaf_cts.get(e[1])
+                        leaf_cts[e[1]] = g if prev is None else _add(prev, g)
+                    else:
+                        cts[e] = _add(cts.get(e), g)
+            for j in finish_at.get(i, ()):
+                g = leaf_cts.pop(leaf_ids[j], None)
+                if g is not None:
+                    finished.append(j)
+                    results.append(g)
+        return results
+    try:
+        graph, _ = trace_to_graph(backward, flat, name="eager_backward")
+    except ConcretizationError:  # a rule needs concrete values: keep walking
+        return _NOT_STAGEABLE
+    graph = optimize(graph)
+    invars = {id(v) for v in graph.invars}
+    copies = []
+    seen = set()
+    for o in graph.outs:
+        # a constant or an input (a saved value) must not become a .grad as it is; nor may one
+        # array become two leaves' grads
+        copies.append(isinstance(o, Lit) or id(o) in invars or id(o) in seen)
+        seen.add(id(o))
+    plan = _list_plan(compile_plan(graph))
+    return plan, tuple(finished), tuple(copies)
+
+
+def _add(a, b):
+    """The walk's accumulation (``core.autograd._add_arrays``) on tracers."""
+    if a is None:
+        return b
+    return a + b
+
+
+_HEAD = re.compile(r"def plan\(([^)]*)\):\n")
+
+
+def _list_plan(plan):
+    """``plan`` taking its inputs as one list that it empties on entry, so each saved value
+    dies after its last use in the plan (the plan deletes its large intermediates and inputs
+    after their last use; arguments passed one by one would stay alive in the caller until
+    the plan returns)."""
+    src = getattr(plan, "source", None)
+    m = _HEAD.match(src) if src is not None else None
+    if m is None:
+        return lambda ins: plan(*ins)
+    names = m.group(1)
+    if names.strip():
+        head = f"def plan(_ins):\n    {names}, = _ins\n    _ins.clear()\n"
+    else:
+        head = "def plan(_ins):\n"
+    glb = plan.__globals__
+    exec(compile(head + src[m.end():], "<ember.jit plan>", "exec"), glb)
+    new = glb["plan"]
+    new.source = head + src[m.end():]
+    return new

@@ -1,0 +1,224 @@
+"""The replayed compiled backward of a repeating eager tape (transforms/tape_plans.py): the
+same bits as the walk, and the walk wherever the replay does not apply."""
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+from ember.bench import workloads as W
+from ember.transforms import tape_plans as TP
+
+
+@pytest.fixture
+def replay_on():
+    prev = TP.set_enabled(True)
+    TP.clear()
+    yield
+    TP.set_enabled(prev)
+    TP.clear()
+
+
+def _train(name, flag, steps=4, batches=None):
+    """Weights after ``steps`` eager SGD/Adam steps of a (tiny) reference workload, with the
+    replay on or off; the data changes every step (and its batch size when ``batches``)."""
+    prev = TP.set_enabled(flag)
+    TP.clear()
+    try:
+        spec = W.resolve(name, True)
+        w = W.initial_weights(spec)
+        m = W._ember_model(spec, w)
+        opt = ember.optim.Adam(m.parameters(), lr=1e-2) if spec.opt == "adam" else \
+            ember.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+        loss_fn = W._ember_loss(spec)
+        before = TP.stats["replayed"]
+        for i in range(steps):
+            b = batches[i] if batches else spec.batch
+            x, y = spec.make_data(b, i)
+            opt.zero_grad()
+            loss_fn(m(ember.tensor(x)), ember.tensor(y)).backward()
+            opt.step()
+        return {k: v.numpy().copy() for k, v in m.state_dict().items()}, \
+            TP.stats["replayed"] - before
+    finally:
+        TP.set_enabled(prev)
+        TP.clear()
+
+
+@pytest.mark.parametrize("name", ["mnist-mlp", "mnist-cnn", "cifar-lenet", "text-lstm",
+                                  "resnet18"])
+def test_replay_equals_walk_bit_for_bit(name):
+    walked, n_walk = _train(name, False)
+    replayed, n_replay = _train(name, True)
+    assert n_walk == 0
+    assert n_replay == 3  # compiled at the second sighting: steps 2, 3 and 4 replay
+    for k in walked:
+        np.testing.assert_array_equal(replayed[k], walked[k], err_msg=k)
+
+
+def test_changed_shape_mid_run_compiles_a_second_tape():
+    batches = [8, 8, 8, 5, 5, 5, 8]
+    walked, _ = _train("mnist-mlp", False, 7, batches)
+    replayed, n = _train("mnist-mlp", True, 7, batches)
+    # batch 8: steps 2, 3 and 7 replay; batch 5: steps 5 and 6
+    assert n == 5
+    for k in walked:
+        np.testing.assert_array_equal(replayed[k], walked[k], err_msg=k)
+
+
+def _mlp():
+    ember.manual_seed(0)
+    return nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3))
+
+
+def _grads(model):
+    return [p.grad.numpy().copy() for p in model.parameters()]
+
+
+def _step(model, x, **kw):
+    loss = (model(x) ** 2).mean()
+    loss.backward(**kw)
+    return loss
+
+
+def test_replay_runs_and_matches_on_repeated_backward(replay_on):
+    ref = _mlp()
+    m = _mlp()
+    xs = [ember.randn(4, 5) for _ in range(4)]
+    TP.set_enabled(False)
+    for x in xs:
+        _step(ref, x)
+    TP.set_enabled(True)
+    before = TP.stats["replayed"]
+    for x in xs:
+        _step(m, x)  # grads accumulate across the four passes
+    assert TP.stats["replayed"] - before == 3
+    for a, b in zip(_grads(m), _grads(ref)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_retain_graph_backward_twice(replay_on):
+    m, ref = _mlp(), _mlp()
+    x = ember.randn(4, 5)
+    for model, flag in ((ref, False), (m, True)):
+        TP.set_enabled(flag)
+        TP.clear()
+        loss = (model(x) ** 2).mean()
+        for _ in range(3):
+            loss.backward(retain_graph=True)
+        with pytest.raises(RuntimeError, match="second time"):
+            loss.backward()
+            loss.backward()
+    for a, b in zip(_grads(m), _grads(ref)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_leaf_hooks_and_post_accumulate_hooks_fire_in_walk_order(replay_on):
+    def run(flag):
+        TP.set_enabled(flag)
+        TP.clear()
+        m = _mlp()
+        seen = []
+        for name, p in m.named_parameters():
+            p.register_hook(lambda g, name=name: seen.append(("hook", name)) or g * 2)
+            p.register_post_accumulate_grad_hook(
+                lambda t, name=name: seen.append(("post", name, float(t.grad.sum()))))
+        x = ember.randn(4, 5)
+        for _ in range(3):
+            seen.append("step")
+            _step(m, x)
+        return seen, _grads(m)
+    walked, gw = run(False)
+    replayed, gr = run(True)
+    assert TP.stats["replayed"] >= 1
+    assert replayed == walked
+    for a, b in zip(gr, gw):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_hook_on_a_non_leaf_added_mid_run_walks(replay_on):
+    m = _mlp()
+    x = ember.randn(4, 5)
+    for _ in range(3):
+        _step(m, x)
+    n = TP.stats["replayed"]
+    assert n >= 1
+    seen = []
+    h = m[0](x)
+    h.register_hook(lambda g: seen.append(g.shape))
+    (m[2](m[1](h)) ** 2).mean().backward()
+    assert seen == [(4, 7)] and TP.stats["replayed"] == n  # walked: the hook ran
+    # retain_grad on an intermediate: walked too, and its .grad is there
+    h = m[0](x)
+    h.retain_grad()
+    (m[2](m[1](h)) ** 2).mean().backward()
+    assert h.grad is not None and TP.stats["replayed"] == n
+    _step(m, x)  # the usual tape again: replayed
+    assert TP.stats["replayed"] == n + 1
+
+
+def test_fallbacks_walk(replay_on):
+    m = _mlp()
+    x = ember.randn(4, 5)
+    for _ in range(3):
+        _step(m, x)
+    n = TP.stats["replayed"]
+    # autograd.grad, backward(inputs=), create_graph
+    loss = (m(x) ** 2).mean()
+    gs = ember.autograd.grad(loss, list(m.parameters()))
+    assert len(gs) == 4
+    _step(m, x, inputs=list(m.parameters()))
+    _step(m, x, create_graph=True)
+    # anomaly mode (another VJP executor)
+    with ember.autograd.detect_anomaly():
+        _step(m, x)
+    # two roots
+    ember.autograd.backward([(m(x) ** 2).mean(), m(x).sum()])
+    assert TP.stats["replayed"] == n
+
+
+def test_custom_function_walks(replay_on):
+    calls = []
+
+    class Square(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append(1)
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    w = ember.tensor([1., 2., 3.], requires_grad=True)
+    n = TP.stats["replayed"]
+    for _ in range(3):
+        (Square.apply(w) * 3).sum().backward()
+    assert TP.stats["replayed"] == n
+    np.testing.assert_array_equal(w.grad.numpy(), np.array([18., 36., 54.], np.float32))
+
+
+def test_in_place_modification_is_still_reported(replay_on):
+    w = ember.tensor([1., 2.], requires_grad=True)
+    for _ in range(3):
+        (w.exp() * 2).sum().backward()
+    y = w.exp()
+    z = (y * 2).sum()
+    with ember.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.backward()
+
+
+def test_disabled_replay_never_compiles():
+    prev = TP.set_enabled(False)
+    try:
+        TP.clear()
+        m = _mlp()
+        x = ember.randn(4, 5)
+        for _ in range(3):
+            _step(m, x)
+        assert not TP._plans
+    finally:
+        TP.set_enabled(prev)
