@@ -20,7 +20,8 @@ position among the leaves). A key is compiled at its second sighting, so one-off
 pay for staging. Anything else goes to the walk: non-leaf hooks (``register_hook`` on an
 intermediate, ``retain_grad``), ``create_graph``, ``autograd.grad`` / ``backward(inputs=)``,
 several roots, anomaly mode or any other VJP executor, nodes of eager-only primitives
-(``checkpoint``'s block, custom ``Function``s), saved values freed or modified in place (the
+(``checkpoint``'s block, custom ``Function``s), nodes recorded under ``saved_tensors_hooks``,
+saved values freed or modified in place (the
 walk raises the error), non-CPU arrays, or a rule that can't be staged.
 
 ``core.autograd`` does not import this module: ``ember`` installs ``replay`` with
@@ -61,6 +62,10 @@ class _Mark:
         return f"<{self.meaning}>"
 
 
+# the tape's node class (``saved_tensors_hooks`` records a subclass that packs the saved values
+# while it is active, and rebinds ``core.autograd.Node`` meanwhile: its nodes are walked)
+_NODE = _ag.Node
+
 _SEEN_ONCE = _Mark("seen once: compile at the next sighting")
 _NOT_STAGEABLE = _Mark("not stageable: walk the tape")
 
@@ -94,7 +99,7 @@ def _key(order, root_cts):
     ndarray = np.ndarray
     for node in order:
         args = node.args
-        if args is None or node.hooks or type(node) is not _ag.Node:
+        if args is None or node.hooks or type(node) is not _NODE:
             return None
         prim = node.prim
         if prim.name in _WALKED:

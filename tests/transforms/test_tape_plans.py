@@ -222,3 +222,33 @@ def test_disabled_replay_never_compiles():
         assert not TP._plans
     finally:
         TP.set_enabled(prev)
+
+
+def test_saved_tensors_hooks_walk(replay_on):
+    def run(flag):
+        TP.set_enabled(flag)
+        TP.clear()
+        m = _mlp()
+        x = ember.randn(4, 5)
+        log = []
+
+        def pack(t):
+            log.append("pack")
+            return np.array(t.detach().numpy())
+
+        def unpack(a):
+            log.append("unpack")
+            return ember.tensor(a)
+        for _ in range(3):
+            _step(m, x)
+            with ember.autograd.graph.saved_tensors_hooks(pack, unpack):
+                loss = (m(x) ** 2).mean()
+            loss.backward()
+        return log, _grads(m)
+    walked, gw = run(False)
+    n = TP.stats["replayed"]
+    replayed, gr = run(True)
+    assert replayed == walked and "unpack" in walked
+    assert TP.stats["replayed"] == n + 2  # the plain steps 2 and 3 only
+    for a, b in zip(gr, gw):
+        np.testing.assert_array_equal(a, b)
