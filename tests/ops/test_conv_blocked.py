@@ -76,7 +76,11 @@ def test_blocked_convolution_matches_float64_torch_and_the_gathered_matrix(block
     ct = rng.standard_normal(y0.shape).astype(np.float32)
     seen.clear()
     y, gx, gw = _grads(x, w, ct, kw)
-    assert len(seen) == 2  # the forward and the weight gradient gathered block by block
+    # the forward and the weight gradient gathered block by block; a 2-D stride-1
+    # convolution's forward takes the row-shifted products instead (no window matrix)
+    shifted = len(xs) == 4 and groups == 1 and kw.get("stride", 1) == 1 and \
+        kw.get("dilation", 1) == 1
+    assert len(seen) == (1 if shifted else 2)
     mp.setattr(C, "_BLOCK_MIN_BYTES", 1 << 60)  # the gathered whole matrix
     seen.clear()
     y1, gx1, gw1 = _grads(x, w, ct, kw)
@@ -149,10 +153,13 @@ def test_the_weight_gradient_sums_the_blocks_in_order(blocks):
         p = ct2[:, a:e].reshape(8, -1) @ cols[:, a:e].reshape(75, -1).T
         want = p if want is None else want + p
     np.testing.assert_array_equal(got8, want.reshape(8, 3, 5, 5))
-    # the forward: each block's columns of one product
+    # the forward of a strided convolution: each block's columns of one product
     w = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
-    y = C._conv_fwd_kernel(2, False)(view, w)
-    cols_m = cols.reshape(75, -1)
+    x2 = rng.standard_normal((7, 3, 19, 19)).astype(np.float32)
+    view2 = C._windows_impl(x2, (5, 5), (2, 2), (1, 1))  # (7, 3, 8, 8, 5, 5)
+    assert not C._row_shift_ok(view2)
+    y = C._conv_fwd_kernel(2, False)(view2, w)
+    cols_m = np.ascontiguousarray(view2.transpose(1, 4, 5, 0, 2, 3)).reshape(75, -1)
     want_y = np.concatenate([w.reshape(4, 75) @ cols_m[:, a * 64:min(7, a + 3) * 64]
                              for a in (0, 3, 6)], axis=1)
     np.testing.assert_array_equal(y, want_y.reshape(4, 7, 8, 8).transpose(1, 0, 2, 3))
@@ -183,15 +190,18 @@ def test_a_blocked_convolution_sees_its_input_modified_in_place(blocks):
 
 
 def test_conv2d_at_lenet_shapes_takes_the_blocked_products(monkeypatch):
-    seen = []
-    real = C._cols_blocks
+    seen, shifted = [], []
+    real, real_shift = C._cols_blocks, C._fwd_row_shift
     monkeypatch.setattr(C, "_cols_blocks", lambda cols, *a: seen.append(1) or real(cols, *a))
+    monkeypatch.setattr(C, "_fwd_row_shift",
+                        lambda cols, *a: shifted.append(1) or real_shift(cols, *a))
     x = ember.zeros(32, 3, 32, 32)
     w = ember.zeros(6, 3, 5, 5, requires_grad=True)
     F.conv2d(x, w).sum().backward()
-    assert len(seen) == 2
+    assert len(seen) == 1 and len(shifted) == 1  # weight gradient; row-shifted forward
     seen.clear()
+    shifted.clear()
     x2 = ember.zeros(32, 6, 14, 14)
     w2 = ember.zeros(16, 6, 5, 5, requires_grad=True)
     F.conv2d(x2, w2).sum().backward()
-    assert not seen
+    assert not seen and not shifted

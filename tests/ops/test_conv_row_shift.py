@@ -1,0 +1,127 @@
+"""The blocked forward of a 2-D stride-1 convolution as row-shifted products
+(ember/ops/conv.py, _fwd_row_shift): the windows gathered over (c, kx) only for every input
+row, one product with the kernel rows stacked (KH*O rows), and the output as the sum over ky
+of that product shifted by ky rows, block by block of samples. Its order of sums is fixed by
+the shapes (eager == jit bit for bit); compared with float64 and torch."""
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.backend import threads
+from ember.ops import conv as C
+
+
+def _expected(x, w, nb):
+    """The kernel's sums written out: per block of nb samples, Z = W' @ B, then Z[0]
+    shifted-added with Z[1], Z[2], ... in order."""
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    oh, ow = h - kh + 1, wd - kw + 1
+    wz = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh * o, c * kw)
+    y = np.empty((o, n, h, ow), x.dtype)
+    for s in range(0, n, nb):
+        e = min(n, s + nb)
+        b = np.stack([x[s:e, :, :, j:j + ow] for j in range(kw)], axis=2)  # (k, C, KW, H, OW)
+        b = np.ascontiguousarray(b.transpose(1, 2, 0, 3, 4)).reshape(c * kw, -1)
+        z = (wz @ b).reshape(kh, o, e - s, h * ow).reshape(kh, o, -1)
+        L = (e - s) * h * ow - (kh - 1) * ow
+        acc = z[0, :, :L] + z[1, :, ow:ow + L] if kh > 1 else z[0, :, :L].copy()
+        for t in range(2, kh):
+            acc = acc + z[t, :, t * ow:t * ow + L]
+        y.reshape(o, -1)[:, s * h * ow:s * h * ow + L] = acc
+    return y[:, :, :oh].transpose(1, 0, 2, 3)
+
+
+@pytest.mark.parametrize("xs,ws", [
+    ((7, 3, 12, 12), (6, 3, 5, 5)),   # LeNet's conv1 shape class; 7 = 3 + 3 + 1
+    ((1, 3, 9, 8), (4, 3, 3, 2)),     # batch 1, unequal kernel
+    ((5, 2, 7, 7), (5, 2, 1, 3)),     # one kernel row
+    ((4, 1, 6, 5), (8, 1, 4, 1)),     # one kernel column, 8 output channels
+])
+def test_row_shifted_forward_sums_in_its_order(monkeypatch, xs, ws):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    c, o, (kh, kw) = xs[1], ws[0], ws[2:]
+    h, ow = xs[2], xs[3] - kw + 1
+    monkeypatch.setattr(C, "_BLOCK_BYTES", 3 * (c * kw + kh * o) * h * ow * 4)  # 3 per block
+    view = C._windows_impl(x, (kh, kw), (1, 1), (1, 1))
+    assert C._row_shift_ok(view)
+    with threads.blas_single_thread():
+        got = C._fwd_row_shift(view, w, [(0, xs[0])])
+        want = _expected(x, w, 3)
+    np.testing.assert_array_equal(got, want)
+    ref = np.einsum("nchwkl,ockl->nohw", view.astype(np.float64), w.astype(np.float64))
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_which_window_views_take_the_row_shift():
+    x = np.zeros((2, 3, 13, 12), np.float32)
+    assert C._row_shift_ok(C._windows_impl(x, (3, 3), (1, 1), (1, 1)))
+    # stride == dilation along the rows: a stride-1 view of every other row
+    assert C._row_shift_ok(C._windows_impl(x, (3, 3), (2, 1), (2, 1)))
+    assert not C._row_shift_ok(C._windows_impl(x, (3, 3), (2, 2), (1, 1)))
+    assert not C._row_shift_ok(C._windows_impl(x, (3, 3), (1, 1), (1, 2)))
+    assert not C._row_shift_ok(C._windows_impl(x.astype(np.int32), (3, 3), (1, 1), (1, 1)))
+    assert not C._row_shift_ok(C._windows_impl(x[..., ::2], (3, 3), (1, 1), (1, 1)))
+
+
+@pytest.fixture
+def blocked(monkeypatch):
+    """Every convolution takes the blocked products, 2 samples per block."""
+    monkeypatch.setattr(C, "_BLOCK_MIN_BYTES", 0)
+    monkeypatch.setattr(C, "_BLOCK_MAX_ROWS", 10 ** 9)
+    monkeypatch.setattr(C, "_BLOCK_BYTES", 1)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("xs,ws,kw", [
+    ((5, 3, 12, 12), (6, 3, 5, 5), {}),
+    ((3, 4, 9, 9), (7, 4, 3, 3), {"padding": 1}),
+    ((1, 2, 8, 10), (3, 2, 3, 4), {"padding": (2, 1)}),
+    ((4, 3, 13, 13), (5, 3, 3, 3), {"stride": (2, 1), "dilation": (2, 1)}),
+    ((4, 4, 10, 10), (6, 2, 3, 3), {"groups": 2}),       # grouped: the gathered blocks
+    ((3, 2, 11, 11), (4, 2, 3, 3), {"stride": 2, "padding": 1}),  # strided: gathered
+])
+def test_blocked_convolutions_match_float64_and_torch_eager_and_jit(blocked, xs, ws, kw):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+
+    def f(x, w, b):
+        return F.conv2d(x, w, b, **kw)
+    y = f(ember.tensor(x), ember.tensor(w), ember.tensor(b)).numpy()
+    yj = ember.jit(f)(ember.tensor(x), ember.tensor(w), ember.tensor(b)).numpy()
+    np.testing.assert_array_equal(y, yj)
+    y64 = f(ember.tensor(x.astype(np.float64)), ember.tensor(w.astype(np.float64)),
+            ember.tensor(b.astype(np.float64))).numpy()
+    np.testing.assert_allclose(y, y64, rtol=1e-4, atol=1e-4)
+    ct = rng.standard_normal(y.shape).astype(np.float32)
+    g = ember.grad(lambda x, w: (f(x, w, ember.tensor(b)) * ember.tensor(ct)).sum(),
+                   argnums=(0, 1))
+    ge = g(ember.tensor(x), ember.tensor(w))
+    gj = ember.jit(g)(ember.tensor(x), ember.tensor(w))
+    for a, j in zip(ge, gj):
+        np.testing.assert_array_equal(a.numpy(), j.numpy())
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    yt = torch.nn.functional.conv2d(xt, wt, torch.tensor(b), **kw)
+    (yt * torch.tensor(ct)).sum().backward()
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ge[0].numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ge[1].numpy(), wt.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_the_split_runs_whole_blocks_and_keeps_the_bits(monkeypatch):
+    monkeypatch.setattr(C, "_BLOCK_BYTES", 1)  # one sample per block
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((5, 3, 10, 10)).astype(np.float32)
+    w = rng.standard_normal((6, 3, 5, 5)).astype(np.float32)
+    view = C._windows_impl(x, (5, 5), (1, 1), (1, 1))
+    with threads.blas_single_thread():
+        one = C._fwd_row_shift(view, w, [(0, 5)])
+        two = C._fwd_row_shift(view, w, [(0, 3), (3, 5)])
+    np.testing.assert_array_equal(one, two)
