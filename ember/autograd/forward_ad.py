@@ -21,6 +21,7 @@ import weakref
 from collections import namedtuple
 
 from ..core import primitive as _primitive
+from ..core.autograd import is_grad_enabled, no_grad
 from ..core import state as _state
 from ..core.tensor import Tensor
 from ..ops.elementwise import as_value, cast, zeros_like_v
@@ -294,3 +295,51 @@ def is_dual(tensor):  # (not public in PyTorch; used by ember's tests and jit gl
     lv = _current[0]
     return lv is not None and _tangent_of(tensor, lv) is not None
 
+
+
+def function_apply(cls, args, Function):
+    """``cls.apply(*args)`` of an ``autograd.Function`` when an input is a dual tensor: the
+    forward runs on the primals, the class's ``jvp(ctx, *input tangents)`` (zeros for the
+    tensors without one) gives the outputs' tangents. None: no input is dual. (``Function``:
+    the base class, to tell which rules ``cls`` defines.)"""
+    level = _current[0]
+    if level is None or getattr(_paused, "on", False):
+        return None
+    tangents = [_tangent_of(a, level) for a in args]
+    if all(t is None for t in tangents):
+        return None
+    if cls.jvp is Function.jvp:
+        raise RuntimeError(f"{cls.__name__}: forward-mode AD (a dual tensor reached "
+                           f"{cls.__name__}.apply) needs a static jvp(ctx, *grad_inputs) "
+                           f"returning the outputs' tangents")
+    primals = [_alias(a) if t is not None else a for a, t in zip(args, tangents)]
+    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    recording = is_grad_enabled() and any(needs) and (
+        cls.backward is not Function.backward or cls.vjp is not Function.vjp)
+    _paused.on = True
+    try:
+        out = cls.apply(*primals) if recording else None
+        with no_grad():
+            plain, ctx = cls._run_forward(primals, needs)
+        if out is None:
+            out = plain
+        tin = [t if t is not None else (zeros_like_v(a) if isinstance(a, Tensor) and
+                                         _is_float(a) else None)
+               for a, t in zip(args, tangents)]
+        tout = cls.jvp(ctx, *tin)
+    finally:
+        _paused.on = False
+    o_leaves, o_def = tree_flatten(out)
+    t_leaves = list(tout) if isinstance(tout, (tuple, list)) else [tout]
+    if len(t_leaves) != len(o_leaves):
+        raise RuntimeError(f"{cls.__name__}.jvp returned {len(t_leaves)} tangents for "
+                           f"{len(o_leaves)} outputs")
+    for o, t in zip(o_leaves, t_leaves):
+        if isinstance(o, Tensor) and t is not None and _is_float(o):
+            t = as_value(t)
+            if tuple(t.shape) != tuple(o.shape):
+                raise RuntimeError(f"{cls.__name__}.jvp returned a tangent of shape "
+                                   f"{tuple(t.shape)} for an output of shape "
+                                   f"{tuple(o.shape)}")
+            _set_tangent(o, level, t)
+    return out

@@ -5,8 +5,9 @@
 Each ``apply`` binds one ``custom_vjp_call`` primitive (the one under ``ember.custom_vjp``), so
 the function is a unit to every consumer: the eager tape (``.backward()``), ``grad``/``vjp``,
 ``vmap`` (the forward and backward are vmapped) and ``jit`` (traced, as long as ``forward``/
-``backward`` compose ember ops rather than leaving for NumPy). Forward mode (``jvp``) is
-refused, as for ``custom_vjp``. The backward pass re-runs ``forward`` once to rebuild the
+``backward`` compose ember ops rather than leaving for NumPy). Forward mode through the
+``jvp`` transform is refused, as for ``custom_vjp``; with dual tensors
+(``autograd.forward_ad``) a static ``jvp(ctx, *grad_inputs)`` gives the output tangents. The backward pass re-runs ``forward`` once to rebuild the
 context (the primitive keeps no Python state between the two passes), so ``forward`` should
 be free of side effects.
 """
@@ -17,6 +18,7 @@ import functools
 from ..core.tensor import Tensor
 from ..core.primitive import Tracer, bind
 from ..tree import tree_flatten, tree_unflatten
+from . import forward_ad as _forward_ad
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -122,6 +124,11 @@ class Function:
 
     vjp = backward
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("autograd.Function: define a static jvp(ctx, *grad_inputs) "
+                                  "for forward-mode AD (autograd.forward_ad)")
+
     @classmethod
     def _run_forward(cls, args, needs):
         ctx = FunctionCtx(needs)
@@ -137,7 +144,12 @@ class Function:
         if kwargs:
             raise TypeError(f"{cls.__name__}.apply: keyword arguments are not supported (as in "
                             f"PyTorch); pass {sorted(kwargs)} positionally")
-        if cls.backward is Function.backward and cls.vjp is Function.vjp:
+        if _forward_ad._current[0] is not None:  # forward-mode AD: the class's jvp
+            out = _forward_ad.function_apply(cls, args, Function)
+            if out is not None:
+                return out
+        if cls.backward is Function.backward and cls.vjp is Function.vjp and \
+                cls.jvp is Function.jvp:
             raise NotImplementedError(f"{cls.__name__}: define a static backward(ctx, "
                                       f"*grad_outputs)")
         tensors = [a for a in args if isinstance(a, Tensor)]

@@ -80,8 +80,10 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     """Whether the gradients of ``func`` at ``inputs`` (the tensors among them that require
     grad; use float64) match central finite differences within ``atol + rtol * |numerical|``
     for every input and output element. Raises ``GradcheckError`` naming the first mismatch
-    (or returns False with ``raise_exception=False``). The check options PyTorch adds for its
-    batched and forward-mode kernels are accepted and ignored.
+    (or returns False with ``raise_exception=False``). ``check_forward_ad=True`` also checks
+    the Jacobians forward mode gives (``autograd.forward_ad``), ``check_backward_ad=False``
+    skips backward's. The check options PyTorch adds for its batched kernels are accepted
+    and ignored.
 
     >>> x = ember.tensor([1., 2.], dtype=ember.float64, requires_grad=True)
     >>> ember.autograd.gradcheck(lambda t: (t ** 3).sum(), (x,))
@@ -99,19 +101,46 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                           f"finite differences at eps={eps} will likely fail; use float64",
                           UserWarning, stacklevel=2)
     num = _numerical(func, inputs, wrt, eps)
-    ana = _analytical(func, inputs, wrt)
-    for a, i in enumerate(wrt):
-        for j, (n, g) in enumerate(zip(num[a], ana[a])):
-            if not np.allclose(g, n, rtol=rtol, atol=atol):
-                bad = np.unravel_index(np.argmax(np.abs(g - n) - rtol * np.abs(n)), g.shape)
-                msg = (f"gradcheck: Jacobian mismatch for output {j} with respect to input "
-                       f"{i}: at (input element {bad[0]}, output element {bad[1]}) the "
-                       f"analytical value is {g[bad]:.6g} and the numerical {n[bad]:.6g} "
-                       f"(atol={atol}, rtol={rtol}).\nnumerical:\n{n}\nanalytical:\n{g}")
-                if raise_exception:
-                    raise GradcheckError(msg)
-                return False
+    checks = []
+    if check_backward_ad:
+        checks.append(("", _analytical(func, inputs, wrt)))
+    if check_forward_ad:
+        checks.append(("forward-mode (autograd.forward_ad) ", _forward(func, inputs, wrt)))
+    for kind, ana in checks:
+        for a, i in enumerate(wrt):
+            for j, (n, g) in enumerate(zip(num[a], ana[a])):
+                if not np.allclose(g, n, rtol=rtol, atol=atol):
+                    bad = np.unravel_index(np.argmax(np.abs(g - n) - rtol * np.abs(n)),
+                                           g.shape)
+                    msg = (f"gradcheck: {kind}Jacobian mismatch for output {j} with respect "
+                           f"to input {i}: at (input element {bad[0]}, output element "
+                           f"{bad[1]}) the analytical value is {g[bad]:.6g} and the "
+                           f"numerical {n[bad]:.6g} (atol={atol}, rtol={rtol}).\n"
+                           f"numerical:\n{n}\nanalytical:\n{g}")
+                    if raise_exception:
+                        raise GradcheckError(msg)
+                    return False
     return True
+
+
+def _forward(func, inputs, wrt):
+    """The Jacobians from forward mode: one dual-number pass per input element."""
+    from . import forward_ad as fw
+    outs = _outputs(func, inputs)
+    jac = [[np.zeros((inputs[i].numel(), o.numel()), np.float64) for o in outs] for i in wrt]
+    for a, i in enumerate(wrt):
+        x = inputs[i]
+        for k in range(x.numel()):
+            e = np.zeros(x.numel(), x._data.dtype)
+            e[k] = 1
+            with fw.dual_level():
+                args = list(inputs)
+                args[i] = fw.make_dual(x.detach(), Tensor._wrap(e.reshape(x._data.shape)))
+                for j, o in enumerate(_outputs(func, args)):
+                    t = fw.unpack_dual(o).tangent
+                    if t is not None:
+                        jac[a][j][k] = t.detach().numpy().astype(np.float64).reshape(-1)
+    return jac
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,

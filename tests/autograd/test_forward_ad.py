@@ -136,3 +136,53 @@ def test_primal_view_shares_data_and_backward_through_tangent():
         p, t = fwAD.unpack_dual(y)
         t.backward()  # d/dx sum(3 x^2 * 1) = 6x
     np.testing.assert_allclose(x.grad.numpy(), [6., 12.])
+
+
+class _Exp(ember.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        result = ember.exp(x)
+        ctx.result = result
+        return result
+
+    @staticmethod
+    def jvp(ctx, g):
+        return g * ctx.result
+
+
+class _WrongJvp(_Exp):
+    @staticmethod
+    def jvp(ctx, g):
+        return g * 2.0
+
+
+class _NoJvp(ember.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2
+
+
+def test_custom_function_jvp_and_gradcheck():
+    x = ember.tensor(X.astype(np.float64))
+    with fwAD.dual_level():
+        y = _Exp.apply(fwAD.make_dual(x, ember.tensor(T.astype(np.float64))))
+        t = fwAD.unpack_dual(y).tangent
+        np.testing.assert_allclose(t.numpy(), T * np.exp(X.astype(np.float64)), rtol=1e-12)
+        np.testing.assert_allclose(y.detach().numpy(), np.exp(X.astype(np.float64)))
+        with pytest.raises(RuntimeError, match="jvp"):
+            _NoJvp.apply(fwAD.make_dual(x, x))
+        # without dual inputs the Function runs as usual
+        assert fwAD.unpack_dual(_NoJvp.apply(x)).tangent is None
+    p = ember.tensor([[0.3, -0.2], [1.1, 0.5]], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(_Exp.apply, (p,), check_forward_ad=True,
+                                    check_backward_ad=False)
+    with pytest.raises(ember.autograd.GradcheckError, match="forward-mode"):
+        ember.autograd.gradcheck(_WrongJvp.apply, (p,), check_forward_ad=True,
+                                 check_backward_ad=False)
+    # forward mode through primitives, checked against finite differences
+    assert ember.autograd.gradcheck(lambda a: (a.sin() * a).sum(0), (p,),
+                                    check_forward_ad=True)
