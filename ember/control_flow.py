@@ -21,7 +21,7 @@ import numpy as np
 
 from .core.primitive import Aval, Primitive, bind, transforms_active
 from .core.tensor import Tensor
-from .ops.elementwise import as_value, where, zeros_like_v
+from .ops.elementwise import as_jax_value, as_value, where, zeros_like_v
 from .tree import tree_flatten, tree_unflatten
 from .transforms.effects import draw_keys, loop_keys
 from .transforms.staging.codegen import compile_plan, eval_graph
@@ -449,15 +449,17 @@ def _while_jvp(primals, tangents, out, cond_g, body_g, n_carry):
     tb = [t if t is not None else zeros_like_v(p)
           for p, t in zip(bc, tangents[n_carry + nc_c:])]
     tcarry = [t if t is not None else zeros_like_v(p) for p, t in zip(carry, tangents)]
-    n, nb = len(carry), len(bc)
-    new_cond = stage(lambda *z: _run(cond_g, list(z[:n]) + list(z[2 * n:2 * n + nc_c])),
-                      carry + tcarry + cc, "while_cond_jvp")
+    n = len(carry)
+    # the staged graphs take the carry only; the loop's constants (and their tangents) are
+    # closure values, so they become the graphs' captured consts that the impl passes on
+    new_cond = stage(lambda *z: _run(cond_g, list(z[:n]) + cc), carry + tcarry,
+                     "while_cond_jvp")
 
     def body(*z):
-        p, t, b, tb_ = z[:n], z[n:2 * n], z[2 * n:2 * n + nb], z[2 * n + nb:]
-        o, to = jvp(lambda *a: _run(body_g, a), tuple(p) + tuple(b), tuple(t) + tuple(tb_))
+        p, t = z[:n], z[n:2 * n]
+        o, to = jvp(lambda *a: _run(body_g, a), tuple(p) + tuple(bc), tuple(t) + tuple(tb))
         return list(o) + list(to)
-    new_body = stage(body, carry + tcarry + bc + tb, "while_body_jvp")
+    new_body = stage(body, carry + tcarry, "while_body_jvp")
     res = bind(while_p, *carry, *tcarry, *new_cond.consts, *new_body.consts,
                cond_g=new_cond, body_g=new_body, n_carry=2 * n)
     return res[n:]
@@ -486,16 +488,17 @@ def _while_batch(args, dims, cond_g, body_g, n_carry):
     def preds(z, consts):
         return vmap(lambda *a: _run(cond_g, a)[0], in_axes=(0,) * n + tuple(dcc),
                     axis_size=size)(*z, *consts)
-    new_cond = stage(lambda *z: _any(preds(z[:n], z[n:])), carry + cc, "while_cond_vmap")
+    # the staged graphs take the carry only; the loop's constants are closure values, so
+    # they become the graphs' captured consts that the impl passes on
+    new_cond = stage(lambda *z: _any(preds(z, cc)), carry, "while_cond_vmap")
 
-    def body(*z):
-        cur, c_cc, c_bc = z[:n], z[n:n + nc_c], z[n + nc_c:]
-        p = preds(cur, c_cc)
+    def body(*cur):
+        p = preds(cur, cc)
         nxt = vmap(lambda *a: _run(body_g, a), in_axes=(0,) * n + tuple(dbc),
-                   axis_size=size)(*cur, *c_bc)
+                   axis_size=size)(*cur, *bc)
         return [where(p.reshape((size,) + (1,) * (a.ndim - 1)), b, a)
                 for a, b in zip(cur, nxt)]
-    new_body = stage(body, carry + cc + bc, "while_body_vmap")
+    new_body = stage(body, carry, "while_body_vmap")
     res = bind(while_p, *carry, *new_cond.consts, *new_body.consts, cond_g=new_cond,
                body_g=new_body, n_carry=n)
     return res, [0] * n
@@ -512,8 +515,9 @@ def while_loop(cond_fun, body_fun, init_val):
     >>> ember.while_loop(lambda v: v < 100, lambda v: v * 2, ember.tensor(3))
     tensor(192)
     """
-    if _eager():
-        val = init_val
+    if _eager():  # the carry is arrays, as JAX's (a Python float becomes a float32 tensor)
+        leaves, td = tree_flatten(init_val)
+        val = tree_unflatten(td, [as_jax_value(x) for x in leaves])
         while bool(as_value(cond_fun(val)).item()):
             val = body_fun(val)
         return val

@@ -172,8 +172,9 @@ class Function:
             state["out_def"] = od
             return ol
 
-        def fwd(*leaves):
+        def fwd(*leaves):  # reverse mode's forward (custom_vjp's fwd): the ctx is the residual
             out, ctx = cls._run_forward(rebuild(leaves), needs)
+            state["out_def"] = tree_flatten(out)[1]
             return out, ctx
 
         def bwd(ctx, cts):

@@ -67,6 +67,13 @@ class Primitive:
     # PyTorch, and does not check them for in-place changes. The rule may read their shape
     # and dtype, never their values.
     vjp_reads = None
+    # reverse mode's forward for a rule that keeps its own residuals (custom_vjp's ``fwd``):
+    # ``vjp_forward(primals, **params) -> (out, residuals)`` replaces ``bind`` when the vjp
+    # transform records the primitive, and its ``vjp`` then gets ``residuals=`` as a param
+    vjp_forward = None
+    # forward mode's rule computes the output too: ``jvp(primals, tangents, None, **params)
+    # -> (out, tangents_out)`` (custom_jvp: only the user's rule runs, as in JAX)
+    jvp_with_primal: bool = False
 
     def __init__(self, name: str, impl: Callable, *, shape=None, vjp=None, jvp=None, batch=None,
                  multiple_results: bool = False, differentiable: bool = True,

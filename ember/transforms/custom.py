@@ -19,7 +19,7 @@ from ..core.primitive import Primitive, bind
 from ..core.tensor import Tensor
 from ..core import autograd as _ag
 from ..ops.elementwise import as_value, zeros_like_v
-from ..tree import tree_flatten, tree_unflatten
+from ..tree import tree_flatten, tree_map, tree_unflatten
 from .effects import draw_keys
 from .staging.capture import stage
 from .staging.codegen import eval_graph
@@ -93,70 +93,150 @@ def _batch_rule(prim):
 
 # ---- custom_vjp ---------------------------------------------------------------------------
 
-def _cvjp_vjp(ct, out, *args, flat, fwd, bwd):
+def _flat_values(out):
+    return [as_value(o) for o in tree_flatten(out)[0]]
+
+
+def _cvjp_forward(primals, *, flat, fwd, bwd):
+    """Reverse mode's forward: the user's ``fwd`` gives the outputs and the residuals that
+    ``bwd`` reads (any pytree, kept as they are), as in JAX."""
+    out, res = fwd(*primals)
+    return _flat_values(out), res
+
+
+def _cvjp_vjp(ct, out, *args, flat, fwd, bwd, residuals=_DYN):
     ct = ct if isinstance(ct, (tuple, list)) else (ct,)
-    _, res = fwd(*args)
-    g = list(bwd(res, list(ct)))
+    if residuals is _DYN:  # recorded without the forward hook (the eager tape): rerun fwd
+        _, residuals = fwd(*args)
+    g = list(bwd(residuals, list(ct)))
     if len(g) != len(args):
         raise ValueError(f"custom_vjp: bwd returned {len(g)} cotangents for {len(args)} "
                          f"tensor inputs; return one per input (None for no gradient)")
     return tuple(None if gi is None else as_value(gi) for gi in g)
 
 
-def _cvjp_jvp(primals, tangents, out, **_):
-    raise TypeError("custom_vjp: forward-mode differentiation (jvp, jacfwd) of a function with "
-                    "a custom VJP is not supported; define a custom_jvp instead")
+def _cvjp_jvp(primals, tangents, out, *, flat, fwd, bwd):
+    fwd(*primals)  # JAX runs the forward rule before it refuses (its prints show that)
+    raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function "
+                    "(custom_vjp: jvp, jacfwd and linearize need a forward rule); define a "
+                    "custom_jvp instead")
 
 
 custom_vjp_call_p = Primitive("custom_vjp_call", _impl_of("custom_vjp"), multiple_results=True,
                               vjp=_cvjp_vjp, jvp=_cvjp_jvp)
 custom_vjp_call_p.batch = _batch_rule(custom_vjp_call_p)
+custom_vjp_call_p.vjp_forward = _cvjp_forward
+custom_vjp_call_p.jvp_with_primal = True
+
+
+def _nondiff(nondiff_argnums, op):
+    nums = (nondiff_argnums,) if isinstance(nondiff_argnums, int) else tuple(nondiff_argnums)
+    for n in nums:
+        if not isinstance(n, int) or n < 0:
+            raise TypeError(f"{op}: nondiff_argnums must be non-negative ints, got "
+                            f"{nondiff_argnums!r}")
+    return tuple(sorted(set(nums)))
+
+
+def _split_nondiff(nums, args, op, name):
+    if nums and max(nums) >= len(args):
+        raise TypeError(f"{op}: {name} was called with {len(args)} positional arguments but "
+                        f"nondiff_argnums={nums} names argument {max(nums)}")
+    nd = tuple(args[i] for i in nums)
+    diff = tuple(a for i, a in enumerate(args) if i not in nums)
+    return nd, diff
+
+
+def _merge_nondiff(nums, nd, diff):
+    full, itn, itd = [], iter(nd), iter(diff)
+    for i in range(len(nd) + len(diff)):
+        full.append(next(itn) if i in nums else next(itd))
+    return full
+
+
+def _name(fun):
+    return getattr(fun, "__name__", "function")
 
 
 class custom_vjp:
-    """``jax.custom_vjp``: ``f.defvjp(fwd, bwd)`` with ``fwd(*args) -> (out, residuals)`` and
-    ``bwd(residuals, out_cotangent) -> tuple of input cotangents``.
+    """``jax.custom_vjp``: ``f.defvjp(fwd, bwd)`` with ``fwd(*args) -> (out, residuals)``
+    (residuals: any pytree) and ``bwd(residuals, out_cotangent) -> tuple`` with one cotangent
+    per argument (a pytree like the argument, or None for a zero / non-array argument).
+
+    ``nondiff_argnums`` marks arguments that are not differentiated (functions, Python
+    values): ``bwd`` gets them first, ``bwd(*nondiff_args, residuals, g)``, and returns
+    cotangents for the other arguments only. Under ``grad``/``vjp`` the forward runs ``fwd``
+    once and ``bwd`` reads its residuals; forward mode (``jvp``) raises, as in JAX.
 
     >>> @ember.custom_vjp
     ... def clip_gradient(x):
     ...     return x
-    >>> _ = clip_gradient.defvjp(lambda x: (x, None), lambda residuals, ct: (ct.clamp(-1.0, 1.0),))
+    >>> clip_gradient.defvjp(lambda x: (x, None), lambda residuals, ct: (ct.clamp(-1.0, 1.0),))
     >>> ember.grad(lambda x: (5.0 * clip_gradient(x)).sum())(ember.tensor([1., 2.]))
     tensor([1., 1.])
     """
 
-    def __init__(self, fun):
+    def __init__(self, fun, nondiff_argnums=()):
         self.fun = fun
+        self.nondiff_argnums = _nondiff(nondiff_argnums, "custom_vjp")
         self.fwd = self.bwd = None
         functools.update_wrapper(self, fun)
 
-    def defvjp(self, fwd, bwd):
+    def defvjp(self, fwd, bwd, symbolic_zeros=False):
+        if symbolic_zeros:
+            raise NotImplementedError("custom_vjp.defvjp(symbolic_zeros=True) is not "
+                                      "supported; zero cotangents arrive as zero tensors")
         self.fwd, self.bwd = fwd, bwd
-        return self
 
-    def __call__(self, *args):
+    def __get__(self, obj, objtype=None):  # as a method: bind the instance as argument 0
+        return self if obj is None else functools.partial(self, obj)
+
+    def __call__(self, *args, **kwargs):
+        name = _name(self.fun)
+        if kwargs:
+            raise TypeError(f"custom_vjp: {name} takes positional arguments only here; got "
+                            f"keywords {sorted(kwargs)} (pass them positionally)")
         if self.fwd is None:
-            raise TypeError(f"custom_vjp: {getattr(self.fun, '__name__', 'function')} has no "
-                            f"rule yet; call .defvjp(fwd, bwd) first")
-        leaves, td, statics = _split(args)
-        flat = _Flat(self.fun, td, statics)
-        ffwd = _Flat(self.fwd, td, statics)
+            raise AttributeError(f"custom_vjp: {name} has no VJP rule yet; call "
+                                 f".defvjp(fwd, bwd) first")
+        nums = self.nondiff_argnums
+        nd, dargs = _split_nondiff(nums, args, "custom_vjp", name)
+        leaves, td, statics = _split(dargs)
+        fun, ufwd, ubwd = self.fun, self.fwd, self.bwd
+        flat = _Flat(lambda *d: fun(*_merge_nondiff(nums, nd, d)), td, statics)
 
         def fwd(*ls):
-            out, res = self.fwd(*ffwd.args(ls))
+            r = ufwd(*_merge_nondiff(nums, nd, flat.args(ls)))
+            if not (isinstance(r, (tuple, list)) and len(r) == 2):
+                raise TypeError(f"custom_vjp: the fwd rule of {name} must return a pair "
+                                f"(output, residuals), got {type(r).__name__}")
+            out, res = r
+            if flat.out_def is not None and tree_flatten(out)[1] != flat.out_def:
+                raise TypeError(f"custom_vjp: the fwd rule of {name} returned an output of "
+                                f"structure {tree_flatten(out)[1]}, but {name} returns "
+                                f"{flat.out_def}; fwd must return (f(*args), residuals)")
+            flat.out_def = tree_flatten(out)[1]
             return out, res
 
         def bwd(res, ct_flat):
-            g = self.bwd(res, tree_unflatten(flat.out_def, list(ct_flat)))
+            g = ubwd(*nd, res, tree_unflatten(flat.out_def, list(ct_flat)))
             g = tuple(g) if isinstance(g, (tuple, list)) else (g,)
-            if len(g) != len(args):
-                raise ValueError(f"custom_vjp: bwd returned {len(g)} cotangents for "
-                                 f"{len(args)} arguments; return one per argument (None for "
-                                 f"no gradient)")
+            if len(g) != len(dargs):
+                raise ValueError(f"custom_vjp: the bwd rule of {name} returned {len(g)} "
+                                 f"cotangents for {len(dargs)} differentiable arguments; "
+                                 f"return a tuple with one per argument (None for no gradient"
+                                 f"{', leaving out nondiff_argnums' if nums else ''})")
             out = []  # one cotangent per tensor leaf of the arguments
-            for a, gi in zip(args, g):
-                a_leaves = tree_flatten(a)[0]
-                g_leaves = [None] * len(a_leaves) if gi is None else tree_flatten(gi)[0]
+            for a, gi in zip(dargs, g):
+                a_leaves, a_def = tree_flatten(a)
+                if gi is None:
+                    g_leaves = [None] * len(a_leaves)
+                else:
+                    g_leaves, g_def = tree_flatten(gi)
+                    if len(g_leaves) != len(a_leaves):
+                        raise ValueError(f"custom_vjp: the bwd rule of {name} returned a "
+                                         f"cotangent of structure {g_def} for an argument of "
+                                         f"structure {a_def}")
                 out += [gl for al, gl in zip(a_leaves, g_leaves) if isinstance(al, Tensor)]
             return out
         out = bind(custom_vjp_call_p, *leaves, flat=flat, fwd=fwd, bwd=bwd)
@@ -167,28 +247,49 @@ class custom_vjp:
 
 def _cjvp_jvp(primals, tangents, out, flat, rule):
     ts = [t if t is not None else zeros_like_v(p) for p, t in zip(primals, tangents)]
-    _, tout = rule(list(primals), ts)
-    tl = tree_flatten(tout)[0]
-    return [as_value(t) for t in tl]
+    pout, tout = rule(list(primals), ts)
+    return pout, tout
 
 
-def _cjvp_vjp(ct, out, *args, flat, rule):
-    from .reverse import vjp
-    ct = ct if isinstance(ct, (tuple, list)) else (ct,)
-    zeros = [zeros_like_v(a) for a in args]
-    _, pull = vjp(lambda *t: [as_value(x) for x in tree_flatten(rule(list(args), list(t))[1])[0]],
-                  *zeros)
-    return tuple(pull(list(ct)))
+def _cjvp_forward(primals, *, flat, rule):
+    """Reverse mode's forward: the user's rule, linearized in the tangents (it runs once, as
+    JAX's linearize of a custom_jvp); the backward transposes it."""
+    from .reverse import vjp_flat
+    box = []
+
+    def tangents_out(*t):
+        pout, tout = rule(list(primals), list(t))
+        box.append(pout)
+        return tout
+    _, pull = vjp_flat(tangents_out, [zeros_like_v(p) for p in primals])
+    return box[0], pull
+
+
+def _cjvp_vjp(ct, out, *args, flat, rule, residuals=None):
+    # ``ct`` may hold None for an output no cotangent reaches (vjp_accepts_none): it adds
+    # nothing, so an unused output's rule term is not multiplied by zero (JAX's -0.0 vs 0.0)
+    ct = list(ct) if isinstance(ct, (tuple, list)) else [ct]
+    pull = residuals if residuals is not None else _cjvp_forward(args, flat=flat,
+                                                                   rule=rule)[1]
+    return tuple(pull(ct))
 
 
 custom_jvp_call_p = Primitive("custom_jvp_call", _impl_of("custom_jvp"), multiple_results=True,
                               vjp=_cjvp_vjp, jvp=_cjvp_jvp)
 custom_jvp_call_p.batch = _batch_rule(custom_jvp_call_p)
+custom_jvp_call_p.vjp_forward = _cjvp_forward
+custom_jvp_call_p.jvp_with_primal = True
+custom_jvp_call_p.vjp_accepts_none = True
 
 
 class custom_jvp:
-    """``jax.custom_jvp``: ``@f.defjvp`` a rule ``(primals, tangents) -> (out, tangent_out)``.
-    Reverse mode works too (the rule is transposed).
+    """``jax.custom_jvp``: ``@f.defjvp`` a rule ``(primals, tangents) -> (out, tangent_out)``,
+    or ``f.defjvps(*rules)`` with one ``rule_i(tangent_i, out, *primals)`` per argument (None
+    for an argument that contributes no tangent). Reverse mode transposes the rule.
+
+    ``nondiff_argnums`` marks arguments that are not differentiated (functions, Python
+    values): the rule gets them first, ``rule(*nondiff_args, primals, tangents)``, and
+    ``primals``/``tangents`` hold the other arguments only.
 
     >>> @ember.custom_jvp
     ... def softplus(x):
@@ -201,25 +302,83 @@ class custom_jvp:
     tensor([0.5000])
     """
 
-    def __init__(self, fun):
+    def __init__(self, fun, nondiff_argnums=()):
         self.fun = fun
+        self.nondiff_argnums = _nondiff(nondiff_argnums, "custom_jvp")
         self.rule = None
         functools.update_wrapper(self, fun)
 
-    def defjvp(self, rule):
-        self.rule = rule
-        return rule
+    def defjvp(self, jvp, symbolic_zeros=False):
+        if symbolic_zeros:
+            raise NotImplementedError("custom_jvp.defjvp(symbolic_zeros=True) is not "
+                                      "supported; zero tangents arrive as zero tensors")
+        self.rule = jvp
+        return jvp
 
-    def __call__(self, *args):
-        if self.rule is None:
-            raise TypeError(f"custom_jvp: {getattr(self.fun, '__name__', 'function')} has no "
-                            f"rule yet; decorate one with @f.defjvp")
-        leaves, td, statics = _split(args)
-        flat = _Flat(self.fun, td, statics)
-        user = self.rule
+    def defjvps(self, *jvps):
+        """One rule per argument, ``rule_i(tangent_i, primal_out, *primals)`` -> that
+        argument's contribution to the output tangent (None: it contributes nothing); the
+        contributions are summed."""
+        if self.nondiff_argnums:
+            raise TypeError(f"custom_jvp.defjvps: {_name(self.fun)} has nondiff_argnums="
+                            f"{self.nondiff_argnums}; use defjvp, whose rule gets them first")
 
         def rule(primals, tangents):
-            return user(tuple(flat.args(primals)), tuple(flat.args(tangents)))
+            if len(jvps) != len(primals):
+                raise TypeError(f"custom_jvp.defjvps: {_name(self.fun)} was given "
+                                f"{len(jvps)} rules for {len(primals)} arguments; pass one "
+                                f"per argument (None for no tangent)")
+            out = self(*primals)
+            total = None
+            for fn, t in zip(jvps, tangents):
+                if fn is None:
+                    continue
+                c = fn(t, out, *primals)
+                total = c if total is None else tree_map(lambda a, b: a + b, total, c)
+            if total is None:
+                total = tree_map(lambda o: zeros_like_v(as_value(o)), out)
+            return out, total
+        self.rule = rule
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    def __call__(self, *args, **kwargs):
+        name = _name(self.fun)
+        if kwargs:
+            raise TypeError(f"custom_jvp: {name} takes positional arguments only here; got "
+                            f"keywords {sorted(kwargs)} (pass them positionally)")
+        if self.rule is None:
+            raise AttributeError(f"custom_jvp: {name} has no JVP rule yet; decorate one with "
+                                 f"@{name}.defjvp or call {name}.defjvps(...)")
+        nums = self.nondiff_argnums
+        nd, dargs = _split_nondiff(nums, args, "custom_jvp", name)
+        leaves, td, statics = _split(dargs)
+        fun, user = self.fun, self.rule
+        flat = _Flat(lambda *d: fun(*_merge_nondiff(nums, nd, d)), td, statics)
+
+        def rule(primals, tangents):
+            ps, ts = tuple(flat.args(primals)), tuple(flat.args(tangents))
+            r = user(*nd, ps, ts)
+            if not (isinstance(r, (tuple, list)) and len(r) == 2):
+                raise TypeError(f"custom_jvp: the JVP rule of {name} must return a pair "
+                                f"(primal_out, tangent_out), got {type(r).__name__}")
+            pout, tout = r
+            p_leaves, p_def = tree_flatten(pout)
+            t_leaves, t_def = tree_flatten(tout)
+            if p_def != t_def:
+                raise TypeError(f"custom_jvp: the JVP rule of {name} returned a primal "
+                                f"output of structure {p_def} and a tangent output of "
+                                f"structure {t_def}; they must match")
+            flat.out_def = p_def
+            pv = [as_value(o) for o in p_leaves]
+            tv = [as_value(t) for t in t_leaves]
+            for p, t in zip(pv, tv):
+                if tuple(p.shape) != tuple(t.shape):
+                    raise ValueError(f"custom_jvp: the JVP rule of {name} returned a tangent "
+                                     f"of shape {tuple(t.shape)} for a primal output of "
+                                     f"shape {tuple(p.shape)}")
+            return pv, tv
         out = bind(custom_jvp_call_p, *leaves, flat=flat, rule=rule)
         return tree_unflatten(flat.out_def, out)
 

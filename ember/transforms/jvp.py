@@ -36,8 +36,11 @@ class JVPTrace(Trace):
     def process_primitive(self, prim, tracers, params):
         primals = [t.primal for t in tracers]
         tangents = [t.tangent for t in tracers]
-        out = bind(prim, *primals, **params)
-        tan = prim.jvp(primals, tangents, out, **params)
+        if prim.jvp_with_primal:
+            out, tan = prim.jvp(primals, tangents, None, **params)
+        else:
+            out = bind(prim, *primals, **params)
+            tan = prim.jvp(primals, tangents, out, **params)
         if prim.multiple_results:
             return [JVPTracer(self, o, t) for o, t in zip(out, tan)]
         return JVPTracer(self, out, tan)

@@ -53,13 +53,19 @@ class VJPTrace(Trace):
 
     def process_primitive(self, prim, tracers, params):
         primals = [t.primal for t in tracers]
-        out = bind(prim, *primals, **params)
-        if not prim.differentiable or all(t.entry is None and id(t) not in self.main.global_data
+        gd = self.main.global_data
+        if not prim.differentiable or all(t.entry is None and id(t) not in gd
                                           for t in tracers):
+            out = bind(prim, *primals, **params)
             if prim.multiple_results:
                 return [VJPTracer(self, o, None) for o in out]
             return VJPTracer(self, out, None)
-        gd = self.main.global_data
+        fwd = prim.vjp_forward
+        if fwd is not None:  # the rule's own forward: outputs and residuals for its vjp
+            out, res = fwd(primals, **params)
+            params = dict(params, residuals=res)
+        else:
+            out = bind(prim, *primals, **params)
         parents = [(t.entry, t.oidx, t) if (t.entry is not None or id(t) in gd) else None
                    for t in tracers]
         n = len(out) if prim.multiple_results else 1
@@ -103,6 +109,27 @@ def _backward(out_tracers, out_cts, in_tracers):
         g = leaf_cts.get(id(t))
         res.append(zeros_like_v(t.primal) if g is None else g[1])
     return res
+
+
+def vjp_flat(fun, primals):
+    """``fun(*primals) -> list of tensors`` under reverse mode: ``(outputs, pull)`` where
+    ``pull(cts)`` takes one cotangent per output, None for a zero one (nothing flows back
+    from it: a symbolic zero, as JAX's), and returns one cotangent per primal."""
+    ps = [as_jax_value(p) for p in primals]
+    with new_main(VJPTrace, global_data=set()) as main:
+        main.origin = f"vjp({getattr(fun, '__name__', 'fun')})"
+        main.fun = fun
+        trace = VJPTrace(main)
+        ins = [VJPTracer(trace, p, None) for p in ps]
+        for t in ins:
+            main.global_data.add(id(t))
+        outs = [trace.full_raise(as_value(o)) for o in fun(*ins)]
+
+    def pull(cts):
+        kept = [(o, cast(as_value(c), o.primal.dtype)) for o, c in zip(outs, cts)
+                if c is not None]
+        return _backward([o for o, _ in kept], [c for _, c in kept], ins)
+    return [o.primal for o in outs], pull
 
 
 def vjp(fun, *primals, has_aux=False):
