@@ -44,6 +44,7 @@ from .base import (Backend, available, backend_of, default_device, device, devic
                    get, namespace, register, set_default_device)
 from .kernels import erf  # noqa: E402,F401
 from . import numpy_backend, meta, strict  # noqa: E402,F401  (each registers its backend)
+from . import pool  # noqa: E402,F401  (the CPU backend's caching pool)
 
 xp = numpy_backend.backend.xp  # the CPU namespace
 MetaArray = meta.MetaArray

@@ -5,6 +5,7 @@ import types
 
 import numpy as np
 
+from . import pool
 from .base import Backend, register
 from .kernels import erf
 
@@ -21,8 +22,12 @@ def make_namespace(name, base=np, **extra):
 
 class NumPyBackend(Backend):
     name = "cpu"
+    # large arrays the kernels make come from the caching pool (pool.py: no page faults anew
+    # each step, the process's allocator left as it is)
     xp = make_namespace("ember.backend.numpy_backend.xp", erf=erf,
-                        as_strided=np.lib.stride_tricks.as_strided)
+                        as_strided=np.lib.stride_tricks.as_strided, empty=pool.empty,
+                        zeros=pool.zeros, empty_like=pool.empty_like,
+                        zeros_like=pool.zeros_like, ascontiguousarray=pool.ascontiguousarray)
     array_types = (np.ndarray,)
 
     def from_host(self, a):

@@ -758,7 +758,7 @@ def _accumulate(leaf, g, create_graph, given):
         if not create_graph and type(d) is not _backend.MetaArray:
             lf = ld.flags
             order = "C" if lf.c_contiguous else "F" if lf.f_contiguous else "K"
-            if d.base is not None or id(d) in given or (
+            if d.base is not None and not _backend.pool.owns(d) or id(d) in given or (
                     order == "C" and not d.flags.c_contiguous) or (
                     order == "F" and not d.flags.f_contiguous):
                 # the grad gets its own storage, laid out as the leaf (as PyTorch's

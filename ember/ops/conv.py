@@ -531,7 +531,9 @@ def _conv_cols_grad_kernel(nsp, grouped, full=False):
         if width is None:
             g = g.reshape(cshape + out)
         else:
-            _zero_margins[id(g)] = g
+            root = g.base if isinstance(g.base, type(g)) else g  # (the array a pooled
+            # block's views have for base: backend/pool.py)
+            _zero_margins[id(root)] = root
             g = g.reshape(cshape + (out[0], width))[..., :out[1]]
         perm = (h + 1 + nsp,) + tuple(range(h + 1)) + \
             tuple(range(h + 2 + nsp, h + 2 + 2 * nsp)) + tuple(range(h + 1, h + 1 + nsp))

@@ -2,7 +2,7 @@
 (mm, bmm, mv, dot, outer); einsum and tensordot live in einsum.py."""
 from __future__ import annotations
 
-from ..backend import ufuncs as U
+from ..backend import pool as _pool, ufuncs as U
 from ..core.primitive import Aval, Primitive, Tracer, bind, eager_mode
 from ..core.state import autocast_threads as _ac
 from ..core.tensor import Tensor
@@ -14,6 +14,8 @@ from .sparse import SparseTensor, sparse_matmul
 from ..core.exceptions import OpError
 
 __all__: list[str] = []
+
+_nd = _pool._nd
 
 
 def _mm_shape(x, y):
@@ -48,9 +50,21 @@ def _mm_impl(x, y):
         perm = None if x.flags.c_contiguous else _rows_order(x)
         if x.flags.c_contiguous or perm is not None:
             xc = x if perm is None else x.transpose(perm)
-            out = U.matmul(xc.reshape(-1, x.shape[-1]), y).reshape(
-                xc.shape[:-1] + y.shape[-1:])
+            out = _mm2(xc.reshape(-1, x.shape[-1]), y).reshape(xc.shape[:-1] + y.shape[-1:])
             return out if perm is None else out.transpose(_inverse(perm))
+    if x.ndim == 2 and y.ndim == 2:
+        return _mm2(x, y)
+    return U.matmul(x, y)
+
+
+def _mm2(x, y):
+    """A 2-d product, a large result into a pooled buffer (backend/pool.py: no page faults
+    anew at each step; the same C-ordered result, the same BLAS call)."""
+    n = x.shape[0] * y.shape[1] * x.itemsize
+    if n >= _pool.MIN_BYTES and type(x) is _nd and type(y) is _nd and x.dtype == y.dtype \
+            and _pool.config.enabled:
+        return U.matmul(x, y, out=_pool._handout((x.shape[0], y.shape[1]), x.dtype,
+                                                 x.shape[0] * y.shape[1], n))
     return U.matmul(x, y)
 
 

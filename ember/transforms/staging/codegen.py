@@ -6,10 +6,12 @@ import inspect
 
 import numpy as np
 
+from ...backend import pool
 from ...core.primitive import bind
 from ...core.tensor import Tensor
+from ...ops.linalg import matmul_p
 from .ir import Graph, Lit
-from .passes import _inplace_targets
+from .passes import _inplace_targets, _is_elementwise_ufunc
 
 
 _param_orders: dict = {}
@@ -40,6 +42,35 @@ _DEL_MIN_BYTES = 1 << 16  # smaller intermediates stay until the plan returns (n
 
 def _nbytes(aval):
     return aval.size * aval.dtype.itemsize
+
+
+def _probe(x):
+    """A stand-in of operand ``x`` for finding a ufunc's result dtype: a one-element array
+    of its dtype and rank, or the literal itself (a Python scalar stays weak)."""
+    if isinstance(x, Lit):
+        v = x.val._data if isinstance(x.val, Tensor) else x.val
+        if isinstance(v, np.ndarray) and v.ndim:
+            return np.zeros((1,) * v.ndim, v.dtype)
+        return v
+    return np.zeros((1,) * len(x.aval.shape), x.aval.dtype.np)
+
+
+def _pooled_out(e):
+    """Whether equation ``e``'s result may be written into a pooled buffer (``out=``, see
+    backend/pool.py): a ufunc or a product whose result is large and has the dtype NumPy
+    would give it (checked on one-element stand-ins at compile time)."""
+    o = e.outs[0].aval
+    if not pool.config.enabled or _nbytes(o) < pool.MIN_BYTES or not o.shape:
+        return False
+    if not any(not isinstance(x, Lit) for x in e.ins):
+        return False
+    try:
+        with np.errstate(all="ignore"):
+            got = np.asarray(e.prim.impl(*[_probe(x) for x in e.ins]) if e.prim is not matmul_p
+                             else np.matmul(*[_probe(x) for x in e.ins]))
+    except Exception:  # (a kernel that wants more than stand-ins: no pooled result)
+        return False
+    return got.dtype == o.dtype.np and not got.dtype.hasobject
 
 
 def compile_plan(g: Graph, donated=(), backend=None):
@@ -79,7 +110,31 @@ def compile_plan(g: Graph, donated=(), backend=None):
         inline = e.prim.emit_inline  # a primitive's own plan expression (see Primitive)
         expr = None if inline is None or i in inplace else inline(e, [nm(x) for x in e.ins],
                                                                    const)
-        if expr is not None:  # a method or ufunc call in place of the kernel's wrapper
+        pooled = backend is None and i not in inplace and not e.prim.multiple_results and (
+            _is_elementwise_ufunc(e) if expr is None else e.prim is matmul_p) and \
+            _pooled_out(e)
+        if pooled:  # the result into a pooled buffer (a block reused once its arrays die,
+            # no page faults anew each call; backend/pool.py) laid out as the kernel would
+            # lay it out (the order of later sums over it, and so the bits, stay eager's): a
+            # ufunc's result in its operands' memory order, a product's C-ordered
+            o = e.outs[0].aval
+            dt = o.dtype.np
+            count = int(np.prod(o.shape))
+            head = f"{const(tuple(o.shape))}, {const(dt)}, {count}, {count * dt.itemsize}"
+            plain = expr if expr is not None else f"f{i}({operands})"
+            if expr is not None:  # a product: C-ordered
+                first = next(nm(x) for x in e.ins if not isinstance(x, Lit))
+                call = f"{plain[:-1]}, out={const(pool._handout)}({head}) if " \
+                       f"type({first}) is {const(np.ndarray)} else None)"
+            else:
+                full = list(dict.fromkeys(nm(x) for x in e.ins if not isinstance(x, Lit) and
+                                          x.aval.shape == o.shape))
+                first = next(nm(x) for x in e.ins if not isinstance(x, Lit))
+                got = f"{const(pool.out_like)}({head}{''.join(', ' + v for v in full)})"
+                if not full:
+                    got = f"{got} if type({first}) is {const(np.ndarray)} else None"
+                call = f"{plain[:-1]}, out={got})"  # (out=None: the ufunc makes it)
+        elif expr is not None:  # a method or ufunc call in place of the kernel's wrapper
             call = expr
         elif i in inplace:  # an input's buffer, or a dead buffer, when the result has the
             # layout it would have had (C order: the buffer and every operand of the result's
@@ -90,7 +145,9 @@ def compile_plan(g: Graph, donated=(), backend=None):
             full = dict.fromkeys(nm(x) for x in e.ins if not isinstance(x, Lit) and
                                  x.aval.shape == e.outs[0].aval.shape)
             cond = " and ".join(f"{v}.flags.c_contiguous" for v in dict.fromkeys([b, *full]))
-            call = f"f{i}({operands}, out={b}) if {cond} else f{i}({operands})"
+            # (or one other memory order shared by all: a convolution's channel-major result)
+            same = f"{const(pool.same_layout)}({', '.join(dict.fromkeys([b, *full]))})"
+            call = f"f{i}({operands}, out={b}) if {cond} or {same} else f{i}({operands})"
         elif not e.params:
             call = f"f{i}({operands})"
         else:
