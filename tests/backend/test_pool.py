@@ -13,6 +13,8 @@ BIG = (256, 256)  # 256 KiB of float32: pooled
 
 @pytest.fixture(autouse=True)
 def _fresh_pool():
+    for dt in (np.float32, np.float64):  # the first block of a size goes back to malloc
+        pool.empty(BIG, dt)
     pool.empty_cache()
     yield
     pool.empty_cache()
@@ -106,3 +108,11 @@ def test_owns_tells_a_pooled_array_from_its_views():
     assert pool.owns(a) and a.base is not None
     assert not pool.owns(a.T) and a.T.base is a and a[1:].base is a
     assert not pool.owns(np.ones(BIG, np.float32))
+
+
+def test_the_first_block_of_a_size_goes_back_to_malloc():
+    shape = (7, 64, 67)  # a size no other test uses
+    pool.empty(shape, np.float64)  # dies at once: freed, not cached
+    assert pool.stats()["cached"] == 0
+    pool.empty(shape, np.float64)
+    assert pool.stats()["cached"] == 7 * 64 * 67 * 8
