@@ -88,6 +88,7 @@ from .tree import (  # noqa: F401,E402
     tree_flatten_with_path, tree_leaves_with_path, tree_map_with_path, register_pytree_node,
     register_pytree_with_keys, register_dataclass)
 from . import tree, tree_util  # noqa: F401,E402
+from . import test_util  # noqa: F401,E402  (jax.test_util.check_grads)
 from . import numpy  # noqa: F401,E402  (jax.numpy-style names: import ember.numpy as jnp)
 from . import lax  # noqa: F401,E402  (jax.lax's control flow: from ember import lax)
 from .numpy import device_put, device_get  # noqa: F401,E402  (jax.device_put/device_get)

@@ -503,20 +503,41 @@ class Tracer(Tensor):
     def _data(self):
         raise self._concrete_error("reading the data of a tensor")
 
+    def concrete_value(self):
+        """The eager tensor this tracer stands for when its value is known (a differentiation
+        tracer over concrete data: JAX lets Python control flow read it under grad/jvp);
+        None when it is abstract (jit, vmap). Transforms' tracers override it."""
+        return None
+
     def __bool__(self):
-        raise self._concrete_error("the Python truth value (an 'if' or 'while')")
+        v = self.concrete_value()
+        if v is None:
+            raise self._concrete_error("the Python truth value (an 'if' or 'while')")
+        return bool(v)
 
     def __int__(self):
-        raise self._concrete_error("int()")
+        v = self.concrete_value()
+        if v is None:
+            raise self._concrete_error("int()")
+        return int(v)
 
     def __float__(self):
-        raise self._concrete_error("float()")
+        v = self.concrete_value()
+        if v is None:
+            raise self._concrete_error("float()")
+        return float(v)
 
     def __index__(self):
-        raise self._concrete_error("using a tensor as an index or size")
+        v = self.concrete_value()
+        if v is None:
+            raise self._concrete_error("using a tensor as an index or size")
+        return v.__index__()
 
     def item(self):
-        raise self._concrete_error(".item()")
+        v = self.concrete_value()
+        if v is None:
+            raise self._concrete_error(".item()")
+        return v.item()
 
     def numpy(self, *a, **k):
         raise self._concrete_error(".numpy()")

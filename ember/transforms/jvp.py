@@ -26,6 +26,10 @@ class JVPTracer(Tracer):
         p = self.primal
         return Aval(tuple(p.shape), p.dtype)
 
+    def concrete_value(self):  # Python control flow on a concrete primal, as in JAX
+        p = self.primal
+        return p.concrete_value() if isinstance(p, Tracer) else p
+
 
 class JVPTrace(Trace):
     def pure(self, val):

@@ -44,6 +44,10 @@ class VJPTracer(Tracer):
         p = self.primal
         return Aval(tuple(p.shape), p.dtype)
 
+    def concrete_value(self):  # Python control flow on a concrete primal, as in JAX
+        p = self.primal
+        return p.concrete_value() if isinstance(p, Tracer) else p
+
 
 class VJPTrace(Trace):
     def pure(self, val):
@@ -188,6 +192,8 @@ def _check_holomorphic(holomorphic, op, leaves=None):
     if holomorphic and leaves is not None:
         for x in leaves:
             d = getattr(x, "dtype", None)
+            if d is None and isinstance(x, complex):  # a Python complex: complex64, as JAX
+                continue
             if d is None or not _dt.as_dtype(d).is_complex:
                 raise TypeError(f"{op}(holomorphic=True) needs complex inputs, got "
                                 f"{d if d is not None else type(x).__name__}; convert them "
