@@ -225,3 +225,30 @@ def test_stacks(tmp_path):
     assert "Source Location" in text and "test_profiler.py" in text
     prof.export_stacks(str(tmp_path / "s.txt"))
     assert "ember::mul" in (tmp_path / "s.txt").read_text()
+
+
+def test_optimizer_steps_are_ranges():
+    model, x = _model_step()
+    opt = ember.optim.Adam(model.parameters(), lr=1e-3)
+
+    class MySGD(ember.optim.SGD):  # a user's optimizer: its own step is a range too
+        def step(self, closure=None):
+            return super().step(closure)
+
+    mine = MySGD(model.parameters(), lr=0.1)
+    plain_step = ember.optim.Adam.step
+    with profile() as prof:
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+        mine.step()
+    names = [e.name for e in prof.events()]
+    assert "Optimizer.zero_grad#Adam.zero_grad" in names
+    assert "Optimizer.step#Adam.step" in names
+    # the subclass's step and the library step it calls (both named by the instance's class)
+    steps = [e for e in prof.events() if e.name == "Optimizer.step#MySGD.step"]
+    assert len(steps) == 2 and steps[1].cpu_parent is steps[0]
+    # nothing stays wrapped once the profile ends
+    assert ember.optim.Adam.step is plain_step
+    assert "step" not in ember.optim.Adam.__dict__ or \
+        ember.optim.Adam.__dict__["step"].__name__ == "step"

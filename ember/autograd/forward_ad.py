@@ -162,7 +162,7 @@ def enter_dual_level():
                            "ember.func.jvp) for nested forward derivatives.")
     _current[0] = _Level(0)
     _primitive.add_eager_layer(_forward_layer)
-    _primitive.add_call_layer(_jit_layer)
+    _primitive.add_call_layer(_jit_layer, ("compiled",))
     _state.inplace_listeners.append(_after_inplace)
     return 0
 

@@ -357,36 +357,43 @@ def _rebuild_eager_layers():
     eval_apply = fn
 
 
-# Call layers: the same for callables that run compiled code without ``bind`` (a jitted
-# function's call): a layer ``make(orig, name_of)`` returns the wrapper of ``orig`` (the
-# method; ``name_of(instance)`` names a call) installed on each registered target while the
-# layer is active; nothing is wrapped otherwise.
-_call_targets: list = []   # (class, attribute, original function, name_of)
-_call_layers: list = []
+# Call layers: the same for callables that run without ``bind`` (a jitted function's call,
+# whose compiled plan computes directly) or that mark a range (an optimizer's step): a layer
+# ``make(orig, name_of)`` returns the wrapper of ``orig`` (the method; ``name_of(instance)``
+# names a call) installed on each registered target of its kinds while the layer is active;
+# nothing is wrapped otherwise. Kinds: "compiled" (jit) and "range" (optimizer steps).
+_call_targets: list = []   # (class, attribute, original function, name_of, kind)
+_call_layers: list = []    # (make, kinds or None for all)
 
 
-def register_call_target(cls, attr, name_of):
+def register_call_target(cls, attr, name_of, kind="compiled"):
     """Let call layers see calls of ``cls.attr`` (e.g. ``Jitted.__call__``)."""
-    _call_targets.append((cls, attr, cls.__dict__[attr], name_of))
-    _rebuild_call_layers()
+    _call_targets.append((cls, attr, cls.__dict__[attr], name_of, kind))
+    if _call_layers:
+        _rebuild_call_layers()
 
 
-def add_call_layer(make):
-    """Wrap the registered targets' calls while a feature is active (see above)."""
-    _call_layers.append(make)
+def add_call_layer(make, kinds=None):
+    """Wrap the registered targets' calls (of ``kinds``; None: all) while a feature is
+    active (see above)."""
+    _call_layers.append((make, kinds))
     _rebuild_call_layers()
 
 
 def remove_call_layer(make):
-    _call_layers.remove(make)
+    for i, (m, _) in enumerate(_call_layers):
+        if m is make:
+            del _call_layers[i]
+            break
     _rebuild_call_layers()
 
 
 def _rebuild_call_layers():
-    for cls, attr, orig, name_of in _call_targets:
+    for cls, attr, orig, name_of, kind in _call_targets:
         fn = orig
-        for make in _call_layers:
-            fn = make(fn, name_of)
+        for make, kinds in _call_layers:
+            if kinds is None or kind in kinds:
+                fn = make(fn, name_of)
         setattr(cls, attr, fn)
 
 

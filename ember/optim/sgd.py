@@ -3,8 +3,11 @@ PyTorch's update rule (``update_rules.sgd``, evaluated in place by ``inplace.InP
 the parameters' storage."""
 from __future__ import annotations
 
+from types import FunctionType as _FunctionType
+
 import numpy as np
 
+from ..core.primitive import register_call_target
 from ..ops.tensor_methods import zero_grad_in_place as _zero_in_place
 from .inplace import InPlace, update as _update
 
@@ -42,6 +45,10 @@ def check_hyperparameters(op, **values):
             raise ValueError(f"{op}: Invalid {what}: {v} ({name} must be >= 0)")
 
 
+def _range_name(attr):
+    return lambda opt: f"Optimizer.{attr}#{type(opt).__name__}.{attr}"
+
+
 class Optimizer:
     """The base of the stateful optimizers: ``params`` is an iterable of tensors, of
     ``(name, tensor)`` pairs, or of dicts (parameter groups: ``{"params": [...], **options}``);
@@ -54,6 +61,14 @@ class Optimizer:
     >>> [group["lr"] for group in opt.param_groups]
     [0.1, 0.5]
     """
+
+    def __init_subclass__(cls, **kwargs):
+        # a profiler shows each step / zero_grad as a range (as PyTorch's
+        # "Optimizer.step#SGD.step"); nothing is wrapped while none records
+        super().__init_subclass__(**kwargs)
+        for attr in ("step", "zero_grad"):
+            if type(cls.__dict__.get(attr)) is _FunctionType:
+                register_call_target(cls, attr, _range_name(attr), kind="range")
 
     def __init__(self, params, defaults):
         from ..core.tensor import Tensor
@@ -205,6 +220,9 @@ class Optimizer:
 # the options every group's values are checked for (PyTorch checks these, not dampening)
 _CHECKED = ("lr", "momentum", "weight_decay", "eps", "betas", "alpha", "lr_decay",
             "initial_accumulator_value")
+
+
+register_call_target(Optimizer, "zero_grad", _range_name("zero_grad"), kind="range")
 
 
 class SGD(Optimizer):
