@@ -125,3 +125,31 @@ def test_the_split_runs_whole_blocks_and_keeps_the_bits(monkeypatch):
         one = C._fwd_row_shift(view, w, [(0, 5)])
         two = C._fwd_row_shift(view, w, [(0, 3), (3, 5)])
     np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("xs,kernel,stride", [
+    ((7, 3, 12, 12), (5, 5), (1, 1)),
+    ((1, 2, 9, 8), (3, 2), (1, 1)),
+    ((4, 2, 6, 7), (3, 1), (1, 1)),
+    ((5, 3, 13, 12), (3, 3), (2, 1)),   # with dilation (2, 1): a stride-1 view of rows
+])
+@pytest.mark.parametrize("start", [0, 2])  # the whole batch; the second half of a split
+def test_the_blocked_gather_of_a_stride_1_view_gives_the_window_matrix(monkeypatch, xs,
+                                                                       kernel, stride,
+                                                                       start):
+    """_cols_blocks gathers a 2-D stride-1 view in two stages (row shifts, then one run per
+    window plane); the blocks are the channel-kernel-major window matrix all the same."""
+    start = min(start, xs[0] - 1)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(xs).astype(np.float32)
+    view = C._windows_impl(x, kernel, stride, stride)
+    assert C._row_shift_ok(view)
+    per = xs[1] * kernel[0] * kernel[1] * view.shape[2] * view.shape[3] * 4
+    monkeypatch.setattr(C, "_BLOCK_BYTES", 2 * per)  # 2 samples per block
+    full = np.ascontiguousarray(view.transpose(1, 4, 5, 0, 2, 3))  # (C, KH, KW, N, OH, OW)
+    full = full.reshape(full.shape[0] * kernel[0] * kernel[1], xs[0], -1)
+    blocks = [(s, e, m.copy()) for s, e, m in C._cols_blocks(view, 2, False, start, xs[0])]
+    assert [(s, e) for s, e, _ in blocks] == [(s, min(xs[0], s + 2)) for s in
+                                             range(start, xs[0], 2)]
+    for s, e, m in blocks:
+        np.testing.assert_array_equal(m, full[:, s:e].reshape(full.shape[0], -1))
