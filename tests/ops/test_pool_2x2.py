@@ -37,6 +37,7 @@ def test_2x2_backward_matches_the_general_path(monkeypatch, shape, layout, dtype
     out = C._pool_max_impl(x, (2, 2), (2, 2), (1, 1))
     ct = rng.standard_normal(out.shape).astype(dtype)
     monkeypatch.setattr(C, "_PIECE_2X2_BYTES", piece)
+    monkeypatch.setattr(C, "_SCATTER_2X2_MIN_BYTES", 0)
     got = C._scatter_2x2(ct, x, out)
     assert got is not None
     assert got.strides == x.strides  # laid out as the input
@@ -46,7 +47,8 @@ def test_2x2_backward_matches_the_general_path(monkeypatch, shape, layout, dtype
         C._argmax_scatter_impl(ct, x, out, (2, 2), (2, 2), (1, 1)), got)
 
 
-def test_2x2_backward_falls_back_for_nan_windows_and_other_layouts():
+def test_2x2_backward_falls_back_for_nan_windows_and_other_layouts(monkeypatch):
+    monkeypatch.setattr(C, "_SCATTER_2X2_MIN_BYTES", 0)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 2, 6, 6)).astype(np.float32)
     x[0, 1, 2, 3] = np.nan
@@ -64,7 +66,9 @@ def test_2x2_backward_falls_back_for_nan_windows_and_other_layouts():
                                   _general(ct, np.ascontiguousarray(xs), outs))
 
 
-def test_max_pool2d_gradient_with_ties_matches_torch_eager_and_jit():
+@pytest.mark.parametrize("min_bytes", [0, 1 << 60])  # this path; the general one
+def test_max_pool2d_gradient_with_ties_matches_torch_eager_and_jit(monkeypatch, min_bytes):
+    monkeypatch.setattr(C, "_SCATTER_2X2_MIN_BYTES", min_bytes)
     rng = np.random.default_rng(2)
     x = rng.integers(-1, 2, (5, 3, 8, 12)).astype(np.float32)  # ties in most windows
     w = rng.standard_normal((5, 3, 4, 6)).astype(np.float32)  # weights the pooled entries
@@ -80,3 +84,14 @@ def test_max_pool2d_gradient_with_ties_matches_torch_eager_and_jit():
     tx = torch.tensor(x, requires_grad=True)
     (torch.nn.functional.max_pool2d(tx, 2) * torch.tensor(w)).sum().backward()
     np.testing.assert_array_equal(g, tx.grad.numpy())
+
+
+def test_2x2_backward_takes_the_path_from_its_size_on(monkeypatch):
+    taken = []
+    real = C._scatter_2x2
+    monkeypatch.setattr(C, "_scatter_2x2", lambda *a: taken.append(1) or real(*a))
+    for shape in ((32, 6, 28, 28), (64, 32, 28, 28)):  # LeNet's pool1 at b32; mnist-cnn's
+        x = np.ones(shape, np.float32)
+        out = C._pool_max_impl(x, (2, 2), (2, 2), (1, 1))
+        C._argmax_scatter_impl(out, x, out, (2, 2), (2, 2), (1, 1))
+    assert taken == [1]
