@@ -22,6 +22,7 @@ from ..ops.elementwise import as_value, zeros_like_v
 from ..tree import tree_flatten, tree_map, tree_unflatten
 from .effects import draw_keys
 from .staging.capture import stage
+from .staging.tracing import StageTracer
 from .staging.codegen import eval_graph
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
@@ -154,6 +155,19 @@ def _merge_nondiff(nums, nd, diff):
     return full
 
 
+def _traced_once(flat, leaves, name):
+    """Under ``jit`` (the inputs are jit's tracers) ``f`` is traced once into a graph that the
+    primitive evaluates, as JAX traces it, instead of running the Python function again at
+    every call of the compiled plan. A function that closes over traced values or draws
+    random numbers keeps the Python call (its graph would need them as extra inputs)."""
+    if not leaves or not all(isinstance(l, StageTracer) for l in leaves):
+        return flat
+    closed = stage(flat, leaves, name)
+    if closed.consts or closed.key_gens:
+        return flat
+    return _StagedFn(closed)
+
+
 def _name(fun):
     return getattr(fun, "__name__", "function")
 
@@ -239,7 +253,8 @@ class custom_vjp:
                                          f"structure {a_def}")
                 out += [gl for al, gl in zip(a_leaves, g_leaves) if isinstance(al, Tensor)]
             return out
-        out = bind(custom_vjp_call_p, *leaves, flat=flat, fwd=fwd, bwd=bwd)
+        out = bind(custom_vjp_call_p, *leaves, flat=_traced_once(flat, leaves, "custom_vjp"),
+                   fwd=fwd, bwd=bwd)
         return tree_unflatten(flat.out_def, out)
 
 
@@ -379,7 +394,8 @@ class custom_jvp:
                                      f"of shape {tuple(t.shape)} for a primal output of "
                                      f"shape {tuple(p.shape)}")
             return pv, tv
-        out = bind(custom_jvp_call_p, *leaves, flat=flat, rule=rule)
+        out = bind(custom_jvp_call_p, *leaves, flat=_traced_once(flat, leaves, "custom_jvp"),
+                   rule=rule)
         return tree_unflatten(flat.out_def, out)
 
 

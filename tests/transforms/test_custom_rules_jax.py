@@ -295,3 +295,28 @@ def test_while_loop_batched_and_forward_mode_with_closure_constants():
     _close(ember.jit(ember.vmap(f))(a), a.numpy() ** 4)
     _close(ember.jit(lambda a: ember.jvp(f, (a,), (enp.ones_like(a),))[1])(a),
            4 * a.numpy() ** 3)
+
+
+def test_jit_traces_the_function_once():
+    calls = []
+
+    @ember.custom_jvp
+    def f(x):
+        calls.append("f")
+        return enp.sin(x)
+    f.defjvps(lambda t, ans, x: enp.cos(x) * t)
+
+    @ember.custom_vjp
+    def g(x):
+        calls.append("g")
+        return enp.sin(x)
+    g.defvjp(lambda x: (g(x), enp.cos(x)), lambda c, ct: (c * ct,))
+    a, b = enp.array(3.), enp.array(2.)
+    for fn in (f, g):
+        calls.clear()
+        j = ember.jit(fn)
+        _close(j(a), np.sin(3.))
+        _close(j(b), np.sin(2.))  # same shapes: the plan runs, fn is not called again
+        assert len(calls) == 1
+        _close(ember.grad(j)(a), np.cos(3.))
+        _close(ember.vmap(j)(enp.arange(3.)), np.sin(np.arange(3.)))
