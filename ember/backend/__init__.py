@@ -28,7 +28,8 @@ def keep_freed_memory() -> bool:
     so importing ember does not call it: the ``ember`` command (``train``, ``bench``,
     ``info``) calls it unless the environment sets EMBER_MALLOC_TUNING=0; a training script
     may call it itself. Returns whether it took effect (glibc only); ``allocator_tuned``
-    tells whether it is on."""
+    tells whether it is on. It turns the caching pool off (``pool.config.enabled``): the
+    pool is the cure for the arrays ember allocates when the allocator is left as it is."""
     global allocator_tuned
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -37,6 +38,11 @@ def keep_freed_memory() -> bool:
     m_trim_threshold, m_mmap_threshold = -1, -3
     allocator_tuned = bool(mallopt(m_mmap_threshold, 1 << 30)) and \
         bool(mallopt(m_trim_threshold, (1 << 31) - 1))
+    if allocator_tuned:  # malloc now keeps and reuses freed memory itself: the caching pool
+        # (pool.py) would only hold a second cache beside it (more peak memory, no fewer
+        # page faults), so arrays come from malloc again
+        pool.config.enabled = False
+        pool.empty_cache()
     return allocator_tuned
 
 

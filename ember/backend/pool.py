@@ -59,7 +59,7 @@ _stats = {"cached": 0, "hits": 0, "misses": 0}
 _seen: set = set()
 
 
-def _release(wr, _live=_live, _free=_free, _stats=_stats):
+def _release(wr, _live=_live, _free=_free, _stats=_stats, _seen=_seen, config=config):
     got = _live.pop(id(wr), None)
     if got is None:
         return

@@ -553,8 +553,8 @@ def _conv_cols_grad_kernel(nsp, grouped, full=False):
         if width is None:
             g = g.reshape(cshape + out)
         else:
-            root = g.base if isinstance(g.base, type(g)) else g  # (the array a pooled
-            # block's views have for base: backend/pool.py)
+            root = g.base if isinstance(g.base, type(g)) else g  # (g may be a view, of a
+            # pooled product's array: the views below have that array for base)
             _zero_margins[id(root)] = root
             g = g.reshape(cshape + (out[0], width))[..., :out[1]]
         perm = (h + 1 + nsp,) + tuple(range(h + 1)) + \

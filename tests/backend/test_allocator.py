@@ -40,3 +40,11 @@ def test_keep_freed_memory_is_an_explicit_call():
 def test_the_cli_tunes_it_and_info_reports_it_unless_turned_off():
     assert "allocator: malloc keeps freed memory" in _run(["-m", "ember.cli.main", "info"])
     assert "allocator: system default" in _run(["-m", "ember.cli.main", "info"], "0")
+
+
+@pytest.mark.skipif(not _has_mallopt(), reason="not glibc")
+def test_the_tuned_allocator_turns_the_pool_off():
+    out = _run("import ember; from ember.backend import pool; a = pool.config.enabled; "
+               "ember.backend.keep_freed_memory(); print(a, pool.config.enabled, "
+               "pool.stats()['cached'])")
+    assert out.split() == ["True", "False", "0"]
