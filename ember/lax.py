@@ -24,13 +24,15 @@ from .transforms.reverse import stop_gradient
 from .tree import tree_map
 from . import lax_elementwise as _lax_elementwise
 from .lax_elementwise import *  # noqa: F401,F403 (add, exp, max, round, ...)
+from . import lax_structure as _lax_structure
+from .lax_structure import *  # noqa: F401,F403 (broadcast_in_dim, pad, slice, ...)
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map", "stop_gradient",
            "select", "dot", "psum", "pmean", "pmax", "pmin", "all_gather", "psum_scatter",
            "ppermute", "pshuffle", "axis_index", "axis_size", "conv_general_dilated",
            "padtype_to_pads", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
            "conv_transpose", "dynamic_update_slice", "dynamic_update_slice_in_dim",
-           "dynamic_update_index_in_dim"] + _lax_elementwise.__all__
+           "dynamic_update_index_in_dim"] + _lax_elementwise.__all__ + _lax_structure.__all__
 
 
 def _names(op, axis_name):
