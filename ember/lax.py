@@ -26,13 +26,17 @@ from . import lax_elementwise as _lax_elementwise
 from .lax_elementwise import *  # noqa: F401,F403 (add, exp, max, round, ...)
 from . import lax_structure as _lax_structure
 from .lax_structure import *  # noqa: F401,F403 (broadcast_in_dim, pad, slice, ...)
+from .lax_structure import padtype_to_pads
+from . import lax_reduce as _lax_reduce
+from .lax_reduce import *  # noqa: F401,F403 (reduce_sum, sort, dot_general, ...)
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map", "stop_gradient",
            "select", "dot", "psum", "pmean", "pmax", "pmin", "all_gather", "psum_scatter",
            "ppermute", "pshuffle", "axis_index", "axis_size", "conv_general_dilated",
            "padtype_to_pads", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
            "conv_transpose", "dynamic_update_slice", "dynamic_update_slice_in_dim",
-           "dynamic_update_index_in_dim"] + _lax_elementwise.__all__ + _lax_structure.__all__
+           "dynamic_update_index_in_dim"] + _lax_elementwise.__all__ + _lax_structure.__all__ \
+    + _lax_reduce.__all__
 
 
 def _names(op, axis_name):
@@ -242,29 +246,6 @@ def _conv_specs(op, dimension_numbers, nd):
                          f"{nd}-dim operands (lhs needs N, C and the spatial letters, rhs O, I "
                          f"and the same spatial letters, out the lhs letters)")
     return lhs, rhs, out
-
-
-def padtype_to_pads(in_shape, window_shape, window_strides, padding):
-    """Explicit ``(low, high)`` pads per dim for ``padding`` 'VALID', 'SAME' (the extra
-    element at the end) or 'SAME_LOWER' (at the start), as ``jax.lax.padtype_to_pads``.
-
-    >>> ember.lax.padtype_to_pads((28, 28), (8, 8), (2, 2), "SAME")
-    [(3, 3), (3, 3)]
-    """
-    if not isinstance(padding, str):
-        return [tuple(int(v) for v in p) for p in padding]
-    kind = padding.upper()
-    if kind == "VALID":
-        return [(0, 0)] * len(in_shape)
-    if kind not in ("SAME", "SAME_LOWER"):
-        raise ValueError(f"padtype_to_pads: padding must be 'VALID', 'SAME', 'SAME_LOWER' or a "
-                         f"sequence of (low, high) pairs, got {padding!r}")
-    pads = []
-    for n, k, s in zip(in_shape, window_shape, window_strides):
-        total = _max((-(-n // s) - 1) * s + k - n, 0)
-        small = total // 2
-        pads.append((small, total - small) if kind == "SAME" else (total - small, small))
-    return pads
 
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,

@@ -373,3 +373,26 @@ def zeros_like_array(x):
     tensor([0., 0.])
     """
     return full_like(x, 0)
+
+
+def padtype_to_pads(in_shape, window_shape, window_strides, padding):
+    """Explicit ``(low, high)`` pads per dim for ``padding`` 'VALID', 'SAME' (the extra
+    element at the end) or 'SAME_LOWER' (at the start), as ``jax.lax.padtype_to_pads``.
+
+    >>> ember.lax.padtype_to_pads((28, 28), (8, 8), (2, 2), "SAME")
+    [(3, 3), (3, 3)]
+    """
+    if not isinstance(padding, str):
+        return [tuple(int(v) for v in p) for p in padding]
+    kind = padding.upper()
+    if kind == "VALID":
+        return [(0, 0)] * len(in_shape)
+    if kind not in ("SAME", "SAME_LOWER"):
+        raise ValueError(f"padtype_to_pads: padding must be 'VALID', 'SAME', 'SAME_LOWER' or a "
+                         f"sequence of (low, high) pairs, got {padding!r}")
+    pads = []
+    for n, k, s in zip(in_shape, window_shape, window_strides):
+        total = builtins.max((-(-n // s) - 1) * s + k - n, 0)
+        small = total // 2
+        pads.append((small, total - small) if kind == "SAME" else (total - small, small))
+    return pads
