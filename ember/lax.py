@@ -29,6 +29,8 @@ from .lax_structure import *  # noqa: F401,F403 (broadcast_in_dim, pad, slice, .
 from .lax_structure import padtype_to_pads
 from . import lax_reduce as _lax_reduce
 from .lax_reduce import *  # noqa: F401,F403 (reduce_sum, sort, dot_general, ...)
+from . import lax_gather as _lax_gather
+from .lax_gather import *  # noqa: F401,F403 (gather, scatter, scatter_add, ...)
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map", "stop_gradient",
            "select", "dot", "psum", "pmean", "pmax", "pmin", "all_gather", "psum_scatter",
@@ -36,7 +38,7 @@ __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map", "stop_gra
            "padtype_to_pads", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
            "conv_transpose", "dynamic_update_slice", "dynamic_update_slice_in_dim",
            "dynamic_update_index_in_dim"] + _lax_elementwise.__all__ + _lax_structure.__all__ \
-    + _lax_reduce.__all__
+    + _lax_reduce.__all__ + _lax_gather.__all__
 
 
 def _names(op, axis_name):
