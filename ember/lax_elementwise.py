@@ -73,11 +73,14 @@ def _weak_to(op, v, dtype, other):
 def _args(op, *xs):
     """The operands of a strict n-ary op as Tensors of one dtype (see the module doc)."""
     strong = [(i, _strong(op, x)) for i, x in enumerate(xs) if not _is_weak(x)]
-    if not strong:  # only Python numbers: JAX's weak types give the default dtype of the kind
-        order = (bool, int, float, builtins.complex)
-        top = builtins.max((type(x) for x in xs), key=order.index)
-        dtype = _E.as_jax_value(top(0)).dtype
-        return [_weak_to(op, top(x), dtype, None) for x in xs]
+    if not strong:  # only Python numbers: each gets its kind's default dtype, which must agree
+        dts = [_E.as_jax_value(x).dtype for x in xs]
+        if any(d != dts[0] for d in dts[1:]):
+            raise TypeError(f"lax.{op}: operands must have the same dtype, got "
+                            f"{', '.join(_what(x) for x in xs)} (Python numbers of different "
+                            f"kinds; lax does not promote); write them alike (1.0, not 1) or use "
+                            f"ember.numpy.{op}")
+        return [_E.as_jax_value(x) for x in xs]
     dtype = strong[0][1].dtype
     for _, t in strong[1:]:
         if t.dtype != dtype:

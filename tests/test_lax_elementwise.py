@@ -192,7 +192,12 @@ def test_python_numbers_are_weak_and_numpy_data_canonical():
     assert lax.add(x, np.ones(2)).dtype == ember.float32  # float64 NumPy data -> float32
     assert lax.add(x, np.float32(1)).shape == (2,)  # a 0-d operand goes with any shape
     np.testing.assert_array_equal(lax.add(2, 3).numpy(), 5)
-    assert lax.add(2., 3).dtype == ember.float32
+    # "Thinking in JAX": lax.add(1, 1.0) is refused, lax.add(jnp.float32(1), 1.0) is 2.0
+    with pytest.raises(TypeError, match="lax.add: operands must have the same dtype"):
+        lax.add(1, 1.0)
+    with pytest.raises(TypeError):
+        jlax.add(1, 1.0)
+    assert lax.add(ember.numpy.float32(1), 1.0).item() == 2.0
 
 
 def test_strictness_errors_name_the_op_the_operands_and_the_fix():
