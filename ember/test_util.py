@@ -72,8 +72,9 @@ def _check_close(got, want, atol, rtol, err_msg):
         gv, wv = as_jax_value(g), as_jax_value(w)
         dt = gv.dtype if _dt.as_dtype(gv.dtype).itemsize <= _dt.as_dtype(wv.dtype).itemsize \
             else wv.dtype  # the looser of the two dtypes' tolerances
-        np.testing.assert_allclose(_np(gv), _np(wv), atol=_tol(dt, atol), rtol=_tol(dt, rtol),
-                                   err_msg=err_msg)
+        n = max(int(np.prod(gv.shape)), 1)  # JAX's bounds grow with the leaf's size
+        np.testing.assert_allclose(_np(gv), _np(wv), atol=_tol(dt, atol) * n,
+                                   rtol=_tol(dt, rtol) * n, err_msg=err_msg)
 
 
 def _shift(leaves, tangents, eps):
@@ -142,7 +143,8 @@ def check_grads(f, args, order, modes=("fwd", "rev"), atol=None, rtol=None, eps=
     """``jax.test_util.check_grads``: ``f``'s derivatives up to ``order`` in the given
     ``modes`` ("fwd": jvp, "rev": vjp) against finite differences with step ``eps``
     (default 1e-4); ``atol``/``rtol`` default by dtype (2e-3 for float32, 1e-5 for
-    float64). Raises ``AssertionError`` naming the check and the numbers on a mismatch.
+    float64) and, as JAX's, are multiplied by each compared leaf's size. Raises
+    ``AssertionError`` naming the check and the numbers on a mismatch.
 
     >>> from ember.test_util import check_grads
     >>> check_grads(lambda x: (x ** 3).sum(), (ember.tensor([1., 2.], dtype=ember.float64),),
