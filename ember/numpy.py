@@ -1321,7 +1321,7 @@ def array_split(ary, indices_or_sections, axis=0):
         n, k = x.shape[axis], int(indices_or_sections)
         if k <= 0:
             raise ValueError(f"array_split: the number of sections must be > 0, got {k}")
-        q, r = divmod(n, k)
+        q, r = builtins.divmod(n, k)
         sizes = [q + 1] * r + [q] * (k - r)
         pts = list(_np.cumsum(sizes)[:-1])
         return split(x, pts, axis)
