@@ -252,3 +252,38 @@ def test_saved_tensors_hooks_walk(replay_on):
     assert TP.stats["replayed"] == n + 2  # the plain steps 2 and 3 only
     for a, b in zip(gr, gw):
         np.testing.assert_array_equal(a, b)
+
+
+def test_ddp_buckets_with_the_replay(monkeypatch):
+    """DistributedDataParallel (a world of one): its grad sinks and post-accumulate hooks see
+    the replayed backward as the walk; the weights are the walk's bits."""
+    dist = pytest.importorskip("ember.distributed")
+    from ember.nn.parallel import DistributedDataParallel as DDP
+    for k in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MV2_COMM_WORLD_SIZE",
+              "MPI_LOCALNRANKS", "WORLD_SIZE", "RANK", "EMBER_DIST_MPI"):
+        monkeypatch.delenv(k, raising=False)
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    dist.init_process_group()
+    try:
+        def run(flag):
+            TP.set_enabled(flag)
+            TP.clear()
+            n = TP.stats["replayed"]
+            m = DDP(_mlp(), bucket_cap_mb=0.0001)
+            opt = ember.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+            for i in range(4):
+                ember.manual_seed(i)
+                x = ember.randn(6, 5)
+                opt.zero_grad()
+                (m(x) ** 2).mean().backward()
+                opt.step()
+            return [p.detach().numpy().copy() for p in m.parameters()], TP.stats["replayed"] - n
+        walked, nw = run(False)
+        replayed, nr = run(True)
+        assert nw == 0 and nr == 3
+        for a, b in zip(replayed, walked):
+            np.testing.assert_array_equal(a, b)
+    finally:
+        TP.set_enabled(True)
+        dist.destroy_process_group()
