@@ -45,6 +45,11 @@ from .staging.tracing import trace_to_graph
 _plans: dict = {}
 _MAX_PLANS = 64
 _enabled = [True]
+# after _BACKOFF new tapes in a row (a graph that changes every step), only one backward in
+# _BACKOFF is keyed, until a tape repeats: keying costs a few microseconds per node
+_BACKOFF = 16
+_misses = [0]
+_skip = [0]
 # backward passes run by a compiled plan / compiled tapes (tests and profiling read them)
 stats = {"replayed": 0, "compiled": 0}
 
@@ -81,6 +86,7 @@ def set_enabled(flag: bool) -> bool:
 def clear():
     """Forget every compiled tape."""
     _plans.clear()
+    _misses[0] = _skip[0] = 0
 
 
 def _key(order, root_cts):
@@ -165,6 +171,9 @@ def replay(root, cts, retain_graph):
     been changed then)."""
     if not _enabled[0] or _ag._vjp_executor[0] is not _vjp_plans.run:
         return None
+    if _skip[0]:  # tapes have not been repeating: key only one backward in _BACKOFF
+        _skip[0] -= 1
+        return None
     rid = id(root)
     root_cts = [cts.get((rid, i)) for i in range(root.n_out)]
     if len(cts) != sum(c is not None for c in root_cts):
@@ -175,11 +184,16 @@ def replay(root, cts, retain_graph):
         return None
     key, saved, leaves = k
     entry = _plans.get(key)
-    if entry is None or entry is _NOT_STAGEABLE:
-        if entry is None:
-            if len(_plans) >= _MAX_PLANS:
-                _plans.clear()
-            _plans[key] = _SEEN_ONCE
+    if entry is None:
+        if len(_plans) >= _MAX_PLANS:
+            _plans.clear()
+        _plans[key] = _SEEN_ONCE
+        _misses[0] += 1
+        if _misses[0] >= _BACKOFF:
+            _skip[0] = _BACKOFF - 1
+        return None
+    _misses[0] = 0
+    if entry is _NOT_STAGEABLE:
         return None
     if entry is _SEEN_ONCE:
         entry = _plans[key] = _compile(order, root_cts, len(leaves))

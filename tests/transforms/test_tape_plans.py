@@ -287,3 +287,21 @@ def test_ddp_buckets_with_the_replay(monkeypatch):
     finally:
         TP.set_enabled(True)
         dist.destroy_process_group()
+
+
+def test_changing_tapes_back_off_then_a_repeating_one_compiles(replay_on):
+    w = ember.randn(3, requires_grad=True)
+    for n in range(1, TP._BACKOFF + 1):  # a new tape every time
+        (w * ember.ones(n, 3)).sum().backward()
+    assert TP._skip[0] == TP._BACKOFF - 1
+    keyed = len(TP._plans)
+    for _ in range(TP._BACKOFF - 1):  # not keyed while backing off
+        (w * ember.ones(1, 3)).sum().backward()
+    assert len(TP._plans) == keyed and TP._skip[0] == 0
+    n = TP.stats["replayed"]
+    for _ in range(3 * TP._BACKOFF):  # a tape seen before: keyed again, compiled, replayed
+        (w * ember.ones(1, 3)).sum().backward()
+    assert TP.stats["replayed"] > n
+    ref = ember.tensor(np.full(3, TP._BACKOFF * (TP._BACKOFF + 1) / 2 + 4 * TP._BACKOFF - 1,
+                               np.float32))
+    np.testing.assert_array_equal(w.grad.numpy(), ref.numpy())
