@@ -22,7 +22,7 @@ import numpy as np
 from .core.primitive import Aval, Primitive, bind, transforms_active
 from .core.tensor import Tensor
 from .ops.elementwise import as_jax_value, as_value, where, zeros_like_v
-from .tree import tree_flatten, tree_unflatten
+from .tree import tree_flatten, tree_map, tree_unflatten
 from .transforms.effects import draw_keys, loop_keys
 from .transforms.staging.codegen import compile_plan, eval_graph
 from .transforms.staging.ir import Graph, Var
@@ -515,9 +515,8 @@ def while_loop(cond_fun, body_fun, init_val):
     >>> ember.while_loop(lambda v: v < 100, lambda v: v * 2, ember.tensor(3))
     tensor(192)
     """
-    if _eager():  # the carry is arrays, as JAX's (a Python float becomes a float32 tensor)
-        leaves, td = tree_flatten(init_val)
-        val = tree_unflatten(td, [as_jax_value(x) for x in leaves])
+    if _eager():
+        val = tree_map(as_jax_value, init_val)  # Python numbers come back as arrays, as JAX's
         while bool(as_value(cond_fun(val)).item()):
             val = body_fun(val)
         return val
@@ -548,11 +547,15 @@ def fori_loop(lower, upper, body_fun, init_val):
     """
     concrete = isinstance(lower, (int, np.integer)) and isinstance(upper, (int, np.integer))
     if _eager() and concrete:
-        val = init_val
+        # as JAX's: the carry's Python numbers / NumPy leaves are arrays, ``i`` a 0-d integer
+        # tensor (int32 unless 64-bit mode), so the body sees what it would see under jit
+        from .core import dtypes as _dt
+        val = tree_map(as_jax_value, init_val)
+        idt = _dt.jax_int().np
         with loop_keys(max(int(upper) - int(lower), 0)) as keys:
             for k, i in enumerate(range(int(lower), int(upper))):
                 keys.at(k)
-                val = body_fun(i, val)
+                val = body_fun(Tensor._wrap(np.array(i, idt)), val)
         return val
     if concrete:
         from .ops.creation_ops import arange

@@ -5,8 +5,8 @@ differentiable and works under ``grad``, ``vmap`` and ``jit``; only the names an
 conventions are NumPy's (``axis``, ``keepdims``, ``ddof``, ``newshape``, split points).
 Functional updates: ``x.at[idx].set(v)`` / ``.add(v)`` / ``.get()`` return new tensors.
 
-Differences from ``jax.numpy``: integer data defaults to int64 (as ember and PyTorch; JAX
-without x64 uses int32); floats default to float32 as in JAX.
+Dtypes follow JAX's 32-bit mode: integer data defaults to int32 and floats to float32
+(int64 / float64 with ``ember.config.update("jax_enable_x64", True)``); see docs/jax_users.md.
 """
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def asarray(a, dtype=None, order=None, *, device=None, copy=None):
     if copy is not None or device is not None:
         return _asarray_copy(a, dtype, device, copy)
     if isinstance(a, Tensor):
-        return a if dtype is None or _dt.as_dtype(dtype) is a.dtype else a.to(_dt.as_dtype(dtype))
-    d = None if dtype is None else _dt.as_dtype(dtype)
+        return a if dtype is None or _as_dtype(dtype) is a.dtype else a.to(_as_dtype(dtype))
+    d = None if dtype is None else _as_dtype(dtype)
     if isinstance(a, (list, tuple)) and _contains_tensor(a):
         return _stack_nested(a, d)
     if d is None:  # JAX's rule: floats are float32 unless 64-bit mode is on
@@ -59,6 +59,19 @@ def asarray(a, dtype=None, order=None, *, device=None, copy=None):
             d = _float_default()
         elif kind == _np.complex128 or (kind.kind == "c" and not isinstance(a, _np.ndarray)):
             d = _dt.complex_of(_float_default())
+        elif kind.kind in "iu" and (kind.itemsize == 8 or not isinstance(a, (_np.ndarray,
+                                                                              _np.generic))):
+            # JAX's rule: integers are int32 (uint32) unless 64-bit mode is on
+            d = _dt.jax_int(kind.kind == "u")
+            if d.np.itemsize < 8 and not isinstance(a, (_np.ndarray, _np.generic)):
+                info = _np.iinfo(d.np)
+                v = _np.asarray(a)
+                if v.size and (v.max() > info.max or v.min() < info.min):
+                    bad = v.max() if v.max() > info.max else v.min()
+                    raise OverflowError(
+                        f"asarray: the Python int {bad} does not fit {d.name} (JAX's default "
+                        f"integer while 64-bit mode is off); pass dtype=jnp.int64 or turn 64-bit "
+                        f"mode on (ember.config.update('jax_enable_x64', True))")
     return _e().tensor(a, dtype=d)
 
 
@@ -94,6 +107,25 @@ def _float_default():
     """float64 in 64-bit mode (``ember.config.update("jax_enable_x64", True)``), else the
     default float dtype (float32)."""
     return _dt.float64 if _dt._x64[0] else _dt.get_default_dtype()
+
+
+def _as_dtype(dtype):
+    """A ``dtype=`` argument as JAX reads it: Python's ``int``/``float``/``complex`` name the
+    default integer / float / complex dtype (int32 / float32 / complex64 unless 64-bit mode);
+    an explicit dtype (``jnp.int64`` included) is honoured."""
+    if dtype is builtins.int:
+        return _dt.jax_int()
+    if dtype is builtins.float:
+        return _float_default()
+    if dtype is builtins.complex:
+        return _dt.complex_of(_float_default())
+    return _dt.as_dtype(dtype)
+
+
+def _int_default(t):
+    """An index/count result in JAX's default integer (int32 unless 64-bit mode)."""
+    d = _dt.jax_int()
+    return t if t.dtype is d else t.to(d)
 
 
 def _float_or_default(x):
@@ -259,12 +291,13 @@ def where(condition, x=None, y=None, *, size=None, fill_value=None):
 
 
 def nonzero(a, *, size=None, fill_value=None):
-    """The indices of the nonzero entries, one int64 array per dim. Eager only: the result's
-    size depends on the data (JAX's ``size=`` for a fixed size is not supported).
+    """The indices of the nonzero entries, one int32 array per dim (int64 in 64-bit mode).
+    Eager only: the result's size depends on the data (JAX's ``size=`` for a fixed size is
+    not supported).
 
     >>> import ember.numpy as jnp
     >>> jnp.nonzero(jnp.array([0, 3, 0, 4]))
-    (tensor([1, 3]),)
+    (tensor([1, 3], dtype=ember.int32),)
     """
     if size is not None:
         raise ValueError("nonzero: size= is not supported; compute the indices outside jit")
@@ -272,7 +305,7 @@ def nonzero(a, *, size=None, fill_value=None):
     if x.ndim == 0:
         raise ValueError("nonzero: a 0-d array has no indices to return (as jax.numpy and the "
                          "Array API); use jnp.atleast_1d(a) first")
-    return tuple(_e().nonzero(x, as_tuple=True))
+    return tuple(_int_default(i) for i in _e().nonzero(x, as_tuple=True))
 
 
 def argwhere(a):
@@ -281,7 +314,7 @@ def argwhere(a):
     >>> import ember.numpy as jnp
     >>> jnp.argwhere(jnp.array([0, 3, 0, 4]))
     tensor([[1],
-            [3]])
+            [3]], dtype=ember.int32)
     """
     return stack(nonzero(a), axis=1)
 
@@ -291,7 +324,7 @@ def flatnonzero(a):
 
     >>> import ember.numpy as jnp
     >>> jnp.flatnonzero(jnp.array([[0, 1], [2, 0]]))
-    tensor([1, 2])
+    tensor([1, 2], dtype=ember.int32)
     """
     return nonzero(ravel(a))[0]
 
@@ -325,7 +358,7 @@ def _reduce(name, target, **extra):
     def f(a, axis=None, dtype=None, keepdims=False):
         x = asarray(a)
         if dtype is not None:
-            x = x.to(_dt.as_dtype(dtype))
+            x = x.to(_as_dtype(dtype))
             if name == "sum":
                 return _e().sum(x, dim=_axes(axis, x.ndim), keepdim=keepdims, dtype=x.dtype)
         elif name == "mean":  # JAX: the mean of bools and ints is a float
@@ -357,12 +390,13 @@ all = _reduce("all", "all")  # noqa: A001
 
 
 def _wide_int(x):
-    """Integers and bools as the Array API's sums and products take them: unsigned ones as
-    uint64, the others as int64."""
+    """Integers and bools as JAX's (and the Array API's) sums and products take them: at
+    least the default integer (int32 / uint32 for unsigned ones; 64 bits in 64-bit mode)."""
     d = x.dtype
-    if d.is_inexact or d in (_dt.int64, _dt.uint64):
+    if d.is_inexact:
         return x
-    return x.to(_dt.uint64 if d.np.kind == "u" else _dt.int64)
+    t = _dt.jax_int(d.np.kind == "u")
+    return x if d is not _dt.bool_ and d.np.itemsize >= t.np.itemsize else x.to(t)
 
 
 def prod(a, axis=None, dtype=None, keepdims=False):
@@ -372,7 +406,7 @@ def prod(a, axis=None, dtype=None, keepdims=False):
     >>> jnp.prod(jnp.array([[1., 2.], [3., 4.]]), axis=1)
     tensor([2., 12.])
     """
-    x = _wide_int(asarray(a)) if dtype is None else asarray(a).to(_dt.as_dtype(dtype))
+    x = _wide_int(asarray(a)) if dtype is None else asarray(a).to(_as_dtype(dtype))
     for d in builtins.sorted(_axes(axis, x.ndim), reverse=True):
         x = _e().prod(x, dim=d, keepdim=keepdims, dtype=x.dtype)
     return x
@@ -387,7 +421,7 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False, *, correction=None):
     """
     if correction is not None:  # the Array API's name for ddof
         ddof = correction
-    x = _float_or_default(asarray(a)) if dtype is None else asarray(a).to(_dt.as_dtype(dtype))
+    x = _float_or_default(asarray(a)) if dtype is None else asarray(a).to(_as_dtype(dtype))
     dims = _axes(axis, x.ndim)
     n = int(_np.prod([x.shape[d] for d in dims], dtype=_np.int64))
     dev = x - x.mean(dim=dims, keepdim=True)
@@ -410,15 +444,16 @@ def _arg(target):
     def f(a, axis=None, keepdims=False):
         x = asarray(a)
         if axis is None:
-            r = getattr(_e(), target)(x.reshape(-1))
+            r = _int_default(getattr(_e(), target)(x.reshape(-1)))
             return r.reshape((1,) * x.ndim) if keepdims else r
-        return getattr(_e(), target)(x, dim=axis, keepdim=keepdims)
+        return _int_default(getattr(_e(), target)(x, dim=axis, keepdim=keepdims))
     f.__name__ = f.__qualname__ = target
     f.__doc__ = (f"Index of the {target[3:]} along ``axis`` (of the flattened array if None)."
                  + _example(f"jnp.{target}(x := jnp.array([[1., 5.], [3., 2.]])), "
                             f"jnp.{target}(x, axis=0)",
-                            "(tensor(1), tensor([1, 0]))" if target == "argmax"
-                            else "(tensor(0), tensor([0, 1]))"))
+                            "(tensor(1, dtype=ember.int32), tensor([1, 0], dtype=ember.int32))"
+                            if target == "argmax" else
+                            "(tensor(0, dtype=ember.int32), tensor([0, 1], dtype=ember.int32))"))
     return f
 
 
@@ -427,7 +462,9 @@ argmax, argmin = _arg("argmax"), _arg("argmin")
 
 def _cum(target):
     def f(a, axis=None, dtype=None):
-        x = asarray(a) if dtype is None else asarray(a).to(_dt.as_dtype(dtype))
+        x = asarray(a) if dtype is None else asarray(a).to(_as_dtype(dtype))
+        if x.dtype is _dt.bool_:  # JAX: bools count in the default integer
+            x = x.to(_dt.jax_int())
         if axis is None:
             x, axis = x.reshape(-1), 0
         return getattr(_e(), target)(x, dim=axis, dtype=x.dtype)
@@ -450,7 +487,7 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     >>> import ember.numpy as jnp
     >>> jnp.reshape(jnp.arange(6), (2, -1))
     tensor([[0, 1, 2],
-            [3, 4, 5]])
+            [3, 4, 5]], dtype=ember.int32)
     """
     if order != "C":
         raise ValueError(f"reshape: only order='C' is supported, got {order!r}")
@@ -464,7 +501,7 @@ def ravel(a):
 
     >>> import ember.numpy as jnp
     >>> jnp.ravel(jnp.array([[1, 2], [3, 4]]))
-    tensor([1, 2, 3, 4])
+    tensor([1, 2, 3, 4], dtype=ember.int32)
     """
     return asarray(a).reshape(-1)
 
@@ -621,7 +658,7 @@ def stack(arrays, axis=0):
     >>> import ember.numpy as jnp
     >>> jnp.stack([jnp.array([1, 2]), jnp.array([3, 4])], axis=1)
     tensor([[1, 3],
-            [2, 4]])
+            [2, 4]], dtype=ember.int32)
     """
     return _e().stack([asarray(a) for a in arrays], dim=axis)
 
@@ -631,7 +668,7 @@ def hstack(tup):
 
     >>> import ember.numpy as jnp
     >>> jnp.hstack([jnp.array([1, 2]), jnp.array([3])])
-    tensor([1, 2, 3])
+    tensor([1, 2, 3], dtype=ember.int32)
     """
     xs = [asarray(a) for a in tup]
     xs = [x.reshape(1) if x.ndim == 0 else x for x in xs]
@@ -645,7 +682,7 @@ def vstack(tup):
     >>> import ember.numpy as jnp
     >>> jnp.vstack([jnp.array([1, 2]), jnp.array([3, 4])])
     tensor([[1, 2],
-            [3, 4]])
+            [3, 4]], dtype=ember.int32)
     """
     return concatenate([x.reshape(1, -1) if x.ndim <= 1 else x for x in map(asarray, tup)], 0)
 
@@ -657,8 +694,8 @@ def split(ary, indices_or_sections, axis=0):
     """NumPy's split: an int is a number of equal sections, a list holds split points.
 
     >>> import ember.numpy as jnp
-    >>> jnp.split(jnp.arange(5), [1, 3])
-    [tensor([0]), tensor([1, 2]), tensor([3, 4])]
+    >>> jnp.split(jnp.arange(5.), [1, 3])
+    [tensor([0.]), tensor([1., 2.]), tensor([3., 4.])]
     """
     x = asarray(ary)
     n = x.shape[axis]
@@ -682,7 +719,7 @@ def flip(m, axis=None):
     >>> import ember.numpy as jnp
     >>> jnp.flip(jnp.array([[1, 2], [3, 4]]), axis=1)
     tensor([[2, 1],
-            [4, 3]])
+            [4, 3]], dtype=ember.int32)
     """
     x = asarray(m)
     return _e().flip(x, dims=_axes(axis, x.ndim))
@@ -704,7 +741,7 @@ def tile(A, reps):
 
     >>> import ember.numpy as jnp
     >>> jnp.tile(jnp.array([1, 2]), 2)
-    tensor([1, 2, 1, 2])
+    tensor([1, 2, 1, 2], dtype=ember.int32)
     """
     return _e().tile(asarray(A), (reps,) if isinstance(reps, int) else tuple(reps))
 
@@ -714,7 +751,7 @@ def repeat(a, repeats, axis=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.repeat(jnp.array([1, 2]), 2)
-    tensor([1, 1, 2, 2])
+    tensor([1, 1, 2, 2], dtype=ember.int32)
     """
     x = asarray(a)
     if axis is None:
@@ -727,7 +764,7 @@ def take_along_axis(arr, indices, axis):
 
     >>> import ember.numpy as jnp
     >>> jnp.take_along_axis(jnp.array([[10, 30, 20]]), jnp.array([[0, 2, 1]]), axis=1)
-    tensor([[10, 20, 30]])
+    tensor([[10, 20, 30]], dtype=ember.int32)
     """
     return _e().take_along_dim(asarray(arr), asarray(indices), dim=axis)
 
@@ -738,7 +775,7 @@ def take(a, indices, axis=None):
     >>> import ember.numpy as jnp
     >>> jnp.take(jnp.array([[1, 2], [3, 4]]), jnp.array([1, 0]), axis=1)
     tensor([[2, 1],
-            [4, 3]])
+            [4, 3]], dtype=ember.int32)
     """
     x = asarray(a)
     if axis is None:
@@ -872,7 +909,7 @@ def _shape(shape):
 
 
 def _dtype(dtype):
-    return _float_default() if dtype is None else _dt.as_dtype(dtype)
+    return _float_default() if dtype is None else _as_dtype(dtype)
 
 
 def zeros(shape, dtype=None, *, device=None):
@@ -916,7 +953,7 @@ def full(shape, fill_value, dtype=None, *, device=None):
     if dtype is None:  # the fill value's dtype (JAX's rule; floats per 64-bit mode)
         return _e().full(_shape(shape), fill_value, dtype=asarray(fill_value).dtype,
                          device=device)
-    return _e().full(_shape(shape), fill_value, dtype=_dt.as_dtype(dtype), device=device)
+    return _e().full(_shape(shape), fill_value, dtype=_as_dtype(dtype), device=device)
 
 
 def _like_device(x, device):
@@ -932,7 +969,7 @@ def zeros_like(a, dtype=None, *, device=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.zeros_like(jnp.array([1, 2]))
-    tensor([0, 0])
+    tensor([0, 0], dtype=ember.int32)
     """
     x = asarray(a)
     return zeros(x.shape, dtype or x.dtype, device=_like_device(x, device))
@@ -976,15 +1013,15 @@ def arange(start, stop=None, step=1, dtype=None, *, device=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.arange(1, 7, 2)
-    tensor([1, 3, 5])
+    tensor([1, 3, 5], dtype=ember.int32)
     """
     if dtype is None:
         floaty = builtins.any(isinstance(v, float) or (isinstance(v, Tensor) and
                                                          v.dtype.is_floating_point)
                               for v in (start, stop, step))
-        d = _float_default() if floaty else None
+        d = _float_default() if floaty else _dt.jax_int()
     else:
-        d = _dt.as_dtype(dtype)
+        d = _as_dtype(dtype)
     return _on(_e().arange(start, stop, step, dtype=d), device)
 
 
@@ -1023,7 +1060,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         r = concatenate([r[:-1], b.unsqueeze(0)], 0)
     r = moveaxis(r, 0, axis) if axis != 0 else r
     if dtype is not None:
-        r = r.to(_dt.as_dtype(dtype))
+        r = r.to(_as_dtype(dtype))
     return (r, (b - a) / builtins.max(div, 1)) if retstep else r
 
 
@@ -1121,7 +1158,7 @@ def tril(m, k=0):
     >>> import ember.numpy as jnp
     >>> jnp.tril(jnp.array([[1, 2], [3, 4]]))
     tensor([[1, 0],
-            [3, 4]])
+            [3, 4]], dtype=ember.int32)
     """
     return _e().tril(asarray(m), k)
 
@@ -1132,7 +1169,7 @@ def triu(m, k=0):
     >>> import ember.numpy as jnp
     >>> jnp.triu(jnp.array([[1, 2], [3, 4]]))
     tensor([[1, 2],
-            [0, 4]])
+            [0, 4]], dtype=ember.int32)
     """
     return _e().triu(asarray(m), k)
 
@@ -1142,7 +1179,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
     >>> import ember.numpy as jnp
     >>> jnp.diagonal(jnp.array([[1, 2], [3, 4]]))
-    tensor([1, 4])
+    tensor([1, 4], dtype=ember.int32)
     """
     return _e().diagonal(asarray(a), offset, axis1, axis2)
 
@@ -1155,7 +1192,7 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
     tensor(5)
     """
     r = diagonal(a, offset, axis1, axis2).sum(-1)
-    return r if dtype is None else r.to(_dt.as_dtype(dtype))
+    return r if dtype is None else r.to(_as_dtype(dtype))
 
 
 def diag(v, k=0):
@@ -1164,7 +1201,7 @@ def diag(v, k=0):
     >>> import ember.numpy as jnp
     >>> jnp.diag(jnp.array([1, 2]))
     tensor([[1, 0],
-            [0, 2]])
+            [0, 2]], dtype=ember.int32)
     """
     return _e().diag(asarray(v), k)
 
@@ -1281,7 +1318,7 @@ def column_stack(tup):
     >>> import ember.numpy as jnp
     >>> jnp.column_stack([jnp.array([1, 2]), jnp.array([3, 4])])
     tensor([[1, 3],
-            [2, 4]])
+            [2, 4]], dtype=ember.int32)
     """
     return concatenate([a.reshape(-1, 1) if a.ndim < 2 else a for a in map(asarray, tup)], 1)
 
@@ -1301,7 +1338,7 @@ def append(arr, values, axis=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.append(jnp.array([1, 2]), jnp.array([3, 4]))
-    tensor([1, 2, 3, 4])
+    tensor([1, 2, 3, 4], dtype=ember.int32)
     """
     x, v = asarray(arr), asarray(values)
     if axis is None:
@@ -1314,7 +1351,7 @@ def array_split(ary, indices_or_sections, axis=0):
 
     >>> import ember.numpy as jnp
     >>> jnp.array_split(jnp.arange(5), 2)
-    [tensor([0, 1, 2]), tensor([3, 4])]
+    [tensor([0, 1, 2], dtype=ember.int32), tensor([3, 4], dtype=ember.int32)]
     """
     x = asarray(ary)
     if isinstance(indices_or_sections, (int, _np.integer)):
@@ -1333,7 +1370,7 @@ def hsplit(ary, indices_or_sections):
 
     >>> import ember.numpy as jnp
     >>> jnp.hsplit(jnp.arange(4), 2)
-    [tensor([0, 1]), tensor([2, 3])]
+    [tensor([0, 1], dtype=ember.int32), tensor([2, 3], dtype=ember.int32)]
     """
     x = asarray(ary)
     return split(x, indices_or_sections, 1 if x.ndim > 1 else 0)
@@ -1344,7 +1381,7 @@ def vsplit(ary, indices_or_sections):
 
     >>> import ember.numpy as jnp
     >>> jnp.vsplit(jnp.arange(4).reshape(2, 2), 2)
-    [tensor([[0, 1]]), tensor([[2, 3]])]
+    [tensor([[0, 1]], dtype=ember.int32), tensor([[2, 3]], dtype=ember.int32)]
     """
     x = asarray(ary)
     if x.ndim < 2:
@@ -1371,7 +1408,7 @@ def flipud(m):
     >>> import ember.numpy as jnp
     >>> jnp.flipud(jnp.array([[1, 2], [3, 4]]))
     tensor([[3, 4],
-            [1, 2]])
+            [1, 2]], dtype=ember.int32)
     """
     return flip(m, 0)
 
@@ -1382,7 +1419,7 @@ def fliplr(m):
     >>> import ember.numpy as jnp
     >>> jnp.fliplr(jnp.array([[1, 2], [3, 4]]))
     tensor([[2, 1],
-            [4, 3]])
+            [4, 3]], dtype=ember.int32)
     """
     x = asarray(m)
     if x.ndim < 2:
@@ -1396,7 +1433,7 @@ def rot90(m, k=1, axes=(0, 1)):
     >>> import ember.numpy as jnp
     >>> jnp.rot90(jnp.array([[1, 2], [3, 4]]))
     tensor([[2, 4],
-            [1, 3]])
+            [1, 3]], dtype=ember.int32)
     """
     x = asarray(m)
     a0, a1 = axes
@@ -1571,7 +1608,7 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.diff(jnp.array([1, 4, 9, 16]))
-    tensor([3, 5, 7])
+    tensor([3, 5, 7], dtype=ember.int32)
     """
     x = asarray(a)
     parts = []
@@ -1636,7 +1673,7 @@ def kron(a, b):
 
     >>> import ember.numpy as jnp
     >>> jnp.kron(jnp.array([1, 10]), jnp.array([1, 2]))
-    tensor([ 1,  2, 10, 20])
+    tensor([ 1,  2, 10, 20], dtype=ember.int32)
     """
     x, y = asarray(a), asarray(b)
     nd = builtins.max(x.ndim, y.ndim)
@@ -1657,7 +1694,7 @@ def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
 
     >>> import ember.numpy as jnp
     >>> jnp.sort(jnp.array([3, 1, 2]))
-    tensor([1, 2, 3])
+    tensor([1, 2, 3], dtype=ember.int32)
     """
     x = asarray(a)
     if axis is None:
@@ -1670,12 +1707,12 @@ def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
 
     >>> import ember.numpy as jnp
     >>> jnp.argsort(jnp.array([3, 1, 2]))
-    tensor([1, 2, 0])
+    tensor([1, 2, 0], dtype=ember.int32)
     """
     x = asarray(a)
     if axis is None:
         x, axis = x.reshape(-1), 0
-    return _e().argsort(x, dim=axis, descending=descending)
+    return _int_default(_e().argsort(x, dim=axis, descending=descending))
 
 
 def partition(a, kth, axis=-1):
@@ -1684,7 +1721,7 @@ def partition(a, kth, axis=-1):
 
     >>> import ember.numpy as jnp
     >>> jnp.partition(jnp.array([3, 1, 2]), 1)[1]
-    tensor(2)
+    tensor(2, dtype=ember.int32)
     """
     return sort(a, axis)
 
@@ -1694,7 +1731,7 @@ def argpartition(a, kth, axis=-1):
 
     >>> import ember.numpy as jnp
     >>> jnp.argpartition(jnp.array([3, 1, 2]), 0)[0]
-    tensor(1)
+    tensor(1, dtype=ember.int32)
     """
     return argsort(a, axis)
 
@@ -1705,7 +1742,7 @@ def select(condlist, choicelist, default=0):
     >>> import ember.numpy as jnp
     >>> conditions = [jnp.array([True, False]), jnp.array([False, False])]
     >>> jnp.select(conditions, [jnp.array([1, 2]), jnp.array([3, 4])], default=0)
-    tensor([1, 0])
+    tensor([1, 0], dtype=ember.int32)
     """
     if len(condlist) != len(choicelist):
         raise ValueError(f"select: {len(condlist)} conditions but {len(choicelist)} choices")
@@ -1753,10 +1790,10 @@ def count_nonzero(a, axis=None, keepdims=False):
 
     >>> import ember.numpy as jnp
     >>> jnp.count_nonzero(jnp.array([0, 3, 0, 4]))
-    tensor(2)
+    tensor(2, dtype=ember.int32)
     """
     x = asarray(a)
-    return sum((x != 0).to(_dt.int64), axis=axis, keepdims=keepdims)
+    return sum((x != 0).to(_dt.jax_int()), axis=axis, keepdims=keepdims)
 
 
 class _Concatenator:
@@ -1806,10 +1843,10 @@ uint16, uint32, uint64 = _dt.uint16, _dt.uint32, _dt.uint64
 acos, asin, atan, atan2, pow = arccos, arcsin, arctan, arctan2, power  # noqa: A001
 concat = concatenate
 _BINARY_EXAMPLES.update(
-    bitwise_and=("jnp.array([6, 5]), jnp.array([3, 3])", "tensor([2, 1])"),
-    bitwise_or=("jnp.array([6, 5]), jnp.array([3, 3])", "tensor([7, 7])"),
-    bitwise_xor=("jnp.array([6, 5]), jnp.array([3, 3])", "tensor([5, 6])"))
-_UNARY_EXAMPLES.update(bitwise_invert=("[1, 2]", "tensor([-2, -3])"),
+    bitwise_and=("jnp.array([6, 5]), jnp.array([3, 3])", "tensor([2, 1], dtype=ember.int32)"),
+    bitwise_or=("jnp.array([6, 5]), jnp.array([3, 3])", "tensor([7, 7], dtype=ember.int32)"),
+    bitwise_xor=("jnp.array([6, 5]), jnp.array([3, 3])", "tensor([5, 6], dtype=ember.int32)"))
+_UNARY_EXAMPLES.update(bitwise_invert=("[1, 2]", "tensor([-2, -3], dtype=ember.int32)"),
                        trunc=("[1.5, -1.5]", "tensor([1., -1.])"))
 bitwise_and = _binary("bitwise_and", "bitwise_and")
 bitwise_or = _binary("bitwise_or", "bitwise_or")
@@ -1856,7 +1893,7 @@ def vecdot(x1, x2, /, *, axis=-1):
 
 def astype(x, dtype, /, *, copy=True, device=None):
     v = asarray(x)
-    d = _dt.as_dtype(dtype)
+    d = _as_dtype(dtype)
     if v.dtype is d:
         return v.clone() if copy else v
     return v.to(d)
@@ -1865,11 +1902,11 @@ def astype(x, dtype, /, *, copy=True, device=None):
 def isdtype(dtype, kind):
     """Whether ``dtype`` is of ``kind``: a dtype, a kind name ('bool', 'signed integer',
     'unsigned integer', 'integral', 'real floating', 'numeric', ...) or a tuple of them."""
-    d = _dt.as_dtype(dtype)
+    d = _as_dtype(dtype)
     if isinstance(kind, tuple):
         return builtins.any(isdtype(d, k) for k in kind)
     if not isinstance(kind, str):
-        return d is _dt.as_dtype(kind)
+        return d is _as_dtype(kind)
     k = d.np.kind
     table = {"bool": k == "b", "signed integer": k == "i", "unsigned integer": k == "u",
              "integral": k in "iu", "real floating": d.is_floating_point,
@@ -1887,20 +1924,20 @@ def result_type(*arrays_and_dtypes):
         elif isinstance(a, (int, float, complex, builtins.bool)):
             ds.append(a)
         else:
-            ds.append(ones((), dtype=_dt.as_dtype(a)))
+            ds.append(ones((), dtype=_as_dtype(a)))
     return _dt.result_type(*ds)
 
 
 def can_cast(from_, to, /):
-    f = from_.dtype if isinstance(from_, Tensor) else _dt.as_dtype(from_)
-    return bool(_np.can_cast(f.np, _dt.as_dtype(to).np, "safe"))
+    f = from_.dtype if isinstance(from_, Tensor) else _as_dtype(from_)
+    return bool(_np.can_cast(f.np, _as_dtype(to).np, "safe"))
 
 
 class finfo:
     """Machine limits of a floating dtype (bits, eps, max, min, smallest_normal, dtype)."""
 
     def __init__(self, dtype):
-        d = dtype.dtype if isinstance(dtype, Tensor) else _dt.as_dtype(dtype)
+        d = dtype.dtype if isinstance(dtype, Tensor) else _as_dtype(dtype)
         if not d.is_inexact:
             raise ValueError(f"finfo: {d} is not a floating or complex dtype; use iinfo")
         d = _dt.real_of(d)  # a complex dtype's limits are its parts' (as NumPy and the Array API)
@@ -1919,7 +1956,7 @@ class iinfo:
     """Limits of an integer dtype (bits, max, min, dtype)."""
 
     def __init__(self, dtype):
-        d = dtype.dtype if isinstance(dtype, Tensor) else _dt.as_dtype(dtype)
+        d = dtype.dtype if isinstance(dtype, Tensor) else _as_dtype(dtype)
         if d.is_inexact or d is _dt.bool_:
             raise ValueError(f"iinfo: {d} is not an integer dtype; use finfo")
         i = _np.iinfo(d.np)
@@ -1988,7 +2025,7 @@ def searchsorted(a, v, side="left", sorter=None):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     cmp = (x.reshape((1,) * q.ndim + (-1,)) < q.unsqueeze(-1)) if side == "left" else \
         (x.reshape((1,) * q.ndim + (-1,)) <= q.unsqueeze(-1))
-    return cmp.to(_dt.int64).sum(-1)
+    return cmp.to(_dt.jax_int()).sum(-1, dtype=_dt.jax_int())
 
 
 def unique_values(x, /):
@@ -2036,15 +2073,17 @@ def unique_all(x, /):
     idx = _np.concatenate([idx, _np.flatnonzero(nan)]).astype(_np.int64)
     c = _np.concatenate([c, _np.ones(n_nan, _np.int64)]).astype(_np.int64)
     mk = _e().tensor
-    return UniqueAllResult(mk(v, dtype=t.dtype), mk(idx), mk(full_inv.reshape(a.shape)), mk(c))
+    i = _dt.jax_int()
+    return UniqueAllResult(mk(v, dtype=t.dtype), mk(idx, dtype=i),
+                           mk(full_inv.reshape(a.shape), dtype=i), mk(c, dtype=i))
 
 
 def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None):
     """NumPy's unique (eager only: the size depends on the data)."""
     r = _np.unique(asarray(ar).numpy(), return_index, return_inverse, return_counts, axis)
-    if isinstance(r, tuple):
-        return tuple(_e().tensor(t) for t in r)
-    return _e().tensor(r)
+    if isinstance(r, tuple):  # the values, then indices / inverse / counts in the default int
+        return (asarray(r[0]),) + tuple(_e().tensor(t, dtype=_dt.jax_int()) for t in r[1:])
+    return asarray(r)
 
 
 def __array_namespace_info__():
@@ -2064,7 +2103,7 @@ class _NamespaceInfo:
     def default_dtypes(self, *, device=None):
         return {"real floating": _float_default(),
                 "complex floating": _dt.complex_of(_float_default()),
-                "integral": _dt.int64, "indexing": _dt.int64}
+                "integral": _dt.jax_int(), "indexing": _dt.jax_int()}
 
     def dtypes(self, *, device=None, kind=None):
         all_ = {d.name: d for d in (bool_, int8, int16, int32, int64, uint8, uint16, uint32,
@@ -2096,7 +2135,7 @@ def bitwise_left_shift(x1, x2, /):
 
     >>> import ember.numpy as jnp
     >>> jnp.bitwise_left_shift(jnp.array([1, 3]), 2)
-    tensor([ 4, 12])
+    tensor([ 4, 12], dtype=ember.int32)
     """
     a, b = _v(x1), _v(x2)
     return _e().bitwise_left_shift(a if isinstance(a, Tensor) else asarray(a), b)
@@ -2107,7 +2146,7 @@ def bitwise_right_shift(x1, x2, /):
 
     >>> import ember.numpy as jnp
     >>> jnp.bitwise_right_shift(jnp.array([16, -16]), 2)
-    tensor([ 4, -4])
+    tensor([ 4, -4], dtype=ember.int32)
     """
     a, b = _v(x1), _v(x2)
     return _e().bitwise_right_shift(a if isinstance(a, Tensor) else asarray(a), b)
@@ -2217,7 +2256,7 @@ def roll(a, shift, axis=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.roll(jnp.array([1, 2, 3, 4]), 1)
-    tensor([4, 1, 2, 3])
+    tensor([4, 1, 2, 3], dtype=ember.int32)
     """
     x = asarray(a)
     if axis is None:
@@ -2231,7 +2270,7 @@ def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
 
     >>> import ember.numpy as jnp
     >>> jnp.cumulative_prod(jnp.array([1, 2, 3]), include_initial=True)
-    tensor([1, 1, 2, 6])
+    tensor([1, 1, 2, 6], dtype=ember.int32)
     """
     return _cumulative("cumulative_prod", cumprod, ones, x, axis, dtype, include_initial)
 

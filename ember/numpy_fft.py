@@ -136,7 +136,7 @@ def ifftshift(x, /, *, axes=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.fft.ifftshift(jnp.fft.fftshift(jnp.arange(5)))
-    tensor([0, 1, 2, 3, 4])
+    tensor([0, 1, 2, 3, 4], dtype=ember.int32)
     """
     return _f.shift(_arr(x), axes, -1)
 

@@ -124,3 +124,16 @@ def test_cond_errors_and_traced_predicate_message():
         jit(lambda x: ember.cond(x.sum() > 0, lambda a: a, lambda a: a.sum(), x))(ember.ones(2))
     with pytest.raises(TypeError, match="scan: the body changes the carry"):
         jit(lambda x: ember.scan(lambda c, z: (c.sum(), c), x, x))(ember.ones(2))
+
+
+def test_eager_loops_give_arrays_for_python_carries_as_jax():
+    import ember.numpy as jnp
+    r = ember.lax.fori_loop(0, 3, lambda i, c: c + i, 0)
+    assert isinstance(r, ember.Tensor) and r.item() == 3 and r.dtype == ember.int32
+    seen = []
+    ember.lax.fori_loop(0, 2, lambda i, c: seen.append(i) or c, 0.0)
+    assert all(isinstance(i, ember.Tensor) and i.dtype == ember.int32 for i in seen)
+    w = ember.lax.while_loop(lambda c: c < 3, lambda c: c + 1, 0)
+    assert isinstance(w, ember.Tensor) and w.item() == 3
+    xs = jnp.arange(5.0)
+    assert ember.lax.fori_loop(0, 5, lambda i, c: c + xs[i], 0.0).item() == 10.0

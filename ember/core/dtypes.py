@@ -64,6 +64,12 @@ class DType:
     def __repr__(self):
         return "ember." + self.name
 
+    @property
+    def dtype(self):
+        """NumPy's dtype (as ``jnp.float32.dtype``); NumPy itself reads it, so an ember dtype
+        works where NumPy wants one: ``np.zeros(3, dtype=jnp.float32)``."""
+        return self.np
+
     def __reduce__(self):
         return (as_dtype, (self.name,))
 
@@ -353,9 +359,9 @@ def _env_flag(*names):
 
 _x64 = [_env_flag("EMBER_ENABLE_X64", "JAX_ENABLE_X64")]
 _x64_listeners = []
-# (integers keep their width: ember.numpy's default integer is int64, see docs/jax_users.md)
 _TO_32 = {np.dtype(np.float64): np.dtype(np.float32),
-          np.dtype(np.complex128): np.dtype(np.complex64)}
+          np.dtype(np.complex128): np.dtype(np.complex64),
+          np.dtype(np.int64): np.dtype(np.int32), np.dtype(np.uint64): np.dtype(np.uint32)}
 
 
 def x64_enabled() -> bool:
@@ -391,8 +397,8 @@ def jax_int(unsigned=False) -> DType:
 
 def canonical_np(npdt):
     """The NumPy dtype a JAX-facing entry point gives data of NumPy dtype ``npdt``: itself in
-    64-bit mode, else float64 -> float32 and complex128 -> complex64 (JAX's canonicalization;
-    integers keep their width, ember.numpy's default integer being int64).
+    64-bit mode, else float64 -> float32, complex128 -> complex64, int64 -> int32 and
+    uint64 -> uint32 (JAX's canonicalization).
 
     >>> ember.core.dtypes.canonical_np(np.dtype(np.float64))
     dtype('float32')
@@ -405,7 +411,8 @@ def canonical_value(x):
     tensor's dtype was chosen by its maker: PyTorch's rules keep float64 data float64); NumPy
     arrays and scalars with their dtype canonicalized (``canonical_np``); Python numbers as
     0-d arrays (floats of the default float dtype, float32, or float64 in 64-bit mode; ints
-    int64, bools bool); anything else unchanged. Returns a NumPy array for data that was not
+    int32, or int64 in 64-bit mode or beyond int32's range; bools bool); anything else
+    unchanged. Returns a NumPy array for data that was not
     a tensor."""
     t = type(x)
     if t is np.ndarray:
@@ -415,8 +422,10 @@ def canonical_value(x):
         return np.asarray(x, canonical_np(x.dtype))
     if t is float:  # (a PyTorch-style default dtype set to float64 is honoured too)
         return np.asarray(x, np.float64 if _x64[0] else _default_float[0].np)
-    if t is int or t is bool:
-        return np.asarray(x)  # int64 (ember's default integer) or bool
+    if t is int:
+        return np.asarray(x, np.int32 if not _x64[0] and -2**31 <= x < 2**31 else np.int64)
+    if t is bool:
+        return np.asarray(x)
     if t is complex:
         return np.asarray(x, np.complex128 if _x64[0] else np.complex64)
     return x

@@ -246,8 +246,9 @@ class Tensor:
         return self.numel() * self.dtype.itemsize
 
     def astype(self, dtype):
-        """A copy converted to ``dtype`` (NumPy's and JAX's name for ``.to(dtype)``)."""
-        return self.to(_dt.as_dtype(dtype))
+        """A copy converted to ``dtype`` (NumPy's and JAX's name for ``.to(dtype)``); Python's
+        ``int`` names JAX's default integer (int32 unless 64-bit mode), as ``jnp``'s does."""
+        return self.to(_dt.jax_int() if dtype is int else _dt.as_dtype(dtype))
 
     @property
     def device(self):

@@ -372,8 +372,8 @@ def logsumexp(input, dim, keepdim=False):
     return r if keepdim else r.reshape(_reduced_shape(tuple(x.shape), dims, False))
 
 
-cumsum_p = Primitive("cumsum", lambda x, dim: x.cumsum(axis=dim), allocating=True,
-                     shape=lambda x, dim: Aval(x.shape, x.dtype), linear=True,
+cumsum_p = Primitive("cumsum", lambda x, dim: x.cumsum(axis=dim, dtype=x.dtype),
+                     allocating=True, shape=lambda x, dim: Aval(x.shape, x.dtype), linear=True,
                      vjp=lambda ct, out, x, dim: (_rev(bind(cumsum_p, _rev(ct, dim), dim=dim),
                                                        dim),),
                      jvp=lambda p, t, out, dim: bind(cumsum_p, t[0], dim=dim))
@@ -409,7 +409,7 @@ def cumsum(input, dim, dtype=None):
     return _scan(cumsum_p, input, dim, dtype, "cumsum")
 
 
-cumprod_p = Primitive("cumprod", lambda x, dim: x.cumprod(axis=dim),
+cumprod_p = Primitive("cumprod", lambda x, dim: x.cumprod(axis=dim, dtype=x.dtype),
                       shape=lambda x, dim: Aval(x.shape, x.dtype))
 cumprod_p.batch = lambda args, dims, dim: (
     bind(cumprod_p, moveaxis_to_front(args[0], dims[0]), dim=dim + 1), 0)
@@ -467,7 +467,8 @@ def cumprod(input, dim, dtype=None):
     return _scan(cumprod_p, input, dim, dtype, "cumprod")
 
 
-prod_p = Primitive("prod", lambda x, dims, keepdim: x.prod(axis=dims, keepdims=keepdim),
+prod_p = Primitive("prod", lambda x, dims, keepdim: x.prod(axis=dims, keepdims=keepdim,
+                                                            dtype=x.dtype),
                    allocating=True,
                    shape=lambda x, dims, keepdim: Aval(_reduced_shape(x.shape, dims, keepdim),
                                                        x.dtype))

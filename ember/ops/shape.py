@@ -138,15 +138,28 @@ def permute(input, *dims):
     return bind(transpose_p, x, perm=perm)
 
 
-def transpose(input, dim0, dim1):
-    """Swap two dims.
+def transpose(input, dim0=None, dim1=None, *more):
+    """Swap two dims (PyTorch's ``transpose(dim0, dim1)``). Given no dims, one tuple of dims
+    or more than two, it permutes as NumPy's and JAX's ``x.transpose(*axes)`` (no dims:
+    reversed).
 
     >>> ember.transpose(ember.tensor([[1, 2, 3]]), 0, 1)
     tensor([[1],
             [2],
             [3]])
+    >>> ember.ones(2, 3, 4).transpose().shape, ember.ones(2, 3, 4).transpose((1, 0, 2)).shape
+    (ember.Size([4, 3, 2]), ember.Size([3, 2, 4]))
     """
     x = as_value(input)
+    if dim1 is None or more:  # NumPy's forms
+        if dim0 is None:
+            return permute(x, tuple(range(x.ndim))[::-1])
+        if isinstance(dim0, (tuple, list)):
+            return permute(x, tuple(dim0))
+        if not more and x.ndim != 1:
+            raise OpError(f"transpose: got one dim ({dim0}) for a {x.ndim}-d tensor; pass two "
+                          f"dims to swap (PyTorch) or a permutation of all {x.ndim} (NumPy)")
+        return permute(x, (dim0,) + ((dim1,) if dim1 is not None else ()) + more)
     n = x.ndim
     if n == 0:
         return x

@@ -85,3 +85,14 @@ def test_matmul_empty_and_vector_cases():
         ea, ta = _pair(sa)
         eb, tb = _pair(sb)
         _check(ea @ eb, ta @ tb, ea, ta)
+
+
+def test_transpose_takes_numpy_forms_besides_pytorch_pairs():
+    x = ember.arange(24).reshape(2, 3, 4)
+    assert tuple(x.transpose().shape) == (4, 3, 2)
+    assert np.array_equal(x.transpose((2, 0, 1)).numpy(), x.numpy().transpose((2, 0, 1)))
+    assert np.array_equal(x.transpose(2, 0, 1).numpy(), x.numpy().transpose(2, 0, 1))
+    assert tuple(x.transpose(0, 2).shape) == (4, 3, 2)  # two dims: PyTorch's swap
+    assert tuple(ember.transpose(x, dim0=0, dim1=1).shape) == (3, 2, 4)
+    with pytest.raises(Exception, match="one dim"):
+        x.transpose(1)

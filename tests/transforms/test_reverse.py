@@ -123,3 +123,9 @@ def test_parity_with_jax(request):
     xs = T(5, 4)
     np.testing.assert_allclose(vmap(grad(fe))(xs).numpy(),
                                np.asarray(jax.vmap(jax.grad(fj))(xs.numpy())), rtol=1e-12)
+
+
+def test_jit_returns_constants_as_tensors():
+    r = ember.jit(lambda x: 1)(ember.ones(2))
+    assert isinstance(r, ember.Tensor) and r.item() == 1
+    assert ember.jit(lambda: np.ones(2))().tolist() == [1.0, 1.0]

@@ -84,8 +84,9 @@ def test_tensors_keep_their_dtype_pytorch_side():
     assert ember.vmap(lambda t: t.sum())(x).dtype == ember.float64
     assert ember.from_numpy(F64).dtype == ember.float64
     assert jnp.asarray(x).dtype == ember.float64  # an existing tensor is not converted
-    # integers keep ember.numpy's int64 (a documented difference from JAX's int32)
-    assert jnp.asarray(np.arange(3)).dtype == ember.int64
+    # NumPy int64 data takes JAX's int32 at the JAX-facing entry points; a tensor keeps int64
+    assert jnp.asarray(np.arange(3)).dtype == ember.int32
+    assert jnp.asarray(ember.arange(3)).dtype == ember.int64
 
 
 def test_jit_traces_once_for_float64_and_float32_numpy_data_and_converts_in_the_guard():

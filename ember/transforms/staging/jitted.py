@@ -269,6 +269,9 @@ class Jitted:
         """(dynamic args, dynamic kwargs, static values, leaves, cache key) of a call."""
         dyn, dkw, stat = self._split(args, kwargs)
         leaves, skey = flatten_with_key((dyn, dkw))
+        # NumPy float64/int64 data is traced as float32/int32 (a no-op in 64-bit mode); before
+        # the traced Python numbers become arrays (an int beyond int32 stays int64)
+        leaves = _canonical_leaves(leaves)
         if self._dyn_scalars:
             idx = self._dyn_scalars.get(skey)
             if idx:
@@ -277,7 +280,6 @@ class Jitted:
             ac = _tls.autocast if _ac[0] else None
             return dyn, dkw, stat, leaves, (skey, _signature(leaves, stat), ac,
                                             axis_key() if _ax[0] else (), True)
-        leaves = _canonical_leaves(leaves)  # float64 NumPy data is traced as float32
         if _ax[0]:  # the named axes in scope (their sizes shape all_gather's output)
             axes = axis_key()
             if axes:
