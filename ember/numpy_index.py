@@ -386,7 +386,7 @@ def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.setdiff1d(jnp.array([5, 1, 3, 3]), jnp.array([3, 4]))
-    tensor([1, 5])
+    tensor([1, 5], dtype=ember.int32)
     """
     x, y = _common(ar1, ar2)
     s, first = _sorted_firsts(x)
@@ -400,7 +400,7 @@ def union1d(ar1, ar2, *, size=None, fill_value=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.union1d(jnp.array([5, 1]), jnp.array([3, 1]))
-    tensor([1, 3, 5])
+    tensor([1, 3, 5], dtype=ember.int32)
     """
     x, y = _common(ar1, ar2)
     s, first = _sorted_firsts(_jnp().concatenate([x, y]))
@@ -415,7 +415,7 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=Non
 
     >>> import ember.numpy as jnp
     >>> jnp.intersect1d(jnp.array([5, 1, 3]), jnp.array([3, 4, 5]))
-    tensor([3, 5])
+    tensor([3, 5], dtype=ember.int32)
     """
     jnp = _jnp()
     x, y = _common(ar1, ar2)
@@ -444,7 +444,7 @@ def setxor1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.setxor1d(jnp.array([5, 1, 3]), jnp.array([3, 4]))
-    tensor([1, 4, 5])
+    tensor([1, 4, 5], dtype=ember.int32)
     """
     x, y = _common(ar1, ar2)
     s, first = _sorted_firsts(_jnp().concatenate([x, y]))
@@ -469,7 +469,7 @@ def delete(arr, obj, axis=None, *, assume_unique_indices=False):
 
     >>> import ember.numpy as jnp
     >>> jnp.delete(jnp.array([1, 2, 3, 4]), [0, 2])
-    tensor([2, 4])
+    tensor([2, 4], dtype=ember.int32)
     """
     x = _a(arr)
     if axis is None:
@@ -490,7 +490,7 @@ def insert(arr, obj, values, axis=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.insert(jnp.array([1, 2, 3]), 1, jnp.array([8, 9]))
-    tensor([1, 8, 9, 2, 3])
+    tensor([1, 8, 9, 2, 3], dtype=ember.int32)
     """
     jnp = _jnp()
     x = _a(arr)
@@ -525,7 +525,7 @@ def compress(condition, a, axis=None, *, size=None, fill_value=0, out=None):
     >>> import ember.numpy as jnp
     >>> jnp.compress(jnp.array([True, False, True]), jnp.array([[1, 2], [3, 4], [5, 6]]), axis=0)
     tensor([[1, 2],
-            [5, 6]])
+            [5, 6]], dtype=ember.int32)
     """
     if out is not None:
         raise NotImplementedError("compress: out= is not supported (arrays are immutable)")
@@ -570,7 +570,7 @@ def extract(condition, arr, *, size=None, fill_value=0):
 
     >>> import ember.numpy as jnp
     >>> jnp.extract(jnp.array([[1, 0], [0, 1]]), jnp.array([[5, 6], [7, 8]]))
-    tensor([5, 8])
+    tensor([5, 8], dtype=ember.int32)
     """
     return compress(_a(condition).reshape(-1) != 0, _a(arr).reshape(-1), size=size,
                     fill_value=fill_value)
@@ -582,7 +582,7 @@ def choose(a, choices, out=None, mode="raise"):
 
     >>> import ember.numpy as jnp
     >>> jnp.choose(jnp.array([0, 1, 0]), [jnp.array([1, 2, 3]), jnp.array([10, 20, 30])])
-    tensor([ 1, 20,  3])
+    tensor([ 1, 20,  3], dtype=ember.int32)
     """
     if out is not None:
         raise NotImplementedError("choose: out= is not supported (arrays are immutable)")
@@ -625,7 +625,7 @@ def place(arr, mask, vals, *, inplace=True):
     >>> import ember.numpy as jnp
     >>> jnp.place(jnp.array([1, 2, 3, 4]), jnp.array([True, False, True, True]),
     ...           jnp.array([8, 9]), inplace=False)
-    tensor([8, 2, 9, 8])
+    tensor([8, 2, 9, 8], dtype=ember.int32)
     """
     _no_inplace("place", inplace)
     jnp = _jnp()
@@ -651,7 +651,7 @@ def put(a, ind, v, mode=None, *, inplace=True):
 
     >>> import ember.numpy as jnp
     >>> jnp.put(jnp.array([1, 2, 3]), jnp.array([0, 2]), 9, inplace=False)
-    tensor([9, 2, 9])
+    tensor([9, 2, 9], dtype=ember.int32)
     """
     _no_inplace("put", inplace)
     jnp = _jnp()
