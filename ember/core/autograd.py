@@ -556,7 +556,19 @@ def set_backward_replayer(fn):
     root in place of the walk: it returns ``[(leaf, gradient)]`` in the order the walk would
     finish the leaves (their hooks, accumulation and post-accumulate hooks then run as under
     the walk), or None to have the tape walked. ``None`` turns it off. Returns the previous
-    one."""
+    one.
+
+    >>> calls = []
+    >>> def walk_it(root, cts, retain_graph):
+    ...     calls.append(root.prim.name)
+    ...     return None                      # None: the tape is walked as usual
+    >>> previous = ember.autograd.set_backward_replayer(walk_it)
+    >>> x = ember.tensor([1., 2.], requires_grad=True)
+    >>> (x * 3.0).sum().backward()
+    >>> _ = ember.autograd.set_backward_replayer(previous)
+    >>> calls, x.grad
+    (['sum'], tensor([3., 3.]))
+    """
     prev = _backward_replayer[0]
     _backward_replayer[0] = fn
     return prev
