@@ -77,7 +77,7 @@ def divmod(x1, x2, /):  # noqa: A001
 
     >>> import ember.numpy as jnp
     >>> jnp.divmod(jnp.array([7, -7]), 3)
-    (tensor([ 2, -3]), tensor([1, 2]))
+    (tensor([ 2, -3], dtype=ember.int32), tensor([1, 2], dtype=ember.int32))
     """
     jnp = _jnp()
     return jnp.floor_divide(x1, x2), jnp.mod(x1, x2)
@@ -146,7 +146,7 @@ def gcd(x1, x2):
 
     >>> import ember.numpy as jnp
     >>> jnp.gcd(jnp.array([12, 20]), jnp.array([18, -8]))
-    tensor([6, 4])
+    tensor([6, 4], dtype=ember.int32)
     """
     a, b = _int_pair("gcd", x1, x2)
     return _e().gcd(a, b)
@@ -157,7 +157,7 @@ def lcm(x1, x2):
 
     >>> import ember.numpy as jnp
     >>> jnp.lcm(jnp.array([4, 6]), jnp.array([6, -4]))
-    tensor([12, 12])
+    tensor([12, 12], dtype=ember.int32)
     """
     a, b = _int_pair("lcm", x1, x2)
     return _e().abs(_e().lcm(a, b))
@@ -656,7 +656,7 @@ def diagflat(v, k=0):
     >>> import ember.numpy as jnp
     >>> jnp.diagflat(jnp.array([[1, 2]]))
     tensor([[1, 0],
-            [0, 2]])
+            [0, 2]], dtype=ember.int32)
     """
     return _jnp().diag(_a(v).reshape(-1), k)
 
@@ -712,7 +712,7 @@ def resize(a, new_shape):
     >>> import ember.numpy as jnp
     >>> jnp.resize(jnp.array([1, 2, 3]), (2, 4))
     tensor([[1, 2, 3, 1],
-            [2, 3, 1, 2]])
+            [2, 3, 1, 2]], dtype=ember.int32)
     """
     jnp = _jnp()
     x = _a(a).reshape(-1)
@@ -949,7 +949,7 @@ def bitwise_not(x, /):
 
     >>> import ember.numpy as jnp
     >>> jnp.bitwise_not(jnp.array([0, 5]))
-    tensor([-1, -6])
+    tensor([-1, -6], dtype=ember.int32)
     """
     return _jnp().bitwise_invert(x)
 
@@ -1044,7 +1044,7 @@ def trim_zeros(filt, trim="fb", axis=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.trim_zeros(jnp.array([0, 0, 1, 2, 0]))
-    tensor([1, 2])
+    tensor([1, 2], dtype=ember.int32)
     """
     t = _a(filt)
     if t.ndim != 1 and axis is None:
@@ -1065,7 +1065,7 @@ def ediff1d(ary, to_end=None, to_begin=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.ediff1d(jnp.array([1, 4, 9]), to_begin=0)
-    tensor([0, 3, 5])
+    tensor([0, 3, 5], dtype=ember.int32)
     """
     jnp = _jnp()
     t = _a(ary).reshape(-1)
@@ -1084,7 +1084,7 @@ def copy(a, order=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.copy(jnp.array([1, 2]))
-    tensor([1, 2])
+    tensor([1, 2], dtype=ember.int32)
     """
     return _jnp().array(a, copy=True)
 
@@ -1198,7 +1198,7 @@ def array_repr(arr, max_line_width=None, precision=None, suppress_small=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.array_repr(jnp.array([1, 2]))
-    'array([1, 2])'
+    'array([1, 2], dtype=int32)'
     """
     return _np.array_repr(_a(arr).numpy(), max_line_width, precision, suppress_small)
 

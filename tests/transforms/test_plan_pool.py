@@ -13,6 +13,13 @@ from ember.backend import pool
 N = 192  # 192 x 192 float32 = 144 KiB: pooled
 
 
+@pytest.fixture(autouse=True)
+def _pool_on(monkeypatch):
+    # on whatever ran before in this process (keep_freed_memory, e.g. an in-process
+    # `ember train`, turns the pool off)
+    monkeypatch.setattr(pool.config, "enabled", True)
+
+
 def _x(seed, shape=(N, N)):
     return ember.tensor(np.random.default_rng(seed).standard_normal(shape).astype(np.float32))
 
