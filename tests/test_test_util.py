@@ -44,7 +44,8 @@ def test_a_wrong_rule_fails_with_the_numbers(mode):
     with pytest.raises(AssertionError, match="JVP tangent" if mode == "fwd" else
                        "VJP cotangent projection") as e:
         check_grads(_wrong(ember, enp), (enp.array([1., 2.]),), order=1, modes=[mode])
-    assert "ACTUAL" in str(e.value) and "DESIRED" in str(e.value)
+    # NumPy's report of both arrays (NumPy 2 labels them ACTUAL/DESIRED, NumPy 1.26 x/y)
+    assert "Max absolute difference" in str(e.value) and "array(" in str(e.value)
 
 
 def test_agrees_with_jax_on_pass_and_fail():
