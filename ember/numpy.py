@@ -54,7 +54,8 @@ def asarray(a, dtype=None, order=None, *, device=None, copy=None):
     if isinstance(a, (list, tuple)) and _contains_tensor(a):
         return _stack_nested(a, d)
     if d is None:  # JAX's rule: floats are float32 unless 64-bit mode is on
-        kind = _np.asarray(a).dtype
+        arr = _np.asarray(a)
+        kind = arr.dtype
         if kind == _np.float64 or (kind.kind == "f" and not isinstance(a, _np.ndarray)):
             d = _float_default()
         elif kind == _np.complex128 or (kind.kind == "c" and not isinstance(a, _np.ndarray)):
@@ -63,11 +64,11 @@ def asarray(a, dtype=None, order=None, *, device=None, copy=None):
                                                                               _np.generic))):
             # JAX's rule: integers are int32 (uint32) unless 64-bit mode is on
             d = _dt.jax_int(kind.kind == "u")
-            if d.np.itemsize < 8 and not isinstance(a, (_np.ndarray, _np.generic)):
+            if d.np.itemsize < 8 and not isinstance(a, (_np.ndarray, _np.generic)) and arr.size:
                 info = _np.iinfo(d.np)
-                v = _np.asarray(a)
-                if v.size and (v.max() > info.max or v.min() < info.min):
-                    bad = v.max() if v.max() > info.max else v.min()
+                hi, lo = arr.max(), arr.min()
+                if hi > info.max or lo < info.min:
+                    bad = hi if hi > info.max else lo
                     raise OverflowError(
                         f"asarray: the Python int {bad} does not fit {d.name} (JAX's default "
                         f"integer while 64-bit mode is off); pass dtype=jnp.int64 or turn 64-bit "

@@ -232,13 +232,8 @@ class profile:
     def key_averages(self, group_by_input_shape=False, group_by_stack_n=0,
                      group_by_overload_name=False):
         """The last trace's events averaged per name (see ``EventList.key_averages``)."""
-        if group_by_input_shape and not self.record_shapes:
-            raise ValueError("key_averages(group_by_input_shape=True) needs the shapes: "
-                             "profile with record_shapes=True")
-        if group_by_stack_n and not self.with_stack:
-            raise ValueError("key_averages(group_by_stack_n=...) needs the stacks: profile "
-                             "with with_stack=True")
-        return self.events().key_averages(group_by_input_shape, group_by_stack_n)
+        return _legacy.key_averages_of(self, self.events(), group_by_input_shape,
+                                       group_by_stack_n)
 
     def export_chrome_trace(self, path):
         """Write the last trace as Chrome trace JSON (``.gz``: gzipped)."""

@@ -535,6 +535,18 @@ class record_function:
         return wrapper
 
 
+def key_averages_of(prof, events, group_by_input_shape, group_by_stack_n):
+    """``events.key_averages(...)`` for a profiler ``prof`` (legacy or torch.profiler's), which
+    must have recorded what the grouping needs."""
+    if group_by_input_shape and not prof.record_shapes:
+        raise ValueError("key_averages(group_by_input_shape=True) needs the shapes: "
+                         "profile with record_shapes=True")
+    if group_by_stack_n and not prof.with_stack:
+        raise ValueError("key_averages(group_by_stack_n=...) needs the stacks: profile "
+                         "with with_stack=True")
+    return events.key_averages(group_by_input_shape, group_by_stack_n)
+
+
 class profile:
     """``torch.autograd.profiler.profile``: record the eager ops, VJP rules, jitted calls
     and ``record_function`` ranges run inside the ``with`` block (see the module docstring).
@@ -578,13 +590,7 @@ class profile:
 
     def key_averages(self, group_by_input_shape=False, group_by_stack_n=0,
                      group_by_overload_name=False):
-        if group_by_input_shape and not self.record_shapes:
-            raise ValueError("key_averages(group_by_input_shape=True) needs the shapes: "
-                             "profile with record_shapes=True")
-        if group_by_stack_n and not self.with_stack:
-            raise ValueError("key_averages(group_by_stack_n=...) needs the stacks: profile "
-                             "with with_stack=True")
-        return self._events().key_averages(group_by_input_shape, group_by_stack_n)
+        return key_averages_of(self, self._events(), group_by_input_shape, group_by_stack_n)
 
     def table(self, sort_by=None, row_limit=100, max_src_column_width=75,
               max_name_column_width=55, max_shapes_column_width=80, header=None,

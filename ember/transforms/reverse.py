@@ -9,6 +9,8 @@ primal values, which belong to the levels below, so outer transforms see the bac
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from ..core import dtypes as _dt
 from ..core.autograd import walk
 from ..core.primitive import Aval, Trace, Tracer, bind, new_main
@@ -115,18 +117,25 @@ def _backward(out_tracers, out_cts, in_tracers):
     return res
 
 
+@contextmanager
+def _reverse_trace(fun, primals):
+    """A reverse-mode trace of ``fun``: ``(main, trace, ins)``, ``ins`` the primals as its
+    differentiable input tracers."""
+    with new_main(VJPTrace, global_data=set()) as main:
+        main.origin = f"vjp({getattr(fun, '__name__', 'fun')})"
+        main.fun = fun
+        trace = VJPTrace(main)
+        ins = [VJPTracer(trace, p, None) for p in primals]
+        main.global_data.update(id(t) for t in ins)
+        yield main, trace, ins
+
+
 def vjp_flat(fun, primals):
     """``fun(*primals) -> list of tensors`` under reverse mode: ``(outputs, pull)`` where
     ``pull(cts)`` takes one cotangent per output, None for a zero one (nothing flows back
     from it: a symbolic zero, as JAX's), and returns one cotangent per primal."""
     ps = [as_jax_value(p) for p in primals]
-    with new_main(VJPTrace, global_data=set()) as main:
-        main.origin = f"vjp({getattr(fun, '__name__', 'fun')})"
-        main.fun = fun
-        trace = VJPTrace(main)
-        ins = [VJPTracer(trace, p, None) for p in ps]
-        for t in ins:
-            main.global_data.add(id(t))
+    with _reverse_trace(fun, ps) as (main, trace, ins):
         outs = [trace.full_raise(as_value(o)) for o in fun(*ins)]
 
     def pull(cts):
@@ -146,13 +155,7 @@ def vjp(fun, *primals, has_aux=False):
     """
     p_leaves, p_def = tree_flatten(primals)
     p_leaves = [as_jax_value(p) for p in p_leaves]
-    with new_main(VJPTrace, global_data=set()) as main:
-        main.origin = f"vjp({getattr(fun, '__name__', 'fun')})"
-        main.fun = fun
-        trace = VJPTrace(main)
-        ins = [VJPTracer(trace, p, None) for p in p_leaves]
-        for t in ins:
-            main.global_data.add(id(t))
+    with _reverse_trace(fun, p_leaves) as (main, trace, ins):
         out = fun(*tree_unflatten(p_def, ins))
         aux = None
         if has_aux:
