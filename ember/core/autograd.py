@@ -552,14 +552,16 @@ _backward_replayer = [None]
 
 
 def set_backward_replayer(fn):
-    """Install ``fn(root_node, cts, retain_graph)`` to run a first-order ``backward()`` of one
-    root in place of the walk: it returns ``[(leaf, gradient)]`` in the order the walk would
-    finish the leaves (their hooks, accumulation and post-accumulate hooks then run as under
-    the walk), or None to have the tape walked. ``None`` turns it off. Returns the previous
-    one.
+    """Install ``fn(root_node, cts, retain_graph, finish_leaf)`` to run a first-order
+    ``backward()`` of one root in place of the walk. It returns None to have the tape walked
+    (having done nothing), or True once it has handed every leaf's gradient to
+    ``finish_leaf(leaf, gradient)`` in the order the walk finishes the leaves, each as soon
+    as it is computed (the leaf's hooks, accumulation and post-accumulate hooks run there, as
+    under the walk: DistributedDataParallel's buckets start their all-reduces mid-backward).
+    ``None`` turns it off. Returns the previous one.
 
     >>> calls = []
-    >>> def walk_it(root, cts, retain_graph):
+    >>> def walk_it(root, cts, retain_graph, finish_leaf):
     ...     calls.append(root.prim.name)
     ...     return None                      # None: the tape is walked as usual
     >>> previous = ember.autograd.set_backward_replayer(walk_it)
@@ -696,13 +698,10 @@ def run_backward(roots, root_cts, inputs=None, retain_graph=False, create_graph=
             replayed = None
             if _backward_replayer[0] is not None and inputs is None and not create_graph and \
                     accumulate and len(root_nodes) == 1 and not leaf_cts:
-                replayed = _backward_replayer[0](root_nodes[0], cts, retain_graph)
+                replayed = _backward_replayer[0](root_nodes[0], cts, retain_graph, finish_leaf)
             if replayed is None:
                 walk(root_nodes, cts, leaf_cts, _vjp_runner(create_graph, retain_graph), add,
                      finish_leaf, capture)
-            else:
-                for leaf, g in replayed:
-                    finish_leaf(leaf, g)
             for leaf, g in list(leaf_cts.values()):  # leaves that are roots themselves
                 finish_leaf(leaf, g)
         finally:

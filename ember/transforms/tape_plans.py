@@ -8,9 +8,12 @@ the first-order backward of such a tape is staged once, as a whole, with ``jit``
 the walk of ``core.autograd.walk`` replayed on tracers (each node's VJP rule, the cotangents
 summed into each input in the walk's order), optimised (folding, CSE, DCE) and compiled to one
 straight-line NumPy plan. Later backwards with the same structure run that plan on the step's
-saved values and hand each leaf its gradient in the order the walk finishes them, so leaf
-hooks, post-accumulate hooks (DistributedDataParallel's buckets) and grad sinks see what they
-see under the walk. The plan calls the kernels the walk calls, in its order, so the gradients
+saved values, and the plan hands each leaf its gradient (``core.autograd``'s ``finish_leaf``)
+where the walk would: right after the step that gives the leaf its last contribution, in the
+order the walk finishes the leaves (an effectful ``tape_leaf_finished`` line of the plan). So
+leaf hooks, post-accumulate hooks and grad sinks see what they see under the walk, when they
+see it: DistributedDataParallel's buckets start their all-reduces while the plan computes the
+rest of the backward. The plan calls the kernels the walk calls, in its order, so the gradients
 are the same bits.
 
 The key of a tape (``_key``) names, per node in walk order: the primitive, its params, its
@@ -35,6 +38,7 @@ import numpy as np
 
 from ..core import autograd as _ag
 from ..core.errors import ConcretizationError
+from ..core.primitive import Primitive, bind, registry as _primitive_registry
 from ..core.tensor import Tensor
 from . import vjp_plans as _vjp_plans
 from .staging.codegen import compile_plan
@@ -73,6 +77,29 @@ _NODE = _ag.Node
 
 _SEEN_ONCE = _Mark("seen once: compile at the next sighting")
 _NOT_STAGEABLE = _Mark("not stageable: walk the tape")
+
+
+def _finished_inline(e, names, const):
+    return f"_emit({e.params['index']}, {names[0]})"
+
+
+def _finished_impl(g, index):
+    raise RuntimeError("internal error: tape_leaf_finished runs only inside a replayed "
+                       "backward's plan (it hands the gradient to the plan's _emit)")
+
+
+# A leaf's gradient is final: the plan hands it over (``_emit(index, g)``) at this point, so
+# the leaf's hooks, accumulation and post-accumulate hooks (DistributedDataParallel launching
+# a bucket's all-reduce) run while the rest of the plan computes, as under the walk. Staged at
+# the end of the walk's step that finishes the leaf; effectful, so jit's passes never move,
+# merge or drop it, and every equation of that step (the other inputs' cotangents of the same
+# rule, which may read the leaf's value) comes before it, as in the walk.
+_finished_p = Primitive("tape_leaf_finished", _finished_impl, shape=lambda g, index: g,
+                        foldable=False, differentiable=False, emit_inline=_finished_inline)
+_finished_p.effectful = True
+# a marker of these plans, not an operation a user binds: out of ``ember.primitives`` (the
+# operations, each with all of its rules)
+del _primitive_registry[_finished_p.name]
 
 
 def set_enabled(flag: bool) -> bool:
@@ -164,11 +191,13 @@ def _key(order, root_cts):
     return tuple(key), saved, leaves
 
 
-def replay(root, cts, retain_graph):
+def replay(root, cts, retain_graph, finish_leaf):
     """Run the backward of the tape ending in ``root`` (a node; ``cts`` maps ``(id(root),
-    output index)`` to its cotangents) through a compiled plan. Returns ``[(leaf, grad)]`` in
-    the order the walk would finish the leaves, or None: walk the tape instead (nothing has
-    been changed then)."""
+    output index)`` to its cotangents) through a compiled plan, which calls
+    ``finish_leaf(leaf, grad)`` for each leaf in the order the walk finishes the leaves, at
+    the point of the plan where the walk would (right after the step that gives the leaf its
+    last contribution). Returns True, or None: walk the tape instead (nothing has been
+    changed then)."""
     if not _enabled[0] or _ag._vjp_executor[0] is not _vjp_plans.run:
         return None
     if _skip[0]:  # tapes have not been repeating: key only one backward in _BACKOFF
@@ -207,12 +236,13 @@ def replay(root, cts, retain_graph):
             node.args = None
             node.out = None
     del order
-    res = plan(saved)  # the plan empties ``saved``: each value dies after its last use
     wrap = Tensor._wrap
-    out = []
-    for j, r, c in zip(finished, res, copies):
-        out.append((leaves[j], wrap(np.array(r) if c else r)))
-    return out
+    done = [leaves[j] for j in finished]
+
+    def emit(k, r):
+        finish_leaf(done[k], wrap(np.array(r) if copies[k] else r))
+    plan(saved, emit)  # the plan empties ``saved``: each value dies after its last use
+    return True
 
 
 def _compile(order, root_cts, n_leaves):
@@ -297,6 +327,7 @@ def _compile(order, root_cts, n_leaves):
                 g = leaf_cts.pop(leaf_ids[j], None)
                 if g is not None:
                     finished.append(j)
+                    bind(_finished_p, g, index=len(results))
                     results.append(g)
         return results
     try:
@@ -313,6 +344,8 @@ def _compile(order, root_cts, n_leaves):
         copies.append(isinstance(o, Lit) or id(o) in invars or id(o) in seen)
         seen.add(id(o))
     plan = _list_plan(compile_plan(graph))
+    if plan is None:
+        return _NOT_STAGEABLE
     return plan, tuple(finished), tuple(copies)
 
 
@@ -327,19 +360,21 @@ _HEAD = re.compile(r"def plan\(([^)]*)\):\n")
 
 
 def _list_plan(plan):
-    """``plan`` taking its inputs as one list that it empties on entry, so each saved value
-    dies after its last use in the plan (the plan deletes its large intermediates and inputs
-    after their last use; arguments passed one by one would stay alive in the caller until
-    the plan returns)."""
+    """``plan(ins, _emit)``: ``plan`` taking its inputs as one list that it empties on entry,
+    so each saved value dies after its last use in the plan (the plan deletes its large
+    intermediates and inputs after their last use; arguments passed one by one would stay
+    alive in the caller until the plan returns), and ``_emit``, the callback its
+    ``tape_leaf_finished`` lines hand the leaves' gradients to. None when the source is not
+    the codegen's."""
     src = getattr(plan, "source", None)
     m = _HEAD.match(src) if src is not None else None
     if m is None:
-        return lambda ins: plan(*ins)
+        return None
     names = m.group(1)
     if names.strip():
-        head = f"def plan(_ins):\n    {names}, = _ins\n    _ins.clear()\n"
+        head = f"def plan(_ins, _emit):\n    {names}, = _ins\n    _ins.clear()\n"
     else:
-        head = "def plan(_ins):\n"
+        head = "def plan(_ins, _emit):\n"
     glb = plan.__globals__
     exec(compile(head + src[m.end():], "<ember.jit plan>", "exec"), glb)
     new = glb["plan"]

@@ -228,3 +228,65 @@ def test_ddp_buckets_launch_in_gradient_order_while_backward_runs(world_of_one):
         out.sum().backward(retain_graph=True)
         assert events == [("launch", 0), ("launch", 1), ("first layer reached", None),
                           ("blocking", 2)], events
+
+
+def test_ddp_buckets_launch_mid_backward_under_the_replayed_plan(world_of_one):
+    # a repeating tape's backward is one compiled plan (transforms/tape_plans.py): the buckets
+    # still launch while it runs, each right after the plan's step that finishes its last
+    # gradient (the first layer's gradients are computed after bucket 1 has launched)
+    from ember.transforms import tape_plans as TP
+    from tests.transforms.test_tape_plans import plan_frame, _between
+    prev = TP.set_enabled(True)
+    TP.clear()
+    try:
+        ember.manual_seed(0)
+        net = nn.Sequential(nn.Linear(64, 256), nn.Tanh(), nn.Linear(256, 256), nn.Tanh(),
+                            nn.Linear(256, 10))
+        ddp = nn.parallel.DistributedDataParallel(net, bucket_cap_mb=0.005)  # a layer each
+        assert len(ddp._buckets) == 3
+        events = []
+        comm = ddp._comm
+
+        def where():
+            f = plan_frame()
+            return None if f is None else (f.f_lineno, f)
+
+        class Logged:
+            def __getattr__(self, name):
+                return getattr(comm, name)
+
+            def iallreduce(self, buf, op):
+                events.append(("launch", next(b.index for b in ddp._buckets if b.buf is buf),
+                               where()))
+                return comm.iallreduce(buf, op)
+
+            def allreduce(self, buf, op):
+                events.append(("blocking", next(b.index for b in ddp._buckets
+                                                if b.buf is buf), where()))
+                return comm.allreduce(buf, op)
+        object.__setattr__(ddp, "_comm", Logged())
+        opt = ember.optim.SGD(ddp.parameters(), lr=0.01)
+        x = ember.randn(8, 64)
+        n = TP.stats["replayed"]
+        for step in range(3):
+            events.clear()
+            opt.zero_grad()
+            ddp(x).sum().backward()
+            opt.step()
+            # (the second forward rebuilds the buckets in the order the first backward showed)
+            k = len(ddp._buckets)
+            assert k >= 3 and [e[:2] for e in events] == \
+                [("launch", i) for i in range(k - 1)] + [("blocking", k - 1)], events
+            if step == 0:  # seen once: walked
+                assert all(e[2] is None for e in events)
+                continue
+            lines = [e[2][0] for e in events]
+            assert lines == sorted(lines) and len(set(lines)) == k, lines
+            # the first layer's gradients are computed after the first buckets launched
+            later = [ln for ln in _between(events[0][2][1], lines[0], lines[-1])
+                     if "_emit(" not in ln and not ln.strip().startswith("del ")]
+            assert later
+        assert TP.stats["replayed"] == n + 2
+    finally:
+        TP.set_enabled(prev)
+        TP.clear()

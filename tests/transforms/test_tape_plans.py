@@ -1,5 +1,7 @@
 """The replayed compiled backward of a repeating eager tape (transforms/tape_plans.py): the
 same bits as the walk, and the walk wherever the replay does not apply."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -133,6 +135,64 @@ def test_leaf_hooks_and_post_accumulate_hooks_fire_in_walk_order(replay_on):
     assert replayed == walked
     for a, b in zip(gr, gw):
         np.testing.assert_array_equal(a, b)
+
+
+def plan_frame():
+    """The frame of the compiled plan this call runs inside, or None."""
+    f = sys._getframe(1)
+    while f is not None:
+        if f.f_code.co_filename == "<ember.jit plan>":
+            return f
+        f = f.f_back
+    return None
+
+
+def _between(frame, first, last):
+    """The plan's source lines strictly between lines ``first`` and ``last`` (1-based)."""
+    src = frame.f_globals["plan"].source if "plan" in frame.f_globals else None
+    assert src is not None
+    return src.splitlines()[first:last - 1]
+
+
+def test_post_accumulate_hooks_fire_mid_plan_as_in_the_walk(replay_on):
+    """Under the replay each leaf's hooks run inside the plan, right after the step that
+    finishes its gradient: the last layer's hooks fire while the plan still has the first
+    layers' gradients to compute (DistributedDataParallel's overlap), and what every hook
+    sees (which leaves already have a .grad) is what it sees under the walk."""
+    def run(flag):
+        TP.set_enabled(flag)
+        TP.clear()
+        ember.manual_seed(0)
+        m = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(),
+                          nn.Linear(8, 3))
+        named = list(m.named_parameters())
+        seen, where = [], []
+        for name, p in named:
+            def hook(t, name=name):
+                seen.append((name, [n for n, q in named if q.grad is not None]))
+                f = plan_frame()
+                where[-1].append(None if f is None else (f.f_lineno, f))
+            p.register_post_accumulate_grad_hook(hook)
+        x = ember.randn(4, 5)
+        for _ in range(3):
+            m.zero_grad()
+            seen.append("step")
+            where.append([])
+            _step(m, x)
+        return seen, where
+    walked, w_where = run(False)
+    replayed, r_where = run(True)
+    assert replayed == walked
+    assert walked[1] == ("4.weight", ["4.weight"])  # the last layer's weight first
+    assert all(w is None for step in w_where for w in step)
+    assert all(w is None for w in r_where[0])  # seen once: walked
+    for step in r_where[1:]:  # replayed: every hook inside the plan, at increasing lines
+        lines = [w[0] for w in step]
+        assert len(lines) == 6 and lines == sorted(lines), lines
+        # between the first hook and the last, the plan computes the other layers' gradients
+        kernels = [ln for ln in _between(step[0][1], lines[0], lines[-1])
+                   if "_emit(" not in ln and not ln.strip().startswith("del ")]
+        assert kernels, _between(step[0][1], lines[0], lines[-1])
 
 
 def test_hook_on_a_non_leaf_added_mid_run_walks(replay_on):

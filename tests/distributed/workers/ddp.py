@@ -9,6 +9,7 @@ import ember
 import ember.distributed as dist
 from ember import nn
 from ember.nn.parallel import DistributedDataParallel as DDP
+from ember.transforms import tape_plans as TP
 
 dist.init_process_group()
 rank, n = dist.get_rank(), dist.get_world_size()
@@ -73,10 +74,24 @@ for name, make, dtype, halves, tol in (
         ("adam f64 full batch", adam, ember.float64, False, 1e-6),
         ("sgd f64 full batch", sgd, ember.float64, False, 1e-6)):
     for cap in (25, 0.05):                  # one bucket; several small buckets
+        replayed = TP.stats["replayed"]
         ddp, ref = train_pair(make, bucket_cap_mb=cap, dtype=dtype, halves=halves)
+        # the repeating tapes' backwards ran as compiled plans (tape_plans.py), the buckets'
+        # all-reduces launched from inside them
+        assert TP.stats["replayed"] > replayed
         d = maxdiff(ddp.module, ref)
         report[f"{name} cap={cap}"] = d
         assert d < tol, (name, cap, d)
+        if name == "sgd f32 full batch":    # and with every backward walked
+            prev = TP.set_enabled(False)
+            try:
+                wddp, wref = train_pair(make, bucket_cap_mb=cap, dtype=dtype, halves=halves)
+            finally:
+                TP.set_enabled(prev)
+            d = maxdiff(wddp.module, wref)
+            report[f"{name} cap={cap} walked"] = d
+            assert d < tol, (name, cap, "walked", d)
+            assert maxdiff(wddp.module, ddp.module) == 0.0  # the replay: the walk's bits
         if cap == 0.05:
             assert len(ddp._buckets) > 1, len(ddp._buckets)
         if hasattr(MPI.Comm, "Allreduce_init") and MPI.Get_version() >= (4, 0):
