@@ -7,6 +7,7 @@ enclosing ``ember.vmap(f, axis_name=...)`` or ``ember.pmap(f, axis_name=...)``
 from __future__ import annotations
 
 from builtins import max as _max, min as _min, slice as _slice
+from typing import NamedTuple as _NamedTuple
 
 import numpy as _np
 
@@ -35,6 +36,7 @@ from .lax_gather import *  # noqa: F401,F403 (gather, scatter, scatter_add, ...)
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map", "stop_gradient",
            "select", "dot", "psum", "pmean", "pmax", "pmin", "all_gather", "psum_scatter",
            "ppermute", "pshuffle", "axis_index", "axis_size", "conv_general_dilated",
+           "conv", "conv_with_general_padding", "conv_dimension_numbers", "ConvDimensionNumbers",
            "padtype_to_pads", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
            "conv_transpose", "dynamic_update_slice", "dynamic_update_slice_in_dim",
            "dynamic_update_index_in_dim"] + _lax_elementwise.__all__ + _lax_structure.__all__ \
@@ -228,9 +230,71 @@ def dot(x, y):
     return matmul(x, y)
 
 
+class ConvDimensionNumbers(_NamedTuple):
+    """A convolution's layouts as dim positions, as ``jax.lax.ConvDimensionNumbers``:
+    ``lhs_spec`` is (batch, feature, spatial...), ``rhs_spec`` (out feature, in feature,
+    spatial...), ``out_spec`` (batch, feature, spatial...).
+
+    >>> ember.lax.ConvDimensionNumbers((0, 1, 2), (0, 1, 2), (0, 1, 2)).rhs_spec
+    (0, 1, 2)
+    """
+    lhs_spec: tuple
+    rhs_spec: tuple
+    out_spec: tuple
+
+
+def conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers):
+    """``dimension_numbers`` (None, three layout strings or a ``ConvDimensionNumbers``) as a
+    ``ConvDimensionNumbers`` for operands of these shapes; spatial dims are listed in the
+    kernel's order, as JAX does.
+
+    >>> ember.lax.conv_dimension_numbers((1, 9, 9, 3), (3, 3, 3, 8), ("NHWC", "HWIO", "NHWC"))
+    ConvDimensionNumbers(lhs_spec=(0, 3, 1, 2), rhs_spec=(3, 2, 0, 1), out_spec=(0, 3, 1, 2))
+    """
+    op = "lax.conv_dimension_numbers"
+    nd = len(lhs_shape)
+    if len(rhs_shape) != nd:
+        raise ValueError(f"{op}: lhs shape {tuple(lhs_shape)} and rhs shape {tuple(rhs_shape)} "
+                         f"must have the same number of dims")
+    if isinstance(dimension_numbers, ConvDimensionNumbers):
+        return dimension_numbers
+    if dimension_numbers is None:
+        iota = tuple(range(nd))
+        return ConvDimensionNumbers(iota, iota, iota)
+    lhs, rhs, out = _conv_specs(op, dimension_numbers, nd)
+
+    def spec(s, a, b):
+        rest = sorted((i for i, c in enumerate(s) if c not in (a, b)),
+                      key=lambda i: rhs.index(s[i]))
+        return (s.index(a), s.index(b)) + tuple(rest)
+    return ConvDimensionNumbers(spec(lhs, "N", "C"), spec(rhs, "O", "I"), spec(out, "N", "C"))
+
+
+def _dn_strings(op, dn, nd):
+    """A ``ConvDimensionNumbers`` (or three int tuples) as three layout strings."""
+    letters = "HWD"[:nd - 2] if nd - 2 <= 3 else None
+    if letters is None:
+        raise NotImplementedError(f"{op}: {nd - 2} spatial dims (1 to 3 are supported)")
+    out = []
+    for spec, (a, b) in zip(dn, (("N", "C"), ("O", "I"), ("N", "C"))):
+        spec = tuple(int(i) for i in spec)
+        if sorted(spec) != list(range(nd)):
+            raise ValueError(f"{op}: dimension numbers {tuple(dn)!r} are not permutations of "
+                             f"range({nd})")
+        s = [""] * nd
+        for c, i in zip((a, b) + tuple(letters), spec):
+            s[i] = c
+        out.append("".join(s))
+    return tuple(out)
+
+
 def _conv_specs(op, dimension_numbers, nd):
     """The (lhs, rhs, out) layout strings of a convolution over ``nd`` dims: JAX's
-    ``dimension_numbers`` as three strings, or None for (N, C, spatial...) / (O, I, spatial...)."""
+    ``dimension_numbers`` as three strings or a ``ConvDimensionNumbers``, or None for
+    (N, C, spatial...) / (O, I, spatial...)."""
+    if isinstance(dimension_numbers, (tuple, list)) and len(dimension_numbers) == 3 and \
+            all(isinstance(s, (tuple, list)) for s in dimension_numbers):
+        dimension_numbers = _dn_strings(op, dimension_numbers, nd)
     if dimension_numbers is None:
         sp = "DHW"[3 - (nd - 2):] if nd - 2 <= 3 else None
         if sp is None:
@@ -328,6 +392,32 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
     if preferred_element_type is not None:
         y = y.astype(preferred_element_type)
     return y
+
+
+def conv(lhs, rhs, window_strides, padding, precision=None, preferred_element_type=None):
+    """``conv_general_dilated`` with the default layouts (N, C, spatial) and (O, I, spatial)
+    and no dilation, as ``jax.lax.conv``.
+
+    >>> ember.lax.conv(ember.ones(1, 1, 4, 4), ember.ones(1, 1, 3, 3), (1, 1), "VALID")
+    tensor([[[[9., 9.],
+              [9., 9.]]]])
+    """
+    return conv_general_dilated(lhs, rhs, window_strides, padding,
+                                preferred_element_type=preferred_element_type)
+
+
+def conv_with_general_padding(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                              precision=None, preferred_element_type=None):
+    """``conv_general_dilated`` with the default layouts and both dilations, as
+    ``jax.lax.conv_with_general_padding``.
+
+    >>> ember.lax.conv_with_general_padding(ember.ones(1, 1, 3, 3), ember.ones(1, 1, 2, 2),
+    ...                                     (1, 1), [(0, 0), (0, 0)], (2, 2), (1, 1)).shape
+    ember.Size([1, 1, 4, 4])
+    """
+    return conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=lhs_dilation,
+                                rhs_dilation=rhs_dilation,
+                                preferred_element_type=preferred_element_type)
 
 
 def _dilate(x, factors):

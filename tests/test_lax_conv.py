@@ -59,3 +59,47 @@ def test_unsupported_arguments_say_so():
                                        dimension_numbers=("NHWC", "HWIO", "NCW"))
     with pytest.raises(ValueError, match="padding"):
         ember.lax.conv_general_dilated(x, w, (1, 1), "FULL")
+
+
+@pytest.mark.parametrize("dn,xs,ws", [
+    (("NHWC", "HWIO", "NHWC"), (1, 9, 7, 3), (3, 2, 3, 4)),
+    (("NWHC", "WHIO", "NHWC"), (1, 7, 9, 3), (2, 3, 3, 4)),
+    (("NHC", "HIO", "NHC"), (2, 11, 3), (3, 3, 4)),
+    (("NCDHW", "OIDHW", "NCDHW"), (1, 2, 5, 6, 4), (3, 2, 2, 3, 2)),
+    (None, (2, 3, 9, 7), (5, 3, 4, 3)),
+])
+def test_conv_dimension_numbers_match_jax_and_drive_the_conv(dn, xs, ws):
+    e = ember.lax.conv_dimension_numbers(xs, ws, dn)
+    j = jax.lax.conv_dimension_numbers(xs, ws, dn)
+    assert repr(e) == repr(j)
+    assert ember.lax.conv_dimension_numbers(xs, ws, e) is e
+    rs = np.random.RandomState(2)
+    x, w = rs.randn(*xs).astype(np.float32), rs.randn(*ws).astype(np.float32)
+    st = (1,) * (len(xs) - 2)
+    got = ember.lax.conv_general_dilated(x, w, st, "SAME", dimension_numbers=e)
+    want = jax.lax.conv_general_dilated(x, w, st, "SAME", dimension_numbers=j)
+    np.testing.assert_allclose(got.numpy(), np.asarray(want), rtol=1e-4, atol=1e-4)
+
+
+def test_conv_and_conv_with_general_padding_match_jax():
+    rs = np.random.RandomState(3)
+    x = rs.randn(2, 3, 8, 7).astype(np.float32)
+    w = rs.randn(4, 3, 3, 2).astype(np.float32)
+    for pad in ("SAME", "VALID", [(1, 0), (2, 1)]):
+        np.testing.assert_allclose(ember.lax.conv(x, w, (2, 1), pad).numpy(),
+                                   np.asarray(jax.lax.conv(x, w, (2, 1), pad)),
+                                   rtol=1e-4, atol=1e-4)
+    pad = [(2, 1), (1, 1)]
+    got = ember.lax.conv_with_general_padding(x, w, (1, 1), pad, (2, 1), (1, 2))
+    want = jax.lax.conv_with_general_padding(x, w, (1, 1), pad, (2, 1), (1, 2))
+    np.testing.assert_allclose(got.numpy(), np.asarray(want), rtol=1e-4, atol=1e-4)
+
+
+def test_bad_dimension_numbers_say_what_is_wrong():
+    with pytest.raises(ValueError, match="permutations of range"):
+        ember.lax.conv_general_dilated(np.ones((1, 1, 4, 4), np.float32),
+                                       np.ones((1, 1, 2, 2), np.float32), (1, 1), "VALID",
+                                       dimension_numbers=((0, 1, 2, 2), (0, 1, 2, 3),
+                                                          (0, 1, 2, 3)))
+    with pytest.raises(ValueError, match="same number of dims"):
+        ember.lax.conv_dimension_numbers((1, 2, 3), (1, 2, 3, 4), None)
