@@ -89,6 +89,7 @@ from .tree import (  # noqa: F401,E402
     register_pytree_with_keys, register_dataclass)
 from . import tree, tree_util  # noqa: F401,E402
 from . import test_util  # noqa: F401,E402  (jax.test_util.check_grads)
+from . import ad_checkpoint  # noqa: F401,E402  (jax.ad_checkpoint: remat policies, checkpoint_name)
 from . import numpy  # noqa: F401,E402  (jax.numpy-style names: import ember.numpy as jnp)
 from . import lax  # noqa: F401,E402  (jax.lax's control flow: from ember import lax)
 from .numpy import device_put, device_get  # noqa: F401,E402  (jax.device_put/device_get)
@@ -146,7 +147,8 @@ from .compiler import compile  # noqa: F401,E402
 from . import torch_jit as _torch_jit  # noqa: E402
 _torch_jit.install(jit)  # torch.jit's names as attributes of ember.jit (JAX's jit)
 _sys.modules[__name__ + ".jit"] = _torch_jit  # `from ember.jit import script` (torch's path)
-from .transforms.custom import custom_vjp, custom_jvp, checkpoint, remat  # noqa: F401,E402
+from .transforms.custom import custom_vjp, custom_jvp  # noqa: F401,E402
+from .transforms.remat import checkpoint, remat, checkpoint_policies  # noqa: F401,E402
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):

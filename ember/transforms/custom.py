@@ -1,5 +1,5 @@
-"""User-defined derivative rules and rematerialisation: ``custom_vjp``, ``custom_jvp`` and
-``checkpoint``.
+"""User-defined derivative rules: ``custom_vjp`` and ``custom_jvp``; the helpers that
+``checkpoint`` (``remat.py``) shares with them.
 
 Each call becomes one primitive whose params carry the user's functions, so the eager tape,
 ``grad``/``vjp``, ``jvp``, ``vmap`` and ``jit`` all treat it as a unit:
@@ -8,8 +8,8 @@ Each call becomes one primitive whose params carry the user's functions, so the 
   forward mode is refused, as in JAX;
 * ``custom_jvp``: the JVP rule is the user's; reverse mode transposes it (the rule is linear
   in the tangents, so its VJP with respect to them is the answer);
-* ``checkpoint``: the forward keeps nothing but the inputs; the VJP re-runs the function under
-  ``vjp`` (recomputation instead of storage).
+* ``checkpoint`` (in ``remat.py``, sharing the helpers here): the forward keeps the inputs
+  (and what a policy saves); the VJP recomputes the rest.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from .staging.capture import stage
 from .staging.tracing import StageTracer
 from .staging.codegen import eval_graph
 
-__all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
+__all__ = ["custom_vjp", "custom_jvp"]
 
 
 class _Flat:
@@ -399,26 +399,7 @@ class custom_jvp:
         return tree_unflatten(flat.out_def, out)
 
 
-# ---- checkpoint -------------------------------------------------------------------------------
-
-def _remat_vjp(ct, out, *args, flat):
-    from .reverse import vjp
-    ct = ct if isinstance(ct, (tuple, list)) else (ct,)
-    _, pull = vjp(lambda *a: flat(*a), *args)
-    return tuple(pull(list(ct)))
-
-
-def _remat_jvp(primals, tangents, out, flat):
-    from .jvp import jvp
-    ts = [t if t is not None else zeros_like_v(p) for p, t in zip(primals, tangents)]
-    _, to = jvp(lambda *a: flat(*a), tuple(primals), tuple(ts))
-    return list(to)
-
-
-remat_p = Primitive("checkpoint", _impl_of("checkpoint"), multiple_results=True,
-                    vjp=_remat_vjp, jvp=_remat_jvp)
-remat_p.batch = _batch_rule(remat_p)
-
+# ---- checkpoint: transforms/remat.py -------------------------------------------------------
 
 class _StagedFn:
     """A staged function as a primitive parameter: evaluates its graph. Unhashable, so no
@@ -433,35 +414,6 @@ class _StagedFn:
         return eval_graph(self.closed.graph, list(ins))
 
 
-def checkpoint(fun, *, prevent_cse=True, static_argnums=()):
-    """``jax.checkpoint``: differentiating ``checkpoint(f)`` stores only f's inputs and
-    recomputes its intermediates during the backward pass (memory for compute).
-
-    ``f`` is staged on each call (as JAX traces it): values it captures by closure from an
-    enclosing transform, or eager tensors that require grad (a module's parameters), become
-    inputs of the checkpointed call, so they get their gradients; random draws inside use
-    keys drawn once per call, so the recomputation sees the same draws. ``static_argnums``
-    marks arguments that are Python values, not arrays; the call is never merged with an
-    identical one (``prevent_cse`` is accepted and always in effect).
-
-    >>> block = ember.checkpoint(lambda x: x.sin().sin())
-    >>> ember.grad(lambda x: block(x).sum())(ember.tensor([0.]))
-    tensor([1.])
-    """
-    static = {static_argnums} if isinstance(static_argnums, int) else set(static_argnums)
-
-    @functools.wraps(fun)
-    def wrapped(*args):
-        dyn = [i for i in range(len(args)) if i not in static]
-        leaves, td, statics = _split(tuple(args[i] for i in dyn))
-        flat = _Flat(lambda *d: fun(*_merge(args, dyn, d)), td, statics)
-        closed = stage(flat, leaves, "checkpoint")
-        keys = [draw_keys(g, op) for g, op in zip(closed.key_gens, closed.key_ops)]
-        out = bind(remat_p, *leaves, *keys, *closed.consts, flat=_StagedFn(closed))
-        return tree_unflatten(flat.out_def, out)
-    return wrapped
-
-
 def _merge(args, dyn, values):
     full = list(args)
     for i, v in zip(dyn, values):
@@ -469,4 +421,3 @@ def _merge(args, dyn, values):
     return full
 
 
-remat = checkpoint

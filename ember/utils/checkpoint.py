@@ -24,7 +24,7 @@ from ..core import state as _state
 from ..core.primitive import Primitive, Tracer, bind, transforms_active
 from ..core.tensor import Tensor
 from ..random import generator as _rnd
-from ..transforms.custom import checkpoint as _remat
+from ..transforms.remat import checkpoint as _remat
 from ..tree import tree_flatten, tree_unflatten
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError"]

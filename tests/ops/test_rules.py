@@ -519,7 +519,8 @@ def test_cases_exercise_every_primitive(monkeypatch):
     cv.defvjp(lambda x: (x * 2, None), lambda r, g: (g * 2,))
     cj = ember.custom_jvp(lambda x: x * 2)
     cj.defjvp(lambda p, t: (p[0] * 2, t[0] * 2))
-    ember.checkpoint(lambda x: x.sin())(cv(cj(ember.ones(2))))
+    ember.checkpoint(lambda x: ember.ad_checkpoint.checkpoint_name(x.sin(), "s"))(
+        cv(cj(ember.ones(2))))
     # named-axis collectives: tests/ops/test_collective_ops.py; under vmap(axis_name=) their
     # named batching rules compute them, eagerly they run on a process group's communicator
     # (here a world of one process)

@@ -37,6 +37,14 @@ class CaptureTrace(StageTrace):  # effects.py finds it on the trace stack by thi
 
     lift = pure
 
+    def process_primitive(self, prim, tracers, params):
+        out = super().process_primitive(prim, tracers, params)
+        src = self.main.global_data.sources
+        if src is not None:  # checkpoint: where each value was made, for saved_residuals
+            from ..remat import source_of_call
+            src[id((out if prim.multiple_results else [out])[0].gvar)] = source_of_call()
+        return out
+
 
 class Closed:
     """A staged sub-function: graph over (inputs..., keys..., captured...); its compiled plan
@@ -61,6 +69,7 @@ def stage(fun, args, name):
     """Stage ``fun(*args) -> pytree of tensors`` (args: flat list of tensors or avals)."""
     b = _Builder()
     b.captured = {}
+    b.sources = {} if name == "checkpoint" else None
     with new_main(CaptureTrace, global_data=b, dynamic=True) as main:
         main.origin = name
         trace = CaptureTrace(main)
@@ -79,4 +88,5 @@ def stage(fun, args, name):
     g = Graph(invars + fx.key_vars + [v for _, v in captured], b.eqns, outs)
     closed = Closed(g, [c for c, _ in captured], out_def)
     closed.key_gens, closed.key_ops = list(fx.gens), list(fx.ops)
+    closed.sources = b.sources
     return closed
