@@ -12,6 +12,7 @@ from ...core.tensor import Tensor
 from ...ops.linalg import matmul_p
 from .ir import Graph, Lit
 from .passes import _inplace_targets, _is_elementwise_ufunc
+from .pieces import find_runs
 
 
 _param_orders: dict = {}
@@ -103,7 +104,21 @@ def compile_plan(g: Graph, donated=(), backend=None):
         return n
     args = ", ".join(nm(v) for v in g.invars)
     inplace = _inplace_targets(g, donated)
+    # chains of elementwise equations over one large shape (an optimizer's update of a large
+    # parameter): one line each, run piece by piece (pieces.py)
+    runs = find_runs(g, inplace, _is_elementwise_ufunc) if backend is None else {}
+    skip = set()
     for i, e in enumerate(g.eqns):
+        if i in skip:
+            continue
+        run = runs.get(i)
+        if run is not None:
+            skip.update(range(i, i + len(run.span)))
+            outs = run.outs + run.small_outs
+            call = f"{const(run)}({', '.join(nm(x) for x in run.ins)})"
+            lines.append(f"    {', '.join(nm(o) for o in outs)}, = {call}" if outs else
+                         f"    {call}")
+            continue
         glb[f"f{i}"] = e.prim.impl
         glb[f"p{i}"] = e.params
         operands = ", ".join(nm(x) for x in e.ins)

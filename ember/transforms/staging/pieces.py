@@ -1,0 +1,220 @@
+"""Runs of elementwise equations over one large shape, run piece by piece in a jit plan.
+
+An optimizer's update of a large parameter is a chain of elementwise ufuncs over arrays of
+the parameter's shape (Adam: ~12 of them). Run one after another over whole arrays, each
+pass streams all its operands through memory (text-lstm's 25000x100 embedding: 10 MB per
+array), and each intermediate is a full array of its own. :func:`find_runs` finds such chains
+in a graph: consecutive elementwise-ufunc equations whose non-scalar operands and results all
+have one shape of at least ``MIN_SIZE`` entries (scalar equations among them, such as Adam's
+bias corrections, run once before the loop). A :class:`Run` executes a chain ``PIECE``
+entries at a time: every equation on entries ``s:e`` before the next piece, intermediates
+that nothing after the chain reads in one piece-sized scratch array each, so a piece's
+passes stay in cache; results read later go into full arrays (into the buffer the plan's
+in-place analysis picked for them, as the straight-line plan would: a donated optimizer
+state, a dead gradient).
+
+Same bits: an elementwise ufunc computes each entry from the same entries of its operands
+whatever slice it runs on (the pieces start at multiples of ``PIECE``, a multiple of every
+SIMD width, so even the vector and tail loops cover the same entries), and every entry's
+equations run in the graph's order. The pieces need C-contiguous NumPy arrays: with another
+layout or array type the run's equations run whole, one after another.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...backend import pool
+from ...core.tensor import Tensor
+from .ir import Lit, Var
+
+PIECE = 1 << 18  # entries per piece (1 MiB of float32), as the eager optimizers (optim/inplace.py)
+MIN_SIZE = 1 << 19  # chains over fewer entries run whole, as straight-line calls
+
+
+def _scalar_operand(x):
+    return x.aval.shape == () and (not isinstance(x, Lit) or np.ndim(_lit(x)) == 0)
+
+
+def _lit(x):
+    return x.val._data if isinstance(x.val, Tensor) else x.val
+
+
+def _natural_dtype(e):
+    """Whether NumPy's own result dtype for ``e`` (found on one-element stand-ins) is the
+    equation's: then writing into a buffer of that dtype (``out=``) changes nothing."""
+    probes = []
+    for x in e.ins:
+        if isinstance(x, Lit):
+            probes.append(_lit(x))
+        else:
+            probes.append(np.zeros((1,) * len(x.aval.shape), x.aval.dtype.np))
+    try:
+        with np.errstate(all="ignore"):
+            got = np.asarray(e.prim.impl(*probes))
+    except Exception:  # (a kernel that wants more than stand-ins: not in a run)
+        return False
+    return got.dtype == e.outs[0].aval.dtype.np and not got.dtype.hasobject
+
+
+def _kind(e, ufunc):
+    """'big' (an elementwise ufunc over one large shape, scalars beside), 'small' (a ufunc
+    of scalars only), or None."""
+    if not ufunc(e):
+        return None
+    o = e.outs[0].aval
+    if o.shape == ():
+        return "small" if all(_scalar_operand(x) for x in e.ins) else None
+    if o.size < MIN_SIZE or o.dtype.np.hasobject:
+        return None
+    for x in e.ins:
+        if not (_scalar_operand(x) or (isinstance(x, Var) and x.aval.shape == o.shape)):
+            return None
+    if not any(isinstance(x, Var) and x.aval.shape == o.shape for x in e.ins):
+        return None
+    return "big" if _natural_dtype(e) else None
+
+
+def find_runs(g, inplace, ufunc):
+    """{first equation's index: Run} for the chains of ``g`` worth running piece by piece
+    (two or more large equations); ``inplace`` is the plan's in-place analysis (equation ->
+    input position or dead buffer), ``ufunc(e)`` tells an elementwise-ufunc equation."""
+    kinds = [_kind(e, ufunc) for e in g.eqns]
+    last_use = {}
+    for k, e in enumerate(g.eqns):
+        for x in e.ins:
+            if isinstance(x, Var):
+                last_use[id(x)] = k
+    outs = {id(o) for o in g.outs if isinstance(o, Var)}
+    runs = {}
+    k, n = 0, len(g.eqns)
+    while k < n:
+        if kinds[k] != "big":
+            k += 1
+            continue
+        shape = g.eqns[k].outs[0].aval.shape
+        end, j = k + 1, k + 1  # end: one past the run's last large equation
+        while j < n and (kinds[j] == "small" or (
+                kinds[j] == "big" and g.eqns[j].outs[0].aval.shape == shape)):
+            j += 1
+            if kinds[j - 1] == "big":
+                end = j
+        idx = list(range(k, end))
+        if sum(kinds[i] == "big" for i in idx) >= 2:
+            runs[k] = Run(g, idx, kinds, inplace, last_use, outs, shape)
+            k = end
+        else:
+            k += 1
+    return runs
+
+
+class Run:
+    """Equations ``idx`` of a graph run as one step of a plan: ``run(*ins) -> outs``, where
+    ``ins`` are the values the chain reads from before it and ``outs`` those read after it."""
+
+    def __init__(self, g, idx, kinds, inplace, last_use, graph_outs, shape):
+        self.shape = tuple(shape)
+        self.size = int(np.prod(shape))
+        self.span = idx
+        eqns = [g.eqns[i] for i in idx]
+        made = {id(e.outs[0]) for e in eqns}
+        end = idx[-1]
+        self.ins = []  # external Vars, in first-use order
+        seen = set()
+        for e in eqns:
+            for x in e.ins:
+                if isinstance(x, Var) and id(x) not in made and id(x) not in seen:
+                    seen.add(id(x))
+                    self.ins.append(x)
+        self.small = [e for e, i in zip(eqns, idx) if kinds[i] == "small"]
+        big = [(e, i) for e, i in zip(eqns, idx) if kinds[i] == "big"]
+        kept = {id(e.outs[0]) for e, _ in big
+                if id(e.outs[0]) in graph_outs or last_use.get(id(e.outs[0]), -1) > end}
+        self.outs = [e.outs[0] for e, _ in big if id(e.outs[0]) in kept]
+        # scalars made here and read after the chain (a bias correction shared by the next
+        # parameter's update) are results too
+        self.small_outs = [e.outs[0] for e in self.small
+                           if id(e.outs[0]) in graph_outs or last_use.get(id(e.outs[0]), -1) > end]
+        # where each large result goes: ("in", j) an external input's buffer, ("full", j)
+        # the j-th full array made here, ("tmp", j) the j-th piece-sized scratch array
+        slot = {id(x): ("in", j) for j, x in enumerate(self.ins)}
+        self.n_full, self.n_tmp = 0, 0
+        self.full_dtypes, self.tmp_dtypes = [], []
+        self.steps = []
+        for e, i in big:
+            o = e.outs[0]
+            t = inplace.get(i)
+            target = e.ins[t] if isinstance(t, int) else t
+            where = slot.get(id(target)) if target is not None else None
+            if where is not None and where[0] == "tmp" and id(o) in kept:
+                where = None  # a result read later needs a full array
+            if where is not None and (
+                    (where[0] == "tmp" and self.tmp_dtypes[where[1]] != o.aval.dtype.np) or
+                    (where[0] == "full" and self.full_dtypes[where[1]] != o.aval.dtype.np) or
+                    (where[0] == "in" and self.ins[where[1]].aval.dtype != o.aval.dtype)):
+                where = None
+            if where is None:
+                if id(o) in kept:
+                    where = ("full", self.n_full)
+                    self.n_full += 1
+                    self.full_dtypes.append(o.aval.dtype.np)
+                else:
+                    where = ("tmp", self.n_tmp)
+                    self.n_tmp += 1
+                    self.tmp_dtypes.append(o.aval.dtype.np)
+            slot[id(o)] = where
+            ops = []
+            for x in e.ins:
+                if isinstance(x, Lit):
+                    ops.append(("lit", _lit(x)))
+                elif x.aval.shape == ():
+                    ops.append(("scalar", id(x)))
+                else:
+                    ops.append(slot[id(x)])
+            self.steps.append((e.prim.impl, ops, where))
+        self.out_slots = [slot[id(o)] for o in self.outs]
+        self._eqns = [e for e, _ in big]
+        self.in_shapes = [tuple(x.aval.shape) for x in self.ins]
+
+    def __call__(self, *args):
+        env = {id(x): a for x, a in zip(self.ins, args)}
+        for e in self.small:  # scalars: once, before the pieces
+            ops = [_lit(x) if isinstance(x, Lit) else env[id(x)] for x in e.ins]
+            env[id(e.outs[0])] = e.prim.impl(*ops, **e.params)
+        big_in = [a for a, s in zip(args, self.in_shapes) if s == self.shape]
+        if not all(type(a) is np.ndarray and a.flags.c_contiguous for a in big_in):
+            return self._whole(env)
+        n, p = self.size, PIECE
+        flat_in = [a.reshape(-1) if s == self.shape else None
+                   for a, s in zip(args, self.in_shapes)]
+        full = [pool.empty(self.shape, dt) for dt in self.full_dtypes]
+        flat_full = [a.reshape(-1) for a in full]
+        tmp = [pool.empty((min(p, n),), dt) for dt in self.tmp_dtypes]
+        steps = [(f, [(k, v if k != "scalar" else env[v]) for k, v in ops], w)
+                 for f, ops, w in self.steps]
+        for s in range(0, n, p):
+            e = min(n, s + p)
+            m = e - s
+            for f, ops, (wk, wj) in steps:
+                vals = []
+                for k, v in ops:
+                    if k == "in":
+                        vals.append(flat_in[v][s:e])
+                    elif k == "full":
+                        vals.append(flat_full[v][s:e])
+                    elif k == "tmp":
+                        vals.append(tmp[v][:m])
+                    else:  # a scalar or a literal
+                        vals.append(v)
+                out = flat_in[wj][s:e] if wk == "in" else \
+                    flat_full[wj][s:e] if wk == "full" else tmp[wj][:m]
+                f(*vals, out=out)
+        res = [args[wj] if wk == "in" else full[wj] for wk, wj in self.out_slots]
+        return tuple(res) + tuple(env[id(o)] for o in self.small_outs)
+
+    def _whole(self, env):
+        """The chain's equations one after another over whole arrays (another layout or
+        array type than C-ordered NumPy)."""
+        for e in self._eqns:
+            ops = [_lit(x) if isinstance(x, Lit) else env[id(x)] for x in e.ins]
+            env[id(e.outs[0])] = e.prim.impl(*ops)
+        return tuple(env[id(o)] for o in self.outs + self.small_outs)

@@ -1,0 +1,123 @@
+"""Chains of elementwise equations over one large shape run piece by piece in a jit plan
+(transforms/staging/pieces.py): the eager bits, in place where the straight-line plan writes
+in place, whole when an operand is not C-ordered, and scalars and intermediates read after
+the chain returned."""
+import numpy as np
+import pytest
+
+import ember
+from ember.transforms.staging import pieces
+from ember.transforms.staging.codegen import compile_plan
+from ember.transforms.staging.passes import _inplace_targets, _is_elementwise_ufunc, optimize
+
+
+@pytest.fixture
+def small_pieces(monkeypatch):
+    """Pieces of 1000 entries (not a multiple of the test arrays' sizes: a short last piece)
+    from chains of 3000 entries up."""
+    monkeypatch.setattr(pieces, "PIECE", 1000)
+    monkeypatch.setattr(pieces, "MIN_SIZE", 3000)
+
+
+def _adam_like(p, g, m, v, t):
+    m2 = m * 0.9 + g * 0.1
+    v2 = v * 0.999 + (g * g) * 0.001
+    c1 = 1 - 0.9 ** t  # scalars among the large equations
+    c2 = 1 - 0.999 ** t
+    upd = (m2 / c1) / (ember.sqrt(v2 / c2) + 1e-8)
+    return p - upd * 1e-3, m2, v2
+
+
+def _args(shape=(123, 45), seed=0):
+    rng = np.random.default_rng(seed)
+    p, g, m, v = (rng.standard_normal(shape).astype(np.float32) for _ in range(4))
+    return [ember.tensor(a) for a in (p, g, m, np.abs(v))] + \
+        [ember.tensor(np.float32(3.0))]
+
+
+def _runs(f, *args):
+    g = optimize(ember.make_graph(f)(*args))
+    return g, pieces.find_runs(g, _inplace_targets(g), _is_elementwise_ufunc)
+
+
+def test_adam_chain_is_one_run(small_pieces):
+    g, runs = _runs(_adam_like, *_args())
+    assert len(runs) == 1
+    (run,) = runs.values()
+    names = {g.eqns[i].prim.name for i in run.span}
+    assert {"mul", "add", "div", "sqrt"} <= names
+    assert len(run.outs) == 3  # p', m2, v2: read after the chain; the rest in scratch
+    assert run.n_tmp >= 1
+
+
+def test_small_chains_and_other_shapes_stay_whole(small_pieces):
+    _, runs = _runs(_adam_like, *_args(shape=(20, 30)))  # 600 entries < MIN_SIZE
+    assert runs == {}
+    _, runs = _runs(lambda a, b: (a * 2 + b) * 3, *_args(shape=(100, 40))[:1],
+                    _args(shape=(40,))[0])  # a broadcast operand: not a run
+    assert runs == {}
+
+
+def test_pieces_give_the_eager_bits(small_pieces):
+    args = _args()
+    want = _adam_like(*args)
+    f = ember.jit(_adam_like)
+    for _ in range(2):
+        got = f(*[a.clone() for a in args])
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_pieces_in_donated_state(small_pieces):
+    args = _args(seed=1)
+    f = ember.jit(_adam_like, donate_argnums=(0, 2, 3))
+    p, g, m, v, t = [a.clone() for a in args]
+    for _ in range(3):  # later calls run on the buffers the plan itself returned
+        p, m, v = f(p, g, m, v, t)
+    q, mm, vv = [a.clone() for a in (args[0], args[2], args[3])]
+    for _ in range(3):
+        q, mm, vv = _adam_like(q, args[1], mm, vv, args[4])
+    for a, b in zip((p, m, v), (q, mm, vv)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_not_c_ordered_operands_run_whole(small_pieces):
+    args = _args(shape=(45, 123))
+    tr = [a.T for a in args[:4]] + [args[4]]  # Fortran-ordered views
+    want = _adam_like(*[a.contiguous() for a in tr[:4]], tr[4])
+    g, runs = _runs(_adam_like, *tr)
+    (run,) = runs.values()
+    by_var = {id(v): a for v, a in zip(g.invars, tr)}
+    got = run(*[by_var[id(x)].numpy() for x in run.ins])  # the whole-array path
+    for o, a in zip(run.outs, got):
+        np.testing.assert_array_equal(a, want[g.outs.index(o)].numpy())
+    for a, b in zip(ember.jit(_adam_like)(*tr), want):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_scalars_and_intermediates_read_after_the_chain(small_pieces):
+    def f(a, b, t):
+        x = a * 2 + b
+        c = 1 - 0.5 ** t  # made among the chain's equations
+        y = x * x * c
+        z = y / c + a
+        return z.sum() + x[0, 0], c * 2, y
+
+    rng = np.random.default_rng(3)
+    a, b = (ember.tensor(rng.standard_normal((60, 70)).astype(np.float32)) for _ in range(2))
+    t = ember.tensor(np.float32(2.0))
+    g, runs = _runs(f, a, b, t)
+    assert len(runs) == 1
+    (run,) = runs.values()
+    assert len(run.small_outs) >= 1  # c, read after the chain
+    want = f(a, b, t)
+    got = ember.jit(f)(a, b, t)
+    for u, w in zip(got, want):
+        np.testing.assert_array_equal(u.numpy(), w.numpy())
+
+
+def test_plan_line_names_the_run(small_pieces):
+    g, _ = _runs(_adam_like, *_args())
+    src = compile_plan(g).source
+    # one plan line for the whole chain (def, that line, return): no ufunc called by itself
+    assert len(src.strip().splitlines()) == 3, src
