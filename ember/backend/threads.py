@@ -121,8 +121,9 @@ def blas_single_thread():
 
 def run_parts(fn, parts):
     """``[fn(*p) for p in parts]``, the parts on separate threads when this process may use
-    more than one core. The parts must write disjoint memory."""
-    if len(parts) < 2 or cores < 2:
+    more than one core. The parts must write disjoint memory. Called from a kernel thread
+    itself, the parts run there one after another (the pool may have no thread to spare)."""
+    if len(parts) < 2 or cores < 2 or threading.current_thread().name.startswith("ember-kernel"):
         return [fn(*p) for p in parts]
     pool = _get_pool()
     with blas_single_thread():

@@ -17,6 +17,7 @@ def small_pieces(monkeypatch):
     from chains of 3000 entries up."""
     monkeypatch.setattr(pieces, "PIECE", 1000)
     monkeypatch.setattr(pieces, "MIN_SIZE", 3000)
+    monkeypatch.setattr(pieces, "THREAD_MIN_PIECES", 4)
 
 
 def _adam_like(p, g, m, v, t):
@@ -58,7 +59,15 @@ def test_small_chains_and_other_shapes_stay_whole(small_pieces):
     assert runs == {}
 
 
-def test_pieces_give_the_eager_bits(small_pieces):
+@pytest.mark.parametrize("cores", [1, 2])
+def test_pieces_give_the_eager_bits(small_pieces, monkeypatch, cores):
+    # two cores: the second half of the pieces on a kernel thread
+    from ember.backend import threads
+    monkeypatch.setattr(threads, "cores", cores)
+    calls = []
+    run_parts = threads.run_parts
+    monkeypatch.setattr(threads, "run_parts", lambda fn, parts: calls.append(len(parts)) or
+                        run_parts(fn, parts))
     args = _args()
     want = _adam_like(*args)
     f = ember.jit(_adam_like)
@@ -66,6 +75,19 @@ def test_pieces_give_the_eager_bits(small_pieces):
         got = f(*[a.clone() for a in args])
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert calls == ([2, 2] if cores == 2 else [])
+
+
+def test_pieces_keep_the_callers_errstate(small_pieces, monkeypatch):
+    from ember.backend import threads
+    monkeypatch.setattr(threads, "cores", 2)
+    args = _args()
+    v = args[3].numpy().copy()
+    v[-1, -1] = -1.0  # sqrt of a negative entry in the last piece (the kernel thread's)
+    args[3] = ember.tensor(v)
+    with np.errstate(invalid="raise"):
+        with pytest.raises(FloatingPointError):
+            ember.jit(_adam_like)(*args)
 
 
 def test_pieces_in_donated_state(small_pieces):

@@ -23,12 +23,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...backend import pool
+from ...backend import pool, threads
 from ...core.tensor import Tensor
 from .ir import Lit, Var
 
 PIECE = 1 << 18  # entries per piece (1 MiB of float32), as the eager optimizers (optim/inplace.py)
 MIN_SIZE = 1 << 19  # chains over fewer entries run whole, as straight-line calls
+# From this many pieces the second half of them runs on a kernel thread (backend/threads.py:
+# NumPy releases the GIL in its loops) when the process may use two cores; the pieces are
+# disjoint and each entry's bits are the same on either thread. Off by default (None): on
+# the loaded 2-core development machine (session 14, load 10-12) two threads showed no gain
+# over one in wall time for Adam on a 25000x100 parameter (min 31.8 vs 32.5 ms, medians
+# 57 vs 48); tests/transforms/test_plan_pieces.py keeps the path correct. Re-measure on a
+# quiet machine with THREAD_MIN_PIECES = 4.
+THREAD_MIN_PIECES = None
 
 
 def _scalar_operand(x):
@@ -188,10 +196,29 @@ class Run:
                    for a, s in zip(args, self.in_shapes)]
         full = [pool.empty(self.shape, dt) for dt in self.full_dtypes]
         flat_full = [a.reshape(-1) for a in full]
-        tmp = [pool.empty((min(p, n),), dt) for dt in self.tmp_dtypes]
         steps = [(f, [(k, v if k != "scalar" else env[v]) for k, v in ops], w)
                  for f, ops, w in self.steps]
-        for s in range(0, n, p):
+        starts = range(0, n, p)
+        if THREAD_MIN_PIECES is not None and len(starts) >= THREAD_MIN_PIECES and \
+                threads.cores >= 2:
+            # the second half of the pieces on a kernel thread, under the caller's errstate
+            half = (len(starts) + 1) // 2
+            err = np.geterr()
+            threads.run_parts(self._pieces, [(steps, flat_in, flat_full, starts[:half], n, err),
+                                             (steps, flat_in, flat_full, starts[half:], n, err)])
+        else:
+            self._pieces(steps, flat_in, flat_full, starts, n)
+        res = [args[wj] if wk == "in" else full[wj] for wk, wj in self.out_slots]
+        return tuple(res) + tuple(env[id(o)] for o in self.small_outs)
+
+    def _pieces(self, steps, flat_in, flat_full, starts, n, err=None):
+        """The chain over the pieces beginning at ``starts``, with scratch of its own."""
+        if err is not None:
+            with np.errstate(**err):
+                return self._pieces(steps, flat_in, flat_full, starts, n)
+        p = PIECE
+        tmp = [pool.empty((min(p, n),), dt) for dt in self.tmp_dtypes]
+        for s in starts:
             e = min(n, s + p)
             m = e - s
             for f, ops, (wk, wj) in steps:
@@ -208,8 +235,6 @@ class Run:
                 out = flat_in[wj][s:e] if wk == "in" else \
                     flat_full[wj][s:e] if wk == "full" else tmp[wj][:m]
                 f(*vals, out=out)
-        res = [args[wj] if wk == "in" else full[wj] for wk, wj in self.out_slots]
-        return tuple(res) + tuple(env[id(o)] for o in self.small_outs)
 
     def _whole(self, env):
         """The chain's equations one after another over whole arrays (another layout or
