@@ -321,7 +321,7 @@ def _lstm_seq_impl(xw, whhT, h0, c0, reverse):
     cs = xp.empty((T, n, H), dt)
     acts = xp.empty((T, n, 5 * H), dt)
     scale, numer = _lstm_scales(xp, h4, dt)
-    ws = whhT * scale
+    ws = _c_copy(xp, whhT)  # (one layout, eager or jit: one order of sums)
     parts = _row_parts(n, H)
     if len(parts) == 1:  # one part: no thread pool (a cell stepped eagerly calls this per step)
         _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, 0, n)
@@ -351,48 +351,45 @@ def _lstm_scales(xp, h4, dt):
     return got
 
 
-_FWD_CHUNK = 8  # steps whose scaled inputs are formed in one call
+_FWD_CHUNK = 8  # (GRU) steps whose scaled inputs are formed in one call
 
 
 def _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, a, b,
                    scaled=False):
-    """The forward recurrence for the examples a:b (rows of every step), into hs, cs, acts;
-    ``ws`` is the recurrent weight times ``scale``; ``scaled``: ``xw`` is already the input
-    projections times ``scale`` (lstm2_seq's layer 2 makes them so: no pass of its own)."""
+    """The forward recurrence for the examples a:b (rows of every step), into hs, cs, acts.
+    ``scaled`` False: ``ws`` is the recurrent weight and each step's pre-activations are
+    scaled after the product, (h W + x) s; True: ``ws`` is the weight times ``scale`` and
+    ``xw`` the input projections times ``scale`` (lstm2_seq's layer 2 makes them so), h (W s)
+    + x s. The scales are powers of two, so both give the same bits (every rounding of the
+    product's sums and of the addition is scaled exactly); the first reads each step's
+    inputs once, straight from ``xw`` (no pass writing scaled copies), and the second needs
+    no pass at all."""
     T, _, h4 = xw.shape
     H = h4 // 4
-    L = min(_FWD_CHUNK, T)
     xp = namespace(xw)
     gates = xp.empty((b - a, h4), hs.dtype)
     tmp = xp.empty((b - a, H), hs.dtype)
-    xs = None if scaled else xp.empty((L, b - a, h4), hs.dtype)
     xw, hs, cs, acts = xw[:, a:b], hs[:, a:b], cs[:, a:b], acts[:, a:b]
     h, c = h0[a:b], c0[a:b]
     with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x: sigmoid(x) = 0
-        for k_lo in range(0, T, L):  # chunks of the processing order
-            k_hi = min(T, k_lo + L)
-            ta, tb = (T - k_hi, T - k_lo) if reverse else (k_lo, k_hi)
-            if scaled:
-                x_s, t0 = xw, 0
-            else:
-                np.multiply(xw[ta:tb], scale, out=xs[:tb - ta])
-                x_s, t0 = xs, ta
-            for t in (range(tb - 1, ta - 1, -1) if reverse else range(ta, tb)):
-                np.matmul(h, ws, out=gates)
-                gates += x_s[t - t0]
-                np.exp(gates, out=gates)
-                gates += 1
-                a_t = acts[t]
-                np.divide(numer, gates, out=a_t[:, :h4])
-                i, f, g, o, tc = (a_t[:, k * H:(k + 1) * H] for k in range(5))
-                g -= 1
-                c_new, h_new = cs[t], hs[t]
-                np.multiply(f, c, out=c_new)
-                np.multiply(i, g, out=tmp)
-                c_new += tmp
-                np.tanh(c_new, out=tc)
-                np.multiply(o, tc, out=h_new)
-                h, c = h_new, c_new
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            np.matmul(h, ws, out=gates)
+            gates += xw[t]
+            if not scaled:
+                gates *= scale
+            np.exp(gates, out=gates)
+            gates += 1
+            a_t = acts[t]
+            np.divide(numer, gates, out=a_t[:, :h4])
+            i, f, g, o, tc = (a_t[:, k * H:(k + 1) * H] for k in range(5))
+            g -= 1
+            c_new, h_new = cs[t], hs[t]
+            np.multiply(f, c, out=c_new)
+            np.multiply(i, g, out=tmp)
+            c_new += tmp
+            np.tanh(c_new, out=tc)
+            np.multiply(o, tc, out=h_new)
+            h, c = h_new, c_new
 
 
 def _lstm_seq_shape(xw, whhT, h0, c0, reverse):
@@ -685,7 +682,7 @@ def _lstm2_seq_impl(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
     outs = [xp.empty(s, dt) for s in ((T, n, H), (T, n, H), (T, n, 5 * H)) * 2]
     hs1, cs1, a1, hs2, cs2, a2 = outs
     scale, numer = _lstm_scales(xp, h4, dt)
-    ws1, ws2 = whh1T * scale, whh2T * scale
+    ws1, ws2 = _c_copy(xp, whh1T), whh2T * scale  # layer 1 scales after its products
     # layer 2's input projections times the gates' scales (powers of two: the same bits as
     # scaling the projections afterwards), made so by the weight and bias
     wi2 = _c_copy(xp, wih2T)

@@ -102,9 +102,8 @@ def test_lstm_eager_and_jit_agree_bit_for_bit_when_split(monkeypatch):
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("T", [1, 5, 19])
 def test_lstm_chunks_keep_the_bits_of_a_step_by_step_loop(monkeypatch, reverse, T):
-    """The forward scales a chunk of steps' inputs at once, the backward computes its
-    step-local factors a chunk at a time; with chunks of one step each is the plain per-step
-    loop, and every chunking gives the same bits."""
+    """The backward computes its step-local factors a chunk at a time; with chunks of one
+    step each is the plain per-step loop, and every chunking gives the same bits."""
     rng = np.random.default_rng(T)
     n, H = 6, 5
     xw, w, h0, c0 = _seq_args(rng, T, n, H, np.float32)
@@ -116,7 +115,6 @@ def test_lstm_chunks_keep_the_bits_of_a_step_by_step_loop(monkeypatch, reverse, 
                                                groups=1)
     got = run()
     monkeypatch.setattr(nn_ops, "_BWD_CHUNK", 1)
-    monkeypatch.setattr(nn_ops, "_FWD_CHUNK", 1)
     for a, b in zip(got, run()):
         np.testing.assert_array_equal(a, b)
 

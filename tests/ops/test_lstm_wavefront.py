@@ -188,3 +188,32 @@ def test_same_bits_when_blas_itself_has_two_threads(monkeypatch):
         monkeypatch.setattr(nn_ops, "_WAVE_MIN_NH", 1)
         for a, b in zip(one, _kernels(args, cts, {})):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scaling_after_the_product_has_the_bits_of_scaled_operands(dtype, reverse):
+    """A layer's recurrence scales each step's pre-activations after the product,
+    (h W + x) s (lstm_seq, layer 1 of lstm2_seq); layer 2 of lstm2_seq gets W s and x s made
+    beforehand. The gate scales are powers of two, so both give the same bits, and with
+    them lstm2_seq's layers the bits of lstm_seq's kernel."""
+    rng = np.random.default_rng(11)
+    T, n, H = 9, 5, 3
+    # magnitudes over many binades (saturated gates, tiny and large states)
+    xw = (rng.standard_normal((T, n, 4 * H)) * np.exp2(rng.integers(-12, 5, (T, n, 4 * H)))
+          ).astype(dtype)
+    w = (rng.standard_normal((H, 4 * H)) * 0.7).astype(dtype)
+    h0, c0 = (rng.standard_normal((n, H)).astype(dtype) for _ in range(2))
+    scale, numer = nn_ops._lstm_scales(np, 4 * H, dtype)
+
+    def run(x, ws, scaled):
+        out = [np.empty((T, n, H), dtype), np.empty((T, n, H), dtype),
+               np.empty((T, n, 5 * H), dtype)]
+        nn_ops._lstm_seq_rows(x, ws, h0, c0, reverse, *out, scale, numer, 0, n, scaled=scaled)
+        return out
+    after = run(xw, w, False)
+    before = run(xw * scale, w * scale, True)
+    for a, b in zip(after, before):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(after, nn_ops._lstm_seq_impl(xw, w, h0, c0, reverse)):
+        np.testing.assert_array_equal(a, b)
