@@ -1,5 +1,5 @@
-"""benchmarks/plan_lines.py: the per-line CPU profile of a workload's compiled step runs and
-names the convolution's products by their einsum equations."""
+"""The profiling scripts of benchmarks/ run: plan_lines.py (the per-line CPU profile of a
+workload's compiled step) and conv_split.py (the two-thread A/B of the convolutions)."""
 import os
 import re
 import subprocess
@@ -30,3 +30,19 @@ def test_plan_lines_lists_the_lenet_plans_kernels():
     assert text.count("nohw,nchwkl->ockl") == 2
     assert text.count("nohw,ockl->nchwkl") == 1
     assert "conv._unwindows_impl" in text and "conv._argmax_scatter_impl" in text
+
+
+def test_conv_split_benchmark_runs_every_configuration():
+    """benchmarks/conv_split.py: the default BLAS threads, one BLAS thread, one BLAS thread
+    with the batch split; each configuration timed."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("OMP_NUM_THREADS", None)
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "conv_split.py"),
+                        "cifar-lenet", "--batch", "3", "--steps", "1", "--rounds", "1",
+                        "--splits", "1"], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith("cifar-lenet batch 3, ember jit, 1 rounds of 1 steps")
+    names = [ln.split()[1] for ln in lines[1:]]
+    assert names[1:] == ["1:off", "1:1"] and names[0].endswith(":off")
