@@ -149,6 +149,9 @@ _torch_jit.install(jit)  # torch.jit's names as attributes of ember.jit (JAX's j
 _sys.modules[__name__ + ".jit"] = _torch_jit  # `from ember.jit import script` (torch's path)
 from .transforms.custom import custom_vjp, custom_jvp  # noqa: F401,E402
 from .transforms.remat import checkpoint, remat, checkpoint_policies  # noqa: F401,E402
+from .transforms.callbacks import pure_callback  # noqa: F401,E402  (jax.pure_callback)
+from . import debug, experimental  # noqa: F401,E402  (jax.debug.print/callback, io_callback)
+Array = Tensor  # jax.Array: ``isinstance(x, ember.Array)`` holds for every tensor
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):

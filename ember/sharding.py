@@ -420,6 +420,18 @@ def _sharding_of(self):
 Tensor.sharding = property(_sharding_of)
 
 
+def _devices_of(self):
+    """The set of devices holding this tensor (``jax.Array.devices()``): its one device.
+
+    >>> ember.ones(2).devices()
+    {device(type='cpu')}
+    """
+    return {self.device}
+
+
+Tensor.devices = _devices_of
+
+
 def make_device_mesh(axis_shapes, axis_names, *, devices=None, axis_types=None):
     """A mesh of this process's devices (``jax.make_mesh``): the product of ``axis_shapes``
     must be the number of devices (``ember.device_count()``, 1 here).

@@ -558,6 +558,9 @@ class Tracer(Tensor):
     def __repr__(self):
         return f"{type(self).__name__}({self.aval.str_short()})"
 
+    def __str__(self):  # print() inside a transform shows the tracer, as in JAX
+        return repr(self)
+
     def __hash__(self):
         return id(self)
 

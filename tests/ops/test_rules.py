@@ -555,6 +555,11 @@ def test_cases_exercise_every_primitive(monkeypatch):
     ember.bitwise_left_shift(ember.tensor([1]), 2) + ember.bitwise_right_shift(ember.tensor([8]), 1)
     ember.nextafter(ember.ones(2), ember.zeros(2))
     ember.signbit(ember.tensor([-0.0, 1.0]))  # (no derivative): tests/core/test_complex.py
+    # host callbacks (no derivative; effects): tests/transforms/test_callbacks.py
+    c = ember.ones(2)
+    ember.pure_callback(lambda a: a, ember.ShapeDtypeStruct((2,), ember.float32), c)
+    ember.experimental.io_callback(lambda a: a, ember.ShapeDtypeStruct((2,), ember.float32), c)
+    ember.debug.callback(lambda a: None, c)
     missing = sorted(set(ember.primitives) - seen)
     assert not missing, f"primitives with no test case in tests/ops/test_rules.py: {missing}"
 

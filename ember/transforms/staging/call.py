@@ -240,6 +240,8 @@ def _needs_recording(xs):
 
 def _vjp(ct, out, *args, plan, needed=None):
     ct = tuple(ct) if isinstance(ct, (tuple, list)) else (ct,)
+    if out is not None and not isinstance(out, (tuple, list)):
+        out = (out,)  # the tape hands a one-output node's output alone (no residuals: linear)
     gp = plan.grad_plan()
     if gp is plan and all(c is None for c in ct[gp.n_out:]):
         res, outs = list(out[gp.n_out:]), out[:gp.n_out]

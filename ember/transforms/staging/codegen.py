@@ -172,7 +172,9 @@ def compile_plan(g: Graph, donated=(), backend=None):
             else:  # params as positional constants: no keyword dict to unpack per call
                 pos = ([operands] if e.ins else []) + [const(e.params[k]) for k in order]
                 call = f"f{i}({', '.join(pos)})"
-        if e.prim.multiple_results:
+        if e.prim.multiple_results and not e.outs:  # an effect with no results
+            lines.append(f"    {call}")
+        elif e.prim.multiple_results:
             lines.append(f"    {', '.join(nm(o) for o in e.outs)}, = {call}")
         else:
             lines.append(f"    {nm(e.outs[0])} = {call}")
