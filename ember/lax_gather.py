@@ -18,7 +18,7 @@ from . import lax_structure as _St
 from .lax_elementwise import _strong, _kind
 
 __all__ = ["GatherDimensionNumbers", "ScatterDimensionNumbers", "GatherScatterMode", "gather",
-           "scatter", "scatter_add", "scatter_sub"]
+           "scatter", "scatter_add", "scatter_sub", "scatter_mul", "scatter_min", "scatter_max"]
 
 _slice = builtins.slice
 
@@ -238,7 +238,7 @@ def scatter(operand, scatter_indices, updates, dimension_numbers, *, indices_are
     tensor([0., 5., 0., 6.])
     """
     return _scatter("scatter", operand, scatter_indices, updates, dimension_numbers, mode,
-                    lambda x, i, u: x.at[i].set(u))
+                    lambda x, i, u: x.at[i].set(u, mode="promise_in_bounds"))
 
 
 def scatter_add(operand, scatter_indices, updates, dimension_numbers, *,
@@ -253,7 +253,7 @@ def scatter_add(operand, scatter_indices, updates, dimension_numbers, *,
     tensor([0., 3., 0.])
     """
     return _scatter("scatter_add", operand, scatter_indices, updates, dimension_numbers, mode,
-                    lambda x, i, u: x.at[i].add(u))
+                    lambda x, i, u: x.at[i].add(u, mode="promise_in_bounds"))
 
 
 def scatter_sub(operand, scatter_indices, updates, dimension_numbers, *,
@@ -267,4 +267,50 @@ def scatter_sub(operand, scatter_indices, updates, dimension_numbers, *,
     tensor([-2., 1., 1.])
     """
     return _scatter("scatter_sub", operand, scatter_indices, updates, dimension_numbers, mode,
-                    lambda x, i, u: x.at[i].add(_E.neg(u)))
+                    lambda x, i, u: x.at[i].add(_E.neg(u), mode="promise_in_bounds"))
+
+
+def scatter_mul(operand, scatter_indices, updates, dimension_numbers, *,
+                indices_are_sorted=False, unique_indices=False, mode=None):
+    """``operand`` with its windows at ``scatter_indices`` multiplied by ``updates`` (repeated
+    indices multiply in turn; out-of-bounds windows are dropped unless ``mode='clip'``).
+    Differentiable with repeated indices too (JAX requires ``unique_indices`` there).
+
+    >>> dn = ember.lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
+    ...                                        scatter_dims_to_operand_dims=(0,))
+    >>> ember.lax.scatter_mul(ember.ones(3) * 2, ember.tensor([[1], [1], [5]]),
+    ...                       ember.tensor([3., 4., 10.]), dn)
+    tensor([2., 24., 2.])
+    """
+    return _scatter("scatter_mul", operand, scatter_indices, updates, dimension_numbers, mode,
+                    lambda x, i, u: x.at[i].multiply(u, mode="promise_in_bounds"))
+
+
+def scatter_min(operand, scatter_indices, updates, dimension_numbers, *,
+                indices_are_sorted=False, unique_indices=False, mode=None):
+    """``operand`` with each window entry the minimum of itself and the updates landing on
+    it (ties share the derivative equally, as in JAX).
+
+    >>> dn = ember.lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
+    ...                                        scatter_dims_to_operand_dims=(0,))
+    >>> ember.lax.scatter_min(ember.zeros(3), ember.tensor([[0], [0], [2]]),
+    ...                       ember.tensor([-1., -3., 4.]), dn)
+    tensor([-3., 0., 0.])
+    """
+    return _scatter("scatter_min", operand, scatter_indices, updates, dimension_numbers, mode,
+                    lambda x, i, u: x.at[i].min(u, mode="promise_in_bounds"))
+
+
+def scatter_max(operand, scatter_indices, updates, dimension_numbers, *,
+                indices_are_sorted=False, unique_indices=False, mode=None):
+    """``operand`` with each window entry the maximum of itself and the updates landing on
+    it.
+
+    >>> dn = ember.lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
+    ...                                        scatter_dims_to_operand_dims=(0,))
+    >>> ember.lax.scatter_max(ember.zeros(3), ember.tensor([[0], [0], [2]]),
+    ...                       ember.tensor([-1., -3., 4.]), dn)
+    tensor([0., 0., 4.])
+    """
+    return _scatter("scatter_max", operand, scatter_indices, updates, dimension_numbers, mode,
+                    lambda x, i, u: x.at[i].max(u, mode="promise_in_bounds"))

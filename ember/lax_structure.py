@@ -16,7 +16,7 @@ from .ops import slicing as _Sl
 from .ops.creation_ops import arange as _arange
 from .lax_elementwise import _strong
 
-__all__ = ["convert_element_type", "broadcast", "broadcast_in_dim", "broadcasted_iota", "iota",
+__all__ = ["convert_element_type", "bitcast_convert_type", "broadcast", "broadcast_in_dim", "broadcasted_iota", "iota",
            "reshape", "squeeze", "expand_dims", "transpose", "rev", "slice", "slice_in_dim",
            "index_in_dim", "concatenate", "pad", "collapse", "full", "full_like",
            "zeros_like_array"]
@@ -51,6 +51,22 @@ def convert_element_type(operand, new_dtype):
                                                                                complex)) \
         else _E.as_jax_value(operand)
     return _E.cast(x, _dt.as_dtype(new_dtype))
+
+
+def bitcast_convert_type(operand, new_dtype):
+    """``operand``'s bytes read as ``new_dtype`` (little-endian, as JAX on the CPU). To a
+    narrower dtype the result gains a trailing dim of the width ratio; to a wider one the
+    operand's last dim must be that ratio and is consumed. bool and complex values convert
+    only to their own dtype. No derivative (zero), as in JAX.
+
+    >>> ember.lax.bitcast_convert_type(ember.tensor([1.0]), ember.int32)
+    tensor([1065353216], dtype=ember.int32)
+    >>> ember.lax.bitcast_convert_type(ember.tensor([1.0]), ember.uint8)
+    tensor([[  0,   0, 128,  63]], dtype=ember.uint8)
+    """
+    x = _strong("bitcast_convert_type", operand) if not isinstance(
+        operand, (bool, int, float, complex)) else _E.as_jax_value(operand)
+    return _E.bitcast_convert_type(x, new_dtype)
 
 
 def broadcast(operand, sizes):

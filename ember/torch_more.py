@@ -745,23 +745,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         if x.dtype.is_floating_point:
             return out / cnt
         return _ew.floor_divide(out, cnt)
-    # prod / amax / amin: eager (no gradient rule here)
-    a = x.detach().numpy().copy()
-    idx = index.numpy()
-    s = src.detach().numpy()
-    touched = np.zeros(a.shape, bool)
-    ufunc = {"prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
-    grid = list(np.indices(idx.shape))
-    grid[d] = idx
-    tgt = tuple(grid)
-    if not include_self:
-        first = np.zeros(a.shape, bool)
-        first[tgt] = True
-        a[first] = {"prod": 1, "amax": -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min,
-                    "amin": np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).max}[reduce]
-    ufunc.at(a, tgt, s[tuple(slice(0, n) for n in idx.shape)])
-    touched[tgt] = True
-    return _tensor(a)
+    # prod / amax / amin: the scatter_mul/max/min primitives (differentiable)
+    return _ix.scatter_combine(x, d, index, src, reduce, "scatter_reduce",
+                               include_self=include_self)
 
 
 def select(input, dim, index):

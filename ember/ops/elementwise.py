@@ -252,6 +252,63 @@ convert_element_type_p.batch = lambda args, dims, new_dtype: (
     bind(convert_element_type_p, args[0], new_dtype=new_dtype), dims[0])
 
 
+# bitcast_convert_type: the same bytes read as another dtype (JAX's lax.bitcast_convert_type)
+
+def _bitcast_shape(shape, old, new):
+    """The result shape: a narrower dtype adds a trailing dim of the width ratio, a wider
+    one consumes a trailing dim of that size (JAX's rule)."""
+    a, b = old.np.itemsize, new.np.itemsize
+    if a == b:
+        return tuple(shape)
+    if a > b:
+        return tuple(shape) + (a // b,)
+    if not shape or shape[-1] != b // a:
+        raise ValueError(f"bitcast_convert_type: converting shape {tuple(shape)} from "
+                         f"{old.name} ({8 * a} bits) to {new.name} ({8 * b} bits) needs a "
+                         f"last dim of {b // a} (the {b // a} pieces of each {new.name}), got "
+                         f"{shape[-1] if shape else 'a 0-d operand'}")
+    return tuple(shape[:-1])
+
+
+def _bitcast_impl(x, new_dtype):
+    xp = namespace(x)
+    old = _dt.from_np(x.dtype)
+    shape = _bitcast_shape(x.shape, old, new_dtype)
+    c = xp.ascontiguousarray(x)
+    if old.np.itemsize > new_dtype.np.itemsize:
+        c = c.reshape(tuple(x.shape) + (1,))
+    return c.view(new_dtype.np).reshape(shape)
+
+
+def _bitcast_batch(args, dims, new_dtype):
+    return bind(bitcast_convert_type_p, moveaxis_to_front(args[0], dims[0]),
+                new_dtype=new_dtype), 0
+
+
+bitcast_convert_type_p = Primitive(
+    "bitcast_convert_type", _bitcast_impl, differentiable=False, allocating=True,
+    shape=lambda x, new_dtype: Aval(_bitcast_shape(x.shape, x.dtype, new_dtype), new_dtype),
+    vjp=lambda ct, out, x, new_dtype: (None,),
+    jvp=lambda p, t, out, new_dtype: zeros_like_v(out),
+    batch=_bitcast_batch,
+    doc="the operand's bytes reinterpreted as new_dtype (no derivative)")
+
+
+def bitcast_convert_type(x, new_dtype):
+    """``x``'s bytes read as ``new_dtype`` (see ``ember.lax.bitcast_convert_type``)."""
+    x = as_value(x)
+    new_dtype = _dt.as_dtype(new_dtype)
+    old = x.dtype
+    if (old.is_bool or old.is_complex or new_dtype.is_bool or new_dtype.is_complex) and \
+            old != new_dtype:
+        raise TypeError(f"bitcast_convert_type: bool and complex values can only be bitcast "
+                        f"to their own dtype; got {old.name} to {new_dtype.name}. Go through "
+                        f"an unsigned integer of the same width, or lax.convert_element_type "
+                        f"to convert values")
+    _bitcast_shape(tuple(x.shape), old, new_dtype)  # a shape that doesn't fit: ValueError
+    return bind(bitcast_convert_type_p, x, new_dtype=new_dtype)
+
+
 # broadcast_in_dim: a (usually scalar) value broadcast to a shape; used for traced constants
 def _bid_impl(x, shape):
     return namespace(x).broadcast_to(x, shape).copy()

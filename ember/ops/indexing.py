@@ -15,7 +15,7 @@ from ..core.primitive import Aval, Primitive, bind
 from ..core.tensor import Tensor
 from ..backend import namespace
 from ._util import canon_dim, has_values, host_on_device_of
-from .elementwise import as_value, moveaxis_to_front, promote, zeros_like_v
+from .elementwise import as_value, full_like_traced, moveaxis_to_front, promote, zeros_like_v
 from .registry_helpers import export, method
 from ..core.exceptions import OpError
 
@@ -390,20 +390,27 @@ def _selection(s, spec, arrays, v):
     ones = Tensor._wrap(host_on_device_of(np.ones(tuple(s.shape), np.bool_), s))
     sel = bind(gather_nd_p, ones, *arrays, spec=spec) if arrays else \
         bind(getitem_basic_p, ones, spec=spec)
-    vv = (sel.to(s.dtype) * 0 + v) if not isinstance(v, Tensor) else \
+    vv = (sel.to(s.dtype) * 0 + v).to(s.dtype) if not isinstance(v, Tensor) else \
         v.expand(tuple(sel.shape)).to(s.dtype)
     return sel, vv
 
 
 def _put_advanced(s, spec, arrays, v):
     """``s`` with ``v`` written at the advanced index (out of place); where an index repeats,
-    the written values are averaged."""
+    the last write wins (the order of NumPy, and of PyTorch's and JAX's CPU kernels) and
+    only it gets a gradient: each entry's winner is the largest update position that lands
+    on it (a scatter-max of the positions)."""
     from .elementwise import where
     sel, vv = _selection(s, spec, arrays, v)
-    count = bind(index_add_nd_p, sel.to(s.dtype), *arrays, shape=tuple(s.shape), spec=spec)
-    placed = bind(index_add_nd_p, vv, *arrays, shape=tuple(s.shape), spec=spec)
-    filled = placed / where(count > 0, count, 1) if s.dtype.is_floating_point else placed
-    return where(count > 0, filled, s)
+    n = int(np.prod(tuple(sel.shape), dtype=np.int64))
+    ids = Tensor._wrap(host_on_device_of(np.arange(n, dtype=np.int64).reshape(
+        tuple(sel.shape)), s))
+    none = Tensor._wrap(host_on_device_of(np.full(tuple(s.shape), -1, np.int64), s))
+    wid = bind(scatter_max_p, none, ids, *arrays, spec=spec)
+    winner = bind(gather_nd_p, wid, *arrays, spec=spec) == ids
+    placed = bind(index_add_nd_p, where(winner, vv, zeros_like_v(vv)), *arrays,
+                  shape=tuple(s.shape), spec=spec)
+    return where(wid >= 0, placed, s)
 
 
 def _put(s, idx, v):
@@ -441,9 +448,259 @@ def _setitem(self, idx, value):
     inplace_apply(self, put, value)
 
 
+# ---- scatter with multiply / min / max (JAX's scatter_mul, scatter_min, scatter_max) -----
+
+def _scatter_combine_impl(op):
+    def impl(x, u, *arrays, spec):
+        out = x.copy()
+        getattr(np, op).at(out, _to_np_index(spec, arrays), u)  # a ufunc: any array type
+        return out
+    impl.__name__ = f"scatter_{op}_impl"
+    return impl
+
+
+def _scatter_batch(prim):
+    """vmap: operand and updates get the batch dim in front; unbatched index arrays take a
+    full slice in front, batched ones an extra ``arange(B)`` index (as ``index_add_nd``)."""
+    def rule(args, dims, spec):
+        from .shape import movedim
+        x, u, arrays = args[0], args[1], args[2:]
+        b = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+
+        def front(t, d):
+            if d is None:
+                return t.reshape((1,) + tuple(t.shape)).expand((b,) + tuple(t.shape))
+            return moveaxis_to_front(t, d)
+        x, u = front(x, dims[0]), front(u, dims[1])
+        k, _ = _adv_layout(spec, arrays) if arrays else (None, 0)
+        if all(d is None for d in dims[2:]):
+            if arrays and not _starts_adjacent_at_zero(spec) and k == 0:
+                r = _example_rank(arrays, dims[2:])
+                u = movedim(u, 0, r)  # NumPy puts the index block first, then the batch dim
+            return bind(prim, x, u, *arrays, spec=_prepend_batch(spec)), 0
+        r = _example_rank(arrays, dims[2:])
+        if k:
+            u = movedim(u, tuple(range(1 + k, 1 + k + r)), tuple(range(1, 1 + r)))
+        _, new_arrays, new_spec, _ = _batched_spec(spec, (x,) + tuple(arrays),
+                                                   (0,) + tuple(dims[2:]))
+        return bind(prim, x, u, *new_arrays, spec=new_spec), 0
+    return rule
+
+
+def _gather_at(t, arrays, spec):
+    return bind(gather_nd_p, t, *arrays, spec=spec) if arrays else \
+        bind(getitem_basic_p, t, spec=spec)
+
+
+def _add_into(t, arrays, shape, spec):
+    return bind(index_add_nd_p, t, *arrays, shape=shape, spec=spec) if arrays else \
+        bind(index_put_basic_p, t, shape=shape, spec=spec)
+
+
+def _mul_others(x, u, arrays, spec):
+    """(product of the updates landing on each entry of x, and for each update the product
+    of the *other* updates landing where it does), without dividing by a zero update."""
+    from .elementwise import where
+    zero = u == 0
+    u1 = where(zero, 1, u)
+    ones = full_like_traced(x, 1)
+    p_nz = bind(scatter_mul_p, ones, u1, *arrays, spec=spec)   # product of non-zeros
+    n_zero = _add_into(zero.to(x.dtype), arrays, tuple(x.shape), spec)
+    g_p, g_n = _gather_at(p_nz, arrays, spec), _gather_at(n_zero, arrays, spec)
+    others = where(zero, where(g_n == 1, g_p, 0), where(g_n == 0, g_p / u1, 0))
+    total = where(n_zero == 0, p_nz, 0)
+    return total, others
+
+
+def _mul_vjp(ct, out, x, u, *arrays, spec):
+    total, others = _mul_others(x, u, arrays, spec)
+    return (ct * total, _gather_at(ct * x, arrays, spec) * others) + (None,) * len(arrays)
+
+
+def _mul_jvp(p, t, out, spec):
+    x, u, arrays = p[0], p[1], p[2:]
+    total, others = _mul_others(x, u, arrays, spec)
+    return t[0] * total + x * _add_into(t[1] * others, arrays, tuple(x.shape), spec)
+
+
+def _extremum_share(out, x, u, arrays, spec):
+    """JAX's rule for scatter_min/max: the entries that attain an output (the operand's and
+    every update's) share its derivative equally: (mask of x, mask of u, count per entry)."""
+    mx = (x == out).to(x.dtype)
+    mu = (u == _gather_at(out, arrays, spec)).to(x.dtype)
+    return mx, mu, mx + _add_into(mu, arrays, tuple(x.shape), spec)
+
+
+def _ext_vjp(ct, out, x, u, *arrays, spec):
+    mx, mu, n = _extremum_share(out, x, u, arrays, spec)
+    share = ct / n
+    return (share * mx, _gather_at(share, arrays, spec) * mu) + (None,) * len(arrays)
+
+
+def _ext_jvp(p, t, out, spec):
+    x, u, arrays = p[0], p[1], p[2:]
+    mx, mu, n = _extremum_share(out, x, u, arrays, spec)
+    return (t[0] * mx + _add_into(t[1] * mu, arrays, tuple(x.shape), spec)) / n
+
+
+def _scatter_shape(x, u, *arrays, spec):
+    return Aval(tuple(x.shape), x.dtype)
+
+
+scatter_mul_p = Primitive("scatter_mul", _scatter_combine_impl("multiply"), allocating=True,
+                          shape=_scatter_shape, vjp=_mul_vjp, jvp=_mul_jvp,
+                          doc="x with each update multiplied into its entry (duplicates "
+                              "multiply in turn)")
+scatter_mul_p.batch = _scatter_batch(scatter_mul_p)
+scatter_min_p = Primitive("scatter_min", _scatter_combine_impl("minimum"), allocating=True,
+                          shape=_scatter_shape, vjp=_ext_vjp, jvp=_ext_jvp, vjp_needs_out=True,
+                          doc="x with each entry the minimum of itself and its updates")
+scatter_min_p.batch = _scatter_batch(scatter_min_p)
+scatter_max_p = Primitive("scatter_max", _scatter_combine_impl("maximum"), allocating=True,
+                          shape=_scatter_shape, vjp=_ext_vjp, jvp=_ext_jvp, vjp_needs_out=True,
+                          doc="x with each entry the maximum of itself and its updates")
+scatter_max_p.batch = _scatter_batch(scatter_max_p)
+
+
+def _scatter_op(prim, s, idx, v):
+    """``s`` combined with ``v`` at ``idx`` by ``prim`` (out of place)."""
+    b = _scalar_bool(idx)
+    if b is not None:
+        if not b:
+            return s
+        idx = None
+    spec, arrays = _parse(s, idx)
+    _, vv = _selection(s, spec, arrays, v)
+    if (s.dtype.is_complex or vv.dtype.is_complex) and prim is not scatter_mul_p:
+        raise TypeError(f"{prim.name}: complex values have no order (got {s.dtype}); use "
+                        f"the real part")
+    return bind(prim, s, vv, *arrays, spec=spec)
+
+
+# ---- x.at[idx]: JAX's out-of-bounds modes ---------------------------------------------
+
+_GET_MODES = {None: "clip", "clip": "clip", "promise_in_bounds": "clip", "fill": "fill",
+              "drop": "fill"}
+_SCATTER_MODES = {None: "drop", "drop": "drop", "fill": "drop", "clip": "clip",
+                  "promise_in_bounds": "promise"}
+
+
+def _mode_of(mode, table, op):
+    m = getattr(mode, "name", mode)
+    m = {"CLIP": "clip", "FILL_OR_DROP": "fill", "PROMISE_IN_BOUNDS": "promise_in_bounds"
+         }.get(m, m.lower() if isinstance(m, str) else m)
+    if m not in table:
+        raise ValueError(f"x.at[...].{op}: unknown mode {mode!r}; use one of 'clip', 'fill' "
+                         f"(= 'drop') or 'promise_in_bounds'")
+    return table[m]
+
+
+def _is_bool_index(i):
+    return isinstance(i, (Tensor, np.ndarray)) and (
+        i.dtype == _dt.bool_ if isinstance(i, Tensor) else i.dtype == np.bool_)
+
+
+def _jax_index(x, idx, how):
+    """``idx`` with JAX's out-of-bounds handling (``how``: 'clip', 'fill', 'drop' or
+    'promise'): negative integers count from the end; then 'clip' clamps into the dim and
+    'fill'/'drop' send out-of-bounds ones to one slot past its end, which the caller adds
+    (their dims are returned); 'promise' trusts traced indices to be in range (concrete
+    ones out of range are dropped, as XLA's scatter does). Concrete in-range indices are
+    returned as they are."""
+    from .elementwise import clamp, logical_or, where
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    n_real = sum(1 for i in idx if i is not None and i is not Ellipsis and not _is_bool_index(i))
+    n_bool = sum(i.ndim for i in idx if _is_bool_index(i))
+    out, pad, dim = [], [], 0
+    for i in idx:
+        if i is None or isinstance(i, (slice, bool, np.bool_)):
+            out.append(i)
+            dim += isinstance(i, slice)
+            continue
+        if i is Ellipsis:
+            out.append(i)
+            dim += x.ndim - n_real - n_bool
+            continue
+        if _is_bool_index(i):
+            out.append(i)
+            dim += i.ndim
+            continue
+        if dim >= x.ndim:  # too many indices: getitem explains
+            return idx, []
+        n = x.shape[dim]
+        if isinstance(i, Tensor) and i.ndim == 0 and i.dtype.is_integer and has_values(i):
+            i = int(i._data)
+        if isinstance(i, (int, np.integer)):
+            k = int(i) + n if int(i) < 0 else int(i)
+            if 0 <= k < n:
+                out.append(k)
+            elif how == "clip":
+                out.append(min(max(k, 0), n - 1))
+            else:
+                out.append(n)
+                pad.append(dim)
+            dim += 1
+            continue
+        t = i if isinstance(i, Tensor) else Tensor._wrap(host_on_device_of(np.asarray(i), x))
+        if not t.dtype.is_integer:
+            return idx, []  # getitem explains
+        if has_values(t) and (t.numel() == 0 or (int(t._data.min()) >= -n and
+                                                  int(t._data.max()) < n)):
+            out.append(t)  # in range (NumPy counts negatives from the end)
+        elif how == "promise" and not has_values(t):  # promised: only count from the end
+            out.append(where(t < 0, t + n, t))
+        else:
+            t = where(t < 0, t + n, t)
+            if how == "clip":
+                t = clamp(t, 0, builtins_max(n - 1, 0))
+            else:  # fill, drop, and a broken promise seen eagerly: dropped as by XLA
+                t = where(logical_or(t < 0, t >= n), n, t)
+                pad.append(dim)
+            out.append(t)
+        dim += 1
+    return tuple(out), sorted(set(pad))
+
+
+def builtins_max(a, b):
+    return a if a >= b else b
+
+
+def _grow(x, dims, value):
+    """``x`` with one more entry holding ``value`` at the end of each dim in ``dims``."""
+    for d in dims:
+        shape = list(x.shape)
+        shape[d] = 1
+        x = cat([x, Tensor._wrap(host_on_device_of(np.full(shape, value, x.dtype.np), x))], d)
+    return x
+
+
+def fill_default(dtype):
+    """JAX's fill value for out-of-bounds gathers: NaN for inexact dtypes, the most negative
+    (signed) or largest (unsigned) integer, True for bool."""
+    if dtype.is_inexact:
+        return float("nan")
+    if dtype is _dt.bool_:
+        return True
+    info = np.iinfo(dtype.np)
+    return int(info.min) if dtype.is_signed else int(info.max)
+
+
 class _At:
-    """``x.at[idx]``: functional updates as in JAX (``set``, ``add``, ``get``); each returns
-    a new tensor and leaves ``x`` alone, so they work under every transform."""
+    """``x.at[idx]``: functional updates as in JAX (``get``, ``set``, ``add``, ``subtract``,
+    ``multiply``, ``divide``, ``power``, ``min``, ``max``); each returns a new tensor and
+    leaves ``x`` alone, so they work under every transform. Indices follow JAX, not
+    PyTorch: negative ones count from the end, and out-of-bounds ones are clamped by ``get``
+    (``mode='fill'`` gives ``fill_value`` instead) and dropped by the updates
+    (``mode='clip'`` clamps them). Repeated indices accumulate (``add``, ``multiply``,
+    ``min``, ``max``); ``x[i]`` with ``i`` out of range stays an IndexError.
+
+    >>> x = ember.tensor([1., 2., 3.])
+    >>> x.at[ember.tensor([0, 0, 5])].multiply(2.)
+    tensor([4., 2., 3.])
+    >>> x.at[ember.tensor([2, 7])].get(mode="fill", fill_value=-1.)
+    tensor([3., -1.])
+    """
 
     __slots__ = ("_x", "_idx")
 
@@ -453,14 +710,66 @@ class _At:
     def __getitem__(self, idx):
         return _At(self._x, idx)
 
-    def get(self):
-        return getitem(self._x, self._idx)
+    def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None,
+            fill_value=None):
+        x = as_value(self._x)
+        how = _mode_of(mode, _GET_MODES, "get")
+        idx, pad = _jax_index(x, self._idx, how)
+        if pad:
+            fv = fill_default(x.dtype) if fill_value is None else fill_value
+            x = _grow(x, pad, fv)
+        return getitem(x, idx)
 
-    def set(self, values):
-        return _put(as_value(self._x), self._idx, values)
+    def _update(self, fn, values, mode, op):
+        x = as_value(self._x)
+        how = _mode_of(mode, _SCATTER_MODES, op)
+        if not isinstance(values, (int, float, bool, complex, Tensor)):
+            values = as_value(values)
+        d = _dt.result_type(x, values)
+        if d != x.dtype and op != "set":  # JAX: combine in the common dtype, then cast back
+            return _At(x.to(d), self._idx)._update(fn, values, mode, op).to(x.dtype)
+        idx, pad = _jax_index(x, self._idx, how)
+        if not pad:
+            return fn(x, idx, values)
+        shape = tuple(x.shape)
+        out = fn(_grow(x, pad, 0), idx, values)
+        return getitem(out, tuple(slice(0, n) for n in shape))
 
-    def add(self, values):
-        return _add_at(as_value(self._x), self._idx, values)
+    def set(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(_put, values, mode, "set")
+
+    def add(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(_add_at, values, mode, "add")
+
+    def subtract(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(_add_at, -as_value(values), mode, "subtract")
+
+    def multiply(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(lambda s, i, v: _scatter_op(scatter_mul_p, s, i, v), values, mode,
+                            "multiply")
+
+    mul = multiply
+
+    def min(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(lambda s, i, v: _scatter_op(scatter_min_p, s, i, v), values, mode,
+                            "min")
+
+    def max(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        return self._update(lambda s, i, v: _scatter_op(scatter_max_p, s, i, v), values, mode,
+                            "max")
+
+    def divide(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        """``x / (product of the values at each index)`` in true division's dtype."""
+        from .elementwise import div
+        x = as_value(self._x)
+        den = _At(full_like_traced(x, 1), self._idx).multiply(values, mode=mode)
+        return div(x, den)
+
+    def power(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        """``x ** (product of the values at each index)``."""
+        from .elementwise import pow as _pow
+        x = as_value(self._x)
+        return _pow(x, _At(full_like_traced(x, 1), self._idx).multiply(values, mode=mode))
 
 
 Tensor.__setitem__ = _setitem
@@ -641,7 +950,8 @@ def scatter_add(input, dim, index, src):
 def scatter(input, dim, index, src=None, value=None, reduce=None):
     """``out = input`` with ``src`` (or ``value``) written at the positions ``index`` names
     along ``dim``. Where an index repeats, PyTorch leaves the winner unspecified; ember
-    writes the mean of the colliding values. ``reduce='add'`` is ``scatter_add``.
+    writes the last of the colliding values (PyTorch's CPU order). ``reduce='add'`` is
+    ``scatter_add``, ``reduce='multiply'`` multiplies them in.
 
     >>> ember.scatter(ember.zeros(2, 3), 1, ember.tensor([[2], [0]]), ember.tensor([[5.], [7.]]))
     tensor([[0., 0., 5.],
@@ -654,13 +964,37 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
         raise TypeError("scatter: give src (a tensor) or value (a number)")
     if reduce in ("add", "sum"):
         return scatter_add(x, dim, index, src)
+    if reduce == "multiply":
+        return scatter_combine(x, dim, index, src, "prod", "scatter")
     if reduce is not None:
-        raise OpError(f"scatter: reduce={reduce!r} is not supported; use None or 'add'")
+        raise OpError(f"scatter: reduce={reduce!r} is not supported; use None, 'add' or "
+                      f"'multiply'")
     d = canon_dim(dim, x.ndim, "scatter")
     idx = as_value(index)
     _, arrays = _along_index(idx, d, "scatter", tuple(x.shape))
     s = _src_for(src, idx, x, "scatter")
     return _put_advanced(x, tuple(("a", i) for i in range(len(arrays))), arrays, s)
+
+
+def scatter_combine(x, dim, index, src, reduce, op, include_self=True):
+    """``x`` with ``src`` combined in along ``dim`` at ``index`` by ``reduce`` ('prod',
+    'amax', 'amin'): the scatter_mul/max/min primitives, so differentiable (ties of amax and
+    amin share the gradient equally, as in PyTorch and JAX)."""
+    x = as_value(x)
+    d = canon_dim(dim, x.ndim, op)
+    idx = as_value(index)
+    spec, arrays = _along_index(idx, d, op, tuple(x.shape))
+    s = _src_for(src, idx, x, op)
+    prim = {"prod": scatter_mul_p, "amax": scatter_max_p, "amin": scatter_min_p}[reduce]
+    if not include_self:  # the touched entries start from the reduction's identity
+        k = x.dtype.np.kind
+        ident = {"prod": 1,
+                 "amax": -np.inf if k in "fc" else (False if k == "b" else
+                                                    np.iinfo(x.dtype.np).min),
+                 "amin": np.inf if k in "fc" else (True if k == "b" else
+                                                   np.iinfo(x.dtype.np).max)}[reduce]
+        x = _put_advanced(x, spec, arrays, ident)
+    return bind(prim, x, s, *arrays, spec=spec)
 
 
 def index_select(input, dim, index):

@@ -121,6 +121,16 @@ CASES = [
      [(3, 3), (2, 3)], False),
     ("scatter", lambda m, a, b: a.scatter(1, m.tensor([[2], [0], [1]]), b), [(3, 3), (3, 1)],
      False),
+    # scatter_mul/max/min: repeated indices multiply in turn; max/min ties share the gradient
+    ("scatter_reduce_prod", lambda m, a, b: a.scatter_reduce(
+        0, m.tensor([[0, 1, 0], [0, 2, 2]]), b, "prod"), [(3, 3), (2, 3)], False),
+    ("scatter_reduce_amax_amin", lambda m, a, b: a.scatter_reduce(
+        0, m.tensor([[0, 1, 0], [0, 2, 2]]), b, "amax") + a.scatter_reduce(
+        1, m.tensor([[2, 2], [0, 1]]), b[:, :2] * 3, "amin", include_self=False),
+     [(3, 3), (2, 3)], False),
+    ("at_multiply_min_max", lambda m, a, b: a.scatter_reduce(
+        0, m.tensor([3, 0, 3, 7][:3]), b, "prod") if m is torch else
+     a.at[m.tensor([3, 0, 3, 7])].multiply(m.cat([b, b[:1]])), [(5,), (3,)], False),
     ("index_select_take_along", lambda m, a: m.index_select(a, 1, m.tensor([3, 0, 3]))
      + m.take_along_dim(a, m.tensor([[1], [0], [3]]), 1), [(3, 4)], False),
     ("masked_fill", lambda m, a: a.masked_fill(m.tensor([True, False, True, False]), 2.0),
@@ -560,6 +570,8 @@ def test_cases_exercise_every_primitive(monkeypatch):
     ember.pure_callback(lambda a: a, ember.ShapeDtypeStruct((2,), ember.float32), c)
     ember.experimental.io_callback(lambda a: a, ember.ShapeDtypeStruct((2,), ember.float32), c)
     ember.debug.callback(lambda a: None, c)
+    # bits reinterpreted (no derivative): tests/test_lax_bitcast.py
+    ember.lax.bitcast_convert_type(ember.ones(2), ember.uint8)
     missing = sorted(set(ember.primitives) - seen)
     assert not missing, f"primitives with no test case in tests/ops/test_rules.py: {missing}"
 
