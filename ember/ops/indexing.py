@@ -398,19 +398,9 @@ def _selection(s, spec, arrays, v):
 def _put_advanced(s, spec, arrays, v):
     """``s`` with ``v`` written at the advanced index (out of place); where an index repeats,
     the last write wins (the order of NumPy, and of PyTorch's and JAX's CPU kernels) and
-    only it gets a gradient: each entry's winner is the largest update position that lands
-    on it (a scatter-max of the positions)."""
-    from .elementwise import where
-    sel, vv = _selection(s, spec, arrays, v)
-    n = int(np.prod(tuple(sel.shape), dtype=np.int64))
-    ids = Tensor._wrap(host_on_device_of(np.arange(n, dtype=np.int64).reshape(
-        tuple(sel.shape)), s))
-    none = Tensor._wrap(host_on_device_of(np.full(tuple(s.shape), -1, np.int64), s))
-    wid = bind(scatter_max_p, none, ids, *arrays, spec=spec)
-    winner = bind(gather_nd_p, wid, *arrays, spec=spec) == ids
-    placed = bind(index_add_nd_p, where(winner, vv, zeros_like_v(vv)), *arrays,
-                  shape=tuple(s.shape), spec=spec)
-    return where(wid >= 0, placed, s)
+    only it gets a gradient."""
+    _, vv = _selection(s, spec, arrays, v)
+    return bind(scatter_p, s, vv, *arrays, spec=spec)
 
 
 def _put(s, idx, v):
@@ -543,14 +533,47 @@ def _ext_jvp(p, t, out, spec):
     return (t[0] * mx + _add_into(t[1] * mu, arrays, tuple(x.shape), spec)) / n
 
 
+def _set_impl(x, u, *arrays, spec):
+    out = x.copy()
+    out[_to_np_index(spec, arrays)] = u  # NumPy: of repeated indices the last write stays
+    return out
+
+
+def _winners(x, u, arrays, spec):
+    """(for each update: whether it is the one that stays, for each entry of x: whether
+    some update lands on it): an entry's winner is the last update position landing on it,
+    found by a scatter-max of the positions."""
+    n = int(np.prod(tuple(u.shape), dtype=np.int64))
+    ids = Tensor._wrap(host_on_device_of(np.arange(n, dtype=np.int64).reshape(
+        tuple(u.shape)), u))
+    none = Tensor._wrap(host_on_device_of(np.full(tuple(x.shape), -1, np.int64), u))
+    wid = bind(scatter_max_p, none, ids, *arrays, spec=spec)
+    return _gather_at(wid, arrays, spec) == ids, wid >= 0
+
+
+def _set_vjp(ct, out, x, u, *arrays, spec):
+    from .elementwise import where
+    win, touched = _winners(x, u, arrays, spec)
+    g = _gather_at(ct, arrays, spec)
+    return (where(touched, zeros_like_v(ct), ct), where(win, g, zeros_like_v(g))) + \
+        (None,) * len(arrays)
+
+
 def _scatter_shape(x, u, *arrays, spec):
     return Aval(tuple(x.shape), x.dtype)
 
 
+scatter_p = Primitive("scatter", _set_impl, allocating=True, shape=_scatter_shape,
+                      vjp=_set_vjp, doc="x with the updates written at the index (of repeated "
+                                        "indices the last write stays)",
+                      jvp=lambda p, t, out, spec: bind(scatter_p, t[0], t[1], *p[2:],
+                                                       spec=spec))
+scatter_p.vjp_reads = lambda needed: tuple(range(2, 2 + len(needed) - 2))  # the indices
 scatter_mul_p = Primitive("scatter_mul", _scatter_combine_impl("multiply"), allocating=True,
                           shape=_scatter_shape, vjp=_mul_vjp, jvp=_mul_jvp,
                           doc="x with each update multiplied into its entry (duplicates "
                               "multiply in turn)")
+scatter_p.batch = _scatter_batch(scatter_p)
 scatter_mul_p.batch = _scatter_batch(scatter_mul_p)
 scatter_min_p = Primitive("scatter_min", _scatter_combine_impl("minimum"), allocating=True,
                           shape=_scatter_shape, vjp=_ext_vjp, jvp=_ext_jvp, vjp_needs_out=True,
