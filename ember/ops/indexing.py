@@ -630,6 +630,10 @@ def _jax_index(x, idx, how):
     (their dims are returned); 'promise' trusts traced indices to be in range (concrete
     ones out of range are dropped, as XLA's scatter does). Concrete in-range indices are
     returned as they are."""
+    if type(idx) is Tensor and x.ndim and idx._data.dtype.kind in "iu" and has_values(idx):
+        d, n = idx._data, x.shape[0]  # the common case: one concrete index array
+        if d.size == 0 or (d.min() >= -n and d.max() < n):
+            return idx, []
     from .elementwise import clamp, logical_or, where
     if not isinstance(idx, tuple):
         idx = (idx,)
