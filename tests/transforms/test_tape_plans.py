@@ -195,6 +195,36 @@ def test_post_accumulate_hooks_fire_mid_plan_as_in_the_walk(replay_on):
         assert kernels, _between(step[0][1], lines[0], lines[-1])
 
 
+def test_optimizer_step_in_post_accumulate_hooks_equals_the_walk(replay_on):
+    """PyTorch's optimizer-in-backward pattern: each parameter's post-accumulate hook updates
+    it in place and drops its .grad while the replayed plan still runs; the plan reads no
+    parameter after its hook (the walk's order), so the weights are the walk's bits."""
+    def run(flag):
+        TP.set_enabled(flag)
+        TP.clear()
+        ember.manual_seed(0)
+        m = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(),
+                          nn.Linear(8, 3))
+        opts = {}
+        for p in m.parameters():
+            opts[p] = ember.optim.SGD([p], lr=0.1, momentum=0.9)
+
+            def hook(t):
+                opts[t].step()
+                opts[t].zero_grad()
+            p.register_post_accumulate_grad_hook(hook)
+        for i in range(4):
+            ember.manual_seed(10 + i)
+            _step(m, ember.randn(4, 5))
+        return [p.detach().numpy().copy() for p in m.parameters()]
+    n = TP.stats["replayed"]
+    walked = run(False)
+    replayed = run(True)
+    assert TP.stats["replayed"] - n == 3
+    for a, b in zip(replayed, walked):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_hook_on_a_non_leaf_added_mid_run_walks(replay_on):
     m = _mlp()
     x = ember.randn(4, 5)
