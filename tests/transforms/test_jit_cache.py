@@ -103,6 +103,7 @@ def test_retrace_warning_by_default_names_the_changing_argument(monkeypatch):
 
 def test_clear_cache():
     jf = ember.jit(_f)
+    jf.clear_cache()  # (jit(_f) is shared with the other tests of this file)
     x = ember.arange(3.0)
     jf(x), jf(x)
     assert jf.trace_count == 1 and len(jf.cache) == 1
@@ -138,3 +139,24 @@ def test_first_calls_from_four_threads():
     assert not errors, errors
     assert results == [14.0] * 4
     assert jf.trace_count == 1 and len(traced) == 1
+
+
+def test_jit_of_the_same_function_shares_one_cache_as_in_jax():
+    traced = []
+
+    def f(x):
+        traced.append(1)
+        return x * 2
+    for _ in range(3):  # jit(f)(x) written inside a loop traces once
+        np.testing.assert_allclose(ember.jit(f)(ember.ones(2)).numpy(), [2., 2.])
+    assert len(traced) == 1
+    assert ember.jit(f) is ember.jit(f) and ember.jit(f, static_argnums=0) is not ember.jit(f)
+    # a wrapper made with functools.wraps (which copies f's attributes) gets its own
+    import functools
+
+    @functools.wraps(f)
+    def g(x):
+        return f(x) + 1
+    np.testing.assert_allclose(ember.jit(g)(ember.ones(2)).numpy(), [3., 3.])
+    # a new function object (a lambda made per call) is a new cache
+    assert ember.jit(lambda x: x) is not ember.jit(lambda x: x)

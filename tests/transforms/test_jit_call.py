@@ -78,6 +78,7 @@ def test_compositions_of_derivatives():
 def test_rules_are_staged_once_and_cached_on_the_entry():
     params, x = _mlp_params(), _x()
     jl = ember.jit(loss)
+    jl.clear_cache()  # (jit(loss) is shared with the other tests of this file)
     g = ember.grad(jl)
     g(params, x)
     (entry,) = [e for es in jl.cache.values() for e in es]
@@ -189,6 +190,7 @@ def test_grad_of_jit_fast_path_follows_new_shapes_and_clear_cache():
 def test_grad_of_jit_cases_the_joint_plan_leaves_to_the_general_path():
     params, x = _mlp_params(), _x()
     jl = ember.jit(loss)
+    jl.clear_cache()  # (jit(loss) is shared with the other tests of this file)
     # aux output, keyword arguments, static arguments
     (v, aux), g = ember.value_and_grad(ember.jit(lambda p, x: (loss(p, x), x.sum())),
                                        has_aux=True)(params, x)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import types
 import warnings
 import weakref
 
@@ -618,7 +619,16 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), debug=False, donate_
         return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames,
                              debug=debug, donate_argnums=donate_argnums,
                              cache_limit=cache_limit)
-    return Jitted(fun, static_argnums, static_argnames, debug, donate_argnums, cache_limit)
+    j = Jitted(fun, static_argnums, static_argnames, debug, donate_argnums, cache_limit)
+    if type(fun) is not types.FunctionType:
+        return j
+    # one compiled cache per function and options, as JAX's: ``jit(f)(x)`` written inside a
+    # loop traces once, not once per call (kept on the function: it lives as long as f)
+    opts = (j.static_argnums, j.static_argnames, bool(debug), j.donate_argnums, cache_limit)
+    known = fun.__dict__.get("__ember_jit__")
+    if known is None or known[0] is not fun:  # (functools.wraps copies a wrapped f's dict)
+        known = fun.__dict__["__ember_jit__"] = (fun, {})
+    return known[1].setdefault(opts, j)
 
 
 def make_graph(fun, static_argnums=()):
