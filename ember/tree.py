@@ -137,6 +137,32 @@ def keystr(path):
     return "".join(str(k) for k in path)
 
 
+class _ByValue:
+    """Unhashable aux data inside a structure's key: equal when the data are equal, hashed by
+    type."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v
+
+    def __eq__(self, other):
+        return isinstance(other, _ByValue) and bool(self.v == other.v)
+
+    def __hash__(self):
+        return hash(type(self.v))
+
+
+def _key_aux(aux):
+    """A node's aux data as part of a structure's key: unhashable data (a dict of static
+    values) is compared by ==, as JAX's treedefs compare it."""
+    try:
+        hash(aux)
+    except TypeError:
+        return _ByValue(aux)
+    return aux
+
+
 class PyTreeDef:
     """The structure of a pytree (everything but its leaves).
 
@@ -160,6 +186,7 @@ class PyTreeDef:
         self.num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
         # the comparison key and hash are built once, from the children's (jit looks them up
         # on every call)
+        aux = _key_aux(aux)
         self._k = (kind, aux, tuple(c._k for c in children))
         self._h = hash((kind, aux, tuple(c._h for c in children)))
 
@@ -290,7 +317,7 @@ def flatten_with_key(tree):
             leaves.append(x)
             return None
         kind, aux, ch = r
-        return (kind, aux, tuple([rec(c) for c in ch]))
+        return (kind, _key_aux(aux), tuple([rec(c) for c in ch]))
     try:
         return leaves, rec(tree)
     except RecursionError:

@@ -105,3 +105,22 @@ def test_unflatten_keeps_each_dicts_insertion_order():
     g = ember.grad(lambda p: sum(v.sum() for v in p.values()))(
         {"z": ember.ones(2), "a": ember.ones(3)})
     assert list(g) == ["z", "a"]
+
+
+def test_custom_node_with_unhashable_aux_data_works_under_jit():
+    # JAX compares a node's aux data by ==, so a dict of static values is fine (JAX's
+    # "Common gotchas" registers a class that way and jits a method of it)
+    class Scaled:
+        def __init__(self, x, mul):
+            self.x, self.mul = x, mul
+
+        @ember.jit
+        def calc(self, y):
+            return self.x * y if self.mul else y
+    ember.tree.register_pytree_node(Scaled, lambda s: ((s.x,), {"mul": s.mul}),
+                                    lambda aux, ch: Scaled(*ch, **aux))
+    a, b = ember.tree.tree_structure(Scaled(1., True)), ember.tree.tree_structure(Scaled(2., True))
+    assert a == b and hash(a) == hash(b)
+    assert a != ember.tree.tree_structure(Scaled(1., False))
+    assert Scaled(ember.tensor(2.), True).calc(ember.tensor(3.)).item() == 6.
+    assert Scaled(ember.tensor(2.), False).calc(ember.tensor(3.)).item() == 3.

@@ -1,5 +1,6 @@
 """jit's cache: entries die with their function, a per-function limit with an eager fallback,
 a warning naming the argument that keeps changing, clear_cache, and concurrent first calls."""
+from functools import partial
 import gc
 import threading
 import warnings
@@ -160,3 +161,28 @@ def test_jit_of_the_same_function_shares_one_cache_as_in_jax():
     np.testing.assert_allclose(ember.jit(g)(ember.ones(2)).numpy(), [3., 3.])
     # a new function object (a lambda made per call) is a new cache
     assert ember.jit(lambda x: x) is not ember.jit(lambda x: x)
+
+
+def test_a_jitted_function_in_a_class_body_is_a_method():
+    class Model:
+        def __init__(self, scale):
+            self.scale = scale
+
+        def __hash__(self):
+            return hash(self.scale)
+
+        def __eq__(self, other):
+            return isinstance(other, Model) and other.scale == self.scale
+
+        @ember.jit
+        def plain(self, y):  # self is an unknown object: a static argument
+            return y * self.scale
+
+        @partial(ember.jit, static_argnums=0)
+        def static(self, y):
+            return y * self.scale
+    m = Model(3.)
+    assert m.plain(ember.tensor(2.)).item() == 6.
+    assert m.static(ember.tensor(2.)).item() == 6.
+    assert Model(4.).static(ember.tensor(2.)).item() == 8.
+    assert isinstance(Model.__dict__["static"], type(ember.jit(lambda x: x)))

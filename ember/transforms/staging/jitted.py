@@ -223,6 +223,12 @@ class Jitted:
         self.__wrapped__ = fun
         _all_jitted.add(self)
 
+    def __get__(self, obj, objtype=None):
+        """A jitted function defined in a class body is a method, as JAX's: ``obj.f(y)``
+        calls it with ``obj`` first (give ``static_argnums=0`` for a hashable ``obj``, or
+        register its class as a pytree)."""
+        return self if obj is None else types.MethodType(self, obj)
+
     def clear_cache(self):
         """Forget every compiled plan (and the retrace statistics); the next call traces
         afresh. As ``jax.jit(f).clear_cache()``."""
