@@ -80,3 +80,26 @@ def test_bad_arguments():
         check_grads(enp.sin, enp.array([1.]), order=1)
     with pytest.raises(TypeError, match="int64"):
         check_grads(lambda x: x * 2.0, (ember.tensor([1, 2]),), order=1)
+
+
+def test_second_order_check_of_a_float32_loss_is_not_drowned_in_rounding():
+    # JAX's autodiff cookbook: order-2 checks of a float32 logistic loss; float32 finite
+    # differences of it are noisy at the tolerance's scale, so the reference runs in float64
+    import ember.numpy as jnp
+    inputs = jnp.array([[0.52, 1.12, 0.77], [0.88, -1.08, 0.15], [0.52, 0.06, -1.30],
+                        [0.74, -2.49, 1.39]])
+    targets = jnp.array([True, True, False, True])
+
+    def loss(W, b):
+        preds = 0.5 * (jnp.tanh((jnp.dot(inputs, W) + b) / 2) + 1)
+        label_probs = preds * targets + (1 - preds) * (1 - targets)
+        return -jnp.sum(jnp.log(label_probs))
+    _, wk, bk = ember.random.split(ember.random.key(0), 3)
+    W, b = ember.random.normal(wk, (3,)), ember.random.normal(bk, ())
+    check_grads(loss, (W, b), order=2)
+
+
+def test_a_function_that_insists_on_float32_is_checked_in_float32():
+    from ember import lax
+    c = ember.tensor([2., 3.])
+    check_grads(lambda x: lax.mul(x, c).sum(), (ember.tensor([1., 2.]),), order=1)
