@@ -2,6 +2,13 @@
 from __future__ import annotations
 
 import sys as _sys
+import warnings as _warnings
+
+# NumPy's floating-point warnings from ember's kernels ("overflow encountered in exp"): PyTorch
+# and JAX return inf/nan silently, and so does ember (anomaly detection and jax_debug_nans look
+# at the values); the filter is scoped to warnings raised from ember's own modules
+_warnings.filterwarnings("ignore", message=r"(overflow|invalid value|divide by zero|underflow) "
+                         r"encountered", category=RuntimeWarning, module=r"ember\.")
 
 __version__ = "0.1.0"
 

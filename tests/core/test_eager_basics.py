@@ -248,3 +248,22 @@ def test_backward_inside_a_transform_says_to_compute_gradients_functionally():
     with pytest.raises(RuntimeError, match=r"traced by vmap"):
         ember.vmap(step)(ember.ones(2, 2))
     assert w.grad is None
+
+
+def test_overflow_and_nan_are_silent_as_in_pytorch_and_jax():
+    import warnings
+    x = ember.tensor([100., 0.])
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            # re-install ember's filter over "always" (it is installed once, at import)
+            warnings.filterwarnings("ignore", message=r"(overflow|invalid value|divide by "
+                                    r"zero|underflow) encountered", category=RuntimeWarning,
+                                    module=r"ember\.")
+            a = x.exp() * 0
+            b = ember.jit(lambda v: v.exp() * 0)(x)
+            c = ember.grad(lambda v: ember.log(v).sum())(ember.tensor([0.]))
+            np.exp(np.float32(1000.))  # the user's own NumPy code still warns
+    assert np.isnan(a[0].item()) and np.isnan(b[0].item()) and np.isinf(c[0].item())
+    assert [str(w.message) for w in seen] == ["overflow encountered in exp"]

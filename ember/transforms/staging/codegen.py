@@ -79,7 +79,7 @@ def compile_plan(g: Graph, donated=(), backend=None):
     ``backend``: the backend of the arrays the plan will run on, when not the CPU; the
     graph's NumPy constants are moved there once, here."""
     names = {}
-    glb = {}
+    glb = {"__name__": "ember.jit_plan"}  # (warnings filters see plans as ember's code)
     lines = []
 
     def const(v):
