@@ -103,7 +103,7 @@ from .numpy import device_put, device_get  # noqa: F401,E402  (jax.device_put/de
 from . import sharding  # noqa: F401,E402  (jax.sharding's Mesh/PartitionSpec, shard_map)
 from .sharding import shard_map  # noqa: F401,E402
 from .sharding import (NamedSharding, devices, device_count, local_devices,  # noqa: F401,E402
-                       local_device_count, set_mesh, reshard)
+                       local_device_count, set_mesh, reshard, default_backend)
 from .sharding import make_device_mesh as make_mesh  # noqa: F401,E402  (jax.make_mesh)
 from . import linalg  # noqa: F401,E402  (torch.linalg's names)
 from . import numpy_linalg as _numpy_linalg  # noqa: E402  (jax.numpy.linalg's names)
@@ -143,6 +143,7 @@ _sys.modules[__name__ + ".quantization"] = quantization
 # they name the storage dtypes (ember.qint8 is ember.int8)
 qint8, quint8, qint32 = int8, uint8, int32  # noqa: F405,E305
 from . import distributed  # noqa: F401,E402  (torch.distributed's API on MPI)
+from .distributed.groups import process_index, process_count  # noqa: F401,E402  (JAX's names)
 from .control_flow import cond, switch, while_loop, fori_loop, scan  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402
 from . import func  # noqa: F401,E402

@@ -230,6 +230,16 @@ def device_count(backend=None):
 local_device_count = device_count
 
 
+def default_backend():
+    """The platform computations run on (``jax.default_backend``): ``'cpu'``.
+
+    >>> ember.default_backend()
+    'cpu'
+    """
+    return "cpu"
+
+
+
 def _is_device(d):
     from .backend import device
     return isinstance(d, device)

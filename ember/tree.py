@@ -540,7 +540,174 @@ def tree_map_with_path(f, tree, *rest, is_leaf=None):
     return tree_unflatten(td, [f(p, x, *xs) for (p, x), *xs in zip(pairs, *others)])
 
 
+def register_pytree_node_class(cls):
+    """Class decorator: register ``cls`` by its methods ``x.tree_flatten() -> (children,
+    aux)`` and classmethod ``cls.tree_unflatten(aux, children)``, as JAX's.
+
+    >>> @ember.tree_util.register_pytree_node_class
+    ... class Box:
+    ...     def __init__(self, v):
+    ...         self.v = v
+    ...     def tree_flatten(self):
+    ...         return (self.v,), None
+    ...     @classmethod
+    ...     def tree_unflatten(cls, aux, children):
+    ...         return cls(*children)
+    >>> ember.tree.tree_map(lambda x: x + 1, Box(1)).v
+    2
+    """
+    register_pytree_node(cls, lambda x: x.tree_flatten(), cls.tree_unflatten)
+    return cls
+
+
+def register_pytree_with_keys_class(cls):
+    """Class decorator: ``register_pytree_with_keys`` by the methods
+    ``x.tree_flatten_with_keys() -> ([(key, child), ...], aux)`` and
+    ``cls.tree_unflatten(aux, children)`` (and ``x.tree_flatten()`` if defined).
+
+    >>> @ember.tree_util.register_pytree_with_keys_class
+    ... class Pt:
+    ...     def __init__(self, x):
+    ...         self.x = x
+    ...     def tree_flatten_with_keys(self):
+    ...         return ((ember.tree.GetAttrKey("x"), self.x),), None
+    ...     @classmethod
+    ...     def tree_unflatten(cls, aux, children):
+    ...         return cls(*children)
+    >>> ember.tree.keystr(ember.tree.tree_leaves_with_path(Pt(3))[0][0])
+    '.x'
+    """
+    flat = getattr(cls, "tree_flatten", None)
+    register_pytree_with_keys(cls, lambda x: x.tree_flatten_with_keys(), cls.tree_unflatten,
+                              None if flat is None else (lambda x: x.tree_flatten()))
+    return cls
+
+
+def register_static(cls):
+    """Class decorator: instances of ``cls`` are pytree nodes without children (jit's cache
+    compares them, so they must be hashable), as ``jax.tree_util.register_static``.
+
+    >>> @ember.tree_util.register_static
+    ... class Cfg:
+    ...     pass
+    >>> ember.tree.tree_leaves([Cfg(), 1])
+    [1]
+    """
+    register_pytree_node(cls, lambda x: ((), x), lambda aux, _: aux)
+    return cls
+
+
+class Partial(functools.partial):
+    """``functools.partial`` as a pytree: the bound arguments are its children, the function
+    its static part, so it can pass through ``jit`` and other transforms as an argument
+    (``jax.tree_util.Partial``).
+
+    >>> add = ember.tree_util.Partial(lambda a, b: a + b, ember.tensor(1.))
+    >>> ember.jit(lambda f, y: f(y))(add, ember.tensor(2.))
+    tensor(3.)
+    """
+
+    # (functools.partial merges a Partial of a Partial into one: all its bound arguments are
+    # children, where JAX keeps the inner one's arguments static)
+
+
+register_pytree_node(
+    Partial, lambda p: ((p.args, p.keywords), p.func),
+    lambda func, ch: Partial(func, *ch[0], **ch[1]))
+
+
+def treedef_is_leaf(treedef):
+    """Whether ``treedef`` is a single leaf.
+
+    >>> ember.tree_util.treedef_is_leaf(ember.tree.tree_structure(1.0))
+    True
+    """
+    return treedef.kind is None
+
+
+def treedef_children(treedef):
+    """The structures of ``treedef``'s children.
+
+    >>> ember.tree_util.treedef_children(ember.tree.tree_structure([1, (2, 3)]))
+    [*, (*, *)]
+    """
+    return list(treedef.children)
+
+
+def treedef_tuple(treedefs):
+    """The structure of a tuple whose children have these structures.
+
+    >>> ember.tree_util.treedef_tuple([ember.tree.tree_structure(1), ember.tree.tree_structure([2])])
+    (*, [*])
+    """
+    return PyTreeDef(tuple, None, tuple(treedefs))
+
+
+def all_leaves(iterable, is_leaf=None):
+    """Whether every element of ``iterable`` is a leaf.
+
+    >>> ember.tree_util.all_leaves([1.0, ember.ones(2)]), ember.tree_util.all_leaves([[1.0]])
+    (True, False)
+    """
+    return builtins.all(tree_structure(x, is_leaf).kind is None for x in iterable)
+
+
+def _flatten_up_to(treedef, tree, op):
+    """The subtrees of ``tree`` at the leaves of its prefix ``treedef``."""
+    if treedef.kind is None:
+        return [tree]
+    r = _flatten_one(tree)
+    if r is None or r[0] is not treedef.kind or len(r[2]) != len(treedef.children) or \
+            _key_aux(r[1]) != treedef._k[1]:
+        raise ValueError(f"{op}: the tree {tree!r} does not have the prefix structure "
+                         f"{treedef!r}")
+    out = []
+    for c, d in zip(r[2], treedef.children):
+        out += _flatten_up_to(d, c, op)
+    return out
+
+
+def tree_transpose(outer_treedef, inner_treedef, pytree_to_transpose):
+    """Turn a tree of structure ``outer`` whose leaves are trees of structure ``inner`` into
+    a tree of structure ``inner`` whose leaves are trees of structure ``outer``
+    (``inner_treedef`` None: read from the first subtree).
+
+    >>> t = [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
+    >>> ember.tree_util.tree_transpose(ember.tree.tree_structure([0, 0]),
+    ...                                ember.tree.tree_structure({"a": 0, "b": 0}), t)
+    {'a': [1, 3], 'b': [2, 4]}
+    """
+    subtrees = _flatten_up_to(outer_treedef, pytree_to_transpose, "tree_transpose")
+    if inner_treedef is None:
+        inner_treedef = tree_structure(subtrees[0]) if subtrees else tree_structure(None)
+    rows = []
+    for s in subtrees:
+        leaves_, td = tree_flatten(s)
+        if td != inner_treedef:
+            raise TypeError(f"tree_transpose: a subtree has structure {td}, expected the inner "
+                            f"structure {inner_treedef}")
+        rows.append(leaves_)
+    cols = [tree_unflatten(outer_treedef, list(c)) for c in zip(*rows)] if rows else \
+        [tree_unflatten(outer_treedef, []) for _ in range(inner_treedef.num_leaves)]
+    return tree_unflatten(inner_treedef, cols)
+
+
+def tree_broadcast(prefix_tree, full_tree, is_leaf=None):
+    """``prefix_tree`` with each leaf repeated over the subtree of ``full_tree`` at its place.
+
+    >>> ember.tree_util.tree_broadcast([1, 2], [(0, 0), {"x": 0}])
+    [(1, 1), {'x': 2}]
+    """
+    p_leaves, p_def = tree_flatten(prefix_tree, is_leaf)
+    subtrees = _flatten_up_to(p_def, full_tree, "tree_broadcast")
+    return tree_unflatten(p_def, [tree_map(lambda _, v=v: v, s, is_leaf=is_leaf)
+                                  for v, s in zip(p_leaves, subtrees)])
+
+
 __all__ = ["register_pytree_node", "register_pytree_with_keys", "register_dataclass",
+           "register_pytree_node_class", "register_pytree_with_keys_class", "register_static",
+           "Partial", "treedef_is_leaf", "treedef_children", "treedef_tuple", "all_leaves",
+           "tree_transpose", "tree_broadcast",
            "PyTreeDef", "DictKey", "SequenceKey", "GetAttrKey", "FlattenedIndexKey", "keystr",
            "tree_flatten", "tree_unflatten", "tree_leaves", "tree_structure", "tree_map",
            "tree_all", "tree_reduce", "tree_flatten_with_path", "tree_leaves_with_path",
@@ -557,6 +724,8 @@ all = tree_all  # noqa: A001
 flatten_with_path = tree_flatten_with_path
 leaves_with_path = tree_leaves_with_path
 map_with_path = tree_map_with_path
+transpose = tree_transpose
+broadcast = tree_broadcast
 
 
 Any_ = Any

@@ -124,3 +124,59 @@ def test_custom_node_with_unhashable_aux_data_works_under_jit():
     assert a != ember.tree.tree_structure(Scaled(1., False))
     assert Scaled(ember.tensor(2.), True).calc(ember.tensor(3.)).item() == 6.
     assert Scaled(ember.tensor(2.), False).calc(ember.tensor(3.)).item() == 3.
+
+
+def test_jax_tree_util_names_match_jax():
+    jtu = pytest.importorskip("jax.tree_util")
+    import jax
+    etu = ember.tree_util
+    t = [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
+    for outer, inner in ((etu.tree_structure([0, 0]), etu.tree_structure({"a": 0, "b": 0})),
+                         (etu.tree_structure([0, 0]), None)):
+        got = etu.tree_transpose(outer, inner, t)
+        assert got == jtu.tree_transpose(jtu.tree_structure([0, 0]),
+                                         jtu.tree_structure({"a": 0, "b": 0}), t)
+    assert ember.tree.transpose is etu.tree_transpose
+    assert etu.tree_broadcast([1, 2], [(0, 0), {"x": 0}]) == \
+        jax.tree.broadcast([1, 2], [(0, 0), {"x": 0}])
+    with pytest.raises(ValueError, match="prefix structure"):
+        etu.tree_broadcast([1, 2], [0])
+    assert etu.all_leaves([1.0, ember.ones(2)]) and not etu.all_leaves([[1.0]])
+    td = etu.tree_structure([1, (2, 3)])
+    assert [repr(c) for c in etu.treedef_children(td)] == ["*", "(*, *)"]
+    assert etu.treedef_is_leaf(etu.tree_structure(1.0)) and not etu.treedef_is_leaf(td)
+    assert etu.treedef_tuple(etu.treedef_children(td)) == etu.tree_structure((1, (2, 3)))
+
+
+def test_pytree_classes_and_partial_pass_through_transforms():
+    @ember.tree_util.register_pytree_node_class
+    class Box:
+        def __init__(self, v, scale):
+            self.v, self.scale = v, scale
+
+        def tree_flatten(self):
+            return (self.v,), self.scale
+
+        @classmethod
+        def tree_unflatten(cls, aux, children):
+            return cls(children[0], aux)
+    assert ember.jit(lambda b: b.v * b.scale)(Box(ember.tensor(2.), 3.)).item() == 6.
+    g = ember.grad(lambda b: (b.v ** 2).sum())(Box(ember.tensor([1., 2.]), 1.))
+    assert isinstance(g, Box) and g.v.tolist() == [2., 4.]
+
+    @ember.tree_util.register_static
+    class Cfg:
+        def __init__(self, k):
+            self.k = k
+
+        def __hash__(self):
+            return hash(self.k)
+
+        def __eq__(self, other):
+            return isinstance(other, Cfg) and other.k == self.k
+    assert ember.tree.tree_leaves([Cfg(2), 1]) == [1]
+    assert ember.jit(lambda c, x: x * c.k)(Cfg(3), ember.tensor(2.)).item() == 6.
+
+    add = ember.tree_util.Partial(lambda a, b: a * b, ember.tensor(2.))
+    assert ember.tree.tree_leaves(add)[0].item() == 2.
+    assert ember.jit(lambda f, y: f(y))(add, ember.tensor(3.)).item() == 6.

@@ -288,3 +288,19 @@ def _uninstall_fault_handler():
     if hook is not None and sys.excepthook is hook:
         sys.excepthook = hook._prev
     _state["hook"] = None
+
+
+def process_index() -> int:
+    """This process's index among the processes of a multi-process run
+    (``jax.process_index``): its rank once the process group is initialized, else 0.
+
+    >>> ember.process_index(), ember.process_count()
+    (0, 1)
+    """
+    return get_rank() if is_initialized() else 0
+
+
+def process_count() -> int:
+    """How many processes the run has (``jax.process_count``): the world size once the
+    process group is initialized, else 1."""
+    return get_world_size() if is_initialized() else 1
