@@ -159,6 +159,7 @@ from .transforms.custom import custom_vjp, custom_jvp  # noqa: F401,E402
 from .transforms.remat import checkpoint, remat, checkpoint_policies  # noqa: F401,E402
 from .transforms.callbacks import pure_callback  # noqa: F401,E402  (jax.pure_callback)
 from . import debug, experimental  # noqa: F401,E402  (jax.debug.print/callback, io_callback)
+from . import typing  # noqa: F401,E402  (jax.typing's ArrayLike, DTypeLike)
 Array = Tensor  # jax.Array: ``isinstance(x, ember.Array)`` holds for every tensor
 
 
