@@ -160,6 +160,7 @@ from .transforms.remat import checkpoint, remat, checkpoint_policies  # noqa: F4
 from .transforms.callbacks import pure_callback  # noqa: F401,E402  (jax.pure_callback)
 from . import debug, experimental  # noqa: F401,E402  (jax.debug.print/callback, io_callback)
 from . import typing  # noqa: F401,E402  (jax.typing's ArrayLike, DTypeLike)
+from . import dtypes  # noqa: F401,E402  (jax.dtypes' canonicalize_dtype, issubdtype, ...)
 Array = Tensor  # jax.Array: ``isinstance(x, ember.Array)`` holds for every tensor
 
 

@@ -14,3 +14,4 @@ def test_array_like_and_dtype_like_cover_what_jnp_accepts():
     for d in (ember.float32, np.float32, np.dtype("float32"), "float32", float):
         assert isinstance(d, DTypeLike), d
         assert jnp.zeros(1, dtype=d).dtype in (ember.float32, ember.float64)
+
