@@ -94,8 +94,9 @@ def _finished_impl(g, index):
 # the end of the walk's step that finishes the leaf; effectful, so jit's passes never move,
 # merge or drop it, and every equation of that step (the other inputs' cotangents of the same
 # rule, which may read the leaf's value) comes before it, as in the walk.
-_finished_p = Primitive("tape_leaf_finished", _finished_impl, shape=lambda g, index: g,
-                        foldable=False, differentiable=False, emit_inline=_finished_inline)
+_finished_p = Primitive("tape_leaf_finished", _finished_impl, shape=lambda g, index: [],
+                        multiple_results=True, foldable=False, differentiable=False,
+                        emit_inline=_finished_inline)  # no result: a plan line of its own
 _finished_p.effectful = True
 # a marker of these plans, not an operation a user binds: out of ``ember.primitives`` (the
 # operations, each with all of its rules)
