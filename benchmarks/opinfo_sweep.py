@@ -1,0 +1,312 @@
+"""PyTorch's own operator database (OpInfo) against ember: every sample input PyTorch's test
+suite feeds an operator, run through ember's function of the same name and compared.
+
+    python benchmarks/opinfo_sweep.py [--ops add,nn.functional.conv2d] [--dtype float32]
+        [--grad] [--show 3] [--json out.json]
+
+Needs torch (and ``expecttest``, which torch's testing module imports). For every OpInfo
+whose name ember has (``ember.<name>``, or a Tensor method for the method-only ones), each
+sample's tensors are copied into ember tensors, ember's function is called with the same
+positional and keyword arguments, and the results are compared with torch's (values within
+``torch.testing.assert_close``'s tolerances for the dtype, shapes, dtypes). ``--grad``
+also compares the gradient of ``sum(out * w)`` (``w`` fixed random) with respect to every
+floating input that requires it. Prints one line per operator that is missing or fails,
+with the first failures' messages, and a summary. Nothing here is asserted by the test
+suite: it finds gaps; each fix gets its own test.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import traceback
+import warnings
+
+import numpy as np
+
+
+def _to_ember(v, ember, torch):
+    if isinstance(v, torch.Tensor):
+        if v.layout != torch.strided:
+            raise _Skip("sparse input")
+        t = ember.tensor(v.detach().cpu().numpy())
+        if v.requires_grad:
+            t.requires_grad_(True)
+        return t
+    if isinstance(v, (list, tuple)):
+        out = [_to_ember(x, ember, torch) for x in v]
+        return type(v)(out) if not hasattr(v, "_fields") else type(v)(*out)
+    if isinstance(v, dict):
+        return {k: _to_ember(x, ember, torch) for k, x in v.items()}
+    if isinstance(v, torch.dtype):
+        return getattr(ember, str(v).split(".")[1])
+    if isinstance(v, torch.device):
+        return "cpu"
+    if isinstance(v, torch.Size):
+        return tuple(v)
+    if isinstance(v, torch.memory_format):
+        return getattr(ember, str(v).split(".")[1])
+    if isinstance(v, torch.Generator):
+        raise _Skip("generator argument")
+    return v
+
+
+class _Skip(Exception):
+    pass
+
+
+def _flat(v):
+    if isinstance(v, (list, tuple)):
+        for x in v:
+            yield from _flat(x)
+    else:
+        yield v
+
+
+def _compare(t_out, e_out, torch, ember):
+    t_leaves, e_leaves = list(_flat(t_out)), list(_flat(e_out))
+    if len(t_leaves) != len(e_leaves):
+        return f"{len(e_leaves)} outputs, torch {len(t_leaves)}"
+    for k, (a, b) in enumerate(zip(t_leaves, e_leaves)):
+        if isinstance(a, torch.Tensor):
+            if not isinstance(b, ember.Tensor):
+                if np.isscalar(b) and a.ndim == 0:
+                    b = ember.tensor(b)
+                else:
+                    return f"output {k}: {type(b).__name__}, torch a Tensor"
+            if tuple(a.shape) != tuple(b.shape):
+                return f"output {k}: shape {tuple(b.shape)}, torch {tuple(a.shape)}"
+            tn = str(a.dtype).split(".")[1]
+            en = str(b.dtype).split(".")[-1]
+            if tn != en:
+                return f"output {k}: dtype {en}, torch {tn}"
+            try:
+                torch.testing.assert_close(_as_torch(b, torch), _comparable(a, torch),
+                                           equal_nan=True, check_dtype=False)
+            except AssertionError as err:
+                return f"output {k}: " + " ".join(str(err).split())[:200]
+        elif isinstance(a, (bool, int, float, complex)) or a is None:
+            bv = b.item() if isinstance(b, ember.Tensor) else b
+            if a is None and bv is None:
+                continue
+            if a is None or bv is None or not np.allclose(a, bv, equal_nan=True):
+                return f"output {k}: {bv!r}, torch {a!r}"
+    return None
+
+
+def _as_torch(b, torch):
+    v = np.array(b.numpy())
+    if v.dtype.kind == "V" or v.dtype.name in ("bfloat16",) or "float8" in v.dtype.name:
+        v = v.astype(np.float32)
+    return torch.from_numpy(v)
+
+
+def _comparable(a, torch):
+    a = a.detach()
+    return a.float() if a.dtype in (torch.bfloat16,) or "float8" in str(a.dtype) else a
+
+
+# operators whose results are random draws: their values cannot be compared
+_RANDOM = {"normal", "bernoulli", "multinomial", "rand_like", "randn", "randn_like", "randint",
+           "randint_like", "uniform", "cauchy", "exponential", "geometric", "log_normal",
+           "empty", "empty_like", "new_empty", "empty_strided", "new_empty_strided",
+           "empty_permuted", "nn.functional.dropout", "nn.functional.dropout2d",
+           "nn.functional.dropout3d", "nn.functional.alpha_dropout",
+           "nn.functional.feature_alpha_dropout", "nn.functional.rrelu"}
+
+
+def _swapped(fn, ember):
+    """``fn`` (an OpInfo's wrapper, e.g. ``lambda self, cond, other: torch.where(cond, self,
+    other)``) with its module-level names bound to ember's (``torch`` -> ember, ``F`` ->
+    ember.nn.functional): the import swap applied to the wrapper. None when it is not a
+    plain Python function or closes over torch objects."""
+    import types
+    import torch
+    if not isinstance(fn, types.FunctionType) or fn.__module__.split(".")[0] != "torch" \
+            or "testing" not in fn.__module__:
+        return None
+    if fn.__closure__ and any(getattr(c.cell_contents, "__module__", "") and
+                              str(getattr(c.cell_contents, "__module__", "")).startswith("torch")
+                              for c in fn.__closure__):
+        return None
+    glb = dict(fn.__globals__)
+    for k, v in list(glb.items()):
+        if v is torch:
+            glb[k] = ember
+        elif v is torch.nn.functional:
+            glb[k] = ember.nn.functional
+        elif v is torch.nn:
+            glb[k] = ember.nn
+        elif v is getattr(torch, "linalg", None):
+            glb[k] = ember.linalg
+        elif v is getattr(torch, "special", None):
+            glb[k] = ember.special
+    return types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
+def _resolve(name, ember):
+    obj = ember
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def sweep(names=None, dtype="float32", grad=False, show=3):
+    import torch
+    import ember
+    from torch.testing._internal.common_methods_invocations import op_db
+    torch.manual_seed(0)
+    tdt = getattr(torch, dtype)
+    report = {}
+    for op in op_db:
+        key = op.name + (f"[{op.variant_test_name}]" if op.variant_test_name else "")
+        if names and op.name not in names and key not in names:
+            continue
+        if tdt not in op.supported_dtypes("cpu") or op.name in _RANDOM:
+            continue
+        fn = _swapped(op.op, ember) or _resolve(op.name, ember)
+        method = None
+        if fn is None and op.method_variant is not None:
+            method = op.name.split(".")[-1]
+            if not hasattr(ember.Tensor, method):
+                method = None
+        if fn is None and method is None:
+            report[key] = {"status": "missing"}
+            continue
+        counts = collections.Counter()
+        msgs = []
+        try:
+            samples = list(op.sample_inputs("cpu", tdt, requires_grad=grad and
+                                            op.supports_autograd))
+        except Exception as err:  # torch's own sample generator
+            report[key] = {"status": "no samples", "msg": repr(err)[:200]}
+            continue
+        for s in samples:
+            try:
+                args = (s.input,) + tuple(s.args)
+                e_args = _to_ember(args, ember, torch)
+                e_kwargs = _to_ember(dict(s.kwargs), ember, torch)
+            except _Skip:
+                counts["skip"] += 1
+                continue
+            except AttributeError as err:  # a torch constant ember lacks
+                counts["error"] += 1
+                if len(msgs) < show:
+                    msgs.append(f"{_describe(s)}: argument: {err}")
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    t_out = op(*args, **s.kwargs)
+                except Exception:
+                    counts["skip"] += 1  # torch itself refuses this sample
+                    continue
+                try:
+                    if method is not None:
+                        e_out = getattr(e_args[0], method)(*e_args[1:], **e_kwargs)
+                    else:
+                        e_out = fn(*e_args, **e_kwargs)
+                except Exception as err:
+                    counts["error"] += 1
+                    if len(msgs) < show:
+                        tb = traceback.extract_tb(err.__traceback__)[-1]
+                        msgs.append(f"{_describe(s)}: {type(err).__name__}: "
+                                    f"{' '.join(str(err).split())[:160]} "
+                                    f"[{tb.filename.split('/ember/')[-1]}:{tb.lineno}]")
+                    continue
+            try:
+                bad = _compare(t_out, e_out, torch, ember)
+            except Exception as err:  # an output ember cannot hand over as NumPy
+                bad = f"comparing: {type(err).__name__}: {' '.join(str(err).split())[:160]}"
+            if bad is None and grad and op.supports_autograd:
+                bad = _compare_grads(args, t_out, e_args, e_out, torch, ember)
+            if bad is None:
+                counts["ok"] += 1
+            else:
+                counts["mismatch"] += 1
+                if len(msgs) < show:
+                    msgs.append(f"{_describe(s)}: {bad}")
+        status = "ok" if counts["ok"] and not (counts["error"] or counts["mismatch"]) else \
+            ("fail" if counts["error"] or counts["mismatch"] else "skipped")
+        report[key] = {"status": status, **counts, "msgs": msgs}
+    return report
+
+
+def _describe(s):
+    def d(v):
+        if hasattr(v, "shape") and hasattr(v, "dtype"):
+            return f"T{tuple(v.shape)}"
+        if isinstance(v, (list, tuple)):
+            return "[" + ",".join(d(x) for x in v) + "]"
+        return repr(v)[:30]
+    parts = [d(s.input)] + [d(a) for a in s.args] + [f"{k}={d(v)}" for k, v in s.kwargs.items()]
+    return "(" + ", ".join(parts) + ")"
+
+
+def _compare_grads(args, t_out, e_args, e_out, torch, ember):
+    t_ins = [a for a in _flat(args) if isinstance(a, torch.Tensor) and a.requires_grad]
+    e_ins = [a for a in _flat(e_args) if isinstance(a, ember.Tensor) and a.requires_grad]
+    t_outs = [o for o in _flat(t_out) if isinstance(o, torch.Tensor) and o.requires_grad]
+    e_outs = [o for o in _flat(e_out) if isinstance(o, ember.Tensor)]
+    if not t_ins or not t_outs:
+        return None
+    e_outs = [e for t, e in zip([o for o in _flat(t_out) if isinstance(o, torch.Tensor)],
+                                e_outs) if t.requires_grad]
+    ws = [torch.randn_like(o) for o in t_outs]
+    try:
+        tg = torch.autograd.grad(sum((o * w).sum() for o, w in zip(t_outs, ws)), t_ins,
+                                 allow_unused=True)
+    except Exception:
+        return None
+    try:
+        loss = sum((o * ember.tensor(w.numpy())).sum() for o, w in zip(e_outs, ws))
+        eg = ember.autograd.grad(loss, e_ins, allow_unused=True)
+    except Exception as err:
+        return f"grad: {type(err).__name__}: {' '.join(str(err).split())[:160]}"
+    for k, (a, b) in enumerate(zip(tg, eg)):
+        if a is None or b is None:
+            if (a is None) != (b is None) and not (a is not None and not a.any()):
+                return f"grad {k}: {'None' if b is None else 'a value'}, torch " \
+                       f"{'None' if a is None else 'a value'}"
+            continue
+        try:
+            torch.testing.assert_close(_as_torch(b, torch), _comparable(a, torch),
+                                       equal_nan=True, check_dtype=False, atol=1e-4,
+                                       rtol=1e-4)
+        except AssertionError as err:
+            return f"grad {k}: " + " ".join(str(err).split())[:200]
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ops", default=None, help="comma-separated OpInfo names")
+    ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--grad", action="store_true")
+    ap.add_argument("--show", type=int, default=3)
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+    names = set(a.ops.split(",")) if a.ops else None
+    report = sweep(names, a.dtype, a.grad, a.show)
+    status = collections.Counter(r["status"] for r in report.values())
+    for key, r in sorted(report.items()):
+        if r["status"] in ("fail", "missing", "no samples"):
+            extra = f" ok {r.get('ok', 0)} error {r.get('error', 0)} mismatch " \
+                    f"{r.get('mismatch', 0)}" if r["status"] == "fail" else ""
+            print(f"{r['status']:8s} {key}{extra}")
+            for m in r.get("msgs", []):
+                print(f"           {m}")
+    samples = collections.Counter()
+    for r in report.values():
+        for k in ("ok", "error", "mismatch", "skip"):
+            samples[k] += r.get(k, 0)
+    print(f"operators: {dict(status)}; samples: {dict(samples)}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
