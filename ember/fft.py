@@ -11,7 +11,7 @@ complex128); integer inputs are made floats first. Every transform is differenti
 >>> ember.fft.fft(x)
 tensor([2.+0.j, 1.-3.j, 0.+0.j, 1.+3.j])
 >>> ember.fft.irfft(ember.fft.rfft(x), n=4)
-tensor([1., 2., 0., -1.])
+tensor([ 1.,  2.,  0., -1.])
 """
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def fftfreq(n, d=1.0, *, dtype=None, device=None, requires_grad=False):
     """The sample frequencies of an ``n``-point transform with sample spacing ``d``.
 
     >>> ember.fft.fftfreq(4)
-    tensor([0.0000, 0.2500, -0.5000, -0.2500])
+    tensor([ 0.0000,  0.2500, -0.5000, -0.2500])
     """
     return _freqs(_f.fftfreq_values(n, d, "fft.fftfreq"), dtype, device, requires_grad)
 

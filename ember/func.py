@@ -212,8 +212,8 @@ def hessian(func, argnums=0):
     """``torch.func.hessian`` (as ``ember.hessian``).
 
     >>> ember.func.hessian(lambda x: (x ** 3).sum())(ember.tensor([1., 2.]))
-    tensor([[6., 0.],
-            [0., 12.]])
+    tensor([[ 6.,  0.],
+            [ 0., 12.]])
     """
     from .transforms import hessian as _hessian
     return _hessian(func, argnums=argnums)

@@ -209,7 +209,7 @@ def select(pred, on_true, on_false):
 
     >>> pred = ember.tensor([True, False])
     >>> ember.lax.select(pred, ember.tensor([1., 2.]), ember.tensor([10., 20.]))
-    tensor([1., 20.])
+    tensor([ 1., 20.])
     """
     from .ops.elementwise import where
     p, t, f = as_value(pred), as_value(on_true), as_value(on_false)

@@ -167,7 +167,7 @@ div = _doc(_binary("div", "number", _div), """Elementwise ``x / y``; integers di
 rem = _doc(_binary("rem", "number", _E.fmod), """Elementwise remainder of ``x / y`` with the
     sign of ``x`` (C's ``fmod``; ``ember.numpy.remainder`` takes the sign of ``y``).""", """
     >>> ember.lax.rem(ember.tensor([7., -7.]), 3.)
-    tensor([1., -1.])""")
+    tensor([ 1., -1.])""")
 neg = _doc(_unary("neg", "number", _E.neg), "Elementwise ``-x``.", """
     >>> ember.lax.neg(ember.tensor([1., -2.]))
     tensor([-1., 2.])""")
@@ -211,9 +211,9 @@ def round(x, rounding_method=RoundingMethod.AWAY_FROM_ZERO):  # noqa: A001
 
     >>> x = ember.tensor([0.5, 1.5, 2.5, -2.5])
     >>> ember.lax.round(x)
-    tensor([1., 2., 3., -3.])
+    tensor([ 1.,  2.,  3., -3.])
     >>> ember.lax.round(x, ember.lax.RoundingMethod.TO_NEAREST_EVEN)
-    tensor([0., 2., 2., -2.])
+    tensor([ 0.,  2.,  2., -2.])
     """
     (t,) = _args("round", x)
     _check("round", "real_float", t)
@@ -265,14 +265,14 @@ square = _doc(_unary("square", "number", _E.square), "Elementwise ``x * x``.", "
     tensor([9, 4])""")
 reciprocal = _doc(_unary("reciprocal", "float", _E.reciprocal), "Elementwise ``1 / x``.", """
     >>> ember.lax.reciprocal(ember.tensor([4., -0.5]))
-    tensor([0.2500, -2.0000])""")
+    tensor([ 0.2500, -2.0000])""")
 
 
 def integer_pow(x, y):
     """Elementwise ``x ** y`` for a Python int exponent ``y`` (negative only for floats).
 
     >>> ember.lax.integer_pow(ember.tensor([2., -3.]), 3)
-    tensor([8., -27.])
+    tensor([  8., -27.])
     """
     if isinstance(y, bool) or not isinstance(y, (int, _np.integer)):
         raise TypeError(f"lax.integer_pow: the exponent must be a Python int, got "
@@ -297,7 +297,7 @@ def pow(x, y):  # noqa: A001
     integer dtype (as JAX).
 
     >>> ember.lax.pow(ember.tensor([4., 9.]), ember.tensor([0.5, 2.]))
-    tensor([2., 81.])
+    tensor([ 2., 81.])
     """
     if _is_weak(y) or _is_weak(x):
         a, b = _args("pow", x, y)
@@ -340,7 +340,7 @@ atan = _doc(_unary("atan", "float", _E.atan), "Elementwise arctangent.", """
 atan2 = _doc(_binary("atan2", "real_float", _E.atan2), """Elementwise angle of the point
     ``(x, y)``, as ``atan2(y, x)`` with ``y`` first (floats only).""", """
     >>> ember.lax.atan2(ember.tensor([1., -1.]), ember.tensor([0., 0.]))
-    tensor([1.5708, -1.5708])""")
+    tensor([ 1.5708, -1.5708])""")
 sinh = _doc(_unary("sinh", "float", _E.sinh), "Elementwise hyperbolic sine.", """
     >>> ember.lax.sinh(ember.tensor([0., 1.]))
     tensor([0.0000, 1.1752])""")
@@ -378,7 +378,7 @@ digamma = _doc(_unary("digamma", "real_float", _S.digamma), """Elementwise deriv
 is_finite = _doc(_unary("is_finite", "real_float", _E.isfinite), """Elementwise: neither
     infinite nor NaN (floats only).""", """
     >>> ember.lax.is_finite(ember.tensor([1., float("inf"), float("nan")]))
-    tensor([True, False, False])""")
+    tensor([ True, False, False])""")
 max = _doc(_binary("max", "real", _E.maximum), """Elementwise maximum (NaN wins; a tie
     splits the gradient, as JAX).""", """
     >>> ember.lax.max(ember.tensor([1., 5.]), ember.tensor([3., 2.]))
@@ -412,13 +412,13 @@ eq = _doc(_binary("eq", "any", _E.eq), "Elementwise ``x == y`` (bool).", """
     tensor([False, True])""")
 ne = _doc(_binary("ne", "any", _E.ne), "Elementwise ``x != y`` (bool).", """
     >>> ember.lax.ne(ember.tensor([1, 2]), 2)
-    tensor([True, False])""")
+    tensor([ True, False])""")
 lt = _doc(_binary("lt", "real", _E.lt), "Elementwise ``x < y`` (bool).", """
     >>> ember.lax.lt(ember.tensor([1, 2]), 2)
-    tensor([True, False])""")
+    tensor([ True, False])""")
 le = _doc(_binary("le", "real", _E.le), "Elementwise ``x <= y`` (bool).", """
     >>> ember.lax.le(ember.tensor([1, 3]), 2)
-    tensor([True, False])""")
+    tensor([ True, False])""")
 gt = _doc(_binary("gt", "real", _E.gt), "Elementwise ``x > y`` (bool).", """
     >>> ember.lax.gt(ember.tensor([1, 3]), 2)
     tensor([False, True])""")

@@ -134,8 +134,8 @@ def gather(operand, start_indices, dimension_numbers, slice_sizes, *, unique_ind
     >>> dn = ember.lax.GatherDimensionNumbers(offset_dims=(1,), collapsed_slice_dims=(0,),
     ...                                       start_index_map=(0,))
     >>> ember.lax.gather(x, ember.tensor([[2], [0]]), dn, (1, 4))
-    tensor([[8., 9., 10., 11.],
-            [0., 1., 2., 3.]])
+    tensor([[ 8.,  9., 10., 11.],
+            [ 0.,  1.,  2.,  3.]])
     """
     x = _strong("gather", operand)
     idx = _strong("gather", start_indices)
@@ -280,7 +280,7 @@ def scatter_mul(operand, scatter_indices, updates, dimension_numbers, *,
     ...                                        scatter_dims_to_operand_dims=(0,))
     >>> ember.lax.scatter_mul(ember.ones(3) * 2, ember.tensor([[1], [1], [5]]),
     ...                       ember.tensor([3., 4., 10.]), dn)
-    tensor([2., 24., 2.])
+    tensor([ 2., 24.,  2.])
     """
     return _scatter("scatter_mul", operand, scatter_indices, updates, dimension_numbers, mode,
                     lambda x, i, u: x.at[i].multiply(u, mode="promise_in_bounds"))

@@ -101,7 +101,7 @@ reduce_prod = _over("reduce_prod", _prod, "number")
 reduce_prod.__doc__ = """The product over ``axes``.
 
     >>> ember.lax.reduce_prod(ember.tensor([[1., 2.], [3., 4.]]), (1,))
-    tensor([2., 12.])
+    tensor([ 2., 12.])
     """
 reduce_max = _over("reduce_max", _max, "real")
 reduce_max.__doc__ = """The maximum over ``axes``.
@@ -125,7 +125,7 @@ reduce_or = _over("reduce_or", _or, "int_or_bool")
 reduce_or.__doc__ = """Logical (bools) or bitwise (integers) OR over ``axes``.
 
     >>> ember.lax.reduce_or(ember.tensor([[True, False], [False, False]]), (1,))
-    tensor([True, False])
+    tensor([ True, False])
     """
 
 
@@ -494,7 +494,7 @@ def associative_scan(fn, elems, reverse=False, axis=0):
     slices; ``log2(n)`` rounds of ``fn`` (the parallel prefix scan).
 
     >>> ember.lax.associative_scan(ember.lax.add, ember.tensor([1., 2., 3., 4.]))
-    tensor([1., 3., 6., 10.])
+    tensor([ 1.,  3.,  6., 10.])
     """
     leaves, treedef = tree_flatten(elems)
     leaves = [_strong("associative_scan", x) for x in leaves]

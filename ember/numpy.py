@@ -195,8 +195,8 @@ _UNARY_EXAMPLES = {
     "expm1": (_HALF_TWO, "tensor([0.6487, 6.3891])"),
     "sqrt": (_HALF_TWO, "tensor([0.7071, 1.4142])"),
     "sin": (_HALF_TWO, "tensor([0.4794, 0.9093])"),
-    "cos": (_HALF_TWO, "tensor([0.8776, -0.4161])"),
-    "tan": (_HALF_TWO, "tensor([0.5463, -2.1850])"),
+    "cos": (_HALF_TWO, "tensor([ 0.8776, -0.4161])"),
+    "tan": (_HALF_TWO, "tensor([ 0.5463, -2.1850])"),
     "tanh": (_HALF_TWO, "tensor([0.4621, 0.9640])"),
     "sinh": (_HALF_TWO, "tensor([0.5211, 3.6269])"),
     "cosh": (_HALF_TWO, "tensor([1.1276, 3.7622])"),
@@ -208,21 +208,21 @@ _UNARY_EXAMPLES = {
     "log10": (_HALF_TWO, "tensor([-0.3010, 0.3010])"),
     "abs": ("[-2.0, 3.0]", "tensor([2., 3.])"),
     "absolute": ("[-2.0, 3.0]", "tensor([2., 3.])"),
-    "negative": ("[-2.0, 3.0]", "tensor([2., -3.])"),
+    "negative": ("[-2.0, 3.0]", "tensor([ 2., -3.])"),
     "arcsin": ("[0.0, 1.0]", "tensor([0.0000, 1.5708])"),
     "arccos": ("[0.0, 1.0]", "tensor([1.5708, 0.0000])"),
     "sign": ("[-2.0, 0.0, 3.0]", "tensor([-1., 0., 1.])"),
     "floor": ("[-1.5, 1.5]", "tensor([-2., 1.])"),
     "ceil": ("[-1.5, 1.5]", "tensor([-1., 2.])"),
     "isnan": ("[1.0, jnp.nan]", "tensor([False, True])"),
-    "isfinite": ("[1.0, jnp.inf]", "tensor([True, False])"),
+    "isfinite": ("[1.0, jnp.inf]", "tensor([ True, False])"),
     "isinf": ("[1.0, -jnp.inf]", "tensor([False, True])"),
     "logical_not": ("[True, False]", "tensor([False, True])"),
 }
 _NUMBERS = "jnp.array([-3.0, 6.0]), 4.0"
 _BOOLS = "jnp.array([True, True, False]), jnp.array([True, False, False])"
 _BINARY_EXAMPLES = {
-    "add": (_NUMBERS, "tensor([1., 10.])"),
+    "add": (_NUMBERS, "tensor([ 1., 10.])"),
     "subtract": (_NUMBERS, "tensor([-7., 2.])"),
     "multiply": (_NUMBERS, "tensor([-12., 24.])"),
     "divide": (_NUMBERS, "tensor([-0.7500, 1.5000])"),
@@ -231,14 +231,14 @@ _BINARY_EXAMPLES = {
     "power": ("jnp.array([2.0, 3.0]), jnp.array([3.0, 2.0])", "tensor([8., 9.])"),
     "maximum": (_NUMBERS, "tensor([4., 6.])"),
     "minimum": (_NUMBERS, "tensor([-3., 4.])"),
-    "equal": ("jnp.array([4.0, 6.0]), 4.0", "tensor([True, False])"),
+    "equal": ("jnp.array([4.0, 6.0]), 4.0", "tensor([ True, False])"),
     "not_equal": ("jnp.array([4.0, 6.0]), 4.0", "tensor([False, True])"),
-    "less": (_NUMBERS, "tensor([True, False])"),
-    "less_equal": (_NUMBERS, "tensor([True, False])"),
+    "less": (_NUMBERS, "tensor([ True, False])"),
+    "less_equal": (_NUMBERS, "tensor([ True, False])"),
     "greater": (_NUMBERS, "tensor([False, True])"),
     "greater_equal": (_NUMBERS, "tensor([False, True])"),
-    "logical_and": (_BOOLS, "tensor([True, False, False])"),
-    "logical_or": (_BOOLS, "tensor([True, True, False])"),
+    "logical_and": (_BOOLS, "tensor([ True, False, False])"),
+    "logical_or": (_BOOLS, "tensor([ True,  True, False])"),
     "logical_xor": (_BOOLS, "tensor([False, True, False])"),
     "arctan2": (_NUMBERS, "tensor([-0.6435, 0.9828])"),
     "mod": (_NUMBERS, "tensor([1., 2.])"),
@@ -405,7 +405,7 @@ def prod(a, axis=None, dtype=None, keepdims=False):
 
     >>> import ember.numpy as jnp
     >>> jnp.prod(jnp.array([[1., 2.], [3., 4.]]), axis=1)
-    tensor([2., 12.])
+    tensor([ 2., 12.])
     """
     x = _wide_int(asarray(a)) if dtype is None else asarray(a).to(_as_dtype(dtype))
     for d in builtins.sorted(_axes(axis, x.ndim), reverse=True):
@@ -472,8 +472,8 @@ def _cum(target):
     f.__name__ = f.__qualname__ = target
     f.__doc__ = (f"The cumulative {target[3:]} along ``axis`` (of the flattened array if None)."
                  + _example(f"jnp.{target}(jnp.array([[1., 2.], [3., 4.]]))",
-                            "tensor([1., 3., 6., 10.])" if target == "cumsum"
-                            else "tensor([1., 2., 6., 24.])"))
+                            "tensor([ 1.,  3.,  6., 10.])" if target == "cumsum"
+                            else "tensor([ 1.,  2.,  6., 24.])"))
     return f
 
 
@@ -850,8 +850,8 @@ def outer(a, b):
 
     >>> import ember.numpy as jnp
     >>> jnp.outer(jnp.array([1., 2.]), jnp.array([1., 10., 100.]))
-    tensor([[1., 10., 100.],
-            [2., 20., 200.]])
+    tensor([[  1.,  10., 100.],
+            [  2.,  20., 200.]])
     """
     return asarray(a).reshape(-1, 1) * asarray(b).reshape(1, -1)
 
@@ -1228,7 +1228,7 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
     >>> import ember.numpy as jnp
     >>> jnp.isclose(jnp.array([1.0, 2.0]), jnp.array([1.0, 2.1]))
-    tensor([True, False])
+    tensor([ True, False])
     """
     x, y = asarray(a), asarray(b)
     E = _e()
@@ -1761,7 +1761,7 @@ def piecewise(x, condlist, funclist, *args, **kw):
     >>> import ember.numpy as jnp
     >>> conditions = [jnp.array([True, False]), jnp.array([False, True])]
     >>> jnp.piecewise(jnp.array([-1.0, 2.0]), conditions, [0.0, lambda v: v * 10])
-    tensor([0., 20.])
+    tensor([ 0., 20.])
     """
     v = asarray(x)
     if isinstance(condlist, Tensor) and condlist.ndim == v.ndim:
@@ -1848,7 +1848,7 @@ _BINARY_EXAMPLES.update(
     bitwise_or=("jnp.array([6, 5]), jnp.array([3, 3])", "tensor([7, 7], dtype=ember.int32)"),
     bitwise_xor=("jnp.array([6, 5]), jnp.array([3, 3])", "tensor([5, 6], dtype=ember.int32)"))
 _UNARY_EXAMPLES.update(bitwise_invert=("[1, 2]", "tensor([-2, -3], dtype=ember.int32)"),
-                       trunc=("[1.5, -1.5]", "tensor([1., -1.])"))
+                       trunc=("[1.5, -1.5]", "tensor([ 1., -1.])"))
 bitwise_and = _binary("bitwise_and", "bitwise_and")
 bitwise_or = _binary("bitwise_or", "bitwise_or")
 bitwise_xor = _binary("bitwise_xor", "bitwise_xor")
@@ -2239,7 +2239,7 @@ def floor_divide(x1, x2, /):
 
     >>> import ember.numpy as jnp
     >>> jnp.floor_divide(jnp.array([7.0, -7.0, jnp.inf]), 2.0)
-    tensor([3., -4., inf])
+    tensor([ 3., -4., inf])
     """
     a, b = _v(x1), _v(x2)
     r = _e().floor_divide(a, b)

@@ -105,7 +105,7 @@ def fftfreq(n, /, d=1.0, *, dtype=None, device=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.fft.fftfreq(4, d=0.5)
-    tensor([0.0000, 0.5000, -1.0000, -0.5000])
+    tensor([ 0.0000,  0.5000, -1.0000, -0.5000])
     """
     return _jnp().asarray(_f.fftfreq_values(n, d, "fftfreq"), dtype=dtype, device=device)
 

@@ -326,7 +326,7 @@ def isin(element, test_elements, assume_unique=False, invert=False, *, method="a
 
     >>> import ember.numpy as jnp
     >>> jnp.isin(jnp.array([1, 2, 3]), jnp.array([3, 1]))
-    tensor([True, False, True])
+    tensor([ True, False,  True])
     """
     x, t = _a(element), _a(test_elements).reshape(-1)
     hit = (x.unsqueeze(-1) == t).any(-1) if t.shape[0] else _jnp().zeros(x.shape, _dt.bool_)

@@ -54,7 +54,7 @@ def rint(x, /):
 
     >>> import ember.numpy as jnp
     >>> jnp.rint(jnp.array([0.5, 1.5, -2.7]))
-    tensor([0., 2., -3.])
+    tensor([ 0.,  2., -3.])
     """
     t = _a(x)
     return _jnp().round(t if t.dtype.is_inexact else _f(t))
@@ -65,7 +65,7 @@ def cbrt(x, /):
 
     >>> import ember.numpy as jnp
     >>> jnp.cbrt(jnp.array([8., -27.]))
-    tensor([2., -3.])
+    tensor([ 2., -3.])
     """
     t = _f(x)
     e = _e()
@@ -88,7 +88,7 @@ def modf(x, /, out=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.modf(jnp.array([1.5, -2.25]))
-    (tensor([0.5000, -0.2500]), tensor([1., -2.]))
+    (tensor([ 0.5000, -0.2500]), tensor([ 1., -2.]))
     """
     t = _f(x)
     whole = _e().trunc(t)
@@ -263,7 +263,7 @@ def unwrap(p, discont=None, axis=-1, period=2 * _np.pi):
 
     >>> import ember.numpy as jnp
     >>> jnp.unwrap(jnp.array([0., 3., 6.5]), period=4.0)
-    tensor([0.0000, -1.0000, -1.5000])
+    tensor([ 0.0000, -1.0000, -1.5000])
     """
     jnp = _jnp()
     x = _f(p)
@@ -393,7 +393,7 @@ def polymul(a1, a2, *, trim_leading_zeros=False):
 
     >>> import ember.numpy as jnp
     >>> jnp.polymul(jnp.array([1., 1.]), jnp.array([1., -1.]))
-    tensor([1., 0., -1.])
+    tensor([ 1.,  0., -1.])
     """
     from .numpy_stats import convolve
     a, b = _poly_pair(a1, a2)
@@ -407,7 +407,7 @@ def polydiv(u, v, *, trim_leading_zeros=False):
 
     >>> import ember.numpy as jnp
     >>> jnp.polydiv(jnp.array([1., 0., -1.]), jnp.array([1., 1.]))
-    (tensor([1., -1.]), tensor([0., 0., 0.]))
+    (tensor([ 1., -1.]), tensor([0., 0., 0.]))
     """
     jnp = _jnp()
     a, b = _poly_pair(_f(u), _f(v))
@@ -475,7 +475,7 @@ def poly(seq_of_zeros):
 
     >>> import ember.numpy as jnp
     >>> jnp.poly(jnp.array([1., 2.]))
-    tensor([1., -3., 2.])
+    tensor([ 1., -3.,  2.])
     """
     from .numpy_stats import convolve
     jnp = _jnp()
@@ -528,7 +528,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
 
     >>> import ember.numpy as jnp
     >>> jnp.logspace(0, 2, 3)
-    tensor([1., 10., 100.])
+    tensor([  1.,  10., 100.])
     """
     jnp = _jnp()
     lin = jnp.linspace(start, stop, num, endpoint=endpoint, axis=axis)
@@ -541,7 +541,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
     >>> import ember.numpy as jnp
     >>> jnp.geomspace(1, 1000, 4)
-    tensor([1., 10., 100., 1000.])
+    tensor([   1.,   10.,  100., 1000.])
     """
     jnp, e = _jnp(), _e()
     a, b = _f(start), _f(stop)

@@ -418,8 +418,8 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
 
     >>> import ember.numpy as jnp
     >>> jnp.cov(jnp.array([[0., 1., 2.], [2., 1., 0.]]))
-    tensor([[1., -1.],
-            [-1., 1.]])
+    tensor([[ 1., -1.],
+            [-1.,  1.]])
     """
     jnp = _jnp()
     x = _fl(m) if dtype is None else _a(m).to(_dt.as_dtype(dtype))
@@ -704,7 +704,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
 
     >>> import ember.numpy as jnp
     >>> jnp.interp(jnp.array([0.5, 1.5, 9.]), jnp.array([0., 1., 2.]), jnp.array([0., 10., 20.]))
-    tensor([5., 15., 20.])
+    tensor([ 5., 15., 20.])
     """
     jnp = _jnp()
     xs, xps, fps = _fl(x), _fl(xp), _fl(fp)

@@ -163,7 +163,7 @@ class save_on_cpu(saved_tensors_hooks):
     ...     y = (x.exp() * x).sum()
     >>> y.backward()
     >>> x.grad
-    tensor([5.4366, 22.1672])
+    tensor([ 5.4366, 22.1672])
     """
 
     def __init__(self, pin_memory=False, device_type="cuda"):

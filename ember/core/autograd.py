@@ -859,9 +859,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> y = (x ** 3).sum()
     >>> (g,) = ember.autograd.grad(y, [x], create_graph=True)
     >>> g, x.grad is None                    # returned, not accumulated
-    (tensor([3., 12.], grad_fn=<...>), True)
+    (tensor([ 3., 12.], grad_fn=<...>), True)
     >>> ember.autograd.grad(g.sum(), [x])    # create_graph=True: differentiate again
-    (tensor([6., 12.]),)
+    (tensor([ 6., 12.]),)
     """
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)

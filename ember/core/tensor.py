@@ -153,8 +153,8 @@ class Tensor:
     >>> y = (x @ x.T).relu().sum()
     >>> y.backward()
     >>> x.grad
-    tensor([[8., 12.],
-            [8., 12.]])
+    tensor([[ 8., 12.],
+            [ 8., 12.]])
     >>> x[1, 0].item(), x.detach().numpy()[0]
     (3.0, array([1., 2.], dtype=float32))
     """
@@ -439,7 +439,7 @@ def _format(t: Tensor) -> str:
         a = _backend.backend_of(a).to_host(a)
     extras = [f"device='{dev}'"] if dev.type != "cpu" else []
     if t.dtype not in (_dt.float32, _dt.int64, _dt.bool_, _default_complex()) or a.size == 0:
-        if not (a.size == 0 and t.dtype is _dt.float32 and a.ndim == 1):
+        if not (a.size == 0 and t.dtype is _dt.float32):
             extras.append(f"dtype={t.dtype!r}")
     if a.size == 0 and a.ndim > 1:
         extras.insert(0, f"size={tuple(a.shape)}")
@@ -449,33 +449,117 @@ def _format(t: Tensor) -> str:
         extras.append("requires_grad=True")
     kind = a.dtype.kind
     po = PRINT_OPTIONS
-    opts = dict(separator=", ", prefix="tensor(", threshold=po["threshold"],
-                edgeitems=po["edgeitems"], max_line_width=po["linewidth"])
-    if kind == "f" or _dt.is_floating_np(a.dtype):
-        vals = a.astype(np.float64) if a.dtype.itemsize < 4 or a.dtype.name == "bfloat16" else a
-        finite = vals[np.isfinite(vals)] if vals.size else vals
-        if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
-            body = np.array2string(vals, formatter={"float_kind": lambda x: f"{x:.0f}."
-                                                    if np.isfinite(x) else f"{x}"}, **opts)
-        else:
-            sci = finite.size and (np.abs(finite).max() >= 1e8 or
-                                   (np.abs(finite[finite != 0]).min() < 1e-4
-                                    if np.any(finite != 0) else False))
-            if po["sci_mode"] is not None:
-                sci = po["sci_mode"]
-            prec = po["precision"]
-            fmt = (lambda x: f"{x:.{prec}e}") if sci else (lambda x: f"{x:.{prec}f}")
-            body = np.array2string(vals, formatter={"float_kind": fmt}, **opts)
-    elif kind == "c":
+    summarize = a.size > po["threshold"]
+    if kind == "c":
+        opts = dict(separator=", ", prefix="tensor(", threshold=po["threshold"],
+                    edgeitems=po["edgeitems"], max_line_width=po["linewidth"])
         body = np.array2string(a, formatter={"complex_kind": _complex_formatter(a)}, **opts)
-    elif kind == "b":
-        body = np.array2string(a, formatter={"bool": lambda x: "True" if x else "False"}, **opts)
+        if summarize:  # PyTorch's inline summary mark is " ..." after the comma
+            body = body.replace(", ..., ", ",  ..., ")
     else:
-        body = np.array2string(a, **opts)
-    body = "tensor(" + body
-    if extras:
-        return body + ", " + ", ".join(extras) + ")"
-    return body + ")"
+        vals = a
+        if kind == "f" or _dt.is_floating_np(a.dtype):
+            if a.dtype.itemsize < 4 or a.dtype.name == "bfloat16":
+                vals = a.astype(np.float64)
+            fmt = _float_formatter(_summarized(vals, po) if summarize else vals)
+        else:
+            fmt = _plain_formatter(_summarized(a, po) if summarize else a)
+        body = "[]" if a.size == 0 else _layout(vals, fmt, len("tensor("), summarize, po)
+    return _with_suffixes("tensor(" + body, extras, len("tensor("), po["linewidth"])
+
+
+def _layout(vals, fmt, indent, summarize, po):
+    """PyTorch's tensor layout: rows nested in brackets and indented under the first, as many
+    elements a line as fit ``linewidth`` (each element padded to the widest), ``...`` in place
+    of the middle of an axis longer than ``2 * edgeitems`` when summarising."""
+    e = po["edgeitems"]
+    if vals.ndim == 0:
+        return fmt(vals.item())
+    n = vals.shape[0]
+    cut = summarize and n > 2 * e
+    if vals.ndim == 1:
+        if summarize and not e:
+            items = ["..."]
+        elif cut:
+            items = ([fmt(v) for v in vals[:e].tolist()] + [" ..."] +
+                     [fmt(v) for v in vals[n - e:].tolist()])
+        else:
+            items = [fmt(v) for v in vals.tolist()]
+        per_line = max(1, (po["linewidth"] - indent) // (fmt.width + 2))
+        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    rows = range(n) if not cut else list(range(e)) + [None] + list(range(n - e, n))
+    parts = ["..." if i is None else _layout(vals[i], fmt, indent + 1, summarize, po)
+             for i in rows]
+    return "[" + ("," + "\n" * (vals.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
+
+
+def _with_suffixes(body, extras, indent, linewidth):
+    """``, dtype=...``/``grad_fn=...`` after the elements, each on a new line when it would
+    run the last line past ``linewidth`` (as PyTorch)."""
+    out = [body]
+    last = len(body) - body.rfind("\n") + 1
+    for x in extras:
+        if last + len(x) + 2 > linewidth:
+            out.append(",\n" + " " * indent + x)
+            last = indent + len(x)
+        else:
+            out.append(", " + x)
+            last += len(x) + 2
+    return "".join(out) + ")"
+
+
+class _Fmt:
+    """One element's text, right-aligned to ``width`` (the widest element shown)."""
+
+    def __init__(self, one, width):
+        self.one, self.width = one, width
+
+    def __call__(self, x):
+        return self.one(x).rjust(self.width)
+
+
+def _plain_formatter(shown):
+    """Integers and booleans as Python prints them, right-aligned to the widest shown."""
+    flat = np.asarray(shown).ravel().tolist()
+    return _Fmt(str, max((len(str(v)) for v in flat), default=0))
+
+
+def _summarized(vals, po):
+    """The elements a summarised print shows (``edgeitems`` from each end of every long axis):
+    PyTorch picks the float style and the column width from these only, so one tiny value
+    hidden behind the ``...`` does not switch a large tensor to scientific notation."""
+    e = po["edgeitems"]
+    for ax, n in enumerate(vals.shape):
+        if n > 2 * e:
+            vals = np.take(vals, np.r_[0:e, n - e:n], axis=ax)
+    return vals
+
+
+def _float_formatter(shown):
+    """PyTorch's float element style for the values ``shown``: integral values print as
+    ``3.``; scientific notation when the largest nonzero magnitude is over 1e8, the smallest
+    under 1e-4 (not for integral values) or their ratio over 1000; every element right-aligned
+    to the widest nonzero finite one."""
+    prec = PRINT_OPTIONS["precision"]
+    flat = np.asarray(shown, dtype=np.float64).ravel()
+    finite = flat[np.isfinite(flat)]
+    nz = np.abs(finite[finite != 0])
+    integral = bool(np.all(finite == np.ceil(finite)))
+    sci = False
+    if nz.size:
+        big, small = nz.max(), nz.min()
+        sci = bool(big / small > 1000.0 or big > 1.0e8 or (not integral and small < 1.0e-4))
+    if PRINT_OPTIONS["sci_mode"] is not None:
+        sci = bool(PRINT_OPTIONS["sci_mode"])
+
+    def one(x):
+        if sci:
+            return f"{x:.{prec}e}"
+        if integral:
+            return f"{x:.0f}." if np.isfinite(x) else f"{x:.0f}"
+        return f"{x:.{prec}f}"
+    return _Fmt(one, max((len(one(x)) for x in finite[finite != 0]), default=0))
 
 
 def _default_complex():

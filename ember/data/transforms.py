@@ -415,8 +415,8 @@ class CenterCrop:
 
     >>> crop = ember.data.transforms.CenterCrop(2)
     >>> crop(ember.arange(16.).reshape(1, 4, 4))
-    tensor([[[5., 6.],
-             [9., 10.]]])
+    tensor([[[ 5.,  6.],
+             [ 9., 10.]]])
     >>> ember.data.transforms.CenterCrop((4, 6))(ember.ones(3, 2, 2)).shape    # smaller: padded
     ember.Size([3, 4, 6])
     """

@@ -4,7 +4,7 @@ element for constraints on events, ``event_dim`` says how many rightmost dims fo
 
 >>> from ember.distributions import constraints
 >>> constraints.positive.check(ember.tensor([1.0, -1.0]))
-tensor([True, False])
+tensor([ True, False])
 >>> constraints.simplex.check(ember.tensor([0.25, 0.75]))
 tensor(True)
 """

@@ -8,7 +8,7 @@ application couples).
 >>> t = ComposeTransform([AffineTransform(1.0, 2.0), ExpTransform()])
 >>> x = ember.tensor([0.0, 1.0])
 >>> t(x)
-tensor([2.7183, 20.0855])
+tensor([ 2.7183, 20.0855])
 >>> bool(ember.allclose(t.inv(t(x)), x, atol=1e-6))
 True
 >>> t.log_abs_det_jacobian(x, t(x))

@@ -406,7 +406,7 @@ MaxPool.__doc__ = """The maximum over each window (``window_shape`` over the spa
 >>> from ember.example_libraries import stax
 >>> init, apply = stax.MaxPool((2, 2), (2, 2))
 >>> apply((), ember.numpy.arange(16.).reshape(1, 4, 4, 1))[0, :, :, 0]
-tensor([[5., 7.],
+tensor([[ 5.,  7.],
         [13., 15.]])
 """
 SumPool = _pooling_layer("SumPool", False, False)

@@ -177,7 +177,7 @@ class MaxPool2d(_MaxPool):
 
     >>> x = ember.arange(16.).reshape(1, 1, 4, 4)
     >>> ember.nn.MaxPool2d(2)(x)
-    tensor([[[[5., 7.],
+    tensor([[[[ 5.,  7.],
               [13., 15.]]]])
     """
     def forward(self, x):
@@ -211,7 +211,7 @@ class AvgPool2d(_Pool):
 
     >>> x = ember.arange(16.).reshape(1, 1, 4, 4)
     >>> ember.nn.AvgPool2d(2)(x)
-    tensor([[[[2.5000, 4.5000],
+    tensor([[[[ 2.5000,  4.5000],
               [10.5000, 12.5000]]]])
     """
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,

@@ -81,7 +81,7 @@ def linear(input, weight, bias=None):
 
     >>> w = ember.tensor([[1., 0.], [1., 1.]])
     >>> ember.nn.functional.linear(ember.tensor([[2., 3.]]), w, ember.tensor([0., 10.]))
-    tensor([[2., 15.]])
+    tensor([[ 2., 15.]])
     """
     if _ac[0]:  # ember.autocast: on the lower-precision list
         input, weight, bias = _autocast.lower(input, weight, bias)
@@ -396,7 +396,7 @@ def logsigmoid(input):
     """``log(sigmoid(input))``, computed without overflow for large negative inputs.
 
     >>> ember.nn.functional.logsigmoid(ember.tensor([0., -200.]))
-    tensor([-0.6931, -200.0000])
+    tensor([  -0.6931, -200.0000])
     """
     return -softplus(-input)
 
@@ -412,7 +412,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     >>> mean, var = ember.zeros(1), ember.ones(1)
     >>> ember.nn.functional.batch_norm(x, mean, var, training=True, eps=0.0)
     tensor([[-1.],
-            [1.]])
+            [ 1.]])
     >>> mean, var          # running statistics moved by momentum 0.1 (unbiased variance)
     (tensor([0.2000]), tensor([1.1000]))
     """

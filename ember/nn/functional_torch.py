@@ -57,8 +57,8 @@ def affine_grid(theta, size, align_corners=None):
 
     >>> theta = ember.tensor([[[1., 0., 0.], [0., 1., 0.]]])
     >>> ember.nn.functional.affine_grid(theta, (1, 1, 1, 2), align_corners=False)
-    tensor([[[[-0.5000, 0.0000],
-              [0.5000, 0.0000]]]])
+    tensor([[[[-0.5000,  0.0000],
+              [ 0.5000,  0.0000]]]])
     """
     size = tuple(int(s) for s in size)
     if len(size) != 4:
@@ -331,7 +331,7 @@ def pdist(input, p=2.0):
     as a flat tensor of N(N-1)/2 values (as ``torch.nn.functional.pdist``).
 
     >>> ember.nn.functional.pdist(ember.tensor([[0., 0.], [3., 4.], [6., 8.]]))
-    tensor([5., 10., 5.])
+    tensor([ 5., 10.,  5.])
     """
     if input.ndim != 2:
         raise ValueError(f"pdist: expected a 2-d input, got shape {tuple(input.shape)}")

@@ -86,7 +86,7 @@ class BatchNorm1d(_BatchNorm):
     >>> bn = ember.nn.BatchNorm1d(1)
     >>> bn(ember.tensor([[1.], [3.]]))                 # training: the batch's statistics
     tensor([[-1.0000],
-            [1.0000]], grad_fn=<...>)
+            [ 1.0000]], grad_fn=<...>)
     >>> bn.running_mean, bn.running_var
     (tensor([0.2000]), tensor([1.1000]))
     """

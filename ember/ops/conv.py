@@ -1081,7 +1081,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     >>> x, w = ember.tensor([[[1., 2.]]]), ember.tensor([[[1., 10.]]])
     >>> ember.nn.functional.conv_transpose1d(x, w, stride=2)
-    tensor([[[1., 10., 2., 20.]]])
+    tensor([[[ 1., 10.,  2., 20.]]])
     """
     return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups,
                            dilation, "conv_transpose1d")
@@ -1172,7 +1172,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     gives it to one of them).
 
     >>> ember.nn.functional.max_pool2d(ember.arange(16.).reshape(1, 1, 4, 4), 2)
-    tensor([[[[5., 7.],
+    tensor([[[[ 5.,  7.],
               [13., 15.]]]])
     """
     return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode,
@@ -1217,7 +1217,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     """Mean over sliding windows of (N, C, H, W), as ``torch.nn.functional.avg_pool2d``.
 
     >>> ember.nn.functional.avg_pool2d(ember.arange(16.).reshape(1, 1, 4, 4), 2)
-    tensor([[[[2.5000, 4.5000],
+    tensor([[[[ 2.5000,  4.5000],
               [10.5000, 12.5000]]]])
     """
     return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -1262,7 +1262,7 @@ def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size, as ``torch.nn.functional.adaptive_avg_pool2d``.
 
     >>> ember.nn.functional.adaptive_avg_pool2d(ember.arange(16.).reshape(1, 1, 4, 4), 2)
-    tensor([[[[2.5000, 4.5000],
+    tensor([[[[ 2.5000,  4.5000],
               [10.5000, 12.5000]]]])
     """
     return _adaptive_avg(2, input, output_size, "adaptive_avg_pool2d")

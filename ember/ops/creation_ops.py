@@ -210,7 +210,7 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
     """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in log scale.
 
     >>> ember.logspace(0, 2, 3)
-    tensor([1., 10., 100.])
+    tensor([  1.,  10., 100.])
     """
     d = _dt.as_dtype(dtype)
     return _make(np.logspace(float(start), float(end), int(steps), base=base).astype(d.np),

@@ -717,7 +717,7 @@ def signbit(input):
     """True where the sign bit is set: negative numbers, -0.0 and NaNs with the sign bit.
 
     >>> ember.signbit(ember.tensor([-1.0, -0.0, 0.0, 2.0]))
-    tensor([True, True, False, False])
+    tensor([ True,  True, False, False])
     """
     x = as_value(input)
     if x.dtype.is_complex:
@@ -1013,15 +1013,15 @@ _EXAMPLES = {
     "maximum": (f"ember.maximum({_PAIRS})", "tensor([4., 6.])"),
     "minimum": (f"ember.minimum({_PAIRS})", "tensor([-3., 4.])"),
     "eq": ("ember.eq(ember.tensor([1, 2]), 2)", "tensor([False, True])"),
-    "ne": ("ember.ne(ember.tensor([1, 2]), 2)", "tensor([True, False])"),
-    "lt": ("ember.lt(ember.tensor([1, 2]), 2)", "tensor([True, False])"),
+    "ne": ("ember.ne(ember.tensor([1, 2]), 2)", "tensor([ True, False])"),
+    "lt": ("ember.lt(ember.tensor([1, 2]), 2)", "tensor([ True, False])"),
     "le": ("ember.le(ember.tensor([1, 2]), 2)", "tensor([True, True])"),
     "gt": ("ember.gt(ember.tensor([1, 2]), 1)", "tensor([False, True])"),
     "ge": ("ember.ge(ember.tensor([1, 2]), 2)", "tensor([False, True])"),
     "remainder": (f"ember.remainder({_PAIRS})", "tensor([1., 2.])"),
     "fmod": (f"ember.fmod({_PAIRS})", "tensor([-3., 2.])"),
     "atan2": ("ember.atan2(ember.tensor([1.0, -1.0]), ember.tensor([1.0, 0.0]))",
-             "tensor([0.7854, -1.5708])",
+             "tensor([ 0.7854, -1.5708])",
              "The angle of the point ``(other, input)``, in (-pi, pi]."),
     "floor_divide": (f"ember.floor_divide({_PAIRS})", "tensor([-1., 1.])"),
     "add": ("ember.add(ember.tensor([1., 2.]), ember.tensor([10., 20.]), alpha=2)",
@@ -1033,10 +1033,10 @@ _EXAMPLES = {
                    "tensor([4., 9.], dtype=ember.float64)",
                    "``input ** exponent`` in float64 (as ``torch.float_power``)."),
     "logical_and": (f"ember.logical_and({_BOOLS})",
-                   "tensor([True, False, False])",
+                   "tensor([ True, False, False])",
                    "Elementwise logical and (nonzero is True); a bool result."),
     "logical_or": (f"ember.logical_or({_BOOLS})",
-                  "tensor([True, True, False])",
+                  "tensor([ True,  True, False])",
                   "Elementwise logical or (nonzero is True); a bool result."),
     "logical_xor": (f"ember.logical_xor({_BOOLS})",
                    "tensor([False, True, False])",
@@ -1058,7 +1058,7 @@ _EXAMPLES = {
                    "Elementwise bitwise not of integers (logical not of bools)."),
     "where": ("ember.where(ember.tensor([True, False]), ember.tensor([1., 2.]), 0.0)",
              "tensor([1., 0.])"),
-    "neg": ("ember.neg(ember.tensor([-2.0, 3.0]))", "tensor([2., -3.])"),
+    "neg": ("ember.neg(ember.tensor([-2.0, 3.0]))", "tensor([ 2., -3.])"),
     "exp": (f"ember.exp({_HALF_TWO})", "tensor([1.6487, 7.3891])"),
     "exp2": (f"ember.exp2({_HALF_TWO})", "tensor([1.4142, 4.0000])"),
     "expm1": (f"ember.expm1({_HALF_TWO})", "tensor([0.6487, 6.3891])"),
@@ -1069,8 +1069,8 @@ _EXAMPLES = {
     "sqrt": (f"ember.sqrt({_HALF_TWO})", "tensor([0.7071, 1.4142])"),
     "rsqrt": (f"ember.rsqrt({_HALF_TWO})", "tensor([1.4142, 0.7071])"),
     "sin": (f"ember.sin({_HALF_TWO})", "tensor([0.4794, 0.9093])"),
-    "cos": (f"ember.cos({_HALF_TWO})", "tensor([0.8776, -0.4161])"),
-    "tan": (f"ember.tan({_HALF_TWO})", "tensor([0.5463, -2.1850])"),
+    "cos": (f"ember.cos({_HALF_TWO})", "tensor([ 0.8776, -0.4161])"),
+    "tan": (f"ember.tan({_HALF_TWO})", "tensor([ 0.5463, -2.1850])"),
     "asin": ("ember.asin(ember.tensor([0.0, 1.0]))", "tensor([0.0000, 1.5708])"),
     "acos": ("ember.acos(ember.tensor([0.0, 1.0]))", "tensor([1.5708, 0.0000])"),
     "atan": (f"ember.atan({_HALF_TWO})", "tensor([0.4636, 1.1071])"),
@@ -1107,7 +1107,7 @@ _EXAMPLES = {
             "``x * sigmoid(x)`` (swish)."),
     "gelu": ("ember.gelu(ember.tensor([-1.0, 0.0, 1.0]))", "tensor([-0.1587, 0.0000, 0.8413])"),
     "lerp": ("ember.lerp(ember.tensor([0., 10.]), ember.tensor([10., 20.]), 0.25)",
-            "tensor([2.5000, 12.5000])",
+            "tensor([ 2.5000, 12.5000])",
             "Linear interpolation ``input + weight * (end - input)``."),
     "isnan": ("ember.isnan(ember.tensor([1.0, float('nan')]))",
              "tensor([False, True])",
@@ -1116,7 +1116,7 @@ _EXAMPLES = {
              "tensor([False, True])",
              "True where ``input`` is +inf or -inf."),
     "isfinite": ("ember.isfinite(ember.tensor([1.0, float('inf')]))",
-                "tensor([True, False])",
+                "tensor([ True, False])",
                 "True where ``input`` is neither infinite nor NaN."),
     "nan_to_num": ("ember.nan_to_num(ember.tensor([float('nan'), float('inf')]), posinf=9.0)",
                    "tensor([0., 9.])",
@@ -1247,7 +1247,7 @@ def imag(input):
     PyTorch (``ember.numpy.imag`` gives zeros, as NumPy).
 
     >>> ember.imag(ember.tensor([1 + 2j, 3 - 1j]))
-    tensor([2., -1.])
+    tensor([ 2., -1.])
     """
     return bind(imag_p, _complex_arg(input, "imag"))
 

@@ -726,7 +726,7 @@ class _At:
     >>> x.at[ember.tensor([0, 0, 5])].multiply(2.)
     tensor([4., 2., 3.])
     >>> x.at[ember.tensor([2, 7])].get(mode="fill", fill_value=-1.)
-    tensor([3., -1.])
+    tensor([ 3., -1.])
     """
 
     __slots__ = ("_x", "_idx")

@@ -318,8 +318,8 @@ def outer(input, vec2):
     """The outer product of two 1-D tensors.
 
     >>> ember.outer(ember.tensor([1., 2.]), ember.tensor([1., 10., 100.]))
-    tensor([[1., 10., 100.],
-            [2., 20., 200.]])
+    tensor([[  1.,  10., 100.],
+            [  2.,  20., 200.]])
     """
     return _matmul(input.reshape((-1, 1)), vec2.reshape((1, -1)))
 

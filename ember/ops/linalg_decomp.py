@@ -576,7 +576,7 @@ def cholesky_solve(B, L, upper=False):
     >>> L = ember.tensor([[2., 0.], [1., 1.]])                # A = L @ L.T
     >>> ember.cholesky_solve(ember.tensor([[2.], [3.]]), L)
     tensor([[-0.5000],
-            [2.0000]])
+            [ 2.0000]])
     """
     lo = _float("cholesky_solve", L)
     if upper:
@@ -623,8 +623,8 @@ def inv(A):
     """The inverse of square matrices.
 
     >>> ember.inverse(ember.tensor([[1., 2.], [3., 4.]]))
-    tensor([[-2.0000, 1.0000],
-            [1.5000, -0.5000]])
+    tensor([[-2.0000,  1.0000],
+            [ 1.5000, -0.5000]])
     """
     a = _float("linalg.inv", A)
     _check_matrix("linalg.inv", a, square=True)

@@ -528,7 +528,7 @@ def any(input, dim=None, keepdim=False):
     >>> ember.any(ember.tensor([0, 0, 2]))
     tensor(True)
     >>> ember.any(ember.tensor([[True, False], [False, False]]), dim=1)
-    tensor([True, False])
+    tensor([ True, False])
     """
     x = cast(as_value(input), _dt.bool_)
     return amax(cast(x, _dt.uint8), dim, keepdim) > 0 if x.numel() else \

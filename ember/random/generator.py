@@ -220,7 +220,7 @@ def normal(mean, std, size=None, generator=None, dtype=None):
     """Normal samples with the given mean and std (floats or tensors, broadcast).
 
     >>> ember.normal(ember.tensor([0., 100.]), 0.0)   # per-element means; std 0 gives the means
-    tensor([0., 100.])
+    tensor([  0., 100.])
     >>> ember.normal(5.0, 2.0, size=(10000,)).mean().round().item()
     5.0
     """

@@ -179,7 +179,7 @@ def normal(key, shape=(), dtype=None):
     """Standard normal samples (inverse-CDF of a uniform sample, as JAX).
 
     >>> ember.random.normal(ember.random.key(0), (3,))
-    tensor([1.6226, 2.0253, -0.4336])
+    tensor([ 1.6226,  2.0253, -0.4336])
     >>> ember.random.normal(ember.random.key(0), (2,), dtype=ember.float64).dtype
     ember.float64
     """

@@ -113,7 +113,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, randomness=
     (``ember.random``) need none of this.
 
     >>> ember.vmap(lambda v: v @ v)(ember.tensor([[1., 2.], [3., 4.]]))            # a dot per row
-    tensor([5., 25.])
+    tensor([ 5., 25.])
     >>> ember.vmap(lambda a, b: a * b, in_axes=(0, None))(ember.ones(3, 2), ember.tensor([1., 2.]))
     tensor([[1., 2.],
             [1., 2.],

@@ -120,8 +120,8 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Hessian, ``jacfwd(jacrev(fun))`` (``jax.hessian``).
 
     >>> ember.hessian(lambda x: (x ** 3).sum())(ember.tensor([1., 2.]))
-    tensor([[6., 0.],
-            [0., 12.]])
+    tensor([[ 6.,  0.],
+            [ 0., 12.]])
     """
     if has_aux:
         inner = jacrev(fun, argnums, has_aux=True)

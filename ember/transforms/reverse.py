@@ -151,7 +151,7 @@ def vjp(fun, *primals, has_aux=False):
 
     >>> y, pullback = ember.vjp(lambda x: x ** 2, ember.tensor([1., 2.]))
     >>> y, pullback(ember.tensor([1., 10.]))
-    (tensor([1., 4.]), (tensor([2., 40.]),))
+    (tensor([1., 4.]), (tensor([ 2., 40.]),))
     """
     p_leaves, p_def = tree_flatten(primals)
     p_leaves = [as_jax_value(p) for p in p_leaves]
@@ -226,7 +226,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
 
     >>> loss = lambda w, x: ((x @ w) ** 2).mean()
     >>> ember.value_and_grad(loss)(ember.tensor([1., 1.]), ember.tensor([[1., 2.]]))
-    (tensor(9.), tensor([6., 12.]))
+    (tensor(9.), tensor([ 6., 12.]))
     >>> both = ember.value_and_grad(loss, argnums=(0, 1))
     >>> value, (gw, gx) = both(ember.tensor([1., 1.]), ember.tensor([[1., 2.]]))
     >>> gx
@@ -277,7 +277,7 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     ``holomorphic``/``allow_int`` as in :func:`value_and_grad`).
 
     >>> ember.grad(lambda x: (x ** 3).sum())(ember.tensor([1., 2.]))
-    tensor([3., 12.])
+    tensor([ 3., 12.])
     >>> ember.grad(ember.grad(lambda x: x ** 3))(ember.tensor(2.))      # second derivative 6x
     tensor(12.)
     >>> params = {"w": ember.tensor([1., 2.]), "b": ember.tensor(0.5)}

@@ -123,8 +123,8 @@ def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, 
     >>> w = ember.tensor([[0.26, -0.26], [2.6, -2.6]])
     >>> ember.fake_quantize_per_channel_affine(w, ember.tensor([0.1, 1.0]), ember.tensor([0, 0]),
     ...                                        0, -128, 127)
-    tensor([[0.3000, -0.3000],
-            [3.0000, -3.0000]])
+    tensor([[ 0.3000, -0.3000],
+            [ 3.0000, -3.0000]])
     """
     return _fake_quantize(input, scale, zero_point, quant_min, quant_max, int(axis),
                           "fake_quantize_per_channel_affine")
@@ -172,7 +172,7 @@ def dequantize(input, scale, zero_point, axis=None):
 
     >>> q = ember.quantize_per_tensor(ember.tensor([0.25, -0.2]), 0.1, 3, "quint8")
     >>> ember.ao.quantization.dequantize(q, 0.1, 3)
-    tensor([0.3000, -0.2000])
+    tensor([ 0.3000, -0.2000])
     """
     q = as_value(input)
     if q.dtype.is_floating_point:

@@ -40,8 +40,8 @@ class QuantizedArray:
     tensor([[  64, -127],
             [ 127,    6]], dtype=ember.int8)
     >>> q.dequantize()
-    tensor([[0.5039, -1.0000],
-            [2.0000, 0.0945]])
+    tensor([[ 0.5039, -1.0000],
+            [ 2.0000,  0.0945]])
     """
 
     __slots__ = ("codes", "scale", "bits", "axis", "shape", "dtype")
@@ -163,7 +163,7 @@ def dequantize_params(qparams):
 
     >>> qp = ember.ao.quantization.quantize_params({"w": ember.tensor([[1.0, -0.5]])})
     >>> ember.ao.quantization.dequantize_params(qp)["w"]
-    tensor([[1.0000, -0.5039]])
+    tensor([[ 1.0000, -0.5039]])
     """
     return _tree.tree_map(lambda v: v.dequantize() if isinstance(v, QuantizedArray) else v,
                           qparams, is_leaf=lambda v: isinstance(v, QuantizedArray))

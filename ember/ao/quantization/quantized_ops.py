@@ -515,7 +515,7 @@ def qlinear_float(input, weight, bias, input_scale, input_zero_point, weight_sca
     >>> w = ember.tensor([[100, -50], [20, 20]], dtype=ember.int8)
     >>> qlinear_float(ember.tensor([[0.5, -1.0]]), w, ember.tensor([0.0, 0.1]), 0.05, 128,
     ...               ember.tensor([0.01, 0.02]), ember.tensor([0, 0]), 0.02, 100)
-    tensor([[1.0000, -0.1000]])
+    tensor([[ 1.0000, -0.1000]])
     """
     ops = _checked("qlinear_float", input, weight, bias, input_scale, input_zero_point,
                    weight_scale, weight_zero_point, scale, zero_point, "quint8",
@@ -592,7 +592,7 @@ def dequantize_tensor(q, scale, zero_point, axis=None):
 
     >>> from ember.ao.quantization.quantized_ops import dequantize_tensor
     >>> dequantize_tensor(ember.tensor([130, 126], dtype=ember.uint8), 0.5, 128)
-    tensor([1., -1.])
+    tensor([ 1., -1.])
     """
     q = as_value(q)
     if axis is None:  # PyTorch: float32 arithmetic per tensor, float64 per channel

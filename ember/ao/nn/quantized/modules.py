@@ -238,7 +238,7 @@ class Quantize(Module):
 
     >>> q = ember.ao.nn.quantized.Quantize(0.5, 128)
     >>> q(ember.tensor([0.3, 1.0, 100.0]))
-    tensor([0.5000, 1.0000, 63.5000])
+    tensor([ 0.5000,  1.0000, 63.5000])
     >>> q.int_repr(ember.tensor([0.3, 1.0]))
     tensor([129, 130], dtype=ember.uint8)
     """
