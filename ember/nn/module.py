@@ -38,6 +38,8 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    __str__ = __repr__  # print(param) shows the header too, as PyTorch
+
     def __reduce_ex__(self, protocol):
         # unpickles as a Parameter (the data inside pickles as a tensor: by value, or by
         # descriptor when shared and sent to another process)

@@ -69,3 +69,9 @@ def test_suffixes_move_to_a_new_line_when_the_last_line_is_full():
     assert _same(e, t)
     assert _same(ember.tensor([[1.5, -2.25] * 5], dtype=ember.float64, requires_grad=True),
                  torch.tensor([[1.5, -2.25] * 5], dtype=torch.float64, requires_grad=True))
+
+
+def test_parameter_prints_its_header_in_print_and_repr():
+    pe, pt = ember.nn.Parameter(ember.ones(2)), torch.nn.Parameter(torch.ones(2))
+    assert str(pe) == str(pt) and repr(pe) == repr(pt)
+    assert str([pe]) == str([pt])
