@@ -96,6 +96,7 @@ from .tree import (  # noqa: F401,E402
     register_pytree_with_keys, register_dataclass)
 from . import tree, tree_util  # noqa: F401,E402
 from . import test_util  # noqa: F401,E402  (jax.test_util.check_grads)
+from . import __future__  # noqa: F401,E402  (torch.__future__: set_swap_module_params_on_conversion)
 from . import ad_checkpoint  # noqa: F401,E402  (jax.ad_checkpoint: remat policies, checkpoint_name)
 from . import numpy  # noqa: F401,E402  (jax.numpy-style names: import ember.numpy as jnp)
 from . import lax  # noqa: F401,E402  (jax.lax's control flow: from ember import lax)

@@ -336,7 +336,7 @@ def save(obj, path, pickle_module=None, pickle_protocol=None,
     >>> ember.save(model.state_dict(), path)
     >>> restored = ember.nn.Linear(2, 1)
     >>> restored.load_state_dict(ember.load(path))
-    ([], [])
+    <All keys matched successfully>
     >>> bool((restored.weight == model.weight).all())
     True
     """

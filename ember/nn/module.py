@@ -2,7 +2,7 @@
 keys and semantics."""
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
@@ -277,16 +277,29 @@ class Module:
                     out[f"{mp}.{n}" if mp else n] = b.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copies the tensors of ``state_dict`` into the parameters and buffers; with
         ``strict=True`` a missing or unexpected key or a shape mismatch raises. Returns the
-        missing and unexpected keys.
+        missing and unexpected keys (a named pair, as PyTorch's).
+
+        ``assign=True`` puts the checkpoint's tensors themselves into the module instead of
+        copying their values (their dtype and device are kept; a parameter keeps its
+        ``requires_grad``): how a model built on the meta device gets its weights. Parameters
+        are then new objects, so build the optimizer afterwards -- unless
+        ``ember.__future__.set_swap_module_params_on_conversion(True)``, under which the
+        module's parameter objects stay and take the checkpoint's data.
 
         >>> a, b = ember.nn.Linear(2, 1), ember.nn.Linear(2, 1)
         >>> b.load_state_dict(a.state_dict())
-        ([], [])
+        <All keys matched successfully>
         >>> bool((a.weight == b.weight).all())
         True
+        >>> with ember.device("meta"):
+        ...     c = ember.nn.Linear(2, 1)
+        >>> c.load_state_dict(a.state_dict(), assign=True).missing_keys
+        []
+        >>> c.weight.device, c.weight.requires_grad
+        (device(type='cpu'), True)
         """
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
@@ -302,11 +315,36 @@ class Module:
         problems.extend(mismatched)
         if problems:
             raise RuntimeError("load_state_dict: " + "; ".join(problems))
+        if assign:
+            self._assign_state(state_dict)
+            return _IncompatibleKeys(missing, unexpected)
         with no_grad():
             for k, v in state_dict.items():
                 if k in own:
                     own[k].copy_(v if isinstance(v, Tensor) else Tensor._wrap(np.asarray(v)))
-        return missing, unexpected
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _assign_state(self, state_dict):
+        from .._future import get_swap_module_params_on_conversion
+        swap = get_swap_module_params_on_conversion()
+        for prefix, m in self.named_modules():
+            head = f"{prefix}." if prefix else ""
+            for store in (m._parameters, m._buffers):
+                for n, old in list(store.items()):
+                    k = head + n
+                    if old is None or k not in state_dict:
+                        continue
+                    v = state_dict[k]
+                    v = v if isinstance(v, Tensor) else Tensor._wrap(np.asarray(v))
+                    if store is m._parameters:
+                        new = Parameter(v.detach(), requires_grad=old.requires_grad)
+                    else:
+                        new = v
+                    if swap:  # the module's objects stay; they take the new data
+                        old._data = new._data
+                        old.grad = None
+                    else:
+                        store[n] = new
 
     # ---- modes and helpers -------------------------------------------------------------
     def train(self, mode=True):
@@ -364,6 +402,10 @@ class Module:
 
     def half(self):
         return self.to(dtype="float16")
+
+    def bfloat16(self):
+        """Cast the floating-point parameters and buffers to bfloat16 (in place)."""
+        return self.to(dtype="bfloat16")
 
     def share_memory(self):
         """Move every parameter, its gradient if it has one, and every buffer into shared
@@ -449,6 +491,18 @@ class Module:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines + children) + "\n)"
 
+
+
+class _IncompatibleKeys(namedtuple("_IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the missing and unexpected keys (unpacks as a pair)."""
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 class _Handle:
