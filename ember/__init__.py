@@ -160,6 +160,8 @@ from .transforms.custom import custom_vjp, custom_jvp  # noqa: F401,E402
 from .transforms.remat import checkpoint, remat, checkpoint_policies  # noqa: F401,E402
 from .transforms.callbacks import pure_callback  # noqa: F401,E402  (jax.pure_callback)
 from . import debug, experimental  # noqa: F401,E402  (jax.debug.print/callback, io_callback)
+from .jax_scopes import (named_scope, named_call, ensure_compile_time_eval,  # noqa: F401,E402
+                         enable_x64)
 from . import typing  # noqa: F401,E402  (jax.typing's ArrayLike, DTypeLike)
 from . import dtypes  # noqa: F401,E402  (jax.dtypes' canonicalize_dtype, issubdtype, ...)
 Array = Tensor  # jax.Array: ``isinstance(x, ember.Array)`` holds for every tensor

@@ -293,6 +293,22 @@ class eager_context:
         return False
 
 
+class compile_time_eval:
+    """Evaluate operations on concrete values now, inside ``jit`` too (JAX's
+    ``ensure_compile_time_eval``): clears this thread's dynamic trace, so a primitive none of
+    whose arguments is a tracer runs eagerly instead of being staged. Operations on traced
+    values are staged as before."""
+
+    def __enter__(self):
+        self.saved = _tls.dynamic
+        _tls.dynamic = None
+        return self
+
+    def __exit__(self, *exc):
+        _tls.dynamic = self.saved
+        return False
+
+
 def find_top_trace(args):
     state = _tls
     top = state.stack[0]

@@ -2,8 +2,10 @@
 ``saved_residuals``.
 
 ``checkpoint(f)`` stages ``f`` into a graph per call and binds one ``checkpoint`` primitive
-over it. Without a policy its reverse-mode forward keeps nothing but the inputs and its VJP
-re-runs the whole graph under ``vjp``. With ``policy=`` the reverse-mode forward (the
+over it. Without a policy its reverse-mode forward keeps nothing but the inputs (JAX's
+``nothing_saveable``): outside jit the backward recomputes only the values the VJP rules read
+(the plan below, with no residuals); under staging its VJP re-runs the whole graph under
+``vjp`` and jit's passes prune what the backward does not use. With ``policy=`` the reverse-mode forward (the
 primitive's ``vjp_forward``, also run by the eager tape) asks the policy about every equation
 of the graph, ``policy(prim, *input_avals, **params) -> bool``: the values the backward pass
 reads (the inputs of the equations' VJP rules, ``Primitive.vjp_reads``) that come from a
@@ -366,7 +368,13 @@ def _plan_of(flat, primals, policy):
 def _remat_forward(primals, *, flat, policy=None):
     """Reverse mode's forward: the outputs, and the residuals the policy saves."""
     if policy is None:
-        return bind(remat_p, *primals, flat=flat), None
+        if any(isinstance(p, Tracer) for p in primals):
+            # staged (jit(grad(...))): the full VJP, which jit's passes prune as well; the
+            # plan's second call would only add work there
+            return bind(remat_p, *primals, flat=flat), None
+        # JAX's policy=None saves nothing but the inputs, as nothing_saveable; the plan then
+        # recomputes only the values the VJP rules read, and skips the rest of the forward
+        policy = nothing_saveable
     plan, flat = _plan_of(flat, primals, policy)
     if plan is None:
         return bind(remat_p, *primals, flat=flat), None
@@ -445,11 +453,13 @@ def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
         keys = [draw_keys(g, op) for g, op in zip(closed.key_gens, closed.key_ops)]
         ins = [*leaves, *keys, *closed.consts]
         sf = _StagedFn(closed)
-        if policy is None:
-            out = bind(remat_p, *ins, flat=sf)
-        elif eager_mode() and _ag.is_grad_enabled() and any(
+        if eager_mode() and _ag.is_grad_enabled() and any(
                 isinstance(a, Tensor) and a.requires_grad for a in ins):
-            out = _eager_with_residuals(ins, sf, policy)  # the tape keeps the residuals
+            # the tape keeps the residuals (none without a policy: the backward recomputes
+            # only what the VJP rules read, as under grad)
+            out = _eager_with_residuals(ins, sf, policy or nothing_saveable)
+        elif policy is None:
+            out = bind(remat_p, *ins, flat=sf)
         else:
             out = bind(remat_p, *ins, flat=sf, policy=policy)
         return tree_unflatten(flat.out_def, out)

@@ -116,7 +116,7 @@ def test_higher_order_and_vmap_of_grad(pol):
 
 
 @pytest.mark.parametrize("pol,saved,sin_recomputed", [
-    ("none", 0, 3), ("nothing", 0, 2), ("dots", 3, 2), ("only_a", 1, 1),
+    ("none", 0, 2), ("nothing", 0, 2), ("dots", 3, 2), ("only_a", 1, 1),
     ("both", 2, 0), ("everything", 5, 0)])
 def test_the_policy_changes_what_is_saved_and_recomputed(pol, saved, sin_recomputed):
     ws = [jnp.asarray(w).requires_grad_() for w in _weights()]
@@ -127,7 +127,8 @@ def test_the_policy_changes_what_is_saved_and_recomputed(pol, saved, sin_recompu
         out = h(*ws).sum()
         assert n[0] == 3
         out.backward()
-    # sin's output feeds the next dot's VJP; without a policy the whole block reruns
+    # sin's output feeds the next dot's VJP; without a policy (JAX's nothing_saveable) the
+    # backward reruns only what the VJP rules read: the last sin's output is not read
     assert n[0] - 3 == sin_recomputed
     with count_calls("sin") as n:  # the same under ember.grad
         _grads(h, ws)

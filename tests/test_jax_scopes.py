@@ -1,0 +1,116 @@
+"""jax.named_scope / named_call, ensure_compile_time_eval and the enable_x64 contexts
+(ember.experimental's enable_x64/disable_x64 of older JAX too), against JAX when installed."""
+import numpy as np
+import pytest
+
+import ember
+import ember.numpy as jnp
+from ember.core.errors import ConcretizationError
+from ember.core.tensor import Tensor
+
+
+def test_named_scope_context_and_decorator_leave_values_alone():
+    @ember.named_scope("double")
+    def double(x):
+        return x * 2
+
+    x = jnp.arange(3.)
+    with ember.named_scope("outer"):
+        y = double(x)
+    np.testing.assert_array_equal(y.numpy(), [0, 2, 4])
+    np.testing.assert_array_equal(ember.jit(double)(x).numpy(), [0, 2, 4])
+    np.testing.assert_array_equal(ember.grad(lambda v: double(v).sum())(x).numpy(), [2, 2, 2])
+    assert double.__name__ == "double"
+    with pytest.raises(TypeError, match="named_scope: the name must be a string"):
+        ember.named_scope(3)
+
+
+def test_named_call():
+    inc = ember.named_call(lambda x: x + 1, name="inc")
+    assert float(inc(ember.tensor(1.))) == 2.0
+    assert float(ember.jit(inc)(ember.tensor(2.))) == 3.0
+    with pytest.raises(TypeError, match="named_call: expected a function"):
+        ember.named_call(3)
+
+
+def test_ensure_compile_time_eval_gives_concrete_values_inside_jit():
+    seen = {}
+
+    @ember.jit
+    def f(x):
+        with ember.ensure_compile_time_eval():
+            c = jnp.sin(jnp.asarray(2.))
+            n = int(jnp.arange(4).sum())  # would raise ConcretizationError when staged
+            y = x * c  # a traced input stays traced
+            seen["c"], seen["y"] = type(c), type(y)
+        return y * n
+
+    out = f(jnp.asarray(1.5))
+    assert seen["c"] is Tensor and seen["y"] is not Tensor
+    np.testing.assert_allclose(float(out), 1.5 * np.sin(np.float32(2)) * 6, rtol=1e-6)
+
+    @ember.jit
+    def g(x):
+        return x * int(jnp.arange(4).sum())
+    with pytest.raises(ConcretizationError):
+        g(jnp.asarray(1.0))
+
+
+def test_ensure_compile_time_eval_matches_jax():
+    jax = pytest.importorskip("jax")
+
+    def prog(mod, np_mod):
+        @mod.jit
+        def f(x):
+            with mod.ensure_compile_time_eval():
+                w = np_mod.linspace(0., 1., 5)
+                k = int(np_mod.argmax(w))
+            return x[k] * w
+        return np.asarray(f(np_mod.arange(6.)))
+
+    np.testing.assert_allclose(prog(ember, jnp), prog(jax, jax.numpy), rtol=1e-6)
+
+
+def test_enable_x64_context_restores_and_retraces():
+    f = ember.jit(lambda x: x * 1.5)
+    assert not ember.enable_x64.value
+    assert f(np.ones(2)).dtype == ember.float32
+    with ember.enable_x64(True):
+        assert ember.enable_x64.value and ember.config.jax_enable_x64
+        assert jnp.arange(2.).dtype == ember.float64
+        assert f(np.ones(2)).dtype == ember.float64
+        with ember.enable_x64(False):
+            assert jnp.zeros(1).dtype == ember.float32
+        assert jnp.zeros(1).dtype == ember.float64
+    assert jnp.arange(2.).dtype == ember.float32 and f(np.ones(2)).dtype == ember.float32
+    with pytest.raises(RuntimeError, match="inside"):
+        with ember.enable_x64():
+            raise RuntimeError("inside")
+    assert not ember.config.jax_enable_x64  # restored after an error too
+
+
+def test_enable_x64_matches_jax():
+    jax = pytest.importorskip("jax")
+    for on in (True, False):
+        with jax.enable_x64(on):
+            want = (jax.numpy.arange(2.).dtype, jax.numpy.asarray(np.ones(1)).dtype,
+                    jax.numpy.arange(3).dtype)
+        with ember.enable_x64(on):
+            got = (jnp.arange(2.).dtype, jnp.asarray(np.ones(1)).dtype, jnp.arange(3).dtype)
+        assert [str(np.dtype(g.np)) for g in got] == [str(w) for w in want]
+    with jax.enable_x64():
+        assert jax.numpy.zeros(1).dtype == np.float64
+    with ember.enable_x64():
+        assert jnp.zeros(1).dtype == ember.float64
+
+
+def test_experimental_x64_contexts():
+    import ember.experimental as ex
+    with ex.enable_x64():
+        assert jnp.ones(1).dtype == ember.float64
+        with ex.disable_x64():
+            assert jnp.ones(1).dtype == ember.float32
+        assert jnp.ones(1).dtype == ember.float64
+    with ex.enable_x64(False):
+        assert jnp.ones(1).dtype == ember.float32
+    assert not ember.config.read("jax_enable_x64")
