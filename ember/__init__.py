@@ -99,6 +99,8 @@ from . import test_util  # noqa: F401,E402  (jax.test_util.check_grads)
 from . import __future__  # noqa: F401,E402  (torch.__future__: set_swap_module_params_on_conversion)
 from . import ad_checkpoint  # noqa: F401,E402  (jax.ad_checkpoint: remat policies, checkpoint_name)
 from . import numpy  # noqa: F401,E402  (jax.numpy-style names: import ember.numpy as jnp)
+from . import numpy_methods as _numpy_methods  # noqa: E402
+_numpy_methods.install(vars(numpy))  # x.sum(axis=0), x.max(axis=-1): jnp's meaning
 from . import lax  # noqa: F401,E402  (jax.lax's control flow: from ember import lax)
 from .numpy import device_put, device_get  # noqa: F401,E402  (jax.device_put/device_get)
 from . import sharding  # noqa: F401,E402  (jax.sharding's Mesh/PartitionSpec, shard_map)
@@ -117,7 +119,7 @@ _sys.modules[__name__ + ".numpy.fft"] = _numpy_fft
 from . import scipy  # noqa: F401,E402  (jax.scipy's linalg and special)
 from .transforms import vjp_plans as _vjp_plans  # noqa: E402
 from .transforms import (  # noqa: F401,E402
-    jvp, linearize, vmap, pmap, jacfwd, vjp, grad, value_and_grad, jacrev, jacobian, hessian,
+    jvp, linearize, linear_transpose, vmap, pmap, jacfwd, vjp, grad, value_and_grad, jacrev, jacobian, hessian,
     stop_gradient, jit,
     make_graph, disable_jit, config, eval_shape, ShapeDtypeStruct, block_until_ready)
 from .transforms.staging.jitted import Jitted as _Jitted  # noqa: E402
@@ -160,8 +162,8 @@ from .transforms.custom import custom_vjp, custom_jvp  # noqa: F401,E402
 from .transforms.remat import checkpoint, remat, checkpoint_policies  # noqa: F401,E402
 from .transforms.callbacks import pure_callback  # noqa: F401,E402  (jax.pure_callback)
 from . import debug, experimental  # noqa: F401,E402  (jax.debug.print/callback, io_callback)
-from .jax_scopes import (named_scope, named_call, ensure_compile_time_eval,  # noqa: F401,E402
-                         enable_x64)
+from .jax_toplevel import (named_scope, named_call, ensure_compile_time_eval,  # noqa: F401,E402
+                           enable_x64, debug_nans, debug_infs, typeof)
 from . import typing  # noqa: F401,E402  (jax.typing's ArrayLike, DTypeLike)
 from . import dtypes  # noqa: F401,E402  (jax.dtypes' canonicalize_dtype, issubdtype, ...)
 Array = Tensor  # jax.Array: ``isinstance(x, ember.Array)`` holds for every tensor

@@ -7,10 +7,14 @@ and ``ember.numpy``'s creation functions default to float64. The PyTorch-style e
 (``ember.tensor``, ``ember.from_numpy``, ``ember.zeros``, ...) keep PyTorch's rules either way
 (``torch.tensor(float64 ndarray)`` is float64; the default dtype is set with
 ``ember.set_default_dtype``). The setting is process-wide, as JAX's.
+
+``jax_debug_nans`` / ``jax_debug_infs`` (default off): raise ``FloatingPointError`` at the
+operation that produces a NaN / an inf (see ``ember.transforms.nan_checks``).
 """
 from __future__ import annotations
 
 from .core import dtypes as _dt
+from .transforms import nan_checks as _nan_checks
 
 
 class Config:
@@ -20,7 +24,11 @@ class Config:
 
     # the flag itself lives in the core (``core.dtypes``), read by jit, grad, vmap and
     # ember.numpy alike
-    _own = {"jax_enable_x64": (_dt.x64_enabled, _dt.set_x64)}
+    _own = {"jax_enable_x64": (_dt.x64_enabled, _dt.set_x64),
+            "jax_debug_nans": (lambda: _nan_checks.enabled("nans"),
+                               lambda on: _nan_checks.set_enabled("nans", on)),
+            "jax_debug_infs": (lambda: _nan_checks.enabled("infs"),
+                               lambda on: _nan_checks.set_enabled("infs", on))}
     _jax_names = {"jax_disable_jit": "disable_jit",
                   "jax_explain_cache_misses": "explain_retraces"}
 
@@ -55,10 +63,12 @@ class Config:
     def config_with_absl(self):
         """Make the options command-line flags of an absl program (``jax.config``'s
         ``config_with_absl``): ``--jax_enable_x64``, ``--jax_disable_jit``,
-        ``--jax_explain_cache_misses`` are defined as absl flags (absl must be installed)
+        ``--jax_explain_cache_misses``, ``--jax_debug_nans``, ``--jax_debug_infs`` are defined
+        as absl flags (absl must be installed)
         and applied when absl parses the command line (``app.run``)."""
         from absl import flags
-        for name in ("jax_enable_x64", "jax_disable_jit", "jax_explain_cache_misses"):
+        for name in ("jax_enable_x64", "jax_disable_jit", "jax_explain_cache_misses",
+                     "jax_debug_nans", "jax_debug_infs"):
             if name in flags.FLAGS:
                 continue
             flags.DEFINE_bool(name, bool(self.read(name)), f"ember.config.{name}")

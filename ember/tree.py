@@ -55,8 +55,14 @@ def register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten_func=No
     return cls
 
 
-def register_dataclass(cls):
-    """Register a dataclass: every field is a child.
+def register_dataclass(nodetype=None, data_fields=None, meta_fields=None, drop_fields=()):
+    """Register a class as a pytree node whose children are its data fields (JAX's
+    ``register_dataclass``). A dataclass needs no field lists: its fields are children,
+    except those declared ``field(metadata=dict(static=True))``, which are static metadata
+    (part of the tree structure, compared by value). Otherwise give both ``data_fields`` and
+    ``meta_fields`` (names of attributes the constructor takes as keywords); the node is
+    rebuilt as ``nodetype(**data, **meta)``. Usable as a decorator, also with
+    ``functools.partial(register_dataclass, data_fields=..., meta_fields=...)``.
 
     >>> import dataclasses
     >>> @ember.tree.register_dataclass
@@ -64,13 +70,54 @@ def register_dataclass(cls):
     ... class Params:
     ...     w: object
     ...     b: object
+    ...     name: str = dataclasses.field(default="dense", metadata=dict(static=True))
     >>> ember.tree.tree_leaves(Params(w=ember.tensor([1., 2.]), b=ember.tensor(0.)))
     [tensor([1., 2.]), tensor(0.)]
     """
-    names = [f.name for f in dataclasses.fields(cls)]
-    return register_pytree_with_keys(
-        cls, lambda x: ([(GetAttrKey(n), getattr(x, n)) for n in names], None),
-        lambda aux, ch: cls(**dict(zip(names, ch))))
+    if nodetype is None:  # @register_dataclass(data_fields=..., meta_fields=...)
+        return lambda cls: register_dataclass(cls, data_fields, meta_fields, drop_fields)
+    name = getattr(nodetype, "__name__", repr(nodetype))
+    if (data_fields is None) != (meta_fields is None):
+        raise TypeError(f"register_dataclass({name}): give both data_fields and meta_fields "
+                        f"or neither; got data_fields={data_fields!r}, "
+                        f"meta_fields={meta_fields!r}")
+    if data_fields is None:
+        if not dataclasses.is_dataclass(nodetype):
+            raise TypeError(f"register_dataclass({name}): {name} is not a dataclass; decorate "
+                            f"it with @dataclasses.dataclass first, or pass data_fields= and "
+                            f"meta_fields= (the attribute names its constructor takes)")
+        fields = [f for f in dataclasses.fields(nodetype) if f.name not in drop_fields]
+        no_init = [f.name for f in fields if not f.init]
+        if no_init:
+            raise ValueError(f"register_dataclass({name}): the fields {no_init} are not "
+                             f"constructor arguments (init=False), so a rebuilt node would "
+                             f"lose them; list them in drop_fields= or give them init=True")
+        meta_fields = [f.name for f in fields if f.metadata.get("static", False)]
+        data_fields = [f.name for f in fields if not f.metadata.get("static", False)]
+    else:
+        data_fields, meta_fields = list(data_fields), list(meta_fields)
+        both = set(data_fields) & set(meta_fields)
+        if both:
+            raise ValueError(f"register_dataclass({name}): fields {sorted(both)} are listed "
+                             f"as both data and meta fields")
+        if dataclasses.is_dataclass(nodetype):
+            init = {f.name for f in dataclasses.fields(nodetype) if f.init} - set(drop_fields)
+            listed = set(data_fields) | set(meta_fields)
+            if listed != init:
+                raise ValueError(
+                    f"register_dataclass({name}): data_fields and meta_fields must name the "
+                    f"dataclass's constructor fields exactly; missing {sorted(init - listed)}, "
+                    f"unexpected {sorted(listed - init)}")
+    data, meta = tuple(data_fields), tuple(meta_fields)
+
+    def flatten(x):
+        return ([(GetAttrKey(n), getattr(x, n)) for n in data],
+                tuple(getattr(x, n) for n in meta))
+
+    def unflatten(aux, children):
+        return nodetype(**dict(zip(data, children)), **dict(zip(meta, aux)))
+    register_pytree_with_keys(nodetype, flatten, unflatten)
+    return nodetype
 
 
 # ---- key paths (JAX's names): where a leaf sits in a tree ---------------------------------

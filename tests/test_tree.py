@@ -180,3 +180,70 @@ def test_pytree_classes_and_partial_pass_through_transforms():
     add = ember.tree_util.Partial(lambda a, b: a * b, ember.tensor(2.))
     assert ember.tree.tree_leaves(add)[0].item() == 2.
     assert ember.jit(lambda f, y: f(y))(add, ember.tensor(3.)).item() == 6.
+
+
+def test_register_dataclass_fields_and_static_metadata():
+    import dataclasses
+    import functools
+
+    @functools.partial(ember.tree_util.register_dataclass, data_fields=["a", "b"],
+                       meta_fields=["name"])
+    @dataclasses.dataclass
+    class Box:
+        name: str
+        a: object
+        b: object
+
+    leaves, td = ember.tree.flatten(Box("apple", 5.3, ember.zeros(2)))
+    assert leaves[0] == 5.3 and len(leaves) == 2
+    back = ember.tree.map(lambda v: v * 2, Box("x", 1.0, 2.0))
+    assert (back.name, back.a, back.b) == ("x", 2.0, 4.0)
+    assert ember.tree.structure(Box("p", 1, 2)) != ember.tree.structure(Box("q", 1, 2))
+
+    class Plain:  # not a dataclass: the constructor takes the fields as keywords
+        def __init__(self, w, tag):
+            self.w, self.tag = w, tag
+    ember.tree_util.register_dataclass(Plain, data_fields=["w"], meta_fields=["tag"])
+    assert ember.tree.leaves(Plain(3.0, "t")) == [3.0]
+    assert ember.tree.map(lambda v: v + 1, Plain(3.0, "t")).tag == "t"
+    paths = ember.tree_util.tree_flatten_with_path(Plain(3.0, "t"))[0]
+    assert str(paths[0][0][0]) == ".w"
+
+    @ember.tree_util.register_dataclass
+    @dataclasses.dataclass
+    class Auto:
+        x: object
+        n: int = dataclasses.field(default=2, metadata=dict(static=True))
+    assert ember.tree.leaves(Auto(1.0, 3)) == [1.0]
+    assert ember.jit(lambda a: a.x * a.n)(Auto(ember.tensor(2.0), 3)).item() == 6.0
+
+    with pytest.raises(TypeError, match="give both data_fields and meta_fields"):
+        ember.tree_util.register_dataclass(Plain, data_fields=["w"])
+    with pytest.raises(TypeError, match="is not a dataclass"):
+        ember.tree_util.register_dataclass(Plain)
+
+    @dataclasses.dataclass
+    class NoInit:
+        x: object
+        y: object = dataclasses.field(init=False, default=0)
+    with pytest.raises(ValueError, match=r"\['y'\] are not constructor arguments"):
+        ember.tree_util.register_dataclass(NoInit)
+
+
+def test_register_dataclass_matches_jax():
+    jax = pytest.importorskip("jax")
+    import dataclasses
+
+    def make(mod):
+        @mod.tree_util.register_dataclass
+        @dataclasses.dataclass
+        class P:
+            w: object
+            b: object
+            act: str = dataclasses.field(default="relu", metadata=dict(static=True))
+        return P
+    PE, PJ = make(ember), make(jax)
+    assert len(ember.tree.leaves(PE(1.0, 2.0))) == len(jax.tree.leaves(PJ(1.0, 2.0))) == 2
+    assert [ember.tree_util.keystr(k)
+            for k, _ in ember.tree_util.tree_flatten_with_path(PE(1., 2.))[0]] == \
+        [jax.tree_util.keystr(k) for k, _ in jax.tree_util.tree_flatten_with_path(PJ(1., 2.))[0]]

@@ -5,7 +5,7 @@ effects, kept in program order by jit), and the 64-bit mode contexts ``enable_x6
 from __future__ import annotations
 
 from ..transforms.callbacks import io_callback  # noqa: F401
-from ..jax_scopes import _x64_mode
+from ..jax_toplevel import _x64_mode
 
 __all__ = ["io_callback", "enable_x64", "disable_x64"]
 

@@ -11,5 +11,5 @@ from .staging.jitted import (jit, make_graph, disable_jit, config, eval_shape,  
                              ShapeDtypeStruct, block_until_ready)
 from . import custom  # noqa: F401,E402  (registers its primitives)
 from . import reference_rules  # noqa: F401,E402  (rules derived from reference definitions)
-from .linearize import linearize  # noqa: F401,E402
+from .linearize import linearize, linear_transpose  # noqa: F401,E402
 from .pmap import pmap  # noqa: F401,E402

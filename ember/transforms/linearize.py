@@ -76,3 +76,55 @@ def linearize(fun, *primals):
                                  f"{list(a.shape)}")
         return tree_unflatten(out_def[0], _run(linear, plan, residuals + ts))
     return tree_unflatten(out_def[0], outs), f_jvp
+
+
+def linear_transpose(fun, *primals, reduce_axes=()):
+    """``jax.linear_transpose``: the transpose of the linear function ``fun``, as a function
+    of a cotangent shaped like ``fun``'s output that returns a tuple of cotangents shaped
+    like ``primals`` (tensors, NumPy data, Python numbers or ``ShapeDtypeStruct``s: only
+    their shapes and dtypes are read). ``fun`` must be linear in its arguments: the result
+    is the vector-Jacobian product of ``fun`` at zero, which for a non-linear function is the
+    transpose of its derivative there (JAX refuses such a function).
+
+    >>> t = ember.linear_transpose(lambda x: 2 * x.sum(), ember.ShapeDtypeStruct((3,), ember.float32))
+    >>> t(ember.tensor(1.))
+    (tensor([2., 2., 2.]),)
+    """
+    from ..core import dtypes as _dt
+    from ..ops.creation_ops import zeros
+    from ..ops.elementwise import as_jax_value
+    from .reverse import vjp
+    if not callable(fun):
+        raise TypeError(f"linear_transpose: expected a function, got {type(fun).__name__}")
+    if reduce_axes:
+        raise NotImplementedError("linear_transpose: reduce_axes (removed from JAX) is not "
+                                  "supported; sum the result over the axes instead")
+    leaves, td = tree_flatten(primals)
+    avals = []
+    for x in leaves:
+        if not isinstance(x, (Tensor, Aval)):
+            x = np.asarray(_dt.canonical_value(x))
+        avals.append(Aval(tuple(x.shape), x.dtype if isinstance(x, (Tensor, Aval))
+                          else _dt.from_np(x.dtype)))
+    for a in avals:
+        if not a.dtype.is_inexact:
+            raise TypeError(f"linear_transpose: the primals must be floating or complex, got "
+                            f"{a} (an integer input has no cotangent)")
+    point = tree_unflatten(td, [zeros(a.shape, dtype=a.dtype) for a in avals])
+    out, pull = vjp(fun, *point)
+    out_leaves, out_def = tree_flatten(out)
+
+    def transposed(out_cotangent):
+        ct_leaves, ct_def = tree_flatten(out_cotangent)
+        if ct_def != out_def:
+            raise TypeError(f"linear_transpose: the cotangent's structure {ct_def} does not "
+                            f"match the function's output {out_def}")
+        cts = []
+        for c, o in zip(ct_leaves, out_leaves):
+            c = as_jax_value(c)
+            if tuple(c.shape) != tuple(o.shape):
+                raise TypeError(f"linear_transpose: a cotangent of shape {tuple(c.shape)} for "
+                                f"an output of shape {tuple(o.shape)}")
+            cts.append(c.to(o.dtype) if c.dtype != o.dtype else c)
+        return tuple(pull(tree_unflatten(out_def, cts)))
+    return transposed

@@ -112,3 +112,15 @@ def test_import_ember_makes_utils_data_reachable():
     out = subprocess.run([sys.executable, "-c", "import ember; print(ember.utils.data.DataLoader"
                           " is ember.data.DataLoader)"], capture_output=True, text=True)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_shape_mistakes_are_also_typeerrors_as_jax_raises_them():
+    """JAX raises TypeError for jnp.dot of shapes that don't line up; a JAX program's
+    ``except TypeError`` catches ember's error too."""
+    import ember.numpy as jnp
+    with pytest.raises(TypeError, match="matmul: shapes"):
+        jnp.dot(jnp.ones((10, 784)), jnp.ones((512, 784)).T.T)
+    assert issubclass(ember.OpError, (TypeError, ValueError, RuntimeError))
+    jax = pytest.importorskip("jax")
+    with pytest.raises(TypeError):
+        jax.numpy.dot(jax.numpy.ones((10, 784)), jax.numpy.ones((512, 784)))

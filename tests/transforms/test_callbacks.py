@@ -160,3 +160,34 @@ def test_debug_print_matches_jax_output(capsys):
     assert want.count("\n") == 3
     body(ember, jnp)
     assert capsys.readouterr().out == want
+
+
+def test_callback_with_no_arguments_under_jit():
+    """A primitive with no operands in a jit plan (a pure_callback of nothing)."""
+    calls = []
+
+    def host():
+        calls.append(1)
+        return np.int32(7)
+
+    out = ember.jit(lambda: ember.pure_callback(host, np.int32(0)))()
+    assert int(out) == 7 and out.dtype == ember.int32 and calls
+    f = ember.jit(lambda x: (io_callback(lambda: calls.append(2), None), x * 2)[1])
+    assert float(ember.grad(f)(1.0)) == 2.0 and 2 in calls
+
+
+def test_shape_dtype_struct_like():
+    S = ember.ShapeDtypeStruct
+    assert S.like(jnp.arange(3.)) == S((3,), ember.float32)
+    assert S.like(1.0) == S((), ember.float32)  # JAX's weak float32 (float32 unless x64)
+    assert S.like(np.ones((2, 2))) == S((2, 2), ember.float32)
+    assert S.like(S((2,), ember.int32)) == S((2,), ember.int32)
+    assert S.like(ember.ones(2, dtype=ember.float64)).dtype == ember.float64  # a tensor keeps it
+    y = ember.pure_callback(lambda x: np.sin(x).astype(x.dtype), S.like(jnp.arange(3.)),
+                            jnp.arange(3.), vmap_method="sequential")
+    np.testing.assert_allclose(y.numpy(), np.sin(np.arange(3.)), rtol=1e-6)
+    jax = pytest.importorskip("jax")
+    for x in (np.ones((2, 2)), 1.0, 3):
+        j = jax.ShapeDtypeStruct.like(x)
+        e = S.like(x)
+        assert tuple(e.shape) == tuple(j.shape) and e.dtype.name == str(j.dtype)

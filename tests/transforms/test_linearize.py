@@ -92,3 +92,33 @@ def test_parity_with_jax_linearize(request):
     oj, jj = jax.linearize(fj, x)
     np.testing.assert_allclose(oe.numpy(), np.asarray(oj), rtol=1e-12)
     np.testing.assert_allclose(je(ember.tensor(t)).numpy(), np.asarray(jj(t)), rtol=1e-12)
+
+
+def test_linear_transpose():
+    import ember.numpy as jnp
+    f = lambda x, y: (2 * x + y.sum(0), x)  # noqa: E731
+    t = ember.linear_transpose(f, jnp.ones(3), jnp.ones((2, 3)))
+    gx, gy = t((jnp.arange(3.), jnp.ones(3)))
+    np.testing.assert_array_equal(gx.numpy(), [1, 3, 5])
+    np.testing.assert_array_equal(gy.numpy(), np.full((2, 3), [0, 1, 2], np.float32))
+    (g,) = ember.linear_transpose(lambda x: 3 * x, 1.0)(2.0)
+    assert float(g) == 6.0 and g.dtype == ember.float32
+    t2 = ember.linear_transpose(lambda x: x @ jnp.ones((3, 2)), ember.ShapeDtypeStruct((4, 3), ember.float32))
+    np.testing.assert_array_equal(jit(lambda c: t2(c)[0])(jnp.ones((4, 2))).numpy(), np.full((4, 3), 2.0))
+    with pytest.raises(TypeError, match="linear_transpose: the cotangent's structure"):
+        t((jnp.arange(3.),))
+    with pytest.raises(TypeError, match="linear_transpose: a cotangent of shape"):
+        t((jnp.arange(4.), jnp.ones(3)))
+    with pytest.raises(TypeError, match="must be floating"):
+        ember.linear_transpose(lambda i: i, jnp.arange(3))
+
+
+def test_linear_transpose_matches_jax():
+    jax = pytest.importorskip("jax")
+    import ember.numpy as jnp
+    W = np.arange(12., dtype=np.float32).reshape(3, 4)
+    u = np.linspace(-1, 1, 3).astype(np.float32)
+    ours = ember.linear_transpose(lambda w: jnp.asarray(W) @ w, np.ones(4, np.float32))(u)[0]
+    theirs = jax.linear_transpose(lambda w: jax.numpy.asarray(W) @ w,
+                                  np.ones(4, np.float32))(u)[0]
+    np.testing.assert_allclose(ours.numpy(), np.asarray(theirs), rtol=1e-6)

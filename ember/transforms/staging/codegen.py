@@ -168,7 +168,7 @@ def compile_plan(g: Graph, donated=(), backend=None):
         else:
             order = _positional_params(e.prim.impl, len(e.ins), e.params)
             if order is None:
-                call = f"f{i}({operands}, **p{i})"
+                call = f"f{i}({operands}, **p{i})" if e.ins else f"f{i}(**p{i})"
             else:  # params as positional constants: no keyword dict to unpack per call
                 pos = ([operands] if e.ins else []) + [const(e.params[k]) for k in order]
                 call = f"f{i}({', '.join(pos)})"

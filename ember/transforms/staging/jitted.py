@@ -84,12 +84,50 @@ class Lowered:
     def __init__(self, jitted, entry, key):
         self._jitted, self._key = jitted, key
         self.graph, self.plan = entry.graph, entry.plan
+        self._out_def, self._fx = entry.out_def, entry.fx
 
     def as_text(self):
         return str(self.graph)
 
     def compile(self):
         return Compiled(self)
+
+
+class Traced:
+    """``jit(f).trace(*args)``: the staged graph for these arguments (``jaxpr``, printable),
+    the outputs' shapes and dtypes (``out_info``) and ``lower()``."""
+
+    def __init__(self, lowered):
+        self._lowered = lowered
+        self.fun_name = lowered._jitted.__name__
+        self.jaxpr = lowered.graph
+        g, out_def = lowered.graph, lowered._out_def
+        outs = g.outs[:len(g.outs) - len(lowered._fx.updates)] if lowered._fx else g.outs
+        self.out_info = tree_unflatten(out_def, [ShapeDtypeStruct(o.aval.shape, o.aval.dtype)
+                                                 for o in outs])
+
+    def lower(self):
+        return self._lowered
+
+
+def _traced_scalars(args, static=()):
+    """``args`` with the Python numbers among their leaves (outside the ``static``
+    positions) as 0-d NumPy arrays of JAX's dtypes, so that they are traced: what JAX's
+    ``make_jaxpr``, ``trace`` and ``lower`` do with them (a jitted call keeps them static
+    until their value changes)."""
+    return tuple(a if i in static else _map_leaves(_scalar_array, a)
+                 for i, a in enumerate(args))
+
+
+def _scalar_array(x):
+    if isinstance(x, (bool, int, float, complex)):
+        return np.asarray(_dt.canonical_value(x))
+    return x
+
+
+def _map_leaves(fn, tree):
+    leaves, td = tree_flatten(tree)
+    return tree_unflatten(td, [fn(x) for x in leaves])
 
 
 class Compiled:
@@ -104,6 +142,9 @@ class Compiled:
 
     def __call__(self, *args, **kwargs):
         j = self._lowered._jitted
+        args = _traced_scalars(args, j.static_argnums)
+        kwargs = {k: v if k in j.static_argnames else _map_leaves(_scalar_array, v)
+                  for k, v in kwargs.items()}
         dyn, dkw, _, _, key = j._key(args, kwargs)
         if key != self._lowered._key:
             why = _describe_change(self._lowered._key[1], key[1], j._leaf_names(dyn, dkw),
@@ -268,9 +309,24 @@ class Jitted:
 
     def lower(self, *args, **kwargs):
         """Trace and optimise for these arguments (JAX's ahead-of-time API): a ``Lowered``
-        with ``as_text()`` (the graph) and ``compile()``."""
+        with ``as_text()`` (the graph) and ``compile()``. Python numbers among the
+        arguments are traced (as JAX does here), unless static."""
+        args = _traced_scalars(args, self.static_argnums)
+        kwargs = {k: v if k in self.static_argnames else _map_leaves(_scalar_array, v)
+                  for k, v in kwargs.items()}
         entry = self._lookup(args, kwargs, limit=False)[0]
         return Lowered(self, entry, self._key(args, kwargs)[-1])
+
+    def trace(self, *args, **kwargs):
+        """JAX's ``jit(f).trace(*args)``: a ``Traced`` whose ``jaxpr`` is the staged graph
+        (printable), with ``out_info`` (the outputs' ``ShapeDtypeStruct``s) and ``lower()``.
+
+        >>> print(ember.jit(lambda x: x * 2).trace(1.0).jaxpr)
+        { lambda a:float32[] .
+            b:float32[] = mul a 2.0
+          in (b) }
+        """
+        return Traced(self.lower(*args, **kwargs))
 
     def _key(self, args, kwargs):
         """(dynamic args, dynamic kwargs, static values, leaves, cache key) of a call."""
@@ -648,7 +704,7 @@ def make_graph(fun, static_argnums=()):
     """
     j = fun if isinstance(fun, Jitted) else Jitted(fun, static_argnums)
 
-    def mk(*args, **kwargs):
+    def mk(*args, **kwargs):  # (Python numbers are traced, as JAX's make_jaxpr does)
         return j.lower(*args, **kwargs).graph
     return mk
 
@@ -667,6 +723,20 @@ class ShapeDtypeStruct(Aval):
 
     def __repr__(self):
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
+
+    @classmethod
+    def like(cls, x):
+        """The shape and dtype of ``x``: a tensor, a ShapeDtypeStruct, or NumPy data or a
+        Python number, with the dtype a JAX-facing entry point gives it (float32 for a
+        Python float unless 64-bit mode is on).
+
+        >>> ember.ShapeDtypeStruct.like(ember.numpy.arange(5.0))
+        ShapeDtypeStruct(shape=(5,), dtype=float32)
+        """
+        if not isinstance(x, (Tensor, Aval)):
+            x = _dt.canonical_value(x)
+        a = _abstract(x)
+        return cls(a.shape, a.dtype)
 
 
 def eval_shape(fun, *args, **kwargs):

@@ -1,5 +1,6 @@
-"""JAX's top-level scopes and switches: ``named_scope``, ``named_call``,
-``ensure_compile_time_eval`` and the ``enable_x64`` context.
+"""JAX's small top-level utilities: ``named_scope``, ``named_call``,
+``ensure_compile_time_eval``, the ``enable_x64``, ``debug_nans`` and ``debug_infs`` contexts
+and ``typeof``.
 
 >>> with ember.named_scope("layer1"):
 ...     y = ember.numpy.ones(2) * 3
@@ -11,10 +12,14 @@ from __future__ import annotations
 import contextlib
 import functools
 
+import numpy as np
+
 from .core import dtypes as _dt
 from .core.primitive import compile_time_eval
+from .core.tensor import Aval, Tensor
 
-__all__ = ["named_scope", "named_call", "ensure_compile_time_eval", "enable_x64"]
+__all__ = ["named_scope", "named_call", "ensure_compile_time_eval", "enable_x64", "debug_nans",
+           "debug_infs", "typeof", "ShapedArray"]
 
 
 class named_scope(contextlib.ContextDecorator):
@@ -115,3 +120,71 @@ def _x64_mode(on):
 
 
 enable_x64 = _X64State()
+
+
+class _CheckState:
+    """``jax.debug_nans`` / ``jax.debug_infs``: ``with ember.debug_nans(True): ...`` raises
+    ``FloatingPointError`` at the operation that produces a NaN (an inf) inside the block;
+    ``False`` turns the check off there; ``.value`` is the current setting, which
+    ``ember.config.update("jax_debug_nans", True)`` sets for the whole process.
+
+    >>> with ember.debug_nans(True):
+    ...     ember.numpy.log(ember.numpy.asarray(-1.0))
+    Traceback (most recent call last):
+    FloatingPointError: invalid value (nan) encountered in log
+    """
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    @property
+    def value(self):
+        from .transforms import nan_checks
+        return nan_checks.enabled(self.kind)
+
+    def __call__(self, new_val=True):
+        from .transforms import nan_checks
+        return nan_checks.checking(self.kind, bool(new_val))
+
+    def __repr__(self):
+        return f"debug_{self.kind}(value={self.value})"
+
+
+debug_nans = _CheckState("nans")
+debug_infs = _CheckState("infs")
+
+
+class ShapedArray(Aval):
+    """The type ``typeof`` gives: a shape and a dtype, printed as JAX prints them
+    (``float32[3,3]``); ``shape``, ``dtype``, ``ndim``, ``size`` as a tensor's."""
+
+    __slots__ = ()
+
+    def __str__(self):
+        return f"{self.dtype.name}[{','.join(str(d) for d in self.shape)}]"
+
+    def str_short(self):
+        return str(self)
+
+    def __repr__(self):
+        return f"ShapedArray({self})"
+
+
+def typeof(x):
+    """``jax.typeof``: the type of ``x`` (a tensor, a traced value inside a transform, NumPy
+    data or a Python number, canonicalized as a JAX-facing entry point does) as a
+    ``ShapedArray`` (shape and dtype).
+
+    >>> print(ember.typeof(ember.numpy.ones((3, 3))))
+    float32[3,3]
+    >>> ember.typeof(2.0)
+    ShapedArray(float32[])
+    """
+    if isinstance(x, (Tensor, Aval)):
+        return ShapedArray(tuple(x.shape), x.dtype)
+    try:
+        a = np.asarray(_dt.canonical_value(x))
+        return ShapedArray(a.shape, _dt.from_np(a.dtype))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"typeof: {type(x).__name__} {x!r:.60} is not an array type (a tensor, "
+                        f"NumPy data or a Python number): {e}") from None

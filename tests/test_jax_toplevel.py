@@ -1,5 +1,6 @@
-"""jax.named_scope / named_call, ensure_compile_time_eval and the enable_x64 contexts
-(ember.experimental's enable_x64/disable_x64 of older JAX too), against JAX when installed."""
+"""JAX's small top-level utilities: named_scope / named_call, ensure_compile_time_eval, the
+enable_x64 contexts (and ember.experimental's enable_x64/disable_x64 of older JAX), typeof,
+debug_nans / debug_infs; against JAX when it is installed."""
 import numpy as np
 import pytest
 
@@ -114,3 +115,62 @@ def test_experimental_x64_contexts():
     with ex.enable_x64(False):
         assert jnp.ones(1).dtype == ember.float32
     assert not ember.config.read("jax_enable_x64")
+
+
+def test_typeof():
+    t = ember.typeof(jnp.ones((3, 3)))
+    assert str(t) == "float32[3,3]" and repr(t) == "ShapedArray(float32[3,3])"
+    assert t.shape == (3, 3) and t.dtype == ember.float32 and t.ndim == 2 and t.size == 9
+    assert str(ember.typeof(2.0)) == "float32[]" and str(ember.typeof(np.ones(2))) == "float32[2]"
+    assert str(ember.typeof(ember.ones(2, dtype=ember.float64))) == "float64[2]"
+    seen = []
+    ember.jit(lambda x: seen.append(str(ember.typeof(x))) or x)(jnp.ones((2, 5)))
+    assert seen == ["float32[2,5]"]
+    with pytest.raises(TypeError, match="typeof: str"):
+        ember.typeof("a")
+    jax = pytest.importorskip("jax")
+    for x in (np.ones((3, 3), np.float32), np.arange(4), np.ones(2)):
+        assert str(ember.typeof(x)) == str(jax.typeof(x))
+
+
+def _f_nan(np_mod):
+    def f(x):
+        w = 3 * np_mod.square(x)
+        return np_mod.log(-w)
+    return f
+
+
+def test_debug_nans_stops_at_the_operation(capsys):
+    f = _f_nan(jnp)
+    assert np.isnan(float(f(5.)))  # off: NaN comes back
+    ember.config.update("jax_debug_nans", True)
+    try:
+        assert ember.debug_nans.value and ember.config.jax_debug_nans
+        with pytest.raises(FloatingPointError, match=r"invalid value \(nan\) encountered in log"):
+            f(5.)
+        with pytest.raises(FloatingPointError, match=r"invalid value \(nan\) encountered in log"):
+            ember.jit(f)(jnp.asarray(5.))
+        assert "Calling the de-optimized version" in capsys.readouterr().out
+        with ember.debug_nans(False):
+            assert np.isnan(float(ember.jit(f)(jnp.asarray(5.))))
+        assert ember.debug_nans.value
+        assert float(jnp.sqrt(jnp.asarray(4.))) == 2.0  # clean results pass
+    finally:
+        ember.config.update("jax_debug_nans", False)
+    assert np.isnan(float(ember.jit(f)(jnp.asarray(5.))))
+
+
+def test_debug_infs():
+    with ember.debug_infs(True):
+        with pytest.raises(FloatingPointError, match=r"\(inf\) encountered in div"):
+            jnp.asarray(1.0) / 0
+        assert np.isnan(float(jnp.log(jnp.asarray(-1.0))))  # NaNs are not infs
+    assert not ember.debug_infs.value
+    assert float(jnp.asarray(1.0) / 0) == np.inf
+
+
+def test_debug_nans_matches_jax():
+    jax = pytest.importorskip("jax")
+    with jax.debug_nans(True):
+        with pytest.raises(FloatingPointError, match=r"invalid value \(nan\) encountered in log"):
+            _f_nan(jax.numpy)(5.)
