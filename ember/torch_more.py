@@ -687,6 +687,9 @@ def take(input, index):
 def index_fill(input, dim, index, value):
     """``input`` with the slices ``index`` along ``dim`` set to ``value``."""
     x = _t(input, "index_fill")
+    if x.ndim == 0:
+        _norm_dim(dim, 1, "index_fill")
+        return index_fill(x.reshape(1), 0, index, value).reshape(())
     d = _norm_dim(dim, x.ndim, "index_fill")
     idx = _t(index, "index_fill", "index").reshape(-1)
     hit = _ix.scatter(_zeros(x.shape[d], dtype=_dt.bool_), 0, idx, value=True)
@@ -699,6 +702,10 @@ def index_fill(input, dim, index, value):
 def index_copy(input, dim, index, source):
     """``input`` with its slices ``index`` along ``dim`` replaced by ``source``'s slices."""
     x = _t(input, "index_copy")
+    if x.ndim == 0:
+        _norm_dim(dim, 1, "index_copy")
+        src = source.reshape(1) if isinstance(source, Tensor) and source.ndim == 0 else source
+        return index_copy(x.reshape(1), 0, index, src).reshape(())
     d = _norm_dim(dim, x.ndim, "index_copy")
     idx = _t(index, "index_copy", "index").reshape(-1)
     key = (slice(None),) * d + (idx,)
@@ -716,7 +723,9 @@ def masked_scatter(input, mask, source):
     """``input`` with the positions where ``mask`` is True filled, in row-major order, by
     consecutive elements of ``source``."""
     x = _t(input, "masked_scatter")
-    m = _sh.expand(mask, tuple(x.shape)) if tuple(mask.shape) != tuple(x.shape) else mask
+    if tuple(mask.shape) != tuple(x.shape):  # the out-of-place form broadcasts both
+        x, mask = _sh.broadcast_tensors(x, mask)
+    m = mask
     flat_m = m.reshape(-1)
     pos = _red.cumsum(flat_m.to(_dt.int64), 0) - 1
     n = int(flat_m.sum().item())
@@ -734,6 +743,11 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         raise ValueError(f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or "
                          f"'amin', got {reduce!r}")
     x = _t(input, "scatter_reduce")
+    if x.ndim == 0:
+        _norm_dim(dim, 1, "scatter_reduce")
+        one = [v.reshape(1) if v.ndim == 0 else v for v in (index, src)]
+        return scatter_reduce(x.reshape(1), 0, one[0], one[1], reduce,
+                              include_self=include_self).reshape(())
     d = _norm_dim(dim, x.ndim, "scatter_reduce")
     if reduce in ("sum", "mean"):
         base = x if include_self else _ix.scatter(x, d, index, value=0)
@@ -814,6 +828,8 @@ def unfold(self, dimension, size, step):
     idx = (starts[:, None] + np.arange(size)[None, :]).reshape(-1)
     picked = _ix.index_select(x, d, _tensor(idx))
     shape = tuple(x.shape[:d]) + (len(starts), size) + tuple(x.shape[d + 1:])
+    if self.ndim == 0:  # a 0-d tensor gives its one window: shape (size,)
+        return _sh.reshape(picked, (size,))
     picked = _sh.reshape(picked, shape)
     return _sh.movedim(picked, d + 1, -1)
 
@@ -873,6 +889,10 @@ def aminmax(input, *, dim=None, keepdim=False):
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The ``k``-th smallest element (1-based) along ``dim`` and its index."""
     x = _t(input, "kthvalue")
+    if x.ndim == 0:
+        _norm_dim(dim, 1, "kthvalue")
+        v, i = kthvalue(x.reshape(1), k, 0)
+        return _vi("kthvalue", v, i)
     d = _norm_dim(dim, builtins.max(x.ndim, 1), "kthvalue")
     n = x.shape[d] if x.ndim else 1
     if not 1 <= k <= n:
@@ -897,6 +917,9 @@ def nanmedian(input, dim=None, keepdim=False):
         pos = int(np.nonzero(flat == srt[(ok.size - 1) // 2])[0][0])
         return _sh.reshape(x, (-1,))[pos]
     d = _norm_dim(dim, x.ndim, "nanmedian")
+    if x.ndim == 0:  # dim 0 / -1 names the 0-d tensor itself
+        v, i = nanmedian(x.reshape(1), 0)
+        return _vi("nanmedian", v, i)
     am = np.moveaxis(a, d, -1)
     key = np.where(np.isnan(am), np.inf, am)
     order = np.argsort(key, -1, kind="stable")
@@ -916,7 +939,11 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """``quantile`` ignoring NaN (computed on concrete values)."""
     x = _t(input, "nanquantile")
     qa = q.numpy() if isinstance(q, Tensor) else q
-    out = np.nanquantile(x.detach().numpy(), qa, axis=dim, keepdims=keepdim,
+    a = x.detach().numpy()
+    if a.ndim == 0 and dim is not None:  # dim 0 / -1 names the 0-d tensor itself
+        _norm_dim(dim, 0, "nanquantile")
+        a, dim, keepdim = a.reshape(1), 0, False
+    out = np.nanquantile(a, qa, axis=dim, keepdims=keepdim,
                          method=interpolation)
     return _tensor(np.asarray(out, x.dtype.np))
 
@@ -935,7 +962,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     if n == 0:
         change = np.zeros(0, bool)
     else:
-        diff = (am[1:] != am[:-1]).reshape(n - 1, -1).any(1)
+        diff = (am[1:] != am[:-1]).reshape(n - 1, int(np.prod(am.shape[1:]))).any(1)
         change = np.concatenate([[True], diff])
     starts = np.nonzero(change)[0]
     out = _tensor(np.moveaxis(am[starts], 0, d))

@@ -70,7 +70,7 @@ def _float_check(x, op):
 
 
 def _norm_dim(dim, ndim, op):
-    d = dim + ndim if dim < 0 else dim
+    d = dim + builtins.max(ndim, 1) if dim < 0 else dim
     if not 0 <= d < builtins.max(ndim, 1):
         raise IndexError(f"ember.{op}: dim {dim} is out of range for a {ndim}-d tensor "
                          f"(expected in [{-builtins.max(ndim, 1)}, {builtins.max(ndim, 1) - 1}])")
@@ -345,6 +345,8 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     if x.ndim == 0:
         raise ValueError("ember.diff: expected a tensor with at least 1 dimension, got 0-d")
     d = _norm_dim(dim, x.ndim, "diff")
+    if n == 0:  # PyTorch: order 0 is the input itself, prepend/append ignored
+        return x + 0 if x.dtype != _dt.bool_ else x.clone()
     parts = []
     for extra in (prepend, x, append):
         if extra is None:
@@ -654,7 +656,7 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
             a = a + (_sl.narrow(s, d, int(h), 1) - a) * builtins.float(f)
         if dim is None:
             a = _sh.reshape(a, (1,) * x.ndim if keepdim else ())
-        elif not keepdim:
+        elif not keepdim or x.ndim == 0:  # a 0-d input keeps no dim
             a = _sh.squeeze(a, d)
         outs.append(a)
     return outs[0] if scalar_q else _ix.stack(outs, 0)

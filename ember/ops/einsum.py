@@ -271,6 +271,12 @@ def tensordot(a, b, dims=2):
     da = [d % max(a.ndim, 1) for d in da]
     db = [d % max(b.ndim, 1) for d in db]
     for i, j in zip(da, db):
+        if a.shape[i] != b.shape[j] and 1 in (a.shape[i], b.shape[j]):
+            # a size-1 dim broadcasts (as PyTorch): the other side is summed over first
+            if a.shape[i] == 1:
+                b = b.sum(j, keepdim=True)
+            else:
+                a = a.sum(i, keepdim=True)
         if a.shape[i] != b.shape[j]:
             raise OpError(f"tensordot: dim {i} of a (size {a.shape[i]}, shape "
                              f"{tuple(a.shape)}) doesn't match dim {j} of b (size "

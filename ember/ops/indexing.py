@@ -914,6 +914,22 @@ def _along_index(index, dim, op, x_shape):
     return spec, arrays
 
 
+def _vec(v):
+    """A 0-d tensor (or number) as a 1-element vector; others unchanged (0-d inputs of the
+    dim-taking indexing ops run as 1-element vectors, as in PyTorch)."""
+    if isinstance(v, Tensor) and v.ndim == 0:
+        return v.reshape(1)
+    return v
+
+
+def _scalar_dim(x, dim, op):
+    """True for a 0-d ``x`` (``dim`` must then be 0 or -1)."""
+    if x.ndim:
+        return False
+    canon_dim(dim, 1, op)
+    return True
+
+
 def gather(input, dim, index):
     """``out[i][j][k] = input[i][index[i][j][k]][k]`` for dim=1 (PyTorch's gather).
 
@@ -922,7 +938,12 @@ def gather(input, dim, index):
             [4, 3]])
     """
     x = as_value(input)
+    idx = as_value(index)
+    if _scalar_dim(x, dim, "gather"):
+        return gather(x.reshape(1), 0, _vec(idx)).reshape(tuple(idx.shape))
     d = canon_dim(dim, x.ndim, "gather")
+    if idx.numel() == 0 and idx.ndim != x.ndim:  # PyTorch accepts any empty index
+        return x.reshape(-1)[:0].reshape(tuple(idx.shape))
     spec, arrays = _along_index(index, d, "gather", tuple(x.shape))
     return bind(gather_nd_p, x, *arrays, spec=spec)
 
@@ -967,6 +988,8 @@ def scatter_add(input, dim, index, src):
     tensor([4., 0., 2.])
     """
     x = as_value(input)
+    if _scalar_dim(x, dim, "scatter_add"):
+        return scatter_add(x.reshape(1), 0, _vec(as_value(index)), _vec(src)).reshape(())
     d = canon_dim(dim, x.ndim, "scatter_add")
     idx = as_value(index)
     spec, arrays = _along_index(idx, d, "scatter_add", tuple(x.shape))
@@ -989,6 +1012,9 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
         src = value
     if src is None:
         raise TypeError("scatter: give src (a tensor) or value (a number)")
+    if _scalar_dim(x, dim, "scatter"):
+        return scatter(x.reshape(1), 0, _vec(as_value(index)), _vec(src),
+                       reduce=reduce).reshape(())
     if reduce in ("add", "sum"):
         return scatter_add(x, dim, index, src)
     if reduce == "multiply":
@@ -1008,6 +1034,9 @@ def scatter_combine(x, dim, index, src, reduce, op, include_self=True):
     'amax', 'amin'): the scatter_mul/max/min primitives, so differentiable (ties of amax and
     amin share the gradient equally, as in PyTorch and JAX)."""
     x = as_value(x)
+    if _scalar_dim(x, dim, op):
+        return scatter_combine(x.reshape(1), 0, _vec(as_value(index)), _vec(src), reduce, op,
+                               include_self).reshape(())
     d = canon_dim(dim, x.ndim, op)
     idx = as_value(index)
     spec, arrays = _along_index(idx, d, op, tuple(x.shape))
@@ -1032,6 +1061,8 @@ def index_select(input, dim, index):
             [1, 2]])
     """
     x = as_value(input)
+    if _scalar_dim(x, dim, "index_select"):
+        return index_select(x.reshape(1), 0, index).reshape(())
     d = canon_dim(dim, x.ndim, "index_select")
     idx = as_value(index)
     if idx.ndim > 1:
@@ -1046,6 +1077,8 @@ def index_add(input, dim, index, source, alpha=1):
     tensor([4., 0., 2.])
     """
     x = as_value(input)
+    if _scalar_dim(x, dim, "index_add"):
+        return index_add(x.reshape(1), 0, index, _vec(as_value(source)), alpha).reshape(())
     d = canon_dim(dim, x.ndim, "index_add")
     idx = as_value(index).reshape(-1)
     spec, arrays = _parse(x, (slice(None),) * d + (idx,))
@@ -1065,11 +1098,12 @@ def masked_fill(input, mask, value):
     if m.dtype is not _dt.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}")
     v = value if not isinstance(value, Tensor) else value.to(x.dtype)
-    out = where(m, v, x)
-    if tuple(out.shape) != tuple(x.shape):
-        raise OpError(f"masked_fill: mask shape {tuple(m.shape)} does not broadcast to the "
-                         f"input shape {tuple(x.shape)}")
-    return out.to(x.dtype)
+    if isinstance(value, Tensor) and value.ndim:
+        raise OpError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                      f"{tuple(value.shape)}")
+    from ._util import broadcast_shapes
+    broadcast_shapes(tuple(m.shape), tuple(x.shape), op="masked_fill")
+    return where(m, v, x).to(x.dtype)  # the out-of-place form broadcasts mask and input
 
 
 def masked_select(input, mask):
@@ -1097,6 +1131,8 @@ def nonzero(input, as_tuple=False):
     xp = namespace(d)
     nz = xp.nonzero(d) if d.ndim else ()
     if as_tuple:
+        if not d.ndim:  # a 0-d input counts as a 1-element vector
+            return (Tensor._wrap(xp.zeros(1 if d.item() else 0, np.int64)),)
         return tuple(Tensor._wrap(a.astype(np.int64)) for a in nz)
     return Tensor._wrap(xp.stack(nz, axis=1).astype(np.int64) if nz else
                         xp.zeros((1 if d.item() else 0, 0), np.int64))

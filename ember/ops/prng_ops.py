@@ -246,6 +246,10 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     (tensor([5., 4.]), tensor([1, 3]))
     """
     x = as_value(input)
+    if x.ndim == 0:  # a 0-d tensor is one element along dim 0 (or -1)
+        canon_dim(dim, 1, "topk")
+        v, i = topk(x.reshape(1), k, 0, largest, sorted)
+        return _SortResult(v.reshape(()), i.reshape(()))
     d = canon_dim(dim, x.ndim, "topk")
     if not 0 <= k <= x.shape[d]:
         raise OpError(f"topk: k={k} is out of range for dim {d} of size {x.shape[d]}")

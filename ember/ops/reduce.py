@@ -176,10 +176,11 @@ def _no_complex(x, op):
 def _extreme(prim, op, input, dim, keepdim):
     x = as_value(input)
     _no_complex(x, op)
-    if x.numel() == 0:
+    dims = canon_dims(dim, x.ndim, op)
+    if x.numel() == 0 and (0 in [x.shape[d] for d in dims] or not dims):
         raise OpError(f"{op}: the reduction has no identity, so an empty tensor (shape "
-                         f"{tuple(x.shape)}) can't be reduced")
-    return bind(prim, x, dims=canon_dims(dim, x.ndim, op), keepdim=bool(keepdim))
+                         f"{tuple(x.shape)}) can't be reduced over dim {dim}")
+    return bind(prim, x, dims=dims, keepdim=bool(keepdim))
 
 
 def amax(input, dim=None, keepdim=False):
@@ -242,6 +243,9 @@ def argmax(input, dim=None, keepdim=False):
     """
     x = as_value(input)
     _no_complex(x, "argmax")
+    if x.ndim == 0 and dim is not None:  # dim 0 / -1 names the 0-d tensor itself
+        canon_dims(dim, 0, "argmax")
+        return bind(argmax_p, x.reshape(1), dim=0, keepdim=False).reshape(())
     d = None if dim is None else canon_dims(dim, x.ndim, "argmax")[0]
     return bind(argmax_p, x, dim=d, keepdim=bool(keepdim))
 
@@ -254,6 +258,9 @@ def argmin(input, dim=None, keepdim=False):
     """
     x = as_value(input)
     _no_complex(x, "argmin")
+    if x.ndim == 0 and dim is not None:  # dim 0 / -1 names the 0-d tensor itself
+        canon_dims(dim, 0, "argmin")
+        return bind(argmin_p, x.reshape(1), dim=0, keepdim=False).reshape(())
     d = None if dim is None else canon_dims(dim, x.ndim, "argmin")[0]
     return bind(argmin_p, x, dim=d, keepdim=bool(keepdim))
 
@@ -277,6 +284,9 @@ def _max_min(prim_ext, prim_arg, binary, name):
             return _extreme(prim_ext, name, input, None, False)
         x = as_value(input)
         _no_complex(x, name)
+        if x.ndim == 0:  # dim 0 / -1 names the 0-d tensor itself
+            canon_dims(dim, 0, name)
+            return f(x.reshape(1), 0, False)
         idx = bind(prim_arg, x, dim=canon_dims(dim, x.ndim, name)[0], keepdim=True)
         from .indexing_helpers import take_along
         vals = take_along(x, idx, canon_dims(dim, x.ndim, name)[0])
@@ -312,6 +322,8 @@ def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
     tensor(1.2500)
     """
     x = as_value(input)
+    if isinstance(dim, (bool, np.bool_)):  # var(x, unbiased): PyTorch's other overload
+        dim, unbiased = None, bool(dim)
     if correction is None:
         correction = 1 if unbiased is None else int(bool(unbiased))
     dims = canon_dims(dim, x.ndim, "var")

@@ -136,6 +136,12 @@ def tensor_split(input, indices_or_sections, dim=0):
     x = as_value(input)
     d = canon_dim(dim, x.ndim, "tensor_split")
     n = x.shape[d]
+    if isinstance(indices_or_sections, Tensor):  # a 0-d count or a 1-d list of indices
+        v = indices_or_sections
+        if v.dtype.is_floating_point or v.dtype.is_complex or v.ndim > 1:
+            raise OpError(f"tensor_split: indices_or_sections must be an integer tensor of "
+                          f"0 or 1 dims, got {v.dtype} of shape {tuple(v.shape)}")
+        indices_or_sections = int(v.item()) if v.ndim == 0 else [int(i) for i in v.tolist()]
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
         q, r = divmod(n, k)
@@ -263,13 +269,21 @@ def tile(input, dims):
     return repeat(x, dims)
 
 
-def repeat_interleave(input, repeats, dim=None):
+def repeat_interleave(input, repeats, dim=None, *, output_size=None):
     """Repeat each element ``repeats`` times along ``dim`` (flattened when None).
+    ``output_size``, when given, must be the length of the result along ``dim``.
 
     >>> ember.repeat_interleave(ember.tensor([1, 2]), 2)
     tensor([1, 1, 2, 2])
     """
     x = as_value(input)
+    if output_size is not None:
+        out = repeat_interleave(x, repeats, dim)
+        got = out.shape[0 if dim is None else canon_dim(dim, x.ndim, "repeat_interleave")]
+        if got != int(output_size):
+            raise OpError(f"repeat_interleave: output_size={output_size} but the repeats "
+                          f"give {got} entries along dim {dim}")
+        return out
     if dim is None:
         x, dim = x.reshape(-1), 0
     d = canon_dim(dim, x.ndim, "repeat_interleave")

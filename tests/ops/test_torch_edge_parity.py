@@ -1,0 +1,113 @@
+"""Edge cases PyTorch's OpInfo samples feed the indexing, reduction and shape ops (0-d
+inputs with a dim, empty tensors, PyTorch's other overloads), against torch's results and
+gradients (benchmarks/opinfo_sweep.py found them)."""
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+R = np.random.default_rng(0)
+F = lambda *s: R.standard_normal(s).astype(np.float32)  # noqa: E731
+I = lambda *v: np.array(v, np.int64)  # noqa: E731
+S = np.float32(1.5)  # a 0-d float
+Z = np.array(0, np.int64)  # a 0-d index
+
+
+CASES = {
+    "argmax_0d_dim": (lambda m, x: m.argmax(x, dim=0, keepdim=True), [S]),
+    "argmin_0d_dim": (lambda m, x: m.argmin(x, dim=-1), [S]),
+    "max_0d_dim": (lambda m, x: tuple(m.max(x, 0, True)), [S]),
+    "min_0d_dim": (lambda m, x: tuple(m.min(x, -1)), [S]),
+    "topk_0d": (lambda m, x: tuple(m.topk(x, 1, 0)), [S]),
+    "kthvalue_0d": (lambda m, x: tuple(m.kthvalue(x, 1, 0, True)), [S]),
+    "gather_0d_vec": (lambda m, x, i: m.gather(x, 0, i), [S, I(0)]),
+    "gather_0d_0d": (lambda m, x, i: m.gather(x, 0, i), [S, Z]),
+    "gather_empty_index": (lambda m, x, i: m.gather(x, 0, i), [F(5), np.zeros((2, 0), np.int64)]),
+    "scatter_0d": (lambda m, x, i, s: m.scatter(x, 0, i, s), [S, Z, np.float32(4.0)]),
+    "scatter_0d_value": (lambda m, x, i: m.scatter(x, 0, i, 2.5, reduce="multiply"), [S, Z]),
+    "scatter_add_0d": (lambda m, x, i, s: m.scatter_add(x, 0, i, s), [S, Z, np.float32(4.0)]),
+    "scatter_reduce_0d": (lambda m, x, i, s: m.scatter_reduce(x, 0, i, s, "amax",
+                                                              include_self=False),
+                          [S, Z, np.float32(-4.0)]),
+    "scatter_reduce_0d_mean": (lambda m, x, i, s: m.scatter_reduce(x, 0, i, s, "mean"),
+                               [S, Z, np.float32(-4.0)]),
+    "index_select_0d": (lambda m, x, i: m.index_select(x, 0, i), [S, I(0)]),
+    "index_add_0d": (lambda m, x, i, s: m.index_add(x, 0, i, s, alpha=2), [S, I(0), np.float32(3.)]),
+    "index_copy_0d": (lambda m, x, i, s: m.index_copy(x, 0, i, s), [S, I(0), np.float32(3.)]),
+    "index_fill_0d": (lambda m, x, i: m.index_fill(x, 0, i, -2.0), [S, I(0)]),
+    "masked_fill_broadcast": (lambda m, x, k: m.masked_fill(x, k > 0, 10.0), [F(5), F(5, 5)]),
+    "masked_scatter_broadcast": (lambda m, x, k, s: m.masked_scatter(x, k > 0, s),
+                                 [F(5), F(5, 5), F(5, 5)]),
+    "aminmax_empty_other_dim": (lambda m, x: tuple(m.aminmax(x, dim=0)), [F(5, 0, 5)]),
+    "amax_empty_kept_dim": (lambda m, x: m.amax(x, -1), [F(0, 4, 5)]),
+    "nanmedian_0d": (lambda m, x: tuple(m.nanmedian(x, dim=-1)), [S]),
+    "nanquantile_0d": (lambda m, x: m.nanquantile(x, 0.5, dim=0, keepdim=True), [S]),
+    "quantile_0d_keepdim": (lambda m, x: m.quantile(x, 0.5, dim=0, keepdim=True), [S]),
+    "quantile_0d_vec_q": (lambda m, x, q: m.quantile(x, q, dim=0, keepdim=True),
+                          [S, np.array([0.2, 0.7], np.float32)]),
+    "var_unbiased_positional": (lambda m, x: m.var(x, False), [F(5)]),
+    "std_unbiased_positional": (lambda m, x: m.std(x, True), [F(5, 5)]),
+    "diff_n0": (lambda m, x, p, a: m.diff(x, 0, 0, p, a), [F(5, 5), F(1, 5), F(2, 5)]),
+    "tensordot_size1_broadcast": (lambda m, a, b: m.tensordot(a, b, dims=([0, 1], [2, 0])),
+                                  [F(1, 1, 1), F(2, 1, 2)]),
+    "repeat_interleave_output_size": (lambda m, x, r: m.repeat_interleave(x, r, dim=0,
+                                                                         output_size=6),
+                                      [F(4, 1), I(1, 2, 0, 3)]),
+    "tensor_split_0d_tensor": (lambda m, x, k: m.tensor_split(x, k, 1), [F(5, 5, 5), I(2)[0]]),
+    "unfold_0d": (lambda m, x: x.unfold(0, 1, 1), [S]),
+    "nonzero_0d_tuple": (lambda m, x: m.nonzero(x, as_tuple=True), [S]),
+    "unique_consecutive_0d": (lambda m, x: m.unique_consecutive(x, return_inverse=True,
+                                                                return_counts=True), [S]),
+    "cdist_inf_empty": (lambda m, a, b: m.cdist(a, b, float("inf")), [F(0, 5), F(4, 5)]),
+}
+
+
+def _run(mod, fn, arrays, grad):
+    ts = []
+    for a in arrays:
+        t = (torch.tensor(a) if mod is torch else ember.tensor(a))
+        if grad and a.dtype.kind == "f":
+            t.requires_grad_(True)
+        ts.append(t)
+    out = fn(mod, *ts)
+    return ts, (list(out) if isinstance(out, (tuple, list)) else [out])
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_match_torch(name):
+    fn, arrays = CASES[name]
+    _, eo = _run(ember, fn, arrays, False)
+    _, to = _run(torch, fn, arrays, False)
+    assert len(eo) == len(to)
+    for e, t in zip(eo, to):
+        assert tuple(e.shape) == tuple(t.shape), name
+        assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], name
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-6)
+
+
+GRAD = ["max_0d_dim", "topk_0d", "gather_0d_vec", "scatter_0d", "scatter_add_0d",
+        "index_add_0d", "index_copy_0d", "masked_fill_broadcast", "masked_scatter_broadcast",
+        "aminmax_empty_other_dim", "var_unbiased_positional", "std_unbiased_positional",
+        "diff_n0", "tensordot_size1_broadcast", "quantile_0d_vec_q", "unfold_0d",
+        "scatter_reduce_0d_mean"]
+
+
+@pytest.mark.parametrize("name", GRAD)
+def test_gradients_match_torch(name):
+    fn, arrays = CASES[name]
+    ex, eo = _run(ember, fn, arrays, True)
+    tx, to = _run(torch, fn, arrays, True)
+    w = [np.asarray(R.standard_normal(tuple(t.shape)), np.float32) for t in to]
+    pairs = [(e, t, wi) for e, t, wi in zip(eo, to, w) if t.dtype.is_floating_point]
+    sum((t * torch.tensor(wi)).sum() for _, t, wi in pairs).backward()
+    eins = [x for x in ex if x.requires_grad]
+    eg = ember.autograd.grad(sum((e * ember.tensor(wi)).sum() for e, _, wi in pairs), eins,
+                             allow_unused=True)
+    for g, t in zip(eg, [x for x in tx if x.requires_grad]):
+        tg = t.grad
+        if tg is None or g is None:
+            assert tg is None or not tg.any(), name
+            continue
+        np.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-4, atol=1e-5)
