@@ -22,6 +22,7 @@ import numpy as _np
 
 from .core import dtypes as _dt
 from .core.tensor import Tensor
+from .core.tensor import Tensor as _Tensor
 from .ops import linalg_decomp as _d
 from .ops.elementwise import as_value as _as_value
 from .ops.linalg import matmul  # noqa: F401
@@ -92,6 +93,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         raise ValueError(f"linalg.matrix_norm: dim must name two different dims, got {dim}")
     if ord == "fro":
         return vector_norm(a, 2, (d0, d1), keepdim)
+    if 0 in (a.shape[d0], a.shape[d1]) and ord in ("nuc", 1, 2, float("inf")):
+        return a.abs().sum((d0, d1), keepdim)  # an empty matrix has norm 0 (as PyTorch)
     if ord in ("nuc", 2, -2):
         m = E.movedim(a, (d0, d1), (-2, -1))
         s = svdvals(m)
@@ -139,12 +142,23 @@ def _default_rtol(a):
 
 
 def _cutoff(s, a, atol, rtol):
+    """max(atol, rtol * largest) per matrix, shaped (..., 1); a tensor atol/rtol holds one
+    value per matrix of the batch (PyTorch's convention)."""
     E = _e()
     smax = E.amax(s, -1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)
+    if isinstance(atol, _Tensor):
+        atol = atol.to(s.dtype).unsqueeze(-1)
+    if isinstance(rtol, _Tensor):
+        rtol = rtol.to(s.dtype).unsqueeze(-1)
     if rtol is None:
-        rtol = 0.0 if atol is not None and atol > 0 else _default_rtol(a)
+        if isinstance(atol, _Tensor):
+            rtol = E.where(atol > 0, E.zeros_like(atol), E.full_like(atol, _default_rtol(a)))
+        else:
+            rtol = 0.0 if atol is not None and atol > 0 else _default_rtol(a)
     c = smax * rtol
-    return E.maximum(c, E.full_like(c, atol)) if atol is not None else c
+    if atol is None:
+        return c
+    return E.maximum(c, atol if isinstance(atol, _Tensor) else E.full_like(c, atol))
 
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
@@ -152,6 +166,13 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     max(atol, rtol * largest) count as zero (default rtol: eps * max(m, n))."""
     a = _float("linalg.pinv", A)
     E = _e()
+    if hermitian:  # from the eigendecomposition of the lower triangle (as PyTorch)
+        w, v = eigh(a)
+        aw = w.abs()
+        keep = aw > _cutoff(aw, a, atol, rtol).detach()
+        winv = E.where(keep, 1 / E.where(keep, w, E.ones_like(w)), E.zeros_like(w))
+        return matmul(v * winv.unsqueeze(-2), _d._mT(v).conj() if v.dtype.is_complex
+                      else _d._mT(v))
     u, s, vh = svd(a, full_matrices=False)
     keep = s > _cutoff(s, a, atol, rtol).detach()
     sinv = E.where(keep, 1 / E.where(keep, s, E.ones_like(s)), E.zeros_like(s))
@@ -163,7 +184,7 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
     a = _float("linalg.matrix_rank", A)
     if tol is not None:
         atol, rtol = tol, 0.0
-    s = svdvals(a).detach()
+    s = (eigvalsh(a).abs() if hermitian else svdvals(a)).detach()
     return (s > _cutoff(s, a, atol, rtol)).to(_dt.int64).sum(-1)
 
 

@@ -561,14 +561,17 @@ def all(input, dim=None, keepdim=False):
 
 
 def norm(input, p="fro", dim=None, keepdim=False):
-    """Vector p-norm over ``dim`` (all elements by default): p = 2/'fro', 1, inf, -inf, or any
-    positive number.
+    """Vector p-norm over ``dim`` (all elements by default): p = 2/'fro', 1, inf, -inf, 0 (the
+    count of nonzeros) or any other number; p='nuc' is the nuclear norm of the matrices
+    over ``dim`` (the last two by default: a 2-d input).
 
     >>> ember.norm(ember.tensor([3., 4.]))
     tensor(5.)
     >>> ember.norm(ember.tensor([3., -4.]), p=1)
     tensor(7.)
     """
+    if p == "nuc":
+        return _nuclear(as_value(input), dim, keepdim)
     x = as_value(input).abs()
     if p in ("fro", 2, 2.0):
         return root_zero_grad(sum(x * x, dim, keepdim), 2)
@@ -580,7 +583,30 @@ def norm(input, p="fro", dim=None, keepdim=False):
         return amin(x, dim, keepdim)
     if isinstance(p, (int, float)) and p > 0:
         return root_zero_grad(sum(x ** p, dim, keepdim), p)
-    raise OpError(f"norm: unsupported p={p!r}; use 'fro', a positive number or +-inf")
+    if isinstance(p, (int, float)) and p == 0:  # the number of nonzero entries
+        return sum(cast(x != 0, x.dtype), dim, keepdim)
+    if isinstance(p, (int, float)) and p < 0:
+        return sum(x ** float(p), dim, keepdim) ** (1.0 / p)
+    raise OpError(f"norm: unsupported p={p!r}; use 'fro', 'nuc', a number or +-inf")
+
+
+def _nuclear(x, dim, keepdim):
+    """The sum of the singular values of the matrices over the two ``dim``."""
+    from .linalg_decomp import svdvals
+    from .shape import movedim
+    if dim is None:
+        if x.ndim != 2:
+            raise OpError(f"norm: p='nuc' without dim needs a 2-d input, got shape "
+                          f"{tuple(x.shape)}; pass dim=(-2, -1)")
+        dim = (0, 1)
+    d = [canon_dims(k, x.ndim, "norm")[0] for k in dim]
+    if len(d) != 2 or d[0] == d[1]:
+        raise OpError(f"norm: p='nuc' needs two different dims, got {dim}")
+    r = sum(svdvals(movedim(x, tuple(d), (-2, -1))), -1)
+    if keepdim:
+        for k in sorted(d):
+            r = r.unsqueeze(k)
+    return r
 
 
 for _f in (amax, amin, argmax, argmin, max, min, var, std, logsumexp, cumsum, cumprod, prod,

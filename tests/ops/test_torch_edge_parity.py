@@ -60,6 +60,21 @@ CASES = {
     "nonzero_0d_tuple": (lambda m, x: m.nonzero(x, as_tuple=True), [S]),
     "unique_consecutive_0d": (lambda m, x: m.unique_consecutive(x, return_inverse=True,
                                                                 return_counts=True), [S]),
+    "norm_p0": (lambda m, x: m.norm(x, 0), [F(5, 5)]),
+    "norm_negative_p": (lambda m, x: m.norm(x, -1.5), [F(5, 5)]),
+    "norm_nuc": (lambda m, x: m.norm(x, "nuc"), [F(5, 5)]),
+    "norm_nuc_dims": (lambda m, x: m.norm(x, "nuc", [1, 2], keepdim=True), [F(3, 4, 5)]),
+    "linalg_norm_empty_inf": (lambda m, x: m.linalg.norm(x, float("inf")), [F(0, 0)]),
+    "linalg_norm_empty_2": (lambda m, x: m.linalg.norm(x, 2, keepdim=True), [F(0, 0)]),
+    "matrix_rank_batched_rtol": (lambda m, a, r: m.linalg.matrix_rank(a, rtol=r),
+                                 [F(2, 5, 5), np.array([0.5, 1e-6], np.float32)]),
+    "matrix_rank_empty_batch": (lambda m, a: m.linalg.matrix_rank(a), [F(0, 5, 5)]),
+    "matrix_rank_hermitian": (lambda m, a: m.linalg.matrix_rank(a, hermitian=True),
+                              [F(5, 5)]),
+    "pinv_hermitian_lower": (lambda m, a: m.linalg.pinv(a, hermitian=True), [F(2, 5, 5)]),
+    "pinv_hermitian_symmetric": (lambda m, a: m.linalg.pinv(a + a.mT, hermitian=True),
+                                 [F(2, 4, 4)]),
+    "pinv_empty_batch": (lambda m, a: m.linalg.pinv(a), [F(0, 5, 5)]),
     "cdist_inf_empty": (lambda m, a, b: m.cdist(a, b, float("inf")), [F(0, 5), F(4, 5)]),
 }
 
@@ -91,7 +106,7 @@ GRAD = ["max_0d_dim", "topk_0d", "gather_0d_vec", "scatter_0d", "scatter_add_0d"
         "index_add_0d", "index_copy_0d", "masked_fill_broadcast", "masked_scatter_broadcast",
         "aminmax_empty_other_dim", "var_unbiased_positional", "std_unbiased_positional",
         "diff_n0", "tensordot_size1_broadcast", "quantile_0d_vec_q", "unfold_0d",
-        "scatter_reduce_0d_mean"]
+        "scatter_reduce_0d_mean", "norm_negative_p", "norm_nuc", "pinv_hermitian_symmetric"]
 
 
 @pytest.mark.parametrize("name", GRAD)
