@@ -135,6 +135,13 @@ def _mm_batch(args, dims):
             x = x.reshape((x.shape[0],) + (1,) * (ry - rx) + tuple(x.shape[1:]))
         return bind(matmul_p, x, y), 0
     y = moveaxis_to_front(y, dy)
+    if x.ndim == 2 and y.ndim == 3:
+        # (n, k) @ (B, k, m), a shared matrix times a batch (a vmapped jnp.dot(w, x)): one
+        # (n, k) @ (k, B*m) product with the batch dim in the middle of the result, not B
+        # products broadcasting x, whose weight gradient would be B outer products summed
+        b, k, m = y.shape
+        y2 = y.transpose(1, 0, 2).reshape((k, b * m))
+        return bind(matmul_p, x, y2).reshape((x.shape[0], b, m)), 1
     if y.ndim - 1 < x.ndim:  # keep the batch dim leftmost after broadcasting
         y = y.reshape((y.shape[0],) + (1,) * (x.ndim - (y.ndim - 1)) + tuple(y.shape[1:]))
     return bind(matmul_p, x, y), 0
