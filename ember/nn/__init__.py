@@ -21,3 +21,5 @@ from . import utils  # noqa: F401  (clip_grad_norm_, prune, ...)
 from .containers import ParameterList, ParameterDict  # noqa: F401,E402
 from .extra import *  # noqa: F401,F403,E402  (3-D layers, lazy layers, Buffer, DataParallel, ...)
 from . import modules  # noqa: F401,E402  (torch.nn.modules' paths: ember.nn.modules.rnn.LSTM, ...)
+from .jax_nn import *  # noqa: F401,F403,E402  (jax.nn's functions: relu, softmax, one_hot, ...)
+from . import initializers  # noqa: F401,E402  (jax.nn.initializers)
