@@ -10,11 +10,59 @@ and ``ember.numpy``'s creation functions default to float64. The PyTorch-style e
 
 ``jax_debug_nans`` / ``jax_debug_infs`` (default off): raise ``FloatingPointError`` at the
 operation that produces a NaN / an inf (see ``ember.transforms.nan_checks``).
+
+JAX options with no counterpart in ember (``jax_platform_name``, ``jax_default_matmul_precision``,
+``jax_remat3``, the compilation-cache options, ...) are accepted with the values that keep
+ember's behaviour (``_INERT``) and refused, with the reason, otherwise:
+
+>>> ember.config.update("jax_platform_name", "cpu")
+>>> ember.config.update("jax_platform_name", "gpu")
+Traceback (most recent call last):
+ValueError: config.update('jax_platform_name', 'gpu'): ember supports 'cpu' or '' or None only: ember runs on the CPU
 """
 from __future__ import annotations
 
 from .core import dtypes as _dt
 from .transforms import nan_checks as _nan_checks
+
+
+def _one_of(*allowed, why=""):
+    def check(value):
+        if value not in allowed:
+            return f"ember supports {' or '.join(map(repr, allowed))} only{why}"
+        return None
+    return check
+
+
+def _any(value):
+    return None
+
+
+# JAX options that change nothing in ember (it runs on the CPU, its float32 products are full
+# float32, it has no compilation cache or traceback filtering, its escaped-tracer checks are
+# always on): accepted with the values that keep ember's behaviour, their value kept for
+# ``read``; a value asking for a behaviour ember lacks is refused, saying so
+_INERT = {
+    "jax_platform_name": ("", _one_of("cpu", "", None, why=": ember runs on the CPU")),
+    "jax_platforms": (None, lambda v: None if not v or "cpu" in str(v).split(",") else
+                      "ember runs on the CPU: include 'cpu'"),
+    "jax_default_matmul_precision": (None, _any),  # float32 products are full float32
+    "jax_remat3": (False, _any),  # how JAX stages remat; ember's checkpoint is its own
+    "jax_traceback_filtering": ("auto", _any),
+    "jax_enable_checks": (False, _any),
+    "jax_check_tracer_leaks": (False, _any),  # escaped tracers are always reported
+    "jax_compilation_cache_dir": (None, _any),  # jit plans live in memory only
+    "jax_persistent_cache_min_entry_size_bytes": (0, _any),
+    "jax_persistent_cache_min_compile_time_secs": (1.0, _any),
+    "jax_threefry_partitionable": (True, _one_of(True, why=": ember draws JAX's default "
+                                                 "(partitionable) Threefry bits")),
+    "jax_default_prng_impl": ("threefry2x32", _one_of("threefry2x32")),
+    "jax_numpy_rank_promotion": ("allow", _one_of("allow")),
+    "jax_numpy_dtype_promotion": ("standard", _one_of("standard")),
+    "jax_num_cpu_devices": (-1, _one_of(1, -1, why=": ember runs one device per process "
+                                       "(ember.sharding.make_mesh gives shard_map virtual "
+                                       "members)")),
+}
 
 
 class Config:
@@ -37,13 +85,21 @@ class Config:
         from .transforms import config as jit_config
         return jit_config
 
+    _inert_values = {}
+
     def _names(self):
-        return sorted(set(self._own) | set(self._jax_names) | {
+        return sorted(set(self._own) | set(self._jax_names) | set(_INERT) | {
             n for n in vars(self._jit()) if not n.startswith("_")})
 
     def update(self, name, value):
         if name in self._own:
             self._own[name][1](value)
+            return
+        if name in _INERT:
+            why = _INERT[name][1](value)
+            if why is not None:
+                raise ValueError(f"config.update({name!r}, {value!r}): {why}")
+            Config._inert_values[name] = value
             return
         target = self._jax_names.get(name, name)
         if not hasattr(self._jit(), target) or target.startswith("_"):
@@ -54,6 +110,8 @@ class Config:
     def read(self, name):
         if name in self._own:
             return self._own[name][0]()
+        if name in _INERT:
+            return Config._inert_values.get(name, _INERT[name][0])
         target = self._jax_names.get(name, name)
         if not hasattr(self._jit(), target) or target.startswith("_"):
             raise AttributeError(f"config.read: unknown option {name!r}; known: "

@@ -174,3 +174,35 @@ def test_debug_nans_matches_jax():
     with jax.debug_nans(True):
         with pytest.raises(FloatingPointError, match=r"invalid value \(nan\) encountered in log"):
             _f_nan(jax.numpy)(5.)
+
+
+def test_config_options_without_effect_in_ember():
+    for name, value in [("jax_platform_name", "cpu"), ("jax_platforms", "cpu"),
+                        ("jax_default_matmul_precision", "highest"), ("jax_remat3", True),
+                        ("jax_traceback_filtering", "off"), ("jax_num_cpu_devices", 1),
+                        ("jax_threefry_partitionable", True),
+                        ("jax_compilation_cache_dir", "/tmp/x")]:
+        before = ember.config.read(name)
+        try:
+            ember.config.update(name, value)
+            assert ember.config.read(name) == value
+            assert getattr(ember.config, name) == value
+        finally:
+            ember.config.update(name, before)
+    for name, value, why in [("jax_platform_name", "gpu", "runs on the CPU"),
+                             ("jax_num_cpu_devices", 8, "one device per process"),
+                             ("jax_threefry_partitionable", False, "Threefry bits"),
+                             ("jax_numpy_rank_promotion", "raise", "'allow' only")]:
+        with pytest.raises(ValueError, match=why):
+            ember.config.update(name, value)
+    with pytest.raises(AttributeError, match="unknown option 'jax_no_such'"):
+        ember.config.update("jax_no_such", 1)
+
+
+def test_config_defaults_match_jax():
+    jax = pytest.importorskip("jax")
+    for name in ("jax_remat3", "jax_threefry_partitionable", "jax_default_prng_impl",
+                 "jax_numpy_rank_promotion", "jax_num_cpu_devices",
+                 "jax_default_matmul_precision", "jax_traceback_filtering",
+                 "jax_compilation_cache_dir", "jax_platforms"):
+        assert ember.config.read(name) == getattr(jax.config, name), name

@@ -152,6 +152,44 @@ def save_any_names_but_these(*names):
     return _Names(names, False)
 
 
+def save_anything_except_these_names(*names):
+    """Save every value (named or not) except those named by one of ``names``."""
+    names = _Names(names, True).names
+
+    def policy(prim, *_, **params):
+        return not (prim is name_p and params["name"] in names)
+    policy.__name__ = policy.__qualname__ = "save_anything_except_these_names"
+    return policy
+
+
+def save_and_offload_only_these_names(*, names_which_can_be_saved,
+                                      names_which_can_be_offloaded, offload_src=None,
+                                      offload_dst=None):
+    """JAX's policy saving some named values on the device and offloading others to host
+    memory; on the CPU host and device memory are one, so both sets are saved.
+
+    >>> p = ember.checkpoint_policies.save_and_offload_only_these_names(
+    ...     names_which_can_be_saved=["y"], names_which_can_be_offloaded=["z"],
+    ...     offload_src="device", offload_dst="pinned_host")
+    >>> p
+    save_only_these_names('y', 'z')
+    """
+    saved, offloaded = set(names_which_can_be_saved), set(names_which_can_be_offloaded)
+    both = saved & offloaded
+    if both:
+        raise ValueError(f"save_and_offload_only_these_names: names_which_can_be_saved and "
+                         f"names_which_can_be_offloaded must not share names; both have "
+                         f"{sorted(both)}")
+    return _Names(tuple(saved | offloaded), True)
+
+
+def offload_dot_with_no_batch_dims(offload_src=None, offload_dst=None):
+    """JAX's policy offloading the results of products without batch dims to host memory;
+    on the CPU, where host and device memory are one, they are saved
+    (``dots_with_no_batch_dims_saveable``)."""
+    return dots_with_no_batch_dims_saveable
+
+
 def save_from_both_policies(policy_1, policy_2):
     """Save a value when either policy would (their logical or)."""
     def policy(prim, *avals, **params):
@@ -172,6 +210,9 @@ checkpoint_policies = types.SimpleNamespace(
     checkpoint_dots_with_no_batch_dims=checkpoint_dots_with_no_batch_dims,
     save_only_these_names=save_only_these_names,
     save_any_names_but_these=save_any_names_but_these,
+    save_anything_except_these_names=save_anything_except_these_names,
+    save_and_offload_only_these_names=save_and_offload_only_these_names,
+    offload_dot_with_no_batch_dims=offload_dot_with_no_batch_dims,
     save_from_both_policies=save_from_both_policies)
 
 

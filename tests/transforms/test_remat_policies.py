@@ -265,3 +265,30 @@ def test_saved_residuals_match_jax(pol):
     for a, b in zip(got, want):
         if " from /" in a:
             assert a.split(":")[-1] == b.split(":")[-1].replace("jax_", "")
+
+
+def test_offloading_policies_save_on_the_cpu():
+    ws = [jnp.asarray(w) for w in _weights()]
+    offload = cp.save_and_offload_only_these_names(
+        names_which_can_be_saved=["a"], names_which_can_be_offloaded=["b"],
+        offload_src="device", offload_dst="pinned_host")
+    both = cp.save_from_both_policies(cp.save_only_these_names("a"),
+                                      cp.save_only_these_names("b"))
+    assert len(saved_residuals(ember.checkpoint(f_named, policy=offload), *ws)) == \
+        len(saved_residuals(ember.checkpoint(f_named, policy=both), *ws)) == 6
+    dots = cp.offload_dot_with_no_batch_dims("device", "pinned_host")
+    assert len(saved_residuals(ember.checkpoint(f_named, policy=dots), *ws)) == 4 + 3
+    # everything but the value named 'a' (and unnamed values too)
+    keep = cp.save_anything_except_these_names("a")
+    names = [ln for ln in _printed(ember.checkpoint(f_named, policy=keep), *ws)
+             if "named" in ln]
+    assert names and all("'a'" not in ln for ln in names)
+    ref = _grads(f_named, ws)
+    for pol in (offload, dots, keep):
+        got = _grads(ember.checkpoint(f_named, policy=pol), ws)
+        for g, r in zip(got, ref):
+            np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="must not share names"):
+        cp.save_and_offload_only_these_names(names_which_can_be_saved=["a"],
+                                             names_which_can_be_offloaded=["a"],
+                                             offload_src="device", offload_dst="pinned_host")
