@@ -99,7 +99,7 @@ def _compare(t_out, e_out, torch, ember):
 
 
 def _as_torch(b, torch):
-    v = np.array(b.numpy())
+    v = np.array(b.detach().numpy())
     if v.dtype.kind == "V" or v.dtype.name in ("bfloat16",) or "float8" in v.dtype.name:
         v = v.astype(np.float32)
     return torch.from_numpy(v)

@@ -280,7 +280,211 @@ def cholesky_solve(B, L, upper=False):
     return _d.cholesky_solve(B, L, upper)
 
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eig", "eigh",
+# ---- LU (ops/linalg_lu.py) and what builds on it ----------------------------------------
+
+LUResult = namedtuple("LUResult", ["P", "L", "U"])
+LUFactorResult = namedtuple("LUFactorResult", ["LU", "pivots"])
+LUFactorExResult = namedtuple("LUFactorExResult", ["LU", "pivots", "info"])
+SolveExResult = namedtuple("SolveExResult", ["result", "info"])
+
+
+def _perm_to_P(perm, m, dtype):
+    """P with ``A = P L U`` given ``A[perm] = L U``: ``P[perm[i], i] = 1``."""
+    from .ops.linalg_lu import _perm_matrix
+    return _perm_matrix(perm, m, dtype).mT
+
+
+def lu(A, *, pivot=True):
+    """``(P, L, U)`` with ``A = P L U``: P a permutation matrix, L unit lower-trapezoidal
+    (..., m, k), U upper (..., k, n), k = min(m, n); partial pivoting (``pivot=False``: no row
+    interchanges, P the identity). Differentiable for square matrices (as
+    ``torch.linalg.lu``).
+
+    >>> P, L, U = ember.linalg.lu(ember.tensor([[1., 2.], [3., 4.]]))
+    >>> P @ L @ U
+    tensor([[1., 2.],
+            [3., 4.]])
+    """
+    from .ops.linalg_lu import lu_factor_parts
+    L, U, _, perm = lu_factor_parts(A, pivot)
+    return LUResult(_perm_to_P(perm, L.shape[-2], L.dtype), L, U)
+
+
+def lu_factor(A, *, pivot=True):
+    """``(LU, pivots)``: L and U packed in one matrix (L's unit diagonal implied) and
+    LAPACK's 1-based row interchanges (int32), as ``torch.linalg.lu_factor``; the input of
+    ``lu_solve`` and ``lu_unpack``."""
+    from .ops.linalg_lu import lu_factor_parts
+    L, U, pivots, _ = lu_factor_parts(A, pivot)
+    return LUFactorResult(_pack(L, U), pivots)
+
+
+def _pack(L, U):
+    m, k, n = L.shape[-2], L.shape[-1], U.shape[-1]
+    E = _e()
+    if m >= n:  # L (m, n) and U (n, n): U on and above the diagonal of L's shape
+        return E.tril(L, -1) + E.nn.functional.pad(U, (0, 0, 0, m - k))
+    return E.nn.functional.pad(E.tril(L, -1), (0, n - k)) + U  # L (m, m), U (m, n)
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    """``(LU, pivots, info)`` as ``torch.linalg.lu_factor_ex``; info is the 1-based index of
+    the first zero on U's diagonal (0: none)."""
+    LU, pivots = lu_factor(A, pivot=pivot)
+    return LUFactorExResult(LU, pivots, _zero_pivot_info(LU))
+
+
+def _zero_pivot_info(LU):
+    E = _e()
+    d = _diagonal(LU.detach(), 0, -2, -1)
+    zero = d == 0
+    first = E.argmax(zero.to(_dt.int32), dim=-1).to(_dt.int32) + 1
+    return E.where(zero.any(-1), first, E.zeros_like(first))
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """``(P, L, U)`` from ``lu_factor``'s packed result (as ``torch.lu_unpack``); with
+    ``unpack_data``/``unpack_pivots`` False the corresponding results are empty tensors."""
+    from .ops.linalg_lu import lu_pivots_to_permutation
+    E = _e()
+    LU = _as_value(LU_data)
+    m, n = LU.shape[-2], LU.shape[-1]
+    k = builtins.min(m, n)
+    if unpack_data:
+        eye = E.eye(m, k, dtype=LU.dtype)
+        L = E.tril(LU[..., :, :k], -1) + eye
+        U = E.triu(LU[..., :k, :])
+    else:
+        L = U = E.empty(0, dtype=LU.dtype)
+    if unpack_pivots:
+        P = _perm_to_P(lu_pivots_to_permutation(LU_pivots, m), m, LU.dtype)
+    else:
+        P = E.empty(0, dtype=LU.dtype)
+    return LUResult(P, L, U)
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
+    """Solve ``A X = B`` (``left=False``: ``X A = B``; ``adjoint``: with ``A^H``) given
+    ``lu_factor(A)``, as ``torch.linalg.lu_solve``; differentiable in LU and B.
+
+    >>> A = ember.tensor([[2., 1.], [1., 3.]])
+    >>> ember.linalg.lu_solve(*ember.linalg.lu_factor(A), ember.tensor([[3.], [4.]]))
+    tensor([[1.],
+            [1.]])
+    """
+    from .ops.linalg_lu import lu_pivots_to_permutation
+    E = _e()
+    LU, B = _as_value(LU), _as_value(B)
+    n = LU.shape[-1]
+    if LU.shape[-2] != n:
+        raise RuntimeError(f"linalg.lu_solve: LU must be square (..., n, n), got "
+                           f"{tuple(LU.shape)}")
+    P = _perm_to_P(lu_pivots_to_permutation(pivots, n), n, LU.dtype)  # A = P L U
+    L = E.tril(LU, -1) + E.eye(n, dtype=LU.dtype)
+    U = E.triu(LU)
+    if not left:  # X A = B  <=>  A^H X^H = B^H
+        Bh = B.mT.conj() if B.dtype.is_complex else B.mT
+        X = lu_solve(LU, pivots, Bh, left=True, adjoint=not adjoint)
+        return X.mT.conj() if X.dtype.is_complex else X.mT
+    if B.shape[-2] != n:
+        raise RuntimeError(f"linalg.lu_solve: B must have {n} rows (..., {n}, k) to match LU "
+                           f"{tuple(LU.shape)}, got {tuple(B.shape)}")
+    H = (lambda M: M.mT.conj()) if LU.dtype.is_complex else (lambda M: M.mT)
+    if not adjoint:  # X = U^-1 L^-1 P^T B
+        y = solve_triangular(L, H(P) @ B, upper=False, unitriangular=True)
+        return solve_triangular(U, y, upper=True)
+    # A^H X = B: U^H L^H P^H X = B
+    y = solve_triangular(H(U), B, upper=False)
+    z = solve_triangular(H(L), y, upper=True, unitriangular=True)
+    return P @ z
+
+
+def solve_ex(A, B, *, left=True, check_errors=False):
+    """``(solution, info)`` as ``torch.linalg.solve_ex``: info 0 (a singular matrix raises
+    ``LinAlgError``, as ``solve``)."""
+    X = solve(A, B, left=left)
+    A = _as_value(A)
+    return SolveExResult(X, _e().zeros(tuple(A.shape[:-2]), dtype=_dt.int32))
+
+
+def cond(A, p=None):
+    """The condition number of (a batch of) matrices in the norm ``p`` (None or 2: the
+    ratio of the largest to the smallest singular value; -2: its inverse; 'fro', 'nuc',
+    inf, -inf, 1, -1: ``norm(A, p) * norm(inv(A), p)``), as ``torch.linalg.cond``.
+
+    >>> ember.linalg.cond(ember.tensor([[2., 0.], [0., 0.5]]))
+    tensor(4.)
+    """
+    A = _as_value(A)
+    if p is None or p in (2, -2):
+        s = svdvals(A)
+        r = s[..., 0] / s[..., -1]
+        return r if p != -2 else 1 / r
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+def vander(x, N=None):
+    """The Vandermonde matrix with increasing powers ``x^0, x^1, ..., x^(N-1)`` along the
+    last dim (as ``torch.linalg.vander``; N defaults to ``x.shape[-1]``).
+
+    >>> ember.linalg.vander(ember.tensor([1, 2, 3]))
+    tensor([[1, 1, 1],
+            [1, 2, 4],
+            [1, 3, 9]])
+    """
+    E = _e()
+    x = _as_value(x)
+    x = x.reshape(1) if x.ndim == 0 else x  # (as PyTorch: one point)
+    N = x.shape[-1] if N is None else int(N)
+    if N < 1:
+        raise ValueError(f"linalg.vander: N must be >= 1, got {N}")
+    cols = [E.ones_like(x)]
+    for _ in range(N - 1):
+        cols.append(cols[-1] * x)
+    return E.stack(cols, -1)
+
+
+def tensorinv(A, ind=2):
+    """The inverse of ``A`` read as a linear map from its last dims to its first ``ind``
+    dims' space (``tensordot(tensorinv(A), A, ind)`` is the identity), as
+    ``torch.linalg.tensorinv``."""
+    A = _as_value(A)
+    if ind <= 0:
+        raise ValueError(f"linalg.tensorinv: ind must be positive, got {ind}")
+    out_shape, in_shape = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    rows, cols = int(_np.prod(out_shape)), int(_np.prod(in_shape))
+    if rows != cols:
+        raise RuntimeError(f"linalg.tensorinv: the product of the first ind={ind} dims "
+                           f"{out_shape} ({rows}) must equal that of the rest {in_shape} "
+                           f"({cols})")
+    return inv(A.reshape(rows, cols)).reshape(in_shape + out_shape)
+
+
+def tensorsolve(A, B, dims=None):
+    """The ``X`` with ``tensordot(A, X, X.ndim) = B`` (as ``torch.linalg.tensorsolve``;
+    ``dims`` moves those dims of A to the end first)."""
+    E = _e()
+    A, B = _as_value(A), _as_value(B)
+    if dims is not None:
+        dims = [d % A.ndim for d in dims]
+        rest = [d for d in range(A.ndim) if d not in dims]
+        A = A.permute(*(rest + dims))
+    x_shape = tuple(A.shape[B.ndim:])
+    rows, cols = int(_np.prod(B.shape)), int(_np.prod(x_shape))
+    if rows != cols or int(_np.prod(A.shape[:B.ndim])) != rows:
+        raise RuntimeError(f"linalg.tensorsolve: A {tuple(A.shape)}'s first {B.ndim} dims "
+                           f"must hold as many elements as B {tuple(B.shape)} ({rows}) and "
+                           f"so must its other dims {x_shape} ({cols})")
+    return E.linalg.solve(A.reshape(rows, cols), B.reshape(rows)).reshape(x_shape)
+
+
+def matrix_exp(A):
+    """The matrix exponential (see ``ember.matrix_exp``)."""
+    return _e().matrix_exp(A)
+
+
+__all__ = ["LinAlgError", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "solve_ex", "cond",
+           "vander", "tensorinv", "tensorsolve", "matrix_exp", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eig", "eigh",
            "eigvals", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_norm",
            "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
            "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm", "cholesky_solve"]

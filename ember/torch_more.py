@@ -309,7 +309,7 @@ def set_rng_state(new_state):
 
 def clone(input, *, memory_format=None):
     """A copy of ``input`` that stays in the graph (as ``torch.clone``)."""
-    return _t(input, "clone").clone()
+    return _t(input, "clone").clone(memory_format=memory_format)
 
 
 def detach(input):

@@ -305,8 +305,11 @@ class Tensor:
         """Whether the dtype is complex64 or complex128 (as ``torch.Tensor.is_complex``)."""
         return self.dtype.is_complex
 
-    def is_contiguous(self):
-        return bool(self._data.flags.c_contiguous)
+    def is_contiguous(self, memory_format=None):
+        """Whether the data is dense in row-major order, or in ``memory_format``'s order
+        (``ember.channels_last``: NHWC)."""
+        from .memory_format import is_laid_out, contiguous_format
+        return is_laid_out(self._data, memory_format or contiguous_format)
 
     def data_ptr(self):
         return self._data.__array_interface__["data"][0]

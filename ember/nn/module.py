@@ -430,7 +430,8 @@ class Module:
     def to(self, *args, **kwargs):
         """Move and/or cast the parameters and buffers in place, as ``torch.nn.Module.to``:
         ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` (its device and
-        dtype), or the keywords ``device=``/``dtype=``. Floating-point tensors take the
+        dtype), or the keywords ``device=``/``dtype=``/``memory_format=`` (channels-last:
+        the 4-D tensors, such as convolution weights). Floating-point tensors take the
         dtype; every tensor takes the device. Parameters stay the same objects (optimizers
         holding them keep working)."""
         dtype, device = kwargs.get("dtype"), kwargs.get("device")
@@ -452,8 +453,14 @@ class Module:
             device = _device(device)
             _get_backend(device)  # a device without a backend (cuda) fails before anything moves
         d = None if dtype is None else as_dtype(dtype).np
+        fmt = kwargs.get("memory_format")
+        if fmt is not None:  # (channels_last: the 4-D parameters and buffers, as PyTorch)
+            from ..core import memory_format as _mf
+            rank = _mf.rank(fmt, "Module.to")
         for t in list(self.parameters()) + list(self.buffers()):
             data = t._data
+            if fmt is not None and (not rank or data.ndim == rank):
+                data = _mf.laid_out(data, fmt)
             if d is not None and is_floating_np(data.dtype) and data.dtype != d:
                 data = data.astype(d) if type(data) is not _MetaArray else _MetaArray(
                     data.shape, d)

@@ -123,44 +123,61 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
                  requires_grad)
 
 
-def zeros_like(x, dtype=None, device=None, requires_grad=False):
+def _laid_like(out, x, memory_format, op):
+    """``out`` (a fresh tensor made like ``x``) in the memory layout ``memory_format`` asks
+    for; the default, ``preserve_format``, keeps a channels-last ``x``'s layout."""
+    data = None if isinstance(x, Tracer) or not isinstance(x, Tensor) else x._data
+    if memory_format is None and (type(data) is not np.ndarray or data.flags.c_contiguous):
+        return out
+    from ..core import memory_format as mf
+    mf.check(memory_format, out.ndim, op)
+    out._data = mf.like(out._data, data, memory_format)
+    return out
+
+
+def zeros_like(x, dtype=None, device=None, requires_grad=False, *, layout=None,
+               memory_format=None):
     """Zeros with the shape and dtype of ``x``.
 
     >>> ember.zeros_like(ember.tensor([1, 2]))
     tensor([0, 0])
     """
-    return zeros(tuple(x.shape), dtype=dtype or x.dtype, device=device or _device_of(x),
-                 requires_grad=requires_grad)
+    return _laid_like(zeros(tuple(x.shape), dtype=dtype or x.dtype, device=device or _device_of(x),
+                 requires_grad=requires_grad), x, memory_format, "zeros_like")
 
 
-def ones_like(x, dtype=None, device=None, requires_grad=False):
+def ones_like(x, dtype=None, device=None, requires_grad=False, *, layout=None,
+              memory_format=None):
     """Ones with the shape and dtype of ``x``.
 
     >>> ember.ones_like(ember.tensor([1., 2.]))
     tensor([1., 1.])
     """
-    return ones(tuple(x.shape), dtype=dtype or x.dtype, device=device or _device_of(x),
-                requires_grad=requires_grad)
+    return _laid_like(ones(tuple(x.shape), dtype=dtype or x.dtype, device=device or _device_of(x),
+                requires_grad=requires_grad), x, memory_format, "ones_like")
 
 
-def empty_like(x, dtype=None, device=None, requires_grad=False):
+def empty_like(x, dtype=None, device=None, requires_grad=False, *, layout=None,
+               memory_format=None):
     """An uninitialised tensor with the shape and dtype of ``x``.
 
     >>> ember.empty_like(ember.ones(2, 2)).shape
     ember.Size([2, 2])
     """
-    return empty(tuple(x.shape), dtype=dtype or x.dtype, device=device or _device_of(x),
-                 requires_grad=requires_grad)
+    return _laid_like(empty(tuple(x.shape), dtype=dtype or x.dtype, device=device or _device_of(x),
+                 requires_grad=requires_grad), x, memory_format, "empty_like")
 
 
-def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, *, layout=None,
+              memory_format=None):
     """``fill_value`` with the shape and dtype of ``x``.
 
     >>> ember.full_like(ember.ones(2), 3.5)
     tensor([3.5000, 3.5000])
     """
-    return full(tuple(x.shape), fill_value, dtype=dtype or x.dtype, device=device or _device_of(x),
-                requires_grad=requires_grad)
+    return _laid_like(full(tuple(x.shape), fill_value, dtype=dtype or x.dtype,
+                          device=device or _device_of(x), requires_grad=requires_grad),
+                     x, memory_format, "full_like")
 
 
 def ones_like_t(x):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..backend import namespace
 
-from ..core.primitive import Aval, Primitive, bind
+from ..core.primitive import Aval, Primitive, Tracer, bind
 from ._util import canon_dim
 from .elementwise import as_value, moveaxis_to_front
 from .registry_helpers import export, method
@@ -359,13 +359,32 @@ def unsqueeze(input, dim):
 
 
 def contiguous(input, memory_format=None):
-    """``input`` itself: ember's operations take any memory layout, so unlike PyTorch no
-    copy is made (``is_contiguous()`` may still be False).
+    """``input`` itself when it is dense in ``memory_format`` (row-major by default), else a
+    copy laid out so, as PyTorch (ember's operations take any layout; this is for code that
+    checks ``is_contiguous()`` or ``stride()``). A traced value has no layout: itself.
 
     >>> ember.tensor([[1, 2], [3, 4]]).t().contiguous().is_contiguous()
-    False
+    True
     """
-    return as_value(input)
+    from ..core.memory_format import contiguous_format
+    return relayout(as_value(input), memory_format or contiguous_format, "contiguous")
+
+
+def relayout(x, fmt, op):
+    """``x`` laid out in the memory format ``fmt`` (core/memory_format.py): itself when it
+    already is (or is traced), else a copy that stays in the graph."""
+    from ..core import memory_format as mf
+    mf.check(fmt, x.ndim, op)
+    if isinstance(x, Tracer):  # no layout
+        return x
+    data = x._data
+    new = mf.laid_out(data, fmt)
+    if new is data:
+        return x
+    from .tensor_methods import clone
+    out = clone(x)
+    out._data = new
+    return out
 
 
 def view_as(input, other):

@@ -11,6 +11,7 @@ from ..core.state import autocast_threads as _ac
 from ..core.tensor import Tensor, device as _device
 from . import device_ops as _device_ops
 from . import elementwise
+from . import shape
 from . import linalg as _linalg
 from ..core.primitive import bind, Tracer as _Tracer
 from .registry_helpers import method
@@ -104,7 +105,8 @@ Tensor.__rmatmul__ = lambda self, other: _matmul(elementwise.as_value(other), se
 # ---- dtype / device conversion --------------------------------------------------------
 
 @method
-def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
+       memory_format=None):
     """Convert dtype and/or device: ``x.to(ember.float64)``, ``x.to('cpu')``, ``x.to(other)``.
 
     >>> x = ember.tensor([1.5, 2.5])
@@ -124,6 +126,8 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
         out = _device_ops.device_put(out, device)
     if copy and out is self:
         out = clone(self)
+    if memory_format is not None:
+        out = shape.relayout(out, memory_format, "to")
     return out
 
 
@@ -138,7 +142,10 @@ def _is_dtype_name(a):
 
 
 def _caster(d):
-    return lambda self, memory_format=None: elementwise.cast(self, d)
+    def cast(self, memory_format=None):
+        out = elementwise.cast(self, d)
+        return out if memory_format is None else shape.relayout(out, memory_format, "to")
+    return cast
 
 
 Tensor.float = _caster(_dt.float32)
@@ -269,7 +276,8 @@ def clone(self, memory_format=None):
     >>> x.grad
     tensor([1., 1.])
     """
-    return bind(copy_p, elementwise.as_value(self))
+    out = bind(copy_p, elementwise.as_value(self))
+    return out if memory_format is None else shape.relayout(out, memory_format, "clone")
 
 
 @method

@@ -19,7 +19,7 @@ from ..core import dtypes as _dt
 from ..core.creation import place
 from ..core.primitive import Tracer
 from ..core.tensor import Tensor
-from ..ops.creation_ops import _shape as _creation_shape, _size_kw
+from ..ops.creation_ops import _shape as _creation_shape, _size_kw, _laid_like
 from ..ops.elementwise import as_value, cast
 from ..ops.tensor_methods import copy_
 from ..transforms.effects import draw
@@ -240,32 +240,44 @@ def _like_device(x):
     return None if isinstance(x, Tracer) else x.device
 
 
-def rand_like(x, dtype=None, device=None):
+def rand_like(x, dtype=None, device=None, *, requires_grad=False, layout=None,
+              memory_format=None):
     """Uniform samples in [0, 1) with the shape (and dtype) of ``x``.
 
     >>> ember.rand_like(ember.zeros(2, 2, dtype=ember.float64)).dtype
     ember.float64
     """
-    return rand(tuple(x.shape), dtype=dtype or x.dtype, device=device or _like_device(x))
+    out = rand(tuple(x.shape), dtype=dtype or x.dtype, device=device or _like_device(x))
+    if requires_grad:
+        out.requires_grad_(True)
+    return _laid_like(out, x, memory_format, "rand_like")
 
 
-def randn_like(x, dtype=None, device=None):
+def randn_like(x, dtype=None, device=None, *, requires_grad=False, layout=None,
+               memory_format=None):
     """Standard normal samples with the shape (and dtype) of ``x``.
 
     >>> ember.randn_like(ember.zeros(4, 5)).shape
     ember.Size([4, 5])
     """
-    return randn(tuple(x.shape), dtype=dtype or x.dtype, device=device or _like_device(x))
+    out = randn(tuple(x.shape), dtype=dtype or x.dtype, device=device or _like_device(x))
+    if requires_grad:
+        out.requires_grad_(True)
+    return _laid_like(out, x, memory_format, "randn_like")
 
 
-def randint_like(x, low, high=None, dtype=None, device=None):
+def randint_like(x, low, high=None, dtype=None, device=None, *, requires_grad=False, layout=None,
+                 memory_format=None):
     """Integers in [low, high) with the shape (and dtype) of ``x``.
 
     >>> x = ember.randint_like(ember.zeros(1000), 5)
     >>> x.dtype, sorted(set(x.tolist()))
     (ember.float32, [0.0, 1.0, 2.0, 3.0, 4.0])
     """
-    return randint(low, high, tuple(x.shape), dtype=dtype or x.dtype, device=device or _like_device(x))
+    out = randint(low, high, tuple(x.shape), dtype=dtype or x.dtype, device=device or _like_device(x))
+    if requires_grad:
+        out.requires_grad_(True)
+    return _laid_like(out, x, memory_format, "randint_like")
 
 
 def randperm(n, dtype=None, generator=None):

@@ -193,6 +193,10 @@ CASES = [
     ("linalg_cholesky", lambda m, a, b: m.cat([m.linalg.cholesky(_spd(m, a)), m.cholesky_solve(
         b, m.linalg.cholesky(_spd(m, a)))], 1), [(3, 3), (3, 2)], False),
     ("linalg_qr", lambda m, a: m.cat(list(m.linalg.qr(a)), 0), [(4, 3)], False),
+    ("linalg_lu", lambda m, a, b: m.cat([m.linalg.lu(_wellcond(m, a)).L,
+                                        m.linalg.lu(_wellcond(m, a)).U * 2,
+                                        m.linalg.lu_solve(*m.linalg.lu_factor(_wellcond(m, a)),
+                                                          b)], 0), [(3, 3), (3, 3)], False),
     ("linalg_eigh", lambda m, a: _eigh_case(m, a), [(3, 3)], False),
     ("linalg_svd_tall", lambda m, a: _svd_case(m, a), [(4, 3)], False),
     ("linalg_svd_wide", lambda m, a: _svd_case(m, a), [(2, 4)], False),

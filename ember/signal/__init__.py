@@ -1,0 +1,2 @@
+"""``torch.signal``'s names: ``ember.signal.windows``."""
+from . import windows  # noqa: F401

@@ -1,0 +1,508 @@
+"""Still more of PyTorch's top-level surface, found by running PyTorch's own operator database
+(``benchmarks/opinfo_sweep.py``): the legacy decompositions (``torch.svd``, ``torch.qr``,
+``torch.cholesky``), ``cholesky_inverse``, ``matrix_exp``, ``atleast_3d``, ``frexp``,
+``gradient``, ``i0``, ``put``, ``resize_``, ``unsafe_chunk``/``unsafe_split``, the ``*_copy``
+functions (a view op's result as a fresh tensor), ``constant_pad_nd``, ``index_reduce`` and
+``nonzero_static``.
+
+Everything is composed from ember's ops, so the differentiable functions work eagerly and
+under ``grad``/``vmap`` (``matrix_exp`` picks its number of squarings from the matrix's
+values, so under ``jit`` it needs them concrete, as ``nonzero_static``'s size is static).
+"""
+from __future__ import annotations
+
+import builtins
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from .core.tensor import Tensor
+from .core.creation import as_tensor as _as_tensor
+from .ops import shape as _sh, indexing as _ix, slicing as _sl
+from .ops import linalg_decomp as _ld
+from .ops.tensor_methods import _def_inplace
+from .torch_ops import _t, _norm_dim
+
+__all__ = [
+    "svd", "qr", "cholesky", "cholesky_inverse", "matrix_exp", "atleast_3d", "frexp",
+    "gradient", "i0", "put", "unsafe_chunk", "unsafe_split", "constant_pad_nd",
+    "index_reduce", "nonzero_static", "alias_copy", "diagonal_copy", "expand_copy",
+    "permute_copy", "t_copy", "transpose_copy", "unsqueeze_copy", "squeeze_copy",
+    "view_copy", "unbind_copy", "unfold_copy", "narrow_copy", "split_with_sizes_copy",
+    "as_strided_copy", "detach_copy", "select_copy", "slice_copy", "values_copy", "lu",
+    "lu_solve", "lu_unpack", "resize_as_",
+]
+
+
+def _e():
+    import ember
+    return ember
+
+
+# ------------------------------------------------------------------ legacy decompositions
+
+_SVD = namedtuple("svd", ["U", "S", "V"])
+_QR = namedtuple("qr", ["Q", "R"])
+
+
+def svd(input, some=True, compute_uv=True):
+    """``torch.svd``: ``(U, S, V)`` with ``input = U diag(S) V^H`` — ``V``, not ``Vh`` as
+    ``linalg.svd`` returns; ``some=False`` gives square ``U`` and ``V``. With
+    ``compute_uv=False``, ``U`` and ``V`` are zeros (as PyTorch).
+
+    >>> U, S, V = ember.svd(ember.tensor([[3., 0.], [0., -2.]]))
+    >>> S
+    tensor([3., 2.])
+    """
+    A = _t(input, "svd")
+    E = _e()
+    if not compute_uv:
+        S = E.linalg.svdvals(A)
+        m, n = A.shape[-2], A.shape[-1]
+        k = builtins.min(m, n)
+        bshape = tuple(A.shape[:-2])
+        U = E.zeros(bshape + ((m, m) if not some else (m, k)), dtype=A.dtype)
+        V = E.zeros(bshape + ((n, n) if not some else (n, k)), dtype=A.dtype)
+        return _SVD(U, S, V)
+    U, S, Vh = E.linalg.svd(A, full_matrices=not some)
+    return _SVD(U, S, Vh.mT.conj() if A.dtype.is_complex else Vh.mT)
+
+
+def qr(input, some=True):
+    """``torch.qr``: ``linalg.qr`` with ``mode='reduced'`` (``some=True``) or
+    ``'complete'``."""
+    Q, R = _e().linalg.qr(_t(input, "qr"), mode="reduced" if some else "complete")
+    return _QR(Q, R)
+
+
+def cholesky(input, upper=False):
+    """``torch.cholesky``: the Cholesky factor, lower (``upper=False``) or upper."""
+    return _ld.cholesky(_t(input, "cholesky"), upper=upper)
+
+
+def cholesky_inverse(input, upper=False):
+    """The inverse of ``A = L L^H`` given its Cholesky factor ``L`` (``upper``: ``A = U^H U``
+    given ``U``), as ``torch.cholesky_inverse``.
+
+    >>> L = ember.tensor([[2., 0.], [1., 1.]])
+    >>> ember.cholesky_inverse(L) @ (L @ L.T)
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    L = _t(input, "cholesky_inverse")
+    _ld._check_matrix("cholesky_inverse", L, square=True)
+    L = _ld.triu(L) if upper else _ld.tril(L)  # only the factor's triangle is read
+    eye = _ld._eye_like(L)
+    eye = eye.expand(tuple(L.shape)) if L.ndim > 2 else eye
+    return _e().linalg.cholesky_solve(eye, L, upper=upper)
+
+
+# scaling and squaring with the [13/13] Pade approximant (Higham 2005): the coefficients
+# and the largest 1-norm theta_13 for which it is accurate to float64's unit roundoff
+_PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+           129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+           40840800., 960960., 16380., 182., 1.)
+_THETA13 = 5.371920351148152
+
+
+def matrix_exp(A):
+    """The matrix exponential ``sum_k A^k / k!`` of a (batch of) square matrices, by scaling
+    and squaring with a Pade approximant; differentiable (as ``torch.matrix_exp`` /
+    ``torch.linalg.matrix_exp``). The number of squarings comes from the largest 1-norm in
+    the batch, so the matrix must be concrete (not traced by ``jit``).
+
+    >>> ember.matrix_exp(ember.tensor([[0., 1.], [0., 0.]]))
+    tensor([[1., 1.],
+            [0., 1.]])
+    """
+    A = _t(A, "matrix_exp")
+    _ld._check_matrix("matrix_exp", A, square=True)
+    E = _e()
+    A = _ld._float("matrix_exp", A)
+    if A.shape[-1] == 0 or A.numel() == 0:
+        return A.clone()
+    if A.dtype in (E.float32, E.float16, E.bfloat16, E.complex64):
+        # the Pade approximant's theta is float64's: in float64, rounded back (as accurate
+        # as PyTorch's float32 kernel, whose approximants are chosen for float32)
+        wide = E.complex128 if A.dtype.is_complex else E.float64
+        return matrix_exp(A.to(wide)).to(A.dtype)
+    try:
+        norm = float(np.abs(np.asarray(A.detach().numpy())).sum(-2).max())
+    except Exception as err:  # a traced matrix
+        raise TypeError("matrix_exp: the number of squarings depends on the matrix's norm, "
+                        "so the matrix must be concrete; call it outside jit (grad and vmap "
+                        "are fine)") from err
+    s = builtins.max(0, int(math.ceil(math.log2(norm / _THETA13)))) if norm > _THETA13 else 0
+    X = A / (2.0 ** s) if s else A
+    b = _PADE13
+    eye = _ld._eye_like(X)
+    X2 = X @ X
+    X4 = X2 @ X2
+    X6 = X4 @ X2
+    U = X @ (X6 @ (b[13] * X6 + b[11] * X4 + b[9] * X2) + b[7] * X6 + b[5] * X4 + b[3] * X2
+             + b[1] * eye)
+    V = X6 @ (b[12] * X6 + b[10] * X4 + b[8] * X2) + b[6] * X6 + b[4] * X4 + b[2] * X2 + \
+        b[0] * eye
+    R = E.linalg.solve(V - U, V + U)
+    for _ in range(s):
+        R = R @ R
+    return R
+
+
+def lu(A, pivot=True, get_infos=False):
+    """``torch.lu`` (``linalg.lu_factor``): ``(LU, pivots)``, and ``infos`` with
+    ``get_infos``."""
+    E = _e()
+    if get_infos:
+        return E.linalg.lu_factor_ex(A, pivot=pivot)
+    return E.linalg.lu_factor(A, pivot=pivot)
+
+
+def lu_solve(b, LU_data, LU_pivots):
+    """``torch.lu_solve``: ``linalg.lu_solve(LU_data, LU_pivots, b)``."""
+    return _e().linalg.lu_solve(LU_data, LU_pivots, b)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """``(P, L, U)`` from ``lu``'s result (see ``linalg.lu_unpack``)."""
+    return _e().linalg.lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
+
+
+# ------------------------------------------------------------------------ small functions
+
+def atleast_3d(*tensors):
+    """Each tensor viewed with at least three dimensions (as ``torch.atleast_3d``: a vector
+    (n,) becomes (1, n, 1), a matrix (m, n) becomes (m, n, 1)).
+
+    >>> ember.atleast_3d(ember.ones(4)).shape, ember.atleast_3d(ember.ones(2, 3)).shape
+    (ember.Size([1, 4, 1]), ember.Size([2, 3, 1]))
+    """
+    one = len(tensors) == 1
+    if one and isinstance(tensors[0], (list, tuple)):
+        tensors, one = tensors[0], False
+    out = []
+    for t in (_t(t, "atleast_3d") for t in tensors):
+        s = tuple(t.shape)
+        new = (1, 1, 1) if t.ndim == 0 else (1,) + s + (1,) if t.ndim == 1 else \
+            s + (1,) if t.ndim == 2 else s
+        out.append(t if new == s else _sh.reshape(t, new))
+    return out[0] if one else tuple(out)
+
+
+_Frexp = namedtuple("frexp", ["mantissa", "exponent"])
+
+
+def frexp(input):
+    """Mantissas in (-1, 1) and int32 exponents with ``input = mantissa * 2**exponent``
+    (as ``torch.frexp``; not differentiable).
+
+    >>> ember.frexp(ember.tensor([8., 0.75]))
+    frexp(mantissa=tensor([0.5000, 0.7500]), exponent=tensor([4, 0], dtype=ember.int32))
+    """
+    x = _t(input, "frexp")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"frexp: expected a floating-point tensor, got {x.dtype}")
+    m, e = np.frexp(np.asarray(x.detach().numpy()))
+    return _Frexp(_as_tensor(m), _as_tensor(e.astype(np.int32)))
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """Derivative estimates along each dim by central differences inside and one-sided
+    differences (first or second order, ``edge_order``) at the ends, as ``torch.gradient``:
+    ``spacing`` a number (the step), a list of numbers (one step per dim) or a list of
+    coordinate tensors. Returns a tuple, one tensor per dim; differentiable.
+
+    >>> ember.gradient(ember.tensor([1., 2., 4., 8.]))
+    (tensor([1.0000, 1.5000, 3.0000, 4.0000]),)
+    >>> ember.gradient(ember.tensor([1., 4., 9.]), spacing=([0., 1., 3.],))
+    (tensor([3.0000, 2.8333, 2.5000]),)
+    """
+    E = _e()
+    x = _t(input, "gradient")
+    dims = list(range(x.ndim)) if dim is None else \
+        [_norm_dim(d, x.ndim, "gradient") for d in ((dim,) if isinstance(dim, int) else dim)]
+    if edge_order not in (1, 2):
+        raise ValueError(f"gradient: edge_order must be 1 or 2, got {edge_order}")
+    if isinstance(spacing, (list, tuple)):
+        if len(spacing) != len(dims):
+            raise ValueError(f"gradient: spacing has {len(spacing)} entries but there are "
+                             f"{len(dims)} dims to differentiate along")
+        steps = list(spacing)
+    else:
+        steps = [spacing] * len(dims)
+    if not x.dtype.is_floating_point:
+        x = x.to(E.get_default_dtype())
+    out = []
+    for d, h in zip(dims, steps):
+        n = x.shape[d]
+        if n < edge_order + 1:
+            raise RuntimeError(f"gradient: each dim needs at least edge_order + 1 = "
+                               f"{edge_order + 1} samples; dim {d} has {n}")
+        sl = lambda a, b: _sl.narrow(x, d, a, b - a)  # noqa: E731
+        if isinstance(h, Tensor) or isinstance(h, (list, np.ndarray)):
+            c = _t(h, "gradient", "spacing").to(x.dtype)
+            if c.ndim != 1 or c.shape[0] != n:
+                raise ValueError(f"gradient: coordinates along dim {d} must be a 1-D tensor "
+                                 f"of {n} values, got shape {tuple(c.shape)}")
+            shp = [1] * x.ndim
+            shp[d] = -1
+            dx = (c[1:] - c[:-1]).reshape(shp[:d] + [n - 1] + shp[d + 1:])
+            hl, hr = _sl.narrow(dx, d, 0, n - 2), _sl.narrow(dx, d, 1, n - 2)
+            inner = (hl ** 2 * sl(2, n) - hr ** 2 * sl(0, n - 2) +
+                     (hr ** 2 - hl ** 2) * sl(1, n - 1)) / (hl * hr * (hl + hr))
+            h0, h1 = _sl.narrow(dx, d, 0, 1), _sl.narrow(dx, d, n - 2, 1)
+            if edge_order == 1:
+                first = (sl(1, 2) - sl(0, 1)) / h0
+                last = (sl(n - 1, n) - sl(n - 2, n - 1)) / h1
+            else:
+                a1, a2 = h0, _sl.narrow(dx, d, 1, 1)
+                first = (-(2 * a1 + a2) / (a1 * (a1 + a2)) * sl(0, 1) +
+                         (a1 + a2) / (a1 * a2) * sl(1, 2) - a1 / (a2 * (a1 + a2)) * sl(2, 3))
+                b1, b2 = _sl.narrow(dx, d, n - 3, 1), h1
+                last = (b2 / (b1 * (b1 + b2)) * sl(n - 3, n - 2) -
+                        (b1 + b2) / (b1 * b2) * sl(n - 2, n - 1) +
+                        (2 * b2 + b1) / (b2 * (b1 + b2)) * sl(n - 1, n))
+        else:
+            h = float(h)
+            inner = (sl(2, n) - sl(0, n - 2)) / (2 * h)
+            if edge_order == 1:
+                first = (sl(1, 2) - sl(0, 1)) / h
+                last = (sl(n - 1, n) - sl(n - 2, n - 1)) / h
+            else:
+                first = (-1.5 * sl(0, 1) + 2 * sl(1, 2) - 0.5 * sl(2, 3)) / h
+                last = (0.5 * sl(n - 3, n - 2) - 2 * sl(n - 2, n - 1) + 1.5 * sl(n - 1, n)) / h
+        out.append(E.cat([first, inner, last], d))
+    return tuple(out)
+
+
+def i0(input):
+    """The modified Bessel function of the first kind, order 0 (``torch.i0``)."""
+    return _e().special.i0(_t(input, "i0"))
+
+
+def put(input, index, source, accumulate=False):
+    """A copy of ``input`` with ``source`` written at the flat (row-major) positions
+    ``index`` — added there when ``accumulate`` (as ``torch.put``); differentiable.
+
+    >>> ember.put(ember.zeros(2, 2), ember.tensor([0, 3]), ember.tensor([1., 2.]))
+    tensor([[1., 0.],
+            [0., 2.]])
+    """
+    x = _t(input, "put")
+    idx = _t(index, "put", "index")
+    src = _t(source, "put", "source")
+    if idx.dtype.is_floating_point:
+        raise TypeError(f"put: index must hold integers, got {idx.dtype}")
+    if idx.numel() != src.numel():
+        raise RuntimeError(f"put: index has {idx.numel()} elements but source has "
+                           f"{src.numel()}; they must match")
+    n = x.numel()
+    flat_i = idx.reshape(-1)
+    iv = getattr(flat_i, "_data", None)
+    if type(iv) is np.ndarray and iv.size:  # concrete indices: checked here
+        if iv.max() >= n or iv.min() < -n:
+            raise IndexError(f"put: index {int(iv.max() if iv.max() >= n else iv.min())} is "
+                             f"out of range for a tensor of {n} elements")
+    flat_i = _e().where(flat_i < 0, flat_i + n, flat_i)
+    flat = x.reshape(-1)
+    s = src.reshape(-1).to(x.dtype)
+    out = flat.index_add(0, flat_i, s) if accumulate else flat.index_copy(0, flat_i, s)
+    return out.reshape(tuple(x.shape))
+
+
+def unsafe_chunk(input, chunks, dim=0):
+    """``chunk`` (PyTorch's unsafe variant skips a view check that ember never makes)."""
+    return _sl.chunk(input, chunks, dim)
+
+
+def unsafe_split(tensor, split_size_or_sections, dim=0):
+    """``split`` (PyTorch's unsafe variant skips a view check that ember never makes)."""
+    return _sl.split(tensor, split_size_or_sections, dim)
+
+
+def constant_pad_nd(input, pad, value=0):
+    """``F.pad(input, pad, value=value)``: pad (or crop, with negative amounts) the last
+    dims, ``pad`` listing (before, after) pairs from the last dim backwards."""
+    return _e().nn.functional.pad(_t(input, "constant_pad_nd"), list(pad), value=value)
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """Reduce ``source``'s slices into ``input`` at ``index`` along ``dim`` with
+    ``reduce`` in ``'prod'``, ``'mean'``, ``'amax'``, ``'amin'`` (as
+    ``torch.index_reduce``; ``include_self=False`` ignores ``input``'s values at the
+    indexed slots). Built on ``scatter_reduce``, so differentiable where it is.
+
+    >>> x = ember.ones(3)
+    >>> x.index_reduce(0, ember.tensor([0, 0, 2]), ember.tensor([2., 3., 4.]), 'prod')
+    tensor([6., 1., 4.])
+    """
+    x = _t(input, "index_reduce")
+    if x.ndim == 0:  # a 0-d tensor is one slot along dim 0
+        src = _t(source, "index_reduce", "source")
+        return index_reduce(x.reshape(1), 0, index, src.reshape(1), reduce,
+                            include_self=include_self).reshape(())
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise ValueError(f"index_reduce: reduce must be 'prod', 'mean', 'amax' or 'amin', "
+                         f"got {reduce!r}")
+    d = _norm_dim(dim, x.ndim, "index_reduce")
+    idx = _t(index, "index_reduce", "index")
+    src = _t(source, "index_reduce", "source")
+    if idx.ndim != 1 or src.shape[d] != idx.shape[0]:
+        raise RuntimeError(f"index_reduce: index must be 1-D with one entry per slice of "
+                           f"source along dim {d} ({src.shape[d] if src.ndim else 0}), got "
+                           f"shape {tuple(idx.shape)}")
+    shp = [1] * src.ndim
+    shp[d] = -1
+    full_idx = idx.reshape(shp).expand(tuple(src.shape))
+    return _e().scatter_reduce(x, d, full_idx, src.to(x.dtype), reduce,
+                               include_self=include_self)
+
+
+def nonzero_static(input, *, size, fill_value=-1):
+    """The indices of the nonzero elements as ``nonzero`` gives them, cut or padded (with
+    ``fill_value``) to exactly ``size`` rows, so the shape is static (as
+    ``torch.nonzero_static``).
+
+    >>> ember.nonzero_static(ember.tensor([0, 3, 0, 4]), size=3)
+    tensor([[ 1],
+            [ 3],
+            [-1]])
+    """
+    x = _t(input, "nonzero_static")
+    nz = np.argwhere(np.asarray(x.detach().numpy()))
+    size = int(size)
+    if size < 0:
+        raise ValueError(f"nonzero_static: size must be >= 0, got {size}")
+    out = np.full((size, x.ndim), fill_value, dtype=np.int64)
+    k = builtins.min(size, len(nz))
+    out[:k] = nz[:k]
+    return _as_tensor(out)
+
+
+# -------------------------------------------------- a view op's result as a fresh tensor
+
+def _copying(name, fn):
+    def op(input, *args, **kwargs):
+        out = fn(_t(input, name), *args, **kwargs)
+        if isinstance(out, (tuple, list)):
+            return type(out)(o.clone() for o in out)
+        return out.clone()
+    op.__name__ = name
+    op.__qualname__ = name
+    op.__doc__ = f"``{name[:-5]}``'s result as a new tensor (as ``torch.{name}``)."
+    return op
+
+
+alias_copy = _copying("alias_copy", lambda x: x)
+detach_copy = _copying("detach_copy", lambda x: x.detach())
+diagonal_copy = _copying("diagonal_copy", lambda x, offset=0, dim1=0, dim2=1:
+                         x.diagonal(offset, dim1, dim2))
+expand_copy = _copying("expand_copy", lambda x, size, *, implicit=False: x.expand(*size))
+permute_copy = _copying("permute_copy", lambda x, dims: x.permute(*dims))
+t_copy = _copying("t_copy", lambda x: x.t())
+transpose_copy = _copying("transpose_copy", lambda x, dim0, dim1: x.transpose(dim0, dim1))
+unsqueeze_copy = _copying("unsqueeze_copy", lambda x, dim: x.unsqueeze(dim))
+squeeze_copy = _copying("squeeze_copy", lambda x, dim=None: x.squeeze() if dim is None else
+                        x.squeeze(dim))
+view_copy = _copying("view_copy", lambda x, *shape: x.view(*shape))
+unbind_copy = _copying("unbind_copy", lambda x, dim=0: x.unbind(dim))
+unfold_copy = _copying("unfold_copy", lambda x, dimension, size, step:
+                       x.unfold(dimension, size, step))
+narrow_copy = _copying("narrow_copy", lambda x, dim, start, length: x.narrow(dim, start, length))
+select_copy = _copying("select_copy", lambda x, dim, index: x.select(dim, index))
+slice_copy = _copying("slice_copy", lambda x, dim=0, start=None, end=None, step=1:
+                      x[(slice(None),) * _norm_dim(dim, x.ndim, "slice_copy") +
+                        (slice(start, end, step),)])
+split_with_sizes_copy = _copying("split_with_sizes_copy", lambda x, split_sizes, dim=0:
+                                 x.split_with_sizes(split_sizes, dim))
+values_copy = _copying("values_copy", lambda x: x.values() if x.is_sparse else x)
+
+
+def as_strided_copy(input, size, stride, storage_offset=None):
+    """``as_strided``'s result as a new tensor (as ``torch.as_strided_copy``)."""
+    return _t(input, "as_strided_copy").as_strided(size, stride, storage_offset).clone()
+
+
+# ---------------------------------------------------------------- Tensor methods
+
+def _resize_(self, *sizes, memory_format=None):
+    """Give the tensor a new shape in place: its first elements (row-major) kept, new ones
+    uninitialised — zeros here (as ``torch.Tensor.resize_``; not differentiable)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    sizes = tuple(int(s) for s in sizes)
+    if builtins.any(s < 0 for s in sizes):
+        raise RuntimeError(f"resize_: sizes must be non-negative, got {sizes}")
+    if self.requires_grad:
+        raise RuntimeError("resize_: cannot resize a tensor that requires grad")
+    old = np.ascontiguousarray(np.asarray(self._data)).reshape(-1)
+    n = int(np.prod(sizes)) if sizes else 1
+    new = np.zeros(n, old.dtype)
+    k = builtins.min(n, old.size)
+    new[:k] = old[:k]
+    self._data = new.reshape(sizes)
+    self._version[0] += 1
+    return self
+
+
+def _resize_as_(self, other, memory_format=None):
+    return _resize_(self, tuple(other.shape))
+
+
+def resize_as_(input, the_template, *, memory_format=None):
+    """``input.resize_as_(the_template)``: ``input`` takes the template's shape in place."""
+    return _resize_as_(_t(input, "resize_as_"), the_template)
+
+
+def _as_strided(self, size, stride, storage_offset=None):
+    """A view with the given sizes and strides (in elements) over this tensor's elements in
+    row-major order from ``storage_offset`` (as ``torch.Tensor.as_strided`` on a contiguous
+    tensor; differentiable: it gathers those elements)."""
+    size = tuple(int(s) for s in size)
+    stride = tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"as_strided: size {size} and stride {stride} must have the same "
+                           f"length")
+    off = 0 if storage_offset is None else int(storage_offset)
+    n = self.numel()
+    idx = np.full(size, off, dtype=np.int64)
+    for d, (s, st) in enumerate(zip(size, stride)):
+        shp = [1] * len(size)
+        shp[d] = s
+        idx = idx + (np.arange(s, dtype=np.int64) * st).reshape(shp)
+    if idx.size and (idx.max() >= n or idx.min() < 0):
+        raise RuntimeError(f"as_strided: size {size}, stride {stride} and offset {off} reach "
+                           f"element {int(idx.max())}, but the tensor has {n} elements")
+    return self.reshape(-1)[_as_tensor(idx)] if size else self.reshape(-1)[off]
+
+
+def _put_method(self, index, source, accumulate=False):
+    return put(self, index, source, accumulate)
+
+
+def _index_reduce_method(self, dim, index, source, reduce, *, include_self=True):
+    return index_reduce(self, dim, index, source, reduce, include_self=include_self)
+
+
+for _n, _f in {"put": _put_method, "index_reduce": _index_reduce_method,
+               "resize_": _resize_, "resize_as_": _resize_as_, "as_strided": _as_strided,
+               "frexp": frexp, "i0": i0, "matrix_exp": matrix_exp,
+               "cholesky_inverse": cholesky_inverse, "svd": svd, "qr": qr,
+               "cholesky": cholesky, "unsafe_chunk": unsafe_chunk, "lu": lu,
+               "lu_solve": lu_solve,
+               "unsafe_split": unsafe_split, "nonzero_static": nonzero_static}.items():
+    if not hasattr(Tensor, _n):
+        setattr(Tensor, _n, _f)
+for _n in ("put", "index_reduce", "i0"):
+    if not hasattr(Tensor, _n + "_"):
+        _def_inplace(_n, getattr(Tensor, _n))
+del _n, _f
+
+
+def as_strided(input, size, stride, storage_offset=None):
+    """``input.as_strided(size, stride, storage_offset)`` (see ``Tensor.as_strided``)."""
+    return _as_strided(_t(input, "as_strided"), size, stride, storage_offset)
+
+
+__all__.append("as_strided")
