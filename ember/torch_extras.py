@@ -2,8 +2,8 @@
 (``benchmarks/opinfo_sweep.py``): the legacy decompositions (``torch.svd``, ``torch.qr``,
 ``torch.cholesky``), ``cholesky_inverse``, ``matrix_exp``, ``atleast_3d``, ``frexp``,
 ``gradient``, ``i0``, ``put``, ``resize_``, ``unsafe_chunk``/``unsafe_split``, the ``*_copy``
-functions (a view op's result as a fresh tensor), ``constant_pad_nd``, ``index_reduce`` and
-``nonzero_static``.
+functions (a view op's result as a fresh tensor), ``constant_pad_nd``, ``index_reduce``,
+``nonzero_static`` and the short-time Fourier transform (``stft``/``istft``).
 
 Everything is composed from ember's ops, so the differentiable functions work eagerly and
 under ``grad``/``vmap`` (``matrix_exp`` picks its number of squarings from the matrix's
@@ -506,3 +506,160 @@ def as_strided(input, size, stride, storage_offset=None):
 
 
 __all__.append("as_strided")
+
+
+# ------------------------------------------------------------ short-time Fourier transform
+
+def _stft_window(window, win_length, n_fft, dtype, op):
+    E = _e()
+    win_length = n_fft if win_length is None else int(win_length)
+    if not 0 < win_length <= n_fft:
+        raise RuntimeError(f"{op}: expected 0 < win_length <= n_fft ({n_fft}), got "
+                           f"{win_length}")
+    if window is None:
+        w = E.ones(win_length, dtype=dtype)
+    else:
+        w = _t(window, op, "window")
+        if w.ndim != 1 or w.shape[0] != win_length:
+            raise RuntimeError(f"{op}: expected a 1-D window of win_length = {win_length} "
+                               f"values, got shape {tuple(w.shape)}")
+    left = (n_fft - win_length) // 2  # centred in n_fft, as PyTorch
+    if left or n_fft - win_length - left:
+        w = E.nn.functional.pad(w, (left, n_fft - win_length - left))
+    return w
+
+
+def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
+         pad_mode="reflect", normalized=False, onesided=None, return_complex=None):
+    """The short-time Fourier transform (as ``torch.stft``): frames of ``n_fft`` samples,
+    ``hop_length`` apart (default ``n_fft // 4``), times ``window`` (``win_length`` values,
+    zero-padded to ``n_fft`` in the middle; a rectangle when None), Fourier-transformed.
+    ``center`` pads ``n_fft // 2`` samples on each side (``pad_mode``) so that frame ``t`` is
+    centred on sample ``t * hop_length``. Returns (..., freqs, frames): complex with
+    ``return_complex=True`` (which real inputs must say, as in PyTorch), or the real and
+    imaginary parts in a last dim of 2 with ``False``; ``onesided`` (default for real input)
+    keeps the ``n_fft // 2 + 1`` non-negative frequencies; ``normalized`` scales by
+    ``n_fft ** -0.5``. Differentiable.
+
+    >>> spec = ember.stft(ember.ones(16), 8, hop_length=4, window=ember.hann_window(8),
+    ...                   return_complex=True)
+    >>> spec.shape, spec.dtype
+    (ember.Size([5, 5]), ember.complex64)
+    """
+    E = _e()
+    x = _t(input, "stft")
+    if x.ndim not in (1, 2):
+        raise RuntimeError(f"stft: expected a 1-D signal or a 2-D batch of signals, got shape "
+                           f"{tuple(x.shape)}")
+    complex_in = x.dtype.is_complex or (window is not None and _t(window, "stft").dtype.is_complex)
+    if return_complex is None:
+        if not complex_in:
+            raise RuntimeError("stft: return_complex must be given for real inputs; "
+                               "return_complex=True gives a complex tensor (recommended), "
+                               "False its real and imaginary parts in a last dim of 2")
+        return_complex = True
+    n_fft = int(n_fft)
+    hop = n_fft // 4 if hop_length is None else int(hop_length)
+    if n_fft <= 0 or hop <= 0:
+        raise RuntimeError(f"stft: n_fft ({n_fft}) and hop_length ({hop}) must be positive")
+    batched = x.ndim == 2
+    x = x if batched else x.reshape(1, -1)
+    if not x.dtype.is_floating_point and not x.dtype.is_complex:
+        x = x.to(E.get_default_dtype())
+    if center:
+        p = n_fft // 2
+        x = E.nn.functional.pad(x.unsqueeze(1), (p, p), mode=pad_mode).squeeze(1)
+    if x.shape[-1] < n_fft:
+        raise RuntimeError(f"stft: the (padded) signal has {x.shape[-1]} samples, fewer than "
+                           f"n_fft = {n_fft}")
+    real_dtype = x.real.dtype if x.dtype.is_complex else x.dtype
+    w = _stft_window(window, win_length, n_fft, real_dtype, "stft")
+    frames = x.unfold(-1, n_fft, hop) * w  # (B, frames, n_fft)
+    onesided = (not complex_in) if onesided is None else bool(onesided)
+    if onesided and complex_in:
+        raise RuntimeError("stft: onesided=True needs a real input and window")
+    spec = E.fft.rfft(frames, dim=-1) if onesided else E.fft.fft(frames, dim=-1)
+    if normalized:
+        spec = spec * (n_fft ** -0.5)
+    spec = spec.transpose(-1, -2)  # (B, freqs, frames)
+    if not batched:
+        spec = spec.squeeze(0)
+    return spec if return_complex else E.view_as_real(spec)
+
+
+def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
+          normalized=False, onesided=None, length=None, return_complex=False):
+    """The inverse of ``stft`` (as ``torch.istft``): each frame's inverse Fourier transform
+    times the window, overlap-added and divided by the summed squared window, the centre
+    padding cut (``length`` trims or zero-pads the result). ``input`` is complex (..., freqs,
+    frames). Raises when the window's overlap leaves a sample with a zero envelope (the
+    NOLA condition). Differentiable.
+
+    >>> x = ember.randn(64)
+    >>> w = ember.hann_window(16)
+    >>> y = ember.istft(ember.stft(x, 16, 4, window=w, return_complex=True), 16, 4, window=w,
+    ...                 length=64)
+    >>> bool(ember.allclose(x, y, atol=1e-5))
+    True
+    """
+    E = _e()
+    spec = _t(input, "istft")
+    if not spec.dtype.is_complex:
+        raise RuntimeError(f"istft: expected a complex spectrogram (stft's return_complex=True), "
+                           f"got {spec.dtype}; for real/imaginary parts in a last dim of 2 use "
+                           f"ember.view_as_complex first")
+    if spec.ndim not in (2, 3):
+        raise RuntimeError(f"istft: expected (freqs, frames) or (batch, freqs, frames), got "
+                           f"shape {tuple(spec.shape)}")
+    batched = spec.ndim == 3
+    spec = spec if batched else spec.unsqueeze(0)
+    n_fft = int(n_fft)
+    hop = n_fft // 4 if hop_length is None else int(hop_length)
+    onesided = (spec.shape[-2] != n_fft) if onesided is None else bool(onesided)
+    expect = n_fft // 2 + 1 if onesided else n_fft
+    if spec.shape[-2] != expect:
+        raise RuntimeError(f"istft: expected {expect} frequencies for n_fft = {n_fft} "
+                           f"(onesided={onesided}), got {spec.shape[-2]}")
+    frames = spec.transpose(-1, -2)  # (B, T, freqs)
+    if normalized:
+        frames = frames * (n_fft ** 0.5)
+    if onesided:
+        if return_complex:
+            raise RuntimeError("istft: return_complex=True needs a two-sided spectrogram")
+        sig = E.fft.irfft(frames, n=n_fft, dim=-1)
+    else:
+        sig = E.fft.ifft(frames, dim=-1)
+        if not return_complex:
+            sig = sig.real
+    real_dtype = sig.real.dtype if sig.dtype.is_complex else sig.dtype
+    w = _stft_window(window, win_length, n_fft, real_dtype, "istft")
+    sig = sig * w
+    B, T = sig.shape[0], sig.shape[1]
+    total = n_fft + hop * (T - 1)
+    idx = (np.arange(T)[:, None] * hop + np.arange(n_fft)[None, :]).reshape(-1)
+    it = _as_tensor(idx)
+    out = E.zeros((B, total), dtype=sig.dtype).index_add(1, it, sig.reshape(B, -1))
+    env = np.zeros(total)
+    wn = np.asarray(w.detach().numpy(), dtype=np.float64)
+    np.add.at(env, idx, np.tile(wn * wn, T))
+    start = n_fft // 2 if center else 0
+    end = total - n_fft // 2 if center else total
+    if length is not None:
+        end = start + int(length)
+    seg = env[start:builtins.min(end, total)]
+    if seg.size and np.abs(seg).min() < 1e-11:
+        raise RuntimeError("istft: the window's overlap-add envelope is zero somewhere (the "
+                           "NOLA condition fails); use a window and hop_length whose squared "
+                           "windows overlap everywhere, e.g. hann_window(n_fft) with "
+                           "hop_length <= n_fft // 2")
+    out = out[:, start:builtins.min(end, total)] / _as_tensor(seg).to(real_dtype)
+    if length is not None and out.shape[-1] < int(length):
+        out = E.nn.functional.pad(out, (0, int(length) - out.shape[-1]))
+    return out if batched else out.squeeze(0)
+
+
+__all__ += ["stft", "istft"]
+for _n, _f in (("stft", stft), ("istft", istft)):
+    if not hasattr(Tensor, _n):
+        setattr(Tensor, _n, _f)
+del _n, _f

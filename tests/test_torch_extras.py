@@ -230,3 +230,42 @@ def test_copy_variants_and_strided_views_match_torch():
     assert r.resize_(2, 2) is r and r.tolist() == [[0.0, 1.0], [2.0, 3.0]]
     ember.resize_as_(r, ember.zeros(3))
     assert r.shape == (3,) and r.tolist()[:3] == [0.0, 1.0, 2.0]
+
+
+@needs_torch
+@pytest.mark.parametrize("kw", [dict(n_fft=16, hop_length=4, win=16),
+                                dict(n_fft=16, hop_length=5, win_length=12, win=12),
+                                dict(n_fft=8, center=False),
+                                dict(n_fft=16, normalized=True, win=16),
+                                dict(n_fft=16, onesided=False, win=16)])
+def test_stft_and_istft_match_torch_and_invert(kw):
+    x = rng.standard_normal((2, 50)).astype(np.float32)
+    kw = dict(kw)
+    wl = kw.pop("win", None)
+    we, wt = (ember.hann_window(wl), torch.hann_window(wl)) if wl else (None, None)
+    e = ember.stft(ember.tensor(x), window=we, return_complex=True, **kw)
+    t = torch.stft(torch.tensor(x), window=wt, return_complex=True, **kw)
+    _close(e, t, 1e-5)
+    _close(ember.stft(ember.tensor(x[0]), window=we, return_complex=False, **kw),
+           torch.stft(torch.tensor(x[0]), window=wt, return_complex=False, **kw), 1e-5)
+    back = ember.istft(e, window=we, length=50, **kw)
+    _close(back, torch.istft(t, window=wt, length=50, **kw), 1e-5)
+    _close(back, x, 1e-5)
+
+
+@needs_torch
+def test_stft_gradients_and_errors():
+    x = rng.standard_normal((2, 40)).astype(np.float32)
+    w = rng.standard_normal((2, 9, 11, 2)).astype(np.float32)
+    xe, xt = ember.tensor(x).requires_grad_(), torch.tensor(x).requires_grad_()
+    (ember.stft(xe, 16, 4, window=ember.hann_window(16), return_complex=False) *
+     ember.tensor(w)).sum().backward()
+    (torch.stft(xt, 16, 4, window=torch.hann_window(16), return_complex=False) *
+     torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), atol=1e-4)
+    with pytest.raises(RuntimeError, match="stft: return_complex must be given for real"):
+        ember.stft(ember.tensor(x), 16)
+    with pytest.raises(RuntimeError, match="istft: the window's overlap-add envelope is zero"):
+        spec = ember.stft(ember.tensor(x), 16, 16, window=ember.hann_window(16),
+                          return_complex=True)
+        ember.istft(spec, 16, 16, window=ember.hann_window(16))
