@@ -120,10 +120,12 @@ def _dims(tree):
     return {k: _dims(v) for k, v in tree.items()}
 
 
-def shard_map(f, mesh=None, in_specs=None, out_specs=None, *, axis_names=None,
+def shard_map(f=None, mesh=None, in_specs=None, out_specs=None, *, axis_names=None,
               check_rep=None, check_vma=None):
     """``f`` run on each member's block of its inputs over a 1-D ``mesh``
-    (``jax.shard_map``; see the module docstring).
+    (``jax.shard_map``; see the module docstring). Without ``f`` it is a decorator:
+    ``@functools.partial(shard_map, mesh=mesh, in_specs=..., out_specs=...)`` or
+    ``@shard_map(mesh=mesh, in_specs=..., out_specs=...)``.
 
     >>> mesh = ember.sharding.make_mesh((2,), ("i",))
     >>> P = ember.sharding.PartitionSpec
@@ -133,6 +135,9 @@ def shard_map(f, mesh=None, in_specs=None, out_specs=None, *, axis_names=None,
     tensor([12., 16.])
     """
     op = "shard_map"
+    if f is None:
+        return lambda fun: shard_map(fun, mesh, in_specs, out_specs, axis_names=axis_names,
+                                     check_rep=check_rep, check_vma=check_vma)
     if not isinstance(mesh, Mesh):
         raise TypeError(f"{op}: mesh must be an ember.sharding.Mesh, got {mesh!r}")
     if out_specs is None:

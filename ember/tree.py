@@ -214,7 +214,7 @@ class PyTreeDef:
     """The structure of a pytree (everything but its leaves).
 
     >>> ember.tree.tree_structure({"a": [1, 2], "b": (3,)})
-    {'a': [*, *], 'b': (*,)}
+    PyTreeDef({'a': [*, *], 'b': (*,)})
     >>> ember.tree.tree_structure([1, 2]) == ember.tree.tree_structure([3, 4])
     True
     """
@@ -247,13 +247,16 @@ class PyTreeDef:
         return self._h
 
     def __repr__(self):
+        return f"PyTreeDef({self._body()})"  # JAX's form: PyTreeDef((*, [*, *]))
+
+    def _body(self):
         if self.kind is None:
             return "*"
         if self.kind is type(None):
             return "None"
-        inner = ", ".join(repr(c) for c in self.children)
+        inner = ", ".join(c._body() for c in self.children)
         if self.kind is dict:
-            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.aux, self.children))
+            inner = ", ".join(f"{k!r}: {c._body()}" for k, c in zip(self.aux, self.children))
             return "{" + inner + "}"
         if self.kind is list:
             return f"[{inner}]"
@@ -472,7 +475,7 @@ def tree_structure(tree, is_leaf=None):
     """The ``PyTreeDef`` of ``tree``: its structure without the leaves.
 
     >>> ember.tree.tree_structure((1, [2, 3]))
-    (*, [*, *])
+    PyTreeDef((*, [*, *]))
     """
     return tree_flatten(tree, is_leaf)[1]
 
@@ -676,7 +679,7 @@ def treedef_children(treedef):
     """The structures of ``treedef``'s children.
 
     >>> ember.tree_util.treedef_children(ember.tree.tree_structure([1, (2, 3)]))
-    [*, (*, *)]
+    [PyTreeDef(*), PyTreeDef((*, *))]
     """
     return list(treedef.children)
 
@@ -685,7 +688,7 @@ def treedef_tuple(treedefs):
     """The structure of a tuple whose children have these structures.
 
     >>> ember.tree_util.treedef_tuple([ember.tree.tree_structure(1), ember.tree.tree_structure([2])])
-    (*, [*])
+    PyTreeDef((*, [*]))
     """
     return PyTreeDef(tuple, None, tuple(treedefs))
 

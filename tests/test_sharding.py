@@ -1,5 +1,6 @@
 """ember.shard_map over a 1-D mesh against jax.shard_map on 4 CPU devices (a subprocess:
 JAX fixes its device count when it starts); errors."""
+import functools
 import os
 import subprocess
 import sys
@@ -89,3 +90,19 @@ def test_shard_map_errors():
         make_mesh((2, 2), ("i", "j"))
     with pytest.raises(TypeError, match="mesh must be an ember.sharding.Mesh"):
         ember.shard_map(lambda a: a, mesh=None, in_specs=P(), out_specs=P())
+
+
+def test_shard_map_as_a_decorator():
+    mesh = ember.sharding.make_mesh((2,), ("i",))
+    P = ember.sharding.PartitionSpec
+
+    @ember.shard_map(mesh=mesh, in_specs=P("i"), out_specs=P())
+    def total(a):
+        return ember.lax.psum(a.sum(0), "i")
+
+    @functools.partial(ember.shard_map, mesh=mesh, in_specs=P("i"), out_specs=P("i"))
+    def double(a):
+        return a * 2
+    x = ember.arange(8.).reshape(4, 2)
+    assert total(x).tolist() == [12.0, 16.0]
+    assert double(x).tolist() == (x * 2).tolist()

@@ -143,7 +143,7 @@ def test_jax_tree_util_names_match_jax():
         etu.tree_broadcast([1, 2], [0])
     assert etu.all_leaves([1.0, ember.ones(2)]) and not etu.all_leaves([[1.0]])
     td = etu.tree_structure([1, (2, 3)])
-    assert [repr(c) for c in etu.treedef_children(td)] == ["*", "(*, *)"]
+    assert [repr(c) for c in etu.treedef_children(td)] == ["PyTreeDef(*)", "PyTreeDef((*, *))"]
     assert etu.treedef_is_leaf(etu.tree_structure(1.0)) and not etu.treedef_is_leaf(td)
     assert etu.treedef_tuple(etu.treedef_children(td)) == etu.tree_structure((1, (2, 3)))
 

@@ -580,6 +580,14 @@ def saved_residuals(f, *args):
     leaves, td = tree_flatten(args)
     leaves = [as_jax_value(x) if isinstance(x, (Tensor, np.ndarray, float, int)) else x
               for x in leaves]
+    # one tensor object per argument, so that one array passed twice (params = [W, W, W])
+    # is named by each of its places, as JAX names it
+    seen = set()
+    for i, x in enumerate(leaves):
+        if type(x) is Tensor:
+            if id(x) in seen:
+                leaves[i] = Tensor._wrap(x._data)
+            seen.add(id(leaves[i]))
     sources = {}
 
     class _SourceTrace(VJPTrace):

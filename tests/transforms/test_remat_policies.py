@@ -292,3 +292,16 @@ def test_offloading_policies_save_on_the_cpu():
         cp.save_and_offload_only_these_names(names_which_can_be_saved=["a"],
                                              names_which_can_be_offloaded=["a"],
                                              offload_src="device", offload_dst="pinned_host")
+
+
+def test_one_array_passed_twice_is_named_at_each_place():
+    w = jnp.ones((4, 4))
+
+    def loss(params, x):
+        for W in params:
+            x = jnp.sin(W @ x)
+        return x.sum()
+    lines = _printed(loss, [w, w, w], jnp.ones(4))
+    assert [ln for ln in lines if "argument" in ln][:3] == [
+        "f32[4,4] from the argument params[0]", "f32[4,4] from the argument params[1]",
+        "f32[4,4] from the argument params[2]"]
