@@ -187,6 +187,33 @@ _INVARIANTS = {"linalg.svd": _svd_invariant,
                "linalg.eigh": lambda o, a, e, **kw: _eig_invariant(o, a, e, kw.get("UPLO", "L"))}
 
 
+def _against_float64(op, args, kwargs, e_out, bad, torch, ember):
+    """A float32 value mismatch is re-judged against torch's float64 result of the same
+    inputs: where ember's float32 result is within float32 tolerances of that (torch's own
+    float32 kernel rounds differently, e.g. polygamma's or a summation order), it counts as
+    right. Returns None then, else the first message."""
+    ins = list(_flat(args)) + list(_flat(list(kwargs.values())))
+    if not any(isinstance(a, torch.Tensor) and a.dtype == torch.float32 for a in ins):
+        return bad
+
+    def up(v):
+        if isinstance(v, torch.Tensor) and v.dtype == torch.float32:
+            return v.detach().double()
+        if isinstance(v, (list, tuple)) and not hasattr(v, "_fields"):
+            return type(v)(up(x) for x in v)
+        if isinstance(v, dict):
+            return {k: up(x) for k, x in v.items()}
+        return v
+    try:
+        ref = op(*up(tuple(args)), **up(dict(kwargs)))
+    except Exception:
+        return bad
+    ref_leaves = [r.float() if isinstance(r, torch.Tensor) and r.dtype == torch.float64
+                  else r for r in _flat(ref)]
+    again = _compare(ref_leaves, e_out, torch, ember)
+    return None if again is None else bad
+
+
 def _lstsq_view(t_out, e_out):
     """torch.linalg.lstsq returns an empty tensor for what its driver does not compute
     (rank for 'gels', singular values but for 'gelsd'/'gelss', residuals unless m > n and A
@@ -310,6 +337,8 @@ def sweep(names=None, dtype="float32", grad=False, show=3):
                     if bad is not None:
                         raise _Bad(bad)
                 bad = _compare(t_cmp, e_cmp, torch, ember)
+                if bad is not None and "not close" in bad and view is None:
+                    bad = _against_float64(op, args, s.kwargs, e_out, bad, torch, ember)
             except _Bad as err:
                 bad = str(err)
             except Exception as err:  # an output ember cannot hand over as NumPy
@@ -365,6 +394,8 @@ def _compare_grads(args, t_out, e_args, e_out, torch, ember):
                 return f"grad {k}: {'None' if b is None else 'a value'}, torch " \
                        f"{'None' if a is None else 'a value'}"
             continue
+        if a.layout != torch.strided:  # a sparse gradient (embedding's sparse=True)
+            a = a.to_dense()
         try:
             torch.testing.assert_close(_as_torch(b, torch), _comparable(a, torch),
                                        equal_nan=True, check_dtype=False, atol=1e-4,

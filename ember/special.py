@@ -33,8 +33,9 @@ def expit(input):
 
 def erfcx(input):
     """The scaled complementary error function ``exp(x**2) * erfc(x)`` (as
-    ``torch.special.erfcx``; computed directly, so it overflows for x below about -9)."""
-    return _ew.exp(input * input) * erfc(input)
+    ``torch.special.erfcx``): its own kernel, finite for large x; it overflows to inf only
+    where the value exceeds the dtype (x below about -9.4 in float32)."""
+    return _sp.erfcx(_to._t(input, "special.erfcx"))
 
 
 def xlog1py(input, other):
@@ -100,9 +101,10 @@ def ndtri(input):
 
 
 def log_ndtr(input):
-    """``log(ndtr(input))`` (as ``torch.special.log_ndtr``; computed as the log of
-    ``ndtr``, so below about -37 (float64) it reaches ``-inf``)."""
-    return _ew.log(ndtr(input))
+    """``log(ndtr(input))`` (as ``torch.special.log_ndtr``), finite far into the left tail:
+    its own kernel (below -1 ``log(erfcx(-x / sqrt 2)) - x**2 / 2 - log 2``, above
+    ``log1p(-erfc(x / sqrt 2) / 2)``) and derivative ``sqrt(2 / pi) / erfcx(-x / sqrt 2)``."""
+    return _sp.log_ndtr(_to._t(input, "special.log_ndtr"))
 
 
 def i0(input):

@@ -102,8 +102,10 @@ def logaddexp2(input, other):
 
 
 def erfc(input):
-    """``1 - erf(input)`` (as ``torch.erfc``)."""
-    return 1.0 - _ew.erf(_t(input, "erfc"))
+    """``1 - erf(input)`` (as ``torch.erfc``), computed without cancellation for large
+    inputs (its own kernel)."""
+    from .ops.special import erfc as _erfc
+    return _erfc(_t(input, "erfc"))
 
 
 def logit(input, eps=None):

@@ -52,6 +52,8 @@ def _erf_narrow(x):
     flat = x.reshape(-1)
     out = namespace(x).empty(flat.shape, x.dtype)
     n = flat.shape[0]
+    if n == 0:
+        return out.reshape(x.shape)
     size = min(n, _ERF_CHUNK)
     xc, s, num = (namespace(x).empty(size, np.float64) for _ in range(3))
     den = namespace(x).empty(size, np.float64)
@@ -106,8 +108,42 @@ _ERFC_FAR_DEN = (2.56852019228982242e00, 1.87295284992346725e00, 5.2790510295142
       6.05183413124413191e-2, 2.33520497626869185e-3)
 
 
-def _erfc_pos(y):
-    """erfc for y > 0.5 (Cody's two outer intervals)."""
+def erfc(x):
+    """The complementary error function 1 - erf(x), elementwise, without the cancellation
+    of computing it as 1 - erf for large x (Cody's erfc intervals beyond 0.5), in float64
+    and rounded to the input's dtype."""
+    a = x.astype(np.float64)
+    out = namespace(a).empty_like(a)
+    far = a > 0.5
+    out[~far] = 1.0 - erf(a[~far])
+    out[far] = _erfc_pos(a[far])
+    return out.astype(x.dtype, copy=False)
+
+
+def erfcx(x):
+    """The scaled complementary error function exp(x**2) * erfc(x), elementwise: directly
+    from Cody's rational forms beyond 0.5 (no overflow, no underflow to 0 for large x); below,
+    exp(x**2) * erfc(x), which overflows to inf for x below about -9.4 (float32) or -26.6
+    (float64), where the value exceeds the dtype's range."""
+    a = x.astype(np.float64)
+    out = namespace(a).empty_like(a)
+    far = a > 0.5
+    near = a[~far]
+    with np.errstate(over="ignore"):
+        out[~far] = np.exp(near * near) * (1.0 - erf(near))
+    out[far] = _erfc_pos(a[far], scaled=False)
+    with np.errstate(over="ignore"):
+        return out.astype(x.dtype, copy=False)
+
+
+def _erfc_pos(y, scaled=True):
+    """erfc for y > 0.5 (Cody's two outer intervals); with ``scaled=False`` erfcx, the same
+    without the factor exp(-y**2)."""
+    if not scaled:
+        def _scaled(v):
+            return 1.0
+    else:
+        _scaled = _exp_neg_sq
     out = namespace(y).empty_like(y)
     mid = y <= 4.0
     if np.any(mid):
@@ -134,7 +170,7 @@ def _erfc_pos(y):
     return out
 
 
-def _scaled(v):
+def _exp_neg_sq(v):
     # exp(-v*v) computed as exp(-vs*vs) * exp(-(v-vs)*(v+vs)) to keep precision
     vs = np.trunc(v * 16.0) / 16.0
     d = (v - vs) * (v + vs)

@@ -253,7 +253,13 @@ class AdaptiveAvgPool2d(_Adaptive):
         return F.adaptive_avg_pool2d(x, self.output_size)
 
 
-class AdaptiveMaxPool2d(_Adaptive):
+class _AdaptiveMax(_Adaptive):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+
+class AdaptiveMaxPool2d(_AdaptiveMax):
     """Max pooling to a fixed ``(H, W)`` output, whatever the input size.
 
     >>> x = ember.arange(16.).reshape(1, 1, 4, 4)
@@ -261,4 +267,4 @@ class AdaptiveMaxPool2d(_Adaptive):
     tensor([[[[15.]]]])
     """
     def forward(self, x):
-        return F.adaptive_max_pool2d(x, self.output_size)
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)

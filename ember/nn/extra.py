@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from . import functional as F
 from .module import Module, Buffer  # noqa: F401  (nn.Buffer)
-from .conv import _ConvNd, _MaxPool, _Pool, _Adaptive
+from .conv import _ConvNd, _MaxPool, _Pool, _Adaptive, _AdaptiveMax
 from .layers import Linear, _Loss
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .norm import _BatchNorm, BatchNorm1d, BatchNorm2d
@@ -92,24 +92,24 @@ class AdaptiveAvgPool3d(_Adaptive):
         return F.adaptive_avg_pool3d(x, self.output_size)
 
 
-class AdaptiveMaxPool3d(_Adaptive):
+class AdaptiveMaxPool3d(_AdaptiveMax):
     """Max pooling of ``(N, C, D, H, W)`` to ``output_size``.
 
     >>> ember.nn.AdaptiveMaxPool3d(1)(ember.arange(8.).reshape(1, 1, 2, 2, 2)).flatten()
     tensor([7.])
     """
     def forward(self, x):
-        return F.adaptive_max_pool3d(x, self.output_size)
+        return F.adaptive_max_pool3d(x, self.output_size, self.return_indices)
 
 
-class AdaptiveMaxPool1d(_Adaptive):
+class AdaptiveMaxPool1d(_AdaptiveMax):
     """Max pooling of ``(N, C, L)`` to ``output_size`` positions.
 
     >>> ember.nn.AdaptiveMaxPool1d(2)(ember.tensor([[[1., 5., 2., 0.]]]))
     tensor([[[5., 2.]]])
     """
     def forward(self, x):
-        return F.adaptive_max_pool1d(x, self.output_size)
+        return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)
 
 
 class BatchNorm3d(_BatchNorm):

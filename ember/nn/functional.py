@@ -134,8 +134,12 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         input, weight = _autocast.float32(input, weight)
     if input.ndim < 1 or not target.dtype.is_integer:
         raise TypeError(f"nll_loss: target must hold integer class indices, got {target.dtype}")
-    if input.ndim == 1:
-        input, target = input.unsqueeze(0), target.reshape(1)
+    out_shape = None
+    if input.ndim == 1:  # one sample: (C,) with a 0-d target gives a 0-d 'none' loss
+        if target.ndim:
+            raise OpError(f"nll_loss: a 1-D input (C,) takes a 0-d target, got shape "
+                          f"{tuple(target.shape)}")
+        input, target, out_shape = input.unsqueeze(0), target.reshape(1), ()
     if input.ndim == 2 and (target.ndim != 1 or target.shape[0] != input.shape[0]) or \
             input.ndim > 2 and tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
         raise OpError(f"nll_loss: input {tuple(input.shape)} and target "
@@ -149,7 +153,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         weight = weight.to(input.dtype)
     loss = nll_loss_rows(_class_dim_last(input), target.reshape(-1), weight, ignore_index,
                          reduction)
-    return loss.reshape(tuple(target.shape)) if reduction == "none" else loss
+    if reduction != "none":
+        return loss
+    return loss.reshape(tuple(target.shape) if out_shape is None else out_shape)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -416,6 +422,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     >>> mean, var          # running statistics moved by momentum 0.1 (unbiased variance)
     (tensor([0.2000]), tensor([1.1000]))
     """
+    if input.ndim < 2 and input.numel() == 0:  # nothing to normalise (as PyTorch)
+        return input + 0
     if input.ndim < 2:
         raise OpError(f"batch_norm: expected input with >= 2 dims (N, C, ...), got shape "
                          f"{tuple(input.shape)}")
@@ -509,7 +517,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     n, c = input.shape[0], input.shape[1]
     if c % num_groups:
         raise OpError(f"group_norm: num_groups={num_groups} must divide the {c} channels")
-    x = input.reshape(n, num_groups, -1)
+    per = 1
+    for k in input.shape[1:]:
+        per *= k
+    x = input.reshape(n, num_groups, per // num_groups)  # explicit: N may be 0
     mean = x.mean(2, keepdim=True)
     var = x.var(2, unbiased=False, keepdim=True)
     out = ((x - mean) * (var + eps).rsqrt()).reshape(tuple(input.shape))
@@ -532,10 +543,15 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
 
 # ---- resampling and attention -----------------------------------------------------------------
 
+_INTERP_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dims of (N, C, *spatial): ``nearest`` or ``bilinear`` (2-D)/``linear``
-    (1-D), PyTorch's coordinate conventions (align_corners False by default).
+    """Resize the spatial dims of (N, C, *spatial) (1 to 3 of them): ``nearest``,
+    ``nearest-exact``, ``area`` (adaptive average pooling), ``linear`` (1-D), ``bilinear``
+    and ``bicubic`` (2-D), ``trilinear`` (3-D), PyTorch's coordinate conventions
+    (align_corners False by default; bicubic's cubic convolution with A = -0.75).
 
     >>> x = ember.tensor([[[1., 2.]]])
     >>> ember.nn.functional.interpolate(x, scale_factor=2)
@@ -547,8 +563,18 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise NotImplementedError("interpolate: antialias=True is not supported; pass "
                                   "antialias=False")
     nsp = input.ndim - 2
-    if nsp not in (1, 2):
-        raise OpError(f"interpolate: expected a 3-D or 4-D input, got {tuple(input.shape)}")
+    if nsp not in (1, 2, 3):
+        raise OpError(f"interpolate: expected a 3-D, 4-D or 5-D input (N, C, *spatial), got "
+                      f"{tuple(input.shape)}")
+    modes = ("nearest", "nearest-exact", "area") + tuple(_INTERP_DIMS)
+    if mode not in modes:
+        raise OpError(f"interpolate: mode {mode!r} is not supported; use one of {modes}")
+    if mode in _INTERP_DIMS and _INTERP_DIMS[mode] != nsp:
+        raise OpError(f"interpolate: mode {mode!r} needs a {_INTERP_DIMS[mode] + 2}-D input, "
+                      f"got shape {tuple(input.shape)}")
+    if align_corners is not None and mode not in _INTERP_DIMS:
+        raise OpError(f"interpolate: align_corners only applies to the linear modes and "
+                      f"bicubic, not {mode!r}; leave it None")
     in_sz = tuple(input.shape[2:])
     if size is not None:
         out_sz = (size,) * nsp if isinstance(size, int) else tuple(size)
@@ -560,16 +586,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         scales = [None] * nsp if recompute_scale_factor else list(sf)
     else:
         raise OpError("interpolate: give size or scale_factor")
+    if len(out_sz) != nsp:
+        raise OpError(f"interpolate: size {size} must give {nsp} spatial sizes for input "
+                      f"{tuple(input.shape)}")
     import numpy as np
     x = input
     for k in range(nsp):
         n, m = in_sz[k], out_sz[k]
         ax = 2 + k
         scale = (1.0 / scales[k]) if scales[k] else n / m
-        if mode == "nearest":
-            idx = np.minimum(np.floor(np.arange(m) * scale).astype(np.int64), n - 1)
+        if mode in ("nearest", "nearest-exact"):
+            off = 0.5 if mode == "nearest-exact" else 0.0
+            idx = np.minimum(np.floor((np.arange(m) + off) * scale).astype(np.int64), n - 1)
             x = x.index_select(ax, _t(idx))
-        elif mode in ("bilinear", "linear"):
+        elif mode in ("bilinear", "linear", "trilinear"):
             if align_corners:
                 src = np.arange(m) * ((n - 1) / (m - 1) if m > 1 else 0.0)
             else:
@@ -581,10 +611,46 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             shape[ax] = m
             f = _t(frac.reshape(shape))
             x = x.index_select(ax, _t(lo)) * (1 - f) + x.index_select(ax, _t(hi)) * f
-        else:
-            raise OpError(f"interpolate: mode {mode!r} is not supported; use 'nearest', "
-                             f"'linear' or 'bilinear'")
+        else:  # area, bicubic: a (m, n) weight matrix along the axis
+            w = _area_weights(n, m) if mode == "area" else \
+                _cubic_weights(n, m, scale, align_corners)
+            x = (x.movedim(ax, -1) @ _t(w.T.astype(x.dtype.np))).movedim(-1, ax)
     return x
+
+
+def _area_weights(n, m):
+    """Adaptive average pooling from n to m: output i averages [floor(i n/m), ceil((i+1) n/m))."""
+    import numpy as np
+    w = np.zeros((m, n))
+    for i in range(m):
+        a, b = (i * n) // m, -((-(i + 1) * n) // m)
+        w[i, a:b] = 1.0 / (b - a)
+    return w
+
+
+def _cubic_weights(n, m, scale, align_corners, A=-0.75):
+    """Bicubic (Keys' cubic convolution) from n to m along one axis, the 4 taps clamped to
+    the border (PyTorch's upsample_bicubic2d)."""
+    import numpy as np
+    if align_corners:
+        src = np.arange(m) * ((n - 1) / (m - 1) if m > 1 else 0.0)
+    else:
+        src = (np.arange(m) + 0.5) * scale - 0.5
+    base = np.floor(src)
+    t = src - base
+
+    def near(d):  # |d| <= 1
+        return ((A + 2) * d - (A + 3)) * d * d + 1
+
+    def far(d):  # 1 < |d| < 2
+        return ((A * d - 5 * A) * d + 8 * A) * d - 4 * A
+
+    taps = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    w = np.zeros((m, n))
+    rows = np.arange(m)
+    for j, c in enumerate(taps):
+        np.add.at(w, (rows, np.clip(base.astype(np.int64) - 1 + j, 0, n - 1)), c)
+    return w
 
 
 def _t(a):

@@ -197,6 +197,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     >>> ember.nn.functional.cosine_similarity(ember.tensor([[1., 0.]]), ember.tensor([[1., 1.]]))
     tensor([0.7071])
     """
+    if tuple(x1.shape) != tuple(x2.shape):  # broadcast first: the norms are of the
+        from ..ops.shape import broadcast_tensors  # broadcast operands (as PyTorch)
+        x1, x2 = broadcast_tensors(x1, x2)
     n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
     n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
@@ -626,10 +629,10 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     """
     if p not in (1, 2):
         raise OpError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
-    if input.ndim not in (1, 2):
-        raise OpError(f"multi_margin_loss: expected a 1-D or 2-D input, got shape "
+    if input.ndim not in (0, 1, 2):
+        raise OpError(f"multi_margin_loss: expected a 0-D, 1-D or 2-D input, got shape "
                          f"{tuple(input.shape)}")
-    x = input if input.ndim == 2 else input.unsqueeze(0)
+    x = input if input.ndim == 2 else input.reshape(1, -1)
     t = target.reshape(-1).long()
     c = x.shape[1]
     if t.shape[0] != x.shape[0]:
@@ -644,7 +647,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if weight is not None:
         h = h * weight[t].unsqueeze(1)
     loss = h.sum(1) / c
-    if input.ndim == 1:
+    if input.ndim < 2:
         loss = loss.reshape(())
     return _reduce(loss, reduction, "multi_margin_loss")
 
@@ -678,7 +681,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                   padding_idx=None):
     """Sum, mean or max of the embedding rows of each bag: the rows of a 2-D ``input``, or
     the slices of a 1-D ``input`` that start at ``offsets``. ``padding_idx`` entries are
-    skipped; an empty bag gives zeros.
+    skipped; an empty bag gives zeros. ``max_norm`` and ``scale_grad_by_freq`` act as in
+    ``embedding``; ``sparse=True`` gives a dense gradient (PyTorch's values, densified).
 
     >>> w = ember.tensor([[1., 2.], [3., 4.], [5., 6.]])
     >>> ember.nn.functional.embedding_bag(ember.tensor([0, 1, 2]), w, ember.tensor([0, 2]))
@@ -687,9 +691,6 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     """
     if mode not in ("sum", "mean", "max"):
         raise OpError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
-    if max_norm is not None:
-        raise NotImplementedError("embedding_bag: max_norm (renormalising rows in place) is not "
-                                  "supported; renormalise the weight before the call")
     if per_sample_weights is not None and mode != "sum":
         raise OpError(f"embedding_bag: per_sample_weights is only supported with "
                          f"mode='sum', got mode={mode!r}")
@@ -725,6 +726,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     if flat.size and (flat.min() < 0 or flat.max() >= weight.shape[0]):
         raise IndexError(f"embedding_bag: indices must be in [0, {weight.shape[0]}), got "
                          f"values in [{flat.min()}, {flat.max()}]")
+    if max_norm is not None:  # the rows used, renormalised in place first (as PyTorch)
+        from ..ops.nn_ops import embedding_renorm_
+        embedding_renorm_(weight, Tensor._wrap(flat.astype(np.int64)), max_norm, norm_type)
+    if padding_idx is not None:
+        padding_idx = padding_idx % weight.shape[0]
     b = starts.size
     ends = np.append(starts[1:], flat.size) if b else starts
     counts = ends - starts
@@ -740,6 +746,10 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     d = weight.shape[1]
     g = weight.index_select(0, Tensor._wrap(rows.reshape(-1).astype(np.int64)))
     g = g.reshape(b, max(lmax, 1), d)
+    if scale_grad_by_freq and idx.size:  # each row's gradient over its count in the input
+        cnt = np.bincount(idx.reshape(-1), minlength=weight.shape[0])
+        inv = (1.0 / np.maximum(cnt[rows], 1)).astype(weight.dtype.np)[..., None]
+        g = g.detach() + (g - g.detach()) * Tensor._wrap(inv)
     m = Tensor._wrap(valid[..., None])
     if mode == "max":
         out = where(m, g, float("-inf")).amax(1)

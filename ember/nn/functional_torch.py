@@ -388,21 +388,25 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     tensor(0.8500)
     """
     from .functional_more import _reduce
+    if input.ndim == 0:  # one sample of one class
+        input, target, scalar = input.reshape(1), target.reshape(1), True
+    else:
+        scalar = False
     x = input if input.ndim == 2 else _sh.unsqueeze(input, 0)
     t = (target if target.ndim == 2 else _sh.unsqueeze(target, 0)).numpy()
     n, c = x.shape
-    is_t = np.zeros((n, c), bool)
+    count = np.zeros((n, c), np.int64)  # a repeated target counts once per listing
     for r in range(n):
         for v in t[r]:
             if v < 0:
                 break
-            is_t[r, int(v)] = True
-    mask_t = _tensor(is_t.astype(x.dtype.np))
-    mask_o = 1.0 - mask_t
+            count[r, int(v)] += 1
+    mask_t = _tensor(count.astype(x.dtype.np))
+    mask_o = _tensor((count == 0).astype(x.dtype.np))
     # pairs (j target, i non-target): hinge(1 - x_j + x_i)
     h = _ew.clamp(1.0 - _sh.unsqueeze(x, 2) + _sh.unsqueeze(x, 1), 0.0)
     loss = (h * _sh.unsqueeze(mask_t, 2) * _sh.unsqueeze(mask_o, 1)).sum((1, 2)) / c
-    if input.ndim == 1:
+    if input.ndim == 1 or scalar:
         loss = _sh.reshape(loss, ())
     return _reduce(loss, reduction, "multilabel_margin_loss")
 

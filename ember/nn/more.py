@@ -847,8 +847,6 @@ class EmbeddingBag(Module):
         super().__init__()
         if mode not in ("sum", "mean", "max"):
             raise OpError(f"EmbeddingBag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
-        if max_norm is not None:
-            raise NotImplementedError("EmbeddingBag: max_norm is not supported yet")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise OpError(f"EmbeddingBag: padding_idx must be within num_embeddings "

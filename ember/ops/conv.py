@@ -1289,21 +1289,58 @@ def _adaptive_max(nsp, input, output_size, op):
     return stack(cells, -1).reshape(tuple(x.shape[:-nsp]) + outs)
 
 
-def adaptive_max_pool2d(input, output_size):
-    """Max pooling of ``(N, C, H, W)`` to ``output_size``.
+def adaptive_max_indices(nsp, input, output_size, op):
+    """(values, indices) of adaptive max pooling: each index is the flat position of the
+    (first) maximum within the input's spatial dims, as PyTorch's ``return_indices=True``.
+    The indices are found on concrete values; the values are gathered at them, so the
+    gradient flows to the maxima."""
+    from .indexing import gather
+    from ..core.tensor import Tensor
+    x = as_value(input)
+    _check_input(x, nsp, op)
+    sizes = tuple(x.shape[-nsp:])
+    outs = (output_size,) * nsp if isinstance(output_size, (int, np.integer)) else \
+        tuple(output_size)
+    outs = tuple(n if o is None else int(o) for o, n in zip(outs, sizes))
+    a = np.asarray(x.detach().numpy())
+    lead = a.shape[:-nsp]
+    idx = np.zeros(lead + outs, np.int64)
+    for cell in np.ndindex(*outs):
+        lo = [(i * n) // o for i, n, o in zip(cell, sizes, outs)]
+        hi = [-(-((i + 1) * n) // o) for i, n, o in zip(cell, sizes, outs)]
+        win = a[(Ellipsis,) + tuple(slice(l, h) for l, h in zip(lo, hi))]
+        if win.size == 0:
+            continue
+        k = np.argmax(win.reshape(lead + (-1,)), -1)  # the first maximum (or NaN)
+        local = np.unravel_index(k, tuple(h - l for l, h in zip(lo, hi)))
+        idx[(Ellipsis,) + cell] = np.ravel_multi_index(
+            tuple(c + l for c, l in zip(local, lo)), sizes)
+    it = Tensor._wrap(idx)
+    vals = gather(x.reshape(lead + (-1,)), -1, it.reshape(lead + (-1,)))
+    return vals.reshape(lead + outs), it
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling of ``(N, C, H, W)`` to ``output_size``; with ``return_indices`` also the
+    flat (h * W + w) positions of the maxima.
 
     >>> ember.nn.functional.adaptive_max_pool2d(ember.arange(16.).reshape(1, 1, 4, 4), 1)
     tensor([[[[15.]]]])
     """
+    if return_indices:
+        return adaptive_max_indices(2, input, output_size, "adaptive_max_pool2d")
     return _adaptive_max(2, input, output_size, "adaptive_max_pool2d")
 
 
-def adaptive_max_pool1d(input, output_size):
-    """Max pooling of ``(N, C, L)`` to ``output_size`` positions.
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max pooling of ``(N, C, L)`` to ``output_size`` positions; with ``return_indices``
+    also the positions of the maxima.
 
     >>> ember.nn.functional.adaptive_max_pool1d(ember.tensor([[[1., 5., 2., 0.]]]), 2)
     tensor([[[5., 2.]]])
     """
+    if return_indices:
+        return adaptive_max_indices(1, input, output_size, "adaptive_max_pool1d")
     return _adaptive_max(1, input, output_size, "adaptive_max_pool1d")
 
 

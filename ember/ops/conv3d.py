@@ -87,9 +87,9 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     >>> ember.nn.functional.adaptive_max_pool3d(ember.arange(8.).reshape(1, 1, 2, 2, 2), 1)
     tensor([[[[[7.]]]]])
     """
-    if return_indices:
-        raise OpError("adaptive_max_pool3d: return_indices=True is not supported; use "
-                      "max_pool3d(..., return_indices=True) when the sizes divide evenly")
+    if return_indices:  # and the flat (d * H * W + h * W + w) positions of the maxima
+        from .conv import adaptive_max_indices
+        return adaptive_max_indices(3, input, output_size, "adaptive_max_pool3d")
     return _adaptive_max(3, input, output_size, "adaptive_max_pool3d")
 
 

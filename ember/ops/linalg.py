@@ -50,11 +50,22 @@ def _mm_impl(x, y):
         perm = None if x.flags.c_contiguous else _rows_order(x)
         if x.flags.c_contiguous or perm is not None:
             xc = x if perm is None else x.transpose(perm)
-            out = _mm2(xc.reshape(-1, x.shape[-1]), y).reshape(xc.shape[:-1] + y.shape[-1:])
+            rows = 1
+            for n in xc.shape[:-1]:
+                rows *= n
+            out = _mm2(xc.reshape(rows, x.shape[-1]), y).reshape(xc.shape[:-1] + y.shape[-1:])
             return out if perm is None else out.transpose(_inverse(perm))
     if x.ndim == 2 and y.ndim == 2:
         return _mm2(x, y)
     return U.matmul(x, y)
+
+
+def _rows(a):
+    """The product of all but the last dim (reshape's -1, which an empty array can't infer)."""
+    r = 1
+    for n in a.shape[:-1]:
+        r *= n
+    return r
 
 
 def _mm2(x, y):
@@ -105,8 +116,8 @@ def _mm_vjp(ct, out, x, y, needed=None):
         # (ct^T x)^T so that the gradient of a transposed weight (x @ w.T, as nn.Linear) comes
         # out C-ordered after the transpose's own VJP, with no copy
         k, m = y.shape
-        x2 = x if x.ndim == 2 else x.reshape((-1, k))
-        c2 = ct if ct.ndim == 2 else ct.reshape((-1, m))
+        x2 = x if x.ndim == 2 else x.reshape((_rows(x), k))
+        c2 = ct if ct.ndim == 2 else ct.reshape((_rows(ct), m))
         gy = _mT(bind(matmul_p, _mT(c2), x2))
     else:
         gy = unbroadcast(bind(matmul_p, _mT(x), ct), tuple(y.shape))
@@ -238,8 +249,8 @@ def _linear_ref(x, w, b=None):
 def _linear_vjp(ct, out, x, w, b=None):
     gx = bind(matmul_p, ct, w)
     n, k = w.shape
-    x2 = x if x.ndim == 2 else x.reshape((-1, k))
-    c2 = ct if ct.ndim == 2 else ct.reshape((-1, n))
+    x2 = x if x.ndim == 2 else x.reshape((_rows(x), k))
+    c2 = ct if ct.ndim == 2 else ct.reshape((_rows(ct), n))
     gw = bind(matmul_p, _mT(c2), x2)
     if b is None:
         return gx, gw

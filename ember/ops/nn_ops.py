@@ -88,6 +88,10 @@ export(one_hot, __all__)
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Rows of ``weight`` at the integer ``input``; the row ``padding_idx`` gets no gradient.
+    ``max_norm`` renormalises the rows used in place first (``norm_type``-norm), and
+    ``scale_grad_by_freq`` divides each row's gradient by its count in ``input``, as PyTorch.
+    ``sparse=True`` is accepted but the gradient of ``weight`` is dense (the same values as
+    PyTorch's sparse one).
 
     >>> ember.nn.functional.embedding(ember.tensor([1, 0]), ember.tensor([[0., 0.], [1., 2.]]))
     tensor([[1., 2.],
@@ -101,15 +105,44 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if w.ndim != 2:
         raise OpError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
                          f"shape {tuple(w.shape)}")
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
-                                  "supported")
-    out = getitem(w, check_index(idx, w.shape[0], "embedding", f"weight {tuple(w.shape)}"))
+    key = check_index(idx, w.shape[0], "embedding", f"weight {tuple(w.shape)}")
+    if max_norm is not None:
+        embedding_renorm_(w, idx, max_norm, norm_type)
+    out = getitem(w, key)
+    if scale_grad_by_freq:  # each row's gradient divided by its count in this batch
+        from ..core.tensor import Tensor
+        ids = np.asarray(idx.numpy()).reshape(-1) % w.shape[0]
+        counts = np.bincount(ids, minlength=w.shape[0])
+        inv = (1.0 / counts[ids]).astype(w.dtype.np).reshape(tuple(idx.shape) + (1,))
+        out = out.detach() + (out - out.detach()) * Tensor._wrap(inv)
     if padding_idx is not None:
         from .elementwise import where
         p = padding_idx % w.shape[0]
         out = where((idx == p).unsqueeze(-1), out.detach(), out)
     return out
+
+
+def embedding_renorm_(weight, indices, max_norm, norm_type=2.0):
+    """Rescale, in place and outside autograd, the rows of ``weight`` that ``indices`` name
+    whose ``norm_type``-norm exceeds ``max_norm`` to norm ``max_norm`` (PyTorch's
+    ``embedding_renorm_``: scale max_norm / (norm + 1e-7))."""
+    from ..core.autograd import no_grad
+    from ..core.tensor import Tensor
+    ids = np.unique(np.asarray(as_value(indices).numpy()).reshape(-1) % weight.shape[0])
+    if ids.size == 0:
+        return weight
+    rows = np.asarray(weight.detach().numpy())[ids].astype(np.float64)
+    p = float(norm_type)
+    norms = np.linalg.norm(rows, ord=p, axis=1) if p not in (0.0,) else \
+        (rows != 0).sum(1).astype(np.float64)
+    over = norms > max_norm
+    if not over.any():
+        return weight
+    scale = np.ones((weight.shape[0], 1), weight.dtype.np)
+    scale[ids[over], 0] = (max_norm / (norms[over] + 1e-7)).astype(weight.dtype.np)
+    with no_grad():
+        weight.mul_(Tensor._wrap(scale))
+    return weight
 
 
 export(embedding, __all__)

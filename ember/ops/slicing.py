@@ -354,6 +354,17 @@ def pad(input, pad, mode="constant", value=None):
     pairs = [(0, 0)] * x.ndim
     for k in range(len(pad) // 2):
         pairs[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    if mode == "replicate" and any(lo < 0 or hi < 0 for lo, hi in pairs):
+        # negative amounts: output j takes input clamp(j - lo) (PyTorch), not crop-then-pad
+        for d, (lo, hi) in enumerate(pairs):
+            if lo or hi:
+                n = x.shape[d]
+                if n + lo + hi < 0:
+                    raise OpError(f"pad: padding ({lo}, {hi}) leaves a negative size for "
+                                  f"dim {d} of size {n}")
+                idx = np.clip(np.arange(-lo, n + hi), 0, n - 1)
+                x = getitem(x, (slice(None),) * d + (idx,))
+        return x
     if any(lo < 0 or hi < 0 for lo, hi in pairs):  # crop first
         spec = tuple(("s", max(-lo, 0), n - max(-hi, 0), 1) for (lo, hi), n in
                      zip(pairs, x.shape))

@@ -161,3 +161,60 @@ from .registry_helpers import method  # noqa: E402
 method(lgamma)
 method(digamma)
 method(lambda self, n: polygamma(n, self), "polygamma")
+
+
+# ---- erfc and erfcx: their own kernels (no cancellation of 1 - erf for large x) ----------
+
+def _erfc_deriv(x, out):
+    from .elementwise import exp
+    return (-2 / math.sqrt(math.pi)) * exp(-x * x)
+
+
+def _erfcx_deriv(x, out):
+    return 2.0 * x * out - 2 / math.sqrt(math.pi)
+
+
+def _log_ndtr_impl(x):
+    """log of the standard normal CDF in float64: below -1 through erfcx (no underflow of
+    the CDF), above as log1p of minus the upper tail."""
+    from ..backend import kernels
+    a = x.astype(np.float64)
+    out = namespace(a).empty_like(a)
+    low = a < -1.0
+    r2 = 1.0 / math.sqrt(2.0)
+    al = a[low]
+    out[low] = np.log(kernels.erfcx(-al * r2)) - 0.5 * al * al - math.log(2.0)
+    out[~low] = np.log1p(-0.5 * kernels.erfc(a[~low] * r2))
+    return out.astype(x.dtype, copy=False)
+
+
+def _log_ndtr_deriv(x, out):
+    # pdf / cdf = sqrt(2 / pi) / erfcx(-x / sqrt 2): no cancellation in either tail
+    return math.sqrt(2.0 / math.pi) / erfcx_p.op(x * (-1.0 / math.sqrt(2.0)))
+
+
+def _make_erfc():
+    from ..backend import kernels
+    from .elementwise import _unary
+    return (_unary("erfc", kernels.erfc, _erfc_deriv, export_name="_erfc_prim"),
+            _unary("erfcx", kernels.erfcx, _erfcx_deriv, needs_out=True,
+                   export_name="_erfcx_prim"),
+            _unary("log_ndtr", _log_ndtr_impl, _log_ndtr_deriv, export_name="_log_ndtr_prim"))
+
+
+erfc_p, erfcx_p, log_ndtr_p = _make_erfc()
+
+
+def log_ndtr(input):
+    """log of the standard normal CDF, finite far into the left tail, elementwise."""
+    return log_ndtr_p.op(input)
+
+
+def erfc(input):
+    """``1 - erf(x)``, accurate where erf is near 1 (large x), elementwise."""
+    return erfc_p.op(input)
+
+
+def erfcx(input):
+    """``exp(x**2) * erfc(x)``, finite and accurate for large positive x, elementwise."""
+    return erfcx_p.op(input)
