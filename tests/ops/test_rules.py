@@ -167,6 +167,8 @@ CASES = [
     ("adaptive_pool", lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (4, 2))
      + m.nn.functional.adaptive_max_pool2d(x, (4, 2)), [(2, 2, 6, 5)], False),
     ("erfinv", lambda m, a: m.erfinv(m.tanh(a) * 0.9), [(5,)], False),
+    ("erfc_erfcx_log_ndtr", lambda m, a: m.erfc(a) + m.special.erfcx(a * 2)
+     + m.special.log_ndtr(a * 3), [(6,)], False),
     ("sort_topk", lambda m, a: a.sort(1)[0] + a.sort(1, descending=True).values
      + a.topk(2, 1)[0].sum(1, keepdim=True) + a.argsort(0).to(a.dtype), [(3, 4)], False),
     ("lstm_cell", lambda m, g, c: _lstm_cell(m, g, c), [(2, 8), (2, 2)], False),
