@@ -846,3 +846,107 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     out = out.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w]
     return out if input.ndim == 3 else out.squeeze(0)
 
+
+
+# ---- connectionist temporal classification -------------------------------------------------
+
+_CTC_NEG = -1e30  # log(0) stand-in: finite, so impossible paths give zero gradients, not NaN
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+             zero_infinity=False):
+    """The CTC loss (Graves et al. 2006), as ``torch.nn.functional.ctc_loss``: the negative
+    log-probability of each target sequence summed over every alignment of it to the
+    input frames (repeats merged, ``blank`` dropped). ``log_probs`` (T, N, C) or (T, C) are
+    log-softmax outputs; ``targets`` (N, S) padded or all targets concatenated (1-D);
+    ``input_lengths``/``target_lengths`` per sample (tensors or sequences of ints).
+    ``reduction='mean'`` divides each loss by its target length, then averages over the
+    batch (PyTorch's convention); ``zero_infinity`` zeroes impossible samples' losses and
+    gradients. Differentiable in ``log_probs`` (the forward recursion over time, in log
+    space).
+
+    >>> lp = ember.tensor([[[-0.7, -0.7]]]).expand(3, 1, 2)  # 3 frames, {blank, 'a'}
+    >>> F.ctc_loss(lp, ember.tensor([[1]]), [3], [1], reduction="sum")
+    tensor(0.7000)
+    """
+    import ember
+    lp = log_probs
+    if not isinstance(lp, Tensor):
+        raise TypeError(f"ctc_loss: log_probs must be a Tensor, got {type(lp).__name__}")
+    batched = lp.ndim == 3
+    if lp.ndim not in (2, 3):
+        raise OpError(f"ctc_loss: log_probs must be (T, N, C) or (T, C), got shape "
+                      f"{tuple(lp.shape)}")
+    if not batched:
+        lp = lp.unsqueeze(1)
+    T, N, C = lp.shape
+    il = np.asarray(input_lengths.detach().numpy() if isinstance(input_lengths, Tensor)
+                    else input_lengths, dtype=np.int64).reshape(-1)
+    tl = np.asarray(target_lengths.detach().numpy() if isinstance(target_lengths, Tensor)
+                    else target_lengths, dtype=np.int64).reshape(-1)
+    if il.shape != (N,) or tl.shape != (N,):
+        raise OpError(f"ctc_loss: input_lengths and target_lengths need one entry per sample "
+                      f"({N}), got {il.size} and {tl.size}")
+    if (il > T).any() or (il < 0).any():
+        raise OpError(f"ctc_loss: input_lengths must lie in [0, {T}] (the frames of "
+                      f"log_probs), got {il.tolist()}")
+    tg = np.asarray(targets.detach().numpy() if isinstance(targets, Tensor) else targets,
+                    dtype=np.int64)
+    if tg.ndim == 1 and batched and N > 1 or (tg.ndim == 1 and tg.size == tl.sum() and
+                                              not (batched and tg.size == N * tl.max())):
+        offs = np.concatenate([[0], np.cumsum(tl)])
+        rows = [tg[offs[i]:offs[i + 1]] for i in range(N)]
+    else:
+        tg2 = tg.reshape(N, -1) if tg.ndim >= 1 else tg.reshape(N, 1)
+        if (tl > tg2.shape[1]).any():
+            raise OpError(f"ctc_loss: target_lengths {tl.tolist()} exceed the targets' "
+                          f"length {tg2.shape[1]}")
+        rows = [tg2[i, :tl[i]] for i in range(N)]
+    S = int(tl.max()) if N else 0
+    L = 2 * S + 1
+    ext = np.full((N, L), blank, dtype=np.int64)
+    skip = np.zeros((N, L), dtype=bool)
+    for i, r in enumerate(rows):
+        if r.size and ((r < 0).any() or (r >= C).any() or (r == blank).any()):
+            raise OpError(f"ctc_loss: targets must be classes in [0, {C}) other than the "
+                          f"blank {blank}; sample {i} has {r.tolist()}")
+        ext[i, 1:2 * len(r):2] = r
+        if len(r) > 1:  # a label may follow the previous label directly unless they repeat
+            skip[i, 3:2 * len(r):2] = r[1:] != r[:-1]
+    valid = np.arange(L)[None, :] < (2 * tl + 1)[:, None]
+    neg = ember.tensor(_CTC_NEG, dtype=lp.dtype)
+    # emissions: lp[t, n, ext[n, s]] for every (t, n, s)
+    em = ember.gather(lp, 2, ember.tensor(ext)[None].expand(T, N, L))
+    vmask = ember.tensor(valid)
+    smask = ember.tensor(skip)
+    alpha = ember.where(ember.tensor(np.arange(L) < 2)[None] & vmask, em[0], neg)
+    alive = il > 0
+    for t in range(1, T):
+        a1 = ember.cat([neg.expand(N, 1), alpha[:, :-1]], 1)
+        a2 = ember.where(smask, ember.cat([neg.expand(N, 2), alpha[:, :-2]], 1), neg)
+        m = ember.maximum(ember.maximum(alpha, a1), a2)
+        new = m + ember.log(ember.exp(alpha - m) + ember.exp(a1 - m) + ember.exp(a2 - m)) + em[t]
+        new = ember.where(vmask, new, neg)
+        step = ember.tensor((il > t)[:, None])
+        alpha = ember.where(step, new, alpha)
+    last = ember.tensor(2 * tl)[:, None]
+    end1 = ember.gather(alpha, 1, last).squeeze(1)
+    end2 = ember.gather(alpha, 1, (last - 1).clamp(min=0)).squeeze(1)
+    end2 = ember.where(ember.tensor(tl > 0), end2, neg)
+    m = ember.maximum(end1, end2)
+    loss = -(m + ember.log(ember.exp(end1 - m) + ember.exp(end2 - m)))
+    impossible = (loss > -_CTC_NEG / 2) | ember.tensor(~alive & (tl > 0))
+    loss = ember.where(impossible, ember.tensor(0.0 if zero_infinity else float("inf"),
+                                                dtype=lp.dtype), loss)
+    if reduction == "mean":
+        out = (loss / ember.tensor(np.maximum(tl, 1), dtype=lp.dtype)).mean()
+    elif reduction == "sum":
+        out = loss.sum()
+    elif reduction == "none":
+        out = loss
+    else:
+        raise OpError(f"ctc_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return out if batched or reduction != "none" else out.squeeze(0)
+
+
+__all__.append("ctc_loss")

@@ -1075,8 +1075,21 @@ class HingeEmbeddingLoss(_Loss):
         return F.hinge_embedding_loss(input, target, self.margin, reduction=self.reduction)
 
 
+class CTCLoss(_Loss):
+    """The connectionist temporal classification loss (see ``F.ctc_loss``), as
+    ``torch.nn.CTCLoss``: ``loss(log_probs, targets, input_lengths, target_lengths)``."""
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__(reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)
+
+
 __all__ = [
-    "Hardtanh", "Softplus", "PReLU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid",
+    "CTCLoss", "Hardtanh", "Softplus", "PReLU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid",
     "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "Threshold", "GLU", "Softmin",
     "CosineSimilarity", "PairwiseDistance", "Dropout1d", "Dropout2d", "Dropout3d",
     "AlphaDropout", "FeatureAlphaDropout", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
