@@ -18,7 +18,7 @@ from __future__ import annotations
 from .ops import fft as _f
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2",
-           "rfftn", "irfftn", "hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+           "rfftn", "irfftn", "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
 
 
 def _n(n):
@@ -109,6 +109,28 @@ def ihfft(input, n=None, dim=-1, norm=None):
     """The inverse of :func:`hfft`: a real signal to the first ``n//2 + 1`` values of its
     Hermitian spectrum."""
     return _f.hermitian_ifft(input, n, dim, norm, "fft.ihfft")
+
+
+def hfft2(input, s=None, dim=(-2, -1), norm=None):
+    """The two-dimensional :func:`hfftn`."""
+    return _f.hermitian_fftn(input, s, dim, norm, "fft.hfft2")
+
+
+def ihfft2(input, s=None, dim=(-2, -1), norm=None):
+    """The two-dimensional :func:`ihfftn`."""
+    return _f.hermitian_ifftn(input, s, dim, norm, "fft.ihfft2")
+
+
+def hfftn(input, s=None, dim=None, norm=None):
+    """The N-dimensional transform of a Hermitian-symmetric signal given by the first half of
+    its last dim in ``dim``: a real result (that dim ``2*(m-1)`` long by default)."""
+    return _f.hermitian_fftn(input, s, dim, norm, "fft.hfftn")
+
+
+def ihfftn(input, s=None, dim=None, norm=None):
+    """The inverse of :func:`hfftn`: a real signal to the half spectrum (the last of ``dim``
+    halved)."""
+    return _f.hermitian_ifftn(input, s, dim, norm, "fft.ihfftn")
 
 
 def _freqs(values, dtype, device, requires_grad):

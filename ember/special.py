@@ -12,7 +12,8 @@ from . import torch_ops as _to
 
 __all__ = ["erf", "erfc", "erfcx", "erfinv", "expit", "logit", "xlogy", "xlog1py", "gammaln",
            "digamma", "psi", "polygamma", "multigammaln", "log1p", "expm1", "exp2", "logsumexp",
-           "softmax", "log_softmax", "sinc", "round", "entr", "ndtr", "ndtri", "log_ndtr", "i0"]
+           "softmax", "log_softmax", "sinc", "round", "entr", "ndtr", "ndtri", "log_ndtr", "i0",
+           "gammainc", "gammaincc"]
 
 erf = _ew.erf
 erfc = _to.erfc
@@ -23,6 +24,7 @@ gammaln = _sp.lgamma
 digamma = psi = _sp.digamma
 polygamma = _sp.polygamma
 multigammaln = _sp.mvlgamma
+gammainc, gammaincc = _sp.igamma, _sp.igammac  # P(a, x) and Q(a, x)
 log1p, expm1, exp2 = _ew.log1p, _ew.expm1, _ew.exp2
 
 

@@ -269,15 +269,26 @@ def c2r(x, s, axes, norm, op, default_axes=None):
 
 def hermitian_fft(x, n, axis, norm, op):
     """hfft: the real spectrum of a Hermitian-symmetric signal given by its first half."""
-    norm = check_norm(norm, op)
-    x = _as_complex(as_value(x))
-    return c2r(bind(conj_p, x), None if n is None else (n,), (axis,), _DUAL[norm], op)
+    return hermitian_fftn(x, None if n is None else (n,), (axis,), norm, op)
 
 
 def hermitian_ifft(x, n, axis, norm, op):
     """ihfft: the inverse of hfft (a real input; n//2 + 1 outputs)."""
+    return hermitian_ifftn(x, None if n is None else (n,), (axis,), norm, op)
+
+
+def hermitian_fftn(x, s, axes, norm, op):
+    """hfftn: the real spectrum of a signal Hermitian-symmetric over ``axes``, given by the
+    first half of its last axis (``s``: the output lengths)."""
     norm = check_norm(norm, op)
-    return bind(conj_p, r2c(x, None if n is None else (n,), (axis,), _DUAL[norm], op))
+    x = _as_complex(as_value(x))
+    return c2r(bind(conj_p, x), s, axes, _DUAL[norm], op)
+
+
+def hermitian_ifftn(x, s, axes, norm, op):
+    """ihfftn: the inverse of hfftn (a real input; the last axis halved)."""
+    norm = check_norm(norm, op)
+    return bind(conj_p, r2c(x, s, axes, _DUAL[norm], op))
 
 
 def fftfreq_values(n, d, op):

@@ -218,3 +218,143 @@ def erfc(input):
 def erfcx(input):
     """``exp(x**2) * erfc(x)``, finite and accurate for large positive x, elementwise."""
     return erfcx_p.op(input)
+
+
+# ---- the regularized incomplete gamma functions P(a, x) and Q(a, x) = 1 - P --------------
+#
+# igamma(a, x) = P(a, x) = gamma(a, x) / Gamma(a) and igammac(a, x) = Q(a, x), computed in
+# float64 by the series sum_n x^n / (a (a+1) ... (a+n)) where x < a + 1 and by Legendre's
+# continued fraction for Q elsewhere (each converges fast there), times x^a e^-x / Gamma(a).
+# Derivatives: dP/dx = x^(a-1) e^-x / Gamma(a); dP/da by a float64 central difference of P
+# (relative step 1e-5: about 8 correct digits, PyTorch has no derivative in a at all).
+
+def _igamma64(a, x, upper):
+    a = np.asarray(a, np.float64)
+    x = np.asarray(x, np.float64)
+    a, x = np.broadcast_arrays(a, x)
+    out = np.full(a.shape, np.nan)
+    with np.errstate(all="ignore"):
+        ok = (a > 0) & (x >= 0) & np.isfinite(a)
+        zero_x = ok & (x == 0)
+        inf_x = ok & np.isinf(x)
+        out[zero_x] = 1.0 if upper else 0.0
+        out[inf_x] = 0.0 if upper else 1.0
+        a0 = (a == 0) & (x > 0)  # P(0, x) = 1 (the limit, as SciPy and PyTorch)
+        out[a0] = 0.0 if upper else 1.0
+        work = ok & (x > 0) & np.isfinite(x)
+        if work.any():
+            aw, xw = a[work], x[work]
+            logpre = aw * np.log(xw) - xw - _LGAMMA(aw).astype(np.float64)
+            ser = xw < aw + 1
+            res = np.empty(aw.shape)
+            if ser.any():  # P by its series
+                s_a, s_x = aw[ser], xw[ser]
+                term = 1.0 / s_a
+                total = term.copy()
+                n = s_a.copy()
+                for _ in range(1000):
+                    n += 1
+                    term *= s_x / n
+                    total += term
+                    if (np.abs(term) <= np.abs(total) * 1e-17).all():
+                        break
+                p = total * np.exp(logpre[ser])
+                res[ser] = 1 - p if upper else p
+            cf = ~ser
+            if cf.any():  # Q by the continued fraction (modified Lentz)
+                c_a, c_x = aw[cf], xw[cf]
+                tiny = 1e-300
+                b = c_x + 1 - c_a
+                c = np.full(b.shape, 1 / tiny)
+                d = 1 / b
+                h = d.copy()
+                for i in range(1, 1000):
+                    an = -i * (i - c_a)
+                    b = b + 2
+                    d = an * d + b
+                    d = np.where(np.abs(d) < tiny, tiny, d)
+                    c = b + an / c
+                    c = np.where(np.abs(c) < tiny, tiny, c)
+                    d = 1 / d
+                    delta = d * c
+                    h = h * delta
+                    if (np.abs(delta - 1) <= 1e-16).all():
+                        break
+                q = np.exp(logpre[cf]) * h
+                res[cf] = q if upper else 1 - q
+            out[work] = res
+    return out
+
+
+def _igamma_impl(a, x, upper):
+    dt = np.result_type(a.dtype, x.dtype)
+    return _igamma64(a, x, upper).astype(dt, copy=False)
+
+
+def _igamma_dx(a, x):
+    """dP/dx = x^(a-1) e^-x / Gamma(a), composed of differentiable ops."""
+    from .elementwise import exp
+    import ember
+    return exp(ember.xlogy(a - 1, x) - x - lgamma(a))
+
+
+def _igamma_da(a, x, upper):
+    """dP/da (dQ/da when ``upper``) by a float64 central difference."""
+    import ember
+    a64, x64 = cast(a, _dt.float64), cast(x, _dt.float64)
+    h = 1e-5 * ember.maximum(ember.ones_like(a64), a64.abs())
+    lo = ember.maximum(a64 - h, a64 * 0.5)  # stays positive
+    hi = a64 + h
+    d = (bind(igamma_p, hi, x64, upper=upper) - bind(igamma_p, lo, x64, upper=upper)) / (hi - lo)
+    return cast(d, a.dtype)
+
+
+def _igamma_vjp(ct, out, a, x, upper):
+    sign = -1.0 if upper else 1.0
+    return (ct * _igamma_da(a, x, upper), ct * (sign * _igamma_dx(a, x)))
+
+
+def _igamma_jvp(p, t, out, upper):
+    a, x = p
+    sign = -1.0 if upper else 1.0
+    return t[0] * _igamma_da(a, x, upper) + t[1] * (sign * _igamma_dx(a, x))
+
+
+igamma_p = Primitive("igamma", _igamma_impl, shape=lambda a, x, upper: a,
+                     vjp=_igamma_vjp, jvp=_igamma_jvp)
+igamma_p.batch = elementwise_batch(igamma_p)
+
+
+def _igamma_args(op, input, other):
+    import ember
+    a, x = as_value(input), as_value(other)
+    if a.dtype.is_complex or x.dtype.is_complex:
+        raise TypeError(f"{op}: expected real inputs, got {a.dtype} and {x.dtype}")
+    dt = ember.result_type(a, x)
+    dt = dt if dt.is_floating_point else _dt.get_default_dtype()
+    a, x = cast(a, dt), cast(x, dt)
+    return ember.broadcast_tensors(a, x)
+
+
+def igamma(input, other):
+    """The regularized lower incomplete gamma function ``P(a, x)`` of ``a = input`` and
+    ``x = other`` (as ``torch.igamma`` / ``torch.special.gammainc`` /
+    ``jax.scipy.special.gammainc``); differentiable in both.
+
+    >>> ember.igamma(ember.tensor([1., 2.]), ember.tensor([1., 1.]))  # 1 - e^-1, 1 - 2/e
+    tensor([0.6321, 0.2642])
+    """
+    a, x = _igamma_args("igamma", input, other)
+    return bind(igamma_p, a, x, upper=False)
+
+
+def igammac(input, other):
+    """The regularized upper incomplete gamma function ``Q(a, x) = 1 - P(a, x)``, computed
+    without cancellation (as ``torch.igammac`` / ``torch.special.gammaincc``)."""
+    a, x = _igamma_args("igammac", input, other)
+    return bind(igamma_p, a, x, upper=True)
+
+
+__all__ += ["igamma", "igammac"]
+method(igamma)
+method(igammac)

@@ -1,5 +1,6 @@
 """``jax.scipy.special``'s names: ``logsumexp`` (with ``b`` and ``return_sign``), ``expit``,
 ``logit``, ``erf``, ``erfc``, ``erfinv``, ``gammaln``, ``digamma``, ``polygamma``, ``betaln``,
+``gammainc``, ``gammaincc``,
 ``xlogy``, ``xlog1py``, ``softmax``, ``log_softmax``; all differentiable at every order.
 ``gammaln`` and the polygamma family are primitives (``ember/ops/special.py``); the rest
 compose from ember's ops. ``erfc`` is ``1 - erf``: for x > 4 its relative precision drops
@@ -103,6 +104,16 @@ def polygamma(n, x):
 
 def betaln(a, b):
     return gammaln(a) + gammaln(b) - gammaln(_fa(a) + _fa(b))
+
+
+def gammainc(a, x):
+    """The regularized lower incomplete gamma function P(a, x) (differentiable in both)."""
+    return _s.igamma(_a(a), _a(x))
+
+
+def gammaincc(a, x):
+    """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x)."""
+    return _s.igammac(_a(a), _a(x))
 
 
 def _safe_where_zero(x, y, fn):

@@ -213,6 +213,9 @@ CASES = [
     ("tril_triu_diagonal", lambda m, a: m.tril(a, -1) + m.triu(a, 1) * 2
      + m.diag_embed(m.diagonal(a, 0, -2, -1)) + a.trace() + m.diag(m.diag(a, 1), -1),
      [(3, 3)], False),
+    # (in x: PyTorch has no derivative in a; tests/test_special_igamma.py checks it vs JAX)
+    ("igamma_igammac", lambda m, x: m.igamma(m.full_like(x, 2.5), x)
+     + m.igammac(m.full_like(x, 1.5), 2 * x), [(4,)], True),
     ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
      + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
     # over a group of one process the all-reduce is the identity (2 ranks: tests/distributed)
