@@ -1077,7 +1077,12 @@ class HingeEmbeddingLoss(_Loss):
 
 class CTCLoss(_Loss):
     """The connectionist temporal classification loss (see ``F.ctc_loss``), as
-    ``torch.nn.CTCLoss``: ``loss(log_probs, targets, input_lengths, target_lengths)``."""
+    ``torch.nn.CTCLoss``: ``loss(log_probs, targets, input_lengths, target_lengths)``.
+
+    >>> lp = ember.tensor([[[-0.7, -0.7]]]).expand(3, 1, 2)  # 3 frames, {blank, 'a'}
+    >>> ember.nn.CTCLoss(reduction="sum")(lp, ember.tensor([[1]]), [3], [1])
+    tensor(0.3082)
+    """
     def __init__(self, blank=0, reduction="mean", zero_infinity=False):
         super().__init__(reduction)
         self.blank = blank
