@@ -48,6 +48,15 @@ def _to_ember(v, ember, torch):
         return getattr(ember, str(v).split(".")[1])
     if isinstance(v, torch.Generator):
         raise _Skip("generator argument")
+    if isinstance(v, torch.nn.Module):  # a parameterless module (a distance function): the
+        cls = getattr(ember.nn, type(v).__name__, None)  # ember class of that name, same
+        if cls is None or list(v.parameters()):  # settings
+            raise _Skip(f"a torch module argument ({type(v).__name__})")
+        m = cls()
+        for k, a in vars(v).items():
+            if not k.startswith("_") and isinstance(a, (int, float, bool, str, type(None))):
+                setattr(m, k, a)
+        return m
     return v
 
 
@@ -187,11 +196,13 @@ _INVARIANTS = {"linalg.svd": _svd_invariant,
                "linalg.eigh": lambda o, a, e, **kw: _eig_invariant(o, a, e, kw.get("UPLO", "L"))}
 
 
-def _against_float64(op, args, kwargs, e_out, bad, torch, ember):
+def _against_float64(op, args, kwargs, t_out, e_out, bad, torch, ember):
     """A float32 value mismatch is re-judged against torch's float64 result of the same
     inputs: where ember's float32 result is within float32 tolerances of that (torch's own
-    float32 kernel rounds differently, e.g. polygamma's or a summation order), it counts as
-    right. Returns None then, else the first message."""
+    float32 kernel rounds differently, e.g. polygamma's), or no farther from it than twice
+    torch's own float32 result (rounding noise of a different summation order, amplified
+    alike by an ill-conditioned sample), it counts as right. Returns None then, else the
+    first message."""
     ins = list(_flat(args)) + list(_flat(list(kwargs.values())))
     if not any(isinstance(a, torch.Tensor) and a.dtype == torch.float32 for a in ins):
         return bad
@@ -210,8 +221,24 @@ def _against_float64(op, args, kwargs, e_out, bad, torch, ember):
         return bad
     ref_leaves = [r.float() if isinstance(r, torch.Tensor) and r.dtype == torch.float64
                   else r for r in _flat(ref)]
-    again = _compare(ref_leaves, e_out, torch, ember)
-    return None if again is None else bad
+    if _compare(ref_leaves, e_out, torch, ember) is None:
+        return None
+    for r, t, e in zip(_flat(ref), _flat(t_out), _flat(e_out)):
+        if not (isinstance(r, torch.Tensor) and isinstance(t, torch.Tensor) and
+                isinstance(e, ember.Tensor)) or tuple(r.shape) != tuple(e.shape):
+            return bad
+        if not r.is_floating_point():
+            if not torch.equal(r, _as_torch(e, torch).to(r.dtype)):
+                return bad
+            continue
+        rv = r.detach().double()
+        t_err = float((t.detach().double() - rv).abs().nan_to_num(0.0).max()) if r.numel() \
+            else 0.0
+        e_err = float((_as_torch(e, torch).double() - rv).abs().nan_to_num(0.0).max()) \
+            if r.numel() else 0.0
+        if e_err > 2 * t_err + 1e-7:
+            return bad
+    return None
 
 
 def _lstsq_view(t_out, e_out):
@@ -220,6 +247,16 @@ def _lstsq_view(t_out, e_out):
     has full rank): those outputs are not compared."""
     keep = [k for k, t in enumerate(t_out) if not (t.ndim == 1 and t.shape[0] == 0)]
     return [t_out[k] for k in keep], [e_out[k] for k in keep]
+
+
+def _draws_randomly(name, s):
+    """A sample whose result is a random draw (attention dropout in training): skipped."""
+    if name == "nn.functional.scaled_dot_product_attention":
+        return bool(s.kwargs.get("dropout_p", 0.0))
+    if name == "nn.functional.multi_head_attention_forward":
+        p = s.args[9] if len(s.args) > 9 else s.kwargs.get("dropout_p", 0.0)
+        return bool(p) and s.kwargs.get("training", True)
+    return False
 
 
 def _swapped(fn, ember):
@@ -291,6 +328,9 @@ def sweep(names=None, dtype="float32", grad=False, show=3):
             report[key] = {"status": "no samples", "msg": repr(err)[:200]}
             continue
         for s in samples:
+            if _draws_randomly(op.name, s):
+                counts["skip"] += 1
+                continue
             try:
                 args = (s.input,) + tuple(s.args)
                 e_args = _to_ember(args, ember, torch)
@@ -338,13 +378,15 @@ def sweep(names=None, dtype="float32", grad=False, show=3):
                         raise _Bad(bad)
                 bad = _compare(t_cmp, e_cmp, torch, ember)
                 if bad is not None and "not close" in bad and view is None:
-                    bad = _against_float64(op, args, s.kwargs, e_out, bad, torch, ember)
+                    bad = _against_float64(op, args, s.kwargs, t_out, e_out, bad, torch,
+                                           ember)
             except _Bad as err:
                 bad = str(err)
             except Exception as err:  # an output ember cannot hand over as NumPy
                 bad = f"comparing: {type(err).__name__}: {' '.join(str(err).split())[:160]}"
             if bad is None and grad and op.supports_autograd:
-                bad = _compare_grads(args, t_cmp, e_args, e_cmp, torch, ember)
+                bad = _compare_grads(args, t_cmp, e_args, e_cmp, torch, ember, op, s.kwargs,
+                                     view)
             if bad is None:
                 counts["ok"] += 1
             else:
@@ -368,7 +410,32 @@ def _describe(s):
     return "(" + ", ".join(parts) + ")"
 
 
-def _compare_grads(args, t_out, e_args, e_out, torch, ember):
+def _grads64(op, args, kwargs, ws, torch, view):
+    """torch's gradients of sum(out * w) in float64 (the inputs and weights upcast), or
+    None when torch can't run it so."""
+    def up(v):
+        if isinstance(v, torch.Tensor) and v.dtype == torch.float32:
+            return v.detach().double().requires_grad_(v.requires_grad)
+        if isinstance(v, (list, tuple)) and not hasattr(v, "_fields"):
+            return type(v)(up(x) for x in v)
+        if isinstance(v, dict):
+            return {k: up(x) for k, x in v.items()}
+        return v
+    try:
+        a64, k64 = up(tuple(args)), up(dict(kwargs))
+        out = op(*a64, **k64)
+        if view is not None:
+            out = view(list(out), a64, k64)
+        ins = [a for a in _flat(a64) if isinstance(a, torch.Tensor) and a.requires_grad]
+        outs = [o for o in _flat(out) if isinstance(o, torch.Tensor) and o.requires_grad]
+        return torch.autograd.grad(sum((o * w.double()).sum() for o, w in zip(outs, ws)),
+                                   ins, allow_unused=True)
+    except Exception:
+        return None
+
+
+def _compare_grads(args, t_out, e_args, e_out, torch, ember, op=None, kwargs=None,
+                   view=None):
     t_ins = [a for a in _flat(args) if isinstance(a, torch.Tensor) and a.requires_grad]
     e_ins = [a for a in _flat(e_args) if isinstance(a, ember.Tensor) and a.requires_grad]
     t_outs = [o for o in _flat(t_out) if isinstance(o, torch.Tensor) and o.requires_grad]
@@ -385,7 +452,10 @@ def _compare_grads(args, t_out, e_args, e_out, torch, ember):
         return None
     try:
         loss = sum((o * ember.tensor(w.numpy())).sum() for o, w in zip(e_outs, ws))
-        eg = ember.autograd.grad(loss, e_ins, allow_unused=True)
+        if not (isinstance(loss, ember.Tensor) and loss.requires_grad):
+            eg = [None] * len(e_ins)  # a piecewise-constant op: no gradient (torch's: 0)
+        else:
+            eg = ember.autograd.grad(loss, e_ins, allow_unused=True)
     except Exception as err:
         return f"grad: {type(err).__name__}: {' '.join(str(err).split())[:160]}"
     for k, (a, b) in enumerate(zip(tg, eg)):
@@ -401,6 +471,18 @@ def _compare_grads(args, t_out, e_args, e_out, torch, ember):
                                        equal_nan=True, check_dtype=False, atol=1e-4,
                                        rtol=1e-4)
         except AssertionError as err:
+            # re-judged against torch's float64 gradient, as values are (_against_float64)
+            g64 = None if op is None or a.dtype != torch.float32 else \
+                _grads64(op, args, kwargs, ws, torch, view)
+            r = None if g64 is None else g64[k]
+            if r is not None and tuple(r.shape) == tuple(a.shape):
+                eb = _as_torch(b, torch).double()
+                e_err = float((eb - r).abs().nan_to_num(0.0).max()) if r.numel() else 0.0
+                t_err = float((a.double() - r).abs().nan_to_num(0.0).max()) if r.numel() \
+                    else 0.0
+                close = torch.allclose(eb, r, atol=1e-4, rtol=1e-4, equal_nan=True)
+                if close or e_err <= 2 * t_err + 1e-7:
+                    continue
             return f"grad {k}: " + " ".join(str(err).split())[:200]
     return None
 

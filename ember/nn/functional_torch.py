@@ -13,7 +13,8 @@ from ..random import generator as _rnd
 
 __all__ = ["gumbel_softmax", "affine_grid", "grid_sample", "rrelu", "lp_pool1d", "lp_pool2d",
            "lp_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "pdist", "bilinear",
-           "triplet_margin_with_distance_loss", "multilabel_margin_loss"]
+           "triplet_margin_with_distance_loss", "multilabel_margin_loss",
+           "multi_head_attention_forward"]
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
@@ -434,3 +435,112 @@ def _install_inplace_activations():
             setattr(F, base + "_", _inplace_activation(base + "_", fn))
             names.append(base + "_")
     return names
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
+                                 in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn,
+                                 dropout_p, out_proj_weight, out_proj_bias, training=True,
+                                 key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None,
+                                 k_proj_weight=None, v_proj_weight=None, static_k=None,
+                                 static_v=None, average_attn_weights=True, is_causal=False):
+    """Multi-head attention of (L, N, E) queries over (S, N, E) keys/values (or unbatched
+    (L, E), (S, E)), as ``F.multi_head_attention_forward``: the packed ``in_proj_weight``
+    (or the separate q/k/v ones), ``bias_k``/``bias_v`` appended to the keys/values,
+    ``add_zero_attn``, ``static_k``/``static_v`` (N * H, S, E / H), boolean (True = masked
+    out) or additive ``attn_mask`` (L, S) / (N * H, L, S) and ``key_padding_mask`` (N, S),
+    dropout on the attention in training. Returns (output, the attention weights averaged
+    over heads, or per head, or None without ``need_weights``).
+
+    >>> E = 4
+    >>> x = ember.ones(3, 2, E)
+    >>> out, w = ember.nn.functional.multi_head_attention_forward(
+    ...     x, x, x, E, 2, ember.ones(3 * E, E), None, None, None, False, 0.0,
+    ...     ember.eye(E), None)
+    >>> out.shape, w.shape
+    (ember.Size([3, 2, 4]), ember.Size([2, 3, 3]))
+    """
+    import math
+    from . import functional as F
+    unbatched = query.ndim == 2
+    if unbatched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    lq, n, e = query.shape
+    if e != embed_dim_to_check:
+        raise ValueError(f"multi_head_attention_forward: query has {e} features, expected "
+                         f"embed_dim_to_check={embed_dim_to_check}")
+    if e % num_heads:
+        raise ValueError(f"multi_head_attention_forward: embed_dim {e} is not divisible by "
+                         f"num_heads {num_heads}")
+    h, d = num_heads, e // num_heads
+    if is_causal and attn_mask is None:
+        raise ValueError("multi_head_attention_forward: is_causal is a hint that attn_mask "
+                         "is the causal mask; pass attn_mask as well")
+    b = in_proj_bias
+    bq, bk, bv = (None, None, None) if b is None else (b[:e], b[e:2 * e], b[2 * e:])
+    if use_separate_proj_weight:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise ValueError("multi_head_attention_forward: use_separate_proj_weight needs "
+                             "q_proj_weight, k_proj_weight and v_proj_weight")
+        wq, wk, wv = q_proj_weight, k_proj_weight, v_proj_weight
+    else:
+        w = in_proj_weight
+        wq, wk, wv = w[:e], w[e:2 * e], w[2 * e:]
+    q = F.linear(query, wq, bq)
+    k = F.linear(key, wk, bk)
+    v = F.linear(value, wv, bv)
+    if attn_mask is not None:
+        if attn_mask.ndim == 2:
+            attn_mask = attn_mask.unsqueeze(0)
+        if attn_mask.ndim != 3:
+            raise ValueError(f"multi_head_attention_forward: attn_mask must be (L, S) or "
+                             f"(N * num_heads, L, S), got {tuple(attn_mask.shape)}")
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None or static_v is not None:
+            raise ValueError("multi_head_attention_forward: bias_k/bias_v can't be combined "
+                             "with static_k/static_v")
+        k = _ix.cat([k, _sh.expand(bias_k.reshape(1, 1, e), (1, n, e))], 0)
+        v = _ix.cat([v, _sh.expand(bias_v.reshape(1, 1, e), (1, n, e))], 0)
+        if attn_mask is not None:
+            attn_mask = F.pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = F.pad(key_padding_mask, (0, 1))
+    elif bias_k is not None or bias_v is not None:
+        raise ValueError("multi_head_attention_forward: give both bias_k and bias_v or neither")
+    q = q.reshape(lq, n * h, d).transpose(0, 1)
+    k = k.reshape(k.shape[0], n * h, d).transpose(0, 1) if static_k is None else static_k
+    v = v.reshape(v.shape[0], n * h, d).transpose(0, 1) if static_v is None else static_v
+    if add_zero_attn:
+        k = _ix.cat([k, _ew.full_like_traced(k[:, :1], 0.0)], 1)
+        v = _ix.cat([v, _ew.full_like_traced(v[:, :1], 0.0)], 1)
+        if attn_mask is not None:
+            attn_mask = F.pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = F.pad(key_padding_mask, (0, 1))
+    lk = k.shape[1]
+    s = (q * (1.0 / math.sqrt(d))) @ k.transpose(1, 2)  # (N * H, L, S)
+    if attn_mask is not None:
+        s = s.masked_fill(attn_mask, float("-inf")) if attn_mask.dtype.is_bool \
+            else s + attn_mask.to(s.dtype)
+    if key_padding_mask is not None:
+        if tuple(key_padding_mask.shape) != (n, lk):
+            raise ValueError(f"multi_head_attention_forward: key_padding_mask must be (N, S) "
+                             f"= {(n, lk)}, got {tuple(key_padding_mask.shape)}")
+        kpm = _sh.expand(key_padding_mask.reshape(n, 1, 1, lk), (n, h, 1, lk)) \
+            .reshape(n * h, 1, lk)
+        s = s.masked_fill(kpm, float("-inf")) if kpm.dtype.is_bool else s + kpm.to(s.dtype)
+    p = _nn.softmax(s, -1)
+    if dropout_p > 0.0 and training:
+        p = F.dropout(p, dropout_p)
+    o = (p @ v).transpose(0, 1).reshape(lq, n, e)
+    o = F.linear(o, out_proj_weight, out_proj_bias)
+    if unbatched:
+        o = o.squeeze(1)
+    if not need_weights:
+        return o, None
+    pw = p.reshape(n, h, lq, lk)
+    if average_attn_weights:
+        pw = pw.mean(1)
+    return o, (pw.squeeze(0) if unbatched else pw)

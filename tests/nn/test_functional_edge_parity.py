@@ -66,6 +66,24 @@ CASES = {
                              [F32(5, 3), I64([0, 1, 1], [4, 1, 0])]),
     "embedding_bag_neg_padding": (lambda m, w, i, o: _f(m).embedding_bag(
         i, w, o, mode="sum", padding_idx=-1), [F32(5, 5), I64(1, 4, 2, 4, 0, 3), I64(0, 3)]),
+    "mha_packed_bias_kv_zero_attn": (lambda m, q, k, v, w, b, bk, bv, ow, ob, am: tuple(
+        _f(m).multi_head_attention_forward(q, k, v, 4, 2, w, b, bk, bv, True, 0.0, ow, ob,
+                                           training=False, attn_mask=am,
+                                           average_attn_weights=False)),
+        [F32(3, 2, 4), F32(5, 2, 4), F32(5, 2, 4), F32(12, 4), F32(12), F32(1, 1, 4),
+         F32(1, 1, 4), F32(4, 4), F32(4), F32(3, 5)]),
+    "mha_separate_kpm_unbatched": (lambda m, q, k, v, b, ow, wq, wk, wv, kp: tuple(
+        _f(m).multi_head_attention_forward(q, k, v, 4, 2, None, b, None, None, False, 0.0, ow,
+                                           None, training=False, key_padding_mask=kp > 1.0,
+                                           use_separate_proj_weight=True, q_proj_weight=wq,
+                                           k_proj_weight=wk, v_proj_weight=wv)),
+        [F32(3, 4), F32(5, 4), F32(5, 4), F32(12), F32(4, 4), F32(4, 4), F32(4, 4), F32(4, 4),
+         np.array([0.0, 2.0, 0.0, 0.0, 0.0], np.float32)]),
+    "mha_static_kv_no_weights": (lambda m, q, k, v, w, ow, sk, sv: _f(m).multi_head_attention_forward(
+        q, k, v, 4, 2, w, None, None, None, False, 0.0, ow, None, training=False,
+        need_weights=False, static_k=sk, static_v=sv)[0],
+        [F32(3, 2, 4), F32(5, 2, 4), F32(5, 2, 4), F32(12, 4), F32(4, 4), F32(4, 6, 2),
+         F32(4, 6, 2)]),
 }
 
 
