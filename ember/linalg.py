@@ -28,7 +28,7 @@ from .ops.elementwise import as_value as _as_value
 from .ops.linalg import matmul  # noqa: F401
 from .ops.linalg_decomp import (  # noqa: F401
     LinAlgError, cholesky, det, diagonal as _diagonal, eig, eigh, eigvals, eigvalsh, inv, qr,
-    solve, solve_triangular, svd, svdvals)
+    matrix_exp, solve, solve_triangular, svd, svdvals)
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])

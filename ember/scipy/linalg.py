@@ -87,3 +87,14 @@ def svd(a, full_matrices=True, compute_uv=True):
     if not compute_uv:
         return _tl.svdvals(_a(a))
     return _tl.svd(_a(a), full_matrices)
+
+
+def expm(A, *, upper_triangular=False):
+    """The matrix exponential (``jax.scipy.linalg.expm``; ``ember.linalg.matrix_exp``).
+    ``upper_triangular`` is a hint in JAX; the result is the same without it.
+
+    >>> ember.scipy.linalg.expm(ember.numpy.zeros((2, 2)))
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    return _d.matrix_exp(_a(A))
