@@ -415,7 +415,10 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec):
-        if self.ndim == 0 and spec:
+        # as PyTorch: a 0-d plain tensor formats as its Python number (f"{loss}" -> "0.25");
+        # others (and subclasses such as Parameter) as their repr
+        if self.ndim == 0 and (spec or type(self) is Tensor) and \
+                type(self._data) is not _MetaArray:
             return format(self.item(), spec)
         return repr(self)
 

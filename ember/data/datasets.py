@@ -110,8 +110,8 @@ def _download(name, base_url, files, root):
     os.makedirs(root, exist_ok=True)
     for fname, md5 in files.items():
         dest = os.path.join(root, fname)
-        if os.path.exists(dest):
-            continue
+        if os.path.exists(dest) or (fname.endswith(".gz") and os.path.exists(dest[:-3])):
+            continue  # there already (torchvision keeps the files uncompressed)
         try:
             with urllib.request.urlopen(base_url + fname, timeout=30) as r:
                 data = r.read()

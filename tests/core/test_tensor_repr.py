@@ -75,3 +75,13 @@ def test_parameter_prints_its_header_in_print_and_repr():
     pe, pt = ember.nn.Parameter(ember.ones(2)), torch.nn.Parameter(torch.ones(2))
     assert str(pe) == str(pt) and repr(pe) == repr(pt)
     assert str([pe]) == str([pt])
+
+
+def test_format_of_a_zero_dim_tensor_is_its_number():
+    vals = [ember.tensor(2), ember.tensor(2.5, requires_grad=True), ember.tensor([1, 2]),
+            ember.nn.Parameter(ember.tensor(1.0)), ember.tensor(True)]
+    tvals = [torch.tensor(2), torch.tensor(2.5, requires_grad=True), torch.tensor([1, 2]),
+             torch.nn.Parameter(torch.tensor(1.0)), torch.tensor(True)]
+    for e, t in zip(vals, tvals):
+        assert f"{e}" == f"{t}".replace("torch.", "ember.")
+    assert f"{ember.tensor(2.5) * 2:.3f}" == "5.000"
