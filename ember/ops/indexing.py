@@ -883,6 +883,21 @@ method(getitem, "__getitem__")
 
 # ---- gather / scatter family (composed from gather_nd / index_add_nd) -------------------
 
+def _vectorise_scalars(x, index, src=None):
+    """PyTorch counts a 0-d input, index or src as 1-D in the gather/scatter family
+    (``zeros(10).scatter_(0, tensor(3), value=1)``): the 0-d ones become shape (1,) when the
+    others are at most 1-D."""
+    idx = as_value(index)
+    s = src if src is None or isinstance(src, (int, float, bool)) else as_value(src)
+    dims = [x.ndim, idx.ndim] + ([s.ndim] if isinstance(s, Tensor) else [])
+    if 0 in dims and max(dims) <= 1:
+        x = x.reshape(1) if x.ndim == 0 else x
+        idx = idx.reshape(1) if idx.ndim == 0 else idx
+        if isinstance(s, Tensor) and s.ndim == 0:
+            s = s.reshape(1)
+    return x, idx, s
+
+
 def _along_index(index, dim, op, x_shape):
     """Index arrays that address ``x[..., index[...], ...]`` along ``dim`` (PyTorch's
     gather/scatter convention: the other dims count up with the position in ``index``)."""
@@ -939,13 +954,14 @@ def gather(input, dim, index):
     """
     x = as_value(input)
     idx = as_value(index)
-    if _scalar_dim(x, dim, "gather"):
-        return gather(x.reshape(1), 0, _vec(idx)).reshape(tuple(idx.shape))
+    shape = tuple(idx.shape)
+    x, idx, _ = _vectorise_scalars(x, idx)
     d = canon_dim(dim, x.ndim, "gather")
     if idx.numel() == 0 and idx.ndim != x.ndim:  # PyTorch accepts any empty index
-        return x.reshape(-1)[:0].reshape(tuple(idx.shape))
-    spec, arrays = _along_index(index, d, "gather", tuple(x.shape))
-    return bind(gather_nd_p, x, *arrays, spec=spec)
+        return x.reshape(-1)[:0].reshape(shape)
+    spec, arrays = _along_index(idx, d, "gather", tuple(x.shape))
+    out = bind(gather_nd_p, x, *arrays, spec=spec)
+    return out.reshape(shape) if tuple(out.shape) != shape else out
 
 
 def take_along_dim(input, indices, dim=None):
@@ -988,13 +1004,13 @@ def scatter_add(input, dim, index, src):
     tensor([4., 0., 2.])
     """
     x = as_value(input)
-    if _scalar_dim(x, dim, "scatter_add"):
-        return scatter_add(x.reshape(1), 0, _vec(as_value(index)), _vec(src)).reshape(())
+    shape = tuple(x.shape)
+    x, idx, src = _vectorise_scalars(x, index, src)
     d = canon_dim(dim, x.ndim, "scatter_add")
-    idx = as_value(index)
     spec, arrays = _along_index(idx, d, "scatter_add", tuple(x.shape))
     s = _src_for(src, idx, x, "scatter_add")
-    return x + bind(index_add_nd_p, s, *arrays, shape=tuple(x.shape), spec=spec)
+    out = x + bind(index_add_nd_p, s, *arrays, shape=tuple(x.shape), spec=spec)
+    return out.reshape(shape) if tuple(out.shape) != shape else out
 
 
 def scatter(input, dim, index, src=None, value=None, reduce=None):
@@ -1022,11 +1038,13 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
     if reduce is not None:
         raise OpError(f"scatter: reduce={reduce!r} is not supported; use None, 'add' or "
                       f"'multiply'")
+    shape = tuple(x.shape)
+    x, idx, src = _vectorise_scalars(x, index, src)
     d = canon_dim(dim, x.ndim, "scatter")
-    idx = as_value(index)
     _, arrays = _along_index(idx, d, "scatter", tuple(x.shape))
     s = _src_for(src, idx, x, "scatter")
-    return _put_advanced(x, tuple(("a", i) for i in range(len(arrays))), arrays, s)
+    out = _put_advanced(x, tuple(("a", i) for i in range(len(arrays))), arrays, s)
+    return out.reshape(shape) if tuple(out.shape) != shape else out
 
 
 def scatter_combine(x, dim, index, src, reduce, op, include_self=True):
@@ -1034,11 +1052,9 @@ def scatter_combine(x, dim, index, src, reduce, op, include_self=True):
     'amax', 'amin'): the scatter_mul/max/min primitives, so differentiable (ties of amax and
     amin share the gradient equally, as in PyTorch and JAX)."""
     x = as_value(x)
-    if _scalar_dim(x, dim, op):
-        return scatter_combine(x.reshape(1), 0, _vec(as_value(index)), _vec(src), reduce, op,
-                               include_self).reshape(())
+    shape = tuple(x.shape)
+    x, idx, src = _vectorise_scalars(x, index, src)
     d = canon_dim(dim, x.ndim, op)
-    idx = as_value(index)
     spec, arrays = _along_index(idx, d, op, tuple(x.shape))
     s = _src_for(src, idx, x, op)
     prim = {"prod": scatter_mul_p, "amax": scatter_max_p, "amin": scatter_min_p}[reduce]
@@ -1050,7 +1066,8 @@ def scatter_combine(x, dim, index, src, reduce, op, include_self=True):
                  "amin": np.inf if k in "fc" else (True if k == "b" else
                                                    np.iinfo(x.dtype.np).max)}[reduce]
         x = _put_advanced(x, spec, arrays, ident)
-    return bind(prim, x, s, *arrays, spec=spec)
+    out = bind(prim, x, s, *arrays, spec=spec)
+    return out.reshape(shape) if tuple(out.shape) != shape else out
 
 
 def index_select(input, dim, index):
