@@ -1372,4 +1372,7 @@ for _p in (add_p, sub_p, neg_p, convert_element_type_p, broadcast_in_dim_p,
 # x * y: x's cotangent reads y, y's reads x; x / y: both read y, y's reads x
 mul_p.vjp_reads = lambda needed: ((1,) if needed[0] else ()) + ((0,) if needed[1] else ())
 div_p.vjp_reads = lambda needed: (1, 0) if needed[1] else (1,)
+# where(c, x, y): the cotangents read the condition; x and y only lend their shapes (so
+# writing into a buffer after an x[i] = v assignment used it does not break backward)
+select_p.vjp_reads = (0,)
 del _p

@@ -390,6 +390,15 @@ def _selection(s, spec, arrays, v):
     ones = Tensor._wrap(host_on_device_of(np.ones(tuple(s.shape), np.bool_), s))
     sel = bind(gather_nd_p, ones, *arrays, spec=spec) if arrays else \
         bind(getitem_basic_p, ones, spec=spec)
+    if isinstance(v, Tensor) and v.ndim > sel.ndim:
+        # as PyTorch: a value with more dims than the selection fits when the extra leading
+        # dims are 1 (x[i] = y[None], attn[di] = weights of shape (1, n))
+        extra = v.ndim - sel.ndim
+        if all(n == 1 for n in v.shape[:extra]):
+            v = v.reshape(tuple(v.shape[extra:]))
+        else:
+            raise OpError(f"setitem: can't assign a value of shape {tuple(v.shape)} to a "
+                          f"selection of shape {tuple(sel.shape)}")
     vv = (sel.to(s.dtype) * 0 + v).to(s.dtype) if not isinstance(v, Tensor) else \
         v.expand(tuple(sel.shape)).to(s.dtype)
     return sel, vv

@@ -199,6 +199,7 @@ CASES = [
                                         m.linalg.lu(_wellcond(m, a)).U * 2,
                                         m.linalg.lu_solve(*m.linalg.lu_factor(_wellcond(m, a)),
                                                           b)], 0), [(3, 3), (3, 3)], False),
+    ("matrix_exp", lambda m, a: m.linalg.matrix_exp(a * 0.5), [(3, 3)], False),
     ("linalg_eigh", lambda m, a: _eigh_case(m, a), [(3, 3)], False),
     ("linalg_svd_tall", lambda m, a: _svd_case(m, a), [(4, 3)], False),
     ("linalg_svd_wide", lambda m, a: _svd_case(m, a), [(2, 4)], False),
