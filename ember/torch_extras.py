@@ -5,14 +5,12 @@
 functions (a view op's result as a fresh tensor), ``constant_pad_nd``, ``index_reduce``,
 ``nonzero_static`` and the short-time Fourier transform (``stft``/``istft``).
 
-Everything is composed from ember's ops, so the differentiable functions work eagerly and
-under ``grad``/``vmap`` (``matrix_exp`` picks its number of squarings from the matrix's
-values, so under ``jit`` it needs them concrete, as ``nonzero_static``'s size is static).
+Everything is composed from ember's ops (``matrix_exp`` is a primitive of its own), so the
+differentiable functions work eagerly and under ``grad``/``vmap``.
 """
 from __future__ import annotations
 
 import builtins
-import math
 from collections import namedtuple
 
 import numpy as np
@@ -98,56 +96,18 @@ def cholesky_inverse(input, upper=False):
     return _e().linalg.cholesky_solve(eye, L, upper=upper)
 
 
-# scaling and squaring with the [13/13] Pade approximant (Higham 2005): the coefficients
-# and the largest 1-norm theta_13 for which it is accurate to float64's unit roundoff
-_PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
-           129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
-           40840800., 960960., 16380., 182., 1.)
-_THETA13 = 5.371920351148152
-
-
 def matrix_exp(A):
-    """The matrix exponential ``sum_k A^k / k!`` of a (batch of) square matrices, by scaling
-    and squaring with a Pade approximant; differentiable (as ``torch.matrix_exp`` /
-    ``torch.linalg.matrix_exp``). The number of squarings comes from the largest 1-norm in
-    the batch, so the matrix must be concrete (not traced by ``jit``).
+    """The matrix exponential ``sum_k A^k / k!`` of a (batch of) square matrices (as
+    ``torch.matrix_exp`` / ``torch.linalg.matrix_exp``): the ``matrix_exp`` primitive
+    (``ember.ops.linalg_decomp``; scaling and squaring with a Pade approximant, each matrix
+    of a batch with its own number of squarings), differentiable in both modes and under
+    ``jit``/``vmap``.
 
     >>> ember.matrix_exp(ember.tensor([[0., 1.], [0., 0.]]))
     tensor([[1., 1.],
             [0., 1.]])
     """
-    A = _t(A, "matrix_exp")
-    _ld._check_matrix("matrix_exp", A, square=True)
-    E = _e()
-    A = _ld._float("matrix_exp", A)
-    if A.shape[-1] == 0 or A.numel() == 0:
-        return A.clone()
-    if A.dtype in (E.float32, E.float16, E.bfloat16, E.complex64):
-        # the Pade approximant's theta is float64's: in float64, rounded back (as accurate
-        # as PyTorch's float32 kernel, whose approximants are chosen for float32)
-        wide = E.complex128 if A.dtype.is_complex else E.float64
-        return matrix_exp(A.to(wide)).to(A.dtype)
-    try:
-        norm = float(np.abs(np.asarray(A.detach().numpy())).sum(-2).max())
-    except Exception as err:  # a traced matrix
-        raise TypeError("matrix_exp: the number of squarings depends on the matrix's norm, "
-                        "so the matrix must be concrete; call it outside jit (grad and vmap "
-                        "are fine)") from err
-    s = builtins.max(0, int(math.ceil(math.log2(norm / _THETA13)))) if norm > _THETA13 else 0
-    X = A / (2.0 ** s) if s else A
-    b = _PADE13
-    eye = _ld._eye_like(X)
-    X2 = X @ X
-    X4 = X2 @ X2
-    X6 = X4 @ X2
-    U = X @ (X6 @ (b[13] * X6 + b[11] * X4 + b[9] * X2) + b[7] * X6 + b[5] * X4 + b[3] * X2
-             + b[1] * eye)
-    V = X6 @ (b[12] * X6 + b[10] * X4 + b[8] * X2) + b[6] * X6 + b[4] * X4 + b[2] * X2 + \
-        b[0] * eye
-    R = E.linalg.solve(V - U, V + U)
-    for _ in range(s):
-        R = R @ R
-    return R
+    return _ld.matrix_exp(_t(A, "matrix_exp"))
 
 
 def lu(A, pivot=True, get_infos=False):
