@@ -155,7 +155,7 @@ _Frexp = namedtuple("frexp", ["mantissa", "exponent"])
 
 def frexp(input):
     """Mantissas in (-1, 1) and int32 exponents with ``input = mantissa * 2**exponent``
-    (as ``torch.frexp``; not differentiable).
+    (as ``torch.frexp``; the mantissa is differentiable).
 
     >>> ember.frexp(ember.tensor([8., 0.75]))
     frexp(mantissa=tensor([0.5000, 0.7500]), exponent=tensor([4, 0], dtype=ember.int32))
@@ -163,8 +163,11 @@ def frexp(input):
     x = _t(input, "frexp")
     if not x.dtype.is_floating_point:
         raise TypeError(f"frexp: expected a floating-point tensor, got {x.dtype}")
-    m, e = np.frexp(np.asarray(x.detach().numpy()))
-    return _Frexp(_as_tensor(m), _as_tensor(e.astype(np.int32)))
+    _, e = np.frexp(np.asarray(x.detach().numpy()))
+    e = np.asarray(e, dtype=np.int32)
+    # the mantissa as x * 2^-e (exact): its gradient is 2^-e, as PyTorch's
+    scale = np.ldexp(np.ones(e.shape, x.dtype.np), -e)
+    return _Frexp(x * _as_tensor(scale), _as_tensor(e))
 
 
 def gradient(input, *, spacing=1, dim=None, edge_order=1):
@@ -190,7 +193,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
                              f"{len(dims)} dims to differentiate along")
         steps = list(spacing)
     else:
-        steps = [spacing] * len(dims)
+        steps = [1.0 if spacing is None else spacing] * len(dims)
     if not x.dtype.is_floating_point:
         x = x.to(E.get_default_dtype())
     out = []

@@ -269,3 +269,19 @@ def test_stft_gradients_and_errors():
         spec = ember.stft(ember.tensor(x), 16, 16, window=ember.hann_window(16),
                           return_complex=True)
         ember.istft(spec, 16, 16, window=ember.hann_window(16))
+
+
+@needs_torch
+def test_positional_to_flags_diag_embed_dims_frexp_gradient_and_complex_casts():
+    x = rng.standard_normal((2, 3, 4))
+    e, t = ember.tensor(x), torch.tensor(x)
+    out = e.to("cpu", ember.float32, False, True)  # (device, dtype, non_blocking, copy)
+    assert out.dtype == ember.float32 and out is not e
+    assert e.to(ember.float64, False, True) is not e  # copy=True copies
+    for off, d1, d2 in ((1, 1, 2), (2, 0, 1), (-1, 0, 2), (0, 2, 0)):
+        _close(ember.diag_embed(e, off, d1, d2), torch.diag_embed(t, off, d1, d2))
+    with pytest.raises(ember.OpError, match="diag_embed: dim1=1 and dim2=1 must be two"):
+        ember.diag_embed(e, 0, 1, 1)
+    _grads_match(lambda v: ember.frexp(v).mantissa, lambda v: torch.frexp(v).mantissa, x)
+    _close(ember.gradient(e, spacing=None, dim=None), torch.gradient(t))
+    assert e.cfloat().dtype == ember.complex64 and e.cdouble().dtype == ember.complex128

@@ -125,9 +125,15 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
              [0., 2.]]])
     """
     v = as_value(input)
-    if (dim1, dim2) != (-2, -1):
-        raise OpError("diag_embed: only dim1=-2, dim2=-1 are supported; move the dims "
-                         "afterwards with movedim")
+    if (dim1, dim2) != (-2, -1):  # built on the last two dims, then moved there
+        nd = v.ndim + 1
+        d1, d2 = dim1 % nd if -nd <= dim1 < nd else None, dim2 % nd if -nd <= dim2 < nd else None
+        if d1 is None or d2 is None or d1 == d2:
+            raise OpError(f"diag_embed: dim1={dim1} and dim2={dim2} must be two different dims "
+                          f"of the {nd}-d result")
+        from .shape import movedim
+        out = diag_embed(v, offset, -2, -1)
+        return movedim(out, (nd - 2, nd - 1), (d1, d2))
     k = v.shape[-1]
     n = k + abs(offset)
     from .slicing import pad

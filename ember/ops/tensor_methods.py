@@ -113,6 +113,11 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
     >>> x.to(ember.float64).dtype, x.to(ember.int64), x.to("cpu") is x
     (ember.float64, tensor([1, 2]), True)
     """
+    flags = [a for a in args if isinstance(a, bool)]  # (..., non_blocking, copy) positional
+    if flags:
+        args = tuple(a for a in args if not isinstance(a, bool))
+        non_blocking = flags[0]
+        copy = copy or (len(flags) > 1 and flags[1])
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
@@ -155,6 +160,8 @@ Tensor.long = _caster(_dt.int64)
 Tensor.int = _caster(_dt.int32)
 Tensor.short = _caster(_dt.int16)
 Tensor.char = _caster(_dt.int8)
+Tensor.cfloat = _caster(_dt.complex64)
+Tensor.cdouble = _caster(_dt.complex128)
 Tensor.byte = _caster(_dt.uint8)
 Tensor.bool = _caster(_dt.bool_)
 if _dt.bfloat16 is not None:
