@@ -99,7 +99,9 @@ def _matmul(self, other):
 
 
 Tensor.__matmul__ = _matmul
-Tensor.__rmatmul__ = lambda self, other: _matmul(elementwise.as_value(other), self)
+# ``ndarray @ tensor``: the operands promote as in ``tensor @ ndarray`` (PyTorch's rule for a
+# NumPy operand; PyTorch itself refuses this order)
+Tensor.__rmatmul__ = lambda self, other: _linalg.matmul(other, self)
 
 
 # ---- dtype / device conversion --------------------------------------------------------

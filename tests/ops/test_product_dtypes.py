@@ -53,3 +53,18 @@ def test_conv_mixed_dtypes_raise_like_torch():
     with pytest.raises(RuntimeError, match="conv2d: bias and weight"):
         ember.nn.functional.conv2d(ember.ones(1, 1, 5, 5), ember.ones(2, 1, 3, 3),
                                    ember.ones(2, dtype=ember.float64))
+
+
+def test_numpy_operand_on_either_side_of_matmul_promotes_alike():
+    """``ndarray @ tensor`` promotes as ``tensor @ ndarray`` does (a JAX program multiplying
+    NumPy float64 data by float32 weights, pytrees.md's MLP)."""
+    a = np.arange(6.0).reshape(2, 3)  # float64
+    w = ember.ones(3, 2)              # float32
+    left, right = a @ w, w.T @ a.T
+    assert left.dtype == right.dtype == ember.float64
+    np.testing.assert_array_equal(left.numpy(), a @ np.ones((3, 2)))
+    assert (a.astype(np.float32) @ w).dtype == ember.float32
+    x = ember.ones(3, 2, requires_grad=True)
+    (a @ x).sum().backward()
+    assert x.grad.dtype == ember.float32
+    np.testing.assert_array_equal(x.grad.numpy(), np.repeat(a.sum(0)[:, None], 2, 1))
