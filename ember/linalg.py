@@ -76,6 +76,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if ord == 2:
         return root_zero_grad((a * a).sum(dim, keepdim), 2)
     if isinstance(ord, (int, float)):
+        if ord < 1:  # |x|**ord has an infinite slope at 0: its subgradient there is 0
+            zero = a == 0
+            a = E.where(zero, E.zeros_like(a), E.where(zero, E.ones_like(a), a) ** float(ord))
+            if ord < 0:
+                a = E.where(zero, E.full_like(a, float("inf")), a)
+            return root_zero_grad(a.sum(dim, keepdim), float(ord))
         return root_zero_grad((a ** float(ord)).sum(dim, keepdim), float(ord))
     raise ValueError(f"linalg.vector_norm: ord must be a number or +-inf, got {ord!r}")
 
@@ -193,13 +199,24 @@ def lstsq(A, B, rcond=None, *, driver=None):
     A is rank-deficient): (solution, residuals, rank, singular_values). ``residuals`` holds
     the squared residual norm of each column when m > n (0 where A is rank-deficient; PyTorch
     returns an empty tensor there), else it is empty."""
+    from .core.primitive import Tracer
     a, b = _float("linalg.lstsq", A), _float("linalg.lstsq", B)
     vec = b.ndim == a.ndim - 1
     bm = b.unsqueeze(-1) if vec else b
-    x = matmul(pinv(a, rtol=rcond), bm)
     s = svdvals(a).detach()
     rank = (s > _cutoff(s, a, None, rcond)).to(_dt.int64).sum(-1)
     m, n = a.shape[-2:]
+    if min(m, n) > 0 and not isinstance(rank, Tracer) and bool((rank == min(m, n)).all()):
+        # full rank: through QR, whose derivative stays accurate where singular values
+        # nearly coincide (the SVD's has 1 / (s_i^2 - s_j^2) terms)
+        if m >= n:
+            q, r = qr(a)
+            x = solve_triangular(r, _d._mT(q) @ bm, upper=True)
+        else:  # the minimum-norm solution Q R^-T B from A^T = Q R
+            q, r = qr(_d._mT(a))
+            x = q @ solve_triangular(_d._mT(r), bm, upper=False)
+    else:
+        x = matmul(pinv(a, rtol=rcond), bm)
     if m > n:  # zero where A is rank-deficient (PyTorch returns an empty tensor there)
         r = matmul(a, x) - bm
         full = (rank == n).to(a.dtype)

@@ -651,10 +651,16 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
         frac = frac * 0
     elif interpolation == "midpoint":
         frac = np.where(hi > lo, 0.5, 0.0)
+    # a q that requires grad: linear interpolation's weight q * (n - 1) - lo carries it
+    q_t = q.reshape(-1).to(x.dtype) if isinstance(q, Tensor) and q.requires_grad and \
+        interpolation == "linear" else None
     outs = []
-    for l, h, f in zip(lo, hi, frac):
+    for i, (l, h, f) in enumerate(zip(lo, hi, frac)):
         a = _sl.narrow(s, d, int(l), 1)
-        if h != l and f:
+        if q_t is not None and h != l:
+            a = a + (_sl.narrow(s, d, int(h), 1) - a) * (q_t[i] * builtins.float(n - 1)
+                                                          - builtins.float(l))
+        elif h != l and f:
             a = a + (_sl.narrow(s, d, int(h), 1) - a) * builtins.float(f)
         if dim is None:
             a = _sh.reshape(a, (1,) * x.ndim if keepdim else ())

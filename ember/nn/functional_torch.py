@@ -286,7 +286,12 @@ def _max_unpool(nsp, input, indices, kernel_size, stride, padding, output_size, 
         raise ValueError(f"{op}: an index is out of range for the output size {out_sp}")
     zeros = _ew.full_like_traced(_sh.expand(_sh.reshape(flat_in[..., :1], lead + (1,)),
                                             lead + (n_out,)), 0.0)
-    out = _ix.scatter(zeros, -1, flat_idx, flat_in)
+    # the value: each input written at its index (the last of repeated indices wins, as
+    # PyTorch's CPU kernel); the gradient: PyTorch's, the output gradient gathered at every
+    # input's index (repeated indices all receive it), i.e. that of the scatter-add
+    out = _ix.scatter(zeros, -1, flat_idx, flat_in.detach())
+    added = _ix.scatter_add(zeros, -1, flat_idx, flat_in)
+    out = out + (added - added.detach())
     return _sh.reshape(out, lead + out_sp)
 
 

@@ -258,12 +258,25 @@ windows_p = Primitive(
              dilation=dilation),),
     jvp=lambda p, t, out, **kw: bind(windows_p, t[0], **kw))
 
+def _windows_of_size(ct, cols_shape, kernel, stride, dilation):
+    """The windows of ``ct`` as many as ``cols_shape`` has: a transposed convolution's
+    output_padding can leave room for one more window than the input had; it gets none."""
+    w = bind(windows_p, ct, kernel=kernel, stride=stride, dilation=dilation)
+    if tuple(w.shape) == tuple(cols_shape):
+        return w
+    nsp = len(kernel)
+    spec = tuple(("s", 0, n, 1) for n in cols_shape[:-nsp]) + \
+        tuple(("s", 0, k, 1) for k in cols_shape[-nsp:])
+    from .indexing import getitem_basic_p
+    return bind(getitem_basic_p, w, spec=spec)
+
+
 unwindows_p = Primitive(
     "unwindows", _unwindows_impl, linear=True, allocating=True,
     shape=lambda c, size, kernel, stride, dilation: Aval(
         tuple(c.shape[:-2 * len(kernel)]) + tuple(size), c.dtype),
     vjp=lambda ct, out, c, size, kernel, stride, dilation: (
-        bind(windows_p, ct, kernel=kernel, stride=stride, dilation=dilation),),
+        _windows_of_size(ct, tuple(c.shape), kernel, stride, dilation),),
     jvp=lambda p, t, out, **kw: bind(unwindows_p, t[0], **kw))
 windows_p.batch = _spatial_batch(windows_p)
 windows_p.vjp_reads = ()  # the rule reads x's shape only

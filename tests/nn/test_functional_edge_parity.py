@@ -66,6 +66,14 @@ CASES = {
                              [F32(5, 3), I64([0, 1, 1], [4, 1, 0])]),
     "embedding_bag_neg_padding": (lambda m, w, i, o: _f(m).embedding_bag(
         i, w, o, mode="sum", padding_idx=-1), [F32(5, 5), I64(1, 4, 2, 4, 0, 3), I64(0, 3)]),
+    "max_unpool_repeated_index": (lambda m, x, i: _f(m).max_unpool1d(x, i, 3, 2, 1,
+                                                                     output_size=[1, 2, 3]),
+                                  [F32(1, 2, 2), np.array([[[0, 0], [2, 2]]], np.int64)]),
+    "conv_transpose2d_groups_dilation_outpad": (
+        lambda m, x, w, b: _f(m).conv_transpose2d(x, w, b, stride=[3, 2], padding=[1, 2],
+                                                  output_padding=[2, 3], groups=2,
+                                                  dilation=[4, 4]),
+        [F32(2, 2, 4, 4), F32(2, 2, 4, 5), F32(4)]),
     "mha_packed_bias_kv_zero_attn": (lambda m, q, k, v, w, b, bk, bv, ow, ob, am: tuple(
         _f(m).multi_head_attention_forward(q, k, v, 4, 2, w, b, bk, bv, True, 0.0, ow, ob,
                                            training=False, attn_mask=am,

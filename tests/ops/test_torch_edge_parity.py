@@ -82,6 +82,13 @@ CASES = {
                            [np.linspace(-60, 8, 35).astype(np.float32)]),
     "ndtr_empty": (lambda m, x: m.special.ndtr(x), [F(1, 0, 3)]),
     "matmul_empty_inner": (lambda m, a, b: m.matmul(a, b), [F(5, 5, 0), F(0, 5)]),
+    "lstsq_near_orthogonal": (lambda m, a, b: m.linalg.lstsq(a, b).solution,
+                              [np.linalg.qr(F(4, 4))[0].astype(np.float32) * 2, F(4, 3)]),
+    "lstsq_wide_min_norm": (lambda m, a, b: m.linalg.lstsq(a, b).solution, [F(2, 4), F(2, 3)]),
+    "vector_norm_half_at_zero": (lambda m, x: m.linalg.vector_norm(x * (x > 0), 0.5),
+                                 [F(6)]),
+    "quantile_q_grad": (lambda m, x, q: m.quantile(x, q, dim=0),
+                        [F(5, 3), np.array([0.3, 0.55], np.float32)]),
     "cdist_inf_empty": (lambda m, a, b: m.cdist(a, b, float("inf")), [F(0, 5), F(4, 5)]),
 }
 
@@ -121,7 +128,9 @@ GRAD = ["max_0d_dim", "topk_0d", "gather_0d_vec", "scatter_0d", "scatter_add_0d"
         "aminmax_empty_other_dim", "var_unbiased_positional", "std_unbiased_positional",
         "diff_n0", "tensordot_size1_broadcast", "quantile_0d_vec_q", "unfold_0d",
         "scatter_reduce_0d_mean", "norm_negative_p", "norm_nuc", "pinv_hermitian_symmetric",
-        "erfc_tail", "erfcx_wide", "log_ndtr_left_tail", "matmul_empty_inner"]
+        "erfc_tail", "erfcx_wide", "log_ndtr_left_tail", "matmul_empty_inner",
+        "lstsq_near_orthogonal", "lstsq_wide_min_norm", "vector_norm_half_at_zero",
+        "quantile_q_grad"]
 
 
 @pytest.mark.parametrize("name", GRAD)
