@@ -199,24 +199,31 @@ def lstsq(A, B, rcond=None, *, driver=None):
     A is rank-deficient): (solution, residuals, rank, singular_values). ``residuals`` holds
     the squared residual norm of each column when m > n (0 where A is rank-deficient; PyTorch
     returns an empty tensor there), else it is empty."""
-    from .core.primitive import Tracer
     a, b = _float("linalg.lstsq", A), _float("linalg.lstsq", B)
+    E = _e()
     vec = b.ndim == a.ndim - 1
     bm = b.unsqueeze(-1) if vec else b
     s = svdvals(a).detach()
     rank = (s > _cutoff(s, a, None, rcond)).to(_dt.int64).sum(-1)
     m, n = a.shape[-2:]
-    if min(m, n) > 0 and not isinstance(rank, Tracer) and bool((rank == min(m, n)).all()):
-        # full rank: through QR, whose derivative stays accurate where singular values
-        # nearly coincide (the SVD's has 1 / (s_i^2 - s_j^2) terms)
-        if m >= n:
-            q, r = qr(a)
-            x = solve_triangular(r, _d._mT(q) @ bm, upper=True)
-        else:  # the minimum-norm solution Q R^-T B from A^T = Q R
-            q, r = qr(_d._mT(a))
-            x = q @ solve_triangular(_d._mT(r), bm, upper=False)
-    else:
+    if min(m, n) == 0:
         x = matmul(pinv(a, rtol=rcond), bm)
+    else:
+        # full rank: through QR, whose derivative stays accurate where singular values
+        # nearly coincide (the SVD's has 1 / (s_i^2 - s_j^2) terms); rank-deficient: the
+        # pseudo-inverse. Both are computed on inputs made safe for the branch not taken
+        # (an identity), and selected per matrix, so the graph does not depend on values
+        # (jit and eager agree) and no NaN of the other branch reaches the gradient.
+        full = (rank == min(m, n)).unsqueeze(-1).unsqueeze(-1)
+        eye = E.eye(m, n, dtype=a.dtype).expand(tuple(a.shape))
+        a_qr, a_pv = E.where(full, a, eye), E.where(full, eye, a)
+        if m >= n:
+            q, r = qr(a_qr)
+            x_qr = solve_triangular(r, _d._mT(q) @ bm, upper=True)
+        else:  # the minimum-norm solution Q R^-T B from A^T = Q R
+            q, r = qr(_d._mT(a_qr))
+            x_qr = q @ solve_triangular(_d._mT(r), bm, upper=False)
+        x = E.where(full, x_qr, matmul(pinv(a_pv, rtol=rcond), bm))
     if m > n:  # zero where A is rank-deficient (PyTorch returns an empty tensor there)
         r = matmul(a, x) - bm
         full = (rank == n).to(a.dtype)
