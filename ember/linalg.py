@@ -502,12 +502,51 @@ def tensorsolve(A, B, dims=None):
     return E.linalg.solve(A.reshape(rows, cols), B.reshape(rows)).reshape(x_shape)
 
 
+def _householder_full(A, tau):
+    """``H_1 H_2 ... H_k`` (..., m, m) with ``H_i = I - tau_i v_i v_i^H``, ``v_i`` column i
+    of ``A`` below the diagonal with a 1 on it (LAPACK's representation)."""
+    E = _e()
+    A, tau = _as_value(A), _as_value(tau)
+    m, n = A.shape[-2], A.shape[-1]
+    k = tau.shape[-1] if tau.ndim else 0
+    if A.ndim < 2 or tau.ndim < 1 or k > min(m, n) or \
+            tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise RuntimeError(f"householder_product: expected A (..., m, n) and tau (..., k) with "
+                           f"k <= min(m, n) and A's batch dims; got A {tuple(A.shape)} and "
+                           f"tau {tuple(tau.shape)}")
+    Q = E.eye(m, dtype=A.dtype).expand(tuple(A.shape[:-2]) + (m, m))
+    below = E.tensor(_np.arange(m)[:, None] > _np.arange(k)[None, :])
+    V = E.where(below, A[..., :, :k], E.zeros_like(A[..., :, :k])) + E.eye(m, k, dtype=A.dtype)
+    for i in range(k):
+        v = V[..., :, i:i + 1]  # (..., m, 1)
+        vh = v.mT.conj() if A.dtype.is_complex else v.mT
+        Q = Q - (Q @ v) @ (tau[..., i:i + 1, None] * vh)
+    return Q
+
+
+def householder_product(A, tau):
+    """The first n columns of the product of k Householder reflectors ``H_1 ... H_k``
+    given in LAPACK's form (``geqrf``'s output), as ``torch.linalg.householder_product``
+    (``torch.orgqr``); differentiable in ``A`` and ``tau``.
+
+    >>> A, tau = ember.geqrf(ember.tensor([[3., 1.], [4., 2.]]))
+    >>> Q = ember.linalg.householder_product(A, tau)
+    >>> bool(ember.allclose(Q.mT @ Q, ember.eye(2), atol=1e-6))
+    True
+    """
+    A = _as_value(A)
+    if A.ndim < 2 or A.shape[-2] < A.shape[-1]:
+        raise RuntimeError(f"linalg.householder_product: expected A (..., m, n) with m >= n, "
+                           f"got {tuple(A.shape)}")
+    return _householder_full(A, tau)[..., :, :A.shape[-1]]
+
+
 def matrix_exp(A):
     """The matrix exponential (see ``ember.matrix_exp``)."""
     return _e().matrix_exp(A)
 
 
-__all__ = ["LinAlgError", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "solve_ex", "cond",
+__all__ = ["LinAlgError", "householder_product", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "solve_ex", "cond",
            "vander", "tensorinv", "tensorsolve", "matrix_exp", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eig", "eigh",
            "eigvals", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_norm",
            "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",

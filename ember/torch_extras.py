@@ -29,7 +29,7 @@ __all__ = [
     "permute_copy", "t_copy", "transpose_copy", "unsqueeze_copy", "squeeze_copy",
     "view_copy", "unbind_copy", "unfold_copy", "narrow_copy", "split_with_sizes_copy",
     "as_strided_copy", "detach_copy", "select_copy", "slice_copy", "values_copy", "lu",
-    "lu_solve", "lu_unpack", "resize_as_",
+    "lu_solve", "lu_unpack", "resize_as_", "geqrf", "orgqr", "ormqr",
 ]
 
 
@@ -108,6 +108,46 @@ def matrix_exp(A):
             [0., 1.]])
     """
     return _ld.matrix_exp(_t(A, "matrix_exp"))
+
+
+_Geqrf = namedtuple("geqrf", ["a", "tau"])
+
+
+def geqrf(input):
+    """LAPACK's Householder QR: ``(a, tau)``, R on and above ``a``'s diagonal and the
+    reflectors' vectors below it, for ``linalg.householder_product`` and ``ormqr`` (as
+    ``torch.geqrf``; not differentiable, as there).
+
+    >>> a, tau = ember.geqrf(ember.tensor([[3., 1.], [4., 2.]]))
+    >>> a[0, 0], tau.shape
+    (tensor(-5.), ember.Size([2]))
+    """
+    A = _t(input, "geqrf")
+    _ld._check_matrix("geqrf", A)
+    a = np.asarray(A.detach().numpy())
+    if a.shape[-2] == 0 or a.shape[-1] == 0:
+        k = builtins.min(a.shape[-2], a.shape[-1])
+        return _Geqrf(_as_tensor(a.copy()), _as_tensor(np.zeros(a.shape[:-2] + (k,), a.dtype)))
+    h, tau = np.linalg.qr(a, mode="raw")
+    return _Geqrf(_as_tensor(np.ascontiguousarray(np.swapaxes(h, -1, -2)).astype(a.dtype)),
+                  _as_tensor(np.asarray(tau).astype(a.dtype)))
+
+
+def orgqr(input, tau):
+    """``linalg.householder_product`` under its LAPACK name (as ``torch.orgqr``)."""
+    return _e().linalg.householder_product(input, tau)
+
+
+def ormqr(input, tau, other, left=True, transpose=False):
+    """``Q @ other`` (``left=False``: ``other @ Q``; ``transpose``: with ``Q^H``) for the
+    full m x m ``Q`` of the reflectors in ``(input, tau)`` (``geqrf``'s output), as
+    ``torch.ormqr``; differentiable."""
+    E = _e()
+    Q = E.linalg._householder_full(input, tau)
+    if transpose:
+        Q = Q.mT.conj() if Q.dtype.is_complex else Q.mT
+    other = _t(other, "ormqr", "other")
+    return Q @ other if left else other @ Q
 
 
 def lu(A, pivot=True, get_infos=False):

@@ -1,8 +1,8 @@
 """``ember.nn.utils.parametrizations`` (PyTorch's ``torch.nn.utils.parametrizations``):
-``weight_norm`` and ``spectral_norm`` as parametrizations (``parametrize``), with PyTorch's
-state_dict keys (``parametrizations.weight.original0/1``; ``...weight.original`` with the
-power iteration's ``parametrizations.weight.0._u`` / ``_v``). ``orthogonal`` is not
-implemented (it needs the matrix exponential / Cayley map and complex support)."""
+``weight_norm``, ``spectral_norm`` and ``orthogonal`` as parametrizations (``parametrize``),
+with PyTorch's state_dict keys (``parametrizations.weight.original0/1``;
+``...weight.original`` with the power iteration's ``parametrizations.weight.0._u`` / ``_v``;
+``...weight.original`` and ``...weight.0.base`` for ``orthogonal``)."""
 from __future__ import annotations
 
 from ...core.autograd import no_grad
@@ -12,7 +12,7 @@ from .. import functional as F
 from ..module import Module
 from .parametrize import register_parametrization
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 
 
 def norm_except_dim(v, dim):
@@ -127,4 +127,139 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     if dim is None:
         dim = 1 if type(module).__name__.startswith("ConvTranspose") else 0
     register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+# ---- orthogonal ------------------------------------------------------------------------------
+
+def _make_orthogonal(A):
+    """The Q of A's QR with R's diagonal made positive (so Q is unique)."""
+    import ember
+    a, tau = ember.geqrf(A)
+    Q = ember.linalg.householder_product(a, tau)
+    d = ember.diagonal(a, 0, -2, -1)
+    return Q * ember.sgn(d).unsqueeze(-2)
+
+
+def _is_orthogonal(Q):
+    import ember
+    n, k = Q.shape[-2], Q.shape[-1]
+    eps = 10.0 * n * float(ember.finfo(Q.dtype).eps)
+    QhQ = (Q.mT.conj() if Q.dtype.is_complex else Q.mT) @ Q
+    return bool(ember.allclose(QhQ, ember.eye(k, dtype=Q.dtype), atol=eps))
+
+
+class _Orthogonal(Module):
+    """``orthogonal``'s parametrization: an unconstrained matrix to an orthogonal one by the
+    matrix exponential or the Cayley map of its skew-symmetric part, or by Householder
+    reflectors; with ``use_trivialization`` the result is multiplied by ``base`` (the
+    orthogonal matrix last assigned), so assigning any orthogonal matrix works."""
+
+    def __init__(self, weight, orthogonal_map, *, use_trivialization=True):
+        super().__init__()
+        if weight.dtype.is_complex and orthogonal_map == "householder":
+            raise ValueError("orthogonal: the householder map is not supported for complex "
+                             "weights; use orthogonal_map='matrix_exp' or 'cayley'")
+        self.shape = tuple(weight.shape)
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, X):
+        import ember
+        n, k = X.shape[-2], X.shape[-1]
+        transposed = n < k
+        if transposed:
+            X = X.mT
+            n, k = k, n
+        if self.orthogonal_map in ("matrix_exp", "cayley"):
+            X = ember.tril(X)
+            if n != k:
+                X = ember.cat([X, ember.zeros(tuple(X.shape[:-2]) + (n, n - k), dtype=X.dtype)],
+                              -1)
+            A = X - (X.mT.conj() if X.dtype.is_complex else X.mT)
+            if self.orthogonal_map == "matrix_exp":
+                Q = ember.matrix_exp(A)
+            else:
+                Id = ember.eye(n, dtype=A.dtype)
+                Q = ember.linalg.solve(Id - 0.5 * A, Id + 0.5 * A)
+            if n != k:
+                Q = Q[..., :k]
+        else:
+            A = ember.tril(X, -1)
+            tau = 2.0 / (1.0 + (A * A).sum(-2))
+            Q = ember.linalg.householder_product(A, tau)
+            # the diagonal's sign flips the reflectors: X = -I gives the identity
+            Q = Q * ember.diagonal(X, 0, -2, -1).int().unsqueeze(-2)
+        if getattr(self, "base", None) is not None:
+            Q = self.base @ Q
+        if transposed:
+            Q = Q.mT
+        return Q
+
+    def right_inverse(self, Q):
+        import ember
+        if tuple(Q.shape) != self.shape:
+            raise ValueError(f"orthogonal: expected a matrix of shape {self.shape} to assign, "
+                             f"got {tuple(Q.shape)}")
+        Q_init = Q
+        n, k = Q.shape[-2], Q.shape[-1]
+        transpose = n < k
+        if transpose:
+            Q = Q.mT
+            n, k = k, n
+        if not hasattr(self, "base"):  # no trivialization: only the householder map inverts
+            if self.orthogonal_map in ("matrix_exp", "cayley"):
+                raise NotImplementedError(
+                    "orthogonal: assigning to the matrix_exp or cayley parametrization needs "
+                    "use_trivialization=True")
+            A, tau = ember.geqrf(Q)
+            # make the reflectors' form the one forward builds: tau = 2 / (1 + |v|^2)
+            d = ember.diagonal(A, 0, -2, -1)
+            sign = ember.where(tau == 0, -ember.sgn(d), ember.sgn(d))
+            A = A.clone()
+            idx = ember.arange(k)
+            A[..., idx, idx] = sign
+            return A.mT if transpose else A
+        if n == k:
+            Q = Q.clone() if _is_orthogonal(Q) else _make_orthogonal(Q)
+        else:  # completed to an n x n orthogonal matrix
+            N = _randn(*(tuple(Q.shape[:-2]) + (n, n - k)), dtype=Q.dtype)
+            Q = _make_orthogonal(ember.cat([Q, N], -1))
+        self.base = Q
+        neg_id = ember.zeros_like(Q_init)
+        m = min(neg_id.shape[-2], neg_id.shape[-1])
+        idx = ember.arange(m)
+        neg_id[..., idx, idx] = -1.0
+        return neg_id
+
+
+def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
+    """Constrain ``module.<name>`` (a matrix or a batch of them) to be orthogonal (unitary),
+    as ``torch.nn.utils.parametrizations.orthogonal``: ``orthogonal_map`` 'matrix_exp',
+    'cayley' or 'householder' (default: 'matrix_exp' for square or complex matrices, else
+    'householder'); the weight starts as the orthogonalised original and stays orthogonal
+    through training.
+
+    >>> m = ember.nn.utils.parametrizations.orthogonal(ember.nn.Linear(4, 3))
+    >>> W = m.weight
+    >>> bool(ember.allclose(W @ W.T, ember.eye(3), atol=1e-5))
+    True
+    """
+    weight = getattr(module, name, None)
+    from ...core.tensor import Tensor
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"orthogonal: module {type(module).__name__} has no tensor "
+                         f"parameter or buffer named {name!r}")
+    if weight.ndim < 2:
+        raise ValueError(f"orthogonal: expected a matrix or a batch of matrices, got a "
+                         f"{weight.ndim}-D tensor")
+    if orthogonal_map is None:
+        orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] or \
+            weight.dtype.is_complex else "householder"
+    if orthogonal_map not in ("matrix_exp", "cayley", "householder"):
+        raise ValueError(f"orthogonal: orthogonal_map must be 'matrix_exp', 'cayley' or "
+                         f"'householder', got {orthogonal_map!r}")
+    orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
+    register_parametrization(module, name, orth, unsafe=True)
     return module

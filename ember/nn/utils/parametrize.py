@@ -63,7 +63,10 @@ class ParametrizationList(ModuleList):
             new = original
             for m in reversed(list(self)):
                 if hasattr(m, "right_inverse"):
-                    new = m.right_inverse(new)
+                    try:
+                        new = m.right_inverse(new)
+                    except NotImplementedError:  # taken as the identity here, as PyTorch
+                        pass
         is_param = isinstance(original, Parameter)
         self.is_tensor = isinstance(new, Tensor)
         if self.is_tensor:
