@@ -141,7 +141,8 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     'nearest' or 'bicubic'; ``padding_mode`` 'zeros', 'border' or 'reflection';
     ``align_corners`` (default False) maps -1 and 1 to the corner pixels' centres instead of
     their outer edges. Differentiable in ``input`` and in ``grid`` (not for 'nearest').
-    Only the 4-d form (the 5-d volumetric one is not implemented).
+    The volumetric form samples (N, C, D, H, W) at a (N, Do, Ho, Wo, 3) grid of (x, y, z)
+    with 'bilinear' (trilinear) or 'nearest'.
 
     >>> img = ember.arange(4.).reshape(1, 1, 2, 2)
     >>> grid = ember.tensor([[[[0., 0.], [-1., -1.]]]])      # the centre, the top-left corner
@@ -157,8 +158,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if not isinstance(input, Tensor) or not isinstance(grid, Tensor):
         raise TypeError("grid_sample: input and grid must be tensors")
     if input.ndim == 5:
-        raise ValueError("grid_sample: the volumetric (5-d input) form is not implemented; "
-                         "only (N, C, H, W) inputs")
+        return _grid_sample_3d(input, grid, mode, padding_mode, bool(align_corners))
     if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or \
             grid.shape[0] != input.shape[0]:
         raise ValueError(f"grid_sample: expected input (N, C, H, W) and grid (N, Ho, Wo, 2) "
@@ -204,6 +204,54 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
                         _sh.unsqueeze(wx_ * wy_, 1)
                     out = v if out is None else out + v
     return _sh.reshape(out, (N, C, Ho, Wo))
+
+
+def _grid_sample_3d(input, grid, mode, padding_mode, ac):
+    if mode == "bicubic":
+        raise ValueError("grid_sample: mode='bicubic' takes a 4-d input only (as PyTorch); "
+                         "use 'bilinear' or 'nearest' for a 5-d one")
+    if grid.ndim != 5 or grid.shape[-1] != 3 or grid.shape[0] != input.shape[0]:
+        raise ValueError(f"grid_sample: expected input (N, C, D, H, W) and grid "
+                         f"(N, Do, Ho, Wo, 3) with the same N, got input {tuple(input.shape)} "
+                         f"and grid {tuple(grid.shape)}")
+    if not input.dtype.is_floating_point or grid.dtype != input.dtype:
+        raise TypeError(f"grid_sample: input and grid must have the same floating dtype, got "
+                        f"{input.dtype} and {grid.dtype}")
+    N, C, D, H, W = input.shape
+    Do, Ho, Wo = grid.shape[1:4]
+    g = _sh.reshape(grid, (N, Do * Ho * Wo, 3))
+    x = _pad_coord(_unnormalize(g[..., 0], W, ac), W, padding_mode, ac)
+    y = _pad_coord(_unnormalize(g[..., 1], H, ac), H, padding_mode, ac)
+    z = _pad_coord(_unnormalize(g[..., 2], D, ac), D, padding_mode, ac)
+    flat = _sh.reshape(input, (N, C, D * H * W))
+
+    def taps(iz, iy, ix, zero_pad):  # values at integer float coordinates, (N, C, P)
+        inside = None
+        if zero_pad:
+            inside = (ix >= 0) & (ix <= W - 1) & (iy >= 0) & (iy <= H - 1) & \
+                (iz >= 0) & (iz <= D - 1)
+            ix, iy = _ew.clamp(ix, 0.0, float(W - 1)), _ew.clamp(iy, 0.0, float(H - 1))
+            iz = _ew.clamp(iz, 0.0, float(D - 1))
+        idx = ((iz * H + iy) * W + ix).detach().to(np.int64)
+        v = _ix.gather(flat, 2, _sh.expand(_sh.unsqueeze(idx, 1), (N, C, idx.shape[-1])))
+        if inside is not None:
+            v = v * _sh.unsqueeze(inside.to(flat.dtype), 1)
+        return v
+    if mode == "nearest":
+        out = taps(_ew.round(z).detach(), _ew.round(y).detach(), _ew.round(x).detach(),
+                   padding_mode == "zeros")
+    else:
+        x0, y0, z0 = _ew.floor(x).detach(), _ew.floor(y).detach(), _ew.floor(z).detach()
+        fx, fy, fz = x - x0, y - y0, z - z0
+        out = None
+        for dz, wz in ((0.0, 1.0 - fz), (1.0, fz)):
+            for dy, wy in ((0.0, 1.0 - fy), (1.0, fy)):
+                for dx, wx in ((0.0, 1.0 - fx), (1.0, fx)):
+                    # a corner past the edge reads 0 (after border or reflection its
+                    # weight is 0 anyway)
+                    v = taps(z0 + dz, y0 + dy, x0 + dx, True) * _sh.unsqueeze(wx * wy * wz, 1)
+                    out = v if out is None else out + v
+    return _sh.reshape(out, (N, C, Do, Ho, Wo))
 
 
 # ---- more of torch.nn.functional: 3-d layers, unpooling, LP pooling, RReLU, in-place forms ----

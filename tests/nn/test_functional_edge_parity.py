@@ -74,6 +74,15 @@ CASES = {
                                                   output_padding=[2, 3], groups=2,
                                                   dilation=[4, 4]),
         [F32(2, 2, 4, 4), F32(2, 2, 4, 5), F32(4)]),
+    "grid_sample_3d_trilinear_zeros": (lambda m, x, g: _f(m).grid_sample(
+        x, g * 1.2, mode="bilinear", padding_mode="zeros", align_corners=False),
+        [F32(2, 3, 4, 5, 3), np.tanh(F32(2, 3, 2, 4, 3))]),
+    "grid_sample_3d_reflection_aligned": (lambda m, x, g: _f(m).grid_sample(
+        x, g * 1.5, mode="bilinear", padding_mode="reflection", align_corners=True),
+        [F32(1, 2, 3, 4, 5), np.tanh(F32(1, 2, 3, 2, 3))]),
+    "grid_sample_3d_nearest_border": (lambda m, x, g: _f(m).grid_sample(
+        x, g * 1.3, mode="nearest", padding_mode="border", align_corners=False),
+        [F32(1, 2, 3, 4, 5), np.tanh(F32(1, 2, 3, 2, 3))]),
     "mha_packed_bias_kv_zero_attn": (lambda m, q, k, v, w, b, bk, bv, ow, ob, am: tuple(
         _f(m).multi_head_attention_forward(q, k, v, 4, 2, w, b, bk, bv, True, 0.0, ow, ob,
                                            training=False, attn_mask=am,

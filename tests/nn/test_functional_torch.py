@@ -77,5 +77,7 @@ def test_grid_sample_with_affine_grid_identity_and_errors():
         F.grid_sample(x, grid, mode="area")
     with pytest.raises(ValueError, match=r"grid_sample: expected input .* grid \(2, 4, 5, 2\)"):
         F.grid_sample(x, ember.zeros(2, 4, 5, 2))
-    with pytest.raises(ValueError, match="volumetric"):
-        F.grid_sample(ember.zeros(1, 1, 2, 2, 2), ember.zeros(1, 1, 1, 1, 3))
+    with pytest.raises(ValueError, match="bicubic.* 4-d input only"):  # as PyTorch
+        F.grid_sample(ember.zeros(1, 1, 2, 2, 2), ember.zeros(1, 1, 1, 1, 3), mode="bicubic")
+    with pytest.raises(ValueError, match=r"grid \(N, Do, Ho, Wo, 3\)"):
+        F.grid_sample(ember.zeros(1, 1, 2, 2, 2), ember.zeros(1, 1, 1, 1, 2))
