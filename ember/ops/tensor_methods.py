@@ -99,9 +99,19 @@ def _matmul(self, other):
 
 
 Tensor.__matmul__ = _matmul
-# ``ndarray @ tensor``: the operands promote as in ``tensor @ ndarray`` (PyTorch's rule for a
-# NumPy operand; PyTorch itself refuses this order)
-Tensor.__rmatmul__ = lambda self, other: _linalg.matmul(other, self)
+def _rmatmul(self, other):
+    """``ndarray @ tensor``, which PyTorch refuses: JAX's meaning (``jnp.matmul``), the NumPy
+    operand canonicalized (float64 -> float32 unless 64-bit mode) and both promoted to one
+    dtype, so a JAX program's float64 data times float32 weights stays float32."""
+    o = elementwise.as_jax_value(other)
+    if o.dtype is not self.dtype:
+        d = _dt.result_type(o, self)
+        o, x = elementwise.cast(o, d), elementwise.cast(self, d)
+        return _linalg.matmul(o, x)
+    return _linalg.matmul(o, self)
+
+
+Tensor.__rmatmul__ = _rmatmul
 
 
 # ---- dtype / device conversion --------------------------------------------------------

@@ -55,16 +55,23 @@ def test_conv_mixed_dtypes_raise_like_torch():
                                    ember.ones(2, dtype=ember.float64))
 
 
-def test_numpy_operand_on_either_side_of_matmul_promotes_alike():
-    """``ndarray @ tensor`` promotes as ``tensor @ ndarray`` does (a JAX program multiplying
-    NumPy float64 data by float32 weights, pytrees.md's MLP)."""
+def test_numpy_operand_before_a_tensor_in_matmul_takes_jax_dtypes():
+    """``ndarray @ tensor`` (PyTorch refuses it) means ``jnp.matmul``: the NumPy operand gets
+    JAX's dtype, so a JAX program's float64 data times float32 weights stays float32
+    (pytrees.md's MLP); ``tensor @ ndarray`` keeps PyTorch's promotion."""
     a = np.arange(6.0).reshape(2, 3)  # float64
     w = ember.ones(3, 2)              # float32
-    left, right = a @ w, w.T @ a.T
-    assert left.dtype == right.dtype == ember.float64
+    left = a @ w
+    assert left.dtype == ember.float32
     np.testing.assert_array_equal(left.numpy(), a @ np.ones((3, 2)))
-    assert (a.astype(np.float32) @ w).dtype == ember.float32
+    assert (w.T @ a.T).dtype == ember.float64  # PyTorch: the NumPy operand as a float64 tensor
+    assert (a @ ember.ones(3, 2, dtype=ember.float64)).dtype == ember.float64  # promoted
+    assert (np.ones((2, 3), np.int64) @ w).dtype == ember.float32
     x = ember.ones(3, 2, requires_grad=True)
     (a @ x).sum().backward()
     assert x.grad.dtype == ember.float32
     np.testing.assert_array_equal(x.grad.numpy(), np.repeat(a.sum(0)[:, None], 2, 1))
+    h = ember.relu(a @ w)
+    assert (h @ ember.ones(2, 2)).dtype == ember.float32  # the next layer keeps working
+    jax = pytest.importorskip("jax")
+    assert str((a @ jax.numpy.ones((3, 2))).dtype) == "float32"
