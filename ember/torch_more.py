@@ -936,16 +936,65 @@ def nanmedian(input, dim=None, keepdim=False):
 
 
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
-    """``quantile`` ignoring NaN (computed on concrete values)."""
+    """``quantile`` ignoring NaN (as ``torch.nanquantile``): each slice's quantile over its
+    non-NaN entries, NaN where a slice has none. The positions are found on concrete
+    values; the result gathers the sorted input at them, so it is differentiable in
+    ``input`` (and, with linear interpolation, in a ``q`` that requires grad)."""
+    from .torch_ops import _INTERP, _float_check
     x = _t(input, "nanquantile")
-    qa = q.numpy() if isinstance(q, Tensor) else q
-    a = x.detach().numpy()
-    if a.ndim == 0 and dim is not None:  # dim 0 / -1 names the 0-d tensor itself
-        _norm_dim(dim, 0, "nanquantile")
-        a, dim, keepdim = a.reshape(1), 0, False
-    out = np.nanquantile(a, qa, axis=dim, keepdims=keepdim,
-                         method=interpolation)
-    return _tensor(np.asarray(out, x.dtype.np))
+    _float_check(x, "nanquantile")
+    if interpolation not in _INTERP:
+        raise ValueError(f"ember.nanquantile: interpolation must be one of {_INTERP}, got "
+                         f"{interpolation!r}")
+    scalar_q = not isinstance(q, Tensor) or q.ndim == 0
+    qa = np.atleast_1d(np.asarray(q.detach().numpy() if isinstance(q, Tensor) else q,
+                                  dtype=np.float64))
+    if qa.ndim > 1:
+        raise ValueError(f"ember.nanquantile: q must be a scalar or 1-d, got shape {qa.shape}")
+    if ((qa < 0) | (qa > 1)).any():
+        raise ValueError(f"ember.nanquantile: q values must be in [0, 1], got {qa.tolist()}")
+    if dim is None:
+        src, d = _sh.reshape(x, (-1,)), 0
+    else:
+        src = x if x.ndim else _sh.reshape(x, (1,))
+        d = _norm_dim(dim, src.ndim, "nanquantile")
+    if src.shape[d] == 0:
+        raise ValueError("ember.nanquantile: cannot take a quantile of an empty tensor")
+    srt = _prng.sort(src, d)[0]  # NaN sorts last
+    cnt = np.sum(~np.isnan(np.asarray(src.detach().numpy())), axis=d, keepdims=True)
+    none = cnt == 0
+    q_t = q.reshape(-1).to(x.dtype) if isinstance(q, Tensor) and q.requires_grad and \
+        interpolation == "linear" else None
+    outs = []
+    for i, qi in enumerate(qa):
+        pos = qi * np.maximum(cnt - 1, 0)
+        lo, hi = np.floor(pos).astype(np.int64), np.ceil(pos).astype(np.int64)
+        frac = pos - lo
+        if interpolation == "lower":
+            hi, frac = lo, frac * 0
+        elif interpolation == "higher":
+            lo, frac = hi, frac * 0
+        elif interpolation == "nearest":
+            lo = hi = np.round(pos).astype(np.int64)
+            frac = frac * 0
+        elif interpolation == "midpoint":
+            frac = np.where(hi > lo, 0.5, 0.0)
+        a = _ix.gather(srt, d, _tensor(lo))
+        b = _ix.gather(srt, d, _tensor(hi))
+        if q_t is not None:
+            w = q_t[i] * _tensor(np.maximum(cnt - 1, 0).astype(x.dtype.np)) - \
+                _tensor(lo.astype(x.dtype.np))
+        else:
+            w = _tensor(frac.astype(x.dtype.np))
+        v = a + (b - a) * w
+        # an all-NaN slice: NaN, with no gradient (PyTorch sends one to its first NaN entry)
+        v = _ew.where(_tensor(none), _ew.full_like_traced(v, math.nan), v)
+        if dim is None:
+            v = _sh.reshape(v, (1,) * x.ndim if keepdim else ())
+        elif not keepdim or x.ndim == 0:
+            v = _sh.squeeze(v, d)
+        outs.append(v)
+    return outs[0] if scalar_q else _ix.stack(outs, 0)
 
 
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):

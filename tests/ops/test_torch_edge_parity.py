@@ -89,6 +89,13 @@ CASES = {
                                  [F(6)]),
     "quantile_q_grad": (lambda m, x, q: m.quantile(x, q, dim=0),
                         [F(5, 3), np.array([0.3, 0.55], np.float32)]),
+    "nanquantile_nans": (lambda m, x, q: m.nanquantile(x, q, dim=1, keepdim=True),
+                         [np.array([[1., np.nan, 3., 0.5], [2., 5., np.nan, -1.]],
+                                   np.float32), np.array([0.25, 0.6], np.float32)]),
+    "nanquantile_all_nan_row": (lambda m, x: m.nanquantile(x, 0.3, dim=1),
+                                [np.array([[1., np.nan, 3.], [np.nan] * 3], np.float32)]),
+    "nanquantile_all_midpoint": (lambda m, x: m.nanquantile(x, 0.4, interpolation="midpoint"),
+                                 [np.array([[1., np.nan], [3., 0.5]], np.float32)]),
     "cdist_inf_empty": (lambda m, a, b: m.cdist(a, b, float("inf")), [F(0, 5), F(4, 5)]),
 }
 
@@ -130,7 +137,7 @@ GRAD = ["max_0d_dim", "topk_0d", "gather_0d_vec", "scatter_0d", "scatter_add_0d"
         "scatter_reduce_0d_mean", "norm_negative_p", "norm_nuc", "pinv_hermitian_symmetric",
         "erfc_tail", "erfcx_wide", "log_ndtr_left_tail", "matmul_empty_inner",
         "lstsq_near_orthogonal", "lstsq_wide_min_norm", "vector_norm_half_at_zero",
-        "quantile_q_grad"]
+        "quantile_q_grad", "nanquantile_nans", "nanquantile_all_midpoint"]
 
 
 @pytest.mark.parametrize("name", GRAD)
