@@ -575,6 +575,13 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     return _reduce(loss, reduction, "poisson_nll_loss")
 
 
+def _broadcasts(shape, to):
+    try:
+        return tuple(np.broadcast_shapes(shape, to)) == tuple(to)
+    except ValueError:
+        return False
+
+
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """``0.5 * (log(var) + (input - target)^2 / var)`` (+ ``0.5 log(2 pi)`` when ``full``),
     ``var`` clamped below at ``eps`` (the clamp passes the gradient through, as PyTorch).
@@ -588,10 +595,10 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     if vs != ins:
         if ins[:-1] == vs:
             var = var.unsqueeze(-1)
-        elif not (ins[:-1] == vs[:-1] and vs[-1:] == (1,)):
+        elif not (ins[:-1] == vs[:-1] and vs[-1:] == (1,)) and not _broadcasts(vs, ins):
             raise OpError(f"gaussian_nll_loss: var of shape {vs} does not fit the input "
                              f"{ins}: give the input's shape, its shape without the last dim, "
-                             f"or that with a last dim of 1")
+                             f"that with a last dim of 1, or a shape that broadcasts to it")
     if reduction not in ("mean", "sum", "none"):
         raise OpError(f"gaussian_nll_loss: reduction must be 'mean', 'sum' or 'none', "
                          f"got {reduction!r}")

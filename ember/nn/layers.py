@@ -47,7 +47,8 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise OpError(f"Linear(in_features={self.in_features}): input has "
                              f"{x.shape[-1] if x.ndim else 0} features (shape "
@@ -521,6 +522,15 @@ class ModuleDict(Module):
 
 # ---- losses ------------------------------------------------------------------------------
 
+def _legacy_reduction(size_average, reduce, reduction):
+    """PyTorch's deprecated ``size_average``/``reduce`` flags as a ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
+
+
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
@@ -586,9 +596,11 @@ class NLLLoss(_Loss):
     >>> ember.nn.NLLLoss()(logp, ember.tensor([0, 1]))
     tensor(0.2500)
     """
-    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
-        super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean"):
+        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        self.register_buffer("weight", weight)  # (a state_dict entry, as PyTorch)
+        self.ignore_index = ignore_index
 
     def forward(self, input, target):
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
@@ -602,9 +614,11 @@ class CrossEntropyLoss(_Loss):
     >>> ember.nn.CrossEntropyLoss()(logits, ember.tensor([0, 1]))
     tensor(0.1269)
     """
-    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-        super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean", label_smoothing=0.0):
+        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        self.register_buffer("weight", weight)  # (a state_dict entry, as PyTorch)
+        self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
@@ -618,9 +632,9 @@ class BCELoss(_Loss):
     >>> ember.nn.BCELoss()(ember.tensor([0.5, 0.5]), ember.tensor([1., 0.]))
     tensor(0.6931)
     """
-    def __init__(self, weight=None, reduction="mean"):
-        super().__init__(reduction)
-        self.weight = weight
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        self.register_buffer("weight", weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
@@ -633,9 +647,11 @@ class BCEWithLogitsLoss(_Loss):
     >>> ember.nn.BCEWithLogitsLoss()(ember.tensor([0., 0.]), ember.tensor([1., 0.]))
     tensor(0.6931)
     """
-    def __init__(self, weight=None, reduction="mean", pos_weight=None):
-        super().__init__(reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
+                 pos_weight=None):
+        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,

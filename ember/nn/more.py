@@ -613,9 +613,9 @@ class _InstanceNorm(Module):
     _spatial = 1
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
-                 track_running_stats=False, dtype=None, device=None):
+                 track_running_stats=False, dtype=None, device=None, bias=True):
         super().__init__()
-        init_channel_norm(self, num_features, eps, momentum, affine, True, track_running_stats,
+        init_channel_norm(self, num_features, eps, momentum, affine, bias, track_running_stats,
                           dtype, device)
 
     def forward(self, x):

@@ -33,7 +33,8 @@ def test_orthogonal_matches_torch_and_stays_orthogonal(shape, omap, triv):
     tm(torch.tensor(x)).pow(2).sum().backward()
     m(ember.tensor(x)).pow(2).sum().backward()
     np.testing.assert_allclose(m.parametrizations.weight.original.grad.numpy(),
-                               tm.parametrizations.weight.original.grad.numpy(), atol=2e-5)
+                               tm.parametrizations.weight.original.grad.numpy(), rtol=1e-4,
+                               atol=1e-4)
     opt = ember.optim.SGD(m.parameters(), lr=0.1)
     opt.step()
     W = m.weight.detach().numpy()

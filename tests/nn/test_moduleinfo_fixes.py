@@ -1,0 +1,47 @@
+"""Module behaviours found with PyTorch's ModuleInfo samples (benchmarks/moduleinfo_sweep.py),
+checked against PyTorch."""
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+
+torch = pytest.importorskip("torch")
+rng = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize("name,kw", [("NLLLoss", {}), ("CrossEntropyLoss", {}), ("BCELoss", {}),
+                                     ("BCEWithLogitsLoss", {"pos_weight": True})])
+def test_loss_weights_are_buffers_and_legacy_flags_map_to_reductions(name, kw):
+    w = rng.random(4).astype(np.float32) + 0.5
+    ek = {"pos_weight": ember.tensor(w)} if kw else {}
+    tk = {"pos_weight": torch.tensor(w)} if kw else {}
+    e = getattr(nn, name)(weight=ember.tensor(w), **ek)
+    t = getattr(torch.nn, name)(weight=torch.tensor(w), **tk)
+    assert sorted(e.state_dict()) == sorted(t.state_dict())
+    e.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    for sa, red in ((None, None), (False, None), (None, False), (True, True)):
+        e2 = getattr(nn, name)(size_average=sa, reduce=red)
+        assert e2.reduction == getattr(torch.nn, name)(size_average=sa, reduce=red).reduction
+
+
+def test_norm_and_transformer_layers_without_bias_have_torchs_keys():
+    e = nn.InstanceNorm2d(3, affine=True, bias=False)
+    assert e.bias is None and sorted(e.state_dict()) == \
+        sorted(torch.nn.InstanceNorm2d(3, affine=True, bias=False).state_dict())
+    for cls in ("TransformerEncoderLayer", "TransformerDecoderLayer"):
+        e = getattr(nn, cls)(4, 2, 8, 0.0, bias=False)
+        t = getattr(torch.nn, cls)(4, 2, 8, 0.0, bias=False)
+        assert sorted(e.state_dict()) == sorted(t.state_dict()), cls
+
+
+def test_linear_takes_input_by_keyword_and_gaussian_nll_broadcasts_var():
+    lin = nn.Linear(3, 2)
+    x = ember.randn(4, 3)
+    np.testing.assert_array_equal(lin(input=x).detach().numpy(), lin(x).detach().numpy())
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    v = rng.random((1, 3)) + 0.1
+    np.testing.assert_allclose(
+        nn.GaussianNLLLoss()(ember.tensor(a), ember.tensor(b), ember.tensor(v)).item(),
+        torch.nn.GaussianNLLLoss()(torch.tensor(a), torch.tensor(b), torch.tensor(v)).item(),
+        rtol=1e-6)
