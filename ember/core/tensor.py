@@ -437,10 +437,13 @@ PRINT_OPTIONS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth":
 def _format(t: Tensor) -> str:
     a = t._data
     dev = _backend.device_of(a)
-    if type(a) is _MetaArray:
-        return f"tensor(..., device='meta', size={tuple(a.shape)}" + (
-            f", dtype={t.dtype!r}" if t.dtype is not _dt.float32 else "") + (
-            ", requires_grad=True)" if t.requires_grad else ")")
+    if type(a) is _MetaArray:  # no values: the size, the dtype, the graph link
+        extras = [f"size={tuple(a.shape)}"] + (
+            [f"dtype={t.dtype!r}"] if t.dtype is not _dt.float32 else []) + (
+            [f"grad_fn=<{t._node.name}Backward>"] if t._node is not None else
+            ["requires_grad=True"] if t.requires_grad else [])
+        return _with_suffixes("tensor(..., device='meta'", extras, len("tensor("),
+                              PRINT_OPTIONS["linewidth"])
     if dev.type != "cpu":
         a = _backend.backend_of(a).to_host(a)
     extras = [f"device='{dev}'"] if dev.type != "cpu" else []

@@ -85,3 +85,12 @@ def test_format_of_a_zero_dim_tensor_is_its_number():
     for e, t in zip(vals, tvals):
         assert f"{e}" == f"{t}".replace("torch.", "ember.")
     assert f"{ember.tensor(2.5) * 2:.3f}" == "5.000"
+
+
+def test_meta_tensors_print_as_pytorch():
+    for e, t in [(ember.empty(2, 3, device="meta"), torch.empty(2, 3, device="meta")),
+                 (ember.empty(2, dtype=ember.float64, device="meta", requires_grad=True),
+                  torch.empty(2, dtype=torch.float64, device="meta", requires_grad=True))]:
+        assert _same(e, t)
+    w = ember.empty(3, device="meta", requires_grad=True)
+    assert repr(w * 2) == "tensor(..., device='meta', size=(3,), grad_fn=<MulBackward>)"
