@@ -238,28 +238,34 @@ class SGD(Optimizer):
     tensor([0.8000, 1.6000], requires_grad=True)
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False, *, foreach=None, fused=None):
-        # foreach/fused: PyTorch's choice of kernels (same numbers), accepted
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
+        # foreach/fused/differentiable: PyTorch's choice of kernels (same numbers), kept in
+        # the groups as PyTorch keeps them (state_dict() shows PyTorch's keys)
         check_hyperparameters("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(f"SGD: Nesterov momentum requires a momentum and zero dampening, "
                              f"got momentum={momentum}, dampening={dampening}")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def step(self, closure=None):
         from .update_rules import sgd
         loss = closure() if closure is not None else None
         arith = self._in_place()
         for g in self.param_groups:
-            hp = {k: v for k, v in g.items() if k != "params"}
+            hp = {k: v for k, v in g.items() if k not in _NOT_HYPER}
             for p in g["params"]:
                 if p.grad is None:
                     continue
-                st = self.state.setdefault(id(p), {"step": 0})
-                st["step"] += 1
-                _update(sgd, arith, p._data, p.grad._data, st, st["step"], hp)
+                # SGD's state is its momentum buffer alone (as PyTorch's); no step count
+                st = self.state.setdefault(id(p), {})
+                _update(sgd, arith, p._data, p.grad._data, st, None, hp)
                 p._version[0] += 1
         return loss
+
+
+_NOT_HYPER = ("params", "foreach", "differentiable", "fused")
