@@ -261,8 +261,9 @@ class SGD(Optimizer):
             for p in g["params"]:
                 if p.grad is None:
                     continue
-                # SGD's state is its momentum buffer alone (as PyTorch's); no step count
-                st = self.state.setdefault(id(p), {})
+                # SGD's state is its momentum buffer alone (as PyTorch's: no step count,
+                # and no entry at all without momentum)
+                st = self.state.setdefault(id(p), {}) if g["momentum"] else {}
                 _update(sgd, arith, p._data, p.grad._data, st, None, hp)
                 p._version[0] += 1
         return loss
