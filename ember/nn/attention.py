@@ -60,9 +60,12 @@ class NonDynamicallyQuantizableLinear(Linear):
 
 
 class MultiheadAttention(Module):
-    """``MultiheadAttention(embed_dim, num_heads, dropout=0., bias=True, batch_first=False)``
-    with packed ``in_proj_weight`` (3E, E) and ``out_proj``; returns (output, averaged attention
-    weights or None).
+    """``MultiheadAttention(embed_dim, num_heads, dropout=0., bias=True, add_bias_kv=False,
+    add_zero_attn=False, kdim=None, vdim=None, batch_first=False)`` with packed
+    ``in_proj_weight`` (3E, E) (or ``q/k/v_proj_weight`` when keys or values have other
+    sizes), ``out_proj``, and with ``add_bias_kv`` learned ``bias_k``/``bias_v`` appended to
+    the keys and values (``add_zero_attn``: a zero key and value appended too); returns
+    (output, averaged attention weights or None), as PyTorch.
 
     >>> attn = ember.nn.MultiheadAttention(embed_dim=8, num_heads=2, batch_first=True)
     >>> x = ember.randn(3, 5, 8)                       # (batch, sequence, embed_dim)
@@ -73,25 +76,50 @@ class MultiheadAttention(Module):
     True
     """
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False,
-                 dtype=None, device=None):
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
+                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
+                 dtype=None):
         super().__init__()
-        if embed_dim % num_heads:
+        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise OpError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible by "
-                             f"num_heads {num_heads}")
+                             f"num_heads {num_heads} (both positive)")
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.batch_first, self.head_dim = batch_first, embed_dim // num_heads
-        self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, dtype=dtype, device=device))
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        kw = {"dtype": dtype, "device": device}
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, **kw))
+            for n in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(n, None)
+        else:
+            self.q_proj_weight = Parameter(empty(embed_dim, embed_dim, **kw))
+            self.k_proj_weight = Parameter(empty(embed_dim, self.kdim, **kw))
+            self.v_proj_weight = Parameter(empty(embed_dim, self.vdim, **kw))
+            self.register_parameter("in_proj_weight", None)
         if bias:
-            self.in_proj_bias = Parameter(empty(3 * embed_dim, dtype=dtype, device=device))
+            self.in_proj_bias = Parameter(empty(3 * embed_dim, **kw))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
-                                                        dtype=dtype, device=device)
-        init.xavier_uniform_(self.in_proj_weight)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
+        if add_bias_kv:
+            self.bias_k = Parameter(empty(1, 1, embed_dim, **kw))
+            self.bias_v = Parameter(empty(1, 1, embed_dim, **kw))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                init.xavier_uniform_(w)
         if bias:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
+        if add_bias_kv:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
@@ -106,11 +134,31 @@ class MultiheadAttention(Module):
         if e != self.embed_dim:
             raise OpError(f"MultiheadAttention(embed_dim={self.embed_dim}): query has "
                              f"{e} features")
-        w, b = self.in_proj_weight, self.in_proj_bias
-        q = F.linear(query, w[:e], None if b is None else b[:e])
-        k = F.linear(key, w[e:2 * e], None if b is None else b[e:2 * e])
-        v = F.linear(value, w[2 * e:], None if b is None else b[2 * e:])
+        b = self.in_proj_bias
+        if self._qkv_same_embed_dim:
+            w = self.in_proj_weight
+            wq, wk, wv = w[:e], w[e:2 * e], w[2 * e:]
+        else:
+            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
+        q = F.linear(query, wq, None if b is None else b[:e])
+        k = F.linear(key, wk, None if b is None else b[e:2 * e])
+        v = F.linear(value, wv, None if b is None else b[2 * e:])
         h, d = self.num_heads, self.head_dim
+        from ..ops.indexing import cat
+        from ..ops.slicing import pad
+
+        def padded(mask):  # one more key position: not masked
+            return None if mask is None else pad(mask, (0, 1))
+        if self.bias_k is not None:  # learned key/value appended to the sequence
+            k = cat([k, self.bias_k.expand((1, n, e))], 0)
+            v = cat([v, self.bias_v.expand((1, n, e))], 0)
+            attn_mask, key_padding_mask = padded(attn_mask), padded(key_padding_mask)
+            lk += 1
+        if self.add_zero_attn:  # a zero key and value appended
+            k = pad(k, (0, 0, 0, 0, 0, 1))
+            v = pad(v, (0, 0, 0, 0, 0, 1))
+            attn_mask, key_padding_mask = padded(attn_mask), padded(key_padding_mask)
+            lk += 1
 
         def heads(t, ln):  # (L, N, E) -> (N, H, L, D)
             return t.reshape(ln, n, h, d).permute(1, 2, 0, 3)
@@ -154,7 +202,8 @@ class TransformerEncoderLayer(Module):
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  dtype=None, device=None):
         super().__init__()
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first,
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias,
+                                            batch_first=batch_first,
                                             dtype=dtype, device=device)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype, device=device)
         self.dropout = Dropout(dropout)

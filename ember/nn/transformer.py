@@ -41,8 +41,10 @@ class TransformerDecoderLayer(Module):
                  dtype=None, device=None):
         super().__init__()
         kw = {"dtype": dtype, "device": device}
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first, **kw)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first,
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias,
+                                            batch_first=batch_first, **kw)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias,
+                                                 batch_first=batch_first,
                                                  **kw)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
         self.dropout = Dropout(dropout)

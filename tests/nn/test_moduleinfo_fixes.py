@@ -45,3 +45,32 @@ def test_linear_takes_input_by_keyword_and_gaussian_nll_broadcasts_var():
         nn.GaussianNLLLoss()(ember.tensor(a), ember.tensor(b), ember.tensor(v)).item(),
         torch.nn.GaussianNLLLoss()(torch.tensor(a), torch.tensor(b), torch.tensor(v)).item(),
         rtol=1e-6)
+
+
+@pytest.mark.parametrize("kv", [(None, None), (5, 6)])
+@pytest.mark.parametrize("bias_kv,zero_attn", [(False, False), (True, False), (False, True),
+                                               (True, True)])
+def test_multihead_attention_kdim_vdim_bias_kv_zero_attn_match_torch(kv, bias_kv, zero_attn):
+    kdim, vdim = kv
+    t = torch.nn.MultiheadAttention(8, 2, 0.0, True, bias_kv, zero_attn, kdim, vdim,
+                                    batch_first=True)
+    e = nn.MultiheadAttention(8, 2, 0.0, True, bias_kv, zero_attn, kdim, vdim, batch_first=True)
+    assert sorted(e.state_dict()) == sorted(t.state_dict())
+    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    q = rng.standard_normal((2, 3, 8)).astype(np.float32)
+    k = rng.standard_normal((2, 4, kdim or 8)).astype(np.float32)
+    v = rng.standard_normal((2, 4, vdim or 8)).astype(np.float32)
+    kpm = np.array([[False, False, True, False], [False, False, False, True]])
+    am = rng.standard_normal((3, 4)).astype(np.float32)
+    to, tw = t(torch.tensor(q), torch.tensor(k), torch.tensor(v),
+               key_padding_mask=torch.tensor(kpm), attn_mask=torch.tensor(am))
+    eo, ew = e(ember.tensor(q), ember.tensor(k), ember.tensor(v),
+               key_padding_mask=ember.tensor(kpm), attn_mask=ember.tensor(am))
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(ew.detach().numpy(), tw.detach().numpy(), atol=1e-5)
+    to.sum().backward()
+    eo.sum().backward()
+    tp = dict(t.named_parameters())
+    for name, p in e.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), tp[name].grad.numpy(), atol=1e-4,
+                                   err_msg=name)
