@@ -30,7 +30,8 @@ class _RNNBase(Module):
     _gates = 1
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, nonlinearity="tanh", dtype=None, device=None):
+                 dropout=0.0, bidirectional=False, nonlinearity="tanh", dtype=None, device=None,
+                 proj_size=0):
         super().__init__()
         name = type(self).__name__
         if not 0 <= dropout <= 1:
@@ -41,17 +42,25 @@ class _RNNBase(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.bidirectional, self.nonlinearity = bidirectional, nonlinearity
+        if proj_size < 0 or (proj_size and proj_size >= hidden_size):
+            raise OpError(f"{name}: proj_size must be 0 or in [1, hidden_size = {hidden_size}), "
+                          f"got {proj_size}")
+        self.proj_size = proj_size
+        out = proj_size or hidden_size  # the size of h (the projected hidden state)
         g = self._gates * hidden_size
         dirs = 2 if bidirectional else 1
+        kw = {"dtype": dtype, "device": device}
         for layer in range(num_layers):
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                isz = input_size if layer == 0 else hidden_size * dirs
-                setattr(self, "weight_ih" + sfx, Parameter(empty(g, isz, dtype=dtype, device=device)))
-                setattr(self, "weight_hh" + sfx, Parameter(empty(g, hidden_size, dtype=dtype, device=device)))
+                isz = input_size if layer == 0 else out * dirs
+                setattr(self, "weight_ih" + sfx, Parameter(empty(g, isz, **kw)))
+                setattr(self, "weight_hh" + sfx, Parameter(empty(g, out, **kw)))
                 if bias:
-                    setattr(self, "bias_ih" + sfx, Parameter(empty(g, dtype=dtype, device=device)))
-                    setattr(self, "bias_hh" + sfx, Parameter(empty(g, dtype=dtype, device=device)))
+                    setattr(self, "bias_ih" + sfx, Parameter(empty(g, **kw)))
+                    setattr(self, "bias_hh" + sfx, Parameter(empty(g, **kw)))
+                if proj_size:
+                    setattr(self, "weight_hr" + sfx, Parameter(empty(proj_size, hidden_size, **kw)))
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -71,6 +80,8 @@ class _RNNBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional is not False:
             s += f", bidirectional={self.bidirectional}"
+        if getattr(self, "proj_size", 0):
+            s += f", proj_size={self.proj_size}"
         return s
 
     def flatten_parameters(self):
@@ -82,6 +93,8 @@ class _RNNBase(Module):
         get = self._parameters.get
         ws = (get("weight_ih" + sfx), get("weight_hh" + sfx), get("bias_ih" + sfx),
               get("bias_hh" + sfx))
+        if getattr(self, "proj_size", 0):
+            ws += (get("weight_hr" + sfx),)
         return _autocast.lower(*ws) if low else ws
 
     def forward(self, input, hx=None):
@@ -113,8 +126,7 @@ class _RNNBase(Module):
                              f"features (shape {tuple(input.shape)})")
         n = x.shape[1]
         dirs = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * dirs, n, self.hidden_size)
-        h0, c0 = self._initial(hx, state_shape, unbatched, x)
+        h0, c0 = self._initial(hx, self._state_shapes(dirs, n), unbatched, x)
         hs, cs = [], []
         wave = self._wave_pairs(dirs, low, x, h0, c0)
         for layer in range(self.num_layers):
@@ -191,7 +203,7 @@ class _RNNBase(Module):
         if hx is not None and order is not None:
             hx = tuple(_ix.index_select(t, 1, order) for t in hx) if isinstance(hx, tuple) \
                 else _ix.index_select(hx, 1, order)
-        h0, c0 = self._initial(hx, (self.num_layers * dirs, B, self.hidden_size), False, x)
+        h0, c0 = self._initial(hx, self._state_shapes(dirs, B), False, x)
         hs, cs = [], []
         wave = self._wave_pairs(dirs, low, x, h0, c0)
         for layer in range(self.num_layers):
@@ -229,16 +241,22 @@ class _RNNBase(Module):
         (LSTM only, see LSTM._run_pair); none for the others."""
         return ()
 
-    def _initial(self, hx, shape, unbatched, x):
+    def _state_shapes(self, dirs, n):
+        """The shapes of h_0 and c_0 (h is proj_size wide when the LSTM projects)."""
+        c = (self.num_layers * dirs, n, self.hidden_size)
+        return ((c[0], n, self.proj_size) if getattr(self, "proj_size", 0) else c), c
+
+    def _initial(self, hx, shapes, unbatched, x):
         name = type(self).__name__
         if hx is None:
-            z = zeros(*shape, dtype=x.dtype)
-            return z, (z if self._gates == 4 else None)
+            z = zeros(*shapes[0], dtype=x.dtype)
+            zc = z if shapes[1] == shapes[0] else zeros(*shapes[1], dtype=x.dtype)
+            return z, (zc if self._gates == 4 else None)
         hs = hx if isinstance(hx, tuple) else (hx,)
         if (self._gates == 4) != (len(hs) == 2):
             raise OpError(f"{name}: hx must be {'(h_0, c_0)' if self._gates == 4 else 'h_0'}")
         fixed = []
-        for t in hs:
+        for t, shape in zip(hs, shapes):
             t = t.unsqueeze(1) if unbatched else t
             if tuple(t.shape) != shape:
                 raise OpError(f"{name}: initial state has shape {tuple(t.shape)}, expected "
@@ -294,21 +312,36 @@ class LSTM(_RNNBase):
     _gates = 4
 
     def __init__(self, *args, proj_size=0, **kwargs):
-        if proj_size:
-            raise OpError("LSTM: proj_size is not supported")
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, proj_size=proj_size, **kwargs)
 
     def _run(self, x, w, h, c, reverse):
         from ..ops.nn_ops import lstm_sequence
-        w_ih, w_hh, b_ih, b_hh = w
-        return lstm_sequence(self._project(x, w_ih, b_ih, b_hh), w_hh.mT, h, c, reverse)
+        w_ih, w_hh, b_ih, b_hh = w[:4]
+        xw = self._project(x, w_ih, b_ih, b_hh)
+        if not self.proj_size:
+            return lstm_sequence(xw, w_hh.mT, h, c, reverse)
+        # with a projection h = (o tanh(c)) W_hr^T: step by step, composed of ops
+        w_hr = w[4]
+        whh, whr = w_hh.mT, w_hr.mT
+        H = self.hidden_size
+        xs = xw.unbind(0)
+        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        hs, cs = [None] * x.shape[0], [None] * x.shape[0]
+        for t in steps:
+            gates = xs[t] + h @ whh
+            i, f = gates[:, :H].sigmoid(), gates[:, H:2 * H].sigmoid()
+            g, o = gates[:, 2 * H:3 * H].tanh(), gates[:, 3 * H:].sigmoid()
+            c = f * c + i * g
+            h = (o * c.tanh()) @ whr
+            hs[t], cs[t] = h, c
+        return stack(hs), stack(cs)
 
     def _wave_pairs(self, dirs, low, x, h0, c0):
         # layers (0, 1), (2, 3), ... run as one lstm2_sequence (a wavefront on two threads
         # above a size) when unidirectional, without dropout between them while training and
         # in one float32/float64 dtype; the other cases (and a last odd layer) per layer
         if dirs != 1 or self.num_layers < 2 or low or (self.dropout and self.training) \
-                or c0 is None:
+                or c0 is None or self.proj_size:
             return ()
         dt = self.weight_ih_l0.dtype
         if dt.name not in ("float32", "float64") or x.dtype != dt or h0.dtype != dt \

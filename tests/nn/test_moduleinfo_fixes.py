@@ -74,3 +74,35 @@ def test_multihead_attention_kdim_vdim_bias_kv_zero_attn_match_torch(kv, bias_kv
     for name, p in e.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), tp[name].grad.numpy(), atol=1e-4,
                                    err_msg=name)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_with_projection_matches_torch(bidirectional):
+    t = torch.nn.LSTM(3, 5, num_layers=2, proj_size=2, bidirectional=bidirectional,
+                      batch_first=True)
+    e = nn.LSTM(3, 5, num_layers=2, proj_size=2, bidirectional=bidirectional, batch_first=True)
+    assert list(e.state_dict()) == list(t.state_dict())
+    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    x = rng.standard_normal((4, 6, 3)).astype(np.float32)
+    d = 2 if bidirectional else 1
+    h0 = rng.standard_normal((2 * d, 4, 2)).astype(np.float32)
+    c0 = rng.standard_normal((2 * d, 4, 5)).astype(np.float32)
+    to, (th, tc) = t(torch.tensor(x), (torch.tensor(h0), torch.tensor(c0)))
+    eo, (eh, ec) = e(ember.tensor(x), (ember.tensor(h0), ember.tensor(c0)))
+    for a, b in ((eo, to), (eh, th), (ec, tc)):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-5)
+    (to.sum() + tc.sum()).backward()
+    (eo.sum() + ec.sum()).backward()
+    tp = dict(t.named_parameters())
+    for name, p in e.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), tp[name].grad.numpy(), atol=1e-4,
+                                   err_msg=name)
+    # a packed batch of sequences of different lengths
+    lens = [6, 4, 3, 1]
+    tpk = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), lens, batch_first=True)
+    epk = nn.utils.rnn.pack_padded_sequence(ember.tensor(x), lens, batch_first=True)
+    (tpo, (tph, _)), (epo, (eph, _)) = t(tpk), e(epk)
+    np.testing.assert_allclose(epo.data.detach().numpy(), tpo.data.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(eph.detach().numpy(), tph.detach().numpy(), atol=1e-5)
+    with pytest.raises(ember.OpError, match=r"LSTM: proj_size must be 0 or in \[1, hidden"):
+        nn.LSTM(3, 5, proj_size=5)
