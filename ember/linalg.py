@@ -169,8 +169,17 @@ def _cutoff(s, a, atol, rtol):
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     """The Moore-Penrose pseudo-inverse through the SVD; singular values at or below
-    max(atol, rtol * largest) count as zero (default rtol: eps * max(m, n))."""
+    max(atol, rtol * largest) count as zero (default rtol: eps * max(m, n)); ``hermitian``:
+    through the eigendecomposition of the lower triangle. Its gradient is PyTorch's (the
+    derivative at constant rank), finite for rank-deficient matrices."""
     a = _float("linalg.pinv", A)
+    if isinstance(atol, _Tensor) or isinstance(rtol, _Tensor) or a.dtype.is_complex:
+        return _pinv_svd(a, atol, rtol, hermitian)
+    return _pinv_fn(float(atol) if atol is not None else None,
+                    float(rtol) if rtol is not None else None, bool(hermitian))(a)
+
+
+def _pinv_svd(a, atol, rtol, hermitian=False):
     E = _e()
     if hermitian:  # from the eigendecomposition of the lower triangle (as PyTorch)
         w, v = eigh(a)
@@ -183,6 +192,37 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     keep = s > _cutoff(s, a, atol, rtol).detach()
     sinv = E.where(keep, 1 / E.where(keep, s, E.ones_like(s)), E.zeros_like(s))
     return matmul(_d._mT(vh) * sinv.unsqueeze(-2), _d._mT(u))
+
+
+_PINV_FNS = {}
+
+
+def _pinv_fn(atol, rtol, hermitian):
+    """The pseudo-inverse with its own derivative (Golub and Pereyra's, at constant rank, as
+    PyTorch's): dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P. Through the SVD
+    the derivative would divide by s_i^2 - s_j^2, which is 0 for the repeated zero singular
+    values of a rank-deficient matrix and tiny where singular values nearly coincide. A
+    custom JVP, so forward mode works and reverse mode transposes it."""
+    key = (atol, rtol, hermitian)
+    if key not in _PINV_FNS:
+        E = _e()
+
+        def f(a):
+            return _pinv_svd(a, atol, rtol, hermitian)
+
+        def jvp(primals, tangents):
+            a, = primals
+            da, = tangents
+            p = _pinv_svd(a, atol, rtol, hermitian)
+            pT, daT = _d._mT(p), _d._mT(da)
+            m, n = a.shape[-2], a.shape[-1]
+            dp = -(p @ da @ p) + (p @ pT) @ daT @ (E.eye(m, dtype=a.dtype) - a @ p) \
+                + (E.eye(n, dtype=a.dtype) - p @ a) @ daT @ (pT @ p)
+            return p, dp
+        fn = E.custom_jvp(f)
+        fn.defjvp(jvp)
+        _PINV_FNS[key] = fn
+    return _PINV_FNS[key]
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):

@@ -74,6 +74,9 @@ CASES = {
     "pinv_hermitian_lower": (lambda m, a: m.linalg.pinv(a, hermitian=True), [F(2, 5, 5)]),
     "pinv_hermitian_symmetric": (lambda m, a: m.linalg.pinv(a + a.mT, hermitian=True),
                                  [F(2, 4, 4)]),
+    "pinv_rank_deficient": (lambda m, a, b: m.linalg.pinv(a @ b.mT), [F(2, 5, 2), F(2, 4, 2)]),
+    "pinv_hermitian_nonsymmetric": (lambda m, a: m.linalg.pinv(a, hermitian=True),
+                                    [F(2, 4, 4)]),
     "pinv_empty_batch": (lambda m, a: m.linalg.pinv(a), [F(0, 5, 5)]),
     "erfc_tail": (lambda m, x: m.erfc(x), [np.linspace(-3, 9, 25).astype(np.float32)]),
     "erfc_empty": (lambda m, x: m.erfc(x), [F(1, 0, 3)]),
@@ -137,7 +140,8 @@ GRAD = ["max_0d_dim", "topk_0d", "gather_0d_vec", "scatter_0d", "scatter_add_0d"
         "scatter_reduce_0d_mean", "norm_negative_p", "norm_nuc", "pinv_hermitian_symmetric",
         "erfc_tail", "erfcx_wide", "log_ndtr_left_tail", "matmul_empty_inner",
         "lstsq_near_orthogonal", "lstsq_wide_min_norm", "vector_norm_half_at_zero",
-        "quantile_q_grad", "nanquantile_nans", "nanquantile_all_midpoint"]
+        "quantile_q_grad", "nanquantile_nans", "nanquantile_all_midpoint",
+        "pinv_rank_deficient", "pinv_hermitian_nonsymmetric"]
 
 
 @pytest.mark.parametrize("name", GRAD)
