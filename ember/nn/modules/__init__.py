@@ -39,7 +39,7 @@ _PUBLIC = {
         'BCELoss', 'BCEWithLogitsLoss', 'HingeEmbeddingLoss', 'MultiLabelMarginLoss',
         'SmoothL1Loss', 'HuberLoss', 'SoftMarginLoss', 'CrossEntropyLoss',
         'MultiLabelSoftMarginLoss', 'CosineEmbeddingLoss', 'MarginRankingLoss',
-        'MultiMarginLoss', 'TripletMarginLoss', 'TripletMarginWithDistanceLoss'],
+        'MultiMarginLoss', 'TripletMarginLoss', 'TripletMarginWithDistanceLoss', 'CTCLoss'],
     'module': ['Module'],
     'normalization': ['LocalResponseNorm', 'LayerNorm', 'GroupNorm', 'RMSNorm'],
     'padding': ['CircularPad1d', 'CircularPad2d', 'CircularPad3d', 'ConstantPad1d',
