@@ -581,11 +581,6 @@ def householder_product(A, tau):
     return _householder_full(A, tau)[..., :, :A.shape[-1]]
 
 
-def matrix_exp(A):
-    """The matrix exponential (see ``ember.matrix_exp``)."""
-    return _e().matrix_exp(A)
-
-
 __all__ = ["LinAlgError", "householder_product", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "solve_ex", "cond",
            "vander", "tensorinv", "tensorsolve", "matrix_exp", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eig", "eigh",
            "eigvals", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_norm",

@@ -1,12 +1,12 @@
 """Still more of PyTorch's top-level surface, found by running PyTorch's own operator database
 (``benchmarks/opinfo_sweep.py``): the legacy decompositions (``torch.svd``, ``torch.qr``,
-``torch.cholesky``), ``cholesky_inverse``, ``matrix_exp``, ``atleast_3d``, ``frexp``,
+``torch.cholesky``), ``cholesky_inverse``, ``atleast_3d``, ``frexp``,
 ``gradient``, ``i0``, ``put``, ``resize_``, ``unsafe_chunk``/``unsafe_split``, the ``*_copy``
 functions (a view op's result as a fresh tensor), ``constant_pad_nd``, ``index_reduce``,
 ``nonzero_static`` and the short-time Fourier transform (``stft``/``istft``).
 
-Everything is composed from ember's ops (``matrix_exp`` is a primitive of its own), so the
-differentiable functions work eagerly and under ``grad``/``vmap``.
+Everything is composed from ember's ops, so the differentiable functions work eagerly and
+under ``grad``/``vmap``/``jit``.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .ops.tensor_methods import _def_inplace
 from .torch_ops import _t, _norm_dim
 
 __all__ = [
-    "svd", "qr", "cholesky", "cholesky_inverse", "matrix_exp", "atleast_3d", "frexp",
+    "svd", "qr", "cholesky", "cholesky_inverse", "atleast_3d", "frexp",
     "gradient", "i0", "put", "unsafe_chunk", "unsafe_split", "constant_pad_nd",
     "index_reduce", "nonzero_static", "alias_copy", "diagonal_copy", "expand_copy",
     "permute_copy", "t_copy", "transpose_copy", "unsqueeze_copy", "squeeze_copy",
@@ -94,20 +94,6 @@ def cholesky_inverse(input, upper=False):
     eye = _ld._eye_like(L)
     eye = eye.expand(tuple(L.shape)) if L.ndim > 2 else eye
     return _e().linalg.cholesky_solve(eye, L, upper=upper)
-
-
-def matrix_exp(A):
-    """The matrix exponential ``sum_k A^k / k!`` of a (batch of) square matrices (as
-    ``torch.matrix_exp`` / ``torch.linalg.matrix_exp``): the ``matrix_exp`` primitive
-    (``ember.ops.linalg_decomp``; scaling and squaring with a Pade approximant, each matrix
-    of a batch with its own number of squarings), differentiable in both modes and under
-    ``jit``/``vmap``.
-
-    >>> ember.matrix_exp(ember.tensor([[0., 1.], [0., 0.]]))
-    tensor([[1., 1.],
-            [0., 1.]])
-    """
-    return _ld.matrix_exp(_t(A, "matrix_exp"))
 
 
 _Geqrf = namedtuple("geqrf", ["a", "tau"])
@@ -490,7 +476,7 @@ def _index_reduce_method(self, dim, index, source, reduce, *, include_self=True)
 
 for _n, _f in {"put": _put_method, "index_reduce": _index_reduce_method,
                "resize_": _resize_, "resize_as_": _resize_as_, "as_strided": _as_strided,
-               "frexp": frexp, "i0": i0, "matrix_exp": matrix_exp,
+               "frexp": frexp, "i0": i0,
                "cholesky_inverse": cholesky_inverse, "svd": svd, "qr": qr,
                "cholesky": cholesky, "unsafe_chunk": unsafe_chunk, "lu": lu,
                "lu_solve": lu_solve,
