@@ -11,7 +11,7 @@ from ..backend.meta import MetaArray as _MetaArray
 from ..core.creation import place
 from ..core.dtypes import DType, as_dtype, is_floating_np
 from ..core.tensor import Tensor
-from ..core.autograd import no_grad
+from ..core.autograd import is_grad_enabled, no_grad
 from ..core.primitive import transforms_active
 from ..ops.tensor_methods import zero_grad_in_place as _zero_in_place
 from ..transforms.effects import note_buffer_read, note_training_read
@@ -195,12 +195,42 @@ class Module:
             r = hook(self, args)
             if r is not None:
                 args = r if isinstance(r, tuple) else (r,)
-        out = self.forward(*args, **kwargs)
+        full = d.get("_backward_hooks")
+        pre = d.get("_backward_pre_hooks")
+        if (full or pre) and is_grad_enabled():
+            out = _call_with_backward_hooks(self, args, kwargs, list((full or {}).values()),
+                                            list((pre or {}).values()))
+        else:
+            out = self.forward(*args, **kwargs)
         for hook in d.get("_forward_hooks", {}).values():
             r = hook(self, args, out)
             if r is not None:
                 out = r
         return out
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
+        the module's positional tensor inputs have been computed (when no input requires a
+        gradient it runs with the outputs' gradients, ``grad_input`` all None, and warns); a
+        non-None return replaces ``grad_input``. As PyTorch's; returns a handle with
+        ``remove()``.
+
+        >>> layer, seen = ember.nn.Linear(2, 3), []
+        >>> h = layer.register_full_backward_hook(
+        ...     lambda m, gin, gout: seen.append((tuple(gin[0].shape), tuple(gout[0].shape))))
+        >>> layer(ember.ones(4, 2, requires_grad=True)).sum().backward()
+        >>> seen
+        [((4, 2), (4, 3))]
+        """
+        return _Handle(self.__dict__.setdefault("_backward_hooks", OrderedDict()), hook,
+                       prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs when the gradients with respect to the module's
+        outputs have been computed, before those of its inputs; a non-None return replaces
+        ``grad_output``. As PyTorch's; returns a handle with ``remove()``."""
+        return _Handle(self.__dict__.setdefault("_backward_pre_hooks", OrderedDict()), hook,
+                       prepend)
 
     def register_forward_hook(self, hook):
         """``hook(module, inputs, output)`` runs after forward; a non-None return replaces the
@@ -512,13 +542,80 @@ class _IncompatibleKeys(namedtuple("_IncompatibleKeys", ["missing_keys", "unexpe
     __str__ = __repr__
 
 
+def _call_with_backward_hooks(module, args, kwargs, full_hooks, pre_hooks):
+    """Run ``module.forward`` between two identity functions whose backward calls the module's
+    backward hooks: on the outputs (the pre-hooks see and may replace ``grad_output``) and on
+    the positional tensor inputs (the full hooks see ``grad_input`` and may replace it)."""
+    from ..autograd.function import Function
+    pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    needs = [args[i].requires_grad for i in pos]
+    seen = {"grad_output": None}
+
+    def run_full(grad_input):
+        for h in full_hooks:
+            r = h(module, grad_input, seen["grad_output"])
+            if r is not None:
+                grad_input = tuple(r) if isinstance(r, (tuple, list)) else (r,)
+        return grad_input
+
+    class BackwardHookFunctionBackward(Function):
+        @staticmethod
+        def forward(ctx, *xs):
+            return xs
+
+        @staticmethod
+        def backward(ctx, *grads):
+            # every positional tensor input gets its gradient, as PyTorch's hook sees them
+            return run_full(tuple(grads))
+
+    class BackwardPreHookFunctionBackward(Function):
+        @staticmethod
+        def forward(ctx, *ys):
+            return ys
+
+        @staticmethod
+        def backward(ctx, *grads):
+            gout = tuple(grads)
+            for h in pre_hooks:
+                r = h(module, gout)
+                if r is not None:
+                    gout = tuple(r) if isinstance(r, (tuple, list)) else (r,)
+            seen["grad_output"] = gout
+            if full_hooks and not any(needs):  # no input gradient will come: call them now
+                import warnings
+                warnings.warn(f"{type(module).__name__}: the full backward hook runs when the "
+                              f"gradients of the module's outputs are computed, since no "
+                              f"input requires a gradient (grad_input is all None)",
+                              UserWarning, stacklevel=2)
+                run_full(tuple(None for _ in pos))
+            return gout
+
+    if any(needs):
+        new = BackwardHookFunctionBackward.apply(*[args[i] for i in pos])
+        args = list(args)
+        for i, t in zip(pos, new):
+            args[i] = t
+        args = tuple(args)
+    out = module.forward(*args, **kwargs)
+    single = isinstance(out, Tensor)
+    outs = (out,) if single else out if isinstance(out, tuple) else None
+    if outs is None or not any(isinstance(o, Tensor) and o.requires_grad for o in outs):
+        return out
+    ts = [o for o in outs if isinstance(o, Tensor)]
+    wrapped = iter(BackwardPreHookFunctionBackward.apply(*ts))
+    res = tuple(next(wrapped) if isinstance(o, Tensor) else o for o in outs)
+    return res[0] if single else res
+
+
 class _Handle:
     _next = [0]
 
-    def __init__(self, store, hook):
+    def __init__(self, store, hook, prepend=False):
         self.store, self.id = store, _Handle._next[0]
         _Handle._next[0] += 1
         store[self.id] = hook
+        if prepend:
+            store.move_to_end(self.id, last=False)
 
     def remove(self):
         self.store.pop(self.id, None)
