@@ -957,3 +957,44 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
 
 
 __all__.append("ctc_loss")
+
+
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None,
+                         reduction="mean", ignore_index=None, label_smoothing=0.0,
+                         options=None):
+    """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)`` (as
+    ``torch.nn.functional.linear_cross_entropy``): ``linear_weight`` (C, in) or
+    (C, d_1, ..., d_K, in) for a K-dimensional loss over logits (N, C, d_1, ..., d_K);
+    ``options`` (PyTorch's chunking settings, a memory saving) is accepted and changes nothing.
+
+    >>> x, w = ember.ones(2, 3), ember.zeros(4, 3)
+    >>> ember.nn.functional.linear_cross_entropy(x, w, ember.tensor([0, 1]))  # log 4
+    tensor(1.3863)
+    """
+    from .functional import cross_entropy, linear
+    if input.ndim not in (1, 2):
+        raise OpError(f"linear_cross_entropy: expected input with 1 or 2 dims, got shape "
+                      f"{tuple(input.shape)}")
+    if linear_weight.ndim < 2 or linear_weight.shape[-1] != input.shape[-1]:
+        raise OpError(f"linear_cross_entropy: linear_weight must be (C, ..., in_features = "
+                      f"{input.shape[-1]}), got shape {tuple(linear_weight.shape)}")
+    out = tuple(linear_weight.shape[:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != out:
+        raise OpError(f"linear_cross_entropy: expected linear_bias of shape {out}, got "
+                      f"{tuple(linear_bias.shape)}")
+    if len(out) > 1 and input.ndim == 1:
+        raise OpError(f"linear_cross_entropy: a K-dimensional loss (linear_weight "
+                      f"{tuple(linear_weight.shape)}) needs a batched input (N, "
+                      f"{input.shape[-1]}), got shape {tuple(input.shape)}")
+    w2 = linear_weight.reshape(-1, linear_weight.shape[-1])
+    b2 = None if linear_bias is None else linear_bias.reshape(-1)
+    logits = linear(input, w2, b2).reshape(tuple(input.shape[:-1]) + out)
+    if tuple(target.shape) == tuple(logits.shape) and ignore_index is not None:
+        raise OpError("linear_cross_entropy: ignore_index cannot be given when the target "
+                      "holds probabilities")
+    return cross_entropy(logits, target, weight=weight,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         reduction=reduction, label_smoothing=label_smoothing)
+
+
+__all__.append("linear_cross_entropy")

@@ -1093,8 +1093,65 @@ class CTCLoss(_Loss):
                           self.reduction, self.zero_infinity)
 
 
+class LinearCrossEntropyOptions:
+    """PyTorch's chunking settings for ``linear_cross_entropy`` (a memory saving of its
+    kernels): kept and shown, with no effect on ember's results.
+
+    >>> ember.nn.LinearCrossEntropyOptions(batch_chunk_size=1024).batch_chunk_size
+    1024
+    """
+
+    def __init__(self, allow_retain_graph=False, batch_chunk_size=None, chunking_method="auto",
+                 acc_policy="auto", acc_dtype=None):
+        self.allow_retain_graph, self.batch_chunk_size = allow_retain_graph, batch_chunk_size
+        self.chunking_method, self.acc_policy = chunking_method, acc_policy
+        self.acc_dtype = acc_dtype
+
+    def __repr__(self):
+        return (f"LinearCrossEntropyOptions(allow_retain_graph={self.allow_retain_graph}, "
+                f"batch_chunk_size={self.batch_chunk_size}, chunking_method="
+                f"{self.chunking_method!r}, acc_policy={self.acc_policy!r}, acc_dtype="
+                f"{self.acc_dtype})")
+
+
+class LinearCrossEntropyLoss(_WeightedLoss):
+    """A linear layer to ``num_classes`` (times ``out_features``) logits and the cross
+    entropy against ``target`` in one module (as ``torch.nn.LinearCrossEntropyLoss``; the
+    projection's parameters are ``linear.weight``/``linear.bias``).
+
+    >>> loss = ember.nn.LinearCrossEntropyLoss(3, 4)
+    >>> loss.linear.weight.shape, loss(ember.ones(2, 3), ember.tensor([0, 1])).shape
+    (ember.Size([4, 3]), ember.Size([]))
+    """
+    def __init__(self, in_features, num_classes, *, out_features=(), bias=False, device=None,
+                 dtype=None, reduction="mean", weight=None, ignore_index=None,
+                 label_smoothing=0.0, options=None):
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise OpError(f"LinearCrossEntropyLoss: expected weight of shape "
+                          f"{(num_classes,)}, got {tuple(weight.shape)}")
+        if not 0 <= label_smoothing <= 1:
+            raise OpError(f"LinearCrossEntropyLoss: label_smoothing must be in [0, 1], got "
+                          f"{label_smoothing}")
+        super().__init__(weight, reduction)
+        from .layers import Linear
+        self.num_classes, self.out_features = num_classes, tuple(out_features)
+        self.ignore_index, self.label_smoothing, self.options = (ignore_index, label_smoothing,
+                                                                 options)
+        self.linear = Linear(in_features, math.prod(self.out_features) * num_classes,
+                             bias=bias, device=device, dtype=dtype)
+
+    def forward(self, input, target):
+        shape = (self.num_classes,) + self.out_features
+        w = self.linear.weight.reshape(shape + (self.linear.in_features,))
+        b = None if self.linear.bias is None else self.linear.bias.reshape(shape)
+        return F.linear_cross_entropy(input, w, target, linear_bias=b, weight=self.weight,
+                                      reduction=self.reduction, ignore_index=self.ignore_index,
+                                      label_smoothing=self.label_smoothing,
+                                      options=self.options)
+
+
 __all__ = [
-    "CTCLoss", "Hardtanh", "Softplus", "PReLU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid",
+    "LinearCrossEntropyLoss", "LinearCrossEntropyOptions", "CTCLoss", "Hardtanh", "Softplus", "PReLU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid",
     "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "Threshold", "GLU", "Softmin",
     "CosineSimilarity", "PairwiseDistance", "Dropout1d", "Dropout2d", "Dropout3d",
     "AlphaDropout", "FeatureAlphaDropout", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",

@@ -106,3 +106,30 @@ def test_lstm_with_projection_matches_torch(bidirectional):
     np.testing.assert_allclose(eph.detach().numpy(), tph.detach().numpy(), atol=1e-5)
     with pytest.raises(ember.OpError, match=r"LSTM: proj_size must be 0 or in \[1, hidden"):
         nn.LSTM(3, 5, proj_size=5)
+
+
+@pytest.mark.parametrize("out_features", [(), (2,)])
+def test_linear_cross_entropy_matches_torch(out_features):
+    t = torch.nn.LinearCrossEntropyLoss(3, 4, out_features=out_features, bias=True,
+                                        label_smoothing=0.1)
+    e = nn.LinearCrossEntropyLoss(3, 4, out_features=out_features, bias=True,
+                                  label_smoothing=0.1,
+                                  options=nn.LinearCrossEntropyOptions(batch_chunk_size=2))
+    assert sorted(e.state_dict()) == sorted(t.state_dict())
+    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    y = rng.integers(0, 4, (5,) + out_features)
+    lt, le = t(torch.tensor(x), torch.tensor(y)), e(ember.tensor(x), ember.tensor(y))
+    np.testing.assert_allclose(le.item(), lt.item(), rtol=1e-5)
+    lt.backward()
+    le.backward()
+    np.testing.assert_allclose(e.linear.weight.grad.numpy(), t.linear.weight.grad.numpy(),
+                               atol=1e-6)
+    p = rng.random((5, 4)).astype(np.float32)
+    p /= p.sum(1, keepdims=True)
+    w = rng.standard_normal((4, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        nn.functional.linear_cross_entropy(ember.tensor(x), ember.tensor(w),
+                                           ember.tensor(p)).item(),
+        torch.nn.functional.linear_cross_entropy(torch.tensor(x), torch.tensor(w),
+                                                 torch.tensor(p)).item(), rtol=1e-5)
