@@ -191,7 +191,16 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        for hook in d.get("_forward_pre_hooks", {}).values():
+        kw_ids = d.get("_hooks_with_kwargs", ())
+        for hid, hook in d.get("_forward_pre_hooks", {}).items():
+            if hid in kw_ids:  # with_kwargs=True: hook(module, args, kwargs) -> (args, kwargs)
+                r = hook(self, args, kwargs)
+                if r is not None:
+                    if not (isinstance(r, tuple) and len(r) == 2):
+                        raise RuntimeError("forward pre-hook registered with_kwargs=True must "
+                                           f"return None or an (args, kwargs) pair, got {r!r}")
+                    args, kwargs = r
+                continue
             r = hook(self, args)
             if r is not None:
                 args = r if isinstance(r, tuple) else (r,)
@@ -202,8 +211,8 @@ class Module:
                                             list((pre or {}).values()))
         else:
             out = self.forward(*args, **kwargs)
-        for hook in d.get("_forward_hooks", {}).values():
-            r = hook(self, args, out)
+        for hid, hook in d.get("_forward_hooks", {}).items():
+            r = hook(self, args, kwargs, out) if hid in kw_ids else hook(self, args, out)
             if r is not None:
                 out = r
         return out
@@ -232,9 +241,10 @@ class Module:
         return _Handle(self.__dict__.setdefault("_backward_pre_hooks", OrderedDict()), hook,
                        prepend)
 
-    def register_forward_hook(self, hook):
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
         """``hook(module, inputs, output)`` runs after forward; a non-None return replaces the
-        output. Returns a handle with ``remove()``.
+        output (``with_kwargs=True``: ``hook(module, inputs, kwargs, output)``; ``prepend``:
+        before the hooks already there). Returns a handle with ``remove()``.
 
         >>> layer = ember.nn.Linear(2, 2)
         >>> handle = layer.register_forward_hook(lambda module, inputs, output: output.clamp(0, 0))
@@ -244,11 +254,19 @@ class Module:
         >>> layer(ember.ones(1, 2)).shape
         ember.Size([1, 2])
         """
-        return _Handle(self.__dict__.setdefault("_forward_hooks", OrderedDict()), hook)
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, inputs)`` runs before forward; a non-None return replaces the inputs."""
-        return _Handle(self.__dict__.setdefault("_forward_pre_hooks", OrderedDict()), hook)
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, inputs)`` runs before forward; a non-None return replaces the inputs
+        (``with_kwargs=True``: ``hook(module, inputs, kwargs)`` returning None or a new
+        ``(inputs, kwargs)`` pair)."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def _add_hook(self, store, hook, prepend, with_kwargs):
+        h = _Handle(self.__dict__.setdefault(store, OrderedDict()), hook, prepend)
+        if with_kwargs:
+            self.__dict__.setdefault("_hooks_with_kwargs", set()).add(h.id)
+        return h
 
     # ---- traversal ---------------------------------------------------------------------
     def named_modules(self, prefix=""):
