@@ -998,3 +998,118 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
 
 
 __all__.append("linear_cross_entropy")
+
+
+# ---- fractional max pooling (Graham 2014) --------------------------------------------------
+
+def _fractional_starts(inp, out, k, u):
+    """The window starts along one dim for the sample ``u`` in [0, 1) (PyTorch's sequence):
+    ``int((i + u) alpha) - int(u alpha)``, alpha = (inp - k) / (out - 1), the last at
+    inp - k."""
+    if out == 1:
+        return np.full(u.shape + (1,), inp - k, np.int64)
+    alpha = (inp - k) / (out - 1)
+    i = np.arange(out - 1)
+    s = (np.floor((i + u[..., None]) * alpha) - np.floor(u[..., None] * alpha)).astype(np.int64)
+    return np.concatenate([s, np.full(u.shape + (1,), inp - k, np.int64)], -1)
+
+
+def _fractional_max_pool(nd, input, kernel_size, output_size, output_ratio, return_indices,
+                         _random_samples):
+    import ember
+    op = f"fractional_max_pool{nd}d"
+    x = input
+    if x.ndim not in (nd + 1, nd + 2):
+        raise OpError(f"{op}: expected a {nd + 1}-D or {nd + 2}-D input, got shape "
+                      f"{tuple(x.shape)}")
+    unbatched = x.ndim == nd + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    N, C = x.shape[0], x.shape[1]
+    size = tuple(x.shape[2:])
+    k = (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
+    if output_size is None:
+        if output_ratio is None:
+            raise OpError(f"{op}: give output_size or output_ratio")
+        r = (output_ratio,) * nd if isinstance(output_ratio, (int, float)) else \
+            tuple(output_ratio)
+        if not all(0 < v < 1 for v in r):
+            raise OpError(f"{op}: output_ratio must be in (0, 1), got {output_ratio}")
+        output_size = tuple(int(s * v) for s, v in zip(size, r))
+    o = (output_size,) * nd if isinstance(output_size, int) else tuple(output_size)
+    if len(k) != nd or len(o) != nd or any(oi + ki - 1 > si for oi, ki, si in zip(o, k, size)):
+        raise OpError(f"{op}: output_size {o} with kernel_size {k} does not fit the input's "
+                      f"spatial size {size} (need output + kernel - 1 <= input per dim)")
+    if _random_samples is None:
+        u = ember.rand(N, C, nd, dtype=x.dtype)
+    else:
+        u = _random_samples
+        if tuple(u.shape) != (N, C, nd):
+            raise OpError(f"{op}: _random_samples must have shape {(N, C, nd)}, got "
+                          f"{tuple(u.shape)}")
+    un = np.asarray(u.detach().numpy(), dtype=np.float64)
+    # which sample drives which dim, as PyTorch: 2-D (W, H), 3-D (T, H, W)
+    idx = []
+    for d in range(nd):
+        col = nd - 1 - d if nd == 2 else d
+        st = _fractional_starts(size[d], o[d], k[d], un[:, :, col])  # (N, C, o_d)
+        idx.append(st[..., None] + np.arange(k[d]))                        # (N, C, o_d, k_d)
+    # windows: (N, C, o_1..o_nd, k_1..k_nd) by advanced indexing
+    grids = []
+    for d in range(nd):
+        shape = [N, C] + [1] * (2 * nd)
+        shape[2 + d] = o[d]
+        shape[2 + nd + d] = k[d]
+        grids.append(idx[d].reshape(shape))
+    n_i = np.arange(N).reshape([N, 1] + [1] * (2 * nd))
+    c_i = np.arange(C).reshape([1, C] + [1] * (2 * nd))
+    flat = 0
+    for d in range(nd):
+        flat = flat * size[d] + grids[d]
+    flat = np.broadcast_to(flat, (N, C) + o + k)
+    xf = x.reshape(N, C, int(np.prod(size)))
+    win = xf[ember.tensor(np.broadcast_to(n_i, flat.shape)),
+             ember.tensor(np.broadcast_to(c_i, flat.shape)), ember.tensor(flat)]
+    win = win.reshape((N, C) + o + (int(np.prod(k)),))
+    out = win.amax(-1)
+    if unbatched:
+        out = out.squeeze(0)
+    if not return_indices:
+        return out
+    arg = np.asarray(win.detach().numpy()).argmax(-1)
+    ind = np.take_along_axis(flat.reshape((N, C) + o + (-1,)), arg[..., None], -1)[..., 0]
+    ind = ember.tensor(ind.astype(np.int64))
+    return out, (ind.squeeze(0) if unbatched else ind)
+
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    """Fractional max pooling over H and W (as ``F.fractional_max_pool2d``): windows of
+    ``kernel_size`` at pseudo-random starts (one sample in [0, 1) per dim, channel and
+    example, ``_random_samples`` (N, C, 2) when given) so the output has ``output_size``
+    (or ``output_ratio`` of the input); differentiable.
+
+    >>> x = ember.arange(16.).reshape(1, 1, 4, 4)
+    >>> ember.nn.functional.fractional_max_pool2d(x, 2, output_size=2,
+    ...                                           _random_samples=ember.zeros(1, 1, 2))
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
+    """
+    return _fractional_max_pool(2, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    """Fractional max pooling over D, H and W (see ``fractional_max_pool2d``; samples
+    (N, C, 3)).
+
+    >>> ember.nn.functional.fractional_max_pool3d(ember.zeros(1, 1, 6, 6, 6), 2,
+    ...                                           output_ratio=0.5).shape
+    ember.Size([1, 1, 3, 3, 3])
+    """
+    return _fractional_max_pool(3, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+__all__ += ["fractional_max_pool2d", "fractional_max_pool3d"]

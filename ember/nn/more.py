@@ -1093,6 +1093,44 @@ class CTCLoss(_Loss):
                           self.reduction, self.zero_infinity)
 
 
+class _FractionalMaxPool(Module):
+    _nd = 2
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                 _random_samples=None):
+        super().__init__()
+        if output_size is None and output_ratio is None:
+            raise OpError(f"{type(self).__name__}: give output_size or output_ratio")
+        self.kernel_size, self.output_size, self.output_ratio = (kernel_size, output_size,
+                                                                 output_ratio)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+
+    def forward(self, input):
+        fn = F.fractional_max_pool2d if self._nd == 2 else F.fractional_max_pool3d
+        return fn(input, self.kernel_size, self.output_size, self.output_ratio,
+                  self.return_indices, _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPool):
+    """Fractional max pooling over H and W (see ``F.fractional_max_pool2d``), as
+    ``torch.nn.FractionalMaxPool2d``.
+
+    >>> ember.nn.FractionalMaxPool2d(2, output_ratio=0.5)(ember.zeros(1, 3, 8, 8)).shape
+    ember.Size([1, 3, 4, 4])
+    """
+    _nd = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPool):
+    """Fractional max pooling over D, H and W, as ``torch.nn.FractionalMaxPool3d``.
+
+    >>> ember.nn.FractionalMaxPool3d(2, output_size=3)(ember.zeros(1, 1, 6, 6, 6)).shape
+    ember.Size([1, 1, 3, 3, 3])
+    """
+    _nd = 3
+
+
 class LinearCrossEntropyOptions:
     """PyTorch's chunking settings for ``linear_cross_entropy`` (a memory saving of its
     kernels): kept and shown, with no effect on ember's results.
@@ -1151,7 +1189,8 @@ class LinearCrossEntropyLoss(_WeightedLoss):
 
 
 __all__ = [
-    "LinearCrossEntropyLoss", "LinearCrossEntropyOptions", "CTCLoss", "Hardtanh", "Softplus", "PReLU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid",
+    "FractionalMaxPool2d", "FractionalMaxPool3d", "LinearCrossEntropyLoss",
+    "LinearCrossEntropyOptions", "CTCLoss", "Hardtanh", "Softplus", "PReLU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid",
     "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "Threshold", "GLU", "Softmin",
     "CosineSimilarity", "PairwiseDistance", "Dropout1d", "Dropout2d", "Dropout3d",
     "AlphaDropout", "FeatureAlphaDropout", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",

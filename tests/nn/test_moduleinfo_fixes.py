@@ -133,3 +133,30 @@ def test_linear_cross_entropy_matches_torch(out_features):
                                            ember.tensor(p)).item(),
         torch.nn.functional.linear_cross_entropy(torch.tensor(x), torch.tensor(w),
                                                  torch.tensor(p)).item(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+def test_fractional_max_pool_matches_torch_given_the_samples(nd):
+    shp = (2, 3, 11, 9) if nd == 2 else (2, 2, 7, 8, 9)
+    x = rng.standard_normal(shp).astype(np.float32)
+    s = rng.random((shp[0], shp[1], nd)).astype(np.float32)
+    tf = getattr(torch.nn.functional, f"fractional_max_pool{nd}d")
+    ef = getattr(nn.functional, f"fractional_max_pool{nd}d")
+    k = (3,) * (nd - 1) + (2,)
+    for kw in ({"output_size": 4}, {"output_ratio": (0.5,) * nd},
+               {"output_size": (3,) * (nd - 1) + (5,)}):
+        to, ti = tf(torch.tensor(x), k, return_indices=True, _random_samples=torch.tensor(s),
+                    **kw)
+        eo, ei = ef(ember.tensor(x), k, return_indices=True, _random_samples=ember.tensor(s),
+                    **kw)
+        np.testing.assert_array_equal(eo.numpy(), to.numpy())
+        np.testing.assert_array_equal(ei.numpy(), ti.numpy())
+    xt, xe = torch.tensor(x).requires_grad_(), ember.tensor(x).requires_grad_()
+    tf(xt, 2, output_size=3, _random_samples=torch.tensor(s)).sum().backward()
+    ef(xe, 2, output_size=3, _random_samples=ember.tensor(s)).sum().backward()
+    np.testing.assert_array_equal(xe.grad.numpy(), xt.grad.numpy())
+    m = getattr(nn, f"FractionalMaxPool{nd}d")(2, output_ratio=0.5)
+    assert m(ember.tensor(x)).shape == tuple(v // 2 for v in shp[:2]) * 0 + shp[:2] + \
+        tuple(v // 2 for v in shp[2:])
+    assert ef(ember.zeros((0,) + shp[1:]), 2, output_size=2).shape == (0,) + shp[1:2] + \
+        (2,) * nd
