@@ -449,6 +449,9 @@ def _compare_grads(args, t_out, e_args, e_out, torch, ember, op=None, kwargs=Non
         return None
     e_outs = [e for t, e in zip([o for o in _flat(t_out) if isinstance(o, torch.Tensor)],
                                 e_outs) if t.requires_grad]
+    # a sparse output (to_sparse) is weighted as its dense values
+    t_outs = [o.to_dense() if o.layout != torch.strided else o for o in t_outs]
+    e_outs = [o.to_dense() if getattr(o, "is_sparse", False) else o for o in e_outs]
     ws = [torch.randn_like(o) for o in t_outs]
     try:
         tg = torch.autograd.grad(sum((o * w).sum() for o, w in zip(t_outs, ws)), t_ins,
