@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import namespace
 from ..core.exceptions import OpError
 from ..core.primitive import Aval, Primitive, bind
 from ..core import dtypes as _dt
@@ -64,29 +65,39 @@ def _split(a, m, n):
     return L, np.triu(a[..., :k, :])
 
 
+# The elimination loops run on plain NumPy copies of the inputs; the results go back into the
+# inputs' namespace (their device).
+
+def _host(a):
+    return np.asarray(a).view(np.ndarray)
+
+
 def _pivots_impl(a):
+    xp = namespace(a)
     *b, m, n = a.shape
-    work = np.array(a, dtype=a.dtype, copy=True).reshape((-1, m, n))
+    work = np.array(_host(a), dtype=a.dtype, copy=True).reshape((-1, m, n))
     pivots, perm = _eliminate(work, True)
-    return [pivots.reshape(tuple(b) + (min(m, n),)), perm.reshape(tuple(b) + (m,))]
+    return [xp.asarray(pivots.reshape(tuple(b) + (min(m, n),))),
+            xp.asarray(perm.reshape(tuple(b) + (m,)))]
 
 
 def _lu_impl(a, perm):
+    xp = namespace(a)
     *b, m, n = a.shape
-    a2 = a.reshape((-1, m, n))
-    p2 = np.broadcast_to(perm, tuple(b) + (m,)).reshape((-1, m))
+    a2 = _host(a).reshape((-1, m, n))
+    p2 = np.broadcast_to(_host(perm), tuple(b) + (m,)).reshape((-1, m))
     work = np.take_along_axis(a2, p2[:, :, None], axis=1).astype(a.dtype, copy=True)
     _eliminate(work, False)
     L, U = _split(work, m, n)
     k = min(m, n)
-    return [L.reshape(tuple(b) + (m, k)), U.reshape(tuple(b) + (k, n))]
+    return [xp.asarray(L.reshape(tuple(b) + (m, k))), xp.asarray(U.reshape(tuple(b) + (k, n)))]
 
 
 def _perm_matrix(perm, m, dtype):
     """P with ``(P x)[i] = x[perm[i]]``: a one-hot (..., m, m) matrix of ``dtype``."""
     from . import elementwise as ew
-    from .creation_ops import arange
-    eq = ew.eq(perm.reshape(tuple(perm.shape) + (1,)), arange(m))
+    from .linalg_decomp import _on_device_of
+    eq = ew.eq(perm.reshape(tuple(perm.shape) + (1,)), _on_device_of(np.arange(m), perm))
     return ew.cast(eq, dtype)
 
 
@@ -197,8 +208,9 @@ lu_pivots_p.batch = lambda args, dims: (bind(lu_pivots_p, moveaxis_to_front(args
 
 
 def _to_perm_impl(pivots, m):
+    xp = namespace(pivots)
     b = pivots.shape[:-1]
-    piv = pivots.reshape((int(np.prod(b)), pivots.shape[-1])).astype(np.int64) - 1
+    piv = _host(pivots).reshape((int(np.prod(b)), pivots.shape[-1])).astype(np.int64) - 1
     B, k = piv.shape
     if piv.size and (piv.min() < 0 or piv.max() >= m):
         raise OpError(f"lu_pivots_to_permutation: pivots must lie in [1, {m}], got values "
@@ -208,7 +220,7 @@ def _to_perm_impl(pivots, m):
     for j in range(k):
         q = piv[:, j]
         perm[rows, j], perm[rows, q] = perm[rows, q], perm[rows, j].copy()
-    return perm.reshape(tuple(b) + (m,))
+    return xp.asarray(perm.reshape(tuple(b) + (m,)))
 
 
 to_perm_p = Primitive("lu_pivots_to_permutation", _to_perm_impl,
@@ -238,10 +250,10 @@ def lu_factor_parts(A, pivot=True):
     if pivot:
         pivots, perm = bind(lu_pivots_p, a)
     else:
-        from .creation_ops import arange
+        from .linalg_decomp import _on_device_of
         m, k = a.shape[-2], min(a.shape[-2], a.shape[-1])
         b = tuple(a.shape[:-2])
-        perm = arange(m).expand(b + (m,))
-        pivots = (arange(k, dtype=_dt.int32) + 1).expand(b + (k,))
+        perm = _on_device_of(np.arange(m), a).expand(b + (m,))
+        pivots = _on_device_of(np.arange(1, k + 1, dtype=np.int32), a).expand(b + (k,))
     L, U = bind(lu_p, a, perm)
     return L, U, pivots, perm

@@ -288,7 +288,8 @@ def _igamma64(a, x, upper):
 
 def _igamma_impl(a, x, upper):
     dt = np.result_type(a.dtype, x.dtype)
-    return _igamma64(a, x, upper).astype(dt, copy=False)
+    host = (np.asarray(v).view(np.ndarray) for v in (a, x))
+    return namespace(a, x).asarray(_igamma64(*host, upper).astype(dt, copy=False))
 
 
 def _igamma_dx(a, x):

@@ -289,8 +289,22 @@ def _cjvp_vjp(ct, out, *args, flat, rule, residuals=None):
     return tuple(pull(ct))
 
 
+def _cjvp_shape(*avals, flat, **_):
+    """A staged function's output avals are its graph's (evaluating it on host zeros, as the
+    generic shape inference does, would mix devices with constants the graph made on the
+    default device); a plain Python function is evaluated."""
+    if isinstance(flat, _StagedFn):
+        return [o.aval for o in flat.closed.graph.outs]
+    import numpy as np
+    from ..core import dtypes as _dt
+    from ..core.primitive import Aval, _zeros_like_aval
+    with np.errstate(all="ignore"):
+        out = _impl_of("custom_jvp")(*[_zeros_like_aval(a) for a in avals], flat=flat)
+    return [Aval(o.shape, _dt.from_np(o.dtype)) for o in out]
+
+
 custom_jvp_call_p = Primitive("custom_jvp_call", _impl_of("custom_jvp"), multiple_results=True,
-                              vjp=_cjvp_vjp, jvp=_cjvp_jvp)
+                              vjp=_cjvp_vjp, jvp=_cjvp_jvp, shape=_cjvp_shape)
 custom_jvp_call_p.batch = _batch_rule(custom_jvp_call_p)
 custom_jvp_call_p.vjp_forward = _cjvp_forward
 custom_jvp_call_p.jvp_with_primal = True
