@@ -940,24 +940,8 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     non-NaN entries, NaN where a slice has none. The positions are found on concrete
     values; the result gathers the sorted input at them, so it is differentiable in
     ``input`` (and, with linear interpolation, in a ``q`` that requires grad)."""
-    from .torch_ops import _INTERP, _float_check
-    x = _t(input, "nanquantile")
-    _float_check(x, "nanquantile")
-    if interpolation not in _INTERP:
-        raise ValueError(f"ember.nanquantile: interpolation must be one of {_INTERP}, got "
-                         f"{interpolation!r}")
-    scalar_q = not isinstance(q, Tensor) or q.ndim == 0
-    qa = np.atleast_1d(np.asarray(q.detach().numpy() if isinstance(q, Tensor) else q,
-                                  dtype=np.float64))
-    if qa.ndim > 1:
-        raise ValueError(f"ember.nanquantile: q must be a scalar or 1-d, got shape {qa.shape}")
-    if ((qa < 0) | (qa > 1)).any():
-        raise ValueError(f"ember.nanquantile: q values must be in [0, 1], got {qa.tolist()}")
-    if dim is None:
-        src, d = _sh.reshape(x, (-1,)), 0
-    else:
-        src = x if x.ndim else _sh.reshape(x, (1,))
-        d = _norm_dim(dim, src.ndim, "nanquantile")
+    from .torch_ops import _quantile_args
+    x, scalar_q, qa, src, d = _quantile_args("nanquantile", input, q, dim, interpolation)
     if src.shape[d] == 0:
         raise ValueError("ember.nanquantile: cannot take a quantile of an empty tensor")
     srt = _prng.sort(src, d)[0]  # NaN sorts last

@@ -613,26 +613,33 @@ def mode(input, dim=-1, keepdim=False):
 _INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
-    """The ``q``-th quantiles (``q`` a float or 1-d tensor in [0, 1]) of all entries or along
-    ``dim``, as ``torch.quantile``; a 1-d ``q`` adds a leading dimension. Differentiable."""
-    x = _t(input, "quantile")
-    _float_check(x, "quantile")
+def _quantile_args(op, input, q, dim, interpolation):
+    """quantile's and nanquantile's checked arguments: (x, scalar q?, q as a float64 1-d
+    array, the source (flattened when dim is None, 1-d for a 0-d input), its dim)."""
+    x = _t(input, op)
+    _float_check(x, op)
     if interpolation not in _INTERP:
-        raise ValueError(f"ember.quantile: interpolation must be one of {_INTERP}, got "
+        raise ValueError(f"ember.{op}: interpolation must be one of {_INTERP}, got "
                          f"{interpolation!r}")
     scalar_q = not isinstance(q, Tensor) or q.ndim == 0
     qa = np.atleast_1d(np.asarray(q.detach().numpy() if isinstance(q, Tensor) else q,
                                   dtype=np.float64))
     if qa.ndim > 1:
-        raise ValueError(f"ember.quantile: q must be a scalar or 1-d, got shape {qa.shape}")
+        raise ValueError(f"ember.{op}: q must be a scalar or 1-d, got shape {qa.shape}")
     if ((qa < 0) | (qa > 1)).any():
-        raise ValueError(f"ember.quantile: q values must be in [0, 1], got {qa.tolist()}")
+        raise ValueError(f"ember.{op}: q values must be in [0, 1], got {qa.tolist()}")
     if dim is None:
         src, d = _sh.reshape(x, (-1,)), 0
     else:
         src = x if x.ndim else _sh.reshape(x, (1,))
-        d = _norm_dim(dim, src.ndim, "quantile")
+        d = _norm_dim(dim, src.ndim, op)
+    return x, scalar_q, qa, src, d
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """The ``q``-th quantiles (``q`` a float or 1-d tensor in [0, 1]) of all entries or along
+    ``dim``, as ``torch.quantile``; a 1-d ``q`` adds a leading dimension. Differentiable."""
+    x, scalar_q, qa, src, d = _quantile_args("quantile", input, q, dim, interpolation)
     n = src.shape[d]
     if n == 0:
         raise ValueError("ember.quantile: cannot take a quantile of an empty tensor")
