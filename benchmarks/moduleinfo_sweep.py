@@ -22,7 +22,8 @@ import warnings
 
 import numpy as np
 
-from opinfo_sweep import _Skip, _compare, _flat, _to_ember, _describe  # noqa: E402
+from opinfo_sweep import (_Skip, _compare, _flat, _to_ember, _describe, tally, status,  # noqa
+                          print_report)
 
 
 def _load(em, tm, ember, torch):
@@ -153,15 +154,8 @@ def sweep(names=None, grad=True, show=3):
                     bad = _grads(f_args, t_out, e_fargs, e_out, tm, em, torch, ember)
                 except Exception as err:
                     bad = f"grad: {type(err).__name__}: {' '.join(str(err).split())[:160]}"
-            if bad is None:
-                counts["ok"] += 1
-            else:
-                counts["mismatch"] += 1
-                if len(msgs) < show:
-                    msgs.append(f"{desc}: {bad}")
-        status = "ok" if counts["ok"] and not (counts["error"] or counts["mismatch"]) else \
-            ("fail" if counts["error"] or counts["mismatch"] else "skipped")
-        report[cls] = {"status": status, **counts, "msgs": msgs}
+            tally(counts, msgs, show, desc, bad)
+        report[cls] = {"status": status(counts), **counts, "msgs": msgs}
     return report
 
 
@@ -181,20 +175,7 @@ def main():
     a = ap.parse_args()
     names = set(a.modules.split(",")) if a.modules else None
     report = sweep(names, not a.no_grad, a.show)
-    for key, r in sorted(report.items()):
-        if r["status"] != "ok":
-            extra = f" ok {r.get('ok', 0)} error {r.get('error', 0)} mismatch " \
-                    f"{r.get('mismatch', 0)} skip {r.get('skip', 0)}" \
-                if r["status"] in ("fail", "skipped") else ""
-            print(f"{r['status']:8s} {key}{extra}")
-            for m in r.get("msgs", []):
-                print(f"           {m}")
-    status = collections.Counter(r["status"] for r in report.values())
-    samples = collections.Counter()
-    for r in report.values():
-        for k in ("ok", "error", "mismatch", "skip"):
-            samples[k] += r.get(k, 0)
-    print(f"modules: {dict(status)}; samples: {dict(samples)}")
+    print_report(report, "modules", shown=("fail", "missing", "skipped", "no samples"))
 
 
 if __name__ == "__main__":

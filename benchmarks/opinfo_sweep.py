@@ -211,17 +211,8 @@ def _against_float64(op, args, kwargs, t_out, e_out, bad, torch, ember):
     ins = list(_flat(args)) + list(_flat(list(kwargs.values())))
     if not any(isinstance(a, torch.Tensor) and a.dtype == torch.float32 for a in ins):
         return bad
-
-    def up(v):
-        if isinstance(v, torch.Tensor) and v.dtype == torch.float32:
-            return v.detach().double()
-        if isinstance(v, (list, tuple)) and not hasattr(v, "_fields"):
-            return type(v)(up(x) for x in v)
-        if isinstance(v, dict):
-            return {k: up(x) for k, x in v.items()}
-        return v
     try:
-        ref = op(*up(tuple(args)), **up(dict(kwargs)))
+        ref = op(*_up64(tuple(args), torch), **_up64(dict(kwargs), torch))
     except Exception:
         return bad
     ref_leaves = [r.float() if isinstance(r, torch.Tensor) and r.dtype == torch.float64
@@ -392,16 +383,45 @@ def sweep(names=None, dtype="float32", grad=False, show=3):
             if bad is None and grad and op.supports_autograd:
                 bad = _compare_grads(args, t_cmp, e_args, e_cmp, torch, ember, op, s.kwargs,
                                      view)
-            if bad is None:
-                counts["ok"] += 1
-            else:
-                counts["mismatch"] += 1
-                if len(msgs) < show:
-                    msgs.append(f"{_describe(s)}: {bad}")
-        status = "ok" if counts["ok"] and not (counts["error"] or counts["mismatch"]) else \
-            ("fail" if counts["error"] or counts["mismatch"] else "skipped")
-        report[key] = {"status": status, **counts, "msgs": msgs}
+            tally(counts, msgs, show, _describe(s), bad)
+        report[key] = {"status": status(counts), **counts, "msgs": msgs}
     return report
+
+
+def tally(counts, msgs, show, where, bad):
+    """Count a compared sample (``bad``: None or what differed), keeping the first messages."""
+    if bad is None:
+        counts["ok"] += 1
+        return
+    counts["mismatch"] += 1
+    if len(msgs) < show:
+        msgs.append(f"{where}: {bad}")
+
+
+def status(counts):
+    """An entry's status from its sample counts."""
+    if counts["error"] or counts["mismatch"]:
+        return "fail"
+    return "ok" if counts["ok"] else "skipped"
+
+
+def print_report(report, kind, shown=("fail", "missing", "no samples")):
+    """One line per entry whose status is in ``shown`` (with its first messages), then the
+    summary: entries by status, samples by outcome."""
+    for key, r in sorted(report.items()):
+        if r["status"] in shown:
+            extra = f" ok {r.get('ok', 0)} error {r.get('error', 0)} mismatch " \
+                    f"{r.get('mismatch', 0)} skip {r.get('skip', 0)}" \
+                if r["status"] in ("fail", "skipped") else ""
+            print(f"{r['status']:8s} {key}{extra}")
+            for m in r.get("msgs", []):
+                print(f"           {m}")
+    samples = collections.Counter()
+    for r in report.values():
+        for k in ("ok", "error", "mismatch", "skip"):
+            samples[k] += r.get(k, 0)
+    print(f"{kind}: {dict(collections.Counter(r['status'] for r in report.values()))}; "
+          f"samples: {dict(samples)}")
 
 
 def _describe(s):
@@ -415,19 +435,24 @@ def _describe(s):
     return "(" + ", ".join(parts) + ")"
 
 
+def _up64(v, torch, keep_grad=False):
+    """``v`` with its float32 torch tensors as float64 copies (``keep_grad``: requiring grad
+    where the originals do), through lists, tuples and dicts."""
+    if isinstance(v, torch.Tensor) and v.dtype == torch.float32:
+        d = v.detach().double()
+        return d.requires_grad_(v.requires_grad) if keep_grad else d
+    if isinstance(v, (list, tuple)) and not hasattr(v, "_fields"):
+        return type(v)(_up64(x, torch, keep_grad) for x in v)
+    if isinstance(v, dict):
+        return {k: _up64(x, torch, keep_grad) for k, x in v.items()}
+    return v
+
+
 def _grads64(op, args, kwargs, ws, torch, view):
     """torch's gradients of sum(out * w) in float64 (the inputs and weights upcast), or
     None when torch can't run it so."""
-    def up(v):
-        if isinstance(v, torch.Tensor) and v.dtype == torch.float32:
-            return v.detach().double().requires_grad_(v.requires_grad)
-        if isinstance(v, (list, tuple)) and not hasattr(v, "_fields"):
-            return type(v)(up(x) for x in v)
-        if isinstance(v, dict):
-            return {k: up(x) for k, x in v.items()}
-        return v
     try:
-        a64, k64 = up(tuple(args)), up(dict(kwargs))
+        a64, k64 = _up64(tuple(args), torch, True), _up64(dict(kwargs), torch, True)
         out = op(*a64, **k64)
         if view is not None:
             out = view(list(out), a64, k64)
@@ -505,19 +530,7 @@ def main():
     a = ap.parse_args()
     names = set(a.ops.split(",")) if a.ops else None
     report = sweep(names, a.dtype, a.grad, a.show)
-    status = collections.Counter(r["status"] for r in report.values())
-    for key, r in sorted(report.items()):
-        if r["status"] in ("fail", "missing", "no samples"):
-            extra = f" ok {r.get('ok', 0)} error {r.get('error', 0)} mismatch " \
-                    f"{r.get('mismatch', 0)}" if r["status"] == "fail" else ""
-            print(f"{r['status']:8s} {key}{extra}")
-            for m in r.get("msgs", []):
-                print(f"           {m}")
-    samples = collections.Counter()
-    for r in report.values():
-        for k in ("ok", "error", "mismatch", "skip"):
-            samples[k] += r.get(k, 0)
-    print(f"operators: {dict(status)}; samples: {dict(samples)}")
+    print_report(report, "operators")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(report, f, indent=1)
