@@ -378,11 +378,14 @@ def relayout(x, fmt, op):
     if isinstance(x, Tracer):  # no layout
         return x
     data = x._data
+    from .tensor_methods import copy_p
+    if fmt is mf.contiguous_format:  # one row-major copy
+        flags = getattr(data, "flags", None)  # (meta arrays have no layout)
+        return x if flags is None or flags.c_contiguous else bind(copy_p, x, order="C")
     new = mf.laid_out(data, fmt)
     if new is data:
         return x
-    from .tensor_methods import clone
-    out = clone(x)
+    out = bind(copy_p, x)  # (in the graph; its data then laid out in the format)
     out._data = new
     return out
 

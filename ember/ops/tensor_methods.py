@@ -273,16 +273,17 @@ def detach_(self):
     return self
 
 
-def _clone_impl(x):
-    return namespace(x).array(x, copy=True)
+def _clone_impl(x, order="K"):
+    return namespace(x).array(x, copy=True, order=order)
 
 
 from ..core.primitive import Primitive, Aval  # noqa: E402
 
-copy_p = Primitive("copy", _clone_impl, shape=lambda x: Aval(x.shape, x.dtype), linear=True,
+# copy(x, order): a copy in x's memory order ("K") or row-major ("C": contiguous())
+copy_p = Primitive("copy", _clone_impl, shape=lambda x, **_: Aval(x.shape, x.dtype), linear=True,
                    allocating=True,
-                   vjp=lambda ct, out, x: (ct,), jvp=lambda p, t, out: t[0])
-copy_p.batch = lambda args, dims: (bind(copy_p, args[0]), dims[0])
+                   vjp=lambda ct, out, x, **_: (ct,), jvp=lambda p, t, out, **_: t[0])
+copy_p.batch = lambda args, dims, **params: (bind(copy_p, args[0], **params), dims[0])
 
 
 @method
@@ -295,8 +296,13 @@ def clone(self, memory_format=None):
     >>> x.grad
     tensor([1., 1.])
     """
-    out = bind(copy_p, elementwise.as_value(self))
-    return out if memory_format is None else shape.relayout(out, memory_format, "clone")
+    from ..core.memory_format import contiguous_format, preserve_format
+    x = elementwise.as_value(self)
+    if memory_format is None or memory_format is preserve_format:
+        return bind(copy_p, x)
+    if memory_format is contiguous_format:
+        return bind(copy_p, x, order="C")
+    return shape.relayout(bind(copy_p, x), memory_format, "clone")
 
 
 @method
