@@ -175,12 +175,8 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     a = _float("linalg.pinv", A)
     if isinstance(atol, _Tensor) or isinstance(rtol, _Tensor) or a.dtype.is_complex:
         return _pinv_svd(a, atol, rtol, hermitian)
-    from .backend.base import default_device
-    from .core.primitive import Tracer
-    dev = default_device() if isinstance(a, Tracer) else a.device  # (a tracer's is unknown)
     return _pinv_fn(float(atol) if atol is not None else None,
-                    float(rtol) if rtol is not None else None, bool(hermitian),
-                    str(dev))(a)
+                    float(rtol) if rtol is not None else None, bool(hermitian))(a)
 
 
 def _pinv_svd(a, atol, rtol, hermitian=False):
@@ -201,14 +197,13 @@ def _pinv_svd(a, atol, rtol, hermitian=False):
 _PINV_FNS = {}
 
 
-def _pinv_fn(atol, rtol, hermitian, device=None):
+def _pinv_fn(atol, rtol, hermitian):
     """The pseudo-inverse with its own derivative (Golub and Pereyra's, at constant rank, as
     PyTorch's): dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P. Through the SVD
     the derivative would divide by s_i^2 - s_j^2, which is 0 for the repeated zero singular
     values of a rank-deficient matrix and tiny where singular values nearly coincide. A
-    custom JVP, so forward mode works and reverse mode transposes it. One function per
-    device: a custom function keeps the graphs it traced, with their constants."""
-    key = (atol, rtol, hermitian, device)
+    custom JVP, so forward mode works and reverse mode transposes it."""
+    key = (atol, rtol, hermitian)
     if key not in _PINV_FNS:
         E = _e()
 
