@@ -14,3 +14,15 @@ def jax_x64():
     yield
     jax.config.update("jax_enable_x64", prev_jax)
     ember.config.update("jax_enable_x64", prev_ember)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tempfiles_under_pytest(tmp_path_factory):
+    """What the tests and the docstring examples create with ``tempfile`` (``mkdtemp()``, the
+    fuzzers' files, generated data sets) goes under pytest's own temporary directory, which
+    pytest prunes (it keeps the last three runs), instead of piling up in the system's."""
+    import tempfile
+    prev = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
+    yield
+    tempfile.tempdir = prev

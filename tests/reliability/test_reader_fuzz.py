@@ -73,12 +73,12 @@ def _tmpdir():
 # ---- safetensors checkpoints ----------------------------------------------------------------
 
 def _checkpoint_bytes(nested):
-    d = _tmpdir()
     obj = {"model": {"w": ember.ones(8, 4), "b": ember.zeros(4)}, "epoch": 3,
            "history": [{"loss": 0.5}]} if nested else {"w": ember.ones(8, 4)}
-    ember.save(obj, os.path.join(d, "c.safetensors"))
-    with open(os.path.join(d, "c.safetensors"), "rb") as f:
-        return f.read()
+    with tempfile.TemporaryDirectory(prefix="ember-fuzz-") as d:  # (at collection: no fixture)
+        ember.save(obj, os.path.join(d, "c.safetensors"))
+        with open(os.path.join(d, "c.safetensors"), "rb") as f:
+            return f.read()
 
 
 CKPT = {n: _checkpoint_bytes(n) for n in (False, True)}
