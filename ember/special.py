@@ -111,18 +111,61 @@ def log_ndtr(input):
 
 def i0(input):
     """The modified Bessel function of the first kind, order 0 (as ``torch.special.i0``):
-    its power series summed to convergence for |x| <= 15 (float32 relative error below 1e-6),
-    an asymptotic expansion above."""
-    x = _ew.abs(_to._t(input, "special.i0"))
-    small = x <= 15.0
-    xs = _ew.where(small, x, _to._zl(x))
-    q = xs * xs * 0.25
-    term, total = _to._ol(x), _to._ol(x)
-    for k in range(1, 60):
-        term = term * q / float(k * k)
-        total = total + term
-    xl = _ew.where(small, _ew.full_like_traced(x, 20.0), x)
-    inv = 1.0 / (8.0 * xl)
-    series = 1.0 + inv * (1.0 + inv * (9.0 / 2.0 + inv * (225.0 / 6.0 + inv * (11025.0 / 24.0))))
-    big = _ew.exp(xl) / _ew.sqrt(2.0 * math.pi * xl) * series
-    return _ew.where(small, total, big)
+    ``modified_bessel_i0``'s primitive, whose derivative is ``i1``.
+
+    >>> ember.special.i0(ember.tensor([0., 1.]))
+    tensor([1.0000, 1.2661])
+    """
+    return _sp.bessel_fn("modified_bessel_i0")(_to._t(input, "special.i0"))
+
+
+def _bessel(name, summary, example=None):
+    prim_op = _sp.bessel_fn(name)
+
+    def f(input):
+        return prim_op(_to._t(input, "special." + name))
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = summary + " (as ``torch.special." + name + "``), elementwise; float64 " \
+        "kernels of ``ember/backend/special_math.py`` rounded once to the input's dtype." + \
+        (("\n\n    >>> " + example[0] + "\n    " + example[1] + "\n") if example else "")
+    return f
+
+
+bessel_j0 = _bessel("bessel_j0", "The Bessel function of the first kind of order 0, J0; "
+                    "derivative -J1", ("ember.special.bessel_j0(ember.tensor([0., 1.]))",
+                                       "tensor([1.0000, 0.7652])"))
+bessel_j1 = _bessel("bessel_j1", "The Bessel function of the first kind of order 1, J1; "
+                    "derivative J0 - J1/x")
+bessel_y0 = _bessel("bessel_y0", "The Bessel function of the second kind of order 0, Y0 "
+                    "(-inf at 0, NaN below); derivative -Y1")
+bessel_y1 = _bessel("bessel_y1", "The Bessel function of the second kind of order 1, Y1 "
+                    "(-inf at 0, NaN below); derivative Y0 - Y1/x")
+modified_bessel_i0 = _bessel("modified_bessel_i0", "The modified Bessel function of the "
+                             "first kind of order 0, I0; derivative I1")
+modified_bessel_i1 = _bessel("modified_bessel_i1", "The modified Bessel function of the "
+                             "first kind of order 1, I1; derivative I0 - I1/x")
+i1 = _bessel("modified_bessel_i1", "The modified Bessel function of the first kind of order "
+             "1, I1 (``i1`` and ``modified_bessel_i1`` are one primitive)")
+i1.__name__ = i1.__qualname__ = "i1"
+modified_bessel_k0 = _bessel("modified_bessel_k0", "The modified Bessel function of the "
+                             "second kind of order 0, K0 (inf at 0, NaN below); derivative "
+                             "-K1")
+modified_bessel_k1 = _bessel("modified_bessel_k1", "The modified Bessel function of the "
+                             "second kind of order 1, K1; derivative -K0 - K1/x")
+scaled_modified_bessel_k0 = _bessel("scaled_modified_bessel_k0", "``exp(x) * K0(x)``, "
+                                    "finite for large x")
+scaled_modified_bessel_k1 = _bessel("scaled_modified_bessel_k1", "``exp(x) * K1(x)``, "
+                                    "finite for large x")
+i0e = _bessel("i0e", "``exp(-|x|) * I0(x)``, finite for large |x|",
+              ("ember.special.i0e(ember.tensor([0., 1.]))", "tensor([1.0000, 0.4658])"))
+i1e = _bessel("i1e", "``exp(-|x|) * I1(x)``, finite for large |x|")
+spherical_bessel_j0 = _bessel("spherical_bessel_j0", "The spherical Bessel function of the "
+                              "first kind of order 0, ``sin(x) / x`` (1 at 0)")
+airy_ai = _bessel("airy_ai", "Airy's function Ai (no derivative, as in PyTorch)")
+zeta = _sp.zeta
+globals().update(_sp.POLYNOMIALS)
+
+__all__ += ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0",
+            "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+            "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "i0e", "i1", "i1e",
+            "spherical_bessel_j0", "airy_ai", "zeta"] + sorted(_sp.POLYNOMIALS)

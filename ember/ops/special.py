@@ -359,3 +359,239 @@ def igammac(input, other):
 __all__ += ["igamma", "igammac"]
 method(igamma)
 method(igammac)
+
+
+# ---- torch.special's Bessel family, Airy's Ai, Hurwitz's zeta, the orthogonal polynomials -
+#
+# The kernels are float64 NumPy in ``backend/special_math.py`` (their methods are described
+# there); each primitive runs its kernel on a float64 copy and rounds once to the input's
+# dtype. Derivatives: the Bessel functions' own recurrences (J0' = -J1, J1' = J0 - J1/x,
+# the same for Y; I0' = I1, I1' = I0 - I1/x; K0' = -K1, K1' = -K0 - K1/x; the scaled forms
+# by the product rule), each written with these primitives, so every order exists. PyTorch
+# gives these none but i0e, i1, i1e (and zeta in q); ember gives them all, since they cost
+# one more kernel call. Ai, the polynomials (in x; n is an integer degree) and zeta's second
+# derivative in x have none: their rules raise, saying so.
+
+def _host64(a):
+    return np.asarray(a).view(np.ndarray).astype(np.float64)
+
+
+def _kernel_impl(fn):
+    def impl(*arrays):
+        r = fn(*(_host64(a) for a in arrays))
+        dt = np.result_type(*(a.dtype for a in arrays))
+        return namespace(*arrays).asarray(np.asarray(r).astype(dt, copy=False))
+    impl.__name__ = getattr(fn, "__name__", "kernel")
+    return impl
+
+
+def _no_derivative(what, why="PyTorch defines none either"):
+    def rule(*args, **params):
+        raise OpError(f"{what} has no derivative ({why}); detach its input "
+                      f"(x.detach()) if no gradient needs to flow through it")
+    return rule
+
+
+def _special_unary(name, fn, deriv=None, needs_out=False):
+    from .elementwise import _unary
+    p = _unary(name, _kernel_impl(fn), deriv, needs_out=needs_out,
+               export_name="_" + name + "_prim")
+    if deriv is None:
+        p.vjp = _no_derivative(f"special.{name}")
+        p.jvp = _no_derivative(f"special.{name}")
+    return p
+
+
+def _safe_x(x):
+    """x with its zeros replaced by 1 (for a rule's 1/x) and the zero mask."""
+    from .elementwise import where, full_like_traced
+    zero = x == 0
+    return where(zero, full_like_traced(x, 1), x), zero
+
+
+def _d_j1(x, out):
+    from .elementwise import where, full_like_traced
+    xs, zero = _safe_x(x)
+    return where(zero, full_like_traced(x, 0.5), bessel_j0_p.op(x) - out / xs)
+
+
+def _d_y1(x, out):
+    return bessel_y0_p.op(x) - out / x
+
+
+def _d_i1(x, out):
+    from .elementwise import where, full_like_traced
+    xs, zero = _safe_x(x)
+    return where(zero, full_like_traced(x, 0.5), modified_bessel_i0_p.op(x) - out / xs)
+
+
+def _d_i0e(x, out):
+    from .elementwise import sign
+    return i1e_p.op(x) - sign(x) * out
+
+
+def _d_i1e(x, out):
+    from .elementwise import where, full_like_traced, sign
+    xs, zero = _safe_x(x)
+    return where(zero, full_like_traced(x, 0.5), i0e_p.op(x) - out * (sign(x) + 1.0 / xs))
+
+
+def _d_sj0(x, out):
+    from .elementwise import where, cos, full_like_traced
+    xs, zero = _safe_x(x)
+    return where(zero, full_like_traced(x, 0.0), (cos(xs) - out) / xs)
+
+
+def _make_bessel():
+    from ..backend import special_math as M
+    ps = {}
+    ps["bessel_j0"] = _special_unary("bessel_j0", M.bessel_j0,
+                                     lambda x, out: -ps["bessel_j1"].op(x))
+    ps["bessel_j1"] = _special_unary("bessel_j1", M.bessel_j1, _d_j1, needs_out=True)
+    ps["bessel_y0"] = _special_unary("bessel_y0", M.bessel_y0,
+                                     lambda x, out: -ps["bessel_y1"].op(x))
+    ps["bessel_y1"] = _special_unary("bessel_y1", M.bessel_y1, _d_y1, needs_out=True)
+    ps["modified_bessel_i0"] = _special_unary(
+        "modified_bessel_i0", M.i0, lambda x, out: ps["modified_bessel_i1"].op(x))
+    ps["modified_bessel_i1"] = _special_unary("modified_bessel_i1", M.i1, _d_i1,
+                                              needs_out=True)
+    ps["modified_bessel_k0"] = _special_unary(
+        "modified_bessel_k0", M.k0, lambda x, out: -ps["modified_bessel_k1"].op(x))
+    ps["modified_bessel_k1"] = _special_unary(
+        "modified_bessel_k1", M.k1,
+        lambda x, out: -ps["modified_bessel_k0"].op(x) - out / x, needs_out=True)
+    ps["scaled_modified_bessel_k0"] = _special_unary(
+        "scaled_modified_bessel_k0", M.k0e,
+        lambda x, out: out - ps["scaled_modified_bessel_k1"].op(x), needs_out=True)
+    ps["scaled_modified_bessel_k1"] = _special_unary(
+        "scaled_modified_bessel_k1", M.k1e,
+        lambda x, out: out * (1.0 - 1.0 / x) - ps["scaled_modified_bessel_k0"].op(x),
+        needs_out=True)
+    ps["i0e"] = _special_unary("i0e", M.i0e, _d_i0e, needs_out=True)
+    ps["i1e"] = _special_unary("i1e", M.i1e, _d_i1e, needs_out=True)
+    ps["spherical_bessel_j0"] = _special_unary("spherical_bessel_j0", M.spherical_j0,
+                                               _d_sj0, needs_out=True)
+    ps["airy_ai"] = _special_unary("airy_ai", M.airy_ai)
+    return ps
+
+
+_BESSEL = _make_bessel()
+bessel_j0_p, bessel_j1_p = _BESSEL["bessel_j0"], _BESSEL["bessel_j1"]
+modified_bessel_i0_p, i0e_p, i1e_p = (_BESSEL["modified_bessel_i0"], _BESSEL["i0e"],
+                                      _BESSEL["i1e"])
+bessel_y0_p = _BESSEL["bessel_y0"]
+
+
+def bessel_fn(name):
+    """The public function of the Bessel-family primitive ``name`` (``"bessel_j0"``,
+    ``"i1e"``, ...): casts an integer input to the default float dtype, then binds."""
+    return _BESSEL[name].op
+
+
+# Hurwitz's zeta: a binary primitive; d/dq = -x zeta(x + 1, q), d/dx by a complex step of
+# the same Euler-Maclaurin sum (exact to rounding), whose own derivative raises.
+
+def _binary_shape(a, b):
+    from ..core.primitive import Aval
+    from ._util import broadcast_shapes
+    return Aval(broadcast_shapes(tuple(a.shape), tuple(b.shape), op="special.zeta"),
+                a.dtype)
+
+
+def _zeta_dx_kernel(x, q):
+    from ..backend import special_math as M
+    return M.zeta_dx(x, q)
+
+
+def _zeta_vjp(ct, out, x, q):
+    return (ct * bind(zeta_dx_p, x, q), ct * (-x * bind(zeta_p, x + 1.0, q)))
+
+
+def _zeta_jvp(p, t, out):
+    x, q = p
+    return t[0] * bind(zeta_dx_p, x, q) + t[1] * (-x * bind(zeta_p, x + 1.0, q))
+
+
+def _zeta_kernel(x, q):
+    from ..backend import special_math as M
+    return M.zeta(x, q)
+
+
+zeta_p = Primitive("zeta", _kernel_impl(_zeta_kernel), shape=_binary_shape,
+                   vjp=_zeta_vjp, jvp=_zeta_jvp)
+zeta_p.batch = elementwise_batch(zeta_p)
+zeta_dx_p = Primitive("zeta_dx", _kernel_impl(_zeta_dx_kernel), shape=_binary_shape,
+                      vjp=_no_derivative("special.zeta's derivative in x",
+                                         "its second derivative in x is not implemented"),
+                      jvp=_no_derivative("special.zeta's derivative in x",
+                                         "its second derivative in x is not implemented"))
+zeta_dx_p.batch = elementwise_batch(zeta_dx_p)
+
+
+def _binary_float_args(op, a, b):
+    """Both operands as tensors of their promoted floating dtype (integers give the default
+    float dtype, a Python number takes the other's dtype), broadcast together."""
+    import ember
+    from ..core.primitive import Tracer
+    from ..core.tensor import Tensor
+
+    def is_num(v):
+        return isinstance(v, (int, float, np.integer, np.floating)) and \
+            not isinstance(v, bool)
+
+    if is_num(a) and is_num(b):
+        a = ember.tensor(float(a))
+    a = a if is_num(a) or isinstance(a, (Tensor, Tracer)) else ember.tensor(a)
+    b = b if is_num(b) or isinstance(b, (Tensor, Tracer)) else ember.tensor(b)
+    for v in (a, b):
+        if not is_num(v) and v.dtype.is_complex:
+            raise TypeError(f"special.{op}: expected real inputs, got {v.dtype}")
+    dt = ember.result_type(a, b)
+    dt = dt if dt.is_floating_point else _dt.get_default_dtype()
+    a = ember.full_like(b, float(a), dtype=dt) if is_num(a) else cast(as_value(a), dt)
+    b = ember.full_like(a, float(b), dtype=dt) if is_num(b) else cast(as_value(b), dt)
+    return ember.broadcast_tensors(a, b)
+
+
+def zeta(input, other):
+    """Hurwitz's zeta function ``sum_{k >= 0} (k + q)^-x`` of ``x = input`` and
+    ``q = other`` (as ``torch.special.zeta``); differentiable in both (PyTorch: in q only).
+
+    >>> ember.special.zeta(ember.tensor([2., 4.]), ember.tensor([1., 1.]))  # pi^2/6, pi^4/90
+    tensor([1.6449, 1.0823])
+    """
+    x, q = _binary_float_args("zeta", input, other)
+    return bind(zeta_p, x, q)
+
+
+# the orthogonal polynomials p_n(x): n is a tensor (or number) of degrees, truncated to
+# integers as PyTorch does; no derivative (PyTorch has none)
+
+def _poly_prim(name, fn):
+    p = Primitive(name, _kernel_impl(fn), shape=_binary_shape,
+                  vjp=_no_derivative(f"special.{name}"), jvp=_no_derivative(f"special.{name}"))
+    p.batch = elementwise_batch(p)
+
+    def op(input, n):
+        x, nn = _binary_float_args(name, input, n)
+        return bind(p, x, nn)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = (f"``special.{name}(input, n)``: the polynomial of degree ``n`` (a tensor or "
+                  f"a number, truncated to an integer; n < 0 gives 0) at ``input``, "
+                  f"elementwise with broadcasting (as ``torch.special.{name}``). No "
+                  f"derivative, as in PyTorch.")
+    return op
+
+
+def _make_polys():
+    from ..backend import special_math as M
+    table = {"chebyshev_polynomial_t": M.chebyshev_t, "chebyshev_polynomial_u": M.chebyshev_u,
+             "chebyshev_polynomial_v": M.chebyshev_v, "chebyshev_polynomial_w": M.chebyshev_w,
+             "hermite_polynomial_h": M.hermite_h, "hermite_polynomial_he": M.hermite_he,
+             "laguerre_polynomial_l": M.laguerre_l, "legendre_polynomial_p": M.legendre_p}
+    for k in "tuvw":
+        table[f"shifted_chebyshev_polynomial_{k}"] = M.shifted(table[f"chebyshev_polynomial_{k}"])
+    return {name: _poly_prim(name, fn) for name, fn in table.items()}
+
+
+POLYNOMIALS = _make_polys()

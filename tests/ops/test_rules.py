@@ -217,12 +217,66 @@ CASES = [
     # (in x: PyTorch has no derivative in a; tests/test_special_igamma.py checks it vs JAX)
     ("igamma_igammac", lambda m, x: m.igamma(m.full_like(x, 2.5), x)
      + m.igammac(m.full_like(x, 1.5), 2 * x), [(4,)], True),
+    ("special_i0e_i1_i1e", lambda m, a: m.special.i0e(a) + m.special.i1(a) * 0.5
+     + m.special.i1e(a * 2) + m.special.i0(a), [(5,)], False),
+    # PyTorch has no derivative of these: its side is written out with the recurrences
+    ("special_bessel", lambda m, a: _bessel_case(m, a), [(4,)], True),
+    ("special_bessel_odd", lambda m, a: _bessel_odd_case(m, a), [(4,)], False),
+    # (in q: PyTorch has no derivative in x; tests/test_special_bessel.py checks that one)
+    ("special_zeta", lambda m, q: m.special.zeta(m.full_like(q, 2.5), q), [(4,)], True),
     ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
      + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
     # over a group of one process the all-reduce is the identity (2 ranks: tests/distributed)
     ("dist_all_reduce", lambda m, a: a * 2.0 if m is torch else _all_reduce_1(a) * 2.0,
      [(3,)], False),
 ]
+
+
+def _torch_with_derivative(value, deriv, a):
+    """``value`` (computed by torch without a derivative) carrying the first derivative
+    ``deriv`` with respect to ``a``."""
+    with torch.no_grad():
+        v, d = value(a.detach()), deriv(a.detach())
+    return v + (a - a.detach()) * d
+
+
+def _bessel_case(m, a):
+    S = m.special
+    names = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0",
+             "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+             "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0"]
+    if m is not torch:
+        return m.stack([getattr(S, n)(a * (k + 1) / 3) for k, n in enumerate(names)])
+    d = {"bessel_j0": lambda x: -S.bessel_j1(x),
+         "bessel_j1": lambda x: S.bessel_j0(x) - S.bessel_j1(x) / x,
+         "bessel_y0": lambda x: -S.bessel_y1(x),
+         "bessel_y1": lambda x: S.bessel_y0(x) - S.bessel_y1(x) / x,
+         "modified_bessel_i0": lambda x: S.modified_bessel_i1(x),
+         "modified_bessel_i1": lambda x: S.modified_bessel_i0(x) - S.modified_bessel_i1(x) / x,
+         "modified_bessel_k0": lambda x: -S.modified_bessel_k1(x),
+         "modified_bessel_k1": lambda x: -S.modified_bessel_k0(x) - S.modified_bessel_k1(x) / x,
+         "scaled_modified_bessel_k0": lambda x: S.scaled_modified_bessel_k0(x)
+         - S.scaled_modified_bessel_k1(x),
+         "scaled_modified_bessel_k1": lambda x: S.scaled_modified_bessel_k1(x) * (1 - 1 / x)
+         - S.scaled_modified_bessel_k0(x),
+         "spherical_bessel_j0": lambda x: (x.cos() - S.spherical_bessel_j0(x)) / x}
+    return m.stack([_torch_with_derivative(getattr(S, n), d[n], a * (k + 1) / 3)
+                    for k, n in enumerate(names)])
+
+
+def _bessel_odd_case(m, a):  # both signs of x (the even and odd functions)
+    S = m.special
+    if m is not torch:
+        return m.stack([S.bessel_j0(a * 3), S.bessel_j1(a * 2), S.modified_bessel_i1(a),
+                        S.spherical_bessel_j0(a * 4)])
+    return m.stack([
+        _torch_with_derivative(S.bessel_j0, lambda x: -S.bessel_j1(x), a * 3),
+        _torch_with_derivative(S.bessel_j1, lambda x: S.bessel_j0(x) - S.bessel_j1(x) / x,
+                               a * 2),
+        _torch_with_derivative(S.modified_bessel_i1, lambda x: S.modified_bessel_i0(x)
+                               - S.modified_bessel_i1(x) / x, a),
+        _torch_with_derivative(S.spherical_bessel_j0,
+                               lambda x: (x.cos() - S.spherical_bessel_j0(x)) / x, a * 4)])
 
 
 def _all_reduce_1(x):
@@ -580,6 +634,12 @@ def test_cases_exercise_every_primitive(monkeypatch):
     ember.pure_callback(lambda a: a, ember.ShapeDtypeStruct((2,), ember.float32), c)
     ember.experimental.io_callback(lambda a: a, ember.ShapeDtypeStruct((2,), ember.float32), c)
     ember.debug.callback(lambda a: None, c)
+    # Ai and the orthogonal polynomials (no derivative), zeta's derivative in x (PyTorch has
+    # none): tests/test_special_bessel.py
+    ember.special.airy_ai(ember.ones(2))
+    for name in ember.ops.special.POLYNOMIALS:
+        getattr(ember.special, name)(ember.ones(2), ember.tensor([2.0, 3.0]))
+    ember.grad(lambda v: ember.special.zeta(v, ember.ones(2)).sum())(ember.full((2,), 3.0))
     # bits reinterpreted (no derivative): tests/test_lax_bitcast.py
     ember.lax.bitcast_convert_type(ember.ones(2), ember.uint8)
     missing = sorted(set(ember.primitives) - seen)
