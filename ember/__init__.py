@@ -59,6 +59,7 @@ from .torch_settings import *  # noqa: F401,F403  (set_num_threads, set_printopt
 from .core.memory_format import (  # noqa: F401,E402  (torch's memory formats)
     memory_format, contiguous_format, channels_last, channels_last_3d, preserve_format)
 from . import special, testing  # noqa: F401,E402  (torch.special's and torch.testing's names)
+from . import masked  # noqa: F401,E402  (torch.masked's reductions with a mask)
 from . import signal  # noqa: F401,E402  (torch.signal.windows)
 from . import sparse  # noqa: F401,E402  (torch.sparse's mm, sum, addmm)
 from . import distributions  # noqa: F401,E402  (torch.distributions' Normal, Categorical, ...)

@@ -373,13 +373,23 @@ def logsumexp(input, dim, keepdim=False):
     tensor(0.6931)
     >>> ember.logsumexp(ember.tensor([1000., 1000.]), dim=0)
     tensor(1000.6932)
+    >>> ember.logsumexp(ember.tensor([-float("inf"), -float("inf")]), dim=0)
+    tensor(-inf)
     """
     x = as_value(input)
+    if not x.dtype.is_inexact:  # integers and bools give the default float dtype, as torch
+        x = cast(x, _dt.get_default_dtype())
     dims = canon_dims(dim, x.ndim, "logsumexp")
     if x.numel() == 0:
         r = sum(x.exp(), dims, keepdim=True).log()
         return r if keepdim else r.reshape(_reduced_shape(tuple(x.shape), dims, False))
-    m = bind(stop_gradient_p, amax(x, dims, keepdim=True))
+    from .elementwise import isinf, where, full_like_traced, real
+    # complex x: shifted by the largest real part
+    m = bind(stop_gradient_p, amax(real(x) if x.dtype.is_complex else x, dims, keepdim=True))
+    # an infinite maximum shifts by 0: all -inf gives -inf (not -inf - -inf = NaN), as torch
+    m = where(isinf(m), full_like_traced(m, 0), m)
+    if x.dtype.is_complex:
+        m = cast(m, x.dtype)
     r = sum((x - m).exp(), dims, keepdim=True).log() + m
     return r if keepdim else r.reshape(_reduced_shape(tuple(x.shape), dims, False))
 
