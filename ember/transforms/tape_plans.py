@@ -19,8 +19,15 @@ are the same bits.
 The key of a tape (``_key``) names, per node in walk order: the primitive, its params, its
 input shapes/dtypes (and non-tensor inputs by value), whether the output is saved, which
 inputs need a gradient and where each edge leads (a node's position in the order, or a leaf's
-position among the leaves). A key is compiled at its second sighting, so one-off graphs never
-pay for staging. Anything else goes to the walk: non-leaf hooks (``register_hook`` on an
+position among the leaves). Staging and compiling a tape costs about as much as 30 of its
+replays save (a GRU seq2seq step's tape: ~47 ms to compile, 1.6 ms saved per replay, CPU), so
+a key is compiled when it is likely to repeat that often: at its second sighting when it
+repeats back to back (a training loop), at its third when it has come back twice within
+``_PERIOD`` backwards (a loop with a few backwards per step: a GAN's two, a model trained
+beside a reference), else at its ``_AMORTIZE``-th (tapes that vary from step to step, like a
+seq2seq loop over sentences of different lengths, where each shape returns only now and then:
+compiling every key at its second sighting made that loop slower than the walk). One-off graphs never pay for staging. At most ``_MAX_PLANS`` compiled plans
+are kept; a new one replaces the least recently replayed. Anything else goes to the walk: non-leaf hooks (``register_hook`` on an
 intermediate, ``retain_grad``), ``create_graph``, ``autograd.grad`` / ``backward(inputs=)``,
 several roots, anomaly mode or any other VJP executor, nodes of eager-only primitives
 (``checkpoint``'s block, custom ``Function``s), nodes recorded under ``saved_tensors_hooks``,
@@ -32,7 +39,6 @@ walk raises the error), non-CPU arrays, or a rule that can't be staged.
 """
 from __future__ import annotations
 
-import re
 
 import numpy as np
 
@@ -46,11 +52,23 @@ from .staging.ir import Lit
 from .staging.passes import _hashable_params, optimize
 from .staging.tracing import trace_to_graph
 
+# key -> [plan, finishing leaf positions, copy flags, last use] or _NOT_STAGEABLE
 _plans: dict = {}
 _MAX_PLANS = 64
 _enabled = [True]
-# after _BACKOFF new tapes in a row (a graph that changes every step), only one backward in
-# _BACKOFF is keyed, until a tape repeats: keying costs a few microseconds per node
+# hash(key) -> (sightings, when last seen, returns within _PERIOD in a row) of a key not
+# compiled yet (a hash: counting needs no copy of a key; a collision only moves a compile
+# earlier); ``_keyed`` counts the backwards keyed and not replayed ("when")
+_sightings: dict = {}
+_MAX_SIGHTINGS = 4096
+_keyed = [0]
+_PERIOD = 4
+_AMORTIZE = 24
+_clock = [0]  # replays (a plan's last use)
+# after _BACKOFF backwards in a row keyed and not replayed (a graph that changes every step,
+# or tapes that return too seldom to be compiled yet), only one backward in _BACKOFF is keyed
+# until one is replayed: keying costs a few microseconds per node (a GRU seq2seq step's tape:
+# keying each backward cost 10-25% of its walk)
 _BACKOFF = 16
 _misses = [0]
 _skip = [0]
@@ -75,7 +93,6 @@ class _Mark:
 # while it is active, and rebinds ``core.autograd.Node`` meanwhile: its nodes are walked)
 _NODE = _ag.Node
 
-_SEEN_ONCE = _Mark("seen once: compile at the next sighting")
 _NOT_STAGEABLE = _Mark("not stageable: walk the tape")
 
 
@@ -112,8 +129,9 @@ def set_enabled(flag: bool) -> bool:
 
 
 def clear():
-    """Forget every compiled tape."""
+    """Forget every compiled tape and every sighting."""
     _plans.clear()
+    _sightings.clear()
     _misses[0] = _skip[0] = 0
 
 
@@ -215,22 +233,34 @@ def replay(root, cts, retain_graph, finish_leaf):
     key, saved, leaves = k
     entry = _plans.get(key)
     if entry is None:
-        if len(_plans) >= _MAX_PLANS:
-            _plans.clear()
-        _plans[key] = _SEEN_ONCE
-        _misses[0] += 1
-        if _misses[0] >= _BACKOFF:
-            _skip[0] = _BACKOFF - 1
-        return None
+        h = hash(key)
+        _keyed[0] += 1
+        n, when, returns = _sightings.get(h, (0, 0, 0))
+        if n:
+            gap = _keyed[0] - when
+            returns = returns + 1 if gap <= _PERIOD else 0
+            if gap == 1 or returns >= 2 or n + 1 >= _AMORTIZE:
+                n = -1
+        if n >= 0:
+            if len(_sightings) >= _MAX_SIGHTINGS:
+                _sightings.clear()
+            _sightings[h] = (n + 1, _keyed[0], returns)
+            _misses[0] += 1
+            if _misses[0] >= _BACKOFF:
+                _skip[0] = _BACKOFF - 1
+            return None
+        _sightings.pop(h, None)
+        entry = _compile(order, root_cts, len(leaves))
+        stats["compiled"] += 1
+        if len(_plans) >= _MAX_PLANS:  # the least recently replayed plan goes
+            del _plans[min(_plans, key=lambda q: _plans[q][3] if type(_plans[q]) is list else -1)]
+        _plans[key] = entry
     _misses[0] = 0
     if entry is _NOT_STAGEABLE:
         return None
-    if entry is _SEEN_ONCE:
-        entry = _plans[key] = _compile(order, root_cts, len(leaves))
-        stats["compiled"] += 1
-        if entry is _NOT_STAGEABLE:
-            return None
-    plan, finished, copies = entry
+    plan, finished, copies, _ = entry
+    _clock[0] += 1
+    entry[3] = _clock[0]
     stats["replayed"] += 1
     if not retain_graph:
         for node in order:
@@ -344,10 +374,8 @@ def _compile(order, root_cts, n_leaves):
         # array become two leaves' grads
         copies.append(isinstance(o, Lit) or id(o) in invars or id(o) in seen)
         seen.add(id(o))
-    plan = _list_plan(compile_plan(graph))
-    if plan is None:
-        return _NOT_STAGEABLE
-    return plan, tuple(finished), tuple(copies)
+    plan = compile_plan(graph, header=_list_header)
+    return [plan, tuple(finished), tuple(copies), 0]
 
 
 def _add(a, b):
@@ -357,27 +385,12 @@ def _add(a, b):
     return a + b
 
 
-_HEAD = re.compile(r"def plan\(([^)]*)\):\n")
-
-
-def _list_plan(plan):
-    """``plan(ins, _emit)``: ``plan`` taking its inputs as one list that it empties on entry,
-    so each saved value dies after its last use in the plan (the plan deletes its large
-    intermediates and inputs after their last use; arguments passed one by one would stay
-    alive in the caller until the plan returns), and ``_emit``, the callback its
-    ``tape_leaf_finished`` lines hand the leaves' gradients to. None when the source is not
-    the codegen's."""
-    src = getattr(plan, "source", None)
-    m = _HEAD.match(src) if src is not None else None
-    if m is None:
-        return None
-    names = m.group(1)
+def _list_header(names):
+    """The plan's first lines: ``plan(_ins, _emit)`` takes its inputs as one list that it
+    empties on entry, so each saved value dies after its last use in the plan (the plan deletes
+    its large intermediates and inputs after their last use; arguments passed one by one would
+    stay alive in the caller until the plan returns), and ``_emit``, the callback its
+    ``tape_leaf_finished`` lines hand the leaves' gradients to."""
     if names.strip():
-        head = f"def plan(_ins, _emit):\n    {names}, = _ins\n    _ins.clear()\n"
-    else:
-        head = "def plan(_ins, _emit):\n"
-    glb = plan.__globals__
-    exec(compile(head + src[m.end():], "<ember.jit plan>", "exec"), glb)
-    new = glb["plan"]
-    new.source = head + src[m.end():]
-    return new
+        return f"def plan(_ins, _emit):\n    {names}, = _ins\n    _ins.clear()\n"
+    return "def plan(_ins, _emit):\n"

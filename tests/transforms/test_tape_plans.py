@@ -384,10 +384,10 @@ def test_changing_tapes_back_off_then_a_repeating_one_compiles(replay_on):
     for n in range(1, TP._BACKOFF + 1):  # a new tape every time
         (w * ember.ones(n, 3)).sum().backward()
     assert TP._skip[0] == TP._BACKOFF - 1
-    keyed = len(TP._plans)
+    keyed = dict(TP._sightings)
     for _ in range(TP._BACKOFF - 1):  # not keyed while backing off
         (w * ember.ones(1, 3)).sum().backward()
-    assert len(TP._plans) == keyed and TP._skip[0] == 0
+    assert TP._sightings == keyed and TP._skip[0] == 0
     n = TP.stats["replayed"]
     for _ in range(3 * TP._BACKOFF):  # a tape seen before: keyed again, compiled, replayed
         (w * ember.ones(1, 3)).sum().backward()
@@ -395,3 +395,69 @@ def test_changing_tapes_back_off_then_a_repeating_one_compiles(replay_on):
     ref = ember.tensor(np.full(3, TP._BACKOFF * (TP._BACKOFF + 1) / 2 + 4 * TP._BACKOFF - 1,
                                np.float32))
     np.testing.assert_array_equal(w.grad.numpy(), ref.numpy())
+
+
+def _compiled_after(shapes):
+    """How many tapes were compiled after each backward of ``(w * ones(n, 3)).sum()`` for
+    ``n`` in ``shapes``, and the gradient accumulated in ``w``."""
+    w = ember.randn(3, requires_grad=True)
+    start, counts = TP.stats["compiled"], []
+    for n in shapes:
+        (w * ember.ones(n, 3)).sum().backward()
+        counts.append(TP.stats["compiled"] - start)
+    return counts, w.grad.numpy()
+
+
+def test_a_tape_repeating_back_to_back_compiles_at_its_second_sighting(replay_on):
+    counts, g = _compiled_after([2, 2, 2])
+    assert counts == [0, 1, 1]
+    np.testing.assert_array_equal(g, np.full(3, 6, np.float32))
+
+
+def test_tapes_taking_turns_compile_at_their_third_sighting(replay_on):
+    # two backwards per step (a GAN's, a model beside a reference): each returns every 2nd
+    counts, g = _compiled_after([1, 2] * 4)
+    assert counts == [0, 0, 0, 0, 1, 2, 2, 2]
+    np.testing.assert_array_equal(g, np.full(3, 12, np.float32))
+
+
+def test_tapes_that_vary_compile_once_their_sightings_amortize_the_compile(replay_on,
+                                                                           monkeypatch):
+    # each of 6 shapes returns every 6th backward (> _PERIOD): compiled at its _AMORTIZE-th
+    # sighting, not at its second (every backward keyed here: no back-off)
+    monkeypatch.setattr(TP, "_BACKOFF", 10 ** 6)
+    shapes = [1, 2, 3, 4, 5, 6] * TP._AMORTIZE
+    assert len(set(shapes)) > TP._PERIOD
+    counts, g = _compiled_after(shapes)
+    first = 6 * (TP._AMORTIZE - 1)
+    assert counts[first - 1] == 0 and counts[first:first + 6] == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_array_equal(g, np.full(3, 21 * TP._AMORTIZE, np.float32))
+
+
+def test_tapes_that_vary_back_off_from_keying(replay_on):
+    # after _BACKOFF backwards keyed and not replayed only one in _BACKOFF is keyed (the
+    # sightings counted), until a replay
+    w = ember.randn(3, requires_grad=True)
+    compiled = TP.stats["compiled"]
+    for i in range(TP._BACKOFF * 3):
+        (w * ember.ones(1 + i % 6, 3)).sum().backward()
+    assert sum(n for n, _, _ in TP._sightings.values()) == TP._BACKOFF + 2
+    assert TP.stats["compiled"] == compiled
+
+
+def test_a_full_table_drops_the_least_recently_replayed_plan(replay_on, monkeypatch):
+    monkeypatch.setattr(TP, "_MAX_PLANS", 2)
+    w = ember.randn(3, requires_grad=True)
+
+    def back(n):
+        (w * ember.ones(n, 3)).sum().backward()
+    for n in (1, 1, 2, 2, 1):  # plans for 1 and 2; 1 replayed last
+        back(n)
+    assert len(TP._plans) == 2
+    back(3), back(3)  # a third plan: 2's goes, 1's stays
+    assert len(TP._plans) == 2
+    n = TP.stats["replayed"]
+    back(1)
+    assert TP.stats["replayed"] == n + 1
+    back(2)
+    assert TP.stats["replayed"] == n + 1  # walked: seen again, not compiled yet

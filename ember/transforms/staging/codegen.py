@@ -74,10 +74,12 @@ def _pooled_out(e):
     return got.dtype == o.dtype.np and not got.dtype.hasobject
 
 
-def compile_plan(g: Graph, donated=(), backend=None):
+def compile_plan(g: Graph, donated=(), backend=None, header=None):
     """Python source for ``g``, compiled: one line per equation calling the primitive's impl.
     ``backend``: the backend of the arrays the plan will run on, when not the CPU; the
-    graph's NumPy constants are moved there once, here."""
+    graph's NumPy constants are moved there once, here. ``header``: a function of the
+    parameter list (``"v0, v1"``) giving the function's first lines in place of
+    ``def plan(v0, v1):``."""
     names = {}
     glb = {"__name__": "ember.jit_plan"}  # (warnings filters see plans as ember's code)
     lines = []
@@ -193,7 +195,8 @@ def compile_plan(g: Graph, donated=(), backend=None):
         body.append(line)
         if k in dels:
             body.append(f"    del {', '.join(dels[k])}")
-    src = f"def plan({args}):\n" + "\n".join(body) + f"\n    return ({ret}{',' if g.outs else ''})\n"
+    src = (f"def plan({args}):\n" if header is None else header(args)) + "\n".join(body) + \
+        f"\n    return ({ret}{',' if g.outs else ''})\n"
     exec(compile(src, "<ember.jit plan>", "exec"), glb)
     plan = glb["plan"]
     plan.source = src
