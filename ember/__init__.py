@@ -205,3 +205,7 @@ def cross(input, other, dim=None):
 ger = outer  # noqa: F405  (PyTorch's deprecated name of outer)
 from . import out_arg as _out_arg  # noqa: E402
 _out_arg.install(globals())  # PyTorch's out= keyword on the top-level functions
+try:  # einops, when installed, learns ember's Tensor (ember.einops: its backend and layers)
+    from . import einops  # noqa: F401,E402
+except ImportError:
+    pass
