@@ -17,7 +17,7 @@ from ..core.tensor import Tensor
 from ..data import transforms as T
 
 __all__ = ["Weights", "ImageClassification", "weights_dirs", "find_weights_file",
-           "load_weights"]
+           "load_weights", "legacy_pretrained"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -189,3 +189,22 @@ def load_weights(model, weights, registry, arch, weights_dir=None, check_hash=Tr
                         f"descriptor or a state dict, got {type(weights).__name__}")
     model.load_state_dict(sd)
     return model
+
+
+def legacy_pretrained(arch, weights, kwargs):
+    """torchvision's deprecated ``pretrained=`` keyword of a model builder, turned into
+    ``weights``: ``pretrained=True`` is ``weights="DEFAULT"`` (read from a local file, never
+    downloaded), ``False`` is ``weights=None``; both warn, as torchvision does. Removes the
+    keyword from ``kwargs`` and returns the weights to use."""
+    if "pretrained" not in kwargs:
+        return weights
+    import warnings
+    pretrained = kwargs.pop("pretrained")
+    if weights is not None:
+        raise ValueError(f"{arch}: pass weights= or the deprecated pretrained=, not both "
+                         f"(got weights={weights!r}, pretrained={pretrained!r})")
+    new = "DEFAULT" if pretrained else None
+    warnings.warn(f"{arch}: the keyword 'pretrained' is deprecated (as in torchvision since "
+                  f"0.13); pretrained={pretrained!r} means weights={new!r}: pass that instead",
+                  UserWarning, stacklevel=3)
+    return new

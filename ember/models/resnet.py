@@ -6,7 +6,7 @@ from __future__ import annotations
 from .. import nn
 from ..nn import init
 from ..ops.shape import flatten
-from ._weights import ImageClassification, Weights, load_weights
+from ._weights import ImageClassification, Weights, legacy_pretrained, load_weights
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50",
            "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2",
@@ -182,6 +182,7 @@ def _resnet(arch, block, layers, weights, progress, weights_dir=None, **kwargs):
 
 def _factory(arch, block, layers, doc, **fixed):
     def build(*, weights=None, progress=True, weights_dir=None, **kwargs):
+        weights = legacy_pretrained(arch, weights, kwargs)
         return _resnet(arch, block, layers, weights, progress, weights_dir,
                        **{**fixed, **kwargs})
     build.__name__ = build.__qualname__ = arch

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .. import nn
 from ..nn import init
 from ..ops.shape import flatten
-from ._weights import ImageClassification, Weights, load_weights
+from ._weights import ImageClassification, Weights, legacy_pretrained, load_weights
 
 __all__ = ["VGG", "make_layers", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn",
            "vgg19", "vgg19_bn"]
@@ -85,6 +85,7 @@ for _arch, _file in _FILES.items():
 
 def _factory(arch, cfg, batch_norm):
     def build(*, weights=None, progress=True, weights_dir=None, **kwargs):
+        weights = legacy_pretrained(arch, weights, kwargs)
         if weights is not None and "num_classes" not in kwargs and not isinstance(weights,
                                                                                   dict):
             w = WEIGHTS[arch].get(weights) if isinstance(weights, str) else weights

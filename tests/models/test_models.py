@@ -183,3 +183,18 @@ def test_transforms_preprocessing_matches_torchvision_recipe():
     std = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
     # (bilinear weights computed in a different float32 order: within 1/100 of a grey level)
     np.testing.assert_allclose(out.numpy(), ((t - mean) / std).numpy(), atol=2e-4)
+
+
+def test_legacy_pretrained_keyword(tmp_path, monkeypatch):
+    # torchvision's deprecated pretrained= still found in many scripts: True is
+    # weights="DEFAULT" (a local file here, never downloaded), False is weights=None
+    monkeypatch.setenv("EMBER_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    with pytest.warns(UserWarning, match="pretrained=False means weights=None"):
+        m = models.resnet18(pretrained=False, num_classes=5)
+    assert tuple(m.fc.weight.shape) == (5, 512)
+    with pytest.warns(UserWarning, match="'pretrained' is deprecated"):
+        with pytest.raises(FileNotFoundError, match="vgg11-8a719046.pth"):
+            models.vgg11(pretrained=True, weights_dir=tmp_path)
+    with pytest.raises(ValueError, match="not both"):
+        models.resnet18(pretrained=True, weights="DEFAULT")
