@@ -385,6 +385,15 @@ class _RestrictedUnpickler:
                                    f"batch never needs that")
             return bytes(*args)
 
+        def latin1_bytes(text, encoding="latin1"):
+            # how Python 3's pickle protocols 0-2 store a bytes object (a CIFAR-format batch
+            # written by Python 3 with protocol=2 holds its pixels this way)
+            if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+                raise RuntimeError(f"CIFAR10: {path} asks for _codecs.encode of a "
+                                   f"{type(text).__name__} with {encoding!r}; a CIFAR batch "
+                                   f"only needs latin-1 text turned into bytes")
+            return text.encode("latin1")
+
         def scalar(dtype, data=None):
             import numpy
             core = getattr(numpy, "_core", None) or numpy.core
@@ -396,7 +405,8 @@ class _RestrictedUnpickler:
                    ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): make_dtype,
                    ("numpy.core.multiarray", "scalar"): scalar,
                    ("numpy._core.multiarray", "scalar"): scalar,
-                   ("builtins", "bytes"): make_bytes, ("__builtin__", "bytes"): make_bytes}
+                   ("builtins", "bytes"): make_bytes, ("__builtin__", "bytes"): make_bytes,
+                   ("_codecs", "encode"): latin1_bytes}
 
         class U(pickle.Unpickler):
             def find_class(self, module, name):

@@ -141,3 +141,26 @@ def test_real_fashion_mnist_from_debian_location():
     ds = FashionMNIST(train=False)
     assert len(ds) == 10000 and ds.data.shape == (10000, 28, 28)
     assert sorted(np.unique(ds.targets).tolist()) == list(range(10))
+
+
+def test_cifar10_reads_protocol_2_batches_written_by_python3(tmp_path):
+    # Python 3's pickle protocol 2 stores bytes as _codecs.encode(text, "latin1"): a
+    # CIFAR-format set regenerated in Python 3 with protocol=2 holds its pixels that way
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    batch = _cifar_batch(3)
+    raw = pickle.dumps(batch, protocol=2)
+    assert b"_codecs" in raw
+    (folder / "test_batch").write_bytes(raw)
+    xt, yt = CIFAR10(str(tmp_path), train=False).tensors()
+    np.testing.assert_array_equal((xt.numpy() * 255).round().astype(np.uint8).reshape(3, -1),
+                                  batch[b"data"])
+    assert yt.tolist() == batch[b"labels"]
+
+    class Evil:  # other _codecs uses stay refused
+        def __reduce__(self):
+            return (__import__("_codecs").encode, (b"x", "rot13"))
+    (folder / "test_batch").write_bytes(pickle.dumps({b"data": Evil(), b"labels": [1]},
+                                                     protocol=2))
+    with pytest.raises(RuntimeError, match="_codecs.encode"):
+        CIFAR10(str(tmp_path), train=False)
