@@ -21,6 +21,7 @@ from ..core.primitive import Tracer
 from ..core.state import autocast_threads as _ac
 from ..ops import autocast_policy as _autocast
 from ..core.exceptions import OpError
+from ._reduction import legacy_reduction as _legacy
 
 # the public names (the imports above that are helpers stay out of it)
 __all__ = [
@@ -120,7 +121,8 @@ def _class_dim_last(x):
     return x.movedim(1, -1).reshape(-1, x.shape[1])
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", *, size_average=None,
+             reduce=None):
     """Negative log-likelihood of class indices under log-probabilities: input (N, C) or
     (N, C, d1, ...), target (N,) or (N, d1, ...) (or (C,) with ()), as ``F.nll_loss``.
 
@@ -130,6 +132,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     >>> ember.nn.functional.nll_loss(logp, ember.tensor([0, -100]))   # -100 is ignored
     tensor(0.1000)
     """
+    reduction = _legacy(size_average, reduce, reduction, "nll_loss")
     if _ac[0]:  # ember.autocast: on the float32 list
         input, weight = _autocast.float32(input, weight)
     if input.ndim < 1 or not target.dtype.is_integer:
@@ -159,7 +162,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0):
+                  label_smoothing=0.0, *, size_average=None,
+                  reduce=None):
     """Cross entropy of logits (N, C[, d1, ...]) against class indices or class
     probabilities (same shape as input), with ``weight``, ``ignore_index`` and
     ``label_smoothing``, computed stably (log-softmax), as ``F.cross_entropy``.
@@ -171,6 +175,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     >>> F.cross_entropy(logits, ember.tensor([[1., 0.], [0., 1.]]))  # class probabilities
     tensor(0.1269)
     """
+    reduction = _legacy(size_average, reduce, reduction, "cross_entropy")
     if _ac[0]:  # ember.autocast: on the float32 list
         input, target, weight = _autocast.float32(input, target, weight)
     cdim = 1 if input.ndim > 1 else 0
@@ -207,12 +212,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return loss.sum() / w.sum()
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input, target, reduction="mean", *, size_average=None,
+             reduce=None):
     """Mean squared error between ``input`` and ``target`` (same shape).
 
     >>> ember.nn.functional.mse_loss(ember.tensor([1., 2.]), ember.tensor([1., 4.]))
     tensor(2.)
     """
+    reduction = _legacy(size_average, reduce, reduction, "mse_loss")
     if _ac[0]:  # ember.autocast: on the float32 list
         input, target = _autocast.float32(input, target)
     _same_shape(input, target, "mse_loss")
@@ -226,19 +233,22 @@ def _same_shape(input, target, op):
                          f"{tuple(target.shape)} differ; they must match")
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, reduction="mean", *, size_average=None,
+            reduce=None):
     """Mean absolute error between ``input`` and ``target`` (same shape).
 
     >>> ember.nn.functional.l1_loss(ember.tensor([1., 2.]), ember.tensor([0., 4.]))
     tensor(1.5000)
     """
+    reduction = _legacy(size_average, reduce, reduction, "l1_loss")
     if _ac[0]:  # ember.autocast: on the float32 list
         input, target = _autocast.float32(input, target)
     _same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
-def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0, *, size_average=None,
+                   reduce=None):
     """Squared error (over ``2 * beta``) below ``beta``, absolute error minus ``beta / 2``
     above it.
 
@@ -246,6 +256,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     >>> F.smooth_l1_loss(ember.tensor([0.5, 3.]), ember.zeros(2), reduction="none")
     tensor([0.1250, 2.5000])
     """
+    reduction = _legacy(size_average, reduce, reduction, "smooth_l1_loss")
     if _ac[0]:  # ember.autocast: on the float32 list
         input, target = _autocast.float32(input, target)
     _same_shape(input, target, "smooth_l1_loss")
@@ -271,12 +282,14 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
                    "huber_loss")
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(input, target, weight=None, reduction="mean", *, size_average=None,
+                         reduce=None):
     """BCE on probabilities; logs are clamped at -100 as PyTorch does.
 
     >>> ember.nn.functional.binary_cross_entropy(ember.tensor([0.5, 0.9]), ember.tensor([1., 1.]))
     tensor(0.3993)
     """
+    reduction = _legacy(size_average, reduce, reduction, "binary_cross_entropy")
     if _ac[0]:  # ember.autocast: on the float32 list
         input, target, weight = _autocast.float32(input, target, weight)
     _same_shape(input, target, "binary_cross_entropy")
@@ -288,13 +301,15 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
-                                     pos_weight=None):
+                                     pos_weight=None, *, size_average=None,
+                                     reduce=None):
     """BCE on logits, stable for large |logits|: (1 - t) x + (1 + (pw - 1) t) softplus(-x).
 
     >>> import ember.nn.functional as F
     >>> F.binary_cross_entropy_with_logits(ember.tensor([0., 100.]), ember.tensor([1., 1.]))
     tensor(0.3466)
     """
+    reduction = _legacy(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
     if _ac[0]:  # ember.autocast: on the float32 list
         input, target, weight, pos_weight = _autocast.float32(input, target, weight, pos_weight)
     _same_shape(input, target, "binary_cross_entropy_with_logits")
@@ -308,7 +323,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
-def kl_div(input, target, reduction="mean", log_target=False):
+def kl_div(input, target, reduction="mean", log_target=False, *, size_average=None,
+           reduce=None):
     """KL(target || exp(input)) pointwise; ``reduction='batchmean'`` divides by the batch.
 
     >>> p = ember.tensor([[0.5, 0.5]])
@@ -316,6 +332,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     >>> ember.nn.functional.kl_div(q.log(), p, reduction="batchmean")
     tensor(0.1438)
     """
+    reduction = _legacy(size_average, reduce, reduction, "kl_div")
     if _ac[0]:  # ember.autocast: on the float32 list
         input, target = _autocast.float32(input, target)
     if log_target:

@@ -15,6 +15,7 @@ from ..random.generator import dropout
 from ..ops.slicing import pad
 from ..core.tensor import Tensor
 from ..transforms.effects import update_buffer as _update_stat
+from ._reduction import legacy_reduction as _legacy
 from ..core.exceptions import OpError
 
 __all__ = [
@@ -501,6 +502,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     >>> ember.nn.functional.margin_ranking_loss(ember.tensor([1.]), ember.tensor([2.]), ember.tensor([1.]))
     tensor(1.)
     """
+    reduction = _legacy(size_average, reduce, reduction, "margin_ranking_loss")
     if not (input1.ndim == input2.ndim == target.ndim):
         raise OpError(f"margin_ranking_loss: input1, input2 and target must have the same "
                          f"number of dims, got shapes {tuple(input1.shape)}, "
@@ -518,6 +520,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     >>> ember.nn.functional.cosine_embedding_loss(x, x, ember.tensor([1.]))
     tensor(0.)
     """
+    reduction = _legacy(size_average, reduce, reduction, "cosine_embedding_loss")
     if input1.ndim not in (1, 2) or input1.shape != input2.shape:
         raise OpError(f"cosine_embedding_loss: input1 and input2 must be 1-D or 2-D of the "
                          f"same shape, got {tuple(input1.shape)} and {tuple(input2.shape)}")
@@ -541,6 +544,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     >>> ember.nn.functional.triplet_margin_loss(a, a, ember.tensor([[3., 4.]]), eps=0.0)
     tensor(0.)
     """
+    reduction = _legacy(size_average, reduce, reduction, "triplet_margin_loss")
     if not (anchor.ndim == positive.ndim == negative.ndim) or anchor.ndim not in (1, 2):
         raise OpError(f"triplet_margin_loss: anchor, positive and negative must all be 1-D "
                          f"or 2-D, got shapes {tuple(anchor.shape)}, {tuple(positive.shape)}, "
@@ -564,6 +568,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     >>> ember.nn.functional.poisson_nll_loss(ember.tensor([0.]), ember.tensor([1.]))
     tensor(1.)
     """
+    reduction = _legacy(size_average, reduce, reduction, "poisson_nll_loss")
     if log_input:
         loss = input.exp() - target * input
     else:
@@ -619,6 +624,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     >>> ember.nn.functional.multilabel_soft_margin_loss(ember.tensor([[0., 0.]]), ember.tensor([[1., 0.]]))
     tensor(0.6931)
     """
+    reduction = _legacy(size_average, reduce, reduction, "multilabel_soft_margin_loss")
     loss = -(target * -softplus(-input) + (1 - target) * -softplus(input))
     if weight is not None:
         loss = loss * weight
@@ -634,6 +640,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     >>> ember.nn.functional.multi_margin_loss(ember.tensor([[0.1, 0.2, 0.4, 0.8]]), ember.tensor([3]))
     tensor(0.3250)
     """
+    reduction = _legacy(size_average, reduce, reduction, "multi_margin_loss")
     if p not in (1, 2):
         raise OpError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
     if input.ndim not in (0, 1, 2):
@@ -665,6 +672,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     >>> ember.nn.functional.soft_margin_loss(ember.tensor([0.]), ember.tensor([1.]))
     tensor(0.6931)
     """
+    reduction = _legacy(size_average, reduce, reduction, "soft_margin_loss")
     return _reduce(softplus(-target * input), reduction, "soft_margin_loss")
 
 
@@ -675,6 +683,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     >>> ember.nn.functional.hinge_embedding_loss(ember.tensor([0.3, 0.3]), ember.tensor([1., -1.]))
     tensor(0.5000)
     """
+    reduction = _legacy(size_average, reduce, reduction, "hinge_embedding_loss")
     zeros = input * 0
     loss = where(target != 1, (margin - input).clamp(min=0.0), zeros) + \
         where(target != -1, input, zeros)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._reduction import legacy_reduction as _legacy
 from ..core.tensor import Tensor
 from ..core.primitive import Tracer
 from ..core.creation import tensor as _tensor
@@ -441,6 +442,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     >>> ember.nn.functional.multilabel_margin_loss(x, ember.tensor([[3, 0, -1, 1]]))
     tensor(0.8500)
     """
+    reduction = _legacy(size_average, reduce, reduction, "multilabel_margin_loss")
     from .functional_more import _reduce
     if input.ndim == 0:  # one sample of one class
         input, target, scalar = input.reshape(1), target.reshape(1), True

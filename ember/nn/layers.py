@@ -6,6 +6,7 @@ import math
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+from ._reduction import legacy_reduction
 from ..ops.creation_ops import empty
 from ..core.exceptions import OpError
 
@@ -522,18 +523,11 @@ class ModuleDict(Module):
 
 # ---- losses ------------------------------------------------------------------------------
 
-def _legacy_reduction(size_average, reduce, reduction):
-    """PyTorch's deprecated ``size_average``/``reduce`` flags as a ``reduction``."""
-    if size_average is None and reduce is None:
-        return reduction
-    if reduce is False:
-        return "none"
-    return "sum" if size_average is False else "mean"
-
-
 class _Loss(Module):
-    def __init__(self, reduction="mean"):
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
+        reduction = legacy_reduction(size_average, reduce, reduction, type(self).__name__,
+                                     stacklevel=4)
         if reduction not in ("mean", "sum", "none", "batchmean"):
             raise OpError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or "
                              f"'none', got {reduction!r}")
@@ -567,8 +561,8 @@ class SmoothL1Loss(_Loss):
     >>> ember.nn.SmoothL1Loss(reduction="none")(ember.tensor([0.5, 3.]), ember.tensor([0., 0.]))
     tensor([0.1250, 2.5000])
     """
-    def __init__(self, reduction="mean", beta=1.0):
-        super().__init__(reduction)
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
     def forward(self, input, target):
@@ -582,7 +576,7 @@ class HuberLoss(_Loss):
     tensor([0.5000, 6.0000])
     """
     def __init__(self, reduction="mean", delta=1.0):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.delta = delta
 
     def forward(self, input, target):
@@ -598,7 +592,7 @@ class NLLLoss(_Loss):
     """
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
                  reduction="mean"):
-        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)  # (a state_dict entry, as PyTorch)
         self.ignore_index = ignore_index
 
@@ -616,7 +610,7 @@ class CrossEntropyLoss(_Loss):
     """
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
                  reduction="mean", label_smoothing=0.0):
-        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)  # (a state_dict entry, as PyTorch)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
@@ -633,7 +627,7 @@ class BCELoss(_Loss):
     tensor(0.6931)
     """
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
     def forward(self, input, target):
@@ -649,7 +643,7 @@ class BCEWithLogitsLoss(_Loss):
     """
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
                  pos_weight=None):
-        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 
@@ -666,8 +660,8 @@ class KLDivLoss(_Loss):
     >>> ember.nn.KLDivLoss(reduction="batchmean")(p.log(), p)
     tensor(0.)
     """
-    def __init__(self, reduction="mean", log_target=False):
-        super().__init__(reduction)
+    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+        super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
     def forward(self, input, target):
