@@ -126,15 +126,20 @@ def permute(input, *dims):
     ember.Size([4, 2, 3])
     """
     x = as_value(input)
-    dims = _shape_arg(dims, "permute")
-    if len(dims) != x.ndim:
-        raise OpError(f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim} dims "
-                         f"(shape {tuple(x.shape)}); give one entry per dim")
-    perm = tuple(canon_dim(d, x.ndim, "permute") for d in dims)
-    if sorted(perm) != list(range(x.ndim)):
-        raise OpError(f"permute: dims {dims} repeat a dimension")
-    if perm == tuple(range(x.ndim)):
+    n = x.ndim
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    if len(dims) != n:
+        raise OpError(f"permute: got {len(dims)} dims {dims} for a tensor with {n} dims "
+                      f"(shape {tuple(x.shape)}); give one entry per dim")
+    # (plain ints in range, the common case, without canon_dim's call per dim)
+    perm = tuple([d % n if type(d) is int and -n <= d < n else canon_dim(d, n, "permute")
+                  for d in dims])
+    ident = tuple(range(n))
+    if perm == ident:
         return x
+    if sorted(perm) != list(ident):
+        raise OpError(f"permute: dims {dims} repeat a dimension")
     return bind(transpose_p, x, perm=perm)
 
 
@@ -164,9 +169,11 @@ def transpose(input, dim0=None, dim1=None, *more):
     if n == 0:
         return x
     d0, d1 = canon_dim(dim0, n, "transpose"), canon_dim(dim1, n, "transpose")
+    if d0 == d1:
+        return x
     perm = list(range(n))
-    perm[d0], perm[d1] = perm[d1], perm[d0]
-    return permute(x, perm)
+    perm[d0], perm[d1] = d1, d0
+    return bind(transpose_p, x, perm=tuple(perm))
 
 
 def movedim(input, source, destination):
