@@ -48,6 +48,14 @@ def _to_ember(v, ember, torch):
         return getattr(ember, str(v).split(".")[1])
     if isinstance(v, torch.Generator):
         raise _Skip("generator argument")
+    if callable(v) and getattr(v, "__module__", None) in ("torch.nn.functional",
+                                                          "torch._C._nn", "torch"):
+        # a torch function passed as an argument (an activation): ember's of that name
+        name = getattr(v, "__name__", "")
+        for space in (ember.nn.functional, ember):
+            if hasattr(space, name):
+                return getattr(space, name)
+        raise _Skip(f"a torch function argument ({name})")
     if isinstance(v, torch.nn.Module):  # a parameterless module (a distance function): the
         cls = getattr(ember.nn, type(v).__name__, None)  # ember class of that name, same
         if cls is None or list(v.parameters()):  # settings

@@ -209,7 +209,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if reduction == "sum":
         return loss.sum()
     w = valid if weight is None else valid * weight[where(t != ignore_index, t, 0)]
-    return loss.sum() / w.sum()
+    total = w.sum()
+    # every row ignored: NaN with a zero gradient, as PyTorch (not 0/0's NaN gradient)
+    empty = (total == 0).detach()
+    return loss.sum() / where(empty, 1.0, total) + where(empty, float("nan"), 0.0)
 
 
 def mse_loss(input, target, reduction="mean", *, size_average=None,
@@ -337,8 +340,9 @@ def kl_div(input, target, reduction="mean", log_target=False, *, size_average=No
         input, target = _autocast.float32(input, target)
     if log_target:
         loss = target.exp() * (target - input)
-    else:
-        loss = where(target > 0, target * (where(target > 0, target, 1.0).log() - input), 0.0)
+    else:  # target log(target) - target input: 0 where target is 0, NaN below 0 (as torch)
+        from ..torch_ops import xlogy
+        loss = xlogy(target, target) - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     if reduction == "mean":
@@ -452,7 +456,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     c = input.shape[1]
     dims = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
-    if training:
+    if training and input.numel() == 0:  # an empty batch: nothing to normalise, and the
+        mean = input.sum(dims)             # running statistics stay (as PyTorch)
+        var = mean + 1
+    elif training:
         n = input.numel() // c
         if n <= 1:
             raise OpError(f"batch_norm: expected more than 1 value per channel when "

@@ -1210,8 +1210,10 @@ def _nll_vjp(ct, out, logp, target, *weight, ignore_index, reduction):
     from .indexing import index_add_nd_p
     safe, w = _nll_weights(target, weight, ignore_index, logp.dtype)
     rows = Tensor._wrap(host_on_device_of(np.arange(logp.shape[0], dtype=np.int64), logp))
-    if reduction == "mean":
-        ct = ct / w.sum()
+    if reduction == "mean":  # every row ignored (total 0): a zero gradient, as PyTorch
+        from .elementwise import where, full_like_traced
+        total = w.sum()
+        ct = ct / where(total == 0, full_like_traced(total, 1), total)
     coeff = -(ct * w)
     g = bind(index_add_nd_p, coeff, rows, safe, shape=tuple(logp.shape),
              spec=(("a", 0), ("a", 1)))

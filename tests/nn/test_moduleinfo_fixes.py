@@ -160,3 +160,62 @@ def test_fractional_max_pool_matches_torch_given_the_samples(nd):
         tuple(v // 2 for v in shp[2:])
     assert ef(ember.zeros((0,) + shp[1:]), 2, output_size=2).shape == (0,) + shp[1:2] + \
         (2,) * nd
+
+
+@pytest.mark.parametrize("cls", ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"])
+def test_batch_norm_on_an_empty_batch_in_training_as_torch(cls):
+    shape = {"BatchNorm1d": (0, 3, 4), "BatchNorm2d": (0, 3, 2, 2),
+             "BatchNorm3d": (0, 3, 2, 2, 2)}[cls]
+    for track in (True, False):
+        e = getattr(nn, cls)(3, track_running_stats=track)
+        t = getattr(torch.nn, cls)(3, track_running_stats=track)
+        x = ember.zeros(*shape, requires_grad=True)
+        y = e(x)
+        ty = t(torch.zeros(*shape))
+        assert tuple(y.shape) == tuple(ty.shape)
+        y.sum().backward()
+        assert tuple(x.grad.shape) == shape
+        if track:  # the running statistics stay; the batch still counts
+            np.testing.assert_array_equal(e.running_mean.numpy(), t.running_mean.numpy())
+            np.testing.assert_array_equal(e.running_var.numpy(), t.running_var.numpy())
+            assert int(e.num_batches_tracked) == int(t.num_batches_tracked) == 1
+    with pytest.raises(ember.OpError, match="more than 1 value per channel"):
+        nn.BatchNorm1d(3)(ember.zeros(1, 3))
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_with_every_target_ignored_is_nan_with_zero_gradient(smoothing):
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    tx = torch.tensor(x, requires_grad=True)
+    ex = ember.tensor(x, requires_grad=True)
+    t = torch.nn.CrossEntropyLoss(ignore_index=1, label_smoothing=smoothing)(
+        tx, torch.tensor([1, 1]))
+    e = nn.CrossEntropyLoss(ignore_index=1, label_smoothing=smoothing)(
+        ex, ember.tensor([1, 1]))
+    assert np.isnan(t.item()) and np.isnan(e.item())
+    t.backward()
+    e.backward()
+    np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(ex.grad.numpy(), np.zeros((2, 3), np.float32))
+
+
+def test_kl_div_negative_and_zero_targets_as_torch():
+    inp = rng.standard_normal(6).astype(np.float32)
+    tgt = np.array([-0.3, 0.0, 0.5, 1.2, 0.0, 2.0], np.float32)
+    for red in ("none", "sum", "batchmean"):
+        ti = torch.tensor(inp, requires_grad=True)
+        tt = torch.tensor(tgt, requires_grad=True)
+        ei = ember.tensor(inp, requires_grad=True)
+        et = ember.tensor(tgt, requires_grad=True)
+        t = torch.nn.functional.kl_div(ti, tt, reduction=red)
+        e = ember.nn.functional.kl_div(ei, et, reduction=red)
+        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-6,
+                                   equal_nan=True)
+        w = rng.standard_normal(tuple(t.shape)).astype(np.float32)
+        (t * torch.tensor(w)).sum().backward()
+        (e * ember.tensor(w)).sum().backward()
+        np.testing.assert_allclose(ei.grad.numpy(), ti.grad.numpy(), rtol=1e-6, equal_nan=True)
+        # (at target 0, d/dt t log t is -inf: PyTorch's xlogy gives NaN there, ember 0 * ...)
+        live = tgt != 0
+        np.testing.assert_allclose(et.grad.numpy()[live], tt.grad.numpy()[live], rtol=1e-5,
+                                   equal_nan=True)
