@@ -168,7 +168,8 @@ def _eig_view(outs, args, kwargs):
 # through a view that removes the freedom. The rest of what makes them right is checked on
 # ember's result by _INVARIANTS.
 _VIEWS = {"linalg.svd": _svd_view, "svd": _svd_old_view, "linalg.eig": _eig_view,
-          "linalg.eigh": _eig_view}
+          "linalg.eigh": _eig_view, "svd_lowrank": _svd_old_view,
+          "pca_lowrank": _svd_old_view}
 
 
 def _svd_invariant(e_out, e_args, ember, old=False):
@@ -203,7 +204,23 @@ def _eig_invariant(e_out, e_args, ember, uplo=None):
     return None
 
 
+def _lowrank_invariant(e_out, e_args, ember, pca=False, kwargs=None):
+    """svd_lowrank/pca_lowrank's samples are (a, b): the matrix is a @ b^H (minus M, or its
+    column means for pca_lowrank with center=True); of rank <= q, so U diag(S) V^H is it."""
+    kwargs = kwargs or {}
+    a = e_args[0] @ e_args[1].mT.conj()
+    if not pca and kwargs.get("M") is not None:
+        a = a - kwargs["M"]
+    if pca and kwargs.get("center", True):
+        a = a - a.mean(-2, keepdim=True)
+    return _svd_invariant(e_out, [a], ember, old=True)
+
+
 _INVARIANTS = {"linalg.svd": _svd_invariant,
+               "svd_lowrank": lambda o, a, e, kwargs=None: _lowrank_invariant(o, a, e, False,
+                                                                              kwargs),
+               "pca_lowrank": lambda o, a, e, kwargs=None: _lowrank_invariant(o, a, e, True,
+                                                                              kwargs),
                "svd": lambda o, a, e: _svd_invariant(o, a, e, old=True),
                "linalg.eig": _eig_invariant,
                "linalg.eigh": lambda o, a, e, **kw: _eig_invariant(o, a, e, kw.get("UPLO", "L"))}
@@ -257,6 +274,9 @@ def _draws_randomly(name, s):
     """A sample whose result is a random draw (attention dropout in training): skipped."""
     if name == "nn.functional.scaled_dot_product_attention":
         return bool(s.kwargs.get("dropout_p", 0.0))
+    if name == "svd_lowrank":  # a random M makes A - M of full rank: the rank-q result is
+        # then an approximation that depends on the random test matrix
+        return s.kwargs.get("M") is not None
     if name == "nn.functional.multi_head_attention_forward":
         p = s.args[9] if len(s.args) > 9 else s.kwargs.get("dropout_p", 0.0)
         return bool(p) and s.kwargs.get("training", True)
@@ -315,6 +335,8 @@ def sweep(names=None, dtype="float32", grad=False, show=3):
         if tdt not in op.supported_dtypes("cpu") or op.name in _RANDOM:
             continue
         fn = _swapped(op.op, ember) or _resolve(op.name, ember)
+        if type(op.op).__name__ == "method_descriptor":  # a Tensor method (torch.cdouble is
+            fn = None                                    # a dtype, as ember.cdouble)
         method = None
         if fn is None and op.method_variant is not None:
             method = op.name.split(".")[-1]
@@ -375,9 +397,10 @@ def sweep(names=None, dtype="float32", grad=False, show=3):
                 elif view is not None:
                     t_cmp = view(list(t_out), args, s.kwargs)
                     e_cmp = view(list(e_out), e_args, e_kwargs)
-                    bad = _INVARIANTS[op.name](list(e_out), e_args, ember,
-                                               **({"UPLO": e_kwargs.get("UPLO", "L")}
-                                                  if op.name == "linalg.eigh" else {}))
+                    extra = {"UPLO": e_kwargs.get("UPLO", "L")} \
+                        if op.name == "linalg.eigh" else \
+                        {"kwargs": e_kwargs} if op.name.endswith("_lowrank") else {}
+                    bad = _INVARIANTS[op.name](list(e_out), e_args, ember, **extra)
                     if bad is not None:
                         raise _Bad(bad)
                 bad = _compare(t_cmp, e_cmp, torch, ember)

@@ -652,3 +652,71 @@ for _n, _f in (("stft", stft), ("istft", istft)):
     if not hasattr(Tensor, _n):
         setattr(Tensor, _n, _f)
 del _n, _f
+
+
+def _lowrank_args(A, q, niter, op):
+    E = _e()
+    A = _t(A, op, "A")
+    if A.ndim < 2:
+        raise ValueError(f"{op}: A must be a matrix or a batch of matrices, got shape "
+                         f"{tuple(A.shape)}")
+    m, n = A.shape[-2:]
+    if q is None:
+        q = min(6, m, n)
+    if not 0 <= q <= min(m, n):
+        raise ValueError(f"{op}: q={q} must be in [0, min(m, n)] = [0, {min(m, n)}] for A of "
+                         f"shape {tuple(A.shape)}")
+    if niter < 0:
+        raise ValueError(f"{op}: niter={niter} must be >= 0")
+    if not A.dtype.is_inexact:
+        A = A.to(E.get_default_dtype())
+    return A, q
+
+
+def svd_lowrank(A, q=6, niter=2, M=None):
+    """A rank-``q`` SVD ``(U, S, V)`` of ``A - M`` (``M`` broadcast to ``A``; None: 0) by a
+    randomized range finder with ``niter`` subspace iterations (Halko, Martinsson and Tropp,
+    2011), as ``torch.svd_lowrank``; exact when ``A - M`` has rank <= ``q``. The random
+    matrix comes from ember's global generator (``ember.manual_seed``); differentiable.
+    ``A ~ U diag(S) V^H``.
+
+    >>> a = ember.tensor([[3., 0.], [0., 1.], [0., 0.]])
+    >>> U, S, V = ember.svd_lowrank(a, q=2)
+    >>> S
+    tensor([3.0000, 1.0000])
+    """
+    E = _e()
+    A, q = _lowrank_args(A, q if q is not None else 6, niter, "svd_lowrank")
+    if M is not None:
+        A = A - _t(M, "svd_lowrank", "M").to(A.dtype)
+    m, n = A.shape[-2:]
+    if m < n:  # the range finder on the taller side
+        V, S, U = svd_lowrank(A.mT.conj(), q, niter)
+        return U, S, V
+    AH = A.mT.conj()
+    R = E.randn(*A.shape[:-2], n, q, dtype=A.dtype)
+    Q = E.linalg.qr(A @ R).Q
+    for _ in range(niter):
+        Q = E.linalg.qr(AH @ Q).Q
+        Q = E.linalg.qr(A @ Q).Q
+    B = Q.mT.conj() @ A
+    Ub, S, Vh = E.linalg.svd(B, full_matrices=False)
+    return Q @ Ub, S, Vh.mT.conj()
+
+
+def pca_lowrank(A, q=None, center=True, niter=2):
+    """Principal components of the rows of ``A`` (``torch.pca_lowrank``): ``svd_lowrank`` of
+    ``A`` minus its column means (when ``center``), rank ``q`` (default ``min(6, m, n)``);
+    ``V``'s columns are the principal directions, ``S**2 / (m - 1)`` their variances.
+
+    >>> a = ember.tensor([[1., 0.], [-1., 0.], [0., 2.], [0., -2.]])
+    >>> ember.pca_lowrank(a, q=2)[1]
+    tensor([2.8284, 1.4142])
+    """
+    A, q = _lowrank_args(A, q, niter, "pca_lowrank")
+    if not center:
+        return svd_lowrank(A, q, niter)
+    return svd_lowrank(A, q, niter, M=A.mean(-2, keepdim=True))
+
+
+__all__ += ["svd_lowrank", "pca_lowrank"]

@@ -285,3 +285,41 @@ def test_positional_to_flags_diag_embed_dims_frexp_gradient_and_complex_casts():
     _grads_match(lambda v: ember.frexp(v).mantissa, lambda v: torch.frexp(v).mantissa, x)
     _close(ember.gradient(e, spacing=None, dim=None), torch.gradient(t))
     assert e.cfloat().dtype == ember.complex64 and e.cdouble().dtype == ember.complex128
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 6), (2, 4, 4)])
+def test_svd_lowrank_is_exact_for_low_rank_matrices(shape):
+    rng = np.random.default_rng(5)
+    *b, m, n = shape
+    a = rng.standard_normal((*b, m, 2)) @ rng.standard_normal((*b, 2, n))
+    ember.manual_seed(0)
+    U, S, V = ember.svd_lowrank(ember.tensor(a), q=2)
+    np.testing.assert_allclose(S.numpy(), np.linalg.svd(a, compute_uv=False)[..., :2],
+                               rtol=1e-10)
+    rec = (U * S.unsqueeze(-2)) @ V.mT
+    np.testing.assert_allclose(rec.numpy(), a, atol=1e-10)
+    # PCA: the centred matrix's singular values; gradients flow
+    x = ember.tensor(a, requires_grad=True)
+    _, S2, _ = ember.pca_lowrank(x, q=2)
+    ac = a - a.mean(-2, keepdims=True)
+    np.testing.assert_allclose(S2.detach().numpy(),
+                               np.linalg.svd(ac, compute_uv=False)[..., :2], rtol=1e-8)
+    S2.sum().backward()
+    assert x.grad.shape == x.shape and np.isfinite(x.grad.numpy()).all()
+
+
+def test_svd_lowrank_checks_its_arguments():
+    with pytest.raises(ValueError, match="svd_lowrank: q=5 must be in"):
+        ember.svd_lowrank(ember.ones(3, 4), q=5)
+    with pytest.raises(ValueError, match="pca_lowrank: A must be a matrix"):
+        ember.pca_lowrank(ember.ones(3))
+
+
+def test_linalg_decompositions_return_torchs_named_results():
+    a = ember.tensor([[2.0, 1.0], [1.0, 3.0]])
+    q = ember.linalg.qr(a)
+    assert q.Q is q[0] and q.R is q[1]
+    s = ember.linalg.svd(a)
+    assert (s.U, s.S, s.Vh) == tuple(s)
+    e = ember.linalg.eigh(a)
+    assert (e.eigenvalues, e.eigenvectors) == tuple(e)

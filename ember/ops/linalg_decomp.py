@@ -24,6 +24,8 @@ slogdet's gradient needs an invertible matrix.
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from ..core import dtypes as _dt
@@ -637,6 +639,12 @@ def inv(A):
     return bind(solve_p, a, _eye_like(a))
 
 
+# PyTorch's named results (tuples, so unpacking is unchanged)
+QRResult = namedtuple("QRResult", ["Q", "R"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+
+
 def qr(A, mode="reduced"):
     """Q, R with A = Q R; ``mode`` 'reduced' (Q is m x k), 'complete' (Q is m x m) or 'r'
     (Q empty, as PyTorch)."""
@@ -647,8 +655,8 @@ def qr(A, mode="reduced"):
     q, r = bind(qr_p, a, mode="complete" if mode == "complete" else "reduced")
     if mode == "r":
         from .creation_ops import zeros
-        return zeros(0, dtype=a.dtype), r
-    return q, r
+        return QRResult(zeros(0, dtype=a.dtype), r)
+    return QRResult(q, r)
 
 
 def eigh(A, UPLO="L"):
@@ -664,7 +672,7 @@ def eigh(A, UPLO="L"):
     mirrored = low + _mT(low) + diag_embed(diagonal(a, 0, -2, -1))
     half = 0.5 * (a + _mT(a))
     # exactly ``mirrored`` for a symmetric input; the derivative is the symmetric part's
-    return eigh_symmetric(half + (mirrored - half).detach())
+    return EighResult(*eigh_symmetric(half + (mirrored - half).detach()))
 
 
 def eigh_symmetric(a):
@@ -685,7 +693,7 @@ def svd(A, full_matrices=True):
     a = _float("linalg.svd", A)
     _check_matrix("linalg.svd", a)
     u, s, vh = bind(svd_p, a, full_matrices=bool(full_matrices))
-    return u, s, vh
+    return SVDResult(u, s, vh)
 
 
 def svdvals(A):
