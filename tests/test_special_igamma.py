@@ -50,3 +50,18 @@ def test_gradients_in_x_and_a_match_jax():
     ea2 = ember.tensor(a).requires_grad_()
     ember.igammac(ea2, ember.tensor(x)).sum().backward()
     np.testing.assert_allclose(ea2.grad.numpy(), np.asarray(gqa), rtol=1e-6, atol=1e-9)
+
+
+def test_grad_in_x_alone_skips_the_a_derivative(monkeypatch):
+    # d/da costs two more float64 evaluations: not computed when a takes no cotangent
+    import ember.ops.special as S
+    a, x = ember.tensor([0.5, 2.0]), ember.tensor([0.3, 1.5])
+    want = ember.grad(lambda x: ember.special.gammainc(a, x).sum())(x)
+
+    def fail(*args):
+        raise AssertionError("d/da computed")
+    monkeypatch.setattr(S, "_igamma_da", fail)
+    got = ember.grad(lambda x: ember.special.gammainc(a, x).sum())(x)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    with pytest.raises(AssertionError, match="d/da"):
+        ember.grad(lambda a: ember.special.gammainc(a, x).sum())(a)

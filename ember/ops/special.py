@@ -310,9 +310,13 @@ def _igamma_da(a, x, upper):
     return cast(d, a.dtype)
 
 
-def _igamma_vjp(ct, out, a, x, upper):
+def _igamma_vjp(ct, out, a, x, upper, needed=None):
+    # ``needed`` (transforms' backward passes): d/da costs two more float64 evaluations, so
+    # it is skipped when ``a`` takes no cotangent
     sign = -1.0 if upper else 1.0
-    return (ct * _igamma_da(a, x, upper), ct * (sign * _igamma_dx(a, x)))
+    ga = None if needed is not None and not needed[0] else ct * _igamma_da(a, x, upper)
+    gx = None if needed is not None and not needed[1] else ct * (sign * _igamma_dx(a, x))
+    return ga, gx
 
 
 def _igamma_jvp(p, t, out, upper):
@@ -324,6 +328,7 @@ def _igamma_jvp(p, t, out, upper):
 igamma_p = Primitive("igamma", _igamma_impl, shape=lambda a, x, upper: a,
                      vjp=_igamma_vjp, jvp=_igamma_jvp)
 igamma_p.batch = elementwise_batch(igamma_p)
+igamma_p.vjp_takes_needed = True
 
 
 def _igamma_args(op, input, other):
