@@ -8,6 +8,8 @@ from .keys import *  # noqa: F401,F403
 from .keys import __all__ as _key_names
 from .distributions import *  # noqa: F401,F403  (exponential, laplace, multivariate_normal, ...)
 from .distributions import __all__ as _dist_names
+from .samplers import *  # noqa: F401,F403  (gamma, beta, dirichlet, poisson, binomial, ...)
+from .samplers import __all__ as _sampler_names
 from .generator import manual_seed, seed, initial_seed, Generator, default_generator  # noqa: F401
 
-__all__ = _key_names + _dist_names + ["manual_seed", "seed", "initial_seed"]
+__all__ = _key_names + _dist_names + _sampler_names + ["manual_seed", "seed", "initial_seed"]

@@ -4,7 +4,7 @@
 ``wald`` and ``multivariate_normal``. Each applies JAX's formula to the same uniform bits, so
 a key gives JAX's samples up to the last bits of the elementary functions (NumPy's ``log1p``
 or ``tan`` against XLA's). Samplers built on rejection loops (``gamma``, ``beta``,
-``dirichlet``, ``poisson``, ``binomial``, ...) are not here.
+``dirichlet``, ``poisson``, ``binomial``, ...) are in ``samplers.py``.
 
 >>> ember.random.exponential(ember.random.key(0), (3,))
 tensor([2.9501, 3.8434, 0.4039])

@@ -134,7 +134,11 @@ def bits(key, shape=(), dtype=None):
 
 
 def _float_dtype(dtype, op):
-    d = _dt.get_default_dtype() if dtype is None else _dt.as_dtype(dtype)
+    """``dtype``, or JAX's default float: float64 in 64-bit mode, else the default dtype."""
+    if dtype is None:
+        d = _dt.float64 if _dt.x64_enabled() else _dt.get_default_dtype()
+    else:
+        d = _dt.as_dtype(dtype)
     if not d.is_floating_point:
         raise TypeError(f"random.{op}: dtype must be floating point, got {d}")
     return d
