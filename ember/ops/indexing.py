@@ -48,10 +48,56 @@ def _check_int(i, size, dim):
         raise IndexError(f"index {i} is out of bounds for dim {dim} with size {size}")
 
 
+def _parse_basic(x, idx):
+    """The spec of an index made of Python ints, slices, None and Ellipsis only (the common
+    case, in one pass without ``_parse``'s per-kind scans), or None for any other index."""
+    n_real = n_ell = 0
+    for i in idx:
+        t = type(i)
+        if t is int or t is slice:
+            n_real += 1
+        elif i is Ellipsis:
+            n_ell += 1
+        elif i is not None:
+            return None
+    ndim = x.ndim
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if n_real > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim} (shape "
+                         f"{tuple(x.shape)}): got {n_real}")
+    shape = x.shape
+    spec = []
+    dim = 0
+    for i in idx:
+        t = type(i)
+        if t is int:
+            if not -shape[dim] <= i < shape[dim]:
+                _check_int(i, shape[dim], dim)
+            spec.append(("i", i))
+            dim += 1
+        elif t is slice:
+            step = 1 if i.step is None else int(i.step)
+            if step == 0:
+                raise OpError("indexing: slice step cannot be zero")
+            spec.append(("s", None if i.start is None else int(i.start),
+                         None if i.stop is None else int(i.stop), step))
+            dim += 1
+        elif i is None:
+            spec.append(("n",))
+        else:
+            spec.append(("e",))
+            dim += ndim - n_real
+    return tuple(spec)
+
+
 def _parse(x, idx):
     """(spec, index tensors) with bounds checked against x's shape."""
     if not isinstance(idx, tuple):
         idx = (idx,)
+    spec = _parse_basic(x, idx)
+    if spec is not None:
+        return spec, []
     n_real = sum(1 for i in idx if i is not None and i is not Ellipsis and
                  not (isinstance(i, (Tensor, np.ndarray)) and np.dtype(
                      i.dtype.np if isinstance(i, Tensor) else i.dtype) == np.bool_))
