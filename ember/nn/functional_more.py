@@ -1019,7 +1019,8 @@ def _fractional_starts(inp, out, k, u):
         return np.full(u.shape + (1,), inp - k, np.int64)
     alpha = (inp - k) / (out - 1)
     i = np.arange(out - 1)
-    s = (np.floor((i + u[..., None]) * alpha) - np.floor(u[..., None] * alpha)).astype(np.int64)
+    # truncation toward 0 (a C cast, as PyTorch): the same as floor for u in [0, 1)
+    s = (np.trunc((i + u[..., None]) * alpha) - np.trunc(u[..., None] * alpha)).astype(np.int64)
     return np.concatenate([s, np.full(u.shape + (1,), inp - k, np.int64)], -1)
 
 
@@ -1086,7 +1087,8 @@ def _fractional_max_pool(nd, input, kernel_size, output_size, output_ratio, retu
     if not return_indices:
         return out
     arg = np.asarray(win.detach().numpy()).argmax(-1)
-    ind = np.take_along_axis(flat.reshape((N, C) + o + (-1,)), arg[..., None], -1)[..., 0]
+    ind = np.take_along_axis(flat.reshape((N, C) + o + (int(np.prod(k)),)), arg[..., None],
+                             -1)[..., 0]
     ind = ember.tensor(ind.astype(np.int64))
     return out, (ind.squeeze(0) if unbatched else ind)
 

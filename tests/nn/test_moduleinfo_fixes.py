@@ -160,6 +160,15 @@ def test_fractional_max_pool_matches_torch_given_the_samples(nd):
         tuple(v // 2 for v in shp[2:])
     assert ef(ember.zeros((0,) + shp[1:]), 2, output_size=2).shape == (0,) + shp[1:2] + \
         (2,) * nd
+    _, ind = ef(ember.zeros((0,) + shp[1:]), 2, output_size=2, return_indices=True)
+    assert ind.shape == (0,) + shp[1:2] + (2,) * nd
+    # samples outside [0, 1) (PyTorch truncates (i + u) alpha toward 0, as a C cast)
+    s2 = rng.uniform(-3, 5, (shp[0], shp[1], nd)).astype(np.float32)
+    to, ti = tf(torch.tensor(x), 1, output_size=4, return_indices=True,
+                _random_samples=torch.tensor(s2))
+    eo, ei = ef(ember.tensor(x), 1, output_size=4, return_indices=True,
+                _random_samples=ember.tensor(s2))
+    np.testing.assert_array_equal(ei.numpy(), ti.numpy())
 
 
 @pytest.mark.parametrize("cls", ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"])
