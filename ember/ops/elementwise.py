@@ -474,7 +474,12 @@ bitxor_p = _nodiff("bitwise_xor", U.bitwise_xor, bool_out=False)
 floordiv_p = _nodiff("floor_divide", U.floor_divide, bool_out=False)
 lshift_p = _nodiff("bitwise_left_shift", U.left_shift, bool_out=False)
 rshift_p = _nodiff("bitwise_right_shift", U.right_shift, bool_out=False)
-nextafter_p = _nodiff("nextafter", U.nextafter, bool_out=False)
+# nextafter moves its input by one ulp: PyTorch's derivative is the identity in the input
+# and zero in ``other``
+nextafter_p = _binary("nextafter", U.nextafter,
+                      lambda ct, out, x, y: (_unbroadcast_like(ct, x),
+                                             _unbroadcast_like(ct * 0, y)),
+                      lambda p, t, out: t[0] + t[1] * 0)
 
 
 def _fmod_vjp(ct, out, x, y):
@@ -728,7 +733,8 @@ def signbit(input):
 
 
 def nextafter(input, other):
-    """The next floating-point value after ``input`` towards ``other`` (no gradient).
+    """The next floating-point value after ``input`` towards ``other``; its gradient is
+    PyTorch's: 1 for ``input``, 0 for ``other``.
 
     >>> ember.nextafter(ember.tensor([1.0]), ember.tensor([2.0])) > 1.0
     tensor([True])

@@ -367,35 +367,61 @@ def _copyltu(m):
 
 def _qr_check_diff(a, mode):
     m, n = a.shape[-2:]
-    if m < n or (mode == "complete" and m != n):
+    if mode == "complete" and m > n:
         raise NotImplementedError(
-            f"linalg.qr: the derivative is defined here for m >= n with mode='reduced' (or a "
-            f"square matrix), got shape {tuple(a.shape)} with mode={mode!r}; differentiate "
-            f"the QR of the first m columns, or of the transpose, instead")
+            f"linalg.qr: mode='complete' of a tall matrix (shape {tuple(a.shape)}) has no "
+            f"derivative (Q's last {m - n} columns are any orthonormal basis of the "
+            f"complement, as in PyTorch); use mode='reduced'")
 
+
+def _qr_square_vjp(gq, gr, q, r):
+    """The VJP of A = QR for m >= n (R square, invertible)."""
+    m = matmul(r, _mT(gr)) - matmul(_mT(gq), q)
+    b = gq + matmul(q, _copyltu(m))
+    # b R^-T: solve R x^T = b^T
+    return _mT(bind(triangular_solve_p, r, _mT(b), lower=False, unit_diagonal=False))
+
+
+def _qr_square_jvp(da, q, r):
+    # dA R^-1: solve R^T X^T = dA^T
+    dx_rinv = _mT(bind(triangular_solve_p, _mT(r), _mT(da), lower=True, unit_diagonal=False))
+    qt_dx_rinv = matmul(_mT(q), dx_rinv)
+    low = tril(qt_dx_rinv, -1)
+    do = low - _mT(low)
+    dq = matmul(q, do - qt_dx_rinv) + dx_rinv
+    dr = matmul(qt_dx_rinv - do, r)
+    return dq, dr
+
+
+# A wide matrix (m < n) is [X | Y] with X square: X = Q U by the rule above, and R = [U | V]
+# with V = Q^T Y, so dV = dQ^T Y + Q^T dY; in reverse, Y's cotangent is Q gV and Q's
+# gathers Y gV^T besides gQ.
 
 def _qr_vjp(ct, out, a, mode):
     _qr_check_diff(a, mode)
     gq, gr = ct
     q, r = out
-    m = matmul(r, _mT(gr)) - matmul(_mT(gq), q)
-    b = gq + matmul(q, _copyltu(m))
-    # b R^-T: solve R x^T = b^T
-    return (_mT(bind(triangular_solve_p, r, _mT(b), lower=False, unit_diagonal=False)),)
+    m, n = a.shape[-2:]
+    if m >= n:
+        return (_qr_square_vjp(gq, gr, q, r),)
+    from .indexing import cat
+    y, u = a[..., :, m:], r[..., :, :m]
+    gu, gv = gr[..., :, :m], gr[..., :, m:]
+    gx = _qr_square_vjp(gq + matmul(y, _mT(gv)), gu, q, u)
+    return (cat([gx, matmul(q, gv)], -1),)
 
 
 def _qr_jvp(p, t, out, mode):
     a, = p
     _qr_check_diff(a, mode)
     q, r = out
-    # dA R^-1: solve R^T X^T = dA^T
-    dx_rinv = _mT(bind(triangular_solve_p, _mT(r), _mT(t[0]), lower=True, unit_diagonal=False))
-    qt_dx_rinv = matmul(_mT(q), dx_rinv)
-    low = tril(qt_dx_rinv, -1)
-    do = low - _mT(low)
-    dq = matmul(q, do - qt_dx_rinv) + dx_rinv
-    dr = matmul(qt_dx_rinv - do, r)
-    return [dq, dr]
+    m, n = a.shape[-2:]
+    if m >= n:
+        return list(_qr_square_jvp(t[0], q, r))
+    from .indexing import cat
+    dq, du = _qr_square_jvp(t[0][..., :, :m], q, r[..., :, :m])
+    dv = matmul(_mT(dq), a[..., :, m:]) + matmul(_mT(q), t[0][..., :, m:])
+    return [dq, cat([du, dv], -1)]
 
 
 qr_p = Primitive("linalg_qr", _qr_impl, multiple_results=True, shape=_qr_shape,

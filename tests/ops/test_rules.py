@@ -195,6 +195,8 @@ CASES = [
     ("linalg_cholesky", lambda m, a, b: m.cat([m.linalg.cholesky(_spd(m, a)), m.cholesky_solve(
         b, m.linalg.cholesky(_spd(m, a)))], 1), [(3, 3), (3, 2)], False),
     ("linalg_qr", lambda m, a: m.cat(list(m.linalg.qr(a)), 0), [(4, 3)], False),
+    ("linalg_qr_wide", lambda m, a: m.cat([m.linalg.qr(a)[0], m.linalg.qr(a)[1].mT], 0),
+     [(3, 5)], False),
     ("linalg_lu", lambda m, a, b: m.cat([m.linalg.lu(_wellcond(m, a)).L,
                                         m.linalg.lu(_wellcond(m, a)).U * 2,
                                         m.linalg.lu_solve(*m.linalg.lu_factor(_wellcond(m, a)),
@@ -217,6 +219,7 @@ CASES = [
     # (in x: PyTorch has no derivative in a; tests/test_special_igamma.py checks it vs JAX)
     ("igamma_igammac", lambda m, x: m.igamma(m.full_like(x, 2.5), x)
      + m.igammac(m.full_like(x, 1.5), 2 * x), [(4,)], True),
+    ("nextafter", lambda m, a, b: m.nextafter(a, b) * 2, [(3,), (2, 1)], False),
     ("special_i0e_i1_i1e", lambda m, a: m.special.i0e(a) + m.special.i1(a) * 0.5
      + m.special.i1e(a * 2) + m.special.i0(a), [(5,)], False),
     # PyTorch has no derivative of these: its side is written out with the recurrences
@@ -625,9 +628,8 @@ def test_cases_exercise_every_primitive(monkeypatch):
     (w.to("strict") * 2).cpu().sum().backward()
     # dynamic int8 linear (no derivative): tests/ao/test_quantize_dynamic.py
     ember.ao.quantization.linear_dynamic(ember.ones(1, 2), ember.ones(1, 2, dtype=ember.int8), 1.0)
-    # integer shifts and nextafter (no derivative): tests/test_array_api_surface.py
+    # integer shifts (no derivative): tests/test_array_api_surface.py
     ember.bitwise_left_shift(ember.tensor([1]), 2) + ember.bitwise_right_shift(ember.tensor([8]), 1)
-    ember.nextafter(ember.ones(2), ember.zeros(2))
     ember.signbit(ember.tensor([-0.0, 1.0]))  # (no derivative): tests/core/test_complex.py
     # host callbacks (no derivative; effects): tests/transforms/test_callbacks.py
     c = ember.ones(2)
