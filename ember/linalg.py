@@ -10,8 +10,9 @@ Gradient conventions (PyTorch's and JAX's): ``eigh``'s and ``svd``'s derivatives
 distinct eigen/singular values (equal ones give inf/NaN), and so do the functions built on the
 SVD (``pinv``, ``lstsq``, ``matrix_norm`` with ord 2/-2/'nuc'); ``det``/``slogdet``/``inv``/
 ``solve`` need an invertible matrix (a singular one raises ``LinAlgError``, as PyTorch);
-``qr``'s derivative covers wide matrices too (not mode='complete' of a tall one). ``eig``/``eigvals`` return complex values (``eig``'s gradient
-assumes distinct eigenvalues and a loss independent of the eigenvectors' phase).
+``qr``'s derivative covers wide matrices too (not mode='complete' of a tall one).
+``eig``/``eigvals`` return complex values (``eig``'s gradient assumes distinct eigenvalues
+and a loss independent of the eigenvectors' phase).
 """
 from __future__ import annotations
 
