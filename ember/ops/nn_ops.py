@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from ..core import dtypes as _dt
-from ..core.primitive import Aval, Primitive, bind, derived_rule
+from ..core.primitive import Aval, Primitive, Tracer, bind, derived_rule
 from ..core.tensor import Tensor
 from ..backend import namespace, threads
 from ._util import canon_dim, has_values, host_on_device_of
@@ -97,7 +97,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     tensor([[1., 2.],
             [0., 0.]])
     """
-    from .indexing import check_index, getitem
+    from .indexing import check_index, gather_nd_p, getitem
     idx = as_value(input)
     w = as_value(weight)
     if not idx.dtype.is_integer:
@@ -108,9 +108,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     key = check_index(idx, w.shape[0], "embedding", f"weight {tuple(w.shape)}")
     if max_norm is not None:
         embedding_renorm_(w, idx, max_norm, norm_type)
-    out = getitem(w, key)
+    if not isinstance(key, Tracer) and not isinstance(w, Tracer) and \
+            type(key._data) is type(w._data):
+        out = bind(gather_nd_p, w, key, spec=(("a", 0),))  # (checked: no second range check)
+    else:  # traced, or a CPU index into another device's table
+        out = getitem(w, key)
     if scale_grad_by_freq:  # each row's gradient divided by its count in this batch
-        from ..core.tensor import Tensor
         ids = np.asarray(idx.numpy()).reshape(-1) % w.shape[0]
         counts = np.bincount(ids, minlength=w.shape[0])
         inv = (1.0 / counts[ids]).astype(w.dtype.np).reshape(tuple(idx.shape) + (1,))
