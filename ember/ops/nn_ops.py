@@ -19,9 +19,13 @@ __all__: list[str] = []
 
 
 def _log_softmax_impl(x, dim):
-    m = np.max(x, axis=dim, keepdims=True) if x.size else x
+    # (the ufuncs' reduce, not np.max/np.sum: their Python wrappers cost more than the work
+    # on a row of a few classes; the same reductions, the same bits)
+    m = np.maximum.reduce(x, axis=dim, keepdims=True) if x.size else x
     z = x - m
-    return z - np.log(np.sum(np.exp(z), axis=dim, keepdims=True))
+    s = np.add.reduce(np.exp(z), axis=dim, keepdims=True)
+    z -= np.log(s, out=s)
+    return z
 
 
 def _ls_vjp(ct, out, x, dim):
@@ -1173,15 +1177,21 @@ def _nll_check(target, c, ignore_index):
 
 def _nll_impl(logp, target, *weight, ignore_index, reduction):
     m, c = logp.shape
-    _nll_check(target, c, ignore_index)
-    ignored = target == ignore_index
-    counted_all = not ignored.any()
+    # the common case first: every target a class (two reductions; no mask passes)
+    inside = not target.size or (target.min() >= 0 and target.max() < c)
+    if inside and not 0 <= ignore_index < c:
+        ignored, counted_all = None, True
+    else:
+        _nll_check(target, c, ignore_index)
+        ignored = target == ignore_index
+        counted_all = not ignored.any()
     safe = target if counted_all else np.where(ignored, 0, target)
     picked = logp[namespace(logp).arange(m), safe]
     if counted_all and not weight:  # the common case: every row counts with weight 1
         loss, total = -picked, None
     else:
-        w = (~ignored).astype(logp.dtype)
+        w = (~ignored).astype(logp.dtype) if ignored is not None else \
+            namespace(logp).ones(m, logp.dtype)
         if weight:
             w = w * weight[0][safe]
         loss, total = -picked * w, w
