@@ -309,9 +309,18 @@ def _per_key(impl):
     return run
 
 
-def _uniform_shape(key, shape, npd):
-    size = math.prod(shape)
-    return _uniform_np(key.reshape(1, 2), npd, size).reshape(shape)
+def _uniform_at(key, idx, npd):
+    """``uniform(key, shape, npd).ravel()[idx]`` without drawing the rest: element i's bits
+    are the hash of its flat index i."""
+    npd = np.dtype(npd)
+    hi = (idx.astype(np.uint64) >> np.uint64(32)).astype(np.uint32)
+    lo = idx.astype(np.uint32)
+    b1, b2 = _threefry_impl(key[0], key[1], hi, lo)
+    if npd.itemsize == 8:
+        b = (b1.astype(np.uint64) << np.uint64(32)) | b2.astype(np.uint64)
+    else:
+        b = b1 ^ b2
+    return _unit_impl(b, _dt.from_np(npd))
 
 
 def _split1(key, n):
@@ -323,47 +332,71 @@ def _lgamma32(x):
     return _gammaln_impl(x)
 
 
+def _rejection_loop(key, real, todo, step, k_out):
+    """JAX's whole-shape rejection loop: each round draws from ``split(key, 3)``'s subkeys and
+    every element that accepts takes the round's candidate (a later acceptance replaces an
+    earlier one), until every element has accepted once. Only the elements whose result is
+    read (``real``) and the placeholders not yet accepted are computed; the others' draws
+    cannot change anything. ``step(k1, k2, idx) -> (accept, candidate)`` over flat indices."""
+    accepted = np.zeros(k_out.shape, bool)
+    kk = key.copy()
+    real_idx = np.flatnonzero(real)
+    pending = np.flatnonzero(todo & ~real)
+    while True:
+        idx = np.concatenate([real_idx, pending[~accepted[pending]]]) if pending.size \
+            else real_idx
+        if accepted.all() or idx.size == 0:
+            break
+        ks = _split1(kk, 3)
+        kk = ks[0]
+        acc, cand = step(ks[1], ks[2], idx)
+        k_out[idx[acc]] = cand[acc]
+        accepted[idx[acc]] = True
+    return k_out
+
+
 def _poisson_one(key, lam, dtype):
     f = np.float32
-    lam = lam.astype(f)
     shape = lam.shape
+    lam = lam.astype(f).ravel()
     knuth = np.isnan(lam) | (lam < 10)
-    # Knuth: count uniforms until their product falls below e^-lam
+    # Knuth: count uniforms until their product falls below e^-lam; an element whose product
+    # is below stays there, so only the others draw
     lk = np.where(knuth, lam, f(0))
-    k = np.zeros(shape, np.int64)
-    logp = np.zeros(shape, f)
+    k = np.zeros(lam.shape, np.int64)
+    logp = np.zeros(lam.shape, f)
+    act = np.flatnonzero(logp > -lk)
     kk = key.copy()
-    while (logp > -lk).any():
+    while act.size:
         ks = _split1(kk, 2)
         kk, sub = ks[0], ks[1]
-        k = np.where(logp > -lk, k + 1, k)
-        logp = logp + np.log(_uniform_shape(sub, shape, f))
+        k[act] += 1
+        logp[act] = logp[act] + np.log(_uniform_at(sub, act, f))
+        act = act[logp[act] > -lk[act]]
     knuth_k = k - 1
-    # transformed rejection (Hormann); a later acceptance replaces an earlier one, as in JAX
+    # transformed rejection (Hormann)
     lr = np.where(knuth, f(1e5), lam)
     log_lam = np.log(lr)
     b = f(0.931) + f(2.53) * np.sqrt(lr)
     a = f(-0.059) + f(0.02483) * b
     inv_alpha = f(1.1239) + f(1.1328) / (b - f(3.4))
     v_r = f(0.9277) - f(3.6224) / (b - f(2))
-    k_out = np.full(shape, -1, f)
-    accepted = np.zeros(shape, bool)
-    kk = key.copy()
-    while not accepted.all():
-        ks = _split1(kk, 3)
-        kk = ks[0]
-        u = _uniform_shape(ks[1], shape, f) - f(0.5)
-        v = _uniform_shape(ks[2], shape, f)
+
+    def step(k1, k2, i):
+        u = _uniform_at(k1, i, f) - f(0.5)
+        v = _uniform_at(k2, i, f)
         us = f(0.5) - np.abs(u)
-        kr = np.floor((f(2) * a / us + b) * u + lr + f(0.43))
-        s = np.log(v * inv_alpha / (a / (us * us) + b))
-        tt = -lr + kr * log_lam - _lgamma32(kr + f(1))
-        acc = ((us >= f(0.07)) & (v <= v_r)) | \
-            (~((kr < 0) | ((us < f(0.013)) & (v > us))) & (s <= tt))
-        k_out = np.where(acc, kr, k_out)
-        accepted |= acc
+        kr = np.floor((f(2) * a[i] / us + b[i]) * u + lr[i] + f(0.43))
+        sv = np.log(v * inv_alpha[i] / (a[i] / (us * us) + b[i]))
+        tt = -lr[i] + kr * log_lam[i] - _lgamma32(kr + f(1))
+        acc = ((us >= f(0.07)) & (v <= v_r[i])) | \
+            (~((kr < 0) | ((us < f(0.013)) & (v > us))) & (sv <= tt))
+        return acc, kr
+
+    k_out = _rejection_loop(key, ~knuth, np.ones(lam.shape, bool), step,
+                            np.full(lam.shape, -1, f))
     out = np.where(knuth, knuth_k, k_out.astype(np.int64))
-    return np.where(lam == 0, 0, out).astype(dtype.np)
+    return np.where(lam == 0, 0, out).astype(dtype.np).reshape(shape)
 
 
 random_poisson_p = Primitive(
@@ -395,6 +428,7 @@ def _binomial_one(key, count, prob, dtype):
     fd = prob.dtype
     t = fd.type
     shape = prob.shape
+    count, prob = count.ravel(), prob.ravel()
     p_lt_half = prob < t(0.5)
     q = np.where(p_lt_half, prob, t(1) - prob)
     bad_count = np.isnan(count) | (count < 0)
@@ -404,17 +438,19 @@ def _binomial_one(key, count, prob, dtype):
     q = np.where(q_nan | q_neg, t(0.01), q)
     inversion = bad_count | (count * q <= t(10))
     count = np.floor(count)
-    # inversion: count geometric jumps until their sum passes n
+    # inversion: count geometric jumps until their sum passes n (a passed sum only grows)
     ci = np.where(inversion, count, t(0))
     l1q = np.log1p(-q)
-    num = np.zeros(shape, fd)
-    gsum = np.zeros(shape, fd)
+    num = np.zeros(prob.shape, fd)
+    gsum = np.zeros(prob.shape, fd)
+    act = np.flatnonzero(gsum <= ci)
     kk = key.copy()
-    while (gsum <= ci).any():
+    while act.size:
         ks = _split1(kk, 2)
         sub, kk = ks[0], ks[1]
-        num = np.where(gsum <= ci, num + t(1), num)
-        gsum = gsum + np.ceil(np.log(_uniform_shape(sub, shape, fd)) / l1q)
+        num[act] += t(1)
+        gsum[act] = gsum[act] + np.ceil(np.log(_uniform_at(sub, act, fd)) / l1q[act])
+        act = act[gsum[act] <= ci[act]]
     inv_k = num - t(1)
     # BTRS
     n = np.where(inversion, t(1e4), count)
@@ -427,34 +463,32 @@ def _binomial_one(key, count, prob, dtype):
     r = pb / (t(1) - pb)
     alpha = (t(2.83) + t(5.1) / b) * sd
     m = np.floor((n + t(1)) * pb)
-    k_out = np.full(shape, -1, fd)
-    accepted = np.zeros(shape, bool)
-    kk = key.copy()
-    while not accepted.all():
-        ks = _split1(kk, 3)
-        kk = ks[0]
-        u = _uniform_shape(ks[1], shape, fd) - t(0.5)
-        v = _uniform_shape(ks[2], shape, fd)
+    tail_m = _stirling_tail(m) + _stirling_tail(n - m)
+
+    def step(k1, k2, i):
+        u = _uniform_at(k1, i, fd) - t(0.5)
+        v = _uniform_at(k2, i, fd)
         us = t(0.5) - np.abs(u)
-        acc1 = (us >= t(0.07)) & (v <= v_r)
-        k = np.floor((t(2) * a / us + b) * u + c)
-        rej = (k < 0) | (k > n)
-        lv = np.log(v * alpha / (a / (us * us) + b))
-        ub = ((m + t(0.5)) * np.log((m + t(1)) / (r * (n - m + t(1))))
-              + (n + t(1)) * np.log((n - m + t(1)) / (n - k + t(1)))
-              + (k + t(0.5)) * np.log(r * (n - k + t(1)) / (k + t(1)))
-              + _stirling_tail(m) + _stirling_tail(n - m)
-              - _stirling_tail(k) - _stirling_tail(n - k))
-        acc = acc1 | (~rej & (lv <= ub))
-        k_out = np.where(acc, k, k_out)
-        accepted |= acc
+        ni, mi, ri = n[i], m[i], r[i]
+        acc1 = (us >= t(0.07)) & (v <= v_r[i])
+        k = np.floor((t(2) * a[i] / us + b[i]) * u + c[i])
+        rej = (k < 0) | (k > ni)
+        lv = np.log(v * alpha[i] / (a[i] / (us * us) + b[i]))
+        ub = ((mi + t(0.5)) * np.log((mi + t(1)) / (ri * (ni - mi + t(1))))
+              + (ni + t(1)) * np.log((ni - mi + t(1)) / (ni - k + t(1)))
+              + (k + t(0.5)) * np.log(ri * (ni - k + t(1)) / (k + t(1)))
+              + tail_m[i] - _stirling_tail(k) - _stirling_tail(ni - k))
+        return acc1 | (~rej & (lv <= ub)), k
+
+    k_out = _rejection_loop(key, ~inversion, np.ones(prob.shape, bool), step,
+                            np.full(prob.shape, -1, fd))
     out = np.where(inversion, inv_k, k_out).astype(dtype.np)
     invalid = q_neg | q_nan | bad_count
     out = np.where(invalid, np.nan, out)
     out = np.where(inf_count & ~invalid, np.inf, out)
     out = np.where(p_lt_half | bad_count | q_nan | inf_count, out,
                    count.astype(dtype.np) - out)
-    return out.astype(dtype.np)
+    return out.astype(dtype.np).reshape(shape)
 
 
 random_binomial_p = Primitive(
