@@ -4,8 +4,19 @@
 ``xlogy``, ``xlog1py``, ``softmax``, ``log_softmax``; all differentiable at every order.
 ``gammaln`` and the polygamma family are primitives (``ember/ops/special.py``); the rest
 compose from ember's ops. ``erfc`` is ``1 - erf``: for x > 4 its relative precision drops
-(absolute error stays at rounding level)."""
+(absolute error stays at rounding level). Also the exponential integrals (``expi``, ``exp1``,
+``expn``), ``spence`` and ``betainc`` (primitives in ``ember/ops/special_integrals.py``), the
+gamma family (``gamma``, ``gammasgn``, ``loggamma``, ``beta``, ``poch``, ``comb``,
+``factorial``, ``bernoulli``), ``rel_entr``, ``kl_div``, ``boxcox``, ``boxcox1p``, and
+``ember.special``'s ``i0``, ``i0e``, ``i1``, ``i1e``, ``ndtr``, ``ndtri``, ``log_ndtr``,
+``erfcx``, ``entr``, ``zeta``, ``multigammaln`` under JAX's signatures.
+
+>>> ember.scipy.special.expi(ember.tensor([1.0]))
+tensor([1.8951])
+"""
 from __future__ import annotations
+
+import numpy as np
 
 from ..ops import special as _s
 
@@ -133,3 +144,238 @@ def xlogy(x, y):
 def xlog1py(x, y):
     """x * log1p(y), 0 where x == 0."""
     return _safe_where_zero(x, y, lambda v: v.log1p())
+
+
+# ---- more of jax.scipy.special: the Bessel and error-function family shared with
+# ember.special, the gamma family composed from gammaln, exponential integrals, Spence's
+# function and betainc (primitives in ops/special_integrals.py), entropies, Box-Cox ----------
+
+def _sp():
+    from .. import special as S
+    return S
+
+
+def _floats(*xs):
+    """The arguments as tensors of one floating dtype, broadcast together."""
+    E = _e()
+    ts = [_fa(x) for x in xs]
+    dt = E.result_type(*ts)
+    return E.broadcast_tensors(*[t.to(dt) for t in ts])
+
+
+def i0(x):
+    """The modified Bessel function I0."""
+    return _sp().i0(_fa(x))
+
+
+def i0e(x):
+    """``exp(-|x|) * I0(x)``."""
+    return _sp().i0e(_fa(x))
+
+
+def i1(x):
+    """The modified Bessel function I1."""
+    return _sp().i1(_fa(x))
+
+
+def i1e(x):
+    """``exp(-|x|) * I1(x)``."""
+    return _sp().i1e(_fa(x))
+
+
+def ndtr(x):
+    """The standard normal CDF."""
+    return _sp().ndtr(_fa(x))
+
+
+def ndtri(p):
+    """The standard normal quantile (the inverse of ``ndtr``)."""
+    return _sp().ndtri(_fa(p))
+
+
+def log_ndtr(x, series_order=3):
+    """log of the standard normal CDF, finite far into the left tail (``series_order`` is
+    accepted for JAX's signature; ember's kernel is accurate without an asymptotic series)."""
+    if not isinstance(series_order, int) or not 0 <= series_order <= 30:
+        raise ValueError(f"log_ndtr: series_order must be an int in [0, 30], got "
+                         f"{series_order!r}")
+    return _sp().log_ndtr(_fa(x))
+
+
+def erfcx(x):
+    """The scaled complementary error function ``exp(x**2) * erfc(x)``."""
+    return _sp().erfcx(_fa(x))
+
+
+def entr(x):
+    """``-x log x``: 0 at 0 and -inf below."""
+    return _sp().entr(_fa(x))
+
+
+def zeta(x, q=None):
+    """Hurwitz's zeta function ``sum_k (k + q)^-x``; Riemann's (q = 1) when ``q`` is None
+    (JAX raises there)."""
+    xv = _fa(x)
+    return _sp().zeta(xv, _e().ones_like(xv) if q is None else _fa(q))
+
+
+def multigammaln(a, d):
+    """The multivariate log-gamma function of dimension ``d``."""
+    if not isinstance(d, (int, np.integer)) or d < 1:
+        raise ValueError(f"multigammaln: d must be a positive int, got {d!r}")
+    return _s.mvlgamma(_fa(a), int(d))
+
+
+def gammasgn(x):
+    """The sign of the gamma function: 1 for x > 0, +-1 at +-0, alternating between the poles
+    below 0, NaN at the poles (negative integers) and NaN."""
+    E = _e()
+    v = _fa(x)
+    odd = E.remainder(E.floor(v), 2.0) == 1  # floor(x) odd: Gamma < 0 on (-1, 0), (-3, -2), ...
+    neg = E.where(odd, -E.ones_like(v), E.ones_like(v))
+    pole = (v < 0) & (v == E.floor(v))
+    zero = E.where(E.signbit(v), -E.ones_like(v), E.ones_like(v))
+    out = E.where(v > 0, E.ones_like(v), E.where(v == 0, zero, neg))
+    return E.where(pole | E.isnan(v), E.full_like(v, float("nan")), out).detach()
+
+
+def gamma(x):
+    """The gamma function: ``gammasgn(x) * exp(gammaln(x))`` (inf at 0, NaN at the negative
+    poles)."""
+    v = _fa(x)
+    return gammasgn(v) * gammaln(v).exp()
+
+
+def loggamma(x):
+    """log Gamma(x) for real x: ``gammaln`` where x >= 0, NaN below (the real part of the
+    complex logarithm is not taken)."""
+    E = _e()
+    v = _fa(x)
+    return E.where(v < 0, E.full_like(v, float("nan")), gammaln(v))
+
+
+def beta(a, b):
+    """The beta function ``Gamma(a) Gamma(b) / Gamma(a + b)``."""
+    a, b = _floats(a, b)
+    return gammasgn(a) * gammasgn(b) * gammasgn(a + b) * betaln(a, b).exp()
+
+
+def factorial(n, exact=False):
+    """``Gamma(n + 1)``, 0 for n < 0 (``exact=True`` is not supported, as in JAX)."""
+    if exact:
+        raise NotImplementedError("factorial: exact=True is not supported (as in JAX); use "
+                                  "math.factorial for an exact integer")
+    E = _e()
+    v = _fa(n)
+    safe = E.where(v < 0, E.zeros_like(v), v)
+    return E.where(v < 0, E.zeros_like(v), gamma(safe + 1))
+
+
+def comb(N, k, *, repetition=False):
+    """The number of combinations N choose k (with ``repetition``: N + k - 1 choose k), as
+    ``exp(gammaln)`` of floats; 0 where k < 0, k > N or N < 0."""
+    E = _e()
+    n, kk = _floats(N, k)
+    if repetition:
+        n = n + kk - 1
+    bad = (kk < 0) | (kk > n) | (n < 0)
+    one = E.ones_like(n)
+    ns, ks = E.where(bad, one, n), E.where(bad, one, kk)
+    val = (gammaln(ns + 1) - gammaln(ks + 1) - gammaln(ns - ks + 1)).exp()
+    return E.where(bad, E.zeros_like(val), val)
+
+
+def poch(z, m):
+    """The rising factorial ``Gamma(z + m) / Gamma(z)``."""
+    z, m = _floats(z, m)
+    return gammasgn(z + m) * gammasgn(z) * (gammaln(z + m) - gammaln(z)).exp()
+
+
+def bernoulli(n):
+    """The Bernoulli numbers B_0, ..., B_n (B_1 = -1/2), in the default float dtype."""
+    from ..ops.special_integrals import bernoulli_numbers
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"bernoulli: n must be a non-negative int, got {n!r}")
+    from .. import numpy as jnp
+    return jnp.asarray(np.asarray(bernoulli_numbers(int(n))))
+
+
+def rel_entr(p, q):
+    """``p log(p / q)`` where both are positive, 0 where p == 0 <= q, inf elsewhere."""
+    E = _e()
+    p, q = _floats(p, q)
+    pos = (p > 0) & (q > 0)
+    one = E.ones_like(p)
+    ps, qs = E.where(pos, p, one), E.where(pos, q, one)
+    val = ps * (ps / qs).log()
+    inf = E.full_like(p, float("inf"))
+    return E.where(pos, val, E.where((p == 0) & (q >= 0), E.zeros_like(p), inf))
+
+
+def kl_div(p, q):
+    """``p log(p / q) - p + q`` where both are positive, q where p == 0 <= q, inf elsewhere."""
+    E = _e()
+    p, q = _floats(p, q)
+    pos = (p > 0) & (q > 0)
+    one = E.ones_like(p)
+    ps, qs = E.where(pos, p, one), E.where(pos, q, one)
+    val = ps * (ps / qs).log() - ps + qs
+    inf = E.full_like(p, float("inf"))
+    return E.where(pos, val, E.where((p == 0) & (q >= 0), q, inf))
+
+
+def _boxcox(lx, lmbda):
+    E = _e()
+    zero = lmbda == 0
+    ls = E.where(zero, E.ones_like(lmbda), lmbda)
+    return E.where(zero, lx, E.expm1(ls * lx) / ls)
+
+
+def boxcox(x, lmbda):
+    """The Box-Cox transform ``(x**lmbda - 1) / lmbda`` (``log x`` at lmbda = 0)."""
+    x, lm = _floats(x, lmbda)
+    return _boxcox(x.log(), lm)
+
+
+def boxcox1p(x, lmbda):
+    """The Box-Cox transform of ``1 + x`` (``log1p(x)`` at lmbda = 0)."""
+    x, lm = _floats(x, lmbda)
+    return _boxcox(x.log1p(), lm)
+
+
+def expi(x):
+    """The exponential integral Ei(x) (-inf at 0)."""
+    from ..ops.special_integrals import expi_p
+    return expi_p.op(_fa(x))
+
+
+def expn(n, x):
+    """The generalized exponential integral E_n(x) for integer n >= 0 and x >= 0
+    (differentiable in x)."""
+    from ..ops.special_integrals import expn_p
+    from ..core.primitive import bind
+    xv = _fa(x)
+    nv = _a(n)
+    if nv.dtype.is_floating_point:
+        nv = nv.detach()
+    nv, xv = _e().broadcast_tensors(nv.to(xv.dtype), xv)
+    return bind(expn_p, nv, xv)
+
+
+def exp1(x):
+    """The exponential integral E_1(x)."""
+    return expn(1, x)
+
+
+def spence(x):
+    """Spence's function ``integral_1^x log t / (1 - t) dt`` = Li2(1 - x), for x >= 0."""
+    from ..ops.special_integrals import spence_p
+    return spence_p.op(_fa(x))
+
+
+def betainc(a, b, x):
+    """The regularized incomplete beta function I_x(a, b); differentiable in x, and in a and
+    b by a float64 central difference (JAX has no derivative in a or b)."""
+    from ..ops.special_integrals import betainc_p
+    from ..core.primitive import bind
+    return bind(betainc_p, *_floats(a, b, x))

@@ -1,0 +1,318 @@
+"""Special functions defined by integrals, for ``jax.scipy.special``: the exponential
+integrals ``expi`` (Ei), ``expn`` (E_n, ``exp1`` = E_1), Spence's function (the dilogarithm)
+and the regularized incomplete beta function ``betainc``.
+
+Kernels are float64 NumPy, rounded once to the input's dtype:
+- E_n(x): for x <= 1 its power series (the n-th term carries log x and psi(n)); above, the
+  continued fraction e^-x / (x + n - 1 n / (x + n + 2 - 2 (n + 1) / ...)) by Lentz's method.
+- Ei(x): for 0 < x <= 40 the series gamma + log x + sum x^k / (k k!) (positive terms, no
+  cancellation); above, the asymptotic series e^x / x sum k! / x^k cut at its smallest term;
+  for x < 0, -E_1(-x).
+- spence(x) = Li2(1 - x): Li2(y) for -1 <= y <= 1/2 by its series in u = -log(1 - y) with
+  Bernoulli numbers (|u| <= log 2: 22 terms reach 1e-17), other y mapped there by
+  Li2(y) = pi^2/6 - log y log(1 - y) - Li2(1 - y) and Li2(y) = -pi^2/6 - log^2(-y)/2 - Li2(1/y).
+- betainc(a, b, x): the continued fraction of I_x(a, b) (Lentz), on I_{1-x}(b, a) when x is
+  past the mean (a + 1) / (a + b + 2), where the fraction converges fast.
+
+Derivatives: Ei' = e^x / x; E_n' = -E_{n-1} (E_0' = -e^-x (x + 1) / x^2); spence'(x) =
+log x / (1 - x); d betainc / dx = x^(a-1) (1-x)^(b-1) / B(a, b). JAX's betainc has no
+derivative in a or b; ember's is a float64 central difference (about 8 digits), as igamma's in a.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from ..backend import namespace
+from ..core.primitive import Primitive, bind
+from .elementwise import _same_shape_rule, elementwise_batch
+from .special import _digamma64, _LGAMMA
+
+__all__: list[str] = []
+
+_EULER = 0.57721566490153286061
+_TINY = 1e-300
+
+
+def _bernoulli_numbers(n):
+    """B_0..B_n (B_1 = -1/2) as exact fractions (Akiyama-Tanigawa)."""
+    out = []
+    a = [Fraction(0)] * (n + 1)
+    for m in range(n + 1):
+        a[m] = Fraction(1, m + 1)
+        for j in range(m, 0, -1):
+            a[j - 1] = j * (a[j - 1] - a[j])
+        out.append(a[0])
+    if n >= 1:
+        out[1] = -out[1]  # the algorithm gives B_1 = +1/2
+    return out
+
+
+_B = [float(b) for b in _bernoulli_numbers(24)]
+
+
+# ---- E_n and Ei -------------------------------------------------------------------------
+
+def _expn64(n, x):
+    n, x = np.broadcast_arrays(np.asarray(n, np.float64), np.asarray(x, np.float64))
+    out = np.full(n.shape, np.nan)
+    with np.errstate(all="ignore"):
+        ok = (n >= 0) & (n == np.floor(n)) & (x >= 0) & ~np.isnan(x)
+        zero = ok & (x == 0)
+        out[zero] = np.where(n[zero] <= 1, np.inf, 1.0 / (n[zero] - 1))
+        out[ok & np.isinf(x)] = 0.0
+        n0 = ok & (n == 0) & (x > 0) & np.isfinite(x)
+        out[n0] = np.exp(-x[n0]) / x[n0]
+        work = ok & (n > 0) & (x > 0) & np.isfinite(x)
+        ser = work & (x <= 1)
+        if ser.any():
+            nn, xx = n[ser], x[ser]
+            # the k = n-1 term: (-x)^(n-1) / (n-1)! (psi(n) - log x)
+            lead = (-xx) ** (nn - 1) / np.exp(_LGAMMA(nn).astype(np.float64)) * \
+                (_digamma64(nn) - np.log(xx))
+            total = np.where(nn == 1, 0.0, 1.0 / (nn - 1))  # the k = 0 term
+            fact = np.ones_like(xx)  # (-x)^k / k!
+            for k in range(1, 60):
+                fact = fact * (-xx) / k
+                skip = (k == nn - 1)
+                total = total - np.where(skip, 0.0, fact / np.where(skip, 1.0, k - nn + 1))
+            out[ser] = total + lead
+        cf = work & (x > 1)
+        if cf.any():
+            nn, xx = n[cf], x[cf]
+            b = xx + nn
+            c = np.full(b.shape, 1 / _TINY)
+            d = 1 / b
+            h = d.copy()
+            for i in range(1, 1000):
+                an = -i * (nn - 1 + i)
+                b = b + 2
+                d = 1 / np.where(np.abs(an * d + b) < _TINY, _TINY, an * d + b)
+                c = b + an / c
+                c = np.where(np.abs(c) < _TINY, _TINY, c)
+                delta = c * d
+                h = h * delta
+                if (np.abs(delta - 1) <= 1e-16).all():
+                    break
+            out[cf] = h * np.exp(-xx)
+    return out
+
+
+def _expi64(x):
+    x = np.asarray(x, np.float64)
+    out = np.full(x.shape, np.nan)
+    with np.errstate(all="ignore"):
+        out[x == 0] = -np.inf
+        out[x == np.inf] = np.inf
+        out[x == -np.inf] = 0.0
+        neg = (x < 0) & np.isfinite(x)
+        out[neg] = -_expn64(1.0, -x[neg])
+        ser = (x > 0) & (x <= 40)
+        if ser.any():
+            xx = x[ser]
+            term = np.ones_like(xx)
+            total = np.zeros_like(xx)
+            for k in range(1, 200):
+                term = term * xx / k
+                total = total + term / k
+                if (term / k <= 1e-17 * total).all():
+                    break
+            out[ser] = _EULER + np.log(xx) + total
+        big = (x > 40) & np.isfinite(x)
+        if big.any():
+            xx = x[big]
+            term = np.ones_like(xx)
+            total = np.ones_like(xx)
+            for k in range(1, 60):  # terms k!/x^k shrink while k < x (x > 40: to 1e-17)
+                term = term * k / xx
+                total = total + term
+            out[big] = np.exp(xx) / xx * total
+    return out
+
+
+# ---- Li2 and spence -------------------------------------------------------------------------
+
+def _li2_core(y):
+    """Li2(y) for -1 <= y <= 1/2: sum B_k u^(k+1) / (k+1)!, u = -log(1 - y)."""
+    u = -np.log1p(-y)
+    total = np.zeros_like(u)
+    p = u.copy()  # u^(k+1) / (k+1)!
+    for k, b in enumerate(_B):
+        if b != 0.0:
+            total = total + b * p
+        p = p * u / (k + 2)
+    return total
+
+
+def _li2(y):
+    out = np.empty_like(y)
+    a = (y >= -1) & (y <= 0.5)
+    out[a] = _li2_core(y[a])
+    hi = y > 0.5  # y in (1/2, 1]
+    yh = y[hi]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prod = np.where(yh == 1, 0.0, np.log(yh) * np.log1p(-yh))
+    out[hi] = math.pi ** 2 / 6 - prod - _li2_core(1 - yh)
+    lo = y < -1
+    yl = y[lo]
+    out[lo] = -math.pi ** 2 / 6 - 0.5 * np.log(-yl) ** 2 - _li2_core(1 / yl)
+    return out
+
+
+def _spence64(x):
+    x = np.asarray(x, np.float64)
+    out = np.full(x.shape, np.nan)
+    ok = (x >= 0) & np.isfinite(x)
+    with np.errstate(all="ignore"):
+        out[ok] = _li2(1 - x[ok])
+    out[x == np.inf] = -np.inf
+    return out
+
+
+# ---- betainc --------------------------------------------------------------------------------
+
+def _betacf(a, b, x):
+    """The continued fraction of I_x(a, b) without its prefactor (Lentz)."""
+    qab, qap, qam = a + b, a + 1, a - 1
+    c = np.ones_like(x)
+    d = 1 - qab * x / qap
+    d = 1 / np.where(np.abs(d) < _TINY, _TINY, d)
+    h = d.copy()
+    for m in range(1, 3000):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1 + aa * d
+        d = 1 / np.where(np.abs(d) < _TINY, _TINY, d)
+        c = 1 + aa / c
+        c = np.where(np.abs(c) < _TINY, _TINY, c)
+        h = h * d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1 + aa * d
+        d = 1 / np.where(np.abs(d) < _TINY, _TINY, d)
+        c = 1 + aa / c
+        c = np.where(np.abs(c) < _TINY, _TINY, c)
+        delta = d * c
+        h = h * delta
+        if (np.abs(delta - 1) <= 1e-16).all():
+            break
+    return h
+
+
+def _betainc64(a, b, x):
+    a, b, x = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (a, b, x)))
+    out = np.full(a.shape, np.nan)
+    with np.errstate(all="ignore"):
+        ok = (a > 0) & (b > 0) & (x >= 0) & (x <= 1)
+        out[ok & (x == 0)] = 0.0
+        out[ok & (x == 1)] = 1.0
+        w = ok & (x > 0) & (x < 1)
+        if w.any():
+            aw, bw, xw = a[w], b[w], x[w]
+            lbeta = (_LGAMMA(aw).astype(np.float64) + _LGAMMA(bw).astype(np.float64)
+                     - _LGAMMA(aw + bw).astype(np.float64))
+            front = np.exp(aw * np.log(xw) + bw * np.log1p(-xw) - lbeta)
+            flip = xw > (aw + 1) / (aw + bw + 2)
+            res = np.empty_like(xw)
+            s = ~flip
+            res[s] = front[s] * _betacf(aw[s], bw[s], xw[s]) / aw[s]
+            res[flip] = 1 - front[flip] * _betacf(bw[flip], aw[flip], 1 - xw[flip]) / bw[flip]
+            out[w] = res
+    return out
+
+
+# ---- primitives -----------------------------------------------------------------------------
+
+def _host64(a):
+    return np.asarray(a).view(np.ndarray).astype(np.float64)
+
+
+def _rounded(fn):
+    def impl(*arrays):
+        dt = np.result_type(*(a.dtype for a in arrays))
+        r = fn(*(_host64(a) for a in arrays))
+        return namespace(*arrays).asarray(np.asarray(r).astype(dt, copy=False))
+    return impl
+
+
+def _exp(x):
+    from .elementwise import exp
+    return exp(x)
+
+
+def _d_expi(x, out):
+    return _exp(x) / x
+
+
+def _d_spence(x, out):
+    from .elementwise import where, full_like_traced, log
+    one = x == 1
+    xs = where(one, full_like_traced(x, 2.0), x)
+    return where(one, full_like_traced(x, -1.0), log(xs) / (1 - xs))
+
+
+def _make_unary():
+    from .elementwise import _unary
+    return (_unary("expi", _rounded(_expi64), _d_expi, export_name="_expi_prim"),
+            _unary("spence", _rounded(_spence64), _d_spence, export_name="_spence_prim"))
+
+
+expi_p, spence_p = _make_unary()
+
+
+def _d_expn(n, x):
+    from .elementwise import where, full_like_traced
+    n0 = n == 0
+    prev = bind(expn_p, where(n0, full_like_traced(n, 1.0), n - 1), x)
+    e0 = -_exp(-x) * (x + 1) / (x * x)
+    return where(n0, e0, -prev)
+
+
+expn_p = Primitive(
+    "expn", _rounded(_expn64), shape=lambda n, x: _same_shape_rule(x),
+    vjp=lambda ct, out, n, x: (None, ct * _d_expn(n, x)),
+    jvp=lambda p, t, out: t[1] * _d_expn(p[0], p[1]))
+expn_p.batch = elementwise_batch(expn_p)
+
+
+def _betainc_dx(a, b, x):
+    from .elementwise import exp, log, log1p
+    from .special import lgamma
+    return exp((a - 1) * log(x) + (b - 1) * log1p(-x) - lgamma(a) - lgamma(b) + lgamma(a + b))
+
+
+def _betainc_dab(a, b, x, which):
+    """d betainc / d a (which 0) or d b (which 1): a float64 central difference."""
+    from .elementwise import cast, maximum
+    from ..core import dtypes as _dt
+    a64, b64, x64 = (cast(v, _dt.float64) for v in (a, b, x))
+    p = (a64, b64)[which]
+    h = 1e-5 * maximum(p * 0 + 1, p.abs())
+    lo, hi = maximum(p - h, p * 0.5), p + h
+    args_hi = [a64, b64]
+    args_lo = [a64, b64]
+    args_hi[which], args_lo[which] = hi, lo
+    d = (bind(betainc_p, *args_hi, x64) - bind(betainc_p, *args_lo, x64)) / (hi - lo)
+    return cast(d, a.dtype)
+
+
+def _betainc_vjp(ct, out, a, b, x):
+    return (ct * _betainc_dab(a, b, x, 0), ct * _betainc_dab(a, b, x, 1),
+            ct * _betainc_dx(a, b, x))
+
+
+def _betainc_jvp(p, t, out):
+    a, b, x = p
+    return (t[0] * _betainc_dab(a, b, x, 0) + t[1] * _betainc_dab(a, b, x, 1)
+            + t[2] * _betainc_dx(a, b, x))
+
+
+betainc_p = Primitive("betainc", _rounded(_betainc64), shape=lambda a, b, x: _same_shape_rule(x),
+                      vjp=_betainc_vjp, jvp=_betainc_jvp)
+betainc_p.batch = elementwise_batch(betainc_p)
+
+
+def bernoulli_numbers(n):
+    """B_0, ..., B_n as floats (B_1 = -1/2)."""
+    return [float(b) for b in _bernoulli_numbers(n)]
