@@ -48,6 +48,14 @@ def _check_int(i, size, dim):
         raise IndexError(f"index {i} is out of bounds for dim {dim} with size {size}")
 
 
+def _slice_spec(i):
+    step = 1 if i.step is None else int(i.step)
+    if step == 0:
+        raise OpError("indexing: slice step cannot be zero")
+    return ("s", None if i.start is None else int(i.start),
+            None if i.stop is None else int(i.stop), step)
+
+
 def _parse_basic(x, idx):
     """The spec of an index made of Python ints, slices, None and Ellipsis only (the common
     case, in one pass without ``_parse``'s per-kind scans), or None for any other index."""
@@ -77,11 +85,7 @@ def _parse_basic(x, idx):
             spec.append(("i", i))
             dim += 1
         elif t is slice:
-            step = 1 if i.step is None else int(i.step)
-            if step == 0:
-                raise OpError("indexing: slice step cannot be zero")
-            spec.append(("s", None if i.start is None else int(i.start),
-                         None if i.stop is None else int(i.stop), step))
+            spec.append(_slice_spec(i))
             dim += 1
         elif i is None:
             spec.append(("n",))
@@ -118,11 +122,7 @@ def _parse(x, idx):
             spec.append(("e",))
             dim += x.ndim - n_real - n_bool_dims
         elif isinstance(i, slice):
-            step = 1 if i.step is None else int(i.step)
-            if step == 0:
-                raise OpError("indexing: slice step cannot be zero")
-            spec.append(("s", None if i.start is None else int(i.start),
-                         None if i.stop is None else int(i.stop), step))
+            spec.append(_slice_spec(i))
             dim += 1
         elif isinstance(i, (bool, np.bool_)):
             raise IndexError("indexing with a Python bool is not supported; use a bool tensor")
