@@ -161,7 +161,7 @@ i0e = _bessel("i0e", "``exp(-|x|) * I0(x)``, finite for large |x|",
 i1e = _bessel("i1e", "``exp(-|x|) * I1(x)``, finite for large |x|")
 spherical_bessel_j0 = _bessel("spherical_bessel_j0", "The spherical Bessel function of the "
                               "first kind of order 0, ``sin(x) / x`` (1 at 0)")
-airy_ai = _bessel("airy_ai", "Airy's function Ai (no derivative, as in PyTorch)")
+airy_ai = _bessel("airy_ai", "Airy's function Ai; derivative Ai' (PyTorch has none)")
 zeta = _sp.zeta
 globals().update(_sp.POLYNOMIALS)
 

@@ -400,6 +400,70 @@ def _airy_neg(x):
     return (np.cos(chi) * even + np.sin(chi) * odd) / (math.sqrt(math.pi) * np.sqrt(np.sqrt(z)))
 
 
+def _airy_prime_maclaurin(x):
+    x3 = x * x * x
+    fp = np.zeros_like(x)
+    gp = np.ones_like(x)
+    tf = 0.5 * x * x   # the derivatives of the series' terms
+    tg = np.ones_like(x)
+    fp += tf
+    for k in range(2, 60):
+        tf = tf * x3 / ((3 * k - 3) * (3 * k - 1))
+        fp += tf
+    for k in range(1, 60):
+        tg = tg * x3 / ((3 * k - 2) * (3 * k))
+        gp += tg
+    return _AI0 * fp - _AIP0 * gp
+
+
+def _airy_prime_pos(x):
+    zeta = (2.0 / 3.0) * x * np.sqrt(x)
+    return -x / (math.pi * math.sqrt(3.0)) * np.exp(-zeta) * _ke_mid_large(2.0 / 3.0, zeta)
+
+
+def _airy_prime_neg(x):
+    """Ai'(x) for x <= -7 (DLMF 9.7.10)."""
+    z = -x
+    zeta = (2.0 / 3.0) * z * np.sqrt(z)
+    u = 1.0
+    even = np.ones_like(x)
+    odd = np.zeros_like(x)
+    term = np.ones_like(x)
+    live = np.ones(x.shape, bool)
+    prev = np.ones_like(x)
+    for k in range(1, 40):
+        u = u * (6 * k - 5) * (6 * k - 3) * (6 * k - 1) / ((2 * k - 1) * 216 * k)
+        vk = -(6 * k + 1) / (6 * k - 1) * u
+        term = term / zeta
+        v = vk * term
+        live &= np.abs(v) < np.abs(prev)
+        prev = v
+        v = np.where(live, v, 0.0)
+        if k % 2:
+            odd += v if k % 4 == 1 else -v
+        else:
+            even += -v if k % 4 == 2 else v
+        if not np.any(live & (np.abs(v) > 1e-17)):
+            break
+    chi = zeta - 0.25 * math.pi
+    return np.sqrt(np.sqrt(z)) / math.sqrt(math.pi) * (np.sin(chi) * even - np.cos(chi) * odd)
+
+
+def airy_ai_prime(x):
+    """Ai'(x): the Maclaurin series on [-7, 1], -(x / (pi sqrt 3)) K_{2/3}(2/3 x^{3/2})
+    above, the oscillating expansion below -7 (0 beyond x = 200, NaN at +-inf)."""
+    x = _f64(x)
+    mid = (x >= -7.0) & (x <= 1.0)
+    pos = x > 1.0
+    with np.errstate(all="ignore"):
+        out = np.where(mid, _airy_prime_maclaurin(np.where(mid, x, 0.0)), 0.0)
+        xp = np.where(pos & (x < 200.0), x, 2.0)
+        out = np.where(pos, np.where(x < 200.0, _airy_prime_pos(xp), 0.0), out)
+        xn = np.where(x < -7.0, x, -8.0)
+        out = np.where(x < -7.0, _airy_prime_neg(xn), out)
+    return np.where(np.isfinite(x), out, np.nan)
+
+
 def airy_ai(x):
     x = _f64(x)
     mid = (x >= -7.0) & (x <= 1.0)

@@ -372,10 +372,11 @@ method(igammac)
 # there); each primitive runs its kernel on a float64 copy and rounds once to the input's
 # dtype. Derivatives: the Bessel functions' own recurrences (J0' = -J1, J1' = J0 - J1/x,
 # the same for Y; I0' = I1, I1' = I0 - I1/x; K0' = -K1, K1' = -K0 - K1/x; the scaled forms
-# by the product rule), each written with these primitives, so every order exists. PyTorch
-# gives these none but i0e, i1, i1e (and zeta in q); ember gives them all, since they cost
-# one more kernel call. Ai, the polynomials (in x; n is an integer degree) and zeta's second
-# derivative in x have none: their rules raise, saying so.
+# by the product rule; Ai' its own kernel, Ai'' = x Ai), each written with these
+# primitives, so every order exists. PyTorch gives these none but i0e, i1, i1e (and zeta in
+# q); ember gives them all, since they cost one more kernel call. The polynomials (in x; n is
+# an integer degree) and zeta's second derivative in x have none: their rules raise, saying
+# so.
 
 def _host64(a):
     return np.asarray(a).view(np.ndarray).astype(np.float64)
@@ -476,7 +477,11 @@ def _make_bessel():
     ps["i1e"] = _special_unary("i1e", M.i1e, _d_i1e, needs_out=True)
     ps["spherical_bessel_j0"] = _special_unary("spherical_bessel_j0", M.spherical_j0,
                                                _d_sj0, needs_out=True)
-    ps["airy_ai"] = _special_unary("airy_ai", M.airy_ai)
+    # Ai'' = x Ai: the pair closes every order
+    ps["airy_ai"] = _special_unary("airy_ai", M.airy_ai,
+                                   lambda x, out: ps["airy_ai_prime"].op(x))
+    ps["airy_ai_prime"] = _special_unary("airy_ai_prime", M.airy_ai_prime,
+                                         lambda x, out: x * ps["airy_ai"].op(x))
     return ps
 
 

@@ -636,9 +636,10 @@ def test_cases_exercise_every_primitive(monkeypatch):
     ember.pure_callback(lambda a: a, ember.ShapeDtypeStruct((2,), ember.float32), c)
     ember.experimental.io_callback(lambda a: a, ember.ShapeDtypeStruct((2,), ember.float32), c)
     ember.debug.callback(lambda a: None, c)
-    # Ai and the orthogonal polynomials (no derivative), zeta's derivative in x (PyTorch has
-    # none): tests/test_special_bessel.py
-    ember.special.airy_ai(ember.ones(2))
+    # Ai and its derivative, zeta's derivative in x (PyTorch has neither), the orthogonal
+    # polynomials (no derivative): tests/test_special_bessel.py
+    ember.grad(lambda v: ember.grad(lambda u: ember.special.airy_ai(u).sum())(v).sum())(
+        ember.ones(2))
     for name in ember.ops.special.POLYNOMIALS:
         getattr(ember.special, name)(ember.ones(2), ember.tensor([2.0, 3.0]))
     ember.grad(lambda v: ember.special.zeta(v, ember.ones(2)).sum())(ember.full((2,), 3.0))
