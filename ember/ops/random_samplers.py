@@ -198,7 +198,7 @@ def _dsample_series(a, x, lx):
         s += term
         ds += dterm
         if (np.abs(term) <= np.abs(s) * 1e-17).all() and \
-                (np.abs(dterm) <= np.abs(ds) * 1e-17 + 1e-300).all():
+                (np.abs(dterm) <= (np.abs(ds) + np.abs(s)) * 1e-16).all():
             break
     # P = pre * s with d log(pre)/da = log x - psi(a); dx/da = -x * (s (log x - psi) + ds)
     return -x * (s * (lx - _digamma64(a)) + ds)
@@ -230,8 +230,9 @@ def _dsample_cf(a, x, lx):
         ddelta = dd * c + d * dc
         dh = dh * delta + h * ddelta
         h = h * delta
-        if (np.abs(delta - 1) <= 1e-16).all() and \
-                (np.abs(ddelta) <= 1e-16 * np.abs(dh / h) + 1e-300).all():
+        # converged: h no longer moves, nor dh on the scale of the result h log x + dh
+        if (np.abs(delta - 1) <= 4e-16).all() and \
+                (np.abs(h * ddelta) <= 1e-16 * (np.abs(dh) + np.abs(h))).all():
             break
     # Q = pre * h; dP/da = -dQ/da; dx/da = x * (h (log x - psi) + dh)
     return x * (h * (lx - _digamma64(a)) + dh)

@@ -94,7 +94,7 @@ def _expn64(n, x):
                 c = np.where(np.abs(c) < _TINY, _TINY, c)
                 delta = c * d
                 h = h * delta
-                if (np.abs(delta - 1) <= 1e-16).all():
+                if (np.abs(delta - 1) <= 4e-16).all():
                     break
             out[cf] = h * np.exp(-xx)
     return out
@@ -195,7 +195,7 @@ def _betacf(a, b, x):
         c = np.where(np.abs(c) < _TINY, _TINY, c)
         delta = d * c
         h = h * delta
-        if (np.abs(delta - 1) <= 1e-16).all():
+        if (np.abs(delta - 1) <= 4e-16).all():
             break
     return h
 
