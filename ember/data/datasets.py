@@ -131,6 +131,12 @@ class _ImageSet(Dataset):
     (``_images``, ``_labels``); ``data``/``targets`` show them as torchvision's classes do."""
 
     channels_last = False
+    classes = []  # the class names, torchvision's (each set sets its own)
+
+    @property
+    def class_to_idx(self):
+        """``{class name: index}``, as torchvision's."""
+        return {c: i for i, c in enumerate(self.classes)}
 
     def __len__(self):
         return len(self._labels)
@@ -264,6 +270,8 @@ class MNIST(_ImageSet):
     """
 
     urls = ["https://ossci-datasets.s3.amazonaws.com/mnist/"]
+    classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
+               "7 - seven", "8 - eight", "9 - nine"]
     files = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
              "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
              "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
@@ -337,6 +345,8 @@ class FashionMNIST(MNIST):
     """
 
     urls = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+               "Sneaker", "Bag", "Ankle boot"]
     files = {"train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
              "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
              "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
@@ -474,6 +484,8 @@ class CIFAR10(_ImageSet):
 
     url = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
     md5 = "c58f30108f718f92721af3b95e74349a"
+    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+               "truck"]  # (batches.meta's label_names)
 
     def __init__(self, root, train=True, transform=None, target_transform=None,
                  download=False):

@@ -164,3 +164,15 @@ def test_cifar10_reads_protocol_2_batches_written_by_python3(tmp_path):
                                                      protocol=2))
     with pytest.raises(RuntimeError, match="_codecs.encode"):
         CIFAR10(str(tmp_path), train=False)
+
+
+def test_image_sets_have_torchvisions_class_names(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    (folder / "test_batch").write_bytes(pickle.dumps(_cifar_batch(2)))
+    ds = CIFAR10(str(tmp_path), train=False)
+    assert ds.classes[0] == "airplane" and ds.classes[9] == "truck" and len(ds.classes) == 10
+    assert ds.class_to_idx["cat"] == 3
+    assert MNIST.classes[7] == "7 - seven"
+    assert ember.data.FashionMNIST.classes[0] == "T-shirt/top"
+    assert ember.data.FashionMNIST.classes[9] == "Ankle boot"
