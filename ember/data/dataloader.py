@@ -312,6 +312,11 @@ class RandomSampler(Sampler):
                                         or isinstance(num_samples, bool) or num_samples <= 0):
             raise ValueError(f"RandomSampler: num_samples should be a positive integer, got "
                              f"{num_samples!r}")
+        if num_samples is None and hasattr(data_source, "__len__") and len(data_source) <= 0:
+            # as PyTorch: shuffling an empty dataset is an error when the loader is made
+            raise ValueError(f"RandomSampler: num_samples should be a positive integer, got "
+                             f"num_samples={len(data_source)} (the dataset is empty: its "
+                             f"__len__ returns {len(data_source)})")
         self.replacement, self.generator = replacement, generator
         self._num_samples = num_samples
 
@@ -518,6 +523,11 @@ class DataLoader:
             raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
         if isinstance(dataset, IterableDataset) and (shuffle or sampler or batch_sampler):
             raise ValueError("DataLoader: an IterableDataset can't be shuffled or sampled")
+        if shuffle and sampler is None and not isinstance(dataset, IterableDataset) and \
+                len(dataset) <= 0:  # (PyTorch's RandomSampler refuses an empty dataset here)
+            raise ValueError(f"DataLoader(shuffle=True): num_samples should be a positive "
+                             f"integer, got num_samples={len(dataset)} (the dataset is empty: "
+                             f"its __len__ returns {len(dataset)})")
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
         self.sampler, self.batch_sampler, self.drop_last = sampler, batch_sampler, drop_last
         # batch_size=None turns batching off: each sample is converted (default_convert) or

@@ -116,3 +116,27 @@ def test_an_endless_random_sampler_is_drawn_lazily():
     assert sorted(order[:4]) == sorted(order[4:8]) == [0, 1, 2, 3] and len(order) == 10
     with pytest.raises(ValueError, match="num_samples should be a positive integer"):
         RandomSampler(range(4), num_samples=0)
+
+
+def test_shuffling_an_empty_dataset_fails_when_the_loader_is_made():
+    # as PyTorch (yunjey's pytorch_basics makes a DataLoader(shuffle=True) over a dataset whose
+    # __len__ returns 0: PyTorch raises there)
+    class Empty(ember.data.Dataset):
+        def __getitem__(self, i):
+            raise IndexError(i)
+
+        def __len__(self):
+            return 0
+    with pytest.raises(ValueError, match="num_samples=0"):
+        ember.data.DataLoader(Empty(), batch_size=4, shuffle=True)
+    with pytest.raises(ValueError, match="num_samples=0"):
+        ember.data.RandomSampler(Empty())
+    assert list(ember.data.DataLoader(Empty(), batch_size=4)) == []  # no shuffle: empty, fine
+    torch = pytest.importorskip("torch")
+
+    class TEmpty(torch.utils.data.Dataset):
+        def __len__(self):
+            return 0
+    with pytest.raises(ValueError, match="num_samples=0"):
+        torch.utils.data.DataLoader(TEmpty(), batch_size=4, shuffle=True)
+    assert list(torch.utils.data.DataLoader(TEmpty(), batch_size=4)) == []
