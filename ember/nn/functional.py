@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.elementwise import relu, gelu, silu, softplus, sigmoid, tanh  # noqa: F401
+from ..ops.elementwise import gelu, silu, softplus, sigmoid, tanh  # noqa: F401
+from ..ops.elementwise import relu as _relu
 from ..ops import nn_ops as _nn_ops
 from ..ops.nn_ops import one_hot, embedding  # noqa: F401
 from ..random.generator import dropout  # noqa: F401
@@ -22,6 +23,17 @@ from ..core.state import autocast_threads as _ac
 from ..ops import autocast_policy as _autocast
 from ..core.exceptions import OpError
 from ._reduction import legacy_reduction as _legacy
+from ._inplace import into as _into
+
+def relu(input, inplace=False):
+    """``max(input, 0)``; ``inplace=True`` writes it into ``input`` and returns ``input``, as
+    PyTorch's.
+
+    >>> ember.nn.functional.relu(ember.tensor([-1., 2.]))
+    tensor([0., 2.])
+    """
+    return _into(input, _relu, inplace)
+
 
 # the public names (the imports above that are helpers stay out of it)
 __all__ = [
@@ -389,7 +401,8 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     >>> ember.nn.functional.leaky_relu(ember.tensor([-2., 3.]), 0.1)
     tensor([-0.2000, 3.0000])
     """
-    return where(input > 0, input, input * negative_slope)
+    return _into(input, lambda input: where(input > 0, input, input * negative_slope),
+                 inplace)
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -398,7 +411,7 @@ def elu(input, alpha=1.0, inplace=False):
     >>> ember.nn.functional.elu(ember.tensor([-1., 2.]))
     tensor([-0.6321, 2.0000])
     """
-    return where(input > 0, input, alpha * input.expm1())
+    return _into(input, lambda input: where(input > 0, input, alpha * input.expm1()), inplace)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -407,7 +420,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     >>> ember.nn.functional.hardtanh(ember.tensor([-3., 0.5, 2.]))
     tensor([-1.0000, 0.5000, 1.0000])
     """
-    return input.clamp(min_val, max_val)
+    return _into(input, lambda input: input.clamp(min_val, max_val), inplace)
 
 
 def relu6(input, inplace=False):
@@ -416,7 +429,7 @@ def relu6(input, inplace=False):
     >>> ember.nn.functional.relu6(ember.tensor([-1., 3., 8.]))
     tensor([0., 3., 6.])
     """
-    return input.clamp(0.0, 6.0)
+    return _into(input, lambda input: input.clamp(0.0, 6.0), inplace)
 
 
 def logsigmoid(input):

@@ -16,6 +16,7 @@ from ..ops.slicing import pad
 from ..core.tensor import Tensor
 from ..transforms.effects import update_buffer as _update_stat
 from ._reduction import legacy_reduction as _legacy
+from ._inplace import into as _into
 from ..core.exceptions import OpError
 
 __all__ = [
@@ -74,7 +75,9 @@ def selu(input, inplace=False):
     >>> ember.nn.functional.selu(ember.tensor([-1., 1.]))
     tensor([-1.1113, 1.0507])
     """
-    return _SELU_SCALE * where(input > 0, input, _SELU_ALPHA * input.expm1())
+    return _into(input, lambda input: _SELU_SCALE * where(input > 0, input,
+                                                          _SELU_ALPHA * input.expm1()),
+                 inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
@@ -85,7 +88,8 @@ def celu(input, alpha=1.0, inplace=False):
     """
     if alpha == 0:
         raise OpError("celu: alpha must not be 0 (it divides the input)")
-    return where(input > 0, input, alpha * (input / alpha).expm1())
+    return _into(input, lambda input: where(input > 0, input, alpha * (input / alpha).expm1()),
+                 inplace)
 
 
 def mish(input, inplace=False):
@@ -94,7 +98,7 @@ def mish(input, inplace=False):
     >>> ember.nn.functional.mish(ember.tensor([-1., 1.]))
     tensor([-0.3034, 0.8651])
     """
-    return input * softplus(input).tanh()
+    return _into(input, lambda input: input * softplus(input).tanh(), inplace)
 
 
 def hardsigmoid(input, inplace=False):
@@ -103,7 +107,7 @@ def hardsigmoid(input, inplace=False):
     >>> ember.nn.functional.hardsigmoid(ember.tensor([-4., 0., 1.5]))
     tensor([0.0000, 0.5000, 0.7500])
     """
-    return (input + 3.0).clamp(0.0, 6.0) / 6.0
+    return _into(input, lambda input: (input + 3.0).clamp(0.0, 6.0) / 6.0, inplace)
 
 
 def hardswish(input, inplace=False):
@@ -112,7 +116,8 @@ def hardswish(input, inplace=False):
     >>> ember.nn.functional.hardswish(ember.tensor([-4., 1., 4.]))
     tensor([-0.0000, 0.6667, 4.0000])
     """
-    return input * ((input + 3.0).clamp(0.0, 6.0) / 6.0)
+    return _into(input, lambda input: input * ((input + 3.0).clamp(0.0, 6.0) / 6.0),
+                 inplace)
 
 
 def softsign(input):
@@ -159,7 +164,7 @@ def threshold(input, threshold, value, inplace=False):
     >>> ember.nn.functional.threshold(ember.tensor([-1., 0.5, 2.]), 1.0, 9.0)
     tensor([9., 9., 2.])
     """
-    return where(input > threshold, input, value)
+    return _into(input, lambda input: where(input > threshold, input, value), inplace)
 
 
 def glu(input, dim=-1):

@@ -7,6 +7,7 @@ from . import functional as F
 from . import init
 from .module import Module, Parameter
 from ._reduction import legacy_reduction
+from ._inplace import into
 from ..ops.creation_ops import empty
 from ..core.exceptions import OpError
 
@@ -69,7 +70,8 @@ def _act(name, fn, example_output):
         Module.__init__(self)
         self.inplace = inplace
 
-    cls = type(name, (Module,), {"forward": lambda self, x: fn(x), "__init__": __init__,
+    cls = type(name, (Module,), {"forward": lambda self, x: into(x, fn, self.inplace),
+                                 "__init__": __init__,
                                  "extra_repr": lambda self: "inplace=True" if self.inplace
                                  else "", "__doc__": doc})
     return cls
@@ -110,10 +112,10 @@ class LeakyReLU(Module):
     """
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
@@ -130,7 +132,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, x):
-        return F.elu(x, self.alpha)
+        return F.elu(x, self.alpha, self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")

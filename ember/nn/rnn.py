@@ -252,9 +252,12 @@ class _RNNBase(Module):
             z = zeros(*shapes[0], dtype=x.dtype)
             zc = z if shapes[1] == shapes[0] else zeros(*shapes[1], dtype=x.dtype)
             return z, (zc if self._gates == 4 else None)
-        hs = hx if isinstance(hx, tuple) else (hx,)
+        # a list [h_0, c_0] works too, as in PyTorch (yunjey's language model detaches the
+        # states into a list)
+        hs = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
         if (self._gates == 4) != (len(hs) == 2):
-            raise OpError(f"{name}: hx must be {'(h_0, c_0)' if self._gates == 4 else 'h_0'}")
+            raise OpError(f"{name}: hx must be {'(h_0, c_0)' if self._gates == 4 else 'h_0'}, "
+                          f"got {type(hx).__name__} of {len(hs)} tensor(s)")
         fixed = []
         for t, shape in zip(hs, shapes):
             t = t.unsqueeze(1) if unbatched else t

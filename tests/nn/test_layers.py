@@ -226,3 +226,19 @@ def test_eager_cross_entropy_shortcut_gives_the_traced_paths_bits(reduction):
             np.testing.assert_array_equal(o.grad.numpy(), g.numpy())
     with pytest.raises(IndexError, match="nll_loss: target holds class 9 but the input has 7"):
         F.cross_entropy(logits, ember.tensor(np.full(16, 9)))
+
+
+def test_lstm_takes_its_state_as_a_list():
+    # yunjey's language model passes [h.detach(), c.detach()] back to nn.LSTM
+    torch = pytest.importorskip("torch")
+    ember.manual_seed(0)
+    m = ember.nn.LSTM(4, 5, batch_first=True)
+    tm = torch.nn.LSTM(4, 5, batch_first=True)
+    tm.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    x = np.random.default_rng(0).normal(size=(2, 3, 4)).astype(np.float32)
+    h = np.random.default_rng(1).normal(size=(2, 1, 2, 5)).astype(np.float32)
+    out, (hn, cn) = m(ember.tensor(x), [ember.tensor(h[0]), ember.tensor(h[1])])
+    tout, (thn, tcn) = tm(torch.tensor(x), [torch.tensor(h[0]), torch.tensor(h[1])])
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(cn.detach().numpy(), tcn.detach().numpy(), rtol=1e-5, atol=1e-6)
