@@ -136,3 +136,19 @@ def test_under_jit_and_vmap():
     np.testing.assert_array_equal(ember.jit(f)(x).numpy(), f(x).numpy())
     loop = np.stack([f(x[i]).numpy() for i in range(3)])
     np.testing.assert_allclose(ember.vmap(f)(x).numpy(), loop, rtol=1e-12, equal_nan=True)
+
+
+def test_softmax_family_of_a_0d_input_as_torch():
+    for name in ("softmax", "log_softmax", "softmin"):
+        for m in (None, True, False):
+            tm = None if m is None else torch.tensor(m)
+            em = None if m is None else ember.tensor(m)
+            t = getattr(torch.masked, name)(torch.tensor(1.5), 0, mask=tm)
+            x = ember.tensor(1.5, requires_grad=True)
+            e = getattr(ember.masked, name)(x, 0, mask=em)
+            np.testing.assert_allclose(e.detach().numpy(), t.numpy(), equal_nan=True)
+            if m is not False:
+                e.backward()
+                assert x.grad.shape == ()
+    y = ember.nn.functional.log_softmax(ember.tensor(0.3, requires_grad=True), 0)
+    assert y.shape == () and y.item() == 0.0

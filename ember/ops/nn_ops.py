@@ -21,6 +21,8 @@ __all__: list[str] = []
 def _log_softmax_impl(x, dim):
     # (the ufuncs' reduce, not np.max/np.sum: their Python wrappers cost more than the work
     # on a row of a few classes; the same reductions, the same bits)
+    if x.ndim == 0:  # a 0-d reduce gives a NumPy scalar, which can't be written in place
+        return _log_softmax_impl(x.reshape(1), 0).reshape(())
     m = np.maximum.reduce(x, axis=dim, keepdims=True) if x.size else x
     z = x - m
     s = np.add.reduce(np.exp(z), axis=dim, keepdims=True)
