@@ -148,7 +148,7 @@ class _ImageSet(Dataset):
     def __getitem__(self, i):
         img, y = self._images[i], int(self._labels[i])
         if self.transform is not None:
-            x = self.transform(img)
+            x = self.transform(_as_pil(img))
         else:
             x = Tensor._wrap(self._float(img[None])[0])
         if self.target_transform is not None:
@@ -158,6 +158,17 @@ class _ImageSet(Dataset):
     def tensors(self):
         """The whole split as (N, C, H, W) float32 in [0, 1] and (N,) int64 tensors."""
         return Tensor._wrap(self._float(self._images)), Tensor._wrap(self._labels.astype(np.int64))
+
+
+def _as_pil(img):
+    """An HxW or HxWxC uint8 image as the PIL image torchvision's datasets give their
+    transforms (so ``Resize``, ``Pad``, ``RandomCrop``, ... see an image, not an array whose
+    first axis they would take for channels); the array itself when Pillow is missing."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return img
+    return Image.fromarray(np.ascontiguousarray(img))
 
 
 # ---- MNIST / Fashion-MNIST (IDX files) ---------------------------------------------------------

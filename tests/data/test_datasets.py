@@ -176,3 +176,29 @@ def test_image_sets_have_torchvisions_class_names(tmp_path):
     assert MNIST.classes[7] == "7 - seven"
     assert ember.data.FashionMNIST.classes[0] == "T-shirt/top"
     assert ember.data.FashionMNIST.classes[9] == "Ankle boot"
+
+
+def test_transforms_get_a_pil_image_as_torchvisions(tmp_path):
+    # the WGAN-GP script resizes MNIST digits; the ResNet tutorial pads and crops CIFAR images
+    pytest.importorskip("PIL")
+    from ember.data import transforms as T
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    batch = _cifar_batch(2)
+    (folder / "test_batch").write_bytes(pickle.dumps(batch))
+    ds = CIFAR10(str(tmp_path), train=False,
+                 transform=T.Compose([T.Pad(4), T.CenterCrop(32), T.ToTensor()]))
+    x, _ = ds[1]
+    assert tuple(x.shape) == (3, 32, 32)
+    np.testing.assert_allclose(x.numpy(), batch[b"data"][1].reshape(3, 32, 32) / 255.0,
+                               rtol=1e-6)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    imgs = rng.integers(0, 256, (3, 28, 28)).astype(np.uint8)
+    for name, arr, code in (("t10k-images-idx3-ubyte", imgs, 3),
+                            ("t10k-labels-idx1-ubyte", np.array([1, 2, 3], np.uint8), 1)):
+        import struct
+        (raw / name).write_bytes(struct.pack(">HBB", 0, 8, code) +
+                                 struct.pack(">" + "I" * code, *arr.shape) + arr.tobytes())
+    m = MNIST(str(tmp_path), train=False, transform=T.Compose([T.Resize(64), T.ToTensor()]))
+    assert tuple(m[0][0].shape) == (1, 64, 64)
