@@ -227,6 +227,8 @@ CASES = [
     ("special_bessel_odd", lambda m, a: _bessel_odd_case(m, a), [(4,)], False),
     # (in q: PyTorch has no derivative in x; tests/test_special_bessel.py checks that one)
     ("special_zeta", lambda m, q: m.special.zeta(m.full_like(q, 2.5), q), [(4,)], True),
+    # jax.scipy.special's integrals (PyTorch has none: SciPy's values, the rules' derivatives)
+    ("scipy_integrals", lambda m, a: _integrals_case(m, a), [(4,)], True),
     ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
      + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
     # over a group of one process the all-reduce is the identity (2 ranks: tests/distributed)
@@ -265,6 +267,24 @@ def _bessel_case(m, a):
          "spherical_bessel_j0": lambda x: (x.cos() - S.spherical_bessel_j0(x)) / x}
     return m.stack([_torch_with_derivative(getattr(S, n), d[n], a * (k + 1) / 3)
                     for k, n in enumerate(names)])
+
+
+def _integrals_case(m, a):
+    if m is not torch:
+        S = m.scipy.special
+        return m.stack([S.expi(a), S.expn(2, a), S.spence(a * 0.7),
+                        S.betainc(m.full_like(a, 2.5), m.full_like(a, 1.5), a / 2.5)])
+    import scipy.special as ss
+
+    def wrap(fn):
+        return lambda x: torch.from_numpy(np.asarray(fn(x.numpy())).astype(x.numpy().dtype))
+    return torch.stack([
+        _torch_with_derivative(wrap(ss.expi), wrap(lambda x: np.exp(x) / x), a),
+        _torch_with_derivative(wrap(lambda x: ss.expn(2, x)), wrap(lambda x: -ss.exp1(x)), a),
+        _torch_with_derivative(wrap(ss.spence), wrap(lambda x: np.log(x) / (1 - x)), a * 0.7),
+        _torch_with_derivative(wrap(lambda x: ss.betainc(2.5, 1.5, x)),
+                               wrap(lambda x: x ** 1.5 * (1 - x) ** 0.5 / ss.beta(2.5, 1.5)),
+                               a / 2.5)])
 
 
 def _bessel_odd_case(m, a):  # both signs of x (the even and odd functions)
@@ -581,7 +601,10 @@ def test_cases_exercise_every_primitive(monkeypatch):
     # tests/test_random.py, and here they only need to run under the transforms
     key = ember.random.key(0)
     for f in (lambda k, x: ember.random.uniform(k, (3,)) * x,
-              lambda k, x: ember.random.normal(k, (3,)) + x):
+              lambda k, x: ember.random.normal(k, (3,)) + x,
+              lambda k, x: ember.random.gamma(k, x + 1.0, (3,)),
+              lambda k, x: ember.random.poisson(k, 3.0, (3,)) * x,
+              lambda k, x: ember.random.binomial(k, 5.0, 0.3, (3,)) * x):
         f(key, ember.ones(3))
         vmap(f, in_axes=(0, None))(ember.random.split(key, 2), ember.ones(3))
         jvp(lambda x: f(key, x), (ember.ones(3),), (ember.ones(3),))
