@@ -143,3 +143,26 @@ def test_plan_line_names_the_run(small_pieces):
     src = compile_plan(g).source
     # one plan line for the whole chain (def, that line, return): no ufunc called by itself
     assert len(src.strip().splitlines()) == 3, src
+
+
+def test_no_equation_writes_into_a_scratch_result_of_a_chain(small_pieces, monkeypatch):
+    # the in-place analysis may offer a later equation the buffer of a value that died inside
+    # a chain; run piece by piece, the chain never makes that value as a whole array, so the
+    # plan must allocate instead (it read an undefined variable: a ResNet's replayed backward)
+    import ember.transforms.staging.codegen as codegen
+
+    def f(a, b, c):
+        t = a * 2.0
+        u = t + b  # t dies inside the chain
+        return u.sum(), u * c, u - c  # u * c: c broadcast, not in the chain
+
+    def offering(g, donated=()):
+        got = dict(_inplace_targets(g, donated))
+        k = next(i for i, e in enumerate(g.eqns) if len(e.ins) == 2 and
+                 getattr(e.ins[1], "aval", None) is not None and e.ins[1].aval.shape == (60, 1))
+        got[k] = g.eqns[0].outs[0]  # t's buffer, dead by then
+        return got
+    monkeypatch.setattr(codegen, "_inplace_targets", offering)
+    a, b, c = ember.randn(60, 60), ember.randn(60, 60), ember.randn(60, 1)
+    for got, want in zip(ember.jit(f)(a, b, c), f(a, b, c)):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())

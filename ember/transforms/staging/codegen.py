@@ -109,6 +109,15 @@ def compile_plan(g: Graph, donated=(), backend=None, header=None):
     # chains of elementwise equations over one large shape (an optimizer's update of a large
     # parameter): one line each, run piece by piece (pieces.py)
     runs = find_runs(g, inplace, _is_elementwise_ufunc) if backend is None else {}
+    # a run's results read only inside it are piece-sized scratch, never whole arrays: no
+    # later equation may take one of them as its dead ``out=`` buffer
+    hidden = set()
+    for r in runs.values():
+        shown = {id(o) for o in r.outs + r.small_outs}
+        hidden.update(id(g.eqns[k].outs[0]) for k in r.span)
+        hidden -= shown
+    if hidden:
+        inplace = {i: t for i, t in inplace.items() if isinstance(t, int) or id(t) not in hidden}
     skip = set()
     for i, e in enumerate(g.eqns):
         if i in skip:
