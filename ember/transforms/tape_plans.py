@@ -26,19 +26,19 @@ repeats back to back (a training loop), at its third when it has come back twice
 ``_PERIOD`` backwards (a loop with a few backwards per step: a GAN's two, a model trained
 beside a reference), else at its ``_AMORTIZE``-th (tapes that vary from step to step, like a
 seq2seq loop over sentences of different lengths, where each shape returns only now and then:
-compiling every key at its second sighting made that loop slower than the walk). One-off graphs never pay for staging. At most ``_MAX_PLANS`` compiled plans
-are kept; a new one replaces the least recently replayed. Anything else goes to the walk: non-leaf hooks (``register_hook`` on an
-intermediate, ``retain_grad``), ``create_graph``, ``autograd.grad`` / ``backward(inputs=)``,
-several roots, anomaly mode or any other VJP executor, nodes of eager-only primitives
-(``checkpoint``'s block, custom ``Function``s), nodes recorded under ``saved_tensors_hooks``,
-saved values freed or modified in place (the
-walk raises the error), non-CPU arrays, or a rule that can't be staged.
+compiling every key at its second sighting made that loop slower than the walk). One-off
+graphs never pay for staging. At most ``_MAX_PLANS`` compiled plans are kept; a new one
+replaces the least recently replayed. Anything else goes to the walk: non-leaf hooks
+(``register_hook`` on an intermediate, ``retain_grad``), ``create_graph``, ``autograd.grad``
+/ ``backward(inputs=)``, several roots, anomaly mode or any other VJP executor, nodes of
+eager-only primitives (``checkpoint``'s block, custom ``Function``s), nodes recorded under
+``saved_tensors_hooks``, saved values freed or modified in place (the walk raises the error),
+non-CPU arrays, or a rule that can't be staged.
 
 ``core.autograd`` does not import this module: ``ember`` installs ``replay`` with
 ``core.autograd.set_backward_replayer`` on import.
 """
 from __future__ import annotations
-
 
 import numpy as np
 
@@ -67,8 +67,7 @@ _AMORTIZE = 24
 _clock = [0]  # replays (a plan's last use)
 # after _BACKOFF backwards in a row keyed and not replayed (a graph that changes every step,
 # or tapes that return too seldom to be compiled yet), only one backward in _BACKOFF is keyed
-# until one is replayed: keying costs a few microseconds per node (a GRU seq2seq step's tape:
-# keying each backward cost 10-25% of its walk)
+# until one is replayed: keying costs a few microseconds per node
 _BACKOFF = 16
 _misses = [0]
 _skip = [0]
@@ -253,7 +252,7 @@ def replay(root, cts, retain_graph, finish_leaf):
         entry = _compile(order, root_cts, len(leaves))
         stats["compiled"] += 1
         if len(_plans) >= _MAX_PLANS:  # the least recently replayed plan goes
-            del _plans[min(_plans, key=lambda q: _plans[q][3] if type(_plans[q]) is list else -1)]
+            del _plans[min(_plans, key=_last_use)]
         _plans[key] = entry
     _misses[0] = 0
     if entry is _NOT_STAGEABLE:
@@ -274,6 +273,11 @@ def replay(root, cts, retain_graph, finish_leaf):
         finish_leaf(done[k], wrap(np.array(r) if copies[k] else r))
     plan(saved, emit)  # the plan empties ``saved``: each value dies after its last use
     return True
+
+
+def _last_use(key):
+    entry = _plans[key]
+    return entry[3] if type(entry) is list else -1  # (unstageable marks go first)
 
 
 def _compile(order, root_cts, n_leaves):

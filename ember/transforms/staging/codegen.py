@@ -114,8 +114,7 @@ def compile_plan(g: Graph, donated=(), backend=None, header=None):
     hidden = set()
     for r in runs.values():
         shown = {id(o) for o in r.outs + r.small_outs}
-        hidden.update(id(g.eqns[k].outs[0]) for k in r.span)
-        hidden -= shown
+        hidden.update(i for i in (id(g.eqns[k].outs[0]) for k in r.span) if i not in shown)
     if hidden:
         inplace = {i: t for i, t in inplace.items() if isinstance(t, int) or id(t) not in hidden}
     skip = set()
