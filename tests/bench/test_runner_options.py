@@ -36,6 +36,16 @@ def test_blas_kernel_warning_names_a_forced_old_kernel():
     assert "Katmai" in msg and "OPENBLAS_CORETYPE=Prescott" in msg and "AVX2" in msg
 
 
+def test_blas_kernel_warning_names_an_avx2_kernel_on_an_avx512_cpu():
+    flags = {"avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"}
+    assert ember.backend.blas_kernel_warning("SkylakeX", flags, {}) is None
+    assert ember.backend.blas_kernel_warning("Haswell", flags - {"avx512bw"}, {}) is None
+    msg = ember.backend.blas_kernel_warning("Haswell", flags, {"OPENBLAS_CORETYPE": "Haswell"})
+    assert "AVX-512" in msg and "OPENBLAS_CORETYPE=Haswell is set" in msg and "SkylakeX" in msg
+    msg = ember.backend.blas_kernel_warning("Zen", flags, {})
+    assert "AVX-512" in msg and "newer NumPy" in msg
+
+
 def test_distributed_bench_runs_the_gloo_columns_with_the_default_frameworks():
     # the default --frameworks names torch-eager/torch-compile, never plain "torch": the gloo
     # columns must still run (they came out empty when only "torch" was recognised)
