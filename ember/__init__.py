@@ -203,6 +203,11 @@ def cross(input, other, dim=None):
 
 
 ger = outer  # noqa: F405  (PyTorch's deprecated name of outer)
+# PyTorch's module-level constants (torch.inf, torch.pi, ...): plain Python floats (``float``
+# here is ember's float32 dtype, hence math's), and newaxis is None, as in PyTorch and NumPy
+import math as _math  # noqa: E402
+inf, nan, pi, e = _math.inf, _math.nan, _math.pi, _math.e
+newaxis = None
 from . import out_arg as _out_arg  # noqa: E402
 _out_arg.install(globals())  # PyTorch's out= keyword on the top-level functions
 try:  # einops, when installed, learns ember's Tensor (ember.einops: its backend and layers)

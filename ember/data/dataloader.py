@@ -213,31 +213,48 @@ def _seed_from(generator):
 
 
 def default_collate(batch):
-    """Stack samples into batch tensors, recursing into tuples, lists and dicts.
+    """Stack samples into batch tensors, recursing into tuples, lists and dicts, by PyTorch's
+    rules: a tuple or list of fields becomes a list of batched fields (a namedtuple keeps its
+    type), Python floats batch as float64 and ints as int64, NumPy scalars and arrays keep
+    their dtype, strings stay a list.
 
     >>> ember.data.default_collate([(ember.tensor([1., 2.]), 0), (ember.tensor([3., 4.]), 1)])
-    (tensor([[1., 2.],
-            [3., 4.]]), tensor([0, 1]))
+    [tensor([[1., 2.],
+            [3., 4.]]), tensor([0, 1])]
     >>> ember.data.default_collate([{"label": 3}, {"label": 5}])
     {'label': tensor([3, 5])}
     """
     first = batch[0]
     if isinstance(first, Tensor):
         return Tensor._wrap(np.stack([b._data for b in batch]))
-    if isinstance(first, np.ndarray):
-        return Tensor._wrap(np.stack(batch))
-    if isinstance(first, (bool, np.bool_)):
+    if isinstance(first, (np.ndarray, np.generic)) and first.dtype.kind not in "OSUV":
+        return Tensor._wrap(np.stack([np.asarray(b) for b in batch]))
+    if isinstance(first, bool):
         return Tensor._wrap(np.array(batch, dtype=bool))
-    if isinstance(first, (int, np.integer)):
+    if isinstance(first, int):
         return Tensor._wrap(np.array(batch, dtype=np.int64))
-    if isinstance(first, (float, np.floating)):
-        return Tensor._wrap(np.array(batch, dtype=np.float32))
+    if isinstance(first, float):
+        return Tensor._wrap(np.array(batch, dtype=np.float64))
+    if isinstance(first, (str, bytes)):
+        return batch
     if isinstance(first, dict):
         return {k: default_collate([b[k] for b in batch]) for k in first}
     if isinstance(first, (tuple, list)):
-        return type(first)(default_collate(list(s)) for s in zip(*batch)) \
-            if not hasattr(first, "_fields") else type(first)(
-                *(default_collate(list(s)) for s in zip(*batch)))
+        sizes = {len(b) for b in batch}
+        if len(sizes) > 1:
+            raise RuntimeError(
+                f"default_collate: each element in list of batch should be of equal size, got "
+                f"samples of lengths {sorted(sizes)}; pad them to one length or pass a "
+                f"collate_fn that handles ragged samples")
+        fields = [default_collate(list(s)) for s in zip(*batch)]
+        if hasattr(first, "_fields"):  # a namedtuple keeps its type
+            return type(first)(*fields)
+        if isinstance(first, tuple) or type(first) is list:
+            return fields  # PyTorch returns a list for tuples too
+        try:
+            return type(first)(fields)
+        except TypeError:
+            return fields
     return batch
 
 
@@ -575,7 +592,7 @@ class DataLoader:
         fast = isinstance(ds, TensorDataset) and self._collate is default_collate
         for idx in batches:
             if fast:  # gather whole batches at once
-                yield tuple(Tensor._wrap(t._data[idx]) for t in ds.tensors)
+                yield [Tensor._wrap(t._data[idx]) for t in ds.tensors]
             else:
                 yield self._collate([ds[i] for i in idx])
 
