@@ -253,11 +253,7 @@ rsqrt = _doc(_unary("rsqrt", "float", _E.rsqrt), "Elementwise ``1 / sqrt(x)``.",
     tensor([0.5000, 0.2500])""")
 
 
-def _cbrt(t):
-    return _E.sign(t) * _E.pow(_E.abs(t), 1.0 / 3.0)
-
-
-cbrt = _doc(_unary("cbrt", "real_float", _cbrt), "Elementwise real cube root (floats only).", """
+cbrt = _doc(_unary("cbrt", "real_float", _E.real_cbrt), "Elementwise real cube root (floats only).", """
     >>> ember.lax.cbrt(ember.tensor([-8., 27.]))
     tensor([-2., 3.])""")
 square = _doc(_unary("square", "number", _E.square), "Elementwise ``x * x``.", """

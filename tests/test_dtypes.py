@@ -1,5 +1,6 @@
 """ember.dtypes: jax.dtypes' names."""
 import numpy as np
+import pytest
 
 import ember
 import ember.numpy as jnp
@@ -20,3 +21,18 @@ def test_jax_dtypes_names_match_jax():
     assert ed.issubdtype(ember.float32, jnp.floating) and not ed.issubdtype(ember.int32,
                                                                            jnp.floating)
     assert issubclass(ed.TypePromotionError, ValueError)
+
+
+def test_import_leaves_ml_dtypes_until_bfloat16_is_used():
+    # ml_dtypes costs ~0.6 s to import: ember loads it the first time bfloat16's NumPy dtype
+    # is needed, and knows an array of it made elsewhere
+    import subprocess
+    import sys
+    pytest.importorskip("ml_dtypes")
+    code = ("import sys, ember, numpy as np; a = 'ml_dtypes' in sys.modules; "
+            "t = ember.ones(2, dtype=ember.bfloat16); b = 'ml_dtypes' in sys.modules; "
+            "import ml_dtypes; u = ember.from_numpy(np.ones(3, ml_dtypes.bfloat16)); "
+            "print(a, b, t.dtype, u.dtype, (t.float() * 3).tolist())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "True", "ember.bfloat16", "ember.bfloat16", "[3.0,", "3.0]"]

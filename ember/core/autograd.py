@@ -271,7 +271,6 @@ def _node_needed(args):
 
 
 _new = object.__new__
-_BF16 = _dt.bfloat16.np if _dt.bfloat16 is not None else None  # NumPy kind 'V', not 'f'
 
 
 def eval_apply(prim, args, params):
@@ -287,7 +286,7 @@ def eval_apply(prim, args, params):
     t = _new(Tensor)
     t._data = out
     if (not _grad_off[0] or _tls.grad_enabled) and prim.differentiable and \
-            _node_needed(args) and (out.dtype.kind in "fc" or out.dtype is _BF16):
+            _node_needed(args) and (out.dtype.kind in "fc" or _dt.is_bf16_np(out.dtype)):
         t._node = node = Node(prim, params, args, out, 1)
         t.requires_grad = True
         if prim.view and isinstance(args[0], Tensor):
@@ -340,7 +339,7 @@ def _wrap_multi(prim, args, params, out):
         node.out_version = (ver, 0)
         for i, t in enumerate(outs):
             t._ver = ver
-            if t._data.dtype.kind in "fc" or t._data.dtype is _BF16:
+            if t._data.dtype.kind in "fc" or _dt.is_bf16_np(t._data.dtype):
                 t._node, t._oidx, t.requires_grad = node, i, True
     return outs
 

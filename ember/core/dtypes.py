@@ -23,14 +23,24 @@ complex, at its own precision); a Python complex alone gives the default complex
 """
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
-try:  # optional: bfloat16 lives in ml_dtypes
-    import ml_dtypes as _ml_dtypes
-    _BF16 = np.dtype(_ml_dtypes.bfloat16)
-except Exception:  # pragma: no cover - depends on the environment
-    _ml_dtypes = None
-    _BF16 = None
+# bfloat16 lives in the optional package ml_dtypes, imported the first time bfloat16's NumPy
+# dtype is needed (importing it costs ~0.6 s, half of `import ember`); until then NumPy arrays
+# of it can exist only if something else imported ml_dtypes, and they are told by their dtype
+# char 'E' and kind 'V' (ml_dtypes' bfloat16: no NumPy type has that char)
+try:
+    _HAS_ML_DTYPES = importlib.util.find_spec("ml_dtypes") is not None
+except (ImportError, ValueError):  # pragma: no cover - depends on the environment
+    _HAS_ML_DTYPES = False
+_BF16 = None  # ml_dtypes' bfloat16 NumPy dtype, once loaded
+
+
+def is_bf16_np(npdt) -> bool:
+    """Whether a NumPy dtype is ml_dtypes' bfloat16 (without importing ml_dtypes)."""
+    return npdt.char == "E" and npdt.kind == "V"
 
 
 # the categories, ordered for promotion: a result takes the highest category of its operands
@@ -49,9 +59,10 @@ class DType:
     __slots__ = ("name", "np", "is_floating_point", "is_integer", "is_bool", "is_signed",
                  "itemsize", "category", "is_complex", "is_inexact")
 
-    def __init__(self, name, npdtype, category):
+    def __init__(self, name, npdtype, category, itemsize=None):
         self.name = name
-        self.np = np.dtype(npdtype)
+        if npdtype is not None:
+            self.np = np.dtype(npdtype)
         self.category = category  # BOOL, INTEGER, FLOATING or COMPLEX
         self.is_floating_point = category == FLOATING  # False for complex, as in PyTorch
         self.is_complex = category == COMPLEX
@@ -59,7 +70,7 @@ class DType:
         self.is_integer = category == INTEGER
         self.is_bool = category == BOOL
         self.is_signed = category >= FLOATING or (category == INTEGER and self.np.kind == "i")
-        self.itemsize = self.np.itemsize
+        self.itemsize = self.np.itemsize if itemsize is None else itemsize
 
     def __repr__(self):
         return "ember." + self.name
@@ -94,6 +105,24 @@ class DType:
 _constructor = [None]
 
 
+class _BFloat16(DType):
+    """bfloat16, whose NumPy dtype (``.np``) imports ml_dtypes on first use."""
+
+    __slots__ = ("_np",)
+
+    @property
+    def np(self):
+        try:
+            return self._np
+        except AttributeError:
+            pass
+        global _BF16
+        import ml_dtypes
+        self._np = _BF16 = np.dtype(ml_dtypes.bfloat16)
+        _BY_NP[_BF16] = self
+        return _BF16
+
+
 bool_ = DType("bool", np.bool_, BOOL)
 uint8 = DType("uint8", np.uint8, INTEGER)
 int8 = DType("int8", np.int8, INTEGER)
@@ -106,13 +135,13 @@ uint64 = DType("uint64", np.uint64, INTEGER)
 float16 = DType("float16", np.float16, FLOATING)
 float32 = DType("float32", np.float32, FLOATING)
 float64 = DType("float64", np.float64, FLOATING)
-bfloat16 = DType("bfloat16", _BF16, FLOATING) if _BF16 is not None else None
+bfloat16 = _BFloat16("bfloat16", None, FLOATING, itemsize=2) if _HAS_ML_DTYPES else None
 complex64 = DType("complex64", np.complex64, COMPLEX)
 complex128 = DType("complex128", np.complex128, COMPLEX)
 
 ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, uint16, uint32, uint64, float16,
                    float32, float64, bfloat16, complex64, complex128) if d is not None]
-_BY_NP = {d.np: d for d in ALL}
+_BY_NP = {d.np: d for d in ALL if d is not bfloat16}  # (bfloat16's is added when loaded)
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update({"bool_": bool_, "half": float16, "float": float32, "double": float64,
                  "long": int64, "int": int32, "short": int16, "cfloat": complex64,
@@ -131,7 +160,7 @@ def is_floating_np(npdt) -> bool:
     >>> is_floating_np(np.dtype(np.float16)), is_floating_np(ember.bfloat16.np), is_floating_np(np.dtype(np.int16))
     (True, True, False)
     """
-    return npdt.kind == "f" or (npdt is _BF16 and _BF16 is not None)
+    return npdt.kind == "f" or is_bf16_np(npdt)
 
 
 def complex_of(d: DType) -> DType:
@@ -169,7 +198,7 @@ def default_complex_dtype() -> DType:
 def is_low_precision_np(npdt) -> bool:
     """float16 or bfloat16 (NumPy dtype chars 'e' and 'E'): the types whose products ember
     accumulates in float32 and rounds once (``matmul``, ``einsum`` and what builds on them)."""
-    return npdt.char in "eE" and (npdt.kind == "f" or npdt is _BF16)
+    return npdt.char in "eE" and (npdt.kind == "f" or npdt.kind == "V")
 
 
 def get_default_dtype() -> DType:
@@ -207,6 +236,9 @@ def from_np(npdt) -> DType:
     npdt = np.dtype(npdt)
     if npdt in _BY_NP:
         return _BY_NP[npdt]
+    if is_bf16_np(npdt) and bfloat16 is not None:
+        bfloat16.np  # loads it (ml_dtypes is imported already: the array exists)
+        return bfloat16
     raise TypeError(f"ember does not support NumPy dtype {npdt}; supported: "
                     f"{', '.join(d.name for d in ALL)}")
 

@@ -1369,6 +1369,17 @@ Tensor.imag = property(imag, doc="The imaginary part of a complex tensor "
 Tensor.is_conj = lambda self: False
 
 
+
+def real_cbrt(x):
+    """The real cube root of a floating ``x`` (negative for negative ``x``; ``jnp.cbrt``,
+    ``lax.cbrt``), in float64 and rounded once to ``x``'s dtype: a float32 power with the
+    exponent 1/3 rounded (and NumPy's AVX-512 power) misses exact cubes by an ulp."""
+    x = as_value(x)
+    dt = x.dtype
+    w = x.to(_dt.float64) if dt.is_floating_point and dt.itemsize < 8 else x
+    return (sign(w) * pow(abs(w), 1.0 / 3.0)).to(dt)
+
+
 # the inputs whose values each vjp rule reads (Primitive.vjp_reads): the eager tape keeps a
 # shape-and-dtype stand-in of the others, so they are freed as soon as the forward drops them
 for _p in (add_p, sub_p, neg_p, convert_element_type_p, broadcast_in_dim_p,

@@ -172,6 +172,11 @@ def test_graph_is_freed_after_backward():
 
 def test_no_node_growth_over_many_steps():
     from ember.core.autograd import Node
+
+    def live():
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, Node))
+    before = live()  # (graphs other tests of this worker still hold are not this test's)
     w = ember.zeros(3, requires_grad=True)
     x = ember.ones(3)
     for _ in range(2000):
@@ -181,9 +186,7 @@ def test_no_node_growth_over_many_steps():
             w.sub_(0.1 * w.grad)
         w.grad = None
     del loss
-    gc.collect()
-    live = sum(1 for o in gc.get_objects() if isinstance(o, Node))
-    assert live == 0
+    assert live() <= before
 
 
 def test_linear_regression_converges_to_least_squares():
