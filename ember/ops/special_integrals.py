@@ -13,9 +13,13 @@ Kernels are float64 NumPy, rounded once to the input's dtype:
   Li2(y) = pi^2/6 - log y log(1 - y) - Li2(1 - y) and Li2(y) = -pi^2/6 - log^2(-y)/2 - Li2(1/y).
 - betainc(a, b, x): the continued fraction of I_x(a, b) (Lentz), on I_{1-x}(b, a) when x is
   past the mean (a + 1) / (a + b + 2), where the fraction converges fast.
+- the Fresnel integrals S, C, the sine and cosine integrals Si, Ci and Dawson's integral:
+  power series at small x, complex continued fractions of erfc / E1 (Fresnel, Si/Ci) and an
+  asymptotic series (Dawson) above; the DLMF formulas are named at each kernel.
 
 Derivatives: Ei' = e^x / x; E_n' = -E_{n-1} (E_0' = -e^-x (x + 1) / x^2); spence'(x) =
-log x / (1 - x); d betainc / dx = x^(a-1) (1-x)^(b-1) / B(a, b). JAX's betainc has no
+log x / (1 - x); S' = sin(pi x^2 / 2), C' = cos(pi x^2 / 2); Si' = sin x / x,
+Ci' = cos x / x; D' = 1 - 2 x D; d betainc / dx = x^(a-1) (1-x)^(b-1) / B(a, b). JAX's betainc has no
 derivative in a or b; ember's is a float64 central difference (about 8 digits), as igamma's in a.
 """
 from __future__ import annotations
@@ -222,6 +226,176 @@ def _betainc64(a, b, x):
     return out
 
 
+# ---- Fresnel integrals, sine and cosine integrals, Dawson's integral ------------------------
+
+def _cf_lentz(b0, terms, n_max=5000, tol=1e-15):
+    """b0 + a1 / (b1 + a2 / (b2 + ...)) by Lentz's method; ``terms(k)`` gives (a_k, b_k)
+    (arrays, complex allowed) and the loop stops when every entry has converged."""
+    f = np.where(b0 == 0, _TINY, b0)
+    c, d = f.copy(), np.zeros_like(f)
+    for k in range(1, n_max):
+        a, b = terms(k)
+        d = b + a * d
+        d = 1 / np.where(d == 0, _TINY, d)
+        c = b + a / c
+        c = np.where(c == 0, _TINY, c)
+        delta = c * d
+        f = f * delta
+        if (np.abs(delta - 1) <= tol).all():
+            break
+    return f
+
+
+def _odd(kernel, x, at_inf):
+    """An odd function from its kernel on 0 < x < inf (NaN stays NaN, +-0 stays +-0)."""
+    x = np.asarray(x, np.float64)
+    out = np.where(np.isnan(x), np.nan, np.copysign(0.0, x))
+    ax = np.abs(x)
+    fin = np.isfinite(x) & (ax > 0)
+    if fin.any():
+        out[fin] = np.sign(x[fin]) * kernel(ax[fin])
+    out[np.isinf(x)] = np.sign(x[np.isinf(x)]) * at_inf
+    return out
+
+
+def _square_mod4(t):
+    """t^2 mod 4 without the rounding of t^2 (Dekker's exact product p + e = t * t)."""
+    p = t * t
+    hi = t * 134217729.0  # 2^27 + 1: Veltkamp's split t = th + tl
+    th = hi - (hi - t)
+    tl = t - th
+    e = ((th * th - p) + 2 * th * tl) + tl * tl
+    return (p % 4.0 + e) % 4.0
+
+
+def _fresnel_pos(x):
+    """(S(x), C(x)) for 0 < x < inf. DLMF 7.2.7-8 with 7.6.4/7.6.6: for x < 1.5 the power
+    series; above, C + iS = (1 + i)/2 (1 - erfc z), z = (1 - i) sqrt(pi) x / 2, with
+    sqrt(pi) e^(z^2) erfc z = 1 / (z + (1/2) / (z + 1 / (z + (3/2) / (z + ...)))) (DLMF 7.9.2),
+    and e^(-z^2) = e^(i pi x^2 / 2)."""
+    s_out, c_out = np.empty_like(x), np.empty_like(x)
+    small = x < 1.5
+    if small.any():
+        t = x[small]
+        u = (math.pi / 2) * t * t  # S = sum (-1)^n u^(2n+1) t / ((2n+1)! (4n+3)), C likewise
+        term = t.copy()  # u^k t / k!
+        ss, cc = np.zeros_like(t), np.zeros_like(t)
+        for k in range(60):
+            if k % 2 == 0:
+                cc = cc + (-1) ** (k // 2) * term / (2 * k + 1)
+            else:
+                ss = ss + (-1) ** (k // 2) * term / (2 * k + 1)
+            term = term * u / (k + 1)
+        s_out[small], c_out[small] = ss, cc
+    big = ~small
+    if big.any():
+        t = x[big]
+        huge = t > 1e16  # the oscillating part, about 1 / (pi x), is below rounding
+        t = np.where(huge, 1.0, t)
+        z = (1 - 1j) * (math.sqrt(math.pi) / 2) * t
+        cf = 1 / _cf_lentz(z, lambda k: (np.full(z.shape, k / 2), z))
+        phase = np.exp(1j * (math.pi / 2) * _square_mod4(t))
+        val = (1 + 1j) / 2 * (1 - phase * cf / math.sqrt(math.pi))
+        s_out[big] = np.where(huge, 0.5, val.imag)
+        c_out[big] = np.where(huge, 0.5, val.real)
+    return s_out, c_out
+
+
+def _fresnel_s64(x):
+    return _odd(lambda t: _fresnel_pos(t)[0], x, 0.5)
+
+
+def _fresnel_c64(x):
+    return _odd(lambda t: _fresnel_pos(t)[1], x, 0.5)
+
+
+def _sici_pos(x):
+    """(Si(x), Ci(x)) for 0 < x < inf. For x <= 4 the series of DLMF 6.6.5-6; above,
+    E1(ix) = -Ci(x) + i (Si(x) - pi/2) (DLMF 6.5.5-6, 6.2.4) with
+    e^z E1(z) = 1 / (z + 1 - 1 / (z + 3 - 4 / (z + 5 - ...))) (the even part of DLMF 6.9.1),
+    and e^(-ix) taken from cos and sin."""
+    si, ci = np.empty_like(x), np.empty_like(x)
+    small = x <= 4
+    if small.any():
+        t = x[small]
+        term = t.copy()  # (-1)^k-free t^(k+1) / (k+1)!
+        s_sum, c_sum = np.zeros_like(t), np.zeros_like(t)
+        for k in range(60):  # term = t^(k+1) / (k+1)!
+            n = k + 1
+            sign = (-1) ** (k // 2)
+            if n % 2 == 1:
+                s_sum = s_sum + sign * term / n
+            else:
+                c_sum = c_sum - (-1) ** ((n // 2) - 1) * term / n
+            term = term * t / (n + 1)
+        si[small] = s_sum
+        ci[small] = _EULER + np.log(t) + c_sum
+    big = ~small
+    if big.any():
+        t = x[big]
+        z = 1j * t
+        e1 = np.exp(-z) / _cf_lentz(z + 1, lambda k: (np.full(z.shape, -float(k * k)),
+                                                     z + 2 * k + 1))
+        ci[big] = -e1.real
+        si[big] = math.pi / 2 + e1.imag
+    return si, ci
+
+
+def _si64(x):
+    return _odd(lambda t: _sici_pos(t)[0], x, math.pi / 2)
+
+
+def _ci64(x):
+    """Ci(|x|) (-inf at 0, 0 at +inf, NaN at -inf): for x < 0 the real part of the complex
+    Ci(x) = Ci(-x) + i pi, which is what SciPy's and JAX's real sici give."""
+    x = np.asarray(x, np.float64)
+    out = np.full(x.shape, np.nan)
+    ax = np.abs(x)
+    fin = (ax > 0) & np.isfinite(x)
+    if fin.any():
+        out[fin] = _sici_pos(ax[fin])[1]
+    out[x == 0] = -np.inf
+    out[x == np.inf] = 0.0
+    return out
+
+
+def _dawsn_pos(x):
+    """Dawson's integral D(x) = e^(-x^2) int_0^x e^(t^2) dt (DLMF 7.2.5), 0 < x < inf: for
+    x <= 6 e^(-x^2) sum x^(2n+1) / (n! (2n+1)) (all terms positive); above, the asymptotic
+    series 1/(2x) sum (2n-1)!! / (2x^2)^n (DLMF 7.12.1), whose smallest term is below
+    e^(-x^2) < 1e-15 relative."""
+    out = np.empty_like(x)
+    small = x <= 6
+    if small.any():
+        t = x[small]
+        t2 = t * t
+        term = t.copy()  # t^(2n+1) / n!
+        total = np.zeros_like(t)
+        for n in range(160):
+            total = total + term / (2 * n + 1)
+            term = term * t2 / (n + 1)
+            if (term / (2 * n + 3) <= 1e-17 * total).all():
+                break
+        out[small] = np.exp(-t2) * total
+    big = ~small
+    if big.any():
+        t = x[big]
+        v = 1 / (2 * t * t)
+        term = np.ones_like(t)
+        total = np.ones_like(t)
+        for n in range(1, 40):
+            nxt = term * (2 * n - 1) * v
+            use = nxt < term  # stop at the smallest term
+            term = np.where(use, nxt, 0.0)
+            total = total + term
+        out[big] = total / (2 * t)
+    return out
+
+
+def _dawsn64(x):
+    return _odd(_dawsn_pos, x, 0.0)
+
+
 # ---- primitives -----------------------------------------------------------------------------
 
 def _host64(a):
@@ -252,13 +426,55 @@ def _d_spence(x, out):
     return where(one, full_like_traced(x, -1.0), log(xs) / (1 - xs))
 
 
+def _half_pi_x2(x):
+    """pi/2 x^2 with x^2 reduced mod 4 first (one period of sin and cos), so that
+    sin / cos are exact zeros and ones where x^2 is an even / odd integer, as JAX's."""
+    from .elementwise import floor
+    t = x * x
+    return (math.pi / 2) * (t - 4 * floor(t / 4))
+
+
+def _d_fresnel_s(x, out):
+    from .elementwise import sin
+    return sin(_half_pi_x2(x))
+
+
+def _d_fresnel_c(x, out):
+    from .elementwise import cos
+    return cos(_half_pi_x2(x))
+
+
+def _d_si(x, out):  # sin x / x, 1 at 0
+    from .elementwise import where, full_like_traced, sin
+    zero = x == 0
+    xs = where(zero, full_like_traced(x, 1.0), x)
+    return where(zero, full_like_traced(x, 1.0), sin(xs) / xs)
+
+
+def _d_ci(x, out):
+    from .elementwise import cos
+    return cos(x) / x
+
+
+def _d_dawsn(x, out):
+    return 1 - 2 * x * out
+
+
 def _make_unary():
     from .elementwise import _unary
     return (_unary("expi", _rounded(_expi64), _d_expi, export_name="_expi_prim"),
-            _unary("spence", _rounded(_spence64), _d_spence, export_name="_spence_prim"))
+            _unary("spence", _rounded(_spence64), _d_spence, export_name="_spence_prim"),
+            _unary("fresnel_s", _rounded(_fresnel_s64), _d_fresnel_s,
+                   export_name="_fresnel_s_prim"),
+            _unary("fresnel_c", _rounded(_fresnel_c64), _d_fresnel_c,
+                   export_name="_fresnel_c_prim"),
+            _unary("sinint", _rounded(_si64), _d_si, export_name="_si_prim"),
+            _unary("cosint", _rounded(_ci64), _d_ci, export_name="_ci_prim"),
+            _unary("dawsn", _rounded(_dawsn64), _d_dawsn, export_name="_dawsn_prim",
+                   needs_out=True))
 
 
-expi_p, spence_p = _make_unary()
+expi_p, spence_p, fresnel_s_p, fresnel_c_p, si_p, ci_p, dawsn_p = _make_unary()
 
 
 def _d_expn(n, x):

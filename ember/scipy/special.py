@@ -5,7 +5,8 @@
 ``gammaln`` and the polygamma family are primitives (``ember/ops/special.py``); the rest
 compose from ember's ops. ``erfc`` is ``1 - erf``: for x > 4 its relative precision drops
 (absolute error stays at rounding level). Also the exponential integrals (``expi``, ``exp1``,
-``expn``), ``spence`` and ``betainc`` (primitives in ``ember/ops/special_integrals.py``), the
+``expn``), ``spence``, ``betainc``, ``fresnel``, ``sici`` and ``dawsn`` (primitives in
+``ember/ops/special_integrals.py``), the
 gamma family (``gamma``, ``gammasgn``, ``loggamma``, ``beta``, ``poch``, ``comb``,
 ``factorial``, ``bernoulli``), ``rel_entr``, ``kl_div``, ``boxcox``, ``boxcox1p``, and
 ``ember.special``'s ``i0``, ``i0e``, ``i1``, ``i1e``, ``ndtr``, ``ndtri``, ``log_ndtr``,
@@ -379,3 +380,39 @@ def betainc(a, b, x):
     from ..ops.special_integrals import betainc_p
     from ..core.primitive import bind
     return bind(betainc_p, *_floats(a, b, x))
+
+
+def fresnel(x):
+    """The Fresnel integrals ``(S(x), C(x))``: the integrals from 0 to x of sin(pi t^2 / 2)
+    and cos(pi t^2 / 2); odd, with limits 1/2 at infinity.
+
+    >>> S, C = ember.scipy.special.fresnel(ember.tensor([1.0]))
+    >>> S, C
+    (tensor([0.4383]), tensor([0.7799]))
+    """
+    from ..ops.special_integrals import fresnel_c_p, fresnel_s_p
+    xv = _fa(x)
+    return fresnel_s_p.op(xv), fresnel_c_p.op(xv)
+
+
+def sici(x):
+    """The sine and cosine integrals ``(Si(x), Ci(x))``: Si is the integral of sin t / t from
+    0 to x (odd); Ci(x) = gamma + log x + the integral of (cos t - 1) / t from 0 to x, -inf
+    at 0, and for x < 0 the real part Ci(-x) of the complex value, as SciPy and JAX.
+
+    >>> ember.scipy.special.sici(ember.tensor([2.0]))
+    (tensor([1.6054]), tensor([0.4230]))
+    """
+    from ..ops.special_integrals import ci_p, si_p
+    xv = _fa(x)
+    return si_p.op(xv), ci_p.op(xv)
+
+
+def dawsn(x):
+    """Dawson's integral exp(-x^2) times the integral of exp(t^2) from 0 to x (odd).
+
+    >>> ember.scipy.special.dawsn(ember.tensor([1.0]))
+    tensor([0.5381])
+    """
+    from ..ops.special_integrals import dawsn_p
+    return dawsn_p.op(_fa(x))

@@ -229,6 +229,7 @@ CASES = [
     ("special_zeta", lambda m, q: m.special.zeta(m.full_like(q, 2.5), q), [(4,)], True),
     # jax.scipy.special's integrals (PyTorch has none: SciPy's values, the rules' derivatives)
     ("scipy_integrals", lambda m, a: _integrals_case(m, a), [(4,)], True),
+    ("scipy_oscillatory", lambda m, a: _oscillatory_case(m, a), [(4,)], False),
     ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
      + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
     # over a group of one process the all-reduce is the identity (2 ranks: tests/distributed)
@@ -285,6 +286,26 @@ def _integrals_case(m, a):
         _torch_with_derivative(wrap(lambda x: ss.betainc(2.5, 1.5, x)),
                                wrap(lambda x: x ** 1.5 * (1 - x) ** 0.5 / ss.beta(2.5, 1.5)),
                                a / 2.5)])
+
+
+def _oscillatory_case(m, a):  # Fresnel, Si, Ci, Dawson: both signs of x
+    if m is not torch:
+        S = m.scipy.special
+        return m.stack([S.fresnel(a * 1.5)[0], S.fresnel(a * 2)[1], S.sici(a * 3)[0],
+                        S.sici(a * 3 + 4)[1], S.dawsn(a * 2)])
+    import scipy.special as ss
+
+    def wrap(fn):
+        return lambda x: torch.from_numpy(np.asarray(fn(x.numpy())).astype(x.numpy().dtype))
+    return torch.stack([
+        _torch_with_derivative(wrap(lambda x: ss.fresnel(x)[0]),
+                               lambda x: torch.sin(np.pi / 2 * x * x), a * 1.5),
+        _torch_with_derivative(wrap(lambda x: ss.fresnel(x)[1]),
+                               lambda x: torch.cos(np.pi / 2 * x * x), a * 2),
+        _torch_with_derivative(wrap(lambda x: ss.sici(x)[0]), lambda x: torch.sin(x) / x, a * 3),
+        _torch_with_derivative(wrap(lambda x: ss.sici(x)[1]), lambda x: torch.cos(x) / x,
+                               a * 3 + 4),
+        _torch_with_derivative(wrap(ss.dawsn), lambda x: 1 - 2 * x * wrap(ss.dawsn)(x), a * 2)])
 
 
 def _bessel_odd_case(m, a):  # both signs of x (the even and odd functions)
