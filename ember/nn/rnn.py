@@ -9,6 +9,8 @@ one NumPy loop).
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 
 import numpy as np
 
@@ -26,6 +28,16 @@ from ..ops import indexing as _ix, shape as _sh
 from .utils.rnn import PackedSequence
 
 
+def _caller_level(obj):
+    """The ``warnings.warn`` stacklevel of the code that constructed ``obj``, seen from the
+    ``__init__`` that warns: past every ``__init__`` frame of ``obj`` (subclass chains)."""
+    import sys
+    f, level = sys._getframe(2), 2
+    while f is not None and f.f_code.co_name == "__init__" and f.f_locals.get("self") is obj:
+        f, level = f.f_back, level + 1
+    return level
+
+
 class _RNNBase(Module):
     _gates = 1
 
@@ -34,8 +46,25 @@ class _RNNBase(Module):
                  proj_size=0):
         super().__init__()
         name = type(self).__name__
-        if not 0 <= dropout <= 1:
-            raise OpError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) \
+                or not 0 <= dropout <= 1:
+            raise OpError(f"{name}: dropout must be a number in [0, 1] (the probability of "
+                          f"zeroing an element), got {dropout!r}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"{name}: dropout={dropout} acts between stacked layers only, so with "
+                          f"num_layers=1 it does nothing; pass num_layers > 1 or dropout=0 "
+                          f"(PyTorch warns the same)", UserWarning,
+                          stacklevel=_caller_level(self))
+        for what, v in (("bias", bias), ("batch_first", batch_first)):
+            if not isinstance(v, (bool, np.bool_)):
+                raise TypeError(f"{name}: {what} must be a bool, got {type(v).__name__} {v!r}")
+        for what, v in (("input_size", input_size), ("hidden_size", hidden_size),
+                        ("num_layers", num_layers)):
+            if not isinstance(v, numbers.Integral):
+                raise TypeError(f"{name}: {what} must be an int, got {type(v).__name__} {v!r}")
+            if v <= 0:
+                raise OpError(f"{name}: {what} must be greater than zero, got {v}")
+        dropout = float(dropout)
         if nonlinearity not in ("tanh", "relu"):
             raise OpError(f"{name}: nonlinearity must be 'tanh' or 'relu', got "
                              f"{nonlinearity!r}")
