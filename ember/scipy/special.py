@@ -6,7 +6,7 @@
 compose from ember's ops. ``erfc`` is ``1 - erf``: for x > 4 its relative precision drops
 (absolute error stays at rounding level). Also the exponential integrals (``expi``, ``exp1``,
 ``expn``), ``spence``, ``betainc``, ``fresnel``, ``sici`` and ``dawsn`` (primitives in
-``ember/ops/special_integrals.py``), the
+``ember/ops/special_integrals.py``), ``hyp1f1`` (``ember/ops/special_hypergeometric.py``), the
 gamma family (``gamma``, ``gammasgn``, ``loggamma``, ``beta``, ``poch``, ``comb``,
 ``factorial``, ``bernoulli``), ``rel_entr``, ``kl_div``, ``boxcox``, ``boxcox1p``, and
 ``ember.special``'s ``i0``, ``i0e``, ``i1``, ``i1e``, ``ndtr``, ``ndtri``, ``log_ndtr``,
@@ -416,3 +416,18 @@ def dawsn(x):
     """
     from ..ops.special_integrals import dawsn_p
     return dawsn_p.op(_fa(x))
+
+
+def hyp1f1(a, b, x):
+    """Kummer's confluent hypergeometric function 1F1(a; b; x) = M(a, b, x), real arguments.
+    Differentiable in x (a / b 1F1(a+1; b+1; x)) and in a and b (a float64 central
+    difference). Where the series alternates over terms far larger than the result (a < 0
+    not an integer and x >> |a|, or b - a < 0 and x << 0) some digits are lost (1e-10
+    relative at |x| ~ 25).
+
+    >>> ember.scipy.special.hyp1f1(0.5, 1.5, ember.tensor([-1.0, 2.0]))
+    tensor([0.7468, 2.3645])
+    """
+    from ..ops.special_hypergeometric import hyp1f1_p
+    from ..core.primitive import bind
+    return bind(hyp1f1_p, *_floats(a, b, x))

@@ -230,6 +230,7 @@ CASES = [
     # jax.scipy.special's integrals (PyTorch has none: SciPy's values, the rules' derivatives)
     ("scipy_integrals", lambda m, a: _integrals_case(m, a), [(4,)], True),
     ("scipy_oscillatory", lambda m, a: _oscillatory_case(m, a), [(4,)], False),
+    ("scipy_hyp1f1", lambda m, a: _hyp1f1_case(m, a), [(4,)], False),
     ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
      + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
     # over a group of one process the all-reduce is the identity (2 ranks: tests/distributed)
@@ -306,6 +307,18 @@ def _oscillatory_case(m, a):  # Fresnel, Si, Ci, Dawson: both signs of x
         _torch_with_derivative(wrap(lambda x: ss.sici(x)[1]), lambda x: torch.cos(x) / x,
                                a * 3 + 4),
         _torch_with_derivative(wrap(ss.dawsn), lambda x: 1 - 2 * x * wrap(ss.dawsn)(x), a * 2)])
+
+
+def _hyp1f1_case(m, a):  # in x (in a and b: tests/scipy/test_special_hypergeometric.py)
+    if m is not torch:
+        S = m.scipy.special
+        return S.hyp1f1(m.full_like(a, 0.7), m.full_like(a, 1.9), a * 3)
+    import scipy.special as ss
+
+    def wrap(fn):
+        return lambda x: torch.from_numpy(np.asarray(fn(x.numpy())).astype(x.numpy().dtype))
+    return _torch_with_derivative(wrap(lambda x: ss.hyp1f1(0.7, 1.9, x)),
+                                  wrap(lambda x: 0.7 / 1.9 * ss.hyp1f1(1.7, 2.9, x)), a * 3)
 
 
 def _bessel_odd_case(m, a):  # both signs of x (the even and odd functions)
