@@ -5,7 +5,7 @@
 ``gammaln`` and the polygamma family are primitives (``ember/ops/special.py``); the rest
 compose from ember's ops. ``erfc`` is ``1 - erf``: for x > 4 its relative precision drops
 (absolute error stays at rounding level). Also the exponential integrals (``expi``, ``exp1``,
-``expn``), ``spence``, ``betainc``, ``fresnel``, ``sici`` and ``dawsn`` (primitives in
+``expn``), ``spence``, ``betainc``, ``fresnel``, ``sici``, ``dawsn`` and ``owens_t`` (in
 ``ember/ops/special_integrals.py``), ``hyp1f1`` (``ember/ops/special_hypergeometric.py``), the
 gamma family (``gamma``, ``gammasgn``, ``loggamma``, ``beta``, ``poch``, ``comb``,
 ``factorial``, ``bernoulli``), ``rel_entr``, ``kl_div``, ``boxcox``, ``boxcox1p``, and
@@ -431,3 +431,15 @@ def hyp1f1(a, b, x):
     from ..ops.special_hypergeometric import hyp1f1_p
     from ..core.primitive import bind
     return bind(hyp1f1_p, *_floats(a, b, x))
+
+
+def owens_t(h, a):
+    """Owen's T function: the integral from 0 to a of exp(-h^2 (1 + x^2) / 2) / (1 + x^2)
+    over 2 pi (the bivariate normal probability of a wedge); differentiable in h and a.
+
+    >>> ember.scipy.special.owens_t(ember.tensor([0.0, 1.0]), 1.0)
+    tensor([0.1250, 0.0667])
+    """
+    from ..ops.special_integrals import owens_t_p
+    from ..core.primitive import bind
+    return bind(owens_t_p, *_floats(h, a))

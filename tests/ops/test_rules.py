@@ -231,6 +231,7 @@ CASES = [
     ("scipy_integrals", lambda m, a: _integrals_case(m, a), [(4,)], True),
     ("scipy_oscillatory", lambda m, a: _oscillatory_case(m, a), [(4,)], False),
     ("scipy_hyp1f1", lambda m, a: _hyp1f1_case(m, a), [(4,)], False),
+    ("scipy_owens_t", lambda m, h, a: _owens_t_case(m, h, a), [(4,), (4,)], False),
     ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
      + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
     # over a group of one process the all-reduce is the identity (2 ranks: tests/distributed)
@@ -319,6 +320,18 @@ def _hyp1f1_case(m, a):  # in x (in a and b: tests/scipy/test_special_hypergeome
         return lambda x: torch.from_numpy(np.asarray(fn(x.numpy())).astype(x.numpy().dtype))
     return _torch_with_derivative(wrap(lambda x: ss.hyp1f1(0.7, 1.9, x)),
                                   wrap(lambda x: 0.7 / 1.9 * ss.hyp1f1(1.7, 2.9, x)), a * 3)
+
+
+def _owens_t_case(m, h, a):  # both branches: |a| <= 1 and |a| > 1
+    a = a * 2
+    if m is not torch:
+        return m.scipy.special.owens_t(h, a)
+    import scipy.special as ss
+    with torch.no_grad():
+        v = torch.from_numpy(ss.owens_t(h.numpy(), a.numpy()).astype(h.numpy().dtype))
+        dh = -torch.exp(-h * h / 2) / np.sqrt(2 * np.pi) * torch.erf(a * h / np.sqrt(2)) / 2
+        da = torch.exp(-h * h * (1 + a * a) / 2) / (2 * np.pi * (1 + a * a))
+    return v + (h - h.detach()) * dh + (a - a.detach()) * da
 
 
 def _bessel_odd_case(m, a):  # both signs of x (the even and odd functions)
