@@ -82,12 +82,33 @@ Tensor.__rlshift__ = _r(elementwise.bitwise_left_shift)
 Tensor.__rshift__ = elementwise.bitwise_right_shift
 Tensor.__rrshift__ = _r(elementwise.bitwise_right_shift)
 Tensor.__rxor__ = _r(elementwise.bitwise_xor)
-Tensor.__eq__ = elementwise.eq
-Tensor.__ne__ = elementwise.ne
-Tensor.__lt__ = elementwise.lt
-Tensor.__le__ = elementwise.le
-Tensor.__gt__ = elementwise.gt
-Tensor.__ge__ = elementwise.ge
+
+
+def _compare(fn):
+    """A comparison operator as PyTorch's: an operand that is not a tensor, a number or an
+    array (None, a string, an arbitrary object) makes it return NotImplemented, so Python
+    answers ``t == None`` with False and ``t != None`` with True (``if idx_next == eos_id``
+    with ``eos_id=None``), and ``t < None`` raises Python's TypeError."""
+    def op(self, other):
+        if other is None or isinstance(other, (str, bytes)):
+            return NotImplemented
+        if isinstance(other, (Tensor, int, float, complex, np.ndarray, np.generic, list, tuple)):
+            return fn(self, other)
+        try:
+            return fn(self, other)
+        except TypeError:
+            return NotImplemented
+    op.__name__ = op.__qualname__ = f"__{fn.__name__}__"
+    op.__doc__ = fn.__doc__
+    return op
+
+
+Tensor.__eq__ = _compare(elementwise.eq)
+Tensor.__ne__ = _compare(elementwise.ne)
+Tensor.__lt__ = _compare(elementwise.lt)
+Tensor.__le__ = _compare(elementwise.le)
+Tensor.__gt__ = _compare(elementwise.gt)
+Tensor.__ge__ = _compare(elementwise.ge)
 
 
 def _matmul(self, other):
