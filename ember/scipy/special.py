@@ -6,7 +6,8 @@
 compose from ember's ops. ``erfc`` is ``1 - erf``: for x > 4 its relative precision drops
 (absolute error stays at rounding level). Also the exponential integrals (``expi``, ``exp1``,
 ``expn``), ``spence``, ``betainc``, ``fresnel``, ``sici``, ``dawsn`` and ``owens_t`` (in
-``ember/ops/special_integrals.py``), ``hyp1f1`` (``ember/ops/special_hypergeometric.py``), the
+``ember/ops/special_integrals.py``), ``hyp1f1`` (``ember/ops/special_hypergeometric.py``),
+``bessel_jn`` (``ember/ops/special_bessel_jn.py``), the
 gamma family (``gamma``, ``gammasgn``, ``loggamma``, ``beta``, ``poch``, ``comb``,
 ``factorial``, ``bernoulli``), ``rel_entr``, ``kl_div``, ``boxcox``, ``boxcox1p``, and
 ``ember.special``'s ``i0``, ``i0e``, ``i1``, ``i1e``, ``ndtr``, ``ndtri``, ``log_ndtr``,
@@ -443,3 +444,31 @@ def owens_t(h, a):
     from ..ops.special_integrals import owens_t_p
     from ..core.primitive import bind
     return bind(owens_t_p, *_floats(h, a))
+
+
+def bessel_jn(z, *, v, n_iter=50):
+    """Bessel functions of the first kind J_0(z), ..., J_v(z) of real z, stacked on a new
+    leading axis (shape ``(v + 1,) + z.shape``), as JAX's. Differentiable in z (J_n' =
+    (J_(n-1) - J_(n+1)) / 2). ``n_iter`` is accepted for JAX's signature; ember picks the
+    start of its backward recurrence from v and |z| itself (float64 throughout).
+
+    >>> ember.scipy.special.bessel_jn(ember.tensor([1.0, 2.5]), v=2)
+    tensor([[ 0.7652, -0.0484],
+            [ 0.4401,  0.4971],
+            [ 0.1149,  0.4461]])
+    """
+    from ..ops.special_bessel_jn import jn_p
+    from ..core.primitive import bind
+    import operator
+    try:
+        v = operator.index(v)
+    except TypeError:
+        raise TypeError(f"bessel_jn: v must be an int (the highest order), got "
+                        f"{type(v).__name__} {v!r}") from None
+    if v < 0:
+        raise ValueError(f"bessel_jn: v must be >= 0 (orders 0..v), got {v}")
+    E = _e()
+    zv = _fa(z)
+    n = E.arange(v + 1, dtype=zv.dtype).reshape((v + 1,) + (1,) * zv.ndim)
+    nb, zb = E.broadcast_tensors(n, zv.unsqueeze(0))
+    return bind(jn_p, nb, zb)

@@ -232,6 +232,7 @@ CASES = [
     ("scipy_oscillatory", lambda m, a: _oscillatory_case(m, a), [(4,)], False),
     ("scipy_hyp1f1", lambda m, a: _hyp1f1_case(m, a), [(4,)], False),
     ("scipy_owens_t", lambda m, h, a: _owens_t_case(m, h, a), [(4,), (4,)], False),
+    ("scipy_bessel_jn", lambda m, a: _bessel_jn_case(m, a), [(4,)], False),
     ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
      + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
     # over a group of one process the all-reduce is the identity (2 ranks: tests/distributed)
@@ -332,6 +333,18 @@ def _owens_t_case(m, h, a):  # both branches: |a| <= 1 and |a| > 1
         dh = -torch.exp(-h * h / 2) / np.sqrt(2 * np.pi) * torch.erf(a * h / np.sqrt(2)) / 2
         da = torch.exp(-h * h * (1 + a * a) / 2) / (2 * np.pi * (1 + a * a))
     return v + (h - h.detach()) * dh + (a - a.detach()) * da
+
+
+def _bessel_jn_case(m, a):  # J_0..J_3 at both signs of z
+    if m is not torch:
+        return m.scipy.special.bessel_jn(a * 4, v=3)
+    import scipy.special as ss
+
+    def wrap(fn):
+        return lambda x: torch.from_numpy(np.asarray(fn(x.numpy())).astype(x.numpy().dtype))
+    return torch.stack([_torch_with_derivative(
+        wrap(lambda x, k=k: ss.jv(k, x)),
+        wrap(lambda x, k=k: (ss.jv(k - 1, x) - ss.jv(k + 1, x)) / 2), a * 4) for k in range(4)])
 
 
 def _bessel_odd_case(m, a):  # both signs of x (the even and odd functions)
