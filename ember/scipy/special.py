@@ -6,7 +6,7 @@
 compose from ember's ops. ``erfc`` is ``1 - erf``: for x > 4 its relative precision drops
 (absolute error stays at rounding level). Also the exponential integrals (``expi``, ``exp1``,
 ``expn``), ``spence``, ``betainc``, ``fresnel``, ``sici``, ``dawsn`` and ``owens_t`` (in
-``ember/ops/special_integrals.py``), ``hyp1f1`` (``ember/ops/special_hypergeometric.py``),
+``ember/ops/special_integrals.py``), ``hyp1f1`` and ``hyp2f1`` (``ember/ops/special_hypergeometric.py``),
 ``bessel_jn`` (``ember/ops/special_bessel_jn.py``), the
 gamma family (``gamma``, ``gammasgn``, ``loggamma``, ``beta``, ``poch``, ``comb``,
 ``factorial``, ``bernoulli``), ``rel_entr``, ``kl_div``, ``boxcox``, ``boxcox1p``, and
@@ -472,3 +472,18 @@ def bessel_jn(z, *, v, n_iter=50):
     n = E.arange(v + 1, dtype=zv.dtype).reshape((v + 1,) + (1,) * zv.ndim)
     nb, zb = E.broadcast_tensors(n, zv.unsqueeze(0))
     return bind(jn_p, nb, zb)
+
+
+def hyp2f1(a, b, c, x):
+    """Gauss's hypergeometric function 2F1(a, b; c; x) for real arguments and x <= 1 (x > 1:
+    NaN unless a or b is a non-positive integer, where it is a polynomial). Differentiable in
+    x (a b / c 2F1(a+1, b+1; c+1; x)) and in a, b, c (a float64 central difference). Where
+    c - a - b is within 1e-3 of an integer and x within 1e-4 of 1 (or x << -1e4) the series
+    it falls back on is cut at 1e5 terms and loses digits.
+
+    >>> ember.scipy.special.hyp2f1(1.0, 1.0, 2.0, ember.tensor([0.5, -1.0]))
+    tensor([1.3863, 0.6931])
+    """
+    from ..ops.special_hypergeometric import hyp2f1_p
+    from ..core.primitive import bind
+    return bind(hyp2f1_p, *_floats(a, b, c, x))

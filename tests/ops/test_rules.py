@@ -233,6 +233,7 @@ CASES = [
     ("scipy_hyp1f1", lambda m, a: _hyp1f1_case(m, a), [(4,)], False),
     ("scipy_owens_t", lambda m, h, a: _owens_t_case(m, h, a), [(4,), (4,)], False),
     ("scipy_bessel_jn", lambda m, a: _bessel_jn_case(m, a), [(4,)], False),
+    ("scipy_hyp2f1", lambda m, a: _hyp2f1_case(m, a), [(4,)], False),
     ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
      + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
     # over a group of one process the all-reduce is the identity (2 ranks: tests/distributed)
@@ -345,6 +346,19 @@ def _bessel_jn_case(m, a):  # J_0..J_3 at both signs of z
     return torch.stack([_torch_with_derivative(
         wrap(lambda x, k=k: ss.jv(k, x)),
         wrap(lambda x, k=k: (ss.jv(k - 1, x) - ss.jv(k + 1, x)) / 2), a * 4) for k in range(4)])
+
+
+def _hyp2f1_case(m, a):  # in x, both signs (in a, b, c: tests/scipy/)
+    if m is not torch:
+        S = m.scipy.special
+        return S.hyp2f1(m.full_like(a, 0.6), m.full_like(a, 1.3), m.full_like(a, 2.1), a * 0.4)
+    import scipy.special as ss
+
+    def wrap(fn):
+        return lambda x: torch.from_numpy(np.asarray(fn(x.numpy())).astype(x.numpy().dtype))
+    return _torch_with_derivative(wrap(lambda x: ss.hyp2f1(0.6, 1.3, 2.1, x)),
+                                  wrap(lambda x: 0.6 * 1.3 / 2.1 * ss.hyp2f1(1.6, 2.3, 3.1, x)),
+                                  a * 0.4)
 
 
 def _bessel_odd_case(m, a):  # both signs of x (the even and odd functions)

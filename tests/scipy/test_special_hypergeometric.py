@@ -1,5 +1,6 @@
-"""jax.scipy.special.hyp1f1: values against SciPy and closed forms (float64), JAX (float32),
-derivatives in a, b and x against JAX, poles, polynomials, vmap and jit."""
+"""jax.scipy.special.hyp1f1 and hyp2f1: values against SciPy, mpmath and closed forms
+(float64), JAX (float32), derivatives in every argument against JAX, poles, polynomials,
+vmap and jit."""
 import math
 
 import numpy as np
@@ -118,3 +119,84 @@ def test_vmap_jit_and_broadcasting():
     want = [0.5 / 1.5 * ss.hyp1f1(1.5, 2.5, v) for v in (0.2, 3.0)]
     np.testing.assert_allclose(per_x.numpy(), want, rtol=1e-6)
     assert math.isclose(E.hyp1f1(1, 2, 0.0).item(), 1.0)
+
+
+# ---- hyp2f1 ----------------------------------------------------------------------------------
+
+def _h2(a, b, c, x):
+    return E.hyp2f1(*(ember.tensor(np.asarray(v, np.float64)) for v in (a, b, c, x))).numpy()
+
+
+@pytest.mark.parametrize("region,lo,hi,positive,rtol", [
+    ("series", -1.0, 0.9, True, 1e-12), ("near_one", 0.9, 0.999, True, 1e-11),
+    ("pfaff_far", -50.0, -1.0, True, 1e-11), ("mixed_signs", -1.0, 0.95, False, 1e-9)])
+def test_hyp2f1_values_match_mpmath(region, lo, hi, positive, rtol):
+    """Each branch (series, Pfaff, the 1 - w transformation) against mpmath at 30 digits
+    (SciPy itself is off by up to 1e-9 in some of these); with parameters of both signs some
+    digits go to the series' cancellation."""
+    mpmath = pytest.importorskip("mpmath")
+    r = np.random.default_rng(sum(map(ord, region)))  # fixed per region
+    n = 60
+    if positive:
+        a, b, c = r.uniform(0.1, 5, n), r.uniform(0.1, 5, n), r.uniform(0.1, 8, n)
+    else:
+        a, b, c = r.uniform(-5, 5, n), r.uniform(-5, 5, n), r.uniform(-8, 8, n)
+    x = r.uniform(lo, hi, n)
+    with mpmath.workdps(30):
+        want = np.array([float(mpmath.hyp2f1(*v)) for v in zip(a, b, c, x)])
+    np.testing.assert_allclose(_h2(a, b, c, x), want, rtol=rtol, atol=1e-300)
+
+
+def test_hyp2f1_closed_forms_and_special_points():
+    # 2F1(1, 1; 2; x) = -log(1 - x) / x: c - a - b = 0, the long-series branch near w = 1
+    x = np.array([-300.0, -20.0, -1.0, -1e-3, 0.3, 0.9, 0.99, 0.999])
+    np.testing.assert_allclose(_h2(1.0, 1.0, 2.0, x), -np.log1p(-x) / x, rtol=1e-12)
+    # 2F1(a, b; b; x) = (1 - x)^-a
+    np.testing.assert_allclose(_h2(0.7, 2.3, 2.3, x), (1 - x) ** -0.7, rtol=1e-12)
+    # Gauss's sum at x = 1 (c - a - b > 0), inf when it diverges
+    np.testing.assert_allclose(_h2(0.5, 0.3, 2.0, 1.0), ss.hyp2f1(0.5, 0.3, 2.0, 1.0),
+                               rtol=1e-14)
+    assert _h2(1.0, 1.0, 2.0, 1.0) == np.inf
+    # polynomials at any x, poles of c, and what stops before them
+    np.testing.assert_allclose(_h2(-2.0, 0.5, 1.5, np.array([3.0, -7.0, 0.4])),
+                               ss.hyp2f1(-2.0, 0.5, 1.5, np.array([3.0, -7.0, 0.4])),
+                               rtol=1e-14)
+    assert _h2(1.0, 2.0, -1.0, 0.3) == np.inf and _h2(-1.0, 2.0, -2.0, 0.3) == 1.3
+    np.testing.assert_array_equal(_h2(np.array([0.0, 2.0]), 3.0, 4.0, np.array([0.7, 0.0])),
+                                  1.0)
+    assert np.isnan(_h2(0.3, 0.7, 1.3, 1.5)) and np.isnan(_h2(np.nan, 1.0, 2.0, 0.5))
+
+
+def test_hyp2f1_float32_matches_jax():
+    jax = pytest.importorskip("jax")
+    r = np.random.default_rng(3)
+    a, b = r.uniform(0.1, 4, 150).astype(np.float32), r.uniform(0.1, 4, 150).astype(np.float32)
+    c = r.uniform(0.5, 6, 150).astype(np.float32)
+    x = r.uniform(-0.9, 0.9, 150).astype(np.float32)
+    ours = E.hyp2f1(*(ember.tensor(v) for v in (a, b, c, x))).numpy()
+    theirs = np.asarray(jax.scipy.special.hyp2f1(a, b, c, x))
+    assert ours.dtype == np.float32 == theirs.dtype
+    np.testing.assert_allclose(ours, theirs, rtol=3e-5)
+
+
+def test_hyp2f1_derivatives_match_jax(jax_x64):
+    import jax
+    jf = jax.scipy.special.hyp2f1
+    for p in [(0.5, 1.5, 2.0, 0.3), (1.2, 0.4, 3.1, -0.6), (2.0, 1.3, 0.7, 0.85),
+              (0.3, 2.2, 1.6, -0.2)]:
+        args = [ember.tensor(v, dtype=ember.float64) for v in p]
+        got = [g.item() for g in ember.grad(E.hyp2f1, argnums=(0, 1, 2, 3))(*args)]
+        want = [float(g) for g in jax.grad(jf, argnums=(0, 1, 2, 3))(*p)]
+        np.testing.assert_allclose(got[3], want[3], rtol=1e-12)
+        np.testing.assert_allclose(got[:3], want[:3], rtol=1e-7)
+
+
+def test_hyp2f1_vmap_and_jit():
+    x = ember.tensor([-0.5, 0.2, 0.95])
+    c = ember.tensor([[1.5], [3.0]])
+    full = E.hyp2f1(0.5, 1.0, c, x)
+    assert tuple(full.shape) == (2, 3)
+    np.testing.assert_array_equal(ember.vmap(lambda v: E.hyp2f1(0.5, 1.0, v, x))(c[:, 0])
+                                  .numpy(), full.numpy())
+    np.testing.assert_array_equal(ember.jit(lambda p, q: E.hyp2f1(0.5, 1.0, p, q))(c, x)
+                                  .numpy(), full.numpy())
