@@ -5,7 +5,7 @@
 ``gammaln`` and the polygamma family are primitives (``ember/ops/special.py``); the rest
 compose from ember's ops. ``erfc`` is ``1 - erf``: for x > 4 its relative precision drops
 (absolute error stays at rounding level). Also the exponential integrals (``expi``, ``exp1``,
-``expn``), ``spence``, ``betainc``, ``fresnel``, ``sici``, ``dawsn`` and ``owens_t`` (in
+``expn``), ``spence``, ``betainc``, ``fresnel``, ``sici``, ``dawsn``, ``owens_t`` and ``wofz`` (in
 ``ember/ops/special_integrals.py``), ``hyp1f1`` and ``hyp2f1`` (``ember/ops/special_hypergeometric.py``),
 ``bessel_jn`` (``ember/ops/special_bessel_jn.py``), the
 gamma family (``gamma``, ``gammasgn``, ``loggamma``, ``beta``, ``poch``, ``comb``,
@@ -487,3 +487,19 @@ def hyp2f1(a, b, c, x):
     from ..ops.special_hypergeometric import hyp2f1_p
     from ..core.primitive import bind
     return bind(hyp2f1_p, *_floats(a, b, c, x))
+
+
+def wofz(z):
+    """The Faddeeva function w(z) = exp(-z^2) erfc(-iz), complex (complex64 from float32 or
+    complex64, complex128 from float64 or complex128), for any complex z; differentiable
+    (w' = -2 z w + 2i / sqrt(pi), holomorphic, JAX's convention).
+
+    >>> ember.scipy.special.wofz(ember.tensor([1.0]))
+    tensor([0.3679+0.6072j])
+    """
+    from ..ops.special_integrals import wofz_p
+    from ..core.primitive import bind
+    zv = _a(z)
+    if not zv.dtype.is_complex:
+        zv = _fa(zv)
+    return bind(wofz_p, zv)

@@ -234,6 +234,7 @@ CASES = [
     ("scipy_owens_t", lambda m, h, a: _owens_t_case(m, h, a), [(4,), (4,)], False),
     ("scipy_bessel_jn", lambda m, a: _bessel_jn_case(m, a), [(4,)], False),
     ("scipy_hyp2f1", lambda m, a: _hyp2f1_case(m, a), [(4,)], False),
+    ("scipy_wofz", lambda m, a: _wofz_case(m, a), [(4,)], False),
     ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
      + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
     # over a group of one process the all-reduce is the identity (2 ranks: tests/distributed)
@@ -359,6 +360,23 @@ def _hyp2f1_case(m, a):  # in x, both signs (in a, b, c: tests/scipy/)
     return _torch_with_derivative(wrap(lambda x: ss.hyp2f1(0.6, 1.3, 2.1, x)),
                                   wrap(lambda x: 0.6 * 1.3 / 2.1 * ss.hyp2f1(1.6, 2.3, 3.1, x)),
                                   a * 0.4)
+
+
+def _wofz_case(m, a):  # real x in, complex out: its real and imaginary parts
+    if m is not torch:
+        w = m.scipy.special.wofz(a * 2)
+        return m.stack([m.real(w), m.imag(w)])
+    import scipy.special as ss
+
+    def wrap(fn):
+        return lambda x: torch.from_numpy(np.asarray(fn(x.numpy())).astype(x.numpy().dtype))
+
+    def d(x):  # w' = -2 x w + 2i / sqrt(pi)
+        return -2 * x * ss.wofz(x) + 2j / np.sqrt(np.pi)
+    return torch.stack([
+        _torch_with_derivative(wrap(lambda x: ss.wofz(x).real), wrap(lambda x: d(x).real), a * 2),
+        _torch_with_derivative(wrap(lambda x: ss.wofz(x).imag), wrap(lambda x: d(x).imag),
+                               a * 2)])
 
 
 def _bessel_odd_case(m, a):  # both signs of x (the even and odd functions)
