@@ -26,8 +26,9 @@ Kernels are float64 NumPy, rounded once to the input's dtype:
 Derivatives: Ei' = e^x / x; E_n' = -E_{n-1} (E_0' = -e^-x (x + 1) / x^2); spence'(x) =
 log x / (1 - x); S' = sin(pi x^2 / 2), C' = cos(pi x^2 / 2); Si' = sin x / x,
 Ci' = cos x / x; D' = 1 - 2 x D; dT/dh = -phi(h) erf(a h / sqrt 2) / 2,
-dT/da = e^(-h^2 (1 + a^2) / 2) / (2 pi (1 + a^2)); d betainc / dx = x^(a-1) (1-x)^(b-1) / B(a, b). JAX's betainc has no
-derivative in a or b; ember's is a float64 central difference (about 8 digits), as igamma's in a.
+dT/da = e^(-h^2 (1 + a^2) / 2) / (2 pi (1 + a^2)); w' = -2 z w + 2i / sqrt(pi);
+d betainc / dx = x^(a-1) (1-x)^(b-1) / B(a, b). JAX's betainc has no derivative in a or b;
+ember's is a float64 central difference (about 8 digits), as igamma's in a.
 """
 from __future__ import annotations
 

@@ -5,10 +5,10 @@
 ``gammaln`` and the polygamma family are primitives (``ember/ops/special.py``); the rest
 compose from ember's ops. ``erfc`` is ``1 - erf``: for x > 4 its relative precision drops
 (absolute error stays at rounding level). Also the exponential integrals (``expi``, ``exp1``,
-``expn``), ``spence``, ``betainc``, ``fresnel``, ``sici``, ``dawsn``, ``owens_t`` and ``wofz`` (in
-``ember/ops/special_integrals.py``), ``hyp1f1`` and ``hyp2f1`` (``ember/ops/special_hypergeometric.py``),
-``bessel_jn`` (``ember/ops/special_bessel_jn.py``), the
-gamma family (``gamma``, ``gammasgn``, ``loggamma``, ``beta``, ``poch``, ``comb``,
+``expn``), ``spence``, ``betainc``, ``fresnel``, ``sici``, ``dawsn``, ``owens_t`` and
+``wofz`` (in ``ember/ops/special_integrals.py``), ``hyp1f1`` and ``hyp2f1``
+(``ember/ops/special_hypergeometric.py``), ``bessel_jn``
+(``ember/ops/special_bessel_jn.py``), ``sph_harm_y`` (``ember/ops/special_sph_harm.py``), the gamma family (``gamma``, ``gammasgn``, ``loggamma``, ``beta``, ``poch``, ``comb``,
 ``factorial``, ``bernoulli``), ``rel_entr``, ``kl_div``, ``boxcox``, ``boxcox1p``, and
 ``ember.special``'s ``i0``, ``i0e``, ``i1``, ``i1e``, ``ndtr``, ``ndtri``, ``log_ndtr``,
 ``erfcx``, ``entr``, ``zeta``, ``multigammaln`` under JAX's signatures.
@@ -503,3 +503,32 @@ def wofz(z):
     if not zv.dtype.is_complex:
         zv = _fa(zv)
     return bind(wofz_p, zv)
+
+
+def sph_harm_y(n, m, theta, phi, diff_n=None, n_max=None):
+    """Spherical harmonics Y_n^m(theta, phi) (theta the polar angle in [0, pi], phi the
+    azimuth), orthonormal on the sphere with the Condon-Shortley phase, as SciPy's and JAX's;
+    0 where |m| > n. ``n``, ``m``, ``theta``, ``phi`` broadcast together; the result is
+    complex (complex64 from float32 angles). ``n_max`` clips n as JAX does; ``diff_n`` is
+    not supported (as in JAX). Differentiable in theta and phi.
+
+    >>> ember.scipy.special.sph_harm_y(ember.tensor([1]), ember.tensor([1]),
+    ...                                ember.tensor([0.5]), ember.tensor([0.0]))
+    tensor([-0.1656+0.j])
+    """
+    from ..ops.special_sph_harm import sph_harm_p
+    from ..core.primitive import bind
+    if diff_n is not None:
+        raise NotImplementedError("sph_harm_y: diff_n (derivatives in theta) is not "
+                                  "supported, as in JAX; leave it None")
+    E = _e()
+    th, ph = _floats(theta, phi)
+    nv, mv = _a(n), _a(m)
+    for name, v in (("n", nv), ("m", mv)):
+        if v.dtype.is_floating_point or v.dtype.is_complex:
+            raise TypeError(f"sph_harm_y: {name} must hold integers (degree n, order m), "
+                            f"got {v.dtype}")
+    if n_max is not None:
+        nv = E.minimum(nv, E.tensor(int(n_max), dtype=nv.dtype))
+    nv, mv, th, ph = E.broadcast_tensors(nv.to(th.dtype), mv.to(th.dtype), th, ph)
+    return bind(sph_harm_p, nv.detach(), mv.detach(), th, ph)

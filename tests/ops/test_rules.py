@@ -235,6 +235,7 @@ CASES = [
     ("scipy_bessel_jn", lambda m, a: _bessel_jn_case(m, a), [(4,)], False),
     ("scipy_hyp2f1", lambda m, a: _hyp2f1_case(m, a), [(4,)], False),
     ("scipy_wofz", lambda m, a: _wofz_case(m, a), [(4,)], False),
+    ("scipy_sph_harm_y", lambda m, t, p: _sph_harm_case(m, t, p), [(4,), (4,)], False),
     ("lgamma_digamma_polygamma", lambda m, a: m.lgamma(a) + m.digamma(a) * 0.5
      + m.polygamma(1, a) * 0.25 + m.lgamma(a - 3.0), [(4,)], True),
     # over a group of one process the all-reduce is the identity (2 ranks: tests/distributed)
@@ -377,6 +378,32 @@ def _wofz_case(m, a):  # real x in, complex out: its real and imaginary parts
         _torch_with_derivative(wrap(lambda x: ss.wofz(x).real), wrap(lambda x: d(x).real), a * 2),
         _torch_with_derivative(wrap(lambda x: ss.wofz(x).imag), wrap(lambda x: d(x).imag),
                                a * 2)])
+
+
+def _sph_harm_case(m, t, p):  # Y_3^1 and Y_4^-2, real and imaginary parts, in theta and phi
+    t = 1.2 + 0.3 * t
+    if m is not torch:
+        S = m.scipy.special
+        y1 = S.sph_harm_y(m.tensor(3), m.tensor(1), t, p)
+        y2 = S.sph_harm_y(m.tensor(4), m.tensor(-2), t, p)
+        return m.stack([m.real(y1), m.imag(y1), m.real(y2), m.imag(y2)])
+    import scipy.special as ss
+
+    def y(n, k, tt, pp):
+        return ss.sph_harm_y(n, k, tt.detach().numpy(), pp.detach().numpy())
+
+    def with_derivs(n, k, part):
+        with torch.no_grad():
+            v = y(n, k, t, p)
+            up = y(n, k + 1, t, p) if k < n else 0 * v
+            dt = k / np.tan(t.detach().numpy()) * v + np.sqrt((n - k) * (n + k + 1)) * \
+                np.exp(-1j * p.detach().numpy()) * up
+            dp = 1j * k * v
+            dtype = t.detach().numpy().dtype
+            f = (lambda z: torch.from_numpy(np.asarray(part(z)).astype(dtype)))
+        return f(v) + (t - t.detach()) * f(dt) + (p - p.detach()) * f(dp)
+    return torch.stack([with_derivs(3, 1, np.real), with_derivs(3, 1, np.imag),
+                        with_derivs(4, -2, np.real), with_derivs(4, -2, np.imag)])
 
 
 def _bessel_odd_case(m, a):  # both signs of x (the even and odd functions)
