@@ -8,7 +8,8 @@ compose from ember's ops. ``erfc`` is ``1 - erf``: for x > 4 its relative precis
 ``expn``), ``spence``, ``betainc``, ``fresnel``, ``sici``, ``dawsn``, ``owens_t`` and
 ``wofz`` (in ``ember/ops/special_integrals.py``), ``hyp1f1`` and ``hyp2f1``
 (``ember/ops/special_hypergeometric.py``), ``bessel_jn``
-(``ember/ops/special_bessel_jn.py``), ``sph_harm_y`` (``ember/ops/special_sph_harm.py``), the gamma family (``gamma``, ``gammasgn``, ``loggamma``, ``beta``, ``poch``, ``comb``,
+(``ember/ops/special_bessel_jn.py``), ``sph_harm_y`` (``ember/ops/special_sph_harm.py``),
+the gamma family (``gamma``, ``gammasgn``, ``loggamma``, ``beta``, ``poch``, ``comb``,
 ``factorial``, ``bernoulli``), ``rel_entr``, ``kl_div``, ``boxcox``, ``boxcox1p``, and
 ``ember.special``'s ``i0``, ``i0e``, ``i1``, ``i1e``, ``ndtr``, ``ndtri``, ``log_ndtr``,
 ``erfcx``, ``entr``, ``zeta``, ``multigammaln`` under JAX's signatures.
