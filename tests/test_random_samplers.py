@@ -4,9 +4,10 @@ gradients in the concentration, jit and vmap, and the distributions themselves (
 against scipy.stats with fixed keys, so deterministic).
 
 Nearly all of this file's time is XLA compiling JAX's side (about a second per sampler
-instantiation, and there is no cache across processes), so each test gets JAX's reference
-values from one compiled program (``_jax_program``), the parity cases from one program
-shared by the module; ember's side runs as before, case by case."""
+instantiation at XLA's default optimisation, and nothing is cached across processes), so
+JAX's reference values come from one program per test (``_jax_program``) compiled at
+backend optimisation level 0; each parity case compiles only its own sampler, so that
+``pytest -n 2`` workers do not repeat each other's compiles."""
 import numpy as np
 import pytest
 
@@ -63,19 +64,13 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def jax_cases():
-    """JAX's samples for every case of CASES, key 7, from one compiled program."""
-    jax = pytest.importorskip("jax")
-    return _jax_program(lambda k: [getattr(jax.random, name)(k, *args, **kw)
-                                   for name, args, kw, _ in CASES], jax.random.key(7))
-
-
 @pytest.mark.parametrize("case", range(len(CASES)), ids=[c[0] for c in CASES])
-def test_samples_match_jax(case, jax_cases):
+def test_samples_match_jax(case):
+    jax = pytest.importorskip("jax")
     name, args, kw, exact = CASES[case]
     ours = getattr(R, name)(R.key(7), *args, **kw)
-    theirs = jax_cases[case]
+    theirs = _jax_program(lambda k: getattr(jax.random, name)(k, *args, **kw),
+                          jax.random.key(7))
     assert ours.dtype.name == str(theirs.dtype) and tuple(ours.shape) == theirs.shape
     if exact:
         np.testing.assert_array_equal(ours.numpy(), theirs)
