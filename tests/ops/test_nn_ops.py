@@ -247,6 +247,25 @@ def test_col2im_by_rows_is_the_offset_loop_bit_for_bit(shape, size):
     np.testing.assert_array_equal(got, want)
 
 
+
+@pytest.mark.parametrize("c,n,o", [(4, 3, 8), (5, 2, 2), (3, 2, 12)])
+def test_col2im_of_channel_major_windows_is_the_offset_loop_bit_for_bit(c, n, o, monkeypatch):
+    # a convolution's windows gradient lies in (C, kh, kw, N, oh, ow) memory; narrow ones
+    # (ow <= _ROWS_MAX_OW) take the padded-rows path, wider ones the per-offset adds
+    from ember.ops import conv as C
+    seen = []
+    orig = C._unwindows_rows
+    monkeypatch.setattr(C, "_unwindows_rows", lambda *a, **k: seen.append(1) or orig(*a, **k))
+    mem = np.random.default_rng(1).standard_normal((c, 3, 3, n, o, o)).astype(np.float32)
+    cols = mem.transpose(3, 0, 4, 5, 1, 2)
+    want = np.zeros((n, c, o + 2, o + 2), np.float32)
+    for i in range(3):
+        for j in range(3):
+            want[..., i:i + o, j:j + o] += cols[..., i, j]
+    got = C._unwindows_impl(cols, (o + 2, o + 2), (3, 3), (1, 1), (1, 1))
+    np.testing.assert_array_equal(got, want)
+    assert bool(seen) == (o <= C._ROWS_MAX_OW)
+
 def test_lstm_sequence_derived_rules_through_the_fused_backward():
     """Forward mode over per-example gradients with a shared weight runs the fused backward's
     reference with one weight copy per example (groups); eager second order hands the
