@@ -31,7 +31,7 @@ import numpy as np
 from ..core.primitive import Primitive, bind
 from .elementwise import _same_shape_rule, elementwise_batch
 from .special import _LGAMMA
-from .special_integrals import _rounded
+from .special_integrals import _rounded, abx_rules
 
 __all__: list[str] = []
 
@@ -148,17 +148,7 @@ def _hyp1f1_dx(a, b, x):
     return a / b * bind(hyp1f1_p, a + 1, b + 1, x)
 
 
-def _hyp1f1_vjp(ct, out, a, b, x):
-    return (ct * _hyp1f1_dab(a, b, x, 0), ct * _hyp1f1_dab(a, b, x, 1),
-            ct * _hyp1f1_dx(a, b, x))
-
-
-def _hyp1f1_jvp(p, t, out):
-    a, b, x = p
-    return (t[0] * _hyp1f1_dab(a, b, x, 0) + t[1] * _hyp1f1_dab(a, b, x, 1)
-            + t[2] * _hyp1f1_dx(a, b, x))
-
-
+_hyp1f1_vjp, _hyp1f1_jvp = abx_rules(_hyp1f1_dab, _hyp1f1_dx)
 hyp1f1_p = Primitive("hyp1f1", _rounded(_hyp1f1_64), shape=lambda a, b, x: _same_shape_rule(x),
                      vjp=_hyp1f1_vjp, jvp=_hyp1f1_jvp)
 hyp1f1_p.batch = elementwise_batch(hyp1f1_p)

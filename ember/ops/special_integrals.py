@@ -633,17 +633,19 @@ def _betainc_dab(a, b, x, which):
     return cast(d, a.dtype)
 
 
-def _betainc_vjp(ct, out, a, b, x):
-    return (ct * _betainc_dab(a, b, x, 0), ct * _betainc_dab(a, b, x, 1),
-            ct * _betainc_dx(a, b, x))
+def abx_rules(dab, dx):
+    """The VJP and JVP rules of an elementwise f(a, b, x) from its partial derivatives:
+    ``dab(a, b, x, 0 or 1)`` in a or b, ``dx(a, b, x)`` in x."""
+    def vjp(ct, out, a, b, x):
+        return ct * dab(a, b, x, 0), ct * dab(a, b, x, 1), ct * dx(a, b, x)
+
+    def jvp(p, t, out):
+        a, b, x = p
+        return t[0] * dab(a, b, x, 0) + t[1] * dab(a, b, x, 1) + t[2] * dx(a, b, x)
+    return vjp, jvp
 
 
-def _betainc_jvp(p, t, out):
-    a, b, x = p
-    return (t[0] * _betainc_dab(a, b, x, 0) + t[1] * _betainc_dab(a, b, x, 1)
-            + t[2] * _betainc_dx(a, b, x))
-
-
+_betainc_vjp, _betainc_jvp = abx_rules(_betainc_dab, _betainc_dx)
 betainc_p = Primitive("betainc", _rounded(_betainc64), shape=lambda a, b, x: _same_shape_rule(x),
                       vjp=_betainc_vjp, jvp=_betainc_jvp)
 betainc_p.batch = elementwise_batch(betainc_p)
