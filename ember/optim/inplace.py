@@ -73,6 +73,13 @@ class InPlace:
         return np.maximum(x, y, out=into)
 
     @staticmethod
+    def power(base, t):
+        """``base ** t`` through NumPy's float64 power, as the functional optimizers' traced
+        step count computes it (NumPy 1.26's AVX-512 power differs from Python's in the last
+        bit: 0.95 ** 2), returned as a Python float (weak in NumPy's promotion)."""
+        return float(np.power(np.asarray(float(base)), np.asarray(float(t))))
+
+    @staticmethod
     def copy(x):
         return namespace(x).array(x, copy=True)
 

@@ -45,6 +45,11 @@ class Functional:
     def maximum(self, x, y, into=None):
         return self.maximum_(x, y)
 
+    def power(self, base, t):
+        """``base ** t`` for a scalar ``base`` and the step ``t`` (a float64 tensor under the
+        functional optimizers)."""
+        return base ** t
+
     def copy(self, x):
         return x
 
@@ -103,8 +108,8 @@ def adam(A, p, g, s, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsg
     tmp = A.mul(A.mul(g, g, into=tmp), 1 - b2, into=tmp)
     v = A.add(A.mul(v, b2, into=v), tmp, into=v)
     s = dict(s, exp_avg=m, exp_avg_sq=v)
-    bc1 = 1 - b1 ** t
-    bc2_sqrt = A.sqrt(1 - b2 ** t)
+    bc1 = 1 - A.power(b1, t)
+    bc2_sqrt = A.sqrt(1 - A.power(b2, t))
     if amsgrad:
         vmax = A.maximum(s["max_exp_avg_sq"], v, into=s["max_exp_avg_sq"])
         s["max_exp_avg_sq"] = vmax
