@@ -198,7 +198,7 @@ def default_complex_dtype() -> DType:
 def is_low_precision_np(npdt) -> bool:
     """float16 or bfloat16 (NumPy dtype chars 'e' and 'E'): the types whose products ember
     accumulates in float32 and rounds once (``matmul``, ``einsum`` and what builds on them)."""
-    return npdt.char in "eE" and (npdt.kind == "f" or npdt.kind == "V")
+    return npdt.char == "e" or is_bf16_np(npdt)
 
 
 def get_default_dtype() -> DType:

@@ -6,11 +6,17 @@ scratch array), instead of a temporary per operation. Same operations in the sam
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from ..backend import namespace
+
+
+@functools.lru_cache(maxsize=64)
+def _np_power(base, t):
+    return float(np.power(np.asarray(base), np.asarray(t)))
 
 
 def scalar_sqrt(x):
@@ -76,8 +82,9 @@ class InPlace:
     def power(base, t):
         """``base ** t`` through NumPy's float64 power, as the functional optimizers' traced
         step count computes it (NumPy 1.26's AVX-512 power differs from Python's in the last
-        bit: 0.95 ** 2), returned as a Python float (weak in NumPy's promotion)."""
-        return float(np.power(np.asarray(float(base)), np.asarray(float(t))))
+        bit: 0.95 ** 2), returned as a Python float (weak in NumPy's promotion); one per
+        (base, step) for all the parameters of a step."""
+        return _np_power(float(base), float(t))
 
     @staticmethod
     def copy(x):
