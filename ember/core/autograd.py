@@ -334,11 +334,12 @@ def _np_dtype(a):
 def _wrap_multi(prim, args, params, out):
     outs = [Tensor._wrap(o) for o in out]
     if (not _grad_off[0] or _tls.grad_enabled) and prim.differentiable and _node_needed(args):
+        reads = prim.vjp_reads_outs  # watch only those outputs for in-place changes
         node = Node(prim, params, args, out, len(outs))
         ver = [0]
         node.out_version = (ver, 0)
         for i, t in enumerate(outs):
-            t._ver = ver
+            t._ver = ver if reads is None or i in reads else [0]
             if t._data.dtype.kind in "fc" or _dt.is_bf16_np(t._data.dtype):
                 t._node, t._oidx, t.requires_grad = node, i, True
     return outs

@@ -67,6 +67,11 @@ class Primitive:
     # PyTorch, and does not check them for in-place changes. The rule may read their shape
     # and dtype, never their values.
     vjp_reads = None
+    # with vjp_needs_out and multiple results: the indices of the outputs the vjp rule reads
+    # (None: all); only an in-place change of one of those invalidates the backward
+    # (batch_norm_train's rule reads its statistics, not its output, which an in-place ReLU
+    # may overwrite). The others get version counters of their own.
+    vjp_reads_outs = None
     # reverse mode's forward for a rule that keeps its own residuals (custom_vjp's ``fwd``):
     # ``vjp_forward(primals, **params) -> (out, residuals)`` replaces ``bind`` when the vjp
     # transform records the primitive, and its ``vjp`` then gets ``residuals=`` as a param

@@ -181,6 +181,11 @@ CASES = [
     ("gru_sequence", lambda m, x, w, b, h: _gru_sequence(m, x, w, b, h),
      [(3, 2, 6), (2, 6), (6,), (2, 2)], False),
     ("nll_loss", lambda m, x: _nll_loss(m, x), [(4, 3)], False),
+    # batch normalisation in training: the fused primitive (ops/norm.py), 3-d and 4-d
+    ("batch_norm_train", lambda m, x, w, b: m.nn.functional.batch_norm(
+        x, None, None, w, b, training=True, eps=1e-3) + m.nn.functional.batch_norm(
+        x.reshape(3, 2, 2, 2), None, None, training=True).reshape(3, 2, 4), [(3, 2, 4), (2,),
+                                                                             (2,)], False),
     ("embedding", lambda m, w: m.nn.functional.embedding(
         m.tensor([[0, 2, 3], [3, 1, 0]]), w), [(4, 3)], False),
     # linear algebra (ember/ops/linalg_decomp.py; ember.linalg as torch.linalg)

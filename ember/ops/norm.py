@@ -1,0 +1,137 @@
+"""Batch normalisation in training as one fused primitive forward and one backward.
+
+``batch_norm_train(x, weight, bias, eps) -> (out, mean, var)`` normalises ``x`` (N, C, ...)
+per channel with the batch statistics and applies the per-channel affine map; ``mean`` and
+``var`` (biased) are the statistics, (C,) each, which ``nn.functional.batch_norm`` folds into
+the running ones. Composed from ember ops (mean, var, subtract, rsqrt, multiply, add) the
+forward makes about nine passes over the activation and its derived backward about twenty;
+the kernels here make five and seven (the sums of squares and of the cotangent times the
+centred input as one ``einsum`` each, no squared temporaries):
+
+    forward   d = x - mean;  var = <d, d> / n;  a = weight / sqrt(var + eps)
+              out = d a + bias
+    backward  with s = sum(ct), q = <ct, d> (per channel), r = 1 / sqrt(var + eps):
+              dx = a ct - d (a r^2 q / n) - a s / n;  dweight = r q;  dbias = s
+
+The composed definition (``_bn_ref``) is the primitive's reference, so its JVP, batching
+and second-order derivatives are the composed ones; ``batch_norm_train_bwd``'s reference is
+the reference's VJP. Eager and jit call the same kernels (the same bits); the results
+differ from the composed form's in the last bits (another order of sums).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import namespace
+from ..backend import ufuncs as U
+from ..core.primitive import Aval, Primitive, bind, derived_rule
+
+__all__: list[str] = []
+
+
+def _axes(x):
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def _chan(v, ndim):  # a (C,) vector as (1, C, 1, ...) for broadcasting against (N, C, ...)
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _einsum_eq(ndim):
+    """'nc...,nc...->c': the per-channel sum of a product of two (N, C, ...) arrays."""
+    letters = "abdefghijk"[:ndim - 1]
+    s = letters[0] + "c" + letters[1:]
+    return f"{s},{s}->c"
+
+
+def _bn_impl(x, w, b, eps):
+    xp = namespace(x)
+    axes = _axes(x)
+    n = x.size // x.shape[1]
+    mean = U.add.reduce(x, axis=axes)
+    mean /= n
+    d = U.subtract(x, _chan(mean, x.ndim))
+    var = xp.einsum(_einsum_eq(x.ndim), d, d)
+    var /= n
+    a = U.add(var, eps)
+    np.sqrt(a, out=a)
+    np.divide(w, a, out=a)
+    d *= _chan(a, x.ndim)
+    d += _chan(b, x.ndim)
+    return [d, mean, var]
+
+
+def _bn_shape(x, w, b, eps):
+    c = (x.shape[1],)
+    return [Aval(tuple(x.shape), x.dtype), Aval(c, x.dtype), Aval(c, x.dtype)]
+
+
+def _bn_ref(x, w, b, eps):
+    """batch_norm_train by definition, in ember ops."""
+    axes = _axes(x)
+    mean = x.mean(axes)
+    d = x - _chan(mean, x.ndim)
+    var = (d * d).mean(axes)
+    out = d * _chan((var + eps).rsqrt() * w, x.ndim) + _chan(b, x.ndim)
+    return [out, mean, var]
+
+
+def _bn_vjp(ct, out, x, w, b, eps):
+    ct_out, ct_mean, ct_var = ct
+    if ct_mean is not None or ct_var is not None:  # the statistics differentiated too
+        return NotImplemented  # -> the reference's VJP
+    if ct_out is None:
+        return None, None, None
+    return tuple(bind(batch_norm_train_bwd_p, ct_out, x, w, out[1], out[2], eps=eps))
+
+
+batch_norm_train_p = Primitive(
+    "batch_norm_train", _bn_impl, multiple_results=True, vjp_needs_out=True,
+    shape=_bn_shape, vjp=_bn_vjp, reference=_bn_ref)
+batch_norm_train_p.vjp_accepts_none = True  # the statistics get cotangents only when used
+batch_norm_train_p.vjp_reads_outs = (1, 2)  # the statistics (an in-place ReLU may follow)
+
+
+def _bn_bwd_impl(ct, x, w, mean, var, eps):
+    xp = namespace(x)
+    axes = _axes(x)
+    n = x.size // x.shape[1]
+    d = U.subtract(x, _chan(mean, x.ndim))
+    s = U.add.reduce(ct, axis=axes)
+    q = xp.einsum(_einsum_eq(x.ndim), ct, d)
+    r = U.add(var, eps)
+    np.sqrt(r, out=r)
+    np.divide(1, r, out=r)
+    a = w * r
+    k1 = a * r * r * q / n
+    k0 = a * s / n
+    dx = U.multiply(ct, _chan(a, x.ndim))
+    d *= _chan(k1, x.ndim)
+    dx -= d
+    dx -= _chan(k0, x.ndim)
+    return [dx, (r * q).astype(x.dtype, copy=False), s]
+
+
+def _bn_bwd_shape(ct, x, w, mean, var, eps):
+    c = (x.shape[1],)
+    return [Aval(tuple(x.shape), x.dtype), Aval(c, x.dtype), Aval(c, x.dtype)]
+
+
+def _bn_bwd_ref(ct, x, w, mean, var, eps):
+    """batch_norm_train_bwd by definition: the VJP of batch_norm_train's reference (the
+    statistics recomputed from ``x``)."""
+    b = w * 0  # (the bias's value doesn't enter the VJP)
+    return list(derived_rule("vjp", batch_norm_train_p, [ct, None, None], None, x, w, b,
+                             eps=eps))
+
+
+batch_norm_train_bwd_p = Primitive(
+    "batch_norm_train_bwd", _bn_bwd_impl, multiple_results=True, shape=_bn_bwd_shape,
+    reference=_bn_bwd_ref)
+
+
+def batch_norm_train(x, weight, bias, eps):
+    """(out, mean, biased var) of batch normalisation with the batch statistics: ``x`` (N, C,
+    ...) a float32/float64 value, ``weight`` and ``bias`` (C,) values of its dtype."""
+    out, mean, var = bind(batch_norm_train_p, x, weight, bias, eps=float(eps))
+    return out, mean, var

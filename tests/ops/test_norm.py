@@ -1,0 +1,128 @@
+"""The fused batch-norm primitive (ember/ops/norm.py): values and gradients against its
+composed reference and PyTorch, running statistics, the inputs it serves and the ones it
+leaves to the composed form, and an in-place ReLU on its output."""
+import numpy as np
+import pytest
+
+import ember
+from ember.ops import norm
+
+F = ember.nn.functional
+torch = pytest.importorskip("torch")
+
+
+def _data(shape, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
+    c = shape[1]
+    return x, (rng.random(c) + 0.5).astype(dtype), rng.standard_normal(c).astype(dtype), \
+        rng.standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("shape", [(8, 3), (4, 3, 7), (2, 5, 4, 6), (2, 2, 3, 2, 4)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_matches_torch_values_gradients_and_running_stats(shape, affine):
+    x, w, b, ct = _data(shape)
+    xe = ember.tensor(x, requires_grad=True)
+    we, be = (ember.tensor(w, requires_grad=True), ember.tensor(b, requires_grad=True)) \
+        if affine else (None, None)
+    rm, rv = ember.zeros(shape[1]), ember.ones(shape[1])
+    out = F.batch_norm(xe, rm, rv, we, be, training=True, momentum=0.2, eps=1e-3)
+    out.backward(ember.tensor(ct))
+    xt = torch.tensor(x, requires_grad=True)
+    wt, bt = (torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)) \
+        if affine else (None, None)
+    rmt, rvt = torch.zeros(shape[1]), torch.ones(shape[1])
+    ot = torch.nn.functional.batch_norm(xt, rmt, rvt, wt, bt, training=True, momentum=0.2,
+                                        eps=1e-3)
+    ot.backward(torch.tensor(ct))
+    tol = dict(rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(out.detach().numpy(), ot.detach().numpy(), **tol)
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), **tol)
+    np.testing.assert_allclose(rm.numpy(), rmt.numpy(), **tol)
+    np.testing.assert_allclose(rv.numpy(), rvt.numpy(), **tol)
+    if affine:
+        np.testing.assert_allclose(we.grad.numpy(), wt.grad.numpy(), **tol)
+        np.testing.assert_allclose(be.grad.numpy(), bt.grad.numpy(), **tol)
+
+
+def test_kernels_equal_the_reference_in_float64():
+    x, w, b, ct = _data((3, 4, 5, 2), np.float64)
+    args = [ember.tensor(v) for v in (x, w, b)]
+    got = norm.batch_norm_train_p.impl(x, w, b, eps=1e-5)
+    ref = norm._bn_ref(*args, eps=1e-5)
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r.numpy(), rtol=1e-12, atol=1e-12)
+    out, vjp_fn = ember.vjp(lambda *a: norm._bn_ref(*a, eps=1e-5)[0], *args)
+    want = vjp_fn(ember.tensor(ct))
+    got = norm.batch_norm_train_bwd_p.impl(ct, x, w, got[1], got[2], eps=1e-5)
+    for g, r in zip(got, want):
+        np.testing.assert_allclose(g, r.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_eager_and_jit_same_bits_and_the_primitive_is_used():
+    x, w, b, ct = _data((4, 3, 5, 5))
+
+    def loss(x, w, b):
+        return (F.batch_norm(x, None, None, w, b, training=True) * ember.tensor(ct)).sum()
+
+    args = [ember.tensor(v) for v in (x, w, b)]
+    eager = ember.grad(loss, argnums=(0, 1, 2))(*args)
+    jitted = ember.jit(ember.grad(loss, argnums=(0, 1, 2)))(*args)
+    for e, j in zip(eager, jitted):
+        np.testing.assert_array_equal(e.numpy(), j.numpy())
+    xe = args[0].clone().requires_grad_()
+    assert "batch_norm_train" in str(F.batch_norm(xe, None, None, training=True).grad_fn).lower()
+
+
+def test_inplace_relu_on_the_output_keeps_the_backward_valid():
+    """The rule reads the statistics, not the output: ResNet's BatchNorm -> ReLU(inplace)."""
+    x, w, b, ct = _data((4, 3, 6, 6))
+    bn = ember.nn.BatchNorm2d(3)
+    xe = ember.tensor(x, requires_grad=True)
+    y = ember.nn.functional.relu(bn(xe), inplace=True)
+    y.backward(ember.tensor(ct))
+    tbn = torch.nn.BatchNorm2d(3)
+    xt = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.relu(tbn(xt), inplace=True).backward(torch.tensor(ct))
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_an_inplace_change_of_the_input_is_still_caught():
+    xe = ember.tensor(_data((4, 3, 2))[0], requires_grad=True)
+    x2 = xe * 1
+    y = F.batch_norm(x2, None, None, training=True)
+    x2.add_(1)
+    with pytest.raises(RuntimeError, match="in-place"):
+        y.sum().backward()
+
+
+def test_second_order_vmap_and_jvp_come_from_the_reference():
+    x, w, b, ct = _data((3, 2, 4), np.float64)
+
+    def f(x, w):
+        return (F.batch_norm(x, None, None, w, None, training=True) ** 2).sum()
+
+    def f_ref(x, w):
+        return (norm._bn_ref(x, w, w * 0, eps=1e-5)[0] ** 2).sum()
+
+    xs, ws = ember.tensor(x), ember.tensor(w)
+    h = ember.grad(lambda v: ember.grad(f)(v, ws).sum())(xs)
+    h_ref = ember.grad(lambda v: ember.grad(f_ref)(v, ws).sum())(xs)
+    np.testing.assert_allclose(h.numpy(), h_ref.numpy(), rtol=1e-8, atol=1e-10)
+    batched = ember.vmap(lambda v: f(v, ws))(ember.stack([xs, xs * 2]))
+    np.testing.assert_allclose(batched.numpy(), [f(xs, ws).item(), f(xs * 2, ws).item()],
+                               rtol=1e-10)
+    _, t = ember.jvp(lambda v: f(v, ws), (xs,), (ember.ones_like(xs),))
+    _, t_ref = ember.jvp(lambda v: f_ref(v, ws), (xs,), (ember.ones_like(xs),))
+    np.testing.assert_allclose(t.numpy(), t_ref.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_other_dtypes_take_the_composed_form():
+    x = ember.tensor(_data((4, 3, 2))[0]).to(ember.bfloat16).requires_grad_()
+    out = F.batch_norm(x, None, None, training=True)
+    assert out.dtype == ember.bfloat16
+    assert "batch_norm_train" not in str(out.grad_fn).lower()
+    ref = torch.nn.functional.batch_norm(torch.tensor(_data((4, 3, 2))[0]).bfloat16(), None,
+                                         None, training=True)
+    np.testing.assert_allclose(out.float().detach().numpy(), ref.float().numpy(), atol=0.05)
