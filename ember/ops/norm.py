@@ -94,6 +94,13 @@ batch_norm_train_p.vjp_reads_outs = (1, 2)  # the statistics (an in-place ReLU m
 
 def _bn_bwd_impl(ct, x, w, mean, var, eps):
     xp = namespace(x)
+    if ct.strides != x.strides:  # the sums' order follows the memory layout, and the eager
+        # tape and a jit plan may hand the cotangent over in different ones (a convolution's
+        # input gradient is channel-major, an elementwise op's output C-ordered): summed
+        # in the input's layout (the same in both), eager and jit get the same bits
+        c = xp.empty_like(x)
+        c[...] = ct
+        ct = c
     axes = _axes(x)
     n = x.size // x.shape[1]
     d = U.subtract(x, _chan(mean, x.ndim))

@@ -126,3 +126,37 @@ def test_other_dtypes_take_the_composed_form():
     ref = torch.nn.functional.batch_norm(torch.tensor(_data((4, 3, 2))[0]).bfloat16(), None,
                                          None, training=True)
     np.testing.assert_allclose(out.float().detach().numpy(), ref.float().numpy(), atol=0.05)
+
+
+def test_backward_sums_in_the_inputs_layout_whatever_the_cotangents():
+    """The eager tape and a jit plan may hand the cotangent over C-ordered or channel-major:
+    the kernel's bits don't depend on which."""
+    x, w, b, ct = _data((8, 16, 6, 6))
+    xcm = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)  # channel-major
+    _, mean, var = norm.batch_norm_train_p.impl(xcm, w, b, eps=1e-5)
+    ccm = np.ascontiguousarray(ct.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    a = norm.batch_norm_train_bwd_p.impl(ct, xcm, w, mean, var, eps=1e-5)
+    c = norm.batch_norm_train_bwd_p.impl(ccm, xcm, w, mean, var, eps=1e-5)
+    for u, v in zip(a, c):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_conv_bn_relu_block_eager_tape_equals_jit_bit_for_bit():
+    rng = np.random.default_rng(1)
+    ember.manual_seed(0)
+    block = ember.nn.Sequential(ember.nn.Conv2d(3, 8, 3, padding=1, bias=False),
+                                ember.nn.BatchNorm2d(8), ember.nn.ReLU(inplace=True),
+                                ember.nn.Conv2d(8, 8, 3, padding=1, bias=False),
+                                ember.nn.BatchNorm2d(8), ember.nn.ReLU(inplace=True))
+    x = ember.tensor(rng.standard_normal((4, 3, 6, 6)).astype(np.float32))
+    params = {k: v.detach() for k, v in block.named_parameters()}
+    from ember.func import functional_call
+
+    def loss(p):
+        return (functional_call(block, p, (x,)) ** 2).mean()
+
+    jitted = ember.jit(ember.grad(loss))(params)
+    block.zero_grad()
+    (block(x) ** 2).mean().backward()
+    for k, v in block.named_parameters():
+        np.testing.assert_array_equal(v.grad.numpy(), jitted[k].numpy(), err_msg=k)
