@@ -1,4 +1,4 @@
-"""Batch normalisation in training as one fused primitive forward and one backward.
+"""Batch and layer normalisation as fused primitives: one forward, one backward each.
 
 ``batch_norm_train(x, weight, bias, eps) -> (out, mean, var)`` normalises ``x`` (N, C, ...)
 per channel with the batch statistics and applies the per-channel affine map; ``mean`` and
@@ -142,3 +142,118 @@ def batch_norm_train(x, weight, bias, eps):
     ...) a float32/float64 value, ``weight`` and ``bias`` (C,) values of its dtype."""
     out, mean, var = bind(batch_norm_train_p, x, weight, bias, eps=float(eps))
     return out, mean, var
+
+
+# ---- layer normalisation ---------------------------------------------------------------------
+#
+# layer_norm(x, weight, bias, k, eps) -> (out, mean, rstd) normalises over the trailing k dims
+# (M values per row, R rows) and applies the elementwise affine map of those dims; mean and
+# rstd are (R, 1). The rows are the (R, M) C-ordered view of x (a copy when x is laid out
+# otherwise), so the sums run in one order whatever the layout: eager and jit get the same
+# bits. Forward: 6 passes; backward 11 (the normalised input recomputed from x, mean and
+# rstd, not kept), where the composed form's derived backward makes about twenty.
+#
+#   backward  g = ct w;  dx = rstd (g - mean(g) - xhat mean(g xhat));
+#             dweight = sum over rows of ct xhat;  dbias = sum over rows of ct
+
+def _rows(x, k):
+    m = 1
+    for n in x.shape[x.ndim - k:]:
+        m *= n
+    return x.reshape(-1, m)
+
+
+def _ln_impl(x, w, b, k, eps):
+    xp = namespace(x)
+    x2 = _rows(x, k)
+    m = x2.shape[1]
+    mean = U.add.reduce(x2, axis=1, keepdims=True)
+    mean /= m
+    d = U.subtract(x2, mean)
+    r = xp.einsum("rm,rm->r", d, d).reshape(-1, 1)
+    r /= m
+    r += eps
+    np.sqrt(r, out=r)
+    np.divide(1, r, out=r)
+    d *= r
+    d *= w.reshape(-1)
+    d += b.reshape(-1)
+    return [d.reshape(x.shape), mean, r]
+
+
+def _ln_shape(x, w, b, k, eps):
+    rows = 1
+    for n in x.shape[:x.ndim - k]:
+        rows *= n
+    return [Aval(tuple(x.shape), x.dtype), Aval((rows, 1), x.dtype), Aval((rows, 1), x.dtype)]
+
+
+def _ln_ref(x, w, b, k, eps):
+    """layer_norm by definition, in ember ops."""
+    x2 = _rows(x, k)
+    mean = x2.mean(1, keepdim=True)
+    d = x2 - mean
+    r = ((d * d).mean(1, keepdim=True) + eps).rsqrt()
+    out = (d * r * w.reshape(-1) + b.reshape(-1)).reshape(tuple(x.shape))
+    return [out, mean, r]
+
+
+def _ln_vjp(ct, out, x, w, b, k, eps):
+    ct_out, ct_mean, ct_r = ct
+    if ct_mean is not None or ct_r is not None:
+        return NotImplemented  # -> the reference's VJP
+    if ct_out is None:
+        return None, None, None
+    return tuple(bind(layer_norm_bwd_p, ct_out, x, w, out[1], out[2], k=k, eps=eps))
+
+
+layer_norm_p = Primitive(
+    "layer_norm", _ln_impl, multiple_results=True, vjp_needs_out=True, shape=_ln_shape,
+    vjp=_ln_vjp, reference=_ln_ref)
+layer_norm_p.vjp_accepts_none = True
+layer_norm_p.vjp_reads_outs = (1, 2)
+
+
+def _ln_bwd_impl(ct, x, w, mean, r, k, eps):
+    xp = namespace(x)
+    x2, c2 = _rows(x, k), _rows(ct, k)
+    m = x2.shape[1]
+    xhat = U.subtract(x2, mean)
+    xhat *= r
+    db = U.add.reduce(c2, axis=0)
+    dw = xp.einsum("rm,rm->m", c2, xhat)
+    g = U.multiply(c2, w.reshape(-1))
+    sg = U.add.reduce(g, axis=1, keepdims=True)
+    sg /= m
+    sgx = xp.einsum("rm,rm->r", g, xhat).reshape(-1, 1)
+    sgx /= m
+    xhat *= sgx
+    g -= xhat
+    g -= sg
+    g *= r
+    return [g.reshape(x.shape), dw.reshape(w.shape), db.reshape(w.shape)]
+
+
+def _ln_bwd_shape(ct, x, w, mean, r, k, eps):
+    return [Aval(tuple(x.shape), x.dtype), Aval(tuple(w.shape), x.dtype),
+            Aval(tuple(w.shape), x.dtype)]
+
+
+def _ln_bwd_ref(ct, x, w, mean, r, k, eps):
+    """layer_norm_bwd by definition: the VJP of layer_norm's reference (the statistics
+    recomputed from ``x``)."""
+    return list(derived_rule("vjp", layer_norm_p, [ct, None, None], None, x, w, w * 0, k=k,
+                             eps=eps))
+
+
+layer_norm_bwd_p = Primitive(
+    "layer_norm_bwd", _ln_bwd_impl, multiple_results=True, shape=_ln_bwd_shape,
+    reference=_ln_bwd_ref)
+
+
+def layer_norm(x, weight, bias, k, eps):
+    """(out, mean, rstd) of layer normalisation over the trailing ``k`` dims of ``x`` (a
+    float32/float64 value) with ``weight`` and ``bias`` of those dims' shape and x's dtype;
+    mean and rstd are (rows, 1)."""
+    out, mean, r = bind(layer_norm_p, x, weight, bias, k=int(k), eps=float(eps))
+    return out, mean, r

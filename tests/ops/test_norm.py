@@ -160,3 +160,84 @@ def test_conv_bn_relu_block_eager_tape_equals_jit_bit_for_bit():
     (block(x) ** 2).mean().backward()
     for k, v in block.named_parameters():
         np.testing.assert_array_equal(v.grad.numpy(), jitted[k].numpy(), err_msg=k)
+
+
+# ---- layer norm ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,ns", [((4, 7, 10), (10,)), ((3, 5, 4, 6), (4, 6)),
+                                      ((6, 8), (8,)), ((5,), (5,))])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_matches_torch(shape, ns, affine):
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal(shape) * 2 + 1).astype(np.float32)
+    w, b = rng.standard_normal(ns).astype(np.float32), rng.standard_normal(ns).astype(np.float32)
+    ct = rng.standard_normal(shape).astype(np.float32)
+    xe = ember.tensor(x, requires_grad=True)
+    we, be = (ember.tensor(w, requires_grad=True), ember.tensor(b, requires_grad=True)) \
+        if affine else (None, None)
+    F.layer_norm(xe, ns, we, be, eps=1e-4).backward(ember.tensor(ct))
+    xt = torch.tensor(x, requires_grad=True)
+    wt, bt = (torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)) \
+        if affine else (None, None)
+    ot = torch.nn.functional.layer_norm(xt, ns, wt, bt, eps=1e-4)
+    ot.backward(torch.tensor(ct))
+    out = F.layer_norm(ember.tensor(x), ns, None if we is None else we.detach(),
+                       None if be is None else be.detach(), eps=1e-4)
+    np.testing.assert_allclose(out.numpy(), ot.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    if affine:
+        np.testing.assert_allclose(we.grad.numpy(), wt.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(be.grad.numpy(), bt.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_layer_norm_kernels_equal_the_reference_in_float64():
+    rng = np.random.default_rng(3)
+    x, ct = rng.standard_normal((3, 4, 5)), rng.standard_normal((3, 4, 5))
+    w, b = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    args = [ember.tensor(v) for v in (x, w, b)]
+    got = norm.layer_norm_p.impl(x, w, b, k=2, eps=1e-5)
+    for g, r in zip(got, norm._ln_ref(*args, k=2, eps=1e-5)):
+        np.testing.assert_allclose(g, r.numpy(), rtol=1e-12, atol=1e-12)
+    _, vjp_fn = ember.vjp(lambda *a: norm._ln_ref(*a, k=2, eps=1e-5)[0], *args)
+    want = vjp_fn(ember.tensor(ct))
+    mine = norm.layer_norm_bwd_p.impl(ct, x, w, got[1], got[2], k=2, eps=1e-5)
+    for g, r in zip(mine[:2], want[:2]):
+        np.testing.assert_allclose(g, r.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_layer_norm_bits_dont_depend_on_layout_eager_or_jit():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((6, 5, 16)).astype(np.float32)
+    w = rng.standard_normal(16).astype(np.float32)
+    xt = ember.tensor(np.ascontiguousarray(x.transpose(1, 0, 2))).transpose(0, 1)  # a view
+    a = F.layer_norm(ember.tensor(x), (16,), ember.tensor(w)).numpy()
+    np.testing.assert_array_equal(F.layer_norm(xt, (16,), ember.tensor(w)).numpy(), a)
+
+    def loss(x, w):
+        return (F.layer_norm(x, (16,), w) ** 3).sum()
+
+    ge = ember.grad(loss, argnums=(0, 1))(ember.tensor(x), ember.tensor(w))
+    gj = ember.jit(ember.grad(loss, argnums=(0, 1)))(ember.tensor(x), ember.tensor(w))
+    for e, j in zip(ge, gj):
+        np.testing.assert_array_equal(e.numpy(), j.numpy())
+
+
+def test_layer_norm_second_order_vmap_jvp_from_the_reference():
+    rng = np.random.default_rng(5)
+    xs, ws = ember.tensor(rng.standard_normal((3, 4))), ember.tensor(rng.standard_normal(4))
+
+    def f(x, w):
+        return (F.layer_norm(x, (4,), w) ** 3).sum()
+
+    def f_ref(x, w):
+        return (norm._ln_ref(x, w, w * 0, k=1, eps=1e-5)[0] ** 3).sum()
+
+    h = ember.grad(lambda v: ember.grad(f)(v, ws).sum())(xs)
+    h_ref = ember.grad(lambda v: ember.grad(f_ref)(v, ws).sum())(xs)
+    np.testing.assert_allclose(h.numpy(), h_ref.numpy(), rtol=1e-8, atol=1e-10)
+    batched = ember.vmap(lambda v: f(v, ws))(ember.stack([xs, xs * 2]))
+    np.testing.assert_allclose(batched.numpy(), [f(xs, ws).item(), f(xs * 2, ws).item()],
+                               rtol=1e-10)
+    _, t = ember.jvp(lambda v: f(v, ws), (xs,), (ember.ones_like(xs),))
+    _, t_ref = ember.jvp(lambda v: f_ref(v, ws), (xs,), (ember.ones_like(xs),))
+    np.testing.assert_allclose(t.numpy(), t_ref.numpy(), rtol=1e-8, atol=1e-10)

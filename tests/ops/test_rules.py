@@ -186,6 +186,8 @@ CASES = [
         x, None, None, w, b, training=True, eps=1e-3) + m.nn.functional.batch_norm(
         x.reshape(3, 2, 2, 2), None, None, training=True).reshape(3, 2, 4), [(3, 2, 4), (2,),
                                                                              (2,)], False),
+    ("layer_norm", lambda m, x, w, b: m.nn.functional.layer_norm(x, (4,), w, b, eps=1e-3)
+     + m.nn.functional.layer_norm(x, (2, 4), eps=1e-3), [(3, 2, 4), (4,), (4,)], False),
     ("embedding", lambda m, w: m.nn.functional.embedding(
         m.tensor([[0, 2, 3], [3, 1, 0]]), w), [(4, 3)], False),
     # linear algebra (ember/ops/linalg_decomp.py; ember.linalg as torch.linalg)
