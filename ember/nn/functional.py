@@ -600,9 +600,13 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     for k in input.shape[1:]:
         per *= k
     x = input.reshape(n, num_groups, per // num_groups)  # explicit: N may be 0
-    mean = x.mean(2, keepdim=True)
-    var = x.var(2, unbiased=False, keepdim=True)
-    out = ((x - mean) * (var + eps).rsqrt()).reshape(tuple(input.shape))
+    fused = _fused_ln_args(x, (x.shape[2],), None, None)
+    if fused is not None:  # the rows normalised by layer norm's fused kernel (ops/norm.py)
+        out = _norm.layer_norm(x, *fused, 1, eps)[0].reshape(tuple(input.shape))
+    else:
+        mean = x.mean(2, keepdim=True)
+        var = x.var(2, unbiased=False, keepdim=True)
+        out = ((x - mean) * (var + eps).rsqrt()).reshape(tuple(input.shape))
     shape = (1, c) + (1,) * (input.ndim - 2)
     if weight is not None:
         out = out * weight.reshape(shape)

@@ -241,3 +241,21 @@ def test_layer_norm_second_order_vmap_jvp_from_the_reference():
     _, t = ember.jvp(lambda v: f(v, ws), (xs,), (ember.ones_like(xs),))
     _, t_ref = ember.jvp(lambda v: f_ref(v, ws), (xs,), (ember.ones_like(xs),))
     np.testing.assert_allclose(t.numpy(), t_ref.numpy(), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("shape,groups", [((4, 6, 5, 3), 3), ((2, 8, 7), 8), ((3, 4, 2, 2, 2), 1)])
+def test_group_norm_through_the_layer_norm_kernel_matches_torch(shape, groups):
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal(shape) * 2 - 1).astype(np.float32)
+    c = shape[1]
+    w, b = rng.standard_normal(c).astype(np.float32), rng.standard_normal(c).astype(np.float32)
+    ct = rng.standard_normal(shape).astype(np.float32)
+    xe, we, be = (ember.tensor(v, requires_grad=True) for v in (x, w, b))
+    out = F.group_norm(xe, groups, we, be)
+    out.backward(ember.tensor(ct))
+    xt, wt, bt = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    ot = torch.nn.functional.group_norm(xt, groups, wt, bt)
+    ot.backward(torch.tensor(ct))
+    np.testing.assert_allclose(out.detach().numpy(), ot.detach().numpy(), rtol=1e-5, atol=1e-5)
+    for e, t in ((xe, xt), (we, wt), (be, bt)):
+        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4)
