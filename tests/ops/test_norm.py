@@ -259,3 +259,21 @@ def test_group_norm_through_the_layer_norm_kernel_matches_torch(shape, groups):
     np.testing.assert_allclose(out.detach().numpy(), ot.detach().numpy(), rtol=1e-5, atol=1e-5)
     for e, t in ((xe, xt), (we, wt), (be, bt)):
         np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5, 4), (3, 2, 7), (2, 2, 3, 2, 2)])
+def test_instance_norm_through_the_layer_norm_kernel_matches_torch(shape):
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    c = shape[1]
+    w, b = rng.standard_normal(c).astype(np.float32), rng.standard_normal(c).astype(np.float32)
+    ct = rng.standard_normal(shape).astype(np.float32)
+    xe, we, be = (ember.tensor(v, requires_grad=True) for v in (x, w, b))
+    F.instance_norm(xe, weight=we, bias=be).backward(ember.tensor(ct))
+    xt, wt, bt = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    torch.nn.functional.instance_norm(xt, weight=wt, bias=bt).backward(torch.tensor(ct))
+    for e, t in ((xe, xt), (we, wt), (be, bt)):
+        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(F.instance_norm(ember.tensor(x)).numpy(),
+                               torch.nn.functional.instance_norm(torch.tensor(x)).numpy(),
+                               rtol=1e-5, atol=1e-5)
