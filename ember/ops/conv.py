@@ -175,6 +175,10 @@ def _unwindows_impl(cols, size, kernel, stride, dilation):
     lead = cols.shape[:-2 * nsp]
     out = cols.shape[-2 * nsp:-nsp]
     xp = namespace(cols)
+    if cols.ndim == 6 and stride == (1, 1) and dilation == (1, 1) and cols.base is not None:
+        z = _dw_unwindows(cols, size, kernel)
+        if z is not None:
+            return z
     if nsp == 2 and len(lead) == 2 and stride == (1, 1) and cols.base is not None and \
             _zero_margins.get(id(cols.base)) is cols.base:
         m, width = _cols_matrix(cols, 2, False)
@@ -669,25 +673,158 @@ def _letters(n):
 
 def _conv_letters(nsp, stride, dilation, groups):
     """The einsum letters of a convolution's spatial and kernel dims. A 2-D stride-1,
-    undilated, one-group convolution is spelled with its own letters, so that its windows'
-    gradient (whose kernel sees only the cotangent and the weight) is formed in the
-    full-width layout that col2im adds by whole rows."""
-    if nsp == 2 and groups == 1 and not (stride == (1, 1) and dilation == (1, 1)):
+    undilated convolution is spelled with its own letters, so that its windows' gradient
+    (whose kernel sees only the cotangent and the weight) may be formed in the full-width
+    layout that col2im adds by whole rows (one group), or by the depthwise kernels below."""
+    if nsp == 2 and not (stride == (1, 1) and dilation == (1, 1)):
         return "pq", "kl"
     return _letters(nsp)
 
 
+# ---- depthwise 2-D stride-1 convolutions ---------------------------------------------------
+# One input and one output channel per group (MobileNet's, EfficientNet's, ConvNeXt's 3x3 to
+# 7x7 depthwise layers): as per-group GEMMs these are G products of a 1 x K row, each
+# gathering its own windows, and col2im then adds K strided slabs of OW-long rows (a
+# (16, 96, 16, 16) 3x3 layer, forward and both gradients, one thread: 8.7 ms where PyTorch
+# takes 0.9). Instead each channel's padded input is one row of N*Hp*Wp values (the
+# channel-major copy of the input) and an output row y[p] = sum_k w_k x[p + off_k], off_k =
+# ky*Wp + kx, is K scaled adds of shifted whole rows: positions p past a row's OW (or a
+# sample's OH) are computed and cropped, never read. The windows gradient is the product
+# w_k * cotangent written once in the full-width layout (hidden columns zero, see
+# _zero_margins), which col2im adds by whole rows; the weight gradient K dot products of the
+# cotangent (zero-padded to the same grid) with the shifted input rows. The sums run in
+# kernel-offset order, fixed by the shapes: eager and jit give the same bits (another order
+# than the per-group GEMMs: tests compare with torch). The convolution reaches these kernels
+# with its windows as a view (_conv never copies them for a depthwise stride-1 layer).
+
+def _dw_view_ok(cols):
+    """Whether ``cols`` (N, G, 1, OH, OW, KH, KW) is the stride-1 undilated windows view of a
+    float32/float64 input with contiguous rows."""
+    if cols.ndim != 7 or cols.shape[2] != 1 or cols.dtype.char not in "fd" or \
+            0 in cols.strides:
+        return False
+    st = cols.strides
+    return st[3] == st[5] and st[4] == st[6] == cols.itemsize
+
+
+def _dw_rows(cols):
+    """The padded input under the windows view ``cols``, as (G, N*Hp*Wp) C-ordered rows."""
+    n, g, _, oh, ow, kh, kw = cols.shape
+    st = cols.strides
+    xp = namespace(cols)
+    src = xp.as_strided(cols, (g, n, oh + kh - 1, ow + kw - 1), (st[1], st[0], st[3], st[4]),
+                        writeable=False)
+    return xp.ascontiguousarray(src).reshape(g, -1)
+
+
+def _dw_offsets(kh, kw, wp):
+    return [(i * kw + j, i * wp + j) for i in range(kh) for j in range(kw)]
+
+
+def _dw_fwd(cols, w):  # (N, G, 1, OH, OW, KH, KW), (G, 1, 1, KH, KW) -> (N, G, 1, OH, OW)
+    n, g, _, oh, ow, kh, kw = cols.shape
+    hp, wp = oh + kh - 1, ow + kw - 1
+    x = _dw_rows(cols)
+    L = x.shape[1]
+    span = L - (kh - 1) * wp - (kw - 1)  # every valid output position lies below
+    xp = namespace(cols)
+    y = xp.empty((g, L), cols.dtype)
+    y[:, span:] = 0
+    acc, tmp = y[:, :span], xp.empty((g, span), cols.dtype)
+    wk = w.reshape(g, kh * kw)
+    for k, off in _dw_offsets(kh, kw, wp):
+        if k == 0:
+            U.multiply(x[:, off:off + span], wk[:, :1], out=acc)
+        else:
+            U.multiply(x[:, off:off + span], wk[:, k:k + 1], out=tmp)
+            U.add(acc, tmp, out=acc)
+    out = y.reshape(g, n, hp, wp)[:, :, :oh, :ow]
+    return out.transpose(1, 0, 2, 3)[:, :, None]
+
+
+def _dw_cols_grad(ct, w):  # (N, G, 1, OH, OW), (G, 1, 1, KH, KW) -> (N, G, 1, OH, OW, KH, KW)
+    n, g, _, oh, ow = ct.shape
+    kh, kw = w.shape[-2:]
+    hp, wp = oh + kh - 1, ow + kw - 1
+    xp = namespace(ct)
+    c = xp.zeros((g, n, hp, wp), ct.dtype)
+    c[:, :, :oh, :ow] = ct[:, :, 0].transpose(1, 0, 2, 3)
+    buf = xp.empty((g, kh * kw, n * hp * wp), ct.dtype)
+    U.multiply(w.reshape(g, kh * kw, 1), c.reshape(g, 1, -1), out=buf)
+    _dw_grids[id(buf)] = buf  # (its layout: see _dw_unwindows)
+    v = buf.reshape(g, kh, kw, n, hp, wp)[:, :, :, :, :oh, :ow]
+    return v.transpose(3, 0, 4, 5, 1, 2)[:, :, None]
+
+
+# windows gradients of _dw_cols_grad: (G, K, N*Hp*Wp) buffers, each kernel offset's values on
+# the whole padded grid of every channel (zeros outside the windows)
+_dw_grids = weakref.WeakValueDictionary()
+
+
+def _dw_unwindows(cols, size, kernel):
+    """col2im of a depthwise windows gradient in its grid layout, or None: each kernel
+    offset's row added to the channel's row shifted by the offset, K contiguous adds (the
+    same additions in the same order as the general loop)."""
+    buf = cols.base
+    if buf is None or _dw_grids.get(id(buf)) is not buf:
+        return None
+    n, c, oh, ow, kh, kw = cols.shape
+    hp, wp = size
+    L = n * hp * wp
+    e = cols.itemsize
+    if buf.shape != (c, kh * kw, L) or cols.strides != (hp * wp * e, kh * kw * L * e, wp * e, e,
+                                                         kw * L * e, L * e):
+        return None
+    z = namespace(buf).zeros((c, L), buf.dtype)
+    for k, off in _dw_offsets(kh, kw, wp):
+        U.add(z[:, off:], buf[:, k, :L - off], out=z[:, off:])
+    return z.reshape(c, n, hp, wp).transpose(1, 0, 2, 3)
+
+
+def _dw_w_grad(ct, cols):  # (N, G, 1, OH, OW), (N, G, 1, OH, OW, KH, KW) -> (G, 1, 1, KH, KW)
+    n, g, _, oh, ow, kh, kw = cols.shape
+    hp, wp = oh + kh - 1, ow + kw - 1
+    x = _dw_rows(cols)
+    xp = namespace(cols)
+    c = xp.zeros((g, n, hp, wp), ct.dtype)
+    c[:, :, :oh, :ow] = ct[:, :, 0].transpose(1, 0, 2, 3)
+    c = c.reshape(g, -1)
+    L = x.shape[1]
+    dw = xp.empty((g, kh * kw), ct.dtype)
+    for k, off in _dw_offsets(kh, kw, wp):
+        dw[:, k] = xp.einsum("gp,gp->g", c[:, :L - off], x[:, off:])
+    return dw.reshape(g, 1, 1, kh, kw)
+
+
+def _depthwise_or(kernel, which):
+    """The grouped stride-1 2-D kernel ``kernel``, taking the depthwise kernels above when
+    each group has one input and one output channel and the windows are the input's view."""
+    def run(a, b):
+        if which == "fwd":
+            ok = _dw_view_ok(a) and b.shape[1:3] == (1, 1) and b.dtype == a.dtype
+            return _dw_fwd(a, b) if ok else kernel(a, b)
+        if which == "cols":
+            ok = a.ndim == 5 and a.shape[2] == 1 and b.shape[1:3] == (1, 1) and \
+                a.dtype.char in "fd" and b.dtype == a.dtype
+            return _dw_cols_grad(a, b) if ok else kernel(a, b)
+        ok = _dw_view_ok(b) and a.shape[2] == 1 and a.dtype == b.dtype
+        return _dw_w_grad(a, b) if ok else kernel(a, b)
+    return run
+
+
 for _nsp in (1, 2, 3):
     for _grp in (False, True):
-        for _sp in ((_letters(_nsp)[0], "pq") if _nsp == 2 and not _grp else
-                    (_letters(_nsp)[0],)):
+        for _sp in ((_letters(_nsp)[0], "pq") if _nsp == 2 else (_letters(_nsp)[0],)):
             _kk = _letters(_nsp)[1]
             _x, _w, _y = ((f"ngc{_sp}{_kk}", f"goc{_kk}", f"ngo{_sp}") if _grp else
                           (f"nc{_sp}{_kk}", f"oc{_kk}", f"no{_sp}"))
-            gemm_kernels[f"{_x},{_w}->{_y}"] = _conv_fwd_kernel(_nsp, _grp)
-            gemm_kernels[f"{_y},{_w}->{_x}"] = _conv_cols_grad_kernel(
-                _nsp, _grp, full=_nsp == 2 and not _grp and _sp == "hw")
-            gemm_kernels[f"{_y},{_x}->{_w}"] = _conv_w_grad_kernel(_nsp, _grp)
+            _dw = _grp and _nsp == 2 and _sp == "hw"  # stride 1, undilated
+            _kf, _kc, _kg = (_conv_fwd_kernel(_nsp, _grp), _conv_cols_grad_kernel(
+                _nsp, _grp, full=_nsp == 2 and not _grp and _sp == "hw"),
+                _conv_w_grad_kernel(_nsp, _grp))
+            gemm_kernels[f"{_x},{_w}->{_y}"] = _depthwise_or(_kf, "fwd") if _dw else _kf
+            gemm_kernels[f"{_y},{_w}->{_x}"] = _depthwise_or(_kc, "cols") if _dw else _kc
+            gemm_kernels[f"{_y},{_x}->{_w}"] = _depthwise_or(_kg, "w") if _dw else _kg
 
 
 # ---- max pooling: the window maximum and its (first) position --------------------------------
@@ -1019,6 +1156,8 @@ def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
     # the window matrix gathered once (copy) or block by block inside the products (a view)
     copy = not _conv_blocked(rows, g * rows * xp.shape[0] * math.prod(outs) *
                              xp.dtype.itemsize)
+    if g > 1 and c == g and o == g and nsp == 2 and stride == (1, 1) and dilation == (1, 1):
+        copy = False  # depthwise: its kernels read the windows view (see _dw_fwd)
     cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation, copy=copy)
     sp, kk = _conv_letters(nsp, stride, dilation, g)
     if g == 1:
