@@ -479,7 +479,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise OpError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {tuple(input.shape)}")
-        fused = _fused_bn_args(input, weight, bias)
+        fused = _fused_norm_args(input, (c,), weight, bias)
         if fused is not None:  # one primitive: 5 passes forward, 7 backward (ops/norm.py)
             out, mean, var = _norm.batch_norm_train(input, *fused, eps)
         else:
@@ -505,35 +505,19 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return out
 
 
-def _fused_bn_args(input, weight, bias):
-    """(weight, bias) for the fused training kernel (ones/zeros where None), or None where
-    it doesn't apply (a dtype other than float32/float64, parameters of another dtype or
-    shape)."""
+def _fused_norm_args(input, pshape, weight, bias):
+    """(weight, bias) of shape ``pshape`` for the fused normalisation kernels (ones/zeros
+    where None), or None where they don't apply (a dtype other than float32/float64, nothing
+    to normalise, parameters of another dtype or shape)."""
     dt = input.dtype
-    if dt not in (_dtypes.float32, _dtypes.float64):
-        return None
-    c = input.shape[1]
-    for p in (weight, bias):
-        if p is not None and (p.dtype != dt or tuple(p.shape) != (c,)):
-            return None
-    from ..ops.creation_ops import ones, zeros
-    return (weight if weight is not None else ones(c, dtype=dt),
-            bias if bias is not None else zeros(c, dtype=dt))
-
-
-def _fused_ln_args(input, ns, weight, bias):
-    """(weight, bias) for the fused layer-norm kernel (ones/zeros where None), or None where
-    it doesn't apply (a dtype other than float32/float64, nothing to normalise, parameters of
-    another dtype or shape)."""
-    dt = input.dtype
-    if dt not in (_dtypes.float32, _dtypes.float64) or input.numel() == 0 or not ns:
+    if dt not in (_dtypes.float32, _dtypes.float64) or input.numel() == 0 or not pshape:
         return None
     for p in (weight, bias):
-        if p is not None and (p.dtype != dt or tuple(p.shape) != ns):
+        if p is not None and (p.dtype != dt or tuple(p.shape) != pshape):
             return None
     from ..ops.creation_ops import ones, zeros
-    return (weight if weight is not None else ones(ns, dtype=dt),
-            bias if bias is not None else zeros(ns, dtype=dt))
+    return (weight if weight is not None else ones(pshape, dtype=dt),
+            bias if bias is not None else zeros(pshape, dtype=dt))
 
 
 def _wider_params(input, *params):
@@ -568,7 +552,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if wide is not None:  # float16/bfloat16 input, float32 affine (autocast): as PyTorch,
         # normalise in float32 and return the input's dtype
         return layer_norm(input.to(wide), ns, weight, bias, eps).to(input.dtype)
-    fused = _fused_ln_args(input, ns, weight, bias)
+    fused = _fused_norm_args(input, ns, weight, bias)
     if fused is not None:  # one primitive: 6 passes forward, 11 backward (ops/norm.py)
         return _norm.layer_norm(input, *fused, len(ns), eps)[0]
     dims = tuple(range(input.ndim - len(ns), input.ndim))
@@ -600,7 +584,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     for k in input.shape[1:]:
         per *= k
     x = input.reshape(n, num_groups, per // num_groups)  # explicit: N may be 0
-    fused = _fused_ln_args(x, (x.shape[2],), None, None)
+    fused = _fused_norm_args(x, (x.shape[2],), None, None)
     if fused is not None:  # the rows normalised by layer norm's fused kernel (ops/norm.py)
         out = _norm.layer_norm(x, *fused, 1, eps)[0].reshape(tuple(input.shape))
     else:

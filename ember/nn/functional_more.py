@@ -450,10 +450,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     shape = (1, c) + (1,) * (input.ndim - 2)
     dims = tuple(range(2, input.ndim))
     if use_input_stats and running_mean is None and running_var is None:
-        from .functional import _fused_ln_args
+        from .functional import _fused_norm_args
         from ..ops import norm
         rows = input.reshape(input.shape[0], c, -1)
-        fused = _fused_ln_args(rows, (rows.shape[2],), None, None)
+        fused = _fused_norm_args(rows, (rows.shape[2],), None, None)
         if fused is not None:  # each (example, channel) a row of layer norm's fused kernel
             out = norm.layer_norm(rows, *fused, 1, eps)[0].reshape(tuple(input.shape))
             if weight is not None:
