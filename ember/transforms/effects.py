@@ -174,6 +174,12 @@ def draw_keys(generator, op, shape=()):
     return draw(generator, op, shape, _keyed_keys, _fresh_keys)
 
 
+def plain_eager():
+    """Whether a stateful draw made now comes from the NumPy stream as it is: no transform
+    (jit trace, grad, vmap) and no eager debug run of a jitted function is active."""
+    return len(_tls.stack) == 1 and _tls.debug_keys is None
+
+
 def draw(generator, op, shape, keyed, eager):
     """One draw of ``shape`` from the stateful ``generator``.
 
@@ -183,7 +189,7 @@ def draw(generator, op, shape, keyed, eager):
     decides: "error" raises, "same" draws one value for every example, "different" draws one
     per example (the batch axes are prepended to the draw and become batch dims)."""
     g = generator
-    if len(_tls.stack) == 1 and _tls.debug_keys is None:
+    if plain_eager():
         return eager(g._rng, shape)
     stage, levels = _stage(keys=True)
     diff = []
