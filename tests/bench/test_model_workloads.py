@@ -26,3 +26,22 @@ def test_resnet18_steps_agree_across_frameworks(tmp_path):
     assert {r["framework"] for r in res} == {"ember-eager", "ember-jit", "torch-eager"}
     for r in res:   # weights and BatchNorm running statistics after 2 steps
         assert r["check_max_diff"] < 1e-4, r
+
+
+@pytest.mark.parametrize("fw", ["ember-eager", "ember-jit", "torch-eager"])
+def test_cells_leave_the_shared_initial_weights_alone(fw):
+    """The cells wrap the shared initial weights without copying them (load_state_dict copies
+    into the module): training steps of one cell must not write into them, or the next cell
+    would start from trained weights."""
+    if fw.startswith("torch"):
+        pytest.importorskip("torch")
+    import numpy as np
+    spec = workloads.resolve("resnet18", True)
+    w = workloads.initial_weights(spec)
+    before = {k: v.copy() for k, v in w.items()}
+    step, weights = workloads.BUILDERS[fw](w, spec.make_data(spec.batch, 0), spec)
+    step()
+    step()
+    assert any(not np.array_equal(v, before[k]) for k, v in weights().items())  # it trained
+    for k, v in w.items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
