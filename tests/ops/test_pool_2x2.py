@@ -17,7 +17,7 @@ def _channel_major(a):
 
 def _general(ct, x, out):
     z = np.empty_like(x)
-    C._scatter_rows(z, ct, x, out, (2, 2), (2, 2), (1, 1), True)
+    C._scatter_rows(z, ct, x, out, (2, 2), (2, 2), (1, 1), True, True)
     return z
 
 
