@@ -25,6 +25,9 @@ def scalar_sqrt(x):
     return math.sqrt(x) if isinstance(x, (int, float)) else np.sqrt(x)
 
 
+SCRATCH_MIN = 8192  # arrays of fewer entries get no kept scratch buffer
+
+
 class InPlace:
     """``update_rules``' arithmetic on NumPy arrays, in place where the rule says ``into``.
     The gradient is never written; a buffer made on the first step is a copy.
@@ -44,7 +47,7 @@ class InPlace:
 
     def scratch(self, like):
         n = like.size
-        if n < 8192 or not self.keep_scratch:  # small arrays: allocating costs less
+        if n < SCRATCH_MIN or not self.keep_scratch:  # small arrays: allocating costs less
             return None
         key = (type(like), like.dtype)
         flat = self._flat.get(key)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core.primitive import register_call_target
 from ..ops.tensor_methods import zero_grad_in_place as _zero_in_place
-from .inplace import InPlace, update as _update
+from .inplace import SCRATCH_MIN, InPlace, update as _update
 
 
 def _type_name(x):
@@ -256,11 +256,27 @@ class SGD(Optimizer):
         from .update_rules import sgd
         loss = closure() if closure is not None else None
         arith = self._in_place()
+        ndarray = np.ndarray
         for g in self.param_groups:
             hp = {k: v for k, v in g.items() if k not in _NOT_HYPER}
+            # plain SGD (no momentum, weight decay or maximize, a float lr): the rule is
+            # ``p += g * -lr``; below the size where the rule keeps a scratch buffer it runs
+            # these two NumPy calls, so they are made here directly (the same bits), without
+            # the rule's per-parameter dispatch (linreg eager step, CPU: see the commit)
+            lr = hp["lr"]
+            plain = (not hp["momentum"] and not hp["weight_decay"] and not hp["maximize"]
+                     and type(lr) in (float, int))
             for p in g["params"]:
-                if p.grad is None:
+                gt = p.grad
+                if gt is None:
                     continue
+                if plain:
+                    d, gd = p._data, gt._data
+                    if (type(d) is ndarray and type(gd) is ndarray
+                            and gd.size < SCRATCH_MIN):
+                        d += np.multiply(gd, -lr)
+                        p._version[0] += 1
+                        continue
                 # SGD's state is its momentum buffer alone (as PyTorch's: no step count,
                 # and no entry at all without momentum)
                 st = self.state.setdefault(id(p), {}) if g["momentum"] else {}
