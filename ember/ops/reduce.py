@@ -44,7 +44,19 @@ def _reduce_batch(prim):
 
 # ---- sum ----------------------------------------------------------------------------
 
+def _canonical(x):
+    """``x`` C-ordered for a floating-point sum: NumPy adds in memory order (pairwise along
+    a contiguous axis), so a sum's bits would follow the layout, and the eager tape and a jit
+    plan may hand the same values over in different layouts (a convolution's cotangent
+    C-ordered in one, channel-major in the other: VGG-11's last conv bias gradient differed
+    by an ulp). Summed in C order (a copy when laid out otherwise), they agree."""
+    if x.dtype.kind in "fc" and not x.flags.c_contiguous and x.ndim > 1:
+        return namespace(x).ascontiguousarray(x)
+    return x
+
+
 def _sum_impl(x, dims, keepdim, dtype=None):
+    x = _canonical(x)
     # add.reduce is what np.sum calls, minus its Python-level dispatch
     if dtype is None and x.itemsize == 2 and x.dtype.kind in "fV":
         # float16/bfloat16 accumulate in float32 and round once, as PyTorch (NumPy's half
@@ -65,7 +77,10 @@ def _emit_sum(e, ops, const):
         return None
     out_np = e.outs[0].aval.dtype.np
     dt = const(out_np) if p.get("dtype") is not None or out_np.kind in "iu" else "None"
-    return f"{const(np.add.reduce)}({ops[0]}, {const(p['dims'])}, {dt}, None, {p['keepdim']})"
+    x = ops[0]
+    if e.ins[0].aval.dtype.np.kind in "fc" and len(e.ins[0].aval.shape) > 1:
+        x = f"({x} if {x}.flags.c_contiguous else {const(_canonical)}({x}))"
+    return f"{const(np.add.reduce)}({x}, {const(p['dims'])}, {dt}, None, {p['keepdim']})"
 
 
 def _sum_shape(x, dims, keepdim, dtype=None):
