@@ -507,11 +507,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def _fused_norm_args(input, pshape, weight, bias):
     """(weight, bias) of shape ``pshape`` for the fused normalisation kernels (ones/zeros
-    where None), or None where they don't apply (a dtype other than float32/float64, nothing
-    to normalise, parameters of another dtype or shape)."""
+    where one of them is None; both None: no affine map), or None where the kernels don't
+    apply (a dtype other than float32/float64, nothing to normalise, parameters of another
+    dtype or shape)."""
     dt = input.dtype
     if dt not in (_dtypes.float32, _dtypes.float64) or input.numel() == 0 or not pshape:
         return None
+    if weight is None and bias is None:
+        return None, None
     for p in (weight, bias):
         if p is not None and (p.dtype != dt or tuple(p.shape) != pshape):
             return None

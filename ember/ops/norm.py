@@ -20,6 +20,8 @@ differ from the composed form's in the last bits (another order of sums).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..backend import namespace
@@ -42,6 +44,36 @@ def _einsum_eq(ndim):
     letters = "abdefghijk"[:ndim - 1]
     s = letters[0] + "c" + letters[1:]
     return f"{s},{s}->c"
+
+
+def _stats_vjp(bwd):
+    """The fast VJP of a fused normalisation (outputs: the result and two statistics): the
+    backward primitive ``bwd`` from the result's cotangent; a cotangent for a statistic
+    (second order) goes to the reference."""
+    def vjp(ct, out, x, w, b, **params):
+        ct_out, ct_a, ct_b = ct
+        if ct_a is not None or ct_b is not None:
+            return NotImplemented  # -> the reference's VJP
+        if ct_out is None:
+            return None, None, None
+        return tuple(bind(bwd[0], ct_out, x, w, out[1], out[2], **params))
+    return vjp
+
+
+def _fused_pair(name, impl, shape, ref, bwd_impl, bwd_shape):
+    """A fused normalisation primitive and its backward primitive, whose reference is the
+    VJP of ``ref`` (the statistics recomputed from the input; the bias doesn't enter it)."""
+    bwd = []
+    fwd = Primitive(name, impl, multiple_results=True, vjp_needs_out=True, shape=shape,
+                    vjp=_stats_vjp(bwd), reference=ref)
+    fwd.vjp_accepts_none = True  # the statistics get cotangents only when used
+    fwd.vjp_reads_outs = (1, 2)  # the statistics, not the result (an in-place ReLU may follow)
+
+    def bwd_ref(ct, x, w, s1, s2, **params):
+        return list(derived_rule("vjp", fwd, [ct, None, None], None, x, w, w * 0, **params))
+    bwd.append(Primitive(name + "_bwd", bwd_impl, multiple_results=True, shape=bwd_shape,
+                         reference=bwd_ref))
+    return fwd, bwd[0]
 
 
 def _bn_impl(x, w, b, eps):
@@ -76,22 +108,6 @@ def _bn_ref(x, w, b, eps):
     return [out, mean, var]
 
 
-def _bn_vjp(ct, out, x, w, b, eps):
-    ct_out, ct_mean, ct_var = ct
-    if ct_mean is not None or ct_var is not None:  # the statistics differentiated too
-        return NotImplemented  # -> the reference's VJP
-    if ct_out is None:
-        return None, None, None
-    return tuple(bind(batch_norm_train_bwd_p, ct_out, x, w, out[1], out[2], eps=eps))
-
-
-batch_norm_train_p = Primitive(
-    "batch_norm_train", _bn_impl, multiple_results=True, vjp_needs_out=True,
-    shape=_bn_shape, vjp=_bn_vjp, reference=_bn_ref)
-batch_norm_train_p.vjp_accepts_none = True  # the statistics get cotangents only when used
-batch_norm_train_p.vjp_reads_outs = (1, 2)  # the statistics (an in-place ReLU may follow)
-
-
 def _bn_bwd_impl(ct, x, w, mean, var, eps):
     xp = namespace(x)
     if ct.strides != x.strides:  # the sums' order follows the memory layout, and the eager
@@ -119,27 +135,18 @@ def _bn_bwd_impl(ct, x, w, mean, var, eps):
     return [dx, (r * q).astype(x.dtype, copy=False), s]
 
 
-def _bn_bwd_shape(ct, x, w, mean, var, eps):
-    c = (x.shape[1],)
-    return [Aval(tuple(x.shape), x.dtype), Aval(c, x.dtype), Aval(c, x.dtype)]
-
-
-def _bn_bwd_ref(ct, x, w, mean, var, eps):
-    """batch_norm_train_bwd by definition: the VJP of batch_norm_train's reference (the
-    statistics recomputed from ``x``)."""
-    b = w * 0  # (the bias's value doesn't enter the VJP)
-    return list(derived_rule("vjp", batch_norm_train_p, [ct, None, None], None, x, w, b,
-                             eps=eps))
-
-
-batch_norm_train_bwd_p = Primitive(
-    "batch_norm_train_bwd", _bn_bwd_impl, multiple_results=True, shape=_bn_bwd_shape,
-    reference=_bn_bwd_ref)
+batch_norm_train_p, batch_norm_train_bwd_p = _fused_pair(
+    "batch_norm_train", _bn_impl, _bn_shape, _bn_ref, _bn_bwd_impl,
+    lambda ct, x, w, mean, var, eps: _bn_shape(x, w, None, eps))
 
 
 def batch_norm_train(x, weight, bias, eps):
     """(out, mean, biased var) of batch normalisation with the batch statistics: ``x`` (N, C,
-    ...) a float32/float64 value, ``weight`` and ``bias`` (C,) values of its dtype."""
+    ...) a float32/float64 value, ``weight`` and ``bias`` (C,) values of its dtype, or both
+    None (no affine map)."""
+    if weight is None:
+        from .creation_ops import ones, zeros
+        weight, bias = ones(x.shape[1], dtype=x.dtype), zeros(x.shape[1], dtype=x.dtype)
     out, mean, var = bind(batch_norm_train_p, x, weight, bias, eps=float(eps))
     return out, mean, var
 
@@ -147,7 +154,8 @@ def batch_norm_train(x, weight, bias, eps):
 # ---- layer normalisation ---------------------------------------------------------------------
 #
 # layer_norm(x, weight, bias, k, eps) -> (out, mean, rstd) normalises over the trailing k dims
-# (M values per row, R rows) and applies the elementwise affine map of those dims; mean and
+# (M values per row, R rows) and applies the elementwise affine map of those dims (none for
+# GroupNorm's and InstanceNorm's rows, which are then 4 passes cheaper); mean and
 # rstd are (R, 1). The rows are the (R, M) C-ordered view of x (a copy when x is laid out
 # otherwise), so the sums run in one order whatever the layout: eager and jit get the same
 # bits. Forward: 6 passes; backward 11 (the normalised input recomputed from x, mean and
@@ -157,13 +165,10 @@ def batch_norm_train(x, weight, bias, eps):
 #             dweight = sum over rows of ct xhat;  dbias = sum over rows of ct
 
 def _rows(x, k):
-    m = 1
-    for n in x.shape[x.ndim - k:]:
-        m *= n
-    return x.reshape(-1, m)
+    return x.reshape(-1, math.prod(x.shape[x.ndim - k:]))
 
 
-def _ln_impl(x, w, b, k, eps):
+def _ln_impl(x, w, b, k, eps, affine):
     xp = namespace(x)
     x2 = _rows(x, k)
     m = x2.shape[1]
@@ -176,53 +181,40 @@ def _ln_impl(x, w, b, k, eps):
     np.sqrt(r, out=r)
     np.divide(1, r, out=r)
     d *= r
-    d *= w.reshape(-1)
-    d += b.reshape(-1)
+    if affine:
+        d *= w.reshape(-1)
+        d += b.reshape(-1)
     return [d.reshape(x.shape), mean, r]
 
 
-def _ln_shape(x, w, b, k, eps):
-    rows = 1
-    for n in x.shape[:x.ndim - k]:
-        rows *= n
+def _ln_shape(x, w, b, k, eps, affine):
+    rows = math.prod(x.shape[:x.ndim - k])
     return [Aval(tuple(x.shape), x.dtype), Aval((rows, 1), x.dtype), Aval((rows, 1), x.dtype)]
 
 
-def _ln_ref(x, w, b, k, eps):
+def _ln_ref(x, w, b, k, eps, affine):
     """layer_norm by definition, in ember ops."""
     x2 = _rows(x, k)
     mean = x2.mean(1, keepdim=True)
     d = x2 - mean
     r = ((d * d).mean(1, keepdim=True) + eps).rsqrt()
-    out = (d * r * w.reshape(-1) + b.reshape(-1)).reshape(tuple(x.shape))
-    return [out, mean, r]
+    out = d * r * w.reshape(-1) + b.reshape(-1) if affine else d * r
+    return [out.reshape(tuple(x.shape)), mean, r]
 
 
-def _ln_vjp(ct, out, x, w, b, k, eps):
-    ct_out, ct_mean, ct_r = ct
-    if ct_mean is not None or ct_r is not None:
-        return NotImplemented  # -> the reference's VJP
-    if ct_out is None:
-        return None, None, None
-    return tuple(bind(layer_norm_bwd_p, ct_out, x, w, out[1], out[2], k=k, eps=eps))
-
-
-layer_norm_p = Primitive(
-    "layer_norm", _ln_impl, multiple_results=True, vjp_needs_out=True, shape=_ln_shape,
-    vjp=_ln_vjp, reference=_ln_ref)
-layer_norm_p.vjp_accepts_none = True
-layer_norm_p.vjp_reads_outs = (1, 2)
-
-
-def _ln_bwd_impl(ct, x, w, mean, r, k, eps):
+def _ln_bwd_impl(ct, x, w, mean, r, k, eps, affine):
     xp = namespace(x)
     x2, c2 = _rows(x, k), _rows(ct, k)
     m = x2.shape[1]
     xhat = U.subtract(x2, mean)
     xhat *= r
-    db = U.add.reduce(c2, axis=0)
-    dw = xp.einsum("rm,rm->m", c2, xhat)
-    g = U.multiply(c2, w.reshape(-1))
+    if affine:
+        db = U.add.reduce(c2, axis=0)
+        dw = xp.einsum("rm,rm->m", c2, xhat)
+        g = U.multiply(c2, w.reshape(-1))
+    else:  # (weight and bias are placeholders: no gradient reaches them)
+        dw = db = xp.zeros(m, x.dtype)
+        g = xp.array(c2)
     sg = U.add.reduce(g, axis=1, keepdims=True)
     sg /= m
     sgx = xp.einsum("rm,rm->r", g, xhat).reshape(-1, 1)
@@ -234,26 +226,20 @@ def _ln_bwd_impl(ct, x, w, mean, r, k, eps):
     return [g.reshape(x.shape), dw.reshape(w.shape), db.reshape(w.shape)]
 
 
-def _ln_bwd_shape(ct, x, w, mean, r, k, eps):
-    return [Aval(tuple(x.shape), x.dtype), Aval(tuple(w.shape), x.dtype),
-            Aval(tuple(w.shape), x.dtype)]
-
-
-def _ln_bwd_ref(ct, x, w, mean, r, k, eps):
-    """layer_norm_bwd by definition: the VJP of layer_norm's reference (the statistics
-    recomputed from ``x``)."""
-    return list(derived_rule("vjp", layer_norm_p, [ct, None, None], None, x, w, w * 0, k=k,
-                             eps=eps))
-
-
-layer_norm_bwd_p = Primitive(
-    "layer_norm_bwd", _ln_bwd_impl, multiple_results=True, shape=_ln_bwd_shape,
-    reference=_ln_bwd_ref)
+layer_norm_p, layer_norm_bwd_p = _fused_pair(
+    "layer_norm", _ln_impl, _ln_shape, _ln_ref, _ln_bwd_impl,
+    lambda ct, x, w, mean, r, k, eps, affine: [Aval(tuple(x.shape), x.dtype)] + [
+        Aval(tuple(w.shape), x.dtype)] * 2)
 
 
 def layer_norm(x, weight, bias, k, eps):
     """(out, mean, rstd) of layer normalisation over the trailing ``k`` dims of ``x`` (a
-    float32/float64 value) with ``weight`` and ``bias`` of those dims' shape and x's dtype;
-    mean and rstd are (rows, 1)."""
-    out, mean, r = bind(layer_norm_p, x, weight, bias, k=int(k), eps=float(eps))
+    float32/float64 value) with ``weight`` and ``bias`` of those dims' shape and x's dtype,
+    or both None (no affine map: no passes for it); mean and rstd are (rows, 1)."""
+    affine = weight is not None
+    if not affine:  # (placeholders: the primitive's arguments are arrays)
+        from .creation_ops import ones
+        weight = bias = ones(math.prod(x.shape[x.ndim - k:]), dtype=x.dtype)
+    out, mean, r = bind(layer_norm_p, x, weight, bias, k=int(k), eps=float(eps),
+                        affine=affine)
     return out, mean, r

@@ -195,18 +195,20 @@ def test_layer_norm_matches_torch(shape, ns, affine):
         np.testing.assert_allclose(be.grad.numpy(), bt.grad.numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_layer_norm_kernels_equal_the_reference_in_float64():
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_kernels_equal_the_reference_in_float64(affine):
     rng = np.random.default_rng(3)
     x, ct = rng.standard_normal((3, 4, 5)), rng.standard_normal((3, 4, 5))
     w, b = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
     args = [ember.tensor(v) for v in (x, w, b)]
-    got = norm.layer_norm_p.impl(x, w, b, k=2, eps=1e-5)
-    for g, r in zip(got, norm._ln_ref(*args, k=2, eps=1e-5)):
+    kw = dict(k=2, eps=1e-5, affine=affine)
+    got = norm.layer_norm_p.impl(x, w, b, **kw)
+    for g, r in zip(got, norm._ln_ref(*args, **kw)):
         np.testing.assert_allclose(g, r.numpy(), rtol=1e-12, atol=1e-12)
-    _, vjp_fn = ember.vjp(lambda *a: norm._ln_ref(*a, k=2, eps=1e-5)[0], *args)
+    _, vjp_fn = ember.vjp(lambda *a: norm._ln_ref(*a, **kw)[0], *args)
     want = vjp_fn(ember.tensor(ct))
-    mine = norm.layer_norm_bwd_p.impl(ct, x, w, got[1], got[2], k=2, eps=1e-5)
-    for g, r in zip(mine[:2], want[:2]):
+    mine = norm.layer_norm_bwd_p.impl(ct, x, w, got[1], got[2], **kw)
+    for g, r in zip(mine, want):  # (without the affine map: zero weight and bias gradients)
         np.testing.assert_allclose(g, r.numpy(), rtol=1e-10, atol=1e-12)
 
 
@@ -235,7 +237,7 @@ def test_layer_norm_second_order_vmap_jvp_from_the_reference():
         return (F.layer_norm(x, (4,), w) ** 3).sum()
 
     def f_ref(x, w):
-        return (norm._ln_ref(x, w, w * 0, k=1, eps=1e-5)[0] ** 3).sum()
+        return (norm._ln_ref(x, w, w * 0, k=1, eps=1e-5, affine=True)[0] ** 3).sum()
 
     _check_against_reference(f, f_ref, xs, ws)
 
