@@ -743,15 +743,22 @@ def _dw_fwd(cols, w):  # (N, G, 1, OH, OW, KH, KW), (G, 1, 1, KH, KW) -> (N, G, 
     return out.transpose(1, 0, 2, 3)[:, :, None]
 
 
+def _dw_ct_grid(ct, hp, wp):
+    """The cotangent (N, G, 1, OH, OW) on each channel's padded grid, zeros elsewhere, as
+    (G, N*Hp*Wp) rows."""
+    n, g, _, oh, ow = ct.shape
+    c = namespace(ct).zeros((g, n, hp, wp), ct.dtype)
+    c[:, :, :oh, :ow] = ct[:, :, 0].transpose(1, 0, 2, 3)
+    return c.reshape(g, -1)
+
+
 def _dw_cols_grad(ct, w):  # (N, G, 1, OH, OW), (G, 1, 1, KH, KW) -> (N, G, 1, OH, OW, KH, KW)
     n, g, _, oh, ow = ct.shape
     kh, kw = w.shape[-2:]
     hp, wp = oh + kh - 1, ow + kw - 1
-    xp = namespace(ct)
-    c = xp.zeros((g, n, hp, wp), ct.dtype)
-    c[:, :, :oh, :ow] = ct[:, :, 0].transpose(1, 0, 2, 3)
-    buf = xp.empty((g, kh * kw, n * hp * wp), ct.dtype)
-    U.multiply(w.reshape(g, kh * kw, 1), c.reshape(g, 1, -1), out=buf)
+    c = _dw_ct_grid(ct, hp, wp)
+    buf = namespace(ct).empty((g, kh * kw, n * hp * wp), ct.dtype)
+    U.multiply(w.reshape(g, kh * kw, 1), c[:, None], out=buf)
     _dw_grids[id(buf)] = buf  # (its layout: see _dw_unwindows)
     v = buf.reshape(g, kh, kw, n, hp, wp)[:, :, :, :, :oh, :ow]
     return v.transpose(3, 0, 4, 5, 1, 2)[:, :, None]
@@ -787,9 +794,7 @@ def _dw_w_grad(ct, cols):  # (N, G, 1, OH, OW), (N, G, 1, OH, OW, KH, KW) -> (G,
     hp, wp = oh + kh - 1, ow + kw - 1
     x = _dw_rows(cols)
     xp = namespace(cols)
-    c = xp.zeros((g, n, hp, wp), ct.dtype)
-    c[:, :, :oh, :ow] = ct[:, :, 0].transpose(1, 0, 2, 3)
-    c = c.reshape(g, -1)
+    c = _dw_ct_grid(ct, hp, wp)
     L = x.shape[1]
     dw = xp.empty((g, kh * kw), ct.dtype)
     for k, off in _dw_offsets(kh, kw, wp):
@@ -798,19 +803,26 @@ def _dw_w_grad(ct, cols):  # (N, G, 1, OH, OW), (N, G, 1, OH, OW, KH, KW) -> (G,
 
 
 def _depthwise_or(kernel, which):
-    """The grouped stride-1 2-D kernel ``kernel``, taking the depthwise kernels above when
-    each group has one input and one output channel and the windows are the input's view."""
+    """The grouped stride-1 2-D kernel ``kernel``, or the depthwise kernel of ``_DW[which]``
+    where that applies (one input and one output channel per group, the windows the input's
+    view)."""
     def run(a, b):
-        if which == "fwd":
-            ok = _dw_view_ok(a) and b.shape[1:3] == (1, 1) and b.dtype == a.dtype
-            return _dw_fwd(a, b) if ok else kernel(a, b)
-        if which == "cols":
-            ok = a.ndim == 5 and a.shape[2] == 1 and b.shape[1:3] == (1, 1) and \
-                a.dtype.char in "fd" and b.dtype == a.dtype
-            return _dw_cols_grad(a, b) if ok else kernel(a, b)
-        ok = _dw_view_ok(b) and a.shape[2] == 1 and a.dtype == b.dtype
-        return _dw_w_grad(a, b) if ok else kernel(a, b)
+        fast, ok = _DW[which]
+        return fast(a, b) if ok(a, b) else kernel(a, b)
     return run
+
+
+def _one_per_group(w, dt):  # w (G, O/G, C/G, ...) of dtype dt
+    return w.shape[1:3] == (1, 1) and w.dtype == dt
+
+
+_DW = {  # which -> (fast kernel, when it applies)
+    "fwd": (_dw_fwd, lambda cols, w: _dw_view_ok(cols) and _one_per_group(w, cols.dtype)),
+    "cols": (_dw_cols_grad, lambda ct, w: ct.ndim == 5 and ct.shape[2] == 1 and
+             ct.dtype.char in "fd" and _one_per_group(w, ct.dtype)),
+    "w": (_dw_w_grad, lambda ct, cols: _dw_view_ok(cols) and ct.shape[2] == 1 and
+          ct.dtype == cols.dtype),
+}
 
 
 for _nsp in (1, 2, 3):
@@ -951,8 +963,11 @@ def _argmax_scatter_impl(ct, x, out, kernel, stride, dilation):
     # its cotangent comes to the weight gradient's product with no transposing copy)
     parts = _batch_parts(x.shape[0], x.nbytes) if x.ndim > nsp else [(0, 1)]
     # the kernels multiply the cotangent by hit masks; an infinite or NaN cotangent times a
-    # miss would be NaN where PyTorch (and a selection) gives 0: such a cotangent selects
-    finite = bool(np.isfinite(ct).all())
+    # miss would be NaN where PyTorch (and a selection) gives 0: such a cotangent selects.
+    # (Its sum is finite only if every entry is: one pass, no mask; a finite cotangent whose
+    # sum overflows selects too, the same values more slowly.)
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = bool(np.isfinite(U.add.reduce(ct, axis=None)))
     if len(parts) == 1 and tiled and kernel == (2, 2) and x.nbytes >= _SCATTER_2X2_MIN_BYTES \
             and finite:
         z = _scatter_2x2(ct, x, out)
@@ -1044,18 +1059,15 @@ def _scatter_rows(z, ct, x, out, kernel, stride, dilation, disjoint, finite):
         zs, cs, outs = _piece(z, ax, p), _piece(ct, ax, p), _piece(out, ax, p)
         if bufs is None or bufs[0].shape != outs.shape:  # (the last piece may be shorter)
             bufs = (xp.empty(outs.shape, bool), xp.empty(outs.shape, bool))
-            tmp = xp.empty(outs.shape, ct.dtype)
+            tmp = None if disjoint else xp.empty(outs.shape, ct.dtype)
         for sl, hit in _first_hits(_piece(x, ax, p), outs, kernel, stride, dilation, bufs):
             dst = zs[(Ellipsis,) + sl]
-            if not finite:
-                share = np.where(hit, cs, 0)
+            if disjoint and finite:  # windows that own their entries: written, not added
+                np.multiply(hit, cs, out=dst)
+            elif disjoint:
+                dst[...] = np.where(hit, cs, 0)
             else:
-                share = np.multiply(hit, cs, out=dst if disjoint else tmp)
-            if disjoint:
-                if share is not dst:
-                    dst[...] = share
-            else:
-                dst += share
+                dst += np.multiply(hit, cs, out=tmp) if finite else np.where(hit, cs, 0)
 
 
 def _pool_batch(prim):

@@ -42,14 +42,16 @@ def test_matches_torch(n, c, h, w, k, pad):
 
 def test_the_depthwise_kernels_run(monkeypatch):
     calls = []
-    for name in ("_dw_fwd", "_dw_cols_grad", "_dw_w_grad", "_dw_unwindows"):
-        orig = getattr(conv, name)
 
-        def spy(*a, _orig=orig, _name=name):
-            r = _orig(*a)
-            calls.append((_name, r is not None))
+    def spying(orig, name):
+        def spy(*a):
+            r = orig(*a)
+            calls.append((name, r is not None))
             return r
-        monkeypatch.setattr(conv, name, spy)
+        return spy
+    for which, (fast, ok) in list(conv._DW.items()):
+        monkeypatch.setitem(conv._DW, which, (spying(fast, fast.__name__), ok))
+    monkeypatch.setattr(conv, "_dw_unwindows", spying(conv._dw_unwindows, "_dw_unwindows"))
     x, w, _ = _case(2, 4, 6, 6, 3)
     xe, we = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
     F.conv2d(xe, we, padding=1, groups=4).sum().backward()
