@@ -50,7 +50,7 @@ def _canonical(x):
     plan may hand the same values over in different layouts (a convolution's cotangent
     C-ordered in one, channel-major in the other: VGG-11's last conv bias gradient differed
     by an ulp). Summed in C order (a copy when laid out otherwise), they agree."""
-    if x.dtype.kind in "fc" and not x.flags.c_contiguous and x.ndim > 1:
+    if x.ndim > 1 and not x.flags.c_contiguous and x.dtype.kind in "fc":
         return namespace(x).ascontiguousarray(x)
     return x
 

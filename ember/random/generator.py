@@ -131,9 +131,16 @@ def _mk_drawn(fill, shape, dtype):
     if n <= _DRAW_CHUNK or npdt == np.float64:
         return _mk(fill(shape), dtype, False)
     out = np.empty(n, npdt)
-    for i in range(0, n, _DRAW_CHUNK):
-        np.copyto(out[i:i + _DRAW_CHUNK], fill(min(_DRAW_CHUNK, n - i)), casting="unsafe")
+    _fill_pieces(out, fill)
     return Tensor._wrap(out.reshape(shape))
+
+
+def _fill_pieces(flat, fill):
+    """The 1-D array ``flat`` filled from ``fill(k)`` (k consecutive draws) _DRAW_CHUNK at a
+    time, each piece converted to its dtype."""
+    n = flat.size
+    for i in range(0, n, _DRAW_CHUNK):
+        np.copyto(flat[i:i + _DRAW_CHUNK], fill(min(_DRAW_CHUNK, n - i)), casting="unsafe")
 
 
 def _fill_drawn(t, fill):
@@ -148,13 +155,7 @@ def _fill_drawn(t, fill):
     if type(d) is not np.ndarray or d.dtype.kind != "f" or not d.flags.c_contiguous or \
             not d.flags.writeable or not plain_eager():
         return False
-    flat = d.reshape(-1)
-    n = flat.size
-    if n <= _DRAW_CHUNK or d.dtype == np.float64:
-        np.copyto(flat, fill(n), casting="unsafe")
-    else:
-        for i in range(0, n, _DRAW_CHUNK):
-            np.copyto(flat[i:i + _DRAW_CHUNK], fill(min(_DRAW_CHUNK, n - i)), casting="unsafe")
+    _fill_pieces(d.reshape(-1), fill)
     t._version[0] += 1
     return True
 
