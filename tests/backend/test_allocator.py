@@ -48,3 +48,17 @@ def test_the_tuned_allocator_turns_the_pool_off():
                "ember.backend.keep_freed_memory(); print(a, pool.config.enabled, "
                "pool.stats()['cached'])")
     assert out.split() == ["True", "False", "0"]
+
+
+@pytest.mark.skipif(not _has_mallopt(), reason="not glibc")
+def test_the_tuned_allocator_asks_for_plain_pages_unless_the_environment_chose():
+    code = ("import numpy, ember; "
+            "m = getattr(numpy, '_core', None) or numpy.core; m = m.multiarray; "
+            "m._set_madvise_hugepage(True); ember.backend.keep_freed_memory(); "
+            "print(m._set_madvise_hugepage(True))")  # returns the previous setting
+    assert _run(code).strip() == "False"
+    env = dict(os.environ, NUMPY_MADVISE_HUGEPAGE="1")
+    env.pop("EMBER_MALLOC_TUNING", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "True"
