@@ -693,7 +693,11 @@ def _conv_letters(nsp, stride, dilation, groups):
 # w_k * cotangent written once on each channel's padded grid (zeros outside the windows, see
 # _dw_grids), which col2im adds as K shifted whole rows; the weight gradient is K dot
 # products of the cotangent (zero-padded to the same grid) with the shifted input rows.
-# ((16, 96, 16, 16) 3x3 forward and both gradients: 8.7 -> 5.1 ms.) The sums run in
+# ((16, 96, 16, 16) 3x3 forward and both gradients: 8.7 -> 5.1 ms.) The forward's adds run
+# block by block of channels and positions (_dw_blocks: the block stays in the L2 cache
+# through the K offsets; (16, 144, 32, 32) and (16, 32, 64, 64) 3x3 forwards, one thread,
+# 12-14 -> 7-8 ms). Stride 2 keeps the per-group products: gathering the input's four
+# phases (17-float rows at 32x32) cost more than the shifted adds saved. The sums run in
 # kernel-offset order, fixed by the shapes: eager and jit give the same bits (another order
 # than the per-group GEMMs: tests compare with torch). The convolution reaches these kernels
 # with its windows as a view (_conv never copies them for a depthwise stride-1 layer).
@@ -722,6 +726,19 @@ def _dw_offsets(kh, kw, wp):
     return [(i * kw + j, i * wp + j) for i in range(kh) for j in range(kw)]
 
 
+_DW_BLOCK = 1 << 16  # values (channels x positions) per block of the forward's shifted adds
+
+
+def _dw_blocks(g, span):
+    """(channel range, position range) blocks of a (g, span) array, about _DW_BLOCK values
+    each (from the shapes only; every output's sum runs in offset order whatever the
+    blocks, so they don't change its bits)."""
+    pb = min(span, _DW_BLOCK)
+    cb = max(1, _DW_BLOCK // max(1, pb))
+    return [(a, min(g, a + cb), p, min(span, p + pb)) for a in range(0, g, cb)
+            for p in range(0, span, pb)]
+
+
 def _dw_fwd(cols, w):  # (N, G, 1, OH, OW, KH, KW), (G, 1, 1, KH, KW) -> (N, G, 1, OH, OW)
     n, g, _, oh, ow, kh, kw = cols.shape
     hp, wp = oh + kh - 1, ow + kw - 1
@@ -731,14 +748,19 @@ def _dw_fwd(cols, w):  # (N, G, 1, OH, OW, KH, KW), (G, 1, 1, KH, KW) -> (N, G, 
     xp = namespace(cols)
     y = xp.empty((g, L), cols.dtype)
     y[:, span:] = 0
-    acc, tmp = y[:, :span], xp.empty((g, span), cols.dtype)
     wk = w.reshape(g, kh * kw)
-    for k, off in _dw_offsets(kh, kw, wp):
-        if k == 0:
-            U.multiply(x[:, off:off + span], wk[:, :1], out=acc)
-        else:
-            U.multiply(x[:, off:off + span], wk[:, k:k + 1], out=tmp)
-            U.add(acc, tmp, out=acc)
+    offs = _dw_offsets(kh, kw, wp)
+    blocks = _dw_blocks(g, span)
+    tmp = xp.empty(max((b - a) * (q - p) for a, b, p, q in blocks), cols.dtype)
+    for a, b, p, q in blocks:  # each block through all K offsets while it is in cache
+        acc = y[a:b, p:q]
+        t = tmp[:(b - a) * (q - p)].reshape(b - a, q - p)
+        for k, off in offs:
+            if k == 0:
+                U.multiply(x[a:b, p + off:q + off], wk[a:b, :1], out=acc)
+            else:
+                U.multiply(x[a:b, p + off:q + off], wk[a:b, k:k + 1], out=t)
+                U.add(acc, t, out=acc)
     out = y.reshape(g, n, hp, wp)[:, :, :oh, :ow]
     return out.transpose(1, 0, 2, 3)[:, :, None]
 
@@ -838,6 +860,62 @@ for _nsp in (1, 2, 3):
             gemm_kernels[f"{_x},{_w}->{_y}"] = _depthwise_or(_kf, "fwd") if _dw else _kf
             gemm_kernels[f"{_y},{_w}->{_x}"] = _depthwise_or(_kc, "cols") if _dw else _kc
             gemm_kernels[f"{_y},{_x}->{_w}"] = _depthwise_or(_kg, "w") if _dw else _kg
+
+
+# ---- a depthwise convolution's input gradient in one kernel (plans) ------------------------
+# Eagerly, a convolution's input gradient is two primitives: the windows gradient (an einsum
+# of the cotangent and the weight) and col2im (unwindows). For a depthwise layer the windows
+# gradient is K times the input's size ((16, 144, 32, 32) 3x3: 96 MB written and read back)
+# although each of its values is one product w_k * cotangent. jit's plans (and the replayed
+# eager backward, transforms/tape_plans.py) replace that pair by ``dw_input_grad`` when the
+# windows gradient has no other use (transforms/staging/passes.fuse_input_grads): the
+# products are formed block by block and added where col2im adds them, in the same order,
+# so the bits are those of the pair. Anything the fused kernel doesn't cover runs the pair.
+
+def _dw_input_grad(ct, w):  # (N, G, 1, OH, OW), (G, 1, 1, KH, KW) -> (N, G, Hp, Wp)
+    n, g, _, oh, ow = ct.shape
+    kh, kw = w.shape[-2:]
+    hp, wp = oh + kh - 1, ow + kw - 1
+    c = _dw_ct_grid(ct, hp, wp)
+    L = c.shape[1]
+    xp = namespace(ct)
+    z = xp.zeros((g, L), ct.dtype)
+    wk = w.reshape(g, kh * kw)
+    offs = _dw_offsets(kh, kw, wp)
+    blocks = _dw_blocks(g, L)
+    tmp = xp.empty(max((b - a) * (q - p) for a, b, p, q in blocks), ct.dtype)
+    for a, b, p, q in blocks:
+        for k, off in offs:
+            lo = max(p, off)
+            if lo >= q:
+                continue
+            t = tmp[:(b - a) * (q - lo)].reshape(b - a, q - lo)
+            U.multiply(c[a:b, lo - off:q - off], wk[a:b, k:k + 1], out=t)
+            zb = z[a:b, lo:q]
+            U.add(zb, t, out=zb)
+    return z.reshape(g, n, hp, wp).transpose(1, 0, 2, 3)
+
+
+def _input_grad_impl(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
+    if eq == _DW_COLS_EQ and stride == (1, 1) and dilation == (1, 1) and \
+            tuple(size) == (ct.shape[3] + kernel[0] - 1, ct.shape[4] + kernel[1] - 1) and \
+            _DW["cols"][1](ct, w):
+        return _dw_input_grad(ct, w)
+    from .einsum import _einsum_impl
+    cols = _einsum_impl(ct, w, eq=eq).reshape(cols_shape)
+    return _unwindows_impl(cols, size, kernel, stride, dilation)
+
+
+def _input_grad_ref(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
+    cols = einsum(eq, ct, w).reshape(cols_shape)
+    return bind(unwindows_p, cols, size=size, kernel=kernel, stride=stride, dilation=dilation)
+
+
+_DW_COLS_EQ = "ngohw,gockl->ngchwkl"  # the depthwise windows gradient's equation
+dw_input_grad_p = Primitive(
+    "dw_input_grad", _input_grad_impl, allocating=True, reference=_input_grad_ref,
+    shape=lambda ct, w, eq, cols_shape, size, kernel, stride, dilation: Aval(
+        tuple(cols_shape[:-2 * len(kernel)]) + tuple(size), ct.dtype))
 
 
 # ---- max pooling: the window maximum and its (first) position --------------------------------

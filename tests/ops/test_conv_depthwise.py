@@ -115,3 +115,112 @@ def test_vmap_per_example_gradients_and_second_order():
                                 create_graph=True)
     (gwe,) = ember.autograd.grad((ge ** 2).sum(), we)
     np.testing.assert_allclose(gwe.numpy(), gw.numpy(), rtol=1e-9, atol=1e-9)
+
+
+def _spy_fused(monkeypatch):
+    calls = []
+    orig = conv._dw_input_grad
+
+    def spy(*a):
+        calls.append(a[0].shape)
+        return orig(*a)
+    monkeypatch.setattr(conv, "_dw_input_grad", spy)
+    return calls
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plans_fuse_the_input_gradient_with_the_same_bits(monkeypatch, dtype):
+    # jit's plan (and the replayed eager backward) computes the input gradient without
+    # the windows gradient; the walked eager backward forms it: the same bits either way
+    from ember.transforms import tape_plans
+    tape_plans.clear()  # (earlier tests' backoff would skip keying the first repeats)
+    calls = _spy_fused(monkeypatch)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 5, 7, 6)).astype(dtype)
+    w = rng.standard_normal((5, 1, 3, 3)).astype(dtype)
+    ct = ember.tensor(rng.standard_normal((3, 5, 7, 6)).astype(dtype))
+
+    def loss(x, w):
+        return (F.conv2d(x, w, padding=1, groups=5) * ct).sum()
+    xe, we = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
+    loss(xe, we).backward()
+    assert calls == []  # the walk
+    jitted = ember.jit(ember.grad(loss, argnums=(0, 1)))(ember.tensor(x), ember.tensor(w))
+    assert calls == [(3, 5, 1, 7, 6)]
+    np.testing.assert_array_equal(jitted[0].numpy(), xe.grad.numpy())
+    np.testing.assert_array_equal(jitted[1].numpy(), we.grad.numpy())
+    for _ in range(3):  # a repeating eager tape is replayed through a plan
+        xe.grad = we.grad = None
+        loss(xe, we).backward()
+        np.testing.assert_array_equal(xe.grad.numpy(), jitted[0].numpy())
+    assert len(calls) > 1
+    xt = torch.tensor(x, requires_grad=True)
+    (torch.nn.functional.conv2d(xt, torch.tensor(w), padding=1, groups=5) *
+     torch.tensor(ct.numpy())).sum().backward()
+    np.testing.assert_allclose(jitted[0].numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_the_windows_gradient_kept_when_used_elsewhere(monkeypatch):
+    # the pass fuses only a windows gradient that feeds col2im alone
+    from ember.core.primitive import bind
+    from ember.ops.einsum import einsum
+    calls = _spy_fused(monkeypatch)
+    rng = np.random.default_rng(7)
+    ct = ember.tensor(rng.standard_normal((2, 3, 1, 4, 4)).astype(np.float32))
+    w = ember.tensor(rng.standard_normal((3, 1, 1, 3, 3)).astype(np.float32))
+
+    def f(ct, w):
+        cols = einsum("ngohw,gockl->ngchwkl", ct, w)
+        flat = cols.reshape((2, 3, 4, 4, 3, 3))
+        x = bind(conv.unwindows_p, flat, size=(6, 6), kernel=(3, 3), stride=(1, 1),
+                 dilation=(1, 1))
+        return x, cols.sum()
+    eager = f(ct, w)
+    jitted = ember.jit(f)(ct, w)
+    assert calls == []
+    for e, j in zip(eager, jitted):
+        np.testing.assert_array_equal(e.numpy(), j.numpy())
+    only = ember.jit(lambda ct, w: f(ct, w)[0])(ct, w)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(only.numpy(), eager[0].numpy())
+
+
+def test_depthwise_transposed_convolution_in_a_plan():
+    # conv_transpose is unwindows(einsum(x, w)) itself: fused in plans, the same bits
+    rng = np.random.default_rng(8)
+    x = ember.tensor(rng.standard_normal((2, 4, 5, 5)).astype(np.float32))
+    w = ember.tensor(rng.standard_normal((4, 1, 3, 3)).astype(np.float32))
+
+    def f(x, w):
+        return F.conv_transpose2d(x, w, groups=4, padding=1)
+    np.testing.assert_array_equal(ember.jit(f)(x, w).numpy(), f(x, w).numpy())
+    ref = torch.nn.functional.conv_transpose2d(torch.tensor(x.numpy()), torch.tensor(w.numpy()),
+                                               groups=4, padding=1)
+    np.testing.assert_allclose(f(x, w).numpy(), ref.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_the_fused_primitive_is_its_pair_under_the_transforms():
+    # the primitive exists for plans, but binds anywhere: eagerly (fast kernel or the pair),
+    # and its derivatives and batching come from its reference, the pair
+    from ember.core.primitive import bind
+    from ember.ops.einsum import einsum
+    rng = np.random.default_rng(9)
+    ct = ember.tensor(rng.standard_normal((2, 3, 1, 4, 5)))
+    w = ember.tensor(rng.standard_normal((3, 1, 1, 3, 2)))
+    params = dict(size=(6, 6), kernel=(3, 2), stride=(1, 1), dilation=(1, 1))
+
+    def fused(ct, w):
+        return bind(conv.dw_input_grad_p, ct, w, eq=conv._DW_COLS_EQ,
+                    cols_shape=(2, 3, 4, 5, 3, 2), **params)
+
+    def pair(ct, w):
+        cols = einsum(conv._DW_COLS_EQ, ct, w).reshape((2, 3, 4, 5, 3, 2))
+        return bind(conv.unwindows_p, cols, **params)
+    np.testing.assert_array_equal(fused(ct, w).numpy(), pair(ct, w).numpy())
+    loss = lambda f: lambda ct, w: (f(ct, w) ** 2).sum()  # noqa: E731
+    for a, b in zip(ember.grad(loss(fused), argnums=(0, 1))(ct, w),
+                    ember.grad(loss(pair), argnums=(0, 1))(ct, w)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    cts = ember.tensor(rng.standard_normal((4, 2, 3, 1, 4, 5)))
+    np.testing.assert_allclose(ember.vmap(fused, in_axes=(0, None))(cts, w).numpy(),
+                               np.stack([pair(c, w).numpy() for c in cts]), rtol=1e-12)

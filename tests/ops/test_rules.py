@@ -792,6 +792,14 @@ def test_cases_exercise_every_primitive(monkeypatch):
     for name in ember.ops.special.POLYNOMIALS:
         getattr(ember.special, name)(ember.ones(2), ember.tensor([2.0, 3.0]))
     ember.grad(lambda v: ember.special.zeta(v, ember.ones(2)).sum())(ember.full((2,), 3.0))
+    # a depthwise convolution's fused input gradient (jit's plans make it; its rules come
+    # from its reference): tests/ops/test_conv_depthwise.py
+    from ember.core.primitive import bind
+    from ember.ops import conv
+    ct = ember.ones(1, 2, 1, 3, 3, requires_grad=True)
+    bind(conv.dw_input_grad_p, ct, ember.ones(2, 1, 1, 2, 2), eq=conv._DW_COLS_EQ,
+         cols_shape=(1, 2, 3, 3, 2, 2), size=(4, 4), kernel=(2, 2), stride=(1, 1),
+         dilation=(1, 1)).sum().backward()
     # bits reinterpreted (no derivative): tests/test_lax_bitcast.py
     ember.lax.bitcast_convert_type(ember.ones(2), ember.uint8)
     missing = sorted(set(ember.primitives) - seen)

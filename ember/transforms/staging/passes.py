@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.tensor import Tensor
-from ...ops.conv import argmax_scatter_p
+from ...ops.conv import _DW_COLS_EQ, argmax_scatter_p, dw_input_grad_p, unwindows_p
+from ...ops.einsum import einsum_p
 from ...ops.elementwise import add_p, gt_p, mul_p
 from ...ops.linalg import matmul_p
 from ...ops.reduce import sum_p
@@ -205,6 +206,36 @@ def mask_before_scatter(g: Graph) -> Graph:
     return Graph(g.invars, eqns, g.outs) if changed else g
 
 
+def fuse_input_grads(g: Graph) -> Graph:
+    """``unwindows(reshape(einsum(ct, w)))`` of a depthwise convolution's input gradient ->
+    ``dw_input_grad(ct, w)`` when the windows gradient (K times the input) has no other use:
+    the fused kernel never writes it (ops/conv.py; the same additions in the same order)."""
+    uses = {}
+    for e in g.eqns:
+        for i in e.ins:
+            uses[id(i)] = uses.get(id(i), 0) + 1
+    for o in g.outs:
+        uses[id(o)] = uses.get(id(o), 0) + 2
+    made = {id(e.outs[0]): e for e in g.eqns if len(e.outs) == 1}
+    drop, eqns = set(), []
+    for e in g.eqns:
+        if e.prim is unwindows_p and e.params["stride"] == (1, 1) and \
+                e.params["dilation"] == (1, 1):
+            r = made.get(id(e.ins[0]))
+            m = made.get(id(r.ins[0])) if r is not None and r.prim is reshape_p else None
+            if m is not None and m.prim is einsum_p and m.params.get("eq") == _DW_COLS_EQ and \
+                    len(m.ins) == 2 and uses.get(id(r.outs[0])) == 1 and \
+                    uses.get(id(m.outs[0])) == 1:
+                drop.update((id(r), id(m)))
+                e = Eqn(dw_input_grad_p, list(m.ins),
+                        {"eq": _DW_COLS_EQ, "cols_shape": tuple(r.outs[0].aval.shape),
+                         **e.params}, e.outs)
+        eqns.append(e)
+    if not drop:
+        return g
+    return Graph(g.invars, [e for e in eqns if id(e) not in drop], g.outs)
+
+
 def _disjoint(params):
     return all(s >= d * (k - 1) + 1 for k, s, d in zip(params["kernel"], params["stride"],
                                                         params["dilation"]))
@@ -212,7 +243,7 @@ def _disjoint(params):
 
 def optimize(g: Graph, live=()) -> Graph:
     g = cse(fold_constants(g, live), live)
-    return dce(mask_before_scatter(compose_transposes(simplify(g, live))))
+    return fuse_input_grads(dce(mask_before_scatter(compose_transposes(simplify(g, live)))))
 
 
 
