@@ -115,16 +115,23 @@ def compose_transposes(g: Graph) -> Graph:
     return Graph(g.invars, eqns, [env.get(id(o), o) for o in g.outs])
 
 
-def simplify(g: Graph, live=()) -> Graph:
-    """Local rewrites that save a kernel call each (exact in floating point):
-    ``(c * x) + (c * x)`` -> ``(2c) * x`` (what CSE leaves of the derivative of ``x * x``) and
-    ``reshape(sum(x, keepdim=True))`` to the keepdim=False shape -> ``sum(x)``."""
+def _use_counts(g: Graph) -> dict:
+    """id(value) -> how many equation inputs read it; a graph output counts 2 more, so no
+    rewrite takes an output's producer away."""
     uses = {}
     for e in g.eqns:
         for i in e.ins:
             uses[id(i)] = uses.get(id(i), 0) + 1
     for o in g.outs:
-        uses[id(o)] = uses.get(id(o), 0) + 2  # never rewrite an output's producer away
+        uses[id(o)] = uses.get(id(o), 0) + 2
+    return uses
+
+
+def simplify(g: Graph, live=()) -> Graph:
+    """Local rewrites that save a kernel call each (exact in floating point):
+    ``(c * x) + (c * x)`` -> ``(2c) * x`` (what CSE leaves of the derivative of ``x * x``) and
+    ``reshape(sum(x, keepdim=True))`` to the keepdim=False shape -> ``sum(x)``."""
+    uses = _use_counts(g)
     made, env, eqns = {}, {}, []
     for e in g.eqns:
         ins = [env.get(id(i), i) for i in e.ins]
@@ -167,12 +174,7 @@ def mask_before_scatter(g: Graph) -> Graph:
     gradient, two passes over the large array fewer. Exact: a window's entry that gets its
     gradient equals ``out`` (so the masks agree there); every other entry is ``0 * ct``
     either way, the same signed zero."""
-    uses = {}
-    for e in g.eqns:
-        for i in e.ins:
-            uses[id(i)] = uses.get(id(i), 0) + 1
-    for o in g.outs:
-        uses[id(o)] = uses.get(id(o), 0) + 2
+    uses = _use_counts(g)
     made = {}
     for e in g.eqns:
         for o in e.outs:
@@ -210,12 +212,7 @@ def fuse_input_grads(g: Graph) -> Graph:
     """``unwindows(reshape(einsum(ct, w)))`` of a depthwise convolution's input gradient ->
     ``dw_input_grad(ct, w)`` when the windows gradient (K times the input) has no other use:
     the fused kernel never writes it (ops/conv.py; the same additions in the same order)."""
-    uses = {}
-    for e in g.eqns:
-        for i in e.ins:
-            uses[id(i)] = uses.get(id(i), 0) + 1
-    for o in g.outs:
-        uses[id(o)] = uses.get(id(o), 0) + 2
+    uses = _use_counts(g)
     made = {id(e.outs[0]): e for e in g.eqns if len(e.outs) == 1}
     drop, eqns = set(), []
     for e in g.eqns:
