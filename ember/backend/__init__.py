@@ -14,6 +14,7 @@ import numpy as np
 name = "numpy"
 
 allocator_tuned = False
+huge_pages_advised = True  # NumPy's default: madvise(MADV_HUGEPAGE) on large arrays
 
 
 def keep_freed_memory() -> bool:
@@ -68,6 +69,8 @@ def plain_pages() -> bool:
     if setter is None:
         return False
     setter(False)
+    global huge_pages_advised
+    huge_pages_advised = False
     return True
 
 

@@ -74,7 +74,9 @@ def cmd_info(a):
     if warning:
         print(f"warning: {warning}")
     print("allocator: " + ("malloc keeps freed memory for reuse (EMBER_MALLOC_TUNING=0 turns "
-                           "this off)" if ember.backend.allocator_tuned else "system default"))
+                           "this off)" if ember.backend.allocator_tuned else "system default") +
+          ("" if ember.backend.huge_pages_advised else
+           "; NumPy's large arrays on plain pages (no huge-page advice)"))
     print("optional extras:")
     for extra in ("tqdm", "safetensors", "matplotlib", "ml_dtypes", "hypothesis", "threadpoolctl",
                   "torch", "jax", "optax", "mpi4py"):
