@@ -28,7 +28,7 @@ from ..core.state import autocast_threads as _ac
 from . import autocast_policy as _autocast
 from .elementwise import as_value, moveaxis_to_front, batch_all_front
 from ._util import check_same_dtype, host_on_device_of, layer_input_fix
-from .einsum import einsum, gemm_kernels
+from .einsum import _einsum_impl, einsum, gemm_kernels
 from .linalg import _mm_impl
 from .registry_helpers import export
 from .slicing import pad_p
@@ -771,7 +771,7 @@ def _dw_offsets(kh, kw, wp):
     return [(i * kw + j, i * wp + j) for i in range(kh) for j in range(kw)]
 
 
-_DW_BLOCK = 1 << 16  # values (channels x positions) per block of the forward's shifted adds
+_DW_BLOCK = 1 << 16  # values (channels x positions) per block of the shifted adds
 
 
 def _dw_blocks(g, span):
@@ -946,7 +946,6 @@ def _input_grad_impl(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
             tuple(size) == (ct.shape[3] + kernel[0] - 1, ct.shape[4] + kernel[1] - 1) and \
             _DW["cols"][1](ct, w):
         return _dw_input_grad(ct, w)
-    from .einsum import _einsum_impl
     cols = _einsum_impl(ct, w, eq=eq).reshape(cols_shape)
     return _unwindows_impl(cols, size, kernel, stride, dilation)
 
