@@ -571,14 +571,34 @@ _CL_MIN_C = 32
 _CL_MAX_OW = 16
 
 
+def _channels_last_ok(ct, w):
+    """Whether the windows gradient of the 2-D cotangent ``ct`` (N, O, OH, OW) and weight
+    ``w`` (O, C, KH, KW) is formed channels-last (from the shapes and dtype)."""
+    return w.shape[1] >= _CL_MIN_C and ct.shape[-1] <= _CL_MAX_OW and \
+        ct.dtype.char in "fd" and w.dtype == ct.dtype and \
+        len(_batch_parts(ct.shape[0], ct.nbytes * w[0].size // w.shape[0])) == 1
+
+
+def _offset_weights(w):
+    """The weight (O, C, KH, KW) as one (O, C) matrix per kernel offset, (KH*KW, O, C)."""
+    o, c, kh, kw = w.shape
+    return namespace(w).ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(kh * kw, o, c)
+
+
+def _offset_slab(z, i, j, oh, ow, stride, dilation):
+    """The entries of the channels-last gradient ``z`` (N, H, W, C) that kernel offset (i, j)
+    of the (OH, OW) windows reaches."""
+    (sy, sx), (dy, dx) = stride, dilation
+    return z[:, i * dy:i * dy + sy * (oh - 1) + 1:sy, j * dx:j * dx + sx * (ow - 1) + 1:sx]
+
+
 def _cols_grad_channels_last(ct, w):
     """(N, O, OH, OW), (O, C, KH, KW) -> the windows gradient (N, C, OH, OW, KH, KW) as a
     view of (KH, KW, N, OH, OW, C) memory."""
     n, _, oh, ow = ct.shape
-    o, c, kh, kw = w.shape
-    xp = namespace(ct)
-    wk = xp.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(kh * kw, o, c)
-    g = U.matmul(_ct_rows(ct, 2, False).T, wk)  # (K, N*OH*OW, C), one product per offset
+    _, c, kh, kw = w.shape
+    g = U.matmul(_ct_rows(ct, 2, False).T, _offset_weights(w))  # (K, N*OH*OW, C): one
+    # product per offset
     return g.reshape(kh, kw, n, oh, ow, c).transpose(2, 5, 3, 4, 0, 1)
 
 
@@ -587,12 +607,11 @@ def _unwindows_channels_last(cols, size, stride, dilation):
     added into (N, H, W, C) memory, in offset order (the general loop's additions), returned
     as the (N, C, H, W) view."""
     n, c, oh, ow, kh, kw = cols.shape
-    (sy, sx), (dy, dx) = stride, dilation
     mem = cols.transpose(4, 5, 0, 2, 3, 1)
     z = namespace(cols).zeros((n,) + tuple(size) + (c,), cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            dst = z[:, i * dy:i * dy + sy * (oh - 1) + 1:sy, j * dx:j * dx + sx * (ow - 1) + 1:sx]
+            dst = _offset_slab(z, i, j, oh, ow, stride, dilation)
             U.add(dst, mem[i, j], out=dst)
     return z.transpose(0, 3, 1, 2)
 
@@ -602,9 +621,7 @@ def _conv_cols_grad_kernel(nsp, grouped, full=False):
         lead = 3 if grouped else 2
         head = w.shape[:1] if grouped else ()
         h = len(head)
-        if nsp == 2 and not grouped and w.shape[1] >= _CL_MIN_C and \
-                ct.shape[-1] <= _CL_MAX_OW and ct.dtype.char in "fd" and \
-                len(_batch_parts(ct.shape[0], ct.nbytes * w[0].size // w.shape[0])) == 1:
+        if nsp == 2 and not grouped and _channels_last_ok(ct, w):
             return _cols_grad_channels_last(ct, w)
         w2 = w.reshape(head + (w.shape[h], -1))
         kernel, out = tuple(w.shape[lead:]), tuple(ct.shape[lead:])
@@ -907,15 +924,18 @@ for _nsp in (1, 2, 3):
             gemm_kernels[f"{_y},{_x}->{_w}"] = _depthwise_or(_kg, "w") if _dw else _kg
 
 
-# ---- a depthwise convolution's input gradient in one kernel (plans) ------------------------
+# ---- a convolution's input gradient in one kernel (plans) ---------------------------------
 # Eagerly, a convolution's input gradient is two primitives: the windows gradient (an einsum
-# of the cotangent and the weight) and col2im (unwindows). For a depthwise layer the windows
-# gradient is K times the input's size ((16, 144, 32, 32) 3x3: 96 MB written and read back)
-# although each of its values is one product w_k * cotangent. jit's plans (and the replayed
-# eager backward, transforms/tape_plans.py) replace that pair by ``dw_input_grad`` when the
-# windows gradient has no other use (transforms/staging/passes.fuse_input_grads): the
-# products are formed block by block and added where col2im adds them, in the same order,
-# so the bits are those of the pair. Anything the fused kernel doesn't cover runs the pair.
+# of the cotangent and the weight) and col2im (unwindows). The windows gradient is K times
+# the input's size ((16, 144, 32, 32) depthwise 3x3: 96 MB written and read back). jit's
+# plans (and the replayed eager backward, transforms/tape_plans.py) replace that pair by
+# ``conv_input_grad`` when the windows gradient has no other use
+# (transforms/staging/passes.fuse_input_grads): for a depthwise layer the products w_k *
+# cotangent are formed block by block and added where col2im adds them; for a layer whose
+# windows gradient is channels-last, each kernel offset's product goes into one reused
+# buffer and is added while in cache (VGG-11's input gradients, one thread: 212 -> 197 ms;
+# ResNet-18's step 221-248 -> 211-219 ms). The same products and additions in the same order,
+# so the bits of the pair; any other layer runs the pair inside.
 
 def _dw_input_grad(ct, w):  # (N, G, 1, OH, OW), (G, 1, 1, KH, KW) -> (N, G, Hp, Wp)
     n, g, _, oh, ow = ct.shape
@@ -941,11 +961,33 @@ def _dw_input_grad(ct, w):  # (N, G, 1, OH, OW), (G, 1, 1, KH, KW) -> (N, G, Hp,
     return z.reshape(g, n, hp, wp).transpose(1, 0, 2, 3)
 
 
+def _input_grad_channels_last(ct, w, size, stride, dilation):
+    """The channels-last windows gradient and its col2im (_cols_grad_channels_last,
+    _unwindows_channels_last) one kernel offset at a time: each offset's product into one
+    reused (N*OH*OW, C) buffer, added into the gradient while it is in cache; the same
+    products and additions in the same order."""
+    n, _, oh, ow = ct.shape
+    _, c, kh, kw = w.shape
+    xp = namespace(ct)
+    wk = _offset_weights(w)
+    a = _ct_rows(ct, 2, False).T
+    buf = xp.empty((n * oh * ow, c), ct.dtype)
+    z = xp.zeros((n,) + tuple(size) + (c,), ct.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            U.matmul(a, wk[i * kw + j], out=buf)
+            dst = _offset_slab(z, i, j, oh, ow, stride, dilation)
+            U.add(dst, buf.reshape(n, oh, ow, c), out=dst)
+    return z.transpose(0, 3, 1, 2)
+
+
 def _input_grad_impl(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
     if eq == _DW_COLS_EQ and stride == (1, 1) and dilation == (1, 1) and \
             tuple(size) == (ct.shape[3] + kernel[0] - 1, ct.shape[4] + kernel[1] - 1) and \
             _DW["cols"][1](ct, w):
         return _dw_input_grad(ct, w)
+    if eq in _DENSE_COLS_EQS and _channels_last_ok(ct, w):
+        return _input_grad_channels_last(ct, w, size, stride, dilation)
     cols = _einsum_impl(ct, w, eq=eq).reshape(cols_shape)
     return _unwindows_impl(cols, size, kernel, stride, dilation)
 
@@ -956,8 +998,10 @@ def _input_grad_ref(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
 
 
 _DW_COLS_EQ = "ngohw,gockl->ngchwkl"  # the depthwise windows gradient's equation
-dw_input_grad_p = Primitive(
-    "dw_input_grad", _input_grad_impl, allocating=True, reference=_input_grad_ref,
+_DENSE_COLS_EQS = ("nohw,ockl->nchwkl", "nopq,ockl->ncpqkl")  # a 2-D convolution's
+FUSED_COLS_EQS = (_DW_COLS_EQ,) + _DENSE_COLS_EQS
+conv_input_grad_p = Primitive(
+    "conv_input_grad", _input_grad_impl, allocating=True, reference=_input_grad_ref,
     shape=lambda ct, w, eq, cols_shape, size, kernel, stride, dilation: Aval(
         tuple(cols_shape[:-2 * len(kernel)]) + tuple(size), ct.dtype))
 

@@ -75,3 +75,35 @@ def test_which_layers_take_it(monkeypatch):
     grad_x(2, 32, 17)                 # 17 wide: channel-major
     grad_x(2, 16, 8)                  # few channels (a thin product): channel-major
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_plans_fuse_it_with_the_same_bits(monkeypatch, stride):
+    # jit's plan (and the replayed eager backward) runs the windows gradient and col2im as
+    # one kernel, offset by offset, never writing the whole windows gradient; the walked
+    # eager backward forms it: the same bits
+    from ember.transforms import tape_plans
+    tape_plans.clear()
+    calls = []
+    orig = C._input_grad_channels_last
+    monkeypatch.setattr(C, "_input_grad_channels_last",
+                        lambda *a: calls.append(a[0].shape) or orig(*a))
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 32, 10, 10)).astype(np.float32)
+    w = rng.standard_normal((8, 32, 3, 3)).astype(np.float32)
+    ct = ember.tensor(rng.standard_normal((3, 8, 10 // stride, 10 // stride)).astype(np.float32))
+
+    def loss(x, w):
+        return (F.conv2d(x, w, stride=stride, padding=1) * ct).sum()
+    xe, we = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
+    loss(xe, we).backward()
+    assert calls == []  # the walk: the windows gradient, then col2im
+    jitted = ember.jit(ember.grad(loss, argnums=(0, 1)))(ember.tensor(x), ember.tensor(w))
+    assert len(calls) == 1
+    np.testing.assert_array_equal(jitted[0].numpy(), xe.grad.numpy())
+    np.testing.assert_array_equal(jitted[1].numpy(), we.grad.numpy())
+    for _ in range(3):  # the repeating eager tape, replayed through a plan
+        xe.grad = we.grad = None
+        loss(xe, we).backward()
+        np.testing.assert_array_equal(xe.grad.numpy(), jitted[0].numpy())
+    assert len(calls) > 1

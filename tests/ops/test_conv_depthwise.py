@@ -210,7 +210,7 @@ def test_the_fused_primitive_is_its_pair_under_the_transforms():
     params = dict(size=(6, 6), kernel=(3, 2), stride=(1, 1), dilation=(1, 1))
 
     def fused(ct, w):
-        return bind(conv.dw_input_grad_p, ct, w, eq=conv._DW_COLS_EQ,
+        return bind(conv.conv_input_grad_p, ct, w, eq=conv._DW_COLS_EQ,
                     cols_shape=(2, 3, 4, 5, 3, 2), **params)
 
     def pair(ct, w):

@@ -797,7 +797,7 @@ def test_cases_exercise_every_primitive(monkeypatch):
     from ember.core.primitive import bind
     from ember.ops import conv
     ct = ember.ones(1, 2, 1, 3, 3, requires_grad=True)
-    bind(conv.dw_input_grad_p, ct, ember.ones(2, 1, 1, 2, 2), eq=conv._DW_COLS_EQ,
+    bind(conv.conv_input_grad_p, ct, ember.ones(2, 1, 1, 2, 2), eq=conv._DW_COLS_EQ,
          cols_shape=(1, 2, 3, 3, 2, 2), size=(4, 4), kernel=(2, 2), stride=(1, 1),
          dilation=(1, 1)).sum().backward()
     # bits reinterpreted (no derivative): tests/test_lax_bitcast.py

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.tensor import Tensor
-from ...ops.conv import _DW_COLS_EQ, argmax_scatter_p, dw_input_grad_p, unwindows_p
+from ...ops.conv import FUSED_COLS_EQS, argmax_scatter_p, conv_input_grad_p, unwindows_p
 from ...ops.einsum import einsum_p
 from ...ops.elementwise import add_p, gt_p, mul_p
 from ...ops.linalg import matmul_p
@@ -209,23 +209,24 @@ def mask_before_scatter(g: Graph) -> Graph:
 
 
 def fuse_input_grads(g: Graph) -> Graph:
-    """``unwindows(reshape(einsum(ct, w)))`` of a depthwise convolution's input gradient ->
-    ``dw_input_grad(ct, w)`` when the windows gradient (K times the input) has no other use:
-    the fused kernel never writes it (ops/conv.py; the same additions in the same order)."""
+    """``unwindows([reshape](einsum(ct, w)))`` of a convolution's input gradient ->
+    ``conv_input_grad(ct, w)`` when the windows gradient (K times the input) has no other
+    use: its kernels (ops/conv.py) never write it whole, for depthwise layers and those whose
+    windows gradient is channels-last (the same products and additions in the same order);
+    any other layer runs the pair inside."""
     uses = _use_counts(g)
     made = {id(e.outs[0]): e for e in g.eqns if len(e.outs) == 1}
     drop, eqns = set(), []
     for e in g.eqns:
-        if e.prim is unwindows_p and e.params["stride"] == (1, 1) and \
-                e.params["dilation"] == (1, 1):
+        if e.prim is unwindows_p:
             r = made.get(id(e.ins[0]))
-            m = made.get(id(r.ins[0])) if r is not None and r.prim is reshape_p else None
-            if m is not None and m.prim is einsum_p and m.params.get("eq") == _DW_COLS_EQ and \
-                    len(m.ins) == 2 and uses.get(id(r.outs[0])) == 1 and \
+            m = made.get(id(r.ins[0])) if r is not None and r.prim is reshape_p else r
+            if m is not None and m.prim is einsum_p and m.params.get("eq") in FUSED_COLS_EQS \
+                    and len(m.ins) == 2 and uses.get(id(e.ins[0])) == 1 and \
                     uses.get(id(m.outs[0])) == 1:
                 drop.update((id(r), id(m)))
-                e = Eqn(dw_input_grad_p, list(m.ins),
-                        {"eq": _DW_COLS_EQ, "cols_shape": tuple(r.outs[0].aval.shape),
+                e = Eqn(conv_input_grad_p, list(m.ins),
+                        {"eq": m.params["eq"], "cols_shape": tuple(e.ins[0].aval.shape),
                          **e.params}, e.outs)
         eqns.append(e)
     if not drop:
