@@ -573,10 +573,11 @@ _CL_MAX_OW = 16
 
 def _channels_last_ok(ct, w):
     """Whether the windows gradient of the 2-D cotangent ``ct`` (N, O, OH, OW) and weight
-    ``w`` (O, C, KH, KW) is formed channels-last (from the shapes and dtype)."""
-    return w.shape[1] >= _CL_MIN_C and ct.shape[-1] <= _CL_MAX_OW and \
-        ct.dtype.char in "fd" and w.dtype == ct.dtype and \
-        len(_batch_parts(ct.shape[0], ct.nbytes * w[0].size // w.shape[0])) == 1
+    ``w`` (O, C, KH, KW) is formed channels-last: arrays or avals (shapes and dtypes only)."""
+    ct_dt, w_dt = np.dtype(ct.dtype), np.dtype(w.dtype)
+    grad_bytes = math.prod(ct.shape) * ct_dt.itemsize * math.prod(w.shape[1:]) // w.shape[0]
+    return len(ct.shape) == 4 and w.shape[1] >= _CL_MIN_C and ct.shape[-1] <= _CL_MAX_OW and \
+        ct_dt.char in "fd" and w_dt == ct_dt and len(_batch_parts(ct.shape[0], grad_bytes)) == 1
 
 
 def _offset_weights(w):
@@ -935,7 +936,7 @@ for _nsp in (1, 2, 3):
 # windows gradient is channels-last, each kernel offset's product goes into one reused
 # buffer and is added while in cache (VGG-11's input gradients, one thread: 212 -> 197 ms;
 # ResNet-18's step 221-248 -> 211-219 ms). The same products and additions in the same order,
-# so the bits of the pair; any other layer runs the pair inside.
+# so the bits of the pair (``input_grad_fuses`` says which layers; the others keep the pair).
 
 def _dw_input_grad(ct, w):  # (N, G, 1, OH, OW), (G, 1, 1, KH, KW) -> (N, G, Hp, Wp)
     n, g, _, oh, ow = ct.shape
@@ -981,12 +982,21 @@ def _input_grad_channels_last(ct, w, size, stride, dilation):
     return z.transpose(0, 3, 1, 2)
 
 
-def _input_grad_impl(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
-    if eq == _DW_COLS_EQ and stride == (1, 1) and dilation == (1, 1) and \
+def input_grad_fuses(eq, ct, w, size, kernel, stride, dilation):
+    """Whether the windows gradient ``eq`` of ``ct`` and ``w`` (arrays or avals) and its
+    col2im have a kernel of their own (the plans' pass fuses only those)."""
+    if eq == _DW_COLS_EQ:
+        return stride == (1, 1) and dilation == (1, 1) and len(ct.shape) == 5 and \
             tuple(size) == (ct.shape[3] + kernel[0] - 1, ct.shape[4] + kernel[1] - 1) and \
-            _DW["cols"][1](ct, w):
-        return _dw_input_grad(ct, w)
-    if eq in _DENSE_COLS_EQS and _channels_last_ok(ct, w):
+            ct.shape[2] == 1 and np.dtype(ct.dtype).char in "fd" and \
+            tuple(w.shape[1:3]) == (1, 1) and np.dtype(w.dtype) == np.dtype(ct.dtype)
+    return eq in _DENSE_COLS_EQS and _channels_last_ok(ct, w)
+
+
+def _input_grad_impl(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
+    if input_grad_fuses(eq, ct, w, size, kernel, stride, dilation):
+        if eq == _DW_COLS_EQ:
+            return _dw_input_grad(ct, w)
         return _input_grad_channels_last(ct, w, size, stride, dilation)
     cols = _einsum_impl(ct, w, eq=eq).reshape(cols_shape)
     return _unwindows_impl(cols, size, kernel, stride, dilation)
@@ -998,8 +1008,7 @@ def _input_grad_ref(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
 
 
 _DW_COLS_EQ = "ngohw,gockl->ngchwkl"  # the depthwise windows gradient's equation
-_DENSE_COLS_EQS = ("nohw,ockl->nchwkl", "nopq,ockl->ncpqkl")  # a 2-D convolution's
-FUSED_COLS_EQS = (_DW_COLS_EQ,) + _DENSE_COLS_EQS
+_DENSE_COLS_EQS = ("nohw,ockl->nchwkl", "nopq,ockl->ncpqkl")  # a 2-D convolution's (strided)
 conv_input_grad_p = Primitive(
     "conv_input_grad", _input_grad_impl, allocating=True, reference=_input_grad_ref,
     shape=lambda ct, w, eq, cols_shape, size, kernel, stride, dilation: Aval(

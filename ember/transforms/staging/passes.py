@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.tensor import Tensor
-from ...ops.conv import FUSED_COLS_EQS, argmax_scatter_p, conv_input_grad_p, unwindows_p
+from ...ops.conv import argmax_scatter_p, conv_input_grad_p, input_grad_fuses, unwindows_p
 from ...ops.einsum import einsum_p
 from ...ops.elementwise import add_p, gt_p, mul_p
 from ...ops.linalg import matmul_p
@@ -211,9 +211,9 @@ def mask_before_scatter(g: Graph) -> Graph:
 def fuse_input_grads(g: Graph) -> Graph:
     """``unwindows([reshape](einsum(ct, w)))`` of a convolution's input gradient ->
     ``conv_input_grad(ct, w)`` when the windows gradient (K times the input) has no other
-    use: its kernels (ops/conv.py) never write it whole, for depthwise layers and those whose
-    windows gradient is channels-last (the same products and additions in the same order);
-    any other layer runs the pair inside."""
+    use and ``conv.input_grad_fuses`` (depthwise layers, and those whose windows gradient is
+    channels-last): its kernels never write it whole (the same products and additions in the
+    same order)."""
     uses = _use_counts(g)
     made = {id(e.outs[0]): e for e in g.eqns if len(e.outs) == 1}
     drop, eqns = set(), []
@@ -221,9 +221,10 @@ def fuse_input_grads(g: Graph) -> Graph:
         if e.prim is unwindows_p:
             r = made.get(id(e.ins[0]))
             m = made.get(id(r.ins[0])) if r is not None and r.prim is reshape_p else r
-            if m is not None and m.prim is einsum_p and m.params.get("eq") in FUSED_COLS_EQS \
-                    and len(m.ins) == 2 and uses.get(id(e.ins[0])) == 1 and \
-                    uses.get(id(m.outs[0])) == 1:
+            if m is not None and m.prim is einsum_p and len(m.ins) == 2 and \
+                    uses.get(id(e.ins[0])) == 1 and uses.get(id(m.outs[0])) == 1 and \
+                    input_grad_fuses(m.params.get("eq"), m.ins[0].aval, m.ins[1].aval,
+                                     **e.params):
                 drop.update((id(r), id(m)))
                 e = Eqn(conv_input_grad_p, list(m.ins),
                         {"eq": m.params["eq"], "cols_shape": tuple(e.ins[0].aval.shape),
