@@ -898,13 +898,19 @@ def _depthwise_or(kernel, which):
 
 
 def _one_per_group(w, dt):  # w (G, O/G, C/G, ...) of dtype dt
-    return w.shape[1:3] == (1, 1) and w.dtype == dt
+    return tuple(w.shape[1:3]) == (1, 1) and w.dtype == dt
+
+
+def _dw_cols_ok(ct, w):
+    """Whether _dw_cols_grad takes the cotangent ``ct`` (N, G, 1, OH, OW) and weight ``w``:
+    arrays or avals (shapes and dtypes only)."""
+    return len(ct.shape) == 5 and ct.shape[2] == 1 and np.dtype(ct.dtype).char in "fd" and \
+        _one_per_group(w, ct.dtype)
 
 
 _DW = {  # which -> (fast kernel, when it applies)
     "fwd": (_dw_fwd, lambda cols, w: _dw_view_ok(cols) and _one_per_group(w, cols.dtype)),
-    "cols": (_dw_cols_grad, lambda ct, w: ct.ndim == 5 and ct.shape[2] == 1 and
-             ct.dtype.char in "fd" and _one_per_group(w, ct.dtype)),
+    "cols": (_dw_cols_grad, _dw_cols_ok),
     "w": (_dw_w_grad, lambda ct, cols: _dw_view_ok(cols) and ct.shape[2] == 1 and
           ct.dtype == cols.dtype),
 }
@@ -986,10 +992,8 @@ def input_grad_fuses(eq, ct, w, size, kernel, stride, dilation):
     """Whether the windows gradient ``eq`` of ``ct`` and ``w`` (arrays or avals) and its
     col2im have a kernel of their own (the plans' pass fuses only those)."""
     if eq == _DW_COLS_EQ:
-        return stride == (1, 1) and dilation == (1, 1) and len(ct.shape) == 5 and \
-            tuple(size) == (ct.shape[3] + kernel[0] - 1, ct.shape[4] + kernel[1] - 1) and \
-            ct.shape[2] == 1 and np.dtype(ct.dtype).char in "fd" and \
-            tuple(w.shape[1:3]) == (1, 1) and np.dtype(w.dtype) == np.dtype(ct.dtype)
+        return stride == (1, 1) and dilation == (1, 1) and _dw_cols_ok(ct, w) and \
+            tuple(size) == (ct.shape[3] + kernel[0] - 1, ct.shape[4] + kernel[1] - 1)
     return eq in _DENSE_COLS_EQS and _channels_last_ok(ct, w)
 
 
