@@ -108,3 +108,17 @@ def test_first_call_is_the_first_step_and_build_is_reported_apart(monkeypatch):
                                     first_call_s=2.0)])
     assert rows[0][head.index("build s")] == "3.00"
     assert rows[0][head.index("first call s")] == "2.00"
+
+
+def test_check_reports_the_rounding_floor_and_flags_only_what_exceeds_it():
+    rows = _rows(check=2)
+    # ember eager and jit give the same bits; the floor is what one ulp in the initial
+    # weights makes of them after two steps: small but not zero
+    assert all(r["check_max_diff"] == 0.0 for r in rows)
+    assert all(0.0 < r["check_floor"] < 1e-4 for r in rows)
+    assert runner.check_failures(rows) == []
+    row = dict(check_max_diff=5e-3, check_floor=2e-3)  # chaotic: within 10x the floor
+    assert runner.check_failures([row]) == []
+    row = dict(check_max_diff=5e-3, check_floor=1e-5)  # a real disagreement
+    assert runner.check_failures([row]) == [row]
+    assert runner.check_failures([dict(check_max_diff=5e-4, check_floor=0.0)]) == []
