@@ -1,7 +1,7 @@
 """Where a compiled training step spends its time: CPU time per line of the jit plan.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/plan_lines.py cifar-lenet \\
-        [--batch 32] [--steps 10] [--rounds 5] [--top 25]
+        [--batch 32] [--steps 10] [--rounds 5] [--top 25] [--wall]
 
 Builds the workload's ember jit step as ``ember bench`` does (``ember.bench.workloads``,
 glibc's allocator tuned as by the ``ember`` command), recompiles its largest plan with a CPU
@@ -10,7 +10,9 @@ steps and prints, for the lines that cost most, the fastest round's ms per step,
 line calls and the line itself. The line costs add up to the plan's time (the step's rest is
 the call's Python wrapper); each clock read adds ~0.2 us to its line. One thread (the
 environment above) gives figures that do not depend on what else the machine runs; with two,
-OpenBLAS's idle workers spin after each threaded product and count as CPU time.
+OpenBLAS's idle workers spin after each threaded product and count as CPU time: ``--wall``
+reads the wall clock instead (``time.perf_counter``), to see which lines gain from the second
+core (quiet machine only).
 """
 import argparse
 import gc
@@ -38,6 +40,7 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
     a = ap.parse_args()
     import ember
     ember.backend.keep_freed_memory()
@@ -62,7 +65,7 @@ def main():
         labels.append(s)
     glb = plan.__globals__
     acc = [0.0] * len(labels)
-    glb["_pc"], glb["_acc"] = time.process_time, acc
+    glb["_pc"], glb["_acc"] = time.perf_counter if a.wall else time.process_time, acc
     ns = {}
     exec(compile("\n".join(body), "<timed plan>", "exec"), glb, ns)
     plan.__code__ = ns["plan"].__code__  # the compiled step calls this function object
@@ -76,7 +79,7 @@ def main():
         per = [v / a.steps * 1e3 for v in acc]
         if best is None or sum(per) < sum(best):
             best = per
-    print(f"{a.workload} batch {spec.batch}: plan {sum(best):.2f} ms/step CPU (fastest of "
+    print(f"{a.workload} batch {spec.batch}: plan {sum(best):.2f} ms/step {'wall' if a.wall else 'CPU'} (fastest of "
           f"{a.rounds} rounds of {a.steps} steps), {len(labels)} lines")
     for i in sorted(range(len(best)), key=lambda i: -best[i])[:a.top]:
         line = labels[i]
