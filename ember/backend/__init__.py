@@ -29,8 +29,9 @@ def keep_freed_memory() -> bool:
     so importing ember does not call it: the ``ember`` command (``train``, ``bench``,
     ``info``) calls it unless the environment sets EMBER_MALLOC_TUNING=0; a training script
     may call it itself. Returns whether it took effect (glibc only); ``allocator_tuned``
-    tells whether it is on. It turns the caching pool off (``pool.config.enabled``): the
-    pool is the cure for the arrays ember allocates when the allocator is left as it is."""
+    tells whether it is on. It narrows the caching pool, the cure for the arrays ember
+    allocates when the allocator is left as it is, to huge arrays (``pool.huge_only``), whose
+    freed blocks malloc would otherwise cut up for smaller ones."""
     global allocator_tuned
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -39,11 +40,10 @@ def keep_freed_memory() -> bool:
     m_trim_threshold, m_mmap_threshold = -1, -3
     allocator_tuned = bool(mallopt(m_mmap_threshold, 1 << 30)) and \
         bool(mallopt(m_trim_threshold, (1 << 31) - 1))
-    if allocator_tuned:  # malloc now keeps and reuses freed memory itself: the caching pool
-        # (pool.py) would only hold a second cache beside it (more peak memory, no fewer
-        # page faults), so arrays come from malloc again
-        pool.config.enabled = False
-        pool.empty_cache()
+    if allocator_tuned:  # malloc now keeps and reuses freed memory itself: for most arrays
+        # the caching pool (pool.py) would only hold a second cache beside it (more peak
+        # memory, no fewer page faults), so they come from malloc again; huge ones stay
+        pool.huge_only()
         plain_pages()
     return allocator_tuned
 

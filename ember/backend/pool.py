@@ -42,9 +42,11 @@ MIN_BYTES = 1 << 16  # smaller arrays come from malloc's bins (no trimming, no m
 
 class config:
     """``enabled``: whether the CPU namespace's allocations use the pool;
-    ``cache_bytes``: the most bytes of free blocks kept (EMBER_POOL_CACHE_MB)."""
+    ``cache_bytes``: the most bytes of free blocks kept (EMBER_POOL_CACHE_MB);
+    ``cache_first``: keep a size's first freed block too (see ``_seen``; :func:`huge_only`)."""
     enabled = os.environ.get("EMBER_POOL", "1") != "0"
     cache_bytes = int(float(os.environ.get("EMBER_POOL_CACHE_MB", "2048")) * (1 << 20))
+    cache_first = False
 
 
 _free: dict = {}  # block bytes -> [(raw, memoryview), ...] free blocks
@@ -64,8 +66,8 @@ def _release(wr, _live=_live, _free=_free, _stats=_stats, _seen=_seen, config=co
     if got is None:
         return
     _, n, blk = got
-    if n not in _seen:  # the first block of a size goes back to malloc (see _seen)
-        _seen.add(n)
+    if n not in _seen and not config.cache_first:  # the first block of a size goes back
+        _seen.add(n)                                  # to malloc (see _seen)
         return
     if _stats["cached"] + n > config.cache_bytes:
         return  # (the block's memory goes back to malloc with it)
@@ -221,6 +223,23 @@ def ascontiguousarray(a, dtype=None, **kw):
         np.copyto(out, a)
         return out
     return np.ascontiguousarray(a, dtype, **kw)
+
+
+HUGE_BYTES = 32 << 20
+
+
+def huge_only(min_bytes=HUGE_BYTES):
+    """The pool beside a malloc that keeps freed memory (``keep_freed_memory``): only arrays
+    of ``min_bytes`` or more, each freed block kept for the next array of its size from its
+    first death on. Such a malloc needs no pool against page faults, but it reuses a freed
+    huge block for whatever comes next: VGG-11's 392 MiB classifier gradient, freed by
+    ``zero_grad``, had the next forward's arrays carved out of it, and the next backward's
+    gradient took 392 MiB of fresh memory (eager peak 1972 MB; in the pool: 1580)."""
+    global MIN_BYTES
+    empty_cache()
+    MIN_BYTES = min_bytes
+    config.cache_first = True
+    config.enabled = True
 
 
 def empty_cache():

@@ -241,7 +241,10 @@ def kib(field):
         return next(int(line.split()[1]) for line in f if line.startswith(field))
 
 try:  # hand freed heap memory back to the OS first (setup's model was freed, and with the
-    # allocator setting its pages stay resident: a framework reusing them would look free)
+    # allocator setting its pages stay resident: a framework reusing them would look free;
+    # so would ember reusing the blocks its pool kept)
+    from ember.backend import pool
+    pool.empty_cache()
     import ctypes
     ctypes.CDLL(None).malloc_trim(0)
 except (OSError, AttributeError):  # not glibc

@@ -46,11 +46,28 @@ def test_the_cli_tunes_it_and_info_reports_it_unless_turned_off():
 
 
 @pytest.mark.skipif(not _has_mallopt(), reason="not glibc")
-def test_the_tuned_allocator_turns_the_pool_off():
-    out = _run("import ember; from ember.backend import pool; a = pool.config.enabled; "
-               "ember.backend.keep_freed_memory(); print(a, pool.config.enabled, "
-               "pool.stats()['cached'])")
-    assert out.split() == ["True", "False", "0"]
+def test_the_tuned_allocator_narrows_the_pool_to_huge_arrays_kept_from_their_first_death():
+    code = """
+import gc, numpy as np, ember
+from ember.backend import pool
+small = pool.empty((256, 256), np.float32)
+assert pool.owns(small)  # the pool's default: 64 KiB and more
+del small
+gc.collect()
+ember.backend.keep_freed_memory()
+assert pool.stats()["cached"] == 0  # what it held went back to malloc
+small = pool.empty((1024, 1024), np.float32)  # 4 MiB: malloc's now
+assert not pool.owns(small)
+big = pool.empty((pool.HUGE_BYTES // 4,), np.float32)
+assert pool.owns(big)
+addr = big.__array_interface__["data"][0]
+del big
+gc.collect()
+assert pool.stats()["cached"] == pool.HUGE_BYTES  # kept from its first death
+again = pool.empty((pool.HUGE_BYTES // 4,), np.float32)
+print(again.__array_interface__["data"][0] == addr)
+"""
+    assert _run(code).strip() == "True"
 
 
 @pytest.mark.skipif(not _has_mallopt(), reason="not glibc")

@@ -14,8 +14,10 @@ BIG = (256, 256)  # 256 KiB of float32: pooled
 @pytest.fixture(autouse=True)
 def _fresh_pool(monkeypatch):
     # on whatever ran before in this process (keep_freed_memory, e.g. an in-process
-    # `ember train`, turns the pool off)
+    # `ember train`, narrows the pool to huge arrays)
     monkeypatch.setattr(pool.config, "enabled", True)
+    monkeypatch.setattr(pool.config, "cache_first", False)
+    monkeypatch.setattr(pool, "MIN_BYTES", 1 << 16)
     for dt in (np.float32, np.float64):  # the first block of a size goes back to malloc
         pool.empty(BIG, dt)
     pool.empty_cache()

@@ -16,8 +16,10 @@ N = 192  # 192 x 192 float32 = 144 KiB: pooled
 @pytest.fixture(autouse=True)
 def _pool_on(monkeypatch):
     # on whatever ran before in this process (keep_freed_memory, e.g. an in-process
-    # `ember train`, turns the pool off)
+    # `ember train`, narrows the pool to huge arrays)
     monkeypatch.setattr(pool.config, "enabled", True)
+    monkeypatch.setattr(pool.config, "cache_first", False)
+    monkeypatch.setattr(pool, "MIN_BYTES", 1 << 16)
 
 
 def _x(seed, shape=(N, N)):
