@@ -213,8 +213,8 @@ def test_plan_reuses_dead_buffers_without_changing_results():
     never overwrite a live value, a view's base or an output."""
     import numpy as np
     rng = np.random.default_rng(0)
-    w = ember.tensor(rng.standard_normal((5, 4)))
-    x = ember.tensor(rng.standard_normal((3, 4)))
+    w = ember.tensor(rng.standard_normal((50, 40)))  # (results of 1 KiB and more: see
+    x = ember.tensor(rng.standard_normal((30, 40)))  # the next test)
 
     def step(w, x):
         h = (x @ w.T).tanh()
@@ -230,6 +230,20 @@ def test_plan_reuses_dead_buffers_without_changing_results():
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a.numpy(), b)
     np.testing.assert_array_equal(x.numpy(), x.numpy())
+
+
+def test_small_results_are_made_fresh_not_written_into_reused_buffers():
+    """Below 1 KiB a result is a fresh array (NumPy's small allocation costs less than the
+    out= call's layout check); from it on, into a reused buffer. The same values either way."""
+    def step(w, g):
+        return w - (g * 2.0) * 0.1
+    for n, reused in ((8, False), (256, True)):
+        w, g = ember.ones(n), ember.full((n,), 3.0)
+        want = step(w, g).numpy()  # eagerly
+        src = ember.jit(step, donate_argnums=0).lower(w, g).compile().as_text()
+        assert ("out=" in src) is reused, src
+        got = ember.jit(step, donate_argnums=0)(w, g)
+        np.testing.assert_array_equal(got.numpy(), want)
 
 
 def test_repeat_calls_take_the_guard_and_any_change_falls_back():

@@ -39,6 +39,9 @@ def _positional_params(impl, n_ops, params):
 
 
 _DEL_MIN_BYTES = 1 << 16  # smaller intermediates stay until the plan returns (no del line)
+# smaller results are made fresh, not written into a reused buffer: NumPy's allocation of a
+# small array costs less than the out= call's layout check (linreg's step: 8 such lines)
+_INPLACE_MIN_BYTES = 1 << 10
 
 
 def _nbytes(aval):
@@ -105,7 +108,8 @@ def compile_plan(g: Graph, donated=(), backend=None, header=None):
         last[n] = len(lines)
         return n
     args = ", ".join(nm(v) for v in g.invars)
-    inplace = _inplace_targets(g, donated)
+    inplace = {i: t for i, t in _inplace_targets(g, donated).items()
+               if _nbytes(g.eqns[i].outs[0].aval) >= _INPLACE_MIN_BYTES}
     # chains of elementwise equations over one large shape (an optimizer's update of a large
     # parameter): one line each, run piece by piece (pieces.py)
     runs = find_runs(g, inplace, _is_elementwise_ufunc) if backend is None else {}
