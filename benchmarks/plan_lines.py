@@ -1,7 +1,7 @@
 """Where a compiled training step spends its time: CPU time per line of the jit plan.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/plan_lines.py cifar-lenet \\
-        [--batch 32] [--steps 10] [--rounds 5] [--top 25] [--wall]
+        [--batch 32] [--steps 10] [--rounds 5] [--top 25] [--wall] [--eager]
 
 Builds the workload's ember jit step as ``ember bench`` does (``ember.bench.workloads``,
 glibc's allocator tuned as by the ``ember`` command), recompiles its largest plan with a CPU
@@ -12,7 +12,8 @@ the call's Python wrapper); each clock read adds ~0.2 us to its line. One thread
 environment above) gives figures that do not depend on what else the machine runs; with two,
 OpenBLAS's idle workers spin after each threaded product and count as CPU time: ``--wall``
 reads the wall clock instead (``time.perf_counter``), to see which lines gain from the second
-core (quiet machine only).
+core (quiet machine only). ``--eager`` times the eager step's backward instead, the plan the
+tape replays (``transforms/tape_plans.py``; the forward runs op by op, outside it).
 """
 import argparse
 import gc
@@ -41,12 +42,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
+    ap.add_argument("--eager", action="store_true",
+                    help="the eager step's replayed backward plan instead of the jit step's")
     a = ap.parse_args()
     import ember
     ember.backend.keep_freed_memory()
     from ember.bench import workloads as W
     spec = W.resolve(a.workload, False, a.batch)
-    step, _ = W.build_ember_jit(W.initial_weights(spec), spec.make_data(spec.batch, 1), spec)
+    build = W.build_ember_eager if a.eager else W.build_ember_jit
+    step, _ = build(W.initial_weights(spec), spec.make_data(spec.batch, 1), spec)
     step()
     step()
     plans = [o for o in gc.get_objects()
