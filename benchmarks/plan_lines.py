@@ -83,7 +83,8 @@ def main():
         per = [v / a.steps * 1e3 for v in acc]
         if best is None or sum(per) < sum(best):
             best = per
-    print(f"{a.workload} batch {spec.batch}: plan {sum(best):.2f} ms/step {'wall' if a.wall else 'CPU'} (fastest of "
+    clock = "wall" if a.wall else "CPU"
+    print(f"{a.workload} batch {spec.batch}: plan {sum(best):.2f} ms/step {clock} (fastest of "
           f"{a.rounds} rounds of {a.steps} steps), {len(labels)} lines")
     for i in sorted(range(len(best)), key=lambda i: -best[i])[:a.top]:
         line = labels[i]

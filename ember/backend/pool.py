@@ -234,12 +234,12 @@ def huge_only(min_bytes=HUGE_BYTES):
     first death on. Such a malloc needs no pool against page faults, but it reuses a freed
     huge block for whatever comes next: VGG-11's 392 MiB classifier gradient, freed by
     ``zero_grad``, had the next forward's arrays carved out of it, and the next backward's
-    gradient took 392 MiB of fresh memory (eager peak 1972 MB; in the pool: 1580)."""
+    gradient took 392 MiB of fresh memory (eager peak 1972 MB; in the pool: 1709). A pool
+    turned off (``EMBER_POOL=0``) stays off."""
     global MIN_BYTES
     empty_cache()
     MIN_BYTES = min_bytes
     config.cache_first = True
-    config.enabled = True
 
 
 def empty_cache():

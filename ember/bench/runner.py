@@ -373,10 +373,10 @@ def main(a):
     if a.check:
         bad = check_failures(results)
         if bad:
+            rows = [(r["workload"], r["framework"], r["check_max_diff"], r["check_floor"])
+                    for r in bad]
             print(f"ember bench --check: weights differ after {a.check} steps by more than "
                   f"1e-3 and 10x the workload's rounding floor (the reference from weights "
-                  f"one ulp away): "
-                  f"{[(r['workload'], r['framework'], r['check_max_diff'], r['check_floor']) for r in bad]}",
-                  file=sys.stderr)
+                  f"one ulp away): {rows}", file=sys.stderr)
             return 1
     return 0

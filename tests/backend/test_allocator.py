@@ -68,6 +68,12 @@ again = pool.empty((pool.HUGE_BYTES // 4,), np.float32)
 print(again.__array_interface__["data"][0] == addr)
 """
     assert _run(code).strip() == "True"
+    env = dict(os.environ, EMBER_POOL="0")  # a pool turned off stays off
+    env.pop("EMBER_MALLOC_TUNING", None)
+    out = subprocess.run([sys.executable, "-c", "import ember; from ember.backend import pool; "
+                          "ember.backend.keep_freed_memory(); print(pool.config.enabled)"],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 @pytest.mark.skipif(not _has_mallopt(), reason="not glibc")
