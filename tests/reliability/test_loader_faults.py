@@ -117,8 +117,11 @@ def test_leaving_the_loop_early_stops_the_workers():
 
 
 _CHILD = textwrap.dedent("""
-    import os, sys, time
+    import os, signal, sys, time
     import numpy as np
+    # a shell that starts a command in the background (no job control) makes it ignore
+    # SIGINT, and children inherit that: stand in for a program run from a terminal
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from ember.data import DataLoader, Dataset
 
     class Slow(Dataset):
