@@ -27,7 +27,7 @@ from ember.ops import nn_ops as K
 def make(T, N, H, seed=0):
     rng = np.random.default_rng(seed)
     f32 = np.float32
-    s = 1 / np.sqrt(H)
+    s = f32(1 / np.sqrt(H))  # float32: a NumPy float64 scalar would promote (NumPy 2)
     args = [rng.standard_normal(sh, dtype=f32) * s for sh in
             [(T, N, 4 * H), (H, 4 * H), (H, 4 * H), (4 * H,), (H, 4 * H), (N, H), (N, H),
              (N, H), (N, H)]]
