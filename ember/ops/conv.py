@@ -452,70 +452,155 @@ def _cols_blocks(cols, nsp, grouped, a, b):
         yield s, e, dst.reshape(mat_head + (-1,))
 
 
-# ---- the blocked forward of a 2-D stride-1 convolution as row-shifted products ------------
+# ---- a 2-D stride-1 convolution's forward and weight gradient as row-shifted products ----
 # The window matrix of a few-channel convolution (LeNet's conv1: 3 channels, 5x5, C*K = 75
-# rows) is 25x the input; gathering it is most of the forward (the GEMM with O = 6 rows is
-# bound by reading it). Gathered over (c, kx) only, for every input row y (not only the
-# output rows), it is C*KW = 15 rows, 5x smaller: B[(c, kx), (n, y, ox)] = x[n, c, y, ox + kx]
-# (each row of B a run of whole input rows: one copy with OW-long inner loops). Then one
-# product Z = W' @ B with W'[(ky, o), (c, kx)] = w[o, c, ky, kx] (KH*O rows: a GEMM shaped
-# for BLAS) holds every kernel row's partial sum, and the output row oy is the sum over ky of
-# Z[ky] at input row oy + ky: KH - 1 adds of Z[ky] shifted by ky*OW columns (the rows that
-# run past a sample's last output row land in its cropped rows oy >= OH, or past the block).
-# Block by block of samples (B and Z about _BLOCK_BYTES, so they stay in the L2 cache); the
-# output is (O, N, H, OW) in memory, returned as the (N, O, OH, OW) view of its first OH
-# rows. The sum's order (the K = C*KW products, then ky in order) is fixed by the shapes, so
-# eager and jit give the same bits; another order than one K = C*KH*KW product (tests
-# compare with float64 and torch). LeNet's conv1 forward at batch 32, CPU, one thread:
-# ~1.8 -> ~1.0 ms.
+# rows) is 25x the input; gathering it is most of the forward and of the weight gradient
+# (their GEMMs, with O = 6 rows, are bound by reading it). Both are formed instead from the
+# input laid out as planes X (C, N*H*W), every sample's rows at full width W (zeros after
+# the last): the kx-shifts of X, B[(c, kx), j] = X[c, j + kx], are C*KW = 15 rows, each ONE
+# contiguous run of the planes (no per-row copies), and a kernel row ky is a shift of the
+# flat position j by ky*W.
+# - Forward: Z = W' @ B with W'[(ky, o), (c, kx)] = w[o, c, ky, kx] (KH*O rows) holds every
+#   kernel row's partial sums; the output at j is sum over ky of Z[ky] at j + ky*W: KH - 1
+#   adds of shifted runs. Positions whose row or column runs past the output (y >= OH or
+#   x >= OW: they mix rows or samples) are computed and cropped.
+# - Weight gradient: with P the cotangent on the same full grid (zero at y >= OH, x >= OW),
+#   D[(o, ky), j] = P[o, j - ky*W] (each row again one run; the zeros of the previous
+#   sample's last rows are exactly what a shift into it should read), and
+#   g[(o, ky), (c, kx)] = sum over j of D[(o, ky), j] * B[(c, kx), j]: one product per block,
+#   with both matrices' rows padded with zero rows to a multiple of 8 (OpenBLAS's kernels
+#   fill 8-wide panels: a (30, L) @ (L, 15) product took twice as long as (32, L) @ (L, 16)).
+#   D has KH*O rows: it pays only where that and B's C*KW rows are fewer than the window
+#   matrix's C*KH*KW and the cotangent's O (_w_grad_shifts: LeNet's conv1, 30 + 15 < 75 + 6;
+#   not VGG's first, 3 -> 64 channels 3x3, whose weight gradient took 7.3 -> 10.9 ms).
+# Block by block of samples (B, Z and D about _SHIFT_BLOCK_BYTES); the block length depends
+# on the shapes only, so the order of sums (the C*KW products, then ky in order; the weight
+# gradient's blocks added in order, with the split each half's, then first + second) is the
+# same eagerly, in plans and on every machine: another order than one C*KH*KW product (tests
+# compare with float64 and torch). LeNet's conv1 at batch 32 (wall, fastest of 40; the
+# previous kernels: the forward's windows gathered per OW-long row, the weight gradient from
+# the 75-row window matrix): weight gradient 1.52 -> 1.08 ms, forward 1.13 -> 0.76; the
+# compiled LeNet step, the two alternating in one process, fastest of 12 rounds: batch 32
+# 6.34 -> 5.37 ms, batch 128 41.1 -> 38.5 (a loaded machine).
+
+_SHIFT_BLOCK_BYTES = 2 << 20
+
+
+def _w_grad_shifts(ct, cols):
+    """Whether the weight gradient of the row-shift view ``cols`` takes the row-shifted
+    product: its two matrices have fewer rows than the window matrix and the cotangent."""
+    c, kh, kw, o = cols.shape[1], cols.shape[4], cols.shape[5], ct.shape[1]
+    return kh * o + c * kw < c * kh * kw + o
+
 
 def _row_shift_ok(cols):
     """Whether the windows view ``cols`` (N, C, OH, OW, KH, KW) is a 2-D stride-1,
     undilated window view of a float32/float64 input (each output position's stride equals
-    its kernel offset's), which _fwd_row_shift computes from."""
+    its kernel offset's), which the row-shifted products compute from."""
     if cols.ndim != 6 or cols.dtype.char not in "fd" or 0 in cols.strides:
         return False
     st = cols.strides
     return st[2] == st[4] and st[3] == st[5] == cols.itemsize
 
 
-def _fwd_row_shift(cols, w, parts):
+def _planes(cols, tail):
+    """The input of the stride-1 windows view ``cols`` as planes (C, N*H*W + tail), the
+    last ``tail`` columns zeros: each sample's H rows of W (H = OH + KH - 1, W = OW + KW -
+    1) in a row of its channel."""
     n, c, oh, ow, kh, kw = cols.shape
     sn, sc, sh, sw = cols.strides[:4]
-    o = w.shape[0]
-    h = oh + kh - 1
-    r = h * ow  # the columns of one sample: every input row's OW window starts
+    h, wd = oh + kh - 1, ow + kw - 1
     xp = namespace(cols)
-    src = xp.as_strided(cols, (c, kw, n, h, ow), (sc, sw, sn, sh, sw), writeable=False)
+    x = xp.empty((c, n * h * wd + tail), cols.dtype)
+    x[:, n * h * wd:] = 0
+    x[:, :n * h * wd].reshape((c, n, h, wd))[...] = xp.as_strided(
+        cols, (c, n, h, wd), (sc, sn, sh, sw), writeable=False)
+    return x
+
+
+def _shifts(x, j0, rows, m, step, out):
+    """out[:rows*len(x), :m] = the runs x[i, j0 + r*step : ... + m], (i, r)-major: ONE copy
+    (``step`` may be negative)."""
+    e = x.itemsize
+    src = namespace(x).as_strided(x[:, j0:], (x.shape[0], rows, m),
+                                  (x.strides[0], step * e, e), writeable=False)
+    out[:x.shape[0] * rows, :m].reshape((x.shape[0], rows, m))[...] = src
+
+
+def _shift_blocks(n, per_sample, parts):
+    """The block starts of n samples (each block about _SHIFT_BLOCK_BYTES), and the ranges
+    of blocks the parts run: whole blocks, so the split does not move a sum."""
+    nb = max(1, min(n, _SHIFT_BLOCK_BYTES // max(1, per_sample)))
+    starts = range(0, n, nb)
+    k = len(starts)
+    return nb, starts, [(0, k)] if len(parts) == 1 or k < 2 else [(0, k // 2), (k // 2, k)]
+
+
+def _fwd_row_shift(cols, w, parts):
+    n, c, oh, ow, kh, kw = cols.shape
+    o = w.shape[0]
+    h, wd = oh + kh - 1, ow + kw - 1
+    r = h * wd
+    reach = (kh - 1) * wd  # the columns a block's product runs past its samples
+    x = _planes(cols, reach + kw - 1)
+    xp = namespace(cols)
     wz = xp.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh * o, c * kw)
     y = xp.empty((o, n * r), w.dtype)
-    nb = _block_len(n, (c * kw + kh * o) * r * cols.itemsize)
-    starts = range(0, n, nb)  # the blocks (split between the threads whole: the same bits)
+    nb, starts, ranges = _shift_blocks(n, (c * kw + kh * o) * r * cols.itemsize, parts)
 
     def blocks(i, j):
-        k0 = min(nb, n)
-        bbuf = xp.empty(c * kw * k0 * r, cols.dtype)
-        zbuf = xp.empty(kh * o * k0 * r, cols.dtype)
+        span = min(nb, n) * r + reach
+        bbuf = xp.empty((c * kw, span), cols.dtype)
+        zbuf = xp.empty((kh * o, span), cols.dtype)
         for s in starts[i:j]:
-            e = min(n, s + nb)
-            k = e - s
-            bm = bbuf[:c * kw * k * r]
-            bm.reshape((c, kw, k, h, ow))[...] = src[:, :, s:e]
-            z = U.matmul(wz, bm.reshape((c * kw, k * r)),
-                         out=zbuf[:kh * o * k * r].reshape((kh * o, k * r)))
-            z = z.reshape((kh, o, k * r))
-            length = k * r - (kh - 1) * ow
-            yv = y[:, s * r:s * r + length]
+            m = (min(n, s + nb) - s) * r
+            _shifts(x, s * r, kw, m + reach, 1, bbuf)
+            z = U.matmul(wz, bbuf[:, :m + reach], out=zbuf[:, :m + reach])
+            z = z.reshape((kh, o, m + reach))
+            yv = y[:, s * r:s * r + m]
             if kh == 1:
-                yv[...] = z[0]
+                yv[...] = z[0, :, :m]
                 continue
-            U.add(z[0, :, :length], z[1, :, ow:ow + length], out=yv)
+            U.add(z[0, :, :m], z[1, :, wd:wd + m], out=yv)
             for t in range(2, kh):
-                U.add(yv, z[t, :, t * ow:t * ow + length], out=yv)
-    nblk = len(starts)
-    _run_parts(blocks, [(0, nblk)] if len(parts) == 1 or nblk < 2 else
-               [(0, nblk // 2), (nblk // 2, nblk)])
-    return y.reshape((o, n, h, ow))[:, :, :oh].transpose(1, 0, 2, 3)
+                U.add(yv, z[t, :, t * wd:t * wd + m], out=yv)
+    _run_parts(blocks, ranges)
+    return y.reshape((o, n, h, wd))[:, :, :oh, :ow].transpose(1, 0, 2, 3)
+
+
+def _w_grad_row_shift(ct, cols, parts):
+    n, c, oh, ow, kh, kw = cols.shape
+    o = ct.shape[1]
+    h, wd = oh + kh - 1, ow + kw - 1
+    r = h * wd
+    pad = (kh - 1) * wd
+    x = _planes(cols, kw - 1)
+    xp = namespace(cols)
+    p = xp.zeros((o, pad + n * r), cols.dtype)
+    p[:, pad:].reshape((o, n, h, wd))[:, :, :oh, :ow] = ct.transpose(1, 0, 2, 3)
+    rb, rd = c * kw + (-c * kw) % 8, kh * o + (-kh * o) % 8
+    nb, starts, ranges = _shift_blocks(n, (rb + rd) * r * cols.itemsize, parts)
+
+    def blocks(i, j):
+        bbuf = xp.empty((rb, min(nb, n) * r), cols.dtype)
+        dbuf = xp.empty((rd, min(nb, n) * r), cols.dtype)
+        bbuf[c * kw:] = 0  # the padding rows
+        dbuf[kh * o:] = 0
+        acc = tmp = None
+        for s in starts[i:j]:
+            m = (min(n, s + nb) - s) * r
+            _shifts(x, s * r, kw, m, 1, bbuf)
+            _shifts(p, pad + s * r, kh, m, -wd, dbuf)
+            if acc is None:
+                acc = U.matmul(dbuf[:, :m], bbuf[:, :m].T)
+            else:
+                tmp = U.matmul(dbuf[:, :m], bbuf[:, :m].T, out=tmp)
+                U.add(acc, tmp, out=acc)
+        return acc
+    got = _run_parts(blocks, ranges)
+    g = got[0] if len(got) == 1 else U.add(got[0], got[1], out=got[0])
+    # rows (o, ky), columns (c, kx) -> (O, C, KH, KW)
+    return xp.ascontiguousarray(g[:o * kh, :c * kw].reshape((o, kh, c, kw)).transpose(0, 2, 1, 3))
 
 
 def _conv_fwd_kernel(nsp, grouped):
@@ -663,6 +748,8 @@ def _conv_cols_grad_kernel(nsp, grouped, full=False):
 def _conv_w_grad_kernel(nsp, grouped):
     def run(ct, cols):  # (N, [G,] O, *out), (N, [G,] C, *out, *K) -> ([G,] O, C, *K)
         m, width = _cols_matrix(cols, nsp, grouped)
+        if m is None and not grouped and _row_shift_ok(cols) and _w_grad_shifts(ct, cols):
+            return _w_grad_row_shift(ct, cols, _batch_parts(cols.shape[0], cols.nbytes))
         if m is None:
             return _w_grad_blocked(ct, cols, nsp, grouped)
         lead = 3 if grouped else 2

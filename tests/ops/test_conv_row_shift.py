@@ -1,8 +1,8 @@
-"""The blocked forward of a 2-D stride-1 convolution as row-shifted products
-(ember/ops/conv.py, _fwd_row_shift): the windows gathered over (c, kx) only for every input
-row, one product with the kernel rows stacked (KH*O rows), and the output as the sum over ky
-of that product shifted by ky rows, block by block of samples. Its order of sums is fixed by
-the shapes (eager == jit bit for bit); compared with float64 and torch."""
+"""A 2-D stride-1 convolution's forward and weight gradient as row-shifted products
+(ember/ops/conv.py, _fwd_row_shift, _w_grad_row_shift): the input laid out as planes at full
+row width, its kx-shifts as C*KW rows (each one run), the kernel rows as shifts of the flat
+position; block by block of samples. Their order of sums is fixed by the shapes (eager ==
+jit bit for bit); compared with float64 and torch."""
 import numpy as np
 import pytest
 
@@ -12,40 +12,79 @@ from ember.backend import threads
 from ember.ops import conv as C
 
 
+def _planes(x, tail):
+    n, c, h, wd = x.shape
+    p = np.zeros((c, n * h * wd + tail), x.dtype)
+    p[:, :n * h * wd] = x.transpose(1, 0, 2, 3).reshape(c, -1)
+    return p
+
+
 def _expected(x, w, nb):
-    """The kernel's sums written out: per block of nb samples, Z = W' @ B, then Z[0]
-    shifted-added with Z[1], Z[2], ... in order."""
+    """The forward's sums written out: per block of nb samples, Z = W' @ B over the full
+    rows, then Z[0] shifted-added with Z[1], Z[2], ... in order; cropped."""
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
     oh, ow = h - kh + 1, wd - kw + 1
+    r, reach = h * wd, (kh - 1) * wd
+    xp = _planes(x, reach + kw - 1)
     wz = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh * o, c * kw)
-    y = np.empty((o, n, h, ow), x.dtype)
+    y = np.empty((o, n * r), x.dtype)
     for s in range(0, n, nb):
-        e = min(n, s + nb)
-        b = np.stack([x[s:e, :, :, j:j + ow] for j in range(kw)], axis=2)  # (k, C, KW, H, OW)
-        b = np.ascontiguousarray(b.transpose(1, 2, 0, 3, 4)).reshape(c * kw, -1)
-        z = (wz @ b).reshape(kh, o, e - s, h * ow).reshape(kh, o, -1)
-        L = (e - s) * h * ow - (kh - 1) * ow
-        acc = z[0, :, :L] + z[1, :, ow:ow + L] if kh > 1 else z[0, :, :L].copy()
+        m = (min(n, s + nb) - s) * r
+        b = np.stack([xp[ci, s * r + j:s * r + j + m + reach] for ci in range(c)
+                      for j in range(kw)])
+        z = (wz @ b).reshape(kh, o, m + reach)
+        acc = z[0, :, :m] + z[1, :, wd:wd + m] if kh > 1 else z[0, :, :m].copy()
         for t in range(2, kh):
-            acc = acc + z[t, :, t * ow:t * ow + L]
-        y.reshape(o, -1)[:, s * h * ow:s * h * ow + L] = acc
-    return y[:, :, :oh].transpose(1, 0, 2, 3)
+            acc = acc + z[t, :, t * wd:t * wd + m]
+        y[:, s * r:s * r + m] = acc
+    return y.reshape(o, n, h, wd)[:, :, :oh, :ow].transpose(1, 0, 2, 3)
 
 
-@pytest.mark.parametrize("xs,ws", [
+def _expected_w_grad(x, ct, nb):
+    """The weight gradient's sums written out: per block of nb samples, D (the cotangent
+    on the full grid, its kh shifts; rows padded with zeros to a multiple of 8) @ B^T
+    (B's rows padded alike), the blocks' products added in order."""
+    n, c, h, wd = x.shape
+    o, oh, ow = ct.shape[1:]
+    kh, kw = h - oh + 1, wd - ow + 1
+    r, pad = h * wd, (kh - 1) * wd
+    xp = _planes(x, kw - 1)
+    p = np.zeros((o, pad + n * r), x.dtype)
+    p[:, pad:].reshape(o, n, h, wd)[:, :, :oh, :ow] = ct.transpose(1, 0, 2, 3)
+    rb, rd = c * kw + (-c * kw) % 8, o * kh + (-o * kh) % 8
+    acc = None
+    for s in range(0, n, nb):
+        m = (min(n, s + nb) - s) * r
+        b = np.zeros((rb, m), x.dtype)
+        b[:c * kw] = [xp[ci, s * r + j:s * r + j + m] for ci in range(c) for j in range(kw)]
+        d = np.zeros((rd, m), x.dtype)
+        d[:o * kh] = [p[oi, pad + s * r - t * wd:pad + s * r - t * wd + m] for oi in range(o)
+                      for t in range(kh)]
+        prod = d @ b.T
+        acc = prod if acc is None else acc + prod
+    return acc[:o * kh, :c * kw].reshape(o, kh, c, kw).transpose(0, 2, 1, 3)
+
+
+SHAPES = [
     ((7, 3, 12, 12), (6, 3, 5, 5)),   # LeNet's conv1 shape class; 7 = 3 + 3 + 1
     ((1, 3, 9, 8), (4, 3, 3, 2)),     # batch 1, unequal kernel
     ((5, 2, 7, 7), (5, 2, 1, 3)),     # one kernel row
     ((4, 1, 6, 5), (8, 1, 4, 1)),     # one kernel column, 8 output channels
-])
+]
+
+
+def _three_per_block(monkeypatch, xs, ws, rows):
+    monkeypatch.setattr(C, "_SHIFT_BLOCK_BYTES", 3 * rows * xs[2] * xs[3] * 4)
+
+
+@pytest.mark.parametrize("xs,ws", SHAPES)
 def test_row_shifted_forward_sums_in_its_order(monkeypatch, xs, ws):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(xs).astype(np.float32)
     w = rng.standard_normal(ws).astype(np.float32)
     c, o, (kh, kw) = xs[1], ws[0], ws[2:]
-    h, ow = xs[2], xs[3] - kw + 1
-    monkeypatch.setattr(C, "_BLOCK_BYTES", 3 * (c * kw + kh * o) * h * ow * 4)  # 3 per block
+    _three_per_block(monkeypatch, xs, ws, c * kw + kh * o)
     view = C._windows_impl(x, (kh, kw), (1, 1), (1, 1))
     assert C._row_shift_ok(view)
     with threads.blas_single_thread():
@@ -54,6 +93,34 @@ def test_row_shifted_forward_sums_in_its_order(monkeypatch, xs, ws):
     np.testing.assert_array_equal(got, want)
     ref = np.einsum("nchwkl,ockl->nohw", view.astype(np.float64), w.astype(np.float64))
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("xs,ws", SHAPES)
+def test_row_shifted_weight_gradient_sums_in_its_order(monkeypatch, xs, ws):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(xs).astype(np.float32)
+    c, o, (kh, kw) = xs[1], ws[0], ws[2:]
+    view = C._windows_impl(x, (kh, kw), (1, 1), (1, 1))
+    ct = rng.standard_normal((xs[0], o) + view.shape[2:4]).astype(np.float32)
+    rb, rd = c * kw + (-c * kw) % 8, o * kh + (-o * kh) % 8
+    _three_per_block(monkeypatch, xs, ws, rb + rd)
+    with threads.blas_single_thread():
+        got = C._w_grad_row_shift(ct, view, [(0, xs[0])])
+        want = _expected_w_grad(x, ct, 3)
+    np.testing.assert_array_equal(got, want)
+    ref = np.einsum("nohw,nchwkl->ockl", ct.astype(np.float64), view.astype(np.float64))
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+
+
+def test_which_weight_gradients_take_the_row_shift():
+    """Where its two matrices (KH*O and C*KW rows) are smaller than the window matrix and
+    the cotangent (C*KH*KW and O rows)."""
+    def takes(n, c, o, k):
+        view = C._windows_impl(np.zeros((n, c, 12, 12), np.float32), (k, k), (1, 1), (1, 1))
+        return C._w_grad_shifts(np.zeros((n, o, 12 - k + 1, 12 - k + 1), np.float32), view)
+    assert takes(2, 3, 6, 5)        # LeNet's conv1
+    assert not takes(2, 3, 64, 3)   # VGG's first convolution
+    assert not takes(2, 1, 32, 3)   # mnist-cnn's first
 
 
 def test_which_window_views_take_the_row_shift():
@@ -69,10 +136,11 @@ def test_which_window_views_take_the_row_shift():
 
 @pytest.fixture
 def blocked(monkeypatch):
-    """Every convolution takes the blocked products, 2 samples per block."""
+    """Every convolution takes the blocked products, one sample per block."""
     monkeypatch.setattr(C, "_BLOCK_MIN_BYTES", 0)
     monkeypatch.setattr(C, "_BLOCK_MAX_ROWS", 10 ** 9)
     monkeypatch.setattr(C, "_BLOCK_BYTES", 1)
+    monkeypatch.setattr(C, "_SHIFT_BLOCK_BYTES", 1)
     return monkeypatch
 
 
@@ -116,7 +184,7 @@ def test_blocked_convolutions_match_float64_and_torch_eager_and_jit(blocked, xs,
 
 
 def test_the_split_runs_whole_blocks_and_keeps_the_bits(monkeypatch):
-    monkeypatch.setattr(C, "_BLOCK_BYTES", 1)  # one sample per block
+    monkeypatch.setattr(C, "_SHIFT_BLOCK_BYTES", 1)  # one sample per block
     rng = np.random.default_rng(2)
     x = rng.standard_normal((5, 3, 10, 10)).astype(np.float32)
     w = rng.standard_normal((6, 3, 5, 5)).astype(np.float32)
@@ -124,7 +192,14 @@ def test_the_split_runs_whole_blocks_and_keeps_the_bits(monkeypatch):
     with threads.blas_single_thread():
         one = C._fwd_row_shift(view, w, [(0, 5)])
         two = C._fwd_row_shift(view, w, [(0, 3), (3, 5)])
+        ct = rng.standard_normal(one.shape).astype(np.float32)
+        g_one = C._w_grad_row_shift(ct, view, [(0, 5)])
+        g_two = C._w_grad_row_shift(ct, view, [(0, 3), (3, 5)])
     np.testing.assert_array_equal(one, two)
+    # the weight gradient: each half's blocks added in order, then first + second
+    want = _expected_w_grad(x[:2], ct[:2], 1) + _expected_w_grad(x[2:], ct[2:], 1)
+    np.testing.assert_array_equal(g_two, want)
+    np.testing.assert_allclose(g_one, g_two, rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("xs,kernel,stride", [
