@@ -76,12 +76,16 @@ def test_split_convolution_keeps_the_bits_of_one_part(monkeypatch, parts_seen, x
 
 
 def test_split_col2im_keeps_the_bits_of_one_part(monkeypatch, parts_seen):
-    """The input gradient of a 5x5 stride-1 convolution: the product in the full-width layout,
-    then col2im by whole rows; col2im split by batch adds the same terms in the same order."""
+    """The input gradient of a 5x5 stride-1 convolution: the product on the input's full
+    grid, then col2im by whole runs; col2im split by batch adds the same terms in the same
+    order."""
     rng = np.random.default_rng(4)
     ct = rng.standard_normal((5, 6, 12, 12)).astype(np.float32)
     w = rng.standard_normal((6, 3, 5, 5)).astype(np.float32)
     g = C._conv_cols_grad_kernel(2, False, full=True)(ct, w)
+    m, width = C._cols_matrix(g, 2, False, tall=True)
+    assert m.shape == (3 * 25, 5 * 16 * 16) and width == 16  # (C*K, N*H*W)
+    assert C._cols_matrix(g, 2, False) == (None, None)  # (the products don't take it)
     _split(monkeypatch, False)
     one = C._unwindows_impl(g, (16, 16), (5, 5), (1, 1), (1, 1))
     _split(monkeypatch, True)

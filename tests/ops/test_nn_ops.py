@@ -315,8 +315,8 @@ def test_conv2d_is_one_gemm_over_the_windows_matrix_bit_for_bit(monkeypatch, gro
                                                                  padding):
     """The forward and both gradients are the GEMMs of the windows as a (C*K, N*out) matrix
     (one per group): w2 @ cols, ct2 @ cols^T and col2im(w2^T @ ct2), bit for bit; for stride 1
-    (one group) the windows' gradient is formed at the padded input's full row width W, (C*K,
-    N*OH*W), from the cotangent padded with zeros. Eager and jit give the same bits."""
+    (one group) the windows' gradient is formed on the padded input's full grid, (C*K,
+    N*H*W), from the cotangent padded with zeros. Eager and jit give the same bits."""
     from ember.ops.conv import _windows_impl
     rng = np.random.default_rng(1)
     x = rng.standard_normal((8, 6, 12, 12)).astype(np.float32)
@@ -338,11 +338,12 @@ def test_conv2d_is_one_gemm_over_the_windows_matrix_bit_for_bit(monkeypatch, gro
     ct2 = np.ascontiguousarray(ct.transpose(1, 0, 2, 3)).reshape(g, 9 // g, -1)
     np.testing.assert_array_equal(we.grad.numpy(),
                                   (ct2 @ cols.transpose(0, 2, 1)).reshape(w.shape))
-    width = xp.shape[-1] if stride == 1 and groups == 1 else ow
-    ctw = np.zeros((9, n, oh, width), np.float32)
-    ctw[..., :ow] = ct.transpose(1, 0, 2, 3)
+    full = stride == 1 and groups == 1
+    height, width = xp.shape[-2:] if full else (oh, ow)
+    ctw = np.zeros((9, n, height, width), np.float32)
+    ctw[..., :oh, :ow] = ct.transpose(1, 0, 2, 3)
     gcols = (w2.transpose(0, 2, 1) @ ctw.reshape(g, 9 // g, -1)).reshape(
-        6, 5, 5, n, oh, width)[..., :ow]
+        6, 5, 5, n, height, width)[..., :oh, :ow]
     gx = np.zeros(xp.shape, np.float32)
     for i in range(5):
         for j in range(5):
