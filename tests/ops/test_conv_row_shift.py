@@ -78,6 +78,16 @@ def _three_per_block(monkeypatch, xs, ws, rows):
     monkeypatch.setattr(C, "_SHIFT_BLOCK_BYTES", 3 * rows * xs[2] * xs[3] * 4)
 
 
+def _check_order(kernel, written_out, eq, a, b, atol):
+    """The kernel gives the bits of its sums written out (both on one BLAS thread) and the
+    float64 einsum to rounding."""
+    with threads.blas_single_thread():
+        got, want = kernel(), written_out()
+    np.testing.assert_array_equal(got, want)
+    ref = np.einsum(eq, a.astype(np.float64), b.astype(np.float64))
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=atol)
+
+
 @pytest.mark.parametrize("xs,ws", SHAPES)
 def test_row_shifted_forward_sums_in_its_order(monkeypatch, xs, ws):
     rng = np.random.default_rng(0)
@@ -87,12 +97,8 @@ def test_row_shifted_forward_sums_in_its_order(monkeypatch, xs, ws):
     _three_per_block(monkeypatch, xs, ws, c * kw + kh * o)
     view = C._windows_impl(x, (kh, kw), (1, 1), (1, 1))
     assert C._row_shift_ok(view)
-    with threads.blas_single_thread():
-        got = C._fwd_row_shift(view, w, [(0, xs[0])])
-        want = _expected(x, w, 3)
-    np.testing.assert_array_equal(got, want)
-    ref = np.einsum("nchwkl,ockl->nohw", view.astype(np.float64), w.astype(np.float64))
-    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    _check_order(lambda: C._fwd_row_shift(view, w, [(0, xs[0])]), lambda: _expected(x, w, 3),
+                 "nchwkl,ockl->nohw", view, w, atol=1e-5)
 
 
 @pytest.mark.parametrize("xs,ws", SHAPES)
@@ -104,12 +110,8 @@ def test_row_shifted_weight_gradient_sums_in_its_order(monkeypatch, xs, ws):
     ct = rng.standard_normal((xs[0], o) + view.shape[2:4]).astype(np.float32)
     rb, rd = c * kw + (-c * kw) % 8, o * kh + (-o * kh) % 8
     _three_per_block(monkeypatch, xs, ws, rb + rd)
-    with threads.blas_single_thread():
-        got = C._w_grad_row_shift(ct, view, [(0, xs[0])])
-        want = _expected_w_grad(x, ct, 3)
-    np.testing.assert_array_equal(got, want)
-    ref = np.einsum("nohw,nchwkl->ockl", ct.astype(np.float64), view.astype(np.float64))
-    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+    _check_order(lambda: C._w_grad_row_shift(ct, view, [(0, xs[0])]),
+                 lambda: _expected_w_grad(x, ct, 3), "nohw,nchwkl->ockl", ct, view, atol=1e-4)
 
 
 def test_which_weight_gradients_take_the_row_shift():
