@@ -183,9 +183,9 @@ def _unwindows_impl(cols, size, kernel, stride, dilation):
         return _unwindows_channels_last(cols, size, stride, dilation)
     if nsp == 2 and len(lead) == 2 and stride == (1, 1) and cols.base is not None and \
             _zero_margins.get(id(cols.base)) is cols.base:
-        m, width = _cols_matrix(cols, 2, False, tall=True)
-        if m is not None and width == size[1]:
-            return _unwindows_full_width(m, lead, size, kernel, dilation, out)
+        m = _cols_matrix(cols, 2, False, full=True)
+        if m is not None and m.shape[-1] == lead[0] * size[0] * size[1]:
+            return _unwindows_full_grid(m, lead, size, kernel, dilation)
     if len(lead) == 2 and cols.transpose((1,) + tuple(range(2 + nsp, 2 + 2 * nsp)) + (0,) + tuple(
             range(2, 2 + nsp))).flags.c_contiguous:
         # windows laid out (C, *K, N, *out), as a convolution's product gives their gradient:
@@ -212,45 +212,29 @@ def _unwindows_impl(cols, size, kernel, stride, dilation):
     return z
 
 
-def _unwindows_full_width(m, lead, size, kernel, dilation, out):
-    """col2im of a windows gradient in the full-width layout (the (C*K, N*R*W) matrix ``m``
-    whose hidden entries are zeros; R = OH rows per sample, or H for the full grid): each
-    kernel offset adds ONE run of OH*W per (c, n), shifted by the offset, into (C, N, H*W)
-    memory, or on the full grid ONE run per channel over all the samples (a run's terms
-    that would cross into the next sample, or past the last, are hidden zeros: left out).
-    Returned as the (N, C, H, W) view. The valid terms are added in the offset order of the
-    general loop (the same bits; the hidden zeros add nothing)."""
+def _unwindows_full_grid(m, lead, size, kernel, dilation):
+    """col2im of a windows gradient on the full grid (the (C*K, N*H*W) matrix ``m`` whose
+    hidden entries, rows y >= OH and columns x >= OW of each sample, are zeros): each kernel
+    offset adds ONE run per channel over all the samples, shifted by the offset, into (C,
+    N*H*W) memory (a run's terms that would cross into the next sample, or past the last,
+    are hidden zeros: left out), returned as the (N, C, H, W) view. The valid terms are
+    added in the offset order of the general loop (the same bits; the hidden zeros add
+    nothing)."""
     (n, c), (h, w), (kh, kw), (dh, dw) = lead, size, kernel, dilation
-    rows = m.shape[-1] // (n * w)
-    xp = namespace(m)
-    if rows == h:  # the full grid
-        hw = h * w
-        g = m.reshape((c, kh, kw, n * hw))
-        z = xp.empty((c, n * hw), m.dtype)
+    hw = h * w
+    g = m.reshape((c, kh, kw, n * hw))
+    z = namespace(m).empty((c, n * hw), m.dtype)
 
-        def part(a, b):  # samples a..b: their own columns of z
-            zp = z[:, a * hw:b * hw]
-            zp[...] = 0
-            for i in range(kh):
-                for j in range(kw):
-                    o = i * dh * w + j * dw
-                    dst = zp[:, o:]
-                    U.add(dst, g[:, i, j, a * hw:b * hw - o], out=dst)
-        _run_parts(part, _batch_parts(n, m.nbytes))
-        return z.reshape((c, n, h, w)).swapaxes(0, 1)
-    L = out[0] * w
-    g = m.reshape((c, kh, kw, n, L))
-    z = xp.empty((c, n, h * w + w), m.dtype)
-
-    def part(a, b):  # samples a..b: their own rows of z
-        zp = z[:, a:b]
+    def part(a, b):  # samples a..b: their own columns of z
+        zp = z[:, a * hw:b * hw]
         zp[...] = 0
         for i in range(kh):
             for j in range(kw):
                 o = i * dh * w + j * dw
-                zp[:, :, o:o + L] += g[:, i, j, a:b]
+                dst = zp[:, o:]
+                U.add(dst, g[:, i, j, a * hw:b * hw - o], out=dst)
     _run_parts(part, _batch_parts(n, m.nbytes))
-    return z[:, :, :h * w].reshape((c, n, h, w)).swapaxes(0, 1)
+    return z.reshape((c, n, h, w)).swapaxes(0, 1)
 
 
 # the output width up to which col2im of channel-major windows (a convolution's input
@@ -335,13 +319,11 @@ unwindows_p.batch = _spatial_batch(unwindows_p)
 # eagerly and in plans); the windows' gradient comes out (C*K, N*out) C-ordered, the layout
 # whose kernel-offset slabs col2im adds contiguously. Any other layout: None (np.einsum).
 
-def _cols_matrix(cols, nsp, grouped, tall=False):
+def _cols_matrix(cols, nsp, grouped, full=False):
     """The windows (N, [G,] C, *out, *K) laid out channel-kernel-major as a ([G,] C*K, N*P)
-    matrix view and the row width it has: P = prod(out) for the compact layout (the windows
-    copy), or OH * W for the full-width one (memory (C, *K, N, OH, W), of which the windows
-    are the first OW columns). With ``tall``, also the full grid of the windows gradient
-    (memory (C, *K, N, H, W), the windows its first OH rows and OW columns, P = H * W: see
-    _conv_cols_grad_kernel). (None, None) for other layouts."""
+    matrix view: P = prod(out) for the compact layout (the windows copy); with ``full``, also
+    the full grid of a 2-D windows gradient (memory (C, *K, N, H, W), the windows its first
+    OH rows and OW columns, P = H * W: see _conv_cols_grad_kernel). None for other layouts."""
     lead = 3 if grouped else 2
     perm = tuple(range(1, lead)) + tuple(range(lead + nsp, lead + 2 * nsp)) + (0,) + \
         tuple(range(lead, lead + nsp))
@@ -349,42 +331,38 @@ def _cols_matrix(cols, nsp, grouped, tall=False):
     head = (cols.shape[1],) if grouped else ()
     n, outs = cols.shape[0], tuple(cols.shape[lead:lead + nsp])
     if m.flags.c_contiguous:
-        return m.reshape(head + (-1, n * math.prod(outs))), None
-    if nsp != 2 or grouped:
-        return None, None
+        return m.reshape(head + (-1, n * math.prod(outs)))
+    if not full or nsp != 2 or grouped:
+        return None
     e = cols.itemsize
     st = m.strides  # (C, kh, kw, N, OH, OW)
     w = st[4] // e
-    hh = st[3] // (w * e) if w > 0 and tall else outs[0]  # the rows per sample
+    hh = st[3] // (w * e) if w > 0 else 0  # the rows per sample
     L = n * hh * w
     k = math.prod(m.shape[1:3])
     if st[5] != e or st[4] % e or w < outs[1] or hh < outs[0] or st[3] != hh * w * e or \
             st[2] != L * e or st[1] != m.shape[2] * L * e or st[0] != k * L * e:
-        return None, None
-    return namespace(cols).as_strided(m, (m.shape[0] * k, L), (L * e, e),
-                                      writeable=False), w
+        return None
+    return namespace(cols).as_strided(m, (m.shape[0] * k, L), (L * e, e), writeable=False)
 
 
-def _ct_rows(ct, nsp, grouped, width=None, height=None):
-    """The cotangent (N, [G,] O, *out) copied as ([G,] O, N*P) rows; with ``width``, each
-    output row padded with zeros to that width (the full-width layout), and with ``height``
-    each sample's rows padded with zero rows to that many (the full grid)."""
+def _ct_rows(ct, nsp, grouped, grid=None):
+    """The cotangent (N, [G,] O, *out) copied as ([G,] O, N*P) rows; with ``grid`` (H, W),
+    each 2-D sample placed on that grid, zeros beyond its (OH, OW) (the full grid)."""
     lead = 3 if grouped else 2
     perm = tuple(range(1, lead)) + (0,) + tuple(range(lead, lead + nsp))
     t = ct.transpose(perm)
     xp = namespace(ct)
-    if (width is None or width == ct.shape[-1]) and (height is None or
-                                                     height == ct.shape[-2]):
+    if grid is None or tuple(grid) == tuple(ct.shape[-2:]):
         m = xp.ascontiguousarray(t)
     else:
-        m = xp.zeros(t.shape[:-2] + (height or ct.shape[-2], width or ct.shape[-1]),
-                     ct.dtype)
+        m = xp.zeros(t.shape[:-2] + tuple(grid), ct.dtype)
         m[..., :ct.shape[-2], :ct.shape[-1]] = t
     return m.reshape(m.shape[:lead - 1] + (-1,))
 
 
-# buffers of windows gradients in the full-width layout whose hidden columns are zeros (the
-# cols-gradient kernel makes them; col2im may then add whole rows, hidden columns included)
+# buffers of windows gradients on the full grid whose hidden entries are zeros (the
+# cols-gradient kernel makes them; col2im may then add whole runs, hidden entries included)
 _zero_margins = weakref.WeakValueDictionary()
 
 
@@ -629,7 +607,7 @@ def _w_grad_row_shift(ct, cols, parts):
 
 def _conv_fwd_kernel(nsp, grouped):
     def run(cols, w):  # (N, [G,] C, *out, *K), ([G,] O, C, *K) -> (N, [G,] O, *out)
-        m, width = _cols_matrix(cols, nsp, grouped)
+        m = _cols_matrix(cols, nsp, grouped)
         head = w.shape[:1] if grouped else ()
         w2 = w.reshape(head + (w.shape[len(head)], -1))
         n = cols.shape[0]
@@ -658,10 +636,7 @@ def _conv_fwd_kernel(nsp, grouped):
             def part(a, b):
                 U.matmul(w2, m[:, a * q:b * q], out=y[:, a * q:b * q])
             _run_parts(part, parts)
-        if width is None:
-            y = y.reshape(y.shape[:-1] + (cols.shape[0],) + outs)
-        else:  # the first OW of each row of W
-            y = y.reshape(y.shape[:-1] + (cols.shape[0], outs[0], width))[..., :outs[1]]
+        y = y.reshape(y.shape[:-1] + (cols.shape[0],) + outs)
         return y.transpose((lead - 1,) + tuple(range(lead - 1)) + tuple(range(lead,
                                                                              lead + nsp)))
     return run
@@ -735,39 +710,37 @@ def _conv_cols_grad_kernel(nsp, grouped, full=False):
             return _cols_grad_channels_last(ct, w)
         w2 = w.reshape(head + (w.shape[h], -1))
         kernel, out = tuple(w.shape[lead:]), tuple(ct.shape[lead:])
-        # (full) stride-1 windows of an undilated kernel span rows of width OW + kw - 1: the
-        # gradient in that full-width layout lets col2im add whole rows (zeros hidden); it
-        # costs (OW + kw - 1) / OW more product, which pays from 5x5 kernels on (LeNet's
-        # conv2: 1.57 -> 1.07 ms for product + col2im; a 3x3 on 28x28 lost 2.0 -> 2.5 ms).
-        # Formed over the input's whole grid (OH + kh - 1 rows per sample, the last kh - 1
-        # zeros), each kernel offset's slab is one run for col2im to add per channel (not
-        # one per channel and sample): LeNet's conv2 at batch 32, product + col2im, wall,
-        # fastest of 40 (two runs each): 0.71 -> 0.57 ms; batch 128 2.67-2.86 -> 2.31-2.43
-        width = out[1] + kernel[1] - 1 if full and kernel[0] * kernel[1] > 9 else None
-        height = out[0] + kernel[0] - 1 if width is not None else None
+        # (full) stride-1 windows of an undilated kernel span the input's grid, OH + kh - 1
+        # rows of OW + kw - 1: the gradient formed on that full grid (zeros hidden) lets
+        # col2im add ONE run per channel and kernel offset over all the samples. It costs
+        # (H*W) / (OH*OW) more product, which pays from 5x5 kernels on (LeNet's conv2,
+        # product + col2im: rows at full width 1.57 -> 1.07 ms, a 3x3 on 28x28 lost 2.0 ->
+        # 2.5; then the full grid, wall, fastest of 40, two runs each: batch 32 0.71 -> 0.57
+        # ms, batch 128 2.67-2.86 -> 2.31-2.43)
+        grid = (out[0] + kernel[0] - 1, out[1] + kernel[1] - 1) \
+            if full and kernel[0] * kernel[1] > 9 else None
         n = ct.shape[0]
         ck = w2.shape[-1]
         parts = [(0, n)] if grouped or ct.dtype.char not in "fd" else \
             _batch_parts(n, ct.nbytes * ck // w2.shape[-2])  # (the gradient's bytes)
         if len(parts) == 1:
-            g = _mm_impl(w2.swapaxes(-1, -2), _ct_rows(ct, nsp, grouped, width, height))
+            g = _mm_impl(w2.swapaxes(-1, -2), _ct_rows(ct, nsp, grouped, grid))
         else:  # each half of the batch is a block of columns of the product
-            q = height * width if width is not None else math.prod(out)
+            q = math.prod(grid or out)
             g = namespace(ct).empty((ck, n * q), ct.dtype)
             wt = w2.swapaxes(-1, -2)
 
             def part(a, b):
-                U.matmul(wt, _ct_rows(ct[a:b], nsp, grouped, width, height),
-                         out=g[:, a * q:b * q])
+                U.matmul(wt, _ct_rows(ct[a:b], nsp, grouped, grid), out=g[:, a * q:b * q])
             _run_parts(part, parts)
         cshape = head + (w.shape[lead - 1],) + kernel + (ct.shape[0],)
-        if width is None:
+        if grid is None:
             g = g.reshape(cshape + out)
         else:
             root = g.base if isinstance(g.base, type(g)) else g  # (g may be a view, of a
             # pooled product's array: the views below have that array for base)
             _zero_margins[id(root)] = root
-            g = g.reshape(cshape + (height, width))[..., :out[0], :out[1]]
+            g = g.reshape(cshape + grid)[..., :out[0], :out[1]]
         perm = (h + 1 + nsp,) + tuple(range(h + 1)) + \
             tuple(range(h + 2 + nsp, h + 2 + 2 * nsp)) + tuple(range(h + 1, h + 1 + nsp))
         return g.transpose(perm)
@@ -776,7 +749,7 @@ def _conv_cols_grad_kernel(nsp, grouped, full=False):
 
 def _conv_w_grad_kernel(nsp, grouped):
     def run(ct, cols):  # (N, [G,] O, *out), (N, [G,] C, *out, *K) -> ([G,] O, C, *K)
-        m, width = _cols_matrix(cols, nsp, grouped)
+        m = _cols_matrix(cols, nsp, grouped)
         if m is None and not grouped and _row_shift_ok(cols) and _w_grad_shifts(ct, cols):
             return _w_grad_row_shift(ct, cols, _batch_parts(cols.shape[0], cols.nbytes))
         if m is None:
@@ -786,12 +759,12 @@ def _conv_w_grad_kernel(nsp, grouped):
         parts = [(0, n)] if grouped or cols.dtype.char not in "fd" else \
             _batch_parts(n, cols.nbytes)
         if len(parts) == 1:
-            gw = _mm_impl(_ct_rows(ct, nsp, grouped, width), m.swapaxes(-1, -2))  # (O, C*K)
+            gw = _mm_impl(_ct_rows(ct, nsp, grouped), m.swapaxes(-1, -2))  # (O, C*K)
         else:  # the sum over the batch as two half-batch products, added (first + second)
             q = m.shape[-1] // n
 
             def part(a, b):
-                return U.matmul(_ct_rows(ct[a:b], nsp, grouped, width),
+                return U.matmul(_ct_rows(ct[a:b], nsp, grouped),
                                 m[:, a * q:b * q].swapaxes(-1, -2))
             first, second = _run_parts(part, parts)
             gw = U.add(first, second, out=first)
@@ -853,8 +826,8 @@ def _letters(n):
 def _conv_letters(nsp, stride, dilation, groups):
     """The einsum letters of a convolution's spatial and kernel dims. A 2-D stride-1,
     undilated convolution is spelled with its own letters, so that its windows' gradient
-    (whose kernel sees only the cotangent and the weight) may be formed in the full-width
-    layout that col2im adds by whole rows (one group), or by the depthwise kernels below."""
+    (whose kernel sees only the cotangent and the weight) may be formed on the full grid
+    that col2im adds by whole runs (one group), or by the depthwise kernels below."""
     if nsp == 2 and not (stride == (1, 1) and dilation == (1, 1)):
         return "pq", "kl"
     return _letters(nsp)

@@ -30,7 +30,7 @@ def _split(monkeypatch, on):
 
 
 CONVS = [  # x shape, w shape, conv2d keywords
-    ((5, 3, 16, 16), (6, 3, 5, 5), {}),                      # full-width input gradient
+    ((5, 3, 16, 16), (6, 3, 5, 5), {}),                      # full-grid input gradient
     ((4, 6, 12, 12), (8, 6, 3, 3), {"padding": 1}),          # compact layout
     ((3, 4, 11, 11), (6, 4, 3, 3), {"stride": 2}),
     ((4, 4, 10, 10), (6, 2, 3, 3), {"groups": 2}),           # grouped: not split
@@ -83,9 +83,9 @@ def test_split_col2im_keeps_the_bits_of_one_part(monkeypatch, parts_seen):
     ct = rng.standard_normal((5, 6, 12, 12)).astype(np.float32)
     w = rng.standard_normal((6, 3, 5, 5)).astype(np.float32)
     g = C._conv_cols_grad_kernel(2, False, full=True)(ct, w)
-    m, width = C._cols_matrix(g, 2, False, tall=True)
-    assert m.shape == (3 * 25, 5 * 16 * 16) and width == 16  # (C*K, N*H*W)
-    assert C._cols_matrix(g, 2, False) == (None, None)  # (the products don't take it)
+    assert C._cols_matrix(g, 2, False, full=True).shape == (3 * 25, 5 * 16 * 16)  # (C*K,
+    # N*H*W)
+    assert C._cols_matrix(g, 2, False) is None  # (the products don't take it)
     _split(monkeypatch, False)
     one = C._unwindows_impl(g, (16, 16), (5, 5), (1, 1), (1, 1))
     _split(monkeypatch, True)

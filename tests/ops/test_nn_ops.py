@@ -350,11 +350,11 @@ def test_conv2d_is_one_gemm_over_the_windows_matrix_bit_for_bit(monkeypatch, gro
             gx[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride] += \
                 gcols[:, i, j].transpose(1, 0, 2, 3)
     np.testing.assert_array_equal(xe.grad.numpy(), gx[:, :, p:p + 12, p:p + 12])
-    if stride == 1 and groups == 1:  # col2im took whole rows of the full-width gradient
+    if stride == 1 and groups == 1:  # col2im took whole runs of the full-grid gradient
         from ember.ops import conv as C
         seen = []
-        orig = C._unwindows_full_width
-        monkeypatch.setattr(C, "_unwindows_full_width", lambda *a: seen.append(1) or orig(*a))
+        orig = C._unwindows_full_grid
+        monkeypatch.setattr(C, "_unwindows_full_grid", lambda *a: seen.append(1) or orig(*a))
         x2 = ember.tensor(x, requires_grad=True)
         F.conv2d(x2, we.detach(), **kw).sum().backward()
         assert seen
