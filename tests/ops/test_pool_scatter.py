@@ -46,3 +46,48 @@ def test_finite_cotangents_equal_a_selection(k, s):
         taken |= hit
         want[(Ellipsis,) + sl] += np.where(hit, ct, 0)
     np.testing.assert_array_equal(got, want)
+
+
+def _rows(ct, x, out, k, s):
+    z = np.zeros(x.shape, ct.dtype)
+    conv._scatter_rows(z, ct, x, out, k, s, (1, 1), False, True)
+    return z
+
+
+@pytest.mark.parametrize("shape,k,s", [
+    ((16, 64, 34, 34), (3, 3), (2, 2)),   # ResNet's stem pool (padded), several pieces
+    ((3, 4, 9, 7), (3, 3), (2, 2)),       # odd sizes: the phases' rows differ in length
+    ((2, 3, 11, 10), (3, 2), (2, 3)),     # unequal kernel and stride
+    ((2, 3, 8, 8), (3, 3), (1, 1)),       # stride 1: one phase
+    ((5, 9, 9), (3, 3), (2, 2)),          # unbatched (C, H, W)
+])
+@pytest.mark.parametrize("layout", ["C", "channel-major"])
+def test_overlapping_pools_scatter_through_the_stride_phases_with_the_same_bits(
+        monkeypatch, shape, k, s, layout):
+    """The phase path gives _scatter_rows' bits, signs of zeros included: ReLU'd inputs (ties
+    of zeros: the first window entry takes the gradient), a NaN window, -0.0 cotangents."""
+    monkeypatch.setattr(conv, "_PHASE_PIECE_BYTES", 64 << 10)  # several pieces
+    rng = np.random.default_rng(2)
+    x = np.maximum(rng.standard_normal(shape), 0).astype(np.float32)
+    if layout == "channel-major" and len(shape) == 4:
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    x[(0,) * (len(shape) - 2) + (1, 1)] = np.nan
+    out = conv._pool_max_impl(x, k, s, (1, 1))
+    ct = rng.standard_normal(out.shape).astype(np.float32)
+    ct[..., 0, :] = -0.0
+    seen = []
+    real = conv._scatter_phases
+    monkeypatch.setattr(conv, "_scatter_phases", lambda *a: seen.append(1) or real(*a))
+    got = conv._argmax_scatter_impl(ct, x, out, k, s, (1, 1))
+    assert seen
+    want = _rows(ct, x, out, k, s)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_tiled_or_disjoint_pools_keep_their_own_paths(monkeypatch):
+    monkeypatch.setattr(conv, "_scatter_phases", None)  # (calling it would fail)
+    x = np.random.default_rng(3).standard_normal((2, 3, 9, 9)).astype(np.float32)
+    for k, s in (((2, 2), (2, 2)), ((3, 3), (3, 3))):
+        out = conv._pool_max_impl(x, k, s, (1, 1))
+        conv._argmax_scatter_impl(np.ones_like(out), x, out, k, s, (1, 1))
