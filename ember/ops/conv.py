@@ -485,7 +485,10 @@ def _cols_blocks(cols, nsp, grouped, a, b):
 # compiled LeNet step, the two alternating in one process, fastest of 12 rounds: batch 32
 # 6.34 -> 5.37 ms, batch 128 41.1 -> 38.5 (a loaded machine).
 
-_SHIFT_BLOCK_BYTES = 2 << 20
+# the block size: the compiled LeNet step alternating the sizes in one process, fastest /
+# median of 12 rounds, batch 32: 1 MB 5.73 / 6.15 ms, 2 MB 5.24 / 5.73, 4 MB 4.73 / 5.44, 8 MB
+# 4.94 / 5.40; batch 128: 20.5 / 21.9, 19.6 / 21.1, 18.4 / 19.7, 18.2 / 19.9
+_SHIFT_BLOCK_BYTES = 4 << 20
 
 
 def _w_grad_shifts(ct, cols):
