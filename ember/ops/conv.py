@@ -346,19 +346,21 @@ def _cols_matrix(cols, nsp, grouped, full=False):
     return namespace(cols).as_strided(m, (m.shape[0] * k, L), (L * e, e), writeable=False)
 
 
-def _ct_rows(ct, nsp, grouped, grid=None):
+def _ct_rows(ct, nsp, grouped, grid=None, pad=0):
     """The cotangent (N, [G,] O, *out) copied as ([G,] O, N*P) rows; with ``grid`` (H, W),
-    each 2-D sample placed on that grid, zeros beyond its (OH, OW) (the full grid)."""
+    each 2-D sample placed on that grid, zeros beyond its (OH, OW) (the full grid), and
+    ``pad`` zero columns before the first sample."""
     lead = 3 if grouped else 2
     perm = tuple(range(1, lead)) + (0,) + tuple(range(lead, lead + nsp))
     t = ct.transpose(perm)
     xp = namespace(ct)
-    if grid is None or tuple(grid) == tuple(ct.shape[-2:]):
+    if (grid is None or tuple(grid) == tuple(ct.shape[-2:])) and not pad:
         m = xp.ascontiguousarray(t)
-    else:
-        m = xp.zeros(t.shape[:-2] + tuple(grid), ct.dtype)
-        m[..., :ct.shape[-2], :ct.shape[-1]] = t
-    return m.reshape(m.shape[:lead - 1] + (-1,))
+        return m.reshape(m.shape[:lead - 1] + (-1,))
+    shape = t.shape[:-2] + tuple(grid or ct.shape[-2:])
+    rows = xp.zeros(shape[:lead - 1] + (pad + math.prod(shape[lead - 1:]),), ct.dtype)
+    rows[..., pad:].reshape(shape)[..., :ct.shape[-2], :ct.shape[-1]] = t
+    return rows
 
 
 # buffers of windows gradients on the full grid whose hidden entries are zeros (the
@@ -403,9 +405,10 @@ def _conv_blocked(rows, nbytes):
     return rows <= _BLOCK_MAX_ROWS and nbytes >= _BLOCK_MIN_BYTES
 
 
-def _block_len(n, per_sample_bytes):
-    """Samples per block: a block's window matrix about _BLOCK_BYTES, at least one sample."""
-    return max(1, min(n, _BLOCK_BYTES // max(1, per_sample_bytes)))
+def _block_len(n, per_sample_bytes, budget=None):
+    """Samples per block: a block's window matrix about ``budget`` bytes (_BLOCK_BYTES), at
+    least one sample."""
+    return max(1, min(n, (budget or _BLOCK_BYTES) // max(1, per_sample_bytes)))
 
 
 def _cols_blocks(cols, nsp, grouped, a, b):
@@ -535,7 +538,7 @@ def _shifts(x, j0, rows, m, step, out):
 def _shift_blocks(n, per_sample, parts):
     """The block starts of n samples (each block about _SHIFT_BLOCK_BYTES), and the ranges
     of blocks the parts run: whole blocks, so the split does not move a sum."""
-    nb = max(1, min(n, _SHIFT_BLOCK_BYTES // max(1, per_sample)))
+    nb = _block_len(n, per_sample, _SHIFT_BLOCK_BYTES)
     starts = range(0, n, nb)
     k = len(starts)
     return nb, starts, [(0, k)] if len(parts) == 1 or k < 2 else [(0, k // 2), (k // 2, k)]
@@ -581,8 +584,7 @@ def _w_grad_row_shift(ct, cols, parts):
     pad = (kh - 1) * wd
     x = _planes(cols, kw - 1)
     xp = namespace(cols)
-    p = xp.zeros((o, pad + n * r), cols.dtype)
-    p[:, pad:].reshape((o, n, h, wd))[:, :, :oh, :ow] = ct.transpose(1, 0, 2, 3)
+    p = _ct_rows(ct, 2, False, (h, wd), pad)  # (O, pad + N*H*W)
     rb, rd = c * kw + (-c * kw) % 8, kh * o + (-kh * o) % 8
     nb, starts, ranges = _shift_blocks(n, (rb + rd) * r * cols.itemsize, parts)
 
@@ -1198,24 +1200,30 @@ def _pool_max_rows(x, kernel, stride, dilation):
     return r
 
 
-def _first_hits(x, out, kernel, stride, dilation, bufs=None):
-    """For each kernel offset: (slices, mask of windows whose first maximum sits there).
-    ``bufs``: two boolean arrays of ``out``'s shape to compute in (reused across pieces); a
-    mask is valid until the next one is made."""
+def _first_hit_masks(views, out, bufs=None):
+    """For each of ``views`` (a window's entries at each kernel offset, in window order,
+    shaped as ``out``): the mask of windows whose first maximum sits there. ``bufs``: two
+    boolean arrays of ``out``'s shape to compute in (reused across pieces); a mask is valid
+    until the next one is made."""
     if bufs is None:
         bufs = (namespace(out).empty(out.shape, bool), namespace(out).empty(out.shape, bool))
     hit, taken = bufs
-    offsets = list(_offset_slices(kernel, stride, dilation, out.shape[-len(kernel):]))
-    for i, sl in enumerate(offsets):
-        v = x[(Ellipsis,) + sl]
+    for i, v in enumerate(views):
         if i == 0:
-            yield sl, np.equal(v, out, out=taken)
+            yield np.equal(v, out, out=taken)
             continue
         np.equal(v, out, out=hit)
         np.greater(hit, taken, out=hit)  # hit and not taken
-        if i + 1 < len(offsets):
+        if i + 1 < len(views):
             taken |= hit
-        yield sl, hit
+        yield hit
+
+
+def _first_hits(x, out, kernel, stride, dilation, bufs=None):
+    """For each kernel offset: (slices, mask of windows whose first maximum sits there)."""
+    offsets = list(_offset_slices(kernel, stride, dilation, out.shape[-len(kernel):]))
+    return zip(offsets, _first_hit_masks([x[(Ellipsis,) + sl] for sl in offsets], out,
+                                         bufs))
 
 
 def _argmax_gather_impl(t, x, out, kernel, stride, dilation):
@@ -1365,20 +1373,13 @@ def _scatter_phases_piece(z, ct, x, out, kernel, stride):
     c = xp.zeros(m, ct.dtype)
     c.reshape(grid)[..., :oh, :ow] = ct
     zs = xp.zeros((sy, sx, m + tail), ct.dtype)
-    hit, taken, tmp = xp.empty(m, bool), xp.empty(m, bool), xp.empty(m, ct.dtype)
-    for i in range(kh * kw):
-        iy, ix = divmod(i, kw)
-        py, px, f = iy % sy, ix % sx, (iy // sy) * wq + ix // sx
-        v = xs[py, px, f:f + m]
-        if i == 0:
-            h_ = np.equal(v, o, out=taken)
-        else:
-            np.equal(v, o, out=hit)
-            np.greater(hit, taken, out=hit)  # hit and not taken
-            taken |= hit
-            h_ = hit
+    tmp = xp.empty(m, ct.dtype)
+    runs = [(iy % sy, ix % sx, (iy // sy) * wq + ix // sx) for iy in range(kh)
+            for ix in range(kw)]  # each kernel offset's phase and shift, in window order
+    hits = _first_hit_masks([xs[py, px, f:f + m] for py, px, f in runs], o)
+    for (py, px, f), hit in zip(runs, hits):
         dst = zs[py, px, f:f + m]
-        U.add(dst, np.multiply(h_, c, out=tmp), out=dst)
+        U.add(dst, np.multiply(hit, c, out=tmp), out=dst)
     for py in range(sy):
         for px in range(sx):
             dst = z[..., py::sy, px::sx]
