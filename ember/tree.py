@@ -377,10 +377,12 @@ def flatten_with_key(tree):
 _builders: dict = {}
 
 
-def unflattener(treedef: PyTreeDef):
+def unflattener(treedef: PyTreeDef, *leaf_fns):
     """A function of a leaf list that builds the tree ``treedef`` describes, as straight-line
-    Python compiled once per structure (jit rebuilds its outputs on every call)."""
-    key = (treedef, _orders(treedef))
+    Python compiled once per structure (jit rebuilds its outputs on every call). With
+    ``leaf_fns`` (f, g, ...), each leaf ``x`` goes in as ``f(g(x))``, the calls written
+    inline (no loop over the leaves before the build)."""
+    key = (treedef, _orders(treedef), leaf_fns)
     fn = _builders.get(key)
     if fn is not None:
         return fn
@@ -390,11 +392,12 @@ def unflattener(treedef: PyTreeDef):
         name = f"k{len(glb)}"
         glb[name] = v
         return name
+    calls = [const(f) for f in leaf_fns]
 
     def src(d):
         if d.kind is None:
             counter[0] += 1
-            return f"l[{counter[0] - 1}]"
+            return "".join(f"{c}(" for c in calls) + f"l[{counter[0] - 1}]" + ")" * len(calls)
         ch = [src(c) for c in d.children]
         if d.kind is tuple:
             return "(" + "".join(c + ", " for c in ch) + ")"

@@ -107,6 +107,14 @@ def test_unflatten_keeps_each_dicts_insertion_order():
     assert list(g) == ["z", "a"]
 
 
+def test_unflattener_applies_leaf_functions_inline():
+    tree = {"b": (1, [2, None]), "a": 3}
+    leaves, td = ember.tree.tree_flatten(tree)
+    built = ember.tree.unflattener(td, str, lambda v: v * 10)(leaves)
+    assert built == {"b": ("10", ["20", None]), "a": "30"} and list(built) == ["b", "a"]
+    assert ember.tree.unflattener(td)(leaves) == tree  # (a separate builder per leaf_fns)
+
+
 def test_custom_node_with_unhashable_aux_data_works_under_jit():
     # JAX compares a node's aux data by ==, so a dict of static values is fine (JAX's
     # "Common gotchas" registers a class that way and jits a method of it)

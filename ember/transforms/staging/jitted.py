@@ -582,8 +582,7 @@ class Jitted:
         if fast is not None and not transforms_active() and not _ac[0]:
             arrays = fast[0](args, kwargs)
             if arrays is not None and not (fast[3] and fast[3].consts_need_grad()):
-                wrap = Tensor._wrap
-                return fast[2]([wrap(np.asanyarray(o)) for o in fast[1](*arrays)])
+                return fast[2](fast[1](*arrays))
         if self._inline and transforms_active():
             return self.fun(*args, **kwargs)
         try:
@@ -620,11 +619,10 @@ class Jitted:
             # the eager tape records one node whose backward is a compiled graph
             outs = entry.grad_plan_().bind([as_value(x) for x in ins])
         else:
-            wrap = Tensor._wrap
-            build = unflattener(out_def)
-            outs = [wrap(np.asanyarray(o)) for o in plan(
-                *[x._data if isinstance(x, Tensor) else x for x in ins])]
+            outs = plan(*[x._data if isinstance(x, Tensor) else x for x in ins])
             if fx is None and not _ac[0]:  # (the guard knows nothing of autocast)
+                build = unflattener(out_def, Tensor._wrap, np.asanyarray)  # (each output
+                # array wrapped as a tensor, inline)
                 if not self.static_argnums and not self.static_argnames:
                     fast = entry.guard
                     if fast is None:  # one guard per cache entry, made on its first plain call
@@ -633,6 +631,8 @@ class Jitted:
                             guard, plan, build, entry if entry.tensor_consts else None)
                     self._fast = fast or None
                 return build(outs)
+            wrap = Tensor._wrap
+            outs = [wrap(np.asanyarray(o)) for o in outs]
         if fx is not None:
             outs = fx.write_back(outs)
         return tree_unflatten(out_def, outs)
