@@ -8,6 +8,7 @@ import pytest
 import ember
 from ember.transforms.staging import pieces
 from ember.transforms.staging.codegen import compile_plan
+from ember.transforms.staging.ir import Var
 from ember.transforms.staging.passes import _inplace_targets, _is_elementwise_ufunc, optimize
 
 
@@ -166,3 +167,54 @@ def test_no_equation_writes_into_a_scratch_result_of_a_chain(small_pieces, monke
     a, b, c = ember.randn(60, 60), ember.randn(60, 60), ember.randn(60, 1)
     for got, want in zip(ember.jit(f)(a, b, c), f(a, b, c)):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def _two_params_sgd(p1, p2, g1, g2, b1, b2):
+    # the functional optimizers' order: every update first, then every application
+    n1, n2 = b1 * 0.9 + g1, b2 * 0.9 + g2
+    u1, u2 = n1 * -0.01, n2 * -0.01
+    return p1 + u1, p2 + u2, n1, n2
+
+
+def test_an_application_joins_its_updates_chain(small_pieces):
+    rng = np.random.default_rng(4)
+    args = [ember.tensor(rng.standard_normal(s).astype(np.float32))
+            for s in [(60, 70), (50, 90)] * 3]  # two parameters of two shapes
+    g = optimize(ember.make_graph(_two_params_sgd)(*args))
+    runs = pieces.find_runs(g, _inplace_targets(g), _is_elementwise_ufunc)
+    assert sum(len(r.span) for r in runs.values()) < len(g.eqns) == 8  # the graph's order:
+    # momentum of each, then the updates, then the applications, each one by itself
+    h = pieces.gather_chains(g, _is_elementwise_ufunc)
+    runs = pieces.find_runs(h, _inplace_targets(h), _is_elementwise_ufunc)
+    assert len(runs) == 2  # one per parameter: momentum, update and application together
+    for run in runs.values():
+        assert len(run.span) == 4
+        assert len(run.outs) == 2  # the new parameter and momentum; the update is scratch
+    src = compile_plan(g).source  # (compile_plan gathers the chains itself)
+    assert len(src.strip().splitlines()) == 4, src  # def, two runs, return
+    want = _two_params_sgd(*args)
+    f = ember.jit(_two_params_sgd, donate_argnums=(0, 1, 4, 5))
+    for _ in range(2):
+        got = f(*[a.clone() for a in args])
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_gathering_keeps_every_operand_made_before_its_reader(small_pieces):
+    def f(a, b, c):
+        u = a * 2 + 1  # a chain
+        m = b @ c      # a product (no chain) made after it
+        return u * 3 - m, u.sum()  # reads u last but needs m: stays after the product
+
+    rng = np.random.default_rng(5)
+    a, b, c = (ember.tensor(rng.standard_normal((80, 80)).astype(np.float32))
+               for _ in range(3))
+    g = optimize(ember.make_graph(f)(a, b, c))
+    h = pieces.gather_chains(g, _is_elementwise_ufunc)
+    made = {id(v) for v in h.invars}
+    for e in h.eqns:
+        assert all(not isinstance(x, Var) or id(x) in made for x in e.ins)
+        made.update(id(o) for o in e.outs)
+    want = f(a, b, c)
+    for u, w in zip(ember.jit(f)(a, b, c), want):
+        np.testing.assert_array_equal(u.numpy(), w.numpy())

@@ -13,7 +13,7 @@ from ...core.tensor import Tensor
 from ...ops.linalg import matmul_p
 from .ir import Graph, Lit
 from .passes import _inplace_targets, _is_elementwise_ufunc
-from .pieces import find_runs
+from .pieces import find_runs, gather_chains
 
 
 _param_orders: dict = {}
@@ -136,6 +136,8 @@ def compile_plan(g: Graph, donated=(), backend=None, header=None):
         last[n] = len(lines)
         return n
     args = ", ".join(nm(v) for v in g.invars)
+    if backend is None:
+        g = gather_chains(g, _is_elementwise_ufunc)
     inplace = {i: t for i, t in _inplace_targets(g, donated).items()
                if _nbytes(g.eqns[i].outs[0].aval) >= _INPLACE_MIN_BYTES}
     # chains of elementwise equations over one large shape (an optimizer's update of a large
