@@ -135,8 +135,9 @@ def clear():
 
 
 def _key(order, root_cts):
-    """``(key, saved arrays, leaves, finish order)`` for the tape ``order`` (nodes in walk
-    order, root first), or None when it must be walked."""
+    """``(key, saved arrays, leaves, aliases)`` for the tape ``order`` (nodes in walk order,
+    root first), or None when it must be walked. ``aliases``: None, or for each saved value
+    the position of its array's first occurrence (``saved`` then holds each array once)."""
     index = {}
     i = 0
     for node in order:
@@ -206,7 +207,15 @@ def _key(order, root_cts):
             else:
                 edges.append((index[id(p[0])], p[1]))
         key.append((prim, pk, node.n_out, out is not None, tuple(sig), tuple(edges)))
-    return tuple(key), saved, leaves
+    first = {}
+    alias = [first.setdefault(id(d), i) for i, d in enumerate(saved)]
+    if len(first) == len(saved):
+        return tuple(key), saved, leaves, None
+    # an array saved twice (relu's output, saved again as the next pool's input): the plan
+    # takes it once, so its passes see one value (mask_before_scatter)
+    alias = tuple(alias)
+    key.append(alias)
+    return tuple(key), [d for i, d in enumerate(saved) if alias[i] == i], leaves, alias
 
 
 def replay(root, cts, retain_graph, finish_leaf):
@@ -229,7 +238,7 @@ def replay(root, cts, retain_graph, finish_leaf):
     k = _key(order, root_cts)
     if k is None:
         return None
-    key, saved, leaves = k
+    key, saved, leaves, alias = k
     entry = _plans.get(key)
     if entry is None:
         h = hash(key)
@@ -249,7 +258,7 @@ def replay(root, cts, retain_graph, finish_leaf):
                 _skip[0] = _BACKOFF - 1
             return None
         _sightings.pop(h, None)
-        entry = _compile(order, root_cts, len(leaves))
+        entry = _compile(order, root_cts, len(leaves), alias)
         stats["compiled"] += 1
         if len(_plans) >= _MAX_PLANS:  # the least recently replayed plan goes
             del _plans[min(_plans, key=_last_use)]
@@ -280,9 +289,10 @@ def _last_use(key):
     return entry[3] if type(entry) is list else -1  # (unstageable marks go first)
 
 
-def _compile(order, root_cts, n_leaves):
+def _compile(order, root_cts, n_leaves, alias=None):
     """Stage the walk of ``order`` on tracers: ``(plan, finishing leaf positions, copy
-    flags)``, or ``_NOT_STAGEABLE``."""
+    flags)``, or ``_NOT_STAGEABLE``. ``alias`` (see ``_key``): the plan takes each array
+    once."""
     index = {id(n): i for i, n in enumerate(order)}
     steps = []
     for i, node in enumerate(order):
@@ -365,8 +375,15 @@ def _compile(order, root_cts, n_leaves):
                     bind(_finished_p, g, index=len(results))
                     results.append(g)
         return results
+    walk = backward
+    if alias is not None:  # one input per distinct array, handed to every place it fills
+        slot = {i: j for j, i in enumerate(i for i, a in enumerate(alias) if a == i)}
+        flat = [t for i, t in enumerate(flat) if alias[i] == i]
+
+        def walk(ins):
+            return backward([ins[slot[a]] for a in alias])
     try:
-        graph, _ = trace_to_graph(backward, flat, name="eager_backward")
+        graph, _ = trace_to_graph(walk, flat, name="eager_backward")
     except ConcretizationError:  # a rule needs concrete values: keep walking
         return _NOT_STAGEABLE
     graph = optimize(graph)
