@@ -86,13 +86,13 @@ def gather_chains(g, ufunc):
     """``g`` with each large elementwise equation that is the last reader of a large
     elementwise result of its shape moved up to right after the equation making it (and
     after those moved there before it), when all its operands are made by then, so that
-    :func:`find_runs` takes them into one chain: an
-    optimizer's update ``u`` and its application ``p + u``, which the graph has apart (every
-    parameter's update first, then every application), run piece by piece together, and
-    ``u`` is never a whole array (VGG-11's 392 MiB classifier weight: two of its seven
-    passes over memory saved). The graph is pure, so moving an equation up past others
-    that don't make its operands changes no value; the moved result lives longer by as
-    much as the operand it reads last dies sooner."""
+    :func:`find_runs` takes them into one chain: an optimizer's update ``u`` and its
+    application ``p + u``, which the graph has apart (every parameter's update first, then
+    every application), run piece by piece together, and ``u`` is never a whole array
+    (VGG-11's 392 MiB classifier weight: two of its seven passes over memory saved). The
+    graph is pure, so moving an equation up past others that don't make its operands changes
+    no value; the moved result lives longer by as much as the operand it reads last dies
+    sooner."""
     eqns = g.eqns
     kinds = [_kind(e, ufunc) for e in eqns]
     if sum(k == "big" for k in kinds) < 2:
