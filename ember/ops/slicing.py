@@ -298,7 +298,24 @@ def repeat_interleave(input, repeats, dim=None, *, output_size=None):
 # ---- padding -------------------------------------------------------------------------
 
 def _pad_impl(x, pads, value):
-    return namespace(x).pad(x, pads, mode="constant", constant_values=value)
+    if type(x) is not np.ndarray:
+        return namespace(x).pad(x, pads, mode="constant", constant_values=value)
+    # np.pad's values and memory order (F for an F-ordered array), in one fill and one copy
+    # (np.pad's per-axis border passes: a convolution's input (16, 64, 16, 16) 0.19 -> 0.13
+    # ms, (16, 3, 64, 64) 0.13 -> 0.05)
+    shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pads))
+    order = "F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C"
+    try:
+        zero = value == 0 and not np.signbit(value)
+    except TypeError:  # (a complex value)
+        zero = False
+    if zero:
+        out = np.zeros(shape, x.dtype, order)
+    else:
+        out = np.empty(shape, x.dtype, order)
+        out[...] = np.asarray(value)[()]  # (as np.pad assigns it: a NumPy scalar)
+    out[tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape, pads))] = x
+    return out
 
 
 def _pad_vjp(ct, out, x, pads, value):
