@@ -84,7 +84,8 @@ def _scalar_const(e, x, const):
     NumPy scalar) to ~0.4 us (a Python float) of a ~0.8 us call on small arrays (linreg's
     step has three). A NumPy scalar keeps its dtype (a 0-d array takes part in type
     resolution as the scalar does); a Python int or float becomes the result's floating dtype
-    when every other operand has that dtype (it would be converted to it: the same value)."""
+    when every other operand has that dtype (it would be converted to it: the same value).
+    CPU plans only (another backend's ufuncs may not take a NumPy array beside theirs)."""
     if not isinstance(x, Lit) or not isinstance(e.prim.impl, np.ufunc) or len(e.outs) != 1:
         return None
     if isinstance(x.val, np.generic):
@@ -165,7 +166,7 @@ def compile_plan(g: Graph, donated=(), backend=None, header=None):
             continue
         glb[f"f{i}"] = e.prim.impl
         glb[f"p{i}"] = e.params
-        names_in = [_scalar_const(e, x, const) or nm(x) for x in e.ins]
+        names_in = [(backend is None and _scalar_const(e, x, const)) or nm(x) for x in e.ins]
         operands = ", ".join(names_in)
         inline = e.prim.emit_inline  # a primitive's own plan expression (see Primitive)
         expr = None if inline is None or i in inplace else inline(e, names_in, const)
