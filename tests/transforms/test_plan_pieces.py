@@ -184,8 +184,9 @@ def test_an_application_joins_its_updates_chain(small_pieces):
     runs = pieces.find_runs(g, _inplace_targets(g), _is_elementwise_ufunc)
     assert sum(len(r.span) for r in runs.values()) < len(g.eqns) == 8  # the graph's order:
     # momentum of each, then the updates, then the applications, each one by itself
-    h = pieces.gather_chains(g, _is_elementwise_ufunc)
-    runs = pieces.find_runs(h, _inplace_targets(h), _is_elementwise_ufunc)
+    h, kinds = pieces.gather_chains(g, _is_elementwise_ufunc)
+    runs = pieces.find_runs(h, _inplace_targets(h), _is_elementwise_ufunc, kinds)
+    assert runs.keys() == pieces.find_runs(h, _inplace_targets(h), _is_elementwise_ufunc).keys()
     assert len(runs) == 2  # one per parameter: momentum, update and application together
     for run in runs.values():
         assert len(run.span) == 4
@@ -210,7 +211,7 @@ def test_gathering_keeps_every_operand_made_before_its_reader(small_pieces):
     a, b, c = (ember.tensor(rng.standard_normal((80, 80)).astype(np.float32))
                for _ in range(3))
     g = optimize(ember.make_graph(f)(a, b, c))
-    h = pieces.gather_chains(g, _is_elementwise_ufunc)
+    h, _ = pieces.gather_chains(g, _is_elementwise_ufunc)
     made = {id(v) for v in h.invars}
     for e in h.eqns:
         assert all(not isinstance(x, Var) or id(x) in made for x in e.ins)

@@ -137,13 +137,14 @@ def compile_plan(g: Graph, donated=(), backend=None, header=None):
         last[n] = len(lines)
         return n
     args = ", ".join(nm(v) for v in g.invars)
+    kinds = None
     if backend is None:
-        g = gather_chains(g, _is_elementwise_ufunc)
+        g, kinds = gather_chains(g, _is_elementwise_ufunc)
     inplace = {i: t for i, t in _inplace_targets(g, donated).items()
                if _nbytes(g.eqns[i].outs[0].aval) >= _INPLACE_MIN_BYTES}
     # chains of elementwise equations over one large shape (an optimizer's update of a large
     # parameter): one line each, run piece by piece (pieces.py)
-    runs = find_runs(g, inplace, _is_elementwise_ufunc) if backend is None else {}
+    runs = find_runs(g, inplace, _is_elementwise_ufunc, kinds) if backend is None else {}
     # a run's results read only inside it are piece-sized scratch, never whole arrays: no
     # later equation may take one of them as its dead ``out=`` buffer
     hidden = set()

@@ -92,11 +92,11 @@ def gather_chains(g, ufunc):
     (VGG-11's 392 MiB classifier weight: two of its seven passes over memory saved). The
     graph is pure, so moving an equation up past others that don't make its operands changes
     no value; the moved result lives longer by as much as the operand it reads last dies
-    sooner."""
+    sooner. Returns the graph and its equations' kinds (see _kind), for find_runs."""
     eqns = g.eqns
     kinds = [_kind(e, ufunc) for e in eqns]
     if sum(k == "big" for k in kinds) < 2:
-        return g
+        return g, kinds
     made = {}  # Var -> the equation making it
     last_use = {}
     for k, e in enumerate(eqns):
@@ -123,20 +123,22 @@ def gather_chains(g, ufunc):
             slot[k] = s
     moved = {k for k, s in slot.items() if s != k}
     if not moved:
-        return g
+        return g, kinds
     order = []
     for k in range(len(eqns)):
         if k not in moved:
-            order.append(eqns[k])
-            order.extend(eqns[j] for j in attach.get(k, ()))
-    return type(g)(g.invars, order, g.outs)
+            order.append(k)
+            order.extend(attach.get(k, ()))
+    return type(g)(g.invars, [eqns[k] for k in order], g.outs), [kinds[k] for k in order]
 
 
-def find_runs(g, inplace, ufunc):
+def find_runs(g, inplace, ufunc, kinds=None):
     """{first equation's index: Run} for the chains of ``g`` worth running piece by piece
     (two or more large equations); ``inplace`` is the plan's in-place analysis (equation ->
-    input position or dead buffer), ``ufunc(e)`` tells an elementwise-ufunc equation."""
-    kinds = [_kind(e, ufunc) for e in g.eqns]
+    input position or dead buffer), ``ufunc(e)`` tells an elementwise-ufunc equation;
+    ``kinds``: the equations' kinds when gather_chains found them already."""
+    if kinds is None:
+        kinds = [_kind(e, ufunc) for e in g.eqns]
     last_use = {}
     for k, e in enumerate(g.eqns):
         for x in e.ins:
