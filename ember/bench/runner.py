@@ -8,9 +8,11 @@ float32 rounding alone makes of them (the reference run again from weights one u
 Frameworks are timed in alternating rounds (each round runs every framework for a few steps),
 so that drift of the machine hits all alike; the reported figure is the median over rounds.
 All frameworks then share one process, and the allocator setting the ``ember`` command makes
-(``ember.backend.keep_freed_memory``) applies to PyTorch and JAX as well. ``--isolate`` runs
-each framework in its own process instead, in its out-of-the-box setting (the allocator
-setting only for ember's cells), one framework after the other.
+(``ember.backend.keep_freed_memory``) applies to PyTorch and JAX as well, as does OpenBLAS's
+idle-thread spin that importing ember sets (ember/_blas_env.py: the NumPy step's BLAS; PyTorch
+and JAX bring their own). ``--isolate`` runs each framework in its own process instead, in
+its out-of-the-box setting (both settings only for ember's cells), one framework after the
+other.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import time
 
 import numpy as np
 
+from .. import _blas_env
 from . import workloads as workload_specs
 
 ALL_WORKLOADS = list(workload_specs.SPECS)
@@ -135,11 +138,22 @@ print(json.dumps({"first": cell["first"], "build": cell["build"], "times": cell[
 """
 
 
+def _cell_env(fw):
+    """The environment of an isolated cell: another framework's process keeps OpenBLAS's own
+    idle-thread spin, unless the user set it (ember's importing sets it: ember/_blas_env.py)."""
+    env = dict(os.environ)
+    if not fw.startswith("ember"):
+        env["EMBER_BLAS_TUNING"] = "0"
+        if _blas_env.state == "ember":
+            env.pop(_blas_env.VAR, None)
+    return env
+
+
 def _isolated_cell(fw, name, tiny, batch, rounds, steps, warmup, settle):
     args = dict(fw=fw, name=name, tiny=tiny, batch=batch, rounds=rounds, steps=steps,
                 warmup=warmup, settle=settle, tune=_tunes_allocator(fw))
     out = subprocess.run([sys.executable, "-c", _CELL_PROBE, json.dumps(args)],
-                         capture_output=True, text=True, timeout=3600)
+                         capture_output=True, text=True, timeout=3600, env=_cell_env(fw))
     if out.returncode != 0:
         raise RuntimeError(f"ember bench --isolate: the {fw} process for {name} failed:\n"
                            f"{out.stderr[-2000:]}")

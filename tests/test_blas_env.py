@@ -1,0 +1,74 @@
+"""ember/_blas_env.py: OPENBLAS_THREAD_TIMEOUT set when ember is imported before NumPy."""
+import os
+import subprocess
+import sys
+
+import ember
+from ember import _blas_env
+from ember.bench import runner
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_sets_the_spin_when_numpy_is_not_loaded():
+    env = {}
+    assert _blas_env.limit_blas_spin(env, {}) == "ember"
+    assert env == {"OPENBLAS_THREAD_TIMEOUT": "20"}
+
+
+def test_keeps_a_value_from_the_environment():
+    env = {"OPENBLAS_THREAD_TIMEOUT": "28"}
+    assert _blas_env.limit_blas_spin(env, {}) == "environment"
+    assert env == {"OPENBLAS_THREAD_TIMEOUT": "28"}
+
+
+def test_turned_off():
+    env = {"EMBER_BLAS_TUNING": "0"}
+    assert _blas_env.limit_blas_spin(env, {}) == "off"
+    assert "OPENBLAS_THREAD_TIMEOUT" not in env
+
+
+def test_too_late_once_numpy_is_loaded():
+    env = {}
+    assert _blas_env.limit_blas_spin(env, {"numpy": object()}) == "too late"
+    assert env == {}  # not set: it would not act in this process
+
+
+def _child(code, **extra):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_THREAD_TIMEOUT", "EMBER_BLAS_TUNING")}
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+PROBE = "import os, ember; print(ember._blas_env.state, os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+
+
+def test_importing_ember_first_sets_it():
+    assert _child(PROBE) == ["ember", "20"]
+
+
+def test_importing_numpy_first_leaves_it():
+    assert _child("import numpy; " + PROBE) == ["too", "late", "None"]
+
+
+def test_user_value_and_opt_out():
+    assert _child(PROBE, OPENBLAS_THREAD_TIMEOUT="24") == ["environment", "24"]
+    assert _child(PROBE, EMBER_BLAS_TUNING="0") == ["off", "None"]
+
+
+def test_isolated_bench_cells_of_other_frameworks_keep_blas_defaults(monkeypatch):
+    monkeypatch.setattr(_blas_env, "state", "ember")
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "20")
+    torch_env = runner._cell_env("torch-eager")
+    assert "OPENBLAS_THREAD_TIMEOUT" not in torch_env
+    assert torch_env["EMBER_BLAS_TUNING"] == "0"
+    assert runner._cell_env("ember-jit")["OPENBLAS_THREAD_TIMEOUT"] == "20"
+    # a value the user chose stays, for every framework
+    monkeypatch.setattr(_blas_env, "state", "environment")
+    assert runner._cell_env("numpy")["OPENBLAS_THREAD_TIMEOUT"] == "20"
+    assert ember._blas_env is _blas_env
