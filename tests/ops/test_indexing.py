@@ -87,9 +87,11 @@ def test_vmap_of_grad_with_batched_index_tensors_equals_loop(f):
 
 
 @pytest.mark.parametrize("vocab,shape,row", [(50, (7, 30), (4,)), (10, (300,), (3, 2)),
-                                             (1000, (64, 200), (8,))])
+                                             (1000, (64, 200), (8,)), (65536, (4000,), (2,)),
+                                             (70000, (4000,), (2,))])
 def test_row_scatter_add_is_add_at_bit_for_bit(vocab, shape, row):
-    # an embedding's gradient: rows picked by one index array, many repeats (padding)
+    # an embedding's gradient: rows picked by one index array, many repeats (padding);
+    # tables of up to 2^16 rows sort the indices as uint16 (radix sort), larger ones as given
     from ember.ops.indexing import _index_add_impl
     rng = np.random.default_rng(1)
     idx = rng.integers(-vocab, vocab, shape)
