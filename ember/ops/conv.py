@@ -179,7 +179,8 @@ def _unwindows_impl(cols, size, kernel, stride, dilation):
         z = _dw_unwindows(cols, size, kernel)
         if z is not None:
             return z
-    if nsp == 2 and len(lead) == 2 and cols.transpose(4, 5, 0, 2, 3, 1).flags.c_contiguous:
+    if nsp == 2 and len(lead) == 2 and (cols.transpose(4, 5, 0, 2, 3, 1).flags.c_contiguous or
+                                        cols.transpose(0, 2, 3, 1, 4, 5).flags.c_contiguous):
         return _unwindows_channels_last(cols, size, stride, dilation)
     if nsp == 2 and len(lead) == 2 and stride == (1, 1) and cols.base is not None and \
             _zero_margins.get(id(cols.base)) is cols.base:
@@ -682,20 +683,44 @@ def _offset_slab(z, i, j, oh, ow, stride, dilation):
     return z[:, i * dy:i * dy + sy * (oh - 1) + 1:sy, j * dx:j * dx + sx * (ow - 1) + 1:sx]
 
 
+# Where the weight has at least as many output channels as the cotangent has rows (N*OH*OW:
+# ResNet's 3x3 layers at 4x4 and 2x2, its strided ones), the windows gradient is ONE product
+# with the weight as it lies, (N*OH*OW, O) @ (O, C*KH*KW), memory (N, OH, OW, C, KH, KW),
+# instead of one product per offset with the weight first copied offset-major (KH*KW, O, C):
+# that strided copy of the whole weight cost more than the products (CPU, product + col2im,
+# (16, 512, 2, 2) 3x3 4.4 -> 2.5 ms, (16, 256, 4, 4) 2.9 -> 2.5, (16, 256, 2, 2) stride 2
+# 0.72 -> 0.41; with more rows than channels the col2im's C-long strided runs cost more than
+# the copy saves: (16, 128, 8, 8) 3.0 vs 3.1, (16, 64, 16, 16) 3.7 vs 4.5). Another
+# partition of the products than per offset (other bits); the windows gradient and the
+# fused input gradient (_input_grad_channels_last) both take it, so eager and jit agree.
+def _wide_cols_grad(ct, w):
+    return ct.shape[0] * ct.shape[2] * ct.shape[3] <= w.shape[0]
+
+
+def _cols_grad_wide(ct, w):
+    """(N, O, OH, OW), (O, C, KH, KW) -> the product (N*OH*OW, C*KH*KW), one row per output
+    position: the windows gradient in (N, OH, OW, C, KH, KW) memory."""
+    o, c, kh, kw = w.shape
+    return U.matmul(_ct_rows(ct, 2, False).T, w.reshape(o, c * kh * kw))
+
+
 def _cols_grad_channels_last(ct, w):
     """(N, O, OH, OW), (O, C, KH, KW) -> the windows gradient (N, C, OH, OW, KH, KW) as a
-    view of (KH, KW, N, OH, OW, C) memory."""
+    view of (KH, KW, N, OH, OW, C) memory, or of (N, OH, OW, C, KH, KW) memory where the
+    product is wide (_wide_cols_grad)."""
     n, _, oh, ow = ct.shape
     _, c, kh, kw = w.shape
+    if _wide_cols_grad(ct, w):
+        return _cols_grad_wide(ct, w).reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
     g = U.matmul(_ct_rows(ct, 2, False).T, _offset_weights(w))  # (K, N*OH*OW, C): one
     # product per offset
     return g.reshape(kh, kw, n, oh, ow, c).transpose(2, 5, 3, 4, 0, 1)
 
 
 def _unwindows_channels_last(cols, size, stride, dilation):
-    """col2im of a windows gradient in (KH, KW, N, OH, OW, C) memory: each offset's slab
-    added into (N, H, W, C) memory, in offset order (the general loop's additions), returned
-    as the (N, C, H, W) view."""
+    """col2im of a windows gradient in (KH, KW, N, OH, OW, C) or (N, OH, OW, C, KH, KW)
+    memory: each offset's slab added into (N, H, W, C) memory, in offset order (the general
+    loop's additions), returned as the (N, C, H, W) view."""
     n, c, oh, ow, kh, kw = cols.shape
     mem = cols.transpose(4, 5, 0, 2, 3, 1)
     z = namespace(cols).zeros((n,) + tuple(size) + (c,), cols.dtype)
@@ -1065,15 +1090,22 @@ def _dw_input_grad(ct, w):  # (N, G, 1, OH, OW), (G, 1, 1, KH, KW) -> (N, G, Hp,
 def _input_grad_channels_last(ct, w, size, stride, dilation):
     """The channels-last windows gradient and its col2im (_cols_grad_channels_last,
     _unwindows_channels_last) one kernel offset at a time: each offset's product into one
-    reused (N*OH*OW, C) buffer, added into the gradient while it is in cache; the same
-    products and additions in the same order."""
+    reused (N*OH*OW, C) buffer, added into the gradient while it is in cache (or the wide
+    product, then its slabs); the same products and additions in the same order."""
     n, _, oh, ow = ct.shape
     _, c, kh, kw = w.shape
     xp = namespace(ct)
+    z = xp.zeros((n,) + tuple(size) + (c,), ct.dtype)
+    if _wide_cols_grad(ct, w):  # one product, then its slabs in offset order
+        g = _cols_grad_wide(ct, w).reshape(n, oh, ow, c, kh, kw)
+        for i in range(kh):
+            for j in range(kw):
+                dst = _offset_slab(z, i, j, oh, ow, stride, dilation)
+                U.add(dst, g[..., i, j], out=dst)
+        return z.transpose(0, 3, 1, 2)
     wk = _offset_weights(w)
     a = _ct_rows(ct, 2, False).T
     buf = xp.empty((n * oh * ow, c), ct.dtype)
-    z = xp.zeros((n,) + tuple(size) + (c,), ct.dtype)
     for i in range(kh):
         for j in range(kw):
             U.matmul(a, wk[i * kw + j], out=buf)

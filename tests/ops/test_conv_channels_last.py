@@ -1,6 +1,7 @@
 """A 2-D convolution's windows gradient with many channels and short output rows is formed
 channels-last, memory (KH, KW, N, OH, OW, C) (ember/ops/conv.py,
-_cols_grad_channels_last), and col2im adds it into a channels-last input gradient
+_cols_grad_channels_last; with at least as many output channels as rows, one wide product,
+memory (N, OH, OW, C, KH, KW)), and col2im adds it into a channels-last input gradient
 (_unwindows_channels_last): the input gradient matches float64 and PyTorch for stride 1,
 strides, dilation and padding, eagerly and in jit plans with the same bits; which layers
 take it."""
@@ -20,6 +21,9 @@ torch = pytest.importorskip("torch")
     (2, 32, 4, 9, (2, 3), 1, 0, 1),  # unequal kernel, no padding
     (1, 48, 6, 12, 3, 1, 2, 2),     # dilated
     (2, 32, 5, 11, 5, (2, 1), 2, 1),  # unequal strides
+    (2, 64, 64, 4, 3, 1, 1, 1),     # as many output channels as rows: one wide product
+    (3, 32, 48, 6, 3, 2, 1, 1),     # wide, strided
+    (1, 40, 24, 5, (2, 3), 1, 1, 2),  # wide, dilated, unequal kernel
 ])
 def test_input_gradient_matches_torch_and_float64(n, c, o, s, k, stride, pad, dil):
     rng = np.random.default_rng(0)
@@ -43,11 +47,15 @@ def test_input_gradient_matches_torch_and_float64(n, c, o, s, k, stride, pad, di
     assert err < 1e-6
 
 
-def test_eager_and_jit_same_bits():
+@pytest.mark.parametrize("o,wide", [(16, False), (128, True)])
+def test_eager_and_jit_same_bits(o, wide, monkeypatch):
+    calls = []
+    orig = C._cols_grad_wide
+    monkeypatch.setattr(C, "_cols_grad_wide", lambda ct, w: calls.append(1) or orig(ct, w))
     rng = np.random.default_rng(1)
     x = ember.tensor(rng.standard_normal((4, 32, 10, 10)).astype(np.float32))
-    w = ember.tensor(rng.standard_normal((16, 32, 3, 3)).astype(np.float32))
-    ct = ember.tensor(rng.standard_normal((4, 16, 5, 5)).astype(np.float32))
+    w = ember.tensor(rng.standard_normal((o, 32, 3, 3)).astype(np.float32))
+    ct = ember.tensor(rng.standard_normal((4, o, 5, 5)).astype(np.float32))
 
     def loss(x, w):
         return (F.conv2d(x, w, stride=2, padding=1) * ct).sum()
@@ -55,6 +63,7 @@ def test_eager_and_jit_same_bits():
     jitted = ember.jit(ember.grad(loss, argnums=(0, 1)))(x, w)
     for e, j in zip(eager, jitted):
         np.testing.assert_array_equal(e.numpy(), j.numpy())
+    assert bool(calls) == wide  # 4*5*5 = 100 rows: wide from 100 output channels
 
 
 def test_which_layers_take_it(monkeypatch):
@@ -77,8 +86,8 @@ def test_which_layers_take_it(monkeypatch):
     assert len(calls) == 3
 
 
-@pytest.mark.parametrize("stride", [1, 2])
-def test_plans_fuse_it_with_the_same_bits(monkeypatch, stride):
+@pytest.mark.parametrize("stride,o", [(1, 8), (2, 8), (1, 320), (2, 96)])
+def test_plans_fuse_it_with_the_same_bits(monkeypatch, stride, o):
     # jit's plan (and the replayed eager backward) runs the windows gradient and col2im as
     # one kernel, offset by offset, never writing the whole windows gradient; the walked
     # eager backward forms it: the same bits
@@ -90,8 +99,9 @@ def test_plans_fuse_it_with_the_same_bits(monkeypatch, stride):
                         lambda *a: calls.append(a[0].shape) or orig(*a))
     rng = np.random.default_rng(3)
     x = rng.standard_normal((3, 32, 10, 10)).astype(np.float32)
-    w = rng.standard_normal((8, 32, 3, 3)).astype(np.float32)
-    ct = ember.tensor(rng.standard_normal((3, 8, 10 // stride, 10 // stride)).astype(np.float32))
+    w = rng.standard_normal((o, 32, 3, 3)).astype(np.float32)
+    ct = ember.tensor(rng.standard_normal((3, o, 10 // stride, 10 // stride)).astype(np.float32))
+    assert C._wide_cols_grad(ct.numpy(), w) == (o > 8)  # 300 and 75 rows
 
     def loss(x, w):
         return (F.conv2d(x, w, stride=stride, padding=1) * ct).sum()
