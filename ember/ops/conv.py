@@ -1090,22 +1090,18 @@ def _dw_input_grad(ct, w):  # (N, G, 1, OH, OW), (G, 1, 1, KH, KW) -> (N, G, Hp,
 def _input_grad_channels_last(ct, w, size, stride, dilation):
     """The channels-last windows gradient and its col2im (_cols_grad_channels_last,
     _unwindows_channels_last) one kernel offset at a time: each offset's product into one
-    reused (N*OH*OW, C) buffer, added into the gradient while it is in cache (or the wide
-    product, then its slabs); the same products and additions in the same order."""
+    reused (N*OH*OW, C) buffer, added into the gradient while it is in cache (a wide product
+    is the pair itself); the same products and additions in the same order."""
+    if _wide_cols_grad(ct, w):  # one product (its windows gradient is small), then col2im
+        return _unwindows_channels_last(_cols_grad_channels_last(ct, w), size, stride,
+                                        dilation)
     n, _, oh, ow = ct.shape
     _, c, kh, kw = w.shape
     xp = namespace(ct)
-    z = xp.zeros((n,) + tuple(size) + (c,), ct.dtype)
-    if _wide_cols_grad(ct, w):  # one product, then its slabs in offset order
-        g = _cols_grad_wide(ct, w).reshape(n, oh, ow, c, kh, kw)
-        for i in range(kh):
-            for j in range(kw):
-                dst = _offset_slab(z, i, j, oh, ow, stride, dilation)
-                U.add(dst, g[..., i, j], out=dst)
-        return z.transpose(0, 3, 1, 2)
     wk = _offset_weights(w)
     a = _ct_rows(ct, 2, False).T
     buf = xp.empty((n * oh * ow, c), ct.dtype)
+    z = xp.zeros((n,) + tuple(size) + (c,), ct.dtype)
     for i in range(kh):
         for j in range(kw):
             U.matmul(a, wk[i * kw + j], out=buf)
