@@ -6,8 +6,10 @@ process.
     python benchmarks/conv_split.py cifar-lenet [--batch 32] [--splits 1048576,4194304]
         [--rounds 10] [--steps 5] [--wait-quiet 0.8]
 
-Configurations (``blas threads : split``): ``N:off`` (OpenBLAS's default thread count, no
-split: what a user gets), ``1:off`` and ``1:<bytes>`` for each ``--splits`` value. The split
+Configurations (``blas threads : split``): ``N:auto`` (OpenBLAS's default thread count and
+the default split, what a user gets: only the row-shifted products of enough blocks and the
+max pool's forward), ``N:off`` (no split), ``1:off`` and ``1:<bytes>`` for each ``--splits``
+value. The split
 runs under one BLAS thread because OpenBLAS's idle workers spin for a while after each
 threaded product (one 512x512 product then a 50 ms sleep: ~44 ms of process CPU with two
 threads, ~5 ms with one), and a spinning worker takes the core that ember's kernel thread
@@ -54,7 +56,8 @@ def main():
     default = max([c.get_num_threads() for c in blas] or [1])
     spec = W.resolve(a.workload, False, a.batch)
     step, _ = W.build_ember_jit(W.initial_weights(spec), spec.make_data(spec.batch, 1), spec)
-    configs = [(default, None), (1, None)] + [(1, int(s)) for s in a.splits.split(",") if s]
+    configs = [(default, "auto"), (default, None), (1, None)] + \
+        [(1, int(s)) for s in a.splits.split(",") if s]
 
     def use(cfg):
         for c in blas:

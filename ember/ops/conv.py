@@ -48,31 +48,53 @@ def _out_len(n, k, s, d):
 # has _SPLIT_MIN_BYTES or more (each half's NumPy calls must be large: the GIL serialises the
 # Python between them). Decided from shapes alone, so eager, jit and every machine compute
 # the same bits; only the weight gradient's product changes its order of sums when split
-# (two half-batch products added). None: never split. The environment variable
-# EMBER_CONV_SPLIT_MIN_BYTES sets it at import ("off" or a byte count).
+# (two half-batch products added). None: never split; "auto" (the default): see below. The
+# environment variable EMBER_CONV_SPLIT_MIN_BYTES sets it at import ("auto", "off" or a
+# byte count).
 
 def _split_setting(default):
     v = os.environ.get("EMBER_CONV_SPLIT_MIN_BYTES")
-    if v is None or v.strip() == "":
+    if v is None or v.strip() == "" or v.strip().lower() == "auto":
         return default
     if v.strip().lower() in ("off", "none", "no"):
         return None
     try:
         return int(v)
     except ValueError:
-        raise ValueError(f"EMBER_CONV_SPLIT_MIN_BYTES must be 'off' or a byte count, got "
+        raise ValueError(f"EMBER_CONV_SPLIT_MIN_BYTES must be 'auto', 'off' or a byte count, got "
                          f"{v!r}") from None
 
 
-_SPLIT_MIN_BYTES = _split_setting(None)
+_SPLIT_MIN_BYTES = _split_setting("auto")
+
+# "auto" (the default): two kernels split from _OWN_SPLIT_MIN_BYTES (_own_parts): the
+# row-shifted forward and weight gradient (whose thin products two BLAS threads share badly,
+# beside single-threaded shifts and adds), when they have _SHIFT_SPLIT_MIN_BLOCKS blocks or
+# more, and the max pool's forward; the others (BLAS products that two BLAS threads already
+# share, the window copy, col2im, the pool's scatter, whose 2x2 kernel needs the whole batch)
+# not at all. The compiled step, the two settings alternating in one process, median ms:
+# LeNet at batch 128 17.4 -> 15.4 (eager 18.8 -> 16.9; per line, conv1's weight gradient 4.4
+# -> 2.8, its forward 3.0 -> 2.0), mnist-cnn 14.6 -> 13.9; LeNet at batches 8 and 32 split
+# nothing; ResNet-18 and VGG-11 the same within the noise. (Splitting every kernel from 1 MB
+# made mnist-cnn 13.7 -> 18.2 and ResNet-18 179 -> 204: the products on one BLAS thread
+# each, the 2x2 pool's scatter on its general path.) A byte count splits every kernel from
+# that size, "off" none.
+_OWN_SPLIT_MIN_BYTES = 4 << 20
 
 
 def _batch_parts(n, nbytes):
     """Row ranges of a batch of ``n`` for a kernel working through ``nbytes``: two halves
     when the split is on and the work is large enough, else one range."""
-    if _SPLIT_MIN_BYTES is None or nbytes < _SPLIT_MIN_BYTES or n < 2:
+    if _SPLIT_MIN_BYTES in (None, "auto") or nbytes < _SPLIT_MIN_BYTES or n < 2:
         return [(0, n)]
     return threads.halves(n, 1)
+
+
+def _own_parts(n, nbytes):
+    """_batch_parts for the kernels that split by default (see _SPLIT_MIN_BYTES)."""
+    if _SPLIT_MIN_BYTES != "auto":
+        return _batch_parts(n, nbytes)
+    return [(0, n)] if nbytes < _OWN_SPLIT_MIN_BYTES or n < 2 else threads.halves(n, 1)
 
 
 def _run_parts(fn, parts):
@@ -536,13 +558,18 @@ def _shifts(x, j0, rows, m, step, out):
     out[:x.shape[0] * rows, :m].reshape((x.shape[0], rows, m))[...] = src
 
 
+_SHIFT_SPLIT_MIN_BLOCKS = 4  # fewer blocks than this: two threads' shares too uneven (LeNet at
+# batch 32: blocks of 22 and 10 samples, the step 4.58 -> 4.77 ms median split)
+
+
 def _shift_blocks(n, per_sample, parts):
     """The block starts of n samples (each block about _SHIFT_BLOCK_BYTES), and the ranges
     of blocks the parts run: whole blocks, so the split does not move a sum."""
     nb = _block_len(n, per_sample, _SHIFT_BLOCK_BYTES)
     starts = range(0, n, nb)
     k = len(starts)
-    return nb, starts, [(0, k)] if len(parts) == 1 or k < 2 else [(0, k // 2), (k // 2, k)]
+    return nb, starts, [(0, k)] if len(parts) == 1 or k < _SHIFT_SPLIT_MIN_BLOCKS else \
+        [(0, k // 2), (k // 2, k)]
 
 
 def _fwd_row_shift(cols, w, parts):
@@ -624,7 +651,7 @@ def _conv_fwd_kernel(nsp, grouped):
         lead = 3 if grouped else 2
         outs = tuple(cols.shape[lead:lead + nsp])
         if m is None and not grouped and _row_shift_ok(cols):
-            return _fwd_row_shift(cols, w, parts)
+            return _fwd_row_shift(cols, w, _own_parts(n, cols.nbytes))
         if m is None:  # the windows view: gathered and multiplied block by block
             q = math.prod(outs)
             y = namespace(w2).empty(head + (w2.shape[-2], n * q), w2.dtype)
@@ -781,7 +808,7 @@ def _conv_w_grad_kernel(nsp, grouped):
     def run(ct, cols):  # (N, [G,] O, *out), (N, [G,] C, *out, *K) -> ([G,] O, C, *K)
         m = _cols_matrix(cols, nsp, grouped)
         if m is None and not grouped and _row_shift_ok(cols) and _w_grad_shifts(ct, cols):
-            return _w_grad_row_shift(ct, cols, _batch_parts(cols.shape[0], cols.nbytes))
+            return _w_grad_row_shift(ct, cols, _own_parts(cols.shape[0], cols.nbytes))
         if m is None:
             return _w_grad_blocked(ct, cols, nsp, grouped)
         lead = 3 if grouped else 2
@@ -1190,7 +1217,7 @@ def _pool_max_impl(x, kernel, stride, dilation):
     either way); only the sign of a zero maximum may come from another tied entry."""
     nsp = len(kernel)
     if x.ndim > nsp and x.shape[0] > 1:
-        parts = _batch_parts(x.shape[0], x.nbytes)
+        parts = _own_parts(x.shape[0], x.nbytes)
         if len(parts) > 1:  # each half of the batch into its own rows of the result
             res = namespace(x).empty(x.shape[:-nsp] + _pool_out(x.shape, kernel, stride,
                                                                 dilation), x.dtype)

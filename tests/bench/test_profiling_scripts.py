@@ -33,8 +33,8 @@ def test_plan_lines_lists_the_lenet_plans_kernels():
 
 
 def test_conv_split_benchmark_runs_every_configuration():
-    """benchmarks/conv_split.py: the default BLAS threads, one BLAS thread, one BLAS thread
-    with the batch split; each configuration timed."""
+    """benchmarks/conv_split.py: the default BLAS threads with the default split and none,
+    one BLAS thread, one BLAS thread with the batch split; each configuration timed."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("OMP_NUM_THREADS", None)
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "conv_split.py"),
@@ -45,4 +45,5 @@ def test_conv_split_benchmark_runs_every_configuration():
     lines = r.stdout.strip().splitlines()
     assert lines[0].startswith("cifar-lenet batch 3, ember jit, 1 rounds of 1 steps")
     names = [ln.split()[1] for ln in lines[1:]]
-    assert names[1:] == ["1:off", "1:1"] and names[0].endswith(":off")
+    assert names[2:] == ["1:off", "1:1"] and names[0].endswith(":auto") and \
+        names[1].endswith(":off")

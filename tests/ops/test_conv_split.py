@@ -1,5 +1,7 @@
 """The convolution's and the max pool's kernels split by batch on two threads
-(ember/ops/conv.py, _SPLIT_MIN_BYTES). The window copy, col2im and the pools give the same
+(ember/ops/conv.py, _SPLIT_MIN_BYTES; by default "auto": only the row-shifted products of
+enough blocks and the max pool's forward, from _OWN_SPLIT_MIN_BYTES). The window copy,
+col2im and the pools give the same
 bits as one part; the products are BLAS calls over half the columns (OpenBLAS may then
 round some entries differently) and the weight gradient two half-batch products added, so
 those agree to rounding, and eager == jit bit for bit with the split on (same kernels)."""
@@ -129,7 +131,49 @@ def test_the_split_follows_the_size_threshold(monkeypatch):
     assert C._batch_parts(8, 10 ** 9) == [(0, 8)]
 
 
+def test_auto_splits_only_the_kernels_of_own_passes(monkeypatch):
+    monkeypatch.setattr(C, "_SPLIT_MIN_BYTES", "auto")
+    big = C._OWN_SPLIT_MIN_BYTES
+    assert C._batch_parts(8, 10 ** 9) == [(0, 8)]  # BLAS products, col2im, scatters: whole
+    assert C._own_parts(8, big - 1) == [(0, 8)]
+    assert C._own_parts(8, big) == [(0, 4), (4, 8)]
+    assert C._own_parts(1, big) == [(0, 1)]
+    monkeypatch.setattr(C, "_SPLIT_MIN_BYTES", None)  # off: nothing splits
+    assert C._own_parts(8, 10 ** 9) == [(0, 8)]
+    monkeypatch.setattr(C, "_SPLIT_MIN_BYTES", 1000)  # a byte count: everything from it
+    assert C._own_parts(8, 1000) == C._batch_parts(8, 1000) == [(0, 4), (4, 8)]
+
+
+@pytest.mark.parametrize("n,split", [(128, True), (32, False)])
+def test_auto_splits_row_shifted_convolutions_of_enough_blocks(monkeypatch, parts_seen, n,
+                                                                 split):
+    # LeNet's conv1 (3 -> 6 channels, 5x5) at batch 128: 6 blocks of samples, three per
+    # thread, forward and weight gradient; at batch 32 two blocks (22 and 10 samples): whole
+    monkeypatch.setattr(C, "_SPLIT_MIN_BYTES", "auto")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, 3, 32, 32)).astype(np.float32)
+    w = (rng.standard_normal((6, 3, 5, 5)) / 8).astype(np.float32)
+    ct = rng.standard_normal((n, 6, 28, 28)).astype(np.float32)
+
+    def loss(w):
+        return (F.conv2d(ember.tensor(x), w) * ember.tensor(ct)).sum()
+    eager = ember.grad(loss)(ember.tensor(w)).numpy()
+    assert (2 in parts_seen) == split
+    jitted = ember.jit(ember.grad(loss))(ember.tensor(w)).numpy()
+    np.testing.assert_array_equal(jitted, eager)
+    x64 = C._windows_impl(x.astype(np.float64), (5, 5), (1, 1), (1, 1))
+    ref = np.einsum("nohw,nchwkl->ockl", ct.astype(np.float64), x64)
+    np.testing.assert_allclose(eager, ref, rtol=1e-4, atol=1e-3)
+    y = F.conv2d(ember.tensor(x), ember.tensor(w)).numpy()
+    np.testing.assert_allclose(y, np.einsum("nchwkl,ockl->nohw", x64, w.astype(np.float64)),
+                               rtol=1e-4, atol=1e-4)
+
+
 def test_the_split_setting_reads_the_environment(monkeypatch):
+    monkeypatch.delenv("EMBER_CONV_SPLIT_MIN_BYTES", raising=False)
+    assert C._split_setting("auto") == "auto"  # (the module's default)
+    monkeypatch.setenv("EMBER_CONV_SPLIT_MIN_BYTES", "auto")
+    assert C._split_setting("auto") == "auto"
     monkeypatch.setenv("EMBER_CONV_SPLIT_MIN_BYTES", "off")
     assert C._split_setting(123) is None
     monkeypatch.setenv("EMBER_CONV_SPLIT_MIN_BYTES", "4096")
@@ -137,7 +181,8 @@ def test_the_split_setting_reads_the_environment(monkeypatch):
     monkeypatch.delenv("EMBER_CONV_SPLIT_MIN_BYTES")
     assert C._split_setting(123) == 123
     monkeypatch.setenv("EMBER_CONV_SPLIT_MIN_BYTES", "lots")
-    with pytest.raises(ValueError, match="EMBER_CONV_SPLIT_MIN_BYTES must be 'off' or a byte"):
+    with pytest.raises(ValueError,
+                       match="EMBER_CONV_SPLIT_MIN_BYTES must be 'auto', 'off' or a byte"):
         C._split_setting(None)
 
 
