@@ -61,8 +61,8 @@ def _split_setting(default):
     try:
         return int(v)
     except ValueError:
-        raise ValueError(f"EMBER_CONV_SPLIT_MIN_BYTES must be 'auto', 'off' or a byte count, got "
-                         f"{v!r}") from None
+        raise ValueError(f"EMBER_CONV_SPLIT_MIN_BYTES must be 'auto', 'off' or a byte count, "
+                         f"got {v!r}") from None
 
 
 _SPLIT_MIN_BYTES = _split_setting("auto")
@@ -558,8 +558,10 @@ def _shifts(x, j0, rows, m, step, out):
     out[:x.shape[0] * rows, :m].reshape((x.shape[0], rows, m))[...] = src
 
 
-_SHIFT_SPLIT_MIN_BLOCKS = 4  # fewer blocks than this: two threads' shares too uneven (LeNet at
-# batch 32: blocks of 22 and 10 samples, the step 4.58 -> 4.77 ms median split)
+# the blocks from which the row-shifted products split: LeNet at batch 32 has two (22 and 10
+# samples): split, the step took 4.58 -> 4.77 ms median, within the noise of a pair that
+# split nothing (batch 8: 2.21 vs 2.29), and blocks balanced to 16 + 16 4.88 -> 4.83: no gain
+_SHIFT_SPLIT_MIN_BLOCKS = 4
 
 
 def _shift_blocks(n, per_sample, parts):
