@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from .comm import LocalCommunicator, MPICommunicator
 
@@ -262,6 +263,9 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local
 
 # ---- faults ----------------------------------------------------------------------------------
 
+_ABORT_GRACE_S = 0.5
+
+
 def _install_fault_handler(comm):
     """A rank that dies with an exception prints it (with its rank) and aborts the whole MPI
     job, so the other ranks exit instead of waiting forever in their next collective."""
@@ -276,6 +280,11 @@ def _install_fault_handler(comm):
             sys.stderr.write(f"[rank {comm.rank}/{comm.size}] {msg}"
                              f"[rank {comm.rank}] aborting all {comm.size} ranks\n")
             sys.stderr.flush()
+            # the launcher forwards a rank's stderr through its own process, and an abort at
+            # once may end that before it passes the message on: a CI run once saw this job's
+            # stderr empty (not reproduced since, loaded or not); the job is ending, so give
+            # the forwarding a moment
+            time.sleep(_ABORT_GRACE_S)
         finally:
             comm.abort(1)
     hook._prev = prev
