@@ -1,5 +1,6 @@
 """The profiling scripts of benchmarks/ run: plan_lines.py (the per-line CPU profile of a
-workload's compiled step) and conv_split.py (the two-thread A/B of the convolutions)."""
+workload's compiled step), conv_split.py (the two-thread A/B of the convolutions) and
+env_ab.py (process-wide settings A/B across persistent worker processes)."""
 import os
 import re
 import subprocess
@@ -47,3 +48,29 @@ def test_conv_split_benchmark_runs_every_configuration():
     names = [ln.split()[1] for ln in lines[1:]]
     assert names[2:] == ["1:off", "1:1"] and names[0].endswith(":auto") and \
         names[1].endswith(":off")
+
+
+def _env_ab(*args):
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "env_ab.py"), *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_env_ab_times_each_configuration_in_its_own_environment():
+    r = _env_ab("linreg", "--steps", "2", "--rounds", "2", "--pause", "0", "plain:",
+                "off:EMBER_BLAS_TUNING=0,EMBER_POOL=0")
+    assert r.returncode == 0, r.stderr
+    head, *rows = r.stdout.strip().splitlines()
+    assert head == "linreg jit: 2 rounds of 2 steps"
+    assert [row.split()[0] for row in rows] == ["plain", "off"]
+    for row in rows:
+        fastest, median = float(row.split()[2]), float(row.split()[4])
+        assert 0 < fastest <= median
+    # the environment reaches the worker: a setting ember rejects at import stops it
+    r = _env_ab("linreg", "--steps", "1", "--rounds", "1", "bad:EMBER_CONV_SPLIT_MIN_BYTES=lots")
+    assert r.returncode != 0
+    assert "the worker of 'bad' failed to build the step" in r.stderr
+    assert "EMBER_CONV_SPLIT_MIN_BYTES must be" in r.stderr
+    r = _env_ab("linreg", "nocolon")
+    assert r.returncode != 0 and "a configuration is NAME:VAR=VALUE" in r.stderr
