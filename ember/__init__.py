@@ -12,8 +12,7 @@ _warnings.filterwarnings("ignore", message=r"(overflow|invalid value|divide by z
 
 __version__ = "0.1.0"
 
-from . import _blas_env  # noqa: E402  (before NumPy loads OpenBLAS: see _blas_env)
-_blas_env.state = _blas_env.limit_blas_spin()
+from . import _blas_env  # noqa: E402,F401  (sets OpenBLAS's spin before NumPy loads it)
 
 from .core.dtypes import (  # noqa: F401
     DType as dtype, bool_ as bool, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, float32, float64,

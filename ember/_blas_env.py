@@ -22,11 +22,6 @@ import sys
 VAR = "OPENBLAS_THREAD_TIMEOUT"
 SPIN_LOG2_CYCLES = "20"
 
-# what happened at import: "ember" (set here), "environment" (the user's value), "off"
-# (EMBER_BLAS_TUNING=0) or "too late" (NumPy was imported first)
-state = "unset"
-
-
 def limit_blas_spin(environ=None, modules=None) -> str:
     """Set OPENBLAS_THREAD_TIMEOUT for this process (and its children) unless it is set, turned
     off, or NumPy has already loaded OpenBLAS; returns which of these happened."""
@@ -40,3 +35,8 @@ def limit_blas_spin(environ=None, modules=None) -> str:
         return "too late"
     env[VAR] = SPIN_LOG2_CYCLES
     return "ember"
+
+
+# what happened when ember was imported: "ember" (set here), "environment" (the user's value),
+# "off" (EMBER_BLAS_TUNING=0) or "too late" (NumPy was imported first)
+state = limit_blas_spin()

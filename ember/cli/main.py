@@ -77,9 +77,9 @@ def cmd_info(a):
                            "this off)" if ember.backend.allocator_tuned else "system default") +
           ("" if ember.backend.huge_pages_advised else
            "; NumPy's large arrays on plain pages (no huge-page advice)"))
-    spin = {"ember": f"set by ember to {os.environ.get('OPENBLAS_THREAD_TIMEOUT')} "
-                     "(EMBER_BLAS_TUNING=0 leaves it alone)",
-            "environment": f"{os.environ.get('OPENBLAS_THREAD_TIMEOUT')!r}, from the environment",
+    spin_env = os.environ.get(ember._blas_env.VAR)
+    spin = {"ember": f"set by ember to {spin_env} (EMBER_BLAS_TUNING=0 leaves it alone)",
+            "environment": f"{spin_env!r}, from the environment",
             "off": "BLAS's default (EMBER_BLAS_TUNING=0)",
             "too late": "BLAS's default (NumPy was imported before ember)"}
     print("OpenBLAS idle-thread spin (OPENBLAS_THREAD_TIMEOUT): " +
