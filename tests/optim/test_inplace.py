@@ -152,6 +152,39 @@ def test_piecewise_update_equals_the_whole_array_update(rule, hp):
         assert st_pieces[k].shape == p0.shape
 
 
+@pytest.mark.parametrize("rule,hp", PIECEWISE, ids=[f"{r.__name__}{i}"
+                                                    for i, (r, _) in enumerate(PIECEWISE)])
+def test_pieces_on_two_threads_give_the_one_thread_bits(rule, hp, monkeypatch):
+    from ember.backend import threads
+    from ember.optim import inplace
+    p0, gs = _grads((150, 250))  # 5 pieces of 8192 (the last short): the first on the
+    names = R.STATE[rule.__name__](hp)  # caller's thread, then 2 + 2 on two threads
+    init = {} if rule is R.sgd else {
+        n: (np.full_like(p0, 0.5) if n == "sum" else np.zeros_like(p0)) for n in names}
+    calls = []
+    run_parts = threads.run_parts
+    monkeypatch.setattr(threads, "run_parts",
+                        lambda fn, parts: calls.append(len(parts)) or run_parts(fn, parts))
+    monkeypatch.setattr(threads, "cores", 2)
+    runs = []
+    for min_pieces in (None, 2):
+        monkeypatch.setattr(inplace, "THREAD_MIN_PIECES", min_pieces)
+        p, st = p0.copy(), {k: v.copy() for k, v in init.items()}
+        arith = inplace.InPlace(keep_scratch=True)
+        for t, g in enumerate(gs, 1):
+            inplace.update(rule, arith, p, g, st, t, hp, cast=True, piece=8192)
+        runs.append((p, st))
+        if min_pieces and arith._flat:  # the kernel thread's scratch is its own
+            mine, its = list(arith._flat.values()), list(arith.twin()._flat.values())
+            assert its and not any(np.shares_memory(a, b) for a in mine for b in its)
+    assert calls == [2] * len(gs)  # each step of the threaded run, none of the other
+    (p1, st1), (p2, st2) = runs
+    np.testing.assert_array_equal(p2, p1)
+    assert sorted(st2) == sorted(st1)
+    for k in st1:
+        np.testing.assert_array_equal(st2[k], st1[k], err_msg=k)
+
+
 @pytest.mark.parametrize("cls,kw", [("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
                                     ("Adam", dict(lr=0.01, amsgrad=True)),
                                     ("AdamW", dict(lr=0.01, weight_decay=0.1)),

@@ -31,12 +31,11 @@ PIECE = 1 << 18  # entries per piece (1 MiB of float32), as the eager optimizers
 MIN_SIZE = 1 << 19  # chains over fewer entries run whole, as straight-line calls
 # From this many pieces the second half of them runs on a kernel thread (backend/threads.py:
 # NumPy releases the GIL in its loops) when the process may use two cores; the pieces are
-# disjoint and each entry's bits are the same on either thread. Off by default (None): on
-# the loaded 2-core development machine (session 14, load 10-12) two threads showed no gain
-# over one in wall time for Adam on a 25000x100 parameter (min 31.8 vs 32.5 ms, medians
-# 57 vs 48); tests/transforms/test_plan_pieces.py keeps the path correct. Re-measure on a
-# quiet machine with THREAD_MIN_PIECES = 4.
-THREAD_MIN_PIECES = None
+# disjoint and each entry's bits are the same on either thread. (Session 14 saw no gain on a
+# loaded machine while OpenBLAS's idle threads spun on the second core; with that spin cut
+# (ember/_blas_env.py), interleaved in one process, medians: VGG-11 jit 758 -> 721 ms,
+# text-lstm 236 -> 233, mnist-cnn 14.2 -> 14.0.) None: off.
+THREAD_MIN_PIECES = 4
 
 
 def _scalar_operand(x):
