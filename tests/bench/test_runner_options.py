@@ -103,11 +103,17 @@ def test_first_call_is_the_first_step_and_build_is_reported_apart(monkeypatch):
     monkeypatch.setitem(runner.workload_specs.BUILDERS, "ember-jit", builder)
     cell = runner._build_cell("ember-jit", None, None, None, steps=1, warmup=2)
     assert cell["build"] == 3.0 and cell["first"] == 2.0
-    head, rows = runner.table([dict(workload="w", framework="f", ms_per_step=1.0,
+    head, rows = runner.table([dict(workload="w", framework="f", ms_per_step=500.0,
                                     samples_per_s=1.0, vs_ember_jit=1.0, build_s=3.0,
-                                    first_call_s=2.0)])
+                                    first_call_s=2.0, first_call_extra_s=1.5)])
     assert rows[0][head.index("build s")] == "3.00"
     assert rows[0][head.index("first call s")] == "2.00"
+    assert rows[0][head.index("beyond a step s")] == "1.50"
+
+
+def test_rows_give_what_the_first_call_costs_beyond_a_step():
+    for r in _rows():
+        assert r["first_call_extra_s"] == r["first_call_s"] - r["ms_per_step"] / 1e3
 
 
 def test_check_reports_the_rounding_floor_and_flags_only_what_exceeds_it():
