@@ -2,6 +2,8 @@
 logsumexp, cumulative ops, any/all, norm."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..backend import namespace
@@ -55,7 +57,51 @@ def _canonical(x):
     return x
 
 
+def _row_sums(x, dims, keepdim, dtype):
+    """The sum over ``dims`` of a float array ``x`` laid out otherwise than C-ordered, with
+    the bits of the C-ordered sum and without copying ``x``, when the dims take in a block of
+    trailing axes that is contiguous in ``x``'s memory and something more (a conv bias's
+    gradient over (N, H, W) of a channel-major cotangent); None otherwise. NumPy sums a
+    C-ordered array over such dims as the pairwise sums of the contiguous rows of the
+    trailing block, added one after another into the result in C order of the other reduced
+    axes; here the rows are summed where they lie (a view of ``x``), into a C-ordered array,
+    whose sum over the other dims NumPy then makes in that order (mnist-cnn's bias gradient
+    over (64, 32, 28, 28) channel-major: 0.94 -> 0.59 ms; tests/ops/test_reduce_layout.py
+    checks the bits against the C-ordered copy's)."""
+    nd = x.ndim
+    k = 0
+    while k < nd and nd - 1 - k in dims:
+        k += 1
+    if k == 0 or k == nd or x.dtype.kind not in "fc":
+        return None
+    st, sh = x.strides, x.shape
+    if st[-1] != x.itemsize or [st[i] for i in range(nd - k, nd - 1)] != \
+            [st[i + 1] * sh[i + 1] for i in range(nd - k, nd - 1)]:
+        return None  # the trailing block's rows are not contiguous runs
+    lead = sh[:nd - k]
+    xp = namespace(x)
+    z = xp.empty(lead, x.dtype if dtype is None else dtype)
+    rows = xp.as_strided(x, lead + (math.prod(sh[nd - k:]),), st[:nd - k] + (x.itemsize,),
+                         writeable=False)
+    U.add.reduce(rows, axis=-1, dtype=z.dtype, out=z)
+    rest = tuple(d for d in dims if d < nd - k)
+    r = U.add.reduce(z, axis=rest) if rest else z
+    return r.reshape(_reduced_shape(sh, dims, True)) if keepdim else r
+
+
+def _sum_other(x, dims, dtype, keepdim):
+    """A jit plan's float sum of an array not C-ordered: _row_sums, else the sum of the
+    C-ordered copy."""
+    r = _row_sums(x, dims, keepdim, dtype)
+    return r if r is not None else U.add.reduce(_canonical(x), dims, dtype, None, keepdim)
+
+
 def _sum_impl(x, dims, keepdim, dtype=None):
+    if x.ndim > 1 and not x.flags.c_contiguous and x.dtype.kind in "fc" and (
+            dtype is None and x.itemsize > 2 or dtype is not None and dtype.np.kind in "fc"):
+        r = _row_sums(x, dims, keepdim, None if dtype is None else dtype.np)
+        if r is not None:
+            return r
     x = _canonical(x)
     # add.reduce is what np.sum calls, minus its Python-level dispatch
     if dtype is None and x.itemsize == 2 and x.dtype.kind in "fV":
@@ -78,9 +124,11 @@ def _emit_sum(e, ops, const):
     out_np = e.outs[0].aval.dtype.np
     dt = const(out_np) if p.get("dtype") is not None or out_np.kind in "iu" else "None"
     x = ops[0]
+    call = f"{const(np.add.reduce)}({x}, {const(p['dims'])}, {dt}, None, {p['keepdim']})"
     if e.ins[0].aval.dtype.np.kind in "fc" and len(e.ins[0].aval.shape) > 1:
-        x = f"({x} if {x}.flags.c_contiguous else {const(_canonical)}({x}))"
-    return f"{const(np.add.reduce)}({x}, {const(p['dims'])}, {dt}, None, {p['keepdim']})"
+        return (f"({call} if {x}.flags.c_contiguous else {const(_sum_other)}({x}, "
+                f"{const(p['dims'])}, {dt}, {p['keepdim']}))")
+    return call
 
 
 def _sum_shape(x, dims, keepdim, dtype=None):
