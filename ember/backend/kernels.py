@@ -175,3 +175,34 @@ def _exp_neg_sq(v):
     vs = np.trunc(v * 16.0) / 16.0
     d = (v - vs) * (v + vs)
     return np.exp(-vs * vs) * np.exp(-d)
+
+
+# ---- a read-only zero operand (relu's np.maximum(x, 0)) -------------------------------------
+# NumPy's maximum/minimum run their SIMD loop only when both operands are arrays of one
+# layout; with a scalar operand they take a scalar loop, 2.7x slower (float32, 2^20 entries,
+# out of place: 0.53 vs 0.20 ms; in place 0.82 vs 0.24 ms for mnist-cnn's (64, 32, 28, 28)).
+# The zeros come from an anonymous read-only memory mapping: every page reads as the
+# kernel's one zero page, so the operand costs no memory and streams from the L1 cache.
+ZERO_VIEW_MIN = 1 << 15  # entries: below, the scalar loop costs less than making the view
+_zero_map = None
+
+
+def zero_view(x):
+    """An array of ``x``'s shape, dtype and strides whose entries read as zero bytes (0 of
+    every numeric dtype), without memory of its own; None when ``x`` is not a NumPy array of
+    ``ZERO_VIEW_MIN`` entries or more with non-negative strides, or no private read-only
+    mapping can be made (not POSIX)."""
+    global _zero_map
+    if type(x) is not np.ndarray or x.size < ZERO_VIEW_MIN or min(x.strides) < 0:
+        return None
+    span = sum((n - 1) * s for n, s in zip(x.shape, x.strides)) + x.itemsize
+    if _zero_map is None or len(_zero_map) < span:
+        import mmap
+        if not hasattr(mmap, "MAP_PRIVATE"):
+            return None
+        try:  # (a shared mapping would give each page read a page of memory)
+            _zero_map = mmap.mmap(-1, max(span, 1 << 24), flags=mmap.MAP_PRIVATE,
+                                  prot=mmap.PROT_READ)
+        except (OSError, ValueError):
+            return None
+    return np.ndarray(x.shape, x.dtype, _zero_map, 0, x.strides)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..backend import ufuncs as U
+from ..backend.kernels import zero_view
 from ..core import dtypes as _dt
 from ..core.creation import place
 from ..core.primitive import Aval, Primitive, Tracer, bind
@@ -838,7 +839,8 @@ ceil_p = _unary("ceil", U.ceil, None, float_only=False, real_only=True)
 round_p = _unary("round_", lambda x: namespace(x).round(x), None, float_only=False, export_name="_round")
 trunc_p = _unary("trunc", U.trunc, None, float_only=False, real_only=True)
 def _relu_impl(x, out=None):
-    return U.maximum(x, x.dtype.type(0), out=out)
+    z = zero_view(x)  # (NumPy's maximum with a scalar 0 takes its scalar loop: 2-3x slower)
+    return U.maximum(x, x.dtype.type(0) if z is None else z, out=out)
 
 
 # in place in jit plans: relu(conv + bias) overwrites the sum, no second activation-sized array
