@@ -174,3 +174,36 @@ def test_a_dead_product_result_takes_a_later_ufunc_result():
         got = f(*args)
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def _conv_bias_relu(x, w, b):
+    return ember.relu(ember.nn.functional.conv2d(x, w, b, padding=1))
+
+
+def test_a_convolutions_bias_is_added_into_its_output():
+    """A two-operand einsum (the convolution's product) makes memory of its own: the bias
+    add writes into it (and the relu then into that), with the eager bits; a one-operand
+    einsum may be a view of its operand and takes no result."""
+    rng = np.random.default_rng(2)
+    args = [ember.tensor(rng.standard_normal(s).astype(np.float32))
+            for s in ((8, 3, 12, 12), (16, 3, 3, 3), (16,))]
+    g = optimize(ember.make_graph(_conv_bias_relu)(*args))
+    t = _inplace_targets(g)
+    k = next(i for i, e in enumerate(g.eqns) if e.prim.name == "add")
+    assert isinstance(t.get(k), int)
+    into = g.eqns[k].ins[t[k]]
+    assert any(e.prim.name == "einsum" and e.outs[0] is into for e in g.eqns)
+    want = _conv_bias_relu(*args).numpy()
+    f = ember.jit(_conv_bias_relu)
+    for _ in range(2):
+        np.testing.assert_array_equal(f(*args).numpy(), want)
+
+    def transpose_then_add(x):
+        return ember.einsum("ij->ji", x) * 2.0 + 1.0
+    x = ember.tensor(rng.standard_normal((6, 5)).astype(np.float32))
+    x0 = x.numpy().copy()
+    g = optimize(ember.make_graph(transpose_then_add)(x))
+    k = next(i for i, e in enumerate(g.eqns) if e.prim.name == "mul")
+    assert k not in _inplace_targets(g)
+    np.testing.assert_array_equal(ember.jit(transpose_then_add)(x).numpy(), x0.T * 2.0 + 1.0)
+    np.testing.assert_array_equal(x.numpy(), x0)
