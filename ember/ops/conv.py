@@ -14,6 +14,7 @@ rules.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import weakref
@@ -124,6 +125,8 @@ def _windows_impl(x, kernel, stride, dilation, copy=False):
     src = view.transpose(perm)
     parts = _batch_parts(lead[0], src.nbytes) if n >= 2 else [(0, lead[0])]
     if len(parts) == 1:
+        if _gathers(x, out):
+            return _windows_gather(x, kernel, stride, dilation, out).transpose(inv)
         if _two_stage(x, kernel, stride, dilation, out):
             return _windows_two_stage(x, kernel, out).transpose(inv)
         return src.copy().transpose(inv)
@@ -134,6 +137,51 @@ def _windows_impl(x, kernel, stride, dilation, copy=False):
         dst[at + (slice(a, b),)] = src[at + (slice(a, b),)]
     _run_parts(part, parts)
     return dst.transpose(inv)
+
+
+# The windows of a 2-D convolution with output rows of at most _GATHER_MAX_OW (ResNet's and
+# VGG's 3x3 layers at 4x4 and 2x2, strided or not) are gathered with ONE np.take of their
+# positions in x's memory (the index array made once per shape and layout, kept for the
+# _GATHER_CACHE latest) instead of copying runs of 2-4 floats, each a step of NumPy's copy
+# loop: CPU, median, (16, 512, 2, 2) 3x3 1.10 -> 0.32 ms, (16, 256, 4, 4) 0.79 -> 0.64;
+# from 8-float rows the copies win ((16, 128, 8, 8): 0.59 vs 1.43). The same values.
+_GATHER_MAX_OW = 4
+_GATHER_CACHE = 16
+
+
+def _gathers(x, out):
+    return type(x) is np.ndarray and x.ndim == 4 and len(out) == 2 and \
+        out[1] <= _GATHER_MAX_OW and min(x.strides) >= 0 and x.size > 0
+
+
+@functools.lru_cache(maxsize=_GATHER_CACHE)
+def _gather_index(shape, strides, kernel, stride, dilation, out):
+    """The positions (in elements) in an array of ``shape`` and element ``strides`` of its
+    windows, in the copy's order (C, KH, KW, N, OH, OW), flat."""
+    n, c = shape[:2]
+    (kh, kw), (sy, sx), (dy, dx), (oh, ow) = kernel, stride, dilation, out
+    sn, sc, sh, sw = strides
+    ax = np.ix_(np.arange(c) * sc, np.arange(kh) * (dy * sh), np.arange(kw) * (dx * sw),
+                np.arange(n) * sn, np.arange(oh) * (sy * sh), np.arange(ow) * (sx * sw))
+    idx = np.zeros((c, kh, kw, n, oh, ow), np.intp)
+    for a in ax:
+        idx += a
+    idx = idx.reshape(-1)
+    idx.flags.writeable = False
+    return idx
+
+
+def _windows_gather(x, kernel, stride, dilation, out):
+    e = x.itemsize
+    idx = _gather_index(x.shape, tuple(s // e for s in x.strides), tuple(kernel),
+                        tuple(stride), tuple(dilation), tuple(out))
+    span = sum((n - 1) * s for n, s in zip(x.shape, x.strides)) // e + 1
+    flat = np.lib.stride_tricks.as_strided(x, (span,), (e,), writeable=False)
+    dst = namespace(x).empty((x.shape[1],) + tuple(kernel) + (x.shape[0],) + tuple(out),
+                             x.dtype)
+    # (mode "wrap": every index is in range; "raise" would buffer the whole output)
+    np.take(flat, idx, out=dst.reshape(-1), mode="wrap")
+    return dst
 
 
 _TWO_STAGE_MAX_OW = 16  # output rows up to this long: the window copy in two stages

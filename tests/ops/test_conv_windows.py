@@ -75,3 +75,53 @@ def test_conv2d_through_the_two_stage_copy_matches_float64_torch_and_jit(kw):
     (torch.relu(torch.nn.functional.conv2d(tx, tw, tb, padding=pad)) ** 2).sum().backward()
     for a, t in zip(eager, [tx, tw, tb][:len(argn)]):
         np.testing.assert_allclose(a.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+def _laid_out(shape, layout, rng):
+    x = rng.standard_normal(shape).astype(np.float32)
+    if layout == "channel-major":
+        return np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    if layout == "F":
+        return np.asfortranarray(x)
+    if layout == "sliced":
+        return np.ascontiguousarray(np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 3))))[..., :-3]
+    return x
+
+
+@pytest.mark.parametrize("layout", ["C", "channel-major", "F", "sliced"])
+@pytest.mark.parametrize("size,kernel,stride,dilation", [
+    (4, 3, 1, 1), (6, 3, 2, 1), (6, 3, 1, 1), (5, 2, 1, 2), (3, 1, 1, 1), (9, 3, 3, 1)])
+def test_short_output_rows_are_gathered_with_the_copys_values_and_layout(
+        layout, size, kernel, stride, dilation, monkeypatch):
+    """Output rows of at most _GATHER_MAX_OW: one np.take of the windows' positions, the
+    same values in the same memory order as the copy the longer rows take."""
+    from ember.ops import conv as C
+    x = _laid_out((3, 5, size + 1, size), layout, np.random.default_rng(size))
+    k, s, d = (kernel,) * 2, (stride,) * 2, (dilation,) * 2
+    out = tuple((n - d[0] * (kernel - 1) - 1) // stride + 1 for n in x.shape[2:])
+    assert C._gathers(x, out)
+    got = C._windows_impl(x, k, s, d, copy=True)
+    monkeypatch.setattr(C, "_GATHER_MAX_OW", 0)
+    want = C._windows_impl(x, k, s, d, copy=True)
+    np.testing.assert_array_equal(got, C._windows_impl(x, k, s, d))  # the strided view
+    np.testing.assert_array_equal(got, want)
+    assert got.strides == want.strides
+
+
+def test_gathered_windows_give_the_convolutions_bits_eager_and_jit(monkeypatch):
+    from ember.ops import conv as C
+    rng = np.random.default_rng(3)
+    x = ember.tensor(rng.standard_normal((4, 16, 4, 4)).astype(np.float32))
+    w = ember.tensor(rng.standard_normal((8, 16, 3, 3)).astype(np.float32))
+
+    def loss(x, w):
+        return ember.nn.functional.conv2d(x, w, padding=1).square().sum()
+    runs = []
+    for max_ow in (C._GATHER_MAX_OW, 0):
+        monkeypatch.setattr(C, "_GATHER_MAX_OW", max_ow)
+        g = ember.grad(loss, argnums=(0, 1))
+        runs.append([a.numpy() for a in g(x, w) + ember.jit(g)(x, w)])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(runs[0][:2], runs[0][2:]):
+        np.testing.assert_array_equal(a, b)
