@@ -508,7 +508,59 @@ atan2_p = _binary("atan2", U.arctan2,
 
 
 def _select_impl(c, x, y):
-    return namespace(x, y, c).where(c, x, y)
+    r = _bit_select(c, x, y)
+    return namespace(x, y, c).where(c, x, y) if r is None else r
+
+
+# np.where branches on every entry: on a mask of random-looking booleans (x > 0 over
+# activations) each miss-predicted branch costs, ~4-5 ns an entry (float32, 2^20: 4.2 ms).
+# Selecting the bits instead, y ^ ((x ^ y) & m) with m all ones where c, is a few
+# branch-free integer passes (0.8 ms; against a scalar 0, x & m: 0.33 ms), the same bits.
+_BIT_SELECT_MIN = 1 << 15
+_UINTS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _select_operand(a, other):
+    """A Python number or a NumPy scalar of ``other``'s dtype as a 0-d array of that dtype
+    (as np.where treats a Python number: weakly typed), when it converts exactly; else
+    ``a`` as it is."""
+    if isinstance(a, np.generic) and isinstance(other, np.ndarray) and a.dtype == other.dtype:
+        return np.asarray(a)
+    if type(a) in (int, float) and isinstance(other, np.ndarray) and other.dtype.kind in "fiu":
+        try:
+            v = other.dtype.type(a)
+        except (OverflowError, ValueError):
+            return a
+        if type(a)(v) == a or (a != a and v != v):  # (compared as Python numbers)
+            return np.asarray(v)
+    return a
+
+
+def _bit_select(c, x, y):
+    """``np.where(c, x, y)`` by bit selection for a C-ordered boolean mask ``c`` of at least
+    _BIT_SELECT_MIN entries and ``x``, ``y`` of one 2/4/8-byte dtype, each C-ordered of
+    ``c``'s shape or 0-d; None otherwise (np.where takes it)."""
+    if type(c) is not np.ndarray or c.dtype != np.bool_ or c.size < _BIT_SELECT_MIN or \
+            not c.flags.c_contiguous:
+        return None
+    x, y = _select_operand(x, y), _select_operand(y, x)
+    arrs = [a for a in (x, y) if isinstance(a, np.ndarray)]
+    if len(arrs) != 2 or x.dtype != y.dtype or x.dtype.kind not in "fiu" or \
+            x.itemsize not in _UINTS or any(type(a) is not np.ndarray or (
+                a.ndim and (a.shape != c.shape or not a.flags.c_contiguous)) for a in arrs):
+        return None
+    u = _UINTS[x.itemsize]
+    xp = namespace(c)
+    m = xp.empty(c.shape, u)
+    np.negative(c, out=m, dtype=u, casting="unsafe")  # True -> all ones, False -> 0
+    xb, yb = x.view(u), y.view(u)
+    if not y.ndim and not yb:  # against zero bits (0, +0.0): x & m
+        return np.bitwise_and(m, xb, out=m).view(x.dtype)
+    if not x.ndim and not xb:
+        np.invert(m, out=m)
+        return np.bitwise_and(m, yb, out=m).view(x.dtype)
+    np.bitwise_and(np.bitwise_xor(xb, yb, out=xp.empty(c.shape, u)), m, out=m)
+    return np.bitwise_xor(m, yb, out=m).view(x.dtype)
 
 
 def _select_vjp(ct, out, c, x, y):
