@@ -140,12 +140,16 @@ def _windows_impl(x, kernel, stride, dilation, copy=False):
 
 
 # The windows of a 2-D convolution with output rows of at most _GATHER_MAX_OW (ResNet's and
-# VGG's 3x3 layers at 4x4 and 2x2, strided or not) are gathered with ONE np.take of their
-# positions in x's memory (the index array made once per shape and layout, kept for the
-# _GATHER_CACHE latest) instead of copying runs of 2-4 floats, each a step of NumPy's copy
-# loop: CPU, median, (16, 512, 2, 2) 3x3 1.10 -> 0.32 ms, (16, 256, 4, 4) 0.79 -> 0.64;
-# from 8-float rows the copies win ((16, 128, 8, 8): 0.59 vs 1.43). The same values.
+# VGG's 3x3 layers at 4x4 and 2x2, strided or not) are gathered with np.take of their
+# positions in x's memory, a block of channels at a time (one index array of about
+# _GATHER_INDEX_ENTRIES per shape and layout, for the first block; each next block takes
+# from x's memory one block of channels further on; the _GATHER_CACHE latest kept) instead
+# of copying runs of 2-4 floats, each a step of NumPy's copy loop: CPU, median, (16, 512,
+# 2, 2) 3x3 1.10 -> 0.32 ms (one index for all channels; ~0.37 in blocks), (16, 256, 4, 4)
+# 0.79 -> 0.64; from 8-float rows the copies win ((16, 128, 8, 8): 0.59 vs 1.43). The same
+# values.
 _GATHER_MAX_OW = 4
+_GATHER_INDEX_ENTRIES = 1 << 15
 _GATHER_CACHE = 16
 
 
@@ -156,31 +160,38 @@ def _gathers(x, out):
 
 @functools.lru_cache(maxsize=_GATHER_CACHE)
 def _gather_index(shape, strides, kernel, stride, dilation, out):
-    """The positions (in elements) in an array of ``shape`` and element ``strides`` of its
-    windows, in the copy's order (C, KH, KW, N, OH, OW), flat."""
+    """(block, index): the positions (in elements) of the windows of the first ``block``
+    channels of an array of ``shape`` and element ``strides``, in the copy's order
+    (c, KH, KW, N, OH, OW), flat."""
     n, c = shape[:2]
     (kh, kw), (sy, sx), (dy, dx), (oh, ow) = kernel, stride, dilation, out
     sn, sc, sh, sw = strides
-    ax = np.ix_(np.arange(c) * sc, np.arange(kh) * (dy * sh), np.arange(kw) * (dx * sw),
+    block = max(1, min(c, _GATHER_INDEX_ENTRIES // (kh * kw * n * oh * ow)))
+    ax = np.ix_(np.arange(block) * sc, np.arange(kh) * (dy * sh), np.arange(kw) * (dx * sw),
                 np.arange(n) * sn, np.arange(oh) * (sy * sh), np.arange(ow) * (sx * sw))
-    idx = np.zeros((c, kh, kw, n, oh, ow), np.intp)
+    idx = np.zeros((block, kh, kw, n, oh, ow), np.intp)
     for a in ax:
         idx += a
     idx = idx.reshape(-1)
     idx.flags.writeable = False
-    return idx
+    return block, idx
 
 
 def _windows_gather(x, kernel, stride, dilation, out):
     e = x.itemsize
-    idx = _gather_index(x.shape, tuple(s // e for s in x.strides), tuple(kernel),
-                        tuple(stride), tuple(dilation), tuple(out))
-    span = sum((n - 1) * s for n, s in zip(x.shape, x.strides)) // e + 1
+    st = tuple(s // e for s in x.strides)
+    block, idx = _gather_index(x.shape, st, tuple(kernel), tuple(stride), tuple(dilation),
+                               tuple(out))
+    c = x.shape[1]
+    span = sum((n - 1) * s for n, s in zip(x.shape, st)) + 1
     flat = np.lib.stride_tricks.as_strided(x, (span,), (e,), writeable=False)
-    dst = namespace(x).empty((x.shape[1],) + tuple(kernel) + (x.shape[0],) + tuple(out),
-                             x.dtype)
-    # (mode "wrap": every index is in range; "raise" would buffer the whole output)
-    np.take(flat, idx, out=dst.reshape(-1), mode="wrap")
+    dst = namespace(x).empty((c,) + tuple(kernel) + (x.shape[0],) + tuple(out), x.dtype)
+    rows = dst.reshape(c, -1)
+    for c0 in range(0, c, block):
+        c1 = min(c, c0 + block)
+        # (mode "wrap": every index is in range; "raise" would buffer the whole output)
+        np.take(flat[c0 * st[1]:], idx[:(c1 - c0) * rows.shape[1]], out=rows[c0:c1].reshape(-1),
+                mode="wrap")
     return dst
 
 

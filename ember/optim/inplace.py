@@ -164,10 +164,7 @@ def _update_pieces(rule, arith, p, g, state, t, hp, cast, piece):
             if isinstance(v, np.ndarray) and v.ndim}
     out = dict(flat)  # where the pieces' new state goes
 
-    def pieces(starts, arith, err=None):
-        if err is not None:  # on a kernel thread: the caller's floating-point error handling
-            with np.errstate(**err):
-                return pieces(starts, arith)
+    def pieces(starts, arith):
         for i in starts:
             sl = slice(i, min(i + piece, n))
             s = dict(before)
@@ -196,5 +193,13 @@ def _update_pieces(rule, arith, p, g, state, t, hp, cast, piece):
     pieces(starts[:1], arith)  # (makes the state arrays the rule makes)
     rest = starts[1:]
     half = (len(rest) + 1) // 2
-    threads.run_parts(pieces, [(rest[:half], arith, np.geterr()),
-                               (rest[half:], arith.twin(), np.geterr())])
+    threads.run_parts(_with_errstate, [(pieces, rest[:half], arith, np.geterr()),
+                                       (pieces, rest[half:], arith.twin(), np.geterr())])
+
+
+def _with_errstate(fn, starts, arith, err):
+    """``fn(starts, arith)`` under the floating-point error handling ``err`` (the caller's,
+    on a kernel thread). (Not a closure calling itself: such a cycle would keep the
+    gradient it reads alive until the cyclic collector runs: VGG-11's eager peak +500 MB.)"""
+    with np.errstate(**err):
+        return fn(starts, arith)

@@ -88,14 +88,18 @@ def _laid_out(shape, layout, rng):
     return x
 
 
+@pytest.mark.parametrize("index_entries", [1 << 15, 40])  # one block, blocks of channels
 @pytest.mark.parametrize("layout", ["C", "channel-major", "F", "sliced"])
 @pytest.mark.parametrize("size,kernel,stride,dilation", [
     (4, 3, 1, 1), (6, 3, 2, 1), (6, 3, 1, 1), (5, 2, 1, 2), (3, 1, 1, 1), (9, 3, 3, 1)])
 def test_short_output_rows_are_gathered_with_the_copys_values_and_layout(
-        layout, size, kernel, stride, dilation, monkeypatch):
-    """Output rows of at most _GATHER_MAX_OW: one np.take of the windows' positions, the
-    same values in the same memory order as the copy the longer rows take."""
+        layout, size, kernel, stride, dilation, index_entries, monkeypatch):
+    """Output rows of at most _GATHER_MAX_OW: np.take of the windows' positions, a block of
+    channels at a time, the same values in the same memory order as the copy the longer
+    rows take."""
     from ember.ops import conv as C
+    monkeypatch.setattr(C, "_GATHER_INDEX_ENTRIES", index_entries)
+    C._gather_index.cache_clear()
     x = _laid_out((3, 5, size + 1, size), layout, np.random.default_rng(size))
     k, s, d = (kernel,) * 2, (stride,) * 2, (dilation,) * 2
     out = tuple((n - d[0] * (kernel - 1) - 1) // stride + 1 for n in x.shape[2:])
