@@ -67,7 +67,8 @@ def _row_sums(x, dims, keepdim, dtype):
     axes; here the rows are summed where they lie (a view of ``x``), into a C-ordered array,
     whose sum over the other dims NumPy then makes in that order (mnist-cnn's bias gradient
     over (64, 32, 28, 28) channel-major: 0.94 -> 0.59 ms; tests/ops/test_reduce_layout.py
-    checks the bits against the C-ordered copy's)."""
+    checks the bits against the C-ordered copy's). Rows of at most 8192 entries (NumPy's
+    buffer): NumPy 1.26 sums a longer C-ordered row in chunks, whose sums differ."""
     nd = x.ndim
     k = 0
     while k < nd and nd - 1 - k in dims:
@@ -75,6 +76,9 @@ def _row_sums(x, dims, keepdim, dtype):
     if k == 0 or k == nd or x.dtype.kind not in "fc":
         return None
     st, sh = x.strides, x.shape
+    rows_len = math.prod(sh[nd - k:])
+    if rows_len > 8192 or rows_len > np.getbufsize():
+        return None  # (NumPy 1.26 sums a longer C-ordered row in buffer-sized chunks)
     if st[-1] != x.itemsize or [st[i] for i in range(nd - k, nd - 1)] != \
             [st[i + 1] * sh[i + 1] for i in range(nd - k, nd - 1)]:
         return None  # the trailing block's rows are not contiguous runs

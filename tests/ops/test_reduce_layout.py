@@ -64,7 +64,8 @@ def _layouts(shape, rng):
 
 
 @pytest.mark.parametrize("shape", [(16, 64, 9, 7), (4, 3, 1, 1), (2, 3, 100, 100),
-                                   (3, 2, 2, 5000), (5, 4, 6)])
+                                   (3, 2, 2, 4096), (3, 2, 2, 5000), (3, 2, 1, 10000),
+                                   (5, 4, 6)])
 @pytest.mark.parametrize("dims", [(0, 2, 3), (0, 1, 3), (1, 2, 3), (0, 3), (2, 3), (3,),
                                   (0, 1, 2, 3), (0, 2), (0,)])
 @pytest.mark.parametrize("keepdim", [False, True])
