@@ -15,6 +15,8 @@ import os
 import threading
 from contextlib import contextmanager
 
+import numpy as np
+
 
 def _count_cores() -> int:
     try:
@@ -122,17 +124,25 @@ def blas_single_thread():
 def run_parts(fn, parts):
     """``[fn(*p) for p in parts]``, the parts on separate threads when this process may use
     more than one core. The parts must write disjoint memory. Called from a kernel thread
-    itself, the parts run there one after another (the pool may have no thread to spare)."""
+    itself, the parts run there one after another (the pool may have no thread to spare).
+    Every part runs under the caller's floating-point error handling (``np.errstate`` is
+    per thread)."""
     if len(parts) < 2 or cores < 2 or threading.current_thread().name.startswith("ember-kernel"):
         return [fn(*p) for p in parts]
     pool = _get_pool()
+    err = np.geterr()
     with blas_single_thread():
-        futures = [pool.submit(fn, *p) for p in parts[1:]]
+        futures = [pool.submit(_under_errstate, err, fn, p) for p in parts[1:]]
         try:
             first = fn(*parts[0])
         finally:
             rest = [f.result() for f in futures]  # waits for all, re-raises the first error
     return [first] + rest
+
+
+def _under_errstate(err, fn, args):
+    with np.errstate(**err):
+        return fn(*args)
 
 
 def halves(n: int, min_rows: int) -> list:

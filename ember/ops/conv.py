@@ -184,8 +184,9 @@ def _windows_gather(x, kernel, stride, dilation, out):
                                tuple(out))
     c = x.shape[1]
     span = sum((n - 1) * s for n, s in zip(x.shape, st)) + 1
-    flat = np.lib.stride_tricks.as_strided(x, (span,), (e,), writeable=False)
-    dst = namespace(x).empty((c,) + tuple(kernel) + (x.shape[0],) + tuple(out), x.dtype)
+    xp = namespace(x)
+    flat = xp.as_strided(x, (span,), (e,), writeable=False)
+    dst = xp.empty((c,) + tuple(kernel) + (x.shape[0],) + tuple(out), x.dtype)
     rows = dst.reshape(c, -1)
     for c0 in range(0, c, block):
         c1 = min(c, c0 + block)

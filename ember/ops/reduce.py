@@ -85,8 +85,7 @@ def _row_sums(x, dims, keepdim, dtype):
     lead = sh[:nd - k]
     xp = namespace(x)
     z = xp.empty(lead, x.dtype if dtype is None else dtype)
-    rows = xp.as_strided(x, lead + (math.prod(sh[nd - k:]),), st[:nd - k] + (x.itemsize,),
-                         writeable=False)
+    rows = xp.as_strided(x, lead + (rows_len,), st[:nd - k] + (x.itemsize,), writeable=False)
     U.add.reduce(rows, axis=-1, dtype=z.dtype, out=z)
     rest = tuple(d for d in dims if d < nd - k)
     r = U.add.reduce(z, axis=rest) if rest else z
@@ -101,8 +100,8 @@ def _sum_other(x, dims, dtype, keepdim):
 
 
 def _sum_impl(x, dims, keepdim, dtype=None):
-    if x.ndim > 1 and not x.flags.c_contiguous and x.dtype.kind in "fc" and (
-            dtype is None and x.itemsize > 2 or dtype is not None and dtype.np.kind in "fc"):
+    if x.ndim > 1 and not x.flags.c_contiguous and (  # (float16: the float32 sum below)
+            x.itemsize > 2 if dtype is None else dtype.np.kind in "fc"):
         r = _row_sums(x, dims, keepdim, None if dtype is None else dtype.np)
         if r is not None:
             return r

@@ -1,5 +1,7 @@
 """The kernel threads (backend/threads.py) and the LSTM kernels that split the batch over
 them: the split is fixed by shapes, so threads or no threads, eager or jit, the bits agree."""
+import threading
+
 import numpy as np
 import pytest
 
@@ -175,3 +177,15 @@ def test_set_num_threads_sets_the_kernel_threads_budget(monkeypatch):
         assert threads.cores == threads._count_cores()
     finally:
         ember.set_num_threads(n)
+
+
+def test_parts_run_under_the_callers_errstate(monkeypatch):
+    """np.errstate is per thread: a kernel thread's part sees the caller's settings."""
+    monkeypatch.setattr(threads, "cores", 2)
+    seen = []
+    with np.errstate(divide="raise", over="ignore"):
+        threads.run_parts(lambda i: seen.append(
+            (i, threading.current_thread().name.startswith("ember-kernel"), np.geterr())),
+            [(0,), (1,)])
+    assert {i for i, _, _ in seen} == {0, 1} and any(k for _, k, _ in seen)
+    assert all(e["divide"] == "raise" and e["over"] == "ignore" for _, _, e in seen)

@@ -252,21 +252,17 @@ class Run:
         starts = range(0, n, p)
         if THREAD_MIN_PIECES is not None and len(starts) >= THREAD_MIN_PIECES and \
                 threads.cores >= 2:
-            # the second half of the pieces on a kernel thread, under the caller's errstate
+            # the second half of the pieces on a kernel thread
             half = (len(starts) + 1) // 2
-            err = np.geterr()
-            threads.run_parts(self._pieces, [(steps, flat_in, flat_full, starts[:half], n, err),
-                                             (steps, flat_in, flat_full, starts[half:], n, err)])
+            threads.run_parts(self._pieces, [(steps, flat_in, flat_full, starts[:half], n),
+                                             (steps, flat_in, flat_full, starts[half:], n)])
         else:
             self._pieces(steps, flat_in, flat_full, starts, n)
         res = [args[wj] if wk == "in" else full[wj] for wk, wj in self.out_slots]
         return tuple(res) + tuple(env[id(o)] for o in self.small_outs)
 
-    def _pieces(self, steps, flat_in, flat_full, starts, n, err=None):
+    def _pieces(self, steps, flat_in, flat_full, starts, n):
         """The chain over the pieces beginning at ``starts``, with scratch of its own."""
-        if err is not None:
-            with np.errstate(**err):
-                return self._pieces(steps, flat_in, flat_full, starts, n)
         p = PIECE
         tmp = [pool.empty((min(p, n),), dt) for dt in self.tmp_dtypes]
         for s in starts:
