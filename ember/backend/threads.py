@@ -145,6 +145,16 @@ def _under_errstate(err, fn, args):
         return fn(*args)
 
 
+# From this many pieces, a chain of elementwise passes over one large array run piece by piece
+# (an optimizer's update: the eager optimizers' optim/inplace.update, jit plans'
+# transforms/staging/pieces.Run) runs half of its pieces on a kernel thread; the pieces are
+# disjoint and each entry's bits are the same on either thread. (Session 14 saw no gain on a
+# loaded machine while OpenBLAS's idle threads spun on the second core; with that spin cut
+# (ember/_blas_env.py), interleaved in one process, medians: VGG-11 jit 758 -> 721 ms, eager
+# 784 -> 740; text-lstm jit 236 -> 233, eager 250 -> 243.) None: never.
+SPLIT_MIN_PIECES = 4
+
+
 def halves(n: int, min_rows: int) -> list:
     """Row ranges for splitting ``n`` rows in two when each half has ``min_rows`` or more
     (decided from the shape alone, so that the split, and with it the bits, is the same on

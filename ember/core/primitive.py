@@ -83,7 +83,7 @@ class Primitive:
     def __init__(self, name: str, impl: Callable, *, shape=None, vjp=None, jvp=None, batch=None,
                  multiple_results: bool = False, differentiable: bool = True,
                  linear: bool = False, vjp_needs_out: bool = False, view: bool = False,
-                 doc: str = "", allocating: bool = False, foldable: bool = True,
+                 doc: str = "", allocating=False, foldable: bool = True,
                  elementwise_ufunc: bool = False, emit_inline=None,
                  reference: Callable | None = None):
         if name in registry:
@@ -103,7 +103,8 @@ class Primitive:
         # eager impl returns a NumPy view of input 0 (shares its version counter)
         self.view = view
         # facts jit's passes read (see transforms/staging): the kernel always returns a new
-        # array, never a view of an input or the input itself
+        # array, never a view of an input or the input itself; a callable decides from the
+        # number of inputs (``allocates``)
         self.allocating = allocating or elementwise_ufunc
         # may be evaluated at compile time when every input is a constant (False for large
         # outputs best kept lazy, e.g. random bits)
@@ -120,6 +121,11 @@ class Primitive:
         if reference is not None:
             use_reference(self)
         registry[name] = self
+
+    def allocates(self, n_inputs):
+        """Whether an application to ``n_inputs`` operands returns memory of its own."""
+        a = self.allocating
+        return a(n_inputs) if callable(a) else bool(a)
 
     def __repr__(self):
         return f"<primitive {self.name}>"

@@ -224,8 +224,11 @@ def _einsum_shape(*avals, eq):
     return Aval(tuple(sizes[c] for c in rhs), dt)
 
 
+# an einsum of two or more operands is a product (a convolution's forward among them), never
+# a view of an operand, as a one-operand einsum (a transpose, a diagonal) may be: so jit plans
+# may write a convolution's bias add and relu into its output
 einsum_p = Primitive("einsum", _einsum_impl, shape=_einsum_shape, vjp=_einsum_vjp,
-                     jvp=_einsum_jvp, batch=_einsum_batch)
+                     jvp=_einsum_jvp, batch=_einsum_batch, allocating=lambda n: n >= 2)
 einsum_p.vjp_takes_needed = True
 
 

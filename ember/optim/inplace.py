@@ -150,12 +150,6 @@ def _flat_ok(p, g, state):
     return True
 
 
-# From this many pieces a parameter's later pieces run half on a kernel thread (two cores
-# stream twice the memory of one: VGG-11's 102.8M-entry classifier weight); the pieces are
-# disjoint, and each entry's bits are the same on either thread.
-THREAD_MIN_PIECES = 4
-
-
 def _update_pieces(rule, arith, p, g, state, t, hp, cast, piece):
     n = p.size
     pf, gf = p.reshape(-1), g.reshape(-1)
@@ -187,7 +181,8 @@ def _update_pieces(rule, arith, p, g, state, t, hp, cast, piece):
             pf[sl] += delta
 
     starts = range(0, n, piece)
-    if THREAD_MIN_PIECES is None or len(starts) < THREAD_MIN_PIECES or threads.cores < 2:
+    k = threads.SPLIT_MIN_PIECES  # (from k pieces: the first, then the rest in two halves)
+    if k is None or len(starts) < k or threads.cores < 2:
         pieces(starts, arith)
         return
     pieces(starts[:1], arith)  # (makes the state arrays the rule makes)

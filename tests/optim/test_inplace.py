@@ -168,7 +168,7 @@ def test_pieces_on_two_threads_give_the_one_thread_bits(rule, hp, monkeypatch):
     monkeypatch.setattr(threads, "cores", 2)
     runs = []
     for min_pieces in (None, 2):
-        monkeypatch.setattr(inplace, "THREAD_MIN_PIECES", min_pieces)
+        monkeypatch.setattr(threads, "SPLIT_MIN_PIECES", min_pieces)
         p, st = p0.copy(), {k: v.copy() for k, v in init.items()}
         arith = inplace.InPlace(keep_scratch=True)
         for t, g in enumerate(gs, 1):

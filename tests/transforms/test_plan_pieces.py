@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import ember
+from ember.backend import threads
 from ember.transforms.staging import pieces
 from ember.transforms.staging.codegen import compile_plan
 from ember.transforms.staging.ir import Var
@@ -18,7 +19,7 @@ def small_pieces(monkeypatch):
     from chains of 3000 entries up."""
     monkeypatch.setattr(pieces, "PIECE", 1000)
     monkeypatch.setattr(pieces, "MIN_SIZE", 3000)
-    monkeypatch.setattr(pieces, "THREAD_MIN_PIECES", 4)
+    monkeypatch.setattr(threads, "SPLIT_MIN_PIECES", 4)
 
 
 def _adam_like(p, g, m, v, t):

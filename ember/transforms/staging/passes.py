@@ -254,15 +254,6 @@ def _is_elementwise_ufunc(e):
 _OWN_BUFFER = (matmul_p,)  # primitives whose (single) result is always a new array of its own
 
 
-def _fresh_result(e):
-    """The equation's result is memory of its own although its primitive is not marked
-    allocating: an einsum of two or more operands is a product (a convolution's forward
-    among them), never a view of an operand, as a one-operand einsum (a transpose, a
-    diagonal) may be. So the bias added to a convolution's output may write into it (mnist-cnn:
-    (64, 32, 28, 28) without a second activation-sized array)."""
-    return e.prim is einsum_p and len(e.ins) >= 2
-
-
 def _inplace_targets(g: Graph, donated=()):
     """For each equation, where its result may be written (preallocated buffers, reused): an
     input's position, or a Var whose buffer is dead by then. The equation is an elementwise
@@ -283,7 +274,7 @@ def _inplace_targets(g: Graph, donated=()):
             if isinstance(i, Var):
                 for r in roots.get(id(i), ()):
                     last[r] = k
-        if e.prim.allocating or _fresh_result(e):
+        if e.prim.allocates(len(e.ins)):
             for o in e.outs:
                 roots[id(o)] = {id(o)}
                 if o.aval.shape != ():

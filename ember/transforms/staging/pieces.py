@@ -29,13 +29,6 @@ from .ir import Lit, Var
 
 PIECE = 1 << 18  # entries per piece (1 MiB of float32), as the eager optimizers (optim/inplace.py)
 MIN_SIZE = 1 << 19  # chains over fewer entries run whole, as straight-line calls
-# From this many pieces the second half of them runs on a kernel thread (backend/threads.py:
-# NumPy releases the GIL in its loops) when the process may use two cores; the pieces are
-# disjoint and each entry's bits are the same on either thread. (Session 14 saw no gain on a
-# loaded machine while OpenBLAS's idle threads spun on the second core; with that spin cut
-# (ember/_blas_env.py), interleaved in one process, medians: VGG-11 jit 758 -> 721 ms,
-# text-lstm 236 -> 233, mnist-cnn 14.2 -> 14.0.) None: off.
-THREAD_MIN_PIECES = 4
 
 
 def _scalar_operand(x):
@@ -250,8 +243,8 @@ class Run:
         steps = [(f, [(k, v if k != "scalar" else env[v]) for k, v in ops], w)
                  for f, ops, w in self.steps]
         starts = range(0, n, p)
-        if THREAD_MIN_PIECES is not None and len(starts) >= THREAD_MIN_PIECES and \
-                threads.cores >= 2:
+        k = threads.SPLIT_MIN_PIECES
+        if k is not None and len(starts) >= k and threads.cores >= 2:
             # the second half of the pieces on a kernel thread
             half = (len(starts) + 1) // 2
             threads.run_parts(self._pieces, [(steps, flat_in, flat_full, starts[:half], n),
