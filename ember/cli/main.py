@@ -84,6 +84,8 @@ def cmd_info(a):
             "too late": "BLAS's default (NumPy was imported before ember)"}
     print("OpenBLAS idle-thread spin (OPENBLAS_THREAD_TIMEOUT): " +
           spin.get(ember._blas_env.state, "unknown"))
+    from ember.backend import accel
+    print("compiled kernels: " + accel.status())
     print("optional extras:")
     for extra in ("tqdm", "safetensors", "matplotlib", "ml_dtypes", "hypothesis", "threadpoolctl",
                   "torch", "jax", "optax", "mpi4py"):

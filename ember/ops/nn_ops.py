@@ -9,7 +9,7 @@ import numpy as np
 from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, Tracer, bind, derived_rule
 from ..core.tensor import Tensor
-from ..backend import namespace, threads
+from ..backend import accel, namespace, threads
 from ._util import canon_dim, has_values, host_on_device_of
 from .elementwise import as_value, cast, moveaxis_to_front
 from .registry_helpers import export, method
@@ -396,6 +396,30 @@ def _lstm_scales(xp, h4, dt):
 _FWD_CHUNK = 8  # (GRU) steps whose scaled inputs are formed in one call
 
 
+def _lstm_kernels(a):
+    """numba's LSTM step kernels if ``a`` is a float32 NumPy array (backend/accel.py), else
+    None: the choice depends on the array type and dtype only, so eager and jit take the
+    same path."""
+    if type(a) is not np.ndarray or a.dtype != np.float32:
+        return None
+    return accel.kernels()
+
+
+def _kernel_arg(v):
+    """``v`` as a kernel takes it: C-ordered and writable (a copy otherwise: exact), so that
+    each kernel compiles for one array type."""
+    return v if v.flags.c_contiguous and v.flags.writeable else np.array(v, order="C")
+
+
+def _kernel_ready(v):
+    """Whether every step's rows of ``v`` (T, n, K) or ``v`` (n, K) itself reach a kernel as
+    C-ordered writable blocks (None: nothing to pass)."""
+    if v is None:
+        return True
+    rows = v[0] if v.ndim == 3 else v
+    return rows.flags.c_contiguous and v.flags.writeable
+
+
 def _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, a, b,
                    scaled=False):
     """The forward recurrence for the examples a:b (rows of every step), into hs, cs, acts.
@@ -410,6 +434,17 @@ def _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, a, b,
     H = h4 // 4
     xp = namespace(xw)
     gates = xp.empty((b - a, h4), hs.dtype)
+    K = _lstm_kernels(hs)
+    if K is not None:  # the step after its product as one compiled kernel
+        xw, h, c = (_kernel_arg(v) for v in (xw, h0[a:b], c0[a:b]))
+        xw, hs, cs, acts = xw[:, a:b], hs[:, a:b], cs[:, a:b], acts[:, a:b]
+        v, p, e = np.empty(h4, hs.dtype), np.empty(h4, hs.dtype), np.empty(h4, np.int32)
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            np.matmul(h, ws, out=gates)
+            K.lstm_step_fwd(gates, xw[t], scale, numer, scaled, c, acts[t], cs[t], hs[t],
+                            v, p, e)
+            h, c = hs[t], cs[t]
+        return
     tmp = xp.empty((b - a, H), hs.dtype)
     xw, hs, cs, acts = xw[:, a:b], hs[:, a:b], cs[:, a:b], acts[:, a:b]
     h, c = h0[a:b], c0[a:b]
@@ -547,6 +582,19 @@ def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh
         ct_cs = ct_cs[:, a:b]
     dh, dc, c0 = dh[a:b], dc[a:b], c0[a:b]
     wT = whhT.T
+    K = _lstm_kernels(hs)
+    if K is not None and all(_kernel_ready(v) for v in (ct_hs, ct_cs, cs, acts, dgates, dh,
+                                                          dc)):
+        # each step's factors and its elementwise part in one compiled kernel: the same
+        # operations in the same order as below, so the same bits
+        c0 = _kernel_arg(c0)
+        for t in (range(T - 1, -1, -1) if not reverse else range(T)):
+            c_prev = (c0 if t == 0 else cs[t - 1]) if not reverse else \
+                (c0 if t == T - 1 else cs[t + 1])
+            K.lstm_step_bwd(ct_hs[t], ct_hs[t] if ct_cs is None else ct_cs[t],
+                            ct_cs is not None, acts[t], c_prev, dgates[t], dh, dc)
+            np.matmul(dgates[t], wT, out=dh)
+        return
     for k_hi in range(T, 0, -L):  # chunks of the processing order, last first
         k_lo = max(0, k_hi - L)
         ta, tb = (T - k_hi, T - k_lo) if reverse else (k_lo, k_hi)

@@ -1,0 +1,73 @@
+"""The optional compiled-kernel accelerator: numba, when installed (``pip install
+ember[fast]``) and not switched off with ``EMBER_NUMBA=0``.
+
+Ops ask :func:`kernels` for ``ember.backend.numba_kernels`` (or None) at call time and keep a
+NumPy path of their own: numba is never required. ``import ember`` does not import numba;
+the first op that can use a kernel does (about 0.2 s), and each kernel compiles once per
+machine (numba caches it on disk; later processes load it).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+_UNSET = object()
+_loaded = _UNSET
+_forced = None  # set_enabled(): True / False overrides the environment, None follows it
+
+
+def _wanted() -> bool:
+    if _forced is not None:
+        return _forced
+    v = os.environ.get("EMBER_NUMBA", "").strip().lower()
+    if v in ("", "1", "on", "true", "yes"):
+        return True
+    if v in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(f"EMBER_NUMBA={v!r}: expected 1/on to use the numba kernels when numba "
+                     f"is installed (the default) or 0/off to use the NumPy paths only")
+
+
+def _load():
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return None
+    try:
+        from . import numba_kernels
+    except Exception as e:  # e.g. no writable cache directory: the NumPy paths instead
+        warnings.warn(f"ember: numba is installed but its kernels failed to load ({e!r}); "
+                      f"using the NumPy paths (set NUMBA_CACHE_DIR to a writable directory, "
+                      f"or EMBER_NUMBA=0 to silence this)", RuntimeWarning, stacklevel=3)
+        return None
+    return numba_kernels
+
+
+def kernels():
+    """The module of compiled kernels, or None: numba not installed, or switched off."""
+    global _loaded
+    if not _wanted():
+        return None
+    if _loaded is _UNSET:
+        _loaded = _load()
+    return _loaded
+
+
+def set_enabled(flag):
+    """Use the numba kernels (True, when installed), the NumPy paths only (False), or follow
+    ``EMBER_NUMBA`` (None). Returns the previous setting. Results computed by a kernel differ
+    from the NumPy path's by a few ulps where a kernel says so (e.g. the LSTM's gates)."""
+    global _forced
+    prev, _forced = _forced, flag
+    return prev
+
+
+def status() -> str:
+    """One line for ``ember info``."""
+    if not _wanted():
+        return "off (EMBER_NUMBA=0)"
+    k = kernels()
+    if k is None:
+        return "not installed (pip install ember[fast] for the compiled LSTM kernels)"
+    import numba
+    return f"numba {numba.__version__} (compiled LSTM kernels; EMBER_NUMBA=0 turns them off)"

@@ -1,0 +1,128 @@
+"""Compiled kernels for the optional numba accelerator (``pip install ember[fast]``).
+
+Imported only through :func:`ember.backend.accel.kernels`, which checks that numba is
+installed and not switched off (``EMBER_NUMBA=0``). Every kernel here has a NumPy twin in the
+op that calls it; the op picks one from dtypes and shapes alone, so eager and jit compute the
+same bits on a given install.
+
+The kernels are compiled on first use and cached on disk (numba's ``cache=True``), release
+the GIL (the LSTM wavefront runs two of them on two threads) and use numba's NumPy error
+model (a float division by zero gives inf, as in NumPy, instead of raising; it also lets
+LLVM vectorise the divisions). No fast-math flags: IEEE semantics, NaN propagates, and
+additions and multiplications are rounded one at a time, in NumPy's order.
+
+- ``lstm_step_fwd``: one LSTM time step after its recurrent product, fused: the gates'
+  sigmoid and tanh through one float32 exp of its own (a degree-7 polynomial after the
+  usual range reduction, within 1e-7 relative of exp; vectorised, unlike a call to libm's
+  expf), the cell state and the output. Its bits differ from the NumPy path's by a few ulps
+  (NumPy's exp and tanh are other approximations).
+- ``lstm_step_bwd``: one backward step but its product with the recurrent weight (the
+  gates' derivatives from the saved activations, the cell state's cotangent), the same
+  roundings in the same order as the NumPy path, so the same bits.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_OPTS = dict(nogil=True, cache=True, error_model="numpy")
+_f = np.float32
+_LOG2E = _f(1.4426950408889634)
+_LN2_HI = _f(0.693359375)  # ln 2 = _LN2_HI + _LN2_LO, _LN2_HI exact in 9 bits
+_LN2_LO = _f(-2.12194440e-4)
+_LO, _HI = _f(-87.0), _f(87.0)  # exp stays a normal float32 over [_LO, _HI]
+
+
+@njit(inline="always", **_OPTS)
+def _exp_parts(x):
+    """exp(x) = p * 2**k for x clamped to [_LO, _HI] (NaN stays NaN; above _HI p is inf, so
+    that a sigmoid or tanh from it saturates exactly): returns p and the bits of the float32
+    2**k."""
+    v = _LO if x < _LO else x
+    v = _HI if v > _HI else v
+    t = v * _LOG2E + _f(0.5)
+    k = _f(np.int32(t))      # truncation ...
+    k = k - _f(k > t)        # ... to floor: k = round(v / ln 2)
+    r = (v - k * _LN2_HI) - k * _LN2_LO  # |r| <= ln(2) / 2
+    p = _f(1.0 / 5040)
+    p = p * r + _f(1.0 / 720)
+    p = p * r + _f(1.0 / 120)
+    p = p * r + _f(1.0 / 24)
+    p = p * r + _f(1.0 / 6)
+    p = p * r + _f(0.5)
+    p = p * r + _f(1.0)
+    p = p * r + _f(1.0)
+    p = np.float32(np.inf) if x > _HI else p  # exp(x) = inf: 1 / (1 + exp(x)) = 0 exactly
+    return p, (np.int32(k) + np.int32(127)) << np.int32(23)
+
+
+@njit(**_OPTS)
+def _exp_into(v, p, e):
+    """exp(v[j]) = p[j] * e[j] (e's int32 bits read as float32): one vectorised loop."""
+    for j in range(v.shape[0]):
+        pj, ej = _exp_parts(v[j])
+        p[j] = pj
+        e[j] = ej
+
+
+@njit(**_OPTS)
+def lstm_step_fwd(gates, xt, scale, numer, scaled, c, act, cn, hn, v, p, e):
+    """One step for rows of (n, 4H) ``gates`` = h @ W (W scaled if ``scaled``): pre-
+    activations s = gates + xt (times ``scale`` unless ``scaled``), act[:, :4H] = numer /
+    (1 + exp(s)) with the cell gate's third less one (i, f, g, o), cn = f c + i g,
+    act[:, 4H:] = tanh(cn) = 2 / (1 + exp(-2 cn)) - 1, hn = o tanh(cn). ``v``, ``p``
+    (float32) and ``e`` (int32), each 4H long, are scratch."""
+    n, h4 = gates.shape
+    H = h4 // 4
+    ef = e.view(np.float32)
+    for r in range(n):
+        g, x, a = gates[r], xt[r], act[r]
+        if scaled:
+            for j in range(h4):
+                v[j] = g[j] + x[j]
+        else:
+            for j in range(h4):
+                v[j] = (g[j] + x[j]) * scale[j]
+        _exp_into(v, p, e)
+        for j in range(h4):
+            a[j] = numer[j] / (_f(1.0) + p[j] * ef[j])
+        cr, cnr, hnr = c[r], cn[r], hn[r]
+        for j in range(H):
+            gj = a[2 * H + j] - _f(1.0)
+            a[2 * H + j] = gj
+            cc = a[H + j] * cr[j] + a[j] * gj
+            cnr[j] = cc
+            v[j] = _f(-2.0) * cc
+        _exp_into(v[:H], p[:H], e[:H])
+        for j in range(H):
+            tc = _f(2.0) / (_f(1.0) + p[j] * ef[j]) - _f(1.0)
+            a[4 * H + j] = tc
+            hnr[j] = a[3 * H + j] * tc
+
+
+@njit(**_OPTS)
+def lstm_step_bwd(ct_h, ct_c, has_ct_c, act, c_prev, d, dh, dc):
+    """One backward step but its product with the recurrent weight, rows of (n, H), from the
+    step's (n, 5H) activations i, f, g, o, tanh(c) and the cell state it started from:
+    dh += ct_h; dc += ct_c (if ``has_ct_c``); dc += (1 - tanh(c)^2) o dh; the gates'
+    derivatives into ``d`` (n, 4H): (1 - i) i g dc, (1 - f) f c_prev dc, (1 - g^2) i dc,
+    (1 - o) o tanh(c) dh; then dc *= f (the cotangent of c_prev). Each product rounded in
+    the order of the NumPy path (ops/nn_ops.py), so the bits are the same."""
+    n, H = dh.shape
+    one = _f(1.0)
+    for r in range(n):
+        a, dr, dhr, dcr, cp, cth = act[r], d[r], dh[r], dc[r], c_prev[r], ct_h[r]
+        for j in range(H):
+            dhr[j] = dhr[j] + cth[j]
+        if has_ct_c:
+            ctc = ct_c[r]
+            for j in range(H):
+                dcr[j] = dcr[j] + ctc[j]
+        for j in range(H):
+            i, f, g, o, tc = a[j], a[H + j], a[2 * H + j], a[3 * H + j], a[4 * H + j]
+            x = dcr[j] + ((one - tc * tc) * o) * dhr[j]
+            dr[j] = (((one - i) * i) * g) * x
+            dr[H + j] = (((one - f) * f) * cp[j]) * x
+            dr[2 * H + j] = ((one - g * g) * i) * x
+            dr[3 * H + j] = (((one - o) * o) * tc) * dhr[j]
+            dcr[j] = x * f
