@@ -19,6 +19,8 @@ additions and multiplications are rounded one at a time, in NumPy's order.
 - ``lstm_step_bwd``: one backward step but its product with the recurrent weight (the
   gates' derivatives from the saved activations, the cell state's cotangent), the same
   roundings in the same order as the NumPy path, so the same bits.
+- ``add_rows``: an embedding's gradient (rows of the cotangent added into a table of zeros
+  at their indices, in index order): ``np.add.at``'s bits.
 """
 from __future__ import annotations
 
@@ -126,3 +128,18 @@ def lstm_step_bwd(ct_h, ct_c, has_ct_c, act, c_prev, d, dh, dc):
             dr[2 * H + j] = ((one - g * g) * i) * x
             dr[3 * H + j] = (((one - o) * o) * tc) * dhr[j]
             dcr[j] = x * f
+
+
+@njit(**_OPTS)
+def add_rows(z, idx, g):
+    """z[idx[k]] += g[k] for k in order (z (n, m) zeros on entry, idx in [-n, n)): an
+    embedding's gradient, each row's values added in index order, as ``np.add.at``, so the
+    same bits; one pass instead of sorting and grouping."""
+    n = z.shape[0]
+    for k in range(idx.shape[0]):
+        r = idx[k]
+        if r < 0:
+            r += n
+        zr, gk = z[r], g[k]
+        for j in range(zr.shape[0]):
+            zr[j] += gk[j]

@@ -13,7 +13,7 @@ from ..core import dtypes as _dt
 from ..core.errors import user_op_error
 from ..core.primitive import Aval, Primitive, bind
 from ..core.tensor import Tensor
-from ..backend import namespace
+from ..backend import accel, namespace
 from ._util import canon_dim, has_values, host_on_device_of
 from .elementwise import as_value, full_like_traced, moveaxis_to_front, promote, zeros_like_v
 from .registry_helpers import export, method
@@ -315,6 +315,13 @@ def _add_rows(ct, idx, shape):
         raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for axis 0 with "
                          f"size {n}")
     xp = namespace(ct)
+    K = accel.kernels() if type(g) is np.ndarray and g.dtype == np.float32 and \
+        type(idx) is np.ndarray and g.size else None
+    if K is not None:  # one compiled pass (backend/numba_kernels.py), the same bits
+        z = xp.zeros(shape, ct.dtype)
+        K.add_rows(z.reshape(n, -1), np.ascontiguousarray(idx, np.int64),
+                   np.ascontiguousarray(g).reshape(idx.size, -1))
+        return z
     idx = xp.where(idx < 0, idx + n, idx)
     z = xp.zeros(shape, ct.dtype)
     # a table of at most 2^16 rows: the indices sorted as uint16, whose stable sort is NumPy's

@@ -118,3 +118,23 @@ def test_nn_lstm_eager_equals_jit_with_the_kernels(kernels_on, nl):
     ref = _with(False, lstm_eager_equals_jit, m, x)
     for a, b in zip(fast, ref):  # the forward's own exp: close, not equal
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("neg", [False, True])
+def test_embedding_gradient_same_bits_as_add_at(kernels_on, neg):
+    from ember.ops.indexing import _add_rows
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, 50, 400)
+    idx[:40] = 7  # a frequent index (the NumPy path's reduction branch)
+    if neg:
+        idx[::3] -= 50
+    g = rng.standard_normal((400, 2, 3)).astype(np.float32)
+    g[5] = -0.0
+    ref = np.zeros((50, 2, 3), np.float32)
+    np.add.at(ref, idx, g)
+    got = _with(True, _add_rows, g, idx, (50, 2, 3))
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+    assert np.array_equal(_with(False, _add_rows, g, idx, (50, 2, 3)), got)
+    with pytest.raises(IndexError, match="index 50 is out of bounds"):
+        _with(True, _add_rows, g, np.where(idx == 7, 50, idx), (50, 2, 3))
