@@ -308,20 +308,22 @@ def _add_rows(ct, idx, shape):
     indices seen at most _ROW_PASSES times are added in one vectorised pass each (unique
     rows per pass); each more frequent index (padding, common words) in one reduction."""
     n = shape[0]
-    idx = idx.reshape(-1)
-    g = ct.reshape((idx.size,) + tuple(shape[1:]))
     lo, hi = int(idx.min()), int(idx.max())
     if lo < -n or hi >= n:
         raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for axis 0 with "
                          f"size {n}")
     xp = namespace(ct)
-    K = accel.kernels() if type(g) is np.ndarray and g.dtype == np.float32 and \
-        type(idx) is np.ndarray and g.size else None
+    K = accel.kernels() if type(ct) is np.ndarray and ct.dtype == np.float32 and \
+        type(idx) is np.ndarray and ct.size else None
     if K is not None:  # one compiled pass (backend/numba_kernels.py), the same bits
         z = xp.zeros(shape, ct.dtype)
-        K.add_rows(z.reshape(n, -1), np.ascontiguousarray(idx, np.int64),
-                   np.ascontiguousarray(g).reshape(idx.size, -1))
+        # (a strided cotangent copied in the indices' order first: its rows read in place,
+        # far apart, made the pass 2x slower for text-lstm's time-major input gradient)
+        K.add_rows(z.reshape(n, -1), idx.reshape(-1).astype(np.int64, copy=False),
+                   xp.ascontiguousarray(ct).reshape(idx.size, -1))
         return z
+    idx = idx.reshape(-1)
+    g = ct.reshape((idx.size,) + tuple(shape[1:]))
     idx = xp.where(idx < 0, idx + n, idx)
     z = xp.zeros(shape, ct.dtype)
     # a table of at most 2^16 rows: the indices sorted as uint16, whose stable sort is NumPy's

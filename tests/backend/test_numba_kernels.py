@@ -138,3 +138,13 @@ def test_embedding_gradient_same_bits_as_add_at(kernels_on, neg):
     assert np.array_equal(_with(False, _add_rows, g, idx, (50, 2, 3)), got)
     with pytest.raises(IndexError, match="index 50 is out of bounds"):
         _with(True, _add_rows, g, np.where(idx == 7, 50, idx), (50, 2, 3))
+
+
+def test_embedding_gradient_reads_a_strided_cotangent_in_index_order(kernels_on):
+    from ember.ops.indexing import _add_rows
+    rng = np.random.default_rng(4)
+    idx = rng.integers(0, 30, (6, 9))  # batch-first tokens
+    g = rng.standard_normal((9, 6, 5)).astype(np.float32).transpose(1, 0, 2)  # time-major
+    ref = np.zeros((30, 5), np.float32)
+    np.add.at(ref, idx, g)
+    np.testing.assert_array_equal(_with(True, _add_rows, g, idx, (30, 5)), ref)
