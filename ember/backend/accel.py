@@ -68,6 +68,7 @@ def status() -> str:
         return "off (EMBER_NUMBA=0)"
     k = kernels()
     if k is None:
-        return "not installed (pip install ember[fast] for the compiled LSTM kernels)"
+        return "not installed (pip install ember[fast]: compiled LSTM and embedding kernels)"
     import numba
-    return f"numba {numba.__version__} (compiled LSTM kernels; EMBER_NUMBA=0 turns them off)"
+    return (f"numba {numba.__version__} (compiled LSTM and embedding kernels; EMBER_NUMBA=0 "
+            f"turns them off)")

@@ -570,13 +570,10 @@ def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh
     (1 - s) s x for a sigmoid gate s times its partner x, and o (1 - tanh(c)^2)) are computed
     for a chunk of _BWD_CHUNK steps at once, into dgates and a scratch buffer, so the
     sequential part of a step is 8 NumPy calls; the products are formed in the same order
-    as step by step, so the bits are those of a per-step loop."""
+    as step by step, so the bits are those of a per-step loop. With numba (backend/accel.py)
+    each step's factors and elementwise part are one compiled kernel, the same roundings in
+    the same order."""
     T, _, H = hs.shape
-    L = min(_BWD_CHUNK, T)
-    xp = namespace(hs)
-    m = b - a
-    tmp = xp.empty((m, H), hs.dtype)
-    q = xp.empty((L, m, H), hs.dtype)
     ct_hs, cs, acts, dgates = (v[:, a:b] for v in (ct_hs, cs, acts, dgates))
     if ct_cs is not None:
         ct_cs = ct_cs[:, a:b]
@@ -585,8 +582,6 @@ def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh
     K = _lstm_kernels(hs)
     if K is not None and all(_kernel_ready(v) for v in (ct_hs, ct_cs, cs, acts, dgates, dh,
                                                           dc)):
-        # each step's factors and its elementwise part in one compiled kernel: the same
-        # operations in the same order as below, so the same bits
         c0 = _kernel_arg(c0)
         for t in (range(T - 1, -1, -1) if not reverse else range(T)):
             c_prev = (c0 if t == 0 else cs[t - 1]) if not reverse else \
@@ -595,6 +590,11 @@ def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh
                             ct_cs is not None, acts[t], c_prev, dgates[t], dh, dc)
             np.matmul(dgates[t], wT, out=dh)
         return
+    L = min(_BWD_CHUNK, T)
+    xp = namespace(hs)
+    m = b - a
+    tmp = xp.empty((m, H), hs.dtype)
+    q = xp.empty((L, m, H), hs.dtype)
     for k_hi in range(T, 0, -L):  # chunks of the processing order, last first
         k_lo = max(0, k_hi - L)
         ta, tb = (T - k_hi, T - k_lo) if reverse else (k_lo, k_hi)
