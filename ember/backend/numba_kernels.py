@@ -2,18 +2,19 @@
 
 Imported only through :func:`ember.backend.accel.kernels`, which checks that numba is
 installed and not switched off (``EMBER_NUMBA=0``). Every kernel here has a NumPy twin in the
-op that calls it; the op picks one from dtypes and shapes alone, so eager and jit compute the
-same bits on a given install.
+op that calls it; the op picks one from the array type and dtype alone, so eager and jit
+compute the same bits on a given install.
 
 The kernels are compiled on first use and cached on disk (numba's ``cache=True``), release
 the GIL (the LSTM wavefront runs two of them on two threads) and use numba's NumPy error
 model (a float division by zero gives inf, as in NumPy, instead of raising; it also lets
-LLVM vectorise the divisions). No fast-math flags: IEEE semantics, NaN propagates, and
-additions and multiplications are rounded one at a time, in NumPy's order.
+LLVM vectorise the divisions). No fast-math flags: IEEE semantics, NaN propagates, and each
+addition and multiplication is rounded on its own (no fused multiply-adds), so a kernel that
+repeats a NumPy path's operations in its order repeats its bits.
 
 - ``lstm_step_fwd``: one LSTM time step after its recurrent product, fused: the gates'
   sigmoid and tanh through one float32 exp of its own (a degree-7 polynomial after the
-  usual range reduction, within 1e-7 relative of exp; vectorised, unlike a call to libm's
+  usual range reduction, within 2 ulps of exp; vectorised, unlike a call to libm's
   expf), the cell state and the output. Its bits differ from the NumPy path's by a few ulps
   (NumPy's exp and tanh are other approximations).
 - ``lstm_step_bwd``: one backward step but its product with the recurrent weight (the
