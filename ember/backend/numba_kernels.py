@@ -8,8 +8,9 @@ compute the same bits on a given install.
 The kernels are compiled on first use and cached on disk (numba's ``cache=True``), release
 the GIL (the LSTM wavefront runs two of them on two threads) and use numba's NumPy error
 model (a float division by zero gives inf, as in NumPy, instead of raising; it also lets
-LLVM vectorise the divisions). No fast-math flags: IEEE semantics, NaN propagates, and each
-addition and multiplication is rounded on its own (no fused multiply-adds), so a kernel that
+LLVM vectorise the divisions). No fast-math flags but contraction (fused multiply-adds) in
+the LSTM forward, whose bits are its own anyway: IEEE semantics, NaN propagates, and in the
+other kernels each addition and multiplication is rounded on its own, so a kernel that
 repeats a NumPy path's operations in its order repeats its bits.
 
 - ``lstm_step_fwd``: one LSTM time step after its recurrent product, fused: the gates'
@@ -29,6 +30,9 @@ import numpy as np
 from numba import njit
 
 _OPTS = dict(nogil=True, cache=True, error_model="numpy")
+# the LSTM forward's bits are its own anyway: its multiplies and adds may fuse (FMA), which
+# makes its exp 1.6x faster (28 -> 18 us over 32768 values) and no less precise
+_FWD_OPTS = dict(_OPTS, fastmath={"contract"})
 _f = np.float32
 _LOG2E = _f(1.4426950408889634)
 _LN2_HI = _f(0.693359375)  # ln 2 = _LN2_HI + _LN2_LO, _LN2_HI exact in 9 bits
@@ -36,7 +40,7 @@ _LN2_LO = _f(-2.12194440e-4)
 _LO, _HI = _f(-87.0), _f(87.0)  # exp stays a normal float32 over [_LO, _HI]
 
 
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **_FWD_OPTS)
 def _exp_parts(x):
     """exp(x) = p * 2**k for x clamped to [_LO, _HI] (NaN stays NaN; above _HI p is inf, so
     that a sigmoid or tanh from it saturates exactly): returns p and the bits of the float32
@@ -59,7 +63,7 @@ def _exp_parts(x):
     return p, (np.int32(k) + np.int32(127)) << np.int32(23)
 
 
-@njit(**_OPTS)
+@njit(**_FWD_OPTS)
 def _exp_into(v, p, e):
     """exp(v[j]) = p[j] * e[j] (e's int32 bits read as float32): one vectorised loop."""
     for j in range(v.shape[0]):
@@ -68,7 +72,7 @@ def _exp_into(v, p, e):
         e[j] = ej
 
 
-@njit(**_OPTS)
+@njit(**_FWD_OPTS)
 def lstm_step_fwd(gates, xt, scale, numer, scaled, c, act, cn, hn, v, p, e):
     """One step for rows of (n, 4H) ``gates`` = h @ W (W scaled if ``scaled``): pre-
     activations s = gates + xt (times ``scale`` unless ``scaled``), act[:, :4H] = numer /
@@ -90,17 +94,18 @@ def lstm_step_fwd(gates, xt, scale, numer, scaled, c, act, cn, hn, v, p, e):
         for j in range(h4):
             a[j] = numer[j] / (_f(1.0) + p[j] * ef[j])
         cr, cnr, hnr = c[r], cn[r], hn[r]
+        ai, af, ag, ao, atc = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:h4], a[h4:]
+        for j in range(H):  # (separate loops over separate slices: each one vectorises)
+            ag[j] -= _f(1.0)
         for j in range(H):
-            gj = a[2 * H + j] - _f(1.0)
-            a[2 * H + j] = gj
-            cc = a[H + j] * cr[j] + a[j] * gj
+            cc = af[j] * cr[j] + ai[j] * ag[j]
             cnr[j] = cc
             v[j] = _f(-2.0) * cc
         _exp_into(v[:H], p[:H], e[:H])
         for j in range(H):
             tc = _f(2.0) / (_f(1.0) + p[j] * ef[j]) - _f(1.0)
-            a[4 * H + j] = tc
-            hnr[j] = a[3 * H + j] * tc
+            atc[j] = tc
+            hnr[j] = ao[j] * tc
 
 
 @njit(**_OPTS)
@@ -113,8 +118,10 @@ def lstm_step_bwd(ct_h, ct_c, has_ct_c, act, c_prev, d, dh, dc):
     the order of the NumPy path (ops/nn_ops.py), so the bits are the same."""
     n, H = dh.shape
     one = _f(1.0)
-    for r in range(n):
+    for r in range(n):  # (one loop per result over slices: each one vectorises)
         a, dr, dhr, dcr, cp, cth = act[r], d[r], dh[r], dc[r], c_prev[r], ct_h[r]
+        ai, af, ag, ao, atc = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:4 * H], a[4 * H:]
+        di, df, dg, do = dr[:H], dr[H:2 * H], dr[2 * H:3 * H], dr[3 * H:]
         for j in range(H):
             dhr[j] = dhr[j] + cth[j]
         if has_ct_c:
@@ -122,13 +129,17 @@ def lstm_step_bwd(ct_h, ct_c, has_ct_c, act, c_prev, d, dh, dc):
             for j in range(H):
                 dcr[j] = dcr[j] + ctc[j]
         for j in range(H):
-            i, f, g, o, tc = a[j], a[H + j], a[2 * H + j], a[3 * H + j], a[4 * H + j]
-            x = dcr[j] + ((one - tc * tc) * o) * dhr[j]
-            dr[j] = (((one - i) * i) * g) * x
-            dr[H + j] = (((one - f) * f) * cp[j]) * x
-            dr[2 * H + j] = ((one - g * g) * i) * x
-            dr[3 * H + j] = (((one - o) * o) * tc) * dhr[j]
-            dcr[j] = x * f
+            dcr[j] = dcr[j] + ((one - atc[j] * atc[j]) * ao[j]) * dhr[j]
+        for j in range(H):
+            di[j] = (((one - ai[j]) * ai[j]) * ag[j]) * dcr[j]
+        for j in range(H):
+            df[j] = (((one - af[j]) * af[j]) * cp[j]) * dcr[j]
+        for j in range(H):
+            dg[j] = ((one - ag[j] * ag[j]) * ai[j]) * dcr[j]
+        for j in range(H):
+            do[j] = (((one - ao[j]) * ao[j]) * atc[j]) * dhr[j]
+        for j in range(H):
+            dcr[j] = dcr[j] * af[j]
 
 
 @njit(**_OPTS)
