@@ -53,6 +53,18 @@ def kernels():
     return _loaded
 
 
+def warm():
+    """Load the compiled kernels now rather than in the first op that uses one: numba's
+    import, its runtime and each kernel's code (0.5-1 s and about 120 MB, once per process;
+    each kernel compiled the first time on a machine). Returns the kernels module, or None
+    when they are off or numba is missing. ``ember bench`` calls it before measuring a cell's
+    memory, as it imports PyTorch before measuring PyTorch's."""
+    k = kernels()
+    if k is not None:
+        k.warm()
+    return k
+
+
 def set_enabled(flag):
     """Use the numba kernels (True, when installed), the NumPy paths only (False), or follow
     ``EMBER_NUMBA`` (None). Returns the previous setting. Results computed by a kernel differ

@@ -155,3 +155,17 @@ def add_rows(z, idx, g):
         zr, gk = z[r], g[k]
         for j in range(zr.shape[0]):
             zr[j] += gk[j]
+
+
+def warm():
+    """Run each kernel once on tiny arrays of the types the ops pass (C-ordered float32,
+    int32 scratch, int64 indices), so that numba's runtime and every kernel's code are loaded
+    (compiled, the first time on a machine) before the first real call."""
+    f, n, h = np.float32, 1, 2
+    z2 = lambda *s: np.zeros(s, f)  # noqa: E731
+    act = z2(n, 5 * h)
+    lstm_step_fwd(z2(n, 4 * h), z2(n, 4 * h), np.ones(4 * h, f), np.ones(4 * h, f), False,
+                  z2(n, h), act, z2(n, h), z2(n, h), z2(4 * h), z2(4 * h),
+                  np.zeros(4 * h, np.int32))
+    lstm_step_bwd(z2(n, h), z2(n, h), True, act, z2(n, h), z2(n, 4 * h), z2(n, h), z2(n, h))
+    add_rows(z2(3, h), np.zeros(2, np.int64), z2(2, h))

@@ -249,6 +249,9 @@ fw, name, tiny, batch, tune = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(
 if tune:
     keep_freed_memory()  # as the process whose step it measures
 [importlib.import_module(m) for m in workloads.REQUIRES.get(fw, ())]
+if fw.startswith("ember"):  # ember's optional compiled kernels (numba) loaded, as the
+    from ember.backend import accel  # other frameworks' libraries are imported: not the step's
+    accel.warm()
 spec = workloads.resolve(name, tiny, batch)
 w = workloads.initial_weights(spec)
 data = spec.make_data(spec.batch, 0)

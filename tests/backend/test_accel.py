@@ -17,6 +17,7 @@ def fresh(monkeypatch):
 def test_environment_switch(fresh):
     fresh.setenv("EMBER_NUMBA", "0")
     assert accel.kernels() is None
+    assert accel.warm() is None
     assert accel.status() == "off (EMBER_NUMBA=0)"
     fresh.setenv("EMBER_NUMBA", "sometimes")
     with pytest.raises(ValueError, match="EMBER_NUMBA='sometimes'.*0/off"):

@@ -148,3 +148,15 @@ def test_embedding_gradient_reads_a_strided_cotangent_in_index_order(kernels_on)
     ref = np.zeros((30, 5), np.float32)
     np.add.at(ref, idx, g)
     np.testing.assert_array_equal(_with(True, _add_rows, g, idx, (30, 5)), ref)
+
+
+def test_warm_loads_every_kernel_for_the_types_the_ops_pass(kernels_on):
+    assert accel.warm() is kernels_on
+    for k in (kernels_on.lstm_step_fwd, kernels_on.lstm_step_bwd, kernels_on.add_rows):
+        assert len(k.signatures) >= 1
+    before = {k: len(k.signatures) for k in (kernels_on.lstm_step_fwd,
+                                             kernels_on.lstm_step_bwd)}
+    ember.manual_seed(0)
+    m = ember.nn.LSTM(3, 4, num_layers=2)
+    m(ember.randn(5, 2, 3))[0].sum().backward()  # no new specialisation: nothing compiled
+    assert {k: len(k.signatures) for k in before} == before
