@@ -80,7 +80,7 @@ def status() -> str:
         return "off (EMBER_NUMBA=0)"
     k = kernels()
     if k is None:
-        return "not installed (pip install ember[fast]: compiled LSTM and embedding kernels)"
+        return "not installed (pip install ember[fast]: compiled LSTM, GRU and embedding kernels)"
     import numba
-    return (f"numba {numba.__version__} (compiled LSTM and embedding kernels; EMBER_NUMBA=0 "
+    return (f"numba {numba.__version__} (compiled LSTM, GRU and embedding kernels; EMBER_NUMBA=0 "
             f"turns them off)")

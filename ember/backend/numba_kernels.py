@@ -21,6 +21,8 @@ repeats a NumPy path's operations in its order repeats its bits.
 - ``lstm_step_bwd``: one backward step but its product with the recurrent weight (the
   gates' derivatives from the saved activations, the cell state's cotangent), the same
   roundings in the same order as the NumPy path, so the same bits.
+- ``gru_step_fwd`` and ``gru_step_bwd``: the same for a GRU step (its forward's bits its own,
+  its backward's the NumPy path's).
 - ``add_rows``: an embedding's gradient (rows of the cotangent added into a table of zeros
   at their indices, in index order): ``np.add.at``'s bits.
 """
@@ -157,6 +159,65 @@ def add_rows(z, idx, g):
             zr[j] += gk[j]
 
 
+
+@njit(**_FWD_OPTS)
+def gru_step_fwd(gh, xt, nb, bn, h, act, hn_out, v, p, e):
+    """One GRU step (PyTorch's formulation) after its recurrent product, rows of (n, 3H)
+    ``gh`` = h @ W (the reset and update columns of W negated): r, z = 1 / (1 + exp(gh_rz +
+    (nb - x_rz))) with nb = -b_rz, hn = gh_n + bn, n = tanh(r hn + x_n) = 2 / (1 + exp(-2 u))
+    - 1, h' = (h - n) z + n into ``hn_out``; ``act`` (n, 4H) gets r, z, n, hn. ``v``, ``p``
+    (float32) and ``e`` (int32), each 2H long, are scratch. Its bits are its own (its exp,
+    fused multiply-adds)."""
+    n, h3 = gh.shape
+    H = h3 // 3
+    ef = e.view(np.float32)
+    for r in range(n):
+        g, x, a, hr, out = gh[r], xt[r], act[r], h[r], hn_out[r]
+        arz, az, an, ahn = a[:2 * H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+        ar = a[:H]
+        for j in range(2 * H):
+            v[j] = g[j] + (nb[j] - x[j])
+        _exp_into(v, p, e)
+        for j in range(2 * H):
+            arz[j] = _f(1.0) / (_f(1.0) + p[j] * ef[j])
+        for j in range(H):
+            ahn[j] = g[2 * H + j] + bn[j]
+        for j in range(H):
+            v[j] = _f(-2.0) * (ar[j] * ahn[j] + x[2 * H + j])
+        _exp_into(v[:H], p[:H], e[:H])
+        for j in range(H):
+            an[j] = _f(2.0) / (_f(1.0) + p[j] * ef[j]) - _f(1.0)
+        for j in range(H):
+            out[j] = (hr[j] - an[j]) * az[j] + an[j]
+
+
+@njit(**_OPTS)
+def gru_step_bwd(ct_h, act, h_prev, dh, dxw, dghn, tmp):
+    """One GRU backward step but its two products, rows of (n, H), from the step's (n, 4H)
+    activations r, z, n, hn and the state it started from: dh += ct_h; the pre-activations'
+    gradients into ``dxw`` (n, 3H): (1 - r) r hn (1 - n^2)(1 - z) dh, (h - n) z (1 - z) dh,
+    (1 - n^2)(1 - z) dh; ``dghn`` = d n r (hn's gradient); ``tmp`` = dh z (the part of dh
+    that flows straight into h). The NumPy path's roundings in its order: the same bits."""
+    n, H = dh.shape
+    one = _f(1.0)
+    for r in range(n):  # (one loop per result over slices: each one vectorises)
+        a, hp, dhr, cth, d, dg, t = act[r], h_prev[r], dh[r], ct_h[r], dxw[r], dghn[r], tmp[r]
+        ar, az, an, ahn = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+        dr, dz, dn = d[:H], d[H:2 * H], d[2 * H:]
+        for j in range(H):
+            dhr[j] = dhr[j] + cth[j]
+        for j in range(H):  # d n = (1 - n^2)(1 - z) dh
+            dn[j] = ((one - an[j] * an[j]) * (one - az[j])) * dhr[j]
+        for j in range(H):  # d z = (h - n) z (1 - z) dh
+            dz[j] = (((hp[j] - an[j]) * az[j]) * (one - az[j])) * dhr[j]
+        for j in range(H):  # d r = (1 - r) r hn (1 - n^2)(1 - z) dh
+            dr[j] = ((((one - ar[j]) * ar[j]) * ahn[j]) *
+                     ((one - an[j] * an[j]) * (one - az[j]))) * dhr[j]
+        for j in range(H):
+            dg[j] = dn[j] * ar[j]
+        for j in range(H):
+            t[j] = dhr[j] * az[j]
+
 def warm():
     """Run each kernel once on tiny arrays of the types the ops pass (C-ordered float32,
     int32 scratch, int64 indices), so that numba's runtime and every kernel's code are loaded
@@ -169,3 +230,7 @@ def warm():
                   np.zeros(4 * h, np.int32))
     lstm_step_bwd(z2(n, h), z2(n, h), True, act, z2(n, h), z2(n, 4 * h), z2(n, h), z2(n, h))
     add_rows(z2(3, h), np.zeros(2, np.int64), z2(2, h))
+    act = z2(n, 4 * h)
+    gru_step_fwd(z2(n, 3 * h), z2(n, 3 * h), z2(2 * h), z2(h), z2(n, h), act, z2(n, h),
+                 z2(2 * h), z2(2 * h), np.zeros(2 * h, np.int32))
+    gru_step_bwd(z2(n, h), act, z2(n, h), z2(n, h), z2(n, 3 * h), z2(n, h), z2(n, h))

@@ -397,9 +397,9 @@ _FWD_CHUNK = 8  # (GRU) steps whose scaled inputs are formed in one call
 
 
 def _lstm_kernels(a):
-    """numba's LSTM step kernels if ``a`` is a float32 NumPy array (backend/accel.py), else
-    None: the choice depends on the array type and dtype only, so eager and jit take the
-    same path."""
+    """numba's recurrent step kernels (LSTM, GRU) if ``a`` is a float32 NumPy array
+    (backend/accel.py), else None: the choice depends on the array type and dtype only, so
+    eager and jit take the same path."""
     if type(a) is not np.ndarray or a.dtype != np.float32:
         return None
     return accel.kernels()
@@ -1016,8 +1016,18 @@ def _gru_seq_impl(xw, whhT, bhh, h0, reverse):
     np.negative(ws[:, :2 * H], out=ws[:, :2 * H])
     nb = (-bhh[:2 * H]).astype(dt, copy=False)
     bn = bhh[2 * H:].astype(dt, copy=False)
-    L = min(_FWD_CHUNK, T)
     gh = xp.empty((n, h3), dt)
+    K = _lstm_kernels(hs)
+    if K is not None:  # the step after its product as one compiled kernel
+        xw, h = _kernel_arg(xw), _kernel_arg(h0.astype(dt, copy=False))
+        nb, bn = _kernel_arg(nb), _kernel_arg(bn)
+        v, p, e = np.empty(2 * H, dt), np.empty(2 * H, dt), np.empty(2 * H, np.int32)
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            np.matmul(h, ws, out=gh)
+            K.gru_step_fwd(gh, xw[t], nb, bn, h, acts[t], hs[t], v, p, e)
+            h = hs[t]
+        return [hs, acts]
+    L = min(_FWD_CHUNK, T)
     xs = xp.empty((L, n, 2 * H), dt)
     h = h0
     with np.errstate(over="ignore"):  # exp(-a) = inf for very negative a: sigmoid(a) = 0
@@ -1114,13 +1124,24 @@ def _gru_seq_bwd_rows(ct_hs, h_prev, acts, whhT, reverse, dxw, dghn, dh):
     the incoming dh are computed for a chunk of _BWD_CHUNK steps at once:
       d n = dh (1 - z)(1 - n^2),  d z = dh (h - n) z (1 - z),  d r = d n hn r (1 - r)."""
     T, n, H = h_prev.shape
-    L = min(_BWD_CHUNK, T)
     xp = namespace(h_prev)
     dt = h_prev.dtype
-    F = xp.empty((L, n, 3 * H), dt)  # the factors of d r, d z, d n
-    zc = xp.empty((L, n, H), dt)
     tmp = xp.empty((n, H), dt)
     wrz, wn = whhT[:, :2 * H].T, whhT[:, 2 * H:].T
+    K = _lstm_kernels(h_prev)
+    if K is not None and all(_kernel_ready(v) for v in (ct_hs, h_prev, acts, dh)):
+        # each step's factors and elementwise part in one compiled kernel: the same
+        # operations in the same order as below, so the same bits
+        for t in (range(T - 1, -1, -1) if not reverse else range(T)):
+            K.gru_step_bwd(ct_hs[t], acts[t], h_prev[t], dh, dxw[t], dghn[t], tmp)
+            np.matmul(dxw[t, :, :2 * H], wrz, out=dh)
+            dh += tmp
+            np.matmul(dghn[t], wn, out=tmp)
+            dh += tmp
+        return
+    L = min(_BWD_CHUNK, T)
+    F = xp.empty((L, n, 3 * H), dt)  # the factors of d r, d z, d n
+    zc = xp.empty((L, n, H), dt)
     for k_hi in range(T, 0, -L):  # chunks of the processing order, last first
         k_lo = max(0, k_hi - L)
         ta, tb = (T - k_hi, T - k_lo) if reverse else (k_lo, k_hi)

@@ -160,3 +160,52 @@ def test_warm_loads_every_kernel_for_the_types_the_ops_pass(kernels_on):
     m = ember.nn.LSTM(3, 4, num_layers=2)
     m(ember.randn(5, 2, 3))[0].sum().backward()  # no new specialisation: nothing compiled
     assert {k: len(k.signatures) for k in before} == before
+
+
+def _gru_inputs(T=9, n=5, H=6, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    xw = (rng.standard_normal((T, n, 3 * H)) * 2).astype(dtype)
+    w = (rng.standard_normal((H, 3 * H)) * 0.4).astype(dtype)
+    b = rng.standard_normal(3 * H).astype(dtype)
+    h0 = rng.standard_normal((n, H)).astype(dtype)
+    return xw, w, b, h0
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gru_forward_close_and_backward_same_bits(kernels_on, reverse):
+    args = _gru_inputs()
+    fast = _with(True, nn_ops._gru_seq_impl, *args, reverse)
+    ref = _with(False, nn_ops._gru_seq_impl, *args, reverse)
+    for a, b, name in zip(fast, ref, ("hs", "acts")):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6, err_msg=name)
+    ct = np.random.default_rng(5).standard_normal(fast[0].shape).astype(np.float32)
+    kw = dict(reverse=reverse, groups=1)
+    got = _with(True, nn_ops._gru_seq_bwd_impl, ct, *fast, *args, **kw)
+    want = _with(False, nn_ops._gru_seq_bwd_impl, ct, *fast, *args, **kw)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_gru_float64_keeps_the_numpy_path(kernels_on):
+    args = _gru_inputs(dtype=np.float64)
+    for a, b in zip(_with(True, nn_ops._gru_seq_impl, *args, False),
+                    _with(False, nn_ops._gru_seq_impl, *args, False)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_nn_gru_eager_equals_jit_with_the_kernels(kernels_on):
+    ember.manual_seed(0)
+    m = ember.nn.GRU(4, 5, num_layers=2, batch_first=True)
+    x = ember.randn(3, 7, 4)
+    params = dict(m.named_parameters())
+
+    def loss(p):
+        out, h = ember.func.functional_call(m, p, (x,))
+        return (out * out).mean() + h.sum()
+    eager = loss(params)
+    eager.backward()
+    val, grads = ember.jit(ember.value_and_grad(loss))(
+        {k: v.detach() for k, v in params.items()})
+    np.testing.assert_array_equal(val.numpy(), eager.detach().numpy())
+    for k, p in params.items():
+        np.testing.assert_array_equal(grads[k].numpy(), p.grad.numpy(), err_msg=k)
