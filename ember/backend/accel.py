@@ -3,8 +3,9 @@ ember[fast]``) and not switched off with ``EMBER_NUMBA=0``.
 
 Ops ask :func:`kernels` for ``ember.backend.numba_kernels`` (or None) at call time and keep a
 NumPy path of their own: numba is never required. ``import ember`` does not import numba;
-the first op that can use a kernel does (about 0.2 s), and each kernel compiles once per
-machine (numba caches it on disk; later processes load it).
+the first op that can use a kernel does (numba's import and runtime: 0.5-1 s and about 120 MB
+resident, once per process; :func:`warm` does it up front), and each kernel compiles once
+per machine (numba caches it on disk; later processes load it).
 """
 from __future__ import annotations
 
