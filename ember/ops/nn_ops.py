@@ -10,7 +10,7 @@ from ..core import dtypes as _dt
 from ..core.primitive import Aval, Primitive, Tracer, bind, derived_rule
 from ..core.tensor import Tensor
 from ..backend import accel, namespace, threads
-from ._util import canon_dim, has_values, host_on_device_of
+from ._util import canon_dim, host_on_device_of
 from .elementwise import as_value, cast, moveaxis_to_front
 from .registry_helpers import export, method
 from ..core.exceptions import OpError
@@ -1134,10 +1134,7 @@ def _gru_seq_bwd_rows(ct_hs, h_prev, acts, whhT, reverse, dxw, dghn, dh):
         # operations in the same order as below, so the same bits
         for t in (range(T - 1, -1, -1) if not reverse else range(T)):
             K.gru_step_bwd(ct_hs[t], acts[t], h_prev[t], dh, dxw[t], dghn[t], tmp)
-            np.matmul(dxw[t, :, :2 * H], wrz, out=dh)
-            dh += tmp
-            np.matmul(dghn[t], wn, out=tmp)
-            dh += tmp
+            _gru_step_products(dxw[t], dghn[t], wrz, wn, dh, tmp)
         return
     L = min(_BWD_CHUNK, T)
     F = xp.empty((L, n, 3 * H), dt)  # the factors of d r, d z, d n
@@ -1164,10 +1161,17 @@ def _gru_seq_bwd_rows(ct_hs, h_prev, acts, whhT, reverse, dxw, dghn, dh):
             np.multiply(Fc[t - ta].reshape(n, 3, H), dh[:, None], out=dxw[t].reshape(n, 3, H))
             np.multiply(dxw[t, :, 2 * H:], acts[t, :, :H], out=dghn[t])
             np.multiply(dh, acts[t, :, H:2 * H], out=tmp)  # dh z: straight into h
-            np.matmul(dxw[t, :, :2 * H], wrz, out=dh)
-            dh += tmp
-            np.matmul(dghn[t], wn, out=tmp)
-            dh += tmp
+            _gru_step_products(dxw[t], dghn[t], wrz, wn, dh, tmp)
+
+
+def _gru_step_products(dxw_t, dghn_t, wrz, wn, dh, tmp):
+    """A GRU backward step's products: dh = d(r, z) wrz + tmp + d(hn) wn, where ``tmp``
+    holds dh z on entry (used as scratch)."""
+    H = dh.shape[-1]
+    np.matmul(dxw_t[:, :2 * H], wrz, out=dh)
+    dh += tmp
+    np.matmul(dghn_t, wn, out=tmp)
+    dh += tmp
 
 
 def _gru_seq_bwd_shape(ct_hs, hs, acts, xw, whhT, bhh, h0, *, reverse, groups):

@@ -8,7 +8,7 @@ import pytest
 import ember
 from ember.backend import threads
 from ember.ops import nn_ops
-from tests.ops.test_lstm_wavefront import lstm_eager_equals_jit
+from tests.ops.test_lstm_wavefront import rnn_eager_equals_jit
 
 
 def test_run_parts_returns_in_order_and_reraises():
@@ -98,7 +98,7 @@ def test_lstm_eager_and_jit_agree_bit_for_bit_when_split(monkeypatch):
     m = ember.nn.LSTM(8, 64, num_layers=2)
     x = ember.tensor(np.random.default_rng(3).standard_normal((7, 34, 8)).astype(np.float32))
     assert len(nn_ops._row_parts(34, 64)) == 2
-    lstm_eager_equals_jit(m, x)
+    rnn_eager_equals_jit(m, x)
 
 
 @pytest.mark.parametrize("reverse", [False, True])

@@ -79,17 +79,18 @@ def _module_run(nl, wave, monkeypatch, **kw):
     x = ember.tensor(np.random.default_rng(3).standard_normal((19, 6, 8)).astype(np.float32))
     if kw.get("batch_first"):
         x = x.transpose(0, 1)
-    return lstm_eager_equals_jit(m, x)
+    return rnn_eager_equals_jit(m, x)
 
 
-def lstm_eager_equals_jit(m, x):
-    """Loss and gradients of an nn.LSTM module on ``x``: the eager tape's, checked bit for bit
-    against a jitted value_and_grad's."""
+def rnn_eager_equals_jit(m, x):
+    """Loss and gradients of a recurrent module (nn.LSTM, nn.GRU) on ``x``: the eager tape's,
+    checked bit for bit against a jitted value_and_grad's."""
     params = dict(m.named_parameters())
 
     def loss(p):
-        out, (h, c) = ember.func.functional_call(m, p, (x,))
-        return (out * out).mean() + h.sum() + c.mean()
+        out, state = ember.func.functional_call(m, p, (x,))
+        h, *c = state if isinstance(state, tuple) else (state,)  # LSTM: (h, c); GRU: h
+        return (out * out).mean() + h.sum() + sum(v.mean() for v in c)
     eager = loss(params)
     eager.backward()
     val, grads = ember.jit(ember.value_and_grad(loss))(

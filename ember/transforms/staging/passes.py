@@ -263,7 +263,6 @@ def _inplace_targets(g: Graph, donated=()):
     that an optimizer's temporaries such as Adam's sqrt(v) take no fresh allocation) a buffer
     an earlier ufunc equation or product (or the caller, donating) made and whose values are
     all read."""
-    outs = {id(o) for o in g.outs}
     roots = {}  # var -> ids of the fresh buffers it may share memory with
     fresh = {id(g.invars[j]) for j in donated if g.invars[j].aval.shape != ()}
     for v in g.invars:
