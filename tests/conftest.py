@@ -16,6 +16,17 @@ def jax_x64():
     ember.config.update("jax_enable_x64", prev_ember)
 
 
+@pytest.fixture
+def numpy_paths():
+    """The optional compiled kernels (numba, backend/accel.py) off for one test: for tests
+    that pin a NumPy path's order of sums, which a kernel may replace when numba is
+    installed."""
+    from ember.backend import accel
+    prev = accel.set_enabled(False)
+    yield
+    accel.set_enabled(prev)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _tempfiles_under_pytest(tmp_path_factory):
     """What the tests and the docstring examples create with ``tempfile`` (``mkdtemp()``, the

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import warnings
 
+import numpy as np
+
 _UNSET = object()
 _loaded = _UNSET
 _forced = None  # set_enabled(): True / False overrides the environment, None follows it
@@ -54,6 +56,16 @@ def kernels():
     return _loaded
 
 
+def kernels_for(*arrays):
+    """:func:`kernels` when every one of ``arrays`` is a float32 NumPy array, else None: the
+    kernels compute in float32 on host memory. The choice depends on array types and dtypes
+    only, so eager and jit take the same path."""
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != np.float32:
+            return None
+    return kernels()
+
+
 def warm():
     """Load the compiled kernels now rather than in the first op that uses one: numba's
     import, its runtime and each kernel's code (0.5-1 s and about 120 MB, once per process;
@@ -81,7 +93,8 @@ def status() -> str:
         return "off (EMBER_NUMBA=0)"
     k = kernels()
     if k is None:
-        return "not installed (pip install ember[fast]: compiled LSTM, GRU and embedding kernels)"
+        return ("not installed (pip install ember[fast]: compiled LSTM, GRU, embedding and "
+                "few-channel convolution kernels)")
     import numba
-    return (f"numba {numba.__version__} (compiled LSTM, GRU and embedding kernels; EMBER_NUMBA=0 "
-            f"turns them off)")
+    return (f"numba {numba.__version__} (compiled LSTM, GRU, embedding and few-channel "
+            f"convolution kernels; EMBER_NUMBA=0 turns them off)")

@@ -9,9 +9,10 @@ The kernels are compiled on first use and cached on disk (numba's ``cache=True``
 the GIL (the LSTM wavefront runs two of them on two threads) and use numba's NumPy error
 model (a float division by zero gives inf, as in NumPy, instead of raising; it also lets
 LLVM vectorise the divisions). No fast-math flags but contraction (fused multiply-adds) in
-the LSTM forward, whose bits are its own anyway: IEEE semantics, NaN propagates, and in the
-other kernels each addition and multiplication is rounded on its own, so a kernel that
-repeats a NumPy path's operations in its order repeats its bits.
+the forward kernels, whose bits are their own anyway, and reassociation in the convolution's
+weight gradient (see there): IEEE semantics, NaN propagates, and in the other kernels each
+addition and multiplication is rounded on its own, so a kernel that repeats a NumPy path's
+operations in its order repeats its bits.
 
 - ``lstm_step_fwd``: one LSTM time step after its recurrent product, fused: the gates'
   sigmoid and tanh through one float32 exp of its own (a degree-7 polynomial after the
@@ -25,6 +26,10 @@ repeats a NumPy path's operations in its order repeats its bits.
   its backward's the NumPy path's).
 - ``add_rows``: an embedding's gradient (rows of the cotangent added into a table of zeros
   at their indices, in index order): ``np.add.at``'s bits.
+- ``conv_fwd_lags`` and ``conv_w_grad_lags``: a few-channel 2-D stride-1 convolution's
+  forward and weight gradient (LeNet's first) straight from the input's planes, without the
+  window copies and thin GEMMs of the NumPy path; their bits are their own (fused
+  multiply-adds; the weight gradient's sums reassociated to vectorise).
 """
 from __future__ import annotations
 
@@ -218,6 +223,108 @@ def gru_step_bwd(ct_h, act, h_prev, dh, dxw, dghn, tmp):
         for j in range(H):
             t[j] = dhr[j] * az[j]
 
+# The convolution kernels sum long runs of products, which vectorise only when their additions
+# may be reassociated (LLVM then keeps several vector accumulators): their bits are their own.
+_SUM_OPTS = dict(_OPTS, fastmath={"reassoc", "contract"})
+
+
+@njit(**_SUM_OPTS)
+def _lag_dots(p, q, x, acc):
+    """acc[k] += sum_j p[j] * x[j + k] and acc[5 + k] += sum_j q[j] * x[j + k], k < 5 (the
+    run summed in float32, then added to acc's float64)."""
+    a0 = a1 = a2 = a3 = a4 = _f(0.0)
+    b0 = b1 = b2 = b3 = b4 = _f(0.0)
+    for j in range(p.shape[0]):  # (from 0: an index that may be negative does not vectorise)
+        pv, qv = p[j], q[j]
+        x0, x1, x2, x3, x4 = x[j], x[j + 1], x[j + 2], x[j + 3], x[j + 4]
+        a0 += pv * x0
+        a1 += pv * x1
+        a2 += pv * x2
+        a3 += pv * x3
+        a4 += pv * x4
+        b0 += qv * x0
+        b1 += qv * x1
+        b2 += qv * x2
+        b3 += qv * x3
+        b4 += qv * x4
+    acc[0] += a0
+    acc[1] += a1
+    acc[2] += a2
+    acc[3] += a3
+    acc[4] += a4
+    acc[5] += b0
+    acc[6] += b1
+    acc[7] += b2
+    acc[8] += b3
+    acc[9] += b4
+
+
+@njit(**_SUM_OPTS)
+def conv_w_grad_lags(p, x, wd, r, m, kh, kw, t0, t1, out):
+    """A 2-D stride-1 convolution's weight gradient from its cotangent and input as planes:
+    out[o, c, ky, kx] = sum over samples s and j < m of p[o, s*r + j] * x[c, s*r + j + ky*wd
+    + kx], p (O, N*r) and x (C, N*r + tail) float32 (see conv._w_grad_lags), ``out`` float64
+    (each sample's run summed in float32 first). Computes the tasks t0..t1 of (output pair,
+    channel, ky, group of 5 kx), each of which owns its outputs: a split of the tasks between
+    threads gives the same bits."""
+    O, C = p.shape[0], x.shape[0]
+    n = p.shape[1] // r
+    ng = (kw + 4) // 5
+    acc = np.zeros((t1 - t0, 10))
+    for s in range(n):  # (samples outermost: a sample's runs stay in the L1 cache over the
+        a = s * r      # tasks; each output's sum is the same, sample by sample)
+        for t in range(t0, t1):
+            g = t % ng
+            ky = (t // ng) % kh
+            c = (t // (ng * kh)) % C
+            o = 2 * (t // (ng * kh * C))
+            at = a + ky * wd + 5 * g
+            _lag_dots(p[o, a:a + m], p[min(o + 1, O - 1), a:a + m], x[c, at:at + m + 4],
+                      acc[t - t0])
+    for t in range(t0, t1):
+        g = t % ng
+        ky = (t // ng) % kh
+        c = (t // (ng * kh)) % C
+        o = 2 * (t // (ng * kh * C))
+        for k in range(5):
+            kx = 5 * g + k
+            if kx < kw:
+                out[o, c, ky, kx] = acc[t - t0, k]
+                if o + 1 < O:
+                    out[o + 1, c, ky, kx] = acc[t - t0, 5 + k]
+
+
+@njit(**_FWD_OPTS)
+def conv_fwd_lags(x, w5, wd, r, m, s0, s1, y):
+    """A 2-D stride-1 convolution's forward on planes: y[o, s*r + j] = sum over c, ky, kx of
+    w5[o, c, ky, kx] * x[c, s*r + j + ky*wd + kx] for the samples s0..s1 and j < m, x (C, N*r
+    + tail) and y (O, N*r) float32, w5 (O, C, KH, KW5) the weight with zero columns up to a
+    multiple of 5. Each output's sum in a fixed order (5 products as a tree, then added in
+    (c, ky, kx) order; multiply-adds fused): the same bits however the samples are split."""
+    O, C, kh, kw5 = w5.shape
+    for s in range(s0, s1):
+        a = s * r
+        for o in range(O):
+            yr = y[o, a:a + m]
+            first = True
+            for c in range(C):
+                for ky in range(kh):
+                    for g in range(0, kw5, 5):
+                        at = a + ky * wd + g
+                        xr = x[c, at:at + m + 4]
+                        u0, u1, u2 = w5[o, c, ky, g], w5[o, c, ky, g + 1], w5[o, c, ky, g + 2]
+                        u3, u4 = w5[o, c, ky, g + 3], w5[o, c, ky, g + 4]
+                        if first:
+                            for i in range(m):
+                                yr[i] = ((u0 * xr[i] + u1 * xr[i + 1]) +
+                                         (u2 * xr[i + 2] + u3 * xr[i + 3])) + u4 * xr[i + 4]
+                        else:
+                            for i in range(m):
+                                yr[i] += ((u0 * xr[i] + u1 * xr[i + 1]) +
+                                          (u2 * xr[i + 2] + u3 * xr[i + 3])) + u4 * xr[i + 4]
+                        first = False
+
+
 def warm():
     """Run each kernel once on tiny arrays of the types the ops pass (C-ordered float32,
     int32 scratch, int64 indices), so that numba's runtime and every kernel's code are loaded
@@ -234,3 +341,5 @@ def warm():
     gru_step_fwd(z2(n, 3 * h), z2(n, 3 * h), z2(2 * h), z2(h), z2(n, h), act, z2(n, h),
                  z2(2 * h), z2(2 * h), np.zeros(2 * h, np.int32))
     gru_step_bwd(z2(n, h), act, z2(n, h), z2(n, h), z2(n, 3 * h), z2(n, h), z2(n, h))
+    conv_w_grad_lags(z2(2, 4), z2(1, 8), 2, 2, 2, 1, 1, 0, 1, np.zeros((2, 1, 1, 1)))
+    conv_fwd_lags(z2(1, 8), z2(2, 1, 1, 5), 2, 2, 2, 0, 2, z2(2, 4))

@@ -313,8 +313,7 @@ def _add_rows(ct, idx, shape):
         raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for axis 0 with "
                          f"size {n}")
     xp = namespace(ct)
-    K = accel.kernels() if type(ct) is np.ndarray and ct.dtype == np.float32 and \
-        type(idx) is np.ndarray and ct.size else None
+    K = accel.kernels_for(ct) if type(idx) is np.ndarray and ct.size else None
     if K is not None:  # one compiled pass (backend/numba_kernels.py), the same bits
         z = xp.zeros(shape, ct.dtype)
         # (a strided cotangent copied in the indices' order first: its rows read in place,

@@ -396,15 +396,6 @@ def _lstm_scales(xp, h4, dt):
 _FWD_CHUNK = 8  # (GRU) steps whose scaled inputs are formed in one call
 
 
-def _lstm_kernels(a):
-    """numba's recurrent step kernels (LSTM, GRU) if ``a`` is a float32 NumPy array
-    (backend/accel.py), else None: the choice depends on the array type and dtype only, so
-    eager and jit take the same path."""
-    if type(a) is not np.ndarray or a.dtype != np.float32:
-        return None
-    return accel.kernels()
-
-
 def _kernel_arg(v):
     """``v`` as a kernel takes it: C-ordered and writable (a copy otherwise: exact), so that
     each kernel compiles for one array type."""
@@ -434,7 +425,7 @@ def _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, a, b,
     H = h4 // 4
     xp = namespace(xw)
     gates = xp.empty((b - a, h4), hs.dtype)
-    K = _lstm_kernels(hs)
+    K = accel.kernels_for(hs)
     if K is not None:  # the step after its product as one compiled kernel
         xw, h, c = (_kernel_arg(v) for v in (xw, h0[a:b], c0[a:b]))
         xw, hs, cs, acts = xw[:, a:b], hs[:, a:b], cs[:, a:b], acts[:, a:b]
@@ -579,7 +570,7 @@ def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh
         ct_cs = ct_cs[:, a:b]
     dh, dc, c0 = dh[a:b], dc[a:b], c0[a:b]
     wT = whhT.T
-    K = _lstm_kernels(hs)
+    K = accel.kernels_for(hs)
     if K is not None and all(_kernel_ready(v) for v in (ct_hs, ct_cs, cs, acts, dgates, dh,
                                                           dc)):
         c0 = _kernel_arg(c0)
@@ -1017,7 +1008,7 @@ def _gru_seq_impl(xw, whhT, bhh, h0, reverse):
     nb = (-bhh[:2 * H]).astype(dt, copy=False)
     bn = bhh[2 * H:].astype(dt, copy=False)
     gh = xp.empty((n, h3), dt)
-    K = _lstm_kernels(hs)
+    K = accel.kernels_for(hs)
     if K is not None:  # the step after its product as one compiled kernel
         xw, h = _kernel_arg(xw), _kernel_arg(h0.astype(dt, copy=False))
         nb, bn = _kernel_arg(nb), _kernel_arg(bn)
@@ -1128,7 +1119,7 @@ def _gru_seq_bwd_rows(ct_hs, h_prev, acts, whhT, reverse, dxw, dghn, dh):
     dt = h_prev.dtype
     tmp = xp.empty((n, H), dt)
     wrz, wn = whhT[:, :2 * H].T, whhT[:, 2 * H:].T
-    K = _lstm_kernels(h_prev)
+    K = accel.kernels_for(h_prev)
     if K is not None and all(_kernel_ready(v) for v in (ct_hs, h_prev, acts, dh)):
         # each step's factors and elementwise part in one compiled kernel: the same
         # operations in the same order as below, so the same bits

@@ -1,6 +1,8 @@
-"""The numba LSTM step kernels (backend/numba_kernels.py) against the NumPy paths they stand
-in for: the forward within a few ulps (its own exp), the backward bit for bit, eager equal to
-jit with the kernels on, and the NumPy path kept for float64 and when switched off."""
+"""The numba kernels (backend/numba_kernels.py) against the NumPy paths they stand in for:
+the LSTM's and GRU's forward within a few ulps (its own exp), their backward bit for bit, the
+embedding gradient bit for bit, the few-channel convolution within float32 rounding of
+float64 (its own sums, the same bits however split); eager equal to jit with the kernels on,
+and the NumPy path kept for float64 and when switched off."""
 import numpy as np
 import pytest
 
@@ -152,13 +154,17 @@ def test_embedding_gradient_reads_a_strided_cotangent_in_index_order(kernels_on)
 
 def test_warm_loads_every_kernel_for_the_types_the_ops_pass(kernels_on):
     assert accel.warm() is kernels_on
-    for k in (kernels_on.lstm_step_fwd, kernels_on.lstm_step_bwd, kernels_on.add_rows):
+    ks = (kernels_on.lstm_step_fwd, kernels_on.lstm_step_bwd, kernels_on.add_rows,
+          kernels_on.gru_step_fwd, kernels_on.gru_step_bwd, kernels_on.conv_fwd_lags,
+          kernels_on.conv_w_grad_lags)
+    for k in ks:
         assert len(k.signatures) >= 1
-    before = {k: len(k.signatures) for k in (kernels_on.lstm_step_fwd,
-                                             kernels_on.lstm_step_bwd)}
+    before = {k: len(k.signatures) for k in ks}
     ember.manual_seed(0)
     m = ember.nn.LSTM(3, 4, num_layers=2)
     m(ember.randn(5, 2, 3))[0].sum().backward()  # no new specialisation: nothing compiled
+    conv = ember.nn.Conv2d(3, 6, 5)
+    conv(ember.randn(2, 3, 12, 12)).sum().backward()
     assert {k: len(k.signatures) for k in before} == before
 
 
@@ -197,3 +203,94 @@ def test_nn_gru_eager_equals_jit_with_the_kernels(kernels_on):
     ember.manual_seed(0)
     rnn_eager_equals_jit(ember.nn.GRU(4, 5, num_layers=2, batch_first=True),
                          ember.randn(3, 7, 4))
+
+
+# ---- a few-channel 2-D stride-1 convolution's forward and weight gradient -----------------
+
+def _conv_case(n, c, o, h, w, kh, kw, seed=0, dtype=np.float32):
+    from ember.ops import conv as C
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    wt = (rng.standard_normal((o, c, kh, kw)) / 4).astype(dtype)
+    view = C._windows_impl(x, (kh, kw), (1, 1), (1, 1))
+    ct = rng.standard_normal((n, o, h - kh + 1, w - kw + 1)).astype(dtype)
+    x64 = view.astype(np.float64)
+    return view, wt, ct, (np.einsum("nchwkl,ockl->nohw", x64, wt.astype(np.float64)),
+                          np.einsum("nohw,nchwkl->ockl", ct.astype(np.float64), x64))
+
+
+@pytest.fixture
+def lag_calls(kernels_on, monkeypatch):
+    """Counts the calls of the two convolution kernels."""
+    seen = []
+    for name in ("conv_fwd_lags", "conv_w_grad_lags"):
+        f = getattr(kernels_on, name)
+        monkeypatch.setattr(kernels_on, name,
+                            lambda *a, _f=f, _n=name: (seen.append(_n), _f(*a))[1])
+    return seen
+
+
+@pytest.mark.parametrize("n,c,o,h,w,kh,kw", [
+    (5, 3, 6, 12, 12, 5, 5),   # LeNet's conv1, smaller
+    (3, 2, 5, 11, 9, 3, 3),    # an odd number of outputs, a kernel narrower than 5
+    (4, 2, 3, 12, 14, 4, 7),   # wider than 5: two groups of shifts, the second partial
+    (2, 3, 1, 9, 10, 2, 6),    # one output
+    (1, 2, 2, 5, 5, 5, 5),     # one output position
+])
+def test_conv_kernels_match_float64_and_any_split_keeps_the_bits(lag_calls, n, c, o, h, w,
+                                                                  kh, kw):
+    from ember.ops import conv as C
+    view, wt, ct, (y64, g64) = _conv_case(n, c, o, h, w, kh, kw)
+    halves = [(0, (n + 1) // 2), ((n + 1) // 2, n)] if n > 1 else [(0, 1)]
+    y1, y2 = (C._fwd_row_shift(view, wt, p) for p in ([(0, n)], halves))
+    g1, g2 = (C._w_grad_row_shift(ct, view, p) for p in ([(0, n)], halves))
+    assert sorted(set(lag_calls)) == ["conv_fwd_lags", "conv_w_grad_lags"]
+    assert y1.dtype == g1.dtype == np.float32
+    assert y1.shape == y64.shape and g1.shape == g64.shape
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(g1, g2)
+    np.testing.assert_allclose(y1, y64, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(g1, g64, rtol=1e-5, atol=1e-4)
+
+
+def test_conv_float64_keeps_the_numpy_path(lag_calls):
+    from ember.ops import conv as C
+    view, wt, ct, _ = _conv_case(3, 3, 6, 10, 10, 5, 5, dtype=np.float64)
+    for fn, args in ((C._fwd_row_shift, (view, wt, [(0, 3)])),
+                     (C._w_grad_row_shift, (ct, view, [(0, 3)]))):
+        np.testing.assert_array_equal(_with(True, fn, *args), _with(False, fn, *args))
+    assert lag_calls == []
+
+
+def test_lenet_conv_eager_equals_jit_with_the_kernels(lag_calls):
+    import ember.nn.functional as F
+    rng = np.random.default_rng(7)
+    x = ember.tensor(rng.standard_normal((4, 3, 32, 32)).astype(np.float32))
+    w0 = ember.tensor((rng.standard_normal((6, 3, 5, 5)) / 8).astype(np.float32))
+    ct = ember.tensor(rng.standard_normal((4, 6, 28, 28)).astype(np.float32))
+
+    def loss(w):
+        return (F.relu(F.conv2d(x, w)) * ct).sum()
+    eager = ember.value_and_grad(loss)(w0)
+    jitted = ember.jit(ember.value_and_grad(loss))(w0)
+    assert "conv_fwd_lags" in lag_calls and "conv_w_grad_lags" in lag_calls
+    for a, b in zip(eager, jitted):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    ref = _with(False, ember.value_and_grad(loss), w0)  # the NumPy path: other sums
+    for a, b in zip(eager, ref):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_which_convolutions_take_the_kernels(kernels_on):
+    from ember.ops import conv as C
+    f32 = np.float32
+    one = ((1, 1), (1, 1), 1)
+    assert C._lags_apply(3, 6, (5, 5), *one, f32)        # LeNet's conv1
+    assert not C._lags_apply(6, 16, (5, 5), *one, f32)   # LeNet's conv2: the GEMMs win
+    assert not C._lags_apply(1, 6, (5, 5), *one, f32)    # one channel: a cheap window copy
+    assert not C._lags_apply(3, 6, (5, 5), *one, np.float64)
+    assert not C._lags_apply(3, 6, (5, 5), (2, 2), (1, 1), 1, f32)
+    assert not C._lags_apply(3, 6, (5, 5), (1, 1), (2, 2), 1, f32)
+    assert not C._lags_apply(3, 6, (5, 5), (1, 1), (1, 1), 3, f32)
+    assert not C._lags_apply(3, 6, (5,), (1,), (1,), 1, f32)
+    assert not _with(False, C._lags_apply, 3, 6, (5, 5), *one, f32)

@@ -2,7 +2,8 @@
 (ember/ops/conv.py, _fwd_row_shift, _w_grad_row_shift): the input laid out as planes at full
 row width, its kx-shifts as C*KW rows (each one run), the kernel rows as shifts of the flat
 position; block by block of samples. Their order of sums is fixed by the shapes (eager ==
-jit bit for bit); compared with float64 and torch."""
+jit bit for bit); compared with float64 and torch. The NumPy paths: with numba installed,
+float32 takes the compiled kernels instead (tests/backend/test_numba_kernels.py)."""
 import numpy as np
 import pytest
 
@@ -10,6 +11,8 @@ import ember
 import ember.nn.functional as F
 from ember.backend import threads
 from ember.ops import conv as C
+
+pytestmark = pytest.mark.usefixtures("numpy_paths")
 
 
 def _planes(x, tail):

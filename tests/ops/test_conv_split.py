@@ -145,6 +145,7 @@ def test_auto_splits_only_the_kernels_of_own_passes(monkeypatch):
 
 
 @pytest.mark.parametrize("n,split", [(128, True), (32, False)])
+@pytest.mark.usefixtures("numpy_paths")  # (the compiled kernels split by _own_parts alone)
 def test_auto_splits_row_shifted_convolutions_of_enough_blocks(monkeypatch, parts_seen, n,
                                                                  split):
     # LeNet's conv1 (3 -> 6 channels, 5x5) at batch 128: 6 blocks of samples, three per
@@ -215,6 +216,7 @@ def test_lenet_step_eager_and_jit_agree_bit_for_bit_when_split(monkeypatch, part
         np.testing.assert_array_equal(q[k].grad.numpy(), eager[k].numpy())
 
 
+@pytest.mark.usefixtures("numpy_paths")  # (the strict device has no compiled kernels)
 def test_split_kernels_work_on_the_strict_device(monkeypatch, parts_seen):
     _split(monkeypatch, True)
     rng = np.random.default_rng(3)
