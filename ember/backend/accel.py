@@ -93,8 +93,8 @@ def status() -> str:
         return "off (EMBER_NUMBA=0)"
     k = kernels()
     if k is None:
-        return ("not installed (pip install ember[fast]: compiled LSTM, GRU, embedding and "
-                "few-channel convolution kernels)")
+        return ("not installed (pip install ember[fast]: compiled LSTM, GRU, embedding, "
+                "few-channel convolution and small 2x2 pool kernels)")
     import numba
-    return (f"numba {numba.__version__} (compiled LSTM, GRU, embedding and few-channel "
-            f"convolution kernels; EMBER_NUMBA=0 turns them off)")
+    return (f"numba {numba.__version__} (compiled LSTM, GRU, embedding, few-channel "
+            f"convolution and small 2x2 pool kernels; EMBER_NUMBA=0 turns them off)")

@@ -294,3 +294,56 @@ def test_which_convolutions_take_the_kernels(kernels_on):
     assert not C._lags_apply(3, 6, (5, 5), (1, 1), (1, 1), 3, f32)
     assert not C._lags_apply(3, 6, (5,), (1,), (1,), 1, f32)
     assert not _with(False, C._lags_apply, 3, 6, (5, 5), *one, f32)
+
+
+@pytest.mark.parametrize("shape", [(7, 3, 6, 10), (1, 1, 2, 2), (5, 4, 6), (4, 6)])
+@pytest.mark.parametrize("layout", ["c", "channel-major"])
+def test_small_2x2_pool_gradient_selects_as_the_numpy_paths(kernels_on, monkeypatch, shape,
+                                                            layout):
+    from ember.ops import conv as C
+    calls = []
+    f = kernels_on.pool2x2_bwd
+    monkeypatch.setattr(kernels_on, "pool2x2_bwd", lambda *a: (calls.append(1), f(*a))[1])
+    rng = np.random.default_rng(0)
+    x = rng.integers(-2, 3, shape).astype(np.float32)  # ties in most windows
+    x[..., 0, 0] = np.nan  # a window whose maximum is NaN: no gradient
+    if layout == "channel-major":
+        if x.ndim < 4:
+            pytest.skip("no channel axis")
+        x = np.ascontiguousarray(np.swapaxes(x, 0, 1)).swapaxes(0, 1)
+    out = C._pool_max_impl(x, (2, 2), (2, 2), (1, 1))
+    ct = rng.standard_normal(out.shape).astype(np.float32)
+    ct.reshape(-1)[-1] = np.inf  # selected, never multiplied: no NaN
+    args = (ct, x, out, (2, 2), (2, 2), (1, 1))
+    got = _with(True, C._argmax_scatter_impl, *args)
+    assert calls
+    want = _with(False, C._argmax_scatter_impl, *args)
+    np.testing.assert_array_equal(got, want)
+    assert got.strides == want.strides  # laid out as the input
+    assert not np.isnan(got).any()
+    assert not got[..., :2, :2].any()  # the NaN windows
+
+
+def test_large_2x2_pools_keep_the_numpy_path(kernels_on, monkeypatch):
+    from ember.ops import conv as C
+    calls = []
+    monkeypatch.setattr(kernels_on, "pool2x2_bwd", lambda *a: calls.append(1))
+    x = np.random.default_rng(1).standard_normal((64, 32, 28, 28)).astype(np.float32)
+    out = C._pool_max_impl(x, (2, 2), (2, 2), (1, 1))
+    C._argmax_scatter_impl(np.ones_like(out), x, out, (2, 2), (2, 2), (1, 1))
+    C._argmax_scatter_impl(np.ones(out.shape), x.astype(np.float64), out.astype(np.float64),
+                           (2, 2), (2, 2), (1, 1))
+    assert calls == []
+
+
+def test_lenet_pools_eager_equals_jit_with_the_kernel(kernels_on):
+    import ember.nn.functional as F
+    rng = np.random.default_rng(2)
+    x = ember.tensor(rng.integers(-1, 2, (4, 6, 28, 28)).astype(np.float32))
+    w = ember.tensor(rng.standard_normal((4, 6, 14, 14)).astype(np.float32))
+
+    def f(x):
+        return (F.max_pool2d(F.relu(x), 2) * w).sum()
+    eager = ember.grad(f)(x).numpy()
+    np.testing.assert_array_equal(ember.jit(ember.grad(f))(x).numpy(), eager)
+    np.testing.assert_array_equal(_with(False, ember.grad(f), x).numpy(), eager)

@@ -10,6 +10,10 @@ import ember
 import ember.nn.functional as F
 from ember.ops import conv as C
 
+# the NumPy paths (with numba installed, a small float32 pool takes a compiled kernel:
+# tests/backend/test_numba_kernels.py)
+pytestmark = pytest.mark.usefixtures("numpy_paths")
+
 
 def _channel_major(a):
     return np.ascontiguousarray(np.swapaxes(a, 0, 1)).swapaxes(0, 1)
