@@ -225,6 +225,7 @@ def gru_step_bwd(ct_h, act, h_prev, dh, dxw, dghn, tmp):
         for j in range(H):
             t[j] = dhr[j] * az[j]
 
+
 # The convolution kernels sum long runs of products, which vectorise only when their additions
 # may be reassociated (LLVM then keeps several vector accumulators): their bits are their own.
 _SUM_OPTS = dict(_OPTS, fastmath={"reassoc", "contract"})
@@ -261,6 +262,13 @@ def _lag_dots(p, q, x, acc):
     acc[9] += b4
 
 
+@njit(inline="always", **_OPTS)
+def _lag_task(t, ng, kh, C):
+    """The weight gradient's task t: its first output o, channel c, kernel row ky and first
+    kernel column kx (a group of 5)."""
+    return 2 * (t // (ng * kh * C)), (t // (ng * kh)) % C, (t // ng) % kh, 5 * (t % ng)
+
+
 @njit(**_SUM_OPTS)
 def conv_w_grad_lags(p, x, wd, r, m, kh, kw, t0, t1, out):
     """A 2-D stride-1 convolution's weight gradient from its cotangent and input as planes:
@@ -276,24 +284,16 @@ def conv_w_grad_lags(p, x, wd, r, m, kh, kw, t0, t1, out):
     for s in range(n):  # (samples outermost: a sample's runs stay in the L1 cache over the
         a = s * r      # tasks; each output's sum is the same, sample by sample)
         for t in range(t0, t1):
-            g = t % ng
-            ky = (t // ng) % kh
-            c = (t // (ng * kh)) % C
-            o = 2 * (t // (ng * kh * C))
-            at = a + ky * wd + 5 * g
+            o, c, ky, kx = _lag_task(t, ng, kh, C)
+            at = a + ky * wd + kx
             _lag_dots(p[o, a:a + m], p[min(o + 1, O - 1), a:a + m], x[c, at:at + m + 4],
                       acc[t - t0])
     for t in range(t0, t1):
-        g = t % ng
-        ky = (t // ng) % kh
-        c = (t // (ng * kh)) % C
-        o = 2 * (t // (ng * kh * C))
-        for k in range(5):
-            kx = 5 * g + k
-            if kx < kw:
-                out[o, c, ky, kx] = acc[t - t0, k]
-                if o + 1 < O:
-                    out[o + 1, c, ky, kx] = acc[t - t0, 5 + k]
+        o, c, ky, kx = _lag_task(t, ng, kh, C)
+        for k in range(min(5, kw - kx)):
+            out[o, c, ky, kx + k] = acc[t - t0, k]
+            if o + 1 < O:
+                out[o + 1, c, ky, kx + k] = acc[t - t0, 5 + k]
 
 
 @njit(**_FWD_OPTS)
