@@ -12,7 +12,8 @@ All frameworks then share one process, and the allocator setting the ``ember`` c
 idle-thread spin that importing ember sets (ember/_blas_env.py: the NumPy step's BLAS; PyTorch
 and JAX bring their own). ``--isolate`` runs each framework in its own process instead, in
 its out-of-the-box setting (both settings only for ember's cells), one framework after the
-other.
+other. ember's optional compiled kernels (numba) are loaded before the first ember cell, as
+PyTorch and JAX are imported before theirs; the log says how long that took.
 """
 from __future__ import annotations
 
@@ -127,6 +128,7 @@ args = json.loads(sys.argv[1])
 if args["tune"]:
     keep_freed_memory()
 [importlib.import_module(m) for m in workloads.REQUIRES.get(args["fw"], ())]
+load = runner._load_kernels(args["fw"])
 spec = workloads.resolve(args["name"], args["tiny"], args["batch"])
 w = workloads.initial_weights(spec)
 cell = runner._build_cell(args["fw"], spec, w, spec.make_data(spec.batch, 0), args["steps"],
@@ -134,8 +136,19 @@ cell = runner._build_cell(args["fw"], spec, w, spec.make_data(spec.batch, 0), ar
 for _ in range(args["rounds"]):
     runner._time_batch(cell, args["settle"])
 print(json.dumps({"first": cell["first"], "build": cell["build"], "times": cell["times"],
-                  "n": cell["n"]}))
+                  "n": cell["n"], "load": load}))
 """
+
+
+def _load_kernels(fw):
+    """ember's optional compiled kernels (numba: its import and runtime, once per process)
+    loaded before an ember cell's first call, as PyTorch and JAX are imported before theirs:
+    the seconds it took, or None (not an ember cell, or the kernels off or not installed)."""
+    if not fw.startswith("ember"):
+        return None
+    from ..backend import accel
+    t = time.perf_counter()
+    return None if accel.warm() is None else time.perf_counter() - t
 
 
 def _cell_env(fw):
@@ -163,6 +176,11 @@ def _isolated_cell(fw, name, tiny, batch, rounds, steps, warmup, settle):
 def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False, memory=True,
         log=print, settle=0.25, batch=None, isolate=False):
     results = []
+    if not isolate:
+        load = next((t for t in map(_load_kernels, frameworks) if t is not None), None)
+        if load is not None:
+            log(f"  ember: compiled kernels loaded in {load:.2f} s, once per process, before "
+                f"the first calls (as PyTorch and JAX are imported before theirs)")
     for name in workloads:
         spec = workload_specs.resolve(name, tiny, batch)
         w = workload_specs.initial_weights(spec)
@@ -178,6 +196,9 @@ def run(workloads, frameworks, rounds=7, steps=5, warmup=3, check=0, tiny=False,
             if isolate:
                 cells[fw] = _isolated_cell(fw, name, tiny, spec.batch, rounds, steps, warmup,
                                            settle)
+                if cells[fw].get("load") is not None:
+                    log(f"  {name}: {fw}'s process loaded the compiled kernels in "
+                        f"{cells[fw]['load']:.2f} s before its first call")
             else:
                 cells[fw] = _build_cell(fw, spec, w, data, steps, warmup)
         if not isolate:
@@ -249,9 +270,8 @@ fw, name, tiny, batch, tune = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(
 if tune:
     keep_freed_memory()  # as the process whose step it measures
 [importlib.import_module(m) for m in workloads.REQUIRES.get(fw, ())]
-if fw.startswith("ember"):  # ember's optional compiled kernels (numba) loaded, as the
-    from ember.backend import accel  # other frameworks' libraries are imported: not the step's
-    accel.warm()
+from ember.bench import runner
+runner._load_kernels(fw)  # (numba's libraries, as the other frameworks': not the step's)
 spec = workloads.resolve(name, tiny, batch)
 w = workloads.initial_weights(spec)
 data = spec.make_data(spec.batch, 0)

@@ -128,3 +128,29 @@ def test_check_reports_the_rounding_floor_and_flags_only_what_exceeds_it():
     row = dict(check_max_diff=5e-3, check_floor=1e-5)  # a real disagreement
     assert runner.check_failures([row]) == [row]
     assert runner.check_failures([dict(check_max_diff=5e-4, check_floor=0.0)]) == []
+
+
+def test_compiled_kernels_load_before_the_first_calls_and_the_log_says_so(monkeypatch):
+    from ember.backend import accel
+    lines = []
+
+    def run(**kw):
+        lines.clear()
+        return runner.run(["linreg"], ["ember-jit"], rounds=1, steps=1, warmup=1, tiny=True,
+                          memory=False, log=lines.append, settle=0.0, **kw)
+    prev = accel.set_enabled(False)  # off (or numba missing): nothing loaded, nothing said
+    try:
+        run()
+        assert not any("compiled kernels" in s for s in lines)
+        assert runner._load_kernels("ember-jit") is None
+    finally:
+        accel.set_enabled(prev)
+    assert runner._load_kernels("torch-eager") is None
+    if accel.kernels() is None:  # numba not installed (the CI's NumPy-floor run)
+        return
+    warmed = []
+    monkeypatch.setattr(accel, "warm", lambda: warmed.append(1) or accel.kernels())
+    run()
+    assert warmed and any(s.startswith("  ember: compiled kernels loaded in ") for s in lines)
+    run(isolate=True)  # the child process loads them itself and reports the time
+    assert any("process loaded the compiled kernels" in s for s in lines)
