@@ -30,7 +30,7 @@ from . import autocast_policy as _autocast
 from .elementwise import as_value, moveaxis_to_front, batch_all_front
 from ._util import check_same_dtype, host_on_device_of, layer_input_fix
 from .einsum import _einsum_impl, einsum, gemm_kernels
-from .linalg import _mm_impl
+from .linalg import _inverse, _mm_impl
 from .registry_helpers import export
 from .slicing import pad_p
 from ..core.exceptions import OpError
@@ -577,11 +577,16 @@ def _cols_blocks(cols, nsp, grouped, a, b):
 _SHIFT_BLOCK_BYTES = 4 << 20
 
 
+def _shifts_pay(c, o, kh, kw):
+    """Whether the row shifts of a c -> o channel (kh, kw) convolution (KH*O and C*KW rows)
+    are fewer than the window matrix's and the cotangent's rows."""
+    return kh * o + c * kw < c * kh * kw + o
+
+
 def _w_grad_shifts(ct, cols):
     """Whether the weight gradient of the row-shift view ``cols`` takes the row-shifted
     product: its two matrices have fewer rows than the window matrix and the cotangent."""
-    c, kh, kw, o = cols.shape[1], cols.shape[4], cols.shape[5], ct.shape[1]
-    return kh * o + c * kw < c * kh * kw + o
+    return _shifts_pay(cols.shape[1], ct.shape[1], cols.shape[4], cols.shape[5])
 
 
 def _row_shift_ok(cols):
@@ -642,8 +647,8 @@ def _shift_blocks(n, per_sample, parts):
 # (the columns x >= OW cropped); the weight gradient sums each sample's run of OH*W positions
 # (the cotangent zero at x >= OW). Each output is owned by one sample range (forward) or
 # one task (weight gradient), so the split between the two threads (the same as the NumPy
-# path's) does not change a bit. LeNet's conv1 at batch 32 (wall, fastest of 30, one process
-# alternating): forward 0.64-0.82 -> 0.42-0.52 ms, weight gradient 0.94-1.15 -> ...
+# path's) does not change a bit. LeNet's conv1 at batch 32 (wall, medians of 40, one process
+# alternating, the planes included): forward 0.64 -> 0.46 ms, weight gradient 1.02 -> 0.48.
 
 # the channels (C * O) up to which the kernels beat the NumPy paths (their cost grows with O
 # * C per position, a GEMM's more slowly): (C, O) 5x5 at batch 32, forward and weight
@@ -657,7 +662,7 @@ _LAG_MAX_CO = 36
 def _lags_fit(c, o, kh, kw):
     """Whether a 2-D stride-1 undilated convolution of c -> o channels with a (kh, kw)
     kernel takes the compiled kernels when they are on (float32)."""
-    return c >= 2 and c * o <= _LAG_MAX_CO and kh * o + c * kw < c * kh * kw + o
+    return c >= 2 and c * o <= _LAG_MAX_CO and _shifts_pay(c, o, kh, kw)
 
 
 def _lags_apply(c, o, kernel, stride, dilation, groups, dtype):
@@ -1500,7 +1505,7 @@ def _scatter_2x2_compiled(K, ct, x, out):
     om, cm = (np.ascontiguousarray(a.transpose(perm)).reshape(-1, h // 2, w // 2)
               for a in (out, ct))
     K.pool2x2_bwd(xm.reshape(-1, h, w), om, cm, z.reshape(-1, h, w))
-    return z.transpose(tuple(int(i) for i in np.argsort(perm)))
+    return z.transpose(_inverse(perm))
 
 
 def _scatter_2x2(ct, x, out):
@@ -1550,7 +1555,7 @@ def _scatter_2x2(ct, x, out):
         zf[lo:hi:2] = L.reshape(-1)
         np.subtract(R, L, out=R)
         zf[lo + 1:hi:2] = R.reshape(-1)
-    return z.transpose(tuple(int(i) for i in np.argsort(perm)))
+    return z.transpose(_inverse(perm))
 
 
 # The gradient of a 2-D max pool with overlapping windows (ResNet's 3x3 stride-2 stem pool):
