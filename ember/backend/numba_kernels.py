@@ -30,8 +30,8 @@ operations in its order repeats its bits.
   forward and weight gradient (LeNet's first) straight from the input's planes, without the
   window copies and thin GEMMs of the NumPy path; their bits are their own (fused
   multiply-adds; the weight gradient's sums reassociated to vectorise).
-- ``pool2x2_bwd``: a small tiled 2x2 max pool's gradient (LeNet's), one pass of selections
-  instead of NumPy's dozen passes over de-interleaved copies.
+- ``pool2x2_bwd``: a tiled 2x2 max pool's gradient (LeNet's, mnist-cnn's), one vectorised
+  pass of bit-masked selections instead of NumPy's dozen passes over de-interleaved copies.
 """
 from __future__ import annotations
 
@@ -332,9 +332,11 @@ def pool2x2_bwd(x, out, ct, z):
     """The gradient of a tiled 2x2 max pool (stride 2) into ``z``, every entry written: each
     window's cotangent to its first maximum in window order (the entry equal to the pooled
     ``out``), zeros elsewhere; a window whose maximum is NaN sends nothing (as the NumPy
-    paths). x, z (M, 2*OH, 2*OW), out, ct (M, OH, OW). Selections only: no sums, so the
-    NumPy paths' values (a zero's sign aside)."""
-    zero = _f(0.0)
+    paths). x (M, 2*OH, 2*OW) and out (M, OH, OW) float32; ct (M, OH, OW) and z (M, 2*OH,
+    2*OW) the int32 views of the float32 cotangent and gradient: an entry is the cotangent's
+    bits ANDed with its hit mask, a selection without branches (LLVM vectorises it; with
+    float selects it did not) that passes an infinite or NaN cotangent as it is and gives
+    +0.0 elsewhere: the NumPy paths' values (a zero's sign aside)."""
     for m in range(out.shape[0]):
         xm, om, cm, zm = x[m], out[m], ct[m], z[m]
         for i in range(out.shape[1]):
@@ -343,13 +345,14 @@ def pool2x2_bwd(x, out, ct, z):
             for j in range(out.shape[2]):
                 o, c = orow[j], crow[j]
                 h0 = r0[2 * j] == o
-                h1 = r0[2 * j + 1] == o and not h0
-                h2 = r1[2 * j] == o and not (h0 or h1)
-                h3 = r1[2 * j + 1] == o and not (h0 or h1 or h2)
-                z0[2 * j] = c if h0 else zero
-                z0[2 * j + 1] = c if h1 else zero
-                z1[2 * j] = c if h2 else zero
-                z1[2 * j + 1] = c if h3 else zero
+                h1 = (r0[2 * j + 1] == o) > h0  # (a hit, and no earlier one)
+                h01 = h0 | h1
+                h2 = (r1[2 * j] == o) > h01
+                h3 = (r1[2 * j + 1] == o) > (h01 | h2)
+                z0[2 * j] = c & -np.int32(h0)
+                z0[2 * j + 1] = c & -np.int32(h1)
+                z1[2 * j] = c & -np.int32(h2)
+                z1[2 * j + 1] = c & -np.int32(h3)
 
 
 def warm():
@@ -370,4 +373,5 @@ def warm():
     gru_step_bwd(z2(n, h), act, z2(n, h), z2(n, h), z2(n, 3 * h), z2(n, h), z2(n, h))
     conv_w_grad_lags(z2(2, 4), z2(1, 8), 2, 2, 2, 1, 1, 0, 1, np.zeros((2, 1, 1, 1)))
     conv_fwd_lags(z2(1, 8), z2(2, 1, 1, 5), 2, 2, 2, 0, 2, z2(2, 4))
-    pool2x2_bwd(z2(1, 2, 2), z2(1, 1, 1), z2(1, 1, 1), z2(1, 2, 2))
+    i4 = lambda *s: np.zeros(s, np.int32)  # noqa: E731
+    pool2x2_bwd(z2(1, 2, 2), z2(1, 1, 1), i4(1, 1, 1), i4(1, 2, 2))

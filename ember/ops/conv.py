@@ -91,11 +91,13 @@ def _batch_parts(n, nbytes):
     return threads.halves(n, 1)
 
 
-def _own_parts(n, nbytes):
-    """_batch_parts for the kernels that split by default (see _SPLIT_MIN_BYTES)."""
+def _own_parts(n, nbytes, auto_min_bytes=None):
+    """_batch_parts for the kernels that split by default (see _SPLIT_MIN_BYTES), from
+    ``auto_min_bytes`` (_OWN_SPLIT_MIN_BYTES if None) when the setting is "auto"."""
     if _SPLIT_MIN_BYTES != "auto":
         return _batch_parts(n, nbytes)
-    return [(0, n)] if nbytes < _OWN_SPLIT_MIN_BYTES or n < 2 else threads.halves(n, 1)
+    least = _OWN_SPLIT_MIN_BYTES if auto_min_bytes is None else auto_min_bytes
+    return [(0, n)] if nbytes < least or n < 2 else threads.halves(n, 1)
 
 
 def _run_parts(fn, parts):
@@ -1440,8 +1442,7 @@ def _argmax_scatter_impl(ct, x, out, kernel, stride, dilation):
     # is laid out as the input (a convolution's output is channel-major in memory, and so
     # its cotangent comes to the weight gradient's product with no transposing copy)
     parts = _batch_parts(x.shape[0], x.nbytes) if x.ndim > nsp else [(0, 1)]
-    if len(parts) == 1 and tiled and kernel == (2, 2) and \
-            x.nbytes <= _SCATTER_2X2_NB_MAX_BYTES:  # (selections: any cotangent)
+    if tiled and kernel == (2, 2):  # (selections: any cotangent)
         K = accel.kernels_for(ct, x, out)
         z = None if K is None else _scatter_2x2_compiled(K, ct, x, out)
         if z is not None:
@@ -1485,12 +1486,15 @@ _PIECE_2X2_BYTES = 1 << 19  # the input bytes one piece of the 2x2 pool backward
 _SCATTER_2X2_MIN_BYTES = 1 << 21
 
 
-# the input size up to which the compiled kernel takes a tiled 2x2 pool's gradient: one pass,
-# scalar (LLVM does not vectorise its selections); beyond the L2 cache NumPy's vectorised
-# passes over cache-sized pieces win (alone, medians: (8, 6, 28, 28) 0.10 -> 0.025 ms,
-# (32, 16, 10, 10) 0.16 -> 0.056, (16, 6, 28, 28) 0.16 -> 0.048; (32, 6, 28, 28) 0.30 vs
-# 0.30; (128, 16, 10, 10) 0.52 vs 0.68; (64, 32, 14, 14) 0.86 vs 1.36)
-_SCATTER_2X2_NB_MAX_BYTES = 400 << 10
+# With the kernels on, a tiled 2x2 pool's gradient is one vectorised pass of bit-masked
+# selections (numba_kernels.pool2x2_bwd) at every size, against the NumPy paths below (medians,
+# 8 different random inputs in turn: a kernel with branches timed on one input repeated had
+# looked 4x faster than it was, the branch predictor having learnt the input): (8, 6, 28, 28)
+# 0.130 -> 0.064 ms, (32, 16, 10, 10) 0.185 -> 0.108, (32, 6, 28, 28) 0.336 -> 0.187,
+# (128, 6, 28, 28) 1.28 -> 0.52 (split), (16, 64, 32, 32) 2.19 -> 0.82 (split). From this
+# input size the pass splits between two threads by planes (each owns its outputs): (64, 6,
+# 28, 28) 0.347 -> 0.318, (128, 6, 28, 28) 0.676 -> 0.521; at (32, 6, 28, 28) 0.187 vs 0.225.
+_SCATTER_2X2_NB_SPLIT_BYTES = 1 << 20
 
 
 def _scatter_2x2_compiled(K, ct, x, out):
@@ -1504,7 +1508,9 @@ def _scatter_2x2_compiled(K, ct, x, out):
     h, w = xm.shape[-2:]
     om, cm = (np.ascontiguousarray(a.transpose(perm)).reshape(-1, h // 2, w // 2)
               for a in (out, ct))
-    K.pool2x2_bwd(xm.reshape(-1, h, w), om, cm, z.reshape(-1, h, w))
+    x3, z3, c3 = xm.reshape(-1, h, w), z.reshape(-1, h, w).view(np.int32), cm.view(np.int32)
+    parts = _own_parts(x3.shape[0], x.nbytes, _SCATTER_2X2_NB_SPLIT_BYTES)
+    _run_parts(lambda a, b: K.pool2x2_bwd(x3[a:b], om[a:b], c3[a:b], z3[a:b]), parts)
     return z.transpose(_inverse(perm))
 
 

@@ -298,12 +298,16 @@ def test_which_convolutions_take_the_kernels(kernels_on):
 
 @pytest.mark.parametrize("shape", [(7, 3, 6, 10), (1, 1, 2, 2), (5, 4, 6), (4, 6)])
 @pytest.mark.parametrize("layout", ["c", "channel-major"])
-def test_small_2x2_pool_gradient_selects_as_the_numpy_paths(kernels_on, monkeypatch, shape,
-                                                            layout):
+@pytest.mark.parametrize("split", [False, True])
+def test_2x2_pool_gradient_selects_as_the_numpy_paths(kernels_on, monkeypatch, shape, layout,
+                                                      split):
     from ember.ops import conv as C
     calls = []
     f = kernels_on.pool2x2_bwd
-    monkeypatch.setattr(kernels_on, "pool2x2_bwd", lambda *a: (calls.append(1), f(*a))[1])
+    monkeypatch.setattr(kernels_on, "pool2x2_bwd", lambda *a: (calls.append(len(a[0])),
+                                                                f(*a))[1])
+    if split:  # two threads, each over its own planes
+        monkeypatch.setattr(C, "_SCATTER_2X2_NB_SPLIT_BYTES", 0)
     rng = np.random.default_rng(0)
     x = rng.integers(-2, 3, shape).astype(np.float32)  # ties in most windows
     x[..., 0, 0] = np.nan  # a window whose maximum is NaN: no gradient
@@ -314,9 +318,11 @@ def test_small_2x2_pool_gradient_selects_as_the_numpy_paths(kernels_on, monkeypa
     out = C._pool_max_impl(x, (2, 2), (2, 2), (1, 1))
     ct = rng.standard_normal(out.shape).astype(np.float32)
     ct.reshape(-1)[-1] = np.inf  # selected, never multiplied: no NaN
+    ct.reshape(-1)[0] = -np.inf
     args = (ct, x, out, (2, 2), (2, 2), (1, 1))
     got = _with(True, C._argmax_scatter_impl, *args)
-    assert calls
+    planes = int(np.prod(shape[:-2]))
+    assert sum(calls) == planes and len(calls) == (2 if split and planes > 1 else 1)
     want = _with(False, C._argmax_scatter_impl, *args)
     np.testing.assert_array_equal(got, want)
     assert got.strides == want.strides  # laid out as the input
@@ -324,15 +330,29 @@ def test_small_2x2_pool_gradient_selects_as_the_numpy_paths(kernels_on, monkeypa
     assert not got[..., :2, :2].any()  # the NaN windows
 
 
-def test_large_2x2_pools_keep_the_numpy_path(kernels_on, monkeypatch):
+def test_large_2x2_pools_split_between_threads(kernels_on, monkeypatch):
+    from ember.ops import conv as C
+    calls = []
+    f = kernels_on.pool2x2_bwd
+    monkeypatch.setattr(kernels_on, "pool2x2_bwd", lambda *a: (calls.append(len(a[0])),
+                                                                f(*a))[1])
+    x = np.random.default_rng(1).standard_normal((64, 6, 28, 28)).astype(np.float32)
+    assert x.nbytes >= C._SCATTER_2X2_NB_SPLIT_BYTES
+    out = C._pool_max_impl(x, (2, 2), (2, 2), (1, 1))
+    ct = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
+    got = C._argmax_scatter_impl(ct, x, out, (2, 2), (2, 2), (1, 1))
+    assert calls == [192, 192]
+    want = _with(False, C._argmax_scatter_impl, ct, x, out, (2, 2), (2, 2), (1, 1))
+    np.testing.assert_array_equal(got, want)
+
+
+def test_float64_2x2_pools_keep_the_numpy_path(kernels_on, monkeypatch):
     from ember.ops import conv as C
     calls = []
     monkeypatch.setattr(kernels_on, "pool2x2_bwd", lambda *a: calls.append(1))
-    x = np.random.default_rng(1).standard_normal((64, 32, 28, 28)).astype(np.float32)
+    x = np.random.default_rng(1).standard_normal((4, 3, 8, 8))
     out = C._pool_max_impl(x, (2, 2), (2, 2), (1, 1))
     C._argmax_scatter_impl(np.ones_like(out), x, out, (2, 2), (2, 2), (1, 1))
-    C._argmax_scatter_impl(np.ones(out.shape), x.astype(np.float64), out.astype(np.float64),
-                           (2, 2), (2, 2), (1, 1))
     assert calls == []
 
 
