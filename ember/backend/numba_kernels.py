@@ -30,6 +30,8 @@ operations in its order repeats its bits.
   forward and weight gradient (LeNet's first) straight from the input's planes, without the
   window copies and thin GEMMs of the NumPy path; their bits are their own (fused
   multiply-adds; the weight gradient's sums reassociated to vectorise).
+- ``add_offsets``: col2im of a block of a windows gradient on the full grid (LeNet's conv2
+  input gradient in plans), NumPy's offset-by-offset additions in their order: their bits.
 - ``pool2x2_bwd``: a tiled 2x2 max pool's gradient (LeNet's, mnist-cnn's), one vectorised
   pass of bit-masked selections instead of NumPy's dozen passes over de-interleaved copies.
 """
@@ -355,6 +357,25 @@ def pool2x2_bwd(x, out, ct, z):
                 z1[2 * j + 1] = c & -np.int32(h3)
 
 
+@njit(**_OPTS)
+def add_offsets(g, offs, a, b, z):
+    """z[c, a:b] = the sum over k, in order, of g[c, k] shifted right by offs[k]: z[c, a +
+    offs[k] + t] += g[c, k, t] for t < b - a - offs[k], from zeros (col2im of one block of a
+    windows gradient on the full grid, conv._input_grad_full_blocks). g (C, K, b - a), z (C,
+    L) float32. Each addition rounded on its own, in the order of NumPy's offset-by-offset
+    adds: their bits."""
+    for c in range(g.shape[0]):
+        zc = z[c, a:b]
+        for t in range(b - a):
+            zc[t] = _f(0.0)
+        for k in range(g.shape[1]):
+            off = offs[k]
+            gk = g[c, k]
+            zo = zc[off:]
+            for t in range(b - a - off):
+                zo[t] += gk[t]
+
+
 def warm():
     """Run each kernel once on tiny arrays of the types the ops pass (C-ordered float32,
     int32 scratch, int64 indices), so that numba's runtime and every kernel's code are loaded
@@ -375,3 +396,4 @@ def warm():
     conv_fwd_lags(z2(1, 8), z2(2, 1, 1, 5), 2, 2, 2, 0, 2, z2(2, 4))
     i4 = lambda *s: np.zeros(s, np.int32)  # noqa: E731
     pool2x2_bwd(z2(1, 2, 2), z2(1, 1, 1), i4(1, 1, 1), i4(1, 2, 2))
+    add_offsets(z2(1, 2, 3), np.zeros(2, np.int64), 0, 3, z2(1, 3))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 import weakref
 
 import numpy as np
@@ -924,7 +925,13 @@ def _conv_cols_grad_kernel(nsp, grouped, full=False):
         ck = w2.shape[-1]
         parts = [(0, n)] if grouped or ct.dtype.char not in "fd" else \
             _batch_parts(n, ct.nbytes * ck // w2.shape[-2])  # (the gradient's bytes)
-        if len(parts) == 1:
+        if grid is not None and ct.dtype.char in "fd":  # block by block (see _FULL_BLOCK_BYTES)
+            g = namespace(ct).empty((ck, n * math.prod(grid)), ct.dtype)
+
+            def block(p, a, b, _):
+                U.matmul(w2.T, p[:, a:b], out=g[:, a:b])
+            _full_grid_blocks(ct, ck, grid, block)
+        elif len(parts) == 1:
             g = _mm_impl(w2.swapaxes(-1, -2), _ct_rows(ct, nsp, grouped, grid))
         else:  # each half of the batch is a block of columns of the product
             q = math.prod(grid or out)
@@ -1281,19 +1288,101 @@ def _input_grad_channels_last(ct, w, size, stride, dilation):
     return z.transpose(0, 3, 1, 2)
 
 
+# A windows gradient on the full grid (_conv_cols_grad_kernel: LeNet's conv2, a 5x5 stride-1
+# kernel on few channels, NCHW) is formed block by block of samples, each block's product
+# (the weight against those columns of the cotangent's grid) about _FULL_BLOCK_BYTES, the
+# blocks split between two threads: OpenBLAS's bits depend on the columns and threads of a
+# call, and this decomposition, fixed by the shapes, is the one both of the pair's forms use.
+# Eagerly the blocks fill the whole gradient, which col2im then adds; in plans
+# (conv_input_grad) each block goes into one reused buffer and its kernel offsets are added
+# into the input gradient while it is in cache: the same products, and the pair's additions
+# in its order (the terms the pair adds across a sample boundary are hidden zeros of the
+# grid: they add nothing to a sum that starts at +0, which never becomes -0, so leaving out
+# those that cross a block boundary keeps the bits). The adds need the compiled kernel
+# (numba_kernels.add_offsets: NumPy's 25 small adds a block lose to the pair), hence plans fuse
+# only with the kernels on and float32. LeNet's conv2 input gradient alone, the fused form vs
+# the pair, alternating, medians of two runs: batch 8 0.42-0.50 -> 0.24-0.25 ms, batch 32
+# 0.99-1.04 -> 0.75-0.83, batch 128 3.9-4.7 -> 2.3-2.8; LeNet's compiled step, alternating
+# (a loaded machine): batch 8 1.80 -> 1.70, 32 5.06 -> 4.69, 128 14.9 -> 11.5. (The eager
+# pair's product in blocks against one threaded GEMM, separate runs: batch 8 one block, 32
+# 0.54 -> 0.51-0.66 ms, 128 3.06 -> 2.19-2.61.)
+_FULL_BLOCK_BYTES = 1 << 20
+
+
+def _full_grid_blocks(ct, ck, grid, block):
+    """``block(p, a, b, nb)`` for each block of samples of the cotangent ``ct`` (N, O, OH,
+    OW), p its rows on the full ``grid`` (O, N*H*W), columns a..b the block's (nb samples a
+    block but the last), the blocks split between two threads; ``ck`` rows a product."""
+    n, hw = ct.shape[0], grid[0] * grid[1]
+    p = _ct_rows(ct, 2, False, grid)
+    nb = _block_len(n, ck * hw * ct.itemsize, _FULL_BLOCK_BYTES)
+    starts = range(0, n, nb)
+    k = len(starts)
+
+    def blocks(i0, i1):
+        for s in starts[i0:i1]:
+            block(p, s * hw, min(n, s + nb) * hw, nb)
+    _run_parts(blocks, [(0, k)] if k < _SHIFT_SPLIT_MIN_BLOCKS else [(0, k // 2), (k // 2, k)])
+
+
+def _full_grid_fuses(ct, w, size, kernel, stride, dilation):
+    """Whether the dense windows gradient of ``ct`` and ``w`` (arrays or avals) is formed on
+    the full grid (_conv_cols_grad_kernel) and so fuses with its col2im in blocks."""
+    return stride == (1, 1) and dilation == (1, 1) and len(kernel) == 2 and \
+        kernel[0] * kernel[1] > 9 and len(ct.shape) == 4 and \
+        np.dtype(w.dtype) == np.dtype(ct.dtype) and \
+        tuple(size) == (ct.shape[2] + kernel[0] - 1, ct.shape[3] + kernel[1] - 1) and \
+        not _channels_last_ok(ct, w) and np.dtype(ct.dtype) == np.float32 and \
+        accel.kernels() is not None  # (NumPy's 25 small adds a block lose to the pair)
+
+
+def _input_grad_full_blocks(ct, w, size):
+    n = ct.shape[0]
+    o, c, kh, kw = w.shape
+    hw = size[0] * size[1]
+    ck = c * kh * kw
+    xp = namespace(ct)
+    wt = w.reshape(o, ck).T
+    z = xp.empty((c, n * hw), ct.dtype)
+    offs = [(i * kw + j, i * size[1] + j) for i in range(kh) for j in range(kw)]
+    K = accel.kernels_for(ct, w)
+    koffs = np.array([off for _, off in offs], np.int64)
+    bufs = {}  # one per thread
+
+    def block(p, a, b, nb):
+        buf = bufs.get(threading.get_ident())
+        if buf is None:
+            buf = bufs[threading.get_ident()] = xp.empty(ck * nb * hw, ct.dtype)
+        g = U.matmul(wt, p[:, a:b], out=buf[:ck * (b - a)].reshape(ck, b - a))
+        g = g.reshape(c, kh * kw, b - a)
+        if K is not None:
+            K.add_offsets(g, koffs, a, b, z)
+            return
+        zb = z[:, a:b]
+        zb[...] = 0
+        for k, off in offs:
+            dst = zb[:, off:]
+            U.add(dst, g[:, k, :b - a - off], out=dst)
+    _full_grid_blocks(ct, ck, size, block)
+    return z.reshape(c, n, size[0], size[1]).swapaxes(0, 1)
+
+
 def input_grad_fuses(eq, ct, w, size, kernel, stride, dilation):
     """Whether the windows gradient ``eq`` of ``ct`` and ``w`` (arrays or avals) and its
     col2im have a kernel of their own (the plans' pass fuses only those)."""
     if eq == _DW_COLS_EQ:
         return stride == (1, 1) and dilation == (1, 1) and _dw_cols_ok(ct, w) and \
             tuple(size) == (ct.shape[3] + kernel[0] - 1, ct.shape[4] + kernel[1] - 1)
-    return eq in _DENSE_COLS_EQS and _channels_last_ok(ct, w)
+    return eq in _DENSE_COLS_EQS and (_channels_last_ok(ct, w) or (
+        eq == _DENSE_COLS_EQS[0] and _full_grid_fuses(ct, w, size, kernel, stride, dilation)))
 
 
 def _input_grad_impl(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
     if input_grad_fuses(eq, ct, w, size, kernel, stride, dilation):
         if eq == _DW_COLS_EQ:
             return _dw_input_grad(ct, w)
+        if not _channels_last_ok(ct, w):
+            return _input_grad_full_blocks(ct, w, size)
         return _input_grad_channels_last(ct, w, size, stride, dilation)
     cols = _einsum_impl(ct, w, eq=eq).reshape(cols_shape)
     return _unwindows_impl(cols, size, kernel, stride, dilation)

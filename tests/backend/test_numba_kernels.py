@@ -367,3 +367,81 @@ def test_lenet_pools_eager_equals_jit_with_the_kernel(kernels_on):
     eager = ember.grad(f)(x).numpy()
     np.testing.assert_array_equal(ember.jit(ember.grad(f))(x).numpy(), eager)
     np.testing.assert_array_equal(_with(False, ember.grad(f), x).numpy(), eager)
+
+
+# ---- a full-grid windows gradient and its col2im, fused in blocks (LeNet's conv2) ----------
+
+def _full_grid_pair(ct, w, size, kernel):
+    from ember.ops import conv as C
+    eq = "nohw,ockl->nchwkl"
+    cols = C._einsum_impl(ct, w, eq=eq).reshape(
+        (ct.shape[0], w.shape[1]) + ct.shape[2:] + tuple(kernel))
+    return C._unwindows_impl(cols, size, kernel, (1, 1), (1, 1))
+
+
+@pytest.mark.parametrize("n,c,o,h,k", [(1, 6, 16, 14, 5), (3, 6, 16, 14, 5),
+                                       (29, 6, 16, 14, 5),  # blocks split, a short last one
+                                       (5, 3, 4, 9, 7), (6, 2, 3, 12, 4)])
+def test_full_grid_input_gradient_in_blocks_has_the_pairs_bits(kernels_on, monkeypatch, n, c,
+                                                               o, h, k):
+    from ember.ops import conv as C
+    calls = []
+    f = kernels_on.add_offsets
+    monkeypatch.setattr(kernels_on, "add_offsets", lambda *a: (calls.append(a[2:4]), f(*a))[1])
+    monkeypatch.setattr(C, "_FULL_BLOCK_BYTES", 3 * c * k * k * h * h * 4)  # 3 samples a block
+    rng = np.random.default_rng(n)
+    ct = rng.standard_normal((n, o, h - k + 1, h - k + 1)).astype(np.float32)
+    ct[0, 0, 0, 0] = -0.0
+    w = rng.standard_normal((o, c, k, k)).astype(np.float32)
+    size, kernel, one = (h, h), (k, k), (1, 1)
+    assert C.input_grad_fuses("nohw,ockl->nchwkl", ct, w, size, kernel, one, one)
+    got = C._input_grad_impl(ct, w, eq="nohw,ockl->nchwkl", cols_shape=None, size=size,
+                             kernel=kernel, stride=one, dilation=one)
+    assert len(calls) == -(-n // 3)
+    want = _full_grid_pair(ct, w, size, kernel)
+    assert got.tobytes() == np.ascontiguousarray(want).tobytes()
+    assert got.strides == want.strides
+    ref = _full_grid_pair(ct.astype(np.float64), w.astype(np.float64), size, kernel)
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_full_grid_fusion_needs_the_kernels_and_float32(kernels_on):
+    from ember.ops import conv as C
+    ct, w, one = np.zeros((2, 16, 10, 10), np.float32), np.zeros((16, 6, 5, 5), np.float32), \
+        (1, 1)
+    args = ("nohw,ockl->nchwkl", ct, w, (14, 14), (5, 5), one, one)
+    assert C.input_grad_fuses(*args)
+    assert not _with(False, C.input_grad_fuses, *args)
+    assert not C.input_grad_fuses(args[0], ct.astype(np.float64), w.astype(np.float64),
+                                  *args[3:])
+    assert not C.input_grad_fuses(args[0], ct[:, :, :6, :6], w[..., :3, :3], (8, 8), (3, 3),
+                                  one, one)  # a 3x3 kernel: no full grid
+
+
+def test_lenet_conv2_input_gradient_fused_in_plans_with_eagers_bits(kernels_on, monkeypatch):
+    import ember.nn.functional as F
+    from ember.ops import conv as C
+    from ember.transforms import tape_plans
+    tape_plans.clear()
+    calls = []
+    f = C._input_grad_full_blocks
+    monkeypatch.setattr(C, "_input_grad_full_blocks", lambda *a: (calls.append(1), f(*a))[1])
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((9, 6, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((16, 6, 5, 5)).astype(np.float32)
+    ct = ember.tensor(rng.standard_normal((9, 16, 10, 10)).astype(np.float32))
+
+    def loss(x, w):
+        return (F.conv2d(x, w) * ct).sum()
+    xe, we = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
+    loss(xe, we).backward()
+    assert calls == []  # the eager walk forms the windows gradient, then col2im
+    jitted = ember.jit(ember.grad(loss, argnums=(0, 1)))(ember.tensor(x), ember.tensor(w))
+    assert calls == [1]
+    np.testing.assert_array_equal(jitted[0].numpy(), xe.grad.numpy())
+    np.testing.assert_array_equal(jitted[1].numpy(), we.grad.numpy())
+    for _ in range(3):  # the repeating eager tape is replayed through a plan
+        xe.grad = we.grad = None
+        loss(xe, we).backward()
+        np.testing.assert_array_equal(xe.grad.numpy(), jitted[0].numpy())
+    assert len(calls) > 1
