@@ -1306,7 +1306,8 @@ def _input_grad_channels_last(ct, w, size, stride, dilation):
 # (a loaded machine): batch 8 1.80 -> 1.70, 32 5.06 -> 4.69, 128 14.9 -> 11.5. (The eager
 # pair's product in blocks against one threaded GEMM, separate runs: batch 8 one block, 32
 # 0.54 -> 0.51-0.66 ms, 128 3.06 -> 2.19-2.61.)
-_FULL_BLOCK_BYTES = 1 << 20
+_FULL_BLOCK_BYTES = 2 << 20  # (alone, batch 32 / 128, medians: 1 MB 0.67 / 1.81 ms, 2 MB
+# 0.49 / 1.66, 4 MB 0.50 / 1.70, one block 0.49 / 2.15)
 
 
 def _full_grid_blocks(ct, ck, grid, block):
