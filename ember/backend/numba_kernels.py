@@ -32,6 +32,7 @@ operations in its order repeats its bits.
   multiply-adds; the weight gradient's sums reassociated to vectorise).
 - ``add_offsets``: col2im of a block of a windows gradient on the full grid (LeNet's conv2
   input gradient in plans), NumPy's offset-by-offset additions in their order: their bits.
+- ``pool2x2_fwd``: a tiled 2x2 max pool in one pass, the NumPy path's maxima in its order.
 - ``pool2x2_bwd``: a tiled 2x2 max pool's gradient (LeNet's, mnist-cnn's), one vectorised
   pass of bit-masked selections instead of NumPy's dozen passes over de-interleaved copies.
 """
@@ -329,6 +330,28 @@ def conv_fwd_lags(x, w5, wd, r, m, s0, s1, y):
                         first = False
 
 
+@njit(inline="always", **_OPTS)
+def _maximum(a, b):
+    """np.maximum's choice: a if a >= b or a is NaN, else b (NaN propagates)."""
+    return a if (a >= b) | (a != a) else b
+
+
+@njit(**_OPTS)
+def pool2x2_fwd(x, idx, out):
+    """A tiled 2x2 max pool (stride 2): out[idx[m]] from x[m], x (M, 2*OH, 2*OW) and out (M,
+    OH, OW) float32, ``idx`` the output plane of each input plane (the input may lie in
+    another order of its lead axes than the C-ordered output). Each window's maximum as
+    the NumPy path takes it, the rows first (max(max(a, c), max(b, d)) with np.maximum's
+    choice): its bits, NaN and zeros' signs included."""
+    for m in range(x.shape[0]):
+        xm, om = x[m], out[idx[m]]
+        for i in range(om.shape[0]):
+            r0, r1, orow = xm[2 * i], xm[2 * i + 1], om[i]
+            for j in range(om.shape[1]):
+                orow[j] = _maximum(_maximum(r0[2 * j], r1[2 * j]),
+                                   _maximum(r0[2 * j + 1], r1[2 * j + 1]))
+
+
 @njit(**_OPTS)
 def pool2x2_bwd(x, out, ct, z):
     """The gradient of a tiled 2x2 max pool (stride 2) into ``z``, every entry written: each
@@ -396,4 +419,5 @@ def warm():
     conv_fwd_lags(z2(1, 8), z2(2, 1, 1, 5), 2, 2, 2, 0, 2, z2(2, 4))
     i4 = lambda *s: np.zeros(s, np.int32)  # noqa: E731
     pool2x2_bwd(z2(1, 2, 2), z2(1, 1, 1), i4(1, 1, 1), i4(1, 2, 2))
+    pool2x2_fwd(z2(1, 2, 2), np.zeros(1, np.int64), z2(1, 1, 1))
     add_offsets(z2(1, 2, 3), np.zeros(2, np.int64), 0, 3, z2(1, 3))

