@@ -683,6 +683,22 @@ def _lag_planes(cols):
     return _planes(cols, kw + (-kw) % 5 - 1)
 
 
+# the input planes' size from which the lag kernels split between two threads (by the
+# window view's size, 7.5 MB at batch 32, LeNet's conv1 had split from batch 18). The compiled
+# LeNet step as `ember bench` times it (a pause, one step, then ten), alternating, medians:
+# batch 32 (393 KB of planes) split 5.27 -> 4.74 ms not split; batch 128 (1.5 MB) split
+# 12.5 vs 14.4 not split. (Process-wide EMBER_CONV_SPLIT_MIN_BYTES=off against the default,
+# benchmarks/env_ab.py, batch 32: 3.95 -> 3.55 ms; batch 128: 11.2 -> 13.5.)
+_LAG_SPLIT_MIN_BYTES = 1 << 20
+
+
+def _lag_parts(cols):
+    """The sample ranges of the lag kernels' split (_own_parts by the input's planes)."""
+    n, c, oh, ow, kh, kw = cols.shape
+    return _own_parts(n, n * c * (oh + kh - 1) * (ow + kw - 1) * cols.itemsize,
+                      _LAG_SPLIT_MIN_BYTES)
+
+
 def _fwd_lags(K, cols, w, parts):
     n, c, oh, ow, kh, kw = cols.shape
     o = w.shape[0]
@@ -713,7 +729,7 @@ def _fwd_row_shift(cols, w, parts):
     K = accel.kernels_for(cols, w) if _lags_fit(w.shape[1], w.shape[0], *w.shape[2:]) \
         else None
     if K is not None:
-        return _fwd_lags(K, cols, w, parts)
+        return _fwd_lags(K, cols, w, _lag_parts(cols))
     n, c, oh, ow, kh, kw = cols.shape
     o = w.shape[0]
     h, wd = oh + kh - 1, ow + kw - 1
@@ -749,7 +765,7 @@ def _w_grad_row_shift(ct, cols, parts):
     K = accel.kernels_for(ct, cols) if _lags_fit(cols.shape[1], ct.shape[1],
                                                  *cols.shape[4:]) else None
     if K is not None:
-        return _w_grad_lags(K, ct, cols, parts)
+        return _w_grad_lags(K, ct, cols, _lag_parts(cols))
     n, c, oh, ow, kh, kw = cols.shape
     o = ct.shape[1]
     h, wd = oh + kh - 1, ow + kw - 1

@@ -237,14 +237,17 @@ def lag_calls(kernels_on, monkeypatch):
     (2, 3, 1, 9, 10, 2, 6),    # one output
     (1, 2, 2, 5, 5, 5, 5),     # one output position
 ])
-def test_conv_kernels_match_float64_and_any_split_keeps_the_bits(lag_calls, n, c, o, h, w,
-                                                                  kh, kw):
+def test_conv_kernels_match_float64_and_any_split_keeps_the_bits(lag_calls, monkeypatch, n,
+                                                                  c, o, h, w, kh, kw):
     from ember.ops import conv as C
     view, wt, ct, (y64, g64) = _conv_case(n, c, o, h, w, kh, kw)
-    halves = [(0, (n + 1) // 2), ((n + 1) // 2, n)] if n > 1 else [(0, 1)]
-    y1, y2 = (C._fwd_row_shift(view, wt, p) for p in ([(0, n)], halves))
-    g1, g2 = (C._w_grad_row_shift(ct, view, p) for p in ([(0, n)], halves))
-    assert sorted(set(lag_calls)) == ["conv_fwd_lags", "conv_w_grad_lags"]
+    got = []
+    for least in (1 << 40, 0):  # one part; two (by samples, or by tasks for the gradient)
+        monkeypatch.setattr(C, "_LAG_SPLIT_MIN_BYTES", least)
+        got.append((C._fwd_row_shift(view, wt, None), C._w_grad_row_shift(ct, view, None)))
+    (y1, g1), (y2, g2) = got
+    assert lag_calls.count("conv_fwd_lags") == lag_calls.count("conv_w_grad_lags") == \
+        1 + min(n, 2)
     assert y1.dtype == g1.dtype == np.float32
     assert y1.shape == y64.shape and g1.shape == g64.shape
     np.testing.assert_array_equal(y1, y2)
