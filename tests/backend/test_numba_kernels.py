@@ -1,8 +1,10 @@
 """The numba kernels (backend/numba_kernels.py) against the NumPy paths they stand in for:
 the LSTM's and GRU's forward within a few ulps (its own exp), their backward bit for bit, the
 embedding gradient bit for bit, the few-channel convolution within float32 rounding of
-float64 (its own sums, the same bits however split); eager equal to jit with the kernels on,
-and the NumPy path kept for float64 and when switched off."""
+float64 (its own sums, the same bits however split), the 2x2 max pool and its gradient bit
+for bit (split or not), the full-grid input gradient's blocks with the eager pair's bits;
+eager equal to jit with the kernels on, and the NumPy path kept for float64 and when switched
+off."""
 import numpy as np
 import pytest
 
