@@ -40,3 +40,62 @@ def limit_blas_spin(environ=None, modules=None) -> str:
 # what happened when ember was imported: "ember" (set here), "environment" (the user's value),
 # "off" (EMBER_BLAS_TUNING=0) or "too late" (NumPy was imported first)
 state = limit_blas_spin()
+
+
+# ---- OpenBLAS's worker threads, each on a core of its own ------------------------------------
+# On x86 OpenBLAS's calling thread waits for its workers in a loop of no-ops. A worker that has
+# gone to sleep (after the spin above) may be woken onto the very core where the caller waits,
+# and then runs only at the scheduler's next tick: on this repository's 2-vCPU VM a threaded
+# product after a pause took 9.8-13.8 ms instead of 0.2 (scratch measurements: pinning the
+# caller alone did not help; the worker on the other core did: 0.26 ms). In `ember bench`'s
+# pattern (a 0.25 s pause, one step, then the timed steps) ember's second step stalled 10-30 ms
+# (LeNet batch 128 jit, second step after a 0.3 s pause, medians of 10: 46 -> 19 ms with the
+# worker pinned; eager batch 8: 8.3 -> 2.65 ms; steady steps the same). NumPy's OpenBLAS is
+# built without OpenBLAS's own thread affinity, because processes sharing a host would pin
+# onto the same cores; so ember pins only the workers, only when it loaded OpenBLAS itself
+# (the spin above was set), the process may use every core it is allowed, no launcher or
+# thread-count variable says otherwise, and OpenBLAS made one worker per further core:
+# worker i on the i+1-th allowed core, the calling thread left free. EMBER_BLAS_PIN=0 (or
+# EMBER_BLAS_TUNING=0) leaves them alone.
+
+_LIMITING_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "LOCAL_WORLD_SIZE",
+                  "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "MV2_COMM_WORLD_LOCAL_SIZE")
+
+
+def _task_ids():
+    try:
+        return set(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
+_before = _task_ids() if state == "ember" and sys.platform.startswith("linux") else None
+pin_state = "not applied"  # (ember info says which)
+
+
+def pin_blas_workers(environ=None) -> str:
+    """Pin the threads that appeared while NumPy loaded OpenBLAS (its workers) to the cores
+    after the first allowed one, when the conditions above hold; returns what happened."""
+    global pin_state
+    env = os.environ if environ is None else environ
+    if env.get("EMBER_BLAS_PIN", "1").strip() == "0" or state != "ember" or _before is None:
+        pin_state = "off" if env.get("EMBER_BLAS_PIN", "1").strip() == "0" else \
+            f"not applied (OpenBLAS's spin: {state})"
+        return pin_state
+    if any(env.get(v, "").strip() for v in _LIMITING_VARS):
+        pin_state = "not applied (a thread-count or launcher variable is set)"
+        return pin_state
+    import threading
+    cpus = sorted(os.sched_getaffinity(0))
+    new = sorted((_task_ids() or set()) - _before - {str(threading.get_native_id())}, key=int)
+    if len(cpus) < 2 or len(new) != len(cpus) - 1:
+        pin_state = f"not applied ({len(new)} new threads for {len(cpus)} cores)"
+        return pin_state
+    try:
+        for tid, cpu in zip(new, cpus[1:]):
+            os.sched_setaffinity(int(tid), {cpu})
+    except OSError as e:
+        pin_state = f"not applied ({e})"
+        return pin_state
+    pin_state = f"{len(new)} worker(s) pinned to core(s) {cpus[1:]}"
+    return pin_state

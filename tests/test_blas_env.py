@@ -1,7 +1,10 @@
-"""ember/_blas_env.py: OPENBLAS_THREAD_TIMEOUT set when ember is imported before NumPy."""
+"""ember/_blas_env.py: OPENBLAS_THREAD_TIMEOUT set when ember is imported before NumPy, and
+OpenBLAS's worker threads pinned one per further core."""
 import os
 import subprocess
 import sys
+
+import pytest
 
 import ember
 from ember import _blas_env
@@ -72,3 +75,43 @@ def test_isolated_bench_cells_of_other_frameworks_keep_blas_defaults(monkeypatch
     monkeypatch.setattr(_blas_env, "state", "environment")
     assert runner._cell_env("numpy")["OPENBLAS_THREAD_TIMEOUT"] == "20"
     assert ember._blas_env is _blas_env
+
+
+# OpenBLAS's workers pinned, one per further core (ember/_blas_env.pin_blas_workers)
+PIN_PROBE = ("import os, threading, ember; me = threading.get_native_id(); "
+             "print(repr(ember._blas_env.pin_state)); "
+             "print(sorted(len(os.sched_getaffinity(int(t))) for t in "
+             "os.listdir('/proc/self/task') if int(t) != me))")
+
+
+def _pin_child(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if k not in _blas_env._LIMITING_VARS + ("EMBER_BLAS_PIN", "OPENBLAS_THREAD_TIMEOUT",
+                                                   "EMBER_BLAS_TUNING")}
+    env.update(extra, PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", PIN_PROBE], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
+                    reason="thread affinity: Linux with two or more cores")
+def test_openblas_workers_pinned_one_per_further_core():
+    state, sizes = _pin_child()
+    cores = len(os.sched_getaffinity(0))
+    if "pinned" not in state:  # (an OpenBLAS that made another number of workers)
+        assert "new threads" in state
+        return
+    assert eval(sizes).count(1) == cores - 1  # each worker on one core
+    state, sizes = _pin_child(EMBER_BLAS_PIN="0")
+    assert state == "'off'" and 1 not in eval(sizes)
+    state, _ = _pin_child(OMP_NUM_THREADS="1")
+    assert "variable" in state
+    state, _ = _pin_child(EMBER_BLAS_TUNING="0")
+    assert "not applied" in state
+
+
+def test_no_pinning_when_numpy_came_first():
+    out = _child("import numpy, ember; print(ember._blas_env.pin_state.split()[0])")
+    assert out == ["not"]

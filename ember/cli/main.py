@@ -84,6 +84,8 @@ def cmd_info(a):
             "too late": "BLAS's default (NumPy was imported before ember)"}
     print("OpenBLAS idle-thread spin (OPENBLAS_THREAD_TIMEOUT): " +
           spin.get(ember._blas_env.state, "unknown"))
+    print("OpenBLAS worker threads: " + ember._blas_env.pin_state +
+          ("" if ember._blas_env.pin_state == "off" else " (EMBER_BLAS_PIN=0 leaves them free)"))
     from ember.backend import accel
     print("compiled kernels: " + accel.status())
     print("optional extras:")
