@@ -58,8 +58,11 @@ state = limit_blas_spin()
 # worker i on the i+1-th allowed core, the calling thread left free. EMBER_BLAS_PIN=0 (or
 # EMBER_BLAS_TUNING=0) leaves them alone.
 
-_LIMITING_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "LOCAL_WORLD_SIZE",
-                  "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "MV2_COMM_WORLD_LOCAL_SIZE")
+# how many processes of a launched job share this host (torchrun; MPICH/Hydra, Open MPI,
+# MVAPICH); backend/threads.py reads them too
+LOCAL_RANKS_VARS = ("LOCAL_WORLD_SIZE", "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE",
+                    "MV2_COMM_WORLD_LOCAL_SIZE")
+_LIMITING_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS") + LOCAL_RANKS_VARS
 
 
 def _task_ids():

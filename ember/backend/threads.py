@@ -17,6 +17,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
+# how many processes of a launched job share this host, first match wins (ember/_blas_env.py,
+# which must not import NumPy, holds the names)
+from .._blas_env import LOCAL_RANKS_VARS as _LOCAL_RANKS_VARS
+
 
 def _count_cores() -> int:
     try:
@@ -25,10 +29,6 @@ def _count_cores() -> int:
         return os.cpu_count() or 1
 
 
-# how many processes of a launched job share this host (torchrun; MPICH/Hydra, Open MPI,
-# MVAPICH), first match wins
-_LOCAL_RANKS_VARS = ("LOCAL_WORLD_SIZE", "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE",
-                     "MV2_COMM_WORLD_LOCAL_SIZE")
 
 
 def thread_budget(environ=None) -> int:
