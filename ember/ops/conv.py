@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import threading
 import weakref
 
 import numpy as np
@@ -1326,10 +1325,11 @@ _FULL_BLOCK_BYTES = 2 << 20  # (alone, batch 32 / 128, medians: 1 MB 0.67 / 1.81
 # 0.49 / 1.66, 4 MB 0.50 / 1.70, one block 0.49 / 2.15)
 
 
-def _full_grid_blocks(ct, ck, grid, block):
-    """``block(p, a, b, nb)`` for each block of samples of the cotangent ``ct`` (N, O, OH,
-    OW), p its rows on the full ``grid`` (O, N*H*W), columns a..b the block's (nb samples a
-    block but the last), the blocks split between two threads; ``ck`` rows a product."""
+def _full_grid_blocks(ct, ck, grid, block, scratch=False):
+    """``block(p, a, b, buf)`` for each block of samples of the cotangent ``ct`` (N, O, OH,
+    OW), p its rows on the full ``grid`` (O, N*H*W), columns a..b the block's, the blocks
+    split between two threads; ``ck`` rows a product; with ``scratch``, ``buf`` is room for
+    one block's product, one per thread (else None)."""
     n, hw = ct.shape[0], grid[0] * grid[1]
     p = _ct_rows(ct, 2, False, grid)
     nb = _block_len(n, ck * hw * ct.itemsize, _FULL_BLOCK_BYTES)
@@ -1337,50 +1337,36 @@ def _full_grid_blocks(ct, ck, grid, block):
     k = len(starts)
 
     def blocks(i0, i1):
+        buf = namespace(ct).empty(ck * nb * hw, ct.dtype) if scratch else None
         for s in starts[i0:i1]:
-            block(p, s * hw, min(n, s + nb) * hw, nb)
+            block(p, s * hw, min(n, s + nb) * hw, buf)
     _run_parts(blocks, [(0, k)] if k < _SHIFT_SPLIT_MIN_BLOCKS else [(0, k // 2), (k // 2, k)])
 
 
 def _full_grid_fuses(ct, w, size, kernel, stride, dilation):
-    """Whether the dense windows gradient of ``ct`` and ``w`` (arrays or avals) is formed on
-    the full grid (_conv_cols_grad_kernel) and so fuses with its col2im in blocks."""
+    """Whether the dense windows gradient of ``ct`` and ``w`` (arrays or avals), when not
+    channels-last, is formed on the full grid (_conv_cols_grad_kernel) and fuses with its
+    col2im in blocks: float32 with the compiled kernels on (NumPy's 25 small adds a block
+    lose to the pair)."""
     return stride == (1, 1) and dilation == (1, 1) and len(kernel) == 2 and \
         kernel[0] * kernel[1] > 9 and len(ct.shape) == 4 and \
-        np.dtype(w.dtype) == np.dtype(ct.dtype) and \
         tuple(size) == (ct.shape[2] + kernel[0] - 1, ct.shape[3] + kernel[1] - 1) and \
-        not _channels_last_ok(ct, w) and np.dtype(ct.dtype) == np.float32 and \
-        accel.kernels() is not None  # (NumPy's 25 small adds a block lose to the pair)
+        np.dtype(ct.dtype) == np.float32 == np.dtype(w.dtype) and accel.kernels() is not None
 
 
-def _input_grad_full_blocks(ct, w, size):
+def _input_grad_full_blocks(K, ct, w, size):
     n = ct.shape[0]
     o, c, kh, kw = w.shape
     hw = size[0] * size[1]
     ck = c * kh * kw
-    xp = namespace(ct)
     wt = w.reshape(o, ck).T
-    z = xp.empty((c, n * hw), ct.dtype)
-    offs = [(i * kw + j, i * size[1] + j) for i in range(kh) for j in range(kw)]
-    K = accel.kernels_for(ct, w)
-    koffs = np.array([off for _, off in offs], np.int64)
-    bufs = {}  # one per thread
+    z = namespace(ct).empty((c, n * hw), ct.dtype)
+    offs = np.array([i * size[1] + j for i in range(kh) for j in range(kw)], np.int64)
 
-    def block(p, a, b, nb):
-        buf = bufs.get(threading.get_ident())
-        if buf is None:
-            buf = bufs[threading.get_ident()] = xp.empty(ck * nb * hw, ct.dtype)
+    def block(p, a, b, buf):
         g = U.matmul(wt, p[:, a:b], out=buf[:ck * (b - a)].reshape(ck, b - a))
-        g = g.reshape(c, kh * kw, b - a)
-        if K is not None:
-            K.add_offsets(g, koffs, a, b, z)
-            return
-        zb = z[:, a:b]
-        zb[...] = 0
-        for k, off in offs:
-            dst = zb[:, off:]
-            U.add(dst, g[:, k, :b - a - off], out=dst)
-    _full_grid_blocks(ct, ck, size, block)
+        K.add_offsets(g.reshape(c, kh * kw, b - a), offs, a, b, z)
+    _full_grid_blocks(ct, ck, size, block, scratch=True)
     return z.reshape(c, n, size[0], size[1]).swapaxes(0, 1)
 
 
@@ -1395,12 +1381,18 @@ def input_grad_fuses(eq, ct, w, size, kernel, stride, dilation):
 
 
 def _input_grad_impl(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
-    if input_grad_fuses(eq, ct, w, size, kernel, stride, dilation):
-        if eq == _DW_COLS_EQ:
+    # (input_grad_fuses' cases, each tested once; the kernels off since the plan was made:
+    # the pair)
+    if eq == _DW_COLS_EQ:
+        if input_grad_fuses(eq, ct, w, size, kernel, stride, dilation):
             return _dw_input_grad(ct, w)
-        if not _channels_last_ok(ct, w):
-            return _input_grad_full_blocks(ct, w, size)
-        return _input_grad_channels_last(ct, w, size, stride, dilation)
+    elif eq in _DENSE_COLS_EQS:
+        if _channels_last_ok(ct, w):
+            return _input_grad_channels_last(ct, w, size, stride, dilation)
+        K = accel.kernels_for(ct, w) if eq == _DENSE_COLS_EQS[0] and \
+            _full_grid_fuses(ct, w, size, kernel, stride, dilation) else None
+        if K is not None:
+            return _input_grad_full_blocks(K, ct, w, size)
     cols = _einsum_impl(ct, w, eq=eq).reshape(cols_shape)
     return _unwindows_impl(cols, size, kernel, stride, dilation)
 

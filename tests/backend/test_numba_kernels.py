@@ -301,18 +301,25 @@ def test_which_convolutions_take_the_kernels(kernels_on):
     assert not _with(False, C._lags_apply, 3, 6, (5, 5), *one, f32)
 
 
+def _planes_per_call(monkeypatch, kernels, name, split=False):
+    """Records how many planes each call of the pool kernel ``name`` got; ``split``: the
+    pools split between two threads at any size."""
+    from ember.ops import conv as C
+    calls = []
+    f = getattr(kernels, name)
+    monkeypatch.setattr(kernels, name, lambda *a: (calls.append(len(a[0])), f(*a))[1])
+    if split:  # two threads, each over its own planes
+        monkeypatch.setattr(C, "_SCATTER_2X2_NB_SPLIT_BYTES", 0)
+    return calls
+
+
 @pytest.mark.parametrize("shape", [(7, 3, 6, 10), (1, 1, 2, 2), (5, 4, 6), (4, 6)])
 @pytest.mark.parametrize("layout", ["c", "channel-major"])
 @pytest.mark.parametrize("split", [False, True])
 def test_2x2_pool_gradient_selects_as_the_numpy_paths(kernels_on, monkeypatch, shape, layout,
                                                       split):
     from ember.ops import conv as C
-    calls = []
-    f = kernels_on.pool2x2_bwd
-    monkeypatch.setattr(kernels_on, "pool2x2_bwd", lambda *a: (calls.append(len(a[0])),
-                                                                f(*a))[1])
-    if split:  # two threads, each over its own planes
-        monkeypatch.setattr(C, "_SCATTER_2X2_NB_SPLIT_BYTES", 0)
+    calls = _planes_per_call(monkeypatch, kernels_on, "pool2x2_bwd", split)
     rng = np.random.default_rng(0)
     x = rng.integers(-2, 3, shape).astype(np.float32)  # ties in most windows
     x[..., 0, 0] = np.nan  # a window whose maximum is NaN: no gradient
@@ -337,10 +344,7 @@ def test_2x2_pool_gradient_selects_as_the_numpy_paths(kernels_on, monkeypatch, s
 
 def test_large_2x2_pools_split_between_threads(kernels_on, monkeypatch):
     from ember.ops import conv as C
-    calls = []
-    f = kernels_on.pool2x2_bwd
-    monkeypatch.setattr(kernels_on, "pool2x2_bwd", lambda *a: (calls.append(len(a[0])),
-                                                                f(*a))[1])
+    calls = _planes_per_call(monkeypatch, kernels_on, "pool2x2_bwd")
     x = np.random.default_rng(1).standard_normal((64, 6, 28, 28)).astype(np.float32)
     assert x.nbytes >= C._SCATTER_2X2_NB_SPLIT_BYTES
     out = C._pool_max_impl(x, (2, 2), (2, 2), (1, 1))
@@ -458,12 +462,7 @@ def test_lenet_conv2_input_gradient_fused_in_plans_with_eagers_bits(kernels_on, 
 def test_2x2_pool_forward_has_the_numpy_paths_bits(kernels_on, monkeypatch, shape, layout,
                                                    split):
     from ember.ops import conv as C
-    calls = []
-    f = kernels_on.pool2x2_fwd
-    monkeypatch.setattr(kernels_on, "pool2x2_fwd", lambda *a: (calls.append(len(a[0])),
-                                                                f(*a))[1])
-    if split:
-        monkeypatch.setattr(C, "_SCATTER_2X2_NB_SPLIT_BYTES", 0)
+    calls = _planes_per_call(monkeypatch, kernels_on, "pool2x2_fwd", split)
     rng = np.random.default_rng(4)
     x = rng.integers(-2, 3, shape).astype(np.float32)
     x[..., 0, :2] = [np.nan, 1.0]  # NaN propagates
