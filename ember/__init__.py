@@ -29,7 +29,8 @@ from .core.autograd import (  # noqa: F401
 from .core.primitive import registry as primitives  # noqa: F401
 from .core.exceptions import OpError  # noqa: F401  (both RuntimeError and ValueError)
 from . import backend  # noqa: F401  (the array backends)
-_blas_env.pin_blas_workers()  # (NumPy has loaded OpenBLAS by now)
+_blas_env.restart_blas_workers()  # (NumPy has loaded OpenBLAS by now: if it came before
+_blas_env.pin_blas_workers()     # ember, its workers restart with ember's spin)
 from .backend import set_default_device, default_device as get_default_device  # noqa: F401
 from . import ops as _ops  # noqa: F401  (registers primitives and Tensor methods)
 from .ops.creation_ops import (  # noqa: F401

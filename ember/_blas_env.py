@@ -9,10 +9,13 @@ spin cut to 2^20 cycles (about 0.4 ms; the workers alternating in one A/B run), 
 step 274 against 221. A step whose threaded products follow each other closely keeps them
 warm: mnist-mlp, mnist-cnn, cifar-lenet and ResNet-18 took the same time either way.
 
-OpenBLAS reads the variable once, when it is loaded, so this works only when ember is
-imported before NumPy (the ``ember`` command always is). A value in the environment is kept
-(``OPENBLAS_THREAD_TIMEOUT=28`` restores OpenBLAS's default); ``EMBER_BLAS_TUNING=0`` leaves
-the variable alone. Nothing here imports NumPy.
+OpenBLAS reads the variable when it starts its worker threads, which it does as NumPy loads
+it. When NumPy came first (``import numpy as np`` at the top of a script, before ``import
+ember``), ember restarts the workers instead (restart_blas_workers: OpenBLAS's own exported
+re-read of its variables, shutdown and start of its thread pool, as after a fork), when it
+can find those functions and no other Python thread is running. A value in the environment
+is kept (``OPENBLAS_THREAD_TIMEOUT=28`` restores OpenBLAS's default); ``EMBER_BLAS_TUNING=0``
+leaves the variable alone. Nothing here imports NumPy.
 """
 from __future__ import annotations
 
@@ -73,6 +76,68 @@ def _task_ids():
 
 
 _before = _task_ids() if state == "ember" and sys.platform.startswith("linux") else None
+restarted = False  # whether restart_blas_workers set the spin after NumPy had loaded OpenBLAS
+
+
+def _openblas_library():
+    """The path of the OpenBLAS shared library this process has loaded (Linux), or None."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
+    except OSError:
+        return None
+    paths = sorted(p for p in paths if ".so" in os.path.basename(p))
+    return paths[0] if len(paths) == 1 else None
+
+
+def _restart_functions():
+    """OpenBLAS's (openblas_read_env, blas_thread_shutdown_, blas_thread_init) when this
+    process's OpenBLAS exports them and runs its own thread pool (openblas_get_parallel() ==
+    1; not OpenMP's, whose threads the variable doesn't govern), else None."""
+    path = _openblas_library()
+    if path is None:
+        return None
+    import ctypes
+    try:
+        lib = ctypes.CDLL(path)
+        fns = lib.openblas_read_env, lib.blas_thread_shutdown_, lib.blas_thread_init
+    except (OSError, AttributeError):
+        return None
+    names = [p + "openblas_get_parallel" + s for p in ("", "scipy_") for s in ("", "64_", "_64")]
+    parallel = next((getattr(lib, n) for n in names if hasattr(lib, n)), None)  # (the name
+    # carries the build's symbol prefix and suffix)
+    return fns if parallel is not None and parallel() == 1 else None
+
+
+def restart_blas_workers() -> str:
+    """When NumPy loaded OpenBLAS before ember (``state == "too late"``): set the spin as
+    ``limit_blas_spin`` would, make OpenBLAS re-read its variables (``openblas_read_env``) and
+    restart its worker threads (``blas_thread_shutdown_``, then ``blas_thread_init``, which
+    reads the timeout), so that the workers wait as if ember had come first; the new workers
+    are then pinned like the first ones. Only with one Python thread running (none can be in
+    a BLAS call) and an OpenBLAS with its own thread pool that exports those functions;
+    returns the new state."""
+    global state, _before, restarted
+    env = os.environ
+    if state != "too late" or not sys.platform.startswith("linux") or \
+            env.get("EMBER_BLAS_TUNING", "1").strip() == "0" or VAR in env:
+        return state
+    import threading
+    if threading.active_count() > 1:
+        return state
+    fns = _restart_functions()
+    if fns is None:
+        return state
+    read_env, stop, start = fns
+    env[VAR] = SPIN_LOG2_CYCLES  # (os.environ sets the C environment too, which OpenBLAS reads)
+    read_env()
+    stop()
+    _before = _task_ids()
+    start()
+    state, restarted = "ember", True
+    return state
+
+
 pin_state = "not applied"  # (ember info says which)
 
 

@@ -55,8 +55,42 @@ def test_importing_ember_first_sets_it():
     assert _child(PROBE) == ["ember", "20"]
 
 
-def test_importing_numpy_first_leaves_it():
-    assert _child("import numpy; " + PROBE) == ["too", "late", "None"]
+def _exports_restart():
+    """Whether this process's OpenBLAS has what restart_blas_workers calls."""
+    return _blas_env._restart_functions() is not None
+
+
+RESTART_PROBE = (
+    "import threading, numpy, os, ctypes; before = set(os.listdir('/proc/self/task')); "
+    "import ember; from ember import _blas_env as b; print(b.state, b.restarted, "
+    "os.environ.get('OPENBLAS_THREAD_TIMEOUT')); "
+    "lib = ctypes.CDLL(b._openblas_library()); print(lib.openblas_thread_timeout()); "
+    "after = set(os.listdir('/proc/self/task')); "
+    "print(len(before - after), len(after - before)); a = numpy.ones((300, 300)); "
+    "print(float((a @ a)[0, 0]))")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/maps: Linux")
+def test_importing_numpy_first_restarts_the_workers_with_the_spin():
+    out = _child(RESTART_PROBE)
+    if not _exports_restart():  # (an OpenBLAS without those functions: left as it is)
+        assert out[:3] == ["too", "late", "None"]
+        return
+    assert out[:3] == ["ember", "True", "20"]
+    assert out[3] == "20"  # what OpenBLAS read: its workers now wait 2^20 cycles
+    workers = len(os.sched_getaffinity(0)) - 1
+    assert out[4:6] == [str(workers), str(workers)]  # the old workers gone, new ones made
+    assert out[6] == "300.0"  # and products still work on them
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/maps: Linux")
+def test_no_restart_with_another_python_thread_or_when_turned_off():
+    busy = ("import threading, time, numpy; t = threading.Thread(target=time.sleep, "
+            "args=(3,)); t.start(); ")
+    assert _child(busy + PROBE) == ["too", "late", "None"]
+    assert _child("import numpy; " + PROBE, EMBER_BLAS_TUNING="0") == ["off", "None"]
+    assert _child("import numpy; " + PROBE, OPENBLAS_THREAD_TIMEOUT="24") == [
+        "environment", "24"]
 
 
 def test_user_value_and_opt_out():
@@ -112,6 +146,10 @@ def test_openblas_workers_pinned_one_per_further_core():
     assert "not applied" in state
 
 
-def test_no_pinning_when_numpy_came_first():
+def test_pinning_after_numpy_came_first_follows_the_restart():
     out = _child("import numpy, ember; print(ember._blas_env.pin_state.split()[0])")
-    assert out == ["not"]
+    if not (_exports_restart() and sys.platform.startswith("linux") and
+            len(os.sched_getaffinity(0)) >= 2):
+        assert out == ["not"]
+        return
+    assert out == [str(len(os.sched_getaffinity(0)) - 1)]  # "N worker(s) pinned ..."

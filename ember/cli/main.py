@@ -78,10 +78,13 @@ def cmd_info(a):
           ("" if ember.backend.huge_pages_advised else
            "; NumPy's large arrays on plain pages (no huge-page advice)"))
     spin_env = os.environ.get(ember._blas_env.VAR)
-    spin = {"ember": f"set by ember to {spin_env} (EMBER_BLAS_TUNING=0 leaves it alone)",
+    spin = {"ember": f"set by ember to {spin_env}" + (
+                " (NumPy was imported first: OpenBLAS's workers restarted with it)"
+                if ember._blas_env.restarted else "") + " (EMBER_BLAS_TUNING=0 leaves it alone)",
             "environment": f"{spin_env!r}, from the environment",
             "off": "BLAS's default (EMBER_BLAS_TUNING=0)",
-            "too late": "BLAS's default (NumPy was imported before ember)"}
+            "too late": "BLAS's default (NumPy was imported before ember, and its OpenBLAS "
+                        "could not be restarted)"}
     print("OpenBLAS idle-thread spin (OPENBLAS_THREAD_TIMEOUT): " +
           spin.get(ember._blas_env.state, "unknown"))
     print("OpenBLAS worker threads: " + ember._blas_env.pin_state +
