@@ -80,13 +80,17 @@ restarted = False  # whether restart_blas_workers set the spin after NumPy had l
 
 
 def _openblas_library():
-    """The path of the OpenBLAS shared library this process has loaded (Linux), or None."""
+    """The path of NumPy's OpenBLAS shared library in this process (Linux), or None: the one
+    OpenBLAS loaded, or among several (SciPy's, which numba loads, beside it) the one in
+    NumPy's wheel (numpy.libs)."""
     try:
         with open("/proc/self/maps") as f:
             paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
     except OSError:
         return None
     paths = sorted(p for p in paths if ".so" in os.path.basename(p))
+    if len(paths) > 1:
+        paths = [p for p in paths if os.path.basename(os.path.dirname(p)) == "numpy.libs"]
     return paths[0] if len(paths) == 1 else None
 
 

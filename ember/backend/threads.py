@@ -11,6 +11,7 @@ the cores and spin.
 """
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from contextlib import contextmanager
@@ -67,9 +68,10 @@ def _get_pool():
 
 
 def _forget_pool():  # a forked child has none of its parent's threads, and no lock held
-    global _pool, _pool_lock, _depth, _saved, _blas_lock
+    global _pool, _pool_lock, _depth, _saved, _blas_lock, _host
     _pool, _pool_lock, _depth, _saved, _blas_lock = None, threading.Lock(), 0, [], \
         threading.Lock()
+    _host = None
 
 
 if hasattr(os, "register_at_fork"):
@@ -91,9 +93,57 @@ def _blas_controllers():
             from threadpoolctl import ThreadpoolController
             _blas = [c for c in ThreadpoolController().lib_controllers
                      if c.user_api == "blas"]
-        except Exception:  # threadpoolctl missing or unable to read the libraries
-            _blas = []
+        except Exception:  # threadpoolctl missing or unable to read the libraries: NumPy's
+            # OpenBLAS through its own functions, where found
+            lib = _numpy_openblas()
+            _blas = [_OpenBLASThreads(lib)] if lib is not None else []
     return _blas
+
+
+def _symbol(lib, base):
+    """OpenBLAS's function ``base`` under its build's symbol prefix and suffix, or None."""
+    for name in (p + base + s for p in ("", "scipy_") for s in ("", "64_", "_64")):
+        if hasattr(lib, name):
+            return getattr(lib, name)
+    return None
+
+
+_lib = None
+
+
+def _numpy_openblas():
+    """NumPy's OpenBLAS as a ctypes library with its thread-count functions and its own
+    thread pool (Linux, found by ember/_blas_env.py), or None."""
+    global _lib
+    if _lib is None:
+        _lib = False
+        from .. import _blas_env
+        path = _blas_env._openblas_library()
+        if path is not None:
+            import ctypes
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                lib = None
+            if lib is not None and all(_symbol(lib, f) is not None for f in (
+                    "openblas_get_num_threads", "openblas_set_num_threads",
+                    "openblas_get_parallel")) and _symbol(lib, "openblas_get_parallel")() == 1:
+                _lib = lib
+    return _lib or None
+
+
+class _OpenBLASThreads:
+    """threadpoolctl's get/set_num_threads for NumPy's OpenBLAS, without threadpoolctl."""
+
+    def __init__(self, lib):
+        self._get = _symbol(lib, "openblas_get_num_threads")
+        self._set = _symbol(lib, "openblas_set_num_threads")
+
+    def get_num_threads(self):
+        return int(self._get())
+
+    def set_num_threads(self, n):
+        self._set(int(n))
 
 
 @contextmanager
@@ -121,17 +171,114 @@ def blas_single_thread():
                 _saved = []
 
 
+# ---- the kernel threads: OpenBLAS's own workers ---------------------------------------------
+# The parts after the first run on NumPy's OpenBLAS's worker threads where it has them (its
+# exported gotoblas_pthread: the first part on the calling thread, the others on its
+# workers, returning when all have), else on a pool of Python threads. A worker spins for a
+# while after each job (ember/_blas_env.py), so one thread per core serves both OpenBLAS's
+# threaded products and ember's parts; with a pool beside it, a pool thread and a spinning
+# worker shared the second core, and after the process idled for 50 ms or more the handoffs
+# between them were slow for two or three steps (ember bench's pattern: a 0.25 s pause, one
+# step, then the timed steps). In-process A/B, medians by position after a 0.25 s pause, ms:
+# LeNet at batch 128, compiled, 19.6 13.2 16.1 11.8 10.9 10.0 -> 10.4 9.6 9.5 9.2 8.8 9.0;
+# mnist-cnn 16.6 9.7 9.6 9.7 9.5 8.4 -> 8.6 9.3 8.1 7.9 7.8 8.0; LeNet at batch 32 and
+# text-lstm the same. OpenBLAS is held to one thread while parts run (blas_single_thread;
+# a threaded product from a part on the worker would wait for that worker itself), and
+# the workers are used only while it is. EMBER_BLAS_WORKERS=0 (or EMBER_BLAS_TUNING=0) keeps
+# the pool.
+
+_local = threading.local()  # .inside: a part running on OpenBLAS's threads (this thread)
+_host = None
+
+
+def _in_kernel_thread():
+    return threading.current_thread().name.startswith("ember-kernel") or \
+        getattr(_local, "inside", False)
+
+
+class _OpenBLASWorkers:
+    """Runs zero-argument functions at once, the first on the calling thread and the others
+    on NumPy's OpenBLAS's worker threads (gotoblas_pthread); one run at a time."""
+
+    def __init__(self, lib):
+        import ctypes
+        self._ct = ctypes
+        self._go = lib.gotoblas_pthread
+        self._go.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        self._go.restype = ctypes.c_int
+        self._threads = ctypes.c_int.in_dll(lib, "blas_num_threads")  # workers + the caller
+        self._get = _symbol(lib, "openblas_get_num_threads")
+        self._slots = (ctypes.c_int64 * 64)(*range(64))
+        self._entry_c = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self._entry)  # (kept alive)
+        self._entry_p = ctypes.cast(self._entry_c, ctypes.c_void_p)
+        self._jobs: list = []
+        self._lock = threading.Lock()
+
+    def _entry(self, arg):  # on each thread: job i; never raises into OpenBLAS
+        job = self._jobs[self._ct.cast(arg, self._ct.POINTER(self._ct.c_int64))[0]]
+        _local.inside = True
+        try:
+            job[1] = job[0]()
+        except BaseException as e:  # noqa: BLE001 (re-raised by run)
+            job[2] = e
+        finally:
+            _local.inside = False
+
+    def run(self, fns):
+        """The functions' results in order, or None when this cannot run them now (another
+        run under way, fewer workers, OpenBLAS not held to one thread); the first error
+        (by position) is raised once all have finished."""
+        if len(fns) > min(self._threads.value, len(self._slots)) or \
+                not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._get() != 1:
+                return None
+            self._jobs = [[f, None, None] for f in fns]
+            self._go(len(fns), self._entry_p, self._ct.addressof(self._slots),
+                     self._ct.sizeof(self._ct.c_int64))
+            jobs, self._jobs = self._jobs, []
+        finally:
+            self._lock.release()
+        for _, _, e in jobs:
+            if e is not None:
+                raise e
+        return [r for _, r, _ in jobs]
+
+
+def _workers():
+    """The OpenBLAS-hosted runner, or None (not found, turned off, no workers)."""
+    global _host
+    if _host is None:
+        _host = False
+        lib = _numpy_openblas()
+        if lib is not None and hasattr(lib, "gotoblas_pthread") and \
+                os.environ.get("EMBER_BLAS_WORKERS", "1").strip() != "0" and \
+                os.environ.get("EMBER_BLAS_TUNING", "1").strip() != "0":
+            try:
+                _host = _OpenBLASWorkers(lib)
+            except (AttributeError, ValueError):  # (blas_num_threads not exported)
+                _host = False
+    return _host or None
+
+
 def run_parts(fn, parts):
     """``[fn(*p) for p in parts]``, the parts on separate threads when this process may use
     more than one core. The parts must write disjoint memory. Called from a kernel thread
     itself, the parts run there one after another (the pool may have no thread to spare).
     Every part runs under the caller's floating-point error handling (``np.errstate`` is
     per thread)."""
-    if len(parts) < 2 or cores < 2 or threading.current_thread().name.startswith("ember-kernel"):
+    if len(parts) < 2 or cores < 2 or _in_kernel_thread():
         return [fn(*p) for p in parts]
-    pool = _get_pool()
     err = np.geterr()
     with blas_single_thread():
+        host = _workers()
+        got = None if host is None else host.run(
+            [functools.partial(fn, *parts[0])] +
+            [functools.partial(_under_errstate, err, fn, p) for p in parts[1:]])
+        if got is not None:
+            return got
+        pool = _get_pool()
         futures = [pool.submit(_under_errstate, err, fn, p) for p in parts[1:]]
         try:
             first = fn(*parts[0])
@@ -180,7 +327,7 @@ def wavefront(first, second, blocks, parallel, first_tail=None, second_tail=None
     memory and reads what the other has finished)."""
     with blas_single_thread():
         if not parallel or cores < 2 or len(blocks) < 2 or \
-                threading.current_thread().name.startswith("ember-kernel"):
+                _in_kernel_thread():
             for a, b in blocks:
                 first(a, b)
                 second(a, b)
@@ -205,17 +352,26 @@ def _wave_threads(first, second, blocks, first_tail, second_tail):
         if second_tail is not None:
             second_tail()
 
+    def run_first():
+        try:
+            for k, (a, b) in enumerate(blocks):
+                first(a, b)
+                ready[k].set()
+            if first_tail is not None:
+                first_tail()
+        except BaseException:
+            stop.append(True)
+            for ev in ready:
+                ev.set()
+            raise
+
+    host = _workers()
+    if host is not None and host.run([run_first, run_second]) is not None:
+        return  # (both ran; an error of either is raised, `first`'s first)
     fut = _get_pool().submit(run_second)
     try:
-        for k, (a, b) in enumerate(blocks):
-            first(a, b)
-            ready[k].set()
-        if first_tail is not None:
-            first_tail()
+        run_first()
     except BaseException:
-        stop.append(True)
-        for ev in ready:
-            ev.set()
         try:
             fut.result()  # wait: `second` must not write after we return
         except BaseException:

@@ -179,13 +179,116 @@ def test_set_num_threads_sets_the_kernel_threads_budget(monkeypatch):
         ember.set_num_threads(n)
 
 
-def test_parts_run_under_the_callers_errstate(monkeypatch):
+@pytest.mark.parametrize("workers", [True, False])
+def test_parts_run_under_the_callers_errstate(monkeypatch, workers):
     """np.errstate is per thread: a kernel thread's part sees the caller's settings."""
     monkeypatch.setattr(threads, "cores", 2)
-    seen = []
+    if not workers:
+        monkeypatch.setattr(threads, "_host", False)
+    me, seen = threading.get_native_id(), []
     with np.errstate(divide="raise", over="ignore"):
-        threads.run_parts(lambda i: seen.append(
-            (i, threading.current_thread().name.startswith("ember-kernel"), np.geterr())),
-            [(0,), (1,)])
-    assert {i for i, _, _ in seen} == {0, 1} and any(k for _, k, _ in seen)
+        threads.run_parts(lambda i: seen.append((i, threading.get_native_id() != me,
+                                                 np.geterr())), [(0,), (1,)])
+    assert sorted((i, other) for i, other, _ in seen) == [(0, False), (1, True)]
     assert all(e["divide"] == "raise" and e["over"] == "ignore" for _, _, e in seen)
+
+
+# the parts on NumPy's OpenBLAS's worker threads (threads._OpenBLASWorkers)
+needs_workers = pytest.mark.skipif(
+    threads._workers() is None or threads._workers()._threads.value < 2,
+    reason="NumPy's OpenBLAS with worker threads (Linux, its own thread pool)")
+
+
+def _native_ids_of_parts(n):
+    ids = threads.run_parts(lambda i: threading.get_native_id(), [(i,) for i in range(n)])
+    return ids
+
+
+@needs_workers
+def test_second_part_runs_on_an_openblas_worker_held_to_one_thread(monkeypatch):
+    monkeypatch.setattr(threads, "cores", 2)
+    before = [c.get_num_threads() for c in threads._blas_controllers()]
+    seen = threads.run_parts(lambda i: (threading.get_native_id(), [
+        c.get_num_threads() for c in threads._blas_controllers()], threads._in_kernel_thread(),
+        threading.current_thread().name), [(0,), (1,)])
+    (t0, n0, k0, _), (t1, n1, k1, name1) = seen
+    assert t0 == threading.get_native_id() and t1 != t0
+    assert not name1.startswith("ember-kernel")  # not the pool's: a thread Python didn't start
+    assert n0 == n1 == [1] * len(before) and k0 and k1
+    assert [c.get_num_threads() for c in threads._blas_controllers()] == before
+
+
+@needs_workers
+def test_worker_parts_reraise_the_first_error_after_all_finished(monkeypatch):
+    monkeypatch.setattr(threads, "cores", 2)
+    done = []
+
+    def part(i):
+        if i == 0:
+            raise KeyError("first")
+        done.append(i)
+        raise ValueError("second")
+    with pytest.raises(KeyError, match="first"):
+        threads.run_parts(part, [(0,), (1,)])
+    assert done == [1]
+    with pytest.raises(ValueError, match="second"):
+        threads.run_parts(part, [(1,), (1,)])
+    assert threads.run_parts(lambda a, b: a - b, [(5, 2), (9, 4)]) == [3, 5]  # usable after
+
+
+@needs_workers
+def test_parts_nested_in_a_worker_part_run_in_turn(monkeypatch):
+    monkeypatch.setattr(threads, "cores", 2)
+    inner = threads.run_parts(lambda i: _native_ids_of_parts(2), [(0,), (1,)])
+    for ids in inner:  # each part's own parts on its thread, one after the other
+        assert ids[0] == ids[1]
+    assert inner[0][0] != inner[1][0]
+
+
+@needs_workers
+def test_wavefront_second_stage_on_a_worker(monkeypatch):
+    monkeypatch.setattr(threads, "cores", 2)
+    where, order = {}, []
+
+    def first(a, b):
+        where.setdefault("first", threading.get_native_id())
+        order.append(("first", a))
+
+    def second(a, b):
+        where.setdefault("second", threading.get_native_id())
+        order.append(("second", a))
+    threads.wavefront(first, second, [(0, 1), (1, 2), (2, 3)], parallel=True)
+    assert where["first"] == threading.get_native_id() != where["second"]
+    assert [x for x in order if x[0] == "second"] == [("second", 0), ("second", 1),
+                                                      ("second", 2)]
+    for k in range(3):  # each block's second stage after its first
+        assert order.index(("first", k)) < order.index(("second", k))
+
+    def bad_first(a, b):
+        if a == 1:
+            raise RuntimeError("stage one failed")
+    with pytest.raises(RuntimeError, match="stage one"):
+        threads.wavefront(bad_first, second, [(0, 1), (1, 2), (2, 3)], parallel=True)
+
+
+def test_pool_when_the_workers_are_turned_off():
+    import subprocess
+    import sys
+    code = ("import threading, ember; from ember.backend import threads; "
+            "threads.cores = 2; print(threads._workers() is None, "
+            "threads.run_parts(lambda i: threading.current_thread().name[:12], [(0,), (1,)]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(__import__("os").environ, EMBER_BLAS_WORKERS="0"), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split(None, 1)[0] == "True" and "ember-kernel" in out.stdout
+
+
+@needs_workers
+def test_openblas_thread_counts_without_threadpoolctl(monkeypatch):
+    ctl = threads._OpenBLASThreads(threads._numpy_openblas())
+    monkeypatch.setattr(threads, "_blas", [ctl])
+    n = ctl.get_num_threads()
+    with threads.blas_single_thread():
+        assert ctl.get_num_threads() == 1
+        assert threads.run_parts(lambda i: i * 2, [(1,), (2,)]) == [2, 4]
+    assert ctl.get_num_threads() == n
