@@ -89,7 +89,10 @@ def cmd_info(a):
           spin.get(ember._blas_env.state, "unknown"))
     print("OpenBLAS worker threads: " + ember._blas_env.pin_state +
           ("" if ember._blas_env.pin_state == "off" else " (EMBER_BLAS_PIN=0 leaves them free)"))
-    from ember.backend import accel
+    from ember.backend import accel, threads
+    print("kernel threads (a kernel's second part): " + (
+        "OpenBLAS's workers (EMBER_BLAS_WORKERS=0: a pool of Python threads)"
+        if threads._workers() is not None else "a pool of Python threads"))
     print("compiled kernels: " + accel.status())
     print("optional extras:")
     for extra in ("tqdm", "safetensors", "matplotlib", "ml_dtypes", "hypothesis", "threadpoolctl",
