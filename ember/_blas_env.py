@@ -171,3 +171,30 @@ def pin_blas_workers(environ=None) -> str:
         return pin_state
     pin_state = f"{len(new)} worker(s) pinned to core(s) {cpus[1:]}"
     return pin_state
+
+
+def _repin_after_fork():
+    """``os.fork``'s parent side. OpenBLAS stops its workers before a fork (its own
+    pthread_atfork handler) and starts new ones at its next threaded call, unpinned (a
+    DataLoader's worker processes would unpin them every epoch): start them now and pin
+    them again, when they were pinned and OpenBLAS has stopped them."""
+    global _before
+    if "pinned" not in pin_state:
+        return
+    fns = _restart_functions()
+    if fns is None:
+        return
+    import ctypes
+    try:
+        up = ctypes.c_int.in_dll(ctypes.CDLL(_openblas_library()), "blas_server_avail").value
+    except (OSError, ValueError, TypeError):
+        return
+    if up:
+        return
+    _before = _task_ids()
+    fns[2]()  # blas_thread_init
+    pin_blas_workers()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_parent=_repin_after_fork)

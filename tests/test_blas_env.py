@@ -118,12 +118,12 @@ PIN_PROBE = ("import os, threading, ember; me = threading.get_native_id(); "
              "os.listdir('/proc/self/task') if int(t) != me))")
 
 
-def _pin_child(**extra):
+def _pin_child(code=PIN_PROBE, **extra):
     env = {k: v for k, v in os.environ.items()
            if k not in _blas_env._LIMITING_VARS + ("EMBER_BLAS_PIN", "OPENBLAS_THREAD_TIMEOUT",
                                                    "EMBER_BLAS_TUNING")}
     env.update(extra, PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, "-c", PIN_PROBE], env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return out.stdout.splitlines()
@@ -153,3 +153,27 @@ def test_pinning_after_numpy_came_first_follows_the_restart():
         assert out == ["not"]
         return
     assert out == [str(len(os.sched_getaffinity(0)) - 1)]  # "N worker(s) pinned ..."
+
+
+FORK_PROBE = (
+    "import os, threading, numpy, ember; me = threading.get_native_id(); "
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    b = numpy.ones((300, 300)); b @ b; os._exit(0)\n"
+    "os.waitpid(pid, 0); print(repr(ember._blas_env.pin_state)); "
+    "print(sorted(len(os.sched_getaffinity(int(t))) for t in "
+    "os.listdir('/proc/self/task') if int(t) != me)); a = numpy.ones((300, 300)); "
+    "print(float((a @ a)[0, 0]))")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
+                    reason="thread affinity: Linux with two or more cores")
+def test_workers_pinned_again_after_a_fork():
+    """OpenBLAS stops its workers before a fork and would start them unpinned afterwards."""
+    first, _ = _pin_child()
+    if "pinned" not in first:  # (an OpenBLAS that made another number of workers)
+        return
+    state, sizes, product = _pin_child(FORK_PROBE)
+    assert "pinned" in state
+    assert eval(sizes).count(1) == len(os.sched_getaffinity(0)) - 1
+    assert product == "300.0"
