@@ -94,7 +94,8 @@ def status() -> str:
     k = kernels()
     if k is None:
         return ("not installed (pip install ember[fast]: compiled LSTM, GRU, embedding, "
-                "few-channel convolution, full-grid col2im and 2x2 pool kernels)")
+                "few-channel convolution, full-grid col2im, 2x2 pool and batch-norm kernels)")
     import numba
     return (f"numba {numba.__version__} (compiled LSTM, GRU, embedding, few-channel "
-            "convolution, full-grid col2im and 2x2 pool kernels; EMBER_NUMBA=0 turns them off)")
+            "convolution, full-grid col2im, 2x2 pool and batch-norm kernels; EMBER_NUMBA=0 turns "
+            "them off)")

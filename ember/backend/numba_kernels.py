@@ -399,6 +399,74 @@ def add_offsets(g, offs, a, b, z):
                 zo[t] += gk[t]
 
 
+# Batch normalisation's per-channel sums (float64 accumulators, reassociated so that they
+# vectorise) and its elementwise passes, over C-ordered (N, C, M) arrays, or (C, N, M) ones
+# with ``cm`` (a convolution's channel-major output as it lies). Their bits are their own
+# (ops/norm.py).
+@njit(inline="always", **_SUM_OPTS)
+def _row(a, n, c, cm):
+    return a[c, n] if cm else a[n, c]
+
+
+@njit(**_SUM_OPTS)
+def bn_fwd(x, cm, w, b, eps, out, mean, var):
+    """out = (x - mean) * w / sqrt(var + eps) + b per channel, with the biased batch mean and
+    variance (two passes: the variance sums squares of deviations) written to mean, var."""
+    C, N = (x.shape[0], x.shape[1]) if cm else (x.shape[1], x.shape[0])
+    M = x.shape[2]
+    inv = 1.0 / (N * M)
+    for c in range(C):
+        s = 0.0
+        for n in range(N):
+            xr = _row(x, n, c, cm)
+            for m in range(M):
+                s += xr[m]
+        mu = np.float32(s * inv)
+        q = 0.0
+        for n in range(N):
+            xr = _row(x, n, c, cm)
+            for m in range(M):
+                d = np.float64(xr[m] - mu)
+                q += d * d
+        v = np.float32(q * inv)
+        mean[c], var[c] = mu, v
+        a = w[c] / np.sqrt(v + eps)
+        bc = b[c]
+        for n in range(N):
+            xr, orow = _row(x, n, c, cm), _row(out, n, c, cm)
+            for m in range(M):
+                orow[m] = (xr[m] - mu) * a + bc
+
+
+@njit(**_SUM_OPTS)
+def bn_bwd(ct, x, cm, w, mean, var, eps, dx, dw, db):
+    """Batch normalisation's backward for the batch statistics: dx, and per channel dw =
+    sum(ct * (x - mean)) / sqrt(var + eps), db = sum(ct); ct, x, dx in one layout."""
+    C, N = (x.shape[0], x.shape[1]) if cm else (x.shape[1], x.shape[0])
+    M = x.shape[2]
+    inv = np.float32(1.0 / (N * M))
+    for c in range(C):
+        mu = mean[c]
+        s = 0.0
+        q = 0.0
+        for n in range(N):
+            cr, xr = _row(ct, n, c, cm), _row(x, n, c, cm)
+            for m in range(M):
+                g = cr[m]
+                s += g
+                q += np.float64(g) * np.float64(xr[m] - mu)
+        s32, q32 = np.float32(s), np.float32(q)
+        r = np.float32(1.0) / np.sqrt(var[c] + eps)
+        a = w[c] * r
+        k1 = a * r * r * q32 * inv
+        k0 = a * s32 * inv
+        dw[c], db[c] = r * q32, s32
+        for n in range(N):
+            cr, xr, dr = _row(ct, n, c, cm), _row(x, n, c, cm), _row(dx, n, c, cm)
+            for m in range(M):
+                dr[m] = cr[m] * a - (xr[m] - mu) * k1 - k0
+
+
 def warm():
     """Run each kernel once on tiny arrays of the types the ops pass (C-ordered float32,
     int32 scratch, int64 indices), so that numba's runtime and every kernel's code are loaded
@@ -421,3 +489,8 @@ def warm():
     pool2x2_bwd(z2(1, 2, 2), z2(1, 1, 1), i4(1, 1, 1), i4(1, 2, 2))
     pool2x2_fwd(z2(1, 2, 2), np.zeros(1, np.int64), z2(1, 1, 1))
     add_offsets(z2(1, 2, 3), np.zeros(2, np.int64), 0, 3, z2(1, 3))
+    for cm in (False, True):
+        x = z2(2, 2, 2)
+        bn_fwd(x, cm, np.ones(2, f), z2(2), f(1e-5), z2(2, 2, 2), z2(2), z2(2))
+        bn_bwd(x, x, cm, np.ones(2, f), z2(2), np.ones(2, f), f(1e-5), z2(2, 2, 2), z2(2),
+               z2(2))

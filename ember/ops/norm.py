@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ..backend import namespace
+from ..backend import accel, namespace
 from ..backend import ufuncs as U
 from ..core.primitive import Aval, Primitive, bind, derived_rule
 
@@ -76,7 +76,48 @@ def _fused_pair(name, impl, shape, ref, bwd_impl, bwd_shape):
     return fwd, bwd[0]
 
 
+def _channel_runs(x):
+    """``x`` (N, C, ...) as a C-ordered (N, C, M) array and False, or as a C-ordered (C, N,
+    M) array and True (a convolution's channel-major output as it lies); None for other
+    layouts."""
+    m = math.prod(x.shape[2:])
+    for cm, v in ((False, x), (True, x.swapaxes(0, 1))):
+        if v.flags.c_contiguous:
+            return v.reshape(v.shape[:2] + (m,)), cm
+    return None
+
+
+def _empty_runs(x, cm):
+    """A new array of x's shape and dtype laid out as _channel_runs gives ``cm``, and that
+    (N, C, M) or (C, N, M) C-ordered array."""
+    m = math.prod(x.shape[2:])
+    n, c = x.shape[:2]
+    a3 = np.empty((c, n, m) if cm else (n, c, m), x.dtype)
+    a = a3.reshape((c, n) + x.shape[2:]).swapaxes(0, 1) if cm else a3.reshape(x.shape)
+    return a, a3
+
+
+def _bn_kernels(x, w, b):
+    """The compiled batch-norm kernels, when x, w and b are float32 NumPy arrays, the kernels
+    are on and x is laid out as _channel_runs takes it; else None."""
+    K = accel.kernels_for(x, w, b)
+    if K is None or x.ndim < 2 or x.size == 0 or _channel_runs(x) is None:
+        return None
+    return K
+
+
+# The batch statistics and both passes in compiled kernels where they apply (_bn_kernels):
+# per-channel sums in float64, reassociated (they vectorise), the elementwise passes fused;
+# alone, (16, 64, 16, 16): forward 0.28 -> 0.08 ms. Their bits differ from the NumPy path's
+# by float32 roundings (the sums' order and precision); eager and jit take the same path.
 def _bn_impl(x, w, b, eps):
+    K = _bn_kernels(x, w, b)
+    if K is not None:
+        x3, cm = _channel_runs(x)
+        out, o3 = _empty_runs(x, cm)  # (x's layout)
+        mean, var = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+        K.bn_fwd(x3, cm, w, b, np.float32(eps), o3, mean, var)
+        return [out, mean, var]
     xp = namespace(x)
     axes = _axes(x)
     n = x.size // x.shape[1]
@@ -109,6 +150,19 @@ def _bn_ref(x, w, b, eps):
 
 
 def _bn_bwd_impl(ct, x, w, mean, var, eps):
+    K = _bn_kernels(x, w, ct)
+    if K is not None:  # (the cotangent in x's layout: eager and jit run the same loops)
+        x3, cm = _channel_runs(x)
+        got = _channel_runs(ct)
+        if got is not None and got[1] == cm:
+            c3 = got[0]
+        else:  # the cotangent in x's layout
+            c, c3 = _empty_runs(x, cm)
+            c[...] = ct
+        dx, d3 = _empty_runs(x, cm)
+        dw, db = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+        K.bn_bwd(c3, x3, cm, w, mean, var, np.float32(eps), d3, dw, db)
+        return [dx, dw, db]
     xp = namespace(x)
     if ct.strides != x.strides:  # the sums' order follows the memory layout, and the eager
         # tape and a jit plan may hand the cotangent over in different ones (a convolution's

@@ -158,7 +158,7 @@ def test_warm_loads_every_kernel_for_the_types_the_ops_pass(kernels_on):
     assert accel.warm() is kernels_on
     ks = (kernels_on.lstm_step_fwd, kernels_on.lstm_step_bwd, kernels_on.add_rows,
           kernels_on.gru_step_fwd, kernels_on.gru_step_bwd, kernels_on.conv_fwd_lags,
-          kernels_on.conv_w_grad_lags)
+          kernels_on.conv_w_grad_lags, kernels_on.bn_fwd, kernels_on.bn_bwd)
     for k in ks:
         assert len(k.signatures) >= 1
     before = {k: len(k.signatures) for k in ks}
@@ -167,6 +167,8 @@ def test_warm_loads_every_kernel_for_the_types_the_ops_pass(kernels_on):
     m(ember.randn(5, 2, 3))[0].sum().backward()  # no new specialisation: nothing compiled
     conv = ember.nn.Conv2d(3, 6, 5)
     conv(ember.randn(2, 3, 12, 12)).sum().backward()
+    bn = ember.nn.Sequential(ember.nn.Conv2d(3, 4, 3), ember.nn.BatchNorm2d(4))
+    (bn(ember.randn(2, 3, 8, 8)) ** 2).sum().backward()  # channel-major and C-ordered
     assert {k: len(k.signatures) for k in before} == before
 
 
@@ -489,3 +491,82 @@ def test_other_pools_keep_the_numpy_path(kernels_on, monkeypatch):
     C._pool_max_impl(x[..., :6, :], (3, 3), (3, 3), (1, 1))          # 3x3
     C._pool_max_impl(x[..., :6, :], (2, 2), (1, 1), (1, 1))          # overlapping
     C._pool_max_impl(x[..., :6, :].astype(np.float64), (2, 2), (2, 2), (1, 1))
+
+
+# ---- batch normalisation with the batch statistics (ops/norm.py) ---------------------------
+
+def _bn_case(shape, layout, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    if layout == "channel-major":  # a convolution's output as it lies: memory (C, N, ...)
+        x = np.ascontiguousarray(np.swapaxes(x, 0, 1)).swapaxes(0, 1)
+    w, b = (rng.standard_normal(shape[1]).astype(np.float32) for _ in range(2))
+    ct = rng.standard_normal(shape).astype(np.float32)
+    return x, w, b, ct
+
+
+def _bn_float64(x, w, b, ct, eps):
+    x, w, b, ct = (np.asarray(v, np.float64) for v in (x, w, b, ct))
+    axes = (0,) + tuple(range(2, x.ndim))
+    sh = (1, -1) + (1,) * (x.ndim - 2)
+    mean, var = x.mean(axes), x.var(axes)
+    r = 1 / np.sqrt(var + eps)
+    xh = (x - mean.reshape(sh)) * r.reshape(sh)
+    out = xh * w.reshape(sh) + b.reshape(sh)
+    dw, db = (ct * xh).sum(axes), ct.sum(axes)
+    n = x.size // x.shape[1]
+    dx = w.reshape(sh) * r.reshape(sh) * (ct - db.reshape(sh) / n - xh * dw.reshape(sh) / n)
+    return out, mean, var, dx, dw, db
+
+
+@pytest.mark.parametrize("shape", [(16, 8, 6, 6), (3, 5), (2, 4, 7), (1, 3, 4, 4), (5, 1, 3)])
+@pytest.mark.parametrize("layout", ["C", "channel-major"])
+def test_batch_norm_kernels_match_float64(kernels_on, shape, layout):
+    from ember.ops import norm
+    x, w, b, ct = _bn_case(shape, layout)
+    assert norm._bn_kernels(x, w, b) is kernels_on
+    out, mean, var = norm._bn_impl(x, w, b, 1e-5)
+    dx, dw, db = norm._bn_bwd_impl(ct, x, w, mean, var, 1e-5)
+    assert out.strides == x.strides or x.shape[1] == 1 or x.shape[0] == 1  # x's layout
+    want = _bn_float64(x, w, b, ct, 1e-5)
+    for got, ref in zip((out, mean, var, dx, dw, db), want):
+        np.testing.assert_allclose(got, ref, rtol=2e-5, atol=2e-5 * max(1, np.abs(ref).max()))
+
+
+def test_batch_norm_cotangent_layout_does_not_change_the_bits(kernels_on):
+    from ember.ops import norm
+    x, w, b, ct = _bn_case((6, 8, 5, 5), "channel-major")
+    _, mean, var = norm._bn_impl(x, w, b, 1e-5)
+    a = norm._bn_bwd_impl(ct, x, w, mean, var, 1e-5)
+    ct_cm = np.ascontiguousarray(np.swapaxes(ct, 0, 1)).swapaxes(0, 1)
+    for p, q in zip(a, norm._bn_bwd_impl(ct_cm, x, w, mean, var, 1e-5)):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_batch_norm_float64_and_odd_layouts_keep_the_numpy_path(kernels_on):
+    from ember.ops import norm
+    x, w, b, _ = _bn_case((4, 3, 5, 5), "C")
+    assert norm._bn_kernels(x.astype(np.float64), w.astype(np.float64),
+                            b.astype(np.float64)) is None
+    assert norm._bn_kernels(x[:, :, ::2], w, b) is None  # neither layout
+    assert _with(False, norm._bn_kernels, x, w, b) is None
+
+
+def test_resnet_block_eager_equals_jit_with_the_batch_norm_kernels(kernels_on):
+    ember.manual_seed(0)
+    m = ember.nn.Sequential(ember.nn.Conv2d(3, 8, 3, padding=1), ember.nn.BatchNorm2d(8),
+                            ember.nn.ReLU(), ember.nn.Conv2d(8, 8, 3, padding=1),
+                            ember.nn.BatchNorm2d(8))
+    x = ember.randn(4, 3, 10, 10)
+    params = {k: v.detach() for k, v in m.named_parameters()}
+
+    def loss(p):
+        return (ember.func.functional_call(m, p, (x,)) ** 2).sum()
+    eager = ember.grad(loss)(params)
+    jitted = ember.jit(ember.grad(loss))(params)
+    for k in params:
+        np.testing.assert_array_equal(eager[k].numpy(), jitted[k].numpy())
+    m.zero_grad()
+    (m(x) ** 2).sum().backward()
+    for k, p in m.named_parameters():
+        np.testing.assert_array_equal(p.grad.numpy(), eager[k].numpy())
