@@ -400,9 +400,9 @@ def add_offsets(g, offs, a, b, z):
 
 
 # Batch normalisation's per-channel sums (float64 accumulators, reassociated so that they
-# vectorise) and its elementwise passes, over C-ordered (N, C, M) arrays, or (C, N, M) ones
-# with ``cm`` (a convolution's channel-major output as it lies). Their bits are their own
-# (ops/norm.py).
+# vectorise) and its elementwise passes, over C-ordered (N, C, M) arrays, or (C, 1, N*M) ones
+# with ``cm`` (a convolution's channel-major output as it lies: each channel one run). Their
+# bits are their own (ops/norm.py).
 @njit(inline="always", **_SUM_OPTS)
 def _row(a, n, c, cm):
     return a[c, n] if cm else a[n, c]
