@@ -94,23 +94,48 @@ def _openblas_library():
     return paths[0] if len(paths) == 1 else None
 
 
+def symbol(lib, base):
+    """OpenBLAS's function ``base`` under its build's symbol prefix and suffix (scipy_...,
+    ...64_), or None."""
+    for name in (p + base + s for p in ("", "scipy_") for s in ("", "64_", "_64")):
+        if hasattr(lib, name):
+            return getattr(lib, name)
+    return None
+
+
+_lib = None
+
+
+def numpy_openblas():
+    """NumPy's OpenBLAS as a ctypes library (Linux), when it runs its own thread pool
+    (openblas_get_parallel() == 1; not OpenMP's, whose threads neither the spin nor
+    backend/threads.py governs), else None."""
+    global _lib
+    if _lib is None:
+        path = _openblas_library()
+        if path is None:
+            return None
+        import ctypes
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            return None
+        parallel = symbol(lib, "openblas_get_parallel")
+        if parallel is None or parallel() != 1:
+            return None
+        _lib = lib
+    return _lib
+
+
 def _restart_functions():
-    """OpenBLAS's (openblas_read_env, blas_thread_shutdown_, blas_thread_init) when this
-    process's OpenBLAS exports them and runs its own thread pool (openblas_get_parallel() ==
-    1; not OpenMP's, whose threads the variable doesn't govern), else None."""
-    path = _openblas_library()
-    if path is None:
-        return None
-    import ctypes
+    """OpenBLAS's (openblas_read_env, blas_thread_shutdown_, blas_thread_init), when NumPy's
+    OpenBLAS (numpy_openblas) exports them, else None."""
+    lib = numpy_openblas()
     try:
-        lib = ctypes.CDLL(path)
-        fns = lib.openblas_read_env, lib.blas_thread_shutdown_, lib.blas_thread_init
-    except (OSError, AttributeError):
+        return None if lib is None else (lib.openblas_read_env, lib.blas_thread_shutdown_,
+                                         lib.blas_thread_init)
+    except AttributeError:
         return None
-    names = [p + "openblas_get_parallel" + s for p in ("", "scipy_") for s in ("", "64_", "_64")]
-    parallel = next((getattr(lib, n) for n in names if hasattr(lib, n)), None)  # (the name
-    # carries the build's symbol prefix and suffix)
-    return fns if parallel is not None and parallel() == 1 else None
 
 
 def restart_blas_workers() -> str:
@@ -186,10 +211,9 @@ def _repin_after_fork():
         return
     import ctypes
     try:
-        up = ctypes.c_int.in_dll(ctypes.CDLL(_openblas_library()), "blas_server_avail").value
-    except (OSError, ValueError, TypeError):
-        return
-    if up:
+        if ctypes.c_int.in_dll(numpy_openblas(), "blas_server_avail").value:
+            return
+    except ValueError:  # (not exported)
         return
     _before = _task_ids()
     fns[2]()  # blas_thread_init

@@ -100,44 +100,22 @@ def _blas_controllers():
     return _blas
 
 
-def _symbol(lib, base):
-    """OpenBLAS's function ``base`` under its build's symbol prefix and suffix, or None."""
-    for name in (p + base + s for p in ("", "scipy_") for s in ("", "64_", "_64")):
-        if hasattr(lib, name):
-            return getattr(lib, name)
-    return None
-
-
-_lib = None
-
-
 def _numpy_openblas():
-    """NumPy's OpenBLAS as a ctypes library with its thread-count functions and its own
-    thread pool (Linux, found by ember/_blas_env.py), or None."""
-    global _lib
-    if _lib is None:
-        _lib = False
-        from .. import _blas_env
-        path = _blas_env._openblas_library()
-        if path is not None:
-            import ctypes
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                lib = None
-            if lib is not None and all(_symbol(lib, f) is not None for f in (
-                    "openblas_get_num_threads", "openblas_set_num_threads",
-                    "openblas_get_parallel")) and _symbol(lib, "openblas_get_parallel")() == 1:
-                _lib = lib
-    return _lib or None
+    """NumPy's OpenBLAS with its thread-count functions (ember/_blas_env.py), or None."""
+    from .. import _blas_env
+    lib = _blas_env.numpy_openblas()
+    ok = lib is not None and all(_blas_env.symbol(lib, f) is not None for f in (
+        "openblas_get_num_threads", "openblas_set_num_threads"))
+    return lib if ok else None
 
 
 class _OpenBLASThreads:
     """threadpoolctl's get/set_num_threads for NumPy's OpenBLAS, without threadpoolctl."""
 
     def __init__(self, lib):
-        self._get = _symbol(lib, "openblas_get_num_threads")
-        self._set = _symbol(lib, "openblas_set_num_threads")
+        from .._blas_env import symbol
+        self._get = symbol(lib, "openblas_get_num_threads")
+        self._set = symbol(lib, "openblas_set_num_threads")
 
     def get_num_threads(self):
         return int(self._get())
@@ -207,7 +185,7 @@ class _OpenBLASWorkers:
         self._go.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
         self._go.restype = ctypes.c_int
         self._threads = ctypes.c_int.in_dll(lib, "blas_num_threads")  # workers + the caller
-        self._get = _symbol(lib, "openblas_get_num_threads")
+        self._get = _OpenBLASThreads(lib).get_num_threads
         self._slots = (ctypes.c_int64 * 64)(*range(64))
         self._entry_c = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self._entry)  # (kept alive)
         self._entry_p = ctypes.cast(self._entry_c, ctypes.c_void_p)
@@ -258,7 +236,7 @@ def _workers():
             try:
                 _host = _OpenBLASWorkers(lib)
             except (AttributeError, ValueError):  # (blas_num_threads not exported)
-                _host = False
+                pass
     return _host or None
 
 

@@ -98,15 +98,15 @@ def _empty_runs(x, cm):
     return a, a3
 
 
-def _bn_kernels(x, w, b):
-    """The compiled batch-norm kernels, when x, w and b are float32 NumPy arrays, the kernels
-    are on and x is laid out as _channel_runs takes it, its C-ordered runs 4 or longer; else
-    None."""
-    K = accel.kernels_for(x, w, b)
+def _bn_kernels(x, *others):
+    """(the compiled kernels, x's runs, cm) from _channel_runs when x and ``others`` are
+    float32 NumPy arrays, the kernels are on and x is laid out as _channel_runs takes it,
+    its C-ordered runs 4 or longer; else None."""
+    K = accel.kernels_for(x, *others)
     runs = None if K is None or x.ndim < 2 or x.size == 0 else _channel_runs(x)
     if runs is None or (not runs[1] and runs[0].shape[2] < 4):  # (C-ordered runs that short:
         return None  # NumPy's passes along C win, BatchNorm1d's (256, 512) 0.11 vs 0.64 ms)
-    return K
+    return (K,) + runs
 
 
 # The batch statistics and both passes in compiled kernels where they apply (_bn_kernels):
@@ -114,9 +114,9 @@ def _bn_kernels(x, w, b):
 # alone, (16, 64, 16, 16): forward 0.28 -> 0.08 ms. Their bits differ from the NumPy path's
 # by float32 roundings (the sums' order and precision); eager and jit take the same path.
 def _bn_impl(x, w, b, eps):
-    K = _bn_kernels(x, w, b)
-    if K is not None:
-        x3, cm = _channel_runs(x)
+    kx = _bn_kernels(x, w, b)
+    if kx is not None:
+        K, x3, cm = kx
         out, o3 = _empty_runs(x, cm)  # (x's layout)
         mean, var = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
         K.bn_fwd(x3, cm, w, b, np.float32(eps), o3, mean, var)
@@ -153,9 +153,9 @@ def _bn_ref(x, w, b, eps):
 
 
 def _bn_bwd_impl(ct, x, w, mean, var, eps):
-    K = _bn_kernels(x, w, ct)
-    if K is not None:  # (the cotangent in x's layout: eager and jit run the same loops)
-        x3, cm = _channel_runs(x)
+    kx = _bn_kernels(x, w, ct)
+    if kx is not None:  # (the cotangent in x's layout: eager and jit run the same loops)
+        K, x3, cm = kx
         got = _channel_runs(ct)
         if got is not None and got[1] == cm:
             c3 = got[0]
