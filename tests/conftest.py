@@ -27,6 +27,16 @@ def numpy_paths():
     accel.set_enabled(prev)
 
 
+@pytest.fixture
+def kernels_on():
+    """The optional compiled kernels on for one test (whatever EMBER_NUMBA says); the
+    kernels module. For tests that skip without numba."""
+    from ember.backend import accel
+    prev = accel.set_enabled(True)
+    yield accel.kernels()
+    accel.set_enabled(prev)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _tempfiles_under_pytest(tmp_path_factory):
     """What the tests and the docstring examples create with ``tempfile`` (``mkdtemp()``, the

@@ -35,6 +35,11 @@ operations in its order repeats its bits.
 - ``pool2x2_fwd``: a tiled 2x2 max pool in one pass, the NumPy path's maxima in its order.
 - ``pool2x2_bwd``: a tiled 2x2 max pool's gradient (LeNet's, mnist-cnn's), one vectorised
   pass of bit-masked selections instead of NumPy's dozen passes over de-interleaved copies.
+- ``bn_fwd`` and ``bn_bwd``: batch normalisation with the batch statistics (float64 sums, their
+  bits their own).
+- ``wino_in``, ``wino_out``, ``wino_ct`` and ``wino_in_adj``: Winograd F(2x2, 3x3)'s
+  transforms of a 3x3 convolution's input, output and cotangent, and the input transform's
+  transpose (ops/winograd.py), its NumPy twins' additions in their order: their bits.
 """
 from __future__ import annotations
 
@@ -467,6 +472,151 @@ def bn_bwd(ct, x, cm, w, mean, var, eps, dx, dw, db):
                 dr[m] = cr[m] * a - (xr[m] - mu) * k1 - k0
 
 
+# Winograd F(2x2, 3x3) transforms (ops/winograd.py): each 4x4 tile (stride 2) of a padded
+# input becomes 16 values, one per plane of a flat buffer (plane k at k*S, entry c*T + t for
+# channel c of tile t); the planes' products give the output's 2x2 tiles. Every kernel
+# works on samples n0..n1 and repeats its NumPy twin's additions in their order (the same
+# bits).
+@njit(inline="always", **_OPTS)
+def _bt4(a, b, c, d):  # B^T (4 x 4) applied to a column of 4
+    return a - c, b + c, c - b, b - d
+
+
+@njit(inline="always", **_OPTS)
+def _at4(a, b, c, d):  # A^T (2 x 4)
+    return (a + b) + c, (b - c) - d
+
+
+@njit(inline="always", **_OPTS)
+def _a2(a, b):  # A (4 x 2), the transpose of A^T
+    return a, a + b, a - b, -b
+
+
+@njit(inline="always", **_OPTS)
+def _b4(a, b, c, d):  # B (4 x 4), the transpose of B^T
+    return a, (b - c) + d, (b + c) - a, -d
+
+
+@njit(inline="always", **_OPTS)
+def _put4(buf, o, S, v):  # a tile row's 4 values into 4 consecutive planes
+    buf[o] = v[0]
+    buf[o + S] = v[1]
+    buf[o + 2 * S] = v[2]
+    buf[o + 3 * S] = v[3]
+
+
+@njit(**_OPTS)
+def wino_in(x, buf, S, th, tw, n0, n1):
+    """The input transform B^T d B of every 4x4 tile of x (N, C, 2th+2, 2tw+2)."""
+    C = x.shape[1]
+    T = x.shape[0] * th * tw
+    for n in range(n0, n1):
+        for c in range(C):
+            for ty in range(th):
+                r0, r1, r2, r3 = x[n, c, 2 * ty], x[n, c, 2 * ty + 1], x[n, c, 2 * ty + 2], \
+                    x[n, c, 2 * ty + 3]
+                base = c * T + (n * th + ty) * tw
+                for tx in range(tw):
+                    u = 2 * tx
+                    a0, b0, c0, d0 = _bt4(r0[u], r1[u], r2[u], r3[u])
+                    a1, b1, c1, d1 = _bt4(r0[u + 1], r1[u + 1], r2[u + 1], r3[u + 1])
+                    a2, b2, c2, d2 = _bt4(r0[u + 2], r1[u + 2], r2[u + 2], r3[u + 2])
+                    a3, b3, c3, d3 = _bt4(r0[u + 3], r1[u + 3], r2[u + 3], r3[u + 3])
+                    i = base + tx
+                    for k, row in enumerate(((a0, a1, a2, a3), (b0, b1, b2, b3),
+                                             (c0, c1, c2, c3), (d0, d1, d2, d3))):
+                        _put4(buf, 4 * k * S + i, S, _bt4(row[0], row[1], row[2], row[3]))
+
+
+@njit(**_OPTS)
+def wino_out(buf, S, y, th, tw, n0, n1):
+    """The output transform A^T m A of every tile's 16 products into y (N, O, 2th, 2tw)."""
+    O = y.shape[1]
+    T = y.shape[0] * th * tw
+    for n in range(n0, n1):
+        for o in range(O):
+            for ty in range(th):
+                ya, yb = y[n, o, 2 * ty], y[n, o, 2 * ty + 1]
+                base = o * T + (n * th + ty) * tw
+                for tx in range(tw):
+                    i = base + tx
+                    s00, s10 = _at4(buf[i], buf[i + 4 * S], buf[i + 8 * S], buf[i + 12 * S])
+                    s01, s11 = _at4(buf[i + S], buf[i + 5 * S], buf[i + 9 * S],
+                                    buf[i + 13 * S])
+                    s02, s12 = _at4(buf[i + 2 * S], buf[i + 6 * S], buf[i + 10 * S],
+                                    buf[i + 14 * S])
+                    s03, s13 = _at4(buf[i + 3 * S], buf[i + 7 * S], buf[i + 11 * S],
+                                    buf[i + 15 * S])
+                    ya[2 * tx], ya[2 * tx + 1] = _at4(s00, s01, s02, s03)
+                    yb[2 * tx], yb[2 * tx + 1] = _at4(s10, s11, s12, s13)
+
+
+@njit(**_OPTS)
+def wino_ct(g, buf, S, th, tw, n0, n1):
+    """The output transform's transpose A g A^T of every 2x2 tile of g (N, O, 2th, 2tw)."""
+    O = g.shape[1]
+    T = g.shape[0] * th * tw
+    for n in range(n0, n1):
+        for o in range(O):
+            for ty in range(th):
+                ga, gb = g[n, o, 2 * ty], g[n, o, 2 * ty + 1]
+                base = o * T + (n * th + ty) * tw
+                for tx in range(tw):
+                    a0, b0, c0, d0 = _a2(ga[2 * tx], gb[2 * tx])
+                    a1, b1, c1, d1 = _a2(ga[2 * tx + 1], gb[2 * tx + 1])
+                    i = base + tx
+                    for k, row in enumerate(((a0, a1), (b0, b1), (c0, c1), (d0, d1))):
+                        _put4(buf, 4 * k * S + i, S, _a2(row[0], row[1]))
+
+
+@njit(**_OPTS)
+def wino_in_adj(buf, S, z, th, tw, n0, n1):
+    """The input transform's transpose B v B^T of every tile, the overlapping 4x4 tiles
+    added into z (N, C, 2th+2, 2tw+2): each entry the sum of its (up to four) tiles' values
+    in the order of their offsets (i, j) in the tile, from zero."""
+    C = z.shape[1]
+    T = z.shape[0] * th * tw
+    d = np.empty((2, tw, 16), buf.dtype)  # tile rows ty - 1 and ty, alternating
+    for n in range(n0, n1):
+        for c in range(C):
+            for ty in range(th + 1):
+                cur = d[ty % 2]
+                if ty < th:
+                    base = c * T + (n * th + ty) * tw
+                    for tx in range(tw):
+                        i = base + tx
+                        a0, b0, c0, d0 = _b4(buf[i], buf[i + 4 * S], buf[i + 8 * S],
+                                             buf[i + 12 * S])
+                        a1, b1, c1, d1 = _b4(buf[i + S], buf[i + 5 * S], buf[i + 9 * S],
+                                             buf[i + 13 * S])
+                        a2, b2, c2, d2 = _b4(buf[i + 2 * S], buf[i + 6 * S],
+                                             buf[i + 10 * S], buf[i + 14 * S])
+                        a3, b3, c3, d3 = _b4(buf[i + 3 * S], buf[i + 7 * S],
+                                             buf[i + 11 * S], buf[i + 15 * S])
+                        t = cur[tx]
+                        for r, row in enumerate(((a0, a1, a2, a3), (b0, b1, b2, b3),
+                                                 (c0, c1, c2, c3), (d0, d1, d2, d3))):
+                            t[4 * r], t[4 * r + 1], t[4 * r + 2], t[4 * r + 3] = _b4(
+                                row[0], row[1], row[2], row[3])
+                prev = d[(ty + 1) % 2]
+                for p in range(2):
+                    zr = z[n, c, 2 * ty + p]
+                    for tx in range(tw + 1):
+                        for q in range(2):
+                            s = np.float32(0.0)
+                            if ty < th:
+                                if tx < tw:
+                                    s += cur[tx, 4 * p + q]
+                                if tx > 0:
+                                    s += cur[tx - 1, 4 * p + q + 2]
+                            if ty > 0:
+                                if tx < tw:
+                                    s += prev[tx, 4 * (p + 2) + q]
+                                if tx > 0:
+                                    s += prev[tx - 1, 4 * (p + 2) + q + 2]
+                            zr[2 * tx + q] = s
+
+
 def warm():
     """Run each kernel once on tiny arrays of the types the ops pass (C-ordered float32,
     int32 scratch, int64 indices), so that numba's runtime and every kernel's code are loaded
@@ -489,6 +639,11 @@ def warm():
     pool2x2_bwd(z2(1, 2, 2), z2(1, 1, 1), i4(1, 1, 1), i4(1, 2, 2))
     pool2x2_fwd(z2(1, 2, 2), np.zeros(1, np.int64), z2(1, 1, 1))
     add_offsets(z2(1, 2, 3), np.zeros(2, np.int64), 0, 3, z2(1, 3))
+    S = 5
+    wino_in(z2(1, 1, 4, 4), z2(16 * S), S, 1, 1, 0, 1)
+    wino_out(z2(16 * S), S, z2(1, 1, 2, 2), 1, 1, 0, 1)
+    wino_ct(z2(1, 1, 2, 2), z2(16 * S), S, 1, 1, 0, 1)
+    wino_in_adj(z2(16 * S), S, z2(1, 1, 4, 4), 1, 1, 0, 1)
     for cm in (False, True):
         x = z2(2, 2, 2)
         bn_fwd(x, cm, np.ones(2, f), z2(2), f(1e-5), z2(2, 2, 2), z2(2), z2(2))

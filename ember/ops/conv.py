@@ -27,6 +27,7 @@ from ..core.primitive import Aval, Primitive, bind
 from ..core.tensor import Tensor
 from ..core.state import autocast_threads as _ac
 from . import autocast_policy as _autocast
+from . import winograd
 from .elementwise import as_value, moveaxis_to_front, batch_all_front
 from ._util import check_same_dtype, host_on_device_of, layer_input_fix
 from .einsum import _einsum_impl, einsum, gemm_kernels
@@ -1410,6 +1411,68 @@ conv_input_grad_p = Primitive(
         tuple(cols_shape[:-2 * len(kernel)]) + tuple(size), ct.dtype))
 
 
+# ---- 3x3 stride-1 convolutions through Winograd F(2x2, 3x3) --------------------------------
+# A 3x3 stride-1 undilated convolution of one group whose shapes pay (winograd.fits, with the
+# compiled kernels on) is one primitive, ``winograd_conv(padded input, weight)``, whose VJP
+# is two more (the padded input's gradient from the cotangent and the weight, the weight's
+# from the cotangent and the padded input): ops/winograd.py computes each with 2.25x fewer
+# multiplications than the window matrix's products and no window matrix. Eagerly and in
+# plans the same kernels run, so the same bits; their references (the windows and einsums
+# of every other convolution) give the higher derivatives, JVPs and batching rules. The
+# compiled ResNet-18 step at batch 16 (64x64 inputs) and VGG-11's: see the README.
+_W3 = dict(kernel=(3, 3), stride=(1, 1), dilation=(1, 1))
+
+
+def _wino_ref(xp, w):
+    return einsum("nchwkl,ockl->nohw", bind(windows_p, xp, **_W3), w)
+
+
+def _wino_vjp(ct, out, xp, w, needed=None):
+    dx, dw = needed or (True, True)
+    if dx and dw:  # (the cotangent's transform made once)
+        return tuple(bind(winograd_grads_p, ct, xp, w))
+    return (bind(winograd_input_grad_p, ct, w) if dx else None,
+            bind(winograd_weight_grad_p, ct, xp) if dw else None)
+
+
+def _wino_input_grad_ref(ct, w):
+    size = (ct.shape[2] + 2, ct.shape[3] + 2)
+    return bind(unwindows_p, einsum("nohw,ockl->nchwkl", ct, w), size=size, **_W3)
+
+
+def _wino_weight_grad_ref(ct, xp):
+    return einsum("nohw,nchwkl->ockl", ct, bind(windows_p, xp, **_W3))
+
+
+winograd_conv_p = Primitive(
+    "winograd_conv", winograd.conv, allocating=True, reference=_wino_ref, vjp=_wino_vjp,
+    shape=lambda xp, w: Aval((xp.shape[0], w.shape[0], xp.shape[2] - 2, xp.shape[3] - 2),
+                             xp.dtype))
+winograd_conv_p.vjp_takes_needed = True
+winograd_input_grad_p = Primitive(
+    "winograd_input_grad", winograd.input_grad, allocating=True,
+    reference=_wino_input_grad_ref,
+    shape=lambda ct, w: Aval((ct.shape[0], w.shape[1], ct.shape[2] + 2, ct.shape[3] + 2),
+                             ct.dtype))
+winograd_weight_grad_p = Primitive(
+    "winograd_weight_grad", winograd.weight_grad, allocating=True,
+    reference=_wino_weight_grad_ref,
+    shape=lambda ct, xp: Aval((ct.shape[1], xp.shape[1], 3, 3), ct.dtype))
+
+
+winograd_grads_p = Primitive(
+    "winograd_grads", winograd.grads, allocating=True, multiple_results=True,
+    reference=lambda ct, xp, w: (_wino_input_grad_ref(ct, w), _wino_weight_grad_ref(ct, xp)),
+    shape=lambda ct, xp, w: (Aval(xp.shape, ct.dtype), Aval(w.shape, ct.dtype)))
+
+
+def _winograd_applies(xp, w, kernel, stride, dilation, groups, outs):
+    return len(kernel) == 2 and tuple(kernel) == (3, 3) and stride == (1, 1) and \
+        dilation == (1, 1) and groups == 1 and np.dtype(w.dtype) == np.dtype(xp.dtype) and \
+        winograd.fits(xp.shape[0], xp.shape[1], w.shape[0], outs, xp.dtype) and \
+        accel.kernels() is not None
+
+
 # ---- max pooling: the window maximum and its (first) position --------------------------------
 # These loop over the kernel offsets with strided slices (one np.maximum per offset), which is
 # far faster than reducing a 6-D strided window view. The position is the first maximum in
@@ -1873,6 +1936,11 @@ def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
             raise OpError(f"{op}: the (padded) input {tuple(xp.shape)} is smaller than the "
                              f"dilated kernel {kernel} (dilation {dilation})")
     outs = [_out_len(n, k, s, d) for n, k, s, d in zip(xp.shape[2:], kernel, stride, dilation)]
+    if _winograd_applies(xp, w, kernel, stride, dilation, g, outs):
+        out = bind(winograd_conv_p, xp, w)
+        if bias is not None:
+            out = out + as_value(bias).reshape((o,) + (1,) * nsp)
+        return out.squeeze(0) if unbatched else out
     rows = (c // g) * math.prod(kernel)
     # the window matrix gathered once (copy) or block by block inside the products (a view)
     copy = not _conv_blocked(rows, g * rows * xp.shape[0] * math.prod(outs) *

@@ -16,13 +16,6 @@ from tests.ops.test_lstm_wavefront import rnn_eager_equals_jit
 pytest.importorskip("numba")
 
 
-@pytest.fixture
-def kernels_on():
-    prev = accel.set_enabled(True)
-    yield accel.kernels()
-    accel.set_enabled(prev)
-
-
 def _with(flag, fn, *args, **kw):
     prev = accel.set_enabled(flag)
     try:

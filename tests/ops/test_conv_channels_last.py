@@ -87,6 +87,7 @@ def test_which_layers_take_it(monkeypatch):
 
 
 @pytest.mark.parametrize("stride,o", [(1, 8), (2, 8), (1, 320), (2, 96)])
+@pytest.mark.usefixtures("numpy_paths")  # (with the kernels, (1, 320) takes Winograd)
 def test_plans_fuse_it_with_the_same_bits(monkeypatch, stride, o):
     # jit's plan (and the replayed eager backward) runs the windows gradient and col2im as
     # one kernel, offset by offset, never writing the whole windows gradient; the walked

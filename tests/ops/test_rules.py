@@ -800,6 +800,13 @@ def test_cases_exercise_every_primitive(monkeypatch):
     bind(conv.conv_input_grad_p, ct, ember.ones(2, 1, 1, 2, 2), eq=conv._DW_COLS_EQ,
          cols_shape=(1, 2, 3, 3, 2, 2), size=(4, 4), kernel=(2, 2), stride=(1, 1),
          dilation=(1, 1)).sum().backward()
+    # a 3x3 convolution through Winograd and its gradients (conv2d binds them for float32
+    # shapes that pay, with the compiled kernels on; the NumPy twins here): tests/ops/
+    # test_winograd.py
+    xw, ww = ember.ones(1, 2, 4, 4, requires_grad=True), ember.ones(3, 2, 3, 3, requires_grad=True)
+    bind(conv.winograd_conv_p, xw, ww).sum().backward()
+    bind(conv.winograd_input_grad_p, ember.ones(1, 3, 2, 2), ww)
+    bind(conv.winograd_weight_grad_p, ember.ones(1, 3, 2, 2), xw)
     # bits reinterpreted (no derivative): tests/test_lax_bitcast.py
     ember.lax.bitcast_convert_type(ember.ones(2), ember.uint8)
     missing = sorted(set(ember.primitives) - seen)

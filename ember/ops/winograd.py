@@ -1,0 +1,232 @@
+"""Winograd F(2x2, 3x3): a 3x3 stride-1 convolution's forward and both gradients with 2.25x
+fewer multiplications than its window matrix's products (Lavin & Gray, 2015).
+
+The padded input is cut into 4x4 tiles at stride 2 (each gives one 2x2 tile of the output);
+each tile d becomes V = B^T d B, each 3x3 kernel g becomes U = G g G^T, both 4x4, and the
+output tile is A^T (sum over channels of U * V) A. The sum over channels is, for each of
+the 16 entries of the 4x4, one product (O, C) @ (C, tiles): 16 GEMMs with C-long sums where
+the window matrix's product has 9C-long ones, and a transformed input 4x (not 9x) the
+input's size. The gradients are the transposes: the cotangent's 2x2 tiles become A g A^T,
+the input's gradient is B (U^T @ that) B^T added back over the overlapping tiles, and the
+weight's is G^T (that @ V^T) G.
+
+The transforms' coefficients are 0, +-1 and +-1/2 (exact), and a float32 result stays
+within a few ulps of the direct sums' (relative error 5e-7 to 8e-7 of the output's largest
+entry against PyTorch for ResNet's and VGG's layers). The transforms are numba kernels
+(backend/numba_kernels.py) with NumPy twins that make the same additions in the same order,
+so both give the same bits; the products are NumPy's (BLAS). The 16 values of a tile go to
+16 planes of one flat buffer whose planes start 64 bytes off a multiple of 4 KiB: with
+planes a power of two apart, the 16 stores per tile fell into one cache set and the input
+transform ran 10x slower.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import accel, threads
+from ..backend import ufuncs as U
+
+_G = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]])
+# (G kron G): the 16 entries of U = G g G^T from the 9 of g, as one (16, 9) matrix
+_GG = {np.dtype(d): np.einsum("ik,jl->ijkl", _G, _G).reshape(16, 9).astype(d)
+       for d in (np.float32, np.float64)}
+
+# where it pays (decided from shapes, so eager and jit take the same path): float32, both
+# channel counts from _MIN_CHANNELS, and _MIN_TILES output tiles (N * OH * OW / 4) or more.
+# Fewer tiles leave the 16 products too thin for the transformed weight's 16/9 of the
+# weight's size: ResNet-18's (16, 512, 2, 2) layer (16 tiles), forward, 1.7 ms + 1.3 for
+# the weight's transform against 2.2 through the window matrix.
+_MIN_CHANNELS = 16
+_MIN_TILES = 64
+# the transforms split their samples in two (two threads) from this many bytes of planes
+_SPLIT_MIN_BYTES = 1 << 20
+
+
+def fits(n, c, o, out, dtype):
+    """Whether a 3x3 stride-1 undilated convolution of ``n`` samples, ``c`` -> ``o``
+    channels and output size ``out`` (OH, OW) goes through Winograd."""
+    oh, ow = out
+    return np.dtype(dtype) == np.float32 and c >= _MIN_CHANNELS and o >= _MIN_CHANNELS and \
+        oh % 2 == 0 and ow % 2 == 0 and n * oh * ow >= 4 * _MIN_TILES
+
+
+def _planes(rows, tiles, dtype):
+    """A flat buffer of 16 planes of (rows, tiles) and the planes' stride (entries)."""
+    s = rows * tiles + 16  # (64 bytes of float32 beyond a multiple of 4 KiB for round sizes)
+    return np.empty(16 * s, dtype), s
+
+
+def _plane(buf, s, k, rows, tiles):
+    return buf[k * s:k * s + rows * tiles].reshape(rows, tiles)
+
+
+def _parts(n, nbytes):
+    return threads.halves(n, 1) if nbytes >= _SPLIT_MIN_BYTES else [(0, n)]
+
+
+def _run(fn, parts):
+    if len(parts) == 1:
+        fn(*parts[0])
+    else:
+        threads.run_parts(fn, parts)
+
+
+def _products(fn):
+    """``fn(k)`` for the 16 planes, planes 0-7 and 8-15 on two threads with BLAS at one
+    thread each: faster than each product on two BLAS threads (ms, forward products / weight
+    gradient's: (16, 64, 16, 16) -> 64 1.00 -> 0.91 / 1.21 -> 1.03; (16, 512, 4, 4) -> 512
+    3.23 -> 3.31 / 6.74 -> 3.27; (16, 256, 16, 16) -> 256 15.5 -> 12.0 / 16.2 -> 11.8)."""
+    def half(a, b):
+        for k in range(a, b):
+            fn(k)
+    threads.run_parts(half, [(0, 8), (8, 16)])
+
+
+# ---- the NumPy twins of the transforms (numba_kernels.wino_*: the same bits) ---------------
+
+def _bt4(a, b, c, d):
+    return a - c, b + c, c - b, b - d
+
+
+def _at4(a, b, c, d):
+    return (a + b) + c, (b - c) - d
+
+
+def _a2(a, b):
+    return a, a + b, a - b, -b
+
+
+def _b4(a, b, c, d):
+    return a, (b - c) + d, (b + c) - a, -d
+
+
+def _tile_planes(buf, s, rows, n, th, tw, n0, n1):
+    """The 16 planes as (rows, N, th, tw) views, samples n0..n1."""
+    t = n * th * tw
+    return [_plane(buf, s, k, rows, t).reshape(rows, n, th, tw)[:, n0:n1] for k in range(16)]
+
+
+def _in_np(x, buf, s, th, tw, n0, n1):
+    n, c = x.shape[:2]
+    dst = _tile_planes(buf, s, c, n, th, tw, n0, n1)
+    xs = x[n0:n1]
+    rows = _bt4(*[xs[:, :, i:i + 2 * th:2] for i in range(4)])
+    for i, r in enumerate(rows):
+        for j, v in enumerate(_bt4(*[r[..., j:j + 2 * tw:2] for j in range(4)])):
+            dst[4 * i + j][...] = v.swapaxes(0, 1)
+
+
+def _out_np(buf, s, y, th, tw, n0, n1):
+    n, o = y.shape[:2]
+    m = [p.swapaxes(0, 1) for p in _tile_planes(buf, s, o, n, th, tw, n0, n1)]
+    cols = [_at4(m[j], m[4 + j], m[8 + j], m[12 + j]) for j in range(4)]
+    for i in range(2):
+        ya, yb = _at4(*[cols[j][i] for j in range(4)])
+        y[n0:n1, :, i::2, 0::2] = ya
+        y[n0:n1, :, i::2, 1::2] = yb
+
+
+def _ct_np(g, buf, s, th, tw, n0, n1):
+    n, o = g.shape[:2]
+    dst = _tile_planes(buf, s, o, n, th, tw, n0, n1)
+    gs = g[n0:n1]
+    cols = [_a2(gs[:, :, 0::2, b::2], gs[:, :, 1::2, b::2]) for b in range(2)]
+    for i in range(4):
+        for j, v in enumerate(_a2(cols[0][i], cols[1][i])):
+            dst[4 * i + j][...] = v.swapaxes(0, 1)
+
+
+def _in_adj_np(buf, s, z, th, tw, n0, n1):
+    n, c = z.shape[:2]
+    v = [p.swapaxes(0, 1) for p in _tile_planes(buf, s, c, n, th, tw, n0, n1)]
+    cols = [_b4(v[j], v[4 + j], v[8 + j], v[12 + j]) for j in range(4)]
+    zs = z[n0:n1]
+    zs[...] = 0
+    for i in range(4):
+        for j, d in enumerate(_b4(*[cols[col][i] for col in range(4)])):
+            dst = zs[:, :, i:i + 2 * th:2, j:j + 2 * tw:2]
+            U.add(dst, d, out=dst)
+
+
+def _kernel(name, *arrays):
+    K = accel.kernels_for(*arrays)
+    if K is not None:
+        return getattr(K, name)
+    return {"wino_in": _in_np, "wino_out": _out_np, "wino_ct": _ct_np,
+            "wino_in_adj": _in_adj_np}[name]
+
+
+# ---- the three products -------------------------------------------------------------------
+
+def _weights(w):
+    """U = G g G^T of every kernel as 16 (O, C) matrices, (16, O, C)."""
+    o, c = w.shape[:2]
+    return U.matmul(_GG[w.dtype], w.reshape(o * c, 9).T).reshape(16, o, c)
+
+
+def _transform(name, src, rows, tiles, th, tw):
+    buf, s = _planes(rows, tiles, src.dtype)
+    fn = _kernel(name, src, buf)
+    _run(lambda a, b: fn(src, buf, s, th, tw, a, b),
+         _parts(src.shape[0], 16 * s * src.itemsize))
+    return buf, s
+
+
+def _geometry(y_shape):
+    n, _, oh, ow = y_shape
+    th, tw = oh // 2, ow // 2
+    return th, tw, n * th * tw
+
+
+def conv(xp, w):
+    """(N, C, OH + 2, OW + 2), (O, C, 3, 3) -> (N, O, OH, OW): the valid 3x3 correlation."""
+    n, c, hp, wp = xp.shape
+    o = w.shape[0]
+    th, tw, t = _geometry((n, o, hp - 2, wp - 2))
+    v, sv = _transform("wino_in", xp, c, t, th, tw)
+    u = _weights(w)
+    m, sm = _planes(o, t, xp.dtype)
+    _products(lambda k: U.matmul(u[k], _plane(v, sv, k, c, t), out=_plane(m, sm, k, o, t)))
+    y = np.empty((n, o, 2 * th, 2 * tw), xp.dtype)
+    fn = _kernel("wino_out", m, y)
+    _run(lambda a, b: fn(m, sm, y, th, tw, a, b), _parts(n, 16 * sm * y.itemsize))
+    return y
+
+
+def _ct_planes(ct):
+    th, tw, t = _geometry(ct.shape)
+    return _transform("wino_ct", ct, ct.shape[1], t, th, tw)
+
+
+def input_grad(ct, w, planes=None):
+    """(N, O, OH, OW), (O, C, 3, 3) -> the gradient of the padded input (N, C, OH+2, OW+2).
+    ``planes``: the cotangent's transform when already made (``grads``)."""
+    n, o = ct.shape[:2]
+    c = w.shape[1]
+    th, tw, t = _geometry(ct.shape)
+    g, sg = planes or _ct_planes(ct)
+    u = _weights(w)
+    v, sv = _planes(c, t, ct.dtype)
+    _products(lambda k: U.matmul(u[k].T, _plane(g, sg, k, o, t), out=_plane(v, sv, k, c, t)))
+    z = np.empty((n, c, 2 * th + 2, 2 * tw + 2), ct.dtype)
+    fn = _kernel("wino_in_adj", v, z)
+    _run(lambda a, b: fn(v, sv, z, th, tw, a, b), _parts(n, 16 * sv * z.itemsize))
+    return z
+
+
+def weight_grad(ct, xp, planes=None):
+    """(N, O, OH, OW), (N, C, OH + 2, OW + 2) -> the weight's gradient (O, C, 3, 3)."""
+    o, c = ct.shape[1], xp.shape[1]
+    th, tw, t = _geometry(ct.shape)
+    g, sg = planes or _ct_planes(ct)
+    v, sv = _transform("wino_in", xp, c, t, th, tw)
+    du = np.empty((16, o, c), ct.dtype)
+    _products(lambda k: U.matmul(_plane(g, sg, k, o, t), _plane(v, sv, k, c, t).T, out=du[k]))
+    dw = U.matmul(_GG[ct.dtype].T, du.reshape(16, o * c))  # (9, O*C)
+    return np.ascontiguousarray(dw.reshape(3, 3, o, c).transpose(2, 3, 0, 1))
+
+
+def grads(ct, xp, w):
+    """Both gradients, the cotangent transformed once: (input_grad, weight_grad)."""
+    planes = _ct_planes(ct)
+    return input_grad(ct, w, planes), weight_grad(ct, xp, planes)

@@ -1,0 +1,184 @@
+"""3x3 stride-1 convolutions through Winograd F(2x2, 3x3) (ember/ops/winograd.py and the
+winograd_* primitives of ember/ops/conv.py): the forward and both gradients within float32
+rounding of float64's direct sums, the compiled transforms with their NumPy twins' bits
+(split between threads or not), eager == jit bit for bit, the higher derivatives and vmap
+from the primitives' references, and which convolutions take it."""
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.backend import accel
+from ember.ops import conv as C
+from ember.ops import winograd as W
+
+pytest.importorskip("numba")
+
+
+def _with(flag, fn, *args):
+    prev = accel.set_enabled(flag)
+    try:
+        return fn(*args)
+    finally:
+        accel.set_enabled(prev)
+
+
+def _direct(xp, w):
+    """The valid 3x3 correlation in float64 through the window view."""
+    n, c, hp, wp = xp.shape
+    win = np.lib.stride_tricks.sliding_window_view(xp.astype(np.float64), (3, 3), axis=(2, 3))
+    return np.einsum("nchwkl,ockl->nohw", win, w.astype(np.float64))
+
+
+def _direct_grads(xp, w, ct):
+    ct64 = ct.astype(np.float64)
+    win = np.lib.stride_tricks.sliding_window_view(xp.astype(np.float64), (3, 3), axis=(2, 3))
+    dw = np.einsum("nohw,nchwkl->ockl", ct64, win)
+    dx = np.zeros(xp.shape)
+    oh, ow = ct.shape[2:]
+    for i in range(3):
+        for j in range(3):
+            dx[:, :, i:i + oh, j:j + ow] += np.einsum("nohw,oc->nchw", ct64, w[:, :, i, j])
+    return dx, dw
+
+
+def _case(n, c, o, oh, ow, seed=0):
+    rng = np.random.default_rng(seed)
+    xp = rng.standard_normal((n, c, oh + 2, ow + 2)).astype(np.float32)
+    w = (rng.standard_normal((o, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    ct = rng.standard_normal((n, o, oh, ow)).astype(np.float32)
+    return xp, w, ct
+
+
+def _close(got, ref, rel):
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, ref, rtol=0, atol=rel * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("n,c,o,oh,ow", [(2, 3, 5, 2, 2), (3, 16, 24, 6, 4), (16, 64, 64, 16, 16),
+                                          (4, 32, 16, 2, 8)])
+@pytest.mark.parametrize("flag", [True, False])
+def test_matches_float64_direct_sums(n, c, o, oh, ow, flag):
+    xp, w, ct = _case(n, c, o, oh, ow)
+    y = _with(flag, W.conv, xp, w)
+    dx = _with(flag, W.input_grad, ct, w)
+    dw = _with(flag, W.weight_grad, ct, xp)
+    rdx, rdw = _direct_grads(xp, w, ct)
+    _close(y, _direct(xp, w), 2e-6)
+    _close(dx, rdx, 2e-6)
+    _close(dw, rdw, 5e-6)
+    assert y.shape == (n, o, oh, ow) and dx.shape == xp.shape and dw.shape == w.shape
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_compiled_transforms_have_the_numpy_twins_bits(kernels_on, monkeypatch, split):
+    # the split between two threads (samples in halves) and a strided (channel-major)
+    # input and cotangent change no bit
+    monkeypatch.setattr(W, "_SPLIT_MIN_BYTES", 0 if split else 1 << 62)
+    xp, w, ct = _case(5, 16, 8, 4, 6, seed=1)
+    xs = np.ascontiguousarray(xp.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    cs = np.ascontiguousarray(ct.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    for fn, args, strided in ((W.conv, (xp, w), (xs, w)), (W.input_grad, (ct, w), (cs, w)),
+                              (W.weight_grad, (ct, xp), (cs, xs))):
+        ref = _with(False, fn, *args)
+        np.testing.assert_array_equal(_with(True, fn, *args), ref)
+        np.testing.assert_array_equal(_with(True, fn, *strided), ref)
+
+
+def _net_loss(x, w1, w2):
+    h = F.relu(F.conv2d(x, w1, padding=1))
+    return (F.conv2d(h, w2, padding=1) ** 2).sum()
+
+
+def _net_args(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((4, 16, 8, 8)).astype(np.float32)
+    w1 = (rng.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32)
+    w2 = (rng.standard_normal((16, 32, 3, 3)) * 0.1).astype(np.float32)
+    return x, w1, w2
+
+
+def _count_calls(monkeypatch):
+    calls = []
+    for name in ("conv", "input_grad", "weight_grad", "grads"):
+        prim = getattr(C, f"winograd_{name}_p" if name != "conv" else "winograd_conv_p")
+        fn = getattr(W, name)
+        monkeypatch.setattr(prim, "impl",
+                            lambda *a, _fn=fn, _name=name: calls.append(_name) or _fn(*a))
+    return calls
+
+
+def test_convolutions_that_fit_take_it_eager_equals_jit_and_backward(kernels_on, monkeypatch):
+    calls = _count_calls(monkeypatch)
+    x, w1, w2 = (ember.tensor(a) for a in _net_args())
+    g = ember.value_and_grad(_net_loss, argnums=(0, 1, 2))
+    eager = g(x, w1, w2)
+    assert calls == ["conv", "conv", "grads", "grads"]  # both gradients: one cotangent
+    # transform
+    jitted = ember.jit(g)(x, w1, w2)
+    for a, b in zip(ember.tree_util.tree_leaves(eager), ember.tree_util.tree_leaves(jitted)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    xt, w1t, w2t = (ember.tensor(np.asarray(a), requires_grad=True) for a in (x, w1, w2))
+    _net_loss(xt, w1t, w2t).backward()
+    for t, ref in zip((xt, w1t, w2t), eager[1]):
+        np.testing.assert_array_equal(t.grad.numpy(), np.asarray(ref))
+    # against the window-matrix path in float64
+    ref = ember.grad(_net_loss, argnums=(0, 1, 2))(
+        *(ember.tensor(np.asarray(a, np.float64)) for a in (x, w1, w2)))
+    for a, b in zip(eager[1], ref):
+        b = np.asarray(b)
+        np.testing.assert_allclose(np.asarray(a), b, rtol=0, atol=1e-5 * np.abs(b).max())
+
+
+def test_one_gradient_alone_has_the_bits_of_both(kernels_on, monkeypatch):
+    x, w1, w2 = (ember.tensor(a) for a in _net_args(2))
+    both = ember.grad(_net_loss, argnums=(0, 1, 2))(x, w1, w2)
+    calls = _count_calls(monkeypatch)
+    dw1 = ember.grad(_net_loss, argnums=1)(x, w1, w2)  # conv 1: the weight's gradient only,
+    # conv 2: the input's only
+    assert calls == ["conv", "conv", "input_grad", "weight_grad"]
+    np.testing.assert_array_equal(np.asarray(dw1), np.asarray(both[1]))
+    dx = ember.jit(ember.grad(_net_loss, argnums=0))(x, w1, w2)
+    np.testing.assert_array_equal(np.asarray(dx), np.asarray(both[0]))
+
+
+def test_second_derivatives_jvp_and_vmap_through_the_reference(kernels_on):
+    x, w1, w2 = _net_args(1)
+    x64 = [np.asarray(a, np.float64) for a in (x, w1, w2)]
+
+    def run(args):
+        t = [ember.tensor(a) for a in args]
+        hvp = ember.jvp(ember.grad(_net_loss, argnums=1), (t[0], t[1], t[2]),
+                        (ember.zeros_like(t[0]), t[1], ember.zeros_like(t[2])))[1]
+        per = ember.vmap(lambda xi: _net_loss(xi[None], t[1], t[2]))(t[0])
+        return np.asarray(hvp), np.asarray(per)
+
+    got, ref = run([x, w1, w2]), run(x64)
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b, rtol=0, atol=2e-5 * np.abs(b).max())
+
+
+@pytest.mark.parametrize("shape,kw,takes", [
+    ((4, 16, 8, 8), dict(padding=1), True),
+    ((8, 16, 8, 8), dict(padding=0), True),                # 6x6 output
+    ((4, 16, 9, 9), dict(padding=1), False),               # odd output
+    ((4, 8, 8, 8), dict(padding=1), False),                # few channels
+    ((1, 16, 4, 4), dict(padding=1), False),               # 4 tiles
+    ((4, 16, 8, 8), dict(padding=1, stride=2), False),
+    ((4, 16, 8, 8), dict(padding=2, dilation=2), False),
+    ((4, 16, 8, 8), dict(padding=1, groups=2), False),
+])
+def test_which_convolutions_take_it(kernels_on, shape, kw, takes):
+    o = 16
+    w = ember.ones(o, shape[1] // kw.get("groups", 1), 3, 3)
+    graph = ember.make_jaxpr(lambda x: F.conv2d(x, w, **kw))(ember.ones(*shape))
+    assert ("winograd_conv" in str(graph)) == takes
+    graph = ember.make_jaxpr(lambda x: F.conv2d(x, w.double(), **kw))(
+        ember.ones(*shape, dtype=ember.float64))
+    assert "winograd_conv" not in str(graph)
+    prev = accel.set_enabled(False)
+    try:
+        assert "winograd_conv" not in str(ember.make_jaxpr(
+            lambda x: F.conv2d(x, w, **kw))(ember.ones(*shape)))
+    finally:
+        accel.set_enabled(prev)
