@@ -27,7 +27,8 @@ from ..backend import accel, threads
 from ..backend import ufuncs as U
 
 _G = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]])
-# (G kron G): the 16 entries of U = G g G^T from the 9 of g, as one (16, 9) matrix
+# (G kron G): the 16 entries of U = G g G^T from the 9 of g, as one (16, 9) matrix (the
+# weight gradient's G^T dU G is its transpose's product)
 _GG = {np.dtype(d): np.einsum("ik,jl->ijkl", _G, _G).reshape(16, 9).astype(d)
        for d in (np.float32, np.float64)}
 
@@ -159,7 +160,7 @@ def _kernel(name, *arrays):
 # ---- the three products -------------------------------------------------------------------
 
 def _weights(w):
-    """U = G g G^T of every kernel as 16 (O, C) matrices, (16, O, C)."""
+    """U = G g G^T of every kernel as 16 (O, C) matrices, (16, O, C): one product."""
     o, c = w.shape[:2]
     return U.matmul(_GG[w.dtype], w.reshape(o * c, 9).T).reshape(16, o, c)
 
@@ -222,8 +223,9 @@ def weight_grad(ct, xp, planes=None):
     v, sv = _transform("wino_in", xp, c, t, th, tw)
     du = np.empty((16, o, c), ct.dtype)
     _products(lambda k: U.matmul(_plane(g, sg, k, o, t), _plane(v, sv, k, c, t).T, out=du[k]))
-    dw = U.matmul(_GG[ct.dtype].T, du.reshape(16, o * c))  # (9, O*C)
-    return np.ascontiguousarray(dw.reshape(3, 3, o, c).transpose(2, 3, 0, 1))
+    # G^T dU G of every kernel as one product (O*C, 16) @ (16, 9): the rows come out in the
+    # weight's layout
+    return U.matmul(du.reshape(16, o * c).T, _GG[ct.dtype]).reshape(o, c, 3, 3)
 
 
 def grads(ct, xp, w):
