@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import accel, threads
+from ..backend import accel, namespace, threads
 from ..backend import ufuncs as U
 
 _G = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]])
@@ -51,10 +51,11 @@ def fits(n, c, o, out, dtype):
         oh % 2 == 0 and ow % 2 == 0 and n * oh * ow >= 4 * _MIN_TILES
 
 
-def _planes(rows, tiles, dtype):
-    """A flat buffer of 16 planes of (rows, tiles) and the planes' stride (entries)."""
+def _planes(rows, tiles, like):
+    """A flat buffer of 16 planes of (rows, tiles), on ``like``'s device and of its dtype,
+    and the planes' stride (entries)."""
     s = rows * tiles + 16  # (64 bytes of float32 beyond a multiple of 4 KiB for round sizes)
-    return np.empty(16 * s, dtype), s
+    return namespace(like).empty(16 * s, like.dtype), s
 
 
 def _plane(buf, s, k, rows, tiles):
@@ -159,14 +160,18 @@ def _kernel(name, *arrays):
 
 # ---- the three products -------------------------------------------------------------------
 
+def _gg(like):
+    return namespace(like).asarray(_GG[np.dtype(like.dtype)])
+
+
 def _weights(w):
     """U = G g G^T of every kernel as 16 (O, C) matrices, (16, O, C): one product."""
     o, c = w.shape[:2]
-    return U.matmul(_GG[w.dtype], w.reshape(o * c, 9).T).reshape(16, o, c)
+    return U.matmul(_gg(w), w.reshape(o * c, 9).T).reshape(16, o, c)
 
 
 def _transform(name, src, rows, tiles, th, tw):
-    buf, s = _planes(rows, tiles, src.dtype)
+    buf, s = _planes(rows, tiles, src)
     fn = _kernel(name, src, buf)
     _run(lambda a, b: fn(src, buf, s, th, tw, a, b),
          _parts(src.shape[0], 16 * s * src.itemsize))
@@ -186,9 +191,9 @@ def conv(xp, w):
     th, tw, t = _geometry((n, o, hp - 2, wp - 2))
     v, sv = _transform("wino_in", xp, c, t, th, tw)
     u = _weights(w)
-    m, sm = _planes(o, t, xp.dtype)
+    m, sm = _planes(o, t, xp)
     _products(lambda k: U.matmul(u[k], _plane(v, sv, k, c, t), out=_plane(m, sm, k, o, t)))
-    y = np.empty((n, o, 2 * th, 2 * tw), xp.dtype)
+    y = namespace(xp).empty((n, o, 2 * th, 2 * tw), xp.dtype)
     fn = _kernel("wino_out", m, y)
     _run(lambda a, b: fn(m, sm, y, th, tw, a, b), _parts(n, 16 * sm * y.itemsize))
     return y
@@ -207,9 +212,9 @@ def input_grad(ct, w, planes=None):
     th, tw, t = _geometry(ct.shape)
     g, sg = planes or _ct_planes(ct)
     u = _weights(w)
-    v, sv = _planes(c, t, ct.dtype)
+    v, sv = _planes(c, t, ct)
     _products(lambda k: U.matmul(u[k].T, _plane(g, sg, k, o, t), out=_plane(v, sv, k, c, t)))
-    z = np.empty((n, c, 2 * th + 2, 2 * tw + 2), ct.dtype)
+    z = namespace(ct).empty((n, c, 2 * th + 2, 2 * tw + 2), ct.dtype)
     fn = _kernel("wino_in_adj", v, z)
     _run(lambda a, b: fn(v, sv, z, th, tw, a, b), _parts(n, 16 * sv * z.itemsize))
     return z
@@ -221,11 +226,11 @@ def weight_grad(ct, xp, planes=None):
     th, tw, t = _geometry(ct.shape)
     g, sg = planes or _ct_planes(ct)
     v, sv = _transform("wino_in", xp, c, t, th, tw)
-    du = np.empty((16, o, c), ct.dtype)
+    du = namespace(ct).empty((16, o, c), ct.dtype)
     _products(lambda k: U.matmul(_plane(g, sg, k, o, t), _plane(v, sv, k, c, t).T, out=du[k]))
     # G^T dU G of every kernel as one product (O*C, 16) @ (16, 9): the rows come out in the
     # weight's layout
-    return U.matmul(du.reshape(16, o * c).T, _GG[ct.dtype]).reshape(o, c, 3, 3)
+    return U.matmul(du.reshape(16, o * c).T, _gg(ct)).reshape(o, c, 3, 3)
 
 
 def grads(ct, xp, w):

@@ -182,3 +182,17 @@ def test_which_convolutions_take_it(kernels_on, shape, kw, takes):
             lambda x: F.conv2d(x, w, **kw))(ember.ones(*shape)))
     finally:
         accel.set_enabled(prev)
+
+
+def test_strict_device_takes_the_numpy_twins_with_the_cpus_bits(kernels_on):
+    # the strict device's arrays refuse to mix with plain NumPy ones: every buffer and
+    # constant comes from the inputs' namespace; the compiled kernels take NumPy arrays
+    # only, so the twins run there, with the same bits
+    x, w1, w2 = _net_args(3)
+    res = {}
+    for dev in ("cpu", "strict"):
+        t = [ember.tensor(a).to(dev).requires_grad_() for a in (x, w1, w2)]
+        _net_loss(*t).backward()
+        res[dev] = [a.grad.cpu().numpy() for a in t]
+    for a, b in zip(res["cpu"], res["strict"]):
+        np.testing.assert_array_equal(a, b)
