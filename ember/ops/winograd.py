@@ -184,56 +184,98 @@ def _geometry(y_shape):
     return th, tw, n * th * tw
 
 
+# the samples go through the transforms and products in blocks whose planes (input's and
+# output's) take about this many bytes, so that a large batch of large images never holds
+# more (ResNet's and VGG's layers at batch 16 and 64x64 inputs are one block: 50 MB at most)
+_BLOCK_BYTES = 64 << 20
+
+
+def _blocks(shape, c, o, itemsize):
+    n, _, oh, ow = shape
+    per_sample = 4 * oh * ow * (c + o) * itemsize  # 16 planes of oh*ow/4 tiles
+    nb = max(1, min(n, _BLOCK_BYTES // max(1, per_sample)))
+    return [(a, min(n, a + nb)) for a in range(0, n, nb)]
+
+
 def conv(xp, w):
     """(N, C, OH + 2, OW + 2), (O, C, 3, 3) -> (N, O, OH, OW): the valid 3x3 correlation."""
     n, c, hp, wp = xp.shape
     o = w.shape[0]
-    th, tw, t = _geometry((n, o, hp - 2, wp - 2))
-    v, sv = _transform("wino_in", xp, c, t, th, tw)
     u = _weights(w)
-    m, sm = _planes(o, t, xp)
-    _products(lambda k: U.matmul(u[k], _plane(v, sv, k, c, t), out=_plane(m, sm, k, o, t)))
-    y = namespace(xp).empty((n, o, 2 * th, 2 * tw), xp.dtype)
-    fn = _kernel("wino_out", m, y)
-    _run(lambda a, b: fn(m, sm, y, th, tw, a, b), _parts(n, 16 * sm * y.itemsize))
+    y = namespace(xp).empty((n, o, hp - 2, wp - 2), xp.dtype)
+    for a, b in _blocks(y.shape, c, o, y.itemsize):
+        _conv_block(xp[a:b], u, y[a:b])
     return y
 
 
-def _ct_planes(ct):
-    th, tw, t = _geometry(ct.shape)
-    return _transform("wino_ct", ct, ct.shape[1], t, th, tw)
+def _conv_block(xp, u, y):
+    n, c = xp.shape[:2]
+    o = u.shape[1]
+    th, tw, t = _geometry(y.shape)
+    v, sv = _transform("wino_in", xp, c, t, th, tw)
+    m, sm = _planes(o, t, xp)
+    _products(lambda k: U.matmul(u[k], _plane(v, sv, k, c, t), out=_plane(m, sm, k, o, t)))
+    fn = _kernel("wino_out", m, y)
+    _run(lambda a, b: fn(m, sm, y, th, tw, a, b), _parts(n, 16 * sm * y.itemsize))
 
 
-def input_grad(ct, w, planes=None):
-    """(N, O, OH, OW), (O, C, 3, 3) -> the gradient of the padded input (N, C, OH+2, OW+2).
-    ``planes``: the cotangent's transform when already made (``grads``)."""
+def _input_grad_block(ct, u, g, sg, z):
     n, o = ct.shape[:2]
-    c = w.shape[1]
+    c = u.shape[2]
     th, tw, t = _geometry(ct.shape)
-    g, sg = planes or _ct_planes(ct)
-    u = _weights(w)
     v, sv = _planes(c, t, ct)
     _products(lambda k: U.matmul(u[k].T, _plane(g, sg, k, o, t), out=_plane(v, sv, k, c, t)))
-    z = namespace(ct).empty((n, c, 2 * th + 2, 2 * tw + 2), ct.dtype)
     fn = _kernel("wino_in_adj", v, z)
     _run(lambda a, b: fn(v, sv, z, th, tw, a, b), _parts(n, 16 * sv * z.itemsize))
-    return z
 
 
-def weight_grad(ct, xp, planes=None):
-    """(N, O, OH, OW), (N, C, OH + 2, OW + 2) -> the weight's gradient (O, C, 3, 3)."""
+def _weight_grad_block(ct, xp, g, sg, du, tmp):
+    """The block's G-transformed weight gradient (16, O, C) into ``du`` (first block), or
+    into ``tmp`` and added to ``du``."""
     o, c = ct.shape[1], xp.shape[1]
     th, tw, t = _geometry(ct.shape)
-    g, sg = planes or _ct_planes(ct)
     v, sv = _transform("wino_in", xp, c, t, th, tw)
-    du = namespace(ct).empty((16, o, c), ct.dtype)
-    _products(lambda k: U.matmul(_plane(g, sg, k, o, t), _plane(v, sv, k, c, t).T, out=du[k]))
+    dst = du if tmp is None else tmp
+    _products(lambda k: U.matmul(_plane(g, sg, k, o, t), _plane(v, sv, k, c, t).T,
+                                 out=dst[k]))
+    if tmp is not None:
+        U.add(du, tmp, out=du)
+
+
+def _grads(ct, xp, w, want_dx, want_dw):
+    n, o, oh, ow = ct.shape
+    c = xp.shape[1] if xp is not None else w.shape[1]
+    ns = namespace(ct)
+    u = _weights(w) if want_dx else None
+    z = ns.empty((n, c, oh + 2, ow + 2), ct.dtype) if want_dx else None
+    du = ns.empty((16, o, c), ct.dtype) if want_dw else None
+    tmp = None
+    for i, (a, b) in enumerate(_blocks(ct.shape, c, o, ct.itemsize)):
+        th, tw, t = _geometry(ct[a:b].shape)
+        g, sg = _transform("wino_ct", ct[a:b], o, t, th, tw)
+        if want_dx:
+            _input_grad_block(ct[a:b], u, g, sg, z[a:b])
+        if want_dw:
+            if i == 1:
+                tmp = ns.empty((16, o, c), ct.dtype)
+            _weight_grad_block(ct[a:b], xp[a:b], g, sg, du, tmp)
     # G^T dU G of every kernel as one product (O*C, 16) @ (16, 9): the rows come out in the
     # weight's layout
-    return U.matmul(du.reshape(16, o * c).T, _gg(ct)).reshape(o, c, 3, 3)
+    dw = U.matmul(du.reshape(16, o * c).T, _gg(ct)).reshape(o, c, 3, 3) if want_dw else None
+    return z, dw
+
+
+def input_grad(ct, w):
+    """(N, O, OH, OW), (O, C, 3, 3) -> the gradient of the padded input (N, C, OH+2, OW+2)."""
+    return _grads(ct, None, w, True, False)[0]
+
+
+def weight_grad(ct, xp):
+    """(N, O, OH, OW), (N, C, OH + 2, OW + 2) -> the weight's gradient (O, C, 3, 3): the sum
+    of the sample blocks' (_blocks), in block order."""
+    return _grads(ct, xp, None, False, True)[1]
 
 
 def grads(ct, xp, w):
     """Both gradients, the cotangent transformed once: (input_grad, weight_grad)."""
-    planes = _ct_planes(ct)
-    return input_grad(ct, w, planes), weight_grad(ct, xp, planes)
+    return _grads(ct, xp, w, True, True)

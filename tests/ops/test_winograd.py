@@ -85,6 +85,21 @@ def test_compiled_transforms_have_the_numpy_twins_bits(kernels_on, monkeypatch, 
         np.testing.assert_array_equal(_with(True, fn, *strided), ref)
 
 
+def test_samples_in_blocks_bound_the_planes(kernels_on, monkeypatch):
+    # a large batch goes through in blocks of samples (their planes about _BLOCK_BYTES);
+    # the weight gradient adds the blocks' sums in order
+    xp, w, ct = _case(7, 16, 24, 6, 4, seed=5)
+    whole = (W.conv(xp, w), *W.grads(ct, xp, w))
+    monkeypatch.setattr(W, "_BLOCK_BYTES", 2 * 4 * 6 * 4 * (16 + 24) * 4)  # 2 samples
+    assert W._blocks(ct.shape, 16, 24, 4) == [(0, 2), (2, 4), (4, 6), (6, 7)]
+    blocked = (W.conv(xp, w), *W.grads(ct, xp, w))
+    assert [a.shape for a in blocked] == [a.shape for a in whole]
+    for a, b in zip(blocked, whole):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6 * np.abs(b).max())
+    rdx, rdw = _direct_grads(xp, w, ct)
+    _close(blocked[2], rdw, 5e-6)
+
+
 def _net_loss(x, w1, w2):
     h = F.relu(F.conv2d(x, w1, padding=1))
     return (F.conv2d(h, w2, padding=1) ** 2).sum()
