@@ -506,15 +506,20 @@ def _put4(buf, o, S, v):  # a tile row's 4 values into 4 consecutive planes
 
 
 @njit(**_OPTS)
-def wino_in(x, buf, S, th, tw, n0, n1):
-    """The input transform B^T d B of every 4x4 tile of x (N, C, 2th+2, 2tw+2)."""
-    C = x.shape[1]
+def wino_in(x, py, px, buf, S, th, tw, n0, n1):
+    """The input transform B^T d B of every 4x4 tile of x (N, C, H, W) padded with py rows
+    and px columns of zeros on each side to (2th+2, 2tw+2): each plane copied into a
+    zero-bordered scratch plane first (in cache), so that no padded copy is made."""
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
     T = x.shape[0] * th * tw
+    scr = np.zeros((2 * th + 2, 2 * tw + 2), buf.dtype)
     for n in range(n0, n1):
         for c in range(C):
+            for i in range(H):
+                for j in range(W):
+                    scr[py + i, px + j] = x[n, c, i, j]
             for ty in range(th):
-                r0, r1, r2, r3 = x[n, c, 2 * ty], x[n, c, 2 * ty + 1], x[n, c, 2 * ty + 2], \
-                    x[n, c, 2 * ty + 3]
+                r0, r1, r2, r3 = scr[2 * ty], scr[2 * ty + 1], scr[2 * ty + 2], scr[2 * ty + 3]
                 base = c * T + (n * th + ty) * tw
                 for tx in range(tw):
                     u = 2 * tx
@@ -570,11 +575,12 @@ def wino_ct(g, buf, S, th, tw, n0, n1):
 
 
 @njit(**_OPTS)
-def wino_in_adj(buf, S, z, th, tw, n0, n1):
+def wino_in_adj(buf, S, z, py, px, th, tw, n0, n1):
     """The input transform's transpose B v B^T of every tile, the overlapping 4x4 tiles
-    added into z (N, C, 2th+2, 2tw+2): each entry the sum of its (up to four) tiles' values
-    in the order of their offsets (i, j) in the tile, from zero."""
-    C = z.shape[1]
+    added on the padded grid (2th+2, 2tw+2): each entry the sum of its (up to four) tiles'
+    values in the order of their offsets (i, j) in the tile, from zero; z (N, C, H, W) gets
+    the entries inside the padding (py rows, px columns on each side)."""
+    C, H, W = z.shape[1], z.shape[2], z.shape[3]
     T = z.shape[0] * th * tw
     d = np.empty((2, tw, 16), buf.dtype)  # tile rows ty - 1 and ty, alternating
     for n in range(n0, n1):
@@ -600,9 +606,15 @@ def wino_in_adj(buf, S, z, th, tw, n0, n1):
                                 row[0], row[1], row[2], row[3])
                 prev = d[(ty + 1) % 2]
                 for p in range(2):
-                    zr = z[n, c, 2 * ty + p]
+                    row = 2 * ty + p - py
+                    if row < 0 or row >= H:
+                        continue
+                    zr = z[n, c, row]
                     for tx in range(tw + 1):
                         for q in range(2):
+                            col = 2 * tx + q - px
+                            if col < 0 or col >= W:
+                                continue
                             s = np.float32(0.0)
                             if ty < th:
                                 if tx < tw:
@@ -614,7 +626,7 @@ def wino_in_adj(buf, S, z, th, tw, n0, n1):
                                     s += prev[tx, 4 * (p + 2) + q]
                                 if tx > 0:
                                     s += prev[tx - 1, 4 * (p + 2) + q + 2]
-                            zr[2 * tx + q] = s
+                            zr[col] = s
 
 
 def warm():
@@ -640,10 +652,10 @@ def warm():
     pool2x2_fwd(z2(1, 2, 2), np.zeros(1, np.int64), z2(1, 1, 1))
     add_offsets(z2(1, 2, 3), np.zeros(2, np.int64), 0, 3, z2(1, 3))
     S = 5
-    wino_in(z2(1, 1, 4, 4), z2(16 * S), S, 1, 1, 0, 1)
+    wino_in(z2(1, 1, 2, 2), 1, 1, z2(16 * S), S, 1, 1, 0, 1)
     wino_out(z2(16 * S), S, z2(1, 1, 2, 2), 1, 1, 0, 1)
     wino_ct(z2(1, 1, 2, 2), z2(16 * S), S, 1, 1, 0, 1)
-    wino_in_adj(z2(16 * S), S, z2(1, 1, 4, 4), 1, 1, 0, 1)
+    wino_in_adj(z2(16 * S), S, z2(1, 1, 2, 2), 1, 1, 1, 1, 0, 1)
     for cm in (False, True):
         x = z2(2, 2, 2)
         bn_fwd(x, cm, np.ones(2, f), z2(2), f(1e-5), z2(2, 2, 2), z2(2), z2(2))

@@ -1412,65 +1412,84 @@ conv_input_grad_p = Primitive(
 
 
 # ---- 3x3 stride-1 convolutions through Winograd F(2x2, 3x3) --------------------------------
-# A 3x3 stride-1 undilated convolution of one group whose shapes pay (winograd.fits, with the
-# compiled kernels on) is one primitive, ``winograd_conv(padded input, weight)``, whose VJP
-# is two more (the padded input's gradient from the cotangent and the weight, the weight's
-# from the cotangent and the padded input): ops/winograd.py computes each with 2.25x fewer
-# multiplications than the window matrix's products and no window matrix. Eagerly and in
-# plans the same kernels run, so the same bits; their references (the windows and einsums
-# of every other convolution) give the higher derivatives, JVPs and batching rules. The
+# A 3x3 stride-1 undilated convolution of one group, zero-padded by 0 or 1 on each side, whose
+# shapes pay (winograd.fits, with the compiled kernels on) is one primitive,
+# ``winograd_conv(input, weight, pad=(py, px))``, whose VJP is one more (both gradients,
+# ``winograd_grads``) or, when only one is needed, ``winograd_input_grad`` (cotangent,
+# weight) or ``winograd_weight_grad`` (cotangent, input): ops/winograd.py computes each with
+# 2.25x fewer multiplications than the window matrix's products, no window matrix and no
+# padded copy of the input (the tape keeps the input itself). Eagerly and in plans the same
+# kernels run, so the same bits; their references (the padding, windows and einsums of
+# every other convolution) give the higher derivatives, JVPs and batching rules. The
 # compiled ResNet-18 step at batch 16 (64x64 inputs) and VGG-11's: see the README.
 _W3 = dict(kernel=(3, 3), stride=(1, 1), dilation=(1, 1))
 
 
-def _wino_ref(xp, w):
-    return einsum("nchwkl,ockl->nohw", bind(windows_p, xp, **_W3), w)
+def _wino_padded(x, pad):
+    return _pad_spatial(x, tuple((p, p) for p in pad), 0)
 
 
-def _wino_vjp(ct, out, xp, w, needed=None):
+def _wino_ref(x, w, pad):
+    return einsum("nchwkl,ockl->nohw", bind(windows_p, _wino_padded(x, pad), **_W3), w)
+
+
+def _wino_vjp(ct, out, x, w, pad, needed=None):
     dx, dw = needed or (True, True)
     if dx and dw:  # (the cotangent's transform made once)
-        return tuple(bind(winograd_grads_p, ct, xp, w))
-    return (bind(winograd_input_grad_p, ct, w) if dx else None,
-            bind(winograd_weight_grad_p, ct, xp) if dw else None)
+        return tuple(bind(winograd_grads_p, ct, x, w, pad=pad))
+    return (bind(winograd_input_grad_p, ct, w, pad=pad) if dx else None,
+            bind(winograd_weight_grad_p, ct, x, pad=pad) if dw else None)
 
 
-def _wino_input_grad_ref(ct, w):
-    size = (ct.shape[2] + 2, ct.shape[3] + 2)
-    return bind(unwindows_p, einsum("nohw,ockl->nchwkl", ct, w), size=size, **_W3)
+def _wino_size(ct, pad):  # the input's spatial size
+    return tuple(n + 2 - 2 * p for n, p in zip(ct.shape[2:], pad))
 
 
-def _wino_weight_grad_ref(ct, xp):
-    return einsum("nohw,nchwkl->ockl", ct, bind(windows_p, xp, **_W3))
+def _wino_input_grad_ref(ct, w, pad):
+    (h, wd), (py, px) = _wino_size(ct, pad), pad
+    z = bind(unwindows_p, einsum("nohw,ockl->nchwkl", ct, w),
+             size=(h + 2 * py, wd + 2 * px), **_W3)
+    return z[:, :, py:py + h, px:px + wd] if py or px else z
+
+
+def _wino_weight_grad_ref(ct, x, pad):
+    return einsum("nohw,nchwkl->ockl", ct, bind(windows_p, _wino_padded(x, pad), **_W3))
 
 
 winograd_conv_p = Primitive(
     "winograd_conv", winograd.conv, allocating=True, reference=_wino_ref, vjp=_wino_vjp,
-    shape=lambda xp, w: Aval((xp.shape[0], w.shape[0], xp.shape[2] - 2, xp.shape[3] - 2),
-                             xp.dtype))
+    shape=lambda x, w, pad: Aval((x.shape[0], w.shape[0]) + winograd.out_size(x.shape[2:],
+                                                                               pad), x.dtype))
 winograd_conv_p.vjp_takes_needed = True
 winograd_input_grad_p = Primitive(
     "winograd_input_grad", winograd.input_grad, allocating=True,
     reference=_wino_input_grad_ref,
-    shape=lambda ct, w: Aval((ct.shape[0], w.shape[1], ct.shape[2] + 2, ct.shape[3] + 2),
-                             ct.dtype))
+    shape=lambda ct, w, pad: Aval((ct.shape[0], w.shape[1]) + _wino_size(ct, pad), ct.dtype))
 winograd_weight_grad_p = Primitive(
     "winograd_weight_grad", winograd.weight_grad, allocating=True,
     reference=_wino_weight_grad_ref,
-    shape=lambda ct, xp: Aval((ct.shape[1], xp.shape[1], 3, 3), ct.dtype))
-
-
+    shape=lambda ct, x, pad: Aval((ct.shape[1], x.shape[1], 3, 3), ct.dtype))
 winograd_grads_p = Primitive(
     "winograd_grads", winograd.grads, allocating=True, multiple_results=True,
-    reference=lambda ct, xp, w: (_wino_input_grad_ref(ct, w), _wino_weight_grad_ref(ct, xp)),
-    shape=lambda ct, xp, w: (Aval(xp.shape, ct.dtype), Aval(w.shape, ct.dtype)))
+    reference=lambda ct, x, w, pad: (_wino_input_grad_ref(ct, w, pad),
+                                     _wino_weight_grad_ref(ct, x, pad)),
+    shape=lambda ct, x, w, pad: (Aval(x.shape, ct.dtype), Aval(w.shape, ct.dtype)))
 
 
-def _winograd_applies(xp, w, kernel, stride, dilation, groups, outs):
-    return len(kernel) == 2 and tuple(kernel) == (3, 3) and stride == (1, 1) and \
-        dilation == (1, 1) and groups == 1 and np.dtype(w.dtype) == np.dtype(xp.dtype) and \
-        winograd.fits(xp.shape[0], xp.shape[1], w.shape[0], outs, xp.dtype) and \
-        accel.kernels() is not None
+def _winograd_pad(x, w, kernel, stride, dilation, groups, pads):
+    """(py, px) when the 2-D convolution takes winograd_conv (its zero padding, 0 or 1 on
+    both sides of each axis), else None."""
+    if len(kernel) != 2 or tuple(kernel) != (3, 3) or stride != (1, 1) or \
+            dilation != (1, 1) or groups != 1 or \
+            any(p0 != p1 or p0 not in (0, 1) for p0, p1 in pads):
+        return None
+    pad = (pads[0][0], pads[1][0])
+    outs = winograd.out_size(x.shape[2:], pad)
+    if np.dtype(w.dtype) == np.dtype(x.dtype) and min(outs) > 0 and \
+            winograd.fits(x.shape[0], x.shape[1], w.shape[0], outs, x.dtype) and \
+            accel.kernels() is not None:
+        return pad
+    return None
 
 
 # ---- max pooling: the window maximum and its (first) position --------------------------------
@@ -1930,17 +1949,18 @@ def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
                              f"{padding!r}")
     else:
         pads = tuple((p, p) for p in _tuple(padding, nsp, "padding", op))
+    wpad = _winograd_pad(x, w, kernel, stride, dilation, g, pads) if nsp == 2 else None
+    if wpad is not None:
+        out = bind(winograd_conv_p, x, w, pad=wpad)
+        if bias is not None:
+            out = out + as_value(bias).reshape((o,) + (1,) * nsp)
+        return out.squeeze(0) if unbatched else out
     xp = _pad_spatial(x, pads, 0)
     for n, k, d in zip(xp.shape[2:], kernel, dilation):
         if n < d * (k - 1) + 1:
             raise OpError(f"{op}: the (padded) input {tuple(xp.shape)} is smaller than the "
                              f"dilated kernel {kernel} (dilation {dilation})")
     outs = [_out_len(n, k, s, d) for n, k, s, d in zip(xp.shape[2:], kernel, stride, dilation)]
-    if _winograd_applies(xp, w, kernel, stride, dilation, g, outs):
-        out = bind(winograd_conv_p, xp, w)
-        if bias is not None:
-            out = out + as_value(bias).reshape((o,) + (1,) * nsp)
-        return out.squeeze(0) if unbatched else out
     rows = (c // g) * math.prod(kernel)
     # the window matrix gathered once (copy) or block by block inside the products (a view)
     copy = not _conv_blocked(rows, g * rows * xp.shape[0] * math.prod(outs) *

@@ -1,7 +1,8 @@
 """Winograd F(2x2, 3x3): a 3x3 stride-1 convolution's forward and both gradients with 2.25x
 fewer multiplications than its window matrix's products (Lavin & Gray, 2015).
 
-The padded input is cut into 4x4 tiles at stride 2 (each gives one 2x2 tile of the output);
+The input, padded on the fly (its planes copied into a zero-bordered scratch plane in the
+kernel; the gradient comes back without the padding), is cut into 4x4 tiles at stride 2 (each gives one 2x2 tile of the output);
 each tile d becomes V = B^T d B, each 3x3 kernel g becomes U = G g G^T, both 4x4, and the
 output tile is A^T (sum over channels of U * V) A. The sum over channels is, for each of
 the 16 entries of the 4x4, one product (O, C) @ (C, tiles): 16 GEMMs with C-long sums where
@@ -108,10 +109,17 @@ def _tile_planes(buf, s, rows, n, th, tw, n0, n1):
     return [_plane(buf, s, k, rows, t).reshape(rows, n, th, tw)[:, n0:n1] for k in range(16)]
 
 
-def _in_np(x, buf, s, th, tw, n0, n1):
+def _padded(a, py, px, th, tw):
+    """``a`` (N, C, H, W) inside zeros (py rows, px columns each side), (N, C, 2th+2, 2tw+2)."""
+    out = namespace(a).zeros(a.shape[:2] + (2 * th + 2, 2 * tw + 2), a.dtype)
+    out[:, :, py:py + a.shape[2], px:px + a.shape[3]] = a
+    return out
+
+
+def _in_np(x, py, px, buf, s, th, tw, n0, n1):
     n, c = x.shape[:2]
     dst = _tile_planes(buf, s, c, n, th, tw, n0, n1)
-    xs = x[n0:n1]
+    xs = _padded(x[n0:n1], py, px, th, tw)
     rows = _bt4(*[xs[:, :, i:i + 2 * th:2] for i in range(4)])
     for i, r in enumerate(rows):
         for j, v in enumerate(_bt4(*[r[..., j:j + 2 * tw:2] for j in range(4)])):
@@ -138,16 +146,16 @@ def _ct_np(g, buf, s, th, tw, n0, n1):
             dst[4 * i + j][...] = v.swapaxes(0, 1)
 
 
-def _in_adj_np(buf, s, z, th, tw, n0, n1):
-    n, c = z.shape[:2]
+def _in_adj_np(buf, s, z, py, px, th, tw, n0, n1):
+    n, c, h, w = z.shape
     v = [p.swapaxes(0, 1) for p in _tile_planes(buf, s, c, n, th, tw, n0, n1)]
     cols = [_b4(v[j], v[4 + j], v[8 + j], v[12 + j]) for j in range(4)]
-    zs = z[n0:n1]
-    zs[...] = 0
+    zs = namespace(z).zeros((n1 - n0, c, 2 * th + 2, 2 * tw + 2), z.dtype)
     for i in range(4):
         for j, d in enumerate(_b4(*[cols[col][i] for col in range(4)])):
             dst = zs[:, :, i:i + 2 * th:2, j:j + 2 * tw:2]
             U.add(dst, d, out=dst)
+    z[n0:n1] = zs[:, :, py:py + h, px:px + w]
 
 
 def _kernel(name, *arrays):
@@ -170,10 +178,10 @@ def _weights(w):
     return U.matmul(_gg(w), w.reshape(o * c, 9).T).reshape(16, o, c)
 
 
-def _transform(name, src, rows, tiles, th, tw):
+def _transform(name, src, rows, tiles, th, tw, *pad):
     buf, s = _planes(rows, tiles, src)
     fn = _kernel(name, src, buf)
-    _run(lambda a, b: fn(src, buf, s, th, tw, a, b),
+    _run(lambda a, b: fn(src, *pad, buf, s, th, tw, a, b),
          _parts(src.shape[0], 16 * s * src.itemsize))
     return buf, s
 
@@ -197,44 +205,51 @@ def _blocks(shape, c, o, itemsize):
     return [(a, min(n, a + nb)) for a in range(0, n, nb)]
 
 
-def conv(xp, w):
-    """(N, C, OH + 2, OW + 2), (O, C, 3, 3) -> (N, O, OH, OW): the valid 3x3 correlation."""
-    n, c, hp, wp = xp.shape
+def out_size(size, pad):
+    """The output's spatial size of a 3x3 stride-1 convolution of a (H, W) input padded
+    with ``pad`` = (py, px) zeros on each side."""
+    return tuple(n + 2 * p - 2 for n, p in zip(size, pad))
+
+
+def conv(x, w, pad):
+    """(N, C, H, W), (O, C, 3, 3) -> (N, O, OH, OW): the 3x3 correlation of x padded with
+    ``pad`` = (py, px) rows and columns of zeros on each side (no padded copy is made)."""
+    n, c = x.shape[:2]
     o = w.shape[0]
     u = _weights(w)
-    y = namespace(xp).empty((n, o, hp - 2, wp - 2), xp.dtype)
+    y = namespace(x).empty((n, o) + out_size(x.shape[2:], pad), x.dtype)
     for a, b in _blocks(y.shape, c, o, y.itemsize):
-        _conv_block(xp[a:b], u, y[a:b])
+        _conv_block(x[a:b], u, pad, y[a:b])
     return y
 
 
-def _conv_block(xp, u, y):
-    n, c = xp.shape[:2]
+def _conv_block(x, u, pad, y):
+    n, c = x.shape[:2]
     o = u.shape[1]
     th, tw, t = _geometry(y.shape)
-    v, sv = _transform("wino_in", xp, c, t, th, tw)
-    m, sm = _planes(o, t, xp)
+    v, sv = _transform("wino_in", x, c, t, th, tw, *pad)
+    m, sm = _planes(o, t, x)
     _products(lambda k: U.matmul(u[k], _plane(v, sv, k, c, t), out=_plane(m, sm, k, o, t)))
     fn = _kernel("wino_out", m, y)
     _run(lambda a, b: fn(m, sm, y, th, tw, a, b), _parts(n, 16 * sm * y.itemsize))
 
 
-def _input_grad_block(ct, u, g, sg, z):
+def _input_grad_block(ct, u, g, sg, pad, z):
     n, o = ct.shape[:2]
     c = u.shape[2]
     th, tw, t = _geometry(ct.shape)
     v, sv = _planes(c, t, ct)
     _products(lambda k: U.matmul(u[k].T, _plane(g, sg, k, o, t), out=_plane(v, sv, k, c, t)))
     fn = _kernel("wino_in_adj", v, z)
-    _run(lambda a, b: fn(v, sv, z, th, tw, a, b), _parts(n, 16 * sv * z.itemsize))
+    _run(lambda a, b: fn(v, sv, z, *pad, th, tw, a, b), _parts(n, 16 * sv * z.itemsize))
 
 
-def _weight_grad_block(ct, xp, g, sg, du, tmp):
+def _weight_grad_block(ct, x, g, sg, pad, du, tmp):
     """The block's G-transformed weight gradient (16, O, C) into ``du`` (first block), or
     into ``tmp`` and added to ``du``."""
-    o, c = ct.shape[1], xp.shape[1]
+    o, c = ct.shape[1], x.shape[1]
     th, tw, t = _geometry(ct.shape)
-    v, sv = _transform("wino_in", xp, c, t, th, tw)
+    v, sv = _transform("wino_in", x, c, t, th, tw, *pad)
     dst = du if tmp is None else tmp
     _products(lambda k: U.matmul(_plane(g, sg, k, o, t), _plane(v, sv, k, c, t).T,
                                  out=dst[k]))
@@ -242,40 +257,42 @@ def _weight_grad_block(ct, xp, g, sg, du, tmp):
         U.add(du, tmp, out=du)
 
 
-def _grads(ct, xp, w, want_dx, want_dw):
+def _grads(ct, x, w, pad, want_dx, want_dw):
     n, o, oh, ow = ct.shape
-    c = xp.shape[1] if xp is not None else w.shape[1]
+    c = x.shape[1] if x is not None else w.shape[1]
     ns = namespace(ct)
     u = _weights(w) if want_dx else None
-    z = ns.empty((n, c, oh + 2, ow + 2), ct.dtype) if want_dx else None
+    size = (oh + 2 - 2 * pad[0], ow + 2 - 2 * pad[1])
+    z = ns.empty((n, c) + size, ct.dtype) if want_dx else None
     du = ns.empty((16, o, c), ct.dtype) if want_dw else None
     tmp = None
     for i, (a, b) in enumerate(_blocks(ct.shape, c, o, ct.itemsize)):
         th, tw, t = _geometry(ct[a:b].shape)
         g, sg = _transform("wino_ct", ct[a:b], o, t, th, tw)
         if want_dx:
-            _input_grad_block(ct[a:b], u, g, sg, z[a:b])
+            _input_grad_block(ct[a:b], u, g, sg, pad, z[a:b])
         if want_dw:
             if i == 1:
                 tmp = ns.empty((16, o, c), ct.dtype)
-            _weight_grad_block(ct[a:b], xp[a:b], g, sg, du, tmp)
+            _weight_grad_block(ct[a:b], x[a:b], g, sg, pad, du, tmp)
     # G^T dU G of every kernel as one product (O*C, 16) @ (16, 9): the rows come out in the
     # weight's layout
     dw = U.matmul(du.reshape(16, o * c).T, _gg(ct)).reshape(o, c, 3, 3) if want_dw else None
     return z, dw
 
 
-def input_grad(ct, w):
-    """(N, O, OH, OW), (O, C, 3, 3) -> the gradient of the padded input (N, C, OH+2, OW+2)."""
-    return _grads(ct, None, w, True, False)[0]
+def input_grad(ct, w, pad):
+    """(N, O, OH, OW), (O, C, 3, 3) -> the input's gradient (N, C, H, W) (inside the
+    padding)."""
+    return _grads(ct, None, w, pad, True, False)[0]
 
 
-def weight_grad(ct, xp):
-    """(N, O, OH, OW), (N, C, OH + 2, OW + 2) -> the weight's gradient (O, C, 3, 3): the sum
-    of the sample blocks' (_blocks), in block order."""
-    return _grads(ct, xp, None, False, True)[1]
+def weight_grad(ct, x, pad):
+    """(N, O, OH, OW), (N, C, H, W) -> the weight's gradient (O, C, 3, 3): the sum of the
+    sample blocks' (_blocks), in block order."""
+    return _grads(ct, x, None, pad, False, True)[1]
 
 
-def grads(ct, xp, w):
+def grads(ct, x, w, pad):
     """Both gradients, the cotangent transformed once: (input_grad, weight_grad)."""
-    return _grads(ct, xp, w, True, True)
+    return _grads(ct, x, w, pad, True, True)

@@ -804,9 +804,9 @@ def test_cases_exercise_every_primitive(monkeypatch):
     # shapes that pay, with the compiled kernels on; the NumPy twins here): tests/ops/
     # test_winograd.py
     xw, ww = ember.ones(1, 2, 4, 4, requires_grad=True), ember.ones(3, 2, 3, 3, requires_grad=True)
-    bind(conv.winograd_conv_p, xw, ww).sum().backward()
-    bind(conv.winograd_input_grad_p, ember.ones(1, 3, 2, 2), ww)
-    bind(conv.winograd_weight_grad_p, ember.ones(1, 3, 2, 2), xw)
+    bind(conv.winograd_conv_p, xw, ww, pad=(0, 0)).sum().backward()
+    bind(conv.winograd_input_grad_p, ember.ones(1, 3, 4, 4), ww, pad=(1, 1))
+    bind(conv.winograd_weight_grad_p, ember.ones(1, 3, 4, 4), xw, pad=(1, 1))
     # bits reinterpreted (no derivative): tests/test_lax_bitcast.py
     ember.lax.bitcast_convert_type(ember.ones(2), ember.uint8)
     missing = sorted(set(ember.primitives) - seen)

@@ -42,12 +42,15 @@ def _direct_grads(xp, w, ct):
     return dx, dw
 
 
-def _case(n, c, o, oh, ow, seed=0):
+def _case(n, c, o, oh, ow, seed=0, pad=(0, 0)):
+    """x (N, C, H, W) whose padding by ``pad`` gives (OH + 2, OW + 2), the weight, a
+    cotangent, and x padded."""
     rng = np.random.default_rng(seed)
-    xp = rng.standard_normal((n, c, oh + 2, ow + 2)).astype(np.float32)
+    (py, px) = pad
+    x = rng.standard_normal((n, c, oh + 2 - 2 * py, ow + 2 - 2 * px)).astype(np.float32)
     w = (rng.standard_normal((o, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
     ct = rng.standard_normal((n, o, oh, ow)).astype(np.float32)
-    return xp, w, ct
+    return x, w, ct, np.pad(x, ((0, 0), (0, 0), (py, py), (px, px)))
 
 
 def _close(got, ref, rel):
@@ -57,42 +60,45 @@ def _close(got, ref, rel):
 
 @pytest.mark.parametrize("n,c,o,oh,ow", [(2, 3, 5, 2, 2), (3, 16, 24, 6, 4), (16, 64, 64, 16, 16),
                                           (4, 32, 16, 2, 8)])
+@pytest.mark.parametrize("pad", [(0, 0), (1, 1), (1, 0)])
 @pytest.mark.parametrize("flag", [True, False])
-def test_matches_float64_direct_sums(n, c, o, oh, ow, flag):
-    xp, w, ct = _case(n, c, o, oh, ow)
-    y = _with(flag, W.conv, xp, w)
-    dx = _with(flag, W.input_grad, ct, w)
-    dw = _with(flag, W.weight_grad, ct, xp)
+def test_matches_float64_direct_sums(n, c, o, oh, ow, pad, flag):
+    x, w, ct, xp = _case(n, c, o, oh, ow, pad=pad)
+    y = _with(flag, W.conv, x, w, pad)
+    dx = _with(flag, W.input_grad, ct, w, pad)
+    dw = _with(flag, W.weight_grad, ct, x, pad)
     rdx, rdw = _direct_grads(xp, w, ct)
+    (py, px), (h, wd) = pad, x.shape[2:]
     _close(y, _direct(xp, w), 2e-6)
-    _close(dx, rdx, 2e-6)
+    _close(dx, rdx[:, :, py:py + h, px:px + wd], 2e-6)
     _close(dw, rdw, 5e-6)
-    assert y.shape == (n, o, oh, ow) and dx.shape == xp.shape and dw.shape == w.shape
+    assert y.shape == (n, o, oh, ow) and dx.shape == x.shape and dw.shape == w.shape
 
 
 @pytest.mark.parametrize("split", [False, True])
-def test_compiled_transforms_have_the_numpy_twins_bits(kernels_on, monkeypatch, split):
+@pytest.mark.parametrize("pad", [(0, 0), (1, 1)])
+def test_compiled_transforms_have_the_numpy_twins_bits(kernels_on, monkeypatch, split, pad):
     # the split between two threads (samples in halves) and a strided (channel-major)
     # input and cotangent change no bit
     monkeypatch.setattr(W, "_SPLIT_MIN_BYTES", 0 if split else 1 << 62)
-    xp, w, ct = _case(5, 16, 8, 4, 6, seed=1)
-    xs = np.ascontiguousarray(xp.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    x, w, ct, _ = _case(5, 16, 8, 4, 6, seed=1, pad=pad)
+    xs = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
     cs = np.ascontiguousarray(ct.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
-    for fn, args, strided in ((W.conv, (xp, w), (xs, w)), (W.input_grad, (ct, w), (cs, w)),
-                              (W.weight_grad, (ct, xp), (cs, xs))):
-        ref = _with(False, fn, *args)
-        np.testing.assert_array_equal(_with(True, fn, *args), ref)
-        np.testing.assert_array_equal(_with(True, fn, *strided), ref)
+    for fn, args, strided in ((W.conv, (x, w), (xs, w)), (W.input_grad, (ct, w), (cs, w)),
+                              (W.weight_grad, (ct, x), (cs, xs))):
+        ref = _with(False, fn, *args, pad)
+        np.testing.assert_array_equal(_with(True, fn, *args, pad), ref)
+        np.testing.assert_array_equal(_with(True, fn, *strided, pad), ref)
 
 
 def test_samples_in_blocks_bound_the_planes(kernels_on, monkeypatch):
     # a large batch goes through in blocks of samples (their planes about _BLOCK_BYTES);
     # the weight gradient adds the blocks' sums in order
-    xp, w, ct = _case(7, 16, 24, 6, 4, seed=5)
-    whole = (W.conv(xp, w), *W.grads(ct, xp, w))
+    x, w, ct, xp = _case(7, 16, 24, 6, 4, seed=5, pad=(1, 1))
+    whole = (W.conv(x, w, (1, 1)), *W.grads(ct, x, w, (1, 1)))
     monkeypatch.setattr(W, "_BLOCK_BYTES", 2 * 4 * 6 * 4 * (16 + 24) * 4)  # 2 samples
     assert W._blocks(ct.shape, 16, 24, 4) == [(0, 2), (2, 4), (4, 6), (6, 7)]
-    blocked = (W.conv(xp, w), *W.grads(ct, xp, w))
+    blocked = (W.conv(x, w, (1, 1)), *W.grads(ct, x, w, (1, 1)))
     assert [a.shape for a in blocked] == [a.shape for a in whole]
     for a, b in zip(blocked, whole):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6 * np.abs(b).max())
@@ -118,8 +124,8 @@ def _count_calls(monkeypatch):
     for name in ("conv", "input_grad", "weight_grad", "grads"):
         prim = getattr(C, f"winograd_{name}_p" if name != "conv" else "winograd_conv_p")
         fn = getattr(W, name)
-        monkeypatch.setattr(prim, "impl",
-                            lambda *a, _fn=fn, _name=name: calls.append(_name) or _fn(*a))
+        monkeypatch.setattr(prim, "impl", lambda *a, _fn=fn, _name=name, **k:
+                            calls.append(_name) or _fn(*a, **k))
     return calls
 
 
