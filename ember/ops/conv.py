@@ -1441,12 +1441,8 @@ def _wino_vjp(ct, out, x, w, pad, needed=None):
             bind(winograd_weight_grad_p, ct, x, pad=pad) if dw else None)
 
 
-def _wino_size(ct, pad):  # the input's spatial size
-    return tuple(n + 2 - 2 * p for n, p in zip(ct.shape[2:], pad))
-
-
 def _wino_input_grad_ref(ct, w, pad):
-    (h, wd), (py, px) = _wino_size(ct, pad), pad
+    (h, wd), (py, px) = winograd.in_size(ct.shape[2:], pad), pad
     z = bind(unwindows_p, einsum("nohw,ockl->nchwkl", ct, w),
              size=(h + 2 * py, wd + 2 * px), **_W3)
     return z[:, :, py:py + h, px:px + wd] if py or px else z
@@ -1464,7 +1460,8 @@ winograd_conv_p.vjp_takes_needed = True
 winograd_input_grad_p = Primitive(
     "winograd_input_grad", winograd.input_grad, allocating=True,
     reference=_wino_input_grad_ref,
-    shape=lambda ct, w, pad: Aval((ct.shape[0], w.shape[1]) + _wino_size(ct, pad), ct.dtype))
+    shape=lambda ct, w, pad: Aval((ct.shape[0], w.shape[1]) + winograd.in_size(ct.shape[2:],
+                                                                               pad), ct.dtype))
 winograd_weight_grad_p = Primitive(
     "winograd_weight_grad", winograd.weight_grad, allocating=True,
     reference=_wino_weight_grad_ref,
@@ -1913,6 +1910,34 @@ def _check_dtypes(op, x, w, bias):
         check_same_dtype(op, as_value(bias), w, ("bias", "weight"))
 
 
+def _conv_windows(nsp, x, w, pads, kernel, stride, dilation, g, op):
+    """The convolution of ``x`` (N, C, *S) with ``w`` as einsum(windows(pad(x)), w)."""
+    c, o = x.shape[1], w.shape[0]
+    xp = _pad_spatial(x, pads, 0)
+    for n, k, d in zip(xp.shape[2:], kernel, dilation):
+        if n < d * (k - 1) + 1:
+            raise OpError(f"{op}: the (padded) input {tuple(xp.shape)} is smaller than the "
+                             f"dilated kernel {kernel} (dilation {dilation})")
+    outs = [_out_len(n, k, s, d) for n, k, s, d in zip(xp.shape[2:], kernel, stride, dilation)]
+    rows = (c // g) * math.prod(kernel)
+    # the window matrix gathered once (copy) or block by block inside the products (a view)
+    copy = not _conv_blocked(rows, g * rows * xp.shape[0] * math.prod(outs) *
+                             xp.dtype.itemsize) and not _lags_apply(c, o, kernel, stride,
+                                                                    dilation, g, xp.dtype)
+    if g > 1 and c == g and o == g and nsp == 2 and stride == (1, 1) and dilation == (1, 1):
+        copy = False  # depthwise: its kernels read the windows view (see _dw_fwd)
+    cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation, copy=copy)
+    sp, kk = _conv_letters(nsp, stride, dilation, g)
+    if g == 1:
+        out = einsum(f"nc{sp}{kk},oc{kk}->no{sp}", cols, w)
+    else:
+        cols = cols.reshape((cols.shape[0], g, c // g) + tuple(cols.shape[2:]))
+        wg = w.reshape((g, o // g) + tuple(w.shape[1:]))
+        out = einsum(f"ngc{sp}{kk},goc{kk}->ngo{sp}", cols, wg)
+        out = out.reshape((out.shape[0], o) + tuple(out.shape[3:]))
+    return out
+
+
 def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
     x, w = as_value(input), as_value(weight)
     if _ac[0]:  # ember.autocast: convolutions are on the lower-precision list
@@ -1950,33 +1975,8 @@ def _conv(nsp, input, weight, bias, stride, padding, dilation, groups, op):
     else:
         pads = tuple((p, p) for p in _tuple(padding, nsp, "padding", op))
     wpad = _winograd_pad(x, w, kernel, stride, dilation, g, pads) if nsp == 2 else None
-    if wpad is not None:
-        out = bind(winograd_conv_p, x, w, pad=wpad)
-        if bias is not None:
-            out = out + as_value(bias).reshape((o,) + (1,) * nsp)
-        return out.squeeze(0) if unbatched else out
-    xp = _pad_spatial(x, pads, 0)
-    for n, k, d in zip(xp.shape[2:], kernel, dilation):
-        if n < d * (k - 1) + 1:
-            raise OpError(f"{op}: the (padded) input {tuple(xp.shape)} is smaller than the "
-                             f"dilated kernel {kernel} (dilation {dilation})")
-    outs = [_out_len(n, k, s, d) for n, k, s, d in zip(xp.shape[2:], kernel, stride, dilation)]
-    rows = (c // g) * math.prod(kernel)
-    # the window matrix gathered once (copy) or block by block inside the products (a view)
-    copy = not _conv_blocked(rows, g * rows * xp.shape[0] * math.prod(outs) *
-                             xp.dtype.itemsize) and not _lags_apply(c, o, kernel, stride,
-                                                                    dilation, g, xp.dtype)
-    if g > 1 and c == g and o == g and nsp == 2 and stride == (1, 1) and dilation == (1, 1):
-        copy = False  # depthwise: its kernels read the windows view (see _dw_fwd)
-    cols = bind(windows_p, xp, kernel=kernel, stride=stride, dilation=dilation, copy=copy)
-    sp, kk = _conv_letters(nsp, stride, dilation, g)
-    if g == 1:
-        out = einsum(f"nc{sp}{kk},oc{kk}->no{sp}", cols, w)
-    else:
-        cols = cols.reshape((cols.shape[0], g, c // g) + tuple(cols.shape[2:]))
-        wg = w.reshape((g, o // g) + tuple(w.shape[1:]))
-        out = einsum(f"ngc{sp}{kk},goc{kk}->ngo{sp}", cols, wg)
-        out = out.reshape((out.shape[0], o) + tuple(out.shape[3:]))
+    out = bind(winograd_conv_p, x, w, pad=wpad) if wpad is not None else \
+        _conv_windows(nsp, x, w, pads, kernel, stride, dilation, g, op)
     if bias is not None:
         out = out + as_value(bias).reshape((o,) + (1,) * nsp)
     return out.squeeze(0) if unbatched else out

@@ -1120,8 +1120,8 @@ def _gru_seq_bwd_rows(ct_hs, h_prev, acts, whhT, reverse, dxw, dghn, dh):
     xp = namespace(h_prev)
     dt = h_prev.dtype
     tmp = xp.empty((n, H), dt)
-    wrz, wn = (_c_copy(xp, w.T) for w in (whhT[:, :2 * H], whhT[:, 2 * H:]))  # (see
-    # _lstm_seq_bwd_rows)
+    # C-ordered, as in _lstm_seq_bwd_rows
+    wrz, wn = (_c_copy(xp, w.T) for w in (whhT[:, :2 * H], whhT[:, 2 * H:]))
     K = accel.kernels_for(h_prev)
     if K is not None and all(_kernel_ready(v) for v in (ct_hs, h_prev, acts, dh)):
         # each step's factors and elementwise part in one compiled kernel: the same

@@ -2,8 +2,8 @@
 fewer multiplications than its window matrix's products (Lavin & Gray, 2015).
 
 The input, padded on the fly (its planes copied into a zero-bordered scratch plane in the
-kernel; the gradient comes back without the padding), is cut into 4x4 tiles at stride 2 (each gives one 2x2 tile of the output);
-each tile d becomes V = B^T d B, each 3x3 kernel g becomes U = G g G^T, both 4x4, and the
+kernel; the gradient comes back without the padding), is cut into 4x4 tiles at stride 2,
+each giving one 2x2 tile of the output; each tile d becomes V = B^T d B, each 3x3 kernel g becomes U = G g G^T, both 4x4, and the
 output tile is A^T (sum over channels of U * V) A. The sum over channels is, for each of
 the 16 entries of the 4x4, one product (O, C) @ (C, tiles): 16 GEMMs with C-long sums where
 the window matrix's product has 9C-long ones, and a transformed input 4x (not 9x) the
@@ -30,8 +30,7 @@ from ..backend import ufuncs as U
 _G = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]])
 # (G kron G): the 16 entries of U = G g G^T from the 9 of g, as one (16, 9) matrix (the
 # weight gradient's G^T dU G is its transpose's product)
-_GG = {np.dtype(d): np.einsum("ik,jl->ijkl", _G, _G).reshape(16, 9).astype(d)
-       for d in (np.float32, np.float64)}
+_GG = np.einsum("ik,jl->ijkl", _G, _G).reshape(16, 9)
 
 # where it pays (decided from shapes, so eager and jit take the same path): float32, both
 # channel counts from _MIN_CHANNELS, and _MIN_TILES output tiles (N * OH * OW / 4) or more.
@@ -65,13 +64,6 @@ def _plane(buf, s, k, rows, tiles):
 
 def _parts(n, nbytes):
     return threads.halves(n, 1) if nbytes >= _SPLIT_MIN_BYTES else [(0, n)]
-
-
-def _run(fn, parts):
-    if len(parts) == 1:
-        fn(*parts[0])
-    else:
-        threads.run_parts(fn, parts)
 
 
 def _products(fn):
@@ -158,18 +150,18 @@ def _in_adj_np(buf, s, z, py, px, th, tw, n0, n1):
     z[n0:n1] = zs[:, :, py:py + h, px:px + w]
 
 
+_TWINS = {"wino_in": _in_np, "wino_out": _out_np, "wino_ct": _ct_np, "wino_in_adj": _in_adj_np}
+
+
 def _kernel(name, *arrays):
     K = accel.kernels_for(*arrays)
-    if K is not None:
-        return getattr(K, name)
-    return {"wino_in": _in_np, "wino_out": _out_np, "wino_ct": _ct_np,
-            "wino_in_adj": _in_adj_np}[name]
+    return _TWINS[name] if K is None else getattr(K, name)
 
 
 # ---- the three products -------------------------------------------------------------------
 
 def _gg(like):
-    return namespace(like).asarray(_GG[np.dtype(like.dtype)])
+    return namespace(like).asarray(_GG, dtype=like.dtype)
 
 
 def _weights(w):
@@ -181,7 +173,7 @@ def _weights(w):
 def _transform(name, src, rows, tiles, th, tw, *pad):
     buf, s = _planes(rows, tiles, src)
     fn = _kernel(name, src, buf)
-    _run(lambda a, b: fn(src, *pad, buf, s, th, tw, a, b),
+    threads.run_parts(lambda a, b: fn(src, *pad, buf, s, th, tw, a, b),
          _parts(src.shape[0], 16 * s * src.itemsize))
     return buf, s
 
@@ -211,6 +203,11 @@ def out_size(size, pad):
     return tuple(n + 2 * p - 2 for n, p in zip(size, pad))
 
 
+def in_size(size, pad):
+    """The input's spatial size for the output's ``size`` (out_size's inverse)."""
+    return tuple(n + 2 - 2 * p for n, p in zip(size, pad))
+
+
 def conv(x, w, pad):
     """(N, C, H, W), (O, C, 3, 3) -> (N, O, OH, OW): the 3x3 correlation of x padded with
     ``pad`` = (py, px) rows and columns of zeros on each side (no padded copy is made)."""
@@ -231,7 +228,7 @@ def _conv_block(x, u, pad, y):
     m, sm = _planes(o, t, x)
     _products(lambda k: U.matmul(u[k], _plane(v, sv, k, c, t), out=_plane(m, sm, k, o, t)))
     fn = _kernel("wino_out", m, y)
-    _run(lambda a, b: fn(m, sm, y, th, tw, a, b), _parts(n, 16 * sm * y.itemsize))
+    threads.run_parts(lambda a, b: fn(m, sm, y, th, tw, a, b), _parts(n, 16 * sm * y.itemsize))
 
 
 def _input_grad_block(ct, u, g, sg, pad, z):
@@ -241,40 +238,36 @@ def _input_grad_block(ct, u, g, sg, pad, z):
     v, sv = _planes(c, t, ct)
     _products(lambda k: U.matmul(u[k].T, _plane(g, sg, k, o, t), out=_plane(v, sv, k, c, t)))
     fn = _kernel("wino_in_adj", v, z)
-    _run(lambda a, b: fn(v, sv, z, *pad, th, tw, a, b), _parts(n, 16 * sv * z.itemsize))
+    threads.run_parts(lambda a, b: fn(v, sv, z, *pad, th, tw, a, b), _parts(n, 16 * sv * z.itemsize))
 
 
-def _weight_grad_block(ct, x, g, sg, pad, du, tmp):
-    """The block's G-transformed weight gradient (16, O, C) into ``du`` (first block), or
-    into ``tmp`` and added to ``du``."""
+def _weight_grad_block(ct, x, g, sg, pad, du):
+    """The block's G-transformed weight gradient (16, O, C) into ``du``."""
     o, c = ct.shape[1], x.shape[1]
     th, tw, t = _geometry(ct.shape)
     v, sv = _transform("wino_in", x, c, t, th, tw, *pad)
-    dst = du if tmp is None else tmp
     _products(lambda k: U.matmul(_plane(g, sg, k, o, t), _plane(v, sv, k, c, t).T,
-                                 out=dst[k]))
-    if tmp is not None:
-        U.add(du, tmp, out=du)
+                                 out=du[k]))
 
 
 def _grads(ct, x, w, pad, want_dx, want_dw):
-    n, o, oh, ow = ct.shape
+    n, o = ct.shape[:2]
     c = x.shape[1] if x is not None else w.shape[1]
     ns = namespace(ct)
     u = _weights(w) if want_dx else None
-    size = (oh + 2 - 2 * pad[0], ow + 2 - 2 * pad[1])
-    z = ns.empty((n, c) + size, ct.dtype) if want_dx else None
+    z = ns.empty((n, c) + in_size(ct.shape[2:], pad), ct.dtype) if want_dx else None
     du = ns.empty((16, o, c), ct.dtype) if want_dw else None
-    tmp = None
-    for i, (a, b) in enumerate(_blocks(ct.shape, c, o, ct.itemsize)):
+    blocks = _blocks(ct.shape, c, o, ct.itemsize)
+    tmp = ns.empty((16, o, c), ct.dtype) if want_dw and len(blocks) > 1 else None
+    for i, (a, b) in enumerate(blocks):
         th, tw, t = _geometry(ct[a:b].shape)
         g, sg = _transform("wino_ct", ct[a:b], o, t, th, tw)
         if want_dx:
             _input_grad_block(ct[a:b], u, g, sg, pad, z[a:b])
-        if want_dw:
-            if i == 1:
-                tmp = ns.empty((16, o, c), ct.dtype)
-            _weight_grad_block(ct[a:b], x[a:b], g, sg, pad, du, tmp)
+        if want_dw:  # the blocks' sums added in block order
+            _weight_grad_block(ct[a:b], x[a:b], g, sg, pad, tmp if i else du)
+            if i:
+                U.add(du, tmp, out=du)
     # G^T dU G of every kernel as one product (O*C, 16) @ (16, 9): the rows come out in the
     # weight's layout
     dw = U.matmul(du.reshape(16, o * c).T, _gg(ct)).reshape(o, c, 3, 3) if want_dw else None
