@@ -46,10 +46,11 @@ def main():
         xp = rng.standard_normal((n, c, h + 2, h + 2)).astype(np.float32)
         w = (rng.standard_normal((o, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
         ct = rng.standard_normal((n, o, h, h)).astype(np.float32)
-        wf = _best(lambda: W.conv(xp, w), a.rounds)
-        wg = _best(lambda: W.grads(ct, xp, w), a.rounds)
+        xi = xp[:, :, 1:-1, 1:-1].copy()  # the layer's input, padded by one on each side
+        wf = _best(lambda: W.conv(xi, w, (1, 1)), a.rounds)
+        wg = _best(lambda: W.grads(ct, xi, w, (1, 1)), a.rounds)
         # the window-matrix path: the same layer with Winograd's shapes rule off
-        x = ember.tensor(xp[:, :, 1:-1, 1:-1].copy())
+        x = ember.tensor(xi)
         we, cte = ember.tensor(w), ember.tensor(ct)
         fit = W._MIN_CHANNELS
         W._MIN_CHANNELS = 1 << 30
@@ -59,18 +60,18 @@ def main():
             mg = _best(lambda: vjp_fn(cte), a.rounds)
         finally:
             W._MIN_CHANNELS = fit
-        tx = torch.from_numpy(xp[:, :, 1:-1, 1:-1].copy()).requires_grad_()
+        tx = torch.from_numpy(xi).requires_grad_()
         tw, tct = torch.from_numpy(w).requires_grad_(), torch.from_numpy(ct)
         with torch.no_grad():
             tf = _best(lambda: torch.nn.functional.conv2d(tx, tw, padding=1), a.rounds)
         y = torch.nn.functional.conv2d(tx, tw, padding=1)
         tb = _best(lambda: torch.autograd.grad(y, (tx, tw), tct, retain_graph=True), a.rounds)
         # errors against float64
-        x64, w64, c64 = (torch.from_numpy(v).double() for v in (xp, w, ct))
+        x64, w64, c64 = (torch.from_numpy(v).double() for v in (xi, w, ct))
         x64.requires_grad_(), w64.requires_grad_()
-        y64 = torch.nn.functional.conv2d(x64, w64)
+        y64 = torch.nn.functional.conv2d(x64, w64, padding=1)
         dx64, dw64 = torch.autograd.grad(y64, (x64, w64), c64)
-        got = (W.conv(xp, w), *W.grads(ct, xp, w))
+        got = (W.conv(xi, w, (1, 1)), *W.grads(ct, xi, w, (1, 1)))
         errs = [np.abs(g - r.detach().numpy()).max() / np.abs(r.detach().numpy()).max()
                 for g, r in zip(got, (y64, dx64, dw64))]
         print(f"{str((n, c, h, o)):22s} {wf:9.2f} {wg:7.2f} {mf:11.2f} {mg:7.2f} {tf:10.2f} "
