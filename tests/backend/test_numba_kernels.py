@@ -373,6 +373,73 @@ def test_lenet_pools_eager_equals_jit_with_the_kernel(kernels_on):
     np.testing.assert_array_equal(_with(False, ember.grad(f), x).numpy(), eager)
 
 
+@pytest.mark.parametrize("shape,k,s", [
+    ((16, 64, 34, 34), (3, 3), (2, 2)),   # ResNet's stem pool (padded): split in two
+    ((3, 4, 9, 7), (3, 3), (2, 2)),       # odd sizes: the phases' rows differ in length
+    ((2, 3, 11, 10), (3, 2), (2, 3)),     # unequal kernel and stride
+    ((2, 3, 8, 8), (3, 3), (1, 1)),       # stride 1: one phase
+    ((5, 9, 9), (3, 3), (2, 2)),          # unbatched (C, H, W)
+])
+@pytest.mark.parametrize("layout", ["c", "channel-major"])
+def test_overlapping_pool_gradient_has_the_numpy_paths_bits(kernels_on, monkeypatch, shape, k,
+                                                            s, layout):
+    """Ties of zeros (ReLU'd inputs: the first window entry takes the gradient), a NaN
+    window (no gradient), -0.0 cotangents: the same bits as the NumPy paths (kernels off),
+    zeros' signs included, laid out as the input; each plane in one call's share."""
+    from ember.ops import conv as C
+    calls = []
+    f = kernels_on.pool_scatter
+    monkeypatch.setattr(kernels_on, "pool_scatter",
+                        lambda *a: (calls.append(a[-2] - a[-3]), f(*a))[1])
+    rng = np.random.default_rng(2)
+    x = np.maximum(rng.standard_normal(shape), 0).astype(np.float32)
+    if layout == "channel-major":
+        if x.ndim < 4:
+            pytest.skip("no channel axis")
+        x = np.ascontiguousarray(np.swapaxes(x, 0, 1)).swapaxes(0, 1)
+    x[(0,) * (len(shape) - 2) + (1, 1)] = np.nan
+    out = C._pool_max_impl(x, k, s, (1, 1))
+    ct = rng.standard_normal(out.shape).astype(np.float32)
+    ct[..., 0, :] = -0.0
+    args = (ct, x, out, k, s, (1, 1))
+    got = C._argmax_scatter_impl(*args)
+    planes = int(np.prod(shape[:-2]))
+    assert sum(calls) == planes
+    assert len(calls) == (2 if x.nbytes >= C._SCATTER_SPLIT_BYTES else 1)
+    want = _with(False, C._argmax_scatter_impl, *args)
+    np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
+    assert got.strides == x.strides  # laid out as the input
+
+
+def test_overlapping_pools_with_infinite_cotangents_or_float64_keep_the_numpy_path(
+        kernels_on, monkeypatch):
+    from ember.ops import conv as C
+    monkeypatch.setattr(kernels_on, "pool_scatter", lambda *a: pytest.fail("kernel used"))
+    x = np.random.default_rng(5).standard_normal((2, 3, 7, 7)).astype(np.float32)
+    out = C._pool_max_impl(x, (3, 3), (2, 2), (1, 1))
+    ct = np.ones_like(out)
+    ct[0, 0, 0, 0] = np.inf  # (selected, never added to a miss's zero)
+    got = C._argmax_scatter_impl(ct, x, out, (3, 3), (2, 2), (1, 1))
+    assert np.isinf(got).sum() == 1 and not np.isnan(got).any()
+    C._argmax_scatter_impl(np.ones(out.shape), x.astype(np.float64), out.astype(np.float64),
+                           (3, 3), (2, 2), (1, 1))
+    out = C._pool_max_impl(x, (3, 3), (2, 2), (2, 2))  # dilated
+    C._argmax_scatter_impl(np.ones_like(out), x, out, (3, 3), (2, 2), (2, 2))
+
+
+def test_resnet_stem_pool_eager_equals_jit_with_the_kernel(kernels_on):
+    import ember.nn.functional as F
+    rng = np.random.default_rng(3)
+    x = ember.tensor(np.maximum(rng.standard_normal((2, 4, 12, 12)), 0).astype(np.float32))
+    w = ember.tensor(rng.standard_normal((2, 4, 6, 6)).astype(np.float32))
+
+    def f(x):
+        return (F.max_pool2d(x, 3, 2, 1) * w).sum()
+    eager = ember.grad(f)(x).numpy()
+    np.testing.assert_array_equal(ember.jit(ember.grad(f))(x).numpy(), eager)
+    np.testing.assert_array_equal(_with(False, ember.grad(f), x).numpy(), eager)
+
+
 # ---- a full-grid windows gradient and its col2im, fused in blocks (LeNet's conv2) ----------
 
 def _full_grid_pair(ct, w, size, kernel):

@@ -63,7 +63,7 @@ def _rows(ct, x, out, k, s):
 ])
 @pytest.mark.parametrize("layout", ["C", "channel-major"])
 def test_overlapping_pools_scatter_through_the_stride_phases_with_the_same_bits(
-        monkeypatch, shape, k, s, layout):
+        monkeypatch, numpy_paths, shape, k, s, layout):
     """The phase path gives _scatter_rows' bits, signs of zeros included: ReLU'd inputs (ties
     of zeros: the first window entry takes the gradient), a NaN window, -0.0 cotangents."""
     monkeypatch.setattr(conv, "_PHASE_PIECE_BYTES", 64 << 10)  # several pieces
