@@ -66,6 +66,30 @@ def kernels_for(*arrays):
     return kernels()
 
 
+_gemm = _UNSET
+
+
+def sgemm():
+    """NumPy's own BLAS ``cblas_sgemm`` for the compiled kernels that run a loop of
+    products without returning to Python (numba_kernels.lstm_seq_fwd and lstm_seq_bwd):
+    (address, ilp64), ilp64 True when its integers are 64-bit; None when NumPy's BLAS is
+    not an OpenBLAS whose functions ember finds (ember/_blas_env.py). The same library and
+    call as ``np.matmul``'s for a C-ordered product of two matrices of two or more rows
+    and columns, so the same bits."""
+    global _gemm
+    if _gemm is _UNSET:
+        _gemm = None
+        from .. import _blas_env
+        lib = _blas_env.numpy_openblas()
+        for suffix, wide in (("64_", True), ("_64", True), ("", False)):
+            for prefix in ("scipy_", ""):
+                f = getattr(lib, prefix + "cblas_sgemm" + suffix, None) if lib else None
+                if f is not None and _gemm is None:
+                    import ctypes
+                    _gemm = (ctypes.cast(f, ctypes.c_void_p).value, wide)
+    return _gemm
+
+
 def warm():
     """Load the compiled kernels now rather than in the first op that uses one: numba's
     import, its runtime and each kernel's code (0.5-1 s and about 120 MB, once per process;
@@ -74,7 +98,7 @@ def warm():
     memory, as it imports PyTorch before measuring PyTorch's."""
     k = kernels()
     if k is not None:
-        k.warm()
+        k.warm(sgemm())
     return k
 
 

@@ -46,7 +46,10 @@ operations in its order repeats its bits.
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import njit
+from numba.core import types
+from numba.extending import intrinsic
 
 _OPTS = dict(nogil=True, cache=True, error_model="numpy")
 # the LSTM forward's bits are its own anyway: its multiplies and adds may fuse (FMA), which
@@ -159,6 +162,80 @@ def lstm_step_bwd(ct_h, ct_c, has_ct_c, act, c_prev, d, dh, dc):
             do[j] = (((one - ao[j]) * ao[j]) * atc[j]) * dhr[j]
         for j in range(H):
             dcr[j] = dcr[j] * af[j]
+
+
+# ---- NumPy's own sgemm, called from compiled code (a loop of products without the GIL) ----
+
+def _sgemm_call(bits):
+    """An intrinsic calling cblas_sgemm at a run-time address (accel.sgemm: NumPy's
+    OpenBLAS) for C = A @ B, all row-major float32 with the given leading dimensions, its
+    integers ``bits`` wide."""
+    @intrinsic
+    def call(typingctx, addr, m, n, k, a, lda, b, ldb, c, ldc):
+        def codegen(context, builder, signature, args):
+            i32, iw, f32 = ir.IntType(32), ir.IntType(bits), ir.FloatType()
+            vp = ir.IntType(8).as_pointer()
+            fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, iw, iw, iw, f32, vp, iw, vp,
+                                                   iw, f32, vp, iw])
+            fn = builder.inttoptr(args[0], fnty.as_pointer())
+            n_ = (lambda v: builder.trunc(v, iw)) if bits < 64 else (lambda v: v)
+            p_ = lambda v: builder.inttoptr(v, vp)  # noqa: E731
+            _, m, n, k, a, lda, b, ldb, c, ldc = args
+            # CblasRowMajor, CblasNoTrans, CblasNoTrans, as np.matmul calls it
+            builder.call(fn, [i32(101), i32(111), i32(111), n_(m), n_(n), n_(k), f32(1.0),
+                              p_(a), n_(lda), p_(b), n_(ldb), f32(0.0), p_(c), n_(ldc)])
+            return context.get_dummy_value()
+        return types.void(addr, m, n, k, a, lda, b, ldb, c, ldc), codegen
+    return call
+
+
+_sgemm64, _sgemm32 = _sgemm_call(64), _sgemm_call(32)
+
+
+@njit(inline="always", **_OPTS)
+def _gemm(addr, wide, a, b, c):
+    """c = a @ b through sgemm at ``addr``: 2-D float32 arrays with unit inner strides (the
+    rows may be spaced wider)."""
+    m, k = a.shape
+    n = b.shape[1]
+    lda, ldb, ldc = a.strides[0] // 4, b.strides[0] // 4, c.strides[0] // 4
+    if wide:
+        _sgemm64(addr, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb, c.ctypes.data, ldc)
+    else:
+        _sgemm32(addr, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb, c.ctypes.data, ldc)
+
+
+@njit(**_FWD_OPTS)
+def lstm_seq_fwd(addr, wide, xw, ws, h0, c0, scale, numer, scaled, reverse, hs, cs, acts,
+                 gates, v, p, e):
+    """An LSTM layer's forward recurrence over all steps of ``xw`` (T, n, 4H): each step's
+    product h @ ws by sgemm (accel.sgemm) into ``gates``, then lstm_step_fwd, with no
+    return to Python between steps (the per-step call overhead and the GIL's handoffs
+    between two threads running two layers). nn_ops._lstm_seq_rows' loop: its bits."""
+    T = xw.shape[0]
+    h, c = h0, c0
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        _gemm(addr, wide, h, ws, gates)
+        lstm_step_fwd(gates, xw[t], scale, numer, scaled, c, acts[t], cs[t], hs[t], v, p, e)
+        h, c = hs[t], cs[t]
+
+
+@njit(**_OPTS)
+def lstm_seq_bwd(addr, wide, ct_hs, ct_cs, has_ct_cs, acts, cs, c0, wt, reverse, dgates, dh,
+                 dc):
+    """An LSTM layer's backward recurrence (nn_ops._lstm_seq_bwd_rows' loop, its bits):
+    each step lstm_step_bwd, then dh = dgates[t] @ wt by sgemm; ``ct_cs`` is read only with
+    ``has_ct_cs``."""
+    T = acts.shape[0]
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        if reverse:
+            c_prev = c0 if t == T - 1 else cs[t + 1]
+        else:
+            c_prev = c0 if t == 0 else cs[t - 1]
+        lstm_step_bwd(ct_hs[t], ct_cs[t], has_ct_cs, acts[t], c_prev, dgates[t], dh, dc)
+        _gemm(addr, wide, dgates[t], wt, dh)
 
 
 @njit(**_OPTS)
@@ -715,12 +792,20 @@ def wino_in_adj(buf, S, z, py, px, th, tw, n0, n1):
                             zr[col] = s
 
 
-def warm():
+def warm(sgemm=None):
     """Run each kernel once on tiny arrays of the types the ops pass (C-ordered float32,
     int32 scratch, int64 indices), so that numba's runtime and every kernel's code are loaded
-    (compiled, the first time on a machine) before the first real call."""
+    (compiled, the first time on a machine) before the first real call; the compiled LSTM
+    loops too when ``sgemm`` (accel.sgemm) is given."""
     f, n, h = np.float32, 1, 2
     z2 = lambda *s: np.zeros(s, f)  # noqa: E731
+    if sgemm is not None:
+        g, one = z2(2, 4 * h), np.ones(4 * h, f)
+        lstm_seq_fwd(*sgemm, z2(1, 2, 4 * h), z2(h, 4 * h), z2(2, h), z2(2, h), one, one,
+                     False, False, z2(1, 2, h), z2(1, 2, h), z2(1, 2, 5 * h), g, z2(4 * h),
+                     z2(4 * h), np.zeros(4 * h, np.int32))
+        lstm_seq_bwd(*sgemm, z2(1, 2, h), z2(1, 2, h), False, z2(1, 2, 5 * h), z2(1, 2, h),
+                     z2(2, h), z2(4 * h, h), False, g.reshape(1, 2, 4 * h), z2(2, h), z2(2, h))
     act = z2(n, 5 * h)
     lstm_step_fwd(z2(n, 4 * h), z2(n, 4 * h), np.ones(4 * h, f), np.ones(4 * h, f), False,
                   z2(n, h), act, z2(n, h), z2(n, h), z2(4 * h), z2(4 * h),

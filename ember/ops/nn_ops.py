@@ -411,6 +411,19 @@ def _kernel_ready(v):
     return rows.flags.c_contiguous and v.flags.writeable
 
 
+# The recurrences' loops run compiled, each step's product by NumPy's own sgemm
+# (accel.sgemm; numba_kernels.lstm_seq_fwd / lstm_seq_bwd), when its rows and columns are two
+# or more (np.matmul's sgemm call; a vector's product takes another BLAS routine) and the
+# weight's rows are contiguous: no return to Python between steps. text-lstm's layer
+# recurrence, one thread: 139.5 us a step against its product's 88.5 and its kernel's 26.8.
+def _loop_gemm(w, out):
+    """(address, ilp64) of the sgemm for a compiled recurrence whose steps multiply by
+    ``w`` into ``out`` (rows of the step's result), or None: the per-step NumPy calls."""
+    ok = type(w) is np.ndarray and w.dtype == np.float32 and w.strides[1] == 4 and \
+        out.shape[0] >= 2 and out.shape[1] >= 2 and w.shape[0] >= 1
+    return accel.sgemm() if ok else None
+
+
 def _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, a, b,
                    scaled=False):
     """The forward recurrence for the examples a:b (rows of every step), into hs, cs, acts.
@@ -430,6 +443,11 @@ def _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, a, b,
         xw, h, c = (_kernel_arg(v) for v in (xw, h0[a:b], c0[a:b]))
         xw, hs, cs, acts = xw[:, a:b], hs[:, a:b], cs[:, a:b], acts[:, a:b]
         v, p, e = np.empty(h4, hs.dtype), np.empty(h4, hs.dtype), np.empty(h4, np.int32)
+        blas = _loop_gemm(ws, gates)
+        if blas is not None:  # the whole loop compiled, its products by NumPy's sgemm
+            K.lstm_seq_fwd(*blas, xw, ws, h, c, scale, numer, scaled, reverse, hs, cs, acts,
+                           gates, v, p, e)
+            return
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             np.matmul(h, ws, out=gates)
             K.lstm_step_fwd(gates, xw[t], scale, numer, scaled, c, acts[t], cs[t], hs[t],
@@ -576,6 +594,11 @@ def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh
     if K is not None and all(_kernel_ready(v) for v in (ct_hs, ct_cs, cs, acts, dgates, dh,
                                                           dc)):
         c0 = _kernel_arg(c0)
+        blas = _loop_gemm(wT, dh)
+        if blas is not None:  # the whole loop compiled, its products by NumPy's sgemm
+            K.lstm_seq_bwd(*blas, ct_hs, ct_hs if ct_cs is None else ct_cs, ct_cs is not None,
+                           acts, cs, c0, wT, reverse, dgates, dh, dc)
+            return
         for t in (range(T - 1, -1, -1) if not reverse else range(T)):
             c_prev = (c0 if t == 0 else cs[t - 1]) if not reverse else \
                 (c0 if t == T - 1 else cs[t + 1])

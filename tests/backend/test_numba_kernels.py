@@ -86,6 +86,35 @@ def test_backward_same_bits_as_the_numpy_path(kernels_on, reverse, ct_c):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("n,H", [(4, 5), (2, 1), (1, 3), (3, 16)])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_compiled_loops_have_the_per_step_calls_bits(kernels_on, monkeypatch, n, H, reverse):
+    """The recurrences' loops compiled with NumPy's sgemm give the bits of the per-step
+    kernel and np.matmul calls; rows or columns of one (a vector's product: np.matmul takes
+    another BLAS routine) keep the per-step calls."""
+    if accel.sgemm() is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS ember finds")
+    calls = []
+    for name in ("lstm_seq_fwd", "lstm_seq_bwd"):
+        f = getattr(kernels_on, name)
+        monkeypatch.setattr(kernels_on, name,
+                            lambda *a, _f=f, _n=name: (calls.append(_n), _f(*a))[1])
+    xw, w, h0, c0 = _lstm_inputs(T=7, n=n, H=H, seed=3)
+    rng = np.random.default_rng(4)
+    ct_h, ct_c = (rng.standard_normal((7, n, H)).astype(np.float32) for _ in range(2))
+
+    def both():
+        outs = nn_ops._lstm_seq_impl(xw, w, h0, c0, reverse)
+        return outs + nn_ops._lstm_seq_bwd_impl(ct_h, ct_c, *outs, xw, w, h0, c0,
+                                                reverse=reverse, groups=1, ct_c=True)
+    got = both()
+    # (the forward's product has 4H columns, the backward's H)
+    assert calls == ["lstm_seq_fwd"] * (n >= 2) + ["lstm_seq_bwd"] * (n >= 2 and H >= 2)
+    monkeypatch.setattr(nn_ops, "_loop_gemm", lambda *a: None)
+    for a, b in zip(got, both()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_float64_keeps_the_numpy_path(kernels_on):
     args = _lstm_inputs(dtype=np.float64)
     fast = _with(True, nn_ops._lstm_seq_impl, *args, False)
@@ -151,7 +180,8 @@ def test_warm_loads_every_kernel_for_the_types_the_ops_pass(kernels_on):
     assert accel.warm() is kernels_on
     ks = (kernels_on.lstm_step_fwd, kernels_on.lstm_step_bwd, kernels_on.add_rows,
           kernels_on.gru_step_fwd, kernels_on.gru_step_bwd, kernels_on.conv_fwd_lags,
-          kernels_on.conv_w_grad_lags, kernels_on.bn_fwd, kernels_on.bn_bwd)
+          kernels_on.conv_w_grad_lags, kernels_on.bn_fwd, kernels_on.bn_bwd) + \
+        ((kernels_on.lstm_seq_fwd, kernels_on.lstm_seq_bwd) if accel.sgemm() else ())
     for k in ks:
         assert len(k.signatures) >= 1
     before = {k: len(k.signatures) for k in ks}
