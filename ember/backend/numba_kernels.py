@@ -825,6 +825,8 @@ def warm(sgemm=None):
     add_offsets(z2(1, 2, 3), np.zeros(2, np.int64), 0, 3, z2(1, 3))
     S = 5
     wino_in(z2(1, 1, 2, 2), 1, 1, z2(16 * S), S, 1, 1, 0, 1)
+    S = 20  # a channel-major input, (C, N, H, W) in memory (a convolution's output, eager)
+    wino_in(z2(2, 2, 2, 2).transpose(1, 0, 2, 3), 1, 1, z2(16 * S), S, 1, 1, 0, 2)
     wino_out(z2(16 * S), S, z2(1, 1, 2, 2), 1, 1, 0, 1)
     wino_ct(z2(1, 1, 2, 2), z2(16 * S), S, 1, 1, 0, 1)
     wino_in_adj(z2(16 * S), S, z2(1, 1, 2, 2), 1, 1, 1, 1, 0, 1)

@@ -180,7 +180,9 @@ def test_warm_loads_every_kernel_for_the_types_the_ops_pass(kernels_on):
     assert accel.warm() is kernels_on
     ks = (kernels_on.lstm_step_fwd, kernels_on.lstm_step_bwd, kernels_on.add_rows,
           kernels_on.gru_step_fwd, kernels_on.gru_step_bwd, kernels_on.conv_fwd_lags,
-          kernels_on.conv_w_grad_lags, kernels_on.bn_fwd, kernels_on.bn_bwd) + \
+          kernels_on.conv_w_grad_lags, kernels_on.bn_fwd, kernels_on.bn_bwd,
+          kernels_on.pool_scatter, kernels_on.wino_in, kernels_on.wino_out,
+          kernels_on.wino_ct, kernels_on.wino_in_adj) + \
         ((kernels_on.lstm_seq_fwd, kernels_on.lstm_seq_bwd) if accel.sgemm() else ())
     for k in ks:
         assert len(k.signatures) >= 1
@@ -192,6 +194,14 @@ def test_warm_loads_every_kernel_for_the_types_the_ops_pass(kernels_on):
     conv(ember.randn(2, 3, 12, 12)).sum().backward()
     bn = ember.nn.Sequential(ember.nn.Conv2d(3, 4, 3), ember.nn.BatchNorm2d(4))
     (bn(ember.randn(2, 3, 8, 8)) ** 2).sum().backward()  # channel-major and C-ordered
+    # ResNet's pattern: an overlapping max pool's gradient, Winograd on C-ordered inputs
+    # and on a channel-major one (a window-matrix convolution's output)
+    wino = ember.nn.Sequential(ember.nn.Conv2d(16, 16, 3, padding=1),
+                               ember.nn.Conv2d(16, 16, 3, padding=1))
+    x = ember.randn(16, 2, 32, 32).transpose(0, 1).requires_grad_()
+    (wino(ember.nn.functional.max_pool2d(x, 3, 2, 1)) ** 2).sum().backward()
+    x = ember.randn(16, 2, 16, 16).transpose(0, 1).requires_grad_()
+    (wino(x) ** 2).sum().backward()  # (a cotangent that is not a broadcast)
     assert {k: len(k.signatures) for k in before} == before
 
 
