@@ -79,14 +79,15 @@ def sgemm():
     global _gemm
     if _gemm is _UNSET:
         _gemm = None
+        import ctypes
         from .. import _blas_env
         lib = _blas_env.numpy_openblas()
-        for suffix, wide in (("64_", True), ("_64", True), ("", False)):
-            for prefix in ("scipy_", ""):
-                f = getattr(lib, prefix + "cblas_sgemm" + suffix, None) if lib else None
-                if f is not None and _gemm is None:
-                    import ctypes
-                    _gemm = (ctypes.cast(f, ctypes.c_void_p).value, wide)
+        f = _blas_env.symbol(lib, "cblas_sgemm") if lib is not None else None
+        config = _blas_env.symbol(lib, "openblas_get_config") if f is not None else None
+        if config is not None:  # its integers' width from its build (USE64BITINT: ILP64)
+            config.restype = ctypes.c_char_p
+            wide = b"USE64BITINT" in (config() or b"")
+            _gemm = (ctypes.cast(f, ctypes.c_void_p).value, wide)
     return _gemm
 
 

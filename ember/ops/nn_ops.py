@@ -414,13 +414,14 @@ def _kernel_ready(v):
 # The recurrences' loops run compiled, each step's product by NumPy's own sgemm
 # (accel.sgemm; numba_kernels.lstm_seq_fwd / lstm_seq_bwd), when its rows and columns are two
 # or more (np.matmul's sgemm call; a vector's product takes another BLAS routine) and the
-# weight's rows are contiguous: no return to Python between steps. text-lstm's layer
-# recurrence, one thread: 139.5 us a step against its product's 88.5 and its kernel's 26.8.
+# weight's rows are contiguous: no return to Python between steps. text-lstm's two layers
+# (lstm2_seq, 200 steps, batch 64, H 128), in one process: forward 42.8 -> 41.7 ms,
+# backward 69.7 -> 66.9.
 def _loop_gemm(w, out):
     """(address, ilp64) of the sgemm for a compiled recurrence whose steps multiply by
     ``w`` into ``out`` (rows of the step's result), or None: the per-step NumPy calls."""
     ok = type(w) is np.ndarray and w.dtype == np.float32 and w.strides[1] == 4 and \
-        out.shape[0] >= 2 and out.shape[1] >= 2 and w.shape[0] >= 1
+        w.strides[0] >= 4 * w.shape[1] and out.shape[0] >= 2 and out.shape[1] >= 2
     return accel.sgemm() if ok else None
 
 
