@@ -77,6 +77,37 @@ def test_conv2d_through_the_two_stage_copy_matches_float64_torch_and_jit(kw):
         np.testing.assert_allclose(a.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-3)
 
 
+def test_which_weight_gradients_are_formed_windows_first():
+    assert C._w_grad_windows_first(150, 16, 3200)        # LeNet's conv2 at batch 32
+    assert C._w_grad_windows_first(147, 64, 16384)       # ResNet-18's stem
+    assert not C._w_grad_windows_first(9, 32, 50176)     # C*K below O (mnist-cnn's conv)
+    assert not C._w_grad_windows_first(4608, 512, 64)    # a short sum: a large transpose
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_windows_first_weight_gradient_matches_float64_and_jit(monkeypatch, first):
+    """LeNet's conv2 (a windows copy of 150 rows, 16 outputs): the weight gradient formed as
+    (C*K, O) and transposed, or as (O, C*K): each within float32 rounding of float64, eager
+    and jit the same bits."""
+    seen = []
+    monkeypatch.setattr(C, "_w_grad_windows_first",
+                        lambda *a: seen.append(a) or first)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((32, 6, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((16, 6, 5, 5)).astype(np.float32)
+
+    def f(w, x):
+        return (F.relu(F.conv2d(x, w)) ** 2).sum()
+    eager = ember.grad(f)(ember.tensor(w), ember.tensor(x)).numpy()
+    assert seen == [(150, 16, 3200)]
+    jitted = ember.jit(ember.grad(f))(ember.tensor(w), ember.tensor(x)).numpy()
+    np.testing.assert_array_equal(eager, jitted)
+    assert eager.flags.c_contiguous
+    ref = ember.grad(f)(ember.tensor(w.astype(np.float64)),
+                        ember.tensor(x.astype(np.float64))).numpy()
+    np.testing.assert_allclose(eager, ref, rtol=2e-5, atol=2e-5 * np.abs(ref).max())
+
+
 def _laid_out(shape, layout, rng):
     x = rng.standard_normal(shape).astype(np.float32)
     if layout == "channel-major":
