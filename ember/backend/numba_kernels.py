@@ -210,8 +210,7 @@ def lstm_seq_fwd(addr, wide, xw, ws, h0, c0, scale, numer, scaled, reverse, hs, 
                  gates, v, p, e):
     """An LSTM layer's forward recurrence over all steps of ``xw`` (T, n, 4H): each step's
     product h @ ws by sgemm (accel.sgemm) into ``gates``, then lstm_step_fwd, with no
-    return to Python between steps (the per-step call overhead and the GIL's handoffs
-    between two threads running two layers). nn_ops._lstm_seq_rows' loop: its bits."""
+    return to Python between steps. nn_ops._lstm_seq_rows' loop: its bits."""
     T = xw.shape[0]
     h, c = h0, c0
     for s in range(T):
