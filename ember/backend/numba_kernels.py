@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit
+from numba import carray, cfunc, njit
 from numba.core import types
 from numba.extending import intrinsic
 
@@ -789,6 +789,60 @@ def wino_in_adj(buf, S, z, py, px, th, tw, n0, n1):
                                 if tx > 0:
                                     s += prev[tx - 1, 4 * (p + 2) + q + 2]
                             zr[col] = s
+
+
+# ---- GIL-free parts: the Winograd transforms as C functions for OpenBLAS's workers --------
+# threads.run_compiled hands each part's block of int64 arguments to one of these on
+# OpenBLAS's worker threads (gotoblas_pthread), the first on the calling thread: no Python
+# runs in the parallel region, so the GIL never passes between the two threads (a handoff of
+# two no-op parts took 1.4 us, against 26 us as Python callbacks). Arrays come as their
+# addresses and shapes, C-ordered float32. "Into planes" blocks (wino_in, wino_ct): [array,
+# N, C, H, W, planes, S, th, tw, n0, n1, py, px]; "from planes" blocks (wino_out,
+# wino_in_adj): [planes, S, array, N, C, H, W, th, tw, n0, n1, py, px].
+
+@intrinsic
+def _as_ptr(typingctx, v):
+    """The address ``v`` (an integer) as a pointer."""
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
+    return types.voidptr(v), codegen
+
+
+@njit(inline="always", **_OPTS)
+def _block_arrays(arg, into):
+    """(block, the 4-D array, the planes) of an argument block (see above)."""
+    a = carray(arg, (13,), np.int64)
+    i, j = (0, 5) if into else (2, 0)
+    arr = carray(_as_ptr(a[i]), (a[i + 1], a[i + 2], a[i + 3], a[i + 4]), np.float32)
+    planes = carray(_as_ptr(a[j]), (16 * a[j + 1],), np.float32)
+    return a, arr, planes
+
+
+_PART = types.void(types.voidptr)
+
+
+@cfunc(_PART, cache=True)
+def wino_in_part(arg):
+    a, x, buf = _block_arrays(arg, True)
+    wino_in(x, a[11], a[12], buf, a[6], a[7], a[8], a[9], a[10])
+
+
+@cfunc(_PART, cache=True)
+def wino_ct_part(arg):
+    a, g, buf = _block_arrays(arg, True)
+    wino_ct(g, buf, a[6], a[7], a[8], a[9], a[10])
+
+
+@cfunc(_PART, cache=True)
+def wino_out_part(arg):
+    a, y, buf = _block_arrays(arg, False)
+    wino_out(buf, a[1], y, a[7], a[8], a[9], a[10])
+
+
+@cfunc(_PART, cache=True)
+def wino_in_adj_part(arg):
+    a, z, buf = _block_arrays(arg, False)
+    wino_in_adj(buf, a[1], z, a[11], a[12], a[7], a[8], a[9], a[10])
 
 
 def warm(sgemm=None):

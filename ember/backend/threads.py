@@ -224,6 +224,21 @@ class _OpenBLASWorkers:
         return [r for _, r, _ in jobs]
 
 
+def _run_native(host, addr, blocks):
+    """host.run for C functions: ``addr`` (void f(void *)) once per row of the int64 array
+    ``blocks``, the row's address its argument; False when it cannot run them now."""
+    if len(blocks) > min(host._threads.value, len(host._slots)) or \
+            not host._lock.acquire(blocking=False):
+        return False
+    try:
+        if host._get() != 1:
+            return False
+        host._go(len(blocks), addr, blocks.ctypes.data, blocks.strides[0])
+    finally:
+        host._lock.release()
+    return True
+
+
 def _workers():
     """The OpenBLAS-hosted runner, or None (not found, turned off, no workers)."""
     global _host
@@ -263,6 +278,22 @@ def run_parts(fn, parts):
         finally:
             rest = [f.result() for f in futures]  # waits for all, re-raises the first error
     return [first] + rest
+
+
+def run_compiled(addr, blocks):
+    """Runs the compiled part at ``addr`` (a C function of one pointer: numba_kernels'
+    ``*_part``) once per row of ``blocks`` (a C-ordered int64 array of argument blocks), the
+    first row on the calling thread and the others on OpenBLAS's worker threads, with no
+    Python in between (ctypes releases the GIL for the whole region). Returns False, having
+    run nothing, where it cannot (one part, one core, no OpenBLAS workers, inside a part,
+    another run under way): the caller then runs its parts as :func:`run_parts` does."""
+    if len(blocks) < 2 or cores < 2 or _in_kernel_thread():
+        return False
+    host = _workers()
+    if host is None:
+        return False
+    with blas_single_thread():
+        return _run_native(host, addr, blocks)
 
 
 def _under_errstate(err, fn, args):

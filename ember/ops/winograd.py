@@ -170,11 +170,26 @@ def _weights(w):
     return U.matmul(_gg(w), w.reshape(o * c, 9).T).reshape(16, o, c)
 
 
+def _native(name, arr, buf, s, th, tw, parts, pad, into):
+    """Runs the transform ``name``'s parts as the compiled kernels' GIL-free C functions
+    (numba_kernels.<name>_part through threads.run_compiled): True when it did (the
+    kernels on, two parts, C-ordered float32 arrays), else False, nothing run. The same
+    kernel, so the same bits, as the parts run from Python."""
+    K = accel.kernels_for(arr, buf)
+    if K is None or len(parts) < 2 or not arr.flags.c_contiguous or arr.ndim != 4:
+        return False
+    head = [arr.ctypes.data, *arr.shape, buf.ctypes.data, s] if into else \
+        [buf.ctypes.data, s, arr.ctypes.data, *arr.shape]
+    blocks = np.array([head + [th, tw, a, b, *(pad or (0, 0))] for a, b in parts], np.int64)
+    return threads.run_compiled(getattr(K, name + "_part").address, blocks)
+
+
 def _transform(name, src, rows, tiles, th, tw, *pad):
     buf, s = _planes(rows, tiles, src)
-    fn = _kernel(name, src, buf)
-    threads.run_parts(lambda a, b: fn(src, *pad, buf, s, th, tw, a, b),
-         _parts(src.shape[0], 16 * s * src.itemsize))
+    parts = _parts(src.shape[0], 16 * s * src.itemsize)
+    if not _native(name, src, buf, s, th, tw, parts, pad, True):
+        fn = _kernel(name, src, buf)
+        threads.run_parts(lambda a, b: fn(src, *pad, buf, s, th, tw, a, b), parts)
     return buf, s
 
 
@@ -227,8 +242,10 @@ def _conv_block(x, u, pad, y):
     v, sv = _transform("wino_in", x, c, t, th, tw, *pad)
     m, sm = _planes(o, t, x)
     _products(lambda k: U.matmul(u[k], _plane(v, sv, k, c, t), out=_plane(m, sm, k, o, t)))
-    fn = _kernel("wino_out", m, y)
-    threads.run_parts(lambda a, b: fn(m, sm, y, th, tw, a, b), _parts(n, 16 * sm * y.itemsize))
+    parts = _parts(n, 16 * sm * y.itemsize)
+    if not _native("wino_out", y, m, sm, th, tw, parts, (), False):
+        fn = _kernel("wino_out", m, y)
+        threads.run_parts(lambda a, b: fn(m, sm, y, th, tw, a, b), parts)
 
 
 def _input_grad_block(ct, u, g, sg, pad, z):
@@ -237,8 +254,10 @@ def _input_grad_block(ct, u, g, sg, pad, z):
     th, tw, t = _geometry(ct.shape)
     v, sv = _planes(c, t, ct)
     _products(lambda k: U.matmul(u[k].T, _plane(g, sg, k, o, t), out=_plane(v, sv, k, c, t)))
-    fn = _kernel("wino_in_adj", v, z)
-    threads.run_parts(lambda a, b: fn(v, sv, z, *pad, th, tw, a, b), _parts(n, 16 * sv * z.itemsize))
+    parts = _parts(n, 16 * sv * z.itemsize)
+    if not _native("wino_in_adj", z, v, sv, th, tw, parts, pad, False):
+        fn = _kernel("wino_in_adj", v, z)
+        threads.run_parts(lambda a, b: fn(v, sv, z, *pad, th, tw, a, b), parts)
 
 
 def _weight_grad_block(ct, x, g, sg, pad, du):

@@ -78,9 +78,14 @@ def test_matches_float64_direct_sums(n, c, o, oh, ow, pad, flag):
 @pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("pad", [(0, 0), (1, 1)])
 def test_compiled_transforms_have_the_numpy_twins_bits(kernels_on, monkeypatch, split, pad):
-    # the split between two threads (samples in halves) and a strided (channel-major)
-    # input and cotangent change no bit
+    # the split between two threads (samples in halves; C-ordered arrays as GIL-free C
+    # parts on OpenBLAS's workers, where it has them) and a strided (channel-major) input
+    # and cotangent (parts from Python) change no bit
+    from ember.backend import threads
     monkeypatch.setattr(W, "_SPLIT_MIN_BYTES", 0 if split else 1 << 62)
+    native = []
+    real = threads.run_compiled
+    monkeypatch.setattr(threads, "run_compiled", lambda *a: native.append(real(*a)) or native[-1])
     x, w, ct, _ = _case(5, 16, 8, 4, 6, seed=1, pad=pad)
     xs = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
     cs = np.ascontiguousarray(ct.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
@@ -89,6 +94,23 @@ def test_compiled_transforms_have_the_numpy_twins_bits(kernels_on, monkeypatch, 
         ref = _with(False, fn, *args, pad)
         np.testing.assert_array_equal(_with(True, fn, *args, pad), ref)
         np.testing.assert_array_equal(_with(True, fn, *strided, pad), ref)
+    # each transform of the C-ordered arrays: wino_in and wino_out, wino_ct and wino_in_adj,
+    # wino_ct and wino_in; the strided ones' outputs (wino_out, wino_in_adj) too
+    assert len(native) == (8 if split else 0)
+    if split and threads.cores >= 2 and threads._workers() is not None:
+        assert all(native)
+
+
+def test_compiled_parts_run_only_where_they_can(kernels_on, monkeypatch):
+    from ember.backend import threads
+    blocks = np.zeros((2, 13), np.int64)  # (never run: each case declines first)
+    addr = kernels_on.wino_in_part.address
+    assert not threads.run_compiled(addr, blocks[:1])  # one part: the caller runs it
+    monkeypatch.setattr(threads, "cores", 1)
+    assert not threads.run_compiled(addr, blocks)
+    monkeypatch.setattr(threads, "cores", 2)
+    monkeypatch.setattr(threads, "_in_kernel_thread", lambda: True)
+    assert not threads.run_compiled(addr, blocks)
 
 
 def test_samples_in_blocks_bound_the_planes(kernels_on, monkeypatch):
