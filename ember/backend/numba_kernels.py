@@ -171,7 +171,7 @@ def _sgemm_call(bits):
     OpenBLAS) for C = A @ B, all row-major float32 with the given leading dimensions, its
     integers ``bits`` wide."""
     @intrinsic
-    def call(typingctx, addr, m, n, k, a, lda, b, ldb, c, ldc):
+    def call(typingctx, addr, ta, tb, m, n, k, a, lda, b, ldb, c, ldc):
         def codegen(context, builder, signature, args):
             i32, iw, f32 = ir.IntType(32), ir.IntType(bits), ir.FloatType()
             vp = ir.IntType(8).as_pointer()
@@ -180,12 +180,14 @@ def _sgemm_call(bits):
             fn = builder.inttoptr(args[0], fnty.as_pointer())
             n_ = (lambda v: builder.trunc(v, iw)) if bits < 64 else (lambda v: v)
             p_ = lambda v: builder.inttoptr(v, vp)  # noqa: E731
-            _, m, n, k, a, lda, b, ldb, c, ldc = args
-            # CblasRowMajor, CblasNoTrans, CblasNoTrans, as np.matmul calls it
-            builder.call(fn, [i32(101), i32(111), i32(111), n_(m), n_(n), n_(k), f32(1.0),
-                              p_(a), n_(lda), p_(b), n_(ldb), f32(0.0), p_(c), n_(ldc)])
+            _, ta, tb, m, n, k, a, lda, b, ldb, c, ldc = args
+            # CblasRowMajor; ta, tb: CblasNoTrans (111) or CblasTrans (112), as np.matmul
+            # calls it for a C-ordered operand or the transposed view of one
+            builder.call(fn, [i32(101), builder.trunc(ta, i32), builder.trunc(tb, i32), n_(m),
+                              n_(n), n_(k), f32(1.0), p_(a), n_(lda), p_(b), n_(ldb), f32(0.0),
+                              p_(c), n_(ldc)])
             return context.get_dummy_value()
-        return types.void(addr, m, n, k, a, lda, b, ldb, c, ldc), codegen
+        return types.void(addr, ta, tb, m, n, k, a, lda, b, ldb, c, ldc), codegen
     return call
 
 
@@ -199,10 +201,17 @@ def _gemm(addr, wide, a, b, c):
     m, k = a.shape
     n = b.shape[1]
     lda, ldb, ldc = a.strides[0] // 4, b.strides[0] // 4, c.strides[0] // 4
+    _sgemm(addr, wide, 111, 111, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb,
+           c.ctypes.data, ldc)
+
+
+@njit(inline="always", **_OPTS)
+def _sgemm(addr, wide, ta, tb, m, n, k, a, lda, b, ldb, c, ldc):
+    """cblas_sgemm at ``addr`` on raw addresses (row-major; ta, tb 111 or 112)."""
     if wide:
-        _sgemm64(addr, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb, c.ctypes.data, ldc)
+        _sgemm64(addr, ta, tb, m, n, k, a, lda, b, ldb, c, ldc)
     else:
-        _sgemm32(addr, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb, c.ctypes.data, ldc)
+        _sgemm32(addr, ta, tb, m, n, k, a, lda, b, ldb, c, ldc)
 
 
 @njit(**_FWD_OPTS)
@@ -843,6 +852,17 @@ def wino_out_part(arg):
 def wino_in_adj_part(arg):
     a, z, buf = _block_arrays(arg, False)
     wino_in_adj(buf, a[1], z, a[11], a[12], a[7], a[8], a[9], a[10])
+
+
+@cfunc(_PART, cache=True)
+def products_part(arg):
+    """Products k0..k1 of Winograd's 16 (winograd._native_products): C_k = op(A_k) @ op(B_k)
+    by sgemm, each operand at its base address plus k times its stride (entries). Block:
+    [sgemm, wide, ta, tb, m, n, kk, A, sA, lda, B, sB, ldb, C, sC, ldc, k0, k1]."""
+    a = carray(arg, (18,), np.int64)
+    for k in range(a[16], a[17]):
+        _sgemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7] + 4 * k * a[8], a[9],
+               a[10] + 4 * k * a[11], a[12], a[13] + 4 * k * a[14], a[15])
 
 
 def warm(sgemm=None):

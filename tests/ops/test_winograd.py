@@ -95,8 +95,10 @@ def test_compiled_transforms_have_the_numpy_twins_bits(kernels_on, monkeypatch, 
         np.testing.assert_array_equal(_with(True, fn, *args, pad), ref)
         np.testing.assert_array_equal(_with(True, fn, *strided, pad), ref)
     # each transform of the C-ordered arrays: wino_in and wino_out, wino_ct and wino_in_adj,
-    # wino_ct and wino_in; the strided ones' outputs (wino_out, wino_in_adj) too
-    assert len(native) == (8 if split else 0)
+    # wino_ct and wino_in; the strided ones' outputs (wino_out, wino_in_adj) too; and the
+    # 16 products of each call (planes 0-7 and 8-15 on two threads, split or not), through
+    # NumPy's sgemm with np.matmul's arguments
+    assert len(native) == (8 if split else 0) + 6
     if split and threads.cores >= 2 and threads._workers() is not None:
         assert all(native)
 
