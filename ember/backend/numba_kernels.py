@@ -495,17 +495,21 @@ def pool2x2_bwd(x, out, ct, z):
 
 
 @njit(**_OPTS)
-def _phases_in(src, sy, sx, wq, dst):
-    """dst[py * sx + px, i * wq + j] = src[py + i * sy, px + j * sx] (a plane's stride
-    phases, each on the grid's rows of wq)."""
-    H, W = src.shape
+def _phases(plane, sy, sx, wq, ph, into):
+    """A plane's stride phases, each on the grid's rows of wq: ``into`` ph[py * sx + px, i *
+    wq + j] = plane[py + i * sy, px + j * sx], else the inverse copy back into ``plane``."""
+    H, W = plane.shape
     for py in range(sy):
         for px in range(sx):
-            row = dst[py * sx + px]
+            row = ph[py * sx + px]
             for i in range((H - py + sy - 1) // sy):
-                r, xr = row[i * wq:], src[py + i * sy]
-                for j in range((W - px + sx - 1) // sx):
-                    r[j] = xr[px + j * sx]
+                r, pr = row[i * wq:], plane[py + i * sy]
+                if into:
+                    for j in range((W - px + sx - 1) // sx):
+                        r[j] = pr[px + j * sx]
+                else:
+                    for j in range((W - px + sx - 1) // sx):
+                        pr[px + j * sx] = r[j]
 
 
 @njit(**_OPTS)
@@ -531,7 +535,7 @@ def pool_scatter(x, out, ct, kh, kw, sy, sx, p0, p1, z):
     o, c = np.full(m, np.nan, np.float32), np.zeros(m, np.float32)
     taken = np.empty(m, np.bool_)
     for p in range(p0, p1):
-        _phases_in(x[p], sy, sx, wq, xs)
+        _phases(x[p], sy, sx, wq, xs, True)
         op, cp = out[p], ct[p]
         for i in range(OH):  # (beyond the output: a NaN maximum, a zero cotangent)
             for j in range(OW):
@@ -546,14 +550,7 @@ def pool_scatter(x, out, ct, kh, kw, sy, sx, p0, p1, z):
                 hit = (xr[q] == o[q]) & (not taken[q])
                 taken[q] |= hit
                 zr[q] += c[q] if hit else _f(0.0)
-        zp = z[p]
-        for py in range(sy):
-            for px in range(sx):
-                row = zs[py * sx + px]
-                for i in range((H - py + sy - 1) // sy):
-                    r, zr = row[i * wq:], zp[py + i * sy]
-                    for j in range((W - px + sx - 1) // sx):
-                        zr[px + j * sx] = r[j]
+        _phases(z[p], sy, sx, wq, zs, False)
 
 
 @njit(**_OPTS)
@@ -856,7 +853,7 @@ def wino_in_adj_part(arg):
 
 @cfunc(_PART, cache=True)
 def products_part(arg):
-    """Products k0..k1 of Winograd's 16 (winograd._native_products): C_k = op(A_k) @ op(B_k)
+    """Products k0..k1 of Winograd's 16 (winograd._products): C_k = op(A_k) @ op(B_k)
     by sgemm, each operand at its base address plus k times its stride (entries). Block:
     [sgemm, wide, ta, tb, m, n, kk, A, sA, lda, B, sB, ldb, C, sC, ldc, k0, k1]."""
     a = carray(arg, (18,), np.int64)

@@ -202,41 +202,40 @@ class _OpenBLASWorkers:
         finally:
             _local.inside = False
 
+    def _go_now(self, n, routine, args, stride, jobs=None):
+        """gotoblas_pthread(n, routine, args, stride) now, ``jobs`` (for _entry) set while it
+        runs; False when it cannot (another run under way, fewer workers, OpenBLAS not held
+        to one thread)."""
+        if n > min(self._threads.value, len(self._slots)) or \
+                not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._get() != 1:
+                return False
+            self._jobs = jobs or []
+            self._go(n, routine, args, stride)
+        finally:
+            self._jobs = []
+            self._lock.release()
+        return True
+
+    def run_native(self, addr, blocks):
+        """run for C functions: ``addr`` (void f(void *)) once per row of the int64 array
+        ``blocks``, the row's address its argument; False when it cannot run them now."""
+        return self._go_now(len(blocks), addr, blocks.ctypes.data, blocks.strides[0])
+
     def run(self, fns):
         """The functions' results in order, or None when this cannot run them now (another
         run under way, fewer workers, OpenBLAS not held to one thread); the first error
         (by position) is raised once all have finished."""
-        if len(fns) > min(self._threads.value, len(self._slots)) or \
-                not self._lock.acquire(blocking=False):
+        jobs = [[f, None, None] for f in fns]
+        if not self._go_now(len(fns), self._entry_p, self._ct.addressof(self._slots),
+                            self._ct.sizeof(self._ct.c_int64), jobs):
             return None
-        try:
-            if self._get() != 1:
-                return None
-            self._jobs = [[f, None, None] for f in fns]
-            self._go(len(fns), self._entry_p, self._ct.addressof(self._slots),
-                     self._ct.sizeof(self._ct.c_int64))
-            jobs, self._jobs = self._jobs, []
-        finally:
-            self._lock.release()
         for _, _, e in jobs:
             if e is not None:
                 raise e
         return [r for _, r, _ in jobs]
-
-
-def _run_native(host, addr, blocks):
-    """host.run for C functions: ``addr`` (void f(void *)) once per row of the int64 array
-    ``blocks``, the row's address its argument; False when it cannot run them now."""
-    if len(blocks) > min(host._threads.value, len(host._slots)) or \
-            not host._lock.acquire(blocking=False):
-        return False
-    try:
-        if host._get() != 1:
-            return False
-        host._go(len(blocks), addr, blocks.ctypes.data, blocks.strides[0])
-    finally:
-        host._lock.release()
-    return True
 
 
 def _workers():
@@ -293,7 +292,7 @@ def run_compiled(addr, blocks):
     if host is None:
         return False
     with blas_single_thread():
-        return _run_native(host, addr, blocks)
+        return host.run_native(addr, blocks)
 
 
 def _under_errstate(err, fn, args):

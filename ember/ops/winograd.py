@@ -66,40 +66,41 @@ def _parts(n, nbytes):
     return threads.halves(n, 1) if nbytes >= _SPLIT_MIN_BYTES else [(0, n)]
 
 
-def _products(fn, gemm):
-    """``fn(k)`` for the 16 planes, planes 0-7 and 8-15 on two threads with BLAS at one
-    thread each: faster than each product on two BLAS threads (ms, forward products / weight
-    gradient's: (16, 64, 16, 16) -> 64 1.00 -> 0.91 / 1.21 -> 1.03; (16, 512, 4, 4) -> 512
-    3.23 -> 3.31 / 6.74 -> 3.27; (16, 256, 16, 16) -> 256 15.5 -> 12.0 / 16.2 -> 11.8).
-    ``gemm`` describes the same products for the compiled kernels' GIL-free part
-    (_native_products), which runs them when it can."""
-    if _native_products(*gemm):
-        return
-
-    def half(a, b):
-        for k in range(a, b):
-            fn(k)
-    threads.run_parts(half, [(0, 8), (8, 16)])
-
-
 _N, _T = 111, 112  # CBLAS's no-transpose and transpose
 
 
-def _native_products(ta, tb, m, n, kk, a, sa, lda, b, sb, ldb, c, sc, ldc):
+def _op(x, s, k, rows, ld, trans):
+    """Operand k of the products: the (rows, ld) matrix k * ``s`` entries into ``x``'s
+    memory, transposed with ``trans`` (_T)."""
+    mat = _plane(x.reshape(-1), s, k, rows, ld)
+    return mat.T if trans == _T else mat
+
+
+def _products(ta, tb, m, n, kk, a, sa, lda, b, sb, ldb, c, sc, ldc):
     """The 16 products C_k = op(A_k) @ op(B_k) (op: ``ta``/``tb`` _N or _T; each operand
-    ``x`` from its array's start plus k * ``sx`` entries, leading dimension ``ldx``) as
-    numba_kernels.products_part on two threads (threads.run_compiled), each through NumPy's
-    own sgemm with np.matmul's arguments for those views: its bits. True when it ran them
-    (the kernels on, float32 arrays, NumPy's sgemm found, every size two or more), else
-    False, nothing run."""
+    ``x`` from its array's start plus k * ``sx`` entries, rows of ``ldx``), planes 0-7 and
+    8-15 on two threads with BLAS at one thread each: faster than each product on two BLAS
+    threads (ms, forward products / weight gradient's: (16, 64, 16, 16) -> 64 1.00 -> 0.91 /
+    1.21 -> 1.03; (16, 512, 4, 4) -> 512 3.23 -> 3.31 / 6.74 -> 3.27; (16, 256, 16, 16) ->
+    256 15.5 -> 12.0 / 16.2 -> 11.8). With the kernels on (float32, NumPy's sgemm found,
+    every size two or more) each half is numba_kernels.products_part, a GIL-free C part
+    (threads.run_compiled) calling NumPy's sgemm with np.matmul's arguments for these
+    views: np.matmul's bits; else np.matmul's calls from Python parts."""
     K = accel.kernels_for(a, b, c)
     blas = accel.sgemm() if K is not None else None
-    if blas is None or min(m, n, kk) < 2:
-        return False
-    head = [*blas, ta, tb, m, n, kk, a.ctypes.data, sa, lda, b.ctypes.data, sb, ldb,
-            c.ctypes.data, sc, ldc]
-    blocks = np.array([head + [0, 8], head + [8, 16]], np.int64)
-    return threads.run_compiled(K.products_part.address, blocks)
+    if blas is not None and min(m, n, kk) >= 2:
+        head = [*blas, ta, tb, m, n, kk, a.ctypes.data, sa, lda, b.ctypes.data, sb, ldb,
+                c.ctypes.data, sc, ldc]
+        blocks = np.array([head + [0, 8], head + [8, 16]], np.int64)
+        if threads.run_compiled(K.products_part.address, blocks):
+            return
+
+    def half(i, j):
+        for k in range(i, j):
+            U.matmul(_op(a, sa, k, kk if ta == _T else m, lda, ta),
+                     _op(b, sb, k, n if tb == _T else kk, ldb, tb),
+                     out=_op(c, sc, k, m, ldc, _N))
+    threads.run_parts(half, [(0, 8), (8, 16)])
 
 
 # ---- the NumPy twins of the transforms (numba_kernels.wino_*: the same bits) ---------------
@@ -201,7 +202,7 @@ def _native(name, arr, buf, s, th, tw, parts, pad, into):
     kernels on, two parts, C-ordered float32 arrays), else False, nothing run. The same
     kernel, so the same bits, as the parts run from Python."""
     K = accel.kernels_for(arr, buf)
-    if K is None or len(parts) < 2 or not arr.flags.c_contiguous or arr.ndim != 4:
+    if K is None or len(parts) < 2 or not arr.flags.c_contiguous:
         return False
     head = [arr.ctypes.data, *arr.shape, buf.ctypes.data, s] if into else \
         [buf.ctypes.data, s, arr.ctypes.data, *arr.shape]
@@ -266,8 +267,7 @@ def _conv_block(x, u, pad, y):
     th, tw, t = _geometry(y.shape)
     v, sv = _transform("wino_in", x, c, t, th, tw, *pad)
     m, sm = _planes(o, t, x)
-    _products(lambda k: U.matmul(u[k], _plane(v, sv, k, c, t), out=_plane(m, sm, k, o, t)),
-              (_N, _N, o, t, c, u, o * c, c, v, sv, t, m, sm, t))
+    _products(_N, _N, o, t, c, u, o * c, c, v, sv, t, m, sm, t)
     parts = _parts(n, 16 * sm * y.itemsize)
     if not _native("wino_out", y, m, sm, th, tw, parts, (), False):
         fn = _kernel("wino_out", m, y)
@@ -279,8 +279,7 @@ def _input_grad_block(ct, u, g, sg, pad, z):
     c = u.shape[2]
     th, tw, t = _geometry(ct.shape)
     v, sv = _planes(c, t, ct)
-    _products(lambda k: U.matmul(u[k].T, _plane(g, sg, k, o, t), out=_plane(v, sv, k, c, t)),
-              (_T, _N, c, t, o, u, o * c, c, g, sg, t, v, sv, t))
+    _products(_T, _N, c, t, o, u, o * c, c, g, sg, t, v, sv, t)
     parts = _parts(n, 16 * sv * z.itemsize)
     if not _native("wino_in_adj", z, v, sv, th, tw, parts, pad, False):
         fn = _kernel("wino_in_adj", v, z)
@@ -292,8 +291,7 @@ def _weight_grad_block(ct, x, g, sg, pad, du):
     o, c = ct.shape[1], x.shape[1]
     th, tw, t = _geometry(ct.shape)
     v, sv = _transform("wino_in", x, c, t, th, tw, *pad)
-    _products(lambda k: U.matmul(_plane(g, sg, k, o, t), _plane(v, sv, k, c, t).T,
-                                 out=du[k]), (_N, _T, o, c, t, g, sg, t, v, sv, t, du, o * c, c))
+    _products(_N, _T, o, c, t, g, sg, t, v, sv, t, du, o * c, c)
 
 
 def _grads(ct, x, w, pad, want_dx, want_dw):
