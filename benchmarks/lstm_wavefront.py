@@ -29,8 +29,8 @@ def make(T, N, H, seed=0):
     f32 = np.float32
     s = f32(1 / np.sqrt(H))  # float32: a NumPy float64 scalar would promote (NumPy 2)
     args = [rng.standard_normal(sh, dtype=f32) * s for sh in
-            [(T, N, 4 * H), (H, 4 * H), (H, 4 * H), (4 * H,), (H, 4 * H), (N, H), (N, H),
-             (N, H), (N, H)]]
+            [(T, N, 100), (100, 4 * H), (4 * H,), (H, 4 * H), (H, 4 * H), (4 * H,), (H, 4 * H),
+             (N, H), (N, H), (N, H), (N, H)]]
     assert all(a.dtype == f32 for a in args), [a.dtype for a in args]
     cts = [np.zeros((T, N, H), f32) for _ in range(4)]
     cts[2][-1] = rng.standard_normal((N, H), dtype=f32)  # as text-lstm: h_n of layer 2

@@ -389,11 +389,11 @@ class LSTM(_RNNBase):
         from ..ops.nn_ops import lstm2_sequence
         w_ih1, w_hh1, b_ih1, b_hh1 = self._weights(layer, 0)
         w_ih2, w_hh2, b_ih2, b_hh2 = self._weights(layer + 1, 0)
-        b2 = b_ih2 + b_hh2 if b_ih2 is not None else \
-            zeros(w_hh2.shape[0], dtype=w_hh2.dtype)
+        b1, b2 = (b_ih + b_hh if b_ih is not None else zeros(w_hh.shape[0], dtype=w_hh.dtype)
+                  for b_ih, b_hh, w_hh in ((b_ih1, b_hh1, w_hh1), (b_ih2, b_hh2, w_hh2)))
         (hs1, cs1), (hs2, cs2) = lstm2_sequence(
-            self._project(x, w_ih1, b_ih1, b_hh1), w_hh1.mT, w_ih2.mT, b2, w_hh2.mT,
-            h0[layer:layer + 2], c0[layer:layer + 2])
+            x, w_ih1.mT, b1, w_hh1.mT, w_ih2.mT, b2, w_hh2.mT, h0[layer:layer + 2],
+            c0[layer:layer + 2])
         return (hs1, hs2), (cs1, cs2)
 
 

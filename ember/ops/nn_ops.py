@@ -725,19 +725,23 @@ export(lstm_sequence, __all__)
 
 # ---- two stacked LSTM layers as one primitive: the wavefront on two threads -----------------
 #
-# lstm2_seq(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02) runs layer 1's recurrence (xw1
-# its input projections, as lstm_seq's xw) and layer 2's, whose input projections are formed
-# inside, one GEMM per block of _WAVE_BLOCK steps: hs1[block] @ wih2T + b2. Outputs: each
-# layer's hs, cs and acts, as lstm_seq's. With the switch on (N * H >= _WAVE_MIN_NH and two
-# cores) layer 2 runs block k on a kernel thread while layer 1 runs block k+1 (the wavefront,
-# backend/threads.py); its VJP lstm2_seq_bwd is the reverse wavefront: layer 2's backward
-# runs block k (from the last) while layer 1's backward runs block k+1, whose input
-# cotangents dgates2[block] @ wih2T^T + ct_hs1[block] layer 2 has just made available.
+# lstm2_seq(x, wih1T, b1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02) runs two layers from
+# the first one's input x (T, N, E): each layer's input projections are formed inside, one
+# GEMM per block of _WAVE_BLOCK steps (x[block] @ wih1T + b1, hs1[block] @ wih2T + b2), each
+# recurrence is lstm_seq's. Outputs: each layer's hs, cs and acts, as lstm_seq's. With the
+# switch on (N * H >= _WAVE_MIN_NH and two cores) layer 2 runs block k on a kernel thread
+# while layer 1 runs block k+1 (the wavefront, backend/threads.py): layer 1's projections
+# are made by its own thread a block at a time, in cache (no (T, N, 4H) array of them, no
+# separate pass adding the bias); its VJP lstm2_seq_bwd is the reverse wavefront: layer 2's
+# backward runs block k (from the last) while layer 1's backward runs block k+1, whose
+# input cotangents dgates2[block] @ wih2T^T + ct_hs1[block] layer 2 has just made
+# available; x's, wih1T's and b1's cotangents are whole-sequence products after it.
 # The blocks are fixed by the shapes and every block runs the same kernels in either
 # schedule (each layer's recurrence over a block is lstm_seq's kernel with the previous
 # block's last state), so the bits are the same with the switch on or off, eager or jit;
-# they may differ from two lstm_seq calls (layer 2's projection there is one GEMM over all
-# steps). The reference (JVP, second order, vmap over weights) is two lstm_seq binds.
+# they may differ from two lstm_seq calls (the projections there are one GEMM over all
+# steps). The reference (JVP, second order, vmap over weights) is the projection and two
+# lstm_seq binds.
 _WAVE_BLOCK = 8  # steps per block: one handoff and one projection GEMM per block
 
 
@@ -781,37 +785,56 @@ def _c_copy(xp, a):
     return out
 
 
-def _lstm2_seq_impl(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
-    T, n, h4 = xw1.shape
+# Layer 2's projections of every _WAVE_A_SHARE-th block are made by layer 1's thread, the
+# others by layer 2's: the two threads' work balanced (layer 1's thread also projects x).
+# text-lstm's forward (200 steps, batch 64, H 128, E 100), alternating in one process,
+# median ms: every 3rd block 50.3, 4th 48.4, 6th 47.0, 8th 46.2, 12th 46.0, none 46.8
+_WAVE_A_SHARE = 12
+
+
+def _lstm2_seq_impl(x, wih1T, b1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
+    T, n, E = x.shape
+    h4 = whh1T.shape[1]
     H = h4 // 4
-    xp = namespace(xw1)
-    dt = xw1.dtype
+    xp = namespace(x)
+    dt = x.dtype
     outs = [xp.empty(s, dt) for s in ((T, n, H), (T, n, H), (T, n, 5 * H)) * 2]
     hs1, cs1, a1, hs2, cs2, a2 = outs
     scale, numer = _lstm_scales(xp, h4, dt)
-    ws1, ws2 = _c_copy(xp, whh1T), whh2T * scale  # layer 1 scales after its products
-    # layer 2's input projections times the gates' scales (powers of two: the same bits as
-    # scaling the projections afterwards), made so by the weight and bias
-    wi2 = _c_copy(xp, wih2T)
+    # both layers' projections and recurrent weights times the gates' scales (powers of
+    # two: the same bits as scaling each step's pre-activations after its product)
+    ws1, ws2 = whh1T * scale, whh2T * scale
+    wi1, wi2 = _c_copy(xp, wih1T), _c_copy(xp, wih2T)
+    wi1 *= scale
     wi2 *= scale
-    b2s = b2 * scale
+    b1s, b2s = b1 * scale, b2 * scale
+    L = min(_WAVE_BLOCK, T)
+    xw1 = xp.empty((L, n, h4), dt)  # one block's projections of layer 1 (its thread's)
+    xb = None if x.flags.c_contiguous else xp.empty((L, n, E), dt)
     xw2 = xp.empty((T, n, h4), dt)
 
-    def project(a, b):  # layer 2's (scaled) input projections of one block
-        x = xw2[a:b]
-        np.matmul(hs1[a:b].reshape(-1, H), wi2, out=x.reshape(-1, h4))
-        x += b2s
+    def project(src, w, bias, dst):  # (m, n, K) @ (K, 4H) + bias into dst (m, n, 4H)
+        np.matmul(src.reshape(-1, src.shape[-1]), w, out=dst.reshape(-1, h4))
+        dst += bias
+
+    def by_layer1(a):
+        return a // _WAVE_BLOCK % _WAVE_A_SHARE == _WAVE_A_SHARE - 1
 
     def layer1(a, b):
+        src = x[a:b]
+        if xb is not None:  # (a time-first view of batch-first rows: this block's copied)
+            src = xb[:b - a]
+            src[...] = x[a:b]
+        project(src, wi1, b1s, xw1[:b - a])
         h, c = (h01, c01) if a == 0 else (hs1[a - 1], cs1[a - 1])
-        _lstm_seq_rows(xw1[a:b], ws1, h, c, False, hs1[a:b], cs1[a:b], a1[a:b], scale, numer,
-                       0, n)
-        if a // _WAVE_BLOCK % 2:  # the odd blocks' projections here, the even ones in layer2:
-            project(a, b)         # the two threads' work balanced
+        _lstm_seq_rows(xw1[:b - a], ws1, h, c, False, hs1[a:b], cs1[a:b], a1[a:b], scale,
+                       numer, 0, n, scaled=True)
+        if by_layer1(a):
+            project(hs1[a:b], wi2, b2s, xw2[a:b])
 
     def layer2(a, b):
-        if a // _WAVE_BLOCK % 2 == 0:
-            project(a, b)
+        if not by_layer1(a):
+            project(hs1[a:b], wi2, b2s, xw2[a:b])
         h, c = (h02, c02) if a == 0 else (hs2[a - 1], cs2[a - 1])
         _lstm_seq_rows(xw2[a:b], ws2, h, c, False, hs2[a:b], cs2[a:b], a2[a:b], scale, numer,
                        0, n, scaled=True)
@@ -820,21 +843,25 @@ def _lstm2_seq_impl(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
     return outs
 
 
-def _lstm2_seq_ref(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
-    """lstm2_seq by definition: two lstm_seq binds, layer 2's projection per block."""
+def _lstm2_seq_ref(x, wih1T, b1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
+    """lstm2_seq by definition: the projections per block and two lstm_seq binds."""
     from .indexing import cat
-    T, n, h4 = xw1.shape
-    H = h4 // 4
-    hs1, cs1, a1 = bind(lstm_seq_p, xw1, whh1T, h01, c01, reverse=False)
-    xw2 = cat([(hs1[a:b].reshape((-1, H)) @ wih2T).reshape((b - a, n, h4))
-               for a, b in _wave_blocks(T)], 0) + b2
+    T, n = x.shape[:2]
+    h4 = whh1T.shape[1]
+
+    def project(src, w, bias):
+        K = src.shape[-1]
+        return cat([(src[a:b].reshape((-1, K)) @ w).reshape((b - a, n, h4))
+                    for a, b in _wave_blocks(T)], 0) + bias
+    hs1, cs1, a1 = bind(lstm_seq_p, project(x, wih1T, b1), whh1T, h01, c01, reverse=False)
+    xw2 = project(hs1, wih2T, b2)
     hs2, cs2, a2 = bind(lstm_seq_p, xw2, whh2T, h02, c02, reverse=False)
     return [hs1, cs1, a1, hs2, cs2, a2]
 
 
-def _lstm2_seq_shape(xw1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
-    T, n, h4 = xw1.shape
-    H, dt = h4 // 4, xw1.dtype
+def _lstm2_seq_shape(x, wih1T, b1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02):
+    T, n = x.shape[:2]
+    H, dt = whh1T.shape[0], x.dtype
     return [Aval(s, dt) for s in ((T, n, H), (T, n, H), (T, n, 5 * H)) * 2]
 
 
@@ -851,10 +878,10 @@ def _lstm2_seq_vjp(ct, out, *primals):
 
 
 def _lstm2_seq_batch(args, dims):
-    if any(d is not None for d in dims[1:5]):  # per-example weights or bias
+    if any(d is not None for d in dims[1:7]):  # per-example weights or biases
         return NotImplemented  # -> the reference under vmap
-    w = args[1:5]
-    rest, b = _merge_batch([args[0]] + list(args[5:]), [dims[0]] + list(dims[5:]))
+    w = args[1:7]
+    rest, b = _merge_batch([args[0]] + list(args[7:]), [dims[0]] + list(dims[7:]))
     outs = bind(lstm2_seq_p, rest[0], *w, *rest[1:])
     outs = [_split_batch(o, b, True) for o in outs]
     return [o for o, _ in outs], [d for _, d in outs]
@@ -866,8 +893,9 @@ lstm2_seq_p = Primitive(
 lstm2_seq_p.vjp_accepts_none = True
 
 
-# lstm2_seq_bwd(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, acts1, hs2, cs2, acts2, xw1, whh1T,
-# wih2T, b2, whh2T, h01, c01, h02, c02) -> the cotangents of lstm2_seq's nine inputs. The
+# lstm2_seq_bwd(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, acts1, hs2, cs2, acts2, x, wih1T,
+# b1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02) -> the cotangents of lstm2_seq's eleven
+# inputs. The
 # flags ct_h1, ct_c1, ct_c2 False: that cotangent was not given (its place holds another
 # array, not read). No batching rule of its own: vmap runs its reference (the derived VJP of
 # lstm2_seq's reference, i.e. lstm_seq_bwd twice).
@@ -883,8 +911,8 @@ def _w_grad(hs, h0, dg):
     return w
 
 
-def _lstm2_seq_bwd_impl(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, a2, xw1,
-                        whh1T, wih2T, b2, whh2T, h01, c01, h02, c02, *, ct_h1=True,
+def _lstm2_seq_bwd_impl(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, a2, x, wih1T,
+                        b1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02, *, ct_h1=True,
                         ct_c1=True, ct_c2=True):
     T, n, H = hs1.shape
     h4 = 4 * H
@@ -925,14 +953,22 @@ def _lstm2_seq_bwd_impl(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, 
 
     threads.wavefront(layer2, layer1, _wave_blocks(T)[::-1], _wave_on(n, H),
                       first_tail=layer2_weights, second_tail=layer1_weights)
-    return [dg1, grads["w1"], grads["wi2"], grads["b2"], grads["w2"], dh1, dc1, dh2, dc2]
+    # layer 1's projection: x's, wih1T's and b1's cotangents, whole-sequence products
+    g1 = dg1.reshape(-1, h4)
+    E = x.shape[-1]
+    dx = np.matmul(g1, _c_copy(xp, wih1T.T)).reshape(T, n, E)
+    dwi1 = np.matmul(x.reshape(-1, E).T, g1)  # (a copy of x's rows if it is a view)
+    return [dx, dwi1, g1.sum(0), grads["w1"], grads["wi2"], grads["b2"], grads["w2"], dh1,
+            dc1, dh2, dc2]
 
 
-def _lstm2_seq_bwd_shape(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, a2, xw1,
-                         whh1T, wih2T, b2, whh2T, h01, c01, h02, c02, **_):
+def _lstm2_seq_bwd_shape(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, a2, x, wih1T,
+                         b1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02, **_):
     T, n, H = hs1.shape
+    E = x.shape[-1]
     dt = hs1.dtype
-    return [Aval(s, dt) for s in ((T, n, 4 * H), (H, 4 * H), (H, 4 * H), (4 * H,), (H, 4 * H),
+    return [Aval(s, dt) for s in ((T, n, E), (E, 4 * H), (4 * H,), (H, 4 * H), (H, 4 * H),
+                                  (4 * H,), (H, 4 * H),
                                   (n, H), (n, H), (n, H), (n, H))]
 
 
@@ -949,33 +985,31 @@ lstm2_seq_bwd_p = Primitive(
     shape=_lstm2_seq_bwd_shape, reference=_lstm2_seq_bwd_ref)
 
 
-def lstm2_sequence(xw1, whh1_t, wih2_t, b2, whh2_t, h0, c0):
-    """Two stacked LSTM layers over a whole sequence, as one primitive: ``xw1`` (T, N, 4H)
-    are layer 1's input projections with biases, ``whh1_t`` (H, 4H) its transposed recurrent
-    weight; layer 2's input projections are ``hs1 @ wih2_t + b2`` (``wih2_t`` (H, 4H), ``b2``
-    (4H,): both of layer 2's biases), ``whh2_t`` (H, 4H) its recurrent weight; ``h0``/``c0``
-    (2, N, H) the initial states of the two layers. Returns ``(hs1, cs1), (hs2, cs2)``, each
-    (T, N, H). Above a size (``EMBER_LSTM_WAVE_MIN_NH``) layer 2 runs on a second thread one
-    block of steps behind layer 1, and its backward the other way round; same bits either
-    way."""
-    xw1, w1, wi2, b2, w2, h0, c0 = (as_value(v) for v in (xw1, whh1_t, wih2_t, b2, whh2_t, h0,
-                                                          c0))
+def lstm2_sequence(x, wih1_t, b1, whh1_t, wih2_t, b2, whh2_t, h0, c0):
+    """Two stacked LSTM layers over a whole sequence, as one primitive: ``x`` (T, N, E) is
+    layer 1's input, ``wih1_t`` (E, 4H) its transposed input weight, ``b1`` (4H,) both of
+    its biases, ``whh1_t`` (H, 4H) its transposed recurrent weight; layer 2's input
+    projections are ``hs1 @ wih2_t + b2`` (``wih2_t`` (H, 4H), ``b2`` (4H,)), ``whh2_t``
+    (H, 4H) its recurrent weight; ``h0``/``c0`` (2, N, H) the initial states of the two
+    layers. Returns ``(hs1, cs1), (hs2, cs2)``, each (T, N, H). Above a size
+    (``EMBER_LSTM_WAVE_MIN_NH``) layer 2 runs on a second thread one block of steps behind
+    layer 1, and its backward the other way round; same bits either way."""
+    names = ("x", "wih1_t", "b1", "whh1_t", "wih2_t", "b2", "whh2_t", "h0", "c0")
+    vals = [as_value(v) for v in (x, wih1_t, b1, whh1_t, wih2_t, b2, whh2_t, h0, c0)]
+    x, wi1, b1, w1, wi2, b2, w2, h0, c0 = vals
     H = w1.shape[0] if w1.ndim == 2 else 0
-    n = xw1.shape[1] if xw1.ndim == 3 else -1
-    if H < 1 or xw1.ndim != 3 or xw1.shape[2] != 4 * H or \
+    T, n, E = tuple(x.shape) if x.ndim == 3 else (0, -1, -1)
+    if H < 1 or x.ndim != 3 or tuple(wi1.shape) != (E, 4 * H) or \
             any(tuple(v.shape) != (H, 4 * H) for v in (w1, wi2, w2)) or \
-            tuple(b2.shape) != (4 * H,) or tuple(h0.shape) != (2, n, H) or \
-            tuple(c0.shape) != (2, n, H):
+            any(tuple(v.shape) != (4 * H,) for v in (b1, b2)) or \
+            any(tuple(v.shape) != (2, n, H) for v in (h0, c0)):
         raise OpError(
-            "lstm2_sequence: expected xw1 (T, N, 4H), whh1_t, wih2_t, whh2_t (H, 4H), b2 (4H,), "
-            "h0 and c0 (2, N, H); got " + ", ".join(
-                f"{k} {tuple(v.shape)}" for k, v in zip(
-                    ("xw1", "whh1_t", "wih2_t", "b2", "whh2_t", "h0", "c0"),
-                    (xw1, w1, wi2, b2, w2, h0, c0))))
-    _check_sequence("lstm2_sequence", "xw1, whh1_t, wih2_t, b2, whh2_t, h0, c0", xw1, w1, wi2,
-                    b2, w2, h0, c0)
-    hs1, cs1, _, hs2, cs2, _ = bind(lstm2_seq_p, xw1, w1, wi2, b2, w2, h0[0], c0[0], h0[1],
-                                    c0[1])
+            "lstm2_sequence: expected x (T, N, E), wih1_t (E, 4H), b1 and b2 (4H,), whh1_t, "
+            "wih2_t, whh2_t (H, 4H), h0 and c0 (2, N, H); got " + ", ".join(
+                f"{k} {tuple(v.shape)}" for k, v in zip(names, vals)))
+    _check_sequence("lstm2_sequence", ", ".join(names), *vals)
+    hs1, cs1, _, hs2, cs2, _ = bind(lstm2_seq_p, x, wi1, b1, w1, wi2, b2, w2, h0[0], c0[0],
+                                    h0[1], c0[1])
     return (hs1, cs1), (hs2, cs2)
 
 

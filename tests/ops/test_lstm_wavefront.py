@@ -11,10 +11,11 @@ from ember.backend import threads
 from ember.ops import nn_ops
 
 
-def _args(rng, T, n, H, dtype):
+def _args(rng, T, n, H, dtype, E=7):
+    """x, wih1T, b1, whh1T, wih2T, b2, whh2T, h01, c01, h02, c02."""
     return [rng.standard_normal(s).astype(dtype) * 0.5 for s in
-            [(T, n, 4 * H), (H, 4 * H), (H, 4 * H), (4 * H,), (H, 4 * H), (n, H), (n, H),
-             (n, H), (n, H)]]
+            [(T, n, E), (E, 4 * H), (4 * H,), (H, 4 * H), (H, 4 * H), (4 * H,), (H, 4 * H),
+             (n, H), (n, H), (n, H), (n, H)]]
 
 
 def _kernels(args, cts, flags):
@@ -44,13 +45,13 @@ def test_blocks_are_fixed_by_the_sequence_length_only():
     assert nn_ops._wave_blocks(3) == [(0, 3)]
 
 
-def _pair_loss(x, w1, wi2, b2, w2, h0, c0, ct):
-    (hs1, cs1), (hs2, cs2) = ember.lstm2_sequence(x, w1, wi2, b2, w2, h0, c0)
+def _pair_loss(x, wi1, b1, w1, wi2, b2, w2, h0, c0, ct):
+    (hs1, cs1), (hs2, cs2) = ember.lstm2_sequence(x, wi1, b1, w1, wi2, b2, w2, h0, c0)
     return (hs2 * ct).sum() + cs1[-1].sum() + (hs1[-1] * 3).sum() + (cs2 * cs2).sum()
 
 
-def _two_layers_loss(x, w1, wi2, b2, w2, h0, c0, ct):
-    hs1, cs1 = ember.lstm_sequence(x, w1, h0[0], c0[0])
+def _two_layers_loss(x, wi1, b1, w1, wi2, b2, w2, h0, c0, ct):
+    hs1, cs1 = ember.lstm_sequence(x @ wi1 + b1, w1, h0[0], c0[0])
     hs2, cs2 = ember.lstm_sequence(hs1 @ wi2 + b2, w2, h0[1], c0[1])
     return (hs2 * ct).sum() + cs1[-1].sum() + (hs1[-1] * 3).sum() + (cs2 * cs2).sum()
 
@@ -61,13 +62,13 @@ def test_values_and_gradients_equal_two_lstm_sequence_layers(monkeypatch, wave):
     rng = np.random.default_rng(0)
     T, n, H = 19, 4, 3
     a = _args(rng, T, n, H, np.float64)
-    args = [ember.tensor(v) for v in a[:5]] + [ember.tensor(np.stack([a[5], a[7]])),
-                                               ember.tensor(np.stack([a[6], a[8]])),
+    args = [ember.tensor(v) for v in a[:7]] + [ember.tensor(np.stack([a[7], a[9]])),
+                                               ember.tensor(np.stack([a[8], a[10]])),
                                                ember.tensor(rng.standard_normal((T, n, H)))]
     np.testing.assert_allclose(_pair_loss(*args).item(), _two_layers_loss(*args).item(),
                                rtol=1e-12)
-    got = ember.grad(_pair_loss, argnums=tuple(range(7)))(*args)
-    want = ember.grad(_two_layers_loss, argnums=tuple(range(7)))(*args)
+    got = ember.grad(_pair_loss, argnums=tuple(range(9)))(*args)
+    want = ember.grad(_two_layers_loss, argnums=tuple(range(9)))(*args)
     for g, r in zip(got, want):
         np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-10, atol=1e-12)
 
@@ -165,13 +166,16 @@ def test_switch_from_the_environment(monkeypatch):
 
 def test_errors_name_the_shapes():
     z = ember.zeros
-    with pytest.raises(ValueError, match=r"lstm2_sequence: expected xw1 \(T, N, 4H\).*"
-                                         r"h0 \(2, 3, 2\)"):
-        ember.lstm2_sequence(z(4, 3, 8), z(2, 8), z(2, 8), z(8), z(2, 8), z(2, 3, 2),
-                             z(2, 3, 3))
-    with pytest.raises(TypeError, match="lstm2_sequence: .* one dtype"):
-        ember.lstm2_sequence(z(4, 3, 8), z(2, 8, dtype=ember.float64), z(2, 8), z(8), z(2, 8),
+    with pytest.raises(ValueError, match=r"lstm2_sequence: expected x \(T, N, E\).*"
+                                         r"wih1_t \(5, 8\).*h0 \(2, 3, 2\)"):
+        ember.lstm2_sequence(z(4, 3, 6), z(5, 8), z(8), z(2, 8), z(2, 8), z(8), z(2, 8),
                              z(2, 3, 2), z(2, 3, 2))
+    with pytest.raises(ValueError, match=r"lstm2_sequence: expected .* c0 \(2, 3, 3\)"):
+        ember.lstm2_sequence(z(4, 3, 6), z(6, 8), z(8), z(2, 8), z(2, 8), z(8), z(2, 8),
+                             z(2, 3, 2), z(2, 3, 3))
+    with pytest.raises(TypeError, match="lstm2_sequence: .* one dtype"):
+        ember.lstm2_sequence(z(4, 3, 6), z(6, 8), z(8), z(2, 8, dtype=ember.float64),
+                             z(2, 8), z(8), z(2, 8), z(2, 3, 2), z(2, 3, 2))
 
 
 def test_same_bits_when_blas_itself_has_two_threads(monkeypatch):

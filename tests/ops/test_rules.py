@@ -174,10 +174,10 @@ CASES = [
     ("lstm_cell", lambda m, g, c: _lstm_cell(m, g, c), [(2, 8), (2, 2)], False),
     ("lstm_sequence", lambda m, x, w, h, c: _lstm_sequence(m, x, w, h, c),
      [(3, 2, 8), (2, 8), (2, 2), (2, 2)], False),
-    # 9 steps: two blocks of layer 2's projection (8 + 1)
-    ("lstm2_sequence", lambda m, x, w1, wi2, b2, w2, h, c: _lstm2_sequence(
-        m, x, w1, wi2, b2, w2, h, c), [(9, 2, 8), (2, 8), (2, 8), (8,), (2, 8), (2, 2, 2),
-                                       (2, 2, 2)], False),
+    # 9 steps: two blocks of the projections (8 + 1)
+    ("lstm2_sequence", lambda m, x, wi1, b1, w1, wi2, b2, w2, h, c: _lstm2_sequence(
+        m, x, wi1, b1, w1, wi2, b2, w2, h, c),
+     [(9, 2, 3), (3, 8), (8,), (2, 8), (2, 8), (8,), (2, 8), (2, 2, 2), (2, 2, 2)], False),
     ("gru_sequence", lambda m, x, w, b, h: _gru_sequence(m, x, w, b, h),
      [(3, 2, 6), (2, 6), (6,), (2, 2)], False),
     ("nll_loss", lambda m, x: _nll_loss(m, x), [(4, 3)], False),
@@ -501,10 +501,10 @@ def _lstm_sequence(m, x, w, h0, c0):
     return m.cat(outs, -1)
 
 
-def _lstm2_sequence(m, x, w1, wi2, b2, w2, h0, c0):
+def _lstm2_sequence(m, x, wi1, b1, w1, wi2, b2, w2, h0, c0):
     if m is torch:  # two layers written out
         seqs = []
-        for k, (xin, w) in enumerate(((x, w1), (None, w2))):
+        for k, (xin, w) in enumerate(((x @ wi1 + b1, w1), (None, w2))):
             if k:
                 xin = m.stack(seqs[-2]) @ wi2 + b2
             hs, cs, h, c = [], [], h0[k], c0[k]
@@ -517,7 +517,7 @@ def _lstm2_sequence(m, x, w1, wi2, b2, w2, h0, c0):
             seqs += [hs, cs]
         (hs1, cs1), (hs2, cs2) = (m.stack(v) for v in seqs[:2]), (m.stack(v) for v in seqs[2:])
     else:
-        (hs1, cs1), (hs2, cs2) = m.lstm2_sequence(x, w1, wi2, b2, w2, h0, c0)
+        (hs1, cs1), (hs2, cs2) = m.lstm2_sequence(x, wi1, b1, w1, wi2, b2, w2, h0, c0)
     return m.cat([hs1, cs1 * 0.5, hs2 * 2, cs2], -1)
 
 
