@@ -491,6 +491,9 @@ class Tracer(Tensor):
     """A Tensor whose value lives in an interpreter (jvp, vmap, grad, jit staging)."""
 
     __slots__ = ("_trace",)
+    # jit staging's tracers: a value the compiled plan will compute, no transform of its own
+    # (a rule's reverse-mode forward may keep residuals for such values as for arrays)
+    staged = False
 
     @property
     def aval(self) -> Aval:

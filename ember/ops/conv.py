@@ -23,7 +23,7 @@ import numpy as np
 
 from ..backend import accel, namespace, threads
 from ..backend import ufuncs as U
-from ..core.primitive import Aval, Primitive, bind
+from ..core.primitive import Aval, Primitive, Tracer, bind
 from ..core.tensor import Tensor
 from ..core.state import autocast_threads as _ac
 from . import autocast_policy as _autocast
@@ -1453,12 +1453,54 @@ def _wino_ref(x, w, pad):
     return einsum("nchwkl,ockl->nohw", bind(windows_p, _wino_padded(x, pad), **_W3), w)
 
 
-def _wino_vjp(ct, out, x, w, pad, needed=None):
+def _wino_vjp(ct, out, x, w, pad, needed=None, residuals=None):
     dx, dw = needed or (True, True)
     if dx and dw:  # (the cotangent's transform made once)
+        if residuals is not None:  # the forward's U and V (_wino_forward)
+            return tuple(bind(winograd_grads_kept_p, ct, x, w, *residuals, pad=pad))
         return tuple(bind(winograd_grads_p, ct, x, w, pad=pad))
     return (bind(winograd_input_grad_p, ct, w, pad=pad) if dx else None,
             bind(winograd_weight_grad_p, ct, x, pad=pad) if dw else None)
+
+
+def _wino_forward(primals, pad):
+    """Reverse mode's forward (jit's, or on arrays): winograd_conv_kept, whose U and V the
+    VJP's winograd_grads_kept reads instead of making them again, where winograd.keeps
+    (ResNet-18's compiled step 109 -> ~106 ms); under other transforms (vmap, a second
+    derivative) the plain primitive."""
+    x, w = primals
+    if all(not isinstance(v, Tracer) or v.staged for v in primals) and \
+            winograd.keeps(tuple(x.shape), tuple(w.shape), pad, x.dtype.itemsize):
+        y, u, v = bind(winograd_conv_kept_p, x, w, pad=pad)
+        return y, (u, v)
+    return bind(winograd_conv_p, x, w, pad=pad), None
+
+
+def _wino_kept_shape(x, w, pad):
+    o, c = w.shape[:2]
+    y = winograd_conv_p.shape_rule(x, w, pad)
+    t = x.shape[0] * math.prod(winograd.out_size(x.shape[2:], pad)) // 4
+    return [y, Aval((16, o, c), x.dtype), Aval((winograd.kept_planes_len(c, t),), x.dtype)]
+
+
+def _wino_kept_ref(x, w, pad):
+    """winograd_conv_kept by definition: the convolution, U = G g G^T of every kernel and
+    the input's planes V = B^T d B of every tile in the impl's layout (the additions of
+    winograd's NumPy twin in its order)."""
+    from .indexing import cat, stack
+    o, c = w.shape[:2]
+    n, _, h, wd = x.shape
+    (py, px), (oh, ow) = pad, winograd.out_size(x.shape[2:], pad)
+    th, tw = oh // 2, ow // 2
+    u = (as_value(winograd._GG.astype(np.float32)) @ w.reshape((o * c, 9)).mT).reshape(
+        (16, o, c))
+    xs = _pad_spatial(x, ((py, 2 * th + 2 - h - py), (px, 2 * tw + 2 - wd - px)), 0)
+    planes = [v.transpose(0, 1).reshape((c, -1))
+              for r in winograd._bt4(*[xs[:, :, i:i + 2 * th:2] for i in range(4)])
+              for v in winograd._bt4(*[r[..., j:j + 2 * tw:2] for j in range(4)])]
+    gaps = as_value(np.zeros((16, 16), np.float32))
+    v = cat([stack(planes).reshape((16, -1)), gaps], 1).reshape((-1,))
+    return [_wino_ref(x, w, pad), u, v]
 
 
 def _wino_input_grad_ref(ct, w, pad):
@@ -1477,6 +1519,15 @@ winograd_conv_p = Primitive(
     shape=lambda x, w, pad: Aval((x.shape[0], w.shape[0]) + winograd.out_size(x.shape[2:],
                                                                                pad), x.dtype))
 winograd_conv_p.vjp_takes_needed = True
+winograd_conv_p.vjp_forward = _wino_forward
+winograd_conv_kept_p = Primitive(
+    "winograd_conv_kept", winograd.conv_kept, allocating=True, multiple_results=True,
+    reference=_wino_kept_ref, shape=_wino_kept_shape)
+winograd_grads_kept_p = Primitive(
+    "winograd_grads_kept", winograd.grads_kept, allocating=True, multiple_results=True,
+    reference=lambda ct, x, w, u, v, pad: (_wino_input_grad_ref(ct, w, pad),
+                                           _wino_weight_grad_ref(ct, x, pad)),
+    shape=lambda ct, x, w, u, v, pad: (Aval(x.shape, ct.dtype), Aval(w.shape, ct.dtype)))
 winograd_input_grad_p = Primitive(
     "winograd_input_grad", winograd.input_grad, allocating=True,
     reference=_wino_input_grad_ref,

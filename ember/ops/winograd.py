@@ -252,13 +252,48 @@ def in_size(size, pad):
 def conv(x, w, pad):
     """(N, C, H, W), (O, C, 3, 3) -> (N, O, OH, OW): the 3x3 correlation of x padded with
     ``pad`` = (py, px) rows and columns of zeros on each side (no padded copy is made)."""
+    return _conv(x, w, pad, False)
+
+
+def conv_kept(x, w, pad):
+    """conv and the transforms its gradients read again, for grads_kept: [y, U (16, O, C),
+    V (16 * S,): the input's 16 planes, each (C, tiles) and 16 zeros]. For shapes that
+    ``keeps``."""
+    return _conv(x, w, pad, True)
+
+
+def _conv(x, w, pad, keep):
     n, c = x.shape[:2]
     o = w.shape[0]
     u = _weights(w)
     y = namespace(x).empty((n, o) + out_size(x.shape[2:], pad), x.dtype)
     for a, b in _blocks(y.shape, c, o, y.itemsize):
-        _conv_block(x[a:b], u, pad, y[a:b])
-    return y
+        v, sv = _conv_block(x[a:b], u, pad, y[a:b])
+    if not keep:
+        return y
+    v.reshape(16, sv)[:, sv - 16:] = 0  # (the planes' 64-byte gaps: defined values)
+    return [y, u, v]
+
+
+# The forward's transformed weight U and input V are kept for the backward (jit's reverse
+# mode: conv_kept, grads_kept) when they take at most this many bytes together and the
+# samples are one block: ResNet-18's 3x3 layers at batch 16 (26 MB of V's and 16 of U's
+# over its ten layers, none of VGG-11's), where the backward made both again.
+_KEEP_MAX_BYTES = 8 << 20
+
+
+def keeps(x_shape, w_shape, pad, itemsize=4):
+    """Whether conv_kept applies: U and V of at most _KEEP_MAX_BYTES, one block."""
+    n, c = x_shape[:2]
+    o = w_shape[0]
+    out = (n, o) + out_size(x_shape[2:], pad)
+    t = _geometry(out)[2]
+    nbytes = (16 * o * c + kept_planes_len(c, t)) * itemsize
+    return nbytes <= _KEEP_MAX_BYTES and len(_blocks(out, c, o, itemsize)) == 1
+
+
+def kept_planes_len(c, t):
+    return 16 * (c * t + 16)  # as _planes lays them out
 
 
 def _conv_block(x, u, pad, y):
@@ -272,6 +307,7 @@ def _conv_block(x, u, pad, y):
     if not _native("wino_out", y, m, sm, th, tw, parts, (), False):
         fn = _kernel("wino_out", m, y)
         threads.run_parts(lambda a, b: fn(m, sm, y, th, tw, a, b), parts)
+    return v, sv
 
 
 def _input_grad_block(ct, u, g, sg, pad, z):
@@ -286,19 +322,20 @@ def _input_grad_block(ct, u, g, sg, pad, z):
         threads.run_parts(lambda a, b: fn(v, sv, z, *pad, th, tw, a, b), parts)
 
 
-def _weight_grad_block(ct, x, g, sg, pad, du):
-    """The block's G-transformed weight gradient (16, O, C) into ``du``."""
+def _weight_grad_block(ct, x, g, sg, pad, du, v=None):
+    """The block's G-transformed weight gradient (16, O, C) into ``du`` (``v``: the block's
+    input planes, kept by conv_kept)."""
     o, c = ct.shape[1], x.shape[1]
     th, tw, t = _geometry(ct.shape)
-    v, sv = _transform("wino_in", x, c, t, th, tw, *pad)
+    v, sv = _transform("wino_in", x, c, t, th, tw, *pad) if v is None else (v, v.size // 16)
     _products(_N, _T, o, c, t, g, sg, t, v, sv, t, du, o * c, c)
 
 
-def _grads(ct, x, w, pad, want_dx, want_dw):
+def _grads(ct, x, w, pad, want_dx, want_dw, u=None, v=None):
     n, o = ct.shape[:2]
     c = x.shape[1] if x is not None else w.shape[1]
     ns = namespace(ct)
-    u = _weights(w) if want_dx else None
+    u = _weights(w) if want_dx and u is None else u
     z = ns.empty((n, c) + in_size(ct.shape[2:], pad), ct.dtype) if want_dx else None
     du = ns.empty((16, o, c), ct.dtype) if want_dw else None
     blocks = _blocks(ct.shape, c, o, ct.itemsize)
@@ -309,7 +346,7 @@ def _grads(ct, x, w, pad, want_dx, want_dw):
         if want_dx:
             _input_grad_block(ct[a:b], u, g, sg, pad, z[a:b])
         if want_dw:  # the blocks' sums added in block order
-            _weight_grad_block(ct[a:b], x[a:b], g, sg, pad, tmp if i else du)
+            _weight_grad_block(ct[a:b], x[a:b], g, sg, pad, tmp if i else du, v)
             if i:
                 U.add(du, tmp, out=du)
     # G^T dU G of every kernel as one product (O*C, 16) @ (16, 9): the rows come out in the
@@ -333,3 +370,8 @@ def weight_grad(ct, x, pad):
 def grads(ct, x, w, pad):
     """Both gradients, the cotangent transformed once: (input_grad, weight_grad)."""
     return _grads(ct, x, w, pad, True, True)
+
+
+def grads_kept(ct, x, w, u, v, pad):
+    """grads with conv_kept's U and V (the same values: the same bits)."""
+    return _grads(ct, x, w, pad, True, True, u, v)

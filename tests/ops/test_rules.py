@@ -807,6 +807,9 @@ def test_cases_exercise_every_primitive(monkeypatch):
     bind(conv.winograd_conv_p, xw, ww, pad=(0, 0)).sum().backward()
     bind(conv.winograd_input_grad_p, ember.ones(1, 3, 4, 4), ww, pad=(1, 1))
     bind(conv.winograd_weight_grad_p, ember.ones(1, 3, 4, 4), xw, pad=(1, 1))
+    # ... and reverse mode's forward keeping its transforms for the backward
+    _, uw, vw = bind(conv.winograd_conv_kept_p, xw, ww, pad=(0, 0))
+    bind(conv.winograd_grads_kept_p, ember.ones(1, 3, 2, 2), xw, ww, uw, vw, pad=(0, 0))
     # bits reinterpreted (no derivative): tests/test_lax_bitcast.py
     ember.lax.bitcast_convert_type(ember.ones(2), ember.uint8)
     missing = sorted(set(ember.primitives) - seen)

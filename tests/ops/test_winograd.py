@@ -130,6 +130,36 @@ def test_samples_in_blocks_bound_the_planes(kernels_on, monkeypatch):
     _close(blocked[2], rdw, 5e-6)
 
 
+def test_kept_transforms_are_the_references_and_give_the_same_bits(kernels_on, monkeypatch):
+    """winograd_conv_kept's U and V equal its reference's bit for bit (the NumPy twin's
+    additions); where they are not kept (over _KEEP_MAX_BYTES, or under vmap) the
+    gradients are the same bits."""
+    x, w1, w2 = _net_args(1)
+    y, u, v = W.conv_kept(x, w1, (1, 1))
+    ref = C._wino_kept_ref(*(ember.tensor(a) for a in (x, w1)), (1, 1))
+    np.testing.assert_array_equal(u, ref[1].numpy())
+    np.testing.assert_array_equal(v, ref[2].numpy())
+    np.testing.assert_array_equal(y, W.conv(x, w1, (1, 1)))
+    g = ember.jit(ember.grad(_net_loss, argnums=(1, 2)))
+    kept = g(*(ember.tensor(a) for a in (x, w1, w2)))
+    calls = _count_calls(monkeypatch)
+    monkeypatch.setattr(W, "_KEEP_MAX_BYTES", 0)
+    plain = ember.jit(ember.grad(_net_loss, argnums=(1, 2)))(
+        *(ember.tensor(a) for a in (x, w1, w2)))
+    assert "grads_kept" not in calls and "grads" in calls
+    for a, b in zip(kept, plain):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    monkeypatch.setattr(W, "_KEEP_MAX_BYTES", 8 << 20)
+    calls.clear()
+    xs = np.stack([x, x[::-1]])
+    per = ember.vmap(ember.grad(_net_loss, argnums=1), in_dims=(0, None, None))(
+        *(ember.tensor(a) for a in (xs, w1, w2)))
+    assert "conv_kept" not in calls
+    one = ember.grad(_net_loss, argnums=1)(*(ember.tensor(a) for a in (x[::-1], w1, w2)))
+    np.testing.assert_allclose(per[1].numpy(), one.numpy(), rtol=1e-5,
+                               atol=1e-5 * np.abs(one.numpy()).max())
+
+
 def _net_loss(x, w1, w2):
     h = F.relu(F.conv2d(x, w1, padding=1))
     return (F.conv2d(h, w2, padding=1) ** 2).sum()
@@ -145,8 +175,8 @@ def _net_args(seed=0):
 
 def _count_calls(monkeypatch):
     calls = []
-    for name in ("conv", "input_grad", "weight_grad", "grads"):
-        prim = getattr(C, f"winograd_{name}_p" if name != "conv" else "winograd_conv_p")
+    for name in ("conv", "input_grad", "weight_grad", "grads", "conv_kept", "grads_kept"):
+        prim = getattr(C, f"winograd_{name}_p")
         fn = getattr(W, name)
         monkeypatch.setattr(prim, "impl", lambda *a, _fn=fn, _name=name, **k:
                             calls.append(_name) or _fn(*a, **k))
@@ -158,13 +188,16 @@ def test_convolutions_that_fit_take_it_eager_equals_jit_and_backward(kernels_on,
     x, w1, w2 = (ember.tensor(a) for a in _net_args())
     g = ember.value_and_grad(_net_loss, argnums=(0, 1, 2))
     eager = g(x, w1, w2)
-    assert calls == ["conv", "conv", "grads", "grads"]  # both gradients: one cotangent
-    # transform
+    # both gradients: one cotangent transform; the forward's transformed weights and inputs
+    # kept for them (reverse mode's forward)
+    assert calls == ["conv_kept", "conv_kept", "grads_kept", "grads_kept"]
     jitted = ember.jit(g)(x, w1, w2)
     for a, b in zip(ember.tree_util.tree_leaves(eager), ember.tree_util.tree_leaves(jitted)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     xt, w1t, w2t = (ember.tensor(np.asarray(a), requires_grad=True) for a in (x, w1, w2))
-    _net_loss(xt, w1t, w2t).backward()
+    calls.clear()
+    _net_loss(xt, w1t, w2t).backward()  # the tape: the backward makes them again
+    assert calls == ["conv", "conv", "grads", "grads"]
     for t, ref in zip((xt, w1t, w2t), eager[1]):
         np.testing.assert_array_equal(t.grad.numpy(), np.asarray(ref))
     # against the window-matrix path in float64
@@ -180,8 +213,8 @@ def test_one_gradient_alone_has_the_bits_of_both(kernels_on, monkeypatch):
     both = ember.grad(_net_loss, argnums=(0, 1, 2))(x, w1, w2)
     calls = _count_calls(monkeypatch)
     dw1 = ember.grad(_net_loss, argnums=1)(x, w1, w2)  # conv 1: the weight's gradient only,
-    # conv 2: the input's only
-    assert calls == ["conv", "conv", "input_grad", "weight_grad"]
+    # conv 2: the input's only (the forward keeps U and V, not knowing; they go unread)
+    assert calls == ["conv_kept", "conv_kept", "input_grad", "weight_grad"]
     np.testing.assert_array_equal(np.asarray(dw1), np.asarray(both[1]))
     dx = ember.jit(ember.grad(_net_loss, argnums=0))(x, w1, w2)
     np.testing.assert_array_equal(np.asarray(dx), np.asarray(both[0]))

@@ -14,6 +14,7 @@ from .ir import Eqn, Graph, Lit, Var
 
 class StageTracer(Tracer):
     __slots__ = ("gvar",)
+    staged = True
 
     def __init__(self, trace, var):
         self._trace = trace
