@@ -63,15 +63,16 @@ _LO, _HI = _f(-87.0), _f(87.0)  # exp stays a normal float32 over [_LO, _HI]
 
 
 @njit(inline="always", **_FWD_OPTS)
-def _exp_parts(x):
-    """exp(x) = p * 2**k for x clamped to [_LO, _HI] (NaN stays NaN; above _HI p is inf, so
-    that a sigmoid or tanh from it saturates exactly): returns p and the bits of the float32
-    2**k."""
+def _clamped(x):
     v = _LO if x < _LO else x
-    v = _HI if v > _HI else v
-    t = v * _LOG2E + _f(0.5)
-    k = _f(np.int32(t))      # truncation ...
-    k = k - _f(k > t)        # ... to floor: k = round(v / ln 2)
+    return _HI if v > _HI else v
+
+
+@njit(inline="always", **_FWD_OPTS)
+def _exp_p(x, v, k):
+    """p of exp(x) = p * 2**k for ``v`` = x clamped to [_LO, _HI] and k = round(v / ln 2)
+    (NaN stays NaN; above _HI p is inf, so that a sigmoid or tanh from it saturates
+    exactly)."""
     r = (v - k * _LN2_HI) - k * _LN2_LO  # |r| <= ln(2) / 2
     p = _f(1.0 / 5040)
     p = p * r + _f(1.0 / 720)
@@ -81,8 +82,17 @@ def _exp_parts(x):
     p = p * r + _f(0.5)
     p = p * r + _f(1.0)
     p = p * r + _f(1.0)
-    p = np.float32(np.inf) if x > _HI else p  # exp(x) = inf: 1 / (1 + exp(x)) = 0 exactly
-    return p, (np.int32(k) + np.int32(127)) << np.int32(23)
+    return np.float32(np.inf) if x > _HI else p  # exp(x) = inf: 1 / (1 + exp(x)) = 0
+
+
+@njit(inline="always", **_FWD_OPTS)
+def _exp_parts(x):
+    """exp(x) = p * 2**k (_exp_p): returns p and the bits of the float32 2**k."""
+    v = _clamped(x)
+    t = v * _LOG2E + _f(0.5)
+    k = _f(np.int32(t))      # truncation ...
+    k = k - _f(k > t)        # ... to floor: k = round(v / ln 2)
+    return _exp_p(x, v, k), (np.int32(k) + np.int32(127)) << np.int32(23)
 
 
 @intrinsic
@@ -98,20 +108,9 @@ def _exp(x):
     """exp(x) = p * 2**k of _exp_parts, as one value: k by a floor (one rounding instruction
     where _exp_parts truncates and corrects: the same k) and 2**k from its bits. Inlined in
     a loop it vectorises with the loop's other work, without _exp_into's scratch arrays."""
-    v = _LO if x < _LO else x
-    v = _HI if v > _HI else v
+    v = _clamped(x)
     k = np.floor(v * _LOG2E + _f(0.5))
-    r = (v - k * _LN2_HI) - k * _LN2_LO
-    p = _f(1.0 / 5040)
-    p = p * r + _f(1.0 / 720)
-    p = p * r + _f(1.0 / 120)
-    p = p * r + _f(1.0 / 24)
-    p = p * r + _f(1.0 / 6)
-    p = p * r + _f(0.5)
-    p = p * r + _f(1.0)
-    p = p * r + _f(1.0)
-    p = np.float32(np.inf) if x > _HI else p
-    return p * _float_bits((np.int32(k) + np.int32(127)) << np.int32(23))
+    return _exp_p(x, v, k) * _float_bits((np.int32(k) + np.int32(127)) << np.int32(23))
 
 
 @njit(**_FWD_OPTS)

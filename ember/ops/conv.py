@@ -1481,7 +1481,7 @@ def _wino_forward(primals, pad):
 def _wino_kept_shape(x, w, pad):
     o, c = w.shape[:2]
     y = winograd_conv_p.shape_rule(x, w, pad)
-    t = x.shape[0] * math.prod(winograd.out_size(x.shape[2:], pad)) // 4
+    t = winograd._geometry(y.shape)[2]
     return [y, Aval((16, o, c), x.dtype), Aval((winograd.kept_planes_len(c, t),), x.dtype)]
 
 
