@@ -874,6 +874,53 @@ def wino_in_adj_part(arg):
 
 
 @cfunc(_PART, cache=True)
+def wino_conv_part(arg):
+    """A whole Winograd convolution of samples n0..n1 (winograd._conv_block), a chunk of
+    samples at a time: the chunk's input transform into its columns of the planes V, its 16
+    products U_k @ V_k by sgemm into its columns of M, its output transform from M, so that
+    each chunk's planes are still in cache when the next stage reads them. Block: [x, N, C,
+    H, W, V, SV, M, SM, U, y, O, th, tw, n0, n1, py, px, chunk, sgemm, wide]."""
+    a = carray(arg, (21,), np.int64)
+    x = carray(_as_ptr(a[0]), (a[1], a[2], a[3], a[4]), np.float32)
+    v = carray(_as_ptr(a[5]), (16 * a[6],), np.float32)
+    m = carray(_as_ptr(a[7]), (16 * a[8],), np.float32)
+    th, tw = a[12], a[13]
+    y = carray(_as_ptr(a[10]), (a[1], a[11], 2 * th, 2 * tw), np.float32)
+    c, o, t, per = a[2], a[11], a[1] * th * tw, th * tw
+    for n0 in range(a[14], a[15], a[18]):
+        n1 = min(a[15], n0 + a[18])
+        wino_in(x, a[16], a[17], v, a[6], th, tw, n0, n1)
+        for k in range(16):  # the chunk's columns n0*per.. of plane k (rows t apart)
+            _sgemm(a[19], a[20], 111, 111, o, (n1 - n0) * per, c, a[9] + 4 * k * o * c, c,
+                   a[5] + 4 * (k * a[6] + n0 * per), t, a[7] + 4 * (k * a[8] + n0 * per), t)
+        wino_out(m, a[8], y, th, tw, n0, n1)
+
+
+@cfunc(_PART, cache=True)
+def wino_dx_part(arg):
+    """The input gradient of a Winograd convolution for samples n0..n1, chunk by chunk as
+    wino_conv_part: the cotangent's transform into its columns of the planes G (which the
+    weight gradient reads after), the 16 products U_k^T @ G_k into its columns of V, the
+    adjoint input transform into z. Block: [ct, N, O, OH, OW, G, SG, V, SV, U, z, C, th, tw,
+    n0, n1, py, px, chunk, sgemm, wide]."""
+    a = carray(arg, (21,), np.int64)
+    g = carray(_as_ptr(a[0]), (a[1], a[2], a[3], a[4]), np.float32)
+    gp = carray(_as_ptr(a[5]), (16 * a[6],), np.float32)
+    vp = carray(_as_ptr(a[7]), (16 * a[8],), np.float32)
+    th, tw, py, px = a[12], a[13], a[16], a[17]
+    z = carray(_as_ptr(a[10]), (a[1], a[11], 2 * th + 2 - 2 * py, 2 * tw + 2 - 2 * px),
+               np.float32)
+    o, c, t, per = a[2], a[11], a[1] * th * tw, th * tw
+    for n0 in range(a[14], a[15], a[18]):
+        n1 = min(a[15], n0 + a[18])
+        wino_ct(g, gp, a[6], th, tw, n0, n1)
+        for k in range(16):
+            _sgemm(a[19], a[20], 112, 111, c, (n1 - n0) * per, o, a[9] + 4 * k * o * c, c,
+                   a[5] + 4 * (k * a[6] + n0 * per), t, a[7] + 4 * (k * a[8] + n0 * per), t)
+        wino_in_adj(vp, a[8], z, py, px, th, tw, n0, n1)
+
+
+@cfunc(_PART, cache=True)
 def products_part(arg):
     """Products k0..k1 of Winograd's 16 (winograd._products): C_k = op(A_k) @ op(B_k)
     by sgemm, each operand at its base address plus k times its stride (entries). Block:

@@ -83,6 +83,7 @@ def test_compiled_transforms_have_the_numpy_twins_bits(kernels_on, monkeypatch, 
     # and cotangent (parts from Python) change no bit
     from ember.backend import threads
     monkeypatch.setattr(W, "_SPLIT_MIN_BYTES", 0 if split else 1 << 62)
+    monkeypatch.setattr(W, "FUSE", False)  # (the stages one by one; fused: the test below)
     native = []
     real = threads.run_compiled
     monkeypatch.setattr(threads, "run_compiled", lambda *a: native.append(real(*a)) or native[-1])
@@ -101,6 +102,37 @@ def test_compiled_transforms_have_the_numpy_twins_bits(kernels_on, monkeypatch, 
     assert len(native) == (8 if split else 0) + 6
     if split and threads.cores >= 2 and threads._workers() is not None:
         assert all(native)
+
+
+@pytest.mark.parametrize("pad", [(0, 0), (1, 1), (1, 0)])
+def test_fused_chunks_have_the_bits_of_the_stages_one_by_one(kernels_on, monkeypatch, pad):
+    # the forward and the input gradient chunk by chunk (each thread half of the samples,
+    # every stage of a chunk before the next chunk's) against the whole planes stage by
+    # stage; several chunks a thread, the last one short
+    from ember.backend import threads
+    x, w, ct, _ = _case(7, 16, 24, 8, 6, seed=3, pad=pad)
+    ran = []
+    real = threads.run_compiled
+    fused = {kernels_on.wino_conv_part.address, kernels_on.wino_dx_part.address}
+    monkeypatch.setattr(threads, "run_compiled",
+                        lambda addr, b: (ran.append(addr in fused) or True) and real(addr, b))
+    monkeypatch.setattr(W, "_SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(W, "_FUSE_MIN_TILES", 12)
+    monkeypatch.setattr(W, "_CHUNK_BYTES", 2 * 64 * (16 + 24) * 12 * 4)  # 2 samples
+    calls = [(W.conv, x, w), (W.conv_kept, x, w), (W.input_grad, ct, w), (W.grads, ct, x, w),
+             (W.grads_kept, ct, x, w, *W.conv_kept(x, w, pad)[1:])]
+    for flag in (False, True):
+        monkeypatch.setattr(W, "FUSE", flag)
+        ran.clear()
+        out = [fn(*args, pad) for fn, *args in calls]
+        if flag:
+            for a, b in zip(out, ref):
+                for p, q in zip(a if isinstance(a, (list, tuple)) else [a],
+                                b if isinstance(b, (list, tuple)) else [b]):
+                    np.testing.assert_array_equal(p, q)
+        else:
+            ref = out
+        assert any(ran) == (flag and threads.cores >= 2 and threads._workers() is not None)
 
 
 def test_compiled_parts_run_only_where_they_can(kernels_on, monkeypatch):
