@@ -152,6 +152,38 @@ def test_an_error_in_either_stage_is_raised_after_both_stop(monkeypatch):
     assert order == [("1", 0), ("2", 0), ("1", 8), ("2", 8), "tail"]
 
 
+def test_an_error_in_layer_1s_backward_does_not_leave_the_other_tail_waiting(monkeypatch):
+    # layer 2's tail waits for layer 1's last block before x's weight gradient: an error in
+    # layer 1 releases it, and the error is raised (checked on a thread with a deadline, so
+    # that a hang fails the test instead of stalling the suite)
+    import threading
+    monkeypatch.setattr(nn_ops, "_WAVE_MIN_NH", 1)
+    monkeypatch.setattr(threads, "cores", 2)
+    rng = np.random.default_rng(2)
+    T, n, H = 19, 6, 5
+    args = _args(rng, T, n, H, np.float32)
+    cts = [rng.standard_normal((T, n, H)).astype(np.float32) for _ in range(4)]
+    out = nn_ops._lstm2_seq_impl(*args)
+    real = nn_ops._lstm_seq_bwd_rows
+
+    def rows(ct, ccs, hs, *rest):
+        if hs.base is out[0] or hs is out[0]:  # layer 1's (its states hs1)
+            raise ValueError("layer 1 failed")
+        return real(ct, ccs, hs, *rest)
+    monkeypatch.setattr(nn_ops, "_lstm_seq_bwd_rows", rows)
+    raised = []
+
+    def run():
+        try:
+            nn_ops._lstm2_seq_bwd_impl(*cts, *out, *args)
+        except ValueError as e:
+            raised.append(str(e))
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(60)
+    assert not t.is_alive() and raised == ["layer 1 failed"]
+
+
 def test_switch_from_the_environment(monkeypatch):
     monkeypatch.setenv("EMBER_LSTM_WAVE_MIN_NH", "off")
     assert nn_ops._wave_min_from_env(4096) is None
