@@ -397,6 +397,14 @@ def _lstm_scales(xp, h4, dt):
 _FWD_CHUNK = 8  # (GRU) steps whose scaled inputs are formed in one call
 
 
+def _kernel_steps(v):
+    """A cotangent (T, n, K) as the compiled backward loops read it, every step's rows
+    C-ordered: a time-major copy of one whose rows are not (the cotangent of a batch_first
+    output comes batch-major: the loops fell back to NumPy, 15% slower for a 2-layer LSTM's
+    backward; each copy is exact). None stays None."""
+    return v if _kernel_ready(v) else np.array(v, order="C")
+
+
 def _kernel_arg(v):
     """``v`` as a kernel takes it: C-ordered and writable (a copy otherwise: exact), so that
     each kernel compiles for one array type."""
@@ -591,6 +599,8 @@ def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh
     # ((64, 512) @ (512, 128), one thread: 111 -> 88 us a step)
     wT = _c_copy(namespace(hs), whhT.T)
     K = accel.kernels_for(hs)
+    if K is not None:
+        ct_hs, ct_cs = _kernel_steps(ct_hs), _kernel_steps(ct_cs)
     if K is not None and all(_kernel_ready(v) for v in (ct_hs, ct_cs, cs, acts, dgates, dh,
                                                           dc)):
         c0 = _kernel_arg(c0)
@@ -1207,6 +1217,8 @@ def _gru_seq_bwd_rows(ct_hs, h_prev, acts, whhT, reverse, dxw, dghn, dh):
     # C-ordered, as in _lstm_seq_bwd_rows
     wrz, wn = (_c_copy(xp, w.T) for w in (whhT[:, :2 * H], whhT[:, 2 * H:]))
     K = accel.kernels_for(h_prev)
+    if K is not None:
+        ct_hs = _kernel_steps(ct_hs)
     if K is not None and all(_kernel_ready(v) for v in (ct_hs, h_prev, acts, dh)):
         # each step's factors and elementwise part in one compiled kernel: the same
         # operations in the same order as below, so the same bits

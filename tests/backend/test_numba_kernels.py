@@ -149,6 +149,41 @@ def test_compiled_loops_have_the_per_step_calls_bits(kernels_on, monkeypatch, n,
         np.testing.assert_array_equal(a, b)
 
 
+def test_batch_major_cotangents_take_the_compiled_loops(kernels_on, monkeypatch):
+    """The cotangent of a batch_first output reaches the backward as a time-major view of
+    batch-major memory: the backward copies it time-major and runs its compiled loop (it
+    fell back to the NumPy path), with the bits of a C-ordered cotangent."""
+    if accel.sgemm() is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS ember finds")
+    calls = []
+    for name in ("lstm_seq_bwd", "gru_step_bwd"):
+        f = getattr(kernels_on, name)
+        monkeypatch.setattr(kernels_on, name,
+                            lambda *a, _f=f, _n=name: (calls.append(_n), _f(*a))[1])
+    rng = np.random.default_rng(6)
+    xw, w, h0, c0 = _lstm_inputs(T=7, n=4, H=5, seed=6)
+    outs = nn_ops._lstm_seq_impl(xw, w, h0, c0, False)
+    ct = rng.standard_normal((4, 7, 5)).astype(np.float32)  # (batch, time, H)
+    kw = dict(reverse=False, groups=1, ct_c=False)
+    got = nn_ops._lstm_seq_bwd_impl(ct.transpose(1, 0, 2), None, *outs, xw, w, h0, c0, **kw)
+    assert calls == ["lstm_seq_bwd"]
+    want = nn_ops._lstm_seq_bwd_impl(np.ascontiguousarray(ct.transpose(1, 0, 2)), None,
+                                     *outs, xw, w, h0, c0, **kw)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    gargs = _gru_inputs()
+    hs = nn_ops._gru_seq_impl(*gargs, False)
+    T, n, H = hs[0].shape
+    ct = rng.standard_normal((n, T, H)).astype(np.float32).transpose(1, 0, 2)
+    calls.clear()
+    got = nn_ops._gru_seq_bwd_impl(ct, *hs, *gargs, reverse=False, groups=1)
+    assert calls and set(calls) == {"gru_step_bwd"}
+    want = nn_ops._gru_seq_bwd_impl(np.ascontiguousarray(ct), *hs, *gargs, reverse=False,
+                                    groups=1)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_float64_keeps_the_numpy_path(kernels_on):
     args = _lstm_inputs(dtype=np.float64)
     fast = _with(True, nn_ops._lstm_seq_impl, *args, False)
