@@ -799,6 +799,21 @@ def _transposed(w):
     return w.ndim == 2 and w.flags.f_contiguous and not w.flags.c_contiguous
 
 
+def _dx_like(x, dg, w):
+    """dg (T, n, 4H) @ w (4H, E): the cotangent of a sequence ``x`` (T, n, E) in ``x``'s
+    layout. A time-first view of batch-major rows (nn.LSTM's batch_first input, an
+    embedding's output) gets batch-major rows, one product per example (its steps' rows of
+    dg are evenly spaced): the gradient of the embedding before it then reads them in place
+    (a transposing copy of text-lstm's 5 MB cotangent made it 1.55 ms against 0.74)."""
+    T, n, h4 = dg.shape
+    if not (n > 1 and x.transpose(1, 0, 2).flags.c_contiguous):
+        return np.matmul(dg.reshape(-1, h4), w).reshape(T, n, -1)
+    out = namespace(dg).empty((n, T, w.shape[1]), dg.dtype)
+    for i in range(n):
+        np.matmul(dg[:, i], w, out=out[i])
+    return out.transpose(1, 0, 2)
+
+
 def _c_copy(xp, a):
     """``a`` as a fresh C-ordered array: one memory layout (and with it one BLAS call, one
     order of sums) whether the caller passed a view (eager: ``w.mT``) or a copy (jit)."""
@@ -988,7 +1003,7 @@ def _lstm2_seq_bwd_impl(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, 
 
     def layer1_tail():
         grads["w1"] = _w_grad(hs1, h01, dg1, whh1T)
-        grads["x"] = np.matmul(g1, _c_copy(xp, wih1T.T)).reshape(T, n, E)
+        grads["x"] = _dx_like(x, dg1, _c_copy(xp, wih1T.T))
 
     threads.wavefront(layer2, layer1, _wave_blocks(T)[::-1], _wave_on(n, H),
                       first_tail=layer2_tail, second_tail=layer1_tail)

@@ -40,6 +40,20 @@ def test_wavefront_on_two_threads_has_the_bits_of_one_thread(monkeypatch, T, fla
             np.testing.assert_array_equal(a, b)
 
 
+def test_x_cotangent_comes_in_xs_layout():
+    # a time-first view of batch-major rows (batch_first, an embedding's output) gets its
+    # cotangent batch-major too, with the values (here the bits) of a time-major one
+    rng = np.random.default_rng(4)
+    T, n, H = 9, 5, 4
+    args = _args(rng, T, n, H, np.float32)
+    cts = [rng.standard_normal((T, n, H)).astype(np.float32) for _ in range(4)]
+    batch_major = np.ascontiguousarray(args[0].transpose(1, 0, 2)).transpose(1, 0, 2)
+    dx_c = _kernels(args, cts, {})[6]
+    dx_b = _kernels([batch_major] + args[1:], cts, {})[6]
+    assert dx_c.flags.c_contiguous and dx_b.transpose(1, 0, 2).flags.c_contiguous
+    np.testing.assert_array_equal(dx_b, dx_c)
+
+
 def test_blocks_are_fixed_by_the_sequence_length_only():
     assert nn_ops._wave_blocks(19) == [(0, 8), (8, 16), (16, 19)]
     assert nn_ops._wave_blocks(3) == [(0, 3)]
