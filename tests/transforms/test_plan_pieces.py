@@ -53,6 +53,23 @@ def test_adam_chain_is_one_run(small_pieces):
     assert run.n_tmp >= 1
 
 
+def test_the_optimizers_adam_update_is_one_run(small_pieces):
+    # its bias corrections are cast to the parameter's dtype between the large equations:
+    # scalar casts run once before the pieces, as the scalar ufuncs do, and split no chain
+    F = ember.optim.functional
+    opt = F.adam(1e-3)
+    p, g = _args()[:2]
+
+    def step(p, s, g):
+        u, s = opt.update({"w": g}, s, {"w": p})
+        return F.apply_updates({"w": p}, u), s
+    s = opt.init({"w": p})
+    graph, runs = _runs(step, p, s, g)
+    assert "convert_element_type" in {e.prim.name for e in graph.eqns}
+    big = [i for i, e in enumerate(graph.eqns) if e.outs[0].aval.shape == (123, 45)]
+    assert len(runs) == 1 and set(big) <= set(next(iter(runs.values())).span)
+
+
 def test_small_chains_and_other_shapes_stay_whole(small_pieces):
     _, runs = _runs(_adam_like, *_args(shape=(20, 30)))  # 600 entries < MIN_SIZE
     assert runs == {}
