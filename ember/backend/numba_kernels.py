@@ -695,6 +695,18 @@ def _put4(buf, o, S, v):  # a tile row's 4 values into 4 consecutive planes
     buf[o + 3 * S] = v[3]
 
 
+@njit(inline="always", **_OPTS)
+def _plane_order(q, C, n0, n1, tiles):
+    """The q-th (sample, channel) plane of a transform's samples n0..n1: channel by channel
+    (samples inner) when a sample's plane has fewer than 16 tiles, so that the 16 planes'
+    rows (C, tiles) are written (or read) in order, not 4-16 bytes at a time per sample
+    (256 channels at 4x4: the input transform 0.54 -> 0.25 ms); sample by sample else."""
+    if tiles < 16:
+        m = n1 - n0
+        return n0 + q % m, q // m
+    return n0 + q // C, q % C
+
+
 @njit(**_OPTS)
 def wino_in(x, py, px, buf, S, th, tw, n0, n1):
     """The input transform B^T d B of every 4x4 tile of x (N, C, H, W) padded with py rows
@@ -703,24 +715,24 @@ def wino_in(x, py, px, buf, S, th, tw, n0, n1):
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
     T = x.shape[0] * th * tw
     scr = np.zeros((2 * th + 2, 2 * tw + 2), buf.dtype)
-    for n in range(n0, n1):
-        for c in range(C):
-            for i in range(H):
-                for j in range(W):
-                    scr[py + i, px + j] = x[n, c, i, j]
-            for ty in range(th):
-                r0, r1, r2, r3 = scr[2 * ty], scr[2 * ty + 1], scr[2 * ty + 2], scr[2 * ty + 3]
-                base = c * T + (n * th + ty) * tw
-                for tx in range(tw):
-                    u = 2 * tx
-                    a0, b0, c0, d0 = _bt4(r0[u], r1[u], r2[u], r3[u])
-                    a1, b1, c1, d1 = _bt4(r0[u + 1], r1[u + 1], r2[u + 1], r3[u + 1])
-                    a2, b2, c2, d2 = _bt4(r0[u + 2], r1[u + 2], r2[u + 2], r3[u + 2])
-                    a3, b3, c3, d3 = _bt4(r0[u + 3], r1[u + 3], r2[u + 3], r3[u + 3])
-                    i = base + tx
-                    for k, row in enumerate(((a0, a1, a2, a3), (b0, b1, b2, b3),
-                                             (c0, c1, c2, c3), (d0, d1, d2, d3))):
-                        _put4(buf, 4 * k * S + i, S, _bt4(row[0], row[1], row[2], row[3]))
+    for q in range(C * (n1 - n0)):
+        n, c = _plane_order(q, C, n0, n1, th * tw)
+        for i in range(H):
+            for j in range(W):
+                scr[py + i, px + j] = x[n, c, i, j]
+        for ty in range(th):
+            r0, r1, r2, r3 = scr[2 * ty], scr[2 * ty + 1], scr[2 * ty + 2], scr[2 * ty + 3]
+            base = c * T + (n * th + ty) * tw
+            for tx in range(tw):
+                u = 2 * tx
+                a0, b0, c0, d0 = _bt4(r0[u], r1[u], r2[u], r3[u])
+                a1, b1, c1, d1 = _bt4(r0[u + 1], r1[u + 1], r2[u + 1], r3[u + 1])
+                a2, b2, c2, d2 = _bt4(r0[u + 2], r1[u + 2], r2[u + 2], r3[u + 2])
+                a3, b3, c3, d3 = _bt4(r0[u + 3], r1[u + 3], r2[u + 3], r3[u + 3])
+                i = base + tx
+                for k, row in enumerate(((a0, a1, a2, a3), (b0, b1, b2, b3),
+                                         (c0, c1, c2, c3), (d0, d1, d2, d3))):
+                    _put4(buf, 4 * k * S + i, S, _bt4(row[0], row[1], row[2], row[3]))
 
 
 @njit(**_OPTS)
@@ -728,22 +740,22 @@ def wino_out(buf, S, y, th, tw, n0, n1):
     """The output transform A^T m A of every tile's 16 products into y (N, O, 2th, 2tw)."""
     O = y.shape[1]
     T = y.shape[0] * th * tw
-    for n in range(n0, n1):
-        for o in range(O):
-            for ty in range(th):
-                ya, yb = y[n, o, 2 * ty], y[n, o, 2 * ty + 1]
-                base = o * T + (n * th + ty) * tw
-                for tx in range(tw):
-                    i = base + tx
-                    s00, s10 = _at4(buf[i], buf[i + 4 * S], buf[i + 8 * S], buf[i + 12 * S])
-                    s01, s11 = _at4(buf[i + S], buf[i + 5 * S], buf[i + 9 * S],
-                                    buf[i + 13 * S])
-                    s02, s12 = _at4(buf[i + 2 * S], buf[i + 6 * S], buf[i + 10 * S],
-                                    buf[i + 14 * S])
-                    s03, s13 = _at4(buf[i + 3 * S], buf[i + 7 * S], buf[i + 11 * S],
-                                    buf[i + 15 * S])
-                    ya[2 * tx], ya[2 * tx + 1] = _at4(s00, s01, s02, s03)
-                    yb[2 * tx], yb[2 * tx + 1] = _at4(s10, s11, s12, s13)
+    for q in range(O * (n1 - n0)):
+        n, o = _plane_order(q, O, n0, n1, th * tw)
+        for ty in range(th):
+            ya, yb = y[n, o, 2 * ty], y[n, o, 2 * ty + 1]
+            base = o * T + (n * th + ty) * tw
+            for tx in range(tw):
+                i = base + tx
+                s00, s10 = _at4(buf[i], buf[i + 4 * S], buf[i + 8 * S], buf[i + 12 * S])
+                s01, s11 = _at4(buf[i + S], buf[i + 5 * S], buf[i + 9 * S],
+                                buf[i + 13 * S])
+                s02, s12 = _at4(buf[i + 2 * S], buf[i + 6 * S], buf[i + 10 * S],
+                                buf[i + 14 * S])
+                s03, s13 = _at4(buf[i + 3 * S], buf[i + 7 * S], buf[i + 11 * S],
+                                buf[i + 15 * S])
+                ya[2 * tx], ya[2 * tx + 1] = _at4(s00, s01, s02, s03)
+                yb[2 * tx], yb[2 * tx + 1] = _at4(s10, s11, s12, s13)
 
 
 @njit(**_OPTS)
@@ -751,17 +763,17 @@ def wino_ct(g, buf, S, th, tw, n0, n1):
     """The output transform's transpose A g A^T of every 2x2 tile of g (N, O, 2th, 2tw)."""
     O = g.shape[1]
     T = g.shape[0] * th * tw
-    for n in range(n0, n1):
-        for o in range(O):
-            for ty in range(th):
-                ga, gb = g[n, o, 2 * ty], g[n, o, 2 * ty + 1]
-                base = o * T + (n * th + ty) * tw
-                for tx in range(tw):
-                    a0, b0, c0, d0 = _a2(ga[2 * tx], gb[2 * tx])
-                    a1, b1, c1, d1 = _a2(ga[2 * tx + 1], gb[2 * tx + 1])
-                    i = base + tx
-                    for k, row in enumerate(((a0, a1), (b0, b1), (c0, c1), (d0, d1))):
-                        _put4(buf, 4 * k * S + i, S, _a2(row[0], row[1]))
+    for q in range(O * (n1 - n0)):
+        n, o = _plane_order(q, O, n0, n1, th * tw)
+        for ty in range(th):
+            ga, gb = g[n, o, 2 * ty], g[n, o, 2 * ty + 1]
+            base = o * T + (n * th + ty) * tw
+            for tx in range(tw):
+                a0, b0, c0, d0 = _a2(ga[2 * tx], gb[2 * tx])
+                a1, b1, c1, d1 = _a2(ga[2 * tx + 1], gb[2 * tx + 1])
+                i = base + tx
+                for k, row in enumerate(((a0, a1), (b0, b1), (c0, c1), (d0, d1))):
+                    _put4(buf, 4 * k * S + i, S, _a2(row[0], row[1]))
 
 
 @njit(**_OPTS)
@@ -773,50 +785,50 @@ def wino_in_adj(buf, S, z, py, px, th, tw, n0, n1):
     C, H, W = z.shape[1], z.shape[2], z.shape[3]
     T = z.shape[0] * th * tw
     d = np.empty((2, tw, 16), buf.dtype)  # tile rows ty - 1 and ty, alternating
-    for n in range(n0, n1):
-        for c in range(C):
-            for ty in range(th + 1):
-                cur = d[ty % 2]
-                if ty < th:
-                    base = c * T + (n * th + ty) * tw
-                    for tx in range(tw):
-                        i = base + tx
-                        a0, b0, c0, d0 = _b4(buf[i], buf[i + 4 * S], buf[i + 8 * S],
-                                             buf[i + 12 * S])
-                        a1, b1, c1, d1 = _b4(buf[i + S], buf[i + 5 * S], buf[i + 9 * S],
-                                             buf[i + 13 * S])
-                        a2, b2, c2, d2 = _b4(buf[i + 2 * S], buf[i + 6 * S],
-                                             buf[i + 10 * S], buf[i + 14 * S])
-                        a3, b3, c3, d3 = _b4(buf[i + 3 * S], buf[i + 7 * S],
-                                             buf[i + 11 * S], buf[i + 15 * S])
-                        t = cur[tx]
-                        for r, row in enumerate(((a0, a1, a2, a3), (b0, b1, b2, b3),
-                                                 (c0, c1, c2, c3), (d0, d1, d2, d3))):
-                            t[4 * r], t[4 * r + 1], t[4 * r + 2], t[4 * r + 3] = _b4(
-                                row[0], row[1], row[2], row[3])
-                prev = d[(ty + 1) % 2]
-                for p in range(2):
-                    row = 2 * ty + p - py
-                    if row < 0 or row >= H:
-                        continue
-                    zr = z[n, c, row]
-                    for tx in range(tw + 1):
-                        for q in range(2):
-                            col = 2 * tx + q - px
-                            if col < 0 or col >= W:
-                                continue
-                            s = np.float32(0.0)
-                            if ty < th:
-                                if tx < tw:
-                                    s += cur[tx, 4 * p + q]
-                                if tx > 0:
-                                    s += cur[tx - 1, 4 * p + q + 2]
-                            if ty > 0:
-                                if tx < tw:
-                                    s += prev[tx, 4 * (p + 2) + q]
-                                if tx > 0:
-                                    s += prev[tx - 1, 4 * (p + 2) + q + 2]
-                            zr[col] = s
+    for q in range(C * (n1 - n0)):
+        n, c = _plane_order(q, C, n0, n1, th * tw)
+        for ty in range(th + 1):
+            cur = d[ty % 2]
+            if ty < th:
+                base = c * T + (n * th + ty) * tw
+                for tx in range(tw):
+                    i = base + tx
+                    a0, b0, c0, d0 = _b4(buf[i], buf[i + 4 * S], buf[i + 8 * S],
+                                         buf[i + 12 * S])
+                    a1, b1, c1, d1 = _b4(buf[i + S], buf[i + 5 * S], buf[i + 9 * S],
+                                         buf[i + 13 * S])
+                    a2, b2, c2, d2 = _b4(buf[i + 2 * S], buf[i + 6 * S],
+                                         buf[i + 10 * S], buf[i + 14 * S])
+                    a3, b3, c3, d3 = _b4(buf[i + 3 * S], buf[i + 7 * S],
+                                         buf[i + 11 * S], buf[i + 15 * S])
+                    t = cur[tx]
+                    for r, row in enumerate(((a0, a1, a2, a3), (b0, b1, b2, b3),
+                                             (c0, c1, c2, c3), (d0, d1, d2, d3))):
+                        t[4 * r], t[4 * r + 1], t[4 * r + 2], t[4 * r + 3] = _b4(
+                            row[0], row[1], row[2], row[3])
+            prev = d[(ty + 1) % 2]
+            for p in range(2):
+                row = 2 * ty + p - py
+                if row < 0 or row >= H:
+                    continue
+                zr = z[n, c, row]
+                for tx in range(tw + 1):
+                    for q in range(2):
+                        col = 2 * tx + q - px
+                        if col < 0 or col >= W:
+                            continue
+                        s = np.float32(0.0)
+                        if ty < th:
+                            if tx < tw:
+                                s += cur[tx, 4 * p + q]
+                            if tx > 0:
+                                s += cur[tx - 1, 4 * p + q + 2]
+                        if ty > 0:
+                            if tx < tw:
+                                s += prev[tx, 4 * (p + 2) + q]
+                            if tx > 0:
+                                s += prev[tx - 1, 4 * (p + 2) + q + 2]
+                        zr[col] = s
 
 
 # ---- GIL-free parts: the Winograd transforms as C functions for OpenBLAS's workers --------
