@@ -604,13 +604,14 @@ def _row(a, n, c, cm):
 
 
 @njit(**_SUM_OPTS)
-def bn_fwd(x, cm, w, b, eps, out, mean, var):
-    """out = (x - mean) * w / sqrt(var + eps) + b per channel, with the biased batch mean and
-    variance (two passes: the variance sums squares of deviations) written to mean, var."""
-    C, N = (x.shape[0], x.shape[1]) if cm else (x.shape[1], x.shape[0])
+def bn_fwd(x, cm, w, b, eps, out, mean, var, c0, c1):
+    """out = (x - mean) * w / sqrt(var + eps) + b per channel c0..c1, with the biased batch
+    mean and variance (two passes: the variance sums squares of deviations) written to mean,
+    var."""
+    N = x.shape[1] if cm else x.shape[0]
     M = x.shape[2]
     inv = 1.0 / (N * M)
-    for c in range(C):
+    for c in range(c0, c1):
         s = 0.0
         for n in range(N):
             xr = _row(x, n, c, cm)
@@ -634,13 +635,14 @@ def bn_fwd(x, cm, w, b, eps, out, mean, var):
 
 
 @njit(**_SUM_OPTS)
-def bn_bwd(ct, x, cm, w, mean, var, eps, dx, dw, db):
-    """Batch normalisation's backward for the batch statistics: dx, and per channel dw =
-    sum(ct * (x - mean)) / sqrt(var + eps), db = sum(ct); ct, x, dx in one layout."""
-    C, N = (x.shape[0], x.shape[1]) if cm else (x.shape[1], x.shape[0])
+def bn_bwd(ct, x, cm, w, mean, var, eps, dx, dw, db, c0, c1):
+    """Batch normalisation's backward for the batch statistics, channels c0..c1: dx, and per
+    channel dw = sum(ct * (x - mean)) / sqrt(var + eps), db = sum(ct); ct, x, dx in one
+    layout."""
+    N = x.shape[1] if cm else x.shape[0]
     M = x.shape[2]
     inv = np.float32(1.0 / (N * M))
-    for c in range(C):
+    for c in range(c0, c1):
         mu = mean[c]
         s = 0.0
         q = 0.0
@@ -932,6 +934,38 @@ def wino_dx_part(arg):
         wino_in_adj(vp, a[8], z, py, px, th, tw, n0, n1)
 
 
+@njit(inline="always", **_OPTS)
+def _runs3(a, i):
+    """The C-ordered float32 (d0, d1, d2) array at a[i] with shape a[1:4] (batch norm's)."""
+    return carray(_as_ptr(a[i]), (a[1], a[2], a[3]), np.float32)
+
+
+@njit(inline="always", **_OPTS)
+def _vec(a, i, n):
+    return carray(_as_ptr(a[i]), (n,), np.float32)
+
+
+@cfunc(_PART, cache=True)
+def bn_fwd_part(arg):
+    """bn_fwd on channels c0..c1 (norm._bn_split). Block: [x, d0, d1, d2, cm, w, b, eps,
+    out, mean, var, C, c0, c1], eps a one-entry float32 array."""
+    a = carray(arg, (14,), np.int64)
+    C = a[11]
+    bn_fwd(_runs3(a, 0), a[4] != 0, _vec(a, 5, C), _vec(a, 6, C), _vec(a, 7, 1)[0],
+           _runs3(a, 8), _vec(a, 9, C), _vec(a, 10, C), a[12], a[13])
+
+
+@cfunc(_PART, cache=True)
+def bn_bwd_part(arg):
+    """bn_bwd on channels c0..c1. Block: [ct, d0, d1, d2, cm, x, w, mean, var, eps, dx, dw,
+    db, C, c0, c1]."""
+    a = carray(arg, (16,), np.int64)
+    C = a[13]
+    bn_bwd(_runs3(a, 0), _runs3(a, 5), a[4] != 0, _vec(a, 6, C), _vec(a, 7, C),
+           _vec(a, 8, C), _vec(a, 9, 1)[0], _runs3(a, 10), _vec(a, 11, C), _vec(a, 12, C),
+           a[14], a[15])
+
+
 @cfunc(_PART, cache=True)
 def products_part(arg):
     """Products k0..k1 of Winograd's 16 (winograd._products): C_k = op(A_k) @ op(B_k)
@@ -981,6 +1015,6 @@ def warm(sgemm=None):
     wino_in_adj(z2(16 * S), S, z2(1, 1, 2, 2), 1, 1, 1, 1, 0, 1)
     for cm in (False, True):
         x = z2(2, 2, 2)
-        bn_fwd(x, cm, np.ones(2, f), z2(2), f(1e-5), z2(2, 2, 2), z2(2), z2(2))
+        bn_fwd(x, cm, np.ones(2, f), z2(2), f(1e-5), z2(2, 2, 2), z2(2), z2(2), 0, 2)
         bn_bwd(x, x, cm, np.ones(2, f), z2(2), np.ones(2, f), f(1e-5), z2(2, 2, 2), z2(2),
                z2(2))

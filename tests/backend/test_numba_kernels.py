@@ -705,6 +705,26 @@ def test_batch_norm_kernels_match_float64(kernels_on, shape, layout):
         np.testing.assert_allclose(got, ref, rtol=2e-5, atol=2e-5 * max(1, np.abs(ref).max()))
 
 
+@pytest.mark.parametrize("layout", ["c", "channel-major"])
+def test_batch_norm_channels_split_between_threads_keep_the_bits(kernels_on, monkeypatch,
+                                                                 layout):
+    from ember.backend import threads
+    from ember.ops import norm
+    x, w, b, ct = _bn_case((6, 7, 5, 4), layout)
+    assert x.flags.c_contiguous == (layout == "c")
+    ran = []
+    real = threads.run_compiled
+    monkeypatch.setattr(threads, "run_compiled", lambda *a: ran.append(real(*a)) or ran[-1])
+    res = {}
+    for split in (False, True):
+        monkeypatch.setattr(norm, "_SPLIT_MIN_BYTES", 0 if split else 1 << 62)
+        out, mean, var = norm._bn_impl(x, w, b, 1e-5)
+        res[split] = (out, mean, var, *norm._bn_bwd_impl(ct, x, w, mean, var, 1e-5))
+    assert len(ran) == 2 and (all(ran) or threads._workers() is None or threads.cores < 2)
+    for a, c in zip(res[False], res[True]):
+        np.testing.assert_array_equal(a, c)
+
+
 def test_batch_norm_cotangent_layout_does_not_change_the_bits(kernels_on):
     from ember.ops import norm
     x, w, b, ct = _bn_case((6, 8, 5, 5), "channel-major")
