@@ -1017,4 +1017,4 @@ def warm(sgemm=None):
         x = z2(2, 2, 2)
         bn_fwd(x, cm, np.ones(2, f), z2(2), f(1e-5), z2(2, 2, 2), z2(2), z2(2), 0, 2)
         bn_bwd(x, x, cm, np.ones(2, f), z2(2), np.ones(2, f), f(1e-5), z2(2, 2, 2), z2(2),
-               z2(2))
+               z2(2), 0, 2)
