@@ -322,7 +322,7 @@ def _fused(name, src, u, pad, dst, p1, s1, p2, s2, th, tw):
     n, a, h, w = src.shape
     b = dst.shape[1]
     chunk = max(1, _CHUNK_BYTES // (64 * (a + b) * th * tw * src.itemsize))
-    if not FUSE or blas is None or not (src.flags.c_contiguous and u.flags.c_contiguous) or \
+    if not FUSE or blas is None or not all(v.flags.c_contiguous for v in (src, u, dst)) or \
             a + b > _FUSE_MAX_CHANNELS or chunk * th * tw < _FUSE_MIN_TILES or \
             len(_parts(n, 16 * (s1 + s2) * src.itemsize)) < 2:
         return False
