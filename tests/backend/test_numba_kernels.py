@@ -120,6 +120,16 @@ def test_backward_same_bits_as_the_numpy_path(kernels_on, reverse, ct_c):
         np.testing.assert_array_equal(a, b)
 
 
+def _counted(monkeypatch, kernels, *names):
+    """The kernels ``names`` wrapped to record each call's name: the list they append to."""
+    calls = []
+    for name in names:
+        f = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name,
+                            lambda *a, _f=f, _n=name: (calls.append(_n), _f(*a))[1])
+    return calls
+
+
 @pytest.mark.parametrize("n,H", [(4, 5), (2, 1), (1, 3), (3, 16)])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_compiled_loops_have_the_per_step_calls_bits(kernels_on, monkeypatch, n, H, reverse):
@@ -128,11 +138,7 @@ def test_compiled_loops_have_the_per_step_calls_bits(kernels_on, monkeypatch, n,
     another BLAS routine) keep the per-step calls."""
     if accel.sgemm() is None:
         pytest.skip("NumPy's BLAS is not an OpenBLAS ember finds")
-    calls = []
-    for name in ("lstm_seq_fwd", "lstm_seq_bwd"):
-        f = getattr(kernels_on, name)
-        monkeypatch.setattr(kernels_on, name,
-                            lambda *a, _f=f, _n=name: (calls.append(_n), _f(*a))[1])
+    calls = _counted(monkeypatch, kernels_on, "lstm_seq_fwd", "lstm_seq_bwd")
     xw, w, h0, c0 = _lstm_inputs(T=7, n=n, H=H, seed=3)
     rng = np.random.default_rng(4)
     ct_h, ct_c = (rng.standard_normal((7, n, H)).astype(np.float32) for _ in range(2))
@@ -155,11 +161,7 @@ def test_batch_major_cotangents_take_the_compiled_loops(kernels_on, monkeypatch)
     fell back to the NumPy path), with the bits of a C-ordered cotangent."""
     if accel.sgemm() is None:
         pytest.skip("NumPy's BLAS is not an OpenBLAS ember finds")
-    calls = []
-    for name in ("lstm_seq_bwd", "gru_step_bwd"):
-        f = getattr(kernels_on, name)
-        monkeypatch.setattr(kernels_on, name,
-                            lambda *a, _f=f, _n=name: (calls.append(_n), _f(*a))[1])
+    calls = _counted(monkeypatch, kernels_on, "lstm_seq_bwd", "gru_step_bwd")
     rng = np.random.default_rng(6)
     xw, w, h0, c0 = _lstm_inputs(T=7, n=4, H=5, seed=6)
     outs = nn_ops._lstm_seq_impl(xw, w, h0, c0, False)

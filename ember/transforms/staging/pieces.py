@@ -25,7 +25,6 @@ import numpy as np
 
 from ...backend import pool, threads
 from ...core.tensor import Tensor
-from ...ops.elementwise import convert_element_type_p
 from .ir import Lit, Var
 
 PIECE = 1 << 18  # entries per piece (1 MiB of float32), as the eager optimizers (optim/inplace.py)
@@ -58,18 +57,17 @@ def _natural_dtype(e):
 
 
 def _kind(e, ufunc):
-    """'big' (an elementwise ufunc over one large shape, scalars beside), 'small' (a ufunc
-    or a cast of scalars only), or None."""
-    if e.prim is convert_element_type_p and e.outs[0].aval.shape == ():
-        # (Adam's bias corrections are cast to the parameters' dtype: one such cast
-        # between two parameters' updates split text-lstm's embedding update into three
-        # runs, with two 10 MB intermediates through memory: 3.65 -> 2.95 ms)
+    """'big' (an elementwise ufunc over one large shape, scalars beside), 'small' (any pure
+    one-result equation of scalars only, run once before the pieces), or None."""
+    o = e.outs[0].aval if e.outs else None
+    if o is not None and o.shape == () and not e.prim.multiple_results and \
+            not e.prim.effectful:
+        # (not only ufuncs: Adam's bias corrections are cast to the parameters' dtype, and
+        # one such cast between two parameters' updates split text-lstm's embedding update
+        # into three runs, with two 10 MB intermediates through memory: 3.65 -> 2.95 ms)
         return "small" if all(_scalar_operand(x) for x in e.ins) else None
     if not ufunc(e):
         return None
-    o = e.outs[0].aval
-    if o.shape == ():
-        return "small" if all(_scalar_operand(x) for x in e.ins) else None
     if o.size < MIN_SIZE or o.dtype.np.hasobject:
         return None
     for x in e.ins:
