@@ -36,7 +36,9 @@ operations in its order repeats its bits.
 - ``pool2x2_bwd``: a tiled 2x2 max pool's gradient (LeNet's, mnist-cnn's), one vectorised
   pass of bit-masked selections instead of NumPy's dozen passes over de-interleaved copies.
 - ``pool_scatter``: an overlapping max pool's gradient (ResNet's 3x3 stride-2 pool), the
-  NumPy phases path's first hits and additions per plane in one pass: its bits.
+  NumPy phases path's first hits and additions per plane in one pass: its bits. It reads
+  the unpadded input of a padded pool and writes its unpadded gradient.
+- ``pool_fwd``: a padded 2-D max pool from the unpadded input, the NumPy path's values.
 - ``bn_fwd`` and ``bn_bwd``: batch normalisation with the batch statistics (float64 sums, their
   bits their own).
 - ``wino_in``, ``wino_out``, ``wino_ct`` and ``wino_in_adj``: Winograd F(2x2, 3x3)'s
@@ -516,36 +518,98 @@ def pool2x2_bwd(x, out, ct, z):
                 z1[2 * j + 1] = c & -np.int32(h3)
 
 
-@njit(**_OPTS)
-def _phases(plane, sy, sx, wq, ph, into):
-    """A plane's stride phases, each on the grid's rows of wq: ``into`` ph[py * sx + px, i *
-    wq + j] = plane[py + i * sy, px + j * sx], else the inverse copy back into ``plane``."""
-    H, W = plane.shape
-    for py in range(sy):
-        for px in range(sx):
-            row = ph[py * sx + px]
-            for i in range((H - py + sy - 1) // sy):
-                r, pr = row[i * wq:], plane[py + i * sy]
-                if into:
-                    for j in range((W - px + sx - 1) // sx):
-                        r[j] = pr[px + j * sx]
-                else:
-                    for j in range((W - px + sx - 1) // sx):
-                        pr[px + j * sx] = r[j]
+@njit(inline="always", **_OPTS)
+def _row_phases(pr, sx, tx, ph, base, into):
+    """A plane's row ``pr`` and its ``sx`` stride phases (rows of ``ph`` from ``base``), the
+    plane padded with ``tx`` columns to its left: column c lies in phase (c + tx) % sx at
+    (c + tx) // sx. ``into``: copied into the phases, else back from them."""
+    W = pr.shape[0]
+    if sx == 2:  # (a constant stride: the copies vectorise)
+        a = ph[tx % 2, base + tx // 2:]         # the even columns
+        b = ph[1 - tx % 2, base + (tx + 1) // 2:]  # the odd ones
+        h = W // 2
+        if into:
+            for t in range(h):
+                a[t] = pr[2 * t]
+                b[t] = pr[2 * t + 1]
+        else:
+            for t in range(h):
+                pr[2 * t] = a[t]
+                pr[2 * t + 1] = b[t]
+        if W % 2 and into:
+            a[h] = pr[W - 1]
+        elif W % 2:
+            pr[W - 1] = a[h]
+        return
+    for r in range(sx):
+        d = ph[(r + tx) % sx, base + (r + tx) // sx:]
+        if into:
+            for t in range((W - r + sx - 1) // sx):
+                d[t] = pr[sx * t + r]
+        else:
+            for t in range((W - r + sx - 1) // sx):
+                pr[sx * t + r] = d[t]
 
 
 @njit(**_OPTS)
-def pool_scatter(x, out, ct, kh, kw, sy, sx, p0, p1, z):
+def _phases(plane, sy, sx, ty, tx, wq, ph, into):
+    """The stride phases of the plane padded with -inf (``ty`` rows above, ``tx`` columns to
+    the left): ``into`` ph[py * sx + px, i * wq + j] = padded[py + i * sy, px + j * sx] (-inf
+    in the padding), else the inverse copy of the entries inside ``plane`` back into it."""
+    if into:
+        ph[:, :] = _f(-np.inf)
+    for y in range(plane.shape[0]):
+        py, i = (y + ty) % sy, (y + ty) // sy
+        _row_phases(plane[y], sx, tx, ph[py * sx:(py + 1) * sx], i * wq, into)
+
+
+@njit(**_OPTS)
+def pool_fwd(x, kh, kw, sy, sx, ty, tx, idx, p0, p1, out):
+    """A 2-D max pool (kernel (kh, kw), stride (sy, sx), undilated) of planes p0..p1 of x (P,
+    H, W) padded with -inf (``ty`` rows above, ``tx`` columns to the left; the windows beyond
+    the other edges too) into out[idx[p]] (OH, OW), float32: each window's rows' maxima first,
+    then their maximum along the row, each with np.maximum's choice (conv._pool_max_rows'
+    order, the padding's -inf, which never wins, skipped: its values; of tied zeros, either
+    may give the sign)."""
+    H, W = x.shape[1:]
+    OH, OW = out.shape[1:]
+    red = np.empty(W, np.float32)
+    for p in range(p0, p1):
+        xp, op = x[p], out[idx[p]]
+        for i in range(OH):
+            y0 = i * sy - ty
+            r0, r1 = max(0, y0), min(H, y0 + kh)
+            orow = op[i]
+            if r1 <= r0:  # (a window of padding only)
+                orow[:] = _f(-np.inf)
+                continue
+            for q in range(W):  # (not red[:] = ...: numba would copy the source first)
+                red[q] = xp[r0, q]
+            for y in range(r0 + 1, r1):
+                for q in range(W):
+                    red[q] = _maximum(red[q], xp[y, q])
+            for j in range(OW):
+                x0 = j * sx - tx
+                c0, c1 = max(0, x0), min(W, x0 + kw)
+                m = _f(-np.inf) if c1 <= c0 else red[c0]
+                for q in range(c0 + 1, c1):
+                    m = _maximum(m, red[q])
+                orow[j] = m
+
+
+@njit(**_OPTS)
+def pool_scatter(x, out, ct, kh, kw, sy, sx, ty, tx, hp, wp, p0, p1, z):
     """The gradient of a 2-D max pool with overlapping windows (kernel (kh, kw), stride (sy,
     sx), undilated; ResNet's 3x3 stride-2 pool) into ``z``, planes p0..p1: each window's
     cotangent added to its first maximum in window order (the entry equal to the pooled
     ``out``; a NaN maximum sends nothing), zeros elsewhere. x and z (P, H, W), out and ct (P,
-    OH, OW) float32, the cotangent finite. conv._scatter_phases in one pass per plane: the
-    plane cut into its stride phases (every kernel offset's entries one contiguous run),
-    the windows' first hits and the additions offset by offset in window order: its bits."""
-    H, W = x.shape[1:]
+    OH, OW) float32, the cotangent finite; x taken padded with -inf to hp x wp (``ty`` rows
+    above, ``tx`` columns to the left), the padding's share dropped. conv._scatter_phases in
+    one pass per plane: the padded plane cut into its stride phases (every kernel offset's
+    entries one contiguous run), the windows' first hits and the additions offset by offset
+    in window order: its bits."""
     OH, OW = out.shape[1:]
-    hq, wq = -(-H // sy), -(-W // sx)
+    hq, wq = -(-hp // sy), -(-wp // sx)
     m = hq * wq
     nk = kh * kw
     ph, fk = np.empty(nk, np.int64), np.empty(nk, np.int64)
@@ -555,24 +619,24 @@ def pool_scatter(x, out, ct, kh, kw, sy, sx, p0, p1, z):
     width = m + ((kh - 1) // sy) * wq + (kw - 1) // sx
     xs, zs = np.zeros((sy * sx, width), np.float32), np.empty((sy * sx, width), np.float32)
     o, c = np.full(m, np.nan, np.float32), np.zeros(m, np.float32)
-    taken = np.empty(m, np.bool_)
+    taken = np.empty(m, np.int32)  # (not bool: the loop below vectorises)
     for p in range(p0, p1):
-        _phases(x[p], sy, sx, wq, xs, True)
+        _phases(x[p], sy, sx, ty, tx, wq, xs, True)
         op, cp = out[p], ct[p]
         for i in range(OH):  # (beyond the output: a NaN maximum, a zero cotangent)
             for j in range(OW):
                 o[i * wq + j] = op[i, j]
                 c[i * wq + j] = cp[i, j]
         zs[:, :] = 0.0
-        taken[:] = False
+        taken[:] = 0
         for k in range(nk):
             xr = xs[ph[k], fk[k]:fk[k] + m]
             zr = zs[ph[k], fk[k]:fk[k] + m]
             for q in range(m):
-                hit = (xr[q] == o[q]) & (not taken[q])
-                taken[q] |= hit
+                hit = (xr[q] == o[q]) & (taken[q] == 0)
+                taken[q] |= np.int32(hit)
                 zr[q] += c[q] if hit else _f(0.0)
-        _phases(z[p], sy, sx, wq, zs, False)
+        _phases(z[p], sy, sx, ty, tx, wq, zs, False)
 
 
 @njit(**_OPTS)
@@ -1004,7 +1068,9 @@ def warm(sgemm=None):
     i4 = lambda *s: np.zeros(s, np.int32)  # noqa: E731
     pool2x2_bwd(z2(1, 2, 2), z2(1, 1, 1), i4(1, 1, 1), i4(1, 2, 2))
     pool2x2_fwd(z2(1, 2, 2), np.zeros(1, np.int64), z2(1, 1, 1))
-    pool_scatter(z2(1, 3, 3), z2(1, 1, 1), z2(1, 1, 1), 2, 2, 1, 1, 0, 1, z2(1, 3, 3))
+    pool_scatter(z2(1, 3, 3), z2(1, 1, 1), z2(1, 1, 1), 2, 2, 1, 1, 0, 0, 3, 3, 0, 1,
+                 z2(1, 3, 3))
+    pool_fwd(z2(1, 3, 3), 2, 2, 1, 1, 0, 0, np.zeros(1, np.int64), 0, 1, z2(1, 2, 2))
     add_offsets(z2(1, 2, 3), np.zeros(2, np.int64), 0, 3, z2(1, 3))
     S = 5
     wino_in(z2(1, 1, 2, 2), 1, 1, z2(16 * S), S, 1, 1, 0, 1)

@@ -484,6 +484,23 @@ def test_lenet_pools_eager_equals_jit_with_the_kernel(kernels_on):
     np.testing.assert_array_equal(_with(False, ember.grad(f), x).numpy(), eager)
 
 
+def test_padded_pool_eager_equals_jit_and_keeps_no_padded_copy(kernels_on):
+    """ResNet's stem pool (3x3, stride 2, padding 1) after a ReLU: eager and jit give the
+    same gradient bits, the NumPy paths the same values, and the plan pads nothing."""
+    import ember.nn.functional as F
+    rng = np.random.default_rng(6)
+    x = ember.tensor(rng.standard_normal((2, 3, 12, 11)).astype(np.float32))
+    w = ember.tensor(rng.standard_normal((2, 3, 6, 6)).astype(np.float32))
+
+    def f(x):
+        return (F.max_pool2d(F.relu(x), 3, 2, 1) * w).sum()
+    eager = ember.grad(f)(x).numpy()
+    np.testing.assert_array_equal(ember.jit(ember.grad(f))(x).numpy(), eager)
+    np.testing.assert_array_equal(_with(False, ember.grad(f), x).numpy(), eager)
+    graph = str(ember.make_jaxpr(ember.grad(f))(x))
+    assert "pool_max" in graph and "= pad[" not in graph
+
+
 @pytest.mark.parametrize("shape,k,s", [
     ((16, 64, 34, 34), (3, 3), (2, 2)),   # ResNet's stem pool (padded): split in two
     ((3, 4, 9, 7), (3, 3), (2, 2)),       # odd sizes: the phases' rows differ in length
@@ -520,6 +537,48 @@ def test_overlapping_pool_gradient_has_the_numpy_paths_bits(kernels_on, monkeypa
     want = _with(False, C._argmax_scatter_impl, *args)
     np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
     assert got.strides == x.strides  # laid out as the input
+
+
+@pytest.mark.parametrize("shape,k,s,pads", [
+    ((16, 64, 32, 32), (3, 3), (2, 2), ((1, 0), (1, 0))),  # ResNet's stem pool: split in two
+    ((3, 4, 9, 7), (3, 3), (2, 2), ((1, 1), (1, 1))),       # odd sizes, both edges padded
+    ((2, 3, 11, 10), (3, 2), (2, 3), ((1, 0), (0, 1))),     # unequal kernel, stride and pads
+    ((2, 3, 8, 8), (5, 5), (1, 1), ((2, 2), (2, 2))),       # stride 1: one phase
+    ((5, 9, 9), (3, 3), (2, 2), ((1, 1), (1, 1))),          # unbatched (C, H, W)
+])
+@pytest.mark.parametrize("layout", ["c", "channel-major"])
+def test_padded_pools_have_the_numpy_paths_bits(kernels_on, monkeypatch, shape, k, s, pads,
+                                                layout):
+    """A pool that takes its padding as parameters (no padded copy): the forward by the
+    kernel, which reads the unpadded planes, has the NumPy path's values (which pads with
+    -inf; of tied zeros, either may give the maximum's sign), the gradient its bits (NaN
+    windows, ties of zeros, -0.0 cotangents), laid out as the input."""
+    from ember.ops import conv as C
+    calls = []
+    for name in ("pool_fwd", "pool_scatter"):
+        f = getattr(kernels_on, name)
+        monkeypatch.setattr(kernels_on, name,
+                            lambda *a, _f=f, _n=name: (calls.append(_n), _f(*a))[1])
+    rng = np.random.default_rng(3)
+    x = np.maximum(rng.standard_normal(shape), 0).astype(np.float32)
+    x[..., 0, :3] = [-0.0, 0.0, -0.0]
+    if layout == "channel-major":
+        if x.ndim < 4:
+            pytest.skip("no channel axis")
+        x = np.ascontiguousarray(np.swapaxes(x, 0, 1)).swapaxes(0, 1)
+    x[(0,) * (len(shape) - 2) + (3, 3)] = np.nan
+    geo = (k, s, (1, 1), pads, -np.inf)
+    out = C._pool_max_impl(x, *geo)
+    want = _with(False, C._pool_max_impl, x, *geo)
+    assert out.flags.c_contiguous
+    np.testing.assert_array_equal(out, want)
+    ct = rng.standard_normal(out.shape).astype(np.float32)
+    ct[..., -1, :] = -0.0
+    got = C._argmax_scatter_impl(ct, x, out, *geo)
+    want = _with(False, C._argmax_scatter_impl, ct, x, out, *geo)
+    assert got.shape == x.shape and got.strides == x.strides
+    np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
+    assert set(calls) == {"pool_fwd", "pool_scatter"}
 
 
 def test_overlapping_pools_with_infinite_cotangents_or_float64_keep_the_numpy_path(
