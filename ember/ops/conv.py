@@ -1401,7 +1401,15 @@ def input_grad_fuses(eq, ct, w, size, kernel, stride, dilation):
         eq == _DENSE_COLS_EQS[0] and _full_grid_fuses(ct, w, size, kernel, stride, dilation)))
 
 
-def _input_grad_impl(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
+def _input_grad_impl(ct, w, *, eq, cols_shape, size, kernel, stride, dilation, crop=None):
+    if crop is not None:  # (the padding's crop: see _cropped)
+        z = _input_grad_impl(ct, w, eq=eq, cols_shape=cols_shape, size=size, kernel=kernel,
+                             stride=stride, dilation=dilation)
+        v = z[tuple(slice(a, b) for a, b in crop)]
+        perm = _memory_order(ct) if v.ndim == ct.ndim > 2 else None
+        if perm is None:
+            return namespace(z).ascontiguousarray(v)
+        return namespace(z).ascontiguousarray(v.transpose(perm)).transpose(_inverse(perm))
     # (input_grad_fuses' cases, each tested once; the kernels off since the plan was made:
     # the pair)
     if eq == _DW_COLS_EQ:
@@ -1418,17 +1426,31 @@ def _input_grad_impl(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
     return _unwindows_impl(cols, size, kernel, stride, dilation)
 
 
-def _input_grad_ref(ct, w, *, eq, cols_shape, size, kernel, stride, dilation):
+def _input_grad_ref(ct, w, *, eq, cols_shape, size, kernel, stride, dilation, crop=None):
     cols = einsum(eq, ct, w).reshape(cols_shape)
-    return bind(unwindows_p, cols, size=size, kernel=kernel, stride=stride, dilation=dilation)
+    z = bind(unwindows_p, cols, size=size, kernel=kernel, stride=stride, dilation=dilation)
+    return z if crop is None else z[tuple(slice(a, b) for a, b in crop)]
+
+
+def _input_grad_shape(ct, w, eq, cols_shape, size, kernel, stride, dilation, crop=None):
+    if crop is not None:
+        return Aval(tuple(b - a for a, b in crop), ct.dtype)
+    return Aval(tuple(cols_shape[:-2 * len(kernel)]) + tuple(size), ct.dtype)
+
+
+# Plans crop a convolution's padded input gradient inside conv_input_grad (the ``crop``: (start,
+# stop) per axis; transforms/staging/passes.crop_input_grads) into a dense copy laid out as the
+# cotangent (the layout of the layer's other arrays, so that the next elementwise pass runs
+# over whole runs), instead of through the pad's transpose, a strided view whose next pass
+# ran along rows of OW values: ResNet-18's 512-channel 2x2 layers, the ReLU gradient after
+# each, 0.26 -> 0.015 ms (32768 values), the copy 0.09 ms.
 
 
 _DW_COLS_EQ = "ngohw,gockl->ngchwkl"  # the depthwise windows gradient's equation
 _DENSE_COLS_EQS = ("nohw,ockl->nchwkl", "nopq,ockl->ncpqkl")  # a 2-D convolution's (strided)
 conv_input_grad_p = Primitive(
     "conv_input_grad", _input_grad_impl, allocating=True, reference=_input_grad_ref,
-    shape=lambda ct, w, eq, cols_shape, size, kernel, stride, dilation: Aval(
-        tuple(cols_shape[:-2 * len(kernel)]) + tuple(size), ct.dtype))
+    shape=_input_grad_shape)
 
 
 # ---- 3x3 stride-1 convolutions through Winograd F(2x2, 3x3) --------------------------------

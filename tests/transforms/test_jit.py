@@ -395,3 +395,20 @@ def test_jit_closing_over_values_of_an_enclosing_transform_runs_inline():
     plain = ember.jit(lambda v, s: v * s)  # no capture: stays one compiled call
     ember.grad(lambda w: plain(x, w[0, 0]).sum())(w)
     assert not plain._inline and plain.trace_count == 1
+
+
+def test_padded_input_gradients_are_cropped_inside_the_fused_kernel():
+    """grad of a padded convolution's input in a plan: the padding's transpose (a slice of
+    the fused input gradient) becomes the kernel's crop, a dense copy, with eager's bits."""
+    import ember.nn.functional as F
+    from ember.transforms.staging.passes import optimize
+    x, w, ct = T(2, 32, 4, 4), T(8, 32, 3, 3), T(2, 8, 4, 4)
+
+    def f(x):
+        return (F.relu(F.conv2d(x, w, padding=1)) * ct).sum()
+    text = str(optimize(ember.make_graph(grad(f))(x)))
+    assert "conv_input_grad" in text and "crop=((0, 2), (0, 32), (1, 5), (1, 5))" in text
+    assert "getitem_basic" not in text
+    got = jit(grad(f))(x)
+    np.testing.assert_array_equal(got.numpy(), grad(f)(x).numpy())
+    assert got.numpy().flags.c_contiguous or got.numpy().transpose(1, 0, 2, 3).flags.c_contiguous

@@ -7,6 +7,7 @@ import numpy as np
 from ...core.tensor import Tensor
 from ...ops.conv import argmax_scatter_p, conv_input_grad_p, input_grad_fuses, unwindows_p
 from ...ops.einsum import einsum_p
+from ...ops.indexing import getitem_basic_p
 from ...ops.elementwise import add_p, gt_p, mul_p
 from ...ops.linalg import matmul_p
 from ...ops.reduce import sum_p
@@ -235,6 +236,31 @@ def fuse_input_grads(g: Graph) -> Graph:
     return Graph(g.invars, [e for e in eqns if id(e) not in drop], g.outs)
 
 
+def crop_input_grads(g: Graph) -> Graph:
+    """``conv_input_grad(...)[a:b, ...]`` (the transpose of the input's padding: unit-step
+    slices of every axis) -> ``conv_input_grad(..., crop=((a, b), ...))`` when the padded
+    gradient has no other use: a C-ordered cropped copy instead of a strided view of it."""
+    uses = _use_counts(g)
+    made = {id(e.outs[0]): e for e in g.eqns if len(e.outs) == 1}
+    drop, eqns = set(), []
+    for e in g.eqns:
+        if e.prim is getitem_basic_p:
+            m = made.get(id(e.ins[0]))
+            spec = e.params["spec"]
+            if m is not None and m.prim is conv_input_grad_p and "crop" not in m.params and \
+                    uses.get(id(m.outs[0])) == 1 and len(spec) == len(m.outs[0].aval.shape) \
+                    and all(isinstance(t, tuple) and len(t) == 4 and t[0] == "s" and
+                            t[3] == 1 and isinstance(t[1], int) and isinstance(t[2], int)
+                            for t in spec):
+                drop.add(id(m))
+                e = Eqn(conv_input_grad_p, list(m.ins),
+                        {**m.params, "crop": tuple((t[1], t[2]) for t in spec)}, e.outs)
+        eqns.append(e)
+    if not drop:
+        return g
+    return Graph(g.invars, [e for e in eqns if id(e) not in drop], g.outs)
+
+
 def _disjoint(params):
     return all(s >= d * (k - 1) + 1 for k, s, d in zip(params["kernel"], params["stride"],
                                                         params["dilation"]))
@@ -242,7 +268,8 @@ def _disjoint(params):
 
 def optimize(g: Graph, live=()) -> Graph:
     g = cse(fold_constants(g, live), live)
-    return fuse_input_grads(dce(mask_before_scatter(compose_transposes(simplify(g, live)))))
+    return crop_input_grads(fuse_input_grads(dce(mask_before_scatter(compose_transposes(
+        simplify(g, live))))))
 
 
 
