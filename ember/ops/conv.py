@@ -2432,6 +2432,13 @@ def _adaptive_avg(nsp, input, output_size, op):
     if len(outs) != nsp or any(o <= 0 for o in outs):
         raise OpError(f"{op}: output_size must be {nsp} positive sizes, got {output_size}")
     sp = "hw"[:nsp]
+    if all(o == 1 for o in outs):  # global pooling: one weighted sum over the positions
+        # (ResNet-18's (16, 512, 2, 2), channel-major: 0.12 -> 0.04 ms; its gradient 0.16 ->
+        # 0.08, C-ordered where the matrices' einsum laid it out with the rows outermost)
+        wv = Tensor._wrap(host_on_device_of(np.full(sizes, 1 / math.prod(sizes),
+                                                    x.dtype.np), x))
+        out = einsum(f"...{sp},{sp}->...", x, wv)
+        return out.reshape(tuple(out.shape) + (1,) * nsp)
     mats = [Tensor._wrap(host_on_device_of(_adaptive_matrix(n, o, x.dtype.np), x))
             for n, o in zip(sizes, outs)]
     eq = f"...{sp}," + ",".join(f"{u}{s}" for u, s in zip("ij", sp)) + f"->...{'ij'[:nsp]}"

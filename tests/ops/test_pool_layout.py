@@ -53,3 +53,28 @@ def test_max_pool2d_after_a_convolution_matches_torch_eager_and_jit():
     tw = torch.tensor(w.numpy())
     ty = torch.nn.functional.max_pool2d(torch.relu(torch.nn.functional.conv2d(tx, tw)), 2)
     np.testing.assert_allclose(y.numpy(), ty.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,size", [((4, 6, 2, 2), 1), ((3, 5, 7, 7), (1, 1)),
+                                        ((3, 5, 6), 1)])
+def test_global_average_pool_is_one_weighted_sum(shape, size):
+    """adaptive_avg_pool to one position (ResNet's head): one einsum against the positions'
+    weights; the mean's values (float64 reference) from a channel-major input, its
+    gradient the same bits eagerly and in a plan, the graph one two-operand einsum."""
+    rng = np.random.default_rng(1)
+    a = _channel_major(rng.standard_normal(shape).astype(np.float32))
+    pool = F.adaptive_avg_pool2d if len(shape) == 4 else F.adaptive_avg_pool1d
+    nsp = len(shape) - 2
+    got = pool(ember.tensor(a), size).numpy()
+    want = a.astype(np.float64).mean(axis=tuple(range(2, 2 + nsp)), keepdims=True)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    ct = ember.tensor(rng.standard_normal(want.shape).astype(np.float32))
+
+    def f(x):
+        return (pool(x, size) * ct).sum()
+    eager = ember.grad(f)(ember.tensor(a)).numpy()
+    np.testing.assert_array_equal(ember.jit(ember.grad(f))(ember.tensor(a)).numpy(), eager)
+    np.testing.assert_allclose(eager, np.broadcast_to(ct.numpy() / np.prod(shape[2:]), shape),
+                               rtol=1e-6)
+    assert str(ember.make_jaxpr(lambda x: pool(x, size))(ember.tensor(a))).count("einsum") == 1
