@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.tensor import Tensor
-from ...ops.conv import argmax_scatter_p, conv_input_grad_p, input_grad_fuses, unwindows_p
+from ...ops.conv import (_disjoint, argmax_scatter_p, conv_input_grad_p, input_grad_fuses,
+                         unwindows_p)
 from ...ops.einsum import einsum_p
 from ...ops.indexing import getitem_basic_p
 from ...ops.elementwise import add_p, gt_p, mul_p
@@ -195,7 +196,8 @@ def mask_before_scatter(g: Graph) -> Graph:
                     float(gt.ins[1].val._data if isinstance(gt.ins[1].val, Tensor) else
                           gt.ins[1].val) == 0.0 and \
                     e.outs[0].aval.dtype == sc.outs[0].aval.dtype and \
-                    _disjoint(sc.params):
+                    _disjoint(sc.params["kernel"], sc.params["stride"],
+                              sc.params["dilation"]):
                 ct, x, out = sc.ins
                 m = Var(type(out.aval)(out.aval.shape, gt.outs[0].aval.dtype))
                 cm = Var(ct.aval)
@@ -259,11 +261,6 @@ def crop_input_grads(g: Graph) -> Graph:
     if not drop:
         return g
     return Graph(g.invars, [e for e in eqns if id(e) not in drop], g.outs)
-
-
-def _disjoint(params):
-    return all(s >= d * (k - 1) + 1 for k, s, d in zip(params["kernel"], params["stride"],
-                                                        params["dilation"]))
 
 
 def optimize(g: Graph, live=()) -> Graph:
