@@ -1402,7 +1402,7 @@ def input_grad_fuses(eq, ct, w, size, kernel, stride, dilation):
 
 
 def _input_grad_impl(ct, w, *, eq, cols_shape, size, kernel, stride, dilation, crop=None):
-    if crop is not None:  # (the padding's crop: see _cropped)
+    if crop is not None:  # (the padding's crop, from passes.crop_input_grads: see below)
         z = _input_grad_impl(ct, w, eq=eq, cols_shape=cols_shape, size=size, kernel=kernel,
                              stride=stride, dilation=dilation)
         v = z[tuple(slice(a, b) for a, b in crop)]
@@ -1708,8 +1708,7 @@ def _pool_padded_compiled(K, x, kernel, stride, pads):
     if perm is None:
         return None
     lead = x.shape[:-2]
-    outs = _pool_out(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[-2:], pads)), kernel,
-                     stride, (1, 1))
+    outs = _pool_out(_padded_shape(x.shape[-2:], pads), kernel, stride, (1, 1))
     out = namespace(x).empty(lead + outs, x.dtype)
     x3 = x.transpose(perm).reshape((-1,) + x.shape[-2:])
     idx = np.arange(x3.shape[0]).reshape(lead).transpose(perm[:-2]).reshape(-1)
