@@ -211,56 +211,73 @@ def mask_before_scatter(g: Graph) -> Graph:
     return Graph(g.invars, eqns, g.outs) if changed else g
 
 
+def _fuse_producers(g: Graph, fuse) -> Graph:
+    """Each equation ``e`` for which ``fuse(e, made, uses)`` gives (equation, producers)
+    replaced by that equation, the producers (equations whose single results only it read)
+    dropped; ``made`` maps a result's id to its single-result equation, ``uses`` counts each
+    value's readers."""
+    uses = _use_counts(g)
+    made = {id(e.outs[0]): e for e in g.eqns if len(e.outs) == 1}
+    drop, eqns = set(), []
+    for e in g.eqns:
+        got = fuse(e, made, uses)
+        if got is not None:
+            e, producers = got
+            drop.update(id(p) for p in producers)
+        eqns.append(e)
+    if not drop:
+        return g
+    return Graph(g.invars, [e for e in eqns if id(e) not in drop], g.outs)
+
+
+def _input_grad_pair(e, made, uses):
+    if e.prim is not unwindows_p:
+        return None
+    r = made.get(id(e.ins[0]))
+    m = made.get(id(r.ins[0])) if r is not None and r.prim is reshape_p else r
+    if m is not None and m.prim is einsum_p and len(m.ins) == 2 and \
+            uses.get(id(e.ins[0])) == 1 and uses.get(id(m.outs[0])) == 1 and \
+            input_grad_fuses(m.params.get("eq"), m.ins[0].aval, m.ins[1].aval, **e.params):
+        return Eqn(conv_input_grad_p, list(m.ins),
+                   {"eq": m.params["eq"], "cols_shape": tuple(e.ins[0].aval.shape),
+                    **e.params}, e.outs), (r, m)
+    return None
+
+
 def fuse_input_grads(g: Graph) -> Graph:
     """``unwindows([reshape](einsum(ct, w)))`` of a convolution's input gradient ->
     ``conv_input_grad(ct, w)`` when the windows gradient (K times the input) has no other
     use and ``conv.input_grad_fuses`` (depthwise layers, and those whose windows gradient is
     channels-last): its kernels never write it whole (the same products and additions in the
     same order)."""
-    uses = _use_counts(g)
-    made = {id(e.outs[0]): e for e in g.eqns if len(e.outs) == 1}
-    drop, eqns = set(), []
-    for e in g.eqns:
-        if e.prim is unwindows_p:
-            r = made.get(id(e.ins[0]))
-            m = made.get(id(r.ins[0])) if r is not None and r.prim is reshape_p else r
-            if m is not None and m.prim is einsum_p and len(m.ins) == 2 and \
-                    uses.get(id(e.ins[0])) == 1 and uses.get(id(m.outs[0])) == 1 and \
-                    input_grad_fuses(m.params.get("eq"), m.ins[0].aval, m.ins[1].aval,
-                                     **e.params):
-                drop.update((id(r), id(m)))
-                e = Eqn(conv_input_grad_p, list(m.ins),
-                        {"eq": m.params["eq"], "cols_shape": tuple(e.ins[0].aval.shape),
-                         **e.params}, e.outs)
-        eqns.append(e)
-    if not drop:
-        return g
-    return Graph(g.invars, [e for e in eqns if id(e) not in drop], g.outs)
+    return _fuse_producers(g, _input_grad_pair)
+
+
+def _unit_slices(spec, ndim):
+    """Whether a getitem_basic ``spec`` is one unit-step slice of each of ``ndim`` axes."""
+    return len(spec) == ndim and all(
+        isinstance(t, tuple) and len(t) == 4 and t[0] == "s" and t[3] == 1 and
+        isinstance(t[1], int) and isinstance(t[2], int) for t in spec)
+
+
+def _cropped_input_grad(e, made, uses):
+    if e.prim is not getitem_basic_p:
+        return None
+    m = made.get(id(e.ins[0]))
+    spec = e.params["spec"]
+    if m is not None and m.prim is conv_input_grad_p and "crop" not in m.params and \
+            uses.get(id(m.outs[0])) == 1 and _unit_slices(spec, len(m.outs[0].aval.shape)):
+        return Eqn(conv_input_grad_p, list(m.ins),
+                   {**m.params, "crop": tuple((t[1], t[2]) for t in spec)}, e.outs), (m,)
+    return None
 
 
 def crop_input_grads(g: Graph) -> Graph:
     """``conv_input_grad(...)[a:b, ...]`` (the transpose of the input's padding: unit-step
     slices of every axis) -> ``conv_input_grad(..., crop=((a, b), ...))`` when the padded
-    gradient has no other use: a C-ordered cropped copy instead of a strided view of it."""
-    uses = _use_counts(g)
-    made = {id(e.outs[0]): e for e in g.eqns if len(e.outs) == 1}
-    drop, eqns = set(), []
-    for e in g.eqns:
-        if e.prim is getitem_basic_p:
-            m = made.get(id(e.ins[0]))
-            spec = e.params["spec"]
-            if m is not None and m.prim is conv_input_grad_p and "crop" not in m.params and \
-                    uses.get(id(m.outs[0])) == 1 and len(spec) == len(m.outs[0].aval.shape) \
-                    and all(isinstance(t, tuple) and len(t) == 4 and t[0] == "s" and
-                            t[3] == 1 and isinstance(t[1], int) and isinstance(t[2], int)
-                            for t in spec):
-                drop.add(id(m))
-                e = Eqn(conv_input_grad_p, list(m.ins),
-                        {**m.params, "crop": tuple((t[1], t[2]) for t in spec)}, e.outs)
-        eqns.append(e)
-    if not drop:
-        return g
-    return Graph(g.invars, [e for e in eqns if id(e) not in drop], g.outs)
+    gradient has no other use: a dense cropped copy laid out as the cotangent instead of a
+    strided view of the padded gradient."""
+    return _fuse_producers(g, _cropped_input_grad)
 
 
 def optimize(g: Graph, live=()) -> Graph:
