@@ -41,6 +41,11 @@ operations in its order repeats its bits.
 - ``pool_fwd``: a padded 2-D max pool from the unpadded input, the NumPy path's values.
 - ``bn_fwd`` and ``bn_bwd``: batch normalisation with the batch statistics (float64 sums, their
   bits their own).
+- ``ew_run``: a chain of elementwise float32 arithmetic (add, subtract, multiply, divide,
+  sqrt, negative, square, absolute: each correctly rounded, so NumPy's bits) over blocks of
+  its arrays' entries that stay in the L1 cache, every step of the chain on a block before
+  the next block (a jit plan's ``pieces.Run``: an optimizer's update), one call instead of a
+  ufunc call and a pass over memory per step.
 - ``wino_in``, ``wino_out``, ``wino_ct`` and ``wino_in_adj``: Winograd F(2x2, 3x3)'s
   transforms of a 3x3 convolution's input, output and cotangent, and the input transform's
   transpose (ops/winograd.py), its NumPy twins' additions in their order: their bits.
@@ -1041,6 +1046,157 @@ def products_part(arg):
                a[10] + 4 * k * a[11], a[12], a[13] + 4 * k * a[14], a[15])
 
 
+# ---- chains of elementwise arithmetic (pieces.Run): a small interpreter over L1 blocks ----
+#
+# A chain is a table of steps (op, dst, a, b): an operand >= 0 is an array slot (its entries
+# at the block's offset), -1 - k is scratch row k (a block's worth, tmp[k]), and EW_SCALAR + k
+# is the scalar scal[k]. Each step is one loop over the block; a loop reading the array it
+# writes is given that array twice (one pointer to LLVM: with two it checks them for overlap
+# at run time and, finding them equal, runs its scalar loop: 5-6x slower).
+
+EW_ADD, EW_SUB, EW_MUL, EW_DIV, EW_SQRT, EW_NEG, EW_SQUARE, EW_ABS = range(8)
+EW_OPS = {"add": EW_ADD, "sub": EW_SUB, "mul": EW_MUL, "div": EW_DIV, "sqrt": EW_SQRT,
+          "neg": EW_NEG, "square": EW_SQUARE, "abs": EW_ABS}
+EW_SCALAR = 1 << 20
+EW_BLOCK = 2048  # entries per block: a dozen scratch rows and operands stay in L1
+EW_SLOTS = 12  # array slots of ew_run (pieces.EW_SLOTS)
+
+
+@intrinsic
+def _f32_ptr(typingctx, v):
+    """The address ``v`` (an integer) as a float32 pointer."""
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], ir.FloatType().as_pointer())
+    return types.CPointer(types.float32)(v), codegen
+
+
+@njit(inline="always", **_OPTS)
+def _ew_vv(op, d, a, b, m):
+    if op == EW_ADD:
+        for j in range(m):
+            d[j] = a[j] + b[j]
+    elif op == EW_SUB:
+        for j in range(m):
+            d[j] = a[j] - b[j]
+    elif op == EW_MUL:
+        for j in range(m):
+            d[j] = a[j] * b[j]
+    else:
+        for j in range(m):
+            d[j] = a[j] / b[j]
+
+
+@njit(inline="always", **_OPTS)
+def _ew_vs(op, d, a, s, m):
+    if op == EW_ADD:
+        for j in range(m):
+            d[j] = a[j] + s
+    elif op == EW_SUB:
+        for j in range(m):
+            d[j] = a[j] - s
+    elif op == EW_MUL:
+        for j in range(m):
+            d[j] = a[j] * s
+    else:
+        for j in range(m):
+            d[j] = a[j] / s
+
+
+@njit(inline="always", **_OPTS)
+def _ew_sv(op, d, s, b, m):
+    if op == EW_ADD:
+        for j in range(m):
+            d[j] = s + b[j]
+    elif op == EW_SUB:
+        for j in range(m):
+            d[j] = s - b[j]
+    elif op == EW_MUL:
+        for j in range(m):
+            d[j] = s * b[j]
+    else:
+        for j in range(m):
+            d[j] = s / b[j]
+
+
+@njit(inline="always", **_OPTS)
+def _ew_u(op, d, a, m):
+    if op == EW_SQRT:
+        for j in range(m):
+            d[j] = np.sqrt(a[j])
+    elif op == EW_NEG:
+        for j in range(m):
+            d[j] = -a[j]
+    elif op == EW_SQUARE:
+        for j in range(m):
+            d[j] = a[j] * a[j]
+    else:
+        for j in range(m):
+            d[j] = abs(a[j])
+
+
+@njit(inline="always", **_OPTS)
+def _ew_at(v, addrs, s, tbase, B):
+    """The address of operand ``v``'s entries for the block starting at entry ``s``."""
+    return addrs[v] + 4 * s if v >= 0 else tbase + 4 * B * (-1 - v)
+
+
+@njit(**_OPTS)
+def ew_run(code, groups, scal, tmp, start, stop, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10,
+           a11):
+    """The chain ``code`` (int32 rows op, dst, a, b; see above) on entries start:stop of the
+    flat float32 arrays a0..a11 (unused slots: any array), block by block, with scratch rows
+    ``tmp`` (k, EW_BLOCK). ``groups``: the rows of independent sub-chains (no array in
+    common: each parameter's update when one chain updates two), rows groups[i]:groups[i+1],
+    run one after another over all the entries (interleaved, two parameters' six arrays
+    streamed at once ran 1.7x slower). Every entry's steps in the chain's order, each
+    rounded as NumPy's ufunc rounds it: NumPy's bits."""
+    addrs = np.empty(EW_SLOTS, np.int64)
+    for k, a in enumerate((a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11)):
+        addrs[k] = a.ctypes.data
+    B = tmp.shape[1]
+    tbase = tmp.ctypes.data
+    for gi in range(groups.shape[0] - 1):
+        _ew_rows(code, groups[gi], groups[gi + 1], addrs, scal, tbase, B, start, stop)
+
+
+@njit(inline="always", **_OPTS)
+def _ew_rows(code, q0, q1, addrs, scal, tbase, B, start, stop):
+    for s in range(start, stop, B):
+        m = min(B, stop - s)
+        for q in range(q0, q1):
+            op, dv, av, bv = code[q, 0], code[q, 1], code[q, 2], code[q, 3]
+            da = _ew_at(dv, addrs, s, tbase, B)
+            d = carray(_f32_ptr(da), m)
+            if av >= EW_SCALAR:  # a scalar, then an array
+                ba = _ew_at(bv, addrs, s, tbase, B)
+                if ba == da:
+                    _ew_sv(op, d, scal[av - EW_SCALAR], d, m)
+                else:
+                    _ew_sv(op, d, scal[av - EW_SCALAR], carray(_f32_ptr(ba), m), m)
+                continue
+            aa = _ew_at(av, addrs, s, tbase, B)
+            if op >= EW_SQRT:
+                if aa == da:
+                    _ew_u(op, d, d, m)
+                else:
+                    _ew_u(op, d, carray(_f32_ptr(aa), m), m)
+            elif bv >= EW_SCALAR:
+                if aa == da:
+                    _ew_vs(op, d, d, scal[bv - EW_SCALAR], m)
+                else:
+                    _ew_vs(op, d, carray(_f32_ptr(aa), m), scal[bv - EW_SCALAR], m)
+            else:
+                ba = _ew_at(bv, addrs, s, tbase, B)
+                if aa == da and ba == da:
+                    _ew_vv(op, d, d, d, m)
+                elif aa == da:
+                    _ew_vv(op, d, d, carray(_f32_ptr(ba), m), m)
+                elif ba == da:
+                    _ew_vv(op, d, carray(_f32_ptr(aa), m), d, m)
+                else:
+                    _ew_vv(op, d, carray(_f32_ptr(aa), m), carray(_f32_ptr(ba), m), m)
+
+
 def warm(sgemm=None):
     """Run each kernel once on tiny arrays of the types the ops pass (C-ordered float32,
     int32 scratch, int64 indices), so that numba's runtime and every kernel's code are loaded
@@ -1072,6 +1228,9 @@ def warm(sgemm=None):
                  z2(1, 3, 3))
     pool_fwd(z2(1, 3, 3), 2, 2, 1, 1, 0, 0, np.zeros(1, np.int64), 0, 1, z2(1, 2, 2))
     add_offsets(z2(1, 2, 3), np.zeros(2, np.int64), 0, 3, z2(1, 3))
+    e = z2(4)
+    ew_run(np.array([[EW_MUL, 0, 0, EW_SCALAR]], np.int32), np.array([0, 1], np.int32),
+           np.ones(1, f), z2(1, EW_BLOCK), 0, 4, *([e] * EW_SLOTS))
     S = 5
     wino_in(z2(1, 1, 2, 2), 1, 1, z2(16 * S), S, 1, 1, 0, 1)
     S = 20  # a channel-major input, (C, N, H, W) in memory (a convolution's output, eager)

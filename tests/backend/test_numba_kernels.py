@@ -823,3 +823,86 @@ def test_resnet_block_eager_equals_jit_with_the_batch_norm_kernels(kernels_on):
     (m(x) ** 2).sum().backward()
     for k, p in m.named_parameters():
         np.testing.assert_array_equal(p.grad.numpy(), eager[k].numpy())
+
+
+# ---- ew_run: chains of float32 arithmetic, NumPy's bits ------------------------------------
+
+def _special_f32(n, seed):
+    """Random float32s with NaNs, infinities, signed zeros, subnormals and huge values."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(n) * 10.0 ** rng.integers(-3, 4, n)).astype(np.float32)
+    odd = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, -1e-42, 3e38, -3e38],
+                   np.float32)
+    x[rng.integers(0, n, 60)] = odd[rng.integers(0, len(odd), 60)]
+    return x
+
+
+_EW_UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+              "sqrt": np.sqrt, "neg": np.negative, "square": np.square, "abs": np.absolute}
+
+
+@pytest.mark.parametrize("name", sorted(_EW_UFUNCS))
+@pytest.mark.parametrize("form", ["new", "into_a", "into_b", "into_both", "scalar_b",
+                                  "scalar_a"])
+def test_ew_run_step_gives_numpys_bits(kernels_on, name, form):
+    K = kernels_on
+    f, unary = _EW_UFUNCS[name], name in ("sqrt", "neg", "square", "abs")
+    if unary and form not in ("new", "into_a"):
+        pytest.skip("one operand")
+    n = 3 * K.EW_BLOCK + 77  # a short last block
+    a, b, d = _special_f32(n, 1), _special_f32(n, 2), np.zeros(n, np.float32)
+    s = np.float32(-0.37)
+    arrays = {"new": (a, b, d), "into_a": (a, b, a), "into_b": (a, b, b),
+              "into_both": (a, a, a), "scalar_b": (a, None, d), "scalar_a": (None, b, d)}[form]
+    x, y, out = (v.copy() if v is not None else None for v in arrays)
+    if form == "into_both":
+        y = x
+    if form == "into_a":
+        out = x
+    if form == "into_b":
+        out = y
+    with np.errstate(all="ignore"):
+        want = f(*((a,) if unary else (a, a) if form == "into_both" else
+                   (a if x is not None else s, b if y is not None else s)))
+    arrs = []
+    for v in (out, x, y):  # each distinct array once, in a slot of its own
+        if v is not None and all(v is not u for u in arrs):
+            arrs.append(v)
+
+    def slot(v):
+        return K.EW_SCALAR if v is None else next(k for k, u in enumerate(arrs) if u is v)
+    code = [K.EW_OPS[name], slot(out), slot(x), 0 if unary else slot(y)]
+    K.ew_run(np.array([code], np.int32), np.array([0, 1], np.int32), np.array([s]),
+             np.empty((1, K.EW_BLOCK), np.float32), 0, n,
+             *(arrs + arrs[:1] * (K.EW_SLOTS - len(arrs))))
+    np.testing.assert_array_equal(out.view(np.int32), want.view(np.int32))
+
+
+def test_ew_run_chain_with_scratch_and_groups(kernels_on):
+    # two SGD-with-momentum updates (independent groups, one after the other) and a scratch
+    # row, on a range that starts and ends inside blocks: the ufuncs' bits, entries outside
+    # the range untouched
+    K = kernels_on
+    n = 5 * K.EW_BLOCK + 3
+    p1, b1, g1, p2, b2, g2 = (_special_f32(n, k) for k in range(6))
+    orig = [v.copy() for v in (p1, b1, g1, p2, b2, g2)]
+    m, lr = np.float32(0.9), np.float32(-0.01)
+    S = K.EW_SCALAR
+
+    def sgd(p, b, g):
+        return [[K.EW_MUL, b, b, S], [K.EW_ADD, b, b, g], [K.EW_MUL, -1, b, S + 1],
+                [K.EW_ADD, p, p, -1]]
+    code = np.array(sgd(0, 1, 2) + sgd(3, 4, 5), np.int32)
+    lo, hi = 1000, n - 5
+    K.ew_run(code, np.array([0, 4, 8], np.int32), np.array([m, lr]),
+             np.empty((1, K.EW_BLOCK), np.float32), lo, hi, p1, b1, g1, p2, b2, g2,
+             *([p1] * (K.EW_SLOTS - 6)))
+    with np.errstate(all="ignore"):
+        for p, b, g, (p0, b0, g0) in ((p1, b1, g1, orig[:3]), (p2, b2, g2, orig[3:])):
+            wb = b0 * m + g0
+            wp = p0 + wb * lr
+            for got, want, was in ((p, wp, p0), (b, wb, b0), (g, g0, g0)):
+                np.testing.assert_array_equal(got[lo:hi].view(np.int32),
+                                              want[lo:hi].view(np.int32))
+                np.testing.assert_array_equal(got[:lo], was[:lo])
+                np.testing.assert_array_equal(got[hi:], was[hi:])

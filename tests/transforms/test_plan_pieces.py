@@ -237,3 +237,75 @@ def test_gathering_keeps_every_operand_made_before_its_reader(small_pieces):
     want = f(a, b, c)
     for u, w in zip(ember.jit(f)(a, b, c), want):
         np.testing.assert_array_equal(u.numpy(), w.numpy())
+
+
+# ---- the compiled run (numba_kernels.ew_run) -------------------------------------------------
+
+@pytest.fixture
+def ew_calls(kernels_on, monkeypatch):
+    """The kernels on; the list of ew_run calls' (start, stop)."""
+    pytest.importorskip("numba")
+    calls = []
+    run = kernels_on.ew_run
+    monkeypatch.setattr(kernels_on, "ew_run",
+                        lambda *a: calls.append(a[4:6]) or run(*a))
+    return calls
+
+
+def test_float32_arithmetic_runs_compiled_from_ew_min_size(ew_calls):
+    # 200 x 100 entries: below MIN_SIZE, above EW_MIN_SIZE: a run only because every
+    # equation is one the compiled run takes; the eager bits, in donated buffers
+    assert pieces.EW_MIN_SIZE <= 20000 < pieces.MIN_SIZE
+    args = _args(shape=(200, 100), seed=6)
+    g, runs = _runs(_adam_like, *args)
+    assert len(runs) == 1 and next(iter(runs.values()))._ew is not None
+    want = _adam_like(*args)
+    f = ember.jit(_adam_like, donate_argnums=(0, 2, 3))
+    got = f(*[a.clone() for a in args])
+    assert ew_calls == [(0, 20000)]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # float64, or a ufunc the compiled run does not take: straight-line calls below MIN_SIZE
+    _, runs = _runs(_adam_like, *[ember.tensor(a.numpy().astype(np.float64))
+                                  for a in args[:4]], args[4])
+    assert runs == {}
+    _, runs = _runs(lambda a, b: ember.exp(a * 2.0) + b, *args[:2])
+    assert runs == {}
+
+
+def test_independent_updates_in_one_run_are_grouped(ew_calls, small_pieces, monkeypatch):
+    # two parameters of one shape: both updates and applications gather into one chain; the
+    # compiled run takes each parameter's steps as a group of its own (one after the other
+    # over all entries), with the eager bits; on two cores, each group split in halves
+    monkeypatch.setattr(threads, "cores", 2)
+    rng = np.random.default_rng(7)
+    args = [ember.tensor(rng.standard_normal((60, 70)).astype(np.float32)) for _ in range(6)]
+    h, kinds = pieces.gather_chains(optimize(ember.make_graph(_two_params_sgd)(*args)),
+                                    _is_elementwise_ufunc)
+    (run,) = pieces.find_runs(h, _inplace_targets(h), _is_elementwise_ufunc, kinds).values()
+    assert len(run.span) == 8 and list(run._ew_groups) == [0, 4, 8]
+    want = _two_params_sgd(*args)
+    f = ember.jit(_two_params_sgd, donate_argnums=(0, 1, 4, 5))
+    for _ in range(2):
+        got = f(*[a.clone() for a in args])
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert sorted(ew_calls) == [(0, 2100)] * 2 + [(2100, 4200)] * 2
+
+
+def test_scratch_rows_link_the_steps_that_share_a_value(ew_calls, small_pieces, monkeypatch):
+    # a scratch value made by one step and read by another joins them, whichever arrays
+    # they touch: one group; the eager bits
+    monkeypatch.setattr(threads, "cores", 1)
+    def f(a, b, c):
+        t = a * 3.0          # scratch
+        return b + t, c * t  # two results that only share t
+
+    rng = np.random.default_rng(8)
+    args = [ember.tensor(rng.standard_normal((60, 70)).astype(np.float32)) for _ in range(3)]
+    _, runs = _runs(f, *args)
+    (run,) = runs.values()
+    assert list(run._ew_groups) == [0, 3]
+    for a, b in zip(ember.jit(f)(*args), f(*args)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert len(ew_calls) == 1

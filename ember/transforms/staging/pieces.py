@@ -13,6 +13,14 @@ passes stay in cache; results read later go into full arrays (into the buffer th
 in-place analysis picked for them, as the straight-line plan would: a donated optimizer
 state, a dead gradient).
 
+With numba (backend/accel.py), a run of float32 arithmetic that NumPy rounds exactly (add,
+subtract, multiply, divide, sqrt, negative, square, absolute: an SGD or Adam update) is one
+call of a compiled interpreter instead (numba_kernels.ew_run): every step on a block of
+2048 entries before the next block, no ufunc call per step and piece. Its chains start at
+``EW_MIN_SIZE`` entries (the call costs less than the ufunc calls it replaces). NumPy's
+floating-point error handling: under ``np.errstate`` that raises (or calls or logs), the
+ufuncs run; otherwise the compiled run emits no RuntimeWarning (as PyTorch and JAX do not).
+
 Same bits: an elementwise ufunc computes each entry from the same entries of its operands
 whatever slice it runs on (the pieces start at multiples of ``PIECE``, a multiple of every
 SIMD width, so even the vector and tail loops cover the same entries), and every entry's
@@ -23,12 +31,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...backend import pool, threads
+from ...backend import accel, pool, threads
 from ...core.tensor import Tensor
 from .ir import Lit, Var
 
 PIECE = 1 << 18  # entries per piece (1 MiB of float32), as the eager optimizers (optim/inplace.py)
 MIN_SIZE = 1 << 19  # chains over fewer entries run whole, as straight-line calls
+EW_MIN_SIZE = 1 << 14  # ... unless each equation is one the compiled run takes (_exact)
+EW_SLOTS = 12  # arrays a compiled run may read and write (numba_kernels.EW_SLOTS)
+
+# ufuncs whose float32 result NumPy rounds once, correctly (IEEE): a compiled loop repeating
+# them gives NumPy's bits (numba_kernels.ew_run's operations, by name)
+_EXACT = {np.add: "add", np.subtract: "sub", np.multiply: "mul", np.divide: "div",
+          np.true_divide: "div", np.sqrt: "sqrt", np.negative: "neg", np.square: "square",
+          np.absolute: "abs"}
+_F32 = np.dtype(np.float32)
+
+
+def _exact(e):
+    """Whether ``e`` is float32 arithmetic the compiled run takes: one of _EXACT on float32
+    operands (or Python numbers) into a float32 result."""
+    if _EXACT.get(e.prim.impl) is None or e.outs[0].aval.dtype.np != _F32:
+        return False
+    for x in e.ins:
+        if isinstance(x, Lit):
+            v = _lit(x)
+            if not (isinstance(v, (int, float)) and not isinstance(v, bool) or
+                    (np.ndim(v) == 0 and np.asarray(v).dtype == _F32)):
+                return False
+        elif x.aval.dtype.np != _F32:
+            return False
+    return True
 
 
 def _scalar_operand(x):
@@ -68,7 +101,8 @@ def _kind(e, ufunc):
         return "small" if all(_scalar_operand(x) for x in e.ins) else None
     if not ufunc(e):
         return None
-    if o.size < MIN_SIZE or o.dtype.np.hasobject:
+    if o.dtype.np.hasobject or o.size < MIN_SIZE and not (
+            o.size >= EW_MIN_SIZE and accel.installed() and _exact(e)):
         return None
     for x in e.ins:
         if not (_scalar_operand(x) or (isinstance(x, Var) and x.aval.shape == o.shape)):
@@ -230,6 +264,97 @@ class Run:
         self.out_slots = [slot[id(o)] for o in self.outs]
         self._eqns = [e for e, _ in big]
         self.in_shapes = [tuple(x.aval.shape) for x in self.ins]
+        self._ew = self._ew_steps() if all(_exact(e) for e in self._eqns) else None
+        self._ew_code = None  # (its int32 table for ew_run, made at the first compiled call)
+
+    def _ew_steps(self):
+        """The chain for numba_kernels.ew_run: its steps (op, dst, a, b) over array slots
+        (("in", j) or ("full", j), numbered in self._ew_slots), scratch rows ("tmp", j) and
+        scalars (("scalar", id) or ("lit", v), numbered in self._ew_scalars); None when it
+        has more arrays than ew_run's slots."""
+        slots, scalars, steps = {}, [], []
+        for f, ops, where in self.steps:
+            refs = []
+            for ref in [where] + ops:
+                if ref[0] in ("scalar", "lit"):
+                    scalars.append(ref)
+                    refs.append(("s", len(scalars) - 1))
+                elif ref[0] == "tmp":
+                    refs.append(ref)
+                else:
+                    refs.append(("a", slots.setdefault(ref, len(slots))))
+            steps.append((_EXACT[f], *refs, *([None] * (4 - len(refs)))))
+        if len(slots) > EW_SLOTS:
+            return None
+        self._ew_slots, self._ew_scalars = list(slots), scalars
+        # independent sub-chains (each parameter's update), one after another: steps are
+        # joined when they touch one array, or one reads a scratch row that the other wrote
+        # last (a row reused later holds a new value: no link)
+        root = list(range(len(steps)))
+
+        def find(i):
+            while root[i] != i:
+                i = root[i]
+            return i
+        first, writer = {}, {}
+        for i, (_, dst, *ops) in enumerate(steps):
+            for ref in [dst] + ops:
+                if ref is not None and ref[0] == "a":
+                    root[find(i)] = find(first.setdefault(ref, i))
+            for ref in ops:  # (read before the step writes)
+                if ref is not None and ref[0] == "tmp" and ref in writer:
+                    root[find(i)] = find(writer[ref])
+            if dst[0] == "tmp":
+                writer[dst] = i
+        lead = {}
+        for i in range(len(steps)):
+            lead.setdefault(find(i), i)  # a sub-chain's place: its first step's
+        order = sorted(range(len(steps)), key=lambda i: (lead[find(i)], i))
+        bounds = [k for k in range(len(order)) if k == 0 or
+                  find(order[k]) != find(order[k - 1])] + [len(order)]
+        self._ew_groups = np.array(bounds, np.int32)
+        return [steps[i] for i in order]
+
+    def _code(self, K):
+        """The int32 table of ew_run's steps (see numba_kernels)."""
+        if self._ew_code is None:
+            def op(ref):
+                if ref is None:
+                    return 0
+                kind, j = ref
+                return j if kind == "a" else -1 - j if kind == "tmp" else K.EW_SCALAR + j
+            self._ew_code = np.array([[K.EW_OPS[name]] + [op(r) for r in refs]
+                                      for name, *refs in self._ew], np.int32)
+        return self._ew_code
+
+    def _compiled(self, args, env, big_in):
+        """The chain as one compiled call (numba_kernels.ew_run; two, on two threads, from
+        SPLIT_MIN_PIECES pieces' worth of entries), or None where it cannot run so: no
+        kernels, operands not C-ordered writable float32 NumPy arrays, or an errstate that
+        raises."""
+        K = accel.kernels_for(*big_in)
+        if K is None or not all(a.flags.c_contiguous and a.flags.writeable for a in big_in):
+            return None
+        if any(v not in ("ignore", "warn") for v in np.geterr().values()):
+            return None
+        full = [pool.empty(self.shape, _F32) for _ in self.full_dtypes]
+        arrays = [(args if kind == "in" else full)[j].reshape(-1) for kind, j in self._ew_slots]
+        arrays += arrays[:1] * (EW_SLOTS - len(arrays))
+        scal = np.array([env[v] if kind == "scalar" else v for kind, v in self._ew_scalars],
+                        _F32)
+        code, n = self._code(K), self.size
+
+        def part(a, b):
+            return (code, self._ew_groups, scal, np.empty((max(1, self.n_tmp), K.EW_BLOCK),
+                                                          _F32), a, b, *arrays)
+        k = threads.SPLIT_MIN_PIECES
+        if k is not None and n >= k * PIECE and threads.cores >= 2:
+            h = (n + 1) // 2
+            threads.run_parts(K.ew_run, [part(0, h), part(h, n)])
+        else:
+            K.ew_run(*part(0, n))
+        res = [args[wj] if wk == "in" else full[wj] for wk, wj in self.out_slots]
+        return tuple(res) + tuple(env[id(o)] for o in self.small_outs)
 
     def __call__(self, *args):
         env = {id(x): a for x, a in zip(self.ins, args)}
@@ -237,6 +362,10 @@ class Run:
             ops = [_lit(x) if isinstance(x, Lit) else env[id(x)] for x in e.ins]
             env[id(e.outs[0])] = e.prim.impl(*ops, **e.params)
         big_in = [a for a, s in zip(args, self.in_shapes) if s == self.shape]
+        if self._ew is not None:
+            got = self._compiled(args, env, big_in)
+            if got is not None:
+                return got
         if not all(type(a) is np.ndarray and a.flags.c_contiguous for a in big_in):
             return self._whole(env)
         n, p = self.size, PIECE
