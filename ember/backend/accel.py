@@ -56,23 +56,6 @@ def kernels():
     return _loaded
 
 
-_found = None
-
-
-def installed() -> bool:
-    """Whether :func:`kernels` would give the kernels (numba installed, not switched off),
-    found without importing numba: for choices made while building a jit plan."""
-    global _found
-    if not _wanted():
-        return False
-    if _loaded is not _UNSET:
-        return _loaded is not None
-    if _found is None:
-        import importlib.util
-        _found = importlib.util.find_spec("numba") is not None
-    return _found
-
-
 def kernels_for(*arrays):
     """:func:`kernels` when every one of ``arrays`` is a float32 NumPy array, else None: the
     kernels compute in float32 on host memory. The choice depends on array types and dtypes

@@ -252,10 +252,10 @@ def ew_calls(kernels_on, monkeypatch):
     return calls
 
 
-def test_float32_arithmetic_runs_compiled_from_ew_min_size(ew_calls):
-    # 200 x 100 entries: below MIN_SIZE, above EW_MIN_SIZE: a run only because every
-    # equation is one the compiled run takes; the eager bits, in donated buffers
-    assert pieces.EW_MIN_SIZE <= 20000 < pieces.MIN_SIZE
+def test_float32_arithmetic_runs_compiled(ew_calls, small_pieces, monkeypatch):
+    # an Adam-like chain of float32 arithmetic: one compiled call, the eager bits, in
+    # donated buffers; float64, or a ufunc the compiled run does not take: the ufuncs
+    monkeypatch.setattr(threads, "cores", 1)
     args = _args(shape=(200, 100), seed=6)
     g, runs = _runs(_adam_like, *args)
     assert len(runs) == 1 and next(iter(runs.values()))._ew is not None
@@ -265,12 +265,14 @@ def test_float32_arithmetic_runs_compiled_from_ew_min_size(ew_calls):
     assert ew_calls == [(0, 20000)]
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    # float64, or a ufunc the compiled run does not take: straight-line calls below MIN_SIZE
-    _, runs = _runs(_adam_like, *[ember.tensor(a.numpy().astype(np.float64))
-                                  for a in args[:4]], args[4])
-    assert runs == {}
-    _, runs = _runs(lambda a, b: ember.exp(a * 2.0) + b, *args[:2])
-    assert runs == {}
+    a64 = [ember.tensor(a.numpy().astype(np.float64)) for a in args[:4]] + [args[4]]
+    (run,) = _runs(_adam_like, *a64)[1].values()
+    assert run._ew is None
+    for a, b in zip(ember.jit(_adam_like)(*a64), _adam_like(*a64)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    (run,) = _runs(lambda a, b: ember.exp(a * 2.0) + b * 3.0, *args[:2])[1].values()
+    assert run._ew is None
+    assert len(ew_calls) == 1
 
 
 def test_independent_updates_in_one_run_are_grouped(ew_calls, small_pieces, monkeypatch):
