@@ -60,3 +60,53 @@ def test_eager_and_jit_give_the_same_bits_for_a_transposed_input():
     gx, gw = ember.grad(lambda a, b: f(a, b).sum(), argnums=(0, 1))(xe, we)
     jgx, jgw = ember.jit(ember.grad(lambda a, b: f(a, b).sum(), argnums=(0, 1)))(xe, we)
     assert np.array_equal(gx.numpy(), jgx.numpy()) and np.array_equal(gw.numpy(), jgw.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows", [1, 16, 100])
+def test_a_layers_product_with_a_large_transposed_weight_runs_weight_side(monkeypatch, dtype,
+                                                                          rows):
+    # x @ w.T (nn.Linear's weight, (out, in) C-ordered) with few rows and a large weight: as
+    # (w @ x.T).T, copied back to a C-ordered result; the same bits as the direct product,
+    # eagerly and in a jit plan (which calls the impl for such products, not np.matmul)
+    import ember.ops.linalg as L
+    calls = []
+    matmul = L.U.matmul
+    monkeypatch.setattr(L.U, "matmul", lambda a, b, **kw: calls.append(
+        (a.shape, a.flags.c_contiguous)) or matmul(a, b, **kw))
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((256, 784)).astype(dtype)
+    x = rng.standard_normal((rows, 784)).astype(dtype)
+    got = _mm_impl(x, w.T)
+    assert calls == [((256, 784), True)]  # the weight's rows are the result's rows
+    assert got.flags.c_contiguous and got.shape == (rows, 256)
+    assert np.array_equal(got, np.matmul(x, w.T))
+    lin = ember.nn.Linear(784, 256, dtype=ember.float32 if dtype == np.float32 else
+                          ember.float64)
+    xt = ember.tensor(x)
+    eager = lin(xt)
+    jitted = ember.jit(lambda v: lin(v))(xt)
+    assert eager.is_contiguous() and jitted.is_contiguous()
+    np.testing.assert_array_equal(eager.detach().numpy(), jitted.detach().numpy())
+    w2 = lin.weight.detach().numpy()
+    np.testing.assert_array_equal(eager.detach().numpy(),
+                                  x @ w2.T + lin.bias.detach().numpy())
+
+
+def test_small_weights_many_rows_or_a_c_ordered_weight_run_directly(monkeypatch):
+    import ember.ops.linalg as L
+    calls = []
+    matmul = L.U.matmul
+    monkeypatch.setattr(L.U, "matmul", lambda a, b, **kw: calls.append(a.shape) or
+                        matmul(a, b, **kw))
+    rng = np.random.default_rng(2)
+    f = np.float32
+    for x, y in [(rng.standard_normal((100, 128)).astype(f),  # a small weight
+                  rng.standard_normal((64, 128)).astype(f).T),
+                 (rng.standard_normal((600, 784)).astype(f),  # many rows
+                  rng.standard_normal((256, 784)).astype(f).T),
+                 (rng.standard_normal((100, 784)).astype(f),  # a C-ordered weight
+                  rng.standard_normal((784, 256)).astype(f))]:
+        calls.clear()
+        assert np.array_equal(_mm_impl(x, y), np.matmul(x, y))
+        assert calls == [x.shape]
