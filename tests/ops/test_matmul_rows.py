@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.ops.linalg import _mm_impl
+from ember.ops.linalg import _matmul_impl, _mm_impl
 
 
 def _data(out=8):
@@ -77,7 +77,7 @@ def test_a_layers_product_with_a_large_transposed_weight_runs_weight_side(monkey
     rng = np.random.default_rng(1)
     w = rng.standard_normal((256, 784)).astype(dtype)
     x = rng.standard_normal((rows, 784)).astype(dtype)
-    got = _mm_impl(x, w.T)
+    got = _matmul_impl(x, w.T)
     assert calls == [((256, 784), True)]  # the weight's rows are the result's rows
     assert got.flags.c_contiguous and got.shape == (rows, 256)
     assert np.array_equal(got, np.matmul(x, w.T))
@@ -108,5 +108,9 @@ def test_small_weights_many_rows_or_a_c_ordered_weight_run_directly(monkeypatch)
                  (rng.standard_normal((100, 784)).astype(f),  # a C-ordered weight
                   rng.standard_normal((784, 256)).astype(f))]:
         calls.clear()
-        assert np.array_equal(_mm_impl(x, y), np.matmul(x, y))
+        assert np.array_equal(_matmul_impl(x, y), np.matmul(x, y))
         assert calls == [x.shape]
+    calls.clear()  # the convolution's products (_mm_impl): never weight-side
+    x, y = (rng.standard_normal((100, 784)).astype(f),
+            rng.standard_normal((256, 784)).astype(f).T)
+    assert np.array_equal(_mm_impl(x, y), np.matmul(x, y)) and calls == [x.shape]
