@@ -685,11 +685,12 @@ def _lag_planes(cols):
 
 # the input planes' size from which the lag kernels split between two threads (by the
 # window view's size, 7.5 MB at batch 32, LeNet's conv1 had split from batch 18). The compiled
-# LeNet step as `ember bench` times it (a pause, one step, then ten), alternating, medians:
-# batch 32 (393 KB of planes) split 5.27 -> 4.74 ms not split; batch 128 (1.5 MB) split
-# 12.5 vs 14.4 not split. (Process-wide EMBER_CONV_SPLIT_MIN_BYTES=off against the default,
-# benchmarks/env_ab.py, batch 32: 3.95 -> 3.55 ms; batch 128: 11.2 -> 13.5.)
-_LAG_SPLIT_MIN_BYTES = 1 << 20
+# LeNet step, the settings alternating in one process (100 steps each), median ms: split
+# from 256 KB vs from 1 MB, batch 32 (393 KB of planes) 3.08 vs 3.33, batch 64 (786 KB)
+# 4.66 vs 5.70; from 64 KB vs from 1 MB, batch 8 (98 KB) 1.72 vs 1.11, batch 16 (196 KB)
+# 1.73 vs 1.65. (With older kernels batch 32 had been faster not split, 4.74 vs 5.27;
+# batch 128, 1.5 MB, split 12.5 vs 14.4.)
+_LAG_SPLIT_MIN_BYTES = 1 << 18
 
 
 def _lag_parts(cols):
