@@ -75,10 +75,12 @@ def _rows(a):
 
 
 # A layer's forward product x @ w.T (nn.Linear's weight (out, in), C-ordered) with few rows
-# and a large weight runs as (w @ x.T).T: the same sums in the same order (each entry's
-# products over the inner dim in order: the same bits), and OpenBLAS runs it faster with the
-# weight's rows as the result's rows, (out, rows), even counting the copy back to a C-ordered
-# (rows, out) result. 2 threads, us: (100, 784) @ (784, 256) 260 -> 239 + 10; (64, 3136) @
+# and a large weight runs as (w @ x.T).T, and OpenBLAS runs it faster with the weight's rows
+# as the result's rows, (out, rows), even counting the copy back to a C-ordered (rows, out)
+# result. Each entry is the same sum over the inner dim: with NumPy 2's OpenBLAS the same
+# bits as x @ w.T in every case tried, float32 and float64; NumPy 1.26's gave other float64
+# bits for 100 rows (its float32 the same). Eager and jit both take this path (the same
+# layouts reach the kernel: the weight's transposed view), so they agree either way. 2 threads, us: (100, 784) @ (784, 256) 260 -> 239 + 10; (64, 3136) @
 # (3136, 128) 385 -> 363 + 5; VGG-11's (16, 4096) @ (4096, 4096) 8850 -> 5920 + 20; smaller
 # weights (LeNet's, (100, 256) @ (256, 128)) gained nothing after the copy.
 _T_MAX_ROWS, _T_MIN_WEIGHT = 512, 1 << 17
