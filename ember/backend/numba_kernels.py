@@ -1062,14 +1062,6 @@ EW_BLOCK = 2048  # entries per block: a dozen scratch rows and operands stay in 
 EW_SLOTS = 12  # array slots of ew_run (pieces.EW_SLOTS)
 
 
-@intrinsic
-def _f32_ptr(typingctx, v):
-    """The address ``v`` (an integer) as a float32 pointer."""
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], ir.FloatType().as_pointer())
-    return types.CPointer(types.float32)(v), codegen
-
-
 @njit(inline="always", **_OPTS)
 def _ew_vv(op, d, a, b, m):
     if op == EW_ADD:
@@ -1140,6 +1132,51 @@ def _ew_at(v, addrs, s, tbase, B):
     return addrs[v] + 4 * s if v >= 0 else tbase + 4 * B * (-1 - v)
 
 
+@njit(inline="always", **_OPTS)
+def _ew_vec(addr, m):
+    """The m float32 entries at ``addr``."""
+    return carray(_as_ptr(addr), (m,), np.float32)
+
+
+@njit(inline="always", **_OPTS)
+def _ew_rows(code, q0, q1, addrs, scal, tbase, B, start, stop):
+    """Rows q0:q1 of the chain ``code`` on entries start:stop, block by block (ew_run)."""
+    for s in range(start, stop, B):
+        m = min(B, stop - s)
+        for q in range(q0, q1):
+            op, dv, av, bv = code[q, 0], code[q, 1], code[q, 2], code[q, 3]
+            da = _ew_at(dv, addrs, s, tbase, B)
+            d = _ew_vec(da, m)
+            if av >= EW_SCALAR:  # a scalar, then an array
+                ba = _ew_at(bv, addrs, s, tbase, B)
+                if ba == da:
+                    _ew_sv(op, d, scal[av - EW_SCALAR], d, m)
+                else:
+                    _ew_sv(op, d, scal[av - EW_SCALAR], _ew_vec(ba, m), m)
+                continue
+            aa = _ew_at(av, addrs, s, tbase, B)
+            if op >= EW_SQRT:
+                if aa == da:
+                    _ew_u(op, d, d, m)
+                else:
+                    _ew_u(op, d, _ew_vec(aa, m), m)
+            elif bv >= EW_SCALAR:
+                if aa == da:
+                    _ew_vs(op, d, d, scal[bv - EW_SCALAR], m)
+                else:
+                    _ew_vs(op, d, _ew_vec(aa, m), scal[bv - EW_SCALAR], m)
+            else:
+                ba = _ew_at(bv, addrs, s, tbase, B)
+                if aa == da and ba == da:
+                    _ew_vv(op, d, d, d, m)
+                elif aa == da:
+                    _ew_vv(op, d, d, _ew_vec(ba, m), m)
+                elif ba == da:
+                    _ew_vv(op, d, _ew_vec(aa, m), d, m)
+                else:
+                    _ew_vv(op, d, _ew_vec(aa, m), _ew_vec(ba, m), m)
+
+
 @njit(**_OPTS)
 def ew_run(code, groups, scal, tmp, start, stop, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10,
            a11):
@@ -1157,44 +1194,6 @@ def ew_run(code, groups, scal, tmp, start, stop, a0, a1, a2, a3, a4, a5, a6, a7,
     tbase = tmp.ctypes.data
     for gi in range(groups.shape[0] - 1):
         _ew_rows(code, groups[gi], groups[gi + 1], addrs, scal, tbase, B, start, stop)
-
-
-@njit(inline="always", **_OPTS)
-def _ew_rows(code, q0, q1, addrs, scal, tbase, B, start, stop):
-    for s in range(start, stop, B):
-        m = min(B, stop - s)
-        for q in range(q0, q1):
-            op, dv, av, bv = code[q, 0], code[q, 1], code[q, 2], code[q, 3]
-            da = _ew_at(dv, addrs, s, tbase, B)
-            d = carray(_f32_ptr(da), m)
-            if av >= EW_SCALAR:  # a scalar, then an array
-                ba = _ew_at(bv, addrs, s, tbase, B)
-                if ba == da:
-                    _ew_sv(op, d, scal[av - EW_SCALAR], d, m)
-                else:
-                    _ew_sv(op, d, scal[av - EW_SCALAR], carray(_f32_ptr(ba), m), m)
-                continue
-            aa = _ew_at(av, addrs, s, tbase, B)
-            if op >= EW_SQRT:
-                if aa == da:
-                    _ew_u(op, d, d, m)
-                else:
-                    _ew_u(op, d, carray(_f32_ptr(aa), m), m)
-            elif bv >= EW_SCALAR:
-                if aa == da:
-                    _ew_vs(op, d, d, scal[bv - EW_SCALAR], m)
-                else:
-                    _ew_vs(op, d, carray(_f32_ptr(aa), m), scal[bv - EW_SCALAR], m)
-            else:
-                ba = _ew_at(bv, addrs, s, tbase, B)
-                if aa == da and ba == da:
-                    _ew_vv(op, d, d, d, m)
-                elif aa == da:
-                    _ew_vv(op, d, d, carray(_f32_ptr(ba), m), m)
-                elif ba == da:
-                    _ew_vv(op, d, carray(_f32_ptr(aa), m), d, m)
-                else:
-                    _ew_vv(op, d, carray(_f32_ptr(aa), m), carray(_f32_ptr(ba), m), m)
 
 
 def warm(sgemm=None):

@@ -97,3 +97,9 @@ def has_values(t):
     """Whether tensor ``t``'s values can be read now: not traced, not on the meta device
     (value checks such as index bounds are skipped for the others)."""
     return not isinstance(t, Tracer) and type(t._data) is not MetaArray
+
+
+def transposed_matrix(w):
+    """Whether ``w`` is the transposed view of a C-ordered matrix (F-ordered, not also
+    C-ordered): a layer's weight as ``weight.T``."""
+    return w.ndim == 2 and w.flags.f_contiguous and not w.flags.c_contiguous

@@ -7,7 +7,7 @@ from ..core.primitive import Aval, Primitive, Tracer, bind, eager_mode
 from ..core.state import autocast_threads as _ac
 from ..core.tensor import Tensor
 from . import autocast_policy as _autocast
-from ._util import check_same_dtype
+from ._util import check_same_dtype, transposed_matrix
 from .elementwise import _binary_args, moveaxis_to_front
 from .registry_helpers import export, method
 from .sparse import SparseTensor, sparse_matmul
@@ -89,8 +89,8 @@ _T_MAX_ROWS, _T_MIN_WEIGHT = 512, 1 << 17
 def _weight_side(x, y):
     """Whether x @ y runs as (y.T @ x.T).T (see above): y a transposed C-ordered matrix of
     _T_MIN_WEIGHT entries or more, x of at most _T_MAX_ROWS rows."""
-    return x.shape[0] <= _T_MAX_ROWS and y.size >= _T_MIN_WEIGHT and y.flags.f_contiguous \
-        and not y.flags.c_contiguous and x.dtype == y.dtype and x.dtype.char in "fd"
+    return x.shape[0] <= _T_MAX_ROWS and y.size >= _T_MIN_WEIGHT and transposed_matrix(y) \
+        and x.dtype == y.dtype and x.dtype.char in "fd"
 
 
 def _matmul_impl(x, y):

@@ -194,6 +194,16 @@ def _two_params_sgd(p1, p2, g1, g2, b1, b2):
     return p1 + u1, p2 + u2, n1, n2
 
 
+def _jit_gives_the_eager_bits(args):
+    """_two_params_sgd jitted, parameters and momenta donated, twice: the eager bits."""
+    want = _two_params_sgd(*args)
+    f = ember.jit(_two_params_sgd, donate_argnums=(0, 1, 4, 5))
+    for _ in range(2):
+        got = f(*[a.clone() for a in args])
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
 def test_an_application_joins_its_updates_chain(small_pieces):
     rng = np.random.default_rng(4)
     args = [ember.tensor(rng.standard_normal(s).astype(np.float32))
@@ -211,12 +221,7 @@ def test_an_application_joins_its_updates_chain(small_pieces):
         assert len(run.outs) == 2  # the new parameter and momentum; the update is scratch
     src = compile_plan(g).source  # (compile_plan gathers the chains itself)
     assert len(src.strip().splitlines()) == 4, src  # def, two runs, return
-    want = _two_params_sgd(*args)
-    f = ember.jit(_two_params_sgd, donate_argnums=(0, 1, 4, 5))
-    for _ in range(2):
-        got = f(*[a.clone() for a in args])
-        for a, b in zip(got, want):
-            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    _jit_gives_the_eager_bits(args)
 
 
 def test_gathering_keeps_every_operand_made_before_its_reader(small_pieces):
@@ -286,12 +291,7 @@ def test_independent_updates_in_one_run_are_grouped(ew_calls, small_pieces, monk
                                     _is_elementwise_ufunc)
     (run,) = pieces.find_runs(h, _inplace_targets(h), _is_elementwise_ufunc, kinds).values()
     assert len(run.span) == 8 and list(run._ew_groups) == [0, 4, 8]
-    want = _two_params_sgd(*args)
-    f = ember.jit(_two_params_sgd, donate_argnums=(0, 1, 4, 5))
-    for _ in range(2):
-        got = f(*[a.clone() for a in args])
-        for a, b in zip(got, want):
-            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    _jit_gives_the_eager_bits(args)
     assert sorted(ew_calls) == [(0, 2100)] * 2 + [(2100, 4200)] * 2
 
 
