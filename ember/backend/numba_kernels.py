@@ -48,7 +48,8 @@ operations in its order repeats its bits.
   ufunc call and a pass over memory per step.
 - ``wino_in``, ``wino_out``, ``wino_ct`` and ``wino_in_adj``: Winograd F(2x2, 3x3)'s
   transforms of a 3x3 convolution's input, output and cotangent, and the input transform's
-  transpose (ops/winograd.py), its NumPy twins' additions in their order: their bits.
+  transpose (ops/winograd.py), its NumPy twins' additions in their order: their bits;
+  ``wino4_*`` the same for F(4x4, 3x3).
 """
 from __future__ import annotations
 
@@ -902,6 +903,145 @@ def wino_in_adj(buf, S, z, py, px, th, tw, n0, n1):
                         zr[col] = s
 
 
+# Winograd F(4x4, 3x3) (ops/winograd.py's second tile size): each 6x6 tile (stride 4) of a
+# padded plane gives a 4x4 tile of the output through 36 planes; the same layout and order of
+# stages as F(2x2, 3x3) above, the coefficients as float32 constants (each product and sum
+# rounded on its own: the NumPy twins' bits).
+_F2, _F4, _F5, _F8 = _f(2.0), _f(4.0), _f(5.0), _f(8.0)
+
+
+@njit(inline="always", **_OPTS)
+def _bt6(d0, d1, d2, d3, d4, d5):  # B^T (6 x 6) applied to a column of 6
+    return ((_F4 * d0 - _F5 * d2) + d4, (d3 + d4) - _F4 * (d1 + d2),
+            (d4 - d3) + _F4 * (d1 - d2), (d4 - d2) + _F2 * (d3 - d1),
+            (d4 - d2) - _F2 * (d3 - d1), (_F4 * d1 - _F5 * d3) + d5)
+
+
+@njit(inline="always", **_OPTS)
+def _at6(m0, m1, m2, m3, m4, m5):  # A^T (4 x 6)
+    a, b, c, d = m1 + m2, m1 - m2, m3 + m4, m3 - m4
+    return (m0 + a) + c, b + _F2 * d, a + _F4 * c, (b + _F8 * d) + m5
+
+
+@njit(inline="always", **_OPTS)
+def _a6(g0, g1, g2, g3):  # A (6 x 4), the transpose of A^T
+    p, q, r, s = g0 + g2, g1 + g3, g0 + _F4 * g2, _F2 * g1 + _F8 * g3
+    return g0, p + q, p - q, r + s, r - s, g3
+
+
+@njit(inline="always", **_OPTS)
+def _b6(v0, v1, v2, v3, v4, v5):  # B (6 x 6), the transpose of B^T
+    a, b, c, e = v1 + v2, v2 - v1, v3 + v4, v3 - v4
+    return (_F4 * v0, (_F4 * b - _F2 * e) + _F4 * v5, (-_F5 * v0 - _F4 * a) - c,
+            (_F2 * e - b) - _F5 * v5, (v0 + a) + c, v5)
+
+
+@njit(**_OPTS)
+def wino4_in(x, py, px, buf, S, th, tw, n0, n1):
+    """wino_in for 6x6 tiles at stride 4: B^T d B into 36 planes."""
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    T = x.shape[0] * th * tw
+    scr = np.zeros((4 * th + 2, 4 * tw + 2), buf.dtype)
+    t = np.empty((6, 6), buf.dtype)
+    for q in range(C * (n1 - n0)):
+        n, c = _plane_order(q, C, n0, n1, th * tw)
+        for i in range(H):
+            for j in range(W):
+                scr[py + i, px + j] = x[n, c, i, j]
+        for ty in range(th):
+            r = 4 * ty
+            base = c * T + (n * th + ty) * tw
+            for tx in range(tw):
+                u = 4 * tx
+                for j in range(6):
+                    t[0, j], t[1, j], t[2, j], t[3, j], t[4, j], t[5, j] = _bt6(
+                        scr[r, u + j], scr[r + 1, u + j], scr[r + 2, u + j],
+                        scr[r + 3, u + j], scr[r + 4, u + j], scr[r + 5, u + j])
+                o = base + tx
+                for i in range(6):
+                    v = _bt6(t[i, 0], t[i, 1], t[i, 2], t[i, 3], t[i, 4], t[i, 5])
+                    for k in range(6):
+                        buf[(6 * i + k) * S + o] = v[k]
+
+
+@njit(**_OPTS)
+def wino4_out(buf, S, y, th, tw, n0, n1):
+    """wino_out for 4x4 output tiles: A^T m A of every tile's 36 products."""
+    O = y.shape[1]
+    T = y.shape[0] * th * tw
+    s = np.empty((4, 6), buf.dtype)
+    for q in range(O * (n1 - n0)):
+        n, o = _plane_order(q, O, n0, n1, th * tw)
+        for ty in range(th):
+            base = o * T + (n * th + ty) * tw
+            for tx in range(tw):
+                i = base + tx
+                for j in range(6):
+                    s[0, j], s[1, j], s[2, j], s[3, j] = _at6(
+                        buf[i + j * S], buf[i + (6 + j) * S], buf[i + (12 + j) * S],
+                        buf[i + (18 + j) * S], buf[i + (24 + j) * S], buf[i + (30 + j) * S])
+                for r in range(4):
+                    v = _at6(s[r, 0], s[r, 1], s[r, 2], s[r, 3], s[r, 4], s[r, 5])
+                    yr = y[n, o, 4 * ty + r]
+                    for k in range(4):
+                        yr[4 * tx + k] = v[k]
+
+
+@njit(**_OPTS)
+def wino4_ct(g, buf, S, th, tw, n0, n1):
+    """wino_ct for 4x4 cotangent tiles: A g A^T into 36 planes."""
+    O = g.shape[1]
+    T = g.shape[0] * th * tw
+    t = np.empty((6, 4), buf.dtype)
+    for q in range(O * (n1 - n0)):
+        n, o = _plane_order(q, O, n0, n1, th * tw)
+        for ty in range(th):
+            r = 4 * ty
+            base = o * T + (n * th + ty) * tw
+            for tx in range(tw):
+                u = 4 * tx
+                for b in range(4):
+                    t[0, b], t[1, b], t[2, b], t[3, b], t[4, b], t[5, b] = _a6(
+                        g[n, o, r, u + b], g[n, o, r + 1, u + b], g[n, o, r + 2, u + b],
+                        g[n, o, r + 3, u + b])
+                i = base + tx
+                for a in range(6):
+                    v = _a6(t[a, 0], t[a, 1], t[a, 2], t[a, 3])
+                    for k in range(6):
+                        buf[(6 * a + k) * S + i] = v[k]
+
+
+@njit(**_OPTS)
+def wino4_in_adj(buf, S, z, py, px, th, tw, n0, n1):
+    """wino_in_adj for 6x6 tiles at stride 4: B v B^T of every tile added on the padded grid
+    (4th+2, 4tw+2) tile by tile in row-major order, from zero (the NumPy twin adds the
+    tiles' offsets in descending order: the same order for every entry); z gets the entries
+    inside the padding."""
+    C, H, W = z.shape[1], z.shape[2], z.shape[3]
+    T = z.shape[0] * th * tw
+    scr = np.empty((4 * th + 2, 4 * tw + 2), buf.dtype)
+    t = np.empty((6, 6), buf.dtype)
+    for q in range(C * (n1 - n0)):
+        n, c = _plane_order(q, C, n0, n1, th * tw)
+        scr[:, :] = 0.0
+        for ty in range(th):
+            base = c * T + (n * th + ty) * tw
+            for tx in range(tw):
+                i = base + tx
+                for j in range(6):
+                    t[0, j], t[1, j], t[2, j], t[3, j], t[4, j], t[5, j] = _b6(
+                        buf[i + j * S], buf[i + (6 + j) * S], buf[i + (12 + j) * S],
+                        buf[i + (18 + j) * S], buf[i + (24 + j) * S], buf[i + (30 + j) * S])
+                for a in range(6):
+                    v = _b6(t[a, 0], t[a, 1], t[a, 2], t[a, 3], t[a, 4], t[a, 5])
+                    sr = scr[4 * ty + a]
+                    for k in range(6):
+                        sr[4 * tx + k] += v[k]
+        for r in range(H):
+            for col in range(W):
+                z[n, c, r, col] = scr[py + r, px + col]
+
+
 # ---- GIL-free parts: the Winograd transforms as C functions for OpenBLAS's workers --------
 # threads.run_compiled hands each part's block of int64 arguments to one of these on
 # OpenBLAS's worker threads (gotoblas_pthread), the first on the calling thread: no Python
@@ -920,12 +1060,12 @@ def _as_ptr(typingctx, v):
 
 
 @njit(inline="always", **_OPTS)
-def _block_arrays(arg, into):
-    """(block, the 4-D array, the planes) of an argument block (see above)."""
+def _block_arrays(arg, into, P=16):
+    """(block, the 4-D array, the ``P`` planes) of an argument block (see above)."""
     a = carray(arg, (13,), np.int64)
     i, j = (0, 5) if into else (2, 0)
     arr = carray(_as_ptr(a[i]), (a[i + 1], a[i + 2], a[i + 3], a[i + 4]), np.float32)
-    planes = carray(_as_ptr(a[j]), (16 * a[j + 1],), np.float32)
+    planes = carray(_as_ptr(a[j]), (P * a[j + 1],), np.float32)
     return a, arr, planes
 
 
@@ -1001,6 +1141,69 @@ def wino_dx_part(arg):
             _sgemm(a[19], a[20], 112, 111, c, (n1 - n0) * per, o, a[9] + 4 * k * o * c, c,
                    a[5] + 4 * (k * a[6] + n0 * per), t, a[7] + 4 * (k * a[8] + n0 * per), t)
         wino_in_adj(vp, a[8], z, py, px, th, tw, n0, n1)
+
+
+@cfunc(_PART, cache=True)
+def wino4_in_part(arg):
+    a, x, buf = _block_arrays(arg, True, 36)
+    wino4_in(x, a[11], a[12], buf, a[6], a[7], a[8], a[9], a[10])
+
+
+@cfunc(_PART, cache=True)
+def wino4_ct_part(arg):
+    a, g, buf = _block_arrays(arg, True, 36)
+    wino4_ct(g, buf, a[6], a[7], a[8], a[9], a[10])
+
+
+@cfunc(_PART, cache=True)
+def wino4_out_part(arg):
+    a, y, buf = _block_arrays(arg, False, 36)
+    wino4_out(buf, a[1], y, a[7], a[8], a[9], a[10])
+
+
+@cfunc(_PART, cache=True)
+def wino4_in_adj_part(arg):
+    a, z, buf = _block_arrays(arg, False, 36)
+    wino4_in_adj(buf, a[1], z, a[11], a[12], a[7], a[8], a[9], a[10])
+
+
+@cfunc(_PART, cache=True)
+def wino4_conv_part(arg):
+    """wino_conv_part for F(4x4, 3x3): 36 planes, 4x4 output tiles."""
+    a = carray(arg, (21,), np.int64)
+    x = carray(_as_ptr(a[0]), (a[1], a[2], a[3], a[4]), np.float32)
+    v = carray(_as_ptr(a[5]), (36 * a[6],), np.float32)
+    m = carray(_as_ptr(a[7]), (36 * a[8],), np.float32)
+    th, tw = a[12], a[13]
+    y = carray(_as_ptr(a[10]), (a[1], a[11], 4 * th, 4 * tw), np.float32)
+    c, o, t, per = a[2], a[11], a[1] * th * tw, th * tw
+    for n0 in range(a[14], a[15], a[18]):
+        n1 = min(a[15], n0 + a[18])
+        wino4_in(x, a[16], a[17], v, a[6], th, tw, n0, n1)
+        for k in range(36):
+            _sgemm(a[19], a[20], 111, 111, o, (n1 - n0) * per, c, a[9] + 4 * k * o * c, c,
+                   a[5] + 4 * (k * a[6] + n0 * per), t, a[7] + 4 * (k * a[8] + n0 * per), t)
+        wino4_out(m, a[8], y, th, tw, n0, n1)
+
+
+@cfunc(_PART, cache=True)
+def wino4_dx_part(arg):
+    """wino_dx_part for F(4x4, 3x3): 36 planes, 4x4 cotangent tiles."""
+    a = carray(arg, (21,), np.int64)
+    g = carray(_as_ptr(a[0]), (a[1], a[2], a[3], a[4]), np.float32)
+    gp = carray(_as_ptr(a[5]), (36 * a[6],), np.float32)
+    vp = carray(_as_ptr(a[7]), (36 * a[8],), np.float32)
+    th, tw, py, px = a[12], a[13], a[16], a[17]
+    z = carray(_as_ptr(a[10]), (a[1], a[11], 4 * th + 2 - 2 * py, 4 * tw + 2 - 2 * px),
+               np.float32)
+    o, c, t, per = a[2], a[11], a[1] * th * tw, th * tw
+    for n0 in range(a[14], a[15], a[18]):
+        n1 = min(a[15], n0 + a[18])
+        wino4_ct(g, gp, a[6], th, tw, n0, n1)
+        for k in range(36):
+            _sgemm(a[19], a[20], 112, 111, c, (n1 - n0) * per, o, a[9] + 4 * k * o * c, c,
+                   a[5] + 4 * (k * a[6] + n0 * per), t, a[7] + 4 * (k * a[8] + n0 * per), t)
+        wino4_in_adj(vp, a[8], z, py, px, th, tw, n0, n1)
 
 
 @njit(inline="always", **_OPTS)
@@ -1237,6 +1440,11 @@ def warm(sgemm=None):
     wino_out(z2(16 * S), S, z2(1, 1, 2, 2), 1, 1, 0, 1)
     wino_ct(z2(1, 1, 2, 2), z2(16 * S), S, 1, 1, 0, 1)
     wino_in_adj(z2(16 * S), S, z2(1, 1, 2, 2), 1, 1, 1, 1, 0, 1)
+    S = 5
+    wino4_in(z2(1, 1, 4, 4), 1, 1, z2(36 * S), S, 1, 1, 0, 1)
+    wino4_out(z2(36 * S), S, z2(1, 1, 4, 4), 1, 1, 0, 1)
+    wino4_ct(z2(1, 1, 4, 4), z2(36 * S), S, 1, 1, 0, 1)
+    wino4_in_adj(z2(36 * S), S, z2(1, 1, 4, 4), 1, 1, 1, 1, 0, 1)
     for cm in (False, True):
         x = z2(2, 2, 2)
         bn_fwd(x, cm, np.ones(2, f), z2(2), f(1e-5), z2(2, 2, 2), z2(2), z2(2), 0, 2)

@@ -1454,7 +1454,7 @@ conv_input_grad_p = Primitive(
     shape=_input_grad_shape)
 
 
-# ---- 3x3 stride-1 convolutions through Winograd F(2x2, 3x3) --------------------------------
+# ---- 3x3 stride-1 convolutions through Winograd F(2x2, 3x3) or F(4x4, 3x3) ------------------
 # A 3x3 stride-1 undilated convolution of one group, zero-padded by 0 or 1 on each side, whose
 # shapes pay (winograd.fits, with the compiled kernels on) is one primitive,
 # ``winograd_conv(input, weight, pad=(py, px))``, whose VJP is one more (both gradients,
@@ -1504,27 +1504,31 @@ def _wino_forward(primals, pad):
 def _wino_kept_shape(x, w, pad):
     o, c = w.shape[:2]
     y = winograd_conv_p.shape_rule(x, w, pad)
-    t = winograd._geometry(y.shape)[2]
-    return [y, Aval((16, o, c), x.dtype), Aval((winograd.kept_planes_len(c, t),), x.dtype)]
+    m = winograd.tile(x.shape[0], c, o, y.shape[2:])
+    t = winograd._geometry(y.shape, m)[2]
+    return [y, Aval((winograd._planes_of(m), o, c), x.dtype),
+            Aval((winograd.kept_planes_len(c, t, m),), x.dtype)]
 
 
 def _wino_kept_ref(x, w, pad):
     """winograd_conv_kept by definition: the convolution, U = G g G^T of every kernel and
     the input's planes V = B^T d B of every tile in the impl's layout (the additions of
-    winograd's NumPy twin in its order)."""
+    winograd's NumPy twin in its order), for its tile size."""
     from .indexing import cat, stack
     o, c = w.shape[:2]
     n, _, h, wd = x.shape
     (py, px), (oh, ow) = pad, winograd.out_size(x.shape[2:], pad)
-    th, tw = oh // 2, ow // 2
-    u = (as_value(winograd._GG.astype(np.float32)) @ w.reshape((o * c, 9)).mT).reshape(
-        (16, o, c))
-    xs = _pad_spatial(x, ((py, 2 * th + 2 - h - py), (px, 2 * tw + 2 - wd - px)), 0)
+    m = winograd.tile(n, c, o, (oh, ow))
+    P, a, bt = winograd._planes_of(m), m + 2, (winograd._bt4 if m == 2 else winograd._bt6)
+    th, tw = oh // m, ow // m
+    u = (as_value(winograd._gg(np.zeros(1, np.float32), m)) @
+         w.reshape((o * c, 9)).mT).reshape((P, o, c))
+    xs = _pad_spatial(x, ((py, m * th + 2 - h - py), (px, m * tw + 2 - wd - px)), 0)
     planes = [v.transpose(0, 1).reshape((c, -1))
-              for r in winograd._bt4(*[xs[:, :, i:i + 2 * th:2] for i in range(4)])
-              for v in winograd._bt4(*[r[..., j:j + 2 * tw:2] for j in range(4)])]
-    gaps = as_value(np.zeros((16, 16), np.float32))
-    v = cat([stack(planes).reshape((16, -1)), gaps], 1).reshape((-1,))
+              for r in bt(*[xs[:, :, i:i + m * th:m] for i in range(a)])
+              for v in bt(*[r[..., j:j + m * tw:m] for j in range(a)])]
+    gaps = as_value(np.zeros((P, 16), np.float32))
+    v = cat([stack(planes).reshape((P, -1)), gaps], 1).reshape((-1,))
     return [_wino_ref(x, w, pad), u, v]
 
 

@@ -1,5 +1,7 @@
-"""Winograd F(2x2, 3x3): a 3x3 stride-1 convolution's forward and both gradients with 2.25x
-fewer multiplications than its window matrix's products (Lavin & Gray, 2015).
+"""Winograd F(2x2, 3x3) and F(4x4, 3x3): a 3x3 stride-1 convolution's forward and both
+gradients with 2.25x (4x) fewer multiplications than its window matrix's products (Lavin &
+Gray, 2015). Below, F(2x2, 3x3); F(4x4, 3x3) is the same with 6x6 tiles at stride 4, each
+giving a 4x4 tile of the output through 36 planes (see ``tile`` for which shapes take it).
 
 The input, padded on the fly (its planes copied into a zero-bordered scratch plane in the
 kernel; the gradient comes back without the padding), is cut into 4x4 tiles at stride 2,
@@ -31,6 +33,10 @@ _G = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]])
 # (G kron G): the 16 entries of U = G g G^T from the 9 of g, as one (16, 9) matrix (the
 # weight gradient's G^T dU G is its transpose's product)
 _GG = np.einsum("ik,jl->ijkl", _G, _G).reshape(16, 9)
+# F(4x4, 3x3)'s G (6 x 3), and its 36 entries of U from the 9 of g
+_G4 = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+                [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
+_GG4 = np.einsum("ik,jl->ijkl", _G4, _G4).reshape(36, 9)
 
 # where it pays (decided from shapes, so eager and jit take the same path): float32, both
 # channel counts from _MIN_CHANNELS, and _MIN_TILES output tiles (N * OH * OW / 4) or more.
@@ -42,6 +48,33 @@ _MIN_TILES = 64
 # the transforms split their samples in two (two threads) from this many bytes of planes
 _SPLIT_MIN_BYTES = 1 << 20
 
+# F(4x4, 3x3) (6x6 input tiles at stride 4, 36 planes: 4x fewer multiplications than the
+# window matrix's products, 1.78x fewer than F(2x2, 3x3)'s) where the output's sides are
+# multiples of 4 and there are _TILE4_MIN_TILES 4x4 output tiles or more. Its transforms'
+# coefficients (1/6, 1/24, 4, 5, 8) round: a float32 result within about 1e-5 of the output's
+# largest entry (F(2x2): 1e-6). The 36 products alone against the 16, 2 threads, ms, forward /
+# weight gradient, batch 16: 64 channels at 16x16 1.03 -> 0.50 / 1.03 -> 0.61; 128 at 8x8
+# 0.72 -> 0.47 / 0.82 -> 0.55; with 16 tiles (256 at 4x4) the thin products and the larger
+# transformed weight lost (ResNet-18's compiled step 106 -> 129 ms, alternating). The whole
+# compiled step, alternating in one process, median: ResNet-18 106.7 -> 101.0 ms, VGG-11
+# 472 -> 431 ms.
+_TILE4_MIN_TILES = 64
+
+
+def tile(n, c, o, out):
+    """The output tile's side, 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)), of a convolution that
+    fits: decided from the shapes alone."""
+    oh, ow = out
+    return 4 if oh % 4 == 0 and ow % 4 == 0 and n * oh * ow >= 16 * _TILE4_MIN_TILES else 2
+
+
+def _planes_of(m):
+    return (m + 2) ** 2
+
+
+def _prefix(m):
+    return "wino" if m == 2 else "wino4"
+
 
 def fits(n, c, o, out, dtype):
     """Whether a 3x3 stride-1 undilated convolution of ``n`` samples, ``c`` -> ``o``
@@ -51,11 +84,11 @@ def fits(n, c, o, out, dtype):
         oh % 2 == 0 and ow % 2 == 0 and n * oh * ow >= 4 * _MIN_TILES
 
 
-def _planes(rows, tiles, like):
-    """A flat buffer of 16 planes of (rows, tiles), on ``like``'s device and of its dtype,
+def _planes(rows, tiles, like, P=16):
+    """A flat buffer of ``P`` planes of (rows, tiles), on ``like``'s device and of its dtype,
     and the planes' stride (entries)."""
     s = rows * tiles + 16  # (64 bytes of float32 beyond a multiple of 4 KiB for round sizes)
-    return namespace(like).empty(16 * s, like.dtype), s
+    return namespace(like).empty(P * s, like.dtype), s
 
 
 def _plane(buf, s, k, rows, tiles):
@@ -76,8 +109,8 @@ def _op(x, s, k, rows, ld, trans):
     return mat.T if trans == _T else mat
 
 
-def _products(ta, tb, m, n, kk, a, sa, lda, b, sb, ldb, c, sc, ldc):
-    """The 16 products C_k = op(A_k) @ op(B_k) (op: ``ta``/``tb`` _N or _T; each operand
+def _products(ta, tb, m, n, kk, a, sa, lda, b, sb, ldb, c, sc, ldc, P=16):
+    """The ``P`` (16) products C_k = op(A_k) @ op(B_k) (op: ``ta``/``tb`` _N or _T; each operand
     ``x`` from its array's start plus k * ``sx`` entries, rows of ``ldx``), planes 0-7 and
     8-15 on two threads with BLAS at one thread each: faster than each product on two BLAS
     threads (ms, forward products / weight gradient's: (16, 64, 16, 16) -> 64 1.00 -> 0.91 /
@@ -91,7 +124,7 @@ def _products(ta, tb, m, n, kk, a, sa, lda, b, sb, ldb, c, sc, ldc):
     if blas is not None and min(m, n, kk) >= 2:
         head = [*blas, ta, tb, m, n, kk, a.ctypes.data, sa, lda, b.ctypes.data, sb, ldb,
                 c.ctypes.data, sc, ldc]
-        blocks = np.array([head + [0, 8], head + [8, 16]], np.int64)
+        blocks = np.array([head + [0, P // 2], head + [P // 2, P]], np.int64)
         if threads.run_compiled(K.products_part.address, blocks):
             return
 
@@ -100,7 +133,7 @@ def _products(ta, tb, m, n, kk, a, sa, lda, b, sb, ldb, c, sc, ldc):
             U.matmul(_op(a, sa, k, kk if ta == _T else m, lda, ta),
                      _op(b, sb, k, n if tb == _T else kk, ldb, tb),
                      out=_op(c, sc, k, m, ldc, _N))
-    threads.run_parts(half, [(0, 8), (8, 16)])
+    threads.run_parts(half, [(0, P // 2), (P // 2, P)])
 
 
 # ---- the NumPy twins of the transforms (numba_kernels.wino_*: the same bits) ---------------
@@ -121,15 +154,16 @@ def _b4(a, b, c, d):
     return a, (b - c) + d, (b + c) - a, -d
 
 
-def _tile_planes(buf, s, rows, n, th, tw, n0, n1):
-    """The 16 planes as (rows, N, th, tw) views, samples n0..n1."""
+def _tile_planes(buf, s, rows, n, th, tw, n0, n1, P=16):
+    """The ``P`` planes as (rows, N, th, tw) views, samples n0..n1."""
     t = n * th * tw
-    return [_plane(buf, s, k, rows, t).reshape(rows, n, th, tw)[:, n0:n1] for k in range(16)]
+    return [_plane(buf, s, k, rows, t).reshape(rows, n, th, tw)[:, n0:n1] for k in range(P)]
 
 
-def _padded(a, py, px, th, tw):
-    """``a`` (N, C, H, W) inside zeros (py rows, px columns each side), (N, C, 2th+2, 2tw+2)."""
-    out = namespace(a).zeros(a.shape[:2] + (2 * th + 2, 2 * tw + 2), a.dtype)
+def _padded(a, py, px, th, tw, m=2):
+    """``a`` (N, C, H, W) inside zeros (py rows, px columns each side), (N, C, m th + 2,
+    m tw + 2)."""
+    out = namespace(a).zeros(a.shape[:2] + (m * th + 2, m * tw + 2), a.dtype)
     out[:, :, py:py + a.shape[2], px:px + a.shape[3]] = a
     return out
 
@@ -176,7 +210,77 @@ def _in_adj_np(buf, s, z, py, px, th, tw, n0, n1):
     z[n0:n1] = zs[:, :, py:py + h, px:px + w]
 
 
-_TWINS = {"wino_in": _in_np, "wino_out": _out_np, "wino_ct": _ct_np, "wino_in_adj": _in_adj_np}
+# F(4x4, 3x3): numba_kernels' _bt6, _at6, _a6 and _b6, the same roundings in the same order
+_F2, _F4, _F5, _F8 = (np.float32(v) for v in (2, 4, 5, 8))
+
+
+def _bt6(d0, d1, d2, d3, d4, d5):
+    return ((_F4 * d0 - _F5 * d2) + d4, (d3 + d4) - _F4 * (d1 + d2),
+            (d4 - d3) + _F4 * (d1 - d2), (d4 - d2) + _F2 * (d3 - d1),
+            (d4 - d2) - _F2 * (d3 - d1), (_F4 * d1 - _F5 * d3) + d5)
+
+
+def _at6(m0, m1, m2, m3, m4, m5):
+    a, b, c, d = m1 + m2, m1 - m2, m3 + m4, m3 - m4
+    return (m0 + a) + c, b + _F2 * d, a + _F4 * c, (b + _F8 * d) + m5
+
+
+def _a6(g0, g1, g2, g3):
+    p, q, r, s = g0 + g2, g1 + g3, g0 + _F4 * g2, _F2 * g1 + _F8 * g3
+    return g0, p + q, p - q, r + s, r - s, g3
+
+
+def _b6(v0, v1, v2, v3, v4, v5):
+    a, b, c, e = v1 + v2, v2 - v1, v3 + v4, v3 - v4
+    return (_F4 * v0, (_F4 * b - _F2 * e) + _F4 * v5, (-_F5 * v0 - _F4 * a) - c,
+            (_F2 * e - b) - _F5 * v5, (v0 + a) + c, v5)
+
+
+def _in4_np(x, py, px, buf, s, th, tw, n0, n1):
+    n, c = x.shape[:2]
+    dst = _tile_planes(buf, s, c, n, th, tw, n0, n1, 36)
+    xs = _padded(x[n0:n1], py, px, th, tw, 4)
+    rows = _bt6(*[xs[:, :, i:i + 4 * th:4] for i in range(6)])
+    for i, r in enumerate(rows):
+        for j, v in enumerate(_bt6(*[r[..., j:j + 4 * tw:4] for j in range(6)])):
+            dst[6 * i + j][...] = v.swapaxes(0, 1)
+
+
+def _out4_np(buf, s, y, th, tw, n0, n1):
+    n, o = y.shape[:2]
+    m = [p.swapaxes(0, 1) for p in _tile_planes(buf, s, o, n, th, tw, n0, n1, 36)]
+    cols = [_at6(*[m[6 * i + j] for i in range(6)]) for j in range(6)]
+    for r in range(4):
+        for k, v in enumerate(_at6(*[cols[j][r] for j in range(6)])):
+            y[n0:n1, :, r::4, k::4] = v
+
+
+def _ct4_np(g, buf, s, th, tw, n0, n1):
+    n, o = g.shape[:2]
+    dst = _tile_planes(buf, s, o, n, th, tw, n0, n1, 36)
+    gs = g[n0:n1]
+    cols = [_a6(*[gs[:, :, i::4, b::4] for i in range(4)]) for b in range(4)]
+    for a in range(6):
+        for k, v in enumerate(_a6(*[cols[b][a] for b in range(4)])):
+            dst[6 * a + k][...] = v.swapaxes(0, 1)
+
+
+def _in_adj4_np(buf, s, z, py, px, th, tw, n0, n1):
+    n, c, h, w = z.shape
+    v = [p.swapaxes(0, 1) for p in _tile_planes(buf, s, c, n, th, tw, n0, n1, 36)]
+    cols = [_b6(*[v[6 * i + j] for i in range(6)]) for j in range(6)]
+    tiles = [_b6(*[cols[j][a] for j in range(6)]) for a in range(6)]
+    zs = namespace(z).zeros((n1 - n0, c, 4 * th + 2, 4 * tw + 2), z.dtype)
+    for a in range(5, -1, -1):  # (descending offsets: each entry's tiles in row-major order,
+        for k in range(5, -1, -1):  # as the compiled kernel adds them)
+            dst = zs[:, :, a:a + 4 * th:4, k:k + 4 * tw:4]
+            U.add(dst, tiles[a][k], out=dst)
+    z[n0:n1] = zs[:, :, py:py + h, px:px + w]
+
+
+_TWINS = {"wino_in": _in_np, "wino_out": _out_np, "wino_ct": _ct_np, "wino_in_adj": _in_adj_np,
+          "wino4_in": _in4_np, "wino4_out": _out4_np, "wino4_ct": _ct4_np,
+          "wino4_in_adj": _in_adj4_np}
 
 
 def _kernel(name, *arrays):
@@ -186,14 +290,14 @@ def _kernel(name, *arrays):
 
 # ---- the three products -------------------------------------------------------------------
 
-def _gg(like):
-    return namespace(like).asarray(_GG, dtype=like.dtype)
+def _gg(like, m=2):
+    return namespace(like).asarray(_GG if m == 2 else _GG4, dtype=like.dtype)
 
 
-def _weights(w):
-    """U = G g G^T of every kernel as 16 (O, C) matrices, (16, O, C): one product."""
+def _weights(w, m=2):
+    """U = G g G^T of every kernel as P (O, C) matrices, (P, O, C): one product."""
     o, c = w.shape[:2]
-    return U.matmul(_gg(w), w.reshape(o * c, 9).T).reshape(16, o, c)
+    return U.matmul(_gg(w, m), w.reshape(o * c, 9).T).reshape(-1, o, c)
 
 
 def _native(name, arr, buf, s, th, tw, parts, pad, into):
@@ -210,22 +314,26 @@ def _native(name, arr, buf, s, th, tw, parts, pad, into):
     return threads.run_compiled(getattr(K, name + "_part").address, blocks)
 
 
+def _name_planes(name):
+    return 36 if name.startswith("wino4") else 16
+
+
 def _transform(name, src, rows, tiles, th, tw, *pad):
-    buf, s = _planes(rows, tiles, src)
+    buf, s = _planes(rows, tiles, src, _name_planes(name))
     _transform_into(name, src, buf, s, th, tw, *pad)
     return buf, s
 
 
 def _transform_into(name, src, buf, s, th, tw, *pad):
-    parts = _parts(src.shape[0], 16 * s * src.itemsize)
+    parts = _parts(src.shape[0], _name_planes(name) * s * src.itemsize)
     if not _native(name, src, buf, s, th, tw, parts, pad, True):
         fn = _kernel(name, src, buf)
         threads.run_parts(lambda a, b: fn(src, *pad, buf, s, th, tw, a, b), parts)
 
 
-def _geometry(y_shape):
+def _geometry(y_shape, m=2):
     n, _, oh, ow = y_shape
-    th, tw = oh // 2, ow // 2
+    th, tw = oh // m, ow // m
     return th, tw, n * th * tw
 
 
@@ -235,9 +343,9 @@ def _geometry(y_shape):
 _BLOCK_BYTES = 64 << 20
 
 
-def _blocks(shape, c, o, itemsize):
+def _blocks(shape, c, o, itemsize, m=2):
     n, _, oh, ow = shape
-    per_sample = 4 * oh * ow * (c + o) * itemsize  # 16 planes of oh*ow/4 tiles
+    per_sample = _planes_of(m) * (oh // m) * (ow // m) * (c + o) * itemsize  # P planes
     nb = max(1, min(n, _BLOCK_BYTES // max(1, per_sample)))
     return [(a, min(n, a + nb)) for a in range(0, n, nb)]
 
@@ -260,22 +368,24 @@ def conv(x, w, pad):
 
 
 def conv_kept(x, w, pad):
-    """conv and the transforms its gradients read again, for grads_kept: [y, U (16, O, C),
-    V (16 * S,): the input's 16 planes, each (C, tiles) and 16 zeros]. For shapes that
-    ``keeps``."""
+    """conv and the transforms its gradients read again, for grads_kept: [y, U (P, O, C),
+    V (P * S,): the input's P planes (16, or 36 for F(4x4)), each (C, tiles) and 16 zeros].
+    For shapes that ``keeps``."""
     return _conv(x, w, pad, True)
 
 
 def _conv(x, w, pad, keep):
     n, c = x.shape[:2]
     o = w.shape[0]
-    u = _weights(w)
-    y = namespace(x).empty((n, o) + out_size(x.shape[2:], pad), x.dtype)
-    for a, b in _blocks(y.shape, c, o, y.itemsize):
-        v, sv = _conv_block(x[a:b], u, pad, y[a:b])
+    out = out_size(x.shape[2:], pad)
+    m = tile(n, c, o, out)
+    u = _weights(w, m)
+    y = namespace(x).empty((n, o) + out, x.dtype)
+    for a, b in _blocks(y.shape, c, o, y.itemsize, m):
+        v, sv = _conv_block(x[a:b], u, pad, y[a:b], m)
     if not keep:
         return y
-    v.reshape(16, sv)[:, sv - 16:] = 0  # (the planes' 64-byte gaps: defined values)
+    v.reshape(-1, sv)[:, sv - 16:] = 0  # (the planes' 64-byte gaps: defined values)
     return [y, u, v]
 
 
@@ -291,13 +401,14 @@ def keeps(x_shape, w_shape, pad, itemsize=4):
     n, c = x_shape[:2]
     o = w_shape[0]
     out = (n, o) + out_size(x_shape[2:], pad)
-    t = _geometry(out)[2]
-    nbytes = (16 * o * c + kept_planes_len(c, t)) * itemsize
-    return nbytes <= _KEEP_MAX_BYTES and len(_blocks(out, c, o, itemsize)) == 1
+    m = tile(n, c, o, out[2:])
+    t = _geometry(out, m)[2]
+    nbytes = (_planes_of(m) * o * c + kept_planes_len(c, t, m)) * itemsize
+    return nbytes <= _KEEP_MAX_BYTES and len(_blocks(out, c, o, itemsize, m)) == 1
 
 
-def kept_planes_len(c, t):
-    return 16 * (c * t + 16)  # as _planes lays them out
+def kept_planes_len(c, t, m=2):
+    return _planes_of(m) * (c * t + 16)  # as _planes lays them out
 
 
 # The fused forward (_fused) takes the samples in chunks whose planes (input's and output's)
@@ -312,93 +423,102 @@ _FUSE_MIN_TILES = 64
 FUSE = True
 
 
-def _fused(name, src, u, pad, dst, p1, s1, p2, s2, th, tw):
+def _fused(name, src, u, pad, dst, p1, s1, p2, s2, th, tw, m=2):
     """A forward (numba_kernels.wino_conv_part: ``src`` x, planes V then M, ``dst`` y) or an
     input gradient (wino_dx_part: ``src`` the cotangent, planes G then V, ``dst`` z) chunk by
-    chunk, each thread half of the samples: True when it ran (the kernels on, NumPy's sgemm
-    found, two threads, C-ordered float32 operands, shapes that pay), else False."""
+    chunk, each thread half of the samples (wino4_*: F(4x4, 3x3)): True when it ran (the
+    kernels on, NumPy's sgemm found, two threads, C-ordered float32 operands, shapes that
+    pay), else False."""
     K = accel.kernels_for(src, u, dst)
     blas = accel.sgemm() if K is not None else None
     n, a, h, w = src.shape
     b = dst.shape[1]
-    chunk = max(1, _CHUNK_BYTES // (64 * (a + b) * th * tw * src.itemsize))
+    P = _planes_of(m)
+    chunk = max(1, _CHUNK_BYTES // (4 * P * (a + b) * th * tw * src.itemsize))
     if not FUSE or blas is None or not all(v.flags.c_contiguous for v in (src, u, dst)) or \
             a + b > _FUSE_MAX_CHANNELS or chunk * th * tw < _FUSE_MIN_TILES or \
-            len(_parts(n, 16 * (s1 + s2) * src.itemsize)) < 2:
+            len(_parts(n, P * (s1 + s2) * src.itemsize)) < 2:
         return False
     head = [src.ctypes.data, n, a, h, w, p1.ctypes.data, s1, p2.ctypes.data, s2,
             u.ctypes.data, dst.ctypes.data, b, th, tw]
     blocks = np.array([head + [n0, n1, *pad, chunk, *blas] for n0, n1 in threads.halves(n, 1)],
                       np.int64)
+    name = name.replace("wino", _prefix(m), 1)
     return threads.run_compiled(getattr(K, name + "_part").address, blocks)
 
 
-def _conv_block(x, u, pad, y):
+def _conv_block(x, u, pad, y, m=2):
     n, c = x.shape[:2]
     o = u.shape[1]
-    th, tw, t = _geometry(y.shape)
-    v, sv = _planes(c, t, x)
-    m, sm = _planes(o, t, x)
-    if _fused("wino_conv", x, u, pad, y, v, sv, m, sm, th, tw):
+    P, pre = _planes_of(m), _prefix(m)
+    th, tw, t = _geometry(y.shape, m)
+    v, sv = _planes(c, t, x, P)
+    mp, sm = _planes(o, t, x, P)
+    if _fused("wino_conv", x, u, pad, y, v, sv, mp, sm, th, tw, m):
         return v, sv
-    _transform_into("wino_in", x, v, sv, th, tw, *pad)
-    _products(_N, _N, o, t, c, u, o * c, c, v, sv, t, m, sm, t)
-    parts = _parts(n, 16 * sm * y.itemsize)
-    if not _native("wino_out", y, m, sm, th, tw, parts, (), False):
-        fn = _kernel("wino_out", m, y)
-        threads.run_parts(lambda a, b: fn(m, sm, y, th, tw, a, b), parts)
+    _transform_into(pre + "_in", x, v, sv, th, tw, *pad)
+    _products(_N, _N, o, t, c, u, o * c, c, v, sv, t, mp, sm, t, P)
+    parts = _parts(n, P * sm * y.itemsize)
+    if not _native(pre + "_out", y, mp, sm, th, tw, parts, (), False):
+        fn = _kernel(pre + "_out", mp, y)
+        threads.run_parts(lambda a, b: fn(mp, sm, y, th, tw, a, b), parts)
     return v, sv
 
 
-def _input_grad_block(ct, u, g, sg, pad, z):
+def _input_grad_block(ct, u, g, sg, pad, z, m=2):
     """The block's input gradient into ``z``, the cotangent's planes into ``g`` (which the
     weight gradient reads after)."""
     n, o = ct.shape[:2]
     c = u.shape[2]
-    th, tw, t = _geometry(ct.shape)
-    v, sv = _planes(c, t, ct)
-    if _fused("wino_dx", ct, u, pad, z, g, sg, v, sv, th, tw):
+    P, pre = _planes_of(m), _prefix(m)
+    th, tw, t = _geometry(ct.shape, m)
+    v, sv = _planes(c, t, ct, P)
+    if _fused("wino_dx", ct, u, pad, z, g, sg, v, sv, th, tw, m):
         return
-    _transform_into("wino_ct", ct, g, sg, th, tw)
-    _products(_T, _N, c, t, o, u, o * c, c, g, sg, t, v, sv, t)
-    parts = _parts(n, 16 * sv * z.itemsize)
-    if not _native("wino_in_adj", z, v, sv, th, tw, parts, pad, False):
-        fn = _kernel("wino_in_adj", v, z)
+    _transform_into(pre + "_ct", ct, g, sg, th, tw)
+    _products(_T, _N, c, t, o, u, o * c, c, g, sg, t, v, sv, t, P)
+    parts = _parts(n, P * sv * z.itemsize)
+    if not _native(pre + "_in_adj", z, v, sv, th, tw, parts, pad, False):
+        fn = _kernel(pre + "_in_adj", v, z)
         threads.run_parts(lambda a, b: fn(v, sv, z, *pad, th, tw, a, b), parts)
 
 
-def _weight_grad_block(ct, x, g, sg, pad, du, v=None):
-    """The block's G-transformed weight gradient (16, O, C) into ``du`` (``v``: the block's
+def _weight_grad_block(ct, x, g, sg, pad, du, v=None, m=2):
+    """The block's G-transformed weight gradient (P, O, C) into ``du`` (``v``: the block's
     input planes, kept by conv_kept)."""
     o, c = ct.shape[1], x.shape[1]
-    th, tw, t = _geometry(ct.shape)
-    v, sv = _transform("wino_in", x, c, t, th, tw, *pad) if v is None else (v, v.size // 16)
-    _products(_N, _T, o, c, t, g, sg, t, v, sv, t, du, o * c, c)
+    P = _planes_of(m)
+    th, tw, t = _geometry(ct.shape, m)
+    v, sv = _transform(_prefix(m) + "_in", x, c, t, th, tw, *pad) if v is None else \
+        (v, v.size // P)
+    _products(_N, _T, o, c, t, g, sg, t, v, sv, t, du, o * c, c, P)
 
 
 def _grads(ct, x, w, pad, want_dx, want_dw, u=None, v=None):
     n, o = ct.shape[:2]
     c = x.shape[1] if x is not None else w.shape[1]
+    m = tile(n, c, o, ct.shape[2:])
+    P = _planes_of(m)
     ns = namespace(ct)
-    u = _weights(w) if want_dx and u is None else u
+    u = _weights(w, m) if want_dx and u is None else u
     z = ns.empty((n, c) + in_size(ct.shape[2:], pad), ct.dtype) if want_dx else None
-    du = ns.empty((16, o, c), ct.dtype) if want_dw else None
-    blocks = _blocks(ct.shape, c, o, ct.itemsize)
-    tmp = ns.empty((16, o, c), ct.dtype) if want_dw and len(blocks) > 1 else None
+    du = ns.empty((P, o, c), ct.dtype) if want_dw else None
+    blocks = _blocks(ct.shape, c, o, ct.itemsize, m)
+    tmp = ns.empty((P, o, c), ct.dtype) if want_dw and len(blocks) > 1 else None
     for i, (a, b) in enumerate(blocks):
-        th, tw, t = _geometry(ct[a:b].shape)
-        g, sg = _planes(o, t, ct)
+        th, tw, t = _geometry(ct[a:b].shape, m)
+        g, sg = _planes(o, t, ct, P)
         if want_dx:
-            _input_grad_block(ct[a:b], u, g, sg, pad, z[a:b])
+            _input_grad_block(ct[a:b], u, g, sg, pad, z[a:b], m)
         else:
-            _transform_into("wino_ct", ct[a:b], g, sg, th, tw)
+            _transform_into(_prefix(m) + "_ct", ct[a:b], g, sg, th, tw)
         if want_dw:  # the blocks' sums added in block order
-            _weight_grad_block(ct[a:b], x[a:b], g, sg, pad, tmp if i else du, v)
+            _weight_grad_block(ct[a:b], x[a:b], g, sg, pad, tmp if i else du, v, m)
             if i:
                 U.add(du, tmp, out=du)
-    # G^T dU G of every kernel as one product (O*C, 16) @ (16, 9): the rows come out in the
+    # G^T dU G of every kernel as one product (O*C, P) @ (P, 9): the rows come out in the
     # weight's layout
-    dw = U.matmul(du.reshape(16, o * c).T, _gg(ct)).reshape(o, c, 3, 3) if want_dw else None
+    dw = U.matmul(du.reshape(P, o * c).T, _gg(ct, m)).reshape(o, c, 3, 3) if want_dw else None
     return z, dw
 
 
