@@ -168,6 +168,7 @@ def restart_blas_workers() -> str:
 
 
 pin_state = "not applied"  # (ember info says which)
+free_cpu = None  # the allowed core left to the calling thread when the workers were pinned
 
 
 def pin_blas_workers(environ=None) -> str:
@@ -194,6 +195,8 @@ def pin_blas_workers(environ=None) -> str:
     except OSError as e:
         pin_state = f"not applied ({e})"
         return pin_state
+    global free_cpu
+    free_cpu = cpus[0]
     pin_state = f"{len(new)} worker(s) pinned to core(s) {cpus[1:]}"
     return pin_state
 

@@ -14,13 +14,18 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from contextlib import contextmanager
 
 import numpy as np
 
 # how many processes of a launched job share this host, first match wins (ember/_blas_env.py,
 # which must not import NumPy, holds the names)
+from .. import _blas_env
 from .._blas_env import LOCAL_RANKS_VARS as _LOCAL_RANKS_VARS
+
+_monotonic = time.monotonic
+_main_ident = threading.main_thread().ident
 
 
 def _count_cores() -> int:
@@ -308,6 +313,51 @@ def _under_errstate(err, fn, args):
 # (ember/_blas_env.py), interleaved in one process, medians: VGG-11 jit 758 -> 721 ms, eager
 # 784 -> 740; text-lstm jit 236 -> 233, eager 250 -> 243.) None: never.
 SPLIT_MIN_PIECES = 4
+
+
+# ---- a compiled step after an idle spell: the calling thread held off the workers' cores ----
+# With OpenBLAS's workers pinned (ember/_blas_env.py), the first steps after an idle spell
+# (the process slept, e.g. between timed batches or epochs) sometimes have the scheduler put
+# the calling thread on a worker's core: the caller then spins in OpenBLAS waiting for a
+# worker that cannot run until the caller's time slice ends, and single products took +7 ms
+# each (LeNet at batch 64, compiled, the 2nd to 4th steps after a 0.25 s pause: 10-40 ms
+# against 4.5-5 ms steady; plan-line timings put each stall on a threaded product). So for
+# _HOLD_S after an idle spell of _IDLE_S or more, the plans of the main thread whose previous
+# call took _HOLD_MIN_S or more run with the thread held to the core the workers left free
+# (its affinity restored after each call). LeNet at batch 64, steps after a 0.25 s pause,
+# mean of 16 pauses by position: 8.0 8.0 8.1 8.5 7.8 ... ms (worst 16) -> 6.2 5.2 4.9 4.8 4.8
+# ... (worst 9); `ember bench` at batch 64, three runs, ember jit / PyTorch eager: 5.3-6.7 /
+# 4.7-7.5 -> 4.36-4.45 / 4.52-4.61 ms. Held for whole steps the process's own kernel threads
+# share the workers' core (a ResNet-18 step 113 against 100 ms; holding only the first four
+# calls moved the stall to the fifth): a long step is past the hold after its first call.
+# Not with EMBER_BLAS_PIN=0 or unpinned workers.
+_IDLE_S = 0.05
+_HOLD_S = 0.1
+_HOLD_MIN_S = 3e-4
+_idle = [0.0, 0.0, 0.0]  # the last plan's end, the hold's end, the last plan's duration
+
+
+def run_plan(plan, args):
+    """``plan(*args)``, held to the free core right after an idle spell (see above)."""
+    cpu = _blas_env.free_cpu
+    if cpu is None:
+        return plan(*args)
+    st = _idle
+    t = _monotonic()
+    if t - st[0] > _IDLE_S:
+        st[1] = t + _HOLD_S
+    if t >= st[1] or st[2] < _HOLD_MIN_S or threading.get_ident() != _main_ident:
+        out = plan(*args)
+    else:
+        prev = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {cpu})
+        try:
+            out = plan(*args)
+        finally:
+            os.sched_setaffinity(0, prev)
+    e = _monotonic()
+    st[0], st[2] = e, e - t
+    return out
 
 
 def halves(n: int, min_rows: int) -> list:

@@ -135,7 +135,7 @@ def run(prim, params, args, ct, out, needed):
         if entry is _NOT_STAGEABLE:
             return prim.vjp(ct, out, *args, **params)
     plan, mask, fresh = entry
-    res = plan(*ins)
+    res = _backend.threads.run_plan(plan, ins)
     if not fresh:  # a constant of the plan must not be handed out (it could be modified)
         res = [_backend.namespace(r).array(r) for r in res]
     wrap = Tensor._wrap

@@ -292,3 +292,46 @@ def test_openblas_thread_counts_without_threadpoolctl(monkeypatch):
         assert ctl.get_num_threads() == 1
         assert threads.run_parts(lambda i: i * 2, [(1,), (2,)]) == [2, 4]
     assert ctl.get_num_threads() == n
+
+
+def test_plans_after_an_idle_spell_hold_the_caller_to_the_free_core(monkeypatch):
+    """threads.run_plan: within _HOLD_S of an idle spell, a plan whose previous call took
+    _HOLD_MIN_S or more runs with the main thread held to the core the pinned workers left
+    free, its affinity restored after; not once the hold is over, nor for short plans, other
+    threads, or unpinned workers."""
+    import os
+    from ember import _blas_env
+    clock = [100.0]
+    calls = []
+    mask = {0, 1}
+    monkeypatch.setattr(threads, "_monotonic", lambda: clock[0])
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(mask))
+    monkeypatch.setattr(os, "sched_setaffinity", lambda pid, cpus: calls.append(set(cpus)))
+    monkeypatch.setattr(threads, "_idle", [0.0, 0.0, 0.0])
+    monkeypatch.setattr(_blas_env, "free_cpu", 0)
+
+    def plan(dt):
+        clock[0] += dt
+        return dt
+
+    def step(dt, gap=0.0):
+        clock[0] += gap
+        calls.clear()
+        assert threads.run_plan(plan, [dt]) == dt
+        return list(calls)
+
+    assert step(0.005) == []  # (the first call: its previous duration is unknown)
+    assert step(0.005) == [{0}, {0, 1}]  # still within the hold of the idle spell before
+    assert step(0.005, gap=0.2) == [{0}, {0, 1}]  # a new idle spell
+    assert step(0.2) == [{0}, {0, 1}]
+    assert step(0.005) == []  # past the hold
+    assert step(1e-5, gap=0.2) == [{0}, {0, 1}]  # (the previous plan took 5 ms)
+    assert step(1e-5, gap=0.2) == []  # held only after a plan of _HOLD_MIN_S or more
+    assert step(0.005, gap=0.2) == []
+    other = []  # (a call the main thread would hold: its previous plan took 5 ms)
+    t = threading.Thread(target=lambda: other.append(step(0.005, gap=0.2)))
+    t.start()
+    t.join()
+    assert other == [[]]  # only the main thread
+    monkeypatch.setattr(_blas_env, "free_cpu", None)
+    assert step(0.005, gap=0.2) == []

@@ -21,6 +21,7 @@ import weakref
 import numpy as np
 
 from ...backend import backend_of
+from ...backend.threads import run_plan
 from ...core.primitive import Aval, Tracer, transforms_active
 from ...core.tensor import Tensor
 from ...core import autograd as _ag
@@ -528,13 +529,13 @@ class Jitted:
         if fast is not None:
             arrays = fast[0](args, kwargs)
             if arrays is not None and not fast[3].consts_need_grad():
-                return fast[2](fast[1](*arrays, fast[4]))
+                return fast[2](run_plan(fast[1], (*arrays, fast[4])))
         made = self._make_vg_fast(args, nums)
         arrays = None if made is None else made[0](args, kwargs)
         if arrays is None:  # (the guard also refuses inputs that require grad)
             return None
         self._vg_fast[nums] = made
-        return made[2](made[1](*arrays, made[4]))
+        return made[2](run_plan(made[1], (*arrays, made[4])))
 
     def _make_vg_fast(self, args, nums):
         """(guard, joint plan, result builder, entry, output seed) for value_and_grad calls
@@ -582,7 +583,7 @@ class Jitted:
         if fast is not None and not transforms_active() and not _ac[0]:
             arrays = fast[0](args, kwargs)
             if arrays is not None and not (fast[3] and fast[3].consts_need_grad()):
-                return fast[2](fast[1](*arrays))
+                return fast[2](run_plan(fast[1], arrays))
         if self._inline and transforms_active():
             return self.fun(*args, **kwargs)
         try:
@@ -619,7 +620,7 @@ class Jitted:
             # the eager tape records one node whose backward is a compiled graph
             outs = entry.grad_plan_().bind([as_value(x) for x in ins])
         else:
-            outs = plan(*[x._data if isinstance(x, Tensor) else x for x in ins])
+            outs = run_plan(plan, [x._data if isinstance(x, Tensor) else x for x in ins])
             if fx is None and not _ac[0]:  # (the guard knows nothing of autocast)
                 build = unflattener(out_def, Tensor._wrap, np.asanyarray)  # (each output
                 # array wrapped as a tensor, inline)
