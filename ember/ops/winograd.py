@@ -110,15 +110,16 @@ def _op(x, s, k, rows, ld, trans):
 
 
 def _products(ta, tb, m, n, kk, a, sa, lda, b, sb, ldb, c, sc, ldc, P=16):
-    """The ``P`` (16) products C_k = op(A_k) @ op(B_k) (op: ``ta``/``tb`` _N or _T; each operand
-    ``x`` from its array's start plus k * ``sx`` entries, rows of ``ldx``), planes 0-7 and
-    8-15 on two threads with BLAS at one thread each: faster than each product on two BLAS
-    threads (ms, forward products / weight gradient's: (16, 64, 16, 16) -> 64 1.00 -> 0.91 /
-    1.21 -> 1.03; (16, 512, 4, 4) -> 512 3.23 -> 3.31 / 6.74 -> 3.27; (16, 256, 16, 16) ->
-    256 15.5 -> 12.0 / 16.2 -> 11.8). With the kernels on (float32, NumPy's sgemm found,
-    every size two or more) each half is numba_kernels.products_part, a GIL-free C part
-    (threads.run_compiled) calling NumPy's sgemm with np.matmul's arguments for these
-    views: np.matmul's bits; else np.matmul's calls from Python parts."""
+    """The ``P`` (16 or 36) products C_k = op(A_k) @ op(B_k) (op: ``ta``/``tb`` _N or _T;
+    each operand ``x`` from its array's start plus k * ``sx`` entries, rows of ``ldx``), the
+    first and second half of the planes on two threads with BLAS at one thread each: faster
+    than each product on two BLAS threads (ms, F(2x2), forward products / weight
+    gradient's: (16, 64, 16, 16) -> 64 1.00 -> 0.91 / 1.21 -> 1.03; (16, 512, 4, 4) -> 512
+    3.23 -> 3.31 / 6.74 -> 3.27; (16, 256, 16, 16) -> 256 15.5 -> 12.0 / 16.2 -> 11.8). With
+    the kernels on (float32, NumPy's sgemm found, every size two or more) each half is
+    numba_kernels.products_part, a GIL-free C part (threads.run_compiled) calling NumPy's
+    sgemm with np.matmul's arguments for these views: np.matmul's bits; else np.matmul's
+    calls from Python parts."""
     K = accel.kernels_for(a, b, c)
     blas = accel.sgemm() if K is not None else None
     if blas is not None and min(m, n, kk) >= 2:
