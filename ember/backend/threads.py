@@ -350,11 +350,15 @@ def run_plan(plan, args):
         out = plan(*args)
     else:
         prev = os.sched_getaffinity(0)
-        os.sched_setaffinity(0, {cpu})
+        try:  # (not onto a core the thread has since been kept from, nor past a cpuset)
+            held = cpu in prev and os.sched_setaffinity(0, {cpu}) is None
+        except OSError:
+            held = False
         try:
             out = plan(*args)
         finally:
-            os.sched_setaffinity(0, prev)
+            if held:
+                os.sched_setaffinity(0, prev)
     e = _monotonic()
     st[0], st[2] = e, e - t
     return out

@@ -333,5 +333,8 @@ def test_plans_after_an_idle_spell_hold_the_caller_to_the_free_core(monkeypatch)
     t.start()
     t.join()
     assert other == [[]]  # only the main thread
+    mask.discard(0)  # the thread's own mask no longer allows the free core
+    assert step(0.005, gap=0.2) == []
+    mask.add(0)
     monkeypatch.setattr(_blas_env, "free_cpu", None)
     assert step(0.005, gap=0.2) == []
