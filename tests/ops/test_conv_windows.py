@@ -160,3 +160,24 @@ def test_gathered_windows_give_the_convolutions_bits_eager_and_jit(monkeypatch):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(runs[0][:2], runs[0][2:]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("shape,kernel,stride", [
+    ((16, 3, 70, 70), (7, 7), (2, 2)),   # ResNet's stem, padded
+    ((3, 2, 37, 53), (3, 4), (2, 3)),    # odd sizes, unequal strides
+])
+def test_strided_windows_from_the_stride_phases_have_the_copys_values_and_layout(
+        monkeypatch, shape, kernel, stride, split):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(np.float32)
+    monkeypatch.setattr(C, "_SPLIT_MIN_BYTES", 0 if split else 1 << 62)
+    view = C._windows_impl(x, kernel, stride, (1, 1))
+    assert C._phased(x, kernel, stride, (1, 1), view.shape[2:4])
+    got = C._windows_impl(x, kernel, stride, (1, 1), copy=True)
+    perm, inv = C._copy_orders(2, 2)
+    want = view.transpose(perm).copy().transpose(inv)
+    assert got.shape == want.shape and got.strides == want.strides
+    np.testing.assert_array_equal(got, want)
+    assert not C._phased(x, kernel, (1, 1), (1, 1), view.shape[2:4])
+    assert not C._phased(x[..., :20], kernel, stride, (1, 1), (8, 7))  # short rows
