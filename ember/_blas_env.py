@@ -174,7 +174,7 @@ free_cpu = None  # the allowed core left to the calling thread when the workers 
 def pin_blas_workers(environ=None) -> str:
     """Pin the threads that appeared while NumPy loaded OpenBLAS (its workers) to the cores
     after the first allowed one, when the conditions above hold; returns what happened."""
-    global pin_state
+    global pin_state, free_cpu
     env = os.environ if environ is None else environ
     if env.get("EMBER_BLAS_PIN", "1").strip() == "0" or state != "ember" or _before is None:
         pin_state = "off" if env.get("EMBER_BLAS_PIN", "1").strip() == "0" else \
@@ -195,7 +195,6 @@ def pin_blas_workers(environ=None) -> str:
     except OSError as e:
         pin_state = f"not applied ({e})"
         return pin_state
-    global free_cpu
     free_cpu = cpus[0]
     pin_state = f"{len(new)} worker(s) pinned to core(s) {cpus[1:]}"
     return pin_state

@@ -1096,6 +1096,59 @@ def wino_in_adj_part(arg):
     wino_in_adj(buf, a[1], z, a[11], a[12], a[7], a[8], a[9], a[10])
 
 
+@njit(inline="always", **_OPTS)
+def _conv_chunks(arg, m):
+    """wino_conv_part's body for output tiles of side ``m`` (2 or 4; P = (m + 2)^2 planes)."""
+    a = carray(arg, (21,), np.int64)
+    P = (m + 2) ** 2
+    x = carray(_as_ptr(a[0]), (a[1], a[2], a[3], a[4]), np.float32)
+    v = carray(_as_ptr(a[5]), (P * a[6],), np.float32)
+    mp = carray(_as_ptr(a[7]), (P * a[8],), np.float32)
+    th, tw = a[12], a[13]
+    y = carray(_as_ptr(a[10]), (a[1], a[11], m * th, m * tw), np.float32)
+    c, o, t, per = a[2], a[11], a[1] * th * tw, th * tw
+    for n0 in range(a[14], a[15], a[18]):
+        n1 = min(a[15], n0 + a[18])
+        if m == 2:
+            wino_in(x, a[16], a[17], v, a[6], th, tw, n0, n1)
+        else:
+            wino4_in(x, a[16], a[17], v, a[6], th, tw, n0, n1)
+        for k in range(P):  # the chunk's columns n0*per.. of plane k (rows t apart)
+            _sgemm(a[19], a[20], 111, 111, o, (n1 - n0) * per, c, a[9] + 4 * k * o * c, c,
+                   a[5] + 4 * (k * a[6] + n0 * per), t, a[7] + 4 * (k * a[8] + n0 * per), t)
+        if m == 2:
+            wino_out(mp, a[8], y, th, tw, n0, n1)
+        else:
+            wino4_out(mp, a[8], y, th, tw, n0, n1)
+
+
+@njit(inline="always", **_OPTS)
+def _dx_chunks(arg, m):
+    """wino_dx_part's body for cotangent tiles of side ``m`` (2 or 4)."""
+    a = carray(arg, (21,), np.int64)
+    P = (m + 2) ** 2
+    g = carray(_as_ptr(a[0]), (a[1], a[2], a[3], a[4]), np.float32)
+    gp = carray(_as_ptr(a[5]), (P * a[6],), np.float32)
+    vp = carray(_as_ptr(a[7]), (P * a[8],), np.float32)
+    th, tw, py, px = a[12], a[13], a[16], a[17]
+    z = carray(_as_ptr(a[10]), (a[1], a[11], m * th + 2 - 2 * py, m * tw + 2 - 2 * px),
+               np.float32)
+    o, c, t, per = a[2], a[11], a[1] * th * tw, th * tw
+    for n0 in range(a[14], a[15], a[18]):
+        n1 = min(a[15], n0 + a[18])
+        if m == 2:
+            wino_ct(g, gp, a[6], th, tw, n0, n1)
+        else:
+            wino4_ct(g, gp, a[6], th, tw, n0, n1)
+        for k in range(P):
+            _sgemm(a[19], a[20], 112, 111, c, (n1 - n0) * per, o, a[9] + 4 * k * o * c, c,
+                   a[5] + 4 * (k * a[6] + n0 * per), t, a[7] + 4 * (k * a[8] + n0 * per), t)
+        if m == 2:
+            wino_in_adj(vp, a[8], z, py, px, th, tw, n0, n1)
+        else:
+            wino4_in_adj(vp, a[8], z, py, px, th, tw, n0, n1)
+
+
 @cfunc(_PART, cache=True)
 def wino_conv_part(arg):
     """A whole Winograd convolution of samples n0..n1 (winograd._conv_block), a chunk of
@@ -1103,20 +1156,7 @@ def wino_conv_part(arg):
     products U_k @ V_k by sgemm into its columns of M, its output transform from M, so that
     each chunk's planes are still in cache when the next stage reads them. Block: [x, N, C,
     H, W, V, SV, M, SM, U, y, O, th, tw, n0, n1, py, px, chunk, sgemm, wide]."""
-    a = carray(arg, (21,), np.int64)
-    x = carray(_as_ptr(a[0]), (a[1], a[2], a[3], a[4]), np.float32)
-    v = carray(_as_ptr(a[5]), (16 * a[6],), np.float32)
-    m = carray(_as_ptr(a[7]), (16 * a[8],), np.float32)
-    th, tw = a[12], a[13]
-    y = carray(_as_ptr(a[10]), (a[1], a[11], 2 * th, 2 * tw), np.float32)
-    c, o, t, per = a[2], a[11], a[1] * th * tw, th * tw
-    for n0 in range(a[14], a[15], a[18]):
-        n1 = min(a[15], n0 + a[18])
-        wino_in(x, a[16], a[17], v, a[6], th, tw, n0, n1)
-        for k in range(16):  # the chunk's columns n0*per.. of plane k (rows t apart)
-            _sgemm(a[19], a[20], 111, 111, o, (n1 - n0) * per, c, a[9] + 4 * k * o * c, c,
-                   a[5] + 4 * (k * a[6] + n0 * per), t, a[7] + 4 * (k * a[8] + n0 * per), t)
-        wino_out(m, a[8], y, th, tw, n0, n1)
+    _conv_chunks(arg, 2)
 
 
 @cfunc(_PART, cache=True)
@@ -1126,21 +1166,7 @@ def wino_dx_part(arg):
     weight gradient reads after), the 16 products U_k^T @ G_k into its columns of V, the
     adjoint input transform into z. Block: [ct, N, O, OH, OW, G, SG, V, SV, U, z, C, th, tw,
     n0, n1, py, px, chunk, sgemm, wide]."""
-    a = carray(arg, (21,), np.int64)
-    g = carray(_as_ptr(a[0]), (a[1], a[2], a[3], a[4]), np.float32)
-    gp = carray(_as_ptr(a[5]), (16 * a[6],), np.float32)
-    vp = carray(_as_ptr(a[7]), (16 * a[8],), np.float32)
-    th, tw, py, px = a[12], a[13], a[16], a[17]
-    z = carray(_as_ptr(a[10]), (a[1], a[11], 2 * th + 2 - 2 * py, 2 * tw + 2 - 2 * px),
-               np.float32)
-    o, c, t, per = a[2], a[11], a[1] * th * tw, th * tw
-    for n0 in range(a[14], a[15], a[18]):
-        n1 = min(a[15], n0 + a[18])
-        wino_ct(g, gp, a[6], th, tw, n0, n1)
-        for k in range(16):
-            _sgemm(a[19], a[20], 112, 111, c, (n1 - n0) * per, o, a[9] + 4 * k * o * c, c,
-                   a[5] + 4 * (k * a[6] + n0 * per), t, a[7] + 4 * (k * a[8] + n0 * per), t)
-        wino_in_adj(vp, a[8], z, py, px, th, tw, n0, n1)
+    _dx_chunks(arg, 2)
 
 
 @cfunc(_PART, cache=True)
@@ -1170,40 +1196,13 @@ def wino4_in_adj_part(arg):
 @cfunc(_PART, cache=True)
 def wino4_conv_part(arg):
     """wino_conv_part for F(4x4, 3x3): 36 planes, 4x4 output tiles."""
-    a = carray(arg, (21,), np.int64)
-    x = carray(_as_ptr(a[0]), (a[1], a[2], a[3], a[4]), np.float32)
-    v = carray(_as_ptr(a[5]), (36 * a[6],), np.float32)
-    m = carray(_as_ptr(a[7]), (36 * a[8],), np.float32)
-    th, tw = a[12], a[13]
-    y = carray(_as_ptr(a[10]), (a[1], a[11], 4 * th, 4 * tw), np.float32)
-    c, o, t, per = a[2], a[11], a[1] * th * tw, th * tw
-    for n0 in range(a[14], a[15], a[18]):
-        n1 = min(a[15], n0 + a[18])
-        wino4_in(x, a[16], a[17], v, a[6], th, tw, n0, n1)
-        for k in range(36):
-            _sgemm(a[19], a[20], 111, 111, o, (n1 - n0) * per, c, a[9] + 4 * k * o * c, c,
-                   a[5] + 4 * (k * a[6] + n0 * per), t, a[7] + 4 * (k * a[8] + n0 * per), t)
-        wino4_out(m, a[8], y, th, tw, n0, n1)
+    _conv_chunks(arg, 4)
 
 
 @cfunc(_PART, cache=True)
 def wino4_dx_part(arg):
     """wino_dx_part for F(4x4, 3x3): 36 planes, 4x4 cotangent tiles."""
-    a = carray(arg, (21,), np.int64)
-    g = carray(_as_ptr(a[0]), (a[1], a[2], a[3], a[4]), np.float32)
-    gp = carray(_as_ptr(a[5]), (36 * a[6],), np.float32)
-    vp = carray(_as_ptr(a[7]), (36 * a[8],), np.float32)
-    th, tw, py, px = a[12], a[13], a[16], a[17]
-    z = carray(_as_ptr(a[10]), (a[1], a[11], 4 * th + 2 - 2 * py, 4 * tw + 2 - 2 * px),
-               np.float32)
-    o, c, t, per = a[2], a[11], a[1] * th * tw, th * tw
-    for n0 in range(a[14], a[15], a[18]):
-        n1 = min(a[15], n0 + a[18])
-        wino4_ct(g, gp, a[6], th, tw, n0, n1)
-        for k in range(36):
-            _sgemm(a[19], a[20], 112, 111, c, (n1 - n0) * per, o, a[9] + 4 * k * o * c, c,
-                   a[5] + 4 * (k * a[6] + n0 * per), t, a[7] + 4 * (k * a[8] + n0 * per), t)
-        wino4_in_adj(vp, a[8], z, py, px, th, tw, n0, n1)
+    _dx_chunks(arg, 4)
 
 
 @njit(inline="always", **_OPTS)

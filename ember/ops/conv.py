@@ -1557,10 +1557,10 @@ def _wino_kept_ref(x, w, pad):
     n, _, h, wd = x.shape
     (py, px), (oh, ow) = pad, winograd.out_size(x.shape[2:], pad)
     m = winograd.tile(n, c, o, (oh, ow))
-    P, a, bt = winograd._planes_of(m), m + 2, (winograd._bt4 if m == 2 else winograd._bt6)
+    P, a, bt = winograd._planes_of(m), m + 2, winograd._FNS[m][0]
     th, tw = oh // m, ow // m
-    u = (as_value(winograd._gg(np.zeros(1, np.float32), m)) @
-         w.reshape((o * c, 9)).mT).reshape((P, o, c))
+    u = (as_value(winograd._GGS[m].astype(np.float32)) @ w.reshape((o * c, 9)).mT).reshape(
+        (P, o, c))
     xs = _pad_spatial(x, ((py, m * th + 2 - h - py), (px, m * tw + 2 - wd - px)), 0)
     planes = [v.transpose(0, 1).reshape((c, -1))
               for r in bt(*[xs[:, :, i:i + m * th:m] for i in range(a)])

@@ -24,6 +24,8 @@ transform ran 10x slower.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..backend import accel, namespace, threads
@@ -37,6 +39,7 @@ _GG = np.einsum("ik,jl->ijkl", _G, _G).reshape(16, 9)
 _G4 = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
                 [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
 _GG4 = np.einsum("ik,jl->ijkl", _G4, _G4).reshape(36, 9)
+_GGS = {2: _GG, 4: _GG4}  # by the output tile's side
 
 # where it pays (decided from shapes, so eager and jit take the same path): float32, both
 # channel counts from _MIN_CHANNELS, and _MIN_TILES output tiles (N * OH * OW / 4) or more.
@@ -169,48 +172,6 @@ def _padded(a, py, px, th, tw, m=2):
     return out
 
 
-def _in_np(x, py, px, buf, s, th, tw, n0, n1):
-    n, c = x.shape[:2]
-    dst = _tile_planes(buf, s, c, n, th, tw, n0, n1)
-    xs = _padded(x[n0:n1], py, px, th, tw)
-    rows = _bt4(*[xs[:, :, i:i + 2 * th:2] for i in range(4)])
-    for i, r in enumerate(rows):
-        for j, v in enumerate(_bt4(*[r[..., j:j + 2 * tw:2] for j in range(4)])):
-            dst[4 * i + j][...] = v.swapaxes(0, 1)
-
-
-def _out_np(buf, s, y, th, tw, n0, n1):
-    n, o = y.shape[:2]
-    m = [p.swapaxes(0, 1) for p in _tile_planes(buf, s, o, n, th, tw, n0, n1)]
-    cols = [_at4(m[j], m[4 + j], m[8 + j], m[12 + j]) for j in range(4)]
-    for i in range(2):
-        ya, yb = _at4(*[cols[j][i] for j in range(4)])
-        y[n0:n1, :, i::2, 0::2] = ya
-        y[n0:n1, :, i::2, 1::2] = yb
-
-
-def _ct_np(g, buf, s, th, tw, n0, n1):
-    n, o = g.shape[:2]
-    dst = _tile_planes(buf, s, o, n, th, tw, n0, n1)
-    gs = g[n0:n1]
-    cols = [_a2(gs[:, :, 0::2, b::2], gs[:, :, 1::2, b::2]) for b in range(2)]
-    for i in range(4):
-        for j, v in enumerate(_a2(cols[0][i], cols[1][i])):
-            dst[4 * i + j][...] = v.swapaxes(0, 1)
-
-
-def _in_adj_np(buf, s, z, py, px, th, tw, n0, n1):
-    n, c, h, w = z.shape
-    v = [p.swapaxes(0, 1) for p in _tile_planes(buf, s, c, n, th, tw, n0, n1)]
-    cols = [_b4(v[j], v[4 + j], v[8 + j], v[12 + j]) for j in range(4)]
-    zs = namespace(z).zeros((n1 - n0, c, 2 * th + 2, 2 * tw + 2), z.dtype)
-    for i in range(4):
-        for j, d in enumerate(_b4(*[cols[col][i] for col in range(4)])):
-            dst = zs[:, :, i:i + 2 * th:2, j:j + 2 * tw:2]
-            U.add(dst, d, out=dst)
-    z[n0:n1] = zs[:, :, py:py + h, px:px + w]
-
-
 # F(4x4, 3x3): numba_kernels' _bt6, _at6, _a6 and _b6, the same roundings in the same order
 _F2, _F4, _F5, _F8 = (np.float32(v) for v in (2, 4, 5, 8))
 
@@ -237,51 +198,63 @@ def _b6(v0, v1, v2, v3, v4, v5):
             (_F2 * e - b) - _F5 * v5, (v0 + a) + c, v5)
 
 
-def _in4_np(x, py, px, buf, s, th, tw, n0, n1):
+# the transforms of each tile side: B^T, A^T, A and B applied to a column
+_FNS = {2: (_bt4, _at4, _a2, _b4), 4: (_bt6, _at6, _a6, _b6)}
+
+
+def _in_np(x, py, px, buf, s, th, tw, n0, n1, m=2):
     n, c = x.shape[:2]
-    dst = _tile_planes(buf, s, c, n, th, tw, n0, n1, 36)
-    xs = _padded(x[n0:n1], py, px, th, tw, 4)
-    rows = _bt6(*[xs[:, :, i:i + 4 * th:4] for i in range(6)])
+    a, bt = m + 2, _FNS[m][0]
+    dst = _tile_planes(buf, s, c, n, th, tw, n0, n1, a * a)
+    xs = _padded(x[n0:n1], py, px, th, tw, m)
+    rows = bt(*[xs[:, :, i:i + m * th:m] for i in range(a)])
     for i, r in enumerate(rows):
-        for j, v in enumerate(_bt6(*[r[..., j:j + 4 * tw:4] for j in range(6)])):
-            dst[6 * i + j][...] = v.swapaxes(0, 1)
+        for j, v in enumerate(bt(*[r[..., j:j + m * tw:m] for j in range(a)])):
+            dst[a * i + j][...] = v.swapaxes(0, 1)
 
 
-def _out4_np(buf, s, y, th, tw, n0, n1):
+def _out_np(buf, s, y, th, tw, n0, n1, m=2):
     n, o = y.shape[:2]
-    m = [p.swapaxes(0, 1) for p in _tile_planes(buf, s, o, n, th, tw, n0, n1, 36)]
-    cols = [_at6(*[m[6 * i + j] for i in range(6)]) for j in range(6)]
-    for r in range(4):
-        for k, v in enumerate(_at6(*[cols[j][r] for j in range(6)])):
-            y[n0:n1, :, r::4, k::4] = v
+    a, at = m + 2, _FNS[m][1]
+    p = [q.swapaxes(0, 1) for q in _tile_planes(buf, s, o, n, th, tw, n0, n1, a * a)]
+    cols = [at(*[p[a * i + j] for i in range(a)]) for j in range(a)]
+    for r in range(m):
+        for k, v in enumerate(at(*[cols[j][r] for j in range(a)])):
+            y[n0:n1, :, r::m, k::m] = v
 
 
-def _ct4_np(g, buf, s, th, tw, n0, n1):
+def _ct_np(g, buf, s, th, tw, n0, n1, m=2):
     n, o = g.shape[:2]
-    dst = _tile_planes(buf, s, o, n, th, tw, n0, n1, 36)
+    a, am = m + 2, _FNS[m][2]
+    dst = _tile_planes(buf, s, o, n, th, tw, n0, n1, a * a)
     gs = g[n0:n1]
-    cols = [_a6(*[gs[:, :, i::4, b::4] for i in range(4)]) for b in range(4)]
-    for a in range(6):
-        for k, v in enumerate(_a6(*[cols[b][a] for b in range(4)])):
-            dst[6 * a + k][...] = v.swapaxes(0, 1)
+    cols = [am(*[gs[:, :, i::m, b::m] for i in range(m)]) for b in range(m)]
+    for i in range(a):
+        for j, v in enumerate(am(*[cols[b][i] for b in range(m)])):
+            dst[a * i + j][...] = v.swapaxes(0, 1)
 
 
-def _in_adj4_np(buf, s, z, py, px, th, tw, n0, n1):
+def _in_adj_np(buf, s, z, py, px, th, tw, n0, n1, m=2):
+    """B v B^T of every tile added on the padded grid: each entry's tiles in the compiled
+    kernel's order (F(2x2): the offsets ascending; F(4x4): the tiles in row-major order,
+    the offsets descending)."""
     n, c, h, w = z.shape
-    v = [p.swapaxes(0, 1) for p in _tile_planes(buf, s, c, n, th, tw, n0, n1, 36)]
-    cols = [_b6(*[v[6 * i + j] for i in range(6)]) for j in range(6)]
-    tiles = [_b6(*[cols[j][a] for j in range(6)]) for a in range(6)]
-    zs = namespace(z).zeros((n1 - n0, c, 4 * th + 2, 4 * tw + 2), z.dtype)
-    for a in range(5, -1, -1):  # (descending offsets: each entry's tiles in row-major order,
-        for k in range(5, -1, -1):  # as the compiled kernel adds them)
-            dst = zs[:, :, a:a + 4 * th:4, k:k + 4 * tw:4]
-            U.add(dst, tiles[a][k], out=dst)
+    a, b = m + 2, _FNS[m][3]
+    v = [p.swapaxes(0, 1) for p in _tile_planes(buf, s, c, n, th, tw, n0, n1, a * a)]
+    cols = [b(*[v[a * i + j] for i in range(a)]) for j in range(a)]
+    tiles = [b(*[cols[j][i] for j in range(a)]) for i in range(a)]
+    zs = namespace(z).zeros((n1 - n0, c, m * th + 2, m * tw + 2), z.dtype)
+    order = range(a) if m == 2 else range(a - 1, -1, -1)
+    for i in order:
+        for j in order:
+            dst = zs[:, :, i:i + m * th:m, j:j + m * tw:m]
+            U.add(dst, tiles[i][j], out=dst)
     z[n0:n1] = zs[:, :, py:py + h, px:px + w]
 
 
-_TWINS = {"wino_in": _in_np, "wino_out": _out_np, "wino_ct": _ct_np, "wino_in_adj": _in_adj_np,
-          "wino4_in": _in4_np, "wino4_out": _out4_np, "wino4_ct": _ct4_np,
-          "wino4_in_adj": _in_adj4_np}
+_TWINS = {_prefix(m) + name: functools.partial(fn, m=m) for m in (2, 4)
+          for name, fn in (("_in", _in_np), ("_out", _out_np), ("_ct", _ct_np),
+                           ("_in_adj", _in_adj_np))}
 
 
 def _kernel(name, *arrays):
@@ -292,7 +265,7 @@ def _kernel(name, *arrays):
 # ---- the three products -------------------------------------------------------------------
 
 def _gg(like, m=2):
-    return namespace(like).asarray(_GG if m == 2 else _GG4, dtype=like.dtype)
+    return namespace(like).asarray(_GGS[m], dtype=like.dtype)
 
 
 def _weights(w, m=2):
