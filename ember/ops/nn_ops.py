@@ -557,11 +557,12 @@ def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse,
     dc = xp.zeros((n, H), dt)
     ct_cs = ct_cs if ct_c else None
     parts = _row_parts(n, H)
+    wT = _c_copy(xp, whhT.T)
     if len(parts) == 1:
-        _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh, dc, 0, n)
+        _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, wT, c0, reverse, dgates, dh, dc, 0, n)
     else:
         threads.run_parts(_lstm_seq_bwd_rows,
-                          [(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh, dc, a, b)
+                          [(ct_hs, ct_cs, hs, cs, acts, wT, c0, reverse, dgates, dh, dc, a, b)
                            for a, b in parts])
     # the state entering each step: [h0, hs[0], ..., hs[T-2]] (mirrored if reverse)
     first = h0.reshape((1,) + h0.shape)
@@ -580,8 +581,10 @@ def _lstm_seq_bwd_impl(ct_hs, ct_cs, hs, cs, acts, xw, whhT, h0, c0, *, reverse,
 _BWD_CHUNK = 8  # steps whose step-local factors are computed together (cache-sized)
 
 
-def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh, dc, a, b):
-    """The backward recurrence for the examples a:b: their rows of dgates, dh, dc.
+def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, wT, c0, reverse, dgates, dh, dc, a, b):
+    """The backward recurrence for the examples a:b: their rows of dgates, dh, dc, with
+    ``wT`` the recurrent weight W (4H, H) C-ordered (_c_copy of whhT.T, made once by the
+    caller: a copy per call was 0.15 ms, 50 of them in text-lstm's backward).
 
     The factors of each gate's derivative that don't depend on the incoming dh/dc (as
     (1 - s) s x for a sigmoid gate s times its partner x, and o (1 - tanh(c)^2)) are computed
@@ -595,9 +598,6 @@ def _lstm_seq_bwd_rows(ct_hs, ct_cs, hs, cs, acts, whhT, c0, reverse, dgates, dh
     if ct_cs is not None:
         ct_cs = ct_cs[:, a:b]
     dh, dc, c0 = dh[a:b], dc[a:b], c0[a:b]
-    # W (4H, H) C-ordered: OpenBLAS's product with the transposed view of W^T was slower
-    # ((64, 512) @ (512, 128), one thread: 111 -> 88 us a step)
-    wT = _c_copy(namespace(hs), whhT.T)
     K = accel.kernels_for(hs)
     if K is not None:
         ct_hs, ct_cs = _kernel_steps(ct_hs), _kernel_steps(ct_cs)
@@ -955,7 +955,9 @@ def _lstm2_seq_bwd_impl(ct_hs1, ct_cs1, ct_hs2, ct_cs2, hs1, cs1, a1, hs2, cs2, 
     xp = namespace(hs1)
     dg1, dg2 = xp.empty((T, n, h4), dt), xp.empty((T, n, h4), dt)
     dh1, dc1, dh2, dc2 = (xp.zeros((n, H), dt) for _ in range(4))
-    w1, w2 = _c_copy(xp, whh1T), _c_copy(xp, whh2T)
+    # W (4H, H) C-ordered: OpenBLAS's product with the transposed view of W^T was slower
+    # ((64, 512) @ (512, 128), one thread: 111 -> 88 us a step)
+    w1, w2 = _c_copy(xp, whh1T.T), _c_copy(xp, whh2T.T)
     wi2 = _c_copy(xp, wih2T.T)  # (4H, H)
     ccs1, ccs2 = (ct_cs1 if ct_c1 else None), (ct_cs2 if ct_c2 else None)
     ct1 = xp.empty((min(_WAVE_BLOCK, T), n, H), dt)
