@@ -70,7 +70,7 @@ def test_which_layers_take_it(monkeypatch):
     calls = []
     orig = C._cols_grad_channels_last
     monkeypatch.setattr(C, "_cols_grad_channels_last",
-                        lambda ct, w: calls.append(w.shape) or orig(ct, w))
+                        lambda ct, w, *a: calls.append(w.shape) or orig(ct, w, *a))
     rng = np.random.default_rng(2)
 
     def grad_x(n, c, s, stride=1, dtype=np.float32):
