@@ -32,13 +32,15 @@ class GradientTransformation:
         self.slots = update_rules.STATE[rule](hp)
 
     def init(self, params):
-        from ..ops.creation_ops import zeros, full_like, zeros_like
+        from ..ops.creation_ops import zeros, full_like
         leaves, td = tree_flatten(params)
         slots = {}
         for name in self.slots:
             fill = self.hp.get("initial_accumulator_value", 0.0) if name == "sum" else 0.0
-            slots[name] = tree_unflatten(td, [full_like(p, fill) if fill else zeros_like(p)
-                                              for p in leaves])
+            # filled, not lazily zeroed (calloc's pages would fault in during the first
+            # update, inside the first call of a jitted step): the state's memory is
+            # written here, as the parameters' own was when they were made
+            slots[name] = tree_unflatten(td, [full_like(p, fill) for p in leaves])
         # the step count in float64: bias corrections like 1 - b**t then round as the stateful
         # optimizers' (and PyTorch's) Python floats do, so both give the same bits
         return {"step": zeros((), dtype=_dt.float64), "slots": slots}
