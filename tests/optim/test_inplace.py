@@ -7,6 +7,7 @@ import pytest
 
 import ember
 from ember.optim import update_rules as R
+from ember.optim import inplace as inplace_module
 from ember.optim.inplace import IN_PLACE
 
 SGD = [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.05, momentum=0.9, nesterov=True,
@@ -240,3 +241,78 @@ def test_a_threaded_piecewise_update_frees_the_gradient_at_once(monkeypatch):
         assert ref() is None
     finally:
         gc.enable()
+
+
+_COMPILED = inplace_module._compiled_update  # (before any test wraps it)
+
+
+def _compiled_runs(rule, hp, shape, monkeypatch, min_size):
+    """The rule's in-place steps with the compiled pass from ``min_size`` entries: the final
+    parameter and state, and which steps took the compiled pass."""
+    from ember.optim import inplace
+    monkeypatch.setattr(inplace, "COMPILED_MIN", min_size)
+    took = []
+    monkeypatch.setattr(inplace, "_compiled_update",
+                        lambda *a: took.append(_COMPILED(*a)) or took[-1])
+    p, gs = _grads(shape, n=4)
+    names = R.STATE[rule.__name__](hp)
+    st = {} if rule is R.sgd else {n: np.zeros_like(p) for n in names}
+    arith = inplace.InPlace(keep_scratch=True)
+    for t, g in enumerate(gs, 1):
+        g_before = g.copy()
+        inplace.update(rule, arith, p, g, st, t, hp, cast=True)
+        np.testing.assert_array_equal(g, g_before)
+    return p, st, took
+
+
+@pytest.mark.parametrize("rule,hp", [(R.sgd, hp) for hp in SGD] + [(R.adam, hp) for hp in ADAM])
+def test_the_compiled_pass_gives_the_ufunc_bits(rule, hp, monkeypatch):
+    from ember.backend import accel
+    if accel.kernels() is None:
+        pytest.skip("the compiled kernels are off (numba not installed)")
+    p1, st1, took1 = _compiled_runs(rule, hp, (50, 100), monkeypatch, 1 << 40)
+    p2, st2, took2 = _compiled_runs(rule, hp, (50, 100), monkeypatch, 1000)
+    assert took1 == []
+    # SGD's first momentum step makes its buffer (the ufunc path); amsgrad's maximum is not
+    # an operation of the compiled pass
+    expect = [not hp.get("amsgrad") and not (t == 1 and hp.get("momentum"))
+              for t in range(1, 5)]
+    assert took2 == expect
+    np.testing.assert_array_equal(p2, p1)
+    assert sorted(st2) == sorted(st1)
+    for k in st1:
+        np.testing.assert_array_equal(st2[k], st1[k], err_msg=k)
+
+
+def test_the_compiled_pass_on_two_threads_gives_the_one_thread_bits(monkeypatch):
+    from ember.backend import accel, threads
+    from ember.optim import inplace
+    if accel.kernels() is None:
+        pytest.skip("the compiled kernels are off (numba not installed)")
+    monkeypatch.setattr(threads, "cores", 2)
+    monkeypatch.setattr(inplace, "PIECE", 1024)  # 5000 entries: split from 2 pieces
+    calls = []
+    run_parts = threads.run_parts
+    monkeypatch.setattr(threads, "run_parts",
+                        lambda fn, parts: calls.append(len(parts)) or run_parts(fn, parts))
+    runs = []
+    for min_pieces in (None, 2):
+        monkeypatch.setattr(threads, "SPLIT_MIN_PIECES", min_pieces)
+        runs.append(_compiled_runs(R.adam, ADAM[0], (50, 100), monkeypatch, 1000))
+    assert calls == [2] * 4 and runs[1][2] == [True] * 4
+    np.testing.assert_array_equal(runs[1][0], runs[0][0])
+    for k in runs[0][1]:
+        np.testing.assert_array_equal(runs[1][1][k], runs[0][1][k], err_msg=k)
+
+
+def test_a_float64_scalar_takes_the_ufunc_path(monkeypatch):
+    # NumPy 2 does not treat a NumPy float64 scalar as weak: the ufuncs compute in float64
+    # and round into the float32 buffers, which the float32 pass would not reproduce
+    from ember.backend import accel
+    if accel.kernels() is None:
+        pytest.skip("the compiled kernels are off (numba not installed)")
+    hp = dict(lr=np.float64(0.1), momentum=0.9)
+    p1, st1, _ = _compiled_runs(R.sgd, hp, (50, 100), monkeypatch, 1 << 40)
+    p2, st2, took = _compiled_runs(R.sgd, hp, (50, 100), monkeypatch, 1000)
+    assert not any(took)
+    np.testing.assert_array_equal(p2, p1)
