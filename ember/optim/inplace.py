@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..backend import accel, namespace, threads
+from . import update_rules
 
 
 @functools.lru_cache(maxsize=64)
@@ -216,6 +217,11 @@ class _Abort(Exception):
     pass
 
 
+# the rules written with the arithmetic object's operations only (the others use Python's
+# operators on their values: RMSprop, Adagrad)
+_RECORDED = (update_rules.sgd, update_rules.adam)
+
+
 class _Ref:
     """An array in a recorded chain: its operand code (slot, or -1 - scratch row)."""
     __slots__ = ("code",)
@@ -290,7 +296,8 @@ def _compiled_update(rule, p, g, state, t, hp):
     written)."""
     K = accel.kernels_for(p, g)
     arrays = [v for v in state.values() if isinstance(v, np.ndarray) and v.ndim]
-    if K is None or not _flat_ok(p, g, state) or not p.flags.writeable or \
+    if rule not in _RECORDED or K is None or not _flat_ok(p, g, state) or \
+            not p.flags.writeable or \
             2 + len(arrays) > K.EW_SLOTS or any(a.dtype != np.float32 or
                                                   not a.flags.writeable for a in arrays) or \
             any(v not in ("ignore", "warn") for v in np.geterr().values()):

@@ -316,3 +316,14 @@ def test_a_float64_scalar_takes_the_ufunc_path(monkeypatch):
     p2, st2, took = _compiled_runs(R.sgd, hp, (50, 100), monkeypatch, 1000)
     assert not any(took)
     np.testing.assert_array_equal(p2, p1)
+
+
+@pytest.mark.parametrize("rule,hp", [(R.rmsprop, dict(lr=0.01, momentum=0.9)),
+                                     (R.adagrad, dict(lr=0.1))])
+def test_rules_written_with_operators_take_the_ufunc_path(rule, hp, monkeypatch):
+    # RMSprop's and Adagrad's rules combine their values with Python's operators, which a
+    # recorded chain does not take: a large parameter is updated by the ufuncs
+    p1, st1, took1 = _compiled_runs(rule, hp, (50, 100), monkeypatch, 1 << 40)
+    p2, st2, took2 = _compiled_runs(rule, hp, (50, 100), monkeypatch, 1000)
+    assert not any(took2)
+    np.testing.assert_array_equal(p2, p1)
