@@ -315,6 +315,24 @@ def _under_errstate(err, fn, args):
 SPLIT_MIN_PIECES = 4
 
 
+def run_ew(K, code, groups, scal, ntmp, arrays, n, split):
+    """numba_kernels.ew_run (module ``K``) of the chain ``code`` with ``groups`` and scalars
+    ``scal`` over entries 0:n of ``arrays`` (flat float32, at most K.EW_SLOTS; the unused
+    slots are filled here), with ``ntmp`` scratch rows: in two halves on two threads when
+    ``split`` and two cores (each half with scratch of its own; each entry's steps are the
+    same on either thread), else at once."""
+    arrays = list(arrays) + arrays[:1] * (K.EW_SLOTS - len(arrays))
+
+    def part(a, b):
+        return (code, groups, scal, np.empty((max(1, ntmp), K.EW_BLOCK), np.float32), a, b,
+                *arrays)
+    if split and cores >= 2:
+        h = (n + 1) // 2
+        run_parts(K.ew_run, [part(0, h), part(h, n)])
+    else:
+        K.ew_run(*part(0, n))
+
+
 # ---- a compiled step after an idle spell: the calling thread held off the workers' cores ----
 # With OpenBLAS's workers pinned (ember/_blas_env.py), the first steps after an idle spell
 # (the process slept, e.g. between timed batches or epochs) sometimes have the scheduler put

@@ -1358,8 +1358,9 @@ def _dw_input_grad(ct, w):  # (N, G, 1, OH, OW), (G, 1, 1, KH, KW) -> (N, G, Hp,
 def _input_grad_channels_last(ct, w, size, stride, dilation):
     """The channels-last windows gradient and its col2im (_cols_grad_channels_last,
     _unwindows_channels_last) one kernel offset at a time: each offset's product into one
-    reused (N*OH*OW, C) buffer, added into the gradient while it is in cache (a wide product
-    is the pair itself); the same products and additions in the same order."""
+    reused (N*OH*OW, C) buffer, added into the gradient while it is in cache (a wide or
+    strided layer's one product is the pair itself); the same products and additions in
+    the same order."""
     strided = stride != (1, 1) or dilation != (1, 1)
     if _wide_cols_grad(ct, w) or strided:  # one product, then col2im
         return _unwindows_channels_last(_cols_grad_channels_last(ct, w, strided), size,

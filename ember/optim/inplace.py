@@ -319,22 +319,11 @@ def _compiled_update(rule, p, g, state, t, hp):
         rec.rows.append([K.EW_OPS["add"], 0, 0, delta.code])  # p += delta
     except _Abort:
         return False
-    code = np.array(rec.rows, np.int32)
-    groups = np.array([0, len(code)], np.int32)
-    scal = np.array(rec.scal or [0.0], np.float32)
-    flat = [p.reshape(-1), g.reshape(-1)] + [a.reshape(-1) for a in arrays]
-    flat += flat[:1] * (K.EW_SLOTS - len(flat))
-    n = p.size
-
-    def part(a, b):
-        return (code, groups, scal, np.empty((max(1, rec.ntmp), K.EW_BLOCK), np.float32), a,
-                b, *flat)
-    m = threads.SPLIT_MIN_PIECES  # (from as many pieces as the ufunc path splits)
-    if m is not None and -(-n // PIECE) >= m and threads.cores >= 2:
-        h = (n + 1) // 2
-        threads.run_parts(K.ew_run, [part(0, h), part(h, n)])
-    else:
-        K.ew_run(*part(0, n))
+    n, m = p.size, threads.SPLIT_MIN_PIECES
+    threads.run_ew(K, np.array(rec.rows, np.int32), np.array([0, len(rec.rows)], np.int32),
+                   np.array(rec.scal or [0.0], np.float32), rec.ntmp,
+                   [a.reshape(-1) for a in [p, g] + arrays],
+                   n, m is not None and -(-n // PIECE) >= m)  # (as the ufunc path splits)
     for name, v in new.items():
         if not isinstance(v, _Ref):
             state[name] = v

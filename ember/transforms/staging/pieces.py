@@ -339,20 +339,11 @@ class Run:
             return None
         full = [pool.empty(self.shape, _F32) for _ in self.full_dtypes]
         arrays = [(args if kind == "in" else full)[j].reshape(-1) for kind, j in self._ew_slots]
-        arrays += arrays[:1] * (EW_SLOTS - len(arrays))
         scal = np.array([env[v] if kind == "scalar" else v for kind, v in self._ew_scalars],
                         _F32)
-        code, n = self._code(K), self.size
-
-        def part(a, b):
-            return (code, self._ew_groups, scal, np.empty((max(1, self.n_tmp), K.EW_BLOCK),
-                                                          _F32), a, b, *arrays)
         k = threads.SPLIT_MIN_PIECES
-        if k is not None and n >= k * PIECE and threads.cores >= 2:
-            h = (n + 1) // 2
-            threads.run_parts(K.ew_run, [part(0, h), part(h, n)])
-        else:
-            K.ew_run(*part(0, n))
+        threads.run_ew(K, self._code(K), self._ew_groups, scal, self.n_tmp, arrays, self.size,
+                       k is not None and self.size >= k * PIECE)
         res = [args[wj] if wk == "in" else full[wj] for wk, wj in self.out_slots]
         return tuple(res) + tuple(env[id(o)] for o in self.small_outs)
 
